@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { envBoolean, parseEnv } from '@hookrelay/contracts';
+
+export const workerConfigSchema = z.object({
+  /** Redis holding the queue and the records. */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Key prefix for every Hookrelay key and the BullMQ queue; use a {hash tag} on Redis Cluster. */
+  QUEUE_PREFIX: z.string().min(1).max(64).default('hookrelay'),
+  /** Deliveries in flight at once per worker process. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(100),
+  /** Connections per receiver origin. */
+  WORKER_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(64),
+  /** A job whose worker stopped renewing its lock this long ago is handed to another worker. */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).default(30_000),
+  /** How often stalled jobs are looked for. */
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Let deliveries reach loopback, private and link-local addresses. Only for tests and local demos. */
+  HOOKRELAY_ALLOW_PRIVATE_TARGETS: envBoolean(false),
+  /** Days events, deliveries and attempts are kept. */
+  HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+  /** Port of the worker's /metrics; 0 turns it off. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
+  return parseEnv(workerConfigSchema, env);
+}

@@ -1,0 +1,52 @@
+import { createServer } from 'node:http';
+import { ConfigError } from '@hookrelay/contracts';
+import { startDeliveryWorker } from '@hookrelay/delivery';
+import { createLogger, createMetrics } from '@hookrelay/observability';
+import { loadWorkerConfig } from './config';
+import { checkRedisReachable } from '@hookrelay/queue';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+  await checkRedisReachable(config.REDIS_URL);
+  const metrics = createMetrics();
+  const worker = await startDeliveryWorker({
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.QUEUE_PREFIX,
+    logger,
+    metrics,
+    concurrency: config.WORKER_CONCURRENCY,
+    connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
+    allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+    retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
+    lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+  });
+  const metricsServer =
+    config.METRICS_PORT > 0
+      ? createServer((req, res) => {
+          if (req.url !== '/metrics') return void res.writeHead(404).end();
+          void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+        }).listen(config.METRICS_PORT)
+      : undefined;
+  logger.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort: config.METRICS_PORT || null }, 'worker.started');
+
+  const shutdown = async (signal: string): Promise<void> => {
+    logger.info({ signal }, 'worker.stopping');
+    metricsServer?.close();
+    await worker.close();
+    logger.info('worker.stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || (err as Error).name === 'RedisUnreachableError') {
+    process.stderr.write(`${(err as Error).message}\n`);
+  } else {
+    process.stderr.write(`worker failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

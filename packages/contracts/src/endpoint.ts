@@ -1,0 +1,36 @@
+import type { CustomHeaders } from './headers';
+import type { RetryPolicy } from './retry';
+import type { SignatureConfig } from './signature';
+
+export type EndpointStatus = 'active' | 'disabled';
+
+/** A secret that still signs beside the current one until `expiresAt` (rotation grace period). */
+export interface RetiringSecret {
+  secret: string;
+  expiresAt: number;
+}
+
+/** An endpoint as stored: everything the worker needs to deliver to it. */
+export interface Endpoint {
+  id: string;
+  subscriberId: string;
+  url: string;
+  description: string;
+  /** Dot-separated patterns; see matchesEventType. */
+  eventTypes: string[];
+  signature: SignatureConfig;
+  secret: string;
+  previousSecrets: RetiringSecret[];
+  headers: CustomHeaders;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  status: EndpointStatus;
+  disabledReason?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The secrets that sign a delivery at `nowMs`: the current one first, then those still in grace. */
+export function signingSecrets(endpoint: Pick<Endpoint, 'secret' | 'previousSecrets'>, nowMs: number): string[] {
+  return [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > nowMs).map((s) => s.secret)];
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** RFC 9110 token characters: what a header name may be made of (so no spaces, as Zenduty says). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Field values may hold visible characters, spaces and tabs; never CR, LF or NUL (header injection). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Names Hookrelay sets itself; a custom header may not replace them. Compared lower-case. */
+export const RESERVED_HEADER_NAMES: ReadonlySet<string> = new Set([
+  'host',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'user-agent',
+  'x-hub-signature',
+  'x-hub-signature-256',
+  'x-signature',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
+
+export function isReservedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return RESERVED_HEADER_NAMES.has(lower) || lower.startsWith('x-hookrelay-');
+}
+
+export const customHeadersSchema = z
+  .record(z.string(), z.string())
+  .superRefine((headers, ctx) => {
+    const entries = Object.entries(headers);
+    if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 custom headers' });
+    const seen = new Set<string>();
+    for (const [name, value] of entries) {
+      if (!TOKEN.test(name) || name.length > 256) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header name must be an HTTP token (no spaces or separators)' });
+      } else if (isReservedHeader(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header is set by Hookrelay and cannot be overridden' });
+      } else if (seen.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header name repeats another in a different case' });
+      }
+      seen.add(name.toLowerCase());
+      if (!FIELD_VALUE.test(value) || value.length > 8192) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header value must not contain CR, LF or control characters' });
+      }
+    }
+  });
+
+export type CustomHeaders = z.infer<typeof customHeadersSchema>;

@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function base32(bytes: Buffer): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += CROCKFORD[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += CROCKFORD[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/**
+ * A sortable id: 10 characters of millisecond time, then 16 of randomness (80 bits).
+ * Sorting ids sorts by creation time, which history listings rely on.
+ */
+export function newId(prefix: string, nowMs: number = Date.now()): string {
+  let time = '';
+  let t = nowMs;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return `${prefix}_${time}${base32(randomBytes(10))}`;
+}
+
+/**
+ * A delivery's id is derived from (event, endpoint), so enqueueing the same pair twice names the
+ * same delivery and the same BullMQ job (Hookdeck Outpost's RetryID(eventID, destID)).
+ */
+export function deliveryId(eventId: string, endpointId: string): string {
+  return `dlv_${createHash('sha256').update(`${eventId}|${endpointId}`).digest('hex').slice(0, 32)}`;
+}
+
+/** A random secret for an endpoint's signing key: 32 bytes, base64url. */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}

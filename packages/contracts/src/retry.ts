@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** Webex Connect's contract: 3 retries, 60 s apart, 10 s per attempt. */
+export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_RETRY_INTERVAL_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Exponential backoff and Retry-After never wait longer than this. */
+export const MAX_RETRY_DELAY_MS = 3_600_000;
+
+export const retryPolicySchema = z
+  .object({
+    maxRetries: z.number().int().min(0).max(50).default(DEFAULT_MAX_RETRIES),
+    intervalMs: z.number().int().min(1).max(MAX_RETRY_DELAY_MS).default(DEFAULT_RETRY_INTERVAL_MS),
+    backoff: z.enum(['fixed', 'exponential']).default('fixed'),
+  })
+  .strict();
+
+export type RetryPolicy = z.infer<typeof retryPolicySchema>;
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  maxRetries: DEFAULT_MAX_RETRIES,
+  intervalMs: DEFAULT_RETRY_INTERVAL_MS,
+  backoff: 'fixed',
+});
+
+export const timeoutMsSchema = z.number().int().min(1).max(60_000).default(DEFAULT_TIMEOUT_MS);

@@ -1,0 +1,84 @@
+// Test-only: a worker, a queue and a store on a private key prefix of the test Redis.
+import { Writable } from 'node:stream';
+import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts';
+import { createLogger, createMetrics, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
+import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
+import { createStore, type Store } from '@hookrelay/store';
+import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import type Redis from 'ioredis';
+import { enqueueDelivery } from './enqueue';
+import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
+
+export interface EngineHarness {
+  prefix: string;
+  redis: Redis;
+  store: Store;
+  queue: DeliveryQueue;
+  worker: DeliveryWorker;
+  metrics: HookrelayMetrics;
+  logger: Logger;
+  logLines: Array<Record<string, unknown>>;
+  saveEndpoint(endpoint: Endpoint): Promise<Endpoint>;
+  enqueue(event: StoredEvent, endpoint: Endpoint): Promise<string>;
+  waitForState(deliveryId: string, states: DeliveryRecord['state'][], timeoutMs?: number): Promise<DeliveryRecord>;
+  close(): Promise<void>;
+}
+
+export async function startEngineHarness(overrides: Partial<DeliveryWorkerOptions> = {}): Promise<EngineHarness> {
+  const redisUrl = overrides.redisUrl ?? requireRedisUrl();
+  const prefix = uniquePrefix('engine');
+  const logLines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const metrics = createMetrics({ processMetrics: false });
+  const redis = createRedis(redisUrl, 'store');
+  const store = createStore({ redis, prefix });
+  const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
+  const worker = await startDeliveryWorker({
+    redisUrl,
+    keyPrefix: prefix,
+    logger,
+    metrics,
+    allowPrivateTargets: true,
+    concurrency: 20,
+    ...overrides,
+  });
+  const harness: EngineHarness = {
+    prefix,
+    redis,
+    store,
+    queue,
+    worker,
+    metrics,
+    logger,
+    logLines,
+    saveEndpoint: async (endpoint) => {
+      await store.endpoints.save(endpoint);
+      return endpoint;
+    },
+    enqueue: async (event, endpoint) => (await enqueueDelivery({ store, queue }, event, endpoint)).id,
+    waitForState: async (deliveryId, states, timeoutMs = 10_000) => {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const d = await store.deliveries.get(deliveryId);
+        if (d && states.includes(d.state)) return d;
+        if (Date.now() > until) throw new Error(`delivery ${deliveryId} is ${d?.state ?? 'missing'}, expected ${states.join('|')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    close: async () => {
+      await worker.close();
+      await queue.close();
+      (queue.opts.connection as Redis).disconnect();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,44 @@
+import { signingSecrets, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import { bodyForScheme, signatureHeaders } from '@hookrelay/signing';
+import type { OutboundRequest } from './send';
+
+export interface PrepareOptions {
+  userAgent: string;
+  nowMs: number;
+}
+
+/** Header names whose values are credentials: kept out of stored history. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-amz-security-token']);
+
+/**
+ * Builds attempt `attempt` of a delivery: the body (re-serialized for Zenduty's scheme), our
+ * metadata headers, the endpoint's custom headers, then the signature, which custom headers may
+ * not override (the contracts schema refuses those names).
+ */
+export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery: Pick<DeliveryRecord, 'id'>, attempt: number, opts: PrepareOptions): OutboundRequest {
+  const body = bodyForScheme(endpoint.signature, event.payload);
+  const headers: Record<string, string> = {
+    ...endpoint.headers,
+    'content-type': 'application/json',
+    'user-agent': opts.userAgent,
+    'x-hookrelay-event-id': event.id,
+    'x-hookrelay-event-type': event.type,
+    'x-hookrelay-delivery-id': delivery.id,
+    'x-hookrelay-attempt': String(attempt),
+  };
+  const signed = signatureHeaders(endpoint.signature, {
+    eventId: event.id,
+    timestampSeconds: Math.floor(opts.nowMs / 1000),
+    body,
+    secrets: signingSecrets(endpoint, opts.nowMs),
+  });
+  return { url: endpoint.url, headers: { ...headers, ...signed }, body, timeoutMs: endpoint.timeoutMs };
+}
+
+/** Request headers as they may be stored and shown: credentials replaced, the rest kept. */
+export function redactHeaders(headers: Record<string, string>, extraSecretNames: readonly string[] = []): Record<string, string> {
+  const secret = new Set([...CREDENTIAL_HEADERS, ...extraSecretNames.map((n) => n.toLowerCase())]);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = secret.has(name.toLowerCase()) ? '[redacted]' : value;
+  return out;
+}

@@ -1,0 +1,145 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
+import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
+import type { Store } from '@hookrelay/store';
+import type { Dispatcher } from 'undici';
+import { classifyResponse, type Classification } from './classify';
+import type { EndpointSource } from './endpoint-cache';
+import { RetryLaterError } from './errors';
+import { prepareDelivery, redactHeaders } from './prepare';
+import { retryDelayMs } from './retry-delay';
+import { sendRequest, type SendResult } from './send';
+
+export interface ProcessorDeps {
+  store: Store;
+  endpoints: EndpointSource;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  metrics: HookrelayMetrics;
+  userAgent: string;
+  now: () => number;
+  random?: () => number;
+}
+
+/** Where one attempt left the delivery. */
+type Decision =
+  | { state: 'delivered' }
+  | { state: 'retrying'; delayMs: number }
+  | { state: 'failed'; reason: string };
+
+/**
+ * Runs one attempt of one delivery: prepareDelivery -> sendRequest -> classifyResponse ->
+ * recordAttempt, then tells BullMQ what comes next by returning (delivered), throwing
+ * RetryLaterError (another attempt after a delay) or UnrecoverableError (failed for good).
+ */
+export function createDeliveryProcessor(deps: ProcessorDeps) {
+  return async function processDelivery(job: Job<DeliveryJobData>): Promise<void> {
+    const data = job.data;
+    const { delivery, event } = await deps.store.deliveries.loadForAttempt(data.deliveryId, data.eventId);
+    if (!delivery) {
+      deps.logger.warn({ deliveryId: data.deliveryId }, 'delivery.expired');
+      return;
+    }
+    // A second job for a delivery that already ended (an outbox re-queue, a duplicate add after the
+    // first job was removed) must not send again; only a person's explicit retry may.
+    if (!data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) return;
+
+    const endpoint = await deps.endpoints.get(data.endpointId);
+    const attempt = delivery.attempts + 1;
+    const blocker = blockerOf(event, endpoint);
+    if (blocker) {
+      await finishWithoutSending(deps, delivery, attempt, blocker);
+      throw new UnrecoverableError(blocker);
+    }
+    const live = endpoint as Endpoint;
+    const liveEvent = event as StoredEvent;
+
+    const startedAt = deps.now();
+    const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
+    const result = await sendRequest(deps.dispatcher, request, deps.now);
+    const classification = classifyResult(result, deps.now());
+    const decision = decide(classification, live, attempt, data.manual === true, deps.random);
+
+    const record: AttemptRecord = {
+      attempt,
+      startedAt,
+      durationMs: result.durationMs,
+      outcome: decision.state === 'delivered' ? 'delivered' : decision.state === 'retrying' ? 'retry' : 'failed',
+      requestHeaders: redactHeaders(request.headers),
+      ...(result.kind === 'response'
+        ? { statusCode: result.statusCode, responseBody: result.bodyPreview }
+        : { errorKind: result.errorKind, errorMessage: result.message }),
+    };
+    await deps.store.deliveries.recordAttempt(delivery.id, record, {
+      state: decision.state,
+      attempts: attempt,
+      nextAttemptAt: decision.state === 'retrying' ? deps.now() + decision.delayMs : undefined,
+      lastStatusCode: result.kind === 'response' ? result.statusCode : undefined,
+      lastErrorKind: result.kind === 'error' ? result.errorKind : undefined,
+      failureReason: decision.state === 'failed' ? decision.reason : undefined,
+    });
+    observe(deps, liveEvent, delivery, record, decision, result);
+
+    if (decision.state === 'retrying') throw new RetryLaterError(decision.delayMs, `attempt ${attempt} failed; retrying`);
+    if (decision.state === 'failed') throw new UnrecoverableError(decision.reason);
+  };
+}
+
+function blockerOf(event: StoredEvent | null, endpoint: Endpoint | null): AttemptErrorKind | null {
+  if (!event) return 'event_expired';
+  if (!endpoint) return 'endpoint_deleted';
+  if (endpoint.status === 'disabled') return 'endpoint_disabled';
+  return null;
+}
+
+function classifyResult(result: SendResult, nowMs: number): Classification {
+  if (result.kind === 'response') {
+    const retryAfter = result.headers['retry-after'];
+    return classifyResponse(result.statusCode, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, nowMs);
+  }
+  // Our own policy refused the address: trying again cannot help until an operator acts.
+  if (result.errorKind === 'ssrf_blocked') return { kind: 'permanent', reason: 'target address not allowed (ssrf_blocked)' };
+  return { kind: 'retry' };
+}
+
+function decide(c: Classification, endpoint: Endpoint, attempt: number, manual: boolean, random?: () => number): Decision {
+  if (c.kind === 'delivered') return { state: 'delivered' };
+  if (c.kind === 'permanent') return { state: 'failed', reason: c.reason };
+  // A retry asked for by a person is one attempt; the policy's budget is for automatic retries.
+  if (manual || attempt > endpoint.retry.maxRetries) return { state: 'failed', reason: `gave up after ${attempt} attempts` };
+  return { state: 'retrying', delayMs: retryDelayMs(endpoint.retry, attempt + 1, c.retryAfterMs, random) };
+}
+
+/** An attempt that could not be made (endpoint gone or disabled, event expired) still ends the delivery visibly. */
+async function finishWithoutSending(deps: ProcessorDeps, delivery: DeliveryRecord, attempt: number, kind: AttemptErrorKind): Promise<void> {
+  const record: AttemptRecord = { attempt, startedAt: deps.now(), durationMs: 0, outcome: 'failed', errorKind: kind, requestHeaders: {} };
+  await deps.store.deliveries.recordAttempt(delivery.id, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind });
+  deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
+  deps.logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind }, 'delivery.abandoned');
+}
+
+function observe(deps: ProcessorDeps, event: StoredEvent, delivery: DeliveryRecord, record: AttemptRecord, decision: Decision, result: SendResult): void {
+  const state: DeliveryState = decision.state;
+  const errorKind = result.kind === 'error' ? result.errorKind : undefined;
+  deps.metrics.deliveryAttempts.inc({ outcome: record.outcome, status_class: statusClass(record.statusCode, errorKind) });
+  deps.metrics.attemptDuration.observe(result.durationMs / 1000);
+  if (state === 'delivered') {
+    deps.metrics.deliveries.inc({ outcome: 'delivered' });
+    deps.metrics.endToEnd.observe(Math.max(deps.now() - event.createdAt, 0) / 1000);
+  } else if (state === 'failed') {
+    deps.metrics.deliveries.inc({ outcome: 'failed' });
+  }
+  deps.logger.info(
+    {
+      eventId: event.id,
+      deliveryId: delivery.id,
+      endpointId: delivery.endpointId,
+      attempt: record.attempt,
+      status: record.statusCode ?? null,
+      durationMs: record.durationMs,
+      outcome: record.outcome,
+      errorKind: errorKind ?? null,
+    },
+    'delivery.attempted',
+  );
+}

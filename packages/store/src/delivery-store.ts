@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
+import { deliveryId } from '@hookrelay/contracts';
+import type { Keys } from './keys';
+
+const CREATE_DELIVERY = readFileSync(join(__dirname, 'create-delivery.lua'), 'utf8');
+const RECORD_ATTEMPT = readFileSync(join(__dirname, 'record-attempt.lua'), 'utf8');
+
+type ScriptedRedis = Redis & {
+  hookrelayCreateDelivery(...args: Array<string | number>): Promise<number>;
+  hookrelayRecordAttempt(...args: Array<string | number>): Promise<number>;
+};
+
+export interface NewDelivery {
+  id: string;
+  eventId: string;
+  endpointId: string;
+  /** False when the (event, endpoint) pair had a delivery already: nothing was written for it. */
+  created: boolean;
+}
+
+/** What changes on a delivery record when an attempt ends. */
+export interface DeliveryStatePatch {
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt?: number;
+  lastStatusCode?: number;
+  lastErrorKind?: string;
+  failureReason?: string;
+}
+
+const NUMERIC_FIELDS = new Set(['attempts', 'createdAt', 'updatedAt', 'nextAttemptAt', 'lastStatusCode']);
+
+function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
+  if (!hash.id) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(hash)) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
+  return out as unknown as DeliveryRecord;
+}
+
+export class DeliveryStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    private readonly retentionMs: number,
+    private readonly now: () => number,
+  ) {
+    if (!('hookrelayCreateDelivery' in redis)) {
+      redis.defineCommand('hookrelayCreateDelivery', { numberOfKeys: 5, lua: CREATE_DELIVERY });
+      redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 2, lua: RECORD_ATTEMPT });
+    }
+    this.redis = redis as ScriptedRedis;
+  }
+
+  /**
+   * Stores each event (once) and one delivery per endpoint in a single transaction, each delivery
+   * also entered in the outbox until the caller confirms its job is in the queue.
+   */
+  async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>): Promise<NewDelivery[][]> {
+    const now = this.now();
+    const multi = this.redis.multi();
+    const planned = items.map(({ event, endpoints }) => {
+      multi.set(this.keys.event(event.id), JSON.stringify(event), 'PX', this.retentionMs, 'NX');
+      return endpoints.map((endpoint) => {
+        const d = { id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id };
+        (multi as unknown as ScriptedRedis).hookrelayCreateDelivery(
+          this.keys.delivery(d.id),
+          this.keys.subscriberDeliveries(event.subscriberId),
+          this.keys.endpointDeliveries(d.endpointId),
+          this.keys.eventDeliveries(event.id),
+          this.keys.outbox(),
+          d.id,
+          event.id,
+          event.type,
+          d.endpointId,
+          event.subscriberId,
+          now,
+          this.retentionMs,
+        );
+        return d;
+      });
+    });
+    const results = await multi.exec();
+    if (!results) throw new Error('transaction aborted');
+    let index = 0;
+    return planned.map((deliveries) => {
+      index++; // the event's SET
+      return deliveries.map((d) => {
+        const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
+        if (err) throw err;
+        return { ...d, created: created === 1 };
+      });
+    });
+  }
+
+  async get(id: string): Promise<DeliveryRecord | null> {
+    return parseDelivery(await this.redis.hgetall(this.keys.delivery(id)));
+  }
+
+  async getMany(ids: readonly string[]): Promise<DeliveryRecord[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.delivery(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, hash]) => parseDelivery(hash as Record<string, string>)).filter((d): d is DeliveryRecord => d !== null);
+  }
+
+  async attempts(id: string): Promise<AttemptRecord[]> {
+    const raws = await this.redis.lrange(this.keys.deliveryAttempts(id), 0, -1);
+    return raws.map((r) => JSON.parse(r) as AttemptRecord);
+  }
+
+  /** What the worker reads before an attempt, in one round trip: the delivery's progress and the event. */
+  async loadForAttempt(id: string, eventId: string): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
+    const [[, hash], [, raw]] = (await this.redis
+      .pipeline()
+      .hgetall(this.keys.delivery(id))
+      .get(this.keys.event(eventId))
+      .exec()) as [[Error | null, Record<string, string>], [Error | null, string | null]];
+    return { delivery: parseDelivery(hash), event: raw ? (JSON.parse(raw) as StoredEvent) : null };
+  }
+
+  /** Appends the attempt and moves the delivery's state atomically. False if the record is gone. */
+  async recordAttempt(id: string, attempt: AttemptRecord, patch: DeliveryStatePatch): Promise<boolean> {
+    const fields: Array<string | number> = ['updatedAt', this.now()];
+    for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
+    const written = await this.redis.hookrelayRecordAttempt(
+      this.keys.delivery(id),
+      this.keys.deliveryAttempts(id),
+      JSON.stringify(attempt),
+      this.retentionMs,
+      ...fields,
+    );
+    return written === 1;
+  }
+
+  /** Sets fields on a delivery without an attempt (a manual retry queued, an endpoint disabled). */
+  async patch(id: string, fields: Partial<Record<keyof DeliveryRecord, string | number>>): Promise<void> {
+    await this.redis.hset(this.keys.delivery(id), { ...fields, updatedAt: this.now() });
+  }
+
+  /** Outbox entries older than `olderThanMs`: deliveries whose enqueue may not have finished. */
+  async outboxBefore(olderThanMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.outbox(), '-inf', olderThanMs, 'LIMIT', 0, limit);
+  }
+
+  async clearOutbox(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.zrem(this.keys.outbox(), ...ids);
+  }
+}

@@ -1,0 +1,37 @@
+import { DEFAULT_RETENTION_MS, type StoreOptions } from './store-options';
+import { createKeys, DEFAULT_KEY_PREFIX, type Keys } from './keys';
+import { EndpointStore } from './endpoint-store';
+import { EventStore } from './event-store';
+import { DeliveryStore } from './delivery-store';
+import { SubscriberStore } from './subscriber-store';
+import { IdempotencyStore } from './idempotency-store';
+
+export * from './keys';
+export * from './store-options';
+export { EndpointStore, type Page } from './endpoint-store';
+export { EventStore } from './event-store';
+export * from './subscriber-store';
+export * from './idempotency-store';
+export { DeliveryStore, type NewDelivery, type DeliveryStatePatch } from './delivery-store';
+
+export interface Store {
+  keys: Keys;
+  endpoints: EndpointStore;
+  events: EventStore;
+  deliveries: DeliveryStore;
+  subscribers: SubscriberStore;
+  idempotency: IdempotencyStore;
+}
+
+export function createStore(options: StoreOptions): Store {
+  const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
+  const now = options.now ?? Date.now;
+  return {
+    keys,
+    endpoints: new EndpointStore(options.redis, keys),
+    events: new EventStore(options.redis, keys),
+    deliveries: new DeliveryStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    subscribers: new SubscriberStore(options.redis, keys),
+    idempotency: new IdempotencyStore(options.redis, keys),
+  };
+}

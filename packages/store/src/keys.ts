@@ -1,0 +1,30 @@
+/**
+ * Every Redis key Hookrelay writes, in one place. The prefix may carry a `{hash tag}` so that, on
+ * Redis Cluster, all of a deployment's keys share one slot (BullMQ needs the same of its queue).
+ */
+export function createKeys(prefix: string) {
+  return {
+    endpoint: (id: string) => `${prefix}:ep:${id}`,
+    subscriberEndpoints: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps`,
+    event: (id: string) => `${prefix}:ev:${id}`,
+    eventDeliveries: (eventId: string) => `${prefix}:ev:${eventId}:dl`,
+    delivery: (id: string) => `${prefix}:dl:${id}`,
+    deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,
+    subscriberDeliveries: (subscriberId: string) => `${prefix}:sub:${subscriberId}:dl`,
+    endpointDeliveries: (endpointId: string) => `${prefix}:ep:${endpointId}:dl`,
+    subscriber: (id: string) => `${prefix}:sub:${id}`,
+    subscribers: () => `${prefix}:subs`,
+    /** API keys by the SHA-256 of the key: the key itself is never stored. */
+    apiKey: (hash: string) => `${prefix}:key:${hash}`,
+    apiKeys: () => `${prefix}:keys`,
+    idempotency: (subscriberId: string, keyHash: string) => `${prefix}:idem:${subscriberId}:${keyHash}`,
+    /** Deliveries recorded but not yet known to be in BullMQ (transactional outbox). */
+    outbox: () => `${prefix}:outbox`,
+    /** Pub/sub channel announcing endpoint changes, so worker caches drop stale copies. */
+    endpointChanges: () => `${prefix}:ep-changed`,
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;
+
+export const DEFAULT_KEY_PREFIX = 'hookrelay';

@@ -1,0 +1,13 @@
+import type Redis from 'ioredis';
+
+export interface StoreOptions {
+  redis: Redis;
+  /** @defaultValue 'hookrelay' */
+  prefix?: string;
+  /** How long events, deliveries and attempts are kept. @defaultValue 30 days */
+  retentionMs?: number;
+  /** Injected clock, epoch ms. @defaultValue Date.now */
+  now?: () => number;
+}
+
+export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000;

@@ -1,0 +1,4 @@
+export * from './redis-server';
+export * from './test-receiver';
+export * from './unique';
+export * from './builders';
