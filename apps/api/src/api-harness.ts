@@ -1,0 +1,108 @@
+// Test-only: the API app in-process on a free port, with a worker, on a private key prefix.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createGuardedAgent, startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
+import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
+import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
+import { createStore, type Store } from '@hookrelay/store';
+import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import type Redis from 'ioredis';
+import { createApp } from './app';
+import type { ApiDeps } from './deps';
+
+export interface ApiHarnessOptions {
+  /** Start a delivery worker beside the API. @defaultValue true */
+  worker?: boolean;
+  policy?: Partial<ApiDeps['policy']>;
+}
+
+export interface ApiHarness {
+  baseUrl: string;
+  adminKey: string;
+  store: Store;
+  redis: Redis;
+  prefix: string;
+  metrics: HookrelayMetrics;
+  worker?: DeliveryWorker;
+  logLines: Array<Record<string, unknown>>;
+  setAccepting(value: boolean): void;
+  /** fetch against the API with a key; JSON bodies are serialized. */
+  call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
+  const redisUrl = requireRedisUrl();
+  const prefix = uniquePrefix('api');
+  const logLines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const metrics = createMetrics({ processMetrics: false });
+  const redis = createRedis(redisUrl, 'store-fail-fast');
+  const queueRedis = createRedis(redisUrl, 'queue');
+  const store = createStore({ redis, prefix });
+  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix: prefix });
+  const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
+  const dispatcher = createGuardedAgent({ allowPrivate: policy.allowPrivateTargets });
+  const adminKey = `hr_admin_test_${prefix.replace(/\W/g, '')}`;
+  let accepting = true;
+  const app = createApp({ store, queue, redis, logger, metrics, dispatcher, adminKey, now: Date.now, policy, accepting: () => accepting });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const worker =
+    options.worker === false
+      ? undefined
+      : await startDeliveryWorker({ redisUrl, keyPrefix: prefix, logger, metrics, allowPrivateTargets: true, concurrency: 20 });
+
+  return {
+    baseUrl,
+    adminKey,
+    store,
+    redis,
+    prefix,
+    metrics,
+    worker,
+    logLines,
+    setAccepting: (value) => {
+      accepting = value;
+    },
+    call: async (method, path, opts = {}) => {
+      const headers: Record<string, string> = { ...opts.headers };
+      const key = opts.key === undefined ? adminKey : opts.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      }
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await worker?.close();
+      await queue.close();
+      await dispatcher.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      queueRedis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import express, { type Express } from 'express';
+import { eventTypeCatalogJson } from '@hookrelay/contracts';
+import { authenticate } from './auth';
+import type { ApiDeps } from './deps';
+import { AppError, errorHandler } from './errors';
+import { openApiDocument } from './openapi';
+import { adminRoutes } from './routes/admin';
+import { endpointRoutes } from './routes/endpoints';
+import { eventRoutes } from './routes/events';
+import { healthRoutes } from './routes/health';
+
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use((_req, res, next) => {
+    if (!deps.accepting()) {
+      res.set('connection', 'close');
+      return void res.status(503).json({ error: { code: 'shutting_down', message: 'server is shutting down' } });
+    }
+    next();
+  });
+  app.use(healthRoutes(deps));
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  app.use(express.json({ limit: '1mb' }));
+
+  const v1 = express.Router();
+  v1.use(authenticate(deps.adminKey, deps.store.subscribers));
+  v1.get('/event-types', (_req, res) => {
+    res.json({ data: eventTypeCatalogJson() });
+  });
+  v1.use(adminRoutes(deps));
+  v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps));
+  v1.use('/subscribers/:sid/events', eventRoutes(deps));
+  app.use('/v1', v1);
+
+  app.use((_req, _res, next) => next(new AppError(404, 'not_found', 'no such route')));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { envBoolean, parseEnv } from '@hookrelay/contracts';
+
+export const apiConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    /** Port the API listens on. */
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Address the API binds to. */
+    HOST: z.string().default('0.0.0.0'),
+    /** Redis holding the queue and the records. */
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /** Key prefix for every Hookrelay key and the BullMQ queue; use a {hash tag} on Redis Cluster. */
+    QUEUE_PREFIX: z.string().min(1).max(64).default('hookrelay'),
+    /** The key that can do everything. Required in production; generated and printed at start in development. */
+    HOOKRELAY_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** Accept http:// endpoint URLs (otherwise https only). */
+    HOOKRELAY_ALLOW_HTTP: envBoolean(false),
+    /** Accept endpoints on loopback, private, link-local and metadata addresses (tests, local demo). */
+    HOOKRELAY_ALLOW_PRIVATE_TARGETS: envBoolean(false),
+    /** Accept x-hub-signature with sha1, which Webex Connect retired, for legacy receivers. */
+    HOOKRELAY_ALLOW_SHA1: envBoolean(false),
+    /** Days events, deliveries and attempts are kept. */
+    HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.HOOKRELAY_ADMIN_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ADMIN_KEY'], message: 'is required when NODE_ENV=production' });
+    }
+  });
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ApiConfig> {
+  return parseEnv(apiConfigSchema, env);
+}

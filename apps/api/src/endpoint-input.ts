@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import {
+  customHeadersSchema,
+  DEFAULT_SIGNATURE,
+  EVENT_TYPE_PATTERN_RE,
+  retryPolicySchema,
+  signatureConfigSchema,
+  timeoutMsSchema,
+} from '@hookrelay/contracts';
+
+export const eventTypePatternsSchema = z
+  .array(z.string().max(200).regex(EVENT_TYPE_PATTERN_RE, 'must be dot-separated words or *, e.g. incident.* or receipt.sms.delivered'))
+  .min(1)
+  .max(100);
+
+export const verifyModeSchema = z.enum(['none', 'post', 'get', 'challenge']);
+
+const common = {
+  url: z.string().min(1).max(2048),
+  description: z.string().max(500),
+  eventTypes: eventTypePatternsSchema,
+  signature: signatureConfigSchema,
+  secret: z.string().min(1).max(256),
+  headers: customHeadersSchema,
+  retry: retryPolicySchema,
+  timeoutMs: timeoutMsSchema,
+  verify: verifyModeSchema,
+};
+
+export const createEndpointSchema = z
+  .object({
+    url: common.url,
+    description: common.description.default(''),
+    eventTypes: common.eventTypes.default(['*']),
+    signature: common.signature.default({ ...DEFAULT_SIGNATURE }),
+    secret: common.secret.optional(),
+    headers: common.headers.default({}),
+    retry: common.retry.default({ maxRetries: 3, intervalMs: 60_000, backoff: 'fixed' }),
+    timeoutMs: common.timeoutMs,
+    verify: common.verify.default('none'),
+  })
+  .strict();
+
+export const patchEndpointSchema = z
+  .object({
+    url: common.url.optional(),
+    description: common.description.optional(),
+    eventTypes: common.eventTypes.optional(),
+    signature: common.signature.optional(),
+    headers: common.headers.optional(),
+    retry: common.retry.optional(),
+    timeoutMs: z.number().int().min(1).max(60_000).optional(),
+    status: z.enum(['active', 'disabled']).optional(),
+    verify: common.verify.optional(),
+  })
+  .strict();
+
+export const rotateSecretSchema = z
+  .object({
+    /** How long the old secret keeps signing beside the new one. */
+    graceMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    secret: common.secret.optional(),
+  })
+  .strict();
+
+export type CreateEndpointInput = z.infer<typeof createEndpointSchema>;
+export type PatchEndpointInput = z.infer<typeof patchEndpointSchema>;

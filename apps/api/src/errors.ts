@@ -1,0 +1,82 @@
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+import type { Logger } from '@hookrelay/observability';
+
+/** An error the API answers with its own status and code: `{error: {code, message, details?}}`. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super(404, 'not_found', `${what} not found`);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor() {
+    super(401, 'unauthorized', 'missing or invalid API key (send Authorization: Bearer <key>)');
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super(403, 'forbidden', message);
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details?: Array<{ path: string; message: string }>) {
+    super(400, 'validation_failed', message, details);
+  }
+}
+
+export class UnavailableError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(503, 'unavailable', message, undefined, options);
+  }
+}
+
+/** Zod issues as the API reports them: each with a dotted path naming the field. */
+export function zodDetails(error: ZodError, root: (string | number)[] = []): Array<{ path: string; message: string }> {
+  return error.issues.map((issue) => ({ path: [...root, ...issue.path].map(String).join('.') || '(body)', message: issue.message }));
+}
+
+export function fromZod(error: ZodError, root: (string | number)[] = []): ValidationError {
+  const details = zodDetails(error, root);
+  const summary = details.map((d) => `${d.path}: ${d.message}`).join('; ');
+  return new ValidationError(`invalid request: ${summary}`.slice(0, 1000), details);
+}
+
+function isRedisDown(err: unknown): boolean {
+  const message = (err as Error)?.message ?? '';
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries/i.test(message);
+}
+
+/** The one place errors become responses. Unknown errors are logged and answered without detail. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    let error: AppError;
+    if (err instanceof AppError) error = err;
+    else if (err instanceof ZodError) error = fromZod(err);
+    else if ((err as { type?: string }).type === 'entity.too.large') error = new AppError(413, 'payload_too_large', 'request body is larger than 1 MB');
+    else if ((err as { type?: string }).type === 'entity.parse.failed') error = new ValidationError('request body is not valid JSON');
+    else if ((err as { type?: string }).type === 'encoding.unsupported' || (err as { type?: string }).type === 'charset.unsupported')
+      error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
+    else if (isRedisDown(err)) error = new UnavailableError('storage is unavailable; try again shortly', { cause: err });
+    else {
+      logger.error({ err }, 'request.failed');
+      error = new AppError(500, 'internal', 'internal error');
+    }
+    if (error.status >= 500 && error.status !== 500) logger.warn({ code: error.code, cause: (error.cause as Error)?.message }, 'request.unavailable');
+    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+  };
+}

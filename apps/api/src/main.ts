@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { ConfigError } from '@hookrelay/contracts';
+import { createGuardedAgent, startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
+import { createLogger, createMetrics } from '@hookrelay/observability';
+import { checkRedisReachable, createDeliveryQueue, createRedis, RedisUnreachableError } from '@hookrelay/queue';
+import { createStore } from '@hookrelay/store';
+import { createApp } from './app';
+import { loadApiConfig } from './config';
+
+/**
+ * Composition root. `--with-worker` runs the delivery worker in the same process (what `npm start`
+ * does); without it this is the API alone (`npm run start:api`).
+ */
+async function main(): Promise<void> {
+  const config = loadApiConfig();
+  const withWorker = process.argv.includes('--with-worker');
+  const logger = createLogger({ level: config.LOG_LEVEL, name: withWorker ? 'hookrelay' : 'api' });
+  await checkRedisReachable(config.REDIS_URL);
+
+  let adminKey = config.HOOKRELAY_ADMIN_KEY;
+  if (!adminKey) {
+    adminKey = `hr_admin_${randomBytes(24).toString('base64url')}`;
+    process.stdout.write(
+      `\n  No HOOKRELAY_ADMIN_KEY set: generated one for this run (development only):\n\n    export ADMIN_KEY=${adminKey}\n\n`,
+    );
+  }
+
+  const metrics = createMetrics();
+  const redis = createRedis(config.REDIS_URL, 'store-fail-fast');
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis.error'));
+  const queueRedis = createRedis(config.REDIS_URL, 'queue', { enableOfflineQueue: false });
+  queueRedis.on('error', () => undefined);
+  const retentionMs = config.HOOKRELAY_RETENTION_DAYS * 86_400_000;
+  const store = createStore({ redis, prefix: config.QUEUE_PREFIX, retentionMs });
+  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix: config.QUEUE_PREFIX });
+  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue.error'));
+  const dispatcher = createGuardedAgent({ allowPrivate: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS });
+
+  let accepting = true;
+  const app = createApp({
+    store,
+    queue,
+    redis,
+    logger,
+    metrics,
+    dispatcher,
+    adminKey,
+    now: Date.now,
+    policy: {
+      allowHttp: config.HOOKRELAY_ALLOW_HTTP,
+      allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+      allowSha1: config.HOOKRELAY_ALLOW_SHA1,
+    },
+    accepting: () => accepting,
+  });
+
+  let worker: DeliveryWorker | undefined;
+  if (withWorker) {
+    worker = await startDeliveryWorker({
+      redisUrl: config.REDIS_URL,
+      keyPrefix: config.QUEUE_PREFIX,
+      logger,
+      metrics,
+      allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+      retentionMs,
+    });
+  }
+
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+  });
+  logger.info({ port: config.PORT, worker: withWorker }, 'api.listening');
+  process.stdout.write(`  Hookrelay is listening on http://127.0.0.1:${config.PORT}${withWorker ? ' (API and worker)' : ''}\n`);
+
+  const shutdown = async (signal: string): Promise<void> => {
+    logger.info({ signal }, 'shutdown.begin');
+    accepting = false;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await worker?.close();
+    await queue.close();
+    await dispatcher.close();
+    redis.disconnect();
+    queueRedis.disconnect();
+    logger.info('shutdown.done');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof RedisUnreachableError) process.stderr.write(`\n${err.message}\n\n`);
+  else process.stderr.write(`hookrelay failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { Router } from 'express';
+import { newId } from '@hookrelay/contracts';
+import { z } from 'zod';
+import { requireAdmin } from '../auth';
+import type { ApiDeps } from '../deps';
+import { fromZod } from '../errors';
+
+/** A new API key: shown once to its owner, stored only as a hash. */
+export function newApiKey(role: 'sub' | 'pub'): string {
+  return `hr_${role}_${randomBytes(32).toString('base64url')}`;
+}
+
+const createSubscriberSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+const createApiKeySchema = z.object({ role: z.literal('publisher') }).strict();
+
+/** Admin-only routes: subscribers and publisher keys. */
+export function adminRoutes(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.post('/subscribers', async (req, res) => {
+    requireAdmin(req);
+    const parsed = createSubscriberSchema.safeParse(req.body);
+    if (!parsed.success) throw fromZod(parsed.error);
+    const now = deps.now();
+    const subscriber = { id: newId('sub', now), name: parsed.data.name, createdAt: now };
+    const apiKey = newApiKey('sub');
+    await deps.store.subscribers.create(subscriber, {
+      plain: apiKey,
+      record: { id: newId('key', now), role: 'subscriber', subscriberId: subscriber.id, createdAt: now },
+    });
+    res.status(201).json({ ...subscriber, apiKey });
+  });
+
+  router.get('/subscribers', async (req, res) => {
+    requireAdmin(req);
+    res.json({ data: await deps.store.subscribers.list() });
+  });
+
+  router.post('/api-keys', async (req, res) => {
+    requireAdmin(req);
+    const parsed = createApiKeySchema.safeParse(req.body);
+    if (!parsed.success) throw fromZod(parsed.error);
+    const now = deps.now();
+    const apiKey = newApiKey('pub');
+    const record = { id: newId('key', now), role: 'publisher' as const, createdAt: now };
+    await deps.store.subscribers.saveApiKey(apiKey, record);
+    res.status(201).json({ id: record.id, role: record.role, apiKey });
+  });
+
+  return router;
+}

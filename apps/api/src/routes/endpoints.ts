@@ -1,0 +1,142 @@
+import { Router, type Request } from 'express';
+import { newId, type Endpoint } from '@hookrelay/contracts';
+import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
+import { z } from 'zod';
+import { assertSubscriberAccess } from '../auth';
+import type { ApiDeps } from '../deps';
+import { endpointView } from '../endpoint-view';
+import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
+import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
+import { assertTargetUrl } from '../target-url';
+import { verifyEndpoint, type VerifyMode } from '../verification';
+
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(64).optional() });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZod(result.error, root);
+  return result.data;
+}
+
+export function endpointRoutes(deps: ApiDeps): Router {
+  const router = Router({ mergeParams: true });
+  const { store } = deps;
+
+  async function subscriberOf(req: Request, access: 'read' | 'publish' = 'read'): Promise<string> {
+    const sid = String(req.params.sid);
+    assertSubscriberAccess(req, sid, access);
+    if (!(await store.subscribers.get(sid))) throw new NotFoundError('subscriber');
+    return sid;
+  }
+
+  async function endpointOf(req: Request): Promise<Endpoint> {
+    const sid = await subscriberOf(req);
+    const endpoint = await store.endpoints.get(String(req.params.eid));
+    if (!endpoint || endpoint.subscriberId !== sid) throw new NotFoundError('endpoint');
+    return endpoint;
+  }
+
+  function checkSignature(signature: Endpoint['signature'], secret: string | undefined): void {
+    if (signature.scheme === 'x-hub-signature' && signature.algorithm === 'sha1' && !deps.policy.allowSha1) {
+      throw new ValidationError('signature.algorithm: sha1 is retired; set HOOKRELAY_ALLOW_SHA1=true for legacy receivers', [
+        { path: 'signature.algorithm', message: 'sha1 is not allowed on this server' },
+      ]);
+    }
+    if (secret !== undefined) {
+      const problem = checkSecretForScheme(signature.scheme, secret);
+      if (problem) throw new ValidationError(`secret: ${problem}`, [{ path: 'secret', message: problem }]);
+    }
+  }
+
+  async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint): Promise<void> {
+    const result = await verifyEndpoint(mode, endpoint, deps.dispatcher, deps.now());
+    if (!result.ok) throw new AppError(422, 'verification_failed', `endpoint verification (${mode}) failed: ${result.answered}`);
+  }
+
+  router.post('/', async (req, res) => {
+    const sid = await subscriberOf(req);
+    const input = parse(createEndpointSchema, req.body);
+    checkSignature(input.signature, input.secret);
+    const url = await assertTargetUrl(input.url, deps);
+    const now = deps.now();
+    const endpoint: Endpoint = {
+      id: newId('ep', now),
+      subscriberId: sid,
+      url,
+      description: input.description,
+      eventTypes: input.eventTypes,
+      signature: input.signature,
+      secret: input.secret ?? newSigningSecret(input.signature.scheme),
+      previousSecrets: [],
+      headers: input.headers,
+      retry: input.retry,
+      timeoutMs: input.timeoutMs,
+      status: 'active',
+      createdAt: now,
+      updatedAt: now,
+    };
+    await verifyOrRefuse(input.verify, endpoint);
+    await store.endpoints.save(endpoint);
+    res.status(201).json({ ...endpointView(endpoint), secret: endpoint.secret });
+  });
+
+  router.get('/', async (req, res) => {
+    const sid = await subscriberOf(req);
+    const q = parse(listQuery, req.query);
+    const page = await store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor });
+    res.json({ data: page.items.map(endpointView), nextCursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:eid', async (req, res) => {
+    res.json(endpointView(await endpointOf(req)));
+  });
+
+  router.patch('/:eid', async (req, res) => {
+    const current = await endpointOf(req);
+    const input = parse(patchEndpointSchema, req.body);
+    if (input.signature) checkSignature(input.signature, undefined);
+    const { verify, ...changes } = input;
+    const next: Endpoint = { ...current, ...changes, updatedAt: deps.now() };
+    if (input.signature && input.signature.scheme !== current.signature.scheme && checkSecretForScheme(input.signature.scheme, current.secret)) {
+      // The old secret does not suit the new scheme (say whsec_ for Standard Webhooks): issue a new one.
+      next.secret = newSigningSecret(input.signature.scheme);
+      next.previousSecrets = [];
+    }
+    if (input.status === 'active') delete next.disabledReason;
+    if (input.status === 'disabled') next.disabledReason = 'disabled by request';
+    if (input.url !== undefined && input.url !== current.url) {
+      next.url = await assertTargetUrl(input.url, deps);
+      await verifyOrRefuse(verify ?? 'none', next);
+    }
+    await store.endpoints.save(next);
+    res.json(endpointView(next));
+  });
+
+  router.delete('/:eid', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    await store.endpoints.delete(endpoint);
+    res.status(204).end();
+  });
+
+  router.get('/:eid/secret', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    res.json({ secret: endpoint.secret, previousSecrets: endpoint.previousSecrets.filter((s) => s.expiresAt > deps.now()) });
+  });
+
+  router.post('/:eid/secret/rotate', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const input = parse(rotateSecretSchema, req.body ?? {});
+    if (input.secret !== undefined) checkSignature(endpoint.signature, input.secret);
+    const now = deps.now();
+    const next: Endpoint = {
+      ...endpoint,
+      secret: input.secret ?? newSigningSecret(endpoint.signature.scheme),
+      previousSecrets: [...endpoint.previousSecrets.filter((s) => s.expiresAt > now), ...(input.graceMs > 0 ? [{ secret: endpoint.secret, expiresAt: now + input.graceMs }] : [])],
+      updatedAt: now,
+    };
+    await store.endpoints.save(next);
+    res.json({ secret: next.secret, previousSecrets: next.previousSecrets });
+  });
+
+  return router;
+}

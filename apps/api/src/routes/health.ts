@@ -1,0 +1,23 @@
+import { Router } from 'express';
+import type { ApiDeps } from '../deps';
+
+/** Probes and metrics: no key needed. */
+export function healthRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    if (!deps.accepting()) return void res.status(503).json({ status: 'stopping' });
+    try {
+      await Promise.race([deps.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'redis unreachable' });
+    }
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  return router;
+}
