@@ -2,3 +2,4 @@ export * from './redis-server';
 export * from './test-receiver';
 export * from './unique';
 export * from './builders';
+export * from './python/zenduty-receiver';
