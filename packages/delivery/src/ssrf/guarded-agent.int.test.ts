@@ -1,0 +1,226 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request, type Agent } from 'undici';
+import { checkTargetUrl } from './check-target-url';
+import { createGuardedAgent } from './guarded-agent';
+import { SsrfBlockedError } from './ssrf-blocked-error';
+import type { LookupFn, ResolvedAddress } from './types';
+
+// Every server here listens on 127.0.0.1 or ::1, and every fake resolver answers only those (or
+// addresses the guard refuses before dialling), so no test traffic leaves the machine.
+
+interface CountingServer {
+  port: number;
+  /** Accepted TCP connections: the proof that a refused request never touched the network. */
+  connections: number;
+  /** Local address of each accepted socket, i.e. the address the client actually dialled. */
+  dialled: string[];
+  close(): Promise<void>;
+}
+
+async function startServer(host: string, port = 0, opts: { closeAfterResponse?: boolean } = {}): Promise<CountingServer> {
+  const server: Server = createServer((_req, res) => {
+    if (opts.closeAfterResponse) res.setHeader('connection', 'close');
+    res.end('ok');
+  });
+  const state = { connections: 0, dialled: [] as string[] };
+  server.on('connection', (socket) => {
+    state.connections++;
+    state.dialled.push(socket.localAddress ?? '?');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    get connections() {
+      return state.connections;
+    },
+    get dialled() {
+      return state.dialled;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Resolver answering from a map, counting calls; a function value can change answers per call. */
+function fakeResolver(zone: Record<string, ResolvedAddress[] | ((call: number) => ResolvedAddress[])>): LookupFn & { calls: number } {
+  const fn = Object.assign(
+    async (hostname: string) => {
+      fn.calls++;
+      const entry = zone[hostname];
+      if (!entry) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      return typeof entry === 'function' ? entry(fn.calls) : entry;
+    },
+    { calls: 0 },
+  );
+  return fn;
+}
+
+const v4 = (address: string): ResolvedAddress[] => [{ address, family: 4 }];
+const v6 = (address: string): ResolvedAddress[] => [{ address, family: 6 }];
+
+/** undici may hand back our error itself or wrap it; either way ESSRFBLOCKED must be in the chain. */
+function findSsrfError(err: unknown): SsrfBlockedError | undefined {
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof SsrfBlockedError && e.code === 'ESSRFBLOCKED') return e;
+  }
+  return undefined;
+}
+
+async function expectRefused(url: string, agent: Agent): Promise<SsrfBlockedError> {
+  const err = await request(url, { dispatcher: agent }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeDefined();
+  const ssrf = findSsrfError(err);
+  expect(ssrf).toBeInstanceOf(SsrfBlockedError);
+  return ssrf as SsrfBlockedError;
+}
+
+async function get(url: string, agent: Agent): Promise<{ status: number; body: string }> {
+  const res = await request(url, { dispatcher: agent });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+describe('createGuardedAgent', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  const track = <T extends { close(): Promise<void> }>(thing: T): T => {
+    cleanups.push(() => thing.close());
+    return thing;
+  };
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((close) => close()));
+  });
+
+  describe('when private targets are not allowed', () => {
+    it('refuses an IPv4 loopback literal without opening a connection', async () => {
+      const server = track(await startServer('127.0.0.1'));
+      const agent = track(createGuardedAgent({ allowPrivate: false }));
+      const err = await expectRefused(`http://127.0.0.1:${server.port}/`, agent);
+      expect(err.message).toBe('target 127.0.0.1 is loopback');
+      expect(server.connections).toBe(0);
+    });
+
+    it('refuses an IPv6 loopback literal without opening a connection', async () => {
+      const server = track(await startServer('::1'));
+      const agent = track(createGuardedAgent({ allowPrivate: false }));
+      const err = await expectRefused(`http://[::1]:${server.port}/`, agent);
+      expect(err.address).toBe('::1');
+      expect(server.connections).toBe(0);
+    });
+
+    it('refuses a hostname that resolves to loopback without opening a connection', async () => {
+      const server = track(await startServer('127.0.0.1'));
+      const resolve = fakeResolver({ 'evil.test': v4('127.0.0.1') });
+      const agent = track(createGuardedAgent({ allowPrivate: false }, { resolve }));
+      const err = await expectRefused(`http://evil.test:${server.port}/`, agent);
+      expect(err).toMatchObject({ hostname: 'evil.test', address: '127.0.0.1' });
+      expect(resolve.calls).toBe(1);
+      expect(server.connections).toBe(0);
+    });
+
+    it('refuses over https too, where the lookup runs inside tls.connect', async () => {
+      // A plain HTTP server still counts TCP connections; the refusal must come before any.
+      const server = track(await startServer('127.0.0.1'));
+      const resolve = fakeResolver({ 'evil.test': v4('127.0.0.1') });
+      const agent = track(createGuardedAgent({ allowPrivate: false }, { resolve }));
+      await expectRefused(`https://evil.test:${server.port}/`, agent);
+      await expectRefused(`https://127.0.0.1:${server.port}/`, agent);
+      expect(server.connections).toBe(0);
+    });
+
+    it('refuses a hostname that resolves to the cloud metadata address before dialling it', async () => {
+      const resolve = fakeResolver({ 'metadata.test': v4('169.254.169.254') });
+      const agent = track(createGuardedAgent({ allowPrivate: false }, { resolve }));
+      const err = await expectRefused('http://metadata.test/latest/meta-data/', agent);
+      expect(err.reason).toMatch(/link-local/);
+    });
+
+    it('catches DNS rebinding: a name vetted as public at registration is refused when it turns private', async () => {
+      const server = track(await startServer('127.0.0.1'));
+      // TTL-0 attack: the registration check sees a public address, the delivery sees loopback.
+      const resolve = fakeResolver({ 'rebind.test': (call) => (call === 1 ? v4('93.184.216.34') : v4('127.0.0.1')) });
+      const url = `https://rebind.test:${server.port}/`;
+      await expect(checkTargetUrl(url, { allowPrivate: false, allowHttp: false, lookup: resolve })).resolves.toEqual({ ok: true });
+
+      const agent = track(createGuardedAgent({ allowPrivate: false }, { resolve }));
+      await expectRefused(`http://rebind.test:${server.port}/`, agent);
+      expect(resolve.calls).toBe(2);
+      expect(server.connections).toBe(0);
+    });
+  });
+
+  describe('when private targets are allowed', () => {
+    it('reaches an IP-literal receiver', async () => {
+      const server = track(await startServer('127.0.0.1'));
+      const agent = track(createGuardedAgent({ allowPrivate: true }));
+      await expect(get(`http://127.0.0.1:${server.port}/`, agent)).resolves.toEqual({ status: 200, body: 'ok' });
+      expect(server.connections).toBe(1);
+    });
+
+    it('reaches a receiver by a hostname resolved to loopback', async () => {
+      const server = track(await startServer('127.0.0.1'));
+      const resolve = fakeResolver({ 'evil.test': v4('127.0.0.1') });
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { resolve }));
+      await expect(get(`http://evil.test:${server.port}/`, agent)).resolves.toEqual({ status: 200, body: 'ok' });
+      expect(server.connections).toBe(1);
+      expect(resolve.calls).toBe(1);
+    });
+  });
+
+  describe('address pinning', () => {
+    // Two receivers on the same port: A on 127.0.0.1, B on ::1. The resolver answers 127.0.0.1
+    // on its first call and ::1 afterwards, so whichever server a connection lands on tells
+    // which resolver answer that connection used.
+    async function startPair(closeAfterResponse: boolean): Promise<{ a: CountingServer; b: CountingServer }> {
+      for (let attempt = 0; ; attempt++) {
+        const a = await startServer('127.0.0.1', 0, { closeAfterResponse });
+        try {
+          const b = await startServer('::1', a.port, { closeAfterResponse });
+          return { a: track(a), b: track(b) };
+        } catch (err) {
+          await a.close();
+          if (attempt >= 5) throw err; // port taken on ::1 by someone else: pick another
+        }
+      }
+    }
+    const flipping = () => fakeResolver({ 'pinned.test': (call) => (call === 1 ? v4('127.0.0.1') : v6('::1')) });
+
+    it('connects to the address the lookup vetted and reuses it without resolving again', async () => {
+      const { a, b } = await startPair(false);
+      const resolve = flipping();
+      // One connection per origin: with more, the pool may open a second socket before the first
+      // reports itself idle, which is undici scheduling rather than anything the guard decides.
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { resolve, connections: 1 }));
+
+      await get(`http://pinned.test:${a.port}/`, agent);
+      await get(`http://pinned.test:${a.port}/`, agent); // same keep-alive socket
+
+      expect(a.dialled).toEqual(['127.0.0.1']);
+      expect(b.connections).toBe(0);
+      expect(resolve.calls).toBe(1);
+    });
+
+    it('resolves once per new connection and dials exactly that answer', async () => {
+      const { a, b } = await startPair(true); // every response closes its socket
+      const resolve = flipping();
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { resolve }));
+
+      await get(`http://pinned.test:${a.port}/`, agent);
+      expect(resolve.calls).toBe(1);
+      expect(a.dialled).toEqual(['127.0.0.1']);
+
+      await get(`http://pinned.test:${a.port}/`, agent);
+      expect(resolve.calls).toBe(2);
+      expect(b.dialled).toEqual(['::1']);
+      expect(a.connections + b.connections).toBe(resolve.calls);
+    });
+  });
+});

@@ -1,0 +1,58 @@
+import { isIP } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { blockedAddressReason } from './blocked-address';
+import { unbracket } from './check-target-url';
+import { createGuardedLookup } from './guarded-lookup';
+import { SsrfBlockedError } from './ssrf-blocked-error';
+import type { LookupFn, SsrfPolicy } from './types';
+
+export interface GuardedAgentOptions {
+  /** Connections per receiver origin; the Agent keeps one pool per origin. @defaultValue 64 */
+  connections?: number;
+  /** How long an idle keep-alive socket is kept. @defaultValue undici's (4 s) */
+  keepAliveTimeoutMs?: number;
+  /** Resolver behind the guarded lookup (tests inject fakes). @defaultValue the system resolver */
+  resolve?: LookupFn;
+}
+
+/**
+ * The worker's HTTP dispatcher: an undici Agent whose every new connection is vetted.
+ *
+ * Two paths reach a socket and both are covered:
+ * - hostnames go through the guarded `lookup` handed to undici's own connector, so Node connects
+ *   to the very address that was checked (no second resolution, see createGuardedLookup);
+ * - IP literals never reach `lookup` (net.connect skips DNS when `net.isIP(host)` is non-zero), so
+ *   the connector is wrapped and checks them itself before dialling.
+ *
+ * Vetting happens per connection, not per request: a kept-alive socket was vetted when opened.
+ * Redirects are not followed by undici's `request`; if an interceptor ever follows them, each
+ * new origin still connects through this connector.
+ */
+export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions = {}): Agent {
+  // Frozen copy: flipping allowPrivate on a shared object later must not open a running worker.
+  const frozen: SsrfPolicy = Object.freeze({ allowPrivate: policy.allowPrivate });
+  const lookup = createGuardedLookup(frozen, opts.resolve);
+  // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
+  // we only add the lookup and the literal check in front of it.
+  const connectVetted = buildConnector({ lookup });
+
+  const connect: buildConnector.connector = (options, callback) => {
+    const host = unbracket(options.hostname);
+    if (!frozen.allowPrivate && isIP(host) !== 0) {
+      const reason = blockedAddressReason(host);
+      if (reason !== null) {
+        const err = new SsrfBlockedError(host, host, reason);
+        // Asynchronous like a real connect failure, so undici's bookkeeping sees the usual order.
+        process.nextTick(() => callback(err, null));
+        return;
+      }
+    }
+    connectVetted(options, callback);
+  };
+
+  return new Agent({
+    connections: opts.connections ?? 64,
+    ...(opts.keepAliveTimeoutMs !== undefined ? { keepAliveTimeout: opts.keepAliveTimeoutMs } : {}),
+    connect,
+  });
+}
