@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { apiConfigSchema } from '../apps/api/src/config';
+import { workerConfigSchema } from '../apps/worker/src/config';
+
+// No Docker engine runs here, so the compose file is checked for structure and kept in step with
+// the config schemas: a variable the service does not read is a typo that would silently do nothing.
+const ROOT = join(__dirname, '..');
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { command?: string[]; environment?: Record<string, string>; ports?: string[]; image?: string; depends_on?: unknown }>;
+  volumes?: Record<string, unknown>;
+};
+
+function knownVariables(schema: { shape?: Record<string, unknown>; def?: unknown }): Set<string> {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape ?? ((schema as any)._zod?.def?.in?.shape as Record<string, unknown>);
+  return new Set(Object.keys(shape));
+}
+
+describe('docker-compose.yml', () => {
+  it('runs redis with AOF everysec and noeviction on a volume', () => {
+    const redis = compose.services.redis!;
+    expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction']));
+    expect(compose.volumes).toHaveProperty('redis-data');
+  });
+
+  it('runs the API on port 3000 and a worker that can be scaled (no fixed container name or host port)', () => {
+    expect(compose.services.api?.ports).toContain('3000:3000');
+    expect(compose.services.api?.command?.join(' ')).toContain('apps/api/src/main.ts');
+    expect(compose.services.worker?.command?.join(' ')).toContain('apps/worker/src/main.ts');
+    expect(compose.services.worker).not.toHaveProperty('container_name');
+    expect(compose.services.worker).not.toHaveProperty('ports');
+  });
+
+  it.each([
+    ['api', apiConfigSchema],
+    ['worker', workerConfigSchema],
+  ] as const)('gives the %s only variables its config reads, and values it accepts', (service, schema) => {
+    const env = compose.services[service]!.environment!;
+    const known = knownVariables(schema as never);
+    expect(known.size).toBeGreaterThan(5);
+    for (const name of Object.keys(env)) expect(known).toContain(name);
+    const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith('${') ? 'x'.repeat(32) : v]));
+    expect(schema.safeParse(values).success).toBe(true);
+  });
+});
