@@ -2,7 +2,9 @@ import { z } from 'zod';
 import {
   customHeadersSchema,
   DEFAULT_SIGNATURE,
+  endpointAuthSchema,
   EVENT_TYPE_PATTERN_RE,
+  retryPolicyPatchSchema,
   retryPolicySchema,
   signatureConfigSchema,
   timeoutMsSchema,
@@ -22,6 +24,8 @@ const common = {
   signature: signatureConfigSchema,
   secret: z.string().min(1).max(256),
   headers: customHeadersSchema,
+  /** Write-only secrets inside; see publicAuthView for what is shown. */
+  auth: endpointAuthSchema,
   retry: retryPolicySchema,
   timeoutMs: timeoutMsSchema,
   verify: verifyModeSchema,
@@ -35,6 +39,7 @@ export const createEndpointSchema = z
     signature: common.signature.default({ ...DEFAULT_SIGNATURE }),
     secret: common.secret.optional(),
     headers: common.headers.default({}),
+    auth: common.auth.default({ type: 'none' }),
     retry: common.retry.default({ maxRetries: 3, intervalMs: 60_000, backoff: 'fixed' }),
     timeoutMs: common.timeoutMs,
     verify: common.verify.default('none'),
@@ -48,7 +53,9 @@ export const patchEndpointSchema = z
     eventTypes: common.eventTypes.optional(),
     signature: common.signature.optional(),
     headers: common.headers.optional(),
-    retry: common.retry.optional(),
+    /** Replaces the whole auth config: secrets are write-only, so a change sends them again. */
+    auth: common.auth.optional(),
+    retry: retryPolicyPatchSchema.optional(),
     timeoutMs: z.number().int().min(1).max(60_000).optional(),
     status: z.enum(['active', 'disabled']).optional(),
     verify: common.verify.optional(),

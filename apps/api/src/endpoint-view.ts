@@ -1,7 +1,17 @@
-import type { Endpoint } from '@hookrelay/contracts';
+import { publicAuthView, type Endpoint } from '@hookrelay/contracts';
+import type { EndpointHealth } from '@hookrelay/store';
 
-/** An endpoint as the API shows it: never its secrets, which only the secret routes reveal. */
-export function endpointView(endpoint: Endpoint) {
-  const { secret: _secret, previousSecrets, ...rest } = endpoint;
-  return { ...rest, secretRotation: previousSecrets.length ? { retiringUntil: Math.max(...previousSecrets.map((s) => s.expiresAt)) } : null };
+/**
+ * An endpoint as the API shows it: never its secrets. The signing secret only the secret routes
+ * reveal; auth secrets (passwords, tokens, keys) nothing does: they are write-only.
+ */
+export function endpointView(endpoint: Endpoint, health?: EndpointHealth) {
+  const { secret: _secret, previousSecrets, auth, ...rest } = endpoint;
+  return {
+    ...rest,
+    verify: rest.verify ?? 'none',
+    ...(health ? { health } : {}),
+    auth: publicAuthView(auth),
+    secretRotation: previousSecrets.length ? { retiringUntil: Math.max(...previousSecrets.map((s) => s.expiresAt)) } : null,
+  };
 }

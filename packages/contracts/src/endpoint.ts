@@ -1,3 +1,4 @@
+import type { EndpointAuth } from './auth';
 import type { CustomHeaders } from './headers';
 import type { RetryPolicy } from './retry';
 import type { SignatureConfig } from './signature';
@@ -22,10 +23,16 @@ export interface Endpoint {
   secret: string;
   previousSecrets: RetiringSecret[];
   headers: CustomHeaders;
+  /** How the worker authenticates to the receiver; absent (endpoints stored before auth existed) means none. */
+  auth?: EndpointAuth;
   retry: RetryPolicy;
   timeoutMs: number;
   status: EndpointStatus;
   disabledReason?: string;
+  /** How the endpoint proves itself when created and whenever its URL changes. */
+  verify?: 'none' | 'post' | 'get' | 'challenge';
+  /** When it was disabled, for any reason (epoch ms). */
+  disabledAt?: number;
   createdAt: number;
   updatedAt: number;
 }

@@ -2,6 +2,7 @@ export * from './ids';
 export * from './retry';
 export * from './signature';
 export * from './headers';
+export * from './auth';
 export * from './endpoint';
 export * from './event-type';
 export * from './event';

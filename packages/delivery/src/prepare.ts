@@ -1,5 +1,6 @@
 import { signingSecrets, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import { bodyForScheme, signatureHeaders } from '@hookrelay/signing';
+import { applyPreparedAuth } from './auth/request-auth';
 import type { OutboundRequest } from './send';
 
 export interface PrepareOptions {
@@ -13,7 +14,9 @@ const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'coo
 /**
  * Builds attempt `attempt` of a delivery: the body (re-serialized for Zenduty's scheme), our
  * metadata headers, the endpoint's custom headers, then the signature, which custom headers may
- * not override (the contracts schema refuses those names).
+ * not override (the contracts schema refuses those names), then the endpoint's auth: static
+ * headers (basic, api-key, bearer) or, last of all, the AWS SigV4 signature over the whole request.
+ * OAuth and Digest need the network and are added by the send step (auth/authenticated-send.ts).
  */
 export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery: Pick<DeliveryRecord, 'id'>, attempt: number, opts: PrepareOptions): OutboundRequest {
   const body = bodyForScheme(endpoint.signature, event.payload);
@@ -32,7 +35,8 @@ export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery
     body,
     secrets: signingSecrets(endpoint, opts.nowMs),
   });
-  return { url: endpoint.url, headers: { ...headers, ...signed }, body, timeoutMs: endpoint.timeoutMs };
+  const request = { url: endpoint.url, headers: { ...headers, ...signed }, body, timeoutMs: endpoint.timeoutMs };
+  return applyPreparedAuth(request, endpoint, opts.nowMs);
 }
 
 /** Request headers as they may be stored and shown: credentials replaced, the rest kept. */

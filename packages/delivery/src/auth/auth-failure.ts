@@ -1,0 +1,8 @@
+/**
+ * Credentials could not be obtained for an attempt (the OAuth token endpoint failed, answered
+ * without a token, or could not be reached). The attempt is recorded with errorKind 'auth' and
+ * retried by the endpoint's policy. Messages never carry a secret.
+ */
+export class AuthFailure extends Error {
+  override readonly name = 'AuthFailure';
+}

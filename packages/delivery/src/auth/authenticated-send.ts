@@ -1,0 +1,137 @@
+import type { Endpoint } from '@hookrelay/contracts';
+import type { Logger } from '@hookrelay/observability';
+import type { Dispatcher } from 'undici';
+import { sendRequest, type OutboundRequest, type SendResult } from '../send';
+import { AuthFailure } from './auth-failure';
+import { digestAuthorization, pickDigestChallenge } from './digest-response';
+import type { DigestSessions } from './digest-sessions';
+import type { OAuthTokenCache } from './oauth-token-cache';
+import type { ClientCredentialsAuth } from './oauth-token-request';
+import { parseWwwAuthenticate } from './www-authenticate';
+
+type DigestAuth = Extract<NonNullable<Endpoint['auth']>, { type: 'digest' }>;
+
+export interface AuthenticatedSenderOptions {
+  dispatcher: Dispatcher;
+  oauth: OAuthTokenCache;
+  digest: DigestSessions;
+  logger: Logger;
+  now: () => number;
+}
+
+/** What one attempt sent last, and what came back: the result is classified, the request recorded. */
+export interface AuthenticatedSend {
+  result: SendResult;
+  request: OutboundRequest;
+}
+
+/**
+ * The send step of an attempt, for the schemes that talk back: OAuth (a token to fetch, a 401
+ * meaning the token was revoked) and Digest (a 401 carrying the challenge to answer). Each may
+ * send the request a second time within the attempt, never more, and both sends share the
+ * endpoint's timeout. Every other scheme is already in the prepared request and is sent as is.
+ */
+export class AuthenticatedSender {
+  constructor(private readonly options: AuthenticatedSenderOptions) {}
+
+  async send(endpoint: Endpoint, request: OutboundRequest): Promise<AuthenticatedSend> {
+    const started = this.options.now();
+    const auth = endpoint.auth;
+    let sent: AuthenticatedSend;
+    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(endpoint.id, auth, request, started);
+    else if (auth?.type === 'digest') sent = await this.sendWithDigest(endpoint.id, auth, request, started);
+    else sent = { result: await this.post(request), request };
+    return { request: sent.request, result: { ...sent.result, durationMs: this.options.now() - started } };
+  }
+
+  private async sendWithOAuth(endpointId: string, auth: ClientCredentialsAuth, request: OutboundRequest, started: number): Promise<AuthenticatedSend & { sentAt?: number }> {
+    const { oauth, logger } = this.options;
+    const first = await this.withToken(endpointId, auth, request, started);
+    if (first.result.kind !== 'response' || first.result.statusCode !== 401) return first;
+    // The receiver refused the token (revoked, rotated keys): one fresh token, one more try,
+    // within what is left of the time the first send had.
+    const refused = bearerOf(first.request);
+    if (refused) oauth.invalidate(endpointId, refused);
+    logger.info({ endpointId }, 'auth.token_refused');
+    return this.withToken(endpointId, auth, request, started, first.sentAt);
+  }
+
+  /**
+   * Sends with a token from the cache. The token request has its own deadline, so the first send
+   * still gets the endpoint's whole timeout; a second one gets what remains since `deadlineFrom`.
+   */
+  private async withToken(
+    endpointId: string,
+    auth: ClientCredentialsAuth,
+    request: OutboundRequest,
+    started: number,
+    deadlineFrom?: number,
+  ): Promise<AuthenticatedSend & { sentAt?: number }> {
+    let token: string;
+    try {
+      token = await this.options.oauth.token(endpointId, auth);
+    } catch (err) {
+      const message = err instanceof AuthFailure ? err.message : 'token request failed';
+      return { request, result: { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs: this.options.now() - started } };
+    }
+    const authed = withHeader(request, 'authorization', `Bearer ${token}`);
+    const sentAt = this.options.now();
+    const result = await this.post(deadlineFrom === undefined ? authed : this.remaining(authed, deadlineFrom));
+    return { request: authed, result, sentAt };
+  }
+
+  private async sendWithDigest(endpointId: string, auth: DigestAuth, request: OutboundRequest, started: number): Promise<AuthenticatedSend> {
+    const { digest, logger } = this.options;
+    const cached = digest.next(endpointId);
+    const first = cached ? withHeader(request, 'authorization', this.answer(auth, request, cached)) : request;
+    const result = await this.post(first);
+    if (result.kind !== 'response' || result.statusCode !== 401) return { request: first, result };
+    const challenge = pickDigestChallenge(parseWwwAuthenticate(result.headers['www-authenticate']));
+    if (!challenge) return { request: first, result };
+    // Answer again only if there is something new to answer: our first challenge, a stale
+    // nonce (RFC 7616 section 3.3), or a nonce other than the one we used. The same nonce
+    // refused without stale=true means the credentials are wrong: the 401 stands.
+    const fresh = !cached || challenge.stale || challenge.nonce !== cached.challenge.nonce;
+    if (!fresh) {
+      digest.forget(endpointId);
+      return { request: first, result };
+    }
+    logger.debug({ endpointId, algorithm: challenge.algorithm, stale: challenge.stale }, 'auth.digest_challenged');
+    const session = digest.remember(endpointId, challenge);
+    const second = withHeader(request, 'authorization', this.answer(auth, request, session));
+    return { request: second, result: await this.post(this.remaining(second, started)) };
+  }
+
+  private answer(auth: DigestAuth, request: OutboundRequest, session: ReturnType<DigestSessions['remember']>): string {
+    const url = new URL(request.url);
+    return digestAuthorization({
+      username: auth.username,
+      password: auth.password,
+      method: 'POST',
+      uri: `${url.pathname}${url.search}`,
+      challenge: session.challenge,
+      nc: session.nc,
+    });
+  }
+
+  private post(request: OutboundRequest): Promise<SendResult> {
+    return sendRequest(this.options.dispatcher, request, this.options.now);
+  }
+
+  /** A second send gets what is left of the first one's deadline, not a fresh one. */
+  private remaining(request: OutboundRequest, since: number): OutboundRequest {
+    return { ...request, timeoutMs: Math.max(request.timeoutMs - (this.options.now() - since), 1) };
+  }
+}
+
+function withHeader(request: OutboundRequest, name: string, value: string): OutboundRequest {
+  const headers: Record<string, string> = {};
+  for (const [key, v] of Object.entries(request.headers)) if (key.toLowerCase() !== name) headers[key] = v;
+  headers[name] = value;
+  return { ...request, headers };
+}
+
+function bearerOf(request: OutboundRequest): string | undefined {
+  const value = request.headers.authorization;
+  return value?.startsWith('Bearer ') ? value.slice(7) : undefined;
+}

@@ -1,0 +1,119 @@
+import type { Dispatcher } from 'undici';
+import { AuthFailure } from './auth-failure';
+import { OAuthTokenCache } from './oauth-token-cache';
+import type { AccessToken, ClientCredentialsAuth } from './oauth-token-request';
+
+const AUTH: ClientCredentialsAuth = { type: 'oauth2-client-credentials', tokenUrl: 'https://idp.test/token', clientId: 'c', clientSecret: 's', clientAuth: 'body' };
+
+/** A cache whose token requests are counted and answered by hand. */
+function setup(opts: { expiresInS?: number; refreshMarginMs?: number } = {}) {
+  let nowMs = 1_000_000;
+  const calls: Array<{ auth: ClientCredentialsAuth; resolve: (t: AccessToken) => void; reject: (e: Error) => void }> = [];
+  const cache = new OAuthTokenCache({
+    dispatcher: {} as Dispatcher, // never used: fetchToken replaces the HTTP request
+    userAgent: 'test',
+    now: () => nowMs,
+    refreshMarginMs: opts.refreshMarginMs,
+    fetchToken: (auth) => new Promise((resolve, reject) => calls.push({ auth, resolve, reject })),
+  });
+  const answer = async (i: number, token: string, expiresInS = opts.expiresInS) => {
+    await new Promise((r) => setImmediate(r));
+    calls[i]?.resolve({ accessToken: token, ...(expiresInS !== undefined ? { expiresInS } : {}) });
+  };
+  return { cache, calls, answer, advance: (ms: number) => (nowMs += ms) };
+}
+
+describe('OAuthTokenCache', () => {
+  it('makes one token request for many concurrent callers', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const waiting = Array.from({ length: 50 }, () => cache.token('ep_1', AUTH));
+    void answer(0, 'tok-1');
+    expect(await Promise.all(waiting)).toEqual(Array(50).fill('tok-1'));
+    expect(calls).toHaveLength(1);
+  });
+
+  it('refreshes 30 s before expiry for long-lived tokens', async () => {
+    const { cache, calls, answer, advance } = setup({ expiresInS: 3600 });
+    const first = cache.token('ep_1', AUTH);
+    await answer(0, 'tok-1');
+    await first;
+    advance(3600_000 - 30_001);
+    expect(await cache.token('ep_1', AUTH)).toBe('tok-1');
+    advance(2);
+    const second = cache.token('ep_1', AUTH);
+    await answer(1, 'tok-2');
+    expect(await second).toBe('tok-2');
+  });
+
+  it('refreshes at 90% of the lifetime for short-lived tokens', async () => {
+    const { cache, calls, answer, advance } = setup({ expiresInS: 60 });
+    const first = cache.token('ep_1', AUTH);
+    await answer(0, 'tok-1');
+    await first;
+    advance(53_999);
+    await cache.token('ep_1', AUTH);
+    expect(calls).toHaveLength(1);
+    advance(2);
+    void cache.token('ep_1', AUTH);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('assumes five minutes when the token response has no expires_in', async () => {
+    const { cache, calls, answer, advance } = setup();
+    const first = cache.token('ep_1', AUTH);
+    await answer(0, 'tok-1');
+    await first;
+    advance(269_000);
+    await cache.token('ep_1', AUTH);
+    expect(calls).toHaveLength(1);
+    advance(2_000);
+    void cache.token('ep_1', AUTH);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('does not remember a failure: the next caller asks again', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const failed = cache.token('ep_1', AUTH);
+    await new Promise((r) => setImmediate(r));
+    calls[0]?.reject(new AuthFailure('token endpoint answered HTTP 500'));
+    await expect(failed).rejects.toThrow('HTTP 500');
+    const retried = cache.token('ep_1', AUTH);
+    await answer(1, 'tok-2');
+    expect(await retried).toBe('tok-2');
+  });
+
+  it('drops a refused token once, however many deliveries report it', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const first = cache.token('ep_1', AUTH);
+    await answer(0, 'tok-1');
+    await first;
+    cache.invalidate('ep_1', 'tok-1');
+    const refreshed = cache.token('ep_1', AUTH);
+    await answer(1, 'tok-2');
+    expect(await refreshed).toBe('tok-2');
+    cache.invalidate('ep_1', 'tok-1');
+    expect(await cache.token('ep_1', AUTH)).toBe('tok-2');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('fetches a new token when the endpoint credentials change', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const first = cache.token('ep_1', AUTH);
+    await answer(0, 'tok-1');
+    await first;
+    const changed = cache.token('ep_1', { ...AUTH, clientSecret: 'rotated' });
+    await answer(1, 'tok-2');
+    expect(await changed).toBe('tok-2');
+    expect(calls[1]?.auth.clientSecret).toBe('rotated');
+  });
+
+  it('keeps tokens of different endpoints apart', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const a = cache.token('ep_a', AUTH);
+    const b = cache.token('ep_b', AUTH);
+    await answer(0, 'tok-a');
+    await answer(1, 'tok-b');
+    expect([await a, await b]).toEqual(['tok-a', 'tok-b']);
+    expect(calls).toHaveLength(2);
+  });
+});

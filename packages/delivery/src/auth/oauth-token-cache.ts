@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@hookrelay/observability';
+import type { Dispatcher } from 'undici';
+import { requestClientCredentialsToken, type AccessToken, type ClientCredentialsAuth } from './oauth-token-request';
+
+export interface OAuthTokenCacheOptions {
+  /** The worker's guarded dispatcher: token URLs get the same SSRF guard as receivers. */
+  dispatcher: Dispatcher;
+  userAgent: string;
+  logger?: Logger;
+  now?: () => number;
+  /** Refresh this long before expires_in runs out; never more than a tenth of the lifetime. @defaultValue 30000 */
+  refreshMarginMs?: number;
+  /** Lifetime assumed when a token response has no expires_in (a 401 still refreshes it sooner). @defaultValue 300000 */
+  defaultLifetimeMs?: number;
+  /** Deadline of one token request. @defaultValue 10000 */
+  timeoutMs?: number;
+  /** Endpoints remembered; the oldest is dropped past this. @defaultValue 10000 */
+  maxEntries?: number;
+  /** Replaces the HTTP token request (tests). */
+  fetchToken?: (auth: ClientCredentialsAuth) => Promise<AccessToken>;
+}
+
+interface Entry {
+  fingerprint: string;
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * OAuth 2.0 client-credentials tokens, one per endpoint, kept in the worker's memory until
+ * shortly before they expire. Concurrent deliveries to one endpoint share one token request
+ * (single flight), so a burst of 50 deliveries costs the token endpoint one call, not 50.
+ * An entry is keyed by the endpoint and a hash of its OAuth config, so changed credentials
+ * are never answered with a token obtained under the old ones.
+ */
+export class OAuthTokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: OAuthTokenCacheOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A valid access token for the endpoint: cached, joined to a request in flight, or fetched. */
+  async token(endpointId: string, auth: ClientCredentialsAuth): Promise<string> {
+    const fingerprint = fingerprintOf(auth);
+    const entry = this.entries.get(endpointId);
+    if (entry && entry.fingerprint === fingerprint && entry.expiresAt > this.now()) return entry.token;
+    const key = `${endpointId}\n${fingerprint}`;
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const load = this.fetch(endpointId, auth, fingerprint).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, load);
+    return load;
+  }
+
+  /**
+   * The receiver refused `token` (401): drop it, unless a newer token already replaced it, so
+   * that many deliveries refused at once lead to one refresh, not one each.
+   */
+  invalidate(endpointId: string, token: string): void {
+    if (this.entries.get(endpointId)?.token === token) this.entries.delete(endpointId);
+  }
+
+  private async fetch(endpointId: string, auth: ClientCredentialsAuth, fingerprint: string): Promise<string> {
+    const requestedAt = this.now();
+    const fetchToken =
+      this.options.fetchToken ??
+      ((a: ClientCredentialsAuth) =>
+        requestClientCredentialsToken(a, { dispatcher: this.options.dispatcher, userAgent: this.options.userAgent, timeoutMs: this.options.timeoutMs ?? 10_000 }));
+    let got: AccessToken;
+    try {
+      got = await fetchToken(auth);
+    } catch (err) {
+      this.options.logger?.warn({ endpointId, reason: (err as Error).message }, 'auth.token_failed');
+      throw err;
+    }
+    const lifetimeMs = got.expiresInS !== undefined ? got.expiresInS * 1000 : (this.options.defaultLifetimeMs ?? 300_000);
+    const marginMs = Math.min(this.options.refreshMarginMs ?? 30_000, lifetimeMs / 10);
+    // Counted from when the request left, not when the answer came: the server's clock started then.
+    const expiresAt = requestedAt + lifetimeMs - marginMs;
+    this.entries.delete(endpointId);
+    if (this.entries.size >= (this.options.maxEntries ?? 10_000)) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(endpointId, { fingerprint, token: got.accessToken, expiresAt });
+    this.options.logger?.info({ endpointId, expiresInS: got.expiresInS ?? null }, 'auth.token_fetched');
+    return got.accessToken;
+  }
+}
+
+function fingerprintOf(auth: ClientCredentialsAuth): string {
+  const parts = [auth.tokenUrl, auth.clientId, auth.clientSecret, auth.scope ?? '', auth.audience ?? '', auth.clientAuth];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}

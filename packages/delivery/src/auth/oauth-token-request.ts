@@ -1,0 +1,107 @@
+import { request, type Dispatcher } from 'undici';
+import type { EndpointAuth } from '@hookrelay/contracts';
+import { errorKindOf } from '../send';
+import { AuthFailure } from './auth-failure';
+
+export type ClientCredentialsAuth = Extract<EndpointAuth, { type: 'oauth2-client-credentials' }>;
+
+export interface AccessToken {
+  accessToken: string;
+  /** expires_in from the token response, when it gave one. */
+  expiresInS?: number;
+}
+
+export interface TokenRequestOptions {
+  dispatcher: Dispatcher;
+  userAgent: string;
+  timeoutMs: number;
+}
+
+/** A token response is small; a token endpoint answering with megabytes is cut off here. */
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+
+/** application/x-www-form-urlencoded encoding of one value (RFC 6749 appendix B). */
+function formEncode(value: string): string {
+  return new URLSearchParams([['v', value]]).toString().slice(2);
+}
+
+/**
+ * RFC 6749 section 4.4: POST grant_type=client_credentials to the token endpoint, through the
+ * worker's guarded dispatcher (the token URL is SSRF-checked like any receiver). The client
+ * authenticates in the body (client_secret_post) or with Basic (client_secret_basic, whose
+ * id and secret are form-encoded before base64, section 2.3.1).
+ */
+export async function requestClientCredentialsToken(auth: ClientCredentialsAuth, opts: TokenRequestOptions): Promise<AccessToken> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (auth.scope !== undefined) form.set('scope', auth.scope);
+  if (auth.audience !== undefined) form.set('audience', auth.audience);
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+    'user-agent': opts.userAgent,
+  };
+  if (auth.clientAuth === 'basic') {
+    headers.authorization = `Basic ${Buffer.from(`${formEncode(auth.clientId)}:${formEncode(auth.clientSecret)}`).toString('base64')}`;
+  } else {
+    form.set('client_id', auth.clientId);
+    form.set('client_secret', auth.clientSecret);
+  }
+
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  let statusCode: number;
+  let text: string;
+  try {
+    const res = await request(auth.tokenUrl, {
+      method: 'POST',
+      headers,
+      body: form.toString(),
+      dispatcher: opts.dispatcher,
+      signal,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+    statusCode = res.statusCode;
+    text = await readCapped(res.body);
+  } catch (err) {
+    if (err instanceof AuthFailure) throw err;
+    throw new AuthFailure(`token endpoint unreachable (${errorKindOf(err, signal)})`, { cause: err });
+  }
+  const json = parseJson(text);
+  if (statusCode < 200 || statusCode >= 300) {
+    // RFC 6749 section 5.2: `error` is an ASCII code such as invalid_client; safe to repeat.
+    const code = typeof json?.error === 'string' && /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(json.error) ? ` (${json.error})` : '';
+    throw new AuthFailure(`token endpoint answered HTTP ${statusCode}${code}`);
+  }
+  if (!json || typeof json.access_token !== 'string' || json.access_token === '') throw new AuthFailure('token response has no access_token');
+  if (typeof json.token_type === 'string' && json.token_type.toLowerCase() !== 'bearer') {
+    throw new AuthFailure(`token_type ${json.token_type.slice(0, 32)} is not supported (only bearer)`);
+  }
+  const expiresIn = typeof json.expires_in === 'string' ? Number(json.expires_in) : json.expires_in;
+  return {
+    accessToken: json.access_token,
+    ...(typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? { expiresInS: expiresIn } : {}),
+  };
+}
+
+function parseJson(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size > MAX_TOKEN_RESPONSE_BYTES) {
+      body.destroy();
+      throw new AuthFailure(`token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
