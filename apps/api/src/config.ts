@@ -20,6 +20,12 @@ export const apiConfigSchema = z
     HOOKRELAY_ALLOW_PRIVATE_TARGETS: envBoolean(false),
     /** Accept x-hub-signature with sha1, which Webex Connect retired, for legacy receivers. */
     HOOKRELAY_ALLOW_SHA1: envBoolean(false),
+    /** Allow inbound sources with `verification: {type: "none"}` (anyone holding the ingest URL may publish through them). */
+    HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES: envBoolean(false),
+    /** Consecutive failed deliveries that disable an endpoint (with the span below). */
+    HOOKRELAY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50),
+    /** ...when the failing streak has lasted at least this many hours. */
+    HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
     /** Days events, deliveries and attempts are kept. */
     HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

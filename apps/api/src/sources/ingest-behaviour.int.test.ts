@@ -1,0 +1,146 @@
+import { startApiHarness, type ApiHarness } from '../api-harness';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
+
+const TOKEN_HEADER = { type: 'header', headers: { 'X-Symphony-Secret': 'room-7-shared-secret' } };
+const WITH_TOKEN = { 'x-symphony-secret': 'room-7-shared-secret' };
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+describe('ingest: formats, filters, handshakes and limits', () => {
+  let h: ApiHarness;
+  let sid: string;
+
+  beforeAll(async () => {
+    h = await startApiHarness({ worker: false });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  beforeEach(async () => {
+    sid = (await newSubscriber(h)).sid;
+  });
+
+  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${sid}/sources/${sourceId}`)).body.status;
+
+  describe('formats', () => {
+    it("publishes a Symphony-style form message (message=<messageML>) as its fields", async () => {
+      const source = await createSource(h, sid, { eventType: 'source.symphony.message', verification: TOKEN_HEADER, format: 'form' });
+      const body = new URLSearchParams({ message: '<messageML>Build <b>#512</b> passed &amp; deployed</messageML>' }).toString();
+      const res = await ingest(h, source.ingestUrl, { body, headers: { ...FORM, ...WITH_TOKEN } });
+      expect(res.status).toBe(202);
+      expect(await storedEvent(h, res.json.eventId)).toEqual({
+        type: 'source.symphony.message',
+        payload: { message: '<messageML>Build <b>#512</b> passed &amp; deployed</messageML>' },
+      });
+    });
+
+    it('publishes a text body as {text}, whatever the content type says', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.jenkins.log', verification: TOKEN_HEADER, format: 'text' });
+      const res = await ingest(h, source.ingestUrl, { body: 'deploy finished in 42s', headers: { 'content-type': 'application/octet-stream', ...WITH_TOKEN } });
+      expect((await storedEvent(h, res.json.eventId)).payload).toEqual({ text: 'deploy finished in 42s' });
+    });
+
+    it('answers 400 to a json source sent invalid JSON, after verification, and records it', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { body: '{"unterminated', headers: WITH_TOKEN });
+      expect(res.status).toBe(400);
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: 'body is not valid JSON' });
+    });
+
+    it('answers 422 when a custom.* source receives something other than a JSON object', async () => {
+      const source = await createSource(h, sid, { eventType: 'custom.alerts', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { body: '[1,2,3]', headers: WITH_TOKEN });
+      expect(res.status).toBe(422);
+      expect(await eventsOf(h, sid)).toEqual([]);
+    });
+  });
+
+  describe('matches and event types', () => {
+    it('publishes a matching payload and acknowledges a non-matching one with 200, recorded as ignored', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.datadog.alert', verification: TOKEN_HEADER, matches: { '$.alert.priority': 'P1', '$.alert.tags[*]': 'prod' } });
+      const hit = await ingest(h, source.ingestUrl, { body: JSON.stringify({ alert: { priority: 'P1', tags: ['prod', 'eu'] } }), headers: WITH_TOKEN });
+      const miss = await ingest(h, source.ingestUrl, { body: JSON.stringify({ alert: { priority: 'P1', tags: ['staging'] } }), headers: WITH_TOKEN });
+      expect([hit.status, miss.status]).toEqual([202, 200]);
+      expect(await eventsOf(h, sid)).toEqual([hit.json.eventId]);
+      expect((await historyOf(h, sid, source.id))[0]).toEqual(expect.objectContaining({ outcome: 'ignored', status: 200, reason: 'matches: $.alert.tags[*] does not equal "prod"' }));
+    });
+
+    it('ignores, with the reason, a payload the eventType template cannot name (a GitHub ping has no action)', async () => {
+      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { body: '{"zen":"Keep it logically awesome.","hook_id":1}', headers: WITH_TOKEN });
+      expect(res.status).toBe(200);
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'ignored', reason: 'eventType: no text or number at $.action' });
+    });
+  });
+
+  describe('challenge handshakes', () => {
+    it('echoes GET ?challenge= as plain text and, when the request passes verification, marks the source verified', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const res = await ingest(h, `${source.ingestUrl}?type=subscribe&challenge=a1b2c3`, { method: 'GET', headers: WITH_TOKEN });
+      expect([res.status, res.text, res.headers.get('content-type')]).toEqual([200, 'a1b2c3', 'text/plain; charset=utf-8']);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await statusOf(source.id)).toBe('verified');
+      const unauthenticated = await ingest(h, `${source.ingestUrl}?challenge=a1b2c3`, { method: 'GET' });
+      expect(unauthenticated.status).toBe(401);
+    });
+
+    it('echoes hub.challenge for a signature source but does not count the unsigned GET as verification', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.fb', verification: { type: 'hmac', header: 'x-hub-signature-256', prefix: 'sha256=', secret: 'app-secret' } });
+      const res = await ingest(h, `${source.ingestUrl}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=t`, { method: 'GET' });
+      expect([res.status, res.text]).toEqual([200, '1158201444']);
+      expect(await statusOf(source.id)).toBe('unverified');
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ method: 'GET', outcome: 'ignored' });
+    });
+
+    it('answers a GET without a challenge 405', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { method: 'GET' });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, POST');
+    });
+  });
+
+  describe('refusals', () => {
+    it('answers 404 to an unknown token', async () => {
+      const res = await ingest(h, '/in/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { body: '{}' });
+      expect(res.status).toBe(404);
+    });
+
+    it('answers 413 to a body over 1 MB and records it as rejected', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { body: JSON.stringify({ blob: 'x'.repeat(1024 * 1024) }), headers: WITH_TOKEN });
+      expect(res.status).toBe(413);
+      expect(res.json.error.code).toBe('payload_too_large');
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ status: 413, outcome: 'rejected', reason: 'body larger than 1 MB' });
+      expect(await eventsOf(h, sid)).toEqual([]);
+    });
+
+    it('answers 429 with Retry-After past the per-source limit, and other sources are unaffected', async () => {
+      const limited = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER, rateLimit: { perSecond: 100, perMinute: 3 } });
+      const other = await createSource(h, sid, { eventType: 'source.y', verification: TOKEN_HEADER });
+      // Seven requests span at most two one-minute windows, so at most six can pass.
+      const answers = [];
+      for (let i = 0; i < 7; i++) answers.push(await ingest(h, limited.ingestUrl, { body: '{}', headers: WITH_TOKEN }));
+      const refused = answers.filter((a) => a.status === 429);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(answers.filter((a) => a.status !== 429).every((a) => a.status === 202)).toBe(true);
+      expect(Number(refused[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused[0]?.json).toEqual({ error: { code: 'rate_limited', message: 'more than 3 requests per minute' } });
+      expect((await ingest(h, other.ingestUrl, { body: '{}', headers: WITH_TOKEN })).status).toBe(202);
+      const history = await historyOf(h, sid, limited.id, '?outcome=rejected');
+      expect(history).toHaveLength(refused.length);
+      expect(history[0]).toMatchObject({ status: 429, reason: 'rate limit: more than 3 requests per minute' });
+    });
+  });
+
+  it('pages through the history newest first', async () => {
+    const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+    for (let i = 0; i < 5; i++) await ingest(h, source.ingestUrl, { body: `{"n":${i}}`, headers: WITH_TOKEN });
+    const first = await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}/requests?limit=3`);
+    const rest = await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}/requests?limit=3&cursor=${first.body.nextCursor}`);
+    const eventIds = [...first.body.data, ...rest.body.data].map((r: { eventId: string }) => r.eventId);
+    expect(rest.body.nextCursor).toBeNull();
+    expect(eventIds).toHaveLength(5);
+    const payloads = await Promise.all(eventIds.map(async (id) => (await storedEvent(h, id)).payload));
+    expect(payloads).toEqual([{ n: 4 }, { n: 3 }, { n: 2 }, { n: 1 }, { n: 0 }]);
+  });
+});

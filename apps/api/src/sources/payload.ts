@@ -1,0 +1,44 @@
+import type { SourceFormat } from './source-input';
+
+export type ParsedBody = { ok: true; payload: unknown } | { ok: false; reason: string };
+
+/**
+ * Form fields as an object (Symphony's `message=<messageML>...`). A field sent more than once
+ * becomes an array of its values, in order, so nothing the sender sent is dropped.
+ */
+function formFields(text: string): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const seen = Object.hasOwn(fields, name) ? fields[name] : undefined;
+    if (seen === undefined) Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+    else fields[name] = Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return fields;
+}
+
+/**
+ * The payload a request publishes, by the source's configured format (not the request's
+ * Content-Type, which senders get wrong): parsed JSON, form fields, or `{text}`.
+ */
+export function parseBody(format: SourceFormat, body: Buffer): ParsedBody {
+  const text = body.toString('utf8');
+  switch (format) {
+    case 'json':
+      try {
+        return { ok: true, payload: JSON.parse(text) as unknown };
+      } catch {
+        return { ok: false, reason: 'body is not valid JSON' };
+      }
+    case 'form':
+      return { ok: true, payload: formFields(text) };
+    case 'text':
+      return { ok: true, payload: { text } };
+  }
+}
+
+/** Slack's Events API handshake: `{"type": "url_verification", "challenge": "..."}`. */
+export function slackChallenge(payload: unknown): string | null {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
+  const { type, challenge } = payload as { type?: unknown; challenge?: unknown };
+  return type === 'url_verification' && typeof challenge === 'string' ? challenge : null;
+}

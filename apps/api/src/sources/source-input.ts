@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { checkSecretForScheme } from '@hookrelay/signing';
+import type { SourceBase } from '@hookrelay/store';
+import { eventTypeProblem } from './event-type-template';
+import { matchPathProblem } from './match';
+
+/** An HTTP header name (RFC 9110 token), kept lower case because Node hands headers over lower-cased. */
+const headerName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name')
+  .transform((name) => name.toLowerCase());
+
+/** Secrets come from the sender (GitHub, Stripe, Slack choose them), so only their size is bounded. */
+const senderSecret = z.string().min(1).max(512);
+
+/** Slack and Stripe both reject timestamps older than five minutes by default. */
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+
+export const verificationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z
+    .object({
+      type: z.literal('header'),
+      headers: z
+        .record(headerName, z.string().min(1).max(1024))
+        .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 10, 'name 1 to 10 headers'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('hmac'),
+      header: headerName,
+      algorithm: z.enum(['sha256', 'sha512', 'sha1']).default('sha256'),
+      encoding: z.enum(['hex', 'base64']).default('hex'),
+      /** Text before the MAC in the header, e.g. `sha256=` for GitHub's X-Hub-Signature-256. */
+      prefix: z.string().max(32).optional(),
+      secret: senderSecret,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('stripe'),
+      secret: senderSecret,
+      toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('standard-webhooks'),
+      secret: z
+        .string()
+        .max(200)
+        .superRefine((secret, ctx) => {
+          const problem = checkSecretForScheme('standard-webhooks', secret);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+    })
+    .strict(),
+  z.object({ type: z.literal('slack'), signingSecret: senderSecret }).strict(),
+  z
+    .object({
+      type: z.literal('basic'),
+      // RFC 7617: the user-id cannot contain a colon.
+      username: z.string().min(1).max(200).regex(/^[^:]*$/, 'must not contain ":"'),
+      password: z.string().min(1).max(512),
+    })
+    .strict(),
+]);
+
+export type SourceVerification = z.infer<typeof verificationSchema>;
+
+const eventTypeSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((value, ctx) => {
+    const problem = eventTypeProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const matchesSchema = z
+  .record(z.string().min(1).max(500), z.unknown())
+  .superRefine((matches, ctx) => {
+    const paths = Object.keys(matches);
+    if (paths.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 matches' });
+    for (const path of paths) {
+      const problem = matchPathProblem(path);
+      if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
+      if (matches[path] === undefined) ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
+    }
+  });
+
+/**
+ * Per-source request limits, counted in fixed windows. The defaults allow Slack's and GitHub's
+ * bursts (tens per second) while stopping a runaway or hostile sender from filling the queue.
+ */
+export const DEFAULT_RATE_LIMIT = Object.freeze({ perSecond: 50, perMinute: 1200 });
+
+const rateLimitSchema = z
+  .object({
+    perSecond: z.number().int().min(1).max(10_000).default(DEFAULT_RATE_LIMIT.perSecond),
+    perMinute: z.number().int().min(1).max(600_000).default(DEFAULT_RATE_LIMIT.perMinute),
+  })
+  .strict();
+
+export const sourceFormatSchema = z.enum(['json', 'form', 'text']);
+export type SourceFormat = z.infer<typeof sourceFormatSchema>;
+
+export const createSourceSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    eventType: eventTypeSchema,
+    verification: verificationSchema,
+    matches: matchesSchema.default({}),
+    format: sourceFormatSchema.default('json'),
+    rateLimit: rateLimitSchema.default({ ...DEFAULT_RATE_LIMIT }),
+  })
+  .strict();
+
+export const patchSourceSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    eventType: eventTypeSchema.optional(),
+    /** Replaces the whole verification: its secrets are write-only, so a change sends them again. */
+    verification: verificationSchema.optional(),
+    matches: matchesSchema.optional(),
+    format: sourceFormatSchema.optional(),
+    /** Merged into the current limits: name only the window you change. */
+    rateLimit: z.object({ perSecond: rateLimitSchema.shape.perSecond.unwrap().optional(), perMinute: rateLimitSchema.shape.perMinute.unwrap().optional() }).strict().optional(),
+  })
+  .strict();
+
+export const listRequestsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(2000).optional(),
+  outcome: z.enum(['published', 'ignored', 'rejected']).optional(),
+});
+
+/** A source as stored. Its verified state lives beside it (see SourceStore.markVerified). */
+export interface Source extends SourceBase {
+  name: string;
+  eventType: string;
+  verification: SourceVerification;
+  matches: Record<string, unknown>;
+  format: SourceFormat;
+  rateLimit: { perSecond: number; perMinute: number };
+  updatedAt: number;
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { Router, type Request } from 'express';
+import { newId } from '@hookrelay/contracts';
+import type { z } from 'zod';
+import { assertSubscriberAccess } from '../auth';
+import type { ApiDeps } from '../deps';
+import { fromZod, NotFoundError, ValidationError } from '../errors';
+import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceVerification } from './source-input';
+import { sourceView } from './source-view';
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZod(result.error);
+  return result.data;
+}
+
+/** 256 bits, base64url: the ingest URL is the only thing a sender needs, so it must not be guessable. */
+function newIngestToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** CRUD for inbound sources under /v1/subscribers/:sid/sources, with the same tenancy as endpoints. */
+export function sourceRoutes(deps: ApiDeps): Router {
+  const router = Router({ mergeParams: true });
+  const { store } = deps;
+
+  async function subscriberOf(req: Request): Promise<string> {
+    const sid = String(req.params.sid);
+    assertSubscriberAccess(req, sid, 'read');
+    if (!(await store.subscribers.get(sid))) throw new NotFoundError('subscriber');
+    return sid;
+  }
+
+  /** Another subscriber's source is answered 404, as if it did not exist. */
+  async function sourceOf(req: Request): Promise<Source> {
+    const sid = await subscriberOf(req);
+    const source = await store.sources.get<Source>(String(req.params.id));
+    if (!source || source.subscriberId !== sid) throw new NotFoundError('source');
+    return source;
+  }
+
+  function checkSwitch(verification: SourceVerification): void {
+    if (verification.type === 'none' && !deps.policy.allowUnauthenticatedSources) {
+      const message = 'unauthenticated sources are disabled on this server (the operator sets HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true to allow them); use header, hmac, stripe, standard-webhooks, slack or basic';
+      throw new ValidationError(`verification.type: ${message}`, [{ path: 'verification.type', message }]);
+    }
+  }
+
+  async function view(source: Source) {
+    return sourceView(source, await store.sources.verifiedAt(source.id));
+  }
+
+  router.post('/', async (req, res) => {
+    const sid = await subscriberOf(req);
+    const input = parse(createSourceSchema, req.body);
+    checkSwitch(input.verification);
+    const now = deps.now();
+    const source: Source = { id: newId('src', now), subscriberId: sid, token: newIngestToken(), ...input, createdAt: now, updatedAt: now };
+    await store.sources.save(source);
+    res.status(201).json(sourceView(source, null));
+  });
+
+  router.get('/', async (req, res) => {
+    const sid = await subscriberOf(req);
+    const sources = await store.sources.list<Source>(sid);
+    res.json({ data: await Promise.all(sources.map(view)) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(await view(await sourceOf(req)));
+  });
+
+  router.patch('/:id', async (req, res) => {
+    const current = await sourceOf(req);
+    const input = parse(patchSourceSchema, req.body);
+    if (input.verification) checkSwitch(input.verification);
+    const { rateLimit, ...changes } = input;
+    const next: Source = { ...current, ...changes, rateLimit: { ...current.rateLimit, ...rateLimit }, updatedAt: deps.now() };
+    await store.sources.save(next);
+    // New credentials have not been seen working yet: back to unverified until a request passes.
+    if (input.verification) await store.sources.clearVerified(current.id);
+    res.json(await view(next));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    await store.sources.delete(await sourceOf(req));
+    res.status(204).end();
+  });
+
+  router.get('/:id/requests', async (req, res) => {
+    const source = await sourceOf(req);
+    const q = parse(listRequestsQuery, req.query);
+    const page = await store.sources.listRequests(source.id, q);
+    res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
+  });
+
+  return router;
+}

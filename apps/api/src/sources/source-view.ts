@@ -1,0 +1,48 @@
+import type { Source, SourceVerification } from './source-input';
+
+/**
+ * What the API shows of a verification: built from an allow-list, so secrets (HMAC and signing
+ * secrets, passwords, expected header values) are write-only and a field added later stays hidden
+ * until someone decides it is safe to show.
+ */
+export function publicVerificationView(v: SourceVerification) {
+  switch (v.type) {
+    case 'none':
+      return { type: v.type };
+    case 'header':
+      return { type: v.type, headerNames: Object.keys(v.headers), configured: true };
+    case 'hmac':
+      return { type: v.type, header: v.header, algorithm: v.algorithm, encoding: v.encoding, ...(v.prefix !== undefined ? { prefix: v.prefix } : {}), configured: true };
+    case 'stripe':
+    case 'standard-webhooks':
+      return { type: v.type, toleranceSeconds: v.toleranceSeconds, configured: true };
+    case 'slack':
+      return { type: v.type, configured: true };
+    case 'basic':
+      return { type: v.type, username: v.username, configured: true };
+  }
+}
+
+/** The ingest path for a token; callers put their own origin in front of it. */
+export function ingestPath(token: string): string {
+  return `/in/${token}`;
+}
+
+/** A source as the API shows it. The ingest URL is shown: holding it is what lets a sender call it. */
+export function sourceView(source: Source, verifiedAt: number | null) {
+  return {
+    id: source.id,
+    subscriberId: source.subscriberId,
+    name: source.name,
+    status: verifiedAt === null ? ('unverified' as const) : ('verified' as const),
+    verifiedAt,
+    ingestUrl: ingestPath(source.token),
+    eventType: source.eventType,
+    verification: publicVerificationView(source.verification),
+    matches: source.matches,
+    format: source.format,
+    rateLimit: source.rateLimit,
+    createdAt: source.createdAt,
+    updatedAt: source.updatedAt,
+  };
+}

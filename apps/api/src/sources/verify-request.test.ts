@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { verificationSchema, type SourceVerification } from './source-input';
+import { sameSecret, verifyInbound } from './verify-request';
+import { githubSignature, slackHeaders, standardWebhooksHeaders, stripeSignature } from './vendor-signers';
+
+const config = (raw: unknown): SourceVerification => verificationSchema.parse(raw);
+const NOW = Math.floor(Date.now() / 1000);
+const check = (v: SourceVerification, headers: Record<string, string>, body: string | Buffer, nowSeconds = NOW) =>
+  verifyInbound(v, { headers, body: Buffer.isBuffer(body) ? body : Buffer.from(body), nowSeconds }, false);
+
+describe('verifying inbound requests', () => {
+  describe('hmac (GitHub X-Hub-Signature-256)', () => {
+    const github = config({ type: 'hmac', header: 'X-Hub-Signature-256', algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=', secret: "It's a Secret to Everybody" });
+
+    it("accepts GitHub's documented test vector", () => {
+      const header = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+      expect(check(github, { 'x-hub-signature-256': header }, 'Hello, World!')).toEqual({ ok: true });
+    });
+
+    it('accepts a signature made by @octokit/webhooks-methods', async () => {
+      const body = JSON.stringify({ action: 'opened', number: 7 });
+      expect(check(github, { 'x-hub-signature-256': await githubSignature("It's a Secret to Everybody", body) }, body)).toEqual({ ok: true });
+    });
+
+    it.each([
+      ['a tampered body', { 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' }, 'Hello, World?'],
+      ['a missing header', {}, 'Hello, World!'],
+      ['a missing prefix', { 'x-hub-signature-256': '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' }, 'Hello, World!'],
+      ['a truncated signature', { 'x-hub-signature-256': 'sha256=757107ea' }, 'Hello, World!'],
+    ])('refuses %s', (_name, headers, body) => {
+      expect(check(github, headers as Record<string, string>, body)).toMatchObject({ ok: false });
+    });
+
+    it('checks base64 HMAC-SHA512 without a prefix', () => {
+      const v = config({ type: 'hmac', header: 'x-signature', algorithm: 'sha512', encoding: 'base64', secret: 'k' });
+      const mac = require('node:crypto').createHmac('sha512', 'k').update('{}').digest('base64') as string;
+      expect(check(v, { 'x-signature': mac }, '{}')).toEqual({ ok: true });
+      expect(check(v, { 'x-signature': mac.toLowerCase() }, '{}')).toMatchObject({ ok: false });
+    });
+  });
+
+  describe('stripe', () => {
+    const secret = `whsec_${randomBytes(24).toString('hex')}`;
+    const v = config({ type: 'stripe', secret });
+
+    it('accepts a header from stripe.webhooks.generateTestHeaderString', () => {
+      expect(check(v, { 'stripe-signature': stripeSignature(secret, '{"id":"evt_1"}') }, '{"id":"evt_1"}')).toEqual({ ok: true });
+    });
+
+    it('refuses a replayed timestamp outside the tolerance, and accepts it inside a wider one', () => {
+      const old = NOW - 301;
+      const header = stripeSignature(secret, '{}', old);
+      expect(check(v, { 'stripe-signature': header }, '{}')).toEqual({ ok: false, reason: 'Stripe-Signature timestamp outside tolerance' });
+      expect(check(config({ type: 'stripe', secret, toleranceSeconds: 600 }), { 'stripe-signature': header }, '{}')).toEqual({ ok: true });
+    });
+
+    it('refuses a signature made with another secret', () => {
+      expect(check(v, { 'stripe-signature': stripeSignature('whsec_other', '{}') }, '{}')).toMatchObject({ ok: false });
+    });
+  });
+
+  describe('standard-webhooks', () => {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const v = config({ type: 'standard-webhooks', secret });
+
+    it('accepts headers from the standardwebhooks library and refuses a changed body', () => {
+      const headers = standardWebhooksHeaders(secret, 'msg_1', '{"a":1}');
+      expect(check(v, headers, '{"a":1}')).toEqual({ ok: true });
+      expect(check(v, headers, '{"a":2}')).toEqual({ ok: false, reason: 'webhook-signature does not match' });
+    });
+
+    it('refuses a timestamp ten minutes old', () => {
+      const headers = standardWebhooksHeaders(secret, 'msg_1', '{}', new Date(Date.now() - 600_000));
+      expect(check(v, headers, '{}')).toEqual({ ok: false, reason: 'webhook-timestamp outside tolerance' });
+    });
+  });
+
+  describe('slack', () => {
+    it("accepts Slack's documented example request", () => {
+      const body =
+        'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+      const headers = { 'x-slack-request-timestamp': '1531420618', 'x-slack-signature': 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503' };
+      expect(check(config({ type: 'slack', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5' }), headers, body, 1531420618 + 10)).toEqual({ ok: true });
+    });
+
+    it('refuses a request older than five minutes even when correctly signed', () => {
+      const v = config({ type: 'slack', signingSecret: 's3cret' });
+      expect(check(v, slackHeaders('s3cret', '{}', NOW - 301), '{}')).toEqual({ ok: false, reason: 'X-Slack-Request-Timestamp outside tolerance' });
+      expect(check(v, slackHeaders('s3cret', '{}', NOW - 10), '{}')).toEqual({ ok: true });
+    });
+  });
+
+  describe('header and basic', () => {
+    const header = config({ type: 'header', headers: { 'X-Token': 'abc', 'X-Team': 'ops' } });
+
+    it('needs every header with exactly its value', () => {
+      expect(check(header, { 'x-token': 'abc', 'x-team': 'ops' }, '')).toEqual({ ok: true });
+      expect(check(header, { 'x-token': 'abc', 'x-team': 'OPS' }, '')).toMatchObject({ ok: false });
+      expect(check(header, { 'x-token': 'abc' }, '')).toEqual({ ok: false, reason: 'header x-team missing' });
+    });
+
+    it('checks basic credentials, with a colon allowed in the password', () => {
+      const v = config({ type: 'basic', username: 'jira', password: 'pa:ss' });
+      const auth = (s: string) => ({ authorization: `Basic ${Buffer.from(s).toString('base64')}` });
+      expect(check(v, auth('jira:pa:ss'), '')).toEqual({ ok: true });
+      expect(check(v, auth('jira:pa'), '')).toMatchObject({ ok: false });
+      expect(check(v, auth('other:pa:ss'), '')).toMatchObject({ ok: false });
+    });
+  });
+
+  it('refuses a none source while the operator switch is off, and accepts it when on', () => {
+    const none = config({ type: 'none' });
+    expect(verifyInbound(none, { headers: {}, body: Buffer.alloc(0), nowSeconds: NOW }, false)).toMatchObject({ ok: false });
+    expect(verifyInbound(none, { headers: {}, body: Buffer.alloc(0), nowSeconds: NOW }, true)).toEqual({ ok: true });
+  });
+
+  it('compares secrets of different lengths without throwing', () => {
+    expect(sameSecret('a', 'abc')).toBe(false);
+    expect(sameSecret('abc', 'abc')).toBe(true);
+  });
+});
