@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { USER_AGENT, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import { prepareDelivery, sendRequest } from '@hookrelay/delivery';
+import { errorKindOf, prepareDelivery, sendRequest } from '@hookrelay/delivery';
 
 export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 
@@ -35,19 +35,41 @@ export async function verifyEndpoint(mode: VerifyMode, endpoint: Endpoint, dispa
     url.searchParams.set('type', 'subscribe');
     url.searchParams.set('challenge', challenge);
   }
+  const signal = AbortSignal.timeout(endpoint.timeoutMs);
   try {
-    const res = await request(url, {
-      method: 'GET',
-      dispatcher,
-      headers: { 'user-agent': USER_AGENT },
-      signal: AbortSignal.timeout(endpoint.timeoutMs),
-    });
-    const body = (await res.body.text()).slice(0, 1024);
-    if (mode === 'get') return res.statusCode === 200 ? { ok: true } : { ok: false, answered: `HTTP ${res.statusCode} to GET (a 200 is needed)` };
-    if (res.statusCode === 200 && body.trim() === challenge) return { ok: true };
+    const res = await request(url, { method: 'GET', dispatcher, headers: { 'user-agent': USER_AGENT }, signal });
+    if (mode === 'get') {
+      // Only the status matters: a big or streaming body must not hold the API request open.
+      discard(res.body);
+      return res.statusCode === 200 ? { ok: true } : { ok: false, answered: `HTTP ${res.statusCode} to GET (a 200 is needed)` };
+    }
+    const body = await readAtMost(res.body, CHALLENGE_BODY_MAX_BYTES);
+    if (res.statusCode === 200 && body?.trim() === challenge) return { ok: true };
     return { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` };
   } catch (err) {
-    const e = err as { code?: string; cause?: { code?: string }; message?: string };
-    return { ok: false, answered: `no answer (${e.cause?.code ?? e.code ?? e.message ?? 'error'})` };
+    return { ok: false, answered: `no answer (${errorKindOf(err, signal)})` };
   }
+}
+
+/** An echoed challenge is 32 hex characters; a body much longer than that is not one, however it ends. */
+const CHALLENGE_BODY_MAX_BYTES = 1024;
+
+/** The body as text, or null once it passes `limit` bytes (the rest is dropped with the connection). */
+async function readAtMost(body: Dispatcher.ResponseData['body'], limit: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      discard(body);
+      return null;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Drops a body unread with its connection. undici reports that as an 'error' event, which is expected here. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined).destroy();
 }
