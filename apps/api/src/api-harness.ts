@@ -2,19 +2,21 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createGuardedAgent, startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
+import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
-import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
-import { createStore, type Store } from '@hookrelay/store';
+import type { Store } from '@hookrelay/store';
 import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { createApp } from './app';
+import { buildApiDeps } from './build-deps';
 import type { ApiDeps } from './deps';
 
 export interface ApiHarnessOptions {
   /** Start a delivery worker beside the API. @defaultValue true */
   worker?: boolean;
   policy?: Partial<ApiDeps['policy']>;
+  retentionMs?: number;
+  circuitBreaker?: CircuitBreakerPolicy;
 }
 
 export interface ApiHarness {
@@ -24,6 +26,7 @@ export interface ApiHarness {
   redis: Redis;
   prefix: string;
   metrics: HookrelayMetrics;
+  deps: ApiDeps;
   worker?: DeliveryWorker;
   logLines: Array<Record<string, unknown>>;
   setAccepting(value: boolean): void;
@@ -44,15 +47,22 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   });
   const logger = createLogger({ level: 'debug', destination: sink });
   const metrics = createMetrics({ processMetrics: false });
-  const redis = createRedis(redisUrl, 'store-fail-fast');
-  const queueRedis = createRedis(redisUrl, 'queue');
-  const store = createStore({ redis, prefix });
-  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix: prefix });
   const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
-  const dispatcher = createGuardedAgent({ allowPrivate: policy.allowPrivateTargets });
   const adminKey = `hr_admin_test_${prefix.replace(/\W/g, '')}`;
   let accepting = true;
-  const app = createApp({ store, queue, redis, logger, metrics, dispatcher, adminKey, now: Date.now, policy, accepting: () => accepting });
+  const api = await buildApiDeps({
+    redisUrl,
+    keyPrefix: prefix,
+    logger,
+    metrics,
+    adminKey,
+    policy,
+    retentionMs: options.retentionMs,
+    circuitBreaker: options.circuitBreaker,
+    accepting: () => accepting,
+  });
+  const { store, redis } = api.deps;
+  const app = createApp(api.deps);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -60,7 +70,20 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   const worker =
     options.worker === false
       ? undefined
-      : await startDeliveryWorker({ redisUrl, keyPrefix: prefix, logger, metrics, allowPrivateTargets: true, concurrency: 20 });
+      : await startDeliveryWorker({
+          redisUrl,
+          keyPrefix: prefix,
+          logger,
+          metrics,
+          allowPrivateTargets: true,
+          concurrency: 20,
+          retentionMs: options.retentionMs,
+          circuitBreaker: options.circuitBreaker,
+          metricsSampleIntervalMs: 0,
+        });
+  // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
+  // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
+  await worker?.worker.waitUntilReady();
 
   return {
     baseUrl,
@@ -69,6 +92,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     redis,
     prefix,
     metrics,
+    deps: api.deps,
     worker,
     logLines,
     setAccepting: (value) => {
@@ -97,12 +121,9 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker?.close();
-      await queue.close();
-      await dispatcher.close();
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
-      redis.disconnect();
-      queueRedis.disconnect();
+      await api.close();
     },
   };
 }

@@ -7,7 +7,12 @@ import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { endpointRoutes } from './routes/endpoints';
 import { eventRoutes } from './routes/events';
+import { deliveryRoutes } from './routes/deliveries';
+import { endpointActionRoutes } from './routes/endpoint-actions';
+import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
+import { ingestRoutes } from './sources/ingest-routes';
+import { sourceRoutes } from './sources/source-routes';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -22,8 +27,10 @@ export function createApp(deps: ApiDeps): Express {
   });
   app.use(healthRoutes(deps));
   app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument);
+    res.json(openApiDocument());
   });
+  // Inbound sources read their body raw (signatures are over the exact bytes), so before express.json.
+  app.use(ingestRoutes(deps));
   app.use(express.json({ limit: '1mb' }));
 
   const v1 = express.Router();
@@ -33,7 +40,11 @@ export function createApp(deps: ApiDeps): Express {
   });
   v1.use(adminRoutes(deps));
   v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps));
+  v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps));
   v1.use('/subscribers/:sid/events', eventRoutes(deps));
+  v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps));
+  v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps));
+  v1.use('/subscribers/:sid/sources', sourceRoutes(deps));
   app.use('/v1', v1);
 
   app.use((_req, _res, next) => next(new AppError(404, 'not_found', 'no such route')));

@@ -3,6 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import type { DeliveryQueue } from '@hookrelay/queue';
 import type { Store } from '@hookrelay/store';
+import type { EndpointGuard, TestSendResult } from '@hookrelay/delivery';
+import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 
 /** Everything the routes use, built once in main.ts and passed down. */
 export interface ApiDeps {
@@ -19,7 +21,16 @@ export interface ApiDeps {
     allowHttp: boolean;
     allowPrivateTargets: boolean;
     allowSha1: boolean;
+    /**
+     * Sources with `verification: {type: "none"}` may be created and receive requests (Symphony's admin switch).
+     * @defaultValue false
+     */
+    allowUnauthenticatedSources?: boolean;
   };
+  /** Sends one event to one endpoint now and records it (the endpoint test button). */
+  sendTest: (endpoint: Endpoint, event: StoredEvent) => Promise<TestSendResult>;
+  /** Disables endpoints on request, with the same bookkeeping as automatic disabling. */
+  guard: EndpointGuard;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError } from '@hookrelay/contracts';
-import { createGuardedAgent, startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
+import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics } from '@hookrelay/observability';
-import { checkRedisReachable, createDeliveryQueue, createRedis, RedisUnreachableError } from '@hookrelay/queue';
-import { createStore } from '@hookrelay/store';
+import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { createApp } from './app';
+import { buildApiDeps } from './build-deps';
 import { loadApiConfig } from './config';
 
 /**
@@ -27,33 +27,26 @@ async function main(): Promise<void> {
   }
 
   const metrics = createMetrics();
-  const redis = createRedis(config.REDIS_URL, 'store-fail-fast');
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis.error'));
-  const queueRedis = createRedis(config.REDIS_URL, 'queue', { enableOfflineQueue: false });
-  queueRedis.on('error', () => undefined);
   const retentionMs = config.HOOKRELAY_RETENTION_DAYS * 86_400_000;
-  const store = createStore({ redis, prefix: config.QUEUE_PREFIX, retentionMs });
-  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix: config.QUEUE_PREFIX });
-  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue.error'));
-  const dispatcher = createGuardedAgent({ allowPrivate: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS });
-
+  const circuitBreaker = { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 };
   let accepting = true;
-  const app = createApp({
-    store,
-    queue,
-    redis,
+  const api = await buildApiDeps({
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.QUEUE_PREFIX,
     logger,
     metrics,
-    dispatcher,
     adminKey,
-    now: Date.now,
+    retentionMs,
+    circuitBreaker,
     policy: {
       allowHttp: config.HOOKRELAY_ALLOW_HTTP,
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       allowSha1: config.HOOKRELAY_ALLOW_SHA1,
+      allowUnauthenticatedSources: config.HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES,
     },
     accepting: () => accepting,
   });
+  const app = createApp(api.deps);
 
   let worker: DeliveryWorker | undefined;
   if (withWorker) {
@@ -64,6 +57,7 @@ async function main(): Promise<void> {
       metrics,
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       retentionMs,
+      circuitBreaker,
     });
   }
 
@@ -78,10 +72,7 @@ async function main(): Promise<void> {
     accepting = false;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await worker?.close();
-    await queue.close();
-    await dispatcher.close();
-    redis.disconnect();
-    queueRedis.disconnect();
+    await api.close();
     logger.info('shutdown.done');
     process.exit(0);
   };

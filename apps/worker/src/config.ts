@@ -16,6 +16,10 @@ export const workerConfigSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   /** Let deliveries reach loopback, private and link-local addresses. Only for tests and local demos. */
   HOOKRELAY_ALLOW_PRIVATE_TARGETS: envBoolean(false),
+  /** Consecutive failed deliveries that disable an endpoint (with the span below). */
+  HOOKRELAY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50),
+  /** ...when the failing streak has lasted at least this many hours. */
+  HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
   /** Days events, deliveries and attempts are kept. */
   HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
   /** Port of the worker's /metrics; 0 turns it off. */

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
     lockDurationMs: config.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+    circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
   });
   const metricsServer =
     config.METRICS_PORT > 0

@@ -17,6 +17,16 @@ export const retryPolicySchema = z
 
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
 
+/** A change to a policy: only the fields given change (no defaults fill the others in). */
+export const retryPolicyPatchSchema = z
+  .object({
+    maxRetries: z.number().int().min(0).max(50),
+    intervalMs: z.number().int().min(1).max(MAX_RETRY_DELAY_MS),
+    backoff: z.enum(['fixed', 'exponential']),
+  })
+  .partial()
+  .strict();
+
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxRetries: DEFAULT_MAX_RETRIES,
   intervalMs: DEFAULT_RETRY_INTERVAL_MS,

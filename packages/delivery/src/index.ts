@@ -9,3 +9,8 @@ export * from './outbox-sweeper';
 export * from './processor';
 export * from './worker';
 export * from './ssrf';
+export * from './auth';
+export * from './redeliver';
+export * from './queue-sampler';
+export * from './endpoint-guard';
+export * from './test-send';

@@ -18,7 +18,8 @@ describe('when a publisher dies after recording deliveries but before queueing t
     const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
     const event = buildEvent();
     // Exactly what enqueueEvents writes before its addBulk: the crash window.
-    const [[delivery]] = (await h.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }])) as [[{ id: string }]];
+    const [[delivery] = []] = await h.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+    if (!delivery) throw new Error('no delivery recorded');
     expect(await h.queue.getJobCounts('waiting', 'delayed')).toMatchObject({ waiting: 0, delayed: 0 });
 
     const done = await h.waitForState(delivery.id, ['delivered'], 5000);

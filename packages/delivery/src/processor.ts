@@ -3,22 +3,29 @@ import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, 
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
+import type { AuthenticatedSender } from './auth/authenticated-send';
+import { authSecretHeaderNames } from './auth/static-auth';
 import { classifyResponse, type Classification } from './classify';
+import type { EndpointGuard } from './endpoint-guard';
 import type { EndpointSource } from './endpoint-cache';
 import { RetryLaterError } from './errors';
 import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
-import { sendRequest, type SendResult } from './send';
+import type { SendResult } from './send';
 
 export interface ProcessorDeps {
   store: Store;
   endpoints: EndpointSource;
   dispatcher: Dispatcher;
+  /** Sends an attempt with the endpoint's auth; OAuth tokens and Digest nonces live in it. */
+  auth: AuthenticatedSender;
   logger: Logger;
   metrics: HookrelayMetrics;
   userAgent: string;
   now: () => number;
   random?: () => number;
+  /** Keeps endpoint health and disables endpoints that are gone or keep failing. */
+  guard?: EndpointGuard;
 }
 
 /** Where one attempt left the delivery. */
@@ -33,7 +40,7 @@ type Decision =
  * RetryLaterError (another attempt after a delay) or UnrecoverableError (failed for good).
  */
 export function createDeliveryProcessor(deps: ProcessorDeps) {
-  return async function processDelivery(job: Job<DeliveryJobData>): Promise<void> {
+  return async function processDelivery(job: Pick<Job<DeliveryJobData>, 'data'>): Promise<void> {
     const data = job.data;
     const { delivery, event } = await deps.store.deliveries.loadForAttempt(data.deliveryId, data.eventId);
     if (!delivery) {
@@ -56,7 +63,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
 
     const startedAt = deps.now();
     const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
-    const result = await sendRequest(deps.dispatcher, request, deps.now);
+    const { result, request: sent } = await deps.auth.send(live, request);
     const classification = classifyResult(result, deps.now());
     const decision = decide(classification, live, attempt, data.manual === true, deps.random);
 
@@ -65,7 +72,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       startedAt,
       durationMs: result.durationMs,
       outcome: decision.state === 'delivered' ? 'delivered' : decision.state === 'retrying' ? 'retry' : 'failed',
-      requestHeaders: redactHeaders(request.headers),
+      requestHeaders: redactHeaders(sent.headers, authSecretHeaderNames(live.auth)),
       ...(result.kind === 'response'
         ? { statusCode: result.statusCode, responseBody: result.bodyPreview }
         : { errorKind: result.errorKind, errorMessage: result.message }),
@@ -79,6 +86,13 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       failureReason: decision.state === 'failed' ? decision.reason : undefined,
     });
     observe(deps, liveEvent, delivery, record, decision, result);
+    if (deps.guard) {
+      const final = decision.state === 'retrying' ? 'none' : decision.state;
+      // Health is bookkeeping: a failure here must not turn a recorded outcome into a retry.
+      await deps.guard
+        .afterAttempt(live, { ok: decision.state === 'delivered', statusCode: record.statusCode, final })
+        .catch((err: unknown) => deps.logger.error({ err, endpointId: live.id }, 'endpoint.health_failed'));
+    }
 
     if (decision.state === 'retrying') throw new RetryLaterError(decision.delayMs, `attempt ${attempt} failed; retrying`);
     if (decision.state === 'failed') throw new UnrecoverableError(decision.reason);

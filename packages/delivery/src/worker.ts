@@ -5,10 +5,15 @@ import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_QUEUE_NAME, type DeliveryQueue } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
+import { AuthenticatedSender } from './auth/authenticated-send';
+import { DigestSessions } from './auth/digest-sessions';
+import { OAuthTokenCache } from './auth/oauth-token-cache';
 import { EndpointCache } from './endpoint-cache';
 import { RetryLaterError } from './errors';
 import { startOutboxSweeper } from './outbox-sweeper';
 import { createDeliveryProcessor } from './processor';
+import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
+import { startQueueSampler } from './queue-sampler';
 import { createGuardedAgent } from './ssrf';
 
 export interface DeliveryWorkerOptions {
@@ -35,6 +40,14 @@ export interface DeliveryWorkerOptions {
   outboxGraceMs?: number;
   /** Connections per receiver origin. @defaultValue 64 */
   connectionsPerOrigin?: number;
+  /** An OAuth token is refreshed this long before it expires (at most a tenth of its lifetime). @defaultValue 30000 */
+  oauthRefreshMarginMs?: number;
+  /** Deadline of one OAuth token request. @defaultValue 10000 */
+  oauthTokenTimeoutMs?: number;
+  /** When repeated failures disable an endpoint. @defaultValue 50 failed deliveries over at least 24 h */
+  circuitBreaker?: CircuitBreakerPolicy;
+  /** How often queue depth and endpoint counts are sampled into the gauges; 0 turns it off. @defaultValue 10000 */
+  metricsSampleIntervalMs?: number;
   /** Replace the HTTP dispatcher (its SSRF guard goes with it). */
   dispatcher?: Dispatcher;
   now?: () => number;
@@ -44,6 +57,7 @@ export interface DeliveryWorker {
   worker: Worker<DeliveryJobData>;
   store: Store;
   queue: DeliveryQueue;
+  guard: EndpointGuard;
   /** Stops taking jobs, lets in-flight deliveries finish, closes every connection. */
   close(): Promise<void>;
 }
@@ -65,10 +79,24 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const dispatcher =
     options.dispatcher ?? createGuardedAgent({ allowPrivate: options.allowPrivateTargets ?? false }, { connections: options.connectionsPerOrigin ?? 64 });
 
+  // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
+  // as much a user-chosen target as a receiver URL.
+  const oauth = new OAuthTokenCache({
+    dispatcher,
+    userAgent: USER_AGENT,
+    logger: options.logger,
+    now,
+    refreshMarginMs: options.oauthRefreshMarginMs,
+    timeoutMs: options.oauthTokenTimeoutMs,
+  });
+  const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now });
+  const guard = new EndpointGuard({ store, queue, logger: options.logger, metrics: options.metrics, policy: options.circuitBreaker, now });
   const processor = createDeliveryProcessor({
+    guard,
     store,
     endpoints,
     dispatcher,
+    auth,
     logger: options.logger,
     metrics: options.metrics,
     userAgent: USER_AGENT,
@@ -86,6 +114,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     settings: { backoffStrategy },
   });
   worker.on('error', (err) => options.logger.error({ err }, 'worker.error'));
+  queue.on('error', (err) => options.logger.error({ err }, 'queue.error'));
+  // Returning before the worker's connections are up lets a caller close it mid-handshake, which
+  // BullMQ reports as an unhandled "Connection is closed".
+  await worker.waitUntilReady();
+  const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
+  const sampler = sampleEvery > 0 ? startQueueSampler({ queue, store, metrics: options.metrics, logger: options.logger, intervalMs: sampleEvery, now }) : undefined;
   const sweeper = startOutboxSweeper({
     store,
     queue,
@@ -99,8 +133,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     worker,
     store,
     queue,
+    guard,
     close: async () => {
       sweeper.stop();
+      sampler?.stop();
       await worker.close();
       await queue.close();
       await endpoints.close();

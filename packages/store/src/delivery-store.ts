@@ -7,10 +7,12 @@ import type { Keys } from './keys';
 
 const CREATE_DELIVERY = readFileSync(join(__dirname, 'create-delivery.lua'), 'utf8');
 const RECORD_ATTEMPT = readFileSync(join(__dirname, 'record-attempt.lua'), 'utf8');
+const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'utf8');
 
 type ScriptedRedis = Redis & {
   hookrelayCreateDelivery(...args: Array<string | number>): Promise<number>;
   hookrelayRecordAttempt(...args: Array<string | number>): Promise<number>;
+  hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
 
 export interface NewDelivery {
@@ -52,6 +54,7 @@ export class DeliveryStore {
     if (!('hookrelayCreateDelivery' in redis)) {
       redis.defineCommand('hookrelayCreateDelivery', { numberOfKeys: 5, lua: CREATE_DELIVERY });
       redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 2, lua: RECORD_ATTEMPT });
+      redis.defineCommand('hookrelayReopenDelivery', { numberOfKeys: 1, lua: REOPEN_DELIVERY });
     }
     this.redis = redis as ScriptedRedis;
   }
@@ -65,6 +68,8 @@ export class DeliveryStore {
     const multi = this.redis.multi();
     const planned = items.map(({ event, endpoints }) => {
       multi.set(this.keys.event(event.id), JSON.stringify(event), 'PX', this.retentionMs, 'NX');
+      multi.zadd(this.keys.subscriberEvents(event.subscriberId), 'NX', event.createdAt, event.id);
+      multi.zremrangebyscore(this.keys.subscriberEvents(event.subscriberId), '-inf', now - this.retentionMs);
       return endpoints.map((endpoint) => {
         const d = { id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id };
         (multi as unknown as ScriptedRedis).hookrelayCreateDelivery(
@@ -88,7 +93,7 @@ export class DeliveryStore {
     if (!results) throw new Error('transaction aborted');
     let index = 0;
     return planned.map((deliveries) => {
-      index++; // the event's SET
+      index += 3; // the event's SET and its index entry and trim
       return deliveries.map((d) => {
         const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
         if (err) throw err;
@@ -141,6 +146,13 @@ export class DeliveryStore {
   /** Sets fields on a delivery without an attempt (a manual retry queued, an endpoint disabled). */
   async patch(id: string, fields: Partial<Record<keyof DeliveryRecord, string | number>>): Promise<void> {
     await this.redis.hset(this.keys.delivery(id), { ...fields, updatedAt: this.now() });
+  }
+
+  /** Moves deliveries in one of `from` back to pending; returns the ids that moved. */
+  async reopen(ids: readonly string[], from: readonly DeliveryState[]): Promise<string[]> {
+    const now = this.now();
+    const moved = await Promise.all(ids.map((id) => this.redis.hookrelayReopenDelivery(this.keys.delivery(id), now, ...from)));
+    return ids.filter((_, i) => moved[i] === 1);
   }
 
   /** Outbox entries older than `olderThanMs`: deliveries whose enqueue may not have finished. */

@@ -2,6 +2,18 @@ import type Redis from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
 import type { Keys } from './keys';
 
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
+  if (!cursor) return undefined;
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  const at = raw.indexOf(':');
+  const createdAt = Number(raw.slice(0, at));
+  return at > 0 && Number.isFinite(createdAt) ? { createdAt, id: raw.slice(at + 1) } : undefined;
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass back to get the next page; absent on the last page. */
@@ -24,6 +36,16 @@ export class EndpointStore {
       .exec();
   }
 
+  /** True for the one caller that may disable this endpoint now (a 60 s claim). */
+  async claimDisable(id: string): Promise<boolean> {
+    return (await this.redis.set(`${this.keys.endpoint(id)}:disabling`, '1', 'PX', 60_000, 'NX')) === 'OK';
+  }
+
+  /** Re-enabling ends the claim, so the endpoint can be disabled again at once. */
+  async releaseDisable(id: string): Promise<void> {
+    await this.redis.del(`${this.keys.endpoint(id)}:disabling`);
+  }
+
   async get(id: string): Promise<Endpoint | null> {
     const raw = await this.redis.get(this.keys.endpoint(id));
     return raw ? (JSON.parse(raw) as Endpoint) : null;
@@ -44,18 +66,31 @@ export class EndpointStore {
     return this.load(ids);
   }
 
-  /** A page of a subscriber's endpoints, oldest first; the cursor is the last id seen. */
+  /**
+   * A page of a subscriber's endpoints, oldest first. The cursor is the last endpoint's position
+   * (creation time and id), not its membership, so deleting it between pages skips nothing and
+   * repeats nothing.
+   */
   async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<Endpoint>> {
     const key = this.keys.subscriberEndpoints(subscriberId);
-    let start = 0;
-    if (opts.cursor) {
-      const rank = await this.redis.zrank(key, opts.cursor);
-      start = rank === null ? 0 : rank + 1;
+    const after = decodeCursor(opts.cursor);
+    const ids: string[] = [];
+    let offset = 0;
+    // Entries sharing the cursor's millisecond come back sorted by id: skip those not after it.
+    while (ids.length <= opts.limit) {
+      const chunk = await this.redis.zrangebyscore(key, after ? after.createdAt : '-inf', '+inf', 'WITHSCORES', 'LIMIT', offset, opts.limit + 1);
+      if (chunk.length === 0) break;
+      offset += chunk.length / 2;
+      for (let i = 0; i < chunk.length; i += 2) {
+        const id = chunk[i] as string;
+        const score = Number(chunk[i + 1]);
+        if (!after || score > after.createdAt || id > after.id) ids.push(id);
+      }
+      if (chunk.length / 2 < opts.limit + 1) break;
     }
-    const ids = await this.redis.zrange(key, start, start + opts.limit);
     const items = await this.load(ids.slice(0, opts.limit));
     const last = items[items.length - 1];
-    return ids.length > opts.limit && last ? { items, nextCursor: last.id } : { items };
+    return ids.length > opts.limit && last ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
   }
 
   async count(subscriberId: string): Promise<number> {

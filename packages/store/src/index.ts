@@ -5,6 +5,9 @@ import { EventStore } from './event-store';
 import { DeliveryStore } from './delivery-store';
 import { SubscriberStore } from './subscriber-store';
 import { IdempotencyStore } from './idempotency-store';
+import { SourceStore } from './source-store';
+import { HistoryStore } from './history-store';
+import { EndpointHealthStore } from './endpoint-health-store';
 
 export * from './keys';
 export * from './store-options';
@@ -12,6 +15,10 @@ export { EndpointStore, type Page } from './endpoint-store';
 export { EventStore } from './event-store';
 export * from './subscriber-store';
 export * from './idempotency-store';
+export * from './source-store';
+export * from './history-store';
+export * from './endpoint-health-store';
+export * from './newest-first';
 export { DeliveryStore, type NewDelivery, type DeliveryStatePatch } from './delivery-store';
 
 export interface Store {
@@ -21,17 +28,24 @@ export interface Store {
   deliveries: DeliveryStore;
   subscribers: SubscriberStore;
   idempotency: IdempotencyStore;
+  sources: SourceStore;
+  history: HistoryStore;
+  health: EndpointHealthStore;
 }
 
 export function createStore(options: StoreOptions): Store {
   const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
   const now = options.now ?? Date.now;
+  const deliveries = new DeliveryStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   return {
     keys,
     endpoints: new EndpointStore(options.redis, keys),
     events: new EventStore(options.redis, keys),
-    deliveries: new DeliveryStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    deliveries,
+    history: new HistoryStore(options.redis, keys, deliveries),
+    health: new EndpointHealthStore(options.redis, keys),
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys),
+    sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
   };
 }

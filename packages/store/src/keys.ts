@@ -12,6 +12,18 @@ export function createKeys(prefix: string) {
     deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,
     subscriberDeliveries: (subscriberId: string) => `${prefix}:sub:${subscriberId}:dl`,
     endpointDeliveries: (endpointId: string) => `${prefix}:ep:${endpointId}:dl`,
+    subscriberEvents: (subscriberId: string) => `${prefix}:sub:${subscriberId}:ev`,
+    /** An endpoint's health counters (hash) and its last 100 attempt outcomes (list of 1/0). */
+    endpointHealth: (endpointId: string) => `${prefix}:ep:${endpointId}:health`,
+    endpointOutcomes: (endpointId: string) => `${prefix}:ep:${endpointId}:outcomes`,
+    /** Inbound sources: the record, a subscriber's index, the ingest token lookup (by SHA-256), the verified mark. */
+    source: (id: string) => `${prefix}:src:${id}`,
+    subscriberSources: (subscriberId: string) => `${prefix}:sub:${subscriberId}:src`,
+    sourceToken: (tokenHash: string) => `${prefix}:src-token:${tokenHash}`,
+    sourceVerified: (id: string) => `${prefix}:src:${id}:verified`,
+    /** A source's inbound request history (sorted set by time) and its rate-limit counters. */
+    sourceRequests: (id: string) => `${prefix}:src:${id}:req`,
+    sourceRate: (id: string, window: string) => `${prefix}:src:${id}:rl:${window}`,
     subscriber: (id: string) => `${prefix}:sub:${id}`,
     subscribers: () => `${prefix}:subs`,
     /** API keys by the SHA-256 of the key: the key itself is never stored. */

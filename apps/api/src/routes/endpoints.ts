@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { newId, type Endpoint } from '@hookrelay/contracts';
+import { newId, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
 import { z } from 'zod';
 import { assertSubscriberAccess } from '../auth';
@@ -7,7 +7,7 @@ import type { ApiDeps } from '../deps';
 import { endpointView } from '../endpoint-view';
 import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
-import { assertTargetUrl } from '../target-url';
+import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(64).optional() });
@@ -48,6 +48,26 @@ export function endpointRoutes(deps: ApiDeps): Router {
     }
   }
 
+  /**
+   * The auth to store, from the `auth` field or from credentials found in the URL (Web1on1's
+   * `https://user:pass@host/`, which becomes basic auth), never both. An OAuth token URL is vetted
+   * like an endpoint URL: it is a target the worker will call.
+   */
+  async function resolveAuth(auth: EndpointAuth | undefined, fromUrl: UrlCredentials | undefined): Promise<EndpointAuth | undefined> {
+    if (fromUrl) {
+      if (auth && auth.type !== 'none') {
+        const message = 'credentials in the URL and an auth field were both given; use one of them';
+        throw new ValidationError(`url: ${message}`, [{ path: 'url', message }]);
+      }
+      return { type: 'basic', username: fromUrl.username, password: fromUrl.password };
+    }
+    if (auth?.type === 'oauth2-client-credentials') {
+      const vetted = await assertTargetUrl(auth.tokenUrl, deps, { field: 'auth.tokenUrl', acceptCredentials: false });
+      return { ...auth, tokenUrl: vetted.url };
+    }
+    return auth;
+  }
+
   async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint): Promise<void> {
     const result = await verifyEndpoint(mode, endpoint, deps.dispatcher, deps.now());
     if (!result.ok) throw new AppError(422, 'verification_failed', `endpoint verification (${mode}) failed: ${result.answered}`);
@@ -57,21 +77,24 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req);
     const input = parse(createEndpointSchema, req.body);
     checkSignature(input.signature, input.secret);
-    const url = await assertTargetUrl(input.url, deps);
+    const target = await assertTargetUrl(input.url, deps);
+    const auth = (await resolveAuth(input.auth, target.credentials)) ?? input.auth;
     const now = deps.now();
     const endpoint: Endpoint = {
       id: newId('ep', now),
       subscriberId: sid,
-      url,
+      url: target.url,
       description: input.description,
       eventTypes: input.eventTypes,
       signature: input.signature,
       secret: input.secret ?? newSigningSecret(input.signature.scheme),
       previousSecrets: [],
       headers: input.headers,
+      auth,
       retry: input.retry,
       timeoutMs: input.timeoutMs,
       status: 'active',
+      verify: input.verify,
       createdAt: now,
       updatedAt: now,
     };
@@ -84,37 +107,58 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req);
     const q = parse(listQuery, req.query);
     const page = await store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor });
-    res.json({ data: page.items.map(endpointView), nextCursor: page.nextCursor ?? null });
+    const health = await Promise.all(page.items.map((e) => store.health.get(e.id)));
+    res.json({ data: page.items.map((e, i) => endpointView(e, health[i])), nextCursor: page.nextCursor ?? null });
   });
 
   router.get('/:eid', async (req, res) => {
-    res.json(endpointView(await endpointOf(req)));
+    const endpoint = await endpointOf(req);
+    res.json(endpointView(endpoint, await store.health.get(endpoint.id)));
   });
 
   router.patch('/:eid', async (req, res) => {
     const current = await endpointOf(req);
     const input = parse(patchEndpointSchema, req.body);
     if (input.signature) checkSignature(input.signature, undefined);
-    const { verify, ...changes } = input;
-    const next: Endpoint = { ...current, ...changes, updatedAt: deps.now() };
+    const { verify, url: rawUrl, auth: rawAuth, ...changes } = input;
+    const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps) : { url: current.url };
+    const auth = await resolveAuth(rawAuth, target.credentials);
+    // A partial retry policy changes only the fields it names.
+    const next: Endpoint = { ...current, ...changes, retry: { ...current.retry, ...changes.retry }, ...(auth ? { auth } : {}), updatedAt: deps.now() };
     if (input.signature && input.signature.scheme !== current.signature.scheme && checkSecretForScheme(input.signature.scheme, current.secret)) {
       // The old secret does not suit the new scheme (say whsec_ for Standard Webhooks): issue a new one.
       next.secret = newSigningSecret(input.signature.scheme);
       next.previousSecrets = [];
     }
-    if (input.status === 'active') delete next.disabledReason;
-    if (input.status === 'disabled') next.disabledReason = 'disabled by request';
-    if (input.url !== undefined && input.url !== current.url) {
-      next.url = await assertTargetUrl(input.url, deps);
-      await verifyOrRefuse(verify ?? 'none', next);
+    const reEnabled = input.status === 'active' && current.status === 'disabled';
+    const disabling = input.status === 'disabled' && current.status === 'active';
+    if (reEnabled) {
+      delete next.disabledReason;
+      delete next.disabledAt;
+    }
+    // Disabling is done by the guard below, so a manual disable is recorded and announced like any other.
+    if (disabling) next.status = 'active';
+    if (verify !== undefined) next.verify = verify;
+    if (target.url !== current.url) {
+      next.url = target.url;
+      await verifyOrRefuse(verify ?? current.verify ?? 'none', next);
     }
     await store.endpoints.save(next);
-    res.json(endpointView(next));
+    if (reEnabled) {
+      // A fresh start: the circuit breaker counts from zero, and the endpoint may be disabled again at once.
+      await store.health.resetStreak(next.id);
+      await store.endpoints.releaseDisable(next.id);
+    }
+    if (disabling) await deps.guard.disable(next, 'manual', 'disabled through the API');
+    const saved = (await store.endpoints.get(next.id)) ?? next;
+    const secretChanged = saved.secret !== current.secret;
+    res.json({ ...endpointView(saved, await store.health.get(saved.id)), ...(secretChanged ? { secret: saved.secret } : {}) });
   });
 
   router.delete('/:eid', async (req, res) => {
     const endpoint = await endpointOf(req);
     await store.endpoints.delete(endpoint);
+    await store.health.delete(endpoint.id);
     res.status(204).end();
   });
 

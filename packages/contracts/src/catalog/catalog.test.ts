@@ -8,6 +8,7 @@ import {
   listEventTypes,
   RECEIPT_STATUSES_BY_CHANNEL,
   validateEventPayload,
+  OPERATIONAL_EVENTS,
 } from './index';
 
 function exampleOf(type: string): any {
@@ -19,10 +20,10 @@ function exampleOf(type: string): any {
 const types = listEventTypes().map((i) => i.type);
 
 describe('listEventTypes', () => {
-  it('holds one type per incident event, receipt status, incoming channel and call event', () => {
+  it('holds one type per incident event, receipt status, incoming channel, call event and operational event', () => {
     const receipts = Object.values(RECEIPT_STATUSES_BY_CHANNEL).reduce((n, statuses) => n + statuses.length, 0);
-    const expected = INCIDENT_EVENTS.length + receipts + INCOMING_MESSAGE_CHANNELS.length + CALL_EVENTS.length;
-    expect(expected).toBe(71);
+    const expected = INCIDENT_EVENTS.length + receipts + INCOMING_MESSAGE_CHANNELS.length + CALL_EVENTS.length + OPERATIONAL_EVENTS.length;
+    expect(expected).toBe(73);
     expect(types).toHaveLength(expected);
     expect(new Set(types).size).toBe(types.length);
   });

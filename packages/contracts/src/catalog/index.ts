@@ -4,6 +4,7 @@ import { CUSTOM_EVENT_TYPE_ENTRY, customPayloadSchema, isCustomEventType } from 
 import { deepFreeze, type EventPayloadIssue, type EventPayloadValidation, type EventTypeInfo } from './event-type-info';
 import { incidentEventTypes } from './incident';
 import { incomingMessageEventTypes } from './message';
+import { operationalEventTypes } from './operational';
 import { receiptEventTypes } from './receipt';
 
 export type { EventPayloadIssue, EventPayloadValidation, EventTypeInfo } from './event-type-info';
@@ -12,6 +13,7 @@ export { INCIDENT_EVENTS, INCIDENT_STATUS, type IncidentEvent } from './incident
 export { RECEIPT_STATUSES_BY_CHANNEL, type ReceiptChannel } from './receipt';
 export { INCOMING_MESSAGE_CHANNELS, type IncomingMessageChannel } from './message';
 export { CALL_EVENTS, type CallEvent } from './call';
+export { OPERATIONAL_EVENTS } from './operational';
 
 /** Byte-wise order, so the list is the same whatever the server's locale. */
 function byType(a: EventTypeInfo, b: EventTypeInfo): number {
@@ -20,7 +22,7 @@ function byType(a: EventTypeInfo, b: EventTypeInfo): number {
 
 // Built once at load: it is a pure function of constants, and every publish looks a type up here.
 const EVENT_TYPES: readonly EventTypeInfo[] = Object.freeze(
-  [...incidentEventTypes(), ...receiptEventTypes(), ...incomingMessageEventTypes(), ...callEventTypes()]
+  [...incidentEventTypes(), ...receiptEventTypes(), ...incomingMessageEventTypes(), ...callEventTypes(), ...operationalEventTypes()]
     .sort(byType)
     .map((info) => Object.freeze({ ...info, example: deepFreeze(info.example) })),
 );

@@ -1,0 +1,61 @@
+import { Router } from 'express';
+import { redeliver } from '@hookrelay/delivery';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps';
+import { AppError, fromZod, NotFoundError } from '../errors';
+import { subscriberOf } from '../subscriber-access';
+
+export const timeParam = z.union([
+  z.coerce.number().int().min(0),
+  z.string().datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+const listQuery = z
+  .object({
+    endpointId: z.string().max(64).optional(),
+    eventType: z.string().max(200).optional(),
+    status: z.enum(['pending', 'retrying', 'delivered', 'failed']).optional(),
+    since: timeParam.optional(),
+    until: timeParam.optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+
+/** Delivery history and one-click retry, scoped to the subscriber. */
+export function deliveryRoutes(deps: ApiDeps): Router {
+  const router = Router({ mergeParams: true });
+  const { store } = deps;
+
+  router.get('/', async (req, res) => {
+    const sid = await subscriberOf(req, store);
+    const parsed = listQuery.safeParse(req.query);
+    if (!parsed.success) throw fromZod(parsed.error, ['query']);
+    const page = await store.history.listDeliveries(sid, parsed.data);
+    res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:did', async (req, res) => {
+    const sid = await subscriberOf(req, store);
+    const delivery = await store.deliveries.get(String(req.params.did));
+    if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
+    const [attempts, endpoint] = await Promise.all([store.deliveries.attempts(delivery.id), store.endpoints.get(delivery.endpointId)]);
+    res.json({
+      ...delivery,
+      nextAttemptAt: delivery.nextAttemptAt ?? null,
+      endpoint: endpoint ? { id: endpoint.id, url: endpoint.url, status: endpoint.status } : null,
+      attempts,
+    });
+  });
+
+  router.post('/:did/retry', async (req, res) => {
+    const sid = await subscriberOf(req, store);
+    const delivery = await store.deliveries.get(String(req.params.did));
+    if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
+    const queued = await redeliver({ store, queue: deps.queue }, [delivery], true);
+    if (queued.length === 0) throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
+    res.status(202).json({ id: delivery.id, state: 'pending', queued: true });
+  });
+
+  return router;
+}

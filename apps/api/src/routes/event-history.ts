@@ -1,0 +1,66 @@
+import { Router } from 'express';
+import { matchesAny } from '@hookrelay/contracts';
+import { replayEvent } from '@hookrelay/delivery';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps';
+import { fromZod, NotFoundError, ValidationError } from '../errors';
+import { subscriberOf } from '../subscriber-access';
+import { timeParam } from './deliveries';
+
+const listQuery = z
+  .object({
+    type: z.string().max(200).optional(),
+    since: timeParam.optional(),
+    until: timeParam.optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+
+const replayBody = z.object({ endpointIds: z.array(z.string().max(64)).min(1).max(1000).optional() }).strict();
+
+/** Reading events back (payload and deliveries) and replaying them. */
+export function eventHistoryRoutes(deps: ApiDeps): Router {
+  const router = Router({ mergeParams: true });
+  const { store } = deps;
+
+  async function eventOf(sid: string, id: string) {
+    const event = await store.events.get(id);
+    if (!event || event.subscriberId !== sid) throw new NotFoundError('event');
+    return event;
+  }
+
+  router.get('/', async (req, res) => {
+    const sid = await subscriberOf(req, store);
+    const parsed = listQuery.safeParse(req.query);
+    if (!parsed.success) throw fromZod(parsed.error, ['query']);
+    const page = await store.history.listEvents(sid, parsed.data);
+    res.json({ data: page.items.map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt })), nextCursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:eid', async (req, res) => {
+    const sid = await subscriberOf(req, store);
+    const event = await eventOf(sid, String(req.params.eid));
+    const deliveries = await store.deliveries.getMany(await store.events.deliveryIds(event.id));
+    res.json({ id: event.id, type: event.type, createdAt: event.createdAt, payload: JSON.parse(event.payload) as unknown, deliveries });
+  });
+
+  router.post('/:eid/replay', async (req, res) => {
+    const sid = await subscriberOf(req, store);
+    const event = await eventOf(sid, String(req.params.eid));
+    const parsed = replayBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw fromZod(parsed.error);
+    const all = (await store.endpoints.listAll(sid)).filter((e) => e.status === 'active' && matchesAny(e.eventTypes, event.type));
+    let targets = all;
+    if (parsed.data.endpointIds) {
+      const wanted = new Set(parsed.data.endpointIds);
+      targets = all.filter((e) => wanted.has(e.id));
+      const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
+      if (missing.length) throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${missing.join(', ')}`, [{ path: 'endpointIds', message: 'unknown, disabled or not matching the event type' }]);
+    }
+    const result = await replayEvent({ store, queue: deps.queue }, event, targets);
+    res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
+  });
+
+  return router;
+}

@@ -1,0 +1,98 @@
+import { matchesAny, newId, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
+import type { DeliveryQueue } from '@hookrelay/queue';
+import type { Store } from '@hookrelay/store';
+import { enqueueEvents } from './enqueue';
+
+export interface CircuitBreakerPolicy {
+  /** Consecutive failed deliveries that disable an endpoint... @defaultValue 50 */
+  failures: number;
+  /** ...when the failing streak has lasted at least this long. @defaultValue 24 h */
+  spanMs: number;
+}
+
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerPolicy = Object.freeze({ failures: 50, spanMs: 24 * 3600 * 1000 });
+
+export interface EndpointGuardOptions {
+  store: Store;
+  queue: DeliveryQueue;
+  logger: Logger;
+  metrics: HookrelayMetrics;
+  policy?: CircuitBreakerPolicy;
+  now: () => number;
+}
+
+export type DisableReason = 'gone' | 'failing' | 'manual';
+
+/**
+ * Keeps an endpoint's health and stops hammering one that is gone: a 410 disables it at once
+ * (Standard Webhooks), and a long run of failed deliveries trips the circuit breaker. Disabling
+ * fails the endpoint's open deliveries with `endpoint_disabled` and tells the subscriber with an
+ * `endpoint.disabled` event on its other endpoints.
+ */
+export class EndpointGuard {
+  private readonly policy: CircuitBreakerPolicy;
+
+  constructor(private readonly options: EndpointGuardOptions) {
+    this.policy = options.policy ?? DEFAULT_CIRCUIT_BREAKER;
+  }
+
+  /** After every attempt: `final` says whether it ended the delivery, and how. */
+  async afterAttempt(endpoint: Endpoint, outcome: { ok: boolean; statusCode?: number; final: 'delivered' | 'failed' | 'none' }): Promise<void> {
+    const now = this.options.now();
+    const streak = await this.options.store.health.record(endpoint.id, now, outcome.ok, outcome.final);
+    if (outcome.statusCode === 410) {
+      await this.disable(endpoint, 'gone', 'the receiver answered 410 Gone');
+      return;
+    }
+    if (
+      outcome.final === 'failed' &&
+      streak.consecutiveFailures >= this.policy.failures &&
+      streak.failingSince !== null &&
+      now - streak.failingSince >= this.policy.spanMs
+    ) {
+      await this.disable(endpoint, 'failing', `${streak.consecutiveFailures} consecutive failed deliveries since ${new Date(streak.failingSince).toISOString()}`);
+    }
+  }
+
+  async disable(endpoint: Endpoint, reason: DisableReason, detail: string): Promise<boolean> {
+    const { store, queue, logger } = this.options;
+    const now = this.options.now();
+    // Many deliveries can fail at once: only the first to claim the change disables and announces.
+    if (!(await store.endpoints.claimDisable(endpoint.id))) return false;
+    const current = await store.endpoints.get(endpoint.id);
+    if (!current || current.status === 'disabled') return false;
+    const disabled: Endpoint = { ...current, status: 'disabled', disabledReason: `${reason}: ${detail}`, disabledAt: now, updatedAt: now };
+    await store.endpoints.save(disabled);
+    logger.warn({ endpointId: endpoint.id, reason, detail }, 'endpoint.disabled');
+    const failed = await this.failOpenDeliveries(disabled);
+    this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
+
+    const payload = { endpointId: disabled.id, url: disabled.url, reason, detail, disabledAt: new Date(now).toISOString() };
+    const event: StoredEvent = { id: newId('evt', now), subscriberId: disabled.subscriberId, type: 'endpoint.disabled', payload: JSON.stringify(payload), createdAt: now };
+    const targets = (await store.endpoints.listAll(disabled.subscriberId)).filter((e) => e.status === 'active' && matchesAny(e.eventTypes, event.type));
+    await enqueueEvents({ store, queue }, [{ event, endpoints: targets }]);
+    return true;
+  }
+
+  /** Open deliveries to a disabled endpoint end now, rather than whenever their retry comes due. */
+  private async failOpenDeliveries(endpoint: Endpoint): Promise<number> {
+    const { store, queue } = this.options;
+    let count = 0;
+    for (const status of ['pending', 'retrying'] as const) {
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const result = await store.history.listDeliveries(endpoint.subscriberId, { endpointId: endpoint.id, status, cursor, limit: 500 });
+        for (const d of result.items) {
+          await store.deliveries.patch(d.id, { state: 'failed', failureReason: 'endpoint_disabled' });
+          // A delayed retry is removed; an active one finds the delivery failed and stops.
+          await queue.remove(d.id).catch(() => undefined);
+          count++;
+        }
+        if (!result.nextCursor) break;
+        cursor = result.nextCursor;
+      }
+    }
+    return count;
+  }
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import type { Keys } from './keys';
+
+const RECORD_HEALTH = readFileSync(join(__dirname, 'record-health.lua'), 'utf8');
+
+export interface EndpointHealth {
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  /** Deliveries that failed for good in a row (the circuit breaker's count). */
+  consecutiveFailures: number;
+  /** When the current failure streak began. */
+  failingSince: number | null;
+  /** Share of the last (up to) 100 attempts that succeeded; null before the first attempt. */
+  successRate: number | null;
+  sampleSize: number;
+}
+
+type HealthRedis = Redis & { hookrelayRecordHealth(...args: Array<string | number>): Promise<[number, number]> };
+
+/** Per-endpoint health: what the API shows and what the circuit breaker decides on. */
+export class EndpointHealthStore {
+  private readonly redis: HealthRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    if (!('hookrelayRecordHealth' in redis)) redis.defineCommand('hookrelayRecordHealth', { numberOfKeys: 2, lua: RECORD_HEALTH });
+    this.redis = redis as HealthRedis;
+  }
+
+  /** Records one attempt; `final` says whether it ended its delivery. Returns the failure streak. */
+  async record(endpointId: string, nowMs: number, attemptOk: boolean, final: 'delivered' | 'failed' | 'none'): Promise<{ consecutiveFailures: number; failingSince: number | null }> {
+    const [consecutiveFailures, failingSince] = await this.redis.hookrelayRecordHealth(
+      this.keys.endpointHealth(endpointId),
+      this.keys.endpointOutcomes(endpointId),
+      nowMs,
+      attemptOk ? 1 : 0,
+      final,
+    );
+    return { consecutiveFailures, failingSince: failingSince || null };
+  }
+
+  async get(endpointId: string): Promise<EndpointHealth> {
+    const [[, hash], [, outcomes]] = (await this.redis
+      .pipeline()
+      .hgetall(this.keys.endpointHealth(endpointId))
+      .lrange(this.keys.endpointOutcomes(endpointId), 0, 99)
+      .exec()) as [[Error | null, Record<string, string>], [Error | null, string[]]];
+    const ok = outcomes.filter((o) => o === '1').length;
+    const num = (v: string | undefined) => (v === undefined ? null : Number(v));
+    return {
+      lastSuccessAt: num(hash.lastSuccessAt),
+      lastFailureAt: num(hash.lastFailureAt),
+      consecutiveFailures: Number(hash.consecutiveFailures ?? 0),
+      failingSince: num(hash.failingSince),
+      successRate: outcomes.length ? ok / outcomes.length : null,
+      sampleSize: outcomes.length,
+    };
+  }
+
+  /** Re-enabling an endpoint starts its count afresh. */
+  async resetStreak(endpointId: string): Promise<void> {
+    await this.redis.multi().hset(this.keys.endpointHealth(endpointId), 'consecutiveFailures', 0).hdel(this.keys.endpointHealth(endpointId), 'failingSince').exec();
+  }
+
+  async delete(endpointId: string): Promise<void> {
+    await this.redis.del(this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId));
+  }
+}
