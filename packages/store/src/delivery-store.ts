@@ -70,6 +70,7 @@ export class DeliveryStore {
       multi.set(this.keys.event(event.id), JSON.stringify(event), 'PX', this.retentionMs, 'NX');
       multi.zadd(this.keys.subscriberEvents(event.subscriberId), 'NX', event.createdAt, event.id);
       multi.zremrangebyscore(this.keys.subscriberEvents(event.subscriberId), '-inf', now - this.retentionMs);
+      multi.pexpire(this.keys.subscriberEvents(event.subscriberId), this.retentionMs);
       return endpoints.map((endpoint) => {
         const d = { id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id };
         (multi as unknown as ScriptedRedis).hookrelayCreateDelivery(
@@ -93,7 +94,7 @@ export class DeliveryStore {
     if (!results) throw new Error('transaction aborted');
     let index = 0;
     return planned.map((deliveries) => {
-      index += 3; // the event's SET and its index entry and trim
+      index += 4; // the event's SET, its index entry, the trim and the index's expiry
       return deliveries.map((d) => {
         const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
         if (err) throw err;
