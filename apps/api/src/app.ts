@@ -11,6 +11,7 @@ import { deliveryRoutes } from './routes/deliveries';
 import { endpointActionRoutes } from './routes/endpoint-actions';
 import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
+import { requestLogging } from './request-logging';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
 
@@ -18,6 +19,7 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(requestLogging(deps.logger));
   app.use((_req, res, next) => {
     if (!deps.accepting()) {
       res.set('connection', 'close');

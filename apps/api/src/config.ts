@@ -28,6 +28,8 @@ export const apiConfigSchema = z
     HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
     /** Days events, deliveries and attempts are kept. */
     HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+    /** On SIGTERM, how long in-flight deliveries (with --with-worker) may take before the process exits anyway. */
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutdown.begin');
     accepting = false;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await worker?.close();
+    await worker?.close(config.SHUTDOWN_TIMEOUT_MS);
     await api.close();
     logger.info('shutdown.done');
     process.exit(0);

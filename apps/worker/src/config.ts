@@ -22,6 +22,8 @@ export const workerConfigSchema = z.object({
   HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
   /** Days events, deliveries and attempts are kept. */
   HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+  /** On SIGTERM, how long in-flight deliveries may take to finish before the worker exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   /** Port of the worker's /metrics; 0 turns it off. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

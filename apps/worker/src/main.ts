@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'worker.stopping');
     metricsServer?.close();
-    await worker.close();
+    await worker.close(config.SHUTDOWN_TIMEOUT_MS);
     logger.info('worker.stopped');
     process.exit(0);
   };

@@ -58,8 +58,12 @@ export interface DeliveryWorker {
   store: Store;
   queue: DeliveryQueue;
   guard: EndpointGuard;
-  /** Stops taking jobs, lets in-flight deliveries finish, closes every connection. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs and lets in-flight deliveries finish, for at most `deadlineMs`; deliveries
+   * still running then are abandoned unrecorded, and BullMQ's stalled-job check hands them to another
+   * worker (at least once). Then closes every connection.
+   */
+  close(deadlineMs?: number): Promise<void>;
 }
 
 /** Pauses a retry for exactly what the processor decided; anything else unexpected waits 5 s. */
@@ -134,13 +138,25 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     store,
     queue,
     guard,
-    close: async () => {
+    close: async (deadlineMs = 30_000) => {
       sweeper.stop();
       sampler?.stop();
-      await worker.close();
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = worker.close();
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(() => resolve('expired'), deadlineMs);
+      });
+      const timedOut = (await Promise.race([graceful, expired])) === 'expired';
+      clearTimeout(timer);
+      if (timedOut) {
+        options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
+        // Abort the requests still in flight (closing would wait for them), then stop the worker.
+        if (!options.dispatcher) await dispatcher.destroy();
+        await worker.close(true);
+      }
       await queue.close();
       await endpoints.close();
-      if (!options.dispatcher) await dispatcher.close();
+      if (!options.dispatcher && !timedOut) await dispatcher.close();
       for (const redis of [storeRedis, subscriber, queueRedis] as Redis[]) redis.disconnect();
     },
   };
