@@ -19,7 +19,6 @@ export interface DeliveryJobData {
   deliveryId: string;
   eventId: string;
   endpointId: string;
-  subscriberId: string;
   /** Set on a retry asked for by a person: deliver even if the delivery already ended. */
   manual?: boolean;
 }

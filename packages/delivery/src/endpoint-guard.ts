@@ -1,7 +1,7 @@
 import { matchesAny, newId, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import type { DeliveryQueue } from '@hookrelay/queue';
-import type { Store } from '@hookrelay/store';
+import type { FailureStreak, Store } from '@hookrelay/store';
 import { enqueueEvents } from './enqueue';
 
 export interface CircuitBreakerPolicy {
@@ -37,10 +37,13 @@ export class EndpointGuard {
     this.policy = options.policy ?? DEFAULT_CIRCUIT_BREAKER;
   }
 
-  /** After every attempt: `final` says whether it ended the delivery, and how. */
-  async afterAttempt(endpoint: Endpoint, outcome: { ok: boolean; statusCode?: number; final: 'delivered' | 'failed' | 'none' }): Promise<void> {
+  /**
+   * After every attempt, with the endpoint's failure streak as recorded with the attempt: a 410
+   * disables at once; a streak long enough in both count and time trips the breaker.
+   */
+  async afterAttempt(endpoint: Endpoint, outcome: { statusCode?: number; final: 'delivered' | 'failed' | 'none'; streak: FailureStreak }): Promise<void> {
     const now = this.options.now();
-    const streak = await this.options.store.health.record(endpoint.id, now, outcome.ok, outcome.final);
+    const { streak } = outcome;
     if (outcome.statusCode === 410) {
       await this.disable(endpoint, 'gone', 'the receiver answered 410 Gone');
       return;

@@ -25,7 +25,7 @@ export async function enqueueEvents(deps: EnqueueDeps, items: readonly EventFanO
     const event = (items[i] as EventFanOut).event;
     return deliveries
       .filter((d) => d.created)
-      .map((d) => deliveryJob({ deliveryId: d.id, eventId: event.id, endpointId: d.endpointId, subscriberId: event.subscriberId }));
+      .map((d) => deliveryJob({ deliveryId: d.id, eventId: event.id, endpointId: d.endpointId }));
   });
   if (jobs.length > 0) {
     await deps.queue.addBulk(jobs);

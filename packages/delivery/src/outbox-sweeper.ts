@@ -27,7 +27,7 @@ export function startOutboxSweeper(options: OutboxSweeperOptions): { sweep(): Pr
     const open = deliveries.filter((d) => d.state === 'pending' || d.state === 'retrying');
     if (open.length > 0) {
       await options.queue.addBulk(
-        open.map((d) => deliveryJob({ deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, subscriberId: d.subscriberId })),
+        open.map((d) => deliveryJob({ deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId })),
       );
       options.logger.warn({ count: open.length }, 'outbox.requeued');
     }

@@ -6,20 +6,21 @@ import { enqueueEvents, type EnqueueDeps } from './enqueue';
  * A job for one more attempt of a delivery that had ended, asked for by a person. The job id names
  * the attempt it will be, so a second identical request while the first is queued adds nothing.
  */
-function manualJob(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'subscriberId' | 'attempts'>) {
+function manualJob(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'attempts'>) {
   return deliveryJob(
-    { deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, subscriberId: delivery.subscriberId, manual: true },
+    { deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, manual: true },
     { jobId: `${delivery.id}-m${delivery.attempts + 1}` },
   );
 }
 
 /**
  * Re-opens ended deliveries (failed, or delivered too when `includeDelivered`) and queues one attempt
- * each. Re-opening is atomic per delivery, so two overlapping calls queue each delivery once.
+ * each. Re-opening is atomic per delivery and only from the state the caller read (same attempt
+ * count), so two overlapping calls queue each delivery once and a stale read queues nothing.
  */
 export async function redeliver(deps: EnqueueDeps, deliveries: readonly DeliveryRecord[], includeDelivered: boolean): Promise<string[]> {
   const from = includeDelivered ? (['failed', 'delivered'] as const) : (['failed'] as const);
-  const moved = new Set(await deps.store.deliveries.reopen(deliveries.map((d) => d.id), from));
+  const moved = new Set(await deps.store.deliveries.reopen(deliveries, from));
   const jobs = deliveries.filter((d) => moved.has(d.id)).map(manualJob);
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
   return jobs.map((j) => j.data.deliveryId);

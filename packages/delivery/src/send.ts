@@ -19,7 +19,11 @@ export type SendResult =
  */
 export async function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock: () => number = Date.now): Promise<SendResult> {
   const started = clock();
-  const signal = AbortSignal.timeout(req.timeoutMs);
+  // One deadline for connect, headers and body. A plain timer cleared on completion costs less than
+  // AbortSignal.timeout, whose timers outlive the request.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('delivery timed out', 'TimeoutError')), req.timeoutMs);
+  const signal = controller.signal;
   try {
     const res = await request(req.url, {
       method: 'POST',
@@ -34,6 +38,8 @@ export async function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, 
     return { kind: 'response', statusCode: res.statusCode, headers: res.headers, bodyPreview, durationMs: clock() - started };
   } catch (err) {
     return { kind: 'error', errorKind: errorKindOf(err, signal), message: describe(err), durationMs: clock() - started };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

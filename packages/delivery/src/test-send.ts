@@ -45,7 +45,7 @@ export function createTestSender(options: TestSenderOptions): (endpoint: Endpoin
     if (!delivery) throw new Error('test delivery was not recorded');
     // Sent right here, never queued: nothing for the outbox sweeper to pick up.
     await options.store.deliveries.clearOutbox([delivery.id]);
-    await processor({ data: { deliveryId: delivery.id, eventId: event.id, endpointId: endpoint.id, subscriberId: endpoint.subscriberId, manual: true } }).catch(
+    await processor({ data: { deliveryId: delivery.id, eventId: event.id, endpointId: endpoint.id, manual: true } }).catch(
       () => undefined, // a failed attempt is an answer here, not an error: it is in the record
     );
     const attempts = await options.store.deliveries.attempts(delivery.id);

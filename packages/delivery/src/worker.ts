@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_QUEUE_NAME, type DeliveryQueue } from '@hookrelay/queue';
+import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_JOB_RETENTION, DELIVERY_QUEUE_NAME, type DeliveryQueue } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
@@ -115,6 +115,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     // A job whose worker died is handed out again; only a job that kills workers over and over
     // (twenty times) is given up on, so a crash-looping deployment does not lose deliveries.
     maxStalledCount: 20,
+    ...DELIVERY_JOB_RETENTION,
     settings: { backoffStrategy },
   });
   worker.on('error', (err) => options.logger.error({ err }, 'worker.error'));

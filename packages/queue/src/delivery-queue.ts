@@ -19,10 +19,14 @@ export function bullPrefix(keyPrefix: string): string {
 export const DELIVERY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   attempts: JOB_ATTEMPT_CEILING,
   backoff: { type: DELIVERY_BACKOFF },
-  // The attempt records are the history; finished jobs need not stay in Redis.
-  removeOnComplete: true,
-  removeOnFail: { count: 1000 },
 });
+
+/**
+ * Retention of finished jobs, set on the worker rather than on each job (options on a job are
+ * stored with it, ~60 bytes a pending delivery). The attempt records are the history; a completed
+ * job is removed at once, the last 1000 failed ones are kept for inspection.
+ */
+export const DELIVERY_JOB_RETENTION = Object.freeze({ removeOnComplete: { count: 0 }, removeOnFail: { count: 1000 } });
 
 export interface DeliveryQueueOptions {
   connection: ConnectionOptions;

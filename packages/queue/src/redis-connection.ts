@@ -5,16 +5,27 @@ export type RedisRole =
   | 'queue'
   /** Store reads and writes: pipelined automatically, so concurrent jobs share round trips. */
   | 'store'
-  /** The API's store connection: fails fast while Redis is down so a publish answers 503, not a hang. */
+  /**
+   * The API's store connection: fails fast while Redis is down so a publish answers 503, not a hang.
+   * That covers a frozen Redis too (a stopped process, a partition that drops packets without a reset):
+   * a command unanswered after STORE_COMMAND_TIMEOUT_MS fails instead of holding the request forever.
+   */
   | 'store-fail-fast'
   | 'subscriber';
+
+/**
+ * Longest an API request waits for one Redis reply. Found by test/reliability/redis-outage: with no
+ * timeout, a publish against a SIGSTOPped Redis hung until the client gave up. Generous next to a
+ * healthy reply (well under a millisecond), short enough that the caller gets a 503 and retries.
+ */
+export const STORE_COMMAND_TIMEOUT_MS = 2_000;
 
 export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
   const base: RedisOptions = { connectionName: `hookrelay-${role}`, lazyConnect: false };
   const byRole: Record<RedisRole, RedisOptions> = {
     queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
     store: { enableAutoPipelining: true, maxRetriesPerRequest: 3 },
-    'store-fail-fast': { enableAutoPipelining: true, maxRetriesPerRequest: 0, enableOfflineQueue: false },
+    'store-fail-fast': { enableAutoPipelining: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: STORE_COMMAND_TIMEOUT_MS },
     subscriber: { maxRetriesPerRequest: null },
   };
   return new Redis(url, { ...base, ...byRole[role], ...extra });

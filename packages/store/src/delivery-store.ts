@@ -11,9 +11,16 @@ const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'ut
 
 type ScriptedRedis = Redis & {
   hookrelayCreateDelivery(...args: Array<string | number>): Promise<number>;
-  hookrelayRecordAttempt(...args: Array<string | number>): Promise<number>;
+  hookrelayRecordAttempt(...args: Array<string | number>): Promise<[number, number, number]>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
+
+/** An endpoint's run of failed deliveries, as the circuit breaker sees it. */
+export interface FailureStreak {
+  consecutiveFailures: number;
+  /** When the run began; null when the last delivery succeeded. */
+  failingSince: number | null;
+}
 
 export interface NewDelivery {
   id: string;
@@ -53,7 +60,7 @@ export class DeliveryStore {
   ) {
     if (!('hookrelayCreateDelivery' in redis)) {
       redis.defineCommand('hookrelayCreateDelivery', { numberOfKeys: 5, lua: CREATE_DELIVERY });
-      redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 2, lua: RECORD_ATTEMPT });
+      redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 4, lua: RECORD_ATTEMPT });
       redis.defineCommand('hookrelayReopenDelivery', { numberOfKeys: 1, lua: REOPEN_DELIVERY });
     }
     this.redis = redis as ScriptedRedis;
@@ -69,8 +76,6 @@ export class DeliveryStore {
     const planned = items.map(({ event, endpoints }) => {
       multi.set(this.keys.event(event.id), JSON.stringify(event), 'PX', this.retentionMs, 'NX');
       multi.zadd(this.keys.subscriberEvents(event.subscriberId), 'NX', event.createdAt, event.id);
-      multi.zremrangebyscore(this.keys.subscriberEvents(event.subscriberId), '-inf', now - this.retentionMs);
-      multi.pexpire(this.keys.subscriberEvents(event.subscriberId), this.retentionMs);
       return endpoints.map((endpoint) => {
         const d = { id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id };
         (multi as unknown as ScriptedRedis).hookrelayCreateDelivery(
@@ -90,11 +95,23 @@ export class DeliveryStore {
         return d;
       });
     });
+    // Each shared index is trimmed to the retention window and given its expiry once per
+    // transaction; per-event indexes never outgrow their fan-out and only need the expiry.
+    const trimmed = new Set<string>();
+    for (const { event, endpoints } of items) {
+      for (const key of [this.keys.subscriberEvents(event.subscriberId), this.keys.subscriberDeliveries(event.subscriberId), ...endpoints.map((e) => this.keys.endpointDeliveries(e.id))]) {
+        if (trimmed.has(key)) continue;
+        trimmed.add(key);
+        multi.zremrangebyscore(key, '-inf', now - this.retentionMs);
+        multi.pexpire(key, this.retentionMs);
+      }
+      if (endpoints.length > 0) multi.pexpire(this.keys.eventDeliveries(event.id), this.retentionMs);
+    }
     const results = await multi.exec();
     if (!results) throw new Error('transaction aborted');
     let index = 0;
     return planned.map((deliveries) => {
-      index += 4; // the event's SET, its index entry, the trim and the index's expiry
+      index += 2; // the event's SET and its index entry
       return deliveries.map((d) => {
         const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
         if (err) throw err;
@@ -122,26 +139,40 @@ export class DeliveryStore {
 
   /** What the worker reads before an attempt, in one round trip: the delivery's progress and the event. */
   async loadForAttempt(id: string, eventId: string): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
-    const [[, hash], [, raw]] = (await this.redis
-      .pipeline()
-      .hgetall(this.keys.delivery(id))
-      .get(this.keys.event(eventId))
-      .exec()) as [[Error | null, Record<string, string>], [Error | null, string | null]];
+    // Two plain commands, not an explicit pipeline: the connection's auto-pipelining batches them
+    // with every other job's commands in one write, which an explicit pipeline would not.
+    const [hash, raw] = await Promise.all([this.redis.hgetall(this.keys.delivery(id)), this.redis.get(this.keys.event(eventId))]);
     return { delivery: parseDelivery(hash), event: raw ? (JSON.parse(raw) as StoredEvent) : null };
   }
 
-  /** Appends the attempt and moves the delivery's state atomically. False if the record is gone. */
-  async recordAttempt(id: string, attempt: AttemptRecord, patch: DeliveryStatePatch): Promise<boolean> {
-    const fields: Array<string | number> = ['updatedAt', this.now()];
+  /**
+   * Appends the attempt, moves the delivery's state and (when `health` is given) updates the
+   * endpoint's health, atomically and in one round trip. Returns whether the delivery record was
+   * there to write to, and the endpoint's failure streak after this attempt.
+   */
+  async recordAttempt(
+    id: string,
+    attempt: AttemptRecord,
+    patch: DeliveryStatePatch,
+    health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
+  ): Promise<{ written: boolean; streak: FailureStreak }> {
+    const now = this.now();
+    const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
-    const written = await this.redis.hookrelayRecordAttempt(
+    const endpointId = health?.endpointId ?? '-';
+    const [written, consecutiveFailures, failingSince] = await this.redis.hookrelayRecordAttempt(
       this.keys.delivery(id),
       this.keys.deliveryAttempts(id),
+      this.keys.endpointHealth(endpointId),
+      this.keys.endpointOutcomes(endpointId),
       JSON.stringify(attempt),
       this.retentionMs,
+      now,
+      health ? (health.ok ? '1' : '0') : '',
+      health?.final ?? 'none',
       ...fields,
     );
-    return written === 1;
+    return { written: written === 1, streak: { consecutiveFailures, failingSince: failingSince || null } };
   }
 
   /** Sets fields on a delivery without an attempt (a manual retry queued, an endpoint disabled). */
@@ -149,11 +180,14 @@ export class DeliveryStore {
     await this.redis.hset(this.keys.delivery(id), { ...fields, updatedAt: this.now() });
   }
 
-  /** Moves deliveries in one of `from` back to pending; returns the ids that moved. */
-  async reopen(ids: readonly string[], from: readonly DeliveryState[]): Promise<string[]> {
+  /**
+   * Moves deliveries in one of `from`, still at the attempt count the caller read, back to pending;
+   * returns the ids that moved.
+   */
+  async reopen(deliveries: ReadonlyArray<Pick<DeliveryRecord, 'id' | 'attempts'>>, from: readonly DeliveryState[]): Promise<string[]> {
     const now = this.now();
-    const moved = await Promise.all(ids.map((id) => this.redis.hookrelayReopenDelivery(this.keys.delivery(id), now, ...from)));
-    return ids.filter((_, i) => moved[i] === 1);
+    const moved = await Promise.all(deliveries.map((d) => this.redis.hookrelayReopenDelivery(this.keys.delivery(d.id), now, d.attempts, ...from)));
+    return deliveries.filter((_, i) => moved[i] === 1).map((d) => d.id);
   }
 
   /** Outbox entries older than `olderThanMs`: deliveries whose enqueue may not have finished. */

@@ -1,9 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
-
-const RECORD_HEALTH = readFileSync(join(__dirname, 'record-health.lua'), 'utf8');
 
 export interface EndpointHealth {
   lastSuccessAt: number | null;
@@ -17,31 +13,15 @@ export interface EndpointHealth {
   sampleSize: number;
 }
 
-type HealthRedis = Redis & { hookrelayRecordHealth(...args: Array<string | number>): Promise<[number, number]> };
-
-/** Per-endpoint health: what the API shows and what the circuit breaker decides on. */
+/**
+ * Per-endpoint health: what the API shows and what the circuit breaker decides on. It is written
+ * with each attempt by DeliveryStore.recordAttempt (one round trip); this class reads and resets it.
+ */
 export class EndpointHealthStore {
-  private readonly redis: HealthRedis;
-
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {
-    if (!('hookrelayRecordHealth' in redis)) redis.defineCommand('hookrelayRecordHealth', { numberOfKeys: 2, lua: RECORD_HEALTH });
-    this.redis = redis as HealthRedis;
-  }
-
-  /** Records one attempt; `final` says whether it ended its delivery. Returns the failure streak. */
-  async record(endpointId: string, nowMs: number, attemptOk: boolean, final: 'delivered' | 'failed' | 'none'): Promise<{ consecutiveFailures: number; failingSince: number | null }> {
-    const [consecutiveFailures, failingSince] = await this.redis.hookrelayRecordHealth(
-      this.keys.endpointHealth(endpointId),
-      this.keys.endpointOutcomes(endpointId),
-      nowMs,
-      attemptOk ? 1 : 0,
-      final,
-    );
-    return { consecutiveFailures, failingSince: failingSince || null };
-  }
+  ) {}
 
   async get(endpointId: string): Promise<EndpointHealth> {
     const [[, hash], [, outcomes]] = (await this.redis

@@ -19,7 +19,7 @@ export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
 export * from './newest-first';
-export { DeliveryStore, type NewDelivery, type DeliveryStatePatch } from './delivery-store';
+export { DeliveryStore, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
 export interface Store {
   keys: Keys;
@@ -45,7 +45,7 @@ export function createStore(options: StoreOptions): Store {
     history: new HistoryStore(options.redis, keys, deliveries),
     health: new EndpointHealthStore(options.redis, keys),
     subscribers: new SubscriberStore(options.redis, keys),
-    idempotency: new IdempotencyStore(options.redis, keys),
+    idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
   };
 }

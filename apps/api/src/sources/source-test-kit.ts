@@ -32,7 +32,7 @@ export async function ingest(
   const res = await fetch(`${h.baseUrl}${path}`, {
     method: opts.method ?? 'POST',
     headers: { 'content-type': 'application/json', ...opts.headers },
-    body: opts.method === 'GET' ? undefined : (opts.body ?? ''),
+    body: opts.method === 'GET' ? undefined : typeof opts.body === 'string' || opts.body === undefined ? (opts.body ?? '') : new Uint8Array(opts.body),
   });
   const text = await res.text();
   let json: unknown = null;
