@@ -1,0 +1,60 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Sizes and limits of one bench run; `BENCH_QUICK=1` shrinks them for a CI smoke run. */
+export interface BenchConfig {
+  quick: boolean;
+  /** Events in the pipeline, batch-ingest and memory phases. */
+  events: number;
+  /** Events in the single-POST ingest phase. */
+  singleIngestEvents: number;
+  /** Concurrent clients in the single-POST ingest phase (and connections of the API client). */
+  ingestClients: number;
+  /** Events per batch request / addBulk call. */
+  batchSize: number;
+  /** Batch requests in flight at once in the batch-ingest phase. */
+  batchConcurrency: number;
+  latencyRatePerS: number;
+  latencySeconds: number;
+  fanOutEndpoints: number;
+  /** Jobs in flight per worker, the same for Hookrelay's worker and the bare one. */
+  workerConcurrency: number;
+  /** undici connections to the sink, the same for both workers. */
+  connectionsPerOrigin: number;
+  /** Phases to run (BENCH_PHASES=pipeline,latency,...); all by default. */
+  phases: ReadonlySet<PhaseName>;
+  /** BENCH_PROFILE=1: each worker child writes a V8 CPU profile here (BENCH_PROFILE_DIR, else a temp folder). */
+  cpuProfDir?: string;
+}
+
+export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const requested = (env.BENCH_PHASES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of requested) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
+  return {
+    quick,
+    events: quick ? 2_000 : 20_000,
+    singleIngestEvents: quick ? 1_000 : 10_000,
+    ingestClients: 64,
+    batchSize: 1_000,
+    batchConcurrency: 2,
+    latencyRatePerS: 1_000,
+    latencySeconds: quick ? 2 : 10,
+    fanOutEndpoints: 1_000,
+    workerConcurrency: 100,
+    connectionsPerOrigin: 64,
+    phases: new Set((requested.length ? requested : PHASES) as PhaseName[]),
+    ...(env.BENCH_PROFILE === '1' ? { cpuProfDir: env.BENCH_PROFILE_DIR ?? join(tmpdir(), 'hookrelay-bench-profiles') } : {}),
+  };
+}
+
+/**
+ * Hard limit for a phase that must move `items` through the system: generous (a floor of 200
+ * items/s plus 15 s), so only a stuck phase hits it.
+ */
+export function phaseTimeoutMs(items: number): number {
+  return 15_000 + Math.ceil((items / 200) * 1000);
+}

@@ -1,0 +1,99 @@
+import { bareJob, benchPayload } from '../bare';
+import { startCpuMeter } from '../cpu-meter';
+import { chunks, cleanSlate, closedLoop, type BenchContext, type PhaseResult } from '../context';
+import { expressNoOpRate } from '../http-ceiling';
+import { atLeastRatio, info, type Row } from '../report';
+
+interface IngestRun {
+  events: number;
+  perS: number;
+  /** CPU microseconds per event: the orchestrator (client + API, or the bare producer) and Redis. */
+  producerCpuUs: number;
+  redisCpuUs: number;
+}
+
+/** Runs one ingest stretch and checks the queue then holds exactly `events` jobs. */
+async function measured(ctx: BenchContext, events: number, queueCount: () => Promise<number>, work: () => Promise<number>): Promise<IngestRun> {
+  const cpu = startCpuMeter({ producer: process.pid, redis: ctx.redisPid });
+  const elapsedMs = await work();
+  const used = cpu.finish();
+  const held = await queueCount();
+  if (held !== events) throw new Error(`ingest: ${events} events sent but the queue holds ${held} jobs`);
+  const per = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / events;
+  return { events, perS: (events / elapsedMs) * 1000, producerCpuUs: per(used.producer), redisCpuUs: per(used.redis) };
+}
+
+async function hookrelayTarget(ctx: BenchContext): Promise<{ sid: string; publisherKey: string }> {
+  const target = await ctx.api.client.createSubscriber('bench-ingest');
+  await ctx.api.client.createEndpoint(target.sid, `${ctx.sinkOrigin}/hook`);
+  return target;
+}
+
+/**
+ * (3) Ingest alone: no worker runs, so every event stays queued. Single POSTs from 64 concurrent
+ * clients against 64 concurrent bare `queue.add` loops; the batch route against bare `addBulk`,
+ * both with the same batch size and the same number of requests in flight. An express route that
+ * does nothing shows the HTTP layer's own ceiling for single POSTs.
+ */
+export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
+  const { singleIngestEvents: single, events: batched, ingestClients: clients, batchSize, batchConcurrency } = ctx.config;
+  const { client, queue } = ctx.api;
+  const bareCount = () => ctx.bareQueue.count();
+  const hookrelayCount = () => queue.count();
+
+  await cleanSlate(ctx);
+  const bareSingle = await measured(ctx, single, bareCount, () =>
+    closedLoop(single, clients, async (i) => {
+      const job = bareJob(`s${i}`, i);
+      await ctx.bareQueue.add(job.name, job.data, job.opts);
+    }),
+  );
+
+  await cleanSlate(ctx);
+  let target = await hookrelayTarget(ctx);
+  const hookrelaySingle = await measured(ctx, single, hookrelayCount, () =>
+    closedLoop(single, clients, (i) => client.publish(target.sid, target.publisherKey, { type: 'custom.bench', payload: benchPayload(i) })),
+  );
+
+  await cleanSlate(ctx);
+  const noOp = await expressNoOpRate(single, clients);
+  ctx.log(`ingest single: hookrelay ${hookrelaySingle.perS.toFixed(0)}/s, bare queue.add ${bareSingle.perS.toFixed(0)}/s, express no-op ${noOp.toFixed(0)}/s`);
+
+  const ranges = chunks(batched, batchSize);
+  const bareBatch = await measured(ctx, batched, bareCount, () =>
+    closedLoop(ranges.length, batchConcurrency, async (b) => {
+      const [from, to] = ranges[b] as [number, number];
+      await ctx.bareQueue.addBulk(Array.from({ length: to - from }, (_, i) => bareJob(`b${from + i}`, from + i)));
+    }),
+  );
+
+  await cleanSlate(ctx);
+  target = await hookrelayTarget(ctx);
+  const hookrelayBatch = await measured(ctx, batched, hookrelayCount, () =>
+    closedLoop(ranges.length, batchConcurrency, async (b) => {
+      const [from, to] = ranges[b] as [number, number];
+      await client.publishBatch(
+        target.sid,
+        target.publisherKey,
+        Array.from({ length: to - from }, (_, i) => ({ type: 'custom.bench', payload: benchPayload(from + i) })),
+      );
+    }),
+  );
+  ctx.log(`ingest batch: hookrelay ${hookrelayBatch.perS.toFixed(0)}/s, bare addBulk ${bareBatch.perS.toFixed(0)}/s`);
+  await cleanSlate(ctx);
+
+  const rows: Row[] = [
+    atLeastRatio('3 ingest', `single POST, ${clients} clients (${single})`, '/s', hookrelaySingle.perS, bareSingle.perS, 0.5),
+    info('3 ingest', `(ceiling) express no-op POST, ${clients} clients`, '/s', noOp, bareSingle.perS),
+    info('3 ingest', 'single: API+client vs producer CPU per event (us)', '', hookrelaySingle.producerCpuUs, bareSingle.producerCpuUs),
+    info('3 ingest', 'single: Redis CPU per event (us)', '', hookrelaySingle.redisCpuUs, bareSingle.redisCpuUs),
+    atLeastRatio('3 ingest', `batch of ${batchSize}, ${batchConcurrency} in flight (${batched})`, '/s', hookrelayBatch.perS, bareBatch.perS, 0.7),
+    info('3 ingest', 'batch: API+client vs producer CPU per event (us)', '', hookrelayBatch.producerCpuUs, bareBatch.producerCpuUs),
+    info('3 ingest', 'batch: Redis CPU per event (us)', '', hookrelayBatch.redisCpuUs, bareBatch.redisCpuUs),
+  ];
+  return {
+    rows,
+    details: { clients, batchSize, batchConcurrency, expressNoOpPerS: noOp, single: { hookrelay: hookrelaySingle, bare: bareSingle }, batch: { hookrelay: hookrelayBatch, bare: bareBatch } },
+    problems: [],
+  };
+}

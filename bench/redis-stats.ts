@@ -1,0 +1,101 @@
+import type Redis from 'ioredis';
+
+function infoField(info: string, field: string): number {
+  const match = new RegExp(`^${field}:([0-9.]+)`, 'm').exec(info);
+  if (!match?.[1]) throw new Error(`INFO has no ${field}`);
+  return Number(match[1]);
+}
+
+export async function usedMemory(redis: Redis): Promise<number> {
+  return infoField(await redis.info('memory'), 'used_memory');
+}
+
+export async function redisPid(redis: Redis): Promise<number> {
+  return infoField(await redis.info('server'), 'process_id');
+}
+
+async function cpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  return infoField(info, 'used_cpu_user') + infoField(info, 'used_cpu_sys');
+}
+
+export interface CommandStat {
+  command: string;
+  calls: number;
+  usec: number;
+}
+
+async function commandStats(redis: Redis): Promise<CommandStat[]> {
+  const info = await redis.info('commandstats');
+  const out: CommandStat[] = [];
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out.push({ command: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) });
+  return out.sort((a, b) => b.usec - a.usec);
+}
+
+/** Redis's work for a stretch of the run: commands, their time, and the server's CPU. */
+export interface RedisWork {
+  calls: number;
+  commandUsec: number;
+  cpuMs: number;
+  top: CommandStat[];
+  slowlog: Array<{ usec: number; command: string }>;
+}
+
+/** Resets Redis's counters; call `finish()` after the stretch to read them. */
+export async function measureRedisWork(redis: Redis): Promise<{ finish(): Promise<RedisWork> }> {
+  await redis.config('RESETSTAT');
+  await redis.slowlog('RESET');
+  const cpuBefore = await cpuSeconds(redis);
+  return {
+    finish: async () => {
+      const cpuMs = ((await cpuSeconds(redis)) - cpuBefore) * 1000;
+      const stats = (await commandStats(redis)).filter((s) => !['info', 'config', 'slowlog'].includes(s.command));
+      const slow = (await redis.slowlog('GET', 10)) as Array<[number, number, number, string[]]>;
+      return {
+        calls: stats.reduce((n, s) => n + s.calls, 0),
+        commandUsec: stats.reduce((n, s) => n + s.usec, 0),
+        cpuMs,
+        top: stats.slice(0, 8),
+        slowlog: slow.map((e) => ({ usec: e[2], command: e[3].slice(0, 4).join(' ').slice(0, 120) })),
+      };
+    },
+  };
+}
+
+/** A key's name with its ids replaced, so keys of one kind group together. */
+function keyKind(key: string): string {
+  return key
+    .replace(/\b(evt|dlv|ep|sub|key)_[0-9A-Za-z_-]+/g, '$1_*')
+    .replace(/:key:[0-9a-f]{64}$/, ':key:<sha256>')
+    .replace(/:\d+$/, ':<job id>');
+}
+
+export interface KeyKindUsage {
+  kind: string;
+  keys: number;
+  bytes: number;
+}
+
+/**
+ * Where Redis's memory is, by kind of key (MEMORY USAGE of every key, SAMPLES 0 = exact). The sum is
+ * below INFO used_memory's growth by the keyspace's own dict entries and allocator slack.
+ */
+export async function memoryByKeyKind(redis: Redis): Promise<KeyKindUsage[]> {
+  const kinds = new Map<string, KeyKindUsage>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+    const sizes = (await pipeline.exec()) ?? [];
+    keys.forEach((key, i) => {
+      const kind = keyKind(key);
+      const entry = kinds.get(kind) ?? { kind, keys: 0, bytes: 0 };
+      entry.keys++;
+      entry.bytes += Number(sizes[i]?.[1] ?? 0);
+      kinds.set(kind, entry);
+    });
+  } while (cursor !== '0');
+  return [...kinds.values()].sort((a, b) => b.bytes - a.bytes);
+}
