@@ -42,7 +42,7 @@ describe('when the service gets SIGTERM during a burst', () => {
     const redis = createRedis(redisUrl, 'store');
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 20_000, 'readiness');
-      const sub = await (await fetch(`${base}/v1/subscribers`, { method: 'POST', headers: auth, body: '{"name":"lifecycle"}' })).json();
+      const sub = (await (await fetch(`${base}/v1/subscribers`, { method: 'POST', headers: auth, body: '{"name":"lifecycle"}' })).json()) as { id: string };
       await fetch(`${base}/v1/subscribers/${sub.id}/endpoints`, { method: 'POST', headers: auth, body: JSON.stringify({ url: receiver.url }) });
 
       const accepted: string[] = [];

@@ -24,9 +24,9 @@ export const DELIVERY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
 /**
  * Retention of finished jobs, set on the worker rather than on each job (options on a job are
  * stored with it, ~60 bytes a pending delivery). The attempt records are the history; a completed
- * job is removed at once, the last 1000 failed ones are kept for inspection.
+ * job is removed at once, failed ones are kept for a day (at most 1000) for inspection.
  */
-export const DELIVERY_JOB_RETENTION = Object.freeze({ removeOnComplete: { count: 0 }, removeOnFail: { count: 1000 } });
+export const DELIVERY_JOB_RETENTION = Object.freeze({ removeOnComplete: { count: 0 }, removeOnFail: { count: 1000, age: 24 * 3600 } });
 
 export interface DeliveryQueueOptions {
   connection: ConnectionOptions;

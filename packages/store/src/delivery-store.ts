@@ -175,9 +175,14 @@ export class DeliveryStore {
     return { written: written === 1, streak: { consecutiveFailures, failingSince: failingSince || null } };
   }
 
-  /** Sets fields on a delivery without an attempt (a manual retry queued, an endpoint disabled). */
-  async patch(id: string, fields: Partial<Record<keyof DeliveryRecord, string | number>>): Promise<void> {
-    await this.redis.hset(this.keys.delivery(id), { ...fields, updatedAt: this.now() });
+  /**
+   * Sets fields on a delivery without an attempt (a manual retry queued, an endpoint disabled) and
+   * removes the `clear` ones, say `nextAttemptAt` of a delivery that will not be attempted again.
+   */
+  async patch(id: string, fields: Partial<Record<keyof DeliveryRecord, string | number>>, clear: ReadonlyArray<keyof DeliveryRecord> = []): Promise<void> {
+    const multi = this.redis.multi().hset(this.keys.delivery(id), { ...fields, updatedAt: this.now() });
+    if (clear.length > 0) multi.hdel(this.keys.delivery(id), ...clear);
+    await multi.exec();
   }
 
   /**

@@ -26,6 +26,11 @@ function decodeCursor(cursor: string | undefined): { score: number; member: stri
   return { score, member: raw.slice(at + 1) };
 }
 
+/** Whether `cursor` is one this module handed out; anything else would silently restart at page 1. */
+export function isCursor(cursor: string): boolean {
+  return decodeCursor(cursor) !== undefined;
+}
+
 function encodeCursor(score: number, member: string): string {
   return Buffer.from(`${score}:${member}`).toString('base64url');
 }

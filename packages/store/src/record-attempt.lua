@@ -14,7 +14,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     fields[#fields + 1] = ARGV[i]
   end
   -- A field the new state does not name (say nextAttemptAt once delivered) must not linger.
-  redis.call('HDEL', KEYS[1], 'nextAttemptAt', 'failureReason')
+  redis.call('HDEL', KEYS[1], 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
   redis.call('HSET', KEYS[1], unpack(fields))
   written = 1
 end

@@ -1,14 +1,23 @@
 import { Router } from 'express';
 import { redeliver } from '@hookrelay/delivery';
+import { isCursor } from '@hookrelay/store';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { subscriberOf } from '../subscriber-access';
 
+/** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
-  z.coerce.number().int().min(0),
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number),
   z.string().datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
+
+/** A nextCursor from an earlier page; a client that echoes `null` or garbage gets a 400, not page 1 again. */
+export const cursorParam = z.string().max(200).refine(isCursor, 'not a cursor from a previous page (omit it for the first page)');
 
 const listQuery = z
   .object({
@@ -17,7 +26,7 @@ const listQuery = z
     status: z.enum(['pending', 'retrying', 'delivered', 'failed']).optional(),
     since: timeParam.optional(),
     until: timeParam.optional(),
-    cursor: z.string().max(200).optional(),
+    cursor: cursorParam.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();

@@ -5,14 +5,14 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { subscriberOf } from '../subscriber-access';
-import { timeParam } from './deliveries';
+import { cursorParam, timeParam } from './deliveries';
 
 const listQuery = z
   .object({
     type: z.string().max(200).optional(),
     since: timeParam.optional(),
     until: timeParam.optional(),
-    cursor: z.string().max(200).optional(),
+    cursor: cursorParam.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();
