@@ -8,7 +8,8 @@ import { authSecretHeaderNames } from './auth/static-auth';
 import { classifyResponse, type Classification } from './classify';
 import type { EndpointGuard } from './endpoint-guard';
 import type { EndpointSource } from './endpoint-cache';
-import { RetryLaterError } from './errors';
+import { OriginBusyError, RetryLaterError } from './errors';
+import { originOf, type OriginSlots } from './origin-slots';
 import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { SendResult } from './send';
@@ -26,7 +27,12 @@ export interface ProcessorDeps {
   random?: () => number;
   /** Keeps endpoint health and disables endpoints that are gone or keep failing. */
   guard?: EndpointGuard;
+  /** Caps attempts in flight per receiver origin; over the cap the job is deferred (OriginBusyError). */
+  originSlots?: OriginSlots;
 }
+
+/** A deferred job comes back after about a second (0.5 to 1.5 s, so deferred jobs spread out). */
+const DEFER_MS = 1000;
 
 /** Where one attempt left the delivery. */
 type Decision =
@@ -38,6 +44,7 @@ type Decision =
  * Runs one attempt of one delivery: prepareDelivery -> sendRequest -> classifyResponse ->
  * recordAttempt, then tells BullMQ what comes next by returning (delivered), throwing
  * RetryLaterError (another attempt after a delay) or UnrecoverableError (failed for good).
+ * OriginBusyError means no attempt was made: the receiver's origin is at its in-flight cap.
  */
 export function createDeliveryProcessor(deps: ProcessorDeps) {
   // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
@@ -49,7 +56,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       deps.logger.warn({ deliveryId: data.deliveryId }, 'delivery.expired');
       return;
     }
-    // A second job for a delivery that already ended (an outbox re-queue, a duplicate add after the
+    // A second job for a delivery that already ended (a duplicate add after the
     // first job was removed) must not send again; only a person's explicit retry may.
     if (!data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) return;
 
@@ -63,9 +70,18 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     const live = endpoint as Endpoint;
     const liveEvent = event as StoredEvent;
 
+    const origin = originOf(live.url);
+    const release = deps.originSlots ? await deps.originSlots.acquire(origin) : () => undefined;
+    if (!release) throw new OriginBusyError(origin, Math.round(DEFER_MS * (0.5 + (deps.random ?? Math.random)())));
     const startedAt = deps.now();
-    const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
-    const { result, request: sent } = await deps.auth.send(live, request);
+    let sending;
+    try {
+      const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
+      sending = await deps.auth.send(live, request);
+    } finally {
+      release();
+    }
+    const { result, request: sent } = sending;
     const classification = classifyResult(result, deps.now());
     const decision = decide(classification, live, attempt, data.manual === true, deps.random);
 

@@ -52,7 +52,7 @@ export async function recoverEndpoint(deps: EnqueueDeps, endpoint: Endpoint, win
  * one (say, created after the event), one more attempt for an ended one; in-flight ones are left.
  */
 export async function replayEvent(deps: EnqueueDeps, event: StoredEvent, endpoints: readonly Endpoint[]): Promise<{ created: string[]; requeued: string[] }> {
-  const [results = []] = await enqueueEvents(deps, [{ event, endpoints }]);
+  const [results = []] = await enqueueEvents(deps, [{ event, endpoints }], { mayExist: true });
   const created = results.filter((d) => d.created).map((d) => d.id);
   const existing = await deps.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));
   const requeued = await redeliver(deps, existing, true);

@@ -43,8 +43,6 @@ export function createTestSender(options: TestSenderOptions): (endpoint: Endpoin
     });
     const [[delivery] = []] = await options.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
     if (!delivery) throw new Error('test delivery was not recorded');
-    // Sent right here, never queued: nothing for the outbox sweeper to pick up.
-    await options.store.deliveries.clearOutbox([delivery.id]);
     await processor({ data: { deliveryId: delivery.id, eventId: event.id, endpointId: endpoint.id, manual: true } }).catch(
       () => undefined, // a failed attempt is an answer here, not an error: it is in the record
     );

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
 import type { Keys } from './keys';
@@ -49,6 +50,14 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   return out as unknown as DeliveryRecord;
 }
 
+/** Teaches a connection the delivery scripts (idempotent): the store's own, or the queue's for enqueue. */
+export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): void {
+  if ('hookrelayCreateDelivery' in redis) return;
+  redis.defineCommand('hookrelayCreateDelivery', { numberOfKeys: 4, lua: CREATE_DELIVERY });
+  redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 4, lua: RECORD_ATTEMPT });
+  redis.defineCommand('hookrelayReopenDelivery', { numberOfKeys: 1, lua: REOPEN_DELIVERY });
+}
+
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
 
@@ -58,32 +67,47 @@ export class DeliveryStore {
     private readonly retentionMs: number,
     private readonly now: () => number,
   ) {
-    if (!('hookrelayCreateDelivery' in redis)) {
-      redis.defineCommand('hookrelayCreateDelivery', { numberOfKeys: 5, lua: CREATE_DELIVERY });
-      redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 4, lua: RECORD_ATTEMPT });
-      redis.defineCommand('hookrelayReopenDelivery', { numberOfKeys: 1, lua: REOPEN_DELIVERY });
-    }
+    defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
   }
 
   /**
-   * Stores each event (once) and one delivery per endpoint in a single transaction, each delivery
-   * also entered in the outbox until the caller confirms its job is in the queue.
+   * Stores each event (once) and one delivery per endpoint in a single transaction. Nothing is
+   * queued: for sends made on the spot (endpoint tests). enqueueEvents uses appendCreateForEvents
+   * instead, to queue the jobs in the same transaction.
    */
   async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>): Promise<NewDelivery[][]> {
-    const now = this.now();
     const multi = this.redis.multi();
+    const { read } = this.appendCreateForEvents(multi, items);
+    const results = await multi.exec();
+    if (!results) throw new Error('transaction aborted');
+    return read(results);
+  }
+
+  /**
+   * Appends to a transaction the commands that store each event (once) and create one delivery per
+   * endpoint (unless that pair has one already), and returns how to read their replies. The caller
+   * may append more (the BullMQ jobs) and must run it; the transaction's client needs
+   * `defineDeliveryCommands`.
+   */
+  appendCreateForEvents(
+    multi: ChainableCommander,
+    items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>,
+  ): { commands: number; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
+    const now = this.now();
+    let commands = 0;
+    const scripted = multi as unknown as ScriptedRedis;
     const planned = items.map(({ event, endpoints }) => {
       multi.set(this.keys.event(event.id), JSON.stringify(event), 'PX', this.retentionMs, 'NX');
       multi.zadd(this.keys.subscriberEvents(event.subscriberId), 'NX', event.createdAt, event.id);
+      commands += 2 + endpoints.length;
       return endpoints.map((endpoint) => {
         const d = { id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id };
-        (multi as unknown as ScriptedRedis).hookrelayCreateDelivery(
+        scripted.hookrelayCreateDelivery(
           this.keys.delivery(d.id),
           this.keys.subscriberDeliveries(event.subscriberId),
           this.keys.endpointDeliveries(d.endpointId),
           this.keys.eventDeliveries(event.id),
-          this.keys.outbox(),
           d.id,
           event.id,
           event.type,
@@ -104,20 +128,25 @@ export class DeliveryStore {
         trimmed.add(key);
         multi.zremrangebyscore(key, '-inf', now - this.retentionMs);
         multi.pexpire(key, this.retentionMs);
+        commands += 2;
       }
-      if (endpoints.length > 0) multi.pexpire(this.keys.eventDeliveries(event.id), this.retentionMs);
+      if (endpoints.length > 0) {
+        multi.pexpire(this.keys.eventDeliveries(event.id), this.retentionMs);
+        commands++;
+      }
     }
-    const results = await multi.exec();
-    if (!results) throw new Error('transaction aborted');
-    let index = 0;
-    return planned.map((deliveries) => {
-      index += 2; // the event's SET and its index entry
-      return deliveries.map((d) => {
-        const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
-        if (err) throw err;
-        return { ...d, created: created === 1 };
+    const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] => {
+      let index = 0;
+      return planned.map((deliveries) => {
+        index += 2; // the event's SET and its index entry
+        return deliveries.map((d) => {
+          const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
+          if (err) throw err;
+          return { ...d, created: created === 1 };
+        });
       });
-    });
+    };
+    return { commands, read };
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {
@@ -193,14 +222,5 @@ export class DeliveryStore {
     const now = this.now();
     const moved = await Promise.all(deliveries.map((d) => this.redis.hookrelayReopenDelivery(this.keys.delivery(d.id), now, d.attempts, ...from)));
     return deliveries.filter((_, i) => moved[i] === 1).map((d) => d.id);
-  }
-
-  /** Outbox entries older than `olderThanMs`: deliveries whose enqueue may not have finished. */
-  async outboxBefore(olderThanMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.outbox(), '-inf', olderThanMs, 'LIMIT', 0, limit);
-  }
-
-  async clearOutbox(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.zrem(this.keys.outbox(), ...ids);
   }
 }

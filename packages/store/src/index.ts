@@ -19,7 +19,7 @@ export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
 export * from './newest-first';
-export { DeliveryStore, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
+export { DeliveryStore, defineDeliveryCommands, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
 export interface Store {
   keys: Keys;

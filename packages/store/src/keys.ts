@@ -30,8 +30,6 @@ export function createKeys(prefix: string) {
     apiKey: (hash: string) => `${prefix}:key:${hash}`,
     apiKeys: () => `${prefix}:keys`,
     idempotency: (subscriberId: string, keyHash: string) => `${prefix}:idem:${subscriberId}:${keyHash}`,
-    /** Deliveries recorded but not yet known to be in BullMQ (transactional outbox). */
-    outbox: () => `${prefix}:outbox`,
     /** Pub/sub channel announcing endpoint changes, so worker caches drop stale copies. */
     endpointChanges: () => `${prefix}:ep-changed`,
   };
