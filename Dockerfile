@@ -12,6 +12,7 @@ COPY packages/queue/package.json packages/queue/
 COPY packages/delivery/package.json packages/delivery/
 COPY packages/observability/package.json packages/observability/
 COPY packages/testing/package.json packages/testing/
+COPY apps/portal/package.json apps/portal/
 RUN npm ci --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -19,6 +20,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node . .
+# The subscriber portal is static files the API serves at /portal.
+RUN npm run build && chown -R node:node apps/portal/dist
 USER node
 EXPOSE 3000 9464
 CMD ["npx", "tsx", "apps/api/src/main.ts"]

@@ -4,6 +4,7 @@ import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { AppError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
+import { portalStatic } from './portal-static';
 import { adminRoutes } from './routes/admin';
 import { endpointRoutes } from './routes/endpoints';
 import { eventRoutes } from './routes/events';
@@ -48,6 +49,8 @@ export function createApp(deps: ApiDeps): Express {
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps));
   v1.use('/subscribers/:sid/sources', sourceRoutes(deps));
   app.use('/v1', v1);
+  // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.
+  app.use('/portal', portalStatic());
 
   app.use((_req, _res, next) => next(new AppError(404, 'not_found', 'no such route')));
   app.use(errorHandler(deps.logger));

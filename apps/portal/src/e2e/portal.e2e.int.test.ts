@@ -1,0 +1,359 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import express from 'express';
+import { TestReceiver } from '@hookrelay/testing';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
+import { portalStatic } from '../../../api/src/portal-static';
+import { buildPortal, horizontalOverflow, launchChromium, screenshotDir, waitUntil } from './browser';
+
+// The subscriber portal end to end: the built app served by the real API (with its worker, on the
+// shared Redis) in headless Chromium, delivering to a real receiver on 127.0.0.1.
+
+const WAIT = 10_000;
+// Per test: each wait is bounded by WAIT, and a test has a few of them (jest's default is 5 s).
+jest.setTimeout(30_000);
+
+/**
+ * The steps below share one signed-in page, each starting where the previous one ended. Once one
+ * fails the rest fail at once, naming it, instead of each waiting out its own timeouts.
+ */
+let failedStep: string | null = null;
+function step(name: string, fn: () => Promise<void>): void {
+  it(name, async () => {
+    if (failedStep) throw new Error(`not run: depends on "${failedStep}", which failed`);
+    try {
+      await fn();
+    } catch (err) {
+      failedStep = name;
+      throw err;
+    }
+  });
+}
+
+interface Tenant {
+  id: string;
+  name: string;
+  apiKey: string;
+}
+
+describe('the subscriber portal at /portal', () => {
+  let h: ApiHarness;
+  let receiver: TestReceiver;
+  let browser: Browser;
+  let desktop: BrowserContext;
+  let page: Page;
+  let acme: Tenant;
+  let globex: Tenant;
+  let shots: string;
+  let endpointId = '';
+  let firstDeliveryId = '';
+  let incidentPayload: unknown;
+  /** Every URL any page asked for: the portal must ask nothing of another origin (no CDN, no fonts). */
+  const requested: string[] = [];
+  const newContext = async (options: Parameters<Browser['newContext']>[0]) => {
+    const context = await browser.newContext(options);
+    context.on('request', (r) => requested.push(r.url()));
+    return context;
+  };
+
+  const shot = (name: string, p: Page = page) => p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const portalUrl = () => `${h.baseUrl}/portal/`;
+  const publish = async (payload: unknown = incidentPayload) => {
+    const res = await h.call('POST', `/v1/subscribers/${acme.id}/events`, { body: { type: 'incident.triggered', payload } });
+    expect(res.status).toBe(202);
+    return res.body.deliveries[0].id as string;
+  };
+  const row = (p: Page, deliveryId: string) => p.locator(`[data-delivery-id="${deliveryId}"]`);
+  const stateOf = (p: Page, deliveryId: string) => row(p, deliveryId).getAttribute('data-state', { timeout: 1000 });
+
+  async function signIn(p: Page, tenant: Tenant) {
+    await p.goto(portalUrl());
+    await p.getByLabel('API key').fill(tenant.apiKey);
+    await p.getByLabel('Subscriber ID').fill(tenant.id);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
+  }
+
+  beforeAll(async () => {
+    shots = screenshotDir();
+    buildPortal();
+    [h, receiver, browser] = await Promise.all([startApiHarness(), TestReceiver.start({ status: 200, body: '{"ok":true}' }), launchChromium()]);
+    const create = async (name: string) => (await h.call('POST', '/v1/subscribers', { body: { name } })).body as Tenant;
+    [acme, globex] = await Promise.all([create('Acme Payments'), create('Globex Support')]);
+    const catalog = (await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>;
+    incidentPayload = catalog.find((t) => t.type === 'incident.triggered')!.example;
+    desktop = await newContext({ viewport: { width: 1280, height: 860 } });
+    page = await desktop.newPage();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([h?.close(), receiver?.close()]);
+  });
+
+  it('is served by the API with a strict Content-Security-Policy', async () => {
+    const res = await fetch(portalUrl());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    const html = await res.text();
+    expect(html).toContain('<div id="app">');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="(\/portal\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    const asset = await fetch(`${h.baseUrl}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const bare = await fetch(`${h.baseUrl}/portal`, { redirect: 'manual' });
+    expect(bare.status).toBe(301);
+    expect(bare.headers.get('location')).toBe('/portal/');
+  });
+
+  it('says to run npm run build when the portal is not built', async () => {
+    const app = express().use('/portal', portalStatic(mkdtempSync(join(tmpdir(), 'no-portal-'))));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/portal/`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('npm run build');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a bad key in the words of the API', async () => {
+    await page.goto(portalUrl());
+    await page.getByLabel('API key').fill('hr_sub_not-a-real-key');
+    await page.getByLabel('Subscriber ID').fill(acme.id);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'missing or invalid API key' }).waitFor({ timeout: WAIT });
+  });
+
+  step('signs in with the keyboard alone, keeping the key out of the URL', async () => {
+    await page.goto(portalUrl());
+    await page.waitForFunction('document.activeElement?.tagName === "H1"', undefined, { timeout: WAIT });
+    await shot('sign-in');
+    await page.keyboard.press('Tab'); // from the heading, which has focus when a view opens, to the key field
+    await page.keyboard.type(acme.apiKey);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(acme.id);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
+    expect(page.url()).not.toContain(acme.apiKey);
+    const stored = (await page.evaluate('sessionStorage.getItem("hookrelay.portal.session")')) as string;
+    expect(JSON.parse(stored)).toMatchObject({ key: acme.apiKey, subscriberId: acme.id });
+  });
+
+  step('creates an endpoint against the local receiver, with patterns from the catalog', async () => {
+    await page.getByRole('link', { name: 'New endpoint' }).click();
+    await page.getByLabel('URL', { exact: true }).fill(`${receiver.url}/hooks`);
+    await page.getByLabel('Description', { exact: true }).fill('On-call incidents');
+    await page.getByText(/Browse the catalog \(\d+ types\)/).click();
+    await page.getByRole('button', { name: 'Add incident.triggered' }).click();
+    await page.getByLabel('Add an event-type pattern').fill('incident.*');
+    await page.getByLabel('Add an event-type pattern').press('Enter');
+    await page.getByRole('button', { name: 'Add header' }).click();
+    await page.getByLabel('Header 1 name').fill('X-Team');
+    await page.getByLabel('Header 1 value').fill('payments');
+    await page.getByLabel('Type', { exact: true }).selectOption('bearer');
+    await page.getByLabel('Token', { exact: true }).fill('receiver-token-1');
+    await page.getByLabel('Max retries').fill('0');
+    await page.getByText(/Browse the catalog/).click(); // fold the catalog back for the picture
+    await shot('create-endpoint');
+
+    // The API's own validation, shown by the field it names.
+    await page.getByLabel('Header 1 name').fill('Bad Header');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    await page.getByRole('alert').filter({ hasText: 'header name must be an HTTP token' }).waitFor({ timeout: WAIT });
+    await page.getByLabel('Header 1 name').fill('X-Team');
+
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    await page.getByRole('status').filter({ hasText: 'Endpoint created. Its signing secret is' }).waitFor({ timeout: WAIT });
+    endpointId = decodeURIComponent(new URL(page.url()).hash.replace('#/endpoints/', ''));
+    const stored = await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}`);
+    expect(stored.body).toMatchObject({
+      url: `${receiver.url}/hooks`,
+      eventTypes: ['incident.triggered', 'incident.*'],
+      headers: { 'X-Team': 'payments' },
+      auth: { type: 'bearer', configured: true },
+      retry: { maxRetries: 0 },
+    });
+  });
+
+  step('shows a published event as a new delivery without a reload, and its attempts and payload', async () => {
+    await page.getByRole('link', { name: 'Deliveries', exact: true }).first().click();
+    await page.getByRole('heading', { name: 'Deliveries', level: 1 }).waitFor({ timeout: WAIT });
+    await page.getByText('No deliveries match.').waitFor({ timeout: WAIT });
+    firstDeliveryId = await publish();
+    await row(page, firstDeliveryId).waitFor({ timeout: WAIT });
+    await waitUntil(page, async () => (await stateOf(page, firstDeliveryId)) === 'delivered', 'the delivery to be delivered');
+    const [request] = await receiver.waitForRequests(1);
+    expect(request!.headers['x-team']).toBe('payments');
+    expect(request!.headers.authorization).toBe('Bearer receiver-token-1');
+
+    await row(page, firstDeliveryId).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Attempt 1' }).waitFor({ timeout: WAIT });
+    await page.locator('.attempt-status').filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
+    await page.getByText('Request headers').first().click();
+    // Stored redacted by the worker; the page shows them as stored.
+    expect(await page.locator('.attempt pre').first().textContent()).not.toContain('receiver-token-1');
+    await page.locator('pre.payload').filter({ hasText: '"incident"' }).waitFor({ timeout: WAIT });
+    expect(await page.locator('pre.payload').textContent()).toContain('\n  ');
+  });
+
+  step('retries a failed delivery with one click once the receiver is back', async () => {
+    receiver.answerWith({ status: 500, body: '{"error":"database is down"}' });
+    await page.getByRole('link', { name: 'Deliveries', exact: true }).first().click();
+    const failedId = await publish();
+    await row(page, failedId).waitFor({ timeout: WAIT });
+    await waitUntil(page, async () => (await stateOf(page, failedId)) === 'failed', 'the delivery to fail (no retries left)');
+    await row(page, failedId).getByRole('link').click();
+    await page.locator('.attempt-status').filter({ hasText: 'HTTP 500' }).waitFor({ timeout: WAIT });
+    await page.locator('.attempt pre').filter({ hasText: 'database is down' }).waitFor({ timeout: WAIT });
+
+    receiver.answerWith({ status: 200, body: '{"ok":true}' });
+    await page.getByRole('button', { name: 'Retry now' }).click();
+    await page.getByRole('heading', { name: 'Attempt 2' }).waitFor({ timeout: WAIT });
+    await waitUntil(page, async () => (await page.locator('.delivery-state').getAttribute('data-state')) === 'delivered', 'the retry to be delivered');
+    await page.locator('.attempt-status').filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
+    await shot('delivery-detail');
+  });
+
+  step('shows endpoint health and the last 24 h per hour', async () => {
+    receiver.answerWith({ status: 503, body: 'maintenance' });
+    const stillFailing = await publish();
+    await waitUntil(page, async () => (await h.call('GET', `/v1/subscribers/${acme.id}/deliveries/${stillFailing}`)).body.state === 'failed', 'a third delivery to fail');
+    receiver.answerWith({ status: 200, body: '{"ok":true}' });
+
+    // A second endpoint, disabled, so the list shows both states.
+    const sms = await h.call('POST', `/v1/subscribers/${acme.id}/endpoints`, {
+      key: acme.apiKey,
+      body: { url: `${receiver.url}/sms-receipts`, description: 'SMS delivery receipts', eventTypes: ['receipt.sms.*'], signature: { scheme: 'standard-webhooks' } },
+    });
+    await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${sms.body.id}`, { key: acme.apiKey, body: { status: 'disabled' } });
+
+    await page.getByRole('link', { name: 'Deliveries', exact: true }).first().click();
+    await row(page, stillFailing).waitFor({ timeout: WAIT });
+    await shot('deliveries');
+
+    await page.getByRole('link', { name: 'Endpoints', exact: true }).click();
+    await page.locator(`[data-endpoint-id="${sms.body.id}"]`).getByText('manual: disabled through the API').waitFor({ timeout: WAIT });
+    const card = page.locator(`[data-endpoint-id="${endpointId}"]`);
+    await card.waitFor({ timeout: WAIT });
+    await waitUntil(page, async () => /1\s*$/.test((await card.locator('.is-failing dd').textContent({ timeout: 500 })) ?? ''), 'one consecutive failure');
+    await waitUntil(page, async () => ((await card.locator('svg[role="img"]').getAttribute('aria-label', { timeout: 500 })) ?? '').includes('2 delivered, 1 failed'), 'the chart');
+    expect(await card.textContent()).toContain('50%'); // 200, 500, 200, 503: two of four attempts
+    await shot('endpoints');
+  });
+
+  step('sends a test event, reveals and rotates the secret, disables, recovers and deletes from the endpoint page', async () => {
+    await page.locator(`[data-endpoint-id="${endpointId}"]`).getByRole('link', { name: 'Details and actions' }).click();
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.locator('.test-result').filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
+    await page.locator('.chart svg[role="img"]').waitFor({ timeout: WAIT });
+    await shot('endpoint-detail');
+
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    const secret = await page.locator('#secret-box code.secret').first().textContent({ timeout: WAIT });
+    expect(secret).toBe((await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}/secret`)).body.secret);
+
+    // The rotate dialog closes with Escape and changes nothing; then rotates for real.
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('dialog', { name: 'Rotate the signing secret' }).waitFor({ timeout: WAIT });
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden', timeout: WAIT });
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate', exact: true }).click();
+    await page.getByText('Secret rotated.').waitFor({ timeout: WAIT });
+    const rotated = (await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}/secret`)).body;
+    expect(rotated.secret).not.toBe(secret);
+    expect(rotated.previousSecrets[0].secret).toBe(secret);
+
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await page.getByText(/1 failed delivery since .* queued again\./).waitFor({ timeout: WAIT });
+
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByText('Endpoint disabled').waitFor({ timeout: WAIT });
+    expect((await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}`)).body.status).toBe('disabled');
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.getByText('Endpoint enabled.').waitFor({ timeout: WAIT });
+
+    // A second endpoint, made through the API, deleted after the confirmation dialog.
+    const spare = await h.call('POST', `/v1/subscribers/${acme.id}/endpoints`, { key: acme.apiKey, body: { url: `${receiver.url}/spare` } });
+    await page.goto(`${portalUrl()}#/endpoints/${spare.body.id}`);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete endpoint' }).click();
+    await page.getByText(`Endpoint ${receiver.url}/spare deleted.`).waitFor({ timeout: WAIT });
+    expect((await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${spare.body.id}`)).status).toBe(404);
+  });
+
+  step('shows a second subscriber none of the first one\'s endpoints or deliveries', async () => {
+    const other = await newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      const p = await other.newPage();
+      await signIn(p, globex);
+      await p.getByText('No endpoints yet').waitFor({ timeout: WAIT });
+      await p.getByRole('link', { name: 'Deliveries', exact: true }).click();
+      await p.getByText('No deliveries match.').waitFor({ timeout: WAIT });
+      await p.goto(`${portalUrl()}#/deliveries/${firstDeliveryId}`);
+      await p.getByRole('alert').filter({ hasText: 'delivery not found' }).waitFor({ timeout: WAIT });
+      await p.goto(`${portalUrl()}#/endpoints/${endpointId}`);
+      await p.getByRole('alert').filter({ hasText: 'endpoint not found' }).waitFor({ timeout: WAIT });
+      expect(await p.content()).not.toContain(receiver.url);
+    } finally {
+      await other.close();
+    }
+  });
+
+  step('lets the admin choose a subscriber from the list', async () => {
+    const other = await newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      const p = await other.newPage();
+      await p.goto(portalUrl());
+      await p.getByLabel('API key').fill(h.adminKey);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('heading', { name: 'Choose a subscriber' }).waitFor({ timeout: WAIT });
+      await p.getByRole('button', { name: /Globex Support/ }).waitFor({ timeout: WAIT });
+      await p.getByRole('button', { name: /Acme Payments/ }).click();
+      await p.locator(`[data-endpoint-id="${endpointId}"]`).waitFor({ timeout: WAIT });
+      await p.getByRole('button', { name: 'Sign out' }).click();
+      await p.getByRole('heading', { name: 'Sign in to the Hookrelay portal' }).waitFor({ timeout: WAIT });
+      expect(await p.evaluate('sessionStorage.getItem("hookrelay.portal.session")')).toBeNull();
+    } finally {
+      await other.close();
+    }
+  });
+
+  step('fits a 375 px wide screen without horizontal scrolling', async () => {
+    const mobile = await newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      const p = await mobile.newPage();
+      await signIn(p, acme);
+      await p.locator(`[data-endpoint-id="${endpointId}"] svg`).waitFor({ timeout: WAIT });
+      expect(await horizontalOverflow(p)).toBe(0);
+      await shot('mobile-endpoints', p);
+      // Each view with what shows it has loaded.
+      const views: Array<[string, string]> = [
+        [`#/endpoints/${endpointId}`, '.health'],
+        ['#/endpoints/new', 'text=Create endpoint'],
+        ['#/deliveries', `[data-delivery-id="${firstDeliveryId}"]`],
+        [`#/deliveries/${firstDeliveryId}`, 'pre.payload'],
+      ];
+      for (const [view, ready] of views) {
+        await p.goto(`${portalUrl()}${view}`);
+        await p.locator(ready).first().waitFor({ timeout: WAIT });
+        expect({ view, overflow: await horizontalOverflow(p) }).toEqual({ view, overflow: 0 });
+      }
+      await shot('mobile-delivery', p);
+    } finally {
+      await mobile.close();
+    }
+  });
+
+  it('asked nothing of any origin but the API', () => {
+    expect(requested.length).toBeGreaterThan(20);
+    expect(requested.filter((url) => !url.startsWith(`${h.baseUrl}/`) && !url.startsWith('data:'))).toEqual([]);
+  });
+});

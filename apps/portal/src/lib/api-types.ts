@@ -1,0 +1,138 @@
+// The public /v1 API's JSON as the portal reads it. Declared here rather than imported from
+// @hookrelay/contracts: the portal is a client of the wire format, like any subscriber's own code,
+// and must keep working against what the API sends, not against the server's internal types.
+
+export type EndpointStatus = 'active' | 'disabled';
+export type DeliveryState = 'pending' | 'retrying' | 'delivered' | 'failed';
+export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
+export type SignatureScheme = 'x-hub-signature' | 'x-signature' | 'standard-webhooks' | 'none';
+export type AuthType = 'none' | 'basic' | 'api-key' | 'bearer' | 'oauth2-client-credentials' | 'digest' | 'aws-sigv4';
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: Array<{ path: string; message: string }> };
+}
+
+export interface Subscriber {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface EventTypeInfo {
+  type: string;
+  description: string;
+  example?: unknown;
+}
+
+export type SignatureConfig =
+  | { scheme: 'x-hub-signature'; algorithm: 'sha256' | 'sha512' | 'sha1'; prefix: boolean }
+  | { scheme: 'x-signature' }
+  | { scheme: 'standard-webhooks' }
+  | { scheme: 'none' };
+
+export interface RetryPolicy {
+  maxRetries: number;
+  intervalMs: number;
+  backoff: 'fixed' | 'exponential';
+}
+
+export interface EndpointHealth {
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  consecutiveFailures: number;
+  failingSince: number | null;
+  /** Share of the last (up to) 100 attempts that succeeded; null before the first. */
+  successRate: number | null;
+  sampleSize: number;
+}
+
+/** What the API shows of an endpoint's auth: the scheme and its non-secret fields. */
+export interface PublicAuth {
+  type: AuthType;
+  username?: string;
+  header?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  scope?: string;
+  audience?: string;
+  clientAuth?: 'body' | 'basic';
+  accessKeyId?: string;
+  region?: string;
+  service?: string;
+  hasSessionToken?: boolean;
+  configured?: boolean;
+}
+
+export interface Endpoint {
+  id: string;
+  subscriberId: string;
+  url: string;
+  description: string;
+  eventTypes: string[];
+  signature: SignatureConfig;
+  headers: Record<string, string>;
+  auth: PublicAuth;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  status: EndpointStatus;
+  disabledReason?: string;
+  disabledAt?: number;
+  verify: VerifyMode;
+  health?: EndpointHealth;
+  secretRotation: { retiringUntil: number } | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Delivery {
+  id: string;
+  eventId: string;
+  eventType: string;
+  endpointId: string;
+  subscriberId: string;
+  state: DeliveryState;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+  nextAttemptAt?: number | null;
+  lastStatusCode?: number;
+  lastErrorKind?: string;
+  failureReason?: string;
+}
+
+export interface Attempt {
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: 'delivered' | 'retry' | 'failed';
+  statusCode?: number;
+  errorKind?: string;
+  errorMessage?: string;
+  /** As sent, with secrets and authorization already redacted by the server. */
+  requestHeaders: Record<string, string>;
+  responseBody?: string;
+}
+
+/** GET .../deliveries/:did: the record plus every attempt (the field `attempts` is the list there). */
+export type DeliveryWithAttempts = Omit<Delivery, 'attempts'> & {
+  endpoint: { id: string; url: string; status: EndpointStatus } | null;
+  attempts: Attempt[];
+};
+
+export interface StoredEventView {
+  id: string;
+  type: string;
+  createdAt: number;
+  payload: unknown;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface TestSendResult {
+  eventId: string;
+  deliveryId: string;
+  attempt: Attempt | null;
+}

@@ -1,0 +1,74 @@
+import type { Endpoint } from './api-types';
+import { createBody, formFromEndpoint, newEndpointForm, patchBody } from './endpoint-form';
+
+const endpoint: Endpoint = {
+  id: 'ep_1',
+  subscriberId: 'sub_1',
+  url: 'https://example.com/hooks',
+  description: 'orders',
+  eventTypes: ['incident.*'],
+  signature: { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: false },
+  headers: { 'X-Team': 'payments' },
+  auth: { type: 'basic', username: 'ops', configured: true },
+  retry: { maxRetries: 3, intervalMs: 60000, backoff: 'fixed' },
+  timeoutMs: 10000,
+  status: 'active',
+  verify: 'none',
+  secretRotation: null,
+  createdAt: 1,
+  updatedAt: 1,
+};
+
+describe('createBody', () => {
+  it('leaves out what the person left empty, so the server defaults apply', () => {
+    const form = { ...newEndpointForm(), url: ' https://example.com/h ', maxRetries: '', timeoutMs: '' };
+    expect(createBody(form)).toEqual({
+      url: 'https://example.com/h',
+      signature: { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: false },
+      headers: {},
+      auth: { type: 'none' },
+      retry: { intervalMs: 60000, backoff: 'fixed' },
+      verify: 'none',
+    });
+  });
+
+  it('sends only the chosen auth type fields and the custom headers with names', () => {
+    const form = newEndpointForm();
+    form.auth = { ...form.auth, type: 'bearer', token: 't0k', username: 'ignored' };
+    form.headers = [
+      { name: 'X-Team', value: 'payments' },
+      { name: '', value: '' },
+    ];
+    form.scheme = 'standard-webhooks';
+    const body = createBody(form);
+    expect(body.auth).toEqual({ type: 'bearer', token: 't0k' });
+    expect(body.headers).toEqual({ 'X-Team': 'payments' });
+    expect(body.signature).toEqual({ scheme: 'standard-webhooks' });
+  });
+
+  it('passes text that is not a number on, for the API to name', () => {
+    const body = createBody({ ...newEndpointForm(), maxRetries: 'lots' });
+    expect(body.retry).toMatchObject({ maxRetries: 'lots' });
+  });
+});
+
+describe('patchBody', () => {
+  it('is empty when nothing changed (auth secrets are write-only and not sent back)', () => {
+    expect(patchBody(formFromEndpoint(endpoint), endpoint)).toEqual({});
+  });
+
+  it('names only the changed fields, and a partial retry policy', () => {
+    const form = formFromEndpoint(endpoint);
+    form.eventTypes.push('receipt.sms.*');
+    form.intervalMs = '30000';
+    form.headers = [];
+    expect(patchBody(form, endpoint)).toEqual({ eventTypes: ['incident.*', 'receipt.sms.*'], retry: { intervalMs: 30000 }, headers: {} });
+  });
+
+  it('sends the whole auth config once it was touched', () => {
+    const form = formFromEndpoint(endpoint);
+    form.authChanged = true;
+    form.auth.password = 'new';
+    expect(patchBody(form, endpoint)).toEqual({ auth: { type: 'basic', username: 'ops', password: 'new' } });
+  });
+});

@@ -1,0 +1,58 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+/**
+ * Runs `load` now and then every `intervalMs` while the tab is visible, never two at once: the
+ * portal's live view is polling (the API has no push channel), and a hidden tab asks for nothing.
+ * Changing `deps` starts over at once.
+ */
+export function usePolling(load: () => Promise<void>, intervalMs: number, deps: unknown[], enabled = true): void {
+  const latest = useRef(load);
+  latest.current = load;
+  useEffect(() => {
+    if (!enabled) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      if (stopped) return;
+      if (!document.hidden) {
+        try {
+          await latest.current();
+        } catch {
+          /* load reports its own errors */
+        }
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+    };
+    void tick();
+    const onVisible = () => {
+      if (!document.hidden && !stopped) {
+        clearTimeout(timer);
+        void tick();
+      }
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, intervalMs, enabled]);
+}
+
+/** The current time, refreshed every `everyMs`, for "3 min ago" texts. */
+export function useNow(everyMs = 5000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(t);
+  }, [everyMs]);
+  return now;
+}
+
+/** Sets the document title and moves focus to the page's heading when the view changes. */
+export function usePageTitle(title: string): void {
+  useEffect(() => {
+    document.title = `${title} · Hookrelay portal`;
+  }, [title]);
+}
