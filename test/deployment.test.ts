@@ -8,7 +8,7 @@ import { workerConfigSchema } from '../apps/worker/src/config';
 // the config schemas: a variable the service does not read is a typo that would silently do nothing.
 const ROOT = join(__dirname, '..');
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; ports?: string[]; image?: string; depends_on?: unknown }>;
+  services: Record<string, { command?: string[]; environment?: Record<string, string>; ports?: string[]; image?: string; depends_on?: unknown; volumes?: string[] }>;
   volumes?: Record<string, unknown>;
 };
 
@@ -30,6 +30,21 @@ describe('docker-compose.yml', () => {
     expect(compose.services.worker?.command?.join(' ')).toContain('apps/worker/src/main.ts');
     expect(compose.services.worker).not.toHaveProperty('container_name');
     expect(compose.services.worker).not.toHaveProperty('ports');
+  });
+
+  it('runs prometheus with the repo\'s scrape config and alert rules, scraping the API and every worker', () => {
+    const prometheus = compose.services.prometheus as { volumes?: string[] };
+    expect(prometheus.volumes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\.\/ops\/prometheus\/prometheus\.yml:/), expect.stringMatching(/^\.\/ops\/prometheus\/alerts\.yml:/)]),
+    );
+    const scrape = parse(readFileSync(join(ROOT, 'ops/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
+    };
+    const api = scrape.scrape_configs.find((c) => c.job_name === 'hookrelay-api');
+    const worker = scrape.scrape_configs.find((c) => c.job_name === 'hookrelay-worker');
+    expect(api?.static_configs?.[0]?.targets).toEqual([`api:${compose.services.api?.environment?.PORT}`]);
+    // DNS discovery finds every replica of a scaled worker service.
+    expect(worker?.dns_sd_configs?.[0]).toMatchObject({ names: ['worker'], port: Number(compose.services.worker?.environment?.METRICS_PORT) });
   });
 
   it.each([

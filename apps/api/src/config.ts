@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
+import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 
 export const apiConfigSchema = z
   .object({
@@ -9,7 +10,7 @@ export const apiConfigSchema = z
     /** Address the API binds to. */
     HOST: z.string().default('0.0.0.0'),
     /** Redis holding the queue and the records. */
-    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
     /** Key prefix for every Hookrelay key and the BullMQ queue; use a {hash tag} on Redis Cluster. */
     QUEUE_PREFIX: z.string().min(1).max(64).default('hookrelay'),
     /** The key that can do everything. Required in production; generated and printed at start in development. */
@@ -33,6 +34,8 @@ export const apiConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    const problem = checkPrefixForCluster(env.REDIS_URL, env.QUEUE_PREFIX);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: problem });
     if (env.NODE_ENV === 'production' && !env.HOOKRELAY_ADMIN_KEY) {
       ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ADMIN_KEY'], message: 'is required when NODE_ENV=production' });
     }

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
+import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 
-export const workerConfigSchema = z.object({
+export const workerConfigSchema = z
+  .object({
   /** Redis holding the queue and the records. */
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
   /** Key prefix for every Hookrelay key and the BullMQ queue; use a {hash tag} on Redis Cluster. */
   QUEUE_PREFIX: z.string().min(1).max(64).default('hookrelay'),
   /** Deliveries in flight at once per worker process. */
@@ -27,7 +29,11 @@ export const workerConfigSchema = z.object({
   /** Port of the worker's /metrics; 0 turns it off. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+})
+  .superRefine((env, ctx) => {
+    const problem = checkPrefixForCluster(env.REDIS_URL, env.QUEUE_PREFIX);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: problem });
+  });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 

@@ -1,18 +1,9 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { createRedis } from './redis-connection';
+import { safeRedisUrl } from './redis-url';
 
 export class RedisUnreachableError extends Error {
   override readonly name = 'RedisUnreachableError';
-}
-
-/** The URL as it may be printed: any password replaced. */
-export function safeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable REDIS_URL)';
-  }
 }
 
 /**
@@ -20,14 +11,20 @@ export function safeRedisUrl(url: string): string {
  * when Redis is not there.
  */
 export async function checkRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const client: Redis = createRedis(url, 'store', { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
   let lastError = '';
   client.on('error', (err: Error) => {
     lastError = (err as { code?: string }).code ?? err.message;
   });
   try {
     await client.connect();
-    await client.ping();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      client.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   } catch (err) {
     const reason = lastError || (err as Error).message;
     throw new RedisUnreachableError(

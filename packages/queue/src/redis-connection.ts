@@ -1,4 +1,5 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import { parseRedisUrl } from './redis-url';
 
 export type RedisRole =
   /** BullMQ's connections: it requires commands to wait for a reconnect rather than fail. */
@@ -28,5 +29,18 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
     'store-fail-fast': { enableAutoPipelining: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: STORE_COMMAND_TIMEOUT_MS },
     subscriber: { maxRetriesPerRequest: null },
   };
-  return new Redis(url, { ...base, ...byRole[role], ...extra });
+  const options = { ...base, ...byRole[role], ...extra };
+  const target = parseRedisUrl(url);
+  if (target.kind === 'sentinel') return new Redis({ ...options, ...target.options, sentinels: target.sentinels, name: target.name });
+  if (target.kind === 'cluster') {
+    // A Cluster speaks the same commands; BullMQ and the store accept it where they take a Redis.
+    const { maxRetriesPerRequest, enableOfflineQueue, enableReadyCheck, enableAutoPipelining, ...redisOptions } = options;
+    return new Cluster(target.nodes, {
+      redisOptions: { ...redisOptions, ...target.options, maxRetriesPerRequest },
+      enableOfflineQueue,
+      enableReadyCheck,
+      enableAutoPipelining,
+    }) as unknown as Redis;
+  }
+  return new Redis(url, options);
 }

@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { enqueueEvents, startDeliveryWorker } from '@hookrelay/delivery';
+import { createLogger, createMetrics } from '@hookrelay/observability';
+import { checkRedisReachable, createDeliveryQueue, createRedis, parseRedisUrl, safeRedisUrl } from '@hookrelay/queue';
+import { createStore } from '@hookrelay/store';
+import { buildEndpoint, buildEvent, freePort, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
+import type Redis from 'ioredis';
+
+/** Runs the engine end to end over a REDIS_URL: records, queue, worker, one delivery. */
+async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
+  const receiver = await TestReceiver.start();
+  const redis = createRedis(redisUrl, 'store');
+  const queueRedis = createRedis(redisUrl, 'queue');
+  const store = createStore({ redis, prefix: keyPrefix });
+  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix });
+  const worker = await startDeliveryWorker({
+    redisUrl,
+    keyPrefix,
+    logger: createLogger({ level: 'silent' }),
+    metrics: createMetrics({ processMetrics: false }),
+    allowPrivateTargets: true,
+    metricsSampleIntervalMs: 0,
+  });
+  try {
+    const endpoint = buildEndpoint({ url: receiver.url });
+    await store.endpoints.save(endpoint);
+    const event = buildEvent();
+    const [[delivery] = []] = await enqueueEvents({ store, queue }, [{ event, endpoints: [endpoint] }]);
+    await receiver.waitForRequests(1, 15_000);
+    expect(receiver.requests[0]?.headers['x-hookrelay-event-id']).toBe(event.id);
+    const until = Date.now() + 5000;
+    while ((await store.deliveries.get(delivery!.id))?.state !== 'delivered' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect((await store.deliveries.get(delivery!.id))?.state).toBe('delivered');
+  } finally {
+    await worker.close();
+    await queue.close();
+    (redis as Redis).disconnect();
+    (queueRedis as Redis).disconnect();
+    await receiver.close();
+  }
+}
+
+describe('REDIS_URL forms', () => {
+  it('reads sentinel and cluster URLs, and never prints a password', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+    expect(parseRedisUrl('redis-sentinel://:s%40cret@10.0.0.1:26379,10.0.0.2/mymaster?db=2')).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+      ],
+      name: 'mymaster',
+      options: { password: 's@cret', db: 2 },
+    });
+    expect(parseRedisUrl('redis-cluster+tls://a:7000,b:7001')).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+      options: { tls: {} },
+    });
+    expect(() => parseRedisUrl('redis-sentinel://10.0.0.1:26379')).toThrow(/master name/);
+    expect(safeRedisUrl('redis-sentinel://:hunter2@h:26379/m')).toBe('redis-sentinel://:***@h:26379/m');
+    expect(safeRedisUrl('redis://user:hunter2@h:6379')).toBe('redis://user:***@h:6379');
+  });
+});
+
+describe('through Redis Sentinel', () => {
+  let master: RedisServerHandle;
+  let sentinel: ChildProcess;
+  let dir: string;
+  let url: string;
+
+  beforeAll(async () => {
+    master = await startRedisServer();
+    dir = mkdtempSync(join(tmpdir(), 'hookrelay-sentinel-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'sentinel.conf'), `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\n`);
+    sentinel = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
+    url = `redis-sentinel://127.0.0.1:${port}/mymaster`;
+    await checkRedisReachable(url, 10_000).catch(async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      await checkRedisReachable(url, 10_000);
+    });
+  });
+
+  afterAll(async () => {
+    sentinel?.kill('SIGKILL');
+    await master?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds the master through the sentinel and delivers', async () => {
+    await deliverOnce(url, 'hookrelay');
+  });
+});
+
+describe('on Redis Cluster', () => {
+  const nodes: ChildProcess[] = [];
+  const dirs: string[] = [];
+  let url: string;
+
+  beforeAll(async () => {
+    const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    for (const port of ports) {
+      const dir = mkdtempSync(join(tmpdir(), 'hookrelay-cluster-'));
+      dirs.push(dir);
+      nodes.push(
+        spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')], {
+          stdio: 'ignore',
+        }),
+      );
+    }
+    const until = Date.now() + 10_000;
+    while (ports.some((p) => spawnSync('redis-cli', ['-p', String(p), 'ping']).stdout?.toString().trim() !== 'PONG')) {
+      if (Date.now() > until) throw new Error('cluster nodes did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
+    expect(created.status).toBe(0);
+    while (!spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']).stdout?.toString().includes('cluster_state:ok')) {
+      if (Date.now() > until + 10_000) throw new Error('cluster did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    url = `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`;
+  }, 40_000);
+
+  afterAll(() => {
+    for (const node of nodes) node.kill('SIGKILL');
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('delivers with a {hash tag} prefix, every key of the deployment in one slot', async () => {
+    await deliverOnce(url, '{hookrelay}');
+  });
+});
