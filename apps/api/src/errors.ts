@@ -58,7 +58,13 @@ export function fromZod(error: ZodError, root: (string | number)[] = []): Valida
 
 function isRedisDown(err: unknown): boolean {
   const message = (err as Error)?.message ?? '';
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries/i.test(message);
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out/i.test(message);
+}
+
+/** A 4xx that express or body-parser already assigned to an error (`status`, as http-errors sets it). */
+function clientErrorStatus(err: unknown): number | undefined {
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
 /** The one place errors become responses. Unknown errors are logged and answered without detail. */
@@ -71,7 +77,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if ((err as { type?: string }).type === 'entity.parse.failed') error = new ValidationError('request body is not valid JSON');
     else if ((err as { type?: string }).type === 'encoding.unsupported' || (err as { type?: string }).type === 'charset.unsupported')
       error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
+    // The router could not decode a path parameter (`/endpoints/%zz`): the caller's mistake, not ours.
+    // Found by test/reliability/input-fuzz, which got a 500 for it on every route with an id.
+    else if (err instanceof URIError) error = new AppError(400, 'invalid_path', 'request path is not valid percent-encoding');
     else if (isRedisDown(err)) error = new UnavailableError('storage is unavailable; try again shortly', { cause: err });
+    else if (clientErrorStatus(err)) error = new AppError(clientErrorStatus(err) as number, 'bad_request', 'the request could not be read');
     else {
       logger.error({ err }, 'request.failed');
       error = new AppError(500, 'internal', 'internal error');

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
@@ -9,8 +9,8 @@ import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
 import { OAuthTokenCache } from './auth/oauth-token-cache';
 import { EndpointCache } from './endpoint-cache';
-import { RetryLaterError } from './errors';
-import { startOutboxSweeper } from './outbox-sweeper';
+import { OriginBusyError, RetryLaterError } from './errors';
+import { OriginSlots } from './origin-slots';
 import { createDeliveryProcessor } from './processor';
 import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { startQueueSampler } from './queue-sampler';
@@ -34,12 +34,14 @@ export interface DeliveryWorkerOptions {
   stalledIntervalMs?: number;
   /** @defaultValue 5000 */
   endpointCacheTtlMs?: number;
-  /** @defaultValue 10000 */
-  outboxSweepIntervalMs?: number;
-  /** @defaultValue 30000 */
-  outboxGraceMs?: number;
   /** Connections per receiver origin. @defaultValue 64 */
   connectionsPerOrigin?: number;
+  /**
+   * Attempts in flight to one receiver origin; a job beyond it goes back to the queue for about a
+   * second, so one slow receiver cannot hold all `concurrency` slots. @defaultValue connectionsPerOrigin
+   * (an attempt beyond the origin's connections would only wait in the pool, holding a slot)
+   */
+  maxInFlightPerOrigin?: number;
   /** An OAuth token is refreshed this long before it expires (at most a tenth of its lifetime). @defaultValue 30000 */
   oauthRefreshMarginMs?: number;
   /** Deadline of one OAuth token request. @defaultValue 10000 */
@@ -105,8 +107,19 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     metrics: options.metrics,
     userAgent: USER_AGENT,
     now,
+    originSlots: new OriginSlots({ perOrigin: options.maxInFlightPerOrigin ?? options.connectionsPerOrigin ?? 64 }),
   });
-  const worker = new Worker<DeliveryJobData>(DELIVERY_QUEUE_NAME, (job: Job<DeliveryJobData>) => processor(job), {
+  const run = async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
+    try {
+      await processor(job);
+    } catch (err) {
+      if (!(err instanceof OriginBusyError)) throw err;
+      // Back to the queue without an attempt: BullMQ counts neither an attempt nor a failure.
+      await job.moveToDelayed(Date.now() + err.delayMs, token);
+      throw new DelayedError();
+    }
+  };
+  const worker = new Worker<DeliveryJobData>(DELIVERY_QUEUE_NAME, run, {
     connection: queueRedis,
     prefix: bullPrefix(keyPrefix),
     concurrency: options.concurrency ?? 100,
@@ -125,14 +138,6 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   await worker.waitUntilReady();
   const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
   const sampler = sampleEvery > 0 ? startQueueSampler({ queue, store, metrics: options.metrics, logger: options.logger, intervalMs: sampleEvery, now }) : undefined;
-  const sweeper = startOutboxSweeper({
-    store,
-    queue,
-    logger: options.logger,
-    intervalMs: options.outboxSweepIntervalMs,
-    graceMs: options.outboxGraceMs,
-    now,
-  });
 
   return {
     worker,
@@ -140,7 +145,6 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     queue,
     guard,
     close: async (deadlineMs = 30_000) => {
-      sweeper.stop();
       sampler?.stop();
       let timer: NodeJS.Timeout | undefined;
       const graceful = worker.close();

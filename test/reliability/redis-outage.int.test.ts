@@ -1,0 +1,120 @@
+import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
+import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
+import { redisPid } from './support/redis-admin';
+import { waitFor } from './support/wait';
+
+/** Longest a refused publish may take while Redis is unreachable: a quick answer, not a hang. */
+const QUICK_MS = 1000;
+
+describe('when Redis goes away under a running API and worker', () => {
+  let redis: RedisServerHandle;
+  let api: ReliabilityApi;
+  let receiver: TestReceiver;
+  let sid: string;
+  /** Added to the clock of the API and worker, to step over waits measured in seconds. */
+  let clockOffsetMs = 0;
+
+  beforeEach(async () => {
+    clockOffsetMs = 0;
+    redis = await startRedisServer({ appendOnly: true });
+    receiver = await TestReceiver.start({ status: 200 });
+    api = await startReliabilityApi({
+      redisUrl: redis.url,
+      now: () => Date.now() + clockOffsetMs,
+      worker: { concurrency: 10, lockDurationMs: 2000, stalledIntervalMs: 1000 },
+    });
+    const sub = await api.call('POST', '/v1/subscribers', { body: { name: 'outage' } });
+    sid = sub.body.id;
+    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } } });
+    expect(ep.status).toBe(201);
+  });
+
+  afterEach(async () => {
+    await api.close();
+    await receiver.close();
+    await redis.stop();
+  });
+
+  const publish = (n: number) => api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.outage', payload: { n } }, timeoutMs: 10_000 });
+
+  it('answers 503 quickly while Redis is dead, then recovers by itself and the worker delivers again', async () => {
+    expect((await publish(0)).status).toBe(202);
+    await receiver.waitForRequests(1);
+
+    await redis.kill();
+    const refused = [];
+    for (let i = 1; i <= 5; i++) refused.push(await publish(i));
+    const batch = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [{ type: 'custom.outage', payload: {} }] }, timeoutMs: 10_000 });
+    const ready = await api.call('GET', '/readyz', { key: null, timeoutMs: 10_000 });
+    for (const res of [...refused, batch]) {
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ error: { code: 'unavailable', message: expect.any(String) } });
+      expect(res.ms).toBeLessThan(QUICK_MS);
+    }
+    expect(ready.status).toBe(503);
+    console.log(`redis-outage: publish while Redis is dead answered 503 in ${refused.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
+
+    await redis.restart();
+    const restartedAt = Date.now();
+    // The API reconnects on its own: no restart, no operator action.
+    const accepted = await waitFor('a publish to be accepted again', async () => {
+      const res = await publish(100);
+      return res.status === 202 ? res : undefined;
+    }, 15_000, 100);
+    const recoveredMs = Date.now() - restartedAt;
+    const eventId = accepted.body.id as string;
+    const delivered = await waitFor('the worker to deliver the post-outage event', () =>
+      receiver.requests.find((r) => r.headers['x-hookrelay-event-id'] === eventId)?.receivedAt, 20_000);
+    console.log(`redis-outage: API accepted again ${recoveredMs} ms after restart; worker delivered ${delivered - restartedAt} ms after restart`);
+    // Nothing the API answered 503 to was delivered as if it had been accepted.
+    const deliveredPayloads = receiver.requests.map((r) => JSON.parse(r.body.toString()) as { n?: number });
+    expect(deliveredPayloads.filter((p) => p.n !== undefined && p.n >= 1 && p.n <= 5)).toEqual([]);
+  }, 60_000);
+
+  it('answers 503 within the command timeout while Redis is frozen (no RST: a partition or a stopped process)', async () => {
+    const pid = await redisPid(redis.url);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const res = await publish(1);
+      console.log(`redis-outage: publish while Redis is frozen answered ${res.status} in ${res.ms.toFixed(0)} ms`);
+      expect(res.status).toBe(503);
+      expect(res.ms).toBeLessThan(3000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const after = await waitFor('a publish to be accepted after Redis thaws', async () => {
+      const r = await publish(2);
+      return r.status === 202 ? r : undefined;
+    }, 15_000, 100);
+    await waitFor('delivery after the freeze', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === after.body.id), 20_000);
+  }, 60_000);
+
+  it('lets a publish cut off between claiming its idempotency key and recording the event be retried with the same key', async () => {
+    // Fault injection at an exact point: Redis dies once the key is claimed, before the event's transaction.
+    const idempotency = api.store.idempotency;
+    const original = idempotency.claim.bind(idempotency);
+    idempotency.claim = async (...args) => {
+      const holder = await original(...args);
+      idempotency.claim = original;
+      await redis.kill();
+      return holder;
+    };
+    const send = () => api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.outage', payload: { n: 7 } }, headers: { 'idempotency-key': 'order-7' }, timeoutMs: 10_000 });
+    expect((await send()).status).toBe(503);
+    await redis.restart();
+    await waitFor('the API to answer again', async () => (await api.call('GET', '/readyz', { key: null })).status === 200, 10_000);
+
+    // Straight away the key may still belong to a publish in progress: "retry shortly".
+    const soon = await send();
+    expect(soon.status).toBe(409);
+    expect(soon.body.error.code).toBe('idempotency_conflict');
+    // Once no publish could still be holding it, the abandoned claim gives way (not after 24 hours).
+    clockOffsetMs = 60_000;
+    const later = await send();
+    expect(later.status).toBe(202);
+    const again = await send();
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(later.body.id);
+    await waitFor('the retried event to be delivered', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === later.body.id), 20_000);
+  }, 60_000);
+});

@@ -1,0 +1,145 @@
+// Test-only: the API (createApp + buildApiDeps, as main.ts wires it) and optionally a delivery worker,
+// in this process, against a Redis the test controls (its own redis-server, which it may kill).
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
+import type { Store } from '@hookrelay/store';
+import { uniquePrefix } from '@hookrelay/testing';
+import type Redis from 'ioredis';
+import type { Dispatcher } from 'undici';
+import { createApp } from '../../../apps/api/src/app';
+import { buildApiDeps } from '../../../apps/api/src/build-deps';
+import type { ApiDeps } from '../../../apps/api/src/deps';
+
+export interface ReliabilityApiOptions {
+  redisUrl: string;
+  /** @defaultValue a unique test prefix */
+  prefix?: string;
+  policy?: Partial<ApiDeps['policy']>;
+  /** Options for a delivery worker in this process; false for none. @defaultValue false */
+  worker?: Partial<DeliveryWorkerOptions> | false;
+  retentionMs?: number;
+  /** Clock for the API and the worker. @defaultValue Date.now */
+  now?: () => number;
+  /** The API's outbound dispatcher (endpoint verification, test sends). @defaultValue the guarded agent */
+  dispatcher?: Dispatcher;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: any;
+  headers: Headers;
+  ms: number;
+}
+
+export interface ReliabilityApi {
+  baseUrl: string;
+  adminKey: string;
+  prefix: string;
+  store: Store;
+  /** The API's own store connection (fails fast while Redis is down). */
+  redis: Redis;
+  metrics: HookrelayMetrics;
+  worker?: DeliveryWorker;
+  /** Every log line both the API and the worker wrote, parsed. */
+  logLines: Array<Record<string, unknown>>;
+  call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string>; timeoutMs?: number }): Promise<ApiResponse>;
+  /** Starts (or restarts) the in-process worker with the options given at start. */
+  startWorker(): Promise<DeliveryWorker>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function captureLogs(): { lines: Array<Record<string, unknown>>; sink: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { lines, sink };
+}
+
+export async function startReliabilityApi(options: ReliabilityApiOptions): Promise<ReliabilityApi> {
+  const prefix = options.prefix ?? uniquePrefix('rel');
+  const { lines: logLines, sink } = captureLogs();
+  const logger = createLogger({ level: 'info', destination: sink });
+  const metrics = createMetrics({ processMetrics: false });
+  const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
+  const adminKey = `hr_admin_rel_${prefix.replace(/\W/g, '')}`;
+  const api = await buildApiDeps({ redisUrl: options.redisUrl, keyPrefix: prefix, logger, metrics, adminKey, policy, retentionMs: options.retentionMs, now: options.now, dispatcher: options.dispatcher });
+  const app = createApp(api.deps);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let worker: DeliveryWorker | undefined;
+  const startWorker = async (): Promise<DeliveryWorker> => {
+    if (options.worker === false || options.worker === undefined) throw new Error('no worker options given');
+    worker = await startDeliveryWorker({
+      redisUrl: options.redisUrl,
+      keyPrefix: prefix,
+      logger,
+      metrics,
+      allowPrivateTargets: policy.allowPrivateTargets,
+      concurrency: 50,
+      retentionMs: options.retentionMs,
+      metricsSampleIntervalMs: 0,
+      now: options.now,
+      ...options.worker,
+    });
+    return worker;
+  };
+  if (options.worker) await startWorker();
+
+  const handle: ReliabilityApi = {
+    baseUrl,
+    adminKey,
+    prefix,
+    store: api.deps.store,
+    redis: api.deps.redis,
+    metrics,
+    get worker() {
+      return worker;
+    },
+    logLines,
+    startWorker,
+    stopWorker: async () => {
+      const w = worker;
+      worker = undefined;
+      await w?.close();
+    },
+    call: async (method, path, opts = {}) => {
+      const headers: Record<string, string> = { ...opts.headers };
+      const key = opts.key === undefined ? adminKey : opts.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      }
+      const started = performance.now();
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+      const text = await res.text();
+      const ms = performance.now() - started;
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: res.status, body: parsed, headers: res.headers, ms };
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await handle.stopWorker();
+      await api.close();
+    },
+  };
+  return handle;
+}
