@@ -146,6 +146,37 @@ describe('API keys and tenancy', () => {
     });
   });
 
+  describe('key management', () => {
+    it('tells a key who it is (GET /v1/whoami)', async () => {
+      const a = (await h.call('POST', '/v1/subscribers', { body: { name: 'a' } })).body as CreatedSubscriber;
+      const pub = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string; apiKey: string };
+      expect((await h.call('GET', '/v1/whoami')).body).toEqual({ role: 'admin' });
+      expect((await h.call('GET', '/v1/whoami', { key: a.apiKey })).body).toEqual({ role: 'subscriber', keyId: expect.stringMatching(/^key_/), subscriberId: a.id });
+      expect((await h.call('GET', '/v1/whoami', { key: pub.apiKey })).body).toEqual({ role: 'publisher', keyId: pub.id });
+      expect((await h.call('GET', '/v1/whoami', { key: 'hr_sub_wrong' })).status).toBe(401);
+    });
+
+    it('revokes a key by id: it answers 401 from then on, and a new key for the subscriber works', async () => {
+      const a = (await h.call('POST', '/v1/subscribers', { body: { name: 'a' } })).body as CreatedSubscriber;
+      const { keyId } = (await h.call('GET', '/v1/whoami', { key: a.apiKey })).body as { keyId: string };
+      expect((await h.call('GET', `/v1/subscribers/${a.id}/endpoints`, { key: a.apiKey })).status).toBe(200);
+      expect((await h.call('DELETE', `/v1/api-keys/${keyId}`, { key: a.apiKey })).status).toBe(403);
+      expect((await h.call('DELETE', `/v1/api-keys/${keyId}`)).status).toBe(204);
+      expect((await h.call('GET', `/v1/subscribers/${a.id}/endpoints`, { key: a.apiKey })).status).toBe(401);
+      expect((await h.call('DELETE', '/v1/api-keys/key_nobody')).status).toBe(404);
+
+      const listed = (await h.call('GET', '/v1/api-keys')).body.data as Array<{ id: string; revokedAt?: number }>;
+      expect(listed.find((k) => k.id === keyId)?.revokedAt).toEqual(expect.any(Number));
+      expect(JSON.stringify(listed)).not.toContain(a.apiKey);
+
+      const fresh = await h.call('POST', `/v1/subscribers/${a.id}/api-keys`);
+      expect(fresh.status).toBe(201);
+      expect(fresh.body).toMatchObject({ role: 'subscriber', subscriberId: a.id, apiKey: expect.stringMatching(/^hr_sub_/) });
+      expect((await h.call('GET', `/v1/subscribers/${a.id}/endpoints`, { key: fresh.body.apiKey })).status).toBe(200);
+      expect((await h.call('POST', '/v1/subscribers/sub_nobody/api-keys')).status).toBe(404);
+    });
+  });
+
   describe('with a publisher key', () => {
     let publisherKey: string;
     let a: CreatedSubscriber;

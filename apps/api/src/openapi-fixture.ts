@@ -15,6 +15,8 @@ export interface OpenApiFixture {
   /** A delivery whose next attempt is an hour away: retrying it is a 409. */
   retryingDeliveryId: string;
   sourceId: string;
+  /** A publisher key made only to be revoked by DELETE /v1/api-keys/{kid}. */
+  apiKeyId: string;
   /** The secret part of the source's ingest URL. */
   ingestToken: string;
   /** Headers that pass the source's verification. */
@@ -87,6 +89,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       if (res.status !== expected) throw new Error(`ingest: expected ${expected}, got ${res.status}`);
     }
 
+    const spareKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string };
     return {
       receiver,
       sid,
@@ -95,6 +98,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       eventId: replayed.id,
       retryingDeliveryId,
       sourceId: source.id,
+      apiKeyId: spareKey.id,
       ingestToken,
       ingestHeaders: { ...INGEST_HEADER },
       close: () => receiver.close(),

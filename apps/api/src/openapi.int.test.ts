@@ -258,7 +258,7 @@ describe('the OpenAPI document', () => {
 
     /** The fixture's id for a path parameter, by the segment before it (`endpoints/{eid}` is not `events/{eid}`). */
     function fixtureIds(): Record<string, string> {
-      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken };
+      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId };
     }
 
     function concrete(path: string, ids: Record<string, string> = {}): string {

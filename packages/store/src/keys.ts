@@ -28,7 +28,8 @@ export function createKeys(prefix: string) {
     subscribers: () => `${prefix}:subs`,
     /** API keys by the SHA-256 of the key: the key itself is never stored. */
     apiKey: (hash: string) => `${prefix}:key:${hash}`,
-    apiKeys: () => `${prefix}:keys`,
+    /** Key id -> the key's hash, so an admin can list and revoke keys by id. */
+    apiKeysById: () => `${prefix}:keys-by-id`,
     idempotency: (subscriberId: string, keyHash: string) => `${prefix}:idem:${subscriberId}:${keyHash}`,
     /** Pub/sub channel announcing endpoint changes, so worker caches drop stale copies. */
     endpointChanges: () => `${prefix}:ep-changed`,

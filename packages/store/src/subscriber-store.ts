@@ -37,7 +37,7 @@ export class SubscriberStore {
       .set(this.keys.subscriber(subscriber.id), JSON.stringify(subscriber))
       .zadd(this.keys.subscribers(), subscriber.createdAt, subscriber.id)
       .set(this.keys.apiKey(hashApiKey(key.plain)), JSON.stringify(key.record))
-      .zadd(this.keys.apiKeys(), key.record.createdAt, key.record.id)
+      .hset(this.keys.apiKeysById(), key.record.id, hashApiKey(key.plain))
       .exec();
   }
 
@@ -54,7 +54,30 @@ export class SubscriberStore {
   }
 
   async saveApiKey(plain: string, record: ApiKeyRecord): Promise<void> {
-    await this.redis.multi().set(this.keys.apiKey(hashApiKey(plain)), JSON.stringify(record)).zadd(this.keys.apiKeys(), record.createdAt, record.id).exec();
+    const hash = hashApiKey(plain);
+    await this.redis.multi().set(this.keys.apiKey(hash), JSON.stringify(record)).hset(this.keys.apiKeysById(), record.id, hash).exec();
+  }
+
+  /** Every key's record (never the key itself), oldest first. */
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const hashes = Object.values(await this.redis.hgetall(this.keys.apiKeysById()));
+    if (hashes.length === 0) return [];
+    const raws = await this.redis.mget(hashes.map((h) => this.keys.apiKey(h)));
+    return raws
+      .filter((r): r is string => r !== null)
+      .map((r) => JSON.parse(r) as ApiKeyRecord)
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Marks a key revoked: from now on it authenticates nothing. Null when no key has that id. */
+  async revokeApiKey(id: string, nowMs: number): Promise<ApiKeyRecord | null> {
+    const hash = await this.redis.hget(this.keys.apiKeysById(), id);
+    const raw = hash ? await this.redis.get(this.keys.apiKey(hash)) : null;
+    if (!hash || !raw) return null;
+    const record = JSON.parse(raw) as ApiKeyRecord;
+    const revoked = { ...record, revokedAt: record.revokedAt ?? nowMs };
+    await this.redis.set(this.keys.apiKey(hash), JSON.stringify(revoked));
+    return revoked;
   }
 
   /** Looks a presented key up by its hash; an unknown key and a wrong key look the same. */

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import { newId } from '@hookrelay/contracts';
 import { z } from 'zod';
-import { requireAdmin } from '../auth';
+import { principalOf, requireAdmin } from '../auth';
 import type { ApiDeps } from '../deps';
-import { fromZod } from '../errors';
+import { fromZod, NotFoundError } from '../errors';
 
 /** A new API key: shown once to its owner, stored only as a hash. */
 export function newApiKey(role: 'sub' | 'pub'): string {
@@ -17,6 +17,12 @@ const createApiKeySchema = z.object({ role: z.literal('publisher') }).strict();
 /** Admin-only routes: subscribers and publisher keys. */
 export function adminRoutes(deps: ApiDeps): Router {
   const router = Router();
+
+  /** Who the presented key is: lets a subscriber's tools (the portal) find their subscriber id. */
+  router.get('/whoami', (req, res) => {
+    const principal = principalOf(req);
+    res.json({ role: principal.role, ...(principal.role === 'admin' ? {} : { keyId: principal.keyId }), ...(principal.role === 'subscriber' ? { subscriberId: principal.subscriberId } : {}) });
+  });
 
   router.post('/subscribers', async (req, res) => {
     requireAdmin(req);
@@ -35,6 +41,30 @@ export function adminRoutes(deps: ApiDeps): Router {
   router.get('/subscribers', async (req, res) => {
     requireAdmin(req);
     res.json({ data: await deps.store.subscribers.list() });
+  });
+
+  router.get('/api-keys', async (req, res) => {
+    requireAdmin(req);
+    res.json({ data: await deps.store.subscribers.listApiKeys() });
+  });
+
+  router.delete('/api-keys/:kid', async (req, res) => {
+    requireAdmin(req);
+    const revoked = await deps.store.subscribers.revokeApiKey(String(req.params.kid), deps.now());
+    if (!revoked) throw new NotFoundError('api key');
+    res.status(204).end();
+  });
+
+  /** Another key for a subscriber, e.g. to replace one that was revoked or leaked. */
+  router.post('/subscribers/:sid/api-keys', async (req, res) => {
+    requireAdmin(req);
+    const sid = String(req.params.sid);
+    if (!(await deps.store.subscribers.get(sid))) throw new NotFoundError('subscriber');
+    const now = deps.now();
+    const apiKey = newApiKey('sub');
+    const record = { id: newId('key', now), role: 'subscriber' as const, subscriberId: sid, createdAt: now };
+    await deps.store.subscribers.saveApiKey(apiKey, record);
+    res.status(201).json({ id: record.id, role: record.role, subscriberId: sid, apiKey });
   });
 
   router.post('/api-keys', async (req, res) => {

@@ -72,7 +72,7 @@ describe('the subscriber portal at /portal', () => {
   async function signIn(p: Page, tenant: Tenant) {
     await p.goto(portalUrl());
     await p.getByLabel('API key').fill(tenant.apiKey);
-    await p.getByLabel('Subscriber ID').fill(tenant.id);
+    // No subscriber ID: the portal finds it with GET /v1/whoami.
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
   }

@@ -7,8 +7,8 @@ import type { Session } from './session';
 
 /**
  * Sign in with a key. The admin key can list subscribers (GET /v1/subscribers) and then chooses one;
- * any other key needs the subscriber id beside it (the API has no "who am I" route), and is checked
- * by reading that subscriber's endpoints, so a wrong pair is refused in the API's own words.
+ * a subscriber key finds its own subscriber through GET /v1/whoami, and is checked by reading that
+ * subscriber's endpoints, so a wrong key or ID is refused in the API's own words.
  */
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   usePageTitle('Sign in');
@@ -38,9 +38,12 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         setAdminKey(k);
         return;
       }
-      if (!sid) throw new Error('this is not the admin key: enter your subscriber ID too (the "id" returned beside your key, sub_...)');
-      await apiRequest(k, 'GET', `/subscribers/${encodeURIComponent(sid)}/endpoints?limit=1`);
-      onSignedIn({ key: k, subscriberId: sid, admin });
+      // A subscriber key knows its subscriber: GET /v1/whoami answers it, so the ID field may stay empty.
+      const me = (await apiRequest(k, 'GET', '/whoami')) as { role: string; subscriberId?: string };
+      const chosen = sid || me.subscriberId;
+      if (!chosen) throw new Error('a publisher key cannot sign in here: it can only publish events');
+      await apiRequest(k, 'GET', `/subscribers/${encodeURIComponent(chosen)}/endpoints?limit=1`);
+      onSignedIn({ key: k, subscriberId: chosen, admin });
     } catch (err) {
       setError(err);
     } finally {
@@ -63,7 +66,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
           <label for="subscriber-id">Subscriber ID</label>
           <input id="subscriber-id" name="subscriber-id" type="text" autocomplete="off" spellcheck={false} placeholder="sub_…" value={subscriberId} onInput={(e) => setSubscriberId(e.currentTarget.value)} aria-describedby="subscriber-id-hint" />
           <small class="hint" id="subscriber-id-hint">
-            Needed with a subscriber key. With the admin key, leave it empty to choose from the list.
+            Optional: a subscriber key knows its subscriber. With the admin key, leave it empty to choose from the list.
           </small>
         </div>
         <ErrorBanner error={error} title="Could not sign in" />
