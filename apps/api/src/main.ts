@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError } from '@hookrelay/contracts';
 import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
-import { createLogger, createMetrics } from '@hookrelay/observability';
+import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
@@ -15,7 +15,7 @@ import { loadApiConfig } from './config';
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const withWorker = process.argv.includes('--with-worker');
-  const logger = createLogger({ level: config.LOG_LEVEL, name: withWorker ? 'hookrelay' : 'api' });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: withWorker ? 'hookrelay' : 'api', pretty: wantsPrettyLogs(config, process.stdout.isTTY) });
   await checkRedisReachable(config.REDIS_URL);
 
   let adminKey = config.HOOKRELAY_ADMIN_KEY;

@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import { ConfigError } from '@hookrelay/contracts';
 import { startDeliveryWorker } from '@hookrelay/delivery';
-import { createLogger, createMetrics } from '@hookrelay/observability';
+import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { loadWorkerConfig } from './config';
 import { checkRedisReachable } from '@hookrelay/queue';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs(process.env, process.stdout.isTTY) });
   await checkRedisReachable(config.REDIS_URL);
   const metrics = createMetrics();
   const worker = await startDeliveryWorker({

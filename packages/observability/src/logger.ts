@@ -37,6 +37,13 @@ export interface LoggerFactoryOptions {
   name?: string;
   /** Where lines go; tests pass a stream to capture them. @defaultValue stdout */
   destination?: DestinationStream;
+  /** Human-readable lines (pino-pretty) instead of JSON: for a developer's terminal only. @defaultValue false */
+  pretty?: boolean;
+}
+
+/** Pretty output only in development and only on a terminal: anything else (a file, a log shipper) gets JSON. */
+export function wantsPrettyLogs(env: { NODE_ENV?: string }, stdoutIsTty: boolean | undefined): boolean {
+  return env.NODE_ENV !== 'production' && env.NODE_ENV !== 'test' && stdoutIsTty === true;
 }
 
 export function createLogger(options: LoggerFactoryOptions = {}): Logger {
@@ -48,5 +55,7 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  if (options.destination) return pino(config, options.destination);
+  if (options.pretty) return pino(config, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } }));
+  return pino(config);
 }

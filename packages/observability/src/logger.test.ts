@@ -1,0 +1,35 @@
+import { Writable } from 'node:stream';
+import { createLogger, wantsPrettyLogs } from './logger';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { lines, logger: createLogger({ destination }) };
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines with the level as a word and redacts secrets wherever they sit', () => {
+    const { lines, logger } = capture();
+    logger.info({ secret: 's1', endpoint: { secret: 's2', auth: { password: 'p1', token: 't1' } }, req: { headers: { authorization: 'Bearer k1' } }, apiKey: 'hr_sub_x' }, 'm');
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'info', msg: 'm', secret: '[Redacted]', apiKey: '[Redacted]' });
+    const text = lines.join('');
+    for (const secret of ['s1', 's2', 'p1', 't1', 'Bearer k1', 'hr_sub_x']) expect(text).not.toContain(secret);
+  });
+});
+
+describe('wantsPrettyLogs', () => {
+  it('is on only in development on a terminal', () => {
+    expect(wantsPrettyLogs({ NODE_ENV: 'development' }, true)).toBe(true);
+    expect(wantsPrettyLogs({}, true)).toBe(true);
+    expect(wantsPrettyLogs({ NODE_ENV: 'development' }, false)).toBe(false);
+    expect(wantsPrettyLogs({ NODE_ENV: 'development' }, undefined)).toBe(false);
+    expect(wantsPrettyLogs({ NODE_ENV: 'production' }, true)).toBe(false);
+    expect(wantsPrettyLogs({ NODE_ENV: 'test' }, true)).toBe(false);
+  });
+});
