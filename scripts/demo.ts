@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { checkRedisReachable, createRedis, RedisUnreachableError, safeRedisUrl } from '@hookrelay/queue';
 import { startDemoReceiver, type DemoReceiver, type DemoScheme, type ReceivedDelivery } from './demo-receiver';
+import { ZENDUTY_SAMPLE_JSON } from '../packages/signing/src/zenduty-sample.fixture';
 
 const ROOT = join(__dirname, '..');
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -17,41 +18,7 @@ const READY_WITHIN_MS = 30_000;
 const DELIVERED_WITHIN_MS = 15_000;
 
 /** Zenduty's sample from its Outgoing Webhooks guide (reference/zenduty-outgoing-webhooks.txt), None -> null. */
-const ZENDUTY_INCIDENT = {
-  payload: {
-    event_type: 'triggered',
-    incident: {
-      summary: 'test summary example',
-      incident_number: 60,
-      creation_date: '2019-06-07T22:47:28.431949Z',
-      status: 1,
-      unique_id: 'pprkCF8ghaUcFMFT',
-      title: 'Webhook Test Title',
-      incident_key: '8Di7LnwobtX4qCb7n',
-      service: {
-        name: 'Payments',
-        creation_date: '2019-03-14T08:36:51.064063Z',
-        summary: 'Test summary',
-        description: 'Test description',
-        unique_id: '9ea1cd16-22fe-45c9-a22d-b74f95305b6d',
-        auto_resolve_timeout: 0,
-        created_by: 'a80cde9a-3e6a-48de-8a98-1',
-        acknowledgement_timeout: 0,
-        status: 1,
-        escalation_policy: '5fac37b562834cdaadda2429b1a04f22',
-        team: '910825254a64446fae1fb94744ab343b',
-      },
-      priority: 1,
-      urgency: 1,
-      merged_with: null,
-      assigned_to: { username: 'a80cde9a-3e6a-48de-8a98-1', first_name: 'TestFirstName', last_name: 'TestLastName', email: 'test@test.com' },
-      resolved_date: null,
-      acknowledged_date: null,
-      context_window_start: null,
-      context_window_end: null,
-    },
-  },
-};
+const ZENDUTY_INCIDENT = JSON.parse(ZENDUTY_SAMPLE_JSON) as Record<string, unknown>;
 
 /** A Webex Connect SMS delivery receipt (deliveryInfoNotification, CONTRACTS.md). */
 const WEBEX_SMS_RECEIPT = {

@@ -1,11 +1,10 @@
 // Test-only: the API app in-process on a free port, with a worker, on a private key prefix.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
-import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
@@ -38,14 +37,8 @@ export interface ApiHarness {
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const redisUrl = requireRedisUrl();
   const prefix = uniquePrefix('api');
-  const logLines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const logger = createLogger({ level: 'debug', destination: sink });
+  const { lines: logLines, destination } = captureLogLines();
+  const logger = createLogger({ level: 'debug', destination });
   const metrics = createMetrics({ processMetrics: false });
   const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
   const adminKey = `hr_admin_test_${prefix.replace(/\W/g, '')}`;

@@ -1,10 +1,9 @@
 // Test-only: a worker, a queue and a store on a private key prefix of the test Redis.
-import { Writable } from 'node:stream';
 import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { createLogger, createMetrics, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
-import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { enqueueDelivery } from './enqueue';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
@@ -27,14 +26,8 @@ export interface EngineHarness {
 export async function startEngineHarness(overrides: Partial<DeliveryWorkerOptions> = {}): Promise<EngineHarness> {
   const redisUrl = overrides.redisUrl ?? requireRedisUrl();
   const prefix = uniquePrefix('engine');
-  const logLines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const logger = createLogger({ level: 'debug', destination: sink });
+  const { lines: logLines, destination } = captureLogLines();
+  const logger = createLogger({ level: 'debug', destination });
   const metrics = createMetrics({ processMetrics: false });
   const redis = createRedis(redisUrl, 'store');
   const store = createStore({ redis, prefix });

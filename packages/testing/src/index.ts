@@ -3,3 +3,4 @@ export * from './test-receiver';
 export * from './unique';
 export * from './builders';
 export * from './python/zenduty-receiver';
+export * from './log-capture';

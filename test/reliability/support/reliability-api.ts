@@ -2,11 +2,10 @@
 // in this process, against a Redis the test controls (its own redis-server, which it may kill).
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
-import { uniquePrefix } from '@hookrelay/testing';
+import { uniquePrefix, captureLogLines } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { createApp } from '../../../apps/api/src/app';
@@ -52,21 +51,10 @@ export interface ReliabilityApi {
   close(): Promise<void>;
 }
 
-export function captureLogs(): { lines: Array<Record<string, unknown>>; sink: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { lines, sink };
-}
-
 export async function startReliabilityApi(options: ReliabilityApiOptions): Promise<ReliabilityApi> {
   const prefix = options.prefix ?? uniquePrefix('rel');
-  const { lines: logLines, sink } = captureLogs();
-  const logger = createLogger({ level: 'info', destination: sink });
+  const { lines: logLines, destination } = captureLogLines();
+  const logger = createLogger({ level: 'info', destination });
   const metrics = createMetrics({ processMetrics: false });
   const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
   const adminKey = `hr_admin_rel_${prefix.replace(/\W/g, '')}`;
