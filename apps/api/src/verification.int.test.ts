@@ -116,6 +116,18 @@ describe('endpoint verification', () => {
       expect(await stored()).toHaveLength(1);
     });
 
+    it('sends the endpoint credentials with the challenge, from auth or from the URL', async () => {
+      receiver.answerWith(echoChallenge);
+      const port = new URL(receiver.url).port;
+      const viaAuth = await h.call('POST', base, { body: { url: receiver.url, verify: 'challenge', auth: { type: 'bearer', token: 'tok-verify' } } });
+      const viaUrl = await h.call('POST', base, { body: { url: `http://web1on1:s3cret@127.0.0.1:${port}/hook`, verify: 'challenge' } });
+      expect([viaAuth.status, viaUrl.status]).toEqual([201, 201]);
+      expect(receiver.requests.map((r) => r.headers.authorization)).toEqual([
+        'Bearer tok-verify',
+        `Basic ${Buffer.from('web1on1:s3cret').toString('base64')}`,
+      ]);
+    });
+
     it('sends a fresh challenge each time', async () => {
       receiver.answerWith(echoChallenge);
       await h.call('POST', base, { body: { url: receiver.url, verify: 'challenge' } });

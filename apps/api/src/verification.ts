@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { USER_AGENT, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import { errorKindOf, prepareDelivery, sendRequest } from '@hookrelay/delivery';
+import { errorKindOf, prepareDelivery, sendRequest, staticAuthHeaders } from '@hookrelay/delivery';
 
 export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 
@@ -37,7 +37,8 @@ export async function verifyEndpoint(mode: VerifyMode, endpoint: Endpoint, dispa
   }
   const signal = AbortSignal.timeout(endpoint.timeoutMs);
   try {
-    const res = await request(url, { method: 'GET', dispatcher, headers: { 'user-agent': USER_AGENT }, signal });
+    // A receiver behind basic, api-key or bearer auth checks the GET too (Web1on1 allows credentials in the URL).
+    const res = await request(url, { method: 'GET', dispatcher, headers: { ...staticAuthHeaders(endpoint.auth), 'user-agent': USER_AGENT }, signal });
     if (mode === 'get') {
       // Only the status matters: a big or streaming body must not hold the API request open.
       discard(res.body);
