@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { createGuardedAgent, createTestSender, EndpointGuard, type CircuitBreakerPolicy } from '@hookrelay/delivery';
+import { createAuthenticatedSender, createGuardedAgent, createTestSender, EndpointGuard, type CircuitBreakerPolicy } from '@hookrelay/delivery';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
 import { createStore } from '@hookrelay/store';
@@ -37,6 +37,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   await queue.waitUntilReady();
   const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets });
+  const auth = createAuthenticatedSender({ dispatcher, logger, now });
   const deps: ApiDeps = {
     store,
     queue,
@@ -48,7 +49,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     now,
     policy: options.policy,
     accepting: options.accepting ?? (() => true),
-    sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now }),
+    auth,
+    sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, queue, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
   };
   return {

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import type { DeliveryQueue } from '@hookrelay/queue';
 import type { Store } from '@hookrelay/store';
-import type { EndpointGuard, TestSendResult } from '@hookrelay/delivery';
+import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 
 /** Everything the routes use, built once in main.ts and passed down. */
@@ -29,6 +29,8 @@ export interface ApiDeps {
   };
   /** Sends one event to one endpoint now and records it (the endpoint test button). */
   sendTest: (endpoint: Endpoint, event: StoredEvent) => Promise<TestSendResult>;
+  /** Sends with an endpoint's outbound auth (OAuth tokens, Digest nonces): used by verification. */
+  auth: Pick<AuthenticatedSender, 'send'>;
   /** Disables endpoints on request, with the same bookkeeping as automatic disabling. */
   guard: EndpointGuard;
   /** False once shutdown began: new requests get 503 and readiness fails. */

@@ -1,4 +1,5 @@
 import { TestReceiver } from '@hookrelay/testing';
+import { TokenServer } from '../../../packages/delivery/src/auth/test-servers/token-server';
 import { startApiHarness, type ApiHarness, type ApiHarnessOptions } from './api-harness';
 
 // A public IPv4 literal: passes the SSRF check without DNS, and is never called (verify: none).
@@ -37,6 +38,25 @@ describe('endpoint auth through the API', () => {
   afterEach(async () => {
     await h?.close();
     h = undefined;
+  });
+
+  it("verifies with verify: 'post' through the endpoint's OAuth client credentials", async () => {
+    const api = await start();
+    const tokens = new TokenServer({ clientId: 'hookrelay', clientSecret: 'cs-verify-0123' });
+    const tokenServer = await TestReceiver.start(tokens.reply);
+    const receiver = await TestReceiver.start((req, res) => {
+      res.writeHead(req.headers.authorization === 'Bearer tok-1' ? 200 : 401).end();
+    });
+    try {
+      const auth = { type: 'oauth2-client-credentials', tokenUrl: `${tokenServer.url}/token`, clientId: 'hookrelay', clientSecret: 'cs-verify-0123' };
+      const res = await api.call('POST', base, { body: { url: receiver.url, verify: 'post', auth } });
+      expect(res.status).toBe(201);
+      expect(tokens.issued).toEqual(['tok-1']);
+      expect(receiver.requests.map((r) => r.headers.authorization)).toEqual(['Bearer tok-1']);
+    } finally {
+      await tokenServer.close();
+      await receiver.close();
+    }
   });
 
   it('defaults to no auth', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { USER_AGENT, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import { errorKindOf, prepareDelivery, sendRequest, staticAuthHeaders } from '@hookrelay/delivery';
+import { errorKindOf, prepareDelivery, staticAuthHeaders, type AuthenticatedSender } from '@hookrelay/delivery';
 
 export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 
@@ -13,7 +13,13 @@ export type VerifyResult = { ok: true } | { ok: false; answered: string };
  * - get: a GET must get a 200,
  * - challenge: `GET <url>?type=subscribe&challenge=<random>` must answer exactly the challenge (Web1on1).
  */
-export async function verifyEndpoint(mode: VerifyMode, endpoint: Endpoint, dispatcher: Dispatcher, nowMs: number): Promise<VerifyResult> {
+export async function verifyEndpoint(
+  mode: VerifyMode,
+  endpoint: Endpoint,
+  outbound: { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'> },
+  nowMs: number,
+): Promise<VerifyResult> {
+  const { dispatcher } = outbound;
   if (mode === 'none') return { ok: true };
   if (mode === 'post') {
     const event: StoredEvent = {
@@ -24,7 +30,8 @@ export async function verifyEndpoint(mode: VerifyMode, endpoint: Endpoint, dispa
       createdAt: nowMs,
     };
     const req = prepareDelivery(endpoint, event, { id: 'dlv_verification' }, 1, { userAgent: USER_AGENT, nowMs });
-    const result = await sendRequest(dispatcher, req);
+    // Through the endpoint's auth, OAuth and Digest included: the test call is answered like a delivery.
+    const { result } = await outbound.auth.send(endpoint, req);
     if (result.kind === 'error') return { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` };
     if (result.statusCode >= 200 && result.statusCode < 300) return { ok: true };
     return { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` };

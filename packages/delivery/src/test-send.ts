@@ -19,6 +19,14 @@ export interface TestSenderOptions {
   logger: Logger;
   metrics: HookrelayMetrics;
   now: () => number;
+  /** The sender holding OAuth tokens and Digest nonces; one is made when not given. */
+  auth?: AuthenticatedSender;
+}
+
+/** An AuthenticatedSender with its own OAuth token cache and Digest sessions. */
+export function createAuthenticatedSender(options: Pick<TestSenderOptions, 'dispatcher' | 'logger' | 'now'>): AuthenticatedSender {
+  const oauth = new OAuthTokenCache({ dispatcher: options.dispatcher, userAgent: USER_AGENT, logger: options.logger, now: options.now });
+  return new AuthenticatedSender({ dispatcher: options.dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now: options.now });
 }
 
 /**
@@ -27,8 +35,7 @@ export interface TestSenderOptions {
  * The event and its delivery are recorded like any other, so the test shows up in the history.
  */
 export function createTestSender(options: TestSenderOptions): (endpoint: Endpoint, event: StoredEvent) => Promise<TestSendResult> {
-  const oauth = new OAuthTokenCache({ dispatcher: options.dispatcher, userAgent: USER_AGENT, logger: options.logger, now: options.now });
-  const auth = new AuthenticatedSender({ dispatcher: options.dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now: options.now });
+  const auth = options.auth ?? createAuthenticatedSender(options);
   return async (endpoint, event) => {
     const processor = createDeliveryProcessor({
       store: options.store,

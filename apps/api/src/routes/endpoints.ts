@@ -69,7 +69,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
   }
 
   async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint): Promise<void> {
-    const result = await verifyEndpoint(mode, endpoint, deps.dispatcher, deps.now());
+    const result = await verifyEndpoint(mode, endpoint, deps, deps.now());
     if (!result.ok) throw new AppError(422, 'verification_failed', `endpoint verification (${mode}) failed: ${result.answered}`);
   }
 
