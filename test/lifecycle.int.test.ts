@@ -160,3 +160,18 @@ describe('the worker program', () => {
     }
   }, 40_000);
 });
+
+describe('when Redis cannot be reached at start', () => {
+  it('stops with exit 1 and says what to do, for the service and the worker alike', async () => {
+    const closedPort = await freePort();
+    for (const entry of ['apps/api/src/main.ts', 'apps/worker/src/main.ts']) {
+      const child = startProgram(entry, ['--with-worker'], { REDIS_URL: `redis://127.0.0.1:${closedPort}`, HOOKRELAY_ADMIN_KEY: ADMIN_KEY, METRICS_PORT: '0' });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      expect(await exited(child)).toBe(1);
+      expect(stderr).toContain(`Cannot reach Redis at redis://127.0.0.1:${closedPort}`);
+      expect(stderr).toContain('redis-server --daemonize yes');
+      expect(stderr).toContain('REDIS_URL');
+    }
+  }, 30_000);
+});
