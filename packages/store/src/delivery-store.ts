@@ -6,12 +6,12 @@ import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEven
 import { deliveryId } from '@hookrelay/contracts';
 import type { Keys } from './keys';
 
-const CREATE_DELIVERY = readFileSync(join(__dirname, 'create-delivery.lua'), 'utf8');
+const CREATE_EVENT = readFileSync(join(__dirname, 'create-event.lua'), 'utf8');
 const RECORD_ATTEMPT = readFileSync(join(__dirname, 'record-attempt.lua'), 'utf8');
 const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'utf8');
 
 type ScriptedRedis = Redis & {
-  hookrelayCreateDelivery(...args: Array<string | number>): Promise<number>;
+  hookrelayCreateEvent(...args: Array<string | number>): Promise<number[]>;
   hookrelayRecordAttempt(...args: Array<string | number>): Promise<[number, number, number]>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
@@ -52,8 +52,9 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
 
 /** Teaches a connection the delivery scripts (idempotent): the store's own, or the queue's for enqueue. */
 export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): void {
-  if ('hookrelayCreateDelivery' in redis) return;
-  redis.defineCommand('hookrelayCreateDelivery', { numberOfKeys: 4, lua: CREATE_DELIVERY });
+  if ('hookrelayCreateEvent' in redis) return;
+  // The key count varies with the fan-out: callers pass it first.
+  redis.defineCommand('hookrelayCreateEvent', { lua: CREATE_EVENT });
   redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 4, lua: RECORD_ATTEMPT });
   redis.defineCommand('hookrelayReopenDelivery', { numberOfKeys: 1, lua: REOPEN_DELIVERY });
 }
@@ -98,29 +99,19 @@ export class DeliveryStore {
     let commands = 0;
     const scripted = multi as unknown as ScriptedRedis;
     const planned = items.map(({ event, endpoints }) => {
-      multi.set(this.keys.event(event.id), JSON.stringify(event), 'PX', this.retentionMs, 'NX');
-      multi.zadd(this.keys.subscriberEvents(event.subscriberId), 'NX', event.createdAt, event.id);
-      commands += 2 + endpoints.length;
-      return endpoints.map((endpoint) => {
-        const d = { id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id };
-        scripted.hookrelayCreateDelivery(
-          this.keys.delivery(d.id),
-          this.keys.subscriberDeliveries(event.subscriberId),
-          this.keys.endpointDeliveries(d.endpointId),
-          this.keys.eventDeliveries(event.id),
-          d.id,
-          event.id,
-          event.type,
-          d.endpointId,
-          event.subscriberId,
-          now,
-          this.retentionMs,
-        );
-        return d;
-      });
+      const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
+      const keys = [this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId)];
+      const args: Array<string | number> = [JSON.stringify(event), event.id, event.type, event.subscriberId, event.createdAt, now, this.retentionMs];
+      for (const d of deliveries) {
+        keys.push(this.keys.delivery(d.id), this.keys.subscriberDeliveries(event.subscriberId), this.keys.endpointDeliveries(d.endpointId), this.keys.eventDeliveries(event.id));
+        args.push(d.id, d.endpointId);
+      }
+      scripted.hookrelayCreateEvent(keys.length, ...keys, ...args);
+      commands++;
+      return deliveries;
     });
-    // Each shared index is trimmed to the retention window and given its expiry once per
-    // transaction; per-event indexes never outgrow their fan-out and only need the expiry.
+    // Each index shared between events is trimmed to the retention window and given its expiry
+    // once per transaction (the script expires each event's own index).
     const trimmed = new Set<string>();
     for (const { event, endpoints } of items) {
       for (const key of [this.keys.subscriberEvents(event.subscriberId), this.keys.subscriberDeliveries(event.subscriberId), ...endpoints.map((e) => this.keys.endpointDeliveries(e.id))]) {
@@ -130,22 +121,13 @@ export class DeliveryStore {
         multi.pexpire(key, this.retentionMs);
         commands += 2;
       }
-      if (endpoints.length > 0) {
-        multi.pexpire(this.keys.eventDeliveries(event.id), this.retentionMs);
-        commands++;
-      }
     }
-    const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] => {
-      let index = 0;
-      return planned.map((deliveries) => {
-        index += 2; // the event's SET and its index entry
-        return deliveries.map((d) => {
-          const [err, created] = results[index++] ?? [new Error('missing reply'), 0];
-          if (err) throw err;
-          return { ...d, created: created === 1 };
-        });
+    const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] =>
+      planned.map((deliveries, i) => {
+        const [err, created] = results[i] ?? [new Error('missing reply'), []];
+        if (err) throw err;
+        return deliveries.map((d, j) => ({ ...d, created: (created as number[])[j] === 1 }));
       });
-    };
     return { commands, read };
   }
 
