@@ -16,6 +16,9 @@ const config: Config = {
   globalSetup: '<rootDir>/packages/testing/src/jest-global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/src/jest-global-teardown.ts',
   maxWorkers: 2,
+  // Jest reads testTimeout from the top level only; a project's own value is ignored. Slow suites
+  // (faults, browsers) set longer per-test timeouts themselves.
+  testTimeout: 30_000,
   projects: [
     {
       ...shared,
