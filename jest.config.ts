@@ -29,7 +29,6 @@ const config: Config = {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,packages}/*/src/**/*.int.test.ts', '<rootDir>/test/**/*.int.test.ts', '!**/test/reliability/**'],
-      testTimeout: 30_000,
     },
     {
       ...shared,
@@ -37,7 +36,6 @@ const config: Config = {
       // which it kills and restarts, so these never touch the shared one.
       displayName: 'reliability',
       testMatch: ['<rootDir>/test/reliability/**/*.int.test.ts'],
-      testTimeout: 120_000,
     },
   ],
 };
