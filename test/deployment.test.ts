@@ -59,3 +59,11 @@ describe('docker-compose.yml', () => {
     expect(schema.safeParse(values).success).toBe(true);
   });
 });
+
+describe('.env.example', () => {
+  it('lists every variable the API and the worker read, and nothing else', () => {
+    const listed = new Set([...readFileSync(join(ROOT, '.env.example'), 'utf8').matchAll(/^# ([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const read = new Set([...knownVariables(apiConfigSchema as never), ...knownVariables(workerConfigSchema as never)]);
+    expect([...listed].sort()).toEqual([...read].sort());
+  });
+});
