@@ -1,3 +1,4 @@
+import { IDEMPOTENCY_CLAIM_PENDING_MS } from '@hookrelay/store';
 import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
 import { inParallel, sleep, waitFor } from './support/wait';
@@ -100,9 +101,11 @@ describe('when Redis is killed with SIGKILL during a burst of accepted events', 
     await redis.restart();
     const restartedAt = Date.now();
 
-    // The publisher retries what was refused, with the same idempotency keys, for a bounded time.
+    // The publisher retries what was refused, with the same idempotency keys, for a bounded time:
+    // longer than IDEMPOTENCY_CLAIM_PENDING_MS, after which a claim whose event was never written
+    // (Redis died between the claim and the transaction) is taken over instead of answering 409.
     let pending = firsts.filter((_, i) => !ok[i]);
-    const retryUntil = Date.now() + 20_000;
+    const retryUntil = Date.now() + IDEMPOTENCY_CLAIM_PENDING_MS + 15_000;
     while (pending.length > 0 && Date.now() < retryUntil) {
       const results = await inParallel(4, pending.map((first) => () => sendBatch(first)));
       pending = pending.filter((_, i) => !results[i]);

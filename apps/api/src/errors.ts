@@ -58,7 +58,9 @@ export function fromZod(error: ZodError, root: (string | number)[] = []): Valida
 
 function isRedisDown(err: unknown): boolean {
   const message = (err as Error)?.message ?? '';
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out/i.test(message);
+  // LOADING: a restarted Redis answers this while it replays its AOF; EXECABORT and "Command aborted"
+  // come from a transaction cut off by a dropped connection. All mean "try again shortly".
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out|Command aborted|LOADING|EXECABORT|CLUSTERDOWN|TRYAGAIN/i.test(message);
 }
 
 /** A 4xx that express or body-parser already assigned to an error (`status`, as http-errors sets it). */
