@@ -1,0 +1,65 @@
+// `npm test`: runs jest and decides the exit code from what jest reports, not only from its exit
+// code. Seen here: when jest force-exits a worker that did not shut down in time ("A worker
+// process has failed to exit gracefully"), its process can end with code 0 before writing its
+// results, even when a test failed, and CI would take a red run for green. So the verdict comes
+// from jest's results file when there is one, else from its printed summary, and no summary at
+// all counts as a failure.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const jestBin = require.resolve('jest/bin/jest');
+const dir = mkdtempSync(join(tmpdir(), 'hookrelay-jest-'));
+const resultsFile = join(dir, 'results.json');
+
+const child = spawn(process.execPath, [jestBin, '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)], {
+  stdio: ['inherit', 'pipe', 'pipe'],
+});
+let reporterOutput = '';
+child.stdout.on('data', (chunk) => process.stdout.write(chunk));
+child.stderr.on('data', (chunk) => {
+  process.stderr.write(chunk);
+  reporterOutput += chunk.toString();
+});
+const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+
+let results;
+try {
+  results = JSON.parse(readFileSync(resultsFile, 'utf8'));
+} catch {
+  results = undefined;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function verdictFromSummary(text) {
+  const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+  const suites = /^Test Suites: (.*)$/m.exec(plain)?.[1];
+  const tests = /^Tests: +(.*)$/m.exec(plain)?.[1];
+  if (!suites || !tests) return undefined;
+  const count = (line, word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+  return { passed: count(tests, 'passed'), failed: count(tests, 'failed'), suitesFailed: count(suites, 'failed') };
+}
+
+const verdict = results
+  ? {
+      passed: results.numPassedTests,
+      failed: results.numFailedTests,
+      suitesFailed: results.numFailedTestSuites + results.numRuntimeErrorTestSuites,
+      success: results.success,
+    }
+  : verdictFromSummary(reporterOutput);
+
+if (!verdict) {
+  console.error('jest reported no results: counting the run as failed');
+  process.exit(status || 1);
+}
+console.log(`${verdict.passed} passed, ${verdict.failed} failed`);
+if (verdict.failed > 0 || verdict.suitesFailed > 0 || verdict.success === false) {
+  if (status === 0) console.error('jest exited 0 but reported failures: exiting 1');
+  process.exit(1);
+}
+process.exit(status ?? 1);
