@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
-import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { captureLogLines, requireRedisUrl, uniquePrefix, callApi, type ApiCallOptions, type ApiCallResult } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
@@ -30,7 +30,7 @@ export interface ApiHarness {
   logLines: Array<Record<string, unknown>>;
   setAccepting(value: boolean): void;
   /** fetch against the API with a key; JSON bodies are serialized. */
-  call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(method: string, path: string, opts?: ApiCallOptions): Promise<ApiCallResult>;
   close(): Promise<void>;
 }
 
@@ -91,25 +91,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     setAccepting: (value) => {
       accepting = value;
     },
-    call: async (method, path, opts = {}) => {
-      const headers: Record<string, string> = { ...opts.headers };
-      const key = opts.key === undefined ? adminKey : opts.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        headers['content-type'] ??= 'application/json';
-        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-      }
-      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
-    },
+    call: (method, path, opts) => callApi(baseUrl, adminKey, method, path, opts),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,3 +4,4 @@ export * from './unique';
 export * from './builders';
 export * from './python/zenduty-receiver';
 export * from './log-capture';
+export * from './api-call';

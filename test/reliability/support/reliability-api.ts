@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
-import { uniquePrefix, captureLogLines } from '@hookrelay/testing';
+import { uniquePrefix, captureLogLines, callApi } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { createApp } from '../../../apps/api/src/app';
@@ -101,27 +101,7 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
       worker = undefined;
       await w?.close();
     },
-    call: async (method, path, opts = {}) => {
-      const headers: Record<string, string> = { ...opts.headers };
-      const key = opts.key === undefined ? adminKey : opts.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        headers['content-type'] ??= 'application/json';
-        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-      }
-      const started = performance.now();
-      const res = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
-      const text = await res.text();
-      const ms = performance.now() - started;
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: res.status, body: parsed, headers: res.headers, ms };
-    },
+    call: (method, path, opts) => callApi(baseUrl, adminKey, method, path, opts),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
