@@ -2,10 +2,10 @@ import { Router, type Request } from 'express';
 import { newId, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
 import { z } from 'zod';
-import { assertSubscriberAccess } from '../auth';
+import { endpointOf as endpointOfRequest, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { endpointView } from '../endpoint-view';
-import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
+import { AppError, fromZod, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
@@ -22,19 +22,8 @@ export function endpointRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
-  async function subscriberOf(req: Request, access: 'read' | 'publish' = 'read'): Promise<string> {
-    const sid = String(req.params.sid);
-    assertSubscriberAccess(req, sid, access);
-    if (!(await store.subscribers.get(sid))) throw new NotFoundError('subscriber');
-    return sid;
-  }
-
-  async function endpointOf(req: Request): Promise<Endpoint> {
-    const sid = await subscriberOf(req);
-    const endpoint = await store.endpoints.get(String(req.params.eid));
-    if (!endpoint || endpoint.subscriberId !== sid) throw new NotFoundError('endpoint');
-    return endpoint;
-  }
+  const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
+  const endpointOf = (req: Request) => endpointOfRequest(req, store);
 
   function checkSignature(signature: Endpoint['signature'], secret: string | undefined): void {
     if (signature.scheme === 'x-hub-signature' && signature.algorithm === 'sha1' && !deps.policy.allowSha1) {

@@ -1,9 +1,9 @@
 import { Router, type Request } from 'express';
 import { validateEventPayload, EVENT_TYPE_RE, OPERATIONAL_EVENTS } from '@hookrelay/contracts';
 import { z } from 'zod';
-import { assertSubscriberAccess } from '../auth';
+import { subscriberOf } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
-import { fromZod, NotFoundError, ValidationError } from '../errors';
+import { fromZod, ValidationError } from '../errors';
 import { createPublisher } from '../publish';
 
 const eventInputSchema = z
@@ -39,12 +39,7 @@ export function eventRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
-  async function subscriberFor(req: Request): Promise<string> {
-    const sid = String(req.params.sid);
-    assertSubscriberAccess(req, sid, 'publish');
-    if (!(await store.subscribers.get(sid))) throw new NotFoundError('subscriber');
-    return sid;
-  }
+  const subscriberFor = (req: Request) => subscriberOf(req, store, 'publish');
 
   const publish = createPublisher(deps);
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { z } from 'zod';
-import { assertSubscriberAccess } from '../auth';
+import { subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceVerification } from './source-input';
@@ -24,12 +24,7 @@ export function sourceRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
-  async function subscriberOf(req: Request): Promise<string> {
-    const sid = String(req.params.sid);
-    assertSubscriberAccess(req, sid, 'read');
-    if (!(await store.subscribers.get(sid))) throw new NotFoundError('subscriber');
-    return sid;
-  }
+  const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
 
   /** Another subscriber's source is answered 404, as if it did not exist. */
   async function sourceOf(req: Request): Promise<Source> {
