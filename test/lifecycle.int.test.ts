@@ -79,8 +79,8 @@ describe('when the service gets SIGTERM during a burst', () => {
       const store = createStore({ redis, prefix });
       const received = () => new Set(receiver.requests.map((r) => String(r.headers['x-hookrelay-event-id'])));
       for (const id of accepted) {
-        const [deliveryId] = await store.events.deliveryIds(id);
-        const delivery = deliveryId ? await store.deliveries.get(deliveryId) : null;
+        const event = await store.events.get(id);
+        const [delivery = null] = event ? await store.history.deliveriesOfEvent(event) : [];
         expect(delivery).not.toBeNull();
         if (delivery?.state === 'delivered') expect(received()).toContain(id);
       }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRedis } from '@hookrelay/queue';
 import { hashApiKey } from '@hookrelay/store';
-import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
+import { everythingStoredUnder, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { diffSnapshots, snapshotKeys } from './support/redis-admin';
 import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
@@ -184,16 +184,7 @@ describe('auth on every route', () => {
   });
 
   it('stores keys only as SHA-256 hashes: no key appears anywhere in Redis', async () => {
-    const everything: string[] = [];
-    for (const key of await admin.keys(`${api.prefix}*`)) {
-      everything.push(key);
-      const type = await admin.type(key);
-      if (type === 'string') everything.push((await admin.get(key)) ?? '');
-      else if (type === 'hash') everything.push(...Object.entries(await admin.hgetall(key)).flat());
-      else if (type === 'list') everything.push(...(await admin.lrange(key, 0, -1)));
-      else if (type === 'set') everything.push(...(await admin.smembers(key)));
-      else if (type === 'zset') everything.push(...(await admin.zrange(key, 0, -1)));
-    }
+    const everything = await everythingStoredUnder(admin, api.prefix);
     const haystack = everything.join('\n');
     for (const plain of [api.adminKey, alice.key, bob.key, publisherKey, revokedKey]) {
       expect(haystack).not.toContain(plain);

@@ -118,7 +118,7 @@ describe('hostile input on every write route', () => {
     ids.evid = published.body.id;
     ids.did = published.body.deliveries[0].id;
     // A failed delivery, so that retry and recover have something to act on.
-    await api.store.deliveries.patch(ids.did, { state: 'failed' });
+    await api.store.deliveries.patch((await api.store.deliveries.get(ids.did))!, { state: 'failed' });
   });
 
   afterAll(async () => {

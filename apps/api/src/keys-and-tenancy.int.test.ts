@@ -1,5 +1,5 @@
 import { hashApiKey } from '@hookrelay/store';
-import { TestReceiver } from '@hookrelay/testing';
+import { everythingStoredUnder, TestReceiver } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness } from './api-harness';
 
 interface CreatedSubscriber {
@@ -9,24 +9,6 @@ interface CreatedSubscriber {
 }
 
 const CUSTOM_EVENT = { type: 'custom.order.paid', payload: { orderId: 'ord_1' } };
-
-/** Every string a Redis key under `prefix` holds, whatever its type, with the key names themselves. */
-async function everythingStoredUnder(h: ApiHarness): Promise<string[]> {
-  const found: string[] = [];
-  for (const key of await h.redis.keys(`${h.prefix}*`)) {
-    found.push(key);
-    const type = await h.redis.type(key);
-    if (type === 'string') found.push((await h.redis.get(key)) ?? '');
-    else if (type === 'hash') found.push(...Object.entries(await h.redis.hgetall(key)).flat());
-    else if (type === 'list') found.push(...(await h.redis.lrange(key, 0, -1)));
-    else if (type === 'set') found.push(...(await h.redis.smembers(key)));
-    else if (type === 'zset') found.push(...(await h.redis.zrange(key, 0, -1)));
-    else if (type === 'stream') found.push(...(await h.redis.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]));
-    // 'none': the worker removed the key between KEYS and TYPE.
-    else if (type !== 'none') throw new Error(`unexpected Redis type ${type} at ${key}`);
-  }
-  return found;
-}
 
 describe('API keys and tenancy', () => {
   let h: ApiHarness;
@@ -252,7 +234,7 @@ describe('API keys and tenancy', () => {
     await h.call('POST', `/v1/subscribers/${a.id}/events`, { key: publisher, body: CUSTOM_EVENT });
     await receiver.waitForRequests(2);
 
-    const stored = await everythingStoredUnder(h);
+    const stored = await everythingStoredUnder(h.redis, h.prefix);
     expect(stored.length).toBeGreaterThan(10);
     for (const plain of [a.apiKey, publisher]) {
       expect(stored.filter((s) => s.includes(plain))).toEqual([]);

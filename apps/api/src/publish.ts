@@ -30,8 +30,7 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'queue' | 'metrics
   async function existingAnswer(eventId: string): Promise<PublishedEvent> {
     const event = await store.events.get(eventId);
     if (!event) throw new AppError(409, 'idempotency_conflict', 'an event with this idempotency key is still being accepted; retry shortly');
-    const ids = await store.events.deliveryIds(eventId);
-    const deliveries = await store.deliveries.getMany(ids);
+    const deliveries = await store.history.deliveriesOfEvent(event);
     return { id: event.id, type: event.type, deliveries: deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })) };
   }
 

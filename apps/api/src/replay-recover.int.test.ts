@@ -1,3 +1,4 @@
+import { deliveryIdOf } from '@hookrelay/queue';
 import { verifyHubSignature } from '@hookrelay/signing';
 import type { Reply } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness } from './api-harness';
@@ -241,11 +242,11 @@ describe('a retry asked for before the worker has run', () => {
     expect((await h.call('POST', `${t.base}/deliveries/${pending}/retry`, { key: t.key })).status).toBe(409);
 
     const failed = two.deliveries[0]!.id;
-    await h.deps.store.deliveries.patch(failed, { state: 'failed', failureReason: 'HTTP 500' });
+    await h.deps.store.deliveries.patch((await h.deps.store.deliveries.get(failed))!, { state: 'failed', failureReason: 'HTTP 500' });
     const answers = await Promise.all([1, 2, 3].map(() => h.call('POST', `${t.base}/deliveries/${failed}/retry`, { key: t.key })));
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409]);
     const jobs = await h.deps.queue.getJobs(['waiting', 'delayed', 'active', 'prioritized']);
     // The original job (never run here) and exactly one manual one.
-    expect(jobs.filter((j) => j.data.deliveryId === failed).map((j) => j.data.manual === true).sort()).toEqual([false, true]);
+    expect(jobs.filter((j) => deliveryIdOf(j.data) === failed).map((j) => j.data.manual === true).sort()).toEqual([false, true]);
   });
 });

@@ -77,8 +77,8 @@ describe('history retention', () => {
     expect((await h.call('GET', `${t.base}/deliveries`, { key: t.key })).body).toEqual({ data: [], nextCursor: null });
     expect((await h.call('GET', `${t.base}/events`, { key: t.key })).body).toEqual({ data: [], nextCursor: null });
     expect((await h.call('POST', `${t.base}/endpoints/${failing.id}/recover`, { key: t.key, body: { since: 0 } })).body.recovered).toBe(0);
-    for (const index of [`sub:${t.id}:dl`, `sub:${t.id}:ev`, `ep:${ok.id}:dl`, `ep:${failing.id}:dl`]) {
-      expect([index, await h.redis.exists(`${h.prefix}:${index}`)]).toEqual([index, 0]);
+    for (const index of [h.store.keys.subscriberDeliveries(t.id), h.store.keys.subscriberEvents(t.id), h.store.keys.endpointDeliveries(ok.id), h.store.keys.endpointDeliveries(failing.id)]) {
+      expect([index, await h.redis.exists(index)]).toEqual([index, 0]);
     }
 
     // What is not history stays: the endpoints, with their health and the disable record.

@@ -16,7 +16,11 @@ export type AttemptErrorKind =
 
 /** What BullMQ carries for one delivery: ids only; the payload is stored once per event. */
 export interface DeliveryJobData {
-  deliveryId: string;
+  /**
+   * Left out of new jobs: the delivery id derives from the event and the endpoint (`deliveryId`),
+   * and 48 bytes a pending delivery add up. Jobs queued by earlier versions carry it.
+   */
+  deliveryId?: string;
   eventId: string;
   endpointId: string;
   /** Set on a retry asked for by a person: deliver even if the delivery already ended. */

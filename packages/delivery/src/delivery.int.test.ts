@@ -42,6 +42,27 @@ describe('delivery engine', () => {
     });
   });
 
+  it('shows a delivery not attempted yet as pending, read from its job, and records it with its first attempt', async () => {
+    // The store reads a pending delivery from BullMQ's job hash: both must name it alike.
+    expect(h.store.keys.deliveryJob('dlv_0123')).toBe(h.queue.toKey('dlv_0123'));
+    let answer: (() => void) | undefined;
+    receiver.enqueue(async (_req, res) => {
+      await new Promise<void>((resolve) => (answer = resolve));
+      res.writeHead(200).end();
+    });
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
+    const event = buildEvent({ type: 'incident.triggered' });
+    const id = await h.enqueue(event, endpoint);
+    expect(await h.store.deliveries.get(id)).toMatchObject({ id, eventId: event.id, endpointId: endpoint.id, eventType: 'incident.triggered', state: 'pending', attempts: 0 });
+    await receiver.waitForRequests(1);
+    // In flight: still pending, and still no record of its own until the attempt ends.
+    expect(await h.redis.exists(h.store.keys.delivery(id))).toBe(0);
+    expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
+    answer?.();
+    expect(await h.waitForState(id, ['delivered'])).toMatchObject({ id, eventId: event.id, endpointId: endpoint.id, subscriberId: event.subscriberId, attempts: 1 });
+    expect(await h.redis.exists(h.store.keys.deliveryJob(id))).toBe(0);
+  });
+
   it('sends the exact payload with Hookrelay headers and the endpoint custom headers', async () => {
     const endpoint = await h.saveEndpoint(buildEndpoint({ url: `${receiver.url}/hooks?x=1`, headers: { 'X-Tenant': 'acme' } }));
     const event = buildEvent({ type: 'receipt.sms.delivered', payload: '{"deliveryInfoNotification":{"deliveryInfo":{"code":"7500"}}}' });

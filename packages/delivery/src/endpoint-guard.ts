@@ -87,7 +87,7 @@ export class EndpointGuard {
       for (let page = 0; page < 20; page++) {
         const result = await store.history.listDeliveries(endpoint.subscriberId, { endpointId: endpoint.id, status, cursor, limit: 500 });
         for (const d of result.items) {
-          await store.deliveries.patch(d.id, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
+          await store.deliveries.patch(d, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
           // A delayed retry is removed; an active one finds the delivery failed and stops.
           await queue.remove(d.id).catch(() => undefined);
           count++;

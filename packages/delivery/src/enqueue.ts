@@ -32,15 +32,17 @@ export async function enqueueEvents(deps: EnqueueDeps, items: readonly EventFanO
   const client = await deps.queue.client;
   defineDeliveryCommands(client as never);
   const multi = (client as unknown as { multi(): ChainableCommander }).multi();
-  const { commands: jobsAt, read } = deps.store.deliveries.appendCreateForEvents(multi, items);
+  const { commands: jobsAt, createdAt, read } = deps.store.deliveries.appendCreateForEvents(multi, items);
   let jobs = 0;
   for (const { event, endpoints } of items) {
     for (const endpoint of endpoints) {
       const id = deliveryId(event.id, endpoint.id);
       if (existing.has(id)) continue;
-      const data: DeliveryJobData = { deliveryId: id, eventId: event.id, endpointId: endpoint.id };
+      const data: DeliveryJobData = { eventId: event.id, endpointId: endpoint.id };
       const spec = deliveryJob(data);
       const job = new Job<DeliveryJobData>(deps.queue, spec.name, data, spec.opts, spec.opts.jobId);
+      // A delivery not attempted yet reads its creation time from its job: the time its log entries carry.
+      job.timestamp = createdAt;
       // addJob queues its script on the transaction synchronously; its promise settles with the exec.
       void job.addJob(multi as never).catch(() => undefined);
       jobs++;

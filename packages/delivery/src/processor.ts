@@ -12,6 +12,7 @@ import { OriginBusyError, RetryLaterError } from './errors';
 import { originOf, type OriginSlots } from './origin-slots';
 import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
+import { deliveryIdOf } from '@hookrelay/queue';
 import type { SendResult } from './send';
 
 export interface ProcessorDeps {
@@ -49,11 +50,13 @@ type Decision =
 export function createDeliveryProcessor(deps: ProcessorDeps) {
   // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
   const attemptLog = deps.logger.child({}, { redact: [] });
-  return async function processDelivery(job: Pick<Job<DeliveryJobData>, 'data'>): Promise<void> {
+  return async function processDelivery(job: Pick<Job<DeliveryJobData>, 'data' | 'timestamp'>): Promise<void> {
     const data = job.data;
-    const { delivery, event } = await deps.store.deliveries.loadForAttempt(data.deliveryId, data.eventId);
+    const id = deliveryIdOf(data);
+    const { delivery, event } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: data.eventId, endpointId: data.endpointId, createdAt: job.timestamp });
     if (!delivery) {
-      deps.logger.warn({ deliveryId: data.deliveryId }, 'delivery.expired');
+      // Neither a record nor the event: both outlived their retention while the job waited.
+      deps.logger.warn({ deliveryId: id }, 'delivery.expired');
       return;
     }
     // A second job for a delivery that already ended (a duplicate add after the
@@ -97,7 +100,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
     const { streak } = await deps.store.deliveries.recordAttempt(
-      delivery.id,
+      delivery,
       record,
       {
         state: decision.state,
@@ -150,7 +153,7 @@ function decide(c: Classification, endpoint: Endpoint, attempt: number, manual: 
 /** An attempt that could not be made (endpoint gone or disabled, event expired) still ends the delivery visibly. */
 async function finishWithoutSending(deps: ProcessorDeps, delivery: DeliveryRecord, attempt: number, kind: AttemptErrorKind): Promise<void> {
   const record: AttemptRecord = { attempt, startedAt: deps.now(), durationMs: 0, outcome: 'failed', errorKind: kind, requestHeaders: {} };
-  await deps.store.deliveries.recordAttempt(delivery.id, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind });
+  await deps.store.deliveries.recordAttempt(delivery, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind });
   deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
   deps.logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind }, 'delivery.abandoned');
 }

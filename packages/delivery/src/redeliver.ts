@@ -8,7 +8,7 @@ import { enqueueEvents, type EnqueueDeps } from './enqueue';
  */
 function manualJob(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'attempts'>) {
   return deliveryJob(
-    { deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, manual: true },
+    { eventId: delivery.eventId, endpointId: delivery.endpointId, manual: true },
     { jobId: `${delivery.id}-m${delivery.attempts + 1}` },
   );
 }
@@ -21,9 +21,9 @@ function manualJob(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId
 export async function redeliver(deps: EnqueueDeps, deliveries: readonly DeliveryRecord[], includeDelivered: boolean): Promise<string[]> {
   const from = includeDelivered ? (['failed', 'delivered'] as const) : (['failed'] as const);
   const moved = new Set(await deps.store.deliveries.reopen(deliveries, from));
-  const jobs = deliveries.filter((d) => moved.has(d.id)).map(manualJob);
-  if (jobs.length > 0) await deps.queue.addBulk(jobs);
-  return jobs.map((j) => j.data.deliveryId);
+  const reopened = deliveries.filter((d) => moved.has(d.id));
+  if (reopened.length > 0) await deps.queue.addBulk(reopened.map(manualJob));
+  return reopened.map((d) => d.id);
 }
 
 /** Every failed delivery to an endpoint in a time window, queued again (Svix's recover). */

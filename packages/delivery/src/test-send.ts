@@ -50,7 +50,7 @@ export function createTestSender(options: TestSenderOptions): (endpoint: Endpoin
     });
     const [[delivery] = []] = await options.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
     if (!delivery) throw new Error('test delivery was not recorded');
-    await processor({ data: { deliveryId: delivery.id, eventId: event.id, endpointId: endpoint.id, manual: true } }).catch(
+    await processor({ data: { eventId: event.id, endpointId: endpoint.id, manual: true }, timestamp: options.now() }).catch(
       () => undefined, // a failed attempt is an answer here, not an error: it is in the record
     );
     const attempts = await options.store.deliveries.attempts(delivery.id);

@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { DeliveryJobData } from '@hookrelay/contracts';
+import { deliveryId, type DeliveryJobData } from '@hookrelay/contracts';
 
 export const DELIVERY_QUEUE_NAME = 'deliveries';
 /** Name of the custom backoff strategy the delivery worker registers. */
@@ -46,5 +46,10 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
 
 /** One job per delivery; the job id is the delivery id, so BullMQ refuses a second copy while the first lives. */
 export function deliveryJob(data: DeliveryJobData, opts: JobsOptions = {}) {
-  return { name: 'deliver', data, opts: { ...DELIVERY_JOB_OPTIONS, jobId: data.deliveryId, ...opts } };
+  return { name: 'deliver', data, opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryIdOf(data), ...opts } };
+}
+
+/** The delivery a job is for. */
+export function deliveryIdOf(data: DeliveryJobData): string {
+  return data.deliveryId ?? deliveryId(data.eventId, data.endpointId);
 }

@@ -1,37 +1,56 @@
--- Stores an event (once) and creates its deliveries, one per endpoint, unless the pair has one
--- already; indexes everything. One script per event keeps a publish to one round trip and one
--- command per event in the enqueue transaction. Trimming and expiring the indexes shared between
--- events is done once per transaction by the caller.
--- KEYS: event, subscriberEvents, then for each endpoint: delivery, subscriberDeliveries,
---       endpointDeliveries, eventDeliveries
--- ARGV: eventJson, eventId, eventType, subscriberId, createdAt, nowMs, retentionMs,
---       then for each endpoint: deliveryId, endpointId
+-- Stores an event (once) and its new deliveries, one per endpoint, unless the pair has one
+-- already; appends each to its history logs. One script per event keeps a publish to one round
+-- trip and one command per event in the enqueue transaction.
+-- KEYS: event, subscriberEvents, then for each endpoint: delivery, deliveryJob,
+--       subscriberDeliveries, endpointDeliveries
+-- ARGV: eventJson, eventId, createdAt, nowMs, retentionMs, then for each endpoint: deliveryId
 -- Returns one 1 (created) or 0 (existed) per endpoint.
-local retention = tonumber(ARGV[7])
-local now = tonumber(ARGV[6])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', retention, 'NX')
-redis.call('ZADD', KEYS[2], 'NX', ARGV[5], ARGV[2])
+--
+-- A new delivery writes no record of its own: until its first attempt, the delivery is its
+-- BullMQ job (which names the event and the endpoint) and its log entries, and the worker writes
+-- the record with that attempt (record-attempt.lua). So a pair "has a delivery" when either its
+-- record or its job exists; delivery-store.ts reads a pending one from its job. Nor is there a list
+-- of an event's deliveries: their ids derive from the event and the endpoints (history-store.ts).
+-- The history logs are streams whose entry ids start with the time written (history-log.ts);
+-- each append also trims what is older than the retention period and renews the log's expiry.
+local retention = tonumber(ARGV[5])
+local now = tonumber(ARGV[4])
+local oldest = math.max(now - retention, 0)
+
+local function lastGeneratedMs(key)
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      return string.match(info[i + 1], '^(%d+)')
+    end
+  end
+  return '0'
+end
+
+local function append(key, ms, id)
+  local added = redis.pcall('XADD', key, 'MINID', '~', oldest, ms .. '-*', 'i', id)
+  if type(added) == 'table' and added.err then
+    -- The log already holds a later entry (another API process's clock runs ahead of this one):
+    -- append right after it rather than fail the publish.
+    redis.call('XADD', key, 'MINID', '~', oldest, lastGeneratedMs(key) .. '-*', 'i', id)
+  end
+  redis.call('PEXPIRE', key, retention)
+end
+
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', retention, 'NX') then
+  append(KEYS[2], ARGV[3], ARGV[2])
+end
 local created = {}
 local n = (#KEYS - 2) / 4
 for i = 0, n - 1 do
   local k = 3 + i * 4
-  local id = ARGV[8 + i * 2]
-  local endpointId = ARGV[9 + i * 2]
-  if redis.call('EXISTS', KEYS[k]) == 1 then
+  local id = ARGV[6 + i]
+  if redis.call('EXISTS', KEYS[k], KEYS[k + 1]) > 0 then
     created[#created + 1] = 0
   else
-    redis.call('HSET', KEYS[k],
-      'id', id, 'eventId', ARGV[2], 'eventType', ARGV[3], 'endpointId', endpointId,
-      'subscriberId', ARGV[4], 'state', 'pending', 'attempts', 0, 'createdAt', now, 'updatedAt', now)
-    redis.call('PEXPIRE', KEYS[k], retention)
-    for j = 1, 3 do
-      redis.call('ZADD', KEYS[k + j], now, id)
-    end
+    append(KEYS[k + 2], now, id)
+    append(KEYS[k + 3], now, id)
     created[#created + 1] = 1
   end
-end
-if n > 0 then
-  -- The event's own delivery index never outgrows its fan-out: it only needs the expiry.
-  redis.call('PEXPIRE', KEYS[6], retention)
 end
 return created

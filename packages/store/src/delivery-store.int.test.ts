@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, type Store } from './index';
+import { createStore, pendingDelivery, type Store } from './index';
 
 describe('DeliveryStore re-opening and patching', () => {
   let redis: Redis;
@@ -20,9 +20,16 @@ describe('DeliveryStore re-opening and patching', () => {
     if (keys.length) await redis.del(...keys);
   });
 
+  /** What enqueueEvents adds beside createForEvents' writes: the delivery's job, as BullMQ stores it. */
+  async function queueJob(d: { id: string; eventId: string; endpointId: string }, timestamp = 1234): Promise<void> {
+    await redis.hset(store.keys.deliveryJob(d.id), 'data', JSON.stringify({ eventId: d.eventId, endpointId: d.endpointId }), 'timestamp', timestamp);
+  }
+
   async function endedDelivery(state: 'failed' | 'delivered', attempts = 1): Promise<string> {
-    const [[d] = []] = await store.deliveries.createForEvents([{ event: buildEvent(), endpoints: [buildEndpoint({ url: 'http://127.0.0.1:9/' })] }]);
-    await store.deliveries.recordAttempt(d!.id, { attempt: attempts, startedAt: 1, durationMs: 1, outcome: state === 'failed' ? 'failed' : 'delivered', requestHeaders: {} }, { state, attempts, failureReason: state === 'failed' ? 'HTTP 500' : undefined });
+    const event = buildEvent();
+    const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
+    const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+    await store.deliveries.recordAttempt(pendingDelivery(d!.id, event, endpoint.id, event.createdAt), { attempt: attempts, startedAt: 1, durationMs: 1, outcome: state === 'failed' ? 'failed' : 'delivered', requestHeaders: {} }, { state, attempts, failureReason: state === 'failed' ? 'HTTP 500' : undefined });
     return d!.id;
   }
 
@@ -43,10 +50,98 @@ describe('DeliveryStore re-opening and patching', () => {
     const id = await endedDelivery('failed');
     await redis.hset(store.keys.delivery(id), 'state', 'retrying', 'nextAttemptAt', 99);
     const ttl = await redis.pttl(store.keys.delivery(id));
-    await store.deliveries.patch(id, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
+    await store.deliveries.patch((await store.deliveries.get(id))!, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
     const d = (await store.deliveries.get(id))!;
     expect(d).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled' });
     expect(d.nextAttemptAt).toBeUndefined();
     expect(await redis.pttl(store.keys.delivery(id))).toBeGreaterThan(ttl - 1000);
+  });
+
+  it('records an event and its deliveries with their history entries even when this process\'s clock is behind the log', async () => {
+    const sid = 'sub_clock';
+    const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
+    await store.endpoints.save(endpoint);
+    let clock = 2_000_000_000_000;
+    const ahead = createStore({ redis, prefix, now: () => clock });
+    const behind = createStore({ redis, prefix, now: () => clock - 60_000 });
+    const first = buildEvent({ subscriberId: sid, createdAt: clock });
+    const second = buildEvent({ subscriberId: sid, createdAt: clock - 60_000 });
+    const [[early] = []] = await ahead.deliveries.createForEvents([{ event: first, endpoints: [endpoint] }]);
+    clock += 1;
+    const [[late] = []] = await behind.deliveries.createForEvents([{ event: second, endpoints: [endpoint] }]);
+    await queueJob(early!);
+    await queueJob(late!);
+    expect(late).toMatchObject({ created: true });
+    expect(await store.events.get(second.id)).toMatchObject({ id: second.id });
+    expect((await store.history.deliveriesOfEvent(second)).map((d) => d.id)).toEqual([late!.id]);
+    const listed = await ahead.history.listDeliveries(sid, { limit: 10, since: 0 });
+    expect(listed.items.map((d) => d.eventId)).toEqual([second.id, first.id]);
+    expect((await ahead.history.listEvents(sid, { limit: 10, since: 0 })).items.map((e) => e.id)).toEqual([second.id, first.id]);
+  });
+
+  it('finds every delivery of an event once, oldest first: replays, endpoints deleted since, not other events\' deliveries', async () => {
+    const event = buildEvent();
+    const endpoints = Array.from({ length: 150 }, (_, i) => buildEndpoint({ id: `ep_order${String(i).padStart(3, '0')}`, url: 'http://127.0.0.1:9/' }));
+    for (const e of endpoints) await store.endpoints.save(e);
+    const [created] = await store.deliveries.createForEvents([{ event, endpoints: endpoints.slice(0, 140) }]);
+    for (const d of created!) await queueJob(d, 1000);
+    const [again] = await store.deliveries.createForEvents([{ event, endpoints: endpoints.slice(130) }]);
+    expect(again!.map((d) => d.created)).toEqual([...Array(10).fill(false), ...Array(10).fill(true)]);
+    for (const d of again!.slice(10)) await queueJob(d, 2000);
+    const [other] = await store.deliveries.createForEvents([{ event: buildEvent(), endpoints }]);
+    for (const d of other!) await queueJob(d, 1500);
+    await store.endpoints.delete(endpoints[0]!);
+    await store.endpoints.delete(endpoints[149]!);
+
+    const found = await store.history.deliveriesOfEvent(event);
+    expect(found.map((d) => d.id)).toHaveLength(150);
+    expect(new Set(found.map((d) => d.id))).toEqual(new Set([...created!, ...again!.slice(10)].map((d) => d.id)));
+    expect(found.map((d) => d.createdAt)).toEqual([...Array(140).fill(1000), ...Array(10).fill(2000)]);
+  });
+
+  describe('a delivery not attempted yet', () => {
+    it('has no record of its own: it reads as pending from its queued job and its event, and its first attempt writes the record', async () => {
+      const event = buildEvent({ type: 'custom.order.paid', subscriberId: 'sub_lazy' });
+      const endpoint = buildEndpoint({ subscriberId: 'sub_lazy', url: 'http://127.0.0.1:9/' });
+      const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      expect(await redis.exists(store.keys.delivery(d!.id))).toBe(0);
+      // No job either (createForEvents is for sends made on the spot): nothing to show yet.
+      expect(await store.deliveries.get(d!.id)).toBeNull();
+
+      // The job as BullMQ stores it (the queue package's own test checks the key agrees with BullMQ).
+      await queueJob(d!);
+      const pending = { id: d!.id, eventId: event.id, eventType: 'custom.order.paid', endpointId: endpoint.id, subscriberId: 'sub_lazy', state: 'pending', attempts: 0, createdAt: 1234, updatedAt: 1234 };
+      expect(await store.deliveries.get(d!.id)).toEqual(pending);
+      expect((await store.history.listDeliveries('sub_lazy', { limit: 5, status: 'pending' })).items).toEqual([pending]);
+      // The pair has a delivery now: creating it again writes nothing.
+      const [[twice] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      expect(twice!.created).toBe(false);
+
+      await store.deliveries.recordAttempt(pending as never, { attempt: 1, startedAt: 2000, durationMs: 5, outcome: 'retry', statusCode: 500, requestHeaders: {} }, { state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500 });
+      await redis.del(store.keys.deliveryJob(d!.id));
+      const record = await store.deliveries.get(d!.id);
+      expect(record).toEqual({ ...pending, state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500, updatedAt: expect.any(Number) });
+      expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
+      expect(await store.deliveries.attempts(d!.id)).toHaveLength(1);
+    });
+
+    it('is not listed once its event has expired, and a patch gives it a record with the retention expiry', async () => {
+      const event = buildEvent({ subscriberId: 'sub_lazy2' });
+      const endpoint = buildEndpoint({ subscriberId: 'sub_lazy2', url: 'http://127.0.0.1:9/' });
+      const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      await queueJob(d!);
+      const pending = (await store.deliveries.get(d!.id))!;
+      await store.deliveries.patch(pending, { state: 'failed', failureReason: 'endpoint_disabled' });
+      await redis.del(store.keys.deliveryJob(d!.id));
+      expect(await store.deliveries.get(d!.id)).toMatchObject({ id: d!.id, eventId: event.id, subscriberId: 'sub_lazy2', state: 'failed', failureReason: 'endpoint_disabled', attempts: 0 });
+      expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
+
+      const [[other] = []] = await store.deliveries.createForEvents([{ event: buildEvent({ subscriberId: 'sub_lazy2' }), endpoints: [endpoint] }]);
+      const otherEvent = (await redis.keys(`${prefix}:ev:*`)).find((k) => !k.includes(event.id) && !k.endsWith(':dl'))!;
+      await queueJob(other!);
+      expect(await store.deliveries.get(other!.id)).not.toBeNull();
+      await redis.del(otherEvent);
+      expect(await store.deliveries.get(other!.id)).toBeNull();
+    });
   });
 });

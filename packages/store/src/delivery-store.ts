@@ -12,7 +12,7 @@ const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'ut
 
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number>): Promise<number[]>;
-  hookrelayRecordAttempt(...args: Array<string | number>): Promise<[number, number, number]>;
+  hookrelayRecordAttempt(...args: Array<string | number>): Promise<[number, number]>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
 
@@ -48,6 +48,16 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(hash)) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
   return out as unknown as DeliveryRecord;
+}
+
+/** A delivery not attempted yet, as its record will read once written. */
+export function pendingDelivery(id: string, event: StoredEvent, endpointId: string, createdAt: number): DeliveryRecord {
+  return { id, eventId: event.id, eventType: event.type, endpointId, subscriberId: event.subscriberId, state: 'pending', attempts: 0, createdAt, updatedAt: createdAt };
+}
+
+/** The fields that make a record a delivery's, written when the record may not exist yet. */
+function recordFields(d: DeliveryRecord): Array<string | number> {
+  return ['id', d.id, 'eventId', d.eventId, 'eventType', d.eventType, 'endpointId', d.endpointId, 'subscriberId', d.subscriberId, 'createdAt', d.createdAt];
 }
 
 /** Teaches a connection the delivery scripts (idempotent): the store's own, or the queue's for enqueue. */
@@ -94,53 +104,68 @@ export class DeliveryStore {
   appendCreateForEvents(
     multi: ChainableCommander,
     items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>,
-  ): { commands: number; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
+  ): { commands: number; createdAt: number; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
     const now = this.now();
     let commands = 0;
     const scripted = multi as unknown as ScriptedRedis;
     const planned = items.map(({ event, endpoints }) => {
       const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
       const keys = [this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId)];
-      const args: Array<string | number> = [JSON.stringify(event), event.id, event.type, event.subscriberId, event.createdAt, now, this.retentionMs];
+      const args: Array<string | number> = [JSON.stringify(event), event.id, event.createdAt, now, this.retentionMs];
       for (const d of deliveries) {
-        keys.push(this.keys.delivery(d.id), this.keys.subscriberDeliveries(event.subscriberId), this.keys.endpointDeliveries(d.endpointId), this.keys.eventDeliveries(event.id));
-        args.push(d.id, d.endpointId);
+        keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), this.keys.subscriberDeliveries(event.subscriberId), this.keys.endpointDeliveries(d.endpointId));
+        args.push(d.id);
       }
       scripted.hookrelayCreateEvent(keys.length, ...keys, ...args);
       commands++;
       return deliveries;
     });
-    // Each index shared between events is trimmed to the retention window and given its expiry
-    // once per transaction (the script expires each event's own index).
-    const trimmed = new Set<string>();
-    for (const { event, endpoints } of items) {
-      for (const key of [this.keys.subscriberEvents(event.subscriberId), this.keys.subscriberDeliveries(event.subscriberId), ...endpoints.map((e) => this.keys.endpointDeliveries(e.id))]) {
-        if (trimmed.has(key)) continue;
-        trimmed.add(key);
-        multi.zremrangebyscore(key, '-inf', now - this.retentionMs);
-        multi.pexpire(key, this.retentionMs);
-        commands += 2;
-      }
-    }
     const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] =>
       planned.map((deliveries, i) => {
         const [err, created] = results[i] ?? [new Error('missing reply'), []];
         if (err) throw err;
         return deliveries.map((d, j) => ({ ...d, created: (created as number[])[j] === 1 }));
       });
-    return { commands, read };
+    return { commands, createdAt: now, read };
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {
-    return parseDelivery(await this.redis.hgetall(this.keys.delivery(id)));
+    const [found] = await this.getMany([id]);
+    return found ?? null;
   }
 
+  /**
+   * The deliveries that exist among `ids`, in that order. One not attempted yet has no record of
+   * its own (create-event.lua): it is read from its queued job and its event, as `pending`. Record
+   * and job are read in one transaction, so a first attempt ending in between cannot hide it.
+   */
   async getMany(ids: readonly string[]): Promise<DeliveryRecord[]> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.delivery(id));
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([, hash]) => parseDelivery(hash as Record<string, string>)).filter((d): d is DeliveryRecord => d !== null);
+    const multi = this.redis.multi();
+    for (const id of ids) multi.hgetall(this.keys.delivery(id)).hmget(this.keys.deliveryJob(id), 'data', 'timestamp');
+    const replies = (await multi.exec()) ?? [];
+    const found: Array<DeliveryRecord | { id: string; eventId: string; endpointId: string; createdAt: number } | null> = ids.map((id, i) => {
+      const record = parseDelivery((replies[i * 2]?.[1] ?? {}) as Record<string, string>);
+      if (record) return record;
+      const [data, timestamp] = (replies[i * 2 + 1]?.[1] ?? []) as Array<string | null>;
+      if (!data) return null;
+      const job = JSON.parse(data) as Pick<DeliveryRecord, 'eventId' | 'endpointId'>;
+      return { id, eventId: job.eventId, endpointId: job.endpointId, createdAt: Number(timestamp) };
+    });
+    const waiting = found.filter((d): d is { id: string; eventId: string; endpointId: string; createdAt: number } => d !== null && !('state' in d));
+    const events = new Map<string, StoredEvent>();
+    if (waiting.length > 0) {
+      const eventIds = [...new Set(waiting.map((d) => d.eventId))];
+      const raws = await this.redis.mget(eventIds.map((id) => this.keys.event(id)));
+      raws.forEach((raw, i) => raw && events.set(eventIds[i] as string, JSON.parse(raw) as StoredEvent));
+    }
+    return found.flatMap((d) => {
+      if (d === null) return [];
+      if ('state' in d) return [d];
+      const event = events.get(d.eventId);
+      // A job whose event has expired delivers nothing (the worker drops it): not listed.
+      return event ? [pendingDelivery(d.id, event, d.endpointId, d.createdAt)] : [];
+    });
   }
 
   async attempts(id: string): Promise<AttemptRecord[]> {
@@ -148,30 +173,37 @@ export class DeliveryStore {
     return raws.map((r) => JSON.parse(r) as AttemptRecord);
   }
 
-  /** What the worker reads before an attempt, in one round trip: the delivery's progress and the event. */
-  async loadForAttempt(id: string, eventId: string): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
+  /**
+   * What the worker reads before an attempt, in one round trip: the delivery's progress and the
+   * event. A delivery without a record is one not attempted yet (its job is the caller's), read as
+   * pending while its event exists.
+   */
+  async loadForAttempt(job: { deliveryId: string; eventId: string; endpointId: string; createdAt: number }): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
     // Two plain commands, not an explicit pipeline: the connection's auto-pipelining batches them
     // with every other job's commands in one write, which an explicit pipeline would not.
-    const [hash, raw] = await Promise.all([this.redis.hgetall(this.keys.delivery(id)), this.redis.get(this.keys.event(eventId))]);
-    return { delivery: parseDelivery(hash), event: raw ? (JSON.parse(raw) as StoredEvent) : null };
+    const [hash, raw] = await Promise.all([this.redis.hgetall(this.keys.delivery(job.deliveryId)), this.redis.get(this.keys.event(job.eventId))]);
+    const event = raw ? (JSON.parse(raw) as StoredEvent) : null;
+    const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, job.createdAt) : null);
+    return { delivery, event };
   }
 
   /**
-   * Appends the attempt, moves the delivery's state and (when `health` is given) updates the
-   * endpoint's health, atomically and in one round trip. Returns whether the delivery record was
-   * there to write to, and the endpoint's failure streak after this attempt.
+   * Appends the attempt, moves the delivery's state (writing its record on the first attempt) and
+   * (when `health` is given) updates the endpoint's health, atomically and in one round trip.
+   * Returns the endpoint's failure streak after this attempt.
    */
   async recordAttempt(
-    id: string,
+    delivery: DeliveryRecord,
     attempt: AttemptRecord,
     patch: DeliveryStatePatch,
     health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
-  ): Promise<{ written: boolean; streak: FailureStreak }> {
+  ): Promise<{ streak: FailureStreak }> {
     const now = this.now();
     const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
     const endpointId = health?.endpointId ?? '-';
-    const [written, consecutiveFailures, failingSince] = await this.redis.hookrelayRecordAttempt(
+    const { id } = delivery;
+    const [consecutiveFailures, failingSince] = await this.redis.hookrelayRecordAttempt(
       this.keys.delivery(id),
       this.keys.deliveryAttempts(id),
       this.keys.endpointHealth(endpointId),
@@ -181,18 +213,23 @@ export class DeliveryStore {
       now,
       health ? (health.ok ? '1' : '0') : '',
       health?.final ?? 'none',
+      ...recordFields(delivery),
       ...fields,
     );
-    return { written: written === 1, streak: { consecutiveFailures, failingSince: failingSince || null } };
+    return { streak: { consecutiveFailures, failingSince: failingSince || null } };
   }
 
   /**
-   * Sets fields on a delivery without an attempt (a manual retry queued, an endpoint disabled) and
-   * removes the `clear` ones, say `nextAttemptAt` of a delivery that will not be attempted again.
+   * Sets fields on a delivery without an attempt (an endpoint disabled) and removes the `clear`
+   * ones, say `nextAttemptAt` of a delivery that will not be attempted again. A delivery not
+   * attempted yet gets its record here, with the retention expiry; an existing one keeps its expiry.
    */
-  async patch(id: string, fields: Partial<Record<keyof DeliveryRecord, string | number>>, clear: ReadonlyArray<keyof DeliveryRecord> = []): Promise<void> {
-    const multi = this.redis.multi().hset(this.keys.delivery(id), { ...fields, updatedAt: this.now() });
-    if (clear.length > 0) multi.hdel(this.keys.delivery(id), ...clear);
+  async patch(delivery: DeliveryRecord, fields: Partial<Record<keyof DeliveryRecord, string | number>>, clear: ReadonlyArray<keyof DeliveryRecord> = []): Promise<void> {
+    const key = this.keys.delivery(delivery.id);
+    const { state, attempts } = delivery;
+    const multi = this.redis.multi().hset(key, ...recordFields(delivery), ...Object.entries({ state, attempts, ...fields, updatedAt: this.now() }).flat());
+    if (clear.length > 0) multi.hdel(key, ...clear);
+    multi.pexpire(key, this.retentionMs, 'NX');
     await multi.exec();
   }
 

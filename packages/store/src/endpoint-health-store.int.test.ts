@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, type FailureStreak, type Store } from './index';
+import { createStore, pendingDelivery, type FailureStreak, type Store } from './index';
 
 describe('endpoint health, written with each attempt', () => {
   let redis: Redis;
@@ -25,10 +25,11 @@ describe('endpoint health, written with each attempt', () => {
   /** Records one attempt of a fresh delivery to `endpointId` at `at`; returns the streak after it. */
   async function attempt(endpointId: string, at: number, ok: boolean, final: 'delivered' | 'failed' | 'none'): Promise<FailureStreak> {
     clock = at;
-    const [[d] = []] = await store.deliveries.createForEvents([{ event: buildEvent(), endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] }]);
+    const event = buildEvent();
+    const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] }]);
     const state = final === 'none' ? 'retrying' : final;
     const record = { attempt: 1, startedAt: at, durationMs: 1, outcome: ok ? 'delivered' : final === 'none' ? 'retry' : 'failed', requestHeaders: {} } as const;
-    return (await store.deliveries.recordAttempt(d!.id, record, { state, attempts: 1 }, { endpointId, ok, final })).streak;
+    return (await store.deliveries.recordAttempt(pendingDelivery(d!.id, event, endpointId, at), record, { state, attempts: 1 }, { endpointId, ok, final })).streak;
   }
 
   it('counts failed deliveries in the streak, not failed attempts that will be retried, and dates the streak from its first failure', async () => {

@@ -25,6 +25,8 @@ export class EndpointStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly retentionMs: number,
+    private readonly now: () => number,
   ) {}
 
   async save(endpoint: Endpoint): Promise<void> {
@@ -52,12 +54,29 @@ export class EndpointStore {
   }
 
   async delete(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<void> {
+    const deleted = this.keys.subscriberEndpointsDeleted(endpoint.subscriberId);
+    const now = this.now();
     await this.redis
       .multi()
       .del(this.keys.endpoint(endpoint.id))
       .zrem(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.id)
+      .zadd(deleted, now, endpoint.id)
+      .zremrangebyscore(deleted, '-inf', now - this.retentionMs)
+      .pexpire(deleted, this.retentionMs)
       .publish(this.keys.endpointChanges(), endpoint.id)
       .exec();
+  }
+
+  /**
+   * Ids of every endpoint the subscriber has, or deleted within the retention period: every
+   * endpoint an event still in the history can have been delivered to.
+   */
+  async idsWithinRetention(subscriberId: string): Promise<string[]> {
+    const [current, deleted] = await Promise.all([
+      this.redis.zrange(this.keys.subscriberEndpoints(subscriberId), 0, -1),
+      this.redis.zrange(this.keys.subscriberEndpointsDeleted(subscriberId), 0, -1),
+    ]);
+    return [...current, ...deleted];
   }
 
   /** All of a subscriber's endpoints, oldest first: the fan-out set for a new event. */

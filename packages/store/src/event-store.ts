@@ -13,8 +13,10 @@ export class EventStore {
     return raw ? (JSON.parse(raw) as StoredEvent) : null;
   }
 
-  /** Ids of the deliveries an event fanned out to, in creation order. */
-  async deliveryIds(eventId: string): Promise<string[]> {
-    return this.redis.zrange(this.keys.eventDeliveries(eventId), 0, -1);
+  /** Several events by id, in that order; null where one has expired. */
+  async getMany(ids: readonly string[]): Promise<Array<StoredEvent | null>> {
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => this.keys.event(id)));
+    return raws.map((raw) => (raw ? (JSON.parse(raw) as StoredEvent) : null));
   }
 }

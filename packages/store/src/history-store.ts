@@ -1,8 +1,10 @@
 import type Redis from 'ioredis';
-import { matchesEventType, type DeliveryRecord, type DeliveryState, type StoredEvent } from '@hookrelay/contracts';
+import { deliveryId, matchesEventType, type DeliveryRecord, type DeliveryState, type StoredEvent } from '@hookrelay/contracts';
 import type { DeliveryStore } from './delivery-store';
+import type { EndpointStore } from './endpoint-store';
+import type { EventStore } from './event-store';
+import { pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
 import type { Keys } from './keys';
-import { pageNewestFirst, type NewestFirstPage, type TimeWindow } from './newest-first';
 
 export interface DeliveryFilter extends TimeWindow {
   endpointId?: string;
@@ -25,11 +27,25 @@ export class HistoryStore {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly deliveries: DeliveryStore,
+    private readonly events: EventStore,
+    private readonly endpoints: EndpointStore,
   ) {}
+
+  /**
+   * The deliveries an event fanned out to (replays included), oldest first. Not stored as a list:
+   * a delivery's id derives from the event and the endpoint, so they are the existing ones among
+   * the ids for every endpoint the subscriber has or deleted within the retention period, which
+   * spares a key per event.
+   */
+  async deliveriesOfEvent(event: Pick<StoredEvent, 'id' | 'subscriberId'>): Promise<DeliveryRecord[]> {
+    const endpointIds = await this.endpoints.idsWithinRetention(event.subscriberId);
+    const found = await this.deliveries.getMany(endpointIds.map((endpointId) => deliveryId(event.id, endpointId)));
+    return found.sort((a, b) => a.createdAt - b.createdAt);
+  }
 
   async listDeliveries(subscriberId: string, filter: DeliveryFilter): Promise<NewestFirstPage<DeliveryRecord>> {
     const key = filter.endpointId ? this.keys.endpointDeliveries(filter.endpointId) : this.keys.subscriberDeliveries(subscriberId);
-    return pageNewestFirst<DeliveryRecord>(
+    return pageLogNewestFirst<DeliveryRecord>(
       this.redis,
       key,
       filter,
@@ -45,15 +61,11 @@ export class HistoryStore {
   }
 
   async listEvents(subscriberId: string, filter: EventFilter): Promise<NewestFirstPage<StoredEvent>> {
-    return pageNewestFirst<StoredEvent>(
+    return pageLogNewestFirst<StoredEvent>(
       this.redis,
       this.keys.subscriberEvents(subscriberId),
       filter,
-      async (ids) => {
-        if (ids.length === 0) return [];
-        const raws = await this.redis.mget(ids.map((id) => this.keys.event(id)));
-        return raws.map((r) => (r ? (JSON.parse(r) as StoredEvent) : null));
-      },
+      (ids) => this.events.getMany(ids),
       (e) => !filter.type || matchesEventType(filter.type, e.type),
     );
   }

@@ -18,8 +18,8 @@ export * from './idempotency-store';
 export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
-export * from './newest-first';
-export { DeliveryStore, defineDeliveryCommands, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
+export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
+export { DeliveryStore, defineDeliveryCommands, pendingDelivery, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
 export interface Store {
   keys: Keys;
@@ -37,12 +37,14 @@ export function createStore(options: StoreOptions): Store {
   const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
   const now = options.now ?? Date.now;
   const deliveries = new DeliveryStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
+  const events = new EventStore(options.redis, keys);
+  const endpoints = new EndpointStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   return {
     keys,
-    endpoints: new EndpointStore(options.redis, keys),
-    events: new EventStore(options.redis, keys),
+    endpoints,
+    events,
     deliveries,
-    history: new HistoryStore(options.redis, keys, deliveries),
+    history: new HistoryStore(options.redis, keys, deliveries, events, endpoints),
     health: new EndpointHealthStore(options.redis, keys),
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),

@@ -6,13 +6,21 @@ export function createKeys(prefix: string) {
   return {
     endpoint: (id: string) => `${prefix}:ep:${id}`,
     subscriberEndpoints: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps`,
+    /** Endpoints deleted within the retention period (sorted set by deletion time): their deliveries are still history. */
+    subscriberEndpointsDeleted: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-deleted`,
     event: (id: string) => `${prefix}:ev:${id}`,
-    eventDeliveries: (eventId: string) => `${prefix}:ev:${eventId}:dl`,
     delivery: (id: string) => `${prefix}:dl:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,
-    subscriberDeliveries: (subscriberId: string) => `${prefix}:sub:${subscriberId}:dl`,
-    endpointDeliveries: (endpointId: string) => `${prefix}:ep:${endpointId}:dl`,
-    subscriberEvents: (subscriberId: string) => `${prefix}:sub:${subscriberId}:ev`,
+    /**
+     * BullMQ's job hash for a delivery's automatic attempts (packages/queue: `bullPrefix`, queue
+     * `deliveries`, job id = delivery id; a test holds the two in step): a delivery not attempted
+     * yet has no record of its own, only this job.
+     */
+    deliveryJob: (id: string) => `${prefix}:bull:deliveries:${id}`,
+    /** History logs (streams, see history-log.ts): a subscriber's deliveries, an endpoint's, a subscriber's events. */
+    subscriberDeliveries: (subscriberId: string) => `${prefix}:sub:${subscriberId}:dl-log`,
+    endpointDeliveries: (endpointId: string) => `${prefix}:ep:${endpointId}:dl-log`,
+    subscriberEvents: (subscriberId: string) => `${prefix}:sub:${subscriberId}:ev-log`,
     /** An endpoint's health counters (hash) and its last 100 attempt outcomes (list of 1/0). */
     endpointHealth: (endpointId: string) => `${prefix}:ep:${endpointId}:health`,
     endpointOutcomes: (endpointId: string) => `${prefix}:ep:${endpointId}:outcomes`,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
-import { pageNewestFirst, type NewestFirstPage, type TimeWindow } from './newest-first';
+import { appendToLog, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
 
 /** What the store needs of a source; the API owns the rest of its shape (verification, matches, ...). */
 export interface SourceBase {
@@ -48,8 +48,6 @@ export function hashSourceToken(token: string): string {
  * counters.
  */
 export class SourceStore {
-  private sequence = 0;
-
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -139,16 +137,7 @@ export class SourceStore {
    * by count, and refreshing the key's expiry so an idle source's history disappears on its own.
    */
   async recordRequest(sourceId: string, record: SourceRequestRecord): Promise<void> {
-    const key = this.keys.sourceRequests(sourceId);
-    // Requests in the same millisecond keep their arrival order: a per-process sequence in the fraction.
-    const score = record.at + (this.sequence++ % 1000) / 1000;
-    await this.redis
-      .multi()
-      .zadd(key, score, JSON.stringify(record))
-      .zremrangebyscore(key, '-inf', this.now() - this.retentionMs)
-      .zremrangebyrank(key, 0, -(SOURCE_HISTORY_CAP + 1))
-      .pexpire(key, this.retentionMs)
-      .exec();
+    await appendToLog(this.redis, this.keys.sourceRequests(sourceId), { ms: record.at, retentionMs: this.retentionMs, nowMs: this.now(), maxLen: SOURCE_HISTORY_CAP }, JSON.stringify(record));
   }
 
   /** The history newest first, in pages. */
@@ -156,11 +145,11 @@ export class SourceStore {
     sourceId: string,
     opts: TimeWindow & { limit: number; cursor?: string; outcome?: SourceRequestOutcome },
   ): Promise<NewestFirstPage<SourceRequestRecord>> {
-    return pageNewestFirst<SourceRequestRecord>(
+    return pageLogNewestFirst<SourceRequestRecord>(
       this.redis,
       this.keys.sourceRequests(sourceId),
       opts,
-      async (members) => members.map((m) => JSON.parse(m) as SourceRequestRecord),
+      async (entries) => entries.map((e) => JSON.parse(e) as SourceRequestRecord),
       (r) => !opts.outcome || r.outcome === opts.outcome,
     );
   }

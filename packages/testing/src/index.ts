@@ -5,3 +5,4 @@ export * from './builders';
 export * from './python/zenduty-receiver';
 export * from './log-capture';
 export * from './api-call';
+export * from './redis-contents';

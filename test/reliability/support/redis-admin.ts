@@ -28,7 +28,11 @@ export async function configSet(url: string, name: string, value: string): Promi
   await withClient(url, (c) => c.config('SET', name, value));
 }
 
-/** Every key under `prefix` with its content (DUMP is type-independent), read in one pipeline. */
+/**
+ * Every key under `prefix` with its content, read in one pipeline. Hashes and sets are compared by
+ * their sorted entries: a read can rehash a large one, which reorders its DUMP without changing
+ * it. Other types by DUMP.
+ */
 export async function snapshotKeys(redis: Redis, prefix: string): Promise<Map<string, string>> {
   const keys: string[] = [];
   let cursor = '0';
@@ -37,13 +41,21 @@ export async function snapshotKeys(redis: Redis, prefix: string): Promise<Map<st
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');
+  const types = await redis.pipeline(keys.map((key) => ['type', key])).exec();
   const pipeline = redis.pipeline();
-  for (const key of keys) pipeline.dumpBuffer(key);
-  const dumps = (await pipeline.exec()) ?? [];
+  keys.forEach((key, i) => {
+    const type = types?.[i]?.[1];
+    if (type === 'hash') pipeline.hgetall(key);
+    else if (type === 'set') pipeline.smembers(key);
+    else pipeline.dumpBuffer(key);
+  });
+  const contents = (await pipeline.exec()) ?? [];
   const out = new Map<string, string>();
   keys.forEach((key, i) => {
-    const dump = dumps[i]?.[1] as Buffer | null | undefined;
-    if (dump) out.set(key, dump.toString('base64'));
+    const content = contents[i]?.[1] as Buffer | string[] | Record<string, string> | null | undefined;
+    if (Buffer.isBuffer(content)) out.set(key, content.toString('base64'));
+    else if (Array.isArray(content)) out.set(key, JSON.stringify([...content].sort()));
+    else if (content) out.set(key, JSON.stringify(Object.entries(content).sort(([a], [b]) => (a < b ? -1 : 1))));
   });
   return out;
 }

@@ -41,7 +41,7 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
   router.get('/:eid', async (req, res) => {
     const sid = await subscriberOf(req, store);
     const event = await eventOf(sid, String(req.params.eid));
-    const deliveries = await store.deliveries.getMany(await store.events.deliveryIds(event.id));
+    const deliveries = await store.history.deliveriesOfEvent(event);
     res.json({ id: event.id, type: event.type, createdAt: event.createdAt, payload: JSON.parse(event.payload) as unknown, deliveries });
   });
 

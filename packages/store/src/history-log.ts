@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+
+/**
+ * History logs: Redis streams whose entries carry one value (field `i`: an id, or a small record)
+ * and whose entry ids start with the time the entry was written (`<ms>-<seq>`), so entries of one
+ * millisecond keep their order. Every history index is one: a subscriber's events and deliveries,
+ * an endpoint's deliveries, a source's requests. Streams because an entry costs about 45 bytes
+ * against ~145 for a sorted-set member (measured with `npm run bench`, phase 6), they trim by time
+ * (`XADD ... MINID`) and they page by entry id without offsets. create-event.lua appends to the
+ * event and delivery logs itself, in the same script as the records.
+ */
+
+export interface TimeWindow {
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, inclusive. */
+  until?: number;
+}
+
+export interface NewestFirstPage<T> {
+  items: T[];
+  /** Opaque; pass back to continue. Absent when the window is exhausted. */
+  nextCursor?: string;
+}
+
+const APPEND_LOG = readFileSync(join(__dirname, 'append-log.lua'), 'utf8');
+
+type LogRedis = Redis & { hookrelayAppendLog(key: string, ms: number, retentionMs: number, nowMs: number, maxLen: number, value: string): Promise<number> };
+
+/**
+ * Appends `value` at time `ms`, trimming entries older than the retention period (and beyond
+ * `maxLen`, when given) and renewing the log's expiry. An entry never goes before the log's newest
+ * one: if another process's clock runs ahead, it lands right after that.
+ */
+export async function appendToLog(redis: Redis, key: string, at: { ms: number; retentionMs: number; nowMs: number; maxLen?: number }, value: string): Promise<void> {
+  if (!('hookrelayAppendLog' in redis)) redis.defineCommand('hookrelayAppendLog', { numberOfKeys: 1, lua: APPEND_LOG });
+  await (redis as LogRedis).hookrelayAppendLog(key, Math.max(Math.floor(at.ms), 0), at.retentionMs, at.nowMs, at.maxLen ?? 0, value);
+}
+
+const CHUNK = 200;
+/** A filtered listing reads at most this many entries per request, then hands back a cursor. */
+const MAX_SCANNED = 5000;
+const ENTRY_ID = /^\d{1,16}-\d{1,20}$/;
+
+function decodeCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  return ENTRY_ID.test(raw) ? raw : undefined;
+}
+
+/** Whether `cursor` is one a listing handed out; anything else would silently restart at page 1. */
+export function isCursor(cursor: string): boolean {
+  return decodeCursor(cursor) !== undefined;
+}
+
+function encodeCursor(entryId: string): string {
+  return Buffer.from(entryId).toString('base64url');
+}
+
+function entryMs(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf('-')));
+}
+
+/**
+ * Pages through a history log newest first, loading (from the entries' values) and filtering
+ * entries in chunks. The cursor is
+ * the last entry id read, so pages stay stable while new entries arrive and none is skipped or
+ * repeated between pages. `since` and `until` are inclusive epoch ms.
+ */
+export async function pageLogNewestFirst<T>(
+  redis: Redis,
+  key: string,
+  opts: TimeWindow & { cursor?: string; limit: number },
+  load: (values: string[]) => Promise<Array<T | null>>,
+  keep: (item: T) => boolean,
+): Promise<NewestFirstPage<T>> {
+  // Entry ids are never below 0-0: a window ending before 1970 holds nothing.
+  if (opts.until !== undefined && opts.until < 0) return { items: [] };
+  const after = decodeCursor(opts.cursor);
+  // An incomplete id (`<ms>`) as the upper bound means the whole millisecond, as the lower its start.
+  const until = opts.until !== undefined ? String(Math.floor(opts.until)) : undefined;
+  let end = after ? `(${after}` : (until ?? '+');
+  if (after && until !== undefined && Number(until) < entryMs(after)) end = until;
+  const start = opts.since !== undefined && opts.since > 0 ? String(Math.ceil(opts.since)) : '-';
+  const items: T[] = [];
+  let scanned = 0;
+  for (;;) {
+    const entries = (await redis.xrevrange(key, end, start, 'COUNT', CHUNK)) as Array<[string, string[]]>;
+    if (entries.length === 0) return { items };
+    const loaded = await load(entries.map(([, fields]) => fields[1] as string));
+    for (let i = 0; i < entries.length; i++) {
+      const entryId = (entries[i] as [string, string[]])[0];
+      scanned++;
+      const item = loaded[i];
+      if (item !== null && item !== undefined && keep(item)) {
+        items.push(item);
+        if (items.length === opts.limit) return { items, nextCursor: encodeCursor(entryId) };
+      }
+    }
+    const last = (entries[entries.length - 1] as [string, string[]])[0];
+    if (entries.length < CHUNK) return { items };
+    if (scanned >= MAX_SCANNED) return { items, nextCursor: encodeCursor(last) };
+    end = `(${last}`;
+  }
+}
