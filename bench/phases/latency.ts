@@ -1,6 +1,7 @@
 import { bareJob, benchPayload } from '../bare';
 import { epochMs, percentile } from '../clock';
-import { cleanSlate, closedLoop, deliveryProblems, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
+import { startCpuMeter } from '../cpu-meter';
+import { cleanSlate, closedLoop, cpuPids, deliveryProblems, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
 import { atMost, info, type Row } from '../report';
 
 interface OpenLoopResult {
@@ -122,7 +123,9 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
     return job.data.id;
   };
   await warmUp(ctx, bareSend, 'x-bench-id');
+  const bareCpu = startCpuMeter(cpuPids(ctx, ctx.baselineWorker));
   const bareLoop = await openLoop(rate, seconds, bareSend);
+  const bareUsed = bareCpu.finish();
   const baseline = await measure(ctx, bareLoop);
   await ctx.baselineWorker.stop();
   ctx.log(`latency baseline: p50 ${baseline.p50.toFixed(1)} p99 ${baseline.p99.toFixed(1)} ms at ${baseline.achievedRatePerS.toFixed(0)}/s`);
@@ -134,7 +137,9 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
   await ctx.hookrelayWorker.start();
   const publish = (i: number): Promise<string> => client.publish(sid, publisherKey, { type: 'custom.bench', payload: benchPayload(i) });
   await warmUp(ctx, publish, 'x-hookrelay-event-id', 'x-hub-signature');
+  const hookrelayCpu = startCpuMeter(cpuPids(ctx, ctx.hookrelayWorker));
   const hookrelayLoop = await openLoop(rate, seconds, publish);
+  const hookrelayUsed = hookrelayCpu.finish();
   const hookrelay = await measure(ctx, hookrelayLoop);
   await ctx.hookrelayWorker.stop();
   ctx.log(`latency hookrelay: p50 ${hookrelay.p50.toFixed(1)} p99 ${hookrelay.p99.toFixed(1)} ms (answered p50 ${hookrelay.answeredP50.toFixed(1)} p99 ${hookrelay.answeredP99.toFixed(1)}) at ${hookrelay.achievedRatePerS.toFixed(0)}/s, errors ${hookrelay.errors}`);
@@ -147,10 +152,14 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
     info(phase, 'publish answered p50', 'ms', hookrelay.answeredP50, baseline.answeredP50),
     info(phase, 'publish answered p99', 'ms', hookrelay.answeredP99, baseline.answeredP99),
     info(phase, 'achieved publish rate', '/s', hookrelay.achievedRatePerS, baseline.achievedRatePerS),
+    // Which process is busiest while the rate holds: the one that queues requests when it saturates.
+    ...(['orchestrator', 'worker', 'redis'] as const).map((name) =>
+      info(phase, `${name === 'orchestrator' ? 'API+sender (vs queue.add)' : name} CPU, % of a core`, '', ((hookrelayUsed[name] ?? Number.NaN) / (seconds * 1000)) * 100, ((bareUsed[name] ?? Number.NaN) / (seconds * 1000)) * 100),
+    ),
   ];
   if (hookrelay.errors + hookrelay.lost + baseline.errors + baseline.lost > 0) {
     rows.push(info(phase, 'publish errors / lost', '', `${hookrelay.errors} / ${hookrelay.lost}`, `${baseline.errors} / ${baseline.lost}`));
   }
   const problems = [...deliveryProblems('latency baseline', { ...baseline, duplicates: 0 }), ...deliveryProblems('latency hookrelay', { ...hookrelay, duplicates: 0 })];
-  return { rows, details: { baseline, hookrelay }, problems };
+  return { rows, details: { baseline: { ...baseline, cpuMs: bareUsed }, hookrelay: { ...hookrelay, cpuMs: hookrelayUsed } }, problems };
 }

@@ -26,12 +26,13 @@ export function authenticate(adminKey: string, subscribers: SubscriberStore): Re
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) return next(new UnauthorizedError());
-    const key = match[1];
-    if (timingSafeEqual(sha256(key), adminDigest)) {
+    // One digest serves both the admin comparison and the lookup (hashApiKey is this same SHA-256).
+    const digest = sha256(match[1]);
+    if (timingSafeEqual(digest, adminDigest)) {
       req.principal = { role: 'admin' };
       return next();
     }
-    const record = await subscribers.findApiKey(key);
+    const record = await subscribers.findApiKey(digest.toString('hex'));
     if (!record || record.revokedAt) return next(new UnauthorizedError());
     req.principal =
       record.role === 'subscriber' && record.subscriberId

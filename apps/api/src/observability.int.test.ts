@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { startQueueSampler } from '@hookrelay/delivery';
 import { TestReceiver } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness } from './api-harness';
@@ -16,6 +17,15 @@ function parseMetrics(text: string): Map<string, number> {
 const INCIDENT = { payload: { event_type: 'triggered', incident: { incident_number: 1, unique_id: 'u1', title: 'Disk full', status: 1 } } };
 
 describe('metrics and logs', () => {
+  async function waitForLine(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+    for (let i = 0; i < 100; i++) {
+      const line = h.logLines.find(match);
+      if (line) return line;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('no such log line within 2 s');
+  }
+
   let h: ApiHarness;
   let flaky: TestReceiver;
   let gone: TestReceiver;
@@ -112,6 +122,24 @@ describe('metrics and logs', () => {
     const line = h.logLines.find((l) => l.msg === 'request.completed' && (l.req as { id?: string })?.id === 'trace-abc-123');
     expect(line).toMatchObject({ req: { method: 'GET', url: '/v1/event-types' }, res: { statusCode: 200 } });
     expect(typeof line?.responseTime).toBe('number');
+  });
+
+  it('logs a request whose client left before the answer as request.aborted, with what was known of it', async () => {
+    const { port } = new URL(h.baseUrl);
+    // Headers promising a 1000-byte body, 10 bytes of it, then the client goes away.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /v1/subscribers/${sid}/events HTTP/1.1\r\nHost: x\r\nX-Request-Id: left-early-1\r\nAuthorization: Bearer ${subscriberKey}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":"i`);
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 50);
+      });
+      socket.on('error', reject);
+    });
+    const line = await waitForLine((l) => (l.req as { id?: string } | undefined)?.id === 'left-early-1');
+    expect(line).toMatchObject({ msg: 'request.aborted', level: 'warn', req: { method: 'POST', url: `/v1/subscribers/${sid}/events` } });
+    expect(JSON.stringify(line)).not.toContain(subscriberKey);
   });
 
   it('writes one delivery.attempted line per attempt with the same fields', () => {

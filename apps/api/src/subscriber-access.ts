@@ -8,7 +8,7 @@ import { NotFoundError } from './errors';
 export async function subscriberOf(req: Request, store: Store, access: 'read' | 'publish' = 'read'): Promise<string> {
   const sid = String(req.params.sid);
   assertSubscriberAccess(req, sid, access);
-  if (!(await store.subscribers.get(sid))) throw new NotFoundError('subscriber');
+  if (!(await store.subscribers.exists(sid))) throw new NotFoundError('subscriber');
   return sid;
 }
 

@@ -14,14 +14,23 @@ function decodeCursor(cursor: string | undefined): { createdAt: number; id: stri
   return at > 0 && Number.isFinite(createdAt) ? { createdAt, id: raw.slice(at + 1) } : undefined;
 }
 
+/** Subscribers whose endpoints a process keeps parsed at once. */
+const CACHED_SUBSCRIBERS = 10_000;
+
 export interface Page<T> {
   items: T[];
   /** Pass back to get the next page; absent on the last page. */
   nextCursor?: string;
 }
 
-/** Endpoints as JSON strings, indexed per subscriber by creation time. */
+/**
+ * Endpoints as JSON strings, indexed per subscriber by creation time. Each subscriber's endpoints
+ * carry a version, bumped by every change, so a process may keep them parsed between publishes.
+ */
 export class EndpointStore {
+  /** Subscriber id -> its endpoints as of a version. Bounded: cleared when it grows past the cap. */
+  private readonly cached = new Map<string, { version: string; endpoints: readonly Endpoint[] }>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -34,6 +43,7 @@ export class EndpointStore {
       .multi()
       .set(this.keys.endpoint(endpoint.id), JSON.stringify(endpoint))
       .zadd(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.createdAt, endpoint.id)
+      .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
       .exec();
   }
@@ -63,6 +73,7 @@ export class EndpointStore {
       .zadd(deleted, now, endpoint.id)
       .zremrangebyscore(deleted, '-inf', now - this.retentionMs)
       .pexpire(deleted, this.retentionMs)
+      .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
       .exec();
   }
@@ -79,10 +90,23 @@ export class EndpointStore {
     return [...current, ...deleted];
   }
 
-  /** All of a subscriber's endpoints, oldest first: the fan-out set for a new event. */
-  async listAll(subscriberId: string): Promise<Endpoint[]> {
+  /**
+   * All of a subscriber's endpoints, oldest first: the fan-out set for a new event. Read on every
+   * publish, so kept parsed in this process and re-read only when the subscriber's endpoints
+   * version has moved: one small GET instead of reading and parsing every endpoint, and never
+   * stale (a change made by any process is seen by the next call). Frozen: shared between callers.
+   */
+  async listAll(subscriberId: string): Promise<readonly Endpoint[]> {
+    // The version is read before the endpoints: a change landing in between makes the copy look
+    // older than it is (re-read next time), never newer.
+    const version = (await this.redis.get(this.keys.subscriberEndpointsVersion(subscriberId))) ?? '0';
+    const hit = this.cached.get(subscriberId);
+    if (hit && hit.version === version) return hit.endpoints;
     const ids = await this.redis.zrange(this.keys.subscriberEndpoints(subscriberId), 0, -1);
-    return this.load(ids);
+    const endpoints = Object.freeze((await this.load(ids)).map((e) => Object.freeze(e)));
+    if (this.cached.size >= CACHED_SUBSCRIBERS) this.cached.clear();
+    this.cached.set(subscriberId, { version, endpoints });
+    return endpoints;
   }
 
   /**

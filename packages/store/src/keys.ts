@@ -6,6 +6,8 @@ export function createKeys(prefix: string) {
   return {
     endpoint: (id: string) => `${prefix}:ep:${id}`,
     subscriberEndpoints: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps`,
+    /** Bumped by every change to a subscriber's endpoints: says whether a process's cached fan-out set is current. */
+    subscriberEndpointsVersion: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-version`,
     /** Endpoints deleted within the retention period (sorted set by deletion time): their deliveries are still history. */
     subscriberEndpointsDeleted: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-deleted`,
     event: (id: string) => `${prefix}:ev:${id}`,

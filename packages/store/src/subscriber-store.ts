@@ -24,8 +24,16 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+const SEEN_SUBSCRIBERS = 100_000;
+
 /** Subscribers and the API keys that act for them. Keys are stored only as SHA-256 hashes. */
 export class SubscriberStore {
+  /**
+   * Subscribers this process has seen exist. There is no deleting a subscriber, so once seen one
+   * stays, and every route naming a subscriber skips a round trip. Bounded: cleared past the cap.
+   */
+  private readonly seen = new Set<string>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -39,6 +47,16 @@ export class SubscriberStore {
       .set(this.keys.apiKey(hashApiKey(key.plain)), JSON.stringify(key.record))
       .hset(this.keys.apiKeysById(), key.record.id, hashApiKey(key.plain))
       .exec();
+  }
+
+  async exists(id: string): Promise<boolean> {
+    if (this.seen.has(id)) return true;
+    const found = (await this.redis.exists(this.keys.subscriber(id))) === 1;
+    if (found) {
+      if (this.seen.size >= SEEN_SUBSCRIBERS) this.seen.clear();
+      this.seen.add(id);
+    }
+    return found;
   }
 
   async get(id: string): Promise<Subscriber | null> {
@@ -81,8 +99,9 @@ export class SubscriberStore {
   }
 
   /** Looks a presented key up by its hash; an unknown key and a wrong key look the same. */
-  async findApiKey(plain: string): Promise<ApiKeyRecord | null> {
-    const raw = await this.redis.get(this.keys.apiKey(hashApiKey(plain)));
+  /** The key's record, by the key's SHA-256 in hex (`hashApiKey`). */
+  async findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
+    const raw = await this.redis.get(this.keys.apiKey(keyHash));
     return raw ? (JSON.parse(raw) as ApiKeyRecord) : null;
   }
 }

@@ -59,7 +59,7 @@ export function adminRoutes(deps: ApiDeps): Router {
   router.post('/subscribers/:sid/api-keys', async (req, res) => {
     requireAdmin(req);
     const sid = String(req.params.sid);
-    if (!(await deps.store.subscribers.get(sid))) throw new NotFoundError('subscriber');
+    if (!(await deps.store.subscribers.exists(sid))) throw new NotFoundError('subscriber');
     const now = deps.now();
     const apiKey = newApiKey('sub');
     const record = { id: newId('key', now), role: 'subscriber' as const, subscriberId: sid, createdAt: now };
