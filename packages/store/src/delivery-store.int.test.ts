@@ -144,4 +144,34 @@ describe('DeliveryStore re-opening and patching', () => {
       expect(await store.deliveries.get(other!.id)).toBeNull();
     });
   });
+
+  describe('a subscriber\'s endpoints, kept parsed by each process', () => {
+    it('sees every save and delete made through another process at the next call', async () => {
+      const other = createStore({ redis, prefix }); // another API process on the same Redis
+      const sid = 'sub_fanout';
+      const first = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/1' });
+      await other.endpoints.save(first);
+      expect((await store.endpoints.listAll(sid)).map((e) => e.url)).toEqual(['http://127.0.0.1:9/1']);
+      const same = await store.endpoints.listAll(sid);
+      expect(await store.endpoints.listAll(sid)).toBe(same); // kept, not re-read
+      expect(Object.isFrozen(same[0])).toBe(true);
+
+      await other.endpoints.save({ ...first, url: 'http://127.0.0.1:9/changed', status: 'disabled' });
+      expect((await store.endpoints.listAll(sid)).map((e) => [e.url, e.status])).toEqual([['http://127.0.0.1:9/changed', 'disabled']]);
+      const second = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/2', createdAt: first.createdAt + 1 });
+      await other.endpoints.save(second);
+      expect((await store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([first.id, second.id]);
+      await other.endpoints.delete(first);
+      expect((await store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([second.id]);
+    });
+
+    it('remembers a subscriber seen to exist, and does not remember one that does not', async () => {
+      expect(await store.subscribers.exists('sub_later')).toBe(false);
+      await redis.set(store.keys.subscriber('sub_later'), '{}');
+      expect(await store.subscribers.exists('sub_later')).toBe(true);
+      await redis.del(store.keys.subscriber('sub_later'));
+      // Subscribers are never deleted: once seen, one is taken to exist without asking Redis.
+      expect(await store.subscribers.exists('sub_later')).toBe(true);
+    });
+  });
 });
