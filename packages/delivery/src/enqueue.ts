@@ -89,11 +89,12 @@ async function commit(queue: DeliveryQueue, shares: readonly Share[]): Promise<v
     const placed = shares.map((share) => {
       const created = share.store.deliveries.appendCreateForEvents(multi, share.items);
       const place = { share, createAt: at, jobsAt: at + created.commands, jobs: 0, read: created.read };
-      for (const { event, endpoints } of share.items) {
-        for (const endpoint of endpoints) {
-          const data: DeliveryJobData = { eventId: event.id, endpointId: endpoint.id };
-          if (share.existing.has(deliveryId(event.id, endpoint.id))) continue;
-          const spec = deliveryJob(data);
+      // The ids computed for the records serve the jobs too (a SHA-256 each).
+      for (const deliveries of created.planned) {
+        for (const { id, eventId, endpointId } of deliveries) {
+          if (share.existing.has(id)) continue;
+          const data: DeliveryJobData = { eventId, endpointId };
+          const spec = deliveryJob(data, { jobId: id });
           const job = new Job<DeliveryJobData>(queue, spec.name, data, spec.opts, spec.opts.jobId);
           // A delivery not attempted yet reads its creation time from its job: the time its log entries carry.
           job.timestamp = created.createdAt;

@@ -46,7 +46,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
 
 /** One job per delivery; the job id is the delivery id, so BullMQ refuses a second copy while the first lives. */
 export function deliveryJob(data: DeliveryJobData, opts: JobsOptions = {}) {
-  return { name: 'deliver', data, opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryIdOf(data), ...opts } };
+  return { name: 'deliver', data, opts: { ...DELIVERY_JOB_OPTIONS, ...opts, jobId: opts.jobId ?? deliveryIdOf(data) } };
 }
 
 /** The delivery a job is for. */

@@ -104,7 +104,7 @@ export class DeliveryStore {
   appendCreateForEvents(
     multi: ChainableCommander,
     items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>,
-  ): { commands: number; createdAt: number; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
+  ): { commands: number; createdAt: number; planned: ReadonlyArray<ReadonlyArray<Omit<NewDelivery, 'created'>>>; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
     const now = this.now();
     let commands = 0;
     const scripted = multi as unknown as ScriptedRedis;
@@ -126,7 +126,7 @@ export class DeliveryStore {
         if (err) throw err;
         return deliveries.map((d, j) => ({ ...d, created: (created as number[])[j] === 1 }));
       });
-    return { commands, createdAt: now, read };
+    return { commands, createdAt: now, planned, read };
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {
