@@ -1,21 +1,24 @@
--- Stores an event (once) and its new deliveries, one per endpoint, unless the pair has one
--- already; appends each to its history logs. One script per event keeps a publish to one round
--- trip and one command per event in the enqueue transaction.
--- KEYS: event, subscriberEvents, then for each endpoint: delivery, deliveryJob,
+-- Stores events (each once) and their new deliveries, one per endpoint, unless the pair has one
+-- already; appends each to its history logs. One call for all the events of a transaction: a batch
+-- of 1,000 is one command, not 1,000, and each log's expiry is renewed once, not once per event.
+-- KEYS, per event: event, subscriberEvents, then per endpoint: delivery, deliveryJob,
 --       subscriberDeliveries, endpointDeliveries
--- ARGV: eventJson, eventId, createdAt, nowMs, retentionMs, then for each endpoint: deliveryId
--- Returns one 1 (created) or 0 (existed) per endpoint.
+-- ARGV: retentionMs, nowMs, then per event: eventJson, eventId, createdAt, endpointCount,
+--       then one deliveryId per endpoint
+-- Returns, per event, one 1 (created) or 0 (existed) per endpoint.
 --
 -- A new delivery writes no record of its own: until its first attempt, the delivery is its
 -- BullMQ job (which names the event and the endpoint) and its log entries, and the worker writes
 -- the record with that attempt (record-attempt.lua). So a pair "has a delivery" when either its
 -- record or its job exists; delivery-store.ts reads a pending one from its job. Nor is there a list
 -- of an event's deliveries: their ids derive from the event and the endpoints (history-store.ts).
--- The history logs are streams whose entry ids start with the time written (history-log.ts);
--- each append also trims what is older than the retention period and renews the log's expiry.
-local retention = tonumber(ARGV[5])
-local now = tonumber(ARGV[4])
+-- The history logs are streams whose entry ids start with the time written (history-log.ts); the
+-- first append to a log here also trims what is older than the retention period, and every log
+-- written gets its expiry renewed once.
+local retention = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
 local oldest = math.max(now - retention, 0)
+local touched = {}
 
 local function lastGeneratedMs(key)
   local info = redis.call('XINFO', 'STREAM', key)
@@ -28,29 +31,50 @@ local function lastGeneratedMs(key)
 end
 
 local function append(key, ms, id)
-  local added = redis.pcall('XADD', key, 'MINID', '~', oldest, ms .. '-*', 'i', id)
+  local first = not touched[key]
+  local added
+  if first then
+    added = redis.pcall('XADD', key, 'MINID', '~', oldest, ms .. '-*', 'i', id)
+  else
+    added = redis.pcall('XADD', key, ms .. '-*', 'i', id)
+  end
   if type(added) == 'table' and added.err then
     -- The log already holds a later entry (another API process's clock runs ahead of this one):
     -- append right after it rather than fail the publish.
-    redis.call('XADD', key, 'MINID', '~', oldest, lastGeneratedMs(key) .. '-*', 'i', id)
+    redis.call('XADD', key, lastGeneratedMs(key) .. '-*', 'i', id)
   end
-  redis.call('PEXPIRE', key, retention)
+  if first then
+    touched[key] = true
+    touched[#touched + 1] = key
+  end
 end
 
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', retention, 'NX') then
-  append(KEYS[2], ARGV[3], ARGV[2])
-end
-local created = {}
-local n = (#KEYS - 2) / 4
-for i = 0, n - 1 do
-  local k = 3 + i * 4
-  local id = ARGV[6 + i]
-  if redis.call('EXISTS', KEYS[k], KEYS[k + 1]) > 0 then
-    created[#created + 1] = 0
-  else
-    append(KEYS[k + 2], now, id)
-    append(KEYS[k + 3], now, id)
-    created[#created + 1] = 1
+local replies = {}
+local k = 1
+local a = 3
+while a <= #ARGV do
+  local eventId = ARGV[a + 1]
+  local count = tonumber(ARGV[a + 3])
+  if redis.call('SET', KEYS[k], ARGV[a], 'PX', retention, 'NX') then
+    append(KEYS[k + 1], ARGV[a + 2], eventId)
   end
+  local created = {}
+  for i = 0, count - 1 do
+    local dk = k + 2 + i * 4
+    local id = ARGV[a + 4 + i]
+    if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) > 0 then
+      created[#created + 1] = 0
+    else
+      append(KEYS[dk + 2], now, id)
+      append(KEYS[dk + 3], now, id)
+      created[#created + 1] = 1
+    end
+  end
+  replies[#replies + 1] = created
+  k = k + 2 + count * 4
+  a = a + 4 + count
 end
-return created
+for i = 1, #touched do
+  redis.call('PEXPIRE', touched[i], retention)
+end
+return replies

@@ -99,6 +99,23 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(found.map((d) => d.createdAt)).toEqual([...Array(140).fill(1000), ...Array(10).fill(2000)]);
   });
 
+  it('records a batch too big for one script call (split at ~8,000 keys) completely, and renews each log\'s expiry', async () => {
+    const sid = 'sub_big';
+    const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
+    const events = Array.from({ length: 2100 }, () => buildEvent({ subscriberId: sid }));
+    const created = await store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+    expect(created.map((ds) => ds.map((d) => [d.eventId, d.created]))).toEqual(events.map((e) => [[e.id, true]]));
+    expect(await redis.xlen(store.keys.subscriberEvents(sid))).toBe(2100);
+    expect(await redis.xlen(store.keys.endpointDeliveries(endpoint.id))).toBe(2100);
+    for (const log of [store.keys.subscriberEvents(sid), store.keys.subscriberDeliveries(sid), store.keys.endpointDeliveries(endpoint.id)]) {
+      expect(await redis.pttl(log)).toBeGreaterThan(0);
+    }
+    const again = await store.deliveries.createForEvents(events.slice(0, 3).map((event) => ({ event, endpoints: [endpoint] })));
+    // No job was queued for these (createForEvents alone), so the pairs are free again: but the events exist.
+    expect(again.flat().map((d) => d.created)).toEqual([true, true, true]);
+    expect(await redis.xlen(store.keys.subscriberEvents(sid))).toBe(2100);
+  });
+
   describe('a delivery not attempted yet', () => {
     it('has no record of its own: it reads as pending from its queued job and its event, and its first attempt writes the record', async () => {
       const event = buildEvent({ type: 'custom.order.paid', subscriberId: 'sub_lazy' });

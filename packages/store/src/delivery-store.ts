@@ -11,7 +11,7 @@ const RECORD_ATTEMPT = readFileSync(join(__dirname, 'record-attempt.lua'), 'utf8
 const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'utf8');
 
 type ScriptedRedis = Redis & {
-  hookrelayCreateEvent(...args: Array<string | number>): Promise<number[]>;
+  hookrelayCreateEvent(...args: Array<string | number>): Promise<number[][]>;
   hookrelayRecordAttempt(...args: Array<string | number>): Promise<[number, number]>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
@@ -49,6 +49,9 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   for (const [k, v] of Object.entries(hash)) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
   return out as unknown as DeliveryRecord;
 }
+
+/** create-event.lua calls are split at about this many keys (a batch of 1,000 one-endpoint events is 6,000). */
+const KEYS_PER_CALL = 8000;
 
 /** A delivery not attempted yet, as its record will read once written. */
 export function pendingDelivery(id: string, event: StoredEvent, endpointId: string, createdAt: number): DeliveryRecord {
@@ -106,26 +109,36 @@ export class DeliveryStore {
     items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>,
   ): { commands: number; createdAt: number; planned: ReadonlyArray<ReadonlyArray<Omit<NewDelivery, 'created'>>>; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
     const now = this.now();
-    let commands = 0;
-    const scripted = multi as unknown as ScriptedRedis;
+    // One call for many events (see create-event.lua), split so that no call grows past ~8,000 keys.
+    const calls: Array<{ keys: string[]; args: Array<string | number>; events: number }> = [];
+    let call: (typeof calls)[number] | undefined;
     const planned = items.map(({ event, endpoints }) => {
       const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
-      const keys = [this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId)];
-      const args: Array<string | number> = [JSON.stringify(event), event.id, event.createdAt, now, this.retentionMs];
-      for (const d of deliveries) {
-        keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), this.keys.subscriberDeliveries(event.subscriberId), this.keys.endpointDeliveries(d.endpointId));
-        args.push(d.id);
+      if (!call || call.keys.length >= KEYS_PER_CALL) {
+        call = { keys: [], args: [this.retentionMs, now], events: 0 };
+        calls.push(call);
       }
-      scripted.hookrelayCreateEvent(keys.length, ...keys, ...args);
-      commands++;
+      const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
+      call.keys.push(this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId));
+      call.args.push(JSON.stringify(event), event.id, event.createdAt, deliveries.length);
+      for (const d of deliveries) {
+        call.keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), subscriberDeliveries, this.keys.endpointDeliveries(d.endpointId));
+        call.args.push(d.id);
+      }
+      call.events++;
       return deliveries;
     });
-    const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] =>
-      planned.map((deliveries, i) => {
-        const [err, created] = results[i] ?? [new Error('missing reply'), []];
+    for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, ...c.keys, ...c.args);
+    const commands = calls.length;
+    const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] => {
+      const replies: number[][] = [];
+      calls.forEach((_, i) => {
+        const [err, reply] = results[i] ?? [new Error('missing reply'), []];
         if (err) throw err;
-        return deliveries.map((d, j) => ({ ...d, created: (created as number[])[j] === 1 }));
+        replies.push(...(reply as number[][]));
       });
+      return planned.map((deliveries, i) => deliveries.map((d, j) => ({ ...d, created: (replies[i] ?? [])[j] === 1 })));
+    };
     return { commands, createdAt: now, planned, read };
   }
 
