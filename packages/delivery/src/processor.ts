@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
+import { deliveryIdOf } from '@hookrelay/queue';
 import type { Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import type { AuthenticatedSender } from './auth/authenticated-send';
@@ -12,7 +13,6 @@ import { OriginBusyError, RetryLaterError } from './errors';
 import { originOf, type OriginSlots } from './origin-slots';
 import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
-import { deliveryIdOf } from '@hookrelay/queue';
 import type { SendResult } from './send';
 
 export interface ProcessorDeps {

@@ -12,37 +12,18 @@
 -- the record with that attempt (record-attempt.lua). So a pair "has a delivery" when either its
 -- record or its job exists; delivery-store.ts reads a pending one from its job. Nor is there a list
 -- of an event's deliveries: their ids derive from the event and the endpoints (history-store.ts).
--- The history logs are streams whose entry ids start with the time written (history-log.ts); the
--- first append to a log here also trims what is older than the retention period, and every log
--- written gets its expiry renewed once.
+-- The history logs are streams whose entry ids start with the time written (history-log.ts, which
+-- loads log-entry.lua ahead of this script); the first append to a log here also trims what is
+-- older than the retention period, and every log written gets its expiry renewed once.
 local retention = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local oldest = math.max(now - retention, 0)
 local touched = {}
 
-local function lastGeneratedMs(key)
-  local info = redis.call('XINFO', 'STREAM', key)
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then
-      return string.match(info[i + 1], '^(%d+)')
-    end
-  end
-  return '0'
-end
-
 local function append(key, ms, id)
+  -- The first append to a log in this call also trims it (appendLogEntry, from log-entry.lua).
   local first = not touched[key]
-  local added
-  if first then
-    added = redis.pcall('XADD', key, 'MINID', '~', oldest, ms .. '-*', 'i', id)
-  else
-    added = redis.pcall('XADD', key, ms .. '-*', 'i', id)
-  end
-  if type(added) == 'table' and added.err then
-    -- The log already holds a later entry (another API process's clock runs ahead of this one):
-    -- append right after it rather than fail the publish.
-    redis.call('XADD', key, lastGeneratedMs(key) .. '-*', 'i', id)
-  end
+  appendLogEntry(key, ms, id, first and oldest or nil)
   if first then
     touched[key] = true
     touched[#touched + 1] = key

@@ -4,9 +4,11 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
+import type { EventStore } from './event-store';
+import { logWritingScript } from './history-log';
 import type { Keys } from './keys';
 
-const CREATE_EVENT = readFileSync(join(__dirname, 'create-event.lua'), 'utf8');
+const CREATE_EVENT = logWritingScript('create-event.lua');
 const RECORD_ATTEMPT = readFileSync(join(__dirname, 'record-attempt.lua'), 'utf8');
 const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'utf8');
 
@@ -50,6 +52,14 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   return out as unknown as DeliveryRecord;
 }
 
+/** A delivery not attempted yet, as its queued job names it. */
+interface QueuedDelivery {
+  id: string;
+  eventId: string;
+  endpointId: string;
+  createdAt: number;
+}
+
 /** create-event.lua calls are split at about this many keys (a batch of 1,000 one-endpoint events is 6,000). */
 const KEYS_PER_CALL = 8000;
 
@@ -78,6 +88,7 @@ export class DeliveryStore {
   constructor(
     redis: Redis,
     private readonly keys: Keys,
+    private readonly events: EventStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
   ) {
@@ -110,12 +121,12 @@ export class DeliveryStore {
   ): { commands: number; createdAt: number; planned: ReadonlyArray<ReadonlyArray<Omit<NewDelivery, 'created'>>>; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
     const now = this.now();
     // One call for many events (see create-event.lua), split so that no call grows past ~8,000 keys.
-    const calls: Array<{ keys: string[]; args: Array<string | number>; events: number }> = [];
+    const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     let call: (typeof calls)[number] | undefined;
     const planned = items.map(({ event, endpoints }) => {
       const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
       if (!call || call.keys.length >= KEYS_PER_CALL) {
-        call = { keys: [], args: [this.retentionMs, now], events: 0 };
+        call = { keys: [], args: [this.retentionMs, now] };
         calls.push(call);
       }
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
@@ -125,7 +136,6 @@ export class DeliveryStore {
         call.keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), subscriberDeliveries, this.keys.endpointDeliveries(d.endpointId));
         call.args.push(d.id);
       }
-      call.events++;
       return deliveries;
     });
     for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, ...c.keys, ...c.args);
@@ -157,7 +167,7 @@ export class DeliveryStore {
     const multi = this.redis.multi();
     for (const id of ids) multi.hgetall(this.keys.delivery(id)).hmget(this.keys.deliveryJob(id), 'data', 'timestamp');
     const replies = (await multi.exec()) ?? [];
-    const found: Array<DeliveryRecord | { id: string; eventId: string; endpointId: string; createdAt: number } | null> = ids.map((id, i) => {
+    const found: Array<DeliveryRecord | QueuedDelivery | null> = ids.map((id, i) => {
       const record = parseDelivery((replies[i * 2]?.[1] ?? {}) as Record<string, string>);
       if (record) return record;
       const [data, timestamp] = (replies[i * 2 + 1]?.[1] ?? []) as Array<string | null>;
@@ -165,13 +175,9 @@ export class DeliveryStore {
       const job = JSON.parse(data) as Pick<DeliveryRecord, 'eventId' | 'endpointId'>;
       return { id, eventId: job.eventId, endpointId: job.endpointId, createdAt: Number(timestamp) };
     });
-    const waiting = found.filter((d): d is { id: string; eventId: string; endpointId: string; createdAt: number } => d !== null && !('state' in d));
+    const eventIds = [...new Set(found.flatMap((d) => (d !== null && !('state' in d) ? [d.eventId] : [])))];
     const events = new Map<string, StoredEvent>();
-    if (waiting.length > 0) {
-      const eventIds = [...new Set(waiting.map((d) => d.eventId))];
-      const raws = await this.redis.mget(eventIds.map((id) => this.keys.event(id)));
-      raws.forEach((raw, i) => raw && events.set(eventIds[i] as string, JSON.parse(raw) as StoredEvent));
-    }
+    for (const event of await this.events.getMany(eventIds)) if (event) events.set(event.id, event);
     return found.flatMap((d) => {
       if (d === null) return [];
       if ('state' in d) return [d];
@@ -194,8 +200,7 @@ export class DeliveryStore {
   async loadForAttempt(job: { deliveryId: string; eventId: string; endpointId: string; createdAt: number }): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
     // Two plain commands, not an explicit pipeline: the connection's auto-pipelining batches them
     // with every other job's commands in one write, which an explicit pipeline would not.
-    const [hash, raw] = await Promise.all([this.redis.hgetall(this.keys.delivery(job.deliveryId)), this.redis.get(this.keys.event(job.eventId))]);
-    const event = raw ? (JSON.parse(raw) as StoredEvent) : null;
+    const [hash, event] = await Promise.all([this.redis.hgetall(this.keys.delivery(job.deliveryId)), this.events.get(job.eventId)]);
     const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, job.createdAt) : null);
     return { delivery, event };
   }

@@ -25,7 +25,14 @@ export interface NewestFirstPage<T> {
   nextCursor?: string;
 }
 
-const APPEND_LOG = readFileSync(join(__dirname, 'append-log.lua'), 'utf8');
+const LOG_ENTRY = readFileSync(join(__dirname, 'log-entry.lua'), 'utf8');
+
+/** A script that writes history logs, with the shared `appendLogEntry` (log-entry.lua) ahead of it. */
+export function logWritingScript(file: string): string {
+  return `${LOG_ENTRY}\n${readFileSync(join(__dirname, file), 'utf8')}`;
+}
+
+const APPEND_LOG = logWritingScript('append-log.lua');
 
 type LogRedis = Redis & { hookrelayAppendLog(key: string, ms: number, retentionMs: number, nowMs: number, maxLen: number, value: string): Promise<number> };
 

@@ -36,8 +36,8 @@ export interface Store {
 export function createStore(options: StoreOptions): Store {
   const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
   const now = options.now ?? Date.now;
-  const deliveries = new DeliveryStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   const events = new EventStore(options.redis, keys);
+  const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   const endpoints = new EndpointStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   return {
     keys,

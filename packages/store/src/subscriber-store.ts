@@ -98,8 +98,10 @@ export class SubscriberStore {
     return revoked;
   }
 
-  /** Looks a presented key up by its hash; an unknown key and a wrong key look the same. */
-  /** The key's record, by the key's SHA-256 in hex (`hashApiKey`). */
+  /**
+   * Looks a presented key up by its SHA-256 in hex (`hashApiKey`); an unknown key and a wrong key
+   * look the same.
+   */
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
     const raw = await this.redis.get(this.keys.apiKey(keyHash));
     return raw ? (JSON.parse(raw) as ApiKeyRecord) : null;
