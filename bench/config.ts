@@ -25,6 +25,8 @@ export interface BenchConfig {
   phases: ReadonlySet<PhaseName>;
   /** BENCH_PROFILE=1: each worker child writes a V8 CPU profile here (BENCH_PROFILE_DIR, else a temp folder). */
   cpuProfDir?: string;
+  /** Where the JSON results go (BENCH_RESULTS_FILE; the test suite's smoke run keeps the repo clean). */
+  resultsFile: string;
 }
 
 export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory'] as const;
@@ -47,6 +49,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     workerConcurrency: 100,
     connectionsPerOrigin: 64,
     phases: new Set((requested.length ? requested : PHASES) as PhaseName[]),
+    resultsFile: env.BENCH_RESULTS_FILE ?? join(__dirname, 'results', 'latest.json'),
     ...(env.BENCH_PROFILE === '1' ? { cpuProfDir: env.BENCH_PROFILE_DIR ?? join(tmpdir(), 'hookrelay-bench-profiles') } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // See bench/README.md for what each phase measures.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import Redis from 'ioredis';
 import { startRedisServer } from '@hookrelay/testing';
 import { createBareQueue } from './bare';
@@ -20,7 +20,6 @@ import { runPipeline } from './phases/pipeline';
 import { redisPid } from './redis-stats';
 import { formatTable, info, type Row } from './report';
 
-const RESULTS_DIR = join(__dirname, 'results');
 
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
@@ -180,8 +179,7 @@ async function main(): Promise<number> {
   const missed = rows.filter((r) => r.met === false).map((r) => `${r.phase} ${r.metric}`);
   if (missed.length) process.stdout.write(`  targets missed (reported, not a failure): ${missed.join('; ')}\n`);
 
-  // BENCH_RESULTS_FILE: where the JSON goes instead (the test suite's smoke run keeps the repo clean).
-  const resultsFile = process.env.BENCH_RESULTS_FILE ?? join(RESULTS_DIR, 'latest.json');
+  const { resultsFile } = config;
   mkdirSync(dirname(resultsFile), { recursive: true });
   const json = {
     command: `${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`,

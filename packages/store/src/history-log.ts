@@ -72,9 +72,8 @@ function entryMs(entryId: string): number {
 
 /**
  * Pages through a history log newest first, loading (from the entries' values) and filtering
- * entries in chunks. The cursor is
- * the last entry id read, so pages stay stable while new entries arrive and none is skipped or
- * repeated between pages. `since` and `until` are inclusive epoch ms.
+ * entries in chunks. The cursor is the last entry id read, so pages stay stable while new entries
+ * arrive and none is skipped or repeated between pages. `since` and `until` are inclusive epoch ms.
  */
 export async function pageLogNewestFirst<T>(
   redis: Redis,
