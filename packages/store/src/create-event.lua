@@ -9,7 +9,7 @@
 --
 -- A new delivery writes no record of its own: until its first attempt, the delivery is its
 -- BullMQ job (which names the event and the endpoint) and its log entries, and the worker writes
--- the record with that attempt (record-attempt.lua). So a pair "has a delivery" when either its
+-- the record with that attempt (record-attempts.lua). So a pair "has a delivery" when either its
 -- record or its job exists; delivery-store.ts reads a pending one from its job. Nor is there a list
 -- of an event's deliveries: their ids derive from the event and the endpoints (history-store.ts).
 -- The history logs are streams whose entry ids start with the time written (history-log.ts, which

@@ -162,6 +162,53 @@ describe('DeliveryStore re-opening and patching', () => {
     });
   });
 
+  describe('attempts that start and end in one event-loop turn', () => {
+    it('are read and recorded in one Redis call each, every delivery getting its own answer', async () => {
+      const event = buildEvent({ subscriberId: 'sub_turn' });
+      const ok = buildEndpoint({ subscriberId: 'sub_turn', url: 'http://127.0.0.1:9/ok' });
+      const failing = buildEndpoint({ subscriberId: 'sub_turn', url: 'http://127.0.0.1:9/failing' });
+      const [created = []] = await store.deliveries.createForEvents([{ event, endpoints: [ok, failing] }]);
+      const [first, second] = created;
+      // `second` was attempted once already: its record exists, and its endpoint has failed before.
+      const secondPending = pendingDelivery(second!.id, event, failing.id, 1000);
+      await store.deliveries.recordAttempt(secondPending, { attempt: 1, startedAt: 1, durationMs: 1, outcome: 'retry', statusCode: 500, requestHeaders: {} }, { state: 'retrying', attempts: 1, nextAttemptAt: 5, lastStatusCode: 500 }, { endpointId: failing.id, ok: false, final: 'none' });
+      const gone = 'dlv_gone_' + prefix;
+
+      const scripted = redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const loads = jest.spyOn(scripted, 'hookrelayLoadForAttempts');
+      const writes = jest.spyOn(scripted, 'hookrelayRecordAttempts');
+      try {
+        const [a, b, c] = await Promise.all([
+          store.deliveries.loadForAttempt({ deliveryId: first!.id, eventId: event.id, endpointId: ok.id, createdAt: 1000 }),
+          store.deliveries.loadForAttempt({ deliveryId: second!.id, eventId: event.id, endpointId: failing.id, createdAt: 1000 }),
+          store.deliveries.loadForAttempt({ deliveryId: gone, eventId: 'evt_expired', endpointId: ok.id, createdAt: 1000 }),
+        ]);
+        expect(loads).toHaveBeenCalledTimes(1);
+        expect(a).toEqual({ delivery: pendingDelivery(first!.id, event, ok.id, 1000), event });
+        expect(b.delivery).toMatchObject({ id: second!.id, state: 'retrying', attempts: 1, nextAttemptAt: 5 });
+        expect(c).toEqual({ delivery: null, event: null });
+
+        const [okStreak, failStreak] = await Promise.all([
+          store.deliveries.recordAttempt(a.delivery!, { attempt: 1, startedAt: 2, durationMs: 1, outcome: 'delivered', statusCode: 200, requestHeaders: {} }, { state: 'delivered', attempts: 1, lastStatusCode: 200 }, { endpointId: ok.id, ok: true, final: 'delivered' }),
+          store.deliveries.recordAttempt(b.delivery!, { attempt: 2, startedAt: 2, durationMs: 1, outcome: 'failed', statusCode: 500, requestHeaders: {} }, { state: 'failed', attempts: 2, lastStatusCode: 500, failureReason: 'gave up after 2 attempts' }, { endpointId: failing.id, ok: false, final: 'failed' }),
+        ]);
+        expect(writes).toHaveBeenCalledTimes(1);
+        expect(okStreak.streak).toEqual({ consecutiveFailures: 0, failingSince: null });
+        expect(failStreak.streak).toEqual({ consecutiveFailures: 1, failingSince: expect.any(Number) });
+      } finally {
+        loads.mockRestore();
+        writes.mockRestore();
+      }
+      const records = await store.deliveries.getMany([first!.id, second!.id]);
+      expect(records.map((d) => [d.state, d.attempts])).toEqual([['delivered', 1], ['failed', 2]]);
+      // The retry's nextAttemptAt does not linger on the ended record.
+      expect(records[1]).not.toHaveProperty('nextAttemptAt');
+      expect((await store.deliveries.attempts(second!.id)).map((x) => x.outcome)).toEqual(['retry', 'failed']);
+      expect(await redis.lrange(store.keys.endpointOutcomes(failing.id), 0, -1)).toEqual(['0', '0']);
+      expect(await redis.lrange(store.keys.endpointOutcomes(ok.id), 0, -1)).toEqual(['1']);
+    });
+  });
+
   describe('a subscriber\'s endpoints, kept parsed by each process', () => {
     it('sees every save and delete made through another process at the next call', async () => {
       const other = createStore({ redis, prefix }); // another API process on the same Redis

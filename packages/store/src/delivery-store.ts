@@ -4,17 +4,20 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
-import type { EventStore } from './event-store';
+import { parseStoredEvent, type EventStore } from './event-store';
 import { logWritingScript } from './history-log';
 import type { Keys } from './keys';
+import { TurnBatch } from './turn-batch';
 
 const CREATE_EVENT = logWritingScript('create-event.lua');
-const RECORD_ATTEMPT = readFileSync(join(__dirname, 'record-attempt.lua'), 'utf8');
+const RECORD_ATTEMPTS = readFileSync(join(__dirname, 'record-attempts.lua'), 'utf8');
+const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
 const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'utf8');
 
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number>): Promise<number[][]>;
-  hookrelayRecordAttempt(...args: Array<string | number>): Promise<[number, number]>;
+  hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number]>>;
+  hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
 
@@ -78,12 +81,32 @@ export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): voi
   if ('hookrelayCreateEvent' in redis) return;
   // The key count varies with the fan-out: callers pass it first.
   redis.defineCommand('hookrelayCreateEvent', { lua: CREATE_EVENT });
-  redis.defineCommand('hookrelayRecordAttempt', { numberOfKeys: 4, lua: RECORD_ATTEMPT });
+  redis.defineCommand('hookrelayRecordAttempts', { lua: RECORD_ATTEMPTS });
+  redis.defineCommand('hookrelayLoadForAttempts', { lua: LOAD_FOR_ATTEMPTS });
   redis.defineCommand('hookrelayReopenDelivery', { numberOfKeys: 1, lua: REOPEN_DELIVERY });
+}
+
+/** One delivery's part of a record-attempts.lua call. */
+interface AttemptWrite {
+  keys: [string, string, string, string];
+  args: Array<string | number>;
+}
+
+/** Attempts gathered into one record-attempts.lua call at most (4 keys each). */
+const ATTEMPTS_PER_CALL = 200;
+/** Deliveries read in one load-for-attempts.lua call at most (2 keys each). */
+const LOADS_PER_CALL = 500;
+
+function fieldsToRecord(flat: readonly string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+  return hash;
 }
 
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
+  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number]>;
+  private readonly attemptLoads: TurnBatch<{ delivery: string; event: string }, { hash: Record<string, string>; event: StoredEvent | null }>;
 
   constructor(
     redis: Redis,
@@ -94,6 +117,16 @@ export class DeliveryStore {
   ) {
     defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
+    this.attemptWrites = new TurnBatch(async (writes) => {
+      const keys = writes.flatMap((w) => w.keys);
+      const args = writes.flatMap((w) => [w.args.length, ...w.args]);
+      return this.redis.hookrelayRecordAttempts(keys.length, ...keys, ...args);
+    }, ATTEMPTS_PER_CALL);
+    this.attemptLoads = new TurnBatch(async (loads) => {
+      const keys = loads.flatMap((l) => [l.delivery, l.event]);
+      const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys);
+      return loads.map((_, i) => ({ hash: fieldsToRecord((replies[i * 2] ?? []) as string[]), event: parseStoredEvent((replies[i * 2 + 1] ?? null) as string | null) }));
+    }, LOADS_PER_CALL);
   }
 
   /**
@@ -193,22 +226,22 @@ export class DeliveryStore {
   }
 
   /**
-   * What the worker reads before an attempt, in one round trip: the delivery's progress and the
-   * event. A delivery without a record is one not attempted yet (its job is the caller's), read as
-   * pending while its event exists.
+   * What the worker reads before an attempt: the delivery's progress and the event, in one call
+   * shared with the other attempts starting in the same event-loop turn (load-for-attempts.lua). A
+   * delivery without a record is one not attempted yet (its job is the caller's), read as pending
+   * while its event exists.
    */
   async loadForAttempt(job: { deliveryId: string; eventId: string; endpointId: string; createdAt: number }): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
-    // Two plain commands, not an explicit pipeline: the connection's auto-pipelining batches them
-    // with every other job's commands in one write, which an explicit pipeline would not.
-    const [hash, event] = await Promise.all([this.redis.hgetall(this.keys.delivery(job.deliveryId)), this.events.get(job.eventId)]);
+    const { hash, event } = await this.attemptLoads.add({ delivery: this.keys.delivery(job.deliveryId), event: this.keys.event(job.eventId) });
     const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, job.createdAt) : null);
     return { delivery, event };
   }
 
   /**
    * Appends the attempt, moves the delivery's state (writing its record on the first attempt) and
-   * (when `health` is given) updates the endpoint's health, atomically and in one round trip.
-   * Returns the endpoint's failure streak after this attempt.
+   * (when `health` is given) updates the endpoint's health, atomically, in one call shared with
+   * the other attempts ending in the same event-loop turn (record-attempts.lua). Returns the
+   * endpoint's failure streak after this attempt.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
@@ -221,19 +254,10 @@ export class DeliveryStore {
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
     const endpointId = health?.endpointId ?? '-';
     const { id } = delivery;
-    const [consecutiveFailures, failingSince] = await this.redis.hookrelayRecordAttempt(
-      this.keys.delivery(id),
-      this.keys.deliveryAttempts(id),
-      this.keys.endpointHealth(endpointId),
-      this.keys.endpointOutcomes(endpointId),
-      JSON.stringify(attempt),
-      this.retentionMs,
-      now,
-      health ? (health.ok ? '1' : '0') : '',
-      health?.final ?? 'none',
-      ...recordFields(delivery),
-      ...fields,
-    );
+    const [consecutiveFailures, failingSince] = await this.attemptWrites.add({
+      keys: [this.keys.delivery(id), this.keys.deliveryAttempts(id), this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId)],
+      args: [JSON.stringify(attempt), this.retentionMs, now, health ? (health.ok ? '1' : '0') : '', health?.final ?? 'none', ...recordFields(delivery), ...fields],
+    });
     return { streak: { consecutiveFailures, failingSince: failingSince || null } };
   }
 

@@ -2,6 +2,11 @@ import type Redis from 'ioredis';
 import type { StoredEvent } from '@hookrelay/contracts';
 import type { Keys } from './keys';
 
+/** An event as stored (its JSON), or null for a key that held none. */
+export function parseStoredEvent(raw: string | null): StoredEvent | null {
+  return raw ? (JSON.parse(raw) as StoredEvent) : null;
+}
+
 export class EventStore {
   constructor(
     private readonly redis: Redis,
@@ -9,14 +14,13 @@ export class EventStore {
   ) {}
 
   async get(id: string): Promise<StoredEvent | null> {
-    const raw = await this.redis.get(this.keys.event(id));
-    return raw ? (JSON.parse(raw) as StoredEvent) : null;
+    return parseStoredEvent(await this.redis.get(this.keys.event(id)));
   }
 
   /** Several events by id, in that order; null where one has expired. */
   async getMany(ids: readonly string[]): Promise<Array<StoredEvent | null>> {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.event(id)));
-    return raws.map((raw) => (raw ? (JSON.parse(raw) as StoredEvent) : null));
+    return raws.map(parseStoredEvent);
   }
 }
