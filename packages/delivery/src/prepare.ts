@@ -41,8 +41,12 @@ export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery
 
 /** Request headers as they may be stored and shown: credentials replaced, the rest kept. */
 export function redactHeaders(headers: Record<string, string>, extraSecretNames: readonly string[] = []): Record<string, string> {
-  const secret = new Set([...CREDENTIAL_HEADERS, ...extraSecretNames.map((n) => n.toLowerCase())]);
+  // Runs on every attempt: no Set built per call, names lowered once.
+  const extra = extraSecretNames.length === 0 ? extraSecretNames : extraSecretNames.map((n) => n.toLowerCase());
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = secret.has(name.toLowerCase()) ? '[redacted]' : value;
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    out[name] = CREDENTIAL_HEADERS.has(lower) || extra.includes(lower) ? '[redacted]' : (headers[name] as string);
+  }
   return out;
 }

@@ -118,9 +118,11 @@ export class DeliveryStore {
     defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
     this.attemptWrites = new TurnBatch(async (writes) => {
-      const keys = writes.flatMap((w) => w.keys);
-      const args = writes.flatMap((w) => [w.args.length, ...w.args]);
-      return this.redis.hookrelayRecordAttempts(keys.length, ...keys, ...args);
+      // One flat argument list, built without intermediate arrays: it runs once per worker turn.
+      const call: Array<string | number> = [writes.length * 4];
+      for (const w of writes) call.push(...w.keys);
+      for (const w of writes) call.push(w.args.length, ...w.args);
+      return this.redis.hookrelayRecordAttempts(...call);
     }, ATTEMPTS_PER_CALL);
     this.attemptLoads = new TurnBatch(async (loads) => {
       const keys = loads.flatMap((l) => [l.delivery, l.event]);
