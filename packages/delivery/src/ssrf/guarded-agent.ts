@@ -25,7 +25,7 @@ export interface GuardedAgentOptions {
  *   the connector is wrapped and checks them itself before dialling.
  *
  * Vetting happens per connection, not per request: a kept-alive socket was vetted when opened.
- * Redirects are not followed by undici's `request`; if an interceptor ever follows them, each
+ * Redirects are not followed (send.ts dispatches without a redirect interceptor); if an interceptor ever follows them, each
  * new origin still connects through this connector.
  */
 export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions = {}): Agent {
