@@ -28,7 +28,7 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
   return new Promise<SendResult>((resolve) => {
     let settled = false;
     let controller: Dispatcher.DispatchController | undefined;
-    let timedOut = false;
+    let timedOutWith: DOMException | undefined;
     let statusCode = 0;
     let headers: SendResponseHeaders = {};
     const chunks: Buffer[] = [];
@@ -41,17 +41,16 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
       resolve(result);
     };
     const fail = (err: unknown): void =>
-      settle({ kind: 'error', errorKind: timedOut ? 'timeout' : errorKindOf(err), message: describe(err), durationMs: clock() - started });
+      settle({ kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs: clock() - started });
     const answer = (): void =>
       settle({ kind: 'response', statusCode, headers, bodyPreview: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_KEEP_BYTES).toString('utf8'), durationMs: clock() - started });
 
     // The deadline answers at once even while the request still waits for a socket; undici is told
     // to drop it when it gets one (onRequestStart), since until then there is nothing to abort.
     const timer = setTimeout(() => {
-      timedOut = true;
-      const reason = new DOMException('delivery timed out', 'TimeoutError');
-      controller?.abort(reason);
-      fail(reason);
+      timedOutWith = new DOMException('delivery timed out', 'TimeoutError');
+      controller?.abort(timedOutWith);
+      fail(timedOutWith);
     }, req.timeoutMs);
 
     let target: URL;
@@ -64,7 +63,7 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
-        if (settled) c.abort(new DOMException('delivery timed out', 'TimeoutError'));
+        if (timedOutWith) c.abort(timedOutWith);
       },
       onResponseStart(_c, status, responseHeaders) {
         statusCode = status;
