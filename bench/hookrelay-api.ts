@@ -3,13 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createLogger, createMetrics } from '@hookrelay/observability';
-import type { DeliveryQueue } from '@hookrelay/queue';
 import { createApp } from '../apps/api/src/app';
 import { buildApiDeps } from '../apps/api/src/build-deps';
 
 /** Hookrelay's API in this process, wired by buildApiDeps as apps/api/src/main.ts wires it, plus an HTTP client for it. */
 export interface BenchApi {
-  queue: DeliveryQueue;
+  /** Deliveries waiting in the scheduler's lanes. */
+  queued(): Promise<number>;
   client: ApiClient;
   close(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export async function startBenchApi(redisUrl: string, keyPrefix: string, clientC
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const pool = new Pool(origin, { connections: clientConnections });
   return {
-    queue: api.deps.queue,
+    queued: () => api.deps.store.lanes.readyCount(),
     client: new ApiClient(pool, adminKey),
     close: async () => {
       await pool.close();

@@ -122,7 +122,7 @@ describe('the worker program', () => {
       const endpoint = buildEndpoint({ url: receiver.url, timeoutMs: 60_000, retry: { maxRetries: 3, intervalMs: 50, backoff: 'fixed' } });
       await store.endpoints.save(endpoint);
       const event = buildEvent();
-      const [[delivery] = []] = await enqueueEvents({ store, queue }, [{ event, endpoints: [endpoint] }]);
+      const [[delivery] = []] = await enqueueEvents({ store }, [{ event, endpoints: [endpoint] }]);
       await receiver.waitForRequests(1, 20_000);
       const stopping = Date.now();
       worker.kill('SIGTERM');

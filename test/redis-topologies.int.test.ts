@@ -28,7 +28,7 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
     const endpoint = buildEndpoint({ url: receiver.url });
     await store.endpoints.save(endpoint);
     const event = buildEvent();
-    const [[delivery] = []] = await enqueueEvents({ store, queue }, [{ event, endpoints: [endpoint] }]);
+    const [[delivery] = []] = await enqueueEvents({ store }, [{ event, endpoints: [endpoint] }]);
     await receiver.waitForRequests(1, 15_000);
     expect(receiver.requests[0]?.headers['x-hookrelay-event-id']).toBe(event.id);
     const until = Date.now() + 5000;

@@ -37,9 +37,9 @@ async function hookrelayTarget(ctx: BenchContext): Promise<{ sid: string; publis
  */
 export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
   const { singleIngestEvents: single, events: batched, ingestClients: clients, batchSize, batchConcurrency } = ctx.config;
-  const { client, queue } = ctx.api;
+  const { client } = ctx.api;
   const bareCount = () => ctx.bareQueue.count();
-  const hookrelayCount = () => queue.count();
+  const hookrelayCount = () => ctx.api.queued();
 
   await cleanSlate(ctx);
   const bareSingle = await measured(ctx, single, bareCount, () =>

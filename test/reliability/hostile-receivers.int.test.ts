@@ -1,5 +1,6 @@
 import type { AttemptRecord, DeliveryRecord } from '@hookrelay/contracts';
 import { RESPONSE_BODY_KEEP_BYTES } from '@hookrelay/contracts';
+import { capsFor, DEFAULT_SCHEDULING } from '@hookrelay/delivery';
 import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import {
   startHangingReceiver,
@@ -129,9 +130,11 @@ describe('when receivers misbehave on purpose', () => {
   });
 
   /**
-   * BullMQ's concurrency is shared by every endpoint. Before the worker capped attempts per origin,
-   * 500 queued deliveries to a hanging endpoint took all 100 slots and the healthy endpoint got
-   * nothing until they timed out (0 of 300 in 15 s); see OriginSlots.
+   * BullMQ's concurrency is shared by every endpoint. Before the worker capped what one endpoint may
+   * hold, 500 queued deliveries to a hanging endpoint took all 100 slots and the healthy endpoint got
+   * nothing until they timed out (0 of 300 in 15 s). Now the hanging endpoint holds its share (a
+   * quarter of the lane) and the rest wait in its lane, holding nothing (docs/delivery-scheduling.md);
+   * test/reliability/isolation.int.test.ts goes further.
    */
   describe('when one endpoint hangs with 500 deliveries in flight', () => {
     const HEALTHY = 300;
@@ -175,20 +178,23 @@ describe('when receivers misbehave on purpose', () => {
       await measure('warm-up');
       const quiet = await measure('alone');
       const slowIds = await publish('custom.slow', HANGING);
-      await waitFor('the hanging endpoint to hold connections', () => hanging.open >= 50, 10_000);
+      const cap = capsFor(100, DEFAULT_SCHEDULING).endpoint;
+      await waitFor('the hanging endpoint to hold its share of the slots', () => hanging.open >= cap, 10_000);
       const loaded = await measure(`beside ${HANGING} hanging deliveries`);
 
       // The hanging deliveries were in flight (or waiting their turn) the whole time.
       const slow = await api.store.deliveries.getMany(slowIds);
       expect(slow.filter((d) => d.state === 'delivered' || d.state === 'failed')).toHaveLength(0);
       expect(hanging.open).toBeGreaterThan(0);
+      // Its share and no more: the other 475 waited in its lane.
+      expect(hanging.connections).toBe(cap);
       console.log(`hostile-receivers: hanging endpoint holds ${hanging.open} connections (${hanging.connections} opened)`);
       // Generous bounds: the point is "keeps flowing", not a benchmark.
       expect(loaded.p95).toBeLessThan(Math.max(2000, quiet.p95 * 10));
       expect(loaded.ms).toBeLessThan(Math.max(5000, quiet.ms * 10));
 
-      // Deferred jobs were not lost and not charged an attempt: once the receiver is gone, each of
-      // the 500 makes exactly one attempt (maxRetries 0) and fails.
+      // The deliveries that waited were not lost and not charged an attempt: once the receiver is
+      // gone, each of the 500 makes exactly one attempt (maxRetries 0) and fails.
       await hanging.close();
       const ended = await finished(slowIds, 20_000);
       expect(ended.filter((d) => d.state !== 'failed' || d.attempts !== 1)).toEqual([]);

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { createAuthenticatedSender, createGuardedAgent, createTestSender, EndpointGuard, type CircuitBreakerPolicy } from '@hookrelay/delivery';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
+import { createRedis } from '@hookrelay/queue';
 import { createStore } from '@hookrelay/store';
 import type { ApiDeps } from './deps';
 
@@ -29,18 +29,12 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   const now = options.now ?? Date.now;
   const redis = createRedis(options.redisUrl, 'store-fail-fast');
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis.error'));
-  const queueRedis = createRedis(options.redisUrl, 'queue', { enableOfflineQueue: false });
-  queueRedis.on('error', () => undefined);
   const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now });
-  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix: options.keyPrefix });
-  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue.error'));
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  await queue.waitUntilReady();
   const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets });
   const auth = createAuthenticatedSender({ dispatcher, logger, now });
   const deps: ApiDeps = {
     store,
-    queue,
     redis,
     logger,
     metrics: options.metrics,
@@ -51,15 +45,13 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     accepting: options.accepting ?? (() => true),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
-    guard: new EndpointGuard({ store, queue, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
+    guard: new EndpointGuard({ store, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
   };
   return {
     deps,
     close: async () => {
-      await queue.close();
       if (!options.dispatcher) await dispatcher.close();
       redis.disconnect();
-      queueRedis.disconnect();
     },
   };
 }

@@ -1,7 +1,6 @@
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import type { DeliveryQueue } from '@hookrelay/queue';
 import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
@@ -9,7 +8,6 @@ import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 /** Everything the routes use, built once in main.ts and passed down. */
 export interface ApiDeps {
   store: Store;
-  queue: DeliveryQueue;
   redis: Redis;
   logger: Logger;
   metrics: HookrelayMetrics;

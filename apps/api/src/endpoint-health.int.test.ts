@@ -106,8 +106,7 @@ describe('endpoint health', () => {
     expect((await h.call('POST', `${t.base}/deliveries/${open[0]}/retry`, { key: t.key })).status).toBe(202);
     const refused = await waitForDelivery(h, t, open[0]!, 'failed', 2);
     expect(refused.attempts[1]).toMatchObject({ errorKind: 'endpoint_disabled', outcome: 'failed' });
-    const delayed = await h.deps.queue.getJobs(['delayed', 'waiting']);
-    expect(delayed.map((j) => j.data.endpointId)).not.toContain(gone.id);
+    expect(await h.deps.store.lanes.liveFor(gone.id)).toEqual([]);
     await settle();
     expect(receiver.requests).toHaveLength(3);
     expect(noticesIn(notices)).toHaveLength(1);
@@ -137,15 +136,15 @@ describe('endpoint health', () => {
     expect(noticesIn(notices).map((n) => n.reason)).toEqual(['manual', 'manual']);
   });
 
-  it('fails the deliveries still waiting in the queue when an endpoint is disabled, and takes their jobs out', async () => {
+  it('fails the deliveries still waiting in the queue when an endpoint is disabled, and takes them out of the scheduler', async () => {
     await setUp(undefined, { worker: false });
     const ep = await createEndpoint(h, t, 'http://127.0.0.1:9/', { eventTypes: ['custom.*'] });
     const waiting = await Promise.all([1, 2, 3].map(async (n) => (await publish(h, t, 'custom.order.paid', { n })).deliveries[0]!.id));
-    const jobsFor = async () => (await h.deps.queue.getJobs(['waiting', 'delayed', 'prioritized'])).filter((j) => j.data.endpointId === ep.id);
-    expect(await jobsFor()).toHaveLength(3);
+    const scheduled = async () => (await h.deps.store.lanes.liveFor(ep.id)).map((e) => e.deliveryId).sort();
+    expect(await scheduled()).toEqual([...waiting].sort());
     expect((await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).body.status).toBe('disabled');
     for (const did of waiting) expect(await getDelivery(h, t, did)).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null });
-    expect(await jobsFor()).toEqual([]);
+    expect(await scheduled()).toEqual([]);
   });
 
   describe('the circuit breaker', () => {

@@ -92,7 +92,7 @@ describe('metrics and logs', () => {
     await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.parked', payload: {} } });
     await parked.waitForRequests(1);
     await h.call('PATCH', `/v1/subscribers/${sid}/endpoints/${ep.body.id}`, { key: subscriberKey, body: { description: 'parked' } });
-    const sampler = startQueueSampler({ queue: h.deps.queue, store: h.store, metrics: h.metrics, logger: h.deps.logger, intervalMs: 60_000 });
+    const sampler = startQueueSampler({ queues: [], store: h.store, metrics: h.metrics, logger: h.deps.logger, intervalMs: 60_000 });
     try {
       const until = Date.now() + 5000;
       let m = new Map<string, number>();

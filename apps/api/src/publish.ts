@@ -20,11 +20,11 @@ export type Publish = (sid: string, inputs: EventInput[]) => Promise<PublishedEv
 
 /**
  * The one publish path, shared by `POST /events` and inbound sources: idempotency keys claimed
- * first, then every new event's fan-out recorded and queued in one transaction and one addBulk.
+ * first, then every new event's fan-out recorded and scheduled in one transaction.
  * Resolves only once the events are durably recorded and queued. Returns, per input, the event and
  * its deliveries (the first event's, for a repeated idempotency key).
  */
-export function createPublisher(deps: Pick<ApiDeps, 'store' | 'queue' | 'metrics' | 'now'>): Publish {
+export function createPublisher(deps: Pick<ApiDeps, 'store' | 'metrics' | 'now'>): Publish {
   const { store } = deps;
 
   async function existingAnswer(eventId: string): Promise<PublishedEvent> {
@@ -53,7 +53,7 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'queue' | 'metrics
     const repeatOf = new Map(drafts.map((d, i) => [d, holders[i]] as const));
     const fanOuts: EventFanOut[] = claimed.map(({ event }) => ({ event, endpoints: endpoints.filter((e) => matchesAny(e.eventTypes, event.type)) }));
     try {
-      const results = await enqueueEvents({ store, queue: deps.queue }, fanOuts);
+      const results = await enqueueEvents({ store }, fanOuts);
       const answers = new Map<string, PublishedEvent>();
       fanOuts.forEach(({ event }, index) => {
         deps.metrics.eventsPublished.inc({ type: eventTypeLabel(event.type) });

@@ -12,17 +12,27 @@ export type AttemptErrorKind =
   | 'network'
   | 'endpoint_disabled'
   | 'endpoint_deleted'
-  | 'event_expired';
+  | 'event_expired'
+  /** Hookrelay's own failure while preparing, signing or sending (a bug, a payload it cannot serialize). */
+  | 'internal';
 
-/** What BullMQ carries for one delivery: ids only; the payload is stored once per event. */
+/**
+ * What BullMQ carries for one attempt of a delivery: ids only; the payload is stored once per event.
+ * The job's id is `<deliveryId>-<ticket>`, the delivery's place in the scheduler when it was admitted.
+ */
 export interface DeliveryJobData {
   /**
-   * Left out of new jobs: the delivery id derives from the event and the endpoint (`deliveryId`),
-   * and 48 bytes a pending delivery add up. Jobs queued by earlier versions carry it.
+   * Left out of new jobs: the delivery id derives from the event and the endpoint (`deliveryId`).
+   * Jobs queued by versions before the scheduler may carry it.
    */
   deliveryId?: string;
   eventId: string;
   endpointId: string;
+  /**
+   * The scheduler ticket the job was admitted under; an attempt is made only while it is still the
+   * delivery's. Absent on jobs queued by versions before the scheduler, which the worker hands to it.
+   */
+  ticket?: number;
   /** Set on a retry asked for by a person: deliver even if the delivery already ended. */
   manual?: boolean;
 }

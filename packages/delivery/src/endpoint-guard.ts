@@ -1,6 +1,5 @@
 import { matchesAny, newId, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import type { DeliveryQueue } from '@hookrelay/queue';
 import type { FailureStreak, Store } from '@hookrelay/store';
 import { enqueueEvents } from './enqueue';
 
@@ -15,7 +14,6 @@ export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerPolicy = Object.freeze({ fai
 
 export interface EndpointGuardOptions {
   store: Store;
-  queue: DeliveryQueue;
   logger: Logger;
   metrics: HookrelayMetrics;
   policy?: CircuitBreakerPolicy;
@@ -59,7 +57,7 @@ export class EndpointGuard {
   }
 
   async disable(endpoint: Endpoint, reason: DisableReason, detail: string): Promise<boolean> {
-    const { store, queue, logger } = this.options;
+    const { store, logger } = this.options;
     const now = this.options.now();
     // Many deliveries can fail at once: only the first to claim the change disables and announces.
     if (!(await store.endpoints.claimDisable(endpoint.id))) return false;
@@ -74,13 +72,13 @@ export class EndpointGuard {
     const payload = { endpointId: disabled.id, url: disabled.url, reason, detail, disabledAt: new Date(now).toISOString() };
     const event: StoredEvent = { id: newId('evt', now), subscriberId: disabled.subscriberId, type: 'endpoint.disabled', payload: JSON.stringify(payload), createdAt: now };
     const targets = (await store.endpoints.listAll(disabled.subscriberId)).filter((e) => e.status === 'active' && matchesAny(e.eventTypes, event.type));
-    await enqueueEvents({ store, queue }, [{ event, endpoints: targets }]);
+    await enqueueEvents({ store }, [{ event, endpoints: targets }]);
     return true;
   }
 
   /** Open deliveries to a disabled endpoint end now, rather than whenever their retry comes due. */
   private async failOpenDeliveries(endpoint: Endpoint): Promise<number> {
-    const { store, queue } = this.options;
+    const { store } = this.options;
     let count = 0;
     for (const status of ['pending', 'retrying'] as const) {
       let cursor: string | undefined;
@@ -88,8 +86,9 @@ export class EndpointGuard {
         const result = await store.history.listDeliveries(endpoint.subscriberId, { endpointId: endpoint.id, status, cursor, limit: 500 });
         for (const d of result.items) {
           await store.deliveries.patch(d, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
-          // A delayed retry is removed; an active one finds the delivery failed and stops.
-          await queue.remove(d.id).catch(() => undefined);
+          // It leaves the scheduler: a lane or due entry left behind is stale, and a job already
+          // handed out finds the delivery gone and stops.
+          await store.lanes.forget(d.id);
           count++;
         }
         if (!result.nextCursor) break;

@@ -54,7 +54,7 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
       await store.endpoints.save(endpoint);
       return endpoint;
     },
-    enqueue: async (event, endpoint) => (await enqueueDelivery({ store, queue }, event, endpoint)).id,
+    enqueue: async (event, endpoint) => (await enqueueDelivery({ store }, event, endpoint)).id,
     waitForState: async (deliveryId, states, timeoutMs = 10_000) => {
       const until = Date.now() + timeoutMs;
       for (;;) {

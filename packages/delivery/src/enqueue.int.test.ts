@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
+import { createRedis } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, startRedisServer, uniquePrefix, type RedisServerHandle } from '@hookrelay/testing';
 import { enqueueEvents } from './enqueue';
@@ -15,19 +15,14 @@ describe('enqueueEvents as a group commit', () => {
   let server: RedisServerHandle;
   let redis: Redis;
   let store: Store;
-  let queue: DeliveryQueue;
 
   beforeAll(async () => {
     server = await startRedisServer();
     redis = createRedis(server.url, 'store');
     const prefix = uniquePrefix('group');
     store = createStore({ redis, prefix });
-    queue = createDeliveryQueue({ connection: createRedis(server.url, 'queue'), keyPrefix: prefix });
-    await queue.waitUntilReady();
   });
   afterAll(async () => {
-    await queue.close();
-    (queue.opts.connection as Redis).disconnect();
     redis.disconnect();
     await server.stop();
   });
@@ -36,19 +31,21 @@ describe('enqueueEvents as a group commit', () => {
     const endpoints = [buildEndpoint({ url: 'http://127.0.0.1:9/a' }), buildEndpoint({ url: 'http://127.0.0.1:9/b' })];
     const events = Array.from({ length: 40 }, () => buildEvent());
     const before = await calls(redis, 'exec');
-    const answers = await Promise.all(events.map((event, i) => enqueueEvents({ store, queue }, [{ event, endpoints: endpoints.slice(0, 1 + (i % 2)) }])));
+    const answers = await Promise.all(events.map((event, i) => enqueueEvents({ store }, [{ event, endpoints: endpoints.slice(0, 1 + (i % 2)) }])));
     expect((await calls(redis, 'exec')) - before).toBe(1);
     answers.forEach(([deliveries], i) => {
       expect(deliveries!.map((d) => [d.eventId, d.endpointId, d.created])).toEqual(endpoints.slice(0, 1 + (i % 2)).map((e) => [events[i]!.id, e.id, true]));
     });
-    expect(await queue.count()).toBe(60);
+    // Every delivery is in its endpoint's lane, waiting for a worker's admission.
+    expect(await store.lanes.readyCount()).toBe(60);
+    for (const endpoint of endpoints) expect(await store.lanes.liveFor(endpoint.id)).toHaveLength(endpoint === endpoints[0] ? 40 : 20);
     for (const [deliveries] of answers) expect(await store.deliveries.get(deliveries![0]!.id)).toMatchObject({ state: 'pending' });
   });
 
   it('starts a new transaction once one holds 5,000 deliveries', async () => {
     const endpoints = Array.from({ length: 1000 }, (_, i) => buildEndpoint({ id: `ep_many${i}`, url: 'http://127.0.0.1:9/' }));
     const before = await calls(redis, 'exec');
-    const answers = await Promise.all(Array.from({ length: 6 }, () => enqueueEvents({ store, queue }, [{ event: buildEvent(), endpoints }])));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => enqueueEvents({ store }, [{ event: buildEvent(), endpoints }])));
     expect((await calls(redis, 'exec')) - before).toBe(2);
     expect(answers.map(([d]) => d!.filter((x) => x.created).length)).toEqual(Array(6).fill(1000));
   });

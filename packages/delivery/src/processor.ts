@@ -1,18 +1,17 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf } from '@hookrelay/queue';
-import type { Store } from '@hookrelay/store';
+import { endpointSleeper, parseJobId, type AttemptScheduling, type LaneMove, type Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import type { AuthenticatedSender } from './auth/authenticated-send';
 import { authSecretHeaderNames } from './auth/static-auth';
 import { classifyResponse, type Classification } from './classify';
 import type { EndpointGuard } from './endpoint-guard';
 import type { EndpointSource } from './endpoint-cache';
-import { OriginBusyError, RetryLaterError } from './errors';
-import { originOf, type OriginSlots } from './origin-slots';
 import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
+import type { AddressSlots, ReleaseSlot } from './scheduling/address-slots';
 import type { SendResult } from './send';
 
 export interface ProcessorDeps {
@@ -28,12 +27,13 @@ export interface ProcessorDeps {
   random?: () => number;
   /** Keeps endpoint health and disables endpoints that are gone or keep failing. */
   guard?: EndpointGuard;
-  /** Caps attempts in flight per receiver origin; over the cap the job is deferred (OriginBusyError). */
-  originSlots?: OriginSlots;
+  /** Caps attempts in flight per receiver address; over the cap the delivery is parked in its lane. */
+  addressSlots?: AddressSlots;
+  /** Pace rules: an attempt that times out or takes this long counts as slow. @defaultValue 3000 */
+  slowAttemptMs?: number;
+  /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
+  parkMs?: number;
 }
-
-/** A deferred job comes back after about a second (0.5 to 1.5 s, so deferred jobs spread out). */
-const DEFER_MS = 1000;
 
 /** Where one attempt left the delivery. */
 type Decision =
@@ -41,54 +41,92 @@ type Decision =
   | { state: 'retrying'; delayMs: number }
   | { state: 'failed'; reason: string };
 
+/** A BullMQ job as the processor reads it. */
+export type DeliveryJob = Pick<Job<DeliveryJobData>, 'data' | 'timestamp'> & { id?: string };
+
 /**
  * Runs one attempt of one delivery: prepareDelivery -> sendRequest -> classifyResponse ->
- * recordAttempt, then tells BullMQ what comes next by returning (delivered), throwing
- * RetryLaterError (another attempt after a delay) or UnrecoverableError (failed for good).
- * OriginBusyError means no attempt was made: the receiver's origin is at its in-flight cap.
+ * recordAttempt, which also moves the delivery on in the scheduler (out of it, or into the due set
+ * for its next attempt). A job is one attempt: it always completes, whatever the attempt's outcome.
+ * Before sending, a job whose ticket is no longer its delivery's (BullMQ handed it out again after
+ * the delivery had moved on) does nothing, and a delivery whose receiver address is at this
+ * worker's cap is parked back in its lane without an attempt.
+ * Only a failure outside the attempt (Redis unreachable) throws, for BullMQ to run the job again.
  */
 export function createDeliveryProcessor(deps: ProcessorDeps) {
-  // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
-  const attemptLog = deps.logger.child({}, { redact: [] });
-  return async function processDelivery(job: Pick<Job<DeliveryJobData>, 'data' | 'timestamp'> & { id?: string }): Promise<void> {
+  const attemptDelivery = createAttempter(deps);
+  return async function processDelivery(job: DeliveryJob): Promise<void> {
     const data = job.data;
-    // An automatic job's id is its delivery's (deliveryJob); a manual one's is `<id>-m<n>`. Reading
-    // it spares a SHA-256 per attempt.
-    const id = !data.manual && job.id ? job.id : deliveryIdOf(data);
-    const { delivery, event } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: data.eventId, endpointId: data.endpointId, createdAt: job.timestamp });
+    if (data.ticket === undefined) return adoptQueuedByEarlierVersion(deps, job);
+    // The job id is `<deliveryId>-<ticket>` (admission-pump.ts): reading it spares a SHA-256.
+    const id = (job.id ? parseJobId(job.id)?.deliveryId : undefined) ?? deliveryIdOf(data);
+    const ticket = data.ticket;
+    const { delivery, event, entry } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: data.eventId, endpointId: data.endpointId, createdAt: job.timestamp });
+    if (entry?.ticket !== ticket) return;
     if (!delivery) {
-      // Neither a record nor the event: both outlived their retention while the job waited.
+      // Neither a record nor the event: both outlived their retention while the delivery waited.
       deps.logger.warn({ deliveryId: id }, 'delivery.expired');
+      await deps.store.lanes.forget(id, ticket);
       return;
     }
-    // A second job for a delivery that already ended (a duplicate add after the
-    // first job was removed) must not send again; only a person's explicit retry may.
-    if (!data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) return;
-
+    // A delivery that ended while this job waited (its endpoint was disabled) is not sent again;
+    // only a person's explicit retry may.
+    if (!data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) {
+      await deps.store.lanes.forget(id, ticket);
+      return;
+    }
     const endpoint = await deps.endpoints.get(data.endpointId);
+    await attemptDelivery({ delivery, event, endpoint, manual: data.manual === true, ticket, jobId: job.id ?? `${id}-${ticket}` });
+  };
+}
+
+export interface AttemptInput {
+  delivery: DeliveryRecord;
+  event: StoredEvent | null;
+  endpoint: Endpoint | null;
+  /** A person's retry (or a test send): one attempt, whatever the retry policy says. */
+  manual: boolean;
+  /** The scheduler ticket and job the attempt was admitted under; absent for a send made on the spot. */
+  ticket?: number;
+  jobId?: string;
+}
+
+/**
+ * One attempt, recorded: prepareDelivery -> sendRequest -> classifyResponse -> recordAttempt.
+ * With a ticket the attempt moves the delivery on in the scheduler and first takes a slot on the
+ * receiver's address (or parks the delivery when this worker has none free); without one (a test
+ * send) it only records.
+ */
+export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => Promise<void> {
+  // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
+  const attemptLog = deps.logger.child({}, { redact: [] });
+  const slowAttemptMs = deps.slowAttemptMs ?? 3000;
+  return async ({ delivery, event, endpoint, manual, ticket, jobId }) => {
     const attempt = delivery.attempts + 1;
     const blocker = blockerOf(event, endpoint);
-    if (blocker) {
-      await finishWithoutSending(deps, delivery, attempt, blocker);
-      throw new UnrecoverableError(blocker);
-    }
+    if (blocker) return finishWithoutSending(deps, delivery, attempt, blocker, ticket);
     const live = endpoint as Endpoint;
     const liveEvent = event as StoredEvent;
 
-    const origin = originOf(live.url);
-    const release = deps.originSlots ? await deps.originSlots.acquire(origin) : () => undefined;
-    if (!release) throw new OriginBusyError(origin, Math.round(DEFER_MS * (0.5 + (deps.random ?? Math.random)())));
+    const release = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : () => undefined;
+    if (!release) return;
     const startedAt = deps.now();
-    let sending;
+    let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
     try {
       const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
       sending = await deps.auth.send(live, request);
+    } catch (err) {
+      // Our own failure (a bug, a payload the serializer cannot take): an attempt like any other,
+      // retried by the endpoint's policy, so it ends instead of looping unseen.
+      deps.metrics.internalErrors.inc({ stage: 'attempt' });
+      deps.logger.error({ err, deliveryId: delivery.id, endpointId: live.id }, 'delivery.internal_error');
+      sending = { result: { kind: 'error', errorKind: 'internal', message: internalReason(err), durationMs: deps.now() - startedAt }, request: { url: live.url, headers: {}, body: '', timeoutMs: live.timeoutMs } };
     } finally {
       release();
     }
     const { result, request: sent } = sending;
     const classification = classifyResult(result, deps.now());
-    const decision = decide(classification, live, attempt, data.manual === true, deps.random);
+    const decision = decide(classification, live, attempt, manual, deps.random);
 
     const record: AttemptRecord = {
       attempt,
@@ -101,7 +139,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
         : { errorKind: result.errorKind, errorMessage: result.message }),
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
-    const { streak } = await deps.store.deliveries.recordAttempt(
+    const { streak, laneMove } = await deps.store.deliveries.recordAttempt(
       delivery,
       record,
       {
@@ -113,18 +151,73 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
         failureReason: decision.state === 'failed' ? decision.reason : undefined,
       },
       { endpointId: live.id, ok: decision.state === 'delivered', final },
+      ticket === undefined ? undefined : { ticket, pace: paceOf(result, slowAttemptMs) },
     );
     observe(deps, attemptLog, liveEvent, delivery, record, decision, result);
+    if (laneMove) reportLaneMove(deps, live, laneMove, result);
     if (deps.guard && (record.statusCode === 410 || streak.consecutiveFailures > 0)) {
       // Disabling is bookkeeping: a failure here must not turn a recorded outcome into a retry.
       await deps.guard
         .afterAttempt(live, { statusCode: record.statusCode, final, streak })
         .catch((err: unknown) => deps.logger.error({ err, endpointId: live.id }, 'endpoint.guard_failed'));
     }
-
-    if (decision.state === 'retrying') throw new RetryLaterError(decision.delayMs, `attempt ${attempt} failed; retrying`);
-    if (decision.state === 'failed') throw new UnrecoverableError(decision.reason);
   };
+}
+
+/**
+ * A slot on the endpoint's receiver address, or, when this worker has the address's share in
+ * flight, null after parking the delivery: back at the head of its lane, its endpoint asleep until
+ * a slot frees here (or `parkMs` at the latest).
+ */
+async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<ReleaseSlot | null> {
+  const slots = deps.addressSlots;
+  if (!slots) return () => undefined;
+  let receiver: string;
+  try {
+    receiver = await slots.receiverOf(new URL(endpoint.url));
+  } catch {
+    return () => undefined;
+  }
+  const release = slots.tryAcquire(receiver);
+  if (release) return release;
+  if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
+    deps.metrics.parked.inc({ reason: 'address' });
+    slots.parked(receiver, endpointSleeper(endpoint.id, endpoint.subscriberId));
+  }
+  return null;
+}
+
+/** 'slow' counts towards the slow lane, 'prompt' back towards the fast one; our own failures count for neither. */
+function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['pace'] {
+  if (result.kind === 'error' && result.errorKind === 'internal') return '';
+  if (result.kind === 'error' && result.errorKind === 'timeout') return 'slow';
+  return result.durationMs >= slowAttemptMs ? 'slow' : 'prompt';
+}
+
+function reportLaneMove(deps: ProcessorDeps, endpoint: Endpoint, move: NonNullable<LaneMove>, result: SendResult): void {
+  const lane = move === 'to_slow' ? 'slow' : 'fast';
+  deps.metrics.laneChanges.inc({ lane });
+  const fields = { endpointId: endpoint.id, subscriberId: endpoint.subscriberId, lane, lastDurationMs: result.durationMs, lastErrorKind: result.kind === 'error' ? result.errorKind : null };
+  if (lane === 'slow') deps.logger.warn(fields, 'endpoint.lane_changed');
+  else deps.logger.info(fields, 'endpoint.lane_changed');
+}
+
+/** A short reason for an internal failure: its kind and message, never a stack or a payload. */
+function internalReason(err: unknown): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return `${e.name}: ${e.message}`.slice(0, 200);
+}
+
+/**
+ * A job queued by a version before the scheduler (no ticket): its delivery joins its endpoint's
+ * lane, unless it has ended, and the job completes. The scheduler attempts it from there.
+ */
+async function adoptQueuedByEarlierVersion(deps: ProcessorDeps, job: DeliveryJob): Promise<void> {
+  const id = deliveryIdOf(job.data);
+  const { delivery } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: job.data.eventId, endpointId: job.data.endpointId, createdAt: job.timestamp });
+  if (!delivery) return;
+  if (!job.data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) return;
+  await deps.store.lanes.adopt(delivery, job.data.manual === true);
 }
 
 function blockerOf(event: StoredEvent | null, endpoint: Endpoint | null): AttemptErrorKind | null {
@@ -153,9 +246,10 @@ function decide(c: Classification, endpoint: Endpoint, attempt: number, manual: 
 }
 
 /** An attempt that could not be made (endpoint gone or disabled, event expired) still ends the delivery visibly. */
-async function finishWithoutSending(deps: ProcessorDeps, delivery: DeliveryRecord, attempt: number, kind: AttemptErrorKind): Promise<void> {
+async function finishWithoutSending(deps: ProcessorDeps, delivery: DeliveryRecord, attempt: number, kind: AttemptErrorKind, ticket: number | undefined): Promise<void> {
   const record: AttemptRecord = { attempt, startedAt: deps.now(), durationMs: 0, outcome: 'failed', errorKind: kind, requestHeaders: {} };
-  await deps.store.deliveries.recordAttempt(delivery, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind });
+  const scheduling = ticket === undefined ? undefined : ({ ticket, pace: '' } as const);
+  await deps.store.deliveries.recordAttempt(delivery, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind }, undefined, scheduling);
   deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
   deps.logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind }, 'delivery.abandoned');
 }

@@ -3,7 +3,8 @@ import type { DeliveryQueue } from '@hookrelay/queue';
 import type { Store } from '@hookrelay/store';
 
 export interface QueueSamplerOptions {
-  queue: DeliveryQueue;
+  /** Every lane's queue. */
+  queues: readonly DeliveryQueue[];
   store: Store;
   metrics: HookrelayMetrics;
   logger: Logger;
@@ -13,19 +14,27 @@ export interface QueueSamplerOptions {
 }
 
 /**
- * Samples what is not an event of its own: queue depth by state, the age of the oldest waiting
- * job, and endpoints by status. Gauges, refreshed on an interval rather than on every scrape, so a
- * busy Prometheus cannot add load to Redis.
+ * Samples what is not an event of its own: deliveries by where they wait (the scheduler's lanes
+ * and due set, BullMQ's lists), the age of the oldest one waiting for a worker, the slow lane, what
+ * sleeps, and endpoints by status. Gauges, refreshed on an interval rather than on every scrape,
+ * so a busy Prometheus cannot add load to Redis.
  */
 export function startQueueSampler(options: QueueSamplerOptions): { sample(): Promise<void>; stop(): void } {
   const now = options.now ?? Date.now;
   const sample = async (): Promise<void> => {
-    const counts = await options.queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'prioritized');
-    options.metrics.queueJobs.set({ state: 'waiting' }, (counts.waiting ?? 0) + (counts.prioritized ?? 0));
-    for (const state of ['delayed', 'active', 'failed'] as const) options.metrics.queueJobs.set({ state }, counts[state] ?? 0);
-
-    const [oldest] = await options.queue.getJobs(['wait'], 0, 0, true);
-    options.metrics.oldestPending.set(oldest ? Math.max(now() - oldest.timestamp, 0) / 1000 : 0);
+    const lanes = await options.store.lanes.sample();
+    const totals = { waiting: lanes.ready, delayed: lanes.due, active: 0, failed: 0 };
+    for (const queue of options.queues) {
+      const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'prioritized');
+      totals.waiting += (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+      totals.delayed += counts.delayed ?? 0;
+      totals.active += counts.active ?? 0;
+      totals.failed += counts.failed ?? 0;
+    }
+    for (const [state, count] of Object.entries(totals)) options.metrics.queueJobs.set({ state }, count);
+    options.metrics.oldestPending.set(lanes.oldestCreatedAt === null ? 0 : Math.max(now() - lanes.oldestCreatedAt, 0) / 1000);
+    options.metrics.slowLaneEndpoints.set(lanes.slowEndpoints);
+    options.metrics.sleeping.set(lanes.sleeping);
 
     const byStatus = { active: 0, disabled: 0 };
     for (const subscriber of await options.store.subscribers.list()) {

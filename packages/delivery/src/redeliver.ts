@@ -1,29 +1,15 @@
 import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts';
-import { deliveryJob } from '@hookrelay/queue';
 import { enqueueEvents, type EnqueueDeps } from './enqueue';
 
 /**
- * A job for one more attempt of a delivery that had ended, asked for by a person. The job id names
- * the attempt it will be, so a second identical request while the first is queued adds nothing.
- */
-function manualJob(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'attempts'>) {
-  return deliveryJob(
-    { eventId: delivery.eventId, endpointId: delivery.endpointId, manual: true },
-    { jobId: `${delivery.id}-m${delivery.attempts + 1}` },
-  );
-}
-
-/**
  * Re-opens ended deliveries (failed, or delivered too when `includeDelivered`) and queues one attempt
- * each. Re-opening is atomic per delivery and only from the state the caller read (same attempt
- * count), so two overlapping calls queue each delivery once and a stale read queues nothing.
+ * each, asked for by a person. Re-opening and queueing are one atomic step per delivery
+ * (reopen-delivery.lua), only from the state the caller read (same attempt count), so two
+ * overlapping calls queue each delivery once and a stale read queues nothing.
  */
 export async function redeliver(deps: EnqueueDeps, deliveries: readonly DeliveryRecord[], includeDelivered: boolean): Promise<string[]> {
   const from = includeDelivered ? (['failed', 'delivered'] as const) : (['failed'] as const);
-  const moved = new Set(await deps.store.deliveries.reopen(deliveries, from));
-  const reopened = deliveries.filter((d) => moved.has(d.id));
-  if (reopened.length > 0) await deps.queue.addBulk(reopened.map(manualJob));
-  return reopened.map((d) => d.id);
+  return deps.store.deliveries.reopen(deliveries, from);
 }
 
 /** Every failed delivery to an endpoint in a time window, queued again (Svix's recover). */
@@ -52,7 +38,7 @@ export async function recoverEndpoint(deps: EnqueueDeps, endpoint: Endpoint, win
  * one (say, created after the event), one more attempt for an ended one; in-flight ones are left.
  */
 export async function replayEvent(deps: EnqueueDeps, event: StoredEvent, endpoints: readonly Endpoint[]): Promise<{ created: string[]; requeued: string[] }> {
-  const [results = []] = await enqueueEvents(deps, [{ event, endpoints }], { mayExist: true });
+  const [results = []] = await enqueueEvents(deps, [{ event, endpoints }]);
   const created = results.filter((d) => d.created).map((d) => d.id);
   const existing = await deps.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));
   const requeued = await redeliver(deps, existing, true);

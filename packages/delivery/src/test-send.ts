@@ -1,11 +1,11 @@
 import { USER_AGENT, type AttemptRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import type { Store } from '@hookrelay/store';
+import { pendingDelivery, type Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
 import { OAuthTokenCache } from './auth/oauth-token-cache';
-import { createDeliveryProcessor } from './processor';
+import { createAttempter } from './processor';
 
 export interface TestSendResult {
   eventId: string;
@@ -37,10 +37,10 @@ export function createAuthenticatedSender(options: Pick<TestSenderOptions, 'disp
 export function createTestSender(options: TestSenderOptions): (endpoint: Endpoint, event: StoredEvent) => Promise<TestSendResult> {
   const auth = options.auth ?? createAuthenticatedSender(options);
   return async (endpoint, event) => {
-    const processor = createDeliveryProcessor({
+    const attemptDelivery = createAttempter({
       store: options.store,
       // The endpoint as the caller holds it: no cache between a change and its test.
-      endpoints: { get: async (id) => (id === endpoint.id ? endpoint : options.store.endpoints.get(id)) },
+      endpoints: { get: async () => endpoint },
       dispatcher: options.dispatcher,
       auth,
       logger: options.logger,
@@ -48,11 +48,12 @@ export function createTestSender(options: TestSenderOptions): (endpoint: Endpoin
       userAgent: USER_AGENT,
       now: options.now,
     });
-    const [[delivery] = []] = await options.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
-    if (!delivery) throw new Error('test delivery was not recorded');
-    await processor({ data: { eventId: event.id, endpointId: endpoint.id, manual: true }, timestamp: options.now() }).catch(
-      () => undefined, // a failed attempt is an answer here, not an error: it is in the record
-    );
+    // Recorded like any delivery, but out of the scheduler's lanes: this process makes its one attempt.
+    const [[created] = []] = await options.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
+    if (!created) throw new Error('test delivery was not recorded');
+    const delivery = pendingDelivery(created.id, event, endpoint.id, options.now());
+    // A failed attempt is recorded, not thrown; what throws (Redis unreachable) is the caller's error.
+    await attemptDelivery({ delivery, event, endpoint, manual: true });
     const attempts = await options.store.deliveries.attempts(delivery.id);
     return { eventId: event.id, deliveryId: delivery.id, attempt: attempts[attempts.length - 1] ?? null };
   };

@@ -1,27 +1,34 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_JOB_RETENTION, DELIVERY_QUEUE_NAME, type DeliveryQueue } from '@hookrelay/queue';
+import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_JOB_RETENTION, DELIVERY_QUEUE_NAMES, type DeliveryLane, type DeliveryQueue } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
 import { OAuthTokenCache } from './auth/oauth-token-cache';
 import { EndpointCache } from './endpoint-cache';
-import { OriginBusyError, RetryLaterError } from './errors';
-import { OriginSlots } from './origin-slots';
-import { createDeliveryProcessor } from './processor';
 import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
+import { createDeliveryProcessor } from './processor';
 import { startQueueSampler } from './queue-sampler';
+import { AddressSlots } from './scheduling/address-slots';
+import { AdmissionPump } from './scheduling/admission-pump';
+import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
+import { startLaneSignalListener } from './scheduling/lane-signal';
 import { createGuardedAgent } from './ssrf';
+import type { LookupFn } from './ssrf/types';
 
 export interface DeliveryWorkerOptions {
   redisUrl: string;
   logger: Logger;
   metrics: HookrelayMetrics;
-  /** Deliveries in flight at once. @defaultValue 100 */
+  /** Deliveries in flight at once in the fast lane. @defaultValue 100 */
   concurrency?: number;
+  /** Deliveries in flight at once in the slow lane (endpoints whose recent attempts were slow). @defaultValue 20 */
+  slowLaneConcurrency?: number;
+  /** Shares of a lane's slots, pacing rules and scheduler timings (scheduling-options.ts). */
+  scheduling?: Partial<SchedulingOptions>;
   /** Let deliveries reach loopback, private and link-local addresses (tests, local demo). @defaultValue false */
   allowPrivateTargets?: boolean;
   /** @defaultValue 'hookrelay' */
@@ -36,12 +43,6 @@ export interface DeliveryWorkerOptions {
   endpointCacheTtlMs?: number;
   /** Connections per receiver origin. @defaultValue 64 */
   connectionsPerOrigin?: number;
-  /**
-   * Attempts in flight to one receiver origin; a job beyond it goes back to the queue for about a
-   * second, so one slow receiver cannot hold all `concurrency` slots. @defaultValue connectionsPerOrigin
-   * (an attempt beyond the origin's connections would only wait in the pool, holding a slot)
-   */
-  maxInFlightPerOrigin?: number;
   /** An OAuth token is refreshed this long before it expires (at most a tenth of its lifetime). @defaultValue 30000 */
   oauthRefreshMarginMs?: number;
   /** Deadline of one OAuth token request. @defaultValue 10000 */
@@ -52,13 +53,19 @@ export interface DeliveryWorkerOptions {
   metricsSampleIntervalMs?: number;
   /** Replace the HTTP dispatcher (its SSRF guard goes with it). */
   dispatcher?: Dispatcher;
+  /** Resolver for receiver addresses (the per-address cap); tests inject fakes. @defaultValue the system resolver */
+  resolve?: LookupFn;
   now?: () => number;
 }
 
 export interface DeliveryWorker {
+  /** The fast lane's BullMQ worker (as before the slow lane existed) and each lane's. */
   worker: Worker<DeliveryJobData>;
+  workers: Record<DeliveryLane, Worker<DeliveryJobData>>;
   store: Store;
+  /** The fast lane's queue, and each lane's. */
   queue: DeliveryQueue;
+  queues: Record<DeliveryLane, DeliveryQueue>;
   guard: EndpointGuard;
   /**
    * Stops taking jobs and lets in-flight deliveries finish, for at most `deadlineMs`; deliveries
@@ -68,19 +75,37 @@ export interface DeliveryWorker {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/** Pauses a retry for exactly what the processor decided; anything else unexpected waits 5 s. */
-function backoffStrategy(_attemptsMade: number, _type?: string, err?: Error): number {
-  return err instanceof RetryLaterError ? err.delayMs : 5000;
+/** A job that throws (outside an attempt: Redis unreachable) runs again after 5 s. */
+function backoffStrategy(): number {
+  return 5000;
 }
 
+const LANES: readonly DeliveryLane[] = ['fast', 'slow'];
+
+/**
+ * The delivery worker: per lane, a BullMQ worker that runs attempts and an admission pump that feeds
+ * its queue from the scheduler's lanes in fair order (docs/delivery-scheduling.md).
+ */
 export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
   const keyPrefix = options.keyPrefix ?? 'hookrelay';
   const now = options.now ?? Date.now;
+  const scheduling: SchedulingOptions = { ...DEFAULT_SCHEDULING, ...options.scheduling };
+  const concurrency: Record<DeliveryLane, number> = { fast: options.concurrency ?? 100, slow: options.slowLaneConcurrency ?? 20 };
   const storeRedis = createRedis(options.redisUrl, 'store');
   const subscriber = createRedis(options.redisUrl, 'subscriber');
   const queueRedis = createRedis(options.redisUrl, 'queue');
-  const store = createStore({ redis: storeRedis, prefix: keyPrefix, retentionMs: options.retentionMs, now });
-  const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix });
+  const signalRedis = createRedis(options.redisUrl, 'subscriber');
+  const store = createStore({
+    redis: storeRedis,
+    prefix: keyPrefix,
+    retentionMs: options.retentionMs,
+    now,
+    laneMoves: { slowAfter: scheduling.slowAfter, fastAfter: scheduling.fastAfter },
+  });
+  const queues: Record<DeliveryLane, DeliveryQueue> = {
+    fast: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'fast' }),
+    slow: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'slow' }),
+  };
   const endpoints = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, ttlMs: options.endpointCacheTtlMs, now });
   const dispatcher =
     options.dispatcher ?? createGuardedAgent({ allowPrivate: options.allowPrivateTargets ?? false }, { connections: options.connectionsPerOrigin ?? 64 });
@@ -96,58 +121,106 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     timeoutMs: options.oauthTokenTimeoutMs,
   });
   const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now });
-  const guard = new EndpointGuard({ store, queue, logger: options.logger, metrics: options.metrics, policy: options.circuitBreaker, now });
-  const processor = createDeliveryProcessor({
-    guard,
-    store,
-    endpoints,
-    dispatcher,
-    auth,
-    logger: options.logger,
-    metrics: options.metrics,
-    userAgent: USER_AGENT,
-    now,
-    originSlots: new OriginSlots({ perOrigin: options.maxInFlightPerOrigin ?? options.connectionsPerOrigin ?? 64 }),
-  });
-  const run = async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
-    try {
-      await processor(job);
-    } catch (err) {
-      if (!(err instanceof OriginBusyError)) throw err;
-      // Back to the queue without an attempt: BullMQ counts neither an attempt nor a failure.
-      await job.moveToDelayed(Date.now() + err.delayMs, token);
-      throw new DelayedError();
-    }
+  const guard = new EndpointGuard({ store, logger: options.logger, metrics: options.metrics, policy: options.circuitBreaker, now });
+  const wake = (sleepers: string[]): void => {
+    store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
   };
-  const worker = new Worker<DeliveryJobData>(DELIVERY_QUEUE_NAME, run, {
-    connection: queueRedis,
-    prefix: bullPrefix(keyPrefix),
-    concurrency: options.concurrency ?? 100,
-    lockDuration: options.lockDurationMs ?? 30_000,
-    stalledInterval: options.stalledIntervalMs ?? 30_000,
-    // A job whose worker died is handed out again; only a job that kills workers over and over
-    // (twenty times) is given up on, so a crash-looping deployment does not lose deliveries.
-    maxStalledCount: 20,
-    ...DELIVERY_JOB_RETENTION,
-    settings: { backoffStrategy },
-  });
-  worker.on('error', (err) => options.logger.error({ err }, 'worker.error'));
-  queue.on('error', (err) => options.logger.error({ err }, 'queue.error'));
-  // Returning before the worker's connections are up lets a caller close it mid-handshake, which
+
+  const pumps = {} as Record<DeliveryLane, AdmissionPump>;
+  const workers = {} as Record<DeliveryLane, Worker<DeliveryJobData>>;
+  const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
+  for (const lane of LANES) {
+    const caps = capsFor(concurrency[lane], scheduling);
+    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake, resolve: options.resolve, now });
+    pumps[lane] = new AdmissionPump({
+      lanes: store.lanes,
+      laneClass: lane,
+      queue: queues[lane],
+      logger: options.logger,
+      // The wait list holds what the lane's slots will take next: enough to keep them busy, short
+      // enough that a delivery admitted now does not queue behind a backlog.
+      target: concurrency[lane],
+      max: concurrency[lane],
+      capEndpoint: caps.endpoint,
+      capSubscriber: caps.subscriber,
+      leaseMs: scheduling.leaseMs,
+      capSleepMs: scheduling.capSleepMs,
+      heldMaxMs: scheduling.heldMaxMs,
+      idleTickMs: scheduling.idleTickMs,
+      now,
+    });
+    const processor = createDeliveryProcessor({
+      guard,
+      store,
+      endpoints,
+      dispatcher,
+      auth,
+      logger: options.logger,
+      metrics: options.metrics,
+      userAgent: USER_AGENT,
+      now,
+      addressSlots: addressSlots[lane],
+      slowAttemptMs: scheduling.slowAttemptMs,
+      parkMs: scheduling.parkMs,
+    });
+    const pump = pumps[lane];
+    const run = async (job: Job<DeliveryJobData>): Promise<void> => {
+      try {
+        await processor(job);
+      } catch (err) {
+        // Outside an attempt (an attempt's own failures are recorded): BullMQ runs the job again in 5 s.
+        options.metrics.internalErrors.inc({ stage: 'job' });
+        options.logger.error({ err, jobId: job.id, attemptsMade: job.attemptsMade }, 'delivery.job_failed');
+        throw err;
+      } finally {
+        // A slot is free and the wait list shorter: admit what is next.
+        pump.request();
+      }
+    };
+    workers[lane] = new Worker<DeliveryJobData>(DELIVERY_QUEUE_NAMES[lane], run, {
+      connection: queueRedis,
+      prefix: bullPrefix(keyPrefix),
+      concurrency: concurrency[lane],
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      // A job whose worker died is handed out again; only a job that kills workers over and over
+      // (twenty times) is given up on, so a crash-looping deployment does not lose deliveries.
+      maxStalledCount: 20,
+      ...DELIVERY_JOB_RETENTION,
+      settings: { backoffStrategy },
+    });
+    workers[lane].on('error', (err) => options.logger.error({ err, lane }, 'worker.error'));
+    queues[lane].on('error', (err) => options.logger.error({ err, lane }, 'queue.error'));
+  }
+  // Returning before the workers' connections are up lets a caller close them mid-handshake, which
   // BullMQ reports as an unhandled "Connection is closed".
-  await worker.waitUntilReady();
+  await Promise.all(LANES.map((lane) => workers[lane].waitUntilReady()));
+  const signals = startLaneSignalListener({
+    lanes: store.lanes,
+    redis: signalRedis,
+    logger: options.logger,
+    onSignal: () => {
+      for (const lane of LANES) pumps[lane].request();
+    },
+  });
+  for (const lane of LANES) pumps[lane].request();
   const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
-  const sampler = sampleEvery > 0 ? startQueueSampler({ queue, store, metrics: options.metrics, logger: options.logger, intervalMs: sampleEvery, now }) : undefined;
+  const sampler =
+    sampleEvery > 0 ? startQueueSampler({ queues: Object.values(queues), store, metrics: options.metrics, logger: options.logger, intervalMs: sampleEvery, now }) : undefined;
 
   return {
-    worker,
+    worker: workers.fast,
+    workers,
     store,
-    queue,
+    queue: queues.fast,
+    queues,
     guard,
     close: async (deadlineMs = 30_000) => {
       sampler?.stop();
+      await signals.stop();
+      await Promise.all(LANES.map((lane) => pumps[lane].stop()));
       let timer: NodeJS.Timeout | undefined;
-      const graceful = worker.close();
+      const graceful = Promise.all(LANES.map((lane) => workers[lane].close()));
       const expired = new Promise<'expired'>((resolve) => {
         timer = setTimeout(() => resolve('expired'), deadlineMs);
       });
@@ -155,11 +228,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       clearTimeout(timer);
       if (timedOut) {
         options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
-        // Abort the requests still in flight (closing would wait for them), then stop the worker.
+        // Abort the requests still in flight (closing would wait for them), then stop the workers.
         if (!options.dispatcher) await dispatcher.destroy();
-        await worker.close(true);
+        await Promise.all(LANES.map((lane) => workers[lane].close(true)));
       }
-      await queue.close();
+      // Endpoints this worker parked wait for its slots no longer.
+      await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
+      await Promise.all(LANES.map((lane) => queues[lane].close()));
       await endpoints.close();
       if (!options.dispatcher && !timedOut) await dispatcher.close();
       for (const redis of [storeRedis, subscriber, queueRedis] as Redis[]) redis.disconnect();

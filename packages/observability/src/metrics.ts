@@ -16,6 +16,11 @@ export interface HookrelayMetrics {
   queueJobs: Gauge<'state'>;
   endpoints: Gauge<'status'>;
   oldestPending: Gauge<string>;
+  internalErrors: Counter<'stage'>;
+  parked: Counter<'reason'>;
+  laneChanges: Counter<'lane'>;
+  slowLaneEndpoints: Gauge<string>;
+  sleeping: Gauge<string>;
 }
 
 export interface MetricsOptions {
@@ -63,7 +68,7 @@ export function createMetrics(options: MetricsOptions = {}): HookrelayMetrics {
     }),
     queueJobs: new Gauge({
       name: 'hookrelay_queue_jobs',
-      help: 'Delivery jobs in the queue, by BullMQ state (sampled).',
+      help: 'Deliveries not ended, by where they are: waiting (for a worker), delayed (for a retry), active, failed (jobs given up on) (sampled).',
       labelNames: ['state'],
       registers,
     }),
@@ -75,7 +80,35 @@ export function createMetrics(options: MetricsOptions = {}): HookrelayMetrics {
     }),
     oldestPending: new Gauge({
       name: 'hookrelay_oldest_pending_seconds',
-      help: 'Age of the oldest delivery job still waiting (sampled).',
+      help: 'Age of the oldest delivery waiting for a worker (sampled, over at most 1000 lanes).',
+      registers,
+    }),
+    internalErrors: new Counter({
+      name: 'hookrelay_delivery_internal_errors_total',
+      help: "Hookrelay's own failures: while preparing, signing or sending an attempt (stage=attempt, recorded as error kind internal) or outside one (stage=job, the job runs again).",
+      labelNames: ['stage'],
+      registers,
+    }),
+    parked: new Counter({
+      name: 'hookrelay_deliveries_parked_total',
+      help: "Deliveries put back in their lane without an attempt because the receiver's address had its share of a worker's slots.",
+      labelNames: ['reason'],
+      registers,
+    }),
+    laneChanges: new Counter({
+      name: 'hookrelay_endpoint_lane_changes_total',
+      help: 'Endpoints moved to the slow lane (lane=slow) or back (lane=fast) by the pace of their attempts.',
+      labelNames: ['lane'],
+      registers,
+    }),
+    slowLaneEndpoints: new Gauge({
+      name: 'hookrelay_slow_lane_endpoints',
+      help: 'Endpoints in the slow lane (sampled).',
+      registers,
+    }),
+    sleeping: new Gauge({
+      name: 'hookrelay_scheduler_sleeping',
+      help: 'Endpoints and subscribers held back by their in-flight cap, a rate limit or a full receiver address (sampled).',
       registers,
     }),
   };

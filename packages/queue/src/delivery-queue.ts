@@ -1,13 +1,22 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import { deliveryId, type DeliveryJobData } from '@hookrelay/contracts';
 
-export const DELIVERY_QUEUE_NAME = 'deliveries';
+/**
+ * One BullMQ queue per lane: the fast lane's keeps the name deliveries always had (jobs queued by
+ * earlier versions are found there), the slow lane's takes endpoints whose recent attempts were
+ * slow, with a worker concurrency of its own (docs/delivery-scheduling.md).
+ */
+export const DELIVERY_QUEUE_NAMES = Object.freeze({ fast: 'deliveries', slow: 'deliveries-slow' });
+export type DeliveryLane = keyof typeof DELIVERY_QUEUE_NAMES;
+export const DELIVERY_QUEUE_NAME = DELIVERY_QUEUE_NAMES.fast;
 /** Name of the custom backoff strategy the delivery worker registers. */
 export const DELIVERY_BACKOFF = 'hookrelay';
 
 /**
- * The worker, not BullMQ, decides when a delivery has run out of retries (it reads the endpoint's
- * current policy), so BullMQ's own attempt budget is only a backstop against a runaway loop.
+ * A job is one attempt; the delivery's retries are the scheduler's (its due set), not BullMQ's.
+ * BullMQ retries a job only when the processor throws outside an attempt (Redis unreachable), so
+ * its attempt budget is a backstop against a runaway loop.
  */
 export const JOB_ATTEMPT_CEILING = 1000;
 
@@ -23,8 +32,8 @@ export const DELIVERY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
 
 /**
  * Retention of finished jobs, set on the worker rather than on each job (options on a job are
- * stored with it, ~60 bytes a pending delivery). The attempt records are the history; a completed
- * job is removed at once, failed ones are kept for a day (at most 1000) for inspection.
+ * stored with it). The attempt records are the history; a completed job is removed at once, failed
+ * ones (the processor threw a thousand times) are kept for a day (at most 1000) for inspection.
  */
 export const DELIVERY_JOB_RETENTION = Object.freeze({ removeOnComplete: { count: 0 }, removeOnFail: { count: 1000, age: 24 * 3600 } });
 
@@ -32,21 +41,47 @@ export interface DeliveryQueueOptions {
   connection: ConnectionOptions;
   /** @defaultValue 'hookrelay' */
   keyPrefix?: string;
+  /** @defaultValue 'fast' */
+  lane?: DeliveryLane;
 }
 
 export type DeliveryQueue = Queue<DeliveryJobData>;
 
 export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueue {
-  return new Queue<DeliveryJobData>(DELIVERY_QUEUE_NAME, {
+  return new Queue<DeliveryJobData>(DELIVERY_QUEUE_NAMES[options.lane ?? 'fast'], {
     connection: options.connection,
     prefix: bullPrefix(options.keyPrefix ?? 'hookrelay'),
     defaultJobOptions: DELIVERY_JOB_OPTIONS,
   });
 }
 
-/** One job per delivery; the job id is the delivery id, so BullMQ refuses a second copy while the first lives. */
-export function deliveryJob(data: DeliveryJobData, opts: JobsOptions = {}) {
-  return { name: 'deliver', data, opts: { ...DELIVERY_JOB_OPTIONS, ...opts, jobId: opts.jobId ?? deliveryIdOf(data) } };
+/** The list of a queue's jobs waiting for a worker: the scheduler keeps it short. */
+export function waitListKey(queue: DeliveryQueue): string {
+  const key = queue.keys.wait;
+  if (!key) throw new Error(`queue ${queue.name} has no wait list key`);
+  return key;
+}
+
+/**
+ * A transaction on the queue's own connection, for `appendDeliveryJobs` and the caller's other
+ * writes (BullMQ's scripts are loaded there). The connections Hookrelay gives BullMQ are ioredis.
+ */
+export async function queueTransaction(queue: DeliveryQueue): Promise<ChainableCommander> {
+  const client = (await queue.client) as unknown as { multi(): ChainableCommander };
+  return client.multi();
+}
+
+/**
+ * Adds one job per admitted delivery to a transaction of the caller's (BullMQ's `Job.addJob` takes
+ * one, as its FlowProducer uses it); the jobs exist exactly when the rest of the transaction ran.
+ * A job id that exists already is not added again.
+ */
+export function appendDeliveryJobs(queue: DeliveryQueue, multi: ChainableCommander, jobs: ReadonlyArray<{ jobId: string; data: DeliveryJobData }>): void {
+  for (const { jobId, data } of jobs) {
+    const job = new Job<DeliveryJobData>(queue, 'deliver', data, { ...DELIVERY_JOB_OPTIONS, jobId }, jobId);
+    // addJob queues its script on the transaction synchronously; its promise settles with the exec.
+    void job.addJob(multi as never).catch(() => undefined);
+  }
 }
 
 /** The delivery a job is for. */

@@ -3,20 +3,26 @@
 -- of 1,000 is one command, not 1,000, and each log's expiry is renewed once, not once per event.
 -- KEYS, per event: event, subscriberEvents, then per endpoint: delivery, deliveryJob,
 --       subscriberDeliveries, endpointDeliveries
--- ARGV: retentionMs, nowMs, then per event: eventJson, eventId, createdAt, endpointCount,
---       then one deliveryId per endpoint
+-- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
+--       spot, which the caller attempts itself), then per event: eventJson, eventId, createdAt,
+--       subscriberId, endpointCount, then per endpoint: deliveryId, endpointId
 -- Returns, per event, one 1 (created) or 0 (existed) per endpoint.
 --
--- A new delivery writes no record of its own: until its first attempt, the delivery is its
--- BullMQ job (which names the event and the endpoint) and its log entries, and the worker writes
--- the record with that attempt (record-attempts.lua). So a pair "has a delivery" when either its
--- record or its job exists; delivery-store.ts reads a pending one from its job. Nor is there a list
--- of an event's deliveries: their ids derive from the event and the endpoints (history-store.ts).
+-- A new delivery writes no record of its own: until its first attempt, the delivery is its entry
+-- in the scheduler (lanes.lua, loaded ahead of this script: it names the event and the endpoint,
+-- and puts the delivery at the tail of its endpoint's lane) and its log entries, and the worker
+-- writes the record with that attempt (record-attempts.lua). So a pair "has a delivery" when its
+-- record or its scheduler entry exists (or, for one queued by an earlier version, its BullMQ job);
+-- delivery-store.ts reads a pending one from its entry. Nor is there a list of an event's
+-- deliveries: their ids derive from the event and the endpoints (history-store.ts). Once anything
+-- joined a lane, the lane signal wakes a waiting worker.
 -- The history logs are streams whose entry ids start with the time written (history-log.ts, which
 -- loads log-entry.lua ahead of this script); the first append to a log here also trims what is
 -- older than the retention period, and every log written gets its expiry renewed once.
 local retention = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
+L.init(ARGV[3], now)
+local schedule = ARGV[4] == '1'
 local oldest = math.max(now - retention, 0)
 local touched = {}
 
@@ -32,28 +38,38 @@ end
 
 local replies = {}
 local k = 1
-local a = 3
+local a = 5
+local queued = false
 while a <= #ARGV do
   local eventId = ARGV[a + 1]
-  local count = tonumber(ARGV[a + 3])
+  local subscriberId = ARGV[a + 3]
+  local count = tonumber(ARGV[a + 4])
   if redis.call('SET', KEYS[k], ARGV[a], 'PX', retention, 'NX') then
     append(KEYS[k + 1], ARGV[a + 2], eventId)
   end
   local created = {}
   for i = 0, count - 1 do
     local dk = k + 2 + i * 4
-    local id = ARGV[a + 4 + i]
-    if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) > 0 then
+    local id = ARGV[a + 5 + i * 2]
+    if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) > 0 or L.live(id) then
       created[#created + 1] = 0
     else
       append(KEYS[dk + 2], now, id)
       append(KEYS[dk + 3], now, id)
+      if schedule then
+        L.enqueue(id, eventId, ARGV[a + 6 + i * 2], subscriberId, now, false)
+        queued = true
+      end
       created[#created + 1] = 1
     end
   end
   replies[#replies + 1] = created
   k = k + 2 + count * 4
-  a = a + 4 + count
+  a = a + 5 + count * 2
+end
+if queued then
+  redis.call('LPUSH', L.key('wake'), '1')
+  redis.call('LTRIM', L.key('wake'), 0, 0)
 end
 for i = 1, #touched do
   redis.call('PEXPIRE', touched[i], retention)

@@ -20,7 +20,7 @@ describe('DeliveryStore re-opening and patching', () => {
     if (keys.length) await redis.del(...keys);
   });
 
-  /** What enqueueEvents adds beside createForEvents' writes: the delivery's job, as BullMQ stores it. */
+  /** A delivery's job as a version before the scheduler queued it (BullMQ's hash): such a job is still read. */
   async function queueJob(d: { id: string; eventId: string; endpointId: string }, timestamp = 1234): Promise<void> {
     await redis.hset(store.keys.deliveryJob(d.id), 'data', JSON.stringify({ eventId: d.eventId, endpointId: d.endpointId }), 'timestamp', timestamp);
   }
@@ -83,13 +83,14 @@ describe('DeliveryStore re-opening and patching', () => {
     const event = buildEvent();
     const endpoints = Array.from({ length: 150 }, (_, i) => buildEndpoint({ id: `ep_order${String(i).padStart(3, '0')}`, url: 'http://127.0.0.1:9/' }));
     for (const e of endpoints) await store.endpoints.save(e);
-    const [created] = await store.deliveries.createForEvents([{ event, endpoints: endpoints.slice(0, 140) }]);
-    for (const d of created!) await queueJob(d, 1000);
-    const [again] = await store.deliveries.createForEvents([{ event, endpoints: endpoints.slice(130) }]);
+    let clock = 1000;
+    const clocked = createStore({ redis, prefix, now: () => clock });
+    const [created] = await clocked.deliveries.createForEvents([{ event, endpoints: endpoints.slice(0, 140) }]);
+    clock = 2000;
+    const [again] = await clocked.deliveries.createForEvents([{ event, endpoints: endpoints.slice(130) }]);
     expect(again!.map((d) => d.created)).toEqual([...Array(10).fill(false), ...Array(10).fill(true)]);
-    for (const d of again!.slice(10)) await queueJob(d, 2000);
-    const [other] = await store.deliveries.createForEvents([{ event: buildEvent(), endpoints }]);
-    for (const d of other!) await queueJob(d, 1500);
+    clock = 1500;
+    await clocked.deliveries.createForEvents([{ event: buildEvent(), endpoints }]);
     await store.endpoints.delete(endpoints[0]!);
     await store.endpoints.delete(endpoints[149]!);
 
@@ -111,51 +112,69 @@ describe('DeliveryStore re-opening and patching', () => {
       expect(await redis.pttl(log)).toBeGreaterThan(0);
     }
     const again = await store.deliveries.createForEvents(events.slice(0, 3).map((event) => ({ event, endpoints: [endpoint] })));
-    // No job was queued for these (createForEvents alone), so the pairs are free again: but the events exist.
-    expect(again.flat().map((d) => d.created)).toEqual([true, true, true]);
+    // The pairs have deliveries (waiting in their lane) and the events exist: nothing is written twice.
+    expect(again.flat().map((d) => d.created)).toEqual([false, false, false]);
+    expect(await store.lanes.readyCount()).toBe(2100);
     expect(await redis.xlen(store.keys.subscriberEvents(sid))).toBe(2100);
   });
 
   describe('a delivery not attempted yet', () => {
-    it('has no record of its own: it reads as pending from its queued job and its event, and its first attempt writes the record', async () => {
+    it('has no record of its own: it reads as pending from its scheduler entry and its event, and its first attempt writes the record', async () => {
       const event = buildEvent({ type: 'custom.order.paid', subscriberId: 'sub_lazy' });
       const endpoint = buildEndpoint({ subscriberId: 'sub_lazy', url: 'http://127.0.0.1:9/' });
-      const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      const clocked = createStore({ redis, prefix, now: () => 1234 });
+      const [[d] = []] = await clocked.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
       expect(await redis.exists(store.keys.delivery(d!.id))).toBe(0);
-      // No job either (createForEvents is for sends made on the spot): nothing to show yet.
-      expect(await store.deliveries.get(d!.id)).toBeNull();
-
-      // The job as BullMQ stores it (the queue package's own test checks the key agrees with BullMQ).
-      await queueJob(d!);
       const pending = { id: d!.id, eventId: event.id, eventType: 'custom.order.paid', endpointId: endpoint.id, subscriberId: 'sub_lazy', state: 'pending', attempts: 0, createdAt: 1234, updatedAt: 1234 };
       expect(await store.deliveries.get(d!.id)).toEqual(pending);
       expect((await store.history.listDeliveries('sub_lazy', { limit: 5, status: 'pending' })).items).toEqual([pending]);
       // The pair has a delivery now: creating it again writes nothing.
       const [[twice] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
       expect(twice!.created).toBe(false);
+      expect(await store.lanes.entry(d!.id)).toMatchObject({ ticket: 1 });
 
-      await store.deliveries.recordAttempt(pending as never, { attempt: 1, startedAt: 2000, durationMs: 5, outcome: 'retry', statusCode: 500, requestHeaders: {} }, { state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500 });
-      await redis.del(store.keys.deliveryJob(d!.id));
+      await store.deliveries.recordAttempt(
+        pending as never,
+        { attempt: 1, startedAt: 2000, durationMs: 5, outcome: 'retry', statusCode: 500, requestHeaders: {} },
+        { state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500 },
+        undefined,
+        { ticket: 1, pace: '' },
+      );
       const record = await store.deliveries.get(d!.id);
       expect(record).toEqual({ ...pending, state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500, updatedAt: expect.any(Number) });
       expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
       expect(await store.deliveries.attempts(d!.id)).toHaveLength(1);
+      // Waiting for its retry under a new ticket: a job still holding ticket 1 is stale.
+      expect(await store.lanes.entry(d!.id)).toMatchObject({ ticket: 2 });
+      expect(await redis.zscore(`${store.keys.sched()}:due`, `${d!.id}-2`)).toBe('9000');
+    });
+
+    it('made on the spot (out of the lanes) shows nothing until its attempt; one queued by an earlier version reads from its job', async () => {
+      const event = buildEvent({ subscriberId: 'sub_spot' });
+      const endpoint = buildEndpoint({ subscriberId: 'sub_spot', url: 'http://127.0.0.1:9/' });
+      const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
+      expect(d!.created).toBe(true);
+      expect(await store.deliveries.get(d!.id)).toBeNull();
+      expect(await store.lanes.entry(d!.id)).toBeNull();
+      expect(await store.lanes.readyCount()).toBe(0);
+
+      await queueJob(d!, 1234);
+      expect(await store.deliveries.get(d!.id)).toMatchObject({ id: d!.id, state: 'pending', createdAt: 1234 });
+      // The pair has a delivery (its job): not created again.
+      expect((await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]))[0]![0]!.created).toBe(false);
     });
 
     it('is not listed once its event has expired, and a patch gives it a record with the retention expiry', async () => {
       const event = buildEvent({ subscriberId: 'sub_lazy2' });
       const endpoint = buildEndpoint({ subscriberId: 'sub_lazy2', url: 'http://127.0.0.1:9/' });
       const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
-      await queueJob(d!);
       const pending = (await store.deliveries.get(d!.id))!;
       await store.deliveries.patch(pending, { state: 'failed', failureReason: 'endpoint_disabled' });
-      await redis.del(store.keys.deliveryJob(d!.id));
       expect(await store.deliveries.get(d!.id)).toMatchObject({ id: d!.id, eventId: event.id, subscriberId: 'sub_lazy2', state: 'failed', failureReason: 'endpoint_disabled', attempts: 0 });
       expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
 
       const [[other] = []] = await store.deliveries.createForEvents([{ event: buildEvent({ subscriberId: 'sub_lazy2' }), endpoints: [endpoint] }]);
       const otherEvent = (await redis.keys(`${prefix}:ev:*`)).find((k) => !k.includes(event.id) && !k.endsWith(':dl'))!;
-      await queueJob(other!);
       expect(await store.deliveries.get(other!.id)).not.toBeNull();
       await redis.del(otherEvent);
       expect(await store.deliveries.get(other!.id)).toBeNull();
@@ -184,9 +203,13 @@ describe('DeliveryStore re-opening and patching', () => {
           store.deliveries.loadForAttempt({ deliveryId: gone, eventId: 'evt_expired', endpointId: ok.id, createdAt: 1000 }),
         ]);
         expect(loads).toHaveBeenCalledTimes(1);
-        expect(a).toEqual({ delivery: pendingDelivery(first!.id, event, ok.id, 1000), event });
+        expect(a).toEqual({
+          delivery: pendingDelivery(first!.id, event, ok.id, a.entry!.createdAt),
+          event,
+          entry: { ticket: 1, eventId: event.id, endpointId: ok.id, subscriberId: 'sub_turn', createdAt: expect.any(Number), manual: false },
+        });
         expect(b.delivery).toMatchObject({ id: second!.id, state: 'retrying', attempts: 1, nextAttemptAt: 5 });
-        expect(c).toEqual({ delivery: null, event: null });
+        expect(c).toEqual({ delivery: null, event: null, entry: null });
 
         const [okStreak, failStreak] = await Promise.all([
           store.deliveries.recordAttempt(a.delivery!, { attempt: 1, startedAt: 2, durationMs: 1, outcome: 'delivered', statusCode: 200, requestHeaders: {} }, { state: 'delivered', attempts: 1, lastStatusCode: 200 }, { endpointId: ok.id, ok: true, final: 'delivered' }),

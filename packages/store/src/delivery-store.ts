@@ -1,22 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
 import { parseStoredEvent, type EventStore } from './event-store';
-import { logWritingScript } from './history-log';
+import { LOG_ENTRY } from './history-log';
 import type { Keys } from './keys';
+import { laneScript, parseLaneEntry, type LaneEntry } from './lanes/lane-store';
 import { TurnBatch } from './turn-batch';
 
-const CREATE_EVENT = logWritingScript('create-event.lua');
-const RECORD_ATTEMPTS = readFileSync(join(__dirname, 'record-attempts.lua'), 'utf8');
+const CREATE_EVENT = `${LOG_ENTRY}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
+const RECORD_ATTEMPTS = laneScript(join(__dirname, 'record-attempts.lua'));
 const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
-const REOPEN_DELIVERY = readFileSync(join(__dirname, 'reopen-delivery.lua'), 'utf8');
+const REOPEN_DELIVERY = laneScript(join(__dirname, 'reopen-delivery.lua'));
 
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number>): Promise<number[][]>;
-  hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number]>>;
+  hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
 };
@@ -55,7 +55,7 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   return out as unknown as DeliveryRecord;
 }
 
-/** A delivery not attempted yet, as its queued job names it. */
+/** A delivery not attempted yet, as its scheduler entry (or an earlier version's queued job) names it. */
 interface QueuedDelivery {
   id: string;
   eventId: string;
@@ -92,6 +92,24 @@ interface AttemptWrite {
   args: Array<string | number>;
 }
 
+/** Where an attempt leaves the delivery in the scheduler (lanes/lanes.lua). */
+export interface AttemptScheduling {
+  /** The ticket of the job that made the attempt: nothing moves unless it is still the delivery's. */
+  ticket: number;
+  /** 'slow' (timed out or took too long) or 'prompt' counts towards moving the endpoint between lanes. */
+  pace: 'slow' | 'prompt' | '';
+}
+
+/** How an attempt moved its endpoint between lanes. */
+export type LaneMove = 'to_slow' | 'to_fast' | null;
+
+export interface LaneMoveOptions {
+  /** Slow attempts in a row that move an endpoint to the slow lane. @defaultValue 2 */
+  slowAfter?: number;
+  /** Prompt attempts in a row that bring it back. @defaultValue 3 */
+  fastAfter?: number;
+}
+
 /** Attempts gathered into one record-attempts.lua call at most (4 keys each). */
 const ATTEMPTS_PER_CALL = 200;
 /** Deliveries read in one load-for-attempts.lua call at most (2 keys each). */
@@ -105,8 +123,11 @@ function fieldsToRecord(flat: readonly string[]): Record<string, string> {
 
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
-  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number]>;
-  private readonly attemptLoads: TurnBatch<{ delivery: string; event: string }, { hash: Record<string, string>; event: StoredEvent | null }>;
+  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number]>;
+  private readonly attemptLoads: TurnBatch<
+    { id: string; delivery: string; event: string },
+    { hash: Record<string, string>; event: StoredEvent | null; entry: LaneEntry | null }
+  >;
 
   constructor(
     redis: Redis,
@@ -114,77 +135,66 @@ export class DeliveryStore {
     private readonly events: EventStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
+    laneMoves: LaneMoveOptions = {},
   ) {
     defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
+    const header = [keys.sched(), laneMoves.slowAfter ?? 2, laneMoves.fastAfter ?? 3];
     this.attemptWrites = new TurnBatch(async (writes) => {
       // One flat argument list, built without intermediate arrays: it runs once per worker turn.
       const call: Array<string | number> = [writes.length * 4];
       for (const w of writes) call.push(...w.keys);
+      call.push(...header);
       for (const w of writes) call.push(w.args.length, ...w.args);
       return this.redis.hookrelayRecordAttempts(...call);
     }, ATTEMPTS_PER_CALL);
     this.attemptLoads = new TurnBatch(async (loads) => {
-      const keys = loads.flatMap((l) => [l.delivery, l.event]);
-      const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys);
-      return loads.map((_, i) => ({ hash: fieldsToRecord((replies[i * 2] ?? []) as string[]), event: parseStoredEvent((replies[i * 2 + 1] ?? null) as string | null) }));
+      const keys = [this.keys.laneEntries(), ...loads.flatMap((l) => [l.delivery, l.event])];
+      const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys, ...loads.map((l) => l.id));
+      return loads.map((_, i) => ({
+        hash: fieldsToRecord((replies[i * 3] ?? []) as string[]),
+        event: parseStoredEvent((replies[i * 3 + 1] ?? null) as string | null),
+        entry: parseLaneEntry(replies[i * 3 + 2] as string | null),
+      }));
     }, LOADS_PER_CALL);
   }
 
   /**
-   * Stores each event (once) and one delivery per endpoint in a single transaction. Nothing is
-   * queued: for sends made on the spot (endpoint tests). enqueueEvents uses appendCreateForEvents
-   * instead, to queue the jobs in the same transaction.
+   * Stores each event (once) and one delivery per endpoint (unless that pair has one already) in a
+   * single transaction, each delivery at the tail of its endpoint's lane; with `schedule: false`
+   * out of the lanes, for a send the caller makes on the spot (an endpoint test). A transaction
+   * rather than one call: a batch is split into calls of at most ~8,000 keys (see create-event.lua),
+   * and all of them land or none does.
    */
-  async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>): Promise<NewDelivery[][]> {
-    const multi = this.redis.multi();
-    const { read } = this.appendCreateForEvents(multi, items);
-    const results = await multi.exec();
-    if (!results) throw new Error('transaction aborted');
-    return read(results);
-  }
-
-  /**
-   * Appends to a transaction the commands that store each event (once) and create one delivery per
-   * endpoint (unless that pair has one already), and returns how to read their replies. The caller
-   * may append more (the BullMQ jobs) and must run it; the transaction's client needs
-   * `defineDeliveryCommands`.
-   */
-  appendCreateForEvents(
-    multi: ChainableCommander,
-    items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>,
-  ): { commands: number; createdAt: number; planned: ReadonlyArray<ReadonlyArray<Omit<NewDelivery, 'created'>>>; read: (results: Array<[Error | null, unknown]>) => NewDelivery[][] } {
+  async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>, opts: { schedule?: boolean } = {}): Promise<NewDelivery[][]> {
     const now = this.now();
-    // One call for many events (see create-event.lua), split so that no call grows past ~8,000 keys.
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     let call: (typeof calls)[number] | undefined;
     const planned = items.map(({ event, endpoints }) => {
       const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
       if (!call || call.keys.length >= KEYS_PER_CALL) {
-        call = { keys: [], args: [this.retentionMs, now] };
+        call = { keys: [], args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1'] };
         calls.push(call);
       }
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
       call.keys.push(this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId));
-      call.args.push(JSON.stringify(event), event.id, event.createdAt, deliveries.length);
+      call.args.push(JSON.stringify(event), event.id, event.createdAt, event.subscriberId, deliveries.length);
       for (const d of deliveries) {
         call.keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), subscriberDeliveries, this.keys.endpointDeliveries(d.endpointId));
-        call.args.push(d.id);
+        call.args.push(d.id, d.endpointId);
       }
       return deliveries;
     });
+    const multi = this.redis.multi();
     for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, ...c.keys, ...c.args);
-    const commands = calls.length;
-    const read = (results: Array<[Error | null, unknown]>): NewDelivery[][] => {
-      const replies: number[][] = [];
-      calls.forEach((_, i) => {
-        const [err, reply] = results[i] ?? [new Error('missing reply'), []];
-        if (err) throw err;
-        replies.push(...(reply as number[][]));
-      });
-      return planned.map((deliveries, i) => deliveries.map((d, j) => ({ ...d, created: (replies[i] ?? [])[j] === 1 })));
-    };
-    return { commands, createdAt: now, planned, read };
+    const results = await multi.exec();
+    if (!results) throw new Error('transaction aborted');
+    const replies: number[][] = [];
+    for (const [err, reply] of results) {
+      if (err) throw err;
+      replies.push(...(reply as number[][]));
+    }
+    return planned.map((deliveries, i) => deliveries.map((d, j) => ({ ...d, created: (replies[i] ?? [])[j] === 1 })));
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {
@@ -194,18 +204,22 @@ export class DeliveryStore {
 
   /**
    * The deliveries that exist among `ids`, in that order. One not attempted yet has no record of
-   * its own (create-event.lua): it is read from its queued job and its event, as `pending`. Record
-   * and job are read in one transaction, so a first attempt ending in between cannot hide it.
+   * its own (create-event.lua): it is read from its scheduler entry (or, queued by an earlier
+   * version, its BullMQ job) and its event, as `pending`. Record and entry are read in one
+   * transaction, so a first attempt ending in between cannot hide it.
    */
   async getMany(ids: readonly string[]): Promise<DeliveryRecord[]> {
     if (ids.length === 0) return [];
     const multi = this.redis.multi();
-    for (const id of ids) multi.hgetall(this.keys.delivery(id)).hmget(this.keys.deliveryJob(id), 'data', 'timestamp');
+    const entries = this.keys.laneEntries();
+    for (const id of ids) multi.hgetall(this.keys.delivery(id)).hget(entries, id).hmget(this.keys.deliveryJob(id), 'data', 'timestamp');
     const replies = (await multi.exec()) ?? [];
     const found: Array<DeliveryRecord | QueuedDelivery | null> = ids.map((id, i) => {
-      const record = parseDelivery((replies[i * 2]?.[1] ?? {}) as Record<string, string>);
+      const record = parseDelivery((replies[i * 3]?.[1] ?? {}) as Record<string, string>);
       if (record) return record;
-      const [data, timestamp] = (replies[i * 2 + 1]?.[1] ?? []) as Array<string | null>;
+      const entry = parseLaneEntry(replies[i * 3 + 1]?.[1] as string | null);
+      if (entry) return { id, eventId: entry.eventId, endpointId: entry.endpointId, createdAt: entry.createdAt };
+      const [data, timestamp] = (replies[i * 3 + 2]?.[1] ?? []) as Array<string | null>;
       if (!data) return null;
       const job = JSON.parse(data) as Pick<DeliveryRecord, 'eventId' | 'endpointId'>;
       return { id, eventId: job.eventId, endpointId: job.endpointId, createdAt: Number(timestamp) };
@@ -217,7 +231,7 @@ export class DeliveryStore {
       if (d === null) return [];
       if ('state' in d) return [d];
       const event = events.get(d.eventId);
-      // A job whose event has expired delivers nothing (the worker drops it): not listed.
+      // A delivery whose event has expired delivers nothing (the worker drops it): not listed.
       return event ? [pendingDelivery(d.id, event, d.endpointId, d.createdAt)] : [];
     });
   }
@@ -228,39 +242,58 @@ export class DeliveryStore {
   }
 
   /**
-   * What the worker reads before an attempt: the delivery's progress and the event, in one call
-   * shared with the other attempts starting in the same event-loop turn (load-for-attempts.lua). A
-   * delivery without a record is one not attempted yet (its job is the caller's), read as pending
-   * while its event exists.
+   * What the worker reads before an attempt: the delivery's progress, the event and the delivery's
+   * scheduler entry, in one call shared with the other attempts starting in the same event-loop
+   * turn (load-for-attempts.lua). A delivery without a record is one not attempted yet, read as
+   * pending (created when its entry says, else at `createdAt`) while its event exists.
    */
-  async loadForAttempt(job: { deliveryId: string; eventId: string; endpointId: string; createdAt: number }): Promise<{ delivery: DeliveryRecord | null; event: StoredEvent | null }> {
-    const { hash, event } = await this.attemptLoads.add({ delivery: this.keys.delivery(job.deliveryId), event: this.keys.event(job.eventId) });
-    const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, job.createdAt) : null);
-    return { delivery, event };
+  async loadForAttempt(job: { deliveryId: string; eventId: string; endpointId: string; createdAt: number }): Promise<{
+    delivery: DeliveryRecord | null;
+    event: StoredEvent | null;
+    entry: LaneEntry | null;
+  }> {
+    const { hash, event, entry } = await this.attemptLoads.add({ id: job.deliveryId, delivery: this.keys.delivery(job.deliveryId), event: this.keys.event(job.eventId) });
+    const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, entry?.createdAt ?? job.createdAt) : null);
+    return { delivery, event, entry };
   }
 
   /**
-   * Appends the attempt, moves the delivery's state (writing its record on the first attempt) and
-   * (when `health` is given) updates the endpoint's health, atomically, in one call shared with
-   * the other attempts ending in the same event-loop turn (record-attempts.lua). Returns the
-   * endpoint's failure streak after this attempt.
+   * Appends the attempt, moves the delivery's state (writing its record on the first attempt), moves
+   * it in the scheduler when `scheduling` names the job's ticket (out of it once ended, into the
+   * due set at `patch.nextAttemptAt` for a retry) and (when `health` is given) updates the
+   * endpoint's health, atomically, in one call shared with the other attempts ending in the same
+   * event-loop turn (record-attempts.lua). Returns the endpoint's failure streak after this attempt
+   * and whether the attempt's pace moved the endpoint between lanes.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
     attempt: AttemptRecord,
     patch: DeliveryStatePatch,
     health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
-  ): Promise<{ streak: FailureStreak }> {
+    scheduling?: AttemptScheduling,
+  ): Promise<{ streak: FailureStreak; laneMove: LaneMove }> {
     const now = this.now();
     const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
     const endpointId = health?.endpointId ?? '-';
     const { id } = delivery;
-    const [consecutiveFailures, failingSince] = await this.attemptWrites.add({
+    const final = health?.final ?? (patch.state === 'delivered' || patch.state === 'failed' ? patch.state : 'none');
+    const [consecutiveFailures, failingSince, move] = await this.attemptWrites.add({
       keys: [this.keys.delivery(id), this.keys.deliveryAttempts(id), this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId)],
-      args: [JSON.stringify(attempt), this.retentionMs, now, health ? (health.ok ? '1' : '0') : '', health?.final ?? 'none', ...recordFields(delivery), ...fields],
+      args: [
+        JSON.stringify(attempt),
+        this.retentionMs,
+        now,
+        health ? (health.ok ? '1' : '0') : '',
+        final,
+        scheduling?.ticket ?? '',
+        scheduling?.pace ?? '',
+        patch.nextAttemptAt ?? '',
+        ...recordFields(delivery),
+        ...fields,
+      ],
     });
-    return { streak: { consecutiveFailures, failingSince: failingSince || null } };
+    return { streak: { consecutiveFailures, failingSince: failingSince || null }, laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null };
   }
 
   /**
@@ -278,12 +311,14 @@ export class DeliveryStore {
   }
 
   /**
-   * Moves deliveries in one of `from`, still at the attempt count the caller read, back to pending;
-   * returns the ids that moved.
+   * Moves deliveries in one of `from`, still at the attempt count the caller read, back to pending
+   * and into their endpoints' lanes for one more attempt each (a person's retry), atomically per
+   * delivery; returns the ids that moved.
    */
   async reopen(deliveries: ReadonlyArray<Pick<DeliveryRecord, 'id' | 'attempts'>>, from: readonly DeliveryState[]): Promise<string[]> {
     const now = this.now();
-    const moved = await Promise.all(deliveries.map((d) => this.redis.hookrelayReopenDelivery(this.keys.delivery(d.id), now, d.attempts, ...from)));
+    const sched = this.keys.sched();
+    const moved = await Promise.all(deliveries.map((d) => this.redis.hookrelayReopenDelivery(this.keys.delivery(d.id), sched, now, d.attempts, ...from)));
     return deliveries.filter((_, i) => moved[i] === 1).map((d) => d.id);
   }
 }

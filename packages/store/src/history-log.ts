@@ -25,7 +25,7 @@ export interface NewestFirstPage<T> {
   nextCursor?: string;
 }
 
-const LOG_ENTRY = readFileSync(join(__dirname, 'log-entry.lua'), 'utf8');
+export const LOG_ENTRY = readFileSync(join(__dirname, 'log-entry.lua'), 'utf8');
 
 /** A script that writes history logs, with the shared `appendLogEntry` (log-entry.lua) ahead of it. */
 export function logWritingScript(file: string): string {

@@ -8,6 +8,7 @@ import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { EndpointHealthStore } from './endpoint-health-store';
+import { LaneStore } from './lanes/lane-store';
 
 export * from './keys';
 export * from './store-options';
@@ -19,7 +20,18 @@ export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
-export { DeliveryStore, defineDeliveryCommands, pendingDelivery, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
+export {
+  DeliveryStore,
+  defineDeliveryCommands,
+  pendingDelivery,
+  type AttemptScheduling,
+  type LaneMove,
+  type LaneMoveOptions,
+  type NewDelivery,
+  type DeliveryStatePatch,
+  type FailureStreak,
+} from './delivery-store';
+export * from './lanes/lane-store';
 
 export interface Store {
   keys: Keys;
@@ -31,13 +43,14 @@ export interface Store {
   sources: SourceStore;
   history: HistoryStore;
   health: EndpointHealthStore;
+  lanes: LaneStore;
 }
 
 export function createStore(options: StoreOptions): Store {
   const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
   const now = options.now ?? Date.now;
   const events = new EventStore(options.redis, keys);
-  const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
+  const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now, options.laneMoves);
   const endpoints = new EndpointStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   return {
     keys,
@@ -46,6 +59,7 @@ export function createStore(options: StoreOptions): Store {
     deliveries,
     history: new HistoryStore(options.redis, keys, deliveries, events, endpoints),
     health: new EndpointHealthStore(options.redis, keys),
+    lanes: new LaneStore(options.redis, keys, now),
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),

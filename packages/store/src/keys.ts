@@ -14,11 +14,22 @@ export function createKeys(prefix: string) {
     delivery: (id: string) => `${prefix}:dl:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,
     /**
-     * BullMQ's job hash for a delivery's automatic attempts (packages/queue: `bullPrefix`, queue
-     * `deliveries`, job id = delivery id; a test holds the two in step): a delivery not attempted
-     * yet has no record of its own, only this job.
+     * BullMQ's job hash of a delivery queued by a version before the scheduler (packages/queue:
+     * `bullPrefix`, queue `deliveries`, job id = delivery id; a test holds the two in step): such a
+     * delivery has no record and no lane entry until the worker takes it over.
      */
     deliveryJob: (id: string) => `${prefix}:bull:deliveries:${id}`,
+    /**
+     * The delivery scheduler's keys start here (lanes/lanes.lua builds them: lanes, rings, the due
+     * and sleep sets, caps, leases); these are the ones other code reads.
+     */
+    sched: () => `${prefix}:sched`,
+    /** Live deliveries' scheduler entries (hash: delivery id -> lanes.lua's entry). */
+    laneEntries: () => `${prefix}:sched:d`,
+    /** Publishers push here (and trim to one element) when deliveries join a lane; workers wait on it. */
+    laneSignal: () => `${prefix}:sched:wake`,
+    /** An endpoint's scheduling settings and state (hash: sid, rate, lane, tat, streaks). */
+    laneEndpoint: (endpointId: string) => `${prefix}:sched:ep:${endpointId}`,
     /** History logs (streams, see history-log.ts): a subscriber's deliveries, an endpoint's, a subscriber's events. */
     subscriberDeliveries: (subscriberId: string) => `${prefix}:sub:${subscriberId}:dl-log`,
     endpointDeliveries: (endpointId: string) => `${prefix}:ep:${endpointId}:dl-log`,

@@ -61,7 +61,7 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const delivery = await store.deliveries.get(String(req.params.did));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
-    const queued = await redeliver({ store, queue: deps.queue }, [delivery], true);
+    const queued = await redeliver({ store }, [delivery], true);
     if (queued.length === 0) throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
     res.status(202).json({ id: delivery.id, state: 'pending', queued: true });
   });

@@ -33,7 +33,7 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     const endpoint = await endpointOf(req, store);
     const parsed = recoverBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
-    const recovered = await recoverEndpoint({ store, queue: deps.queue }, endpoint, parsed.data);
+    const recovered = await recoverEndpoint({ store }, endpoint, parsed.data);
     res.status(202).json({ endpointId: endpoint.id, recovered });
   });
 

@@ -58,7 +58,7 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
       const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
       if (missing.length) throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${missing.join(', ')}`, [{ path: 'endpointIds', message: 'unknown, disabled or not matching the event type' }]);
     }
-    const result = await replayEvent({ store, queue: deps.queue }, event, targets);
+    const result = await replayEvent({ store }, event, targets);
     res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
   });
 

@@ -1,0 +1,139 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { unbracket } from '../ssrf/check-target-url';
+import { systemResolve } from '../ssrf/guarded-lookup';
+import type { LookupFn } from '../ssrf/types';
+
+/** Gives a slot back; calling it twice is harmless. */
+export type ReleaseSlot = () => void;
+
+export interface AddressSlotsOptions {
+  /** Attempts in flight to one receiver address at once. */
+  perAddress: number;
+  /** Called with sleepers to wake when a slot frees (at most one per freed slot). */
+  wake: (sleepers: string[]) => void;
+  /** @defaultValue the system resolver */
+  resolve?: LookupFn;
+  /** How long a hostname's address is kept. @defaultValue 30000 */
+  dnsCacheMs?: number;
+  now?: () => number;
+}
+
+interface AddressState {
+  inFlight: number;
+  /** Sleepers (lane members) parked because this address was full, first come first woken. */
+  sleepers: string[];
+}
+
+/** Hostnames whose address is kept at once; past this the cache starts over (a bound, not an LRU). */
+const DNS_CACHE_ENTRIES = 10_000;
+
+/**
+ * Caps the attempts one worker has in flight to one receiver address, after DNS: `127.0.0.1:P`,
+ * `localhost:P` and `[::1]:P` are one receiver, and so are a thousand wildcard-DNS hostnames that
+ * resolve to one machine. Found by issue 15: a cap keyed by the URL's origin let one hanging host
+ * hold every slot under three spellings of its name.
+ *
+ * An attempt over the cap does not wait: the caller parks its delivery (back to the head of its
+ * lane, its endpoint asleep) and then names the endpoint's sleeper here (`parked`); each slot that
+ * frees wakes one parked sleeper, so the endpoints sharing a full address take turns without
+ * cycling through the queue.
+ */
+export class AddressSlots {
+  private readonly addresses = new Map<string, AddressState>();
+  private readonly dns = new Map<string, { address: string; until: number }>();
+  private readonly resolve: LookupFn;
+  private readonly now: () => number;
+
+  constructor(private readonly options: AddressSlotsOptions) {
+    this.resolve = options.resolve ?? systemResolve;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The receiver a URL reaches: its address as the worker will connect to it (loopback folded into
+   * one), and port. A hostname that does not resolve is keyed by its name; the send then fails
+   * with its own DNS error.
+   */
+  async receiverOf(url: URL): Promise<string> {
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = unbracket(url.hostname);
+    const address = isIP(host) !== 0 ? host : await this.lookup(host);
+    return `${address === null ? `name:${host.toLowerCase()}` : normalize(address)}:${port}`;
+  }
+
+  /** A slot for `receiver`, or null when it is full. */
+  tryAcquire(receiver: string): ReleaseSlot | null {
+    let state = this.addresses.get(receiver);
+    if (!state) {
+      state = { inFlight: 0, sleepers: [] };
+      this.addresses.set(receiver, state);
+    }
+    if (state.inFlight >= this.options.perAddress) return null;
+    state.inFlight++;
+    const held = state;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      held.inFlight--;
+      const next = held.sleepers.shift();
+      if (next !== undefined) this.options.wake([next]);
+      if (held.inFlight === 0 && held.sleepers.length === 0) this.addresses.delete(receiver);
+    };
+  }
+
+  /**
+   * `sleeper` was parked because `receiver` was full: it is woken when a slot frees, or at once if
+   * one freed while it was being parked (that release found nobody to wake).
+   */
+  parked(receiver: string, sleeper: string): void {
+    const state = this.addresses.get(receiver);
+    if (!state || state.inFlight < this.options.perAddress) {
+      this.options.wake([sleeper]);
+      return;
+    }
+    if (!state.sleepers.includes(sleeper)) state.sleepers.push(sleeper);
+  }
+
+  /** Attempts in flight to `receiver` (tests, metrics). */
+  inFlight(receiver: string): number {
+    return this.addresses.get(receiver)?.inFlight ?? 0;
+  }
+
+  /** Every parked sleeper, for a worker that stops: they must not wait for slots it will never free. */
+  drainSleepers(): string[] {
+    const all = [...this.addresses.values()].flatMap((s) => s.sleepers.splice(0));
+    return [...new Set(all)];
+  }
+
+  private async lookup(host: string): Promise<string | null> {
+    const now = this.now();
+    const cached = this.dns.get(host);
+    if (cached && cached.until > now) return cached.address;
+    let address: string | null = null;
+    try {
+      address = (await this.resolve(host))[0]?.address ?? null;
+    } catch {
+      address = null;
+    }
+    if (address !== null) {
+      if (this.dns.size >= DNS_CACHE_ENTRIES) this.dns.clear();
+      this.dns.set(host, { address, until: now + (this.options.dnsCacheMs ?? 30_000) });
+    }
+    return address;
+  }
+}
+
+/** One spelling per machine: IPv4-mapped IPv6 as IPv4, every loopback and unspecified address as one. */
+function normalize(address: string): string {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.process(address);
+  } catch {
+    return address.toLowerCase();
+  }
+  const range = parsed.range();
+  if (range === 'loopback' || range === 'unspecified') return 'loopback';
+  return parsed.toNormalizedString();
+}

@@ -1,0 +1,101 @@
+-- Admits ready deliveries of one lane class in fair order, for a worker to turn into BullMQ jobs.
+-- Loaded after lanes.lua. No KEYS: the keys depend on what it reads (see lanes.lua).
+-- ARGV: schedPrefix, nowMs, class ('fast'|'slow'), waitKey (the class's BullMQ wait list),
+--       target (how long that list may grow), max (deliveries this call admits at most),
+--       capEndpoint, capSubscriber (deliveries admitted and not ended, per endpoint and per
+--       subscriber in this class), leaseMs, capSleepMs (the longest a member sleeps at a cap
+--       before it is looked at again), heldMaxMs (a place held this long is taken as lost)
+-- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual}.
+-- Each admitted delivery holds a place against its caps from here until it ends or leaves
+-- BullMQ again, and a lease until the caller has added its job (it removes the lease in the same
+-- transaction); a lease that runs out puts the delivery back at the head of its lane.
+L.init(ARGV[1], ARGV[2])
+local now = L.now
+local c = ARGV[3]
+local room = math.min(tonumber(ARGV[6]), tonumber(ARGV[5]) - redis.call('LLEN', ARGV[4]) - redis.call('ZCARD', L.key('leases', c)))
+local capE, capS = tonumber(ARGV[7]), tonumber(ARGV[8])
+local leaseMs, capSleepMs, heldMaxMs = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+
+L.catchUp()
+
+local out = { -1 }
+local admitted = 0
+local ring = L.key('ring', c)
+local leases = L.key('leases', c)
+local stats = L.key('stats')
+-- Every turn either admits, or takes one member out of a ring (asleep, empty, or a stale
+-- element), so the loop ends; the bound only caps one call's work when many members sleep.
+local turns = 0
+while admitted < room and turns < room * 4 + 200 do
+  turns = turns + 1
+  local head = redis.call('ZRANGE', ring, 0, 0, 'WITHSCORES')
+  local s = head[1]
+  if not s then
+    break
+  end
+  local tag = tonumber(head[2])
+  redis.call('SET', L.key('vt', c), tag)
+  local heldS = L.key('held', 's', c, s)
+  redis.call('ZREMRANGEBYSCORE', heldS, '-inf', now - heldMaxMs)
+  local subRing = L.key('ring', c, s)
+  if redis.call('ZCARD', heldS) >= capS then
+    L.sleepSubscriber(s, c, now + capSleepMs, 'cap')
+  else
+    local ehead = redis.call('ZRANGE', subRing, 0, 0, 'WITHSCORES')
+    local e = ehead[1]
+    if not e then
+      redis.call('ZREM', ring, s)
+    else
+      local heldE = L.key('held', 'e', e)
+      redis.call('ZREMRANGEBYSCORE', heldE, '-inf', now - heldMaxMs)
+      local meta = L.key('ep', e)
+      local limit = redis.call('HMGET', meta, 'rate', 'tat')
+      local rate, tat = tonumber(limit[1]), tonumber(limit[2]) or 0
+      local lane = L.key('lane', e)
+      if redis.call('ZCARD', heldE) >= capE then
+        L.sleepEndpoint(e, s, c, now + capSleepMs, 'cap')
+      elseif rate and rate > 0 and tat > now then
+        -- Rate limited (GCRA, no burst): the next delivery may go at `tat`.
+        L.sleepEndpoint(e, s, c, tat, 'rate')
+      else
+        local member = redis.call('LPOP', lane)
+        if not member then
+          L.leaveRing(e, s, c)
+        else
+          redis.call('HINCRBY', stats, 'ready', -1)
+          local x, id = L.current(member)
+          if x then
+            if rate and rate > 0 then
+              redis.call('HSET', meta, 'tat', math.max(tat, now) + 1000 / rate)
+            end
+            redis.call('ZADD', heldE, now, id)
+            redis.call('ZADD', heldS, now, id)
+            redis.call('ZADD', leases, now + leaseMs, member)
+            out[#out + 1] = member
+            out[#out + 1] = x.eventId
+            out[#out + 1] = x.endpointId
+            out[#out + 1] = x.manual
+            admitted = admitted + 1
+            -- Served: the endpoint and the subscriber each move one tag on.
+            if redis.call('LLEN', lane) > 0 then
+              redis.call('ZADD', subRing, 'XX', tonumber(ehead[2]) + 1, e)
+            else
+              redis.call('ZREM', subRing, e)
+            end
+            if redis.call('ZCARD', subRing) > 0 then
+              redis.call('ZADD', ring, 'XX', tag + 1, s)
+            else
+              redis.call('ZREM', ring, s)
+            end
+          elseif redis.call('LLEN', lane) == 0 then
+            -- A stale element (its delivery moved on) was the lane's last.
+            L.leaveRing(e, s, c)
+          end
+        end
+      end
+    end
+  end
+end
+
+out[1] = L.nextDue() or -1
+return out

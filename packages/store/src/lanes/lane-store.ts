@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import type { DeliveryRecord } from '@hookrelay/contracts';
+import type { Keys } from '../keys';
+
+const LANES = readFileSync(join(__dirname, 'lanes.lua'), 'utf8');
+
+/** A script that moves deliveries, with the scheduler's library (lanes.lua) ahead of it. */
+export function laneScript(path: string): string {
+  return `${LANES}\n${readFileSync(path, 'utf8')}`;
+}
+
+const SCRIPTS = {
+  hookrelayLaneAdmit: laneScript(join(__dirname, 'admit.lua')),
+  hookrelayLanePark: laneScript(join(__dirname, 'park.lua')),
+  hookrelayLaneWake: laneScript(join(__dirname, 'wake.lua')),
+  hookrelayLaneForget: laneScript(join(__dirname, 'forget.lua')),
+  hookrelayLaneSample: laneScript(join(__dirname, 'sample.lua')),
+  hookrelayLaneAdopt: laneScript(join(__dirname, 'adopt.lua')),
+} as const;
+
+type LaneRedis = Redis & { [K in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
+
+/** The two lanes: endpoints that answer in time, and those whose recent attempts were slow. */
+export type LaneClass = 'fast' | 'slow';
+
+export interface AdmitOptions {
+  laneClass: LaneClass;
+  /** The class's BullMQ wait list: admission keeps it at most `target` long. */
+  waitKey: string;
+  target: number;
+  /** Deliveries one call admits at most. */
+  max: number;
+  /** Deliveries admitted and not ended, per endpoint and per subscriber, in this lane class. */
+  capEndpoint: number;
+  capSubscriber: number;
+  /** How long an admitted delivery may wait for its job to be added before it goes back to its lane. */
+  leaseMs: number;
+  /** The longest a member at a cap sleeps before it is looked at again (a finishing delivery wakes it sooner). */
+  capSleepMs: number;
+  /** A place against a cap held this long is taken as lost (its job died unrecorded) and freed. */
+  heldMaxMs: number;
+}
+
+/** A delivery admitted for its next attempt: its BullMQ job is named `jobId` (`<deliveryId>-<ticket>`). */
+export interface AdmittedDelivery {
+  jobId: string;
+  deliveryId: string;
+  ticket: number;
+  eventId: string;
+  endpointId: string;
+  manual: boolean;
+}
+
+/** A live delivery's place in the scheduler (lanes.lua's entry). */
+export interface LaneEntry {
+  ticket: number;
+  eventId: string;
+  endpointId: string;
+  subscriberId: string;
+  createdAt: number;
+  manual: boolean;
+}
+
+export interface LaneSample {
+  /** Deliveries in lanes (ready, or waiting behind a sleeping endpoint). */
+  ready: number;
+  /** Deliveries waiting for a retry. */
+  due: number;
+  /** Endpoints and subscribers asleep (at a cap, rate limited, or parked). */
+  sleeping: number;
+  slowEndpoints: number;
+  /** Creation time of the oldest delivery at the head of a lane, or null when none waits. */
+  oldestCreatedAt: number | null;
+}
+
+export function parseLaneEntry(value: string | null | undefined): LaneEntry | null {
+  const m = value ? /^(\d+)\|([^|]*)\|([^|]*)\|([^|]*)\|(\d+)\|([01])$/.exec(value) : null;
+  if (!m) return null;
+  return { ticket: Number(m[1]), eventId: m[2]!, endpointId: m[3]!, subscriberId: m[4]!, createdAt: Number(m[5]), manual: m[6] === '1' };
+}
+
+/** `<deliveryId>-<ticket>`, split. */
+export function parseJobId(jobId: string): { deliveryId: string; ticket: number } | null {
+  const m = /^(.+)-(\d+)$/.exec(jobId);
+  return m ? { deliveryId: m[1]!, ticket: Number(m[2]) } : null;
+}
+
+/** The sleep-set member of an endpoint (as lanes.lua names it), for `wake`. */
+export function endpointSleeper(endpointId: string, subscriberId: string): string {
+  return `e|${subscriberId}|${endpointId}`;
+}
+
+/**
+ * The delivery scheduler's state in Redis: per-endpoint lanes of ready deliveries served
+ * round-robin across subscribers and their endpoints, caps on what one endpoint or subscriber may
+ * hold, per-endpoint rate limits, retry timers and the slow lane (lanes.lua, and
+ * docs/delivery-scheduling.md). Deliveries enter it through create-event.lua and
+ * reopen-delivery.lua and leave or move through record-attempts.lua, each atomically with the
+ * store's own writes; this class runs the rest.
+ */
+export class LaneStore {
+  private readonly redis: LaneRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    private readonly now: () => number,
+  ) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
+    this.redis = redis as LaneRedis;
+  }
+
+  /** Admits deliveries of one lane class in fair order; the caller adds their jobs and removes their leases. */
+  async admit(o: AdmitOptions): Promise<{ admitted: AdmittedDelivery[]; nextDueAt: number | null }> {
+    const reply = (await this.redis.hookrelayLaneAdmit(
+      this.keys.sched(),
+      this.now(),
+      o.laneClass,
+      o.waitKey,
+      o.target,
+      o.max,
+      o.capEndpoint,
+      o.capSubscriber,
+      o.leaseMs,
+      o.capSleepMs,
+      o.heldMaxMs,
+    )) as Array<string | number>;
+    const admitted: AdmittedDelivery[] = [];
+    for (let i = 1; i + 3 < reply.length; i += 4) {
+      const jobId = String(reply[i]);
+      const parsed = parseJobId(jobId);
+      if (!parsed) continue;
+      admitted.push({ jobId, ...parsed, eventId: String(reply[i + 1]), endpointId: String(reply[i + 2]), manual: reply[i + 3] === '1' });
+    }
+    const next = Number(reply[0]);
+    return { admitted, nextDueAt: next >= 0 ? next : null };
+  }
+
+  /** The key of a lane class's leases: the caller removes an admitted delivery's lease with its job's add. */
+  leasesKey(laneClass: LaneClass): string {
+    return `${this.keys.sched()}:leases:${laneClass}`;
+  }
+
+  /** Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`. */
+  async park(jobId: string, untilMs: number): Promise<boolean> {
+    return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs)) === 1;
+  }
+
+  async wake(members: readonly string[]): Promise<void> {
+    if (members.length > 0) await this.redis.hookrelayLaneWake(this.keys.sched(), this.now(), ...members);
+  }
+
+  /** Takes a delivery out of the scheduler without an attempt; with a ticket, only if it is still that one. */
+  async forget(deliveryId: string, ticket?: number): Promise<boolean> {
+    return (await this.redis.hookrelayLaneForget(this.keys.sched(), this.now(), deliveryId, ticket ?? '')) === 1;
+  }
+
+  /** A delivery queued by a version before the scheduler joins its endpoint's lane, unless it is live already. */
+  async adopt(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'subscriberId' | 'createdAt'>, manual: boolean): Promise<boolean> {
+    const { id, eventId, endpointId, subscriberId, createdAt } = delivery;
+    return (await this.redis.hookrelayLaneAdopt(this.keys.sched(), this.now(), id, eventId, endpointId, subscriberId, createdAt, manual ? '1' : '0')) === 1;
+  }
+
+  async entry(deliveryId: string): Promise<LaneEntry | null> {
+    return parseLaneEntry(await this.redis.hget(this.keys.laneEntries(), deliveryId));
+  }
+
+  /** Deliveries in lanes (cheap: one counter). */
+  async readyCount(): Promise<number> {
+    return Number((await this.redis.hget(`${this.keys.sched()}:stats`, 'ready')) ?? 0);
+  }
+
+  /**
+   * Live deliveries (with their entries) to one endpoint, wherever they wait: for diagnostics and
+   * tests. It scans every live entry, so it is not for a request path.
+   */
+  async liveFor(endpointId: string): Promise<Array<{ deliveryId: string } & LaneEntry>> {
+    const found: Array<{ deliveryId: string } & LaneEntry> = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.laneEntries(), cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const entry = parseLaneEntry(flat[i + 1]);
+        if (entry?.endpointId === endpointId) found.push({ deliveryId: flat[i]!, ...entry });
+      }
+    } while (cursor !== '0');
+    return found;
+  }
+
+  async sample(maxLanes = 1000): Promise<LaneSample> {
+    const [ready, due, sleeping, slowEndpoints, oldest] = (await this.redis.hookrelayLaneSample(this.keys.sched(), this.now(), maxLanes)) as number[];
+    return { ready: ready ?? 0, due: due ?? 0, sleeping: sleeping ?? 0, slowEndpoints: slowEndpoints ?? 0, oldestCreatedAt: oldest !== undefined && oldest >= 0 ? oldest : null };
+  }
+
+  /**
+   * Waits up to `timeoutMs` for a publisher's signal that deliveries joined a lane, on a connection
+   * of the caller's that does nothing else (BLPOP blocks it). True when signalled.
+   */
+  async waitForWork(blocking: Redis, timeoutMs: number): Promise<boolean> {
+    return (await blocking.blpop(this.keys.laneSignal(), Math.max(timeoutMs, 1) / 1000)) !== null;
+  }
+}

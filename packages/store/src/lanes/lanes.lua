@@ -1,0 +1,313 @@
+-- lanes.lua: the delivery scheduler's state, shared by every script that moves a delivery. It is
+-- loaded ahead of create-event.lua, record-attempts.lua, reopen-delivery.lua, load-for-attempts.lua
+-- and the scripts in this folder (lane-scripts.ts), so each of them moves a delivery atomically with
+-- its own writes. docs/delivery-scheduling.md explains the model; in short:
+--
+-- A live delivery (created, not yet delivered or failed) has an entry, `<ticket>|<eventId>|
+-- <endpointId>|<subscriberId>|<createdAt>|<manual>`, and sits in exactly one place:
+--   its endpoint's lane (a list: ready to go), the due set (waiting for a retry), an admission
+--   lease (being turned into a BullMQ job), or a BullMQ job (admitted: waiting for a worker slot or
+--   holding one). The ticket grows each time the delivery leaves BullMQ for a lane or the due set,
+--   and names its next job (`<deliveryId>-<ticket>`), so a job that BullMQ hands out again after a
+--   crash, once its delivery has moved on, finds a newer ticket and stops.
+-- An endpoint with ready deliveries is in its subscriber's ring, the subscriber in its lane class's
+-- ring ('fast' or 'slow'); rings are sorted sets scored by a virtual start tag, so admission serves
+-- the subscriber with the lowest tag, then its endpoint with the lowest tag, and moves both one tag
+-- on: round-robin across subscribers, and across each subscriber's endpoints (start-time fair
+-- queueing). A member that joins takes the tag at the head of its ring: a backlog is no head start,
+-- and an idle period earns no credit.
+-- A member at its in-flight cap, rate limited, or parked by a worker sleeps: it leaves its ring for
+-- the sleep set (scored by when it wakes at the latest) and comes back when it may go again, so
+-- nothing cycles through the queue while it waits.
+--
+-- Keys are built here from the scheduler prefix (`<prefix>:sched`, which carries the deployment's
+-- hash tag, as BullMQ's keys do), because which keys a move touches depends on what it reads.
+
+local L = {}
+
+function L.init(prefix, now)
+  L.p = prefix
+  L.now = tonumber(now)
+end
+
+function L.key(...)
+  return L.p .. ':' .. table.concat({ ... }, ':')
+end
+
+-- Entries -------------------------------------------------------------------------------------
+
+function L.parse(value)
+  local t, ev, e, s, at, m = string.match(value, '^(%d+)|([^|]*)|([^|]*)|([^|]*)|(%d+)|([01])$')
+  if not t then
+    return nil
+  end
+  return { ticket = tonumber(t), eventId = ev, endpointId = e, subscriberId = s, createdAt = at, manual = m }
+end
+
+local function encode(x)
+  return x.ticket .. '|' .. x.eventId .. '|' .. x.endpointId .. '|' .. x.subscriberId .. '|' .. x.createdAt .. '|' .. x.manual
+end
+
+function L.entry(id)
+  local value = redis.call('HGET', L.key('d'), id)
+  if value then
+    return L.parse(value)
+  end
+  return nil
+end
+
+-- `<deliveryId>-<ticket>`: a lane element, a due member, a lease and a BullMQ job id at once.
+function L.member(id, ticket)
+  return id .. '-' .. ticket
+end
+
+function L.split(member)
+  local id, t = string.match(member, '^(.+)-(%d+)$')
+  return id, tonumber(t)
+end
+
+-- The entry of `member` if its ticket is still the delivery's, else nil (the delivery moved on).
+function L.current(member)
+  local id, t = L.split(member)
+  if not id then
+    return nil, nil
+  end
+  local x = L.entry(id)
+  if x and x.ticket == t then
+    return x, id
+  end
+  return nil, id
+end
+
+-- A new ticket: jobs and members named after the old one are stale from now on.
+function L.bump(id, x)
+  x.ticket = x.ticket + 1
+  redis.call('HSET', L.key('d'), id, encode(x))
+  return L.member(id, x.ticket)
+end
+
+-- Rings and sleep -------------------------------------------------------------------------------
+
+function L.class(e)
+  return redis.call('HGET', L.key('ep', e), 'lane') or 'fast'
+end
+
+local function asleep(member)
+  return redis.call('ZSCORE', L.key('sleep'), member) ~= false
+end
+
+function L.endpointMember(e, s)
+  return 'e|' .. s .. '|' .. e
+end
+
+function L.subscriberMember(s, c)
+  return 's|' .. c .. '|' .. s
+end
+
+-- The tag a member joining `ring` takes: the head's, or the class's virtual time when it is empty.
+local function joinTag(ring, vt)
+  local head = redis.call('ZRANGE', ring, 0, 0, 'WITHSCORES')
+  if head[2] then
+    return tonumber(head[2])
+  end
+  if vt then
+    return tonumber(redis.call('GET', vt) or '0')
+  end
+  return 0
+end
+
+function L.activateSubscriber(s, c)
+  if asleep(L.subscriberMember(s, c)) or redis.call('EXISTS', L.key('ring', c, s)) == 0 then
+    return
+  end
+  local ring = L.key('ring', c)
+  if redis.call('ZSCORE', ring, s) == false then
+    redis.call('ZADD', ring, joinTag(ring, L.key('vt', c)), s)
+  end
+end
+
+-- Puts an endpoint with ready deliveries (and its subscriber) into the rings, unless it sleeps.
+function L.activateEndpoint(e, s)
+  if asleep(L.endpointMember(e, s)) or redis.call('LLEN', L.key('lane', e)) == 0 then
+    return
+  end
+  local c = L.class(e)
+  local ring = L.key('ring', c, s)
+  if redis.call('ZSCORE', ring, e) == false then
+    redis.call('ZADD', ring, joinTag(ring), e)
+  end
+  L.activateSubscriber(s, c)
+end
+
+function L.leaveRing(e, s, c)
+  local ring = L.key('ring', c, s)
+  redis.call('ZREM', ring, e)
+  if redis.call('ZCARD', ring) == 0 then
+    redis.call('ZREM', L.key('ring', c), s)
+  end
+end
+
+-- `why`: 'cap' (at its in-flight cap: woken when one of its deliveries ends), 'rate' (woken when
+-- its next token is due) or 'address' (a worker's cap on the receiver's address: woken by that
+-- worker). `untilMs` is the latest it sleeps in any case.
+function L.sleepEndpoint(e, s, c, untilMs, why)
+  local member = L.endpointMember(e, s)
+  redis.call('ZADD', L.key('sleep'), untilMs, member)
+  redis.call('HSET', L.key('sleep-why'), member, why)
+  L.leaveRing(e, s, c)
+end
+
+function L.sleepSubscriber(s, c, untilMs, why)
+  local member = L.subscriberMember(s, c)
+  redis.call('ZADD', L.key('sleep'), untilMs, member)
+  redis.call('HSET', L.key('sleep-why'), member, why)
+  redis.call('ZREM', L.key('ring', c), s)
+end
+
+function L.wake(member)
+  if redis.call('ZREM', L.key('sleep'), member) == 0 then
+    return
+  end
+  redis.call('HDEL', L.key('sleep-why'), member)
+  local kind, a, b = string.match(member, '^(%a)|([^|]+)|(.+)$')
+  if kind == 'e' then
+    L.activateEndpoint(b, a)
+  elseif kind == 's' then
+    L.activateSubscriber(b, a)
+  end
+end
+
+local function wakeIf(member, why)
+  if redis.call('HGET', L.key('sleep-why'), member) == why then
+    L.wake(member)
+  end
+end
+
+-- Moves an endpoint between the fast and the slow lane; its ready deliveries go with it.
+function L.moveClass(e, s, to)
+  local from = L.class(e)
+  if from == to then
+    return false
+  end
+  L.leaveRing(e, s, from)
+  if to == 'slow' then
+    redis.call('HSET', L.key('ep', e), 'lane', 'slow')
+    redis.call('SADD', L.key('slow'), e)
+  else
+    redis.call('HDEL', L.key('ep', e), 'lane')
+    redis.call('SREM', L.key('slow'), e)
+  end
+  L.activateEndpoint(e, s)
+  return true
+end
+
+-- Moving deliveries ----------------------------------------------------------------------------
+
+function L.pushReady(member, x, front)
+  redis.call(front and 'LPUSH' or 'RPUSH', L.key('lane', x.endpointId), member)
+  redis.call('HINCRBY', L.key('stats'), 'ready', 1)
+  L.activateEndpoint(x.endpointId, x.subscriberId)
+end
+
+-- A new or reopened delivery: a fresh entry, ready at the tail of its lane.
+function L.enqueue(id, eventId, e, s, createdAt, manual)
+  local old = L.entry(id)
+  local x = { ticket = (old and old.ticket or 0) + 1, eventId = eventId, endpointId = e, subscriberId = s, createdAt = createdAt, manual = manual and '1' or '0' }
+  redis.call('HSET', L.key('d'), id, encode(x))
+  L.pushReady(L.member(id, x.ticket), x, false)
+  return x
+end
+
+-- Whether a delivery is live in the scheduler (an entry exists).
+function L.live(id)
+  return redis.call('HEXISTS', L.key('d'), id) == 1
+end
+
+-- A delivery no longer holds a place against its endpoint's and subscriber's caps; either may go
+-- again if it slept at its cap.
+function L.release(id, e, s)
+  redis.call('ZREM', L.key('held', 'e', e), id)
+  redis.call('ZREM', L.key('held', 's', 'fast', s), id)
+  redis.call('ZREM', L.key('held', 's', 'slow', s), id)
+  wakeIf(L.endpointMember(e, s), 'cap')
+  wakeIf(L.subscriberMember(s, 'fast'), 'cap')
+  wakeIf(L.subscriberMember(s, 'slow'), 'cap')
+end
+
+-- The delivery has ended (delivered, failed, expired): it leaves the scheduler.
+function L.finish(id, x)
+  L.release(id, x.endpointId, x.subscriberId)
+  redis.call('HDEL', L.key('d'), id)
+end
+
+-- Another attempt is due at `atMs`: the delivery waits in the due set under a new ticket.
+function L.retryAt(id, x, atMs)
+  L.release(id, x.endpointId, x.subscriberId)
+  redis.call('ZADD', L.key('due'), atMs, L.bump(id, x))
+end
+
+-- Counts an attempt's pace towards moving its endpoint between lanes. `pace` is 'slow' (timed
+-- out or took too long), 'prompt', or '' (not counted). Returns 1 when the endpoint moved to the
+-- slow lane, 2 when it moved back, else 0.
+function L.pace(e, s, pace, slowAfter, fastAfter)
+  if pace == '' then
+    return 0
+  end
+  local meta = L.key('ep', e)
+  if pace == 'slow' then
+    redis.call('HDEL', meta, 'promptRun')
+    if redis.call('HINCRBY', meta, 'slowRun', 1) >= slowAfter and L.moveClass(e, s, 'slow') then
+      return 1
+    end
+  else
+    redis.call('HDEL', meta, 'slowRun')
+    if redis.call('HINCRBY', meta, 'promptRun', 1) >= fastAfter and L.moveClass(e, s, 'fast') then
+      return 2
+    end
+  end
+  return 0
+end
+
+-- Due work: sleepers whose time has come wake, retries that are due join their lanes, and leases
+-- whose job never got added (the admitting process died) go back to the head of their lanes.
+-- Each bounded per call; the rest waits for the next call.
+function L.catchUp()
+  local now = L.now
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', L.key('sleep'), '-inf', now, 'LIMIT', 0, 500)) do
+    L.wake(member)
+  end
+  local due = L.key('due')
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, 1000)) do
+    redis.call('ZREM', due, member)
+    local x = L.current(member)
+    if x then
+      L.pushReady(member, x, false)
+    end
+  end
+  for _, c in ipairs({ 'fast', 'slow' }) do
+    local leases = L.key('leases', c)
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 500)) do
+      redis.call('ZREM', leases, member)
+      local x, id = L.current(member)
+      if x then
+        L.release(id, x.endpointId, x.subscriberId)
+        L.pushReady(L.bump(id, x), x, true)
+      end
+    end
+  end
+end
+
+-- When something next falls due (a sleeper, a retry, a lease), or false.
+function L.nextDue()
+  local next = false
+  for _, k in ipairs({ L.key('sleep'), L.key('due'), L.key('leases', 'fast'), L.key('leases', 'slow') }) do
+    local head = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+    if head[2] then
+      local at = tonumber(head[2])
+      if not next or at < next then
+        next = at
+      end
+    end
+  end
+  return next
+end
