@@ -4,6 +4,7 @@ import {
   DEFAULT_SIGNATURE,
   endpointAuthSchema,
   EVENT_TYPE_PATTERN_RE,
+  MAX_RATE_LIMIT_PER_SECOND,
   retryPolicyPatchSchema,
   retryPolicySchema,
   signatureConfigSchema,
@@ -16,6 +17,15 @@ export const eventTypePatternsSchema = z
   .max(100);
 
 export const verifyModeSchema = z.enum(['none', 'post', 'get', 'challenge']);
+
+export const rateLimitSchema = z
+  .object({
+    perSecond: z
+      .number()
+      .min(0.01, 'must be at least 0.01 (one delivery every 100 seconds)')
+      .max(MAX_RATE_LIMIT_PER_SECOND, `must be at most ${MAX_RATE_LIMIT_PER_SECOND}`),
+  })
+  .strict();
 
 const common = {
   url: z.string().min(1).max(2048),
@@ -42,6 +52,7 @@ export const createEndpointSchema = z
     auth: common.auth.default({ type: 'none' }),
     retry: common.retry.default({ maxRetries: 3, intervalMs: 60_000, backoff: 'fixed' }),
     timeoutMs: common.timeoutMs,
+    rateLimit: rateLimitSchema.optional(),
     verify: common.verify.default('none'),
   })
   .strict();
@@ -57,6 +68,8 @@ export const patchEndpointSchema = z
     auth: common.auth.optional(),
     retry: retryPolicyPatchSchema.optional(),
     timeoutMs: z.number().int().min(1).max(60_000).optional(),
+    /** null removes the limit. */
+    rateLimit: rateLimitSchema.nullable().optional(),
     status: z.enum(['active', 'disabled']).optional(),
     verify: common.verify.optional(),
   })

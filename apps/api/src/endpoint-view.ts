@@ -10,6 +10,7 @@ export function endpointView(endpoint: Endpoint, health?: EndpointHealth) {
   return {
     ...rest,
     verify: rest.verify ?? 'none',
+    rateLimit: rest.rateLimit ?? null,
     ...(health ? { health } : {}),
     auth: publicAuthView(auth),
     secretRotation: previousSecrets.length ? { retiringUntil: Math.max(...previousSecrets.map((s) => s.expiresAt)) } : null,

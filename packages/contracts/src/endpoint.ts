@@ -11,6 +11,18 @@ export interface RetiringSecret {
   expiresAt: number;
 }
 
+/**
+ * An endpoint's delivery rate limit (Svix and Convoy have one): deliveries over it wait in the
+ * endpoint's lane, holding no worker slot, and are not failed attempts. A fraction is allowed
+ * (0.5: one every two seconds).
+ */
+export interface EndpointRateLimit {
+  perSecond: number;
+}
+
+/** Deliveries a second an endpoint may be limited to, at most (the scheduler admits one per 1000/n ms). */
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+
 /** An endpoint as stored: everything the worker needs to deliver to it. */
 export interface Endpoint {
   id: string;
@@ -27,6 +39,8 @@ export interface Endpoint {
   auth?: EndpointAuth;
   retry: RetryPolicy;
   timeoutMs: number;
+  /** At most this many deliveries a second, across every worker; absent for no limit. */
+  rateLimit?: EndpointRateLimit;
   status: EndpointStatus;
   disabledReason?: string;
   /** How the endpoint proves itself when created and whenever its URL changes. */

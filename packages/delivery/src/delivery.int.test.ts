@@ -42,8 +42,8 @@ describe('delivery engine', () => {
     });
   });
 
-  it('shows a delivery not attempted yet as pending, read from its job, and records it with its first attempt', async () => {
-    // The store reads a pending delivery from BullMQ's job hash: both must name it alike.
+  it('shows a delivery not attempted yet as pending, read from its scheduler entry, and records it with its first attempt', async () => {
+    // A delivery queued by a version before the scheduler is read from BullMQ's job hash: both must name it alike.
     expect(h.store.keys.deliveryJob('dlv_0123')).toBe(h.queue.toKey('dlv_0123'));
     let answer: (() => void) | undefined;
     receiver.enqueue(async (_req, res) => {
@@ -60,7 +60,8 @@ describe('delivery engine', () => {
     expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
     answer?.();
     expect(await h.waitForState(id, ['delivered'])).toMatchObject({ id, eventId: event.id, endpointId: endpoint.id, subscriberId: event.subscriberId, attempts: 1 });
-    expect(await h.redis.exists(h.store.keys.deliveryJob(id))).toBe(0);
+    // Ended: out of the scheduler.
+    expect(await h.store.lanes.entry(id)).toBeNull();
   });
 
   it('sends the exact payload with Hookrelay headers and the endpoint custom headers', async () => {

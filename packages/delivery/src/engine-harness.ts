@@ -20,6 +20,8 @@ export interface EngineHarness {
   saveEndpoint(endpoint: Endpoint): Promise<Endpoint>;
   enqueue(event: StoredEvent, endpoint: Endpoint): Promise<string>;
   waitForState(deliveryId: string, states: DeliveryRecord['state'][], timeoutMs?: number): Promise<DeliveryRecord>;
+  /** Resolves once nothing waits anywhere: no delivery in a lane, due, leased, or in a lane's queue. */
+  waitForIdle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,9 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
         await new Promise((r) => setTimeout(r, 20));
       }
     },
+    waitForIdle: async (timeoutMs = 10_000) => {
+      await waitUntilIdle(worker, timeoutMs);
+    },
     close: async () => {
       await worker.close();
       await queue.close();
@@ -74,4 +79,18 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
     },
   };
   return harness;
+}
+
+/** Nothing waits anywhere: the scheduler's lanes, due set and leases, and every lane's BullMQ queue. */
+export async function waitUntilIdle(worker: Pick<DeliveryWorker, 'store' | 'queues'>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const sample = await worker.store.lanes.sample();
+    const leases = await Promise.all((['fast', 'slow'] as const).map((lane) => worker.store.lanes.leaseCount(lane)));
+    const jobs = await Promise.all(Object.values(worker.queues).map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')));
+    const busy = sample.ready + sample.due + leases.reduce((a, b) => a + b, 0) + jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
+    if (busy === 0) return;
+    if (Date.now() > until) throw new Error(`still busy after ${timeoutMs} ms: ${JSON.stringify({ sample, leases, jobs })}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

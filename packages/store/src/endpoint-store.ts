@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
 import type { Keys } from './keys';
+import type { LaneStore } from './lanes/lane-store';
 
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString('base64url');
@@ -34,13 +35,17 @@ export class EndpointStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly lanes: LaneStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
   ) {}
 
   async save(endpoint: Endpoint): Promise<void> {
-    await this.redis
-      .multi()
+    const multi = this.redis.multi();
+    // The scheduler's copy of its subscriber and rate limit, written with the endpoint so that a
+    // changed limit applies to the deliveries already waiting.
+    this.lanes.appendEndpointSettings(multi, endpoint);
+    await multi
       .set(this.keys.endpoint(endpoint.id), JSON.stringify(endpoint))
       .zadd(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.createdAt, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
@@ -73,6 +78,10 @@ export class EndpointStore {
       .zadd(deleted, now, endpoint.id)
       .zremrangebyscore(deleted, '-inf', now - this.retentionMs)
       .pexpire(deleted, this.retentionMs)
+      // Deliveries may still wait in its lane (the worker ends them as endpoint_deleted); its
+      // settings go once they cannot.
+      .pexpire(this.keys.laneEndpoint(endpoint.id), this.retentionMs)
+      .srem(`${this.keys.sched()}:slow`, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
       .exec();

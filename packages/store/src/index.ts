@@ -51,7 +51,8 @@ export function createStore(options: StoreOptions): Store {
   const now = options.now ?? Date.now;
   const events = new EventStore(options.redis, keys);
   const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now, options.laneMoves);
-  const endpoints = new EndpointStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
+  const lanes = new LaneStore(options.redis, keys, now);
+  const endpoints = new EndpointStore(options.redis, keys, lanes, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
   return {
     keys,
     endpoints,
@@ -59,7 +60,7 @@ export function createStore(options: StoreOptions): Store {
     deliveries,
     history: new HistoryStore(options.redis, keys, deliveries, events, endpoints),
     health: new EndpointHealthStore(options.redis, keys),
-    lanes: new LaneStore(options.redis, keys, now),
+    lanes,
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),

@@ -82,6 +82,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
       auth,
       retry: input.retry,
       timeoutMs: input.timeoutMs,
+      ...(input.rateLimit ? { rateLimit: input.rateLimit } : {}),
       status: 'active',
       verify: input.verify,
       createdAt: now,
@@ -109,7 +110,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const current = await endpointOf(req);
     const input = parse(patchEndpointSchema, req.body);
     if (input.signature) checkSignature(input.signature, undefined);
-    const { verify, url: rawUrl, auth: rawAuth, ...changes } = input;
+    const { verify, url: rawUrl, auth: rawAuth, rateLimit, ...changes } = input;
     const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps) : { url: current.url };
     const auth = await resolveAuth(rawAuth, target.credentials);
     // A partial retry policy changes only the fields it names.
@@ -128,6 +129,8 @@ export function endpointRoutes(deps: ApiDeps): Router {
     // Disabling is done by the guard below, so a manual disable is recorded and announced like any other.
     if (disabling) next.status = 'active';
     if (verify !== undefined) next.verify = verify;
+    if (rateLimit === null) delete next.rateLimit;
+    else if (rateLimit !== undefined) next.rateLimit = rateLimit;
     if (target.url !== current.url) {
       next.url = target.url;
       await verifyOrRefuse(verify ?? current.verify ?? 'none', next);

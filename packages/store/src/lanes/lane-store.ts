@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { DeliveryRecord } from '@hookrelay/contracts';
+import type { ChainableCommander } from 'ioredis';
+import type { DeliveryRecord, Endpoint } from '@hookrelay/contracts';
 import type { Keys } from '../keys';
 
 const LANES = readFileSync(join(__dirname, 'lanes.lua'), 'utf8');
@@ -18,6 +19,7 @@ const SCRIPTS = {
   hookrelayLaneForget: laneScript(join(__dirname, 'forget.lua')),
   hookrelayLaneSample: laneScript(join(__dirname, 'sample.lua')),
   hookrelayLaneAdopt: laneScript(join(__dirname, 'adopt.lua')),
+  hookrelayLaneConfigure: laneScript(join(__dirname, 'configure.lua')),
 } as const;
 
 type LaneRedis = Redis & { [K in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
@@ -143,6 +145,14 @@ export class LaneStore {
     return `${this.keys.sched()}:leases:${laneClass}`;
   }
 
+  /**
+   * Appends to a transaction of the caller's the write of an endpoint's scheduling settings (its
+   * subscriber, its rate limit), so that they change with the endpoint (configure.lua).
+   */
+  appendEndpointSettings(multi: ChainableCommander, endpoint: Pick<Endpoint, 'id' | 'subscriberId' | 'rateLimit'>): void {
+    (multi as unknown as LaneRedis).hookrelayLaneConfigure(this.keys.sched(), this.now(), endpoint.id, endpoint.subscriberId, endpoint.rateLimit?.perSecond ?? '');
+  }
+
   /** Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`. */
   async park(jobId: string, untilMs: number): Promise<boolean> {
     return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs)) === 1;
@@ -165,6 +175,11 @@ export class LaneStore {
 
   async entry(deliveryId: string): Promise<LaneEntry | null> {
     return parseLaneEntry(await this.redis.hget(this.keys.laneEntries(), deliveryId));
+  }
+
+  /** Admitted deliveries whose job is not added yet. */
+  async leaseCount(laneClass: LaneClass): Promise<number> {
+    return this.redis.zcard(this.leasesKey(laneClass));
   }
 
   /** Deliveries in lanes (cheap: one counter). */

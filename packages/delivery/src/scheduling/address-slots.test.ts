@@ -1,0 +1,94 @@
+import type { LookupFn } from '../ssrf/types';
+import { AddressSlots } from './address-slots';
+
+describe('AddressSlots', () => {
+  const woken: string[][] = [];
+  const resolve: LookupFn = async (host) => {
+    if (host === 'localhost') return [{ address: '::1', family: 6 }];
+    if (host.endsWith('.wildcard.test')) return [{ address: '203.0.113.7', family: 4 }];
+    if (host === 'mapped.test') return [{ address: '::ffff:203.0.113.7', family: 6 }];
+    throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+  };
+  const slots = (perAddress = 2, clock = () => 0) => new AddressSlots({ perAddress, wake: (s) => woken.push(s), resolve, now: clock });
+  beforeEach(() => woken.splice(0));
+
+  describe('receiverOf', () => {
+    it('folds every spelling of loopback on one port into one receiver', async () => {
+      const s = slots();
+      const keys = await Promise.all(['http://127.0.0.1:8080/a', 'http://localhost:8080/b', 'http://[::1]:8080/c', 'http://127.0.0.2:8080/', 'http://[::ffff:127.0.0.1]:8080/', 'http://0.0.0.0:8080/'].map((u) => s.receiverOf(new URL(u))));
+      expect(new Set(keys)).toEqual(new Set(['loopback:8080']));
+      expect(await s.receiverOf(new URL('http://127.0.0.1:8081/'))).toBe('loopback:8081');
+    });
+
+    it('keys hostnames by the address they resolve to, so wildcard DNS names are one receiver', async () => {
+      const s = slots();
+      const names = await Promise.all(['a', 'b', 'zz-1'].map((n) => s.receiverOf(new URL(`https://${n}.wildcard.test/hook`))));
+      expect(new Set(names)).toEqual(new Set(['203.0.113.7:443']));
+      expect(await s.receiverOf(new URL('https://mapped.test/'))).toBe('203.0.113.7:443');
+      expect(await s.receiverOf(new URL('http://203.0.113.7/'))).toBe('203.0.113.7:80');
+    });
+
+    it('keys a name that does not resolve by the name (the send fails on its own)', async () => {
+      expect(await slots().receiverOf(new URL('https://No-Such.Example/'))).toBe('name:no-such.example:443');
+    });
+
+    it('keeps a resolved address for dnsCacheMs', async () => {
+      let calls = 0;
+      let now = 0;
+      const counting = new AddressSlots({ perAddress: 1, wake: () => undefined, now: () => now, dnsCacheMs: 1000, resolve: async () => (calls++, [{ address: '198.51.100.1', family: 4 }]) });
+      await counting.receiverOf(new URL('https://x.test/'));
+      await counting.receiverOf(new URL('https://x.test/'));
+      expect(calls).toBe(1);
+      now = 1001;
+      await counting.receiverOf(new URL('https://x.test/'));
+      expect(calls).toBe(2);
+    });
+  });
+
+  describe('slots', () => {
+    it('hands out perAddress slots, then none until one is released; a release twice frees one', () => {
+      const s = slots(2);
+      const a = s.tryAcquire('r');
+      const b = s.tryAcquire('r');
+      expect(a && b).toBeTruthy();
+      expect(s.tryAcquire('r')).toBeNull();
+      expect(s.tryAcquire('other')).not.toBeNull();
+      a!();
+      a!();
+      expect(s.inFlight('r')).toBe(1);
+      expect(s.tryAcquire('r')).not.toBeNull();
+      expect(s.tryAcquire('r')).toBeNull();
+    });
+
+    it('wakes one parked sleeper per freed slot, first parked first', () => {
+      const s = slots(1);
+      const held = s.tryAcquire('r')!;
+      s.parked('r', 'e|s|1');
+      s.parked('r', 'e|s|2');
+      s.parked('r', 'e|s|1');
+      held();
+      expect(woken).toEqual([['e|s|1']]);
+      s.tryAcquire('r')!();
+      expect(woken).toEqual([['e|s|1'], ['e|s|2']]);
+    });
+
+    it('wakes a sleeper at once when a slot freed while it was being parked', () => {
+      const s = slots(1);
+      const held = s.tryAcquire('r')!;
+      held(); // freed before the park landed: nobody was waiting yet
+      s.parked('r', 'e|s|late');
+      expect(woken).toEqual([['e|s|late']]);
+    });
+
+    it('hands every parked sleeper back when the worker stops', () => {
+      const s = slots(1);
+      s.tryAcquire('a');
+      s.tryAcquire('b');
+      s.parked('a', 'e|s|1');
+      s.parked('b', 'e|s|2');
+      s.parked('b', 'e|s|1');
+      expect(s.drainSleepers().sort()).toEqual(['e|s|1', 'e|s|2']);
+      expect(s.drainSleepers()).toEqual([]);
+    });
+  });
+});

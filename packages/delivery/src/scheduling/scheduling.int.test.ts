@@ -1,0 +1,169 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Job } from 'bullmq';
+import type { DeliveryJobData } from '@hookrelay/contracts';
+import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
+import { startEngineHarness, type EngineHarness } from '../engine-harness';
+
+/** Counts a metric's value in the registry (0 when absent). */
+async function metric(h: EngineHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = (await h.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = found?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
+  return Number(value?.value ?? 0);
+}
+
+/** A receiver on [::]:port (IPv4 and IPv6) that accepts connections and never answers. */
+async function startHangingServer(): Promise<{ port: number; open: () => number; opened: () => number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let opened = 0;
+  const server: Server = createServer((socket) => {
+    opened++;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '::', ipv6Only: false }, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    open: () => sockets.size,
+    opened: () => opened,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('the scheduler in the worker', () => {
+  let h: EngineHarness;
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    // Receivers first: a hanging one closing ends the attempts the worker's shutdown would wait for.
+    for (const close of closers.splice(0)) await close();
+    await h?.close();
+  });
+
+  describe('when preparing an attempt throws (a payload the Zenduty serializer cannot take)', () => {
+    it('records an attempt of kind internal, logs it at error with the delivery id, counts it, and retries by the policy until failed', async () => {
+      h = await startEngineHarness();
+      const receiver = await TestReceiver.start();
+      closers.push(() => receiver.close());
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: receiver.url, signature: { scheme: 'x-signature', algorithm: 'sha256' }, retry: { maxRetries: 2, intervalMs: 10, backoff: 'fixed' } }),
+      );
+      // Nested far deeper than any stack: stored as text, it only fails when re-serialized for signing.
+      const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+      const id = await h.enqueue(buildEvent({ type: 'custom.deep', payload: deep }), endpoint);
+
+      const ended = await h.waitForState(id, ['failed', 'delivered']);
+      expect(ended).toMatchObject({ state: 'failed', attempts: 3, lastErrorKind: 'internal' });
+      const attempts = await h.store.deliveries.attempts(id);
+      expect(attempts.map((a) => [a.outcome, a.errorKind])).toEqual([
+        ['retry', 'internal'],
+        ['retry', 'internal'],
+        ['failed', 'internal'],
+      ]);
+      expect(attempts[0]!.errorMessage).toMatch(/^RangeError: /);
+      expect(attempts[0]!.errorMessage!.length).toBeLessThanOrEqual(200);
+      expect(receiver.requests).toHaveLength(0);
+      const errors = h.logLines.filter((l) => l.msg === 'delivery.internal_error');
+      expect(errors).toHaveLength(3);
+      expect(errors.every((l) => l.level === 'error' && l.deliveryId === id)).toBe(true);
+      expect(await metric(h, 'hookrelay_delivery_internal_errors_total', { stage: 'attempt' })).toBe(3);
+      expect(h.logLines.filter((l) => l.msg === 'delivery.job_failed')).toEqual([]);
+    });
+  });
+
+  it('makes no attempt for a job whose ticket is no longer its delivery\'s', async () => {
+    h = await startEngineHarness();
+    const receiver = await TestReceiver.start();
+    closers.push(() => receiver.close());
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
+    const event = buildEvent();
+    const id = await h.enqueue(event, endpoint);
+    await h.waitForState(id, ['delivered']);
+    // A job of an old ticket, as BullMQ would hand one out again after a crash.
+    await h.queue.add('deliver', { eventId: event.id, endpointId: endpoint.id, ticket: 1 } satisfies DeliveryJobData, { jobId: `${id}-1-again` });
+    await h.waitForIdle();
+    expect(receiver.requests).toHaveLength(1);
+    expect(await h.store.deliveries.attempts(id)).toHaveLength(1);
+  });
+
+  it('takes over a delivery queued by a version before the scheduler (a job with no ticket) and delivers it once', async () => {
+    h = await startEngineHarness();
+    const receiver = await TestReceiver.start();
+    closers.push(() => receiver.close());
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
+    const event = buildEvent();
+    const [[created] = []] = await h.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
+    // The job exactly as the earlier version added it: id = delivery id, data without a ticket.
+    const legacy = new Job<DeliveryJobData>(h.queue, 'deliver', { eventId: event.id, endpointId: endpoint.id }, { attempts: 1000, backoff: { type: 'hookrelay' }, jobId: created!.id }, created!.id);
+    await legacy.addJob((await h.queue.client) as never);
+    expect(await h.store.deliveries.get(created!.id)).toMatchObject({ state: 'pending' });
+
+    const done = await h.waitForState(created!.id, ['delivered']);
+    expect(done.attempts).toBe(1);
+    await h.waitForIdle();
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests[0]!.headers['x-hookrelay-delivery-id']).toBe(created!.id);
+  });
+
+  it('caps attempts to one receiver address whatever its spelling, parks the rest without holding slots, and keeps other receivers flowing', async () => {
+    // concurrency 20: each endpoint may hold 5, one address 5 per worker.
+    h = await startEngineHarness({ concurrency: 20, scheduling: { parkMs: 60_000 } });
+    const hanging = await startHangingServer();
+    closers.push(() => hanging.close());
+    const healthy = await TestReceiver.start();
+    closers.push(() => healthy.close());
+    const spellings = [`http://127.0.0.1:${hanging.port}/a`, `http://localhost:${hanging.port}/b`, `http://[::1]:${hanging.port}/c`];
+    const hangers = await Promise.all(spellings.map((url) => h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_hostile', url, timeoutMs: 60_000 }))));
+    for (const ep of hangers) for (let i = 0; i < 10; i++) await h.enqueue(buildEvent({ subscriberId: 'sub_hostile' }), ep);
+
+    await waitUntil(() => hanging.open() >= 5, 'the hanging address to hold its 5 slots');
+    await waitUntil(async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'address' })) >= 2, 'the other spellings to be parked');
+    const healthyEp = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_victim', url: healthy.url }));
+    const ids = [];
+    for (let i = 0; i < 30; i++) ids.push(await h.enqueue(buildEvent({ subscriberId: 'sub_victim' }), healthyEp));
+    await healthy.waitForRequests(30, 5000);
+    // Parked endpoints sleep (nothing cycles), and the address never held more than its share.
+    expect(hanging.opened()).toBe(5);
+    const sample = await h.store.lanes.sample();
+    expect(sample.sleeping).toBeGreaterThanOrEqual(2);
+    expect(sample.ready).toBe(25);
+  });
+
+  it('moves an endpoint whose attempts are slow to the slow lane and back once they are prompt, logging and counting each move', async () => {
+    h = await startEngineHarness({ scheduling: { slowAttemptMs: 100, slowAfter: 2, fastAfter: 3 } });
+    const receiver = await TestReceiver.start({ status: 200, delayMs: 150 });
+    closers.push(() => receiver.close());
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, retry: { maxRetries: 0, intervalMs: 10, backoff: 'fixed' } }));
+    const bySlowLane: string[] = [];
+    h.worker.workers.slow.on('completed', (job) => bySlowLane.push(String(job.id)));
+
+    await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
+    await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
+    const toSlow = h.logLines.filter((l) => l.msg === 'endpoint.lane_changed');
+    expect(toSlow).toEqual([expect.objectContaining({ level: 'warn', endpointId: endpoint.id, subscriberId: endpoint.subscriberId, lane: 'slow' })]);
+    expect(await metric(h, 'hookrelay_endpoint_lane_changes_total', { lane: 'slow' })).toBe(1);
+
+    receiver.answerWith({ status: 200 });
+    for (let i = 0; i < 3; i++) await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
+    expect(bySlowLane).toHaveLength(3);
+    const moves = h.logLines.filter((l) => l.msg === 'endpoint.lane_changed').map((l) => [l.lane, l.level]);
+    expect(moves).toEqual([
+      ['slow', 'warn'],
+      ['fast', 'info'],
+    ]);
+    expect(await metric(h, 'hookrelay_endpoint_lane_changes_total', { lane: 'fast' })).toBe(1);
+    await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
+    expect(bySlowLane).toHaveLength(3);
+  });
+});
+
+async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,308 @@
+import Redis from 'ioredis';
+import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
+import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { createStore, pendingDelivery, type Store } from '../index';
+import { endpointSleeper, type AdmitOptions, type AdmittedDelivery, type LaneClass } from './lane-store';
+
+/**
+ * The scheduler's Lua (lanes.lua and the scripts that load it) against a real Redis, with an
+ * injected clock: fair order, caps, rate limits, retries, leases, parking, tickets and the slow lane.
+ */
+describe('LaneStore: the delivery scheduler', () => {
+  let redis: Redis;
+  let store: Store;
+  let prefix: string;
+  let clock: number;
+  /** Stands in for a lane's BullMQ wait list: admission leaves room for what it holds. */
+  let waitKey: string;
+
+  beforeAll(() => {
+    redis = new Redis(requireRedisUrl());
+  });
+  afterAll(() => redis.disconnect());
+  beforeEach(() => {
+    prefix = uniquePrefix('lanes');
+    clock = 1_000_000;
+    store = createStore({ redis, prefix, now: () => clock });
+    waitKey = `${prefix}:test-wait`;
+  });
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  });
+
+  function admitOptions(o: Partial<AdmitOptions> = {}): AdmitOptions {
+    return { laneClass: 'fast', waitKey, target: 1000, max: 1000, capEndpoint: 1000, capSubscriber: 1000, leaseMs: 10_000, capSleepMs: 30_000, heldMaxMs: 600_000, ...o };
+  }
+
+  /** Admits and at once "adds the jobs" (removes the leases), as the admission pump does. */
+  async function admit(o: Partial<AdmitOptions> = {}): Promise<AdmittedDelivery[]> {
+    const opts = admitOptions(o);
+    const { admitted } = await store.lanes.admit(opts);
+    if (admitted.length) await redis.zrem(store.lanes.leasesKey(opts.laneClass), ...admitted.map((a) => a.jobId));
+    return admitted;
+  }
+
+  async function endpointOf(subscriberId: string, extra: Partial<Endpoint> = {}): Promise<Endpoint> {
+    const endpoint = buildEndpoint({ subscriberId, url: 'http://127.0.0.1:9/', ...extra });
+    await store.endpoints.save(endpoint);
+    return endpoint;
+  }
+
+  /** Publishes `count` events to `endpoint`; returns their delivery ids in order. */
+  async function publish(endpoint: Endpoint, count: number): Promise<string[]> {
+    const events = Array.from({ length: count }, () => buildEvent({ subscriberId: endpoint.subscriberId }));
+    const created = await store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+    return created.flat().map((d) => d.id);
+  }
+
+  /** Ends an admitted delivery's attempt as the worker records it. */
+  async function finish(a: AdmittedDelivery, outcome: { retryAt?: number; pace?: 'slow' | 'prompt' | '' } = {}) {
+    const event = (await store.events.get(a.eventId)) as StoredEvent;
+    const delivery = pendingDelivery(a.deliveryId, event, a.endpointId, 1);
+    const retrying = outcome.retryAt !== undefined;
+    return store.deliveries.recordAttempt(
+      delivery,
+      { attempt: 1, startedAt: clock, durationMs: 1, outcome: retrying ? 'retry' : 'delivered', statusCode: retrying ? 500 : 200, requestHeaders: {} },
+      retrying ? { state: 'retrying', attempts: 1, nextAttemptAt: outcome.retryAt } : { state: 'delivered', attempts: 1 },
+      { endpointId: a.endpointId, ok: !retrying, final: retrying ? 'none' : 'delivered' },
+      { ticket: a.ticket, pace: outcome.pace ?? 'prompt' },
+    );
+  }
+
+  describe('order', () => {
+    it('serves subscribers round-robin: a backlog of 1,000 is no head start over a subscriber that publishes after it', async () => {
+      const big = await endpointOf('sub_big');
+      const small = await endpointOf('sub_small');
+      await publish(big, 1000);
+      const late = await publish(small, 3);
+      const order = (await admit({ max: 8 })).map((a) => a.endpointId);
+      expect(order).toEqual([big.id, small.id, big.id, small.id, big.id, small.id, big.id, big.id]);
+      expect((await admit({ max: 1000 })).filter((a) => a.endpointId === small.id)).toEqual([]);
+      expect(late).toHaveLength(3);
+    });
+
+    it("serves a subscriber's endpoints round-robin, and each endpoint's deliveries in the order they were published", async () => {
+      const a = await endpointOf('sub_one');
+      const b = await endpointOf('sub_one');
+      const fromA = await publish(a, 5);
+      const fromB = await publish(b, 2);
+      const admitted = await admit();
+      expect(admitted.slice(0, 4).map((x) => x.endpointId)).toEqual([a.id, b.id, a.id, b.id]);
+      expect(admitted.filter((x) => x.endpointId === a.id).map((x) => x.deliveryId)).toEqual(fromA);
+      expect(admitted.filter((x) => x.endpointId === b.id).map((x) => x.deliveryId)).toEqual(fromB);
+    });
+
+    it('earns a subscriber no credit for having been idle', async () => {
+      const busy = await endpointOf('sub_busy');
+      const idle = await endpointOf('sub_idle');
+      await publish(busy, 50);
+      await admit({ max: 40 });
+      await publish(idle, 10);
+      // Ten turns each from here, not ten of the idle one's first.
+      expect((await admit({ max: 6 })).map((x) => x.endpointId)).toEqual([busy.id, idle.id, busy.id, idle.id, busy.id, idle.id]);
+    });
+
+    it('admits no more than the wait list has room for, and no more than asked', async () => {
+      const e = await endpointOf('sub_room');
+      await publish(e, 30);
+      await redis.rpush(waitKey, 'j1', 'j2', 'j3');
+      expect(await admit({ target: 10 })).toHaveLength(7);
+      expect(await admit({ target: 100, max: 4 })).toHaveLength(4);
+      // Leases not yet turned into jobs count as taken room too.
+      expect((await store.lanes.admit(admitOptions({ target: 12 }))).admitted).toHaveLength(9);
+      expect((await store.lanes.admit(admitOptions({ target: 12 }))).admitted).toHaveLength(0);
+      expect(await store.lanes.readyCount()).toBe(10);
+    });
+  });
+
+  describe('caps', () => {
+    it('holds an endpoint at its cap without cycling it, and wakes it when one of its deliveries ends', async () => {
+      const capped = await endpointOf('sub_cap');
+      const other = await endpointOf('sub_other');
+      await publish(capped, 10);
+      await publish(other, 10);
+      const first = await admit({ capEndpoint: 2 });
+      expect(first.filter((a) => a.endpointId === capped.id)).toHaveLength(2);
+      expect(first.filter((a) => a.endpointId === other.id)).toHaveLength(2);
+      // Asleep, out of the ring: a call with room admits nothing of it, and walks no further than it must.
+      expect(await redis.zscore(`${store.keys.sched()}:sleep`, endpointSleeper(capped.id, 'sub_cap'))).toBe(String(clock + 30_000));
+      expect(await admit({ capEndpoint: 2 })).toEqual([]);
+
+      await finish(first.find((a) => a.endpointId === capped.id)!);
+      const next = await admit({ capEndpoint: 2 });
+      expect(next.map((a) => a.endpointId)).toEqual([capped.id]);
+    });
+
+    it('holds a subscriber at its cap across all its endpoints', async () => {
+      const eps = await Promise.all([1, 2, 3].map(() => endpointOf('sub_many')));
+      for (const e of eps) await publish(e, 5);
+      const victim = await endpointOf('sub_victim');
+      await publish(victim, 5);
+      const admitted = await admit({ capSubscriber: 4 });
+      expect(admitted.filter((a) => a.endpointId !== victim.id)).toHaveLength(4);
+      expect(admitted.filter((a) => a.endpointId === victim.id)).toHaveLength(4);
+      await finish(admitted.find((a) => a.endpointId !== victim.id)!);
+      expect((await admit({ capSubscriber: 4 })).filter((a) => a.endpointId !== victim.id)).toHaveLength(1);
+    });
+
+    it('frees a place held longer than heldMaxMs (its job died unrecorded)', async () => {
+      const e = await endpointOf('sub_lost');
+      await publish(e, 3);
+      expect(await admit({ capEndpoint: 1 })).toHaveLength(1);
+      clock += 31_000; // past the cap sleep, not past heldMaxMs: still held
+      expect(await admit({ capEndpoint: 1, heldMaxMs: 60_000 })).toHaveLength(0);
+      clock += 60_000;
+      expect(await admit({ capEndpoint: 1, heldMaxMs: 60_000 })).toHaveLength(1);
+    });
+  });
+
+  describe('rate limit', () => {
+    it('admits at most perSecond a second, no burst, and the deliveries wait in the lane meanwhile', async () => {
+      const limited = await endpointOf('sub_rate', { rateLimit: { perSecond: 10 } });
+      await publish(limited, 30);
+      const admittedAt: number[] = [];
+      const start = clock;
+      let nextDue: number | null = null;
+      while (clock < start + 1000) {
+        const { admitted, nextDueAt } = await store.lanes.admit(admitOptions());
+        for (const _ of admitted) admittedAt.push(clock);
+        nextDue = nextDueAt;
+        clock += 7;
+      }
+      // One every 100 ms from the start: 10 in the first second.
+      expect(admittedAt).toHaveLength(10);
+      for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i]! - admittedAt[i - 1]!).toBeGreaterThanOrEqual(100);
+      expect(nextDue).not.toBeNull();
+      expect(await store.lanes.readyCount()).toBe(20);
+    });
+
+    it('applies a changed limit to the deliveries already waiting', async () => {
+      const e = await endpointOf('sub_rate2', { rateLimit: { perSecond: 1 } });
+      await publish(e, 5);
+      expect(await admit()).toHaveLength(1);
+      await store.endpoints.save({ ...e, rateLimit: undefined });
+      expect(await admit()).toHaveLength(4);
+    });
+  });
+
+  describe('retries, tickets and leases', () => {
+    it('holds a retry in the due set until its time, under a new ticket that makes the old job stale', async () => {
+      const e = await endpointOf('sub_retry');
+      const [id] = await publish(e, 1);
+      const [a] = await admit();
+      expect(a).toMatchObject({ deliveryId: id, ticket: 1, jobId: `${id}-1` });
+      await finish(a!, { retryAt: clock + 60_000 });
+      expect(await admit()).toEqual([]);
+      // The old job, handed out again after a crash, finds a newer ticket.
+      expect(await store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
+      clock += 60_000;
+      expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2, jobId: `${id}-2` })]);
+    });
+
+    it('puts a delivery whose job was never added back at the head of its lane when its lease runs out', async () => {
+      const e = await endpointOf('sub_lease');
+      const [first, second] = await publish(e, 2);
+      const { admitted } = await store.lanes.admit(admitOptions({ max: 1, capEndpoint: 1 }));
+      expect(admitted.map((a) => a.deliveryId)).toEqual([first]);
+      // No job added (the admitting process died): the place stays held until the lease runs out.
+      clock += 5_000;
+      expect((await store.lanes.admit(admitOptions({ capEndpoint: 1 }))).admitted).toEqual([]);
+      clock += 30_000;
+      const again = await admit({ capEndpoint: 1 });
+      expect(again).toEqual([expect.objectContaining({ deliveryId: first, ticket: 2 })]);
+      expect(second).toBeDefined();
+    });
+
+    it('ends a delivery in the scheduler when its attempt ends it, and forgets one on request', async () => {
+      const e = await endpointOf('sub_end');
+      const [one, two] = await publish(e, 2);
+      const [a] = await admit({ max: 1 });
+      await finish(a!);
+      expect(await store.lanes.entry(one!)).toBeNull();
+      expect(await store.lanes.forget(two!)).toBe(true);
+      expect(await store.lanes.forget(two!)).toBe(false);
+      // Its lane element is stale now: nothing is admitted for it.
+      expect(await admit()).toEqual([]);
+      expect(await store.lanes.readyCount()).toBe(0);
+    });
+
+    it("records nothing in the scheduler for a job whose ticket is stale (the delivery moved on)", async () => {
+      const e = await endpointOf('sub_stale');
+      const [id] = await publish(e, 1);
+      const [a] = await admit();
+      await finish(a!, { retryAt: clock + 1000 });
+      // A second run of the ticket-1 job moves nothing in the scheduler: the retry stays due when it was.
+      await finish(a!, { retryAt: clock + 999_999 });
+      expect(await store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
+      expect(await redis.zrange(`${store.keys.sched()}:due`, 0, -1, 'WITHSCORES')).toEqual([`${id}-2`, String(clock + 1000)]);
+      clock += 1000;
+      expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2 })]);
+    });
+  });
+
+  describe('parking', () => {
+    it('puts a parked delivery back at the head of its lane and keeps its endpoint asleep until woken', async () => {
+      const e = await endpointOf('sub_park');
+      const ids = await publish(e, 3);
+      const [a] = await admit({ max: 1 });
+      expect(await store.lanes.park(a!.jobId, clock + 30_000)).toBe(true);
+      expect(await store.lanes.park(a!.jobId, clock + 30_000)).toBe(false); // stale now
+      expect(await admit()).toEqual([]);
+      await store.lanes.wake([endpointSleeper(e.id, 'sub_park')]);
+      const next = await admit();
+      expect(next.map((x) => [x.deliveryId, x.ticket])).toEqual([[ids[0], 2], [ids[1], 1], [ids[2], 1]]);
+    });
+
+    it('wakes a parked endpoint by itself at the latest time given', async () => {
+      const e = await endpointOf('sub_park2');
+      await publish(e, 1);
+      const [a] = await admit();
+      await store.lanes.park(a!.jobId, clock + 500);
+      const { nextDueAt } = await store.lanes.admit(admitOptions());
+      expect(nextDueAt).toBe(clock + 500);
+      clock += 500;
+      expect(await admit()).toHaveLength(1);
+    });
+  });
+
+  describe('the slow lane', () => {
+    async function laneOf(e: Endpoint): Promise<LaneClass> {
+      return ((await redis.hget(store.keys.laneEndpoint(e.id), 'lane')) as LaneClass | null) ?? 'fast';
+    }
+
+    it('moves an endpoint after slowAfter slow attempts in a row, with its waiting deliveries, and back after fastAfter prompt ones', async () => {
+      const e = await endpointOf('sub_slow');
+      await publish(e, 10);
+      const batch = await admit({ max: 5 });
+      expect((await finish(batch[0]!, { pace: 'slow' })).laneMove).toBeNull();
+      expect((await finish(batch[1]!, { pace: 'slow' })).laneMove).toBe('to_slow');
+      expect(await laneOf(e)).toBe('slow');
+      expect(await admit({ laneClass: 'fast' })).toEqual([]);
+      const slow = await admit({ laneClass: 'slow' });
+      expect(slow).toHaveLength(5);
+      expect((await finish(batch[2]!, { pace: 'prompt' })).laneMove).toBeNull();
+      expect((await finish(batch[3]!, { pace: 'prompt' })).laneMove).toBeNull();
+      expect((await finish(batch[4]!, { pace: 'prompt' })).laneMove).toBe('to_fast');
+      expect(await laneOf(e)).toBe('fast');
+      // A prompt attempt resets the slow count: one slow attempt alone does not move it again.
+      expect((await finish(slow[0]!, { pace: 'slow' })).laneMove).toBeNull();
+      expect((await finish(slow[1]!, { pace: 'prompt' })).laneMove).toBeNull();
+      expect((await finish(slow[2]!, { pace: 'slow' })).laneMove).toBeNull();
+    });
+  });
+
+  it('samples what it holds: lanes, retries, sleepers, the slow lane and the oldest waiting delivery', async () => {
+    const e = await endpointOf('sub_sample');
+    const f = await endpointOf('sub_sample2');
+    await publish(e, 3);
+    clock += 10;
+    await publish(f, 2);
+    const [a] = await admit({ max: 1 });
+    await finish(a!, { retryAt: clock + 5000 });
+    expect(await store.lanes.sample()).toEqual({ ready: 4, due: 1, sleeping: 0, slowEndpoints: 0, oldestCreatedAt: clock - 10 });
+    // One each, then both endpoints asleep at their cap.
+    expect(await admit({ capEndpoint: 1 })).toHaveLength(2);
+    expect(await store.lanes.sample()).toMatchObject({ ready: 2, due: 1, sleeping: 2 });
+  });
+});
