@@ -16,7 +16,31 @@ describe('configuration from the environment', () => {
       HOOKRELAY_DISABLE_AFTER_FAILURES: 50,
       HOOKRELAY_DISABLE_AFTER_HOURS: 24,
     });
-    expect(loadWorkerConfig({})).toMatchObject({ WORKER_CONCURRENCY: 100, METRICS_PORT: 9464, SHUTDOWN_TIMEOUT_MS: 30_000 });
+    expect(loadWorkerConfig({})).toMatchObject({
+      WORKER_CONCURRENCY: 100,
+      METRICS_PORT: 9464,
+      SHUTDOWN_TIMEOUT_MS: 30_000,
+      // Isolation between subscribers (docs/delivery-scheduling.md): with 100 slots, one endpoint
+      // holds at most 25, one receiver address 25 per worker, one subscriber 40; slow endpoints
+      // get a lane of 20 of their own.
+      WORKER_SLOW_LANE_CONCURRENCY: 20,
+      WORKER_ENDPOINT_SHARE: 0.25,
+      WORKER_ADDRESS_SHARE: 0.25,
+      WORKER_SUBSCRIBER_SHARE: 0.4,
+      WORKER_SLOW_ATTEMPT_MS: 3000,
+      WORKER_SLOW_AFTER: 2,
+      WORKER_FAST_AFTER: 3,
+    });
+  });
+
+  it.each([
+    [{ WORKER_ENDPOINT_SHARE: '0' }, 'WORKER_ENDPOINT_SHARE'],
+    [{ WORKER_SUBSCRIBER_SHARE: '1.5' }, 'WORKER_SUBSCRIBER_SHARE'],
+    [{ WORKER_ADDRESS_SHARE: 'half' }, 'WORKER_ADDRESS_SHARE'],
+    [{ WORKER_SLOW_LANE_CONCURRENCY: '0' }, 'WORKER_SLOW_LANE_CONCURRENCY'],
+    [{ WORKER_SLOW_AFTER: '0' }, 'WORKER_SLOW_AFTER'],
+  ])('refuses the worker setting %j naming %s', (env, variable) => {
+    expect(() => loadWorkerConfig(env)).toThrow(new RegExp(`^Invalid configuration:\\n  ${variable}: `));
   });
 
   it.each([

@@ -57,6 +57,47 @@ describe('endpoint routes', () => {
     expect(body.secret).toMatch(/^whsec_/);
   });
 
+  describe('rateLimit', () => {
+    it('is null by default, set on create, changed and removed by PATCH, and shown by GET', async () => {
+      expect((await create()).rateLimit).toBeNull();
+      const limited = await create({ rateLimit: { perSecond: 20 } });
+      expect(limited.rateLimit).toEqual({ perSecond: 20 });
+      expect((await h.call('GET', `${base}/${limited.id}`)).body.rateLimit).toEqual({ perSecond: 20 });
+      const halved = await h.call('PATCH', `${base}/${limited.id}`, { body: { rateLimit: { perSecond: 0.5 } } });
+      expect(halved.body.rateLimit).toEqual({ perSecond: 0.5 });
+      // Other changes leave it alone; null removes it.
+      expect((await h.call('PATCH', `${base}/${limited.id}`, { body: { description: 'x' } })).body.rateLimit).toEqual({ perSecond: 0.5 });
+      expect((await h.call('PATCH', `${base}/${limited.id}`, { body: { rateLimit: null } })).body.rateLimit).toBeNull();
+      expect((await h.call('GET', base)).body.data.map((e: { rateLimit: unknown }) => e.rateLimit)).toEqual([null, null]);
+    });
+
+    it('reaches the scheduler with the endpoint, so waiting deliveries are paced by the current limit', async () => {
+      const limited = await create({ rateLimit: { perSecond: 20 } });
+      const settings = h.deps.store.keys.laneEndpoint(limited.id);
+      expect(await h.deps.redis.hmget(settings, 'sid', 'rate')).toEqual([sid, '20']);
+      await h.call('PATCH', `${base}/${limited.id}`, { body: { rateLimit: null } });
+      expect(await h.deps.redis.hget(settings, 'rate')).toBeNull();
+    });
+
+    it.each([
+      [{ perSecond: 0 }, 'rateLimit.perSecond'],
+      [{ perSecond: -1 }, 'rateLimit.perSecond'],
+      [{ perSecond: 10_001 }, 'rateLimit.perSecond'],
+      [{ perSecond: '5' }, 'rateLimit.perSecond'],
+      [{}, 'rateLimit.perSecond'],
+      [{ perSecond: 5, burst: 10 }, 'rateLimit'],
+      [5, 'rateLimit'],
+    ])('refuses %j with a 400 naming %s', async (rateLimit, path) => {
+      const res = await h.call('POST', base, { body: { url: `${receiver.url}/hook`, rateLimit } });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain(path);
+      const ep = await create();
+      const patched = await h.call('PATCH', `${base}/${ep.id}`, { body: { rateLimit } });
+      expect(patched.status).toBe(400);
+      expect((await h.call('GET', `${base}/${ep.id}`)).body.rateLimit).toBeNull();
+    });
+  });
+
   it('never shows the secret in GET or in the list', async () => {
     const created = await create();
     const one = await h.call('GET', `${base}/${created.id}`);

@@ -49,7 +49,7 @@ describe('the scheduler in the worker', () => {
       const receiver = await TestReceiver.start();
       closers.push(() => receiver.close());
       const endpoint = await h.saveEndpoint(
-        buildEndpoint({ url: receiver.url, signature: { scheme: 'x-signature', algorithm: 'sha256' }, retry: { maxRetries: 2, intervalMs: 10, backoff: 'fixed' } }),
+        buildEndpoint({ url: receiver.url, signature: { scheme: 'x-signature' }, retry: { maxRetries: 2, intervalMs: 10, backoff: 'fixed' } }),
       );
       // Nested far deeper than any stack: stored as text, it only fails when re-serialized for signing.
       const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
