@@ -36,8 +36,16 @@ function track(server: NetServer | HttpServer, onSocket?: (socket: Socket, index
   return state;
 }
 
-async function listen(server: NetServer | HttpServer, state: ReturnType<typeof track>, timers: Set<NodeJS.Timeout> = new Set()): Promise<HostileReceiver> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+/**
+ * Where a receiver listens: 127.0.0.1, or every loopback spelling (`dualStack`: [::] with IPv4
+ * mapped, so 127.0.0.1, localhost and [::1] on its port all reach it).
+ */
+export interface ListenOptions {
+  dualStack?: boolean;
+}
+
+async function listen(server: NetServer | HttpServer, state: ReturnType<typeof track>, timers: Set<NodeJS.Timeout> = new Set(), opts: ListenOptions = {}): Promise<HostileReceiver> {
+  await new Promise<void>((resolve) => (opts.dualStack ? server.listen({ port: 0, host: '::', ipv6Only: false }, resolve) : server.listen(0, '127.0.0.1', resolve)));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return Object.assign(state, {
     url,
@@ -50,10 +58,10 @@ async function listen(server: NetServer | HttpServer, state: ReturnType<typeof t
 }
 
 /** Accepts the connection, reads the request, never answers. */
-export async function startHangingReceiver(): Promise<HostileReceiver> {
+export async function startHangingReceiver(opts: ListenOptions = {}): Promise<HostileReceiver> {
   const server = createNetServer();
   const state = track(server, (socket) => socket.resume());
-  return listen(server, state);
+  return listen(server, state, new Set(), opts);
 }
 
 /**
