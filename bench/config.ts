@@ -29,7 +29,7 @@ export interface BenchConfig {
   resultsFile: string;
 }
 
-export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory'] as const;
+export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory', 'isolation'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {

@@ -28,6 +28,12 @@ export function atMost(phase: string, metric: string, unit: string, hookrelay: n
   return { phase, metric, unit, hookrelay, baseline, ratio: ratioOf(hookrelay, baseline), target: `<= ${max} ${unit}`, met: Number.isFinite(hookrelay) && hookrelay <= max };
 }
 
+/** A lower-is-better figure whose target is a multiple of the baseline's. */
+export function atMostRatio(phase: string, metric: string, unit: string, hookrelay: number, baseline: number, maxRatio: number): Row {
+  const ratio = ratioOf(hookrelay, baseline);
+  return { phase, metric, unit, hookrelay, baseline, ratio, target: `<= ${maxRatio}x baseline`, met: ratio !== null && ratio <= maxRatio };
+}
+
 /** Context without a target. */
 export function info(phase: string, metric: string, unit: string, hookrelay: Value, baseline: Value): Row {
   return { phase, metric, unit, hookrelay, baseline, ratio: ratioOf(hookrelay, baseline), target: '-', met: null };

@@ -13,6 +13,7 @@ import { loadBenchConfig, phaseTimeoutMs, type BenchConfig, type PhaseName } fro
 import { baselineWorkerArgs, hookrelayWorkerArgs, KEY_PREFIX, WorkerChild, type BenchContext, type PhaseResult } from './context';
 import { startBenchApi } from './hookrelay-api';
 import { runFanOut } from './phases/fanout';
+import { runIsolation } from './phases/isolation';
 import { runIngest } from './phases/ingest';
 import { runLatency } from './phases/latency';
 import { runMemory } from './phases/memory';
@@ -54,6 +55,7 @@ const PHASE_RUNNERS: Record<PhaseName, { run: (ctx: BenchContext) => Promise<Pha
   fanout: { run: runFanOut, timeoutMs: () => 180_000 },
   ingest: { run: runIngest, timeoutMs: (c) => 2 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.events) },
   memory: { run: runMemory, timeoutMs: (c) => 4 * phaseTimeoutMs(c.events) },
+  isolation: { run: runIsolation, timeoutMs: () => 180_000 },
 };
 
 async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContext> {

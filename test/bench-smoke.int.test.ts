@@ -28,7 +28,7 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
 
       const table = out.slice(out.indexOf('\nphase '));
       expect(table).toMatch(/^\nphase +metric +hookrelay +baseline +ratio +target +met\?/);
-      for (const phase of ['1-2 pipeline', '3 ingest', '4 latency', '5 fan-out', '6 memory', '6 drain']) expect(table).toContain(phase);
+      for (const phase of ['1-2 pipeline', '3 ingest', '4 latency', '5 fan-out', '6 memory', '6 drain', '7 isolation']) expect(table).toContain(phase);
       expect(table).toMatch(/1-2 pipeline +lost \/ duplicates +0 \/ 0 +0 \/ 0/);
 
       const json = JSON.parse(readFileSync(resultsFile, 'utf8')) as { mode: string; exitCode: number; broken: unknown; rows: Array<{ phase: string; metric: string; hookrelay: unknown; baseline: unknown; ratio: unknown }> };

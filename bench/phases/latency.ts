@@ -4,7 +4,7 @@ import { startCpuMeter } from '../cpu-meter';
 import { cleanSlate, closedLoop, cpuPids, deliveryProblems, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
 import { atMost, info, type Row } from '../report';
 
-interface OpenLoopResult {
+export interface OpenLoopResult {
   /** Publish start (epoch ms) by the key the sink will see. */
   starts: Map<string, number>;
   /** Publish start to its answer (event accepted), ms, sorted. */
@@ -20,7 +20,7 @@ interface OpenLoopResult {
  * sender down and hide its own latency). The clock is checked every millisecond and every publish
  * that is due is started, stamped with the time it actually started.
  */
-async function openLoop(ratePerS: number, seconds: number, send: (index: number) => Promise<string>): Promise<OpenLoopResult> {
+export async function openLoop(ratePerS: number, seconds: number, send: (index: number) => Promise<string>): Promise<OpenLoopResult> {
   const total = Math.round(ratePerS * seconds);
   const starts = new Map<string, number>();
   const answered: number[] = [];
@@ -66,14 +66,14 @@ async function openLoop(ratePerS: number, seconds: number, send: (index: number)
 const WARM_UP_EVENTS = 500;
 
 /** Sends WARM_UP_EVENTS from a few clients and waits for them all at the sink, then clears the sink. */
-async function warmUp(ctx: BenchContext, send: (index: number) => Promise<string>, keyHeader: string, requireHeader?: string): Promise<void> {
+export async function warmUp(ctx: BenchContext, send: (index: number) => Promise<string>, keyHeader: string, requireHeader?: string): Promise<void> {
   await sinkReset(ctx, keyHeader, requireHeader);
   await closedLoop(WARM_UP_EVENTS, 8, (i) => send(1_000_000 + i));
   await sinkWait(ctx, WARM_UP_EVENTS, 30_000);
   await sinkReset(ctx, keyHeader, requireHeader);
 }
 
-interface LatencyRun {
+export interface LatencyRun {
   sent: number;
   errors: number;
   firstError?: string;
@@ -88,7 +88,7 @@ interface LatencyRun {
   answeredP99: number;
 }
 
-async function measure(ctx: BenchContext, loop: OpenLoopResult): Promise<LatencyRun> {
+export async function measureLatency(ctx: BenchContext, loop: OpenLoopResult): Promise<LatencyRun> {
   const stats = await sinkWait(ctx, loop.starts.size, 30_000, true);
   const arrivals = new Map(stats.times ?? []);
   const latencies: number[] = [];
@@ -126,7 +126,7 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
   const bareCpu = startCpuMeter(cpuPids(ctx, ctx.baselineWorker));
   const bareLoop = await openLoop(rate, seconds, bareSend);
   const bareUsed = bareCpu.finish();
-  const baseline = await measure(ctx, bareLoop);
+  const baseline = await measureLatency(ctx, bareLoop);
   await ctx.baselineWorker.stop();
   ctx.log(`latency baseline: p50 ${baseline.p50.toFixed(1)} p99 ${baseline.p99.toFixed(1)} ms at ${baseline.achievedRatePerS.toFixed(0)}/s`);
 
@@ -140,7 +140,7 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
   const hookrelayCpu = startCpuMeter(cpuPids(ctx, ctx.hookrelayWorker));
   const hookrelayLoop = await openLoop(rate, seconds, publish);
   const hookrelayUsed = hookrelayCpu.finish();
-  const hookrelay = await measure(ctx, hookrelayLoop);
+  const hookrelay = await measureLatency(ctx, hookrelayLoop);
   await ctx.hookrelayWorker.stop();
   ctx.log(`latency hookrelay: p50 ${hookrelay.p50.toFixed(1)} p99 ${hookrelay.p99.toFixed(1)} ms (answered p50 ${hookrelay.answeredP50.toFixed(1)} p99 ${hookrelay.answeredP99.toFixed(1)}) at ${hookrelay.achievedRatePerS.toFixed(0)}/s, errors ${hookrelay.errors}`);
 
