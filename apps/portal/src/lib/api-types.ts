@@ -74,6 +74,8 @@ export interface Endpoint {
   auth: PublicAuth;
   retry: RetryPolicy;
   timeoutMs: number;
+  /** At most this many deliveries a second; null for no limit. */
+  rateLimit: { perSecond: number } | null;
   status: EndpointStatus;
   disabledReason?: string;
   disabledAt?: number;

@@ -12,6 +12,7 @@ const endpoint: Endpoint = {
   auth: { type: 'basic', username: 'ops', configured: true },
   retry: { maxRetries: 3, intervalMs: 60000, backoff: 'fixed' },
   timeoutMs: 10000,
+  rateLimit: null,
   status: 'active',
   verify: 'none',
   secretRotation: null,
@@ -46,6 +47,12 @@ describe('createBody', () => {
     expect(body.signature).toEqual({ scheme: 'standard-webhooks' });
   });
 
+  it('sends a rate limit only when one is typed', () => {
+    expect(createBody({ ...newEndpointForm(), ratePerSecond: ' 20 ' }).rateLimit).toEqual({ perSecond: 20 });
+    expect(createBody({ ...newEndpointForm(), ratePerSecond: '0.5' }).rateLimit).toEqual({ perSecond: 0.5 });
+    expect(createBody(newEndpointForm())).not.toHaveProperty('rateLimit');
+  });
+
   it('passes text that is not a number on, for the API to name', () => {
     const body = createBody({ ...newEndpointForm(), maxRetries: 'lots' });
     expect(body.retry).toMatchObject({ maxRetries: 'lots' });
@@ -55,6 +62,14 @@ describe('createBody', () => {
 describe('patchBody', () => {
   it('is empty when nothing changed (auth secrets are write-only and not sent back)', () => {
     expect(patchBody(formFromEndpoint(endpoint), endpoint)).toEqual({});
+  });
+
+  it('sets, changes and removes the rate limit (null), and leaves an unchanged one out', () => {
+    expect(patchBody({ ...formFromEndpoint(endpoint), ratePerSecond: '20' }, endpoint)).toEqual({ rateLimit: { perSecond: 20 } });
+    const limited = { ...endpoint, rateLimit: { perSecond: 20 } };
+    expect(patchBody(formFromEndpoint(limited), limited)).toEqual({});
+    expect(patchBody({ ...formFromEndpoint(limited), ratePerSecond: '5' }, limited)).toEqual({ rateLimit: { perSecond: 5 } });
+    expect(patchBody({ ...formFromEndpoint(limited), ratePerSecond: '' }, limited)).toEqual({ rateLimit: null });
   });
 
   it('names only the changed fields, and a partial retry policy', () => {

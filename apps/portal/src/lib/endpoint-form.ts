@@ -39,6 +39,8 @@ export interface EndpointFormState {
   intervalMs: string;
   backoff: RetryPolicy['backoff'];
   timeoutMs: string;
+  /** Deliveries a second at most; empty for no limit. */
+  ratePerSecond: string;
   verify: VerifyMode;
 }
 
@@ -79,6 +81,7 @@ export function newEndpointForm(): EndpointFormState {
     intervalMs: '60000',
     backoff: 'fixed',
     timeoutMs: '10000',
+    ratePerSecond: '',
     verify: 'none',
   };
 }
@@ -114,6 +117,7 @@ export function formFromEndpoint(endpoint: Endpoint): EndpointFormState {
     intervalMs: String(endpoint.retry.intervalMs),
     backoff: endpoint.retry.backoff,
     timeoutMs: String(endpoint.timeoutMs),
+    ratePerSecond: endpoint.rateLimit ? String(endpoint.rateLimit.perSecond) : '',
     verify: endpoint.verify,
   };
 }
@@ -172,6 +176,7 @@ export function createBody(form: EndpointFormState): Record<string, unknown> {
     auth: authOf(form.auth),
     retry: optional({ maxRetries: numberOrText(form.maxRetries), intervalMs: numberOrText(form.intervalMs), backoff: form.backoff }),
     ...optional({ timeoutMs: numberOrText(form.timeoutMs) }),
+    ...(form.ratePerSecond.trim() !== '' ? { rateLimit: { perSecond: numberOrText(form.ratePerSecond) } } : {}),
     verify: form.verify,
   };
 }
@@ -198,6 +203,8 @@ export function patchBody(form: EndpointFormState, original: Endpoint): Record<s
   if (Object.keys(retry).length) body.retry = retry;
   const timeoutMs = numberOrText(form.timeoutMs);
   if (timeoutMs !== original.timeoutMs) body.timeoutMs = timeoutMs ?? null;
+  const perSecond = numberOrText(form.ratePerSecond);
+  if (perSecond !== (original.rateLimit?.perSecond ?? undefined)) body.rateLimit = perSecond === undefined ? null : { perSecond };
   if (form.verify !== original.verify) body.verify = form.verify;
   return body;
 }

@@ -185,6 +185,9 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
               <Field id="timeoutMs" label="Timeout per attempt (ms)" hint={millisHint(form.timeoutMs)} error={errorFor('timeoutMs')}>
                 <input id="timeoutMs" inputMode="numeric" value={form.timeoutMs} onInput={(e) => set({ timeoutMs: e.currentTarget.value })} />
               </Field>
+              <Field id="ratePerSecond" label="Rate limit (deliveries a second)" hint="Empty for no limit; 0.5 is one every two seconds." error={errorAt('rateLimit')}>
+                <input id="ratePerSecond" inputMode="decimal" value={form.ratePerSecond} onInput={(e) => set({ ratePerSecond: e.currentTarget.value })} />
+              </Field>
             </div>
             {details.some((d) => d.path === 'retry') && <small class="field-error">{describe((path) => path === 'retry')}</small>}
           </fieldset>
