@@ -34,6 +34,11 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       QUEUE_PREFIX: api.prefix,
       HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true',
       WORKER_CONCURRENCY: '50',
+      // One endpoint here, and the point is crash safety: let it use every slot, as before the
+      // scheduler capped what one endpoint may hold (isolation.int.test.ts tests the caps).
+      WORKER_ENDPOINT_SHARE: '1',
+      WORKER_SUBSCRIBER_SHARE: '1',
+      WORKER_ADDRESS_SHARE: '1',
       WORKER_LOCK_DURATION_MS: '1000',
       WORKER_STALLED_INTERVAL_MS: '300',
     };

@@ -110,6 +110,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
 
     const release = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : () => undefined;
     if (!release) return;
+    if (live.rateLimit && ticket !== undefined) await keepToRateLimit(deps, live);
     const startedAt = deps.now();
     let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
     try {
@@ -185,6 +186,16 @@ async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: s
     slots.parked(receiver, endpointSleeper(endpoint.id, endpoint.subscriberId));
   }
   return null;
+}
+
+/**
+ * Admission spaced a rate-limited endpoint's deliveries; this spaces their sends, which the path
+ * from admission to here (queue, worker) can bunch by its jitter. The wait is that jitter: a few
+ * milliseconds, held in the delivery's slot.
+ */
+async function keepToRateLimit(deps: ProcessorDeps, endpoint: Endpoint): Promise<void> {
+  const waitMs = await deps.store.lanes.sendWaitMs(endpoint.id);
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
 /** 'slow' counts towards the slow lane, 'prompt' back towards the fast one; our own failures count for neither. */

@@ -179,10 +179,29 @@ describe('LaneStore: the delivery scheduler', () => {
 
     it('applies a changed limit to the deliveries already waiting', async () => {
       const e = await endpointOf('sub_rate2', { rateLimit: { perSecond: 1 } });
-      await publish(e, 5);
+      await publish(e, 8);
       expect(await admit()).toHaveLength(1);
+      // Raised: the next goes now, then one every 100 ms.
+      await store.endpoints.save({ ...e, rateLimit: { perSecond: 10 } });
+      expect(await admit()).toHaveLength(1);
+      clock += 100;
+      expect(await admit()).toHaveLength(1);
+      // Saved unchanged: the pacing goes on where it was.
+      await store.endpoints.save({ ...e, rateLimit: { perSecond: 10 }, description: 'renamed' });
+      expect(await admit()).toHaveLength(0);
       await store.endpoints.save({ ...e, rateLimit: undefined });
-      expect(await admit()).toHaveLength(4);
+      expect(await admit()).toHaveLength(5);
+    });
+
+    it('spaces the sends too, across workers: each caller waits out what the path bunched', async () => {
+      const e = await endpointOf('sub_pace', { rateLimit: { perSecond: 20 } });
+      const free = await endpointOf('sub_pace');
+      expect([await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id)]).toEqual([0, 50, 100]);
+      clock += 120;
+      expect(await store.lanes.sendWaitMs(e.id)).toBe(30);
+      clock += 1000;
+      expect(await store.lanes.sendWaitMs(e.id)).toBe(0);
+      expect(await store.lanes.sendWaitMs(free.id)).toBe(0);
     });
   });
 

@@ -20,6 +20,7 @@ const SCRIPTS = {
   hookrelayLaneSample: laneScript(join(__dirname, 'sample.lua')),
   hookrelayLaneAdopt: laneScript(join(__dirname, 'adopt.lua')),
   hookrelayLaneConfigure: laneScript(join(__dirname, 'configure.lua')),
+  hookrelayLanePaceSend: laneScript(join(__dirname, 'pace-send.lua')),
 } as const;
 
 type LaneRedis = Redis & { [K in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
@@ -151,6 +152,14 @@ export class LaneStore {
    */
   appendEndpointSettings(multi: ChainableCommander, endpoint: Pick<Endpoint, 'id' | 'subscriberId' | 'rateLimit'>): void {
     (multi as unknown as LaneRedis).hookrelayLaneConfigure(this.keys.sched(), this.now(), endpoint.id, endpoint.subscriberId, endpoint.rateLimit?.perSecond ?? '');
+  }
+
+  /**
+   * How long a rate-limited endpoint's request must wait before it leaves, so that sends (not only
+   * admissions) are spaced by the limit across every worker (pace-send.lua); 0 without a limit.
+   */
+  async sendWaitMs(endpointId: string): Promise<number> {
+    return Number(await this.redis.hookrelayLanePaceSend(this.keys.sched(), this.now(), endpointId));
   }
 
   /** Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`. */

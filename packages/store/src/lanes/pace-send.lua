@@ -1,0 +1,17 @@
+-- When a rate-limited endpoint's next request may leave: admission spaces its deliveries by
+-- 1000/perSecond ms, but the way from admission to the socket (the queue, a worker) has jitter
+-- that can bunch two of them. The worker asks here just before sending and waits the answer out:
+-- sends are spaced by the limit across every worker, and the wait is only that jitter. Loaded
+-- after lanes.lua.
+-- ARGV: schedPrefix, nowMs, endpointId
+-- Returns the milliseconds to wait (0 when the endpoint has no limit or its turn has come).
+L.init(ARGV[1], ARGV[2])
+local meta = L.key('ep', ARGV[3])
+local limit = redis.call('HMGET', meta, 'rate', 'sent')
+local rate = tonumber(limit[1])
+if not rate or rate <= 0 then
+  return 0
+end
+local at = math.max(tonumber(limit[2]) or 0, L.now)
+redis.call('HSET', meta, 'sent', at + 1000 / rate)
+return math.ceil(at - L.now)
