@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { subscriberOf } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { fromZod, ValidationError } from '../errors';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
 import { createPublisher } from '../publish';
 
 const eventInputSchema = z
@@ -23,6 +24,7 @@ function validateEvent(raw: unknown, root: (string | number)[]): EventInput {
   const parsed = eventInputSchema.safeParse(raw);
   if (!parsed.success) throw fromZod(parsed.error, root);
   if (parsed.data.payload === undefined) throw new ValidationError(`${[...root, 'payload'].join('.')}: required`, [{ path: [...root, 'payload'].join('.'), message: 'required' }]);
+  if (nestsDeeperThan(parsed.data.payload, MAX_JSON_DEPTH)) throw tooDeepError([...root, 'payload'].join('.'));
   if ((OPERATIONAL_EVENTS as readonly string[]).includes(parsed.data.type)) {
     const path = [...root, 'type'].join('.');
     throw new ValidationError(`${path}: reserved for events Hookrelay sends itself`, [{ path, message: 'reserved for events Hookrelay sends itself' }]);

@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import { NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
 import { payloadProblem, resolveEventType } from './event-type-template';
-import { evaluateMatches } from './match';
+import { evaluateMatches, StepBudget } from './match';
 import { parseBody, slackChallenge } from './payload';
 import type { Source } from './source-input';
 import { checkableOnGet, verifyInbound } from './verify-request';
@@ -83,9 +83,11 @@ export function ingestRoutes(deps: ApiDeps): Router {
     const challenge = source.format === 'json' ? slackChallenge(parsed.payload) : null;
     if (challenge !== null) return { status: 200, outcome: 'ignored', reason: 'url_verification challenge answered', text: challenge };
 
-    const match = evaluateMatches(source.matches, parsed.payload);
+    // One step budget for everything the source's paths do with this body (see match.ts).
+    const budget = new StepBudget();
+    const match = evaluateMatches(source.matches, parsed.payload, budget);
     if (!match.matched) return { status: 200, outcome: 'ignored', reason: `matches: ${match.reason}`, json: { status: 'ignored' } };
-    const type = resolveEventType(source.eventType, parsed.payload);
+    const type = resolveEventType(source.eventType, parsed.payload, budget);
     if (!type.ok) return { status: 200, outcome: 'ignored', reason: type.reason, json: { status: 'ignored' } };
     const problem = payloadProblem(type.type, parsed.payload);
     if (problem) return { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } };
