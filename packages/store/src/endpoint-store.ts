@@ -136,6 +136,20 @@ export class EndpointStore {
     return ids.length > opts.limit && last ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
   }
 
+  /**
+   * Whether the endpoint is the subscriber's, or was until deleted within the retention period
+   * (its deliveries are still history): read from the subscriber's own indexes, never from the
+   * endpoint's keys, so another subscriber's endpoint costs one round trip and reads nothing of it.
+   */
+  async isOrWasOf(subscriberId: string, endpointId: string): Promise<boolean> {
+    const [[, current], [, deleted]] = (await this.redis
+      .pipeline()
+      .zscore(this.keys.subscriberEndpoints(subscriberId), endpointId)
+      .zscore(this.keys.subscriberEndpointsDeleted(subscriberId), endpointId)
+      .exec()) as [[Error | null, string | null], [Error | null, string | null]];
+    return current !== null || deleted !== null;
+  }
+
   async count(subscriberId: string): Promise<number> {
     return this.redis.zcard(this.keys.subscriberEndpoints(subscriberId));
   }

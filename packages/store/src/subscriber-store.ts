@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
+import { isIdOf } from '@hookrelay/contracts';
 import type { Keys } from './keys';
 
 export interface Subscriber {
@@ -49,9 +50,14 @@ export class SubscriberStore {
       .exec();
   }
 
+  /**
+   * Whether a subscriber record has this id. Exact: an id that is not a subscriber id is refused
+   * before it names a key, and the record itself is read, not "any key by that name": before,
+   * `EXISTS <prefix>:sub:<sid>` took `<sid>:eps` (the subscriber's endpoint set) for a subscriber.
+   */
   async exists(id: string): Promise<boolean> {
     if (this.seen.has(id)) return true;
-    const found = (await this.redis.exists(this.keys.subscriber(id))) === 1;
+    const found = (await this.get(id))?.id === id;
     if (found) {
       if (this.seen.size >= SEEN_SUBSCRIBERS) this.seen.clear();
       this.seen.add(id);
@@ -60,6 +66,7 @@ export class SubscriberStore {
   }
 
   async get(id: string): Promise<Subscriber | null> {
+    if (!isIdOf('sub', id)) return null;
     const raw = await this.redis.get(this.keys.subscriber(id));
     return raw ? (JSON.parse(raw) as Subscriber) : null;
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { z } from 'zod';
-import { subscriberOf as subscriberOfRequest } from '../subscriber-access';
+import { idParam, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceVerification } from './source-input';
@@ -29,7 +29,7 @@ export function sourceRoutes(deps: ApiDeps): Router {
   /** Another subscriber's source is answered 404, as if it did not exist. */
   async function sourceOf(req: Request): Promise<Source> {
     const sid = await subscriberOf(req);
-    const source = await store.sources.get<Source>(String(req.params.id));
+    const source = await store.sources.get<Source>(idParam(req, 'id', 'src', 'source'));
     if (!source || source.subscriberId !== sid) throw new NotFoundError('source');
     return source;
   }
