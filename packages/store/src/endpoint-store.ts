@@ -1,6 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
 import type { Keys } from './keys';
+
+const CREATE_ENDPOINT = readFileSync(join(__dirname, 'create-endpoint-3.lua'), 'utf8');
+
+type EndpointRedis = Redis & { hookrelayCreateEndpoint(record: string, index: string, version: string, json: string, id: string, createdAt: number, quota: number, channel: string): Promise<number> };
 
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString('base64url');
@@ -36,8 +42,31 @@ export class EndpointStore {
     private readonly keys: Keys,
     private readonly retentionMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    if (!('hookrelayCreateEndpoint' in redis)) redis.defineCommand('hookrelayCreateEndpoint', { numberOfKeys: 3, lua: CREATE_ENDPOINT });
+  }
 
+  /**
+   * Stores a new endpoint unless its subscriber already has `quota` of them (deleted ones do not
+   * count); false when it has. Checked and written in one script, so concurrent creates cannot
+   * pass the quota together.
+   */
+  async create(endpoint: Endpoint, quota: number): Promise<boolean> {
+    const { id, subscriberId, createdAt } = endpoint;
+    const created = await (this.redis as EndpointRedis).hookrelayCreateEndpoint(
+      this.keys.endpoint(id),
+      this.keys.subscriberEndpoints(subscriberId),
+      this.keys.subscriberEndpointsVersion(subscriberId),
+      JSON.stringify(endpoint),
+      id,
+      createdAt,
+      quota,
+      this.keys.endpointChanges(),
+    );
+    return created === 1;
+  }
+
+  /** Stores a changed endpoint (an existing one: new endpoints go through create, which holds the quota). */
   async save(endpoint: Endpoint): Promise<void> {
     await this.redis
       .multi()

@@ -7,6 +7,7 @@ import { SubscriberStore } from './subscriber-store';
 import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
+import { PublishRateLimiter } from './publish-rate-limiter';
 import { EndpointHealthStore } from './endpoint-health-store';
 
 export * from './keys';
@@ -18,6 +19,7 @@ export * from './idempotency-store';
 export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
+export * from './publish-rate-limiter';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export { DeliveryStore, defineDeliveryCommands, pendingDelivery, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
@@ -31,6 +33,7 @@ export interface Store {
   sources: SourceStore;
   history: HistoryStore;
   health: EndpointHealthStore;
+  publishRate: PublishRateLimiter;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -49,5 +52,6 @@ export function createStore(options: StoreOptions): Store {
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    publishRate: new PublishRateLimiter(options.redis, keys),
   };
 }

@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps';
 import { fromZod, ValidationError } from '../errors';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
 import { createPublisher } from '../publish';
+import { admitEvents } from '../subscriber-limits';
 
 const eventInputSchema = z
   .object({
@@ -50,6 +51,7 @@ export function eventRoutes(deps: ApiDeps): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const header = req.get('idempotency-key');
     const input = validateEvent(header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body, []);
+    await admitEvents(deps, sid, 1);
     const [answer] = await publish(sid, [input]);
     res.status(202).json(answer);
   });
@@ -60,6 +62,7 @@ export function eventRoutes(deps: ApiDeps): Router {
     if (!parsed.success) throw fromZod(parsed.error);
     // All or nothing: every event is validated before any is accepted.
     const inputs = parsed.data.events.map((raw, i) => validateEvent(raw, ['events', i]));
+    await admitEvents(deps, sid, inputs.length);
     res.status(202).json({ events: await publish(sid, inputs) });
   });
 

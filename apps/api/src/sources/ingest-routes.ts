@@ -4,6 +4,7 @@ import type { SourceRequestOutcome } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
 import { NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
+import { admitEvents, PublishRateError } from '../subscriber-limits';
 import { payloadProblem, resolveEventType } from './event-type-template';
 import { evaluateMatches, StepBudget } from './match';
 import { parseBody, slackChallenge } from './payload';
@@ -92,6 +93,13 @@ export function ingestRoutes(deps: ApiDeps): Router {
     const problem = payloadProblem(type.type, parsed.payload);
     if (problem) return { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } };
 
+    try {
+      await admitEvents(deps, source.subscriberId, 1);
+    } catch (err) {
+      if (!(err instanceof PublishRateError)) throw err;
+      const reason = `subscriber rate limit: more than ${err.perSecond} events per second`;
+      return { status: 429, outcome: 'rejected', reason, json: { error: { code: err.code, message: err.message } }, headers: err.headers };
+    }
     // Standard Webhooks senders retry with the same webhook-id: publish it once.
     const webhookId = source.verification.type === 'standard-webhooks' ? req.get('webhook-id') : undefined;
     const idempotencyKey = webhookId && webhookId.length <= 200 ? `source:${source.id}:${webhookId}` : undefined;

@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceVerification } from './source-input';
 import { sourceView } from './source-view';
+import { QuotaExceededError } from '../subscriber-limits';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -51,7 +52,8 @@ export function sourceRoutes(deps: ApiDeps): Router {
     checkSwitch(input.verification);
     const now = deps.now();
     const source: Source = { id: newId('src', now), subscriberId: sid, token: newIngestToken(), ...input, createdAt: now, updatedAt: now };
-    await store.sources.save(source);
+    const { maxSources } = await deps.subscriberLimits.of(sid, { fresh: true });
+    if (!(await store.sources.create(source, maxSources))) throw new QuotaExceededError('maxSources', maxSources);
     res.status(201).json(sourceView(source, null));
   });
 
