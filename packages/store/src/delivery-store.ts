@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
+import { boundAttempt } from './attempt-bounds';
 import { parseStoredEvent, type EventStore } from './event-store';
 import { logWritingScript } from './history-log';
 import type { Keys } from './keys';
@@ -242,8 +243,9 @@ export class DeliveryStore {
   /**
    * Appends the attempt, moves the delivery's state (writing its record on the first attempt) and
    * (when `health` is given) updates the endpoint's health, atomically, in one call shared with
-   * the other attempts ending in the same event-loop turn (record-attempts.lua). Returns the
-   * endpoint's failure streak after this attempt.
+   * the other attempts ending in the same event-loop turn (record-attempts.lua). The attempt is
+   * stored within ATTEMPT_LIMITS (attempt-bounds.ts), whoever recorded it. Returns the endpoint's
+   * failure streak after this attempt.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
@@ -258,7 +260,7 @@ export class DeliveryStore {
     const { id } = delivery;
     const [consecutiveFailures, failingSince] = await this.attemptWrites.add({
       keys: [this.keys.delivery(id), this.keys.deliveryAttempts(id), this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId)],
-      args: [JSON.stringify(attempt), this.retentionMs, now, health ? (health.ok ? '1' : '0') : '', health?.final ?? 'none', ...recordFields(delivery), ...fields],
+      args: [JSON.stringify(boundAttempt(attempt)), this.retentionMs, now, health ? (health.ok ? '1' : '0') : '', health?.final ?? 'none', ...recordFields(delivery), ...fields],
     });
     return { streak: { consecutiveFailures, failingSince: failingSince || null } };
   }

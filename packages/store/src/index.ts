@@ -20,6 +20,7 @@ export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
 export * from './publish-rate-limiter';
+export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export { DeliveryStore, defineDeliveryCommands, pendingDelivery, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
