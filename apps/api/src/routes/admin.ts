@@ -15,7 +15,7 @@ export function newApiKey(role: 'sub' | 'pub'): string {
 
 const createSubscriberSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 const createApiKeySchema = z.object({ role: z.literal('publisher') }).strict();
-const updateSubscriberSchema = z.object({ name: createSubscriberSchema.shape.name.optional(), limits: limitOverridesSchema.optional() }).strict();
+export const updateSubscriberSchema = z.object({ name: createSubscriberSchema.shape.name.optional(), limits: limitOverridesSchema.optional() }).strict();
 
 /** Admin-only routes: subscribers and publisher keys. */
 export function adminRoutes(deps: ApiDeps): Router {
