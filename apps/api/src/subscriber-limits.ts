@@ -65,7 +65,7 @@ export class SubscriberLimitsReader {
 
 export class QuotaExceededError extends AppError {
   constructor(quota: 'maxEndpoints' | 'maxSources', limit: number) {
-    const what = quota === 'maxEndpoints' ? 'endpoints' : 'sources';
+    const what = `${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${limit === 1 ? '' : 's'}`;
     super(409, 'quota_exceeded', `quota exceeded: the subscriber has its limit of ${limit} ${what} (limits.${quota}); delete one, or ask the operator to raise it`, [
       { path: `limits.${quota}`, message: `at most ${limit} ${what} per subscriber` },
     ]);
