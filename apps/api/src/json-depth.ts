@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { ValidationError } from './errors';
 
 /**
@@ -18,22 +18,47 @@ export const MAX_JSON_DEPTH = 64;
 export const MAX_BODY_DEPTH = 2 * MAX_JSON_DEPTH;
 
 /**
- * Whether `value` nests deeper than `limit` levels. Iterative (an explicit stack, never the call
- * stack) and linear in the value's size, and it stops at the first path that goes too deep, so it
- * is safe on anything JSON.parse returns (which is itself iterative in V8: it parses 500,000
- * levels without trouble, while JSON.stringify overflows at a few thousand).
+ * How many levels `value` nests (`{}` is 1, a scalar 0), counted up to `cap + 1` and no further.
+ * Iterative (explicit stacks, never the call stack) and linear in the value's size, so it is safe
+ * on anything JSON.parse returns (which is itself iterative in V8: it parses 500,000 levels
+ * without trouble, while JSON.stringify overflows at a few thousand).
  */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const stack: Array<[object, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [object, number];
-    if (depth > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+export function depthOf(value: unknown, cap: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  let max = 0;
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Record<string, unknown> | unknown[];
+    const depth = depths.pop() as number;
+    if (depth > max) {
+      max = depth;
+      if (max > cap) return max;
+    }
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        const child = node[key];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
     }
   }
-  return false;
+  return max;
+}
+
+/** Whether `value` nests deeper than `limit` levels (see depthOf). */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  return depthOf(value, limit) > limit;
 }
 
 export function tooDeepMessage(): string {
@@ -45,11 +70,23 @@ export function tooDeepError(path: string): ValidationError {
   return new ValidationError(`${path}: ${tooDeepMessage()}`, [{ path, message: tooDeepMessage() }]);
 }
 
-/** Refuses, after express.json, a body that nests deeper than MAX_BODY_DEPTH, before any route reads it. */
+/**
+ * Refuses, after express.json, a body that nests deeper than MAX_BODY_DEPTH, before any route reads
+ * it. Records how deep the body is (`res.locals.jsonDepth`), so a route can skip checking payloads
+ * one by one when the whole body is shallow enough (bodyIsShallow).
+ */
 export function limitBodyDepth(): RequestHandler {
-  return (req, _res, next) => {
-    if (!nestsDeeperThan(req.body, MAX_BODY_DEPTH)) return next();
+  return (req, res, next) => {
+    const depth = depthOf(req.body, MAX_BODY_DEPTH);
+    res.locals.jsonDepth = depth;
+    if (depth <= MAX_BODY_DEPTH) return next();
     const message = `nested deeper than ${MAX_BODY_DEPTH} levels (payloads: at most ${MAX_JSON_DEPTH} levels)`;
     next(new ValidationError(`request body is ${message}`, [{ path: '(body)', message }]));
   };
+}
+
+/** True when no payload `envelope` levels down in the request's body can nest deeper than MAX_JSON_DEPTH. */
+export function bodyIsShallow(res: Response, envelope: number): boolean {
+  const depth = res.locals.jsonDepth;
+  return typeof depth === 'number' && depth <= MAX_JSON_DEPTH + envelope;
 }
