@@ -58,7 +58,7 @@ export class ApiClient {
     private readonly adminKey: string,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST', path: string, body: unknown, expect: number, key = this.adminKey): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body: unknown, expect: number, key = this.adminKey): Promise<T> {
     const res = await this.pool.request({
       method,
       path,
@@ -75,6 +75,11 @@ export class ApiClient {
     const sub = await this.call<{ id: string }>('POST', '/v1/subscribers', { name }, 201);
     const key = await this.call<{ apiKey: string }>('POST', '/v1/api-keys', { role: 'publisher' }, 201);
     return { sid: sub.id, publisherKey: key.apiKey };
+  }
+
+  /** The admin's per-subscriber limits (quotas, publish rate), over the server's defaults. */
+  async setLimits(sid: string, limits: { maxEndpoints?: number; maxSources?: number; eventsPerSecond?: number }): Promise<void> {
+    await this.call('PATCH', `/v1/subscribers/${sid}`, { limits }, 200);
   }
 
   async createEndpoint(sid: string, url: string): Promise<string> {

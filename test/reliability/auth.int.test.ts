@@ -29,6 +29,7 @@ const ADMIN_ONLY = new Set([
   'GET /v1/api-keys',
   'DELETE /v1/api-keys/{kid}',
   'POST /v1/subscribers/{sid}/api-keys',
+  'PATCH /v1/subscribers/{sid}',
 ]);
 /** Routes any valid key may call, about nothing secret. */
 const ANY_KEY = new Set(['/v1/event-types', '/v1/whoami']);

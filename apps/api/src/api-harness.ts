@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
-import type { Store } from '@hookrelay/store';
+import type { Store, SubscriberLimits } from '@hookrelay/store';
 import { captureLogLines, requireRedisUrl, uniquePrefix, callApi, type ApiCallOptions, type ApiCallResult } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { createApp } from './app';
@@ -16,6 +16,12 @@ export interface ApiHarnessOptions {
   policy?: Partial<ApiDeps['policy']>;
   retentionMs?: number;
   circuitBreaker?: CircuitBreakerPolicy;
+  /** Server-wide defaults of the per-subscriber limits (quotas and publish rate). */
+  limits?: Partial<SubscriberLimits>;
+  /** The API's clock. @defaultValue Date.now */
+  now?: () => number;
+  /** Another harness's prefix: a second API process on the same data (the first one's close() cleans up). */
+  prefix?: string;
 }
 
 export interface ApiHarness {
@@ -36,7 +42,7 @@ export interface ApiHarness {
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const redisUrl = requireRedisUrl();
-  const prefix = uniquePrefix('api');
+  const prefix = options.prefix ?? uniquePrefix('api');
   const { lines: logLines, destination } = captureLogLines();
   const logger = createLogger({ level: 'debug', destination });
   const metrics = createMetrics({ processMetrics: false });
@@ -52,6 +58,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     policy,
     retentionMs: options.retentionMs,
     circuitBreaker: options.circuitBreaker,
+    limits: options.limits,
+    now: options.now,
     accepting: () => accepting,
   });
   const { store, redis } = api.deps;

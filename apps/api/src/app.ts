@@ -3,6 +3,7 @@ import { eventTypeCatalogJson } from '@hookrelay/contracts';
 import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { AppError, errorHandler } from './errors';
+import { limitBodyDepth } from './json-depth';
 import { openApiDocument } from './openapi';
 import { portalStatic } from './portal-static';
 import { adminRoutes } from './routes/admin';
@@ -35,6 +36,7 @@ export function createApp(deps: ApiDeps): Express {
   // Inbound sources read their body raw (signatures are over the exact bytes), so before express.json.
   app.use(ingestRoutes(deps));
   app.use(express.json({ limit: '1mb' }));
+  app.use(limitBodyDepth());
 
   const v1 = express.Router();
   v1.use(authenticate(deps.adminKey, deps.store.subscribers));

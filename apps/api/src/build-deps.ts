@@ -2,8 +2,9 @@ import type { Dispatcher } from 'undici';
 import { createAuthenticatedSender, createGuardedAgent, createTestSender, EndpointGuard, type CircuitBreakerPolicy } from '@hookrelay/delivery';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { createRedis } from '@hookrelay/queue';
-import { createStore } from '@hookrelay/store';
+import { createStore, type SubscriberLimits } from '@hookrelay/store';
 import type { ApiDeps } from './deps';
+import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
 
 export interface BuildApiDepsOptions {
   redisUrl: string;
@@ -14,6 +15,8 @@ export interface BuildApiDepsOptions {
   policy: ApiDeps['policy'];
   retentionMs?: number;
   circuitBreaker?: CircuitBreakerPolicy;
+  /** Server-wide defaults of the per-subscriber limits. @defaultValue DEFAULT_SUBSCRIBER_LIMITS */
+  limits?: Partial<SubscriberLimits>;
   accepting?: () => boolean;
   now?: () => number;
   dispatcher?: Dispatcher;
@@ -43,6 +46,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     now,
     policy: options.policy,
     accepting: options.accepting ?? (() => true),
+    subscriberLimits: new SubscriberLimitsReader(store, Object.freeze({ ...DEFAULT_SUBSCRIBER_LIMITS, ...options.limits }), now),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),

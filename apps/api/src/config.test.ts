@@ -15,6 +15,9 @@ describe('configuration from the environment', () => {
       HOOKRELAY_RETENTION_DAYS: 30,
       HOOKRELAY_DISABLE_AFTER_FAILURES: 50,
       HOOKRELAY_DISABLE_AFTER_HOURS: 24,
+      HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: 100,
+      HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: 50,
+      HOOKRELAY_EVENTS_PER_SECOND: 0,
     });
     expect(loadWorkerConfig({})).toMatchObject({
       WORKER_CONCURRENCY: 100,
@@ -51,6 +54,10 @@ describe('configuration from the environment', () => {
     [{ NODE_ENV: 'production' }, 'HOOKRELAY_ADMIN_KEY'],
     [{ HOOKRELAY_ADMIN_KEY: 'short' }, 'HOOKRELAY_ADMIN_KEY'],
     [{ REDIS_URL: 'redis-cluster://127.0.0.1:7000,127.0.0.1:7001' }, 'QUEUE_PREFIX'],
+    [{ HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: '-1' }, 'HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER'],
+    [{ HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: '1.5' }, 'HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER'],
+    [{ HOOKRELAY_EVENTS_PER_SECOND: 'fast' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
+    [{ HOOKRELAY_EVENTS_PER_SECOND: '1000001' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadApiConfig(env)).toThrow(ConfigError);
     expect(() => loadApiConfig(env)).toThrow(new RegExp(`^Invalid configuration:\\n  ${variable}: `));

@@ -4,6 +4,7 @@ import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
+import type { SubscriberLimitsReader } from './subscriber-limits';
 
 /** Everything the routes use, built once in main.ts and passed down. */
 export interface ApiDeps {
@@ -31,6 +32,8 @@ export interface ApiDeps {
   auth: Pick<AuthenticatedSender, 'send'>;
   /** Disables endpoints on request, with the same bookkeeping as automatic disabling. */
   guard: EndpointGuard;
+  /** The limits in force for each subscriber (quotas and publish rate): the admin's overrides over the server's defaults. */
+  subscriberLimits: SubscriberLimitsReader;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }

@@ -4,14 +4,18 @@ import type { Logger } from '@hookrelay/observability';
 
 /** An error the API answers with its own status and code: `{error: {code, message, details?}}`. */
 export class AppError extends Error {
+  /** Response headers the error comes with (Retry-After on a 429). */
+  readonly headers?: Record<string, string>;
+
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly details?: unknown,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers;
   }
 }
 
@@ -89,6 +93,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       error = new AppError(500, 'internal', 'internal error');
     }
     if (error.status >= 500 && error.status !== 500) logger.warn({ code: error.code, cause: (error.cause as Error)?.message }, 'request.unavailable');
+    if (error.headers) res.set(error.headers);
     res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
   };
 }

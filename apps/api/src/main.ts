@@ -38,6 +38,11 @@ async function main(): Promise<void> {
     adminKey,
     retentionMs,
     circuitBreaker,
+    limits: {
+      maxEndpoints: config.HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER,
+      maxSources: config.HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER,
+      eventsPerSecond: config.HOOKRELAY_EVENTS_PER_SECOND,
+    },
     policy: {
       allowHttp: config.HOOKRELAY_ALLOW_HTTP,
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,

@@ -15,6 +15,8 @@ export interface OpenApiFixture {
   /** A delivery whose next attempt is an hour away: retrying it is a 409. */
   retryingDeliveryId: string;
   sourceId: string;
+  /** A subscriber whose endpoint and source quotas are 0: every create is over them. */
+  fullSid: string;
   /** A publisher key made only to be revoked by DELETE /v1/api-keys/{kid}. */
   apiKeyId: string;
   /** The secret part of the source's ingest URL. */
@@ -90,6 +92,8 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
     }
 
     const spareKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string };
+    const fullSid: string = (await call(h, 'POST', '/v1/subscribers', { name: 'openapi fixture at its quotas' }, 201)).id;
+    await call(h, 'PATCH', `/v1/subscribers/${fullSid}`, { limits: { maxEndpoints: 0, maxSources: 0 } }, 200);
     return {
       receiver,
       sid,
@@ -98,6 +102,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       eventId: replayed.id,
       retryingDeliveryId,
       sourceId: source.id,
+      fullSid,
       apiKeyId: spareKey.id,
       ingestToken,
       ingestHeaders: { ...INGEST_HEADER },

@@ -7,6 +7,7 @@ import { startApiHarness, type ApiHarness } from './api-harness';
 import { createApp } from './app';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from './endpoint-input';
 import { createOpenApiFixture, type OpenApiFixture } from './openapi-fixture';
+import { updateSubscriberSchema } from './routes/admin';
 import { createSourceSchema, patchSourceSchema } from './sources/source-input';
 
 type Json = Record<string, any>;
@@ -238,6 +239,7 @@ describe('the OpenAPI document', () => {
       ['RotateSecretRequest', rotateSecretSchema],
       ['CreateSourceRequest', createSourceSchema],
       ['UpdateSourceRequest', patchSourceSchema],
+      ['UpdateSubscriberRequest', updateSubscriberSchema],
     ] as const)('%s matches the zod schema the route parses with (fields, defaults, enums, limits)', (name, schema) => {
       const documented = withoutAnnotations(resolveRefs(fileDoc, schemas[name]));
       const fromZod = withoutAnnotations(z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }));
@@ -364,6 +366,16 @@ describe('the OpenAPI document', () => {
         { method: 'POST', path: '/v1/subscribers/{sid}/events/batch', body: { events: [{ type: 'hookrelay.test', payload: { type: 'hookrelay.test', test: true, endpointId: 'ep_x' } }] }, status: 400, code: 'validation_failed', message: /reserved/ },
       ],
       ['409 for retrying a delivery that is still retrying', { method: 'POST', path: '/v1/subscribers/{sid}/deliveries/{did}/retry', ids: () => ({ deliveries: fx.retryingDeliveryId }), status: 409, code: 'delivery_in_progress' }],
+      [
+        '400 for a payload nested deeper than 64 levels',
+        { method: 'POST', path: '/v1/subscribers/{sid}/events', body: `{"type":"custom.deep","payload":${'['.repeat(65)}${']'.repeat(65)}}`, status: 400, code: 'validation_failed', message: /64 levels/ },
+      ],
+      ['409 for an endpoint over the subscriber\'s quota', { method: 'POST', path: '/v1/subscribers/{sid}/endpoints', ids: () => ({ subscribers: fx.fullSid }), body: { url: 'http://127.0.0.1:9/x' }, status: 409, code: 'quota_exceeded' }],
+      [
+        '409 for a source over the subscriber\'s quota',
+        { method: 'POST', path: '/v1/subscribers/{sid}/sources', ids: () => ({ subscribers: fx.fullSid }), body: { name: 'x', eventType: 'source.x', verification: { type: 'header', headers: { 'x-t': 'secret-123' } } }, status: 409, code: 'quota_exceeded' },
+      ],
+      ['404 for deliveries of an endpoint that is not the subscriber\'s', { method: 'GET', path: '/v1/subscribers/{sid}/deliveries', query: '?endpointId=ep_0000000000000000000000000', status: 404, code: 'not_found' }],
       ['404 for an unknown delivery', { method: 'GET', path: '/v1/subscribers/{sid}/deliveries/{did}', ids: () => ({ deliveries: 'dlv_nothing' }), status: 404, code: 'not_found' }],
       ['400 for an unknown delivery filter value', { method: 'GET', path: '/v1/subscribers/{sid}/deliveries', query: '?status=lost', status: 400, code: 'validation_failed' }],
       ['400 for an unknown query parameter', { method: 'GET', path: '/v1/subscribers/{sid}/events', query: '?colour=red', status: 400, code: 'validation_failed' }],

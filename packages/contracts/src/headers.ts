@@ -26,11 +26,28 @@ export function isReservedHeader(name: string): boolean {
   return RESERVED_HEADER_NAMES.has(lower) || lower.startsWith('x-hookrelay-');
 }
 
+/**
+ * All of an endpoint's custom headers together, as sent (`name: value` plus CRLF per header), may
+ * take at most this many bytes. 8 KB is what common servers accept for a whole request's headers
+ * (nginx's default buffer, Apache's LimitRequestFieldSize); more could never be delivered, and it
+ * would be stored with the endpoint and copied into every attempt.
+ */
+export const CUSTOM_HEADERS_MAX_BYTES = 8192;
+
+/** The bytes one header takes on the wire: `name: value\r\n` (values are latin-1: one byte a character). */
+function headerLineBytes(name: string, value: string): number {
+  return name.length + value.length + 4;
+}
+
 export const customHeadersSchema = z
   .record(z.string(), z.string())
   .superRefine((headers, ctx) => {
     const entries = Object.entries(headers);
     if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 custom headers' });
+    const total = entries.reduce((sum, [name, value]) => sum + headerLineBytes(name, value), 0);
+    if (total > CUSTOM_HEADERS_MAX_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `custom headers take ${total} bytes as sent (name: value and CRLF each); at most ${CUSTOM_HEADERS_MAX_BYTES} bytes (8 KB) per endpoint` });
+    }
     const seen = new Set<string>();
     for (const [name, value] of entries) {
       if (!TOKEN.test(name) || name.length > 256) {

@@ -54,6 +54,24 @@ export function deliveryId(eventId: string, endpointId: string): string {
   return `dlv_${createHash('sha256').update(`${eventId}|${endpointId}`).digest('hex').slice(0, 32)}`;
 }
 
+/** What newId() issues: a short prefix, `_`, 26 Crockford base32 characters. */
+const ISSUED_ID = /^[a-z]{2,4}_[0-9a-hjkmnp-tv-z]{26}$/;
+const DELIVERY_ID = /^dlv_[0-9a-f]{32}$/;
+
+/** The kinds of id a client names in a path: subscriber, endpoint, event, source, delivery. */
+export type IdKind = 'sub' | 'ep' | 'evt' | 'src' | 'dlv';
+
+/**
+ * Whether `value` has the shape of an id of that kind. Ids become parts of Redis keys
+ * (`<prefix>:ep:<id>`), and other keys of the same resource extend them after a `:`
+ * (`<prefix>:ep:<id>:dl-log`, `<prefix>:sub:<id>:eps`): a client id must be checked against this
+ * before it names any key, or it can address a key of another type.
+ */
+export function isIdOf(kind: IdKind, value: string): boolean {
+  if (kind === 'dlv') return DELIVERY_ID.test(value);
+  return value.startsWith(`${kind}_`) && ISSUED_ID.test(value);
+}
+
 /** A random secret for an endpoint's signing key: 32 bytes, base64url. */
 export function newSecret(): string {
   return randomBytes(32).toString('base64url');

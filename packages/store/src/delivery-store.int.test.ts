@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { newId } from '@hookrelay/contracts';
 import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import { createStore, pendingDelivery, type Store } from './index';
 
@@ -253,12 +254,25 @@ describe('DeliveryStore re-opening and patching', () => {
     });
 
     it('remembers a subscriber seen to exist, and does not remember one that does not', async () => {
-      expect(await store.subscribers.exists('sub_later')).toBe(false);
-      await redis.set(store.keys.subscriber('sub_later'), '{}');
-      expect(await store.subscribers.exists('sub_later')).toBe(true);
-      await redis.del(store.keys.subscriber('sub_later'));
+      const sid = newId('sub');
+      expect(await store.subscribers.exists(sid)).toBe(false);
+      await redis.set(store.keys.subscriber(sid), JSON.stringify({ id: sid, name: 'later', createdAt: 1 }));
+      expect(await store.subscribers.exists(sid)).toBe(true);
+      await redis.del(store.keys.subscriber(sid));
       // Subscribers are never deleted: once seen, one is taken to exist without asking Redis.
-      expect(await store.subscribers.exists('sub_later')).toBe(true);
+      expect(await store.subscribers.exists(sid)).toBe(true);
+    });
+
+    it('takes only a subscriber record for a subscriber, never another key under its name', async () => {
+      const sid = newId('sub');
+      await redis.zadd(store.keys.subscriberEndpoints(sid), 1, 'ep_x');
+      await redis.set(store.keys.subscriber(newId('sub')), '{}');
+      expect(await store.subscribers.exists(`${sid}:eps`)).toBe(false);
+      expect(await store.subscribers.exists(sid)).toBe(false);
+      // A value under a well-formed id that is not that subscriber's record does not count either.
+      const other = newId('sub');
+      await redis.set(store.keys.subscriber(other), JSON.stringify({ id: 'sub_someone_else', name: 'x', createdAt: 1 }));
+      expect(await store.subscribers.exists(other)).toBe(false);
     });
   });
 });

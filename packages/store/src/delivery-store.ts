@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
+import { boundAttempt } from './attempt-bounds';
 import { parseStoredEvent, type EventStore } from './event-store';
 import { LOG_ENTRY } from './history-log';
 import type { Keys } from './keys';
@@ -262,8 +263,9 @@ export class DeliveryStore {
    * it in the scheduler when `scheduling` names the job's ticket (out of it once ended, into the
    * due set at `patch.nextAttemptAt` for a retry) and (when `health` is given) updates the
    * endpoint's health, atomically, in one call shared with the other attempts ending in the same
-   * event-loop turn (record-attempts.lua). Returns the endpoint's failure streak after this attempt
-   * and whether the attempt's pace moved the endpoint between lanes.
+   * event-loop turn (record-attempts.lua). The attempt is stored within ATTEMPT_LIMITS
+   * (attempt-bounds.ts), whoever recorded it. Returns the endpoint's failure streak after this
+   * attempt and whether the attempt's pace moved the endpoint between lanes.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
@@ -281,7 +283,7 @@ export class DeliveryStore {
     const [consecutiveFailures, failingSince, move] = await this.attemptWrites.add({
       keys: [this.keys.delivery(id), this.keys.deliveryAttempts(id), this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId)],
       args: [
-        JSON.stringify(attempt),
+        JSON.stringify(boundAttempt(attempt)),
         this.retentionMs,
         now,
         health ? (health.ok ? '1' : '0') : '',

@@ -1,7 +1,12 @@
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
 import type { Keys } from './keys';
-import type { LaneStore } from './lanes/lane-store';
+import { laneScript, type LaneStore } from './lanes/lane-store';
+
+const CREATE_ENDPOINT = laneScript(join(__dirname, 'create-endpoint-3.lua'));
+
+type EndpointRedis = Redis & { hookrelayCreateEndpoint(...args: Array<string | number>): Promise<number> };
 
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString('base64url');
@@ -38,8 +43,35 @@ export class EndpointStore {
     private readonly lanes: LaneStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    if (!('hookrelayCreateEndpoint' in redis)) redis.defineCommand('hookrelayCreateEndpoint', { numberOfKeys: 3, lua: CREATE_ENDPOINT });
+  }
 
+  /**
+   * Stores a new endpoint unless its subscriber already has `quota` of them (deleted ones do not
+   * count); false when it has. Checked and written in one script, so concurrent creates cannot
+   * pass the quota together.
+   */
+  async create(endpoint: Endpoint, quota: number): Promise<boolean> {
+    const { id, subscriberId, createdAt } = endpoint;
+    const created = await (this.redis as EndpointRedis).hookrelayCreateEndpoint(
+      this.keys.endpoint(id),
+      this.keys.subscriberEndpoints(subscriberId),
+      this.keys.subscriberEndpointsVersion(subscriberId),
+      JSON.stringify(endpoint),
+      id,
+      createdAt,
+      quota,
+      this.keys.endpointChanges(),
+      this.keys.sched(),
+      this.now(),
+      subscriberId,
+      endpoint.rateLimit?.perSecond ?? '',
+    );
+    return created === 1;
+  }
+
+  /** Stores a changed endpoint (an existing one: new endpoints go through create, which holds the quota). */
   async save(endpoint: Endpoint): Promise<void> {
     const multi = this.redis.multi();
     // The scheduler's copy of its subscriber and rate limit, written with the endpoint so that a
@@ -143,6 +175,20 @@ export class EndpointStore {
     const items = await this.load(ids.slice(0, opts.limit));
     const last = items[items.length - 1];
     return ids.length > opts.limit && last ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
+  }
+
+  /**
+   * Whether the endpoint is the subscriber's, or was until deleted within the retention period
+   * (its deliveries are still history): read from the subscriber's own indexes, never from the
+   * endpoint's keys, so another subscriber's endpoint costs one round trip and reads nothing of it.
+   */
+  async isOrWasOf(subscriberId: string, endpointId: string): Promise<boolean> {
+    const [[, current], [, deleted]] = (await this.redis
+      .pipeline()
+      .zscore(this.keys.subscriberEndpoints(subscriberId), endpointId)
+      .zscore(this.keys.subscriberEndpointsDeleted(subscriberId), endpointId)
+      .exec()) as [[Error | null, string | null], [Error | null, string | null]];
+    return current !== null || deleted !== null;
   }
 
   async count(subscriberId: string): Promise<number> {

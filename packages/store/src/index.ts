@@ -7,6 +7,7 @@ import { SubscriberStore } from './subscriber-store';
 import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
+import { PublishRateLimiter } from './publish-rate-limiter';
 import { EndpointHealthStore } from './endpoint-health-store';
 import { LaneStore } from './lanes/lane-store';
 
@@ -19,6 +20,8 @@ export * from './idempotency-store';
 export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
+export * from './publish-rate-limiter';
+export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export {
   DeliveryStore,
@@ -44,6 +47,7 @@ export interface Store {
   history: HistoryStore;
   health: EndpointHealthStore;
   lanes: LaneStore;
+  publishRate: PublishRateLimiter;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -64,5 +68,6 @@ export function createStore(options: StoreOptions): Store {
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    publishRate: new PublishRateLimiter(options.redis, keys),
   };
 }

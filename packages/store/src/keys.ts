@@ -46,6 +46,10 @@ export function createKeys(prefix: string) {
     sourceRequests: (id: string) => `${prefix}:src:${id}:req`,
     sourceRate: (id: string, window: string) => `${prefix}:src:${id}:rl:${window}`,
     subscriber: (id: string) => `${prefix}:sub:${id}`,
+    /** The admin's overrides of a subscriber's limits (hash: maxEndpoints, maxSources, eventsPerSecond). */
+    subscriberLimits: (id: string) => `${prefix}:sub:${id}:limits`,
+    /** The subscriber's publish-rate state (take-publish-rate-1.lua). */
+    subscriberPublishRate: (id: string) => `${prefix}:sub:${id}:publish-rate`,
     subscribers: () => `${prefix}:subs`,
     /** API keys by the SHA-256 of the key: the key itself is never stored. */
     apiKey: (hash: string) => `${prefix}:key:${hash}`,

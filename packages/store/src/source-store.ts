@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
 import { appendToLog, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
+
+const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
+
+type SourceRedis = Redis & { hookrelayCreateSource(record: string, index: string, token: string, json: string, id: string, createdAt: number, quota: number): Promise<number> };
 
 /** What the store needs of a source; the API owns the rest of its shape (verification, matches, ...). */
 export interface SourceBase {
@@ -53,8 +59,28 @@ export class SourceStore {
     private readonly keys: Keys,
     private readonly retentionMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    if (!('hookrelayCreateSource' in redis)) redis.defineCommand('hookrelayCreateSource', { numberOfKeys: 3, lua: CREATE_SOURCE });
+  }
 
+  /**
+   * Stores a new source unless its subscriber already has `quota` of them; false when it has.
+   * Checked and written in one script, so concurrent creates cannot pass the quota together.
+   */
+  async create(source: SourceBase, quota: number): Promise<boolean> {
+    const created = await (this.redis as SourceRedis).hookrelayCreateSource(
+      this.keys.source(source.id),
+      this.keys.subscriberSources(source.subscriberId),
+      this.keys.sourceToken(hashSourceToken(source.token)),
+      JSON.stringify(source),
+      source.id,
+      source.createdAt,
+      quota,
+    );
+    return created === 1;
+  }
+
+  /** Stores a changed source (new ones go through create, which holds the quota). */
   async save(source: SourceBase): Promise<void> {
     await this.redis
       .multi()

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
+import { isIdOf } from '@hookrelay/contracts';
 import type { Keys } from './keys';
 
 export interface Subscriber {
@@ -7,6 +8,21 @@ export interface Subscriber {
   name: string;
   createdAt: number;
 }
+
+/**
+ * What one subscriber may use. The server's defaults come from configuration; the admin may
+ * override each one per subscriber.
+ */
+export interface SubscriberLimits {
+  /** Endpoints it may have at once (deleted ones do not count). */
+  maxEndpoints: number;
+  /** Inbound sources it may have at once. */
+  maxSources: number;
+  /** Events it may publish per second, across all API processes; 0 for no limit. */
+  eventsPerSecond: number;
+}
+
+export const SUBSCRIBER_LIMIT_NAMES = ['maxEndpoints', 'maxSources', 'eventsPerSecond'] as const satisfies ReadonlyArray<keyof SubscriberLimits>;
 
 export type ApiKeyRole = 'subscriber' | 'publisher';
 
@@ -49,9 +65,14 @@ export class SubscriberStore {
       .exec();
   }
 
+  /**
+   * Whether a subscriber record has this id. Exact: an id that is not a subscriber id is refused
+   * before it names a key, and the record itself is read, not "any key by that name": before,
+   * `EXISTS <prefix>:sub:<sid>` took `<sid>:eps` (the subscriber's endpoint set) for a subscriber.
+   */
   async exists(id: string): Promise<boolean> {
     if (this.seen.has(id)) return true;
-    const found = (await this.redis.exists(this.keys.subscriber(id))) === 1;
+    const found = (await this.get(id))?.id === id;
     if (found) {
       if (this.seen.size >= SEEN_SUBSCRIBERS) this.seen.clear();
       this.seen.add(id);
@@ -60,8 +81,40 @@ export class SubscriberStore {
   }
 
   async get(id: string): Promise<Subscriber | null> {
+    if (!isIdOf('sub', id)) return null;
     const raw = await this.redis.get(this.keys.subscriber(id));
     return raw ? (JSON.parse(raw) as Subscriber) : null;
+  }
+
+  /** Changes the name; null when there is no such subscriber. */
+  async rename(id: string, name: string): Promise<Subscriber | null> {
+    const current = await this.get(id);
+    if (!current) return null;
+    const next = { ...current, name };
+    await this.redis.set(this.keys.subscriber(id), JSON.stringify(next));
+    return next;
+  }
+
+  /** The limits the admin set for this subscriber, each apart from the server's default. */
+  async limitOverrides(id: string): Promise<Partial<SubscriberLimits>> {
+    const raw = await this.redis.hgetall(this.keys.subscriberLimits(id));
+    const out: Partial<SubscriberLimits> = {};
+    for (const name of SUBSCRIBER_LIMIT_NAMES) {
+      const value = Number(raw[name]);
+      if (raw[name] !== undefined && Number.isSafeInteger(value) && value >= 0) out[name] = value;
+    }
+    return out;
+  }
+
+  /** Sets overrides (a number) and removes them (null: back to the server's default), field by field. */
+  async setLimitOverrides(id: string, changes: { [K in keyof SubscriberLimits]?: number | null }): Promise<void> {
+    const key = this.keys.subscriberLimits(id);
+    const set = Object.entries(changes).filter((e): e is [string, number] => typeof e[1] === 'number');
+    const clear = Object.entries(changes).filter(([, v]) => v === null).map(([k]) => k);
+    const multi = this.redis.multi();
+    if (set.length > 0) multi.hset(key, ...set.flat());
+    if (clear.length > 0) multi.hdel(key, ...clear);
+    await multi.exec();
   }
 
   async list(): Promise<Subscriber[]> {

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { principalOf, requireAdmin } from '../auth';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError } from '../errors';
+import { limitOverridesSchema } from '../subscriber-limits';
+import { idParam, subscriberOf } from '../subscriber-access';
 
 /** A new API key: shown once to its owner, stored only as a hash. */
 export function newApiKey(role: 'sub' | 'pub'): string {
@@ -13,6 +15,7 @@ export function newApiKey(role: 'sub' | 'pub'): string {
 
 const createSubscriberSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 const createApiKeySchema = z.object({ role: z.literal('publisher') }).strict();
+export const updateSubscriberSchema = z.object({ name: createSubscriberSchema.shape.name.optional(), limits: limitOverridesSchema.optional() }).strict();
 
 /** Admin-only routes: subscribers and publisher keys. */
 export function adminRoutes(deps: ApiDeps): Router {
@@ -43,6 +46,36 @@ export function adminRoutes(deps: ApiDeps): Router {
     res.json({ data: await deps.store.subscribers.list() });
   });
 
+  /** A subscriber, its limits in force and what it uses of them (the admin, or the subscriber's own key). */
+  async function subscriberView(sid: string) {
+    const [subscriber, limits, endpoints, sources] = await Promise.all([
+      deps.store.subscribers.get(sid),
+      deps.subscriberLimits.of(sid, { fresh: true }),
+      deps.store.endpoints.count(sid),
+      deps.store.sources.count(sid),
+    ]);
+    if (!subscriber) throw new NotFoundError('subscriber');
+    return { ...subscriber, limits, usage: { endpoints, sources } };
+  }
+
+  router.get('/subscribers/:sid', async (req, res) => {
+    res.json(await subscriberView(await subscriberOf(req, deps.store)));
+  });
+
+  /** The admin renames a subscriber or sets its limits; a limit set to null goes back to the server's default. */
+  router.patch('/subscribers/:sid', async (req, res) => {
+    requireAdmin(req);
+    const sid = await subscriberOf(req, deps.store);
+    const parsed = updateSubscriberSchema.safeParse(req.body);
+    if (!parsed.success) throw fromZod(parsed.error);
+    if (parsed.data.name !== undefined) await deps.store.subscribers.rename(sid, parsed.data.name);
+    if (parsed.data.limits) {
+      await deps.store.subscribers.setLimitOverrides(sid, parsed.data.limits);
+      deps.subscriberLimits.forget(sid);
+    }
+    res.json(await subscriberView(sid));
+  });
+
   router.get('/api-keys', async (req, res) => {
     requireAdmin(req);
     res.json({ data: await deps.store.subscribers.listApiKeys() });
@@ -58,7 +91,7 @@ export function adminRoutes(deps: ApiDeps): Router {
   /** Another key for a subscriber, e.g. to replace one that was revoked or leaked. */
   router.post('/subscribers/:sid/api-keys', async (req, res) => {
     requireAdmin(req);
-    const sid = String(req.params.sid);
+    const sid = idParam(req, 'sid', 'sub', 'subscriber');
     if (!(await deps.store.subscribers.exists(sid))) throw new NotFoundError('subscriber');
     const now = deps.now();
     const apiKey = newApiKey('sub');

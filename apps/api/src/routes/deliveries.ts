@@ -1,10 +1,11 @@
 import { Router } from 'express';
+import { isIdOf } from '@hookrelay/contracts';
 import { redeliver } from '@hookrelay/delivery';
 import { isCursor } from '@hookrelay/store';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
-import { subscriberOf } from '../subscriber-access';
+import { idParam, subscriberOf } from '../subscriber-access';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
@@ -40,13 +41,17 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
+    // Another subscriber's endpoint is a 404 like every cross-tenant reference, answered before its
+    // log is read: listing it used to scan up to 5,000 of the other subscriber's entries.
+    const { endpointId } = parsed.data;
+    if (endpointId !== undefined && !(isIdOf('ep', endpointId) && (await store.endpoints.isOrWasOf(sid, endpointId)))) throw new NotFoundError('endpoint');
     const page = await store.history.listDeliveries(sid, parsed.data);
     res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
   });
 
   router.get('/:did', async (req, res) => {
     const sid = await subscriberOf(req, store);
-    const delivery = await store.deliveries.get(String(req.params.did));
+    const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
     const [attempts, endpoint] = await Promise.all([store.deliveries.attempts(delivery.id), store.endpoints.get(delivery.endpointId)]);
     res.json({
@@ -59,7 +64,7 @@ export function deliveryRoutes(deps: ApiDeps): Router {
 
   router.post('/:did/retry', async (req, res) => {
     const sid = await subscriberOf(req, store);
-    const delivery = await store.deliveries.get(String(req.params.did));
+    const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
     const queued = await redeliver({ store }, [delivery], true);
     if (queued.length === 0) throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { fromZod, ValidationError } from '../errors';
 import { endpointOf } from '../subscriber-access';
+import { admitEvents } from '../subscriber-limits';
 import { timeParam } from './deliveries';
 
 const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
@@ -42,6 +43,8 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     const parsed = testBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     const now = deps.now();
+    // A test is an event, stored and sent like any other: it counts against the publish rate.
+    await admitEvents(deps, endpoint.subscriberId, 1);
     const type = parsed.data.type ?? 'hookrelay.test';
     const event: StoredEvent = { id: newId('evt', now), subscriberId: endpoint.subscriberId, type, payload: testPayload(type, endpoint.id, now), createdAt: now };
     const result = await deps.sendTest(endpoint, event);

@@ -9,6 +9,7 @@ import { AppError, fromZod, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
+import { QuotaExceededError } from '../subscriber-limits';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(64).optional() });
 
@@ -65,6 +66,9 @@ export function endpointRoutes(deps: ApiDeps): Router {
   router.post('/', async (req, res) => {
     const sid = await subscriberOf(req);
     const input = parse(createEndpointSchema, req.body);
+    const { maxEndpoints } = await deps.subscriberLimits.of(sid, { fresh: true });
+    // Before verification calls the URL; store.endpoints.create checks again, atomically, at the write.
+    if ((await store.endpoints.count(sid)) >= maxEndpoints) throw new QuotaExceededError('maxEndpoints', maxEndpoints);
     checkSignature(input.signature, input.secret);
     const target = await assertTargetUrl(input.url, deps);
     const auth = (await resolveAuth(input.auth, target.credentials)) ?? input.auth;
@@ -89,7 +93,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
       updatedAt: now,
     };
     await verifyOrRefuse(input.verify, endpoint);
-    await store.endpoints.save(endpoint);
+    if (!(await store.endpoints.create(endpoint, maxEndpoints))) throw new QuotaExceededError('maxEndpoints', maxEndpoints);
     res.status(201).json({ ...endpointView(endpoint), secret: endpoint.secret });
   });
 

@@ -1,10 +1,10 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { matchesAny } from '@hookrelay/contracts';
 import { replayEvent } from '@hookrelay/delivery';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
-import { subscriberOf } from '../subscriber-access';
+import { idParam, subscriberOf } from '../subscriber-access';
 import { cursorParam, timeParam } from './deliveries';
 
 const listQuery = z
@@ -24,8 +24,8 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
-  async function eventOf(sid: string, id: string) {
-    const event = await store.events.get(id);
+  async function eventOf(sid: string, req: Request) {
+    const event = await store.events.get(idParam(req, 'eid', 'evt', 'event'));
     if (!event || event.subscriberId !== sid) throw new NotFoundError('event');
     return event;
   }
@@ -40,14 +40,14 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
 
   router.get('/:eid', async (req, res) => {
     const sid = await subscriberOf(req, store);
-    const event = await eventOf(sid, String(req.params.eid));
+    const event = await eventOf(sid, req);
     const deliveries = await store.history.deliveriesOfEvent(event);
     res.json({ id: event.id, type: event.type, createdAt: event.createdAt, payload: JSON.parse(event.payload) as unknown, deliveries });
   });
 
   router.post('/:eid/replay', async (req, res) => {
     const sid = await subscriberOf(req, store);
-    const event = await eventOf(sid, String(req.params.eid));
+    const event = await eventOf(sid, req);
     const parsed = replayBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     const all = (await store.endpoints.listAll(sid)).filter((e) => e.status === 'active' && matchesAny(e.eventTypes, event.type));

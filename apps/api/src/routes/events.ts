@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { subscriberOf } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { fromZod, ValidationError } from '../errors';
+import { bodyIsShallow, MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
 import { createPublisher } from '../publish';
+import { admitEvents } from '../subscriber-limits';
 
 const eventInputSchema = z
   .object({
@@ -18,11 +20,15 @@ const batchSchema = z.object({ events: z.array(z.unknown()).min(1).max(1000) }).
 
 type EventInput = z.infer<typeof eventInputSchema>;
 
-/** Validates one event: its shape, then its payload against the catalog schema for its type. */
-function validateEvent(raw: unknown, root: (string | number)[]): EventInput {
+/**
+ * Validates one event: its shape, its payload's nesting (unless the whole body is known to be
+ * shallow enough), then its payload against the catalog schema for its type.
+ */
+function validateEvent(raw: unknown, root: (string | number)[], shallow: boolean): EventInput {
   const parsed = eventInputSchema.safeParse(raw);
   if (!parsed.success) throw fromZod(parsed.error, root);
   if (parsed.data.payload === undefined) throw new ValidationError(`${[...root, 'payload'].join('.')}: required`, [{ path: [...root, 'payload'].join('.'), message: 'required' }]);
+  if (!shallow && nestsDeeperThan(parsed.data.payload, MAX_JSON_DEPTH)) throw tooDeepError([...root, 'payload'].join('.'));
   if ((OPERATIONAL_EVENTS as readonly string[]).includes(parsed.data.type)) {
     const path = [...root, 'type'].join('.');
     throw new ValidationError(`${path}: reserved for events Hookrelay sends itself`, [{ path, message: 'reserved for events Hookrelay sends itself' }]);
@@ -47,7 +53,8 @@ export function eventRoutes(deps: ApiDeps): Router {
     const sid = await subscriberFor(req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const header = req.get('idempotency-key');
-    const input = validateEvent(header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body, []);
+    const input = validateEvent(header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body, [], bodyIsShallow(res, 1));
+    await admitEvents(deps, sid, 1);
     const [answer] = await publish(sid, [input]);
     res.status(202).json(answer);
   });
@@ -57,7 +64,9 @@ export function eventRoutes(deps: ApiDeps): Router {
     const parsed = batchSchema.safeParse(req.body);
     if (!parsed.success) throw fromZod(parsed.error);
     // All or nothing: every event is validated before any is accepted.
-    const inputs = parsed.data.events.map((raw, i) => validateEvent(raw, ['events', i]));
+    const shallow = bodyIsShallow(res, 3);
+    const inputs = parsed.data.events.map((raw, i) => validateEvent(raw, ['events', i], shallow));
+    await admitEvents(deps, sid, inputs.length);
     res.status(202).json({ events: await publish(sid, inputs) });
   });
 

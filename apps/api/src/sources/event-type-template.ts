@@ -1,5 +1,5 @@
 import { EVENT_TYPE_RE, isCustomEventType, listEventTypes, validateEventPayload } from '@hookrelay/contracts';
-import { matchPathProblem, valuesAt } from './match';
+import { matchPathProblem, StepBudget, valuesAt } from './match';
 
 /**
  * A source's `eventType` is either fixed or a template.
@@ -82,8 +82,8 @@ function segmentValue(value: unknown): string | null {
   return null;
 }
 
-/** The type one request publishes as; a template takes the first value at each path. */
-export function resolveEventType(eventType: string, payload: unknown): ResolvedEventType {
+/** The type one request publishes as; a template takes the first value at each path, within the request's step budget. */
+export function resolveEventType(eventType: string, payload: unknown, budget: StepBudget = new StepBudget()): ResolvedEventType {
   const parts = parseEventTypeTemplate(eventType) ?? [{ literal: eventType }];
   let type = '';
   for (const part of parts) {
@@ -91,7 +91,8 @@ export function resolveEventType(eventType: string, payload: unknown): ResolvedE
       type += part.literal;
       continue;
     }
-    const value = segmentValue(valuesAt(part.path, payload)[0]);
+    const value = segmentValue(valuesAt(part.path, payload, budget)[0]);
+    if (budget.exhausted) return { ok: false, reason: `eventType: ${budget.reason}` };
     if (value === null) return { ok: false, reason: `eventType: no text or number at ${part.path}` };
     type += value;
   }

@@ -4,8 +4,9 @@ import type { SourceRequestOutcome } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
 import { NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
+import { admitEvents, PublishRateError } from '../subscriber-limits';
 import { payloadProblem, resolveEventType } from './event-type-template';
-import { evaluateMatches } from './match';
+import { evaluateMatches, StepBudget } from './match';
 import { parseBody, slackChallenge } from './payload';
 import type { Source } from './source-input';
 import { checkableOnGet, verifyInbound } from './verify-request';
@@ -83,13 +84,22 @@ export function ingestRoutes(deps: ApiDeps): Router {
     const challenge = source.format === 'json' ? slackChallenge(parsed.payload) : null;
     if (challenge !== null) return { status: 200, outcome: 'ignored', reason: 'url_verification challenge answered', text: challenge };
 
-    const match = evaluateMatches(source.matches, parsed.payload);
+    // One step budget for everything the source's paths do with this body (see match.ts).
+    const budget = new StepBudget();
+    const match = evaluateMatches(source.matches, parsed.payload, budget);
     if (!match.matched) return { status: 200, outcome: 'ignored', reason: `matches: ${match.reason}`, json: { status: 'ignored' } };
-    const type = resolveEventType(source.eventType, parsed.payload);
+    const type = resolveEventType(source.eventType, parsed.payload, budget);
     if (!type.ok) return { status: 200, outcome: 'ignored', reason: type.reason, json: { status: 'ignored' } };
     const problem = payloadProblem(type.type, parsed.payload);
     if (problem) return { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } };
 
+    try {
+      await admitEvents(deps, source.subscriberId, 1);
+    } catch (err) {
+      if (!(err instanceof PublishRateError)) throw err;
+      const reason = `subscriber rate limit: more than ${err.perSecond} events per second`;
+      return { status: 429, outcome: 'rejected', reason, json: { error: { code: err.code, message: err.message } }, headers: err.headers };
+    }
     // Standard Webhooks senders retry with the same webhook-id: publish it once.
     const webhookId = source.verification.type === 'standard-webhooks' ? req.get('webhook-id') : undefined;
     const idempotencyKey = webhookId && webhookId.length <= 200 ? `source:${source.id}:${webhookId}` : undefined;

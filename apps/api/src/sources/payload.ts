@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeepMessage } from '../json-depth';
 import type { SourceFormat } from './source-input';
 
 export type ParsedBody = { ok: true; payload: unknown } | { ok: false; reason: string };
@@ -23,12 +24,15 @@ function formFields(text: string): Record<string, string | string[]> {
 export function parseBody(format: SourceFormat, body: Buffer): ParsedBody {
   const text = body.toString('utf8');
   switch (format) {
-    case 'json':
+    case 'json': {
+      let payload: unknown;
       try {
-        return { ok: true, payload: JSON.parse(text) as unknown };
+        payload = JSON.parse(text) as unknown;
       } catch {
         return { ok: false, reason: 'body is not valid JSON' };
       }
+      return nestsDeeperThan(payload, MAX_JSON_DEPTH) ? { ok: false, reason: `body is ${tooDeepMessage()}` } : { ok: true, payload };
+    }
     case 'form':
       return { ok: true, payload: formFields(text) };
     case 'text':

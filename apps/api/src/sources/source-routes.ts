@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { z } from 'zod';
-import { subscriberOf as subscriberOfRequest } from '../subscriber-access';
+import { idParam, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceVerification } from './source-input';
 import { sourceView } from './source-view';
+import { QuotaExceededError } from '../subscriber-limits';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -29,7 +30,7 @@ export function sourceRoutes(deps: ApiDeps): Router {
   /** Another subscriber's source is answered 404, as if it did not exist. */
   async function sourceOf(req: Request): Promise<Source> {
     const sid = await subscriberOf(req);
-    const source = await store.sources.get<Source>(String(req.params.id));
+    const source = await store.sources.get<Source>(idParam(req, 'id', 'src', 'source'));
     if (!source || source.subscriberId !== sid) throw new NotFoundError('source');
     return source;
   }
@@ -51,7 +52,8 @@ export function sourceRoutes(deps: ApiDeps): Router {
     checkSwitch(input.verification);
     const now = deps.now();
     const source: Source = { id: newId('src', now), subscriberId: sid, token: newIngestToken(), ...input, createdAt: now, updatedAt: now };
-    await store.sources.save(source);
+    const { maxSources } = await deps.subscriberLimits.of(sid, { fresh: true });
+    if (!(await store.sources.create(source, maxSources))) throw new QuotaExceededError('maxSources', maxSources);
     res.status(201).json(sourceView(source, null));
   });
 

@@ -1,25 +1,6 @@
--- Writes an endpoint's scheduling settings (its subscriber and rate limit), with the endpoint: a
--- changed limit applies to the deliveries already waiting at once. Its pacing state starts over
--- (the next delivery may go now), and an endpoint asleep for its old limit wakes. Loaded after
--- lanes.lua.
+-- Writes an endpoint's scheduling settings with the endpoint (L.configureEndpoint in lanes.lua,
+-- loaded ahead of this script); EndpointStore adds it to the transaction that saves the endpoint.
 -- ARGV: schedPrefix, nowMs, endpointId, subscriberId, perSecond ('' for no limit)
+-- Returns 1 when the limit changed.
 L.init(ARGV[1], ARGV[2])
-local e, s, rate = ARGV[3], ARGV[4], ARGV[5]
-local meta = L.key('ep', e)
-redis.call('HSET', meta, 'sid', s)
-redis.call('PERSIST', meta)
-local old = redis.call('HGET', meta, 'rate') or ''
-if old == rate then
-  return 0
-end
-if rate == '' then
-  redis.call('HDEL', meta, 'rate')
-else
-  redis.call('HSET', meta, 'rate', rate)
-end
-redis.call('HDEL', meta, 'tat', 'sent')
-local member = L.endpointMember(e, s)
-if redis.call('HGET', L.key('sleep-why'), member) == 'rate' then
-  L.wake(member)
-end
-return 1
+return L.configureEndpoint(ARGV[3], ARGV[4], ARGV[5]) and 1 or 0

@@ -201,6 +201,31 @@ function L.moveClass(e, s, to)
   return true
 end
 
+-- An endpoint's scheduling settings (its subscriber, its rate limit), written with the endpoint:
+-- a changed limit applies to the deliveries already waiting at once. Its pacing state starts over
+-- (the next delivery may go now), and an endpoint asleep for its old limit wakes. `rate` is ''
+-- for no limit. Returns whether the limit changed.
+function L.configureEndpoint(e, s, rate)
+  local meta = L.key('ep', e)
+  redis.call('HSET', meta, 'sid', s)
+  redis.call('PERSIST', meta)
+  local old = redis.call('HGET', meta, 'rate') or ''
+  if old == rate then
+    return false
+  end
+  if rate == '' then
+    redis.call('HDEL', meta, 'rate')
+  else
+    redis.call('HSET', meta, 'rate', rate)
+  end
+  redis.call('HDEL', meta, 'tat', 'sent')
+  local member = L.endpointMember(e, s)
+  if redis.call('HGET', L.key('sleep-why'), member) == 'rate' then
+    L.wake(member)
+  end
+  return true
+end
+
 -- Moving deliveries ----------------------------------------------------------------------------
 
 function L.pushReady(member, x, front)

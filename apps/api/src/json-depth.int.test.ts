@@ -1,0 +1,99 @@
+import { startApiHarness, type ApiHarness } from './api-harness';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './sources/source-test-kit';
+
+/** JSON text nesting `depth` levels: objects and arrays alternating, so both count (built as text: JSON.stringify itself overflows at a few thousand). */
+function nestedJson(depth: number): string {
+  let open = '';
+  let close = '';
+  for (let i = 0; i < depth; i++) {
+    open += i % 2 === 0 ? '{"a":' : '[';
+    close = (i % 2 === 0 ? '}' : ']') + close;
+  }
+  return `${open}1${close}`;
+}
+
+const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'depth-test-secret-1' } };
+const WITH_TOKEN = { 'x-source-token': 'depth-test-secret-1' };
+
+describe('JSON nesting is limited to 64 levels', () => {
+  let h: ApiHarness;
+  let sid: string;
+
+  beforeAll(async () => {
+    h = await startApiHarness({ worker: false });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  beforeEach(async () => {
+    sid = (await newSubscriber(h)).sid;
+  });
+
+  const publishRaw = (path: string, body: string) => h.call('POST', `/v1/subscribers/${sid}${path}`, { body });
+
+  describe('POST .../events', () => {
+    it('accepts a payload nested exactly 64 levels', async () => {
+      const res = await publishRaw('/events', `{"type":"custom.deep","payload":${nestedJson(64)}}`);
+      expect(res.status).toBe(202);
+      expect(await eventsOf(h, sid)).toHaveLength(1);
+    });
+
+    it.each([65, 5_000, 200_000])('answers 400 naming the limit to a payload nested %i levels, and stores nothing', async (depth) => {
+      const res = await publishRaw('/events', `{"type":"custom.deep","payload":${nestedJson(depth)}}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.message).toMatch(/64 levels/);
+      expect(res.body.error.details).toEqual([{ path: depth === 65 ? 'payload' : '(body)', message: expect.stringMatching(/64 levels/) }]);
+      expect(await eventsOf(h, sid)).toEqual([]);
+    });
+  });
+
+  describe('POST .../events/batch', () => {
+    it('answers 400 naming the event whose payload is too deep, and stores none of the batch', async () => {
+      const body = `{"events":[{"type":"custom.ok","payload":{}},{"type":"custom.deep","payload":${nestedJson(65)}}]}`;
+      const res = await publishRaw('/events/batch', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: 'events.1.payload', message: expect.stringMatching(/64 levels/) }]);
+      expect(await eventsOf(h, sid)).toEqual([]);
+    });
+
+    it('accepts a batch whose payloads nest 64 levels (the envelope does not count)', async () => {
+      const res = await publishRaw('/events/batch', `{"events":[{"type":"custom.deep","payload":${nestedJson(64)}}]}`);
+      expect(res.status).toBe(202);
+    });
+
+    it('answers 400, not 500, to a batch nested 100,000 levels', async () => {
+      const res = await publishRaw('/events/batch', `{"events":[{"type":"custom.deep","payload":${nestedJson(100_000)}}]}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/64 levels/);
+      expect(await eventsOf(h, sid)).toEqual([]);
+    });
+  });
+
+  describe('source ingests', () => {
+    it('publishes a body nested 64 levels', async () => {
+      const source = await createSource(h, sid, { eventType: 'source.deep', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { body: nestedJson(64), headers: WITH_TOKEN });
+      expect(res.status).toBe(202);
+    });
+
+    it.each([65, 5_000, 200_000])('answers 400 naming the limit to a body nested %i levels, records why, and publishes nothing', async (depth) => {
+      const source = await createSource(h, sid, { eventType: 'source.deep', verification: TOKEN_HEADER, matches: { '$.a[0].a': 1 } });
+      const res = await ingest(h, source.ingestUrl, { body: nestedJson(depth), headers: WITH_TOKEN });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toEqual({ code: 'invalid_body', message: expect.stringMatching(/64 levels/) });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', status: 400, reason: expect.stringMatching(/64 levels/) });
+      expect(await eventsOf(h, sid)).toEqual([]);
+    });
+  });
+
+  it.each([
+    ['a source whose match value nests 5,000 levels', '/sources', (deep: string) => `{"name":"x","eventType":"source.x","verification":{"type":"header","headers":{"X-T":"secret-123"}},"matches":{"$.a":${deep}}}`],
+    ['an endpoint whose description nests 5,000 levels', '/endpoints', (deep: string) => `{"url":"http://127.0.0.1:9/x","description":${deep}}`],
+  ])('answers 400, not 500, to %s, and stores nothing', async (_label, path, body) => {
+    const res = await publishRaw(path, body(nestedJson(5_000)));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect((await h.call('GET', `/v1/subscribers/${sid}${path}`)).body.data).toEqual([]);
+  });
+});

@@ -1,0 +1,92 @@
+import type { RequestHandler, Response } from 'express';
+import { ValidationError } from './errors';
+
+/**
+ * How deep a published payload may nest (objects and arrays; `{"a":[1]}` is 2 levels). 64 is what
+ * common JSON tooling accepts (Go's and Python's encoders and many parsers stop far below their
+ * stack limit; Jackson's default is deeper, but every receiver must take what we send). Deeper
+ * payloads were worse than useless: they reached a stack overflow in JSON.stringify (a 500) or in
+ * the worker's Python-style serializer (a delivery that could never be sent).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Any JSON request body: a payload's 64 levels plus room for the envelope around it (a batch is
+ * `{"events":[{"payload": ...}]}`), so the payload check below is the one that names the field.
+ * Everything else a route parses (zod, JSON.stringify, deep equality) then runs on bounded input.
+ */
+export const MAX_BODY_DEPTH = 2 * MAX_JSON_DEPTH;
+
+/**
+ * How many levels `value` nests (`{}` is 1, a scalar 0), counted up to `cap + 1` and no further.
+ * Iterative (explicit stacks, never the call stack) and linear in the value's size, so it is safe
+ * on anything JSON.parse returns (which is itself iterative in V8: it parses 500,000 levels
+ * without trouble, while JSON.stringify overflows at a few thousand).
+ */
+export function depthOf(value: unknown, cap: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  let max = 0;
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Record<string, unknown> | unknown[];
+    const depth = depths.pop() as number;
+    if (depth > max) {
+      max = depth;
+      if (max > cap) return max;
+    }
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        const child = node[key];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return max;
+}
+
+/** Whether `value` nests deeper than `limit` levels (see depthOf). */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  return depthOf(value, limit) > limit;
+}
+
+export function tooDeepMessage(): string {
+  return `nested deeper than ${MAX_JSON_DEPTH} levels (the limit for JSON payloads)`;
+}
+
+/** A 400 naming the field whose value nests too deeply. */
+export function tooDeepError(path: string): ValidationError {
+  return new ValidationError(`${path}: ${tooDeepMessage()}`, [{ path, message: tooDeepMessage() }]);
+}
+
+/**
+ * Refuses, after express.json, a body that nests deeper than MAX_BODY_DEPTH, before any route reads
+ * it. Records how deep the body is (`res.locals.jsonDepth`), so a route can skip checking payloads
+ * one by one when the whole body is shallow enough (bodyIsShallow).
+ */
+export function limitBodyDepth(): RequestHandler {
+  return (req, res, next) => {
+    const depth = depthOf(req.body, MAX_BODY_DEPTH);
+    res.locals.jsonDepth = depth;
+    if (depth <= MAX_BODY_DEPTH) return next();
+    const message = `nested deeper than ${MAX_BODY_DEPTH} levels (payloads: at most ${MAX_JSON_DEPTH} levels)`;
+    next(new ValidationError(`request body is ${message}`, [{ path: '(body)', message }]));
+  };
+}
+
+/** True when no payload `envelope` levels down in the request's body can nest deeper than MAX_JSON_DEPTH. */
+export function bodyIsShallow(res: Response, envelope: number): boolean {
+  const depth = res.locals.jsonDepth;
+  return typeof depth === 'number' && depth <= MAX_JSON_DEPTH + envelope;
+}

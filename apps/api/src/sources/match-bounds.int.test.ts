@@ -1,0 +1,62 @@
+import { startApiHarness, type ApiHarness } from '../api-harness';
+import type { Source } from './source-input';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './source-test-kit';
+
+const TOKEN_HEADER = { type: 'header' as const, headers: { 'x-source-token': 'match-bounds-secret-1' } };
+const WITH_TOKEN = { 'x-source-token': 'match-bounds-secret-1' };
+
+/** The 367-byte body of the tenant-isolation report: 60 levels of `{"a":[...]}`. */
+function nested60(): string {
+  return `${'{"a":['.repeat(30)}1${']}'.repeat(30)}`.padEnd(367, ' ');
+}
+
+describe('JSONPath in sources costs a bounded amount of CPU', () => {
+  let h: ApiHarness;
+  let sid: string;
+  beforeAll(async () => {
+    h = await startApiHarness({ worker: false });
+    sid = (await newSubscriber(h)).sid;
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['recursive descent in matches', { matches: { '$..*..*..*..*': 1 } }, 'matches.$..*..*..*..*'],
+    ['a union in matches', { matches: { "$['a','a','a','a']": 1 } }, "matches.$['a','a','a','a']"],
+    ['a slice in matches', { matches: { '$.a[0:100000]': 1 } }, 'matches.$.a[0:100000]'],
+    ['recursive descent in an eventType template', { eventType: 'github.{$..*..*}' }, 'eventType'],
+  ])('refuses %s at creation with 400 naming the field', async (_label, change, path) => {
+    const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'x', eventType: 'source.x', verification: TOKEN_HEADER, ...change } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ path, message: expect.stringMatching(/not supported/) }]);
+  });
+
+  it('refuses the same on PATCH and keeps the source as it was', async () => {
+    const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
+    const res = await h.call('PATCH', `/v1/subscribers/${sid}/sources/${source.id}`, { body: { matches: { '$..a': 1 } } });
+    expect(res.status).toBe(400);
+    expect((await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}`)).body.matches).toEqual({ '$.a': 1 });
+  });
+
+  it('ignores requests to a source saved with such a path before the limit, saying why, without evaluating it', async () => {
+    const created = await createSource(h, sid, { eventType: 'source.legacy', verification: TOKEN_HEADER });
+    // What an older version stored: the path from the report, accepted then.
+    const stored = (await h.store.sources.get<Source>(created.id))!;
+    const legacy: Source = { ...stored, matches: { '$..*..*..*..*': 1 } };
+    await h.store.sources.save(legacy);
+    const res = await ingest(h, created.ingestUrl, { body: nested60(), headers: WITH_TOKEN });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ignored' });
+    expect((await historyOf(h, sid, created.id))[0]).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/^matches: \$\.\.\*\.\.\*\.\.\*\.\.\*: recursive descent/) });
+    expect(await eventsOf(h, sid)).toEqual([]);
+  });
+
+  it('ignores a request whose matching would take more than the step budget, saying so', async () => {
+    const source = await createSource(h, sid, { eventType: 'source.wide', verification: TOKEN_HEADER, matches: { '$[*].b[*]': 19_999, "$[*]['b'][*]": 19_999, '$.*.b.*': 19_999, '$[*].b.*': 19_999 } });
+    const body = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ a: i, b: [i] })));
+    const res = await ingest(h, source.ingestUrl, { body, headers: WITH_TOKEN });
+    expect(res.status).toBe(200);
+    expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/^matches: more than 200000 steps/) });
+  });
+});

@@ -1,0 +1,259 @@
+import { startApiHarness, type ApiHarness } from './api-harness';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './sources/source-test-kit';
+
+const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'limits-test-secret-1' } };
+const WITH_TOKEN = { 'x-source-token': 'limits-test-secret-1' };
+const EVENT = { type: 'custom.order.paid', payload: { orderId: 1 } };
+
+/** A clock the test moves by hand, so rate windows do not depend on how fast the machine is. */
+function manualClock(): { now: () => number; advance(ms: number): void } {
+  let at = Date.now();
+  return { now: () => at, advance: (ms) => void (at += ms) };
+}
+
+describe('per-subscriber limits', () => {
+  describe('the subscriber record', () => {
+    let h: ApiHarness;
+    beforeAll(async () => {
+      h = await startApiHarness({ worker: false });
+    });
+    afterAll(async () => {
+      await h.close();
+    });
+
+    it('shows the effective limits and usage to the admin and to the subscriber itself', async () => {
+      const { sid, key } = await newSubscriber(h);
+      await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/a' } });
+      const expected = { id: sid, name: 'Acme', createdAt: expect.any(Number), limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 }, usage: { endpoints: 1, sources: 0 } };
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toEqual(expected);
+      expect((await h.call('GET', `/v1/subscribers/${sid}`, { key })).body).toEqual(expected);
+      const other = await newSubscriber(h, 'Other');
+      expect((await h.call('GET', `/v1/subscribers/${sid}`, { key: other.key })).status).toBe(404);
+    });
+
+    it('lets only the admin change them; null goes back to the default', async () => {
+      const { sid, key } = await newSubscriber(h);
+      const patched = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxEndpoints: 5, eventsPerSecond: 20 } } });
+      expect(patched.status).toBe(200);
+      expect(patched.body.limits).toEqual({ maxEndpoints: 5, maxSources: 50, eventsPerSecond: 20 });
+      expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
+      const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
+      expect(reset.body).toMatchObject({ name: 'Acme Corp', limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 20 } });
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.limits).toEqual({ maxEndpoints: 100, maxSources: 50, eventsPerSecond: 20 });
+    });
+
+    it.each<[string, unknown, string]>([
+      ['a negative rate', { limits: { eventsPerSecond: -1 } }, 'limits.eventsPerSecond'],
+      ['a fractional rate', { limits: { eventsPerSecond: 1.5 } }, 'limits.eventsPerSecond'],
+      ['a rate as a string', { limits: { eventsPerSecond: '10' } }, 'limits.eventsPerSecond'],
+      ['a rate above the ceiling', { limits: { eventsPerSecond: 10_000_001 } }, 'limits.eventsPerSecond'],
+      ['an endpoint quota above the ceiling', { limits: { maxEndpoints: 1e9 } }, 'limits.maxEndpoints'],
+      ['a source quota that is not a number', { limits: { maxSources: {} } }, 'limits.maxSources'],
+      ['an unknown limit', { limits: { maxEvents: 1 } }, 'limits'],
+      ['an empty name', { name: ' ' }, 'name'],
+    ])('refuses %s with 400 naming the field, and changes nothing', async (_label, body, path) => {
+      const { sid } = await newSubscriber(h);
+      const res = await h.call('PATCH', `/v1/subscribers/${sid}`, { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([expect.objectContaining({ path })]);
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toMatchObject({ name: 'Acme', limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 } });
+    });
+
+    it('answers 404 for a subscriber that does not exist', async () => {
+      expect((await h.call('GET', '/v1/subscribers/sub_0000000000000000000000000')).status).toBe(404);
+      expect((await h.call('PATCH', '/v1/subscribers/sub_0000000000000000000000000', { body: { name: 'x' } })).status).toBe(404);
+    });
+  });
+
+  describe('quotas', () => {
+    let h: ApiHarness;
+    beforeAll(async () => {
+      h = await startApiHarness({ worker: false, limits: { maxEndpoints: 3, maxSources: 2 } });
+    });
+    afterAll(async () => {
+      await h.close();
+    });
+
+    const createEndpoint = (sid: string, i: number) => h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } });
+
+    it('refuses the endpoint over the quota with 409 quota_exceeded naming it, and stores nothing', async () => {
+      const { sid } = await newSubscriber(h);
+      for (let i = 0; i < 3; i++) expect((await createEndpoint(sid, i)).status).toBe(201);
+      const over = await createEndpoint(sid, 3);
+      expect(over.status).toBe(409);
+      expect(over.body.error).toEqual({ code: 'quota_exceeded', message: expect.stringContaining('3 endpoints'), details: [{ path: 'limits.maxEndpoints', message: expect.stringContaining('3') }] });
+      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data).toHaveLength(3);
+    });
+
+    it('holds under concurrent creates (checked and written in one Redis script)', async () => {
+      const { sid } = await newSubscriber(h);
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => createEndpoint(sid, i)));
+      expect(answers.map((a) => a.status).sort()).toEqual([...Array(3).fill(201), ...Array(9).fill(409)]);
+      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data).toHaveLength(3);
+    });
+
+    it('frees a place when an endpoint is deleted, and follows an admin override', async () => {
+      const { sid } = await newSubscriber(h);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await createEndpoint(sid, i)).body.id);
+      expect((await h.call('DELETE', `/v1/subscribers/${sid}/endpoints/${ids[0]}`)).status).toBe(204);
+      expect((await createEndpoint(sid, 4)).status).toBe(201);
+      expect((await createEndpoint(sid, 5)).status).toBe(409);
+      await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxEndpoints: 4 } } });
+      expect((await createEndpoint(sid, 6)).status).toBe(201);
+      expect((await createEndpoint(sid, 7)).status).toBe(409);
+    });
+
+    it("counts each subscriber's endpoints apart", async () => {
+      const a = await newSubscriber(h, 'A');
+      const b = await newSubscriber(h, 'B');
+      for (let i = 0; i < 3; i++) expect((await createEndpoint(a.sid, i)).status).toBe(201);
+      expect((await createEndpoint(b.sid, 0)).status).toBe(201);
+    });
+
+    it('refuses the source over the quota with 409 quota_exceeded naming it', async () => {
+      const { sid } = await newSubscriber(h);
+      await createSource(h, sid, { eventType: 'source.a', verification: TOKEN_HEADER });
+      await createSource(h, sid, { eventType: 'source.b', verification: TOKEN_HEADER });
+      const over = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'third', eventType: 'source.c', verification: TOKEN_HEADER } });
+      expect(over.status).toBe(409);
+      expect(over.body.error).toEqual({ code: 'quota_exceeded', message: expect.stringContaining('2 sources'), details: [{ path: 'limits.maxSources', message: expect.stringContaining('2') }] });
+      expect((await h.call('GET', `/v1/subscribers/${sid}/sources`)).body.data).toHaveLength(2);
+    });
+  });
+
+  describe('custom headers', () => {
+    let h: ApiHarness;
+    let sid: string;
+    beforeAll(async () => {
+      h = await startApiHarness({ worker: false });
+      sid = (await newSubscriber(h)).sid;
+    });
+    afterAll(async () => {
+      await h.close();
+    });
+
+    /** `count` headers whose lines (`name: value\r\n`) add up to `total` bytes. */
+    function headersOf(count: number, total: number): Record<string, string> {
+      const headers: Record<string, string> = {};
+      let left = total;
+      for (let i = 0; i < count; i++) {
+        const name = `x-h${String(i).padStart(2, '0')}`;
+        const size = i === count - 1 ? left : Math.floor(total / count);
+        headers[name] = 'v'.repeat(size - name.length - 4);
+        left -= size;
+      }
+      return headers;
+    }
+
+    it('accepts headers totalling exactly 8 KB', async () => {
+      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/ok', headers: headersOf(4, 8192) } });
+      expect(res.status).toBe(201);
+    });
+
+    it.each([
+      ['two headers of 4 KB and a bit', headersOf(2, 8193)],
+      ['50 headers of 8 KB', Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`x-big-${i}`, 'v'.repeat(8000)]))],
+    ])('refuses %s on create with 400 naming the 8 KB cap, and stores nothing', async (_label, headers) => {
+      const before = (await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data.length;
+      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/big', headers } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: 'headers', message: expect.stringMatching(/8192 bytes \(8 KB\)/) }]);
+      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data).toHaveLength(before);
+    });
+
+    it('refuses the same on PATCH and keeps the endpoint as it was', async () => {
+      const created = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/p', headers: { 'x-small': 'a' } } });
+      const res = await h.call('PATCH', `/v1/subscribers/${sid}/endpoints/${created.body.id}`, { body: { headers: headersOf(3, 9000) } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: 'headers', message: expect.stringMatching(/8192 bytes/) }]);
+      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints/${created.body.id}`)).body.headers).toEqual({ 'x-small': 'a' });
+    });
+  });
+
+  describe('publish rate (eventsPerSecond)', () => {
+    const clock = manualClock();
+    let h: ApiHarness;
+    let second: ApiHarness;
+    beforeAll(async () => {
+      h = await startApiHarness({ worker: false, now: clock.now });
+      // A second API process on the same Redis data: the limit is shared through Redis.
+      second = await startApiHarness({ worker: false, now: clock.now, prefix: h.prefix });
+    });
+    afterAll(async () => {
+      await second.close();
+      await h.close();
+    });
+
+    async function limited(eventsPerSecond: number): Promise<string> {
+      const { sid } = await newSubscriber(h);
+      expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { eventsPerSecond } } })).status).toBe(200);
+      return sid;
+    }
+
+    it('is off by default: 100 publishes in one instant are all accepted', async () => {
+      const { sid } = await newSubscriber(h);
+      const answers = await Promise.all(Array.from({ length: 100 }, () => h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })));
+      expect(answers.filter((a) => a.status === 202)).toHaveLength(100);
+    });
+
+    it('answers 429 with Retry-After past the rate, across two API processes, and stores nothing refused', async () => {
+      const sid = await limited(5);
+      const answers = [];
+      for (let i = 0; i < 12; i++) answers.push(await (i % 2 ? second : h).call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT }));
+      expect(answers.map((a) => a.status)).toEqual([...Array(5).fill(202), ...Array(7).fill(429)]);
+      const refused = answers[5]!;
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.body.error).toEqual({ code: 'rate_limited', message: expect.stringContaining('5 events per second'), details: [{ path: 'limits.eventsPerSecond', message: expect.any(String) }] });
+      expect(await eventsOf(h, sid)).toHaveLength(5);
+      // One event's worth of time later (200 ms at 5/s), one more is accepted, by either process.
+      clock.advance(200);
+      expect((await second.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(429);
+    });
+
+    it('counts every event of a batch, and lets a batch larger than a second through only when the budget is full (then waits it out)', async () => {
+      const sid = await limited(10);
+      const batch = (n: number) => h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: Array.from({ length: n }, () => EVENT) } });
+      expect((await batch(6)).status).toBe(202);
+      const over = await batch(6);
+      expect(over.status).toBe(429);
+      expect(await eventsOf(h, sid)).toHaveLength(6);
+      clock.advance(1000);
+      expect((await batch(30)).status).toBe(202);
+      // 30 events at 10/s: the next event waits ~2 s more than a second's budget allows.
+      const after = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      expect(after.status).toBe(429);
+      expect(Number(after.headers.get('retry-after'))).toBe(3);
+      clock.advance(2100);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
+    });
+
+    it('applies to events published through a source, recorded in its history', async () => {
+      const sid = await limited(2);
+      const source = await createSource(h, sid, { eventType: 'source.rate', verification: TOKEN_HEADER });
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await ingest(h, source.ingestUrl, { body: '{"n":1}', headers: WITH_TOKEN })).status);
+      expect(statuses).toEqual([202, 202, 429]);
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', status: 429, reason: expect.stringContaining('2 events per second') });
+      expect(await eventsOf(h, sid)).toHaveLength(2);
+    });
+
+    it('counts a test event sent to an endpoint: it is stored and sent like any other', async () => {
+      const sid = await limited(1);
+      const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/test' } })).body.id;
+      expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints/${endpoint}/test`, { body: {} })).status).toBe(200);
+      const over = await h.call('POST', `/v1/subscribers/${sid}/endpoints/${endpoint}/test`, { body: {} });
+      expect([over.status, over.body.error.code]).toEqual([429, 'rate_limited']);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(429);
+    });
+
+    it('turns off again with 0', async () => {
+      const sid = await limited(1);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(429);
+      await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { eventsPerSecond: 0 } } });
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
+    });
+  });
+});

@@ -1,0 +1,96 @@
+import type { SubscriberLimits, Store } from '@hookrelay/store';
+import { z } from 'zod';
+import { AppError } from './errors';
+
+/**
+ * Per-subscriber limits: what one subscriber may take of the shared service (Redis memory for its
+ * endpoints and sources, the API's and workers' capacity for its events), so it cannot exhaust
+ * them for the others. The server-wide defaults are configuration (config.ts); the admin overrides
+ * them per subscriber with `PATCH /v1/subscribers/:sid {limits}`.
+ */
+export const DEFAULT_SUBSCRIBER_LIMITS: Readonly<SubscriberLimits> = Object.freeze({
+  maxEndpoints: 100,
+  maxSources: 50,
+  /** Off: a subscriber publishes as fast as the service takes it until the admin says otherwise. */
+  eventsPerSecond: 0,
+});
+
+/** The largest value each limit may be set to (configuration or the admin's override). */
+export const LIMIT_CEILINGS: Readonly<SubscriberLimits> = Object.freeze({ maxEndpoints: 100_000, maxSources: 100_000, eventsPerSecond: 1_000_000 });
+
+const override = (ceiling: number) => z.number().int().min(0).max(ceiling).nullable().optional();
+
+/** The admin's changes: a number sets a limit for this subscriber, null returns it to the server's default. */
+export const limitOverridesSchema = z
+  .object({
+    maxEndpoints: override(LIMIT_CEILINGS.maxEndpoints),
+    maxSources: override(LIMIT_CEILINGS.maxSources),
+    /** 0 turns the limit off. */
+    eventsPerSecond: override(LIMIT_CEILINGS.eventsPerSecond),
+  })
+  .strict();
+
+/**
+ * How long a process may act on limits it read: the publish path reads them on every request, so
+ * they are kept for a second rather than read each time (a change reaches other API processes
+ * within that; the process that made it forgets its copy at once).
+ */
+const CACHE_MS = 1000;
+const CACHED_SUBSCRIBERS = 10_000;
+
+/** The limits in force for a subscriber: the admin's overrides over the server's defaults. */
+export class SubscriberLimitsReader {
+  private readonly cached = new Map<string, { at: number; limits: SubscriberLimits }>();
+
+  constructor(
+    private readonly store: Store,
+    readonly defaults: Readonly<SubscriberLimits>,
+    private readonly now: () => number,
+  ) {}
+
+  /** `fresh` reads Redis whatever is cached: for quotas, checked where a copy a second old could let one too many through. */
+  async of(subscriberId: string, opts: { fresh?: boolean } = {}): Promise<SubscriberLimits> {
+    const hit = this.cached.get(subscriberId);
+    if (!opts.fresh && hit && this.now() - hit.at < CACHE_MS && this.now() >= hit.at) return hit.limits;
+    const limits = { ...this.defaults, ...(await this.store.subscribers.limitOverrides(subscriberId)) };
+    if (this.cached.size >= CACHED_SUBSCRIBERS) this.cached.clear();
+    this.cached.set(subscriberId, { at: this.now(), limits });
+    return limits;
+  }
+
+  forget(subscriberId: string): void {
+    this.cached.delete(subscriberId);
+  }
+}
+
+export class QuotaExceededError extends AppError {
+  constructor(quota: 'maxEndpoints' | 'maxSources', limit: number) {
+    const what = `${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${limit === 1 ? '' : 's'}`;
+    super(409, 'quota_exceeded', `quota exceeded: the subscriber has its limit of ${limit} ${what} (limits.${quota}); delete one, or ask the operator to raise it`, [
+      { path: `limits.${quota}`, message: `at most ${limit} ${what} per subscriber` },
+    ]);
+  }
+}
+
+export class PublishRateError extends AppError {
+  constructor(
+    readonly perSecond: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, 'rate_limited', `the subscriber publishes more than ${perSecond} events per second (limits.eventsPerSecond); retry after ${retryAfterSeconds} s`, [
+      { path: 'limits.eventsPerSecond', message: `at most ${perSecond} events per second, a batch counting each of its events` },
+    ], { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+/**
+ * Counts `events` against the subscriber's events-per-second limit, across every API process
+ * (Redis); throws PublishRateError, carrying Retry-After, when they are over it. Called after a
+ * request is validated and before anything of it is stored.
+ */
+export async function admitEvents(deps: { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number }, subscriberId: string, events: number): Promise<void> {
+  const { eventsPerSecond } = await deps.subscriberLimits.of(subscriberId);
+  if (eventsPerSecond === 0 || events === 0) return;
+  const verdict = await deps.store.publishRate.take(subscriberId, events, eventsPerSecond, deps.now());
+  if (verdict) throw new PublishRateError(eventsPerSecond, Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
+}

@@ -1,0 +1,29 @@
+import { deliveryId, isIdOf, newId } from './ids';
+
+describe('isIdOf', () => {
+  it('accepts every id newId and deliveryId issue, of their own kind only', () => {
+    for (const kind of ['sub', 'ep', 'evt', 'src'] as const) {
+      const id = newId(kind);
+      expect([kind, isIdOf(kind, id)]).toEqual([kind, true]);
+      expect(isIdOf(kind === 'ep' ? 'evt' : 'ep', id)).toBe(false);
+    }
+    expect(isIdOf('dlv', deliveryId(newId('evt'), newId('ep')))).toBe(true);
+  });
+
+  it.each([
+    ['sub', `${newId('sub')}:eps`],
+    ['ep', `${newId('ep')}:dl-log`],
+    ['dlv', `${deliveryId('a', 'b')}:at`],
+    ['src', `${newId('src')}:req`],
+    ['sub', 'sub_missing'],
+    ['ep', `ep_${'0'.repeat(25)}`],
+    ['ep', `ep_${'0'.repeat(26)}*`],
+    ['ep', `EP_${'0'.repeat(26)}`],
+    ['ep', `ep_${'i'.repeat(26)}`],
+    ['dlv', 'meta'],
+    ['dlv', `dlv_${'A'.repeat(32)}`],
+    ['evt', ''],
+  ] as const)('refuses %s id %j', (kind, value) => {
+    expect(isIdOf(kind, value)).toBe(false);
+  });
+});
