@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION_MS, type StoreOptions } from './store-options';
+import { DEFAULT_EVENT_TYPE_LIMITS, DEFAULT_RETENTION_MS, type StoreOptions } from './store-options';
 import { createKeys, DEFAULT_KEY_PREFIX, type Keys } from './keys';
 import { EndpointStore } from './endpoint-store';
 import { EventStore } from './event-store';
@@ -8,6 +8,7 @@ import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { EndpointHealthStore } from './endpoint-health-store';
+import { EventTypeStore } from './event-type-store';
 
 export * from './keys';
 export * from './store-options';
@@ -18,6 +19,7 @@ export * from './idempotency-store';
 export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
+export * from './event-type-store';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export { DeliveryStore, defineDeliveryCommands, pendingDelivery, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
@@ -31,6 +33,7 @@ export interface Store {
   sources: SourceStore;
   history: HistoryStore;
   health: EndpointHealthStore;
+  eventTypes: EventTypeStore;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -49,5 +52,6 @@ export function createStore(options: StoreOptions): Store {
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
   };
 }
