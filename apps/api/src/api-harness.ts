@@ -16,6 +16,8 @@ export interface ApiHarnessOptions {
   policy?: Partial<ApiDeps['policy']>;
   retentionMs?: number;
   circuitBreaker?: CircuitBreakerPolicy;
+  /** @defaultValue true */
+  builtInCatalog?: boolean;
 }
 
 export interface ApiHarness {
@@ -52,6 +54,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     policy,
     retentionMs: options.retentionMs,
     circuitBreaker: options.circuitBreaker,
+    builtInCatalog: options.builtInCatalog,
     accepting: () => accepting,
   });
   const { store, redis } = api.deps;

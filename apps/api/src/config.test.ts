@@ -15,7 +15,9 @@ describe('configuration from the environment', () => {
       HOOKRELAY_RETENTION_DAYS: 30,
       HOOKRELAY_DISABLE_AFTER_FAILURES: 50,
       HOOKRELAY_DISABLE_AFTER_HOURS: 24,
+      HOOKRELAY_BUILTIN_CATALOG: true,
     });
+    expect(loadApiConfig({ HOOKRELAY_BUILTIN_CATALOG: 'false' }).HOOKRELAY_BUILTIN_CATALOG).toBe(false);
     expect(loadWorkerConfig({})).toMatchObject({ WORKER_CONCURRENCY: 100, METRICS_PORT: 9464, SHUTDOWN_TIMEOUT_MS: 30_000 });
   });
 

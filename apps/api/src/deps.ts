@@ -5,6 +5,8 @@ import type { DeliveryQueue } from '@hookrelay/queue';
 import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
+import type { LiveCatalog } from './catalog/live-catalog';
+import type { RegexChecker } from './catalog/regex-check';
 
 /** Everything the routes use, built once in main.ts and passed down. */
 export interface ApiDeps {
@@ -33,6 +35,10 @@ export interface ApiDeps {
   auth: Pick<AuthenticatedSender, 'send'>;
   /** Disables endpoints on request, with the same bookkeeping as automatic disabling. */
   guard: EndpointGuard;
+  /** The event catalog every publish is validated against (built-in and operator-defined types). */
+  catalog: LiveCatalog;
+  /** Proves schema patterns linear before a schema is stored. */
+  regex: RegexChecker;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }
