@@ -23,6 +23,6 @@ export function createBareQueue(connection: Redis): Queue<BareJobData> {
 }
 
 /** A bare job; like Hookrelay's, it is removed once done. */
-export function bareJob(id: string, seq: number, path = '/bare') {
-  return { name: 'deliver', data: { id, path, payload: benchPayload(seq) }, opts: { removeOnComplete: true } };
+export function bareJob(id: string, seq: number, path = '/bare', payload: Record<string, unknown> = benchPayload(seq)) {
+  return { name: 'deliver', data: { id, path, payload }, opts: { removeOnComplete: true } };
 }

@@ -92,6 +92,11 @@ export class ApiClient {
     return ep.id;
   }
 
+  /** POST /v1/event-types with the admin key. */
+  async defineEventType(body: { type: string; schema: unknown; examples: unknown[] }): Promise<void> {
+    await this.call('POST', '/v1/event-types', body, 201);
+  }
+
   /** POST .../events: the event's id once it is recorded and queued. */
   async publish(sid: string, key: string, event: BenchEvent): Promise<string> {
     return (await this.call<{ id: string }>('POST', `/v1/subscribers/${sid}/events`, event, 202, key)).id;

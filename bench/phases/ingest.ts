@@ -1,4 +1,5 @@
 import { bareJob, benchPayload } from '../bare';
+import { CATALOG_EVENT_TYPE, catalogPayload, catalogSchema } from '../catalog-type';
 import { startCpuMeter } from '../cpu-meter';
 import { chunks, cleanSlate, closedLoop, type BenchContext, type PhaseResult } from '../context';
 import { expressNoOpRate } from '../http-ceiling';
@@ -26,7 +27,14 @@ async function measured(ctx: BenchContext, events: number, queueCount: () => Pro
 async function hookrelayTarget(ctx: BenchContext): Promise<{ sid: string; publisherKey: string }> {
   const target = await ctx.api.client.createSubscriber('bench-ingest');
   await ctx.api.client.createEndpoint(target.sid, `${ctx.sinkOrigin}/hook`);
+  // Defined after cleanSlate's FLUSHDB, like everything else; the API process sees it at once.
+  if (ctx.config.catalogType) await ctx.api.client.defineEventType({ type: CATALOG_EVENT_TYPE, schema: catalogSchema(), examples: [catalogPayload(0)] });
   return target;
+}
+
+/** What each stretch publishes: `custom.bench` with today's payload, or (BENCH_CATALOG_TYPE=1) the 20-property type with its payload on both sides. */
+function ingestEvent(ctx: BenchContext): { type: string; label: string; payload: (seq: number) => Record<string, unknown> } {
+  return ctx.config.catalogType ? { type: CATALOG_EVENT_TYPE, label: `, ${CATALOG_EVENT_TYPE} (20-property schema)`, payload: catalogPayload } : { type: 'custom.bench', label: '', payload: benchPayload };
 }
 
 /**
@@ -40,11 +48,12 @@ export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
   const { client } = ctx.api;
   const bareCount = () => ctx.bareQueue.count();
   const hookrelayCount = () => ctx.api.queued();
+  const event = ingestEvent(ctx);
 
   await cleanSlate(ctx);
   const bareSingle = await measured(ctx, single, bareCount, () =>
     closedLoop(single, clients, async (i) => {
-      const job = bareJob(`s${i}`, i);
+      const job = bareJob(`s${i}`, i, '/bare', event.payload(i));
       await ctx.bareQueue.add(job.name, job.data, job.opts);
     }),
   );
@@ -52,7 +61,7 @@ export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
   await cleanSlate(ctx);
   let target = await hookrelayTarget(ctx);
   const hookrelaySingle = await measured(ctx, single, hookrelayCount, () =>
-    closedLoop(single, clients, (i) => client.publish(target.sid, target.publisherKey, { type: 'custom.bench', payload: benchPayload(i) })),
+    closedLoop(single, clients, (i) => client.publish(target.sid, target.publisherKey, { type: event.type, payload: event.payload(i) })),
   );
 
   await cleanSlate(ctx);
@@ -63,7 +72,7 @@ export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
   const bareBatch = await measured(ctx, batched, bareCount, () =>
     closedLoop(ranges.length, batchConcurrency, async (b) => {
       const [from, to] = ranges[b] as [number, number];
-      await ctx.bareQueue.addBulk(Array.from({ length: to - from }, (_, i) => bareJob(`b${from + i}`, from + i)));
+      await ctx.bareQueue.addBulk(Array.from({ length: to - from }, (_, i) => bareJob(`b${from + i}`, from + i, '/bare', event.payload(from + i))));
     }),
   );
 
@@ -75,7 +84,7 @@ export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
       await client.publishBatch(
         target.sid,
         target.publisherKey,
-        Array.from({ length: to - from }, (_, i) => ({ type: 'custom.bench', payload: benchPayload(from + i) })),
+        Array.from({ length: to - from }, (_, i) => ({ type: event.type, payload: event.payload(from + i) })),
       );
     }),
   );
@@ -83,11 +92,11 @@ export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
   await cleanSlate(ctx);
 
   const rows: Row[] = [
-    atLeastRatio('3 ingest', `single POST, ${clients} clients (${single})`, '/s', hookrelaySingle.perS, bareSingle.perS, 0.5),
+    atLeastRatio('3 ingest', `single POST, ${clients} clients (${single})${event.label}`, '/s', hookrelaySingle.perS, bareSingle.perS, 0.5),
     info('3 ingest', `(ceiling) express no-op POST, ${clients} clients`, '/s', noOp, bareSingle.perS),
     info('3 ingest', 'single: API+client vs producer CPU per event (us)', '', hookrelaySingle.producerCpuUs, bareSingle.producerCpuUs),
     info('3 ingest', 'single: Redis CPU per event (us)', '', hookrelaySingle.redisCpuUs, bareSingle.redisCpuUs),
-    atLeastRatio('3 ingest', `batch of ${batchSize}, ${batchConcurrency} in flight (${batched})`, '/s', hookrelayBatch.perS, bareBatch.perS, 0.7),
+    atLeastRatio('3 ingest', `batch of ${batchSize}, ${batchConcurrency} in flight (${batched})${event.label}`, '/s', hookrelayBatch.perS, bareBatch.perS, 0.7),
     info('3 ingest', 'batch: API+client vs producer CPU per event (us)', '', hookrelayBatch.producerCpuUs, bareBatch.producerCpuUs),
     info('3 ingest', 'batch: Redis CPU per event (us)', '', hookrelayBatch.redisCpuUs, bareBatch.redisCpuUs),
   ];

@@ -30,9 +30,12 @@ const ADMIN_ONLY = new Set([
   'DELETE /v1/api-keys/{kid}',
   'POST /v1/subscribers/{sid}/api-keys',
   'PATCH /v1/subscribers/{sid}',
+  'POST /v1/event-types',
+  'PATCH /v1/event-types/{type}',
+  'DELETE /v1/event-types/{type}',
 ]);
-/** Routes any valid key may call, about nothing secret. */
-const ANY_KEY = new Set(['/v1/event-types', '/v1/whoami']);
+/** Operations any valid key may call, about nothing secret. */
+const ANY_KEY = new Set(['GET /v1/event-types', 'GET /v1/event-types/{type}', 'GET /v1/whoami']);
 const PUBLISH = new Set(['POST /v1/subscribers/{sid}/events', 'POST /v1/subscribers/{sid}/events/batch']);
 const name = (op: Operation) => `${op.method} ${op.template}`;
 
@@ -75,7 +78,8 @@ describe('auth on every route', () => {
       .replace(/\/events\/\{eid\}/, `/events/${target.eventId}`)
       .replace('{did}', target.deliveryId)
       .replace('{id}', target.sourceId)
-      .replace('{kid}', 'key_of_nobody');
+      .replace('{kid}', 'key_of_nobody')
+      .replace('{type}', 'incident.triggered');
   }
 
   /** A body that would be accepted, so that a refusal can only be about who is asking. */
@@ -91,6 +95,8 @@ describe('auth on every route', () => {
       'POST /v1/subscribers/{sid}/events/batch': { events: [{ type: 'custom.auth', payload: { forged: true } }] },
       'POST /v1/subscribers/{sid}/sources': { name: 'x', eventType: 'custom.in', verification: { type: 'header', headers: { 'x-token': 'y' } } },
       'PATCH /v1/subscribers/{sid}/sources/{id}': { name: 'stolen' },
+      'POST /v1/event-types': { type: 'auth.intruder', schema: { type: 'object' } },
+      'PATCH /v1/event-types/{type}': { description: 'stolen' },
     };
     return bodies[name(op)] ?? {};
   }
@@ -147,7 +153,7 @@ describe('auth on every route', () => {
       const res = await api.call(op.method, pathOf(op, bob), { key: alice.key, body: validBody(op) });
       seen.push(`${name(op)} -> ${res.status}`);
     }
-    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(op.template) ? 200 : ADMIN_ONLY.has(name(op)) ? 403 : 404}`));
+    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) ? 403 : 404}`));
     expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
   });
 
@@ -171,7 +177,7 @@ describe('auth on every route', () => {
       const res = await api.call(op.method, pathOf(op, bob), { key: publisherKey, body: validBody(op) });
       seen.push(`${name(op)} -> ${res.status}`);
     }
-    expect(seen).toEqual(operations.filter((op) => !PUBLISH.has(name(op))).map((op) => `${name(op)} -> ${ANY_KEY.has(op.template) ? 200 : 403}`));
+    expect(seen).toEqual(operations.filter((op) => !PUBLISH.has(name(op))).map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : 403}`));
     for (const op of operations.filter((o) => PUBLISH.has(name(o)))) {
       expect((await api.call(op.method, pathOf(op, bob), { key: publisherKey, body: validBody(op) })).status).toBe(202);
     }

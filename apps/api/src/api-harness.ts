@@ -22,6 +22,8 @@ export interface ApiHarnessOptions {
   now?: () => number;
   /** Another harness's prefix: a second API process on the same data (the first one's close() cleans up). */
   prefix?: string;
+  /** @defaultValue true */
+  builtInCatalog?: boolean;
 }
 
 export interface ApiHarness {
@@ -60,6 +62,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     circuitBreaker: options.circuitBreaker,
     limits: options.limits,
     now: options.now,
+    builtInCatalog: options.builtInCatalog,
     accepting: () => accepting,
   });
   const { store, redis } = api.deps;

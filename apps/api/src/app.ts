@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
-import { eventTypeCatalogJson } from '@hookrelay/contracts';
 import { authenticate } from './auth';
+import { eventTypeRoutes } from './catalog/event-type-routes';
 import type { ApiDeps } from './deps';
 import { AppError, errorHandler } from './errors';
 import { limitBodyDepth } from './json-depth';
@@ -40,9 +40,7 @@ export function createApp(deps: ApiDeps): Express {
 
   const v1 = express.Router();
   v1.use(authenticate(deps.adminKey, deps.store.subscribers));
-  v1.get('/event-types', (_req, res) => {
-    res.json({ data: eventTypeCatalogJson() });
-  });
+  v1.use('/event-types', eventTypeRoutes(deps));
   v1.use(adminRoutes(deps));
   v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps));
   v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps));

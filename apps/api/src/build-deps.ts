@@ -3,6 +3,8 @@ import { createAuthenticatedSender, createGuardedAgent, createTestSender, Endpoi
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { createRedis } from '@hookrelay/queue';
 import { createStore, type SubscriberLimits } from '@hookrelay/store';
+import { LiveCatalog } from './catalog/live-catalog';
+import { RegexChecker } from './catalog/regex-check';
 import type { ApiDeps } from './deps';
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
 
@@ -20,6 +22,10 @@ export interface BuildApiDepsOptions {
   accepting?: () => boolean;
   now?: () => number;
   dispatcher?: Dispatcher;
+  /** List and accept the built-in Webex Connect and Zenduty types (HOOKRELAY_BUILTIN_CATALOG). @defaultValue true */
+  builtInCatalog?: boolean;
+  /** See LiveCatalogOptions.maxStalenessMs. @defaultValue 250 */
+  catalogMaxStalenessMs?: number;
 }
 
 /**
@@ -50,6 +56,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
+    catalog: new LiveCatalog({ store: store.eventTypes, builtIn: options.builtInCatalog ?? true, now, maxStalenessMs: options.catalogMaxStalenessMs }),
+    regex: new RegexChecker(),
   };
   return {
     deps,

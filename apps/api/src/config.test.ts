@@ -18,7 +18,9 @@ describe('configuration from the environment', () => {
       HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: 100,
       HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: 50,
       HOOKRELAY_EVENTS_PER_SECOND: 0,
+      HOOKRELAY_BUILTIN_CATALOG: true,
     });
+    expect(loadApiConfig({ HOOKRELAY_BUILTIN_CATALOG: 'false' }).HOOKRELAY_BUILTIN_CATALOG).toBe(false);
     expect(loadWorkerConfig({})).toMatchObject({
       WORKER_CONCURRENCY: 100,
       METRICS_PORT: 9464,

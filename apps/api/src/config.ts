@@ -24,6 +24,8 @@ export const apiConfigSchema = z
     HOOKRELAY_ALLOW_SHA1: envBoolean(false),
     /** Allow inbound sources with `verification: {type: "none"}` (anyone holding the ingest URL may publish through them). */
     HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES: envBoolean(false),
+    /** List and accept the built-in Webex Connect and Zenduty event types; false hides them from listing and publishing. */
+    HOOKRELAY_BUILTIN_CATALOG: envBoolean(true),
     /** Consecutive failed deliveries that disable an endpoint (with the span below). */
     HOOKRELAY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50),
     /** ...when the failing streak has lasted at least this many hours. */

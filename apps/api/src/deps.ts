@@ -5,6 +5,8 @@ import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 import type { SubscriberLimitsReader } from './subscriber-limits';
+import type { LiveCatalog } from './catalog/live-catalog';
+import type { RegexChecker } from './catalog/regex-check';
 
 /** Everything the routes use, built once in main.ts and passed down. */
 export interface ApiDeps {
@@ -34,6 +36,10 @@ export interface ApiDeps {
   guard: EndpointGuard;
   /** The limits in force for each subscriber (quotas and publish rate): the admin's overrides over the server's defaults. */
   subscriberLimits: SubscriberLimitsReader;
+  /** The event catalog every publish is validated against (built-in and operator-defined types). */
+  catalog: LiveCatalog;
+  /** Proves schema patterns linear before a schema is stored. */
+  regex: RegexChecker;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       allowSha1: config.HOOKRELAY_ALLOW_SHA1,
       allowUnauthenticatedSources: config.HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES,
     },
+    builtInCatalog: config.HOOKRELAY_BUILTIN_CATALOG,
     accepting: () => accepting,
   });
   const app = createApp(api.deps);

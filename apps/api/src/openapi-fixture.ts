@@ -19,6 +19,8 @@ export interface OpenApiFixture {
   fullSid: string;
   /** A publisher key made only to be revoked by DELETE /v1/api-keys/{kid}. */
   apiKeyId: string;
+  /** An operator-defined event type (archived by the DELETE, which runs last). */
+  eventType: string;
   /** The secret part of the source's ingest URL. */
   ingestToken: string;
   /** Headers that pass the source's verification. */
@@ -94,6 +96,8 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
     const spareKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string };
     const fullSid: string = (await call(h, 'POST', '/v1/subscribers', { name: 'openapi fixture at its quotas' }, 201)).id;
     await call(h, 'PATCH', `/v1/subscribers/${fullSid}`, { limits: { maxEndpoints: 0, maxSources: 0 } }, 200);
+    const eventType = 'openapi.fixture';
+    await call(h, 'POST', '/v1/event-types', { type: eventType, description: 'The OpenAPI test\'s own type.', schema: { type: 'object', properties: { n: { type: 'integer' } } }, examples: [{ n: 1 }] }, 201);
     return {
       receiver,
       sid,
@@ -104,6 +108,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       sourceId: source.id,
       fullSid,
       apiKeyId: spareKey.id,
+      eventType,
       ingestToken,
       ingestHeaders: { ...INGEST_HEADER },
       close: () => receiver.close(),

@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import { startApiHarness, type ApiHarness } from './api-harness';
 import { createApp } from './app';
+import { createEventTypeSchema, patchEventTypeSchema } from './catalog/event-type-input';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from './endpoint-input';
 import { createOpenApiFixture, type OpenApiFixture } from './openapi-fixture';
 import { updateSubscriberSchema } from './routes/admin';
@@ -240,6 +241,8 @@ describe('the OpenAPI document', () => {
       ['CreateSourceRequest', createSourceSchema],
       ['UpdateSourceRequest', patchSourceSchema],
       ['UpdateSubscriberRequest', updateSubscriberSchema],
+      ['CreateEventTypeRequest', createEventTypeSchema],
+      ['UpdateEventTypeRequest', patchEventTypeSchema],
     ] as const)('%s matches the zod schema the route parses with (fields, defaults, enums, limits)', (name, schema) => {
       const documented = withoutAnnotations(resolveRefs(fileDoc, schemas[name]));
       const fromZod = withoutAnnotations(z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }));
@@ -260,7 +263,7 @@ describe('the OpenAPI document', () => {
 
     /** The fixture's id for a path parameter, by the segment before it (`endpoints/{eid}` is not `events/{eid}`). */
     function fixtureIds(): Record<string, string> {
-      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId };
+      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId, 'event-types': fx.eventType };
     }
 
     function concrete(path: string, ids: Record<string, string> = {}): string {
@@ -386,6 +389,10 @@ describe('the OpenAPI document', () => {
       ['404 for an unknown source', { method: 'GET', path: '/v1/subscribers/{sid}/sources/{id}', ids: () => ({ sources: 'src_nothing' }), status: 404, code: 'not_found' }],
       ['401 for an ingest request that fails verification', { method: 'POST', path: '/in/{token}', body: {}, headers: () => ({ 'x-openapi-token': 'wrong' }), status: 401, code: 'unauthorized' }],
       ['404 for an ingest URL no source has', { method: 'POST', path: '/in/{token}', ids: () => ({ in: 'no-such-token' }), body: {}, status: 404, code: 'not_found' }],
+      ['409 for defining a built-in event type', { method: 'POST', path: '/v1/event-types', body: { type: 'incident.triggered' }, status: 409, code: 'built_in' }],
+      ['409 for archiving a built-in event type', { method: 'DELETE', path: '/v1/event-types/{type}', ids: () => ({ 'event-types': 'receipt.sms.delivered' }), status: 409, code: 'built_in' }],
+      ['400 for an example that fails its schema', { method: 'POST', path: '/v1/event-types', body: { type: 'openapi.bad', schema: { type: 'object', required: ['a'] }, examples: [{}] }, status: 400, code: 'validation_failed', message: /examples\.0\.a/ }],
+      ['404 for an event type nobody defined', { method: 'GET', path: '/v1/event-types/{type}', ids: () => ({ 'event-types': 'nothing.here' }), status: 404, code: 'not_found' }],
       ['405 for a GET to the ingest URL without a challenge', { method: 'GET', path: '/in/{token}', headers: () => fx.ingestHeaders, status: 405, code: 'method_not_allowed' }],
     ])('documents the error it answers: %s', async (_name, c) => {
       const res = await harness.call(c.method, `${concrete(c.path, c.ids?.())}${c.query ?? ''}`, { body: c.body, headers: c.headers?.() });

@@ -1,4 +1,4 @@
-import { eventTypeLabel, matchesAny, newId, type StoredEvent } from '@hookrelay/contracts';
+import { matchesAny, newId, type StoredEvent } from '@hookrelay/contracts';
 import { enqueueEvents, type EventFanOut } from '@hookrelay/delivery';
 import type { ApiDeps } from './deps';
 import { AppError } from './errors';
@@ -24,7 +24,7 @@ export type Publish = (sid: string, inputs: EventInput[]) => Promise<PublishedEv
  * Resolves only once the events are durably recorded and queued. Returns, per input, the event and
  * its deliveries (the first event's, for a repeated idempotency key).
  */
-export function createPublisher(deps: Pick<ApiDeps, 'store' | 'metrics' | 'now'>): Publish {
+export function createPublisher(deps: Pick<ApiDeps, 'store' | 'metrics' | 'now' | 'catalog'>): Publish {
   const { store } = deps;
 
   async function existingAnswer(eventId: string): Promise<PublishedEvent> {
@@ -56,7 +56,7 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'metrics' | 'now'>
       const results = await enqueueEvents({ store }, fanOuts);
       const answers = new Map<string, PublishedEvent>();
       fanOuts.forEach(({ event }, index) => {
-        deps.metrics.eventsPublished.inc({ type: eventTypeLabel(event.type) });
+        deps.metrics.eventsPublished.inc({ type: deps.catalog.labelOf(event.type) });
         answers.set(event.id, { id: event.id, type: event.type, deliveries: (results[index] ?? []).map((d) => ({ id: d.id, endpointId: d.endpointId })) });
       });
       return Promise.all(

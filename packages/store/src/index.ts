@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION_MS, type StoreOptions } from './store-options';
+import { DEFAULT_EVENT_TYPE_LIMITS, DEFAULT_RETENTION_MS, type StoreOptions } from './store-options';
 import { createKeys, DEFAULT_KEY_PREFIX, type Keys } from './keys';
 import { EndpointStore } from './endpoint-store';
 import { EventStore } from './event-store';
@@ -10,6 +10,7 @@ import { HistoryStore } from './history-store';
 import { PublishRateLimiter } from './publish-rate-limiter';
 import { EndpointHealthStore } from './endpoint-health-store';
 import { LaneStore } from './lanes/lane-store';
+import { EventTypeStore } from './event-type-store';
 
 export * from './keys';
 export * from './store-options';
@@ -22,6 +23,7 @@ export * from './history-store';
 export * from './endpoint-health-store';
 export * from './publish-rate-limiter';
 export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
+export * from './event-type-store';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export {
   DeliveryStore,
@@ -48,6 +50,7 @@ export interface Store {
   health: EndpointHealthStore;
   lanes: LaneStore;
   publishRate: PublishRateLimiter;
+  eventTypes: EventTypeStore;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -69,5 +72,6 @@ export function createStore(options: StoreOptions): Store {
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     publishRate: new PublishRateLimiter(options.redis, keys),
+    eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
   };
 }

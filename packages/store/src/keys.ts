@@ -56,6 +56,15 @@ export function createKeys(prefix: string) {
     /** Key id -> the key's hash, so an admin can list and revoke keys by id. */
     apiKeysById: () => `${prefix}:keys-by-id`,
     idempotency: (subscriberId: string, keyHash: string) => `${prefix}:idem:${subscriberId}:${keyHash}`,
+    /**
+     * Operator-defined event types: records (hash, type -> JSON), their small state (hash, type ->
+     * revision, archived, deprecatedAt) that publishing reads, the catalog's version (bumped by every
+     * change, so each API process knows when its copy is stale) and its size in bytes.
+     */
+    eventTypes: () => `${prefix}:evtypes`,
+    eventTypeStates: () => `${prefix}:evtypes:state`,
+    eventTypesVersion: () => `${prefix}:evtypes:version`,
+    eventTypesBytes: () => `${prefix}:evtypes:bytes`,
     /** Pub/sub channel announcing endpoint changes, so worker caches drop stale copies. */
     endpointChanges: () => `${prefix}:ep-changed`,
   };

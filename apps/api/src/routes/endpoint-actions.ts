@@ -1,9 +1,10 @@
 import { Router } from 'express';
-import { isCustomEventType, listEventTypes, newId, OPERATIONAL_EVENTS, type StoredEvent } from '@hookrelay/contracts';
+import { newId, type StoredEvent } from '@hookrelay/contracts';
 import { recoverEndpoint } from '@hookrelay/delivery';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
-import { fromZod, ValidationError } from '../errors';
+import type { LiveCatalog } from '../catalog/live-catalog';
+import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf } from '../subscriber-access';
 import { admitEvents } from '../subscriber-limits';
 import { timeParam } from './deliveries';
@@ -12,17 +13,24 @@ const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).
 const testBody = z.object({ type: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(200).optional() }).strict();
 
 /**
- * What a test event carries: a built-in type sends the catalog's example (what a real one looks
- * like); `hookrelay.test` and custom types a small marker. Other operational types, and types
- * the catalog does not know, are refused: a test must not forge an `endpoint.disabled`.
+ * What a test event carries: a catalog type sends its first example (what a real one looks like;
+ * the built-in types' and operator-defined types' alike); `hookrelay.test`, custom types and a
+ * defined type without examples a small marker. `endpoint.disabled`, archived types and types the
+ * catalog does not know are refused: a test must not forge what Hookrelay itself sends.
  */
-function testPayload(type: string, endpointId: string, now: number): string {
-  if (type === 'hookrelay.test' || isCustomEventType(type)) {
-    return JSON.stringify({ type, test: true, endpointId, sentAt: new Date(now).toISOString() });
+async function testPayload(catalog: LiveCatalog, type: string, endpointId: string, now: number): Promise<string> {
+  const marker = () => JSON.stringify({ type, test: true, endpointId, sentAt: new Date(now).toISOString() });
+  if (type === 'hookrelay.test') return marker();
+  await catalog.fresh();
+  const resolved = catalog.resolve(type);
+  if (resolved.kind === 'custom') return marker();
+  if (resolved.kind === 'built-in' && type !== 'endpoint.disabled') return JSON.stringify(resolved.info.example);
+  if (resolved.kind === 'defined') {
+    if (resolved.state.archived) throw new AppError(400, 'event_type_archived', `type: event type ${type} is archived`, [{ path: 'type', message: 'archived' }]);
+    const view = await catalog.get(type);
+    return view && view.examples.length > 0 ? JSON.stringify(view.examples[0]) : marker();
   }
-  const info = (OPERATIONAL_EVENTS as readonly string[]).includes(type) ? undefined : listEventTypes().find((t) => t.type === type);
-  if (!info) throw new ValidationError(`type: not a type a test can send (${type})`, [{ path: 'type', message: 'use hookrelay.test, a custom.* type or a built-in type from GET /v1/event-types' }]);
-  return JSON.stringify(info.example);
+  throw new ValidationError(`type: not a type a test can send (${type})`, [{ path: 'type', message: 'use hookrelay.test, a custom.* type or a type from GET /v1/event-types' }]);
 }
 
 /** Recovering an endpoint's failed deliveries and sending it a test event. */
@@ -46,7 +54,7 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     // A test is an event, stored and sent like any other: it counts against the publish rate.
     await admitEvents(deps, endpoint.subscriberId, 1);
     const type = parsed.data.type ?? 'hookrelay.test';
-    const event: StoredEvent = { id: newId('evt', now), subscriberId: endpoint.subscriberId, type, payload: testPayload(type, endpoint.id, now), createdAt: now };
+    const event: StoredEvent = { id: newId('evt', now), subscriberId: endpoint.subscriberId, type, payload: await testPayload(deps.catalog, type, endpoint.id, now), createdAt: now };
     const result = await deps.sendTest(endpoint, event);
     res.status(200).json(result);
   });

@@ -1,9 +1,10 @@
-import { Router, type Request } from 'express';
-import { validateEventPayload, EVENT_TYPE_RE, OPERATIONAL_EVENTS } from '@hookrelay/contracts';
+import { Router, type Request, type Response } from 'express';
+import { validateEventPayload, EVENT_TYPE_RE, OPERATIONAL_EVENTS, type EventPayloadIssue } from '@hookrelay/contracts';
 import { z } from 'zod';
+import type { LiveCatalog } from '../catalog/live-catalog';
 import { subscriberOf } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
-import { fromZod, ValidationError } from '../errors';
+import { AppError, fromZod, ValidationError } from '../errors';
 import { bodyIsShallow, MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
 import { createPublisher } from '../publish';
 import { admitEvents } from '../subscriber-limits';
@@ -20,30 +21,65 @@ const batchSchema = z.object({ events: z.array(z.unknown()).min(1).max(1000) }).
 
 type EventInput = z.infer<typeof eventInputSchema>;
 
+/** A validated event, and when its type is deprecated, since when. */
+interface ValidEvent {
+  input: EventInput;
+  deprecatedAt: number | null;
+}
+
+/** What the catalog says of a type's payload, as issues under `payload` (or `type`). */
+async function payloadIssues(catalog: LiveCatalog, type: string, payload: unknown, typePath: string): Promise<{ issues: EventPayloadIssue[] | null; deprecatedAt: number | null }> {
+  const resolved = catalog.resolve(type);
+  if (resolved.kind === 'built-in' || resolved.kind === 'custom') {
+    const verdict = validateEventPayload(type, payload);
+    return { issues: verdict.ok ? null : verdict.issues, deprecatedAt: null };
+  }
+  if (resolved.kind === 'defined') {
+    if (resolved.state.archived) {
+      throw new AppError(400, 'event_type_archived', `${typePath}: event type ${type} is archived and takes no new events`, [{ path: typePath, message: 'archived' }]);
+    }
+    return { issues: await catalog.validate(type, resolved.state, payload), deprecatedAt: resolved.state.deprecatedAt };
+  }
+  const message = `unknown event type "${type}": use a type from GET /v1/event-types or one under "custom." such as custom.order.paid`;
+  return { issues: [{ path: ['type'], message }], deprecatedAt: null };
+}
+
 /**
  * Validates one event: its shape, its payload's nesting (unless the whole body is known to be
- * shallow enough), then its payload against the catalog schema for its type.
+ * shallow enough), then its payload against the catalog's current schema for its type.
  */
-function validateEvent(raw: unknown, root: (string | number)[], shallow: boolean): EventInput {
+async function validateEvent(catalog: LiveCatalog, raw: unknown, root: (string | number)[], shallow: boolean): Promise<ValidEvent> {
   const parsed = eventInputSchema.safeParse(raw);
   if (!parsed.success) throw fromZod(parsed.error, root);
   if (parsed.data.payload === undefined) throw new ValidationError(`${[...root, 'payload'].join('.')}: required`, [{ path: [...root, 'payload'].join('.'), message: 'required' }]);
   if (!shallow && nestsDeeperThan(parsed.data.payload, MAX_JSON_DEPTH)) throw tooDeepError([...root, 'payload'].join('.'));
+  const typePath = [...root, 'type'].join('.');
   if ((OPERATIONAL_EVENTS as readonly string[]).includes(parsed.data.type)) {
-    const path = [...root, 'type'].join('.');
-    throw new ValidationError(`${path}: reserved for events Hookrelay sends itself`, [{ path, message: 'reserved for events Hookrelay sends itself' }]);
+    throw new ValidationError(`${typePath}: reserved for events Hookrelay sends itself`, [{ path: typePath, message: 'reserved for events Hookrelay sends itself' }]);
   }
-  const verdict = validateEventPayload(parsed.data.type, parsed.data.payload);
-  if (!verdict.ok) {
-    const details = verdict.issues.map((i) => ({ path: [...root, ...i.path].map(String).join('.'), message: i.message }));
+  const { issues, deprecatedAt } = await payloadIssues(catalog, parsed.data.type, parsed.data.payload, typePath);
+  if (issues) {
+    const details = issues.map((i) => ({ path: [...root, ...i.path].map(String).join('.'), message: i.message }));
     throw new ValidationError(`invalid event: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`.slice(0, 1000), details);
   }
-  return parsed.data;
+  return { input: parsed.data, deprecatedAt };
+}
+
+/**
+ * RFC 9745: `Deprecation: @<epoch seconds>` when a published type is deprecated (the earliest, for
+ * a batch), with a `Link` to each deprecated type's catalog entry.
+ */
+function markDeprecated(res: Response, events: ValidEvent[]): void {
+  const deprecated = events.filter((e) => e.deprecatedAt !== null);
+  if (deprecated.length === 0) return;
+  res.set('Deprecation', `@${Math.floor(Math.min(...deprecated.map((e) => e.deprecatedAt as number)) / 1000)}`);
+  const types = [...new Set(deprecated.map((e) => e.input.type))];
+  res.set('Link', types.map((t) => `</v1/event-types/${encodeURIComponent(t)}>; rel="deprecation"; type="application/json"`).join(', '));
 }
 
 export function eventRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
-  const { store } = deps;
+  const { store, catalog } = deps;
 
   const subscriberFor = (req: Request) => subscriberOf(req, store, 'publish');
 
@@ -53,9 +89,11 @@ export function eventRoutes(deps: ApiDeps): Router {
     const sid = await subscriberFor(req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const header = req.get('idempotency-key');
-    const input = validateEvent(header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body, [], bodyIsShallow(res, 1));
+    await catalog.fresh();
+    const event = await validateEvent(catalog, header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body, [], bodyIsShallow(res, 1));
     await admitEvents(deps, sid, 1);
-    const [answer] = await publish(sid, [input]);
+    const [answer] = await publish(sid, [event.input]);
+    markDeprecated(res, [event]);
     res.status(202).json(answer);
   });
 
@@ -63,11 +101,18 @@ export function eventRoutes(deps: ApiDeps): Router {
     const sid = await subscriberFor(req);
     const parsed = batchSchema.safeParse(req.body);
     if (!parsed.success) throw fromZod(parsed.error);
+    await catalog.fresh();
     // All or nothing: every event is validated before any is accepted.
     const shallow = bodyIsShallow(res, 3);
-    const inputs = parsed.data.events.map((raw, i) => validateEvent(raw, ['events', i], shallow));
-    await admitEvents(deps, sid, inputs.length);
-    res.status(202).json({ events: await publish(sid, inputs) });
+    const events: ValidEvent[] = [];
+    for (const [i, raw] of parsed.data.events.entries()) events.push(await validateEvent(catalog, raw, ['events', i], shallow));
+    await admitEvents(deps, sid, events.length);
+    const answers = await publish(
+      sid,
+      events.map((e) => e.input),
+    );
+    markDeprecated(res, events);
+    res.status(202).json({ events: answers });
   });
 
   return router;

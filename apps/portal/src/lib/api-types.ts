@@ -22,6 +22,12 @@ export interface EventTypeInfo {
   type: string;
   description: string;
   example?: unknown;
+  /** JSON Schema of the payload (draft 2020-12). */
+  schema?: unknown;
+  examples?: unknown[];
+  deprecated?: boolean;
+  archived?: boolean;
+  builtIn?: boolean;
 }
 
 export type SignatureConfig =

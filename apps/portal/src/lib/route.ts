@@ -10,6 +10,7 @@ export type Route =
   | { name: 'endpoint-edit'; id: string }
   | { name: 'deliveries'; filter: DeliveryQuery }
   | { name: 'delivery'; id: string }
+  | { name: 'catalog' }
   | { name: 'not-found'; path: string };
 
 export interface DeliveryQuery {
@@ -32,6 +33,7 @@ export function parseRoute(hash: string): Route {
     if (third === undefined) return { name: 'endpoint', id: second };
     if (third === 'edit') return { name: 'endpoint-edit', id: second };
   }
+  if (first === 'catalog' && second === undefined) return { name: 'catalog' };
   if (first === 'deliveries') {
     if (second === undefined) {
       const since = Number(q.get('since'));
@@ -62,6 +64,8 @@ export function href(route: Route): string {
       return `#/endpoints/${encodeURIComponent(route.id)}/edit`;
     case 'delivery':
       return `#/deliveries/${encodeURIComponent(route.id)}`;
+    case 'catalog':
+      return '#/catalog';
     case 'deliveries': {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(route.filter)) if (v !== undefined && v !== '') q.set(k, String(v));

@@ -86,7 +86,7 @@ export function createApi(key: string, subscriberId: string) {
     revealSecret: (eid: string) => call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('GET', `${ep(eid)}/secret`),
     rotateSecret: (eid: string, graceMs: number) =>
       call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('POST', `${ep(eid)}/secret/rotate`, { graceMs }),
-    sendTest: (eid: string) => call<TestSendResult>('POST', `${ep(eid)}/test`, {}),
+    sendTest: (eid: string, type?: string) => call<TestSendResult>('POST', `${ep(eid)}/test`, type ? { type } : {}),
     recover: (eid: string, since: number) => call<{ endpointId: string; recovered: number }>('POST', `${ep(eid)}/recover`, { since }),
     listDeliveries: (filter: DeliveryFilter) => call<Page<Delivery>>('GET', `${sub}/deliveries${query({ limit: 50, ...filter })}`),
     getDelivery: (did: string) => call<DeliveryWithAttempts>('GET', `${sub}/deliveries/${encodeURIComponent(did)}`),

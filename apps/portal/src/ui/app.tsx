@@ -8,6 +8,7 @@ import { DeliveryDetail } from './delivery-detail';
 import { EndpointDetail } from './endpoint-detail';
 import { EndpointFormView } from './endpoint-form-view';
 import { EndpointsView } from './endpoints-view';
+import { CatalogView } from './catalog-view';
 import { ChooseSubscriber, SignIn } from './sign-in';
 import { clearSession, loadSession, saveSession, type Session } from './session';
 
@@ -28,13 +29,15 @@ export function App() {
   const api = useMemo(() => (session ? createApi(session.key, session.subscriberId) : null), [session?.key, session?.subscriberId]);
   const [catalog, setCatalog] = useState<EventTypeInfo[]>([]);
 
+  // Read again on every view change: the catalog is live (the operator may add, change or archive
+  // types at any time), and the endpoint form, test sends and the catalog page all use it.
   useEffect(() => {
     if (!api) return;
     api.eventTypes().then(
       (r) => setCatalog(r.data),
       () => setCatalog([]),
     );
-  }, [api]);
+  }, [api, route.name]);
 
   const signIn = (s: Session) => {
     saveSession(s);
@@ -52,7 +55,7 @@ export function App() {
   if (!session || !api) return <SignIn onSignedIn={signIn} />;
   if (choosing) return <ChooseSubscriber adminKey={session.key} onChosen={signIn} onCancel={() => setChoosing(false)} />;
 
-  const section = route.name.startsWith('deliver') ? 'deliveries' : 'endpoints';
+  const section = route.name.startsWith('deliver') ? 'deliveries' : route.name === 'catalog' ? 'catalog' : 'endpoints';
   return (
     <>
       <a class="skip-link" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
@@ -66,6 +69,9 @@ export function App() {
           </a>
           <a href={href({ name: 'deliveries', filter: {} })} aria-current={section === 'deliveries' ? 'page' : undefined}>
             Deliveries
+          </a>
+          <a href={href({ name: 'catalog' })} aria-current={section === 'catalog' ? 'page' : undefined}>
+            Event types
           </a>
         </nav>
         <div class="who">
@@ -95,13 +101,15 @@ function View({ route, api, catalog }: { route: Route; api: Api; catalog: EventT
     case 'endpoint-new':
       return <EndpointFormView api={api} catalog={catalog} />;
     case 'endpoint':
-      return <EndpointDetail key={route.id} api={api} id={route.id} />;
+      return <EndpointDetail key={route.id} api={api} id={route.id} catalog={catalog} />;
     case 'endpoint-edit':
       return <EndpointFormView key={route.id} api={api} id={route.id} catalog={catalog} />;
     case 'deliveries':
       return <DeliveriesView api={api} filter={route.filter} catalog={catalog} />;
     case 'delivery':
       return <DeliveryDetail key={route.id} api={api} id={route.id} />;
+    case 'catalog':
+      return <CatalogView catalog={catalog} />;
     case 'not-found':
       return (
         <main id="main">

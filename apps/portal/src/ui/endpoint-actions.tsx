@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import type { Endpoint, TestSendResult } from '../lib/api-types';
+import type { Endpoint, EventTypeInfo, TestSendResult } from '../lib/api-types';
 import { dateTime, duration, fromLocalInput, toLocalInput } from '../lib/format';
 import { href } from '../lib/route';
 import type { Api } from './api-client';
 import { Dialog, ErrorBanner, Notice } from './common';
 import { setFlash } from './flash';
+import { TestEventTypeSelect } from './test-event-type';
 
 type Secret = { secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> };
 
@@ -16,11 +17,12 @@ const GRACE_OPTIONS = [
 ];
 
 /** Edit, test, enable/disable, secret, recover and delete: each a button calling one /v1 route. */
-export function EndpointActions({ api, endpoint: e, onChanged }: { api: Api; endpoint: Endpoint; onChanged: () => Promise<void> }) {
+export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api: Api; endpoint: Endpoint; onChanged: () => Promise<void>; catalog: EventTypeInfo[] }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [test, setTest] = useState<TestSendResult | null>(null);
+  const [testType, setTestType] = useState('hookrelay.test');
   const [secret, setSecret] = useState<Secret | null>(null);
   const [dialog, setDialog] = useState<'rotate' | 'delete' | null>(null);
   const [grace, setGrace] = useState(86_400_000);
@@ -42,7 +44,7 @@ export function EndpointActions({ api, endpoint: e, onChanged }: { api: Api; end
   const sendTest = () =>
     run('test', async () => {
       setTest(null);
-      setTest(await api.sendTest(e.id));
+      setTest(await api.sendTest(e.id, testType));
     });
   const toggle = () =>
     run('toggle', async () => {
@@ -101,6 +103,7 @@ export function EndpointActions({ api, endpoint: e, onChanged }: { api: Api; end
           Delete
         </button>
       </div>
+      <TestEventTypeSelect catalog={catalog} value={testType} onChange={setTestType} />
       <ErrorBanner error={error} />
       {notice && <Notice>{notice}</Notice>}
       {test && (

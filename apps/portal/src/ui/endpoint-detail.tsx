@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Endpoint } from '../lib/api-types';
+import type { Endpoint, EventTypeInfo } from '../lib/api-types';
 import { dateTime, millisHint, percent, relativeTime } from '../lib/format';
 import { href } from '../lib/route';
 import type { Api } from './api-client';
@@ -10,7 +10,7 @@ import { HourlyChart, useHourlyStats } from './hourly-chart';
 import { useNow, usePageTitle, usePolling } from './hooks';
 
 /** One endpoint: its health, 24 h chart, configuration and every action on it. */
-export function EndpointDetail({ api, id }: { api: Api; id: string }) {
+export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; catalog: EventTypeInfo[] }) {
   usePageTitle('Endpoint');
   const [endpoint, setEndpoint] = useState<Endpoint | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -89,7 +89,7 @@ export function EndpointDetail({ api, id }: { api: Api; id: string }) {
         <ErrorBanner error={chart.error} title="Chart" />
       </section>
 
-      <EndpointActions api={api} endpoint={e} onChanged={reload} />
+      <EndpointActions api={api} endpoint={e} onChanged={reload} catalog={catalog} />
 
       <section class="card" aria-labelledby="config-h">
         <h2 id="config-h">Configuration</h2>

@@ -155,11 +155,23 @@ describe('validateEventPayload', () => {
 });
 
 describe('eventTypeCatalogJson', () => {
-  const catalog = eventTypeCatalogJson() as Array<{ type: string; description: string; schema: any; example: unknown }>;
+  const catalog = eventTypeCatalogJson() as ReadonlyArray<{ type: string; description: string; schema: any; example: unknown; examples: unknown[]; builtIn: boolean; deprecated: boolean; archived: boolean }>;
 
   it('lists every built-in type plus custom.*, as plain JSON', () => {
     expect(catalog.map((e) => e.type)).toEqual([...types, 'custom.*']);
     expect(JSON.parse(JSON.stringify(catalog))).toEqual(catalog);
+  });
+
+  it('marks each entry built in, current, with its one example also as the list of examples', () => {
+    for (const entry of catalog) {
+      expect({ type: entry.type, builtIn: entry.builtIn, deprecated: entry.deprecated, archived: entry.archived, examples: entry.examples }).toEqual({
+        type: entry.type,
+        builtIn: true,
+        deprecated: false,
+        archived: false,
+        examples: [entry.example],
+      });
+    }
   });
 
   it('gives each type a JSON Schema object with its required fields', () => {

@@ -34,27 +34,52 @@ export function listEventTypes(): readonly EventTypeInfo[] {
   return EVENT_TYPES;
 }
 
-let catalogJson: unknown[] | undefined;
+/** One catalog entry as GET /v1/event-types answers it (operator-defined types add createdAt, updatedAt). */
+export interface EventTypeCatalogEntry {
+  type: string;
+  description: string;
+  /** JSON Schema, draft 2020-12. */
+  schema: unknown;
+  /** The first of `examples` (null when there is none): the field clients had before `examples`. */
+  example: unknown;
+  examples: unknown[];
+  deprecated: boolean;
+  archived: boolean;
+  /** True for Hookrelay's own types (the Webex Connect and Zenduty catalog, its operational types, `custom.*`). */
+  builtIn: boolean;
+}
+
+let catalogJson: readonly EventTypeCatalogEntry[] | undefined;
 
 /**
- * JSON-ready catalog for GET /v1/event-types: `[{type, description, schema, example}]`, the schema
- * as JSON Schema (draft 2020-12, zod's `z.toJSONSchema`), plus one entry describing `custom.*`.
- * Computed on first use, then cached and frozen: converting 70-odd schemas per request is waste,
- * and a caller that mutated the shared array would corrupt every later response.
+ * JSON-ready built-in catalog for GET /v1/event-types: `[{type, description, schema, example,
+ * examples, deprecated, archived, builtIn}]`, the schema as JSON Schema (draft 2020-12, zod's
+ * `z.toJSONSchema`), plus one entry describing `custom.*`. Computed on first use, then cached and
+ * frozen: converting 70-odd schemas per request is waste, and a caller that mutated the shared array
+ * would corrupt every later response.
  *
  * JSON Schema cannot express refinements (the SMS `deliveryStatus` check): the schema states that
  * rule in a `description`, and only validateEventPayload enforces it.
  */
-export function eventTypeCatalogJson(): unknown[] {
+export function eventTypeCatalogJson(): readonly EventTypeCatalogEntry[] {
   catalogJson ??= deepFreeze(
     [...EVENT_TYPES, CUSTOM_EVENT_TYPE_ENTRY].map((info) => ({
       type: info.type,
       description: info.description,
       schema: z.toJSONSchema(info.schema),
       example: info.example,
+      examples: [info.example],
+      deprecated: false,
+      archived: false,
+      builtIn: true,
     })),
   );
   return catalogJson;
+}
+
+/** The built-in type of that name (operational ones included), if there is one. */
+export function builtInEventType(type: string): EventTypeInfo | undefined {
+  return BY_TYPE.get(type);
 }
 
 function toIssues(error: z.ZodError): EventPayloadIssue[] {
