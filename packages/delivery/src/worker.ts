@@ -89,7 +89,10 @@ const LANES: readonly DeliveryLane[] = ['fast', 'slow'];
 export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
   const keyPrefix = options.keyPrefix ?? 'hookrelay';
   const now = options.now ?? Date.now;
-  const scheduling: SchedulingOptions = { ...DEFAULT_SCHEDULING, ...options.scheduling };
+  // A dead worker's admissions come back when their lease runs out, as its jobs do when their lock
+  // does: the lease is the lock duration, at most 10 s (a lease only has to cover two round trips).
+  const leaseMs = Math.min(options.lockDurationMs ?? 30_000, DEFAULT_SCHEDULING.leaseMs);
+  const scheduling: SchedulingOptions = { ...DEFAULT_SCHEDULING, leaseMs, ...options.scheduling };
   const concurrency: Record<DeliveryLane, number> = { fast: options.concurrency ?? 100, slow: options.slowLaneConcurrency ?? 20 };
   const storeRedis = createRedis(options.redisUrl, 'store');
   const subscriber = createRedis(options.redisUrl, 'subscriber');

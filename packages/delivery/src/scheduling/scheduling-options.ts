@@ -16,7 +16,10 @@ export interface SchedulingOptions {
   slowAfter: number;
   /** Prompt attempts in a row that bring it back. @defaultValue 3 */
   fastAfter: number;
-  /** How long an admitted delivery may wait for its job before it goes back to its lane. @defaultValue 10000 */
+  /**
+   * How long an admitted delivery may wait for its job before it goes back to its lane.
+   * @defaultValue the worker's lock duration, at most 10000
+   */
   leaseMs: number;
   /** The longest an endpoint or subscriber at its cap sleeps unless a delivery ending wakes it. @defaultValue 30000 */
   capSleepMs: number;
