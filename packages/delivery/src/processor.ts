@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf } from '@hookrelay/queue';
-import { endpointSleeper, parseJobId, type AttemptScheduling, type LaneMove, type Store } from '@hookrelay/store';
+import { endpointSleeper, parseJobId, type AttemptScheduling, type LaneClass, type LaneMove, type Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import type { AuthenticatedSender } from './auth/authenticated-send';
 import { authSecretHeaderNames } from './auth/static-auth';
@@ -29,6 +29,8 @@ export interface ProcessorDeps {
   guard?: EndpointGuard;
   /** Caps attempts in flight per receiver address; over the cap the delivery is parked in its lane. */
   addressSlots?: AddressSlots;
+  /** The lane whose jobs this processor runs. @defaultValue 'fast' */
+  lane?: LaneClass;
   /** Pace rules: an attempt that times out or takes this long counts as slow. @defaultValue 3000 */
   slowAttemptMs?: number;
   /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
@@ -152,7 +154,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         failureReason: decision.state === 'failed' ? decision.reason : undefined,
       },
       { endpointId: live.id, ok: decision.state === 'delivered', final },
-      ticket === undefined ? undefined : { ticket, pace: paceOf(result, slowAttemptMs) },
+      ticket === undefined ? undefined : { ticket, lane: deps.lane ?? 'fast', pace: paceOf(result, slowAttemptMs) },
     );
     observe(deps, attemptLog, liveEvent, delivery, record, decision, result);
     if (laneMove) reportLaneMove(deps, live, laneMove, result);
@@ -259,7 +261,7 @@ function decide(c: Classification, endpoint: Endpoint, attempt: number, manual: 
 /** An attempt that could not be made (endpoint gone or disabled, event expired) still ends the delivery visibly. */
 async function finishWithoutSending(deps: ProcessorDeps, delivery: DeliveryRecord, attempt: number, kind: AttemptErrorKind, ticket: number | undefined): Promise<void> {
   const record: AttemptRecord = { attempt, startedAt: deps.now(), durationMs: 0, outcome: 'failed', errorKind: kind, requestHeaders: {} };
-  const scheduling = ticket === undefined ? undefined : ({ ticket, pace: '' } as const);
+  const scheduling = ticket === undefined ? undefined : ({ ticket, lane: deps.lane ?? 'fast', pace: '' } as const);
   await deps.store.deliveries.recordAttempt(delivery, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind }, undefined, scheduling);
   deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
   deps.logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind }, 'delivery.abandoned');

@@ -163,6 +163,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       userAgent: USER_AGENT,
       now,
       addressSlots: addressSlots[lane],
+      lane,
       slowAttemptMs: scheduling.slowAttemptMs,
       parkMs: scheduling.parkMs,
     });

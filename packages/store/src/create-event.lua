@@ -39,7 +39,8 @@ end
 local replies = {}
 local k = 1
 local a = 5
-local queued = false
+-- New deliveries per endpoint, pushed onto its lane in one command after the loop.
+local lanes, laneOrder, laneSubscriber = {}, {}, {}
 while a <= #ARGV do
   local eventId = ARGV[a + 1]
   local subscriberId = ARGV[a + 3]
@@ -51,23 +52,39 @@ while a <= #ARGV do
   for i = 0, count - 1 do
     local dk = k + 2 + i * 4
     local id = ARGV[a + 5 + i * 2]
-    if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) > 0 or L.live(id) then
-      created[#created + 1] = 0
-    else
+    local e = ARGV[a + 6 + i * 2]
+    local new = false
+    if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 then
+      if schedule then
+        -- HSETNX: the entry is written only if the delivery is not live already.
+        local member = L.create(id, eventId, e, subscriberId, now)
+        if member then
+          if not lanes[e] then
+            lanes[e] = {}
+            laneOrder[#laneOrder + 1] = e
+            laneSubscriber[e] = subscriberId
+          end
+          lanes[e][#lanes[e] + 1] = member
+          new = true
+        end
+      else
+        new = not L.live(id)
+      end
+    end
+    if new then
       append(KEYS[dk + 2], now, id)
       append(KEYS[dk + 3], now, id)
-      if schedule then
-        L.enqueue(id, eventId, ARGV[a + 6 + i * 2], subscriberId, now, false)
-        queued = true
-      end
-      created[#created + 1] = 1
     end
+    created[#created + 1] = new and 1 or 0
   end
   replies[#replies + 1] = created
   k = k + 2 + count * 4
   a = a + 5 + count * 2
 end
-if queued then
+for _, e in ipairs(laneOrder) do
+  L.pushMany(e, laneSubscriber[e], lanes[e], false)
+end
+if #laneOrder > 0 then
   redis.call('LPUSH', L.key('wake'), '1')
   redis.call('LTRIM', L.key('wake'), 0, 0)
 end

@@ -139,7 +139,7 @@ describe('DeliveryStore re-opening and patching', () => {
         { attempt: 1, startedAt: 2000, durationMs: 5, outcome: 'retry', statusCode: 500, requestHeaders: {} },
         { state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500 },
         undefined,
-        { ticket: 1, pace: '' },
+        { ticket: 1, lane: 'fast', pace: '' },
       );
       const record = await store.deliveries.get(d!.id);
       expect(record).toEqual({ ...pending, state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500, updatedAt: expect.any(Number) });

@@ -7,7 +7,7 @@ import { boundAttempt } from './attempt-bounds';
 import { parseStoredEvent, type EventStore } from './event-store';
 import { LOG_ENTRY } from './history-log';
 import type { Keys } from './keys';
-import { laneScript, parseLaneEntry, type LaneEntry } from './lanes/lane-store';
+import { laneScript, parseLaneEntry, type LaneClass, type LaneEntry } from './lanes/lane-store';
 import { TurnBatch } from './turn-batch';
 
 const CREATE_EVENT = `${LOG_ENTRY}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
@@ -97,6 +97,8 @@ interface AttemptWrite {
 export interface AttemptScheduling {
   /** The ticket of the job that made the attempt: nothing moves unless it is still the delivery's. */
   ticket: number;
+  /** The lane the job ran in (its place against its subscriber's cap is that lane's). */
+  lane: LaneClass;
   /** 'slow' (timed out or took too long) or 'prompt' counts towards moving the endpoint between lanes. */
   pace: 'slow' | 'prompt' | '';
 }
@@ -289,6 +291,7 @@ export class DeliveryStore {
         health ? (health.ok ? '1' : '0') : '',
         final,
         scheduling?.ticket ?? '',
+        scheduling?.lane ?? '',
         scheduling?.pace ?? '',
         patch.nextAttemptAt ?? '',
         ...recordFields(delivery),

@@ -11,8 +11,9 @@
 -- ARGV: schedPrefix, slowAfter, fastAfter, then per delivery: n (how many of the following are
 --       this delivery's), then attemptJson, retentionMs, nowMs, attemptOk ('1'|'0'|'' for no
 --       health update), final ('delivered'|'failed'|'none'), ticket (the job's; '' for an attempt
---       the scheduler did not hand out, such as a test send), pace ('slow'|'prompt'|''),
---       nextAttemptAt ('' unless retrying), then 6 field/value pairs that make the record (id,
+--       the scheduler did not hand out, such as a test send), lane (the lane class the job ran in),
+--       pace ('slow'|'prompt'|''), nextAttemptAt ('' unless retrying), then 6 field/value pairs
+--       that make the record (id,
 --       eventId, eventType, endpointId, subscriberId, createdAt), then field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
 -- endpoint moved to the slow lane, 2: back to the fast one, 0: neither)}.
@@ -31,12 +32,13 @@ local function schedule(id, a)
   if not x or x.ticket ~= tonumber(ticket) then
     return 0
   end
+  local lane = ARGV[a + 6]
   if ARGV[a + 4] == 'none' then
-    L.retryAt(id, x, tonumber(ARGV[a + 7]))
+    L.retryAt(id, x, tonumber(ARGV[a + 8]), lane)
   else
-    L.finish(id, x)
+    L.finish(id, x, lane)
   end
-  return L.pace(x.endpointId, x.subscriberId, ARGV[a + 6], slowAfter, fastAfter)
+  return L.pace(x.endpointId, x.subscriberId, ARGV[a + 7], slowAfter, fastAfter)
 end
 
 -- `a` is the index of this delivery's attemptJson in ARGV, `last` of its last value.
@@ -47,14 +49,14 @@ local function recordOne(delivery, attempts, health, outcomes, a, last)
   end
   if redis.call('EXISTS', delivery) == 0 then
     -- The record's identity and its state in one write.
-    redis.call('HSET', delivery, unpack(ARGV, a + 8, last))
+    redis.call('HSET', delivery, unpack(ARGV, a + 9, last))
     redis.call('PEXPIRE', delivery, retention)
   else
     -- A field the new state does not name (say nextAttemptAt once delivered) must not linger.
     redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
-    redis.call('HSET', delivery, unpack(ARGV, a + 20, last))
+    redis.call('HSET', delivery, unpack(ARGV, a + 21, last))
   end
-  local laneMove = schedule(ARGV[a + 9], a)
+  local laneMove = schedule(ARGV[a + 10], a)
   local ok = ARGV[a + 3]
   if ok == '' then
     return { 0, 0, laneMove }

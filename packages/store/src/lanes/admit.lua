@@ -4,17 +4,24 @@
 --       target (how long that list may grow), max (deliveries this call admits at most),
 --       capEndpoint, capSubscriber (deliveries admitted and not ended, per endpoint and per
 --       subscriber in this class), leaseMs, capSleepMs (the longest a member sleeps at a cap
---       before it is looked at again), heldMaxMs (a place held this long is taken as lost)
+--       before it is looked at again), heldMaxMs (a place held this long is taken as lost),
+--       quantum (deliveries one endpoint's turn admits at most)
 -- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual}.
 -- Each admitted delivery holds a place against its caps from here until it ends or leaves
 -- BullMQ again, and a lease until the caller has added its job (it removes the lease in the same
 -- transaction); a lease that runs out puts the delivery back at the head of its lane.
+--
+-- A turn serves the subscriber with the lowest tag, then its endpoint with the lowest tag, and
+-- admits up to `quantum` of that endpoint's deliveries with one command each for the lane, the
+-- entries and the places held, before both move one tag on: fairness in units of `quantum`
+-- deliveries, at a few Redis commands per turn rather than per delivery.
 L.init(ARGV[1], ARGV[2])
 local now = L.now
 local c = ARGV[3]
 local room = math.min(tonumber(ARGV[6]), tonumber(ARGV[5]) - redis.call('LLEN', ARGV[4]) - redis.call('ZCARD', L.key('leases', c)))
 local capE, capS = tonumber(ARGV[7]), tonumber(ARGV[8])
 local leaseMs, capSleepMs, heldMaxMs = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local quantum = tonumber(ARGV[12])
 
 L.catchUp()
 
@@ -22,9 +29,18 @@ local out = { -1 }
 local admitted = 0
 local ring = L.key('ring', c)
 local leases = L.key('leases', c)
-local stats = L.key('stats')
--- Every turn either admits, or takes one member out of a ring (asleep, empty, or a stale
--- element), so the loop ends; the bound only caps one call's work when many members sleep.
+-- Places held, per key, purged of lost ones once per call.
+local heldCount = {}
+local function held(key)
+  if not heldCount[key] then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - heldMaxMs)
+    heldCount[key] = redis.call('ZCARD', key)
+  end
+  return heldCount[key]
+end
+local lastTag = nil
+-- Every turn either admits, or takes one member out of a ring (asleep, empty, or only stale
+-- elements), so the loop ends; the bound only caps one call's work when many members sleep.
 local turns = 0
 while admitted < room and turns < room * 4 + 200 do
   turns = turns + 1
@@ -34,11 +50,10 @@ while admitted < room and turns < room * 4 + 200 do
     break
   end
   local tag = tonumber(head[2])
-  redis.call('SET', L.key('vt', c), tag)
+  lastTag = tag
   local heldS = L.key('held', 's', c, s)
-  redis.call('ZREMRANGEBYSCORE', heldS, '-inf', now - heldMaxMs)
   local subRing = L.key('ring', c, s)
-  if redis.call('ZCARD', heldS) >= capS then
+  if held(heldS) >= capS then
     L.sleepSubscriber(s, c, now + capSleepMs, 'cap')
   else
     local ehead = redis.call('ZRANGE', subRing, 0, 0, 'WITHSCORES')
@@ -47,54 +62,75 @@ while admitted < room and turns < room * 4 + 200 do
       redis.call('ZREM', ring, s)
     else
       local heldE = L.key('held', 'e', e)
-      redis.call('ZREMRANGEBYSCORE', heldE, '-inf', now - heldMaxMs)
       local meta = L.key('ep', e)
       local limit = redis.call('HMGET', meta, 'rate', 'tat')
       local rate, tat = tonumber(limit[1]), tonumber(limit[2]) or 0
       local lane = L.key('lane', e)
-      if redis.call('ZCARD', heldE) >= capE then
+      local n = math.min(room - admitted, quantum, capE - held(heldE), capS - held(heldS))
+      if n <= 0 then
         L.sleepEndpoint(e, s, c, now + capSleepMs, 'cap')
       elseif rate and rate > 0 and tat > now then
         -- Rate limited (GCRA, no burst): the next delivery may go at `tat`.
         L.sleepEndpoint(e, s, c, tat, 'rate')
       else
-        local member = redis.call('LPOP', lane)
-        if not member then
+        if rate and rate > 0 then
+          n = 1
+        end
+        local members = redis.call('LPOP', lane, n)
+        if not members then
           L.leaveRing(e, s, c)
         else
-          redis.call('HINCRBY', stats, 'ready', -1)
-          local x, id = L.current(member)
-          if x then
+          redis.call('HINCRBY', L.key('stats'), 'ready', -#members)
+          local ids = {}
+          for i, member in ipairs(members) do
+            ids[i] = string.match(member, '^(.+)-%d+$') or member
+          end
+          local values = redis.call('HMGET', L.key('d'), unpack(ids))
+          local heldArgs, leaseArgs = {}, {}
+          for i, member in ipairs(members) do
+            local x = values[i] and L.parse(values[i])
+            local _, t = L.split(member)
+            if x and x.ticket == t then
+              heldArgs[#heldArgs + 1] = now
+              heldArgs[#heldArgs + 1] = ids[i]
+              leaseArgs[#leaseArgs + 1] = now + leaseMs
+              leaseArgs[#leaseArgs + 1] = member
+              out[#out + 1] = member
+              out[#out + 1] = x.eventId
+              out[#out + 1] = x.endpointId
+              out[#out + 1] = x.manual
+            end
+          end
+          local got = #heldArgs / 2
+          if got > 0 then
+            redis.call('ZADD', heldE, unpack(heldArgs))
+            redis.call('ZADD', heldS, unpack(heldArgs))
+            redis.call('ZADD', leases, unpack(leaseArgs))
+            heldCount[heldE] = heldCount[heldE] + got
+            heldCount[heldS] = heldCount[heldS] + got
+            admitted = admitted + got
             if rate and rate > 0 then
               redis.call('HSET', meta, 'tat', math.max(tat, now) + 1000 / rate)
             end
-            redis.call('ZADD', heldE, now, id)
-            redis.call('ZADD', heldS, now, id)
-            redis.call('ZADD', leases, now + leaseMs, member)
-            out[#out + 1] = member
-            out[#out + 1] = x.eventId
-            out[#out + 1] = x.endpointId
-            out[#out + 1] = x.manual
-            admitted = admitted + 1
-            -- Served: the endpoint and the subscriber each move one tag on.
-            if redis.call('LLEN', lane) > 0 then
-              redis.call('ZADD', subRing, 'XX', tonumber(ehead[2]) + 1, e)
-            else
-              redis.call('ZREM', subRing, e)
-            end
-            if redis.call('ZCARD', subRing) > 0 then
-              redis.call('ZADD', ring, 'XX', tag + 1, s)
-            else
-              redis.call('ZREM', ring, s)
-            end
-          elseif redis.call('LLEN', lane) == 0 then
-            -- A stale element (its delivery moved on) was the lane's last.
-            L.leaveRing(e, s, c)
+          end
+          -- Served (or only stale elements popped): the endpoint and the subscriber move one tag on.
+          if redis.call('LLEN', lane) > 0 then
+            redis.call('ZADD', subRing, 'XX', tonumber(ehead[2]) + 1, e)
+          else
+            redis.call('ZREM', subRing, e)
+          end
+          if redis.call('ZCARD', subRing) > 0 then
+            redis.call('ZADD', ring, 'XX', tag + 1, s)
+          else
+            redis.call('ZREM', ring, s)
           end
         end
       end
     end
   end
+end
+if lastTag then
+  redis.call('SET', L.key('vt', c), lastTag)
 end
 
 out[1] = L.nextDue() or -1

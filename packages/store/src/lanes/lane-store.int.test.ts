@@ -57,7 +57,7 @@ describe('LaneStore: the delivery scheduler', () => {
   }
 
   /** Ends an admitted delivery's attempt as the worker records it. */
-  async function finish(a: AdmittedDelivery, outcome: { retryAt?: number; pace?: 'slow' | 'prompt' | '' } = {}) {
+  async function finish(a: AdmittedDelivery, outcome: { retryAt?: number; pace?: 'slow' | 'prompt' | ''; lane?: LaneClass } = {}) {
     const event = (await store.events.get(a.eventId)) as StoredEvent;
     const delivery = pendingDelivery(a.deliveryId, event, a.endpointId, 1);
     const retrying = outcome.retryAt !== undefined;
@@ -66,7 +66,7 @@ describe('LaneStore: the delivery scheduler', () => {
       { attempt: 1, startedAt: clock, durationMs: 1, outcome: retrying ? 'retry' : 'delivered', statusCode: retrying ? 500 : 200, requestHeaders: {} },
       retrying ? { state: 'retrying', attempts: 1, nextAttemptAt: outcome.retryAt } : { state: 'delivered', attempts: 1 },
       { endpointId: a.endpointId, ok: !retrying, final: retrying ? 'none' : 'delivered' },
-      { ticket: a.ticket, pace: outcome.pace ?? 'prompt' },
+      { ticket: a.ticket, lane: outcome.lane ?? 'fast', pace: outcome.pace ?? 'prompt' },
     );
   }
 
@@ -76,7 +76,7 @@ describe('LaneStore: the delivery scheduler', () => {
       const small = await endpointOf('sub_small');
       await publish(big, 1000);
       const late = await publish(small, 3);
-      const order = (await admit({ max: 8 })).map((a) => a.endpointId);
+      const order = (await admit({ max: 8, quantum: 1 })).map((a) => a.endpointId);
       expect(order).toEqual([big.id, small.id, big.id, small.id, big.id, small.id, big.id, big.id]);
       expect((await admit({ max: 1000 })).filter((a) => a.endpointId === small.id)).toEqual([]);
       expect(late).toHaveLength(3);
@@ -87,7 +87,7 @@ describe('LaneStore: the delivery scheduler', () => {
       const b = await endpointOf('sub_one');
       const fromA = await publish(a, 5);
       const fromB = await publish(b, 2);
-      const admitted = await admit();
+      const admitted = await admit({ quantum: 1 });
       expect(admitted.slice(0, 4).map((x) => x.endpointId)).toEqual([a.id, b.id, a.id, b.id]);
       expect(admitted.filter((x) => x.endpointId === a.id).map((x) => x.deliveryId)).toEqual(fromA);
       expect(admitted.filter((x) => x.endpointId === b.id).map((x) => x.deliveryId)).toEqual(fromB);
@@ -97,10 +97,19 @@ describe('LaneStore: the delivery scheduler', () => {
       const busy = await endpointOf('sub_busy');
       const idle = await endpointOf('sub_idle');
       await publish(busy, 50);
-      await admit({ max: 40 });
+      await admit({ max: 40, quantum: 1 });
       await publish(idle, 10);
-      // Ten turns each from here, not ten of the idle one's first.
-      expect((await admit({ max: 6 })).map((x) => x.endpointId)).toEqual([busy.id, idle.id, busy.id, idle.id, busy.id, idle.id]);
+      // Turn about from here, not ten of the idle one's first.
+      expect((await admit({ max: 6, quantum: 1 })).map((x) => x.endpointId)).toEqual([busy.id, idle.id, busy.id, idle.id, busy.id, idle.id]);
+    });
+
+    it('admits up to `quantum` of one endpoint per turn (10 by default), in one command for the lane', async () => {
+      const big = await endpointOf('sub_q1');
+      const small = await endpointOf('sub_q2');
+      await publish(big, 30);
+      await publish(small, 30);
+      const order = (await admit({ max: 40 })).map((a) => (a.endpointId === big.id ? 'b' : 's')).join('');
+      expect(order).toBe('bbbbbbbbbbssssssssssbbbbbbbbbbssssssssss');
     });
 
     it('admits no more than the wait list has room for, and no more than asked', async () => {
@@ -305,9 +314,9 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await finish(batch[4]!, { pace: 'prompt' })).laneMove).toBe('to_fast');
       expect(await laneOf(e)).toBe('fast');
       // A prompt attempt resets the slow count: one slow attempt alone does not move it again.
-      expect((await finish(slow[0]!, { pace: 'slow' })).laneMove).toBeNull();
-      expect((await finish(slow[1]!, { pace: 'prompt' })).laneMove).toBeNull();
-      expect((await finish(slow[2]!, { pace: 'slow' })).laneMove).toBeNull();
+      expect((await finish(slow[0]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
+      expect((await finish(slow[1]!, { pace: 'prompt', lane: 'slow' })).laneMove).toBeNull();
+      expect((await finish(slow[2]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
     });
   });
 

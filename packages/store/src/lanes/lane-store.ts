@@ -44,6 +44,8 @@ export interface AdmitOptions {
   capSleepMs: number;
   /** A place against a cap held this long is taken as lost (its job died unrecorded) and freed. */
   heldMaxMs: number;
+  /** Deliveries one endpoint's turn admits at most: the unit of fairness. @defaultValue 10 */
+  quantum?: number;
 }
 
 /** A delivery admitted for its next attempt: its BullMQ job is named `jobId` (`<deliveryId>-<ticket>`). */
@@ -129,6 +131,7 @@ export class LaneStore {
       o.leaseMs,
       o.capSleepMs,
       o.heldMaxMs,
+      o.quantum ?? 10,
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
     for (let i = 1; i + 3 < reply.length; i += 4) {

@@ -177,28 +177,20 @@ function L.wake(member)
   end
 end
 
-local function wakeIf(member, why)
-  if redis.call('HGET', L.key('sleep-why'), member) == why then
-    L.wake(member)
-  end
-end
 
 -- Moves an endpoint between the fast and the slow lane; its ready deliveries go with it.
-function L.moveClass(e, s, to)
-  local from = L.class(e)
-  if from == to then
-    return false
-  end
+function L.moveClass(e, s, from, to)
   L.leaveRing(e, s, from)
+  local meta = L.key('ep', e)
+  redis.call('HDEL', meta, 'run')
   if to == 'slow' then
-    redis.call('HSET', L.key('ep', e), 'lane', 'slow')
+    redis.call('HSET', meta, 'lane', 'slow')
     redis.call('SADD', L.key('slow'), e)
   else
-    redis.call('HDEL', L.key('ep', e), 'lane')
+    redis.call('HDEL', meta, 'lane')
     redis.call('SREM', L.key('slow'), e)
   end
   L.activateEndpoint(e, s)
-  return true
 end
 
 -- An endpoint's scheduling settings (its subscriber, its rate limit), written with the endpoint:
@@ -228,6 +220,21 @@ end
 
 -- Moving deliveries ----------------------------------------------------------------------------
 
+-- Puts ready members (job ids) of one endpoint into its lane, at the tail (or the head), and the
+-- endpoint into the rings: one call however many there are.
+function L.pushMany(e, s, members, front)
+  if #members == 0 then
+    return
+  end
+  local lane = L.key('lane', e)
+  -- In pieces: unpack() of thousands of values would overflow Lua's stack.
+  for i = 1, #members, 1000 do
+    redis.call(front and 'LPUSH' or 'RPUSH', lane, unpack(members, i, math.min(i + 999, #members)))
+  end
+  redis.call('HINCRBY', L.key('stats'), 'ready', #members)
+  L.activateEndpoint(e, s)
+end
+
 function L.pushReady(member, x, front)
   redis.call(front and 'LPUSH' or 'RPUSH', L.key('lane', x.endpointId), member)
   redis.call('HINCRBY', L.key('stats'), 'ready', 1)
@@ -248,47 +255,69 @@ function L.live(id)
   return redis.call('HEXISTS', L.key('d'), id) == 1
 end
 
+-- A new delivery's entry (ticket 1) unless it is live already; returns its member (job id) or nil.
+function L.create(id, eventId, e, s, createdAt)
+  local x = { ticket = 1, eventId = eventId, endpointId = e, subscriberId = s, createdAt = createdAt, manual = '0' }
+  if redis.call('HSETNX', L.key('d'), id, encode(x)) == 0 then
+    return nil
+  end
+  return L.member(id, 1)
+end
+
 -- A delivery no longer holds a place against its endpoint's and subscriber's caps; either may go
--- again if it slept at its cap.
-function L.release(id, e, s)
+-- again if it slept at its cap. `c` is the lane it was admitted in (nil: not known, both).
+function L.release(id, e, s, c)
   redis.call('ZREM', L.key('held', 'e', e), id)
-  redis.call('ZREM', L.key('held', 's', 'fast', s), id)
-  redis.call('ZREM', L.key('held', 's', 'slow', s), id)
-  wakeIf(L.endpointMember(e, s), 'cap')
-  wakeIf(L.subscriberMember(s, 'fast'), 'cap')
-  wakeIf(L.subscriberMember(s, 'slow'), 'cap')
+  local members = { L.endpointMember(e, s) }
+  for _, lane in ipairs((c and c ~= '') and { c } or { 'fast', 'slow' }) do
+    redis.call('ZREM', L.key('held', 's', lane, s), id)
+    members[#members + 1] = L.subscriberMember(s, lane)
+  end
+  local why = redis.call('HMGET', L.key('sleep-why'), unpack(members))
+  for i, member in ipairs(members) do
+    if why[i] == 'cap' then
+      L.wake(member)
+    end
+  end
 end
 
 -- The delivery has ended (delivered, failed, expired): it leaves the scheduler.
-function L.finish(id, x)
-  L.release(id, x.endpointId, x.subscriberId)
+function L.finish(id, x, c)
+  L.release(id, x.endpointId, x.subscriberId, c)
   redis.call('HDEL', L.key('d'), id)
 end
 
 -- Another attempt is due at `atMs`: the delivery waits in the due set under a new ticket.
-function L.retryAt(id, x, atMs)
-  L.release(id, x.endpointId, x.subscriberId)
+function L.retryAt(id, x, atMs, c)
+  L.release(id, x.endpointId, x.subscriberId, c)
   redis.call('ZADD', L.key('due'), atMs, L.bump(id, x))
 end
 
 -- Counts an attempt's pace towards moving its endpoint between lanes. `pace` is 'slow' (timed
--- out or took too long), 'prompt', or '' (not counted). Returns 1 when the endpoint moved to the
--- slow lane, 2 when it moved back, else 0.
+-- out or took too long), 'prompt', or '' (not counted). `run` counts the attempts in a row that
+-- disagree with the endpoint's lane (slow ones in the fast lane, prompt ones in the slow lane);
+-- one that agrees resets it. Returns 1 when the endpoint moved to the slow lane, 2 when it moved
+-- back, else 0. The usual case (a prompt attempt in the fast lane) costs one read.
 function L.pace(e, s, pace, slowAfter, fastAfter)
   if pace == '' then
     return 0
   end
   local meta = L.key('ep', e)
-  if pace == 'slow' then
-    redis.call('HDEL', meta, 'promptRun')
-    if redis.call('HINCRBY', meta, 'slowRun', 1) >= slowAfter and L.moveClass(e, s, 'slow') then
-      return 1
+  local state = redis.call('HMGET', meta, 'lane', 'run')
+  local c = state[1] or 'fast'
+  if (pace == 'slow') == (c == 'slow') then
+    if state[2] then
+      redis.call('HDEL', meta, 'run')
     end
-  else
-    redis.call('HDEL', meta, 'slowRun')
-    if redis.call('HINCRBY', meta, 'promptRun', 1) >= fastAfter and L.moveClass(e, s, 'fast') then
-      return 2
-    end
+    return 0
+  end
+  local run = redis.call('HINCRBY', meta, 'run', 1)
+  if pace == 'slow' and run >= slowAfter then
+    L.moveClass(e, s, 'fast', 'slow')
+    return 1
+  elseif pace == 'prompt' and run >= fastAfter then
+    L.moveClass(e, s, 'slow', 'fast')
+    return 2
   end
   return 0
 end
