@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { createAuthenticatedSender, createGuardedAgent, createTestSender, EndpointGuard, type CircuitBreakerPolicy } from '@hookrelay/delivery';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
+import type { SecretBox } from '@hookrelay/secrets';
 import { createStore } from '@hookrelay/store';
 import type { ApiDeps } from './deps';
 
@@ -17,6 +18,8 @@ export interface BuildApiDepsOptions {
   accepting?: () => boolean;
   now?: () => number;
   dispatcher?: Dispatcher;
+  /** Seals and opens stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
+  secrets?: SecretBox;
 }
 
 /**
@@ -31,7 +34,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis.error'));
   const queueRedis = createRedis(options.redisUrl, 'queue', { enableOfflineQueue: false });
   queueRedis.on('error', () => undefined);
-  const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now });
+  const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now, secrets: options.secrets });
   const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix: options.keyPrefix });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue.error'));
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));

@@ -4,6 +4,7 @@ import { ConfigError } from '@hookrelay/contracts';
 import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
+import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
 import { loadApiConfig } from './config';
@@ -26,6 +27,9 @@ async function main(): Promise<void> {
     );
   }
 
+  const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
+  if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);
+
   const metrics = createMetrics();
   const retentionMs = config.HOOKRELAY_RETENTION_DAYS * 86_400_000;
   const circuitBreaker = { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 };
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
       allowUnauthenticatedSources: config.HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES,
     },
     accepting: () => accepting,
+    secrets,
   });
   const app = createApp(api.deps);
 
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       retentionMs,
       circuitBreaker,
+      secrets,
     });
   }
 

@@ -12,6 +12,8 @@ export type AttemptErrorKind =
   | 'network'
   | 'endpoint_disabled'
   | 'endpoint_deleted'
+  /** A secret of the endpoint cannot be decrypted (its key was removed, or the ciphertext altered): nothing was sent. */
+  | 'secret_unreadable'
   | 'event_expired';
 
 /** What BullMQ carries for one delivery: ids only; the payload is stored once per event. */

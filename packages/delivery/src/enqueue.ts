@@ -11,7 +11,8 @@ export interface EnqueueDeps {
 
 export interface EventFanOut {
   event: StoredEvent;
-  endpoints: readonly Endpoint[];
+  /** Where it goes: only the ids are read (a summary will do, no secret is needed). */
+  endpoints: readonly Pick<Endpoint, 'id'>[];
 }
 
 export interface EnqueueOptions {
@@ -128,7 +129,7 @@ async function existingDeliveries(store: Store, items: readonly EventFanOut[]): 
 }
 
 /** The library entry point for one (event, endpoint) pair; safe to call twice for the same pair. */
-export async function enqueueDelivery(deps: EnqueueDeps, event: StoredEvent, endpoint: Endpoint): Promise<NewDelivery> {
+export async function enqueueDelivery(deps: EnqueueDeps, event: StoredEvent, endpoint: Pick<Endpoint, 'id'>): Promise<NewDelivery> {
   const [[delivery] = []] = await enqueueEvents(deps, [{ event, endpoints: [endpoint] }], { mayExist: true });
   if (!delivery) throw new Error('enqueueEvents returned no delivery');
   return delivery;

@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf } from '@hookrelay/queue';
+import { SecretUnreadableError } from '@hookrelay/secrets';
 import type { Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import type { AuthenticatedSender } from './auth/authenticated-send';
@@ -65,7 +66,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     // first job was removed) must not send again; only a person's explicit retry may.
     if (!data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) return;
 
-    const endpoint = await deps.endpoints.get(data.endpointId);
+    const endpoint = await deps.endpoints.get(data.endpointId).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, data.endpointId, err));
     const attempt = delivery.attempts + 1;
     const blocker = blockerOf(event, endpoint);
     if (blocker) {
@@ -127,9 +128,24 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
   };
 }
 
-function blockerOf(event: StoredEvent | null, endpoint: Endpoint | null): AttemptErrorKind | null {
+/** An endpoint whose secrets cannot be decrypted: its deliveries end at once with `secret_unreadable`. */
+const UNREADABLE: unique symbol = Symbol('secret_unreadable');
+
+/**
+ * A secret that cannot be decrypted is never silent: logged at error with the endpoint id, and the
+ * delivery ends with a recorded `secret_unreadable` attempt instead of being retried forever. Other
+ * endpoints are not touched.
+ */
+function unreadableOrThrow(deps: ProcessorDeps, endpointId: string, err: unknown): typeof UNREADABLE {
+  if (!(err instanceof SecretUnreadableError)) throw err;
+  deps.logger.error({ endpointId, field: err.context.field, keyId: err.keyId, reason: err.reason, err: err.message }, 'endpoint.secret_unreadable');
+  return UNREADABLE;
+}
+
+function blockerOf(event: StoredEvent | null, endpoint: Endpoint | null | typeof UNREADABLE): AttemptErrorKind | null {
   if (!event) return 'event_expired';
   if (!endpoint) return 'endpoint_deleted';
+  if (endpoint === UNREADABLE) return 'secret_unreadable';
   if (endpoint.status === 'disabled') return 'endpoint_disabled';
   return null;
 }

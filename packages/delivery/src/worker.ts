@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_JOB_RETENTION, DELIVERY_QUEUE_NAME, type DeliveryQueue } from '@hookrelay/queue';
+import type { SecretBox } from '@hookrelay/secrets';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
@@ -52,6 +53,8 @@ export interface DeliveryWorkerOptions {
   metricsSampleIntervalMs?: number;
   /** Replace the HTTP dispatcher (its SSRF guard goes with it). */
   dispatcher?: Dispatcher;
+  /** Opens the endpoints' stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
+  secrets?: SecretBox;
   now?: () => number;
 }
 
@@ -79,7 +82,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const storeRedis = createRedis(options.redisUrl, 'store');
   const subscriber = createRedis(options.redisUrl, 'subscriber');
   const queueRedis = createRedis(options.redisUrl, 'queue');
-  const store = createStore({ redis: storeRedis, prefix: keyPrefix, retentionMs: options.retentionMs, now });
+  const store = createStore({ redis: storeRedis, prefix: keyPrefix, retentionMs: options.retentionMs, now, secrets: options.secrets });
   const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix });
   const endpoints = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, ttlMs: options.endpointCacheTtlMs, now });
   const dispatcher =

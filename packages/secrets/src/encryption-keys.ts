@@ -15,6 +15,17 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 export const KEY_GENERATION_HINT = 'generate a key with: openssl rand -base64 32';
 
+/** The one line both services log at start when no keys are configured (outside production only). */
+export const PLAIN_TEXT_SECRETS_WARNING =
+  'HOOKRELAY_ENCRYPTION_KEYS is not set: endpoint and source secrets are stored in Redis as plain text (development only; required in production, see SECURITY.md)';
+
+/** Adds the production rule to a config's superRefine: without keys, secrets would be stored in plain text. */
+export function requireKeysInProduction(env: { NODE_ENV?: string; HOOKRELAY_ENCRYPTION_KEYS: readonly EncryptionKey[] }, ctx: z.RefinementCtx): void {
+  if (env.NODE_ENV === 'production' && env.HOOKRELAY_ENCRYPTION_KEYS.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ENCRYPTION_KEYS'], message: `is required when NODE_ENV=production; ${KEY_GENERATION_HINT} and set <id>:<key>, e.g. k1:<key>` });
+  }
+}
+
 export class EncryptionKeysError extends Error {
   override readonly name = 'EncryptionKeysError';
 }

@@ -1,6 +1,9 @@
 import type Redis from 'ioredis';
-import type { Endpoint } from '@hookrelay/contracts';
+import { summarizeEndpoint, type Endpoint, type EndpointSummary } from '@hookrelay/contracts';
+import type { SecretBox } from '@hookrelay/secrets';
+import { compareAndSet } from './compare-and-set';
 import type { Keys } from './keys';
+import { openSecrets, sealSecrets } from './record-secrets';
 
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString('base64url');
@@ -24,24 +27,41 @@ export interface Page<T> {
 }
 
 /**
- * Endpoints as JSON strings, indexed per subscriber by creation time. Each subscriber's endpoints
- * carry a version, bumped by every change, so a process may keep them parsed between publishes.
+ * A change to a stored endpoint: the fields named replace the stored ones (secrets among them are
+ * sealed), a field set to undefined is removed, every other field is kept as stored, sealed
+ * secrets included, so a change that does not touch a secret never needs to read it.
+ */
+export type EndpointChanges = Partial<Omit<Endpoint, 'id' | 'subscriberId' | 'createdAt'>>;
+
+/** Attempts of one update before giving up on a record that keeps changing under it. */
+const UPDATE_ATTEMPTS = 10;
+
+/**
+ * Endpoints as JSON strings, indexed per subscriber by creation time, their secrets sealed
+ * (record-secrets.ts). Each subscriber's endpoints carry a version, bumped by every change, so a
+ * process may keep them parsed between publishes.
+ *
+ * Two ways to read: `get` opens every secret (SecretUnreadableError when one cannot be), for those
+ * that sign, authenticate or reveal; `getSummary`, `list` and `listAll` read no secret at all.
  */
 export class EndpointStore {
   /** Subscriber id -> its endpoints as of a version. Bounded: cleared when it grows past the cap. */
-  private readonly cached = new Map<string, { version: string; endpoints: readonly Endpoint[] }>();
+  private readonly cached = new Map<string, { version: string; endpoints: readonly EndpointSummary[] }>();
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly retentionMs: number,
     private readonly now: () => number,
+    private readonly box: SecretBox,
   ) {}
 
+  /** Writes the whole endpoint (a new one), its secrets sealed under the first key. */
   async save(endpoint: Endpoint): Promise<void> {
+    const sealed = sealSecrets(this.box, 'endpoint', { recordId: endpoint.id, subscriberId: endpoint.subscriberId }, endpoint);
     await this.redis
       .multi()
-      .set(this.keys.endpoint(endpoint.id), JSON.stringify(endpoint))
+      .set(this.keys.endpoint(endpoint.id), JSON.stringify(sealed))
       .zadd(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.createdAt, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
@@ -58,9 +78,39 @@ export class EndpointStore {
     await this.redis.del(`${this.keys.endpoint(id)}:disabling`);
   }
 
+  /** The endpoint with its secrets opened; SecretUnreadableError when one cannot be decrypted. */
   async get(id: string): Promise<Endpoint | null> {
     const raw = await this.redis.get(this.keys.endpoint(id));
-    return raw ? (JSON.parse(raw) as Endpoint) : null;
+    if (!raw) return null;
+    const stored = JSON.parse(raw) as Record<string, unknown>;
+    return openSecrets<Endpoint>(this.box, 'endpoint', { recordId: id, subscriberId: String(stored.subscriberId) }, stored);
+  }
+
+  /** The endpoint without its secrets: readable whatever state they are in. */
+  async getSummary(id: string): Promise<EndpointSummary | null> {
+    const raw = await this.redis.get(this.keys.endpoint(id));
+    return raw ? summarizeEndpoint(JSON.parse(raw) as Endpoint) : null;
+  }
+
+  /**
+   * Applies `changes` to the stored record, retrying when another writer (`npm run rekey`, a
+   * concurrent PATCH) changed it in between, so neither overwrites the other. Null when the
+   * endpoint is gone.
+   */
+  async update(id: string, changes: EndpointChanges): Promise<EndpointSummary | null> {
+    const key = this.keys.endpoint(id);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const raw = await this.redis.get(key);
+      if (!raw) return null;
+      const stored = JSON.parse(raw) as Endpoint;
+      const sealed = sealSecrets(this.box, 'endpoint', { recordId: id, subscriberId: stored.subscriberId }, changes);
+      const next = { ...stored, ...sealed } as Endpoint;
+      if (await compareAndSet(this.redis, key, raw, JSON.stringify(next))) {
+        await this.redis.multi().incr(this.keys.subscriberEndpointsVersion(stored.subscriberId)).publish(this.keys.endpointChanges(), id).exec();
+        return summarizeEndpoint(next);
+      }
+    }
+    throw new Error(`endpoint ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`);
   }
 
   async delete(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<void> {
@@ -96,7 +146,7 @@ export class EndpointStore {
    * version has moved: one small GET instead of reading and parsing every endpoint, and never
    * stale (a change made by any process is seen by the next call). Frozen: shared between callers.
    */
-  async listAll(subscriberId: string): Promise<readonly Endpoint[]> {
+  async listAll(subscriberId: string): Promise<readonly EndpointSummary[]> {
     // The version is read before the endpoints: a change landing in between makes the copy look
     // older than it is (re-read next time), never newer.
     const version = (await this.redis.get(this.keys.subscriberEndpointsVersion(subscriberId))) ?? '0';
@@ -114,7 +164,7 @@ export class EndpointStore {
    * (creation time and id), not its membership, so deleting it between pages skips nothing and
    * repeats nothing.
    */
-  async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<Endpoint>> {
+  async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<EndpointSummary>> {
     const key = this.keys.subscriberEndpoints(subscriberId);
     const after = decodeCursor(opts.cursor);
     const ids: string[] = [];
@@ -140,9 +190,9 @@ export class EndpointStore {
     return this.redis.zcard(this.keys.subscriberEndpoints(subscriberId));
   }
 
-  private async load(ids: string[]): Promise<Endpoint[]> {
+  private async load(ids: string[]): Promise<EndpointSummary[]> {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.endpoint(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Endpoint);
+    return raws.filter((r): r is string => r !== null).map((r) => summarizeEndpoint(JSON.parse(r) as Endpoint));
   }
 }

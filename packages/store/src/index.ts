@@ -8,10 +8,12 @@ import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { EndpointHealthStore } from './endpoint-health-store';
+import { SecretBox } from '@hookrelay/secrets';
 
 export * from './keys';
 export * from './store-options';
-export { EndpointStore, type Page } from './endpoint-store';
+export { EndpointStore, type Page, type EndpointChanges } from './endpoint-store';
+export * from './rekey';
 export { EventStore } from './event-store';
 export * from './subscriber-store';
 export * from './idempotency-store';
@@ -36,9 +38,10 @@ export interface Store {
 export function createStore(options: StoreOptions): Store {
   const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
   const now = options.now ?? Date.now;
+  const secrets = options.secrets ?? new SecretBox();
   const events = new EventStore(options.redis, keys);
   const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
-  const endpoints = new EndpointStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
+  const endpoints = new EndpointStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets);
   return {
     keys,
     endpoints,
@@ -48,6 +51,6 @@ export function createStore(options: StoreOptions): Store {
     health: new EndpointHealthStore(options.redis, keys),
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
-    sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets),
   };
 }

@@ -34,6 +34,8 @@ export function createKeys(prefix: string) {
     /** A source's inbound request history (sorted set by time) and its rate-limit counters. */
     sourceRequests: (id: string) => `${prefix}:src:${id}:req`,
     sourceRate: (id: string, window: string) => `${prefix}:src:${id}:rl:${window}`,
+    /** A replay claim (string, expiring with its window): the SHA-256 of a signature or dedupe key -> the event it published. */
+    sourceReplay: (id: string, keyHash: string) => `${prefix}:src:${id}:rp:${keyHash}`,
     subscriber: (id: string) => `${prefix}:sub:${id}`,
     subscribers: () => `${prefix}:subs`,
     /** API keys by the SHA-256 of the key: the key itself is never stored. */

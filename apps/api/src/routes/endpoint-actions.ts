@@ -4,7 +4,7 @@ import { recoverEndpoint } from '@hookrelay/delivery';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { fromZod, ValidationError } from '../errors';
-import { endpointOf } from '../subscriber-access';
+import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
 import { timeParam } from './deliveries';
 
 const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
@@ -38,7 +38,7 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/:eid/test', async (req, res) => {
-    const endpoint = await endpointOf(req, store);
+    const endpoint = await endpointWithSecretsOf(req, store);
     const parsed = testBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     const now = deps.now();
