@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
 import { SecretUnreadableError, type SecretBox } from '@hookrelay/secrets';
 import { compareAndSet } from './compare-and-set';
@@ -15,6 +16,8 @@ export interface RekeyOptions {
   resumeFrom?: string;
   /** Called after every batch. */
   onProgress?: (progress: RekeyProgress) => void;
+  /** Called between reading a record and writing it back: lets a test change the record in between. */
+  betweenReadAndWrite?: (key: string) => Promise<void>;
 }
 
 export interface RekeyProgress {
@@ -60,12 +63,27 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
 }
 
-function parsePosition(position: string | undefined): { phase: number; cursor: string } {
-  if (!position) return { phase: 0, cursor: '0' };
-  const [segment, cursor] = position.split(':');
+/** Where a scan stands: the kind of record, the node (a Cluster is scanned one master at a time), the SCAN cursor. */
+interface Position {
+  phase: number;
+  node: number;
+  cursor: string;
+}
+
+function parsePosition(position: string | undefined): Position {
+  if (!position) return { phase: 0, node: 0, cursor: '0' };
+  if (position === 'done') return { phase: PHASES.length, node: 0, cursor: '0' };
+  const [segment, node, cursor] = position.split(':');
   const phase = PHASES.findIndex((p) => p.segment === segment);
-  if (phase < 0 || !cursor || !/^\d+$/.test(cursor)) throw new Error(`not a rekey position: ${position} (expected ep:<cursor> or src:<cursor>)`);
-  return { phase, cursor };
+  if (phase < 0 || !node || !/^\d+$/.test(node) || !cursor || !/^\d+$/.test(cursor)) {
+    throw new Error(`not a rekey position: ${position} (expected what a progress line printed, e.g. ep:0:1234)`);
+  }
+  return { phase, node: Number(node), cursor };
+}
+
+/** SCAN sees one server's keys: on a Cluster, every master is scanned in turn. */
+function scanTargets(redis: Redis): Redis[] {
+  return redis instanceof Cluster ? (redis as Cluster).nodes('master') : [redis];
 }
 
 /**
@@ -83,25 +101,39 @@ export async function rekeyStoredSecrets(options: RekeyOptions): Promise<RekeyRe
   const report: RekeyReport = { read: 0, changed: 0, current: 0, unreadable: [], busy: [] };
   const start = parsePosition(options.resumeFrom);
 
+  const nodes = scanTargets(redis);
   for (let phase = start.phase; phase < PHASES.length; phase++) {
     const { kind, segment } = PHASES[phase] as (typeof PHASES)[number];
     // Only the records themselves: `<prefix>:ep:<id>`, not `<prefix>:ep:<id>:health` and the like.
     const recordKey = new RegExp(`^${escapeRegExp(options.prefix)}:${segment}:([^:]+)$`);
-    let cursor = phase === start.phase ? start.cursor : '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${escapeGlob(options.prefix)}:${segment}:*`, 'COUNT', options.batchSize ?? 500);
-      cursor = next;
-      for (const key of found) {
-        const id = recordKey.exec(key)?.[1];
-        if (id) await rekeyRecord(redis, secrets, kind, key, id, report);
-      }
-      options.onProgress?.({ position: `${segment}:${cursor}`, read: report.read, changed: report.changed });
-    } while (cursor !== '0');
+    const resuming = phase === start.phase;
+    for (let node = resuming ? start.node : 0; node < nodes.length; node++) {
+      let cursor = resuming && node === start.node ? start.cursor : '0';
+      do {
+        const [next, found] = await (nodes[node] as Redis).scan(cursor, 'MATCH', `${escapeGlob(options.prefix)}:${segment}:*`, 'COUNT', options.batchSize ?? 500);
+        cursor = next;
+        for (const key of found) {
+          const id = recordKey.exec(key)?.[1];
+          // Reads and writes go through the client given, which routes them on a Cluster.
+          if (id) await rekeyRecord(options, kind, key, id, report);
+        }
+        const position = cursor === '0' ? nextPosition(phase, node, nodes.length) : `${segment}:${node}:${cursor}`;
+        options.onProgress?.({ position, read: report.read, changed: report.changed });
+      } while (cursor !== '0');
+    }
   }
   return report;
 }
 
-async function rekeyRecord(redis: Redis, secrets: SecretBox, kind: SecretRecordKind, key: string, id: string, report: RekeyReport): Promise<void> {
+/** Where to go on once a node's scan is complete; `done` at the very end. */
+function nextPosition(phase: number, node: number, nodes: number): string {
+  if (node + 1 < nodes) return `${(PHASES[phase] as (typeof PHASES)[number]).segment}:${node + 1}:0`;
+  const following = PHASES[phase + 1];
+  return following ? `${following.segment}:0:0` : 'done';
+}
+
+async function rekeyRecord(options: RekeyOptions, kind: SecretRecordKind, key: string, id: string, report: RekeyReport): Promise<void> {
+  const { redis, secrets } = options;
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     // GET on a key of another type fails; a record is always a string, so such a key is not one.
     if ((await redis.type(key)) !== 'string') return;
@@ -125,6 +157,7 @@ async function rekeyRecord(redis: Redis, secrets: SecretBox, kind: SecretRecordK
       report.current++;
       return;
     }
+    await options.betweenReadAndWrite?.(key);
     if (await compareAndSet(redis, key, raw, JSON.stringify(result.record))) {
       report.changed++;
       return;
