@@ -79,8 +79,10 @@ export function sourceRoutes(deps: ApiDeps): Router {
     const current = await sourceOf(req);
     const input = parse(patchSourceSchema, req.body);
     if (input.verification) checkSwitch(input.verification);
-    const { rateLimit, ...changes } = input;
+    const { rateLimit, dedupe, ...changes } = input;
     const next: Source = { ...current, ...changes, rateLimit: { ...current.rateLimit, ...rateLimit }, updatedAt: deps.now() };
+    if (dedupe === null) delete next.dedupe;
+    else if (dedupe) next.dedupe = dedupe;
     await store.sources.save(next);
     // New credentials have not been seen working yet: back to unverified until a request passes.
     if (input.verification) await store.sources.clearVerified(current.id);
