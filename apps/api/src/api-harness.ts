@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
+import { SecretBox, type EncryptionKey } from '@hookrelay/secrets';
 import type { Store } from '@hookrelay/store';
 import { captureLogLines, requireRedisUrl, uniquePrefix, callApi, type ApiCallOptions, type ApiCallResult } from '@hookrelay/testing';
 import type Redis from 'ioredis';
@@ -16,6 +17,12 @@ export interface ApiHarnessOptions {
   policy?: Partial<ApiDeps['policy']>;
   retentionMs?: number;
   circuitBreaker?: CircuitBreakerPolicy;
+  /** HOOKRELAY_ENCRYPTION_KEYS, for the API and the worker. @defaultValue none: secrets in plain text */
+  encryptionKeys?: EncryptionKey[];
+  /** Run on an earlier harness's data (a restart): its prefix, and its admin key with it. @defaultValue a fresh prefix */
+  prefix?: string;
+  /** Leave the data in Redis on close, for a later harness on the same prefix. @defaultValue false */
+  keepData?: boolean;
 }
 
 export interface ApiHarness {
@@ -36,7 +43,8 @@ export interface ApiHarness {
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const redisUrl = requireRedisUrl();
-  const prefix = uniquePrefix('api');
+  const prefix = options.prefix ?? uniquePrefix('api');
+  const secrets = new SecretBox(options.encryptionKeys ?? []);
   const { lines: logLines, destination } = captureLogLines();
   const logger = createLogger({ level: 'debug', destination });
   const metrics = createMetrics({ processMetrics: false });
@@ -53,6 +61,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     retentionMs: options.retentionMs,
     circuitBreaker: options.circuitBreaker,
     accepting: () => accepting,
+    secrets,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);
@@ -73,6 +82,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
           retentionMs: options.retentionMs,
           circuitBreaker: options.circuitBreaker,
           metricsSampleIntervalMs: 0,
+          secrets,
         });
   // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
   // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
@@ -96,7 +106,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker?.close();
-      const keys = await redis.keys(`${prefix}*`);
+      const keys = options.keepData ? [] : await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
       await api.close();
     },
