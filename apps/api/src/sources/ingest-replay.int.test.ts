@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { startApiHarness, type ApiHarness } from '../api-harness';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './source-test-kit';
+import { createSource, eventsOf, GITHUB, GITHUB_SECRET, historyOf, ingest, newSubscriber } from './source-test-kit';
 import { githubSignature, slackHeaders, stripeSignature } from './vendor-signers';
 
-const GITHUB_SECRET = 'gh-webhook-secret-0123456789';
-const GITHUB = { type: 'hmac', header: 'X-Hub-Signature-256', algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=', secret: GITHUB_SECRET };
 const STRIPE_SECRET = 'whsec_replay_0123456789abcdef';
 const SLACK_SECRET = 'slack-signing-secret-replay';
 

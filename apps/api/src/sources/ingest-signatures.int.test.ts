@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { startApiHarness, type ApiHarness } from '../api-harness';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
+import { createSource, eventsOf, GITHUB, GITHUB_SECRET, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
 import { githubSignature, slackHeaders, standardWebhooksHeaders, stripeSignature } from './vendor-signers';
 
-const GITHUB_SECRET = 'gh-webhook-secret-0123456789';
-const GITHUB = { type: 'hmac', header: 'X-Hub-Signature-256', algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=', secret: GITHUB_SECRET };
 const UNAUTHORIZED = { error: { code: 'unauthorized', message: 'unauthorized' } };
 
 describe('ingest: requests signed by the vendors', () => {
