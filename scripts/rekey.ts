@@ -44,6 +44,8 @@ async function main(): Promise<number> {
   out(`  redis ${safeRedisUrl(config.REDIS_URL)}, prefix ${config.QUEUE_PREFIX}, ${batchSize} keys a batch`);
 
   const redis = createRedis(config.REDIS_URL, 'store');
+  // A large keyspace takes many SCAN calls: a progress line every few seconds, not one per call.
+  let printedAt = 0;
   try {
     const report = await rekeyStoredSecrets({
       redis,
@@ -51,7 +53,11 @@ async function main(): Promise<number> {
       secrets,
       batchSize,
       resumeFrom: option('resume'),
-      onProgress: (p) => out(`  ${p.read} records read, ${p.changed} changed (to resume after this batch: --resume ${p.position})`),
+      onProgress: (p) => {
+        if (Date.now() - printedAt < 2000 && p.position !== 'done') return;
+        printedAt = Date.now();
+        out(`  ${p.read} records read, ${p.changed} changed (to resume after this batch: --resume ${p.position})`);
+      },
     });
     out(`rekey: ${report.read} records read: ${report.changed} changed, ${report.current} already under "${first}", ${report.unreadable.length} unreadable`);
     for (const u of report.unreadable) out(`  unreadable: ${u.problem}`);
