@@ -220,4 +220,23 @@ describe('a ciphertext copied from one endpoint record into another', () => {
     expect(h.logLines.find((l) => l.msg === 'endpoint.secret_unreadable')).toMatchObject({ endpointId: into.id, reason: 'tampered', field: 'secret' });
     expect(receiver.requests.map((r) => r.url)).toEqual(['/from']);
   });
+
+  it('lets an unreadable auth secret be replaced with a PATCH of auth, which needs only the new value', async () => {
+    const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Beta' } })).body.id;
+    const ep = `/v1/subscribers/${sid}/endpoints`;
+    const donor = (await h.call('POST', ep, { body: { url: `${receiver.url}/donor`, eventTypes: ['custom.none'], auth: { type: 'bearer', token: 'donor-token-1' } } })).body;
+    const broken = (await h.call('POST', ep, { body: { url: `${receiver.url}/fixed`, eventTypes: ['custom.fix.*'], auth: { type: 'bearer', token: 'old-token-2' } } })).body;
+    const donorRecord = JSON.parse((await h.redis.get(h.store.keys.endpoint(donor.id))) as string);
+    const brokenRecord = JSON.parse((await h.redis.get(h.store.keys.endpoint(broken.id))) as string);
+    await h.redis.set(h.store.keys.endpoint(broken.id), JSON.stringify({ ...brokenRecord, auth: donorRecord.auth }));
+    expect((await h.call('POST', `${ep}/${broken.id}/test`)).body.error.code).toBe('secret_unreadable');
+
+    const patched = await h.call('PATCH', `${ep}/${broken.id}`, { body: { auth: { type: 'bearer', token: 'new-token-3' } } });
+    expect(patched.status).toBe(200);
+    const before = receiver.requests.length;
+    await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.fix.check', payload: {} } });
+    const requests = await receiver.waitForRequests(before + 1);
+    expect(requests[before]).toMatchObject({ url: '/fixed', headers: expect.objectContaining({ authorization: 'Bearer new-token-3' }) });
+    expect(requests[before]?.headers['x-hub-signature']).toBe(createHmac('sha256', broken.secret).update('{}').digest('hex'));
+  });
 });
