@@ -239,4 +239,25 @@ describe('a ciphertext copied from one endpoint record into another', () => {
     expect(requests[before]).toMatchObject({ url: '/fixed', headers: expect.objectContaining({ authorization: 'Bearer new-token-3' }) });
     expect(requests[before]?.headers['x-hub-signature']).toBe(createHmac('sha256', broken.secret).update('{}').digest('hex'));
   });
+
+  it('a source whose secret cannot be read answers 500 where its secrets are needed, and can still be read back in history and deleted', async () => {
+    const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Gamma' } })).body.id;
+    const base = `/v1/subscribers/${sid}/sources`;
+    const create = async (secret: string) => (await h.call('POST', base, { body: { name: secret, eventType: 'source.x', verification: { type: 'hmac', header: 'x-sig', secret } } })).body;
+    const donor = await create('donor-secret-0001');
+    const broken = await create('broken-secret-0002');
+    const donorRecord = JSON.parse((await h.redis.get(h.store.keys.source(donor.id))) as string);
+    const brokenRecord = JSON.parse((await h.redis.get(h.store.keys.source(broken.id))) as string);
+    await h.redis.set(h.store.keys.source(broken.id), JSON.stringify({ ...brokenRecord, verification: donorRecord.verification }));
+
+    const body = '{"a":1}';
+    const ingest = await fetch(`${h.baseUrl}${broken.ingestUrl}`, { method: 'POST', body, headers: { 'x-sig': createHmac('sha256', 'broken-secret-0002').update(body).digest('hex') } });
+    expect([ingest.status, ((await ingest.json()) as { error: { code: string } }).error.code]).toEqual([500, 'secret_unreadable']);
+    expect((await h.call('GET', `${base}/${broken.id}`)).body.error.code).toBe('secret_unreadable');
+    expect((await h.call('GET', `${base}/${donor.id}`)).body.ingestUrl).toBe(donor.ingestUrl);
+    expect((await h.call('GET', `${base}/${broken.id}/requests`)).status).toBe(200);
+    expect((await h.call('DELETE', `${base}/${broken.id}`)).status).toBe(204);
+    expect((await h.call('GET', base)).body.data.map((s: { id: string }) => s.id)).toEqual([donor.id]);
+    expect(await h.redis.exists(h.store.keys.sourceToken(brokenRecord.tokenHash))).toBe(0);
+  });
 });
