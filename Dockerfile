@@ -7,6 +7,7 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/signing/package.json packages/signing/
+COPY packages/secrets/package.json packages/secrets/
 COPY packages/store/package.json packages/store/
 COPY packages/queue/package.json packages/queue/
 COPY packages/delivery/package.json packages/delivery/

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { apiConfigSchema } from '../apps/api/src/config';
@@ -55,7 +55,9 @@ describe('docker-compose.yml', () => {
     const known = knownVariables(schema as never);
     expect(known.size).toBeGreaterThan(5);
     for (const name of Object.keys(env)) expect(known).toContain(name);
-    const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith('${') ? 'x'.repeat(32) : v]));
+    // Variables taken from the operator's environment get a value of the right form.
+    const sample = (name: string) => (name === 'HOOKRELAY_ENCRYPTION_KEYS' ? `k1:${Buffer.alloc(32, 7).toString('base64')}` : 'x'.repeat(32));
+    const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith('${') ? sample(k) : v]));
     expect(schema.safeParse(values).success).toBe(true);
   });
 });
@@ -65,5 +67,15 @@ describe('.env.example', () => {
     const listed = new Set([...readFileSync(join(ROOT, '.env.example'), 'utf8').matchAll(/^# ([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
     const read = new Set([...knownVariables(apiConfigSchema as never), ...knownVariables(workerConfigSchema as never)]);
     expect([...listed].sort()).toEqual([...read].sort());
+  });
+});
+
+describe('Dockerfile', () => {
+  it('copies every workspace package.json before npm ci (a missing one fails the image build)', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const workspaces = ['apps', 'packages'].flatMap((dir) => readdirSync(join(ROOT, dir)).map((name) => `${dir}/${name}`)).filter((ws) => existsSync(join(ROOT, ws, 'package.json')));
+    expect(workspaces).toContain('packages/secrets');
+    const copied = [...dockerfile.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1]);
+    expect(workspaces.filter((ws) => !copied.includes(ws))).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { enqueueEvents, startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics } from '@hookrelay/observability';
 import { checkRedisReachable, createDeliveryQueue, createRedis, parseRedisUrl, safeRedisUrl } from '@hookrelay/queue';
-import { createStore } from '@hookrelay/store';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '@hookrelay/secrets';
+import { createStore, rekeyStoredSecrets } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, freePort, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 
@@ -136,5 +138,22 @@ describe('on Redis Cluster', () => {
 
   it('delivers with a {hash tag} prefix, every key of the deployment in one slot', async () => {
     await deliverOnce(url, '{hookrelay}');
+  });
+
+  it('re-encrypts stored secrets (rekey) whichever master holds them: SCAN sees one server at a time', async () => {
+    const k1 = { id: 'k1', key: randomBytes(32) };
+    const k2 = { id: 'k2', key: randomBytes(32) };
+    const redis = createRedis(url, 'store');
+    try {
+      const prefix = '{rekey}';
+      const endpoints = Array.from({ length: 5 }, () => buildEndpoint({ url: 'https://receiver.example/hook', secret: `s-${randomBytes(8).toString('hex')}` }));
+      for (const e of endpoints) await createStore({ redis, prefix, secrets: new SecretBox([k1]) }).endpoints.save(e);
+      const report = await rekeyStoredSecrets({ redis, prefix, secrets: new SecretBox([k2, k1]) });
+      expect(report).toMatchObject({ read: 5, changed: 5, unreadable: [] });
+      const k2Only = createStore({ redis, prefix, secrets: new SecretBox([k2]) });
+      for (const e of endpoints) expect((await k2Only.endpoints.get(e.id))?.secret).toBe(e.secret);
+    } finally {
+      (redis as Redis).disconnect();
+    }
   });
 });

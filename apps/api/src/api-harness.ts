@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
+import { SecretBox, type EncryptionKey } from '@hookrelay/secrets';
 import type { Store, SubscriberLimits } from '@hookrelay/store';
 import { captureLogLines, requireRedisUrl, uniquePrefix, callApi, type ApiCallOptions, type ApiCallResult } from '@hookrelay/testing';
 import type Redis from 'ioredis';
@@ -20,10 +21,17 @@ export interface ApiHarnessOptions {
   limits?: Partial<SubscriberLimits>;
   /** The API's clock. @defaultValue Date.now */
   now?: () => number;
-  /** Another harness's prefix: a second API process on the same data (the first one's close() cleans up). */
-  prefix?: string;
   /** @defaultValue true */
   builtInCatalog?: boolean;
+  /** HOOKRELAY_ENCRYPTION_KEYS, for the API and the worker. @defaultValue none: secrets in plain text */
+  encryptionKeys?: EncryptionKey[];
+  /**
+   * Run on another harness's data: a second API process beside it, or a restart after it (with
+   * `keepData`); its prefix, and its admin key with it. @defaultValue a fresh prefix
+   */
+  prefix?: string;
+  /** Leave the data in Redis on close, for a later harness on the same prefix. @defaultValue false */
+  keepData?: boolean;
 }
 
 export interface ApiHarness {
@@ -45,6 +53,7 @@ export interface ApiHarness {
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const redisUrl = requireRedisUrl();
   const prefix = options.prefix ?? uniquePrefix('api');
+  const secrets = new SecretBox(options.encryptionKeys ?? []);
   const { lines: logLines, destination } = captureLogLines();
   const logger = createLogger({ level: 'debug', destination });
   const metrics = createMetrics({ processMetrics: false });
@@ -64,6 +73,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     now: options.now,
     builtInCatalog: options.builtInCatalog,
     accepting: () => accepting,
+    secrets,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);
@@ -84,6 +94,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
           retentionMs: options.retentionMs,
           circuitBreaker: options.circuitBreaker,
           metricsSampleIntervalMs: 0,
+          secrets,
         });
   // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
   // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
@@ -107,7 +118,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker?.close();
-      const keys = await redis.keys(`${prefix}*`);
+      const keys = options.keepData ? [] : await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
       await api.close();
     },

@@ -30,6 +30,12 @@ export function createApp(deps: ApiDeps): Express {
     next();
   });
   app.use(healthRoutes(deps));
+  // The API's answers carry secrets (created keys, signing secrets, ingest URLs) and one subscriber's
+  // data: no browser, proxy or CDN may keep a copy. Set before the routes, so errors carry it too.
+  app.use(['/v1', '/in'], (_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

@@ -5,6 +5,7 @@ import { createRedis } from '@hookrelay/queue';
 import { createStore, type SubscriberLimits } from '@hookrelay/store';
 import { LiveCatalog } from './catalog/live-catalog';
 import { RegexChecker } from './catalog/regex-check';
+import type { SecretBox } from '@hookrelay/secrets';
 import type { ApiDeps } from './deps';
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
 
@@ -26,6 +27,8 @@ export interface BuildApiDepsOptions {
   builtInCatalog?: boolean;
   /** See LiveCatalogOptions.maxStalenessMs. @defaultValue 250 */
   catalogMaxStalenessMs?: number;
+  /** Seals and opens stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
+  secrets?: SecretBox;
 }
 
 /**
@@ -38,7 +41,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   const now = options.now ?? Date.now;
   const redis = createRedis(options.redisUrl, 'store-fail-fast');
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis.error'));
-  const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now });
+  const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now, secrets: options.secrets });
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets });
   const auth = createAuthenticatedSender({ dispatcher, logger, now });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@hookrelay/contracts';
 import { loadApiConfig } from './config';
 import { loadWorkerConfig } from '../../worker/src/config';
@@ -76,5 +77,38 @@ describe('configuration from the environment', () => {
     expect(loadWorkerConfig({ REDIS_URL: 'redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster' }).REDIS_URL).toMatch(/^redis-sentinel/);
     expect(loadWorkerConfig({ REDIS_URL: 'redis-cluster://10.0.0.1:7000', QUEUE_PREFIX: '{hookrelay}' }).QUEUE_PREFIX).toBe('{hookrelay}');
     expect(() => loadWorkerConfig({ REDIS_URL: 'redis-cluster://10.0.0.1:7000' })).toThrow(/QUEUE_PREFIX: must contain a \{hash tag\}/);
+  });
+
+  describe('HOOKRELAY_ENCRYPTION_KEYS', () => {
+    const key = () => randomBytes(32).toString('base64');
+    const production = { NODE_ENV: 'production', HOOKRELAY_ADMIN_KEY: 'x'.repeat(32) } as const;
+
+    it('reads the list into keys, first key first, for the API and the worker', () => {
+      const env = { HOOKRELAY_ENCRYPTION_KEYS: `k2:${key()},k1:${key()}` };
+      expect(loadApiConfig(env).HOOKRELAY_ENCRYPTION_KEYS.map((k) => k.id)).toEqual(['k2', 'k1']);
+      expect(loadWorkerConfig(env).HOOKRELAY_ENCRYPTION_KEYS.map((k) => k.id)).toEqual(['k2', 'k1']);
+    });
+
+    it('is optional outside production (the services then warn and store plain text)', () => {
+      expect(loadApiConfig({}).HOOKRELAY_ENCRYPTION_KEYS).toEqual([]);
+      expect(loadWorkerConfig({ NODE_ENV: 'development' }).HOOKRELAY_ENCRYPTION_KEYS).toEqual([]);
+    });
+
+    it('is required with NODE_ENV=production, by the API and by the worker', () => {
+      expect(() => loadApiConfig(production)).toThrow(/^Invalid configuration:\n  HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production; generate a key with: openssl rand -base64 32/);
+      expect(() => loadWorkerConfig({ NODE_ENV: 'production' })).toThrow(/HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production/);
+      expect(loadApiConfig({ ...production, HOOKRELAY_ENCRYPTION_KEYS: `k1:${key()}` }).HOOKRELAY_ENCRYPTION_KEYS).toHaveLength(1);
+    });
+
+    it.each([
+      ['a malformed list', () => `k1:${key()},,k2:${key()}`, 'entry 2 is empty'],
+      ['a key that is not 32 bytes', () => `k1:${randomBytes(24).toString('base64')}`, 'key "k1" is 24 bytes; a key must be 32 bytes'],
+      ['duplicate ids', () => `k1:${key()},k1:${key()}`, 'key id "k1" appears twice'],
+    ])('stops start-up on %s, naming the problem', (_what, value, message) => {
+      for (const load of [loadApiConfig, loadWorkerConfig]) {
+        expect(() => load({ HOOKRELAY_ENCRYPTION_KEYS: value() })).toThrow(ConfigError);
+        expect(() => load({ HOOKRELAY_ENCRYPTION_KEYS: value() })).toThrow(`HOOKRELAY_ENCRYPTION_KEYS: ${message}`);
+      }
+    });
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
+import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 
 export const apiConfigSchema = z
   .object({
@@ -16,6 +17,11 @@ export const apiConfigSchema = z
     QUEUE_PREFIX: z.string().min(1).max(64).default('hookrelay'),
     /** The key that can do everything. Required in production; generated and printed at start in development. */
     HOOKRELAY_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+    /**
+     * Keys sealing stored secrets: `<id>:<base64 of 32 bytes>,...`; the first encrypts, all decrypt.
+     * Required in production; without it (development) secrets are stored as plain text, with a warning.
+     */
+    HOOKRELAY_ENCRYPTION_KEYS: encryptionKeysEnv(),
     /** Accept http:// endpoint URLs (otherwise https only). */
     HOOKRELAY_ALLOW_HTTP: envBoolean(false),
     /** Accept endpoints on loopback, private, link-local and metadata addresses (tests, local demo). */
@@ -48,6 +54,7 @@ export const apiConfigSchema = z
     if (env.NODE_ENV === 'production' && !env.HOOKRELAY_ADMIN_KEY) {
       ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ADMIN_KEY'], message: 'is required when NODE_ENV=production' });
     }
+    requireKeysInProduction(env, ctx);
   });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

@@ -120,6 +120,9 @@ describe('endpoint health', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'disabled', disabledReason: expect.stringMatching(/^manual\b/), disabledAt: expect.any(Number) });
     expect((await endpoint(ep.id)).status).toBe('disabled');
+    // The claim that makes one caller the one who disables is given back once it has.
+    expect(await h.redis.exists(`${h.store.keys.endpoint(ep.id)}:disabling`)).toBe(0);
+    expect(await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).toMatchObject({ status: 200 });
     await notices.waitForRequests(1);
     expect(noticesIn(notices)).toEqual([expect.objectContaining({ endpointId: ep.id, reason: 'manual' })]);
     expect((await publish(h, t, 'custom.order.paid')).deliveries).toEqual([]);

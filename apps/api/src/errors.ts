@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '@hookrelay/observability';
+import { SecretUnreadableError } from '@hookrelay/secrets';
 
 /** An error the API answers with its own status and code: `{error: {code, message, details?}}`. */
 export class AppError extends Error {
@@ -86,7 +87,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // The router could not decode a path parameter (`/endpoints/%zz`): the caller's mistake, not ours.
     // Found by test/reliability/input-fuzz, which got a 500 for it on every route with an id.
     else if (err instanceof URIError) error = new AppError(400, 'invalid_path', 'request path is not valid percent-encoding');
-    else if (isRedisDown(err)) error = new UnavailableError('storage is unavailable; try again shortly', { cause: err });
+    else if (err instanceof SecretUnreadableError) {
+      // Loud for the operator (which record, which field, which key); the caller learns only that
+      // the secret this route needs cannot be read, not the deployment's key ids.
+      logger.error({ record: err.context.record, recordId: err.context.recordId, field: err.context.field, keyId: err.keyId, reason: err.reason, err: err.message }, 'secret.unreadable');
+      error = new AppError(500, 'secret_unreadable', `a stored secret of this ${err.context.record} cannot be decrypted; the operator must restore its encryption key (see the service log)`);
+    } else if (isRedisDown(err)) error = new UnavailableError('storage is unavailable; try again shortly', { cause: err });
     else if (clientErrorStatus(err)) error = new AppError(clientErrorStatus(err) as number, 'bad_request', 'the request could not be read');
     else {
       logger.error({ err }, 'request.failed');

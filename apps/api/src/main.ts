@@ -4,6 +4,7 @@ import { ConfigError } from '@hookrelay/contracts';
 import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
+import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
 import { loadApiConfig } from './config';
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
       `\n  No HOOKRELAY_ADMIN_KEY set: generated one for this run (development only):\n\n    export ADMIN_KEY=${adminKey}\n\n`,
     );
   }
+
+  const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
+  if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);
 
   const metrics = createMetrics();
   const retentionMs = config.HOOKRELAY_RETENTION_DAYS * 86_400_000;
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
     },
     builtInCatalog: config.HOOKRELAY_BUILTIN_CATALOG,
     accepting: () => accepting,
+    secrets,
   });
   const app = createApp(api.deps);
 
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       retentionMs,
       circuitBreaker,
+      secrets,
     });
   }
 

@@ -5,8 +5,26 @@ import type { Logger } from '@hookrelay/observability';
 /** An incoming X-Request-Id is kept when it is a plain token, so a caller can follow its request. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-/** An ingest URL's token is the source's credential (anyone holding it may post): never logged. */
-const INGEST_TOKEN = /^\/in\/[^/?#]+/;
+/**
+ * An ingest URL's token is the source's credential (anyone holding it may post): never logged,
+ * whatever the path's case (express routes `/IN/<token>` there too), repeated slashes or
+ * percent-encoding (`/%69n/<token>`).
+ */
+const INGEST_PATH = /^\/+in\//i;
+
+/** The URL as it may be logged: an ingest path loses everything after `/in/`; the query stays. */
+export function loggableUrl(url: string): string {
+  const queryAt = url.search(/[?#]/);
+  const path = queryAt < 0 ? url : url.slice(0, queryAt);
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Not valid percent-encoding: judged as written.
+  }
+  if (!INGEST_PATH.test(path) && !INGEST_PATH.test(decoded)) return url;
+  return `/in/[redacted]${queryAt < 0 ? '' : url.slice(queryAt)}`;
+}
 
 /**
  * One log line per request when its response ends (method, URL, status, time), tagged with a
@@ -30,7 +48,7 @@ export function requestLogging(logger: Logger): RequestHandler {
     if (!QUIET_PATHS.has(path)) {
       res.once('close', () => {
         const fields = {
-          req: { id, method: req.method, url: url.replace(INGEST_TOKEN, '/in/[redacted]') },
+          req: { id, method: req.method, url: loggableUrl(url) },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
         };

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { isIdOf, type Endpoint, type IdKind } from '@hookrelay/contracts';
+import { isIdOf, type Endpoint, type EndpointSummary, type IdKind } from '@hookrelay/contracts';
 import type { Store } from '@hookrelay/store';
 import { assertSubscriberAccess } from './auth';
 import { NotFoundError } from './errors';
@@ -23,11 +23,23 @@ export async function subscriberOf(req: Request, store: Store, access: 'read' | 
   return sid;
 }
 
-/** An endpoint of that subscriber; another subscriber's is "not found". */
-export async function endpointOf(req: Request, store: Store, id: string = String(req.params.eid)): Promise<Endpoint> {
+/** An endpoint of that subscriber, without its secrets; another subscriber's is "not found". */
+export async function endpointOf(req: Request, store: Store, id: string = String(req.params.eid)): Promise<EndpointSummary> {
   const sid = await subscriberOf(req, store);
   if (!isIdOf('ep', id)) throw new NotFoundError('endpoint');
-  const endpoint = await store.endpoints.get(id);
+  const endpoint = await store.endpoints.getSummary(id);
   if (!endpoint || endpoint.subscriberId !== sid) throw new NotFoundError('endpoint');
+  return endpoint;
+}
+
+/**
+ * The same endpoint with its secrets, for routes that sign, authenticate or reveal. Ownership is
+ * checked first, on the summary, so a secret that cannot be decrypted (SecretUnreadableError, a 500
+ * `secret_unreadable`) is reported only to the endpoint's own subscriber, never to a prober.
+ */
+export async function endpointWithSecretsOf(req: Request, store: Store): Promise<Endpoint> {
+  const summary = await endpointOf(req, store);
+  const endpoint = await store.endpoints.get(summary.id);
+  if (!endpoint) throw new NotFoundError('endpoint');
   return endpoint;
 }

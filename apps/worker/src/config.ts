@@ -2,9 +2,12 @@ import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { DEFAULT_SCHEDULING } from '@hookrelay/delivery';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
+import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 
 export const workerConfigSchema = z
   .object({
+  /** development, production or test. In production HOOKRELAY_ENCRYPTION_KEYS is required. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Redis holding the queue and the records. */
   REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
   /** Key prefix for every Hookrelay key and the BullMQ queue; use a {hash tag} on Redis Cluster. */
@@ -31,6 +34,8 @@ export const workerConfigSchema = z
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).default(30_000),
   /** How often stalled jobs are looked for. */
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Keys opening stored secrets (the API's list, first key first); required in production. */
+  HOOKRELAY_ENCRYPTION_KEYS: encryptionKeysEnv(),
   /** Let deliveries reach loopback, private and link-local addresses. Only for tests and local demos. */
   HOOKRELAY_ALLOW_PRIVATE_TARGETS: envBoolean(false),
   /** Consecutive failed deliveries that disable an endpoint (with the span below). */
@@ -48,6 +53,7 @@ export const workerConfigSchema = z
   .superRefine((env, ctx) => {
     const problem = checkPrefixForCluster(env.REDIS_URL, env.QUEUE_PREFIX);
     if (problem) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: problem });
+    requireKeysInProduction(env, ctx);
   });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

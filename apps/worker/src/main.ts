@@ -4,13 +4,17 @@ import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { loadWorkerConfig } from './config';
 import { checkRedisReachable } from '@hookrelay/queue';
+import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs(process.env, process.stdout.isTTY) });
   await checkRedisReachable(config.REDIS_URL);
+  const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
+  if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);
   const metrics = createMetrics();
   const worker = await startDeliveryWorker({
+    secrets,
     redisUrl: config.REDIS_URL,
     keyPrefix: config.QUEUE_PREFIX,
     logger,

@@ -119,3 +119,5 @@ export function publicAuthView(auth: EndpointAuth | undefined) {
       return { type: a.type, accessKeyId: a.accessKeyId, region: a.region, service: a.service, hasSessionToken: a.sessionToken !== undefined, configured: true };
   }
 }
+
+export type PublicAuthView = ReturnType<typeof publicAuthView>;

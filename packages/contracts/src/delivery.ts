@@ -13,6 +13,8 @@ export type AttemptErrorKind =
   | 'endpoint_disabled'
   | 'endpoint_deleted'
   | 'event_expired'
+  /** A secret of the endpoint cannot be decrypted (its key was removed, or the ciphertext altered): nothing was sent. */
+  | 'secret_unreadable'
   /** Hookrelay's own failure while preparing, signing or sending (a bug, a payload it cannot serialize). */
   | 'internal';
 

@@ -1,4 +1,4 @@
-import type { EndpointAuth } from './auth';
+import { publicAuthView, type EndpointAuth, type PublicAuthView } from './auth';
 import type { CustomHeaders } from './headers';
 import type { RetryPolicy } from './retry';
 import type { SignatureConfig } from './signature';
@@ -54,4 +54,25 @@ export interface Endpoint {
 /** The secrets that sign a delivery at `nowMs`: the current one first, then those still in grace. */
 export function signingSecrets(endpoint: Pick<Endpoint, 'secret' | 'previousSecrets'>, nowMs: number): string[] {
   return [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > nowMs).map((s) => s.secret)];
+}
+
+/**
+ * An endpoint without its secrets: what fan-out, listings, views and ownership checks need. It is
+ * built from the stored record without decrypting anything, so it can be read even when a secret
+ * cannot (`secret_unreadable`), and costs no decryption on the publish path.
+ */
+export type EndpointSummary = Omit<Endpoint, 'secret' | 'previousSecrets' | 'auth'> & {
+  /** When each retiring secret stops signing; not the secrets. */
+  previousSecrets: Array<Pick<RetiringSecret, 'expiresAt'>>;
+  /** The auth scheme and its non-secret fields (publicAuthView). */
+  auth: PublicAuthView;
+};
+
+/**
+ * The summary of an endpoint. Reads only fields that are never secret, so it may be given a stored
+ * record whose secrets are still sealed.
+ */
+export function summarizeEndpoint(endpoint: Endpoint): EndpointSummary {
+  const { secret: _secret, previousSecrets, auth, ...rest } = endpoint;
+  return { ...rest, previousSecrets: (previousSecrets ?? []).map((s) => ({ expiresAt: s.expiresAt })), auth: publicAuthView(auth) };
 }

@@ -56,16 +56,28 @@ export class EndpointGuard {
     }
   }
 
-  async disable(endpoint: Endpoint, reason: DisableReason, detail: string): Promise<boolean> {
+  async disable(endpoint: Pick<Endpoint, 'id'>, reason: DisableReason, detail: string): Promise<boolean> {
+    const { store } = this.options;
+    // Many deliveries can fail at once: only the first to claim the change disables and announces.
+    // The claim is held while it does (60 s at most, should this process die) and given back
+    // after: whoever claims next finds the endpoint disabled already.
+    if (!(await store.endpoints.claimDisable(endpoint.id))) return false;
+    try {
+      return await this.disableClaimed(endpoint.id, reason, detail);
+    } finally {
+      await store.endpoints.releaseDisable(endpoint.id);
+    }
+  }
+
+  private async disableClaimed(id: string, reason: DisableReason, detail: string): Promise<boolean> {
     const { store, logger } = this.options;
     const now = this.options.now();
-    // Many deliveries can fail at once: only the first to claim the change disables and announces.
-    if (!(await store.endpoints.claimDisable(endpoint.id))) return false;
-    const current = await store.endpoints.get(endpoint.id);
+    const current = await store.endpoints.getSummary(id);
     if (!current || current.status === 'disabled') return false;
-    const disabled: Endpoint = { ...current, status: 'disabled', disabledReason: `${reason}: ${detail}`, disabledAt: now, updatedAt: now };
-    await store.endpoints.save(disabled);
-    logger.warn({ endpointId: endpoint.id, reason, detail }, 'endpoint.disabled');
+    // Only the status fields change: an endpoint whose secret cannot be read can still be disabled.
+    const disabled = await store.endpoints.update(id, { status: 'disabled', disabledReason: `${reason}: ${detail}`, disabledAt: now, updatedAt: now });
+    if (!disabled) return false;
+    logger.warn({ endpointId: id, reason, detail }, 'endpoint.disabled');
     const failed = await this.failOpenDeliveries(disabled);
     this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
 
@@ -77,7 +89,7 @@ export class EndpointGuard {
   }
 
   /** Open deliveries to a disabled endpoint end now, rather than whenever their retry comes due. */
-  private async failOpenDeliveries(endpoint: Endpoint): Promise<number> {
+  private async failOpenDeliveries(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<number> {
     const { store } = this.options;
     let count = 0;
     for (const status of ['pending', 'retrying'] as const) {

@@ -7,7 +7,8 @@ export interface EnqueueDeps {
 
 export interface EventFanOut {
   event: StoredEvent;
-  endpoints: readonly Endpoint[];
+  /** Where it goes: only the ids are read (a summary will do, no secret is needed). */
+  endpoints: readonly Pick<Endpoint, 'id'>[];
 }
 
 /** One caller's share of a transaction. */
@@ -75,7 +76,7 @@ async function commit(store: Store, shares: readonly Share[]): Promise<void> {
 }
 
 /** The library entry point for one (event, endpoint) pair; safe to call twice for the same pair. */
-export async function enqueueDelivery(deps: EnqueueDeps, event: StoredEvent, endpoint: Endpoint): Promise<NewDelivery> {
+export async function enqueueDelivery(deps: EnqueueDeps, event: StoredEvent, endpoint: Pick<Endpoint, 'id'>): Promise<NewDelivery> {
   const [[delivery] = []] = await enqueueEvents(deps, [{ event, endpoints: [endpoint] }]);
   if (!delivery) throw new Error('enqueueEvents returned no delivery');
   return delivery;

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf } from '@hookrelay/queue';
+import { SecretUnreadableError } from '@hookrelay/secrets';
 import { endpointSleeper, parseJobId, type AttemptScheduling, type LaneClass, type LaneMove, type Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import type { AuthenticatedSender } from './auth/authenticated-send';
@@ -77,7 +78,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       await deps.store.lanes.forget(id, ticket);
       return;
     }
-    const endpoint = await deps.endpoints.get(data.endpointId);
+    const endpoint = await deps.endpoints.get(data.endpointId).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, data.endpointId, err));
     await attemptDelivery({ delivery, event, endpoint, manual: data.manual === true, ticket, jobId: job.id ?? `${id}-${ticket}` });
   };
 }
@@ -85,7 +86,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
 export interface AttemptInput {
   delivery: DeliveryRecord;
   event: StoredEvent | null;
-  endpoint: Endpoint | null;
+  endpoint: Endpoint | null | typeof UNREADABLE;
   /** A person's retry (or a test send): one attempt, whatever the retry policy says. */
   manual: boolean;
   /** The scheduler ticket and job the attempt was admitted under; absent for a send made on the spot. */
@@ -233,9 +234,24 @@ async function adoptQueuedByEarlierVersion(deps: ProcessorDeps, job: DeliveryJob
   await deps.store.lanes.adopt(delivery, job.data.manual === true);
 }
 
-function blockerOf(event: StoredEvent | null, endpoint: Endpoint | null): AttemptErrorKind | null {
+/** An endpoint whose secrets cannot be decrypted: its deliveries end at once with `secret_unreadable`. */
+const UNREADABLE: unique symbol = Symbol('secret_unreadable');
+
+/**
+ * A secret that cannot be decrypted is never silent: logged at error with the endpoint id, and the
+ * delivery ends with a recorded `secret_unreadable` attempt instead of being retried forever. Other
+ * endpoints are not touched.
+ */
+function unreadableOrThrow(deps: ProcessorDeps, endpointId: string, err: unknown): typeof UNREADABLE {
+  if (!(err instanceof SecretUnreadableError)) throw err;
+  deps.logger.error({ endpointId, field: err.context.field, keyId: err.keyId, reason: err.reason, err: err.message }, 'endpoint.secret_unreadable');
+  return UNREADABLE;
+}
+
+function blockerOf(event: StoredEvent | null, endpoint: Endpoint | null | typeof UNREADABLE): AttemptErrorKind | null {
   if (!event) return 'event_expired';
   if (!endpoint) return 'endpoint_deleted';
+  if (endpoint === UNREADABLE) return 'secret_unreadable';
   if (endpoint.status === 'disabled') return 'endpoint_disabled';
   return null;
 }

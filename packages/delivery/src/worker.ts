@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_JOB_RETENTION, DELIVERY_QUEUE_NAMES, type DeliveryLane, type DeliveryQueue } from '@hookrelay/queue';
+import type { SecretBox } from '@hookrelay/secrets';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
@@ -55,6 +56,8 @@ export interface DeliveryWorkerOptions {
   dispatcher?: Dispatcher;
   /** Resolver for receiver addresses (the per-address cap); tests inject fakes. @defaultValue the system resolver */
   resolve?: LookupFn;
+  /** Opens the endpoints' stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
+  secrets?: SecretBox;
   now?: () => number;
 }
 
@@ -103,6 +106,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     prefix: keyPrefix,
     retentionMs: options.retentionMs,
     now,
+    secrets: options.secrets,
     laneMoves: { slowAfter: scheduling.slowAfter, fastAfter: scheduling.fastAfter },
   });
   const queues: Record<DeliveryLane, DeliveryQueue> = {

@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { Endpoint } from '@hookrelay/contracts';
+import { summarizeEndpoint, type Endpoint, type EndpointSummary } from '@hookrelay/contracts';
+import type { SecretBox } from '@hookrelay/secrets';
+import { compareAndSet } from './compare-and-set';
 import type { Keys } from './keys';
 import { laneScript, type LaneStore } from './lanes/lane-store';
+import { openSecrets, sealSecrets } from './record-secrets';
 
 const CREATE_ENDPOINT = laneScript(join(__dirname, 'create-endpoint-3.lua'));
 
@@ -30,12 +33,26 @@ export interface Page<T> {
 }
 
 /**
- * Endpoints as JSON strings, indexed per subscriber by creation time. Each subscriber's endpoints
- * carry a version, bumped by every change, so a process may keep them parsed between publishes.
+ * A change to a stored endpoint: the fields named replace the stored ones (secrets among them are
+ * sealed), a field set to undefined is removed, every other field is kept as stored, sealed
+ * secrets included, so a change that does not touch a secret never needs to read it.
+ */
+export type EndpointChanges = Partial<Omit<Endpoint, 'id' | 'subscriberId' | 'createdAt'>>;
+
+/** Attempts of one update before giving up on a record that keeps changing under it. */
+const UPDATE_ATTEMPTS = 10;
+
+/**
+ * Endpoints as JSON strings, indexed per subscriber by creation time, their secrets sealed
+ * (record-secrets.ts). Each subscriber's endpoints carry a version, bumped by every change, so a
+ * process may keep them parsed between publishes.
+ *
+ * Two ways to read: `get` opens every secret (SecretUnreadableError when one cannot be), for those
+ * that sign, authenticate or reveal; `getSummary`, `list` and `listAll` read no secret at all.
  */
 export class EndpointStore {
   /** Subscriber id -> its endpoints as of a version. Bounded: cleared when it grows past the cap. */
-  private readonly cached = new Map<string, { version: string; endpoints: readonly Endpoint[] }>();
+  private readonly cached = new Map<string, { version: string; endpoints: readonly EndpointSummary[] }>();
 
   constructor(
     private readonly redis: Redis,
@@ -43,14 +60,20 @@ export class EndpointStore {
     private readonly lanes: LaneStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
+    private readonly box: SecretBox,
   ) {
     if (!('hookrelayCreateEndpoint' in redis)) redis.defineCommand('hookrelayCreateEndpoint', { numberOfKeys: 3, lua: CREATE_ENDPOINT });
   }
 
+  private seal(endpoint: Endpoint): string {
+    return JSON.stringify(sealSecrets(this.box, 'endpoint', { recordId: endpoint.id, subscriberId: endpoint.subscriberId }, endpoint));
+  }
+
   /**
-   * Stores a new endpoint unless its subscriber already has `quota` of them (deleted ones do not
-   * count); false when it has. Checked and written in one script, so concurrent creates cannot
-   * pass the quota together.
+   * Stores a new endpoint, its secrets sealed under the first key, unless its subscriber already
+   * has `quota` of them (deleted ones do not count); false when it has. Checked and written in one
+   * script, with the scheduler's copy of its subscriber and rate limit, so concurrent creates
+   * cannot pass the quota together.
    */
   async create(endpoint: Endpoint, quota: number): Promise<boolean> {
     const { id, subscriberId, createdAt } = endpoint;
@@ -58,7 +81,7 @@ export class EndpointStore {
       this.keys.endpoint(id),
       this.keys.subscriberEndpoints(subscriberId),
       this.keys.subscriberEndpointsVersion(subscriberId),
-      JSON.stringify(endpoint),
+      this.seal(endpoint),
       id,
       createdAt,
       quota,
@@ -71,14 +94,17 @@ export class EndpointStore {
     return created === 1;
   }
 
-  /** Stores a changed endpoint (an existing one: new endpoints go through create, which holds the quota). */
+  /**
+   * Writes the whole endpoint, its secrets sealed under the first key, with no quota (tests,
+   * fixtures; the API creates through `create` and changes through `update`).
+   */
   async save(endpoint: Endpoint): Promise<void> {
     const multi = this.redis.multi();
     // The scheduler's copy of its subscriber and rate limit, written with the endpoint so that a
     // changed limit applies to the deliveries already waiting.
     this.lanes.appendEndpointSettings(multi, endpoint);
     await multi
-      .set(this.keys.endpoint(endpoint.id), JSON.stringify(endpoint))
+      .set(this.keys.endpoint(endpoint.id), this.seal(endpoint))
       .zadd(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.createdAt, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
@@ -95,9 +121,41 @@ export class EndpointStore {
     await this.redis.del(`${this.keys.endpoint(id)}:disabling`);
   }
 
+  /** The endpoint with its secrets opened; SecretUnreadableError when one cannot be decrypted. */
   async get(id: string): Promise<Endpoint | null> {
     const raw = await this.redis.get(this.keys.endpoint(id));
-    return raw ? (JSON.parse(raw) as Endpoint) : null;
+    if (!raw) return null;
+    const stored = JSON.parse(raw) as Record<string, unknown>;
+    return openSecrets<Endpoint>(this.box, 'endpoint', { recordId: id, subscriberId: String(stored.subscriberId) }, stored);
+  }
+
+  /** The endpoint without its secrets: readable whatever state they are in. */
+  async getSummary(id: string): Promise<EndpointSummary | null> {
+    const raw = await this.redis.get(this.keys.endpoint(id));
+    return raw ? summarizeEndpoint(JSON.parse(raw) as Endpoint) : null;
+  }
+
+  /**
+   * Applies `changes` to the stored record, retrying when another writer (`npm run rekey`, a
+   * concurrent PATCH) changed it in between, so neither overwrites the other. Null when the
+   * endpoint is gone.
+   */
+  async update(id: string, changes: EndpointChanges): Promise<EndpointSummary | null> {
+    const key = this.keys.endpoint(id);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const raw = await this.redis.get(key);
+      if (!raw) return null;
+      const stored = JSON.parse(raw) as Endpoint;
+      const sealed = sealSecrets(this.box, 'endpoint', { recordId: id, subscriberId: stored.subscriberId }, changes);
+      const next = { ...stored, ...sealed } as Endpoint;
+      if (await compareAndSet(this.redis, key, raw, JSON.stringify(next))) {
+        const multi = this.redis.multi();
+        if ('rateLimit' in changes) this.lanes.appendEndpointSettings(multi, next);
+        await multi.incr(this.keys.subscriberEndpointsVersion(stored.subscriberId)).publish(this.keys.endpointChanges(), id).exec();
+        return summarizeEndpoint(next);
+      }
+    }
+    throw new Error(`endpoint ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`);
   }
 
   async delete(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<void> {
@@ -137,7 +195,7 @@ export class EndpointStore {
    * version has moved: one small GET instead of reading and parsing every endpoint, and never
    * stale (a change made by any process is seen by the next call). Frozen: shared between callers.
    */
-  async listAll(subscriberId: string): Promise<readonly Endpoint[]> {
+  async listAll(subscriberId: string): Promise<readonly EndpointSummary[]> {
     // The version is read before the endpoints: a change landing in between makes the copy look
     // older than it is (re-read next time), never newer.
     const version = (await this.redis.get(this.keys.subscriberEndpointsVersion(subscriberId))) ?? '0';
@@ -155,7 +213,7 @@ export class EndpointStore {
    * (creation time and id), not its membership, so deleting it between pages skips nothing and
    * repeats nothing.
    */
-  async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<Endpoint>> {
+  async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<EndpointSummary>> {
     const key = this.keys.subscriberEndpoints(subscriberId);
     const after = decodeCursor(opts.cursor);
     const ids: string[] = [];
@@ -195,9 +253,9 @@ export class EndpointStore {
     return this.redis.zcard(this.keys.subscriberEndpoints(subscriberId));
   }
 
-  private async load(ids: string[]): Promise<Endpoint[]> {
+  private async load(ids: string[]): Promise<EndpointSummary[]> {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.endpoint(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Endpoint);
+    return raws.filter((r): r is string => r !== null).map((r) => summarizeEndpoint(JSON.parse(r) as Endpoint));
   }
 }

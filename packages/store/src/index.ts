@@ -11,10 +11,12 @@ import { PublishRateLimiter } from './publish-rate-limiter';
 import { EndpointHealthStore } from './endpoint-health-store';
 import { LaneStore } from './lanes/lane-store';
 import { EventTypeStore } from './event-type-store';
+import { SecretBox } from '@hookrelay/secrets';
 
 export * from './keys';
 export * from './store-options';
-export { EndpointStore, type Page } from './endpoint-store';
+export { EndpointStore, type Page, type EndpointChanges } from './endpoint-store';
+export * from './rekey';
 export { EventStore } from './event-store';
 export * from './subscriber-store';
 export * from './idempotency-store';
@@ -56,10 +58,11 @@ export interface Store {
 export function createStore(options: StoreOptions): Store {
   const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
   const now = options.now ?? Date.now;
+  const secrets = options.secrets ?? new SecretBox();
   const events = new EventStore(options.redis, keys);
   const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now, options.laneMoves);
   const lanes = new LaneStore(options.redis, keys, now);
-  const endpoints = new EndpointStore(options.redis, keys, lanes, options.retentionMs ?? DEFAULT_RETENTION_MS, now);
+  const endpoints = new EndpointStore(options.redis, keys, lanes, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets);
   return {
     keys,
     endpoints,
@@ -70,7 +73,7 @@ export function createStore(options: StoreOptions): Store {
     lanes,
     subscribers: new SubscriberStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
-    sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets),
     publishRate: new PublishRateLimiter(options.redis, keys),
     eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
   };

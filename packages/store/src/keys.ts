@@ -45,6 +45,8 @@ export function createKeys(prefix: string) {
     /** A source's inbound request history (sorted set by time) and its rate-limit counters. */
     sourceRequests: (id: string) => `${prefix}:src:${id}:req`,
     sourceRate: (id: string, window: string) => `${prefix}:src:${id}:rl:${window}`,
+    /** A replay claim (string, expiring with its window): the SHA-256 of a signature or dedupe key -> the event it published. */
+    sourceReplay: (id: string, keyHash: string) => `${prefix}:src:${id}:rp:${keyHash}`,
     subscriber: (id: string) => `${prefix}:sub:${id}`,
     /** The admin's overrides of a subscriber's limits (hash: maxEndpoints, maxSources, eventsPerSecond). */
     subscriberLimits: (id: string) => `${prefix}:sub:${id}:limits`,

@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import type { SecretBox } from '@hookrelay/secrets';
 import type { Keys } from './keys';
 import { appendToLog, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
+import { openSecrets, sealSecrets } from './record-secrets';
 
 const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
 
@@ -13,12 +15,43 @@ type SourceRedis = Redis & { hookrelayCreateSource(record: string, index: string
 export interface SourceBase {
   id: string;
   subscriberId: string;
-  /** The secret part of the ingest URL `/in/<token>`; looked up by its SHA-256 only. */
+  /** The secret part of the ingest URL `/in/<token>`; looked up by its SHA-256, stored sealed. */
   token: string;
   createdAt: number;
 }
 
-export type SourceRequestOutcome = 'published' | 'ignored' | 'rejected';
+/** A stored source record: its secrets sealed, and the token's hash, so it can be deleted unopened. */
+type StoredSource = Record<string, unknown> & { id: string; subscriberId: string; tokenHash?: string; token?: unknown };
+
+/** `duplicate`: a replay of a request already published (same signature in its window, or same dedupe key). */
+export type SourceRequestOutcome = 'published' | 'ignored' | 'rejected' | 'duplicate';
+
+/** Who holds a replay key: nobody (the claim is the caller's), a publish in progress, or the event it published. */
+export type ReplayClaim = { claimed: true; release(): Promise<void>; confirm(eventId: string): Promise<void> } | { claimed: false; eventId: string | null };
+
+const PENDING = 'pending:';
+
+/**
+ * A claim whose publish has not finished holds for this long at most: if its process died, a copy
+ * arriving later is not refused for the whole window (same reasoning as IDEMPOTENCY_CLAIM_PENDING_MS).
+ */
+export const REPLAY_CLAIM_PENDING_MS = 30_000;
+
+/** KEYS: the claim; ARGV: pending value, pending ttl ms. Nil when claimed, else the holder's value. */
+const CLAIM_REPLAY = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]), 'NX') then return false end
+return redis.call('GET', KEYS[1])`;
+
+/** KEYS: the claim; ARGV: our pending value, the event id, the window's ttl ms. */
+const CONFIRM_REPLAY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3]))
+return 1`;
+
+/** KEYS: the claim; ARGV: the value that must still be there. */
+const DELETE_IF = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /** One inbound request as the source's history shows it. */
 export interface SourceRequestRecord {
@@ -49,9 +82,9 @@ export function hashSourceToken(token: string): string {
 }
 
 /**
- * Inbound sources: the record (JSON), a per-subscriber index, the token lookup, the verified mark
- * (its own key, so marking never races a PATCH of the record), the request history and the rate
- * counters.
+ * Inbound sources: the record (JSON, its secrets sealed: record-secrets.ts), a per-subscriber index,
+ * the token lookup, the verified mark (its own key, so marking never races a PATCH of the record),
+ * the request history, the rate counters and the replay claims.
  */
 export class SourceStore {
   constructor(
@@ -59,8 +92,16 @@ export class SourceStore {
     private readonly keys: Keys,
     private readonly retentionMs: number,
     private readonly now: () => number,
+    private readonly box: SecretBox,
   ) {
     if (!('hookrelayCreateSource' in redis)) redis.defineCommand('hookrelayCreateSource', { numberOfKeys: 3, lua: CREATE_SOURCE });
+  }
+
+  /** The record as stored: its secrets sealed, with the token's hash so it can be deleted unopened. */
+  private seal(source: SourceBase): { json: string; tokenHash: string } {
+    const tokenHash = hashSourceToken(source.token);
+    const sealed = sealSecrets(this.box, 'source', { recordId: source.id, subscriberId: source.subscriberId }, source);
+    return { json: JSON.stringify({ ...sealed, tokenHash }), tokenHash };
   }
 
   /**
@@ -68,11 +109,12 @@ export class SourceStore {
    * Checked and written in one script, so concurrent creates cannot pass the quota together.
    */
   async create(source: SourceBase, quota: number): Promise<boolean> {
+    const { json, tokenHash } = this.seal(source);
     const created = await (this.redis as SourceRedis).hookrelayCreateSource(
       this.keys.source(source.id),
       this.keys.subscriberSources(source.subscriberId),
-      this.keys.sourceToken(hashSourceToken(source.token)),
-      JSON.stringify(source),
+      this.keys.sourceToken(tokenHash),
+      json,
       source.id,
       source.createdAt,
       quota,
@@ -82,18 +124,38 @@ export class SourceStore {
 
   /** Stores a changed source (new ones go through create, which holds the quota). */
   async save(source: SourceBase): Promise<void> {
+    const { json, tokenHash } = this.seal(source);
     await this.redis
       .multi()
-      .set(this.keys.source(source.id), JSON.stringify(source))
+      .set(this.keys.source(source.id), json)
       .zadd(this.keys.subscriberSources(source.subscriberId), source.createdAt, source.id)
-      .set(this.keys.sourceToken(hashSourceToken(source.token)), source.id)
+      .set(this.keys.sourceToken(tokenHash), source.id)
       .exec();
   }
 
-  /** The record as saved; the caller names its full type (the store only reads the base fields). */
+  /**
+   * The record as saved, its secrets opened (SecretUnreadableError when one cannot be); the caller
+   * names its full type (the store only reads the base fields).
+   */
   async get<T extends SourceBase = SourceBase>(id: string): Promise<T | null> {
+    const stored = await this.stored(id);
+    return stored ? this.open<T>(stored) : null;
+  }
+
+  /** Whose source it is, read without opening any secret (deleting, reading its history). */
+  async getOwner(id: string): Promise<Pick<SourceBase, 'id' | 'subscriberId'> | null> {
+    const stored = await this.stored(id);
+    return stored ? { id: stored.id, subscriberId: stored.subscriberId } : null;
+  }
+
+  private async stored(id: string): Promise<StoredSource | null> {
     const raw = await this.redis.get(this.keys.source(id));
-    return raw ? (JSON.parse(raw) as T) : null;
+    return raw ? (JSON.parse(raw) as StoredSource) : null;
+  }
+
+  private open<T extends SourceBase>(stored: StoredSource): T {
+    const { tokenHash: _hash, ...record } = stored;
+    return openSecrets<T>(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
   }
 
   async findByToken<T extends SourceBase = SourceBase>(token: string): Promise<T | null> {
@@ -103,21 +165,25 @@ export class SourceStore {
     return source && source.token === token ? source : null;
   }
 
-  async delete(source: SourceBase): Promise<void> {
-    await this.redis
+  /** Deletes a source without opening its secrets (the token's lookup key is found by the stored hash). */
+  async delete(source: Pick<SourceBase, 'id' | 'subscriberId'>): Promise<void> {
+    const stored = await this.stored(source.id);
+    // Records written before the hash was stored hold the token as plain text.
+    const tokenHash = stored?.tokenHash ?? (typeof stored?.token === 'string' ? hashSourceToken(stored.token) : undefined);
+    const multi = this.redis
       .multi()
       .del(this.keys.source(source.id), this.keys.sourceVerified(source.id), this.keys.sourceRequests(source.id))
-      .zrem(this.keys.subscriberSources(source.subscriberId), source.id)
-      .del(this.keys.sourceToken(hashSourceToken(source.token)))
-      .exec();
+      .zrem(this.keys.subscriberSources(source.subscriberId), source.id);
+    if (tokenHash) multi.del(this.keys.sourceToken(tokenHash));
+    await multi.exec();
   }
 
-  /** All of a subscriber's sources, oldest first. */
+  /** All of a subscriber's sources, oldest first, their secrets opened (SecretUnreadableError as get). */
   async list<T extends SourceBase = SourceBase>(subscriberId: string): Promise<T[]> {
     const ids = await this.redis.zrange(this.keys.subscriberSources(subscriberId), 0, -1);
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.source(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as T);
+    return raws.filter((r): r is string => r !== null).map((r) => this.open<T>(JSON.parse(r) as StoredSource));
   }
 
   async count(subscriberId: string): Promise<number> {
@@ -156,6 +222,33 @@ export class SourceStore {
     if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second' };
     if (inMinute > limits.perMinute) return { retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)), window: 'minute' };
     return null;
+  }
+
+  /**
+   * Claims a replay key (a signature already accepted, a dedupe header's value) for `windowMs`, the
+   * time in which a copy is refused: one SET NX with an expiry, so two copies racing each other
+   * publish once, and storage stays bounded by what was published within a window. While the
+   * claimer publishes, the claim holds for REPLAY_CLAIM_PENDING_MS at most; it then confirms with
+   * the event it published (the claim holds the window), or releases when it published nothing, so
+   * the next copy is answered as the first was.
+   */
+  async claimReplay(sourceId: string, replayKey: string, windowMs: number): Promise<ReplayClaim> {
+    const key = this.keys.sourceReplay(sourceId, createHash('sha256').update(replayKey).digest('hex'));
+    const pending = `${PENDING}${randomUUID()}`;
+    const ttlMs = Math.max(1, Math.ceil(windowMs));
+    const holder = (await this.redis.eval(CLAIM_REPLAY, 1, key, pending, Math.min(ttlMs, REPLAY_CLAIM_PENDING_MS))) as string | null;
+    if (holder === null) {
+      return {
+        claimed: true,
+        confirm: async (eventId) => {
+          await this.redis.eval(CONFIRM_REPLAY, 1, key, pending, eventId, ttlMs);
+        },
+        release: async () => {
+          await this.redis.eval(DELETE_IF, 1, key, pending);
+        },
+      };
+    }
+    return { claimed: false, eventId: holder.startsWith(PENDING) ? null : holder };
   }
 
   /**

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { LaneMoveOptions } from './delivery-store';
 import type { EventTypeLimits } from './event-type-store';
+import type { SecretBox } from '@hookrelay/secrets';
 
 export interface StoreOptions {
   redis: Redis;
@@ -14,6 +15,11 @@ export interface StoreOptions {
   laneMoves?: LaneMoveOptions;
   /** Bounds on operator-defined event types. @defaultValue DEFAULT_EVENT_TYPE_LIMITS */
   eventTypeLimits?: Partial<EventTypeLimits>;
+  /**
+   * Seals the secrets of endpoints and sources on write and opens them on read
+   * (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue a box without keys: secrets stored as plain text
+   */
+  secrets?: SecretBox;
 }
 
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000;

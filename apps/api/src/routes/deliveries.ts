@@ -53,7 +53,7 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
-    const [attempts, endpoint] = await Promise.all([store.deliveries.attempts(delivery.id), store.endpoints.get(delivery.endpointId)]);
+    const [attempts, endpoint] = await Promise.all([store.deliveries.attempts(delivery.id), store.endpoints.getSummary(delivery.endpointId)]);
     res.json({
       ...delivery,
       nextAttemptAt: delivery.nextAttemptAt ?? null,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
-import { endpointOf } from '../subscriber-access';
+import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
 import { admitEvents } from '../subscriber-limits';
 import { timeParam } from './deliveries';
 
@@ -47,7 +47,7 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/:eid/test', async (req, res) => {
-    const endpoint = await endpointOf(req, store);
+    const endpoint = await endpointWithSecretsOf(req, store);
     const parsed = testBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     const now = deps.now();

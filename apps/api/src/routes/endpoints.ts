@@ -1,11 +1,12 @@
 import { Router, type Request } from 'express';
-import { newId, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
+import { newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
+import type { EndpointChanges } from '@hookrelay/store';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
 import { z } from 'zod';
-import { endpointOf as endpointOfRequest, subscriberOf as subscriberOfRequest } from '../subscriber-access';
+import { endpointOf as endpointOfRequest, endpointWithSecretsOf, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { endpointView } from '../endpoint-view';
-import { AppError, fromZod, ValidationError } from '../errors';
+import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
@@ -25,6 +26,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
 
   const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
   const endpointOf = (req: Request) => endpointOfRequest(req, store);
+  const withSecretsOf = (req: Request) => endpointWithSecretsOf(req, store);
 
   function checkSignature(signature: Endpoint['signature'], secret: string | undefined): void {
     if (signature.scheme === 'x-hub-signature' && signature.algorithm === 'sha1' && !deps.policy.allowSha1) {
@@ -94,7 +96,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
     };
     await verifyOrRefuse(input.verify, endpoint);
     if (!(await store.endpoints.create(endpoint, maxEndpoints))) throw new QuotaExceededError('maxEndpoints', maxEndpoints);
-    res.status(201).json({ ...endpointView(endpoint), secret: endpoint.secret });
+    res.status(201).json({ ...endpointView(summarizeEndpoint(endpoint)), secret: endpoint.secret });
   });
 
   router.get('/', async (req, res) => {
@@ -110,45 +112,50 @@ export function endpointRoutes(deps: ApiDeps): Router {
     res.json(endpointView(endpoint, await store.health.get(endpoint.id)));
   });
 
+  /**
+   * A PATCH writes only the fields it changes (EndpointStore.update), so it reads a secret only when
+   * it needs one: to check the current secret against a new scheme, or to sign and authenticate
+   * the verification of a new URL. Anything else works even when a secret cannot be decrypted.
+   */
   router.patch('/:eid', async (req, res) => {
     const current = await endpointOf(req);
     const input = parse(patchEndpointSchema, req.body);
     if (input.signature) checkSignature(input.signature, undefined);
-    const { verify, url: rawUrl, auth: rawAuth, rateLimit, ...changes } = input;
+    const { verify, url: rawUrl, auth: rawAuth, status, retry, rateLimit, ...fields } = input;
     const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps) : { url: current.url };
     const auth = await resolveAuth(rawAuth, target.credentials);
     // A partial retry policy changes only the fields it names.
-    const next: Endpoint = { ...current, ...changes, retry: { ...current.retry, ...changes.retry }, ...(auth ? { auth } : {}), updatedAt: deps.now() };
-    if (input.signature && input.signature.scheme !== current.signature.scheme && checkSecretForScheme(input.signature.scheme, current.secret)) {
-      // The old secret does not suit the new scheme (say whsec_ for Standard Webhooks): issue a new one.
-      next.secret = newSigningSecret(input.signature.scheme);
-      next.previousSecrets = [];
+    const changes: EndpointChanges = { ...fields, ...(retry ? { retry: { ...current.retry, ...retry } } : {}), ...(auth ? { auth } : {}), updatedAt: deps.now() };
+    if (input.signature && input.signature.scheme !== current.signature.scheme) {
+      const { secret } = await withSecretsOf(req);
+      if (checkSecretForScheme(input.signature.scheme, secret)) {
+        // The old secret does not suit the new scheme (say whsec_ for Standard Webhooks): issue a new one.
+        changes.secret = newSigningSecret(input.signature.scheme);
+        changes.previousSecrets = [];
+      }
     }
-    const reEnabled = input.status === 'active' && current.status === 'disabled';
-    const disabling = input.status === 'disabled' && current.status === 'active';
-    if (reEnabled) {
-      delete next.disabledReason;
-      delete next.disabledAt;
-    }
+    const reEnabled = status === 'active' && current.status === 'disabled';
     // Disabling is done by the guard below, so a manual disable is recorded and announced like any other.
-    if (disabling) next.status = 'active';
-    if (verify !== undefined) next.verify = verify;
-    if (rateLimit === null) delete next.rateLimit;
-    else if (rateLimit !== undefined) next.rateLimit = rateLimit;
+    const disabling = status === 'disabled' && current.status === 'active';
+    if (reEnabled) Object.assign(changes, { status: 'active', disabledReason: undefined, disabledAt: undefined });
+    if (verify !== undefined) changes.verify = verify;
+    // null removes the limit (an undefined field is removed from the stored record).
+    if (rateLimit !== undefined) changes.rateLimit = rateLimit ?? undefined;
     if (target.url !== current.url) {
-      next.url = target.url;
-      await verifyOrRefuse(verify ?? current.verify ?? 'none', next);
+      changes.url = target.url;
+      const mode = verify ?? current.verify ?? 'none';
+      if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes } as Endpoint);
     }
-    await store.endpoints.save(next);
+    if (!(await store.endpoints.update(current.id, changes))) throw new NotFoundError('endpoint');
     if (reEnabled) {
       // A fresh start: the circuit breaker counts from zero, and the endpoint may be disabled again at once.
-      await store.health.resetStreak(next.id);
-      await store.endpoints.releaseDisable(next.id);
+      await store.health.resetStreak(current.id);
+      await store.endpoints.releaseDisable(current.id);
     }
-    if (disabling) await deps.guard.disable(next, 'manual', 'disabled through the API');
-    const saved = (await store.endpoints.get(next.id)) ?? next;
-    const secretChanged = saved.secret !== current.secret;
-    res.json({ ...endpointView(saved, await store.health.get(saved.id)), ...(secretChanged ? { secret: saved.secret } : {}) });
+    if (disabling) await deps.guard.disable(current, 'manual', 'disabled through the API');
+    const saved = await store.endpoints.getSummary(current.id);
+    if (!saved) throw new NotFoundError('endpoint');
+    res.json({ ...endpointView(saved, await store.health.get(saved.id)), ...(changes.secret !== undefined ? { secret: changes.secret } : {}) });
   });
 
   router.delete('/:eid', async (req, res) => {
@@ -159,23 +166,21 @@ export function endpointRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/:eid/secret', async (req, res) => {
-    const endpoint = await endpointOf(req);
+    const endpoint = await withSecretsOf(req);
     res.json({ secret: endpoint.secret, previousSecrets: endpoint.previousSecrets.filter((s) => s.expiresAt > deps.now()) });
   });
 
   router.post('/:eid/secret/rotate', async (req, res) => {
-    const endpoint = await endpointOf(req);
+    const endpoint = await withSecretsOf(req);
     const input = parse(rotateSecretSchema, req.body ?? {});
     if (input.secret !== undefined) checkSignature(endpoint.signature, input.secret);
     const now = deps.now();
-    const next: Endpoint = {
-      ...endpoint,
+    const next = {
       secret: input.secret ?? newSigningSecret(endpoint.signature.scheme),
       previousSecrets: [...endpoint.previousSecrets.filter((s) => s.expiresAt > now), ...(input.graceMs > 0 ? [{ secret: endpoint.secret, expiresAt: now + input.graceMs }] : [])],
-      updatedAt: now,
     };
-    await store.endpoints.save(next);
-    res.json({ secret: next.secret, previousSecrets: next.previousSecrets });
+    if (!(await store.endpoints.update(endpoint.id, { ...next, updatedAt: now }))) throw new NotFoundError('endpoint');
+    res.json(next);
   });
 
   return router;

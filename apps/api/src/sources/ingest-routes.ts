@@ -8,6 +8,7 @@ import { admitEvents, PublishRateError } from '../subscriber-limits';
 import { payloadProblem, resolveEventType } from './event-type-template';
 import { evaluateMatches, StepBudget } from './match';
 import { parseBody, slackChallenge } from './payload';
+import { claimReplayKeys, replayKeysOf } from './replay-guard';
 import type { Source } from './source-input';
 import { checkableOnGet, verifyInbound } from './verify-request';
 
@@ -100,11 +101,31 @@ export function ingestRoutes(deps: ApiDeps): Router {
       const reason = `subscriber rate limit: more than ${err.perSecond} events per second`;
       return { status: 429, outcome: 'rejected', reason, json: { error: { code: err.code, message: err.message } }, headers: err.headers };
     }
-    // Standard Webhooks senders retry with the same webhook-id: publish it once.
-    const webhookId = source.verification.type === 'standard-webhooks' ? req.get('webhook-id') : undefined;
-    const idempotencyKey = webhookId && webhookId.length <= 200 ? `source:${source.id}:${webhookId}` : undefined;
-    const [event] = await publish(source.subscriberId, [{ type: type.type, payload: parsed.payload, ...(idempotencyKey ? { idempotencyKey } : {}) }]);
-    return { status: 202, outcome: 'published', eventId: event?.id, json: { status: 'published', eventId: event?.id } };
+    // A copy of a request already published (a replayed signature, a retried webhook-id, a repeated
+    // dedupe header) is answered with the first event and not published again.
+    const replay = await claimReplayKeys(store.sources, source.id, replayKeysOf(source, req.headers, verdict.replay));
+    if (replay.duplicate) {
+      if (replay.eventId) return { status: 200, outcome: 'duplicate', reason: replay.what, eventId: replay.eventId, json: { status: 'duplicate', eventId: replay.eventId } };
+      return {
+        status: 409,
+        outcome: 'duplicate',
+        reason: `${replay.what}; the first copy is still being published`,
+        json: { error: { code: 'duplicate_in_progress', message: 'a copy of this request is being published; retry shortly' } },
+        headers: { 'retry-after': '1' },
+      };
+    }
+    let eventId: string | undefined;
+    try {
+      eventId = (await publish(source.subscriberId, [{ type: type.type, payload: parsed.payload }]))[0]?.id;
+    } catch (err) {
+      // Nothing was published: the sender's retry must not be taken for a copy.
+      await replay.release().catch(() => undefined);
+      throw err;
+    }
+    if (eventId) {
+      await replay.confirm(eventId).catch((err: unknown) => deps.logger.warn({ err: (err as Error).message, sourceId: source.id }, 'source.replay_confirm_failed'));
+    }
+    return { status: 202, outcome: 'published', eventId, json: { status: 'published', eventId } };
   }
 
   router.all('/in/:token', async (req: Request, res: Response, next: NextFunction) => {

@@ -106,6 +106,26 @@ const rateLimitSchema = z
   })
   .strict();
 
+/** A day: GitHub and Shopify redeliver a delivery with its id for longer than a few minutes. */
+export const DEFAULT_DEDUPE_WINDOW_SECONDS = 86_400;
+/** A week at most: a dedupe entry is kept for its window, so the window bounds the storage. */
+export const MAX_DEDUPE_WINDOW_SECONDS = 7 * 86_400;
+
+/**
+ * Duplicate suppression by a header the sender sets once per delivery and repeats on retries
+ * (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`): a value seen on a published request within the
+ * window is answered `duplicate` and not published again. Any source may set it; provider presets
+ * default it.
+ */
+export const dedupeSchema = z
+  .object({
+    header: headerName,
+    windowSeconds: z.number().int().min(1).max(MAX_DEDUPE_WINDOW_SECONDS).default(DEFAULT_DEDUPE_WINDOW_SECONDS),
+  })
+  .strict();
+
+export type SourceDedupe = z.infer<typeof dedupeSchema>;
+
 export const sourceFormatSchema = z.enum(['json', 'form', 'text']);
 export type SourceFormat = z.infer<typeof sourceFormatSchema>;
 
@@ -117,6 +137,7 @@ export const createSourceSchema = z
     matches: matchesSchema.default({}),
     format: sourceFormatSchema.default('json'),
     rateLimit: rateLimitSchema.default({ ...DEFAULT_RATE_LIMIT }),
+    dedupe: dedupeSchema.optional(),
   })
   .strict();
 
@@ -130,13 +151,15 @@ export const patchSourceSchema = z
     format: sourceFormatSchema.optional(),
     /** Merged into the current limits: name only the window you change. */
     rateLimit: z.object({ perSecond: rateLimitSchema.shape.perSecond.unwrap().optional(), perMinute: rateLimitSchema.shape.perMinute.unwrap().optional() }).strict().optional(),
+    /** Replaces the dedupe settings; null turns deduplication by header off. */
+    dedupe: dedupeSchema.nullable().optional(),
   })
   .strict();
 
 export const listRequestsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(2000).optional(),
-  outcome: z.enum(['published', 'ignored', 'rejected']).optional(),
+  outcome: z.enum(['published', 'ignored', 'rejected', 'duplicate']).optional(),
 });
 
 /** A source as stored. Its verified state lives beside it (see SourceStore.markVerified). */
@@ -147,5 +170,7 @@ export interface Source extends SourceBase {
   matches: Record<string, unknown>;
   format: SourceFormat;
   rateLimit: { perSecond: number; perMinute: number };
+  /** Absent: no deduplication by header (timestamped signatures are still refused when replayed). */
+  dedupe?: SourceDedupe;
   updatedAt: number;
 }

@@ -27,11 +27,21 @@ export function sourceRoutes(deps: ApiDeps): Router {
 
   const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
 
-  /** Another subscriber's source is answered 404, as if it did not exist. */
-  async function sourceOf(req: Request): Promise<Source> {
+  /**
+   * Another subscriber's source is answered 404, as if it did not exist. Ownership is checked
+   * without opening a secret, so only the owner can learn that one cannot be decrypted.
+   */
+  async function ownedSource(req: Request): Promise<{ id: string; subscriberId: string }> {
     const sid = await subscriberOf(req);
-    const source = await store.sources.get<Source>(idParam(req, 'id', 'src', 'source'));
-    if (!source || source.subscriberId !== sid) throw new NotFoundError('source');
+    const owner = await store.sources.getOwner(idParam(req, 'id', 'src', 'source'));
+    if (!owner || owner.subscriberId !== sid) throw new NotFoundError('source');
+    return owner;
+  }
+
+  /** The source with its secrets: the views show the ingest URL, whose token is one. */
+  async function sourceOf(req: Request): Promise<Source> {
+    const source = await store.sources.get<Source>((await ownedSource(req)).id);
+    if (!source) throw new NotFoundError('source');
     return source;
   }
 
@@ -71,8 +81,10 @@ export function sourceRoutes(deps: ApiDeps): Router {
     const current = await sourceOf(req);
     const input = parse(patchSourceSchema, req.body);
     if (input.verification) checkSwitch(input.verification);
-    const { rateLimit, ...changes } = input;
+    const { rateLimit, dedupe, ...changes } = input;
     const next: Source = { ...current, ...changes, rateLimit: { ...current.rateLimit, ...rateLimit }, updatedAt: deps.now() };
+    if (dedupe === null) delete next.dedupe;
+    else if (dedupe) next.dedupe = dedupe;
     await store.sources.save(next);
     // New credentials have not been seen working yet: back to unverified until a request passes.
     if (input.verification) await store.sources.clearVerified(current.id);
@@ -80,12 +92,12 @@ export function sourceRoutes(deps: ApiDeps): Router {
   });
 
   router.delete('/:id', async (req, res) => {
-    await store.sources.delete(await sourceOf(req));
+    await store.sources.delete(await ownedSource(req));
     res.status(204).end();
   });
 
   router.get('/:id/requests', async (req, res) => {
-    const source = await sourceOf(req);
+    const source = await ownedSource(req);
     const q = parse(listRequestsQuery, req.query);
     const page = await store.sources.listRequests(source.id, q);
     res.json({ data: page.items, nextCursor: page.nextCursor ?? null });

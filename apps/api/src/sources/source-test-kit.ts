@@ -1,6 +1,10 @@
 // Test-only: small helpers the source tests share, on top of the API harness.
 import type { ApiHarness } from '../api-harness';
 
+export const GITHUB_SECRET = 'gh-webhook-secret-0123456789';
+/** A source verification as GitHub signs (X-Hub-Signature-256: sha256=<hex>). */
+export const GITHUB = { type: 'hmac', header: 'X-Hub-Signature-256', algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=', secret: GITHUB_SECRET };
+
 export interface IngestAnswer {
   status: number;
   headers: Headers;

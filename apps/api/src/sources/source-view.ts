@@ -42,6 +42,7 @@ export function sourceView(source: Source, verifiedAt: number | null) {
     matches: source.matches,
     format: source.format,
     rateLimit: source.rateLimit,
+    dedupe: source.dedupe ?? null,
     createdAt: source.createdAt,
     updatedAt: source.updatedAt,
   };

@@ -42,6 +42,7 @@ describe('source routes', () => {
       matches: {},
       format: 'json',
       rateLimit: { perSecond: 50, perMinute: 1200 },
+      dedupe: null,
       createdAt: expect.any(Number),
       updatedAt: expect.any(Number),
     });

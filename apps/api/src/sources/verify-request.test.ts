@@ -44,14 +44,14 @@ describe('verifying inbound requests', () => {
     const v = config({ type: 'stripe', secret });
 
     it('accepts a header from stripe.webhooks.generateTestHeaderString', () => {
-      expect(check(v, { 'stripe-signature': stripeSignature(secret, '{"id":"evt_1"}') }, '{"id":"evt_1"}')).toEqual({ ok: true });
+      expect(check(v, { 'stripe-signature': stripeSignature(secret, '{"id":"evt_1"}') }, '{"id":"evt_1"}')).toMatchObject({ ok: true });
     });
 
     it('refuses a replayed timestamp outside the tolerance, and accepts it inside a wider one', () => {
       const old = NOW - 301;
       const header = stripeSignature(secret, '{}', old);
       expect(check(v, { 'stripe-signature': header }, '{}')).toEqual({ ok: false, reason: 'Stripe-Signature timestamp outside tolerance' });
-      expect(check(config({ type: 'stripe', secret, toleranceSeconds: 600 }), { 'stripe-signature': header }, '{}')).toEqual({ ok: true });
+      expect(check(config({ type: 'stripe', secret, toleranceSeconds: 600 }), { 'stripe-signature': header }, '{}')).toMatchObject({ ok: true });
     });
 
     it('refuses a signature made with another secret', () => {
@@ -65,7 +65,7 @@ describe('verifying inbound requests', () => {
 
     it('accepts headers from the standardwebhooks library and refuses a changed body', () => {
       const headers = standardWebhooksHeaders(secret, 'msg_1', '{"a":1}');
-      expect(check(v, headers, '{"a":1}')).toEqual({ ok: true });
+      expect(check(v, headers, '{"a":1}')).toMatchObject({ ok: true });
       expect(check(v, headers, '{"a":2}')).toEqual({ ok: false, reason: 'webhook-signature does not match' });
     });
 
@@ -80,13 +80,13 @@ describe('verifying inbound requests', () => {
       const body =
         'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
       const headers = { 'x-slack-request-timestamp': '1531420618', 'x-slack-signature': 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503' };
-      expect(check(config({ type: 'slack', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5' }), headers, body, 1531420618 + 10)).toEqual({ ok: true });
+      expect(check(config({ type: 'slack', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5' }), headers, body, 1531420618 + 10)).toMatchObject({ ok: true });
     });
 
     it('refuses a request older than five minutes even when correctly signed', () => {
       const v = config({ type: 'slack', signingSecret: 's3cret' });
       expect(check(v, slackHeaders('s3cret', '{}', NOW - 301), '{}')).toEqual({ ok: false, reason: 'X-Slack-Request-Timestamp outside tolerance' });
-      expect(check(v, slackHeaders('s3cret', '{}', NOW - 10), '{}')).toEqual({ ok: true });
+      expect(check(v, slackHeaders('s3cret', '{}', NOW - 10), '{}')).toMatchObject({ ok: true });
     });
   });
 
@@ -105,6 +105,40 @@ describe('verifying inbound requests', () => {
       expect(check(v, auth('jira:pa:ss'), '')).toEqual({ ok: true });
       expect(check(v, auth('jira:pa'), '')).toMatchObject({ ok: false });
       expect(check(v, auth('other:pa:ss'), '')).toMatchObject({ ok: false });
+    });
+  });
+
+  describe('replay keys of accepted requests', () => {
+    it('keys a Stripe request by its verified signature until its timestamp leaves the tolerance', () => {
+      const secret = 'whsec_replay_test_secret';
+      const v = config({ type: 'stripe', secret, toleranceSeconds: 300 });
+      const header = stripeSignature(secret, '{}', NOW - 100);
+      const expected = require('node:crypto').createHmac('sha256', secret).update(`${NOW - 100}.{}`).digest('hex') as string;
+      expect(check(v, { 'stripe-signature': header }, '{}')).toEqual({ ok: true, replay: { key: `stripe:${expected}`, windowMs: 201_000, what: 'stripe signature already accepted' } });
+      // A timestamp ahead of the clock is accepted as long, and remembered as long.
+      expect(check(v, { 'stripe-signature': stripeSignature(secret, '{}', NOW + 300) }, '{}')).toMatchObject({ replay: { windowMs: 601_000 } });
+    });
+
+    it("keys Slack's documented example by its signature for the rest of the five minutes", () => {
+      const body = 'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+      const headers = { 'x-slack-request-timestamp': '1531420618', 'x-slack-signature': 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503' };
+      expect(check(config({ type: 'slack', signingSecret: '8f742231b10e8888abcd99yyyzzz85a5' }), headers, body, 1531420618 + 10)).toEqual({
+        ok: true,
+        replay: { key: 'slack:v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503', windowMs: 291_000, what: 'slack signature already accepted' },
+      });
+    });
+
+    it('keys Standard Webhooks by webhook-id for a day, whatever the timestamp of the retry', () => {
+      const secret = `whsec_${randomBytes(32).toString('base64')}`;
+      const v = config({ type: 'standard-webhooks', secret });
+      const first = check(v, standardWebhooksHeaders(secret, 'msg_9', '{}', new Date((NOW - 60) * 1000)), '{}');
+      const retry = check(v, standardWebhooksHeaders(secret, 'msg_9', '{}'), '{}');
+      expect(first).toEqual({ ok: true, replay: { key: 'standard-webhooks:msg_9', windowMs: 86_400_000, what: 'webhook-id already published' } });
+      expect(retry).toEqual(first);
+    });
+
+    it('gives none for schemes without a timestamp or message id', () => {
+      expect(check(config({ type: 'basic', username: 'u', password: 'p' }), { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` }, '')).toEqual({ ok: true });
     });
   });
 

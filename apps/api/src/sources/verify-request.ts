@@ -10,10 +10,34 @@ export interface InboundRequest {
   nowSeconds: number;
 }
 
+/**
+ * What identifies a verified request for replay protection, and for how long a copy must be
+ * refused: a timestamped signature until its timestamp leaves the tolerance (after that the
+ * verifier refuses it anyway), a Standard Webhooks message id for a day (senders retry with it).
+ */
+export interface ReplayKey {
+  key: string;
+  windowMs: number;
+  /** For the history: what was repeated. */
+  what: string;
+}
+
 /** `reason` goes to the source's history only; the sender gets a bare 401. */
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
+export type VerifyResult = { ok: true; replay?: ReplayKey } | { ok: false; reason: string };
 
 const fail = (reason: string): VerifyResult => ({ ok: false, reason });
+
+/** Standard Webhooks senders retry a message with its webhook-id for up to a day or more. */
+export const WEBHOOK_ID_WINDOW_MS = 24 * 3600 * 1000;
+
+/**
+ * A signature accepted at `nowSeconds` stays acceptable while its timestamp is within the
+ * tolerance: a second past that, the verifier refuses the copy by itself.
+ */
+function signatureReplay(scheme: string, signature: string, rawTimestamp: string, nowSeconds: number, toleranceSeconds: number): ReplayKey {
+  const windowSeconds = Math.max(1, Number(rawTimestamp) + toleranceSeconds + 1 - nowSeconds);
+  return { key: `${scheme}:${signature}`, windowMs: windowSeconds * 1000, what: `${scheme} signature already accepted` };
+}
 
 /** Slack's recipe: reject requests whose timestamp is more than five minutes from now. */
 const SLACK_TOLERANCE_SECONDS = 300;
@@ -55,7 +79,7 @@ function verifyStripe(v: Extract<SourceVerification, { type: 'stripe' }>, req: I
   const expected = hmacOf('sha256', v.secret, `${timestamp}.`, req.body).toString('hex');
   let matched = false;
   for (const candidate of candidates) if (sameSecret(candidate, expected)) matched = true;
-  return matched ? { ok: true } : fail('Stripe-Signature does not match');
+  return matched ? { ok: true, replay: signatureReplay('stripe', expected, timestamp, req.nowSeconds, v.toleranceSeconds) } : fail('Stripe-Signature does not match');
 }
 
 /** Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<ts>:<body>">` with X-Slack-Request-Timestamp. */
@@ -65,7 +89,8 @@ function verifySlack(v: Extract<SourceVerification, { type: 'slack' }>, req: Inb
   if (!timestamp || !signature) return fail('X-Slack-Signature or X-Slack-Request-Timestamp missing');
   if (!withinTolerance(timestamp, req.nowSeconds, SLACK_TOLERANCE_SECONDS)) return fail('X-Slack-Request-Timestamp outside tolerance');
   const expected = `v0=${hmacOf('sha256', v.signingSecret, `v0:${timestamp}:`, req.body).toString('hex')}`;
-  return sameSecret(signature.trim().toLowerCase(), expected) ? { ok: true } : fail('X-Slack-Signature does not match');
+  if (!sameSecret(signature.trim().toLowerCase(), expected)) return fail('X-Slack-Signature does not match');
+  return { ok: true, replay: signatureReplay('slack', expected, timestamp, req.nowSeconds, SLACK_TOLERANCE_SECONDS) };
 }
 
 function verifyHmac(v: Extract<SourceVerification, { type: 'hmac' }>, req: InboundRequest): VerifyResult {
@@ -124,7 +149,8 @@ export function verifyInbound(v: SourceVerification, req: InboundRequest, allowU
       if (!withinTolerance(timestamp, req.nowSeconds, v.toleranceSeconds)) return fail('webhook-timestamp outside tolerance');
       const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
       const ok = verifyStandardWebhook({ secret: v.secret, body: req.body, headers, nowSeconds: req.nowSeconds, toleranceSeconds: v.toleranceSeconds });
-      return ok ? { ok: true } : fail('webhook-signature does not match');
+      // The id is signed, and the spec makes it the sender's idempotency key: copies and retries share it.
+      return ok ? { ok: true, replay: { key: `standard-webhooks:${id}`, windowMs: WEBHOOK_ID_WINDOW_MS, what: 'webhook-id already published' } } : fail('webhook-signature does not match');
     }
     case 'slack':
       return verifySlack(v, req);

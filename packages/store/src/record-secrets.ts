@@ -1,0 +1,96 @@
+import type { SecretBox, SecretContext } from '@hookrelay/secrets';
+
+/** The records that hold secrets. Everything else the store writes holds none (API keys are hashes). */
+export type SecretRecordKind = SecretContext['record'];
+
+/** Which record a secret belongs to: bound to its ciphertext, so it cannot be moved to another. */
+export interface RecordIdentity {
+  recordId: string;
+  subscriberId: string;
+}
+
+/** One secret in a record: the object holding it, the property, and its name in the AAD. */
+interface SecretSlot {
+  holder: Record<string, unknown>;
+  key: string;
+  field: string;
+}
+
+/** Outbound auth (contracts `endpointAuthSchema`): basic/digest password, api-key value, bearer token, OAuth client secret, AWS keys. */
+const AUTH_SECRETS = ['password', 'value', 'token', 'clientSecret', 'secretAccessKey', 'sessionToken'] as const;
+/** Source verification (apps/api `verificationSchema`): hmac/stripe/standard-webhooks secret, slack signing secret, basic password. */
+const VERIFICATION_SECRETS = ['secret', 'signingSecret', 'password'] as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function slotsOf(holder: unknown, names: readonly string[], fieldPrefix: string): SecretSlot[] {
+  if (!isObject(holder)) return [];
+  return names.filter((key) => holder[key] !== undefined).map((key) => ({ holder, key, field: `${fieldPrefix}${key}` }));
+}
+
+/** An endpoint's secrets: the signing secret, the retiring ones, and every auth secret. */
+function endpointSlots(record: Record<string, unknown>): SecretSlot[] {
+  const retiring = Array.isArray(record.previousSecrets) ? record.previousSecrets : [];
+  return [
+    ...slotsOf(record, ['secret'], ''),
+    ...retiring.flatMap((entry) => slotsOf(entry, ['secret'], 'previousSecrets.')),
+    ...slotsOf(record.auth, AUTH_SECRETS, 'auth.'),
+  ];
+}
+
+/** A source's secrets: the ingest token, and every verification secret, header values included. */
+function sourceSlots(record: Record<string, unknown>): SecretSlot[] {
+  const verification = record.verification;
+  const headers = isObject(verification) ? verification.headers : undefined;
+  return [
+    ...slotsOf(record, ['token'], ''),
+    ...slotsOf(verification, VERIFICATION_SECRETS, 'verification.'),
+    ...(isObject(headers) ? slotsOf(headers, Object.keys(headers), 'verification.headers.') : []),
+  ];
+}
+
+const SLOTS: Record<SecretRecordKind, (record: Record<string, unknown>) => SecretSlot[]> = { endpoint: endpointSlots, source: sourceSlots };
+
+function contextOf(kind: SecretRecordKind, identity: RecordIdentity, field: string): SecretContext {
+  return { record: kind, recordId: identity.recordId, subscriberId: identity.subscriberId, field };
+}
+
+/**
+ * A copy of `record` with every secret sealed. Values already sealed (a stored record's untouched
+ * fields) are kept as they are.
+ */
+export function sealSecrets<T extends object>(box: SecretBox, kind: SecretRecordKind, identity: RecordIdentity, record: T): Record<string, unknown> {
+  const copy = structuredClone(record) as Record<string, unknown>;
+  for (const slot of SLOTS[kind](copy)) {
+    const value = slot.holder[slot.key];
+    if (typeof value === 'string') slot.holder[slot.key] = box.seal(value, contextOf(kind, identity, slot.field));
+  }
+  return copy;
+}
+
+/** A copy of a stored record with every secret opened; SecretUnreadableError for the first that cannot be. */
+export function openSecrets<T>(box: SecretBox, kind: SecretRecordKind, identity: RecordIdentity, stored: Record<string, unknown>): T {
+  const copy = structuredClone(stored);
+  for (const slot of SLOTS[kind](copy)) slot.holder[slot.key] = box.open(slot.holder[slot.key], contextOf(kind, identity, slot.field));
+  return copy as T;
+}
+
+/**
+ * A stored record with every secret sealed under the first key (`npm run rekey`): secrets sealed
+ * under another key, or stored as plain text, are opened and sealed again; the rest are kept.
+ * `changed` is false when there was nothing to do. Throws SecretUnreadableError like openSecrets.
+ */
+export function resealSecrets(box: SecretBox, kind: SecretRecordKind, identity: RecordIdentity, stored: Record<string, unknown>): { record: Record<string, unknown>; changed: boolean } {
+  const copy = structuredClone(stored);
+  let changed = false;
+  for (const slot of SLOTS[kind](copy)) {
+    const value = slot.holder[slot.key];
+    if (box.isCurrent(value)) continue;
+    const context = contextOf(kind, identity, slot.field);
+    slot.holder[slot.key] = box.seal(box.open(value, context), context);
+    changed = true;
+  }
+  return { record: copy, changed };
+}
