@@ -16,6 +16,10 @@ export interface ApiHarnessOptions {
   policy?: Partial<ApiDeps['policy']>;
   retentionMs?: number;
   circuitBreaker?: CircuitBreakerPolicy;
+  /** The API's clock (not the worker's), e.g. to make portal sessions expire. @defaultValue Date.now */
+  now?: () => number;
+  publicUrl?: string;
+  platformName?: string;
 }
 
 export interface ApiHarness {
@@ -53,6 +57,9 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     retentionMs: options.retentionMs,
     circuitBreaker: options.circuitBreaker,
     accepting: () => accepting,
+    now: options.now,
+    publicUrl: options.publicUrl,
+    platformName: options.platformName,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);

@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { eventTypeCatalogJson } from '@hookrelay/contracts';
-import { authenticate } from './auth';
+import { authenticate, enforceReadOnlySessions } from './auth';
 import type { ApiDeps } from './deps';
 import { AppError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
@@ -12,6 +12,7 @@ import { deliveryRoutes } from './routes/deliveries';
 import { endpointActionRoutes } from './routes/endpoint-actions';
 import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
+import { portalSessionRoutes } from './routes/portal-sessions';
 import { requestLogging } from './request-logging';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
@@ -37,7 +38,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use(express.json({ limit: '1mb' }));
 
   const v1 = express.Router();
-  v1.use(authenticate(deps.adminKey, deps.store.subscribers));
+  v1.use(authenticate(deps.adminKey, deps.store, deps.now));
+  v1.use(enforceReadOnlySessions());
   v1.get('/event-types', (_req, res) => {
     res.json({ data: eventTypeCatalogJson() });
   });
@@ -48,6 +50,7 @@ export function createApp(deps: ApiDeps): Express {
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps));
   v1.use('/subscribers/:sid/sources', sourceRoutes(deps));
+  v1.use('/subscribers/:sid/portal-sessions', portalSessionRoutes(deps));
   app.use('/v1', v1);
   // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.
   app.use('/portal', portalStatic());

@@ -17,6 +17,8 @@ export interface BuildApiDepsOptions {
   accepting?: () => boolean;
   now?: () => number;
   dispatcher?: Dispatcher;
+  publicUrl?: string;
+  platformName?: string;
 }
 
 /**
@@ -49,6 +51,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     now,
     policy: options.policy,
     accepting: options.accepting ?? (() => true),
+    publicUrl: options.publicUrl,
+    platformName: options.platformName,
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, queue, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),

@@ -27,9 +27,18 @@ describe('configuration from the environment', () => {
     [{ NODE_ENV: 'production' }, 'HOOKRELAY_ADMIN_KEY'],
     [{ HOOKRELAY_ADMIN_KEY: 'short' }, 'HOOKRELAY_ADMIN_KEY'],
     [{ REDIS_URL: 'redis-cluster://127.0.0.1:7000,127.0.0.1:7001' }, 'QUEUE_PREFIX'],
+    [{ HOOKRELAY_PUBLIC_URL: 'hooks.example.com' }, 'HOOKRELAY_PUBLIC_URL'],
+    [{ HOOKRELAY_PUBLIC_URL: 'ftp://hooks.example.com' }, 'HOOKRELAY_PUBLIC_URL'],
+    [{ HOOKRELAY_PUBLIC_URL: 'https://hooks.example.com/?next=1' }, 'HOOKRELAY_PUBLIC_URL'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadApiConfig(env)).toThrow(ConfigError);
     expect(() => loadApiConfig(env)).toThrow(new RegExp(`^Invalid configuration:\\n  ${variable}: `));
+  });
+
+  it('reads HOOKRELAY_PUBLIC_URL without a trailing slash, and leaves it unset by default', () => {
+    expect(loadApiConfig({ HOOKRELAY_PUBLIC_URL: 'https://hooks.example.com/relay/' }).HOOKRELAY_PUBLIC_URL).toBe('https://hooks.example.com/relay');
+    expect(loadApiConfig({}).HOOKRELAY_PUBLIC_URL).toBeUndefined();
+    expect(loadApiConfig({}).HOOKRELAY_PLATFORM_NAME).toBeUndefined();
   });
 
   it('reads "false" as false, not as a truthy string', () => {

@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 
+/**
+ * Where people reach this API from outside (`https://hooks.example.com`), for links it hands out such
+ * as portal session URLs. An http(s) origin with an optional path prefix; no query or fragment;
+ * a trailing slash is dropped.
+ */
+export const publicUrlSchema = z
+  .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+  .refine((u) => !/[?#]/.test(u), 'must not have a query or fragment')
+  .transform((u) => u.replace(/\/+$/, ''));
+
 export const apiConfigSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -23,6 +33,13 @@ export const apiConfigSchema = z
     HOOKRELAY_ALLOW_SHA1: envBoolean(false),
     /** Allow inbound sources with `verification: {type: "none"}` (anyone holding the ingest URL may publish through them). */
     HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES: envBoolean(false),
+    /**
+     * This API's public URL, for links it hands out (portal sessions). Unset: the origin of the request
+     * that asked for the link.
+     */
+    HOOKRELAY_PUBLIC_URL: publicUrlSchema.optional(),
+    /** The platform's name as the portal shows it to subscribers ("ask <name> for a new link"). */
+    HOOKRELAY_PLATFORM_NAME: z.string().trim().min(1).max(100).optional(),
     /** Consecutive failed deliveries that disable an endpoint (with the span below). */
     HOOKRELAY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50),
     /** ...when the failing streak has lasted at least this many hours. */

@@ -45,6 +45,8 @@ async function main(): Promise<void> {
       allowUnauthenticatedSources: config.HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES,
     },
     accepting: () => accepting,
+    publicUrl: config.HOOKRELAY_PUBLIC_URL,
+    platformName: config.HOOKRELAY_PLATFORM_NAME,
   });
   const app = createApp(api.deps);
 

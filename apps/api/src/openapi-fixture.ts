@@ -17,6 +17,8 @@ export interface OpenApiFixture {
   sourceId: string;
   /** A publisher key made only to be revoked by DELETE /v1/api-keys/{kid}. */
   apiKeyId: string;
+  /** A portal session made only to be revoked by DELETE .../portal-sessions/{id}. */
+  portalSessionId: string;
   /** The secret part of the source's ingest URL. */
   ingestToken: string;
   /** Headers that pass the source's verification. */
@@ -90,6 +92,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
     }
 
     const spareKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string };
+    const spareSession = (await call(h, 'POST', `${base}/portal-sessions`, { ttlSeconds: 600 }, 201)) as { id: string };
     return {
       receiver,
       sid,
@@ -99,6 +102,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       retryingDeliveryId,
       sourceId: source.id,
       apiKeyId: spareKey.id,
+      portalSessionId: spareSession.id,
       ingestToken,
       ingestHeaders: { ...INGEST_HEADER },
       close: () => receiver.close(),

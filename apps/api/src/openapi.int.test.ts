@@ -7,6 +7,7 @@ import { startApiHarness, type ApiHarness } from './api-harness';
 import { createApp } from './app';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from './endpoint-input';
 import { createOpenApiFixture, type OpenApiFixture } from './openapi-fixture';
+import { createPortalSessionSchema } from './routes/portal-sessions';
 import { createSourceSchema, patchSourceSchema } from './sources/source-input';
 
 type Json = Record<string, any>;
@@ -238,6 +239,7 @@ describe('the OpenAPI document', () => {
       ['RotateSecretRequest', rotateSecretSchema],
       ['CreateSourceRequest', createSourceSchema],
       ['UpdateSourceRequest', patchSourceSchema],
+      ['CreatePortalSessionRequest', createPortalSessionSchema],
     ] as const)('%s matches the zod schema the route parses with (fields, defaults, enums, limits)', (name, schema) => {
       const documented = withoutAnnotations(resolveRefs(fileDoc, schemas[name]));
       const fromZod = withoutAnnotations(z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }));
@@ -258,7 +260,7 @@ describe('the OpenAPI document', () => {
 
     /** The fixture's id for a path parameter, by the segment before it (`endpoints/{eid}` is not `events/{eid}`). */
     function fixtureIds(): Record<string, string> {
-      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId };
+      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId, 'portal-sessions': fx.portalSessionId };
     }
 
     function concrete(path: string, ids: Record<string, string> = {}): string {

@@ -8,6 +8,7 @@ import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { EndpointHealthStore } from './endpoint-health-store';
+import { PortalSessionStore } from './portal-session-store';
 
 export * from './keys';
 export * from './store-options';
@@ -18,6 +19,7 @@ export * from './idempotency-store';
 export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
+export * from './portal-session-store';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export { DeliveryStore, defineDeliveryCommands, pendingDelivery, type NewDelivery, type DeliveryStatePatch, type FailureStreak } from './delivery-store';
 
@@ -31,6 +33,7 @@ export interface Store {
   sources: SourceStore;
   history: HistoryStore;
   health: EndpointHealthStore;
+  portalSessions: PortalSessionStore;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -47,6 +50,7 @@ export function createStore(options: StoreOptions): Store {
     history: new HistoryStore(options.redis, keys, deliveries, events, endpoints),
     health: new EndpointHealthStore(options.redis, keys),
     subscribers: new SubscriberStore(options.redis, keys),
+    portalSessions: new PortalSessionStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
   };
