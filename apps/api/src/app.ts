@@ -53,7 +53,7 @@ export function createApp(deps: ApiDeps): Express {
   v1.use('/subscribers/:sid/portal-sessions', portalSessionRoutes(deps));
   app.use('/v1', v1);
   // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.
-  app.use('/portal', portalStatic());
+  app.use('/portal', portalStatic(undefined, { platformName: deps.platformName }));
 
   app.use((_req, _res, next) => next(new AppError(404, 'not_found', 'no such route')));
   app.use(errorHandler(deps.logger));
