@@ -14,6 +14,10 @@ describe('urlBreakPieces', () => {
     ]);
   });
 
+  it('keeps an IP address whole', () => {
+    expect(urlBreakPieces('http://127.0.0.1:4000/hooks')).toEqual(['http://127.0.0.1:4000/', 'hooks']);
+  });
+
   it('gives back the URL when joined, whatever it is', () => {
     for (const url of ['http://127.0.0.1:4000/hooks', 'not a url', '', 'https://x/']) expect(urlBreakPieces(url).join('')).toBe(url);
   });

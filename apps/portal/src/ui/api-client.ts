@@ -106,7 +106,7 @@ export function createApi(key: string, subscriberId: string) {
     retryDelivery: (did: string) => call<{ id: string; state: string; queued: boolean }>('POST', `${sub}/deliveries/${encodeURIComponent(did)}/retry`),
     getEvent: (evid: string) => call<StoredEventView>('GET', `${sub}/events/${encodeURIComponent(evid)}`),
     listEvents: (filter: { type?: string; cursor?: string }) => call<Page<EventSummary>>('GET', `${sub}/events${query({ include: 'outcomes', limit: 25, ...filter })}`),
-    replayEvent: (evid: string) => call<{ id: string; created: number; requeued: number }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
+    replayEvent: (evid: string) => call<{ id: string; created: string[]; requeued: string[] }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
     /** Ends a portal session (signing out of a link): the token is worthless from then on. */
     endSession: (sessionId: string) => call<void>('DELETE', `${sub}/portal-sessions/${encodeURIComponent(sessionId)}`),
   };

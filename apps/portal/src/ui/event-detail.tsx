@@ -37,7 +37,7 @@ export function EventDetail({ api, id }: { api: Api; id: string }) {
     setNotice(null);
     try {
       const r = await api.replayEvent(id);
-      const total = r.created + r.requeued;
+      const total = r.created.length + r.requeued.length;
       setNotice(`Replayed: ${total} ${total === 1 ? 'delivery' : 'deliveries'} queued.`);
       await load();
     } catch (err) {

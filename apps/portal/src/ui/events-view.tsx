@@ -55,8 +55,8 @@ export function EventsView({ api, type, catalog }: { api: Api; type?: string; ca
     setError(null);
     try {
       const r = await api.replayEvent(e.id);
-      const total = r.created + r.requeued;
-      setNotice(`${e.type} replayed: ${total} ${total === 1 ? 'delivery' : 'deliveries'} queued${r.created ? ` (${r.created} to endpoints it had not reached)` : ''}.`);
+      const total = r.created.length + r.requeued.length;
+      setNotice(`${e.type} replayed: ${total} ${total === 1 ? 'delivery' : 'deliveries'} queued${r.created.length ? ` (${r.created.length} to endpoints it had not reached)` : ''}.`);
       await load();
     } catch (err) {
       setError(err);

@@ -19,7 +19,7 @@ export function TestEventPicker(props: { catalog: EventTypeInfo[]; patterns: str
     <div class="field test-type">
       <label for={id}>Test event type</label>
       <select id={id} value={props.value} disabled={props.disabled} onChange={(e) => props.onChange(e.currentTarget.value)}>
-        <option value={DEFAULT_TEST_TYPE}>{DEFAULT_TEST_TYPE} (a small test marker)</option>
+        <option value={DEFAULT_TEST_TYPE}>{DEFAULT_TEST_TYPE} (test marker)</option>
         {matching.length > 0 && (
           <optgroup label="Types this endpoint receives">
             {matching.map((t) => (
