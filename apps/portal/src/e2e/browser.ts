@@ -134,3 +134,22 @@ export async function lineBreaks(page: Page, selector: string): Promise<{ lines:
       return { lines: breaksAfter.length + 1, breaksAfter };
     });
 }
+
+/**
+ * `step(name, fn)`: tests that share one page, each starting where the previous one ended. Once one
+ * fails the rest fail at once, naming it, instead of each waiting out its own timeouts.
+ */
+export function sequentialSteps(): (name: string, fn: () => Promise<void>) => void {
+  let failedStep: string | null = null;
+  return (name, fn) => {
+    it(name, async () => {
+      if (failedStep) throw new Error(`not run: depends on "${failedStep}", which failed`);
+      try {
+        await fn();
+      } catch (err) {
+        failedStep = name;
+        throw err;
+      }
+    });
+  };
+}

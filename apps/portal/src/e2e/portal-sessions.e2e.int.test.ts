@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TestReceiver } from '@hookrelay/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
-import { buildPortal, horizontalOverflow, launchChromium, screenshotDir, waitUntil } from './browser';
+import { buildPortal, horizontalOverflow, launchChromium, screenshotDir, waitUntil, sequentialSteps } from './browser';
 
 // Portal sessions end to end: a platform hands a subscriber a magic link (POST .../portal-sessions),
 // the subscriber opens it in Chromium, sends a test event of a chosen type, replays an event from
@@ -12,19 +12,8 @@ import { buildPortal, horizontalOverflow, launchChromium, screenshotDir, waitUnt
 const WAIT = 10_000;
 jest.setTimeout(30_000);
 
-let failedStep: string | null = null;
-/** Steps share one page, each starting where the previous ended; after a failure the rest fail at once. */
-function step(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    if (failedStep) throw new Error(`not run: depends on "${failedStep}", which failed`);
-    try {
-      await fn();
-    } catch (err) {
-      failedStep = name;
-      throw err;
-    }
-  });
-}
+/** The steps below share one page, each starting where the previous one ended. */
+const step = sequentialSteps();
 
 describe('portal session links', () => {
   let h: ApiHarness;

@@ -7,7 +7,7 @@ import { TestReceiver } from '@hookrelay/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
 import { portalStatic } from '../../../api/src/portal-static';
-import { buildPortal, horizontalOverflow, launchChromium, lineBreaks, screenshotDir, waitUntil } from './browser';
+import { buildPortal, horizontalOverflow, launchChromium, lineBreaks, screenshotDir, waitUntil, sequentialSteps } from './browser';
 
 // The subscriber portal end to end: the built app served by the real API (with its worker, on the
 // shared Redis) in headless Chromium, delivering to a real receiver on 127.0.0.1.
@@ -18,22 +18,8 @@ const LONG_URL = 'http://127.0.0.1:9/webhooks/incident-notifications/production-
 // Per test: each wait is bounded by WAIT, and a test has a few of them (jest's default is 5 s).
 jest.setTimeout(30_000);
 
-/**
- * The steps below share one signed-in page, each starting where the previous one ended. Once one
- * fails the rest fail at once, naming it, instead of each waiting out its own timeouts.
- */
-let failedStep: string | null = null;
-function step(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    if (failedStep) throw new Error(`not run: depends on "${failedStep}", which failed`);
-    try {
-      await fn();
-    } catch (err) {
-      failedStep = name;
-      throw err;
-    }
-  });
-}
+/** The steps below share one page, each starting where the previous one ended. */
+const step = sequentialSteps();
 
 interface Tenant {
   id: string;
