@@ -13,6 +13,8 @@ COPY packages/queue/package.json packages/queue/
 COPY packages/delivery/package.json packages/delivery/
 COPY packages/observability/package.json packages/observability/
 COPY packages/testing/package.json packages/testing/
+COPY packages/verify/package.json packages/verify/
+COPY packages/client/package.json packages/client/
 COPY apps/portal/package.json apps/portal/
 RUN npm ci --no-audit --no-fund
 

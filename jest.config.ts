@@ -9,6 +9,8 @@ const shared = {
   transform,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The published packages' package.json names their built dist; the repo runs them from source.
+  moduleNameMapper: { '^@hookrelay/(verify|client)$': '<rootDir>/packages/$1/src/index.ts' },
 };
 
 const config: Config = {

@@ -1,8 +1,9 @@
 // The receiving side of `npm run demo`: a webhook receiver on loopback that checks every signature
-// the way a real receiver would, with the verifiers from @hookrelay/signing.
+// the way a real receiver would, with the verifiers from @hookrelay/verify (the package receivers install).
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pythonJsonDumps, verifyHubSignature, verifyStandardWebhook, verifyZenduty } from '@hookrelay/signing';
+import { pythonJsonDumps } from '@hookrelay/signing';
+import { verifyHubSignature, verifyStandardWebhook, verifyZenduty } from '@hookrelay/verify';
 
 /** The three receivers the demo plays, one per signature scheme. */
 export type DemoScheme = 'x-hub-signature' | 'x-signature' | 'standard-webhooks';

@@ -34,6 +34,8 @@ const ADMIN_ONLY = new Set([
   'PATCH /v1/event-types/{type}',
   'DELETE /v1/event-types/{type}',
 ]);
+/** Routes for the platform: the admin key or a publisher key (portal sessions); 403 to subscriber keys and sessions. */
+const PLATFORM = new Set(['POST /v1/subscribers/{sid}/portal-sessions', 'DELETE /v1/subscribers/{sid}/portal-sessions/{id}']);
 /** Operations any valid key may call, about nothing secret. */
 const ANY_KEY = new Set(['GET /v1/event-types', 'GET /v1/event-types/{type}', 'GET /v1/whoami']);
 const PUBLISH = new Set(['POST /v1/subscribers/{sid}/events', 'POST /v1/subscribers/{sid}/events/batch']);
@@ -153,12 +155,37 @@ describe('auth on every route', () => {
       const res = await api.call(op.method, pathOf(op, bob), { key: alice.key, body: validBody(op) });
       seen.push(`${name(op)} -> ${res.status}`);
     }
-    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) ? 403 : 404}`));
+    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) || PLATFORM.has(name(op)) ? 403 : 404}`));
+    expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
+  });
+
+  it("answers another subscriber's portal session like that subscriber's key on every route, and changes nothing", async () => {
+    const session = (await api.call('POST', `/v1/subscribers/${alice.sid}/portal-sessions`, { body: {} })).body as { token: string };
+    const before = await snapshotKeys(admin, api.prefix);
+    const seen = [];
+    for (const op of operations) {
+      const res = await api.call(op.method, pathOf(op, bob), { key: session.token, body: validBody(op) });
+      seen.push(`${name(op)} -> ${res.status}`);
+    }
+    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) || PLATFORM.has(name(op)) ? 403 : 404}`));
+    expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
+  });
+
+  it('answers a read-only portal session 403 on every write to its own subscriber, and changes nothing', async () => {
+    const session = (await api.call('POST', `/v1/subscribers/${alice.sid}/portal-sessions`, { body: { readOnly: true } })).body as { token: string };
+    const writes = operations.filter((op) => op.method !== 'GET');
+    const before = await snapshotKeys(admin, api.prefix);
+    const seen = [];
+    for (const op of writes) {
+      const res = await api.call(op.method, pathOf(op, alice), { key: session.token, body: validBody(op) });
+      seen.push(`${name(op)} -> ${res.status}`);
+    }
+    expect(seen).toEqual(writes.map((op) => `${name(op)} -> 403`));
     expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
   });
 
   it("answers 404 when a subscriber names its own id but another subscriber's endpoint, event, delivery or source", async () => {
-    const withResource = operations.filter((op) => /\{(eid|did|id)\}/.test(op.template));
+    const withResource = operations.filter((op) => /\{(eid|did|id)\}/.test(op.template) && !PLATFORM.has(name(op)));
     expect(withResource.length).toBeGreaterThanOrEqual(12);
     const before = await snapshotKeys(admin, api.prefix);
     const seen = [];
@@ -170,21 +197,24 @@ describe('auth on every route', () => {
     expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
   });
 
-  it('lets a publisher key publish for any subscriber and nothing else (403)', async () => {
+  it('lets a publisher key publish and hand out portal sessions for any subscriber, and nothing else (403)', async () => {
     const seen = [];
-    for (const op of operations) {
-      if (PUBLISH.has(name(op))) continue;
+    const others = operations.filter((op) => !PUBLISH.has(name(op)) && !PLATFORM.has(name(op)));
+    for (const op of others) {
       const res = await api.call(op.method, pathOf(op, bob), { key: publisherKey, body: validBody(op) });
       seen.push(`${name(op)} -> ${res.status}`);
     }
-    expect(seen).toEqual(operations.filter((op) => !PUBLISH.has(name(op))).map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : 403}`));
+    expect(seen).toEqual(others.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : 403}`));
     for (const op of operations.filter((o) => PUBLISH.has(name(o)))) {
       expect((await api.call(op.method, pathOf(op, bob), { key: publisherKey, body: validBody(op) })).status).toBe(202);
     }
+    const session = await api.call('POST', `/v1/subscribers/${bob.sid}/portal-sessions`, { key: publisherKey, body: {} });
+    expect(session.status).toBe(201);
+    expect((await api.call('DELETE', `/v1/subscribers/${bob.sid}/portal-sessions/${session.body.id}`, { key: publisherKey })).status).toBe(204);
   });
 
   it("lets a subscriber read its own resources (the same paths are not simply always refused)", async () => {
-    for (const op of operations.filter((o) => o.method === 'GET' && !ADMIN_ONLY.has(name(o)))) {
+    for (const op of operations.filter((o) => o.method === 'GET' && !ADMIN_ONLY.has(name(o)) && !PLATFORM.has(name(o)))) {
       const res = await api.call('GET', pathOf(op, alice), { key: alice.key });
       expect([name(op), res.status]).toEqual([name(op), 200]);
     }

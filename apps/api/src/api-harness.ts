@@ -32,6 +32,8 @@ export interface ApiHarnessOptions {
   prefix?: string;
   /** Leave the data in Redis on close, for a later harness on the same prefix. @defaultValue false */
   keepData?: boolean;
+  publicUrl?: string;
+  platformName?: string;
 }
 
 export interface ApiHarness {
@@ -74,6 +76,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     builtInCatalog: options.builtInCatalog,
     accepting: () => accepting,
     secrets,
+    publicUrl: options.publicUrl,
+    platformName: options.platformName,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);

@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { authenticate } from './auth';
+import { authenticate, enforceReadOnlySessions } from './auth';
 import { eventTypeRoutes } from './catalog/event-type-routes';
 import type { ApiDeps } from './deps';
 import { AppError, errorHandler } from './errors';
@@ -13,6 +13,7 @@ import { deliveryRoutes } from './routes/deliveries';
 import { endpointActionRoutes } from './routes/endpoint-actions';
 import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
+import { portalSessionRoutes } from './routes/portal-sessions';
 import { requestLogging } from './request-logging';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
@@ -45,7 +46,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use(limitBodyDepth());
 
   const v1 = express.Router();
-  v1.use(authenticate(deps.adminKey, deps.store.subscribers));
+  v1.use(authenticate(deps.adminKey, deps.store, deps.now));
+  v1.use(enforceReadOnlySessions());
   v1.use('/event-types', eventTypeRoutes(deps));
   v1.use(adminRoutes(deps));
   v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps));
@@ -54,9 +56,10 @@ export function createApp(deps: ApiDeps): Express {
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps));
   v1.use('/subscribers/:sid/sources', sourceRoutes(deps));
+  v1.use('/subscribers/:sid/portal-sessions', portalSessionRoutes(deps));
   app.use('/v1', v1);
   // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.
-  app.use('/portal', portalStatic());
+  app.use('/portal', portalStatic(undefined, { platformName: deps.platformName }));
 
   app.use((_req, _res, next) => next(new AppError(404, 'not_found', 'no such route')));
   app.use(errorHandler(deps.logger));

@@ -1,9 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { SubscriberStore } from '@hookrelay/store';
-import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors';
+import type { PortalSessionStore, SubscriberStore } from '@hookrelay/store';
+import { AppError, ForbiddenError, NotFoundError, UnauthorizedError } from './errors';
 
-export type Principal = { role: 'admin' } | { role: 'publisher'; keyId: string } | { role: 'subscriber'; keyId: string; subscriberId: string };
+/** A portal session's token starts with this, so one lookup finds it. */
+export const PORTAL_SESSION_TOKEN_PREFIX = 'hr_ps_';
+
+/**
+ * Who is calling. A portal session acts for its subscriber like the subscriber's key does, except
+ * that it ends at `expiresAt`, and a read-only one changes nothing.
+ */
+export type Principal =
+  | { role: 'admin' }
+  | { role: 'publisher'; keyId: string }
+  | { role: 'subscriber'; keyId: string; subscriberId: string }
+  | { role: 'session'; sessionId: string; subscriberId: string; subscriberName: string; readOnly: boolean; expiresAt: number };
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -20,7 +31,8 @@ function sha256(value: string): Buffer {
  * (over fixed-length digests); other keys are looked up by their SHA-256, so the stored form never
  * reveals a key and the lookup does not depend on how much of a guess is right.
  */
-export function authenticate(adminKey: string, subscribers: SubscriberStore): RequestHandler {
+export function authenticate(adminKey: string, stores: { subscribers: SubscriberStore; portalSessions: PortalSessionStore }, now: () => number): RequestHandler {
+  const { subscribers, portalSessions } = stores;
   const adminDigest = sha256(adminKey);
   return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
@@ -30,6 +42,14 @@ export function authenticate(adminKey: string, subscribers: SubscriberStore): Re
     const digest = sha256(match[1]);
     if (timingSafeEqual(digest, adminDigest)) {
       req.principal = { role: 'admin' };
+      return next();
+    }
+    if (match[1].startsWith(PORTAL_SESSION_TOKEN_PREFIX)) {
+      // Found by its hash like a key; an expired session, or one whose subscriber is gone, is unknown.
+      const found = await portalSessions.find(digest.toString('hex'));
+      if (!found || !found.subscriber || found.session.expiresAt <= now()) return next(new UnauthorizedError());
+      const { session, subscriber } = found;
+      req.principal = { role: 'session', sessionId: session.id, subscriberId: session.subscriberId, subscriberName: subscriber.name, readOnly: session.readOnly, expiresAt: session.expiresAt };
       return next();
     }
     const record = await subscribers.findApiKey(digest.toString('hex'));
@@ -58,9 +78,27 @@ export function requireAdmin(req: Request): void {
 export function assertSubscriberAccess(req: Request, sid: string, access: 'read' | 'publish'): void {
   const principal = principalOf(req);
   if (principal.role === 'admin') return;
-  if (principal.role === 'subscriber') {
+  if (principal.role === 'subscriber' || principal.role === 'session') {
     if (principal.subscriberId !== sid) throw new NotFoundError('subscriber');
     return;
   }
   if (access !== 'publish') throw new ForbiddenError('a publisher key may only publish events');
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * What a read-only portal session may not do: any write (403, whatever the route), and revealing
+ * an endpoint's signing secret, which is a credential rather than something to look at. Revoking
+ * itself (signing out) is allowed: it changes nothing of the subscriber's.
+ */
+export function enforceReadOnlySessions(): RequestHandler {
+  return (req, _res, next) => {
+    const principal = req.principal;
+    if (principal?.role !== 'session' || !principal.readOnly) return next();
+    const signingOut = req.method === 'DELETE' && req.path === `/subscribers/${principal.subscriberId}/portal-sessions/${principal.sessionId}`;
+    if (!READS.has(req.method) && !signingOut) return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot change anything'));
+    if (/\/endpoints\/[^/]+\/secret\/?$/.test(req.path)) return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot reveal signing secrets'));
+    next();
+  };
 }

@@ -29,6 +29,8 @@ export interface BuildApiDepsOptions {
   catalogMaxStalenessMs?: number;
   /** Seals and opens stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
   secrets?: SecretBox;
+  publicUrl?: string;
+  platformName?: string;
 }
 
 /**
@@ -56,6 +58,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     policy: options.policy,
     accepting: options.accepting ?? (() => true),
     subscriberLimits: new SubscriberLimitsReader(store, Object.freeze({ ...DEFAULT_SUBSCRIBER_LIMITS, ...options.limits }), now),
+    publicUrl: options.publicUrl,
+    platformName: options.platformName,
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),

@@ -61,9 +61,18 @@ describe('configuration from the environment', () => {
     [{ HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: '1.5' }, 'HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER'],
     [{ HOOKRELAY_EVENTS_PER_SECOND: 'fast' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
     [{ HOOKRELAY_EVENTS_PER_SECOND: '1000001' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
+    [{ HOOKRELAY_PUBLIC_URL: 'hooks.example.com' }, 'HOOKRELAY_PUBLIC_URL'],
+    [{ HOOKRELAY_PUBLIC_URL: 'ftp://hooks.example.com' }, 'HOOKRELAY_PUBLIC_URL'],
+    [{ HOOKRELAY_PUBLIC_URL: 'https://hooks.example.com/?next=1' }, 'HOOKRELAY_PUBLIC_URL'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadApiConfig(env)).toThrow(ConfigError);
     expect(() => loadApiConfig(env)).toThrow(new RegExp(`^Invalid configuration:\\n  ${variable}: `));
+  });
+
+  it('reads HOOKRELAY_PUBLIC_URL without a trailing slash, and leaves it unset by default', () => {
+    expect(loadApiConfig({ HOOKRELAY_PUBLIC_URL: 'https://hooks.example.com/relay/' }).HOOKRELAY_PUBLIC_URL).toBe('https://hooks.example.com/relay');
+    expect(loadApiConfig({}).HOOKRELAY_PUBLIC_URL).toBeUndefined();
+    expect(loadApiConfig({}).HOOKRELAY_PLATFORM_NAME).toBeUndefined();
   });
 
   it('reads "false" as false, not as a truthy string', () => {

@@ -4,6 +4,16 @@ import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 
+/**
+ * Where people reach this API from outside (`https://hooks.example.com`), for links it hands out such
+ * as portal session URLs. An http(s) origin with an optional path prefix; no query or fragment;
+ * a trailing slash is dropped.
+ */
+export const publicUrlSchema = z
+  .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+  .refine((u) => !/[?#]/.test(u), 'must not have a query or fragment')
+  .transform((u) => u.replace(/\/+$/, ''));
+
 export const apiConfigSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -32,6 +42,13 @@ export const apiConfigSchema = z
     HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES: envBoolean(false),
     /** List and accept the built-in Webex Connect and Zenduty event types; false hides them from listing and publishing. */
     HOOKRELAY_BUILTIN_CATALOG: envBoolean(true),
+    /**
+     * This API's public URL, for links it hands out (portal sessions). Unset: the origin of the request
+     * that asked for the link.
+     */
+    HOOKRELAY_PUBLIC_URL: publicUrlSchema.optional(),
+    /** The platform's name as the portal shows it to subscribers ("ask <name> for a new link"). */
+    HOOKRELAY_PLATFORM_NAME: z.string().trim().min(1).max(100).optional(),
     /** Consecutive failed deliveries that disable an endpoint (with the span below). */
     HOOKRELAY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50),
     /** ...when the failing streak has lasted at least this many hours. */

@@ -40,6 +40,10 @@ export interface ApiDeps {
   catalog: LiveCatalog;
   /** Proves schema patterns linear before a schema is stored. */
   regex: RegexChecker;
+  /** HOOKRELAY_PUBLIC_URL: the base of links the API hands out; unset, the requesting origin (see public-url.ts). */
+  publicUrl?: string;
+  /** HOOKRELAY_PLATFORM_NAME: how the portal names the platform to subscribers. */
+  platformName?: string;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }

@@ -272,5 +272,30 @@ describe('delivery and event history', () => {
       expect((await h.call('GET', `${t.base}/events/evt_nope`, { key: t.key })).status).toBe(404);
       expect((await getDelivery(h, t, byEndpoint[b.id].id)).attempts).toHaveLength(1);
     });
+
+    it('counts each listed event\'s deliveries by state with include=outcomes', async () => {
+      const ok = await receivers.start({ status: 200 });
+      const failing = await receivers.start({ status: 400 });
+      const a = await createEndpoint(h, t, ok.url);
+      const b = await createEndpoint(h, t, failing.url, { eventTypes: ['custom.order.*'] });
+      const order = await publish(h, t, 'custom.order.paid', {});
+      const user = await publish(h, t, 'custom.user.created', {});
+      await waitForDelivery(h, t, order.deliveries.find((d) => d.endpointId === b.id)!.id, 'failed');
+      await waitForDelivery(h, t, order.deliveries.find((d) => d.endpointId === a.id)!.id, 'delivered');
+      await waitForDelivery(h, t, user.deliveries[0]!.id, 'delivered');
+      const res = await h.call('GET', `${t.base}/events?include=outcomes`, { key: t.key });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual([
+        { id: user.id, type: 'custom.user.created', createdAt: expect.any(Number), outcomes: { pending: 0, retrying: 0, delivered: 1, failed: 0 } },
+        { id: order.id, type: 'custom.order.paid', createdAt: expect.any(Number), outcomes: { pending: 0, retrying: 0, delivered: 1, failed: 1 } },
+      ]);
+      const plain = await h.call('GET', `${t.base}/events`, { key: t.key });
+      expect(plain.body.data[0]).not.toHaveProperty('outcomes');
+      for (const [query, path] of [['include=attempts', 'query.include'], ['include=outcomes&limit=51', 'query.limit']]) {
+        const bad = await h.call('GET', `${t.base}/events?${query}`, { key: t.key });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+      }
+    });
   });
 });

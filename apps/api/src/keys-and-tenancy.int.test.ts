@@ -133,7 +133,7 @@ describe('API keys and tenancy', () => {
       const a = (await h.call('POST', '/v1/subscribers', { body: { name: 'a' } })).body as CreatedSubscriber;
       const pub = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string; apiKey: string };
       expect((await h.call('GET', '/v1/whoami')).body).toEqual({ role: 'admin' });
-      expect((await h.call('GET', '/v1/whoami', { key: a.apiKey })).body).toEqual({ role: 'subscriber', keyId: expect.stringMatching(/^key_/), subscriberId: a.id });
+      expect((await h.call('GET', '/v1/whoami', { key: a.apiKey })).body).toEqual({ role: 'subscriber', keyId: expect.stringMatching(/^key_/), subscriberId: a.id, subscriberName: a.name });
       expect((await h.call('GET', '/v1/whoami', { key: pub.apiKey })).body).toEqual({ role: 'publisher', keyId: pub.id });
       expect((await h.call('GET', '/v1/whoami', { key: 'hr_sub_wrong' })).status).toBe(401);
     });

@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     builtInCatalog: config.HOOKRELAY_BUILTIN_CATALOG,
     accepting: () => accepting,
     secrets,
+    publicUrl: config.HOOKRELAY_PUBLIC_URL,
+    platformName: config.HOOKRELAY_PLATFORM_NAME,
   });
   const app = createApp(api.deps);
 

@@ -21,6 +21,8 @@ export interface OpenApiFixture {
   apiKeyId: string;
   /** An operator-defined event type (archived by the DELETE, which runs last). */
   eventType: string;
+  /** A portal session made only to be revoked by DELETE .../portal-sessions/{id}. */
+  portalSessionId: string;
   /** The secret part of the source's ingest URL. */
   ingestToken: string;
   /** Headers that pass the source's verification. */
@@ -98,6 +100,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
     await call(h, 'PATCH', `/v1/subscribers/${fullSid}`, { limits: { maxEndpoints: 0, maxSources: 0 } }, 200);
     const eventType = 'openapi.fixture';
     await call(h, 'POST', '/v1/event-types', { type: eventType, description: 'The OpenAPI test\'s own type.', schema: { type: 'object', properties: { n: { type: 'integer' } } }, examples: [{ n: 1 }] }, 201);
+    const spareSession = (await call(h, 'POST', `${base}/portal-sessions`, { ttlSeconds: 600 }, 201)) as { id: string };
     return {
       receiver,
       sid,
@@ -109,6 +112,7 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       fullSid,
       apiKeyId: spareKey.id,
       eventType,
+      portalSessionId: spareSession.id,
       ingestToken,
       ingestHeaders: { ...INGEST_HEADER },
       close: () => receiver.close(),

@@ -9,6 +9,7 @@ import { createEventTypeSchema, patchEventTypeSchema } from './catalog/event-typ
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from './endpoint-input';
 import { createOpenApiFixture, type OpenApiFixture } from './openapi-fixture';
 import { updateSubscriberSchema } from './routes/admin';
+import { createPortalSessionSchema } from './routes/portal-sessions';
 import { createSourceSchema, patchSourceSchema } from './sources/source-input';
 
 type Json = Record<string, any>;
@@ -243,6 +244,7 @@ describe('the OpenAPI document', () => {
       ['UpdateSubscriberRequest', updateSubscriberSchema],
       ['CreateEventTypeRequest', createEventTypeSchema],
       ['UpdateEventTypeRequest', patchEventTypeSchema],
+      ['CreatePortalSessionRequest', createPortalSessionSchema],
     ] as const)('%s matches the zod schema the route parses with (fields, defaults, enums, limits)', (name, schema) => {
       const documented = withoutAnnotations(resolveRefs(fileDoc, schemas[name]));
       const fromZod = withoutAnnotations(z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }));
@@ -263,7 +265,7 @@ describe('the OpenAPI document', () => {
 
     /** The fixture's id for a path parameter, by the segment before it (`endpoints/{eid}` is not `events/{eid}`). */
     function fixtureIds(): Record<string, string> {
-      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId, 'event-types': fx.eventType };
+      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId, 'event-types': fx.eventType, 'portal-sessions': fx.portalSessionId };
     }
 
     function concrete(path: string, ids: Record<string, string> = {}): string {

@@ -25,10 +25,16 @@ const PORTAL_HEADERS = {
  * Routing is in the URL fragment, so only files are served here: no HTML fallback is needed.
  * Only middleware (no route layers), so the OpenAPI route check does not see /portal as an API route.
  */
-export function portalStatic(distDir: string = PORTAL_DIST_DIR): Router {
+export function portalStatic(distDir: string = PORTAL_DIST_DIR, settings: { platformName?: string } = {}): Router {
   const router = Router();
-  router.use((_req, res, next) => {
+  const config = JSON.stringify({ platformName: settings.platformName ?? null });
+  router.use((req, res, next) => {
     res.set(PORTAL_HEADERS);
+    // What the operator set for the portal (HOOKRELAY_PLATFORM_NAME): public, so a page whose link
+    // has expired (no credential left) can still say whom to ask for a new one.
+    if (req.path === '/config.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return void res.type('application/json').set('cache-control', 'no-cache').send(config);
+    }
     // Checked per request, so building while the server runs needs no restart.
     if (!existsSync(join(distDir, 'index.html'))) return void res.status(503).type('text/plain').send(PORTAL_NOT_BUILT);
     next();

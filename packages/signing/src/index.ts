@@ -1,12 +1,20 @@
 export { signatureHeaders, bodyForScheme, type SigningInput } from './signature-headers';
 export { pythonJsonDumps } from './python-json';
 export { newSigningSecret, checkSecretForScheme } from './secrets';
-export { verifyHubSignature, hubSignature, HUB_SIGNATURE_HEADER, type VerifyHubSignatureOptions } from './x-hub-signature';
-export { verifyZenduty, zendutySignature, ZENDUTY_SIGNATURE_HEADER, type VerifyZendutyOptions } from './x-signature';
+// Each scheme's signature and its check are written once, in @hookrelay/verify (the package receivers
+// install); the server's own checks use them from there, re-exported here for its callers.
 export {
+  verifyHubSignature,
+  hubSignature,
+  HUB_SIGNATURE_HEADER,
+  verifyZenduty,
+  zendutySignature,
+  ZENDUTY_SIGNATURE_HEADER,
   verifyStandardWebhook,
   standardWebhooksSignature,
   STANDARD_WEBHOOKS_TOLERANCE_SECONDS,
+  type HmacAlgorithm,
+  type VerifyHubSignatureOptions,
+  type VerifyZendutyOptions,
   type VerifyStandardWebhookOptions,
-} from './standard-webhooks';
-export type { HmacAlgorithm } from './constant-time';
+} from '@hookrelay/verify';

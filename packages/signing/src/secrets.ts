@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SignatureScheme } from '@hookrelay/contracts';
-import { STANDARD_WEBHOOKS_SECRET_PREFIX, standardWebhooksKey } from './standard-webhooks';
+import { STANDARD_WEBHOOKS_SECRET_PREFIX, standardWebhooksKey } from '@hookrelay/verify';
 
 /** 32 bytes (256 bits) matches the HMAC-SHA256 block of entropy; shorter keys weaken the MAC. */
 const SECRET_BYTES = 32;

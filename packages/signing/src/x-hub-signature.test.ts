@@ -1,5 +1,5 @@
+import { hubSignature, verifyHubSignature } from '@hookrelay/verify';
 import { signatureHeaders } from './signature-headers';
-import { hubSignature, verifyHubSignature } from './x-hub-signature';
 
 // GitHub's documented vector ("Validating webhook deliveries"), also listed in CONTRACTS.md.
 const GITHUB_SECRET = "It's a Secret to Everybody";
@@ -40,50 +40,13 @@ describe('x-hub-signature', () => {
     it('refuses to sign without a secret', () => {
       expect(() => sign(GITHUB_BODY, 'sha256', false, [])).toThrow(/at least one secret/);
     });
-  });
 
-  describe('verification', () => {
-    it('accepts the documented vector in bare and prefixed form', () => {
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: GITHUB_HEX })).toBe(true);
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: `sha256=${GITHUB_HEX}` })).toBe(true);
-    });
-
-    it.each(['sha512', 'sha1'] as const)('round-trips %s in both forms', (algorithm) => {
+    it.each(['sha512', 'sha1'] as const)('signs with %s in both forms, verifiable by @hookrelay/verify', (algorithm) => {
       for (const prefix of [false, true]) {
         const header = sign(GITHUB_BODY, algorithm, prefix)['x-hub-signature']!;
         expect(header.startsWith(`${algorithm}=`)).toBe(prefix);
         expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header, algorithm })).toBe(true);
       }
-    });
-
-    it('rejects a body with one byte changed', () => {
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: 'Hello, World?', header: GITHUB_HEX })).toBe(false);
-    });
-
-    it('rejects a header with one hex digit changed', () => {
-      const tampered = `${GITHUB_HEX.slice(0, -1)}8`;
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: tampered })).toBe(false);
-    });
-
-    it('rejects the wrong secret', () => {
-      expect(verifyHubSignature({ secret: 'not the secret', body: GITHUB_BODY, header: GITHUB_HEX })).toBe(false);
-    });
-
-    it('returns false instead of throwing for a header of the wrong length', () => {
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: GITHUB_HEX.slice(0, 10) })).toBe(false);
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: '' })).toBe(false);
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: `${GITHUB_HEX}00` })).toBe(false);
-    });
-
-    it('rejects a prefix that disagrees with the expected algorithm, so a sender cannot downgrade to sha1', () => {
-      const sha1 = sign(GITHUB_BODY, 'sha1', true)['x-hub-signature']!;
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: sha1, algorithm: 'sha256' })).toBe(false);
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: `md5=${GITHUB_HEX}` })).toBe(false);
-    });
-
-    it('rejects a sha512 signature checked as the default sha256', () => {
-      const sha512 = sign(GITHUB_BODY, 'sha512', false)['x-hub-signature']!;
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: GITHUB_BODY, header: sha512 })).toBe(false);
     });
   });
 });

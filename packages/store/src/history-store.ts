@@ -43,6 +43,21 @@ export class HistoryStore {
     return found.sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /**
+   * How each event's deliveries stand, counted by state: what a listing of events shows beside
+   * each one. One read of the subscriber's endpoint ids serves every event.
+   */
+  async outcomesOfEvents(subscriberId: string, eventIds: readonly string[]): Promise<Map<string, Record<DeliveryState, number>>> {
+    const endpointIds = await this.endpoints.idsWithinRetention(subscriberId);
+    const found = await this.deliveries.getMany(eventIds.flatMap((eventId) => endpointIds.map((endpointId) => deliveryId(eventId, endpointId))));
+    const out = new Map(eventIds.map((id) => [id, { pending: 0, retrying: 0, delivered: 0, failed: 0 }]));
+    for (const d of found) {
+      const counts = out.get(d.eventId);
+      if (counts) counts[d.state]++;
+    }
+    return out;
+  }
+
   async listDeliveries(subscriberId: string, filter: DeliveryFilter): Promise<NewestFirstPage<DeliveryRecord>> {
     const key = filter.endpointId ? this.keys.endpointDeliveries(filter.endpointId) : this.keys.subscriberDeliveries(subscriberId);
     return pageLogNewestFirst<DeliveryRecord>(

@@ -12,6 +12,7 @@ import { EndpointHealthStore } from './endpoint-health-store';
 import { LaneStore } from './lanes/lane-store';
 import { EventTypeStore } from './event-type-store';
 import { SecretBox } from '@hookrelay/secrets';
+import { PortalSessionStore } from './portal-session-store';
 
 export * from './keys';
 export * from './store-options';
@@ -26,6 +27,7 @@ export * from './endpoint-health-store';
 export * from './publish-rate-limiter';
 export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export * from './event-type-store';
+export * from './portal-session-store';
 export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
 export {
   DeliveryStore,
@@ -53,6 +55,7 @@ export interface Store {
   lanes: LaneStore;
   publishRate: PublishRateLimiter;
   eventTypes: EventTypeStore;
+  portalSessions: PortalSessionStore;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -72,6 +75,7 @@ export function createStore(options: StoreOptions): Store {
     health: new EndpointHealthStore(options.redis, keys),
     lanes,
     subscribers: new SubscriberStore(options.redis, keys),
+    portalSessions: new PortalSessionStore(options.redis, keys),
     idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets),
     publishRate: new PublishRateLimiter(options.redis, keys),

@@ -57,6 +57,10 @@ export function createKeys(prefix: string) {
     apiKey: (hash: string) => `${prefix}:key:${hash}`,
     /** Key id -> the key's hash, so an admin can list and revoke keys by id. */
     apiKeysById: () => `${prefix}:keys-by-id`,
+    /** A portal session by the SHA-256 of its token (the token itself is never stored); expires with the session. */
+    portalSession: (tokenHash: string) => `${prefix}:psess:${tokenHash}`,
+    /** A subscriber's live portal sessions (hash: session id -> token hash and expiry), for revoking by id. */
+    subscriberPortalSessions: (subscriberId: string) => `${prefix}:sub:${subscriberId}:psess`,
     idempotency: (subscriberId: string, keyHash: string) => `${prefix}:idem:${subscriberId}:${keyHash}`,
     /**
      * Operator-defined event types: records (hash, type -> JSON), their small state (hash, type ->

@@ -21,10 +21,31 @@ export const updateSubscriberSchema = z.object({ name: createSubscriberSchema.sh
 export function adminRoutes(deps: ApiDeps): Router {
   const router = Router();
 
-  /** Who the presented key is: lets a subscriber's tools (the portal) find their subscriber id. */
-  router.get('/whoami', (req, res) => {
+  /**
+   * Who the presented key is: lets a subscriber's tools (the portal) find their subscriber, by id
+   * and name, and a portal session when it ends.
+   */
+  router.get('/whoami', async (req, res) => {
     const principal = principalOf(req);
-    res.json({ role: principal.role, ...(principal.role === 'admin' ? {} : { keyId: principal.keyId }), ...(principal.role === 'subscriber' ? { subscriberId: principal.subscriberId } : {}) });
+    const platform = deps.platformName ? { platformName: deps.platformName } : {};
+    switch (principal.role) {
+      case 'admin':
+        return void res.json({ role: 'admin', ...platform });
+      case 'publisher':
+        return void res.json({ role: 'publisher', keyId: principal.keyId, ...platform });
+      case 'subscriber': {
+        const subscriber = await deps.store.subscribers.get(principal.subscriberId);
+        return void res.json({ role: 'subscriber', keyId: principal.keyId, subscriberId: principal.subscriberId, subscriberName: subscriber?.name ?? null, ...platform });
+      }
+      case 'session':
+        return void res.json({
+          role: 'session',
+          subscriberId: principal.subscriberId,
+          subscriberName: principal.subscriberName,
+          session: { id: principal.sessionId, readOnly: principal.readOnly, expiresAt: principal.expiresAt },
+          ...platform,
+        });
+    }
   });
 
   router.post('/subscribers', async (req, res) => {

@@ -14,8 +14,11 @@ const listQuery = z
     until: timeParam.optional(),
     cursor: cursorParam.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
+    /** `outcomes`: each event with its deliveries counted by state (at most 50 events a page then). */
+    include: z.literal('outcomes').optional(),
   })
-  .strict();
+  .strict()
+  .refine((q) => !q.include || q.limit <= 50, { path: ['limit'], message: 'at most 50 with include=outcomes' });
 
 const replayBody = z.object({ endpointIds: z.array(z.string().max(64)).min(1).max(1000).optional() }).strict();
 
@@ -35,7 +38,11 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
     const page = await store.history.listEvents(sid, parsed.data);
-    res.json({ data: page.items.map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt })), nextCursor: page.nextCursor ?? null });
+    const outcomes = parsed.data.include ? await store.history.outcomesOfEvents(sid, page.items.map((e) => e.id)) : undefined;
+    res.json({
+      data: page.items.map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt, ...(outcomes ? { outcomes: outcomes.get(e.id) } : {}) })),
+      nextCursor: page.nextCursor ?? null,
+    });
   });
 
   router.get('/:eid', async (req, res) => {

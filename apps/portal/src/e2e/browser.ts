@@ -106,3 +106,50 @@ export async function waitUntil(page: Page, check: () => Promise<boolean>, what:
 export async function horizontalOverflow(page: Page): Promise<number> {
   return (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
 }
+
+/**
+ * Where the text of `selector` (the first match) wraps: how many lines it takes, and the character
+ * before each break. For checking that a URL breaks after `/` and not in the middle of a word.
+ */
+export async function lineBreaks(page: Page, selector: string): Promise<{ lines: number; breaksAfter: string[] }> {
+  // Runs in the page; this package's TypeScript has no DOM types, hence `any`.
+  return page
+    .locator(selector)
+    .first()
+    .evaluate((el: any) => {
+      const doc = (globalThis as any).document;
+      const walker = doc.createTreeWalker(el, 4 /* NodeFilter.SHOW_TEXT */);
+      const chars: Array<{ ch: string; top: number }> = [];
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.data.length; i++) {
+          const range = doc.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const rect = range.getClientRects()[0];
+          if (rect) chars.push({ ch: node.data[i], top: Math.round(rect.top) });
+        }
+      }
+      const breaksAfter: string[] = [];
+      for (let i = 1; i < chars.length; i++) if (chars[i]!.top > chars[i - 1]!.top + 2) breaksAfter.push(chars[i - 1]!.ch);
+      return { lines: breaksAfter.length + 1, breaksAfter };
+    });
+}
+
+/**
+ * `step(name, fn)`: tests that share one page, each starting where the previous one ended. Once one
+ * fails the rest fail at once, naming it, instead of each waiting out its own timeouts.
+ */
+export function sequentialSteps(): (name: string, fn: () => Promise<void>) => void {
+  let failedStep: string | null = null;
+  return (name, fn) => {
+    it(name, async () => {
+      if (failedStep) throw new Error(`not run: depends on "${failedStep}", which failed`);
+      try {
+        await fn();
+      } catch (err) {
+        failedStep = name;
+        throw err;
+      }
+    });
+  };
+}

@@ -7,31 +7,19 @@ import { TestReceiver } from '@hookrelay/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
 import { portalStatic } from '../../../api/src/portal-static';
-import { buildPortal, horizontalOverflow, launchChromium, screenshotDir, waitUntil } from './browser';
+import { buildPortal, horizontalOverflow, launchChromium, lineBreaks, screenshotDir, waitUntil, sequentialSteps } from './browser';
 
 // The subscriber portal end to end: the built app served by the real API (with its worker, on the
 // shared Redis) in headless Chromium, delivering to a real receiver on 127.0.0.1.
 
 const WAIT = 10_000;
+/** Nothing listens on port 9 here: deliveries to it fail at once as connection_refused. Long, to see how it wraps. */
+const LONG_URL = 'http://127.0.0.1:9/webhooks/incident-notifications/production-eu-west-1/receiver';
 // Per test: each wait is bounded by WAIT, and a test has a few of them (jest's default is 5 s).
 jest.setTimeout(30_000);
 
-/**
- * The steps below share one signed-in page, each starting where the previous one ended. Once one
- * fails the rest fail at once, naming it, instead of each waiting out its own timeouts.
- */
-let failedStep: string | null = null;
-function step(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    if (failedStep) throw new Error(`not run: depends on "${failedStep}", which failed`);
-    try {
-      await fn();
-    } catch (err) {
-      failedStep = name;
-      throw err;
-    }
-  });
-}
+/** The steps below share one page, each starting where the previous one ended. */
+const step = sequentialSteps();
 
 interface Tenant {
   id: string;
@@ -50,6 +38,7 @@ describe('the subscriber portal at /portal', () => {
   let shots: string;
   let endpointId = '';
   let firstDeliveryId = '';
+  let refusedDeliveryId = '';
   let incidentPayload: unknown;
   /** Every URL any page asked for: the portal must ask nothing of another origin (no CDN, no fonts). */
   const requested: string[] = [];
@@ -85,7 +74,7 @@ describe('the subscriber portal at /portal', () => {
     [acme, globex] = await Promise.all([create('Acme Payments'), create('Globex Support')]);
     const catalog = (await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>;
     incidentPayload = catalog.find((t) => t.type === 'incident.triggered')!.example;
-    desktop = await newContext({ viewport: { width: 1280, height: 860 } });
+    desktop = await newContext({ viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] });
     page = await desktop.newPage();
   }, 90_000);
 
@@ -123,16 +112,24 @@ describe('the subscriber portal at /portal', () => {
     }
   });
 
-  it('refuses a bad key in the words of the API', async () => {
+  it('refuses a bad key in words meant for a person', async () => {
     await page.goto(portalUrl());
     await page.getByLabel('API key').fill('hr_sub_not-a-real-key');
     await page.getByLabel('Subscriber ID').fill(acme.id);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'missing or invalid API key' }).waitFor({ timeout: WAIT });
+    const alert = page.getByRole('alert').filter({ hasText: 'That key was not accepted' });
+    await alert.waitFor({ timeout: WAIT });
+    expect(await alert.textContent()).not.toMatch(/HTTP|401|unauthorized|Bearer/);
   });
 
-  step('signs in with the keyboard alone, keeping the key out of the URL', async () => {
+  step('signs in with the keyboard alone, keeping the key out of the URL, without calling an admin route', async () => {
     await page.goto(portalUrl());
+    const called: string[] = [];
+    const consoleErrors: string[] = [];
+    const onRequest = (r: { url(): string }) => called.push(new URL(r.url()).pathname);
+    const onConsole = (m: { type(): string; text(): string }) => void (m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('request', onRequest);
+    page.on('console', onConsole);
     await page.waitForFunction('document.activeElement?.tagName === "H1"', undefined, { timeout: WAIT });
     await shot('sign-in');
     await page.keyboard.press('Tab'); // from the heading, which has focus when a view opens, to the key field
@@ -144,6 +141,13 @@ describe('the subscriber portal at /portal', () => {
     expect(page.url()).not.toContain(acme.apiKey);
     const stored = (await page.evaluate('sessionStorage.getItem("hookrelay.portal.session")')) as string;
     expect(JSON.parse(stored)).toMatchObject({ key: acme.apiKey, subscriberId: acme.id });
+    // The header names the subscriber, not its id; signing in asked whoami, never an admin route.
+    expect(await page.locator('.topbar .subscriber').textContent()).toBe('Acme Payments');
+    page.off('request', onRequest);
+    page.off('console', onConsole);
+    expect(called).toContain('/v1/whoami');
+    expect(called.filter((path) => path === '/v1/subscribers' || path.startsWith('/v1/api-keys'))).toEqual([]);
+    expect(consoleErrors).toEqual([]);
   });
 
   step('creates an endpoint against the local receiver, with patterns from the catalog', async () => {
@@ -160,6 +164,11 @@ describe('the subscriber portal at /portal', () => {
     await page.getByLabel('Type', { exact: true }).selectOption('bearer');
     await page.getByLabel('Token', { exact: true }).fill('receiver-token-1');
     await page.getByLabel('Max retries').fill('0');
+    // Seconds, not milliseconds.
+    expect(await page.getByLabel('Retry interval (seconds)').inputValue()).toBe('60');
+    expect(await page.getByLabel('Timeout per attempt (seconds)').inputValue()).toBe('10');
+    await page.getByLabel('Retry interval (seconds)').fill('30');
+    await page.getByLabel('Timeout per attempt (seconds)').fill('5');
     await page.getByText(/Browse the catalog/).click(); // fold the catalog back for the picture
     await shot('create-endpoint');
 
@@ -170,7 +179,7 @@ describe('the subscriber portal at /portal', () => {
     await page.getByLabel('Header 1 name').fill('X-Team');
 
     await page.getByRole('button', { name: 'Create endpoint' }).click();
-    await page.getByRole('status').filter({ hasText: 'Endpoint created. Its signing secret is' }).waitFor({ timeout: WAIT });
+    await page.getByRole('status').filter({ hasText: 'Endpoint created.' }).waitFor({ timeout: WAIT });
     endpointId = decodeURIComponent(new URL(page.url()).hash.replace('#/endpoints/', ''));
     const stored = await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}`);
     expect(stored.body).toMatchObject({
@@ -178,8 +187,25 @@ describe('the subscriber portal at /portal', () => {
       eventTypes: ['incident.triggered', 'incident.*'],
       headers: { 'X-Team': 'payments' },
       auth: { type: 'bearer', configured: true },
-      retry: { maxRetries: 0 },
+      retry: { maxRetries: 0, intervalMs: 30_000 },
+      timeoutMs: 5000,
     });
+    // The secret, once, with a copy button and the note; the copy reaches the clipboard.
+    const secret = (await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}/secret`)).body.secret as string;
+    const once = page.locator('.secret-once');
+    expect(await once.locator('input').inputValue()).toBe(secret);
+    expect(await once.textContent()).toContain('you will not see this again');
+    await shot('endpoint-created');
+    await once.getByRole('button', { name: 'Copy' }).click();
+    await once.getByText('Copied to the clipboard.').waitFor({ timeout: WAIT });
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
+    expect(await page.locator('#secret-box').count()).toBe(0);
+    // Gone once the page is left: elsewhere the secret is behind "Reveal secret".
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Endpoints' }).click();
+    await page.goto(`${portalUrl()}#/endpoints/${endpointId}`);
+    await page.getByRole('button', { name: 'Reveal secret' }).waitFor({ timeout: WAIT });
+    expect(await page.locator('.secret-once').count()).toBe(0);
+    expect(await page.content()).not.toContain(secret);
   });
 
   step('shows a published event as a new delivery without a reload, and its attempts and payload', async () => {
@@ -234,11 +260,31 @@ describe('the subscriber portal at /portal', () => {
     });
     await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${sms.body.id}`, { key: acme.apiKey, body: { status: 'disabled' } });
 
+    // An endpoint nothing listens on, with a long URL: its delivery fails with a long error kind.
+    const refused = await h.call('POST', `/v1/subscribers/${acme.id}/endpoints`, {
+      key: acme.apiKey,
+      body: { url: LONG_URL, eventTypes: ['custom.refused.*'], retry: { maxRetries: 0 } },
+    });
+    expect(refused.status).toBe(201);
+    const refusedEvent = await h.call('POST', `/v1/subscribers/${acme.id}/events`, { body: { type: 'custom.refused.check', payload: { n: 1 } } });
+    refusedDeliveryId = refusedEvent.body.deliveries[0].id;
+
     await page.getByRole('link', { name: 'Deliveries', exact: true }).first().click();
     await row(page, stillFailing).waitFor({ timeout: WAIT });
+    await waitUntil(page, async () => (await stateOf(page, refusedDeliveryId)) === 'failed', 'the delivery to the closed port to fail');
     await shot('deliveries');
+    // A table with column headers, whose columns line up row to row, and error kinds on one line.
+    expect(await page.locator('.delivery-table thead th').allTextContents()).toEqual(['Event type', 'Status', 'Endpoint', 'Created', 'Attempts', 'Last result']);
+    for (const column of [2, 3, 4, 6]) {
+      const lefts = await page.locator(`.delivery-table tbody tr td:nth-child(${column})`).evaluateAll((cells) => cells.map((c) => Math.round(c.getBoundingClientRect().left)));
+      expect(lefts.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(lefts).size).toBe(1);
+    }
+    const kind = row(page, refusedDeliveryId).locator('.error-kind');
+    expect(await kind.textContent()).toBe('connection_refused');
+    expect(await kind.evaluate((el) => el.getClientRects().length)).toBe(1);
 
-    await page.getByRole('link', { name: 'Endpoints', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Endpoints' }).click();
     await page.locator(`[data-endpoint-id="${sms.body.id}"]`).getByText('manual: disabled through the API').waitFor({ timeout: WAIT });
     const card = page.locator(`[data-endpoint-id="${endpointId}"]`);
     await card.waitFor({ timeout: WAIT });
@@ -250,9 +296,19 @@ describe('the subscriber portal at /portal', () => {
 
   step('sends a test event, reveals and rotates the secret, disables, recovers and deletes from the endpoint page', async () => {
     await page.locator(`[data-endpoint-id="${endpointId}"]`).getByRole('link', { name: 'Details and actions' }).click();
+    await page.locator('.chart svg[role="img"]').waitFor({ timeout: WAIT });
+    // Health and the chart are read again as soon as the test answer is in, not on their next poll.
+    const asked: Array<{ path: string; at: number }> = [];
+    const onRequest = (r: { url(): string; method(): string }) => void asked.push({ path: `${r.method()} ${new URL(r.url()).pathname}${new URL(r.url()).search}`, at: Date.now() });
+    page.on('request', onRequest);
     await page.getByRole('button', { name: 'Send test event' }).click();
     await page.locator('.test-result').filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
-    await page.locator('.chart svg[role="img"]').waitFor({ timeout: WAIT });
+    const answeredAt = Date.now();
+    await waitUntil(page, async () => asked.some((r) => r.path.startsWith(`GET /v1/subscribers/${acme.id}/deliveries?`) && r.path.includes(`endpointId=${endpointId}`) && r.at >= answeredAt - 1000), 'the chart to be read again');
+    page.off('request', onRequest);
+    const tested = asked.findIndex((r) => r.path === `POST /v1/subscribers/${acme.id}/endpoints/${endpointId}/test`);
+    const after = asked.slice(tested + 1);
+    expect(after.find((r) => r.path === `GET /v1/subscribers/${acme.id}/endpoints/${endpointId}`)!.at - asked[tested]!.at).toBeLessThan(2000);
     await shot('endpoint-detail');
 
     await page.getByRole('button', { name: 'Reveal secret' }).click();
@@ -270,6 +326,9 @@ describe('the subscriber portal at /portal', () => {
     const rotated = (await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}/secret`)).body;
     expect(rotated.secret).not.toBe(secret);
     expect(rotated.previousSecrets[0].secret).toBe(secret);
+    // The new secret, once, with its copy button.
+    expect(await page.locator('.secret-once input').inputValue()).toBe(rotated.secret);
+    expect(await page.locator('.secret-once').textContent()).toContain('you will not see this again');
 
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByText(/1 failed delivery since .* queued again\./).waitFor({ timeout: WAIT });
@@ -326,27 +385,39 @@ describe('the subscriber portal at /portal', () => {
     }
   });
 
-  step('fits a 375 px wide screen without horizontal scrolling', async () => {
+  step('fits a 375 px wide screen without horizontal scrolling, deliveries as a stacked list', async () => {
     const mobile = await newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     try {
       const p = await mobile.newPage();
+      await p.goto(portalUrl());
+      await p.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: WAIT });
+      await shot('mobile-sign-in', p);
       await signIn(p, acme);
       await p.locator(`[data-endpoint-id="${endpointId}"] svg`).waitFor({ timeout: WAIT });
       expect(await horizontalOverflow(p)).toBe(0);
       await shot('mobile-endpoints', p);
-      // Each view with what shows it has loaded.
-      const views: Array<[string, string]> = [
-        [`#/endpoints/${endpointId}`, '.health'],
-        ['#/endpoints/new', 'text=Create endpoint'],
-        ['#/deliveries', `[data-delivery-id="${firstDeliveryId}"]`],
-        [`#/deliveries/${firstDeliveryId}`, 'pre.payload'],
+      // Each view with what shows it has loaded, and its picture.
+      const views: Array<[string, string, string]> = [
+        [`#/endpoints/${endpointId}`, '.health', 'mobile-endpoint-detail'],
+        ['#/endpoints/new', 'text=Create endpoint', 'mobile-create-endpoint'],
+        ['#/deliveries', `[data-delivery-id="${refusedDeliveryId}"]`, 'mobile-deliveries'],
+        [`#/deliveries/${firstDeliveryId}`, 'pre.payload', 'mobile-delivery-detail'],
       ];
-      for (const [view, ready] of views) {
+      for (const [view, ready, name] of views) {
         await p.goto(`${portalUrl()}${view}`);
         await p.locator(ready).first().waitFor({ timeout: WAIT });
         expect({ view, overflow: await horizontalOverflow(p) }).toEqual({ view, overflow: 0 });
+        if (view === '#/deliveries') {
+          // Stacked: no header row on screen, each delivery a card with its values under their names.
+          expect(await p.locator('.delivery-table thead').evaluate((el) => el.getBoundingClientRect().width)).toBeLessThanOrEqual(1);
+          expect(await p.locator('.delivery-table tbody tr').first().evaluate((el) => (globalThis as any).getComputedStyle(el).display)).toBe('block');
+          // The long URL wraps, and only after a / or a dot.
+          const breaks = await lineBreaks(p, `[data-delivery-id="${refusedDeliveryId}"] .delivery-endpoint .url`);
+          expect(breaks.lines).toBeGreaterThan(1);
+          expect(breaks.breaksAfter.filter((ch) => !'/.?&'.includes(ch))).toEqual([]);
+        }
+        await shot(name, p);
       }
-      await shot('mobile-delivery', p);
     } finally {
       await mobile.close();
     }

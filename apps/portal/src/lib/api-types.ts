@@ -132,6 +132,24 @@ export interface StoredEventView {
   type: string;
   createdAt: number;
   payload: unknown;
+  deliveries?: Delivery[];
+}
+
+export interface EventSummary {
+  id: string;
+  type: string;
+  createdAt: number;
+  /** With include=outcomes: the event's deliveries by state. */
+  outcomes?: Record<DeliveryState, number>;
+}
+
+export interface WhoAmI {
+  role: 'admin' | 'subscriber' | 'publisher' | 'session';
+  keyId?: string;
+  subscriberId?: string;
+  subscriberName?: string | null;
+  session?: { id: string; readOnly: boolean; expiresAt: number };
+  platformName?: string;
 }
 
 export interface Page<T> {

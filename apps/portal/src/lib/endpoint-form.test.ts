@@ -22,7 +22,7 @@ const endpoint: Endpoint = {
 
 describe('createBody', () => {
   it('leaves out what the person left empty, so the server defaults apply', () => {
-    const form = { ...newEndpointForm(), url: ' https://example.com/h ', maxRetries: '', timeoutMs: '' };
+    const form = { ...newEndpointForm(), url: ' https://example.com/h ', maxRetries: '', timeoutSeconds: '' };
     expect(createBody(form)).toEqual({
       url: 'https://example.com/h',
       signature: { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: false },
@@ -54,12 +54,24 @@ describe('createBody', () => {
   });
 
   it('passes text that is not a number on, for the API to name', () => {
-    const body = createBody({ ...newEndpointForm(), maxRetries: 'lots' });
+    const body = createBody({ ...newEndpointForm(), maxRetries: 'lots', timeoutSeconds: 'soon' });
     expect(body.retry).toMatchObject({ maxRetries: 'lots' });
+    expect(body.timeoutMs).toBe('soon');
+  });
+
+  it('turns the seconds typed for the interval and the timeout into the milliseconds the API takes', () => {
+    const body = createBody({ ...newEndpointForm(), intervalSeconds: '90', timeoutSeconds: '2.5' });
+    expect(body.retry).toMatchObject({ intervalMs: 90_000 });
+    expect(body.timeoutMs).toBe(2500);
+    expect(newEndpointForm()).toMatchObject({ intervalSeconds: '60', timeoutSeconds: '10' });
   });
 });
 
 describe('patchBody', () => {
+  it('shows the endpoint\'s interval and timeout in seconds', () => {
+    expect(formFromEndpoint({ ...endpoint, timeoutMs: 1500 })).toMatchObject({ intervalSeconds: '60', timeoutSeconds: '1.5' });
+  });
+
   it('is empty when nothing changed (auth secrets are write-only and not sent back)', () => {
     expect(patchBody(formFromEndpoint(endpoint), endpoint)).toEqual({});
   });
@@ -75,7 +87,7 @@ describe('patchBody', () => {
   it('names only the changed fields, and a partial retry policy', () => {
     const form = formFromEndpoint(endpoint);
     form.eventTypes.push('receipt.sms.*');
-    form.intervalMs = '30000';
+    form.intervalSeconds = '30';
     form.headers = [];
     expect(patchBody(form, endpoint)).toEqual({ eventTypes: ['incident.*', 'receipt.sms.*'], retry: { intervalMs: 30000 }, headers: {} });
   });

@@ -36,9 +36,11 @@ export interface EndpointFormState {
   /** Auth secrets are write-only: an edit sends `auth` only when the person changed it. */
   authChanged: boolean;
   maxRetries: string;
-  intervalMs: string;
+  /** Typed in seconds (people think in seconds); the API takes milliseconds. */
+  intervalSeconds: string;
   backoff: RetryPolicy['backoff'];
-  timeoutMs: string;
+  /** Typed in seconds, like the interval. */
+  timeoutSeconds: string;
   /** Deliveries a second at most; empty for no limit. */
   ratePerSecond: string;
   verify: VerifyMode;
@@ -78,9 +80,9 @@ export function newEndpointForm(): EndpointFormState {
     auth: { ...EMPTY_AUTH },
     authChanged: false,
     maxRetries: '3',
-    intervalMs: '60000',
+    intervalSeconds: '60',
     backoff: 'fixed',
-    timeoutMs: '10000',
+    timeoutSeconds: '10',
     ratePerSecond: '',
     verify: 'none',
   };
@@ -114,9 +116,9 @@ export function formFromEndpoint(endpoint: Endpoint): EndpointFormState {
     },
     authChanged: false,
     maxRetries: String(endpoint.retry.maxRetries),
-    intervalMs: String(endpoint.retry.intervalMs),
+    intervalSeconds: String(endpoint.retry.intervalMs / 1000),
     backoff: endpoint.retry.backoff,
-    timeoutMs: String(endpoint.timeoutMs),
+    timeoutSeconds: String(endpoint.timeoutMs / 1000),
     ratePerSecond: endpoint.rateLimit ? String(endpoint.rateLimit.perSecond) : '',
     verify: endpoint.verify,
   };
@@ -128,6 +130,12 @@ function numberOrText(text: string): number | string | undefined {
   if (t === '') return undefined;
   const n = Number(t);
   return Number.isFinite(n) ? n : t;
+}
+
+/** Seconds as typed -> the API's milliseconds (whole ones); text that is not a number goes on for the API to name. */
+function millisOrText(seconds: string): number | string | undefined {
+  const value = numberOrText(seconds);
+  return typeof value === 'number' ? Math.round(value * 1000) : value;
 }
 
 function optional<T extends object>(fields: T): Partial<T> {
@@ -174,8 +182,8 @@ export function createBody(form: EndpointFormState): Record<string, unknown> {
     ...optional({ secret: form.secret }),
     headers: headersOf(form),
     auth: authOf(form.auth),
-    retry: optional({ maxRetries: numberOrText(form.maxRetries), intervalMs: numberOrText(form.intervalMs), backoff: form.backoff }),
-    ...optional({ timeoutMs: numberOrText(form.timeoutMs) }),
+    retry: optional({ maxRetries: numberOrText(form.maxRetries), intervalMs: millisOrText(form.intervalSeconds), backoff: form.backoff }),
+    ...optional({ timeoutMs: millisOrText(form.timeoutSeconds) }),
     ...(form.ratePerSecond.trim() !== '' ? { rateLimit: { perSecond: numberOrText(form.ratePerSecond) } } : {}),
     verify: form.verify,
   };
@@ -196,12 +204,12 @@ export function patchBody(form: EndpointFormState, original: Endpoint): Record<s
   if (form.authChanged) body.auth = authOf(form.auth);
   const retry: Record<string, unknown> = {};
   const maxRetries = numberOrText(form.maxRetries);
-  const intervalMs = numberOrText(form.intervalMs);
+  const intervalMs = millisOrText(form.intervalSeconds);
   if (maxRetries !== original.retry.maxRetries) retry.maxRetries = maxRetries ?? null;
   if (intervalMs !== original.retry.intervalMs) retry.intervalMs = intervalMs ?? null;
   if (form.backoff !== original.retry.backoff) retry.backoff = form.backoff;
   if (Object.keys(retry).length) body.retry = retry;
-  const timeoutMs = numberOrText(form.timeoutMs);
+  const timeoutMs = millisOrText(form.timeoutSeconds);
   if (timeoutMs !== original.timeoutMs) body.timeoutMs = timeoutMs ?? null;
   const perSecond = numberOrText(form.ratePerSecond);
   if (perSecond !== (original.rateLimit?.perSecond ?? undefined)) body.rateLimit = perSecond === undefined ? null : { perSecond };

@@ -14,6 +14,9 @@ describe('portal routes', () => {
     { name: 'delivery', id: 'dlv_1' },
     { name: 'deliveries', filter: {} },
     { name: 'deliveries', filter: { endpointId: 'ep_1', eventType: 'incident.*', status: 'failed', since: 1700000000000 } },
+    { name: 'events' },
+    { name: 'events', type: 'receipt.*.delivered' },
+    { name: 'event', id: 'evt_01J' },
   ])('reads back what it writes: %o', (route) => {
     expect(parseRoute(href(route))).toEqual(route);
   });

@@ -11,6 +11,8 @@ export type Route =
   | { name: 'deliveries'; filter: DeliveryQuery }
   | { name: 'delivery'; id: string }
   | { name: 'catalog' }
+  | { name: 'events'; type?: string }
+  | { name: 'event'; id: string }
   | { name: 'not-found'; path: string };
 
 export interface DeliveryQuery {
@@ -49,6 +51,10 @@ export function parseRoute(hash: string): Route {
     }
     if (third === undefined) return { name: 'delivery', id: second };
   }
+  if (first === 'events') {
+    if (second === undefined) return { name: 'events', ...(q.get('type') ? { type: q.get('type')! } : {}) };
+    if (third === undefined) return { name: 'event', id: second };
+  }
   return { name: 'not-found', path: pathPart };
 }
 
@@ -66,6 +72,10 @@ export function href(route: Route): string {
       return `#/deliveries/${encodeURIComponent(route.id)}`;
     case 'catalog':
       return '#/catalog';
+    case 'events':
+      return `#/events${route.type ? `?${new URLSearchParams({ type: route.type }).toString()}` : ''}`;
+    case 'event':
+      return `#/events/${encodeURIComponent(route.id)}`;
     case 'deliveries': {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(route.filter)) if (v !== undefined && v !== '') q.set(k, String(v));

@@ -3,11 +3,13 @@ import type {
   Delivery,
   DeliveryWithAttempts,
   Endpoint,
+  EventSummary,
   EventTypeInfo,
   Page,
   StoredEventView,
   Subscriber,
   TestSendResult,
+  WhoAmI,
 } from '../lib/api-types';
 
 /** An error answered by the API, kept in its own words: message, code and each detail's path. */
@@ -39,6 +41,16 @@ function query(params: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
+/**
+ * Told when a signed-in key or session is answered 401: the portal then shows the expiry page (a
+ * session link) or signs out, instead of an API error on every view.
+ */
+let onUnauthorized: ((key: string) => void) | null = null;
+
+export function setUnauthorizedHandler(handler: ((key: string) => void) | null): void {
+  onUnauthorized = handler;
+}
+
 /** Every call goes to the public /v1 API on this origin with the key in the Authorization header. */
 export async function apiRequest<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
@@ -60,6 +72,7 @@ export async function apiRequest<T>(key: string, method: string, path: string, b
   } catch {
     json = undefined;
   }
+  if (res.status === 401) onUnauthorized?.(key);
   if (!res.ok) {
     const error = (json as ApiErrorBody | undefined)?.error;
     if (error?.message) throw new ApiError(res.status, error.code, error.message, error.details ?? []);
@@ -92,10 +105,30 @@ export function createApi(key: string, subscriberId: string) {
     getDelivery: (did: string) => call<DeliveryWithAttempts>('GET', `${sub}/deliveries/${encodeURIComponent(did)}`),
     retryDelivery: (did: string) => call<{ id: string; state: string; queued: boolean }>('POST', `${sub}/deliveries/${encodeURIComponent(did)}/retry`),
     getEvent: (evid: string) => call<StoredEventView>('GET', `${sub}/events/${encodeURIComponent(evid)}`),
+    listEvents: (filter: { type?: string; cursor?: string }) => call<Page<EventSummary>>('GET', `${sub}/events${query({ include: 'outcomes', limit: 25, ...filter })}`),
+    replayEvent: (evid: string) => call<{ id: string; created: string[]; requeued: string[] }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
+    /** Ends a portal session (signing out of a link): the token is worthless from then on. */
+    endSession: (sessionId: string) => call<void>('DELETE', `${sub}/portal-sessions/${encodeURIComponent(sessionId)}`),
   };
 }
 
-/** Admin only: the subscribers to choose from. A 403 here means the key is not the admin key. */
+/** Admin only: the subscribers to choose from. */
 export function listSubscribers(key: string): Promise<{ data: Subscriber[] }> {
   return apiRequest<{ data: Subscriber[] }>(key, 'GET', '/subscribers');
+}
+
+/** Who a key or session token is (any key may ask): how sign-in tells an admin from a subscriber without trying an admin route. */
+export function whoAmI(key: string): Promise<WhoAmI> {
+  return apiRequest<WhoAmI>(key, 'GET', '/whoami');
+}
+
+/** What the operator configured for the portal; public (no key), so the expiry page can name the platform. */
+export async function portalConfig(): Promise<{ platformName: string | null }> {
+  try {
+    const res = await fetch('/portal/config.json', { cache: 'no-store' });
+    const json = (await res.json()) as { platformName?: unknown };
+    return { platformName: typeof json.platformName === 'string' ? json.platformName : null };
+  } catch {
+    return { platformName: null };
+  }
 }

@@ -1,6 +1,7 @@
 import { cloneElement, isValidElement, type ComponentChildren, type VNode } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { DeliveryState, EndpointStatus } from '../lib/api-types';
+import { urlBreakPieces } from '../lib/url-breaks';
 import { ApiError } from './api-client';
 
 /** An API error as the API words it: its message, then each detail's path and message. */
@@ -115,5 +116,22 @@ export function Field(props: { label: string; hint?: string; error?: string; chi
         </small>
       )}
     </div>
+  );
+}
+
+/**
+ * A URL that wraps after its slashes, dots and `?`/`&`, not in the middle of a word (nor at a
+ * hyphen, where a browser would otherwise break it): each piece is kept whole unless it alone is
+ * wider than the line.
+ */
+export function BreakableUrl({ url, class: className }: { url: string; class?: string }) {
+  return (
+    <span class={`url${className ? ` ${className}` : ''}`}>
+      {urlBreakPieces(url).map((piece, i) => (
+        <span key={i} class="url-piece">
+          {piece}
+        </span>
+      ))}
+    </span>
   );
 }

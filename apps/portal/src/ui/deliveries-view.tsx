@@ -3,7 +3,7 @@ import type { Delivery, Endpoint, EventTypeInfo } from '../lib/api-types';
 import { dateTime, fromLocalInput, relativeTime, toLocalInput } from '../lib/format';
 import { href, type DeliveryQuery } from '../lib/route';
 import type { Api } from './api-client';
-import { ErrorBanner, PageHeading, StateBadge } from './common';
+import { BreakableUrl, ErrorBanner, PageHeading, StateBadge } from './common';
 import { useNow, usePageTitle, usePolling } from './hooks';
 
 /** How often the list asks for new deliveries. */
@@ -104,28 +104,51 @@ export function DeliveriesView({ api, filter, catalog }: { api: Api; filter: Del
       </p>
       {items === null && !error && <p role="status">Loading deliveries…</p>}
       {items !== null && items.length === 0 && <div class="card empty">No deliveries match.</div>}
-      <ol class="plain-list delivery-list" aria-label="Deliveries, newest first">
-        {(items ?? []).map((d) => (
-          <li key={d.id} class={`delivery-row${fresh.has(d.id) ? ' is-new' : ''}`} data-delivery-id={d.id} data-state={d.state}>
-            <a href={href({ name: 'delivery', id: d.id })} class="delivery-link">
-              <span class="delivery-type">
-                <code>{d.eventType}</code>
-              </span>
-              <StateBadge state={d.state} />
-              <span class="delivery-endpoint muted">{urlOf.get(d.endpointId) ?? d.endpointId}</span>
-              <span class="delivery-meta">
-                <time dateTime={new Date(d.createdAt).toISOString()} title={dateTime(d.createdAt)}>
-                  {relativeTime(d.createdAt, now)}
-                </time>
-                {' · '}
-                {d.attempts} {d.attempts === 1 ? 'attempt' : 'attempts'}
-                {d.lastStatusCode !== undefined && ` · HTTP ${d.lastStatusCode}`}
-                {d.lastErrorKind && ` · ${d.lastErrorKind}`}
-              </span>
-            </a>
-          </li>
-        ))}
-      </ol>
+      {items !== null && items.length > 0 && (
+        <table class="delivery-table">
+          <caption class="visually-hidden">Deliveries, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Event type</th>
+              <th scope="col">Status</th>
+              <th scope="col">Endpoint</th>
+              <th scope="col">Created</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Last result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((d) => (
+              <tr key={d.id} class={`delivery-row${fresh.has(d.id) ? ' is-new' : ''}`} data-delivery-id={d.id} data-state={d.state}>
+                <td data-label="Event type" class="delivery-type">
+                  <a href={href({ name: 'delivery', id: d.id })} class="delivery-link">
+                    <code>{d.eventType}</code>
+                  </a>
+                </td>
+                <td data-label="Status">
+                  <StateBadge state={d.state} />
+                </td>
+                <td data-label="Endpoint" class="delivery-endpoint">
+                  <BreakableUrl url={urlOf.get(d.endpointId) ?? d.endpointId} />
+                </td>
+                <td data-label="Created" class="nowrap">
+                  <time dateTime={new Date(d.createdAt).toISOString()} title={dateTime(d.createdAt)}>
+                    {relativeTime(d.createdAt, now)}
+                  </time>
+                </td>
+                <td data-label="Attempts" class="num">
+                  {d.attempts}
+                </td>
+                <td data-label="Last result" class="nowrap">
+                  {d.lastStatusCode !== undefined ? `HTTP ${d.lastStatusCode}` : d.lastErrorKind ? '' : '—'}
+                  {d.lastStatusCode !== undefined && d.lastErrorKind ? ' · ' : ''}
+                  {d.lastErrorKind && <code class="error-kind">{d.lastErrorKind}</code>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {cursor && (
         <button type="button" onClick={loadMore}>
           Load older deliveries

@@ -3,13 +3,15 @@ import type { Attempt, DeliveryWithAttempts, StoredEventView } from '../lib/api-
 import { dateTime, duration, prettyJson, relativeTime } from '../lib/format';
 import { href } from '../lib/route';
 import type { Api } from './api-client';
-import { ErrorBanner, Notice, PageHeading, StateBadge } from './common';
+import { BreakableUrl, ErrorBanner, Notice, PageHeading, StateBadge } from './common';
 import { LIVE_INTERVAL_MS } from './deliveries-view';
 import { useNow, usePageTitle, usePolling } from './hooks';
+import { useReadOnly } from './portal-context';
 
 /** One delivery: its state, every attempt, the payload, and a retry button. Refreshed live. */
 export function DeliveryDetail({ api, id }: { api: Api; id: string }) {
   usePageTitle('Delivery');
+  const readOnly = useReadOnly();
   const [delivery, setDelivery] = useState<DeliveryWithAttempts | null>(null);
   const [event, setEvent] = useState<StoredEventView | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -77,10 +79,12 @@ export function DeliveryDetail({ api, id }: { api: Api; id: string }) {
                 {d.failureReason && <span class="muted"> · {d.failureReason}</span>}
               </dd>
               <dt>Endpoint</dt>
-              <dd>{d.endpoint ? <a href={href({ name: 'endpoint', id: d.endpoint.id })}>{d.endpoint.url}</a> : <span class="muted">{d.endpointId} (deleted)</span>}</dd>
+              <dd>{d.endpoint ? <a href={href({ name: 'endpoint', id: d.endpoint.id })}><BreakableUrl url={d.endpoint.url} /></a> : <span class="muted">{d.endpointId} (deleted)</span>}</dd>
               <dt>Event</dt>
               <dd>
-                <code>{d.eventId}</code>
+                <a href={href({ name: 'event', id: d.eventId })}>
+                  <code>{d.eventId}</code>
+                </a>
               </dd>
               <dt>Delivery ID</dt>
               <dd>
@@ -99,11 +103,13 @@ export function DeliveryDetail({ api, id }: { api: Api; id: string }) {
                 </>
               ) : null}
             </dl>
-            <div class="button-row">
-              <button type="button" class="primary" onClick={retry} disabled={busy}>
-                {busy ? 'Retrying…' : 'Retry now'}
-              </button>
-            </div>
+            {!readOnly && (
+              <div class="button-row">
+                <button type="button" class="primary" onClick={retry} disabled={busy}>
+                  {busy ? 'Retrying…' : 'Retry now'}
+                </button>
+              </div>
+            )}
             <ErrorBanner error={retryError} title="Retry" />
             {notice && <Notice>{notice}</Notice>}
           </section>

@@ -5,7 +5,9 @@ import { href } from '../lib/route';
 import type { Api } from './api-client';
 import { Dialog, ErrorBanner, Notice } from './common';
 import { setFlash } from './flash';
-import { TestEventTypeSelect } from './test-event-type';
+import { useReadOnly } from './portal-context';
+import { SecretOnce } from './secret-once';
+import { DEFAULT_TEST_TYPE, TestEventTypeSelect } from './test-event-type';
 
 type Secret = { secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> };
 
@@ -16,14 +18,23 @@ const GRACE_OPTIONS = [
   { label: '7 days', ms: 7 * 86_400_000 },
 ];
 
-/** Edit, test, enable/disable, secret, recover and delete: each a button calling one /v1 route. */
-export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api: Api; endpoint: Endpoint; onChanged: () => Promise<void>; catalog: EventTypeInfo[] }) {
+/** How long after a recovery the page looks again: the recovered deliveries are being attempted by then. */
+const AFTER_RECOVER_MS = 1500;
+
+/**
+ * Edit, test, enable/disable, secret, recover and delete: each a button calling one /v1 route.
+ * `onChanged` reloads the endpoint, its health and its chart: called right after anything that
+ * changes them, so they do not wait for the next poll.
+ */
+export function EndpointActions({ api, endpoint: e, catalog, onChanged }: { api: Api; endpoint: Endpoint; catalog: EventTypeInfo[]; onChanged: () => Promise<void> }) {
+  const readOnly = useReadOnly();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [test, setTest] = useState<TestSendResult | null>(null);
-  const [testType, setTestType] = useState('hookrelay.test');
+  const [test, setTest] = useState<(TestSendResult & { type: string }) | null>(null);
   const [secret, setSecret] = useState<Secret | null>(null);
+  const [rotated, setRotated] = useState<string | null>(null);
+  const [testType, setTestType] = useState(DEFAULT_TEST_TYPE);
   const [dialog, setDialog] = useState<'rotate' | 'delete' | null>(null);
   const [grace, setGrace] = useState(86_400_000);
   const [since, setSince] = useState(() => toLocalInput(Date.now() - 86_400_000));
@@ -44,7 +55,8 @@ export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api:
   const sendTest = () =>
     run('test', async () => {
       setTest(null);
-      setTest(await api.sendTest(e.id, testType));
+      setTest({ ...(await api.sendTest(e.id, testType)), type: testType });
+      await onChanged();
     });
   const toggle = () =>
     run('toggle', async () => {
@@ -56,10 +68,12 @@ export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api:
   const reveal = () => run('reveal', async () => setSecret(secret ? null : await api.revealSecret(e.id)));
   const rotate = () =>
     run('rotate', async () => {
-      setSecret(await api.rotateSecret(e.id, grace));
+      const next = await api.rotateSecret(e.id, grace);
+      setSecret(null);
+      setRotated(next.secret);
       setDialog(null);
       await onChanged();
-      setNotice('Secret rotated. The new one is shown below.');
+      setNotice(grace > 0 ? 'Secret rotated. The old one keeps signing beside it during the grace period.' : 'Secret rotated.');
     });
   const recover = (ev: Event) => {
     ev.preventDefault();
@@ -67,6 +81,8 @@ export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api:
       const at = fromLocalInput(since);
       const r = await api.recover(e.id, at ?? Number.NaN);
       setNotice(`${r.recovered} failed ${r.recovered === 1 ? 'delivery' : 'deliveries'} since ${dateTime(at)} queued again.`);
+      await onChanged();
+      if (r.recovered > 0) setTimeout(() => void onChanged(), AFTER_RECOVER_MS);
     });
   };
   const remove = () =>
@@ -77,16 +93,32 @@ export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api:
       location.hash = href({ name: 'endpoints' });
     });
 
+  if (readOnly) {
+    return (
+      <section class="card" aria-labelledby="actions-h">
+        <h2 id="actions-h">Actions</h2>
+        <p class="muted">This link is read-only: you can look at everything, and change nothing.</p>
+        <a class="button" href={href({ name: 'deliveries', filter: { endpointId: e.id } })}>
+          Deliveries
+        </a>
+      </section>
+    );
+  }
+
   return (
     <section class="card" aria-labelledby="actions-h">
       <h2 id="actions-h">Actions</h2>
+      {rotated && <SecretOnce secret={rotated} title="The new signing secret" />}
+      <div class="test-send">
+        <TestEventTypeSelect catalog={catalog} patterns={e.eventTypes} value={testType} onChange={setTestType} disabled={busy !== null} />
+        <button type="button" onClick={sendTest} disabled={busy !== null}>
+          {busy === 'test' ? 'Sending…' : 'Send test event'}
+        </button>
+      </div>
       <div class="button-row">
         <a class="button" href={href({ name: 'endpoint-edit', id: e.id })}>
           Edit
         </a>
-        <button type="button" onClick={sendTest} disabled={busy !== null}>
-          {busy === 'test' ? 'Sending…' : 'Send test event'}
-        </button>
         <button type="button" onClick={toggle} disabled={busy !== null}>
           {e.status === 'active' ? 'Disable' : 'Enable'}
         </button>
@@ -103,12 +135,11 @@ export function EndpointActions({ api, endpoint: e, onChanged, catalog }: { api:
           Delete
         </button>
       </div>
-      <TestEventTypeSelect catalog={catalog} value={testType} onChange={setTestType} />
       <ErrorBanner error={error} />
       {notice && <Notice>{notice}</Notice>}
       {test && (
         <div class="notice test-result" role="status">
-          Test event sent:{' '}
+          Test <code>{test.type}</code> sent:{' '}
           {test.attempt ? (
             <>
               <strong>{test.attempt.outcome}</strong>

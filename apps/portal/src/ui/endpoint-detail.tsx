@@ -3,11 +3,12 @@ import type { Endpoint, EventTypeInfo } from '../lib/api-types';
 import { dateTime, millisHint, percent, relativeTime } from '../lib/format';
 import { href } from '../lib/route';
 import type { Api } from './api-client';
-import { ErrorBanner, Notice, PageHeading, StateBadge } from './common';
+import { BreakableUrl, ErrorBanner, Notice, PageHeading, StateBadge } from './common';
 import { EndpointActions } from './endpoint-actions';
-import { takeFlash } from './flash';
+import { takeFlash, takeSecretOnce } from './flash';
 import { HourlyChart, useHourlyStats } from './hourly-chart';
 import { useNow, usePageTitle, usePolling } from './hooks';
+import { SecretOnce } from './secret-once';
 
 /** One endpoint: its health, 24 h chart, configuration and every action on it. */
 export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; catalog: EventTypeInfo[] }) {
@@ -15,6 +16,8 @@ export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; cat
   const [endpoint, setEndpoint] = useState<Endpoint | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [flash] = useState(takeFlash);
+  // Just created (or its scheme changed): its secret, shown this once.
+  const [newSecret] = useState(() => takeSecretOnce(id));
   const now = useNow();
   const chart = useHourlyStats(api, id, 10_000);
 
@@ -27,6 +30,11 @@ export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; cat
     }
   };
   usePolling(reload, 3000, [api, id]);
+  /** After a test send or a recovery: health and chart now, not on their next poll. */
+  const refresh = async () => {
+    chart.refresh();
+    await reload();
+  };
 
   if (!endpoint) {
     return (
@@ -48,11 +56,16 @@ export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; cat
       </p>
       <div class="page-head">
         <PageHeading>
-          <span class="endpoint-url">{e.url}</span>
+          <BreakableUrl url={e.url} class="endpoint-url" />
         </PageHeading>
         <StateBadge state={e.status} />
       </div>
       {flash && <Notice>{flash}</Notice>}
+      {newSecret && (
+        <div class="card">
+          <SecretOnce secret={newSecret} title="Your signing secret" />
+        </div>
+      )}
       <ErrorBanner error={error} />
       {e.description && <p>{e.description}</p>}
       {e.status === 'disabled' && (
@@ -89,7 +102,7 @@ export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; cat
         <ErrorBanner error={chart.error} title="Chart" />
       </section>
 
-      <EndpointActions api={api} endpoint={e} onChanged={reload} catalog={catalog} />
+      <EndpointActions api={api} endpoint={e} catalog={catalog} onChanged={refresh} />
 
       <section class="card" aria-labelledby="config-h">
         <h2 id="config-h">Configuration</h2>

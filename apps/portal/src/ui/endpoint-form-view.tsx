@@ -1,14 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Endpoint, EventTypeInfo, SignatureScheme, VerifyMode } from '../lib/api-types';
-import { createBody, formFromEndpoint, newEndpointForm, patchBody, sectionOfPath, type EndpointFormState } from '../lib/endpoint-form';
 import { millisHint } from '../lib/format';
+import { createBody, formFromEndpoint, newEndpointForm, patchBody, sectionOfPath, type EndpointFormState } from '../lib/endpoint-form';
 import { href } from '../lib/route';
 import { ApiError, type Api } from './api-client';
 import { AuthFieldset } from './auth-fieldset';
 import { ErrorBanner, Field, PageHeading } from './common';
 import { EventTypePicker } from './event-type-picker';
-import { setFlash } from './flash';
+import { setFlash, setSecretOnce } from './flash';
 import { usePageTitle } from './hooks';
+
+/** "1 min", "1.5 h": the typed seconds in a bigger unit, once they add up to one. */
+const secondsHint = (text: string) => (Number(text) >= 60 ? millisHint(String(Number(text) * 1000)) : '');
 
 const VERIFY_MODES: Array<{ mode: VerifyMode; label: string }> = [
   { mode: 'none', label: 'None' },
@@ -55,13 +58,15 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
     try {
       if (!editing) {
         const created = await api.createEndpoint(createBody(form));
-        setFlash(`Endpoint created. Its signing secret is ${created.secret} (reveal it again any time with "Reveal secret").`);
+        setFlash('Endpoint created.');
+        setSecretOnce(created.id, created.secret);
         location.hash = href({ name: 'endpoint', id: created.id });
       } else if (original) {
         const body = patchBody(form, original);
         if (Object.keys(body).length > 0) {
           const saved = await api.updateEndpoint(original.id, body);
-          setFlash(saved.secret ? `Saved. The new signature scheme needed a new secret: ${saved.secret}` : 'Changes saved.');
+          setFlash(saved.secret ? 'Saved. The new signature scheme needed a new secret.' : 'Changes saved.');
+          if (saved.secret) setSecretOnce(original.id, saved.secret);
         } else setFlash('Nothing changed.');
         location.hash = href({ name: 'endpoint', id: original.id });
       }
@@ -173,8 +178,8 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
               <Field id="maxRetries" label="Max retries" error={errorAt('retry.maxRetries')}>
                 <input id="maxRetries" inputMode="numeric" value={form.maxRetries} onInput={(e) => set({ maxRetries: e.currentTarget.value })} />
               </Field>
-              <Field id="intervalMs" label="Retry interval (ms)" hint={millisHint(form.intervalMs)} error={errorAt('retry.intervalMs')}>
-                <input id="intervalMs" inputMode="numeric" value={form.intervalMs} onInput={(e) => set({ intervalMs: e.currentTarget.value })} />
+              <Field id="intervalSeconds" label="Retry interval (seconds)" hint={secondsHint(form.intervalSeconds)} error={errorAt('retry.intervalMs')}>
+                <input id="intervalSeconds" inputMode="decimal" value={form.intervalSeconds} onInput={(e) => set({ intervalSeconds: e.currentTarget.value })} />
               </Field>
               <Field id="backoff" label="Backoff" error={errorAt('retry.backoff')}>
                 <select id="backoff" value={form.backoff} onChange={(e) => set({ backoff: e.currentTarget.value as 'fixed' | 'exponential' })}>
@@ -182,8 +187,8 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
                   <option value="exponential">exponential (doubles, ±20% jitter)</option>
                 </select>
               </Field>
-              <Field id="timeoutMs" label="Timeout per attempt (ms)" hint={millisHint(form.timeoutMs)} error={errorFor('timeoutMs')}>
-                <input id="timeoutMs" inputMode="numeric" value={form.timeoutMs} onInput={(e) => set({ timeoutMs: e.currentTarget.value })} />
+              <Field id="timeoutSeconds" label="Timeout per attempt (seconds)" hint={secondsHint(form.timeoutSeconds)} error={errorFor('timeoutMs')}>
+                <input id="timeoutSeconds" inputMode="decimal" value={form.timeoutSeconds} onInput={(e) => set({ timeoutSeconds: e.currentTarget.value })} />
               </Field>
               <Field id="ratePerSecond" label="Rate limit (deliveries a second)" hint="Empty for no limit; 0.5 is one every two seconds." error={errorAt('rateLimit')}>
                 <input id="ratePerSecond" inputMode="decimal" value={form.ratePerSecond} onInput={(e) => set({ ratePerSecond: e.currentTarget.value })} />

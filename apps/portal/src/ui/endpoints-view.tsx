@@ -3,14 +3,16 @@ import type { Endpoint } from '../lib/api-types';
 import { percent, relativeTime } from '../lib/format';
 import { href } from '../lib/route';
 import type { Api } from './api-client';
-import { ErrorBanner, Notice, PageHeading, StateBadge } from './common';
+import { BreakableUrl, ErrorBanner, Notice, PageHeading, StateBadge } from './common';
 import { takeFlash } from './flash';
 import { HourlyChart, useHourlyStats } from './hourly-chart';
 import { useNow, usePageTitle, usePolling } from './hooks';
+import { useReadOnly } from './portal-context';
 
 /** The subscriber's endpoints with their health, refreshed every few seconds. */
 export function EndpointsView({ api }: { api: Api }) {
   usePageTitle('Endpoints');
+  const readOnly = useReadOnly();
   const [first, setFirst] = useState<Endpoint[] | null>(null);
   const [more, setMore] = useState<Endpoint[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -50,9 +52,11 @@ export function EndpointsView({ api }: { api: Api }) {
     <main id="main">
       <div class="page-head">
         <PageHeading>Endpoints</PageHeading>
-        <a class="button primary" href={href({ name: 'endpoint-new' })}>
-          New endpoint
-        </a>
+        {!readOnly && (
+          <a class="button primary" href={href({ name: 'endpoint-new' })}>
+            New endpoint
+          </a>
+        )}
       </div>
       {flash && <Notice>{flash}</Notice>}
       <ErrorBanner error={error} />
@@ -85,7 +89,7 @@ function EndpointCard({ api, endpoint: e, now }: { api: Api; endpoint: Endpoint;
     <li class={`card endpoint-card${e.status === 'disabled' ? ' is-disabled' : ''}`} data-endpoint-id={e.id}>
       <div class="endpoint-title">
         <a href={href({ name: 'endpoint', id: e.id })} class="endpoint-url">
-          {e.url}
+          <BreakableUrl url={e.url} />
         </a>
         <StateBadge state={e.status} />
       </div>

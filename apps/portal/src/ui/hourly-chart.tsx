@@ -8,8 +8,10 @@ import { usePolling } from './hooks';
 const MAX_PAGES = 10;
 
 /** The last 24 h of one endpoint's deliveries, read from GET .../deliveries?endpointId&since, counted here. */
-export function useHourlyStats(api: Api, endpointId: string, refreshMs: number): { stats: HourlyStats | null; truncated: boolean; error: unknown } {
+export function useHourlyStats(api: Api, endpointId: string, refreshMs: number): { stats: HourlyStats | null; truncated: boolean; error: unknown; refresh: () => void } {
   const [state, setState] = useState<{ stats: HourlyStats | null; truncated: boolean; error: unknown }>({ stats: null, truncated: false, error: null });
+  // Bumped to count again at once (after a test send, a retry or a recovery), not on the next poll.
+  const [round, setRound] = useState(0);
   usePolling(
     async () => {
       const now = Date.now();
@@ -34,9 +36,9 @@ export function useHourlyStats(api: Api, endpointId: string, refreshMs: number):
       }
     },
     refreshMs,
-    [api, endpointId],
+    [api, endpointId, round],
   );
-  return state;
+  return { ...state, refresh: () => setRound((r) => r + 1) };
 }
 
 const hourLabel = (ms: number) => new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });

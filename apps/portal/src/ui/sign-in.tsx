@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Subscriber } from '../lib/api-types';
-import { ApiError, apiRequest, listSubscribers } from './api-client';
+import { ApiError, listSubscribers, whoAmI } from './api-client';
 import { ErrorBanner, PageHeading } from './common';
 import { usePageTitle } from './hooks';
 import type { Session } from './session';
 
 /**
- * Sign in with a key. The admin key can list subscribers (GET /v1/subscribers) and then chooses one;
- * a subscriber key finds its own subscriber through GET /v1/whoami, and is checked by reading that
- * subscriber's endpoints, so a wrong key or ID is refused in the API's own words.
+ * Sign in with a key. GET /v1/whoami says what the key is (any key may ask, so a subscriber key
+ * never touches an admin route): the admin then chooses a subscriber (GET /v1/subscribers); a
+ * subscriber key, or a portal session token pasted here, signs in as its own subscriber, by name.
  */
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   usePageTitle('Sign in');
@@ -23,27 +23,23 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
     setError(null);
     const k = key.trim();
     const sid = subscriberId.trim();
-    if (!k) return setError(new Error('enter an API key'));
+    if (!k) return setError(new Error('Enter an API key.'));
     setBusy(true);
     try {
-      let admin = false;
-      try {
-        await listSubscribers(k);
-        admin = true;
-      } catch (err) {
-        // 403: a valid key that is not the admin key; anything else (401, network) is the answer.
-        if (!(err instanceof ApiError && err.status === 403)) throw err;
+      const me = await whoAmI(k).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 401) throw new Error('That key was not accepted. Check that you copied all of it, or ask for a new one.');
+        throw err;
+      });
+      if (me.role === 'admin') {
+        if (!sid) return setAdminKey(k);
+        const chosen = (await listSubscribers(k)).data.find((s) => s.id === sid);
+        if (!chosen) throw new Error(`There is no subscriber ${sid}. Leave the ID empty to choose from the list.`);
+        return onSignedIn({ key: k, subscriberId: chosen.id, subscriberName: chosen.name, admin: true });
       }
-      if (admin && !sid) {
-        setAdminKey(k);
-        return;
-      }
-      // A subscriber key knows its subscriber: GET /v1/whoami answers it, so the ID field may stay empty.
-      const me = (await apiRequest(k, 'GET', '/whoami')) as { role: string; subscriberId?: string };
-      const chosen = sid || me.subscriberId;
-      if (!chosen) throw new Error('a publisher key cannot sign in here: it can only publish events');
-      await apiRequest(k, 'GET', `/subscribers/${encodeURIComponent(chosen)}/endpoints?limit=1`);
-      onSignedIn({ key: k, subscriberId: chosen, admin });
+      if (me.role === 'publisher' || !me.subscriberId) throw new Error('A publisher key cannot sign in here: it can only publish events. Use a subscriber key.');
+      if (sid && sid !== me.subscriberId) throw new Error(`That key belongs to another subscriber than ${sid}. Leave the ID empty, or check it.`);
+      const link = me.session ? { sessionId: me.session.id, expiresAt: me.session.expiresAt, readOnly: me.session.readOnly } : undefined;
+      onSignedIn({ key: k, subscriberId: me.subscriberId, subscriberName: me.subscriberName ?? undefined, admin: false, ...(link ? { link } : {}) });
     } catch (err) {
       setError(err);
     } finally {
