@@ -40,7 +40,16 @@ const BODIES: Record<string, unknown> = {
 };
 
 /** Admin-only routes: a subscriber key is refused (403) before any id is read, so only the admin's attacks apply. */
-const ADMIN_ONLY = new Set(['PATCH /v1/subscribers/{sid}', 'POST /v1/subscribers/{sid}/api-keys']);
+/**
+ * Routes a subscriber key may not call at all (403 whatever the id: nothing to learn): the admin's,
+ * and the platform's (portal sessions: admin or publisher key).
+ */
+const ADMIN_ONLY = new Set([
+  'PATCH /v1/subscribers/{sid}',
+  'POST /v1/subscribers/{sid}/api-keys',
+  'POST /v1/subscribers/{sid}/portal-sessions',
+  'DELETE /v1/subscribers/{sid}/portal-sessions/{id}',
+]);
 
 function documentedRoutesWithIds(): string[] {
   return Object.entries(openapi.paths).flatMap(([path, item]) =>
