@@ -169,6 +169,7 @@ describe('the subscriber portal at /portal', () => {
     expect(await page.getByLabel('Timeout per attempt (seconds)').inputValue()).toBe('10');
     await page.getByLabel('Retry interval (seconds)').fill('30');
     await page.getByLabel('Timeout per attempt (seconds)').fill('5');
+    await page.getByLabel('Rate limit (deliveries a second)').fill('20');
     await page.getByText(/Browse the catalog/).click(); // fold the catalog back for the picture
     await shot('create-endpoint');
 
@@ -189,6 +190,7 @@ describe('the subscriber portal at /portal', () => {
       auth: { type: 'bearer', configured: true },
       retry: { maxRetries: 0, intervalMs: 30_000 },
       timeoutMs: 5000,
+      rateLimit: { perSecond: 20 },
     });
     // The secret, once, with a copy button and the note; the copy reaches the clipboard.
     const secret = (await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}/secret`)).body.secret as string;
