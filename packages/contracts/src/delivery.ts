@@ -18,26 +18,39 @@ export type AttemptErrorKind =
   /** Hookrelay's own failure while preparing, signing or sending (a bug, a payload it cannot serialize). */
   | 'internal';
 
+/** One delivery admitted into a job: an attempt is made only while `ticket` is still the delivery's. */
+export interface AdmittedDeliveryRef {
+  id: string;
+  eventId: string;
+  ticket: number;
+  /** A retry asked for by a person: deliver even if the delivery already ended. */
+  manual?: true;
+}
+
 /**
- * What BullMQ carries for one attempt of a delivery: ids only; the payload is stored once per event.
- * The job's id is `<deliveryId>-<ticket>`, the delivery's place in the scheduler when it was admitted.
+ * What BullMQ carries for one job: ids only (the payload is stored once per event). A job is one
+ * turn of the fair order (docs/delivery-scheduling.md): one endpoint's deliveries admitted
+ * together, one attempt each. Its id is its first delivery's `<deliveryId>-<ticket>`.
  */
-export interface DeliveryJobData {
-  /**
-   * Left out of new jobs: the delivery id derives from the event and the endpoint (`deliveryId`).
-   * Jobs queued by versions before the scheduler may carry it.
-   */
+export interface AdmittedJobData {
+  endpointId: string;
+  deliveries: AdmittedDeliveryRef[];
+}
+
+/**
+ * A job queued by a version before the scheduler: one delivery, no ticket. The worker hands it to
+ * the scheduler.
+ */
+export interface EarlierVersionJobData {
+  /** Left out by most: the delivery id derives from the event and the endpoint (`deliveryId`). */
   deliveryId?: string;
   eventId: string;
   endpointId: string;
-  /**
-   * The scheduler ticket the job was admitted under; an attempt is made only while it is still the
-   * delivery's. Absent on jobs queued by versions before the scheduler, which the worker hands to it.
-   */
-  ticket?: number;
   /** Set on a retry asked for by a person: deliver even if the delivery already ended. */
   manual?: boolean;
 }
+
+export type DeliveryJobData = AdmittedJobData | EarlierVersionJobData;
 
 export interface AttemptRecord {
   attempt: number;

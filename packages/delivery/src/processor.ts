@@ -1,9 +1,9 @@
 import type { Job } from 'bullmq';
-import type { AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
+import type { AdmittedDeliveryRef, AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, EarlierVersionJobData, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf } from '@hookrelay/queue';
 import { SecretUnreadableError } from '@hookrelay/secrets';
-import { endpointSleeper, parseJobId, type AttemptScheduling, type LaneClass, type LaneMove, type Store } from '@hookrelay/store';
+import { endpointSleeper, type AttemptScheduling, type LaneClass, type LaneMove, type Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
 import type { AuthenticatedSender } from './auth/authenticated-send';
 import { authSecretHeaderNames } from './auth/static-auth';
@@ -13,6 +13,7 @@ import type { EndpointSource } from './endpoint-cache';
 import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots, ReleaseSlot } from './scheduling/address-slots';
+import type { Slots } from './scheduling/slots';
 import type { SendResult } from './send';
 
 export interface ProcessorDeps {
@@ -32,6 +33,8 @@ export interface ProcessorDeps {
   addressSlots?: AddressSlots;
   /** The lane whose jobs this processor runs. @defaultValue 'fast' */
   lane?: LaneClass;
+  /** Deliveries sending at once in this lane of this worker; unbounded when not given. */
+  slots?: Slots;
   /** Pace rules: an attempt that times out or takes this long counts as slow. @defaultValue 3000 */
   slowAttemptMs?: number;
   /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
@@ -48,23 +51,21 @@ type Decision =
 export type DeliveryJob = Pick<Job<DeliveryJobData>, 'data' | 'timestamp'> & { id?: string };
 
 /**
- * Runs one attempt of one delivery: prepareDelivery -> sendRequest -> classifyResponse ->
- * recordAttempt, which also moves the delivery on in the scheduler (out of it, or into the due set
- * for its next attempt). A job is one attempt: it always completes, whatever the attempt's outcome.
- * Before sending, a job whose ticket is no longer its delivery's (BullMQ handed it out again after
- * the delivery had moved on) does nothing, and a delivery whose receiver address is at this
- * worker's cap is parked back in its lane without an attempt.
- * Only a failure outside the attempt (Redis unreachable) throws, for BullMQ to run the job again.
+ * Runs a job: one attempt of each delivery in it (one endpoint's turn in the fair order), side by
+ * side: prepareDelivery -> sendRequest -> classifyResponse -> recordAttempt, which also moves each
+ * delivery on in the scheduler (out of it, or into the due set for its next attempt). A job always
+ * completes, whatever the attempts' outcomes. Before sending, a delivery whose ticket is no longer
+ * the job's (BullMQ handed the job out again after the delivery had moved on) is left alone, and
+ * one whose receiver address is at this worker's cap is parked back in its lane without an attempt.
+ * Only a failure outside the attempts (Redis unreachable) throws, for BullMQ to run the job again:
+ * the deliveries recorded meanwhile have new tickets and are not sent twice.
  */
 export function createDeliveryProcessor(deps: ProcessorDeps) {
   const attemptDelivery = createAttempter(deps);
-  return async function processDelivery(job: DeliveryJob): Promise<void> {
-    const data = job.data;
-    if (data.ticket === undefined) return adoptQueuedByEarlierVersion(deps, job);
-    // The job id is `<deliveryId>-<ticket>` (admission-pump.ts): reading it spares a SHA-256.
-    const id = (job.id ? parseJobId(job.id)?.deliveryId : undefined) ?? deliveryIdOf(data);
-    const ticket = data.ticket;
-    const { delivery, event, entry } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: data.eventId, endpointId: data.endpointId, createdAt: job.timestamp });
+
+  async function processOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number): Promise<void> {
+    const { id, ticket } = ref;
+    const { delivery, event, entry } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: ref.eventId, endpointId, createdAt });
     if (entry?.ticket !== ticket) return;
     if (!delivery) {
       // Neither a record nor the event: both outlived their retention while the delivery waited.
@@ -74,12 +75,20 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     }
     // A delivery that ended while this job waited (its endpoint was disabled) is not sent again;
     // only a person's explicit retry may.
-    if (!data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) {
+    if (!ref.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) {
       await deps.store.lanes.forget(id, ticket);
       return;
     }
-    const endpoint = await deps.endpoints.get(data.endpointId).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, data.endpointId, err));
-    await attemptDelivery({ delivery, event, endpoint, manual: data.manual === true, ticket, jobId: job.id ?? `${id}-${ticket}` });
+    const endpoint = await deps.endpoints.get(endpointId).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
+    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}` });
+  }
+
+  return async function processJob(job: DeliveryJob): Promise<void> {
+    const data = job.data;
+    if (!('deliveries' in data)) return adoptQueuedByEarlierVersion(deps, { ...job, data });
+    const results = await Promise.allSettled(data.deliveries.map((ref) => processOne(ref, data.endpointId, job.timestamp)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   };
 }
 
@@ -111,9 +120,27 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     const live = endpoint as Endpoint;
     const liveEvent = event as StoredEvent;
 
-    const release = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : () => undefined;
-    if (!release) return;
-    if (live.rateLimit && ticket !== undefined) await keepToRateLimit(deps, live);
+    // A slot of this lane, then one on the receiver's address (none: the delivery was parked).
+    const slot = deps.slots ? await deps.slots.take() : () => undefined;
+    let address: ReleaseSlot | null;
+    try {
+      address = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : () => undefined;
+    } catch (err) {
+      slot();
+      throw err;
+    }
+    if (!address) return slot();
+    const heldAddress = address;
+    const release = (): void => {
+      heldAddress();
+      slot();
+    };
+    if (live.rateLimit && ticket !== undefined) {
+      await keepToRateLimit(deps, live).catch((err: unknown) => {
+        release();
+        throw err;
+      });
+    }
     const startedAt = deps.now();
     let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
     try {
@@ -226,7 +253,7 @@ function internalReason(err: unknown): string {
  * A job queued by a version before the scheduler (no ticket): its delivery joins its endpoint's
  * lane, unless it has ended, and the job completes. The scheduler attempts it from there.
  */
-async function adoptQueuedByEarlierVersion(deps: ProcessorDeps, job: DeliveryJob): Promise<void> {
+async function adoptQueuedByEarlierVersion(deps: ProcessorDeps, job: Pick<DeliveryJob, 'timestamp'> & { data: EarlierVersionJobData }): Promise<void> {
   const id = deliveryIdOf(job.data);
   const { delivery } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: job.data.eventId, endpointId: job.data.endpointId, createdAt: job.timestamp });
   if (!delivery) return;

@@ -14,6 +14,7 @@ import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
 import { startQueueSampler } from './queue-sampler';
 import { AddressSlots } from './scheduling/address-slots';
+import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
 import { startLaneSignalListener } from './scheduling/lane-signal';
@@ -167,6 +168,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       userAgent: USER_AGENT,
       now,
       addressSlots: addressSlots[lane],
+      slots: new Slots(concurrency[lane]),
       lane,
       slowAttemptMs: scheduling.slowAttemptMs,
       parkMs: scheduling.parkMs,

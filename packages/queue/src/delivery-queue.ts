@@ -1,6 +1,6 @@
 import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
-import { deliveryId, type DeliveryJobData } from '@hookrelay/contracts';
+import { deliveryId, type DeliveryJobData, type EarlierVersionJobData } from '@hookrelay/contracts';
 
 /**
  * One BullMQ queue per lane: the fast lane's keeps the name deliveries always had (jobs queued by
@@ -84,7 +84,7 @@ export function appendDeliveryJobs(queue: DeliveryQueue, multi: ChainableCommand
   }
 }
 
-/** The delivery a job is for. */
-export function deliveryIdOf(data: DeliveryJobData): string {
+/** The delivery a job of an earlier version is for. */
+export function deliveryIdOf(data: EarlierVersionJobData): string {
   return data.deliveryId ?? deliveryId(data.eventId, data.endpointId);
 }

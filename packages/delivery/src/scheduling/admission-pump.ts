@@ -1,7 +1,7 @@
-import type { DeliveryJobData } from '@hookrelay/contracts';
+import type { AdmittedJobData } from '@hookrelay/contracts';
 import type { Logger } from '@hookrelay/observability';
 import { appendDeliveryJobs, queueTransaction, waitListKey, type DeliveryQueue } from '@hookrelay/queue';
-import type { AdmitOptions, LaneClass, LaneStore } from '@hookrelay/store';
+import type { AdmitOptions, AdmittedDelivery, LaneClass, LaneStore } from '@hookrelay/store';
 
 export interface AdmissionPumpOptions extends Omit<AdmitOptions, 'laneClass' | 'waitKey'> {
   lanes: LaneStore;
@@ -96,15 +96,7 @@ export class AdmissionPump {
     const { admitted, nextDueAt } = await lanes.admit({ ...this.options, laneClass, waitKey: waitListKey(queue) });
     if (admitted.length > 0) {
       const multi = await queueTransaction(queue);
-      appendDeliveryJobs(
-        queue,
-        multi,
-        admitted.map((a) => {
-          const data: DeliveryJobData = { eventId: a.eventId, endpointId: a.endpointId, ticket: a.ticket };
-          if (a.manual) data.manual = true;
-          return { jobId: a.jobId, data };
-        }),
-      );
+      appendDeliveryJobs(queue, multi, jobsOf(admitted));
       multi.zrem(lanes.leasesKey(laneClass), ...admitted.map((a) => a.jobId));
       const results = await multi.exec();
       const failed = results?.find(([err]) => err);
@@ -113,4 +105,22 @@ export class AdmissionPump {
     }
     return { admitted: admitted.length, nextDueAt };
   }
+}
+
+/**
+ * One job per endpoint's turn: admit.lua serves an endpoint's deliveries together (up to its
+ * quantum), so consecutive admissions of one endpoint share a job. BullMQ's add, fetch and finish
+ * then cost once per turn rather than once per delivery; each delivery keeps its own ticket.
+ */
+export function jobsOf(admitted: readonly AdmittedDelivery[]): Array<{ jobId: string; data: AdmittedJobData }> {
+  const jobs: Array<{ jobId: string; data: AdmittedJobData }> = [];
+  let current: AdmittedJobData | undefined;
+  for (const a of admitted) {
+    if (!current || current.endpointId !== a.endpointId) {
+      current = { endpointId: a.endpointId, deliveries: [] };
+      jobs.push({ jobId: a.jobId, data: current });
+    }
+    current.deliveries.push({ id: a.deliveryId, eventId: a.eventId, ticket: a.ticket, ...(a.manual ? { manual: true as const } : {}) });
+  }
+  return jobs;
 }

@@ -83,7 +83,7 @@ describe('the scheduler in the worker', () => {
     const id = await h.enqueue(event, endpoint);
     await h.waitForState(id, ['delivered']);
     // A job of an old ticket, as BullMQ would hand one out again after a crash.
-    await h.queue.add('deliver', { eventId: event.id, endpointId: endpoint.id, ticket: 1 } satisfies DeliveryJobData, { jobId: `${id}-1-again` });
+    await h.queue.add('deliver', { endpointId: endpoint.id, deliveries: [{ id, eventId: event.id, ticket: 1 }] } satisfies DeliveryJobData, { jobId: `${id}-1-again` });
     await h.waitForIdle();
     expect(receiver.requests).toHaveLength(1);
     expect(await h.store.deliveries.attempts(id)).toHaveLength(1);
@@ -167,3 +167,40 @@ async function waitUntil(check: () => boolean | Promise<boolean>, what: string, 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('jobs', () => {
+  let h: EngineHarness;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it("carry one endpoint's turn of deliveries, while deliveries in flight stay within the lane's concurrency", async () => {
+    h = await startEngineHarness({ concurrency: 4, scheduling: { endpointShare: 1, subscriberShare: 1, addressShare: 1 } });
+    let inFlight = 0;
+    let most = 0;
+    const receiver = await TestReceiver.start(async (_req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 30));
+      inFlight--;
+      res.writeHead(200).end();
+    });
+    try {
+      const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
+      const jobs: string[] = [];
+      h.worker.workers.fast.on('completed', (job) => jobs.push(String(job.id)));
+      const events = Array.from({ length: 40 }, () => buildEvent());
+      await h.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+      await receiver.waitForRequests(40);
+      await h.waitForIdle();
+      expect(receiver.requests).toHaveLength(40);
+      expect(new Set(receiver.requests.map((r) => r.headers['x-hookrelay-event-id'])).size).toBe(40);
+      // Several deliveries a job (one admission turn takes up to 10 of an endpoint's), never more
+      // than the lane's 4 sending at once.
+      expect(jobs.length).toBeLessThan(40);
+      expect(most).toBeLessThanOrEqual(4);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
