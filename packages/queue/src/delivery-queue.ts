@@ -14,7 +14,8 @@ export const DELIVERY_QUEUE_NAME = DELIVERY_QUEUE_NAMES.fast;
 export const DELIVERY_BACKOFF = 'hookrelay';
 
 /**
- * A job is one attempt; the delivery's retries are the scheduler's (its due set), not BullMQ's.
+ * A job is one attempt of each delivery in it; the deliveries' retries are the scheduler's (its due
+ * set), not BullMQ's.
  * BullMQ retries a job only when the processor throws outside an attempt (Redis unreachable), so
  * its attempt budget is a backstop against a runaway loop.
  */
