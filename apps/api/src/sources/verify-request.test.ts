@@ -142,6 +142,47 @@ describe('verifying inbound requests', () => {
     });
   });
 
+  describe('provider presets, against vendor documentation vectors', () => {
+    it("accepts Twilio's documented example (auth token 12345, a form post to myapp.php?foo=1&bar=2)", () => {
+      const v = config({ type: 'twilio', authToken: '12345' });
+      const body = new URLSearchParams({ CallSid: 'CA1234567890ABCDE', Caller: '+12349013030', Digits: '1234', From: '+12349013030', To: '+18005551212' }).toString();
+      const req = (url: string, signature = '0/KCTR6DLpKmkAf8muzZqo1nDgQ=') => ({ headers: { 'x-twilio-signature': signature }, body: Buffer.from(body), nowSeconds: NOW, url });
+      expect(verifyInbound(v, req('https://mycompany.com/myapp.php?foo=1&bar=2'), false)).toEqual({ ok: true });
+      expect(verifyInbound(v, req('https://mycompany.com/myapp.php?foo=1&bar=3'), false)).toMatchObject({ ok: false, code: 'signature_mismatch' });
+      expect(verifyInbound(v, { ...req('https://mycompany.com/myapp.php?foo=1&bar=2'), url: undefined }, false)).toMatchObject({ ok: false, code: 'public_url_unset' });
+      // X-Twilio-Webhooks-Signature-Settings can ask for HMAC_SHA256; an unknown algorithm is refused, not guessed.
+      const settings = (algorithm: string) => ({ ...req('https://mycompany.com/myapp.php?foo=1&bar=2'), headers: { 'x-twilio-signature': '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', 'x-twilio-webhooks-signature-settings': `algorithm=${algorithm}` } });
+      expect(verifyInbound(v, settings('HMAC_SHA1'), false)).toEqual({ ok: true });
+      expect(verifyInbound(v, settings('HMAC_SHA256'), false)).toMatchObject({ ok: false, code: 'signature_mismatch' });
+      expect(verifyInbound(v, settings('HMAC_MD5'), false)).toMatchObject({ ok: false, code: 'unsupported_algorithm' });
+    });
+
+    it("accepts GitHub's documented test vector with the github type, and refuses a missing prefix as malformed", () => {
+      const v = config({ type: 'github', secret: "It's a Secret to Everybody" });
+      const mac = '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+      expect(check(v, { 'x-hub-signature-256': `sha256=${mac}` }, 'Hello, World!')).toEqual({ ok: true });
+      expect(check(v, { 'x-hub-signature-256': mac }, 'Hello, World!')).toEqual({ ok: false, code: 'malformed_header', reason: 'malformed_header: X-Hub-Signature-256 lacks the prefix sha256=' });
+    });
+
+    it('refuses a PagerDuty header with no v1= signature as malformed, and looks at no more than 10 candidates', () => {
+      const v = config({ type: 'pagerduty', secret: 's' });
+      const good = `v1=${require('node:crypto').createHmac('sha256', 's').update('{}').digest('hex') as string}`;
+      expect(check(v, { 'x-pagerduty-signature': 'v0=abc' }, '{}')).toMatchObject({ code: 'malformed_header' });
+      expect(check(v, { 'x-pagerduty-signature': [...Array(10).fill('v1=00'), good].join(',') }, '{}')).toMatchObject({ ok: false, code: 'signature_mismatch' });
+      expect(check(v, { 'x-pagerduty-signature': [...Array(9).fill('v1=00'), good].join(',') }, '{}')).toEqual({ ok: true });
+    });
+
+    it('reads a Zendesk timestamp in ISO 8601 or Unix seconds, and refuses anything else as malformed', () => {
+      const v = config({ type: 'zendesk', secret: 'z' });
+      const sign = (ts: string) => ({ 'x-zendesk-webhook-signature-timestamp': ts, 'x-zendesk-webhook-signature': require('node:crypto').createHmac('sha256', 'z').update(`${ts}{}`).digest('base64') as string });
+      const iso = new Date(NOW * 1000).toISOString();
+      expect(check(v, sign(iso), '{}')).toMatchObject({ ok: true });
+      expect(check(v, sign(String(NOW)), '{}')).toMatchObject({ ok: true });
+      expect(check(v, sign('yesterday'), '{}')).toMatchObject({ code: 'malformed_header' });
+      expect(check(v, sign(new Date((NOW - 301) * 1000).toISOString()), '{}')).toMatchObject({ code: 'timestamp_outside_tolerance' });
+    });
+  });
+
   it('refuses a none source while the operator switch is off, and accepts it when on', () => {
     const none = config({ type: 'none' });
     expect(verifyInbound(none, { headers: {}, body: Buffer.alloc(0), nowSeconds: NOW }, false)).toMatchObject({ ok: false });
