@@ -43,8 +43,8 @@ export const apiConfigSchema = z
     /** List and accept the built-in Webex Connect and Zenduty event types; false hides them from listing and publishing. */
     HOOKRELAY_BUILTIN_CATALOG: envBoolean(true),
     /**
-     * This API's public URL, for links it hands out (portal sessions). Unset: the origin of the request
-     * that asked for the link.
+     * This API's public URL, for links it hands out (portal sessions; unset: the origin of the request
+     * that asked for the link), and the base of the URL Twilio signs (`twilio` sources need it).
      */
     HOOKRELAY_PUBLIC_URL: publicUrlSchema.optional(),
     /** The platform's name as the portal shows it to subscribers ("ask <name> for a new link"). */

@@ -96,6 +96,20 @@ async function storeOneOfEverySecret(h: ApiHarness): Promise<{ secrets: string[]
       { type: 'header', headers: { 'X-Token': headerA, 'X-Team-Token': headerB } },
     ];
     secrets.push(hmac, stripe, standard, slack, sourceBasic, headerA, headerB);
+    // The provider presets' secrets (SendGrid's verification key is public: not a secret).
+    const presets = {
+      github: { secret: unique('src-github') },
+      twilio: { authToken: unique('src-twilio') },
+      pagerduty: { secret: unique('src-pagerduty') },
+      zendesk: { secret: unique('src-zendesk') },
+      facebook: { appSecret: unique('src-meta-app'), verifyToken: unique('src-meta-verify') },
+      twitter: { consumerSecret: unique('src-twitter') },
+      shopify: { secret: unique('src-shopify') },
+    };
+    for (const [type, fields] of Object.entries(presets)) {
+      verifications.push({ type, ...fields } as (typeof verifications)[number]);
+      secrets.push(...Object.values(fields));
+    }
     const ingestUrls: Record<string, string> = {};
     for (const verification of verifications) {
       const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: verification.type, eventType: 'custom.inbound', verification, dedupe: { header: 'X-Delivery' } } });
@@ -137,10 +151,10 @@ describe('secrets at rest, read back from Redis', () => {
   });
 
   it('with HOOKRELAY_ENCRYPTION_KEYS set, no secret value is found under any key, whatever its type', async () => {
-    h = await startApiHarness({ encryptionKeys: KEYS });
+    h = await startApiHarness({ encryptionKeys: KEYS, publicUrl: 'https://hooks.example.com' });
     const { secrets, wireForms } = await storeOneOfEverySecret(h);
-    // 11 signing secrets (one per endpoint, and the retiring one), 8 auth secrets, 7 source secrets, 6 ingest tokens.
-    expect(secrets).toHaveLength(32);
+    // 11 signing secrets (one per endpoint, and the retiring one), 8 auth secrets, 15 source secrets, 13 ingest tokens.
+    expect(secrets).toHaveLength(47);
     const { values, types } = await readEverything(h.redis, h.prefix);
     expect([...types]).toEqual(expect.arrayContaining(['string', 'hash', 'list', 'zset', 'stream']));
     const everything = values.join('\n');
@@ -150,7 +164,7 @@ describe('secrets at rest, read back from Redis', () => {
   });
 
   it('without it (development), the secrets are stored as plain text, as before', async () => {
-    h = await startApiHarness();
+    h = await startApiHarness({ publicUrl: 'https://hooks.example.com' });
     const { secrets, wireForms } = await storeOneOfEverySecret(h);
     const everything = (await readEverything(h.redis, h.prefix)).values.join('\n');
     expect(secrets.filter((s) => !everything.includes(s))).toEqual([]);

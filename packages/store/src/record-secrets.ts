@@ -18,8 +18,13 @@ interface SecretSlot {
 
 /** Outbound auth (contracts `endpointAuthSchema`): basic/digest password, api-key value, bearer token, OAuth client secret, AWS keys. */
 const AUTH_SECRETS = ['password', 'value', 'token', 'clientSecret', 'secretAccessKey', 'sessionToken'] as const;
-/** Source verification (apps/api `verificationSchema`): hmac/stripe/standard-webhooks secret, slack signing secret, basic password. */
-const VERIFICATION_SECRETS = ['secret', 'signingSecret', 'password'] as const;
+/**
+ * Source verification (apps/api `verificationSchema`): the hmac, stripe, standard-webhooks, github,
+ * pagerduty, zendesk and shopify `secret`, the slack signing secret, the basic password, the Twilio
+ * auth token, the Meta app secret and verify token, the Twitter consumer secret. (SendGrid's
+ * `publicKey` is public: it only verifies.)
+ */
+const VERIFICATION_SECRETS = ['secret', 'signingSecret', 'password', 'authToken', 'appSecret', 'verifyToken', 'consumerSecret'] as const;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -62,7 +62,10 @@ export interface SourceRequestRecord {
   status: number;
   outcome: SourceRequestOutcome;
   reason?: string;
+  /** The event it published (the first, when it published several). */
   eventId?: string;
+  /** Every event it published, when more than one (a SendGrid batch split into its events). */
+  eventIds?: string[];
   bytes: number;
 }
 

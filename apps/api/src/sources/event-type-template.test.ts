@@ -33,6 +33,43 @@ describe('source event types', () => {
     expect(resolveEventType('github.{$.action}', { action: { nested: true } })).toMatchObject({ ok: false });
   });
 
+  describe('{header:Name} and optional placeholders', () => {
+    const headers = { 'x-github-event': 'pull_request', 'x-shopify-topic': 'Orders/Create', 'x-long': 'a'.repeat(101) };
+
+    it('reads headers case-insensitively, lower-cased, with / as a dot', () => {
+      expect(resolveEventType('shopify.{header:X-Shopify-Topic}', {}, undefined, headers)).toEqual({ ok: true, type: 'shopify.orders.create' });
+      expect(resolveEventType('github.{header:x-github-event}.{$.action}', { action: 'opened' }, undefined, headers)).toEqual({ ok: true, type: 'github.pull_request.opened' });
+    });
+
+    it('leaves out an optional placeholder without a value, with its dot', () => {
+      const template = 'github.{header:X-GitHub-Event}.{$.action?}';
+      expect(resolveEventType(template, { ref: 'main' }, undefined, headers)).toEqual({ ok: true, type: 'github.pull_request' });
+      expect(resolveEventType(template, { action: 'closed' }, undefined, headers)).toEqual({ ok: true, type: 'github.pull_request.closed' });
+      expect(resolveEventType('source.x.{header:X-Absent?}', {}, undefined, headers)).toEqual({ ok: true, type: 'source.x' });
+    });
+
+    it('gives a reason for a missing or overlong header, or a value that is not a dotted word', () => {
+      expect(resolveEventType('github.{header:X-GitHub-Event}', {}, undefined, {})).toEqual({ ok: false, reason: 'eventType: no x-github-event header' });
+      expect(resolveEventType('h.{header:X-Long}', {}, undefined, headers)).toEqual({ ok: false, reason: 'eventType: header x-long is longer than 100 characters' });
+      expect(resolveEventType('h.{header:X-Space}', {}, undefined, { 'x-space': 'two words' })).toMatchObject({ ok: false, reason: expect.stringMatching(/not a dotted event type/) });
+    });
+
+    it.each([
+      ['a header name that is not a token', 'github.{header:X GitHub}', /must name an HTTP header/],
+      ['an empty header name', 'github.{header:}', /must name an HTTP header/],
+      ['an optional placeholder not after a dot', 'github.x{$.action?}', /must follow a dot/],
+      ['a built-in namespace in another case', 'Incident.{header:X-Kind}', /built-in namespace/],
+      ['a built-in namespace in capitals', 'RECEIPT.{$.status}', /built-in namespace/],
+      ['more than five placeholders', 'a.{header:A}.{header:B}.{header:C}.{$.d}.{$.e}.{$.f}', /at most 5/],
+    ])('refuses %s', (_name, type, message) => {
+      expect(eventTypeProblem(type)).toMatch(message);
+    });
+
+    it('accepts the presets\' default templates', () => {
+      for (const t of ['github.{header:X-GitHub-Event}.{$.action?}', 'shopify.{header:X-Shopify-Topic}', 'pagerduty.{$.event.event_type}', 'facebook.{$.object}', 'sendgrid.{$.event}']) expect(eventTypeProblem(t)).toBeNull();
+    });
+  });
+
   it('validates custom.* payloads as the catalog does and lets source types carry any JSON', () => {
     expect(payloadProblem('custom.x', [1, 2])).toMatch(/JSON object/);
     expect(payloadProblem('custom.x', { a: 1 })).toBeNull();

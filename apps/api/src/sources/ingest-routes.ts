@@ -1,37 +1,30 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
-import type { SourceRequestOutcome } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
 import { NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
+import type { EventInput } from '../publish';
 import { payloadProblem, resolveEventType } from './event-type-template';
+import { answerGet, isGithubPing, UNAUTHORIZED, type IngestAnswer } from './handshakes';
 import { evaluateMatches, StepBudget } from './match';
 import { parseBody, slackChallenge } from './payload';
 import { claimReplayKeys, replayKeysOf } from './replay-guard';
 import type { Source } from './source-input';
-import { checkableOnGet, verifyInbound } from './verify-request';
+import { verifyInbound, type InboundRequest } from './verify-request';
 
 /** Signatures are over the exact bytes, so the body is kept raw whatever its Content-Type. */
 export const INGEST_BODY_LIMIT = '1mb';
-const MAX_CHALLENGE_LENGTH = 1024;
-
-interface Answer {
-  status: number;
-  outcome: SourceRequestOutcome;
-  reason?: string;
-  eventId?: string;
-  /** JSON to send, or text for a challenge echo. */
-  json?: unknown;
-  text?: string;
-  headers?: Record<string, string>;
-}
-
-const UNAUTHORIZED = { error: { code: 'unauthorized', message: 'unauthorized' } };
+/**
+ * A SendGrid batch published one event per element holds at most this many. SendGrid posts up to
+ * 768 KB (a few thousand events of 250+ bytes); the bound keeps a 1 MB body of `{}`s from
+ * becoming a third of a million events.
+ */
+export const MAX_EVENTS_PER_REQUEST = 5000;
 
 /**
- * `POST /in/:token` (and `GET` for challenge echoes): find the source, count it against the rate
- * limit, read the raw body, verify, then challenge -> parse -> matches -> type -> publish. Every
+ * `POST /in/:token` (and `GET` for handshakes): find the source, count it against the rate
+ * limit, read the raw body, verify, then handshake -> parse -> matches -> type -> publish. Every
  * request that names a source is recorded in its history, whatever the outcome. Mounted before
  * express.json so the body reaches the verifier untouched.
  */
@@ -41,9 +34,19 @@ export function ingestRoutes(deps: ApiDeps): Router {
   const publish = createPublisher(deps);
   const readRaw = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT });
 
-  async function answer(req: Request, res: Response, source: Source, a: Answer): Promise<void> {
+  async function answer(req: Request, res: Response, source: Source, a: IngestAnswer): Promise<void> {
     const bytes = Buffer.isBuffer(req.body) ? req.body.length : 0;
-    const record = { id: newId('req', deps.now()), at: deps.now(), method: req.method, status: a.status, outcome: a.outcome, bytes, ...(a.reason ? { reason: a.reason } : {}), ...(a.eventId ? { eventId: a.eventId } : {}) };
+    const record = {
+      id: newId('req', deps.now()),
+      at: deps.now(),
+      method: req.method,
+      status: a.status,
+      outcome: a.outcome,
+      bytes,
+      ...(a.reason ? { reason: a.reason } : {}),
+      ...(a.eventId ? { eventId: a.eventId } : {}),
+      ...(a.eventIds ? { eventIds: a.eventIds } : {}),
+    };
     try {
       await store.sources.recordRequest(source.id, record);
     } catch (err) {
@@ -57,45 +60,74 @@ export function ingestRoutes(deps: ApiDeps): Router {
     else res.status(a.status).json(a.json ?? {});
   }
 
-  async function handleInbound(req: Request, source: Source, body: Buffer): Promise<Answer> {
-    const nowSeconds = Math.floor(deps.now() / 1000);
+  /** The request as the verifiers see it; `url` is the public URL the sender called (Twilio signs it). */
+  function inbound(req: Request, body: Buffer): InboundRequest {
+    return { headers: req.headers, body, nowSeconds: Math.floor(deps.now() / 1000), ...(deps.publicUrl ? { url: deps.publicUrl + req.originalUrl } : {}) };
+  }
+
+  /** The events one verified body publishes: each element of a split SendGrid array, else the body; or why none. */
+  function eventsOf(source: Source, req: Request, payload: unknown): { ok: true; events: EventInput[]; skipped: string[] } | { ok: false; answer: IngestAnswer } {
+    const split = source.verification.type === 'sendgrid' && source.verification.splitEvents && Array.isArray(payload);
+    const items: unknown[] = split ? (payload as unknown[]) : [payload];
+    if (items.length > MAX_EVENTS_PER_REQUEST) {
+      const reason = `more than ${MAX_EVENTS_PER_REQUEST} events in one request`;
+      return { ok: false, answer: { status: 413, outcome: 'rejected', reason, json: { error: { code: 'payload_too_large', message: reason } } } };
+    }
+    // One step budget for everything the source's paths do with this body (see match.ts).
+    const budget = new StepBudget();
+    const events: EventInput[] = [];
+    const skipped: string[] = [];
+    for (const item of items) {
+      const match = evaluateMatches(source.matches, item, budget);
+      if (!match.matched) {
+        skipped.push(`matches: ${match.reason}`);
+        continue;
+      }
+      const type = resolveEventType(source.eventType, item, budget, req.headers);
+      if (!type.ok) {
+        skipped.push(type.reason);
+        continue;
+      }
+      const problem = payloadProblem(type.type, item);
+      if (problem) {
+        if (!split) return { ok: false, answer: { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } } };
+        skipped.push(problem);
+        continue;
+      }
+      events.push({ type: type.type, payload: item });
+    }
+    return { ok: true, events, skipped };
+  }
+
+  async function handleInbound(req: Request, source: Source, body: Buffer): Promise<IngestAnswer> {
     const allowNone = deps.policy.allowUnauthenticatedSources === true;
-    const basicChallenge = source.verification.type === 'basic' ? { 'www-authenticate': 'Basic realm="hookrelay"' } : undefined;
+    const request = inbound(req, body);
 
     if (req.method === 'GET') {
-      const challenge = req.query.challenge ?? req.query['hub.challenge'];
-      if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > MAX_CHALLENGE_LENGTH) {
-        return { status: 405, outcome: 'rejected', reason: 'GET without a challenge', json: { error: { code: 'method_not_allowed', message: 'send POST' } }, headers: { allow: 'GET, POST' } };
-      }
-      // A GET carries no body to sign: only header, basic and none verification can judge it. For the
-      // signature types the echo proves only that the sender holds the URL, so it verifies nothing.
-      if (!checkableOnGet(source.verification)) return { status: 200, outcome: 'ignored', reason: 'challenge answered (unsigned GET; not counted as verification)', text: challenge };
-      const verdict = verifyInbound(source.verification, { headers: req.headers, body, nowSeconds }, allowNone);
-      if (!verdict.ok) return { status: 401, outcome: 'rejected', reason: verdict.reason, json: UNAUTHORIZED, headers: basicChallenge };
-      await store.sources.markVerified(source.id, deps.now());
-      return { status: 200, outcome: 'ignored', reason: 'challenge answered', text: challenge };
+      const handshake = answerGet(source.verification, req.query as Record<string, unknown>, () => verifyInbound(source.verification, request, allowNone));
+      if (handshake.verified) await store.sources.markVerified(source.id, deps.now());
+      return handshake.answer;
     }
 
-    const verdict = verifyInbound(source.verification, { headers: req.headers, body, nowSeconds }, allowNone);
-    if (!verdict.ok) return { status: 401, outcome: 'rejected', reason: verdict.reason, json: UNAUTHORIZED, headers: basicChallenge };
+    const verdict = verifyInbound(source.verification, request, allowNone);
+    if (!verdict.ok) {
+      return { status: 401, outcome: 'rejected', reason: verdict.reason, json: UNAUTHORIZED, headers: source.verification.type === 'basic' ? { 'www-authenticate': 'Basic realm="hookrelay"' } : undefined };
+    }
     await store.sources.markVerified(source.id, deps.now());
+    if (isGithubPing(source.verification, req.headers)) return { status: 200, outcome: 'ignored', reason: 'ping answered', json: { status: 'verified' } };
 
     const parsed = parseBody(source.format, body);
     if (!parsed.ok) return { status: 400, outcome: 'rejected', reason: parsed.reason, json: { error: { code: 'invalid_body', message: parsed.reason } } };
     const challenge = source.format === 'json' ? slackChallenge(parsed.payload) : null;
     if (challenge !== null) return { status: 200, outcome: 'ignored', reason: 'url_verification challenge answered', text: challenge };
 
-    // One step budget for everything the source's paths do with this body (see match.ts).
-    const budget = new StepBudget();
-    const match = evaluateMatches(source.matches, parsed.payload, budget);
-    if (!match.matched) return { status: 200, outcome: 'ignored', reason: `matches: ${match.reason}`, json: { status: 'ignored' } };
-    const type = resolveEventType(source.eventType, parsed.payload, budget);
-    if (!type.ok) return { status: 200, outcome: 'ignored', reason: type.reason, json: { status: 'ignored' } };
-    const problem = payloadProblem(type.type, parsed.payload);
-    if (problem) return { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } };
+    const found = eventsOf(source, req, parsed.payload);
+    if (!found.ok) return found.answer;
+    const { events, skipped } = found;
+    if (events.length === 0) return { status: 200, outcome: 'ignored', reason: skipped.length > 1 ? `all ${skipped.length} events ignored; first: ${skipped[0]}` : (skipped[0] ?? 'no events in the body'), json: { status: 'ignored' } };
 
     try {
-      await admitEvents(deps, source.subscriberId, 1);
+      await admitEvents(deps, source.subscriberId, events.length);
     } catch (err) {
       if (!(err instanceof PublishRateError)) throw err;
       const reason = `subscriber rate limit: more than ${err.perSecond} events per second`;
@@ -114,18 +146,21 @@ export function ingestRoutes(deps: ApiDeps): Router {
         headers: { 'retry-after': '1' },
       };
     }
-    let eventId: string | undefined;
+    let eventIds: string[];
     try {
-      eventId = (await publish(source.subscriberId, [{ type: type.type, payload: parsed.payload }]))[0]?.id;
+      eventIds = (await publish(source.subscriberId, events)).map((e) => e.id);
     } catch (err) {
       // Nothing was published: the sender's retry must not be taken for a copy.
       await replay.release().catch(() => undefined);
       throw err;
     }
+    const eventId = eventIds[0];
     if (eventId) {
       await replay.confirm(eventId).catch((err: unknown) => deps.logger.warn({ err: (err as Error).message, sourceId: source.id }, 'source.replay_confirm_failed'));
     }
-    return { status: 202, outcome: 'published', eventId, json: { status: 'published', eventId } };
+    if (eventIds.length === 1 && skipped.length === 0) return { status: 202, outcome: 'published', eventId, json: { status: 'published', eventId } };
+    const reason = skipped.length ? `published ${eventIds.length} of ${eventIds.length + skipped.length} events; first ignored: ${skipped[0]}`.slice(0, 300) : undefined;
+    return { status: 202, outcome: 'published', eventId, eventIds, reason, json: { status: 'published', eventId, eventIds } };
   }
 
   router.all('/in/:token', async (req: Request, res: Response, next: NextFunction) => {

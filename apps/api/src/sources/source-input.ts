@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { checkSecretForScheme } from '@hookrelay/signing';
 import type { SourceBase } from '@hookrelay/store';
@@ -15,8 +16,25 @@ const headerName = z
 /** Secrets come from the sender (GitHub, Stripe, Slack choose them), so only their size is bounded. */
 const senderSecret = z.string().min(1).max(512);
 
-/** Slack and Stripe both reject timestamps older than five minutes by default. */
+/** Slack and Stripe both reject timestamps older than five minutes by default; so do Zendesk's and SendGrid's recipes. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
+
+const toleranceSeconds = z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS);
+
+/**
+ * Why a SendGrid verification key cannot be used, or null: it must be what SendGrid's settings
+ * show, the base64 of a DER (SubjectPublicKeyInfo) ECDSA P-256 public key.
+ */
+export function sendgridKeyProblem(publicKey: string): string | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(publicKey)) return 'must be the base64 text SendGrid shows (a DER public key)';
+  try {
+    const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return 'must be an ECDSA P-256 public key';
+    return null;
+  } catch {
+    return 'is not a DER public key';
+  }
+}
 
 export const verificationSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
@@ -43,7 +61,7 @@ export const verificationSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('stripe'),
       secret: senderSecret,
-      toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+      toleranceSeconds,
     })
     .strict(),
   z
@@ -56,7 +74,7 @@ export const verificationSchema = z.discriminatedUnion('type', [
           const problem = checkSecretForScheme('standard-webhooks', secret);
           if (problem) ctx.addIssue({ code: 'custom', message: problem });
         }),
-      toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+      toleranceSeconds,
     })
     .strict(),
   z.object({ type: z.literal('slack'), signingSecret: senderSecret }).strict(),
@@ -68,6 +86,30 @@ export const verificationSchema = z.discriminatedUnion('type', [
       password: z.string().min(1).max(512),
     })
     .strict(),
+  // The vendor presets (see providers.ts for their defaults and vendor-verifiers.ts for each check).
+  z.object({ type: z.literal('github'), secret: senderSecret }).strict(),
+  z.object({ type: z.literal('twilio'), authToken: senderSecret }).strict(),
+  z.object({ type: z.literal('pagerduty'), secret: senderSecret }).strict(),
+  z.object({ type: z.literal('zendesk'), secret: senderSecret, toleranceSeconds }).strict(),
+  z
+    .object({
+      type: z.literal('sendgrid'),
+      publicKey: z
+        .string()
+        .min(1)
+        .max(1000)
+        .superRefine((key, ctx) => {
+          const problem = sendgridKeyProblem(key);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      toleranceSeconds,
+      /** SendGrid posts a JSON array of events: publish each element as its own event (true) or the array as one. */
+      splitEvents: z.boolean().default(true),
+    })
+    .strict(),
+  z.object({ type: z.literal('facebook'), appSecret: senderSecret, verifyToken: senderSecret }).strict(),
+  z.object({ type: z.literal('twitter'), consumerSecret: senderSecret }).strict(),
+  z.object({ type: z.literal('shopify'), secret: senderSecret }).strict(),
 ]);
 
 export type SourceVerification = z.infer<typeof verificationSchema>;
@@ -129,15 +171,20 @@ export type SourceDedupe = z.infer<typeof dedupeSchema>;
 export const sourceFormatSchema = z.enum(['json', 'form', 'text']);
 export type SourceFormat = z.infer<typeof sourceFormatSchema>;
 
+/**
+ * `eventType`, `format` and `dedupe` may be left out when the verification type has a default for
+ * them (providers.ts): the defaults are stored with the source, so its views show them. `dedupe:
+ * null` asks for no deduplication by header where the type would have one.
+ */
 export const createSourceSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
-    eventType: eventTypeSchema,
+    eventType: eventTypeSchema.optional(),
     verification: verificationSchema,
     matches: matchesSchema.default({}),
-    format: sourceFormatSchema.default('json'),
+    format: sourceFormatSchema.optional(),
     rateLimit: rateLimitSchema.default({ ...DEFAULT_RATE_LIMIT }),
-    dedupe: dedupeSchema.optional(),
+    dedupe: dedupeSchema.nullable().optional(),
   })
   .strict();
 

@@ -5,7 +5,8 @@ import type { z } from 'zod';
 import { idParam, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
-import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceVerification } from './source-input';
+import { providerDefaults, needsPublicUrl } from './providers';
+import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceDedupe, type SourceVerification } from './source-input';
 import { sourceView } from './source-view';
 import { QuotaExceededError } from '../subscriber-limits';
 
@@ -18,6 +19,29 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 /** 256 bits, base64url: the ingest URL is the only thing a sender needs, so it must not be guessable. */
 function newIngestToken(): string {
   return randomBytes(32).toString('base64url');
+}
+
+function sameDedupe(a: SourceDedupe | undefined, b: SourceDedupe | undefined): boolean {
+  return a?.header === b?.header && a?.windowSeconds === b?.windowSeconds;
+}
+
+/**
+ * A PATCH of `verification` to another provider (or SendGrid's other split) moves each of
+ * `eventType`, `format` and `dedupe` that still holds the old type's default, and that the PATCH does
+ * not set, to the new type's default; a value the user chose stays.
+ */
+function followDefaults(current: Source, next: Source, patch: { eventType?: unknown; format?: unknown; dedupe?: unknown; verification?: SourceVerification }): void {
+  if (!patch.verification) return;
+  const before = providerDefaults(current.verification);
+  const after = providerDefaults(patch.verification);
+  if (patch.eventType === undefined && after.eventType && current.eventType === before.eventType) next.eventType = after.eventType;
+  if (patch.format === undefined && current.format === before.format) next.format = after.format;
+  if (patch.dedupe === undefined && before.dedupe && sameDedupe(current.dedupe, before.dedupe)) {
+    if (after.dedupe) next.dedupe = after.dedupe;
+    else delete next.dedupe;
+  } else if (patch.dedupe === undefined && !current.dedupe && !before.dedupe && after.dedupe) {
+    next.dedupe = after.dedupe;
+  }
 }
 
 /** CRUD for inbound sources under /v1/subscribers/:sid/sources, with the same tenancy as endpoints. */
@@ -45,9 +69,14 @@ export function sourceRoutes(deps: ApiDeps): Router {
     return source;
   }
 
-  function checkSwitch(verification: SourceVerification): void {
+  /** What the server's settings rule out: `none` without the operator's switch, Twilio without a public URL. */
+  function checkVerification(verification: SourceVerification): void {
     if (verification.type === 'none' && !deps.policy.allowUnauthenticatedSources) {
-      const message = 'unauthenticated sources are disabled on this server (the operator sets HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true to allow them); use header, hmac, stripe, standard-webhooks, slack or basic';
+      const message = 'unauthenticated sources are disabled on this server (the operator sets HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true to allow them); use a provider type, header, hmac, standard-webhooks or basic';
+      throw new ValidationError(`verification.type: ${message}`, [{ path: 'verification.type', message }]);
+    }
+    if (needsPublicUrl(verification) && !deps.publicUrl) {
+      const message = `${verification.type} signs the full URL it calls, so this server needs HOOKRELAY_PUBLIC_URL (its external base URL, e.g. https://hooks.example.com); ask the operator to set it`;
       throw new ValidationError(`verification.type: ${message}`, [{ path: 'verification.type', message }]);
     }
   }
@@ -58,10 +87,18 @@ export function sourceRoutes(deps: ApiDeps): Router {
 
   router.post('/', async (req, res) => {
     const sid = await subscriberOf(req);
-    const input = parse(createSourceSchema, req.body);
-    checkSwitch(input.verification);
+    const { eventType, format, dedupe, ...input } = parse(createSourceSchema, req.body);
+    checkVerification(input.verification);
+    const defaults = providerDefaults(input.verification);
+    const type = eventType ?? defaults.eventType;
+    if (!type) {
+      const message = `required: verification type ${input.verification.type} has no default event type (e.g. source.jira.issue, or a template such as jira.{$.webhookEvent})`;
+      throw new ValidationError(`eventType: ${message}`, [{ path: 'eventType', message }]);
+    }
     const now = deps.now();
-    const source: Source = { id: newId('src', now), subscriberId: sid, token: newIngestToken(), ...input, createdAt: now, updatedAt: now };
+    const source: Source = { id: newId('src', now), subscriberId: sid, token: newIngestToken(), ...input, eventType: type, format: format ?? defaults.format, createdAt: now, updatedAt: now };
+    const chosenDedupe = dedupe === null ? undefined : (dedupe ?? defaults.dedupe);
+    if (chosenDedupe) source.dedupe = chosenDedupe;
     const { maxSources } = await deps.subscriberLimits.of(sid, { fresh: true });
     if (!(await store.sources.create(source, maxSources))) throw new QuotaExceededError('maxSources', maxSources);
     res.status(201).json(sourceView(source, null));
@@ -80,11 +117,12 @@ export function sourceRoutes(deps: ApiDeps): Router {
   router.patch('/:id', async (req, res) => {
     const current = await sourceOf(req);
     const input = parse(patchSourceSchema, req.body);
-    if (input.verification) checkSwitch(input.verification);
+    if (input.verification) checkVerification(input.verification);
     const { rateLimit, dedupe, ...changes } = input;
     const next: Source = { ...current, ...changes, rateLimit: { ...current.rateLimit, ...rateLimit }, updatedAt: deps.now() };
     if (dedupe === null) delete next.dedupe;
     else if (dedupe) next.dedupe = dedupe;
+    if (input.verification) followDefaults(current, next, input);
     await store.sources.save(next);
     // New credentials have not been seen working yet: back to unverified until a request passes.
     if (input.verification) await store.sources.clearVerified(current.id);

@@ -2,7 +2,7 @@ import type { Source, SourceVerification } from './source-input';
 
 /**
  * What the API shows of a verification: built from an allow-list, so secrets (HMAC and signing
- * secrets, passwords, expected header values) are write-only and a field added later stays hidden
+ * secrets, auth tokens, passwords, verify tokens, expected header values) are write-only and a field added later stays hidden
  * until someone decides it is safe to show.
  */
 export function publicVerificationView(v: SourceVerification) {
@@ -20,6 +20,18 @@ export function publicVerificationView(v: SourceVerification) {
       return { type: v.type, configured: true };
     case 'basic':
       return { type: v.type, username: v.username, configured: true };
+    case 'github':
+    case 'twilio':
+    case 'pagerduty':
+    case 'facebook':
+    case 'twitter':
+    case 'shopify':
+      return { type: v.type, configured: true };
+    case 'zendesk':
+      return { type: v.type, toleranceSeconds: v.toleranceSeconds, configured: true };
+    case 'sendgrid':
+      // The verification key is public (it only checks signatures): shown so it can be compared with SendGrid's settings.
+      return { type: v.type, publicKey: v.publicKey, toleranceSeconds: v.toleranceSeconds, splitEvents: v.splitEvents, configured: true };
   }
 }
 

@@ -118,7 +118,7 @@ describe('source routes', () => {
     expect(pttl).toBeGreaterThan(29 * 86_400_000);
     expect(pttl).toBeLessThanOrEqual(30 * 86_400_000);
     expect(await historyOf(h, sid, source.id)).toEqual([
-      { id: expect.stringMatching(/^req_/), at: expect.any(Number), method: 'POST', status: 401, outcome: 'rejected', reason: 'header x-webhook-token missing', bytes: 2 },
+      { id: expect.stringMatching(/^req_/), at: expect.any(Number), method: 'POST', status: 401, outcome: 'rejected', reason: 'missing_header: x-webhook-token', bytes: 2 },
     ]);
   });
 

@@ -50,7 +50,7 @@ describe('verifying inbound requests', () => {
     it('refuses a replayed timestamp outside the tolerance, and accepts it inside a wider one', () => {
       const old = NOW - 301;
       const header = stripeSignature(secret, '{}', old);
-      expect(check(v, { 'stripe-signature': header }, '{}')).toEqual({ ok: false, reason: 'Stripe-Signature timestamp outside tolerance' });
+      expect(check(v, { 'stripe-signature': header }, '{}')).toEqual({ ok: false, code: 'timestamp_outside_tolerance', reason: 'timestamp_outside_tolerance: Stripe-Signature t= is more than 300 s from now' });
       expect(check(config({ type: 'stripe', secret, toleranceSeconds: 600 }), { 'stripe-signature': header }, '{}')).toMatchObject({ ok: true });
     });
 
@@ -66,12 +66,12 @@ describe('verifying inbound requests', () => {
     it('accepts headers from the standardwebhooks library and refuses a changed body', () => {
       const headers = standardWebhooksHeaders(secret, 'msg_1', '{"a":1}');
       expect(check(v, headers, '{"a":1}')).toMatchObject({ ok: true });
-      expect(check(v, headers, '{"a":2}')).toEqual({ ok: false, reason: 'webhook-signature does not match' });
+      expect(check(v, headers, '{"a":2}')).toEqual({ ok: false, code: 'signature_mismatch', reason: 'signature_mismatch: webhook-signature' });
     });
 
     it('refuses a timestamp ten minutes old', () => {
       const headers = standardWebhooksHeaders(secret, 'msg_1', '{}', new Date(Date.now() - 600_000));
-      expect(check(v, headers, '{}')).toEqual({ ok: false, reason: 'webhook-timestamp outside tolerance' });
+      expect(check(v, headers, '{}')).toEqual({ ok: false, code: 'timestamp_outside_tolerance', reason: 'timestamp_outside_tolerance: webhook-timestamp is more than 300 s from now' });
     });
   });
 
@@ -85,7 +85,7 @@ describe('verifying inbound requests', () => {
 
     it('refuses a request older than five minutes even when correctly signed', () => {
       const v = config({ type: 'slack', signingSecret: 's3cret' });
-      expect(check(v, slackHeaders('s3cret', '{}', NOW - 301), '{}')).toEqual({ ok: false, reason: 'X-Slack-Request-Timestamp outside tolerance' });
+      expect(check(v, slackHeaders('s3cret', '{}', NOW - 301), '{}')).toEqual({ ok: false, code: 'timestamp_outside_tolerance', reason: 'timestamp_outside_tolerance: X-Slack-Request-Timestamp is more than 300 s from now' });
       expect(check(v, slackHeaders('s3cret', '{}', NOW - 10), '{}')).toMatchObject({ ok: true });
     });
   });
@@ -96,7 +96,7 @@ describe('verifying inbound requests', () => {
     it('needs every header with exactly its value', () => {
       expect(check(header, { 'x-token': 'abc', 'x-team': 'ops' }, '')).toEqual({ ok: true });
       expect(check(header, { 'x-token': 'abc', 'x-team': 'OPS' }, '')).toMatchObject({ ok: false });
-      expect(check(header, { 'x-token': 'abc' }, '')).toEqual({ ok: false, reason: 'header x-team missing' });
+      expect(check(header, { 'x-token': 'abc' }, '')).toEqual({ ok: false, code: 'missing_header', reason: 'missing_header: x-team' });
     });
 
     it('checks basic credentials, with a colon allowed in the password', () => {
@@ -139,6 +139,47 @@ describe('verifying inbound requests', () => {
 
     it('gives none for schemes without a timestamp or message id', () => {
       expect(check(config({ type: 'basic', username: 'u', password: 'p' }), { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` }, '')).toEqual({ ok: true });
+    });
+  });
+
+  describe('provider presets, against vendor documentation vectors', () => {
+    it("accepts Twilio's documented example (auth token 12345, a form post to myapp.php?foo=1&bar=2)", () => {
+      const v = config({ type: 'twilio', authToken: '12345' });
+      const body = new URLSearchParams({ CallSid: 'CA1234567890ABCDE', Caller: '+12349013030', Digits: '1234', From: '+12349013030', To: '+18005551212' }).toString();
+      const req = (url: string, signature = '0/KCTR6DLpKmkAf8muzZqo1nDgQ=') => ({ headers: { 'x-twilio-signature': signature }, body: Buffer.from(body), nowSeconds: NOW, url });
+      expect(verifyInbound(v, req('https://mycompany.com/myapp.php?foo=1&bar=2'), false)).toEqual({ ok: true });
+      expect(verifyInbound(v, req('https://mycompany.com/myapp.php?foo=1&bar=3'), false)).toMatchObject({ ok: false, code: 'signature_mismatch' });
+      expect(verifyInbound(v, { ...req('https://mycompany.com/myapp.php?foo=1&bar=2'), url: undefined }, false)).toMatchObject({ ok: false, code: 'public_url_unset' });
+      // X-Twilio-Webhooks-Signature-Settings can ask for HMAC_SHA256; an unknown algorithm is refused, not guessed.
+      const settings = (algorithm: string) => ({ ...req('https://mycompany.com/myapp.php?foo=1&bar=2'), headers: { 'x-twilio-signature': '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', 'x-twilio-webhooks-signature-settings': `algorithm=${algorithm}` } });
+      expect(verifyInbound(v, settings('HMAC_SHA1'), false)).toEqual({ ok: true });
+      expect(verifyInbound(v, settings('HMAC_SHA256'), false)).toMatchObject({ ok: false, code: 'signature_mismatch' });
+      expect(verifyInbound(v, settings('HMAC_MD5'), false)).toMatchObject({ ok: false, code: 'unsupported_algorithm' });
+    });
+
+    it("accepts GitHub's documented test vector with the github type, and refuses a missing prefix as malformed", () => {
+      const v = config({ type: 'github', secret: "It's a Secret to Everybody" });
+      const mac = '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+      expect(check(v, { 'x-hub-signature-256': `sha256=${mac}` }, 'Hello, World!')).toEqual({ ok: true });
+      expect(check(v, { 'x-hub-signature-256': mac }, 'Hello, World!')).toEqual({ ok: false, code: 'malformed_header', reason: 'malformed_header: X-Hub-Signature-256 lacks the prefix sha256=' });
+    });
+
+    it('refuses a PagerDuty header with no v1= signature as malformed, and looks at no more than 10 candidates', () => {
+      const v = config({ type: 'pagerduty', secret: 's' });
+      const good = `v1=${require('node:crypto').createHmac('sha256', 's').update('{}').digest('hex') as string}`;
+      expect(check(v, { 'x-pagerduty-signature': 'v0=abc' }, '{}')).toMatchObject({ code: 'malformed_header' });
+      expect(check(v, { 'x-pagerduty-signature': [...Array(10).fill('v1=00'), good].join(',') }, '{}')).toMatchObject({ ok: false, code: 'signature_mismatch' });
+      expect(check(v, { 'x-pagerduty-signature': [...Array(9).fill('v1=00'), good].join(',') }, '{}')).toEqual({ ok: true });
+    });
+
+    it('reads a Zendesk timestamp in ISO 8601 or Unix seconds, and refuses anything else as malformed', () => {
+      const v = config({ type: 'zendesk', secret: 'z' });
+      const sign = (ts: string) => ({ 'x-zendesk-webhook-signature-timestamp': ts, 'x-zendesk-webhook-signature': require('node:crypto').createHmac('sha256', 'z').update(`${ts}{}`).digest('base64') as string });
+      const iso = new Date(NOW * 1000).toISOString();
+      expect(check(v, sign(iso), '{}')).toMatchObject({ ok: true });
+      expect(check(v, sign(String(NOW)), '{}')).toMatchObject({ ok: true });
+      expect(check(v, sign('yesterday'), '{}')).toMatchObject({ code: 'malformed_header' });
+      expect(check(v, sign(new Date((NOW - 301) * 1000).toISOString()), '{}')).toMatchObject({ code: 'timestamp_outside_tolerance' });
     });
   });
 

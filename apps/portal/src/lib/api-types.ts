@@ -162,3 +162,49 @@ export interface TestSendResult {
   deliveryId: string;
   attempt: Attempt | null;
 }
+
+/** A source's verification as the API shows it: its type and non-secret settings (secrets are write-only). */
+export interface SourceVerificationView {
+  type: string;
+  configured?: boolean;
+  headerNames?: string[];
+  header?: string;
+  algorithm?: string;
+  encoding?: string;
+  prefix?: string;
+  username?: string;
+  toleranceSeconds?: number;
+  publicKey?: string;
+  splitEvents?: boolean;
+}
+
+export interface Source {
+  id: string;
+  name: string;
+  status: 'verified' | 'unverified';
+  verifiedAt: number | null;
+  /** `/in/<token>`: the sender needs only this, so it is as secret as a password. */
+  ingestUrl: string;
+  eventType: string;
+  verification: SourceVerificationView;
+  matches: Record<string, unknown>;
+  format: 'json' | 'form' | 'text';
+  rateLimit: { perSecond: number; perMinute: number };
+  dedupe: { header: string; windowSeconds: number } | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SourceRequestOutcome = 'published' | 'ignored' | 'rejected' | 'duplicate';
+
+export interface SourceRequest {
+  id: string;
+  at: number;
+  method: string;
+  status: number;
+  outcome: SourceRequestOutcome;
+  reason?: string;
+  eventId?: string;
+  eventIds?: string[];
+  bytes: number;
+}

@@ -17,6 +17,10 @@ describe('portal routes', () => {
     { name: 'events' },
     { name: 'events', type: 'receipt.*.delivered' },
     { name: 'event', id: 'evt_01J' },
+    { name: 'sources' },
+    { name: 'source-new' },
+    { name: 'source', id: 'src_01J' },
+    { name: 'source', id: 'src_01J', outcome: 'rejected' },
   ])('reads back what it writes: %o', (route) => {
     expect(parseRoute(href(route))).toEqual(route);
   });

@@ -13,6 +13,9 @@ export type Route =
   | { name: 'catalog' }
   | { name: 'events'; type?: string }
   | { name: 'event'; id: string }
+  | { name: 'sources' }
+  | { name: 'source-new' }
+  | { name: 'source'; id: string; outcome?: string }
   | { name: 'not-found'; path: string };
 
 export interface DeliveryQuery {
@@ -36,6 +39,11 @@ export function parseRoute(hash: string): Route {
     if (third === 'edit') return { name: 'endpoint-edit', id: second };
   }
   if (first === 'catalog' && second === undefined) return { name: 'catalog' };
+  if (first === 'sources') {
+    if (second === undefined) return { name: 'sources' };
+    if (second === 'new' && third === undefined) return { name: 'source-new' };
+    if (third === undefined) return { name: 'source', id: second, ...(q.get('outcome') ? { outcome: q.get('outcome')! } : {}) };
+  }
   if (first === 'deliveries') {
     if (second === undefined) {
       const since = Number(q.get('since'));
@@ -82,6 +90,12 @@ export function href(route: Route): string {
       const s = q.toString();
       return `#/deliveries${s ? `?${s}` : ''}`;
     }
+    case 'sources':
+      return '#/sources';
+    case 'source-new':
+      return '#/sources/new';
+    case 'source':
+      return `#/sources/${encodeURIComponent(route.id)}${route.outcome ? `?${new URLSearchParams({ outcome: route.outcome }).toString()}` : ''}`;
     case 'not-found':
       return `#${route.path}`;
   }

@@ -6,6 +6,8 @@ import type {
   EventSummary,
   EventTypeInfo,
   Page,
+  Source,
+  SourceRequest,
   StoredEventView,
   Subscriber,
   TestSendResult,
@@ -107,6 +109,12 @@ export function createApi(key: string, subscriberId: string) {
     getEvent: (evid: string) => call<StoredEventView>('GET', `${sub}/events/${encodeURIComponent(evid)}`),
     listEvents: (filter: { type?: string; cursor?: string }) => call<Page<EventSummary>>('GET', `${sub}/events${query({ include: 'outcomes', limit: 25, ...filter })}`),
     replayEvent: (evid: string) => call<{ id: string; created: string[]; requeued: string[] }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
+    listSources: () => call<{ data: Source[] }>('GET', `${sub}/sources`),
+    getSource: (id: string) => call<Source>('GET', `${sub}/sources/${encodeURIComponent(id)}`),
+    createSource: (body: unknown) => call<Source>('POST', `${sub}/sources`, body),
+    deleteSource: (id: string) => call<void>('DELETE', `${sub}/sources/${encodeURIComponent(id)}`),
+    listSourceRequests: (id: string, filter: { outcome?: string; cursor?: string }) =>
+      call<Page<SourceRequest>>('GET', `${sub}/sources/${encodeURIComponent(id)}/requests${query({ limit: 50, ...filter })}`),
     /** Ends a portal session (signing out of a link): the token is worthless from then on. */
     endSession: (sessionId: string) => call<void>('DELETE', `${sub}/portal-sessions/${encodeURIComponent(sessionId)}`),
   };

@@ -16,6 +16,9 @@ import { useNow } from './hooks';
 import { LinkExpiredPage, SignedOutPage } from './link-pages';
 import { PortalContext } from './portal-context';
 import { ChooseSubscriber, SignIn } from './sign-in';
+import { SourceDetail } from './source-detail';
+import { SourceFormView } from './source-form-view';
+import { SourcesView } from './sources-view';
 import { clearSession, loadSession, saveSession, type Session } from './session';
 
 function useRoute(): Route {
@@ -120,7 +123,15 @@ export function App({ opened }: { opened: { token: string | null } | null }) {
   if (!session || !api) return <SignIn onSignedIn={signIn} />;
   if (choosing) return <ChooseSubscriber adminKey={session.key} onChosen={signIn} onCancel={() => setChoosing(false)} />;
 
-  const section = route.name.startsWith('deliver') ? 'deliveries' : route.name === 'catalog' ? 'catalog' : route.name.startsWith('event') ? 'events' : 'endpoints';
+  const section = route.name.startsWith('deliver')
+    ? 'deliveries'
+    : route.name === 'catalog'
+      ? 'catalog'
+      : route.name.startsWith('event')
+        ? 'events'
+        : route.name.startsWith('source')
+          ? 'sources'
+          : 'endpoints';
   return (
     <PortalContext.Provider value={{ readOnly: session.link?.readOnly === true }}>
       <a class="skip-link" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
@@ -140,6 +151,9 @@ export function App({ opened }: { opened: { token: string | null } | null }) {
           </a>
           <a href={href({ name: 'catalog' })} aria-current={section === 'catalog' ? 'page' : undefined}>
             Event types
+          </a>
+          <a href={href({ name: 'sources' })} aria-current={section === 'sources' ? 'page' : undefined}>
+            Sources
           </a>
         </nav>
         <div class="who">
@@ -193,6 +207,12 @@ function View({ route, api, catalog }: { route: Route; api: Api; catalog: EventT
       return <EventsView api={api} type={route.type} catalog={catalog} />;
     case 'event':
       return <EventDetail key={route.id} api={api} id={route.id} />;
+    case 'sources':
+      return <SourcesView api={api} />;
+    case 'source-new':
+      return <SourceFormView api={api} />;
+    case 'source':
+      return <SourceDetail key={route.id} api={api} id={route.id} outcome={route.outcome} />;
     case 'not-found':
       return (
         <main id="main">

@@ -669,14 +669,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Answer a sender's challenge
-         * @description Subscription handshakes (`?challenge=` or `?hub.challenge=`, at most 1024 characters): the challenge is echoed as text. For header, basic and none sources the request must pass verification, and passing it marks the source verified; a signed source's GET carries no body to check, so it is echoed without verifying anything. Without a challenge: 405.
+         * Answer a sender's handshake
+         * @description Subscription handshakes. Meta (`facebook` sources): `?hub.mode=subscribe&hub.verify_token=<t>&hub.challenge=<c>` is answered `200 <c>` as text only when `<t>` is the source's verify token (the source becomes verified), else 403 (400 without a challenge). Twitter (`twitter` sources): `?crc_token=<t>` is answered `200 {"response_token": "sha256=<base64 HMAC-SHA256(consumerSecret, t)>"}` (400 without a token, or with one that starts like a JSON object); it proves nothing about the caller, so it does not verify the source. Other sources: `?challenge=` or `?hub.challenge=` (at most 1024 characters) is echoed as text; for header, basic and none sources the request must pass verification, and passing it marks the source verified; a signed source's GET carries no body to check, so it is echoed without verifying anything. Without a challenge: 405.
          */
         get: operations["ingestChallenge"];
         put?: never;
         /**
          * Receive a webhook for a source
-         * @description What a third-party sender calls. No API key: the request must pass the source's verification (over the raw body bytes). Then the body is read in the source's `format` (whatever the Content-Type), checked against its `matches`, given its event type and published to the subscriber like POST /v1/subscribers/{sid}/events. Every request is recorded in the source's request history. A Slack `url_verification` body is answered with its challenge. Methods other than GET and POST are answered 405 with `Allow: GET, POST`. A copy of a request already published is answered `200 {"status": "duplicate", "eventId"}` with the first event and not published again: a Stripe or Slack signature already accepted (until its timestamp leaves the tolerance), a Standard Webhooks `webhook-id` seen within a day, or the source's `dedupe` header value within its window.
+         * @description What a third-party sender calls. No API key: the request must pass the source's verification (over the raw body bytes). Then the body is read in the source's `format` (whatever the Content-Type), checked against its `matches`, given its event type and published to the subscriber like POST /v1/subscribers/{sid}/events. Every request is recorded in the source's request history. A Slack `url_verification` body is answered with its challenge; a signed GitHub `ping` is answered `200 {"status": "verified"}`. A split SendGrid batch publishes one event per element (`eventIds`). Methods other than GET and POST are answered 405 with `Allow: GET, POST`. A copy of a request already published is answered `200 {"status": "duplicate", "eventId"}` with the first event and not published again: a Stripe or Slack signature already accepted (until its timestamp leaves the tolerance), a Standard Webhooks `webhook-id` seen within a day, or the source's `dedupe` header value within its window.
          */
         post: operations["ingest"];
         delete?: never;
@@ -1371,7 +1371,7 @@ export interface components {
             /** @description The attempt as recorded (a failed one too: check `outcome`); null if none was recorded. */
             attempt: components["schemas"]["AttemptRecord"] | null;
         };
-        /** @description How the ingest URL checks a sender. Its secrets are write-only: no response shows them. In a PATCH the whole object is replaced, secrets included, and the source is unverified again until a request passes. */
+        /** @description How the ingest URL checks a sender. Its secrets are write-only: no response shows them. In a PATCH the whole object is replaced, secrets included, and the source is unverified again until a request passes. Provider types (github, twilio, pagerduty, zendesk, sendgrid, facebook, twitter, shopify) verify exactly as the vendor signs and bring defaults for eventType, format and dedupe. Every failure is a 401 (403 for Meta's subscription check) with no detail; the reason, starting with its code (`missing_header`, `malformed_header`, `signature_mismatch`, `timestamp_outside_tolerance`, `body_hash_mismatch`, `credentials_mismatch`, `unsupported_algorithm`, `malformed_body`, `public_url_unset`, `unauthenticated_disabled`, `bad_verify_token`), is in the request history. */
         SourceVerification: {
             /** @constant */
             type: "none";
@@ -1425,6 +1425,63 @@ export interface components {
             type: "basic";
             username: string;
             password: string;
+        } | {
+            /** @constant */
+            type: "github";
+            /** @description The webhook's secret. */
+            secret: string;
+        } | {
+            /** @constant */
+            type: "twilio";
+            /** @description The account's auth token (or the webhook SharedKey secret). */
+            authToken: string;
+        } | {
+            /** @constant */
+            type: "pagerduty";
+            /** @description The webhook subscription's secret. */
+            secret: string;
+        } | {
+            /** @constant */
+            type: "zendesk";
+            /** @description The webhook's signing secret. */
+            secret: string;
+            /**
+             * @description Seconds the signed timestamp may be from now, either way.
+             * @default 300
+             */
+            toleranceSeconds?: number;
+        } | {
+            /** @constant */
+            type: "sendgrid";
+            /** @description The verification key SendGrid shows: base64 of a DER ECDSA P-256 public key. Public, so it is shown in views. */
+            publicKey: string;
+            /**
+             * @description Seconds the signed timestamp may be from now, either way.
+             * @default 300
+             */
+            toleranceSeconds?: number;
+            /**
+             * @description SendGrid posts a JSON array: publish each element as its own event (at most 5000 per request), or the array as one event.
+             * @default true
+             */
+            splitEvents?: boolean;
+        } | {
+            /** @constant */
+            type: "facebook";
+            /** @description The app secret. */
+            appSecret: string;
+            /** @description The verify token you enter in the app's webhook settings. */
+            verifyToken: string;
+        } | {
+            /** @constant */
+            type: "twitter";
+            /** @description The app's consumer (API key) secret. */
+            consumerSecret: string;
+        } | {
+            /** @constant */
+            type: "shopify";
+            /** @description The app's client secret (or the webhook signing secret shown in the admin). */
+            secret: string;
         };
         /** @description A source's verification as shown: its type and non-secret settings; `configured: true` where a secret is held. */
         SourceVerificationView: {
@@ -1465,19 +1522,39 @@ export interface components {
             username: string;
             /** @constant */
             configured: true;
+        } | {
+            /** @enum {string} */
+            type: "github" | "twilio" | "pagerduty" | "facebook" | "twitter" | "shopify";
+            /** @constant */
+            configured: true;
+        } | {
+            /** @constant */
+            type: "zendesk";
+            toleranceSeconds: number;
+            /** @constant */
+            configured: true;
+        } | {
+            /** @constant */
+            type: "sendgrid";
+            /** @description The verification key (public). */
+            publicKey: string;
+            toleranceSeconds: number;
+            splitEvents: boolean;
+            /** @constant */
+            configured: true;
         };
         CreateSourceRequest: {
             /** @description Trimmed; must not be blank. */
             name: string;
             /**
-             * @description The type each request publishes as. Fixed: under `source.` or `custom.` (e.g. `source.jira.issue`). Or a template with up to 5 `{<JSONPath>}` placeholders filled from the payload (e.g. `github.{$.action}`; the JSONPath subset of `matches`), starting with a literal segment that is not a catalog namespace (incident, receipt, message, call, endpoint, hookrelay). A resolved `custom.*` type needs a JSON object payload (else 422); a template that does not resolve to a dotted type is ignored.
+             * @description The type each request publishes as. Fixed: under `source.` or `custom.` (e.g. `source.jira.issue`). Or a template with up to 5 placeholders: `{<JSONPath>}` filled from the payload (e.g. `stripe.{$.type}`; the JSONPath subset of `matches`) and `{header:<Name>}` from a request header (lower-cased, `/` as a dot, at most 100 characters); a placeholder ending in `?` is optional and left out with the dot before it when it has no value (`github.{header:X-GitHub-Event}.{$.action?}`), starting with a literal segment that is not a catalog namespace (incident, receipt, message, call, endpoint, hookrelay). A resolved `custom.*` type needs a JSON object payload (else 422); a template that does not resolve to a dotted type is ignored. Optional when the verification type has a default (github, twilio, pagerduty, zendesk, sendgrid, facebook, twitter, shopify, stripe, slack): the default is stored with the source.
              * @example source.jira.issue
              */
-            eventType: string;
+            eventType?: string;
             verification: components["schemas"]["SourceVerification"];
             /** @default {} */
             matches?: components["schemas"]["SourceMatches"];
-            /** @default json */
+            /** @description Default `form` for twilio, else `json`. */
             format?: components["schemas"]["SourceFormat"];
             /**
              * @description Requests allowed per fixed window; more are answered 429 with Retry-After.
@@ -1492,7 +1569,8 @@ export interface components {
                 /** @default 1200 */
                 perMinute?: number;
             };
-            dedupe?: components["schemas"]["SourceDedupe"];
+            /** @description Absent: the type's default (github `X-GitHub-Delivery`, shopify `X-Shopify-Webhook-Id`; none for the others). `null`: no deduplication by header. */
+            dedupe?: components["schemas"]["SourceDedupe"] | null;
         };
         /**
          * @description Filters: JSONPath to the JSON value it must hold; every one must hold (at most 20). A request that does not match is answered 200 and ignored. Paths take `$` then `.name`, `['name']`, `[0]` and `[*]` / `.*` steps (at most 64); recursive descent (`..`), unions, slices, negative indexes, filters and scripts are refused (400 naming the path), so matching costs time linear in the body, on a budget of 200,000 steps per request (past it the request is ignored, with the reason in its history).
@@ -1512,10 +1590,11 @@ export interface components {
         UpdateSourceRequest: {
             name?: string;
             /**
-             * @description The type each request publishes as. Fixed: under `source.` or `custom.` (e.g. `source.jira.issue`). Or a template with up to 5 `{<JSONPath>}` placeholders filled from the payload (e.g. `github.{$.action}`; the JSONPath subset of `matches`), starting with a literal segment that is not a catalog namespace (incident, receipt, message, call, endpoint, hookrelay). A resolved `custom.*` type needs a JSON object payload (else 422); a template that does not resolve to a dotted type is ignored.
+             * @description The type each request publishes as. Fixed: under `source.` or `custom.` (e.g. `source.jira.issue`). Or a template with up to 5 placeholders: `{<JSONPath>}` filled from the payload (e.g. `stripe.{$.type}`; the JSONPath subset of `matches`) and `{header:<Name>}` from a request header (lower-cased, `/` as a dot, at most 100 characters); a placeholder ending in `?` is optional and left out with the dot before it when it has no value (`github.{header:X-GitHub-Event}.{$.action?}`), starting with a literal segment that is not a catalog namespace (incident, receipt, message, call, endpoint, hookrelay). A resolved `custom.*` type needs a JSON object payload (else 422); a template that does not resolve to a dotted type is ignored.
              * @example source.jira.issue
              */
             eventType?: string;
+            /** @description Replaces the whole verification (its secrets are write-only, so they are sent again); the source is unverified until a request passes. eventType, format and dedupe that still hold the old type's defaults, and that this PATCH does not set, move to the new type's defaults. */
             verification?: components["schemas"]["SourceVerification"];
             matches?: components["schemas"]["SourceMatches"];
             format?: components["schemas"]["SourceFormat"];
@@ -1576,17 +1655,21 @@ export interface components {
              * @enum {string}
              */
             outcome: "published" | "ignored" | "rejected" | "duplicate";
-            /** @description Why it was ignored, rejected or taken for a duplicate (the sender is not told). */
+            /** @description Why it was ignored, rejected or taken for a duplicate (the sender is not told). A verification failure starts with its code: `missing_header: X-Hub-Signature-256`, `signature_mismatch: ...`, `timestamp_outside_tolerance: ...`, `bad_verify_token: ...`. */
             reason?: string;
             /** @description The event published (for a duplicate, the first one). */
             eventId?: string;
             /** @description Body size. */
             bytes: number;
+            /** @description Every event the request published, when more than one (a SendGrid batch split into its events). */
+            eventIds?: string[];
         };
         IngestAccepted: {
             /** @constant */
             status: "published";
             eventId: string;
+            /** @description Every event published, when the request published more than one (a split SendGrid batch); `eventId` is the first. */
+            eventIds?: string[];
         };
         IngestIgnored: {
             /** @constant */
@@ -1756,6 +1839,16 @@ export interface components {
             readOnly: boolean;
             /** @description Unix ms. */
             expiresAt: number;
+        };
+        /** @description A signed GitHub ping: the source is verified, nothing is published. */
+        IngestVerified: {
+            /** @constant */
+            status: "verified";
+        };
+        /** @description Twitter's CRC answer. */
+        IngestCrcAnswer: {
+            /** @description `sha256=<base64 HMAC-SHA256(consumerSecret, crc_token)>` */
+            response_token: string;
         };
     };
     responses: {
@@ -4266,6 +4359,12 @@ export interface operations {
                 challenge?: string;
                 /** @description WebSub form; echoed back when `challenge` is absent. */
                 "hub.challenge"?: string;
+                /** @description Meta: `subscribe`. */
+                "hub.mode"?: string;
+                /** @description Meta: the verify token, compared in constant time with the source's. */
+                "hub.verify_token"?: string;
+                /** @description Twitter: the CRC token to sign. */
+                crc_token?: string;
             };
             header?: never;
             path: {
@@ -4279,7 +4378,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The challenge, echoed. */
+            /** @description The challenge, echoed as text; or Twitter's CRC answer as JSON. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4287,9 +4386,49 @@ export interface operations {
                 content: {
                     /** @example c2f1a9 */
                     "text/plain": string;
+                    /**
+                     * @example {
+                     *       "response_token": "sha256=x3uH2Rj6wKAgBSOSL+ut6tBTQ0tT4Zm0pwMG81K/8Ak="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["IngestCrcAnswer"];
+                };
+            };
+            /** @description Meta's check without `hub.challenge`, or Twitter's without an acceptable `crc_token`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_request",
+                     *         "message": "crc_token missing"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             401: components["responses"]["IngestUnauthorized"];
+            /** @description Meta's check with a wrong or missing `hub.verify_token`, or a `hub.mode` other than subscribe (the reason is in the request history). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             404: components["responses"]["IngestNotFound"];
             /** @description No challenge: send POST. */
             405: {
@@ -4350,13 +4489,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Not published: verified but the body did not match the source's `matches`, or its event type did not resolve (`{"status": "ignored"}`); a copy of a request already published (`{"status": "duplicate", "eventId"}`, the first event's id); or a Slack url_verification challenge, echoed as text. */
+            /** @description Not published: verified but the body did not match the source's `matches`, or its event type did not resolve (`{"status": "ignored"}`); a copy of a request already published (`{"status": "duplicate", "eventId"}`, the first event's id); a signed GitHub ping (`{"status": "verified"}`); or a Slack url_verification challenge, echoed as text. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IngestIgnored"] | components["schemas"]["IngestDuplicate"];
+                    "application/json": components["schemas"]["IngestIgnored"] | components["schemas"]["IngestDuplicate"] | components["schemas"]["IngestVerified"];
                     /** @example c2f1a9 */
                     "text/plain": string;
                 };
@@ -4396,7 +4535,7 @@ export interface operations {
             401: components["responses"]["IngestUnauthorized"];
             404: components["responses"]["IngestNotFound"];
             409: components["responses"]["IngestDuplicateInProgress"];
-            /** @description The body is larger than 1 MB. */
+            /** @description The body is larger than 1 MB, or a split SendGrid batch holds more than 5000 events. */
             413: {
                 headers: {
                     [name: string]: unknown;
