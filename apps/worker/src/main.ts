@@ -3,7 +3,7 @@ import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
-import { checkRedisReachable } from '@hookrelay/queue';
+import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || (err as Error).name === 'RedisUnreachableError') {
+  if (err instanceof ConfigError || err instanceof RedisUnreachableError) {
     process.stderr.write(`${(err as Error).message}\n`);
   } else {
     process.stderr.write(`worker failed to start: ${(err as Error).stack ?? String(err)}\n`);

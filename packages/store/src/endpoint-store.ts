@@ -17,7 +17,14 @@ function decodeCursor(cursor: string | undefined): { createdAt: number; id: stri
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const at = raw.indexOf(':');
   const createdAt = Number(raw.slice(0, at));
-  return at > 0 && Number.isFinite(createdAt) ? { createdAt, id: raw.slice(at + 1) } : undefined;
+  const id = raw.slice(at + 1);
+  // Exactly what encodeCursor writes: anything else would silently restart at page 1.
+  return at > 0 && /^\d{1,16}$/.test(raw.slice(0, at)) && /^[A-Za-z0-9_]{1,64}$/.test(id) && encodeCursor(createdAt, id) === cursor ? { createdAt, id } : undefined;
+}
+
+/** Whether `cursor` is one an endpoint listing handed out. */
+export function isEndpointCursor(cursor: string): boolean {
+  return decodeCursor(cursor) !== undefined;
 }
 
 /** Subscribers whose endpoints a process keeps parsed at once. */

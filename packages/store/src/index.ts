@@ -14,7 +14,7 @@ import { EventTypeStore } from './event-type-store';
 
 export * from './keys';
 export * from './store-options';
-export { EndpointStore, type Page } from './endpoint-store';
+export { EndpointStore, isEndpointCursor, type Page } from './endpoint-store';
 export { EventStore } from './event-store';
 export * from './subscriber-store';
 export * from './idempotency-store';
