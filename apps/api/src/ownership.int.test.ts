@@ -79,7 +79,7 @@ describe('ownership checks on every route that takes an id', () => {
   /** [route, the concrete path, which key calls it, what the attack is]. */
   function attacks(): Array<[string, string, 'admin' | 'a', string]> {
     const rows: Array<[string, string, 'admin' | 'a', string]> = [];
-    const fill = (route: string, ids: Partial<Record<'sid' | 'eid' | 'did' | 'id' | 'token' | 'kid', string>>) => {
+    const fill = (route: string, ids: Partial<Record<'sid' | 'eid' | 'did' | 'id' | 'token' | 'kid' | 'type', string>>) => {
       const [, path] = route.split(' ') as [string, string];
       return path.replace(/\{(\w+)\}/g, (_m, name: string) => {
         if (name === 'eid') return path.includes('/events/{eid}') ? (ids.eid ?? a.event) : (ids.eid ?? a.endpoint);
@@ -90,6 +90,12 @@ describe('ownership checks on every route that takes an id', () => {
     for (const route of documentedRoutesWithIds()) {
       if (route === 'POST /in/{token}' || route === 'GET /in/{token}') {
         for (const token of [`${a.token}:x`, a.source, 'no-such-token']) rows.push([route, fill(route, { token }), 'a', `token ${token.slice(0, 12)}...`]);
+        continue;
+      }
+      if (route.startsWith('GET /v1/event-types/') || route.includes(' /v1/event-types/{type}')) {
+        // The shared catalog, no subscriber's resource: a type that does not exist is a 404 to the
+        // admin, whatever the method (before, {type} was filled with nothing and hit the list route).
+        for (const type of ['no.such.type', 'custom.x:y', 'evtypes']) rows.push([route, fill(route, { type }), 'admin', `type ${type}`]);
         continue;
       }
       if (route === 'DELETE /v1/api-keys/{kid}') {

@@ -1,4 +1,4 @@
-import { EVENT_TYPE_RE, isCustomEventType, listEventTypes, validateEventPayload } from '@hookrelay/contracts';
+import { builtInNamespaceOf, EVENT_TYPE_RE, isCustomEventType, validateEventPayload } from '@hookrelay/contracts';
 import { matchPathProblem, StepBudget, valuesAt } from './match';
 
 /**
@@ -7,7 +7,7 @@ import { matchPathProblem, StepBudget, valuesAt } from './match';
  * - Fixed: `source.<...>` or `custom.<...>`, e.g. `source.jira.issue`.
  * - Template: literal text with `{<JSONPath>}` placeholders filled from the payload, e.g.
  *   `github.{$.action}` or `stripe.{$.type}`. Its first segment must be literal and must not be a
- *   catalog namespace (incident, receipt, message, call), so a resolved type can never name a
+ *   built-in namespace (incident, receipt, message, call, endpoint, hookrelay), in any case, so a resolved type can never name a
  *   built-in type.
  *
  * How the published payload is checked: built-in types have catalog schemas, and the rules above
@@ -21,12 +21,6 @@ export type EventTypeTemplate = Array<{ literal: string } | { path: string }>;
 const FIXED_RE = /^(source|custom)(\.[A-Za-z0-9_-]+)+$/;
 const MAX_PLACEHOLDERS = 5;
 const MAX_TYPE_LENGTH = 200;
-
-let catalogNamespaces: ReadonlySet<string> | undefined;
-function isCatalogNamespace(segment: string): boolean {
-  catalogNamespaces ??= new Set(listEventTypes().map((t) => t.type.split('.')[0] as string));
-  return catalogNamespaces.has(segment);
-}
 
 /** Splits `github.{$.action}` into literals and paths; null when a brace is unbalanced. */
 export function parseEventTypeTemplate(template: string): EventTypeTemplate | null {
@@ -68,7 +62,8 @@ export function eventTypeProblem(eventType: string): string | null {
   if (!first || !('literal' in first) || !first.literal.includes('.') || firstSegment === '') {
     return 'a template must start with a literal segment and a dot, e.g. github.{$.action}';
   }
-  if (isCatalogNamespace(firstSegment)) return `"${firstSegment}." is a built-in namespace; start the template with your own, e.g. github.{$.action}`;
+  // In any case: a source published `Endpoint.disabled` when this compared case-sensitively.
+  if (builtInNamespaceOf(firstSegment)) return `"${firstSegment}." is a built-in namespace (in any case); start the template with your own, e.g. github.{$.action}`;
   const sample = parts.map((p) => ('literal' in p ? p.literal : 'x')).join('');
   return EVENT_TYPE_RE.test(sample) ? null : 'with its placeholders filled, the template must be dot-separated words';
 }
