@@ -16,7 +16,7 @@ const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'),
 const REOPEN_DELIVERY = laneScript(join(__dirname, 'reopen-delivery.lua'));
 
 type ScriptedRedis = Redis & {
-  hookrelayCreateEvent(...args: Array<string | number>): Promise<number[][]>;
+  hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
   hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
@@ -36,6 +36,30 @@ export interface NewDelivery {
   /** False when the (event, endpoint) pair had a delivery already: nothing was written for it. */
   created: boolean;
 }
+
+/** create-event.lua's answer for one event. */
+type RawEventWrite = ['new', number[]] | ['repeat', string] | ['reused'] | ['skipped'];
+
+/** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
+export interface EventToWrite {
+  event: StoredEvent;
+  endpoints: readonly Pick<Endpoint, 'id'>[];
+  /**
+   * The request it belongs to: a group's events are written all or none, and never split across
+   * script calls. @defaultValue its own group
+   */
+  group?: number;
+  /** The idempotency key (IdempotencyStore.keyOf) and the digest of the request it came with. */
+  idempotency?: { key: string; digest: string };
+}
+
+/**
+ * What writing one event did: `new` with its deliveries; `repeat` when its idempotency key names an
+ * earlier event of the same request (nothing written); `reused` when the key names an event of
+ * another request (nothing of its group written); `skipped` when another event of its group was
+ * `reused`.
+ */
+export type EventWrite = { kind: 'new'; deliveries: NewDelivery[] } | { kind: 'repeat'; eventId: string } | { kind: 'reused' } | { kind: 'skipped' };
 
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
@@ -163,23 +187,36 @@ export class DeliveryStore {
   /**
    * Stores each event (once) and one delivery per endpoint (unless that pair has one already) in a
    * single transaction, each delivery at the tail of its endpoint's lane; with `schedule: false`
-   * out of the lanes, for a send the caller makes on the spot (an endpoint test). A transaction
-   * rather than one call: a batch is split into calls of at most ~8,000 keys (see create-event.lua),
-   * and all of them land or none does.
+   * out of the lanes, for a send the caller makes on the spot (an endpoint test).
    */
   async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>, opts: { schedule?: boolean } = {}): Promise<NewDelivery[][]> {
+    const writes = await this.writeEvents(items, opts);
+    return writes.map((w) => (w.kind === 'new' ? w.deliveries : []));
+  }
+
+  /**
+   * createForEvents with idempotency keys and groups: each event's key is taken by the script that
+   * writes the event (create-event.lua), and a group (one request) is written all or none. A
+   * transaction rather than one call: events are split into calls of about KEYS_PER_CALL keys, at
+   * group boundaries only, and all the calls land or none does.
+   */
+  async writeEvents(items: readonly EventToWrite[], opts: { schedule?: boolean; idempotencyTtlMs?: number } = {}): Promise<EventWrite[]> {
     const now = this.now();
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     let call: (typeof calls)[number] | undefined;
-    const planned = items.map(({ event, endpoints }) => {
+    let lastGroup: number | undefined;
+    const planned = items.map(({ event, endpoints, group, idempotency }, index) => {
       const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
-      if (!call || call.keys.length >= KEYS_PER_CALL) {
-        call = { keys: [], args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1'] };
+      const groupId = group ?? -1 - index;
+      if (!call || (call.keys.length >= KEYS_PER_CALL && groupId !== lastGroup)) {
+        call = { keys: [], args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1', opts.idempotencyTtlMs ?? this.retentionMs] };
         calls.push(call);
       }
+      lastGroup = groupId;
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
-      call.keys.push(this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId));
-      call.args.push(JSON.stringify(event), event.id, event.createdAt, event.subscriberId, deliveries.length);
+      const eventKey = this.keys.event(event.id);
+      call.keys.push(eventKey, this.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
+      call.args.push(groupId, idempotency?.digest ?? '', JSON.stringify(event), event.id, event.createdAt, event.subscriberId, deliveries.length);
       for (const d of deliveries) {
         call.keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), subscriberDeliveries, this.keys.endpointDeliveries(d.endpointId));
         call.args.push(d.id, d.endpointId);
@@ -187,15 +224,23 @@ export class DeliveryStore {
       return deliveries;
     });
     const multi = this.redis.multi();
-    for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, ...c.keys, ...c.args);
+    // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
+    for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
     const results = await multi.exec();
     if (!results) throw new Error('transaction aborted');
-    const replies: number[][] = [];
+    const replies: RawEventWrite[] = [];
     for (const [err, reply] of results) {
       if (err) throw err;
-      replies.push(...(reply as number[][]));
+      replies.push(...(reply as RawEventWrite[]));
     }
-    return planned.map((deliveries, i) => deliveries.map((d, j) => ({ ...d, created: (replies[i] ?? [])[j] === 1 })));
+    return planned.map((deliveries, i): EventWrite => {
+      const reply = replies[i];
+      if (!reply) throw new Error('create-event.lua answered fewer events than it was given');
+      if (reply[0] === 'repeat') return { kind: 'repeat', eventId: reply[1] };
+      if (reply[0] === 'reused' || reply[0] === 'skipped') return { kind: reply[0] };
+      const created = reply[1];
+      return { kind: 'new', deliveries: deliveries.map((d, j) => ({ ...d, created: created[j] === 1 })) };
+    });
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {

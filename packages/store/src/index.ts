@@ -35,6 +35,8 @@ export {
   type NewDelivery,
   type DeliveryStatePatch,
   type FailureStreak,
+  type EventToWrite,
+  type EventWrite,
 } from './delivery-store';
 export * from './lanes/lane-store';
 
@@ -69,7 +71,7 @@ export function createStore(options: StoreOptions): Store {
     health: new EndpointHealthStore(options.redis, keys),
     lanes,
     subscribers: new SubscriberStore(options.redis, keys),
-    idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    idempotency: new IdempotencyStore(keys, options.retentionMs ?? DEFAULT_RETENTION_MS),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
     publishRate: new PublishRateLimiter(options.redis, keys),
     eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
