@@ -76,7 +76,8 @@ const NUMERIC_FIELDS = new Set(['attempts', 'createdAt', 'updatedAt', 'nextAttem
 function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   if (!hash.id) return null;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(hash)) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
+  // Fields starting with `_` are the scripts' bookkeeping (record-attempts.lua's `_streak`), not the record's.
+  for (const [k, v] of Object.entries(hash)) if (!k.startsWith('_')) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
   return out as unknown as DeliveryRecord;
 }
 
@@ -336,6 +337,7 @@ export class DeliveryStore {
         scheduling?.ticket ?? '',
         scheduling?.pace ?? '',
         patch.nextAttemptAt ?? '',
+        patch.attempts,
         ...recordFields(delivery),
         ...fields,
       ],
