@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
-import { redisPid } from './support/redis-admin';
+import { configSet, redisPid } from './support/redis-admin';
 import { waitFor } from './support/wait';
 
 /** Longest a refused publish may take while Redis is unreachable: a quick answer, not a hang. */
@@ -82,6 +84,34 @@ describe('when Redis goes away under a running API and worker', () => {
       return r.status === 202 ? r : undefined;
     }, 15_000, 100);
     await waitFor('delivery after the freeze', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === after.body.id), 20_000);
+  }, 60_000);
+
+  it('answers a test send whose attempt cannot be recorded with 503, not 200 {attempt: null}', async () => {
+    // A receiver that, while it holds the request, makes Redis refuse writes (maxmemory reached under
+    // noeviction: reads still work): the attempt is made and its record is what fails. Before,
+    // test-send.ts swallowed that failure and read back no attempt, answering 200 {attempt: null} as
+    // if the receiver had failed.
+    let full: Promise<void> | undefined;
+    const filler = createServer((req, res) => {
+      req.resume().on('end', () => {
+        full ??= configSet(redis.url, 'maxmemory', '1');
+        void full.then(() => res.end('ok'));
+      });
+    });
+    await new Promise<void>((resolve) => filler.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(filler.address() as AddressInfo).port}/hook`;
+      const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url } });
+      expect(ep.status).toBe(201);
+      const res = await api.call('POST', `/v1/subscribers/${sid}/endpoints/${ep.body.id}/test`, { timeoutMs: 15_000 });
+      expect(full).toBeDefined();
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('unavailable');
+    } finally {
+      await configSet(redis.url, 'maxmemory', '0');
+      filler.closeAllConnections();
+      await new Promise<void>((resolve) => filler.close(() => resolve()));
+    }
   }, 60_000);
 
   it('lets a publish refused while Redis is down be retried with the same idempotency key at once, after Redis is back', async () => {
