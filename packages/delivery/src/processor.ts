@@ -61,7 +61,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     // The job id is `<deliveryId>-<ticket>` (admission-pump.ts): reading it spares a SHA-256.
     const id = (job.id ? parseJobId(job.id)?.deliveryId : undefined) ?? deliveryIdOf(data);
     const ticket = data.ticket;
-    const { delivery, event, entry } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: data.eventId, endpointId: data.endpointId, createdAt: job.timestamp });
+    const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: data.eventId, endpointId: data.endpointId, createdAt: job.timestamp });
     if (entry?.ticket !== ticket) return;
     if (!delivery) {
       // Neither a record nor the event: both outlived their retention while the delivery waited.
@@ -75,7 +75,8 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       await deps.store.lanes.forget(id, ticket);
       return;
     }
-    const endpoint = await deps.endpoints.get(data.endpointId);
+    // Never a copy older than the endpoint as this attempt's own read saw it (a change made before it).
+    const endpoint = await deps.endpoints.get(data.endpointId, endpointVersion);
     await attemptDelivery({ delivery, event, endpoint, manual: data.manual === true, ticket, jobId: job.id ?? `${id}-${ticket}` });
   };
 }

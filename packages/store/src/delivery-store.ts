@@ -138,7 +138,7 @@ export interface LaneMoveOptions {
 
 /** Attempts gathered into one record-attempts.lua call at most (4 keys each). */
 const ATTEMPTS_PER_CALL = 200;
-/** Deliveries read in one load-for-attempts.lua call at most (2 keys each). */
+/** Deliveries read in one load-for-attempts.lua call at most (3 keys each). */
 const LOADS_PER_CALL = 500;
 
 function fieldsToRecord(flat: readonly string[]): Record<string, string> {
@@ -151,8 +151,8 @@ export class DeliveryStore {
   private readonly redis: ScriptedRedis;
   private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number]>;
   private readonly attemptLoads: TurnBatch<
-    { id: string; delivery: string; event: string },
-    { hash: Record<string, string>; event: StoredEvent | null; entry: LaneEntry | null }
+    { id: string; delivery: string; event: string; endpointVersion: string },
+    { hash: Record<string, string>; event: StoredEvent | null; entry: LaneEntry | null; endpointVersion: number }
   >;
 
   constructor(
@@ -175,12 +175,13 @@ export class DeliveryStore {
       return this.redis.hookrelayRecordAttempts(...call);
     }, ATTEMPTS_PER_CALL);
     this.attemptLoads = new TurnBatch(async (loads) => {
-      const keys = [this.keys.laneEntries(), ...loads.flatMap((l) => [l.delivery, l.event])];
+      const keys = [this.keys.laneEntries(), ...loads.flatMap((l) => [l.delivery, l.event, l.endpointVersion])];
       const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys, ...loads.map((l) => l.id));
       return loads.map((_, i) => ({
-        hash: fieldsToRecord((replies[i * 3] ?? []) as string[]),
-        event: parseStoredEvent((replies[i * 3 + 1] ?? null) as string | null),
-        entry: parseLaneEntry(replies[i * 3 + 2] as string | null),
+        hash: fieldsToRecord((replies[i * 4] ?? []) as string[]),
+        event: parseStoredEvent((replies[i * 4 + 1] ?? null) as string | null),
+        entry: parseLaneEntry(replies[i * 4 + 2] as string | null),
+        endpointVersion: Number(replies[i * 4 + 3] ?? 0),
       }));
     }, LOADS_PER_CALL);
   }
@@ -289,8 +290,8 @@ export class DeliveryStore {
   }
 
   /**
-   * What the worker reads before an attempt: the delivery's progress, the event and the delivery's
-   * scheduler entry, in one call shared with the other attempts starting in the same event-loop
+   * What the worker reads before an attempt: the delivery's progress, the event, the delivery's
+   * scheduler entry and the endpoint's version (a cached endpoint older than it is stale), in one call shared with the other attempts starting in the same event-loop
    * turn (load-for-attempts.lua). A delivery without a record is one not attempted yet, read as
    * pending (created when its entry says, else at `createdAt`) while its event exists.
    */
@@ -298,10 +299,16 @@ export class DeliveryStore {
     delivery: DeliveryRecord | null;
     event: StoredEvent | null;
     entry: LaneEntry | null;
+    endpointVersion: number;
   }> {
-    const { hash, event, entry } = await this.attemptLoads.add({ id: job.deliveryId, delivery: this.keys.delivery(job.deliveryId), event: this.keys.event(job.eventId) });
+    const { hash, event, entry, endpointVersion } = await this.attemptLoads.add({
+      id: job.deliveryId,
+      delivery: this.keys.delivery(job.deliveryId),
+      event: this.keys.event(job.eventId),
+      endpointVersion: this.keys.endpointVersion(job.endpointId),
+    });
     const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, entry?.createdAt ?? job.createdAt) : null);
-    return { delivery, event, entry };
+    return { delivery, event, entry, endpointVersion };
   }
 
   /**

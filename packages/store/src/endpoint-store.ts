@@ -86,6 +86,7 @@ export class EndpointStore {
     this.lanes.appendEndpointSettings(multi, endpoint);
     await multi
       .set(this.keys.endpoint(endpoint.id), JSON.stringify(endpoint))
+      .incr(this.keys.endpointVersion(endpoint.id))
       .zadd(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.createdAt, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
@@ -107,12 +108,24 @@ export class EndpointStore {
     return raw ? (JSON.parse(raw) as Endpoint) : null;
   }
 
+  /** The endpoint (null when deleted) and its version (0 before its first change), read together. */
+  async getVersioned(id: string): Promise<{ endpoint: Endpoint | null; version: number }> {
+    const replies = await this.redis.multi().get(this.keys.endpoint(id)).get(this.keys.endpointVersion(id)).exec();
+    if (!replies) throw new Error('transaction aborted');
+    for (const [err] of replies) if (err) throw err;
+    const [raw, version] = replies.map(([, value]) => value as string | null);
+    return { endpoint: raw ? (JSON.parse(raw) as Endpoint) : null, version: Number(version ?? 0) };
+  }
+
   async delete(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<void> {
     const deleted = this.keys.subscriberEndpointsDeleted(endpoint.subscriberId);
     const now = this.now();
     await this.redis
       .multi()
       .del(this.keys.endpoint(endpoint.id))
+      // Deleted is a change too: a worker's cached copy must not be used once this is answered.
+      .incr(this.keys.endpointVersion(endpoint.id))
+      .pexpire(this.keys.endpointVersion(endpoint.id), this.retentionMs)
       .zrem(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.id)
       .zadd(deleted, now, endpoint.id)
       .zremrangebyscore(deleted, '-inf', now - this.retentionMs)
