@@ -2,8 +2,8 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { newId } from '@hookrelay/contracts';
 import type { SourceRequestOutcome } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
-import { NotFoundError } from '../errors';
-import { createPublisher } from '../publish';
+import { AppError, NotFoundError } from '../errors';
+import { createPublisher, type PublishedEvent } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
 import { payloadProblem, resolveEventType } from './event-type-template';
 import { evaluateMatches, StepBudget } from './match';
@@ -103,7 +103,14 @@ export function ingestRoutes(deps: ApiDeps): Router {
     // Standard Webhooks senders retry with the same webhook-id: publish it once.
     const webhookId = source.verification.type === 'standard-webhooks' ? req.get('webhook-id') : undefined;
     const idempotencyKey = webhookId && webhookId.length <= 200 ? `source:${source.id}:${webhookId}` : undefined;
-    const [event] = await publish(source.subscriberId, [{ type: type.type, payload: parsed.payload, ...(idempotencyKey ? { idempotencyKey } : {}) }]);
+    let event: PublishedEvent | undefined;
+    try {
+      [event] = await publish(source.subscriberId, [{ type: type.type, payload: parsed.payload, ...(idempotencyKey ? { idempotencyKey } : {}) }]);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'idempotency_key_reused')) throw err;
+      const reason = 'webhook-id was published before with a different body';
+      return { status: 422, outcome: 'rejected', reason, json: { error: { code: 'webhook_id_reused', message: reason } } };
+    }
     return { status: 202, outcome: 'published', eventId: event?.id, json: { status: 'published', eventId: event?.id } };
   }
 

@@ -86,6 +86,12 @@ describe('ingest: requests signed by the vendors', () => {
       expect(retry.json.eventId).toBe(first.json.eventId);
       const tampered = await ingest(h, source.ingestUrl, { body: '{"status":"lost"}', headers: standardWebhooksHeaders(secret, 'msg_3', body) });
       expect(tampered.status).toBe(401);
+      // The same webhook-id, signed, with another body: refused and recorded, nothing published.
+      const other = '{"status":"returned"}';
+      const reused = await ingest(h, source.ingestUrl, { body: other, headers: standardWebhooksHeaders(secret, 'msg_2fQ', other) });
+      expect(reused.status).toBe(422);
+      expect(reused.json).toEqual({ error: { code: 'webhook_id_reused', message: 'webhook-id was published before with a different body' } });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: 'webhook-id was published before with a different body' });
     });
   });
 
