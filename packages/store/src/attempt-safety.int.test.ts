@@ -34,17 +34,21 @@ describe('delivery state under failures', () => {
 
   const attemptOf = (n: number, outcome: AttemptRecord['outcome']): AttemptRecord => ({ attempt: n, startedAt: n, durationMs: 1, outcome, statusCode: outcome === 'delivered' ? 200 : 500, requestHeaders: {} });
 
-  /** One attempt as the worker records it: under the delivery's current ticket. */
-  async function attempt(d: DeliveryRecord, outcome: 'delivered' | 'failed') {
-    const entry = await store.lanes.entry(d.id);
+  /** Records the next attempt of `d` as the worker does, under `ticket` (the delivery's, read beforehand). */
+  function record(d: DeliveryRecord, outcome: 'delivered' | 'failed', ticket: number | undefined) {
     const n = d.attempts + 1;
     return store.deliveries.recordAttempt(
       d,
       attemptOf(n, outcome),
       { state: outcome, attempts: n, failureReason: outcome === 'failed' ? 'HTTP 500' : undefined },
       { endpointId: endpoint.id, ok: outcome === 'delivered', final: outcome },
-      entry ? { ticket: entry.ticket, pace: '' } : undefined,
+      ticket === undefined ? undefined : { ticket, pace: '' },
     );
+  }
+
+  /** One attempt as the worker records it: under the delivery's current ticket. */
+  async function attempt(d: DeliveryRecord, outcome: 'delivered' | 'failed') {
+    return record(d, outcome, (await store.lanes.entry(d.id))?.ticket);
   }
 
   describe('reopening a delivery when the connection fails at any point (item 5)', () => {
@@ -91,7 +95,9 @@ describe('delivery state under failures', () => {
       // The second delivery's attempt list is not a list: its part of the call fails, after the
       // first delivery's part was written (Redis does not roll a script back).
       await redis.set(store.keys.deliveryAttempts(second.id), 'not a list');
-      const both = () => Promise.allSettled([attempt(first, 'failed'), attempt(second, 'delivered')]);
+      const tickets = [(await store.lanes.entry(first.id))?.ticket, (await store.lanes.entry(second.id))?.ticket];
+      // Both in one event-loop turn, so in one record-attempts.lua call.
+      const both = () => Promise.allSettled([record(first, 'failed', tickets[0]), record(second, 'delivered', tickets[1])]);
       const failed = await both();
       expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
 
