@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { createMetrics } from '@hookrelay/observability';
 import { parse } from 'yaml';
 
-// No promtool or Grafana here: the dashboard and the alert rules are parsed and every metric they
-// name is checked against the families the service registers, so a renamed metric fails a test.
+// The dashboard and the alert rules are parsed and every metric they name is checked against the
+// families the service registers, so a renamed metric fails a test. What the rules do is tested by
+// promtool (test/promtool.test.ts runs ops/prometheus/alerts.test.yml).
 const ROOT = join(__dirname, '..');
 const registered = new Set<string>();
 for (const metric of createMetrics({ processMetrics: false }).registry.getMetricsAsArray()) {

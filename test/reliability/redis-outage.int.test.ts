@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
-import { redisPid } from './support/redis-admin';
+import { configSet, redisPid } from './support/redis-admin';
 import { waitFor } from './support/wait';
 
 /** Longest a refused publish may take while Redis is unreachable: a quick answer, not a hang. */
@@ -11,16 +13,11 @@ describe('when Redis goes away under a running API and worker', () => {
   let api: ReliabilityApi;
   let receiver: TestReceiver;
   let sid: string;
-  /** Added to the clock of the API and worker, to step over waits measured in seconds. */
-  let clockOffsetMs = 0;
-
   beforeEach(async () => {
-    clockOffsetMs = 0;
     redis = await startRedisServer({ appendOnly: true });
     receiver = await TestReceiver.start({ status: 200 });
     api = await startReliabilityApi({
       redisUrl: redis.url,
-      now: () => Date.now() + clockOffsetMs,
       worker: { concurrency: 10, lockDurationMs: 2000, stalledIntervalMs: 1000 },
     });
     const sub = await api.call('POST', '/v1/subscribers', { body: { name: 'outage' } });
@@ -89,32 +86,49 @@ describe('when Redis goes away under a running API and worker', () => {
     await waitFor('delivery after the freeze', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === after.body.id), 20_000);
   }, 60_000);
 
-  it('lets a publish cut off between claiming its idempotency key and recording the event be retried with the same key', async () => {
-    // Fault injection at an exact point: Redis dies once the key is claimed, before the event's transaction.
-    const idempotency = api.store.idempotency;
-    const original = idempotency.claim.bind(idempotency);
-    idempotency.claim = async (...args) => {
-      const holder = await original(...args);
-      idempotency.claim = original;
-      await redis.kill();
-      return holder;
-    };
+  it('answers a test send whose attempt cannot be recorded with 503, not 200 {attempt: null}', async () => {
+    // A receiver that, while it holds the request, makes Redis refuse writes (maxmemory reached under
+    // noeviction: reads still work): the attempt is made and its record is what fails. Before,
+    // test-send.ts swallowed that failure and read back no attempt, answering 200 {attempt: null} as
+    // if the receiver had failed.
+    let full: Promise<void> | undefined;
+    const filler = createServer((req, res) => {
+      req.resume().on('end', () => {
+        full ??= configSet(redis.url, 'maxmemory', '1');
+        void full.then(() => res.end('ok'));
+      });
+    });
+    await new Promise<void>((resolve) => filler.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(filler.address() as AddressInfo).port}/hook`;
+      const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url } });
+      expect(ep.status).toBe(201);
+      const res = await api.call('POST', `/v1/subscribers/${sid}/endpoints/${ep.body.id}/test`, { timeoutMs: 15_000 });
+      expect(full).toBeDefined();
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('unavailable');
+    } finally {
+      await configSet(redis.url, 'maxmemory', '0');
+      filler.closeAllConnections();
+      await new Promise<void>((resolve) => filler.close(() => resolve()));
+    }
+  }, 60_000);
+
+  it('lets a publish refused while Redis is down be retried with the same idempotency key at once, after Redis is back', async () => {
+    // The key is taken by the script that writes the event (create-event.lua): a publish that Redis
+    // never ran leaves no key behind, so the retry is not told to wait (before: 409 for up to 30 s).
+    await redis.kill();
     const send = () => api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.outage', payload: { n: 7 } }, headers: { 'idempotency-key': 'order-7' }, timeoutMs: 10_000 });
     expect((await send()).status).toBe(503);
     await redis.restart();
     await waitFor('the API to answer again', async () => (await api.call('GET', '/readyz', { key: null })).status === 200, 10_000);
 
-    // Straight away the key may still belong to a publish in progress: "retry shortly".
-    const soon = await send();
-    expect(soon.status).toBe(409);
-    expect(soon.body.error.code).toBe('idempotency_conflict');
-    // Once no publish could still be holding it, the abandoned claim gives way (not after 24 hours).
-    clockOffsetMs = 60_000;
-    const later = await send();
-    expect(later.status).toBe(202);
+    const retried = await send();
+    expect(retried.status).toBe(202);
     const again = await send();
     expect(again.status).toBe(202);
-    expect(again.body.id).toBe(later.body.id);
-    await waitFor('the retried event to be delivered', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === later.body.id), 20_000);
+    expect(again.body.id).toBe(retried.body.id);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    await waitFor('the retried event to be delivered', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === retried.body.id), 20_000);
   }, 60_000);
 });

@@ -2,7 +2,8 @@ import express, { type Express } from 'express';
 import { authenticate, enforceReadOnlySessions } from './auth';
 import { eventTypeRoutes } from './catalog/event-type-routes';
 import type { ApiDeps } from './deps';
-import { AppError, errorHandler } from './errors';
+import { errorHandler } from './errors';
+import { JSON_MEDIA_TYPES, noSuchRoute, requireJsonBodies } from './http-semantics';
 import { limitBodyDepth } from './json-depth';
 import { openApiDocument } from './openapi';
 import { portalStatic } from './portal-static';
@@ -17,8 +18,10 @@ import { portalSessionRoutes } from './routes/portal-sessions';
 import { requestLogging } from './request-logging';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
+import { usePlainValidationMessages } from './validation-messages';
 
 export function createApp(deps: ApiDeps): Express {
+  usePlainValidationMessages();
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -42,7 +45,8 @@ export function createApp(deps: ApiDeps): Express {
   });
   // Inbound sources read their body raw (signatures are over the exact bytes), so before express.json.
   app.use(ingestRoutes(deps));
-  app.use(express.json({ limit: '1mb' }));
+  app.use(express.json({ limit: '1mb', type: JSON_MEDIA_TYPES }));
+  app.use(requireJsonBodies());
   app.use(limitBodyDepth());
 
   const v1 = express.Router();
@@ -61,7 +65,7 @@ export function createApp(deps: ApiDeps): Express {
   // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.
   app.use('/portal', portalStatic(undefined, { platformName: deps.platformName }));
 
-  app.use((_req, _res, next) => next(new AppError(404, 'not_found', 'no such route')));
+  app.use(noSuchRoute(app));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -203,6 +203,10 @@ describe('endpoint routes', () => {
       ['a header name with a space', { headers: { 'X Tenant': 'acme' } }, 'headers.X Tenant'],
       ['a reserved header name', { headers: { 'X-Hub-Signature': 'forged' } }, 'headers.X-Hub-Signature'],
       ['a header in the X-Hookrelay- namespace', { headers: { 'x-hookrelay-event-id': 'evt_forged' } }, 'headers.x-hookrelay-event-id'],
+      // Hop-by-hop and framing headers (issue 20): the HTTP client owns them.
+      ...['Expect', 'Upgrade', 'Keep-Alive', 'TE', 'Trailer', 'Proxy-Connection', 'Connection', 'Transfer-Encoding', 'Content-Length', 'Content-Encoding'].map(
+        (name): [string, Record<string, unknown>, string] => [`the hop-by-hop or framing header ${name}`, { headers: { 'X-Tenant': 'acme', [name]: 'x' } }, `headers.${name}`],
+      ),
       ['a header value with CR/LF', { headers: { 'X-Tenant': 'acme\r\nX-Injected: 1' } }, 'headers.X-Tenant'],
       ['a header value with a bare LF', { headers: { 'X-Tenant': 'acme\nX-Injected: 1' } }, 'headers.X-Tenant'],
       ['a too short secret', { secret: 'short' }, 'secret'],

@@ -64,8 +64,10 @@ export function fromZod(error: ZodError, root: (string | number)[] = []): Valida
 function isRedisDown(err: unknown): boolean {
   const message = (err as Error)?.message ?? '';
   // LOADING: a restarted Redis answers this while it replays its AOF; EXECABORT and "Command aborted"
-  // come from a transaction cut off by a dropped connection. All mean "try again shortly".
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out|Command aborted|LOADING|EXECABORT|CLUSTERDOWN|TRYAGAIN/i.test(message);
+  // come from a transaction cut off by a dropped connection. OOM (maxmemory reached under
+  // noeviction), READONLY (a replica during a failover), MISCONF (snapshots failing) and MASTERDOWN
+  // are Redis refusing writes for now. All mean "try again shortly".
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out|Command aborted|LOADING|EXECABORT|CLUSTERDOWN|TRYAGAIN|OOM command not allowed|READONLY|MISCONF|MASTERDOWN/i.test(message);
 }
 
 /** A 4xx that express or body-parser already assigned to an error (`status`, as http-errors sets it). */

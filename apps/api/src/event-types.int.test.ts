@@ -119,7 +119,8 @@ describe('/v1/event-types', () => {
       }
     });
 
-    it.each([['hookrelay.deploy'], ['endpoint.created'], ['incident.escalated'], ['receipt.fax.sent'], ['custom.order.paid'], ['source.jira.issue']])(
+    // In any case (issue 20): `Endpoint.disabled` must not pass for an operator's own type.
+    it.each([['hookrelay.deploy'], ['endpoint.created'], ['incident.escalated'], ['receipt.fax.sent'], ['custom.order.paid'], ['source.jira.issue'], ['Endpoint.disabled'], ['INCIDENT.escalated'], ['Custom.order'], ['Source.jira']])(
       'answers 409 reserved_namespace to %s',
       async (type) => {
         const res = await h.call('POST', '/v1/event-types', { body: { type } });

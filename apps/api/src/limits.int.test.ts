@@ -49,15 +49,23 @@ describe('limits, errors and operational routes', () => {
   describe('unknown routes', () => {
     it.each([
       ['GET', '/nope', true],
-      ['POST', '/healthz', true],
       ['GET', '/v1/nope', true],
-      ['DELETE', '/v1/subscribers', true],
       ['GET', `/v1/subscribers/SID/no-such-collection`, true],
     ])('answers %s %s with a JSON 404', async (method, path) => {
       const res = await h.call(method, path.replace('SID', sid));
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+    });
+
+    it.each([
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['DELETE', '/v1/subscribers', 'GET, HEAD, POST'],
+    ])('answers %s %s, a path served with other methods, with a JSON 405 and Allow', async (method, path, allow) => {
+      const res = await h.call(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(res.body).toEqual({ error: { code: 'method_not_allowed', message: expect.any(String) } });
     });
 
     it('asks for a key before saying a /v1 route does not exist', async () => {

@@ -102,9 +102,9 @@ describe('ownership checks on every route that takes an id', () => {
         continue;
       }
       if (route.includes('/event-types/{type}')) {
-        // Event types are the deployment's, not a subscriber's: a name that is no type (an id of
-        // something else, a key suffix) is a 404 like any unknown one.
-        for (const type of [a.sid, `${a.endpoint}:health`, 'no.such.type', 'custom.x:y']) rows.push([route, fill(route, { type }), 'admin', `type ${type.replace(a.sid, '<A>')}`]);
+        // The shared catalog, no subscriber's resource: a name that is no type (an id of something
+        // else, a key suffix) is a 404 to the admin, whatever the method.
+        for (const type of [a.sid, `${a.endpoint}:health`, 'no.such.type', 'custom.x:y', 'evtypes']) rows.push([route, fill(route, { type }), 'admin', `type ${type.replace(a.sid, '<A>')}`]);
         continue;
       }
       if (route === 'DELETE /v1/api-keys/{kid}') {

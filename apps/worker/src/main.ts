@@ -1,9 +1,9 @@
-import { createServer } from 'node:http';
 import { ConfigError } from '@hookrelay/contracts';
 import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { loadWorkerConfig } from './config';
-import { checkRedisReachable } from '@hookrelay/queue';
+import { createProbeServer } from './probe-server';
+import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 
 async function main(): Promise<void> {
@@ -36,13 +36,8 @@ async function main(): Promise<void> {
     stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
   });
-  const metricsServer =
-    config.METRICS_PORT > 0
-      ? createServer((req, res) => {
-          if (req.url !== '/metrics') return void res.writeHead(404).end();
-          void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
-        }).listen(config.METRICS_PORT)
-      : undefined;
+  // /metrics, and the /healthz and /readyz probes (docker-compose.yml's healthcheck).
+  const metricsServer = config.METRICS_PORT > 0 ? createProbeServer({ metrics, ready: () => worker.ready() }).listen(config.METRICS_PORT) : undefined;
   logger.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort: config.METRICS_PORT || null }, 'worker.started');
 
   const shutdown = async (signal: string): Promise<void> => {
@@ -57,7 +52,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || (err as Error).name === 'RedisUnreachableError') {
+  if (err instanceof ConfigError || err instanceof RedisUnreachableError) {
     process.stderr.write(`${(err as Error).message}\n`);
   } else {
     process.stderr.write(`worker failed to start: ${(err as Error).stack ?? String(err)}\n`);

@@ -21,9 +21,41 @@ export const RESERVED_HEADER_NAMES: ReadonlySet<string> = new Set([
   'webhook-signature',
 ]);
 
-export function isReservedHeader(name: string): boolean {
+/**
+ * Hop-by-hop and message-framing headers (RFC 9110 7.6.1, 6.6; RFC 9112 9.6, 6): they describe one
+ * connection or how the body is framed, which the HTTP client manages. Set by hand they break the
+ * request (undici refuses `Expect`, `Upgrade`, `Keep-Alive` and `Connection` outright, so every
+ * attempt failed and was retried) or reach the receiver as a lie about the body (`TE`, `Trailer`,
+ * `Content-Encoding` on a body sent as is). Compared lower-case.
+ */
+export const HOP_BY_HOP_HEADER_NAMES: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'trailers',
+  'upgrade',
+  'expect',
+  'content-length',
+  'content-encoding',
+  'host',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'http2-settings',
+]);
+
+/** Why a custom header may not use this name, or null when it may. */
+export function reservedHeaderProblem(name: string): string | null {
   const lower = name.toLowerCase();
-  return RESERVED_HEADER_NAMES.has(lower) || lower.startsWith('x-hookrelay-');
+  if (HOP_BY_HOP_HEADER_NAMES.has(lower)) return 'is a hop-by-hop or message-framing header, which the HTTP client sets; it cannot be a custom header';
+  if (RESERVED_HEADER_NAMES.has(lower) || lower.startsWith('x-hookrelay-')) return 'header is set by Hookrelay and cannot be overridden';
+  return null;
+}
+
+export function isReservedHeader(name: string): boolean {
+  return reservedHeaderProblem(name) !== null;
 }
 
 /**
@@ -50,10 +82,11 @@ export const customHeadersSchema = z
     }
     const seen = new Set<string>();
     for (const [name, value] of entries) {
+      const reserved = TOKEN.test(name) ? reservedHeaderProblem(name) : null;
       if (!TOKEN.test(name) || name.length > 256) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'header name must be an HTTP token (no spaces or separators)' });
-      } else if (isReservedHeader(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'header is set by Hookrelay and cannot be overridden' });
+      } else if (reserved) {
+        ctx.addIssue({ code: 'custom', path: [name], message: reserved });
       } else if (seen.has(name.toLowerCase())) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'header name repeats another in a different case' });
       }

@@ -3,27 +3,45 @@ import type { Endpoint } from '@hookrelay/contracts';
 import type { EndpointStore, Keys } from '@hookrelay/store';
 
 export interface EndpointSource {
-  get(id: string): Promise<Endpoint | null>;
+  /**
+   * The endpoint, or null once deleted. `atLeastVersion`: the endpoint's version as the attempt's
+   * own Redis read saw it (load-for-attempts.lua); a copy older than that is not used.
+   */
+  get(id: string, atLeastVersion?: number): Promise<Endpoint | null>;
 }
 
 export interface EndpointCacheOptions {
-  store: EndpointStore;
+  store: Pick<EndpointStore, 'getVersioned'>;
   keys: Keys;
   /** A connection of its own: once subscribed, a Redis connection can do nothing else. */
   subscriber: Redis;
   /** Longest a cached copy is trusted without hearing of a change. @defaultValue 5000 */
   ttlMs?: number;
   now?: () => number;
+  /** Called once a change message has been applied (tests wait on it). */
+  onChange?: (id: string) => void;
+}
+
+interface Versioned {
+  endpoint: Endpoint | null;
+  version: number;
 }
 
 /**
  * The worker reads an endpoint for every attempt; caching saves a Redis round trip per delivery.
- * Changes are announced on a pub/sub channel and drop the cached copy at once; the TTL bounds the
- * staleness if a message is missed (pub/sub is fire-and-forget, e.g. across a reconnect).
+ * Every change bumps the endpoint's version in the same transaction that writes it, and the
+ * attempt's own read (load-for-attempts.lua) returns that version, so a copy older than the change
+ * is never used for an attempt that starts after the change was acknowledged (a disabled or
+ * re-pointed endpoint gets no delivery from a stale copy), whatever pub/sub does. Change messages
+ * drop cached copies early, and a load that was under way when a change was announced is used for
+ * its own caller but not kept (it may have read the endpoint before the change); the TTL bounds
+ * what is kept without a version to check it against.
  */
 export class EndpointCache implements EndpointSource {
-  private readonly entries = new Map<string, { endpoint: Endpoint | null; expiresAt: number }>();
-  private readonly inflight = new Map<string, Promise<Endpoint | null>>();
+  private readonly entries = new Map<string, Versioned & { expiresAt: number }>();
+  private readonly inflight = new Map<string, Promise<Versioned>>();
+  /** Counts change messages (and reconnects): a load kept only if none arrived while it ran. */
+  private changes = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -36,35 +54,58 @@ export class EndpointCache implements EndpointSource {
     const cache = new EndpointCache(options);
     const channel = options.keys.endpointChanges();
     options.subscriber.on('message', (ch: string, id: string) => {
-      if (ch === channel) cache.entries.delete(id);
+      if (ch !== channel) return;
+      cache.forget(id);
+      options.onChange?.(id);
     });
     // Messages sent while disconnected are lost: forget everything on reconnect.
-    options.subscriber.on('ready', () => cache.entries.clear());
+    options.subscriber.on('ready', () => {
+      cache.changes++;
+      cache.entries.clear();
+      cache.inflight.clear();
+    });
     await options.subscriber.subscribe(channel);
     return cache;
   }
 
-  async get(id: string): Promise<Endpoint | null> {
+  async get(id: string, atLeastVersion = 0): Promise<Endpoint | null> {
     const hit = this.entries.get(id);
-    if (hit && hit.expiresAt > this.now()) return hit.endpoint;
-    const pending = this.inflight.get(id);
-    if (pending) return pending;
-    const load = this.options.store
-      .get(id)
-      .then((endpoint) => {
-        this.entries.set(id, { endpoint, expiresAt: this.now() + this.ttlMs });
-        return endpoint;
-      })
-      .finally(() => this.inflight.delete(id));
-    this.inflight.set(id, load);
-    return load;
+    if (hit && hit.expiresAt > this.now() && hit.version >= atLeastVersion) return hit.endpoint;
+    let loaded = await this.load(id, false);
+    // A load shared with an earlier caller may predate the version this caller saw.
+    if (loaded.version < atLeastVersion) loaded = await this.load(id, true);
+    return loaded.endpoint;
   }
 
   invalidate(id: string): void {
-    this.entries.delete(id);
+    this.forget(id);
   }
 
   async close(): Promise<void> {
     await this.options.subscriber.unsubscribe().catch(() => undefined);
+  }
+
+  private forget(id: string): void {
+    this.changes++;
+    this.entries.delete(id);
+    this.inflight.delete(id);
+  }
+
+  private load(id: string, fresh: boolean): Promise<Versioned> {
+    const pending = fresh ? undefined : this.inflight.get(id);
+    if (pending) return pending;
+    const changesAtStart = this.changes;
+    const load = this.options.store.getVersioned(id).then((loaded) => {
+      const kept = this.entries.get(id);
+      if (this.changes === changesAtStart && (!kept || kept.version <= loaded.version)) {
+        this.entries.set(id, { ...loaded, expiresAt: this.now() + this.ttlMs });
+      }
+      return loaded;
+    });
+    const settled = load.finally(() => {
+      if (this.inflight.get(id) === settled) this.inflight.delete(id);
+    });
+    this.inflight.set(id, settled);
+    return settled;
   }
 }

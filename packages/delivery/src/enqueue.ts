@@ -1,5 +1,5 @@
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
-import type { NewDelivery, Store } from '@hookrelay/store';
+import type { EventWrite, NewDelivery, Store } from '@hookrelay/store';
 
 export interface EnqueueDeps {
   store: Store;
@@ -9,13 +9,15 @@ export interface EventFanOut {
   event: StoredEvent;
   /** Where it goes: only the ids are read (a summary will do, no secret is needed). */
   endpoints: readonly Pick<Endpoint, 'id'>[];
+  /** The idempotency key's Redis key and the request's digest (publishEvents). */
+  idempotency?: { key: string; digest: string };
 }
 
-/** One caller's share of a transaction. */
+/** One caller's share of a transaction: one group (all or nothing) in create-event.lua. */
 interface Share {
   items: readonly EventFanOut[];
   deliveries: number;
-  resolve(created: NewDelivery[][]): void;
+  resolve(written: EventWrite[]): void;
   reject(err: unknown): void;
 }
 
@@ -44,6 +46,16 @@ const gathering = new WeakMap<Store, Gathering>();
  * enqueueing a pair twice (a replay, a caller retrying) delivers once.
  */
 export async function enqueueEvents(deps: EnqueueDeps, items: readonly EventFanOut[]): Promise<NewDelivery[][]> {
+  const written = await publishEvents(deps, items);
+  return written.map((w) => (w.kind === 'new' ? w.deliveries : []));
+}
+
+/**
+ * enqueueEvents for a publish: each event's idempotency key is taken with the event, in the same
+ * script, and the caller's events are one group, written all or none (create-event.lua). Returns,
+ * per event, what was written (a repeat names the event that holds its key).
+ */
+export async function publishEvents(deps: EnqueueDeps, items: readonly EventFanOut[]): Promise<EventWrite[]> {
   if (items.length === 0) return [];
   const deliveries = items.reduce((n, { endpoints }) => n + endpoints.length, 0);
   return new Promise((resolve, reject) => {
@@ -64,7 +76,8 @@ export async function enqueueEvents(deps: EnqueueDeps, items: readonly EventFanO
 
 async function commit(store: Store, shares: readonly Share[]): Promise<void> {
   try {
-    const results = await store.deliveries.createForEvents(shares.flatMap((s) => s.items));
+    const items = shares.flatMap((share, group) => share.items.map((item) => ({ ...item, group })));
+    const results = await store.deliveries.writeEvents(items, { idempotencyTtlMs: store.idempotency.ttlMs });
     let at = 0;
     for (const share of shares) {
       share.resolve(results.slice(at, at + share.items.length));

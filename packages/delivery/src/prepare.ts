@@ -1,4 +1,4 @@
-import { signingSecrets, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import { HOP_BY_HOP_HEADER_NAMES, signingSecrets, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import { bodyForScheme, signatureHeaders } from '@hookrelay/signing';
 import { applyPreparedAuth } from './auth/request-auth';
 import type { OutboundRequest } from './send';
@@ -21,7 +21,7 @@ const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'coo
 export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery: Pick<DeliveryRecord, 'id'>, attempt: number, opts: PrepareOptions): OutboundRequest {
   const body = bodyForScheme(endpoint.signature, event.payload);
   const headers: Record<string, string> = {
-    ...endpoint.headers,
+    ...sendableCustomHeaders(endpoint.headers),
     'content-type': 'application/json',
     'user-agent': opts.userAgent,
     'x-hookrelay-event-id': event.id,
@@ -37,6 +37,21 @@ export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery
   });
   const request = { url: endpoint.url, headers: { ...headers, ...signed }, body, timeoutMs: endpoint.timeoutMs };
   return applyPreparedAuth(request, endpoint, opts.nowMs);
+}
+
+/**
+ * An endpoint's custom headers less hop-by-hop and framing ones, which registration refuses but an
+ * endpoint stored before that rule may hold (an `Expect` made every attempt fail). The same object
+ * when there is nothing to drop: this runs on every attempt.
+ */
+function sendableCustomHeaders(headers: Endpoint['headers']): Endpoint['headers'] {
+  let out: Endpoint['headers'] | undefined;
+  for (const name in headers) {
+    if (!HOP_BY_HOP_HEADER_NAMES.has(name.toLowerCase())) continue;
+    out ??= { ...headers };
+    delete out[name];
+  }
+  return out ?? headers;
 }
 
 /** Request headers as they may be stored and shown: credentials replaced, the rest kept. */

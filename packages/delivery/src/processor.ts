@@ -65,7 +65,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
 
   async function processOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number): Promise<void> {
     const { id, ticket } = ref;
-    const { delivery, event, entry } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: ref.eventId, endpointId, createdAt });
+    const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: ref.eventId, endpointId, createdAt });
     if (entry?.ticket !== ticket) return;
     if (!delivery) {
       // Neither a record nor the event: both outlived their retention while the delivery waited.
@@ -79,7 +79,8 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       await deps.store.lanes.forget(id, ticket);
       return;
     }
-    const endpoint = await deps.endpoints.get(endpointId).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
+    // Never a copy older than the endpoint as this attempt's own read saw it (a change made before it).
+    const endpoint = await deps.endpoints.get(endpointId, endpointVersion).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
     await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}` });
   }
 

@@ -71,6 +71,8 @@ export interface DeliveryWorker {
   queue: DeliveryQueue;
   queues: Record<DeliveryLane, DeliveryQueue>;
   guard: EndpointGuard;
+  /** Takes jobs and reaches Redis (answers a PING within a second); false once closing. The worker's readiness probe. */
+  ready(): Promise<boolean>;
   /**
    * Stops taking jobs and lets in-flight deliveries finish, for at most `deadlineMs`; deliveries
    * still running then are abandoned unrecorded, and BullMQ's stalled-job check hands them to another
@@ -214,6 +216,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     },
   });
   for (const lane of LANES) pumps[lane].request();
+  let closing = false;
   const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
   const sampler =
     sampleEvery > 0 ? startQueueSampler({ queues: Object.values(queues), store, metrics: options.metrics, logger: options.logger, intervalMs: sampleEvery, now }) : undefined;
@@ -225,7 +228,20 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     queue: queues.fast,
     queues,
     guard,
+    ready: async () => {
+      if (closing || !LANES.every((lane) => workers[lane].isRunning())) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), 1000);
+      });
+      const answered = storeRedis.ping().then(
+        (reply) => reply === 'PONG',
+        () => false,
+      );
+      return Promise.race([answered, late]).finally(() => clearTimeout(timer));
+    },
     close: async (deadlineMs = 30_000) => {
+      closing = true;
       sampler?.stop();
       await signals.stop();
       await Promise.all(LANES.map((lane) => pumps[lane].stop()));

@@ -1,12 +1,25 @@
 -- Stores events (each once) and their new deliveries, one per endpoint, unless the pair has one
--- already; appends each to its history logs. One call for all the events of a transaction: a batch
--- of 1,000 is one command, not 1,000, and each log's expiry is renewed once, not once per event.
--- KEYS, per event: event, subscriberEvents, then per endpoint: delivery, deliveryJob,
---       subscriberDeliveries, endpointDeliveries
+-- already; appends each to its history logs; takes each event's idempotency key with the event
+-- itself. One call for all the events of a transaction: a batch of 1,000 is one command, not
+-- 1,000, and each log's expiry is renewed once, not once per event.
+-- KEYS, per event: event, subscriberEvents, idempotency (the event key again when it has none),
+--       then per endpoint: delivery, deliveryJob, subscriberDeliveries, endpointDeliveries
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
---       spot, which the caller attempts itself), then per event: eventJson, eventId, createdAt,
+--       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
+--       requestDigest ('' without an idempotency key), eventJson, eventId, createdAt,
 --       subscriberId, endpointCount, then per endpoint: deliveryId, endpointId
--- Returns, per event, one 1 (created) or 0 (existed) per endpoint.
+-- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId}
+-- (its key names an earlier event with the same request digest: nothing written), {'reused'}
+-- (its key names an earlier event with another digest) or {'skipped'} (another event of its group
+-- was 'reused').
+--
+-- Idempotency (Stripe's and the IETF Idempotency-Key draft's rules): a key is taken in the same
+-- script that writes its event, so a key is held exactly when its event exists (a crash can leave
+-- neither half). Its value is `<eventId>|<digest>`. A group (one request) is all or nothing: its
+-- keys are all checked before anything of it is written (Redis does not roll a script back), and
+-- one key reused with another request (another digest) writes nothing of the group. A key
+-- repeated inside a group names the group's first event that carries it. Callers never split a
+-- group across calls (delivery-store.ts).
 --
 -- A new delivery writes no record of its own: until its first attempt, the delivery is its entry
 -- in the scheduler (lanes.lua, loaded ahead of this script: it names the event and the endpoint,
@@ -23,6 +36,7 @@ local retention = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 L.init(ARGV[3], now)
 local schedule = ARGV[4] == '1'
+local idempotencyTtl = tonumber(ARGV[5])
 local oldest = math.max(now - retention, 0)
 local touched = {}
 
@@ -36,35 +50,63 @@ local function append(key, ms, id)
   end
 end
 
-local replies = {}
+-- Every event's place in KEYS and ARGV, read before anything is written.
+local events = {}
 local k = 1
-local a = 5
--- New deliveries per endpoint, pushed onto its lane in one command after the loop.
-local lanes, laneOrder, laneSubscriber = {}, {}, {}
+local a = 6
 while a <= #ARGV do
-  local eventId = ARGV[a + 1]
-  local subscriberId = ARGV[a + 3]
-  local count = tonumber(ARGV[a + 4])
-  if redis.call('SET', KEYS[k], ARGV[a], 'PX', retention, 'NX') then
-    append(KEYS[k + 1], ARGV[a + 2], eventId)
+  local count = tonumber(ARGV[a + 6])
+  events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count }
+  k = k + 3 + count * 4
+  a = a + 7 + count * 2
+end
+
+-- Who holds an idempotency key now: {id, digest}, or nil. A value without a digest was written by
+-- an earlier version (which took keys before writing the event): it holds only if its event exists.
+local function holder(e)
+  local value = redis.call('GET', KEYS[e.k + 2])
+  if not value then
+    return nil
+  end
+  local id, digest = string.match(value, '^([^|]+)|(.+)$')
+  if id then
+    return { id = id, digest = digest }
+  end
+  local eventKey = KEYS[e.k]
+  if redis.call('EXISTS', string.sub(eventKey, 1, #eventKey - #e.id) .. value) == 1 then
+    return { id = value, digest = nil }
+  end
+  return nil
+end
+
+-- New deliveries per endpoint, pushed onto its lane in one command at the end.
+local lanes, laneOrder, laneSubscriber = {}, {}, {}
+local function write(e)
+  local ka, aa = e.k, e.a
+  if redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
+    append(KEYS[ka + 1], ARGV[aa + 4], e.id)
+  end
+  if e.digest ~= '' then
+    redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
   end
   local created = {}
-  for i = 0, count - 1 do
-    local dk = k + 2 + i * 4
-    local id = ARGV[a + 5 + i * 2]
-    local e = ARGV[a + 6 + i * 2]
+  local subscriberId = ARGV[aa + 5]
+  for i = 0, e.count - 1 do
+    local dk = ka + 3 + i * 4
+    local id = ARGV[aa + 7 + i * 2]
+    local endpointId = ARGV[aa + 8 + i * 2]
     local new = false
     if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 then
       if schedule then
         -- HSETNX: the entry is written only if the delivery is not live already.
-        local member = L.create(id, eventId, e, subscriberId, now)
+        local member = L.create(id, e.id, endpointId, subscriberId, now)
         if member then
-          if not lanes[e] then
-            lanes[e] = {}
-            laneOrder[#laneOrder + 1] = e
-            laneSubscriber[e] = subscriberId
+          if not lanes[endpointId] then
+            lanes[endpointId] = {}
+            laneOrder[#laneOrder + 1] = endpointId
+            laneSubscriber[endpointId] = subscriberId
           end
-          lanes[e][#lanes[e] + 1] = member
+          lanes[endpointId][#lanes[endpointId] + 1] = member
           new = true
         end
       else
@@ -77,12 +119,48 @@ while a <= #ARGV do
     end
     created[#created + 1] = new and 1 or 0
   end
-  replies[#replies + 1] = created
-  k = k + 2 + count * 4
-  a = a + 5 + count * 2
+  return created
 end
-for _, e in ipairs(laneOrder) do
-  L.pushMany(e, laneSubscriber[e], lanes[e], false)
+
+local replies = {}
+local first = 1
+while first <= #events do
+  local last = first
+  while last < #events and events[last + 1].group == events[first].group do
+    last = last + 1
+  end
+  -- The group's idempotency verdicts, before any write.
+  local repeats = {}
+  local claimed = {}
+  local reused = nil
+  for x = first, last do
+    local e = events[x]
+    if e.digest ~= '' then
+      local key = KEYS[e.k + 2]
+      local prior = claimed[key] or holder(e)
+      if prior and prior.digest and prior.digest ~= e.digest then
+        reused = x
+        break
+      elseif prior then
+        repeats[x] = prior.id
+      else
+        claimed[key] = { id = e.id, digest = e.digest }
+      end
+    end
+  end
+  for x = first, last do
+    if reused then
+      replies[#replies + 1] = { x == reused and 'reused' or 'skipped' }
+    elseif repeats[x] then
+      replies[#replies + 1] = { 'repeat', repeats[x] }
+    else
+      replies[#replies + 1] = { 'new', write(events[x]) }
+    end
+  end
+  first = last + 1
+end
+for _, endpointId in ipairs(laneOrder) do
+  L.pushMany(endpointId, laneSubscriber[endpointId], lanes[endpointId], false)
 end
 if #laneOrder > 0 then
   redis.call('LPUSH', L.key('wake'), '1')

@@ -208,9 +208,10 @@ describe('DeliveryStore re-opening and patching', () => {
           delivery: pendingDelivery(first!.id, event, ok.id, a.entry!.createdAt),
           event,
           entry: { ticket: 1, eventId: event.id, endpointId: ok.id, subscriberId: 'sub_turn', createdAt: expect.any(Number), manual: false },
+          endpointVersion: 0,
         });
         expect(b.delivery).toMatchObject({ id: second!.id, state: 'retrying', attempts: 1, nextAttemptAt: 5 });
-        expect(c).toEqual({ delivery: null, event: null, entry: null });
+        expect(c).toEqual({ delivery: null, event: null, entry: null, endpointVersion: 0 });
 
         const [okStreak, failStreak] = await Promise.all([
           store.deliveries.recordAttempt(a.delivery!, { attempt: 1, startedAt: 2, durationMs: 1, outcome: 'delivered', statusCode: 200, requestHeaders: {} }, { state: 'delivered', attempts: 1, lastStatusCode: 200 }, { endpointId: ok.id, ok: true, final: 'delivered' }),

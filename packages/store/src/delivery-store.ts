@@ -16,7 +16,7 @@ const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'),
 const REOPEN_DELIVERY = laneScript(join(__dirname, 'reopen-delivery.lua'));
 
 type ScriptedRedis = Redis & {
-  hookrelayCreateEvent(...args: Array<string | number>): Promise<number[][]>;
+  hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
   hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
@@ -37,6 +37,30 @@ export interface NewDelivery {
   created: boolean;
 }
 
+/** create-event.lua's answer for one event. */
+type RawEventWrite = ['new', number[]] | ['repeat', string] | ['reused'] | ['skipped'];
+
+/** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
+export interface EventToWrite {
+  event: StoredEvent;
+  endpoints: readonly Pick<Endpoint, 'id'>[];
+  /**
+   * The request it belongs to: a group's events are written all or none, and never split across
+   * script calls. @defaultValue its own group
+   */
+  group?: number;
+  /** The idempotency key (IdempotencyStore.keyOf) and the digest of the request it came with. */
+  idempotency?: { key: string; digest: string };
+}
+
+/**
+ * What writing one event did: `new` with its deliveries; `repeat` when its idempotency key names an
+ * earlier event of the same request (nothing written); `reused` when the key names an event of
+ * another request (nothing of its group written); `skipped` when another event of its group was
+ * `reused`.
+ */
+export type EventWrite = { kind: 'new'; deliveries: NewDelivery[] } | { kind: 'repeat'; eventId: string } | { kind: 'reused' } | { kind: 'skipped' };
+
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
   state: DeliveryState;
@@ -52,7 +76,8 @@ const NUMERIC_FIELDS = new Set(['attempts', 'createdAt', 'updatedAt', 'nextAttem
 function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   if (!hash.id) return null;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(hash)) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
+  // Fields starting with `_` are the scripts' bookkeeping (record-attempts.lua's `_streak`), not the record's.
+  for (const [k, v] of Object.entries(hash)) if (!k.startsWith('_')) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
   return out as unknown as DeliveryRecord;
 }
 
@@ -115,7 +140,7 @@ export interface LaneMoveOptions {
 
 /** Attempts gathered into one record-attempts.lua call at most (4 keys each). */
 const ATTEMPTS_PER_CALL = 200;
-/** Deliveries read in one load-for-attempts.lua call at most (2 keys each). */
+/** Deliveries read in one load-for-attempts.lua call at most (3 keys each). */
 const LOADS_PER_CALL = 500;
 
 function fieldsToRecord(flat: readonly string[]): Record<string, string> {
@@ -128,8 +153,8 @@ export class DeliveryStore {
   private readonly redis: ScriptedRedis;
   private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number]>;
   private readonly attemptLoads: TurnBatch<
-    { id: string; delivery: string; event: string },
-    { hash: Record<string, string>; event: StoredEvent | null; entry: LaneEntry | null }
+    { id: string; delivery: string; event: string; endpointVersion: string },
+    { hash: Record<string, string>; event: StoredEvent | null; entry: LaneEntry | null; endpointVersion: number }
   >;
 
   constructor(
@@ -152,12 +177,13 @@ export class DeliveryStore {
       return this.redis.hookrelayRecordAttempts(...call);
     }, ATTEMPTS_PER_CALL);
     this.attemptLoads = new TurnBatch(async (loads) => {
-      const keys = [this.keys.laneEntries(), ...loads.flatMap((l) => [l.delivery, l.event])];
+      const keys = [this.keys.laneEntries(), ...loads.flatMap((l) => [l.delivery, l.event, l.endpointVersion])];
       const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys, ...loads.map((l) => l.id));
       return loads.map((_, i) => ({
-        hash: fieldsToRecord((replies[i * 3] ?? []) as string[]),
-        event: parseStoredEvent((replies[i * 3 + 1] ?? null) as string | null),
-        entry: parseLaneEntry(replies[i * 3 + 2] as string | null),
+        hash: fieldsToRecord((replies[i * 4] ?? []) as string[]),
+        event: parseStoredEvent((replies[i * 4 + 1] ?? null) as string | null),
+        entry: parseLaneEntry(replies[i * 4 + 2] as string | null),
+        endpointVersion: Number(replies[i * 4 + 3] ?? 0),
       }));
     }, LOADS_PER_CALL);
   }
@@ -165,23 +191,36 @@ export class DeliveryStore {
   /**
    * Stores each event (once) and one delivery per endpoint (unless that pair has one already) in a
    * single transaction, each delivery at the tail of its endpoint's lane; with `schedule: false`
-   * out of the lanes, for a send the caller makes on the spot (an endpoint test). A transaction
-   * rather than one call: a batch is split into calls of at most ~8,000 keys (see create-event.lua),
-   * and all of them land or none does.
+   * out of the lanes, for a send the caller makes on the spot (an endpoint test).
    */
   async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>, opts: { schedule?: boolean } = {}): Promise<NewDelivery[][]> {
+    const writes = await this.writeEvents(items, opts);
+    return writes.map((w) => (w.kind === 'new' ? w.deliveries : []));
+  }
+
+  /**
+   * createForEvents with idempotency keys and groups: each event's key is taken by the script that
+   * writes the event (create-event.lua), and a group (one request) is written all or none. A
+   * transaction rather than one call: events are split into calls of about KEYS_PER_CALL keys, at
+   * group boundaries only, and all the calls land or none does.
+   */
+  async writeEvents(items: readonly EventToWrite[], opts: { schedule?: boolean; idempotencyTtlMs?: number } = {}): Promise<EventWrite[]> {
     const now = this.now();
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     let call: (typeof calls)[number] | undefined;
-    const planned = items.map(({ event, endpoints }) => {
+    let lastGroup: number | undefined;
+    const planned = items.map(({ event, endpoints, group, idempotency }, index) => {
       const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
-      if (!call || call.keys.length >= KEYS_PER_CALL) {
-        call = { keys: [], args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1'] };
+      const groupId = group ?? -1 - index;
+      if (!call || (call.keys.length >= KEYS_PER_CALL && groupId !== lastGroup)) {
+        call = { keys: [], args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1', opts.idempotencyTtlMs ?? this.retentionMs] };
         calls.push(call);
       }
+      lastGroup = groupId;
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
-      call.keys.push(this.keys.event(event.id), this.keys.subscriberEvents(event.subscriberId));
-      call.args.push(JSON.stringify(event), event.id, event.createdAt, event.subscriberId, deliveries.length);
+      const eventKey = this.keys.event(event.id);
+      call.keys.push(eventKey, this.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
+      call.args.push(groupId, idempotency?.digest ?? '', JSON.stringify(event), event.id, event.createdAt, event.subscriberId, deliveries.length);
       for (const d of deliveries) {
         call.keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), subscriberDeliveries, this.keys.endpointDeliveries(d.endpointId));
         call.args.push(d.id, d.endpointId);
@@ -189,15 +228,23 @@ export class DeliveryStore {
       return deliveries;
     });
     const multi = this.redis.multi();
-    for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, ...c.keys, ...c.args);
+    // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
+    for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
     const results = await multi.exec();
     if (!results) throw new Error('transaction aborted');
-    const replies: number[][] = [];
+    const replies: RawEventWrite[] = [];
     for (const [err, reply] of results) {
       if (err) throw err;
-      replies.push(...(reply as number[][]));
+      replies.push(...(reply as RawEventWrite[]));
     }
-    return planned.map((deliveries, i) => deliveries.map((d, j) => ({ ...d, created: (replies[i] ?? [])[j] === 1 })));
+    return planned.map((deliveries, i): EventWrite => {
+      const reply = replies[i];
+      if (!reply) throw new Error('create-event.lua answered fewer events than it was given');
+      if (reply[0] === 'repeat') return { kind: 'repeat', eventId: reply[1] };
+      if (reply[0] === 'reused' || reply[0] === 'skipped') return { kind: reply[0] };
+      const created = reply[1];
+      return { kind: 'new', deliveries: deliveries.map((d, j) => ({ ...d, created: created[j] === 1 })) };
+    });
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {
@@ -245,8 +292,8 @@ export class DeliveryStore {
   }
 
   /**
-   * What the worker reads before an attempt: the delivery's progress, the event and the delivery's
-   * scheduler entry, in one call shared with the other attempts starting in the same event-loop
+   * What the worker reads before an attempt: the delivery's progress, the event, the delivery's
+   * scheduler entry and the endpoint's version (a cached endpoint older than it is stale), in one call shared with the other attempts starting in the same event-loop
    * turn (load-for-attempts.lua). A delivery without a record is one not attempted yet, read as
    * pending (created when its entry says, else at `createdAt`) while its event exists.
    */
@@ -254,10 +301,16 @@ export class DeliveryStore {
     delivery: DeliveryRecord | null;
     event: StoredEvent | null;
     entry: LaneEntry | null;
+    endpointVersion: number;
   }> {
-    const { hash, event, entry } = await this.attemptLoads.add({ id: job.deliveryId, delivery: this.keys.delivery(job.deliveryId), event: this.keys.event(job.eventId) });
+    const { hash, event, entry, endpointVersion } = await this.attemptLoads.add({
+      id: job.deliveryId,
+      delivery: this.keys.delivery(job.deliveryId),
+      event: this.keys.event(job.eventId),
+      endpointVersion: this.keys.endpointVersion(job.endpointId),
+    });
     const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, entry?.createdAt ?? job.createdAt) : null);
-    return { delivery, event, entry };
+    return { delivery, event, entry, endpointVersion };
   }
 
   /**
@@ -294,6 +347,7 @@ export class DeliveryStore {
         scheduling?.lane ?? '',
         scheduling?.pace ?? '',
         patch.nextAttemptAt ?? '',
+        patch.attempts,
         ...recordFields(delivery),
         ...fields,
       ],

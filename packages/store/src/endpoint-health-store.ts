@@ -43,7 +43,9 @@ export class EndpointHealthStore {
 
   /** Re-enabling an endpoint starts its count afresh. */
   async resetStreak(endpointId: string): Promise<void> {
-    await this.redis.multi().hset(this.keys.endpointHealth(endpointId), 'consecutiveFailures', 0).hdel(this.keys.endpointHealth(endpointId), 'failingSince').exec();
+    const key = this.keys.endpointHealth(endpointId);
+    // A new streak: a delivery counted in the old one counts again if it fails again (record-attempts.lua).
+    await this.redis.multi().hset(key, 'consecutiveFailures', 0).hdel(key, 'failingSince').hincrby(key, 'streak', 1).exec();
   }
 
   async delete(endpointId: string): Promise<void> {

@@ -20,7 +20,14 @@ function decodeCursor(cursor: string | undefined): { createdAt: number; id: stri
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const at = raw.indexOf(':');
   const createdAt = Number(raw.slice(0, at));
-  return at > 0 && Number.isFinite(createdAt) ? { createdAt, id: raw.slice(at + 1) } : undefined;
+  const id = raw.slice(at + 1);
+  // Exactly what encodeCursor writes: anything else would silently restart at page 1.
+  return at > 0 && /^\d{1,16}$/.test(raw.slice(0, at)) && /^[A-Za-z0-9_]{1,64}$/.test(id) && encodeCursor(createdAt, id) === cursor ? { createdAt, id } : undefined;
+}
+
+/** Whether `cursor` is one an endpoint listing handed out. */
+export function isEndpointCursor(cursor: string): boolean {
+  return decodeCursor(cursor) !== undefined;
 }
 
 /** Subscribers whose endpoints a process keeps parsed at once. */
@@ -105,6 +112,7 @@ export class EndpointStore {
     this.lanes.appendEndpointSettings(multi, endpoint);
     await multi
       .set(this.keys.endpoint(endpoint.id), this.seal(endpoint))
+      .incr(this.keys.endpointVersion(endpoint.id))
       .zadd(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.createdAt, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))
       .publish(this.keys.endpointChanges(), endpoint.id)
@@ -151,11 +159,25 @@ export class EndpointStore {
       if (await compareAndSet(this.redis, key, raw, JSON.stringify(next))) {
         const multi = this.redis.multi();
         if ('rateLimit' in changes) this.lanes.appendEndpointSettings(multi, next);
-        await multi.incr(this.keys.subscriberEndpointsVersion(stored.subscriberId)).publish(this.keys.endpointChanges(), id).exec();
+        // Bumped before the change is answered: an attempt starting after that reloads the endpoint.
+        await multi.incr(this.keys.endpointVersion(id)).incr(this.keys.subscriberEndpointsVersion(stored.subscriberId)).publish(this.keys.endpointChanges(), id).exec();
         return summarizeEndpoint(next);
       }
     }
     throw new Error(`endpoint ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`);
+  }
+
+  /** The endpoint (null when deleted) and its version (0 before its first change), read together. */
+  async getVersioned(id: string): Promise<{ endpoint: Endpoint | null; version: number }> {
+    const replies = await this.redis.multi().get(this.keys.endpoint(id)).get(this.keys.endpointVersion(id)).exec();
+    if (!replies) throw new Error('transaction aborted');
+    for (const [err] of replies) if (err) throw err;
+    const [raw, version] = replies.map(([, value]) => value as string | null);
+    if (!raw) return { endpoint: null, version: Number(version ?? 0) };
+    const stored = JSON.parse(raw) as Record<string, unknown>;
+    // Its secrets opened, as `get` does (SecretUnreadableError when one cannot be).
+    const endpoint = openSecrets<Endpoint>(this.box, 'endpoint', { recordId: id, subscriberId: String(stored.subscriberId) }, stored);
+    return { endpoint, version: Number(version ?? 0) };
   }
 
   async delete(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<void> {
@@ -164,6 +186,9 @@ export class EndpointStore {
     await this.redis
       .multi()
       .del(this.keys.endpoint(endpoint.id))
+      // Deleted is a change too: a worker's cached copy must not be used once this is answered.
+      .incr(this.keys.endpointVersion(endpoint.id))
+      .pexpire(this.keys.endpointVersion(endpoint.id), this.retentionMs)
       .zrem(this.keys.subscriberEndpoints(endpoint.subscriberId), endpoint.id)
       .zadd(deleted, now, endpoint.id)
       .zremrangebyscore(deleted, '-inf', now - this.retentionMs)

@@ -16,7 +16,7 @@ import { PortalSessionStore } from './portal-session-store';
 
 export * from './keys';
 export * from './store-options';
-export { EndpointStore, type Page, type EndpointChanges } from './endpoint-store';
+export { EndpointStore, isEndpointCursor, type Page, type EndpointChanges } from './endpoint-store';
 export * from './rekey';
 export { EventStore } from './event-store';
 export * from './subscriber-store';
@@ -39,6 +39,8 @@ export {
   type NewDelivery,
   type DeliveryStatePatch,
   type FailureStreak,
+  type EventToWrite,
+  type EventWrite,
 } from './delivery-store';
 export * from './lanes/lane-store';
 
@@ -76,7 +78,7 @@ export function createStore(options: StoreOptions): Store {
     lanes,
     subscribers: new SubscriberStore(options.redis, keys),
     portalSessions: new PortalSessionStore(options.redis, keys),
-    idempotency: new IdempotencyStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now),
+    idempotency: new IdempotencyStore(keys, options.retentionMs ?? DEFAULT_RETENTION_MS),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets),
     publishRate: new PublishRateLimiter(options.redis, keys),
     eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),

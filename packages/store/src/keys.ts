@@ -5,6 +5,8 @@
 export function createKeys(prefix: string) {
   return {
     endpoint: (id: string) => `${prefix}:ep:${id}`,
+    /** Bumped with every change to the endpoint (none before its first): a copy cached at an older version is stale. */
+    endpointVersion: (id: string) => `${prefix}:ep:${id}:v`,
     subscriberEndpoints: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps`,
     /** Bumped by every change to a subscriber's endpoints: says whether a process's cached fan-out set is current. */
     subscriberEndpointsVersion: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-version`,

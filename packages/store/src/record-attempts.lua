@@ -7,20 +7,90 @@
 -- The health part (last success and failure, the failed-delivery streak the circuit breaker
 -- reads, the last 100 outcomes) is EndpointHealthStore's data, written here so that it moves with
 -- the attempt; endpoint-health-store.ts reads it.
+--
+-- Redis does not roll a script back, and when this call fails every caller in it runs again. So:
+-- every argument is checked before the first write (a malformed part fails the call with nothing
+-- written), and each delivery's part is idempotent, keyed by its attempt number: a part whose
+-- attempt the delivery's record already counts (written by an earlier run of the same call, or by a
+-- second job for the same attempt) writes nothing and answers the endpoint's streak as it stands.
+--
 -- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes
 -- ARGV: schedPrefix, slowAfter, fastAfter, then per delivery: n (how many of the following are
 --       this delivery's), then attemptJson, retentionMs, nowMs, attemptOk ('1'|'0'|'' for no
 --       health update), final ('delivered'|'failed'|'none'), ticket (the job's; '' for an attempt
---       the scheduler did not hand out, such as a test send), lane (the lane class the job ran in),
---       pace ('slow'|'prompt'|''), nextAttemptAt ('' unless retrying), then 6 field/value pairs
---       that make the record (id,
---       eventId, eventType, endpointId, subscriberId, createdAt), then field/value pairs of the state
+--       the scheduler did not hand out, such as a test send), lane (the lane class the job ran
+--       in), pace ('slow'|'prompt'|''), nextAttemptAt ('' unless retrying), attempt (its number,
+--       1-based), then 6 field/value pairs
+--       that make the record (id, eventId, eventType, endpointId, subscriberId, createdAt), then
+--       field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
 -- endpoint moved to the slow lane, 2: back to the fast one, 0: neither)}.
+--
+-- consecutiveFailures counts failed deliveries, not attempts: a delivery counts once in a streak,
+-- however often a person retries or recovers it (the health hash's `streak` numbers the streaks,
+-- and a delivery's `_streak` says which one it was counted in). A delivered attempt ends the streak.
 -- Written for few Redis calls: this runs once per attempt, ~10 calls where each one counts.
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
 local fastAfter = tonumber(ARGV[3])
+local RECORD = 10 -- offset of the record's field/value pairs in a part
+local STATE = 22 -- offset of the state's field/value pairs
+
+-- Every part's place, checked before anything is written.
+local parts = {}
+do
+  local k = 1
+  local a = 4
+  while a <= #ARGV do
+    local n = tonumber(ARGV[a])
+    local p = { k = k, a = a + 1, last = a + (n or 0) }
+    local function bad(why)
+      return redis.error_reply('record-attempts: delivery ' .. (#parts + 1) .. ': ' .. why)
+    end
+    if not n or n < STATE or (n - STATE) % 2 ~= 0 or p.last > #ARGV then
+      return bad('wrong argument count')
+    end
+    local x = p.a
+    if ARGV[x] == '' or not tonumber(ARGV[x + 1]) or not tonumber(ARGV[x + 2]) then
+      return bad('attempt, retention or time missing')
+    end
+    if ARGV[x + 3] ~= '1' and ARGV[x + 3] ~= '0' and ARGV[x + 3] ~= '' then
+      return bad('attemptOk must be 1, 0 or empty')
+    end
+    local final = ARGV[x + 4]
+    if final ~= 'delivered' and final ~= 'failed' and final ~= 'none' then
+      return bad('final must be delivered, failed or none')
+    end
+    if ARGV[x + 5] ~= '' and not tonumber(ARGV[x + 5]) then
+      return bad('ticket is not a number')
+    end
+    if ARGV[x + 5] ~= '' and final == 'none' and not tonumber(ARGV[x + 8]) then
+      return bad('a retry needs nextAttemptAt')
+    end
+    p.attempt = tonumber(ARGV[x + 9])
+    if not p.attempt or p.attempt < 1 then
+      return bad('attempt number missing')
+    end
+    if KEYS[k + 3] == nil then
+      return bad('keys missing')
+    end
+    parts[#parts + 1] = p
+    k = k + 4
+    a = p.last + 1
+  end
+end
+
+-- Which parts are new: the record's attempt count (or an earlier part of this call for the same
+-- delivery) already at this attempt means it was recorded.
+local seen = {}
+for _, p in ipairs(parts) do
+  local delivery = KEYS[p.k]
+  local recorded = seen[delivery] or tonumber(redis.call('HGET', delivery, 'attempts') or '0')
+  p.done = recorded >= p.attempt
+  if not p.done then
+    seen[delivery] = p.attempt
+  end
+end
 
 -- The scheduler's part: only for the job holding the delivery's current ticket.
 local function schedule(id, a)
@@ -41,23 +111,32 @@ local function schedule(id, a)
   return L.pace(x.endpointId, x.subscriberId, ARGV[a + 7], slowAfter, fastAfter)
 end
 
--- `a` is the index of this delivery's attemptJson in ARGV, `last` of its last value.
-local function recordOne(delivery, attempts, health, outcomes, a, last)
+local function streak(health, laneMove)
+  local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince')
+  return { tonumber(s[1] or '0'), tonumber(s[2] or '0'), laneMove }
+end
+
+local function recordOne(p)
+  local delivery, attempts, health, outcomes = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3]
+  local a, last = p.a, p.last
+  local ok = ARGV[a + 3]
+  if p.done then
+    return ok == '' and { 0, 0, 0 } or streak(health, 0)
+  end
   local retention = tonumber(ARGV[a + 1])
   if redis.call('RPUSH', attempts, ARGV[a]) == 1 then
     redis.call('PEXPIRE', attempts, retention)
   end
   if redis.call('EXISTS', delivery) == 0 then
     -- The record's identity and its state in one write.
-    redis.call('HSET', delivery, unpack(ARGV, a + 9, last))
+    redis.call('HSET', delivery, unpack(ARGV, a + RECORD, last))
     redis.call('PEXPIRE', delivery, retention)
   else
     -- A field the new state does not name (say nextAttemptAt once delivered) must not linger.
     redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
-    redis.call('HSET', delivery, unpack(ARGV, a + 21, last))
+    redis.call('HSET', delivery, unpack(ARGV, a + STATE, last))
   end
-  local laneMove = schedule(ARGV[a + 10], a)
-  local ok = ARGV[a + 3]
+  local laneMove = schedule(ARGV[a + RECORD + 1], a)
   if ok == '' then
     return { 0, 0, laneMove }
   end
@@ -69,25 +148,24 @@ local function recordOne(delivery, attempts, health, outcomes, a, last)
   if final == 'delivered' then
     redis.call('HSET', health, lastField, now, 'consecutiveFailures', 0)
     redis.call('HDEL', health, 'failingSince')
+    redis.call('HINCRBY', health, 'streak', 1)
     return { 0, 0, laneMove }
   elseif final == 'failed' then
     redis.call('HSET', health, lastField, now)
-    redis.call('HINCRBY', health, 'consecutiveFailures', 1)
-    redis.call('HSETNX', health, 'failingSince', now)
+    local current = redis.call('HGET', health, 'streak') or '0'
+    if redis.call('HGET', delivery, '_streak') ~= current then
+      redis.call('HSET', delivery, '_streak', current)
+      redis.call('HINCRBY', health, 'consecutiveFailures', 1)
+      redis.call('HSETNX', health, 'failingSince', now)
+    end
   else
     redis.call('HSET', health, lastField, now)
   end
-  local streak = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince')
-  return { tonumber(streak[1] or '0'), tonumber(streak[2] or '0'), laneMove }
+  return streak(health, laneMove)
 end
 
 local replies = {}
-local k = 1
-local a = 4
-while a <= #ARGV do
-  local n = tonumber(ARGV[a])
-  replies[#replies + 1] = recordOne(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], a + 1, a + n)
-  k = k + 4
-  a = a + n + 1
+for _, p in ipairs(parts) do
+  replies[#replies + 1] = recordOne(p)
 end
 return replies

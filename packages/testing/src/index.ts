@@ -6,3 +6,4 @@ export * from './python/zenduty-receiver';
 export * from './log-capture';
 export * from './api-call';
 export * from './redis-contents';
+export * from './cutting-proxy';

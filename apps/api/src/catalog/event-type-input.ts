@@ -50,7 +50,8 @@ let reserved: ReadonlySet<string> | undefined;
  * never meet a clash), `custom.` (free-form by definition) and `source.` (inbound sources' fixed types).
  */
 export function reservedNamespace(type: string): string | null {
-  reserved ??= new Set([...listEventTypes().map((t) => t.type.split('.')[0] as string), CUSTOM_EVENT_TYPE_PREFIX.slice(0, -1), 'source']);
+  reserved ??= new Set([...listEventTypes().map((t) => (t.type.split('.')[0] as string).toLowerCase()), CUSTOM_EVENT_TYPE_PREFIX.slice(0, -1), 'source']);
+  // Compared without case: `Incident.opened` must not pass for a type of the operator's own.
   const namespace = type.split('.')[0] as string;
-  return reserved.has(namespace) ? namespace : null;
+  return reserved.has(namespace.toLowerCase()) ? namespace : null;
 }

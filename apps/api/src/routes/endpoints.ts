@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
 import type { EndpointChanges } from '@hookrelay/store';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
+import { isEndpointCursor } from '@hookrelay/store';
 import { z } from 'zod';
 import { endpointOf as endpointOfRequest, endpointWithSecretsOf, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
@@ -12,7 +13,10 @@ import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
 import { QuotaExceededError } from '../subscriber-limits';
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(64).optional() });
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).refine(isEndpointCursor, 'not a cursor from a previous page (omit it for the first page)').optional(),
+});
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T {
   const result = schema.safeParse(value);
@@ -30,8 +34,8 @@ export function endpointRoutes(deps: ApiDeps): Router {
 
   function checkSignature(signature: Endpoint['signature'], secret: string | undefined): void {
     if (signature.scheme === 'x-hub-signature' && signature.algorithm === 'sha1' && !deps.policy.allowSha1) {
-      throw new ValidationError('signature.algorithm: sha1 is retired; set HOOKRELAY_ALLOW_SHA1=true for legacy receivers', [
-        { path: 'signature.algorithm', message: 'sha1 is not allowed on this server' },
+      throw new ValidationError('signature.algorithm: sha1 is not allowed on this server; use sha256 or sha512', [
+        { path: 'signature.algorithm', message: 'sha1 is not allowed on this server; use sha256 or sha512' },
       ]);
     }
     if (secret !== undefined) {

@@ -6,14 +6,19 @@ import { subscriberOf } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { bodyIsShallow, MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
-import { createPublisher } from '../publish';
+import { createPublisher, type PublishedEvent } from '../publish';
 import { admitEvents } from '../subscriber-limits';
+
+/** With the u flag a surrogate pair is one code point: what matches is a surrogate standing alone. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 const eventInputSchema = z
   .object({
     type: z.string().min(1).max(200).regex(EVENT_TYPE_RE, 'must be dot-separated words, e.g. incident.triggered'),
     payload: z.unknown(),
-    idempotencyKey: z.string().min(1).max(255).optional(),
+    // Well-formed Unicode only: a lone surrogate has no UTF-8 form, so it would be stored as U+FFFD
+    // and collide with that character and with every other lone surrogate.
+    idempotencyKey: z.string().min(1).max(255).refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (a lone surrogate such as \\ud800 is not)').optional(),
   })
   .strict();
 
@@ -94,7 +99,10 @@ export function eventRoutes(deps: ApiDeps): Router {
     await admitEvents(deps, sid, 1);
     const [answer] = await publish(sid, [event.input]);
     markDeprecated(res, [event]);
-    res.status(202).json(answer);
+    const { replayed, ...published } = answer as PublishedEvent;
+    // The IETF Idempotency-Key draft's marker: this answer is the first request's, nothing was written.
+    if (replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(202).json(published);
   });
 
   router.post('/batch', async (req, res) => {
@@ -110,9 +118,11 @@ export function eventRoutes(deps: ApiDeps): Router {
     const answers = await publish(
       sid,
       events.map((e) => e.input),
+      { fieldOf: (i) => `events.${i}.idempotencyKey` },
     );
     markDeprecated(res, events);
-    res.status(202).json({ events: answers });
+    if (answers.every((a) => a.replayed)) res.set('Idempotent-Replayed', 'true');
+    res.status(202).json({ events: answers.map(({ replayed: _replayed, ...answer }) => answer) });
   });
 
   return router;

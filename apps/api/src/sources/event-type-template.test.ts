@@ -13,6 +13,10 @@ describe('source event types', () => {
   it.each([
     ['a fixed type outside source. and custom.', 'github.push', /under source\. or custom\./],
     ['a catalog namespace in a template', 'incident.{$.status}', /built-in namespace/],
+    // Issue 20: a source published `Endpoint.disabled` when namespaces were compared with case.
+    ['a built-in namespace in another case', 'Endpoint.{$.x}', /"Endpoint\." is a built-in namespace/],
+    ['a built-in namespace in capitals', 'INCIDENT.{$.status}', /built-in namespace/],
+    ['Hookrelay\'s own namespace', 'HookRelay.{$.kind}', /built-in namespace/],
     ['a template that starts with a placeholder', '{$.kind}.event', /literal segment/],
     ['an unbalanced brace', 'github.{$.action', /unbalanced/],
     ['a filter expression', 'github.{$..[?(@.x)]}', /filter and script/],

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { EVENT_TYPE_RE, isCustomEventType, listEventTypes, validateEventPayload } from '@hookrelay/contracts';
+import { builtInNamespaceOf, EVENT_TYPE_RE, isCustomEventType, validateEventPayload } from '@hookrelay/contracts';
 import { matchPathProblem, StepBudget, valuesAt } from './match';
 
 /**
@@ -32,12 +32,6 @@ const MAX_PLACEHOLDERS = 5;
 const MAX_TYPE_LENGTH = 200;
 /** Longer header values are not read into a type (a type is 200 characters at most anyway). */
 export const MAX_TEMPLATE_HEADER_LENGTH = 100;
-
-let catalogNamespaces: ReadonlySet<string> | undefined;
-function isCatalogNamespace(segment: string): boolean {
-  catalogNamespaces ??= new Set(listEventTypes().map((t) => (t.type.split('.')[0] as string).toLowerCase()));
-  return catalogNamespaces.has(segment.toLowerCase());
-}
 
 function placeholder(inner: string): TemplatePart {
   const optional = inner.endsWith('?');
@@ -98,7 +92,8 @@ export function eventTypeProblem(eventType: string): string | null {
   if (!first || !('literal' in first) || !first.literal.includes('.') || firstSegment === '') {
     return 'a template must start with a literal segment and a dot, e.g. github.{$.action}';
   }
-  if (isCatalogNamespace(firstSegment)) return `"${firstSegment}." is a built-in namespace; start the template with your own, e.g. github.{$.action}`;
+  // In any case: a source published `Endpoint.disabled` when this compared case-sensitively.
+  if (builtInNamespaceOf(firstSegment)) return `"${firstSegment}." is a built-in namespace (in any case); start the template with your own, e.g. github.{$.action}`;
   const sample = parts.map((p) => ('literal' in p ? p.literal : 'x')).join('');
   return EVENT_TYPE_RE.test(sample) ? null : 'with its placeholders filled, the template must be dot-separated words';
 }

@@ -1,8 +1,8 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { ApiDeps } from '../deps';
-import { NotFoundError } from '../errors';
-import { createPublisher } from '../publish';
+import { AppError, NotFoundError } from '../errors';
+import { createPublisher, type PublishedEvent } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
 import type { EventInput } from '../publish';
 import { payloadProblem, resolveEventType } from './event-type-template';

@@ -84,6 +84,13 @@ describe('ingest: requests signed by the vendors', () => {
       expect(retry.json).toEqual({ status: 'duplicate', eventId: first.json.eventId });
       const tampered = await ingest(h, source.ingestUrl, { body: '{"status":"lost"}', headers: standardWebhooksHeaders(secret, 'msg_3', body) });
       expect(tampered.status).toBe(401);
+      // The same webhook-id, signed, with another body: the id is the sender's idempotency key
+      // (Standard Webhooks), so it is the same message, answered as the duplicate it is.
+      const other = '{"status":"returned"}';
+      const reused = await ingest(h, source.ingestUrl, { body: other, headers: standardWebhooksHeaders(secret, 'msg_2fQ', other) });
+      expect(reused.status).toBe(200);
+      expect(reused.json).toEqual({ status: 'duplicate', eventId: first.json.eventId });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'duplicate', eventId: first.json.eventId });
     });
   });
 

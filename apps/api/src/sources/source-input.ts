@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { checkSecretForScheme } from '@hookrelay/signing';
-import type { SourceBase } from '@hookrelay/store';
+import { isCursor, type SourceBase } from '@hookrelay/store';
 import { eventTypeProblem } from './event-type-template';
 import { matchPathProblem } from './match';
 
@@ -205,7 +205,7 @@ export const patchSourceSchema = z
 
 export const listRequestsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(2000).optional(),
+  cursor: z.string().max(200).refine(isCursor, 'not a cursor from a previous page (omit it for the first page)').optional(),
   outcome: z.enum(['published', 'ignored', 'rejected', 'duplicate']).optional(),
 });
 

@@ -34,6 +34,19 @@ export function listEventTypes(): readonly EventTypeInfo[] {
   return EVENT_TYPES;
 }
 
+/** The built-in types' namespaces (incident, receipt, message, call, endpoint, hookrelay), lower-case. */
+const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set(EVENT_TYPES.map((info) => (info.type.split('.')[0] as string).toLowerCase()));
+
+/**
+ * The built-in namespace `type` is in, compared without case, or null. Without case because a
+ * receiver, a log search or a person need not tell `Endpoint.disabled` from `endpoint.disabled`:
+ * nobody but Hookrelay may publish in these namespaces, in any spelling.
+ */
+export function builtInNamespaceOf(type: string): string | null {
+  const namespace = (type.split('.')[0] as string).toLowerCase();
+  return BUILT_IN_NAMESPACES.has(namespace) ? namespace : null;
+}
+
 /** One catalog entry as GET /v1/event-types answers it (operator-defined types add createdAt, updatedAt). */
 export interface EventTypeCatalogEntry {
   type: string;

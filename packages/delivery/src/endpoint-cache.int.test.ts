@@ -1,0 +1,105 @@
+import type { Endpoint } from '@hookrelay/contracts';
+import { createRedis } from '@hookrelay/queue';
+import { createStore, type Store } from '@hookrelay/store';
+import { buildEndpoint, buildEvent, requireRedisUrl, TestReceiver, uniquePrefix } from '@hookrelay/testing';
+import type Redis from 'ioredis';
+import { EndpointCache } from './endpoint-cache';
+import { startEngineHarness, type EngineHarness } from './engine-harness';
+
+// Issue 20, item 7: a cached endpoint is never used for an attempt after a change to it.
+describe('EndpointCache', () => {
+  let redis: Redis;
+  let subscriber: Redis;
+  let store: Store;
+  let endpoint: Endpoint;
+
+  beforeEach(async () => {
+    redis = createRedis(requireRedisUrl(), 'store');
+    subscriber = createRedis(requireRedisUrl(), 'subscriber');
+    store = createStore({ redis, prefix: uniquePrefix('ep-cache') });
+    endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/old' });
+    expect(await store.endpoints.create(endpoint, 10)).toBe(true);
+  });
+  afterEach(() => {
+    redis.disconnect();
+    subscriber.disconnect();
+  });
+
+  it('does not keep a load that started before a change message, even when it ends after it', async () => {
+    let releaseLoad: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (releaseLoad = resolve));
+    let gated = true;
+    // The real store, with a pause between reading Redis and handing the result back.
+    const slowStore = {
+      getVersioned: async (id: string) => {
+        const read = await store.endpoints.getVersioned(id);
+        if (gated) await gate;
+        return read;
+      },
+    };
+    const changed: string[] = [];
+    const cache = await EndpointCache.start({ store: slowStore, keys: store.keys, subscriber, ttlMs: 60_000, onChange: (id) => changed.push(id) });
+    try {
+      const before = cache.get(endpoint.id);
+      // The change lands and is announced while the load that read the old endpoint is held.
+      await store.endpoints.save({ ...endpoint, url: 'http://127.0.0.1:9/new' });
+      for (const until = Date.now() + 5000; !changed.includes(endpoint.id) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+      expect(changed).toContain(endpoint.id);
+      gated = false;
+      releaseLoad();
+      expect((await before)?.url).toBe('http://127.0.0.1:9/old');
+      // The stale load answered its own caller only: the next read is the changed endpoint.
+      expect((await cache.get(endpoint.id))?.url).toBe('http://127.0.0.1:9/new');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('reloads a copy older than the version an attempt read, when the change message never arrived', async () => {
+    const cache = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, ttlMs: 60_000 });
+    try {
+      expect((await cache.get(endpoint.id))?.url).toBe('http://127.0.0.1:9/old');
+      // Pub/sub is fire-and-forget: this change is never heard (nothing is subscribed any more).
+      await cache.close();
+      await store.endpoints.save({ ...endpoint, url: 'http://127.0.0.1:9/new', status: 'disabled' });
+      const { version } = await store.endpoints.getVersioned(endpoint.id);
+      expect(version).toBe(1);
+      expect((await cache.get(endpoint.id, version))?.status).toBe('disabled');
+      await store.endpoints.delete(endpoint);
+      expect(await cache.get(endpoint.id, version + 1)).toBeNull();
+    } finally {
+      await cache.close();
+    }
+  });
+});
+
+describe('the worker after an endpoint is re-pointed', () => {
+  let h: EngineHarness;
+  let before: TestReceiver;
+  let after: TestReceiver;
+
+  beforeEach(async () => {
+    // A long TTL: only the version can make the worker drop its copy.
+    h = await startEngineHarness({ endpointCacheTtlMs: 60_000 });
+    before = await TestReceiver.start({ status: 200 });
+    after = await TestReceiver.start({ status: 200 });
+  });
+  afterEach(async () => {
+    await h.close();
+    await before.close();
+    await after.close();
+  });
+
+  it('sends no delivery to the old URL once the change is written, even if its change message is lost', async () => {
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: before.url }));
+    await h.enqueue(buildEvent(), endpoint);
+    await before.waitForRequests(1);
+    // The change as EndpointStore.save writes it (endpoint and version in one transaction), but
+    // with its pub/sub message lost: what a worker that missed it has to go by.
+    await h.redis.multi().set(h.store.keys.endpoint(endpoint.id), JSON.stringify({ ...endpoint, url: after.url })).incr(h.store.keys.endpointVersion(endpoint.id)).exec();
+    const id = await h.enqueue(buildEvent(), endpoint);
+    await h.waitForState(id, ['delivered']);
+    expect(after.requests).toHaveLength(1);
+    expect(before.requests).toHaveLength(1);
+  });
+});
