@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -153,8 +154,10 @@ describe('the image\'s command, with the compose file\'s healthchecks', () => {
     // Nothing listens yet: the healthcheck must be able to fail.
     expect(healthcheck('api', apiPort)).toBe(1);
 
-    const apiEnv = { ...compose.services.api!.environment!, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(apiPort), HOST: '127.0.0.1', HOOKRELAY_ADMIN_KEY: 'image-test-admin-key-0123456789abcdef', LOG_LEVEL: 'warn' };
-    const workerEnv = { ...compose.services.worker!.environment!, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn' };
+    // What the user puts in the environment for the compose file's ${...:?} variables.
+    const encryptionKeys = `k1:${randomBytes(32).toString('base64')}`;
+    const apiEnv = { ...compose.services.api!.environment!, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(apiPort), HOST: '127.0.0.1', HOOKRELAY_ADMIN_KEY: 'image-test-admin-key-0123456789abcdef', HOOKRELAY_ENCRYPTION_KEYS: encryptionKeys, LOG_LEVEL: 'warn' };
+    const workerEnv = { ...compose.services.worker!.environment!, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, METRICS_PORT: String(metricsPort), HOOKRELAY_ENCRYPTION_KEYS: encryptionKeys, LOG_LEVEL: 'warn' };
     // The API runs the image's CMD; the worker the compose file's command, with the same image.
     expect(compose.services.api!.command).toEqual(image.cmd);
     const api = runInImage(image.cmd, apiEnv);

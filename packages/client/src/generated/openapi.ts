@@ -405,7 +405,7 @@ export interface paths {
         put?: never;
         /**
          * Publish up to 1000 events at once
-         * @description All or nothing: every event is validated before any is accepted. The Idempotency-Key header does not apply here; use each event's idempotencyKey. Each payload may nest at most 64 levels (400 naming `events.<i>.payload`). The batch counts one event per item against limits.eventsPerSecond.
+         * @description All or nothing: every event is validated before any is accepted. The Idempotency-Key header does not apply here; use each event's idempotencyKey. Each payload may nest at most 64 levels (400 naming `events.<i>.payload`). The batch counts one event per item against limits.eventsPerSecond. A batch is all or nothing: an idempotency key repeated inside it, or already held, answers the event that holds it; a key used with a different request (here or before) refuses the whole batch with 422 and writes nothing.
          */
         post: operations["publishEventBatch"];
         delete?: never;
@@ -1159,7 +1159,7 @@ export interface components {
             type: string;
             /** @description The JSON body receivers get, exactly. Validated against the schema of its type (GET /v1/event-types); `custom.*` payloads may be any JSON object. */
             payload: unknown;
-            /** @description Repeating a key within 24 h returns the first event and enqueues nothing. The Idempotency-Key header may be used instead (the body field wins). */
+            /** @description Deduplicates publishes for 24 hours (see the Idempotency-Key header). Well-formed Unicode only: a lone surrogate (`\ud800`) is a 400. */
             idempotencyKey?: string;
         };
         EventBatchInput: {
@@ -1943,23 +1943,6 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description An event with this idempotency key is still being accepted; retry shortly. */
-        Conflict: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "code": "idempotency_conflict",
-                 *         "message": "an event with this idempotency key is still being accepted; retry shortly"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["Error"];
-            };
-        };
         /** @description The body is larger than 1 MB. */
         PayloadTooLarge: {
             headers: {
@@ -1971,23 +1954,6 @@ export interface components {
                  *       "error": {
                  *         "code": "payload_too_large",
                  *         "message": "request body is larger than 1 MB"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["Error"];
-            };
-        };
-        /** @description The body is not UTF-8 JSON, or uses an unsupported Content-Encoding. */
-        UnsupportedEncoding: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "code": "unsupported_encoding",
-                 *         "message": "request body must be UTF-8 JSON"
                  *       }
                  *     }
                  */
@@ -2213,6 +2179,38 @@ export interface components {
                  *       "error": {
                  *         "code": "duplicate_in_progress",
                  *         "message": "a copy of this request is being published; retry shortly"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The body is not declared as JSON (`unsupported_media_type`: no Content-Type, or another type such as application/x-www-form-urlencoded, which `curl -d` sends; send `Content-Type: application/json`), or it is not UTF-8 or uses an unsupported Content-Encoding (`unsupported_encoding`). */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The idempotency key was used within 24 hours with a different request (another type or payload; key order in objects does not count). Nothing was written: use a new key for a new event. */
+        IdempotencyKeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "idempotency_key_reused",
+                 *         "message": "idempotencyKey: this idempotency key was used with a different request (type and payload) within the last 24 hours; use a new key for a new event",
+                 *         "details": [
+                 *           {
+                 *             "path": "idempotencyKey",
+                 *             "message": "this idempotency key was used with a different request (type and payload) within the last 24 hours; use a new key for a new event"
+                 *           }
+                 *         ]
                  *       }
                  *     }
                  */
@@ -2626,7 +2624,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["EventTypeConflict"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2697,7 +2695,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2772,7 +2770,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2844,7 +2842,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3004,7 +3002,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["QuotaExceeded"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
             503: components["responses"]["Unavailable"];
         };
@@ -3197,7 +3195,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
@@ -3299,7 +3297,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
@@ -3353,7 +3351,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3418,7 +3416,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["PublishRateLimited"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
@@ -3490,7 +3488,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Same as the body's idempotencyKey (which wins when both are given). */
+                /** @description Same as the body's idempotencyKey (which wins when both are given). Held for 24 hours (or the retention period, when shorter) with a digest of the request: a repeat of the same type and payload answers the first event with `Idempotent-Replayed: true`; the key with another type or payload is a 422 `idempotency_key_reused`. Must be well-formed Unicode (400 otherwise). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3521,13 +3519,15 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted (or, for a repeated idempotency key, the first event with that key). */
+            /** @description Accepted (or, for a repeated idempotency key with the same request, the first event with that key, marked `Idempotent-Replayed: true`). */
             202: {
                 headers: {
                     /** @description Present when the type (for a batch: any type in it) is deprecated: `@<Unix seconds>` since when (RFC 9745). */
                     Deprecation?: string;
                     /** @description With Deprecation: `</v1/event-types/<type>>; rel="deprecation"` for each deprecated type. */
                     Link?: string;
+                    /** @description `true` when this answer is the first request's: the idempotency key was seen before with the same request, and nothing was written (for a batch: every event was such a repeat). */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3557,9 +3557,9 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["PublishRateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3607,6 +3607,8 @@ export interface operations {
                     Deprecation?: string;
                     /** @description With Deprecation: `</v1/event-types/<type>>; rel="deprecation"` for each deprecated type. */
                     Link?: string;
+                    /** @description `true` when this answer is the first request's: the idempotency key was seen before with the same request, and nothing was written (for a batch: every event was such a repeat). */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3626,9 +3628,9 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["PublishRateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3773,7 +3775,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4098,7 +4100,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["QuotaExceeded"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4273,7 +4275,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
@@ -4534,7 +4536,6 @@ export interface operations {
             };
             401: components["responses"]["IngestUnauthorized"];
             404: components["responses"]["IngestNotFound"];
-            409: components["responses"]["IngestDuplicateInProgress"];
             /** @description The body is larger than 1 MB, or a split SendGrid batch holds more than 5000 events. */
             413: {
                 headers: {
@@ -4563,23 +4564,6 @@ export interface operations {
                      *       "error": {
                      *         "code": "invalid_body",
                      *         "message": "body unreadable: unsupported content encoding \"zstd\""
-                     *       }
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The resolved type is a `custom.*` type and the payload is not a JSON object. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": {
-                     *         "code": "unprocessable",
-                     *         "message": "payload: Invalid input: expected record, received array"
                      *       }
                      *     }
                      */
@@ -4994,7 +4978,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["EventTypeConflict"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedEncoding"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
