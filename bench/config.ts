@@ -14,8 +14,18 @@ export interface BenchConfig {
   batchSize: number;
   /** Batch requests in flight at once in the batch-ingest phase. */
   batchConcurrency: number;
-  latencyRatePerS: number;
+  /** Publish rates of the latency phase's steps, lowest first. */
+  latencyRatesPerS: readonly number[];
+  /** Seconds each latency step sends for. */
   latencySeconds: number;
+  /** Publishes before a latency measurement starts, to warm the path (JIT, pools, caches). */
+  warmUpEvents: number;
+  /** Deliveries the isolation phase's attacker has queued before the victim publishes again. */
+  hostileDeliveries: number;
+  /** Worker processes of each step of the scale phase. */
+  scaleWorkers: readonly number[];
+  /** Events of each scale step. */
+  scaleEvents: number;
   fanOutEndpoints: number;
   /** Jobs in flight per worker, the same for Hookrelay's worker and the bare one. */
   workerConcurrency: number;
@@ -31,7 +41,7 @@ export interface BenchConfig {
   resultsFile: string;
 }
 
-export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory', 'isolation'] as const;
+export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory', 'isolation', 'scale'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
@@ -45,8 +55,12 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     ingestClients: 64,
     batchSize: 1_000,
     batchConcurrency: 2,
-    latencyRatePerS: 1_000,
+    latencyRatesPerS: quick ? [500, 1_000] : [500, 1_000, 2_000, 3_000],
     latencySeconds: quick ? 2 : 10,
+    warmUpEvents: quick ? 200 : 500,
+    hostileDeliveries: quick ? 2_000 : 10_000,
+    scaleWorkers: [1, 2, 4],
+    scaleEvents: quick ? 1_000 : 10_000,
     fanOutEndpoints: 1_000,
     workerConcurrency: 100,
     connectionsPerOrigin: 64,
