@@ -4,8 +4,10 @@ import { join } from 'node:path';
 /** Sizes and limits of one bench run; `BENCH_QUICK=1` shrinks them for a CI smoke run. */
 export interface BenchConfig {
   quick: boolean;
-  /** Events in the pipeline, batch-ingest and memory phases. */
+  /** Events in the pipeline and memory phases. */
   events: number;
+  /** Events in the batch-ingest stretch. */
+  batchIngestEvents: number;
   /** Events in the single-POST ingest phase. */
   singleIngestEvents: number;
   /** Concurrent clients in the single-POST ingest phase (and connections of the API client). */
@@ -50,7 +52,8 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
   for (const p of requested) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
   return {
     quick,
-    events: quick ? 2_000 : 20_000,
+    events: quick ? 1_000 : 20_000,
+    batchIngestEvents: quick ? 2_000 : 20_000,
     singleIngestEvents: quick ? 1_000 : 10_000,
     ingestClients: 64,
     batchSize: 1_000,

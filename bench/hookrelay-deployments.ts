@@ -76,7 +76,12 @@ export class HookrelayFleet {
   /** Starts (b)'s API; the rest starts on demand. */
   static async start(redisUrl: string, keyPrefix: string, cpuProfDir: string | undefined): Promise<HookrelayFleet> {
     const fleet = new HookrelayFleet(redisUrl, keyPrefix, { api: await freePort(), single: await freePort() }, cpuProfDir);
-    fleet.api = await fleet.spawn('api', fleet.ports.api);
+    try {
+      fleet.api = await fleet.spawn('api', fleet.ports.api);
+    } catch (err) {
+      await fleet.close();
+      throw err;
+    }
     return fleet;
   }
 

@@ -57,7 +57,7 @@ const PHASE_RUNNERS: Record<PhaseName, { run: (ctx: BenchContext) => Promise<Pha
   // Three systems (baseline, (b), (a)), each warmed up, then each step and the wait for its deliveries.
   latency: { run: runLatency, timeoutMs: (c) => 3 * (60_000 + c.latencyRatesPerS.reduce((ms, rate) => ms + c.latencySeconds * 1000 + phaseTimeoutMs(rate * c.latencySeconds), 0)) },
   fanout: { run: runFanOut, timeoutMs: () => 180_000 },
-  ingest: { run: runIngest, timeoutMs: (c) => 2 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.events) },
+  ingest: { run: runIngest, timeoutMs: (c) => 4 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.batchIngestEvents) },
   memory: { run: runMemory, timeoutMs: (c) => 4 * phaseTimeoutMs(c.events) },
   isolation: { run: runIsolation, timeoutMs: () => 180_000 },
   scale: { run: runScale, timeoutMs: (c) => 2 * c.scaleWorkers.length * phaseTimeoutMs(c.scaleEvents) + 60_000 },
@@ -89,7 +89,13 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
   };
   // One bare worker, or as many as the scale phase's largest step.
   const bareWorkerCount = config.phases.has('scale') ? Math.max(...config.scaleWorkers) : 1;
-  const [sink, loadChild, expressChild, ...bareChildren] = await Promise.all([
+  const startHookrelay = async (): Promise<HookrelayFleet> => {
+    const fleet = await HookrelayFleet.start(redis.url, KEY_PREFIX, config.cpuProfDir);
+    cleanup.add('hookrelay', () => fleet.close(), () => fleet.killNow());
+    return fleet;
+  };
+  const [hookrelay, sink, loadChild, expressChild, ...bareChildren] = await Promise.all([
+    startHookrelay(),
     spawn<{ port: number; ports: number[] }>('sink', 'sink.ts', false),
     spawn('load-generator', 'load-generator.ts', false),
     spawn('express-baseline', 'express-baseline.ts', false),
@@ -98,9 +104,6 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
   const sinkOrigin = `http://127.0.0.1:${sink.ready.port}`;
   await loadChild.call('init', { redisUrl: redis.url, connections: config.ingestClients });
   const express = await expressChild.call<{ port: number }>('start', { redisUrl: redis.url });
-
-  const hookrelay = await HookrelayFleet.start(redis.url, KEY_PREFIX, config.cpuProfDir);
-  cleanup.add('hookrelay', () => hookrelay.close(), () => hookrelay.killNow());
   const bareRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
   const bareQueue = createBareQueue(bareRedis);
   cleanup.add('bare queue', async () => {

@@ -49,7 +49,7 @@ async function hookrelayTarget(ctx: BenchContext): Promise<PublishTarget> {
  * The batch route against bare `addBulk`, with the same batch size and requests in flight.
  */
 export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
-  const { singleIngestEvents: single, events: batched, ingestClients: clients, batchConcurrency } = ctx.config;
+  const { singleIngestEvents: single, batchIngestEvents: batched, ingestClients: clients, batchConcurrency } = ctx.config;
   const api = ctx.hookrelay.split;
   const apiPid = api.pids().api;
   const bareCount = () => ctx.bareQueue.count();
