@@ -14,31 +14,52 @@ import type { SinkStats } from './sink';
 
 export const KEY_PREFIX = 'hookrelay';
 
-/** A bare worker child (baseline-worker.ts), started and stopped between phases; its peak RSS is kept. */
+/**
+ * A bare worker child (baseline-worker.ts): its process is spawned at the first start and kept (a
+ * warm process, as a deployed worker is) unless a start asks for a fresh one; its BullMQ worker is
+ * started and stopped between stretches. Its peak RSS is kept across processes.
+ */
 export class WorkerChild {
   peakRssBytes = 0;
+  private child: ChildHandle | undefined;
   private running = false;
 
   constructor(
-    readonly child: ChildHandle,
+    private readonly spawn: () => Promise<ChildHandle>,
     private readonly startArgs: BaselineWorkerStartArgs,
   ) {}
 
+  /** The running process's pid (0 before the first start). */
   get pid(): number {
-    return this.child.pid;
+    return this.child?.pid ?? 0;
   }
 
-  async start(): Promise<void> {
+  /** Starts delivering; `fresh` first replaces the process with a new one (cold, as Hookrelay's are when they start). */
+  async start(options: { fresh?: boolean } = {}): Promise<void> {
+    if (options.fresh) await this.close();
+    this.child ??= await this.spawn();
     if (this.running) return;
     await this.child.call('start', this.startArgs);
     this.running = true;
   }
 
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || !this.child) return;
     this.running = false;
     await this.child.call('stop', undefined, 60_000);
-    this.peakRssBytes = Math.max(this.peakRssBytes, peakRssBytes(this.pid));
+    this.peakRssBytes = Math.max(this.peakRssBytes, peakRssBytes(this.child.pid));
+  }
+
+  /** Stops it and ends its process. */
+  async close(): Promise<void> {
+    await this.stop();
+    const child = this.child;
+    this.child = undefined;
+    await child?.stop();
+  }
+
+  killNow(): void {
+    this.child?.killNow();
   }
 }
 
@@ -76,7 +97,7 @@ export interface BenchContext {
   queued(): Promise<number>;
   /** The bare queue, for counting its jobs (the load generator's own queue adds them). */
   bareQueue: Queue<BareJobData>;
-  /** Bare worker children: one, or as many as the scale phase's largest step. */
+  /** Bare worker children: one, or as many as the scale phase's largest step (spawned at their first start). */
   bareWorkers: WorkerChild[];
   /** The express baseline child (express-baseline.ts). */
   express: { origin: string; pid: number };
@@ -114,6 +135,19 @@ export async function sinkReset(ctx: BenchContext, keyHeader: string, requireHea
 
 export async function sinkWait(ctx: BenchContext, count: number, timeoutMs: number, withTimes = false): Promise<SinkStats> {
   return ctx.sink.call<SinkStats>('wait', { count, timeoutMs, settleMs: 250, withTimes }, timeoutMs + 10_000);
+}
+
+/**
+ * Warms the path up before a measured stretch (JIT in every process, lazily built schemas and
+ * caches, connection pools): `warmUpEvents` calls of `sender` from 8 clients of the load generator,
+ * all waited for at the sink. Hookrelay's processes are fresh when a stretch starts; this is what
+ * keeps their first seconds out of the figures, and the baselines get the same.
+ */
+export async function warmUp(ctx: BenchContext, sender: SenderSpec, sink: readonly [string, string?]): Promise<void> {
+  const events = ctx.config.warmUpEvents;
+  await sinkReset(ctx, sink[0], sink[1]);
+  await ctx.load.closedLoop({ sender, total: events, clients: 8, offset: 1_000_000 });
+  await sinkWait(ctx, events, 30_000);
 }
 
 /** Single publishes of `custom.bench` (or `eventType`) through a deployment's API, to the targets in turn. */

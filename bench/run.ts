@@ -82,8 +82,8 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
     mkdirSync(config.cpuProfDir, { recursive: true });
     log(`CPU profiles of Hookrelay's processes and the bare workers go to ${config.cpuProfDir}`);
   }
-  const spawn = async <R>(name: string, file: string, profile: boolean): Promise<ChildHandle<R>> => {
-    const child = await spawnChild<R>(name, file, profile && config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {});
+  const spawn = async <R>(name: string, file: string): Promise<ChildHandle<R>> => {
+    const child = await spawnChild<R>(name, file);
     cleanup.add(name, () => child.stop(), () => child.killNow());
     return child;
   };
@@ -94,14 +94,19 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
     cleanup.add('hookrelay', () => fleet.close(), () => fleet.killNow());
     return fleet;
   };
-  const [hookrelay, sink, loadChild, expressChild, ...bareChildren] = await Promise.all([
+  const [hookrelay, sink, loadChild, expressChild] = await Promise.all([
     startHookrelay(),
-    spawn<{ port: number; ports: number[] }>('sink', 'sink.ts', false),
-    spawn('load-generator', 'load-generator.ts', false),
-    spawn('express-baseline', 'express-baseline.ts', false),
-    ...Array.from({ length: bareWorkerCount }, (_, i) => spawn(`baseline-worker-${i + 1}`, 'baseline-worker.ts', true)),
+    spawn<{ port: number; ports: number[] }>('sink', 'sink.ts'),
+    spawn('load-generator', 'load-generator.ts'),
+    spawn('express-baseline', 'express-baseline.ts'),
   ]);
   const sinkOrigin = `http://127.0.0.1:${sink.ready.port}`;
+  const bareWorkers = Array.from({ length: bareWorkerCount }, (_, i) => {
+    const name = `baseline-worker-${i + 1}`;
+    const worker = new WorkerChild(() => spawnChild(name, 'baseline-worker.ts', config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {}), baselineWorkerArgs(config, redis.url, sinkOrigin));
+    cleanup.add(name, () => worker.close(), () => worker.killNow());
+    return worker;
+  });
   await loadChild.call('init', { redisUrl: redis.url, connections: config.ingestClients });
   const express = await expressChild.call<{ port: number }>('start', { redisUrl: redis.url });
   const bareRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -122,7 +127,7 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
     hookrelay,
     queued: () => lanes.readyCount(),
     bareQueue,
-    bareWorkers: bareChildren.map((child) => new WorkerChild(child, baselineWorkerArgs(config, redis.url, sinkOrigin))),
+    bareWorkers,
     express: { origin: `http://127.0.0.1:${express.port}`, pid: expressChild.pid },
     redisPid: pid,
     log,

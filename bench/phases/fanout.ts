@@ -1,6 +1,7 @@
-import { cleanSlate, delivery, deliveryProblems, publishSender, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
+import { cleanSlate, delivery, deliveryProblems, publishSender, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
 import { closedLoop } from '../loops';
 import { atMost, info, type Row } from '../report';
+import { BARE_KEY, bareBulkSender, HOOKRELAY_KEY } from './pipeline';
 
 interface FanOutRun {
   endpoints: number;
@@ -16,6 +17,7 @@ interface FanOutRun {
 /**
  * (5) One event to `fanOutEndpoints` endpoints (distinct paths on the sink) through deployment (b),
  * published by the load generator; against one bare `addBulk` of as many jobs from the same place.
+ * Both sides are warmed up first (Hookrelay's through another subscriber).
  */
 export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
   const count = ctx.config.fanOutEndpoints;
@@ -23,6 +25,7 @@ export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
   await cleanSlate(ctx);
   const bareWorker = ctx.bareWorkers[0]!;
   await bareWorker.start();
+  await warmUp(ctx, bareBulkSender(ctx, 'w'), BARE_KEY);
   await sinkReset(ctx, 'x-bench-id');
   const bare = await ctx.load.closedLoop({ sender: { kind: 'queue-add-bulk', idPrefix: 'f', payload: 'bench', batchSize: count, fanOut: true }, total: count, clients: 1 });
   const bareStats = await sinkWait(ctx, count, 60_000);
@@ -39,6 +42,8 @@ export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
   await closedLoop(count, 16, (i) => client.createEndpoint(target.sid, `${ctx.sinkOrigin}/fan/${i}`));
   ctx.log(`fan-out: ${count} endpoints created in ${(performance.now() - setupStart).toFixed(0)} ms`);
   await deployment.start();
+  const warm = await subscriberWithEndpoint(deployment, ctx, 'bench-fanout-warm-up', '/warm');
+  await warmUp(ctx, publishSender(deployment, [warm]), HOOKRELAY_KEY);
   await sinkReset(ctx, 'x-hookrelay-delivery-id', 'x-hub-signature');
   const published = await ctx.load.closedLoop({ sender: publishSender(deployment, [target]), total: 1, clients: 1 });
   const stats = await sinkWait(ctx, count, 60_000);

@@ -15,15 +15,18 @@ interface IngestRun {
 }
 
 /**
- * Runs one ingest stretch from the load generator and checks the queue then holds `expected` jobs
- * (`events` unless said otherwise). `server` is the pid of the process answering, if any.
+ * Runs one ingest stretch from the load generator, after a warm-up through the same path, and
+ * checks the queue then holds `expected` more jobs (`events` unless said otherwise). `server` is
+ * the pid of the process answering, if any.
  */
 async function measured(ctx: BenchContext, args: ClosedLoopArgs, server: number | undefined, queueCount: () => Promise<number>, expected = args.total): Promise<IngestRun> {
+  await ctx.load.closedLoop({ ...args, total: ctx.config.warmUpEvents, offset: 1_000_000 });
+  const before = await queueCount();
   const cpu = startCpuMeter({ ...(server ? { server } : {}), load: ctx.load.pid, redis: ctx.redisPid });
   const { elapsedMs } = await ctx.load.closedLoop(args);
   const used = cpu.finish();
-  const held = await queueCount();
-  if (held !== expected) throw new Error(`ingest: ${args.total} events sent but the queue holds ${held} jobs (expected ${expected})`);
+  const added = (await queueCount()) - before;
+  if (added !== expected) throw new Error(`ingest: ${args.total} events sent but the queue holds ${added} more jobs (expected ${expected})`);
   const per = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / args.total;
   return { events: args.total, perS: (args.total / elapsedMs) * 1000, serverCpuUs: per(used.server), loadCpuUs: per(used.load), redisCpuUs: per(used.redis) };
 }

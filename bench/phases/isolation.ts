@@ -1,8 +1,8 @@
 import { capsFor, DEFAULT_SCHEDULING } from '@hookrelay/delivery';
 import { startHangingReceiver, startTrickleReceiver, type HostileReceiver } from '../../test/reliability/support/hostile-receivers';
-import { cleanSlate, deliveryProblems, publishSender, subscriberWithEndpoint, type BenchContext, type PhaseResult } from '../context';
+import { cleanSlate, deliveryProblems, publishSender, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
 import { atMostRatio, info, type Row } from '../report';
-import { latencyStep, warmUp } from './latency';
+import { latencyStep } from './latency';
 import { HOOKRELAY_KEY } from './pipeline';
 
 /** The victim publishes single POSTs at this rate, alone and then beside the hostile load. */

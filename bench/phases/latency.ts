@@ -1,7 +1,7 @@
 import { percentile } from '../clock';
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { bareWorkerPids, cleanSlate, cpuPercentages, deliveryProblems, processPids, publishSender, sinkReset, sinkWait, subscriberWithEndpoint, type BenchContext, type PhaseResult } from '../context';
+import { bareWorkerPids, cleanSlate, cpuPercentages, deliveryProblems, processPids, publishSender, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
 import type { Deployment } from '../hookrelay-deployments';
 import type { SenderSpec } from '../load-generator';
 import type { OpenLoopResult } from '../loops';
@@ -11,14 +11,6 @@ import { BARE_KEY, HOOKRELAY_KEY } from './pipeline';
 /** The issue's bound on p99 publish-to-arrival (issue 22: at up to 2,000 events/s). */
 const P99_TARGET_MS = 50;
 const P99_TARGET_UP_TO_RATE = 2_000;
-
-/** Publishes that warm the path up (JIT, lazily built schemas, connection pools) from 8 clients, and waits for them all at the sink. */
-export async function warmUp(ctx: BenchContext, sender: SenderSpec, sink: readonly [string, string?]): Promise<void> {
-  const events = ctx.config.warmUpEvents;
-  await sinkReset(ctx, sink[0], sink[1]);
-  await ctx.load.closedLoop({ sender, total: events, clients: 8, offset: 1_000_000 });
-  await sinkWait(ctx, events, 30_000);
-}
 
 export interface LatencyRun {
   ratePerS: number;

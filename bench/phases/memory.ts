@@ -62,7 +62,8 @@ export async function runMemory(ctx: BenchContext): Promise<PhaseResult> {
   const bareAfter = await settledMemory(ctx);
   const bareKinds = await memoryByKeyKind(ctx.admin);
   const bareWorker = ctx.bareWorkers[0]!;
-  const bareDrain = await drain(ctx, events, async () => (await bareWorker.start(), bareWorkerPids(ctx)), BARE_KEY);
+  // A fresh process, as Hookrelay's worker is: both drains start cold.
+  const bareDrain = await drain(ctx, events, async () => (await bareWorker.start({ fresh: true }), bareWorkerPids(ctx)), BARE_KEY);
   await bareWorker.stop();
   const baseline: MemoryRun = { events, usedBefore: bareBefore, usedAfter: bareAfter, bytesPerPending: (bareAfter - bareBefore) / events, byKeyKind: perDelivery(bareKinds, events), drain: bareDrain };
 

@@ -1,6 +1,6 @@
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { batchSender, bareWorkerPids, cleanSlate, delivery, deliveryProblems, processPids, sinkReset, sinkWait, subscriberWithEndpoint, type BenchContext, type PhaseResult } from '../context';
+import { batchSender, bareWorkerPids, cleanSlate, delivery, deliveryProblems, processPids, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
 import type { Deployment } from '../hookrelay-deployments';
 import type { SenderSpec } from '../load-generator';
 import { measureRedisWork, type RedisWork } from '../redis-stats';
@@ -46,9 +46,10 @@ export const BARE_KEY = ['x-bench-id'] as const;
 export const HOOKRELAY_KEY = ['x-hookrelay-event-id', 'x-hub-signature'] as const;
 
 /**
- * One measured stretch with the delivering processes already running: the load generator hands
- * `events` to the system (the `sender`, one call at a time) and every delivery must reach the sink
- * exactly once. Redis's work and each process's CPU are measured over the stretch.
+ * One measured stretch with the delivering processes already running, after a warm-up through the
+ * same path: the load generator hands `events` to the system (the `sender`, one call at a time)
+ * and every delivery must reach the sink exactly once. Redis's work and each process's CPU are
+ * measured over the stretch.
  */
 export async function measurePipeline(
   ctx: BenchContext,
@@ -58,6 +59,7 @@ export async function measurePipeline(
   sender: SenderSpec,
   offset = 0,
 ): Promise<PipelineRun> {
+  await warmUp(ctx, sender, sink);
   await sinkReset(ctx, sink[0], sink[1]);
   const work = await measureRedisWork(ctx.admin);
   const cpu = startCpuMeter(processPids(ctx, underTest));
