@@ -53,6 +53,7 @@ export class HookrelayFleet {
     keyPrefix: string,
     private readonly ports: { api: number; single: number },
     private readonly cpuProfDir: string | undefined,
+    private readonly log: (line: string) => void,
   ) {
     this.env = { redisUrl, keyPrefix, adminKey: this.adminKey, encryptionKeys: `bench:${randomBytes(32).toString('base64')}` };
     this.split = this.deployment(SPLIT_LABEL, ports.api, {
@@ -74,8 +75,8 @@ export class HookrelayFleet {
   }
 
   /** Starts (b)'s API; the rest starts on demand. */
-  static async start(redisUrl: string, keyPrefix: string, cpuProfDir: string | undefined): Promise<HookrelayFleet> {
-    const fleet = new HookrelayFleet(redisUrl, keyPrefix, { api: await freePort(), single: await freePort() }, cpuProfDir);
+  static async start(redisUrl: string, keyPrefix: string, cpuProfDir: string | undefined, log: (line: string) => void): Promise<HookrelayFleet> {
+    const fleet = new HookrelayFleet(redisUrl, keyPrefix, { api: await freePort(), single: await freePort() }, cpuProfDir, log);
     try {
       fleet.api = await fleet.spawn('api', fleet.ports.api);
     } catch (err) {
@@ -104,7 +105,10 @@ export class HookrelayFleet {
 
   private async spawn(role: HookrelayRole, port?: number): Promise<HookrelayProcess> {
     const name = `${role === 'npm start' ? 'npm-start' : role}-${++this.started}`;
-    return HookrelayProcess.start({ name, role, env: this.env, port, logDir: this.logDir, cpuProfDir: this.cpuProfDir });
+    const begun = performance.now();
+    const p = await HookrelayProcess.start({ name, role, env: this.env, port, logDir: this.logDir, cpuProfDir: this.cpuProfDir });
+    this.log(`hookrelay ${name} (pid ${p.pid}) ready in ${((performance.now() - begun) / 1000).toFixed(1)} s`);
+    return p;
   }
 
   /** Starts worker processes (all at once) until `count` run. */

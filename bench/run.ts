@@ -25,7 +25,9 @@ import { redisPid } from './redis-stats';
 import { formatTable, info, type Row } from './report';
 
 
-const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const began = performance.now();
+/** A progress line on stderr, stamped with the seconds since the run began. */
+const log = (line: string): void => void process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 
 /** Teardown steps, run last-in first-out, each bounded; `runSync` is the last resort on process exit. */
 class Cleanup {
@@ -90,7 +92,7 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
   // One bare worker, or as many as the scale phase's largest step.
   const bareWorkerCount = config.phases.has('scale') ? Math.max(...config.scaleWorkers) : 1;
   const startHookrelay = async (): Promise<HookrelayFleet> => {
-    const fleet = await HookrelayFleet.start(redis.url, KEY_PREFIX, config.cpuProfDir);
+    const fleet = await HookrelayFleet.start(redis.url, KEY_PREFIX, config.cpuProfDir, log);
     cleanup.add('hookrelay', () => fleet.close(), () => fleet.killNow());
     return fleet;
   };

@@ -17,7 +17,7 @@ const VICTIM_RATE_PER_S = 200;
  * sockets). The "baseline" column is the victim alone.
  */
 export async function runIsolation(ctx: BenchContext): Promise<PhaseResult> {
-  const seconds = ctx.config.quick ? 2 : 5;
+  const seconds = ctx.config.quick ? 1 : 5;
   await cleanSlate(ctx);
   const deployment = ctx.hookrelay.split;
   const { client } = deployment;

@@ -12,8 +12,8 @@ import { BARE_KEY, cpuUsPer, HOOKRELAY_KEY, measurePipeline, redisCallsPer, redi
  * cap parks attempts over and over, which costs Redis commands of its own.)
  */
 const SUBSCRIBERS = 4;
-/** Events per batch request (and per addBulk), so every subscriber gets batches even in quick mode. */
-const BATCH_SIZE = 250;
+/** Events per batch request (and per addBulk): small enough that every subscriber gets batches in quick mode. */
+const BATCH_SIZE = 125;
 
 const workersLabel = (count: number): string => `${count} worker${count === 1 ? '' : 's'}`;
 
