@@ -10,7 +10,7 @@ export interface BenchConfig {
   batchIngestEvents: number;
   /** Events in the single-POST ingest phase. */
   singleIngestEvents: number;
-  /** Concurrent clients in the single-POST ingest phase (and connections of the API client). */
+  /** Concurrent clients (and connections) in the single-POST ingest phase. */
   ingestClients: number;
   /** Events per batch request / addBulk call. */
   batchSize: number;

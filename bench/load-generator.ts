@@ -51,9 +51,14 @@ export interface OpenLoopArgs {
 
 export interface LoadGeneratorInit {
   redisUrl: string;
-  /** Connections per origin (the publish clients). */
-  connections: number;
 }
+
+/**
+ * Connections per origin: enough that an open loop's pool never queues a publish (3,000/s with
+ * answers of ~85 ms), so the time a publish waits is the server's, not the client's. A closed loop
+ * opens as many as it has clients.
+ */
+const CONNECTIONS_PER_ORIGIN = 256;
 
 let init: LoadGeneratorInit | undefined;
 let bare: { queue: Queue<BareJobData>; redis: Redis } | undefined;
@@ -62,7 +67,7 @@ const pools = new Map<string, Pool>();
 function pool(origin: string): Pool {
   let p = pools.get(origin);
   if (!p) {
-    p = new Pool(origin, { connections: init?.connections ?? 64 });
+    p = new Pool(origin, { connections: CONNECTIONS_PER_ORIGIN });
     pools.set(origin, p);
   }
   return p;
