@@ -76,8 +76,9 @@ export class LoadGenerator {
     return this.child.call('closedLoop', args, phaseTimeoutMs(args.total));
   }
 
+  /** Resolves once every call has been answered: a saturated server may answer long after the sending stopped. */
   openLoop(args: OpenLoopArgs): Promise<OpenLoopResult> {
-    return this.child.call('openLoop', args, args.seconds * 1000 + 60_000);
+    return this.child.call('openLoop', args, args.seconds * 1000 + phaseTimeoutMs(Math.round(args.ratePerS * args.seconds)));
   }
 }
 
