@@ -26,3 +26,7 @@ export function createBareQueue(connection: Redis): Queue<BareJobData> {
 export function bareJob(id: string, seq: number, path = '/bare', payload: Record<string, unknown> = benchPayload(seq)) {
   return { name: 'deliver', data: { id, path, payload }, opts: { removeOnComplete: true } };
 }
+
+/** Routes of the express baseline (express-baseline.ts): the one that calls `queue.add`, and the one that does nothing. */
+export const EXPRESS_QUEUE_ADD_PATH = '/v1/subscribers/sub_bench/events';
+export const EXPRESS_NO_OP_PATH = '/noop/subscribers/sub_bench/events';

@@ -3,7 +3,7 @@
 import { Worker, type Job } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'undici';
-import { RssSampler, serveCommands } from './child-serve';
+import { serveCommands } from './child-serve';
 import type { BareJobData } from './bare';
 
 export interface BaselineWorkerStartArgs {
@@ -15,14 +15,12 @@ export interface BaselineWorkerStartArgs {
   sinkOrigin: string;
 }
 
-const rss = new RssSampler();
 let running: { worker: Worker<BareJobData>; pool: Pool; connection: Redis } | undefined;
 
 serveCommands(
   {
     start: async (args: BaselineWorkerStartArgs) => {
       if (running) throw new Error('already started');
-      rss.start();
       const connection = new Redis(args.redisUrl, { maxRetriesPerRequest: null });
       const pool = new Pool(args.sinkOrigin, { connections: args.connections });
       const worker = new Worker<BareJobData>(
@@ -43,10 +41,7 @@ serveCommands(
       running = { worker, pool, connection };
       return null;
     },
-    stop: async () => {
-      await close();
-      return { peakRssBytes: rss.stop() };
-    },
+    stop: close,
   },
   close,
 );

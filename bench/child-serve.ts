@@ -42,22 +42,3 @@ export function serveCommands(handlers: Handlers, onExit: () => Promise<void>, r
   process.send({ ready: readyInfo });
 }
 
-/** Peak resident set size while a worker runs, sampled every 50 ms. */
-export class RssSampler {
-  private peak = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  start(): void {
-    this.peak = process.memoryUsage.rss();
-    this.timer = setInterval(() => {
-      this.peak = Math.max(this.peak, process.memoryUsage.rss());
-    }, 50);
-    this.timer.unref();
-  }
-
-  stop(): number {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    return Math.max(this.peak, process.memoryUsage.rss());
-  }
-}

@@ -4,18 +4,30 @@ import { join } from 'node:path';
 /** Sizes and limits of one bench run; `BENCH_QUICK=1` shrinks them for a CI smoke run. */
 export interface BenchConfig {
   quick: boolean;
-  /** Events in the pipeline, batch-ingest and memory phases. */
+  /** Events in the pipeline and memory phases. */
   events: number;
+  /** Events in the batch-ingest stretch. */
+  batchIngestEvents: number;
   /** Events in the single-POST ingest phase. */
   singleIngestEvents: number;
-  /** Concurrent clients in the single-POST ingest phase (and connections of the API client). */
+  /** Concurrent clients (and connections) in the single-POST ingest phase. */
   ingestClients: number;
   /** Events per batch request / addBulk call. */
   batchSize: number;
   /** Batch requests in flight at once in the batch-ingest phase. */
   batchConcurrency: number;
-  latencyRatePerS: number;
+  /** Publish rates of the latency phase's steps, lowest first. */
+  latencyRatesPerS: readonly number[];
+  /** Seconds each latency step sends for. */
   latencySeconds: number;
+  /** Publishes before a latency measurement starts, to warm the path (JIT, pools, caches). */
+  warmUpEvents: number;
+  /** Deliveries the isolation phase's attacker has queued before the victim publishes again. */
+  hostileDeliveries: number;
+  /** Worker processes of each step of the scale phase. */
+  scaleWorkers: readonly number[];
+  /** Events of each scale step. */
+  scaleEvents: number;
   fanOutEndpoints: number;
   /** Jobs in flight per worker, the same for Hookrelay's worker and the bare one. */
   workerConcurrency: number;
@@ -31,7 +43,7 @@ export interface BenchConfig {
   resultsFile: string;
 }
 
-export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory', 'isolation'] as const;
+export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory', 'isolation', 'scale'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
@@ -40,13 +52,18 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
   for (const p of requested) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
   return {
     quick,
-    events: quick ? 2_000 : 20_000,
+    events: quick ? 1_000 : 20_000,
+    batchIngestEvents: quick ? 2_000 : 20_000,
     singleIngestEvents: quick ? 1_000 : 10_000,
     ingestClients: 64,
     batchSize: 1_000,
     batchConcurrency: 2,
-    latencyRatePerS: 1_000,
+    latencyRatesPerS: quick ? [500, 1_000] : [500, 1_000, 2_000, 3_000],
     latencySeconds: quick ? 2 : 10,
+    warmUpEvents: quick ? 100 : 500,
+    hostileDeliveries: quick ? 2_000 : 10_000,
+    scaleWorkers: [1, 2, 4],
+    scaleEvents: quick ? 500 : 10_000,
     fanOutEndpoints: 1_000,
     workerConcurrency: 100,
     connectionsPerOrigin: 64,

@@ -1,48 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
-import { createLogger, createMetrics } from '@hookrelay/observability';
-import { createApp } from '../apps/api/src/app';
-import { buildApiDeps } from '../apps/api/src/build-deps';
+import type { Pool } from 'undici';
 
-/** Hookrelay's API in this process, wired by buildApiDeps as apps/api/src/main.ts wires it, plus an HTTP client for it. */
-export interface BenchApi {
-  /** Deliveries waiting in the scheduler's lanes. */
-  queued(): Promise<number>;
-  client: ApiClient;
-  close(): Promise<void>;
-}
-
-export async function startBenchApi(redisUrl: string, keyPrefix: string, clientConnections: number): Promise<BenchApi> {
-  const logger = createLogger({ level: 'info', name: 'api', destination: { write: () => undefined } });
-  const adminKey = `hr_admin_bench_${randomBytes(16).toString('hex')}`;
-  const api = await buildApiDeps({
-    redisUrl,
-    keyPrefix,
-    logger,
-    metrics: createMetrics(),
-    adminKey,
-    policy: { allowHttp: true, allowPrivateTargets: true, allowSha1: false },
-  });
-  const app = createApp(api.deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pool = new Pool(origin, { connections: clientConnections });
-  return {
-    queued: () => api.deps.store.lanes.readyCount(),
-    client: new ApiClient(pool, adminKey),
-    close: async () => {
-      await pool.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await api.close();
-    },
-  };
-}
-
+/**
+ * A client of Hookrelay's HTTP API over an undici Pool: the orchestrator's for set-up calls and the
+ * load generator's for the measured publishes, so both speak to the API exactly as a platform does.
+ */
 export interface BenchEvent {
   type: string;
   payload: unknown;
@@ -71,10 +32,10 @@ export class ApiClient {
   }
 
   /** A subscriber, and a publisher key to publish for it with (the way a producing service calls). */
-  async createSubscriber(name: string): Promise<{ sid: string; publisherKey: string }> {
+  async createSubscriber(name: string): Promise<{ sid: string; key: string }> {
     const sub = await this.call<{ id: string }>('POST', '/v1/subscribers', { name }, 201);
     const key = await this.call<{ apiKey: string }>('POST', '/v1/api-keys', { role: 'publisher' }, 201);
-    return { sid: sub.id, publisherKey: key.apiKey };
+    return { sid: sub.id, key: key.apiKey };
   }
 
   /** The admin's per-subscriber limits (quotas, publish rate), over the server's defaults. */

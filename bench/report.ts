@@ -39,11 +39,11 @@ export function info(phase: string, metric: string, unit: string, hookrelay: Val
   return { phase, metric, unit, hookrelay, baseline, ratio: ratioOf(hookrelay, baseline), target: '-', met: null };
 }
 
-/** Lost and duplicated deliveries: must both be zero. */
-export function exactlyOnce(phase: string, hookrelay: { lost: number; duplicates: number }, baseline: { lost: number; duplicates: number }): Row {
+/** Lost and duplicated deliveries: must both be zero. `label` says which deployment ("(b) "). */
+export function exactlyOnce(phase: string, label: string, hookrelay: { lost: number; duplicates: number }, baseline: { lost: number; duplicates: number }): Row {
   return {
     phase,
-    metric: 'lost / duplicates',
+    metric: `${label}lost / duplicates`,
     unit: '',
     hookrelay: `${hookrelay.lost} / ${hookrelay.duplicates}`,
     baseline: `${baseline.lost} / ${baseline.duplicates}`,

@@ -6,23 +6,28 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, relative } from 'node:path';
 import Redis from 'ioredis';
 import { startRedisServer } from '@hookrelay/testing';
+import { createStore } from '@hookrelay/store';
 import { createBareQueue } from './bare';
 import { spawnChild, type ChildHandle } from './child';
 import { withTimeout } from './clock';
 import { loadBenchConfig, phaseTimeoutMs, type BenchConfig, type PhaseName } from './config';
-import { baselineWorkerArgs, hookrelayWorkerArgs, KEY_PREFIX, WorkerChild, type BenchContext, type PhaseResult } from './context';
-import { startBenchApi } from './hookrelay-api';
+import { baselineWorkerArgs, KEY_PREFIX, LoadGenerator, WorkerChild, type BenchContext, type PhaseResult } from './context';
+import { HookrelayFleet } from './hookrelay-deployments';
+import { peakRssBytes } from './hookrelay-process';
 import { runFanOut } from './phases/fanout';
 import { runIsolation } from './phases/isolation';
 import { runIngest } from './phases/ingest';
 import { runLatency } from './phases/latency';
 import { runMemory } from './phases/memory';
 import { runPipeline } from './phases/pipeline';
+import { runScale } from './phases/scale';
 import { redisPid } from './redis-stats';
 import { formatTable, info, type Row } from './report';
 
 
-const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const began = performance.now();
+/** A progress line on stderr, stamped with the seconds since the run began. */
+const log = (line: string): void => void process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 
 /** Teardown steps, run last-in first-out, each bounded; `runSync` is the last resort on process exit. */
 class Cleanup {
@@ -51,11 +56,13 @@ class Cleanup {
 
 const PHASE_RUNNERS: Record<PhaseName, { run: (ctx: BenchContext) => Promise<PhaseResult>; timeoutMs: (c: BenchConfig) => number }> = {
   pipeline: { run: runPipeline, timeoutMs: (c) => 2 * phaseTimeoutMs(c.events) + 60_000 },
-  latency: { run: runLatency, timeoutMs: (c) => 2 * (c.latencySeconds * 1000 + 45_000) },
+  // Three systems (baseline, (b), (a)), each warmed up, then each step and the wait for its deliveries.
+  latency: { run: runLatency, timeoutMs: (c) => 3 * (60_000 + c.latencyRatesPerS.reduce((ms, rate) => ms + c.latencySeconds * 1000 + phaseTimeoutMs(rate * c.latencySeconds), 0)) },
   fanout: { run: runFanOut, timeoutMs: () => 180_000 },
-  ingest: { run: runIngest, timeoutMs: (c) => 2 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.events) },
+  ingest: { run: runIngest, timeoutMs: (c) => 4 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.batchIngestEvents) },
   memory: { run: runMemory, timeoutMs: (c) => 4 * phaseTimeoutMs(c.events) },
   isolation: { run: runIsolation, timeoutMs: () => 180_000 },
+  scale: { run: runScale, timeoutMs: (c) => 2 * c.scaleWorkers.length * phaseTimeoutMs(c.scaleEvents) + 60_000 },
 };
 
 async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContext> {
@@ -75,38 +82,55 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
 
   if (config.cpuProfDir) {
     mkdirSync(config.cpuProfDir, { recursive: true });
-    log(`worker CPU profiles go to ${config.cpuProfDir}`);
+    log(`CPU profiles of Hookrelay's processes and the bare workers go to ${config.cpuProfDir}`);
   }
-  const spawn = async <R>(name: string, file: string, profile: boolean): Promise<ChildHandle<R>> => {
-    const child = await spawnChild<R>(name, file, profile && config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {});
+  const spawn = async <R>(name: string, file: string): Promise<ChildHandle<R>> => {
+    const child = await spawnChild<R>(name, file);
     cleanup.add(name, () => child.stop(), () => child.killNow());
     return child;
   };
-  const [sink, hookrelayChild, baselineChild] = await Promise.all([
-    spawn<{ port: number }>('sink', 'sink.ts', false),
-    spawn('hookrelay-worker', 'hookrelay-worker.ts', true),
-    spawn('baseline-worker', 'baseline-worker.ts', true),
+  // One bare worker, or as many as the scale phase's largest step.
+  const bareWorkerCount = config.phases.has('scale') ? Math.max(...config.scaleWorkers) : 1;
+  const startHookrelay = async (): Promise<HookrelayFleet> => {
+    const fleet = await HookrelayFleet.start(redis.url, KEY_PREFIX, config.cpuProfDir, log);
+    cleanup.add('hookrelay', () => fleet.close(), () => fleet.killNow());
+    return fleet;
+  };
+  const [hookrelay, sink, loadChild, expressChild] = await Promise.all([
+    startHookrelay(),
+    spawn<{ port: number; ports: number[] }>('sink', 'sink.ts'),
+    spawn('load-generator', 'load-generator.ts'),
+    spawn('express-baseline', 'express-baseline.ts'),
   ]);
   const sinkOrigin = `http://127.0.0.1:${sink.ready.port}`;
-
-  const api = await startBenchApi(redis.url, KEY_PREFIX, config.ingestClients);
-  cleanup.add('api', () => api.close());
+  const bareWorkers = Array.from({ length: bareWorkerCount }, (_, i) => {
+    const name = `baseline-worker-${i + 1}`;
+    const worker = new WorkerChild(() => spawnChild(name, 'baseline-worker.ts', config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {}), baselineWorkerArgs(config, redis.url, sinkOrigin));
+    cleanup.add(name, () => worker.close(), () => worker.killNow());
+    return worker;
+  });
+  await loadChild.call('init', { redisUrl: redis.url });
+  const express = await expressChild.call<{ port: number }>('start', { redisUrl: redis.url });
   const bareRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
   const bareQueue = createBareQueue(bareRedis);
   cleanup.add('bare queue', async () => {
     await bareQueue.close();
     bareRedis.disconnect();
   });
+  const lanes = createStore({ redis: admin, prefix: KEY_PREFIX }).lanes;
   return {
     config,
     redisUrl: redis.url,
     admin,
     sink,
     sinkOrigin,
-    api,
+    sinkOrigins: sink.ready.ports.map((port) => `http://127.0.0.1:${port}`),
+    load: new LoadGenerator(loadChild),
+    hookrelay,
+    queued: () => lanes.readyCount(),
     bareQueue,
-    hookrelayWorker: new WorkerChild(hookrelayChild, hookrelayWorkerArgs(config, redis.url)),
-    baselineWorker: new WorkerChild(baselineChild, baselineWorkerArgs(config, redis.url, sinkOrigin)),
+    bareWorkers,
+    express: { origin: `http://127.0.0.1:${express.port}`, pid: expressChild.pid },
     redisPid: pid,
     log,
   };
@@ -114,9 +138,11 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
 
 function howItRan(config: BenchConfig): string[] {
   return [
-    `baseline: bare BullMQ Queue.add/addBulk in the orchestrator process; bare BullMQ Worker (concurrency ${config.workerConcurrency}) POSTing with an undici Pool (${config.connectionsPerOrigin} connections) in its own child process`,
-    `hookrelay: API (createApp + buildApiDeps, as main.ts) in the orchestrator process, called over loopback with an undici Pool (${config.ingestClients} connections) and a publisher key; startDeliveryWorker (concurrency ${config.workerConcurrency}, ${config.connectionsPerOrigin} connections/origin, x-hub-signature sha256, attempt records, metrics, log lines serialized then dropped) in its own child process`,
-    'sink: node http server in its own child process, answers 200 after reading the body; redis-server: private, loopback, appendonly no, no snapshots',
+    'every process below is its own OS process; the orchestrator (run.ts) only starts them, sets up subscribers and endpoints, and reads Redis between measured stretches',
+    'load generator: every measured call (single and batch publishes over an undici Pool of up to 256 connections with a publisher key, bare queue.add/addBulk, POSTs to the express baseline)',
+    `hookrelay (a): \`npm start\` (apps/api/src/main.ts --with-worker: API and worker in one process); (b): \`npm run start:api\` and 1..n \`npm run start:worker\` processes; NODE_ENV=production, secrets encrypted, LOG_LEVEL=info to a file, worker defaults (concurrency 100, 64 connections per origin)`,
+    `baseline: bare BullMQ Worker (concurrency ${config.workerConcurrency}) POSTing with an undici Pool (${config.connectionsPerOrigin} connections), one process each; express baseline: a route that parses JSON and calls queue.add, and one that does nothing`,
+    'sink: node http server, answers 200 after reading the body; redis-server: private, loopback, appendonly no, no snapshots',
     'ratios are hookrelay / baseline: above 1 is better for rates, below 1 is better for times and bytes',
   ];
 }
@@ -159,7 +185,13 @@ async function main(): Promise<number> {
       }
     }
     const mb = (b: number): number | null => (b > 0 ? b / (1024 * 1024) : null);
-    rows.push(info('6 memory', 'worker peak RSS (sampled, all phases)', 'MB', mb(ctx.hookrelayWorker.peakRssBytes), mb(ctx.baselineWorker.peakRssBytes)));
+    const peak = ctx.hookrelay.peakRssBytes;
+    const bareWorkerPeak = Math.max(0, ...ctx.bareWorkers.map((w) => w.peakRssBytes));
+    rows.push(
+      info('6 memory', 'peak RSS: worker process (all phases)', 'MB', mb(peak.worker), mb(bareWorkerPeak)),
+      info('6 memory', 'peak RSS: (a) npm start process (bare: worker)', 'MB', mb(peak['npm start']), mb(bareWorkerPeak)),
+      info('6 memory', 'peak RSS: API process (bare: express + queue.add)', 'MB', mb(Math.max(peak.api, ctx.hookrelay.apiPeakRssBytes())), mb(peakRssBytes(ctx.express.pid))),
+    );
   } catch (err) {
     broken = (err as Error).stack ?? String(err);
     log(`BROKEN: ${broken}`);

@@ -1,7 +1,7 @@
 // Bench child: the receiver every delivery goes to. Answers 200 to everything (after reading the
 // body, as a real receiver would) and counts arrivals by one header, so the orchestrator can check
 // that each delivery arrived exactly once and when.
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveCommands } from './child-serve';
 import { epochMs } from './clock';
@@ -35,6 +35,9 @@ export interface SinkStats {
   times?: Array<[string, number]>;
 }
 
+/** Ports the sink listens on (the first is the usual one). */
+const SINK_PORTS = 4;
+
 let keyHeader = 'x-bench-id';
 let requireHeader: string | undefined;
 let firstAt = new Map<string, number>();
@@ -45,7 +48,7 @@ let first = 0;
 let last = 0;
 let waiter: { count: number; resolve: () => void } | undefined;
 
-const server = createServer((req, res) => {
+const handle = (req: IncomingMessage, res: ServerResponse): void => {
   const at = epochMs();
   arrivals++;
   const raw = req.headers[keyHeader];
@@ -63,8 +66,17 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-length': '0' });
     res.end();
   });
+};
+
+/**
+ * One receiver per port, all counted together: the scheduler caps attempts per receiver address
+ * (IP and port), so endpoints that stand for different customers' receivers get ports of their own.
+ */
+const servers = Array.from({ length: SINK_PORTS }, () => {
+  const server = createServer(handle);
+  server.keepAliveTimeout = 60_000;
+  return server;
 });
-server.keepAliveTimeout = 60_000;
 
 function stats(reached: boolean, withTimes: boolean): SinkStats {
   return {
@@ -80,8 +92,7 @@ function stats(reached: boolean, withTimes: boolean): SinkStats {
   };
 }
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
+void Promise.all(servers.map((server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))))).then((ports) => {
   serveCommands(
     {
       reset: (args: SinkResetArgs) => {
@@ -92,6 +103,8 @@ server.listen(0, '127.0.0.1', () => {
         waiter = undefined;
         return null;
       },
+      /** Distinct keys arrived so far. */
+      count: () => firstAt.size,
       wait: async (args: SinkWaitArgs) => {
         let reached = firstAt.size >= args.count;
         if (!reached) {
@@ -112,9 +125,11 @@ server.listen(0, '127.0.0.1', () => {
       },
     },
     async () => {
-      server.closeAllConnections();
-      server.close();
+      for (const server of servers) {
+        server.closeAllConnections();
+        server.close();
+      }
     },
-    { port },
+    { port: ports[0], ports },
   );
 });

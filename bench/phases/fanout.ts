@@ -1,7 +1,7 @@
-import { bareJob, benchPayload } from '../bare';
-import { epochMs } from '../clock';
-import { cleanSlate, closedLoop, delivery, deliveryProblems, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
+import { cleanSlate, delivery, deliveryProblems, publishSender, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
+import { closedLoop } from '../loops';
 import { atMost, info, type Row } from '../report';
+import { BARE_KEY, bareBulkSender, HOOKRELAY_KEY } from './pipeline';
 
 interface FanOutRun {
   endpoints: number;
@@ -14,36 +14,41 @@ interface FanOutRun {
   unsigned?: number;
 }
 
+/**
+ * (5) One event to `fanOutEndpoints` endpoints (distinct paths on the sink) through deployment (b),
+ * published by the load generator; against one bare `addBulk` of as many jobs from the same place.
+ * Both sides are warmed up first (Hookrelay's through another subscriber).
+ */
 export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
   const count = ctx.config.fanOutEndpoints;
 
   await cleanSlate(ctx);
-  await ctx.baselineWorker.start();
+  const bareWorker = ctx.bareWorkers[0]!;
+  await bareWorker.start();
+  await warmUp(ctx, bareBulkSender(ctx, 'w'), BARE_KEY);
   await sinkReset(ctx, 'x-bench-id');
-  const jobs = Array.from({ length: count }, (_, i) => bareJob(`f${i}`, 0, `/fan/${i}`));
-  const bareStart = epochMs();
-  await ctx.bareQueue.addBulk(jobs);
-  const bareEnqueued = epochMs();
+  const bare = await ctx.load.closedLoop({ sender: { kind: 'queue-add-bulk', idPrefix: 'f', payload: 'bench', batchSize: count, fanOut: true }, total: count, clients: 1 });
   const bareStats = await sinkWait(ctx, count, 60_000);
-  await ctx.baselineWorker.stop();
-  const baseline: FanOutRun = { endpoints: count, enqueuedMs: bareEnqueued - bareStart, allArrivedMs: bareStats.lastAt - bareStart, ...delivery(bareStats, count) };
+  await bareWorker.stop();
+  const baseline: FanOutRun = { endpoints: count, enqueuedMs: bare.elapsedMs, allArrivedMs: bareStats.lastAt - bare.startedAt, ...delivery(bareStats, count) };
 
   await cleanSlate(ctx);
-  const { client } = ctx.api;
-  const { sid, publisherKey } = await client.createSubscriber('bench-fanout');
+  const deployment = ctx.hookrelay.split;
+  const { client } = deployment;
+  const target = await client.createSubscriber('bench-fanout');
   // More endpoints than a subscriber's default quota (100): the operator raises it, as for a big customer.
-  await client.setLimits(sid, { maxEndpoints: count });
+  await client.setLimits(target.sid, { maxEndpoints: count });
   const setupStart = performance.now();
-  await closedLoop(count, 16, (i) => client.createEndpoint(sid, `${ctx.sinkOrigin}/fan/${i}`));
+  await closedLoop(count, 16, (i) => client.createEndpoint(target.sid, `${ctx.sinkOrigin}/fan/${i}`));
   ctx.log(`fan-out: ${count} endpoints created in ${(performance.now() - setupStart).toFixed(0)} ms`);
-  await ctx.hookrelayWorker.start();
+  await deployment.start();
+  const warm = await subscriberWithEndpoint(deployment, ctx, 'bench-fanout-warm-up', '/warm');
+  await warmUp(ctx, publishSender(deployment, [warm]), HOOKRELAY_KEY);
   await sinkReset(ctx, 'x-hookrelay-delivery-id', 'x-hub-signature');
-  const start = epochMs();
-  await client.publish(sid, publisherKey, { type: 'custom.bench', payload: benchPayload(0) });
-  const enqueued = epochMs();
+  const published = await ctx.load.closedLoop({ sender: publishSender(deployment, [target]), total: 1, clients: 1 });
   const stats = await sinkWait(ctx, count, 60_000);
-  await ctx.hookrelayWorker.stop();
-  const hookrelay: FanOutRun = { endpoints: count, enqueuedMs: enqueued - start, allArrivedMs: stats.lastAt - start, ...delivery(stats, count), unsigned: stats.missingRequired };
+  await deployment.stop();
+  const hookrelay: FanOutRun = { endpoints: count, enqueuedMs: published.elapsedMs, allArrivedMs: stats.lastAt - published.startedAt, ...delivery(stats, count), unsigned: stats.missingRequired };
   ctx.log(`fan-out hookrelay: enqueued in ${hookrelay.enqueuedMs.toFixed(1)} ms, all arrived in ${hookrelay.allArrivedMs.toFixed(1)} ms, lost ${hookrelay.lost}`);
 
   const phase = `5 fan-out 1 event x ${count}`;

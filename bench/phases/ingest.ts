@@ -1,108 +1,107 @@
-import { bareJob, benchPayload } from '../bare';
+import { EXPRESS_NO_OP_PATH, EXPRESS_QUEUE_ADD_PATH } from '../bare';
 import { CATALOG_EVENT_TYPE, catalogPayload, catalogSchema } from '../catalog-type';
 import { startCpuMeter } from '../cpu-meter';
-import { chunks, cleanSlate, closedLoop, type BenchContext, type PhaseResult } from '../context';
-import { expressNoOpRate } from '../http-ceiling';
+import { batchSender, cleanSlate, publishSender, subscriberWithEndpoint, type BenchContext, type PhaseResult } from '../context';
+import type { ClosedLoopArgs, PayloadKind, PublishTarget } from '../load-generator';
 import { atLeastRatio, info, type Row } from '../report';
 
 interface IngestRun {
   events: number;
   perS: number;
-  /** CPU microseconds per event: the orchestrator (client + API, or the bare producer) and Redis. */
-  producerCpuUs: number;
+  /** CPU microseconds per event of the process serving the requests (none for bare queue.add), of the load generator and of Redis. */
+  serverCpuUs: number;
+  loadCpuUs: number;
   redisCpuUs: number;
 }
 
-/** Runs one ingest stretch and checks the queue then holds exactly `events` jobs. */
-async function measured(ctx: BenchContext, events: number, queueCount: () => Promise<number>, work: () => Promise<number>): Promise<IngestRun> {
-  const cpu = startCpuMeter({ producer: process.pid, redis: ctx.redisPid });
-  const elapsedMs = await work();
+/**
+ * Runs one ingest stretch from the load generator, after a warm-up through the same path, and
+ * checks the queue then holds `expected` more jobs (`events` unless said otherwise). `server` is
+ * the pid of the process answering, if any.
+ */
+async function measured(ctx: BenchContext, args: ClosedLoopArgs, server: number | undefined, queueCount: () => Promise<number>, expected = args.total): Promise<IngestRun> {
+  await ctx.load.closedLoop({ ...args, total: ctx.config.warmUpEvents, offset: 1_000_000 });
+  const before = await queueCount();
+  const cpu = startCpuMeter({ ...(server ? { server } : {}), load: ctx.load.pid, redis: ctx.redisPid });
+  const { elapsedMs } = await ctx.load.closedLoop(args);
   const used = cpu.finish();
-  const held = await queueCount();
-  if (held !== events) throw new Error(`ingest: ${events} events sent but the queue holds ${held} jobs`);
-  const per = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / events;
-  return { events, perS: (events / elapsedMs) * 1000, producerCpuUs: per(used.producer), redisCpuUs: per(used.redis) };
+  const added = (await queueCount()) - before;
+  if (added !== expected) throw new Error(`ingest: ${args.total} events sent but the queue holds ${added} more jobs (expected ${expected})`);
+  const per = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / args.total;
+  return { events: args.total, perS: (args.total / elapsedMs) * 1000, serverCpuUs: per(used.server), loadCpuUs: per(used.load), redisCpuUs: per(used.redis) };
 }
 
-async function hookrelayTarget(ctx: BenchContext): Promise<{ sid: string; publisherKey: string }> {
-  const target = await ctx.api.client.createSubscriber('bench-ingest');
-  await ctx.api.client.createEndpoint(target.sid, `${ctx.sinkOrigin}/hook`);
-  // Defined after cleanSlate's FLUSHDB, like everything else; the API process sees it at once.
-  if (ctx.config.catalogType) await ctx.api.client.defineEventType({ type: CATALOG_EVENT_TYPE, schema: catalogSchema(), examples: [catalogPayload(0)] });
+/** What each stretch publishes: `custom.bench` with today's payload, or (BENCH_CATALOG_TYPE=1) the 20-property type with its payload on every side. */
+function ingestEvent(ctx: BenchContext): { type: string; label: string; payload: PayloadKind } {
+  return ctx.config.catalogType ? { type: CATALOG_EVENT_TYPE, label: `, ${CATALOG_EVENT_TYPE} (20-property schema)`, payload: 'catalog' } : { type: 'custom.bench', label: '', payload: 'bench' };
+}
+
+async function hookrelayTarget(ctx: BenchContext): Promise<PublishTarget> {
+  const deployment = ctx.hookrelay.split;
+  const target = await subscriberWithEndpoint(deployment, ctx, 'bench-ingest');
+  // Defined after cleanSlate's FLUSHDB, like everything else, through the API that will validate against it.
+  if (ctx.config.catalogType) await deployment.client.defineEventType({ type: CATALOG_EVENT_TYPE, schema: catalogSchema(), examples: [catalogPayload(0)] });
   return target;
-}
-
-/** What each stretch publishes: `custom.bench` with today's payload, or (BENCH_CATALOG_TYPE=1) the 20-property type with its payload on both sides. */
-function ingestEvent(ctx: BenchContext): { type: string; label: string; payload: (seq: number) => Record<string, unknown> } {
-  return ctx.config.catalogType ? { type: CATALOG_EVENT_TYPE, label: `, ${CATALOG_EVENT_TYPE} (20-property schema)`, payload: catalogPayload } : { type: 'custom.bench', label: '', payload: benchPayload };
 }
 
 /**
  * (3) Ingest alone: no worker runs, so every event stays queued. Single POSTs from 64 concurrent
- * clients against 64 concurrent bare `queue.add` loops; the batch route against bare `addBulk`,
- * both with the same batch size and the same number of requests in flight. An express route that
- * does nothing shows the HTTP layer's own ceiling for single POSTs.
+ * clients of the load generator to (b)'s API, against the express baseline's route that parses the
+ * JSON and calls `queue.add` (its own process, the same clients), bare `queue.add` from 64 loops
+ * of the load generator (no HTTP), and the express route that does nothing (the HTTP ceiling).
+ * The batch route against bare `addBulk`, with the same batch size and requests in flight.
  */
 export async function runIngest(ctx: BenchContext): Promise<PhaseResult> {
-  const { singleIngestEvents: single, events: batched, ingestClients: clients, batchSize, batchConcurrency } = ctx.config;
-  const { client } = ctx.api;
+  const { singleIngestEvents: single, batchIngestEvents: batched, ingestClients: clients, batchConcurrency } = ctx.config;
+  const api = ctx.hookrelay.split;
+  const apiPid = api.pids().api;
   const bareCount = () => ctx.bareQueue.count();
-  const hookrelayCount = () => ctx.api.queued();
   const event = ingestEvent(ctx);
 
   await cleanSlate(ctx);
-  const bareSingle = await measured(ctx, single, bareCount, () =>
-    closedLoop(single, clients, async (i) => {
-      const job = bareJob(`s${i}`, i, '/bare', event.payload(i));
-      await ctx.bareQueue.add(job.name, job.data, job.opts);
-    }),
-  );
+  const bareSingle = await measured(ctx, { sender: { kind: 'queue-add', idPrefix: 's', payload: event.payload }, total: single, clients }, undefined, bareCount);
+  await cleanSlate(ctx);
+  const expressSingle = await measured(ctx, { sender: { kind: 'post', origin: ctx.express.origin, path: EXPRESS_QUEUE_ADD_PATH, payload: event.payload }, total: single, clients }, ctx.express.pid, bareCount);
+  await cleanSlate(ctx);
+  const noOp = await measured(ctx, { sender: { kind: 'post', origin: ctx.express.origin, path: EXPRESS_NO_OP_PATH, payload: event.payload }, total: single, clients }, ctx.express.pid, bareCount, 0);
 
   await cleanSlate(ctx);
   let target = await hookrelayTarget(ctx);
-  const hookrelaySingle = await measured(ctx, single, hookrelayCount, () =>
-    closedLoop(single, clients, (i) => client.publish(target.sid, target.publisherKey, { type: event.type, payload: event.payload(i) })),
+  const hookrelaySingle = await measured(ctx, { sender: publishSender(api, [target], event.type, event.payload), total: single, clients }, apiPid, () => ctx.queued());
+  ctx.log(
+    `ingest single: hookrelay ${hookrelaySingle.perS.toFixed(0)}/s, express + queue.add ${expressSingle.perS.toFixed(0)}/s, ` +
+      `bare queue.add ${bareSingle.perS.toFixed(0)}/s, express no-op ${noOp.perS.toFixed(0)}/s`,
   );
 
   await cleanSlate(ctx);
-  const noOp = await expressNoOpRate(single, clients);
-  ctx.log(`ingest single: hookrelay ${hookrelaySingle.perS.toFixed(0)}/s, bare queue.add ${bareSingle.perS.toFixed(0)}/s, express no-op ${noOp.toFixed(0)}/s`);
-
-  const ranges = chunks(batched, batchSize);
-  const bareBatch = await measured(ctx, batched, bareCount, () =>
-    closedLoop(ranges.length, batchConcurrency, async (b) => {
-      const [from, to] = ranges[b] as [number, number];
-      await ctx.bareQueue.addBulk(Array.from({ length: to - from }, (_, i) => bareJob(`b${from + i}`, from + i, '/bare', event.payload(from + i))));
-    }),
-  );
-
+  const bareBatch = await measured(ctx, { sender: { kind: 'queue-add-bulk', idPrefix: 'b', payload: event.payload, batchSize: ctx.config.batchSize }, total: batched, clients: batchConcurrency }, undefined, bareCount);
   await cleanSlate(ctx);
   target = await hookrelayTarget(ctx);
-  const hookrelayBatch = await measured(ctx, batched, hookrelayCount, () =>
-    closedLoop(ranges.length, batchConcurrency, async (b) => {
-      const [from, to] = ranges[b] as [number, number];
-      await client.publishBatch(
-        target.sid,
-        target.publisherKey,
-        Array.from({ length: to - from }, (_, i) => ({ type: event.type, payload: event.payload(from + i) })),
-      );
-    }),
-  );
+  const hookrelayBatch = await measured(ctx, { sender: batchSender(ctx, api, [target], event.type, event.payload), total: batched, clients: batchConcurrency }, apiPid, () => ctx.queued());
   ctx.log(`ingest batch: hookrelay ${hookrelayBatch.perS.toFixed(0)}/s, bare addBulk ${bareBatch.perS.toFixed(0)}/s`);
   await cleanSlate(ctx);
 
+  const phase = '3 ingest';
   const rows: Row[] = [
-    atLeastRatio('3 ingest', `single POST, ${clients} clients (${single})${event.label}`, '/s', hookrelaySingle.perS, bareSingle.perS, 0.5),
-    info('3 ingest', `(ceiling) express no-op POST, ${clients} clients`, '/s', noOp, bareSingle.perS),
-    info('3 ingest', 'single: API+client vs producer CPU per event (us)', '', hookrelaySingle.producerCpuUs, bareSingle.producerCpuUs),
-    info('3 ingest', 'single: Redis CPU per event (us)', '', hookrelaySingle.redisCpuUs, bareSingle.redisCpuUs),
-    atLeastRatio('3 ingest', `batch of ${batchSize}, ${batchConcurrency} in flight (${batched})${event.label}`, '/s', hookrelayBatch.perS, bareBatch.perS, 0.7),
-    info('3 ingest', 'batch: API+client vs producer CPU per event (us)', '', hookrelayBatch.producerCpuUs, bareBatch.producerCpuUs),
-    info('3 ingest', 'batch: Redis CPU per event (us)', '', hookrelayBatch.redisCpuUs, bareBatch.redisCpuUs),
+    atLeastRatio(phase, `single POST, ${clients} clients (${single})${event.label}: vs express + queue.add`, '/s', hookrelaySingle.perS, expressSingle.perS, 0.6),
+    info(phase, `single POST vs bare queue.add (${clients} loops, no HTTP)`, '/s', hookrelaySingle.perS, bareSingle.perS),
+    info(phase, 'single POST vs express no-op route (HTTP ceiling)', '/s', hookrelaySingle.perS, noOp.perS),
+    info(phase, 'single: server CPU per event (us; API vs express + queue.add)', '', hookrelaySingle.serverCpuUs, expressSingle.serverCpuUs),
+    info(phase, 'single: load generator CPU per event (us; vs express + queue.add)', '', hookrelaySingle.loadCpuUs, expressSingle.loadCpuUs),
+    info(phase, 'single: Redis CPU per event (us; vs express + queue.add)', '', hookrelaySingle.redisCpuUs, expressSingle.redisCpuUs),
+    atLeastRatio(phase, `batch of ${ctx.config.batchSize}, ${batchConcurrency} in flight (${batched})${event.label}`, '/s', hookrelayBatch.perS, bareBatch.perS, 0.5),
+    info(phase, 'batch: API CPU per event (us; bare: addBulk producer)', '', hookrelayBatch.serverCpuUs, bareBatch.loadCpuUs),
+    info(phase, 'batch: Redis CPU per event (us)', '', hookrelayBatch.redisCpuUs, bareBatch.redisCpuUs),
   ];
   return {
     rows,
-    details: { clients, batchSize, batchConcurrency, expressNoOpPerS: noOp, single: { hookrelay: hookrelaySingle, bare: bareSingle }, batch: { hookrelay: hookrelayBatch, bare: bareBatch } },
+    details: {
+      clients,
+      batchSize: ctx.config.batchSize,
+      batchConcurrency,
+      single: { hookrelay: hookrelaySingle, expressQueueAdd: expressSingle, bareQueueAdd: bareSingle, expressNoOp: noOp },
+      batch: { hookrelay: hookrelayBatch, bare: bareBatch },
+    },
     problems: [],
   };
 }

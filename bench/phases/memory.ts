@@ -1,11 +1,14 @@
-import { bareJob, benchPayload, PAYLOAD_BYTES } from '../bare';
+import { PAYLOAD_BYTES } from '../bare';
 import { sleep } from '../clock';
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { chunks, cleanSlate, cpuPids, deliveryProblems, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
+import { bareWorkerPids, batchSender, cleanSlate, deliveryProblems, processPids, sinkReset, sinkWait, subscriberWithEndpoint, type BenchContext, type PhaseResult } from '../context';
 import { measureRedisWork, memoryByKeyKind, usedMemory, type KeyKindUsage } from '../redis-stats';
-import { atMost, info } from '../report';
-import { cpuUsPer, summarize, type PipelineRun } from './pipeline';
+import { atMost, exactlyOnce, info } from '../report';
+import { BARE_KEY, bareBulkSender, cpuMsOf, HOOKRELAY_KEY, summarize, type PipelineRun } from './pipeline';
+
+/** A drain: a pipeline run whose per-delivery figures count the deliveries made once the workers ran. */
+type DrainRun = PipelineRun & { measuredEvents: number };
 
 interface MemoryRun {
   events: number;
@@ -15,7 +18,7 @@ interface MemoryRun {
   /** MEMORY USAGE by kind of key, per pending delivery. */
   byKeyKind: Array<KeyKindUsage & { bytesPerDelivery: number }>;
   /** Worker-only throughput: the queue already full when the worker starts. */
-  drain: PipelineRun;
+  drain: DrainRun;
 }
 
 function perDelivery(kinds: KeyKindUsage[], events: number): MemoryRun['byKeyKind'] {
@@ -32,56 +35,63 @@ async function settledMemory(ctx: BenchContext): Promise<number> {
 }
 
 /**
+ * Starts the delivering processes on a full queue, then measures from the moment they run: CPU and
+ * Redis work per delivery count only the deliveries made after that moment (a process's start-up
+ * CPU is not a delivery's cost).
+ */
+async function drain(ctx: BenchContext, events: number, start: () => Promise<Record<string, number>>, sink: readonly [string, string?]): Promise<DrainRun> {
+  await sinkReset(ctx, sink[0], sink[1]);
+  const underTest = await start();
+  const work = await measureRedisWork(ctx.admin);
+  const cpu = startCpuMeter(processPids(ctx, underTest));
+  const before = await ctx.sink.call<number>('count');
+  const stats = await sinkWait(ctx, events, phaseTimeoutMs(events));
+  return { ...summarize(stats, events, 0, await work.finish(), cpu.finish()), measuredEvents: events - before };
+}
+
+/**
  * (6) Redis bytes per pending delivery with no worker running, then the worker is started on the
  * full queue: that gives worker-only throughput (no ingest competing for the CPU) as a by-product.
  */
 export async function runMemory(ctx: BenchContext): Promise<PhaseResult> {
   const events = ctx.config.events;
-  const ranges = chunks(events, ctx.config.batchSize);
 
   await cleanSlate(ctx);
   const bareBefore = await settledMemory(ctx);
-  for (const [from, to] of ranges) await ctx.bareQueue.addBulk(Array.from({ length: to - from }, (_, i) => bareJob(`m${from + i}`, from + i)));
+  await ctx.load.closedLoop({ sender: bareBulkSender(ctx, 'm'), total: events, clients: 1 });
   const bareAfter = await settledMemory(ctx);
   const bareKinds = await memoryByKeyKind(ctx.admin);
-  await sinkReset(ctx, 'x-bench-id');
-  let work = await measureRedisWork(ctx.admin);
-  let cpu = startCpuMeter(cpuPids(ctx, ctx.baselineWorker));
-  await ctx.baselineWorker.start();
-  const bareDrain = summarize(await sinkWait(ctx, events, phaseTimeoutMs(events)), events, 0, await work.finish(), cpu.finish());
-  await ctx.baselineWorker.stop();
+  const bareWorker = ctx.bareWorkers[0]!;
+  // A fresh process, as Hookrelay's worker is: both drains start cold.
+  const bareDrain = await drain(ctx, events, async () => (await bareWorker.start({ fresh: true }), bareWorkerPids(ctx)), BARE_KEY);
+  await bareWorker.stop();
   const baseline: MemoryRun = { events, usedBefore: bareBefore, usedAfter: bareAfter, bytesPerPending: (bareAfter - bareBefore) / events, byKeyKind: perDelivery(bareKinds, events), drain: bareDrain };
 
   await cleanSlate(ctx);
-  const { client } = ctx.api;
-  const { sid, publisherKey } = await client.createSubscriber('bench-memory');
-  await client.createEndpoint(sid, `${ctx.sinkOrigin}/hook`);
+  const deployment = ctx.hookrelay.split;
+  const target = await subscriberWithEndpoint(deployment, ctx, 'bench-memory');
   const before = await settledMemory(ctx);
-  for (const [from, to] of ranges) {
-    await client.publishBatch(sid, publisherKey, Array.from({ length: to - from }, (_, i) => ({ type: 'custom.bench', payload: benchPayload(from + i) })));
-  }
+  await ctx.load.closedLoop({ sender: batchSender(ctx, deployment, [target]), total: events, clients: 1 });
   const after = await settledMemory(ctx);
   const kinds = await memoryByKeyKind(ctx.admin);
-  await sinkReset(ctx, 'x-hookrelay-event-id', 'x-hub-signature');
-  work = await measureRedisWork(ctx.admin);
-  cpu = startCpuMeter(cpuPids(ctx, ctx.hookrelayWorker));
-  await ctx.hookrelayWorker.start();
-  const drain = summarize(await sinkWait(ctx, events, phaseTimeoutMs(events)), events, 0, await work.finish(), cpu.finish());
-  await ctx.hookrelayWorker.stop();
-  const hookrelay: MemoryRun = { events, usedBefore: before, usedAfter: after, bytesPerPending: (after - before) / events, byKeyKind: perDelivery(kinds, events), drain };
+  const hookrelayDrain = await drain(ctx, events, async () => (await deployment.start(), deployment.pids()), HOOKRELAY_KEY);
+  await deployment.stop();
+  const hookrelay: MemoryRun = { events, usedBefore: before, usedAfter: after, bytesPerPending: (after - before) / events, byKeyKind: perDelivery(kinds, events), drain: hookrelayDrain };
   ctx.log(`memory per pending delivery by key kind (MEMORY USAGE, B): hookrelay ${describeKinds(hookrelay)}`);
   ctx.log(`memory per pending job by key kind (MEMORY USAGE, B): bare ${describeKinds(baseline)}`);
-  ctx.log(`memory: hookrelay ${hookrelay.bytesPerPending.toFixed(0)} B/pending, bare ${baseline.bytesPerPending.toFixed(0)} B/job; drain hookrelay ${drain.ratePerS.toFixed(0)}/s, bare ${bareDrain.ratePerS.toFixed(0)}/s`);
+  ctx.log(`memory: hookrelay ${hookrelay.bytesPerPending.toFixed(0)} B/pending, bare ${baseline.bytesPerPending.toFixed(0)} B/job; drain hookrelay ${hookrelayDrain.ratePerS.toFixed(0)}/s, bare ${bareDrain.ratePerS.toFixed(0)}/s`);
+  const perMeasured = (run: DrainRun, v: number) => v / run.measuredEvents;
 
   return {
     rows: [
       atMost('6 memory', `Redis bytes per pending delivery - payload (${PAYLOAD_BYTES} B)`, 'B', hookrelay.bytesPerPending - PAYLOAD_BYTES, baseline.bytesPerPending - PAYLOAD_BYTES, 1536),
-      info('6 drain', `worker-only deliveries/s (${events} pre-queued)`, '/s', drain.ratePerS, bareDrain.ratePerS),
-      info('6 drain', 'worker CPU per delivery (us)', '', cpuUsPer(drain, 'worker'), cpuUsPer(bareDrain, 'worker')),
-      info('6 drain', 'Redis CPU per delivery (us)', '', (drain.redis.cpuMs * 1000) / events, (bareDrain.redis.cpuMs * 1000) / events),
-      info('6 drain', 'lost / duplicates', '', `${drain.lost} / ${drain.duplicates}`, `${bareDrain.lost} / ${bareDrain.duplicates}`),
+      info('6 drain', `(b) worker-only deliveries/s (${events} pre-queued)`, '/s', hookrelayDrain.ratePerS, bareDrain.ratePerS),
+      info('6 drain', '(b) worker CPU per delivery (us)', '', perMeasured(hookrelayDrain, cpuMsOf(hookrelayDrain, 'worker') * 1000), perMeasured(bareDrain, cpuMsOf(bareDrain, 'worker') * 1000)),
+      info('6 drain', '(b) Redis commands per delivery', '', perMeasured(hookrelayDrain, hookrelayDrain.redis.calls), perMeasured(bareDrain, bareDrain.redis.calls)),
+      info('6 drain', '(b) Redis CPU per delivery (us)', '', perMeasured(hookrelayDrain, hookrelayDrain.redis.cpuMs * 1000), perMeasured(bareDrain, bareDrain.redis.cpuMs * 1000)),
+      exactlyOnce('6 drain', '(b) ', hookrelayDrain, bareDrain),
     ],
     details: { payloadBytes: PAYLOAD_BYTES, baseline, hookrelay },
-    problems: [...deliveryProblems('drain baseline', bareDrain), ...deliveryProblems('drain hookrelay', drain)],
+    problems: [...deliveryProblems('drain baseline', bareDrain), ...deliveryProblems('drain hookrelay', hookrelayDrain)],
   };
 }

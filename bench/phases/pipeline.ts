@@ -1,7 +1,8 @@
-import { bareJob, benchPayload } from '../bare';
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { chunks, cleanSlate, cpuPids, delivery, deliveryProblems, sinkReset, sinkWait, type BenchContext, type PhaseResult } from '../context';
+import { batchSender, bareWorkerPids, cleanSlate, delivery, deliveryProblems, processPids, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
+import type { Deployment } from '../hookrelay-deployments';
+import type { SenderSpec } from '../load-generator';
 import { measureRedisWork, type RedisWork } from '../redis-stats';
 import { atLeastRatio, exactlyOnce, info, type Row } from '../report';
 import type { SinkStats } from '../sink';
@@ -17,7 +18,7 @@ export interface PipelineRun {
   duplicates: number;
   unsigned: number;
   redis: RedisWork;
-  /** CPU ms each process used over the stretch (worker, redis, sink, orchestrator = producer or API). */
+  /** CPU ms each process used over the stretch: those under test, the load generator, the sink, redis. */
   cpuMs: Record<string, number>;
 }
 
@@ -26,69 +27,98 @@ export function summarize(stats: SinkStats, events: number, publishMs: number, r
   return { events, ratePerS: firstToLastMs > 0 ? (stats.distinct / firstToLastMs) * 1000 : 0, firstToLastMs, publishMs, ...delivery(stats, events), redis, cpuMs };
 }
 
-/** CPU microseconds per delivery of one process over a stretch. */
-export function cpuUsPer(run: PipelineRun, process: string): number {
-  return ((run.cpuMs[process] ?? Number.NaN) * 1000) / run.events;
+/** CPU ms of the processes named, summed ('worker' also sums 'worker 1', 'worker 2'...). */
+export function cpuMsOf(run: PipelineRun, ...names: string[]): number {
+  return Object.entries(run.cpuMs)
+    .filter(([name]) => names.some((n) => name === n || name.startsWith(`${n} `)))
+    .reduce((sum, [, v]) => sum + v, 0);
 }
 
-/** (1) addBulk into a bare queue while the bare worker delivers. */
-async function baselinePipeline(ctx: BenchContext, events: number): Promise<PipelineRun> {
-  await cleanSlate(ctx);
-  await ctx.baselineWorker.start();
-  await sinkReset(ctx, 'x-bench-id');
+/** CPU microseconds per delivery of the processes named. */
+export function cpuUsPer(run: PipelineRun, ...names: string[]): number {
+  return (cpuMsOf(run, ...names) * 1000) / run.events;
+}
+
+export const redisCallsPer = (run: PipelineRun): number => run.redis.calls / run.events;
+export const redisCpuUsPer = (run: PipelineRun): number => (run.redis.cpuMs * 1000) / run.events;
+
+export const BARE_KEY = ['x-bench-id'] as const;
+export const HOOKRELAY_KEY = ['x-hookrelay-event-id', 'x-hub-signature'] as const;
+
+/**
+ * One measured stretch with the delivering processes already running, after a warm-up through the
+ * same path: the load generator hands `events` to the system (the `sender`, one call at a time)
+ * and every delivery must reach the sink exactly once. Redis's work and each process's CPU are
+ * measured over the stretch.
+ */
+export async function measurePipeline(
+  ctx: BenchContext,
+  events: number,
+  underTest: Record<string, number>,
+  sink: readonly [string, string?],
+  sender: SenderSpec,
+  offset = 0,
+): Promise<PipelineRun> {
+  await warmUp(ctx, sender, sink);
+  await sinkReset(ctx, sink[0], sink[1]);
   const work = await measureRedisWork(ctx.admin);
-  const cpu = startCpuMeter(cpuPids(ctx, ctx.baselineWorker));
-  const started = performance.now();
-  for (const [from, to] of chunks(events, ctx.config.batchSize)) {
-    await ctx.bareQueue.addBulk(Array.from({ length: to - from }, (_, i) => bareJob(`p${from + i}`, from + i)));
-  }
-  const publishMs = performance.now() - started;
+  const cpu = startCpuMeter(processPids(ctx, underTest));
+  const { elapsedMs } = await ctx.load.closedLoop({ sender, total: events, clients: 1, offset });
   const stats = await sinkWait(ctx, events, phaseTimeoutMs(events));
-  const run = summarize(stats, events, publishMs, await work.finish(), cpu.finish());
-  await ctx.baselineWorker.stop();
+  return summarize(stats, events, elapsedMs, await work.finish(), cpu.finish());
+}
+
+export const bareBulkSender = (ctx: BenchContext, idPrefix: string): SenderSpec => ({ kind: 'queue-add-bulk', idPrefix, payload: 'bench', batchSize: ctx.config.batchSize });
+
+/** (1) addBulk into a bare queue from the load generator while the bare worker delivers. */
+async function barePipeline(ctx: BenchContext, events: number): Promise<PipelineRun> {
+  await cleanSlate(ctx);
+  await ctx.bareWorkers[0]!.start();
+  const run = await measurePipeline(ctx, events, bareWorkerPids(ctx), BARE_KEY, bareBulkSender(ctx, 'p'));
+  await ctx.bareWorkers[0]!.stop();
   return run;
 }
 
-/** (2) The same events through Hookrelay's batch route, delivered signed and recorded by its worker. */
-async function hookrelayPipeline(ctx: BenchContext, events: number): Promise<PipelineRun> {
+/** (2) The same events through a deployment's batch route, delivered signed and recorded by its worker. */
+async function hookrelayPipeline(ctx: BenchContext, deployment: Deployment, events: number): Promise<PipelineRun> {
   await cleanSlate(ctx);
-  const { client } = ctx.api;
-  const { sid, publisherKey } = await client.createSubscriber('bench-pipeline');
-  await client.createEndpoint(sid, `${ctx.sinkOrigin}/hook`);
-  await ctx.hookrelayWorker.start();
-  await sinkReset(ctx, 'x-hookrelay-event-id', 'x-hub-signature');
-  const work = await measureRedisWork(ctx.admin);
-  const cpu = startCpuMeter(cpuPids(ctx, ctx.hookrelayWorker));
-  const started = performance.now();
-  for (const [from, to] of chunks(events, ctx.config.batchSize)) {
-    await client.publishBatch(
-      sid,
-      publisherKey,
-      Array.from({ length: to - from }, (_, i) => ({ type: 'custom.bench', payload: benchPayload(from + i) })),
-    );
-  }
-  const publishMs = performance.now() - started;
-  const stats = await sinkWait(ctx, events, phaseTimeoutMs(events));
-  const run = summarize(stats, events, publishMs, await work.finish(), cpu.finish());
-  await ctx.hookrelayWorker.stop();
+  await deployment.start();
+  const target = await subscriberWithEndpoint(deployment, ctx, 'bench-pipeline');
+  const run = await measurePipeline(ctx, events, deployment.pids(), HOOKRELAY_KEY, batchSender(ctx, deployment, [target]));
+  await deployment.stop();
   return run;
 }
 
 export async function runPipeline(ctx: BenchContext): Promise<PhaseResult> {
   const events = ctx.config.events;
-  const baseline = await baselinePipeline(ctx, events);
+  const baseline = await barePipeline(ctx, events);
   ctx.log(`pipeline baseline: ${baseline.ratePerS.toFixed(0)} deliveries/s, lost ${baseline.lost}, dup ${baseline.duplicates}`);
-  const hookrelay = await hookrelayPipeline(ctx, events);
-  ctx.log(`pipeline hookrelay: ${hookrelay.ratePerS.toFixed(0)} deliveries/s, lost ${hookrelay.lost}, dup ${hookrelay.duplicates}, unsigned ${hookrelay.unsigned}`);
-  const per = (run: PipelineRun, v: number) => v / run.events;
+  const split = await hookrelayPipeline(ctx, ctx.hookrelay.split, events);
+  ctx.log(`pipeline ${ctx.hookrelay.split.label}: ${split.ratePerS.toFixed(0)} deliveries/s, lost ${split.lost}, dup ${split.duplicates}, unsigned ${split.unsigned}`);
+  const single = await hookrelayPipeline(ctx, ctx.hookrelay.single, events);
+  ctx.log(`pipeline ${ctx.hookrelay.single.label}: ${single.ratePerS.toFixed(0)} deliveries/s, lost ${single.lost}, dup ${single.duplicates}, unsigned ${single.unsigned}`);
+
+  const phase = '1-2 pipeline';
   const rows: Row[] = [
-    atLeastRatio('1-2 pipeline', `deliveries/s (${events} events)`, '/s', hookrelay.ratePerS, baseline.ratePerS, 0.8),
-    exactlyOnce('1-2 pipeline', hookrelay, baseline),
-    info('1-2 pipeline', 'Redis commands per delivery', '', per(hookrelay, hookrelay.redis.calls), per(baseline, baseline.redis.calls)),
-    info('1-2 pipeline', 'worker CPU per delivery (us)', '', cpuUsPer(hookrelay, 'worker'), cpuUsPer(baseline, 'worker')),
-    info('1-2 pipeline', 'producer CPU per delivery (us; API vs addBulk)', '', cpuUsPer(hookrelay, 'orchestrator'), cpuUsPer(baseline, 'orchestrator')),
-    info('1-2 pipeline', 'Redis CPU per delivery (us)', '', per(hookrelay, hookrelay.redis.cpuMs * 1000), per(baseline, baseline.redis.cpuMs * 1000)),
+    atLeastRatio(phase, `(b) deliveries/s (${events} events)`, '/s', split.ratePerS, baseline.ratePerS, 0.65),
+    exactlyOnce(phase, '(b) ', split, baseline),
+    info(phase, '(b) Redis commands per delivery', '', redisCallsPer(split), redisCallsPer(baseline)),
+    info(phase, '(b) Redis CPU per delivery (us)', '', redisCpuUsPer(split), redisCpuUsPer(baseline)),
+    info(phase, '(b) worker CPU per delivery (us)', '', cpuUsPer(split, 'worker'), cpuUsPer(baseline, 'worker')),
+    info(phase, '(b) API CPU per delivery (us; bare: addBulk producer)', '', cpuUsPer(split, 'api'), cpuUsPer(baseline, 'load generator')),
+    info(phase, '(b) load generator CPU per delivery (us)', '', cpuUsPer(split, 'load generator'), cpuUsPer(baseline, 'load generator')),
+    info(phase, `(a) deliveries/s (${events} events)`, '/s', single.ratePerS, baseline.ratePerS),
+    exactlyOnce(phase, '(a) ', single, baseline),
+    info(phase, '(a) Redis commands per delivery', '', redisCallsPer(single), redisCallsPer(baseline)),
+    info(phase, '(a) Redis CPU per delivery (us)', '', redisCpuUsPer(single), redisCpuUsPer(baseline)),
+    info(phase, '(a) npm start CPU per delivery (us; bare: worker + producer)', '', cpuUsPer(single, 'npm start'), cpuUsPer(baseline, 'worker', 'load generator')),
   ];
-  if (hookrelay.unsigned > 0) rows.push(info('1-2 pipeline', 'deliveries without x-hub-signature', '', hookrelay.unsigned, null));
-  return { rows, details: { baseline, hookrelay }, problems: [...deliveryProblems('pipeline baseline', baseline), ...deliveryProblems('pipeline hookrelay', hookrelay)] };
+  for (const [label, run] of [['(b)', split], ['(a)', single]] as const) {
+    if (run.unsigned > 0) rows.push(info(phase, `${label} deliveries without x-hub-signature`, '', run.unsigned, null));
+  }
+  return {
+    rows,
+    details: { baseline, split, single },
+    problems: [...deliveryProblems('pipeline baseline', baseline), ...deliveryProblems('pipeline (b)', split), ...deliveryProblems('pipeline (a)', single)],
+  };
 }
