@@ -58,7 +58,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     ingestClients: 64,
     batchSize: 1_000,
     batchConcurrency: 2,
-    latencyRatesPerS: quick ? [500, 1_000] : [500, 1_000, 2_000, 3_000],
+    latencyRatesPerS: latencyRates(env.BENCH_LATENCY_RATES) ?? (quick ? [500, 1_000] : [500, 1_000, 2_000, 3_000]),
     latencySeconds: quick ? 2 : 10,
     warmUpEvents: quick ? 100 : 500,
     hostileDeliveries: quick ? 2_000 : 10_000,
@@ -72,6 +72,14 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     resultsFile: env.BENCH_RESULTS_FILE ?? join(__dirname, 'results', 'latest.json'),
     ...(env.BENCH_PROFILE === '1' ? { cpuProfDir: env.BENCH_PROFILE_DIR ?? join(tmpdir(), 'hookrelay-bench-profiles') } : {}),
   };
+}
+
+/** BENCH_LATENCY_RATES=50,200: the latency phase's steps instead of the default ones. */
+function latencyRates(value: string | undefined): number[] | undefined {
+  if (!value) return undefined;
+  const rates = value.split(',').map((s) => Number(s.trim()));
+  if (rates.some((r) => !Number.isInteger(r) || r <= 0 || r > 20_000)) throw new Error(`BENCH_LATENCY_RATES: "${value}" is not a list of whole rates per second (1-20000)`);
+  return rates.sort((a, b) => a - b);
 }
 
 /**
