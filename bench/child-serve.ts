@@ -3,6 +3,8 @@
  * `{id, ok, result | error}`. A child whose parent disappears (crash, SIGKILL) exits by itself, so
  * a broken run never leaves workers behind.
  */
+// Each handler declares the argument type it expects; the IPC hands it whatever the orchestrator sent.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handlers = Record<string, (args: any) => unknown>;
 
 interface Request {

@@ -35,12 +35,12 @@ function inclusiveByWorkspaceFunction(profile: CpuProfile, selfUs: Map<number, n
     const { functionName, url, lineNumber } = node.callFrame;
     const mine = /\/(packages|apps)\//.test(url) && !url.includes('node_modules') ? `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|apps)\//, '$1/')}:${lineNumber + 1}` : undefined;
     const counted = mine !== undefined && !open.has(mine);
-    if (counted) open.add(mine as string);
+    if (counted) open.add(mine);
     let total = selfUs.get(id) ?? 0;
     for (const child of node.children ?? []) total += walk(child, open);
     if (counted) {
-      open.delete(mine as string);
-      out.set(mine as string, (out.get(mine as string) ?? 0) + total);
+      open.delete(mine);
+      out.set(mine, (out.get(mine) ?? 0) + total);
     }
     return total;
   };

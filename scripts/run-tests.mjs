@@ -36,6 +36,7 @@ try {
 }
 
 function verdictFromSummary(text) {
+  // eslint-disable-next-line no-control-regex -- the escape is what it strips
   const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
   const suites = /^Test Suites: (.*)$/m.exec(plain)?.[1];
   const tests = /^Tests: +(.*)$/m.exec(plain)?.[1];

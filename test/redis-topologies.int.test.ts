@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { SecretBox } from '@hookrelay/secrets';
 import { createStore, rekeyStoredSecrets } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, freePort, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
-import type Redis from 'ioredis';
 
 /** Runs the engine end to end over a REDIS_URL: records, queue, worker, one delivery. */
 async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
@@ -39,8 +38,8 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
   } finally {
     await worker.close();
     await queue.close();
-    (redis as Redis).disconnect();
-    (queueRedis as Redis).disconnect();
+    (redis).disconnect();
+    (queueRedis).disconnect();
     await receiver.close();
   }
 }
@@ -153,7 +152,7 @@ describe('on Redis Cluster', () => {
       const k2Only = createStore({ redis, prefix, secrets: new SecretBox([k2]) });
       for (const e of endpoints) expect((await k2Only.endpoints.get(e.id))?.secret).toBe(e.secret);
     } finally {
-      (redis as Redis).disconnect();
+      (redis).disconnect();
     }
   });
 });

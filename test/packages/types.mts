@@ -10,4 +10,4 @@ export const isError = (e: unknown): string | undefined => (e instanceof Hookrel
 export const middleware = hookrelayWebhook({ scheme: 'x-hub-signature', secret: 's' });
 export const parsed: HookrelayWebhook<{ a: number }> = verifyWebhook<{ a: number }>({ scheme: 'x-signature', secret: 's' }, { body: '{}', headers: {} });
 // @ts-expect-error: publish needs a type
-client.publish('sub_1', { payload: {} });
+void client.publish('sub_1', { payload: {} });

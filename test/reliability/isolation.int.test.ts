@@ -94,9 +94,9 @@ describe('isolation between subscribers', () => {
     hostile.push(dual, ...others, trickle);
     const port = new URL(dual.url).port;
     // Five hanging origins (three spellings of one port, two more), one trickling origin...
-    const origins = [`http://127.0.0.1:${port}/a`, `http://localhost:${port}/b`, `http://[::1]:${port}/c`, others[0]!.url, others[1]!.url, trickle.url];
+    const origins = [`http://127.0.0.1:${port}/a`, `http://localhost:${port}/b`, `http://[::1]:${port}/c`, others[0].url, others[1].url, trickle.url];
     // ...and 50 distinct hanging endpoints.
-    const many = Array.from({ length: 50 }, (_, i) => `${others[2]!.url}/${i}`);
+    const many = Array.from({ length: 50 }, (_, i) => `${others[2].url}/${i}`);
     for (const url of [...origins, ...many]) await endpoint(attacker.sid, url, 'custom.attack');
     const fanOut = origins.length + many.length;
     const events = Math.ceil(HOSTILE_DELIVERIES / fanOut);

@@ -7,11 +7,6 @@ const BATCH = 50;
 /** Redis is SIGKILLed once this many events have been answered 202. */
 const KILL_AFTER = 2000;
 
-interface BatchOutcome {
-  accepted: Array<{ n: number; id: string }>;
-  statuses: number[];
-}
-
 /**
  * At-least-once across a Redis crash: Redis (AOF, appendfsync everysec) is SIGKILLed in the middle
  * of a burst of 5,000 events published through the batch route, and restarted on the same port and

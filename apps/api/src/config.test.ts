@@ -104,7 +104,7 @@ describe('configuration from the environment', () => {
     });
 
     it('is required with NODE_ENV=production, by the API and by the worker', () => {
-      expect(() => loadApiConfig(production)).toThrow(/^Invalid configuration:\n  HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production; generate a key with: openssl rand -base64 32/);
+      expect(() => loadApiConfig(production)).toThrow(/^Invalid configuration:\n {2}HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production; generate a key with: openssl rand -base64 32/);
       expect(() => loadWorkerConfig({ NODE_ENV: 'production' })).toThrow(/HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production/);
       expect(loadApiConfig({ ...production, HOOKRELAY_ENCRYPTION_KEYS: `k1:${key()}` }).HOOKRELAY_ENCRYPTION_KEYS).toHaveLength(1);
     });

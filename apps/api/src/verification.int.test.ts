@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { TestReceiver, type ReceivedRequest } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness } from './api-harness';
 
 /** Answers 200 with the `challenge` query parameter, as a Web1on1-style receiver does. */
-function echoChallenge(req: ReceivedRequest, res: import('node:http').ServerResponse): void {
+function echoChallenge(req: ReceivedRequest, res: ServerResponse): void {
   const challenge = new URL(req.url, 'http://receiver').searchParams.get('challenge') ?? '';
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end(challenge);
@@ -163,7 +164,7 @@ describe('endpoint verification', () => {
   describe('when the receiver answers with a body that never ends', () => {
     /** Answers 200, writes `first`, then keeps trickling bytes until the connection is dropped. */
     function endlessBody(first: (req: ReceivedRequest) => string) {
-      return (req: ReceivedRequest, res: import('node:http').ServerResponse) => {
+      return (req: ReceivedRequest, res: ServerResponse) => {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write(first(req));
         const timer = setInterval(() => res.write('x'.repeat(4096)), 20);

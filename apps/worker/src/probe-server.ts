@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { HookrelayMetrics } from '@hookrelay/observability';
 
 export interface ProbeServerOptions {
@@ -32,6 +32,6 @@ export function createProbeServer(options: ProbeServerOptions): Server {
   });
 }
 
-function json(res: import('node:http').ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

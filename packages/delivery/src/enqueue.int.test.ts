@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { createRedis } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, startRedisServer, uniquePrefix, type RedisServerHandle } from '@hookrelay/testing';

@@ -25,7 +25,7 @@ function dump(value: unknown, ancestors: Set<object>): string {
       // undefined, functions, symbols and bigint have no JSON form; json.dumps raises on them too.
       throw new TypeError(`cannot serialise a value of type ${typeof value}`);
   }
-  const obj = value as object;
+  const obj = value;
   // Python raises "Circular reference detected"; without this check we would recurse until the stack overflows.
   if (ancestors.has(obj)) throw new TypeError('cannot serialise a circular structure');
   ancestors.add(obj);

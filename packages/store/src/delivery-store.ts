@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
 import { boundAttempt } from './attempt-bounds';
@@ -20,6 +21,10 @@ type ScriptedRedis = Redis & {
   hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDelivery(...args: Array<string | number>): Promise<number>;
+};
+/** The same script queued inside a transaction: it answers with the transaction, its reply comes from exec(). */
+type ScriptedMulti = ChainableCommander & {
+  hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): ChainableCommander;
 };
 
 /** An endpoint's run of failed deliveries, as the circuit breaker sees it. */
@@ -229,7 +234,7 @@ export class DeliveryStore {
     });
     const multi = this.redis.multi();
     // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
-    for (const c of calls) (multi as unknown as ScriptedRedis).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
+    for (const c of calls) (multi as ScriptedMulti).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
     const results = await multi.exec();
     if (!results) throw new Error('transaction aborted');
     const replies: RawEventWrite[] = [];

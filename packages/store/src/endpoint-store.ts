@@ -155,7 +155,7 @@ export class EndpointStore {
       if (!raw) return null;
       const stored = JSON.parse(raw) as Endpoint;
       const sealed = sealSecrets(this.box, 'endpoint', { recordId: id, subscriberId: stored.subscriberId }, changes);
-      const next = { ...stored, ...sealed } as Endpoint;
+      const next = { ...stored, ...sealed };
       if (await compareAndSet(this.redis, key, raw, JSON.stringify(next))) {
         const multi = this.redis.multi();
         if ('rateLimit' in changes) this.lanes.appendEndpointSettings(multi, next);

@@ -18,11 +18,11 @@ export class CuttingProxy {
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<CuttingProxy> {
-    let proxy: CuttingProxy | undefined;
-    const server = createServer((client) => proxy?.accept(client, target));
+    const server = createServer((client) => proxy.accept(client, target));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
-    proxy = new CuttingProxy(server, typeof address === 'object' && address ? address.port : 0);
+    // Connections arrive only after listen(), by when proxy is set.
+    const proxy = new CuttingProxy(server, typeof address === 'object' && address ? address.port : 0);
     return proxy;
   }
 

@@ -1,7 +1,7 @@
 import { startRedisServer, type RedisServerHandle } from './redis-server';
 
 declare global {
-  // eslint-disable-next-line no-var
+   
   var __HOOKRELAY_REDIS__: RedisServerHandle | undefined;
 }
 

@@ -30,13 +30,13 @@ export class TestReceiver {
   }
 
   static async start(fallback: Reply = { status: 200 }): Promise<TestReceiver> {
-    let receiver: TestReceiver | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => void receiver?.handle(req, res, Buffer.concat(chunks)));
+      req.on('end', () => void receiver.handle(req, res, Buffer.concat(chunks)));
     });
-    receiver = new TestReceiver(server, fallback);
+    // Requests arrive only after listen(), by when receiver is set.
+    const receiver = new TestReceiver(server, fallback);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return receiver;
   }

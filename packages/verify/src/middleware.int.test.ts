@@ -92,7 +92,7 @@ describe('hookrelayWebhook middleware', () => {
           controller.close();
         },
       });
-      const streamed = await fetch(`${server.url}/small`, { method: 'POST', headers: signed(), body: chunks, duplex: 'half' } as RequestInit);
+      const streamed = await fetch(`${server.url}/small`, { method: 'POST', headers: signed(), body: chunks, duplex: 'half' });
       expect(streamed.status).toBe(413);
       expect(seen).toEqual([]);
     });

@@ -148,7 +148,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
     if (target.url !== current.url) {
       changes.url = target.url;
       const mode = verify ?? current.verify ?? 'none';
-      if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes } as Endpoint);
+      if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes });
     }
     if (!(await store.endpoints.update(current.id, changes))) throw new NotFoundError('endpoint');
     if (reEnabled) {

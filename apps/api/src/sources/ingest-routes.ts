@@ -1,8 +1,8 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { ApiDeps } from '../deps';
-import { AppError, NotFoundError } from '../errors';
-import { createPublisher, type PublishedEvent } from '../publish';
+import { NotFoundError } from '../errors';
+import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
 import type { EventInput } from '../publish';
 import { payloadProblem, resolveEventType } from './event-type-template';
@@ -104,7 +104,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
     const request = inbound(req, body);
 
     if (req.method === 'GET') {
-      const handshake = answerGet(source.verification, req.query as Record<string, unknown>, () => verifyInbound(source.verification, request, allowNone));
+      const handshake = answerGet(source.verification, req.query, () => verifyInbound(source.verification, request, allowNone));
       if (handshake.verified) await store.sources.markVerified(source.id, deps.now());
       return handshake.answer;
     }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { startApiHarness, type ApiHarness } from '../api-harness';
 import { PUBLIC_URL } from './provider-cases';
@@ -185,7 +186,7 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
       const body = '{"ticket":{"id":35436}}';
       const iso = zendeskHeaders(secret, body);
       const unixTimestamp = String(Math.floor(Date.now() / 1000));
-      const unix = { 'x-zendesk-webhook-signature-timestamp': unixTimestamp, 'x-zendesk-webhook-signature': require('node:crypto').createHmac('sha256', secret).update(unixTimestamp + body).digest('base64') as string };
+      const unix = { 'x-zendesk-webhook-signature-timestamp': unixTimestamp, 'x-zendesk-webhook-signature': createHmac('sha256', secret).update(unixTimestamp + body).digest('base64') };
       const first = await ingest(h, source.ingestUrl, { body, headers: iso });
       const replay = await ingest(h, source.ingestUrl, { body, headers: iso });
       const asUnix = await ingest(h, source.ingestUrl, { body, headers: unix });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { verificationSchema, type SourceVerification } from './source-input';
 import { sameSecret, verifyInbound } from './verify-request';
 import { githubSignature, slackHeaders, standardWebhooksHeaders, stripeSignature } from './vendor-signers';
@@ -33,7 +33,7 @@ describe('verifying inbound requests', () => {
 
     it('checks base64 HMAC-SHA512 without a prefix', () => {
       const v = config({ type: 'hmac', header: 'x-signature', algorithm: 'sha512', encoding: 'base64', secret: 'k' });
-      const mac = require('node:crypto').createHmac('sha512', 'k').update('{}').digest('base64') as string;
+      const mac = createHmac('sha512', 'k').update('{}').digest('base64');
       expect(check(v, { 'x-signature': mac }, '{}')).toEqual({ ok: true });
       expect(check(v, { 'x-signature': mac.toLowerCase() }, '{}')).toMatchObject({ ok: false });
     });
@@ -113,7 +113,7 @@ describe('verifying inbound requests', () => {
       const secret = 'whsec_replay_test_secret';
       const v = config({ type: 'stripe', secret, toleranceSeconds: 300 });
       const header = stripeSignature(secret, '{}', NOW - 100);
-      const expected = require('node:crypto').createHmac('sha256', secret).update(`${NOW - 100}.{}`).digest('hex') as string;
+      const expected = createHmac('sha256', secret).update(`${NOW - 100}.{}`).digest('hex');
       expect(check(v, { 'stripe-signature': header }, '{}')).toEqual({ ok: true, replay: { key: `stripe:${expected}`, windowMs: 201_000, what: 'stripe signature already accepted' } });
       // A timestamp ahead of the clock is accepted as long, and remembered as long.
       expect(check(v, { 'stripe-signature': stripeSignature(secret, '{}', NOW + 300) }, '{}')).toMatchObject({ replay: { windowMs: 601_000 } });
@@ -166,7 +166,7 @@ describe('verifying inbound requests', () => {
 
     it('refuses a PagerDuty header with no v1= signature as malformed, and looks at no more than 10 candidates', () => {
       const v = config({ type: 'pagerduty', secret: 's' });
-      const good = `v1=${require('node:crypto').createHmac('sha256', 's').update('{}').digest('hex') as string}`;
+      const good = `v1=${createHmac('sha256', 's').update('{}').digest('hex')}`;
       expect(check(v, { 'x-pagerduty-signature': 'v0=abc' }, '{}')).toMatchObject({ code: 'malformed_header' });
       expect(check(v, { 'x-pagerduty-signature': [...Array(10).fill('v1=00'), good].join(',') }, '{}')).toMatchObject({ ok: false, code: 'signature_mismatch' });
       expect(check(v, { 'x-pagerduty-signature': [...Array(9).fill('v1=00'), good].join(',') }, '{}')).toEqual({ ok: true });
@@ -174,7 +174,7 @@ describe('verifying inbound requests', () => {
 
     it('reads a Zendesk timestamp in ISO 8601 or Unix seconds, and refuses anything else as malformed', () => {
       const v = config({ type: 'zendesk', secret: 'z' });
-      const sign = (ts: string) => ({ 'x-zendesk-webhook-signature-timestamp': ts, 'x-zendesk-webhook-signature': require('node:crypto').createHmac('sha256', 'z').update(`${ts}{}`).digest('base64') as string });
+      const sign = (ts: string) => ({ 'x-zendesk-webhook-signature-timestamp': ts, 'x-zendesk-webhook-signature': createHmac('sha256', 'z').update(`${ts}{}`).digest('base64') });
       const iso = new Date(NOW * 1000).toISOString();
       expect(check(v, sign(iso), '{}')).toMatchObject({ ok: true });
       expect(check(v, sign(String(NOW)), '{}')).toMatchObject({ ok: true });

@@ -1,9 +1,9 @@
 import { verifyStandardWebhook } from '@hookrelay/signing';
 import type { SourceVerification } from './source-input';
-import { anySame, fail, headerOf, hmacOf, sameSecret, signatureReplay, unixSeconds, withinTolerance, type InboundRequest, type ReplayKey, type VerifyResult } from './verify-kit';
+import { anySame, fail, headerOf, hmacOf, sameSecret, signatureReplay, unixSeconds, withinTolerance, type InboundRequest, type VerifyResult } from './verify-kit';
 import { verifyFacebook, verifyGithub, verifyPagerDuty, verifySendGrid, verifyShopify, verifyTwilio, verifyTwitter, verifyZendesk } from './vendor-verifiers';
 
-export { sameSecret, type InboundRequest, type ReplayKey, type VerifyResult } from './verify-kit';
+export { sameSecret, type InboundRequest, type VerifyResult } from './verify-kit';
 
 /** Standard Webhooks senders retry a message with its webhook-id for up to a day or more. */
 export const WEBHOOK_ID_WINDOW_MS = 24 * 3600 * 1000;

@@ -104,7 +104,7 @@ export async function waitUntil(page: Page, check: () => Promise<boolean>, what:
 
 /** How much wider than the viewport the page is; 0 means no horizontal scroll. */
 export async function horizontalOverflow(page: Page): Promise<number> {
-  return (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+  return await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 }
 
 /**

@@ -80,7 +80,7 @@ describe('portal session links', () => {
     await page.goForward();
     await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
     expect(page.url()).toBe(`${h.baseUrl}/portal/#/endpoints`);
-    const stored = JSON.parse((await page.evaluate('sessionStorage.getItem("hookrelay.portal.session")')) as string);
+    const stored = JSON.parse(await page.evaluate<string>('sessionStorage.getItem("hookrelay.portal.session")'));
     expect(stored).toMatchObject({ key: session.token, subscriberId: sid, subscriberName: 'Globex Support', link: { sessionId: session.id, expiresAt: session.expiresAt } });
     expect(await page.locator('.topbar .subscriber').textContent()).toBe('Globex Support');
     expect(await page.locator('.link-clock').textContent()).toMatch(/Link expires in (59|60) min/);

@@ -139,7 +139,7 @@ describe('the subscriber portal at /portal', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
     expect(page.url()).not.toContain(acme.apiKey);
-    const stored = (await page.evaluate('sessionStorage.getItem("hookrelay.portal.session")')) as string;
+    const stored = await page.evaluate<string>('sessionStorage.getItem("hookrelay.portal.session")');
     expect(JSON.parse(stored)).toMatchObject({ key: acme.apiKey, subscriberId: acme.id });
     // The header names the subscriber, not its id; signing in asked whoami, never an admin route.
     expect(await page.locator('.topbar .subscriber').textContent()).toBe('Acme Payments');

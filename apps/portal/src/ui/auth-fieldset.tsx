@@ -79,10 +79,10 @@ export function AuthFieldset(props: { value: AuthFields; onChange: (v: AuthField
                 autocomplete="off"
                 placeholder={props.editing && props.configured ? 'unchanged (write-only)' : ''}
                 value={a[f.key]}
-                onInput={(e) => set({ [f.key]: e.currentTarget.value } as Partial<AuthFields>)}
+                onInput={(e) => set({ [f.key]: e.currentTarget.value })}
               />
             ) : (
-              <input id={`auth-${f.key}`} type="text" autocomplete="off" spellcheck={false} value={a[f.key]} onInput={(e) => set({ [f.key]: e.currentTarget.value } as Partial<AuthFields>)} />
+              <input id={`auth-${f.key}`} type="text" autocomplete="off" spellcheck={false} value={a[f.key]} onInput={(e) => set({ [f.key]: e.currentTarget.value })} />
             )}
           </div>
         ))}

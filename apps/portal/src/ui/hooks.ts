@@ -36,7 +36,6 @@ export function usePolling(load: () => Promise<void>, intervalMs: number, deps: 
       clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisible);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, intervalMs, enabled]);
 }
 

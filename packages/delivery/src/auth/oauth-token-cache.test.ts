@@ -33,7 +33,7 @@ describe('OAuthTokenCache', () => {
   });
 
   it('refreshes 30 s before expiry for long-lived tokens', async () => {
-    const { cache, calls, answer, advance } = setup({ expiresInS: 3600 });
+    const { cache, answer, advance } = setup({ expiresInS: 3600 });
     const first = cache.token('ep_1', AUTH);
     await answer(0, 'tok-1');
     await first;

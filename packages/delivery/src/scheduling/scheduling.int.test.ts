@@ -98,7 +98,7 @@ describe('the scheduler in the worker', () => {
     const [[created] = []] = await h.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
     // The job exactly as the earlier version added it: id = delivery id, data without a ticket.
     const legacy = new Job<DeliveryJobData>(h.queue, 'deliver', { eventId: event.id, endpointId: endpoint.id }, { attempts: 1000, backoff: { type: 'hookrelay' }, jobId: created!.id }, created!.id);
-    await legacy.addJob((await h.queue.client) as never);
+    await legacy.addJob((await h.queue.client));
     expect(await h.store.deliveries.get(created!.id)).toMatchObject({ state: 'pending' });
 
     const done = await h.waitForState(created!.id, ['delivered']);

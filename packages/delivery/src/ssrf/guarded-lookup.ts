@@ -38,7 +38,7 @@ export function createGuardedLookup(policy: SsrfPolicy, resolve: LookupFn = syst
           result = vet(hostname, candidates, policy, opts);
         } catch (err) {
           // nextTick: an exception thrown by the callback must not be caught by this promise chain.
-          process.nextTick(done, err as NodeJS.ErrnoException, []);
+          process.nextTick(done, err, []);
           return;
         }
         if (opts.all) {
@@ -79,5 +79,5 @@ function notFound(hostname: string): NodeJS.ErrnoException {
 }
 
 function toErrno(err: unknown, hostname: string): NodeJS.ErrnoException {
-  return err instanceof Error ? (err as NodeJS.ErrnoException) : Object.assign(notFound(hostname), { cause: err });
+  return err instanceof Error ? (err) : Object.assign(notFound(hostname), { cause: err });
 }

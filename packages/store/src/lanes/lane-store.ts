@@ -24,6 +24,8 @@ const SCRIPTS = {
 } as const;
 
 type LaneRedis = Redis & { [K in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
+/** The scripts queued inside a caller's transaction: each answers with the transaction. */
+type LaneMulti = ChainableCommander & { [K in keyof typeof SCRIPTS]: (...args: Array<string | number>) => ChainableCommander };
 
 /** The two lanes: endpoints that answer in time, and those whose recent attempts were slow. */
 export type LaneClass = 'fast' | 'slow';
@@ -154,7 +156,7 @@ export class LaneStore {
    * subscriber, its rate limit), so that they change with the endpoint (configure.lua).
    */
   appendEndpointSettings(multi: ChainableCommander, endpoint: Pick<Endpoint, 'id' | 'subscriberId' | 'rateLimit'>): void {
-    (multi as unknown as LaneRedis).hookrelayLaneConfigure(this.keys.sched(), this.now(), endpoint.id, endpoint.subscriberId, endpoint.rateLimit?.perSecond ?? '');
+    (multi as LaneMulti).hookrelayLaneConfigure(this.keys.sched(), this.now(), endpoint.id, endpoint.subscriberId, endpoint.rateLimit?.perSecond ?? '');
   }
 
   /**
