@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SourceStore } from '@hookrelay/store';
 import type { Source } from './source-input';
-import type { ReplayKey } from './verify-request';
+import type { ReplayKey } from './verify-kit';
 
 /**
  * The keys that make a verified request a copy of an earlier one: its signature's (timestamped
