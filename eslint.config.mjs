@@ -9,7 +9,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'apps/portal/.dist-*/**', 'coverage/**', 'bench/results/**', 'packages/client/src/generated/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'apps/portal/.dist-*/**',
+      'coverage/**',
+      'bench/results/**',
+      'packages/client/src/generated/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -31,14 +38,25 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
   {
     // Tests and their kits read JSON answers whose shape is what they assert; typing each one
     // would only restate the assertion. Production code stays free of any.
-    files: ['**/*.test.ts', '**/*-test-kit.ts', '**/e2e/**', 'test/**', 'packages/testing/**', 'apps/api/src/openapi-fixture.ts', 'apps/api/src/sources/provider-cases.ts'],
+    files: [
+      '**/*.test.ts',
+      '**/*-test-kit.ts',
+      '**/e2e/**',
+      'test/**',
+      'packages/testing/**',
+      'apps/api/src/openapi-fixture.ts',
+      'apps/api/src/sources/provider-cases.ts',
+    ],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

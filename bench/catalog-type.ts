@@ -12,14 +12,21 @@ const EXTRA = 17;
 
 export function catalogSchema(): Record<string, unknown> {
   const extra = Object.fromEntries(
-    Array.from({ length: EXTRA }, (_, i) => [`field${i}`, i % 3 === 0 ? { type: 'string', maxLength: 64 } : i % 3 === 1 ? { type: 'integer', minimum: 0 } : { type: 'boolean' }]),
+    Array.from({ length: EXTRA }, (_, i) => [
+      `field${i}`,
+      i % 3 === 0 ? { type: 'string', maxLength: 64 } : i % 3 === 1 ? { type: 'integer', minimum: 0 } : { type: 'boolean' },
+    ]),
   );
   return {
     type: 'object',
     required: ['orderId', 'amount', 'seq'],
     properties: {
       orderId: { type: 'string', pattern: '^ord_[0-9]{8}$' },
-      amount: { type: 'object', required: ['value', 'currency'], properties: { value: { type: 'integer', minimum: 0 }, currency: { enum: ['EUR', 'USD', 'GBP'] } } },
+      amount: {
+        type: 'object',
+        required: ['value', 'currency'],
+        properties: { value: { type: 'integer', minimum: 0 }, currency: { enum: ['EUR', 'USD', 'GBP'] } },
+      },
       seq: { type: 'integer', minimum: 0 },
       ...extra,
     },

@@ -43,4 +43,3 @@ export function serveCommands(handlers: Handlers, onExit: () => Promise<void>, r
   process.on('disconnect', () => void exit().then(() => process.exit(0)));
   process.send({ ready: readyInfo });
 }
-

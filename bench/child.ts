@@ -29,7 +29,10 @@ export async function spawnChild<Ready>(name: string, file: string, options: Spa
   let exited = false;
 
   const ready = await new Promise<Ready>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${options.startTimeoutMs ?? 20_000} ms`)), options.startTimeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${options.startTimeoutMs ?? 20_000} ms`)),
+      options.startTimeoutMs ?? 20_000,
+    );
     child.once('exit', (code, signal) => reject(new Error(`${name} exited during start (code ${code}, signal ${signal})`)));
     child.on('message', (raw: unknown) => {
       const msg = raw as { ready?: Ready; id?: number; ok?: boolean; result?: unknown; error?: string };

@@ -48,8 +48,12 @@ export type PhaseName = (typeof PHASES)[number];
 
 export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
-  const requested = (env.BENCH_PHASES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of requested) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
+  const requested = (env.BENCH_PHASES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const p of requested)
+    if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
   return {
     quick,
     events: quick ? 1_000 : 20_000,
@@ -78,7 +82,8 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
 function latencyRates(value: string | undefined): number[] | undefined {
   if (!value) return undefined;
   const rates = value.split(',').map((s) => Number(s.trim()));
-  if (rates.some((r) => !Number.isInteger(r) || r <= 0 || r > 20_000)) throw new Error(`BENCH_LATENCY_RATES: "${value}" is not a list of whole rates per second (1-20000)`);
+  if (rates.some((r) => !Number.isInteger(r) || r <= 0 || r > 20_000))
+    throw new Error(`BENCH_LATENCY_RATES: "${value}" is not a list of whole rates per second (1-20000)`);
   return rates.sort((a, b) => a - b);
 }
 

@@ -119,7 +119,14 @@ export function bareWorkerPids(ctx: BenchContext, count = 1): Record<string, num
 }
 
 export function baselineWorkerArgs(config: BenchConfig, redisUrl: string, sinkOrigin: string): BaselineWorkerStartArgs {
-  return { redisUrl, queueName: BARE_QUEUE_NAME, prefix: BARE_PREFIX, concurrency: config.workerConcurrency, connections: config.connectionsPerOrigin, sinkOrigin };
+  return {
+    redisUrl,
+    queueName: BARE_QUEUE_NAME,
+    prefix: BARE_PREFIX,
+    concurrency: config.workerConcurrency,
+    connections: config.connectionsPerOrigin,
+    sinkOrigin,
+  };
 }
 
 /** Every worker and (a)'s process stopped and Redis emptied: each measured stretch starts from the same state. */
@@ -152,16 +159,33 @@ export async function warmUp(ctx: BenchContext, sender: SenderSpec, sink: readon
 }
 
 /** Single publishes of `custom.bench` (or `eventType`) through a deployment's API, to the targets in turn. */
-export function publishSender(deployment: Deployment, targets: PublishTarget[], eventType = 'custom.bench', payload: PayloadKind = 'bench'): SenderSpec {
+export function publishSender(
+  deployment: Deployment,
+  targets: PublishTarget[],
+  eventType = 'custom.bench',
+  payload: PayloadKind = 'bench',
+): SenderSpec {
   return { kind: 'publish', origin: deployment.origin, targets, eventType, payload };
 }
 
-export function batchSender(ctx: BenchContext, deployment: Deployment, targets: PublishTarget[], eventType = 'custom.bench', payload: PayloadKind = 'bench'): SenderSpec {
+export function batchSender(
+  ctx: BenchContext,
+  deployment: Deployment,
+  targets: PublishTarget[],
+  eventType = 'custom.bench',
+  payload: PayloadKind = 'bench',
+): SenderSpec {
   return { kind: 'publish-batch', origin: deployment.origin, targets, eventType, payload, batchSize: ctx.config.batchSize };
 }
 
 /** A subscriber with one x-hub-signature endpoint on the sink at `path`; its publish target. */
-export async function subscriberWithEndpoint(deployment: Deployment, ctx: BenchContext, name: string, path = '/hook', origin = ctx.sinkOrigin): Promise<PublishTarget> {
+export async function subscriberWithEndpoint(
+  deployment: Deployment,
+  ctx: BenchContext,
+  name: string,
+  path = '/hook',
+  origin = ctx.sinkOrigin,
+): Promise<PublishTarget> {
   const target = await deployment.client.createSubscriber(name);
   await deployment.client.createEndpoint(target.sid, `${origin}${path}`);
   return target;

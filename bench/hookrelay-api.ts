@@ -27,7 +27,8 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
-    if (res.statusCode !== expect) throw new ApiCallError(`${method} ${path} answered ${res.statusCode} (expected ${expect}): ${text.slice(0, 300)}`);
+    if (res.statusCode !== expect)
+      throw new ApiCallError(`${method} ${path} answered ${res.statusCode} (expected ${expect}): ${text.slice(0, 300)}`);
     return JSON.parse(text) as T;
   }
 

@@ -75,7 +75,12 @@ export class HookrelayFleet {
   }
 
   /** Starts (b)'s API; the rest starts on demand. */
-  static async start(redisUrl: string, keyPrefix: string, cpuProfDir: string | undefined, log: (line: string) => void): Promise<HookrelayFleet> {
+  static async start(
+    redisUrl: string,
+    keyPrefix: string,
+    cpuProfDir: string | undefined,
+    log: (line: string) => void,
+  ): Promise<HookrelayFleet> {
     const fleet = new HookrelayFleet(redisUrl, keyPrefix, { api: await freePort(), single: await freePort() }, cpuProfDir, log);
     try {
       fleet.api = await fleet.spawn('api', fleet.ports.api);

@@ -46,7 +46,9 @@ export interface HookrelayProcessOptions {
 function environment(options: HookrelayProcessOptions): NodeJS.ProcessEnv {
   const { env } = options;
   // A clean environment: nothing of the shell's (a WORKER_CONCURRENCY, a LOG_LEVEL) changes what is measured.
-  const inherited = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+  const inherited = Object.fromEntries(
+    ['PATH', 'HOME', 'TMPDIR', 'LANG'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
+  );
   return {
     ...inherited,
     NODE_ENV: 'production',

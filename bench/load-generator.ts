@@ -106,7 +106,11 @@ function senderFor(spec: SenderSpec, total: number, offset: number): { calls: nu
         send: async (b) => {
           const [from, to] = ranges[b]!;
           const t = spec.targets[b % spec.targets.length]!;
-          await client.publishBatch(t.sid, t.key, Array.from({ length: to - from }, (_, i) => ({ type: spec.eventType, payload: payload(offset + from + i) })));
+          await client.publishBatch(
+            t.sid,
+            t.key,
+            Array.from({ length: to - from }, (_, i) => ({ type: spec.eventType, payload: payload(offset + from + i) })),
+          );
           return '';
         },
       };
@@ -130,7 +134,9 @@ function senderFor(spec: SenderSpec, total: number, offset: number): { calls: nu
         send: async (b) => {
           const [from, to] = ranges[b]!;
           const seqs = Array.from({ length: to - from }, (_, i) => offset + from + i);
-          await queue.addBulk(seqs.map((s) => bareJob(`${spec.idPrefix}${s}`, s, spec.fanOut ? `/fan/${s - offset}` : '/bare', payload(s))));
+          await queue.addBulk(
+            seqs.map((s) => bareJob(`${spec.idPrefix}${s}`, s, spec.fanOut ? `/fan/${s - offset}` : '/bare', payload(s))),
+          );
           return '';
         },
       };

@@ -33,7 +33,10 @@ function inclusiveByWorkspaceFunction(profile: CpuProfile, selfUs: Map<number, n
     const node = byId.get(id);
     if (!node) return 0;
     const { functionName, url, lineNumber } = node.callFrame;
-    const mine = /\/(packages|apps)\//.test(url) && !url.includes('node_modules') ? `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|apps)\//, '$1/')}:${lineNumber + 1}` : undefined;
+    const mine =
+      /\/(packages|apps)\//.test(url) && !url.includes('node_modules')
+        ? `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|apps)\//, '$1/')}:${lineNumber + 1}`
+        : undefined;
     const counted = mine !== undefined && !open.has(mine);
     if (counted) open.add(mine);
     let total = selfUs.get(id) ?? 0;

@@ -28,7 +28,8 @@ export interface CommandStat {
 async function commandStats(redis: Redis): Promise<CommandStat[]> {
   const info = await redis.info('commandstats');
   const out: CommandStat[] = [];
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out.push({ command: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) });
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    out.push({ command: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) });
   return out.sort((a, b) => b.usec - a.usec);
 }
 

@@ -25,7 +25,16 @@ export function atLeastRatio(phase: string, metric: string, unit: string, hookre
 
 /** A lower-is-better figure with an absolute ceiling. */
 export function atMost(phase: string, metric: string, unit: string, hookrelay: number, baseline: Value, max: number): Row {
-  return { phase, metric, unit, hookrelay, baseline, ratio: ratioOf(hookrelay, baseline), target: `<= ${max} ${unit}`, met: Number.isFinite(hookrelay) && hookrelay <= max };
+  return {
+    phase,
+    metric,
+    unit,
+    hookrelay,
+    baseline,
+    ratio: ratioOf(hookrelay, baseline),
+    target: `<= ${max} ${unit}`,
+    met: Number.isFinite(hookrelay) && hookrelay <= max,
+  };
 }
 
 /** A lower-is-better figure whose target is a multiple of the baseline's. */
@@ -40,7 +49,12 @@ export function info(phase: string, metric: string, unit: string, hookrelay: Val
 }
 
 /** Lost and duplicated deliveries: must both be zero. `label` says which deployment ("(b) "). */
-export function exactlyOnce(phase: string, label: string, hookrelay: { lost: number; duplicates: number }, baseline: { lost: number; duplicates: number }): Row {
+export function exactlyOnce(
+  phase: string,
+  label: string,
+  hookrelay: { lost: number; duplicates: number },
+  baseline: { lost: number; duplicates: number },
+): Row {
   return {
     phase,
     metric: `${label}lost / duplicates`,
@@ -75,6 +89,10 @@ export function formatTable(rows: readonly Row[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   const right = new Set([2, 3, 4]);
-  const line = (c: string[]) => c.map((v, i) => (right.has(i) ? v.padStart(widths[i] as number) : v.padEnd(widths[i] as number))).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (right.has(i) ? v.padStart(widths[i] as number) : v.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }

@@ -24,10 +24,10 @@ import { runScale } from './phases/scale';
 import { redisPid } from './redis-stats';
 import { formatTable, info, type Row } from './report';
 
-
 const began = performance.now();
 /** A progress line on stderr, stamped with the seconds since the run began. */
-const log = (line: string): void => void process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const log = (line: string): void =>
+  void process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 
 /** Teardown steps, run last-in first-out, each bounded; `runSync` is the last resort on process exit. */
 class Cleanup {
@@ -57,7 +57,11 @@ class Cleanup {
 const PHASE_RUNNERS: Record<PhaseName, { run: (ctx: BenchContext) => Promise<PhaseResult>; timeoutMs: (c: BenchConfig) => number }> = {
   pipeline: { run: runPipeline, timeoutMs: (c) => 2 * phaseTimeoutMs(c.events) + 60_000 },
   // Three systems (baseline, (b), (a)), each warmed up, then each step and the wait for its deliveries.
-  latency: { run: runLatency, timeoutMs: (c) => 3 * (60_000 + c.latencyRatesPerS.reduce((ms, rate) => ms + c.latencySeconds * 1000 + phaseTimeoutMs(rate * c.latencySeconds), 0)) },
+  latency: {
+    run: runLatency,
+    timeoutMs: (c) =>
+      3 * (60_000 + c.latencyRatesPerS.reduce((ms, rate) => ms + c.latencySeconds * 1000 + phaseTimeoutMs(rate * c.latencySeconds), 0)),
+  },
   fanout: { run: runFanOut, timeoutMs: () => 180_000 },
   ingest: { run: runIngest, timeoutMs: (c) => 4 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.batchIngestEvents) },
   memory: { run: runMemory, timeoutMs: (c) => 4 * phaseTimeoutMs(c.events) },
@@ -69,13 +73,17 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
   const redis = await startRedisServer({ appendOnly: false });
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   const pid = await redisPid(admin);
-  cleanup.add('redis-server', () => redis.stop(), () => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  });
+  cleanup.add(
+    'redis-server',
+    () => redis.stop(),
+    () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    },
+  );
   cleanup.add('admin connection', async () => admin.disconnect());
   await admin.config('SET', 'slowlog-log-slower-than', '1000');
   log(`redis-server ${redis.url} (pid ${pid}, appendonly no)`);
@@ -86,14 +94,22 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
   }
   const spawn = async <R>(name: string, file: string): Promise<ChildHandle<R>> => {
     const child = await spawnChild<R>(name, file);
-    cleanup.add(name, () => child.stop(), () => child.killNow());
+    cleanup.add(
+      name,
+      () => child.stop(),
+      () => child.killNow(),
+    );
     return child;
   };
   // One bare worker, or as many as the scale phase's largest step.
   const bareWorkerCount = config.phases.has('scale') ? Math.max(...config.scaleWorkers) : 1;
   const startHookrelay = async (): Promise<HookrelayFleet> => {
     const fleet = await HookrelayFleet.start(redis.url, KEY_PREFIX, config.cpuProfDir, log);
-    cleanup.add('hookrelay', () => fleet.close(), () => fleet.killNow());
+    cleanup.add(
+      'hookrelay',
+      () => fleet.close(),
+      () => fleet.killNow(),
+    );
     return fleet;
   };
   const [hookrelay, sink, loadChild, expressChild] = await Promise.all([
@@ -105,8 +121,15 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
   const sinkOrigin = `http://127.0.0.1:${sink.ready.port}`;
   const bareWorkers = Array.from({ length: bareWorkerCount }, (_, i) => {
     const name = `baseline-worker-${i + 1}`;
-    const worker = new WorkerChild(() => spawnChild(name, 'baseline-worker.ts', config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {}), baselineWorkerArgs(config, redis.url, sinkOrigin));
-    cleanup.add(name, () => worker.close(), () => worker.killNow());
+    const worker = new WorkerChild(
+      () => spawnChild(name, 'baseline-worker.ts', config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {}),
+      baselineWorkerArgs(config, redis.url, sinkOrigin),
+    );
+    cleanup.add(
+      name,
+      () => worker.close(),
+      () => worker.killNow(),
+    );
     return worker;
   });
   await loadChild.call('init', { redisUrl: redis.url });
@@ -159,7 +182,9 @@ async function main(): Promise<number> {
       void cleanup.runAll().finally(() => process.exit(130));
     });
   }
-  log(`${config.quick ? 'quick' : 'full'} run: ${config.events} events, phases ${[...config.phases].join(', ')}; ${cpus().length} cpus, load ${load.start.toFixed(2)}`);
+  log(
+    `${config.quick ? 'quick' : 'full'} run: ${config.events} events, phases ${[...config.phases].join(', ')}; ${cpus().length} cpus, load ${load.start.toFixed(2)}`,
+  );
 
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
@@ -190,7 +215,13 @@ async function main(): Promise<number> {
     rows.push(
       info('6 memory', 'peak RSS: worker process (all phases)', 'MB', mb(peak.worker), mb(bareWorkerPeak)),
       info('6 memory', 'peak RSS: (a) npm start process (bare: worker)', 'MB', mb(peak['npm start']), mb(bareWorkerPeak)),
-      info('6 memory', 'peak RSS: API process (bare: express + queue.add)', 'MB', mb(Math.max(peak.api, ctx.hookrelay.apiPeakRssBytes())), mb(peakRssBytes(ctx.express.pid))),
+      info(
+        '6 memory',
+        'peak RSS: API process (bare: express + queue.add)',
+        'MB',
+        mb(Math.max(peak.api, ctx.hookrelay.apiPeakRssBytes())),
+        mb(peakRssBytes(ctx.express.pid)),
+      ),
     );
   } catch (err) {
     broken = (err as Error).stack ?? String(err);
@@ -207,7 +238,9 @@ async function main(): Promise<number> {
   rows.sort((a, b) => phaseNumber(a) - phaseNumber(b));
   const how = howItRan(config);
   process.stdout.write(`\n${formatTable(rows)}\n\n${how.map((h) => `  ${h}`).join('\n')}\n`);
-  process.stdout.write(`  ${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench: ${(totalMs / 1000).toFixed(1)} s; load average ${load.start.toFixed(2)} -> ${load.end.toFixed(2)} on ${cpus().length} cpus\n`);
+  process.stdout.write(
+    `  ${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench: ${(totalMs / 1000).toFixed(1)} s; load average ${load.start.toFixed(2)} -> ${load.end.toFixed(2)} on ${cpus().length} cpus\n`,
+  );
   for (const p of problems) process.stdout.write(`  PROBLEM: ${p}\n`);
   if (broken) process.stdout.write(`  BROKEN: ${broken.split('\n')[0]}\n`);
   const missed = rows.filter((r) => r.met === false).map((r) => `${r.phase} ${r.metric}`);

@@ -92,7 +92,11 @@ function stats(reached: boolean, withTimes: boolean): SinkStats {
   };
 }
 
-void Promise.all(servers.map((server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))))).then((ports) => {
+void Promise.all(
+  servers.map(
+    (server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))),
+  ),
+).then((ports) => {
   serveCommands(
     {
       reset: (args: SinkResetArgs) => {

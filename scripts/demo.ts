@@ -53,9 +53,22 @@ interface DemoEndpoint {
 }
 
 const ENDPOINTS: DemoEndpoint[] = [
-  { receiver: 'webex', scheme: 'x-hub-signature', eventTypes: ['receipt.sms.*'], signature: { scheme: 'x-hub-signature', algorithm: 'sha256' }, label: 'x-hub-signature sha256', verify: 'post' },
+  {
+    receiver: 'webex',
+    scheme: 'x-hub-signature',
+    eventTypes: ['receipt.sms.*'],
+    signature: { scheme: 'x-hub-signature', algorithm: 'sha256' },
+    label: 'x-hub-signature sha256',
+    verify: 'post',
+  },
   { receiver: 'zenduty', scheme: 'x-signature', eventTypes: ['incident.*'], signature: { scheme: 'x-signature' }, label: 'x-signature' },
-  { receiver: 'standard', scheme: 'standard-webhooks', eventTypes: ['*'], signature: { scheme: 'standard-webhooks' }, label: 'standard-webhooks' },
+  {
+    receiver: 'standard',
+    scheme: 'standard-webhooks',
+    eventTypes: ['*'],
+    signature: { scheme: 'standard-webhooks' },
+    label: 'standard-webhooks',
+  },
 ];
 
 const EVENTS = [
@@ -169,7 +182,10 @@ interface Expected {
 
 function row(cells: string[]): string {
   const widths = [23, 10, 19, 9, 7];
-  return `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' ').trimEnd()}`;
+  return `  ${cells
+    .map((c, i) => c.padEnd(widths[i] ?? 0))
+    .join(' ')
+    .trimEnd()}`;
 }
 
 /** Receivers get exactly the published payload (x-signature endpoints in Python's json.dumps spacing). */
@@ -189,7 +205,15 @@ function report(expected: Expected[], received: ReceivedDelivery[]): string[] {
     const arrivals = received.filter((r) => r.deliveryId === want.deliveryId);
     const shown = arrivals.find((r) => r.verified) ?? arrivals.at(-1);
     const bodyOk = shown !== undefined && sameJson(shown.body, EVENTS.find((e) => e.type === want.eventType)?.payload);
-    say(row([want.eventType, want.endpoint.receiver, want.endpoint.scheme, shown ? (shown.verified && bodyOk ? 'yes' : 'NO') : '-', shown ? String(shown.attempt) : 'missing']));
+    say(
+      row([
+        want.eventType,
+        want.endpoint.receiver,
+        want.endpoint.scheme,
+        shown ? (shown.verified && bodyOk ? 'yes' : 'NO') : '-',
+        shown ? String(shown.attempt) : 'missing',
+      ]),
+    );
     if (!shown) problems.push(`${want.eventType} never reached the ${want.endpoint.receiver} receiver`);
     else if (!shown.verified) problems.push(`${want.eventType} at ${want.endpoint.receiver}: ${shown.problem}`);
     else if (!bodyOk) problems.push(`${want.eventType} at ${want.endpoint.receiver}: the body is not the published payload`);
@@ -215,7 +239,13 @@ async function runDemo(receiver: DemoReceiver, baseUrl: string, adminKey: string
       'POST',
       `/v1/subscribers/${subscriber.id}/endpoints`,
       subscriber.apiKey,
-      { url: `${receiver.url}/${endpoint.receiver}`, eventTypes: endpoint.eventTypes, signature: endpoint.signature, secret, verify: endpoint.verify },
+      {
+        url: `${receiver.url}/${endpoint.receiver}`,
+        eventTypes: endpoint.eventTypes,
+        signature: endpoint.signature,
+        secret,
+        verify: endpoint.verify,
+      },
       201,
     );
     receiver.expect(endpoint.receiver, endpoint.scheme, created.secret);
@@ -229,7 +259,13 @@ async function runDemo(receiver: DemoReceiver, baseUrl: string, adminKey: string
   const expected: Expected[] = [];
   const published: string[] = [];
   for (const event of EVENTS) {
-    const accepted = await api<{ deliveries: Array<{ id: string; endpointId: string }> }>('POST', `/v1/subscribers/${subscriber.id}/events`, publisher.apiKey, event, 202);
+    const accepted = await api<{ deliveries: Array<{ id: string; endpointId: string }> }>(
+      'POST',
+      `/v1/subscribers/${subscriber.id}/events`,
+      publisher.apiKey,
+      event,
+      202,
+    );
     for (const d of accepted.deliveries) {
       const endpoint = endpointIds.get(d.endpointId);
       if (endpoint) expected.push({ eventType: event.type, deliveryId: d.id, endpoint });
@@ -240,15 +276,22 @@ async function runDemo(receiver: DemoReceiver, baseUrl: string, adminKey: string
   say();
 
   // Fan-out is the point of the demo: the API must have matched exactly these receivers.
-  const wanted = ['incident.triggered>zenduty', 'incident.triggered>standard', 'receipt.sms.delivered>webex', 'receipt.sms.delivered>standard'];
+  const wanted = [
+    'incident.triggered>zenduty',
+    'incident.triggered>standard',
+    'receipt.sms.delivered>webex',
+    'receipt.sms.delivered>standard',
+  ];
   const got = expected.map((e) => `${e.eventType}>${e.endpoint.receiver}`).sort();
-  const fanOutProblems = wanted.sort().join() === got.join() ? [] : [`fan-out went to [${got.join(', ')}], expected [${wanted.join(', ')}]`];
+  const fanOutProblems =
+    wanted.sort().join() === got.join() ? [] : [`fan-out went to [${got.join(', ')}], expected [${wanted.join(', ')}]`];
 
   const arrivedAndVerified = () => expected.every((e) => receiver.received.some((r) => r.deliveryId === e.deliveryId && r.verified));
   await receiver.waitUntil(arrivedAndVerified, DELIVERED_WITHIN_MS);
   const problems = [...fanOutProblems, ...report(expected, receiver.received)];
   say();
-  if (problems.length === 0) say(`  All ${expected.length} deliveries arrived and every signature verified, ${Date.now() - started} ms after publishing.`);
+  if (problems.length === 0)
+    say(`  All ${expected.length} deliveries arrived and every signature verified, ${Date.now() - started} ms after publishing.`);
   return problems;
 }
 

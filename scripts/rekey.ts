@@ -23,7 +23,11 @@ const configSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.HOOKRELAY_ENCRYPTION_KEYS.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ENCRYPTION_KEYS'], message: 'is not set: rekey seals secrets under its first key (the same list the services run with)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOOKRELAY_ENCRYPTION_KEYS'],
+        message: 'is not set: rekey seals secrets under its first key (the same list the services run with)',
+      });
     }
   });
 
@@ -35,12 +39,15 @@ function option(name: string): string | undefined {
 async function main(): Promise<number> {
   const config = parseEnv(configSchema, process.env);
   const batchSize = Number(option('batch') ?? 500);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new ConfigError('--batch must be a whole number from 1 to 100000');
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
+    throw new ConfigError('--batch must be a whole number from 1 to 100000');
   await checkRedisReachable(config.REDIS_URL);
   const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
   const [first, ...others] = config.HOOKRELAY_ENCRYPTION_KEYS.map((k) => k.id);
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`rekey: sealing every stored secret under key "${first}"${others.length ? ` (opening with ${others.map((id) => `"${id}"`).join(', ')} too)` : ''}`);
+  out(
+    `rekey: sealing every stored secret under key "${first}"${others.length ? ` (opening with ${others.map((id) => `"${id}"`).join(', ')} too)` : ''}`,
+  );
   out(`  redis ${safeRedisUrl(config.REDIS_URL)}, prefix ${config.QUEUE_PREFIX}, ${batchSize} keys a batch`);
 
   const redis = createRedis(config.REDIS_URL, 'store');
@@ -59,14 +66,20 @@ async function main(): Promise<number> {
         out(`  ${p.read} records read, ${p.changed} changed (to resume after this batch: --resume ${p.position})`);
       },
     });
-    out(`rekey: ${report.read} records read: ${report.changed} changed, ${report.current} already under "${first}", ${report.unreadable.length} unreadable`);
+    out(
+      `rekey: ${report.read} records read: ${report.changed} changed, ${report.current} already under "${first}", ${report.unreadable.length} unreadable`,
+    );
     for (const u of report.unreadable) out(`  unreadable: ${u.problem}`);
     for (const key of report.busy) out(`  busy (changed during every attempt; run rekey again): ${key}`);
     if (report.unreadable.length || report.busy.length) {
       out('Keep every old key in HOOKRELAY_ENCRYPTION_KEYS until these are resolved (SECURITY.md, "Key rotation").');
       return 2;
     }
-    out(report.changed === 0 ? 'Nothing left under another key: the other keys may be removed from the list.' : 'Run it once more: when it changes 0 records, the other keys may be removed from the list.');
+    out(
+      report.changed === 0
+        ? 'Nothing left under another key: the other keys may be removed from the list.'
+        : 'Run it once more: when it changes 0 records, the other keys may be removed from the list.',
+    );
     return 0;
   } finally {
     redis.disconnect();

@@ -50,7 +50,10 @@ async function runReceivers(): Promise<void> {
         res.on('close', () => hung.delete(res));
         return;
       }
-      setTimeout(() => res.writeHead(behaviour === 'fail' ? 500 : 200, { 'content-type': 'text/plain' }).end(behaviour), 5 + Math.random() * 25);
+      setTimeout(
+        () => res.writeHead(behaviour === 'fail' ? 500 : 200, { 'content-type': 'text/plain' }).end(behaviour),
+        5 + Math.random() * 25,
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
@@ -103,22 +106,28 @@ async function runSoak(): Promise<void> {
   const retentionSeconds = envNumber('SOAK_RETENTION_SECONDS', 15, 1, 86_400);
   const drainSeconds = envNumber('SOAK_DRAIN_SECONDS', 15, 0, 600);
   const timeoutMs = envNumber('SOAK_ENDPOINT_TIMEOUT_MS', 3000, 100, 60_000);
-  console.log(`soak: ${seconds} s at ${rate} events/s to ${ENDPOINTS} endpoints (${FAILING} answer 500, ${HANGING} hang; timeout ${timeoutMs} ms), retention ${retentionSeconds} s, drain ${drainSeconds} s`);
+  console.log(
+    `soak: ${seconds} s at ${rate} events/s to ${ENDPOINTS} endpoints (${FAILING} answer 500, ${HANGING} hang; timeout ${timeoutMs} ms), retention ${retentionSeconds} s, drain ${drainSeconds} s`,
+  );
 
   const unexpected: string[] = [];
   process.on('unhandledRejection', (err) => unexpected.push(`unhandledRejection: ${(err as Error)?.stack ?? String(err)}`));
   process.on('uncaughtException', (err) => unexpected.push(`uncaughtException: ${err.stack ?? String(err)}`));
 
   const redis = await startRedisServer({ appendOnly: true });
-  const receivers: ChildProcess = fork(__filename, ['--receivers'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const receivers: ChildProcess = fork(__filename, ['--receivers'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ports = await new Promise<number[]>((resolve, reject) => {
     receivers.once('message', (m) => resolve((m as { ports: number[] }).ports));
     receivers.once('exit', (code) => reject(new Error(`receivers exited with ${code}`)));
   });
-  const ask = <T>(message: string) => new Promise<T>((resolve) => {
-    receivers.once('message', (m) => resolve(m as T));
-    receivers.send(message);
-  });
+  const ask = <T>(message: string) =>
+    new Promise<T>((resolve) => {
+      receivers.once('message', (m) => resolve(m as T));
+      receivers.send(message);
+    });
 
   const { sink, tally } = logCapture();
   const logger = createLogger({ level: 'info', destination: sink });
@@ -139,7 +148,15 @@ async function runSoak(): Promise<void> {
     const s = createApp(api.deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const worker = await startDeliveryWorker({ redisUrl: redis.url, keyPrefix: prefix, logger, metrics, allowPrivateTargets: true, retentionMs, metricsSampleIntervalMs: 0 });
+  const worker = await startDeliveryWorker({
+    redisUrl: redis.url,
+    keyPrefix: prefix,
+    logger,
+    metrics,
+    allowPrivateTargets: true,
+    retentionMs,
+    metricsSampleIntervalMs: 0,
+  });
   const client = new Agent({ connections: 64 });
   const call = async (method: string, path: string, body: unknown) => {
     const res = await request(`${base}${path}`, {
@@ -220,7 +237,8 @@ async function runSoak(): Promise<void> {
   // Drain: retries and hanging attempts end within (retries x (timeout + interval)).
   const counter = async (outcome: string) => (await metrics.deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
   const drainUntil = Date.now() + drainSeconds * 1000;
-  while (Date.now() < drainUntil && (await counter('delivered')) + (await counter('failed')) < published) await new Promise((r) => setTimeout(r, 250));
+  while (Date.now() < drainUntil && (await counter('delivered')) + (await counter('failed')) < published)
+    await new Promise((r) => setTimeout(r, 250));
   clearInterval(sampler);
   lag.disable();
   memory.push({ atS: Math.round((Date.now() - started) / 1000), bytes: await usedMemory() });

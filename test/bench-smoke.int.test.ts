@@ -46,7 +46,18 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
 
       const table = out.slice(out.indexOf('\nphase '));
       expect(table).toMatch(/^\nphase +metric +hookrelay +baseline +ratio +target +met\?/);
-      for (const phase of ['1-2 pipeline', '3 ingest', '4 latency', '5 fan-out', '6 memory', '6 drain', '7 isolation', '8 scale 1 worker', '8 scale 2 workers', '8 scale 4 workers']) {
+      for (const phase of [
+        '1-2 pipeline',
+        '3 ingest',
+        '4 latency',
+        '5 fan-out',
+        '6 memory',
+        '6 drain',
+        '7 isolation',
+        '8 scale 1 worker',
+        '8 scale 2 workers',
+        '8 scale 4 workers',
+      ]) {
         expect(table).toContain(phase);
       }
       for (const d of ['a', 'b']) expect(table).toMatch(new RegExp(`1-2 pipeline +\\(${d}\\) lost / duplicates +0 / 0 +0 / 0`));
@@ -57,11 +68,22 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
       expect(json).toMatchObject({ mode: 'quick', exitCode: 0, broken: null });
       const rates = json.rows.filter((r) => /deliveries\/s|single POST|batch of/.test(r.metric));
       expect(rates.length).toBeGreaterThanOrEqual(10);
-      for (const row of rates) expect([row.metric, typeof row.hookrelay, typeof row.baseline, typeof row.ratio]).toEqual([row.metric, 'number', 'number', 'number']);
+      for (const row of rates)
+        expect([row.metric, typeof row.hookrelay, typeof row.baseline, typeof row.ratio]).toEqual([
+          row.metric,
+          'number',
+          'number',
+          'number',
+        ]);
 
       // Single ingest beside both baselines: the express + queue.add route and bare queue.add.
       const metrics = json.rows.map((r) => `${r.phase} | ${r.metric}`);
-      expect(metrics).toEqual(expect.arrayContaining([expect.stringMatching(/^3 ingest \| single POST.*vs express \+ queue\.add$/), expect.stringMatching(/^3 ingest \| single POST vs bare queue\.add/)]));
+      expect(metrics).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^3 ingest \| single POST.*vs express \+ queue\.add$/),
+          expect.stringMatching(/^3 ingest \| single POST vs bare queue\.add/),
+        ]),
+      );
       // Every latency step for both deployments, with answer times and each process's CPU.
       const { latencyRatesPerS, latencySeconds } = loadBenchConfig({ BENCH_QUICK: '1' });
       expect(latencyRatesPerS.length).toBeGreaterThanOrEqual(2);
@@ -73,7 +95,8 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
         }
       }
       const firstStep = `4 latency ${latencyRatesPerS[0]}/s x ${latencySeconds}s`;
-      const cpu = (deployment: string) => json.rows.find((r) => r.phase === firstStep && r.metric === `${deployment} CPU, % of a core`)?.hookrelay;
+      const cpu = (deployment: string) =>
+        json.rows.find((r) => r.phase === firstStep && r.metric === `${deployment} CPU, % of a core`)?.hookrelay;
       expect(cpu('(a)')).toMatch(/^npm start \d+, load generator \d+, sink \d+, redis \d+$/);
       expect(cpu('(b)')).toMatch(/^api \d+, worker \d+, load generator \d+, sink \d+, redis \d+$/);
       expect(metrics.filter((m) => /^4 latency \| \((a|b)\) highest rate with p99 < 50 ms/.test(m))).toHaveLength(2);

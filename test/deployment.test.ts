@@ -35,7 +35,9 @@ function knownVariables(schema: { shape?: Record<string, unknown>; def?: unknown
 describe('docker-compose.yml', () => {
   it('runs redis with AOF everysec and noeviction on a volume', () => {
     const redis = compose.services.redis!;
-    expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction']));
+    expect(redis.command).toEqual(
+      expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction']),
+    );
     expect(compose.volumes).toHaveProperty('redis-data');
   });
 
@@ -47,19 +49,29 @@ describe('docker-compose.yml', () => {
     expect(compose.services.worker).not.toHaveProperty('ports');
   });
 
-  it('runs prometheus with the repo\'s scrape config and alert rules, scraping the API and every worker', () => {
+  it("runs prometheus with the repo's scrape config and alert rules, scraping the API and every worker", () => {
     const prometheus = compose.services.prometheus as { volumes?: string[] };
     expect(prometheus.volumes).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^\.\/ops\/prometheus\/prometheus\.yml:/), expect.stringMatching(/^\.\/ops\/prometheus\/alerts\.yml:/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^\.\/ops\/prometheus\/prometheus\.yml:/),
+        expect.stringMatching(/^\.\/ops\/prometheus\/alerts\.yml:/),
+      ]),
     );
     const scrape = parse(readFileSync(join(ROOT, 'ops/prometheus/prometheus.yml'), 'utf8')) as {
-      scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
+      scrape_configs: Array<{
+        job_name: string;
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; port: number }>;
+      }>;
     };
     const api = scrape.scrape_configs.find((c) => c.job_name === 'hookrelay-api');
     const worker = scrape.scrape_configs.find((c) => c.job_name === 'hookrelay-worker');
     expect(api?.static_configs?.[0]?.targets).toEqual([`api:${compose.services.api?.environment?.PORT}`]);
     // DNS discovery finds every replica of a scaled worker service.
-    expect(worker?.dns_sd_configs?.[0]).toMatchObject({ names: ['worker'], port: Number(compose.services.worker?.environment?.METRICS_PORT) });
+    expect(worker?.dns_sd_configs?.[0]).toMatchObject({
+      names: ['worker'],
+      port: Number(compose.services.worker?.environment?.METRICS_PORT),
+    });
   });
 
   it.each([
@@ -71,7 +83,8 @@ describe('docker-compose.yml', () => {
     expect(known.size).toBeGreaterThan(5);
     for (const name of Object.keys(env)) expect(known).toContain(name);
     // Variables taken from the operator's environment get a value of the right form.
-    const sample = (name: string) => (name === 'HOOKRELAY_ENCRYPTION_KEYS' ? `k1:${Buffer.alloc(32, 7).toString('base64')}` : 'x'.repeat(32));
+    const sample = (name: string) =>
+      name === 'HOOKRELAY_ENCRYPTION_KEYS' ? `k1:${Buffer.alloc(32, 7).toString('base64')}` : 'x'.repeat(32);
     const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith('${') ? sample(k) : v]));
     expect(schema.safeParse(values).success).toBe(true);
   });
@@ -90,7 +103,9 @@ describe('docker-compose.yml: one image, healthchecks, Grafana (checked without 
     // Never pulled: the image exists only because the api service built it.
     expect(services.worker?.pull_policy).toBe('never');
     // The commands are the Dockerfile's CMD form: node with tsx, on the source in the image.
-    const cmd = parseDockerfile(join(ROOT, 'Dockerfile')).at(-1)?.instructions.find((i) => i.keyword === 'CMD')?.args;
+    const cmd = parseDockerfile(join(ROOT, 'Dockerfile'))
+      .at(-1)
+      ?.instructions.find((i) => i.keyword === 'CMD')?.args;
     expect(services.api?.command).toEqual(cmd);
     expect(services.worker?.command).toEqual(['node', '--import', 'tsx', 'apps/worker/src/main.ts']);
   });
@@ -113,24 +128,34 @@ describe('docker-compose.yml: one image, healthchecks, Grafana (checked without 
   it('mounts only files that exist in the repository', () => {
     const binds = Object.values(services).flatMap((s) => (s.volumes ?? []).filter((v) => v.startsWith('./')));
     expect(binds.length).toBeGreaterThanOrEqual(5);
-    for (const bind of binds) expect({ bind, exists: existsSync(join(ROOT, bind.split(':')[0] as string)) }).toEqual({ bind, exists: true });
+    for (const bind of binds)
+      expect({ bind, exists: existsSync(join(ROOT, bind.split(':')[0] as string)) }).toEqual({ bind, exists: true });
   });
 
   it('runs Grafana provisioned with Prometheus as its default data source and the shipped dashboard', () => {
     const grafana = services.grafana;
     expect(grafana?.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
-    const mounts = new Map((grafana?.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => [v.split(':')[0] as string, v.split(':')[1] as string]));
+    const mounts = new Map(
+      (grafana?.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => [v.split(':')[0] as string, v.split(':')[1] as string]),
+    );
 
     // The data source: the compose file's prometheus service, on the port it listens on.
     const sourcesFile = [...mounts].find(([, target]) => target.startsWith('/etc/grafana/provisioning/datasources/'))?.[0] as string;
-    const sources = (parse(readFileSync(join(ROOT, sourcesFile), 'utf8')) as { apiVersion: number; datasources: Array<{ type: string; url: string; isDefault?: boolean; uid: string }> }).datasources;
+    const sources = (
+      parse(readFileSync(join(ROOT, sourcesFile), 'utf8')) as {
+        apiVersion: number;
+        datasources: Array<{ type: string; url: string; isDefault?: boolean; uid: string }>;
+      }
+    ).datasources;
     expect(sources).toHaveLength(1);
     expect(sources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true });
     expect(services.prometheus?.ports).toContain('9090:9090');
 
     // The dashboard provider reads the folder the shipped dashboard is mounted into.
     const providerFile = [...mounts].find(([, target]) => target.startsWith('/etc/grafana/provisioning/dashboards/'))?.[0] as string;
-    const providers = (parse(readFileSync(join(ROOT, providerFile), 'utf8')) as { providers: Array<{ type: string; options: { path: string } }> }).providers;
+    const providers = (
+      parse(readFileSync(join(ROOT, providerFile), 'utf8')) as { providers: Array<{ type: string; options: { path: string } }> }
+    ).providers;
     expect(providers).toHaveLength(1);
     expect(providers[0]?.type).toBe('file');
     const dashboardTarget = mounts.get('./ops/grafana/hookrelay.json');
@@ -156,14 +181,32 @@ describe('docker-compose.yml: one image, healthchecks, Grafana (checked without 
 describe('.dockerignore', () => {
   const excluded = contextExcludes(ROOT);
 
-  it.each(['.env', '.env.local', '.env.production', 'apps/api/.env', '.npmrc', 'certs/server.key', 'tls/cert.pem', 'deploy/id_rsa', 'keystore.p12', 'node_modules/x/index.js', 'packages/delivery/node_modules/ipaddr.js/package.json', '.git/config'])(
-    'keeps %s out of the image',
-    (path) => {
-      expect(excluded(path)).toBe(true);
-    },
-  );
+  it.each([
+    '.env',
+    '.env.local',
+    '.env.production',
+    'apps/api/.env',
+    '.npmrc',
+    'certs/server.key',
+    'tls/cert.pem',
+    'deploy/id_rsa',
+    'keystore.p12',
+    'node_modules/x/index.js',
+    'packages/delivery/node_modules/ipaddr.js/package.json',
+    '.git/config',
+  ])('keeps %s out of the image', (path) => {
+    expect(excluded(path)).toBe(true);
+  });
 
-  it.each(['.env.example', 'package.json', 'package-lock.json', 'apps/api/src/main.ts', 'packages/delivery/src/ssrf/blocked-address.ts', 'scripts/healthcheck.mjs', 'ops/prometheus/alerts.yml'])('sends %s to the build', (path) => {
+  it.each([
+    '.env.example',
+    'package.json',
+    'package-lock.json',
+    'apps/api/src/main.ts',
+    'packages/delivery/src/ssrf/blocked-address.ts',
+    'scripts/healthcheck.mjs',
+    'ops/prometheus/alerts.yml',
+  ])('sends %s to the build', (path) => {
     expect(excluded(path)).toBe(false);
   });
 });
@@ -179,7 +222,9 @@ describe('.env.example', () => {
 describe('Dockerfile', () => {
   it('copies every workspace package.json before npm ci (a missing one fails the image build)', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    const workspaces = ['apps', 'packages'].flatMap((dir) => readdirSync(join(ROOT, dir)).map((name) => `${dir}/${name}`)).filter((ws) => existsSync(join(ROOT, ws, 'package.json')));
+    const workspaces = ['apps', 'packages']
+      .flatMap((dir) => readdirSync(join(ROOT, dir)).map((name) => `${dir}/${name}`))
+      .filter((ws) => existsSync(join(ROOT, ws, 'package.json')));
     expect(workspaces).toContain('packages/secrets');
     const copied = [...dockerfile.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1]);
     expect(workspaces.filter((ws) => !copied.includes(ws))).toEqual([]);

@@ -20,7 +20,15 @@ function runService(entry: string, env: Record<string, string>, ready?: (stdout:
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...(entry.includes('api') ? ['--with-worker'] : [])], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: requireRedisUrl(), QUEUE_PREFIX: uniquePrefix('startup'), LOG_LEVEL: 'warn', METRICS_PORT: '0', HOOKRELAY_ADMIN_KEY: 'startup-admin-key-0123456789abcdef', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        REDIS_URL: requireRedisUrl(),
+        QUEUE_PREFIX: uniquePrefix('startup'),
+        LOG_LEVEL: 'warn',
+        METRICS_PORT: '0',
+        HOOKRELAY_ADMIN_KEY: 'startup-admin-key-0123456789abcdef',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -47,16 +55,28 @@ describe('HOOKRELAY_ENCRYPTION_KEYS at start-up', () => {
       runService('apps/worker/src/main.ts', { HOOKRELAY_ENCRYPTION_KEYS: `k1:${key()},k1:${key()}` }),
       runService('apps/worker/src/main.ts', { NODE_ENV: 'production' }),
     ]);
-    expect(shortKey).toMatchObject({ code: 1, stderr: expect.stringContaining('HOOKRELAY_ENCRYPTION_KEYS: key "k1" is 16 bytes; a key must be 32 bytes; generate a key with: openssl rand -base64 32') });
+    expect(shortKey).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(
+        'HOOKRELAY_ENCRYPTION_KEYS: key "k1" is 16 bytes; a key must be 32 bytes; generate a key with: openssl rand -base64 32',
+      ),
+    });
     expect(duplicate).toMatchObject({ code: 1, stderr: expect.stringContaining('HOOKRELAY_ENCRYPTION_KEYS: key id "k1" appears twice') });
-    expect(production).toMatchObject({ code: 1, stderr: expect.stringContaining('HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production') });
+    expect(production).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production'),
+    });
   });
 
   it('outside production without keys, starts with one warning line; with keys, with none', async () => {
     const listening = (out: string) => out.includes('Hookrelay is listening');
     const [without, withKeys] = await Promise.all([
       runService('apps/api/src/main.ts', { PORT: String(await freePort()), HOST: '127.0.0.1' }, listening),
-      runService('apps/api/src/main.ts', { PORT: String(await freePort()), HOST: '127.0.0.1', HOOKRELAY_ENCRYPTION_KEYS: `k1:${key()}` }, listening),
+      runService(
+        'apps/api/src/main.ts',
+        { PORT: String(await freePort()), HOST: '127.0.0.1', HOOKRELAY_ENCRYPTION_KEYS: `k1:${key()}` },
+        listening,
+      ),
     ]);
     const warnings = (out: string) => out.split('\n').filter((line) => line.includes('HOOKRELAY_ENCRYPTION_KEYS'));
     expect(without.stdout).toContain('Hookrelay is listening');

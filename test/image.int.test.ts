@@ -29,7 +29,9 @@ beforeAll(() => {
     contextDir: ROOT,
     workDir: work,
     skip: (_stage, instruction) =>
-      instruction.keyword === 'COPY' && instruction.args[0] === '/app/apps/portal/dist' ? 'the portal build: static files, served at /portal; not what these tests check' : null,
+      instruction.keyword === 'COPY' && instruction.args[0] === '/app/apps/portal/dist'
+        ? 'the portal build: static files, served at /portal; not what these tests check'
+        : null,
   });
 }, 240_000);
 
@@ -44,20 +46,24 @@ function resolveIn(image: ReproducedImage, from: string, request: string): strin
 
 describe('the image, reproduced without Docker', () => {
   it('leaves out only the portal build, and says so', () => {
-    expect(image.skipped).toEqual([expect.stringMatching(/^#\d+: COPY --from=build .*\/app\/apps\/portal\/dist apps\/portal\/dist \(the portal build/)]);
+    expect(image.skipped).toEqual([
+      expect.stringMatching(/^#\d+: COPY --from=build .*\/app\/apps\/portal\/dist apps\/portal\/dist \(the portal build/),
+    ]);
     expect(image.user).toBe('node');
     expect(image.env).toEqual({ NODE_ENV: 'production' });
   });
 
   it('runs the ipaddr.js that packages/delivery declares (2.x), not the root one express brings (1.9.1)', () => {
-    const declared = (JSON.parse(readFileSync(join(ROOT, 'packages/delivery/package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['ipaddr.js'];
+    const declared = (
+      JSON.parse(readFileSync(join(ROOT, 'packages/delivery/package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    ).dependencies['ipaddr.js'];
     const resolved = resolveIn(image, 'packages/delivery/src/ssrf', 'ipaddr.js/package.json');
     expect(declared).toMatch(/^\^2\./);
     expect(resolved.startsWith(image.root)).toBe(true);
     expect((JSON.parse(readFileSync(resolved, 'utf8')) as { version: string }).version).toMatch(/^2\./);
   });
 
-  it('passes the SSRF guard\'s test vectors with the tree it installs', () => {
+  it("passes the SSRF guard's test vectors with the tree it installs", () => {
     // The repository's own unit tests of the guard, copied into the image by COPY . ., run by this
     // repository's jest against the image's tree: every import resolves from the image's folders.
     const config = {
@@ -74,12 +80,16 @@ describe('the image, reproduced without Docker', () => {
     const configFile = join(work, 'ssrf-jest.config.json');
     const resultsFile = join(work, 'ssrf-results.json');
     writeFileSync(configFile, JSON.stringify(config));
-    spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--config', configFile, '--json', `--outputFile=${resultsFile}`, '--runInBand'], {
-      cwd: image.root,
-      env: { ...process.env, NODE_ENV: 'test' },
-      stdio: 'pipe',
-      timeout: 120_000,
-    });
+    spawnSync(
+      process.execPath,
+      [require.resolve('jest/bin/jest'), '--config', configFile, '--json', `--outputFile=${resultsFile}`, '--runInBand'],
+      {
+        cwd: image.root,
+        env: { ...process.env, NODE_ENV: 'test' },
+        stdio: 'pipe',
+        timeout: 120_000,
+      },
+    );
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
       numPassedTests: number;
       numFailedTests: number;
@@ -87,7 +97,9 @@ describe('the image, reproduced without Docker', () => {
       numTodoTests: number;
       testResults: Array<{ name: string; assertionResults: Array<{ fullName: string; status: string }> }>;
     };
-    const failed = results.testResults.flatMap((file) => file.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.status}: ${a.fullName}`));
+    const failed = results.testResults.flatMap((file) =>
+      file.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.status}: ${a.fullName}`),
+    );
     expect(failed).toEqual([]);
     expect(results.testResults.map((file) => file.name.replace(`${image.root}/`, '')).sort()).toEqual([
       'packages/delivery/src/ssrf/blocked-address.test.ts',
@@ -107,12 +119,16 @@ describe('the image, reproduced without Docker', () => {
 
   it('keeps local secret files out of the image', () => {
     expect(existsSync(join(image.root, '.env.example'))).toBe(true);
-    for (const name of ['.env', '.npmrc', '.git']) expect({ name, present: existsSync(join(image.root, name)) }).toEqual({ name, present: false });
+    for (const name of ['.env', '.npmrc', '.git'])
+      expect({ name, present: existsSync(join(image.root, name)) }).toEqual({ name, present: false });
   });
 });
 
-describe('the image\'s command, with the compose file\'s healthchecks', () => {
-  const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+describe("the image's command, with the compose file's healthchecks", () => {
+  const exited = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) =>
+      child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+    );
 
   /** Runs a command the way the image does: from its WORKDIR, with its ENV. */
   function runInImage(command: string[], env: Record<string, string>): ChildProcess {
@@ -141,7 +157,8 @@ describe('the image\'s command, with the compose file\'s healthchecks', () => {
   async function waitHealthy(service: string, port: number, child: ChildProcess): Promise<void> {
     const until = Date.now() + 60_000;
     while (healthcheck(service, port) !== 0) {
-      if (child.exitCode !== null) throw new Error(`${service} exited ${child.exitCode}: ${(child as unknown as { stderrText(): string }).stderrText()}`);
+      if (child.exitCode !== null)
+        throw new Error(`${service} exited ${child.exitCode}: ${(child as unknown as { stderrText(): string }).stderrText()}`);
       if (Date.now() > until) throw new Error(`${service} not healthy within 60 s`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -156,8 +173,24 @@ describe('the image\'s command, with the compose file\'s healthchecks', () => {
 
     // What the user puts in the environment for the compose file's ${...:?} variables.
     const encryptionKeys = `k1:${randomBytes(32).toString('base64')}`;
-    const apiEnv = { ...compose.services.api!.environment!, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(apiPort), HOST: '127.0.0.1', HOOKRELAY_ADMIN_KEY: 'image-test-admin-key-0123456789abcdef', HOOKRELAY_ENCRYPTION_KEYS: encryptionKeys, LOG_LEVEL: 'warn' };
-    const workerEnv = { ...compose.services.worker!.environment!, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, METRICS_PORT: String(metricsPort), HOOKRELAY_ENCRYPTION_KEYS: encryptionKeys, LOG_LEVEL: 'warn' };
+    const apiEnv = {
+      ...compose.services.api!.environment!,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      HOOKRELAY_ADMIN_KEY: 'image-test-admin-key-0123456789abcdef',
+      HOOKRELAY_ENCRYPTION_KEYS: encryptionKeys,
+      LOG_LEVEL: 'warn',
+    };
+    const workerEnv = {
+      ...compose.services.worker!.environment!,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      METRICS_PORT: String(metricsPort),
+      HOOKRELAY_ENCRYPTION_KEYS: encryptionKeys,
+      LOG_LEVEL: 'warn',
+    };
     // The API runs the image's CMD; the worker the compose file's command, with the same image.
     expect(compose.services.api!.command).toEqual(image.cmd);
     const api = runInImage(image.cmd, apiEnv);

@@ -42,15 +42,25 @@ describe('when the service gets SIGTERM during a burst', () => {
     const redis = createRedis(redisUrl, 'store');
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 20_000, 'readiness');
-      const sub = (await (await fetch(`${base}/v1/subscribers`, { method: 'POST', headers: auth, body: '{"name":"lifecycle"}' })).json()) as { id: string };
-      await fetch(`${base}/v1/subscribers/${sub.id}/endpoints`, { method: 'POST', headers: auth, body: JSON.stringify({ url: receiver.url }) });
+      const sub = (await (
+        await fetch(`${base}/v1/subscribers`, { method: 'POST', headers: auth, body: '{"name":"lifecycle"}' })
+      ).json()) as { id: string };
+      await fetch(`${base}/v1/subscribers/${sub.id}/endpoints`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ url: receiver.url }),
+      });
 
       const accepted: string[] = [];
       let refused = 0;
       let sent = 0;
       const publishOne = async (): Promise<void> => {
         try {
-          const res = await fetch(`${base}/v1/subscribers/${sub.id}/events`, { method: 'POST', headers: auth, body: JSON.stringify({ type: 'custom.burst', payload: { n: sent } }) });
+          const res = await fetch(`${base}/v1/subscribers/${sub.id}/events`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ type: 'custom.burst', payload: { n: sent } }),
+          });
           if (res.status === 202) accepted.push(((await res.json()) as { id: string }).id);
           else refused++;
         } catch {
@@ -148,14 +158,22 @@ describe('the worker program', () => {
 
   it('serves its own /metrics on METRICS_PORT and exits 0 on SIGTERM', async () => {
     const metricsPort = await freePort();
-    const worker = startProgram('apps/worker/src/main.ts', [], { REDIS_URL: requireRedisUrl(), QUEUE_PREFIX: uniquePrefix('wm'), METRICS_PORT: String(metricsPort) });
+    const worker = startProgram('apps/worker/src/main.ts', [], {
+      REDIS_URL: requireRedisUrl(),
+      QUEUE_PREFIX: uniquePrefix('wm'),
+      METRICS_PORT: String(metricsPort),
+    });
     try {
       let text = '';
-      await waitFor(async () => {
-        const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-        text = await res.text();
-        return res.ok;
-      }, 20_000, 'worker metrics');
+      await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+          text = await res.text();
+          return res.ok;
+        },
+        20_000,
+        'worker metrics',
+      );
       expect(text).toContain('# TYPE hookrelay_deliveries_total counter');
       expect(text).toContain('process_cpu_user_seconds_total');
       worker.kill('SIGTERM');
@@ -170,7 +188,11 @@ describe('when Redis cannot be reached at start', () => {
   it('stops with exit 1 and says what to do, for the service and the worker alike', async () => {
     const closedPort = await freePort();
     for (const entry of ['apps/api/src/main.ts', 'apps/worker/src/main.ts']) {
-      const child = startProgram(entry, ['--with-worker'], { REDIS_URL: `redis://127.0.0.1:${closedPort}`, HOOKRELAY_ADMIN_KEY: ADMIN_KEY, METRICS_PORT: '0' });
+      const child = startProgram(entry, ['--with-worker'], {
+        REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+        HOOKRELAY_ADMIN_KEY: ADMIN_KEY,
+        METRICS_PORT: '0',
+      });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       expect(await exited(child)).toBe(1);

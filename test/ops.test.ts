@@ -18,27 +18,44 @@ function metricNames(expr: string): string[] {
 }
 
 describe('ops/prometheus/alerts.yml', () => {
-  const rules = (parse(readFileSync(join(ROOT, 'ops/prometheus/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }> }> }).groups.flatMap((g) => g.rules);
+  const rules = (
+    parse(readFileSync(join(ROOT, 'ops/prometheus/alerts.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }> }>;
+    }
+  ).groups.flatMap((g) => g.rules);
 
   it('has the backlog, failure-ratio and no-deliveries alerts', () => {
-    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['HookrelayBacklogGrowing', 'HookrelayFailureRatioRising', 'HookrelayNoDeliveries']));
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining(['HookrelayBacklogGrowing', 'HookrelayFailureRatioRising', 'HookrelayNoDeliveries']),
+    );
   });
 
-  it.each(rules.map((r) => [r.alert, r] as const))('%s names only metrics the service exports, with a severity and a summary', (_name, rule) => {
-    const names = metricNames(rule.expr);
-    expect(names.length).toBeGreaterThan(0);
-    for (const name of names) expect(registered).toContain(name);
-    expect(['info', 'warning', 'critical']).toContain(rule.labels.severity);
-    expect(rule.annotations.summary.length).toBeGreaterThan(10);
-  });
+  it.each(rules.map((r) => [r.alert, r] as const))(
+    '%s names only metrics the service exports, with a severity and a summary',
+    (_name, rule) => {
+      const names = metricNames(rule.expr);
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect(registered).toContain(name);
+      expect(['info', 'warning', 'critical']).toContain(rule.labels.severity);
+      expect(rule.annotations.summary.length).toBeGreaterThan(10);
+    },
+  );
 });
 
 describe('ops/grafana/hookrelay.json', () => {
-  const dashboard = JSON.parse(readFileSync(join(ROOT, 'ops/grafana/hookrelay.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'ops/grafana/hookrelay.json'), 'utf8')) as {
+    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+  };
 
   it('shows throughput, outcomes, latency quantiles, queue depth and the oldest pending delivery', () => {
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
-    for (const name of ['hookrelay_events_published_total', 'hookrelay_deliveries_total', 'hookrelay_delivery_attempts_total', 'hookrelay_queue_jobs', 'hookrelay_oldest_pending_seconds']) {
+    for (const name of [
+      'hookrelay_events_published_total',
+      'hookrelay_deliveries_total',
+      'hookrelay_delivery_attempts_total',
+      'hookrelay_queue_jobs',
+      'hookrelay_oldest_pending_seconds',
+    ]) {
       expect(exprs).toContain(name);
     }
     expect(exprs).toMatch(/histogram_quantile\(0\.99, .*hookrelay_end_to_end_seconds_bucket/);

@@ -43,7 +43,11 @@ class JsonLines {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.lines).slice(0, 2000)}; stderr: ${this.stderr.slice(0, 2000)}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; got ${JSON.stringify(this.lines).slice(0, 2000)}; stderr: ${this.stderr.slice(0, 2000)}`,
+          ),
+        );
       }, timeoutMs);
       const check = () => {
         if (!done(this.lines)) return;
@@ -57,7 +61,11 @@ class JsonLines {
 }
 
 async function pack(workspace: string, destination: string): Promise<{ filename: string; files: string[] }> {
-  const { stdout } = await run('npm', ['pack', '-w', workspace, '--pack-destination', destination, '--json', '--silent'], { cwd: ROOT, timeout: 90_000, maxBuffer: 4 * 1024 * 1024 });
+  const { stdout } = await run('npm', ['pack', '-w', workspace, '--pack-destination', destination, '--json', '--silent'], {
+    cwd: ROOT,
+    timeout: 90_000,
+    maxBuffer: 4 * 1024 * 1024,
+  });
   const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   return { filename: join(destination, info!.filename), files: info!.files.map((f) => f.path).sort() };
 }
@@ -82,8 +90,15 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
 
   beforeAll(async () => {
     // Both packs at once: each builds with tsup, mostly waiting on TypeScript for the declarations.
-    [verifyTarball, clientTarball, h] = await Promise.all([pack('@hookrelay/verify', work), pack('@hookrelay/client', work), startApiHarness()]);
-    await Promise.all([installInto(join(work, 'receiver'), [verifyTarball.filename]), installInto(join(work, 'publisher'), [clientTarball.filename])]);
+    [verifyTarball, clientTarball, h] = await Promise.all([
+      pack('@hookrelay/verify', work),
+      pack('@hookrelay/client', work),
+      startApiHarness(),
+    ]);
+    await Promise.all([
+      installInto(join(work, 'receiver'), [verifyTarball.filename]),
+      installInto(join(work, 'publisher'), [clientTarball.filename]),
+    ]);
     for (const file of ['receiver.cjs', 'receiver.mjs']) copyFileSync(join(FIXTURES, file), join(work, 'receiver', file));
     for (const file of ['publish.cjs', 'publish.mjs', 'steps.cjs']) copyFileSync(join(FIXTURES, file), join(work, 'publisher', file));
   }, 180_000);
@@ -101,7 +116,10 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
   });
 
   it('installs with no dependencies at all', () => {
-    for (const [dir, name] of [['receiver', 'verify'], ['publisher', 'client']] as const) {
+    for (const [dir, name] of [
+      ['receiver', 'verify'],
+      ['publisher', 'client'],
+    ] as const) {
       const lock = JSON.parse(readFileSync(join(work, dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
       expect(Object.keys(lock.packages).sort()).toEqual(['', `node_modules/@hookrelay/${name}`]);
     }
@@ -115,7 +133,10 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
     let receiverUrl: string;
 
     beforeAll(async () => {
-      const child = spawn(process.execPath, [`receiver.${ext}`], { cwd: join(work, 'receiver'), env: { PATH: process.env.PATH, SECRETS: JSON.stringify(secrets) } });
+      const child = spawn(process.execPath, [`receiver.${ext}`], {
+        cwd: join(work, 'receiver'),
+        env: { PATH: process.env.PATH, SECRETS: JSON.stringify(secrets) },
+      });
       children.push(child);
       receiver = new JsonLines(child);
       const [ready] = await receiver.waitFor((lines) => lines.some((l) => l.port), 'the receiver to listen');
@@ -127,28 +148,48 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
     });
 
     it('publishes through the running Hookrelay, and the receiver verifies every delivery of every scheme', async () => {
-      const env = { PATH: process.env.PATH, HOOKRELAY_URL: h.baseUrl, HOOKRELAY_ADMIN_KEY: h.adminKey, RECEIVER_URL: receiverUrl, SECRETS: JSON.stringify(secrets) };
+      const env = {
+        PATH: process.env.PATH,
+        HOOKRELAY_URL: h.baseUrl,
+        HOOKRELAY_ADMIN_KEY: h.adminKey,
+        RECEIVER_URL: receiverUrl,
+        SECRETS: JSON.stringify(secrets),
+      };
       const { stdout } = await run(process.execPath, [`publish.${ext}`], { cwd: join(work, 'publisher'), env, timeout: 30_000 });
-      const result = JSON.parse(stdout.trim().split('\n').pop()!) as { subscriberId: string; published: Array<{ id: string; deliveries: number }>; error: Record<string, unknown> };
+      const result = JSON.parse(stdout.trim().split('\n').pop()!) as {
+        subscriberId: string;
+        published: Array<{ id: string; deliveries: number }>;
+        error: Record<string, unknown>;
+      };
       expect(result.published).toEqual([
         { id: expect.stringMatching(/^evt_/), deliveries: 4 },
         { id: expect.stringMatching(/^evt_/), deliveries: 4 },
         { id: expect.stringMatching(/^evt_/), deliveries: 4 },
       ]);
       // An API error reaches the script as a HookrelayError in the API's words.
-      expect(result.error).toEqual({ status: 400, code: 'validation_failed', message: expect.stringContaining('no.such.type'), details: [expect.objectContaining({ path: 'type' })] });
+      expect(result.error).toEqual({
+        status: 400,
+        code: 'validation_failed',
+        message: expect.stringContaining('no.such.type'),
+        details: [expect.objectContaining({ path: 'type' })],
+      });
 
       const eventIds = new Set(result.published.map((e) => e.id));
       const ours = (lines: Array<Record<string, any>>) => lines.filter((l) => l.verified && eventIds.has(l.eventId));
       const lines = await receiver.waitFor((all) => ours(all).length === 12, 'twelve verified deliveries');
-      const got = ours(lines).map((l) => `${l.path} ${l.eventType}`).sort();
+      const got = ours(lines)
+        .map((l) => `${l.path} ${l.eventType}`)
+        .sort();
       expect(got).toEqual(
-        ['/hub-hex', '/hub-sha512', '/standard', '/zenduty'].flatMap((path) => ['custom.order.paid', 'custom.order.shipped', 'incident.triggered'].map((type) => `${path} ${type}`)).sort(),
+        ['/hub-hex', '/hub-sha512', '/standard', '/zenduty']
+          .flatMap((path) => ['custom.order.paid', 'custom.order.shipped', 'incident.triggered'].map((type) => `${path} ${type}`))
+          .sort(),
       );
       expect(lines.filter((l) => l.rejected)).toEqual([]);
       // The payload the middleware parsed is the one published, non-ASCII and floats included (Zenduty's body is rewritten for Python, not changed).
       const paid = ours(lines).filter((l) => l.eventType === 'custom.order.paid');
-      for (const l of paid) expect(l.payload).toEqual({ orderId: `${ext === 'cjs' ? 'cjs' : 'esm'}-1`, note: 'Zoë ✓ 1.5e-7', amount: 12.5 });
+      for (const l of paid)
+        expect(l.payload).toEqual({ orderId: `${ext === 'cjs' ? 'cjs' : 'esm'}-1`, note: 'Zoë ✓ 1.5e-7', amount: 12.5 });
       // Hookrelay saw every one answered 2xx.
       const deliveries = await h.call('GET', `/v1/subscribers/${result.subscriberId}/deliveries?status=delivered&limit=100`);
       expect(deliveries.body.data).toHaveLength(12);
@@ -166,7 +207,11 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
         ['/standard', { 'webhook-id': 'evt_x', 'webhook-timestamp': String(stale), 'webhook-signature': 'v1,AAAA' }],
       ];
       for (const [path, headers] of forged) {
-        const res = await fetch(`${receiverUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        const res = await fetch(`${receiverUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        });
         expect([path, res.status]).toEqual([path, 401]);
       }
       const lines = await receiver.waitFor((all) => all.length >= before + 4, 'four rejections');
@@ -179,7 +224,16 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
     await installInto(dir, [verifyTarball.filename, clientTarball.filename]);
     for (const file of ['types.mts', 'types.cts']) copyFileSync(join(FIXTURES, file), join(dir, file));
     const tsconfig = {
-      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] },
+      compilerOptions: {
+        module: 'node16',
+        moduleResolution: 'node16',
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+      },
       files: ['types.mts', 'types.cts'],
     };
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));

@@ -14,7 +14,9 @@ const TESTS = join(ROOT, 'ops/prometheus/alerts.test.yml');
 function promtool(...args: string[]): { status: number | null; output: string } {
   const run = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   if (run.error) {
-    throw new Error(`promtool could not run (${run.error.message}): install Debian's prometheus package (apt-get install prometheus), as .ci/run does`);
+    throw new Error(
+      `promtool could not run (${run.error.message}): install Debian's prometheus package (apt-get install prometheus), as .ci/run does`,
+    );
   }
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
@@ -40,7 +42,9 @@ describe('ops/prometheus/alerts.yml under promtool', () => {
     const alerts = (parse(readFileSync(RULES, 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string }> }> }).groups
       .flatMap((g) => g.rules)
       .flatMap((r) => (r.alert ? [r.alert] : []));
-    const cases = (parse(readFileSync(TESTS, 'utf8')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts?: unknown[] }> }> }).tests.flatMap((t) => t.alert_rule_test);
+    const cases = (
+      parse(readFileSync(TESTS, 'utf8')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts?: unknown[] }> }> }
+    ).tests.flatMap((t) => t.alert_rule_test);
     expect(alerts.length).toBeGreaterThanOrEqual(5);
     for (const alert of alerts) {
       const mine = cases.filter((c) => c.alertname === alert);

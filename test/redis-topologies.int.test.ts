@@ -33,13 +33,14 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
     await receiver.waitForRequests(1, 15_000);
     expect(receiver.requests[0]?.headers['x-hookrelay-event-id']).toBe(event.id);
     const until = Date.now() + 5000;
-    while ((await store.deliveries.get(delivery!.id))?.state !== 'delivered' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while ((await store.deliveries.get(delivery!.id))?.state !== 'delivered' && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
     expect((await store.deliveries.get(delivery!.id))?.state).toBe('delivered');
   } finally {
     await worker.close();
     await queue.close();
-    (redis).disconnect();
-    (queueRedis).disconnect();
+    redis.disconnect();
+    queueRedis.disconnect();
     await receiver.close();
   }
 }
@@ -111,19 +112,53 @@ describe('on Redis Cluster', () => {
       const dir = mkdtempSync(join(tmpdir(), 'hookrelay-cluster-'));
       dirs.push(dir);
       nodes.push(
-        spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')], {
-          stdio: 'ignore',
-        }),
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, 'nodes.conf'),
+          ],
+          {
+            stdio: 'ignore',
+          },
+        ),
       );
     }
     const until = Date.now() + 10_000;
-    while (ports.some((p) => spawnSync('redis-cli', ['-p', String(p), 'ping']).stdout?.toString().trim() !== 'PONG')) {
+    while (
+      ports.some(
+        (p) =>
+          spawnSync('redis-cli', ['-p', String(p), 'ping'])
+            .stdout?.toString()
+            .trim() !== 'PONG',
+      )
+    ) {
       if (Date.now() > until) throw new Error('cluster nodes did not start');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { timeout: 20_000 },
+    );
     expect(created.status).toBe(0);
-    while (!spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']).stdout?.toString().includes('cluster_state:ok')) {
+    while (
+      !spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'])
+        .stdout?.toString()
+        .includes('cluster_state:ok')
+    ) {
       if (Date.now() > until + 10_000) throw new Error('cluster did not become ready');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -145,14 +180,16 @@ describe('on Redis Cluster', () => {
     const redis = createRedis(url, 'store');
     try {
       const prefix = '{rekey}';
-      const endpoints = Array.from({ length: 5 }, () => buildEndpoint({ url: 'https://receiver.example/hook', secret: `s-${randomBytes(8).toString('hex')}` }));
+      const endpoints = Array.from({ length: 5 }, () =>
+        buildEndpoint({ url: 'https://receiver.example/hook', secret: `s-${randomBytes(8).toString('hex')}` }),
+      );
       for (const e of endpoints) await createStore({ redis, prefix, secrets: new SecretBox([k1]) }).endpoints.save(e);
       const report = await rekeyStoredSecrets({ redis, prefix, secrets: new SecretBox([k2, k1]) });
       expect(report).toMatchObject({ read: 5, changed: 5, unreadable: [] });
       const k2Only = createStore({ redis, prefix, secrets: new SecretBox([k2]) });
       for (const e of endpoints) expect((await k2Only.endpoints.get(e.id))?.secret).toBe(e.secret);
     } finally {
-      (redis).disconnect();
+      redis.disconnect();
     }
   });
 });

@@ -1,4 +1,15 @@
-import { cleanSlate, delivery, deliveryProblems, publishSender, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
+import {
+  cleanSlate,
+  delivery,
+  deliveryProblems,
+  publishSender,
+  sinkReset,
+  sinkWait,
+  subscriberWithEndpoint,
+  warmUp,
+  type BenchContext,
+  type PhaseResult,
+} from '../context';
 import { closedLoop } from '../loops';
 import { atMost, info, type Row } from '../report';
 import { BARE_KEY, bareBulkSender, HOOKRELAY_KEY } from './pipeline';
@@ -27,10 +38,19 @@ export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
   await bareWorker.start();
   await warmUp(ctx, bareBulkSender(ctx, 'w'), BARE_KEY);
   await sinkReset(ctx, 'x-bench-id');
-  const bare = await ctx.load.closedLoop({ sender: { kind: 'queue-add-bulk', idPrefix: 'f', payload: 'bench', batchSize: count, fanOut: true }, total: count, clients: 1 });
+  const bare = await ctx.load.closedLoop({
+    sender: { kind: 'queue-add-bulk', idPrefix: 'f', payload: 'bench', batchSize: count, fanOut: true },
+    total: count,
+    clients: 1,
+  });
   const bareStats = await sinkWait(ctx, count, 60_000);
   await bareWorker.stop();
-  const baseline: FanOutRun = { endpoints: count, enqueuedMs: bare.elapsedMs, allArrivedMs: bareStats.lastAt - bare.startedAt, ...delivery(bareStats, count) };
+  const baseline: FanOutRun = {
+    endpoints: count,
+    enqueuedMs: bare.elapsedMs,
+    allArrivedMs: bareStats.lastAt - bare.startedAt,
+    ...delivery(bareStats, count),
+  };
 
   await cleanSlate(ctx);
   const deployment = ctx.hookrelay.split;
@@ -48,8 +68,16 @@ export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
   const published = await ctx.load.closedLoop({ sender: publishSender(deployment, [target]), total: 1, clients: 1 });
   const stats = await sinkWait(ctx, count, 60_000);
   await deployment.stop();
-  const hookrelay: FanOutRun = { endpoints: count, enqueuedMs: published.elapsedMs, allArrivedMs: stats.lastAt - published.startedAt, ...delivery(stats, count), unsigned: stats.missingRequired };
-  ctx.log(`fan-out hookrelay: enqueued in ${hookrelay.enqueuedMs.toFixed(1)} ms, all arrived in ${hookrelay.allArrivedMs.toFixed(1)} ms, lost ${hookrelay.lost}`);
+  const hookrelay: FanOutRun = {
+    endpoints: count,
+    enqueuedMs: published.elapsedMs,
+    allArrivedMs: stats.lastAt - published.startedAt,
+    ...delivery(stats, count),
+    unsigned: stats.missingRequired,
+  };
+  ctx.log(
+    `fan-out hookrelay: enqueued in ${hookrelay.enqueuedMs.toFixed(1)} ms, all arrived in ${hookrelay.allArrivedMs.toFixed(1)} ms, lost ${hookrelay.lost}`,
+  );
 
   const phase = `5 fan-out 1 event x ${count}`;
   const rows: Row[] = [
@@ -57,7 +85,13 @@ export async function runFanOut(ctx: BenchContext): Promise<PhaseResult> {
     info(phase, 'all arrived', 'ms', hookrelay.allArrivedMs, baseline.allArrivedMs),
   ];
   if (hookrelay.lost + hookrelay.duplicates + baseline.lost + baseline.duplicates > 0) {
-    rows.push(info(phase, 'lost / duplicates', '', `${hookrelay.lost} / ${hookrelay.duplicates}`, `${baseline.lost} / ${baseline.duplicates}`));
+    rows.push(
+      info(phase, 'lost / duplicates', '', `${hookrelay.lost} / ${hookrelay.duplicates}`, `${baseline.lost} / ${baseline.duplicates}`),
+    );
   }
-  return { rows, details: { baseline, hookrelay }, problems: [...deliveryProblems('fan-out baseline', baseline), ...deliveryProblems('fan-out hookrelay', hookrelay)] };
+  return {
+    rows,
+    details: { baseline, hookrelay },
+    problems: [...deliveryProblems('fan-out baseline', baseline), ...deliveryProblems('fan-out hookrelay', hookrelay)],
+  };
 }

@@ -1,6 +1,14 @@
 import { capsFor, DEFAULT_SCHEDULING } from '@hookrelay/delivery';
 import { startHangingReceiver, startTrickleReceiver, type HostileReceiver } from '../../test/reliability/support/hostile-receivers';
-import { cleanSlate, deliveryProblems, publishSender, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
+import {
+  cleanSlate,
+  deliveryProblems,
+  publishSender,
+  subscriberWithEndpoint,
+  warmUp,
+  type BenchContext,
+  type PhaseResult,
+} from '../context';
 import { atMostRatio, info, type Row } from '../report';
 import { latencyStep } from './latency';
 import { HOOKRELAY_KEY } from './pipeline';
@@ -48,7 +56,14 @@ export async function runIsolation(ctx: BenchContext): Promise<PhaseResult> {
     for (const url of urls) await client.createEndpoint(attacker.sid, url);
     const events = Math.ceil(ctx.config.hostileDeliveries / urls.length);
     await ctx.load.closedLoop({
-      sender: { kind: 'publish-batch', origin: deployment.origin, targets: [attacker], eventType: 'custom.attack', payload: 'bench', batchSize: 100 },
+      sender: {
+        kind: 'publish-batch',
+        origin: deployment.origin,
+        targets: [attacker],
+        eventType: 'custom.attack',
+        payload: 'bench',
+        batchSize: 100,
+      },
       total: events,
       clients: 1,
     });
@@ -68,8 +83,15 @@ export async function runIsolation(ctx: BenchContext): Promise<PhaseResult> {
       info(phase, "attacker's connections held / its share of slots", '', `${held()} / ${share}`, null),
       info(phase, "attacker's deliveries waiting in its lanes", '', waiting, null),
     ];
-    const problems = [...deliveryProblems('isolation victim alone', { ...alone, duplicates: 0 }), ...deliveryProblems('isolation victim beside the attacker', { ...loaded, duplicates: 0 })];
-    return { rows, details: { alone, loaded, attacker: { endpoints: urls.length, deliveries: events * urls.length, waiting, held: held(), share } }, problems };
+    const problems = [
+      ...deliveryProblems('isolation victim alone', { ...alone, duplicates: 0 }),
+      ...deliveryProblems('isolation victim beside the attacker', { ...loaded, duplicates: 0 }),
+    ];
+    return {
+      rows,
+      details: { alone, loaded, attacker: { endpoints: urls.length, deliveries: events * urls.length, waiting, held: held(), share } },
+      problems,
+    };
   } finally {
     // Receivers first: their sockets closing ends the attempts the worker's stop would wait for.
     for (const r of hostile) await r.close();

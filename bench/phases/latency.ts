@@ -1,7 +1,20 @@
 import { percentile } from '../clock';
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { bareWorkerPids, cleanSlate, cpuPercentages, deliveryProblems, processPids, publishSender, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
+import {
+  bareWorkerPids,
+  cleanSlate,
+  cpuPercentages,
+  deliveryProblems,
+  processPids,
+  publishSender,
+  sinkReset,
+  sinkWait,
+  subscriberWithEndpoint,
+  warmUp,
+  type BenchContext,
+  type PhaseResult,
+} from '../context';
 import type { Deployment } from '../hookrelay-deployments';
 import type { SenderSpec } from '../load-generator';
 import type { OpenLoopResult } from '../loops';
@@ -33,7 +46,13 @@ export interface LatencyRun {
   cpuMs: Record<string, number>;
 }
 
-function latencyOf(loop: OpenLoopResult, arrivals: Map<string, number>, ratePerS: number, seconds: number, cpuMs: Record<string, number>): LatencyRun {
+function latencyOf(
+  loop: OpenLoopResult,
+  arrivals: Map<string, number>,
+  ratePerS: number,
+  seconds: number,
+  cpuMs: Record<string, number>,
+): LatencyRun {
   const latencies: number[] = [];
   for (const [key, t0] of loop.starts) {
     const at = arrivals.get(key);
@@ -81,7 +100,13 @@ export async function latencyStep(
 }
 
 /** Every step of one system, warmed up first; steps run in order, each after the last one's deliveries all arrived. */
-async function steps(ctx: BenchContext, label: string, sender: SenderSpec, underTest: () => Record<string, number>, sink: readonly [string, string?]): Promise<LatencyRun[]> {
+async function steps(
+  ctx: BenchContext,
+  label: string,
+  sender: SenderSpec,
+  underTest: () => Record<string, number>,
+  sink: readonly [string, string?],
+): Promise<LatencyRun[]> {
   const { latencyRatesPerS, latencySeconds } = ctx.config;
   await warmUp(ctx, sender, sink);
   const runs: LatencyRun[] = [];
@@ -148,7 +173,13 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
   await cleanSlate(ctx);
   const bareWorker = ctx.bareWorkers[0]!;
   await bareWorker.start();
-  const baseline = await steps(ctx, 'baseline', { kind: 'queue-add', idPrefix: 'l', payload: 'bench' }, () => bareWorkerPids(ctx), BARE_KEY);
+  const baseline = await steps(
+    ctx,
+    'baseline',
+    { kind: 'queue-add', idPrefix: 'l', payload: 'bench' },
+    () => bareWorkerPids(ctx),
+    BARE_KEY,
+  );
   await bareWorker.stop();
   const split = await hookrelaySteps(ctx, ctx.hookrelay.split);
   const single = await hookrelaySteps(ctx, ctx.hookrelay.single);
@@ -159,14 +190,29 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
     const phase = `4 latency ${rate}/s x ${seconds}s`;
     const bare = baseline[i]!;
     rows.push(...stepRows(phase, '(b)', split[i]!, bare), ...stepRows(phase, '(a)', single[i]!, bare));
-    for (const [label, run] of [['baseline', bare], ['(b)', split[i]!], ['(a)', single[i]!]] as const) {
+    for (const [label, run] of [
+      ['baseline', bare],
+      ['(b)', split[i]!],
+      ['(a)', single[i]!],
+    ] as const) {
       problems.push(...deliveryProblems(`latency ${label} at ${rate}/s`, { ...run, duplicates: 0 }));
       if (run.errors > 0) ctx.log(`latency ${label} at ${rate}/s: first publish error: ${run.firstError}`);
     }
   });
   const tried = `of ${rates.join(', ')}/s`;
-  for (const [label, runs] of [['(b)', split], ['(a)', single]] as const) {
-    rows.push(info(`4 latency`, `${label} highest rate with p99 < ${P99_TARGET_MS} ms (${tried})`, '/s', highestRateUnder(runs), highestRateUnder(baseline)));
+  for (const [label, runs] of [
+    ['(b)', split],
+    ['(a)', single],
+  ] as const) {
+    rows.push(
+      info(
+        `4 latency`,
+        `${label} highest rate with p99 < ${P99_TARGET_MS} ms (${tried})`,
+        '/s',
+        highestRateUnder(runs),
+        highestRateUnder(baseline),
+      ),
+    );
   }
   return { rows, details: { ratesPerS: rates, seconds, baseline, split, single }, problems };
 }

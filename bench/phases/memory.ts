@@ -2,7 +2,18 @@ import { PAYLOAD_BYTES } from '../bare';
 import { sleep } from '../clock';
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { bareWorkerPids, batchSender, cleanSlate, deliveryProblems, processPids, sinkReset, sinkWait, subscriberWithEndpoint, type BenchContext, type PhaseResult } from '../context';
+import {
+  bareWorkerPids,
+  batchSender,
+  cleanSlate,
+  deliveryProblems,
+  processPids,
+  sinkReset,
+  sinkWait,
+  subscriberWithEndpoint,
+  type BenchContext,
+  type PhaseResult,
+} from '../context';
 import { measureRedisWork, memoryByKeyKind, usedMemory, type KeyKindUsage } from '../redis-stats';
 import { atMost, exactlyOnce, info } from '../report';
 import { BARE_KEY, bareBulkSender, cpuMsOf, HOOKRELAY_KEY, summarize, type PipelineRun } from './pipeline';
@@ -26,7 +37,10 @@ function perDelivery(kinds: KeyKindUsage[], events: number): MemoryRun['byKeyKin
 }
 
 function describeKinds(run: MemoryRun): string {
-  return run.byKeyKind.slice(0, 8).map((k) => `${k.kind} ${k.bytesPerDelivery}`).join(', ');
+  return run.byKeyKind
+    .slice(0, 8)
+    .map((k) => `${k.kind} ${k.bytesPerDelivery}`)
+    .join(', ');
 }
 
 async function settledMemory(ctx: BenchContext): Promise<number> {
@@ -39,7 +53,12 @@ async function settledMemory(ctx: BenchContext): Promise<number> {
  * Redis work per delivery count only the deliveries made after that moment (a process's start-up
  * CPU is not a delivery's cost).
  */
-async function drain(ctx: BenchContext, events: number, start: () => Promise<Record<string, number>>, sink: readonly [string, string?]): Promise<DrainRun> {
+async function drain(
+  ctx: BenchContext,
+  events: number,
+  start: () => Promise<Record<string, number>>,
+  sink: readonly [string, string?],
+): Promise<DrainRun> {
   await sinkReset(ctx, sink[0], sink[1]);
   const underTest = await start();
   const work = await measureRedisWork(ctx.admin);
@@ -65,7 +84,14 @@ export async function runMemory(ctx: BenchContext): Promise<PhaseResult> {
   // A fresh process, as Hookrelay's worker is: both drains start cold.
   const bareDrain = await drain(ctx, events, async () => (await bareWorker.start({ fresh: true }), bareWorkerPids(ctx)), BARE_KEY);
   await bareWorker.stop();
-  const baseline: MemoryRun = { events, usedBefore: bareBefore, usedAfter: bareAfter, bytesPerPending: (bareAfter - bareBefore) / events, byKeyKind: perDelivery(bareKinds, events), drain: bareDrain };
+  const baseline: MemoryRun = {
+    events,
+    usedBefore: bareBefore,
+    usedAfter: bareAfter,
+    bytesPerPending: (bareAfter - bareBefore) / events,
+    byKeyKind: perDelivery(bareKinds, events),
+    drain: bareDrain,
+  };
 
   await cleanSlate(ctx);
   const deployment = ctx.hookrelay.split;
@@ -76,19 +102,53 @@ export async function runMemory(ctx: BenchContext): Promise<PhaseResult> {
   const kinds = await memoryByKeyKind(ctx.admin);
   const hookrelayDrain = await drain(ctx, events, async () => (await deployment.start(), deployment.pids()), HOOKRELAY_KEY);
   await deployment.stop();
-  const hookrelay: MemoryRun = { events, usedBefore: before, usedAfter: after, bytesPerPending: (after - before) / events, byKeyKind: perDelivery(kinds, events), drain: hookrelayDrain };
+  const hookrelay: MemoryRun = {
+    events,
+    usedBefore: before,
+    usedAfter: after,
+    bytesPerPending: (after - before) / events,
+    byKeyKind: perDelivery(kinds, events),
+    drain: hookrelayDrain,
+  };
   ctx.log(`memory per pending delivery by key kind (MEMORY USAGE, B): hookrelay ${describeKinds(hookrelay)}`);
   ctx.log(`memory per pending job by key kind (MEMORY USAGE, B): bare ${describeKinds(baseline)}`);
-  ctx.log(`memory: hookrelay ${hookrelay.bytesPerPending.toFixed(0)} B/pending, bare ${baseline.bytesPerPending.toFixed(0)} B/job; drain hookrelay ${hookrelayDrain.ratePerS.toFixed(0)}/s, bare ${bareDrain.ratePerS.toFixed(0)}/s`);
+  ctx.log(
+    `memory: hookrelay ${hookrelay.bytesPerPending.toFixed(0)} B/pending, bare ${baseline.bytesPerPending.toFixed(0)} B/job; drain hookrelay ${hookrelayDrain.ratePerS.toFixed(0)}/s, bare ${bareDrain.ratePerS.toFixed(0)}/s`,
+  );
   const perMeasured = (run: DrainRun, v: number) => v / run.measuredEvents;
 
   return {
     rows: [
-      atMost('6 memory', `Redis bytes per pending delivery - payload (${PAYLOAD_BYTES} B)`, 'B', hookrelay.bytesPerPending - PAYLOAD_BYTES, baseline.bytesPerPending - PAYLOAD_BYTES, 1536),
+      atMost(
+        '6 memory',
+        `Redis bytes per pending delivery - payload (${PAYLOAD_BYTES} B)`,
+        'B',
+        hookrelay.bytesPerPending - PAYLOAD_BYTES,
+        baseline.bytesPerPending - PAYLOAD_BYTES,
+        1536,
+      ),
       info('6 drain', `(b) worker-only deliveries/s (${events} pre-queued)`, '/s', hookrelayDrain.ratePerS, bareDrain.ratePerS),
-      info('6 drain', '(b) worker CPU per delivery (us)', '', perMeasured(hookrelayDrain, cpuMsOf(hookrelayDrain, 'worker') * 1000), perMeasured(bareDrain, cpuMsOf(bareDrain, 'worker') * 1000)),
-      info('6 drain', '(b) Redis commands per delivery', '', perMeasured(hookrelayDrain, hookrelayDrain.redis.calls), perMeasured(bareDrain, bareDrain.redis.calls)),
-      info('6 drain', '(b) Redis CPU per delivery (us)', '', perMeasured(hookrelayDrain, hookrelayDrain.redis.cpuMs * 1000), perMeasured(bareDrain, bareDrain.redis.cpuMs * 1000)),
+      info(
+        '6 drain',
+        '(b) worker CPU per delivery (us)',
+        '',
+        perMeasured(hookrelayDrain, cpuMsOf(hookrelayDrain, 'worker') * 1000),
+        perMeasured(bareDrain, cpuMsOf(bareDrain, 'worker') * 1000),
+      ),
+      info(
+        '6 drain',
+        '(b) Redis commands per delivery',
+        '',
+        perMeasured(hookrelayDrain, hookrelayDrain.redis.calls),
+        perMeasured(bareDrain, bareDrain.redis.calls),
+      ),
+      info(
+        '6 drain',
+        '(b) Redis CPU per delivery (us)',
+        '',
+        perMeasured(hookrelayDrain, hookrelayDrain.redis.cpuMs * 1000),
+        perMeasured(bareDrain, bareDrain.redis.cpuMs * 1000),
+      ),
       exactlyOnce('6 drain', '(b) ', hookrelayDrain, bareDrain),
     ],
     details: { payloadBytes: PAYLOAD_BYTES, baseline, hookrelay },

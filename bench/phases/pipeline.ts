@@ -1,6 +1,19 @@
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
-import { batchSender, bareWorkerPids, cleanSlate, delivery, deliveryProblems, processPids, sinkReset, sinkWait, subscriberWithEndpoint, warmUp, type BenchContext, type PhaseResult } from '../context';
+import {
+  batchSender,
+  bareWorkerPids,
+  cleanSlate,
+  delivery,
+  deliveryProblems,
+  processPids,
+  sinkReset,
+  sinkWait,
+  subscriberWithEndpoint,
+  warmUp,
+  type BenchContext,
+  type PhaseResult,
+} from '../context';
 import type { Deployment } from '../hookrelay-deployments';
 import type { SenderSpec } from '../load-generator';
 import { measureRedisWork, type RedisWork } from '../redis-stats';
@@ -22,9 +35,23 @@ export interface PipelineRun {
   cpuMs: Record<string, number>;
 }
 
-export function summarize(stats: SinkStats, events: number, publishMs: number, redis: RedisWork, cpuMs: Record<string, number>): PipelineRun {
+export function summarize(
+  stats: SinkStats,
+  events: number,
+  publishMs: number,
+  redis: RedisWork,
+  cpuMs: Record<string, number>,
+): PipelineRun {
   const firstToLastMs = stats.lastAt - stats.firstAt;
-  return { events, ratePerS: firstToLastMs > 0 ? (stats.distinct / firstToLastMs) * 1000 : 0, firstToLastMs, publishMs, ...delivery(stats, events), redis, cpuMs };
+  return {
+    events,
+    ratePerS: firstToLastMs > 0 ? (stats.distinct / firstToLastMs) * 1000 : 0,
+    firstToLastMs,
+    publishMs,
+    ...delivery(stats, events),
+    redis,
+    cpuMs,
+  };
 }
 
 /** CPU ms of the processes named, summed ('worker' also sums 'worker 1', 'worker 2'...). */
@@ -68,7 +95,12 @@ export async function measurePipeline(
   return summarize(stats, events, elapsedMs, await work.finish(), cpu.finish());
 }
 
-export const bareBulkSender = (ctx: BenchContext, idPrefix: string): SenderSpec => ({ kind: 'queue-add-bulk', idPrefix, payload: 'bench', batchSize: ctx.config.batchSize });
+export const bareBulkSender = (ctx: BenchContext, idPrefix: string): SenderSpec => ({
+  kind: 'queue-add-bulk',
+  idPrefix,
+  payload: 'bench',
+  batchSize: ctx.config.batchSize,
+});
 
 /** (1) addBulk into a bare queue from the load generator while the bare worker delivers. */
 async function barePipeline(ctx: BenchContext, events: number): Promise<PipelineRun> {
@@ -94,9 +126,13 @@ export async function runPipeline(ctx: BenchContext): Promise<PhaseResult> {
   const baseline = await barePipeline(ctx, events);
   ctx.log(`pipeline baseline: ${baseline.ratePerS.toFixed(0)} deliveries/s, lost ${baseline.lost}, dup ${baseline.duplicates}`);
   const split = await hookrelayPipeline(ctx, ctx.hookrelay.split, events);
-  ctx.log(`pipeline ${ctx.hookrelay.split.label}: ${split.ratePerS.toFixed(0)} deliveries/s, lost ${split.lost}, dup ${split.duplicates}, unsigned ${split.unsigned}`);
+  ctx.log(
+    `pipeline ${ctx.hookrelay.split.label}: ${split.ratePerS.toFixed(0)} deliveries/s, lost ${split.lost}, dup ${split.duplicates}, unsigned ${split.unsigned}`,
+  );
   const single = await hookrelayPipeline(ctx, ctx.hookrelay.single, events);
-  ctx.log(`pipeline ${ctx.hookrelay.single.label}: ${single.ratePerS.toFixed(0)} deliveries/s, lost ${single.lost}, dup ${single.duplicates}, unsigned ${single.unsigned}`);
+  ctx.log(
+    `pipeline ${ctx.hookrelay.single.label}: ${single.ratePerS.toFixed(0)} deliveries/s, lost ${single.lost}, dup ${single.duplicates}, unsigned ${single.unsigned}`,
+  );
 
   const phase = '1-2 pipeline';
   const rows: Row[] = [
@@ -111,14 +147,27 @@ export async function runPipeline(ctx: BenchContext): Promise<PhaseResult> {
     exactlyOnce(phase, '(a) ', single, baseline),
     info(phase, '(a) Redis commands per delivery', '', redisCallsPer(single), redisCallsPer(baseline)),
     info(phase, '(a) Redis CPU per delivery (us)', '', redisCpuUsPer(single), redisCpuUsPer(baseline)),
-    info(phase, '(a) npm start CPU per delivery (us; bare: worker + producer)', '', cpuUsPer(single, 'npm start'), cpuUsPer(baseline, 'worker', 'load generator')),
+    info(
+      phase,
+      '(a) npm start CPU per delivery (us; bare: worker + producer)',
+      '',
+      cpuUsPer(single, 'npm start'),
+      cpuUsPer(baseline, 'worker', 'load generator'),
+    ),
   ];
-  for (const [label, run] of [['(b)', split], ['(a)', single]] as const) {
+  for (const [label, run] of [
+    ['(b)', split],
+    ['(a)', single],
+  ] as const) {
     if (run.unsigned > 0) rows.push(info(phase, `${label} deliveries without x-hub-signature`, '', run.unsigned, null));
   }
   return {
     rows,
     details: { baseline, split, single },
-    problems: [...deliveryProblems('pipeline baseline', baseline), ...deliveryProblems('pipeline (b)', split), ...deliveryProblems('pipeline (a)', single)],
+    problems: [
+      ...deliveryProblems('pipeline baseline', baseline),
+      ...deliveryProblems('pipeline (b)', split),
+      ...deliveryProblems('pipeline (a)', single),
+    ],
   };
 }

@@ -40,14 +40,25 @@ export async function runScale(ctx: BenchContext): Promise<PhaseResult> {
   const deployment = ctx.hookrelay.split;
   const targets = [];
   for (let i = 0; i < SUBSCRIBERS; i++) {
-    targets.push(await subscriberWithEndpoint(deployment, ctx, `bench-scale-${i}`, `/scale/${i}`, ctx.sinkOrigins[i % ctx.sinkOrigins.length]));
+    targets.push(
+      await subscriberWithEndpoint(deployment, ctx, `bench-scale-${i}`, `/scale/${i}`, ctx.sinkOrigins[i % ctx.sinkOrigins.length]),
+    );
   }
-  const sender: SenderSpec = { kind: 'publish-batch', origin: deployment.origin, targets, eventType: 'custom.bench', payload: 'bench', batchSize: BATCH_SIZE };
+  const sender: SenderSpec = {
+    kind: 'publish-batch',
+    origin: deployment.origin,
+    targets,
+    eventType: 'custom.bench',
+    payload: 'bench',
+    batchSize: BATCH_SIZE,
+  };
   const hookrelay: PipelineRun[] = [];
   for (const [i, count] of scaleWorkers.entries()) {
     await deployment.start(count);
     hookrelay.push(await measurePipeline(ctx, events, deployment.pids(), HOOKRELAY_KEY, sender, i * 10_000_000));
-    ctx.log(`scale ${deployment.label}, ${workersLabel(count)}: ${hookrelay[i]!.ratePerS.toFixed(0)} deliveries/s, ${redisCallsPer(hookrelay[i]!).toFixed(1)} Redis commands per delivery`);
+    ctx.log(
+      `scale ${deployment.label}, ${workersLabel(count)}: ${hookrelay[i]!.ratePerS.toFixed(0)} deliveries/s, ${redisCallsPer(hookrelay[i]!).toFixed(1)} Redis commands per delivery`,
+    );
   }
   await deployment.stop();
 
@@ -66,5 +77,9 @@ export async function runScale(ctx: BenchContext): Promise<PhaseResult> {
     );
     problems.push(...deliveryProblems(`scale ${count} baseline`, base), ...deliveryProblems(`scale ${count} hookrelay`, run));
   });
-  return { rows, details: { subscribers: SUBSCRIBERS, batchSize: BATCH_SIZE, events, workers: scaleWorkers, baseline: bare, hookrelay }, problems };
+  return {
+    rows,
+    details: { subscribers: SUBSCRIBERS, batchSize: BATCH_SIZE, events, workers: scaleWorkers, baseline: bare, hookrelay },
+    problems,
+  };
 }

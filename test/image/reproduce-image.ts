@@ -118,7 +118,12 @@ export function reproduceImage(dockerfile: string, options: ReproduceOptions): R
     const matched = prefix === '.' ? context : context.filter((f) => f === prefix || f.startsWith(`${prefix}/`));
     if (matched.length === 0) throw new Error(`COPY source not in the build context: ${text}`);
     for (const file of matched) {
-      const target = prefix === '.' || file !== prefix ? join(dest, prefix === '.' ? file : file.slice(prefix.length + 1)) : dest.endsWith('/') ? join(dest, file.split('/').pop() as string) : dest;
+      const target =
+        prefix === '.' || file !== prefix
+          ? join(dest, prefix === '.' ? file : file.slice(prefix.length + 1))
+          : dest.endsWith('/')
+            ? join(dest, file.split('/').pop() as string)
+            : dest;
       mkdirSync(dirname(target), { recursive: true });
       cpSync(join(options.contextDir, file), target);
     }

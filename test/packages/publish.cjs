@@ -8,7 +8,8 @@ async function main() {
   const hookrelay = createHookrelayClient({ baseUrl: process.env.HOOKRELAY_URL, apiKey: process.env.HOOKRELAY_ADMIN_KEY });
   const subscriber = await hookrelay.subscribers.create(`cjs publisher ${process.pid}`);
   const endpoints = [];
-  for (const body of endpointsFor(process.env.RECEIVER_URL, JSON.parse(process.env.SECRETS))) endpoints.push(await hookrelay.endpoints.create(subscriber.id, body));
+  for (const body of endpointsFor(process.env.RECEIVER_URL, JSON.parse(process.env.SECRETS)))
+    endpoints.push(await hookrelay.endpoints.create(subscriber.id, body));
   const published = await publishAll(hookrelay, subscriber.id, 'cjs');
   let error;
   try {
@@ -17,7 +18,9 @@ async function main() {
     if (!(err instanceof HookrelayError)) throw err;
     error = { status: err.status, code: err.code, message: err.message, details: err.details };
   }
-  console.log(JSON.stringify({ subscriberId: subscriber.id, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url })), published, error }));
+  console.log(
+    JSON.stringify({ subscriberId: subscriber.id, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url })), published, error }),
+  );
 }
 
 main().catch((err) => {

@@ -5,7 +5,8 @@ import steps from './steps.cjs';
 const hookrelay = createHookrelayClient({ baseUrl: process.env.HOOKRELAY_URL, apiKey: process.env.HOOKRELAY_ADMIN_KEY });
 const subscriber = await hookrelay.subscribers.create(`esm publisher ${process.pid}`);
 const endpoints = [];
-for (const body of steps.endpointsFor(process.env.RECEIVER_URL, JSON.parse(process.env.SECRETS))) endpoints.push(await hookrelay.endpoints.create(subscriber.id, body));
+for (const body of steps.endpointsFor(process.env.RECEIVER_URL, JSON.parse(process.env.SECRETS)))
+  endpoints.push(await hookrelay.endpoints.create(subscriber.id, body));
 const published = await steps.publishAll(hookrelay, subscriber.id, 'esm');
 let error;
 try {

@@ -13,7 +13,10 @@ const routes = {
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
-    req.on('data', (c) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+    req
+      .on('data', (c) => chunks.push(c))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', reject);
   });
 }
 
@@ -21,8 +24,20 @@ const server = http.createServer(async (req, res) => {
   const path = (req.url || '/').split('?')[0];
   if (path === '/standard') {
     try {
-      const event = verifyWebhook({ scheme: 'standard-webhooks', secret: secrets.standard }, { body: await readBody(req), headers: req.headers });
-      console.log(JSON.stringify({ path, verified: true, eventId: event.eventId, eventType: event.eventType, attempt: event.attempt, payload: event.payload }));
+      const event = verifyWebhook(
+        { scheme: 'standard-webhooks', secret: secrets.standard },
+        { body: await readBody(req), headers: req.headers },
+      );
+      console.log(
+        JSON.stringify({
+          path,
+          verified: true,
+          eventId: event.eventId,
+          eventType: event.eventType,
+          attempt: event.attempt,
+          payload: event.payload,
+        }),
+      );
       return res.writeHead(204).end();
     } catch (err) {
       if (!(err instanceof WebhookVerificationError)) throw err;

@@ -8,6 +8,9 @@ export const published: Promise<{ id: string }> = client.publish('sub_1', event)
 export const endpoints: Promise<Endpoint[]> = client.endpoints.list('sub_1').then((page) => page.data);
 export const isError = (e: unknown): string | undefined => (e instanceof HookrelayError ? e.code : undefined);
 export const middleware = hookrelayWebhook({ scheme: 'x-hub-signature', secret: 's' });
-export const parsed: HookrelayWebhook<{ a: number }> = verifyWebhook<{ a: number }>({ scheme: 'x-signature', secret: 's' }, { body: '{}', headers: {} });
+export const parsed: HookrelayWebhook<{ a: number }> = verifyWebhook<{ a: number }>(
+  { scheme: 'x-signature', secret: 's' },
+  { body: '{}', headers: {} },
+);
 // @ts-expect-error: publish needs a type
 void client.publish('sub_1', { payload: {} });

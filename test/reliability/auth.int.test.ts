@@ -16,10 +16,14 @@ interface Operation {
 
 /** Every authenticated operation, from the published OpenAPI document: a new route is covered without editing this file. */
 function documentedOperations(): Operation[] {
-  const doc = JSON.parse(readFileSync(join(__dirname, '..', '..', 'apps', 'api', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+  const doc = JSON.parse(readFileSync(join(__dirname, '..', '..', 'apps', 'api', 'openapi.json'), 'utf8')) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   return Object.entries(doc.paths)
     .filter(([path]) => path.startsWith('/v1/'))
-    .flatMap(([template, item]) => ['get', 'post', 'put', 'patch', 'delete'].filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), template })));
+    .flatMap(([template, item]) =>
+      ['get', 'post', 'put', 'patch', 'delete'].filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), template })),
+    );
 }
 
 const ADMIN_ONLY = new Set([
@@ -67,7 +71,10 @@ describe('auth on every route', () => {
     const sid = sub.body.id as string;
     const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { key, body: { url: `${receiver.url}/${label}` } });
     const ev = await api.call('POST', `/v1/subscribers/${sid}/events`, { key, body: { type: 'custom.auth', payload: { label } } });
-    const src = await api.call('POST', `/v1/subscribers/${sid}/sources`, { key, body: { name: label, eventType: 'custom.in', verification: { type: 'header', headers: { 'x-token': `tok-${label}` } } } });
+    const src = await api.call('POST', `/v1/subscribers/${sid}/sources`, {
+      key,
+      body: { name: label, eventType: 'custom.in', verification: { type: 'header', headers: { 'x-token': `tok-${label}` } } },
+    });
     expect([sub.status, ep.status, ev.status, src.status]).toEqual([201, 201, 202, 201]);
     return { sid, key, endpointId: ep.body.id, eventId: ev.body.id, deliveryId: ev.body.deliveries[0].id, sourceId: src.body.id };
   }
@@ -95,7 +102,11 @@ describe('auth on every route', () => {
       'POST /v1/subscribers/{sid}/endpoints/{eid}/recover': { since: 0 },
       'POST /v1/subscribers/{sid}/events': { type: 'custom.auth', payload: { forged: true } },
       'POST /v1/subscribers/{sid}/events/batch': { events: [{ type: 'custom.auth', payload: { forged: true } }] },
-      'POST /v1/subscribers/{sid}/sources': { name: 'x', eventType: 'custom.in', verification: { type: 'header', headers: { 'x-token': 'y' } } },
+      'POST /v1/subscribers/{sid}/sources': {
+        name: 'x',
+        eventType: 'custom.in',
+        verification: { type: 'header', headers: { 'x-token': 'y' } },
+      },
       'PATCH /v1/subscribers/{sid}/sources/{id}': { name: 'stolen' },
       'POST /v1/event-types': { type: 'auth.intruder', schema: { type: 'object' } },
       'PATCH /v1/event-types/{type}': { description: 'stolen' },
@@ -137,16 +148,19 @@ describe('auth on every route', () => {
     ['Bearer and nothing else', () => ({ key: null, headers: { authorization: 'Bearer' } })],
     ['a revoked subscriber key', () => ({ key: revokedKey })],
     ["a key's SHA-256 (what Redis stores) instead of the key", () => ({ key: hashApiKey(alice.key) })],
-  ] as Array<[string, (a: ReliabilityApi) => { key: string | null; headers?: Record<string, string> }]>)('answers 401 on every route to %s, and changes nothing', async (_label, credential) => {
-    const before = await snapshotKeys(admin, api.prefix);
-    const seen: string[] = [];
-    for (const op of operations) {
-      const res = await api.call(op.method, pathOf(op, bob), { ...credential(api), body: validBody(op) });
-      seen.push(`${name(op)} -> ${res.status} ${res.body?.error?.code}`);
-    }
-    expect(seen).toEqual(operations.map((op) => `${name(op)} -> 401 unauthorized`));
-    expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
-  });
+  ] as Array<[string, (a: ReliabilityApi) => { key: string | null; headers?: Record<string, string> }]>)(
+    'answers 401 on every route to %s, and changes nothing',
+    async (_label, credential) => {
+      const before = await snapshotKeys(admin, api.prefix);
+      const seen: string[] = [];
+      for (const op of operations) {
+        const res = await api.call(op.method, pathOf(op, bob), { ...credential(api), body: validBody(op) });
+        seen.push(`${name(op)} -> ${res.status} ${res.body?.error?.code}`);
+      }
+      expect(seen).toEqual(operations.map((op) => `${name(op)} -> 401 unauthorized`));
+      expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
+    },
+  );
 
   it("answers 404 to another subscriber's key on every route of that subscriber, 403 on admin routes, and changes nothing", async () => {
     const before = await snapshotKeys(admin, api.prefix);
@@ -155,7 +169,11 @@ describe('auth on every route', () => {
       const res = await api.call(op.method, pathOf(op, bob), { key: alice.key, body: validBody(op) });
       seen.push(`${name(op)} -> ${res.status}`);
     }
-    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) || PLATFORM.has(name(op)) ? 403 : 404}`));
+    expect(seen).toEqual(
+      operations.map(
+        (op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) || PLATFORM.has(name(op)) ? 403 : 404}`,
+      ),
+    );
     expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
   });
 
@@ -167,12 +185,18 @@ describe('auth on every route', () => {
       const res = await api.call(op.method, pathOf(op, bob), { key: session.token, body: validBody(op) });
       seen.push(`${name(op)} -> ${res.status}`);
     }
-    expect(seen).toEqual(operations.map((op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) || PLATFORM.has(name(op)) ? 403 : 404}`));
+    expect(seen).toEqual(
+      operations.map(
+        (op) => `${name(op)} -> ${ANY_KEY.has(name(op)) ? 200 : ADMIN_ONLY.has(name(op)) || PLATFORM.has(name(op)) ? 403 : 404}`,
+      ),
+    );
     expect(diffSnapshots(before, await snapshotKeys(admin, api.prefix))).toEqual([]);
   });
 
   it('answers a read-only portal session 403 on every write to its own subscriber, and changes nothing', async () => {
-    const session = (await api.call('POST', `/v1/subscribers/${alice.sid}/portal-sessions`, { body: { readOnly: true } })).body as { token: string };
+    const session = (await api.call('POST', `/v1/subscribers/${alice.sid}/portal-sessions`, { body: { readOnly: true } })).body as {
+      token: string;
+    };
     const writes = operations.filter((op) => op.method !== 'GET');
     const before = await snapshotKeys(admin, api.prefix);
     const seen = [];
@@ -210,10 +234,12 @@ describe('auth on every route', () => {
     }
     const session = await api.call('POST', `/v1/subscribers/${bob.sid}/portal-sessions`, { key: publisherKey, body: {} });
     expect(session.status).toBe(201);
-    expect((await api.call('DELETE', `/v1/subscribers/${bob.sid}/portal-sessions/${session.body.id}`, { key: publisherKey })).status).toBe(204);
+    expect((await api.call('DELETE', `/v1/subscribers/${bob.sid}/portal-sessions/${session.body.id}`, { key: publisherKey })).status).toBe(
+      204,
+    );
   });
 
-  it("lets a subscriber read its own resources (the same paths are not simply always refused)", async () => {
+  it('lets a subscriber read its own resources (the same paths are not simply always refused)', async () => {
     for (const op of operations.filter((o) => o.method === 'GET' && !ADMIN_ONLY.has(name(o)) && !PLATFORM.has(name(o)))) {
       const res = await api.call('GET', pathOf(op, alice), { key: alice.key });
       expect([name(op), res.status]).toEqual([name(op), 200]);

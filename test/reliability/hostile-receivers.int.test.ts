@@ -58,10 +58,15 @@ describe('when receivers misbehave on purpose', () => {
   }
 
   async function finished(deliveryIds: string[], timeoutMs: number): Promise<DeliveryRecord[]> {
-    return waitFor(`${deliveryIds.length} deliveries to finish`, async () => {
-      const all = await api.store.deliveries.getMany(deliveryIds);
-      return all.length === deliveryIds.length && all.every((d) => d.state === 'delivered' || d.state === 'failed') ? all : undefined;
-    }, timeoutMs, 100);
+    return waitFor(
+      `${deliveryIds.length} deliveries to finish`,
+      async () => {
+        const all = await api.store.deliveries.getMany(deliveryIds);
+        return all.length === deliveryIds.length && all.every((d) => d.state === 'delivered' || d.state === 'failed') ? all : undefined;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   describe.each<[string, () => Promise<HostileReceiver>, AttemptRecord['errorKind']]>([

@@ -74,7 +74,9 @@ describe('isolation between subscribers', () => {
     }
     await Promise.all(posts);
     await victim.waitForRequests(before + VICTIM_EVENTS, 30_000);
-    const latencies = victim.requests.slice(before).map((r) => r.receivedAt - (publishedAt.get(String(r.headers['x-hookrelay-event-id'])) ?? Number.NaN));
+    const latencies = victim.requests
+      .slice(before)
+      .map((r) => r.receivedAt - (publishedAt.get(String(r.headers['x-hookrelay-event-id'])) ?? Number.NaN));
     expect(latencies.every(Number.isFinite)).toBe(true);
     const result = { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies) };
     console.log(`isolation: victim ${label}: ${JSON.stringify(result)}`);
@@ -94,7 +96,14 @@ describe('isolation between subscribers', () => {
     hostile.push(dual, ...others, trickle);
     const port = new URL(dual.url).port;
     // Five hanging origins (three spellings of one port, two more), one trickling origin...
-    const origins = [`http://127.0.0.1:${port}/a`, `http://localhost:${port}/b`, `http://[::1]:${port}/c`, others[0].url, others[1].url, trickle.url];
+    const origins = [
+      `http://127.0.0.1:${port}/a`,
+      `http://localhost:${port}/b`,
+      `http://[::1]:${port}/c`,
+      others[0].url,
+      others[1].url,
+      trickle.url,
+    ];
     // ...and 50 distinct hanging endpoints.
     const many = Array.from({ length: 50 }, (_, i) => `${others[2].url}/${i}`);
     for (const url of [...origins, ...many]) await endpoint(attacker.sid, url, 'custom.attack');
@@ -117,7 +126,9 @@ describe('isolation between subscribers', () => {
     // Never more than its share at once, whatever spellings or endpoints it used; one address held
     // no more than its own share (3 spellings of one port count as one).
     const open = receivers.reduce((n, r) => n + r.open, 0);
-    console.log(`isolation: attacker holds ${open} connections (${dual.open} on the three spellings of one port); ${await api.store.lanes.readyCount()} of its deliveries wait`);
+    console.log(
+      `isolation: attacker holds ${open} connections (${dual.open} on the three spellings of one port); ${await api.store.lanes.readyCount()} of its deliveries wait`,
+    );
     expect(open).toBeLessThanOrEqual(cap.subscriber);
     expect(dual.connections).toBeLessThanOrEqual(cap.address);
     expect(api.logLines.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);

@@ -61,9 +61,18 @@ describe("an endpoint's rate limit", () => {
     const env = { REDIS_URL: redis.url, QUEUE_PREFIX: api.prefix, HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true' };
     const metricsPorts = [await freePort(), await freePort()];
     for (const port of metricsPorts) workers.push(startWorkerProcess({ ...env, METRICS_PORT: String(port) }));
-    await waitFor('both workers to serve /metrics', async () => (await Promise.all(metricsPorts.map(deliveredBy)).then(() => true).catch(() => false)), 20_000);
+    await waitFor(
+      'both workers to serve /metrics',
+      async () =>
+        await Promise.all(metricsPorts.map(deliveredBy))
+          .then(() => true)
+          .catch(() => false),
+      20_000,
+    );
     const sid = (await api.call('POST', '/v1/subscribers', { body: { name: 'paced' } })).body.id as string;
-    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, rateLimit: { perSecond: PER_SECOND } } });
+    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: receiver.url, rateLimit: { perSecond: PER_SECOND } },
+    });
     expect(ep.status).toBe(201);
 
     const published = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, {
@@ -73,10 +82,14 @@ describe("an endpoint's rate limit", () => {
     const ids = (published.body.events as Array<{ deliveries: Array<{ id: string }> }>).flatMap((e) => e.deliveries.map((d) => d.id));
     await receiver.waitForRequests(EVENTS, (EVENTS / PER_SECOND) * 1000 + 20_000);
 
-    const records = await waitFor('every delivery to be recorded', async () => {
-      const all = await api.store.deliveries.getMany(ids);
-      return all.length === EVENTS && all.every((d) => d.state === 'delivered') ? all : undefined;
-    }, 10_000);
+    const records = await waitFor(
+      'every delivery to be recorded',
+      async () => {
+        const all = await api.store.deliveries.getMany(ids);
+        return all.length === EVENTS && all.every((d) => d.state === 'delivered') ? all : undefined;
+      },
+      10_000,
+    );
     // Nothing was failed or retried because of the limit: one attempt each.
     expect(records.filter((d) => d.attempts !== 1)).toEqual([]);
 
@@ -84,11 +97,17 @@ describe("an endpoint's rate limit", () => {
     const spanMs = Math.max(...times) - Math.min(...times);
     const buckets = perSecondBuckets(times);
     // A worker counts a delivery just after its record is written: wait for both counts to add up.
-    const byWorker = await waitFor('the workers to count every delivery', async () => {
-      const counts = await Promise.all(metricsPorts.map(deliveredBy));
-      return counts.reduce((a, b) => a + b, 0) === EVENTS ? counts : undefined;
-    }, 10_000);
-    console.log(`rate-limit: ${EVENTS} deliveries over ${spanMs} ms, per second ${JSON.stringify(buckets)}, busiest sliding second ${busiestWindow(times, 1000)}, by worker ${JSON.stringify(byWorker)}`);
+    const byWorker = await waitFor(
+      'the workers to count every delivery',
+      async () => {
+        const counts = await Promise.all(metricsPorts.map(deliveredBy));
+        return counts.reduce((a, b) => a + b, 0) === EVENTS ? counts : undefined;
+      },
+      10_000,
+    );
+    console.log(
+      `rate-limit: ${EVENTS} deliveries over ${spanMs} ms, per second ${JSON.stringify(buckets)}, busiest sliding second ${busiestWindow(times, 1000)}, by worker ${JSON.stringify(byWorker)}`,
+    );
     // Both workers delivered: the limit held across processes, not within one.
     expect(byWorker.every((n) => n > 0)).toBe(true);
     // At most perSecond in each second, one second of burst allowed. Sends are spaced exactly

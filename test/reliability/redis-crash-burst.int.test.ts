@@ -45,7 +45,9 @@ describe('when Redis is killed with SIGKILL during a burst of accepted events', 
   it('delivers every event it answered 202 after Redis restarts, and counts the duplicates', async () => {
     const sub = await api.call('POST', '/v1/subscribers', { body: { name: 'burst' } });
     const sid = sub.body.id as string;
-    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, retry: { maxRetries: 10, intervalMs: 500, backoff: 'fixed' } } });
+    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: receiver.url, retry: { maxRetries: 10, intervalMs: 500, backoff: 'fixed' } },
+    });
     expect(ep.status).toBe(201);
 
     const accepted = new Map<number, string>();
@@ -87,7 +89,10 @@ describe('when Redis is killed with SIGKILL during a burst of accepted events', 
 
     const started = Date.now();
     const firsts = Array.from({ length: EVENTS / BATCH }, (_, i) => i * BATCH);
-    const ok = await inParallel(4, firsts.map((first) => () => sendBatch(first)));
+    const ok = await inParallel(
+      4,
+      firsts.map((first) => () => sendBatch(first)),
+    );
     expect(killed).toBeDefined();
     await killed;
     const acceptedBeforeRestart = accepted.size;
@@ -100,7 +105,10 @@ describe('when Redis is killed with SIGKILL during a burst of accepted events', 
     let pending = firsts.filter((_, i) => !ok[i]);
     const retryUntil = Date.now() + 15_000;
     while (pending.length > 0 && Date.now() < retryUntil) {
-      const results = await inParallel(4, pending.map((first) => () => sendBatch(first)));
+      const results = await inParallel(
+        4,
+        pending.map((first) => () => sendBatch(first)),
+      );
       pending = pending.filter((_, i) => !results[i]);
       if (pending.length > 0) await sleep(250);
     }
@@ -109,11 +117,16 @@ describe('when Redis is killed with SIGKILL during a burst of accepted events', 
     const seen = () => new Set(receiver.requests.map((r) => String(r.headers['x-hookrelay-event-id'])));
     let missing: string[] = [];
     try {
-      await waitFor('every accepted event to reach the receiver', () => {
-        const s = seen();
-        missing = [...acceptedIds].filter((id) => !s.has(id));
-        return missing.length === 0;
-      }, 90_000, 250);
+      await waitFor(
+        'every accepted event to reach the receiver',
+        () => {
+          const s = seen();
+          missing = [...acceptedIds].filter((id) => !s.has(id));
+          return missing.length === 0;
+        },
+        90_000,
+        250,
+      );
     } catch {
       /* reported below */
     }

@@ -22,7 +22,9 @@ describe('when Redis goes away under a running API and worker', () => {
     });
     const sub = await api.call('POST', '/v1/subscribers', { body: { name: 'outage' } });
     sid = sub.body.id;
-    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } } });
+    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } },
+    });
     expect(ep.status).toBe(201);
   });
 
@@ -32,7 +34,8 @@ describe('when Redis goes away under a running API and worker', () => {
     await redis.stop();
   });
 
-  const publish = (n: number) => api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.outage', payload: { n } }, timeoutMs: 10_000 });
+  const publish = (n: number) =>
+    api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.outage', payload: { n } }, timeoutMs: 10_000 });
 
   it('answers 503 quickly while Redis is dead, then recovers by itself and the worker delivers again', async () => {
     expect((await publish(0)).status).toBe(202);
@@ -41,7 +44,10 @@ describe('when Redis goes away under a running API and worker', () => {
     await redis.kill();
     const refused = [];
     for (let i = 1; i <= 5; i++) refused.push(await publish(i));
-    const batch = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [{ type: 'custom.outage', payload: {} }] }, timeoutMs: 10_000 });
+    const batch = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, {
+      body: { events: [{ type: 'custom.outage', payload: {} }] },
+      timeoutMs: 10_000,
+    });
     const ready = await api.call('GET', '/readyz', { key: null, timeoutMs: 10_000 });
     for (const res of [...refused, batch]) {
       expect(res.status).toBe(503);
@@ -54,15 +60,25 @@ describe('when Redis goes away under a running API and worker', () => {
     await redis.restart();
     const restartedAt = Date.now();
     // The API reconnects on its own: no restart, no operator action.
-    const accepted = await waitFor('a publish to be accepted again', async () => {
-      const res = await publish(100);
-      return res.status === 202 ? res : undefined;
-    }, 15_000, 100);
+    const accepted = await waitFor(
+      'a publish to be accepted again',
+      async () => {
+        const res = await publish(100);
+        return res.status === 202 ? res : undefined;
+      },
+      15_000,
+      100,
+    );
     const recoveredMs = Date.now() - restartedAt;
     const eventId = accepted.body.id as string;
-    const delivered = await waitFor('the worker to deliver the post-outage event', () =>
-      receiver.requests.find((r) => r.headers['x-hookrelay-event-id'] === eventId)?.receivedAt, 20_000);
-    console.log(`redis-outage: API accepted again ${recoveredMs} ms after restart; worker delivered ${delivered - restartedAt} ms after restart`);
+    const delivered = await waitFor(
+      'the worker to deliver the post-outage event',
+      () => receiver.requests.find((r) => r.headers['x-hookrelay-event-id'] === eventId)?.receivedAt,
+      20_000,
+    );
+    console.log(
+      `redis-outage: API accepted again ${recoveredMs} ms after restart; worker delivered ${delivered - restartedAt} ms after restart`,
+    );
     // Nothing the API answered 503 to was delivered as if it had been accepted.
     const deliveredPayloads = receiver.requests.map((r) => JSON.parse(r.body.toString()) as { n?: number });
     expect(deliveredPayloads.filter((p) => p.n !== undefined && p.n >= 1 && p.n <= 5)).toEqual([]);
@@ -79,11 +95,20 @@ describe('when Redis goes away under a running API and worker', () => {
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    const after = await waitFor('a publish to be accepted after Redis thaws', async () => {
-      const r = await publish(2);
-      return r.status === 202 ? r : undefined;
-    }, 15_000, 100);
-    await waitFor('delivery after the freeze', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === after.body.id), 20_000);
+    const after = await waitFor(
+      'a publish to be accepted after Redis thaws',
+      async () => {
+        const r = await publish(2);
+        return r.status === 202 ? r : undefined;
+      },
+      15_000,
+      100,
+    );
+    await waitFor(
+      'delivery after the freeze',
+      () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === after.body.id),
+      20_000,
+    );
   }, 60_000);
 
   it('answers a test send whose attempt cannot be recorded with 503, not 200 {attempt: null}', async () => {
@@ -118,7 +143,12 @@ describe('when Redis goes away under a running API and worker', () => {
     // The key is taken by the script that writes the event (create-event.lua): a publish that Redis
     // never ran leaves no key behind, so the retry is not told to wait (before: 409 for up to 30 s).
     await redis.kill();
-    const send = () => api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.outage', payload: { n: 7 } }, headers: { 'idempotency-key': 'order-7' }, timeoutMs: 10_000 });
+    const send = () =>
+      api.call('POST', `/v1/subscribers/${sid}/events`, {
+        body: { type: 'custom.outage', payload: { n: 7 } },
+        headers: { 'idempotency-key': 'order-7' },
+        timeoutMs: 10_000,
+      });
     expect((await send()).status).toBe(503);
     await redis.restart();
     await waitFor('the API to answer again', async () => (await api.call('GET', '/readyz', { key: null })).status === 200, 10_000);
@@ -129,6 +159,10 @@ describe('when Redis goes away under a running API and worker', () => {
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(retried.body.id);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    await waitFor('the retried event to be delivered', () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === retried.body.id), 20_000);
+    await waitFor(
+      'the retried event to be delivered',
+      () => receiver.requests.some((r) => r.headers['x-hookrelay-event-id'] === retried.body.id),
+      20_000,
+    );
   }, 60_000);
 });

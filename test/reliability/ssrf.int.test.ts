@@ -83,7 +83,10 @@ describe('SSRF: private targets off', () => {
         const patched = await api.call('PATCH', `/v1/subscribers/${sid}/endpoints/${created.body.id}`, { body: { url } });
         expect([url, patched.status]).toEqual([url, 400]);
         const oauth = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
-          body: { url: 'https://93.184.216.34/hook', auth: { type: 'oauth2-client-credentials', tokenUrl: url, clientId: 'c', clientSecret: 's' } },
+          body: {
+            url: 'https://93.184.216.34/hook',
+            auth: { type: 'oauth2-client-credentials', tokenUrl: url, clientId: 'c', clientSecret: 's' },
+          },
         });
         expect([url, oauth.status, oauth.body.error?.details?.[0]?.path]).toEqual([url, 400, 'auth.tokenUrl']);
       }
@@ -138,15 +141,24 @@ describe('SSRF: private targets off', () => {
     /** Stores an endpoint as the API would have after vetting it, publishes one event, waits for the outcome. */
     async function deliverTo(url: string): Promise<{ delivery: DeliveryRecord; errorKind?: string; errorMessage?: string }> {
       const type = `custom.ssrf${Math.random().toString(36).slice(2, 8)}`;
-      const endpoint = buildEndpoint({ url, subscriberId: sid, eventTypes: [type], retry: { maxRetries: 3, intervalMs: 100, backoff: 'fixed' } });
+      const endpoint = buildEndpoint({
+        url,
+        subscriberId: sid,
+        eventTypes: [type],
+        retry: { maxRetries: 3, intervalMs: 100, backoff: 'fixed' },
+      });
       await api.store.endpoints.save(endpoint);
       const published = await api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type, payload: {} } });
       expect(published.status).toBe(202);
       const id = published.body.deliveries[0].id as string;
-      const delivery = await waitFor(`delivery to ${url} to end`, async () => {
-        const d = await api.store.deliveries.get(id);
-        return d && (d.state === 'failed' || d.state === 'delivered') ? d : undefined;
-      }, 10_000);
+      const delivery = await waitFor(
+        `delivery to ${url} to end`,
+        async () => {
+          const d = await api.store.deliveries.get(id);
+          return d && (d.state === 'failed' || d.state === 'delivered') ? d : undefined;
+        },
+        10_000,
+      );
       const [attempt] = await api.store.deliveries.attempts(id);
       return { delivery, errorKind: attempt?.errorKind, errorMessage: attempt?.errorMessage };
     }
@@ -198,10 +210,14 @@ describe('SSRF: redirects', () => {
       expect((await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url } })).status).toBe(201);
       const published = await api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.redirect', payload: {} } });
       const id = published.body.deliveries[0].id as string;
-      const delivery = await waitFor('the redirected delivery to end', async () => {
-        const d = await api.store.deliveries.get(id);
-        return d?.state === 'failed' ? d : undefined;
-      }, 10_000);
+      const delivery = await waitFor(
+        'the redirected delivery to end',
+        async () => {
+          const d = await api.store.deliveries.get(id);
+          return d?.state === 'failed' ? d : undefined;
+        },
+        10_000,
+      );
       expect(delivery).toMatchObject({ attempts: 1, lastStatusCode: 302 });
       expect(inside.connections).toBe(0);
     } finally {

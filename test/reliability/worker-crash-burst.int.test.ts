@@ -43,7 +43,9 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       WORKER_STALLED_INTERVAL_MS: '300',
     };
     const sid = (await api.call('POST', '/v1/subscribers', { body: { name: 'worker-crash' } })).body.id as string;
-    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } } });
+    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } },
+    });
     expect(ep.status).toBe(201);
 
     workers.push(startWorkerProcess(env));
@@ -51,16 +53,19 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
     const deliveryIds: string[] = [];
     let killedAt = 0;
     let seenAtKill = 0;
-    const publishing = inParallel(2, Array.from({ length: EVENTS / BATCH }, (_, b) => async () => {
-      const events = Array.from({ length: BATCH }, (_, i) => ({ type: 'custom.crash', payload: { n: b * BATCH + i } }));
-      const res = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } });
-      expect(res.status).toBe(202);
-      for (const e of res.body.events as Array<{ id: string; deliveries: Array<{ id: string }> }>) {
-        accepted.add(e.id);
-        deliveryIds.push(...e.deliveries.map((d) => d.id));
-      }
-      await sleep(50); // a steady burst, so some events arrive while no worker runs
-    }));
+    const publishing = inParallel(
+      2,
+      Array.from({ length: EVENTS / BATCH }, (_, b) => async () => {
+        const events = Array.from({ length: BATCH }, (_, i) => ({ type: 'custom.crash', payload: { n: b * BATCH + i } }));
+        const res = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } });
+        expect(res.status).toBe(202);
+        for (const e of res.body.events as Array<{ id: string; deliveries: Array<{ id: string }> }>) {
+          accepted.add(e.id);
+          deliveryIds.push(...e.deliveries.map((d) => d.id));
+        }
+        await sleep(50); // a steady burst, so some events arrive while no worker runs
+      }),
+    );
 
     await receiver.waitForRequests(KILL_AFTER, 30_000);
     await workers[0]!.kill();
@@ -72,17 +77,25 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
     expect(accepted.size).toBe(EVENTS);
 
     const seen = () => new Set(receiver.requests.map((r) => String(r.headers['x-hookrelay-event-id'])));
-    await waitFor('every accepted event to reach the receiver', () => [...accepted].every((id) => seen().has(id)), 60_000, 200).catch(() => undefined);
+    await waitFor('every accepted event to reach the receiver', () => [...accepted].every((id) => seen().has(id)), 60_000, 200).catch(
+      () => undefined,
+    );
     const received = seen();
     const missing = [...accepted].filter((id) => !received.has(id));
     const duplicates = receiver.requests.length - received.size;
-    console.log(`worker-crash-burst: ${JSON.stringify({ events: EVENTS, seenAtKill, lost: missing.length, duplicates, receiverRequests: receiver.requests.length, drainedAfterKillMs: Date.now() - killedAt })}`);
+    console.log(
+      `worker-crash-burst: ${JSON.stringify({ events: EVENTS, seenAtKill, lost: missing.length, duplicates, receiverRequests: receiver.requests.length, drainedAfterKillMs: Date.now() - killedAt })}`,
+    );
     expect(missing).toEqual([]);
     // The delivery records agree with what the receiver saw.
-    const records = await waitFor('every delivery record to say delivered', async () => {
-      const all = await api.store.deliveries.getMany(deliveryIds);
-      return all.every((d) => d.state === 'delivered') ? all : undefined;
-    }, 10_000);
+    const records = await waitFor(
+      'every delivery record to say delivered',
+      async () => {
+        const all = await api.store.deliveries.getMany(deliveryIds);
+        return all.every((d) => d.state === 'delivered') ? all : undefined;
+      },
+      10_000,
+    );
     expect(records).toHaveLength(EVENTS);
     // At-least-once: the only events sent twice are those whose first request was in flight at the kill.
     const firstSeen = new Map<string, number>();
@@ -91,7 +104,8 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       if (!firstSeen.has(id)) firstSeen.set(id, r.receivedAt);
     }
     const counts = new Map<string, number>();
-    for (const r of receiver.requests) counts.set(String(r.headers['x-hookrelay-event-id']), (counts.get(String(r.headers['x-hookrelay-event-id'])) ?? 0) + 1);
+    for (const r of receiver.requests)
+      counts.set(String(r.headers['x-hookrelay-event-id']), (counts.get(String(r.headers['x-hookrelay-event-id'])) ?? 0) + 1);
     const sentTwice = [...counts].filter(([, c]) => c > 1).map(([id]) => id);
     expect(sentTwice.filter((id) => (firstSeen.get(id) ?? Infinity) > killedAt)).toEqual([]);
     expect(Math.max(0, ...counts.values())).toBeLessThanOrEqual(2);

@@ -31,7 +31,11 @@ function sha256(value: string): Buffer {
  * (over fixed-length digests); other keys are looked up by their SHA-256, so the stored form never
  * reveals a key and the lookup does not depend on how much of a guess is right.
  */
-export function authenticate(adminKey: string, stores: { subscribers: SubscriberStore; portalSessions: PortalSessionStore }, now: () => number): RequestHandler {
+export function authenticate(
+  adminKey: string,
+  stores: { subscribers: SubscriberStore; portalSessions: PortalSessionStore },
+  now: () => number,
+): RequestHandler {
   const { subscribers, portalSessions } = stores;
   const adminDigest = sha256(adminKey);
   return async (req: Request, _res: Response, next: NextFunction) => {
@@ -49,7 +53,14 @@ export function authenticate(adminKey: string, stores: { subscribers: Subscriber
       const found = await portalSessions.find(digest.toString('hex'));
       if (!found || !found.subscriber || found.session.expiresAt <= now()) return next(new UnauthorizedError());
       const { session, subscriber } = found;
-      req.principal = { role: 'session', sessionId: session.id, subscriberId: session.subscriberId, subscriberName: subscriber.name, readOnly: session.readOnly, expiresAt: session.expiresAt };
+      req.principal = {
+        role: 'session',
+        sessionId: session.id,
+        subscriberId: session.subscriberId,
+        subscriberName: subscriber.name,
+        readOnly: session.readOnly,
+        expiresAt: session.expiresAt,
+      };
       return next();
     }
     const record = await subscribers.findApiKey(digest.toString('hex'));
@@ -96,9 +107,12 @@ export function enforceReadOnlySessions(): RequestHandler {
   return (req, _res, next) => {
     const principal = req.principal;
     if (principal?.role !== 'session' || !principal.readOnly) return next();
-    const signingOut = req.method === 'DELETE' && req.path === `/subscribers/${principal.subscriberId}/portal-sessions/${principal.sessionId}`;
-    if (!READS.has(req.method) && !signingOut) return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot change anything'));
-    if (/\/endpoints\/[^/]+\/secret\/?$/.test(req.path)) return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot reveal signing secrets'));
+    const signingOut =
+      req.method === 'DELETE' && req.path === `/subscribers/${principal.subscriberId}/portal-sessions/${principal.sessionId}`;
+    if (!READS.has(req.method) && !signingOut)
+      return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot change anything'));
+    if (/\/endpoints\/[^/]+\/secret\/?$/.test(req.path))
+      return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot reveal signing secrets'));
     next();
   };
 }

@@ -1,5 +1,11 @@
 import type { Dispatcher } from 'undici';
-import { createAuthenticatedSender, createGuardedAgent, createTestSender, EndpointGuard, type CircuitBreakerPolicy } from '@hookrelay/delivery';
+import {
+  createAuthenticatedSender,
+  createGuardedAgent,
+  createTestSender,
+  EndpointGuard,
+  type CircuitBreakerPolicy,
+} from '@hookrelay/delivery';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { createRedis } from '@hookrelay/queue';
 import { createStore, type SubscriberLimits } from '@hookrelay/store';
@@ -63,7 +69,12 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
-    catalog: new LiveCatalog({ store: store.eventTypes, builtIn: options.builtInCatalog ?? true, now, maxStalenessMs: options.catalogMaxStalenessMs }),
+    catalog: new LiveCatalog({
+      store: store.eventTypes,
+      builtIn: options.builtInCatalog ?? true,
+      now,
+      maxStalenessMs: options.catalogMaxStalenessMs,
+    }),
     regex: new RegexChecker(),
   };
   return {

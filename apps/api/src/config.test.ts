@@ -70,7 +70,9 @@ describe('configuration from the environment', () => {
   });
 
   it('reads HOOKRELAY_PUBLIC_URL without a trailing slash, and leaves it unset by default', () => {
-    expect(loadApiConfig({ HOOKRELAY_PUBLIC_URL: 'https://hooks.example.com/relay/' }).HOOKRELAY_PUBLIC_URL).toBe('https://hooks.example.com/relay');
+    expect(loadApiConfig({ HOOKRELAY_PUBLIC_URL: 'https://hooks.example.com/relay/' }).HOOKRELAY_PUBLIC_URL).toBe(
+      'https://hooks.example.com/relay',
+    );
     expect(loadApiConfig({}).HOOKRELAY_PUBLIC_URL).toBeUndefined();
     expect(loadApiConfig({}).HOOKRELAY_PLATFORM_NAME).toBeUndefined();
   });
@@ -104,7 +106,9 @@ describe('configuration from the environment', () => {
     });
 
     it('is required with NODE_ENV=production, by the API and by the worker', () => {
-      expect(() => loadApiConfig(production)).toThrow(/^Invalid configuration:\n {2}HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production; generate a key with: openssl rand -base64 32/);
+      expect(() => loadApiConfig(production)).toThrow(
+        /^Invalid configuration:\n {2}HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production; generate a key with: openssl rand -base64 32/,
+      );
       expect(() => loadWorkerConfig({ NODE_ENV: 'production' })).toThrow(/HOOKRELAY_ENCRYPTION_KEYS: is required when NODE_ENV=production/);
       expect(loadApiConfig({ ...production, HOOKRELAY_ENCRYPTION_KEYS: `k1:${key()}` }).HOOKRELAY_ENCRYPTION_KEYS).toHaveLength(1);
     });

@@ -54,11 +54,26 @@ export const apiConfigSchema = z
     /** ...when the failing streak has lasted at least this many hours. */
     HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
     /** Endpoints one subscriber may have, unless the admin sets its own limit (PATCH /v1/subscribers/:sid). */
-    HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: z.coerce.number().int().min(0).max(LIMIT_CEILINGS.maxEndpoints).default(DEFAULT_SUBSCRIBER_LIMITS.maxEndpoints),
+    HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(LIMIT_CEILINGS.maxEndpoints)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.maxEndpoints),
     /** Inbound sources one subscriber may have, unless the admin sets its own limit. */
-    HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: z.coerce.number().int().min(0).max(LIMIT_CEILINGS.maxSources).default(DEFAULT_SUBSCRIBER_LIMITS.maxSources),
+    HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(LIMIT_CEILINGS.maxSources)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.maxSources),
     /** Events one subscriber may publish per second (a batch counts each event), unless the admin sets its own; 0 for no limit. */
-    HOOKRELAY_EVENTS_PER_SECOND: z.coerce.number().int().min(0).max(LIMIT_CEILINGS.eventsPerSecond).default(DEFAULT_SUBSCRIBER_LIMITS.eventsPerSecond),
+    HOOKRELAY_EVENTS_PER_SECOND: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(LIMIT_CEILINGS.eventsPerSecond)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.eventsPerSecond),
     /** Days events, deliveries and attempts are kept. */
     HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
     /** On SIGTERM, how long in-flight deliveries (with --with-worker) may take before the process exits anyway. */

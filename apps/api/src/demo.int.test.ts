@@ -85,11 +85,15 @@ describe('npm run demo', () => {
   });
 
   describe('when Redis is not reachable', () => {
-    it('exits 1 with the same remedy the service prints', async () => {
-      const run = await runDemo({ ...process.env, REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain('Cannot reach Redis at redis://127.0.0.1:');
-      expect(run.stderr).toContain('redis-server --daemonize yes');
-    }, DEMO_DEADLINE_MS + 10_000);
+    it(
+      'exits 1 with the same remedy the service prints',
+      async () => {
+        const run = await runDemo({ ...process.env, REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain('Cannot reach Redis at redis://127.0.0.1:');
+        expect(run.stderr).toContain('redis-server --daemonize yes');
+      },
+      DEMO_DEADLINE_MS + 10_000,
+    );
   });
 });

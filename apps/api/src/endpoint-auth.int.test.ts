@@ -7,19 +7,58 @@ const PUBLIC_URL = 'https://93.184.216.34/hooks';
 
 /** Each scheme as written, the secrets it holds, and what the API may show of it. */
 const SCHEMES = [
-  { auth: { type: 'basic', username: 'zenduty', password: 'pw-basic-1a2b' }, secrets: ['pw-basic-1a2b'], shown: { type: 'basic', username: 'zenduty', configured: true } },
-  { auth: { type: 'api-key', header: 'X-Api-Key', value: 'key-api-3c4d' }, secrets: ['key-api-3c4d'], shown: { type: 'api-key', header: 'X-Api-Key', configured: true } },
+  {
+    auth: { type: 'basic', username: 'zenduty', password: 'pw-basic-1a2b' },
+    secrets: ['pw-basic-1a2b'],
+    shown: { type: 'basic', username: 'zenduty', configured: true },
+  },
+  {
+    auth: { type: 'api-key', header: 'X-Api-Key', value: 'key-api-3c4d' },
+    secrets: ['key-api-3c4d'],
+    shown: { type: 'api-key', header: 'X-Api-Key', configured: true },
+  },
   { auth: { type: 'bearer', token: 'tok-bearer-5e6f' }, secrets: ['tok-bearer-5e6f'], shown: { type: 'bearer', configured: true } },
   {
-    auth: { type: 'oauth2-client-credentials', tokenUrl: 'https://93.184.216.34/oauth/token', clientId: 'hookrelay', clientSecret: 'cs-oauth-7a8b', scope: 'hooks' },
+    auth: {
+      type: 'oauth2-client-credentials',
+      tokenUrl: 'https://93.184.216.34/oauth/token',
+      clientId: 'hookrelay',
+      clientSecret: 'cs-oauth-7a8b',
+      scope: 'hooks',
+    },
     secrets: ['cs-oauth-7a8b'],
-    shown: { type: 'oauth2-client-credentials', tokenUrl: 'https://93.184.216.34/oauth/token', clientId: 'hookrelay', scope: 'hooks', clientAuth: 'body', configured: true },
+    shown: {
+      type: 'oauth2-client-credentials',
+      tokenUrl: 'https://93.184.216.34/oauth/token',
+      clientId: 'hookrelay',
+      scope: 'hooks',
+      clientAuth: 'body',
+      configured: true,
+    },
   },
-  { auth: { type: 'digest', username: 'Mufasa', password: 'pw-digest-9c0d' }, secrets: ['pw-digest-9c0d'], shown: { type: 'digest', username: 'Mufasa', configured: true } },
   {
-    auth: { type: 'aws-sigv4', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'sak-aws-1e2f', sessionToken: 'st-aws-3a4b', region: 'eu-west-1', service: 'execute-api' },
+    auth: { type: 'digest', username: 'Mufasa', password: 'pw-digest-9c0d' },
+    secrets: ['pw-digest-9c0d'],
+    shown: { type: 'digest', username: 'Mufasa', configured: true },
+  },
+  {
+    auth: {
+      type: 'aws-sigv4',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'sak-aws-1e2f',
+      sessionToken: 'st-aws-3a4b',
+      region: 'eu-west-1',
+      service: 'execute-api',
+    },
     secrets: ['sak-aws-1e2f', 'st-aws-3a4b'],
-    shown: { type: 'aws-sigv4', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', region: 'eu-west-1', service: 'execute-api', hasSessionToken: true, configured: true },
+    shown: {
+      type: 'aws-sigv4',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      region: 'eu-west-1',
+      service: 'execute-api',
+      hasSessionToken: true,
+      configured: true,
+    },
   },
 ];
 
@@ -48,7 +87,12 @@ describe('endpoint auth through the API', () => {
       res.writeHead(req.headers.authorization === 'Bearer tok-1' ? 200 : 401).end();
     });
     try {
-      const auth = { type: 'oauth2-client-credentials', tokenUrl: `${tokenServer.url}/token`, clientId: 'hookrelay', clientSecret: 'cs-verify-0123' };
+      const auth = {
+        type: 'oauth2-client-credentials',
+        tokenUrl: `${tokenServer.url}/token`,
+        clientId: 'hookrelay',
+        clientSecret: 'cs-verify-0123',
+      };
       const res = await api.call('POST', base, { body: { url: receiver.url, verify: 'post', auth } });
       expect(res.status).toBe(201);
       expect(tokens.issued).toEqual(['tok-1']);
@@ -142,20 +186,35 @@ describe('endpoint auth through the API', () => {
 
   it('refuses the authorization-code grant with 400 saying why', async () => {
     const api = await start();
-    for (const auth of [{ type: 'oauth2-authorization-code', clientId: 'c' }, { type: 'oauth2', grantType: 'authorization_code' }]) {
+    for (const auth of [
+      { type: 'oauth2-authorization-code', clientId: 'c' },
+      { type: 'oauth2', grantType: 'authorization_code' },
+    ]) {
       const res = await api.call('POST', base, { body: { url: PUBLIC_URL, auth } });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'auth.type', message: expect.stringMatching(/no user to send there; use oauth2-client-credentials/) }]);
+      expect(res.body.error.details).toEqual([
+        { path: 'auth.type', message: expect.stringMatching(/no user to send there; use oauth2-client-credentials/) },
+      ]);
     }
   });
 
   it.each([
     ['an unknown type', { type: 'ntlm' }, 'auth.type', /must be one of none, basic, api-key/],
-    ['an API key in a header Hookrelay sets', { type: 'api-key', header: 'X-Hub-Signature', value: 'v' }, 'auth.header', /set by Hookrelay/],
+    [
+      'an API key in a header Hookrelay sets',
+      { type: 'api-key', header: 'X-Hub-Signature', value: 'v' },
+      'auth.header',
+      /set by Hookrelay/,
+    ],
     ['an API key header that is not a token', { type: 'api-key', header: 'X Api Key', value: 'v' }, 'auth.header', /HTTP token/],
     ['a bearer token with a line break', { type: 'bearer', token: 'a\r\nX-Evil: 1' }, 'auth.token', /CR, LF/],
     ['a basic user name with a colon', { type: 'basic', username: 'a:b', password: 'p' }, 'auth.username', /colon/],
-    ['an AWS region that is not one', { type: 'aws-sigv4', accessKeyId: 'AKIA', secretAccessKey: 's', region: 'EU West', service: 's3' }, 'auth.region', /region/],
+    [
+      'an AWS region that is not one',
+      { type: 'aws-sigv4', accessKeyId: 'AKIA', secretAccessKey: 's', region: 'EU West', service: 's3' },
+      'auth.region',
+      /region/,
+    ],
   ])('refuses %s with 400 naming the field', async (_name, auth, path, why) => {
     const api = await start();
     const res = await api.call('POST', base, { body: { url: PUBLIC_URL, auth } });

@@ -1,17 +1,31 @@
 import type { CircuitBreakerPolicy } from '@hookrelay/delivery';
 import type { Reply, TestReceiver } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness } from './api-harness';
-import { createEndpoint, createTenant, getDelivery, publish, ReceiverPool, settle, waitFor, waitForDelivery, type Tenant } from './history-test-kit';
+import {
+  createEndpoint,
+  createTenant,
+  getDelivery,
+  publish,
+  ReceiverPool,
+  settle,
+  waitFor,
+  waitForDelivery,
+  type Tenant,
+} from './history-test-kit';
 
 /** 503 with an hour's Retry-After for `custom.slow.*` (so it sits retrying), `status` for the rest. */
-const slowOr = (status: number): Reply => (req, res) => {
-  const slow = String(req.headers['x-hookrelay-event-type']).startsWith('custom.slow.');
-  res.writeHead(slow ? 503 : status, slow ? { 'retry-after': '3600' } : {});
-  res.end();
-};
+const slowOr =
+  (status: number): Reply =>
+  (req, res) => {
+    const slow = String(req.headers['x-hookrelay-event-type']).startsWith('custom.slow.');
+    res.writeHead(slow ? 503 : status, slow ? { 'retry-after': '3600' } : {});
+    res.end();
+  };
 
 function noticesIn(receiver: TestReceiver): Array<Record<string, unknown>> {
-  return receiver.requests.filter((r) => r.headers['x-hookrelay-event-type'] === 'endpoint.disabled').map((r) => JSON.parse(r.body.toString()));
+  return receiver.requests
+    .filter((r) => r.headers['x-hookrelay-event-type'] === 'endpoint.disabled')
+    .map((r) => JSON.parse(r.body.toString()));
 }
 
 describe('endpoint health', () => {
@@ -38,7 +52,14 @@ describe('endpoint health', () => {
     await setUp();
     const receiver = await receivers.start({ status: 200 });
     const ep = await createEndpoint(h, t, receiver.url, { eventTypes: ['custom.*'] });
-    expect((await endpoint(ep.id)).health).toEqual({ lastSuccessAt: null, lastFailureAt: null, consecutiveFailures: 0, failingSince: null, successRate: null, sampleSize: 0 });
+    expect((await endpoint(ep.id)).health).toEqual({
+      lastSuccessAt: null,
+      lastFailureAt: null,
+      consecutiveFailures: 0,
+      failingSince: null,
+      successRate: null,
+      sampleSize: 0,
+    });
 
     const seen: any[] = [];
     for (const status of [200, 500, 500, 200, 500]) {
@@ -69,10 +90,17 @@ describe('endpoint health', () => {
     expect((await endpoint(ep.id)).health).toMatchObject({ consecutiveFailures: 0, successRate: 3 / 7, sampleSize: 7 });
 
     // Only the last 100 attempts count: 100 successes push every failure out.
-    const batch = await h.call('POST', `${t.base}/events/batch`, { key: t.key, body: { events: Array.from({ length: 100 }, (_, i) => ({ type: 'custom.order.paid', payload: { i } })) } });
+    const batch = await h.call('POST', `${t.base}/events/batch`, {
+      key: t.key,
+      body: { events: Array.from({ length: 100 }, (_, i) => ({ type: 'custom.order.paid', payload: { i } })) },
+    });
     expect(batch.status).toBe(202);
     await receiver.waitForRequests(107);
-    const full = await waitFor(() => endpoint(ep.id), (e) => e.health.lastSuccessAt && e.health.successRate === 1, '100 successes in the window');
+    const full = await waitFor(
+      () => endpoint(ep.id),
+      (e) => e.health.lastSuccessAt && e.health.successRate === 1,
+      '100 successes in the window',
+    );
     expect(full.health.sampleSize).toBe(100);
     const listed = await h.call('GET', `${t.base}/endpoints`, { key: t.key });
     expect(listed.body.data.find((e: any) => e.id === ep.id).health).toEqual(full.health);
@@ -82,12 +110,18 @@ describe('endpoint health', () => {
     const notices = await setUp();
     const receiver = await receivers.start(slowOr(410));
     const gone = await createEndpoint(h, t, receiver.url, { retry: { maxRetries: 1, intervalMs: 20 } });
-    const open = [await publish(h, t, 'custom.slow.a'), await publish(h, t, 'custom.slow.b')].map((e) => e.deliveries.find((d) => d.endpointId === gone.id)!.id);
+    const open = [await publish(h, t, 'custom.slow.a'), await publish(h, t, 'custom.slow.b')].map(
+      (e) => e.deliveries.find((d) => d.endpointId === gone.id)!.id,
+    );
     for (const did of open) await waitForDelivery(h, t, did, 'retrying');
 
     const before = Date.now();
     const fatal = (await publish(h, t, 'custom.order.paid')).deliveries.find((d) => d.endpointId === gone.id)!.id;
-    const disabled = await waitFor(() => endpoint(gone.id), (e) => e.status === 'disabled', 'the endpoint to be disabled');
+    const disabled = await waitFor(
+      () => endpoint(gone.id),
+      (e) => e.status === 'disabled',
+      'the endpoint to be disabled',
+    );
     expect(disabled.disabledReason).toMatch(/^gone\b/);
     expect(disabled.disabledAt).toBeGreaterThanOrEqual(before);
     expect((await getDelivery(h, t, fatal)).attempts.map((a: any) => a.statusCode)).toEqual([410]);
@@ -98,7 +132,15 @@ describe('endpoint health', () => {
     }
 
     await notices.waitForRequests(1);
-    expect(noticesIn(notices)).toEqual([{ endpointId: gone.id, url: `${receiver.url}/`, reason: 'gone', detail: expect.any(String), disabledAt: new Date(disabled.disabledAt).toISOString() }]);
+    expect(noticesIn(notices)).toEqual([
+      {
+        endpointId: gone.id,
+        url: `${receiver.url}/`,
+        reason: 'gone',
+        detail: expect.any(String),
+        disabledAt: new Date(disabled.disabledAt).toISOString(),
+      },
+    ]);
 
     // Later events do not go to it, the hour-long retries are gone from the queue, and a retry by hand is refused by the worker.
     const later = await publish(h, t, 'custom.order.paid');
@@ -118,11 +160,17 @@ describe('endpoint health', () => {
     const ep = await createEndpoint(h, t, receiver.url, { eventTypes: ['custom.*'] });
     const res = await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'disabled', disabledReason: expect.stringMatching(/^manual\b/), disabledAt: expect.any(Number) });
+    expect(res.body).toMatchObject({
+      status: 'disabled',
+      disabledReason: expect.stringMatching(/^manual\b/),
+      disabledAt: expect.any(Number),
+    });
     expect((await endpoint(ep.id)).status).toBe('disabled');
     // The claim that makes one caller the one who disables is given back once it has.
     expect(await h.redis.exists(`${h.store.keys.endpoint(ep.id)}:disabling`)).toBe(0);
-    expect(await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).toMatchObject({ status: 200 });
+    expect(await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).toMatchObject({
+      status: 200,
+    });
     await notices.waitForRequests(1);
     expect(noticesIn(notices)).toEqual([expect.objectContaining({ endpointId: ep.id, reason: 'manual' })]);
     expect((await publish(h, t, 'custom.order.paid')).deliveries).toEqual([]);
@@ -134,7 +182,9 @@ describe('endpoint health', () => {
     expect((await publish(h, t, 'custom.order.paid')).deliveries.map((d) => d.endpointId)).toEqual([ep.id]);
     await receiver.waitForRequests(1);
 
-    expect((await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).body.status).toBe('disabled');
+    expect((await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).body.status).toBe(
+      'disabled',
+    );
     await notices.waitForRequests(2);
     expect(noticesIn(notices).map((n) => n.reason)).toEqual(['manual', 'manual']);
   });
@@ -145,8 +195,11 @@ describe('endpoint health', () => {
     const waiting = await Promise.all([1, 2, 3].map(async (n) => (await publish(h, t, 'custom.order.paid', { n })).deliveries[0]!.id));
     const scheduled = async () => (await h.deps.store.lanes.liveFor(ep.id)).map((e) => e.deliveryId).sort();
     expect(await scheduled()).toEqual([...waiting].sort());
-    expect((await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).body.status).toBe('disabled');
-    for (const did of waiting) expect(await getDelivery(h, t, did)).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null });
+    expect((await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status: 'disabled' } })).body.status).toBe(
+      'disabled',
+    );
+    for (const did of waiting)
+      expect(await getDelivery(h, t, did)).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null });
     expect(await scheduled()).toEqual([]);
   });
 
@@ -162,9 +215,13 @@ describe('endpoint health', () => {
       for (const n of [1, 2, 3]) {
         failed.push((await publish(h, t, 'custom.order.paid', { n })).deliveries[0]!.id);
         await waitForDelivery(h, t, failed[n - 1]!, 'failed', 2);
-        if (n < 3) expect((await endpoint(ep.id))).toMatchObject({ status: 'active', health: { consecutiveFailures: n } });
+        if (n < 3) expect(await endpoint(ep.id)).toMatchObject({ status: 'active', health: { consecutiveFailures: n } });
       }
-      const disabled = await waitFor(() => endpoint(ep.id), (e) => e.status === 'disabled', 'the breaker to open');
+      const disabled = await waitFor(
+        () => endpoint(ep.id),
+        (e) => e.status === 'disabled',
+        'the breaker to open',
+      );
       expect(disabled.disabledReason).toMatch(/^failing: 3 consecutive failed deliveries/);
       expect(disabled.health.consecutiveFailures).toBe(3);
       expect(await waitForDelivery(h, t, slow, 'failed')).toMatchObject({ failureReason: 'endpoint_disabled', nextAttemptAt: null });
@@ -177,12 +234,19 @@ describe('endpoint health', () => {
       const recovered = await h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: { since } });
       expect(recovered.body.recovered).toBe(4);
       for (const did of [slow, ...failed]) await waitForDelivery(h, t, did, 'delivered');
-      expect(receiver.requests.filter((r) => r.headers['x-hookrelay-delivery-id'] === slow).map((r) => r.headers['x-hookrelay-attempt'])).toEqual(['1', '2']);
+      expect(
+        receiver.requests.filter((r) => r.headers['x-hookrelay-delivery-id'] === slow).map((r) => r.headers['x-hookrelay-attempt']),
+      ).toEqual(['1', '2']);
 
       // The count starts afresh, and the breaker can open again.
       receiver.answerWith({ status: 500 });
-      for (const n of [4, 5, 6]) await waitForDelivery(h, t, (await publish(h, t, 'custom.order.paid', { n })).deliveries[0]!.id, 'failed', 2);
-      await waitFor(() => endpoint(ep.id), (e) => e.status === 'disabled', 'the breaker to open again');
+      for (const n of [4, 5, 6])
+        await waitForDelivery(h, t, (await publish(h, t, 'custom.order.paid', { n })).deliveries[0]!.id, 'failed', 2);
+      await waitFor(
+        () => endpoint(ep.id),
+        (e) => e.status === 'disabled',
+        'the breaker to open again',
+      );
       await notices.waitForRequests(2);
       expect(noticesIn(notices).map((n) => n.reason)).toEqual(['failing', 'failing']);
     });

@@ -78,7 +78,12 @@ export const patchEndpointSchema = z
 export const rotateSecretSchema = z
   .object({
     /** How long the old secret keeps signing beside the new one. */
-    graceMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    graceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600 * 1000)
+      .default(24 * 3600 * 1000),
     secret: common.secret.optional(),
   })
   .strict();

@@ -52,7 +52,13 @@ describe('endpoint routes', () => {
       retry: { maxRetries: 5 },
       timeoutMs: 2500,
     });
-    expect(body).toMatchObject({ description: 'pager', eventTypes: ['incident.*'], signature: { scheme: 'standard-webhooks' }, headers: { 'X-Tenant': 'acme' }, timeoutMs: 2500 });
+    expect(body).toMatchObject({
+      description: 'pager',
+      eventTypes: ['incident.*'],
+      signature: { scheme: 'standard-webhooks' },
+      headers: { 'X-Tenant': 'acme' },
+      timeoutMs: 2500,
+    });
     expect(body.retry).toEqual({ maxRetries: 5, intervalMs: 60000, backoff: 'fixed' });
     expect(body.secret).toMatch(/^whsec_/);
   });
@@ -147,7 +153,13 @@ describe('endpoint routes', () => {
   it('patches fields and keeps the rest', async () => {
     const created = await create({ description: 'old' });
     const res = await h.call('PATCH', `${base}/${created.id}`, {
-      body: { description: 'new', eventTypes: ['receipt.*.delivered'], headers: { 'X-Env': 'prod' }, retry: { maxRetries: 0, intervalMs: 5, backoff: 'exponential' }, timeoutMs: 3000 },
+      body: {
+        description: 'new',
+        eventTypes: ['receipt.*.delivered'],
+        headers: { 'X-Env': 'prod' },
+        retry: { maxRetries: 0, intervalMs: 5, backoff: 'exponential' },
+        timeoutMs: 3000,
+      },
     });
     expect(res.status).toBe(200);
     const after = (await h.call('GET', `${base}/${created.id}`)).body;
@@ -184,8 +196,16 @@ describe('endpoint routes', () => {
     const del = await h.call('DELETE', `${base}/${created.id}`);
     expect(del.status).toBe(204);
     expect(del.body).toBeNull();
-    for (const [method, suffix] of [['GET', ''], ['PATCH', ''], ['DELETE', ''], ['GET', '/secret'], ['POST', '/secret/rotate']] as const) {
-      const res = await h.call(method, `${base}/${created.id}${suffix}`, { body: method === 'PATCH' || method === 'POST' ? {} : undefined });
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['PATCH', ''],
+      ['DELETE', ''],
+      ['GET', '/secret'],
+      ['POST', '/secret/rotate'],
+    ] as const) {
+      const res = await h.call(method, `${base}/${created.id}${suffix}`, {
+        body: method === 'PATCH' || method === 'POST' ? {} : undefined,
+      });
       expect([method, suffix, res.status, res.body?.error?.code]).toEqual([method, suffix, 404, 'not_found']);
     }
     expect((await h.call('GET', base)).body.data.map((e: { id: string }) => e.id)).toEqual([kept.id]);
@@ -204,13 +224,30 @@ describe('endpoint routes', () => {
       ['a reserved header name', { headers: { 'X-Hub-Signature': 'forged' } }, 'headers.X-Hub-Signature'],
       ['a header in the X-Hookrelay- namespace', { headers: { 'x-hookrelay-event-id': 'evt_forged' } }, 'headers.x-hookrelay-event-id'],
       // Hop-by-hop and framing headers (issue 20): the HTTP client owns them.
-      ...['Expect', 'Upgrade', 'Keep-Alive', 'TE', 'Trailer', 'Proxy-Connection', 'Connection', 'Transfer-Encoding', 'Content-Length', 'Content-Encoding'].map(
-        (name): [string, Record<string, unknown>, string] => [`the hop-by-hop or framing header ${name}`, { headers: { 'X-Tenant': 'acme', [name]: 'x' } }, `headers.${name}`],
-      ),
+      ...[
+        'Expect',
+        'Upgrade',
+        'Keep-Alive',
+        'TE',
+        'Trailer',
+        'Proxy-Connection',
+        'Connection',
+        'Transfer-Encoding',
+        'Content-Length',
+        'Content-Encoding',
+      ].map((name): [string, Record<string, unknown>, string] => [
+        `the hop-by-hop or framing header ${name}`,
+        { headers: { 'X-Tenant': 'acme', [name]: 'x' } },
+        `headers.${name}`,
+      ]),
       ['a header value with CR/LF', { headers: { 'X-Tenant': 'acme\r\nX-Injected: 1' } }, 'headers.X-Tenant'],
       ['a header value with a bare LF', { headers: { 'X-Tenant': 'acme\nX-Injected: 1' } }, 'headers.X-Tenant'],
       ['a too short secret', { secret: 'short' }, 'secret'],
-      ['a standard-webhooks secret without whsec_', { signature: { scheme: 'standard-webhooks' }, secret: 'plain-text-secret-0123456789' }, 'secret'],
+      [
+        'a standard-webhooks secret without whsec_',
+        { signature: { scheme: 'standard-webhooks' }, secret: 'plain-text-secret-0123456789' },
+        'secret',
+      ],
       ['a timeout over 60 s', { timeoutMs: 60001 }, 'timeoutMs'],
       ['an unknown verify mode', { verify: 'ping' }, 'verify'],
     ])('%s', async (_label, fields, path) => {
@@ -260,7 +297,9 @@ describe('endpoint routes', () => {
       ['POST', ''],
       ['GET', '/ep_01unknown'],
     ])('for %s endpoints%s of an unknown subscriber', async (method, suffix) => {
-      const res = await h.call(method, `/v1/subscribers/sub_01unknown/endpoints${suffix}`, { body: method === 'POST' ? { url: receiver.url } : undefined });
+      const res = await h.call(method, `/v1/subscribers/sub_01unknown/endpoints${suffix}`, {
+        body: method === 'POST' ? { url: receiver.url } : undefined,
+      });
       expect(res.status).toBe(404);
       expect(res.body.error).toEqual({ code: 'not_found', message: 'subscriber not found' });
     });

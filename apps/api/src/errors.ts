@@ -67,7 +67,9 @@ function isRedisDown(err: unknown): boolean {
   // come from a transaction cut off by a dropped connection. OOM (maxmemory reached under
   // noeviction), READONLY (a replica during a failover), MISCONF (snapshots failing) and MASTERDOWN
   // are Redis refusing writes for now. All mean "try again shortly".
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out|Command aborted|LOADING|EXECABORT|CLUSTERDOWN|TRYAGAIN|OOM command not allowed|READONLY|MISCONF|MASTERDOWN/i.test(message);
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|MaxRetriesPerRequest|max retries|Command timed out|Command aborted|LOADING|EXECABORT|CLUSTERDOWN|TRYAGAIN|OOM command not allowed|READONLY|MISCONF|MASTERDOWN/i.test(
+    message,
+  );
 }
 
 /** A 4xx that express or body-parser already assigned to an error (`status`, as http-errors sets it). */
@@ -82,7 +84,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let error: AppError;
     if (err instanceof AppError) error = err;
     else if (err instanceof ZodError) error = fromZod(err);
-    else if ((err as { type?: string }).type === 'entity.too.large') error = new AppError(413, 'payload_too_large', 'request body is larger than 1 MB');
+    else if ((err as { type?: string }).type === 'entity.too.large')
+      error = new AppError(413, 'payload_too_large', 'request body is larger than 1 MB');
     else if ((err as { type?: string }).type === 'entity.parse.failed') error = new ValidationError('request body is not valid JSON');
     else if ((err as { type?: string }).type === 'encoding.unsupported' || (err as { type?: string }).type === 'charset.unsupported')
       error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
@@ -92,16 +95,33 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err instanceof SecretUnreadableError) {
       // Loud for the operator (which record, which field, which key); the caller learns only that
       // the secret this route needs cannot be read, not the deployment's key ids.
-      logger.error({ record: err.context.record, recordId: err.context.recordId, field: err.context.field, keyId: err.keyId, reason: err.reason, err: err.message }, 'secret.unreadable');
-      error = new AppError(500, 'secret_unreadable', `a stored secret of this ${err.context.record} cannot be decrypted; the operator must restore its encryption key (see the service log)`);
+      logger.error(
+        {
+          record: err.context.record,
+          recordId: err.context.recordId,
+          field: err.context.field,
+          keyId: err.keyId,
+          reason: err.reason,
+          err: err.message,
+        },
+        'secret.unreadable',
+      );
+      error = new AppError(
+        500,
+        'secret_unreadable',
+        `a stored secret of this ${err.context.record} cannot be decrypted; the operator must restore its encryption key (see the service log)`,
+      );
     } else if (isRedisDown(err)) error = new UnavailableError('storage is unavailable; try again shortly', { cause: err });
     else if (clientErrorStatus(err)) error = new AppError(clientErrorStatus(err) as number, 'bad_request', 'the request could not be read');
     else {
       logger.error({ err }, 'request.failed');
       error = new AppError(500, 'internal', 'internal error');
     }
-    if (error.status >= 500 && error.status !== 500) logger.warn({ code: error.code, cause: (error.cause as Error)?.message }, 'request.unavailable');
+    if (error.status >= 500 && error.status !== 500)
+      logger.warn({ code: error.code, cause: (error.cause as Error)?.message }, 'request.unavailable');
     if (error.headers) res.set(error.headers);
-    res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+    res
+      .status(error.status)
+      .json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
   };
 }

@@ -26,7 +26,10 @@ async function startApi(env: Record<string, string>): Promise<ApiProcess> {
   const until = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode} before it was ready`);
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return api;
     if (Date.now() > until) throw new Error('the API was not ready within 30 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -45,7 +48,13 @@ async function stop(api: ApiProcess | undefined): Promise<void> {
  * first refused publish was sent (not answered: on a loaded machine the answer itself can take a
  * while), or Infinity when none sent within 1.5 s was refused.
  */
-async function msUntilRefused(api: ApiProcess, path: string, body: unknown, refused: (res: ApiCallResult) => boolean, since: number): Promise<number> {
+async function msUntilRefused(
+  api: ApiProcess,
+  path: string,
+  body: unknown,
+  refused: (res: ApiCallResult) => boolean,
+  since: number,
+): Promise<number> {
   for (;;) {
     const sent = Date.now();
     if (sent - since > 1500) return Number.POSITIVE_INFINITY;
@@ -82,16 +91,26 @@ describe('two API processes against one Redis', () => {
 
     // The second process has read the catalog (the type is unknown to it) before the first changes it.
     const before = await b.call('POST', events, invalid);
-    expect([before.status, before.body.error.details]).toEqual([400, [{ path: 'type', message: expect.stringContaining('unknown event type') }]]);
+    expect([before.status, before.body.error.details]).toEqual([
+      400,
+      [{ path: 'type', message: expect.stringContaining('unknown event type') }],
+    ]);
 
-    const schema = { type: 'object', required: ['invoiceId', 'amount'], properties: { invoiceId: { type: 'string' }, amount: { type: 'integer' }, currency: { type: 'string' } } };
+    const schema = {
+      type: 'object',
+      required: ['invoiceId', 'amount'],
+      properties: { invoiceId: { type: 'string' }, amount: { type: 'integer' }, currency: { type: 'string' } },
+    };
     expect((await a.call('POST', '/v1/event-types', { type: 'invoice.paid', schema, examples: [valid.payload] })).status).toBe(201);
     const created = Date.now();
     const bySchema = (res: ApiCallResult) => res.status === 400 && res.body.error.details?.[0]?.path === 'payload.amount';
     expect(await msUntilRefused(b, events, invalid, bySchema, created)).toBeLessThan(1000);
     expect((await b.call('POST', events, valid)).status).toBe(202);
 
-    const patch = { schema: { ...schema, required: ['invoiceId', 'amount', 'currency'] }, examples: [{ ...valid.payload, currency: 'EUR' }] };
+    const patch = {
+      schema: { ...schema, required: ['invoiceId', 'amount', 'currency'] },
+      examples: [{ ...valid.payload, currency: 'EUR' }],
+    };
     expect((await a.call('PATCH', '/v1/event-types/invoice.paid', patch)).status).toBe(200);
     const patched = Date.now();
     const noCurrency = (res: ApiCallResult) => res.status === 400 && res.body.error.details?.[0]?.path === 'payload.currency';

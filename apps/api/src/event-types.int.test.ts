@@ -11,7 +11,11 @@ const orderPaid = {
     required: ['orderId', 'amount'],
     properties: {
       orderId: { type: 'string', pattern: '^ord_[0-9a-z]+$' },
-      amount: { type: 'object', required: ['value', 'currency'], properties: { value: { type: 'integer', minimum: 0 }, currency: { enum: ['EUR', 'USD'] } } },
+      amount: {
+        type: 'object',
+        required: ['value', 'currency'],
+        properties: { value: { type: 'integer', minimum: 0 }, currency: { enum: ['EUR', 'USD'] } },
+      },
       paidAt: { type: 'string', format: 'date-time' },
     },
   },
@@ -64,9 +68,18 @@ describe('/v1/event-types', () => {
       const types = list.body.data.map((t: { type: string }) => t.type);
       expect(types).toEqual(expect.arrayContaining(['order.paid', 'incident.triggered', 'receipt.sms.delivered', 'custom.*']));
       expect(types).toEqual([...types].sort());
-      expect(list.body.data.find((t: { type: string }) => t.type === 'incident.triggered')).toMatchObject({ builtIn: true, deprecated: false, archived: false, schema: { type: 'object' }, example: expect.any(Object) });
+      expect(list.body.data.find((t: { type: string }) => t.type === 'incident.triggered')).toMatchObject({
+        builtIn: true,
+        deprecated: false,
+        archived: false,
+        schema: { type: 'object' },
+        example: expect.any(Object),
+      });
       expect((await h.call('GET', '/v1/event-types/order.paid', { key: publisherKey })).body).toEqual(created);
-      expect((await h.call('GET', '/v1/event-types/incident.resolved', { key: sub.apiKey })).body).toMatchObject({ type: 'incident.resolved', builtIn: true });
+      expect((await h.call('GET', '/v1/event-types/incident.resolved', { key: sub.apiKey })).body).toMatchObject({
+        type: 'incident.resolved',
+        builtIn: true,
+      });
     });
 
     it('filters by prefix', async () => {
@@ -74,7 +87,11 @@ describe('/v1/event-types', () => {
       const res = await h.call('GET', '/v1/event-types?prefix=invoice.');
       expect(res.body.data.map((t: { type: string }) => t.type)).toEqual(['invoice.overdue']);
       expect(res.body.data[0]).toMatchObject({ example: null, examples: [] });
-      expect((await h.call('GET', '/v1/event-types?prefix=receipt.sms.')).body.data.every((t: { type: string }) => t.type.startsWith('receipt.sms.'))).toBe(true);
+      expect(
+        (await h.call('GET', '/v1/event-types?prefix=receipt.sms.')).body.data.every((t: { type: string }) =>
+          t.type.startsWith('receipt.sms.'),
+        ),
+      ).toBe(true);
     });
 
     it('answers 404 for a type nobody defined', async () => {
@@ -87,7 +104,9 @@ describe('/v1/event-types', () => {
       const created = await create('user.deleted', { schema: undefined, examples: [{ userId: 'u1' }] });
       expect(created.schema).toEqual({ type: 'object' });
       expect((await h.call('POST', events(), { body: { type: 'user.deleted', payload: { anything: [1] } } })).status).toBe(202);
-      expect((await h.call('POST', events(), { body: { type: 'user.deleted', payload: [1] } })).body.error.details).toEqual([{ path: 'payload', message: 'must be object' }]);
+      expect((await h.call('POST', events(), { body: { type: 'user.deleted', payload: [1] } })).body.error.details).toEqual([
+        { path: 'payload', message: 'must be object' },
+      ]);
     });
   });
 
@@ -102,36 +121,58 @@ describe('/v1/event-types', () => {
         expect([res.status, res.body.error.code]).toEqual([403, 'forbidden']);
       }
       expect((await h.call('GET', '/v1/event-types/order.refunded')).status).toBe(404);
-      expect((await h.call('GET', '/v1/event-types/order.paid')).body).toMatchObject({ description: 'An order was paid in full.', archived: false });
+      expect((await h.call('GET', '/v1/event-types/order.paid')).body).toMatchObject({
+        description: 'An order was paid in full.',
+        archived: false,
+      });
     });
   });
 
   describe('conflicts', () => {
-    it.each([['incident.triggered'], ['receipt.sms.delivered'], ['hookrelay.test'], ['custom.*']])('answers 409 built_in to creating, changing or archiving %s', async (type) => {
-      const path = `/v1/event-types/${encodeURIComponent(type)}`;
-      for (const res of [
-        await h.call('POST', '/v1/event-types', { body: { type, schema: { type: 'object' } } }),
-        await h.call('PATCH', path, { body: { description: 'mine now' } }),
-        await h.call('DELETE', path),
-      ]) {
-        if (type === 'custom.*' && res.status === 400) continue; // `*` is not a name POST accepts at all
-        expect([res.status, res.body.error.code, res.body.error.message]).toEqual([409, 'built_in', expect.stringContaining(type)]);
-      }
-    });
-
-    // In any case (issue 20): `Endpoint.disabled` must not pass for an operator's own type.
-    it.each([['hookrelay.deploy'], ['endpoint.created'], ['incident.escalated'], ['receipt.fax.sent'], ['custom.order.paid'], ['source.jira.issue'], ['Endpoint.disabled'], ['INCIDENT.escalated'], ['Custom.order'], ['Source.jira']])(
-      'answers 409 reserved_namespace to %s',
+    it.each([['incident.triggered'], ['receipt.sms.delivered'], ['hookrelay.test'], ['custom.*']])(
+      'answers 409 built_in to creating, changing or archiving %s',
       async (type) => {
-        const res = await h.call('POST', '/v1/event-types', { body: { type } });
-        expect([res.status, res.body.error.code, res.body.error.message]).toEqual([409, 'reserved_namespace', expect.stringContaining(`"${type.split('.')[0]}."`)]);
+        const path = `/v1/event-types/${encodeURIComponent(type)}`;
+        for (const res of [
+          await h.call('POST', '/v1/event-types', { body: { type, schema: { type: 'object' } } }),
+          await h.call('PATCH', path, { body: { description: 'mine now' } }),
+          await h.call('DELETE', path),
+        ]) {
+          if (type === 'custom.*' && res.status === 400) continue; // `*` is not a name POST accepts at all
+          expect([res.status, res.body.error.code, res.body.error.message]).toEqual([409, 'built_in', expect.stringContaining(type)]);
+        }
       },
     );
+
+    // In any case (issue 20): `Endpoint.disabled` must not pass for an operator's own type.
+    it.each([
+      ['hookrelay.deploy'],
+      ['endpoint.created'],
+      ['incident.escalated'],
+      ['receipt.fax.sent'],
+      ['custom.order.paid'],
+      ['source.jira.issue'],
+      ['Endpoint.disabled'],
+      ['INCIDENT.escalated'],
+      ['Custom.order'],
+      ['Source.jira'],
+    ])('answers 409 reserved_namespace to %s', async (type) => {
+      const res = await h.call('POST', '/v1/event-types', { body: { type } });
+      expect([res.status, res.body.error.code, res.body.error.message]).toEqual([
+        409,
+        'reserved_namespace',
+        expect.stringContaining(`"${type.split('.')[0]}."`),
+      ]);
+    });
 
     it('answers 409 event_type_exists to a name already defined', async () => {
       await create('shipment.sent');
       const again = await h.call('POST', '/v1/event-types', { body: { type: 'shipment.sent', description: 'other' } });
-      expect([again.status, again.body.error.code, again.body.error.message]).toEqual([409, 'event_type_exists', expect.stringContaining('shipment.sent')]);
+      expect([again.status, again.body.error.code, again.body.error.message]).toEqual([
+        409,
+        'event_type_exists',
+        expect.stringContaining('shipment.sent'),
+      ]);
       expect((await h.call('GET', '/v1/event-types/shipment.sent')).body.description).toBe(orderPaid.description);
     });
   });
@@ -146,7 +187,10 @@ describe('/v1/event-types', () => {
     }
 
     it('names each example that fails the schema and where', async () => {
-      const details = await refused({ schema: orderPaid.schema, examples: [orderPaid.examples[0], { orderId: 'ord_2', amount: { value: -5, currency: 'EUR' } }, { orderId: 'nope' }] });
+      const details = await refused({
+        schema: orderPaid.schema,
+        examples: [orderPaid.examples[0], { orderId: 'ord_2', amount: { value: -5, currency: 'EUR' } }, { orderId: 'nope' }],
+      });
       expect(details).toEqual([
         { path: 'examples.1.amount.value', message: 'must be >= 0' },
         { path: 'examples.2.amount', message: "must have required property 'amount'" },
@@ -163,19 +207,30 @@ describe('/v1/event-types', () => {
     it('refuses a schema over 64 KB', async () => {
       const properties = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`field${i}`, { type: 'string', maxLength: 100 }]));
       expect(JSON.stringify({ properties }).length).toBeGreaterThan(65_536);
-      expect(await refused({ schema: { properties } })).toEqual([{ path: 'schema', message: expect.stringMatching(/bytes; a schema may be at most 65536 bytes \(64 KB\)$/) }]);
+      expect(await refused({ schema: { properties } })).toEqual([
+        { path: 'schema', message: expect.stringMatching(/bytes; a schema may be at most 65536 bytes \(64 KB\)$/) },
+      ]);
     });
 
     it('refuses a catastrophic-backtracking pattern rather than let a payload meet it', async () => {
       const details = await refused({ schema: { type: 'object', properties: { sku: { type: 'string', pattern: '^([a-z]+)+$' } } } });
-      expect(details).toEqual([{ path: 'schema.properties.sku.pattern', message: expect.stringMatching(/exponential time on a crafted string/) }]);
+      expect(details).toEqual([
+        { path: 'schema.properties.sku.pattern', message: expect.stringMatching(/exponential time on a crafted string/) },
+      ]);
     });
 
-    it('answers a schema that does not compile with the validator\'s reason', async () => {
+    it("answers a schema that does not compile with the validator's reason", async () => {
       expect(await refused({ schema: { type: 'object', properties: { a: { type: 'strnig' } } } })).toEqual([
-        { path: 'schema', message: expect.stringMatching(/^does not compile: schema is invalid: data\/properties\/a\/type must be equal to one of the allowed values/) },
+        {
+          path: 'schema',
+          message: expect.stringMatching(
+            /^does not compile: schema is invalid: data\/properties\/a\/type must be equal to one of the allowed values/,
+          ),
+        },
       ]);
-      expect(await refused({ schema: { type: 'object', requried: ['a'] } })).toEqual([{ path: 'schema', message: 'does not compile: strict mode: unknown keyword: "requried"' }]);
+      expect(await refused({ schema: { type: 'object', requried: ['a'] } })).toEqual([
+        { path: 'schema', message: 'does not compile: strict mode: unknown keyword: "requried"' },
+      ]);
     });
 
     it('refuses a name that is not at least two dot-separated words', async () => {
@@ -192,8 +247,13 @@ describe('/v1/event-types', () => {
     });
 
     it('accepts a payload that passes the schema, and refuses one that fails with each path and message', async () => {
-      expect((await h.call('POST', events(), { key: publisherKey, body: { type: 'payment.captured', payload: orderPaid.examples[0] } })).status).toBe(202);
-      const bad = await h.call('POST', events(), { key: publisherKey, body: { type: 'payment.captured', payload: { orderId: 'x', amount: { value: 1.5 } } } });
+      expect(
+        (await h.call('POST', events(), { key: publisherKey, body: { type: 'payment.captured', payload: orderPaid.examples[0] } })).status,
+      ).toBe(202);
+      const bad = await h.call('POST', events(), {
+        key: publisherKey,
+        body: { type: 'payment.captured', payload: { orderId: 'x', amount: { value: 1.5 } } },
+      });
       expect(bad.status).toBe(400);
       // The same shape as a built-in type's failure.
       expect(bad.body.error).toEqual({
@@ -213,9 +273,17 @@ describe('/v1/event-types', () => {
     it('keeps a batch all-or-nothing: one failing event refuses the batch and stores nothing', async () => {
       const before = await h.redis.keys(`${h.prefix}:ev:*`);
       const res = await h.call('POST', `${events()}/batch`, {
-        body: { events: [{ type: 'payment.captured', payload: orderPaid.examples[0] }, { type: 'payment.captured', payload: { orderId: 'ord_1' } }] },
+        body: {
+          events: [
+            { type: 'payment.captured', payload: orderPaid.examples[0] },
+            { type: 'payment.captured', payload: { orderId: 'ord_1' } },
+          ],
+        },
       });
-      expect([res.status, res.body.error.details]).toEqual([400, [{ path: 'events.1.payload.amount', message: "must have required property 'amount'" }]]);
+      expect([res.status, res.body.error.details]).toEqual([
+        400,
+        [{ path: 'events.1.payload.amount', message: "must have required property 'amount'" }],
+      ]);
       expect(await h.redis.keys(`${h.prefix}:ev:*`)).toEqual(before);
     });
 
@@ -226,28 +294,49 @@ describe('/v1/event-types', () => {
 
     it('refuses an unknown type as before', async () => {
       const res = await h.call('POST', events(), { body: { type: 'payment.unheard', payload: {} } });
-      expect([res.status, res.body.error.details]).toEqual([400, [{ path: 'type', message: expect.stringContaining('unknown event type "payment.unheard"') }]]);
+      expect([res.status, res.body.error.details]).toEqual([
+        400,
+        [{ path: 'type', message: expect.stringContaining('unknown event type "payment.unheard"') }],
+      ]);
     });
 
     it('enforces a PATCH that adds a required property at once', async () => {
       await create('refund.issued', { examples: [] });
       const payload = { orderId: 'ord_9', amount: { value: 5, currency: 'EUR' } };
       expect((await h.call('POST', events(), { body: { type: 'refund.issued', payload } })).status).toBe(202);
-      const schema = { ...orderPaid.schema, required: ['orderId', 'amount', 'reason'], properties: { ...orderPaid.schema.properties, reason: { type: 'string' } } };
+      const schema = {
+        ...orderPaid.schema,
+        required: ['orderId', 'amount', 'reason'],
+        properties: { ...orderPaid.schema.properties, reason: { type: 'string' } },
+      };
       const patched = await h.call('PATCH', '/v1/event-types/refund.issued', { body: { schema } });
       expect([patched.status, patched.body.schema.required]).toEqual([200, ['orderId', 'amount', 'reason']]);
-      expect((await h.call('POST', events(), { body: { type: 'refund.issued', payload } })).body.error.details).toEqual([{ path: 'payload.reason', message: "must have required property 'reason'" }]);
-      expect((await h.call('POST', events(), { body: { type: 'refund.issued', payload: { ...payload, reason: 'damaged' } } })).status).toBe(202);
+      expect((await h.call('POST', events(), { body: { type: 'refund.issued', payload } })).body.error.details).toEqual([
+        { path: 'payload.reason', message: "must have required property 'reason'" },
+      ]);
+      expect((await h.call('POST', events(), { body: { type: 'refund.issued', payload: { ...payload, reason: 'damaged' } } })).status).toBe(
+        202,
+      );
     });
 
     it('refuses a schema change the stored examples fail, unless new examples come with it', async () => {
       await create('refund.denied');
       const schema = { type: 'object', required: ['denialCode'], properties: { denialCode: { type: 'string' } } };
       const res = await h.call('PATCH', '/v1/event-types/refund.denied', { body: { schema } });
-      expect([res.status, res.body.error.details[0]]).toEqual([400, { path: 'examples.0.denialCode', message: "must have required property 'denialCode'" }]);
+      expect([res.status, res.body.error.details[0]]).toEqual([
+        400,
+        { path: 'examples.0.denialCode', message: "must have required property 'denialCode'" },
+      ]);
       expect((await h.call('GET', '/v1/event-types/refund.denied')).body.schema).toEqual(orderPaid.schema);
-      const both = await h.call('PATCH', '/v1/event-types/refund.denied', { body: { schema, examples: [{ denialCode: 'late' }], description: 'Refund refused.' } });
-      expect(both.body).toMatchObject({ schema, examples: [{ denialCode: 'late' }], example: { denialCode: 'late' }, description: 'Refund refused.' });
+      const both = await h.call('PATCH', '/v1/event-types/refund.denied', {
+        body: { schema, examples: [{ denialCode: 'late' }], description: 'Refund refused.' },
+      });
+      expect(both.body).toMatchObject({
+        schema,
+        examples: [{ denialCode: 'late' }],
+        example: { denialCode: 'late' },
+        description: 'Refund refused.',
+      });
       expect(both.body.updatedAt).toBeGreaterThanOrEqual(both.body.createdAt);
     });
   });
@@ -262,12 +351,21 @@ describe('/v1/event-types', () => {
       expect(res.headers.get('deprecation')).toMatch(/^@\d{10}$/);
       expect(Number(res.headers.get('deprecation')!.slice(1)) * 1000).toBeLessThanOrEqual(Date.now());
       expect(res.headers.get('link')).toBe('</v1/event-types/cart.abandoned>; rel="deprecation"; type="application/json"');
-      const batch = await h.call('POST', `${events()}/batch`, { body: { events: [{ type: 'custom.x', payload: {} }, { type: 'cart.abandoned', payload: orderPaid.examples[0] }] } });
+      const batch = await h.call('POST', `${events()}/batch`, {
+        body: {
+          events: [
+            { type: 'custom.x', payload: {} },
+            { type: 'cart.abandoned', payload: orderPaid.examples[0] },
+          ],
+        },
+      });
       expect([batch.status, batch.headers.get('deprecation')]).toEqual([202, res.headers.get('deprecation')]);
       const current = await h.call('POST', events(), { body: { type: 'custom.x', payload: {} } });
       expect(current.headers.get('deprecation')).toBeNull();
       await h.call('PATCH', '/v1/event-types/cart.abandoned', { body: { deprecated: false } });
-      expect((await h.call('POST', events(), { body: { type: 'cart.abandoned', payload: orderPaid.examples[0] } })).headers.get('deprecation')).toBeNull();
+      expect(
+        (await h.call('POST', events(), { body: { type: 'cart.abandoned', payload: orderPaid.examples[0] } })).headers.get('deprecation'),
+      ).toBeNull();
     });
 
     it('archives on DELETE: hidden from the list, refused on publish with event_type_archived, restorable', async () => {
@@ -277,12 +375,29 @@ describe('/v1/event-types', () => {
       expect((await h.call('DELETE', '/v1/event-types/cart.expired')).body).toEqual(archived.body); // already archived: unchanged
 
       const res = await h.call('POST', events(), { body: { type: 'cart.expired', payload: orderPaid.examples[0] } });
-      expect([res.status, res.body.error.code, res.body.error.details]).toEqual([400, 'event_type_archived', [{ path: 'type', message: 'archived' }]]);
-      const batch = await h.call('POST', `${events()}/batch`, { body: { events: [{ type: 'custom.x', payload: {} }, { type: 'cart.expired', payload: orderPaid.examples[0] }] } });
-      expect([batch.status, batch.body.error.code, batch.body.error.details]).toEqual([400, 'event_type_archived', [{ path: 'events.1.type', message: 'archived' }]]);
+      expect([res.status, res.body.error.code, res.body.error.details]).toEqual([
+        400,
+        'event_type_archived',
+        [{ path: 'type', message: 'archived' }],
+      ]);
+      const batch = await h.call('POST', `${events()}/batch`, {
+        body: {
+          events: [
+            { type: 'custom.x', payload: {} },
+            { type: 'cart.expired', payload: orderPaid.examples[0] },
+          ],
+        },
+      });
+      expect([batch.status, batch.body.error.code, batch.body.error.details]).toEqual([
+        400,
+        'event_type_archived',
+        [{ path: 'events.1.type', message: 'archived' }],
+      ]);
 
       expect((await h.call('GET', '/v1/event-types')).body.data.some((t: { type: string }) => t.type === 'cart.expired')).toBe(false);
-      expect((await h.call('GET', '/v1/event-types?includeArchived=true')).body.data.find((t: { type: string }) => t.type === 'cart.expired')).toMatchObject({ archived: true });
+      expect(
+        (await h.call('GET', '/v1/event-types?includeArchived=true')).body.data.find((t: { type: string }) => t.type === 'cart.expired'),
+      ).toMatchObject({ archived: true });
       expect((await h.call('GET', '/v1/event-types/cart.expired')).body.archived).toBe(true);
       expect((await h.call('POST', '/v1/event-types', { body: { type: 'cart.expired' } })).body.error.code).toBe('event_type_exists');
 
@@ -296,13 +411,17 @@ describe('/v1/event-types', () => {
     let endpointId: string;
     beforeAll(async () => {
       receiver = await TestReceiver.start();
-      endpointId = (await h.call('POST', `/v1/subscribers/${sub.id}/endpoints`, { key: sub.apiKey, body: { url: `${receiver.url}/hook` } })).body.id;
+      endpointId = (await h.call('POST', `/v1/subscribers/${sub.id}/endpoints`, { key: sub.apiKey, body: { url: `${receiver.url}/hook` } }))
+        .body.id;
     });
     afterAll(() => receiver?.close());
 
     it('sends a defined type with its first example as the payload', async () => {
       await create('order.shipped');
-      const res = await h.call('POST', `/v1/subscribers/${sub.id}/endpoints/${endpointId}/test`, { key: sub.apiKey, body: { type: 'order.shipped' } });
+      const res = await h.call('POST', `/v1/subscribers/${sub.id}/endpoints/${endpointId}/test`, {
+        key: sub.apiKey,
+        body: { type: 'order.shipped' },
+      });
       expect([res.status, res.body.attempt?.outcome]).toEqual([200, 'delivered']);
       const [request] = await receiver.waitForRequests(1);
       expect(request!.headers['x-hookrelay-event-type']).toBe('order.shipped');
@@ -312,7 +431,10 @@ describe('/v1/event-types', () => {
     it('refuses an archived type', async () => {
       await create('order.lost');
       await h.call('DELETE', '/v1/event-types/order.lost');
-      const res = await h.call('POST', `/v1/subscribers/${sub.id}/endpoints/${endpointId}/test`, { key: sub.apiKey, body: { type: 'order.lost' } });
+      const res = await h.call('POST', `/v1/subscribers/${sub.id}/endpoints/${endpointId}/test`, {
+        key: sub.apiKey,
+        body: { type: 'order.lost' },
+      });
       expect([res.status, res.body.error.code]).toEqual([400, 'event_type_archived']);
     });
   });
@@ -329,12 +451,15 @@ describe('HOOKRELAY_BUILTIN_CATALOG=false', () => {
     await h?.close();
   });
 
-  it('hides the Webex Connect and Zenduty types from listing and publishing, and keeps Hookrelay\'s own', async () => {
+  it("hides the Webex Connect and Zenduty types from listing and publishing, and keeps Hookrelay's own", async () => {
     const types = (await h.call('GET', '/v1/event-types')).body.data.map((t: { type: string }) => t.type);
     expect(types).toEqual(['custom.*', 'endpoint.disabled', 'hookrelay.test']);
     expect((await h.call('GET', '/v1/event-types/incident.triggered')).status).toBe(404);
     const res = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'receipt.sms.delivered', payload: {} } });
-    expect([res.status, res.body.error.details[0].message]).toEqual([400, expect.stringContaining('unknown event type "receipt.sms.delivered"')]);
+    expect([res.status, res.body.error.details[0].message]).toEqual([
+      400,
+      expect.stringContaining('unknown event type "receipt.sms.delivered"'),
+    ]);
     // Their namespaces stay reserved, so switching the catalog back on can never clash.
     expect((await h.call('POST', '/v1/event-types', { body: { type: 'incident.opened' } })).body.error.code).toBe('reserved_namespace');
     expect((await h.call('POST', '/v1/event-types', { body: { type: 'ticket.opened', examples: [{}] } })).status).toBe(201);

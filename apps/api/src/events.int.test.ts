@@ -43,7 +43,10 @@ describe('event routes', () => {
   }
 
   async function storedEventKeys(): Promise<string[]> {
-    return (await h.redis.keys(`${h.prefix}:ev:*`)).concat(await h.redis.keys(`${h.prefix}:dl:*`), await h.redis.keys(`${h.prefix}:idem:*`));
+    return (await h.redis.keys(`${h.prefix}:ev:*`)).concat(
+      await h.redis.keys(`${h.prefix}:dl:*`),
+      await h.redis.keys(`${h.prefix}:idem:*`),
+    );
   }
 
   it('answers 202 with the event and its deliveries, and the receiver gets exactly the payload bytes', async () => {
@@ -51,7 +54,11 @@ describe('event routes', () => {
     const payload = { z: 1, a: 'é 🚀 "quoted" </script>', nested: { list: [1, 2.5, null, true], empty: {} }, n: -0.000001 };
     const res = await h.call('POST', events, { body: { type: 'custom.order.paid', payload } });
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ id: expect.stringMatching(/^evt_/), type: 'custom.order.paid', deliveries: [{ id: expect.stringMatching(/^dlv_/), endpointId }] });
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^evt_/),
+      type: 'custom.order.paid',
+      deliveries: [{ id: expect.stringMatching(/^dlv_/), endpointId }],
+    });
     const [req] = await receiver.waitForRequests(1);
     expect(req?.method).toBe('POST');
     expect(req?.body.equals(Buffer.from(JSON.stringify(payload), 'utf8'))).toBe(true);
@@ -125,7 +132,10 @@ describe('event routes', () => {
   describe('idempotency', () => {
     it.each([
       ['the body idempotencyKey', (key: string) => ({ body: { type: 'custom.order.paid', payload: { orderId: 1 }, idempotencyKey: key } })],
-      ['the Idempotency-Key header', (key: string) => ({ body: { type: 'custom.order.paid', payload: { orderId: 1 } }, headers: { 'Idempotency-Key': key } })],
+      [
+        'the Idempotency-Key header',
+        (key: string) => ({ body: { type: 'custom.order.paid', payload: { orderId: 1 } }, headers: { 'Idempotency-Key': key } }),
+      ],
     ])('repeating %s returns the first event and deliveries, and delivers once', async (_label, request) => {
       const { receiver } = await endpointFor();
       const first = await h.call('POST', events, request('order-1-paid'));
@@ -155,7 +165,9 @@ describe('event routes', () => {
     it('delivers once when the same key is posted concurrently; every 202 names the same event', async () => {
       const { receiver } = await endpointFor();
       const results = await Promise.all(
-        Array.from({ length: 8 }, () => h.call('POST', events, { body: { type: 'custom.x', payload: { n: 1 } }, headers: { 'Idempotency-Key': 'race' } })),
+        Array.from({ length: 8 }, () =>
+          h.call('POST', events, { body: { type: 'custom.x', payload: { n: 1 } }, headers: { 'Idempotency-Key': 'race' } }),
+        ),
       );
       // The key is taken with its event in one script: no caller can see it held by an event still being written.
       expect(results.map((r) => r.status)).toEqual(Array(8).fill(202));
@@ -166,7 +178,10 @@ describe('event routes', () => {
     });
 
     it('refuses a key longer than 255 characters with 400 naming idempotencyKey', async () => {
-      const res = await h.call('POST', events, { body: { type: 'custom.x', payload: {} }, headers: { 'Idempotency-Key': 'k'.repeat(256) } });
+      const res = await h.call('POST', events, {
+        body: { type: 'custom.x', payload: {} },
+        headers: { 'Idempotency-Key': 'k'.repeat(256) },
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'idempotencyKey' })]);
     });
@@ -215,7 +230,9 @@ describe('event routes', () => {
       ];
       const res = await h.call('POST', `${events}/batch`, { body: { events: batch } });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'events.1.payload.deliveryInfoNotification.deliveryInfo.destination', message: expect.any(String) }]);
+      expect(res.body.error.details).toEqual([
+        { path: 'events.1.payload.deliveryInfoNotification.deliveryInfo.destination', message: expect.any(String) },
+      ]);
       await settle();
       expect(receiver.requests).toEqual([]);
       expect(await storedEventKeys()).toEqual([]);
@@ -241,7 +258,9 @@ describe('event routes', () => {
     });
 
     it('accepts exactly 1000 events', async () => {
-      const res = await h.call('POST', `${events}/batch`, { body: { events: Array.from({ length: 1000 }, (_, i) => ({ type: 'custom.x', payload: { i } })) } });
+      const res = await h.call('POST', `${events}/batch`, {
+        body: { events: Array.from({ length: 1000 }, (_, i) => ({ type: 'custom.x', payload: { i } })) },
+      });
       expect(res.status).toBe(202);
       expect(res.body.events).toHaveLength(1000);
     });
@@ -252,9 +271,21 @@ describe('event routes', () => {
       ['an unknown type', { type: 'order.paid', payload: {} }, 'type'],
       ['a type that is not dot-separated words', { type: 'custom order', payload: {} }, 'type'],
       ['a missing payload', { type: 'custom.x' }, 'payload'],
-      ['a Zenduty payload whose event_type disagrees with the type', { type: 'incident.triggered', payload: { payload: { ...example('incident.resolved').payload } } }, 'payload.payload.event_type'],
-      ['a Zenduty payload without its incident', { type: 'incident.acknowledged', payload: { payload: { event_type: 'acknowledged' } } }, 'payload.payload.incident'],
-      ['an SMS receipt whose deliveryStatus disagrees with the type', { type: 'receipt.sms.failed', payload: example('receipt.sms.delivered') }, 'payload.deliveryInfoNotification.deliveryInfo.deliveryStatus'],
+      [
+        'a Zenduty payload whose event_type disagrees with the type',
+        { type: 'incident.triggered', payload: { payload: { ...example('incident.resolved').payload } } },
+        'payload.payload.event_type',
+      ],
+      [
+        'a Zenduty payload without its incident',
+        { type: 'incident.acknowledged', payload: { payload: { event_type: 'acknowledged' } } },
+        'payload.payload.incident',
+      ],
+      [
+        'an SMS receipt whose deliveryStatus disagrees with the type',
+        { type: 'receipt.sms.failed', payload: example('receipt.sms.delivered') },
+        'payload.deliveryInfoNotification.deliveryInfo.deliveryStatus',
+      ],
       ['a custom.* event with an array payload', { type: 'custom.list', payload: [1, 2] }, 'payload'],
       ['a custom.* event with a string payload', { type: 'custom.text', payload: 'hello' }, 'payload'],
       ['an unknown field', { type: 'custom.x', payload: {}, priority: 'high' }, '(body)'],

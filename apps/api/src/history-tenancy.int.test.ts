@@ -48,7 +48,11 @@ describe('history, replay and recovery are scoped to the subscriber', () => {
   async function snapshotOfA() {
     const failed = await getDelivery(h, a, ids.failed);
     const delivered = await getDelivery(h, a, ids.delivered);
-    return { failed: [failed.state, failed.attempts.length], delivered: [delivered.state, delivered.attempts.length], requests: aReceiver.requests.length };
+    return {
+      failed: [failed.state, failed.attempts.length],
+      delivered: [delivered.state, delivered.attempts.length],
+      requests: aReceiver.requests.length,
+    };
   }
 
   it("answers 404 to B's key on every route under A's subscriber id, and changes nothing of A's", async () => {

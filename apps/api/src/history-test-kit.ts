@@ -31,7 +31,12 @@ export class ReceiverPool {
 }
 
 /** Creates an endpoint with the tenant's key; fast retries unless the test says otherwise. */
-export async function createEndpoint(h: ApiHarness, t: Tenant, url: string, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
+export async function createEndpoint(
+  h: ApiHarness,
+  t: Tenant,
+  url: string,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; secret: string }> {
   const res = await h.call('POST', `${t.base}/endpoints`, { key: t.key, body: { url, retry: { maxRetries: 0, intervalMs: 20 }, ...body } });
   if (res.status !== 201) throw new Error(`creating endpoint: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;

@@ -1,9 +1,26 @@
 import { verifyHubSignature } from '@hookrelay/signing';
 import { startApiHarness, type ApiHarness } from './api-harness';
-import { createEndpoint, createTenant, getDelivery, publish, ReceiverPool, sleep, waitFor, waitForDelivery, type Published, type Tenant } from './history-test-kit';
+import {
+  createEndpoint,
+  createTenant,
+  getDelivery,
+  publish,
+  ReceiverPool,
+  sleep,
+  waitFor,
+  waitForDelivery,
+  type Published,
+  type Tenant,
+} from './history-test-kit';
 
 /** Every page of a listing, following nextCursor; fails on a cursor loop. */
-async function allPages(h: ApiHarness, t: Tenant, path: string, query: string, limit: number): Promise<Array<{ id: string; createdAt: number }>> {
+async function allPages(
+  h: ApiHarness,
+  t: Tenant,
+  path: string,
+  query: string,
+  limit: number,
+): Promise<Array<{ id: string; createdAt: number }>> {
   const seen: Array<{ id: string; createdAt: number }> = [];
   let cursor: string | null = null;
   for (let page = 0; page < 100; page++) {
@@ -56,7 +73,11 @@ describe('delivery and event history', () => {
       }
       await ok.waitForRequests(3);
       await failing.waitForRequests(3);
-      const all = await waitFor(() => list(''), (d) => d.filter((x) => x.state === 'failed').length === 3 && d.filter((x) => x.state === 'delivered').length === 3, 'all six deliveries to end');
+      const all = await waitFor(
+        () => list(''),
+        (d) => d.filter((x) => x.state === 'failed').length === 3 && d.filter((x) => x.state === 'delivered').length === 3,
+        'all six deliveries to end',
+      );
 
       expect(all).toHaveLength(6);
       const created = all.map((d) => d.createdAt);
@@ -70,11 +91,13 @@ describe('delivery and event history', () => {
         [a.id, 'custom.order.paid'],
       ]);
       expect((await list('eventType=custom.order.paid')).map((d) => d.eventId)).toEqual([published[0]!.id, published[0]!.id]);
-      expect(new Set((await list('eventType=custom.order.*')).map((d) => d.eventType))).toEqual(new Set(['custom.order.paid', 'custom.order.refunded']));
+      expect(new Set((await list('eventType=custom.order.*')).map((d) => d.eventType))).toEqual(
+        new Set(['custom.order.paid', 'custom.order.refunded']),
+      );
       expect(await list('eventType=custom.order.*')).toHaveLength(4);
       expect((await list('status=failed')).every((d) => d.endpointId === b.id && d.state === 'failed')).toBe(true);
       expect(await list('status=failed')).toHaveLength(3);
-      expect((await list(`status=delivered&endpointId=${b.id}`))).toEqual([]);
+      expect(await list(`status=delivered&endpointId=${b.id}`)).toEqual([]);
 
       const middle = all.find((d) => d.eventId === published[1]!.id)!.createdAt;
       expect(new Set((await list(`since=${middle}`)).map((d) => d.eventId))).toEqual(new Set([published[1]!.id, published[2]!.id]));
@@ -91,7 +114,9 @@ describe('delivery and event history', () => {
       await sleep(3);
       const batch = await h.call('POST', `${t.base}/events/batch`, {
         key: t.key,
-        body: { events: Array.from({ length: 37 }, (_, i) => ({ type: i % 2 ? 'custom.order.paid' : 'custom.user.created', payload: { i } })) },
+        body: {
+          events: Array.from({ length: 37 }, (_, i) => ({ type: i % 2 ? 'custom.order.paid' : 'custom.user.created', payload: { i } })),
+        },
       });
       expect(batch.status).toBe(202);
       await sleep(3);
@@ -156,7 +181,14 @@ describe('delivery and event history', () => {
 
       const requests = await receiver.waitForRequests(2);
       expect(requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
-      expect(res).toMatchObject({ id: did, eventId: event.id, eventType: 'custom.order.paid', endpointId: ep.id, state: 'delivered', nextAttemptAt: null });
+      expect(res).toMatchObject({
+        id: did,
+        eventId: event.id,
+        eventType: 'custom.order.paid',
+        endpointId: ep.id,
+        state: 'delivered',
+        nextAttemptAt: null,
+      });
       expect(res.endpoint).toEqual({ id: ep.id, url: `${receiver.url}/`, status: 'active' });
       expect(res.attempts).toHaveLength(2);
       const [first, second] = res.attempts;
@@ -244,8 +276,13 @@ describe('delivery and event history', () => {
       const res = await h.call('GET', `${t.base}/events?limit=100`, { key: t.key });
       const second = res.body.data.find((e: { id: string }) => e.id === published[1]!.id);
       expect(second).toEqual({ id: published[1]!.id, type: 'custom.order.refunded', createdAt: expect.any(Number) });
-      expect(ids(await allPages(h, t, 'events', `since=${second.createdAt}&until=${new Date(second.createdAt).toISOString()}`, 10))).toEqual([published[1]!.id]);
-      for (const [query, path] of [['until=soon', 'query.until'], ['cursor=null', 'query.cursor']]) {
+      expect(
+        ids(await allPages(h, t, 'events', `since=${second.createdAt}&until=${new Date(second.createdAt).toISOString()}`, 10)),
+      ).toEqual([published[1]!.id]);
+      for (const [query, path] of [
+        ['until=soon', 'query.until'],
+        ['cursor=null', 'query.cursor'],
+      ]) {
         const bad = await h.call('GET', `${t.base}/events?${query}`, { key: t.key });
         expect(bad.status).toBe(400);
         expect(bad.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
@@ -273,7 +310,7 @@ describe('delivery and event history', () => {
       expect((await getDelivery(h, t, byEndpoint[b.id].id)).attempts).toHaveLength(1);
     });
 
-    it('counts each listed event\'s deliveries by state with include=outcomes', async () => {
+    it("counts each listed event's deliveries by state with include=outcomes", async () => {
       const ok = await receivers.start({ status: 200 });
       const failing = await receivers.start({ status: 400 });
       const a = await createEndpoint(h, t, ok.url);
@@ -286,12 +323,25 @@ describe('delivery and event history', () => {
       const res = await h.call('GET', `${t.base}/events?include=outcomes`, { key: t.key });
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual([
-        { id: user.id, type: 'custom.user.created', createdAt: expect.any(Number), outcomes: { pending: 0, retrying: 0, delivered: 1, failed: 0 } },
-        { id: order.id, type: 'custom.order.paid', createdAt: expect.any(Number), outcomes: { pending: 0, retrying: 0, delivered: 1, failed: 1 } },
+        {
+          id: user.id,
+          type: 'custom.user.created',
+          createdAt: expect.any(Number),
+          outcomes: { pending: 0, retrying: 0, delivered: 1, failed: 0 },
+        },
+        {
+          id: order.id,
+          type: 'custom.order.paid',
+          createdAt: expect.any(Number),
+          outcomes: { pending: 0, retrying: 0, delivered: 1, failed: 1 },
+        },
       ]);
       const plain = await h.call('GET', `${t.base}/events`, { key: t.key });
       expect(plain.body.data[0]).not.toHaveProperty('outcomes');
-      for (const [query, path] of [['include=attempts', 'query.include'], ['include=outcomes&limit=51', 'query.limit']]) {
+      for (const [query, path] of [
+        ['include=attempts', 'query.include'],
+        ['include=outcomes&limit=51', 'query.limit'],
+      ]) {
         const bad = await h.call('GET', `${t.base}/events?${query}`, { key: t.key });
         expect(bad.status).toBe(400);
         expect(bad.body.error.details.map((d: { path: string }) => d.path)).toContain(path);

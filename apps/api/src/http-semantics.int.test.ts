@@ -15,7 +15,11 @@ describe('HTTP semantics of the API', () => {
 
   /** A request with exactly these headers and body bytes (fetch adds no Content-Type to bytes). */
   const raw = (method: string, path: string, headers: Record<string, string>, body?: string) =>
-    fetch(`${h.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${h.adminKey}`, ...headers }, body: body === undefined ? undefined : new TextEncoder().encode(body) });
+    fetch(`${h.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${h.adminKey}`, ...headers },
+      body: body === undefined ? undefined : new TextEncoder().encode(body),
+    });
 
   describe('a body that is not declared as JSON on a JSON route', () => {
     it('is a 415 naming the expected type, for a form post (what curl -d sends)', async () => {
@@ -23,7 +27,9 @@ describe('HTTP semantics of the API', () => {
       expect(res.status).toBe(415);
       const body = (await res.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe('unsupported_media_type');
-      expect(body.error.message).toMatch(/^request body must be JSON: send Content-Type: application\/json \(got Content-Type "application\/x-www-form-urlencoded"\)$/);
+      expect(body.error.message).toMatch(
+        /^request body must be JSON: send Content-Type: application\/json \(got Content-Type "application\/x-www-form-urlencoded"\)$/,
+      );
     });
 
     it('is a 415 for a body with no Content-Type at all, even when the body is JSON', async () => {
@@ -34,7 +40,9 @@ describe('HTTP semantics of the API', () => {
     });
 
     it('is accepted with application/json (with a charset) and with a +json type', async () => {
-      expect((await raw('POST', '/v1/subscribers', { 'content-type': 'application/json; charset=utf-8' }, '{"name":"a"}')).status).toBe(201);
+      expect((await raw('POST', '/v1/subscribers', { 'content-type': 'application/json; charset=utf-8' }, '{"name":"a"}')).status).toBe(
+        201,
+      );
       expect((await raw('POST', '/v1/subscribers', { 'content-type': 'application/vnd.hookrelay+json' }, '{"name":"b"}')).status).toBe(201);
     });
 
@@ -47,25 +55,42 @@ describe('HTTP semantics of the API', () => {
   });
 
   describe('a cursor that did not come from a previous page', () => {
-    it.each(['garbage', 'bnVsbA', 'MTIzOg', 'eDplcF8x', '0', 'null'])('is a 400 naming cursor on the endpoint list (%s)', async (cursor) => {
-      const res = await h.call('GET', `/v1/subscribers/${sid}/endpoints?cursor=${cursor}`);
-      expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'cursor', message: 'not a cursor from a previous page (omit it for the first page)' }]);
-    });
+    it.each(['garbage', 'bnVsbA', 'MTIzOg', 'eDplcF8x', '0', 'null'])(
+      'is a 400 naming cursor on the endpoint list (%s)',
+      async (cursor) => {
+        const res = await h.call('GET', `/v1/subscribers/${sid}/endpoints?cursor=${cursor}`);
+        expect(res.status).toBe(400);
+        expect(res.body.error.details).toEqual([
+          { path: 'cursor', message: 'not a cursor from a previous page (omit it for the first page)' },
+        ]);
+      },
+    );
 
     it('is a 400 on every list route that pages', async () => {
-      const source = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 's', eventType: 'source.x', verification: { type: 'header', headers: { 'x-k': 'v' } } } });
+      const source = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+        body: { name: 's', eventType: 'source.x', verification: { type: 'header', headers: { 'x-k': 'v' } } },
+      });
       expect(source.status).toBe(201);
-      for (const path of [`/v1/subscribers/${sid}/endpoints`, `/v1/subscribers/${sid}/deliveries`, `/v1/subscribers/${sid}/events`, `/v1/subscribers/${sid}/sources/${source.body.id}/requests`]) {
+      for (const path of [
+        `/v1/subscribers/${sid}/endpoints`,
+        `/v1/subscribers/${sid}/deliveries`,
+        `/v1/subscribers/${sid}/events`,
+        `/v1/subscribers/${sid}/sources/${source.body.id}/requests`,
+      ]) {
         const res = await h.call('GET', `${path}?cursor=garbage`);
-        expect({ path, status: res.status, field: res.body.error?.details?.[0]?.path }).toEqual({ path, status: 400, field: expect.stringMatching(/^(query\.)?cursor$/) });
+        expect({ path, status: res.status, field: res.body.error?.details?.[0]?.path }).toEqual({
+          path,
+          status: 400,
+          field: expect.stringMatching(/^(query\.)?cursor$/),
+        });
       }
     });
 
     it('still pages with the cursors the list hands out', async () => {
       const { sid: other } = await newSubscriber(h, 'pager');
       const ids: string[] = [];
-      for (let i = 0; i < 3; i++) ids.push((await h.call('POST', `/v1/subscribers/${other}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } })).body.id);
+      for (let i = 0; i < 3; i++)
+        ids.push((await h.call('POST', `/v1/subscribers/${other}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } })).body.id);
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
@@ -110,17 +135,29 @@ describe('HTTP semantics of the API', () => {
     });
 
     it('say what was expected and what came, in plain words', async () => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/x', timeoutMs: 'soon', eventTypes: 'incident.*', unknownField: 1 } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { url: 'http://127.0.0.1:9/x', timeoutMs: 'soon', eventTypes: 'incident.*', unknownField: 1 },
+      });
       expect(res.status).toBe(400);
-      const messages = Object.fromEntries((res.body.error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]));
-      expect(messages).toEqual({ timeoutMs: 'must be a number, not a string', eventTypes: 'must be an array, not a string', '(body)': 'unknown field: unknownField' });
+      const messages = Object.fromEntries(
+        (res.body.error.details as Array<{ path: string; message: string }>).map((d) => [d.path, d.message]),
+      );
+      expect(messages).toEqual({
+        timeoutMs: 'must be a number, not a string',
+        eventTypes: 'must be an array, not a string',
+        '(body)': 'unknown field: unknownField',
+      });
       expect(JSON.stringify(res.body)).not.toMatch(/Invalid input|expected nonoptional|received undefined/);
     });
 
-    it('refuse sha1 as this server\'s policy, without naming the server\'s settings', async () => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/x', signature: { scheme: 'x-hub-signature', algorithm: 'sha1' } } });
+    it("refuse sha1 as this server's policy, without naming the server's settings", async () => {
+      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { url: 'http://127.0.0.1:9/x', signature: { scheme: 'x-hub-signature', algorithm: 'sha1' } },
+      });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'signature.algorithm', message: 'sha1 is not allowed on this server; use sha256 or sha512' }]);
+      expect(res.body.error.details).toEqual([
+        { path: 'signature.algorithm', message: 'sha1 is not allowed on this server; use sha256 or sha512' },
+      ]);
       expect(JSON.stringify(res.body)).not.toMatch(/HOOKRELAY_|ALLOW_SHA1/);
     });
   });

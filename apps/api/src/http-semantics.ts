@@ -15,7 +15,9 @@ export function requireJsonBodies(): RequestHandler {
     const length = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     if (!hasBody || req.is(JSON_MEDIA_TYPES)) return next();
-    const given = req.headers['content-type'] ? `Content-Type ${JSON.stringify(req.headers['content-type'].slice(0, 100))}` : 'no Content-Type';
+    const given = req.headers['content-type']
+      ? `Content-Type ${JSON.stringify(req.headers['content-type'].slice(0, 100))}`
+      : 'no Content-Type';
     next(new AppError(415, 'unsupported_media_type', `request body must be JSON: send Content-Type: application/json (got ${given})`));
   };
 }

@@ -19,7 +19,9 @@ describe('idempotency keys', () => {
     receiver = await TestReceiver.start({ status: 200 });
     ({ sid } = await newSubscriber(h));
     events = `/v1/subscribers/${sid}/events`;
-    expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, eventTypes: ['custom.*'] } })).status).toBe(201);
+    expect(
+      (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, eventTypes: ['custom.*'] } })).status,
+    ).toBe(201);
   });
   afterEach(async () => {
     await h.close();
@@ -33,7 +35,7 @@ describe('idempotency keys', () => {
     await receiver.waitForRequests(n);
     const bodies = () => receiver.requests.map((r) => String(r.headers['x-hookrelay-event-id']));
     // Every accepted event reached the receiver: the deliveries listed for the subscriber all ended.
-    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+    for (const until = Date.now() + 10_000; Date.now() < until;) {
       const list = await h.call('GET', `/v1/subscribers/${sid}/deliveries?limit=100`);
       if (list.body.data.every((d: { state: string }) => d.state === 'delivered')) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -67,7 +69,13 @@ describe('idempotency keys', () => {
 
     it('refuses the whole batch, writing nothing, when a key repeats with another payload', async () => {
       const batch = await h.call('POST', `${events}/batch`, {
-        body: { events: [{ type: 'custom.x', payload: {} }, { type: 'custom.e', payload: { n: 1 }, idempotencyKey: 'k2' }, { type: 'custom.e', payload: { n: 2 }, idempotencyKey: 'k2' }] },
+        body: {
+          events: [
+            { type: 'custom.x', payload: {} },
+            { type: 'custom.e', payload: { n: 1 }, idempotencyKey: 'k2' },
+            { type: 'custom.e', payload: { n: 2 }, idempotencyKey: 'k2' },
+          ],
+        },
       });
       expect(batch.status).toBe(422);
       expect(batch.body.error.code).toBe('idempotency_key_reused');
@@ -78,19 +86,34 @@ describe('idempotency keys', () => {
 
   describe('a key reused with another request (item 2)', () => {
     it('is a 422 idempotency_key_reused, and a true repeat answers the first event with Idempotent-Replayed: true', async () => {
-      const first = await h.call('POST', events, { body: { type: 'custom.order', payload: { id: 1, total: 5 } }, headers: { 'Idempotency-Key': 'order-1' } });
+      const first = await h.call('POST', events, {
+        body: { type: 'custom.order', payload: { id: 1, total: 5 } },
+        headers: { 'Idempotency-Key': 'order-1' },
+      });
       expect(first.status).toBe(202);
       expect(first.headers.get('idempotent-replayed')).toBeNull();
 
-      const otherPayload = await h.call('POST', events, { body: { type: 'custom.order', payload: { id: 1, total: 6 } }, headers: { 'Idempotency-Key': 'order-1' } });
-      const otherType = await h.call('POST', events, { body: { type: 'custom.refund', payload: { id: 1, total: 5 }, idempotencyKey: 'order-1' } });
+      const otherPayload = await h.call('POST', events, {
+        body: { type: 'custom.order', payload: { id: 1, total: 6 } },
+        headers: { 'Idempotency-Key': 'order-1' },
+      });
+      const otherType = await h.call('POST', events, {
+        body: { type: 'custom.refund', payload: { id: 1, total: 5 }, idempotencyKey: 'order-1' },
+      });
       for (const res of [otherPayload, otherType]) {
         expect(res.status).toBe(422);
-        expect(res.body.error).toEqual({ code: 'idempotency_key_reused', message: expect.stringMatching(/^idempotencyKey: this idempotency key was used with a different request/), details: [{ path: 'idempotencyKey', message: expect.any(String) }] });
+        expect(res.body.error).toEqual({
+          code: 'idempotency_key_reused',
+          message: expect.stringMatching(/^idempotencyKey: this idempotency key was used with a different request/),
+          details: [{ path: 'idempotencyKey', message: expect.any(String) }],
+        });
       }
 
       // The same request, its keys in another order: a repeat.
-      const repeat = await h.call('POST', events, { body: { type: 'custom.order', payload: { total: 5, id: 1 } }, headers: { 'Idempotency-Key': 'order-1' } });
+      const repeat = await h.call('POST', events, {
+        body: { type: 'custom.order', payload: { total: 5, id: 1 } },
+        headers: { 'Idempotency-Key': 'order-1' },
+      });
       expect(repeat.status).toBe(202);
       expect(repeat.headers.get('idempotent-replayed')).toBe('true');
       expect(repeat.body).toEqual(first.body);
@@ -103,13 +126,16 @@ describe('idempotency keys', () => {
     it.each(['\ud800', '\udfff', 'order-\udbff', '\udc00x'])('is a 400 naming idempotencyKey (%j)', async (key) => {
       const res = await h.call('POST', events, { body: { type: 'custom.x', payload: {}, idempotencyKey: key } });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'idempotencyKey', message: 'must be well-formed Unicode (a lone surrogate such as \\ud800 is not)' }]);
+      expect(res.body.error.details).toEqual([
+        { path: 'idempotencyKey', message: 'must be well-formed Unicode (a lone surrogate such as \\ud800 is not)' },
+      ]);
     });
 
     it('leaves distinct well-formed keys distinct, U+FFFD and surrogate pairs included', async () => {
       const keys = ['\ufffd', '\ud83d\ude00', '\ud83d\ude01', 'é', 'e\u0301'];
       const ids = [];
-      for (const key of keys) ids.push((await h.call('POST', events, { body: { type: 'custom.x', payload: { key }, idempotencyKey: key } })).body.id);
+      for (const key of keys)
+        ids.push((await h.call('POST', events, { body: { type: 'custom.x', payload: { key }, idempotencyKey: key } })).body.id);
       expect(new Set(ids).size).toBe(keys.length);
     });
   });
@@ -123,12 +149,19 @@ describe('idempotency keys', () => {
         let completed = false;
         for (let cut = 0; !completed && cut < 40; cut++) {
           const key = `crash-${cut}`;
-          const redis = new Redis(proxy.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, lazyConnect: true });
+          const redis = new Redis(proxy.url, {
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            enableOfflineQueue: false,
+            lazyConnect: true,
+          });
           redis.on('error', () => undefined);
           await redis.connect();
           const store: Store = createStore({ redis, prefix: h.prefix });
           proxy.cutAfter(cut);
-          const outcome = await createPublisher({ ...h.deps, store })(sid, [{ type: 'custom.crash', payload: { cut }, idempotencyKey: key }]).then(
+          const outcome = await createPublisher({ ...h.deps, store })(sid, [
+            { type: 'custom.crash', payload: { cut }, idempotencyKey: key },
+          ]).then(
             (answers) => answers[0]?.id,
             () => undefined,
           );

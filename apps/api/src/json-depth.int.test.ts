@@ -77,19 +77,35 @@ describe('JSON nesting is limited to 64 levels', () => {
       expect(res.status).toBe(202);
     });
 
-    it.each([65, 5_000, 200_000])('answers 400 naming the limit to a body nested %i levels, records why, and publishes nothing', async (depth) => {
-      const source = await createSource(h, sid, { eventType: 'source.deep', verification: TOKEN_HEADER, matches: { '$.a[0].a': 1 } });
-      const res = await ingest(h, source.ingestUrl, { body: nestedJson(depth), headers: WITH_TOKEN });
-      expect(res.status).toBe(400);
-      expect(res.json.error).toEqual({ code: 'invalid_body', message: expect.stringMatching(/64 levels/) });
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', status: 400, reason: expect.stringMatching(/64 levels/) });
-      expect(await eventsOf(h, sid)).toEqual([]);
-    });
+    it.each([65, 5_000, 200_000])(
+      'answers 400 naming the limit to a body nested %i levels, records why, and publishes nothing',
+      async (depth) => {
+        const source = await createSource(h, sid, { eventType: 'source.deep', verification: TOKEN_HEADER, matches: { '$.a[0].a': 1 } });
+        const res = await ingest(h, source.ingestUrl, { body: nestedJson(depth), headers: WITH_TOKEN });
+        expect(res.status).toBe(400);
+        expect(res.json.error).toEqual({ code: 'invalid_body', message: expect.stringMatching(/64 levels/) });
+        expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+          outcome: 'rejected',
+          status: 400,
+          reason: expect.stringMatching(/64 levels/),
+        });
+        expect(await eventsOf(h, sid)).toEqual([]);
+      },
+    );
   });
 
   it.each([
-    ['a source whose match value nests 5,000 levels', '/sources', (deep: string) => `{"name":"x","eventType":"source.x","verification":{"type":"header","headers":{"X-T":"secret-123"}},"matches":{"$.a":${deep}}}`],
-    ['an endpoint whose description nests 5,000 levels', '/endpoints', (deep: string) => `{"url":"http://127.0.0.1:9/x","description":${deep}}`],
+    [
+      'a source whose match value nests 5,000 levels',
+      '/sources',
+      (deep: string) =>
+        `{"name":"x","eventType":"source.x","verification":{"type":"header","headers":{"X-T":"secret-123"}},"matches":{"$.a":${deep}}}`,
+    ],
+    [
+      'an endpoint whose description nests 5,000 levels',
+      '/endpoints',
+      (deep: string) => `{"url":"http://127.0.0.1:9/x","description":${deep}}`,
+    ],
   ])('answers 400, not 500, to %s, and stores nothing', async (_label, path, body) => {
     const res = await publishRaw(path, body(nestedJson(5_000)));
     expect(res.status).toBe(400);

@@ -38,7 +38,11 @@ async function verifyingReceiver(expected: Map<string, Expectation>): Promise<{ 
           verifyStandardWebhook({
             secret: e.secret,
             body,
-            headers: { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) },
+            headers: {
+              'webhook-id': String(req.headers['webhook-id']),
+              'webhook-timestamp': String(req.headers['webhook-timestamp']),
+              'webhook-signature': String(req.headers['webhook-signature']),
+            },
             nowSeconds: Math.floor(Date.now() / 1000),
           });
     const ok = !!e && signed && e.authorization(req);
@@ -72,8 +76,15 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
     return h;
   }
 
-  async function createEndpoint(api: ApiHarness, name: string, body: Record<string, unknown>, authorization: Expectation['authorization']): Promise<string> {
-    const res = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `${receiver.url}/${name}`, eventTypes: ['custom.*'], ...body } });
+  async function createEndpoint(
+    api: ApiHarness,
+    name: string,
+    body: Record<string, unknown>,
+    authorization: Expectation['authorization'],
+  ): Promise<string> {
+    const res = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: `${receiver.url}/${name}`, eventTypes: ['custom.*'], ...body },
+    });
     expect(res.status).toBe(201);
     expected.set(`/${name}`, { scheme: res.body.signature.scheme, secret: res.body.secret, authorization });
     return res.body.id;
@@ -81,11 +92,16 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
 
   /** Publishes an event and waits for each endpoint's delivery of it to end; returns their states. */
   async function publish(api: ApiHarness): Promise<{ eventId: string; states: Record<string, { state: string; attempts: any[] }> }> {
-    const published = await api.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.rotation.check', payload: { at: Date.now() } } });
+    const published = await api.call('POST', `/v1/subscribers/${sid}/events`, {
+      body: { type: 'custom.rotation.check', payload: { at: Date.now() } },
+    });
     expect(published.status).toBe(202);
     const states: Record<string, { state: string; attempts: any[] }> = {};
     for (const d of published.body.deliveries as Array<{ id: string; endpointId: string }>) {
-      await waitUntil(async () => ['delivered', 'failed'].includes((await api.call('GET', `/v1/subscribers/${sid}/deliveries/${d.id}`)).body.state), `delivery ${d.id}`);
+      await waitUntil(
+        async () => ['delivered', 'failed'].includes((await api.call('GET', `/v1/subscribers/${sid}/deliveries/${d.id}`)).body.state),
+        `delivery ${d.id}`,
+      );
       const detail = (await api.call('GET', `/v1/subscribers/${sid}/deliveries/${d.id}`)).body;
       states[d.endpointId] = { state: detail.state, attempts: detail.attempts };
     }
@@ -93,7 +109,10 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
   }
 
   function verifiedFor(eventId: string): string[] {
-    return verified.filter((v) => v.endsWith(` ${eventId}`)).map((v) => v.split(' ')[0] as string).sort();
+    return verified
+      .filter((v) => v.endsWith(` ${eventId}`))
+      .map((v) => v.split(' ')[0] as string)
+      .sort();
   }
 
   async function rekey(keys: EncryptionKey[]): Promise<string> {
@@ -121,8 +140,18 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
     sid = (await api.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     const bearer = `bearer-${randomBytes(8).toString('hex')}`;
     const password = `pw-${randomBytes(8).toString('hex')}`;
-    ids.a = await createEndpoint(api, 'a', { auth: { type: 'bearer', token: bearer } }, (req) => req.headers.authorization === `Bearer ${bearer}`);
-    ids.b = await createEndpoint(api, 'b', { signature: { scheme: 'standard-webhooks' }, auth: { type: 'basic', username: 'relay', password } }, (req) => req.headers.authorization === `Basic ${Buffer.from(`relay:${password}`).toString('base64')}`);
+    ids.a = await createEndpoint(
+      api,
+      'a',
+      { auth: { type: 'bearer', token: bearer } },
+      (req) => req.headers.authorization === `Bearer ${bearer}`,
+    );
+    ids.b = await createEndpoint(
+      api,
+      'b',
+      { signature: { scheme: 'standard-webhooks' }, auth: { type: 'basic', username: 'relay', password } },
+      (req) => req.headers.authorization === `Basic ${Buffer.from(`relay:${password}`).toString('base64')}`,
+    );
     const { eventId, states } = await publish(api);
     expect(verifiedFor(eventId)).toEqual(['/a', '/b']);
     expect(Object.values(states).map((s) => s.state)).toEqual(['delivered', 'delivered']);
@@ -131,7 +160,12 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
   it('still verifies after a restart with k2,k1, and an endpoint created now is sealed under k2', async () => {
     const api = await restart([k2, k1]);
     const apiKey = `key-${randomBytes(8).toString('hex')}`;
-    ids.late = await createEndpoint(api, 'late', { auth: { type: 'api-key', header: 'X-Api-Key', value: apiKey } }, (req) => req.headers['x-api-key'] === apiKey);
+    ids.late = await createEndpoint(
+      api,
+      'late',
+      { auth: { type: 'api-key', header: 'X-Api-Key', value: apiKey } },
+      (req) => req.headers['x-api-key'] === apiKey,
+    );
     expect(JSON.parse((await api.redis.get(api.store.keys.endpoint(ids.late))) as string).secret.kid).toBe('k2');
     expect(JSON.parse((await api.redis.get(api.store.keys.endpoint(ids.a))) as string).secret.kid).toBe('k1');
     const { eventId } = await publish(api);
@@ -145,7 +179,10 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
     expect(states[ids.late]?.state).toBe('delivered');
     for (const id of [ids.a, ids.b]) {
       // One attempt, recorded, and the delivery over: not retried forever.
-      expect(states[id]).toEqual({ state: 'failed', attempts: [expect.objectContaining({ attempt: 1, outcome: 'failed', errorKind: 'secret_unreadable', durationMs: 0 })] });
+      expect(states[id]).toEqual({
+        state: 'failed',
+        attempts: [expect.objectContaining({ attempt: 1, outcome: 'failed', errorKind: 'secret_unreadable', durationMs: 0 })],
+      });
       const logged = api.logLines.find((l) => l.msg === 'endpoint.secret_unreadable' && l.endpointId === id);
       expect(logged).toMatchObject({ level: 'error', keyId: 'k1', reason: 'unknown_key' });
     }
@@ -153,7 +190,11 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
 
     // The API: 500 secret_unreadable only where the secret is needed; everything else works.
     const ep = `/v1/subscribers/${sid}/endpoints`;
-    for (const [method, path] of [['GET', `${ep}/${ids.a}/secret`], ['POST', `${ep}/${ids.a}/secret/rotate`], ['POST', `${ep}/${ids.a}/test`]] as const) {
+    for (const [method, path] of [
+      ['GET', `${ep}/${ids.a}/secret`],
+      ['POST', `${ep}/${ids.a}/secret/rotate`],
+      ['POST', `${ep}/${ids.a}/test`],
+    ] as const) {
       const res = await api.call(method, path);
       expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 500, code: 'secret_unreadable' });
       expect(JSON.stringify(res.body)).not.toMatch(/k1|HOOKRELAY_ENCRYPTION_KEYS/);
@@ -215,17 +256,34 @@ describe('a ciphertext copied from one endpoint record into another', () => {
     const [req] = await receiver.waitForRequests(1);
     expect(req?.url).toBe('/from');
     const intoDelivery = published.deliveries.find((d: { endpointId: string }) => d.endpointId === into.id).id;
-    await waitUntil(async () => (await h.call('GET', `/v1/subscribers/${sid}/deliveries/${intoDelivery}`)).body.state === 'failed', 'the copied-into delivery');
-    expect((await h.call('GET', `/v1/subscribers/${sid}/deliveries/${intoDelivery}`)).body.attempts).toEqual([expect.objectContaining({ errorKind: 'secret_unreadable' })]);
-    expect(h.logLines.find((l) => l.msg === 'endpoint.secret_unreadable')).toMatchObject({ endpointId: into.id, reason: 'tampered', field: 'secret' });
+    await waitUntil(
+      async () => (await h.call('GET', `/v1/subscribers/${sid}/deliveries/${intoDelivery}`)).body.state === 'failed',
+      'the copied-into delivery',
+    );
+    expect((await h.call('GET', `/v1/subscribers/${sid}/deliveries/${intoDelivery}`)).body.attempts).toEqual([
+      expect.objectContaining({ errorKind: 'secret_unreadable' }),
+    ]);
+    expect(h.logLines.find((l) => l.msg === 'endpoint.secret_unreadable')).toMatchObject({
+      endpointId: into.id,
+      reason: 'tampered',
+      field: 'secret',
+    });
     expect(receiver.requests.map((r) => r.url)).toEqual(['/from']);
   });
 
   it('lets an unreadable auth secret be replaced with a PATCH of auth, which needs only the new value', async () => {
     const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Beta' } })).body.id;
     const ep = `/v1/subscribers/${sid}/endpoints`;
-    const donor = (await h.call('POST', ep, { body: { url: `${receiver.url}/donor`, eventTypes: ['custom.none'], auth: { type: 'bearer', token: 'donor-token-1' } } })).body;
-    const broken = (await h.call('POST', ep, { body: { url: `${receiver.url}/fixed`, eventTypes: ['custom.fix.*'], auth: { type: 'bearer', token: 'old-token-2' } } })).body;
+    const donor = (
+      await h.call('POST', ep, {
+        body: { url: `${receiver.url}/donor`, eventTypes: ['custom.none'], auth: { type: 'bearer', token: 'donor-token-1' } },
+      })
+    ).body;
+    const broken = (
+      await h.call('POST', ep, {
+        body: { url: `${receiver.url}/fixed`, eventTypes: ['custom.fix.*'], auth: { type: 'bearer', token: 'old-token-2' } },
+      })
+    ).body;
     const donorRecord = JSON.parse((await h.redis.get(h.store.keys.endpoint(donor.id))) as string);
     const brokenRecord = JSON.parse((await h.redis.get(h.store.keys.endpoint(broken.id))) as string);
     await h.redis.set(h.store.keys.endpoint(broken.id), JSON.stringify({ ...brokenRecord, auth: donorRecord.auth }));
@@ -243,7 +301,12 @@ describe('a ciphertext copied from one endpoint record into another', () => {
   it('a source whose secret cannot be read answers 500 where its secrets are needed, and can still be read back in history and deleted', async () => {
     const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Gamma' } })).body.id;
     const base = `/v1/subscribers/${sid}/sources`;
-    const create = async (secret: string) => (await h.call('POST', base, { body: { name: secret, eventType: 'source.x', verification: { type: 'hmac', header: 'x-sig', secret } } })).body;
+    const create = async (secret: string) =>
+      (
+        await h.call('POST', base, {
+          body: { name: secret, eventType: 'source.x', verification: { type: 'hmac', header: 'x-sig', secret } },
+        })
+      ).body;
     const donor = await create('donor-secret-0001');
     const broken = await create('broken-secret-0002');
     const donorRecord = JSON.parse((await h.redis.get(h.store.keys.source(donor.id))) as string);
@@ -251,7 +314,11 @@ describe('a ciphertext copied from one endpoint record into another', () => {
     await h.redis.set(h.store.keys.source(broken.id), JSON.stringify({ ...brokenRecord, verification: donorRecord.verification }));
 
     const body = '{"a":1}';
-    const ingest = await fetch(`${h.baseUrl}${broken.ingestUrl}`, { method: 'POST', body, headers: { 'x-sig': createHmac('sha256', 'broken-secret-0002').update(body).digest('hex') } });
+    const ingest = await fetch(`${h.baseUrl}${broken.ingestUrl}`, {
+      method: 'POST',
+      body,
+      headers: { 'x-sig': createHmac('sha256', 'broken-secret-0002').update(body).digest('hex') },
+    });
     expect([ingest.status, ((await ingest.json()) as { error: { code: string } }).error.code]).toEqual([500, 'secret_unreadable']);
     expect((await h.call('GET', `${base}/${broken.id}`)).body.error.code).toBe('secret_unreadable');
     expect((await h.call('GET', `${base}/${donor.id}`)).body.ingestUrl).toBe(donor.ingestUrl);

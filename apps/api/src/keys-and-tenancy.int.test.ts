@@ -53,7 +53,11 @@ describe('API keys and tenancy', () => {
   it('lets the admin create a subscriber and answers 201 with its id, name and a one-time key', async () => {
     const res = await h.call('POST', '/v1/subscribers', { body: { name: 'Acme Paging' } });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ id: expect.stringMatching(/^sub_/), name: 'Acme Paging', apiKey: expect.stringMatching(/^hr_sub_.{40,}/) });
+    expect(res.body).toMatchObject({
+      id: expect.stringMatching(/^sub_/),
+      name: 'Acme Paging',
+      apiKey: expect.stringMatching(/^hr_sub_.{40,}/),
+    });
     const list = await h.call('GET', '/v1/subscribers');
     expect(list.body.data).toEqual([expect.objectContaining({ id: res.body.id, name: 'Acme Paging' })]);
     expect(JSON.stringify(list.body)).not.toContain(res.body.apiKey);
@@ -65,7 +69,7 @@ describe('API keys and tenancy', () => {
     expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'name' })]);
   });
 
-  it("lets a subscriber key manage its own endpoints and publish its own events", async () => {
+  it('lets a subscriber key manage its own endpoints and publish its own events', async () => {
     const a = await createSubscriber('A');
     const endpoint = await createEndpoint(a.id, a.apiKey);
     const list = await h.call('GET', `/v1/subscribers/${a.id}/endpoints`, { key: a.apiKey });
@@ -98,7 +102,14 @@ describe('API keys and tenancy', () => {
       ['reads a secret', 'GET', '/EID/secret'],
       ['rotates a secret', 'POST', '/EID/secret/rotate'],
     ])('answers 404, not 403, when A %s', async (_label, method, suffix) => {
-      const body = method === 'PATCH' ? { description: 'hijacked', status: 'disabled' } : method === 'POST' && !suffix ? { url: receiver.url } : method === 'POST' ? {} : undefined;
+      const body =
+        method === 'PATCH'
+          ? { description: 'hijacked', status: 'disabled' }
+          : method === 'POST' && !suffix
+            ? { url: receiver.url }
+            : method === 'POST'
+              ? {}
+              : undefined;
       const res = await h.call(method, `/v1/subscribers/${b.id}/endpoints${suffix.replace('EID', bEndpoint.id)}`, { key: a.apiKey, body });
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
@@ -106,13 +117,24 @@ describe('API keys and tenancy', () => {
 
       // B's endpoint is exactly as it was, and B has no new endpoint.
       const after = await h.call('GET', `/v1/subscribers/${b.id}/endpoints`);
-      expect(after.body.data).toEqual([expect.objectContaining({ id: bEndpoint.id, description: '', status: 'active', secretRotation: null })]);
+      expect(after.body.data).toEqual([
+        expect.objectContaining({ id: bEndpoint.id, description: '', status: 'active', secretRotation: null }),
+      ]);
       expect((await h.call('GET', `/v1/subscribers/${b.id}/endpoints/${bEndpoint.id}/secret`)).body.secret).toBe(bEndpoint.secret);
     });
 
     it("answers 404 when A names B's endpoint under A's own subscriber path", async () => {
-      for (const [method, suffix] of [['GET', ''], ['GET', '/secret'], ['PATCH', ''], ['DELETE', ''], ['POST', '/secret/rotate']] as const) {
-        const res = await h.call(method, `/v1/subscribers/${a.id}/endpoints/${bEndpoint.id}${suffix}`, { key: a.apiKey, body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+      for (const [method, suffix] of [
+        ['GET', ''],
+        ['GET', '/secret'],
+        ['PATCH', ''],
+        ['DELETE', ''],
+        ['POST', '/secret/rotate'],
+      ] as const) {
+        const res = await h.call(method, `/v1/subscribers/${a.id}/endpoints/${bEndpoint.id}${suffix}`, {
+          key: a.apiKey,
+          body: method === 'GET' || method === 'DELETE' ? undefined : {},
+        });
         expect([method, suffix, res.status]).toEqual([method, suffix, 404]);
       }
       expect((await h.call('GET', `/v1/subscribers/${b.id}/endpoints/${bEndpoint.id}`)).status).toBe(200);
@@ -133,7 +155,12 @@ describe('API keys and tenancy', () => {
       const a = (await h.call('POST', '/v1/subscribers', { body: { name: 'a' } })).body as CreatedSubscriber;
       const pub = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body as { id: string; apiKey: string };
       expect((await h.call('GET', '/v1/whoami')).body).toEqual({ role: 'admin' });
-      expect((await h.call('GET', '/v1/whoami', { key: a.apiKey })).body).toEqual({ role: 'subscriber', keyId: expect.stringMatching(/^key_/), subscriberId: a.id, subscriberName: a.name });
+      expect((await h.call('GET', '/v1/whoami', { key: a.apiKey })).body).toEqual({
+        role: 'subscriber',
+        keyId: expect.stringMatching(/^key_/),
+        subscriberId: a.id,
+        subscriberName: a.name,
+      });
       expect((await h.call('GET', '/v1/whoami', { key: pub.apiKey })).body).toEqual({ role: 'publisher', keyId: pub.id });
       expect((await h.call('GET', '/v1/whoami', { key: 'hr_sub_wrong' })).status).toBe(401);
     });
@@ -202,7 +229,10 @@ describe('API keys and tenancy', () => {
     ])('is refused with 403 on %s endpoints%s', async (method, suffix) => {
       const endpoint = await createEndpoint(a.id);
       const body = method === 'POST' && !suffix ? { url: receiver.url } : method === 'GET' || method === 'DELETE' ? undefined : {};
-      const res = await h.call(method, `/v1/subscribers/${a.id}/endpoints${suffix.replace('EID', endpoint.id)}`, { key: publisherKey, body });
+      const res = await h.call(method, `/v1/subscribers/${a.id}/endpoints${suffix.replace('EID', endpoint.id)}`, {
+        key: publisherKey,
+        body,
+      });
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('forbidden');
       expect(JSON.stringify(res.body)).not.toContain(endpoint.secret);

@@ -1,7 +1,10 @@
 import { startApiHarness, type ApiHarness } from './api-harness';
 
 const INCIDENT = {
-  payload: { event_type: 'triggered', incident: { incident_number: 60, status: 1, unique_id: 'pprkCF8ghaUcFMFT', title: 'Payments API latency' } },
+  payload: {
+    event_type: 'triggered',
+    incident: { incident_number: 60, status: 1, unique_id: 'pprkCF8ghaUcFMFT', title: 'Payments API latency' },
+  },
 };
 
 describe('limits, errors and operational routes', () => {
@@ -32,12 +35,15 @@ describe('limits, errors and operational routes', () => {
       expect(res.status).toBe(202);
     });
 
-    it.each(['{"type": "custom.x", "payload": {', '{type: custom.x}', '[1, 2'])('answers 400 with a JSON error to invalid JSON %j', async (text) => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: text });
-      expect(res.status).toBe(400);
-      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(res.body).toEqual({ error: { code: 'validation_failed', message: expect.stringMatching(/not valid JSON/) } });
-    });
+    it.each(['{"type": "custom.x", "payload": {', '{type: custom.x}', '[1, 2'])(
+      'answers 400 with a JSON error to invalid JSON %j',
+      async (text) => {
+        const res = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: text });
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(res.body).toEqual({ error: { code: 'validation_failed', message: expect.stringMatching(/not valid JSON/) } });
+      },
+    );
 
     it('answers 400 naming the fields to a JSON body that is not an object', async () => {
       const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: '"https://example.com"' });
@@ -108,12 +114,27 @@ describe('limits, errors and operational routes', () => {
     it('lists the catalog with a JSON Schema and an example for each type', async () => {
       const res = await h.call('GET', '/v1/event-types');
       expect(res.status).toBe(200);
-      const byType = new Map<string, { description: string; schema: any; example: unknown }>(res.body.data.map((t: { type: string }) => [t.type, t]));
-      for (const type of ['incident.triggered', 'incident.acknowledged', 'incident.resolved', 'receipt.sms.delivered', 'receipt.email.bounced', 'message.incoming.sms', 'custom.*']) {
+      const byType = new Map<string, { description: string; schema: any; example: unknown }>(
+        res.body.data.map((t: { type: string }) => [t.type, t]),
+      );
+      for (const type of [
+        'incident.triggered',
+        'incident.acknowledged',
+        'incident.resolved',
+        'receipt.sms.delivered',
+        'receipt.email.bounced',
+        'message.incoming.sms',
+        'custom.*',
+      ]) {
         expect([type, byType.has(type)]).toEqual([type, true]);
       }
       for (const [type, entry] of byType) {
-        expect([type, typeof entry.description, entry.schema.$schema, entry.example !== undefined]).toEqual([type, 'string', expect.stringContaining('json-schema.org'), true]);
+        expect([type, typeof entry.description, entry.schema.$schema, entry.example !== undefined]).toEqual([
+          type,
+          'string',
+          expect.stringContaining('json-schema.org'),
+          true,
+        ]);
       }
       const incident = byType.get('incident.triggered')!.schema;
       expect(incident.properties.payload.properties.event_type).toMatchObject({ const: 'triggered' });
@@ -128,13 +149,17 @@ describe('limits, errors and operational routes', () => {
       const catalog = (await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>;
       // Operational types (endpoint.disabled, hookrelay.test) are Hookrelay's own: publishing them is refused below.
       const builtIn = catalog.filter((t) => t.type !== 'custom.*' && !['endpoint.disabled', 'hookrelay.test'].includes(t.type));
-      const res = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: builtIn.map((t) => ({ type: t.type, payload: t.example })) } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, {
+        body: { events: builtIn.map((t) => ({ type: t.type, payload: t.example })) },
+      });
       expect(res.status).toBe(202);
       expect(res.body.events).toHaveLength(builtIn.length);
     });
 
     it.each(['endpoint.disabled', 'hookrelay.test'])('refuses to publish %s, which only Hookrelay sends', async (type) => {
-      const example = ((await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>).find((t) => t.type === type);
+      const example = ((await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>).find(
+        (t) => t.type === type,
+      );
       const res = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type, payload: example?.example } });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'type', message: 'reserved for events Hookrelay sends itself' }]);
@@ -153,7 +178,9 @@ describe('limits, errors and operational routes', () => {
       ['GET', '/nope'],
     ])('answers %s %s with 503 and closes the connection', async (method, path) => {
       h.setAccepting(false);
-      const res = await h.call(method, path.replace('SID', sid), { body: method === 'POST' ? { name: 'late', type: 'custom.x', payload: {} } : undefined });
+      const res = await h.call(method, path.replace('SID', sid), {
+        body: method === 'POST' ? { name: 'late', type: 'custom.x', payload: {} } : undefined,
+      });
       expect(res.status).toBe(503);
       expect(res.body).toEqual({ error: { code: 'shutting_down', message: expect.any(String) } });
       expect(res.headers.get('connection')).toBe('close');

@@ -16,7 +16,11 @@ import { loadApiConfig } from './config';
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const withWorker = process.argv.includes('--with-worker');
-  const logger = createLogger({ level: config.LOG_LEVEL, name: withWorker ? 'hookrelay' : 'api', pretty: wantsPrettyLogs(config, process.stdout.isTTY) });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    name: withWorker ? 'hookrelay' : 'api',
+    pretty: wantsPrettyLogs(config, process.stdout.isTTY),
+  });
   await checkRedisReachable(config.REDIS_URL);
 
   let adminKey = config.HOOKRELAY_ADMIN_KEY;

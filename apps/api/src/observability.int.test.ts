@@ -41,11 +41,20 @@ describe('metrics and logs', () => {
     sid = sub.body.id;
     subscriberKey = sub.body.apiKey;
     const retry = { maxRetries: 2, intervalMs: 20, backoff: 'fixed' };
-    const a = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { key: subscriberKey, body: { url: flaky.url, eventTypes: ['incident.*'], retry } });
-    const b = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { key: subscriberKey, body: { url: gone.url, eventTypes: ['incident.*'], retry } });
+    const a = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      key: subscriberKey,
+      body: { url: flaky.url, eventTypes: ['incident.*'], retry },
+    });
+    const b = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      key: subscriberKey,
+      body: { url: gone.url, eventTypes: ['incident.*'], retry },
+    });
     secrets = [a.body.secret, b.body.secret, subscriberKey];
     flaky.enqueue({ status: 500 }, { status: 200 });
-    await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'incident.triggered', payload: INCIDENT }, headers: { 'x-request-id': 'req-from-caller-1' } });
+    await h.call('POST', `/v1/subscribers/${sid}/events`, {
+      body: { type: 'incident.triggered', payload: INCIDENT },
+      headers: { 'x-request-id': 'req-from-caller-1' },
+    });
     await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.order.paid', payload: { order: 7 } } });
     await flaky.waitForRequests(2);
     await gone.waitForRequests(1);
@@ -53,7 +62,11 @@ describe('metrics and logs', () => {
     const until = Date.now() + 5000;
     while (Date.now() < until) {
       const m = parseMetrics(await (await fetch(`${h.baseUrl}/metrics`)).text());
-      if ((m.get('hookrelay_deliveries_total{outcome="failed"}') ?? 0) >= 1 && (m.get('hookrelay_deliveries_total{outcome="delivered"}') ?? 0) >= 1) break;
+      if (
+        (m.get('hookrelay_deliveries_total{outcome="failed"}') ?? 0) >= 1 &&
+        (m.get('hookrelay_deliveries_total{outcome="delivered"}') ?? 0) >= 1
+      )
+        break;
       await new Promise((r) => setTimeout(r, 20));
     }
   });
@@ -129,7 +142,9 @@ describe('metrics and logs', () => {
     // Headers promising a 1000-byte body, 10 bytes of it, then the client goes away.
     await new Promise<void>((resolve, reject) => {
       const socket = connect(Number(port), '127.0.0.1', () => {
-        socket.write(`POST /v1/subscribers/${sid}/events HTTP/1.1\r\nHost: x\r\nX-Request-Id: left-early-1\r\nAuthorization: Bearer ${subscriberKey}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":"i`);
+        socket.write(
+          `POST /v1/subscribers/${sid}/events HTTP/1.1\r\nHost: x\r\nX-Request-Id: left-early-1\r\nAuthorization: Bearer ${subscriberKey}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":"i`,
+        );
         setTimeout(() => {
           socket.destroy();
           resolve();

@@ -43,7 +43,8 @@ async function waitForState(h: ApiHarness, deliveryId: string, state: DeliverySt
   for (;;) {
     const delivery = await h.store.deliveries.get(deliveryId);
     if (delivery?.state === state) return;
-    if (Date.now() > deadline) throw new Error(`delivery ${deliveryId} is ${delivery?.state ?? 'missing'}, not ${state}, after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`delivery ${deliveryId} is ${delivery?.state ?? 'missing'}, not ${state}, after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -65,10 +66,20 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
     const base = `/v1/subscribers/${sid}`;
     const endpointId: string = (await call(h, 'POST', `${base}/endpoints`, { url: `${receiver.url}/hook` }, 201)).id;
     const failingId: string = (
-      await call(h, 'POST', `${base}/endpoints`, { url: `${receiver.url}/failing`, eventTypes: ['custom.openapi.failing'], retry: { maxRetries: 1, intervalMs: 3_600_000 } }, 201)
+      await call(
+        h,
+        'POST',
+        `${base}/endpoints`,
+        { url: `${receiver.url}/failing`, eventTypes: ['custom.openapi.failing'], retry: { maxRetries: 1, intervalMs: 3_600_000 } },
+        201,
+      )
     ).id;
 
-    const publish = async (type: string) => (await call(h, 'POST', `${base}/events`, { type, payload: { fixture: type } }, 202)) as { id: string; deliveries: Array<{ id: string; endpointId: string }> };
+    const publish = async (type: string) =>
+      (await call(h, 'POST', `${base}/events`, { type, payload: { fixture: type } }, 202)) as {
+        id: string;
+        deliveries: Array<{ id: string; endpointId: string }>;
+      };
     const deliveryTo = (event: Awaited<ReturnType<typeof publish>>, id: string): string => {
       const found = event.deliveries.find((d) => d.endpointId === id);
       if (!found) throw new Error(`event ${event.id} has no delivery to ${id}`);
@@ -86,11 +97,24 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
       waitForState(h, retryingDeliveryId, 'retrying'),
     ]);
 
-    const source = await call(h, 'POST', `${base}/sources`, { name: 'openapi fixture', eventType: 'source.openapi.fixture', verification: { type: 'header', headers: INGEST_HEADER } }, 201);
+    const source = await call(
+      h,
+      'POST',
+      `${base}/sources`,
+      { name: 'openapi fixture', eventType: 'source.openapi.fixture', verification: { type: 'header', headers: INGEST_HEADER } },
+      201,
+    );
     const ingestToken = String(source.ingestUrl).replace(/^\/in\//, '');
     // Its history: one request published, one rejected (so the listing shows both shapes).
-    for (const [headers, expected] of [[INGEST_HEADER, 202], [{ 'x-openapi-token': 'wrong' }, 401]] as const) {
-      const res = await fetch(`${h.baseUrl}/in/${ingestToken}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"fixture":true}' });
+    for (const [headers, expected] of [
+      [INGEST_HEADER, 202],
+      [{ 'x-openapi-token': 'wrong' }, 401],
+    ] as const) {
+      const res = await fetch(`${h.baseUrl}/in/${ingestToken}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{"fixture":true}',
+      });
       await res.arrayBuffer();
       if (res.status !== expected) throw new Error(`ingest: expected ${expected}, got ${res.status}`);
     }
@@ -99,7 +123,18 @@ export async function createOpenApiFixture(h: ApiHarness): Promise<OpenApiFixtur
     const fullSid: string = (await call(h, 'POST', '/v1/subscribers', { name: 'openapi fixture at its quotas' }, 201)).id;
     await call(h, 'PATCH', `/v1/subscribers/${fullSid}`, { limits: { maxEndpoints: 0, maxSources: 0 } }, 200);
     const eventType = 'openapi.fixture';
-    await call(h, 'POST', '/v1/event-types', { type: eventType, description: 'The OpenAPI test\'s own type.', schema: { type: 'object', properties: { n: { type: 'integer' } } }, examples: [{ n: 1 }] }, 201);
+    await call(
+      h,
+      'POST',
+      '/v1/event-types',
+      {
+        type: eventType,
+        description: "The OpenAPI test's own type.",
+        schema: { type: 'object', properties: { n: { type: 'integer' } } },
+        examples: [{ n: 1 }],
+      },
+      201,
+    );
     const spareSession = (await call(h, 'POST', `${base}/portal-sessions`, { ttlSeconds: 600 }, 201)) as { id: string };
     return {
       receiver,

@@ -17,7 +17,8 @@ type ApiResponse = { status: number; body: any; headers: Headers };
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** The catch-all 404 in app.ts: what a request for a path the app does not serve gets. */
-const isNoSuchRoute = (status: number, body: any) => status === 404 && body?.error?.code === 'not_found' && body?.error?.message === 'no such route';
+const isNoSuchRoute = (status: number, body: any) =>
+  status === 404 && body?.error?.code === 'not_found' && body?.error?.message === 'no such route';
 
 const fileDoc = JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8')) as Json;
 
@@ -201,7 +202,10 @@ describe('the OpenAPI document', () => {
     let documented: Array<{ method: string; path: string }>;
 
     beforeAll(() => {
-      routes = registeredRoutes((app as unknown as { router: { stack: RouterLayer[] } }).router.stack).map((r) => ({ ...r, path: toOpenApiPath(r.path) }));
+      routes = registeredRoutes((app as unknown as { router: { stack: RouterLayer[] } }).router.stack).map((r) => ({
+        ...r,
+        path: toOpenApiPath(r.path),
+      }));
       documented = documentedOperations(fileDoc);
     });
 
@@ -265,7 +269,17 @@ describe('the OpenAPI document', () => {
 
     /** The fixture's id for a path parameter, by the segment before it (`endpoints/{eid}` is not `events/{eid}`). */
     function fixtureIds(): Record<string, string> {
-      return { subscribers: fx.sid, endpoints: fx.endpointId, events: fx.eventId, deliveries: fx.deliveryId, sources: fx.sourceId, in: fx.ingestToken, 'api-keys': fx.apiKeyId, 'event-types': fx.eventType, 'portal-sessions': fx.portalSessionId };
+      return {
+        subscribers: fx.sid,
+        endpoints: fx.endpointId,
+        events: fx.eventId,
+        deliveries: fx.deliveryId,
+        sources: fx.sourceId,
+        in: fx.ingestToken,
+        'api-keys': fx.apiKeyId,
+        'event-types': fx.eventType,
+        'portal-sessions': fx.portalSessionId,
+      };
     }
 
     function concrete(path: string, ids: Record<string, string> = {}): string {
@@ -352,15 +366,45 @@ describe('the OpenAPI document', () => {
       message?: RegExp;
     };
     it.each<[string, ErrorCase]>([
-      ['404 for an unknown subscriber', { method: 'GET', path: '/v1/subscribers/{sid}/endpoints', ids: () => ({ subscribers: 'sub_nobody' }), status: 404, code: 'not_found' }],
-      ['400 for an invalid endpoint', { method: 'POST', path: '/v1/subscribers/{sid}/endpoints', body: { url: 'http://127.0.0.1:9/x', timeoutMs: 0 }, status: 400, code: 'validation_failed' }],
-      ['400 for an unknown event type', { method: 'POST', path: '/v1/subscribers/{sid}/events', body: { type: 'nope.nothing', payload: {} }, status: 400, code: 'validation_failed' }],
+      [
+        '404 for an unknown subscriber',
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/endpoints',
+          ids: () => ({ subscribers: 'sub_nobody' }),
+          status: 404,
+          code: 'not_found',
+        },
+      ],
+      [
+        '400 for an invalid endpoint',
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/endpoints',
+          body: { url: 'http://127.0.0.1:9/x', timeoutMs: 0 },
+          status: 400,
+          code: 'validation_failed',
+        },
+      ],
+      [
+        '400 for an unknown event type',
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/events',
+          body: { type: 'nope.nothing', payload: {} },
+          status: 400,
+          code: 'validation_failed',
+        },
+      ],
       [
         '400 for publishing endpoint.disabled, a type only Hookrelay sends',
         {
           method: 'POST',
           path: '/v1/subscribers/{sid}/events',
-          body: { type: 'endpoint.disabled', payload: { endpointId: 'ep_x', url: 'https://x.example', reason: 'manual', disabledAt: '2026-01-01T00:00:00.000Z' } },
+          body: {
+            type: 'endpoint.disabled',
+            payload: { endpointId: 'ep_x', url: 'https://x.example', reason: 'manual', disabledAt: '2026-01-01T00:00:00.000Z' },
+          },
           status: 400,
           code: 'validation_failed',
           message: /reserved/,
@@ -368,34 +412,178 @@ describe('the OpenAPI document', () => {
       ],
       [
         '400 for publishing hookrelay.test in a batch',
-        { method: 'POST', path: '/v1/subscribers/{sid}/events/batch', body: { events: [{ type: 'hookrelay.test', payload: { type: 'hookrelay.test', test: true, endpointId: 'ep_x' } }] }, status: 400, code: 'validation_failed', message: /reserved/ },
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/events/batch',
+          body: { events: [{ type: 'hookrelay.test', payload: { type: 'hookrelay.test', test: true, endpointId: 'ep_x' } }] },
+          status: 400,
+          code: 'validation_failed',
+          message: /reserved/,
+        },
       ],
-      ['409 for retrying a delivery that is still retrying', { method: 'POST', path: '/v1/subscribers/{sid}/deliveries/{did}/retry', ids: () => ({ deliveries: fx.retryingDeliveryId }), status: 409, code: 'delivery_in_progress' }],
+      [
+        '409 for retrying a delivery that is still retrying',
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/deliveries/{did}/retry',
+          ids: () => ({ deliveries: fx.retryingDeliveryId }),
+          status: 409,
+          code: 'delivery_in_progress',
+        },
+      ],
       [
         '400 for a payload nested deeper than 64 levels',
-        { method: 'POST', path: '/v1/subscribers/{sid}/events', body: `{"type":"custom.deep","payload":${'['.repeat(65)}${']'.repeat(65)}}`, status: 400, code: 'validation_failed', message: /64 levels/ },
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/events',
+          body: `{"type":"custom.deep","payload":${'['.repeat(65)}${']'.repeat(65)}}`,
+          status: 400,
+          code: 'validation_failed',
+          message: /64 levels/,
+        },
       ],
-      ['409 for an endpoint over the subscriber\'s quota', { method: 'POST', path: '/v1/subscribers/{sid}/endpoints', ids: () => ({ subscribers: fx.fullSid }), body: { url: 'http://127.0.0.1:9/x' }, status: 409, code: 'quota_exceeded' }],
       [
-        '409 for a source over the subscriber\'s quota',
-        { method: 'POST', path: '/v1/subscribers/{sid}/sources', ids: () => ({ subscribers: fx.fullSid }), body: { name: 'x', eventType: 'source.x', verification: { type: 'header', headers: { 'x-t': 'secret-123' } } }, status: 409, code: 'quota_exceeded' },
+        "409 for an endpoint over the subscriber's quota",
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/endpoints',
+          ids: () => ({ subscribers: fx.fullSid }),
+          body: { url: 'http://127.0.0.1:9/x' },
+          status: 409,
+          code: 'quota_exceeded',
+        },
       ],
-      ['404 for deliveries of an endpoint that is not the subscriber\'s', { method: 'GET', path: '/v1/subscribers/{sid}/deliveries', query: '?endpointId=ep_0000000000000000000000000', status: 404, code: 'not_found' }],
-      ['404 for an unknown delivery', { method: 'GET', path: '/v1/subscribers/{sid}/deliveries/{did}', ids: () => ({ deliveries: 'dlv_nothing' }), status: 404, code: 'not_found' }],
-      ['400 for an unknown delivery filter value', { method: 'GET', path: '/v1/subscribers/{sid}/deliveries', query: '?status=lost', status: 400, code: 'validation_failed' }],
-      ['400 for an unknown query parameter', { method: 'GET', path: '/v1/subscribers/{sid}/events', query: '?colour=red', status: 400, code: 'validation_failed' }],
-      ['404 for an unknown event', { method: 'GET', path: '/v1/subscribers/{sid}/events/{eid}', ids: () => ({ events: 'evt_nothing' }), status: 404, code: 'not_found' }],
-      ['400 for replaying to an endpoint that is not the subscriber\'s', { method: 'POST', path: '/v1/subscribers/{sid}/events/{eid}/replay', body: { endpointIds: ['ep_nobody'] }, status: 400, code: 'validation_failed' }],
-      ['400 for recovering without `since`', { method: 'POST', path: '/v1/subscribers/{sid}/endpoints/{eid}/recover', body: {}, status: 400, code: 'validation_failed' }],
-      ['400 for an unauthenticated source while the switch is off', { method: 'POST', path: '/v1/subscribers/{sid}/sources', body: { name: 'open', eventType: 'source.open', verification: { type: 'none' } }, status: 400, code: 'validation_failed' }],
-      ['404 for an unknown source', { method: 'GET', path: '/v1/subscribers/{sid}/sources/{id}', ids: () => ({ sources: 'src_nothing' }), status: 404, code: 'not_found' }],
-      ['401 for an ingest request that fails verification', { method: 'POST', path: '/in/{token}', body: {}, headers: () => ({ 'x-openapi-token': 'wrong' }), status: 401, code: 'unauthorized' }],
-      ['404 for an ingest URL no source has', { method: 'POST', path: '/in/{token}', ids: () => ({ in: 'no-such-token' }), body: {}, status: 404, code: 'not_found' }],
-      ['409 for defining a built-in event type', { method: 'POST', path: '/v1/event-types', body: { type: 'incident.triggered' }, status: 409, code: 'built_in' }],
-      ['409 for archiving a built-in event type', { method: 'DELETE', path: '/v1/event-types/{type}', ids: () => ({ 'event-types': 'receipt.sms.delivered' }), status: 409, code: 'built_in' }],
-      ['400 for an example that fails its schema', { method: 'POST', path: '/v1/event-types', body: { type: 'openapi.bad', schema: { type: 'object', required: ['a'] }, examples: [{}] }, status: 400, code: 'validation_failed', message: /examples\.0\.a/ }],
-      ['404 for an event type nobody defined', { method: 'GET', path: '/v1/event-types/{type}', ids: () => ({ 'event-types': 'nothing.here' }), status: 404, code: 'not_found' }],
-      ['405 for a GET to the ingest URL without a challenge', { method: 'GET', path: '/in/{token}', headers: () => fx.ingestHeaders, status: 405, code: 'method_not_allowed' }],
+      [
+        "409 for a source over the subscriber's quota",
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/sources',
+          ids: () => ({ subscribers: fx.fullSid }),
+          body: { name: 'x', eventType: 'source.x', verification: { type: 'header', headers: { 'x-t': 'secret-123' } } },
+          status: 409,
+          code: 'quota_exceeded',
+        },
+      ],
+      [
+        "404 for deliveries of an endpoint that is not the subscriber's",
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/deliveries',
+          query: '?endpointId=ep_0000000000000000000000000',
+          status: 404,
+          code: 'not_found',
+        },
+      ],
+      [
+        '404 for an unknown delivery',
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/deliveries/{did}',
+          ids: () => ({ deliveries: 'dlv_nothing' }),
+          status: 404,
+          code: 'not_found',
+        },
+      ],
+      [
+        '400 for an unknown delivery filter value',
+        { method: 'GET', path: '/v1/subscribers/{sid}/deliveries', query: '?status=lost', status: 400, code: 'validation_failed' },
+      ],
+      [
+        '400 for an unknown query parameter',
+        { method: 'GET', path: '/v1/subscribers/{sid}/events', query: '?colour=red', status: 400, code: 'validation_failed' },
+      ],
+      [
+        '404 for an unknown event',
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/events/{eid}',
+          ids: () => ({ events: 'evt_nothing' }),
+          status: 404,
+          code: 'not_found',
+        },
+      ],
+      [
+        "400 for replaying to an endpoint that is not the subscriber's",
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/events/{eid}/replay',
+          body: { endpointIds: ['ep_nobody'] },
+          status: 400,
+          code: 'validation_failed',
+        },
+      ],
+      [
+        '400 for recovering without `since`',
+        { method: 'POST', path: '/v1/subscribers/{sid}/endpoints/{eid}/recover', body: {}, status: 400, code: 'validation_failed' },
+      ],
+      [
+        '400 for an unauthenticated source while the switch is off',
+        {
+          method: 'POST',
+          path: '/v1/subscribers/{sid}/sources',
+          body: { name: 'open', eventType: 'source.open', verification: { type: 'none' } },
+          status: 400,
+          code: 'validation_failed',
+        },
+      ],
+      [
+        '404 for an unknown source',
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/sources/{id}',
+          ids: () => ({ sources: 'src_nothing' }),
+          status: 404,
+          code: 'not_found',
+        },
+      ],
+      [
+        '401 for an ingest request that fails verification',
+        {
+          method: 'POST',
+          path: '/in/{token}',
+          body: {},
+          headers: () => ({ 'x-openapi-token': 'wrong' }),
+          status: 401,
+          code: 'unauthorized',
+        },
+      ],
+      [
+        '404 for an ingest URL no source has',
+        { method: 'POST', path: '/in/{token}', ids: () => ({ in: 'no-such-token' }), body: {}, status: 404, code: 'not_found' },
+      ],
+      [
+        '409 for defining a built-in event type',
+        { method: 'POST', path: '/v1/event-types', body: { type: 'incident.triggered' }, status: 409, code: 'built_in' },
+      ],
+      [
+        '409 for archiving a built-in event type',
+        {
+          method: 'DELETE',
+          path: '/v1/event-types/{type}',
+          ids: () => ({ 'event-types': 'receipt.sms.delivered' }),
+          status: 409,
+          code: 'built_in',
+        },
+      ],
+      [
+        '400 for an example that fails its schema',
+        {
+          method: 'POST',
+          path: '/v1/event-types',
+          body: { type: 'openapi.bad', schema: { type: 'object', required: ['a'] }, examples: [{}] },
+          status: 400,
+          code: 'validation_failed',
+          message: /examples\.0\.a/,
+        },
+      ],
+      [
+        '404 for an event type nobody defined',
+        { method: 'GET', path: '/v1/event-types/{type}', ids: () => ({ 'event-types': 'nothing.here' }), status: 404, code: 'not_found' },
+      ],
+      [
+        '405 for a GET to the ingest URL without a challenge',
+        { method: 'GET', path: '/in/{token}', headers: () => fx.ingestHeaders, status: 405, code: 'method_not_allowed' },
+      ],
     ])('documents the error it answers: %s', async (_name, c) => {
       const res = await harness.call(c.method, `${concrete(c.path, c.ids?.())}${c.query ?? ''}`, { body: c.body, headers: c.headers?.() });
       expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: c.status, code: c.code });
@@ -415,7 +603,10 @@ describe('the OpenAPI document', () => {
         const documented = documentedOperations(fileDoc).filter((o) => o.path === path);
         for (const method of METHODS.map((m) => m.toUpperCase()).filter((m) => !documented.some((o) => o.method === m))) {
           // Everything a documented operation would need (verification headers, a challenge), so only the method decides.
-          const res = await harness.call(method, `${concrete(path)}?challenge=openapi-challenge`, { body: method === 'GET' ? undefined : {}, headers: fx.ingestHeaders });
+          const res = await harness.call(method, `${concrete(path)}?challenge=openapi-challenge`, {
+            body: method === 'GET' ? undefined : {},
+            headers: fx.ingestHeaders,
+          });
           if (res.status !== 405) problems.push(`${method} ${path}: answered ${res.status}, not documented`);
         }
       }
@@ -424,7 +615,9 @@ describe('the OpenAPI document', () => {
 
     it('answers a PATCH with `secret` only when the change of scheme issued a new one, as documented', async () => {
       const base = `/v1/subscribers/${fx.sid}/endpoints`;
-      const created = await harness.call('POST', base, { body: { url: `${fx.receiver.url}/rescheme`, eventTypes: ['custom.openapi.none'] } });
+      const created = await harness.call('POST', base, {
+        body: { url: `${fx.receiver.url}/rescheme`, eventTypes: ['custom.openapi.none'] },
+      });
       expect(created.status).toBe(201);
       const documented = fileDoc.paths['/v1/subscribers/{sid}/endpoints/{eid}'].patch.responses['200'];
 
@@ -447,7 +640,7 @@ describe('the OpenAPI document', () => {
       const problems: string[] = [];
       for (const { method, path, op } of ops) {
         const res = await callDocumented(method, path, op);
-        const label = `${method} ${path} -> ${res.status}`
+        const label = `${method} ${path} -> ${res.status}`;
         if (isNoSuchRoute(res.status, res.body)) {
           problems.push(`${label}: the app does not serve it`);
           continue;
@@ -457,7 +650,8 @@ describe('the OpenAPI document', () => {
           problems.push(`${label}: status not documented (${JSON.stringify(res.body).slice(0, 200)})`);
           continue;
         }
-        if (res.status >= 300) problems.push(`${label}: expected the documented example to succeed (${JSON.stringify(res.body).slice(0, 200)})`);
+        if (res.status >= 300)
+          problems.push(`${label}: expected the documented example to succeed (${JSON.stringify(res.body).slice(0, 200)})`);
         // info.description promises it on every response.
         if (!res.headers.get('x-request-id')) problems.push(`${label}: no X-Request-Id`);
         problems.push(...bodyProblems(label, documented, res));

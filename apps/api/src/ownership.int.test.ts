@@ -21,7 +21,9 @@ interface Tenant {
   token: string;
 }
 
-const openapi = JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+const openapi = JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8')) as {
+  paths: Record<string, Record<string, unknown>>;
+};
 
 /** What each documented route with path parameters needs besides its ids: a body that would pass validation. */
 const BODIES: Record<string, unknown> = {
@@ -34,7 +36,11 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/subscribers/{sid}/events': { type: 'custom.x', payload: {} },
   'POST /v1/subscribers/{sid}/events/batch': { events: [{ type: 'custom.x', payload: {} }] },
   'POST /v1/subscribers/{sid}/events/{eid}/replay': {},
-  'POST /v1/subscribers/{sid}/sources': { name: 'new', eventType: 'source.x', verification: { type: 'header', headers: { 'X-T': 'secret-123' } } },
+  'POST /v1/subscribers/{sid}/sources': {
+    name: 'new',
+    eventType: 'source.x',
+    verification: { type: 'header', headers: { 'X-T': 'secret-123' } },
+  },
   'PATCH /v1/subscribers/{sid}/sources/{id}': { name: 'hijacked' },
   'POST /in/{token}': {},
 };
@@ -66,10 +72,23 @@ describe('ownership checks on every route that takes an id', () => {
 
   async function tenant(name: string): Promise<Tenant> {
     const { sid, key } = await newSubscriber(h, name);
-    const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${name}` } })).body.id as string;
-    const published = (await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.order.paid', payload: { name } } })).body;
-    const source = await createSource(h, sid, { eventType: 'source.x', verification: { type: 'header', headers: { 'X-T': `secret-${name}` } } });
-    return { sid, key, endpoint, event: published.id, delivery: published.deliveries[0].id, source: source.id, token: source.ingestUrl.slice('/in/'.length) };
+    const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${name}` } })).body
+      .id as string;
+    const published = (await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.order.paid', payload: { name } } }))
+      .body;
+    const source = await createSource(h, sid, {
+      eventType: 'source.x',
+      verification: { type: 'header', headers: { 'X-T': `secret-${name}` } },
+    });
+    return {
+      sid,
+      key,
+      endpoint,
+      event: published.id,
+      delivery: published.deliveries[0].id,
+      source: source.id,
+      token: source.ingestUrl.slice('/in/'.length),
+    };
   }
 
   beforeAll(async () => {
@@ -98,13 +117,15 @@ describe('ownership checks on every route that takes an id', () => {
     };
     for (const route of documentedRoutesWithIds()) {
       if (route === 'POST /in/{token}' || route === 'GET /in/{token}') {
-        for (const token of [`${a.token}:x`, a.source, 'no-such-token']) rows.push([route, fill(route, { token }), 'a', `token ${token.slice(0, 12)}...`]);
+        for (const token of [`${a.token}:x`, a.source, 'no-such-token'])
+          rows.push([route, fill(route, { token }), 'a', `token ${token.slice(0, 12)}...`]);
         continue;
       }
       if (route.includes('/event-types/{type}')) {
         // The shared catalog, no subscriber's resource: a name that is no type (an id of something
         // else, a key suffix) is a 404 to the admin, whatever the method.
-        for (const type of [a.sid, `${a.endpoint}:health`, 'no.such.type', 'custom.x:y', 'evtypes']) rows.push([route, fill(route, { type }), 'admin', `type ${type.replace(a.sid, '<A>')}`]);
+        for (const type of [a.sid, `${a.endpoint}:health`, 'no.such.type', 'custom.x:y', 'evtypes'])
+          rows.push([route, fill(route, { type }), 'admin', `type ${type.replace(a.sid, '<A>')}`]);
         continue;
       }
       if (route === 'DELETE /v1/api-keys/{kid}') {
@@ -118,18 +139,30 @@ describe('ownership checks on every route that takes an id', () => {
       }
       // The resource: B's, A's own with a suffix that names another key of it, and an id of another type.
       if (route.includes('/endpoints/{eid}')) {
-        for (const eid of [b.endpoint, `${a.endpoint}:dl-log`, `${a.endpoint}:health`, `${a.endpoint}:outcomes`, `${a.endpoint}:disabling`, a.event, a.source, deletedEndpoint]) {
+        for (const eid of [
+          b.endpoint,
+          `${a.endpoint}:dl-log`,
+          `${a.endpoint}:health`,
+          `${a.endpoint}:outcomes`,
+          `${a.endpoint}:disabling`,
+          a.event,
+          a.source,
+          deletedEndpoint,
+        ]) {
           rows.push([route, fill(route, { eid }), 'a', `endpoint id ${eid.replace(a.endpoint, '<A>')}`]);
         }
       }
       if (route.includes('/events/{eid}')) {
-        for (const eid of [b.event, `${a.event}:x`, a.delivery, a.endpoint]) rows.push([route, fill(route, { eid }), 'a', `event id ${eid.replace(a.event, '<A>')}`]);
+        for (const eid of [b.event, `${a.event}:x`, a.delivery, a.endpoint])
+          rows.push([route, fill(route, { eid }), 'a', `event id ${eid.replace(a.event, '<A>')}`]);
       }
       if (route.includes('/deliveries/{did}')) {
-        for (const did of [b.delivery, `${a.delivery}:at`, 'meta', 'id', a.event, a.endpoint]) rows.push([route, fill(route, { did }), 'a', `delivery id ${did.replace(a.delivery, '<A>')}`]);
+        for (const did of [b.delivery, `${a.delivery}:at`, 'meta', 'id', a.event, a.endpoint])
+          rows.push([route, fill(route, { did }), 'a', `delivery id ${did.replace(a.delivery, '<A>')}`]);
       }
       if (route.includes('/sources/{id}')) {
-        for (const id of [b.source, `${a.source}:req`, `${a.source}:verified`, a.endpoint]) rows.push([route, fill(route, { id }), 'a', `source id ${id.replace(a.source, '<A>')}`]);
+        for (const id of [b.source, `${a.source}:req`, `${a.source}:verified`, a.endpoint])
+          rows.push([route, fill(route, { id }), 'a', `source id ${id.replace(a.source, '<A>')}`]);
       }
     }
     return rows;
@@ -149,7 +182,8 @@ describe('ownership checks on every route that takes an id', () => {
       const res = path.startsWith('/in/')
         ? await h.call(method, path, { key: null, body: method === 'GET' ? undefined : body, headers: { 'x-t': 'secret-a' } })
         : await h.call(method, path, { key: who === 'admin' ? h.adminKey : a.key, body });
-      if (res.status !== 404 || res.body?.error?.code !== 'not_found') problems.push(`${route} with ${attack}: ${res.status} ${JSON.stringify(res.body).slice(0, 120)}`);
+      if (res.status !== 404 || res.body?.error?.code !== 'not_found')
+        problems.push(`${route} with ${attack}: ${res.status} ${JSON.stringify(res.body).slice(0, 120)}`);
     }
     expect(problems).toEqual([]);
   });
@@ -178,7 +212,9 @@ describe('ownership checks on every route that takes an id', () => {
   it('answers 404 to publishing for an id that names a key under a subscriber, and stores no event', async () => {
     for (const sid of [`${a.sid}:eps`, `${a.sid}:dl-log`]) {
       expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.x', payload: {} } })).status).toBe(404);
-      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [{ type: 'custom.x', payload: {} }] } })).status).toBe(404);
+      expect(
+        (await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [{ type: 'custom.x', payload: {} }] } })).status,
+      ).toBe(404);
     }
     expect(await h.redis.keys(`${h.prefix}:sub:${a.sid}:eps:*`)).toEqual([]);
     expect((await h.call('GET', `/v1/subscribers/${a.sid}/events`)).body.data).toHaveLength(1);

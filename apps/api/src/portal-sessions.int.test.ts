@@ -31,13 +31,19 @@ describe('portal sessions (magic links)', () => {
   let globexDelivery: string;
 
   beforeAll(async () => {
-    [h, receiver] = await Promise.all([startApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }), TestReceiver.start()]);
+    [h, receiver] = await Promise.all([
+      startApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }),
+      TestReceiver.start(),
+    ]);
     const tenant = async (name: string) => (await h.call('POST', '/v1/subscribers', { body: { name } })).body as Tenant;
     [acme, globex] = await Promise.all([tenant('Acme Payments'), tenant('Globex Support')]);
     publisherKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body.apiKey;
-    const endpoint = async (t: Tenant) => (await h.call('POST', `/v1/subscribers/${t.id}/endpoints`, { body: { url: `${receiver.url}/${t.id}` } })).body.id as string;
+    const endpoint = async (t: Tenant) =>
+      (await h.call('POST', `/v1/subscribers/${t.id}/endpoints`, { body: { url: `${receiver.url}/${t.id}` } })).body.id as string;
     [acmeEndpoint, globexEndpoint] = await Promise.all([endpoint(acme), endpoint(globex)]);
-    const published = await h.call('POST', `/v1/subscribers/${globex.id}/events`, { body: { type: 'custom.order.paid', payload: { orderId: 'o-1' } } });
+    const published = await h.call('POST', `/v1/subscribers/${globex.id}/events`, {
+      body: { type: 'custom.order.paid', payload: { orderId: 'o-1' } },
+    });
     globexDelivery = published.body.deliveries[0].id;
     await h.call('POST', `/v1/subscribers/${acme.id}/events`, { body: { type: 'custom.order.paid', payload: { orderId: 'o-2' } } });
     await receiver.waitForRequests(2);
@@ -125,7 +131,8 @@ describe('portal sessions (magic links)', () => {
       // Fill the index directly (creating 1000 through the API would be slow); one entry expired.
       const index = `${h.prefix}:sub:${sid}:psess`;
       const entries: string[] = [];
-      for (let i = 0; i < MAX_PORTAL_SESSIONS_PER_SUBSCRIBER; i++) entries.push(`ps_fill${i}`, `hash${i}:${now + (i === 0 ? -1 : HOUR + i * 1000)}`);
+      for (let i = 0; i < MAX_PORTAL_SESSIONS_PER_SUBSCRIBER; i++)
+        entries.push(`ps_fill${i}`, `hash${i}:${now + (i === 0 ? -1 : HOUR + i * 1000)}`);
       await h.redis.hset(index, ...entries);
       expect((await h.call('POST', `/v1/subscribers/${sid}/portal-sessions`, { body: {} })).status).toBe(201);
       const refused = await h.call('POST', `/v1/subscribers/${sid}/portal-sessions`, { body: {} });
@@ -177,13 +184,19 @@ describe('portal sessions (magic links)', () => {
         const res = await h.call('GET', path, { key: token });
         expect({ path, status: res.status }).toEqual({ path, status: 404 });
       }
-      const write = await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${globexEndpoint}`, { key: token, body: { description: 'mine now' } });
+      const write = await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${globexEndpoint}`, {
+        key: token,
+        body: { description: 'mine now' },
+      });
       expect(write.status).toBe(404);
     });
 
     it('may change things when it is not read-only', async () => {
       const { token } = await createSession(acme.id);
-      const res = await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${acmeEndpoint}`, { key: token, body: { description: 'set from the portal' } });
+      const res = await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${acmeEndpoint}`, {
+        key: token,
+        body: { description: 'set from the portal' },
+      });
       expect(res.status).toBe(200);
       expect(res.body.description).toBe('set from the portal');
     });
@@ -204,7 +217,12 @@ describe('portal sessions (magic links)', () => {
       ];
       for (const [method, path, body] of writes) {
         const res = await h.call(method, path, { key: token, body });
-        expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({ method, path, status: 403, code: 'read_only_session' });
+        expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({
+          method,
+          path,
+          status: 403,
+          code: 'read_only_session',
+        });
       }
       expect((await h.call('GET', `${base}/endpoints/${acmeEndpoint}`, { key: token })).status).toBe(200);
       expect((await h.call('GET', `${base}/endpoints`, { key: token })).body.data).toHaveLength(1);
@@ -267,7 +285,9 @@ describe('portal sessions (magic links)', () => {
       expect((await h.call('GET', '/v1/whoami', { key: mine.token })).status).toBe(401);
       expect((await h.call('GET', '/v1/whoami', { key: theirs.token })).status).toBe(200);
       const readOnly = await createSession(acme.id, { readOnly: true });
-      expect((await h.call('DELETE', `/v1/subscribers/${acme.id}/portal-sessions/${readOnly.id}`, { key: readOnly.token })).status).toBe(204);
+      expect((await h.call('DELETE', `/v1/subscribers/${acme.id}/portal-sessions/${readOnly.id}`, { key: readOnly.token })).status).toBe(
+        204,
+      );
       expect((await h.call('GET', '/v1/whoami', { key: readOnly.token })).status).toBe(401);
     });
 
@@ -276,7 +296,8 @@ describe('portal sessions (magic links)', () => {
       const keys = (await h.call('GET', '/v1/api-keys')).body.data as Array<{ id: string; subscriberId?: string }>;
       const reissued = await h.call('POST', `/v1/subscribers/${acme.id}/api-keys`, { body: {} });
       expect(reissued.status).toBe(201);
-      for (const key of keys.filter((k) => k.subscriberId === acme.id)) expect((await h.call('DELETE', `/v1/api-keys/${key.id}`)).status).toBe(204);
+      for (const key of keys.filter((k) => k.subscriberId === acme.id))
+        expect((await h.call('DELETE', `/v1/api-keys/${key.id}`)).status).toBe(204);
       expect((await h.call('GET', `/v1/subscribers/${acme.id}/endpoints`, { key: acme.apiKey })).status).toBe(401);
       expect((await h.call('GET', `/v1/subscribers/${acme.id}/endpoints`, { key: session.token })).status).toBe(200);
     });

@@ -44,7 +44,10 @@ export function portalStatic(distDir: string = PORTAL_DIST_DIR, settings: { plat
       index: 'index.html',
       setHeaders: (res, path) => {
         // File names under assets/ carry a content hash; index.html must be checked every time.
-        res.setHeader('cache-control', relative(distDir, path).startsWith(`assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+        res.setHeader(
+          'cache-control',
+          relative(distDir, path).startsWith(`assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
       },
     }),
   );

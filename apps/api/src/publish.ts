@@ -40,7 +40,9 @@ function canonicalJson(value: unknown): string {
  * and the IETF Idempotency-Key draft's 422).
  */
 export function requestDigest(input: Pick<EventInput, 'type' | 'payload'>): string {
-  return createHash('sha256').update(canonicalJson([input.type, input.payload ?? null])).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson([input.type, input.payload ?? null]))
+    .digest('base64url');
 }
 
 /**
@@ -65,18 +67,27 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'metrics' | 'now' 
     const now = deps.now();
     const endpoints = (await store.endpoints.listAll(sid)).filter((e) => e.status === 'active');
     const fanOuts: EventFanOut[] = inputs.map((input) => {
-      const event: StoredEvent = { id: newId('evt', now), subscriberId: sid, type: input.type, payload: JSON.stringify(input.payload), createdAt: now };
+      const event: StoredEvent = {
+        id: newId('evt', now),
+        subscriberId: sid,
+        type: input.type,
+        payload: JSON.stringify(input.payload),
+        createdAt: now,
+      };
       return {
         event,
         endpoints: endpoints.filter((e) => matchesAny(e.eventTypes, event.type)),
-        ...(input.idempotencyKey ? { idempotency: { key: store.idempotency.keyOf(sid, input.idempotencyKey), digest: requestDigest(input) } } : {}),
+        ...(input.idempotencyKey
+          ? { idempotency: { key: store.idempotency.keyOf(sid, input.idempotencyKey), digest: requestDigest(input) } }
+          : {}),
       };
     });
     const written = await publishEvents({ store }, fanOuts);
     const reused = written.findIndex((w) => w.kind === 'reused');
     if (reused >= 0) {
       const field = opts.fieldOf?.(reused) ?? (inputs.length === 1 ? 'idempotencyKey' : `events.${reused}.idempotencyKey`);
-      const message = 'this idempotency key was used with a different request (type and payload) within the last 24 hours; use a new key for a new event';
+      const message =
+        'this idempotency key was used with a different request (type and payload) within the last 24 hours; use a new key for a new event';
       throw new AppError(422, 'idempotency_key_reused', `${field}: ${message}`, [{ path: field, message }]);
     }
     const answers = new Map<string, PublishedEvent>();
@@ -84,7 +95,11 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'metrics' | 'now' 
       const { event } = fanOuts[i] as EventFanOut;
       if (w.kind !== 'new') return;
       deps.metrics.eventsPublished.inc({ type: deps.catalog.labelOf(event.type) });
-      answers.set(event.id, { id: event.id, type: event.type, deliveries: w.deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })) });
+      answers.set(event.id, {
+        id: event.id,
+        type: event.type,
+        deliveries: w.deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })),
+      });
     });
     return Promise.all(
       written.map(async (w, i): Promise<PublishedEvent> => {

@@ -1,13 +1,26 @@
 import { verifyHubSignature } from '@hookrelay/signing';
 import type { Reply } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness } from './api-harness';
-import { createEndpoint, createTenant, getDelivery, publish, ReceiverPool, settle, sleep, waitForDelivery, type Published, type Tenant } from './history-test-kit';
+import {
+  createEndpoint,
+  createTenant,
+  getDelivery,
+  publish,
+  ReceiverPool,
+  settle,
+  sleep,
+  waitForDelivery,
+  type Published,
+  type Tenant,
+} from './history-test-kit';
 
 /** Answers 200 to events whose type contains `.ok.`, `status` to the rest. */
-const okOnlyFor = (status: number): Reply => (req, res) => {
-  res.writeHead(String(req.headers['x-hookrelay-event-type']).includes('.ok.') ? 200 : status);
-  res.end();
-};
+const okOnlyFor =
+  (status: number): Reply =>
+  (req, res) => {
+    res.writeHead(String(req.headers['x-hookrelay-event-type']).includes('.ok.') ? 200 : status);
+    res.end();
+  };
 
 describe('retry, recover, replay and test sends', () => {
   let h: ApiHarness;
@@ -99,7 +112,12 @@ describe('retry, recover, replay and test sends', () => {
       await receiver.waitForRequests(7);
       await settle();
       expect(receiver.requests).toHaveLength(7);
-      expect(receiver.requests.slice(5).map((r) => r.headers['x-hookrelay-event-id']).sort()).toEqual([events[1]!.id, events[3]!.id].sort());
+      expect(
+        receiver.requests
+          .slice(5)
+          .map((r) => r.headers['x-hookrelay-event-id'])
+          .sort(),
+      ).toEqual([events[1]!.id, events[3]!.id].sort());
       await waitForDelivery(h, t, mine[1]!, 'failed', 2);
       await waitForDelivery(h, t, mine[3]!, 'failed', 2);
 
@@ -108,7 +126,8 @@ describe('retry, recover, replay and test sends', () => {
       const iso = { since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString() };
       const fixed = await h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: iso });
       expect(fixed.body.recovered).toBe(2);
-      for (const i of [1, 3]) expect((await waitForDelivery(h, t, mine[i]!, 'delivered', 3)).attempts.map((a: any) => a.statusCode)).toEqual([500, 500, 200]);
+      for (const i of [1, 3])
+        expect((await waitForDelivery(h, t, mine[i]!, 'delivered', 3)).attempts.map((a: any) => a.statusCode)).toEqual([500, 500, 200]);
       for (const i of [0, 4]) expect((await getDelivery(h, t, mine[i]!)).attempts).toHaveLength(1);
       expect((await getDelivery(h, t, mine[2]!)).attempts).toHaveLength(1);
       await settle();
@@ -124,7 +143,9 @@ describe('retry, recover, replay and test sends', () => {
       for (const body of [{}, { since: 'last tuesday' }, { since: 0, until: 'never' }]) {
         const res = await h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body });
         expect(res.status).toBe(400);
-        expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['since' in body && body.since === 0 ? 'until' : 'since']);
+        expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual([
+          'since' in body && body.since === 0 ? 'until' : 'since',
+        ]);
       }
     });
   });
@@ -188,7 +209,13 @@ describe('retry, recover, replay and test sends', () => {
       const res = await h.call('POST', `${t.base}/endpoints/${ep.id}/test`, { key: t.key, body: {} });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ eventId: expect.stringMatching(/^evt_/), deliveryId: expect.stringMatching(/^dlv_/) });
-      expect(res.body.attempt).toMatchObject({ attempt: 1, statusCode: 202, outcome: 'delivered', responseBody: 'thanks', durationMs: expect.any(Number) });
+      expect(res.body.attempt).toMatchObject({
+        attempt: 1,
+        statusCode: 202,
+        outcome: 'delivered',
+        responseBody: 'thanks',
+        durationMs: expect.any(Number),
+      });
       // It was sent before the answer, not queued.
       expect(receiver.requests).toHaveLength(1);
       const req = receiver.requests[0]!;

@@ -56,7 +56,12 @@ describe('history retention', () => {
     // Before expiry the check below has something to find.
     expect((await keysNaming(ids)).length).toBeGreaterThanOrEqual(ids.length);
 
-    const remaining = await waitFor(() => storeKeysNaming(ids), (keys) => keys.length === 0, 'history keys to expire', RETENTION_MS + 3000).catch(async (err: Error) => {
+    const remaining = await waitFor(
+      () => storeKeysNaming(ids),
+      (keys) => keys.length === 0,
+      'history keys to expire',
+      RETENTION_MS + 3000,
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}\nkeys left: ${(await keysNaming(ids)).join('\n')}`);
     });
     expect(remaining).toEqual([]);
@@ -64,7 +69,8 @@ describe('history retention', () => {
     // no attempts) of the last 1000 failed jobs (DELIVERY_JOB_OPTIONS.removeOnFail in packages/queue).
     // Anything else left naming an event or delivery fails here.
     const failedJobs = deliveries.filter((d) => d.state === 'failed').map((d) => d.id);
-    for (const key of await keysNaming(ids)) expect(key).toMatch(new RegExp(`^${h.prefix}:bull:deliveries:(${failedJobs.join('|')})(-m\\d+)?$`));
+    for (const key of await keysNaming(ids))
+      expect(key).toMatch(new RegExp(`^${h.prefix}:bull:deliveries:(${failedJobs.join('|')})(-m\\d+)?$`));
 
     for (const id of deliveries.map((d) => d.id)) {
       expect((await h.call('GET', `${t.base}/deliveries/${id}`, { key: t.key })).status).toBe(404);
@@ -77,13 +83,22 @@ describe('history retention', () => {
     expect((await h.call('GET', `${t.base}/deliveries`, { key: t.key })).body).toEqual({ data: [], nextCursor: null });
     expect((await h.call('GET', `${t.base}/events`, { key: t.key })).body).toEqual({ data: [], nextCursor: null });
     expect((await h.call('POST', `${t.base}/endpoints/${failing.id}/recover`, { key: t.key, body: { since: 0 } })).body.recovered).toBe(0);
-    for (const index of [h.store.keys.subscriberDeliveries(t.id), h.store.keys.subscriberEvents(t.id), h.store.keys.endpointDeliveries(ok.id), h.store.keys.endpointDeliveries(failing.id)]) {
+    for (const index of [
+      h.store.keys.subscriberDeliveries(t.id),
+      h.store.keys.subscriberEvents(t.id),
+      h.store.keys.endpointDeliveries(ok.id),
+      h.store.keys.endpointDeliveries(failing.id),
+    ]) {
       expect([index, await h.redis.exists(index)]).toEqual([index, 0]);
     }
 
     // What is not history stays: the endpoints, with their health and the disable record.
     const kept = await h.call('GET', `${t.base}/endpoints/${gone.id}`, { key: t.key });
-    expect(kept.body).toMatchObject({ status: 'disabled', disabledReason: expect.stringMatching(/^gone/), health: { sampleSize: 1, successRate: 0 } });
+    expect(kept.body).toMatchObject({
+      status: 'disabled',
+      disabledReason: expect.stringMatching(/^gone/),
+      health: { sampleSize: 1, successRate: 0 },
+    });
     const okNow = await h.call('GET', `${t.base}/endpoints/${ok.id}`, { key: t.key });
     expect(okNow.body.health).toMatchObject({ successRate: 1, lastSuccessAt: expect.any(Number) });
     const failingNow = await h.call('GET', `${t.base}/endpoints/${failing.id}`, { key: t.key });

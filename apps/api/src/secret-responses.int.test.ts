@@ -21,7 +21,9 @@ describe('secrets out of logs and caches', () => {
   it('answers every response that carries a secret with Cache-Control: no-store', async () => {
     const ep = `/v1/subscribers/${sid}/endpoints`;
     const endpoint = await h.call('POST', ep, { body: { url: receiver.url } });
-    const source = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'gh', eventType: 'source.gh', verification: { type: 'hmac', header: 'x-sig', secret: 'hmac-secret-0123' } } });
+    const source = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+      body: { name: 'gh', eventType: 'source.gh', verification: { type: 'hmac', header: 'x-sig', secret: 'hmac-secret-0123' } },
+    });
     const carrying = {
       'POST /v1/subscribers (a subscriber key)': await h.call('POST', '/v1/subscribers', { body: { name: 'Other' } }),
       'POST /v1/api-keys (a publisher key)': await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } }),
@@ -29,7 +31,9 @@ describe('secrets out of logs and caches', () => {
       'POST endpoints (the generated secret)': endpoint,
       'GET .../secret': await h.call('GET', `${ep}/${endpoint.body.id}/secret`),
       'POST .../secret/rotate': await h.call('POST', `${ep}/${endpoint.body.id}/secret/rotate`),
-      'PATCH endpoint issuing a new secret': await h.call('PATCH', `${ep}/${endpoint.body.id}`, { body: { signature: { scheme: 'standard-webhooks' } } }),
+      'PATCH endpoint issuing a new secret': await h.call('PATCH', `${ep}/${endpoint.body.id}`, {
+        body: { signature: { scheme: 'standard-webhooks' } },
+      }),
       'POST sources (the ingest URL)': source,
       'GET sources': await h.call('GET', `/v1/subscribers/${sid}/sources`),
       'GET source': await h.call('GET', `/v1/subscribers/${sid}/sources/${source.body.id}`),
@@ -46,7 +50,10 @@ describe('secrets out of logs and caches', () => {
 
   it('never logs an ingest token, whatever the case or form of the /in/ path', async () => {
     const logged = h.logLines.length;
-    const source = await createSource(h, sid, { eventType: 'source.jenkins', verification: { type: 'basic', username: 'jenkins', password: 'correct horse' } });
+    const source = await createSource(h, sid, {
+      eventType: 'source.jenkins',
+      verification: { type: 'basic', username: 'jenkins', password: 'correct horse' },
+    });
     const token = source.ingestUrl.slice('/in/'.length);
     const auth = { authorization: `Basic ${Buffer.from('jenkins:correct horse').toString('base64')}` };
     const paths = [`/in/${token}`, `/IN/${token}`, `/In/${token}?challenge=c1`, `//in/${token}`, `/%69n/${token}`, `/%49N/${token}/extra`];

@@ -51,7 +51,9 @@ async function storeOneOfEverySecret(h: ApiHarness): Promise<{ secrets: string[]
     const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id as string;
     const secrets: string[] = [];
     const endpoint = async (body: Record<string, unknown>) => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { eventTypes: ['custom.*'], ...body, url: body.url ?? `${receiver.url}/hook` } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { eventTypes: ['custom.*'], ...body, url: body.url ?? `${receiver.url}/hook` },
+      });
       if (res.status !== 201) throw new Error(`endpoint: ${res.status} ${JSON.stringify(res.body)}`);
       secrets.push(res.body.secret as string);
       return res.body;
@@ -59,7 +61,9 @@ async function storeOneOfEverySecret(h: ApiHarness): Promise<{ secrets: string[]
     await endpoint({ secret: unique('sig-xhub') });
     await endpoint({ signature: { scheme: 'standard-webhooks' } });
     const rotating = await endpoint({ secret: unique('sig-retiring') });
-    const rotated = await h.call('POST', `/v1/subscribers/${sid}/endpoints/${rotating.id}/secret/rotate`, { body: { secret: unique('sig-current') } });
+    const rotated = await h.call('POST', `/v1/subscribers/${sid}/endpoints/${rotating.id}/secret/rotate`, {
+      body: { secret: unique('sig-current') },
+    });
     secrets.push(rotated.body.secret);
     expect(rotated.body.previousSecrets).toHaveLength(1);
 
@@ -76,7 +80,16 @@ async function storeOneOfEverySecret(h: ApiHarness): Promise<{ secrets: string[]
     await endpoint({ auth: { type: 'bearer', token: bearer } });
     await endpoint({ auth: { type: 'oauth2-client-credentials', tokenUrl: `${tokenServer.url}/token`, clientId: 'relay', clientSecret } });
     await endpoint({ auth: { type: 'digest', username: 'relay', password: digest } });
-    await endpoint({ auth: { type: 'aws-sigv4', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: awsKey, sessionToken: awsSession, region: 'eu-west-1', service: 'execute-api' } });
+    await endpoint({
+      auth: {
+        type: 'aws-sigv4',
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+        secretAccessKey: awsKey,
+        sessionToken: awsSession,
+        region: 'eu-west-1',
+        service: 'execute-api',
+      },
+    });
     secrets.push(basic, userinfo, apiKey, bearer, clientSecret, digest, awsKey, awsSession);
     const wireForms = [`relay:${basic}`, `relay:${userinfo}`].map((creds) => Buffer.from(creds).toString('base64'));
 
@@ -112,7 +125,9 @@ async function storeOneOfEverySecret(h: ApiHarness): Promise<{ secrets: string[]
     }
     const ingestUrls: Record<string, string> = {};
     for (const verification of verifications) {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: verification.type, eventType: 'custom.inbound', verification, dedupe: { header: 'X-Delivery' } } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+        body: { name: verification.type, eventType: 'custom.inbound', verification, dedupe: { header: 'X-Delivery' } },
+      });
       if (res.status !== 201) throw new Error(`source: ${res.status} ${JSON.stringify(res.body)}`);
       ingestUrls[verification.type] = res.body.ingestUrl;
       secrets.push(res.body.ingestUrl.slice('/in/'.length));
@@ -120,14 +135,18 @@ async function storeOneOfEverySecret(h: ApiHarness): Promise<{ secrets: string[]
     const body = '{"n":1}';
     const signed = `sha256=${createHmac('sha256', hmac).update(body).digest('hex')}`;
     expect((await ingest(h, ingestUrls.hmac!, { body, headers: { 'x-hub-signature-256': signed, 'x-delivery': 'd-1' } })).status).toBe(202);
-    expect((await ingest(h, ingestUrls.stripe!, { body, headers: { 'stripe-signature': stripeSignature(stripe, body) } })).status).toBe(202);
+    expect((await ingest(h, ingestUrls.stripe!, { body, headers: { 'stripe-signature': stripeSignature(stripe, body) } })).status).toBe(
+      202,
+    );
     expect((await ingest(h, ingestUrls.header!, { body, headers: { 'x-token': headerA, 'x-team-token': headerB } })).status).toBe(202);
 
     await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.secrets.check', payload: { n: 2 } } });
     // 10 endpoints: one delivery each for the published event and for each of the 3 inbound ones.
     await receiver.waitForRequests(40, 20_000);
     expect(tokens.issued.length).toBeGreaterThan(0);
-    await waitUntil(async () => (await h.call('GET', `/v1/subscribers/${sid}/deliveries?status=delivered&limit=100`)).body.data.length === 40);
+    await waitUntil(
+      async () => (await h.call('GET', `/v1/subscribers/${sid}/deliveries?status=delivered&limit=100`)).body.data.length === 40,
+    );
     return { secrets, wireForms };
   } finally {
     await receiver.close();

@@ -83,8 +83,11 @@ describe('endpoint secrets', () => {
         standardWebhooksSignature(created.secret, published.id, timestamp, body),
       ]);
       const nowSeconds = Math.floor(Date.now() / 1000);
-      for (const secret of [rotated.secret, created.secret]) expect(verifyStandardWebhook({ secret, body: req!.body, headers, nowSeconds })).toBe(true);
-      expect(verifyStandardWebhook({ secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`, body: req!.body, headers, nowSeconds })).toBe(false);
+      for (const secret of [rotated.secret, created.secret])
+        expect(verifyStandardWebhook({ secret, body: req!.body, headers, nowSeconds })).toBe(true);
+      expect(
+        verifyStandardWebhook({ secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`, body: req!.body, headers, nowSeconds }),
+      ).toBe(false);
     });
 
     it('accepts a chosen secret and a zero grace period that retires the old one at once', async () => {
@@ -96,7 +99,6 @@ describe('endpoint secrets', () => {
       expect(short.body.error.details).toEqual([expect.objectContaining({ path: 'secret' })]);
     });
   });
-
 
   describe('when PATCH changes the signature scheme', () => {
     it('issues a whsec_ secret for standard-webhooks, and deliveries verify with it', async () => {
@@ -121,11 +123,15 @@ describe('endpoint secrets', () => {
 
     it('keeps a secret that suits the new scheme', async () => {
       const created = await create({ signature: { scheme: 'standard-webhooks' } });
-      await h.call('PATCH', `${base}/${created.id}`, { body: { signature: { scheme: 'x-hub-signature', algorithm: 'sha512', prefix: true } } });
+      await h.call('PATCH', `${base}/${created.id}`, {
+        body: { signature: { scheme: 'x-hub-signature', algorithm: 'sha512', prefix: true } },
+      });
       expect((await h.call('GET', `${base}/${created.id}/secret`)).body.secret).toBe(created.secret);
       await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
       const [req] = await receiver.waitForRequests(1);
-      expect(req?.headers['x-hub-signature']).toBe(`sha512=${createHmac('sha512', created.secret).update(JSON.stringify(EVENT.payload)).digest('hex')}`);
+      expect(req?.headers['x-hub-signature']).toBe(
+        `sha512=${createHmac('sha512', created.secret).update(JSON.stringify(EVENT.payload)).digest('hex')}`,
+      );
     });
   });
 });

@@ -24,7 +24,13 @@ describe('per-subscriber limits', () => {
     it('shows the effective limits and usage to the admin and to the subscriber itself', async () => {
       const { sid, key } = await newSubscriber(h);
       await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/a' } });
-      const expected = { id: sid, name: 'Acme', createdAt: expect.any(Number), limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 }, usage: { endpoints: 1, sources: 0 } };
+      const expected = {
+        id: sid,
+        name: 'Acme',
+        createdAt: expect.any(Number),
+        limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 },
+        usage: { endpoints: 1, sources: 0 },
+      };
       expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toEqual(expected);
       expect((await h.call('GET', `/v1/subscribers/${sid}`, { key })).body).toEqual(expected);
       const other = await newSubscriber(h, 'Other');
@@ -39,7 +45,11 @@ describe('per-subscriber limits', () => {
       expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
       const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
       expect(reset.body).toMatchObject({ name: 'Acme Corp', limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 20 } });
-      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.limits).toEqual({ maxEndpoints: 100, maxSources: 50, eventsPerSecond: 20 });
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.limits).toEqual({
+        maxEndpoints: 100,
+        maxSources: 50,
+        eventsPerSecond: 20,
+      });
     });
 
     it.each<[string, unknown, string]>([
@@ -56,7 +66,10 @@ describe('per-subscriber limits', () => {
       const res = await h.call('PATCH', `/v1/subscribers/${sid}`, { body });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([expect.objectContaining({ path })]);
-      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toMatchObject({ name: 'Acme', limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 } });
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toMatchObject({
+        name: 'Acme',
+        limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 },
+      });
     });
 
     it('answers 404 for a subscriber that does not exist', async () => {
@@ -74,14 +87,19 @@ describe('per-subscriber limits', () => {
       await h.close();
     });
 
-    const createEndpoint = (sid: string, i: number) => h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } });
+    const createEndpoint = (sid: string, i: number) =>
+      h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } });
 
     it('refuses the endpoint over the quota with 409 quota_exceeded naming it, and stores nothing', async () => {
       const { sid } = await newSubscriber(h);
       for (let i = 0; i < 3; i++) expect((await createEndpoint(sid, i)).status).toBe(201);
       const over = await createEndpoint(sid, 3);
       expect(over.status).toBe(409);
-      expect(over.body.error).toEqual({ code: 'quota_exceeded', message: expect.stringContaining('3 endpoints'), details: [{ path: 'limits.maxEndpoints', message: expect.stringContaining('3') }] });
+      expect(over.body.error).toEqual({
+        code: 'quota_exceeded',
+        message: expect.stringContaining('3 endpoints'),
+        details: [{ path: 'limits.maxEndpoints', message: expect.stringContaining('3') }],
+      });
       expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data).toHaveLength(3);
     });
 
@@ -115,9 +133,15 @@ describe('per-subscriber limits', () => {
       const { sid } = await newSubscriber(h);
       await createSource(h, sid, { eventType: 'source.a', verification: TOKEN_HEADER });
       await createSource(h, sid, { eventType: 'source.b', verification: TOKEN_HEADER });
-      const over = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'third', eventType: 'source.c', verification: TOKEN_HEADER } });
+      const over = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+        body: { name: 'third', eventType: 'source.c', verification: TOKEN_HEADER },
+      });
       expect(over.status).toBe(409);
-      expect(over.body.error).toEqual({ code: 'quota_exceeded', message: expect.stringContaining('2 sources'), details: [{ path: 'limits.maxSources', message: expect.stringContaining('2') }] });
+      expect(over.body.error).toEqual({
+        code: 'quota_exceeded',
+        message: expect.stringContaining('2 sources'),
+        details: [{ path: 'limits.maxSources', message: expect.stringContaining('2') }],
+      });
       expect((await h.call('GET', `/v1/subscribers/${sid}/sources`)).body.data).toHaveLength(2);
     });
   });
@@ -147,7 +171,9 @@ describe('per-subscriber limits', () => {
     }
 
     it('accepts headers totalling exactly 8 KB', async () => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/ok', headers: headersOf(4, 8192) } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { url: 'http://127.0.0.1:9/ok', headers: headersOf(4, 8192) },
+      });
       expect(res.status).toBe(201);
     });
 
@@ -163,7 +189,9 @@ describe('per-subscriber limits', () => {
     });
 
     it('refuses the same on PATCH and keeps the endpoint as it was', async () => {
-      const created = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/p', headers: { 'x-small': 'a' } } });
+      const created = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { url: 'http://127.0.0.1:9/p', headers: { 'x-small': 'a' } },
+      });
       const res = await h.call('PATCH', `/v1/subscribers/${sid}/endpoints/${created.body.id}`, { body: { headers: headersOf(3, 9000) } });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'headers', message: expect.stringMatching(/8192 bytes/) }]);
@@ -193,7 +221,9 @@ describe('per-subscriber limits', () => {
 
     it('is off by default: 100 publishes in one instant are all accepted', async () => {
       const { sid } = await newSubscriber(h);
-      const answers = await Promise.all(Array.from({ length: 100 }, () => h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, () => h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })),
+      );
       expect(answers.filter((a) => a.status === 202)).toHaveLength(100);
     });
 
@@ -204,7 +234,11 @@ describe('per-subscriber limits', () => {
       expect(answers.map((a) => a.status)).toEqual([...Array(5).fill(202), ...Array(7).fill(429)]);
       const refused = answers[5]!;
       expect(refused.headers.get('retry-after')).toBe('1');
-      expect(refused.body.error).toEqual({ code: 'rate_limited', message: expect.stringContaining('5 events per second'), details: [{ path: 'limits.eventsPerSecond', message: expect.any(String) }] });
+      expect(refused.body.error).toEqual({
+        code: 'rate_limited',
+        message: expect.stringContaining('5 events per second'),
+        details: [{ path: 'limits.eventsPerSecond', message: expect.any(String) }],
+      });
       expect(await eventsOf(h, sid)).toHaveLength(5);
       // One event's worth of time later (200 ms at 5/s), one more is accepted, by either process.
       clock.advance(200);
@@ -214,7 +248,8 @@ describe('per-subscriber limits', () => {
 
     it('counts every event of a batch, and lets a batch larger than a second through only when the budget is full (then waits it out)', async () => {
       const sid = await limited(10);
-      const batch = (n: number) => h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: Array.from({ length: n }, () => EVENT) } });
+      const batch = (n: number) =>
+        h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: Array.from({ length: n }, () => EVENT) } });
       expect((await batch(6)).status).toBe(202);
       const over = await batch(6);
       expect(over.status).toBe(429);
@@ -235,7 +270,11 @@ describe('per-subscriber limits', () => {
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await ingest(h, source.ingestUrl, { body: '{"n":1}', headers: WITH_TOKEN })).status);
       expect(statuses).toEqual([202, 202, 429]);
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', status: 429, reason: expect.stringContaining('2 events per second') });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+        outcome: 'rejected',
+        status: 429,
+        reason: expect.stringContaining('2 events per second'),
+      });
       expect(await eventsOf(h, sid)).toHaveLength(2);
     });
 

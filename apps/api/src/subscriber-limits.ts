@@ -16,7 +16,11 @@ export const DEFAULT_SUBSCRIBER_LIMITS: Readonly<SubscriberLimits> = Object.free
 });
 
 /** The largest value each limit may be set to (configuration or the admin's override). */
-export const LIMIT_CEILINGS: Readonly<SubscriberLimits> = Object.freeze({ maxEndpoints: 100_000, maxSources: 100_000, eventsPerSecond: 1_000_000 });
+export const LIMIT_CEILINGS: Readonly<SubscriberLimits> = Object.freeze({
+  maxEndpoints: 100_000,
+  maxSources: 100_000,
+  eventsPerSecond: 1_000_000,
+});
 
 const override = (ceiling: number) => z.number().int().min(0).max(ceiling).nullable().optional();
 
@@ -66,9 +70,12 @@ export class SubscriberLimitsReader {
 export class QuotaExceededError extends AppError {
   constructor(quota: 'maxEndpoints' | 'maxSources', limit: number) {
     const what = `${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${limit === 1 ? '' : 's'}`;
-    super(409, 'quota_exceeded', `quota exceeded: the subscriber has its limit of ${limit} ${what} (limits.${quota}); delete one, or ask the operator to raise it`, [
-      { path: `limits.${quota}`, message: `at most ${limit} ${what} per subscriber` },
-    ]);
+    super(
+      409,
+      'quota_exceeded',
+      `quota exceeded: the subscriber has its limit of ${limit} ${what} (limits.${quota}); delete one, or ask the operator to raise it`,
+      [{ path: `limits.${quota}`, message: `at most ${limit} ${what} per subscriber` }],
+    );
   }
 }
 
@@ -77,9 +84,13 @@ export class PublishRateError extends AppError {
     readonly perSecond: number,
     readonly retryAfterSeconds: number,
   ) {
-    super(429, 'rate_limited', `the subscriber publishes more than ${perSecond} events per second (limits.eventsPerSecond); retry after ${retryAfterSeconds} s`, [
-      { path: 'limits.eventsPerSecond', message: `at most ${perSecond} events per second, a batch counting each of its events` },
-    ], { headers: { 'retry-after': String(retryAfterSeconds) } });
+    super(
+      429,
+      'rate_limited',
+      `the subscriber publishes more than ${perSecond} events per second (limits.eventsPerSecond); retry after ${retryAfterSeconds} s`,
+      [{ path: 'limits.eventsPerSecond', message: `at most ${perSecond} events per second, a batch counting each of its events` }],
+      { headers: { 'retry-after': String(retryAfterSeconds) } },
+    );
   }
 }
 
@@ -88,7 +99,11 @@ export class PublishRateError extends AppError {
  * (Redis); throws PublishRateError, carrying Retry-After, when they are over it. Called after a
  * request is validated and before anything of it is stored.
  */
-export async function admitEvents(deps: { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number }, subscriberId: string, events: number): Promise<void> {
+export async function admitEvents(
+  deps: { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number },
+  subscriberId: string,
+  events: number,
+): Promise<void> {
   const { eventsPerSecond } = await deps.subscriberLimits.of(subscriberId);
   if (eventsPerSecond === 0 || events === 0) return;
   const verdict = await deps.store.publishRate.take(subscriberId, events, eventsPerSecond, deps.now());

@@ -27,7 +27,9 @@ describe('operator policy for endpoints', () => {
       const api = await start({ worker: false, policy: { allowHttp: false } });
       const res = await api.call('POST', base, { body: { url: 'http://127.0.0.1:8080/hooks' } });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'url', message: expect.stringMatching(/scheme http: is not allowed \(use https:\)/) }]);
+      expect(res.body.error.details).toEqual([
+        { path: 'url', message: expect.stringMatching(/scheme http: is not allowed \(use https:\)/) },
+      ]);
       expect((await api.call('GET', base)).body.data).toEqual([]);
     });
 

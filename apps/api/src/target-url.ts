@@ -29,7 +29,11 @@ export interface AssertTargetUrlOptions {
  * URL) is taken out and returned, so the stored URL, and everything that shows or logs it, never
  * holds a password.
  */
-export async function assertTargetUrl(url: string, deps: Pick<ApiDeps, 'policy'>, opts: AssertTargetUrlOptions = {}): Promise<VettedTargetUrl> {
+export async function assertTargetUrl(
+  url: string,
+  deps: Pick<ApiDeps, 'policy'>,
+  opts: AssertTargetUrlOptions = {},
+): Promise<VettedTargetUrl> {
   const field = opts.field ?? 'url';
   const refuse = (message: string): never => {
     throw new ValidationError(`${field}: ${message}`, [{ path: field, message }]);
@@ -49,7 +53,10 @@ export async function assertTargetUrl(url: string, deps: Pick<ApiDeps, 'policy'>
     parsed.username = '';
     parsed.password = '';
   }
-  const verdict = await checkTargetUrl(parsed.toString(), { allowHttp: deps.policy.allowHttp, allowPrivate: deps.policy.allowPrivateTargets });
+  const verdict = await checkTargetUrl(parsed.toString(), {
+    allowHttp: deps.policy.allowHttp,
+    allowPrivate: deps.policy.allowPrivateTargets,
+  });
   if (!verdict.ok) refuse(verdict.reason);
   return credentials ? { url: parsed.toString(), credentials } : { url: parsed.toString() };
 }

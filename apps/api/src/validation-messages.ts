@@ -56,8 +56,10 @@ export function plainMessage(issue: RawIssue): string | undefined {
       return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describe(issue.input)}`;
     case 'too_small': {
       const { minimum, inclusive, origin } = issue;
-      if (origin === 'string') return Number(minimum) <= 1 ? 'must not be empty' : `must be at least ${count(minimum, 'character', 'characters')}`;
-      if (origin === 'array' || origin === 'set') return Number(minimum) <= 1 ? 'must not be empty' : `must have at least ${count(minimum, 'item', 'items')}`;
+      if (origin === 'string')
+        return Number(minimum) <= 1 ? 'must not be empty' : `must be at least ${count(minimum, 'character', 'characters')}`;
+      if (origin === 'array' || origin === 'set')
+        return Number(minimum) <= 1 ? 'must not be empty' : `must have at least ${count(minimum, 'item', 'items')}`;
       return inclusive === false ? `must be greater than ${minimum}` : `must be at least ${minimum}`;
     }
     case 'too_big': {

@@ -77,13 +77,16 @@ describe('endpoint verification', () => {
     });
   });
 
-  it.each(['get', 'challenge'])("answers 422 naming the timeout when the receiver does not answer a verify: '%s' GET in time", async (verify) => {
-    receiver.answerWith(() => undefined); // never answers; receiver.close() drops the connection
-    const res = await h.call('POST', base, { body: { url: receiver.url, verify, timeoutMs: 200 } });
-    expect(res.status).toBe(422);
-    expect(res.body.error.message).toMatch(/no answer \(timeout\)/);
-    expect(await stored()).toEqual([]);
-  });
+  it.each(['get', 'challenge'])(
+    "answers 422 naming the timeout when the receiver does not answer a verify: '%s' GET in time",
+    async (verify) => {
+      receiver.answerWith(() => undefined); // never answers; receiver.close() drops the connection
+      const res = await h.call('POST', base, { body: { url: receiver.url, verify, timeoutMs: 200 } });
+      expect(res.status).toBe(422);
+      expect(res.body.error.message).toMatch(/no answer \(timeout\)/);
+      expect(await stored()).toEqual([]);
+    },
+  );
 
   describe("with verify: 'get'", () => {
     it('creates the endpoint when a GET gets 200', async () => {
@@ -120,7 +123,9 @@ describe('endpoint verification', () => {
     it('sends the endpoint credentials with the challenge, from auth or from the URL', async () => {
       receiver.answerWith(echoChallenge);
       const port = new URL(receiver.url).port;
-      const viaAuth = await h.call('POST', base, { body: { url: receiver.url, verify: 'challenge', auth: { type: 'bearer', token: 'tok-verify' } } });
+      const viaAuth = await h.call('POST', base, {
+        body: { url: receiver.url, verify: 'challenge', auth: { type: 'bearer', token: 'tok-verify' } },
+      });
       const viaUrl = await h.call('POST', base, { body: { url: `http://web1on1:s3cret@127.0.0.1:${port}/hook`, verify: 'challenge' } });
       expect([viaAuth.status, viaUrl.status]).toEqual([201, 201]);
       expect(receiver.requests.map((r) => r.headers.authorization)).toEqual([
@@ -203,7 +208,9 @@ describe('endpoint verification', () => {
     it('verifies the new URL and refuses the change with 422 when it fails, keeping the old URL', async () => {
       const created = (await h.call('POST', base, { body: { url: receiver.url, verify: 'post' } })).body;
       other.answerWith({ status: 503 });
-      const res = await h.call('PATCH', `${base}/${created.id}`, { body: { url: `${other.url}/new`, verify: 'post', description: 'moved' } });
+      const res = await h.call('PATCH', `${base}/${created.id}`, {
+        body: { url: `${other.url}/new`, verify: 'post', description: 'moved' },
+      });
       expect(res.status).toBe(422);
       expect(res.body.error.message).toMatch(/HTTP 503/);
       expect(other.requests.map((r) => [r.method, r.url])).toEqual([['POST', '/new']]);

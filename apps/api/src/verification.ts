@@ -45,7 +45,12 @@ export async function verifyEndpoint(
   const signal = AbortSignal.timeout(endpoint.timeoutMs);
   try {
     // A receiver behind basic, api-key or bearer auth checks the GET too (Web1on1 allows credentials in the URL).
-    const res = await request(url, { method: 'GET', dispatcher, headers: { ...staticAuthHeaders(endpoint.auth), 'user-agent': USER_AGENT }, signal });
+    const res = await request(url, {
+      method: 'GET',
+      dispatcher,
+      headers: { ...staticAuthHeaders(endpoint.auth), 'user-agent': USER_AGENT },
+      signal,
+    });
     if (mode === 'get') {
       // Only the status matters: a big or streaming body must not hold the API request open.
       discard(res.body);

@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
   });
   // /metrics, and the /healthz and /readyz probes (docker-compose.yml's healthcheck).
-  const metricsServer = config.METRICS_PORT > 0 ? createProbeServer({ metrics, ready: () => worker.ready() }).listen(config.METRICS_PORT) : undefined;
+  const metricsServer =
+    config.METRICS_PORT > 0 ? createProbeServer({ metrics, ready: () => worker.ready() }).listen(config.METRICS_PORT) : undefined;
   logger.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort: config.METRICS_PORT || null }, 'worker.started');
 
   const shutdown = async (signal: string): Promise<void> => {

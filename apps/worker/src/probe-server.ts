@@ -17,7 +17,9 @@ export function createProbeServer(options: ProbeServerOptions): Server {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
     if (path === '/metrics') {
-      void options.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text));
+      void options.metrics.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text));
       return;
     }
     if (path === '/healthz') return void json(res, 200, { status: 'ok' });

@@ -42,7 +42,10 @@ describe('when a worker process is killed with SIGKILL mid-delivery', () => {
       const endpoint = buildEndpoint({ url: receiver.url, retry: { maxRetries: 3, intervalMs: 50, backoff: 'fixed' } });
       await store.endpoints.save(endpoint);
       const events = Array.from({ length: EVENTS }, () => buildEvent());
-      const created = await enqueueEvents({ store }, events.map((event) => ({ event, endpoints: [endpoint] })));
+      const created = await enqueueEvents(
+        { store },
+        events.map((event) => ({ event, endpoints: [endpoint] })),
+      );
       const deliveryIds = created.flat().map((d) => d.id);
 
       worker = startWorkerProcess(env);

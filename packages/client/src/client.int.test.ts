@@ -20,11 +20,23 @@ describe('@hookrelay/client against a running Hookrelay', () => {
     const client = admin();
     const subscriber = await client.subscribers.create('Acme');
     expect(subscriber.apiKey).toMatch(/^hr_sub_/);
-    const endpoint = await client.endpoints.create(subscriber.id, { url: `${receiver.url}/client`, eventTypes: ['custom.order.*'], retry: { maxRetries: 0 } });
+    const endpoint = await client.endpoints.create(subscriber.id, {
+      url: `${receiver.url}/client`,
+      eventTypes: ['custom.order.*'],
+      retry: { maxRetries: 0 },
+    });
     expect(endpoint.secret).toEqual(expect.any(String));
-    const one = await client.publish(subscriber.id, { type: 'custom.order.paid', payload: { orderId: 'o-1' }, idempotencyKey: 'order-o-1' });
+    const one = await client.publish(subscriber.id, {
+      type: 'custom.order.paid',
+      payload: { orderId: 'o-1' },
+      idempotencyKey: 'order-o-1',
+    });
     expect(one.deliveries).toEqual([{ id: expect.any(String), endpointId: endpoint.id }]);
-    const again = await client.publish(subscriber.id, { type: 'custom.order.paid', payload: { orderId: 'o-1' }, idempotencyKey: 'order-o-1' });
+    const again = await client.publish(subscriber.id, {
+      type: 'custom.order.paid',
+      payload: { orderId: 'o-1' },
+      idempotencyKey: 'order-o-1',
+    });
     expect(again.id).toBe(one.id);
     const batch = await client.publishBatch(subscriber.id, [
       { type: 'custom.order.refunded', payload: { orderId: 'o-1' } },
@@ -37,7 +49,10 @@ describe('@hookrelay/client against a running Hookrelay', () => {
     // A subscriber key sees its own endpoints, deliveries and events through the same client.
     const mine = createHookrelayClient({ baseUrl: h.baseUrl, apiKey: subscriber.apiKey });
     expect((await mine.endpoints.list(subscriber.id)).data.map((e) => e.id)).toEqual([endpoint.id]);
-    const deliveries = await waitFor(() => mine.deliveries.list(subscriber.id, { status: 'delivered' }), (p) => p.data.length === 3);
+    const deliveries = await waitFor(
+      () => mine.deliveries.list(subscriber.id, { status: 'delivered' }),
+      (p) => p.data.length === 3,
+    );
     const detail = await mine.deliveries.get(subscriber.id, deliveries.data[0]!.id);
     expect(detail.attempts[0]?.statusCode).toBe(200);
     expect((await mine.deliveries.retry(subscriber.id, detail.id)).queued).toBe(true);
@@ -66,17 +81,28 @@ describe('@hookrelay/client against a running Hookrelay', () => {
   it("throws HookrelayError carrying the API's code, message and details", async () => {
     const client = admin();
     const { id: sid } = await client.subscribers.create('Initech');
-    const invalid = await client.endpoints.create(sid, { url: `${receiver.url}/x`, timeoutMs: 0, retry: { maxRetries: -1 } }).catch((err: unknown) => err);
+    const invalid = await client.endpoints
+      .create(sid, { url: `${receiver.url}/x`, timeoutMs: 0, retry: { maxRetries: -1 } })
+      .catch((err: unknown) => err);
     expect(invalid).toBeInstanceOf(HookrelayError);
     expect(invalid).toMatchObject({
       status: 400,
       code: 'validation_failed',
       message: expect.stringContaining('timeoutMs'),
-      details: expect.arrayContaining([expect.objectContaining({ path: 'retry.maxRetries' }), expect.objectContaining({ path: 'timeoutMs', message: expect.any(String) })]),
+      details: expect.arrayContaining([
+        expect.objectContaining({ path: 'retry.maxRetries' }),
+        expect.objectContaining({ path: 'timeoutMs', message: expect.any(String) }),
+      ]),
       requestId: expect.any(String),
     });
-    await expect(client.deliveries.get(sid, 'dlv_nothing')).rejects.toMatchObject({ status: 404, code: 'not_found', message: 'delivery not found' });
-    await expect(createHookrelayClient({ baseUrl: h.baseUrl, apiKey: 'hr_pub_wrong' }).publish(sid, { type: 'custom.x', payload: {} })).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+    await expect(client.deliveries.get(sid, 'dlv_nothing')).rejects.toMatchObject({
+      status: 404,
+      code: 'not_found',
+      message: 'delivery not found',
+    });
+    await expect(
+      createHookrelayClient({ baseUrl: h.baseUrl, apiKey: 'hr_pub_wrong' }).publish(sid, { type: 'custom.x', payload: {} }),
+    ).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
   });
 
   it('publishes through a 503 while the API is shutting down, once it accepts again', async () => {
@@ -87,7 +113,11 @@ describe('@hookrelay/client against a running Hookrelay', () => {
     const back = setTimeout(() => h.setAccepting(true), 30);
     try {
       const started = Date.now();
-      const accepted = await createHookrelayClient({ baseUrl: h.baseUrl, apiKey: h.adminKey, retry: { baseDelayMs: 20, maxRetries: 6 } }).publish(sid, { type: 'custom.x', payload: { ok: true } });
+      const accepted = await createHookrelayClient({
+        baseUrl: h.baseUrl,
+        apiKey: h.adminKey,
+        retry: { baseDelayMs: 20, maxRetries: 6 },
+      }).publish(sid, { type: 'custom.x', payload: { ok: true } });
       expect(accepted.id).toMatch(/^evt_/);
       expect(Date.now() - started).toBeGreaterThanOrEqual(20);
     } finally {
@@ -96,7 +126,9 @@ describe('@hookrelay/client against a running Hookrelay', () => {
     }
     h.setAccepting(false);
     try {
-      await expect(createHookrelayClient({ baseUrl: h.baseUrl, apiKey: h.adminKey, retry: false }).publish(sid, { type: 'custom.x', payload: {} })).rejects.toMatchObject({ status: 503, code: 'shutting_down' });
+      await expect(
+        createHookrelayClient({ baseUrl: h.baseUrl, apiKey: h.adminKey, retry: false }).publish(sid, { type: 'custom.x', payload: {} }),
+      ).rejects.toMatchObject({ status: 503, code: 'shutting_down' });
     } finally {
       h.setAccepting(true);
     }

@@ -37,8 +37,15 @@ async function answer<D>(call: Promise<Result<D>>): Promise<D> {
 export function createHookrelayClient(options: HookrelayClientOptions) {
   if (!options.baseUrl) throw new TypeError('createHookrelayClient: baseUrl is required');
   if (!options.apiKey) throw new TypeError('createHookrelayClient: apiKey is required');
-  const fetch = retryingFetch(options.retry ?? {}, { fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)), timeoutMs: options.timeoutMs ?? 30_000 });
-  const api = createClient<paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), fetch, headers: { authorization: `Bearer ${options.apiKey}` } });
+  const fetch = retryingFetch(options.retry ?? {}, {
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
+  const api = createClient<paths>({
+    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    fetch,
+    headers: { authorization: `Bearer ${options.apiKey}` },
+  });
   const sub = (sid: string) => ({ path: { sid } });
 
   return {
@@ -46,23 +53,28 @@ export function createHookrelayClient(options: HookrelayClientOptions) {
      * Publishes one event to a subscriber: answered once its deliveries are durably queued. Pass
      * `idempotencyKey` so that a retried call (yours, or this client's after a 503) cannot publish twice.
      */
-    publish: (sid: string, event: T.EventInput): Promise<T.EventAccepted> => answer(api.POST('/v1/subscribers/{sid}/events', { params: sub(sid), body: event })),
+    publish: (sid: string, event: T.EventInput): Promise<T.EventAccepted> =>
+      answer(api.POST('/v1/subscribers/{sid}/events', { params: sub(sid), body: event })),
 
     /** Publishes up to 1000 events at once, all or none: one invalid event refuses the batch (400 naming it). */
     publishBatch: async (sid: string, events: T.EventInput[]): Promise<T.EventAccepted[]> =>
       (await answer(api.POST('/v1/subscribers/{sid}/events/batch', { params: sub(sid), body: { events } }))).events,
 
     endpoints: {
-      list: (sid: string, query: T.EndpointListQuery = {}): Promise<T.Page<T.Endpoint>> => answer(api.GET('/v1/subscribers/{sid}/endpoints', { params: { ...sub(sid), query } })),
+      list: (sid: string, query: T.EndpointListQuery = {}): Promise<T.Page<T.Endpoint>> =>
+        answer(api.GET('/v1/subscribers/{sid}/endpoints', { params: { ...sub(sid), query } })),
       /** The answer carries the signing `secret`. */
-      create: (sid: string, endpoint: T.CreateEndpointRequest): Promise<T.EndpointWithSecret> => answer(api.POST('/v1/subscribers/{sid}/endpoints', { params: sub(sid), body: endpoint })),
-      get: (sid: string, eid: string): Promise<T.Endpoint> => answer(api.GET('/v1/subscribers/{sid}/endpoints/{eid}', { params: { path: { sid, eid } } })),
+      create: (sid: string, endpoint: T.CreateEndpointRequest): Promise<T.EndpointWithSecret> =>
+        answer(api.POST('/v1/subscribers/{sid}/endpoints', { params: sub(sid), body: endpoint })),
+      get: (sid: string, eid: string): Promise<T.Endpoint> =>
+        answer(api.GET('/v1/subscribers/{sid}/endpoints/{eid}', { params: { path: { sid, eid } } })),
       update: (sid: string, eid: string, patch: T.UpdateEndpointRequest): Promise<T.UpdatedEndpoint> =>
         answer(api.PATCH('/v1/subscribers/{sid}/endpoints/{eid}', { params: { path: { sid, eid } }, body: patch })),
       delete: async (sid: string, eid: string): Promise<void> => {
         await answer(api.DELETE('/v1/subscribers/{sid}/endpoints/{eid}', { params: { path: { sid, eid } } }));
       },
-      getSecret: (sid: string, eid: string): Promise<T.EndpointSecrets> => answer(api.GET('/v1/subscribers/{sid}/endpoints/{eid}/secret', { params: { path: { sid, eid } } })),
+      getSecret: (sid: string, eid: string): Promise<T.EndpointSecrets> =>
+        answer(api.GET('/v1/subscribers/{sid}/endpoints/{eid}/secret', { params: { path: { sid, eid } } })),
       rotateSecret: (sid: string, eid: string, body: T.RotateSecretRequest = {}): Promise<T.EndpointSecrets> =>
         answer(api.POST('/v1/subscribers/{sid}/endpoints/{eid}/secret/rotate', { params: { path: { sid, eid } }, body })),
       /** Sends a signed test event now (`hookrelay.test`, or a type you name) and returns the attempt. */
@@ -74,15 +86,20 @@ export function createHookrelayClient(options: HookrelayClientOptions) {
     },
 
     deliveries: {
-      list: (sid: string, query: T.DeliveryListQuery = {}): Promise<T.Page<T.Delivery>> => answer(api.GET('/v1/subscribers/{sid}/deliveries', { params: { ...sub(sid), query } })),
+      list: (sid: string, query: T.DeliveryListQuery = {}): Promise<T.Page<T.Delivery>> =>
+        answer(api.GET('/v1/subscribers/{sid}/deliveries', { params: { ...sub(sid), query } })),
       /** The delivery with every attempt. */
-      get: (sid: string, did: string): Promise<T.DeliveryDetail> => answer(api.GET('/v1/subscribers/{sid}/deliveries/{did}', { params: { path: { sid, did } } })),
-      retry: (sid: string, did: string): Promise<T.RetryAccepted> => answer(api.POST('/v1/subscribers/{sid}/deliveries/{did}/retry', { params: { path: { sid, did } } })),
+      get: (sid: string, did: string): Promise<T.DeliveryDetail> =>
+        answer(api.GET('/v1/subscribers/{sid}/deliveries/{did}', { params: { path: { sid, did } } })),
+      retry: (sid: string, did: string): Promise<T.RetryAccepted> =>
+        answer(api.POST('/v1/subscribers/{sid}/deliveries/{did}/retry', { params: { path: { sid, did } } })),
     },
 
     events: {
-      list: (sid: string, query: T.EventListQuery = {}): Promise<T.Page<T.EventSummary>> => answer(api.GET('/v1/subscribers/{sid}/events', { params: { ...sub(sid), query } })),
-      get: (sid: string, eventId: string): Promise<T.EventDetail> => answer(api.GET('/v1/subscribers/{sid}/events/{eid}', { params: { path: { sid, eid: eventId } } })),
+      list: (sid: string, query: T.EventListQuery = {}): Promise<T.Page<T.EventSummary>> =>
+        answer(api.GET('/v1/subscribers/{sid}/events', { params: { ...sub(sid), query } })),
+      get: (sid: string, eventId: string): Promise<T.EventDetail> =>
+        answer(api.GET('/v1/subscribers/{sid}/events/{eid}', { params: { path: { sid, eid: eventId } } })),
       replay: (sid: string, eventId: string, body: T.ReplayRequest = {}): Promise<T.ReplayAccepted> =>
         answer(api.POST('/v1/subscribers/{sid}/events/{eid}/replay', { params: { path: { sid, eid: eventId } }, body })),
     },
@@ -96,7 +113,8 @@ export function createHookrelayClient(options: HookrelayClientOptions) {
 
     /** Admin or publisher key: magic links into the subscriber portal. */
     portalSessions: {
-      create: (sid: string, body: T.CreatePortalSessionRequest = {}): Promise<T.PortalSession> => answer(api.POST('/v1/subscribers/{sid}/portal-sessions', { params: sub(sid), body })),
+      create: (sid: string, body: T.CreatePortalSessionRequest = {}): Promise<T.PortalSession> =>
+        answer(api.POST('/v1/subscribers/{sid}/portal-sessions', { params: sub(sid), body })),
       revoke: async (sid: string, id: string): Promise<void> => {
         await answer(api.DELETE('/v1/subscribers/{sid}/portal-sessions/{id}', { params: { path: { sid, id } } }));
       },

@@ -36,7 +36,14 @@ export class HookrelayError extends Error {
       return new HookrelayError(response.status, error.code, error.message, details, requestId, retryAfterMs);
     }
     const text = typeof body === 'string' && body ? `: ${body.slice(0, 200)}` : '';
-    return new HookrelayError(response.status, `http_${response.status}`, `Hookrelay answered HTTP ${response.status}${text}`, [], requestId, retryAfterMs);
+    return new HookrelayError(
+      response.status,
+      `http_${response.status}`,
+      `Hookrelay answered HTTP ${response.status}${text}`,
+      [],
+      requestId,
+      retryAfterMs,
+    );
   }
 }
 

@@ -22,9 +22,15 @@ describe('the generated OpenAPI types of @hookrelay/client', () => {
 
   it('are what openapi-typescript makes of the served GET /openapi.json today', async () => {
     // The same options as the package's `generate` script.
-    const { stdout } = await run(process.execPath, [CLI, `${h.baseUrl}/openapi.json`, '--default-non-nullable', 'false'], { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, [CLI, `${h.baseUrl}/openapi.json`, '--default-non-nullable', 'false'], {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 60_000,
+    });
     const checkedIn = readFileSync(GENERATED, 'utf8');
-    if (stdout !== checkedIn) throw new Error('packages/client/src/generated/openapi.ts is stale against the served openapi.json: run `npm run generate -w @hookrelay/client` and commit it');
+    if (stdout !== checkedIn)
+      throw new Error(
+        'packages/client/src/generated/openapi.ts is stale against the served openapi.json: run `npm run generate -w @hookrelay/client` and commit it',
+      );
     expect(stdout).toContain('"/v1/subscribers/{sid}/events"');
   });
 });

@@ -26,13 +26,23 @@ async function scriptedServer(answers: Answer[]) {
 
 describe('retryingFetch', () => {
   const slept: number[] = [];
-  const env = { fetch: (input: Request, init?: RequestInit) => fetch(input, init), timeoutMs: 5000, sleep: async (ms: number) => void slept.push(ms), random: () => 0.5 };
-  const post = (url: string) => new Request(url, { method: 'POST', body: '{"type":"custom.x","payload":{"n":1}}', headers: { 'content-type': 'application/json' } });
+  const env = {
+    fetch: (input: Request, init?: RequestInit) => fetch(input, init),
+    timeoutMs: 5000,
+    sleep: async (ms: number) => void slept.push(ms),
+    random: () => 0.5,
+  };
+  const post = (url: string) =>
+    new Request(url, { method: 'POST', body: '{"type":"custom.x","payload":{"n":1}}', headers: { 'content-type': 'application/json' } });
 
   beforeEach(() => void (slept.length = 0));
 
   it('sends the same request again after the Retry-After a 429 names, then returns the success', async () => {
-    const server = await scriptedServer([{ status: 429, headers: { 'retry-after': '2' } }, { status: 429, headers: { 'retry-after': '1' } }, { status: 202, body: '{"id":"evt_1"}' }]);
+    const server = await scriptedServer([
+      { status: 429, headers: { 'retry-after': '2' } },
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 202, body: '{"id":"evt_1"}' },
+    ]);
     try {
       const res = await retryingFetch({}, env)(post(server.url));
       expect(res.status).toBe(202);
@@ -45,7 +55,10 @@ describe('retryingFetch', () => {
   });
 
   it('reads Retry-After as an HTTP date too', async () => {
-    const server = await scriptedServer([{ status: 503, headers: { 'retry-after': new Date(Date.UTC(2030, 0, 1, 0, 0, 5)).toUTCString() } }, { status: 200 }]);
+    const server = await scriptedServer([
+      { status: 503, headers: { 'retry-after': new Date(Date.UTC(2030, 0, 1, 0, 0, 5)).toUTCString() } },
+      { status: 200 },
+    ]);
     try {
       const res = await retryingFetch({}, { ...env, now: () => Date.UTC(2030, 0, 1, 0, 0, 0) })(post(server.url));
       expect(res.status).toBe(200);
@@ -105,7 +118,11 @@ describe('retryingFetch', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
     try {
-      await expect(retryingFetch({}, { ...env, timeoutMs: 100 })(post(`http://127.0.0.1:${port}/v1/x`))).rejects.toMatchObject({ name: 'HookrelayError', status: 0, code: 'timeout' });
+      await expect(retryingFetch({}, { ...env, timeoutMs: 100 })(post(`http://127.0.0.1:${port}/v1/x`))).rejects.toMatchObject({
+        name: 'HookrelayError',
+        status: 0,
+        code: 'timeout',
+      });
     } finally {
       silent.closeAllConnections();
       await new Promise<void>((resolve) => silent.close(() => resolve()));

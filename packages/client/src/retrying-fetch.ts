@@ -45,8 +45,19 @@ export function retryingFetch(retry: RetryOptions | false, env: FetchEnvironment
       return await env.fetch(request, { signal: AbortSignal.timeout(env.timeoutMs) });
     } catch (err) {
       const name = (err as Error)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') throw new HookrelayError(0, 'timeout', `no answer from Hookrelay within ${env.timeoutMs} ms`, [], undefined, undefined, { cause: err });
-      throw new HookrelayError(0, 'network_error', `could not reach Hookrelay: ${(err as Error)?.message ?? String(err)}`, [], undefined, undefined, { cause: err });
+      if (name === 'TimeoutError' || name === 'AbortError')
+        throw new HookrelayError(0, 'timeout', `no answer from Hookrelay within ${env.timeoutMs} ms`, [], undefined, undefined, {
+          cause: err,
+        });
+      throw new HookrelayError(
+        0,
+        'network_error',
+        `could not reach Hookrelay: ${(err as Error)?.message ?? String(err)}`,
+        [],
+        undefined,
+        undefined,
+        { cause: err },
+      );
     }
   }
 

@@ -12,8 +12,15 @@ const fieldValue = (max: number) => z.string().max(max).regex(FIELD_VALUE, 'must
 const secret = (max: number) => fieldValue(max).min(1);
 
 /** RFC 7617: the user-id of Basic may not contain a colon (the password follows the first one). */
-const username = z.string().min(1).max(256).regex(/^[^:\r\n\0]*$/, 'must not contain a colon or line breaks');
-const password = z.string().max(1024).regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
+const username = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^:\r\n\0]*$/, 'must not contain a colon or line breaks');
+const password = z
+  .string()
+  .max(1024)
+  .regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
 
 const apiKeyHeader = z
   .string()
@@ -45,7 +52,11 @@ const schemes = [
   z
     .object({
       type: z.literal('aws-sigv4'),
-      accessKeyId: z.string().min(1).max(128).regex(/^[A-Za-z0-9]+$/, 'must be letters and digits'),
+      accessKeyId: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z0-9]+$/, 'must be letters and digits'),
       secretAccessKey: secret(256),
       region: z.string().min(1).max(64).regex(AWS_NAME, 'must be an AWS region name such as eu-west-1'),
       service: z.string().min(1).max(64).regex(AWS_NAME, 'must be an AWS service name such as execute-api'),
@@ -116,7 +127,14 @@ export function publicAuthView(auth: EndpointAuth | undefined) {
         configured: true,
       };
     case 'aws-sigv4':
-      return { type: a.type, accessKeyId: a.accessKeyId, region: a.region, service: a.service, hasSessionToken: a.sessionToken !== undefined, configured: true };
+      return {
+        type: a.type,
+        accessKeyId: a.accessKeyId,
+        region: a.region,
+        service: a.service,
+        hasSessionToken: a.sessionToken !== undefined,
+        configured: true,
+      };
   }
 }
 

@@ -49,7 +49,8 @@ export const HOP_BY_HOP_HEADER_NAMES: ReadonlySet<string> = new Set([
 /** Why a custom header may not use this name, or null when it may. */
 export function reservedHeaderProblem(name: string): string | null {
   const lower = name.toLowerCase();
-  if (HOP_BY_HOP_HEADER_NAMES.has(lower)) return 'is a hop-by-hop or message-framing header, which the HTTP client sets; it cannot be a custom header';
+  if (HOP_BY_HOP_HEADER_NAMES.has(lower))
+    return 'is a hop-by-hop or message-framing header, which the HTTP client sets; it cannot be a custom header';
   if (RESERVED_HEADER_NAMES.has(lower) || lower.startsWith('x-hookrelay-')) return 'header is set by Hookrelay and cannot be overridden';
   return null;
 }
@@ -71,30 +72,31 @@ function headerLineBytes(name: string, value: string): number {
   return name.length + value.length + 4;
 }
 
-export const customHeadersSchema = z
-  .record(z.string(), z.string())
-  .superRefine((headers, ctx) => {
-    const entries = Object.entries(headers);
-    if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 custom headers' });
-    const total = entries.reduce((sum, [name, value]) => sum + headerLineBytes(name, value), 0);
-    if (total > CUSTOM_HEADERS_MAX_BYTES) {
-      ctx.addIssue({ code: 'custom', message: `custom headers take ${total} bytes as sent (name: value and CRLF each); at most ${CUSTOM_HEADERS_MAX_BYTES} bytes (8 KB) per endpoint` });
+export const customHeadersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+  const entries = Object.entries(headers);
+  if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 custom headers' });
+  const total = entries.reduce((sum, [name, value]) => sum + headerLineBytes(name, value), 0);
+  if (total > CUSTOM_HEADERS_MAX_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `custom headers take ${total} bytes as sent (name: value and CRLF each); at most ${CUSTOM_HEADERS_MAX_BYTES} bytes (8 KB) per endpoint`,
+    });
+  }
+  const seen = new Set<string>();
+  for (const [name, value] of entries) {
+    const reserved = TOKEN.test(name) ? reservedHeaderProblem(name) : null;
+    if (!TOKEN.test(name) || name.length > 256) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'header name must be an HTTP token (no spaces or separators)' });
+    } else if (reserved) {
+      ctx.addIssue({ code: 'custom', path: [name], message: reserved });
+    } else if (seen.has(name.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'header name repeats another in a different case' });
     }
-    const seen = new Set<string>();
-    for (const [name, value] of entries) {
-      const reserved = TOKEN.test(name) ? reservedHeaderProblem(name) : null;
-      if (!TOKEN.test(name) || name.length > 256) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'header name must be an HTTP token (no spaces or separators)' });
-      } else if (reserved) {
-        ctx.addIssue({ code: 'custom', path: [name], message: reserved });
-      } else if (seen.has(name.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'header name repeats another in a different case' });
-      }
-      seen.add(name.toLowerCase());
-      if (!FIELD_VALUE.test(value) || value.length > 8192) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'header value must not contain CR, LF or control characters' });
-      }
+    seen.add(name.toLowerCase());
+    if (!FIELD_VALUE.test(value) || value.length > 8192) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'header value must not contain CR, LF or control characters' });
     }
-  });
+  }
+});
 
 export type CustomHeaders = z.infer<typeof customHeadersSchema>;

@@ -9,10 +9,7 @@ export const PERMANENT_FAILURE_STATUSES: ReadonlySet<number> = new Set([
   300, 301, 302, 303, 304, 305, 306, 307, 308, 400, 402, 404, 405, 406, 407, 408, 409, 410, 411, 414, 415, 416, 418, 505,
 ]);
 
-export type Classification =
-  | { kind: 'delivered' }
-  | { kind: 'retry'; retryAfterMs?: number }
-  | { kind: 'permanent'; reason: string };
+export type Classification = { kind: 'delivered' } | { kind: 'retry'; retryAfterMs?: number } | { kind: 'permanent'; reason: string };
 
 /** What an HTTP response means for the delivery. */
 export function classifyResponse(statusCode: number, retryAfter: string | undefined, nowMs: number): Classification {

@@ -53,13 +53,26 @@ describe('delivery engine', () => {
     const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
     const event = buildEvent({ type: 'incident.triggered' });
     const id = await h.enqueue(event, endpoint);
-    expect(await h.store.deliveries.get(id)).toMatchObject({ id, eventId: event.id, endpointId: endpoint.id, eventType: 'incident.triggered', state: 'pending', attempts: 0 });
+    expect(await h.store.deliveries.get(id)).toMatchObject({
+      id,
+      eventId: event.id,
+      endpointId: endpoint.id,
+      eventType: 'incident.triggered',
+      state: 'pending',
+      attempts: 0,
+    });
     await receiver.waitForRequests(1);
     // In flight: still pending, and still no record of its own until the attempt ends.
     expect(await h.redis.exists(h.store.keys.delivery(id))).toBe(0);
     expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
     answer?.();
-    expect(await h.waitForState(id, ['delivered'])).toMatchObject({ id, eventId: event.id, endpointId: endpoint.id, subscriberId: event.subscriberId, attempts: 1 });
+    expect(await h.waitForState(id, ['delivered'])).toMatchObject({
+      id,
+      eventId: event.id,
+      endpointId: endpoint.id,
+      subscriberId: event.subscriberId,
+      attempts: 1,
+    });
     // Ended: out of the scheduler.
     expect(await h.store.lanes.entry(id)).toBeNull();
   });

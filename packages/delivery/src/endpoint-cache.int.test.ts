@@ -38,12 +38,19 @@ describe('EndpointCache', () => {
       },
     };
     const changed: string[] = [];
-    const cache = await EndpointCache.start({ store: slowStore, keys: store.keys, subscriber, ttlMs: 60_000, onChange: (id) => changed.push(id) });
+    const cache = await EndpointCache.start({
+      store: slowStore,
+      keys: store.keys,
+      subscriber,
+      ttlMs: 60_000,
+      onChange: (id) => changed.push(id),
+    });
     try {
       const before = cache.get(endpoint.id);
       // The change lands and is announced while the load that read the old endpoint is held.
       await store.endpoints.save({ ...endpoint, url: 'http://127.0.0.1:9/new' });
-      for (const until = Date.now() + 5000; !changed.includes(endpoint.id) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+      for (const until = Date.now() + 5000; !changed.includes(endpoint.id) && Date.now() < until;)
+        await new Promise((r) => setTimeout(r, 5));
       expect(changed).toContain(endpoint.id);
       gated = false;
       releaseLoad();
@@ -96,7 +103,11 @@ describe('the worker after an endpoint is re-pointed', () => {
     await before.waitForRequests(1);
     // The change as EndpointStore.save writes it (endpoint and version in one transaction), but
     // with its pub/sub message lost: what a worker that missed it has to go by.
-    await h.redis.multi().set(h.store.keys.endpoint(endpoint.id), JSON.stringify({ ...endpoint, url: after.url })).incr(h.store.keys.endpointVersion(endpoint.id)).exec();
+    await h.redis
+      .multi()
+      .set(h.store.keys.endpoint(endpoint.id), JSON.stringify({ ...endpoint, url: after.url }))
+      .incr(h.store.keys.endpointVersion(endpoint.id))
+      .exec();
     const id = await h.enqueue(buildEvent(), endpoint);
     await h.waitForState(id, ['delivered']);
     expect(after.requests).toHaveLength(1);

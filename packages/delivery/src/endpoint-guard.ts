@@ -39,7 +39,10 @@ export class EndpointGuard {
    * After every attempt, with the endpoint's failure streak as recorded with the attempt: a 410
    * disables at once; a streak long enough in both count and time trips the breaker.
    */
-  async afterAttempt(endpoint: Endpoint, outcome: { statusCode?: number; final: 'delivered' | 'failed' | 'none'; streak: FailureStreak }): Promise<void> {
+  async afterAttempt(
+    endpoint: Endpoint,
+    outcome: { statusCode?: number; final: 'delivered' | 'failed' | 'none'; streak: FailureStreak },
+  ): Promise<void> {
     const now = this.options.now();
     const { streak } = outcome;
     if (outcome.statusCode === 410) {
@@ -52,7 +55,11 @@ export class EndpointGuard {
       streak.failingSince !== null &&
       now - streak.failingSince >= this.policy.spanMs
     ) {
-      await this.disable(endpoint, 'failing', `${streak.consecutiveFailures} consecutive failed deliveries since ${new Date(streak.failingSince).toISOString()}`);
+      await this.disable(
+        endpoint,
+        'failing',
+        `${streak.consecutiveFailures} consecutive failed deliveries since ${new Date(streak.failingSince).toISOString()}`,
+      );
     }
   }
 
@@ -75,15 +82,28 @@ export class EndpointGuard {
     const current = await store.endpoints.getSummary(id);
     if (!current || current.status === 'disabled') return false;
     // Only the status fields change: an endpoint whose secret cannot be read can still be disabled.
-    const disabled = await store.endpoints.update(id, { status: 'disabled', disabledReason: `${reason}: ${detail}`, disabledAt: now, updatedAt: now });
+    const disabled = await store.endpoints.update(id, {
+      status: 'disabled',
+      disabledReason: `${reason}: ${detail}`,
+      disabledAt: now,
+      updatedAt: now,
+    });
     if (!disabled) return false;
     logger.warn({ endpointId: id, reason, detail }, 'endpoint.disabled');
     const failed = await this.failOpenDeliveries(disabled);
     this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
 
     const payload = { endpointId: disabled.id, url: disabled.url, reason, detail, disabledAt: new Date(now).toISOString() };
-    const event: StoredEvent = { id: newId('evt', now), subscriberId: disabled.subscriberId, type: 'endpoint.disabled', payload: JSON.stringify(payload), createdAt: now };
-    const targets = (await store.endpoints.listAll(disabled.subscriberId)).filter((e) => e.status === 'active' && matchesAny(e.eventTypes, event.type));
+    const event: StoredEvent = {
+      id: newId('evt', now),
+      subscriberId: disabled.subscriberId,
+      type: 'endpoint.disabled',
+      payload: JSON.stringify(payload),
+      createdAt: now,
+    };
+    const targets = (await store.endpoints.listAll(disabled.subscriberId)).filter(
+      (e) => e.status === 'active' && matchesAny(e.eventTypes, event.type),
+    );
     await enqueueEvents({ store }, [{ event, endpoints: targets }]);
     return true;
   }

@@ -88,7 +88,11 @@ export async function waitUntilIdle(worker: Pick<DeliveryWorker, 'store' | 'queu
     const sample = await worker.store.lanes.sample();
     const leases = await Promise.all((['fast', 'slow'] as const).map((lane) => worker.store.lanes.leaseCount(lane)));
     const jobs = await Promise.all(Object.values(worker.queues).map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')));
-    const busy = sample.ready + sample.due + leases.reduce((a, b) => a + b, 0) + jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
+    const busy =
+      sample.ready +
+      sample.due +
+      leases.reduce((a, b) => a + b, 0) +
+      jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
     if (busy === 0) return;
     if (Date.now() > until) throw new Error(`still busy after ${timeoutMs} ms: ${JSON.stringify({ sample, leases, jobs })}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -31,10 +31,14 @@ describe('enqueueEvents as a group commit', () => {
     const endpoints = [buildEndpoint({ url: 'http://127.0.0.1:9/a' }), buildEndpoint({ url: 'http://127.0.0.1:9/b' })];
     const events = Array.from({ length: 40 }, () => buildEvent());
     const before = await calls(redis, 'exec');
-    const answers = await Promise.all(events.map((event, i) => enqueueEvents({ store }, [{ event, endpoints: endpoints.slice(0, 1 + (i % 2)) }])));
+    const answers = await Promise.all(
+      events.map((event, i) => enqueueEvents({ store }, [{ event, endpoints: endpoints.slice(0, 1 + (i % 2)) }])),
+    );
     expect((await calls(redis, 'exec')) - before).toBe(1);
     answers.forEach(([deliveries], i) => {
-      expect(deliveries!.map((d) => [d.eventId, d.endpointId, d.created])).toEqual(endpoints.slice(0, 1 + (i % 2)).map((e) => [events[i]!.id, e.id, true]));
+      expect(deliveries!.map((d) => [d.eventId, d.endpointId, d.created])).toEqual(
+        endpoints.slice(0, 1 + (i % 2)).map((e) => [events[i]!.id, e.id, true]),
+      );
     });
     // Every delivery is in its endpoint's lane, waiting for a worker's admission.
     expect(await store.lanes.readyCount()).toBe(60);

@@ -18,7 +18,13 @@ const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'coo
  * headers (basic, api-key, bearer) or, last of all, the AWS SigV4 signature over the whole request.
  * OAuth and Digest need the network and are added by the send step (auth/authenticated-send.ts).
  */
-export function prepareDelivery(endpoint: Endpoint, event: StoredEvent, delivery: Pick<DeliveryRecord, 'id'>, attempt: number, opts: PrepareOptions): OutboundRequest {
+export function prepareDelivery(
+  endpoint: Endpoint,
+  event: StoredEvent,
+  delivery: Pick<DeliveryRecord, 'id'>,
+  attempt: number,
+  opts: PrepareOptions,
+): OutboundRequest {
   const body = bodyForScheme(endpoint.signature, event.payload);
   const headers: Record<string, string> = {
     ...sendableCustomHeaders(endpoint.headers),

@@ -1,5 +1,15 @@
 import type { Job } from 'bullmq';
-import type { AdmittedDeliveryRef, AttemptErrorKind, AttemptRecord, DeliveryJobData, DeliveryRecord, DeliveryState, EarlierVersionJobData, Endpoint, StoredEvent } from '@hookrelay/contracts';
+import type {
+  AdmittedDeliveryRef,
+  AttemptErrorKind,
+  AttemptRecord,
+  DeliveryJobData,
+  DeliveryRecord,
+  DeliveryState,
+  EarlierVersionJobData,
+  Endpoint,
+  StoredEvent,
+} from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf } from '@hookrelay/queue';
 import { SecretUnreadableError } from '@hookrelay/secrets';
@@ -42,10 +52,7 @@ export interface ProcessorDeps {
 }
 
 /** Where one attempt left the delivery. */
-type Decision =
-  | { state: 'delivered' }
-  | { state: 'retrying'; delayMs: number }
-  | { state: 'failed'; reason: string };
+type Decision = { state: 'delivered' } | { state: 'retrying'; delayMs: number } | { state: 'failed'; reason: string };
 
 /** A BullMQ job as the processor reads it. */
 export type DeliveryJob = Pick<Job<DeliveryJobData>, 'data' | 'timestamp'> & { id?: string };
@@ -65,7 +72,12 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
 
   async function processOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number): Promise<void> {
     const { id, ticket } = ref;
-    const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: ref.eventId, endpointId, createdAt });
+    const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({
+      deliveryId: id,
+      eventId: ref.eventId,
+      endpointId,
+      createdAt,
+    });
     if (entry?.ticket !== ticket) return;
     if (!delivery) {
       // Neither a record nor the event: both outlived their retention while the delivery waited.
@@ -80,7 +92,9 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
       return;
     }
     // Never a copy older than the endpoint as this attempt's own read saw it (a change made before it).
-    const endpoint = await deps.endpoints.get(endpointId, endpointVersion).catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
+    const endpoint = await deps.endpoints
+      .get(endpointId, endpointVersion)
+      .catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
     await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}` });
   }
 
@@ -152,7 +166,10 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       // retried by the endpoint's policy, so it ends instead of looping unseen.
       deps.metrics.internalErrors.inc({ stage: 'attempt' });
       deps.logger.error({ err, deliveryId: delivery.id, endpointId: live.id }, 'delivery.internal_error');
-      sending = { result: { kind: 'error', errorKind: 'internal', message: internalReason(err), durationMs: deps.now() - startedAt }, request: { url: live.url, headers: {}, body: '', timeoutMs: live.timeoutMs } };
+      sending = {
+        result: { kind: 'error', errorKind: 'internal', message: internalReason(err), durationMs: deps.now() - startedAt },
+        request: { url: live.url, headers: {}, body: '', timeoutMs: live.timeoutMs },
+      };
     } finally {
       release();
     }
@@ -239,7 +256,13 @@ function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['p
 function reportLaneMove(deps: ProcessorDeps, endpoint: Endpoint, move: NonNullable<LaneMove>, result: SendResult): void {
   const lane = move === 'to_slow' ? 'slow' : 'fast';
   deps.metrics.laneChanges.inc({ lane });
-  const fields = { endpointId: endpoint.id, subscriberId: endpoint.subscriberId, lane, lastDurationMs: result.durationMs, lastErrorKind: result.kind === 'error' ? result.errorKind : null };
+  const fields = {
+    endpointId: endpoint.id,
+    subscriberId: endpoint.subscriberId,
+    lane,
+    lastDurationMs: result.durationMs,
+    lastErrorKind: result.kind === 'error' ? result.errorKind : null,
+  };
   if (lane === 'slow') deps.logger.warn(fields, 'endpoint.lane_changed');
   else deps.logger.info(fields, 'endpoint.lane_changed');
 }
@@ -254,9 +277,17 @@ function internalReason(err: unknown): string {
  * A job queued by a version before the scheduler (no ticket): its delivery joins its endpoint's
  * lane, unless it has ended, and the job completes. The scheduler attempts it from there.
  */
-async function adoptQueuedByEarlierVersion(deps: ProcessorDeps, job: Pick<DeliveryJob, 'timestamp'> & { data: EarlierVersionJobData }): Promise<void> {
+async function adoptQueuedByEarlierVersion(
+  deps: ProcessorDeps,
+  job: Pick<DeliveryJob, 'timestamp'> & { data: EarlierVersionJobData },
+): Promise<void> {
   const id = deliveryIdOf(job.data);
-  const { delivery } = await deps.store.deliveries.loadForAttempt({ deliveryId: id, eventId: job.data.eventId, endpointId: job.data.endpointId, createdAt: job.timestamp });
+  const { delivery } = await deps.store.deliveries.loadForAttempt({
+    deliveryId: id,
+    eventId: job.data.eventId,
+    endpointId: job.data.endpointId,
+    createdAt: job.timestamp,
+  });
   if (!delivery) return;
   if (!job.data.manual && (delivery.state === 'delivered' || delivery.state === 'failed')) return;
   await deps.store.lanes.adopt(delivery, job.data.manual === true);
@@ -272,7 +303,10 @@ const UNREADABLE: unique symbol = Symbol('secret_unreadable');
  */
 function unreadableOrThrow(deps: ProcessorDeps, endpointId: string, err: unknown): typeof UNREADABLE {
   if (!(err instanceof SecretUnreadableError)) throw err;
-  deps.logger.error({ endpointId, field: err.context.field, keyId: err.keyId, reason: err.reason, err: err.message }, 'endpoint.secret_unreadable');
+  deps.logger.error(
+    { endpointId, field: err.context.field, keyId: err.keyId, reason: err.reason, err: err.message },
+    'endpoint.secret_unreadable',
+  );
   return UNREADABLE;
 }
 
@@ -303,15 +337,38 @@ function decide(c: Classification, endpoint: Endpoint, attempt: number, manual: 
 }
 
 /** An attempt that could not be made (endpoint gone or disabled, event expired) still ends the delivery visibly. */
-async function finishWithoutSending(deps: ProcessorDeps, delivery: DeliveryRecord, attempt: number, kind: AttemptErrorKind, ticket: number | undefined): Promise<void> {
+async function finishWithoutSending(
+  deps: ProcessorDeps,
+  delivery: DeliveryRecord,
+  attempt: number,
+  kind: AttemptErrorKind,
+  ticket: number | undefined,
+): Promise<void> {
   const record: AttemptRecord = { attempt, startedAt: deps.now(), durationMs: 0, outcome: 'failed', errorKind: kind, requestHeaders: {} };
   const scheduling = ticket === undefined ? undefined : ({ ticket, lane: deps.lane ?? 'fast', pace: '' } as const);
-  await deps.store.deliveries.recordAttempt(delivery, record, { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind }, undefined, scheduling);
+  await deps.store.deliveries.recordAttempt(
+    delivery,
+    record,
+    { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind },
+    undefined,
+    scheduling,
+  );
   deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
-  deps.logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind }, 'delivery.abandoned');
+  deps.logger.info(
+    { deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind },
+    'delivery.abandoned',
+  );
 }
 
-function observe(deps: ProcessorDeps, attemptLog: Logger, event: StoredEvent, delivery: DeliveryRecord, record: AttemptRecord, decision: Decision, result: SendResult): void {
+function observe(
+  deps: ProcessorDeps,
+  attemptLog: Logger,
+  event: StoredEvent,
+  delivery: DeliveryRecord,
+  record: AttemptRecord,
+  decision: Decision,
+  result: SendResult,
+): void {
   const state: DeliveryState = decision.state;
   const errorKind = result.kind === 'error' ? result.errorKind : undefined;
   deps.metrics.deliveryAttempts.inc({ outcome: record.outcome, status_class: statusClass(record.statusCode, errorKind) });

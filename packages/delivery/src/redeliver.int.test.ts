@@ -18,7 +18,8 @@ describe('redeliver', () => {
     await receiver.close();
   });
 
-  const endpointOnce = () => h.saveEndpoint(buildEndpoint({ url: receiver.url, retry: { maxRetries: 0, intervalMs: 20, backoff: 'fixed' } }));
+  const endpointOnce = () =>
+    h.saveEndpoint(buildEndpoint({ url: receiver.url, retry: { maxRetries: 0, intervalMs: 20, backoff: 'fixed' } }));
 
   async function failedDelivery(endpoint?: Endpoint): Promise<string> {
     const id = await h.enqueue(buildEvent(), endpoint ?? (await endpointOnce()));

@@ -13,7 +13,11 @@ export async function redeliver(deps: EnqueueDeps, deliveries: readonly Delivery
 }
 
 /** Every failed delivery to an endpoint in a time window, queued again (Svix's recover). */
-export async function recoverEndpoint(deps: EnqueueDeps, endpoint: Pick<Endpoint, 'id' | 'subscriberId'>, window: { since: number; until?: number }): Promise<number> {
+export async function recoverEndpoint(
+  deps: EnqueueDeps,
+  endpoint: Pick<Endpoint, 'id' | 'subscriberId'>,
+  window: { since: number; until?: number },
+): Promise<number> {
   const failed: DeliveryRecord[] = [];
   let cursor: string | undefined;
   // Bounded: at most 50 pages of 1000 per call; a larger backlog is recovered by calling again.
@@ -37,7 +41,11 @@ export async function recoverEndpoint(deps: EnqueueDeps, endpoint: Pick<Endpoint
  * Delivers an event again to the given endpoints: a new delivery for an endpoint that never had
  * one (say, created after the event), one more attempt for an ended one; in-flight ones are left.
  */
-export async function replayEvent(deps: EnqueueDeps, event: StoredEvent, endpoints: readonly Pick<Endpoint, 'id'>[]): Promise<{ created: string[]; requeued: string[] }> {
+export async function replayEvent(
+  deps: EnqueueDeps,
+  event: StoredEvent,
+  endpoints: readonly Pick<Endpoint, 'id'>[],
+): Promise<{ created: string[]; requeued: string[] }> {
   const [results = []] = await enqueueEvents(deps, [{ event, endpoints }]);
   const created = results.filter((d) => d.created).map((d) => d.id);
   const existing = await deps.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));

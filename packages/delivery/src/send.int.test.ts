@@ -18,7 +18,13 @@ describe('sendRequest', () => {
   });
 
   const post = (overrides: Partial<OutboundRequest> = {}): Promise<Awaited<ReturnType<typeof sendRequest>>> =>
-    sendRequest(agent, { url: `${receiver.url}/hooks/in?x=1`, headers: { 'content-type': 'application/json', 'x-test': 'yes' }, body: '{"a":1}', timeoutMs: 2000, ...overrides });
+    sendRequest(agent, {
+      url: `${receiver.url}/hooks/in?x=1`,
+      headers: { 'content-type': 'application/json', 'x-test': 'yes' },
+      body: '{"a":1}',
+      timeoutMs: 2000,
+      ...overrides,
+    });
 
   it('POSTs the body and headers to the path and query, and answers status, headers and body', async () => {
     receiver.answerWith({ status: 201, body: 'thanks', headers: { 'x-reply': 'r', 'retry-after': '3' } });

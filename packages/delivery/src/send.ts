@@ -43,7 +43,13 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
     const fail = (err: unknown): void =>
       settle({ kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs: clock() - started });
     const answer = (): void =>
-      settle({ kind: 'response', statusCode, headers, bodyPreview: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_KEEP_BYTES).toString('utf8'), durationMs: clock() - started });
+      settle({
+        kind: 'response',
+        statusCode,
+        headers,
+        bodyPreview: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_KEEP_BYTES).toString('utf8'),
+        durationMs: clock() - started,
+      });
 
     // The deadline answers at once even while the request still waits for a socket; undici is told
     // to drop it when it gets one (onRequestStart), since until then there is nothing to abort.

@@ -35,7 +35,12 @@ describe('signed deliveries, verified independently', () => {
     receiver.enqueue({ status: 500 }, { status: 200 });
     const secret = newSigningSecret('standard-webhooks');
     const endpoint = await h.saveEndpoint(
-      buildEndpoint({ url: receiver.url, secret, signature: { scheme: 'standard-webhooks' }, retry: { maxRetries: 1, intervalMs: 20, backoff: 'fixed' } }),
+      buildEndpoint({
+        url: receiver.url,
+        secret,
+        signature: { scheme: 'standard-webhooks' },
+        retry: { maxRetries: 1, intervalMs: 20, backoff: 'fixed' },
+      }),
     );
     const event = buildEvent();
     await h.waitForState(await h.enqueue(event, endpoint), ['delivered']);
@@ -50,11 +55,13 @@ describe('signed deliveries, verified independently', () => {
       expect(wh.verify(req.body.toString(), headers)).toEqual(JSON.parse(event.payload));
       expect(headers['webhook-id']).toBe(event.id);
     }
-    expect(() => new Webhook(newSigningSecret('standard-webhooks')).verify(receiver.requests[0]!.body.toString(), {
-      'webhook-id': String(receiver.requests[0]!.headers['webhook-id']),
-      'webhook-timestamp': String(receiver.requests[0]!.headers['webhook-timestamp']),
-      'webhook-signature': String(receiver.requests[0]!.headers['webhook-signature']),
-    })).toThrow();
+    expect(() =>
+      new Webhook(newSigningSecret('standard-webhooks')).verify(receiver.requests[0]!.body.toString(), {
+        'webhook-id': String(receiver.requests[0]!.headers['webhook-id']),
+        'webhook-timestamp': String(receiver.requests[0]!.headers['webhook-timestamp']),
+        'webhook-signature': String(receiver.requests[0]!.headers['webhook-signature']),
+      }),
+    ).toThrow();
   });
 
   it('standard-webhooks signs with both secrets during a rotation grace period', async () => {
@@ -87,7 +94,13 @@ describe('signed deliveries, verified independently', () => {
       const payload = {
         payload: {
           event_type: 'triggered',
-          incident: { incident_number: 60, title: 'Disk full on café-01 ☕', summary: 'load 1e-07 → 12.5', ratio: 0.00001, merged_with: null },
+          incident: {
+            incident_number: 60,
+            title: 'Disk full on café-01 ☕',
+            summary: 'load 1e-07 → 12.5',
+            ratio: 0.00001,
+            merged_with: null,
+          },
         },
       };
       const event = buildEvent({ payload: JSON.stringify(payload) });

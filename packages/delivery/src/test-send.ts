@@ -26,7 +26,13 @@ export interface TestSenderOptions {
 /** An AuthenticatedSender with its own OAuth token cache and Digest sessions. */
 export function createAuthenticatedSender(options: Pick<TestSenderOptions, 'dispatcher' | 'logger' | 'now'>): AuthenticatedSender {
   const oauth = new OAuthTokenCache({ dispatcher: options.dispatcher, userAgent: USER_AGENT, logger: options.logger, now: options.now });
-  return new AuthenticatedSender({ dispatcher: options.dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now: options.now });
+  return new AuthenticatedSender({
+    dispatcher: options.dispatcher,
+    oauth,
+    digest: new DigestSessions(),
+    logger: options.logger,
+    now: options.now,
+  });
 }
 
 /**

@@ -3,7 +3,15 @@ import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
-import { bullPrefix, createDeliveryQueue, createRedis, DELIVERY_JOB_RETENTION, DELIVERY_QUEUE_NAMES, type DeliveryLane, type DeliveryQueue } from '@hookrelay/queue';
+import {
+  bullPrefix,
+  createDeliveryQueue,
+  createRedis,
+  DELIVERY_JOB_RETENTION,
+  DELIVERY_QUEUE_NAMES,
+  type DeliveryLane,
+  type DeliveryQueue,
+} from '@hookrelay/queue';
 import type { SecretBox } from '@hookrelay/secrets';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
@@ -116,9 +124,16 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     fast: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'fast' }),
     slow: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'slow' }),
   };
-  const endpoints = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, ttlMs: options.endpointCacheTtlMs, now });
+  const endpoints = await EndpointCache.start({
+    store: store.endpoints,
+    keys: store.keys,
+    subscriber,
+    ttlMs: options.endpointCacheTtlMs,
+    now,
+  });
   const dispatcher =
-    options.dispatcher ?? createGuardedAgent({ allowPrivate: options.allowPrivateTargets ?? false }, { connections: options.connectionsPerOrigin ?? 64 });
+    options.dispatcher ??
+    createGuardedAgent({ allowPrivate: options.allowPrivateTargets ?? false }, { connections: options.connectionsPerOrigin ?? 64 });
 
   // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
   // as much a user-chosen target as a receiver URL.
@@ -219,7 +234,16 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   let closing = false;
   const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
   const sampler =
-    sampleEvery > 0 ? startQueueSampler({ queues: Object.values(queues), store, metrics: options.metrics, logger: options.logger, intervalMs: sampleEvery, now }) : undefined;
+    sampleEvery > 0
+      ? startQueueSampler({
+          queues: Object.values(queues),
+          store,
+          metrics: options.metrics,
+          logger: options.logger,
+          intervalMs: sampleEvery,
+          now,
+        })
+      : undefined;
 
   return {
     worker: workers.fast,

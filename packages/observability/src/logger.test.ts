@@ -15,7 +15,15 @@ function capture() {
 describe('createLogger', () => {
   it('writes JSON lines with the level as a word and redacts secrets wherever they sit', () => {
     const { lines, logger } = capture();
-    logger.info({ secret: 's1', endpoint: { secret: 's2', auth: { password: 'p1', token: 't1' } }, req: { headers: { authorization: 'Bearer k1' } }, apiKey: 'hr_sub_x' }, 'm');
+    logger.info(
+      {
+        secret: 's1',
+        endpoint: { secret: 's2', auth: { password: 'p1', token: 't1' } },
+        req: { headers: { authorization: 'Bearer k1' } },
+        apiKey: 'hr_sub_x',
+      },
+      'm',
+    );
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'info', msg: 'm', secret: '[Redacted]', apiKey: '[Redacted]' });
     const text = lines.join('');

@@ -56,6 +56,7 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
     formatters: { level: (label) => ({ level: label }) },
   };
   if (options.destination) return pino(config, options.destination);
-  if (options.pretty) return pino(config, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } }));
+  if (options.pretty)
+    return pino(config, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } }));
   return pino(config);
 }

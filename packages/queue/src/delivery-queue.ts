@@ -77,7 +77,11 @@ export async function queueTransaction(queue: DeliveryQueue): Promise<ChainableC
  * one, as its FlowProducer uses it); the jobs exist exactly when the rest of the transaction ran.
  * A job id that exists already is not added again.
  */
-export function appendDeliveryJobs(queue: DeliveryQueue, multi: ChainableCommander, jobs: ReadonlyArray<{ jobId: string; data: DeliveryJobData }>): void {
+export function appendDeliveryJobs(
+  queue: DeliveryQueue,
+  multi: ChainableCommander,
+  jobs: ReadonlyArray<{ jobId: string; data: DeliveryJobData }>,
+): void {
   for (const { jobId, data } of jobs) {
     const job = new Job<DeliveryJobData>(queue, 'deliver', data, { ...DELIVERY_JOB_OPTIONS, jobId }, jobId);
     // addJob queues its script on the transaction synchronously; its promise settles with the exec.

@@ -21,7 +21,9 @@ describe('the Redis version start-up requires', () => {
     expect(error).toBeInstanceOf(RedisVersionError);
     // The start-up paths print RedisUnreachableError messages as they are (apps/*/src/main.ts).
     expect(error).toBeInstanceOf(RedisUnreachableError);
-    expect((error as Error).message).toMatch(new RegExp(`^Redis 7\\.0 or later is required; redis://127\\.0\\.0\\.1:6379 is Redis ${version.replace(/\./g, '\\.')}\\.`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^Redis 7\\.0 or later is required; redis://127\\.0\\.0\\.1:6379 is Redis ${version.replace(/\./g, '\\.')}\\.`),
+    );
     expect((error as Error).message).toContain('XADD');
   });
 

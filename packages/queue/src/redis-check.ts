@@ -44,7 +44,12 @@ export function assertSupportedRedisVersion(info: string, where: string, minimum
  * when Redis is not there, and when it is older than 7.0 (instead of failing on the first publish).
  */
 export async function checkRedisReachable(url: string, timeoutMs = 3000, minimumVersion: Version = MIN_REDIS_VERSION): Promise<void> {
-  const client: Redis = createRedis(url, 'store', { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const client: Redis = createRedis(url, 'store', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
   let lastError = '';
   let info: string | undefined;
   client.on('error', (err: Error) => {

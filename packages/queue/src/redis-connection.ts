@@ -26,7 +26,12 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
   const byRole: Record<RedisRole, RedisOptions> = {
     queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
     store: { enableAutoPipelining: true, maxRetriesPerRequest: 3 },
-    'store-fail-fast': { enableAutoPipelining: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: STORE_COMMAND_TIMEOUT_MS },
+    'store-fail-fast': {
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      commandTimeout: STORE_COMMAND_TIMEOUT_MS,
+    },
     subscriber: { maxRetriesPerRequest: null },
   };
   const options = { ...base, ...byRole[role], ...extra };

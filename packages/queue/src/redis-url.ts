@@ -50,7 +50,8 @@ export const redisUrlSchema = z
   .superRefine((value, ctx) => {
     try {
       const target = parseRedisUrl(value);
-      if (target.kind === 'single' && !/^rediss?:\/\/./.test(value)) throw new Error('use redis://, rediss://, redis-sentinel:// or redis-cluster://');
+      if (target.kind === 'single' && !/^rediss?:\/\/./.test(value))
+        throw new Error('use redis://, rediss://, redis-sentinel:// or redis-cluster://');
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^REDIS_URL: /, '') });
     }

@@ -29,7 +29,9 @@ describe('parseEncryptionKeys', () => {
 
   it('never puts key material in its messages', () => {
     const material = b64(16);
-    expect(() => parseEncryptionKeys(`k1:${material}`)).toThrow(expect.objectContaining({ message: expect.not.stringContaining(material) }));
+    expect(() => parseEncryptionKeys(`k1:${material}`)).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(material) }),
+    );
   });
 });
 

@@ -20,9 +20,16 @@ export const PLAIN_TEXT_SECRETS_WARNING =
   'HOOKRELAY_ENCRYPTION_KEYS is not set: endpoint and source secrets are stored in Redis as plain text (development only; required in production, see SECURITY.md)';
 
 /** Adds the production rule to a config's superRefine: without keys, secrets would be stored in plain text. */
-export function requireKeysInProduction(env: { NODE_ENV?: string; HOOKRELAY_ENCRYPTION_KEYS: readonly EncryptionKey[] }, ctx: z.RefinementCtx): void {
+export function requireKeysInProduction(
+  env: { NODE_ENV?: string; HOOKRELAY_ENCRYPTION_KEYS: readonly EncryptionKey[] },
+  ctx: z.RefinementCtx,
+): void {
   if (env.NODE_ENV === 'production' && env.HOOKRELAY_ENCRYPTION_KEYS.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ENCRYPTION_KEYS'], message: `is required when NODE_ENV=production; ${KEY_GENERATION_HINT} and set <id>:<key>, e.g. k1:<key>` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HOOKRELAY_ENCRYPTION_KEYS'],
+      message: `is required when NODE_ENV=production; ${KEY_GENERATION_HINT} and set <id>:<key>, e.g. k1:<key>`,
+    });
   }
 }
 
@@ -48,7 +55,9 @@ export function parseEncryptionKeys(text: string): EncryptionKey[] {
     if (!BASE64.test(material) || material.length === 0) throw new EncryptionKeysError(`key "${id}" is not base64; ${KEY_GENERATION_HINT}`);
     const key = Buffer.from(material, 'base64');
     if (key.length !== ENCRYPTION_KEY_BYTES) {
-      throw new EncryptionKeysError(`key "${id}" is ${key.length} bytes; a key must be ${ENCRYPTION_KEY_BYTES} bytes; ${KEY_GENERATION_HINT}`);
+      throw new EncryptionKeysError(
+        `key "${id}" is ${key.length} bytes; a key must be ${ENCRYPTION_KEY_BYTES} bytes; ${KEY_GENERATION_HINT}`,
+      );
     }
     if (keys.some((k) => k.id === id)) throw new EncryptionKeysError(`key id "${id}" appears twice`);
     keys.push({ id, key });

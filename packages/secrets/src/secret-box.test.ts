@@ -62,7 +62,9 @@ describe('SecretBox with keys', () => {
     const err = unreadable(() => box.open(sealed, at));
     expect(err.reason).toBe('unknown_key');
     expect(err.keyId).toBe('k2');
-    expect(err.message).toBe('a secret of endpoint ep_a (secret) cannot be decrypted: it was encrypted with key "k2", which is not in HOOKRELAY_ENCRYPTION_KEYS');
+    expect(err.message).toBe(
+      'a secret of endpoint ep_a (secret) cannot be decrypted: it was encrypted with key "k2", which is not in HOOKRELAY_ENCRYPTION_KEYS',
+    );
   });
 
   it('refuses values that are neither text nor a well-formed ciphertext', () => {

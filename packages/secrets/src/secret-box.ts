@@ -36,7 +36,10 @@ export function isSealed(value: unknown): value is SealedSecret {
  * decrypt. JSON keeps the parts apart whatever characters the ids hold.
  */
 function additionalData(context: SecretContext): Buffer {
-  return Buffer.from(JSON.stringify(['hookrelay-secret-v1', context.record, context.subscriberId, context.recordId, context.field]), 'utf8');
+  return Buffer.from(
+    JSON.stringify(['hookrelay-secret-v1', context.record, context.subscriberId, context.recordId, context.field]),
+    'utf8',
+  );
 }
 
 /**

@@ -30,14 +30,23 @@ const anyUnit = fc.oneof(
 const finiteDouble = fc.double({ noNaN: true, noDefaultInfinity: true });
 
 function fixedValues(): unknown[] {
-  const powers = Array.from({ length: 40 }, (_, i) => [1.5 * 10 ** (-i), -(10 ** (-i)), 3 ** (i - 20)]).flat();
+  const powers = Array.from({ length: 40 }, (_, i) => [1.5 * 10 ** -i, -(10 ** -i), 3 ** (i - 20)]).flat();
   return [
     JSON.parse(ZENDUTY_SAMPLE_JSON),
     JSON.parse(ZENDUTY_UNICODE_JSON),
     'é 😀 \u0000\u007f\u2028 \ud800 / \\ "',
     { '10': 1, b: [], '2': {}, a: [[], {}] },
     ...powers,
-    1e21, 1e300, -0, 5e-324, 2 ** 53, 2 ** 53 + 2, 0.1 + 0.2, 1 / 3, Number.MAX_VALUE, Number.MIN_VALUE,
+    1e21,
+    1e300,
+    -0,
+    5e-324,
+    2 ** 53,
+    2 ** 53 + 2,
+    0.1 + 0.2,
+    1 / 3,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
   ];
 }
 

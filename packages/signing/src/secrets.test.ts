@@ -33,7 +33,9 @@ describe('checkSecretForScheme', () => {
     });
 
     it('rejects keys shorter than 24 or longer than 64 bytes', () => {
-      expect(checkSecretForScheme('standard-webhooks', `whsec_${Buffer.alloc(23, 7).toString('base64')}`)).toMatch(/24\.\.64 bytes, got 23/);
+      expect(checkSecretForScheme('standard-webhooks', `whsec_${Buffer.alloc(23, 7).toString('base64')}`)).toMatch(
+        /24\.\.64 bytes, got 23/,
+      );
       expect(checkSecretForScheme('standard-webhooks', `whsec_${Buffer.alloc(65, 7).toString('base64')}`)).toMatch(/got 65/);
     });
 

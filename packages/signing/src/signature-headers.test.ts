@@ -33,9 +33,7 @@ describe('signatureHeaders', () => {
     const secret = newSigningSecret('standard-webhooks');
     const config: SignatureConfig = { scheme: 'standard-webhooks' };
     const later = { ...input([secret]), timestampSeconds: 1_700_000_001 };
-    expect(signatureHeaders(config, later)['webhook-signature']).not.toBe(
-      signatureHeaders(config, input([secret]))['webhook-signature'],
-    );
+    expect(signatureHeaders(config, later)['webhook-signature']).not.toBe(signatureHeaders(config, input([secret]))['webhook-signature']);
   });
 
   it('rejects a fractional or negative timestamp for standard-webhooks', () => {

@@ -29,7 +29,7 @@ describe('standard-webhooks', () => {
     expect(new Webhook(current).verify(BODY, headers)).toEqual(JSON.parse(BODY));
   });
 
-  it('matches the reference library\'s own signature byte for byte', () => {
+  it("matches the reference library's own signature byte for byte", () => {
     const ts = 1_700_000_000;
     const expected = new Webhook(current).sign('evt_2Xb8', new Date(ts * 1000), BODY);
     expect(headersFor([current], ts)['webhook-signature']).toBe(expected);

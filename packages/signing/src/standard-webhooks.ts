@@ -6,7 +6,12 @@ import { standardWebhooksSignature } from '@hookrelay/verify';
  * secret still in rotation grace signs: receivers on the old secret keep verifying while they move
  * to the new one.
  */
-export function standardWebhooksHeaders(secrets: readonly string[], eventId: string, timestampSeconds: number, body: string): Record<string, string> {
+export function standardWebhooksHeaders(
+  secrets: readonly string[],
+  eventId: string,
+  timestampSeconds: number,
+  body: string,
+): Record<string, string> {
   if (secrets.length === 0) throw new Error('standard-webhooks needs at least one secret');
   if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) {
     throw new TypeError(`timestampSeconds must be whole unix seconds, got ${timestampSeconds}`);

@@ -15,7 +15,7 @@ function sign(body: string, algorithm: 'sha256' | 'sha512' | 'sha1', prefix: boo
 
 describe('x-hub-signature', () => {
   describe('signing', () => {
-    it('matches GitHub\'s documented vector in the prefixed form', () => {
+    it("matches GitHub's documented vector in the prefixed form", () => {
       expect(sign(GITHUB_BODY, 'sha256', true)).toEqual({ 'x-hub-signature': `sha256=${GITHUB_HEX}` });
     });
 
@@ -28,7 +28,9 @@ describe('x-hub-signature', () => {
       expect(hubSignature(GITHUB_SECRET, body, { algorithm: 'sha256', prefix: false })).toBe(
         hubSignature(GITHUB_SECRET, Buffer.from(body, 'utf8'), { algorithm: 'sha256', prefix: false }),
       );
-      expect(verifyHubSignature({ secret: GITHUB_SECRET, body: Buffer.from(body), header: sign(body, 'sha256', false)['x-hub-signature']! })).toBe(true);
+      expect(
+        verifyHubSignature({ secret: GITHUB_SECRET, body: Buffer.from(body), header: sign(body, 'sha256', false)['x-hub-signature']! }),
+      ).toBe(true);
     });
 
     it('signs with the current secret only during rotation, because the header holds one value', () => {

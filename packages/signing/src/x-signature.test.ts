@@ -45,10 +45,12 @@ describe('x-signature (Zenduty)', () => {
     expect(verifyZenduty({ secret: KEY, body: Buffer.from(body, 'utf8'), header })).toBe(true);
   });
 
-  it('equals what Zenduty\'s Python snippet computes from the parsed body, with unicode and floats', () => {
+  it("equals what Zenduty's Python snippet computes from the parsed body, with unicode and floats", () => {
     const bodies = [ZENDUTY_SAMPLE_JSON, ZENDUTY_UNICODE_JSON].map((p) => bodyForScheme(CONFIG, p));
     // One interpreter for every body: Python start-up dominates the cost of this test.
-    const python = runPython(ZENDUTY_SNIPPET, [KEY, ...bodies]).trim().split('\n');
+    const python = runPython(ZENDUTY_SNIPPET, [KEY, ...bodies])
+      .trim()
+      .split('\n');
     expect(python).toEqual(bodies.map((b) => sign(b)));
   });
 

@@ -1,7 +1,4 @@
-import {
-  startZendutyPythonReceiver,
-  type ZendutyPythonReceiver,
-} from '@hookrelay/testing/src/python/zenduty-receiver';
+import { startZendutyPythonReceiver, type ZendutyPythonReceiver } from '@hookrelay/testing/src/python/zenduty-receiver';
 import { bodyForScheme, signatureHeaders } from './signature-headers';
 import { ZENDUTY_UNICODE_JSON } from './zenduty-sample.fixture';
 
@@ -21,7 +18,7 @@ function signed(body: string): Record<string, string> {
   return signatureHeaders(CONFIG, { eventId: 'unused', timestampSeconds: 1_700_000_000, body, secrets: [KEY] });
 }
 
-describe('a Python receiver running Zenduty\'s verification snippet', () => {
+describe("a Python receiver running Zenduty's verification snippet", () => {
   let receiver: ZendutyPythonReceiver;
 
   beforeAll(async () => {

@@ -17,14 +17,24 @@ const OURS = {
 };
 
 function attempt(overrides: Partial<AttemptRecord> = {}): AttemptRecord {
-  return { attempt: 1, startedAt: 1_800_000_000_000, durationMs: 12, outcome: 'delivered', statusCode: 200, requestHeaders: { ...OURS }, ...overrides };
+  return {
+    attempt: 1,
+    startedAt: 1_800_000_000_000,
+    durationMs: 12,
+    outcome: 'delivered',
+    statusCode: 200,
+    requestHeaders: { ...OURS },
+    ...overrides,
+  };
 }
 
 describe('attempt records are bounded', () => {
   it('keeps ordinary headers, bodies and messages as they are', () => {
     const a = attempt({ responseBody: '{"ok":true}', requestHeaders: { ...OURS, authorization: '[redacted]', 'x-tenant': 'acme' } });
     expect(boundAttempt(a)).toEqual(a);
-    expect(boundAttempt(attempt({ errorMessage: 'connect ECONNREFUSED 127.0.0.1:9', responseBody: undefined }))).toMatchObject({ errorMessage: 'connect ECONNREFUSED 127.0.0.1:9' });
+    expect(boundAttempt(attempt({ errorMessage: 'connect ECONNREFUSED 127.0.0.1:9', responseBody: undefined }))).toMatchObject({
+      errorMessage: 'connect ECONNREFUSED 127.0.0.1:9',
+    });
   });
 
   it('cuts each header value to 256 bytes, marked with an ellipsis', () => {
@@ -50,15 +60,18 @@ describe('attempt records are bounded', () => {
 
   it('holds for any headers: 2 KB of JSON, 256-byte values, each a prefix of what was sent', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 600 }), { maxKeys: 30 }), (headers) => {
-        const bounded = boundRequestHeaders(headers);
-        expect(json(bounded)).toBeLessThanOrEqual(ATTEMPT_LIMITS.requestHeadersJsonBytes);
-        for (const [name, value] of Object.entries(bounded)) {
-          if (name === OMITTED_HEADERS_KEY) continue;
-          expect(utf8(value)).toBeLessThanOrEqual(ATTEMPT_LIMITS.headerValueBytes);
-          expect(headers[name]!.startsWith(value.endsWith('…') && value !== headers[name] ? value.slice(0, -1) : value)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 600 }), { maxKeys: 30 }),
+        (headers) => {
+          const bounded = boundRequestHeaders(headers);
+          expect(json(bounded)).toBeLessThanOrEqual(ATTEMPT_LIMITS.requestHeadersJsonBytes);
+          for (const [name, value] of Object.entries(bounded)) {
+            if (name === OMITTED_HEADERS_KEY) continue;
+            expect(utf8(value)).toBeLessThanOrEqual(ATTEMPT_LIMITS.headerValueBytes);
+            expect(headers[name]!.startsWith(value.endsWith('…') && value !== headers[name] ? value.slice(0, -1) : value)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -36,7 +36,8 @@ function jsonBytes(s: string): number {
 function charCost(s: string, i: number): { utf8: number; json: number; units: number } {
   const c = s.charCodeAt(i);
   if (c < 0x80) {
-    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) return { utf8: 1, json: 2, units: 1 };
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d)
+      return { utf8: 1, json: 2, units: 1 };
     return c < 0x20 ? { utf8: 1, json: 6, units: 1 } : { utf8: 1, json: 1, units: 1 };
   }
   if (c < 0x800) return { utf8: 2, json: 2, units: 1 };
@@ -115,7 +116,12 @@ export function boundAttempt(attempt: AttemptRecord): AttemptRecord {
     bounded.responseBody = cutString(attempt.responseBody, ATTEMPT_LIMITS.responseBodyBytes, ATTEMPT_LIMITS.responseBodyJsonBytes);
   }
   if (attempt.errorMessage !== undefined) {
-    bounded.errorMessage = cutString(attempt.errorMessage, ATTEMPT_LIMITS.errorMessageJsonBytes, ATTEMPT_LIMITS.errorMessageJsonBytes - 2, ELLIPSIS);
+    bounded.errorMessage = cutString(
+      attempt.errorMessage,
+      ATTEMPT_LIMITS.errorMessageJsonBytes,
+      ATTEMPT_LIMITS.errorMessageJsonBytes - 2,
+      ELLIPSIS,
+    );
   }
   return bounded;
 }

@@ -32,7 +32,14 @@ describe('delivery state under failures', () => {
     return pendingDelivery(d!.id, e, endpoint.id, e.createdAt);
   }
 
-  const attemptOf = (n: number, outcome: AttemptRecord['outcome']): AttemptRecord => ({ attempt: n, startedAt: n, durationMs: 1, outcome, statusCode: outcome === 'delivered' ? 200 : 500, requestHeaders: {} });
+  const attemptOf = (n: number, outcome: AttemptRecord['outcome']): AttemptRecord => ({
+    attempt: n,
+    startedAt: n,
+    durationMs: 1,
+    outcome,
+    statusCode: outcome === 'delivered' ? 200 : 500,
+    requestHeaders: {},
+  });
 
   /** Records the next attempt of `d` as the worker does, under `ticket` (the delivery's, read beforehand). */
   function record(d: DeliveryRecord, outcome: 'delivered' | 'failed', ticket: number | undefined) {
@@ -61,11 +68,18 @@ describe('delivery state under failures', () => {
         let reopened = false;
         for (let cut = 0; !reopened && cut < 20; cut++) {
           const d = (await store.deliveries.get(id))!;
-          const cutting = new Redis(proxy.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, lazyConnect: true });
+          const cutting = new Redis(proxy.url, {
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            enableOfflineQueue: false,
+            lazyConnect: true,
+          });
           cutting.on('error', () => undefined);
           await cutting.connect();
           proxy.cutAfter(cut);
-          const moved = await createStore({ redis: cutting, prefix }).deliveries.reopen([d], ['failed']).catch(() => undefined);
+          const moved = await createStore({ redis: cutting, prefix })
+            .deliveries.reopen([d], ['failed'])
+            .catch(() => undefined);
           proxy.heal();
           cutting.disconnect();
           reopened = moved?.length === 1;
@@ -122,8 +136,19 @@ describe('delivery state under failures', () => {
       const entry = await store.lanes.entry(other.id);
       // In one event-loop turn, so in one call: a good part, then one with no attempt number.
       const results = await Promise.allSettled([
-        store.deliveries.recordAttempt(other, attemptOf(1, 'failed'), { state: 'failed', attempts: 1 }, { endpointId: endpoint.id, ok: false, final: 'failed' }, { ticket: entry!.ticket, lane: 'fast', pace: '' }),
-        store.deliveries.recordAttempt(first, attemptOf(1, 'failed'), { state: 'failed', attempts: 0 }, { endpointId: endpoint.id, ok: false, final: 'failed' }),
+        store.deliveries.recordAttempt(
+          other,
+          attemptOf(1, 'failed'),
+          { state: 'failed', attempts: 1 },
+          { endpointId: endpoint.id, ok: false, final: 'failed' },
+          { ticket: entry!.ticket, lane: 'fast', pace: '' },
+        ),
+        store.deliveries.recordAttempt(
+          first,
+          attemptOf(1, 'failed'),
+          { state: 'failed', attempts: 0 },
+          { endpointId: endpoint.id, ok: false, final: 'failed' },
+        ),
       ]);
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
       expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/record-attempts: delivery 2: attempt number missing/);
@@ -134,7 +159,14 @@ describe('delivery state under failures', () => {
     it('records an attempt number once, however often it is recorded', async () => {
       const d = await newDelivery();
       const entry = await store.lanes.entry(d.id);
-      const record = () => store.deliveries.recordAttempt(d, attemptOf(1, 'failed'), { state: 'failed', attempts: 1 }, { endpointId: endpoint.id, ok: false, final: 'failed' }, { ticket: entry!.ticket, lane: 'fast', pace: '' });
+      const record = () =>
+        store.deliveries.recordAttempt(
+          d,
+          attemptOf(1, 'failed'),
+          { state: 'failed', attempts: 1 },
+          { endpointId: endpoint.id, ok: false, final: 'failed' },
+          { ticket: entry!.ticket, lane: 'fast', pace: '' },
+        );
       await Promise.all([record(), record()]);
       await record();
       expect(await store.deliveries.attempts(d.id)).toHaveLength(1);

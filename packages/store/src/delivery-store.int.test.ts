@@ -23,14 +23,24 @@ describe('DeliveryStore re-opening and patching', () => {
 
   /** A delivery's job as a version before the scheduler queued it (BullMQ's hash): such a job is still read. */
   async function queueJob(d: { id: string; eventId: string; endpointId: string }, timestamp = 1234): Promise<void> {
-    await redis.hset(store.keys.deliveryJob(d.id), 'data', JSON.stringify({ eventId: d.eventId, endpointId: d.endpointId }), 'timestamp', timestamp);
+    await redis.hset(
+      store.keys.deliveryJob(d.id),
+      'data',
+      JSON.stringify({ eventId: d.eventId, endpointId: d.endpointId }),
+      'timestamp',
+      timestamp,
+    );
   }
 
   async function endedDelivery(state: 'failed' | 'delivered', attempts = 1): Promise<string> {
     const event = buildEvent();
     const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
     const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
-    await store.deliveries.recordAttempt(pendingDelivery(d!.id, event, endpoint.id, event.createdAt), { attempt: attempts, startedAt: 1, durationMs: 1, outcome: state === 'failed' ? 'failed' : 'delivered', requestHeaders: {} }, { state, attempts, failureReason: state === 'failed' ? 'HTTP 500' : undefined });
+    await store.deliveries.recordAttempt(
+      pendingDelivery(d!.id, event, endpoint.id, event.createdAt),
+      { attempt: attempts, startedAt: 1, durationMs: 1, outcome: state === 'failed' ? 'failed' : 'delivered', requestHeaders: {} },
+      { state, attempts, failureReason: state === 'failed' ? 'HTTP 500' : undefined },
+    );
     return d!.id;
   }
 
@@ -39,7 +49,17 @@ describe('DeliveryStore re-opening and patching', () => {
     const delivered = await endedDelivery('delivered');
     expect(await store.deliveries.reopen([{ id: failed, attempts: 1 }], ['failed'])).toEqual([]);
     expect(await store.deliveries.reopen([{ id: delivered, attempts: 1 }], ['failed'])).toEqual([]);
-    const racing = await Promise.all([0, 1, 2].map(() => store.deliveries.reopen([{ id: failed, attempts: 2 }, { id: delivered, attempts: 1 }], ['failed', 'delivered'])));
+    const racing = await Promise.all(
+      [0, 1, 2].map(() =>
+        store.deliveries.reopen(
+          [
+            { id: failed, attempts: 2 },
+            { id: delivered, attempts: 1 },
+          ],
+          ['failed', 'delivered'],
+        ),
+      ),
+    );
     expect(racing.flat().sort()).toEqual([failed, delivered].sort());
     expect(await store.deliveries.get(failed)).toMatchObject({ state: 'pending', attempts: 2 });
     expect((await store.deliveries.get(failed))!.failureReason).toBeUndefined();
@@ -51,14 +71,16 @@ describe('DeliveryStore re-opening and patching', () => {
     const id = await endedDelivery('failed');
     await redis.hset(store.keys.delivery(id), 'state', 'retrying', 'nextAttemptAt', 99);
     const ttl = await redis.pttl(store.keys.delivery(id));
-    await store.deliveries.patch((await store.deliveries.get(id))!, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
+    await store.deliveries.patch((await store.deliveries.get(id))!, { state: 'failed', failureReason: 'endpoint_disabled' }, [
+      'nextAttemptAt',
+    ]);
     const d = (await store.deliveries.get(id))!;
     expect(d).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled' });
     expect(d.nextAttemptAt).toBeUndefined();
     expect(await redis.pttl(store.keys.delivery(id))).toBeGreaterThan(ttl - 1000);
   });
 
-  it('records an event and its deliveries with their history entries even when this process\'s clock is behind the log', async () => {
+  it("records an event and its deliveries with their history entries even when this process's clock is behind the log", async () => {
     const sid = 'sub_clock';
     const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
     await store.endpoints.save(endpoint);
@@ -80,9 +102,11 @@ describe('DeliveryStore re-opening and patching', () => {
     expect((await ahead.history.listEvents(sid, { limit: 10, since: 0 })).items.map((e) => e.id)).toEqual([second.id, first.id]);
   });
 
-  it('finds every delivery of an event once, oldest first: replays, endpoints deleted since, not other events\' deliveries', async () => {
+  it("finds every delivery of an event once, oldest first: replays, endpoints deleted since, not other events' deliveries", async () => {
     const event = buildEvent();
-    const endpoints = Array.from({ length: 150 }, (_, i) => buildEndpoint({ id: `ep_order${String(i).padStart(3, '0')}`, url: 'http://127.0.0.1:9/' }));
+    const endpoints = Array.from({ length: 150 }, (_, i) =>
+      buildEndpoint({ id: `ep_order${String(i).padStart(3, '0')}`, url: 'http://127.0.0.1:9/' }),
+    );
     for (const e of endpoints) await store.endpoints.save(e);
     let clock = 1000;
     const clocked = createStore({ redis, prefix, now: () => clock });
@@ -101,7 +125,7 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(found.map((d) => d.createdAt)).toEqual([...Array(140).fill(1000), ...Array(10).fill(2000)]);
   });
 
-  it('records a batch too big for one script call (split at ~8,000 keys) completely, and renews each log\'s expiry', async () => {
+  it("records a batch too big for one script call (split at ~8,000 keys) completely, and renews each log's expiry", async () => {
     const sid = 'sub_big';
     const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
     const events = Array.from({ length: 2100 }, () => buildEvent({ subscriberId: sid }));
@@ -109,7 +133,11 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(created.map((ds) => ds.map((d) => [d.eventId, d.created]))).toEqual(events.map((e) => [[e.id, true]]));
     expect(await redis.xlen(store.keys.subscriberEvents(sid))).toBe(2100);
     expect(await redis.xlen(store.keys.endpointDeliveries(endpoint.id))).toBe(2100);
-    for (const log of [store.keys.subscriberEvents(sid), store.keys.subscriberDeliveries(sid), store.keys.endpointDeliveries(endpoint.id)]) {
+    for (const log of [
+      store.keys.subscriberEvents(sid),
+      store.keys.subscriberDeliveries(sid),
+      store.keys.endpointDeliveries(endpoint.id),
+    ]) {
       expect(await redis.pttl(log)).toBeGreaterThan(0);
     }
     const again = await store.deliveries.createForEvents(events.slice(0, 3).map((event) => ({ event, endpoints: [endpoint] })));
@@ -126,7 +154,17 @@ describe('DeliveryStore re-opening and patching', () => {
       const clocked = createStore({ redis, prefix, now: () => 1234 });
       const [[d] = []] = await clocked.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
       expect(await redis.exists(store.keys.delivery(d!.id))).toBe(0);
-      const pending = { id: d!.id, eventId: event.id, eventType: 'custom.order.paid', endpointId: endpoint.id, subscriberId: 'sub_lazy', state: 'pending', attempts: 0, createdAt: 1234, updatedAt: 1234 };
+      const pending = {
+        id: d!.id,
+        eventId: event.id,
+        eventType: 'custom.order.paid',
+        endpointId: endpoint.id,
+        subscriberId: 'sub_lazy',
+        state: 'pending',
+        attempts: 0,
+        createdAt: 1234,
+        updatedAt: 1234,
+      };
       expect(await store.deliveries.get(d!.id)).toEqual(pending);
       expect((await store.history.listDeliveries('sub_lazy', { limit: 5, status: 'pending' })).items).toEqual([pending]);
       // The pair has a delivery now: creating it again writes nothing.
@@ -142,7 +180,14 @@ describe('DeliveryStore re-opening and patching', () => {
         { ticket: 1, lane: 'fast', pace: '' },
       );
       const record = await store.deliveries.get(d!.id);
-      expect(record).toEqual({ ...pending, state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500, updatedAt: expect.any(Number) });
+      expect(record).toEqual({
+        ...pending,
+        state: 'retrying',
+        attempts: 1,
+        nextAttemptAt: 9000,
+        lastStatusCode: 500,
+        updatedAt: expect.any(Number),
+      });
       expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
       expect(await store.deliveries.attempts(d!.id)).toHaveLength(1);
       // Waiting for its retry under a new ticket: a job still holding ticket 1 is stale.
@@ -171,10 +216,19 @@ describe('DeliveryStore re-opening and patching', () => {
       const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
       const pending = (await store.deliveries.get(d!.id))!;
       await store.deliveries.patch(pending, { state: 'failed', failureReason: 'endpoint_disabled' });
-      expect(await store.deliveries.get(d!.id)).toMatchObject({ id: d!.id, eventId: event.id, subscriberId: 'sub_lazy2', state: 'failed', failureReason: 'endpoint_disabled', attempts: 0 });
+      expect(await store.deliveries.get(d!.id)).toMatchObject({
+        id: d!.id,
+        eventId: event.id,
+        subscriberId: 'sub_lazy2',
+        state: 'failed',
+        failureReason: 'endpoint_disabled',
+        attempts: 0,
+      });
       expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
 
-      const [[other] = []] = await store.deliveries.createForEvents([{ event: buildEvent({ subscriberId: 'sub_lazy2' }), endpoints: [endpoint] }]);
+      const [[other] = []] = await store.deliveries.createForEvents([
+        { event: buildEvent({ subscriberId: 'sub_lazy2' }), endpoints: [endpoint] },
+      ]);
       const otherEvent = (await redis.keys(`${prefix}:ev:*`)).find((k) => !k.includes(event.id) && !k.endsWith(':dl'))!;
       expect(await store.deliveries.get(other!.id)).not.toBeNull();
       await redis.del(otherEvent);
@@ -191,7 +245,12 @@ describe('DeliveryStore re-opening and patching', () => {
       const [first, second] = created;
       // `second` was attempted once already: its record exists, and its endpoint has failed before.
       const secondPending = pendingDelivery(second!.id, event, failing.id, 1000);
-      await store.deliveries.recordAttempt(secondPending, { attempt: 1, startedAt: 1, durationMs: 1, outcome: 'retry', statusCode: 500, requestHeaders: {} }, { state: 'retrying', attempts: 1, nextAttemptAt: 5, lastStatusCode: 500 }, { endpointId: failing.id, ok: false, final: 'none' });
+      await store.deliveries.recordAttempt(
+        secondPending,
+        { attempt: 1, startedAt: 1, durationMs: 1, outcome: 'retry', statusCode: 500, requestHeaders: {} },
+        { state: 'retrying', attempts: 1, nextAttemptAt: 5, lastStatusCode: 500 },
+        { endpointId: failing.id, ok: false, final: 'none' },
+      );
       const gone = 'dlv_gone_' + prefix;
 
       const scripted = redis as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -207,15 +266,32 @@ describe('DeliveryStore re-opening and patching', () => {
         expect(a).toEqual({
           delivery: pendingDelivery(first!.id, event, ok.id, a.entry!.createdAt),
           event,
-          entry: { ticket: 1, eventId: event.id, endpointId: ok.id, subscriberId: 'sub_turn', createdAt: expect.any(Number), manual: false },
+          entry: {
+            ticket: 1,
+            eventId: event.id,
+            endpointId: ok.id,
+            subscriberId: 'sub_turn',
+            createdAt: expect.any(Number),
+            manual: false,
+          },
           endpointVersion: 0,
         });
         expect(b.delivery).toMatchObject({ id: second!.id, state: 'retrying', attempts: 1, nextAttemptAt: 5 });
         expect(c).toEqual({ delivery: null, event: null, entry: null, endpointVersion: 0 });
 
         const [okStreak, failStreak] = await Promise.all([
-          store.deliveries.recordAttempt(a.delivery!, { attempt: 1, startedAt: 2, durationMs: 1, outcome: 'delivered', statusCode: 200, requestHeaders: {} }, { state: 'delivered', attempts: 1, lastStatusCode: 200 }, { endpointId: ok.id, ok: true, final: 'delivered' }),
-          store.deliveries.recordAttempt(b.delivery!, { attempt: 2, startedAt: 2, durationMs: 1, outcome: 'failed', statusCode: 500, requestHeaders: {} }, { state: 'failed', attempts: 2, lastStatusCode: 500, failureReason: 'gave up after 2 attempts' }, { endpointId: failing.id, ok: false, final: 'failed' }),
+          store.deliveries.recordAttempt(
+            a.delivery!,
+            { attempt: 1, startedAt: 2, durationMs: 1, outcome: 'delivered', statusCode: 200, requestHeaders: {} },
+            { state: 'delivered', attempts: 1, lastStatusCode: 200 },
+            { endpointId: ok.id, ok: true, final: 'delivered' },
+          ),
+          store.deliveries.recordAttempt(
+            b.delivery!,
+            { attempt: 2, startedAt: 2, durationMs: 1, outcome: 'failed', statusCode: 500, requestHeaders: {} },
+            { state: 'failed', attempts: 2, lastStatusCode: 500, failureReason: 'gave up after 2 attempts' },
+            { endpointId: failing.id, ok: false, final: 'failed' },
+          ),
         ]);
         expect(writes).toHaveBeenCalledTimes(1);
         expect(okStreak.streak).toEqual({ consecutiveFailures: 0, failingSince: null });
@@ -225,7 +301,10 @@ describe('DeliveryStore re-opening and patching', () => {
         writes.mockRestore();
       }
       const records = await store.deliveries.getMany([first!.id, second!.id]);
-      expect(records.map((d) => [d.state, d.attempts])).toEqual([['delivered', 1], ['failed', 2]]);
+      expect(records.map((d) => [d.state, d.attempts])).toEqual([
+        ['delivered', 1],
+        ['failed', 2],
+      ]);
       // The retry's nextAttemptAt does not linger on the ended record.
       expect(records[1]).not.toHaveProperty('nextAttemptAt');
       expect((await store.deliveries.attempts(second!.id)).map((x) => x.outcome)).toEqual(['retry', 'failed']);
@@ -234,7 +313,7 @@ describe('DeliveryStore re-opening and patching', () => {
     });
   });
 
-  describe('a subscriber\'s endpoints, kept parsed by each process', () => {
+  describe("a subscriber's endpoints, kept parsed by each process", () => {
     it('sees every save and delete made through another process at the next call', async () => {
       const other = createStore({ redis, prefix }); // another API process on the same Redis
       const sid = 'sub_fanout';

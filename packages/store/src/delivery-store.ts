@@ -64,7 +64,8 @@ export interface EventToWrite {
  * another request (nothing of its group written); `skipped` when another event of its group was
  * `reused`.
  */
-export type EventWrite = { kind: 'new'; deliveries: NewDelivery[] } | { kind: 'repeat'; eventId: string } | { kind: 'reused' } | { kind: 'skipped' };
+export type EventWrite =
+  { kind: 'new'; deliveries: NewDelivery[] } | { kind: 'repeat'; eventId: string } | { kind: 'reused' } | { kind: 'skipped' };
 
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
@@ -99,12 +100,35 @@ const KEYS_PER_CALL = 8000;
 
 /** A delivery not attempted yet, as its record will read once written. */
 export function pendingDelivery(id: string, event: StoredEvent, endpointId: string, createdAt: number): DeliveryRecord {
-  return { id, eventId: event.id, eventType: event.type, endpointId, subscriberId: event.subscriberId, state: 'pending', attempts: 0, createdAt, updatedAt: createdAt };
+  return {
+    id,
+    eventId: event.id,
+    eventType: event.type,
+    endpointId,
+    subscriberId: event.subscriberId,
+    state: 'pending',
+    attempts: 0,
+    createdAt,
+    updatedAt: createdAt,
+  };
 }
 
 /** The fields that make a record a delivery's, written when the record may not exist yet. */
 function recordFields(d: DeliveryRecord): Array<string | number> {
-  return ['id', d.id, 'eventId', d.eventId, 'eventType', d.eventType, 'endpointId', d.endpointId, 'subscriberId', d.subscriberId, 'createdAt', d.createdAt];
+  return [
+    'id',
+    d.id,
+    'eventId',
+    d.eventId,
+    'eventType',
+    d.eventType,
+    'endpointId',
+    d.endpointId,
+    'subscriberId',
+    d.subscriberId,
+    'createdAt',
+    d.createdAt,
+  ];
 }
 
 /** Teaches a connection the delivery scripts (idempotent): the store's own, or the queue's for enqueue. */
@@ -198,7 +222,10 @@ export class DeliveryStore {
    * single transaction, each delivery at the tail of its endpoint's lane; with `schedule: false`
    * out of the lanes, for a send the caller makes on the spot (an endpoint test).
    */
-  async createForEvents(items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>, opts: { schedule?: boolean } = {}): Promise<NewDelivery[][]> {
+  async createForEvents(
+    items: ReadonlyArray<{ event: StoredEvent; endpoints: readonly Pick<Endpoint, 'id'>[] }>,
+    opts: { schedule?: boolean } = {},
+  ): Promise<NewDelivery[][]> {
     const writes = await this.writeEvents(items, opts);
     return writes.map((w) => (w.kind === 'new' ? w.deliveries : []));
   }
@@ -215,19 +242,39 @@ export class DeliveryStore {
     let call: (typeof calls)[number] | undefined;
     let lastGroup: number | undefined;
     const planned = items.map(({ event, endpoints, group, idempotency }, index) => {
-      const deliveries = endpoints.map((endpoint) => ({ id: deliveryId(event.id, endpoint.id), eventId: event.id, endpointId: endpoint.id }));
+      const deliveries = endpoints.map((endpoint) => ({
+        id: deliveryId(event.id, endpoint.id),
+        eventId: event.id,
+        endpointId: endpoint.id,
+      }));
       const groupId = group ?? -1 - index;
       if (!call || (call.keys.length >= KEYS_PER_CALL && groupId !== lastGroup)) {
-        call = { keys: [], args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1', opts.idempotencyTtlMs ?? this.retentionMs] };
+        call = {
+          keys: [],
+          args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1', opts.idempotencyTtlMs ?? this.retentionMs],
+        };
         calls.push(call);
       }
       lastGroup = groupId;
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
       const eventKey = this.keys.event(event.id);
       call.keys.push(eventKey, this.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
-      call.args.push(groupId, idempotency?.digest ?? '', JSON.stringify(event), event.id, event.createdAt, event.subscriberId, deliveries.length);
+      call.args.push(
+        groupId,
+        idempotency?.digest ?? '',
+        JSON.stringify(event),
+        event.id,
+        event.createdAt,
+        event.subscriberId,
+        deliveries.length,
+      );
       for (const d of deliveries) {
-        call.keys.push(this.keys.delivery(d.id), this.keys.deliveryJob(d.id), subscriberDeliveries, this.keys.endpointDeliveries(d.endpointId));
+        call.keys.push(
+          this.keys.delivery(d.id),
+          this.keys.deliveryJob(d.id),
+          subscriberDeliveries,
+          this.keys.endpointDeliveries(d.endpointId),
+        );
         call.args.push(d.id, d.endpointId);
       }
       return deliveries;
@@ -314,7 +361,8 @@ export class DeliveryStore {
       event: this.keys.event(job.eventId),
       endpointVersion: this.keys.endpointVersion(job.endpointId),
     });
-    const delivery = parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, entry?.createdAt ?? job.createdAt) : null);
+    const delivery =
+      parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, entry?.createdAt ?? job.createdAt) : null);
     return { delivery, event, entry, endpointVersion };
   }
 
@@ -341,7 +389,12 @@ export class DeliveryStore {
     const { id } = delivery;
     const final = health?.final ?? (patch.state === 'delivered' || patch.state === 'failed' ? patch.state : 'none');
     const [consecutiveFailures, failingSince, move] = await this.attemptWrites.add({
-      keys: [this.keys.delivery(id), this.keys.deliveryAttempts(id), this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId)],
+      keys: [
+        this.keys.delivery(id),
+        this.keys.deliveryAttempts(id),
+        this.keys.endpointHealth(endpointId),
+        this.keys.endpointOutcomes(endpointId),
+      ],
       args: [
         JSON.stringify(boundAttempt(attempt)),
         this.retentionMs,
@@ -357,7 +410,10 @@ export class DeliveryStore {
         ...fields,
       ],
     });
-    return { streak: { consecutiveFailures, failingSince: failingSince || null }, laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null };
+    return {
+      streak: { consecutiveFailures, failingSince: failingSince || null },
+      laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null,
+    };
   }
 
   /**
@@ -365,10 +421,16 @@ export class DeliveryStore {
    * ones, say `nextAttemptAt` of a delivery that will not be attempted again. A delivery not
    * attempted yet gets its record here, with the retention expiry; an existing one keeps its expiry.
    */
-  async patch(delivery: DeliveryRecord, fields: Partial<Record<keyof DeliveryRecord, string | number>>, clear: ReadonlyArray<keyof DeliveryRecord> = []): Promise<void> {
+  async patch(
+    delivery: DeliveryRecord,
+    fields: Partial<Record<keyof DeliveryRecord, string | number>>,
+    clear: ReadonlyArray<keyof DeliveryRecord> = [],
+  ): Promise<void> {
     const key = this.keys.delivery(delivery.id);
     const { state, attempts } = delivery;
-    const multi = this.redis.multi().hset(key, ...recordFields(delivery), ...Object.entries({ state, attempts, ...fields, updatedAt: this.now() }).flat());
+    const multi = this.redis
+      .multi()
+      .hset(key, ...recordFields(delivery), ...Object.entries({ state, attempts, ...fields, updatedAt: this.now() }).flat());
     if (clear.length > 0) multi.hdel(key, ...clear);
     multi.pexpire(key, this.retentionMs, 'NX');
     await multi.exec();
@@ -382,7 +444,9 @@ export class DeliveryStore {
   async reopen(deliveries: ReadonlyArray<Pick<DeliveryRecord, 'id' | 'attempts'>>, from: readonly DeliveryState[]): Promise<string[]> {
     const now = this.now();
     const sched = this.keys.sched();
-    const moved = await Promise.all(deliveries.map((d) => this.redis.hookrelayReopenDelivery(this.keys.delivery(d.id), sched, now, d.attempts, ...from)));
+    const moved = await Promise.all(
+      deliveries.map((d) => this.redis.hookrelayReopenDelivery(this.keys.delivery(d.id), sched, now, d.attempts, ...from)),
+    );
     return deliveries.filter((_, i) => moved[i] === 1).map((d) => d.id);
   }
 }

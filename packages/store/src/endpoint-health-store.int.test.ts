@@ -26,19 +26,48 @@ describe('endpoint health, written with each attempt', () => {
   async function attempt(endpointId: string, at: number, ok: boolean, final: 'delivered' | 'failed' | 'none'): Promise<FailureStreak> {
     clock = at;
     const event = buildEvent();
-    const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] }]);
+    const [[d] = []] = await store.deliveries.createForEvents([
+      { event, endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] },
+    ]);
     const state = final === 'none' ? 'retrying' : final;
-    const record = { attempt: 1, startedAt: at, durationMs: 1, outcome: ok ? 'delivered' : final === 'none' ? 'retry' : 'failed', requestHeaders: {} } as const;
-    return (await store.deliveries.recordAttempt(pendingDelivery(d!.id, event, endpointId, at), record, { state, attempts: 1 }, { endpointId, ok, final })).streak;
+    const record = {
+      attempt: 1,
+      startedAt: at,
+      durationMs: 1,
+      outcome: ok ? 'delivered' : final === 'none' ? 'retry' : 'failed',
+      requestHeaders: {},
+    } as const;
+    return (
+      await store.deliveries.recordAttempt(
+        pendingDelivery(d!.id, event, endpointId, at),
+        record,
+        { state, attempts: 1 },
+        { endpointId, ok, final },
+      )
+    ).streak;
   }
 
   it('counts failed deliveries in the streak, not failed attempts that will be retried, and dates the streak from its first failure', async () => {
     expect(await attempt('ep1', 1000, false, 'none')).toEqual({ consecutiveFailures: 0, failingSince: null });
     expect(await attempt('ep1', 2000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 2000 });
     expect(await attempt('ep1', 3000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 2000 });
-    expect(await store.health.get('ep1')).toEqual({ lastSuccessAt: null, lastFailureAt: 3000, consecutiveFailures: 2, failingSince: 2000, successRate: 0, sampleSize: 3 });
+    expect(await store.health.get('ep1')).toEqual({
+      lastSuccessAt: null,
+      lastFailureAt: 3000,
+      consecutiveFailures: 2,
+      failingSince: 2000,
+      successRate: 0,
+      sampleSize: 3,
+    });
     expect(await attempt('ep1', 4000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
-    expect(await store.health.get('ep1')).toEqual({ lastSuccessAt: 4000, lastFailureAt: 3000, consecutiveFailures: 0, failingSince: null, successRate: 0.25, sampleSize: 4 });
+    expect(await store.health.get('ep1')).toEqual({
+      lastSuccessAt: 4000,
+      lastFailureAt: 3000,
+      consecutiveFailures: 0,
+      failingSince: null,
+      successRate: 0.25,
+      sampleSize: 4,
+    });
     expect(await store.health.get('ep-other')).toMatchObject({ sampleSize: 0, successRate: null });
   });
 
@@ -56,7 +85,14 @@ describe('endpoint health, written with each attempt', () => {
     expect(await store.health.get('ep3')).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastFailureAt: 2, sampleSize: 2 });
     expect(await attempt('ep3', 3, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3 });
     await store.health.delete('ep3');
-    expect(await store.health.get('ep3')).toEqual({ lastSuccessAt: null, lastFailureAt: null, consecutiveFailures: 0, failingSince: null, successRate: null, sampleSize: 0 });
+    expect(await store.health.get('ep3')).toEqual({
+      lastSuccessAt: null,
+      lastFailureAt: null,
+      consecutiveFailures: 0,
+      failingSince: null,
+      successRate: null,
+      sampleSize: 0,
+    });
     expect(await redis.exists(store.keys.endpointHealth('ep3'), store.keys.endpointOutcomes('ep3'))).toBe(0);
   });
 });

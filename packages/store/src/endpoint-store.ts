@@ -22,7 +22,9 @@ function decodeCursor(cursor: string | undefined): { createdAt: number; id: stri
   const createdAt = Number(raw.slice(0, at));
   const id = raw.slice(at + 1);
   // Exactly what encodeCursor writes: anything else would silently restart at page 1.
-  return at > 0 && /^\d{1,16}$/.test(raw.slice(0, at)) && /^[A-Za-z0-9_]{1,64}$/.test(id) && encodeCursor(createdAt, id) === cursor ? { createdAt, id } : undefined;
+  return at > 0 && /^\d{1,16}$/.test(raw.slice(0, at)) && /^[A-Za-z0-9_]{1,64}$/.test(id) && encodeCursor(createdAt, id) === cursor
+    ? { createdAt, id }
+    : undefined;
 }
 
 /** Whether `cursor` is one an endpoint listing handed out. */
@@ -160,7 +162,11 @@ export class EndpointStore {
         const multi = this.redis.multi();
         if ('rateLimit' in changes) this.lanes.appendEndpointSettings(multi, next);
         // Bumped before the change is answered: an attempt starting after that reloads the endpoint.
-        await multi.incr(this.keys.endpointVersion(id)).incr(this.keys.subscriberEndpointsVersion(stored.subscriberId)).publish(this.keys.endpointChanges(), id).exec();
+        await multi
+          .incr(this.keys.endpointVersion(id))
+          .incr(this.keys.subscriberEndpointsVersion(stored.subscriberId))
+          .publish(this.keys.endpointChanges(), id)
+          .exec();
         return summarizeEndpoint(next);
       }
     }
@@ -245,7 +251,15 @@ export class EndpointStore {
     let offset = 0;
     // Entries sharing the cursor's millisecond come back sorted by id: skip those not after it.
     while (ids.length <= opts.limit) {
-      const chunk = await this.redis.zrangebyscore(key, after ? after.createdAt : '-inf', '+inf', 'WITHSCORES', 'LIMIT', offset, opts.limit + 1);
+      const chunk = await this.redis.zrangebyscore(
+        key,
+        after ? after.createdAt : '-inf',
+        '+inf',
+        'WITHSCORES',
+        'LIMIT',
+        offset,
+        opts.limit + 1,
+      );
       if (chunk.length === 0) break;
       offset += chunk.length / 2;
       for (let i = 0; i < chunk.length; i += 2) {

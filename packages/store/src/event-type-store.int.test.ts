@@ -3,7 +3,18 @@ import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import { createStore, type EventTypeRecord, type Store } from './index';
 
 function record(type: string, patch: Partial<EventTypeRecord> = {}): EventTypeRecord {
-  return { type, description: `${type} happened`, schema: { type: 'object' }, examples: [{}], deprecatedAt: null, archivedAt: null, revision: 1, createdAt: 1000, updatedAt: 1000, ...patch };
+  return {
+    type,
+    description: `${type} happened`,
+    schema: { type: 'object' },
+    examples: [{}],
+    deprecatedAt: null,
+    archivedAt: null,
+    revision: 1,
+    createdAt: 1000,
+    updatedAt: 1000,
+    ...patch,
+  };
 }
 
 describe('operator-defined event types in Redis', () => {
@@ -37,7 +48,11 @@ describe('operator-defined event types in Redis', () => {
     await store.eventTypes.create(record('order.paid'));
     expect(await store.eventTypes.update(record('order.paid', { revision: 2, archivedAt: 5000 }), 1)).toEqual({ ok: true, version: '2' });
     // A second writer that also read revision 1 loses instead of undoing the first.
-    expect(await store.eventTypes.update(record('order.paid', { revision: 2, description: 'stale' }), 1)).toEqual({ ok: false, reason: 'conflict', currentRevision: 2 });
+    expect(await store.eventTypes.update(record('order.paid', { revision: 2, description: 'stale' }), 1)).toEqual({
+      ok: false,
+      reason: 'conflict',
+      currentRevision: 2,
+    });
     expect(await store.eventTypes.get('order.paid')).toMatchObject({ revision: 2, archivedAt: 5000, description: 'order.paid happened' });
     expect((await store.eventTypes.states()).get('order.paid')).toEqual({ revision: 2, archived: true, deprecatedAt: null });
     expect(await store.eventTypes.update(record('order.missing', { revision: 2 }), 1)).toEqual({ ok: false, reason: 'missing' });

@@ -26,7 +26,10 @@ describe('pageLogNewestFirst', () => {
     }
   }
 
-  async function walk(opts: TimeWindow & { limit: number }, keep: (m: string) => boolean = () => true): Promise<{ ids: string[]; pages: number }> {
+  async function walk(
+    opts: TimeWindow & { limit: number },
+    keep: (m: string) => boolean = () => true,
+  ): Promise<{ ids: string[]; pages: number }> {
     const ids: string[] = [];
     let cursor: string | undefined;
     for (let pages = 1; pages < 10_000; pages++) {
@@ -89,13 +92,14 @@ describe('pageLogNewestFirst', () => {
 
   it('tells its cursors from garbage', () => {
     expect(isCursor(Buffer.from('1795472014728-3').toString('base64url'))).toBe(true);
-    for (const bad of ['', 'null', Buffer.from('1795472014728').toString('base64url'), Buffer.from('a-1').toString('base64url')]) expect([bad, isCursor(bad)]).toEqual([bad, false]);
+    for (const bad of ['', 'null', Buffer.from('1795472014728').toString('base64url'), Buffer.from('a-1').toString('base64url')])
+      expect([bad, isCursor(bad)]).toEqual([bad, false]);
   });
 
   describe('appendToLog', () => {
     const at = (ms: number, nowMs = ms) => ({ ms, retentionMs: 10_000, nowMs });
 
-    it('keeps entries in append order, also when the writer\'s clock is behind the log, and trims by age and count', async () => {
+    it("keeps entries in append order, also when the writer's clock is behind the log, and trims by age and count", async () => {
       await appendToLog(redis, key, at(50_000), 'a');
       await appendToLog(redis, key, at(40_000), 'b'); // a clock 10 s behind: lands after 'a', not before
       await appendToLog(redis, key, at(50_000), 'c');

@@ -34,14 +34,21 @@ export function logWritingScript(file: string): string {
 
 const APPEND_LOG = logWritingScript('append-log.lua');
 
-type LogRedis = Redis & { hookrelayAppendLog(key: string, ms: number, retentionMs: number, nowMs: number, maxLen: number, value: string): Promise<number> };
+type LogRedis = Redis & {
+  hookrelayAppendLog(key: string, ms: number, retentionMs: number, nowMs: number, maxLen: number, value: string): Promise<number>;
+};
 
 /**
  * Appends `value` at time `ms`, trimming entries older than the retention period (and beyond
  * `maxLen`, when given) and renewing the log's expiry. An entry never goes before the log's newest
  * one: if another process's clock runs ahead, it lands right after that.
  */
-export async function appendToLog(redis: Redis, key: string, at: { ms: number; retentionMs: number; nowMs: number; maxLen?: number }, value: string): Promise<void> {
+export async function appendToLog(
+  redis: Redis,
+  key: string,
+  at: { ms: number; retentionMs: number; nowMs: number; maxLen?: number },
+  value: string,
+): Promise<void> {
   if (!('hookrelayAppendLog' in redis)) redis.defineCommand('hookrelayAppendLog', { numberOfKeys: 1, lua: APPEND_LOG });
   await (redis as LogRedis).hookrelayAppendLog(key, Math.max(Math.floor(at.ms), 0), at.retentionMs, at.nowMs, at.maxLen ?? 0, value);
 }

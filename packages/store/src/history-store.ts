@@ -49,7 +49,9 @@ export class HistoryStore {
    */
   async outcomesOfEvents(subscriberId: string, eventIds: readonly string[]): Promise<Map<string, Record<DeliveryState, number>>> {
     const endpointIds = await this.endpoints.idsWithinRetention(subscriberId);
-    const found = await this.deliveries.getMany(eventIds.flatMap((eventId) => endpointIds.map((endpointId) => deliveryId(eventId, endpointId))));
+    const found = await this.deliveries.getMany(
+      eventIds.flatMap((eventId) => endpointIds.map((endpointId) => deliveryId(eventId, endpointId))),
+    );
     const out = new Map(eventIds.map((id) => [id, { pending: 0, retrying: 0, delivered: 0, failed: 0 }]));
     for (const d of found) {
       const counts = out.get(d.eventId);

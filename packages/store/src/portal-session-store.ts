@@ -90,7 +90,10 @@ export class PortalSessionStore {
   /** The subscriber's index entries that have not expired; expired ones are dropped from it. */
   private async liveEntries(subscriberId: string, nowMs: number): Promise<Array<{ id: string; hash: string; expiresAt: number }>> {
     const index = this.keys.subscriberPortalSessions(subscriberId);
-    const all = Object.entries(await this.redis.hgetall(index)).map(([id, v]) => ({ id, ...(parseEntry(v) ?? { hash: '', expiresAt: 0 }) }));
+    const all = Object.entries(await this.redis.hgetall(index)).map(([id, v]) => ({
+      id,
+      ...(parseEntry(v) ?? { hash: '', expiresAt: 0 }),
+    }));
     const expired = all.filter((e) => e.expiresAt <= nowMs).map((e) => e.id);
     if (expired.length) await this.redis.hdel(index, ...expired);
     return all.filter((e) => e.expiresAt > nowMs);

@@ -19,12 +19,18 @@ export class PublishRateLimiter {
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    if (!('hookrelayTakePublishRate' in redis)) redis.defineCommand('hookrelayTakePublishRate', { numberOfKeys: 1, lua: TAKE_PUBLISH_RATE });
+    if (!('hookrelayTakePublishRate' in redis))
+      redis.defineCommand('hookrelayTakePublishRate', { numberOfKeys: 1, lua: TAKE_PUBLISH_RATE });
   }
 
   /** Counts `events` against `perSecond` (a positive whole number) at `nowMs`. */
   async take(subscriberId: string, events: number, perSecond: number, nowMs: number): Promise<PublishRateVerdict> {
-    const waitMs = await (this.redis as RateRedis).hookrelayTakePublishRate(this.keys.subscriberPublishRate(subscriberId), nowMs, perSecond, events);
+    const waitMs = await (this.redis as RateRedis).hookrelayTakePublishRate(
+      this.keys.subscriberPublishRate(subscriberId),
+      nowMs,
+      perSecond,
+      events,
+    );
     return waitMs > 0 ? { retryAfterMs: waitMs } : null;
   }
 }

@@ -66,7 +66,12 @@ function contextOf(kind: SecretRecordKind, identity: RecordIdentity, field: stri
  * A copy of `record` with every secret sealed. Values already sealed (a stored record's untouched
  * fields) are kept as they are.
  */
-export function sealSecrets<T extends object>(box: SecretBox, kind: SecretRecordKind, identity: RecordIdentity, record: T): Record<string, unknown> {
+export function sealSecrets<T extends object>(
+  box: SecretBox,
+  kind: SecretRecordKind,
+  identity: RecordIdentity,
+  record: T,
+): Record<string, unknown> {
   const copy = structuredClone(record) as Record<string, unknown>;
   for (const slot of SLOTS[kind](copy)) {
     const value = slot.holder[slot.key];
@@ -87,7 +92,12 @@ export function openSecrets<T>(box: SecretBox, kind: SecretRecordKind, identity:
  * under another key, or stored as plain text, are opened and sealed again; the rest are kept.
  * `changed` is false when there was nothing to do. Throws SecretUnreadableError like openSecrets.
  */
-export function resealSecrets(box: SecretBox, kind: SecretRecordKind, identity: RecordIdentity, stored: Record<string, unknown>): { record: Record<string, unknown>; changed: boolean } {
+export function resealSecrets(
+  box: SecretBox,
+  kind: SecretRecordKind,
+  identity: RecordIdentity,
+  stored: Record<string, unknown>,
+): { record: Record<string, unknown>; changed: boolean } {
   const copy = structuredClone(stored);
   let changed = false;
   for (const slot of SLOTS[kind](copy)) {

@@ -10,11 +10,22 @@ const k1 = { id: 'k1', key: randomBytes(32) };
 const k2 = { id: 'k2', key: randomBytes(32) };
 
 function endpoint(subscriberId = 'sub_rekey'): Endpoint {
-  return buildEndpoint({ subscriberId, url: 'https://receiver.example/hook', secret: `s-${randomBytes(12).toString('hex')}`, auth: { type: 'basic', username: 'relay', password: `p-${randomBytes(8).toString('hex')}` } });
+  return buildEndpoint({
+    subscriberId,
+    url: 'https://receiver.example/hook',
+    secret: `s-${randomBytes(12).toString('hex')}`,
+    auth: { type: 'basic', username: 'relay', password: `p-${randomBytes(8).toString('hex')}` },
+  });
 }
 
 function source(): SourceBase & { verification: { type: 'slack'; signingSecret: string } } {
-  return { id: `src_${randomBytes(6).toString('hex')}`, subscriberId: 'sub_rekey', token: randomBytes(32).toString('base64url'), createdAt: Date.now(), verification: { type: 'slack', signingSecret: `slack-${randomBytes(8).toString('hex')}` } };
+  return {
+    id: `src_${randomBytes(6).toString('hex')}`,
+    subscriberId: 'sub_rekey',
+    token: randomBytes(32).toString('base64url'),
+    createdAt: Date.now(),
+    verification: { type: 'slack', signingSecret: `slack-${randomBytes(8).toString('hex')}` },
+  };
 }
 
 describe('rekeyStoredSecrets (npm run rekey)', () => {
@@ -82,7 +93,12 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     const report = await rekey([k2, k1]);
     expect(report.changed).toBe(1);
     expect(report.unreadable).toEqual([
-      { key: `${prefix}:ep:${lost.id}`, record: 'endpoint', id: lost.id, problem: `a secret of endpoint ${lost.id} (secret) cannot be decrypted: it was encrypted with key "k0", which is not in HOOKRELAY_ENCRYPTION_KEYS` },
+      {
+        key: `${prefix}:ep:${lost.id}`,
+        record: 'endpoint',
+        id: lost.id,
+        problem: `a secret of endpoint ${lost.id} (secret) cannot be decrypted: it was encrypted with key "k0", which is not in HOOKRELAY_ENCRYPTION_KEYS`,
+      },
     ]);
     expect(await sealedWith(`${prefix}:ep:${lost.id}`)).toEqual(['k0', 'k0']);
     expect(await storeWith(k2).endpoints.get(fine.id)).toEqual(fine);
@@ -96,11 +112,19 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     const report = await rekey([k2, k1], {
       betweenReadAndWrite: async () => {
         // The running service changes the endpoint (a PATCH) while rekey holds the old copy, twice.
-        if (changed++ < 2) await service.endpoints.update(target.id, { description: `changed ${changed}`, auth: { type: 'bearer', token: `tok-${changed}` } });
+        if (changed++ < 2)
+          await service.endpoints.update(target.id, {
+            description: `changed ${changed}`,
+            auth: { type: 'bearer', token: `tok-${changed}` },
+          });
       },
     });
     expect(report).toMatchObject({ read: 1, changed: 1, busy: [] });
-    expect(await storeWith(k2).endpoints.get(target.id)).toEqual({ ...target, description: 'changed 2', auth: { type: 'bearer', token: 'tok-2' } });
+    expect(await storeWith(k2).endpoints.get(target.id)).toEqual({
+      ...target,
+      description: 'changed 2',
+      auth: { type: 'bearer', token: 'tok-2' },
+    });
   });
 
   it('reports a record that changes under every attempt as busy instead of overwriting it', async () => {
@@ -108,7 +132,9 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     await storeWith(k1).endpoints.save(target);
     const service = storeWith(k1);
     let n = 0;
-    const report = await rekey([k2, k1], { betweenReadAndWrite: async () => void (await service.endpoints.update(target.id, { description: `edit ${++n}` })) });
+    const report = await rekey([k2, k1], {
+      betweenReadAndWrite: async () => void (await service.endpoints.update(target.id, { description: `edit ${++n}` })),
+    });
     expect(report).toMatchObject({ changed: 0, busy: [`${prefix}:ep:${target.id}`] });
     expect((await service.endpoints.get(target.id))?.description).toBe(`edit ${n}`);
   });

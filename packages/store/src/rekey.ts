@@ -110,7 +110,13 @@ export async function rekeyStoredSecrets(options: RekeyOptions): Promise<RekeyRe
     for (let node = resuming ? start.node : 0; node < nodes.length; node++) {
       let cursor = resuming && node === start.node ? start.cursor : '0';
       do {
-        const [next, found] = await (nodes[node] as Redis).scan(cursor, 'MATCH', `${escapeGlob(options.prefix)}:${segment}:*`, 'COUNT', options.batchSize ?? 500);
+        const [next, found] = await (nodes[node] as Redis).scan(
+          cursor,
+          'MATCH',
+          `${escapeGlob(options.prefix)}:${segment}:*`,
+          'COUNT',
+          options.batchSize ?? 500,
+        );
         cursor = next;
         for (const key of found) {
           const id = recordKey.exec(key)?.[1];

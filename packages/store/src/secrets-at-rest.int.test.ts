@@ -20,7 +20,14 @@ function endpointWithSecrets(overrides: Partial<Endpoint> = {}): Endpoint {
     url: 'https://receiver.example/hook',
     secret: `sign-${randomBytes(8).toString('hex')}`,
     previousSecrets: [{ secret: `old-${randomBytes(8).toString('hex')}`, expiresAt: Date.now() + 60_000 }],
-    auth: { type: 'aws-sigv4', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: `aws-${randomBytes(8).toString('hex')}`, region: 'eu-west-1', service: 'execute-api', sessionToken: `sess-${randomBytes(8).toString('hex')}` },
+    auth: {
+      type: 'aws-sigv4',
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: `aws-${randomBytes(8).toString('hex')}`,
+      region: 'eu-west-1',
+      service: 'execute-api',
+      sessionToken: `sess-${randomBytes(8).toString('hex')}`,
+    },
     ...overrides,
   });
 }
@@ -37,7 +44,10 @@ function sourceWithSecrets(): TestSource {
     token: randomBytes(32).toString('base64url'),
     createdAt: Date.now(),
     name: 'alerts',
-    verification: { type: 'header', headers: { 'x-token': `hdr-${randomBytes(8).toString('hex')}`, 'x-other': `hdr2-${randomBytes(8).toString('hex')}` } },
+    verification: {
+      type: 'header',
+      headers: { 'x-token': `hdr-${randomBytes(8).toString('hex')}`, 'x-other': `hdr2-${randomBytes(8).toString('hex')}` },
+    },
   };
 }
 
@@ -94,13 +104,22 @@ describe('secrets at rest in the store', () => {
       await sealing.endpoints.save(endpoint);
       const keyless = storeWith();
       const summary = await keyless.endpoints.getSummary(endpoint.id);
-      expect(summary).toMatchObject({ id: endpoint.id, url: endpoint.url, previousSecrets: [{ expiresAt: endpoint.previousSecrets[0]!.expiresAt }], auth: { type: 'aws-sigv4', accessKeyId: 'AKIDEXAMPLE', hasSessionToken: true, configured: true } });
+      expect(summary).toMatchObject({
+        id: endpoint.id,
+        url: endpoint.url,
+        previousSecrets: [{ expiresAt: endpoint.previousSecrets[0]!.expiresAt }],
+        auth: { type: 'aws-sigv4', accessKeyId: 'AKIDEXAMPLE', hasSessionToken: true, configured: true },
+      });
       for (const secret of secretsOf(endpoint)) expect(JSON.stringify(summary)).not.toContain(secret);
       expect(summary).not.toHaveProperty('secret');
       expect((await keyless.endpoints.list('sub_test', { limit: 10 })).items.map((e) => e.id)).toEqual([endpoint.id]);
       expect((await keyless.endpoints.listAll('sub_test')).map((e) => e.id)).toEqual([endpoint.id]);
       const err = await unreadable(keyless.endpoints.get(endpoint.id));
-      expect(err).toMatchObject({ reason: 'no_keys', keyId: 'k1', context: { record: 'endpoint', recordId: endpoint.id, field: 'secret' } });
+      expect(err).toMatchObject({
+        reason: 'no_keys',
+        keyId: 'k1',
+        context: { record: 'endpoint', recordId: endpoint.id, field: 'secret' },
+      });
     });
 
     it('does not decrypt a ciphertext copied from one endpoint record into another', async () => {
@@ -125,12 +144,21 @@ describe('secrets at rest in the store', () => {
       await sealing.endpoints.save(endpoint);
       const other = storeWith(k2);
       await other.endpoints.update(endpoint.id, { status: 'disabled', disabledReason: 'manual: test', description: 'paused' });
-      await other.endpoints.update(endpoint.id, { status: 'active', disabledReason: undefined, auth: { type: 'bearer', token: 'new-bearer-token' } });
+      await other.endpoints.update(endpoint.id, {
+        status: 'active',
+        disabledReason: undefined,
+        auth: { type: 'bearer', token: 'new-bearer-token' },
+      });
       const stored = JSON.parse((await redis.get(sealing.keys.endpoint(endpoint.id))) as string);
       expect(stored).not.toHaveProperty('disabledReason');
       expect(stored.auth.token).toMatchObject({ kid: 'k2' });
       const both = storeWith(k2, k1);
-      expect(await both.endpoints.get(endpoint.id)).toEqual({ ...endpoint, status: 'active', description: 'paused', auth: { type: 'bearer', token: 'new-bearer-token' } });
+      expect(await both.endpoints.get(endpoint.id)).toEqual({
+        ...endpoint,
+        status: 'active',
+        description: 'paused',
+        auth: { type: 'bearer', token: 'new-bearer-token' },
+      });
     });
 
     it('opens secrets stored as plain text before keys were configured', async () => {
@@ -149,7 +177,10 @@ describe('secrets at rest in the store', () => {
       expect(raw).not.toContain(source.token);
       if (source.verification.type !== 'header') throw new Error('fixture');
       for (const value of Object.values(source.verification.headers)) expect(raw).not.toContain(value);
-      expect(JSON.parse(raw)).toMatchObject({ tokenHash: hashSourceToken(source.token), verification: { headers: { 'x-token': { kid: 'k1' }, 'x-other': { kid: 'k1' } } } });
+      expect(JSON.parse(raw)).toMatchObject({
+        tokenHash: hashSourceToken(source.token),
+        verification: { headers: { 'x-token': { kid: 'k1' }, 'x-other': { kid: 'k1' } } },
+      });
       expect(await sealing.sources.findByToken<TestSource>(source.token)).toEqual(source);
       expect(await sealing.sources.list<TestSource>('sub_test')).toEqual([source]);
 
@@ -161,7 +192,10 @@ describe('secrets at rest in the store', () => {
     });
 
     it('seals hmac secrets and refuses a header value moved to another header name', async () => {
-      const hmac: TestSource = { ...sourceWithSecrets(), verification: { type: 'hmac', header: 'x-hub-signature-256', secret: 'hmac-secret-value-1234' } };
+      const hmac: TestSource = {
+        ...sourceWithSecrets(),
+        verification: { type: 'hmac', header: 'x-hub-signature-256', secret: 'hmac-secret-value-1234' },
+      };
       await sealing.sources.save(hmac);
       expect(await redis.get(sealing.keys.source(hmac.id))).not.toContain('hmac-secret-value-1234');
       expect((await sealing.sources.get<TestSource>(hmac.id))?.verification).toEqual(hmac.verification);

@@ -9,7 +9,17 @@ import { openSecrets, sealSecrets } from './record-secrets';
 
 const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
 
-type SourceRedis = Redis & { hookrelayCreateSource(record: string, index: string, token: string, json: string, id: string, createdAt: number, quota: number): Promise<number> };
+type SourceRedis = Redis & {
+  hookrelayCreateSource(
+    record: string,
+    index: string,
+    token: string,
+    json: string,
+    id: string,
+    createdAt: number,
+    quota: number,
+  ): Promise<number>;
+};
 
 /** What the store needs of a source; the API owns the rest of its shape (verification, matches, ...). */
 export interface SourceBase {
@@ -27,7 +37,8 @@ type StoredSource = Record<string, unknown> & { id: string; subscriberId: string
 export type SourceRequestOutcome = 'published' | 'ignored' | 'rejected' | 'duplicate';
 
 /** Who holds a replay key: nobody (the claim is the caller's), a publish in progress, or the event it published. */
-export type ReplayClaim = { claimed: true; release(): Promise<void>; confirm(eventId: string): Promise<void> } | { claimed: false; eventId: string | null };
+export type ReplayClaim =
+  { claimed: true; release(): Promise<void>; confirm(eventId: string): Promise<void> } | { claimed: false; eventId: string | null };
 
 const PENDING = 'pending:';
 
@@ -223,7 +234,8 @@ export class SourceStore {
     const inSecond = Number(replies?.[0]?.[1] ?? 0);
     const inMinute = Number(replies?.[2]?.[1] ?? 0);
     if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second' };
-    if (inMinute > limits.perMinute) return { retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)), window: 'minute' };
+    if (inMinute > limits.perMinute)
+      return { retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)), window: 'minute' };
     return null;
   }
 
@@ -259,7 +271,12 @@ export class SourceStore {
    * by count, and refreshing the key's expiry so an idle source's history disappears on its own.
    */
   async recordRequest(sourceId: string, record: SourceRequestRecord): Promise<void> {
-    await appendToLog(this.redis, this.keys.sourceRequests(sourceId), { ms: record.at, retentionMs: this.retentionMs, nowMs: this.now(), maxLen: SOURCE_HISTORY_CAP }, JSON.stringify(record));
+    await appendToLog(
+      this.redis,
+      this.keys.sourceRequests(sourceId),
+      { ms: record.at, retentionMs: this.retentionMs, nowMs: this.now(), maxLen: SOURCE_HISTORY_CAP },
+      JSON.stringify(record),
+    );
   }
 
   /** The history newest first, in pages. */

@@ -22,7 +22,9 @@ export interface SubscriberLimits {
   eventsPerSecond: number;
 }
 
-export const SUBSCRIBER_LIMIT_NAMES = ['maxEndpoints', 'maxSources', 'eventsPerSecond'] as const satisfies ReadonlyArray<keyof SubscriberLimits>;
+export const SUBSCRIBER_LIMIT_NAMES = ['maxEndpoints', 'maxSources', 'eventsPerSecond'] as const satisfies ReadonlyArray<
+  keyof SubscriberLimits
+>;
 
 export type ApiKeyRole = 'subscriber' | 'publisher';
 
@@ -110,7 +112,9 @@ export class SubscriberStore {
   async setLimitOverrides(id: string, changes: { [K in keyof SubscriberLimits]?: number | null }): Promise<void> {
     const key = this.keys.subscriberLimits(id);
     const set = Object.entries(changes).filter((e): e is [string, number] => typeof e[1] === 'number');
-    const clear = Object.entries(changes).filter(([, v]) => v === null).map(([k]) => k);
+    const clear = Object.entries(changes)
+      .filter(([, v]) => v === null)
+      .map(([k]) => k);
     const multi = this.redis.multi();
     if (set.length > 0) multi.hset(key, ...set.flat());
     if (clear.length > 0) multi.hdel(key, ...clear);

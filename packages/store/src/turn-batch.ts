@@ -40,7 +40,9 @@ export class TurnBatch<In, Out> {
     }
     running.then(
       (outs) => {
-        batch.forEach((w, i) => (i < outs.length ? w.resolve(outs[i] as Out) : w.reject(new Error('batch answered fewer results than calls'))));
+        batch.forEach((w, i) =>
+          i < outs.length ? w.resolve(outs[i] as Out) : w.reject(new Error('batch answered fewer results than calls')),
+        );
       },
       (err: unknown) => {
         for (const w of batch) w.reject(err);

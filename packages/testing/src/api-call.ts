@@ -17,7 +17,13 @@ export interface ApiCallResult {
 }
 
 /** One request to a Hookrelay API under test: the body parsed as JSON when it is JSON, else kept as text. */
-export async function callApi(baseUrl: string, defaultKey: string, method: string, path: string, opts: ApiCallOptions = {}): Promise<ApiCallResult> {
+export async function callApi(
+  baseUrl: string,
+  defaultKey: string,
+  method: string,
+  path: string,
+  opts: ApiCallOptions = {},
+): Promise<ApiCallResult> {
   const headers: Record<string, string> = { ...opts.headers };
   const key = opts.key === undefined ? defaultKey : opts.key;
   if (key) headers.authorization = `Bearer ${key}`;

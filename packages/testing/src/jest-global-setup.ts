@@ -1,7 +1,6 @@
 import { startRedisServer, type RedisServerHandle } from './redis-server';
 
 declare global {
-   
   var __HOOKRELAY_REDIS__: RedisServerHandle | undefined;
 }
 

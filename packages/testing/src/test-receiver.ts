@@ -25,7 +25,10 @@ export class TestReceiver {
   private fallback: Reply;
   private waiters: Array<{ count: number; resolve: () => void }> = [];
 
-  private constructor(private readonly server: Server, fallback: Reply) {
+  private constructor(
+    private readonly server: Server,
+    fallback: Reply,
+  ) {
     this.fallback = fallback;
   }
 

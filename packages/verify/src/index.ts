@@ -1,6 +1,20 @@
-export { verifyWebhook, verifySignature, WebhookVerificationError, type HookrelayWebhook, type VerifyWebhookOptions, type WebhookScheme, type WebhookVerificationErrorCode } from './verify-webhook';
+export {
+  verifyWebhook,
+  verifySignature,
+  WebhookVerificationError,
+  type HookrelayWebhook,
+  type VerifyWebhookOptions,
+  type WebhookScheme,
+  type WebhookVerificationErrorCode,
+} from './verify-webhook';
 export { hookrelayWebhook, type HookrelayWebhookOptions, type HookrelayRequest, type NextFunction } from './middleware';
-export { verifyHubSignature, hubSignature, HUB_SIGNATURE_HEADER, type HubSignatureOptions, type VerifyHubSignatureOptions } from './x-hub-signature';
+export {
+  verifyHubSignature,
+  hubSignature,
+  HUB_SIGNATURE_HEADER,
+  type HubSignatureOptions,
+  type VerifyHubSignatureOptions,
+} from './x-hub-signature';
 export { verifyZenduty, zendutySignature, ZENDUTY_SIGNATURE_HEADER, type VerifyZendutyOptions } from './x-signature';
 export {
   verifyStandardWebhook,

@@ -44,9 +44,17 @@ describe('hookrelayWebhook middleware', () => {
       app.post('/small', hookrelayWebhook({ scheme: 'x-hub-signature', secret: SECRET, limitBytes: 64 }), record);
       app.post('/after-raw', express.raw({ type: '*/*' }), hookrelayWebhook({ scheme: 'x-hub-signature', secret: SECRET }), record);
       // A receiver that parses JSON for every route and keeps the bytes with body-parser's verify hook.
-      app.post('/after-json-kept', express.json({ verify: (req, _res, buf) => void ((req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf) }), hookrelayWebhook({ scheme: 'x-hub-signature', secret: SECRET }), record);
+      app.post(
+        '/after-json-kept',
+        express.json({ verify: (req, _res, buf) => void ((req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf) }),
+        hookrelayWebhook({ scheme: 'x-hub-signature', secret: SECRET }),
+        record,
+      );
       app.post('/after-json', express.json(), hookrelayWebhook({ scheme: 'x-hub-signature', secret: SECRET }), record);
-      app.use((err: Error, _req: Request, res: express.Response, _next: express.NextFunction) => void res.status(500).json({ error: err.message }));
+      app.use(
+        (err: Error, _req: Request, res: express.Response, _next: express.NextFunction) =>
+          void res.status(500).json({ error: err.message }),
+      );
       server = await listen(createServer(app));
     });
     afterAll(() => server.close());
@@ -58,13 +66,24 @@ describe('hookrelayWebhook middleware', () => {
       expect(seen).toEqual([
         {
           body: { orderId: 'ord_1', note: 'Zoë' },
-          event: { eventId: 'evt_9', eventType: 'custom.order.paid', deliveryId: 'dlv_9', attempt: 1, payload: { orderId: 'ord_1', note: 'Zoë' }, rawBody: Buffer.from(BODY) },
+          event: {
+            eventId: 'evt_9',
+            eventType: 'custom.order.paid',
+            deliveryId: 'dlv_9',
+            attempt: 1,
+            payload: { orderId: 'ord_1', note: 'Zoë' },
+            rawBody: Buffer.from(BODY),
+          },
         },
       ]);
     });
 
     it('answers 401 for a wrong or missing signature, and the handler never runs', async () => {
-      const wrong = await fetch(`${server.url}/hooks`, { method: 'POST', headers: { ...signed(), 'x-hub-signature': '00'.repeat(32) }, body: BODY });
+      const wrong = await fetch(`${server.url}/hooks`, {
+        method: 'POST',
+        headers: { ...signed(), 'x-hub-signature': '00'.repeat(32) },
+        body: BODY,
+      });
       expect(wrong.status).toBe(401);
       expect(await wrong.json()).toEqual({ error: { code: 'invalid_signature', message: 'x-hub-signature does not match the body' } });
       const tampered = await fetch(`${server.url}/hooks`, { method: 'POST', headers: signed(), body: BODY.replace('ord_1', 'ord_2') });
@@ -127,9 +146,17 @@ describe('hookrelayWebhook middleware', () => {
     );
     try {
       const ts = Math.floor(Date.now() / 1000);
-      const headers = { 'webhook-id': 'evt_1', 'webhook-timestamp': String(ts), 'webhook-signature': standardWebhooksSignature(whsec('b'), 'evt_1', ts, BODY) };
+      const headers = {
+        'webhook-id': 'evt_1',
+        'webhook-timestamp': String(ts),
+        'webhook-signature': standardWebhooksSignature(whsec('b'), 'evt_1', ts, BODY),
+      };
       expect((await fetch(server.url, { method: 'POST', headers, body: BODY })).status).toBe(200);
-      const stale = { ...headers, 'webhook-timestamp': String(ts - 600), 'webhook-signature': standardWebhooksSignature(whsec('b'), 'evt_1', ts - 600, BODY) };
+      const stale = {
+        ...headers,
+        'webhook-timestamp': String(ts - 600),
+        'webhook-signature': standardWebhooksSignature(whsec('b'), 'evt_1', ts - 600, BODY),
+      };
       const refused = await fetch(server.url, { method: 'POST', headers: stale, body: BODY });
       expect(refused.status).toBe(401);
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('timestamp_out_of_range');

@@ -77,7 +77,9 @@ function rawBodyOf(req: IncomingMessage & { body?: unknown; rawBody?: unknown },
  *   res.sendStatus(204);
  * });
  */
-export function hookrelayWebhook(options: HookrelayWebhookOptions): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
+export function hookrelayWebhook(
+  options: HookrelayWebhookOptions,
+): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
   const limit = options.limitBytes ?? DEFAULT_LIMIT;
   // Fail at start-up, not on the first delivery, when the secret is missing.
   verifyOptions(options);
@@ -107,5 +109,6 @@ export function hookrelayWebhook(options: HookrelayWebhookOptions): (req: Incomi
 
 function verifyOptions(options: HookrelayWebhookOptions): void {
   secretList(options.secret ?? []);
-  if (!['x-hub-signature', 'x-signature', 'standard-webhooks'].includes(options.scheme)) throw new TypeError(`hookrelayWebhook: unknown scheme ${String(options.scheme)}`);
+  if (!['x-hub-signature', 'x-signature', 'standard-webhooks'].includes(options.scheme))
+    throw new TypeError(`hookrelayWebhook: unknown scheme ${String(options.scheme)}`);
 }

@@ -7,7 +7,11 @@ const BODY = '{"type":"invoice.paid","data":{"amount":12.5,"name":"Zoë"}}';
 const TS = 1_700_000_000;
 
 function headers(secrets: string[], timestamp = TS, id = 'evt_2Xb8') {
-  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': secrets.map((s) => standardWebhooksSignature(s, id, timestamp, BODY)).join(' ') };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': secrets.map((s) => standardWebhooksSignature(s, id, timestamp, BODY)).join(' '),
+  };
 }
 
 describe('standard-webhooks', () => {
@@ -18,7 +22,11 @@ describe('standard-webhooks', () => {
   it('is accepted by the reference library, and accepts what the reference library signs', () => {
     const now = Math.floor(Date.now() / 1000);
     expect(new Webhook(SECRET).verify(BODY, headers([SECRET], now))).toEqual(JSON.parse(BODY));
-    const theirs = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(TS), 'webhook-signature': new Webhook(SECRET).sign('msg_1', new Date(TS * 1000), BODY) };
+    const theirs = {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': String(TS),
+      'webhook-signature': new Webhook(SECRET).sign('msg_1', new Date(TS * 1000), BODY),
+    };
     expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: theirs, nowSeconds: TS })).toBe(true);
   });
 
@@ -27,7 +35,11 @@ describe('standard-webhooks', () => {
       const h = headers([SECRET]);
       expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: h, nowSeconds: TS + 10 })).toBe(true);
       expect(verifyStandardWebhook({ secret: SECRET, body: Buffer.from(BODY), headers: new Headers(h), nowSeconds: TS })).toBe(true);
-      const mixed = { 'Webhook-Id': h['webhook-id'], 'WEBHOOK-TIMESTAMP': [h['webhook-timestamp']], 'webhook-Signature': h['webhook-signature'] };
+      const mixed = {
+        'Webhook-Id': h['webhook-id'],
+        'WEBHOOK-TIMESTAMP': [h['webhook-timestamp']],
+        'webhook-Signature': h['webhook-signature'],
+      };
       expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: mixed, nowSeconds: TS })).toBe(true);
     });
 
@@ -42,15 +54,20 @@ describe('standard-webhooks', () => {
     it('rejects a tampered body, id or signature', () => {
       const h = headers([SECRET]);
       expect(verifyStandardWebhook({ secret: SECRET, body: `${BODY} `, headers: h, nowSeconds: TS })).toBe(false);
-      expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: { ...h, 'webhook-id': 'evt_other' }, nowSeconds: TS })).toBe(false);
+      expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: { ...h, 'webhook-id': 'evt_other' }, nowSeconds: TS })).toBe(
+        false,
+      );
       const sig = h['webhook-signature'];
       const flipped = `${sig.slice(0, 5)}${sig[5] === 'A' ? 'B' : 'A'}${sig.slice(6)}`;
-      expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: { ...h, 'webhook-signature': flipped }, nowSeconds: TS })).toBe(false);
+      expect(verifyStandardWebhook({ secret: SECRET, body: BODY, headers: { ...h, 'webhook-signature': flipped }, nowSeconds: TS })).toBe(
+        false,
+      );
     });
 
     it('holds the timestamp to five minutes either way by default, or the tolerance given', () => {
       const h = headers([SECRET]);
-      const check = (nowSeconds: number, toleranceSeconds?: number) => checkStandardWebhook({ secret: SECRET, body: BODY, headers: h, nowSeconds, toleranceSeconds });
+      const check = (nowSeconds: number, toleranceSeconds?: number) =>
+        checkStandardWebhook({ secret: SECRET, body: BODY, headers: h, nowSeconds, toleranceSeconds });
       expect([check(TS + 300), check(TS - 300), check(TS + 301), check(TS - 301), check(TS + 301, 600), check(TS + 61, 60)]).toEqual([
         'ok',
         'ok',
@@ -69,7 +86,8 @@ describe('standard-webhooks', () => {
 
     it('says what is wrong with malformed headers instead of throwing', () => {
       const h = headers([SECRET]);
-      const check = (overrides: Record<string, string>) => checkStandardWebhook({ secret: SECRET, body: BODY, headers: { ...h, ...overrides }, nowSeconds: TS });
+      const check = (overrides: Record<string, string>) =>
+        checkStandardWebhook({ secret: SECRET, body: BODY, headers: { ...h, ...overrides }, nowSeconds: TS });
       expect(check({ 'webhook-signature': '' })).toBe('missing_signature');
       expect(check({ 'webhook-id': '' })).toBe('missing_signature');
       expect(check({ 'webhook-timestamp': 'soon' })).toBe('timestamp_out_of_range');
@@ -79,7 +97,9 @@ describe('standard-webhooks', () => {
     });
 
     it('throws for a secret that is not base64, a configuration error rather than a bad request', () => {
-      expect(() => verifyStandardWebhook({ secret: 'whsec_not*base64', body: BODY, headers: headers([SECRET]), nowSeconds: TS })).toThrow(TypeError);
+      expect(() => verifyStandardWebhook({ secret: 'whsec_not*base64', body: BODY, headers: headers([SECRET]), nowSeconds: TS })).toThrow(
+        TypeError,
+      );
       expect(() => verifyStandardWebhook({ secret: 'whsec_not*base64', body: BODY, headers: {}, nowSeconds: TS })).toThrow(TypeError);
     });
   });

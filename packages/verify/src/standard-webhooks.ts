@@ -50,7 +50,9 @@ export function verifyStandardWebhook(opts: VerifyStandardWebhookOptions): boole
 }
 
 /** verifyStandardWebhook, saying which check failed. */
-export function checkStandardWebhook(opts: VerifyStandardWebhookOptions): 'ok' | 'missing_signature' | 'timestamp_out_of_range' | 'invalid_signature' {
+export function checkStandardWebhook(
+  opts: VerifyStandardWebhookOptions,
+): 'ok' | 'missing_signature' | 'timestamp_out_of_range' | 'invalid_signature' {
   const secrets = secretList(opts.secret);
   // A bad secret is the receiver's configuration bug: said at once, whatever the request holds.
   for (const secret of secrets) standardWebhooksKey(secret);

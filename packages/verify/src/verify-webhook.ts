@@ -59,9 +59,17 @@ export function verifySignature(options: VerifyWebhookOptions, request: { body: 
   const { scheme, secret } = options;
   if (scheme === 'standard-webhooks') {
     const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
-    const verdict = checkStandardWebhook({ secret, body: request.body, headers: request.headers, nowSeconds, toleranceSeconds: options.toleranceSeconds });
-    if (verdict === 'missing_signature') throw new WebhookVerificationError(verdict, 'no webhook-id, webhook-timestamp or webhook-signature header');
-    if (verdict === 'timestamp_out_of_range') throw new WebhookVerificationError(verdict, 'webhook-timestamp is too far from now (a replay, or a clock that is off)');
+    const verdict = checkStandardWebhook({
+      secret,
+      body: request.body,
+      headers: request.headers,
+      nowSeconds,
+      toleranceSeconds: options.toleranceSeconds,
+    });
+    if (verdict === 'missing_signature')
+      throw new WebhookVerificationError(verdict, 'no webhook-id, webhook-timestamp or webhook-signature header');
+    if (verdict === 'timestamp_out_of_range')
+      throw new WebhookVerificationError(verdict, 'webhook-timestamp is too far from now (a replay, or a clock that is off)');
     if (verdict === 'invalid_signature') throw new WebhookVerificationError(verdict, 'webhook-signature does not match the body');
     return;
   }
@@ -69,7 +77,10 @@ export function verifySignature(options: VerifyWebhookOptions, request: { body: 
   if (name === undefined) throw new TypeError(`unknown signature scheme: ${String(scheme)}`);
   const header = readHeader(request.headers, name);
   if (!header) throw new WebhookVerificationError('missing_signature', `no ${name} header`);
-  const ok = scheme === 'x-hub-signature' ? verifyHubSignature({ secret, body: request.body, header, algorithm: options.algorithm }) : verifyZenduty({ secret, body: request.body, header });
+  const ok =
+    scheme === 'x-hub-signature'
+      ? verifyHubSignature({ secret, body: request.body, header, algorithm: options.algorithm })
+      : verifyZenduty({ secret, body: request.body, header });
   if (!ok) throw new WebhookVerificationError('invalid_signature', `${name} does not match the body`);
 }
 
@@ -79,9 +90,15 @@ export function verifySignature(options: VerifyWebhookOptions, request: { body: 
  * signed. Throws WebhookVerificationError for a missing or wrong signature, a stale Standard
  * Webhooks timestamp, or a body that is not JSON.
  */
-export function verifyWebhook<Payload = unknown>(options: VerifyWebhookOptions, request: { body: Bytes; headers: HeaderSource }): HookrelayWebhook<Payload> {
+export function verifyWebhook<Payload = unknown>(
+  options: VerifyWebhookOptions,
+  request: { body: Bytes; headers: HeaderSource },
+): HookrelayWebhook<Payload> {
   verifySignature(options, request);
-  const rawBody = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  const rawBody =
+    typeof request.body === 'string'
+      ? Buffer.from(request.body, 'utf8')
+      : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
   let payload: Payload;
   try {
     payload = JSON.parse(rawBody.toString('utf8')) as Payload;

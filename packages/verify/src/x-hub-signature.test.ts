@@ -5,7 +5,8 @@ const SECRET = "It's a Secret to Everybody";
 const BODY = 'Hello, World!';
 const HEX = '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
 
-const signed = (algorithm: 'sha256' | 'sha512' | 'sha1', prefix = false, secret = SECRET) => hubSignature(secret, BODY, { algorithm, prefix });
+const signed = (algorithm: 'sha256' | 'sha512' | 'sha1', prefix = false, secret = SECRET) =>
+  hubSignature(secret, BODY, { algorithm, prefix });
 
 describe('x-hub-signature', () => {
   it("matches GitHub's documented vector, bare and prefixed", () => {
@@ -15,7 +16,9 @@ describe('x-hub-signature', () => {
 
   it('signs the UTF-8 bytes of a string, the same as the bytes themselves', () => {
     const body = '{"name":"Zoë 😀"}';
-    expect(hubSignature(SECRET, body, { algorithm: 'sha256', prefix: false })).toBe(hubSignature(SECRET, new TextEncoder().encode(body), { algorithm: 'sha256', prefix: false }));
+    expect(hubSignature(SECRET, body, { algorithm: 'sha256', prefix: false })).toBe(
+      hubSignature(SECRET, new TextEncoder().encode(body), { algorithm: 'sha256', prefix: false }),
+    );
   });
 
   describe('verifyHubSignature', () => {

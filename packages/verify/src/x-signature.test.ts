@@ -21,7 +21,8 @@ describe('x-signature (Zenduty)', () => {
     const header = zendutySignature(KEY, BODY);
     expect(verifyZenduty({ secret: KEY, body: BODY.replace('"priority": 1', '"priority": 2'), header })).toBe(false);
     expect(verifyZenduty({ secret: `${KEY}x`, body: BODY, header })).toBe(false);
-    for (const bad of [header.slice(0, 20), '', `${header}=`, 'not base64 at all!']) expect(verifyZenduty({ secret: KEY, body: BODY, header: bad })).toBe(false);
+    for (const bad of [header.slice(0, 20), '', `${header}=`, 'not base64 at all!'])
+      expect(verifyZenduty({ secret: KEY, body: BODY, header: bad })).toBe(false);
   });
 
   it('accepts any of several secrets', () => {

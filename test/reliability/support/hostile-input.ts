@@ -15,7 +15,8 @@ function rawBody(bytes: Buffer, contentType: string | undefined, label: string):
     bytes,
     contentType,
     label,
-    [fc.toStringMethod]: () => `${label} (${bytes.length} bytes, ${contentType ?? 'no content-type'}): ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))}`,
+    [fc.toStringMethod]: () =>
+      `${label} (${bytes.length} bytes, ${contentType ?? 'no content-type'}): ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))}`,
   } as RawBody;
 }
 
@@ -40,7 +41,19 @@ export const nastyString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 50 }),
   fc.string({ unit: 'grapheme', maxLength: 50 }),
   fc.integer({ min: 201, max: 300_000 }).map((n) => 'x'.repeat(n)),
-  fc.constantFrom('\u0000', '\r\n', 'a\r\nInjected: 1', '\ud800', '\uffff', '\u202e', '%00', '${jndi:ldap://x}', '<script>', "'; DROP TABLE x;--", '../../etc/passwd'),
+  fc.constantFrom(
+    '\u0000',
+    '\r\n',
+    'a\r\nInjected: 1',
+    '\ud800',
+    '\uffff',
+    '\u202e',
+    '%00',
+    '${jndi:ldap://x}',
+    '<script>',
+    "'; DROP TABLE x;--",
+    '../../etc/passwd',
+  ),
 );
 
 const HOSTS = [
@@ -90,13 +103,15 @@ export const nastyUrl: fc.Arbitrary<string> = fc.oneof(
     'https://example.com/\r\nHost: evil',
     'https://example.com/#frag',
   ),
-  fc.record({
-    scheme: fc.constantFrom('http', 'https', 'file', 'gopher', 'javascript', 'ftp', 'HTTP', 'hTtPs'),
-    userinfo: fc.option(fc.constantFrom('user:pass@', 'user@', ':@', 'a%40b:c@', '%ff:%fe@'), { nil: undefined }),
-    host: fc.oneof(fc.constantFrom(...HOSTS), fc.domain()),
-    port: fc.option(fc.integer({ min: 0, max: 70_000 }), { nil: undefined }),
-    path: fc.webPath(),
-  }).map(({ scheme, userinfo, host, port, path }) => `${scheme}://${userinfo ?? ''}${host}${port === undefined ? '' : `:${port}`}${path}`),
+  fc
+    .record({
+      scheme: fc.constantFrom('http', 'https', 'file', 'gopher', 'javascript', 'ftp', 'HTTP', 'hTtPs'),
+      userinfo: fc.option(fc.constantFrom('user:pass@', 'user@', ':@', 'a%40b:c@', '%ff:%fe@'), { nil: undefined }),
+      host: fc.oneof(fc.constantFrom(...HOSTS), fc.domain()),
+      port: fc.option(fc.integer({ min: 0, max: 70_000 }), { nil: undefined }),
+      path: fc.webPath(),
+    })
+    .map(({ scheme, userinfo, host, port, path }) => `${scheme}://${userinfo ?? ''}${host}${port === undefined ? '' : `:${port}`}${path}`),
   fc.webUrl({ withQueryParameters: true, withFragments: true }),
   fc.string({ maxLength: 40 }),
 );
@@ -104,7 +119,10 @@ export const nastyUrl: fc.Arbitrary<string> = fc.oneof(
 /** Custom-header maps whose names have spaces, CR/LF, reserved names or pollution keys. */
 export const nastyHeaders: fc.Arbitrary<unknown> = fc.oneof(
   fc.dictionary(
-    fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('X Bad', 'X-Ok\r\nInjected', 'X-A\n', 'Host', 'Content-Length', 'x-hookrelay-event-id', 'X-\u00e9', '')),
+    fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('X Bad', 'X-Ok\r\nInjected', 'X-A\n', 'Host', 'Content-Length', 'x-hookrelay-event-id', 'X-\u00e9', ''),
+    ),
     fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('a\r\nb', '\u0000', 'ok', 'x'.repeat(9000)), wrongType),
     { maxKeys: 4 },
   ),
@@ -135,12 +153,21 @@ export function hostileBody(shaped: fc.Arbitrary<unknown>): fc.Arbitrary<RawBody
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => json(v, 'json')) },
     { weight: 1, arbitrary: fc.constantFrom(...POLLUTION_TEXTS).map((t) => text(t, 'pollution')) },
     { weight: 1, arbitrary: fc.integer({ min: 50, max: 100_000 }).map((d) => text(deep(d, '[', ']'), `nested-array-${d}`)) },
-    { weight: 1, arbitrary: fc.integer({ min: 50, max: 50_000 }).map((d) => text(`${'{"a":'.repeat(d)}1${'}'.repeat(d)}`, `nested-object-${d}`)) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 50, max: 50_000 }).map((d) => text(`${'{"a":'.repeat(d)}1${'}'.repeat(d)}`, `nested-object-${d}`)),
+    },
     {
       weight: 1,
       arbitrary: fc
         .uint8Array({ minLength: 1, maxLength: 64 })
-        .map((b) => rawBody(Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(b), Buffer.from('"}')]), 'application/json', 'invalid-utf8')),
+        .map((b) =>
+          rawBody(
+            Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(b), Buffer.from('"}')]),
+            'application/json',
+            'invalid-utf8',
+          ),
+        ),
     },
     { weight: 1, arbitrary: fc.integer({ min: 1_048_577, max: 1_300_000 }).map((n) => text(`{"name":"${'x'.repeat(n)}"}`, 'over-1mb')) },
     {
@@ -170,6 +197,21 @@ export function pathId(real: string): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 6, arbitrary: fc.constant(real) },
     { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((s) => encodeURIComponent(s) || 'x') },
-    { weight: 1, arbitrary: fc.constantFrom('%', '%zz', '%E0%A4%A', '%C0%AF', 'a%00b', '%2e%2e', '__proto__', 'constructor', `${real}x`, real.toUpperCase(), 'x'.repeat(3000)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '%',
+        '%zz',
+        '%E0%A4%A',
+        '%C0%AF',
+        'a%00b',
+        '%2e%2e',
+        '__proto__',
+        'constructor',
+        `${real}x`,
+        real.toUpperCase(),
+        'x'.repeat(3000),
+      ),
+    },
   );
 }

@@ -17,7 +17,10 @@ export interface HostileReceiver {
   close(): Promise<void>;
 }
 
-function track(server: NetServer | HttpServer, onSocket?: (socket: Socket, index: number) => void): Omit<HostileReceiver, 'url' | 'close'> & { sockets: Set<Socket> } {
+function track(
+  server: NetServer | HttpServer,
+  onSocket?: (socket: Socket, index: number) => void,
+): Omit<HostileReceiver, 'url' | 'close'> & { sockets: Set<Socket> } {
   const state = { connections: 0, open: 0, lifetimesMs: [] as number[], bytesSent: [] as number[], sockets: new Set<Socket>() };
   server.on('connection', (socket: Socket) => {
     const index = state.connections++;
@@ -44,8 +47,15 @@ export interface ListenOptions {
   dualStack?: boolean;
 }
 
-async function listen(server: NetServer | HttpServer, state: ReturnType<typeof track>, timers: Set<NodeJS.Timeout> = new Set(), opts: ListenOptions = {}): Promise<HostileReceiver> {
-  await new Promise<void>((resolve) => (opts.dualStack ? server.listen({ port: 0, host: '::', ipv6Only: false }, resolve) : server.listen(0, '127.0.0.1', resolve)));
+async function listen(
+  server: NetServer | HttpServer,
+  state: ReturnType<typeof track>,
+  timers: Set<NodeJS.Timeout> = new Set(),
+  opts: ListenOptions = {},
+): Promise<HostileReceiver> {
+  await new Promise<void>((resolve) =>
+    opts.dualStack ? server.listen({ port: 0, host: '::', ipv6Only: false }, resolve) : server.listen(0, '127.0.0.1', resolve),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return Object.assign(state, {
     url,

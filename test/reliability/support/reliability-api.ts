@@ -44,7 +44,11 @@ export interface ReliabilityApi {
   worker?: DeliveryWorker;
   /** Every log line both the API and the worker wrote, parsed. */
   logLines: Array<Record<string, unknown>>;
-  call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string>; timeoutMs?: number }): Promise<ApiResponse>;
+  call(
+    method: string,
+    path: string,
+    opts?: { key?: string | null; body?: unknown; headers?: Record<string, string>; timeoutMs?: number },
+  ): Promise<ApiResponse>;
   /** Starts (or restarts) the in-process worker with the options given at start. */
   startWorker(): Promise<DeliveryWorker>;
   stopWorker(): Promise<void>;
@@ -58,7 +62,17 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
   const metrics = createMetrics({ processMetrics: false });
   const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
   const adminKey = `hr_admin_rel_${prefix.replace(/\W/g, '')}`;
-  const api = await buildApiDeps({ redisUrl: options.redisUrl, keyPrefix: prefix, logger, metrics, adminKey, policy, retentionMs: options.retentionMs, now: options.now, dispatcher: options.dispatcher });
+  const api = await buildApiDeps({
+    redisUrl: options.redisUrl,
+    keyPrefix: prefix,
+    logger,
+    metrics,
+    adminKey,
+    policy,
+    retentionMs: options.retentionMs,
+    now: options.now,
+    dispatcher: options.dispatcher,
+  });
   const app = createApp(api.deps);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

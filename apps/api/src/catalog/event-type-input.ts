@@ -7,7 +7,10 @@ export const MAX_EXAMPLES = 10;
 /** All of one type's examples together, as JSON. */
 export const MAX_EXAMPLES_BYTES = 64 * 1024;
 
-const name = z.string().max(200).regex(EVENT_TYPE_NAME_RE, 'must be at least two dot-separated words of letters, digits, _ and -, e.g. order.paid');
+const name = z
+  .string()
+  .max(200)
+  .regex(EVENT_TYPE_NAME_RE, 'must be at least two dot-separated words of letters, digits, _ and -, e.g. order.paid');
 const description = z.string().max(2000);
 /** Checked by the schema guard (schema-guard.ts), not by zod: its rules are about the schema's meaning. */
 const schema = z.unknown();
@@ -50,7 +53,11 @@ let reserved: ReadonlySet<string> | undefined;
  * never meet a clash), `custom.` (free-form by definition) and `source.` (inbound sources' fixed types).
  */
 export function reservedNamespace(type: string): string | null {
-  reserved ??= new Set([...listEventTypes().map((t) => (t.type.split('.')[0] as string).toLowerCase()), CUSTOM_EVENT_TYPE_PREFIX.slice(0, -1), 'source']);
+  reserved ??= new Set([
+    ...listEventTypes().map((t) => (t.type.split('.')[0] as string).toLowerCase()),
+    CUSTOM_EVENT_TYPE_PREFIX.slice(0, -1),
+    'source',
+  ]);
   // Compared without case: `Incident.opened` must not pass for a type of the operator's own.
   const namespace = type.split('.')[0] as string;
   return reserved.has(namespace.toLowerCase()) ? namespace : null;

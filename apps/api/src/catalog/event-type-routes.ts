@@ -27,9 +27,13 @@ const dotted = (path: Array<string | number>) => path.map(String).join('.');
 
 /** Problems with a set of examples against a schema, each at `examples.<i>.<path>`. */
 function exampleProblems(examples: unknown[], compiled: CompiledSchema): Array<{ path: string; message: string }> {
-  if (Buffer.byteLength(JSON.stringify(examples)) > MAX_EXAMPLES_BYTES) return [{ path: 'examples', message: `must be at most ${MAX_EXAMPLES_BYTES} bytes of JSON together` }];
+  if (Buffer.byteLength(JSON.stringify(examples)) > MAX_EXAMPLES_BYTES)
+    return [{ path: 'examples', message: `must be at most ${MAX_EXAMPLES_BYTES} bytes of JSON together` }];
   return examples.flatMap((example, i) =>
-    (compiled.check(example) ?? []).map((issue: EventPayloadIssue) => ({ path: dotted(['examples', i, ...issue.path.slice(1)]), message: issue.message })),
+    (compiled.check(example) ?? []).map((issue: EventPayloadIssue) => ({
+      path: dotted(['examples', i, ...issue.path.slice(1)]),
+      message: issue.message,
+    })),
   );
 }
 
@@ -58,10 +62,17 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
 
   function saved(result: SaveEventTypeResult, type: string): void {
     if (result.ok) return;
-    if (result.reason === 'exists') throw new AppError(409, 'event_type_exists', `event type ${type} exists already (archived types too: PATCH {"archived": false} restores one)`);
+    if (result.reason === 'exists')
+      throw new AppError(
+        409,
+        'event_type_exists',
+        `event type ${type} exists already (archived types too: PATCH {"archived": false} restores one)`,
+      );
     if (result.reason === 'missing') throw new NotFoundError('event type');
-    if (result.reason === 'too_many') throw new AppError(409, 'catalog_full', 'the catalog holds as many event types as it may (1,000); archived types count too');
-    if (result.reason === 'too_large') throw new AppError(409, 'catalog_full', 'the catalog holds as many bytes of schemas and examples as it may (16 MB)');
+    if (result.reason === 'too_many')
+      throw new AppError(409, 'catalog_full', 'the catalog holds as many event types as it may (1,000); archived types count too');
+    if (result.reason === 'too_large')
+      throw new AppError(409, 'catalog_full', 'the catalog holds as many bytes of schemas and examples as it may (16 MB)');
   }
 
   const typeParam = (req: Request) => String(req.params.type);
@@ -85,7 +96,12 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
     const input = parsed.data;
     if (builtInEventType(input.type) || input.type === 'custom.*') throw builtInConflict(input.type);
     const namespace = reservedNamespace(input.type);
-    if (namespace) throw new AppError(409, 'reserved_namespace', `"${namespace}." is a reserved namespace (Hookrelay's own, the built-in catalog's, custom. or source.); choose another for ${input.type}`);
+    if (namespace)
+      throw new AppError(
+        409,
+        'reserved_namespace',
+        `"${namespace}." is a reserved namespace (Hookrelay's own, the built-in catalog's, custom. or source.); choose another for ${input.type}`,
+      );
     const schema = input.schema ?? DEFAULT_EVENT_TYPE_SCHEMA;
     const compiled = await checked(schema, input.examples);
     const now = deps.now();
@@ -123,7 +139,8 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
         return next.record;
       }
       if (result.reason !== 'conflict' || attempt >= UPDATE_ATTEMPTS) {
-        if (result.reason === 'conflict') throw new AppError(409, 'conflict', `event type ${type} is being changed by another request; retry`);
+        if (result.reason === 'conflict')
+          throw new AppError(409, 'conflict', `event type ${type} is being changed by another request; retry`);
         saved(result, type);
       }
     }
@@ -158,7 +175,9 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
   router.delete('/:type', async (req, res) => {
     requireAdmin(req);
     const record = await update(typeParam(req), async (current) =>
-      current.archivedAt !== null ? null : { record: { ...current, archivedAt: deps.now(), revision: current.revision + 1, updatedAt: deps.now() } },
+      current.archivedAt !== null
+        ? null
+        : { record: { ...current, archivedAt: deps.now(), revision: current.revision + 1, updatedAt: deps.now() } },
     );
     res.json(viewOfRecord(record));
   });

@@ -15,10 +15,7 @@ export type EventTypeView = EventTypeCatalogEntry & { createdAt?: number; update
 
 /** What a type name means to publishing, as of the process's current view of the catalog. */
 export type ResolvedType =
-  | { kind: 'built-in'; info: EventTypeInfo }
-  | { kind: 'custom' }
-  | { kind: 'defined'; state: EventTypeState }
-  | { kind: 'unknown' };
+  { kind: 'built-in'; info: EventTypeInfo } | { kind: 'custom' } | { kind: 'defined'; state: EventTypeState } | { kind: 'unknown' };
 
 export interface LiveCatalogOptions {
   store: EventTypeStore;
@@ -147,7 +144,9 @@ export class LiveCatalog {
       const views = [...builtIns, ...defined].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
       this.listing = { version, views };
     }
-    return this.listing.views.filter((v) => (filter.includeArchived || !v.archived) && (!filter.prefix || v.type.startsWith(filter.prefix)));
+    return this.listing.views.filter(
+      (v) => (filter.includeArchived || !v.archived) && (!filter.prefix || v.type.startsWith(filter.prefix)),
+    );
   }
 
   /** One type by name, archived ones included; null when there is none (or it is a switched-off built-in). */

@@ -31,7 +31,12 @@ export class RegexChecker {
   async problems(patterns: readonly string[]): Promise<Array<{ pattern: string; reason: string }>> {
     const distinct = [...new Set(patterns)];
     if (distinct.length > MAX_PATTERNS_PER_SCHEMA) {
-      return [{ pattern: distinct[MAX_PATTERNS_PER_SCHEMA] as string, reason: `a schema may hold at most ${MAX_PATTERNS_PER_SCHEMA} distinct patterns` }];
+      return [
+        {
+          pattern: distinct[MAX_PATTERNS_PER_SCHEMA] as string,
+          reason: `a schema may hold at most ${MAX_PATTERNS_PER_SCHEMA} distinct patterns`,
+        },
+      ];
     }
     const deadline = Date.now() + SCHEMA_BUDGET_MS;
     const out: Array<{ pattern: string; reason: string }> = [];
@@ -78,6 +83,7 @@ function describe(result: Diagnostics): PatternVerdict {
   }
   const error = result.error;
   if (error.kind === 'timeout' || error.kind === 'cancel') return 'could not be proven safe in time; simplify it';
-  if (error.kind === 'unsupported') return `uses a feature that cannot be proven to run in linear time (${error.message}); lookarounds and backreferences are not accepted`;
+  if (error.kind === 'unsupported')
+    return `uses a feature that cannot be proven to run in linear time (${error.message}); lookarounds and backreferences are not accepted`;
   return `could not be checked: ${error.kind === 'invalid' ? error.message : error.kind}`;
 }

@@ -70,7 +70,8 @@ function findInPlaceCycle(graph: SchemaGraph): string[] | null {
 /** Null when validation is bounded; else why not, naming the place in the payload. */
 export function costProblem(graph: SchemaGraph, root = 'schema'): SchemaProblem | null {
   const cycle = findInPlaceCycle(graph);
-  if (cycle) return { path: root, message: `$ref cycle that never moves into the payload (${cycle.join(' -> ')}): it would recurse forever` };
+  if (cycle)
+    return { path: root, message: `$ref cycle that never moves into the payload (${cycle.join(' -> ')}): it would recurse forever` };
   let singularLeft = SINGULAR_COST_BUDGET;
   let visits = 0;
   const seenRepeated = new Set<string>();
@@ -137,7 +138,8 @@ export function costProblem(graph: SchemaGraph, root = 'schema'): SchemaProblem 
       // A recursion through named members: the place can repeat as deep as a payload nests.
       return visit(start, where, true, path);
     }
-    if (path.length > MAX_ANALYSED_DEPTH) throw new Refused(`at ${where}: the rules keep changing more than ${MAX_ANALYSED_DEPTH} levels down; the schema cannot be bounded`);
+    if (path.length > MAX_ANALYSED_DEPTH)
+      throw new Refused(`at ${where}: the rules keep changing more than ${MAX_ANALYSED_DEPTH} levels down; the schema cannot be bounded`);
     const { cost, applied } = expand(start, repeats ? REPEATED_COST_LIMIT : singularLeft, where);
     if (!repeats) singularLeft -= cost;
     for (const next of children(applied, where)) visit(next.applied, next.where, repeats || next.repeats, [...path, key]);

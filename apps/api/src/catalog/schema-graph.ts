@@ -46,7 +46,18 @@ export const MAX_SCHEMA_DEPTH = 64;
 export const MAX_UNIQUE_OBJECT_ITEMS = 100;
 
 const DRAFT_2020_12 = /^https?:\/\/json-schema\.org\/draft\/2020-12\/schema#?$/;
-const SINGLE = ['not', 'if', 'then', 'else', 'additionalProperties', 'unevaluatedProperties', 'propertyNames', 'items', 'contains', 'unevaluatedItems'] as const;
+const SINGLE = [
+  'not',
+  'if',
+  'then',
+  'else',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'propertyNames',
+  'items',
+  'contains',
+  'unevaluatedItems',
+] as const;
 const LISTS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
 const MAPS = ['properties', 'patternProperties', 'dependentSchemas', '$defs', 'definitions'] as const;
 const IN_PLACE = new Set(['not', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf', 'dependentSchemas']);
@@ -94,13 +105,26 @@ export function buildSchemaGraph(schema: unknown, root = 'schema'): SchemaGraph 
   const problem = (path: string, message: string) => void problems.push({ path, message });
 
   // Every subschema first, iteratively (a 64 KB document can nest deeper than the call stack).
-  const pending: Array<{ value: unknown; pointer: string; path: string; depth: number; parent?: { id: number; keyword: string; key?: string; index?: number } }> = [
-    { value: schema, pointer: '', path: root, depth: 0 },
-  ];
+  const pending: Array<{
+    value: unknown;
+    pointer: string;
+    path: string;
+    depth: number;
+    parent?: { id: number; keyword: string; key?: string; index?: number };
+  }> = [{ value: schema, pointer: '', path: root, depth: 0 }];
   while (pending.length > 0) {
     const { value, pointer, path, depth, parent } = pending.pop()!;
     const id = nodes.length;
-    nodes.push({ pointer: `#${pointer}`, selfCost: selfCost(value), inPlace: [], named: [], anyMember: [], names: [], indexed: [], anyItem: [] });
+    nodes.push({
+      pointer: `#${pointer}`,
+      selfCost: selfCost(value),
+      inPlace: [],
+      named: [],
+      anyMember: [],
+      names: [],
+      indexed: [],
+      anyItem: [],
+    });
     ids.set(pointer, id);
     if (parent) link(nodes[parent.id]!, parent, id, nodes[id]!);
     if (depth > MAX_SCHEMA_DEPTH) {
@@ -111,16 +135,23 @@ export function buildSchemaGraph(schema: unknown, root = 'schema'): SchemaGraph 
     inspect(value, path, id === 0);
     const child = (v: unknown, token: string, keyword: string, extra: { key?: string; index?: number } = {}) => {
       if (isObject(v) || typeof v === 'boolean') {
-        const dotted = extra.key !== undefined ? `${path}.${keyword}.${extra.key}` : extra.index !== undefined ? `${path}.${keyword}.${extra.index}` : `${path}.${keyword}`;
+        const dotted =
+          extra.key !== undefined
+            ? `${path}.${keyword}.${extra.key}`
+            : extra.index !== undefined
+              ? `${path}.${keyword}.${extra.index}`
+              : `${path}.${keyword}`;
         pending.push({ value: v, pointer: `${pointer}/${token}`, path: dotted, depth: depth + 1, parent: { id, keyword, ...extra } });
       }
     };
     for (const keyword of SINGLE) {
-      if (Array.isArray(value[keyword])) (value[keyword] as unknown[]).forEach((v, i) => child(v, `${keyword}/${i}`, keyword, { index: i }));
+      if (Array.isArray(value[keyword]))
+        (value[keyword] as unknown[]).forEach((v, i) => child(v, `${keyword}/${i}`, keyword, { index: i }));
       else if (keyword in value) child(value[keyword], keyword, keyword);
     }
     for (const keyword of LISTS) {
-      if (Array.isArray(value[keyword])) (value[keyword] as unknown[]).forEach((v, i) => child(v, `${keyword}/${i}`, keyword, { index: i }));
+      if (Array.isArray(value[keyword]))
+        (value[keyword] as unknown[]).forEach((v, i) => child(v, `${keyword}/${i}`, keyword, { index: i }));
     }
     for (const keyword of MAPS) {
       const map = value[keyword];
@@ -136,7 +167,10 @@ export function buildSchemaGraph(schema: unknown, root = 'schema'): SchemaGraph 
 
   for (const { from, ref, path } of refs) {
     if (!ref.startsWith('#')) {
-      problem(path, `"${ref.slice(0, 100)}" is not a reference inside this schema: only references starting with # are allowed (nothing is fetched)`);
+      problem(
+        path,
+        `"${ref.slice(0, 100)}" is not a reference inside this schema: only references starting with # are allowed (nothing is fetched)`,
+      );
       continue;
     }
     let target: number | undefined;
@@ -159,7 +193,8 @@ export function buildSchemaGraph(schema: unknown, root = 'schema'): SchemaGraph 
     if ('$schema' in value && (!isRoot || typeof value.$schema !== 'string' || !DRAFT_2020_12.test(value.$schema))) {
       problem(`${path}.$schema`, 'only JSON Schema draft 2020-12 (https://json-schema.org/draft/2020-12/schema), declared at the top');
     }
-    if (value.format === 'regex') problem(`${path}.format`, '"regex" is not accepted: it would compile every payload string as a regular expression');
+    if (value.format === 'regex')
+      problem(`${path}.format`, '"regex" is not accepted: it would compile every payload string as a regular expression');
     if (typeof value.pattern === 'string') patterns.push({ pattern: value.pattern, path: `${path}.pattern` });
     if (value.uniqueItems === true && !uniqueItemsBounded(value)) {
       problem(
@@ -190,7 +225,8 @@ function link(parent: SchemaNode, edge: { keyword: string; key?: string; index?:
   if (keyword === 'anyOf' || keyword === 'oneOf' || keyword === 'contains') child.selfCost += MISS_COST;
   if (IN_PLACE.has(keyword)) parent.inPlace.push(id);
   else if (keyword === 'properties') parent.named.push([edge.key as string, id]);
-  else if (keyword === 'patternProperties' || keyword === 'additionalProperties' || keyword === 'unevaluatedProperties') parent.anyMember.push(id);
+  else if (keyword === 'patternProperties' || keyword === 'additionalProperties' || keyword === 'unevaluatedProperties')
+    parent.anyMember.push(id);
   else if (keyword === 'propertyNames') parent.names.push(id);
   else if (keyword === 'prefixItems') parent.indexed[edge.index as number] = id;
   else if (keyword === 'items' || keyword === 'contains' || keyword === 'unevaluatedItems') parent.anyItem.push(id);

@@ -19,13 +19,23 @@ export async function guardSchema(schema: unknown, regex: RegexChecker, root = '
     return { ok: false, problems: [{ path: root, message: 'must be a JSON Schema: an object (or true/false)' }] };
   }
   const bytes = Buffer.byteLength(JSON.stringify(schema));
-  if (bytes > MAX_SCHEMA_BYTES) return { ok: false, problems: [{ path: root, message: `is ${bytes} bytes; a schema may be at most ${MAX_SCHEMA_BYTES} bytes (64 KB)` }] };
+  if (bytes > MAX_SCHEMA_BYTES)
+    return {
+      ok: false,
+      problems: [{ path: root, message: `is ${bytes} bytes; a schema may be at most ${MAX_SCHEMA_BYTES} bytes (64 KB)` }],
+    };
   const graph = buildSchemaGraph(schema, root);
   if (graph.problems.length > 0) return { ok: false, problems: graph.problems };
   const unsafe = await regex.problems(graph.patterns.map((p) => p.pattern));
   if (unsafe.length > 0) {
     const pathOf = new Map(graph.patterns.map((p) => [p.pattern, p.path]));
-    return { ok: false, problems: unsafe.map((u) => ({ path: pathOf.get(u.pattern) ?? root, message: `pattern ${JSON.stringify(u.pattern.slice(0, 120))}: ${u.reason}` })) };
+    return {
+      ok: false,
+      problems: unsafe.map((u) => ({
+        path: pathOf.get(u.pattern) ?? root,
+        message: `pattern ${JSON.stringify(u.pattern.slice(0, 120))}: ${u.reason}`,
+      })),
+    };
   }
   const cost = costProblem(graph, root);
   if (cost) return { ok: false, problems: [cost] };

@@ -15,7 +15,9 @@ export function newApiKey(role: 'sub' | 'pub'): string {
 
 const createSubscriberSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 const createApiKeySchema = z.object({ role: z.literal('publisher') }).strict();
-export const updateSubscriberSchema = z.object({ name: createSubscriberSchema.shape.name.optional(), limits: limitOverridesSchema.optional() }).strict();
+export const updateSubscriberSchema = z
+  .object({ name: createSubscriberSchema.shape.name.optional(), limits: limitOverridesSchema.optional() })
+  .strict();
 
 /** Admin-only routes: subscribers and publisher keys. */
 export function adminRoutes(deps: ApiDeps): Router {
@@ -35,7 +37,13 @@ export function adminRoutes(deps: ApiDeps): Router {
         return void res.json({ role: 'publisher', keyId: principal.keyId, ...platform });
       case 'subscriber': {
         const subscriber = await deps.store.subscribers.get(principal.subscriberId);
-        return void res.json({ role: 'subscriber', keyId: principal.keyId, subscriberId: principal.subscriberId, subscriberName: subscriber?.name ?? null, ...platform });
+        return void res.json({
+          role: 'subscriber',
+          keyId: principal.keyId,
+          subscriberId: principal.subscriberId,
+          subscriberName: subscriber?.name ?? null,
+          ...platform,
+        });
       }
       case 'session':
         return void res.json({

@@ -14,7 +14,10 @@ export const timeParam = z.union([
     .string()
     .regex(/^\d{1,15}$/)
     .transform(Number),
-  z.string().datetime({ offset: true }).transform((s) => Date.parse(s)),
+  z
+    .string()
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s)),
 ]);
 
 /** A nextCursor from an earlier page; a client that echoes `null` or garbage gets a 400, not page 1 again. */
@@ -44,7 +47,8 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     // Another subscriber's endpoint is a 404 like every cross-tenant reference, answered before its
     // log is read: listing it used to scan up to 5,000 of the other subscriber's entries.
     const { endpointId } = parsed.data;
-    if (endpointId !== undefined && !(isIdOf('ep', endpointId) && (await store.endpoints.isOrWasOf(sid, endpointId)))) throw new NotFoundError('endpoint');
+    if (endpointId !== undefined && !(isIdOf('ep', endpointId) && (await store.endpoints.isOrWasOf(sid, endpointId))))
+      throw new NotFoundError('endpoint');
     const page = await store.history.listDeliveries(sid, parsed.data);
     res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
   });
@@ -53,7 +57,10 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
-    const [attempts, endpoint] = await Promise.all([store.deliveries.attempts(delivery.id), store.endpoints.getSummary(delivery.endpointId)]);
+    const [attempts, endpoint] = await Promise.all([
+      store.deliveries.attempts(delivery.id),
+      store.endpoints.getSummary(delivery.endpointId),
+    ]);
     res.json({
       ...delivery,
       nextAttemptAt: delivery.nextAttemptAt ?? null,
@@ -67,7 +74,8 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
     const queued = await redeliver({ store }, [delivery], true);
-    if (queued.length === 0) throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
+    if (queued.length === 0)
+      throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
     res.status(202).json({ id: delivery.id, state: 'pending', queued: true });
   });
 

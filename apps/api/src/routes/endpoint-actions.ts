@@ -10,7 +10,15 @@ import { admitEvents } from '../subscriber-limits';
 import { timeParam } from './deliveries';
 
 const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
-const testBody = z.object({ type: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(200).optional() }).strict();
+const testBody = z
+  .object({
+    type: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+      .max(200)
+      .optional(),
+  })
+  .strict();
 
 /**
  * What a test event carries: a catalog type sends its first example (what a real one looks like;
@@ -26,11 +34,14 @@ async function testPayload(catalog: LiveCatalog, type: string, endpointId: strin
   if (resolved.kind === 'custom') return marker();
   if (resolved.kind === 'built-in' && type !== 'endpoint.disabled') return JSON.stringify(resolved.info.example);
   if (resolved.kind === 'defined') {
-    if (resolved.state.archived) throw new AppError(400, 'event_type_archived', `type: event type ${type} is archived`, [{ path: 'type', message: 'archived' }]);
+    if (resolved.state.archived)
+      throw new AppError(400, 'event_type_archived', `type: event type ${type} is archived`, [{ path: 'type', message: 'archived' }]);
     const view = await catalog.get(type);
     return view && view.examples.length > 0 ? JSON.stringify(view.examples[0]) : marker();
   }
-  throw new ValidationError(`type: not a type a test can send (${type})`, [{ path: 'type', message: 'use hookrelay.test, a custom.* type or a type from GET /v1/event-types' }]);
+  throw new ValidationError(`type: not a type a test can send (${type})`, [
+    { path: 'type', message: 'use hookrelay.test, a custom.* type or a type from GET /v1/event-types' },
+  ]);
 }
 
 /** Recovering an endpoint's failed deliveries and sending it a test event. */
@@ -54,7 +65,13 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     // A test is an event, stored and sent like any other: it counts against the publish rate.
     await admitEvents(deps, endpoint.subscriberId, 1);
     const type = parsed.data.type ?? 'hookrelay.test';
-    const event: StoredEvent = { id: newId('evt', now), subscriberId: endpoint.subscriberId, type, payload: await testPayload(deps.catalog, type, endpoint.id, now), createdAt: now };
+    const event: StoredEvent = {
+      id: newId('evt', now),
+      subscriberId: endpoint.subscriberId,
+      type,
+      payload: await testPayload(deps.catalog, type, endpoint.id, now),
+      createdAt: now,
+    };
     const result = await deps.sendTest(endpoint, event);
     res.status(200).json(result);
   });

@@ -129,7 +129,12 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps) : { url: current.url };
     const auth = await resolveAuth(rawAuth, target.credentials);
     // A partial retry policy changes only the fields it names.
-    const changes: EndpointChanges = { ...fields, ...(retry ? { retry: { ...current.retry, ...retry } } : {}), ...(auth ? { auth } : {}), updatedAt: deps.now() };
+    const changes: EndpointChanges = {
+      ...fields,
+      ...(retry ? { retry: { ...current.retry, ...retry } } : {}),
+      ...(auth ? { auth } : {}),
+      updatedAt: deps.now(),
+    };
     if (input.signature && input.signature.scheme !== current.signature.scheme) {
       const { secret } = await withSecretsOf(req);
       if (checkSecretForScheme(input.signature.scheme, secret)) {
@@ -159,7 +164,10 @@ export function endpointRoutes(deps: ApiDeps): Router {
     if (disabling) await deps.guard.disable(current, 'manual', 'disabled through the API');
     const saved = await store.endpoints.getSummary(current.id);
     if (!saved) throw new NotFoundError('endpoint');
-    res.json({ ...endpointView(saved, await store.health.get(saved.id)), ...(changes.secret !== undefined ? { secret: changes.secret } : {}) });
+    res.json({
+      ...endpointView(saved, await store.health.get(saved.id)),
+      ...(changes.secret !== undefined ? { secret: changes.secret } : {}),
+    });
   });
 
   router.delete('/:eid', async (req, res) => {
@@ -181,7 +189,10 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const now = deps.now();
     const next = {
       secret: input.secret ?? newSigningSecret(endpoint.signature.scheme),
-      previousSecrets: [...endpoint.previousSecrets.filter((s) => s.expiresAt > now), ...(input.graceMs > 0 ? [{ secret: endpoint.secret, expiresAt: now + input.graceMs }] : [])],
+      previousSecrets: [
+        ...endpoint.previousSecrets.filter((s) => s.expiresAt > now),
+        ...(input.graceMs > 0 ? [{ secret: endpoint.secret, expiresAt: now + input.graceMs }] : []),
+      ],
     };
     if (!(await store.endpoints.update(endpoint.id, { ...next, updatedAt: now }))) throw new NotFoundError('endpoint');
     res.json(next);

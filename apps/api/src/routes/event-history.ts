@@ -38,9 +38,19 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
     const page = await store.history.listEvents(sid, parsed.data);
-    const outcomes = parsed.data.include ? await store.history.outcomesOfEvents(sid, page.items.map((e) => e.id)) : undefined;
+    const outcomes = parsed.data.include
+      ? await store.history.outcomesOfEvents(
+          sid,
+          page.items.map((e) => e.id),
+        )
+      : undefined;
     res.json({
-      data: page.items.map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt, ...(outcomes ? { outcomes: outcomes.get(e.id) } : {}) })),
+      data: page.items.map((e) => ({
+        id: e.id,
+        type: e.type,
+        createdAt: e.createdAt,
+        ...(outcomes ? { outcomes: outcomes.get(e.id) } : {}),
+      })),
       nextCursor: page.nextCursor ?? null,
     });
   });
@@ -63,7 +73,10 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
       const wanted = new Set(parsed.data.endpointIds);
       targets = all.filter((e) => wanted.has(e.id));
       const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
-      if (missing.length) throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${missing.join(', ')}`, [{ path: 'endpointIds', message: 'unknown, disabled or not matching the event type' }]);
+      if (missing.length)
+        throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${missing.join(', ')}`, [
+          { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
+        ]);
     }
     const result = await replayEvent({ store }, event, targets);
     res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });

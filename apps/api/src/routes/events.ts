@@ -18,7 +18,12 @@ const eventInputSchema = z
     payload: z.unknown(),
     // Well-formed Unicode only: a lone surrogate has no UTF-8 form, so it would be stored as U+FFFD
     // and collide with that character and with every other lone surrogate.
-    idempotencyKey: z.string().min(1).max(255).refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (a lone surrogate such as \\ud800 is not)').optional(),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed Unicode (a lone surrogate such as \\ud800 is not)')
+      .optional(),
   })
   .strict();
 
@@ -33,7 +38,12 @@ interface ValidEvent {
 }
 
 /** What the catalog says of a type's payload, as issues under `payload` (or `type`). */
-async function payloadIssues(catalog: LiveCatalog, type: string, payload: unknown, typePath: string): Promise<{ issues: EventPayloadIssue[] | null; deprecatedAt: number | null }> {
+async function payloadIssues(
+  catalog: LiveCatalog,
+  type: string,
+  payload: unknown,
+  typePath: string,
+): Promise<{ issues: EventPayloadIssue[] | null; deprecatedAt: number | null }> {
   const resolved = catalog.resolve(type);
   if (resolved.kind === 'built-in' || resolved.kind === 'custom') {
     const verdict = validateEventPayload(type, payload);
@@ -41,7 +51,9 @@ async function payloadIssues(catalog: LiveCatalog, type: string, payload: unknow
   }
   if (resolved.kind === 'defined') {
     if (resolved.state.archived) {
-      throw new AppError(400, 'event_type_archived', `${typePath}: event type ${type} is archived and takes no new events`, [{ path: typePath, message: 'archived' }]);
+      throw new AppError(400, 'event_type_archived', `${typePath}: event type ${type} is archived and takes no new events`, [
+        { path: typePath, message: 'archived' },
+      ]);
     }
     return { issues: await catalog.validate(type, resolved.state, payload), deprecatedAt: resolved.state.deprecatedAt };
   }
@@ -56,11 +68,16 @@ async function payloadIssues(catalog: LiveCatalog, type: string, payload: unknow
 async function validateEvent(catalog: LiveCatalog, raw: unknown, root: (string | number)[], shallow: boolean): Promise<ValidEvent> {
   const parsed = eventInputSchema.safeParse(raw);
   if (!parsed.success) throw fromZod(parsed.error, root);
-  if (parsed.data.payload === undefined) throw new ValidationError(`${[...root, 'payload'].join('.')}: required`, [{ path: [...root, 'payload'].join('.'), message: 'required' }]);
+  if (parsed.data.payload === undefined)
+    throw new ValidationError(`${[...root, 'payload'].join('.')}: required`, [
+      { path: [...root, 'payload'].join('.'), message: 'required' },
+    ]);
   if (!shallow && nestsDeeperThan(parsed.data.payload, MAX_JSON_DEPTH)) throw tooDeepError([...root, 'payload'].join('.'));
   const typePath = [...root, 'type'].join('.');
   if ((OPERATIONAL_EVENTS as readonly string[]).includes(parsed.data.type)) {
-    throw new ValidationError(`${typePath}: reserved for events Hookrelay sends itself`, [{ path: typePath, message: 'reserved for events Hookrelay sends itself' }]);
+    throw new ValidationError(`${typePath}: reserved for events Hookrelay sends itself`, [
+      { path: typePath, message: 'reserved for events Hookrelay sends itself' },
+    ]);
   }
   const { issues, deprecatedAt } = await payloadIssues(catalog, parsed.data.type, parsed.data.payload, typePath);
   if (issues) {
@@ -95,7 +112,12 @@ export function eventRoutes(deps: ApiDeps): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const header = req.get('idempotency-key');
     await catalog.fresh();
-    const event = await validateEvent(catalog, header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body, [], bodyIsShallow(res, 1));
+    const event = await validateEvent(
+      catalog,
+      header && body && typeof body === 'object' && !('idempotencyKey' in body) ? { ...body, idempotencyKey: header } : body,
+      [],
+      bodyIsShallow(res, 1),
+    );
     await admitEvents(deps, sid, 1);
     const [answer] = await publish(sid, [event.input]);
     markDeprecated(res, [event]);

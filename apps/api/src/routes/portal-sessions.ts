@@ -11,7 +11,12 @@ export const PORTAL_SESSION_TTL = { defaultSeconds: 3600, minSeconds: 60, maxSec
 
 export const createPortalSessionSchema = z
   .object({
-    ttlSeconds: z.number().int().min(PORTAL_SESSION_TTL.minSeconds).max(PORTAL_SESSION_TTL.maxSeconds).default(PORTAL_SESSION_TTL.defaultSeconds),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(PORTAL_SESSION_TTL.minSeconds)
+      .max(PORTAL_SESSION_TTL.maxSeconds)
+      .default(PORTAL_SESSION_TTL.defaultSeconds),
     readOnly: z.boolean().default(false),
   })
   .strict();
@@ -31,18 +36,29 @@ export function portalSessionRoutes(deps: ApiDeps): Router {
 
   router.post('/', async (req, res) => {
     const principal = principalOf(req);
-    if (principal.role !== 'admin' && principal.role !== 'publisher') throw new ForbiddenError('portal sessions are created with the admin key or a publisher key');
+    if (principal.role !== 'admin' && principal.role !== 'publisher')
+      throw new ForbiddenError('portal sessions are created with the admin key or a publisher key');
     const sid = String((req.params as { sid?: string }).sid);
     const parsed = createPortalSessionSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     if (!(await store.subscribers.exists(sid))) throw new NotFoundError('subscriber');
     const now = deps.now();
     const token = newPortalSessionToken();
-    const session = { id: newId('ps', now), subscriberId: sid, readOnly: parsed.data.readOnly, createdAt: now, expiresAt: now + parsed.data.ttlSeconds * 1000 };
+    const session = {
+      id: newId('ps', now),
+      subscriberId: sid,
+      readOnly: parsed.data.readOnly,
+      createdAt: now,
+      expiresAt: now + parsed.data.ttlSeconds * 1000,
+    };
     const saved = await store.portalSessions.create(token, session, now);
     if (!saved.created) {
       res.set('retry-after', String(Math.max(1, Math.ceil((saved.retryAt - now) / 1000))));
-      throw new AppError(429, 'too_many_portal_sessions', 'this subscriber has 1000 live portal sessions: revoke some, or wait until one expires');
+      throw new AppError(
+        429,
+        'too_many_portal_sessions',
+        'this subscriber has 1000 live portal sessions: revoke some, or wait until one expires',
+      );
     }
     // The token goes in the fragment: browsers never send it to a server, so no access log or Referer carries it.
     const url = `${publicBaseUrl(req, deps.publicUrl)}/portal#session=${token}`;
@@ -55,7 +71,8 @@ export function portalSessionRoutes(deps: ApiDeps): Router {
     const sid = String((req.params as { sid?: string }).sid);
     const id = String(req.params.id);
     const own = principal.role === 'session' && principal.sessionId === id && principal.subscriberId === sid;
-    if (!own && principal.role !== 'admin' && principal.role !== 'publisher') throw new ForbiddenError('portal sessions are revoked with the admin key, a publisher key, or the session itself');
+    if (!own && principal.role !== 'admin' && principal.role !== 'publisher')
+      throw new ForbiddenError('portal sessions are revoked with the admin key, a publisher key, or the session itself');
     if (!(await store.portalSessions.revoke(sid, id, deps.now()))) throw new NotFoundError('portal session');
     res.status(204).end();
   });

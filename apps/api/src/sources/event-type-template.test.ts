@@ -3,12 +3,16 @@ import { evaluateMatches, matchPathProblem } from './match';
 import { parseBody, slackChallenge } from './payload';
 
 describe('source event types', () => {
-  it.each(['source.jira.issue', 'custom.order.paid', 'github.{$.action}', 'stripe.{$.type}', 'source.{$.kind}.{$.action}', "slack.{$['event']['type']}"])(
-    'accepts %s',
-    (type) => {
-      expect(eventTypeProblem(type)).toBeNull();
-    },
-  );
+  it.each([
+    'source.jira.issue',
+    'custom.order.paid',
+    'github.{$.action}',
+    'stripe.{$.type}',
+    'source.{$.kind}.{$.action}',
+    "slack.{$['event']['type']}",
+  ])('accepts %s', (type) => {
+    expect(eventTypeProblem(type)).toBeNull();
+  });
 
   it.each([
     ['a fixed type outside source. and custom.', 'github.push', /under source\. or custom\./],
@@ -16,7 +20,7 @@ describe('source event types', () => {
     // Issue 20: a source published `Endpoint.disabled` when namespaces were compared with case.
     ['a built-in namespace in another case', 'Endpoint.{$.x}', /"Endpoint\." is a built-in namespace/],
     ['a built-in namespace in capitals', 'INCIDENT.{$.status}', /built-in namespace/],
-    ['Hookrelay\'s own namespace', 'HookRelay.{$.kind}', /built-in namespace/],
+    ["Hookrelay's own namespace", 'HookRelay.{$.kind}', /built-in namespace/],
     ['a template that starts with a placeholder', '{$.kind}.event', /literal segment/],
     ['an unbalanced brace', 'github.{$.action', /unbalanced/],
     ['a filter expression', 'github.{$..[?(@.x)]}', /filter and script/],
@@ -32,8 +36,14 @@ describe('source event types', () => {
   });
 
   it('gives a reason when the template cannot be filled into a valid type', () => {
-    expect(resolveEventType('github.{$.action}', { zen: 'ping' })).toEqual({ ok: false, reason: 'eventType: no text or number at $.action' });
-    expect(resolveEventType('github.{$.action}', { action: 'two words' })).toMatchObject({ ok: false, reason: expect.stringMatching(/not a dotted event type/) });
+    expect(resolveEventType('github.{$.action}', { zen: 'ping' })).toEqual({
+      ok: false,
+      reason: 'eventType: no text or number at $.action',
+    });
+    expect(resolveEventType('github.{$.action}', { action: 'two words' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not a dotted event type/),
+    });
     expect(resolveEventType('github.{$.action}', { action: { nested: true } })).toMatchObject({ ok: false });
   });
 
@@ -41,21 +51,39 @@ describe('source event types', () => {
     const headers = { 'x-github-event': 'pull_request', 'x-shopify-topic': 'Orders/Create', 'x-long': 'a'.repeat(101) };
 
     it('reads headers case-insensitively, lower-cased, with / as a dot', () => {
-      expect(resolveEventType('shopify.{header:X-Shopify-Topic}', {}, undefined, headers)).toEqual({ ok: true, type: 'shopify.orders.create' });
-      expect(resolveEventType('github.{header:x-github-event}.{$.action}', { action: 'opened' }, undefined, headers)).toEqual({ ok: true, type: 'github.pull_request.opened' });
+      expect(resolveEventType('shopify.{header:X-Shopify-Topic}', {}, undefined, headers)).toEqual({
+        ok: true,
+        type: 'shopify.orders.create',
+      });
+      expect(resolveEventType('github.{header:x-github-event}.{$.action}', { action: 'opened' }, undefined, headers)).toEqual({
+        ok: true,
+        type: 'github.pull_request.opened',
+      });
     });
 
     it('leaves out an optional placeholder without a value, with its dot', () => {
       const template = 'github.{header:X-GitHub-Event}.{$.action?}';
       expect(resolveEventType(template, { ref: 'main' }, undefined, headers)).toEqual({ ok: true, type: 'github.pull_request' });
-      expect(resolveEventType(template, { action: 'closed' }, undefined, headers)).toEqual({ ok: true, type: 'github.pull_request.closed' });
+      expect(resolveEventType(template, { action: 'closed' }, undefined, headers)).toEqual({
+        ok: true,
+        type: 'github.pull_request.closed',
+      });
       expect(resolveEventType('source.x.{header:X-Absent?}', {}, undefined, headers)).toEqual({ ok: true, type: 'source.x' });
     });
 
     it('gives a reason for a missing or overlong header, or a value that is not a dotted word', () => {
-      expect(resolveEventType('github.{header:X-GitHub-Event}', {}, undefined, {})).toEqual({ ok: false, reason: 'eventType: no x-github-event header' });
-      expect(resolveEventType('h.{header:X-Long}', {}, undefined, headers)).toEqual({ ok: false, reason: 'eventType: header x-long is longer than 100 characters' });
-      expect(resolveEventType('h.{header:X-Space}', {}, undefined, { 'x-space': 'two words' })).toMatchObject({ ok: false, reason: expect.stringMatching(/not a dotted event type/) });
+      expect(resolveEventType('github.{header:X-GitHub-Event}', {}, undefined, {})).toEqual({
+        ok: false,
+        reason: 'eventType: no x-github-event header',
+      });
+      expect(resolveEventType('h.{header:X-Long}', {}, undefined, headers)).toEqual({
+        ok: false,
+        reason: 'eventType: header x-long is longer than 100 characters',
+      });
+      expect(resolveEventType('h.{header:X-Space}', {}, undefined, { 'x-space': 'two words' })).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/not a dotted event type/),
+      });
     });
 
     it.each([
@@ -69,8 +97,15 @@ describe('source event types', () => {
       expect(eventTypeProblem(type)).toMatch(message);
     });
 
-    it('accepts the presets\' default templates', () => {
-      for (const t of ['github.{header:X-GitHub-Event}.{$.action?}', 'shopify.{header:X-Shopify-Topic}', 'pagerduty.{$.event.event_type}', 'facebook.{$.object}', 'sendgrid.{$.event}']) expect(eventTypeProblem(t)).toBeNull();
+    it("accepts the presets' default templates", () => {
+      for (const t of [
+        'github.{header:X-GitHub-Event}.{$.action?}',
+        'shopify.{header:X-Shopify-Topic}',
+        'pagerduty.{$.event.event_type}',
+        'facebook.{$.object}',
+        'sendgrid.{$.event}',
+      ])
+        expect(eventTypeProblem(t)).toBeNull();
     });
   });
 
@@ -92,7 +127,10 @@ describe('matches', () => {
   });
 
   it('fails when any one path differs or is absent, saying which', () => {
-    expect(evaluateMatches({ '$.event.type': 'message', '$.event.text': 'bye' }, slack)).toEqual({ matched: false, reason: '$.event.text does not equal "bye"' });
+    expect(evaluateMatches({ '$.event.type': 'message', '$.event.text': 'bye' }, slack)).toEqual({
+      matched: false,
+      reason: '$.event.text does not equal "bye"',
+    });
     expect(evaluateMatches({ '$.event.user': 'U1' }, slack)).toEqual({ matched: false, reason: '$.event.user is absent' });
     expect(evaluateMatches({ '$.n': '3' }, slack)).toMatchObject({ matched: false });
   });
@@ -110,7 +148,13 @@ describe('matches', () => {
 
 describe('body formats', () => {
   it('parses a Symphony-style form message into fields, repeated fields into an array', () => {
-    const body = Buffer.from(new URLSearchParams([['message', '<messageML>test & more</messageML>'], ['tag', 'a'], ['tag', 'b']]).toString());
+    const body = Buffer.from(
+      new URLSearchParams([
+        ['message', '<messageML>test & more</messageML>'],
+        ['tag', 'a'],
+        ['tag', 'b'],
+      ]).toString(),
+    );
     expect(parseBody('form', body)).toEqual({ ok: true, payload: { message: '<messageML>test & more</messageML>', tag: ['a', 'b'] } });
   });
 

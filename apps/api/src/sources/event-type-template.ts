@@ -70,7 +70,8 @@ function placeholderProblem(part: TemplatePart, before: TemplatePart | undefined
     const problem = matchPathProblem(part.path);
     if (problem) return `${shown}: ${problem}`;
   }
-  if (part.optional && !(before && 'literal' in before && before.literal.endsWith('.'))) return `${shown}: an optional placeholder must follow a dot, e.g. github.{header:X-GitHub-Event}.{$.action?}`;
+  if (part.optional && !(before && 'literal' in before && before.literal.endsWith('.')))
+    return `${shown}: an optional placeholder must follow a dot, e.g. github.{header:X-GitHub-Event}.{$.action?}`;
   return null;
 }
 
@@ -80,7 +81,9 @@ export function eventTypeProblem(eventType: string): string | null {
   if (!parts) return 'has an unbalanced { or }';
   const placeholders = parts.filter((p) => !('literal' in p));
   if (placeholders.length === 0) {
-    return FIXED_RE.test(eventType) ? null : 'a fixed type must be under source. or custom. (e.g. source.jira.issue), or use a template such as github.{$.action}';
+    return FIXED_RE.test(eventType)
+      ? null
+      : 'a fixed type must be under source. or custom. (e.g. source.jira.issue), or use a template such as github.{$.action}';
   }
   if (placeholders.length > MAX_PLACEHOLDERS) return `at most ${MAX_PLACEHOLDERS} {placeholders}`;
   for (const [i, part] of parts.entries()) {
@@ -93,7 +96,8 @@ export function eventTypeProblem(eventType: string): string | null {
     return 'a template must start with a literal segment and a dot, e.g. github.{$.action}';
   }
   // In any case: a source published `Endpoint.disabled` when this compared case-sensitively.
-  if (builtInNamespaceOf(firstSegment)) return `"${firstSegment}." is a built-in namespace (in any case); start the template with your own, e.g. github.{$.action}`;
+  if (builtInNamespaceOf(firstSegment))
+    return `"${firstSegment}." is a built-in namespace (in any case); start the template with your own, e.g. github.{$.action}`;
   const sample = parts.map((p) => ('literal' in p ? p.literal : 'x')).join('');
   return EVENT_TYPE_RE.test(sample) ? null : 'with its placeholders filled, the template must be dot-separated words';
 }
@@ -114,7 +118,8 @@ function headerSegment(headers: IncomingHttpHeaders, name: string): HeaderValue 
   const raw = headers[name];
   const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
   if (!value) return { ok: true, value: null };
-  if (value.length > MAX_TEMPLATE_HEADER_LENGTH) return { ok: false, reason: `eventType: header ${name} is longer than ${MAX_TEMPLATE_HEADER_LENGTH} characters` };
+  if (value.length > MAX_TEMPLATE_HEADER_LENGTH)
+    return { ok: false, reason: `eventType: header ${name} is longer than ${MAX_TEMPLATE_HEADER_LENGTH} characters` };
   return { ok: true, value: value.toLowerCase().replaceAll('/', '.') };
 }
 
@@ -122,7 +127,12 @@ function headerSegment(headers: IncomingHttpHeaders, name: string): HeaderValue 
  * The type one request publishes as; a template takes the first value at each path, within the
  * request's step budget, and header values from `headers` (Node's, names lower-cased).
  */
-export function resolveEventType(eventType: string, payload: unknown, budget: StepBudget = new StepBudget(), headers: IncomingHttpHeaders = {}): ResolvedEventType {
+export function resolveEventType(
+  eventType: string,
+  payload: unknown,
+  budget: StepBudget = new StepBudget(),
+  headers: IncomingHttpHeaders = {},
+): ResolvedEventType {
   const parts = parseEventTypeTemplate(eventType) ?? [{ literal: eventType }];
   let type = '';
   for (const part of parts) {
@@ -144,7 +154,11 @@ export function resolveEventType(eventType: string, payload: unknown, budget: St
       type = type.slice(0, -1);
       continue;
     }
-    if (value === null) return { ok: false, reason: 'header' in part ? `eventType: no ${part.header} header` : `eventType: no text or number at ${part.path}` };
+    if (value === null)
+      return {
+        ok: false,
+        reason: 'header' in part ? `eventType: no ${part.header} header` : `eventType: no text or number at ${part.path}`,
+      };
     type += value;
   }
   if (type.length > MAX_TYPE_LENGTH || !EVENT_TYPE_RE.test(type)) {

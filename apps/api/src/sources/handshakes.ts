@@ -37,8 +37,14 @@ function single(query: Query, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-const ignored = (reason: string, body: { text: string } | { json: unknown }): HandshakeVerdict => ({ answer: { status: 200, outcome: 'ignored', reason, ...body }, verified: false });
-const refused = (status: number, reason: string, json: unknown = UNAUTHORIZED): HandshakeVerdict => ({ answer: { status, outcome: 'rejected', reason, json }, verified: false });
+const ignored = (reason: string, body: { text: string } | { json: unknown }): HandshakeVerdict => ({
+  answer: { status: 200, outcome: 'ignored', reason, ...body },
+  verified: false,
+});
+const refused = (status: number, reason: string, json: unknown = UNAUTHORIZED): HandshakeVerdict => ({
+  answer: { status, outcome: 'rejected', reason, json },
+  verified: false,
+});
 
 /**
  * Meta's subscription check: `GET ?hub.mode=subscribe&hub.verify_token=<t>&hub.challenge=<c>`,
@@ -51,7 +57,10 @@ function facebookSubscription(v: Extract<SourceVerification, { type: 'facebook' 
   if (!sameSecret(token, v.verifyToken)) return refused(403, 'bad_verify_token: hub.verify_token does not match', FORBIDDEN);
   if (single(query, 'hub.mode') !== 'subscribe') return refused(403, 'bad_mode: hub.mode is not subscribe', FORBIDDEN);
   const challenge = single(query, 'hub.challenge');
-  if (!challenge || challenge.length > MAX_CHALLENGE_LENGTH) return refused(400, `missing_challenge: hub.challenge missing or longer than ${MAX_CHALLENGE_LENGTH} characters`, { error: { code: 'invalid_request', message: 'hub.challenge missing' } });
+  if (!challenge || challenge.length > MAX_CHALLENGE_LENGTH)
+    return refused(400, `missing_challenge: hub.challenge missing or longer than ${MAX_CHALLENGE_LENGTH} characters`, {
+      error: { code: 'invalid_request', message: 'hub.challenge missing' },
+    });
   return { answer: { status: 200, outcome: 'ignored', reason: 'hub.challenge answered', text: challenge }, verified: true };
 }
 
@@ -63,8 +72,12 @@ function facebookSubscription(v: Extract<SourceVerification, { type: 'facebook' 
  */
 function twitterCrc(v: Extract<SourceVerification, { type: 'twitter' }>, query: Query): HandshakeVerdict {
   const token = single(query, 'crc_token');
-  if (!token) return refused(400, 'missing_challenge: crc_token missing', { error: { code: 'invalid_request', message: 'crc_token missing' } });
-  if (token.length > MAX_CHALLENGE_LENGTH || startsAsObject(token)) return refused(400, 'malformed_challenge: crc_token is too long or starts like a JSON object', { error: { code: 'invalid_request', message: 'crc_token refused' } });
+  if (!token)
+    return refused(400, 'missing_challenge: crc_token missing', { error: { code: 'invalid_request', message: 'crc_token missing' } });
+  if (token.length > MAX_CHALLENGE_LENGTH || startsAsObject(token))
+    return refused(400, 'malformed_challenge: crc_token is too long or starts like a JSON object', {
+      error: { code: 'invalid_request', message: 'crc_token refused' },
+    });
   const responseToken = `sha256=${hmacOf('sha256', v.consumerSecret, token).toString('base64')}`;
   return ignored('crc_token answered (any caller can ask: not counted as verification)', { json: { response_token: responseToken } });
 }
@@ -77,11 +90,30 @@ function twitterCrc(v: Extract<SourceVerification, { type: 'twitter' }>, query: 
 function challengeEcho(v: SourceVerification, query: Query, verifyGet: () => VerifyResult): HandshakeVerdict {
   const challenge = single(query, 'challenge') ?? single(query, 'hub.challenge');
   if (!challenge || challenge.length > MAX_CHALLENGE_LENGTH) {
-    return { answer: { status: 405, outcome: 'rejected', reason: 'GET without a challenge', json: { error: { code: 'method_not_allowed', message: 'send POST' } }, headers: { allow: 'GET, POST' } }, verified: false };
+    return {
+      answer: {
+        status: 405,
+        outcome: 'rejected',
+        reason: 'GET without a challenge',
+        json: { error: { code: 'method_not_allowed', message: 'send POST' } },
+        headers: { allow: 'GET, POST' },
+      },
+      verified: false,
+    };
   }
   if (!checkableOnGet(v)) return ignored('challenge answered (unsigned GET; not counted as verification)', { text: challenge });
   const verdict = verifyGet();
-  if (!verdict.ok) return { answer: { status: 401, outcome: 'rejected', reason: verdict.reason, json: UNAUTHORIZED, headers: v.type === 'basic' ? { 'www-authenticate': 'Basic realm="hookrelay"' } : undefined }, verified: false };
+  if (!verdict.ok)
+    return {
+      answer: {
+        status: 401,
+        outcome: 'rejected',
+        reason: verdict.reason,
+        json: UNAUTHORIZED,
+        headers: v.type === 'basic' ? { 'www-authenticate': 'Basic realm="hookrelay"' } : undefined,
+      },
+      verified: false,
+    };
   return { answer: { status: 200, outcome: 'ignored', reason: 'challenge answered', text: challenge }, verified: true };
 }
 

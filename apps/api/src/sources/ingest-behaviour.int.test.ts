@@ -22,7 +22,7 @@ describe('ingest: formats, filters, handshakes and limits', () => {
   const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${sid}/sources/${sourceId}`)).body.status;
 
   describe('formats', () => {
-    it("publishes a Symphony-style form message (message=<messageML>) as its fields", async () => {
+    it('publishes a Symphony-style form message (message=<messageML>) as its fields', async () => {
       const source = await createSource(h, sid, { eventType: 'source.symphony.message', verification: TOKEN_HEADER, format: 'form' });
       const body = new URLSearchParams({ message: '<messageML>Build <b>#512</b> passed &amp; deployed</messageML>' }).toString();
       const res = await ingest(h, source.ingestUrl, { body, headers: { ...FORM, ...WITH_TOKEN } });
@@ -35,7 +35,10 @@ describe('ingest: formats, filters, handshakes and limits', () => {
 
     it('publishes a text body as {text}, whatever the content type says', async () => {
       const source = await createSource(h, sid, { eventType: 'source.jenkins.log', verification: TOKEN_HEADER, format: 'text' });
-      const res = await ingest(h, source.ingestUrl, { body: 'deploy finished in 42s', headers: { 'content-type': 'application/octet-stream', ...WITH_TOKEN } });
+      const res = await ingest(h, source.ingestUrl, {
+        body: 'deploy finished in 42s',
+        headers: { 'content-type': 'application/octet-stream', ...WITH_TOKEN },
+      });
       expect((await storedEvent(h, res.json.eventId)).payload).toEqual({ text: 'deploy finished in 42s' });
     });
 
@@ -56,19 +59,34 @@ describe('ingest: formats, filters, handshakes and limits', () => {
 
   describe('matches and event types', () => {
     it('publishes a matching payload and acknowledges a non-matching one with 200, recorded as ignored', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.datadog.alert', verification: TOKEN_HEADER, matches: { '$.alert.priority': 'P1', '$.alert.tags[*]': 'prod' } });
-      const hit = await ingest(h, source.ingestUrl, { body: JSON.stringify({ alert: { priority: 'P1', tags: ['prod', 'eu'] } }), headers: WITH_TOKEN });
-      const miss = await ingest(h, source.ingestUrl, { body: JSON.stringify({ alert: { priority: 'P1', tags: ['staging'] } }), headers: WITH_TOKEN });
+      const source = await createSource(h, sid, {
+        eventType: 'source.datadog.alert',
+        verification: TOKEN_HEADER,
+        matches: { '$.alert.priority': 'P1', '$.alert.tags[*]': 'prod' },
+      });
+      const hit = await ingest(h, source.ingestUrl, {
+        body: JSON.stringify({ alert: { priority: 'P1', tags: ['prod', 'eu'] } }),
+        headers: WITH_TOKEN,
+      });
+      const miss = await ingest(h, source.ingestUrl, {
+        body: JSON.stringify({ alert: { priority: 'P1', tags: ['staging'] } }),
+        headers: WITH_TOKEN,
+      });
       expect([hit.status, miss.status]).toEqual([202, 200]);
       expect(await eventsOf(h, sid)).toEqual([hit.json.eventId]);
-      expect((await historyOf(h, sid, source.id))[0]).toEqual(expect.objectContaining({ outcome: 'ignored', status: 200, reason: 'matches: $.alert.tags[*] does not equal "prod"' }));
+      expect((await historyOf(h, sid, source.id))[0]).toEqual(
+        expect.objectContaining({ outcome: 'ignored', status: 200, reason: 'matches: $.alert.tags[*] does not equal "prod"' }),
+      );
     });
 
     it('ignores, with the reason, a payload the eventType template cannot name (a GitHub ping has no action)', async () => {
       const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: '{"zen":"Keep it logically awesome.","hook_id":1}', headers: WITH_TOKEN });
       expect(res.status).toBe(200);
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'ignored', reason: 'eventType: no text or number at $.action' });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+        outcome: 'ignored',
+        reason: 'eventType: no text or number at $.action',
+      });
     });
   });
 
@@ -84,7 +102,10 @@ describe('ingest: formats, filters, handshakes and limits', () => {
     });
 
     it('echoes hub.challenge for a signature source but does not count the unsigned GET as verification', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.fb', verification: { type: 'hmac', header: 'x-hub-signature-256', prefix: 'sha256=', secret: 'app-secret' } });
+      const source = await createSource(h, sid, {
+        eventType: 'source.fb',
+        verification: { type: 'hmac', header: 'x-hub-signature-256', prefix: 'sha256=', secret: 'app-secret' },
+      });
       const res = await ingest(h, `${source.ingestUrl}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=t`, { method: 'GET' });
       expect([res.status, res.text]).toEqual([200, '1158201444']);
       expect(await statusOf(source.id)).toBe('unverified');
@@ -115,7 +136,11 @@ describe('ingest: formats, filters, handshakes and limits', () => {
     });
 
     it('answers 429 with Retry-After past the per-source limit, and other sources are unaffected', async () => {
-      const limited = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER, rateLimit: { perSecond: 100, perMinute: 3 } });
+      const limited = await createSource(h, sid, {
+        eventType: 'source.x',
+        verification: TOKEN_HEADER,
+        rateLimit: { perSecond: 100, perMinute: 3 },
+      });
       const other = await createSource(h, sid, { eventType: 'source.y', verification: TOKEN_HEADER });
       // Seven requests span at most two one-minute windows, so at most six can pass.
       const answers = [];

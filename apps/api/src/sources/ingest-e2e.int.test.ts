@@ -40,11 +40,19 @@ describe('a GitHub webhook through a source to a subscriber endpoint', () => {
     });
 
     // What GitHub sends: pretty-printed JSON, signed over exactly these bytes.
-    const payload = { action: 'closed', pull_request: { number: 7, merged: true, title: 'Ship inbound sources ✓' }, repository: { full_name: 'acme/api' } };
+    const payload = {
+      action: 'closed',
+      pull_request: { number: 7, merged: true, title: 'Ship inbound sources ✓' },
+      repository: { full_name: 'acme/api' },
+    };
     const body = JSON.stringify(payload, null, 2);
     const res = await ingest(h, source.ingestUrl, {
       body,
-      headers: { 'x-github-event': 'pull_request', 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body) },
+      headers: {
+        'x-github-event': 'pull_request',
+        'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body),
+      },
     });
     expect(res.status).toBe(202);
 

@@ -34,11 +34,18 @@ describe('ingest: replayed requests publish once', () => {
   }
 
   it('a replayed Stripe request is answered duplicate with the first event, within the tolerance, and remembered no longer', async () => {
-    const source = await createSource(h, sid, { eventType: 'stripe.{$.type}', verification: { type: 'stripe', secret: STRIPE_SECRET, toleranceSeconds: 300 } });
+    const source = await createSource(h, sid, {
+      eventType: 'stripe.{$.type}',
+      verification: { type: 'stripe', secret: STRIPE_SECRET, toleranceSeconds: 300 },
+    });
     const body = JSON.stringify({ id: 'evt_1Nq', type: 'invoice.paid' });
     const [first, ...replays] = await sendRepeatedly(source.ingestUrl, body, { 'stripe-signature': stripeSignature(STRIPE_SECRET, body) });
     expect(first?.status).toBe(202);
-    for (const replay of replays) expect({ status: replay.status, json: replay.json }).toEqual({ status: 200, json: { status: 'duplicate', eventId: first?.json.eventId } });
+    for (const replay of replays)
+      expect({ status: replay.status, json: replay.json }).toEqual({
+        status: 200,
+        json: { status: 'duplicate', eventId: first?.json.eventId },
+      });
     expect(await eventsOf(h, sid)).toEqual([first?.json.eventId]);
     expect((await historyOf(h, sid, source.id)).map((r) => [r.outcome, r.status, r.eventId, r.reason])).toEqual([
       ['duplicate', 200, first?.json.eventId, 'stripe signature already accepted'],
@@ -51,12 +58,18 @@ describe('ingest: replayed requests publish once', () => {
     expect(ttl).toBeGreaterThan(290_000);
     expect(ttl).toBeLessThanOrEqual(301_000);
     // The same event re-signed (what Stripe does when it retries) is another request: the signature differs.
-    const resigned = await ingest(h, source.ingestUrl, { body, headers: { 'stripe-signature': stripeSignature(STRIPE_SECRET, body, Math.floor(Date.now() / 1000) - 5) } });
+    const resigned = await ingest(h, source.ingestUrl, {
+      body,
+      headers: { 'stripe-signature': stripeSignature(STRIPE_SECRET, body, Math.floor(Date.now() / 1000) - 5) },
+    });
     expect(resigned.status).toBe(202);
   });
 
   it('a replayed Slack request is answered duplicate with the first event', async () => {
-    const source = await createSource(h, sid, { eventType: 'slack.{$.event.type}', verification: { type: 'slack', signingSecret: SLACK_SECRET } });
+    const source = await createSource(h, sid, {
+      eventType: 'slack.{$.event.type}',
+      verification: { type: 'slack', signingSecret: SLACK_SECRET },
+    });
     const body = JSON.stringify({ type: 'event_callback', event_id: 'Ev08', event: { type: 'message', text: 'deploy done' } });
     const [first, ...replays] = await sendRepeatedly(source.ingestUrl, body, slackHeaders(SLACK_SECRET, body));
     expect(first?.status).toBe(202);
@@ -65,16 +78,27 @@ describe('ingest: replayed requests publish once', () => {
       { status: 'duplicate', eventId: first?.json.eventId },
     ]);
     expect(await eventsOf(h, sid)).toEqual([first?.json.eventId]);
-    expect((await historyOf(h, sid, source.id, '?outcome=duplicate')).map((r) => r.eventId)).toEqual([first?.json.eventId, first?.json.eventId]);
+    expect((await historyOf(h, sid, source.id, '?outcome=duplicate')).map((r) => r.eventId)).toEqual([
+      first?.json.eventId,
+      first?.json.eventId,
+    ]);
   });
 
   describe('GitHub with dedupe: {header: "X-GitHub-Delivery"}', () => {
     it('publishes a delivery once however often it is replayed or redelivered, and other deliveries as usual', async () => {
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB, dedupe: { header: 'X-GitHub-Delivery' } });
+      const source = await createSource(h, sid, {
+        eventType: 'github.{$.action}',
+        verification: GITHUB,
+        dedupe: { header: 'X-GitHub-Delivery' },
+      });
       expect(source.body.dedupe).toEqual({ header: 'x-github-delivery', windowSeconds: 86_400 });
       const body = JSON.stringify({ action: 'opened', pull_request: { number: 42 } });
       const delivery = randomUUID();
-      const headers = { 'x-github-event': 'pull_request', 'x-github-delivery': delivery, 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body) };
+      const headers = {
+        'x-github-event': 'pull_request',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body),
+      };
       const [first, ...replays] = await sendRepeatedly(source.ingestUrl, body, headers);
       expect(first?.status).toBe(202);
       expect(replays.map((r) => [r.status, r.json])).toEqual([
@@ -82,7 +106,10 @@ describe('ingest: replayed requests publish once', () => {
         [200, { status: 'duplicate', eventId: first?.json.eventId }],
       ]);
       const next = JSON.stringify({ action: 'closed', pull_request: { number: 42 } });
-      const other = await ingest(h, source.ingestUrl, { body: next, headers: { ...headers, 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, next) } });
+      const other = await ingest(h, source.ingestUrl, {
+        body: next,
+        headers: { ...headers, 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, next) },
+      });
       expect(other.status).toBe(202);
       expect((await eventsOf(h, sid)).sort()).toEqual([first?.json.eventId, other.json.eventId].sort());
       expect((await historyOf(h, sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
@@ -96,7 +123,11 @@ describe('ingest: replayed requests publish once', () => {
     });
 
     it('publishes once when copies race each other; the others are duplicates or told to retry', async () => {
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB, dedupe: { header: 'X-GitHub-Delivery', windowSeconds: 60 } });
+      const source = await createSource(h, sid, {
+        eventType: 'github.{$.action}',
+        verification: GITHUB,
+        dedupe: { header: 'X-GitHub-Delivery', windowSeconds: 60 },
+      });
       const body = JSON.stringify({ action: 'synchronize' });
       const headers = { 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body) };
       const answers = await Promise.all(Array.from({ length: 12 }, () => ingest(h, source.ingestUrl, { body, headers })));
@@ -113,7 +144,12 @@ describe('ingest: replayed requests publish once', () => {
     });
 
     it('does not dedupe a request without the header, nor one that was not published (it is judged again)', async () => {
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB, dedupe: { header: 'X-GitHub-Delivery' }, matches: { '$.action': 'opened' } });
+      const source = await createSource(h, sid, {
+        eventType: 'github.{$.action}',
+        verification: GITHUB,
+        dedupe: { header: 'X-GitHub-Delivery' },
+        matches: { '$.action': 'opened' },
+      });
       const body = JSON.stringify({ action: 'opened' });
       const signature = await githubSignature(GITHUB_SECRET, body);
       const unnamed = await sendRepeatedly(source.ingestUrl, body, { 'x-hub-signature-256': signature }, 2);
@@ -134,9 +170,16 @@ describe('ingest: replayed requests publish once', () => {
         [{}, 'dedupe.header'],
       ] as const) {
         const res = await h.call('POST', base, { body: { name: 'gh', eventType: 'github.{$.action}', verification: GITHUB, dedupe } });
-        expect({ status: res.status, paths: res.body.error.details.map((d: { path: string }) => d.path) }).toEqual({ status: 400, paths: [path] });
+        expect({ status: res.status, paths: res.body.error.details.map((d: { path: string }) => d.path) }).toEqual({
+          status: 400,
+          paths: [path],
+        });
       }
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB, dedupe: { header: 'X-GitHub-Delivery', windowSeconds: 3600 } });
+      const source = await createSource(h, sid, {
+        eventType: 'github.{$.action}',
+        verification: GITHUB,
+        dedupe: { header: 'X-GitHub-Delivery', windowSeconds: 3600 },
+      });
       const off = await h.call('PATCH', `${base}/${source.id}`, { body: { dedupe: null } });
       expect(off.body.dedupe).toBeNull();
       const body = JSON.stringify({ action: 'opened' });

@@ -53,7 +53,17 @@ export function ingestRoutes(deps: ApiDeps): Router {
       // An event already enqueued must still be acknowledged, or the sender retries and duplicates it.
       deps.logger.warn({ err: (err as Error).message, sourceId: source.id }, 'source.history_failed');
     }
-    deps.logger.info({ sourceId: source.id, subscriberId: source.subscriberId, status: a.status, outcome: a.outcome, reason: a.reason, eventId: a.eventId }, 'source.request');
+    deps.logger.info(
+      {
+        sourceId: source.id,
+        subscriberId: source.subscriberId,
+        status: a.status,
+        outcome: a.outcome,
+        reason: a.reason,
+        eventId: a.eventId,
+      },
+      'source.request',
+    );
     res.set('x-content-type-options', 'nosniff');
     if (a.headers) res.set(a.headers);
     if (a.text !== undefined) res.status(a.status).type('text/plain').send(a.text);
@@ -62,16 +72,28 @@ export function ingestRoutes(deps: ApiDeps): Router {
 
   /** The request as the verifiers see it; `url` is the public URL the sender called (Twilio signs it). */
   function inbound(req: Request, body: Buffer): InboundRequest {
-    return { headers: req.headers, body, nowSeconds: Math.floor(deps.now() / 1000), ...(deps.publicUrl ? { url: deps.publicUrl + req.originalUrl } : {}) };
+    return {
+      headers: req.headers,
+      body,
+      nowSeconds: Math.floor(deps.now() / 1000),
+      ...(deps.publicUrl ? { url: deps.publicUrl + req.originalUrl } : {}),
+    };
   }
 
   /** The events one verified body publishes: each element of a split SendGrid array, else the body; or why none. */
-  function eventsOf(source: Source, req: Request, payload: unknown): { ok: true; events: EventInput[]; skipped: string[] } | { ok: false; answer: IngestAnswer } {
+  function eventsOf(
+    source: Source,
+    req: Request,
+    payload: unknown,
+  ): { ok: true; events: EventInput[]; skipped: string[] } | { ok: false; answer: IngestAnswer } {
     const split = source.verification.type === 'sendgrid' && source.verification.splitEvents && Array.isArray(payload);
     const items: unknown[] = split ? (payload as unknown[]) : [payload];
     if (items.length > MAX_EVENTS_PER_REQUEST) {
       const reason = `more than ${MAX_EVENTS_PER_REQUEST} events in one request`;
-      return { ok: false, answer: { status: 413, outcome: 'rejected', reason, json: { error: { code: 'payload_too_large', message: reason } } } };
+      return {
+        ok: false,
+        answer: { status: 413, outcome: 'rejected', reason, json: { error: { code: 'payload_too_large', message: reason } } },
+      };
     }
     // One step budget for everything the source's paths do with this body (see match.ts).
     const budget = new StepBudget();
@@ -90,7 +112,11 @@ export function ingestRoutes(deps: ApiDeps): Router {
       }
       const problem = payloadProblem(type.type, item);
       if (problem) {
-        if (!split) return { ok: false, answer: { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } } };
+        if (!split)
+          return {
+            ok: false,
+            answer: { status: 422, outcome: 'rejected', reason: problem, json: { error: { code: 'unprocessable', message: problem } } },
+          };
         skipped.push(problem);
         continue;
       }
@@ -111,20 +137,34 @@ export function ingestRoutes(deps: ApiDeps): Router {
 
     const verdict = verifyInbound(source.verification, request, allowNone);
     if (!verdict.ok) {
-      return { status: 401, outcome: 'rejected', reason: verdict.reason, json: UNAUTHORIZED, headers: source.verification.type === 'basic' ? { 'www-authenticate': 'Basic realm="hookrelay"' } : undefined };
+      return {
+        status: 401,
+        outcome: 'rejected',
+        reason: verdict.reason,
+        json: UNAUTHORIZED,
+        headers: source.verification.type === 'basic' ? { 'www-authenticate': 'Basic realm="hookrelay"' } : undefined,
+      };
     }
     await store.sources.markVerified(source.id, deps.now());
-    if (isGithubPing(source.verification, req.headers)) return { status: 200, outcome: 'ignored', reason: 'ping answered', json: { status: 'verified' } };
+    if (isGithubPing(source.verification, req.headers))
+      return { status: 200, outcome: 'ignored', reason: 'ping answered', json: { status: 'verified' } };
 
     const parsed = parseBody(source.format, body);
-    if (!parsed.ok) return { status: 400, outcome: 'rejected', reason: parsed.reason, json: { error: { code: 'invalid_body', message: parsed.reason } } };
+    if (!parsed.ok)
+      return { status: 400, outcome: 'rejected', reason: parsed.reason, json: { error: { code: 'invalid_body', message: parsed.reason } } };
     const challenge = source.format === 'json' ? slackChallenge(parsed.payload) : null;
     if (challenge !== null) return { status: 200, outcome: 'ignored', reason: 'url_verification challenge answered', text: challenge };
 
     const found = eventsOf(source, req, parsed.payload);
     if (!found.ok) return found.answer;
     const { events, skipped } = found;
-    if (events.length === 0) return { status: 200, outcome: 'ignored', reason: skipped.length > 1 ? `all ${skipped.length} events ignored; first: ${skipped[0]}` : (skipped[0] ?? 'no events in the body'), json: { status: 'ignored' } };
+    if (events.length === 0)
+      return {
+        status: 200,
+        outcome: 'ignored',
+        reason: skipped.length > 1 ? `all ${skipped.length} events ignored; first: ${skipped[0]}` : (skipped[0] ?? 'no events in the body'),
+        json: { status: 'ignored' },
+      };
 
     try {
       await admitEvents(deps, source.subscriberId, events.length);
@@ -137,7 +177,14 @@ export function ingestRoutes(deps: ApiDeps): Router {
     // dedupe header) is answered with the first event and not published again.
     const replay = await claimReplayKeys(store.sources, source.id, replayKeysOf(source, req.headers, verdict.replay));
     if (replay.duplicate) {
-      if (replay.eventId) return { status: 200, outcome: 'duplicate', reason: replay.what, eventId: replay.eventId, json: { status: 'duplicate', eventId: replay.eventId } };
+      if (replay.eventId)
+        return {
+          status: 200,
+          outcome: 'duplicate',
+          reason: replay.what,
+          eventId: replay.eventId,
+          json: { status: 'duplicate', eventId: replay.eventId },
+        };
       return {
         status: 409,
         outcome: 'duplicate',
@@ -156,10 +203,15 @@ export function ingestRoutes(deps: ApiDeps): Router {
     }
     const eventId = eventIds[0];
     if (eventId) {
-      await replay.confirm(eventId).catch((err: unknown) => deps.logger.warn({ err: (err as Error).message, sourceId: source.id }, 'source.replay_confirm_failed'));
+      await replay
+        .confirm(eventId)
+        .catch((err: unknown) => deps.logger.warn({ err: (err as Error).message, sourceId: source.id }, 'source.replay_confirm_failed'));
     }
-    if (eventIds.length === 1 && skipped.length === 0) return { status: 202, outcome: 'published', eventId, json: { status: 'published', eventId } };
-    const reason = skipped.length ? `published ${eventIds.length} of ${eventIds.length + skipped.length} events; first ignored: ${skipped[0]}`.slice(0, 300) : undefined;
+    if (eventIds.length === 1 && skipped.length === 0)
+      return { status: 202, outcome: 'published', eventId, json: { status: 'published', eventId } };
+    const reason = skipped.length
+      ? `published ${eventIds.length} of ${eventIds.length + skipped.length} events; first ignored: ${skipped[0]}`.slice(0, 300)
+      : undefined;
     return { status: 202, outcome: 'published', eventId, eventIds, reason, json: { status: 'published', eventId, eventIds } };
   }
 
@@ -167,12 +219,24 @@ export function ingestRoutes(deps: ApiDeps): Router {
     const source = await store.sources.findByToken<Source>(String(req.params.token));
     if (!source) throw new NotFoundError('source');
     if (req.method !== 'POST' && req.method !== 'GET') {
-      return answer(req, res, source, { status: 405, outcome: 'rejected', reason: `method ${req.method}`, json: { error: { code: 'method_not_allowed', message: 'send POST' } }, headers: { allow: 'GET, POST' } });
+      return answer(req, res, source, {
+        status: 405,
+        outcome: 'rejected',
+        reason: `method ${req.method}`,
+        json: { error: { code: 'method_not_allowed', message: 'send POST' } },
+        headers: { allow: 'GET, POST' },
+      });
     }
     const limited = await store.sources.hitRateLimit(source.id, source.rateLimit);
     if (limited) {
       const message = `more than ${limited.window === 'second' ? source.rateLimit.perSecond : source.rateLimit.perMinute} requests per ${limited.window}`;
-      return answer(req, res, source, { status: 429, outcome: 'rejected', reason: `rate limit: ${message}`, json: { error: { code: 'rate_limited', message } }, headers: { 'retry-after': String(limited.retryAfterSeconds) } });
+      return answer(req, res, source, {
+        status: 429,
+        outcome: 'rejected',
+        reason: `rate limit: ${message}`,
+        json: { error: { code: 'rate_limited', message } },
+        headers: { 'retry-after': String(limited.retryAfterSeconds) },
+      });
     }
     readRaw(req, res, (err?: unknown) => {
       if (err) {

@@ -25,12 +25,17 @@ describe('ingest: requests signed by the vendors', () => {
     it('publishes a signed delivery as github.<action>, marks the source verified and records it', async () => {
       const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB });
       const body = JSON.stringify({ action: 'opened', pull_request: { number: 42, title: 'Add sources' } });
-      const res = await ingest(h, source.ingestUrl, { body, headers: { 'x-github-event': 'pull_request', 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body) } });
+      const res = await ingest(h, source.ingestUrl, {
+        body,
+        headers: { 'x-github-event': 'pull_request', 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, body) },
+      });
       expect(res.status).toBe(202);
       expect(res.json).toEqual({ status: 'published', eventId: expect.stringMatching(/^evt_/) });
       expect(await storedEvent(h, res.json.eventId)).toEqual({ type: 'github.opened', payload: JSON.parse(body) });
       expect(await statusOf(source.id)).toBe('verified');
-      expect(await historyOf(h, sid, source.id)).toEqual([expect.objectContaining({ outcome: 'published', status: 202, eventId: res.json.eventId })]);
+      expect(await historyOf(h, sid, source.id)).toEqual([
+        expect.objectContaining({ outcome: 'published', status: 202, eventId: res.json.eventId }),
+      ]);
     });
 
     it('answers a wrong signature 401 with nothing that helps, stays unverified, and records why', async () => {
@@ -63,12 +68,18 @@ describe('ingest: requests signed by the vendors', () => {
     });
 
     it('refuses a replay whose timestamp is outside the tolerance', async () => {
-      const source = await createSource(h, sid, { eventType: 'stripe.{$.type}', verification: { type: 'stripe', secret, toleranceSeconds: 60 } });
+      const source = await createSource(h, sid, {
+        eventType: 'stripe.{$.type}',
+        verification: { type: 'stripe', secret, toleranceSeconds: 60 },
+      });
       const captured = stripeSignature(secret, body, Math.floor(Date.now() / 1000) - 120);
       const res = await ingest(h, source.ingestUrl, { body, headers: { 'stripe-signature': captured } });
       expect(res.status).toBe(401);
       expect(res.json).toEqual(UNAUTHORIZED);
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: 'timestamp_outside_tolerance: Stripe-Signature t= is more than 60 s from now' });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+        outcome: 'rejected',
+        reason: 'timestamp_outside_tolerance: Stripe-Signature t= is more than 60 s from now',
+      });
     });
   });
 
@@ -76,13 +87,19 @@ describe('ingest: requests signed by the vendors', () => {
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
 
     it('publishes once per webhook-id, however often the sender retries', async () => {
-      const source = await createSource(h, sid, { eventType: 'custom.partner.update', verification: { type: 'standard-webhooks', secret } });
+      const source = await createSource(h, sid, {
+        eventType: 'custom.partner.update',
+        verification: { type: 'standard-webhooks', secret },
+      });
       const body = '{"status":"shipped"}';
       const first = await ingest(h, source.ingestUrl, { body, headers: standardWebhooksHeaders(secret, 'msg_2fQ', body) });
       const retry = await ingest(h, source.ingestUrl, { body, headers: standardWebhooksHeaders(secret, 'msg_2fQ', body) });
       expect([first.status, retry.status]).toEqual([202, 200]);
       expect(retry.json).toEqual({ status: 'duplicate', eventId: first.json.eventId });
-      const tampered = await ingest(h, source.ingestUrl, { body: '{"status":"lost"}', headers: standardWebhooksHeaders(secret, 'msg_3', body) });
+      const tampered = await ingest(h, source.ingestUrl, {
+        body: '{"status":"lost"}',
+        headers: standardWebhooksHeaders(secret, 'msg_3', body),
+      });
       expect(tampered.status).toBe(401);
       // The same webhook-id, signed, with another body: the id is the sender's idempotency key
       // (Standard Webhooks), so it is the same message, answered as the duplicate it is.
@@ -99,7 +116,11 @@ describe('ingest: requests signed by the vendors', () => {
 
     it('answers a signed url_verification with the challenge and becomes verified', async () => {
       const source = await createSource(h, sid, { eventType: 'slack.{$.event.type}', verification: { type: 'slack', signingSecret } });
-      const body = JSON.stringify({ token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+      const body = JSON.stringify({
+        token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
+        challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+        type: 'url_verification',
+      });
       const res = await ingest(h, source.ingestUrl, { body, headers: slackHeaders(signingSecret, body) });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -118,7 +139,11 @@ describe('ingest: requests signed by the vendors', () => {
 
     it('publishes only the messages its matches select', async () => {
       const matches = { "$['event']['type']": 'message', '$.event.text': 'hello' };
-      const source = await createSource(h, sid, { eventType: 'slack.{$.event.type}', verification: { type: 'slack', signingSecret }, matches });
+      const source = await createSource(h, sid, {
+        eventType: 'slack.{$.event.type}',
+        verification: { type: 'slack', signingSecret },
+        matches,
+      });
       const send = (event: object) => {
         const body = JSON.stringify({ type: 'event_callback', event });
         return ingest(h, source.ingestUrl, { body, headers: slackHeaders(signingSecret, body) });
@@ -137,7 +162,10 @@ describe('ingest: requests signed by the vendors', () => {
 
   describe('shared secrets', () => {
     it('accepts basic credentials and refuses wrong ones with a Basic challenge', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.jenkins', verification: { type: 'basic', username: 'jenkins', password: 'correct horse' } });
+      const source = await createSource(h, sid, {
+        eventType: 'source.jenkins',
+        verification: { type: 'basic', username: 'jenkins', password: 'correct horse' },
+      });
       const as = (creds: string) => ({ authorization: `Basic ${Buffer.from(creds).toString('base64')}` });
       expect((await ingest(h, source.ingestUrl, { body: '{}', headers: as('jenkins:correct horse') })).status).toBe(202);
       const wrong = await ingest(h, source.ingestUrl, { body: '{}', headers: as('jenkins:battery staple') });

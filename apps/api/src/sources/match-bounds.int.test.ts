@@ -27,7 +27,9 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     ['a slice in matches', { matches: { '$.a[0:100000]': 1 } }, 'matches.$.a[0:100000]'],
     ['recursive descent in an eventType template', { eventType: 'github.{$..*..*}' }, 'eventType'],
   ])('refuses %s at creation with 400 naming the field', async (_label, change, path) => {
-    const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'x', eventType: 'source.x', verification: TOKEN_HEADER, ...change } });
+    const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+      body: { name: 'x', eventType: 'source.x', verification: TOKEN_HEADER, ...change },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual([{ path, message: expect.stringMatching(/not supported/) }]);
   });
@@ -48,15 +50,25 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     const res = await ingest(h, created.ingestUrl, { body: nested60(), headers: WITH_TOKEN });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ignored' });
-    expect((await historyOf(h, sid, created.id))[0]).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/^matches: \$\.\.\*\.\.\*\.\.\*\.\.\*: recursive descent/) });
+    expect((await historyOf(h, sid, created.id))[0]).toMatchObject({
+      outcome: 'ignored',
+      reason: expect.stringMatching(/^matches: \$\.\.\*\.\.\*\.\.\*\.\.\*: recursive descent/),
+    });
     expect(await eventsOf(h, sid)).toEqual([]);
   });
 
   it('ignores a request whose matching would take more than the step budget, saying so', async () => {
-    const source = await createSource(h, sid, { eventType: 'source.wide', verification: TOKEN_HEADER, matches: { '$[*].b[*]': 19_999, "$[*]['b'][*]": 19_999, '$.*.b.*': 19_999, '$[*].b.*': 19_999 } });
+    const source = await createSource(h, sid, {
+      eventType: 'source.wide',
+      verification: TOKEN_HEADER,
+      matches: { '$[*].b[*]': 19_999, "$[*]['b'][*]": 19_999, '$.*.b.*': 19_999, '$[*].b.*': 19_999 },
+    });
     const body = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ a: i, b: [i] })));
     const res = await ingest(h, source.ingestUrl, { body, headers: WITH_TOKEN });
     expect(res.status).toBe(200);
-    expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/^matches: more than 200000 steps/) });
+    expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+      outcome: 'ignored',
+      reason: expect.stringMatching(/^matches: more than 200000 steps/),
+    });
   });
 });

@@ -8,7 +8,11 @@ function nested(depth: number): unknown {
 }
 
 describe('the JSONPath subset of matches and eventType templates', () => {
-  const doc = { event: { type: 'message', 'the.key': 'dotted', "it's": 'quoted', tags: ['a', 'b'] }, items: [{ sku: 'x' }, { sku: 'y' }], 'a-b': 1 };
+  const doc = {
+    event: { type: 'message', 'the.key': 'dotted', "it's": 'quoted', tags: ['a', 'b'] },
+    items: [{ sku: 'x' }, { sku: 'y' }],
+    'a-b': 1,
+  };
 
   it.each<[string, unknown[]]>([
     ['$', [doc]],
@@ -62,7 +66,10 @@ describe('the JSONPath subset of matches and eventType templates', () => {
 
   it('ignores a stored path it no longer accepts, with the reason, without evaluating it', () => {
     const verdict = evaluateMatches({ '$..*..*..*..*': 1 }, nested(60));
-    expect(verdict).toEqual({ matched: false, reason: expect.stringMatching(/^\$\.\.\*\.\.\*\.\.\*\.\.\*: recursive descent \(\.\.\) is not supported/) });
+    expect(verdict).toEqual({
+      matched: false,
+      reason: expect.stringMatching(/^\$\.\.\*\.\.\*\.\.\*\.\.\*: recursive descent \(\.\.\) is not supported/),
+    });
   });
 
   describe('the step budget', () => {
@@ -73,13 +80,19 @@ describe('the JSONPath subset of matches and eventType templates', () => {
       const matches = { '$[*].b[*]': 19_999, "$[*]['b'][*]": 19_999, '$.*.b.*': 19_999, '$[*].b.*': 19_999 };
       expect(evaluateMatches({ '$[*].b[*]': 19_999 }, wide)).toEqual({ matched: true });
       const verdict = evaluateMatches(matches, wide);
-      expect(verdict).toEqual({ matched: false, reason: `more than ${MATCH_STEP_BUDGET} steps to evaluate; simplify the paths or send smaller bodies` });
+      expect(verdict).toEqual({
+        matched: false,
+        reason: `more than ${MATCH_STEP_BUDGET} steps to evaluate; simplify the paths or send smaller bodies`,
+      });
     });
 
     it('charges the comparison with the expected value, so a large expected value cannot be compared against many candidates', () => {
       const expected = Array.from({ length: 1000 }, (_, i) => i);
       const body = Array.from({ length: 2000 }, () => [...expected.slice(0, 999), -1]);
-      expect(evaluateMatches({ '$[*]': expected }, body)).toMatchObject({ matched: false, reason: expect.stringMatching(/more than \d+ steps/) });
+      expect(evaluateMatches({ '$[*]': expected }, body)).toMatchObject({
+        matched: false,
+        reason: expect.stringMatching(/more than \d+ steps/),
+      });
     });
 
     it('still matches a wildcard over a few hundred items', () => {

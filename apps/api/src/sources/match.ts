@@ -63,7 +63,10 @@ export function parsePath(path: string): { steps: PathStep[] } | { problem: stri
   while (i < path.length) {
     const at = path[i] as string;
     const next = path[i + 1];
-    if (at === '.' && next === '.') return { problem: 'recursive descent (..) is not supported: its cost grows with the nesting of the body; name each step, e.g. $.event.type' };
+    if (at === '.' && next === '.')
+      return {
+        problem: 'recursive descent (..) is not supported: its cost grows with the nesting of the body; name each step, e.g. $.event.type',
+      };
     if (at === '.' && next === '*') {
       steps.push({ wildcard: true });
       i += 2;
@@ -199,7 +202,10 @@ export function evaluateMatches(matches: Record<string, unknown>, payload: unkno
       }
     }
     if (!held) {
-      return { matched: false, reason: values.length === 0 ? `${path} is absent` : `${path} does not equal ${JSON.stringify(expected)}`.slice(0, 200) };
+      return {
+        matched: false,
+        reason: values.length === 0 ? `${path} is absent` : `${path} does not equal ${JSON.stringify(expected)}`.slice(0, 200),
+      };
     }
   }
   return { matched: true };

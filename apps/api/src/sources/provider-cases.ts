@@ -1,6 +1,18 @@
 // Test-only: one realistic signed request per provider, signed as the vendor signs (vendor-signers.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { facebookSignature, githubSignature, pagerdutySignature, sendgridHeaders, sendgridKeyPair, shopifyHeaders, slackHeaders, stripeSignature, twilioSignature, twitterSignature, zendeskHeaders } from './vendor-signers';
+import {
+  facebookSignature,
+  githubSignature,
+  pagerdutySignature,
+  sendgridHeaders,
+  sendgridKeyPair,
+  shopifyHeaders,
+  slackHeaders,
+  stripeSignature,
+  twilioSignature,
+  twitterSignature,
+  zendeskHeaders,
+} from './vendor-signers';
 
 /** The public URL the Twilio tests' harness is given: Twilio signs the URL it calls, not the one the test reaches. */
 export const PUBLIC_URL = 'https://hooks.example.com';
@@ -40,7 +52,13 @@ const github: ProviderCase<string> = {
   verification: (secret) => ({ type: 'github', secret }),
   body: JSON.stringify({ action: 'opened', number: 42, pull_request: { title: 'Add sources' } }),
   contentType: 'application/json',
-  sign: async (secret, body) => ({ headers: { 'x-github-event': 'pull_request', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await githubSignature(secret, body) } }),
+  sign: async (secret, body) => ({
+    headers: {
+      'x-github-event': 'pull_request',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await githubSignature(secret, body),
+    },
+  }),
   publishedType: 'github.pull_request.opened',
   signatureHeader: 'X-Hub-Signature-256',
   mismatch: 'signature_mismatch: X-Hub-Signature-256',
@@ -50,9 +68,17 @@ const twilio: ProviderCase<string> = {
   type: 'twilio',
   newSecret: hmacSecret,
   verification: (authToken) => ({ type: 'twilio', authToken }),
-  body: new URLSearchParams({ MessageSid: 'SM1234567890abcdef1234567890abcdef', From: '+15005550006', To: '+15551234567', Body: 'Ahoy & welcome', MessageStatus: 'received' }).toString(),
+  body: new URLSearchParams({
+    MessageSid: 'SM1234567890abcdef1234567890abcdef',
+    From: '+15005550006',
+    To: '+15551234567',
+    Body: 'Ahoy & welcome',
+    MessageStatus: 'received',
+  }).toString(),
   contentType: 'application/x-www-form-urlencoded',
-  sign: async (authToken, body, { url }) => ({ headers: { 'x-twilio-signature': twilioSignature(authToken, url, Object.fromEntries(new URLSearchParams(body))) } }),
+  sign: async (authToken, body, { url }) => ({
+    headers: { 'x-twilio-signature': twilioSignature(authToken, url, Object.fromEntries(new URLSearchParams(body))) },
+  }),
   publishedType: 'source.twilio',
   signatureHeader: 'X-Twilio-Signature',
   mismatch: 'signature_mismatch: X-Twilio-Signature',
@@ -62,7 +88,14 @@ const pagerduty: ProviderCase<string> = {
   type: 'pagerduty',
   newSecret: hmacSecret,
   verification: (secret) => ({ type: 'pagerduty', secret }),
-  body: JSON.stringify({ event: { id: '01DEN4HPBQAAAG05V5QQYBRZMF', event_type: 'incident.triggered', resource_type: 'incident', data: { id: 'PGR0VU2', status: 'triggered' } } }),
+  body: JSON.stringify({
+    event: {
+      id: '01DEN4HPBQAAAG05V5QQYBRZMF',
+      event_type: 'incident.triggered',
+      resource_type: 'incident',
+      data: { id: 'PGR0VU2', status: 'triggered' },
+    },
+  }),
   contentType: 'application/json',
   sign: async (secret, body) => ({ headers: { 'x-pagerduty-signature': pagerdutySignature([secret], body) } }),
   publishedType: 'pagerduty.incident.triggered',
@@ -104,7 +137,10 @@ const facebook: ProviderCase<MetaSecrets> = {
   type: 'facebook',
   newSecret: () => ({ appSecret: text(), verifyToken: text(8) }),
   verification: (s) => ({ type: 'facebook', ...s }),
-  body: JSON.stringify({ object: 'page', entry: [{ id: '1234', time: 1700000000, changes: [{ field: 'feed', value: { item: 'post', verb: 'add' } }] }] }),
+  body: JSON.stringify({
+    object: 'page',
+    entry: [{ id: '1234', time: 1700000000, changes: [{ field: 'feed', value: { item: 'post', verb: 'add' } }] }],
+  }),
   contentType: 'application/json',
   sign: async (s, body) => ({ headers: { 'x-hub-signature-256': facebookSignature(s.appSecret, body) } }),
   publishedType: 'facebook.page',
@@ -142,7 +178,9 @@ const stripe: ProviderCase<string> = {
   verification: (secret) => ({ type: 'stripe', secret }),
   body: JSON.stringify({ id: 'evt_1', type: 'invoice.paid', data: { object: { id: 'in_1' } } }),
   contentType: 'application/json',
-  sign: async (secret, body, { ageSeconds }) => ({ headers: { 'stripe-signature': stripeSignature(secret, body, Math.floor(Date.now() / 1000) - ageSeconds) } }),
+  sign: async (secret, body, { ageSeconds }) => ({
+    headers: { 'stripe-signature': stripeSignature(secret, body, Math.floor(Date.now() / 1000) - ageSeconds) },
+  }),
   publishedType: 'stripe.invoice.paid',
   signatureHeader: 'Stripe-Signature',
   mismatch: 'signature_mismatch: Stripe-Signature',
@@ -163,4 +201,15 @@ const slack: ProviderCase<string> = {
 };
 
 /** The senders a workflow engine's webhook task accepts, each with its own preset. */
-export const PROVIDER_CASES: ReadonlyArray<ProviderCase<any>> = [github, twilio, pagerduty, zendesk, sendgrid, facebook, twitter, shopify, stripe, slack];
+export const PROVIDER_CASES: ReadonlyArray<ProviderCase<any>> = [
+  github,
+  twilio,
+  pagerduty,
+  zendesk,
+  sendgrid,
+  facebook,
+  twitter,
+  shopify,
+  stripe,
+  slack,
+];

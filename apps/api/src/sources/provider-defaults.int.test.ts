@@ -22,12 +22,21 @@ const SG_MULTIPLE = {
   signature: 'MEYCIQC/I4o6vCgqRYrTljjoVWB/GRWNtxeePlLMHr3x9ETeRQIhAIpV+03nREPTTHWSW0wIOA0EoMPdcNgXa70yCaqDJlu5',
   timestamp: 1619651159,
   events: [
-    { email: 'invalid@gmail.com', event: 'processed', send_at: 0, sg_event_id: 'cHJvY2Vzc2VkLTE5OTQyMTEyLXFOd0JMZ1BRUWpXNkRKdktRd1NBYnctMA', sg_message_id: 'qNwBLgPQQjW6DJvKQwSAbw.filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0', 'smtp-id': '<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>', timestamp: 1619651146 },
+    {
+      email: 'invalid@gmail.com',
+      event: 'processed',
+      send_at: 0,
+      sg_event_id: 'cHJvY2Vzc2VkLTE5OTQyMTEyLXFOd0JMZ1BRUWpXNkRKdktRd1NBYnctMA',
+      sg_message_id: 'qNwBLgPQQjW6DJvKQwSAbw.filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0',
+      'smtp-id': '<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>',
+      timestamp: 1619651146,
+    },
     {
       email: 'invalid@gmail.com',
       event: 'bounce',
       ip: '167.89.101.76',
-      reason: '552 5.2.2 The email account that you tried to reach is over quota and inactive. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaPerm c17si1130468pgv.34 - gsmtp',
+      reason:
+        '552 5.2.2 The email account that you tried to reach is over quota and inactive. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaPerm c17si1130468pgv.34 - gsmtp',
       sg_event_id: 'Ym91bmNlLTAtMTk5NDIxMTItcU53QkxnUFFRalc2REp2S1F3U0Fidy0w',
       sg_message_id: 'qNwBLgPQQjW6DJvKQwSAbw.filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0',
       'smtp-id': '<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>',
@@ -39,7 +48,10 @@ const SG_MULTIPLE = {
   ],
 };
 const sgMultipleBody = () => `${JSON.stringify(SG_MULTIPLE.events).split('},{').join('},\r\n{')}\r\n`;
-const sgHeaders = (signature: string, timestamp: number) => ({ 'x-twilio-email-event-webhook-signature': signature, 'x-twilio-email-event-webhook-timestamp': String(timestamp) });
+const sgHeaders = (signature: string, timestamp: number) => ({
+  'x-twilio-email-event-webhook-signature': signature,
+  'x-twilio-email-event-webhook-timestamp': String(timestamp),
+});
 
 /** The other valid form of a DER ECDSA P-256 signature: (r, s) -> (r, n - s). */
 function malleate(signatureBase64: string): string {
@@ -78,11 +90,18 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
   describe('GitHub', () => {
     const secret = 'gh-defaults-secret';
     const send = async (url: string, event: string, body: string, delivery: string = randomUUID()) =>
-      ingest(h, url, { body, headers: { 'x-github-event': event, 'x-github-delivery': delivery, 'x-hub-signature-256': await githubSignature(secret, body) } });
+      ingest(h, url, {
+        body,
+        headers: { 'x-github-event': event, 'x-github-delivery': delivery, 'x-hub-signature-256': await githubSignature(secret, body) },
+      });
 
     it('defaults to github.<X-GitHub-Event>.<action> (without the action when the body has none) and dedupe on X-GitHub-Delivery', async () => {
       const source = await createSource(h, sid, { verification: { type: 'github', secret } });
-      expect(source.body).toMatchObject({ eventType: 'github.{header:X-GitHub-Event}.{$.action?}', dedupe: { header: 'x-github-delivery', windowSeconds: 86_400 }, format: 'json' });
+      expect(source.body).toMatchObject({
+        eventType: 'github.{header:X-GitHub-Event}.{$.action?}',
+        dedupe: { header: 'x-github-delivery', windowSeconds: 86_400 },
+        format: 'json',
+      });
       const opened = await send(source.ingestUrl, 'pull_request', '{"action":"opened","number":1}', 'delivery-1');
       const push = await send(source.ingestUrl, 'push', '{"ref":"refs/heads/main"}');
       const redelivered = await send(source.ingestUrl, 'pull_request', '{"action":"opened","number":1}', 'delivery-1');
@@ -93,7 +112,11 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
     });
 
     it('keeps a chosen eventType and `dedupe: null`', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'github', secret }, eventType: 'gh.{header:X-GitHub-Event}', dedupe: null });
+      const source = await createSource(h, sid, {
+        verification: { type: 'github', secret },
+        eventType: 'gh.{header:X-GitHub-Event}',
+        dedupe: null,
+      });
       expect(source.body).toMatchObject({ eventType: 'gh.{header:X-GitHub-Event}', dedupe: null });
       const first = await send(source.ingestUrl, 'Issues', '{"action":"closed"}', 'same');
       const again = await send(source.ingestUrl, 'Issues', '{"action":"closed"}', 'same');
@@ -104,14 +127,20 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
 
   it('Shopify: shopify.<X-Shopify-Topic with / as .>, each X-Shopify-Webhook-Id published once', async () => {
     const source = await createSource(h, sid, { verification: { type: 'shopify', secret: 'shpss_defaults' } });
-    expect(source.body).toMatchObject({ eventType: 'shopify.{header:X-Shopify-Topic}', dedupe: { header: 'x-shopify-webhook-id', windowSeconds: 86_400 } });
+    expect(source.body).toMatchObject({
+      eventType: 'shopify.{header:X-Shopify-Topic}',
+      dedupe: { header: 'x-shopify-webhook-id', windowSeconds: 86_400 },
+    });
     const body = '{"id":450789469,"fulfillment_status":"fulfilled"}';
     const headers = await shopifyHeaders('shpss_defaults', body, 'orders/fulfilled', 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043');
     const first = await ingest(h, source.ingestUrl, { body, headers });
     const retry = await ingest(h, source.ingestUrl, { body, headers });
     expect([first.status, retry.status, retry.json.eventId]).toEqual([202, 200, first.json.eventId]);
     expect(await typesOf([first.json.eventId])).toEqual(['shopify.orders.fulfilled']);
-    expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'duplicate', reason: 'x-shopify-webhook-id already published' });
+    expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+      outcome: 'duplicate',
+      reason: 'x-shopify-webhook-id already published',
+    });
   });
 
   describe('PagerDuty', () => {
@@ -125,9 +154,15 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
     it('accepts any one valid v1= signature of several (secret rotation)', async () => {
       const source = await createSource(h, sid, { verification: { type: 'pagerduty', secret: 'new-secret' } });
       const body = '{"event":{"event_type":"incident.resolved"}}';
-      const res = await ingest(h, source.ingestUrl, { body, headers: { 'x-pagerduty-signature': pagerdutySignature(['old-secret', 'new-secret'], body) } });
+      const res = await ingest(h, source.ingestUrl, {
+        body,
+        headers: { 'x-pagerduty-signature': pagerdutySignature(['old-secret', 'new-secret'], body) },
+      });
       expect(res.status).toBe(202);
-      const neither = await ingest(h, source.ingestUrl, { body, headers: { 'x-pagerduty-signature': pagerdutySignature(['old-secret', 'other'], body) } });
+      const neither = await ingest(h, source.ingestUrl, {
+        body,
+        headers: { 'x-pagerduty-signature': pagerdutySignature(['old-secret', 'other'], body) },
+      });
       expect(neither.status).toBe(401);
     });
   });
@@ -136,27 +171,43 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
     it("publishes SendGrid's own single-event vector, verified with the key SendGrid showed", async () => {
       clockMs = SG_SINGLE.timestamp * 1000 + 5_000;
       const source = await createSource(h, sid, { verification: { type: 'sendgrid', publicKey: SG_SINGLE.publicKey } });
-      expect(source.body.verification).toEqual({ type: 'sendgrid', publicKey: SG_SINGLE.publicKey, toleranceSeconds: 300, splitEvents: true, configured: true });
+      expect(source.body.verification).toEqual({
+        type: 'sendgrid',
+        publicKey: SG_SINGLE.publicKey,
+        toleranceSeconds: 300,
+        splitEvents: true,
+        configured: true,
+      });
       const res = await ingest(h, source.ingestUrl, { body: SG_SINGLE.body, headers: sgHeaders(SG_SINGLE.signature, SG_SINGLE.timestamp) });
       expect(res.status).toBe(202);
       expect(await storedEvent(h, res.json.eventId)).toEqual({ type: 'sendgrid.dropped', payload: JSON.parse(SG_SINGLE.body)[0] });
       // The same vector an hour later is stale.
       clockMs = SG_SINGLE.timestamp * 1000 + 3_600_000;
-      expect((await ingest(h, source.ingestUrl, { body: SG_SINGLE.body, headers: sgHeaders(SG_SINGLE.signature, SG_SINGLE.timestamp) })).status).toBe(401);
+      expect(
+        (await ingest(h, source.ingestUrl, { body: SG_SINGLE.body, headers: sgHeaders(SG_SINGLE.signature, SG_SINGLE.timestamp) })).status,
+      ).toBe(401);
     });
 
     it("publishes each event of SendGrid's multi-event vector as its own event, or the array as one when splitEvents is false", async () => {
       clockMs = SG_MULTIPLE.timestamp * 1000;
       const split = await createSource(h, sid, { verification: { type: 'sendgrid', publicKey: SG_MULTIPLE.publicKey } });
-      const res = await ingest(h, split.ingestUrl, { body: sgMultipleBody(), headers: sgHeaders(SG_MULTIPLE.signature, SG_MULTIPLE.timestamp) });
+      const res = await ingest(h, split.ingestUrl, {
+        body: sgMultipleBody(),
+        headers: sgHeaders(SG_MULTIPLE.signature, SG_MULTIPLE.timestamp),
+      });
       expect(res.status).toBe(202);
       expect(res.json).toEqual({ status: 'published', eventId: res.json.eventIds[0], eventIds: [expect.any(String), expect.any(String)] });
       expect(await typesOf(res.json.eventIds)).toEqual(['sendgrid.processed', 'sendgrid.bounce']);
       expect((await historyOf(h, sid, split.id))[0]).toMatchObject({ outcome: 'published', eventIds: res.json.eventIds });
 
-      const whole = await createSource(h, sid, { verification: { type: 'sendgrid', publicKey: SG_MULTIPLE.publicKey, splitEvents: false } });
+      const whole = await createSource(h, sid, {
+        verification: { type: 'sendgrid', publicKey: SG_MULTIPLE.publicKey, splitEvents: false },
+      });
       expect(whole.body.eventType).toBe('source.sendgrid.batch');
-      const one = await ingest(h, whole.ingestUrl, { body: sgMultipleBody(), headers: sgHeaders(SG_MULTIPLE.signature, SG_MULTIPLE.timestamp) });
+      const one = await ingest(h, whole.ingestUrl, {
+        body: sgMultipleBody(),
+        headers: sgHeaders(SG_MULTIPLE.signature, SG_MULTIPLE.timestamp),
+      });
       expect(await storedEvent(h, one.json.eventId)).toEqual({ type: 'source.sendgrid.batch', payload: SG_MULTIPLE.events });
     });
 
@@ -166,14 +217,19 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
       const body = '[{"event":"open","email":"a@example.com"}]';
       const headers = sendgridHeaders(keys, body);
       const first = await ingest(h, source.ingestUrl, { body, headers });
-      const malleated = { ...headers, 'x-twilio-email-event-webhook-signature': malleate(headers['x-twilio-email-event-webhook-signature'] as string) };
+      const malleated = {
+        ...headers,
+        'x-twilio-email-event-webhook-signature': malleate(headers['x-twilio-email-event-webhook-signature'] as string),
+      };
       const copy = await ingest(h, source.ingestUrl, { body, headers: malleated });
       expect([first.status, copy.status, copy.json]).toEqual([202, 200, { status: 'duplicate', eventId: first.json.eventId }]);
       expect(await eventsOf(h, sid)).toEqual([first.json.eventId]);
     });
 
     it('refuses a key that is not an ECDSA P-256 public key, 400 naming the field', async () => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'sg', verification: { type: 'sendgrid', publicKey: Buffer.from('not a key').toString('base64') } } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+        body: { name: 'sg', verification: { type: 'sendgrid', publicKey: Buffer.from('not a key').toString('base64') } },
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'verification.publicKey', message: 'is not a DER public key' }]);
     });
@@ -186,7 +242,12 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
       const body = '{"ticket":{"id":35436}}';
       const iso = zendeskHeaders(secret, body);
       const unixTimestamp = String(Math.floor(Date.now() / 1000));
-      const unix = { 'x-zendesk-webhook-signature-timestamp': unixTimestamp, 'x-zendesk-webhook-signature': createHmac('sha256', secret).update(unixTimestamp + body).digest('base64') };
+      const unix = {
+        'x-zendesk-webhook-signature-timestamp': unixTimestamp,
+        'x-zendesk-webhook-signature': createHmac('sha256', secret)
+          .update(unixTimestamp + body)
+          .digest('base64'),
+      };
       const first = await ingest(h, source.ingestUrl, { body, headers: iso });
       const replay = await ingest(h, source.ingestUrl, { body, headers: iso });
       const asUnix = await ingest(h, source.ingestUrl, { body, headers: unix });
@@ -197,13 +258,23 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
 
   describe('creating and changing preset sources', () => {
     it('requires an eventType for a type without a default, 400 naming it', async () => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'x', verification: { type: 'hmac', header: 'X-Sig', secret: 's' } } });
+      const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+        body: { name: 'x', verification: { type: 'hmac', header: 'X-Sig', secret: 's' } },
+      });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ path: 'eventType', message: expect.stringMatching(/^required: verification type hmac has no default event type/) }]);
+      expect(res.body.error.details).toEqual([
+        { path: 'eventType', message: expect.stringMatching(/^required: verification type hmac has no default event type/) },
+      ]);
     });
 
     it('shows no secret in any view', async () => {
-      const secrets = { authToken: 'tw-token-0001', appSecret: 'meta-secret-0001', verifyToken: 'meta-verify-0001', consumerSecret: 'x-secret-0001', secret: 'gh-secret-0001' };
+      const secrets = {
+        authToken: 'tw-token-0001',
+        appSecret: 'meta-secret-0001',
+        verifyToken: 'meta-verify-0001',
+        consumerSecret: 'x-secret-0001',
+        secret: 'gh-secret-0001',
+      };
       const created = [
         await createSource(h, sid, { verification: { type: 'twilio', authToken: secrets.authToken } }),
         await createSource(h, sid, { verification: { type: 'facebook', appSecret: secrets.appSecret, verifyToken: secrets.verifyToken } }),
@@ -217,11 +288,22 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
     it('a PATCH to another provider moves the fields still at the old defaults, keeps chosen ones, and unverifies', async () => {
       const source = await createSource(h, sid, { verification: { type: 'github', secret: 's' }, format: 'json' });
       const body = '{"action":"opened"}';
-      await ingest(h, source.ingestUrl, { body, headers: { 'x-github-event': 'issues', 'x-hub-signature-256': await githubSignature('s', body) } });
-      const patched = await h.call('PATCH', `/v1/subscribers/${sid}/sources/${source.id}`, { body: { verification: { type: 'shopify', secret: 't' } } });
-      expect(patched.body).toMatchObject({ status: 'unverified', eventType: 'shopify.{header:X-Shopify-Topic}', dedupe: { header: 'x-shopify-webhook-id' } });
+      await ingest(h, source.ingestUrl, {
+        body,
+        headers: { 'x-github-event': 'issues', 'x-hub-signature-256': await githubSignature('s', body) },
+      });
+      const patched = await h.call('PATCH', `/v1/subscribers/${sid}/sources/${source.id}`, {
+        body: { verification: { type: 'shopify', secret: 't' } },
+      });
+      expect(patched.body).toMatchObject({
+        status: 'unverified',
+        eventType: 'shopify.{header:X-Shopify-Topic}',
+        dedupe: { header: 'x-shopify-webhook-id' },
+      });
       const chosen = await createSource(h, sid, { verification: { type: 'github', secret: 's' }, eventType: 'source.mine' });
-      const kept = await h.call('PATCH', `/v1/subscribers/${sid}/sources/${chosen.id}`, { body: { verification: { type: 'pagerduty', secret: 't' } } });
+      const kept = await h.call('PATCH', `/v1/subscribers/${sid}/sources/${chosen.id}`, {
+        body: { verification: { type: 'pagerduty', secret: 't' } },
+      });
       expect(kept.body).toMatchObject({ eventType: 'source.mine', dedupe: null });
     });
   });

@@ -29,7 +29,11 @@ describe('provider handshakes and URL-signed requests', () => {
 
     it('answers a signed ping 200, marks the source verified and publishes nothing', async () => {
       const source = await createSource(h, sid, { verification: { type: 'github', secret } });
-      const headers = { 'x-github-event': 'ping', 'x-github-delivery': 'd8e9b0a0-0000-11ee-8000-000000000001', 'x-hub-signature-256': await githubSignature(secret, ping) };
+      const headers = {
+        'x-github-event': 'ping',
+        'x-github-delivery': 'd8e9b0a0-0000-11ee-8000-000000000001',
+        'x-hub-signature-256': await githubSignature(secret, ping),
+      };
       const res = await ingest(h, source.ingestUrl, { body: ping, headers });
       expect([res.status, res.json]).toEqual([200, { status: 'verified' }]);
       expect(await statusOf(source.id)).toBe('verified');
@@ -40,20 +44,31 @@ describe('provider handshakes and URL-signed requests', () => {
     it('answers an unsigned or wrongly signed ping 401 and stays unverified', async () => {
       const source = await createSource(h, sid, { verification: { type: 'github', secret } });
       const unsigned = await ingest(h, source.ingestUrl, { body: ping, headers: { 'x-github-event': 'ping' } });
-      const forged = await ingest(h, source.ingestUrl, { body: ping, headers: { 'x-github-event': 'ping', 'x-hub-signature-256': await githubSignature('guess', ping) } });
+      const forged = await ingest(h, source.ingestUrl, {
+        body: ping,
+        headers: { 'x-github-event': 'ping', 'x-hub-signature-256': await githubSignature('guess', ping) },
+      });
       expect([unsigned.status, unsigned.json, forged.status]).toEqual([401, UNAUTHORIZED, 401]);
-      expect((await historyOf(h, sid, source.id)).map((r) => r.reason)).toEqual(['signature_mismatch: X-Hub-Signature-256', 'missing_header: X-Hub-Signature-256']);
+      expect((await historyOf(h, sid, source.id)).map((r) => r.reason)).toEqual([
+        'signature_mismatch: X-Hub-Signature-256',
+        'missing_header: X-Hub-Signature-256',
+      ]);
       expect(await statusOf(source.id)).toBe('unverified');
     });
   });
 
   describe("Meta's hub.challenge subscription check", () => {
     const verification = { type: 'facebook', appSecret: 'meta-app-secret', verifyToken: 'my-verify-token' };
-    const get = (url: string, params: Record<string, string>) => ingest(h, `${url}?${new URLSearchParams(params).toString()}`, { method: 'GET' });
+    const get = (url: string, params: Record<string, string>) =>
+      ingest(h, `${url}?${new URLSearchParams(params).toString()}`, { method: 'GET' });
 
     it('answers 200 with exactly the challenge, as text, when the verify token matches, and marks the source verified', async () => {
       const source = await createSource(h, sid, { verification });
-      const res = await get(source.ingestUrl, { 'hub.mode': 'subscribe', 'hub.verify_token': 'my-verify-token', 'hub.challenge': '1158201444' });
+      const res = await get(source.ingestUrl, {
+        'hub.mode': 'subscribe',
+        'hub.verify_token': 'my-verify-token',
+        'hub.challenge': '1158201444',
+      });
       expect([res.status, res.text]).toEqual([200, '1158201444']);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(await statusOf(source.id)).toBe('verified');
@@ -61,10 +76,25 @@ describe('provider handshakes and URL-signed requests', () => {
     });
 
     it.each([
-      ['a wrong verify token', { 'hub.mode': 'subscribe', 'hub.verify_token': 'my-verify-tokeN', 'hub.challenge': '42' }, 403, 'bad_verify_token: hub.verify_token does not match'],
+      [
+        'a wrong verify token',
+        { 'hub.mode': 'subscribe', 'hub.verify_token': 'my-verify-tokeN', 'hub.challenge': '42' },
+        403,
+        'bad_verify_token: hub.verify_token does not match',
+      ],
       ['no verify token', { 'hub.mode': 'subscribe', 'hub.challenge': '42' }, 403, 'bad_verify_token: hub.verify_token missing'],
-      ['another hub.mode', { 'hub.mode': 'unsubscribe', 'hub.verify_token': 'my-verify-token', 'hub.challenge': '42' }, 403, 'bad_mode: hub.mode is not subscribe'],
-      ['no challenge', { 'hub.mode': 'subscribe', 'hub.verify_token': 'my-verify-token' }, 400, 'missing_challenge: hub.challenge missing or longer than 1024 characters'],
+      [
+        'another hub.mode',
+        { 'hub.mode': 'unsubscribe', 'hub.verify_token': 'my-verify-token', 'hub.challenge': '42' },
+        403,
+        'bad_mode: hub.mode is not subscribe',
+      ],
+      [
+        'no challenge',
+        { 'hub.mode': 'subscribe', 'hub.verify_token': 'my-verify-token' },
+        400,
+        'missing_challenge: hub.challenge missing or longer than 1024 characters',
+      ],
     ])('refuses %s without echoing anything, and stays unverified', async (_name, params, status, reason) => {
       const source = await createSource(h, sid, { verification });
       const res = await get(source.ingestUrl, params);
@@ -85,7 +115,9 @@ describe('provider handshakes and URL-signed requests', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       // Byte for byte from Twitter's "Securing webhooks" recipe.
-      expect(res.text).toBe(JSON.stringify({ response_token: `sha256=${createHmac('sha256', consumerSecret).update(token).digest('base64')}` }));
+      expect(res.text).toBe(
+        JSON.stringify({ response_token: `sha256=${createHmac('sha256', consumerSecret).update(token).digest('base64')}` }),
+      );
       expect(await statusOf(source.id)).toBe('unverified');
       expect(await eventsOf(h, sid)).toEqual([]);
     });
@@ -96,7 +128,10 @@ describe('provider handshakes and URL-signed requests', () => {
       const crc = await ingest(h, `${source.ingestUrl}?crc_token=${encodeURIComponent(` ${body}`)}`, { method: 'GET' });
       expect([crc.status, crc.text]).toEqual([400, JSON.stringify({ error: { code: 'invalid_request', message: 'crc_token refused' } })]);
       const scalar = '12345';
-      const signedScalar = await ingest(h, source.ingestUrl, { body: scalar, headers: { 'x-twitter-webhooks-signature': twitterSignature(consumerSecret, scalar) } });
+      const signedScalar = await ingest(h, source.ingestUrl, {
+        body: scalar,
+        headers: { 'x-twitter-webhooks-signature': twitterSignature(consumerSecret, scalar) },
+      });
       expect(signedScalar.status).toBe(401);
       expect(await lastReason(source.id)).toBe('malformed_body: a Twitter post is a JSON object');
       expect(await eventsOf(h, sid)).toEqual([]);
@@ -113,13 +148,20 @@ describe('provider handshakes and URL-signed requests', () => {
     const authToken = 'twilio-auth-token-0123456789abcdef';
 
     it('checks a JSON webhook by the bodySHA256 in its signed URL, and refuses a body that does not hash to it', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'twilio', authToken }, format: 'json', eventType: 'twilio.{$.type}' });
+      const source = await createSource(h, sid, {
+        verification: { type: 'twilio', authToken },
+        format: 'json',
+        eventType: 'twilio.{$.type}',
+      });
       const body = JSON.stringify({ type: 'message.delivered', sid: 'SM123' });
       const query = `?bodySHA256=${twilioBodyHash(body)}`;
       const signature = twilioSignature(authToken, `${PUBLIC_URL}${source.ingestUrl}${query}`);
       const ok = await ingest(h, source.ingestUrl + query, { body, headers: { 'x-twilio-signature': signature } });
       expect(ok.status).toBe(202);
-      const tampered = await ingest(h, source.ingestUrl + query, { body: body.replace('SM123', 'SM999'), headers: { 'x-twilio-signature': signature } });
+      const tampered = await ingest(h, source.ingestUrl + query, {
+        body: body.replace('SM123', 'SM999'),
+        headers: { 'x-twilio-signature': signature },
+      });
       expect([tampered.status, tampered.json]).toEqual([401, UNAUTHORIZED]);
       expect(await lastReason(source.id)).toBe('body_hash_mismatch: bodySHA256 in the URL is not the SHA-256 of the body');
       expect(await eventsOf(h, sid)).toEqual([ok.json.eventId]);
@@ -128,8 +170,14 @@ describe('provider handshakes and URL-signed requests', () => {
     it("accepts the URL signed with the scheme's default port, as Twilio's own validator does", async () => {
       const source = await createSource(h, sid, { verification: { type: 'twilio', authToken } });
       const body = 'CallSid=CA1&CallStatus=completed';
-      const signature = twilioSignature(authToken, `https://hooks.example.com:443${source.ingestUrl}`, { CallSid: 'CA1', CallStatus: 'completed' });
-      const res = await ingest(h, source.ingestUrl, { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature } });
+      const signature = twilioSignature(authToken, `https://hooks.example.com:443${source.ingestUrl}`, {
+        CallSid: 'CA1',
+        CallStatus: 'completed',
+      });
+      const res = await ingest(h, source.ingestUrl, {
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+      });
       expect(res.status).toBe(202);
     });
 
@@ -137,7 +185,10 @@ describe('provider handshakes and URL-signed requests', () => {
       const source = await createSource(h, sid, { verification: { type: 'twilio', authToken } });
       const body = 'CallSid=CA1';
       const signature = twilioSignature(authToken, `${PUBLIC_URL}${source.ingestUrl}?x=1`, { CallSid: 'CA1' });
-      const res = await ingest(h, `${source.ingestUrl}?x=2`, { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature } });
+      const res = await ingest(h, `${source.ingestUrl}?x=2`, {
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+      });
       expect(res.status).toBe(401);
       expect(await lastReason(source.id)).toBe('signature_mismatch: X-Twilio-Signature');
     });
@@ -147,7 +198,9 @@ describe('provider handshakes and URL-signed requests', () => {
     const bare = await startApiHarness({ worker: false });
     try {
       const { sid: other } = await newSubscriber(bare);
-      const res = await bare.call('POST', `/v1/subscribers/${other}/sources`, { body: { name: 'sms', verification: { type: 'twilio', authToken: 't' } } });
+      const res = await bare.call('POST', `/v1/subscribers/${other}/sources`, {
+        body: { name: 'sms', verification: { type: 'twilio', authToken: 't' } },
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'verification.type', message: expect.stringContaining('HOOKRELAY_PUBLIC_URL') }]);
       expect((await bare.call('GET', `/v1/subscribers/${other}/sources`)).body.data).toEqual([]);

@@ -41,7 +41,8 @@ describe('provider presets: requests signed as each vendor signs (its npm librar
     });
 
     const sign = (key: unknown, body: string, ageSeconds = 0) => c.sign(key, body, { url: PUBLIC_URL + source.ingestUrl, ageSeconds });
-    const send = (body: string, signed: SignedRequest) => ingest(h, source.ingestUrl + (signed.query ?? ''), { body, headers: { 'content-type': c.contentType, ...signed.headers } });
+    const send = (body: string, signed: SignedRequest) =>
+      ingest(h, source.ingestUrl + (signed.query ?? ''), { body, headers: { 'content-type': c.contentType, ...signed.headers } });
     const statusOf = async () => (await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}`)).body.status;
 
     /** A refused request: a bare 401, its reason in the history, nothing published, still unverified. */
@@ -55,14 +56,20 @@ describe('provider presets: requests signed as each vendor signs (its npm librar
     }
 
     it(`publishes a valid request once, as ${c.publishedType}, and marks the source verified`, async () => {
-      expect(source.body).toMatchObject({ status: 'unverified', eventType: expect.any(String), verification: { type: c.type, configured: true } });
+      expect(source.body).toMatchObject({
+        status: 'unverified',
+        eventType: expect.any(String),
+        verification: { type: c.type, configured: true },
+      });
       const res = await send(c.body, await sign(secret, c.body));
       expect(res.status).toBe(202);
       expect(res.json).toEqual({ status: 'published', eventId: expect.stringMatching(/^evt_/) });
       expect(await storedEvent(h, res.json.eventId)).toEqual({ type: c.publishedType, payload: publishedPayload(c) });
       expect(await eventsOf(h, sid)).toEqual([res.json.eventId]);
       expect(await statusOf()).toBe('verified');
-      expect(await historyOf(h, sid, source.id)).toEqual([expect.objectContaining({ status: 202, outcome: 'published', eventId: res.json.eventId })]);
+      expect(await historyOf(h, sid, source.id)).toEqual([
+        expect.objectContaining({ status: 202, outcome: 'published', eventId: res.json.eventId }),
+      ]);
     });
 
     it('answers a tampered body 401, with the mismatch in the history', async () => {
@@ -75,7 +82,10 @@ describe('provider presets: requests signed as each vendor signs (its npm librar
 
     it(`answers a request without ${c.signatureHeader} 401 missing_header`, async () => {
       const signed = await sign(secret, c.body);
-      await expectRefused(await send(c.body, { ...signed, headers: without(signed.headers, c.signatureHeader) }), `missing_header: ${c.signatureHeader}`);
+      await expectRefused(
+        await send(c.body, { ...signed, headers: without(signed.headers, c.signatureHeader) }),
+        `missing_header: ${c.signatureHeader}`,
+      );
     });
 
     if (c.stale) {

@@ -9,7 +9,11 @@ const SAMPLE: Record<string, unknown> = {
   twilio: { type: 'twilio', authToken: 't' },
   pagerduty: { type: 'pagerduty', secret: 's' },
   zendesk: { type: 'zendesk', secret: 's' },
-  sendgrid: { type: 'sendgrid', publicKey: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==' },
+  sendgrid: {
+    type: 'sendgrid',
+    publicKey:
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==',
+  },
   facebook: { type: 'facebook', appSecret: 'a', verifyToken: 'v' },
   twitter: { type: 'twitter', consumerSecret: 'c' },
   shopify: { type: 'shopify', secret: 's' },
@@ -29,7 +33,10 @@ describe('provider defaults', () => {
 
   it("the portal's provider picker names the same default event types as the API stores", () => {
     for (const p of PROVIDERS) {
-      expect({ type: p.type, eventType: p.defaultEventType }).toEqual({ type: p.type, eventType: providerDefaults(verificationSchema.parse(SAMPLE[p.type])).eventType });
+      expect({ type: p.type, eventType: p.defaultEventType }).toEqual({
+        type: p.type,
+        eventType: providerDefaults(verificationSchema.parse(SAMPLE[p.type])).eventType,
+      });
     }
   });
 });

@@ -28,9 +28,17 @@ export interface ProviderDefaults {
 export function providerDefaults(v: SourceVerification): ProviderDefaults {
   switch (v.type) {
     case 'github':
-      return { eventType: 'github.{header:X-GitHub-Event}.{$.action?}', dedupe: { header: 'x-github-delivery', windowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS }, format: 'json' };
+      return {
+        eventType: 'github.{header:X-GitHub-Event}.{$.action?}',
+        dedupe: { header: 'x-github-delivery', windowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS },
+        format: 'json',
+      };
     case 'shopify':
-      return { eventType: 'shopify.{header:X-Shopify-Topic}', dedupe: { header: 'x-shopify-webhook-id', windowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS }, format: 'json' };
+      return {
+        eventType: 'shopify.{header:X-Shopify-Topic}',
+        dedupe: { header: 'x-shopify-webhook-id', windowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS },
+        format: 'json',
+      };
     case 'pagerduty':
       return { eventType: 'pagerduty.{$.event.event_type}', format: 'json' };
     case 'facebook':

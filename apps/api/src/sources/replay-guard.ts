@@ -13,7 +13,12 @@ export function replayKeysOf(source: Pick<Source, 'dedupe'>, headers: IncomingHt
   if (source.dedupe) {
     const raw = headers[source.dedupe.header];
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
-    if (value) keys.push({ key: `header:${source.dedupe.header}:${value}`, windowMs: source.dedupe.windowSeconds * 1000, what: `${source.dedupe.header} already published` });
+    if (value)
+      keys.push({
+        key: `header:${source.dedupe.header}:${value}`,
+        windowMs: source.dedupe.windowSeconds * 1000,
+        what: `${source.dedupe.header} already published`,
+      });
   }
   return keys;
 }

@@ -82,7 +82,11 @@ export const verificationSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('basic'),
       // RFC 7617: the user-id cannot contain a colon.
-      username: z.string().min(1).max(200).regex(/^[^:]*$/, 'must not contain ":"'),
+      username: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[^:]*$/, 'must not contain ":"'),
       password: z.string().min(1).max(512),
     })
     .strict(),
@@ -123,17 +127,15 @@ const eventTypeSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-const matchesSchema = z
-  .record(z.string().min(1).max(500), z.unknown())
-  .superRefine((matches, ctx) => {
-    const paths = Object.keys(matches);
-    if (paths.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 matches' });
-    for (const path of paths) {
-      const problem = matchPathProblem(path);
-      if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
-      if (matches[path] === undefined) ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
-    }
-  });
+const matchesSchema = z.record(z.string().min(1).max(500), z.unknown()).superRefine((matches, ctx) => {
+  const paths = Object.keys(matches);
+  if (paths.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 matches' });
+  for (const path of paths) {
+    const problem = matchPathProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
+    if (matches[path] === undefined) ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
+  }
+});
 
 /**
  * Per-source request limits, counted in fixed windows. The defaults allow Slack's and GitHub's
@@ -197,7 +199,13 @@ export const patchSourceSchema = z
     matches: matchesSchema.optional(),
     format: sourceFormatSchema.optional(),
     /** Merged into the current limits: name only the window you change. */
-    rateLimit: z.object({ perSecond: rateLimitSchema.shape.perSecond.unwrap().optional(), perMinute: rateLimitSchema.shape.perMinute.unwrap().optional() }).strict().optional(),
+    rateLimit: z
+      .object({
+        perSecond: rateLimitSchema.shape.perSecond.unwrap().optional(),
+        perMinute: rateLimitSchema.shape.perMinute.unwrap().optional(),
+      })
+      .strict()
+      .optional(),
     /** Replaces the dedupe settings; null turns deduplication by header off. */
     dedupe: dedupeSchema.nullable().optional(),
   })

@@ -6,7 +6,14 @@ import { idParam, subscriberOf as subscriberOfRequest } from '../subscriber-acce
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { providerDefaults, needsPublicUrl } from './providers';
-import { createSourceSchema, listRequestsQuery, patchSourceSchema, type Source, type SourceDedupe, type SourceVerification } from './source-input';
+import {
+  createSourceSchema,
+  listRequestsQuery,
+  patchSourceSchema,
+  type Source,
+  type SourceDedupe,
+  type SourceVerification,
+} from './source-input';
 import { sourceView } from './source-view';
 import { QuotaExceededError } from '../subscriber-limits';
 
@@ -30,7 +37,11 @@ function sameDedupe(a: SourceDedupe | undefined, b: SourceDedupe | undefined): b
  * `eventType`, `format` and `dedupe` that still holds the old type's default, and that the PATCH does
  * not set, to the new type's default; a value the user chose stays.
  */
-function followDefaults(current: Source, next: Source, patch: { eventType?: unknown; format?: unknown; dedupe?: unknown; verification?: SourceVerification }): void {
+function followDefaults(
+  current: Source,
+  next: Source,
+  patch: { eventType?: unknown; format?: unknown; dedupe?: unknown; verification?: SourceVerification },
+): void {
   if (!patch.verification) return;
   const before = providerDefaults(current.verification);
   const after = providerDefaults(patch.verification);
@@ -72,7 +83,8 @@ export function sourceRoutes(deps: ApiDeps): Router {
   /** What the server's settings rule out: `none` without the operator's switch, Twilio without a public URL. */
   function checkVerification(verification: SourceVerification): void {
     if (verification.type === 'none' && !deps.policy.allowUnauthenticatedSources) {
-      const message = 'unauthenticated sources are disabled on this server (the operator sets HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true to allow them); use a provider type, header, hmac, standard-webhooks or basic';
+      const message =
+        'unauthenticated sources are disabled on this server (the operator sets HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true to allow them); use a provider type, header, hmac, standard-webhooks or basic';
       throw new ValidationError(`verification.type: ${message}`, [{ path: 'verification.type', message }]);
     }
     if (needsPublicUrl(verification) && !deps.publicUrl) {
@@ -96,7 +108,16 @@ export function sourceRoutes(deps: ApiDeps): Router {
       throw new ValidationError(`eventType: ${message}`, [{ path: 'eventType', message }]);
     }
     const now = deps.now();
-    const source: Source = { id: newId('src', now), subscriberId: sid, token: newIngestToken(), ...input, eventType: type, format: format ?? defaults.format, createdAt: now, updatedAt: now };
+    const source: Source = {
+      id: newId('src', now),
+      subscriberId: sid,
+      token: newIngestToken(),
+      ...input,
+      eventType: type,
+      format: format ?? defaults.format,
+      createdAt: now,
+      updatedAt: now,
+    };
     const chosenDedupe = dedupe === null ? undefined : (dedupe ?? defaults.dedupe);
     if (chosenDedupe) source.dedupe = chosenDedupe;
     const { maxSources } = await deps.subscriberLimits.of(sid, { fresh: true });

@@ -3,7 +3,14 @@ import type { ApiHarness } from '../api-harness';
 
 export const GITHUB_SECRET = 'gh-webhook-secret-0123456789';
 /** A source verification as GitHub signs (X-Hub-Signature-256: sha256=<hex>). */
-export const GITHUB = { type: 'hmac', header: 'X-Hub-Signature-256', algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=', secret: GITHUB_SECRET };
+export const GITHUB = {
+  type: 'hmac',
+  header: 'X-Hub-Signature-256',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  prefix: 'sha256=',
+  secret: GITHUB_SECRET,
+};
 
 export interface IngestAnswer {
   status: number;
@@ -21,7 +28,11 @@ export async function newSubscriber(h: ApiHarness, name = 'Acme'): Promise<{ sid
 }
 
 /** Creates a source and fails loudly if the API refuses it. */
-export async function createSource(h: ApiHarness, sid: string, body: Record<string, unknown>): Promise<{ id: string; ingestUrl: string; body: any }> {
+export async function createSource(
+  h: ApiHarness,
+  sid: string,
+  body: Record<string, unknown>,
+): Promise<{ id: string; ingestUrl: string; body: any }> {
   const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, { body: { name: 'test source', ...body } });
   if (res.status !== 201) throw new Error(`source: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id, ingestUrl: res.body.ingestUrl, body: res.body };
@@ -36,7 +47,12 @@ export async function ingest(
   const res = await fetch(`${h.baseUrl}${path}`, {
     method: opts.method ?? 'POST',
     headers: { 'content-type': 'application/json', ...opts.headers },
-    body: opts.method === 'GET' ? undefined : typeof opts.body === 'string' || opts.body === undefined ? (opts.body ?? '') : new Uint8Array(opts.body),
+    body:
+      opts.method === 'GET'
+        ? undefined
+        : typeof opts.body === 'string' || opts.body === undefined
+          ? (opts.body ?? '')
+          : new Uint8Array(opts.body),
   });
   const text = await res.text();
   let json: unknown = null;

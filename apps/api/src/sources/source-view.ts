@@ -12,7 +12,14 @@ export function publicVerificationView(v: SourceVerification) {
     case 'header':
       return { type: v.type, headerNames: Object.keys(v.headers), configured: true };
     case 'hmac':
-      return { type: v.type, header: v.header, algorithm: v.algorithm, encoding: v.encoding, ...(v.prefix !== undefined ? { prefix: v.prefix } : {}), configured: true };
+      return {
+        type: v.type,
+        header: v.header,
+        algorithm: v.algorithm,
+        encoding: v.encoding,
+        ...(v.prefix !== undefined ? { prefix: v.prefix } : {}),
+        configured: true,
+      };
     case 'stripe':
     case 'standard-webhooks':
       return { type: v.type, toleranceSeconds: v.toleranceSeconds, configured: true };

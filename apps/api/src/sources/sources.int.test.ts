@@ -9,7 +9,14 @@ const SECRETS = {
   slack: { type: 'slack', signingSecret: 'slack-secret-value-5' },
   basic: { type: 'basic', username: 'jira', password: 'basic-secret-value-6' },
 } as const;
-const secretValues = ['header-secret-value-1', 'hmac-secret-value-2', 'stripe-secret-value-3', SECRETS['standard-webhooks'].secret, 'slack-secret-value-5', 'basic-secret-value-6'];
+const secretValues = [
+  'header-secret-value-1',
+  'hmac-secret-value-2',
+  'stripe-secret-value-3',
+  SECRETS['standard-webhooks'].secret,
+  'slack-secret-value-5',
+  'basic-secret-value-6',
+];
 
 describe('source routes', () => {
   let h: ApiHarness;
@@ -38,7 +45,14 @@ describe('source routes', () => {
       verifiedAt: null,
       ingestUrl: expect.stringMatching(/^\/in\/[A-Za-z0-9_-]{43}$/),
       eventType: 'github.{$.action}',
-      verification: { type: 'hmac', header: 'x-hub-signature-256', algorithm: 'sha256', encoding: 'hex', prefix: 'sha256=', configured: true },
+      verification: {
+        type: 'hmac',
+        header: 'x-hub-signature-256',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        prefix: 'sha256=',
+        configured: true,
+      },
       matches: {},
       format: 'json',
       rateLimit: { perSecond: 50, perMinute: 1200 },
@@ -52,7 +66,8 @@ describe('source routes', () => {
 
   it('never shows a secret: not on create, get, list or patch', async () => {
     const ids = [];
-    for (const verification of Object.values(SECRETS)) ids.push((await createSource(h, sid, { eventType: 'source.any', verification })).body);
+    for (const verification of Object.values(SECRETS))
+      ids.push((await createSource(h, sid, { eventType: 'source.any', verification })).body);
     const answers = [JSON.stringify(ids), JSON.stringify((await h.call('GET', base)).body)];
     for (const { id } of ids) {
       answers.push(JSON.stringify((await h.call('GET', `${base}/${id}`)).body));
@@ -93,10 +108,20 @@ describe('source routes', () => {
     expect((await ingest(h, source.ingestUrl, { body: '{}', headers: { 'x-webhook-token': 'header-secret-value-1' } })).status).toBe(202);
     expect((await h.call('GET', `${base}/${source.id}`)).body).toMatchObject({ status: 'verified', verifiedAt: expect.any(Number) });
 
-    const renamed = await h.call('PATCH', `${base}/${source.id}`, { body: { name: 'Jira', matches: { '$.a': 1 }, rateLimit: { perSecond: 5 } } });
-    expect(renamed.body).toMatchObject({ name: 'Jira', matches: { '$.a': 1 }, rateLimit: { perSecond: 5, perMinute: 1200 }, status: 'verified', ingestUrl: source.ingestUrl });
+    const renamed = await h.call('PATCH', `${base}/${source.id}`, {
+      body: { name: 'Jira', matches: { '$.a': 1 }, rateLimit: { perSecond: 5 } },
+    });
+    expect(renamed.body).toMatchObject({
+      name: 'Jira',
+      matches: { '$.a': 1 },
+      rateLimit: { perSecond: 5, perMinute: 1200 },
+      status: 'verified',
+      ingestUrl: source.ingestUrl,
+    });
 
-    const rekeyed = await h.call('PATCH', `${base}/${source.id}`, { body: { verification: { type: 'header', headers: { 'x-webhook-token': 'new-value' } } } });
+    const rekeyed = await h.call('PATCH', `${base}/${source.id}`, {
+      body: { verification: { type: 'header', headers: { 'x-webhook-token': 'new-value' } } },
+    });
     expect(rekeyed.body).toMatchObject({ status: 'unverified', verifiedAt: null });
     expect((await ingest(h, source.ingestUrl, { body: '{}', headers: { 'x-webhook-token': 'header-secret-value-1' } })).status).toBe(401);
   });
@@ -118,12 +143,20 @@ describe('source routes', () => {
     expect(pttl).toBeGreaterThan(29 * 86_400_000);
     expect(pttl).toBeLessThanOrEqual(30 * 86_400_000);
     expect(await historyOf(h, sid, source.id)).toEqual([
-      { id: expect.stringMatching(/^req_/), at: expect.any(Number), method: 'POST', status: 401, outcome: 'rejected', reason: 'missing_header: x-webhook-token', bytes: 2 },
+      {
+        id: expect.stringMatching(/^req_/),
+        at: expect.any(Number),
+        method: 'POST',
+        status: 401,
+        outcome: 'rejected',
+        reason: 'missing_header: x-webhook-token',
+        bytes: 2,
+      },
     ]);
   });
 
   describe('tenancy', () => {
-    it("answers 404 to another subscriber for every route on a source that is not theirs", async () => {
+    it('answers 404 to another subscriber for every route on a source that is not theirs', async () => {
       const source = await createSource(h, sid, { eventType: 'source.x', verification: SECRETS.slack });
       const other = await newSubscriber(h, 'Other');
       const asOther = { key: other.key };
@@ -135,7 +168,9 @@ describe('source routes', () => {
         expect((await h.call('DELETE', path, asOther)).status).toBe(404);
       }
       expect((await h.call('GET', base, asOther)).status).toBe(404);
-      expect((await h.call('POST', base, { ...asOther, body: { name: 'x', eventType: 'source.x', verification: SECRETS.slack } })).status).toBe(404);
+      expect(
+        (await h.call('POST', base, { ...asOther, body: { name: 'x', eventType: 'source.x', verification: SECRETS.slack } })).status,
+      ).toBe(404);
       expect((await h.call('GET', `/v1/subscribers/${other.sid}/sources`, asOther)).body.data).toEqual([]);
       expect((await h.call('GET', `${base}/${source.id}`)).status).toBe(200);
     });

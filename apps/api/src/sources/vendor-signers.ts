@@ -23,8 +23,11 @@ const { getHmac } = require('@shopify/shopify-api/test-helpers') as { getHmac(bo
  * environment variables so no quoting can alter them.
  */
 export async function githubSignature(secret: string, body: string): Promise<string> {
-  const script = "import { sign } from '@octokit/webhooks-methods'; process.stdout.write(await sign(process.env.GH_SECRET, process.env.GH_BODY));";
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, GH_SECRET: secret, GH_BODY: body } });
+  const script =
+    "import { sign } from '@octokit/webhooks-methods'; process.stdout.write(await sign(process.env.GH_SECRET, process.env.GH_BODY));";
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, GH_SECRET: secret, GH_BODY: body },
+  });
   return stdout;
 }
 
@@ -32,7 +35,11 @@ const stripe = new Stripe('sk_test_hookrelay_not_a_real_key');
 
 /** `Stripe-Signature` from the stripe package's own test helper. */
 export function stripeSignature(secret: string, body: string, timestampSeconds?: number): string {
-  return stripe.webhooks.generateTestHeaderString({ payload: body, secret, ...(timestampSeconds !== undefined ? { timestamp: timestampSeconds } : {}) });
+  return stripe.webhooks.generateTestHeaderString({
+    payload: body,
+    secret,
+    ...(timestampSeconds !== undefined ? { timestamp: timestampSeconds } : {}),
+  });
 }
 
 /** webhook-id, webhook-timestamp and webhook-signature from the standardwebhooks reference library. */
@@ -48,7 +55,11 @@ export function standardWebhooksHeaders(secret: string, id: string, body: string
  * Slack's documented recipe (api.slack.com/authentication/verifying-requests-from-slack):
  * `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>` keyed with the signing secret.
  */
-export function slackHeaders(signingSecret: string, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): Record<string, string> {
+export function slackHeaders(
+  signingSecret: string,
+  body: string,
+  timestampSeconds = Math.floor(Date.now() / 1000),
+): Record<string, string> {
   const signature = createHmac('sha256', signingSecret).update(`v0:${timestampSeconds}:${body}`).digest('hex');
   return { 'x-slack-request-timestamp': String(timestampSeconds), 'x-slack-signature': `v0=${signature}` };
 }
@@ -61,7 +72,8 @@ export function slackHeaders(signingSecret: string, body: string, timestampSecon
  */
 export function twilioSignature(authToken: string, url: string, params: Record<string, string | string[]> = {}): string {
   const signature = twilioWebhooks.getExpectedTwilioSignature(authToken, url, params);
-  if (!twilioWebhooks.validateRequest(authToken, signature, url, params)) throw new Error('twilio.validateRequest refuses its own signature');
+  if (!twilioWebhooks.validateRequest(authToken, signature, url, params))
+    throw new Error('twilio.validateRequest refuses its own signature');
   return signature;
 }
 
@@ -84,11 +96,16 @@ export function sendgridKeyPair(): { publicKey: string; privateKey: KeyObject } 
  * ECDSA P-256/SHA-256 signature over `<timestamp><body>`. @sendgrid/eventwebhook only verifies, so the
  * signature is made with node:crypto and must pass the library's verifySignature before it is used.
  */
-export function sendgridHeaders(keys: { publicKey: string; privateKey: KeyObject }, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): Record<string, string> {
+export function sendgridHeaders(
+  keys: { publicKey: string; privateKey: KeyObject },
+  body: string,
+  timestampSeconds = Math.floor(Date.now() / 1000),
+): Record<string, string> {
   const timestamp = String(timestampSeconds);
   const signature = sign('sha256', Buffer.from(timestamp + body), { key: keys.privateKey, dsaEncoding: 'der' }).toString('base64');
   const webhook = new EventWebhook();
-  if (!webhook.verifySignature(webhook.convertPublicKeyToECDSA(keys.publicKey), body, signature, timestamp)) throw new Error('@sendgrid/eventwebhook refuses the signature');
+  if (!webhook.verifySignature(webhook.convertPublicKeyToECDSA(keys.publicKey), body, signature, timestamp))
+    throw new Error('@sendgrid/eventwebhook refuses the signature');
   return { [EventWebhookHeader.SIGNATURE().toLowerCase()]: signature, [EventWebhookHeader.TIMESTAMP().toLowerCase()]: timestamp };
 }
 
@@ -96,7 +113,12 @@ export function sendgridHeaders(keys: { publicKey: string; privateKey: KeyObject
  * Shopify's `X-Shopify-Hmac-Sha256`, from @shopify/shopify-api's test helper getHmac, checked with
  * the library's own `webhooks.validate` (with the headers a Shopify webhook carries) before use.
  */
-export async function shopifyHeaders(secret: string, body: string, topic = 'orders/create', webhookId: string = randomUUID()): Promise<Record<string, string>> {
+export async function shopifyHeaders(
+  secret: string,
+  body: string,
+  topic = 'orders/create',
+  webhookId: string = randomUUID(),
+): Promise<Record<string, string>> {
   const headers = {
     'x-shopify-hmac-sha256': getHmac(body, secret),
     'x-shopify-topic': topic,
@@ -104,8 +126,18 @@ export async function shopifyHeaders(secret: string, body: string, topic = 'orde
     'x-shopify-api-version': '2025-01',
     'x-shopify-webhook-id': webhookId,
   };
-  const shopify = shopifyApi({ apiKey: 'hookrelay-test', apiSecretKey: secret, hostName: 'hooks.example.com', apiVersion: ApiVersion.January25, isEmbeddedApp: false, logger: { level: LogSeverity.Error, log: async () => undefined } });
-  const verdict = await shopify.webhooks.validate({ rawBody: body, rawRequest: new Request('https://hooks.example.com/in/x', { method: 'POST', headers, body }) });
+  const shopify = shopifyApi({
+    apiKey: 'hookrelay-test',
+    apiSecretKey: secret,
+    hostName: 'hooks.example.com',
+    apiVersion: ApiVersion.January25,
+    isEmbeddedApp: false,
+    logger: { level: LogSeverity.Error, log: async () => undefined },
+  });
+  const verdict = await shopify.webhooks.validate({
+    rawBody: body,
+    rawRequest: new Request('https://hooks.example.com/in/x', { method: 'POST', headers, body }),
+  });
   if (!verdict.valid) throw new Error(`@shopify/shopify-api refuses the request: ${JSON.stringify(verdict)}`);
   return headers;
 }
@@ -126,7 +158,9 @@ export function pagerdutySignature(secrets: string[], body: string): string {
  */
 export function zendeskHeaders(secret: string, body: string, at: Date = new Date()): Record<string, string> {
   const timestamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const signature = createHmac('sha256', secret).update(timestamp + body).digest('base64');
+  const signature = createHmac('sha256', secret)
+    .update(timestamp + body)
+    .digest('base64');
   return { 'x-zendesk-webhook-signature': signature, 'x-zendesk-webhook-signature-timestamp': timestamp };
 }
 

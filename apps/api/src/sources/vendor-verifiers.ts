@@ -1,6 +1,19 @@
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import type { SourceVerification } from './source-input';
-import { anySame, fail, headerOf, hmacOf, sameSecret, sha256Hex, signatureReplay, unixOrIsoSeconds, unixSeconds, withinTolerance, type InboundRequest, type VerifyResult } from './verify-kit';
+import {
+  anySame,
+  fail,
+  headerOf,
+  hmacOf,
+  sameSecret,
+  sha256Hex,
+  signatureReplay,
+  unixOrIsoSeconds,
+  unixSeconds,
+  withinTolerance,
+  type InboundRequest,
+  type VerifyResult,
+} from './verify-kit';
 
 /**
  * Each vendor's check, exactly as the vendor signs (CONTRACTS.md "Senders a workflow engine's
@@ -35,7 +48,9 @@ export function verifyFacebook(v: Of<'facebook'>, req: InboundRequest): VerifyRe
 export function verifyShopify(v: Of<'shopify'>, req: InboundRequest): VerifyResult {
   const raw = headerOf(req.headers, 'x-shopify-hmac-sha256')?.trim();
   if (!raw) return fail('missing_header', 'X-Shopify-Hmac-Sha256');
-  return sameSecret(raw, hmacOf('sha256', v.secret, req.body).toString('base64')) ? { ok: true } : fail('signature_mismatch', 'X-Shopify-Hmac-Sha256');
+  return sameSecret(raw, hmacOf('sha256', v.secret, req.body).toString('base64'))
+    ? { ok: true }
+    : fail('signature_mismatch', 'X-Shopify-Hmac-Sha256');
 }
 
 /** PagerDuty v3: `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]` (several while a secret rotates); one match is enough. */
@@ -49,7 +64,9 @@ export function verifyPagerDuty(v: Of<'pagerduty'>, req: InboundRequest): Verify
     .slice(0, MAX_SIGNATURE_CANDIDATES)
     .map((s) => s.slice(3).toLowerCase());
   if (candidates.length === 0) return fail('malformed_header', 'X-PagerDuty-Signature has no v1= signature');
-  return anySame(candidates, hmacOf('sha256', v.secret, req.body).toString('hex')) ? { ok: true } : fail('signature_mismatch', 'X-PagerDuty-Signature');
+  return anySame(candidates, hmacOf('sha256', v.secret, req.body).toString('hex'))
+    ? { ok: true }
+    : fail('signature_mismatch', 'X-PagerDuty-Signature');
 }
 
 /**
@@ -64,7 +81,8 @@ export function verifyZendesk(v: Of<'zendesk'>, req: InboundRequest): VerifyResu
   if (!timestamp) return fail('missing_header', 'X-Zendesk-Webhook-Signature-Timestamp');
   const seconds = unixOrIsoSeconds(timestamp);
   if (seconds === null) return fail('malformed_header', 'X-Zendesk-Webhook-Signature-Timestamp is neither ISO 8601 nor Unix seconds');
-  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds)) return fail('timestamp_outside_tolerance', `X-Zendesk-Webhook-Signature-Timestamp is more than ${v.toleranceSeconds} s from now`);
+  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds))
+    return fail('timestamp_outside_tolerance', `X-Zendesk-Webhook-Signature-Timestamp is more than ${v.toleranceSeconds} s from now`);
   const expected = hmacOf('sha256', v.secret, timestamp, req.body).toString('base64');
   if (!sameSecret(signature, expected)) return fail('signature_mismatch', 'X-Zendesk-Webhook-Signature');
   return { ok: true, replay: signatureReplay('zendesk', expected, seconds, req.nowSeconds, v.toleranceSeconds) };
@@ -88,17 +106,27 @@ export function verifySendGrid(v: Of<'sendgrid'>, req: InboundRequest): VerifyRe
   if (!timestamp) return fail('missing_header', 'X-Twilio-Email-Event-Webhook-Timestamp');
   const seconds = unixSeconds(timestamp);
   if (seconds === null) return fail('malformed_header', 'X-Twilio-Email-Event-Webhook-Timestamp is not Unix seconds');
-  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds)) return fail('timestamp_outside_tolerance', `X-Twilio-Email-Event-Webhook-Timestamp is more than ${v.toleranceSeconds} s from now`);
-  if (signature.length > MAX_SENDGRID_SIGNATURE_LENGTH || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return fail('malformed_header', 'X-Twilio-Email-Event-Webhook-Signature is not base64');
+  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds))
+    return fail('timestamp_outside_tolerance', `X-Twilio-Email-Event-Webhook-Timestamp is more than ${v.toleranceSeconds} s from now`);
+  if (signature.length > MAX_SENDGRID_SIGNATURE_LENGTH || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature))
+    return fail('malformed_header', 'X-Twilio-Email-Event-Webhook-Signature is not base64');
   let valid = false;
   try {
     const key = createPublicKey({ key: Buffer.from(v.publicKey, 'base64'), format: 'der', type: 'spki' });
-    valid = verifySignature('sha256', Buffer.concat([Buffer.from(timestamp, 'utf8'), req.body]), { key, dsaEncoding: 'der' }, Buffer.from(signature, 'base64'));
+    valid = verifySignature(
+      'sha256',
+      Buffer.concat([Buffer.from(timestamp, 'utf8'), req.body]),
+      { key, dsaEncoding: 'der' },
+      Buffer.from(signature, 'base64'),
+    );
   } catch {
     valid = false; // a signature that is not DER: no match
   }
   if (!valid) return fail('signature_mismatch', 'X-Twilio-Email-Event-Webhook-Signature');
-  return { ok: true, replay: signatureReplay('sendgrid', sha256Hex(timestamp, '\n', req.body), seconds, req.nowSeconds, v.toleranceSeconds) };
+  return {
+    ok: true,
+    replay: signatureReplay('sendgrid', sha256Hex(timestamp, '\n', req.body), seconds, req.nowSeconds, v.toleranceSeconds),
+  };
 }
 
 /**
@@ -111,7 +139,8 @@ export function verifyTwitter(v: Of<'twitter'>, req: InboundRequest): VerifyResu
   const raw = headerOf(req.headers, 'x-twitter-webhooks-signature')?.trim();
   if (!raw) return fail('missing_header', 'x-twitter-webhooks-signature');
   if (!raw.toLowerCase().startsWith('sha256=')) return fail('malformed_header', 'x-twitter-webhooks-signature lacks the prefix sha256=');
-  if (!sameSecret(raw.slice('sha256='.length), hmacOf('sha256', v.consumerSecret, req.body).toString('base64'))) return fail('signature_mismatch', 'x-twitter-webhooks-signature');
+  if (!sameSecret(raw.slice('sha256='.length), hmacOf('sha256', v.consumerSecret, req.body).toString('base64')))
+    return fail('signature_mismatch', 'x-twitter-webhooks-signature');
   if (!startsAsObject(req.body)) return fail('malformed_body', 'a Twitter post is a JSON object');
   return { ok: true };
 }
@@ -157,7 +186,12 @@ function twilioParamText(body: Buffer): string {
   }
   return [...params.keys()]
     .sort()
-    .map((name) => [...(params.get(name) as Set<string>)].sort().map((value) => name + value).join(''))
+    .map((name) =>
+      [...(params.get(name) as Set<string>)]
+        .sort()
+        .map((value) => name + value)
+        .join(''),
+    )
     .join('');
 }
 
@@ -172,7 +206,8 @@ export function verifyTwilio(v: Of<'twilio'>, req: InboundRequest): VerifyResult
   if (!signature) return fail('missing_header', 'X-Twilio-Signature');
   if (!req.url) return fail('public_url_unset', 'HOOKRELAY_PUBLIC_URL is not set, so the URL Twilio signed is unknown');
   const hash = twilioHash(headerOf(req.headers, 'x-twilio-webhooks-signature-settings'));
-  if (!hash) return fail('unsupported_algorithm', 'X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA1 or HMAC_SHA256');
+  if (!hash)
+    return fail('unsupported_algorithm', 'X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA1 or HMAC_SHA256');
   const query = req.url.indexOf('?') === -1 ? '' : req.url.slice(req.url.indexOf('?') + 1);
   const bodyHash = new URLSearchParams(query).get('bodySHA256');
   const signed = bodyHash === null ? twilioParamText(req.body) : '';
@@ -180,6 +215,7 @@ export function verifyTwilio(v: Of<'twilio'>, req: InboundRequest): VerifyResult
   let matched = false;
   for (const candidate of expected) if (sameSecret(signature, candidate)) matched = true;
   if (!matched) return fail('signature_mismatch', 'X-Twilio-Signature');
-  if (bodyHash !== null && !sameSecret(bodyHash.toLowerCase(), sha256Hex(req.body))) return fail('body_hash_mismatch', 'bodySHA256 in the URL is not the SHA-256 of the body');
+  if (bodyHash !== null && !sameSecret(bodyHash.toLowerCase(), sha256Hex(req.body)))
+    return fail('body_hash_mismatch', 'bodySHA256 in the URL is not the SHA-256 of the body');
   return { ok: true };
 }

@@ -109,7 +109,13 @@ export function withinTolerance(timestampSeconds: number, nowSeconds: number, to
  * a second past that, the verifier refuses the copy by itself. `signed` identifies what was signed
  * (the MAC for HMAC schemes, which is deterministic).
  */
-export function signatureReplay(scheme: string, signed: string, timestampSeconds: number, nowSeconds: number, toleranceSeconds: number): ReplayKey {
+export function signatureReplay(
+  scheme: string,
+  signed: string,
+  timestampSeconds: number,
+  nowSeconds: number,
+  toleranceSeconds: number,
+): ReplayKey {
   const windowSeconds = Math.max(1, timestampSeconds + toleranceSeconds + 1 - nowSeconds);
   return { key: `${scheme}:${signed}`, windowMs: windowSeconds * 1000, what: `${scheme} signature already accepted` };
 }

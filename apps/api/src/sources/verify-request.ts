@@ -1,7 +1,27 @@
 import { verifyStandardWebhook } from '@hookrelay/signing';
 import type { SourceVerification } from './source-input';
-import { anySame, fail, headerOf, hmacOf, sameSecret, signatureReplay, unixSeconds, withinTolerance, type InboundRequest, type VerifyResult } from './verify-kit';
-import { verifyFacebook, verifyGithub, verifyPagerDuty, verifySendGrid, verifyShopify, verifyTwilio, verifyTwitter, verifyZendesk } from './vendor-verifiers';
+import {
+  anySame,
+  fail,
+  headerOf,
+  hmacOf,
+  sameSecret,
+  signatureReplay,
+  unixSeconds,
+  withinTolerance,
+  type InboundRequest,
+  type VerifyResult,
+} from './verify-kit';
+import {
+  verifyFacebook,
+  verifyGithub,
+  verifyPagerDuty,
+  verifySendGrid,
+  verifyShopify,
+  verifyTwilio,
+  verifyTwitter,
+  verifyZendesk,
+} from './vendor-verifiers';
 
 export { sameSecret, type InboundRequest, type VerifyResult } from './verify-kit';
 
@@ -20,9 +40,12 @@ function verifyStripe(v: Extract<SourceVerification, { type: 'stripe' }>, req: I
   const candidates = pairs.filter(([k, val]) => k === 'v1' && val).map(([, val]) => (val as string).toLowerCase());
   const seconds = unixSeconds(timestamp);
   if (seconds === null || candidates.length === 0) return fail('malformed_header', 'Stripe-Signature has no t= or v1=');
-  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds)) return fail('timestamp_outside_tolerance', `Stripe-Signature t= is more than ${v.toleranceSeconds} s from now`);
+  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds))
+    return fail('timestamp_outside_tolerance', `Stripe-Signature t= is more than ${v.toleranceSeconds} s from now`);
   const expected = hmacOf('sha256', v.secret, `${timestamp}.`, req.body).toString('hex');
-  return anySame(candidates, expected) ? { ok: true, replay: signatureReplay('stripe', expected, seconds, req.nowSeconds, v.toleranceSeconds) } : fail('signature_mismatch', 'Stripe-Signature');
+  return anySame(candidates, expected)
+    ? { ok: true, replay: signatureReplay('stripe', expected, seconds, req.nowSeconds, v.toleranceSeconds) }
+    : fail('signature_mismatch', 'Stripe-Signature');
 }
 
 /** Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<ts>:<body>">` with X-Slack-Request-Timestamp. */
@@ -32,7 +55,8 @@ function verifySlack(v: Extract<SourceVerification, { type: 'slack' }>, req: Inb
   if (!timestamp || !signature) return fail('missing_header', !signature ? 'X-Slack-Signature' : 'X-Slack-Request-Timestamp');
   const seconds = unixSeconds(timestamp);
   if (seconds === null) return fail('malformed_header', 'X-Slack-Request-Timestamp is not Unix seconds');
-  if (!withinTolerance(seconds, req.nowSeconds, SLACK_TOLERANCE_SECONDS)) return fail('timestamp_outside_tolerance', `X-Slack-Request-Timestamp is more than ${SLACK_TOLERANCE_SECONDS} s from now`);
+  if (!withinTolerance(seconds, req.nowSeconds, SLACK_TOLERANCE_SECONDS))
+    return fail('timestamp_outside_tolerance', `X-Slack-Request-Timestamp is more than ${SLACK_TOLERANCE_SECONDS} s from now`);
   const expected = `v0=${hmacOf('sha256', v.signingSecret, `v0:${timestamp}:`, req.body).toString('hex')}`;
   if (!sameSecret(signature.trim().toLowerCase(), expected)) return fail('signature_mismatch', 'X-Slack-Signature');
   return { ok: true, replay: signatureReplay('slack', expected, seconds, req.nowSeconds, SLACK_TOLERANCE_SECONDS) };
@@ -78,14 +102,27 @@ function verifyStandard(v: Extract<SourceVerification, { type: 'standard-webhook
   const id = headerOf(req.headers, 'webhook-id');
   const timestamp = headerOf(req.headers, 'webhook-timestamp');
   const signature = headerOf(req.headers, 'webhook-signature');
-  if (!id || !timestamp || !signature) return fail('missing_header', [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean).join(', '));
+  if (!id || !timestamp || !signature)
+    return fail(
+      'missing_header',
+      [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean).join(', '),
+    );
   const seconds = unixSeconds(timestamp);
   if (seconds === null) return fail('malformed_header', 'webhook-timestamp is not Unix seconds');
-  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds)) return fail('timestamp_outside_tolerance', `webhook-timestamp is more than ${v.toleranceSeconds} s from now`);
+  if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds))
+    return fail('timestamp_outside_tolerance', `webhook-timestamp is more than ${v.toleranceSeconds} s from now`);
   const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
-  const ok = verifyStandardWebhook({ secret: v.secret, body: req.body, headers, nowSeconds: req.nowSeconds, toleranceSeconds: v.toleranceSeconds });
+  const ok = verifyStandardWebhook({
+    secret: v.secret,
+    body: req.body,
+    headers,
+    nowSeconds: req.nowSeconds,
+    toleranceSeconds: v.toleranceSeconds,
+  });
   // The id is signed, and the spec makes it the sender's idempotency key: copies and retries share it.
-  return ok ? { ok: true, replay: { key: `standard-webhooks:${id}`, windowMs: WEBHOOK_ID_WINDOW_MS, what: 'webhook-id already published' } } : fail('signature_mismatch', 'webhook-signature');
+  return ok
+    ? { ok: true, replay: { key: `standard-webhooks:${id}`, windowMs: WEBHOOK_ID_WINDOW_MS, what: 'webhook-id already published' } }
+    : fail('signature_mismatch', 'webhook-signature');
 }
 
 /**

@@ -12,7 +12,7 @@ jest.setTimeout(30_000);
 
 const example = { orderId: 'ord_84213', amount: { value: 4999, currency: 'EUR' }, paidAt: '2024-05-14T09:21:07.000Z' };
 
-describe('the portal\'s event catalog', () => {
+describe("the portal's event catalog", () => {
   let h: ApiHarness;
   let receiver: TestReceiver;
   let browser: Browser;
@@ -34,13 +34,26 @@ describe('the portal\'s event catalog', () => {
 
   beforeAll(async () => {
     buildPortal();
-    [h, receiver, browser] = await Promise.all([startApiHarness({ worker: false }), TestReceiver.start({ status: 200, body: 'ok' }), launchChromium()]);
+    [h, receiver, browser] = await Promise.all([
+      startApiHarness({ worker: false }),
+      TestReceiver.start({ status: 200, body: 'ok' }),
+      launchChromium(),
+    ]);
     sub = (await h.call('POST', '/v1/subscribers', { body: { name: 'Catalog reader' } })).body;
-    endpointId = (await h.call('POST', `/v1/subscribers/${sub.id}/endpoints`, { key: sub.apiKey, body: { url: `${receiver.url}/orders`, eventTypes: ['order.*'] } })).body.id;
+    endpointId = (
+      await h.call('POST', `/v1/subscribers/${sub.id}/endpoints`, {
+        key: sub.apiKey,
+        body: { url: `${receiver.url}/orders`, eventTypes: ['order.*'] },
+      })
+    ).body.id;
     await define({
       type: 'order.paid',
       description: 'An order was paid in full; amounts are in minor units.',
-      schema: { type: 'object', required: ['orderId', 'amount'], properties: { orderId: { type: 'string' }, amount: { type: 'object' }, paidAt: { type: 'string', format: 'date-time' } } },
+      schema: {
+        type: 'object',
+        required: ['orderId', 'amount'],
+        properties: { orderId: { type: 'string' }, amount: { type: 'object' }, paidAt: { type: 'string', format: 'date-time' } },
+      },
       examples: [example, { orderId: 'ord_2', amount: { value: 1, currency: 'USD' } }],
     });
     await define({ type: 'order.legacy', description: 'The old order event.', deprecated: true, examples: [{ orderId: 'ord_old' }] });

@@ -42,10 +42,18 @@ describe('portal session links', () => {
   beforeAll(async () => {
     shots = screenshotDir();
     buildPortal();
-    [h, receiver, browser] = await Promise.all([startApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }), TestReceiver.start({ status: 200 }), launchChromium()]);
+    [h, receiver, browser] = await Promise.all([
+      startApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }),
+      TestReceiver.start({ status: 200 }),
+      launchChromium(),
+    ]);
     sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Globex Support' } })).body.id;
     publisherKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body.apiKey;
-    endpointId = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `${receiver.url}/globex/incidents`, description: 'On-call paging', eventTypes: ['incident.*', 'custom.*'] } })).body.id;
+    endpointId = (
+      await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { url: `${receiver.url}/globex/incidents`, description: 'On-call paging', eventTypes: ['incident.*', 'custom.*'] },
+      })
+    ).body.id;
     const catalog = (await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>;
     incidentExample = catalog.find((t) => t.type === 'incident.acknowledged')!.example;
     // History for the Events view: three events, one of them to be replayed.
@@ -81,7 +89,12 @@ describe('portal session links', () => {
     await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
     expect(page.url()).toBe(`${h.baseUrl}/portal/#/endpoints`);
     const stored = JSON.parse(await page.evaluate<string>('sessionStorage.getItem("hookrelay.portal.session")'));
-    expect(stored).toMatchObject({ key: session.token, subscriberId: sid, subscriberName: 'Globex Support', link: { sessionId: session.id, expiresAt: session.expiresAt } });
+    expect(stored).toMatchObject({
+      key: session.token,
+      subscriberId: sid,
+      subscriberName: 'Globex Support',
+      link: { sessionId: session.id, expiresAt: session.expiresAt },
+    });
     expect(await page.locator('.topbar .subscriber').textContent()).toBe('Globex Support');
     expect(await page.locator('.link-clock').textContent()).toMatch(/Link expires in (59|60) min/);
     await page.locator(`[data-endpoint-id="${endpointId}"]`).getByText('On-call paging').waitFor({ timeout: WAIT });
@@ -99,7 +112,11 @@ describe('portal session links', () => {
     await picker.selectOption('incident.acknowledged');
     const before = receiver.requests.length;
     await page.getByRole('button', { name: 'Send test event' }).click();
-    await page.locator('.test-result').filter({ hasText: 'incident.acknowledged' }).filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
+    await page
+      .locator('.test-result')
+      .filter({ hasText: 'incident.acknowledged' })
+      .filter({ hasText: 'HTTP 200' })
+      .waitFor({ timeout: WAIT });
     const [sent] = receiver.requests.slice(before);
     expect(sent!.headers['x-hookrelay-event-type']).toBe('incident.acknowledged');
     expect(JSON.parse(sent!.body.toString())).toEqual(incidentExample);
@@ -122,12 +139,22 @@ describe('portal session links', () => {
     // The event's own page: its payload and its delivery, replayed (two attempts).
     await row.getByRole('link', { name: 'custom.order.refunded' }).click();
     await page.locator('pre.payload').filter({ hasText: '"orderId": "o-1"' }).waitFor({ timeout: WAIT });
-    await waitUntil(page, async () => ((await page.locator('.event-deliveries [data-state="delivered"]').textContent({ timeout: 500 })) ?? '').includes('2 attempts'), 'the replay in the event\'s delivery');
+    await waitUntil(
+      page,
+      async () =>
+        ((await page.locator('.event-deliveries [data-state="delivered"]').textContent({ timeout: 500 })) ?? '').includes('2 attempts'),
+      "the replay in the event's delivery",
+    );
     await shot('event-detail');
   });
 
   step('lays out the Events and event pages at 375 px without horizontal scrolling', async () => {
-    const mobile = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const mobile = await browser.newContext({
+      viewport: { width: 375, height: 812 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     try {
       const p = await mobile.newPage();
       const session = await createSession();
@@ -159,7 +186,9 @@ describe('portal session links', () => {
       await p.goto(`${portal()}#/endpoints/${endpointId}`);
       await p.getByText('This link is read-only').waitFor({ timeout: WAIT });
       expect(await p.getByRole('button', { name: 'Send test event' }).count()).toBe(0);
-      expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints/${endpointId}/test`, { key: session.token, body: {} })).status).toBe(403);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints/${endpointId}/test`, { key: session.token, body: {} })).status).toBe(
+        403,
+      );
     } finally {
       await readOnly.close();
     }
@@ -170,32 +199,45 @@ describe('portal session links', () => {
     skewMs = 3_601_000;
     await page.getByRole('heading', { name: 'This link has expired' }).waitFor({ timeout: WAIT });
     expect(await page.locator('main').textContent()).toContain('Ask Acme Cloud for a new one.');
-    expect(await page.getByRole('alert').filter({ hasText: /HTTP|401|unauthorized/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('alert')
+        .filter({ hasText: /HTTP|401|unauthorized/ })
+        .count(),
+    ).toBe(0);
     expect(await page.evaluate('sessionStorage.getItem("hookrelay.portal.session")')).toBeNull();
     await shot('link-expired');
     skewMs = 0;
   });
 
-  step('shows the expiry page for a link opened after it expired, or revoked, with the token still taken out of the address bar', async () => {
-    const expired = await createSession({ ttlSeconds: 60 });
-    const revoked = await createSession();
-    expect((await h.call('DELETE', `/v1/subscribers/${sid}/portal-sessions/${revoked.id}`, { key: publisherKey })).status).toBe(204);
-    skewMs = 61_000;
-    const mobile = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-    try {
-      const p = await mobile.newPage();
-      for (const link of [expired.url, revoked.url]) {
-        await p.goto(link);
-        await p.getByRole('heading', { name: 'This link has expired' }).waitFor({ timeout: WAIT });
-        expect(p.url()).not.toContain('session=');
+  step(
+    'shows the expiry page for a link opened after it expired, or revoked, with the token still taken out of the address bar',
+    async () => {
+      const expired = await createSession({ ttlSeconds: 60 });
+      const revoked = await createSession();
+      expect((await h.call('DELETE', `/v1/subscribers/${sid}/portal-sessions/${revoked.id}`, { key: publisherKey })).status).toBe(204);
+      skewMs = 61_000;
+      const mobile = await browser.newContext({
+        viewport: { width: 375, height: 812 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
+      try {
+        const p = await mobile.newPage();
+        for (const link of [expired.url, revoked.url]) {
+          await p.goto(link);
+          await p.getByRole('heading', { name: 'This link has expired' }).waitFor({ timeout: WAIT });
+          expect(p.url()).not.toContain('session=');
+        }
+        expect(await horizontalOverflow(p)).toBe(0);
+        await shot('mobile-link-expired', p);
+      } finally {
+        skewMs = 0;
+        await mobile.close();
       }
-      expect(await horizontalOverflow(p)).toBe(0);
-      await shot('mobile-link-expired', p);
-    } finally {
-      skewMs = 0;
-      await mobile.close();
-    }
-  });
+    },
+  );
 
   step('expires on time in the browser too, without waiting for a request', async () => {
     const clockContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -222,7 +264,11 @@ describe('portal session links', () => {
       await p.locator(`[data-endpoint-id="${endpointId}"]`).waitFor({ timeout: WAIT });
       await p.getByRole('button', { name: 'Sign out' }).click();
       await p.getByRole('heading', { name: 'You have signed out' }).waitFor({ timeout: WAIT });
-      await waitUntil(p, async () => (await h.call('GET', '/v1/whoami', { key: session.token })).status === 401, 'the session to be revoked');
+      await waitUntil(
+        p,
+        async () => (await h.call('GET', '/v1/whoami', { key: session.token })).status === 401,
+        'the session to be revoked',
+      );
     } finally {
       await signOut.close();
     }

@@ -69,7 +69,11 @@ describe('the subscriber portal at /portal', () => {
   beforeAll(async () => {
     shots = screenshotDir();
     buildPortal();
-    [h, receiver, browser] = await Promise.all([startApiHarness(), TestReceiver.start({ status: 200, body: '{"ok":true}' }), launchChromium()]);
+    [h, receiver, browser] = await Promise.all([
+      startApiHarness(),
+      TestReceiver.start({ status: 200, body: '{"ok":true}' }),
+      launchChromium(),
+    ]);
     const create = async (name: string) => (await h.call('POST', '/v1/subscribers', { body: { name } })).body as Tenant;
     [acme, globex] = await Promise.all([create('Acme Payments'), create('Globex Support')]);
     const catalog = (await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>;
@@ -244,7 +248,11 @@ describe('the subscriber portal at /portal', () => {
     receiver.answerWith({ status: 200, body: '{"ok":true}' });
     await page.getByRole('button', { name: 'Retry now' }).click();
     await page.getByRole('heading', { name: 'Attempt 2' }).waitFor({ timeout: WAIT });
-    await waitUntil(page, async () => (await page.locator('.delivery-state').getAttribute('data-state')) === 'delivered', 'the retry to be delivered');
+    await waitUntil(
+      page,
+      async () => (await page.locator('.delivery-state').getAttribute('data-state')) === 'delivered',
+      'the retry to be delivered',
+    );
     await page.locator('.attempt-status').filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
     await shot('delivery-detail');
   });
@@ -252,13 +260,22 @@ describe('the subscriber portal at /portal', () => {
   step('shows endpoint health and the last 24 h per hour', async () => {
     receiver.answerWith({ status: 503, body: 'maintenance' });
     const stillFailing = await publish();
-    await waitUntil(page, async () => (await h.call('GET', `/v1/subscribers/${acme.id}/deliveries/${stillFailing}`)).body.state === 'failed', 'a third delivery to fail');
+    await waitUntil(
+      page,
+      async () => (await h.call('GET', `/v1/subscribers/${acme.id}/deliveries/${stillFailing}`)).body.state === 'failed',
+      'a third delivery to fail',
+    );
     receiver.answerWith({ status: 200, body: '{"ok":true}' });
 
     // A second endpoint, disabled, so the list shows both states.
     const sms = await h.call('POST', `/v1/subscribers/${acme.id}/endpoints`, {
       key: acme.apiKey,
-      body: { url: `${receiver.url}/sms-receipts`, description: 'SMS delivery receipts', eventTypes: ['receipt.sms.*'], signature: { scheme: 'standard-webhooks' } },
+      body: {
+        url: `${receiver.url}/sms-receipts`,
+        description: 'SMS delivery receipts',
+        eventTypes: ['receipt.sms.*'],
+        signature: { scheme: 'standard-webhooks' },
+      },
     });
     await h.call('PATCH', `/v1/subscribers/${acme.id}/endpoints/${sms.body.id}`, { key: acme.apiKey, body: { status: 'disabled' } });
 
@@ -268,7 +285,9 @@ describe('the subscriber portal at /portal', () => {
       body: { url: LONG_URL, eventTypes: ['custom.refused.*'], retry: { maxRetries: 0 } },
     });
     expect(refused.status).toBe(201);
-    const refusedEvent = await h.call('POST', `/v1/subscribers/${acme.id}/events`, { body: { type: 'custom.refused.check', payload: { n: 1 } } });
+    const refusedEvent = await h.call('POST', `/v1/subscribers/${acme.id}/events`, {
+      body: { type: 'custom.refused.check', payload: { n: 1 } },
+    });
     refusedDeliveryId = refusedEvent.body.deliveries[0].id;
 
     await page.getByRole('link', { name: 'Deliveries', exact: true }).first().click();
@@ -276,9 +295,18 @@ describe('the subscriber portal at /portal', () => {
     await waitUntil(page, async () => (await stateOf(page, refusedDeliveryId)) === 'failed', 'the delivery to the closed port to fail');
     await shot('deliveries');
     // A table with column headers, whose columns line up row to row, and error kinds on one line.
-    expect(await page.locator('.delivery-table thead th').allTextContents()).toEqual(['Event type', 'Status', 'Endpoint', 'Created', 'Attempts', 'Last result']);
+    expect(await page.locator('.delivery-table thead th').allTextContents()).toEqual([
+      'Event type',
+      'Status',
+      'Endpoint',
+      'Created',
+      'Attempts',
+      'Last result',
+    ]);
     for (const column of [2, 3, 4, 6]) {
-      const lefts = await page.locator(`.delivery-table tbody tr td:nth-child(${column})`).evaluateAll((cells) => cells.map((c) => Math.round(c.getBoundingClientRect().left)));
+      const lefts = await page
+        .locator(`.delivery-table tbody tr td:nth-child(${column})`)
+        .evaluateAll((cells) => cells.map((c) => Math.round(c.getBoundingClientRect().left)));
       expect(lefts.length).toBeGreaterThanOrEqual(4);
       expect(new Set(lefts).size).toBe(1);
     }
@@ -290,8 +318,17 @@ describe('the subscriber portal at /portal', () => {
     await page.locator(`[data-endpoint-id="${sms.body.id}"]`).getByText('manual: disabled through the API').waitFor({ timeout: WAIT });
     const card = page.locator(`[data-endpoint-id="${endpointId}"]`);
     await card.waitFor({ timeout: WAIT });
-    await waitUntil(page, async () => /1\s*$/.test((await card.locator('.is-failing dd').textContent({ timeout: 500 })) ?? ''), 'one consecutive failure');
-    await waitUntil(page, async () => ((await card.locator('svg[role="img"]').getAttribute('aria-label', { timeout: 500 })) ?? '').includes('2 delivered, 1 failed'), 'the chart');
+    await waitUntil(
+      page,
+      async () => /1\s*$/.test((await card.locator('.is-failing dd').textContent({ timeout: 500 })) ?? ''),
+      'one consecutive failure',
+    );
+    await waitUntil(
+      page,
+      async () =>
+        ((await card.locator('svg[role="img"]').getAttribute('aria-label', { timeout: 500 })) ?? '').includes('2 delivered, 1 failed'),
+      'the chart',
+    );
     expect(await card.textContent()).toContain('50%'); // 200, 500, 200, 503: two of four attempts
     await shot('endpoints');
   });
@@ -301,16 +338,29 @@ describe('the subscriber portal at /portal', () => {
     await page.locator('.chart svg[role="img"]').waitFor({ timeout: WAIT });
     // Health and the chart are read again as soon as the test answer is in, not on their next poll.
     const asked: Array<{ path: string; at: number }> = [];
-    const onRequest = (r: { url(): string; method(): string }) => void asked.push({ path: `${r.method()} ${new URL(r.url()).pathname}${new URL(r.url()).search}`, at: Date.now() });
+    const onRequest = (r: { url(): string; method(): string }) =>
+      void asked.push({ path: `${r.method()} ${new URL(r.url()).pathname}${new URL(r.url()).search}`, at: Date.now() });
     page.on('request', onRequest);
     await page.getByRole('button', { name: 'Send test event' }).click();
     await page.locator('.test-result').filter({ hasText: 'HTTP 200' }).waitFor({ timeout: WAIT });
     const answeredAt = Date.now();
-    await waitUntil(page, async () => asked.some((r) => r.path.startsWith(`GET /v1/subscribers/${acme.id}/deliveries?`) && r.path.includes(`endpointId=${endpointId}`) && r.at >= answeredAt - 1000), 'the chart to be read again');
+    await waitUntil(
+      page,
+      async () =>
+        asked.some(
+          (r) =>
+            r.path.startsWith(`GET /v1/subscribers/${acme.id}/deliveries?`) &&
+            r.path.includes(`endpointId=${endpointId}`) &&
+            r.at >= answeredAt - 1000,
+        ),
+      'the chart to be read again',
+    );
     page.off('request', onRequest);
     const tested = asked.findIndex((r) => r.path === `POST /v1/subscribers/${acme.id}/endpoints/${endpointId}/test`);
     const after = asked.slice(tested + 1);
-    expect(after.find((r) => r.path === `GET /v1/subscribers/${acme.id}/endpoints/${endpointId}`)!.at - asked[tested]!.at).toBeLessThan(2000);
+    expect(after.find((r) => r.path === `GET /v1/subscribers/${acme.id}/endpoints/${endpointId}`)!.at - asked[tested]!.at).toBeLessThan(
+      2000,
+    );
     await shot('endpoint-detail');
 
     await page.getByRole('button', { name: 'Reveal secret' }).click();
@@ -342,7 +392,10 @@ describe('the subscriber portal at /portal', () => {
     await page.getByText('Endpoint enabled.').waitFor({ timeout: WAIT });
 
     // A second endpoint, made through the API, deleted after the confirmation dialog.
-    const spare = await h.call('POST', `/v1/subscribers/${acme.id}/endpoints`, { key: acme.apiKey, body: { url: `${receiver.url}/spare` } });
+    const spare = await h.call('POST', `/v1/subscribers/${acme.id}/endpoints`, {
+      key: acme.apiKey,
+      body: { url: `${receiver.url}/spare` },
+    });
     await page.goto(`${portalUrl()}#/endpoints/${spare.body.id}`);
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete endpoint' }).click();
@@ -350,7 +403,7 @@ describe('the subscriber portal at /portal', () => {
     expect((await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${spare.body.id}`)).status).toBe(404);
   });
 
-  step('shows a second subscriber none of the first one\'s endpoints or deliveries', async () => {
+  step("shows a second subscriber none of the first one's endpoints or deliveries", async () => {
     const other = await newContext({ viewport: { width: 1280, height: 860 } });
     try {
       const p = await other.newPage();
@@ -412,7 +465,12 @@ describe('the subscriber portal at /portal', () => {
         if (view === '#/deliveries') {
           // Stacked: no header row on screen, each delivery a card with its values under their names.
           expect(await p.locator('.delivery-table thead').evaluate((el) => el.getBoundingClientRect().width)).toBeLessThanOrEqual(1);
-          expect(await p.locator('.delivery-table tbody tr').first().evaluate((el) => (globalThis as any).getComputedStyle(el).display)).toBe('block');
+          expect(
+            await p
+              .locator('.delivery-table tbody tr')
+              .first()
+              .evaluate((el) => (globalThis as any).getComputedStyle(el).display),
+          ).toBe('block');
           // The long URL wraps, and only after a / or a dot.
           const breaks = await lineBreaks(p, `[data-delivery-id="${refusedDeliveryId}"] .delivery-endpoint .url`);
           expect(breaks.lines).toBeGreaterThan(1);

@@ -35,7 +35,11 @@ describe("the portal's source pages", () => {
 
   /** A request to the ingest URL, as the sender makes it (no API key). */
   async function send(body: string, headers: Record<string, string>): Promise<number> {
-    const res = await fetch(`${h.baseUrl}${ingestUrl}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const res = await fetch(`${h.baseUrl}${ingestUrl}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
     await res.arrayBuffer();
     return res.status;
   }
@@ -70,7 +74,11 @@ describe("the portal's source pages", () => {
     await page.getByRole('radio', { name: 'Facebook / Meta' }).check();
     expect(await providerFieldLabels()).toEqual(['App secret', 'Verify token']);
     await page.getByRole('radio', { name: 'SendGrid' }).check();
-    expect(await providerFieldLabels()).toEqual(['Verification key', 'Clock tolerance (seconds) (optional)', ' Publish each event of a batch as its own event']);
+    expect(await providerFieldLabels()).toEqual([
+      'Verification key',
+      'Clock tolerance (seconds) (optional)',
+      ' Publish each event of a batch as its own event',
+    ]);
     await page.getByRole('radio', { name: 'Twilio' }).check();
     expect(await providerFieldLabels()).toEqual(['Auth token']);
     await page.getByRole('radio', { name: 'Other: HMAC of the body' }).check();
@@ -107,12 +115,22 @@ describe("the portal's source pages", () => {
     const ping = '{"zen":"Keep it logically awesome.","hook_id":1}';
     expect(await send(ping, { 'x-github-event': 'ping', 'x-hub-signature-256': await githubSignature(secret, ping) })).toBe(200);
     const body = '{"action":"opened","number":7}';
-    expect(await send(body, { 'x-github-event': 'pull_request', 'x-hub-signature-256': await githubSignature('not-the-secret', body) })).toBe(401);
-    expect(await send(body, { 'x-github-event': 'pull_request', 'x-github-delivery': 'd-1', 'x-hub-signature-256': await githubSignature(secret, body) })).toBe(202);
+    expect(
+      await send(body, { 'x-github-event': 'pull_request', 'x-hub-signature-256': await githubSignature('not-the-secret', body) }),
+    ).toBe(401);
+    expect(
+      await send(body, {
+        'x-github-event': 'pull_request',
+        'x-github-delivery': 'd-1',
+        'x-hub-signature-256': await githubSignature(secret, body),
+      }),
+    ).toBe(202);
 
     const rows = page.locator('tr[data-request-id]');
     await waitUntil(page, async () => (await rows.count()) === 3, 'three requests in the history');
-    expect(await page.locator('tr[data-request-id]').evaluateAll((trs: any[]) => trs.map((tr) => tr.getAttribute('data-outcome')))).toEqual(['published', 'rejected', 'ignored']);
+    expect(await page.locator('tr[data-request-id]').evaluateAll((trs: any[]) => trs.map((tr) => tr.getAttribute('data-outcome')))).toEqual(
+      ['published', 'rejected', 'ignored'],
+    );
     expect(await rows.nth(1).locator('.request-reason').textContent()).toBe('signature_mismatch: X-Hub-Signature-256');
     expect(await rows.nth(2).locator('.request-reason').textContent()).toBe('ping answered');
     await waitUntil(page, async () => (await page.getByTestId('source-status').textContent()) === 'verified', 'the verified badge');

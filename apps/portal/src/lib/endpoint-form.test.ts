@@ -68,7 +68,7 @@ describe('createBody', () => {
 });
 
 describe('patchBody', () => {
-  it('shows the endpoint\'s interval and timeout in seconds', () => {
+  it("shows the endpoint's interval and timeout in seconds", () => {
     expect(formFromEndpoint({ ...endpoint, timeoutMs: 1500 })).toMatchObject({ intervalSeconds: '60', timeoutSeconds: '1.5' });
   });
 

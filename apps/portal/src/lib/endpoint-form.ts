@@ -143,7 +143,9 @@ function optional<T extends object>(fields: T): Partial<T> {
 }
 
 export function signatureOf(form: EndpointFormState): SignatureConfig {
-  return form.scheme === 'x-hub-signature' ? { scheme: form.scheme, algorithm: form.algorithm, prefix: form.prefix } : { scheme: form.scheme };
+  return form.scheme === 'x-hub-signature'
+    ? { scheme: form.scheme, algorithm: form.algorithm, prefix: form.prefix }
+    : { scheme: form.scheme };
 }
 
 /** The auth object the API takes for the chosen type (only that type's fields). */
@@ -160,9 +162,23 @@ export function authOf(fields: AuthFields): Record<string, unknown> {
     case 'bearer':
       return { type: f.type, token: f.token };
     case 'oauth2-client-credentials':
-      return { type: f.type, tokenUrl: f.tokenUrl, clientId: f.clientId, clientSecret: f.clientSecret, clientAuth: f.clientAuth, ...optional({ scope: f.scope, audience: f.audience }) };
+      return {
+        type: f.type,
+        tokenUrl: f.tokenUrl,
+        clientId: f.clientId,
+        clientSecret: f.clientSecret,
+        clientAuth: f.clientAuth,
+        ...optional({ scope: f.scope, audience: f.audience }),
+      };
     case 'aws-sigv4':
-      return { type: f.type, accessKeyId: f.accessKeyId, secretAccessKey: f.secretAccessKey, region: f.region, service: f.service, ...optional({ sessionToken: f.sessionToken }) };
+      return {
+        type: f.type,
+        accessKeyId: f.accessKeyId,
+        secretAccessKey: f.secretAccessKey,
+        region: f.region,
+        service: f.service,
+        ...optional({ sessionToken: f.sessionToken }),
+      };
   }
 }
 

@@ -4,14 +4,28 @@ export function relativeTime(ms: number | null | undefined, nowMs: number): stri
   const diff = Math.round((nowMs - ms) / 1000);
   const abs = Math.abs(diff);
   if (abs < 5) return 'just now';
-  const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.floor(abs / 60)} min` : abs < 86_400 ? `${Math.floor(abs / 3600)} h` : `${Math.floor(abs / 86_400)} d`;
+  const text =
+    abs < 60
+      ? `${abs} s`
+      : abs < 3600
+        ? `${Math.floor(abs / 60)} min`
+        : abs < 86_400
+          ? `${Math.floor(abs / 3600)} h`
+          : `${Math.floor(abs / 86_400)} d`;
   return diff >= 0 ? `${text} ago` : `in ${text}`;
 }
 
 /** A time as the person's browser writes it, to the second. */
 export function dateTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ms).toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 }
 
 export function percent(rate: number | null | undefined): string {

@@ -38,7 +38,12 @@ export function hourlyBuckets(
   hours = 24,
 ): HourlyStats {
   const { since } = chartWindow(nowMs, hours);
-  const buckets: HourBucket[] = Array.from({ length: hours }, (_, i) => ({ start: since + i * HOUR_MS, delivered: 0, failed: 0, pending: 0 }));
+  const buckets: HourBucket[] = Array.from({ length: hours }, (_, i) => ({
+    start: since + i * HOUR_MS,
+    delivered: 0,
+    failed: 0,
+    pending: 0,
+  }));
   for (const d of deliveries) {
     const index = Math.floor((d.createdAt - since) / HOUR_MS);
     const bucket = buckets[index];

@@ -10,7 +10,10 @@ describe('the source form', () => {
 
   it('sends only the chosen provider fields, leaving the event type to the default when empty', () => {
     const form = { ...newSourceForm('facebook'), name: ' Page feed ', values: { appSecret: 'app-s', verifyToken: 'vt' } };
-    expect(sourceCreateBody(form)).toEqual({ name: 'Page feed', verification: { type: 'facebook', appSecret: 'app-s', verifyToken: 'vt' } });
+    expect(sourceCreateBody(form)).toEqual({
+      name: 'Page feed',
+      verification: { type: 'facebook', appSecret: 'app-s', verifyToken: 'vt' },
+    });
     expect(sourceCreateBody({ ...form, eventType: ' fb.{$.object} ' })).toMatchObject({ eventType: 'fb.{$.object}' });
   });
 
@@ -22,7 +25,11 @@ describe('the source form', () => {
   });
 
   it('turns numbers, checkboxes, a pasted key and a header pair into API values, and omits empty optional fields', () => {
-    const sendgrid = { ...newSourceForm('sendgrid'), name: 'mail', values: { publicKey: 'MFkw\nEwYH ', toleranceSeconds: '', splitEvents: false } };
+    const sendgrid = {
+      ...newSourceForm('sendgrid'),
+      name: 'mail',
+      values: { publicKey: 'MFkw\nEwYH ', toleranceSeconds: '', splitEvents: false },
+    };
     expect(sourceCreateBody(sendgrid).verification).toEqual({ type: 'sendgrid', publicKey: 'MFkwEwYH', splitEvents: false });
     const zendesk = { ...newSourceForm('zendesk'), values: { secret: 's', toleranceSeconds: '120' } };
     expect(sourceCreateBody(zendesk).verification).toEqual({ type: 'zendesk', secret: 's', toleranceSeconds: 120 });

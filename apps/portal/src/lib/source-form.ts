@@ -24,33 +24,59 @@ export interface ProviderInfo {
   handshake?: string;
 }
 
-const tolerance: ProviderField = { name: 'toleranceSeconds', label: 'Clock tolerance (seconds)', kind: 'number', optional: true, hint: 'Default 300: a signed timestamp further from now is refused.' };
+const tolerance: ProviderField = {
+  name: 'toleranceSeconds',
+  label: 'Clock tolerance (seconds)',
+  kind: 'number',
+  optional: true,
+  hint: 'Default 300: a signed timestamp further from now is refused.',
+};
 
 export const PROVIDERS: readonly ProviderInfo[] = [
   {
     type: 'github',
     label: 'GitHub',
-    fields: [{ name: 'secret', label: 'Webhook secret', kind: 'secret', hint: 'The secret you enter in the repository or organisation webhook settings.' }],
+    fields: [
+      {
+        name: 'secret',
+        label: 'Webhook secret',
+        kind: 'secret',
+        hint: 'The secret you enter in the repository or organisation webhook settings.',
+      },
+    ],
     defaultEventType: 'github.{header:X-GitHub-Event}.{$.action?}',
-    handshake: 'GitHub sends a signed ping when the webhook is created: it is answered and marks the source verified. Redeliveries (same X-GitHub-Delivery) are published once.',
+    handshake:
+      'GitHub sends a signed ping when the webhook is created: it is answered and marks the source verified. Redeliveries (same X-GitHub-Delivery) are published once.',
   },
   {
     type: 'stripe',
     label: 'Stripe',
-    fields: [{ name: 'secret', label: 'Signing secret', kind: 'secret', hint: 'whsec_… from the endpoint in the Stripe dashboard.' }, tolerance],
+    fields: [
+      { name: 'secret', label: 'Signing secret', kind: 'secret', hint: 'whsec_… from the endpoint in the Stripe dashboard.' },
+      tolerance,
+    ],
     defaultEventType: 'stripe.{$.type}',
   },
   {
     type: 'slack',
     label: 'Slack',
-    fields: [{ name: 'signingSecret', label: 'Signing secret', kind: 'secret', hint: 'Basic Information → App Credentials → Signing Secret.' }],
+    fields: [
+      { name: 'signingSecret', label: 'Signing secret', kind: 'secret', hint: 'Basic Information → App Credentials → Signing Secret.' },
+    ],
     defaultEventType: 'slack.{$.event.type}',
     handshake: 'Slack’s signed url_verification is answered with its challenge.',
   },
   {
     type: 'twilio',
     label: 'Twilio',
-    fields: [{ name: 'authToken', label: 'Auth token', kind: 'secret', hint: 'The account’s auth token (Console → Account info). Twilio signs the full public URL: the server needs HOOKRELAY_PUBLIC_URL.' }],
+    fields: [
+      {
+        name: 'authToken',
+        label: 'Auth token',
+        kind: 'secret',
+        hint: 'The account’s auth token (Console → Account info). Twilio signs the full public URL: the server needs HOOKRELAY_PUBLIC_URL.',
+      },
+    ],
     defaultEventType: 'source.twilio',
   },
   {
@@ -62,14 +88,22 @@ export const PROVIDERS: readonly ProviderInfo[] = [
   {
     type: 'zendesk',
     label: 'Zendesk',
-    fields: [{ name: 'secret', label: 'Signing secret', kind: 'secret', hint: 'Admin Center → Webhooks → the webhook → Reveal secret.' }, tolerance],
+    fields: [
+      { name: 'secret', label: 'Signing secret', kind: 'secret', hint: 'Admin Center → Webhooks → the webhook → Reveal secret.' },
+      tolerance,
+    ],
     defaultEventType: 'source.zendesk',
   },
   {
     type: 'sendgrid',
     label: 'SendGrid',
     fields: [
-      { name: 'publicKey', label: 'Verification key', kind: 'textarea', hint: 'Mail Settings → Event Webhook → Signature Verification: the public key SendGrid shows (base64).' },
+      {
+        name: 'publicKey',
+        label: 'Verification key',
+        kind: 'textarea',
+        hint: 'Mail Settings → Event Webhook → Signature Verification: the public key SendGrid shows (base64).',
+      },
       tolerance,
       { name: 'splitEvents', label: 'Publish each event of a batch as its own event', kind: 'checkbox', checked: true },
     ],
@@ -80,7 +114,12 @@ export const PROVIDERS: readonly ProviderInfo[] = [
     label: 'Facebook / Meta',
     fields: [
       { name: 'appSecret', label: 'App secret', kind: 'secret', hint: 'App settings → Basic → App secret.' },
-      { name: 'verifyToken', label: 'Verify token', kind: 'secret', hint: 'Any text you choose; enter the same in the app’s webhook settings.' },
+      {
+        name: 'verifyToken',
+        label: 'Verify token',
+        kind: 'secret',
+        hint: 'Any text you choose; enter the same in the app’s webhook settings.',
+      },
     ],
     defaultEventType: 'facebook.{$.object}',
     handshake: 'Meta’s hub.challenge check is answered only when its verify token matches, and marks the source verified.',
@@ -95,7 +134,14 @@ export const PROVIDERS: readonly ProviderInfo[] = [
   {
     type: 'shopify',
     label: 'Shopify',
-    fields: [{ name: 'secret', label: 'Client secret', kind: 'secret', hint: 'The app’s client secret, or the signing secret shown under Notifications → Webhooks.' }],
+    fields: [
+      {
+        name: 'secret',
+        label: 'Client secret',
+        kind: 'secret',
+        hint: 'The app’s client secret, or the signing secret shown under Notifications → Webhooks.',
+      },
+    ],
     defaultEventType: 'shopify.{header:X-Shopify-Topic}',
     handshake: 'Retries (same X-Shopify-Webhook-Id) are published once.',
   },

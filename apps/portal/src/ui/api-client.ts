@@ -98,17 +98,23 @@ export function createApi(key: string, subscriberId: string) {
     createEndpoint: (body: unknown) => call<Endpoint & { secret: string }>('POST', `${sub}/endpoints`, body),
     updateEndpoint: (eid: string, body: unknown) => call<Endpoint & { secret?: string }>('PATCH', ep(eid), body),
     deleteEndpoint: (eid: string) => call<void>('DELETE', ep(eid)),
-    revealSecret: (eid: string) => call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('GET', `${ep(eid)}/secret`),
+    revealSecret: (eid: string) =>
+      call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('GET', `${ep(eid)}/secret`),
     rotateSecret: (eid: string, graceMs: number) =>
-      call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('POST', `${ep(eid)}/secret/rotate`, { graceMs }),
+      call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('POST', `${ep(eid)}/secret/rotate`, {
+        graceMs,
+      }),
     sendTest: (eid: string, type?: string) => call<TestSendResult>('POST', `${ep(eid)}/test`, type ? { type } : {}),
     recover: (eid: string, since: number) => call<{ endpointId: string; recovered: number }>('POST', `${ep(eid)}/recover`, { since }),
     listDeliveries: (filter: DeliveryFilter) => call<Page<Delivery>>('GET', `${sub}/deliveries${query({ limit: 50, ...filter })}`),
     getDelivery: (did: string) => call<DeliveryWithAttempts>('GET', `${sub}/deliveries/${encodeURIComponent(did)}`),
-    retryDelivery: (did: string) => call<{ id: string; state: string; queued: boolean }>('POST', `${sub}/deliveries/${encodeURIComponent(did)}/retry`),
+    retryDelivery: (did: string) =>
+      call<{ id: string; state: string; queued: boolean }>('POST', `${sub}/deliveries/${encodeURIComponent(did)}/retry`),
     getEvent: (evid: string) => call<StoredEventView>('GET', `${sub}/events/${encodeURIComponent(evid)}`),
-    listEvents: (filter: { type?: string; cursor?: string }) => call<Page<EventSummary>>('GET', `${sub}/events${query({ include: 'outcomes', limit: 25, ...filter })}`),
-    replayEvent: (evid: string) => call<{ id: string; created: string[]; requeued: string[] }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
+    listEvents: (filter: { type?: string; cursor?: string }) =>
+      call<Page<EventSummary>>('GET', `${sub}/events${query({ include: 'outcomes', limit: 25, ...filter })}`),
+    replayEvent: (evid: string) =>
+      call<{ id: string; created: string[]; requeued: string[] }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
     listSources: () => call<{ data: Source[] }>('GET', `${sub}/sources`),
     getSource: (id: string) => call<Source>('GET', `${sub}/sources/${encodeURIComponent(id)}`),
     createSource: (body: unknown) => call<Source>('POST', `${sub}/sources`, body),

@@ -58,7 +58,13 @@ export function App({ opened }: { opened: { token: string | null } | null }) {
     whoAmI(token).then(
       (me) => {
         if (me.role !== 'session' || !me.subscriberId || !me.session) return setGate('link-expired');
-        const s: Session = { key: token, subscriberId: me.subscriberId, subscriberName: me.subscriberName ?? undefined, admin: false, link: { sessionId: me.session.id, expiresAt: me.session.expiresAt, readOnly: me.session.readOnly } };
+        const s: Session = {
+          key: token,
+          subscriberId: me.subscriberId,
+          subscriberName: me.subscriberName ?? undefined,
+          admin: false,
+          link: { sessionId: me.session.id, expiresAt: me.session.expiresAt, readOnly: me.session.readOnly },
+        };
         saveSession(s);
         setSession(s);
         setGate(null);
@@ -117,7 +123,12 @@ export function App({ opened }: { opened: { token: string | null } | null }) {
     location.hash = '';
   }
 
-  if (gate === 'opening-link') return <main id="main" class="narrow"><p role="status">Opening your link…</p></main>;
+  if (gate === 'opening-link')
+    return (
+      <main id="main" class="narrow">
+        <p role="status">Opening your link…</p>
+      </main>
+    );
   if (gate === 'link-expired') return <LinkExpiredPage platformName={platformName} />;
   if (gate === 'signed-out') return <SignedOutPage platformName={platformName} onSignIn={() => setGate(null)} />;
   if (!session || !api) return <SignIn onSignedIn={signIn} />;
@@ -182,7 +193,8 @@ function LinkClock({ expiresAt, readOnly }: { expiresAt: number; readOnly: boole
   const now = useNow(expiresAt - Date.now() < 120_000 ? 1000 : 15_000);
   return (
     <span class="link-clock" data-expires-at={expiresAt}>
-      {readOnly && <span class="badge badge-readonly">read-only</span>} <span class="muted">Link expires in {timeLeft(expiresAt, now)}</span>
+      {readOnly && <span class="badge badge-readonly">read-only</span>}{' '}
+      <span class="muted">Link expires in {timeLeft(expiresAt, now)}</span>
     </span>
   );
 }

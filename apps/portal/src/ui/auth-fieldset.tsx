@@ -46,14 +46,22 @@ const FIELDS: Record<AuthType, Array<{ key: Key; label: string; secret?: boolean
 };
 
 /** How the worker authenticates to the receiver. On an edit, secrets are typed again to change auth. */
-export function AuthFieldset(props: { value: AuthFields; onChange: (v: AuthFields) => void; editing: boolean; configured: boolean; invalid?: boolean }) {
+export function AuthFieldset(props: {
+  value: AuthFields;
+  onChange: (v: AuthFields) => void;
+  editing: boolean;
+  configured: boolean;
+  invalid?: boolean;
+}) {
   const a = props.value;
   const set = (patch: Partial<AuthFields>) => props.onChange({ ...a, ...patch });
   return (
     <fieldset class={props.invalid ? 'field-invalid' : ''}>
       <legend>Authentication to the receiver</legend>
       {props.editing && props.configured && (
-        <p class="hint">Secrets are write-only: they are not shown here. Change anything in this section and enter the secret again to replace it.</p>
+        <p class="hint">
+          Secrets are write-only: they are not shown here. Change anything in this section and enter the secret again to replace it.
+        </p>
       )}
       <div class="field">
         <label for="auth-type">Type</label>
@@ -82,14 +90,25 @@ export function AuthFieldset(props: { value: AuthFields; onChange: (v: AuthField
                 onInput={(e) => set({ [f.key]: e.currentTarget.value })}
               />
             ) : (
-              <input id={`auth-${f.key}`} type="text" autocomplete="off" spellcheck={false} value={a[f.key]} onInput={(e) => set({ [f.key]: e.currentTarget.value })} />
+              <input
+                id={`auth-${f.key}`}
+                type="text"
+                autocomplete="off"
+                spellcheck={false}
+                value={a[f.key]}
+                onInput={(e) => set({ [f.key]: e.currentTarget.value })}
+              />
             )}
           </div>
         ))}
         {a.type === 'oauth2-client-credentials' && (
           <div class="field">
             <label for="auth-clientAuth">Client authentication</label>
-            <select id="auth-clientAuth" value={a.clientAuth} onChange={(e) => set({ clientAuth: e.currentTarget.value as 'body' | 'basic' })}>
+            <select
+              id="auth-clientAuth"
+              value={a.clientAuth}
+              onChange={(e) => set({ clientAuth: e.currentTarget.value as 'body' | 'basic' })}
+            >
               <option value="body">In the request body (client_secret_post)</option>
               <option value="basic">Basic header (client_secret_basic)</option>
             </select>

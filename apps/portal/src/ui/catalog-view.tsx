@@ -13,11 +13,16 @@ export function CatalogView({ catalog }: { catalog: EventTypeInfo[] }) {
   usePageTitle('Event types');
   const [filter, setFilter] = useState('');
   const needle = filter.trim().toLowerCase();
-  const groups = byNamespace(catalog.filter((t) => !needle || t.type.toLowerCase().includes(needle) || t.description.toLowerCase().includes(needle)));
+  const groups = byNamespace(
+    catalog.filter((t) => !needle || t.type.toLowerCase().includes(needle) || t.description.toLowerCase().includes(needle)),
+  );
   return (
     <main id="main" class="catalog-page">
       <PageHeading>Event types</PageHeading>
-      <p class="muted">What can be sent to your endpoints. Subscribe an endpoint to a type, or to a whole namespace with a pattern such as <code>order.*</code>.</p>
+      <p class="muted">
+        What can be sent to your endpoints. Subscribe an endpoint to a type, or to a whole namespace with a pattern such as{' '}
+        <code>order.*</code>.
+      </p>
       <div class="field">
         <label for="catalog-page-filter">Filter event types</label>
         <input id="catalog-page-filter" type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />

@@ -99,7 +99,10 @@ export function PageHeading({ children }: { children: ComponentChildren }) {
 export function Field(props: { label: string; hint?: string; error?: string; children: ComponentChildren; id: string }) {
   const describedBy = [props.hint && `${props.id}-hint`, props.error && `${props.id}-error`].filter(Boolean).join(' ') || undefined;
   const control = isValidElement(props.children)
-    ? cloneElement(props.children as VNode<Record<string, unknown>>, { 'aria-describedby': describedBy, 'aria-invalid': props.error ? true : undefined })
+    ? cloneElement(props.children as VNode<Record<string, unknown>>, {
+        'aria-describedby': describedBy,
+        'aria-invalid': props.error ? true : undefined,
+      })
     : props.children;
   return (
     <div class={`field${props.error ? ' field-invalid' : ''}`}>

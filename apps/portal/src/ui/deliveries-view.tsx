@@ -35,7 +35,10 @@ export function DeliveriesView({ api, filter, catalog }: { api: Api; filter: Del
   };
 
   useEffect(() => {
-    api.listEndpoints().then((p) => setEndpoints(p.data), () => undefined);
+    api.listEndpoints().then(
+      (p) => setEndpoints(p.data),
+      () => undefined,
+    );
   }, [api]);
   useEffect(() => {
     generation.current++;
@@ -190,7 +193,13 @@ function DeliveryFilters({ filter, endpoints, catalog }: { filter: DeliveryQuery
       </div>
       <div class="field">
         <label for="filter-type">Event type</label>
-        <input id="filter-type" list="filter-type-options" placeholder="e.g. incident.*" value={eventType} onInput={(e) => setEventType(e.currentTarget.value)} />
+        <input
+          id="filter-type"
+          list="filter-type-options"
+          placeholder="e.g. incident.*"
+          value={eventType}
+          onInput={(e) => setEventType(e.currentTarget.value)}
+        />
         <datalist id="filter-type-options">
           {catalog.map((t) => (
             <option key={t.type} value={t.type} />

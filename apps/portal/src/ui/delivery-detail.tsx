@@ -79,7 +79,15 @@ export function DeliveryDetail({ api, id }: { api: Api; id: string }) {
                 {d.failureReason && <span class="muted"> · {d.failureReason}</span>}
               </dd>
               <dt>Endpoint</dt>
-              <dd>{d.endpoint ? <a href={href({ name: 'endpoint', id: d.endpoint.id })}><BreakableUrl url={d.endpoint.url} /></a> : <span class="muted">{d.endpointId} (deleted)</span>}</dd>
+              <dd>
+                {d.endpoint ? (
+                  <a href={href({ name: 'endpoint', id: d.endpoint.id })}>
+                    <BreakableUrl url={d.endpoint.url} />
+                  </a>
+                ) : (
+                  <span class="muted">{d.endpointId} (deleted)</span>
+                )}
+              </dd>
               <dt>Event</dt>
               <dd>
                 <a href={href({ name: 'event', id: d.eventId })}>
@@ -129,7 +137,13 @@ export function DeliveryDetail({ api, id }: { api: Api; id: string }) {
           <section class="card" aria-labelledby="payload-h">
             <h2 id="payload-h">Payload</h2>
             <ErrorBanner error={eventError} />
-            {event ? <pre class="code payload" tabIndex={0} aria-label="Event payload">{prettyJson(event.payload)}</pre> : !eventError && <p role="status">Loading payload…</p>}
+            {event ? (
+              <pre class="code payload" tabIndex={0} aria-label="Event payload">
+                {prettyJson(event.payload)}
+              </pre>
+            ) : (
+              !eventError && <p role="status">Loading payload…</p>
+            )}
           </section>
         </>
       )}
@@ -142,7 +156,10 @@ function AttemptCard({ attempt: a }: { attempt: Attempt }) {
   return (
     <li class={`card attempt attempt-${a.outcome}`} data-outcome={a.outcome}>
       <h3>
-        Attempt {a.attempt} <span class={`badge badge-${a.outcome === 'delivered' ? 'delivered' : a.outcome === 'retry' ? 'retrying' : 'failed'}`}>{a.outcome}</span>
+        Attempt {a.attempt}{' '}
+        <span class={`badge badge-${a.outcome === 'delivered' ? 'delivered' : a.outcome === 'retry' ? 'retrying' : 'failed'}`}>
+          {a.outcome}
+        </span>
       </h3>
       <dl class="attempt-facts">
         <div>
@@ -168,11 +185,15 @@ function AttemptCard({ attempt: a }: { attempt: Attempt }) {
       <details>
         <summary>Request headers ({headers.length})</summary>
         <p class="hint">As sent, with secrets and authorization redacted by the server.</p>
-        <pre class="code" tabIndex={0}>{headers.map(([k, v]) => `${k}: ${v}`).join('\n')}</pre>
+        <pre class="code" tabIndex={0}>
+          {headers.map(([k, v]) => `${k}: ${v}`).join('\n')}
+        </pre>
       </details>
       <details open={a.outcome !== 'delivered'}>
         <summary>Response body{a.responseBody ? ` (${a.responseBody.length} characters)` : ' (empty)'}</summary>
-        <pre class="code" tabIndex={0}>{a.responseBody ? prettyJson(a.responseBody) : '(empty)'}</pre>
+        <pre class="code" tabIndex={0}>
+          {a.responseBody ? prettyJson(a.responseBody) : '(empty)'}
+        </pre>
       </details>
     </li>
   );

@@ -26,7 +26,17 @@ const AFTER_RECOVER_MS = 1500;
  * `onChanged` reloads the endpoint, its health and its chart: called right after anything that
  * changes them, so they do not wait for the next poll.
  */
-export function EndpointActions({ api, endpoint: e, catalog, onChanged }: { api: Api; endpoint: Endpoint; catalog: EventTypeInfo[]; onChanged: () => Promise<void> }) {
+export function EndpointActions({
+  api,
+  endpoint: e,
+  catalog,
+  onChanged,
+}: {
+  api: Api;
+  endpoint: Endpoint;
+  catalog: EventTypeInfo[];
+  onChanged: () => Promise<void>;
+}) {
   const readOnly = useReadOnly();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -176,7 +186,10 @@ export function EndpointActions({ api, endpoint: e, catalog, onChanged }: { api:
       </form>
 
       <Dialog open={dialog === 'rotate'} title="Rotate the signing secret" onClose={() => setDialog(null)}>
-        <p>A new secret is generated. During the grace period the old one keeps signing beside it, so receivers can switch without losing a delivery.</p>
+        <p>
+          A new secret is generated. During the grace period the old one keeps signing beside it, so receivers can switch without losing a
+          delivery.
+        </p>
         <div class="field">
           <label for="grace">Grace period</label>
           <select id="grace" value={String(grace)} onChange={(ev) => setGrace(Number(ev.currentTarget.value))}>

@@ -102,7 +102,12 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
           <Field id="description" label="Description" error={errorFor('description')}>
             <input id="description" value={form.description} onInput={(e) => set({ description: e.currentTarget.value })} />
           </Field>
-          <EventTypePicker value={form.eventTypes} onChange={(eventTypes) => set({ eventTypes })} catalog={catalog} invalid={!!errorFor('eventTypes')} />
+          <EventTypePicker
+            value={form.eventTypes}
+            onChange={(eventTypes) => set({ eventTypes })}
+            catalog={catalog}
+            invalid={!!errorFor('eventTypes')}
+          />
           {errorFor('eventTypes') && <small class="field-error">{errorFor('eventTypes')}</small>}
         </section>
 
@@ -122,7 +127,11 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
               {form.scheme === 'x-hub-signature' && (
                 <div class="field">
                   <label for="algorithm">Algorithm</label>
-                  <select id="algorithm" value={form.algorithm} onChange={(e) => set({ algorithm: e.currentTarget.value as EndpointFormState['algorithm'] })}>
+                  <select
+                    id="algorithm"
+                    value={form.algorithm}
+                    onChange={(e) => set({ algorithm: e.currentTarget.value as EndpointFormState['algorithm'] })}
+                  >
                     <option value="sha256">sha256</option>
                     <option value="sha512">sha512</option>
                     <option value="sha1">sha1 (legacy; the server may refuse it)</option>
@@ -132,12 +141,19 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
             </div>
             {form.scheme === 'x-hub-signature' && (
               <label class="checkbox">
-                <input type="checkbox" checked={form.prefix} onChange={(e) => set({ prefix: e.currentTarget.checked })} /> Prefix the value with the algorithm, as in <code>sha256=…</code>
+                <input type="checkbox" checked={form.prefix} onChange={(e) => set({ prefix: e.currentTarget.checked })} /> Prefix the value
+                with the algorithm, as in <code>sha256=…</code>
               </label>
             )}
             {!editing && (
               <Field id="secret" label="Secret (optional)" hint="Leave empty and one is generated." error={errorFor('secret')}>
-                <input id="secret" type="password" autocomplete="off" value={form.secret} onInput={(e) => set({ secret: e.currentTarget.value })} />
+                <input
+                  id="secret"
+                  type="password"
+                  autocomplete="off"
+                  value={form.secret}
+                  onInput={(e) => set({ secret: e.currentTarget.value })}
+                />
               </Field>
             )}
             {errorFor('signature') && <small class="field-error">{errorFor('signature')}</small>}
@@ -151,10 +167,24 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
             {form.headers.map((h, i) => (
               <div class="header-row" key={i}>
                 <label for={`header-name-${i}`} class="visually-hidden">{`Header ${i + 1} name`}</label>
-                <input id={`header-name-${i}`} placeholder="Name" value={h.name} onInput={(e) => set({ headers: form.headers.map((x, j) => (j === i ? { ...x, name: e.currentTarget.value } : x)) })} />
+                <input
+                  id={`header-name-${i}`}
+                  placeholder="Name"
+                  value={h.name}
+                  onInput={(e) => set({ headers: form.headers.map((x, j) => (j === i ? { ...x, name: e.currentTarget.value } : x)) })}
+                />
                 <label for={`header-value-${i}`} class="visually-hidden">{`Header ${i + 1} value`}</label>
-                <input id={`header-value-${i}`} placeholder="Value" value={h.value} onInput={(e) => set({ headers: form.headers.map((x, j) => (j === i ? { ...x, value: e.currentTarget.value } : x)) })} />
-                <button type="button" aria-label={`Remove header ${i + 1}`} onClick={() => set({ headers: form.headers.filter((_, j) => j !== i) })}>
+                <input
+                  id={`header-value-${i}`}
+                  placeholder="Value"
+                  value={h.value}
+                  onInput={(e) => set({ headers: form.headers.map((x, j) => (j === i ? { ...x, value: e.currentTarget.value } : x)) })}
+                />
+                <button
+                  type="button"
+                  aria-label={`Remove header ${i + 1}`}
+                  onClick={() => set({ headers: form.headers.filter((_, j) => j !== i) })}
+                >
                   Remove
                 </button>
               </div>
@@ -167,7 +197,13 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
         </section>
 
         <section class="card">
-          <AuthFieldset value={form.auth} onChange={(auth) => set({ auth, authChanged: true })} editing={editing} configured={original?.auth.configured === true} invalid={!!errorFor('auth')} />
+          <AuthFieldset
+            value={form.auth}
+            onChange={(auth) => set({ auth, authChanged: true })}
+            editing={editing}
+            configured={original?.auth.configured === true}
+            invalid={!!errorFor('auth')}
+          />
           {errorFor('auth') && <small class="field-error">{errorFor('auth')}</small>}
         </section>
 
@@ -176,22 +212,61 @@ export function EndpointFormView({ api, id, catalog }: { api: Api; id?: string; 
             <legend>Retries and timeout</legend>
             <div class="field-grid">
               <Field id="maxRetries" label="Max retries" error={errorAt('retry.maxRetries')}>
-                <input id="maxRetries" inputMode="numeric" value={form.maxRetries} onInput={(e) => set({ maxRetries: e.currentTarget.value })} />
+                <input
+                  id="maxRetries"
+                  inputMode="numeric"
+                  value={form.maxRetries}
+                  onInput={(e) => set({ maxRetries: e.currentTarget.value })}
+                />
               </Field>
-              <Field id="intervalSeconds" label="Retry interval (seconds)" hint={secondsHint(form.intervalSeconds)} error={errorAt('retry.intervalMs')}>
-                <input id="intervalSeconds" inputMode="decimal" value={form.intervalSeconds} onInput={(e) => set({ intervalSeconds: e.currentTarget.value })} />
+              <Field
+                id="intervalSeconds"
+                label="Retry interval (seconds)"
+                hint={secondsHint(form.intervalSeconds)}
+                error={errorAt('retry.intervalMs')}
+              >
+                <input
+                  id="intervalSeconds"
+                  inputMode="decimal"
+                  value={form.intervalSeconds}
+                  onInput={(e) => set({ intervalSeconds: e.currentTarget.value })}
+                />
               </Field>
               <Field id="backoff" label="Backoff" error={errorAt('retry.backoff')}>
-                <select id="backoff" value={form.backoff} onChange={(e) => set({ backoff: e.currentTarget.value as 'fixed' | 'exponential' })}>
+                <select
+                  id="backoff"
+                  value={form.backoff}
+                  onChange={(e) => set({ backoff: e.currentTarget.value as 'fixed' | 'exponential' })}
+                >
                   <option value="fixed">fixed</option>
                   <option value="exponential">exponential (doubles, ±20% jitter)</option>
                 </select>
               </Field>
-              <Field id="timeoutSeconds" label="Timeout per attempt (seconds)" hint={secondsHint(form.timeoutSeconds)} error={errorFor('timeoutMs')}>
-                <input id="timeoutSeconds" inputMode="decimal" value={form.timeoutSeconds} onInput={(e) => set({ timeoutSeconds: e.currentTarget.value })} />
+              <Field
+                id="timeoutSeconds"
+                label="Timeout per attempt (seconds)"
+                hint={secondsHint(form.timeoutSeconds)}
+                error={errorFor('timeoutMs')}
+              >
+                <input
+                  id="timeoutSeconds"
+                  inputMode="decimal"
+                  value={form.timeoutSeconds}
+                  onInput={(e) => set({ timeoutSeconds: e.currentTarget.value })}
+                />
               </Field>
-              <Field id="ratePerSecond" label="Rate limit (deliveries a second)" hint="Empty for no limit; 0.5 is one every two seconds." error={errorAt('rateLimit')}>
-                <input id="ratePerSecond" inputMode="decimal" value={form.ratePerSecond} onInput={(e) => set({ ratePerSecond: e.currentTarget.value })} />
+              <Field
+                id="ratePerSecond"
+                label="Rate limit (deliveries a second)"
+                hint="Empty for no limit; 0.5 is one every two seconds."
+                error={errorAt('rateLimit')}
+              >
+                <input
+                  id="ratePerSecond"
+                  inputMode="decimal"
+                  value={form.ratePerSecond}
+                  onInput={(e) => set({ ratePerSecond: e.currentTarget.value })}
+                />
               </Field>
             </div>
             {details.some((d) => d.path === 'retry') && <small class="field-error">{describe((path) => path === 'retry')}</small>}

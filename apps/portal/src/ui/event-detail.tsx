@@ -18,7 +18,10 @@ export function EventDetail({ api, id }: { api: Api; id: string }) {
   const [endpoints, setEndpoints] = useState<Endpoint[]>([]);
   const now = useNow();
   useEffect(() => {
-    api.listEndpoints().then((p) => setEndpoints(p.data), () => undefined);
+    api.listEndpoints().then(
+      (p) => setEndpoints(p.data),
+      () => undefined,
+    );
   }, [api]);
   const urlOf = new Map(endpoints.map((e) => [e.id, e.url]));
 

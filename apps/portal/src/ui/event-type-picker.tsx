@@ -23,7 +23,9 @@ export function EventTypePicker(props: { value: string[]; onChange: (v: string[]
     if (p && !props.value.includes(p)) props.onChange([...props.value, p]);
   };
   const needle = filter.trim().toLowerCase();
-  const shown = props.catalog.filter((t) => !needle || t.type.toLowerCase().includes(needle) || t.description.toLowerCase().includes(needle));
+  const shown = props.catalog.filter(
+    (t) => !needle || t.type.toLowerCase().includes(needle) || t.description.toLowerCase().includes(needle),
+  );
   return (
     <fieldset class={props.invalid ? 'field-invalid' : ''}>
       <legend>Event types</legend>
@@ -35,7 +37,12 @@ export function EventTypePicker(props: { value: string[]; onChange: (v: string[]
         {props.value.map((p) => (
           <li key={p} class="chip">
             <code>{p}</code>
-            <button type="button" class="chip-remove" aria-label={`Remove ${p}`} onClick={() => props.onChange(props.value.filter((x) => x !== p))}>
+            <button
+              type="button"
+              class="chip-remove"
+              aria-label={`Remove ${p}`}
+              onClick={() => props.onChange(props.value.filter((x) => x !== p))}
+            >
               ×
             </button>
           </li>
@@ -88,7 +95,13 @@ export function EventTypePicker(props: { value: string[]; onChange: (v: string[]
         <ul class="plain-list catalog-list">
           {shown.map((t) => (
             <li key={t.type}>
-              <button type="button" class="link-button" onClick={() => add(t.type)} disabled={props.value.includes(t.type)} aria-label={`Add ${t.type}`}>
+              <button
+                type="button"
+                class="link-button"
+                onClick={() => add(t.type)}
+                disabled={props.value.includes(t.type)}
+                aria-label={`Add ${t.type}`}
+              >
                 <code>{t.type}</code>
               </button>{' '}
               <span class="muted">{t.description}</span>

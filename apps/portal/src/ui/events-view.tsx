@@ -56,7 +56,9 @@ export function EventsView({ api, type, catalog }: { api: Api; type?: string; ca
     try {
       const r = await api.replayEvent(e.id);
       const total = r.created.length + r.requeued.length;
-      setNotice(`${e.type} replayed: ${total} ${total === 1 ? 'delivery' : 'deliveries'} queued${r.created.length ? ` (${r.created.length} to endpoints it had not reached)` : ''}.`);
+      setNotice(
+        `${e.type} replayed: ${total} ${total === 1 ? 'delivery' : 'deliveries'} queued${r.created.length ? ` (${r.created.length} to endpoints it had not reached)` : ''}.`,
+      );
       await load();
     } catch (err) {
       setError(err);
@@ -82,7 +84,13 @@ export function EventsView({ api, type, catalog }: { api: Api; type?: string; ca
       >
         <div class="field">
           <label for="events-type">Event type</label>
-          <input id="events-type" list="events-type-options" placeholder="e.g. incident.*" value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
+          <input
+            id="events-type"
+            list="events-type-options"
+            placeholder="e.g. incident.*"
+            value={draft}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+          />
           <datalist id="events-type-options">
             {catalog.map((t) => (
               <option key={t.type} value={t.type} />

@@ -8,8 +8,16 @@ import { usePolling } from './hooks';
 const MAX_PAGES = 10;
 
 /** The last 24 h of one endpoint's deliveries, read from GET .../deliveries?endpointId&since, counted here. */
-export function useHourlyStats(api: Api, endpointId: string, refreshMs: number): { stats: HourlyStats | null; truncated: boolean; error: unknown; refresh: () => void } {
-  const [state, setState] = useState<{ stats: HourlyStats | null; truncated: boolean; error: unknown }>({ stats: null, truncated: false, error: null });
+export function useHourlyStats(
+  api: Api,
+  endpointId: string,
+  refreshMs: number,
+): { stats: HourlyStats | null; truncated: boolean; error: unknown; refresh: () => void } {
+  const [state, setState] = useState<{ stats: HourlyStats | null; truncated: boolean; error: unknown }>({
+    stats: null,
+    truncated: false,
+    error: null,
+  });
   // Bumped to count again at once (after a test send, a retry or a recovery), not on the next poll.
   const [round, setRound] = useState(0);
   usePolling(

@@ -31,10 +31,15 @@ export function SecretOnce({ secret, title }: { secret: string; title: string })
         </button>
       </div>
       <p class="secret-once-note">
-        <strong>Copy it now: you will not see this again here.</strong> Your receiver needs it to check signatures. Later it is only behind “Reveal secret”.
+        <strong>Copy it now: you will not see this again here.</strong> Your receiver needs it to check signatures. Later it is only behind
+        “Reveal secret”.
       </p>
       <p role="status" class="hint">
-        {copied === 'yes' ? 'Copied to the clipboard.' : copied === 'failed' ? 'Could not reach the clipboard: the secret is selected, copy it with Ctrl+C or ⌘C.' : ''}
+        {copied === 'yes'
+          ? 'Copied to the clipboard.'
+          : copied === 'failed'
+            ? 'Could not reach the clipboard: the secret is selected, copy it with Ctrl+C or ⌘C.'
+            : ''}
       </p>
     </section>
   );

@@ -22,8 +22,16 @@ export function loadSession(): Session | null {
     const s = JSON.parse(raw) as Partial<Session>;
     if (typeof s.key !== 'string' || typeof s.subscriberId !== 'string') return null;
     const link =
-      s.link && typeof s.link.sessionId === 'string' && typeof s.link.expiresAt === 'number' ? { sessionId: s.link.sessionId, expiresAt: s.link.expiresAt, readOnly: s.link.readOnly === true } : undefined;
-    return { key: s.key, subscriberId: s.subscriberId, subscriberName: s.subscriberName, admin: s.admin === true, ...(link ? { link } : {}) };
+      s.link && typeof s.link.sessionId === 'string' && typeof s.link.expiresAt === 'number'
+        ? { sessionId: s.link.sessionId, expiresAt: s.link.expiresAt, readOnly: s.link.readOnly === true }
+        : undefined;
+    return {
+      key: s.key,
+      subscriberId: s.subscriberId,
+      subscriberName: s.subscriberName,
+      admin: s.admin === true,
+      ...(link ? { link } : {}),
+    };
   } catch {
     return null;
   }

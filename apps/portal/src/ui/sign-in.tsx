@@ -27,7 +27,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
     setBusy(true);
     try {
       const me = await whoAmI(k).catch((err: unknown) => {
-        if (err instanceof ApiError && err.status === 401) throw new Error('That key was not accepted. Check that you copied all of it, or ask for a new one.');
+        if (err instanceof ApiError && err.status === 401)
+          throw new Error('That key was not accepted. Check that you copied all of it, or ask for a new one.');
         throw err;
       });
       if (me.role === 'admin') {
@@ -36,10 +37,18 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         if (!chosen) throw new Error(`There is no subscriber ${sid}. Leave the ID empty to choose from the list.`);
         return onSignedIn({ key: k, subscriberId: chosen.id, subscriberName: chosen.name, admin: true });
       }
-      if (me.role === 'publisher' || !me.subscriberId) throw new Error('A publisher key cannot sign in here: it can only publish events. Use a subscriber key.');
-      if (sid && sid !== me.subscriberId) throw new Error(`That key belongs to another subscriber than ${sid}. Leave the ID empty, or check it.`);
+      if (me.role === 'publisher' || !me.subscriberId)
+        throw new Error('A publisher key cannot sign in here: it can only publish events. Use a subscriber key.');
+      if (sid && sid !== me.subscriberId)
+        throw new Error(`That key belongs to another subscriber than ${sid}. Leave the ID empty, or check it.`);
       const link = me.session ? { sessionId: me.session.id, expiresAt: me.session.expiresAt, readOnly: me.session.readOnly } : undefined;
-      onSignedIn({ key: k, subscriberId: me.subscriberId, subscriberName: me.subscriberName ?? undefined, admin: false, ...(link ? { link } : {}) });
+      onSignedIn({
+        key: k,
+        subscriberId: me.subscriberId,
+        subscriberName: me.subscriberName ?? undefined,
+        admin: false,
+        ...(link ? { link } : {}),
+      });
     } catch (err) {
       setError(err);
     } finally {
@@ -52,15 +61,37 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   return (
     <main id="main" class="narrow">
       <PageHeading>Sign in to the Hookrelay portal</PageHeading>
-      <p>Manage your webhook endpoints and see every delivery. Your key stays in this tab only (session storage) and is sent to this server's API and nowhere else.</p>
+      <p>
+        Manage your webhook endpoints and see every delivery. Your key stays in this tab only (session storage) and is sent to this server's
+        API and nowhere else.
+      </p>
       <form onSubmit={submit} class="card" aria-describedby="signin-help">
         <div class="field">
           <label for="api-key">API key</label>
-          <input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck={false} value={key} onInput={(e) => setKey(e.currentTarget.value)} required />
+          <input
+            id="api-key"
+            name="api-key"
+            type="password"
+            autocomplete="off"
+            spellcheck={false}
+            value={key}
+            onInput={(e) => setKey(e.currentTarget.value)}
+            required
+          />
         </div>
         <div class="field">
           <label for="subscriber-id">Subscriber ID</label>
-          <input id="subscriber-id" name="subscriber-id" type="text" autocomplete="off" spellcheck={false} placeholder="sub_…" value={subscriberId} onInput={(e) => setSubscriberId(e.currentTarget.value)} aria-describedby="subscriber-id-hint" />
+          <input
+            id="subscriber-id"
+            name="subscriber-id"
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            placeholder="sub_…"
+            value={subscriberId}
+            onInput={(e) => setSubscriberId(e.currentTarget.value)}
+            aria-describedby="subscriber-id-hint"
+          />
           <small class="hint" id="subscriber-id-hint">
             Optional: a subscriber key knows its subscriber. With the admin key, leave it empty to choose from the list.
           </small>
@@ -101,11 +132,17 @@ export function ChooseSubscriber(props: { adminKey: string; onChosen: (s: Sessio
         <input id="subscriber-filter" type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
       </div>
       {subscribers === null && !error && <p role="status">Loading subscribers…</p>}
-      {subscribers !== null && shown.length === 0 && <p role="status">No subscribers{needle ? ' match' : ' yet: create one with POST /v1/subscribers'}.</p>}
+      {subscribers !== null && shown.length === 0 && (
+        <p role="status">No subscribers{needle ? ' match' : ' yet: create one with POST /v1/subscribers'}.</p>
+      )}
       <ul class="plain-list subscriber-list">
         {shown.map((s) => (
           <li key={s.id}>
-            <button type="button" class="list-button" onClick={() => props.onChosen({ key: props.adminKey, subscriberId: s.id, subscriberName: s.name, admin: true })}>
+            <button
+              type="button"
+              class="list-button"
+              onClick={() => props.onChosen({ key: props.adminKey, subscriberId: s.id, subscriberName: s.name, admin: true })}
+            >
               <strong>{s.name}</strong> <code>{s.id}</code>
             </button>
           </li>

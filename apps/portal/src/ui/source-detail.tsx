@@ -102,14 +102,21 @@ export function SourceDetail({ api, id, outcome }: { api: Api; id: string; outco
         <p class="ingest-url">
           <BreakableUrl url={url} />
         </p>
-        <p class="hint">Anyone holding it can reach the source, so keep it like a password; requests must still pass the {providerLabel(v.type)} check. {v.type === 'twilio' ? 'Twilio signs the URL it calls: give it the server’s public URL (HOOKRELAY_PUBLIC_URL) followed by the same path.' : ''}</p>
+        <p class="hint">
+          Anyone holding it can reach the source, so keep it like a password; requests must still pass the {providerLabel(v.type)} check.{' '}
+          {v.type === 'twilio'
+            ? 'Twilio signs the URL it calls: give it the server’s public URL (HOOKRELAY_PUBLIC_URL) followed by the same path.'
+            : ''}
+        </p>
         <dl class="config">
           <dt>Verification</dt>
           <dd>
             {providerLabel(v.type)}
             {v.configured ? <span class="muted"> (secret set, not shown)</span> : null}
             {v.toleranceSeconds !== undefined && <span class="muted"> · tolerance {v.toleranceSeconds} s</span>}
-            {v.splitEvents !== undefined && <span class="muted"> · {v.splitEvents ? 'one event per batch element' : 'a batch is one event'}</span>}
+            {v.splitEvents !== undefined && (
+              <span class="muted"> · {v.splitEvents ? 'one event per batch element' : 'a batch is one event'}</span>
+            )}
           </dd>
           <dt>Verified</dt>
           <dd>{source.verifiedAt ? `${relativeTime(source.verifiedAt, now)} (${dateTime(source.verifiedAt)})` : 'not yet'}</dd>
@@ -118,7 +125,11 @@ export function SourceDetail({ api, id, outcome }: { api: Api; id: string; outco
             <code>{source.eventType}</code>
           </dd>
           <dt>Duplicates</dt>
-          <dd>{source.dedupe ? `the same ${source.dedupe.header} within ${Math.round(source.dedupe.windowSeconds / 3600)} h is published once` : 'no header-based deduplication'}</dd>
+          <dd>
+            {source.dedupe
+              ? `the same ${source.dedupe.header} within ${Math.round(source.dedupe.windowSeconds / 3600)} h is published once`
+              : 'no header-based deduplication'}
+          </dd>
           <dt>Body read as</dt>
           <dd>{source.format}</dd>
         </dl>

@@ -1,6 +1,14 @@
 import { useState } from 'preact/hooks';
 import { href } from '../lib/route';
-import { newSourceForm, PROVIDERS, providerOf, sourceCreateBody, switchProvider, type ProviderField, type SourceFormState } from '../lib/source-form';
+import {
+  newSourceForm,
+  PROVIDERS,
+  providerOf,
+  sourceCreateBody,
+  switchProvider,
+  type ProviderField,
+  type SourceFormState,
+} from '../lib/source-form';
 import { ApiError, type Api } from './api-client';
 import { ErrorBanner, Field, PageHeading } from './common';
 import { setFlash } from './flash';
@@ -30,7 +38,9 @@ export function SourceFormView({ api }: { api: Api }) {
     setError(null);
     try {
       const created = await api.createSource(sourceCreateBody(form));
-      setFlash(`Source created. Give the sender its URL; it becomes verified on its first request that passes the ${provider.label} check.`);
+      setFlash(
+        `Source created. Give the sender its URL; it becomes verified on its first request that passes the ${provider.label} check.`,
+      );
       location.hash = href({ name: 'source', id: created.id });
     } catch (err) {
       setError(err);
@@ -58,10 +68,16 @@ export function SourceFormView({ api }: { api: Api }) {
             <div class="provider-options" role="radiogroup" aria-label="Sender">
               {PROVIDERS.map((p) => (
                 <label key={p.type} class={`provider-option${p.type === form.provider ? ' is-chosen' : ''}`}>
-                  <input type="radio" name="provider" value={p.type} checked={p.type === form.provider} onChange={() => {
+                  <input
+                    type="radio"
+                    name="provider"
+                    value={p.type}
+                    checked={p.type === form.provider}
+                    onChange={() => {
                       setForm((f) => switchProvider(f, p.type));
                       setError(null);
-                    }} />
+                    }}
+                  />
                   {p.label}
                 </label>
               ))}
@@ -73,7 +89,13 @@ export function SourceFormView({ api }: { api: Api }) {
           <h2 id="provider-fields-h">{provider.label} verification</h2>
           {provider.handshake && <p class="muted">{provider.handshake}</p>}
           {provider.fields.map((field) => (
-            <ProviderInput key={`${provider.type}-${field.name}`} field={field} value={form.values[field.name]} onChange={(v) => setValue(field.name, v)} error={errorAt(`verification.${field.name}`) ?? (provider.type === 'header' ? errorAt('verification.headers') : undefined)} />
+            <ProviderInput
+              key={`${provider.type}-${field.name}`}
+              field={field}
+              value={form.values[field.name]}
+              onChange={(v) => setValue(field.name, v)}
+              error={errorAt(`verification.${field.name}`) ?? (provider.type === 'header' ? errorAt('verification.headers') : undefined)}
+            />
           ))}
           {errorAt('verification.type') && <small class="field-error">{errorAt('verification.type')}</small>}
         </section>
@@ -82,10 +104,19 @@ export function SourceFormView({ api }: { api: Api }) {
           <Field
             id="source-event-type"
             label={provider.defaultEventType ? 'Event type (optional)' : 'Event type'}
-            hint={provider.defaultEventType ? `Empty: ${provider.defaultEventType}. Fixed (source.jira.issue) or a template with {$.path} and {header:Name}.` : 'Fixed (source.jira.issue) or a template with {$.path} and {header:Name}, e.g. jira.{$.webhookEvent}.'}
+            hint={
+              provider.defaultEventType
+                ? `Empty: ${provider.defaultEventType}. Fixed (source.jira.issue) or a template with {$.path} and {header:Name}.`
+                : 'Fixed (source.jira.issue) or a template with {$.path} and {header:Name}, e.g. jira.{$.webhookEvent}.'
+            }
             error={errorAt('eventType')}
           >
-            <input id="source-event-type" placeholder={provider.defaultEventType ?? 'source.jira.issue'} value={form.eventType} onInput={(e) => setForm((f) => ({ ...f, eventType: e.currentTarget.value }))} />
+            <input
+              id="source-event-type"
+              placeholder={provider.defaultEventType ?? 'source.jira.issue'}
+              value={form.eventType}
+              onInput={(e) => setForm((f) => ({ ...f, eventType: e.currentTarget.value }))}
+            />
           </Field>
         </section>
 
@@ -105,7 +136,17 @@ export function SourceFormView({ api }: { api: Api }) {
   );
 }
 
-function ProviderInput({ field, value, onChange, error }: { field: ProviderField; value: string | boolean | undefined; onChange: (v: string | boolean) => void; error?: string }) {
+function ProviderInput({
+  field,
+  value,
+  onChange,
+  error,
+}: {
+  field: ProviderField;
+  value: string | boolean | undefined;
+  onChange: (v: string | boolean) => void;
+  error?: string;
+}) {
   const id = `verification-${field.name}`;
   if (field.kind === 'checkbox') {
     return (
@@ -120,9 +161,24 @@ function ProviderInput({ field, value, onChange, error }: { field: ProviderField
       {field.kind === 'textarea' ? (
         <textarea id={id} rows={3} spellcheck={false} value={text} onInput={(e) => onChange(e.currentTarget.value)} />
       ) : field.kind === 'secret' ? (
-        <input id={id} type="password" autocomplete="off" spellcheck={false} value={text} onInput={(e) => onChange(e.currentTarget.value)} />
+        <input
+          id={id}
+          type="password"
+          autocomplete="off"
+          spellcheck={false}
+          value={text}
+          onInput={(e) => onChange(e.currentTarget.value)}
+        />
       ) : (
-        <input id={id} type="text" inputMode={field.kind === 'number' ? 'numeric' : undefined} autocomplete="off" spellcheck={false} value={text} onInput={(e) => onChange(e.currentTarget.value)} />
+        <input
+          id={id}
+          type="text"
+          inputMode={field.kind === 'number' ? 'numeric' : undefined}
+          autocomplete="off"
+          spellcheck={false}
+          value={text}
+          onInput={(e) => onChange(e.currentTarget.value)}
+        />
       )}
     </Field>
   );

@@ -41,7 +41,9 @@ export function SourcesView({ api }: { api: Api }) {
           </a>
         )}
       </div>
-      <p class="muted">Webhooks other systems send you (GitHub, Stripe, Twilio, …), verified as each signs them and published as events to your endpoints.</p>
+      <p class="muted">
+        Webhooks other systems send you (GitHub, Stripe, Twilio, …), verified as each signs them and published as events to your endpoints.
+      </p>
       {flash && <Notice>{flash}</Notice>}
       <ErrorBanner error={error} />
       {sources === null && !error && <p role="status">Loading sources…</p>}

@@ -10,7 +10,13 @@ export const DEFAULT_TEST_TYPE = 'hookrelay.test';
  * receiver sees what a real one looks like. The types the endpoint subscribes to come first, the
  * rest by namespace; archived types are not offered, deprecated ones are marked.
  */
-export function TestEventTypeSelect(props: { catalog: EventTypeInfo[]; patterns: string[]; value: string; onChange: (type: string) => void; disabled?: boolean }) {
+export function TestEventTypeSelect(props: {
+  catalog: EventTypeInfo[];
+  patterns: string[];
+  value: string;
+  onChange: (type: string) => void;
+  disabled?: boolean;
+}) {
   const [id] = useState(() => `test-type-${Math.random().toString(36).slice(2, 8)}`);
   const sendable = props.catalog.filter(isSendable);
   const matching = sendable.filter((t) => props.patterns.some((p) => matches(p, t.type)));
@@ -24,7 +30,13 @@ export function TestEventTypeSelect(props: { catalog: EventTypeInfo[]; patterns:
   return (
     <div class="field test-type">
       <label for={id}>Test event type</label>
-      <select id={id} value={props.value} disabled={props.disabled} onChange={(e) => props.onChange(e.currentTarget.value)} aria-describedby={`${id}-hint`}>
+      <select
+        id={id}
+        value={props.value}
+        disabled={props.disabled}
+        onChange={(e) => props.onChange(e.currentTarget.value)}
+        aria-describedby={`${id}-hint`}
+      >
         <option value={DEFAULT_TEST_TYPE}>{DEFAULT_TEST_TYPE}</option>
         {matching.length > 0 && <optgroup label="Types this endpoint receives">{matching.map(option)}</optgroup>}
         {groups.map(([namespace, types]) => (

@@ -6,16 +6,7 @@ import type { EventTypeInfo } from './event-type-info';
  * statuses of reference/webex-connect-outbound-webhooks.txt (Offered ... Disconnected), which
  * Webex also forwards as "incoming call events".
  */
-export const CALL_EVENTS = [
-  'incoming',
-  'offered',
-  'accepted',
-  'answered',
-  'dropped',
-  'rejected',
-  'released',
-  'disconnected',
-] as const;
+export const CALL_EVENTS = ['incoming', 'offered', 'accepted', 'answered', 'dropped', 'rejected', 'released', 'disconnected'] as const;
 export type CallEvent = (typeof CALL_EVENTS)[number];
 
 /**

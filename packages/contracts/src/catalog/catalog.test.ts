@@ -155,7 +155,16 @@ describe('validateEventPayload', () => {
 });
 
 describe('eventTypeCatalogJson', () => {
-  const catalog = eventTypeCatalogJson() as ReadonlyArray<{ type: string; description: string; schema: any; example: unknown; examples: unknown[]; builtIn: boolean; deprecated: boolean; archived: boolean }>;
+  const catalog = eventTypeCatalogJson() as ReadonlyArray<{
+    type: string;
+    description: string;
+    schema: any;
+    example: unknown;
+    examples: unknown[];
+    builtIn: boolean;
+    deprecated: boolean;
+    archived: boolean;
+  }>;
 
   it('lists every built-in type plus custom.*, as plain JSON', () => {
     expect(catalog.map((e) => e.type)).toEqual([...types, 'custom.*']);
@@ -164,7 +173,13 @@ describe('eventTypeCatalogJson', () => {
 
   it('marks each entry built in, current, with its one example also as the list of examples', () => {
     for (const entry of catalog) {
-      expect({ type: entry.type, builtIn: entry.builtIn, deprecated: entry.deprecated, archived: entry.archived, examples: entry.examples }).toEqual({
+      expect({
+        type: entry.type,
+        builtIn: entry.builtIn,
+        deprecated: entry.deprecated,
+        archived: entry.archived,
+        examples: entry.examples,
+      }).toEqual({
         type: entry.type,
         builtIn: true,
         deprecated: false,
@@ -181,9 +196,7 @@ describe('eventTypeCatalogJson', () => {
     const inner = incident.schema.properties.payload;
     expect(inner.required).toEqual(['event_type', 'incident']);
     expect(inner.properties.event_type.const).toBe('triggered');
-    expect(inner.properties.incident.required).toEqual(
-      expect.arrayContaining(['incident_number', 'status', 'unique_id', 'title']),
-    );
+    expect(inner.properties.incident.required).toEqual(expect.arrayContaining(['incident_number', 'status', 'unique_id', 'title']));
     const sms = catalog.find((e) => e.type === 'receipt.sms.undelivered')!;
     const deliveryInfo = sms.schema.properties.deliveryInfoNotification.properties.deliveryInfo;
     expect(deliveryInfo.required).toEqual(expect.arrayContaining(['timeStamp', 'code', 'destination', 'deliveryStatus']));

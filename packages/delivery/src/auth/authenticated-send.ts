@@ -44,7 +44,12 @@ export class AuthenticatedSender {
     return { request: sent.request, result: { ...sent.result, durationMs: this.options.now() - started } };
   }
 
-  private async sendWithOAuth(endpointId: string, auth: ClientCredentialsAuth, request: OutboundRequest, started: number): Promise<AuthenticatedSend & { sentAt?: number }> {
+  private async sendWithOAuth(
+    endpointId: string,
+    auth: ClientCredentialsAuth,
+    request: OutboundRequest,
+    started: number,
+  ): Promise<AuthenticatedSend & { sentAt?: number }> {
     const { oauth, logger } = this.options;
     const first = await this.withToken(endpointId, auth, request, started);
     if (first.result.kind !== 'response' || first.result.statusCode !== 401) return first;
@@ -72,7 +77,10 @@ export class AuthenticatedSender {
       token = await this.options.oauth.token(endpointId, auth);
     } catch (err) {
       const message = err instanceof AuthFailure ? err.message : 'token request failed';
-      return { request, result: { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs: this.options.now() - started } };
+      return {
+        request,
+        result: { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs: this.options.now() - started },
+      };
     }
     const authed = withHeader(request, 'authorization', `Bearer ${token}`);
     const sentAt = this.options.now();
@@ -80,7 +88,12 @@ export class AuthenticatedSender {
     return { request: authed, result, sentAt };
   }
 
-  private async sendWithDigest(endpointId: string, auth: DigestAuth, request: OutboundRequest, started: number): Promise<AuthenticatedSend> {
+  private async sendWithDigest(
+    endpointId: string,
+    auth: DigestAuth,
+    request: OutboundRequest,
+    started: number,
+  ): Promise<AuthenticatedSend> {
     const { digest, logger } = this.options;
     const cached = digest.next(endpointId);
     const first = cached ? withHeader(request, 'authorization', this.answer(auth, request, cached)) : request;

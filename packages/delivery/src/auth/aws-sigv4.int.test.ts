@@ -33,15 +33,29 @@ describe('aws-sigv4 auth', () => {
   });
 
   it('signs a delivery that the receiver verifies by recomputing the signature with aws4', async () => {
-    const endpoint = await h.saveEndpoint(buildEndpoint({ url: `${receiver.url}/prod/hooks?source=hookrelay`, auth: AUTH, headers: { 'X-Tenant': 'acme' } }));
+    const endpoint = await h.saveEndpoint(
+      buildEndpoint({ url: `${receiver.url}/prod/hooks?source=hookrelay`, auth: AUTH, headers: { 'X-Tenant': 'acme' } }),
+    );
     const id = await h.enqueue(buildEvent(), endpoint);
     expect(await h.waitForState(id, ['delivered', 'failed'])).toMatchObject({ state: 'delivered', attempts: 1 });
     expect(verdicts).toEqual([true]);
     const [req] = receiver.requests;
-    expect(req?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, /);
+    expect(req?.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, /,
+    );
     // The signature covers the body, the webhook signature and the custom headers.
     const signed = /SignedHeaders=([^,]+)/.exec(req?.headers.authorization ?? '')?.[1]?.split(';');
-    expect(signed).toEqual(expect.arrayContaining(['host', 'content-length', 'content-type', 'x-amz-date', 'x-hub-signature', 'x-tenant', 'x-hookrelay-event-id']));
+    expect(signed).toEqual(
+      expect.arrayContaining([
+        'host',
+        'content-length',
+        'content-type',
+        'x-amz-date',
+        'x-hub-signature',
+        'x-tenant',
+        'x-hookrelay-event-id',
+      ]),
+    );
   });
 
   it('takes x-amz-date from the worker clock', async () => {
@@ -68,7 +82,9 @@ describe('aws-sigv4 auth', () => {
 
   describe('when the secret key is wrong', () => {
     it('gets a 401 and follows the retry policy', async () => {
-      const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, auth: { ...AUTH, secretAccessKey: 'not-the-key' }, retry: FAST_RETRY }));
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: receiver.url, auth: { ...AUTH, secretAccessKey: 'not-the-key' }, retry: FAST_RETRY }),
+      );
       const id = await h.enqueue(buildEvent(), endpoint);
       expect(await h.waitForState(id, ['failed', 'delivered'])).toMatchObject({ state: 'failed', attempts: 3, lastStatusCode: 401 });
       expect(verdicts).toEqual([false, false, false]);
@@ -82,7 +98,9 @@ describe('aws-sigv4 auth', () => {
     expect(sigV4Matches(req, CREDS, 'eu-west-1', 'execute-api')).toBe(true);
     const body = Buffer.from(req.body.toString().replace('Disk full', 'Disk fine'));
     expect(sigV4Matches({ ...req, body }, CREDS, 'eu-west-1', 'execute-api')).toBe(false);
-    expect(sigV4Matches({ ...req, headers: { ...req.headers, 'x-hookrelay-attempt': '2' } }, CREDS, 'eu-west-1', 'execute-api')).toBe(false);
+    expect(sigV4Matches({ ...req, headers: { ...req.headers, 'x-hookrelay-attempt': '2' } }, CREDS, 'eu-west-1', 'execute-api')).toBe(
+      false,
+    );
     expect(sigV4Matches({ ...req, url: '/other' }, CREDS, 'eu-west-1', 'execute-api')).toBe(false);
   });
 });

@@ -25,8 +25,20 @@ export function signAwsSigV4(request: OutboundRequest, auth: SigV4Auth, nowMs: n
   delete headers.authorization;
 
   const signed = aws4.sign(
-    { host: url.host, path: `${url.pathname}${url.search}`, method: 'POST', body: request.body, headers, service: auth.service, region: auth.region },
-    { accessKeyId: auth.accessKeyId, secretAccessKey: auth.secretAccessKey, ...(auth.sessionToken ? { sessionToken: auth.sessionToken } : {}) },
+    {
+      host: url.host,
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      body: request.body,
+      headers,
+      service: auth.service,
+      region: auth.region,
+    },
+    {
+      accessKeyId: auth.accessKeyId,
+      secretAccessKey: auth.secretAccessKey,
+      ...(auth.sessionToken ? { sessionToken: auth.sessionToken } : {}),
+    },
   );
   // aws4 adds Authorization and X-Amz-Security-Token in its own case; keep one spelling per name.
   const out: Record<string, string> = {};

@@ -7,7 +7,14 @@ const RFC_CHALLENGES = [
   'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"',
   'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=MD5, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"',
 ];
-const RFC_REQUEST = { username: 'Mufasa', password: 'Circle of Life', method: 'GET', uri: '/dir/index.html', nc: 1, cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ' };
+const RFC_REQUEST = {
+  username: 'Mufasa',
+  password: 'Circle of Life',
+  method: 'GET',
+  uri: '/dir/index.html',
+  nc: 1,
+  cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
+};
 
 describe('RFC 7616 digest responses', () => {
   it('matches the SHA-256 example of section 3.9.1', () => {
@@ -57,7 +64,8 @@ describe('RFC 7616 digest responses', () => {
 
 describe('choosing a challenge', () => {
   it('takes the first digest challenge it supports, in the server order', () => {
-    const header = 'Basic realm="x", Digest realm="r", qop="auth", algorithm=SHA-512-256, nonce="a", Digest realm="r", qop="auth", algorithm=MD5, nonce="b"';
+    const header =
+      'Basic realm="x", Digest realm="r", qop="auth", algorithm=SHA-512-256, nonce="a", Digest realm="r", qop="auth", algorithm=MD5, nonce="b"';
     expect(pickDigestChallenge(parseWwwAuthenticate(header))).toMatchObject({ algorithm: 'MD5', nonce: 'b' });
   });
 

@@ -13,7 +13,12 @@ export interface DigestChallenge {
   userhash: boolean;
 }
 
-const ALGORITHMS: Record<string, DigestAlgorithm> = { 'md5': 'MD5', 'md5-sess': 'MD5-sess', 'sha-256': 'SHA-256', 'sha-256-sess': 'SHA-256-sess' };
+const ALGORITHMS: Record<string, DigestAlgorithm> = {
+  md5: 'MD5',
+  'md5-sess': 'MD5-sess',
+  'sha-256': 'SHA-256',
+  'sha-256-sess': 'SHA-256-sess',
+};
 
 /**
  * The first Digest challenge we support, in the receiver's order (RFC 7616 section 3.7: a server

@@ -7,5 +7,12 @@ export { AuthenticatedSender, type AuthenticatedSend, type AuthenticatedSenderOp
 export { OAuthTokenCache, type OAuthTokenCacheOptions } from './oauth-token-cache';
 export { requestClientCredentialsToken, type AccessToken, type ClientCredentialsAuth } from './oauth-token-request';
 export { DigestSessions } from './digest-sessions';
-export { digestAuthorization, digestResponse, formatNc, pickDigestChallenge, type DigestAlgorithm, type DigestChallenge } from './digest-response';
+export {
+  digestAuthorization,
+  digestResponse,
+  formatNc,
+  pickDigestChallenge,
+  type DigestAlgorithm,
+  type DigestChallenge,
+} from './digest-response';
 export { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate';

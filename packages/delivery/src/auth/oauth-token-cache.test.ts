@@ -3,7 +3,13 @@ import { AuthFailure } from './auth-failure';
 import { OAuthTokenCache } from './oauth-token-cache';
 import type { AccessToken, ClientCredentialsAuth } from './oauth-token-request';
 
-const AUTH: ClientCredentialsAuth = { type: 'oauth2-client-credentials', tokenUrl: 'https://idp.test/token', clientId: 'c', clientSecret: 's', clientAuth: 'body' };
+const AUTH: ClientCredentialsAuth = {
+  type: 'oauth2-client-credentials',
+  tokenUrl: 'https://idp.test/token',
+  clientId: 'c',
+  clientSecret: 's',
+  clientAuth: 'body',
+};
 
 /** A cache whose token requests are counted and answered by hand. */
 function setup(opts: { expiresInS?: number; refreshMarginMs?: number } = {}) {

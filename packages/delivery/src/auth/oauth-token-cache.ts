@@ -69,7 +69,11 @@ export class OAuthTokenCache {
     const fetchToken =
       this.options.fetchToken ??
       ((a: ClientCredentialsAuth) =>
-        requestClientCredentialsToken(a, { dispatcher: this.options.dispatcher, userAgent: this.options.userAgent, timeoutMs: this.options.timeoutMs ?? 10_000 }));
+        requestClientCredentialsToken(a, {
+          dispatcher: this.options.dispatcher,
+          userAgent: this.options.userAgent,
+          timeoutMs: this.options.timeoutMs ?? 10_000,
+        }));
     let got: AccessToken;
     try {
       got = await fetchToken(auth);

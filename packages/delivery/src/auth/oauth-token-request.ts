@@ -72,7 +72,8 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     const code = typeof json?.error === 'string' && /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(json.error) ? ` (${json.error})` : '';
     throw new AuthFailure(`token endpoint answered HTTP ${statusCode}${code}`);
   }
-  if (!json || typeof json.access_token !== 'string' || json.access_token === '') throw new AuthFailure('token response has no access_token');
+  if (!json || typeof json.access_token !== 'string' || json.access_token === '')
+    throw new AuthFailure('token response has no access_token');
   if (typeof json.token_type === 'string' && json.token_type.toLowerCase() !== 'bearer') {
     throw new AuthFailure(`token_type ${json.token_type.slice(0, 32)} is not supported (only bearer)`);
   }

@@ -51,7 +51,9 @@ describe('oauth2-client-credentials auth', () => {
   });
 
   it('fetches one token for 50 concurrent deliveries to one endpoint', async () => {
-    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, auth: auth({ scope: 'webhooks:write', audience: 'https://api.example' }) }));
+    const endpoint = await h.saveEndpoint(
+      buildEndpoint({ url: receiver.url, auth: auth({ scope: 'webhooks:write', audience: 'https://api.example' }) }),
+    );
     const done = await deliverAll(50, endpoint);
     expect(done.every((d) => d.state === 'delivered' && d.attempts === 1)).toBe(true);
     expect(tokens.requests).toHaveLength(1);
@@ -125,14 +127,20 @@ describe('oauth2-client-credentials auth', () => {
       const [done] = await deliverAll(1, endpoint);
       expect(done).toMatchObject({ state: 'delivered', attempts: 2 });
       const attempts = await h.store.deliveries.attempts(done!.id);
-      expect(attempts[0]).toMatchObject({ outcome: 'retry', errorKind: 'auth', errorMessage: 'oauth2: token endpoint answered HTTP 500 (temporarily_unavailable)' });
+      expect(attempts[0]).toMatchObject({
+        outcome: 'retry',
+        errorKind: 'auth',
+        errorMessage: 'oauth2: token endpoint answered HTTP 500 (temporarily_unavailable)',
+      });
       expect(attempts[0]?.statusCode).toBeUndefined();
       expect(attempts[1]).toMatchObject({ outcome: 'delivered', statusCode: 200 });
       expect(receiver.requests).toHaveLength(1);
     });
 
     it('records errorKind auth when the client secret is refused', async () => {
-      const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, auth: auth({ clientSecret: 'wrong' }), retry: { ...FAST_RETRY, maxRetries: 1 } }));
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: receiver.url, auth: auth({ clientSecret: 'wrong' }), retry: { ...FAST_RETRY, maxRetries: 1 } }),
+      );
       const [done] = await deliverAll(1, endpoint);
       expect(done).toMatchObject({ state: 'failed', attempts: 2, lastErrorKind: 'auth' });
       expect(receiver.requests).toHaveLength(0);
@@ -141,7 +149,9 @@ describe('oauth2-client-credentials auth', () => {
     it('records errorKind auth when the token endpoint is unreachable', async () => {
       const closedPort = await freePort();
       const unreachable = auth({ tokenUrl: `http://127.0.0.1:${closedPort}/oauth/token` });
-      const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, auth: unreachable, retry: { ...FAST_RETRY, maxRetries: 0 } }));
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: receiver.url, auth: unreachable, retry: { ...FAST_RETRY, maxRetries: 0 } }),
+      );
       const [done] = await deliverAll(1, endpoint);
       const [attempt] = await h.store.deliveries.attempts(done!.id);
       expect(attempt).toMatchObject({ errorKind: 'auth', errorMessage: 'oauth2: token endpoint unreachable (connection_refused)' });
@@ -152,7 +162,9 @@ describe('oauth2-client-credentials auth', () => {
     await h.close();
     h = await startEngineHarness({ allowPrivateTargets: false });
     // The receiver URL is a public literal that is never reached: the token request fails first.
-    const endpoint = await h.saveEndpoint(buildEndpoint({ url: 'https://93.184.216.34/hooks', auth: auth(), retry: { ...FAST_RETRY, maxRetries: 0 } }));
+    const endpoint = await h.saveEndpoint(
+      buildEndpoint({ url: 'https://93.184.216.34/hooks', auth: auth(), retry: { ...FAST_RETRY, maxRetries: 0 } }),
+    );
     const [done] = await deliverAll(1, endpoint);
     const [attempt] = await h.store.deliveries.attempts(done!.id);
     expect(attempt).toMatchObject({ errorKind: 'auth', errorMessage: 'oauth2: token endpoint unreachable (ssrf_blocked)' });
@@ -166,6 +178,12 @@ describe('oauth2-client-credentials auth', () => {
     revoked.add('tok-1');
     done.push(...(await deliverAll(2, endpoint)));
     expect(h.logLines.some((l) => l.msg === 'auth.token_fetched')).toBe(true);
-    expect(await leakedSecrets(h, done.map((d) => d.id), [CLIENT_SECRET, 'tok-1', 'tok-2'])).toEqual([]);
+    expect(
+      await leakedSecrets(
+        h,
+        done.map((d) => d.id),
+        [CLIENT_SECRET, 'tok-1', 'tok-2'],
+      ),
+    ).toEqual([]);
   });
 });

@@ -6,7 +6,14 @@ import { leakedSecrets } from './test-servers/leak-check';
 const FAST_RETRY = { maxRetries: 2, intervalMs: 20, backoff: 'fixed' as const };
 
 /** What each receiver demands, and a credential it refuses. */
-const SCHEMES: Array<{ name: string; auth: EndpointAuth; wrong: EndpointAuth; accepts: (r: ReceivedRequest) => boolean; secrets: string[]; header: string }> = [
+const SCHEMES: Array<{
+  name: string;
+  auth: EndpointAuth;
+  wrong: EndpointAuth;
+  accepts: (r: ReceivedRequest) => boolean;
+  secrets: string[];
+  header: string;
+}> = [
   {
     name: 'basic',
     auth: { type: 'basic', username: 'zenduty', password: 's3cret-pässword' },
@@ -83,7 +90,9 @@ describe.each(SCHEMES)('$name auth', ({ auth, wrong, accepts, secrets, header })
     });
 
     it('delivers on the next attempt once the credential is fixed', async () => {
-      const endpoint = await h.saveEndpoint(buildEndpoint({ url: `${receiver.url}/hook`, auth: wrong, retry: { ...FAST_RETRY, intervalMs: 300 } }));
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: `${receiver.url}/hook`, auth: wrong, retry: { ...FAST_RETRY, intervalMs: 300 } }),
+      );
       const id = await h.enqueue(buildEvent(), endpoint);
       await receiver.waitForRequests(1);
       await h.saveEndpoint({ ...endpoint, auth });
@@ -108,7 +117,11 @@ describe('auth headers and custom headers', () => {
 
   it('sends the auth value, not a custom header of the same name in another case', async () => {
     const endpoint = await h.saveEndpoint(
-      buildEndpoint({ url: receiver.url, headers: { 'x-api-token': 'stale', Authorization: 'Bearer custom' }, auth: { type: 'api-key', header: 'X-Api-Token', value: 'fresh' } }),
+      buildEndpoint({
+        url: receiver.url,
+        headers: { 'x-api-token': 'stale', Authorization: 'Bearer custom' },
+        auth: { type: 'api-key', header: 'X-Api-Token', value: 'fresh' },
+      }),
     );
     const id = await h.enqueue(buildEvent(), endpoint);
     await h.waitForState(id, ['delivered']);

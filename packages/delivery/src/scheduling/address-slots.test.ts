@@ -15,7 +15,16 @@ describe('AddressSlots', () => {
   describe('receiverOf', () => {
     it('folds every spelling of loopback on one port into one receiver', async () => {
       const s = slots();
-      const keys = await Promise.all(['http://127.0.0.1:8080/a', 'http://localhost:8080/b', 'http://[::1]:8080/c', 'http://127.0.0.2:8080/', 'http://[::ffff:127.0.0.1]:8080/', 'http://0.0.0.0:8080/'].map((u) => s.receiverOf(new URL(u))));
+      const keys = await Promise.all(
+        [
+          'http://127.0.0.1:8080/a',
+          'http://localhost:8080/b',
+          'http://[::1]:8080/c',
+          'http://127.0.0.2:8080/',
+          'http://[::ffff:127.0.0.1]:8080/',
+          'http://0.0.0.0:8080/',
+        ].map((u) => s.receiverOf(new URL(u))),
+      );
       expect(new Set(keys)).toEqual(new Set(['loopback:8080']));
       expect(await s.receiverOf(new URL('http://127.0.0.1:8081/'))).toBe('loopback:8081');
     });
@@ -35,7 +44,13 @@ describe('AddressSlots', () => {
     it('keeps a resolved address for dnsCacheMs', async () => {
       let calls = 0;
       let now = 0;
-      const counting = new AddressSlots({ perAddress: 1, wake: () => undefined, now: () => now, dnsCacheMs: 1000, resolve: async () => (calls++, [{ address: '198.51.100.1', family: 4 }]) });
+      const counting = new AddressSlots({
+        perAddress: 1,
+        wake: () => undefined,
+        now: () => now,
+        dnsCacheMs: 1000,
+        resolve: async () => (calls++, [{ address: '198.51.100.1', family: 4 }]),
+      });
       await counting.receiverOf(new URL('https://x.test/'));
       await counting.receiverOf(new URL('https://x.test/'));
       expect(calls).toBe(1);

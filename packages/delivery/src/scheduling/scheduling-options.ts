@@ -46,7 +46,10 @@ export const DEFAULT_SCHEDULING: Readonly<SchedulingOptions> = Object.freeze({
 });
 
 /** A lane's caps, in deliveries, from its concurrency and the shares (at least one each). */
-export function capsFor(concurrency: number, o: Pick<SchedulingOptions, 'endpointShare' | 'subscriberShare' | 'addressShare'>): { endpoint: number; subscriber: number; address: number } {
+export function capsFor(
+  concurrency: number,
+  o: Pick<SchedulingOptions, 'endpointShare' | 'subscriberShare' | 'addressShare'>,
+): { endpoint: number; subscriber: number; address: number } {
   const cap = (share: number): number => Math.max(1, Math.floor(concurrency * share));
   return { endpoint: cap(o.endpointShare), subscriber: cap(o.subscriberShare), address: cap(o.addressShare) };
 }

@@ -49,7 +49,11 @@ describe('the scheduler in the worker', () => {
       const receiver = await TestReceiver.start();
       closers.push(() => receiver.close());
       const endpoint = await h.saveEndpoint(
-        buildEndpoint({ url: receiver.url, signature: { scheme: 'x-signature' }, retry: { maxRetries: 2, intervalMs: 10, backoff: 'fixed' } }),
+        buildEndpoint({
+          url: receiver.url,
+          signature: { scheme: 'x-signature' },
+          retry: { maxRetries: 2, intervalMs: 10, backoff: 'fixed' },
+        }),
       );
       // Nested far deeper than any stack: stored as text, it only fails when re-serialized for signing.
       const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
@@ -74,7 +78,7 @@ describe('the scheduler in the worker', () => {
     });
   });
 
-  it('makes no attempt for a job whose ticket is no longer its delivery\'s', async () => {
+  it("makes no attempt for a job whose ticket is no longer its delivery's", async () => {
     h = await startEngineHarness();
     const receiver = await TestReceiver.start();
     closers.push(() => receiver.close());
@@ -83,7 +87,11 @@ describe('the scheduler in the worker', () => {
     const id = await h.enqueue(event, endpoint);
     await h.waitForState(id, ['delivered']);
     // A job of an old ticket, as BullMQ would hand one out again after a crash.
-    await h.queue.add('deliver', { endpointId: endpoint.id, deliveries: [{ id, eventId: event.id, ticket: 1 }] } satisfies DeliveryJobData, { jobId: `${id}-1-again` });
+    await h.queue.add(
+      'deliver',
+      { endpointId: endpoint.id, deliveries: [{ id, eventId: event.id, ticket: 1 }] } satisfies DeliveryJobData,
+      { jobId: `${id}-1-again` },
+    );
     await h.waitForIdle();
     expect(receiver.requests).toHaveLength(1);
     expect(await h.store.deliveries.attempts(id)).toHaveLength(1);
@@ -97,8 +105,14 @@ describe('the scheduler in the worker', () => {
     const event = buildEvent();
     const [[created] = []] = await h.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
     // The job exactly as the earlier version added it: id = delivery id, data without a ticket.
-    const legacy = new Job<DeliveryJobData>(h.queue, 'deliver', { eventId: event.id, endpointId: endpoint.id }, { attempts: 1000, backoff: { type: 'hookrelay' }, jobId: created!.id }, created!.id);
-    await legacy.addJob((await h.queue.client));
+    const legacy = new Job<DeliveryJobData>(
+      h.queue,
+      'deliver',
+      { eventId: event.id, endpointId: endpoint.id },
+      { attempts: 1000, backoff: { type: 'hookrelay' }, jobId: created!.id },
+      created!.id,
+    );
+    await legacy.addJob(await h.queue.client);
     expect(await h.store.deliveries.get(created!.id)).toMatchObject({ state: 'pending' });
 
     const done = await h.waitForState(created!.id, ['delivered']);
@@ -116,11 +130,16 @@ describe('the scheduler in the worker', () => {
     const healthy = await TestReceiver.start();
     closers.push(() => healthy.close());
     const spellings = [`http://127.0.0.1:${hanging.port}/a`, `http://localhost:${hanging.port}/b`, `http://[::1]:${hanging.port}/c`];
-    const hangers = await Promise.all(spellings.map((url) => h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_hostile', url, timeoutMs: 60_000 }))));
+    const hangers = await Promise.all(
+      spellings.map((url) => h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_hostile', url, timeoutMs: 60_000 }))),
+    );
     for (const ep of hangers) for (let i = 0; i < 10; i++) await h.enqueue(buildEvent({ subscriberId: 'sub_hostile' }), ep);
 
     await waitUntil(() => hanging.open() >= 5, 'the hanging address to hold its 5 slots');
-    await waitUntil(async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'address' })) >= 2, 'the other spellings to be parked');
+    await waitUntil(
+      async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'address' })) >= 2,
+      'the other spellings to be parked',
+    );
     const healthyEp = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_victim', url: healthy.url }));
     const ids = [];
     for (let i = 0; i < 30; i++) ids.push(await h.enqueue(buildEvent({ subscriberId: 'sub_victim' }), healthyEp));
@@ -143,7 +162,9 @@ describe('the scheduler in the worker', () => {
     await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
     await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
     const toSlow = h.logLines.filter((l) => l.msg === 'endpoint.lane_changed');
-    expect(toSlow).toEqual([expect.objectContaining({ level: 'warn', endpointId: endpoint.id, subscriberId: endpoint.subscriberId, lane: 'slow' })]);
+    expect(toSlow).toEqual([
+      expect.objectContaining({ level: 'warn', endpointId: endpoint.id, subscriberId: endpoint.subscriberId, lane: 'slow' }),
+    ]);
     expect(await metric(h, 'hookrelay_endpoint_lane_changes_total', { lane: 'slow' })).toBe(1);
 
     receiver.answerWith({ status: 200 });

@@ -81,9 +81,12 @@ describe('blockedAddressReason', () => {
       expect(blockedAddressReason(ip)).toMatch(why);
     });
 
-    it.each(['::ffff:8.8.8.8', '::ffff:5db8:d822', '64:ff9b::808:808', '2002:808:808::1'])('allows %s, whose IPv4 address is public', (ip) => {
-      expect(blockedAddressReason(ip)).toBeNull();
-    });
+    it.each(['::ffff:8.8.8.8', '::ffff:5db8:d822', '64:ff9b::808:808', '2002:808:808::1'])(
+      'allows %s, whose IPv4 address is public',
+      (ip) => {
+        expect(blockedAddressReason(ip)).toBeNull();
+      },
+    );
   });
 
   describe('for strings that are not canonical IP literals', () => {

@@ -79,5 +79,5 @@ function notFound(hostname: string): NodeJS.ErrnoException {
 }
 
 function toErrno(err: unknown, hostname: string): NodeJS.ErrnoException {
-  return err instanceof Error ? (err) : Object.assign(notFound(hostname), { cause: err });
+  return err instanceof Error ? err : Object.assign(notFound(hostname), { cause: err });
 }

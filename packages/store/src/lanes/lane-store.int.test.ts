@@ -32,7 +32,18 @@ describe('LaneStore: the delivery scheduler', () => {
   });
 
   function admitOptions(o: Partial<AdmitOptions> = {}): AdmitOptions {
-    return { laneClass: 'fast', waitKey, target: 1000, max: 1000, capEndpoint: 1000, capSubscriber: 1000, leaseMs: 10_000, capSleepMs: 30_000, heldMaxMs: 600_000, ...o };
+    return {
+      laneClass: 'fast',
+      waitKey,
+      target: 1000,
+      max: 1000,
+      capEndpoint: 1000,
+      capSubscriber: 1000,
+      leaseMs: 10_000,
+      capSleepMs: 30_000,
+      heldMaxMs: 600_000,
+      ...o,
+    };
   }
 
   /** Admits and at once "adds the jobs" (removes the leases), as the admission pump does. */
@@ -63,7 +74,14 @@ describe('LaneStore: the delivery scheduler', () => {
     const retrying = outcome.retryAt !== undefined;
     return store.deliveries.recordAttempt(
       delivery,
-      { attempt: 1, startedAt: clock, durationMs: 1, outcome: retrying ? 'retry' : 'delivered', statusCode: retrying ? 500 : 200, requestHeaders: {} },
+      {
+        attempt: 1,
+        startedAt: clock,
+        durationMs: 1,
+        outcome: retrying ? 'retry' : 'delivered',
+        statusCode: retrying ? 500 : 200,
+        requestHeaders: {},
+      },
       retrying ? { state: 'retrying', attempts: 1, nextAttemptAt: outcome.retryAt } : { state: 'delivered', attempts: 1 },
       { endpointId: a.endpointId, ok: !retrying, final: retrying ? 'none' : 'delivered' },
       { ticket: a.ticket, lane: outcome.lane ?? 'fast', pace: outcome.pace ?? 'prompt' },
@@ -100,7 +118,14 @@ describe('LaneStore: the delivery scheduler', () => {
       await admit({ max: 40, quantum: 1 });
       await publish(idle, 10);
       // Turn about from here, not ten of the idle one's first.
-      expect((await admit({ max: 6, quantum: 1 })).map((x) => x.endpointId)).toEqual([busy.id, idle.id, busy.id, idle.id, busy.id, idle.id]);
+      expect((await admit({ max: 6, quantum: 1 })).map((x) => x.endpointId)).toEqual([
+        busy.id,
+        idle.id,
+        busy.id,
+        idle.id,
+        busy.id,
+        idle.id,
+      ]);
     });
 
     it('admits up to `quantum` of one endpoint per turn (10 by default), in one command for the lane', async () => {
@@ -205,7 +230,9 @@ describe('LaneStore: the delivery scheduler', () => {
     it('spaces the sends too, across workers: each caller waits out what the path bunched', async () => {
       const e = await endpointOf('sub_pace', { rateLimit: { perSecond: 20 } });
       const free = await endpointOf('sub_pace');
-      expect([await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id)]).toEqual([0, 50, 100]);
+      expect([await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id)]).toEqual([
+        0, 50, 100,
+      ]);
       clock += 120;
       expect(await store.lanes.sendWaitMs(e.id)).toBe(30);
       clock += 1000;
@@ -255,7 +282,7 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(await store.lanes.readyCount()).toBe(0);
     });
 
-    it("records nothing in the scheduler for a job whose ticket is stale (the delivery moved on)", async () => {
+    it('records nothing in the scheduler for a job whose ticket is stale (the delivery moved on)', async () => {
       const e = await endpointOf('sub_stale');
       const [id] = await publish(e, 1);
       const [a] = await admit();
@@ -279,7 +306,11 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(await admit()).toEqual([]);
       await store.lanes.wake([endpointSleeper(e.id, 'sub_park')]);
       const next = await admit();
-      expect(next.map((x) => [x.deliveryId, x.ticket])).toEqual([[ids[0], 2], [ids[1], 1], [ids[2], 1]]);
+      expect(next.map((x) => [x.deliveryId, x.ticket])).toEqual([
+        [ids[0], 2],
+        [ids[1], 1],
+        [ids[2], 1],
+      ]);
     });
 
     it('wakes a parked endpoint by itself at the latest time given', async () => {

@@ -156,7 +156,13 @@ export class LaneStore {
    * subscriber, its rate limit), so that they change with the endpoint (configure.lua).
    */
   appendEndpointSettings(multi: ChainableCommander, endpoint: Pick<Endpoint, 'id' | 'subscriberId' | 'rateLimit'>): void {
-    (multi as LaneMulti).hookrelayLaneConfigure(this.keys.sched(), this.now(), endpoint.id, endpoint.subscriberId, endpoint.rateLimit?.perSecond ?? '');
+    (multi as LaneMulti).hookrelayLaneConfigure(
+      this.keys.sched(),
+      this.now(),
+      endpoint.id,
+      endpoint.subscriberId,
+      endpoint.rateLimit?.perSecond ?? '',
+    );
   }
 
   /**
@@ -182,9 +188,23 @@ export class LaneStore {
   }
 
   /** A delivery queued by a version before the scheduler joins its endpoint's lane, unless it is live already. */
-  async adopt(delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'subscriberId' | 'createdAt'>, manual: boolean): Promise<boolean> {
+  async adopt(
+    delivery: Pick<DeliveryRecord, 'id' | 'eventId' | 'endpointId' | 'subscriberId' | 'createdAt'>,
+    manual: boolean,
+  ): Promise<boolean> {
     const { id, eventId, endpointId, subscriberId, createdAt } = delivery;
-    return (await this.redis.hookrelayLaneAdopt(this.keys.sched(), this.now(), id, eventId, endpointId, subscriberId, createdAt, manual ? '1' : '0')) === 1;
+    return (
+      (await this.redis.hookrelayLaneAdopt(
+        this.keys.sched(),
+        this.now(),
+        id,
+        eventId,
+        endpointId,
+        subscriberId,
+        createdAt,
+        manual ? '1' : '0',
+      )) === 1
+    );
   }
 
   async entry(deliveryId: string): Promise<LaneEntry | null> {
@@ -220,8 +240,18 @@ export class LaneStore {
   }
 
   async sample(maxLanes = 1000): Promise<LaneSample> {
-    const [ready, due, sleeping, slowEndpoints, oldest] = (await this.redis.hookrelayLaneSample(this.keys.sched(), this.now(), maxLanes)) as number[];
-    return { ready: ready ?? 0, due: due ?? 0, sleeping: sleeping ?? 0, slowEndpoints: slowEndpoints ?? 0, oldestCreatedAt: oldest !== undefined && oldest >= 0 ? oldest : null };
+    const [ready, due, sleeping, slowEndpoints, oldest] = (await this.redis.hookrelayLaneSample(
+      this.keys.sched(),
+      this.now(),
+      maxLanes,
+    )) as number[];
+    return {
+      ready: ready ?? 0,
+      due: due ?? 0,
+      sleeping: sleeping ?? 0,
+      slowEndpoints: slowEndpoints ?? 0,
+      oldestCreatedAt: oldest !== undefined && oldest >= 0 ? oldest : null,
+    };
   }
 
   /**

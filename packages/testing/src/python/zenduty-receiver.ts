@@ -74,10 +74,7 @@ export async function startZendutyPythonReceiver(key: string): Promise<ZendutyPy
     waitFor(n, timeoutMs = 10_000) {
       if (results.length >= n) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`expected ${n} results within ${timeoutMs} ms, got ${results.length}`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => reject(new Error(`expected ${n} results within ${timeoutMs} ms, got ${results.length}`)), timeoutMs);
         waiters.push({
           n,
           resolve: () => {

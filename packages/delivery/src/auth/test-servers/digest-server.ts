@@ -20,7 +20,8 @@ interface IssuedNonce {
 }
 
 /** Why the server refused a request, for assertions. */
-export type DigestVerdict = 'accepted' | 'no-credentials' | 'unknown-nonce' | 'stale-nonce' | 'bad-uri' | 'replayed-nc' | 'bad-field' | 'wrong-response';
+export type DigestVerdict =
+  'accepted' | 'no-credentials' | 'unknown-nonce' | 'stale-nonce' | 'bad-uri' | 'replayed-nc' | 'bad-field' | 'wrong-response';
 
 export class DigestServer {
   readonly opaque = randomBytes(8).toString('hex');
@@ -48,7 +49,9 @@ export class DigestServer {
     this.nonces.set(nonce, { stale: false, seen: new Set() });
     const stale = verdict === 'stale-nonce' ? ', stale=true' : '';
     const { realm, algorithm } = this.options;
-    res.writeHead(401, { 'www-authenticate': `Digest realm="${realm}", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="${this.opaque}"${stale}` });
+    res.writeHead(401, {
+      'www-authenticate': `Digest realm="${realm}", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="${this.opaque}"${stale}`,
+    });
     res.end('unauthorized');
   };
 
@@ -67,7 +70,10 @@ export class DigestServer {
     const issued = this.nonces.get(p.nonce as string);
     if (!issued) return 'unknown-nonce';
 
-    const H = (s: string) => createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5').update(s, 'utf8').digest('hex');
+    const H = (s: string) =>
+      createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5')
+        .update(s, 'utf8')
+        .digest('hex');
     const ha1 = H(`${username}:${realm}:${password}`);
     const ha2 = H(`${req.method}:${p.uri}`);
     const expected = H(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`);
