@@ -10,6 +10,32 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Tests run through SWC, which strips types without checking them, so the type check and the
+// linter (floating promises, unnecessary assertions: eslint.config.mjs) run first, side by side,
+// and a failure in either fails the run before jest starts.
+const staticChecks = await Promise.all([runChecked('typecheck'), runChecked('lint')]);
+for (const check of staticChecks) if (!check.ok) console.error(check.output);
+if (staticChecks.some((check) => !check.ok)) {
+  console.error(
+    `npm test: ${staticChecks
+      .filter((c) => !c.ok)
+      .map((c) => c.name)
+      .join(' and ')} failed; jest not started`,
+  );
+  process.exit(1);
+}
+console.log('npm test: typecheck and lint passed');
+
+function runChecked(name) {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', '--silent', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => resolve({ name, ok: code === 0, output }));
+  });
+}
+
 const require = createRequire(import.meta.url);
 const jestBin = require.resolve('jest/bin/jest');
 const dir = mkdtempSync(join(tmpdir(), 'hookrelay-jest-'));
