@@ -5,7 +5,7 @@ import { startEngineHarness, type EngineHarness } from './engine-harness';
 /**
  * What an attempt costs in Redis at most, measured on real attempts: an endpoint saved by an
  * older version with custom headers far over today's 8 KB cap, and a receiver that answers 4 KB
- * of control characters (6 bytes each once escaped). README "Redis memory" quotes these bounds.
+ * of control characters (6 bytes each once escaped). docs/operations.md "Redis memory" quotes these bounds.
  */
 const WORST_ATTEMPT_JSON_BYTES = 10_400;
 const WORST_ATTEMPT_REDIS_BYTES = 12_500;

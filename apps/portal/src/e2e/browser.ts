@@ -83,7 +83,7 @@ export function buildPortal(): void {
 }
 
 /**
- * Where screenshots go: docs/screenshots with UPDATE_SCREENSHOTS=1 (what the README shows), else a
+ * Where screenshots go: docs/screenshots with UPDATE_SCREENSHOTS=1 (what docs/portal.md shows), else a
  * temporary folder, so an ordinary test run does not rewrite files under version control.
  */
 export function screenshotDir(): string {
