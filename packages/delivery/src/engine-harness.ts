@@ -72,7 +72,7 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
     close: async () => {
       await worker.close();
       await queue.close();
-      (queue.opts.connection as Redis).disconnect();
+      (await queue.client).disconnect();
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
       redis.disconnect();
