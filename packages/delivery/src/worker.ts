@@ -11,6 +11,7 @@ import {
   type DeliveryLane,
   type DeliveryQueue,
 } from '@hookrelay/queue';
+import { Publisher } from '@hookrelay/publishing';
 import type { SecretBox } from '@hookrelay/secrets';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
@@ -140,7 +141,14 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     timeoutMs: options.oauthTokenTimeoutMs,
   });
   const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now });
-  const guard = new EndpointGuard({ store, logger: options.logger, metrics: options.metrics, policy: options.circuitBreaker, now });
+  const guard = new EndpointGuard({
+    store,
+    publisher: new Publisher({ store, now }),
+    logger: options.logger,
+    metrics: options.metrics,
+    policy: options.circuitBreaker,
+    now,
+  });
   const wake = (sleepers: string[]): void => {
     store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
   };
