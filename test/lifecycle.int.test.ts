@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { enqueueEvents } from '@hookrelay/delivery';
+import { Publisher } from '@hookrelay/publishing';
 import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
 import { createStore } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, freePort, requireRedisUrl, TestReceiver, uniquePrefix } from '@hookrelay/testing';
@@ -132,7 +132,7 @@ describe('the worker program', () => {
       const endpoint = buildEndpoint({ url: receiver.url, timeoutMs: 60_000, retry: { maxRetries: 3, intervalMs: 50, backoff: 'fixed' } });
       await store.endpoints.save(endpoint);
       const event = buildEvent();
-      const [[delivery] = []] = await enqueueEvents({ store }, [{ event, endpoints: [endpoint] }]);
+      const [[delivery] = []] = await new Publisher({ store }).enqueue([{ event, endpoints: [endpoint] }]);
       await receiver.waitForRequests(1, 20_000);
       const stopping = Date.now();
       worker.kill('SIGTERM');

@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enqueueEvents, startDeliveryWorker } from '@hookrelay/delivery';
+import { startDeliveryWorker } from '@hookrelay/delivery';
+import { Publisher } from '@hookrelay/publishing';
 import { createLogger, createMetrics } from '@hookrelay/observability';
 import { checkRedisReachable, createDeliveryQueue, createRedis, parseRedisUrl, safeRedisUrl } from '@hookrelay/queue';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +30,7 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
     const endpoint = buildEndpoint({ url: receiver.url });
     await store.endpoints.save(endpoint);
     const event = buildEvent();
-    const [[delivery] = []] = await enqueueEvents({ store }, [{ event, endpoints: [endpoint] }]);
+    const [[delivery] = []] = await new Publisher({ store }).enqueue([{ event, endpoints: [endpoint] }]);
     await receiver.waitForRequests(1, 15_000);
     expect(receiver.requests[0]?.headers['x-hookrelay-event-id']).toBe(event.id);
     const until = Date.now() + 5000;

@@ -7,6 +7,7 @@ import {
   type CircuitBreakerPolicy,
 } from '@hookrelay/delivery';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
+import { Publisher } from '@hookrelay/publishing';
 import { createRedis } from '@hookrelay/queue';
 import { createStore, type SubscriberLimits } from '@hookrelay/store';
 import { LiveCatalog } from './catalog/live-catalog';
@@ -53,8 +54,10 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets });
   const auth = createAuthenticatedSender({ dispatcher, logger, now });
+  const publisher = new Publisher({ store, now });
   const deps: ApiDeps = {
     store,
+    publisher,
     redis,
     logger,
     metrics: options.metrics,
@@ -68,7 +71,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     platformName: options.platformName,
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
-    guard: new EndpointGuard({ store, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
+    guard: new EndpointGuard({ store, publisher, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
     catalog: new LiveCatalog({
       store: store.eventTypes,
       builtIn: options.builtInCatalog ?? true,

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
+import type { Publisher } from '@hookrelay/publishing';
 import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
@@ -11,6 +12,8 @@ import type { RegexChecker } from './catalog/regex-check';
 /** Everything the routes use, built once in main.ts and passed down. */
 export interface ApiDeps {
   store: Store;
+  /** Claims, writes and enqueues events (publishes, replays, retries, recovers), with one group commit for the process. */
+  publisher: Publisher;
   redis: Redis;
   logger: Logger;
   metrics: HookrelayMetrics;

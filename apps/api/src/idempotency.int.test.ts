@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { CuttingProxy, TestReceiver } from '@hookrelay/testing';
 import Redis from 'ioredis';
@@ -159,7 +160,8 @@ describe('idempotency keys', () => {
           await redis.connect();
           const store: Store = createStore({ redis, prefix: h.prefix });
           proxy.cutAfter(cut);
-          const outcome = await createPublisher({ ...h.deps, store })(sid, [
+          const publisher = new Publisher({ store, now: h.deps.now });
+          const outcome = await createPublisher({ ...h.deps, store, publisher })(sid, [
             { type: 'custom.crash', payload: { cut }, idempotencyKey: key },
           ]).then(
             (answers) => answers[0]?.id,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { enqueueEvents } from '@hookrelay/delivery';
+import { Publisher } from '@hookrelay/publishing';
 import { createDeliveryQueue, createRedis } from '@hookrelay/queue';
 import { createStore } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, requireRedisUrl, TestReceiver, uniquePrefix } from '@hookrelay/testing';
@@ -42,10 +42,7 @@ describe('when a worker process is killed with SIGKILL mid-delivery', () => {
       const endpoint = buildEndpoint({ url: receiver.url, retry: { maxRetries: 3, intervalMs: 50, backoff: 'fixed' } });
       await store.endpoints.save(endpoint);
       const events = Array.from({ length: EVENTS }, () => buildEvent());
-      const created = await enqueueEvents(
-        { store },
-        events.map((event) => ({ event, endpoints: [endpoint] })),
-      );
+      const created = await new Publisher({ store }).enqueue(events.map((event) => ({ event, endpoints: [endpoint] })));
       const deliveryIds = created.flat().map((d) => d.id);
 
       worker = startWorkerProcess(env);

@@ -1,7 +1,7 @@
-import { matchesAny, newId, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import type { Endpoint } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
+import type { Publisher } from '@hookrelay/publishing';
 import type { FailureStreak, Store } from '@hookrelay/store';
-import { enqueueEvents } from './enqueue';
 
 export interface CircuitBreakerPolicy {
   /** Consecutive failed deliveries that disable an endpoint... @defaultValue 50 */
@@ -14,6 +14,8 @@ export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerPolicy = Object.freeze({ fai
 
 export interface EndpointGuardOptions {
   store: Store;
+  /** Publishes the `endpoint.disabled` event. */
+  publisher: Publisher;
   logger: Logger;
   metrics: HookrelayMetrics;
   policy?: CircuitBreakerPolicy;
@@ -94,17 +96,8 @@ export class EndpointGuard {
     this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
 
     const payload = { endpointId: disabled.id, url: disabled.url, reason, detail, disabledAt: new Date(now).toISOString() };
-    const event: StoredEvent = {
-      id: newId('evt', now),
-      subscriberId: disabled.subscriberId,
-      type: 'endpoint.disabled',
-      payload: JSON.stringify(payload),
-      createdAt: now,
-    };
-    const targets = (await store.endpoints.listAll(disabled.subscriberId)).filter(
-      (e) => e.status === 'active' && matchesAny(e.eventTypes, event.type),
-    );
-    await enqueueEvents({ store }, [{ event, endpoints: targets }]);
+    // To the subscriber's other endpoints that take it (this one is disabled now).
+    await this.options.publisher.publish(disabled.subscriberId, [{ type: 'endpoint.disabled', payload }]);
     return true;
   }
 

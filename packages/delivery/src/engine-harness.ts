@@ -2,16 +2,18 @@
 import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { createLogger, createMetrics, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
+import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import type Redis from 'ioredis';
-import { enqueueDelivery } from './enqueue';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
 
 export interface EngineHarness {
   prefix: string;
   redis: Redis;
   store: Store;
+  /** Publishes on the harness's store (its own group commit). */
+  publisher: Publisher;
   queue: DeliveryQueue;
   worker: DeliveryWorker;
   metrics: HookrelayMetrics;
@@ -33,6 +35,7 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
   const metrics = createMetrics({ processMetrics: false });
   const redis = createRedis(redisUrl, 'store');
   const store = createStore({ redis, prefix });
+  const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
   const worker = await startDeliveryWorker({
     redisUrl,
@@ -47,6 +50,7 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
     prefix,
     redis,
     store,
+    publisher,
     queue,
     worker,
     metrics,
@@ -56,7 +60,11 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
       await store.endpoints.save(endpoint);
       return endpoint;
     },
-    enqueue: async (event, endpoint) => (await enqueueDelivery({ store }, event, endpoint)).id,
+    enqueue: async (event, endpoint) => {
+      const [[delivery] = []] = await publisher.enqueue([{ event, endpoints: [endpoint] }]);
+      if (!delivery) throw new Error('enqueue returned no delivery');
+      return delivery.id;
+    },
     waitForState: async (deliveryId, states, timeoutMs = 10_000) => {
       const until = Date.now() + timeoutMs;
       for (;;) {
@@ -72,7 +80,7 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
     close: async () => {
       await worker.close();
       await queue.close();
-      (queue.opts.connection as Redis).disconnect();
+      (await queue.client).disconnect();
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
       redis.disconnect();

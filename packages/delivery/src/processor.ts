@@ -1,9 +1,7 @@
-import type { Job } from 'bullmq';
 import type {
   AdmittedDeliveryRef,
   AttemptErrorKind,
   AttemptRecord,
-  DeliveryJobData,
   DeliveryRecord,
   DeliveryState,
   EarlierVersionJobData,
@@ -11,7 +9,7 @@ import type {
   StoredEvent,
 } from '@hookrelay/contracts';
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
-import { deliveryIdOf } from '@hookrelay/queue';
+import { deliveryIdOf, type DeliveryJob } from '@hookrelay/queue';
 import { SecretUnreadableError } from '@hookrelay/secrets';
 import { endpointSleeper, type AttemptScheduling, type LaneClass, type LaneMove, type Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
@@ -54,8 +52,8 @@ export interface ProcessorDeps {
 /** Where one attempt left the delivery. */
 type Decision = { state: 'delivered' } | { state: 'retrying'; delayMs: number } | { state: 'failed'; reason: string };
 
-/** A BullMQ job as the processor reads it. */
-export type DeliveryJob = Pick<Job<DeliveryJobData>, 'data' | 'timestamp'> & { id?: string };
+/** A job as the processor reads it. */
+type ProcessedJob = Pick<DeliveryJob, 'id' | 'data' | 'timestamp'>;
 
 /**
  * Runs a job: one attempt of each delivery in it (one endpoint's turn in the fair order), side by
@@ -98,7 +96,7 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}` });
   }
 
-  return async function processJob(job: DeliveryJob): Promise<void> {
+  return async function processJob(job: ProcessedJob): Promise<void> {
     const data = job.data;
     if (!('deliveries' in data)) return adoptQueuedByEarlierVersion(deps, { ...job, data });
     const results = await Promise.allSettled(data.deliveries.map((ref) => processOne(ref, data.endpointId, job.timestamp)));
@@ -279,7 +277,7 @@ function internalReason(err: unknown): string {
  */
 async function adoptQueuedByEarlierVersion(
   deps: ProcessorDeps,
-  job: Pick<DeliveryJob, 'timestamp'> & { data: EarlierVersionJobData },
+  job: Pick<ProcessedJob, 'timestamp'> & { data: EarlierVersionJobData },
 ): Promise<void> {
   const id = deliveryIdOf(job.data);
   const { delivery } = await deps.store.deliveries.loadForAttempt({

@@ -1,11 +1,10 @@
 import type { Endpoint } from '@hookrelay/contracts';
 import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from './engine-harness';
-import { recoverEndpoint, redeliver } from './redeliver';
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
-describe('redeliver', () => {
+describe('Publisher.redeliver and recover, through the engine', () => {
   let h: EngineHarness;
   let receiver: TestReceiver;
 
@@ -31,20 +30,20 @@ describe('redeliver', () => {
     it('queues nothing and leaves the delivery failed, not pending with no job', async () => {
       const id = await failedDelivery();
       const stale = (await h.store.deliveries.get(id))!;
-      expect(await redeliver(h, [stale], false)).toEqual([id]);
+      expect(await h.publisher.redeliver([stale], false)).toEqual([id]);
       await receiver.waitForRequests(2);
       await h.waitForState(id, ['failed']);
       expect((await h.store.deliveries.get(id))!.attempts).toBe(2);
 
       // The second of two overlapping recovers: it listed the delivery before the first re-opened it.
-      expect(await redeliver(h, [stale], false)).toEqual([]);
+      expect(await h.publisher.redeliver([stale], false)).toEqual([]);
       await settle();
       expect(receiver.requests).toHaveLength(2);
       expect((await h.store.deliveries.get(id))!.state).toBe('failed');
 
       // A fresh read may retry again.
       const fresh = (await h.store.deliveries.get(id))!;
-      expect(await redeliver(h, [fresh], false)).toEqual([id]);
+      expect(await h.publisher.redeliver([fresh], false)).toEqual([id]);
       await receiver.waitForRequests(3);
       await h.waitForState(id, ['failed']);
       expect((await h.store.deliveries.attempts(id)).map((a) => a.attempt)).toEqual([1, 2, 3]);
@@ -54,7 +53,7 @@ describe('redeliver', () => {
   it('recovers each failed delivery once when two recovers overlap', async () => {
     const endpoint = await endpointOnce();
     const ids = await Promise.all([1, 2, 3].map(() => failedDelivery(endpoint)));
-    const counts = await Promise.all([0, 1].map(() => recoverEndpoint(h, endpoint, { since: 0 })));
+    const counts = await Promise.all([0, 1].map(() => h.publisher.recover(endpoint, { since: 0 })));
     expect(counts[0]! + counts[1]!).toBe(ids.length);
     await receiver.waitForRequests(ids.length * 2);
     await settle();

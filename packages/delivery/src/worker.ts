@@ -1,17 +1,17 @@
-import { Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
-import { USER_AGENT, type DeliveryJobData } from '@hookrelay/contracts';
+import { USER_AGENT } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import {
-  bullPrefix,
+  createDeliveryJobWorker,
   createDeliveryQueue,
   createRedis,
-  DELIVERY_JOB_RETENTION,
-  DELIVERY_QUEUE_NAMES,
+  type DeliveryJob,
+  type DeliveryJobWorker,
   type DeliveryLane,
   type DeliveryQueue,
 } from '@hookrelay/queue';
+import { Publisher } from '@hookrelay/publishing';
 import type { SecretBox } from '@hookrelay/secrets';
 import { createStore, type Store } from '@hookrelay/store';
 import { AuthenticatedSender } from './auth/authenticated-send';
@@ -72,8 +72,8 @@ export interface DeliveryWorkerOptions {
 
 export interface DeliveryWorker {
   /** The fast lane's BullMQ worker (as before the slow lane existed) and each lane's. */
-  worker: Worker<DeliveryJobData>;
-  workers: Record<DeliveryLane, Worker<DeliveryJobData>>;
+  worker: DeliveryJobWorker;
+  workers: Record<DeliveryLane, DeliveryJobWorker>;
   store: Store;
   /** The fast lane's queue, and each lane's. */
   queue: DeliveryQueue;
@@ -87,11 +87,6 @@ export interface DeliveryWorker {
    * worker (at least once). Then closes every connection.
    */
   close(deadlineMs?: number): Promise<void>;
-}
-
-/** A job that throws (outside an attempt: Redis unreachable) runs again after 5 s. */
-function backoffStrategy(): number {
-  return 5000;
 }
 
 const LANES: readonly DeliveryLane[] = ['fast', 'slow'];
@@ -146,13 +141,20 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     timeoutMs: options.oauthTokenTimeoutMs,
   });
   const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now });
-  const guard = new EndpointGuard({ store, logger: options.logger, metrics: options.metrics, policy: options.circuitBreaker, now });
+  const guard = new EndpointGuard({
+    store,
+    publisher: new Publisher({ store, now }),
+    logger: options.logger,
+    metrics: options.metrics,
+    policy: options.circuitBreaker,
+    now,
+  });
   const wake = (sleepers: string[]): void => {
     store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
   };
 
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
-  const workers = {} as Record<DeliveryLane, Worker<DeliveryJobData>>;
+  const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
   for (const lane of LANES) {
     const caps = capsFor(concurrency[lane], scheduling);
@@ -191,7 +193,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       parkMs: scheduling.parkMs,
     });
     const pump = pumps[lane];
-    const run = async (job: Job<DeliveryJobData>): Promise<void> => {
+    const run = async (job: DeliveryJob): Promise<void> => {
       try {
         await processor(job);
       } catch (err) {
@@ -204,17 +206,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         pump.request();
       }
     };
-    workers[lane] = new Worker<DeliveryJobData>(DELIVERY_QUEUE_NAMES[lane], run, {
+    workers[lane] = createDeliveryJobWorker(run, {
       connection: queueRedis,
-      prefix: bullPrefix(keyPrefix),
+      keyPrefix,
+      lane,
       concurrency: concurrency[lane],
-      lockDuration: options.lockDurationMs ?? 30_000,
-      stalledInterval: options.stalledIntervalMs ?? 30_000,
-      // A job whose worker died is handed out again; only a job that kills workers over and over
-      // (twenty times) is given up on, so a crash-looping deployment does not lose deliveries.
-      maxStalledCount: 20,
-      ...DELIVERY_JOB_RETENTION,
-      settings: { backoffStrategy },
+      lockDurationMs: options.lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs,
     });
     workers[lane].on('error', (err) => options.logger.error({ err, lane }, 'worker.error'));
     queues[lane].on('error', (err) => options.logger.error({ err, lane }, 'queue.error'));

@@ -1,6 +1,5 @@
-import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { ChainableCommander } from 'ioredis';
-import { deliveryId, type DeliveryJobData, type EarlierVersionJobData } from '@hookrelay/contracts';
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { DeliveryJobData } from '@hookrelay/contracts';
 
 /**
  * One BullMQ queue per lane: the fast lane's keeps the name deliveries always had (jobs queued by
@@ -61,35 +60,4 @@ export function waitListKey(queue: DeliveryQueue): string {
   const key = queue.keys.wait;
   if (!key) throw new Error(`queue ${queue.name} has no wait list key`);
   return key;
-}
-
-/**
- * A transaction on the queue's own connection, for `appendDeliveryJobs` and the caller's other
- * writes (BullMQ's scripts are loaded there). The connections Hookrelay gives BullMQ are ioredis.
- */
-export async function queueTransaction(queue: DeliveryQueue): Promise<ChainableCommander> {
-  const client = (await queue.client) as unknown as { multi(): ChainableCommander };
-  return client.multi();
-}
-
-/**
- * Adds one job per admitted delivery to a transaction of the caller's (BullMQ's `Job.addJob` takes
- * one, as its FlowProducer uses it); the jobs exist exactly when the rest of the transaction ran.
- * A job id that exists already is not added again.
- */
-export function appendDeliveryJobs(
-  queue: DeliveryQueue,
-  multi: ChainableCommander,
-  jobs: ReadonlyArray<{ jobId: string; data: DeliveryJobData }>,
-): void {
-  for (const { jobId, data } of jobs) {
-    const job = new Job<DeliveryJobData>(queue, 'deliver', data, { ...DELIVERY_JOB_OPTIONS, jobId }, jobId);
-    // addJob queues its script on the transaction synchronously; its promise settles with the exec.
-    void job.addJob(multi as never).catch(() => undefined);
-  }
-}
-
-/** The delivery a job of an earlier version is for. */
-export function deliveryIdOf(data: EarlierVersionJobData): string {
-  return data.deliveryId ?? deliveryId(data.eventId, data.endpointId);
 }

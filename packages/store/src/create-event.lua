@@ -3,7 +3,8 @@
 -- itself. One call for all the events of a transaction: a batch of 1,000 is one command, not
 -- 1,000, and each log's expiry is renewed once, not once per event.
 -- KEYS, per event: event, subscriberEvents, idempotency (the event key again when it has none),
---       then per endpoint: delivery, deliveryJob, subscriberDeliveries, endpointDeliveries
+--       then per endpoint: delivery, deliveryJob (where an earlier version would have queued it:
+--       packages/queue's QueuedDeliveries.jobKey), subscriberDeliveries, endpointDeliveries
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
 --       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
 --       requestDigest ('' without an idempotency key), eventJson, eventId, createdAt,

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { newId } from '@hookrelay/contracts';
+import { createDeliveryQueue } from '@hookrelay/queue';
 import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import { createStore, pendingDelivery, type Store } from './index';
 
@@ -21,15 +22,14 @@ describe('DeliveryStore re-opening and patching', () => {
     if (keys.length) await redis.del(...keys);
   });
 
-  /** A delivery's job as a version before the scheduler queued it (BullMQ's hash): such a job is still read. */
+  /** A delivery's job as a version before the scheduler queued it (job id = delivery id): such a job is still read. */
   async function queueJob(d: { id: string; eventId: string; endpointId: string }, timestamp = 1234): Promise<void> {
-    await redis.hset(
-      store.keys.deliveryJob(d.id),
-      'data',
-      JSON.stringify({ eventId: d.eventId, endpointId: d.endpointId }),
-      'timestamp',
-      timestamp,
-    );
+    const queue = createDeliveryQueue({ connection: redis, keyPrefix: prefix });
+    try {
+      await queue.add('deliver', { eventId: d.eventId, endpointId: d.endpointId }, { jobId: d.id, timestamp });
+    } finally {
+      await queue.close();
+    }
   }
 
   async function endedDelivery(state: 'failed' | 'delivered', attempts = 1): Promise<string> {

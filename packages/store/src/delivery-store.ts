@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
+import type { QueuedDeliveries, QueuedDelivery } from '@hookrelay/queue';
 import { boundAttempt } from './attempt-bounds';
 import { parseStoredEvent, type EventStore } from './event-store';
 import { LOG_ENTRY } from './history-log';
@@ -85,14 +86,6 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   // Fields starting with `_` are the scripts' bookkeeping (record-attempts.lua's `_streak`), not the record's.
   for (const [k, v] of Object.entries(hash)) if (!k.startsWith('_')) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
   return out as unknown as DeliveryRecord;
-}
-
-/** A delivery not attempted yet, as its scheduler entry (or an earlier version's queued job) names it. */
-interface QueuedDelivery {
-  id: string;
-  eventId: string;
-  endpointId: string;
-  createdAt: number;
 }
 
 /** create-event.lua calls are split at about this many keys (a batch of 1,000 one-endpoint events is 6,000). */
@@ -189,6 +182,8 @@ export class DeliveryStore {
   constructor(
     redis: Redis,
     private readonly keys: Keys,
+    /** Deliveries queued as BullMQ jobs by versions before the scheduler (packages/queue knows where). */
+    private readonly queued: QueuedDeliveries,
     private readonly events: EventStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
@@ -271,7 +266,7 @@ export class DeliveryStore {
       for (const d of deliveries) {
         call.keys.push(
           this.keys.delivery(d.id),
-          this.keys.deliveryJob(d.id),
+          this.queued.jobKey(d.id),
           subscriberDeliveries,
           this.keys.endpointDeliveries(d.endpointId),
         );
@@ -314,17 +309,18 @@ export class DeliveryStore {
     if (ids.length === 0) return [];
     const multi = this.redis.multi();
     const entries = this.keys.laneEntries();
-    for (const id of ids) multi.hgetall(this.keys.delivery(id)).hget(entries, id).hmget(this.keys.deliveryJob(id), 'data', 'timestamp');
+    for (const id of ids) {
+      multi.hgetall(this.keys.delivery(id)).hget(entries, id);
+      this.queued.read(multi, id);
+    }
     const replies = (await multi.exec()) ?? [];
+    // Not attempted yet: named by its scheduler entry (or an earlier version's queued job).
     const found: Array<DeliveryRecord | QueuedDelivery | null> = ids.map((id, i) => {
       const record = parseDelivery((replies[i * 3]?.[1] ?? {}) as Record<string, string>);
       if (record) return record;
       const entry = parseLaneEntry(replies[i * 3 + 1]?.[1] as string | null);
       if (entry) return { id, eventId: entry.eventId, endpointId: entry.endpointId, createdAt: entry.createdAt };
-      const [data, timestamp] = (replies[i * 3 + 2]?.[1] ?? []) as Array<string | null>;
-      if (!data) return null;
-      const job = JSON.parse(data) as Pick<DeliveryRecord, 'eventId' | 'endpointId'>;
-      return { id, eventId: job.eventId, endpointId: job.endpointId, createdAt: Number(timestamp) };
+      return this.queued.parse(id, replies[i * 3 + 2]?.[1]);
     });
     const eventIds = [...new Set(found.flatMap((d) => (d !== null && !('state' in d) ? [d.eventId] : [])))];
     const events = new Map<string, StoredEvent>();

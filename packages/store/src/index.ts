@@ -11,6 +11,7 @@ import { PublishRateLimiter } from './publish-rate-limiter';
 import { EndpointHealthStore } from './endpoint-health-store';
 import { LaneStore } from './lanes/lane-store';
 import { EventTypeStore } from './event-type-store';
+import { QueuedDeliveries } from '@hookrelay/queue';
 import { SecretBox } from '@hookrelay/secrets';
 import { PortalSessionStore } from './portal-session-store';
 
@@ -61,11 +62,20 @@ export interface Store {
 }
 
 export function createStore(options: StoreOptions): Store {
-  const keys = createKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
+  const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+  const keys = createKeys(prefix);
   const now = options.now ?? Date.now;
   const secrets = options.secrets ?? new SecretBox();
   const events = new EventStore(options.redis, keys);
-  const deliveries = new DeliveryStore(options.redis, keys, events, options.retentionMs ?? DEFAULT_RETENTION_MS, now, options.laneMoves);
+  const deliveries = new DeliveryStore(
+    options.redis,
+    keys,
+    new QueuedDeliveries(prefix),
+    events,
+    options.retentionMs ?? DEFAULT_RETENTION_MS,
+    now,
+    options.laneMoves,
+  );
   const lanes = new LaneStore(options.redis, keys, now);
   const endpoints = new EndpointStore(options.redis, keys, lanes, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets);
   return {

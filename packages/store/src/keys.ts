@@ -1,6 +1,7 @@
 /**
- * Every Redis key Hookrelay writes, in one place. The prefix may carry a `{hash tag}` so that, on
- * Redis Cluster, all of a deployment's keys share one slot (BullMQ needs the same of its queue).
+ * Every Redis key Hookrelay writes, in one place (BullMQ's own, under `<prefix>:bull`, are
+ * packages/queue's). The prefix may carry a `{hash tag}` so that, on Redis Cluster, all of a
+ * deployment's keys share one slot (BullMQ needs the same of its queue).
  */
 export function createKeys(prefix: string) {
   return {
@@ -15,12 +16,6 @@ export function createKeys(prefix: string) {
     event: (id: string) => `${prefix}:ev:${id}`,
     delivery: (id: string) => `${prefix}:dl:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,
-    /**
-     * BullMQ's job hash of a delivery queued by a version before the scheduler (packages/queue:
-     * `bullPrefix`, queue `deliveries`, job id = delivery id; a test holds the two in step): such a
-     * delivery has no record and no lane entry until the worker takes it over.
-     */
-    deliveryJob: (id: string) => `${prefix}:bull:deliveries:${id}`,
     /**
      * The delivery scheduler's keys start here (lanes/lanes.lua builds them: lanes, rings, the due
      * and sleep sets, caps, leases); these are the ones other code reads.

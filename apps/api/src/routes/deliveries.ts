@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { isIdOf } from '@hookrelay/contracts';
-import { redeliver } from '@hookrelay/delivery';
 import { isCursor } from '@hookrelay/store';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
@@ -73,7 +72,7 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
-    const queued = await redeliver({ store }, [delivery], true);
+    const queued = await deps.publisher.redeliver([delivery], true);
     if (queued.length === 0)
       throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
     res.status(202).json({ id: delivery.id, state: 'pending', queued: true });

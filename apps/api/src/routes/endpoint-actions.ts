@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { newId, type StoredEvent } from '@hookrelay/contracts';
-import { recoverEndpoint } from '@hookrelay/delivery';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
@@ -53,7 +52,7 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     const endpoint = await endpointOf(req, store);
     const parsed = recoverBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
-    const recovered = await recoverEndpoint({ store }, endpoint, parsed.data);
+    const recovered = await deps.publisher.recover(endpoint, parsed.data);
     res.status(202).json({ endpointId: endpoint.id, recovered });
   });
 

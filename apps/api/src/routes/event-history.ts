@@ -1,6 +1,5 @@
 import { Router, type Request } from 'express';
 import { matchesAny } from '@hookrelay/contracts';
-import { replayEvent } from '@hookrelay/delivery';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
@@ -78,7 +77,7 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
           { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
         ]);
     }
-    const result = await replayEvent({ store }, event, targets);
+    const result = await deps.publisher.replay(event, targets);
     res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
   });
 

@@ -1,6 +1,6 @@
 import type { AdmittedJobData } from '@hookrelay/contracts';
 import type { Logger } from '@hookrelay/observability';
-import { appendDeliveryJobs, queueTransaction, waitListKey, type DeliveryQueue } from '@hookrelay/queue';
+import { DeliveryJobTransaction, waitListKey, type DeliveryQueue } from '@hookrelay/queue';
 import type { AdmitOptions, AdmittedDelivery, LaneClass, LaneStore } from '@hookrelay/store';
 
 export interface AdmissionPumpOptions extends Omit<AdmitOptions, 'laneClass' | 'waitKey'> {
@@ -95,13 +95,10 @@ export class AdmissionPump {
     const { lanes, queue, laneClass } = this.options;
     const { admitted, nextDueAt } = await lanes.admit({ ...this.options, laneClass, waitKey: waitListKey(queue) });
     if (admitted.length > 0) {
-      const multi = await queueTransaction(queue);
-      appendDeliveryJobs(queue, multi, jobsOf(admitted));
-      multi.zrem(lanes.leasesKey(laneClass), ...admitted.map((a) => a.jobId));
-      const results = await multi.exec();
-      const failed = results?.find(([err]) => err);
-      // The leases stay and run out: those deliveries go back to the head of their lanes.
-      if (!results || failed) throw failed?.[0] ?? new Error('admission transaction aborted');
+      const transaction = await DeliveryJobTransaction.open(queue);
+      transaction.addJobs(jobsOf(admitted)).zrem(lanes.leasesKey(laneClass), ...admitted.map((a) => a.jobId));
+      // On a failure the leases stay and run out: those deliveries go back to the head of their lanes.
+      await transaction.exec();
     }
     return { admitted: admitted.length, nextDueAt };
   }

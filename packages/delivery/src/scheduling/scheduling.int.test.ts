@@ -1,6 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Job } from 'bullmq';
 import type { DeliveryJobData } from '@hookrelay/contracts';
 import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
@@ -105,14 +104,7 @@ describe('the scheduler in the worker', () => {
     const event = buildEvent();
     const [[created] = []] = await h.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
     // The job exactly as the earlier version added it: id = delivery id, data without a ticket.
-    const legacy = new Job<DeliveryJobData>(
-      h.queue,
-      'deliver',
-      { eventId: event.id, endpointId: endpoint.id },
-      { attempts: 1000, backoff: { type: 'hookrelay' }, jobId: created!.id },
-      created!.id,
-    );
-    await legacy.addJob(await h.queue.client);
+    await h.queue.add('deliver', { eventId: event.id, endpointId: endpoint.id }, { jobId: created!.id });
     expect(await h.store.deliveries.get(created!.id)).toMatchObject({ state: 'pending' });
 
     const done = await h.waitForState(created!.id, ['delivered']);

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import { createRedis } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, startRedisServer, uniquePrefix, type RedisServerHandle } from '@hookrelay/testing';
-import { enqueueEvents } from './enqueue';
+import { Publisher } from './publisher';
 
 /** Calls of `command` Redis has served so far (INFO commandstats). */
 async function calls(redis: Redis, command: string): Promise<number> {
@@ -10,17 +10,19 @@ async function calls(redis: Redis, command: string): Promise<number> {
   return Number(match?.[1] ?? 0);
 }
 
-describe('enqueueEvents as a group commit', () => {
+describe('Publisher.enqueue as a group commit', () => {
   // A private redis-server: the test counts transactions, which other suites would add to.
   let server: RedisServerHandle;
   let redis: Redis;
   let store: Store;
+  let publisher: Publisher;
 
   beforeAll(async () => {
     server = await startRedisServer();
     redis = createRedis(server.url, 'store');
     const prefix = uniquePrefix('group');
     store = createStore({ redis, prefix });
+    publisher = new Publisher({ store });
   });
   afterAll(async () => {
     redis.disconnect();
@@ -31,9 +33,7 @@ describe('enqueueEvents as a group commit', () => {
     const endpoints = [buildEndpoint({ url: 'http://127.0.0.1:9/a' }), buildEndpoint({ url: 'http://127.0.0.1:9/b' })];
     const events = Array.from({ length: 40 }, () => buildEvent());
     const before = await calls(redis, 'exec');
-    const answers = await Promise.all(
-      events.map((event, i) => enqueueEvents({ store }, [{ event, endpoints: endpoints.slice(0, 1 + (i % 2)) }])),
-    );
+    const answers = await Promise.all(events.map((event, i) => publisher.enqueue([{ event, endpoints: endpoints.slice(0, 1 + (i % 2)) }])));
     expect((await calls(redis, 'exec')) - before).toBe(1);
     answers.forEach(([deliveries], i) => {
       expect(deliveries!.map((d) => [d.eventId, d.endpointId, d.created])).toEqual(
@@ -49,7 +49,7 @@ describe('enqueueEvents as a group commit', () => {
   it('starts a new transaction once one holds 5,000 deliveries', async () => {
     const endpoints = Array.from({ length: 1000 }, (_, i) => buildEndpoint({ id: `ep_many${i}`, url: 'http://127.0.0.1:9/' }));
     const before = await calls(redis, 'exec');
-    const answers = await Promise.all(Array.from({ length: 6 }, () => enqueueEvents({ store }, [{ event: buildEvent(), endpoints }])));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => publisher.enqueue([{ event: buildEvent(), endpoints }])));
     expect((await calls(redis, 'exec')) - before).toBe(2);
     expect(answers.map(([d]) => d!.filter((x) => x.created).length)).toEqual(Array(6).fill(1000));
   });

@@ -1,0 +1,3 @@
+export * from './publisher';
+export * from './group-commit';
+export { requestDigest } from './request-digest';

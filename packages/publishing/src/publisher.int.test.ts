@@ -1,0 +1,65 @@
+import type Redis from 'ioredis';
+import { createRedis } from '@hookrelay/queue';
+import { createStore, type Store } from '@hookrelay/store';
+import { buildEndpoint, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { Publisher } from './publisher';
+
+describe('Publisher.publish', () => {
+  let redis: Redis;
+  let prefix: string;
+  let store: Store;
+  let publisher: Publisher;
+  const sid = 'sub_publisher';
+
+  beforeAll(() => {
+    redis = createRedis(requireRedisUrl(), 'store');
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('publisher');
+    store = createStore({ redis, prefix });
+    publisher = new Publisher({ store, now: () => 1_700_000_000_000 });
+  });
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  });
+  afterAll(() => redis.disconnect());
+
+  it("fans each event out to the subscriber's active endpoints whose filters match, stamped with the publisher's clock", async () => {
+    const all = await Promise.all(
+      [
+        buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a', eventTypes: ['incident.*'] }),
+        buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/b', eventTypes: ['receipt.*'] }),
+        buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/c', eventTypes: ['*'], status: 'disabled' }),
+        buildEndpoint({ subscriberId: 'sub_other', url: 'http://127.0.0.1:9/d' }),
+      ].map(async (e) => (await store.endpoints.save(e), e)),
+    );
+    const [incident, receipt] = await publisher.publish(sid, [
+      { type: 'incident.triggered', payload: { n: 1 } },
+      { type: 'receipt.sms.delivered', payload: { n: 2 } },
+    ]);
+    expect(incident!.event).toMatchObject({
+      subscriberId: sid,
+      type: 'incident.triggered',
+      payload: '{"n":1}',
+      createdAt: 1_700_000_000_000,
+    });
+    expect(incident!.write).toEqual({ kind: 'new', deliveries: [expect.objectContaining({ endpointId: all[0]!.id, created: true })] });
+    expect(receipt!.write).toEqual({ kind: 'new', deliveries: [expect.objectContaining({ endpointId: all[1]!.id, created: true })] });
+    expect(await store.events.get(incident!.event.id)).toMatchObject({ type: 'incident.triggered' });
+    expect(await store.lanes.readyCount()).toBe(2);
+  });
+
+  it('claims an idempotency key with its event: the same request again is a repeat naming it, another request is reused', async () => {
+    await store.endpoints.save(buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' }));
+    const [first] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 1, b: 2 }, idempotencyKey: 'k1' }]);
+    // Key order aside, the same request.
+    const [again] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { b: 2, a: 1 }, idempotencyKey: 'k1' }]);
+    const [other] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 2 }, idempotencyKey: 'k1' }]);
+    expect(first!.write.kind).toBe('new');
+    expect(again!.write).toEqual({ kind: 'repeat', eventId: first!.event.id });
+    expect(other!.write).toEqual({ kind: 'reused' });
+    expect(await store.events.get(other!.event.id)).toBeNull();
+    expect(await store.lanes.readyCount()).toBe(1);
+  });
+});

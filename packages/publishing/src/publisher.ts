@@ -1,0 +1,138 @@
+import { matchesAny, newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import type { EventWrite, NewDelivery, Store } from '@hookrelay/store';
+import { GroupCommit } from './group-commit';
+import { requestDigest } from './request-digest';
+
+/** An event to publish: its type and payload already validated by the caller. */
+export interface EventInput {
+  type: string;
+  payload?: unknown;
+  idempotencyKey?: string;
+}
+
+/** An event and where it goes. */
+export interface EventFanOut {
+  event: StoredEvent;
+  /** Only the ids are read (a summary will do, no secret is needed). */
+  endpoints: readonly Pick<Endpoint, 'id'>[];
+}
+
+/** One published input: the event built for it and what writing it did. */
+export interface Published extends EventFanOut {
+  write: EventWrite;
+}
+
+export interface PublisherOptions {
+  store: Store;
+  /** Stamps new events (their id and createdAt). @defaultValue Date.now */
+  now?: () => number;
+  /** See GroupCommitOptions.maxDeliveries. @defaultValue 5000 */
+  maxDeliveriesPerCommit?: number;
+}
+
+/**
+ * Publishing: claim each event's idempotency key, write the event and enqueue one delivery per
+ * (event, endpoint) into its endpoint's lane, in one Redis transaction shared by the calls of one
+ * event-loop turn (GroupCommit, create-event.lua): an accepted event is never left recorded but
+ * not scheduled. The workers' admission pumps turn lanes into jobs (docs/delivery-scheduling.md).
+ * A pair (event, endpoint) that has a delivery already is not written or scheduled again, so
+ * enqueueing a pair twice (a replay, a caller retrying) delivers once.
+ *
+ * Used by the API (publishes, replays, retries, recovers) and by the worker's operational events
+ * (`endpoint.disabled`). One instance per process: its group commit is per instance.
+ */
+export class Publisher {
+  private readonly store: Store;
+  private readonly now: () => number;
+  private readonly commits: GroupCommit;
+
+  constructor(options: PublisherOptions) {
+    this.store = options.store;
+    this.now = options.now ?? Date.now;
+    this.commits = new GroupCommit({ store: options.store, maxDeliveries: options.maxDeliveriesPerCommit });
+  }
+
+  /**
+   * New events for a subscriber, each fanned out to its active endpoints whose filters match, with
+   * its idempotency key (stored with the request's digest); the inputs are one group, written all
+   * or none. Per input: the event and `new` (its deliveries), `repeat` (its key names an earlier
+   * event of the same request: nothing written), `reused` (its key names another request's event)
+   * or `skipped` (another input was `reused`).
+   */
+  async publish(subscriberId: string, inputs: readonly EventInput[]): Promise<Published[]> {
+    const now = this.now();
+    const active = (await this.store.endpoints.listAll(subscriberId)).filter((e) => e.status === 'active');
+    const items = inputs.map((input) => {
+      const event: StoredEvent = {
+        id: newId('evt', now),
+        subscriberId,
+        type: input.type,
+        payload: JSON.stringify(input.payload),
+        createdAt: now,
+      };
+      return {
+        event,
+        endpoints: active.filter((e) => matchesAny(e.eventTypes, event.type)),
+        ...(input.idempotencyKey
+          ? { idempotency: { key: this.store.idempotency.keyOf(subscriberId, input.idempotencyKey), digest: requestDigest(input) } }
+          : {}),
+      };
+    });
+    const written = await this.commits.write(items);
+    return items.map(({ event, endpoints }, i) => {
+      const write = written[i];
+      if (!write) throw new Error('the store answered fewer events than it was given');
+      return { event, endpoints, write };
+    });
+  }
+
+  /** Events already built, to the endpoints given, without idempotency keys: per event, its deliveries. */
+  async enqueue(items: readonly EventFanOut[]): Promise<NewDelivery[][]> {
+    const written = await this.commits.write(items);
+    return written.map((w) => (w.kind === 'new' ? w.deliveries : []));
+  }
+
+  /**
+   * Delivers an event again to the given endpoints: a new delivery for an endpoint that never had
+   * one (say, created after the event), one more attempt for an ended one; in-flight ones are left.
+   */
+  async replay(event: StoredEvent, endpoints: readonly Pick<Endpoint, 'id'>[]): Promise<{ created: string[]; requeued: string[] }> {
+    const [results = []] = await this.enqueue([{ event, endpoints }]);
+    const created = results.filter((d) => d.created).map((d) => d.id);
+    const existing = await this.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));
+    const requeued = await this.redeliver(existing, true);
+    return { created, requeued };
+  }
+
+  /**
+   * Re-opens ended deliveries (failed, or delivered too when `includeDelivered`) and queues one
+   * attempt each, asked for by a person. Re-opening and queueing are one atomic step per delivery
+   * (reopen-delivery.lua), only from the state the caller read (same attempt count), so two
+   * overlapping calls queue each delivery once and a stale read queues nothing. Returns the ids queued.
+   */
+  async redeliver(deliveries: readonly DeliveryRecord[], includeDelivered: boolean): Promise<string[]> {
+    const from = includeDelivered ? (['failed', 'delivered'] as const) : (['failed'] as const);
+    return this.store.deliveries.reopen(deliveries, from);
+  }
+
+  /** Every failed delivery to an endpoint in a time window, queued again (Svix's recover); returns how many. */
+  async recover(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>, window: { since: number; until?: number }): Promise<number> {
+    const failed: DeliveryRecord[] = [];
+    let cursor: string | undefined;
+    // Bounded: at most 50 pages of 1000 per call; a larger backlog is recovered by calling again.
+    for (let page = 0; page < 50; page++) {
+      const result = await this.store.history.listDeliveries(endpoint.subscriberId, {
+        endpointId: endpoint.id,
+        status: 'failed',
+        since: window.since,
+        until: window.until,
+        cursor,
+        limit: 1000,
+      });
+      failed.push(...result.items);
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
+    }
+    return (await this.redeliver(failed, false)).length;
+  }
+}
