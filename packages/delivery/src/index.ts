@@ -6,6 +6,7 @@ export * from './endpoint-cache';
 export * from './enqueue';
 export * from './processor';
 export * from './worker';
+export * from './worker-resources';
 export * from './ssrf';
 export * from './auth';
 export * from './redeliver';
