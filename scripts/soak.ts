@@ -149,7 +149,7 @@ async function runSoak(): Promise<void> {
     const s = createApp(api.deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const workerResources = await createWorkerResources({ redisUrl: redis.url, allowPrivateTargets: true });
+  const workerResources = createWorkerResources({ redisUrl: redis.url, allowPrivateTargets: true });
   const worker = await startDeliveryWorker(workerResources, {
     keyPrefix: prefix,
     logger,

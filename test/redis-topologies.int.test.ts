@@ -18,7 +18,7 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
   const queueRedis = createRedis(redisUrl, 'queue');
   const store = createStore({ redis, prefix: keyPrefix });
   const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix });
-  const resources = await createWorkerResources({ redisUrl, allowPrivateTargets: true });
+  const resources = createWorkerResources({ redisUrl, allowPrivateTargets: true });
   const worker = await startDeliveryWorker(resources, {
     keyPrefix,
     logger: createLogger({ level: 'silent' }),

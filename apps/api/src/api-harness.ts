@@ -87,7 +87,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // As main.ts --with-worker builds it: the worker's own connections, guarded dispatcher and clock.
-  const workerResources = options.worker === false ? undefined : await createWorkerResources({ redisUrl, allowPrivateTargets: true });
+  const workerResources = options.worker === false ? undefined : createWorkerResources({ redisUrl, allowPrivateTargets: true });
   const worker =
     workerResources === undefined
       ? undefined

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   let workerResources: WorkerResources | undefined;
   if (withWorker) {
     // The same resources apps/worker builds: its connections, SSRF-guarded dispatcher and clock.
-    workerResources = await createWorkerResources({
+    workerResources = createWorkerResources({
       redisUrl: config.REDIS_URL,
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
     });

@@ -4,13 +4,14 @@ import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observa
 import { loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
 import { createWorkerResources } from './worker-resources';
-import { RedisUnreachableError } from '@hookrelay/queue';
+import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs(process.env, process.stdout.isTTY) });
-  const resources = await createWorkerResources({
+  await checkRedisReachable(config.REDIS_URL);
+  const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,
     allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
     connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,

@@ -1,5 +1,5 @@
 import { createGuardedAgent, type DeliveryWorkerResources } from '@hookrelay/delivery';
-import { checkRedisReachable, createRedis } from '@hookrelay/queue';
+import { createRedis } from '@hookrelay/queue';
 
 export interface WorkerResourcesOptions {
   redisUrl: string;
@@ -19,11 +19,10 @@ export interface WorkerResources extends DeliveryWorkerResources {
 /**
  * The delivery worker's Redis connections, SSRF-guarded dispatcher and clock, for
  * `startDeliveryWorker`. Both composition roots use it: apps/worker's main.ts and apps/api's
- * main.ts with `--with-worker`. Fails with RedisUnreachableError (a remedy a newcomer can act on)
- * before opening anything when Redis is not there or is older than 7.0.
+ * main.ts with `--with-worker`, each after `checkRedisReachable`, which stops start-up with a
+ * remedy when Redis is not there or older than 7.0 (these connections would only retry).
  */
-export async function createWorkerResources(options: WorkerResourcesOptions): Promise<WorkerResources> {
-  await checkRedisReachable(options.redisUrl);
+export function createWorkerResources(options: WorkerResourcesOptions): WorkerResources {
   const redis: WorkerResources['redis'] = {
     store: createRedis(options.redisUrl, 'store'),
     subscriber: createRedis(options.redisUrl, 'subscriber'),

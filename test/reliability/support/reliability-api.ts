@@ -92,7 +92,7 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
   const startWorker = async (): Promise<DeliveryWorker> => {
     if (options.worker === false || options.worker === undefined) throw new Error('no worker options given');
     const { allowPrivateTargets = policy.allowPrivateTargets, dispatcher, ...workerOptions } = options.worker;
-    workerResources = await createWorkerResources({ redisUrl: options.redisUrl, allowPrivateTargets, now: options.now });
+    workerResources = createWorkerResources({ redisUrl: options.redisUrl, allowPrivateTargets, now: options.now });
     worker = await startDeliveryWorker(dispatcher ? { ...workerResources, dispatcher } : workerResources, {
       keyPrefix: prefix,
       logger,
