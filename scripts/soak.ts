@@ -17,6 +17,7 @@ import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics } from '@hookrelay/observability';
 import { createRedis } from '@hookrelay/queue';
 import { startRedisServer } from '@hookrelay/testing';
+import { createWorkerResources } from '@hookrelay/worker';
 import { Agent, request } from 'undici';
 import { createApp } from '../apps/api/src/app';
 import { buildApiDeps } from '../apps/api/src/build-deps';
@@ -148,12 +149,11 @@ async function runSoak(): Promise<void> {
     const s = createApp(api.deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const worker = await startDeliveryWorker({
-    redisUrl: redis.url,
+  const workerResources = createWorkerResources({ redisUrl: redis.url, allowPrivateTargets: true });
+  const worker = await startDeliveryWorker(workerResources, {
     keyPrefix: prefix,
     logger,
     metrics,
-    allowPrivateTargets: true,
     retentionMs,
     metricsSampleIntervalMs: 0,
   });
@@ -297,6 +297,7 @@ async function runSoak(): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
   await worker.close();
+  await workerResources.close();
   await api.close();
   await client.close();
   admin.disconnect();

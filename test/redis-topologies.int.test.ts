@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { SecretBox } from '@hookrelay/secrets';
 import { createStore, rekeyStoredSecrets } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, freePort, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
+import { createWorkerResources } from '@hookrelay/worker';
 
 /** Runs the engine end to end over a REDIS_URL: records, queue, worker, one delivery. */
 async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
@@ -18,12 +19,11 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
   const queueRedis = createRedis(redisUrl, 'queue');
   const store = createStore({ redis, prefix: keyPrefix });
   const queue = createDeliveryQueue({ connection: queueRedis, keyPrefix });
-  const worker = await startDeliveryWorker({
-    redisUrl,
+  const resources = createWorkerResources({ redisUrl, allowPrivateTargets: true });
+  const worker = await startDeliveryWorker(resources, {
     keyPrefix,
     logger: createLogger({ level: 'silent' }),
     metrics: createMetrics({ processMetrics: false }),
-    allowPrivateTargets: true,
     metricsSampleIntervalMs: 0,
   });
   try {
@@ -39,6 +39,7 @@ async function deliverOnce(redisUrl: string, keyPrefix: string): Promise<void> {
     expect((await store.deliveries.get(delivery!.id))?.state).toBe('delivered');
   } finally {
     await worker.close();
+    await resources.close();
     await queue.close();
     redis.disconnect();
     queueRedis.disconnect();

@@ -6,6 +6,7 @@ import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/o
 import { SecretBox, type EncryptionKey } from '@hookrelay/secrets';
 import type { Store, SubscriberLimits } from '@hookrelay/store';
 import { captureLogLines, requireRedisUrl, uniquePrefix, callApi, type ApiCallOptions, type ApiCallResult } from '@hookrelay/testing';
+import { createWorkerResources } from '@hookrelay/worker';
 import type Redis from 'ioredis';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
@@ -85,15 +86,15 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // As main.ts --with-worker builds it: the worker's own connections, guarded dispatcher and clock.
+  const workerResources = options.worker === false ? undefined : createWorkerResources({ redisUrl, allowPrivateTargets: true });
   const worker =
-    options.worker === false
+    workerResources === undefined
       ? undefined
-      : await startDeliveryWorker({
-          redisUrl,
+      : await startDeliveryWorker(workerResources, {
           keyPrefix: prefix,
           logger,
           metrics,
-          allowPrivateTargets: true,
           concurrency: 20,
           retentionMs: options.retentionMs,
           circuitBreaker: options.circuitBreaker,
@@ -122,6 +123,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker?.close();
+      await workerResources?.close();
       const keys = options.keepData ? [] : await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
       await api.close();

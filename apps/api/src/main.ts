@@ -5,6 +5,7 @@ import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
+import { createWorkerResources, type WorkerResources } from '@hookrelay/worker';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
 import { loadApiConfig } from './config';
@@ -66,13 +67,17 @@ async function main(): Promise<void> {
   const app = createApp(api.deps);
 
   let worker: DeliveryWorker | undefined;
+  let workerResources: WorkerResources | undefined;
   if (withWorker) {
-    worker = await startDeliveryWorker({
+    // The same resources apps/worker builds: its connections, SSRF-guarded dispatcher and clock.
+    workerResources = createWorkerResources({
       redisUrl: config.REDIS_URL,
+      allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+    });
+    worker = await startDeliveryWorker(workerResources, {
       keyPrefix: config.QUEUE_PREFIX,
       logger,
       metrics,
-      allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       retentionMs,
       circuitBreaker,
       secrets,
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
     accepting = false;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await worker?.close(config.SHUTDOWN_TIMEOUT_MS);
+    await workerResources?.close();
     await api.close();
     logger.info('shutdown.done');
     process.exit(0);

@@ -3,6 +3,7 @@ import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
+import { createWorkerResources } from './worker-resources';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 
@@ -10,12 +11,16 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs(process.env, process.stdout.isTTY) });
   await checkRedisReachable(config.REDIS_URL);
+  const resources = createWorkerResources({
+    redisUrl: config.REDIS_URL,
+    allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+    connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
+  });
   const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
   if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);
   const metrics = createMetrics();
-  const worker = await startDeliveryWorker({
+  const worker = await startDeliveryWorker(resources, {
     secrets,
-    redisUrl: config.REDIS_URL,
     keyPrefix: config.QUEUE_PREFIX,
     logger,
     metrics,
@@ -29,8 +34,6 @@ async function main(): Promise<void> {
       slowAfter: config.WORKER_SLOW_AFTER,
       fastAfter: config.WORKER_FAST_AFTER,
     },
-    connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
-    allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
     retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
     lockDurationMs: config.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'worker.stopping');
     metricsServer?.close();
     await worker.close(config.SHUTDOWN_TIMEOUT_MS);
+    await resources.close();
     logger.info('worker.stopped');
     process.exit(0);
   };

@@ -6,7 +6,18 @@ import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import type Redis from 'ioredis';
+import { createGuardedAgent } from './ssrf';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
+import type { DeliveryWorkerResources } from './worker-resources';
+
+export interface EngineHarnessOptions extends Partial<DeliveryWorkerOptions> {
+  /** @defaultValue the test Redis (requireRedisUrl) */
+  redisUrl?: string;
+  /** The worker's dispatcher lets deliveries reach loopback (the test receivers). @defaultValue true */
+  allowPrivateTargets?: boolean;
+  /** The worker's clock. @defaultValue Date.now */
+  now?: () => number;
+}
 
 export interface EngineHarness {
   prefix: string;
@@ -27,8 +38,8 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngineHarness(overrides: Partial<DeliveryWorkerOptions> = {}): Promise<EngineHarness> {
-  const redisUrl = overrides.redisUrl ?? requireRedisUrl();
+export async function startEngineHarness(overrides: EngineHarnessOptions = {}): Promise<EngineHarness> {
+  const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, ...workerOptions } = overrides;
   const prefix = uniquePrefix('engine');
   const { lines: logLines, destination } = captureLogLines();
   const logger = createLogger({ level: 'debug', destination });
@@ -37,14 +48,13 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
   const store = createStore({ redis, prefix });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
-  const worker = await startDeliveryWorker({
-    redisUrl,
+  const resources = openWorkerResources(redisUrl, allowPrivateTargets, now);
+  const worker = await startDeliveryWorker(resources, {
     keyPrefix: prefix,
     logger,
     metrics,
-    allowPrivateTargets: true,
     concurrency: 20,
-    ...overrides,
+    ...workerOptions,
   });
   const harness: EngineHarness = {
     prefix,
@@ -79,6 +89,7 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
     },
     close: async () => {
       await worker.close();
+      await resources.close();
       await queue.close();
       (await queue.client).disconnect();
       const keys = await redis.keys(`${prefix}*`);
@@ -87,6 +98,33 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
     },
   };
   return harness;
+}
+
+/**
+ * The worker's connections, guarded dispatcher and clock, opened as apps/worker's
+ * createWorkerResources opens them (minus its start-up Redis check: the test Redis is there).
+ */
+function openWorkerResources(
+  redisUrl: string,
+  allowPrivate: boolean,
+  now: () => number,
+): DeliveryWorkerResources & { close(): Promise<void> } {
+  const redis = {
+    store: createRedis(redisUrl, 'store'),
+    subscriber: createRedis(redisUrl, 'subscriber'),
+    queue: createRedis(redisUrl, 'queue'),
+    signals: createRedis(redisUrl, 'subscriber'),
+  };
+  const dispatcher = createGuardedAgent({ allowPrivate });
+  return {
+    redis,
+    dispatcher,
+    now,
+    close: async () => {
+      if (!dispatcher.destroyed) await dispatcher.close();
+      for (const connection of Object.values(redis)) connection.disconnect();
+    },
+  };
 }
 
 /** Nothing waits anywhere: the scheduler's lanes, due set and leases, and every lane's BullMQ queue. */

@@ -5,6 +5,7 @@ export * from './prepare';
 export * from './endpoint-cache';
 export * from './processor';
 export * from './worker';
+export * from './worker-resources';
 export * from './ssrf';
 export * from './auth';
 export * from './queue-sampler';

@@ -1,11 +1,8 @@
-import type Redis from 'ioredis';
-import type { Dispatcher } from 'undici';
 import { USER_AGENT } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import {
   createDeliveryJobWorker,
   createDeliveryQueue,
-  createRedis,
   type DeliveryJob,
   type DeliveryJobWorker,
   type DeliveryLane,
@@ -26,11 +23,10 @@ import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
 import { startLaneSignalListener } from './scheduling/lane-signal';
-import { createGuardedAgent } from './ssrf';
 import type { LookupFn } from './ssrf/types';
+import type { DeliveryWorkerResources } from './worker-resources';
 
 export interface DeliveryWorkerOptions {
-  redisUrl: string;
   logger: Logger;
   metrics: HookrelayMetrics;
   /** Deliveries in flight at once in the fast lane. @defaultValue 100 */
@@ -39,8 +35,6 @@ export interface DeliveryWorkerOptions {
   slowLaneConcurrency?: number;
   /** Shares of a lane's slots, pacing rules and scheduler timings (scheduling-options.ts). */
   scheduling?: Partial<SchedulingOptions>;
-  /** Let deliveries reach loopback, private and link-local addresses (tests, local demo). @defaultValue false */
-  allowPrivateTargets?: boolean;
   /** @defaultValue 'hookrelay' */
   keyPrefix?: string;
   /** @defaultValue 30 days */
@@ -51,8 +45,6 @@ export interface DeliveryWorkerOptions {
   stalledIntervalMs?: number;
   /** @defaultValue 5000 */
   endpointCacheTtlMs?: number;
-  /** Connections per receiver origin. @defaultValue 64 */
-  connectionsPerOrigin?: number;
   /** An OAuth token is refreshed this long before it expires (at most a tenth of its lifetime). @defaultValue 30000 */
   oauthRefreshMarginMs?: number;
   /** Deadline of one OAuth token request. @defaultValue 10000 */
@@ -61,13 +53,10 @@ export interface DeliveryWorkerOptions {
   circuitBreaker?: CircuitBreakerPolicy;
   /** How often queue depth and endpoint counts are sampled into the gauges; 0 turns it off. @defaultValue 10000 */
   metricsSampleIntervalMs?: number;
-  /** Replace the HTTP dispatcher (its SSRF guard goes with it). */
-  dispatcher?: Dispatcher;
   /** Resolver for receiver addresses (the per-address cap); tests inject fakes. @defaultValue the system resolver */
   resolve?: LookupFn;
   /** Opens the endpoints' stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
   secrets?: SecretBox;
-  now?: () => number;
 }
 
 export interface DeliveryWorker {
@@ -84,7 +73,8 @@ export interface DeliveryWorker {
   /**
    * Stops taking jobs and lets in-flight deliveries finish, for at most `deadlineMs`; deliveries
    * still running then are abandoned unrecorded, and BullMQ's stalled-job check hands them to another
-   * worker (at least once). Then closes every connection.
+   * worker (at least once). Then ends its BLPOP connection (`resources.redis.signals`); the other
+   * connections and the dispatcher are the caller's to close.
    */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -93,20 +83,18 @@ const LANES: readonly DeliveryLane[] = ['fast', 'slow'];
 
 /**
  * The delivery worker: per lane, a BullMQ worker that runs attempts and an admission pump that feeds
- * its queue from the scheduler's lanes in fair order (docs/delivery-scheduling.md).
+ * its queue from the scheduler's lanes in fair order (docs/delivery-scheduling.md). It runs on the
+ * connections, dispatcher and clock in `resources` and opens none of its own.
  */
-export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
+export async function startDeliveryWorker(resources: DeliveryWorkerResources, options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
   const keyPrefix = options.keyPrefix ?? 'hookrelay';
-  const now = options.now ?? Date.now;
+  const { dispatcher, now } = resources;
+  const { store: storeRedis, subscriber, queue: queueRedis, signals: signalRedis } = resources.redis;
   // A dead worker's admissions come back when their lease runs out, as its jobs do when their lock
   // does: the lease is the lock duration, at most 10 s (a lease only has to cover two round trips).
   const leaseMs = Math.min(options.lockDurationMs ?? 30_000, DEFAULT_SCHEDULING.leaseMs);
   const scheduling: SchedulingOptions = { ...DEFAULT_SCHEDULING, leaseMs, ...options.scheduling };
   const concurrency: Record<DeliveryLane, number> = { fast: options.concurrency ?? 100, slow: options.slowLaneConcurrency ?? 20 };
-  const storeRedis = createRedis(options.redisUrl, 'store');
-  const subscriber = createRedis(options.redisUrl, 'subscriber');
-  const queueRedis = createRedis(options.redisUrl, 'queue');
-  const signalRedis = createRedis(options.redisUrl, 'subscriber');
   const store = createStore({
     redis: storeRedis,
     prefix: keyPrefix,
@@ -126,10 +114,6 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     ttlMs: options.endpointCacheTtlMs,
     now,
   });
-  const dispatcher =
-    options.dispatcher ??
-    createGuardedAgent({ allowPrivate: options.allowPrivateTargets ?? false }, { connections: options.connectionsPerOrigin ?? 64 });
-
   // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
   // as much a user-chosen target as a receiver URL.
   const oauth = new OAuthTokenCache({
@@ -277,15 +261,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       if (timedOut) {
         options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
         // Abort the requests still in flight (closing would wait for them), then stop the workers.
-        if (!options.dispatcher) await dispatcher.destroy();
+        await dispatcher.destroy();
         await Promise.all(LANES.map((lane) => workers[lane].close(true)));
       }
       // Endpoints this worker parked wait for its slots no longer.
       await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
       await Promise.all(LANES.map((lane) => queues[lane].close()));
       await endpoints.close();
-      if (!options.dispatcher && !timedOut) await dispatcher.close();
-      for (const redis of [storeRedis, subscriber, queueRedis] as Redis[]) redis.disconnect();
     },
   };
 }

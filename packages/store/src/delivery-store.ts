@@ -6,6 +6,7 @@ import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEven
 import { deliveryId } from '@hookrelay/contracts';
 import type { QueuedDeliveries, QueuedDelivery } from '@hookrelay/queue';
 import { boundAttempt } from './attempt-bounds';
+import { ENDPOINT_HEALTH_LUA } from './endpoint-health-store';
 import { parseStoredEvent, type EventStore } from './event-store';
 import { LOG_ENTRY } from './history-log';
 import type { Keys } from './keys';
@@ -13,7 +14,8 @@ import { laneScript, parseLaneEntry, type LaneClass, type LaneEntry } from './la
 import { TurnBatch } from './turn-batch';
 
 const CREATE_EVENT = `${LOG_ENTRY}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
-const RECORD_ATTEMPTS = laneScript(join(__dirname, 'record-attempts.lua'));
+// The attempt script runs the endpoint's health update too (EndpointHealthStore's, endpoint-health.lua).
+const RECORD_ATTEMPTS = `${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
 const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
 const REOPEN_DELIVERY = laneScript(join(__dirname, 'reopen-delivery.lua'));
 

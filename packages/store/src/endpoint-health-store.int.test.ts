@@ -22,29 +22,35 @@ describe('endpoint health, written with each attempt', () => {
     if (keys.length) await redis.del(...keys);
   });
 
-  /** Records one attempt of a fresh delivery to `endpointId` at `at`; returns the streak after it. */
-  async function attempt(endpointId: string, at: number, ok: boolean, final: 'delivered' | 'failed' | 'none'): Promise<FailureStreak> {
-    clock = at;
+  type Final = 'delivered' | 'failed' | 'none';
+  /** Records attempt `n` of the delivery at `at` (with its health outcome unless `health` is false); returns the streak after it. */
+  type RecordAttempt = (n: number, at: number, ok: boolean, final: Final, health?: boolean) => Promise<FailureStreak>;
+
+  /** A fresh delivery to `endpointId`, and how to record its attempts through the store. */
+  async function deliveryTo(endpointId: string): Promise<RecordAttempt> {
     const event = buildEvent();
     const [[d] = []] = await store.deliveries.createForEvents([
       { event, endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] },
     ]);
-    const state = final === 'none' ? 'retrying' : final;
-    const record = {
-      attempt: 1,
-      startedAt: at,
-      durationMs: 1,
-      outcome: ok ? 'delivered' : final === 'none' ? 'retry' : 'failed',
-      requestHeaders: {},
-    } as const;
-    return (
-      await store.deliveries.recordAttempt(
-        pendingDelivery(d!.id, event, endpointId, at),
-        record,
-        { state, attempts: 1 },
-        { endpointId, ok, final },
-      )
-    ).streak;
+    const delivery = pendingDelivery(d!.id, event, endpointId, clock);
+    return async (n, at, ok, final, health = true) => {
+      clock = at;
+      const state = final === 'none' ? 'retrying' : final;
+      const record = {
+        attempt: n,
+        startedAt: at,
+        durationMs: 1,
+        outcome: ok ? 'delivered' : final === 'none' ? 'retry' : 'failed',
+        requestHeaders: {},
+      } as const;
+      const outcome = health ? { endpointId, ok, final } : undefined;
+      return (await store.deliveries.recordAttempt(delivery, record, { state, attempts: n }, outcome)).streak;
+    };
+  }
+
+  /** Records one attempt of a fresh delivery to `endpointId` at `at`; returns the streak after it. */
+  async function attempt(endpointId: string, at: number, ok: boolean, final: Final): Promise<FailureStreak> {
+    return (await deliveryTo(endpointId))(1, at, ok, final);
   }
 
   it('counts failed deliveries in the streak, not failed attempts that will be retried, and dates the streak from its first failure', async () => {
@@ -94,5 +100,63 @@ describe('endpoint health, written with each attempt', () => {
       sampleSize: 0,
     });
     expect(await redis.exists(store.keys.endpointHealth('ep3'), store.keys.endpointOutcomes('ep3'))).toBe(0);
+  });
+
+  it('counts a delivery once in a streak however often it fails again, and once more in the next streak', async () => {
+    const retried = await deliveryTo('ep4');
+    expect(await retried(1, 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    // A person's retry of the same delivery fails too: still one failed delivery.
+    expect(await retried(2, 2000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    expect(await attempt('ep4', 3000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 1000 });
+    await store.health.resetStreak('ep4');
+    expect(await retried(3, 4000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 4000 });
+    expect(await store.health.get('ep4')).toEqual({
+      lastSuccessAt: null,
+      lastFailureAt: 4000,
+      consecutiveFailures: 1,
+      failingSince: 4000,
+      successRate: 0,
+      sampleSize: 4,
+    });
+  });
+
+  it('ends the streak on a delivered attempt: the next failed delivery, an old one included, starts a new streak dated from then', async () => {
+    const early = await deliveryTo('ep5');
+    expect(await early(1, 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    expect(await attempt('ep5', 2000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await early(2, 3000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3000 });
+    expect(await attempt('ep5', 4000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 3000 });
+    expect(await store.health.get('ep5')).toMatchObject({ lastSuccessAt: 2000, lastFailureAt: 4000, successRate: 0.25, sampleSize: 4 });
+  });
+
+  it('takes an attempt into the health once: the same attempt recorded again changes nothing and answers the streak as it stands', async () => {
+    const d = await deliveryTo('ep6');
+    expect(await d(1, 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    expect(await d(1, 2000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    const delivered = await deliveryTo('ep6');
+    expect(await delivered(1, 3000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await delivered(1, 4000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await store.health.get('ep6')).toEqual({
+      lastSuccessAt: 3000,
+      lastFailureAt: 1000,
+      consecutiveFailures: 0,
+      failingSince: null,
+      successRate: 0.5,
+      sampleSize: 2,
+    });
+  });
+
+  it('leaves the health alone for an attempt recorded without an outcome (one that could not be made)', async () => {
+    expect(await attempt('ep7', 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    const abandoned = await deliveryTo('ep7');
+    await abandoned(1, 2000, false, 'failed', false);
+    expect(await store.health.get('ep7')).toEqual({
+      lastSuccessAt: null,
+      lastFailureAt: 1000,
+      consecutiveFailures: 1,
+      failingSince: 1000,
+      successRate: 0,
+      sampleSize: 1,
+    });
   });
 });

@@ -1,5 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
+
+/**
+ * This store's writes (endpoint-health.lua: `EndpointHealth.record` and `EndpointHealth.streak`).
+ * They run inside DeliveryStore's attempt script, record-attempts.lua, which loads them ahead of
+ * itself, so an endpoint's health moves in the same atomic step as the attempt that changes it.
+ */
+export const ENDPOINT_HEALTH_LUA = readFileSync(join(__dirname, 'endpoint-health.lua'), 'utf8');
 
 export interface EndpointHealth {
   lastSuccessAt: number | null;
@@ -14,8 +23,12 @@ export interface EndpointHealth {
 }
 
 /**
- * Per-endpoint health: what the API shows and what the circuit breaker decides on. It is written
- * with each attempt by DeliveryStore.recordAttempt (one round trip); this class reads and resets it.
+ * Per-endpoint health: what the API shows and what the circuit breaker decides on. This class reads,
+ * resets and deletes it; it is written with each attempt that `DeliveryStore.recordAttempt` records
+ * with a `health` outcome, by record-attempts.lua calling endpoint-health.lua's
+ * `EndpointHealth.record` (ENDPOINT_HEALTH_LUA) in the same round trip. The keys are
+ * `keys.endpointHealth` (a hash: lastSuccessAt, lastFailureAt, consecutiveFailures, failingSince,
+ * streak) and `keys.endpointOutcomes` (the last 100 outcomes, '1' or '0', newest first).
  */
 export class EndpointHealthStore {
   constructor(
@@ -44,7 +57,7 @@ export class EndpointHealthStore {
   /** Re-enabling an endpoint starts its count afresh. */
   async resetStreak(endpointId: string): Promise<void> {
     const key = this.keys.endpointHealth(endpointId);
-    // A new streak: a delivery counted in the old one counts again if it fails again (record-attempts.lua).
+    // A new streak: a delivery counted in the old one counts again if it fails again (endpoint-health.lua).
     await this.redis.multi().hset(key, 'consecutiveFailures', 0).hdel(key, 'failingSince').hincrby(key, 'streak', 1).exec();
   }
 

@@ -2,11 +2,9 @@
 -- one event-loop turn): per delivery, appends the attempt to its history, moves its state (writing
 -- its record on the first attempt), moves it in the scheduler (out of it once ended, into the due
 -- set for a retry, counting the attempt's pace towards the slow lane: lanes.lua, loaded ahead of
--- this script) and updates its endpoint's health. Each delivery's part is the same as if it were
--- called alone; one call saves the worker a Redis command per attempt.
--- The health part (last success and failure, the failed-delivery streak the circuit breaker
--- reads, the last 100 outcomes) is EndpointHealthStore's data, written here so that it moves with
--- the attempt; endpoint-health-store.ts reads it.
+-- this script) and updates its endpoint's health (EndpointHealth.record: endpoint-health.lua,
+-- EndpointHealthStore's writes, loaded ahead of this script too). Each delivery's part is the same
+-- as if it were called alone; one call saves the worker a Redis command per attempt.
 --
 -- Redis does not roll a script back, and when this call fails every caller in it runs again. So:
 -- every argument is checked before the first write (a malformed part fails the call with nothing
@@ -24,11 +22,8 @@
 --       that make the record (id, eventId, eventType, endpointId, subscriberId, createdAt), then
 --       field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
--- endpoint moved to the slow lane, 2: back to the fast one, 0: neither)}.
---
--- consecutiveFailures counts failed deliveries, not attempts: a delivery counts once in a streak,
--- however often a person retries or recovers it (the health hash's `streak` numbers the streaks,
--- and a delivery's `_streak` says which one it was counted in). A delivered attempt ends the streak.
+-- endpoint moved to the slow lane, 2: back to the fast one, 0: neither)}: the endpoint's failure
+-- streak as endpoint-health.lua counts it (failed deliveries, each once per streak).
 -- Written for few Redis calls: this runs once per attempt, ~10 calls where each one counts.
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
@@ -111,17 +106,12 @@ local function schedule(id, a)
   return L.pace(x.endpointId, x.subscriberId, ARGV[a + 7], slowAfter, fastAfter)
 end
 
-local function streak(health, laneMove)
-  local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince')
-  return { tonumber(s[1] or '0'), tonumber(s[2] or '0'), laneMove }
-end
-
 local function recordOne(p)
   local delivery, attempts, health, outcomes = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3]
   local a, last = p.a, p.last
   local ok = ARGV[a + 3]
   if p.done then
-    return ok == '' and { 0, 0, 0 } or streak(health, 0)
+    return ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
   end
   local retention = tonumber(ARGV[a + 1])
   if redis.call('RPUSH', attempts, ARGV[a]) == 1 then
@@ -140,28 +130,7 @@ local function recordOne(p)
   if ok == '' then
     return { 0, 0, laneMove }
   end
-  local now = ARGV[a + 2]
-  local final = ARGV[a + 4]
-  redis.call('LPUSH', outcomes, ok)
-  redis.call('LTRIM', outcomes, 0, 99)
-  local lastField = ok == '1' and 'lastSuccessAt' or 'lastFailureAt'
-  if final == 'delivered' then
-    redis.call('HSET', health, lastField, now, 'consecutiveFailures', 0)
-    redis.call('HDEL', health, 'failingSince')
-    redis.call('HINCRBY', health, 'streak', 1)
-    return { 0, 0, laneMove }
-  elseif final == 'failed' then
-    redis.call('HSET', health, lastField, now)
-    local current = redis.call('HGET', health, 'streak') or '0'
-    if redis.call('HGET', delivery, '_streak') ~= current then
-      redis.call('HSET', delivery, '_streak', current)
-      redis.call('HINCRBY', health, 'consecutiveFailures', 1)
-      redis.call('HSETNX', health, 'failingSince', now)
-    end
-  else
-    redis.call('HSET', health, lastField, now)
-  end
-  return streak(health, laneMove)
+  return EndpointHealth.record(health, outcomes, delivery, ok, ARGV[a + 4], ARGV[a + 2], laneMove)
 end
 
 local replies = {}

@@ -8,6 +8,7 @@ import type { Store } from '@hookrelay/store';
 import { uniquePrefix, captureLogLines, callApi } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
+import { createWorkerResources, type WorkerResources } from '@hookrelay/worker';
 import { createApp } from '../../../apps/api/src/app';
 import { buildApiDeps } from '../../../apps/api/src/build-deps';
 import type { ApiDeps } from '../../../apps/api/src/deps';
@@ -18,11 +19,18 @@ export interface ReliabilityApiOptions {
   prefix?: string;
   policy?: Partial<ApiDeps['policy']>;
   /** Options for a delivery worker in this process; false for none. @defaultValue false */
-  worker?: Partial<DeliveryWorkerOptions> | false;
+  worker?: ReliabilityWorkerOptions | false;
   retentionMs?: number;
   /** Clock for the API and the worker. @defaultValue Date.now */
   now?: () => number;
   /** The API's outbound dispatcher (endpoint verification, test sends). @defaultValue the guarded agent */
+  dispatcher?: Dispatcher;
+}
+
+export interface ReliabilityWorkerOptions extends Partial<DeliveryWorkerOptions> {
+  /** @defaultValue the API policy's allowPrivateTargets */
+  allowPrivateTargets?: boolean;
+  /** Replaces the worker's guarded dispatcher (its SSRF guard goes with it); the test closes it. */
   dispatcher?: Dispatcher;
 }
 
@@ -80,19 +88,19 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   let worker: DeliveryWorker | undefined;
+  let workerResources: WorkerResources | undefined;
   const startWorker = async (): Promise<DeliveryWorker> => {
     if (options.worker === false || options.worker === undefined) throw new Error('no worker options given');
-    worker = await startDeliveryWorker({
-      redisUrl: options.redisUrl,
+    const { allowPrivateTargets = policy.allowPrivateTargets, dispatcher, ...workerOptions } = options.worker;
+    workerResources = createWorkerResources({ redisUrl: options.redisUrl, allowPrivateTargets, now: options.now });
+    worker = await startDeliveryWorker(dispatcher ? { ...workerResources, dispatcher } : workerResources, {
       keyPrefix: prefix,
       logger,
       metrics,
-      allowPrivateTargets: policy.allowPrivateTargets,
       concurrency: 50,
       retentionMs: options.retentionMs,
       metricsSampleIntervalMs: 0,
-      now: options.now,
-      ...options.worker,
+      ...workerOptions,
     });
     return worker;
   };
@@ -111,9 +119,11 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
     logLines,
     startWorker,
     stopWorker: async () => {
-      const w = worker;
+      const [w, resources] = [worker, workerResources];
       worker = undefined;
+      workerResources = undefined;
       await w?.close();
+      await resources?.close();
     },
     call: (method, path, opts) => callApi(baseUrl, adminKey, method, path, opts),
     close: async () => {

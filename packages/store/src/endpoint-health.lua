@@ -1,0 +1,48 @@
+-- endpoint-health.lua: the writes of an endpoint's health, which EndpointHealthStore
+-- (endpoint-health-store.ts) owns and reads. Loaded ahead of record-attempts.lua (DeliveryStore)
+-- so that the health moves atomically with the attempt that changes it, in the same round trip.
+--
+-- Keys (keys.ts: endpointHealth, endpointOutcomes; DeliveryStore passes them per attempt):
+--   health    hash: lastSuccessAt, lastFailureAt (ms), consecutiveFailures, failingSince (ms, only
+--             while a streak runs), streak (the current streak's number)
+--   outcomes  list: '1' or '0' per attempt, newest first, the last 100 (the success rate)
+-- and the attempted delivery's record hash, whose `_streak` field says which streak it was counted in.
+--
+-- consecutiveFailures counts failed deliveries, not attempts: a delivery counts once in a streak,
+-- however often a person retries or recovers it (the health hash's `streak` numbers the streaks,
+-- and a delivery's `_streak` says which one it was counted in). A delivered attempt ends the
+-- streak, as EndpointHealthStore.resetStreak does when a person re-enables the endpoint.
+
+local EndpointHealth = {}
+
+-- The endpoint's failure streak as the circuit breaker reads it: {consecutiveFailures, failingSince
+-- (0 when none), laneMove}; laneMove is the caller's, passed through into the attempt's reply.
+function EndpointHealth.streak(health, laneMove)
+  local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince')
+  return { tonumber(s[1] or '0'), tonumber(s[2] or '0'), laneMove }
+end
+
+-- One attempt's outcome at `now`: ok '1' or '0'; final 'delivered', 'failed' (the delivery ended
+-- failed) or 'none' (it will be retried, or it was a test send). Answers as EndpointHealth.streak.
+function EndpointHealth.record(health, outcomes, delivery, ok, final, now, laneMove)
+  redis.call('LPUSH', outcomes, ok)
+  redis.call('LTRIM', outcomes, 0, 99)
+  local lastField = ok == '1' and 'lastSuccessAt' or 'lastFailureAt'
+  if final == 'delivered' then
+    redis.call('HSET', health, lastField, now, 'consecutiveFailures', 0)
+    redis.call('HDEL', health, 'failingSince')
+    redis.call('HINCRBY', health, 'streak', 1)
+    return { 0, 0, laneMove }
+  elseif final == 'failed' then
+    redis.call('HSET', health, lastField, now)
+    local current = redis.call('HGET', health, 'streak') or '0'
+    if redis.call('HGET', delivery, '_streak') ~= current then
+      redis.call('HSET', delivery, '_streak', current)
+      redis.call('HINCRBY', health, 'consecutiveFailures', 1)
+      redis.call('HSETNX', health, 'failingSince', now)
+    end
+  else
+    redis.call('HSET', health, lastField, now)
+  end
+  return EndpointHealth.streak(health, laneMove)
+end
