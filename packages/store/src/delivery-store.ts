@@ -276,15 +276,21 @@ export class DeliveryStore {
       }
       return deliveries;
     });
-    const multi = this.redis.multi();
-    // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
-    for (const c of calls) (multi as ScriptedMulti).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
-    const results = await multi.exec();
-    if (!results) throw new Error('transaction aborted');
     const replies: RawEventWrite[] = [];
-    for (const [err, reply] of results) {
-      if (err) throw err;
-      replies.push(...(reply as RawEventWrite[]));
+    if (calls.length === 1) {
+      // One call is atomic by itself: no MULTI and EXEC around it (two commands fewer a publish).
+      const [only] = calls as [(typeof calls)[number]];
+      replies.push(...(await this.redis.hookrelayCreateEvent(only.keys.length, only.keys, only.args)));
+    } else {
+      const multi = this.redis.multi();
+      // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
+      for (const c of calls) (multi as ScriptedMulti).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
+      const results = await multi.exec();
+      if (!results) throw new Error('transaction aborted');
+      for (const [err, reply] of results) {
+        if (err) throw err;
+        replies.push(...(reply as RawEventWrite[]));
+      }
     }
     return planned.map((deliveries, i): EventWrite => {
       const reply = replies[i];

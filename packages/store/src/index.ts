@@ -86,7 +86,7 @@ export function createStore(options: StoreOptions): Store {
     history: new HistoryStore(options.redis, keys, deliveries, events, endpoints),
     health: new EndpointHealthStore(options.redis, keys),
     lanes,
-    subscribers: new SubscriberStore(options.redis, keys),
+    subscribers: new SubscriberStore(options.redis, keys, now),
     portalSessions: new PortalSessionStore(options.redis, keys),
     idempotency: new IdempotencyStore(keys, options.retentionMs ?? DEFAULT_RETENTION_MS),
     sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets),

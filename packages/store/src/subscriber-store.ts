@@ -44,6 +44,16 @@ export function hashApiKey(key: string): string {
 
 const SEEN_SUBSCRIBERS = 100_000;
 
+/**
+ * How long a process may act on an API key it looked up: every request presents one, and reading it
+ * each time was one of a publish's three round trips to Redis. A revocation therefore reaches other
+ * API processes within this (the process that revokes forgets its copies at once), the same bound
+ * the per-subscriber limits have (SubscriberLimitsReader). Unknown keys are not kept: a key made in
+ * another process works at once.
+ */
+export const API_KEY_CACHE_MS = 1000;
+const CACHED_API_KEYS = 10_000;
+
 /** Subscribers and the API keys that act for them. Keys are stored only as SHA-256 hashes. */
 export class SubscriberStore {
   /**
@@ -51,10 +61,13 @@ export class SubscriberStore {
    * stays, and every route naming a subscriber skips a round trip. Bounded: cleared past the cap.
    */
   private readonly seen = new Set<string>();
+  /** Keys found lately, by hash, with when they were read. */
+  private readonly foundKeys = new Map<string, { at: number; record: ApiKeyRecord }>();
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async create(subscriber: Subscriber, key: { plain: string; record: ApiKeyRecord }): Promise<void> {
@@ -144,7 +157,10 @@ export class SubscriberStore {
       .sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /** Marks a key revoked: from now on it authenticates nothing. Null when no key has that id. */
+  /**
+   * Marks a key revoked: from now on it authenticates nothing in this process, and within
+   * API_KEY_CACHE_MS in every other. Null when no key has that id.
+   */
   async revokeApiKey(id: string, nowMs: number): Promise<ApiKeyRecord | null> {
     const hash = await this.redis.hget(this.keys.apiKeysById(), id);
     const raw = hash ? await this.redis.get(this.keys.apiKey(hash)) : null;
@@ -152,6 +168,7 @@ export class SubscriberStore {
     const record = JSON.parse(raw) as ApiKeyRecord;
     const revoked = { ...record, revokedAt: record.revokedAt ?? nowMs };
     await this.redis.set(this.keys.apiKey(hash), JSON.stringify(revoked));
+    this.foundKeys.delete(hash);
     return revoked;
   }
 
@@ -160,7 +177,17 @@ export class SubscriberStore {
    * look the same.
    */
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
+    const now = this.now();
+    const hit = this.foundKeys.get(keyHash);
+    if (hit && now - hit.at < API_KEY_CACHE_MS && now >= hit.at) return hit.record;
     const raw = await this.redis.get(this.keys.apiKey(keyHash));
-    return raw ? (JSON.parse(raw) as ApiKeyRecord) : null;
+    if (!raw) {
+      this.foundKeys.delete(keyHash);
+      return null;
+    }
+    const record = JSON.parse(raw) as ApiKeyRecord;
+    if (this.foundKeys.size >= CACHED_API_KEYS) this.foundKeys.clear();
+    this.foundKeys.set(keyHash, { at: now, record });
+    return record;
   }
 }
