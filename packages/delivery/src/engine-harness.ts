@@ -3,7 +3,7 @@ import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts
 import { createLogger, createMetrics, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
-import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { captureLogLines, deleteKeysUnder, requireRedisUrl, uniquePrefix, useFixture, type FixtureScope } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { enqueueDelivery } from './enqueue';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
@@ -20,29 +20,37 @@ export interface EngineHarness {
   saveEndpoint(endpoint: Endpoint): Promise<Endpoint>;
   enqueue(event: StoredEvent, endpoint: Endpoint): Promise<string>;
   waitForState(deliveryId: string, states: DeliveryRecord['state'][], timeoutMs?: number): Promise<DeliveryRecord>;
-  /** Resolves once nothing waits anywhere: no delivery in a lane, due, leased, or in a lane's queue. */
-  waitForIdle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A test's logger (every line captured, parsed) and a metrics registry of its own. */
+export function testObservability(): { logger: Logger; metrics: HookrelayMetrics; logLines: Array<Record<string, unknown>> } {
+  const { lines: logLines, destination } = captureLogLines();
+  return { logger: createLogger({ level: 'debug', destination }), metrics: createMetrics({ processMetrics: false }), logLines };
+}
+
+/**
+ * A delivery worker as tests run it (the engine harness and the API harness alike): private targets
+ * allowed, 20 at a time, ready to take jobs when it resolves.
+ */
+export async function startTestWorker(
+  options: Pick<DeliveryWorkerOptions, 'redisUrl' | 'keyPrefix' | 'logger' | 'metrics'> & Partial<DeliveryWorkerOptions>,
+): Promise<DeliveryWorker> {
+  const worker = await startDeliveryWorker({ allowPrivateTargets: true, concurrency: 20, ...options });
+  // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
+  // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
+  await worker.worker.waitUntilReady();
+  return worker;
 }
 
 export async function startEngineHarness(overrides: Partial<DeliveryWorkerOptions> = {}): Promise<EngineHarness> {
   const redisUrl = overrides.redisUrl ?? requireRedisUrl();
   const prefix = uniquePrefix('engine');
-  const { lines: logLines, destination } = captureLogLines();
-  const logger = createLogger({ level: 'debug', destination });
-  const metrics = createMetrics({ processMetrics: false });
+  const { logger, metrics, logLines } = testObservability();
   const redis = createRedis(redisUrl, 'store');
   const store = createStore({ redis, prefix });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
-  const worker = await startDeliveryWorker({
-    redisUrl,
-    keyPrefix: prefix,
-    logger,
-    metrics,
-    allowPrivateTargets: true,
-    concurrency: 20,
-    ...overrides,
-  });
+  const worker = await startTestWorker({ redisUrl, keyPrefix: prefix, logger, metrics, ...overrides });
   const harness: EngineHarness = {
     prefix,
     redis,
@@ -66,35 +74,28 @@ export async function startEngineHarness(overrides: Partial<DeliveryWorkerOption
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    waitForIdle: async (timeoutMs = 10_000) => {
-      await waitUntilIdle(worker, timeoutMs);
-    },
     close: async () => {
       await worker.close();
       await queue.close();
       (queue.opts.connection as Redis).disconnect();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
+      await deleteKeysUnder(redis, prefix);
       redis.disconnect();
     },
   };
   return harness;
 }
 
-/** Nothing waits anywhere: the scheduler's lanes, due set and leases, and every lane's BullMQ queue. */
-export async function waitUntilIdle(worker: Pick<DeliveryWorker, 'store' | 'queues'>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const sample = await worker.store.lanes.sample();
-    const leases = await Promise.all((['fast', 'slow'] as const).map((lane) => worker.store.lanes.leaseCount(lane)));
-    const jobs = await Promise.all(Object.values(worker.queues).map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')));
-    const busy =
-      sample.ready +
-      sample.due +
-      leases.reduce((a, b) => a + b, 0) +
-      jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
-    if (busy === 0) return;
-    if (Date.now() > until) throw new Error(`still busy after ${timeoutMs} ms: ${JSON.stringify({ sample, leases, jobs })}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * An engine harness started before the suite (or each test, with scope 'each') and closed after it.
+ * `overrides` may be a function, read when the harness starts (after the fixtures declared before it).
+ */
+export function useEngineHarness(
+  overrides: Partial<DeliveryWorkerOptions> | (() => Partial<DeliveryWorkerOptions>) = {},
+  scope: FixtureScope = 'all',
+): EngineHarness {
+  return useFixture(
+    () => startEngineHarness(typeof overrides === 'function' ? overrides() : overrides),
+    (h) => h.close(),
+    scope,
+  );
 }
