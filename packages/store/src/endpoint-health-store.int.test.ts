@@ -1,32 +1,19 @@
-import Redis from 'ioredis';
-import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, pendingDelivery, type FailureStreak, type Store } from './index';
+import { buildEndpoint, buildEvent } from '@hookrelay/testing';
+import { pendingDelivery, type FailureStreak } from './index';
+import { useTestStore } from './test-store';
 
 describe('endpoint health, written with each attempt', () => {
-  let redis: Redis;
-  let store: Store;
-  let prefix: string;
   let clock: number;
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
+  const db = useTestStore('health', { now: () => clock });
   beforeEach(() => {
-    prefix = uniquePrefix('health');
     clock = 1000;
-    store = createStore({ redis, prefix, now: () => clock });
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
   });
 
   /** Records one attempt of a fresh delivery to `endpointId` at `at`; returns the streak after it. */
   async function attempt(endpointId: string, at: number, ok: boolean, final: 'delivered' | 'failed' | 'none'): Promise<FailureStreak> {
     clock = at;
     const event = buildEvent();
-    const [[d] = []] = await store.deliveries.createForEvents([
+    const [[d] = []] = await db.store.deliveries.createForEvents([
       { event, endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] },
     ]);
     const state = final === 'none' ? 'retrying' : final;
@@ -38,7 +25,7 @@ describe('endpoint health, written with each attempt', () => {
       requestHeaders: {},
     } as const;
     return (
-      await store.deliveries.recordAttempt(
+      await db.store.deliveries.recordAttempt(
         pendingDelivery(d!.id, event, endpointId, at),
         record,
         { state, attempts: 1 },
@@ -51,7 +38,7 @@ describe('endpoint health, written with each attempt', () => {
     expect(await attempt('ep1', 1000, false, 'none')).toEqual({ consecutiveFailures: 0, failingSince: null });
     expect(await attempt('ep1', 2000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 2000 });
     expect(await attempt('ep1', 3000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 2000 });
-    expect(await store.health.get('ep1')).toEqual({
+    expect(await db.store.health.get('ep1')).toEqual({
       lastSuccessAt: null,
       lastFailureAt: 3000,
       consecutiveFailures: 2,
@@ -60,7 +47,7 @@ describe('endpoint health, written with each attempt', () => {
       sampleSize: 3,
     });
     expect(await attempt('ep1', 4000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
-    expect(await store.health.get('ep1')).toEqual({
+    expect(await db.store.health.get('ep1')).toEqual({
       lastSuccessAt: 4000,
       lastFailureAt: 3000,
       consecutiveFailures: 0,
@@ -68,24 +55,24 @@ describe('endpoint health, written with each attempt', () => {
       successRate: 0.25,
       sampleSize: 4,
     });
-    expect(await store.health.get('ep-other')).toMatchObject({ sampleSize: 0, successRate: null });
+    expect(await db.store.health.get('ep-other')).toMatchObject({ sampleSize: 0, successRate: null });
   });
 
   it('rates only the last 100 attempts', async () => {
     for (let i = 0; i < 30; i++) await attempt('ep2', 10 + i, false, 'failed');
     for (let i = 0; i < 100; i++) await attempt('ep2', 100 + i, i % 4 !== 0, i % 4 !== 0 ? 'delivered' : 'failed');
-    expect(await store.health.get('ep2')).toMatchObject({ successRate: 0.75, sampleSize: 100, lastSuccessAt: 199, lastFailureAt: 196 });
-    expect(await redis.llen(store.keys.endpointOutcomes('ep2'))).toBe(100);
+    expect(await db.store.health.get('ep2')).toMatchObject({ successRate: 0.75, sampleSize: 100, lastSuccessAt: 199, lastFailureAt: 196 });
+    expect(await db.redis.llen(db.store.keys.endpointOutcomes('ep2'))).toBe(100);
   });
 
   it('starts the streak afresh on reset and forgets everything on delete', async () => {
     await attempt('ep3', 1, false, 'failed');
     await attempt('ep3', 2, false, 'failed');
-    await store.health.resetStreak('ep3');
-    expect(await store.health.get('ep3')).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastFailureAt: 2, sampleSize: 2 });
+    await db.store.health.resetStreak('ep3');
+    expect(await db.store.health.get('ep3')).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastFailureAt: 2, sampleSize: 2 });
     expect(await attempt('ep3', 3, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3 });
-    await store.health.delete('ep3');
-    expect(await store.health.get('ep3')).toEqual({
+    await db.store.health.delete('ep3');
+    expect(await db.store.health.get('ep3')).toEqual({
       lastSuccessAt: null,
       lastFailureAt: null,
       consecutiveFailures: 0,
@@ -93,6 +80,6 @@ describe('endpoint health, written with each attempt', () => {
       successRate: null,
       sampleSize: 0,
     });
-    expect(await redis.exists(store.keys.endpointHealth('ep3'), store.keys.endpointOutcomes('ep3'))).toBe(0);
+    expect(await db.redis.exists(db.store.keys.endpointHealth('ep3'), db.store.keys.endpointOutcomes('ep3'))).toBe(0);
   });
 });

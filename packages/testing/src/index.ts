@@ -10,3 +10,4 @@ export * from './cutting-proxy';
 export * from './fixture';
 export * from './test-receiver-fixture';
 export * from './wait-for-drain';
+export * from './redis-prefix-fixture';
