@@ -1,5 +1,5 @@
 import { verifyHubSignature } from '@hookrelay/signing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
   createTenant,
@@ -39,16 +39,10 @@ function ids(items: Array<{ id: string }>): string[] {
 }
 
 describe('delivery and event history', () => {
-  let h: ApiHarness;
+  const h = useApiHarness();
   let t: Tenant;
   const receivers = new ReceiverPool();
 
-  beforeAll(async () => {
-    h = await startApiHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
   beforeEach(async () => {
     t = await createTenant(h, 'Acme');
   });

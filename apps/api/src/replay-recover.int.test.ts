@@ -1,6 +1,6 @@
 import { verifyHubSignature } from '@hookrelay/signing';
 import type { Reply } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
   createTenant,
@@ -23,16 +23,10 @@ const okOnlyFor =
   };
 
 describe('retry, recover, replay and test sends', () => {
-  let h: ApiHarness;
+  const h = useApiHarness();
   let t: Tenant;
   const receivers = new ReceiverPool();
 
-  beforeAll(async () => {
-    h = await startApiHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
   beforeEach(async () => {
     t = await createTenant(h, 'Acme');
   });
