@@ -2,15 +2,15 @@ import { verifyHubSignature } from '@hookrelay/signing';
 import { type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
-  createTenant,
   getDelivery,
   publish,
-  ReceiverPool,
   sleep,
   waitFor,
   waitForDelivery,
   type Published,
   type Tenant,
+  useTenant,
+  useReceiverPool,
 } from './history-test-kit';
 
 /** Every page of a listing, following nextCursor; fails on a cursor loop. */
@@ -40,13 +40,8 @@ function ids(items: Array<{ id: string }>): string[] {
 
 describe('delivery and event history', () => {
   const h = useApiHarness();
-  let t: Tenant;
-  const receivers = new ReceiverPool();
-
-  beforeEach(async () => {
-    t = await createTenant(h, 'Acme');
-  });
-  afterEach(() => receivers.closeAll());
+  const t = useTenant(h, 'Acme');
+  const receivers = useReceiverPool();
 
   async function list(query: string): Promise<any[]> {
     const res = await h.call('GET', `${t.base}/deliveries?limit=100&${query}`, { key: t.key });

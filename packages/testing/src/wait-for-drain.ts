@@ -5,8 +5,10 @@ export interface JobCounter {
 
 /** The admission layer in front of BullMQ: packages/store's LaneStore. */
 export interface SchedulerCounter {
-  /** Deliveries in lanes (ready, or parked behind a sleeping endpoint) and retries not yet due. */
-  sample(): Promise<{ ready: number; due: number }>;
+  /** Deliveries in lanes (ready, or parked behind a sleeping endpoint). */
+  sample(): Promise<{ ready: number }>;
+  /** Retries due within `withinMs` from now. */
+  dueWithin(withinMs: number): Promise<number>;
   /** Deliveries admitted from a lane whose BullMQ job is not added yet. */
   leaseCount(laneClass: 'fast' | 'slow'): Promise<number>;
 }
@@ -30,26 +32,29 @@ const BULLMQ_PENDING = ['waiting', 'active', 'delayed', 'prioritized'];
  * BullMQ's waiting, active, delayed and prioritized jobs of every lane's queue are all zero, and so
  * is the scheduler in front of them (deliveries in a lane, parked behind a sleeping endpoint,
  * waiting for a retry, or admitted and not yet queued). Each step between these moves a delivery in
- * one transaction (create-event.lua, the admission pump's lease-and-add, record-attempts.lua), so
- * a sample of all zeros cannot fall between two of them. Replaces fixed sleeps before "nothing more
- * arrived" assertions (issue 21).
+ * one transaction (create-event.lua, the admission pump's lease-and-add, record-attempts.lua).
+ * Replaces fixed sleeps before "nothing more arrived" assertions (issue 21).
  *
- * A delivery retrying far in the future is still waiting: such a test waits for its own condition.
+ * A retry due later than `timeoutMs` from now does not count: it could not arrive within the wait
+ * (a test that waits out a long backoff on purpose asserts nothing was sent meanwhile).
  */
 export async function waitForDrain(queue: DrainableQueue, options: DrainOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const until = Date.now() + timeoutMs;
+  // The counts are read one after another, not in one transaction, so a delivery moving between
+  // them could be missed once: drained means two samples in a row found nothing.
+  let quietSamples = 0;
   for (;;) {
-    const lanes = await queue.store.lanes.sample();
-    const leases = await Promise.all((['fast', 'slow'] as const).map((lane) => queue.store.lanes.leaseCount(lane)));
     const jobs = await Promise.all(Object.values(queue.queues).map((q) => q.getJobCounts(...BULLMQ_PENDING)));
+    const leases = await Promise.all((['fast', 'slow'] as const).map((lane) => queue.store.lanes.leaseCount(lane)));
+    const lanes = await queue.store.lanes.sample();
+    const due = await queue.store.lanes.dueWithin(timeoutMs);
     const waiting =
-      lanes.ready +
-      lanes.due +
-      leases.reduce((a, b) => a + b, 0) +
-      jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
-    if (waiting === 0) return;
-    if (Date.now() > until) throw new Error(`not drained after ${timeoutMs} ms: ${JSON.stringify({ lanes, leases, jobs })}`);
+      lanes.ready + due + leases.reduce((a, b) => a + b, 0) + jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
+    quietSamples = waiting === 0 ? quietSamples + 1 : 0;
+    if (quietSamples === 2) return;
+    if (Date.now() > until)
+      throw new Error(`not drained after ${timeoutMs} ms: ${JSON.stringify({ ready: lanes.ready, due, leases, jobs })}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
