@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { waitForDrain } from '@hookrelay/testing';
 import { hubSignature } from '@hookrelay/verify';
 import { startApiHarness, type ApiHarness } from '../apps/api/src/api-harness';
 
@@ -190,7 +191,8 @@ describe('@hookrelay/verify and @hookrelay/client, packed and installed', () => 
       const paid = ours(lines).filter((l) => l.eventType === 'custom.order.paid');
       for (const l of paid)
         expect(l.payload).toEqual({ orderId: `${ext === 'cjs' ? 'cjs' : 'esm'}-1`, note: 'Zoë ✓ 1.5e-7', amount: 12.5 });
-      // Hookrelay saw every one answered 2xx.
+      // Hookrelay saw every one answered 2xx (it records an attempt once the receiver has answered).
+      await waitForDrain(h.worker!);
       const deliveries = await h.call('GET', `/v1/subscribers/${result.subscriberId}/deliveries?status=delivered&limit=100`);
       expect(deliveries.body.data).toHaveLength(12);
     });

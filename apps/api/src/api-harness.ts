@@ -1,11 +1,22 @@
 // Test-only: the API app in-process on a free port, with a worker, on a private key prefix.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startDeliveryWorker, type CircuitBreakerPolicy, type DeliveryWorker } from '@hookrelay/delivery';
-import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
+import type { CircuitBreakerPolicy, DeliveryWorker } from '@hookrelay/delivery';
+// The worker and the logs are started as the engine's tests start them: one place for both harnesses.
+import { startTestWorker, testObservability } from '@hookrelay/delivery/src/engine-harness';
+import type { HookrelayMetrics } from '@hookrelay/observability';
 import { SecretBox, type EncryptionKey } from '@hookrelay/secrets';
 import type { Store, SubscriberLimits } from '@hookrelay/store';
-import { captureLogLines, requireRedisUrl, uniquePrefix, callApi, type ApiCallOptions, type ApiCallResult } from '@hookrelay/testing';
+import {
+  callApi,
+  deleteKeysUnder,
+  requireRedisUrl,
+  uniquePrefix,
+  useFixture,
+  type ApiCallOptions,
+  type ApiCallResult,
+  type FixtureScope,
+} from '@hookrelay/testing';
 import { createWorkerResources } from '@hookrelay/worker';
 import type Redis from 'ioredis';
 import { createApp } from './app';
@@ -57,9 +68,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   const redisUrl = requireRedisUrl();
   const prefix = options.prefix ?? uniquePrefix('api');
   const secrets = new SecretBox(options.encryptionKeys ?? []);
-  const { lines: logLines, destination } = captureLogLines();
-  const logger = createLogger({ level: 'debug', destination });
-  const metrics = createMetrics({ processMetrics: false });
+  const { logger, metrics, logLines } = testObservability();
   const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
   const adminKey = `hr_admin_test_${prefix.replace(/\W/g, '')}`;
   let accepting = true;
@@ -91,19 +100,15 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   const worker =
     workerResources === undefined
       ? undefined
-      : await startDeliveryWorker(workerResources, {
+      : await startTestWorker(workerResources, {
           keyPrefix: prefix,
           logger,
           metrics,
-          concurrency: 20,
           retentionMs: options.retentionMs,
           circuitBreaker: options.circuitBreaker,
           metricsSampleIntervalMs: 0,
           secrets,
         });
-  // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
-  // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
-  await worker?.worker.waitUntilReady();
 
   return {
     baseUrl,
@@ -124,9 +129,36 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker?.close();
       await workerResources?.close();
-      const keys = options.keepData ? [] : await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
+      if (!options.keepData) await deleteKeysUnder(redis, prefix);
       await api.close();
     },
+  };
+}
+
+/**
+ * An API harness started before the suite (or each test, with scope 'each') and closed after it.
+ * `options` may be a function, read when the harness starts (after the fixtures declared before it).
+ */
+export function useApiHarness(options: ApiHarnessOptions | (() => ApiHarnessOptions) = {}, scope: FixtureScope = 'all'): ApiHarness {
+  return useFixture(
+    () => startApiHarness(typeof options === 'function' ? options() : options),
+    (h) => h.close(),
+    scope,
+  );
+}
+
+/**
+ * For suites whose tests each start a harness of their own options: a `startApiHarness` whose
+ * harnesses are closed after each test.
+ */
+export function useApiHarnessPerTest(): (options?: ApiHarnessOptions) => Promise<ApiHarness> {
+  const started: ApiHarness[] = [];
+  afterEach(async () => {
+    for (const h of started.splice(0)) await h.close();
+  });
+  return async (options) => {
+    const h = await startApiHarness(options);
+    started.push(h);
+    return h;
   };
 }

@@ -1,6 +1,6 @@
 import { TestReceiver } from '@hookrelay/testing';
 import { TokenServer } from '../../../packages/delivery/src/auth/test-servers/token-server';
-import { startApiHarness, type ApiHarness, type ApiHarnessOptions } from './api-harness';
+import { useApiHarnessPerTest, type ApiHarness, type ApiHarnessOptions } from './api-harness';
 
 // A public IPv4 literal: passes the SSRF check without DNS, and is never called (verify: none).
 const PUBLIC_URL = 'https://93.184.216.34/hooks';
@@ -63,21 +63,16 @@ const SCHEMES = [
 ];
 
 describe('endpoint auth through the API', () => {
-  let h: ApiHarness | undefined;
+  const startApiHarness = useApiHarnessPerTest();
   let base: string;
   let sid: string;
 
   async function start(options: ApiHarnessOptions = { worker: false }): Promise<ApiHarness> {
     const harness = await startApiHarness(options);
-    h = harness;
     sid = (await harness.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     base = `/v1/subscribers/${sid}/endpoints`;
     return harness;
   }
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
 
   it("verifies with verify: 'post' through the endpoint's OAuth client credentials", async () => {
     const api = await start();

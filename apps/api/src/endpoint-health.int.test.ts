@@ -1,16 +1,15 @@
 import type { CircuitBreakerPolicy } from '@hookrelay/delivery';
-import type { Reply, TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { waitForDrain, type Reply, type TestReceiver } from '@hookrelay/testing';
+import { useApiHarnessPerTest, type ApiHarness } from './api-harness';
 import {
   createEndpoint,
   createTenant,
   getDelivery,
   publish,
-  ReceiverPool,
-  settle,
   waitFor,
   waitForDelivery,
   type Tenant,
+  useReceiverPool,
 } from './history-test-kit';
 
 /** 503 with an hour's Retry-After for `custom.slow.*` (so it sits retrying), `status` for the rest. */
@@ -31,7 +30,8 @@ function noticesIn(receiver: TestReceiver): Array<Record<string, unknown>> {
 describe('endpoint health', () => {
   let h: ApiHarness;
   let t: Tenant;
-  const receivers = new ReceiverPool();
+  const receivers = useReceiverPool();
+  const startApiHarness = useApiHarnessPerTest();
 
   /** Starts a harness (circuit breaker as given) with a tenant and an endpoint subscribed to endpoint.disabled. */
   async function setUp(circuitBreaker?: CircuitBreakerPolicy, options: { worker?: boolean } = {}): Promise<TestReceiver> {
@@ -42,11 +42,6 @@ describe('endpoint health', () => {
     return notices;
   }
   const endpoint = async (id: string) => (await h.call('GET', `${t.base}/endpoints/${id}`, { key: t.key })).body;
-
-  afterEach(async () => {
-    await h.close();
-    await receivers.closeAll();
-  });
 
   it('tracks last success, last failure, consecutive failed deliveries and the success rate of the last 100 attempts', async () => {
     await setUp();
@@ -149,7 +144,7 @@ describe('endpoint health', () => {
     const refused = await waitForDelivery(h, t, open[0]!, 'failed', 2);
     expect(refused.attempts[1]).toMatchObject({ errorKind: 'endpoint_disabled', outcome: 'failed' });
     expect(await h.deps.store.lanes.liveFor(gone.id)).toEqual([]);
-    await settle();
+    await waitForDrain(h.worker!);
     expect(receiver.requests).toHaveLength(3);
     expect(noticesIn(notices)).toHaveLength(1);
   });
@@ -256,7 +251,7 @@ describe('endpoint health', () => {
       const receiver = await receivers.start({ status: 500 });
       const ep = await createEndpoint(h, t, receiver.url, { eventTypes: ['custom.*'] });
       for (const n of [1, 2, 3]) await waitForDelivery(h, t, (await publish(h, t, 'custom.order.paid', { n })).deliveries[0]!.id, 'failed');
-      await settle();
+      await waitForDrain(h.worker!);
       expect(await endpoint(ep.id)).toMatchObject({ status: 'active', health: { consecutiveFailures: 3 } });
       expect((await publish(h, t, 'custom.order.paid')).deliveries.map((d) => d.endpointId)).toEqual([ep.id]);
     });

@@ -1,22 +1,16 @@
-import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useTestReceiver } from '@hookrelay/testing';
+import { useApiHarness } from './api-harness';
 
 describe('endpoint routes', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
+  const receiver = useTestReceiver(undefined, 'each');
+  const h = useApiHarness({ worker: false }, 'each');
   let sid: string;
   let base: string;
 
   beforeEach(async () => {
     // No worker: these tests deliver nothing, and verification is covered in verification.int.test.ts.
-    h = await startApiHarness({ worker: false });
-    receiver = await TestReceiver.start();
     sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     base = `/v1/subscribers/${sid}/endpoints`;
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
   });
 
   async function create(body: Record<string, unknown> = {}) {

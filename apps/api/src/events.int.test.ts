@@ -1,6 +1,6 @@
 import { listEventTypes } from '@hookrelay/contracts';
-import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { TestReceiver, waitForDrain } from '@hookrelay/testing';
+import { useApiHarness } from './api-harness';
 
 /** The catalog's own example for a built-in type: a payload its schema accepts. */
 function example(type: string): Record<string, any> {
@@ -9,9 +9,6 @@ function example(type: string): Record<string, any> {
   return structuredClone(info.example) as Record<string, any>;
 }
 
-/** Long enough for a stray delivery to have arrived, were one coming. */
-const settle = () => new Promise((r) => setTimeout(r, 300));
-
 interface PublishedEvent {
   id: string;
   type: string;
@@ -19,18 +16,16 @@ interface PublishedEvent {
 }
 
 describe('event routes', () => {
-  let h: ApiHarness;
+  const h = useApiHarness({}, 'each');
   const receivers: TestReceiver[] = [];
   let sid: string;
   let events: string;
 
   beforeEach(async () => {
-    h = await startApiHarness();
     sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     events = `/v1/subscribers/${sid}/events`;
   });
   afterEach(async () => {
-    await h.close();
     await Promise.all(receivers.splice(0).map((r) => r.close()));
   });
 
@@ -96,7 +91,7 @@ describe('event routes', () => {
       const want = Object.keys(expected).filter((type) => expected[type]!.includes(pattern));
       await eps[pattern]!.receiver.waitForRequests(want.length);
     }
-    await settle();
+    await waitForDrain(h.worker!);
     for (const pattern of patterns) {
       const want = Object.keys(expected).filter((type) => expected[type]!.includes(pattern));
       const got = eps[pattern]!.receiver.requests.map((r) => r.headers['x-hookrelay-event-type']);
@@ -116,7 +111,7 @@ describe('event routes', () => {
     const res = await h.call('POST', events, { body: { type: 'incident.triggered', payload: example('incident.triggered') } });
     expect(res.body.deliveries.map((d: { endpointId: string }) => d.endpointId)).toEqual([active.id]);
     await active.receiver.waitForRequests(1);
-    await settle();
+    await waitForDrain(h.worker!);
     expect(disabled.receiver.requests).toEqual([]);
   });
 
@@ -125,7 +120,7 @@ describe('event routes', () => {
     const res = await h.call('POST', events, { body: { type: 'receipt.sms.delivered', payload: example('receipt.sms.delivered') } });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ id: expect.stringMatching(/^evt_/), type: 'receipt.sms.delivered', deliveries: [] });
-    await settle();
+    await waitForDrain(h.worker!);
     expect(only.receiver.requests).toEqual([]);
   });
 
@@ -144,7 +139,7 @@ describe('event routes', () => {
       expect(second.body).toEqual(first.body);
       expect(first.body.deliveries).toHaveLength(1);
       await receiver.waitForRequests(1);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
       expect((await h.redis.keys(`${h.prefix}:ev:*`)).filter((k) => !k.endsWith(':dl'))).toHaveLength(1);
     });
@@ -158,7 +153,7 @@ describe('event routes', () => {
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       expect(other.body.id).not.toBe(first.body.id);
       await receiver.waitForRequests(2);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests.map((r) => r.body.toString())).toEqual(['{"v":1}', '{"v":1}']);
     });
 
@@ -173,7 +168,7 @@ describe('event routes', () => {
       expect(results.map((r) => r.status)).toEqual(Array(8).fill(202));
       expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
       await receiver.waitForRequests(1);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
     });
 
@@ -193,7 +188,7 @@ describe('event routes', () => {
       expect(res.status).toBe(202);
       expect(res.body.events[1]).toEqual(res.body.events[0]);
       await receiver.waitForRequests(1);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
     });
   });
@@ -215,7 +210,7 @@ describe('event routes', () => {
       ]);
       expect(new Set(res.body.events.map((e: PublishedEvent) => e.id)).size).toBe(3);
       await receiver.waitForRequests(2);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests.map((r) => r.headers['x-hookrelay-event-type']).sort()).toEqual(['custom.order.paid', 'incident.triggered']);
     });
 
@@ -233,7 +228,7 @@ describe('event routes', () => {
       expect(res.body.error.details).toEqual([
         { path: 'events.1.payload.deliveryInfoNotification.deliveryInfo.destination', message: expect.any(String) },
       ]);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toEqual([]);
       expect(await storedEventKeys()).toEqual([]);
       // Nothing was claimed either: the corrected batch goes through with the same key.
@@ -252,7 +247,7 @@ describe('event routes', () => {
       const res = await h.call('POST', `${events}/batch`, { body });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([expect.objectContaining({ path })]);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toEqual([]);
       expect(await storedEventKeys()).toEqual([]);
     });
@@ -296,7 +291,7 @@ describe('event routes', () => {
       expect(res.body.error.code).toBe('validation_failed');
       expect(res.body.error.details).toEqual([expect.objectContaining({ path })]);
       expect(res.body.error.message).toContain(path === '(body)' ? 'priority' : path);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toEqual([]);
       expect(await storedEventKeys()).toEqual([]);
     });

@@ -1,16 +1,16 @@
-import { startApiHarness, type ApiHarness } from './api-harness';
-import { createEndpoint, createTenant, getDelivery, publish, ReceiverPool, settle, waitForDelivery, type Tenant } from './history-test-kit';
+import { useApiHarness } from './api-harness';
+import { createEndpoint, createTenant, getDelivery, publish, waitForDelivery, type Tenant, useReceiverPool } from './history-test-kit';
+import { waitForDrain, type TestReceiver } from '@hookrelay/testing';
 
 describe('history, replay and recovery are scoped to the subscriber', () => {
-  let h: ApiHarness;
+  const h = useApiHarness();
   let a: Tenant;
   let b: Tenant;
-  const receivers = new ReceiverPool();
+  const receivers = useReceiverPool('all');
   let ids: { endpoint: string; event: string; failed: string; delivered: string };
-  let aReceiver: Awaited<ReturnType<ReceiverPool['start']>>;
+  let aReceiver: TestReceiver;
 
   beforeAll(async () => {
-    h = await startApiHarness();
     a = await createTenant(h, 'Acme');
     b = await createTenant(h, 'Globex');
     aReceiver = await receivers.start({ status: 500 });
@@ -25,10 +25,6 @@ describe('history, replay and recovery are scoped to the subscriber', () => {
     // B has history of its own, so its empty answers below are not just an empty store.
     await createEndpoint(h, b, (await receivers.start({ status: 200 })).url);
     await waitForDelivery(h, b, (await publish(h, b, 'custom.order.paid', { orderId: 2 })).deliveries[0]!.id, 'delivered');
-  });
-  afterAll(async () => {
-    await h.close();
-    await receivers.closeAll();
   });
 
   /** Every new route, as [method, path under /v1/subscribers/<sid>, body]. */
@@ -61,7 +57,7 @@ describe('history, replay and recovery are scoped to the subscriber', () => {
       const res = await h.call(method, `${a.base}${path}`, { key: b.key, body });
       expect([method, path, res.status, res.body.error?.code]).toEqual([method, path, 404, 'not_found']);
     }
-    await settle();
+    await waitForDrain(h.worker!);
     expect(await snapshotOfA()).toEqual(before);
   });
 
@@ -83,7 +79,7 @@ describe('history, replay and recovery are scoped to the subscriber', () => {
     const bEvent = events.body.data[0].id as string;
     const replay = await h.call('POST', `${b.base}/events/${bEvent}/replay`, { key: b.key, body: { endpointIds: [ids.endpoint] } });
     expect(replay.status).toBe(400);
-    await settle();
+    await waitForDrain(h.worker!);
     expect(await snapshotOfA()).toEqual(before);
   });
 

@@ -1,5 +1,5 @@
 // Test-only: what the history, replay and endpoint-health tests share on top of the API harness.
-import { TestReceiver, type Reply } from '@hookrelay/testing';
+import { TestReceiver, useFixture, type FixtureScope, type Reply } from '@hookrelay/testing';
 import type { ApiHarness } from './api-harness';
 
 /** A subscriber as its own key sees it: `base` is `/v1/subscribers/<id>`. */
@@ -9,10 +9,26 @@ export interface Tenant {
   base: string;
 }
 
+/** A fresh subscriber, as its own key sees it, for each test (or the suite, with scope 'all'). */
+export function useTenant(h: ApiHarness, name: string, scope: FixtureScope = 'each'): Tenant {
+  return useFixture(
+    () => createTenant(h, name),
+    () => undefined,
+    scope,
+  );
+}
+
 export async function createTenant(h: ApiHarness, name: string): Promise<Tenant> {
   const res = await h.call('POST', '/v1/subscribers', { body: { name } });
   if (res.status !== 201) throw new Error(`creating subscriber: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id, key: res.body.apiKey, base: `/v1/subscribers/${res.body.id}` };
+}
+
+/** A ReceiverPool whose receivers are closed after each test (or the suite, with scope 'all'). */
+export function useReceiverPool(scope: FixtureScope = 'each'): ReceiverPool {
+  const pool = new ReceiverPool();
+  (scope === 'all' ? afterAll : afterEach)(() => pool.closeAll());
+  return pool;
 }
 
 /** Receivers started by a test, closed together afterwards. */
@@ -55,9 +71,6 @@ export async function publish(h: ApiHarness, t: Tenant, type: string, payload: R
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Long enough for a stray delivery to have arrived, were one coming. */
-export const settle = () => sleep(300);
 
 /** Polls until `ok` holds, failing with the last value seen. */
 export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 8000): Promise<T> {

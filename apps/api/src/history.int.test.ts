@@ -1,16 +1,16 @@
 import { verifyHubSignature } from '@hookrelay/signing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
-  createTenant,
   getDelivery,
   publish,
-  ReceiverPool,
   sleep,
   waitFor,
   waitForDelivery,
   type Published,
   type Tenant,
+  useTenant,
+  useReceiverPool,
 } from './history-test-kit';
 
 /** Every page of a listing, following nextCursor; fails on a cursor loop. */
@@ -39,20 +39,9 @@ function ids(items: Array<{ id: string }>): string[] {
 }
 
 describe('delivery and event history', () => {
-  let h: ApiHarness;
-  let t: Tenant;
-  const receivers = new ReceiverPool();
-
-  beforeAll(async () => {
-    h = await startApiHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    t = await createTenant(h, 'Acme');
-  });
-  afterEach(() => receivers.closeAll());
+  const h = useApiHarness();
+  const t = useTenant(h, 'Acme');
+  const receivers = useReceiverPool();
 
   async function list(query: string): Promise<any[]> {
     const res = await h.call('GET', `${t.base}/deliveries?limit=100&${query}`, { key: t.key });

@@ -1,16 +1,12 @@
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useApiHarness } from './api-harness';
 import { newSubscriber } from './sources/source-test-kit';
 
 describe('HTTP semantics of the API', () => {
-  let h: ApiHarness;
+  const h = useApiHarness({ worker: false });
   let sid: string;
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
     ({ sid } = await newSubscriber(h));
-  });
-  afterAll(async () => {
-    await h.close();
   });
 
   /** A request with exactly these headers and body bytes (fetch adds no Content-Type to bytes). */

@@ -1,32 +1,26 @@
 import { createHash } from 'node:crypto';
 import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
-import { CuttingProxy, TestReceiver } from '@hookrelay/testing';
+import { CuttingProxy, useTestReceiver } from '@hookrelay/testing';
 import Redis from 'ioredis';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useApiHarness } from './api-harness';
 import { createPublisher } from './publish';
 import { newSubscriber } from './sources/source-test-kit';
 
 // Issue 20, items 1 to 4: idempotency keys are taken with their event (create-event.lua), carry the
 // digest of their request, and must be well-formed Unicode.
 describe('idempotency keys', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
+  const receiver = useTestReceiver({ status: 200 }, 'each');
+  const h = useApiHarness({}, 'each');
   let sid: string;
   let events: string;
 
   beforeEach(async () => {
-    h = await startApiHarness();
-    receiver = await TestReceiver.start({ status: 200 });
     ({ sid } = await newSubscriber(h));
     events = `/v1/subscribers/${sid}/events`;
     expect(
       (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, eventTypes: ['custom.*'] } })).status,
     ).toBe(201);
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
   });
 
   const storedEvents = async () => (await h.redis.keys(`${h.prefix}:ev:*`)).length;

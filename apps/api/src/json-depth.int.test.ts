@@ -1,5 +1,5 @@
-import { startApiHarness, type ApiHarness } from './api-harness';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './sources/source-test-kit';
+import { useApiHarness } from './api-harness';
+import { createSource, eventsOf, historyOf, ingest, useSubscriber } from './sources/source-test-kit';
 
 /** JSON text nesting `depth` levels: objects and arrays alternating, so both count (built as text: JSON.stringify itself overflows at a few thousand). */
 function nestedJson(depth: number): string {
@@ -16,26 +16,16 @@ const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'depth-test-
 const WITH_TOKEN = { 'x-source-token': 'depth-test-secret-1' };
 
 describe('JSON nesting is limited to 64 levels', () => {
-  let h: ApiHarness;
-  let sid: string;
+  const h = useApiHarness({ worker: false });
+  const subscriber = useSubscriber(h);
 
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    sid = (await newSubscriber(h)).sid;
-  });
-
-  const publishRaw = (path: string, body: string) => h.call('POST', `/v1/subscribers/${sid}${path}`, { body });
+  const publishRaw = (path: string, body: string) => h.call('POST', `/v1/subscribers/${subscriber.sid}${path}`, { body });
 
   describe('POST .../events', () => {
     it('accepts a payload nested exactly 64 levels', async () => {
       const res = await publishRaw('/events', `{"type":"custom.deep","payload":${nestedJson(64)}}`);
       expect(res.status).toBe(202);
-      expect(await eventsOf(h, sid)).toHaveLength(1);
+      expect(await eventsOf(h, subscriber.sid)).toHaveLength(1);
     });
 
     it.each([65, 5_000, 200_000])('answers 400 naming the limit to a payload nested %i levels, and stores nothing', async (depth) => {
@@ -44,7 +34,7 @@ describe('JSON nesting is limited to 64 levels', () => {
       expect(res.body.error.code).toBe('validation_failed');
       expect(res.body.error.message).toMatch(/64 levels/);
       expect(res.body.error.details).toEqual([{ path: depth === 65 ? 'payload' : '(body)', message: expect.stringMatching(/64 levels/) }]);
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
   });
 
@@ -54,7 +44,7 @@ describe('JSON nesting is limited to 64 levels', () => {
       const res = await publishRaw('/events/batch', body);
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'events.1.payload', message: expect.stringMatching(/64 levels/) }]);
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
 
     it('accepts a batch whose payloads nest 64 levels (the envelope does not count)', async () => {
@@ -66,13 +56,13 @@ describe('JSON nesting is limited to 64 levels', () => {
       const res = await publishRaw('/events/batch', `{"events":[{"type":"custom.deep","payload":${nestedJson(100_000)}}]}`);
       expect(res.status).toBe(400);
       expect(res.body.error.message).toMatch(/64 levels/);
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
   });
 
   describe('source ingests', () => {
     it('publishes a body nested 64 levels', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.deep', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.deep', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: nestedJson(64), headers: WITH_TOKEN });
       expect(res.status).toBe(202);
     });
@@ -80,16 +70,20 @@ describe('JSON nesting is limited to 64 levels', () => {
     it.each([65, 5_000, 200_000])(
       'answers 400 naming the limit to a body nested %i levels, records why, and publishes nothing',
       async (depth) => {
-        const source = await createSource(h, sid, { eventType: 'source.deep', verification: TOKEN_HEADER, matches: { '$.a[0].a': 1 } });
+        const source = await createSource(h, subscriber.sid, {
+          eventType: 'source.deep',
+          verification: TOKEN_HEADER,
+          matches: { '$.a[0].a': 1 },
+        });
         const res = await ingest(h, source.ingestUrl, { body: nestedJson(depth), headers: WITH_TOKEN });
         expect(res.status).toBe(400);
         expect(res.json.error).toEqual({ code: 'invalid_body', message: expect.stringMatching(/64 levels/) });
-        expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+        expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
           outcome: 'rejected',
           status: 400,
           reason: expect.stringMatching(/64 levels/),
         });
-        expect(await eventsOf(h, sid)).toEqual([]);
+        expect(await eventsOf(h, subscriber.sid)).toEqual([]);
       },
     );
   });
@@ -110,6 +104,6 @@ describe('JSON nesting is limited to 64 levels', () => {
     const res = await publishRaw(path, body(nestedJson(5_000)));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_failed');
-    expect((await h.call('GET', `/v1/subscribers/${sid}${path}`)).body.data).toEqual([]);
+    expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}${path}`)).body.data).toEqual([]);
   });
 });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EncryptionKey } from '@hookrelay/secrets';
 import { verifyStandardWebhook } from '@hookrelay/signing';
-import { requireRedisUrl, TestReceiver, uniquePrefix, type ReceivedRequest } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { requireRedisUrl, TestReceiver, useTestReceiver, uniquePrefix, type ReceivedRequest } from '@hookrelay/testing';
+import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..', '..');
@@ -229,17 +229,8 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
 });
 
 describe('a ciphertext copied from one endpoint record into another', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
-
-  beforeAll(async () => {
-    h = await startApiHarness({ encryptionKeys: [k1] });
-    receiver = await TestReceiver.start({ status: 200 });
-  });
-  afterAll(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const receiver = useTestReceiver({ status: 200 });
+  const h = useApiHarness(() => ({ encryptionKeys: [k1] }));
 
   it('does not decrypt there: that endpoint fails with secret_unreadable, the original keeps working', async () => {
     const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;

@@ -1,6 +1,6 @@
 import { hashApiKey } from '@hookrelay/store';
-import { everythingStoredUnder, TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { everythingStoredUnder, useTestReceiver, waitForDrain } from '@hookrelay/testing';
+import { type ApiHarness, useApiHarness } from './api-harness';
 
 interface CreatedSubscriber {
   id: string;
@@ -11,17 +11,8 @@ interface CreatedSubscriber {
 const CUSTOM_EVENT = { type: 'custom.order.paid', payload: { orderId: 'ord_1' } };
 
 describe('API keys and tenancy', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startApiHarness();
-    receiver = await TestReceiver.start();
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const receiver = useTestReceiver(undefined, 'each');
+  const h = useApiHarness({}, 'each');
 
   async function createSubscriber(name: string): Promise<CreatedSubscriber> {
     const res = await h.call('POST', '/v1/subscribers', { body: { name } });
@@ -144,7 +135,7 @@ describe('API keys and tenancy', () => {
       const single = await h.call('POST', `/v1/subscribers/${b.id}/events`, { key: a.apiKey, body: CUSTOM_EVENT });
       const batch = await h.call('POST', `/v1/subscribers/${b.id}/events/batch`, { key: a.apiKey, body: { events: [CUSTOM_EVENT] } });
       expect([single.status, batch.status]).toEqual([404, 404]);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(0);
       expect(await h.redis.keys(`${h.prefix}:ev:*`)).toEqual([]);
     });

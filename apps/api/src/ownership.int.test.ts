@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { everythingStoredUnder } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useApiHarness } from './api-harness';
 import { createSource, newSubscriber } from './sources/source-test-kit';
 
 /**
@@ -64,7 +64,7 @@ function documentedRoutesWithIds(): string[] {
 }
 
 describe('ownership checks on every route that takes an id', () => {
-  let h: ApiHarness;
+  const h = useApiHarness({ worker: false });
   let a: Tenant;
   let b: Tenant;
   let deletedEndpoint: string;
@@ -92,16 +92,12 @@ describe('ownership checks on every route that takes an id', () => {
   }
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
     a = await tenant('a');
     b = await tenant('b');
     const gone = await h.call('POST', `/v1/subscribers/${a.sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/gone' } });
     deletedEndpoint = gone.body.id;
     await h.call('DELETE', `/v1/subscribers/${a.sid}/endpoints/${deletedEndpoint}`);
     before = (await everythingStoredUnder(h.redis, h.prefix)).sort();
-  });
-  afterAll(async () => {
-    await h.close();
   });
 
   /** [route, the concrete path, which key calls it, what the attack is]. */

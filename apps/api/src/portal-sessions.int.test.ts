@@ -1,6 +1,6 @@
 import { hashApiKey, MAX_PORTAL_SESSIONS_PER_SUBSCRIBER } from '@hookrelay/store';
-import { everythingStoredUnder, TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { everythingStoredUnder, useTestReceiver } from '@hookrelay/testing';
+import { startApiHarness, useApiHarness } from './api-harness';
 
 interface Tenant {
   id: string;
@@ -19,8 +19,8 @@ interface SessionAnswer {
 const HOUR = 3_600_000;
 
 describe('portal sessions (magic links)', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
+  const h = useApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' });
+  const receiver = useTestReceiver();
   /** The API's clock runs this far ahead of the wall clock: a test moves it to make sessions expire. */
   let skewMs = 0;
   let acme: Tenant;
@@ -31,10 +31,6 @@ describe('portal sessions (magic links)', () => {
   let globexDelivery: string;
 
   beforeAll(async () => {
-    [h, receiver] = await Promise.all([
-      startApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }),
-      TestReceiver.start(),
-    ]);
     const tenant = async (name: string) => (await h.call('POST', '/v1/subscribers', { body: { name } })).body as Tenant;
     [acme, globex] = await Promise.all([tenant('Acme Payments'), tenant('Globex Support')]);
     publisherKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body.apiKey;
@@ -47,10 +43,6 @@ describe('portal sessions (magic links)', () => {
     globexDelivery = published.body.deliveries[0].id;
     await h.call('POST', `/v1/subscribers/${acme.id}/events`, { body: { type: 'custom.order.paid', payload: { orderId: 'o-2' } } });
     await receiver.waitForRequests(2);
-  });
-
-  afterAll(async () => {
-    await Promise.all([h?.close(), receiver?.close()]);
   });
 
   afterEach(() => {

@@ -1,17 +1,16 @@
 import { verifyHubSignature } from '@hookrelay/signing';
-import type { Reply } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { waitForDrain, type Reply } from '@hookrelay/testing';
+import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
   createTenant,
   getDelivery,
   publish,
-  ReceiverPool,
-  settle,
   sleep,
   waitForDelivery,
   type Published,
-  type Tenant,
+  useTenant,
+  useReceiverPool,
 } from './history-test-kit';
 
 /** Answers 200 to events whose type contains `.ok.`, `status` to the rest. */
@@ -23,20 +22,9 @@ const okOnlyFor =
   };
 
 describe('retry, recover, replay and test sends', () => {
-  let h: ApiHarness;
-  let t: Tenant;
-  const receivers = new ReceiverPool();
-
-  beforeAll(async () => {
-    h = await startApiHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    t = await createTenant(h, 'Acme');
-  });
-  afterEach(() => receivers.closeAll());
+  const h = useApiHarness();
+  const t = useTenant(h, 'Acme');
+  const receivers = useReceiverPool();
 
   describe('POST /deliveries/:did/retry', () => {
     it('makes one more attempt of a failed delivery, then of a delivered one, numbered on in the same history', async () => {
@@ -60,7 +48,7 @@ describe('retry, recover, replay and test sends', () => {
       const again = await waitForDelivery(h, t, did, 'delivered', 3);
       expect(again.attempts.map((a: any) => a.attempt)).toEqual([1, 2, 3]);
       const requests = await receiver.waitForRequests(3);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(3);
       expect(requests.map((r) => [r.headers['x-hookrelay-delivery-id'], r.headers['x-hookrelay-attempt']])).toEqual([
         [did, '1'],
@@ -78,7 +66,8 @@ describe('retry, recover, replay and test sends', () => {
       const res = await h.call('POST', `${t.base}/deliveries/${did}/retry`, { key: t.key });
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('delivery_in_progress');
-      await settle();
+      // Its next attempt is a minute away, past the wait: nothing else may be sent meanwhile.
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
       expect((await getDelivery(h, t, did)).state).toBe('retrying');
     });
@@ -110,7 +99,7 @@ describe('retry, recover, replay and test sends', () => {
       expect(first.body.endpointId).toBe(ep.id);
       expect(first.body.recovered + second.body.recovered).toBe(2);
       await receiver.waitForRequests(7);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(7);
       expect(
         receiver.requests
@@ -130,7 +119,7 @@ describe('retry, recover, replay and test sends', () => {
         expect((await waitForDelivery(h, t, mine[i]!, 'delivered', 3)).attempts.map((a: any) => a.statusCode)).toEqual([500, 500, 200]);
       for (const i of [0, 4]) expect((await getDelivery(h, t, mine[i]!)).attempts).toHaveLength(1);
       expect((await getDelivery(h, t, mine[2]!)).attempts).toHaveLength(1);
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(9);
       // The other endpoint's failures were not touched.
       const others = await h.call('GET', `${t.base}/deliveries?endpointId=${other.id}&status=failed`, { key: t.key });
@@ -170,7 +159,7 @@ describe('retry, recover, replay and test sends', () => {
       expect(created).toMatchObject({ endpointId: c.id, eventId: event.id });
       for (const r of [ra, rb]) await r!.waitForRequests(2);
       const [toC] = await rc!.waitForRequests(1);
-      await settle();
+      await waitForDrain(h.worker!);
       expect([ra, rb, rc, rd].map((r) => r!.requests.length)).toEqual([2, 2, 1, 0]);
       expect(toC!.headers['x-hookrelay-event-id']).toBe(event.id);
       expect(toC!.body.toString()).toBe(JSON.stringify({ orderId: 42 }));
@@ -181,7 +170,7 @@ describe('retry, recover, replay and test sends', () => {
       const subset = await h.call('POST', `${t.base}/events/${event.id}/replay`, { key: t.key, body: { endpointIds: [c.id] } });
       expect(subset.body).toEqual({ id: event.id, created: [], requeued: [created.id] });
       await rc!.waitForRequests(2);
-      await settle();
+      await waitForDrain(h.worker!);
       expect([ra, rb, rc, rd].map((r) => r!.requests.length)).toEqual([2, 2, 2, 0]);
     });
 
@@ -196,7 +185,7 @@ describe('retry, recover, replay and test sends', () => {
         expect(res.status).toBe(400);
         expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['endpointIds']);
       }
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
       expect((await getDelivery(h, t, event.deliveries[0]!.id)).attempts).toHaveLength(1);
     });
@@ -227,7 +216,7 @@ describe('retry, recover, replay and test sends', () => {
       expect(listed.body.data.map((d: any) => [d.id, d.state])).toEqual([[res.body.deliveryId, 'delivered']]);
       const event = await h.call('GET', `${t.base}/events/${res.body.eventId}`, { key: t.key });
       expect(event.body).toMatchObject({ type: 'hookrelay.test', payload: { test: true, endpointId: ep.id } });
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
     });
 
@@ -239,7 +228,7 @@ describe('retry, recover, replay and test sends', () => {
       expect(res.body.attempt).toMatchObject({ attempt: 1, statusCode: 500, outcome: 'failed', responseBody: 'nope' });
       expect(receiver.requests.map((r) => r.headers['x-hookrelay-event-type'])).toEqual(['custom.order.paid']);
       expect(await getDelivery(h, t, res.body.deliveryId)).toMatchObject({ state: 'failed', eventType: 'custom.order.paid' });
-      await settle();
+      await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
 
       const closed = await receivers.start();

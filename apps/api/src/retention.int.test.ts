@@ -1,21 +1,12 @@
-import { startApiHarness, type ApiHarness } from './api-harness';
-import { createEndpoint, createTenant, publish, ReceiverPool, waitFor, waitForDelivery, type Tenant } from './history-test-kit';
+import { useApiHarness } from './api-harness';
+import { createEndpoint, publish, waitFor, waitForDelivery, useTenant, useReceiverPool } from './history-test-kit';
 
 const RETENTION_MS = 1500;
 
 describe('history retention', () => {
-  let h: ApiHarness;
-  let t: Tenant;
-  const receivers = new ReceiverPool();
-
-  beforeEach(async () => {
-    h = await startApiHarness({ retentionMs: RETENTION_MS });
-    t = await createTenant(h, 'Acme');
-  });
-  afterEach(async () => {
-    await h.close();
-    await receivers.closeAll();
-  });
+  const h = useApiHarness({ retentionMs: RETENTION_MS }, 'each');
+  const t = useTenant(h, 'Acme');
+  const receivers = useReceiverPool();
 
   /** Keys under the harness prefix whose name mentions one of `ids`. */
   async function keysNaming(ids: string[]): Promise<string[]> {

@@ -1,21 +1,15 @@
-import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useTestReceiver } from '@hookrelay/testing';
+import { useApiHarness } from './api-harness';
 import { createSource, ingest } from './sources/source-test-kit';
 
 describe('secrets out of logs and caches', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
+  const receiver = useTestReceiver({ status: 200 });
+  const h = useApiHarness({ worker: false });
   let sid: string;
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-    receiver = await TestReceiver.start({ status: 200 });
     const created = await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } });
     sid = created.body.id;
-  });
-  afterAll(async () => {
-    await h.close();
-    await receiver.close();
   });
 
   it('answers every response that carries a secret with Cache-Control: no-store', async () => {

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import type { EncryptionKey } from '@hookrelay/secrets';
 import { TestReceiver } from '@hookrelay/testing';
 import { TokenServer } from '../../../packages/delivery/src/auth/test-servers/token-server';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useApiHarnessPerTest, type ApiHarness } from './api-harness';
 import { ingest } from './sources/source-test-kit';
 import { stripeSignature } from './sources/vendor-signers';
 
@@ -163,11 +163,8 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
 }
 
 describe('secrets at rest, read back from Redis', () => {
+  const startApiHarness = useApiHarnessPerTest();
   let h: ApiHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
 
   it('with HOOKRELAY_ENCRYPTION_KEYS set, no secret value is found under any key, whatever its type', async () => {
     h = await startApiHarness({ encryptionKeys: KEYS, publicUrl: 'https://hooks.example.com' });

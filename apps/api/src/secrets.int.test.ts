@@ -1,26 +1,20 @@
 import { createHmac } from 'node:crypto';
 import { standardWebhooksSignature, verifyStandardWebhook } from '@hookrelay/signing';
-import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { useTestReceiver } from '@hookrelay/testing';
+import { useApiHarness } from './api-harness';
 
 const DAY_MS = 24 * 3600 * 1000;
 const EVENT = { type: 'custom.order.paid', payload: { orderId: 'ord_84213', amount: 4999 } };
 
 describe('endpoint secrets', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
+  const receiver = useTestReceiver(undefined, 'each');
+  const h = useApiHarness({}, 'each');
   let sid: string;
   let base: string;
 
   beforeEach(async () => {
-    h = await startApiHarness();
-    receiver = await TestReceiver.start();
     sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     base = `/v1/subscribers/${sid}/endpoints`;
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
   });
 
   async function create(body: Record<string, unknown> = {}) {

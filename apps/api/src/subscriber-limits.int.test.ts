@@ -1,5 +1,5 @@
-import { startApiHarness, type ApiHarness } from './api-harness';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './sources/source-test-kit';
+import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
 
 const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'limits-test-secret-1' } };
 const WITH_TOKEN = { 'x-source-token': 'limits-test-secret-1' };
@@ -13,13 +13,7 @@ function manualClock(): { now: () => number; advance(ms: number): void } {
 
 describe('per-subscriber limits', () => {
   describe('the subscriber record', () => {
-    let h: ApiHarness;
-    beforeAll(async () => {
-      h = await startApiHarness({ worker: false });
-    });
-    afterAll(async () => {
-      await h.close();
-    });
+    const h = useApiHarness({ worker: false });
 
     it('shows the effective limits and usage to the admin and to the subscriber itself', async () => {
       const { sid, key } = await newSubscriber(h);
@@ -79,13 +73,7 @@ describe('per-subscriber limits', () => {
   });
 
   describe('quotas', () => {
-    let h: ApiHarness;
-    beforeAll(async () => {
-      h = await startApiHarness({ worker: false, limits: { maxEndpoints: 3, maxSources: 2 } });
-    });
-    afterAll(async () => {
-      await h.close();
-    });
+    const h = useApiHarness({ worker: false, limits: { maxEndpoints: 3, maxSources: 2 } });
 
     const createEndpoint = (sid: string, i: number) =>
       h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } });
@@ -147,15 +135,8 @@ describe('per-subscriber limits', () => {
   });
 
   describe('custom headers', () => {
-    let h: ApiHarness;
-    let sid: string;
-    beforeAll(async () => {
-      h = await startApiHarness({ worker: false });
-      sid = (await newSubscriber(h)).sid;
-    });
-    afterAll(async () => {
-      await h.close();
-    });
+    const h = useApiHarness({ worker: false });
+    const subscriber = useSubscriber(h, 'all');
 
     /** `count` headers whose lines (`name: value\r\n`) add up to `total` bytes. */
     function headersOf(count: number, total: number): Record<string, string> {
@@ -171,7 +152,7 @@ describe('per-subscriber limits', () => {
     }
 
     it('accepts headers totalling exactly 8 KB', async () => {
-      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      const res = await h.call('POST', `/v1/subscribers/${subscriber.sid}/endpoints`, {
         body: { url: 'http://127.0.0.1:9/ok', headers: headersOf(4, 8192) },
       });
       expect(res.status).toBe(201);
@@ -181,36 +162,38 @@ describe('per-subscriber limits', () => {
       ['two headers of 4 KB and a bit', headersOf(2, 8193)],
       ['50 headers of 8 KB', Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`x-big-${i}`, 'v'.repeat(8000)]))],
     ])('refuses %s on create with 400 naming the 8 KB cap, and stores nothing', async (_label, headers) => {
-      const before = (await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data.length;
-      const res = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/big', headers } });
+      const before = (await h.call('GET', `/v1/subscribers/${subscriber.sid}/endpoints`)).body.data.length;
+      const res = await h.call('POST', `/v1/subscribers/${subscriber.sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/big', headers } });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'headers', message: expect.stringMatching(/8192 bytes \(8 KB\)/) }]);
-      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints`)).body.data).toHaveLength(before);
+      expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}/endpoints`)).body.data).toHaveLength(before);
     });
 
     it('refuses the same on PATCH and keeps the endpoint as it was', async () => {
-      const created = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      const created = await h.call('POST', `/v1/subscribers/${subscriber.sid}/endpoints`, {
         body: { url: 'http://127.0.0.1:9/p', headers: { 'x-small': 'a' } },
       });
-      const res = await h.call('PATCH', `/v1/subscribers/${sid}/endpoints/${created.body.id}`, { body: { headers: headersOf(3, 9000) } });
+      const res = await h.call('PATCH', `/v1/subscribers/${subscriber.sid}/endpoints/${created.body.id}`, {
+        body: { headers: headersOf(3, 9000) },
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: 'headers', message: expect.stringMatching(/8192 bytes/) }]);
-      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints/${created.body.id}`)).body.headers).toEqual({ 'x-small': 'a' });
+      expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}/endpoints/${created.body.id}`)).body.headers).toEqual({
+        'x-small': 'a',
+      });
     });
   });
 
   describe('publish rate (eventsPerSecond)', () => {
     const clock = manualClock();
-    let h: ApiHarness;
+    const h = useApiHarness(() => ({ worker: false, now: clock.now }));
     let second: ApiHarness;
     beforeAll(async () => {
-      h = await startApiHarness({ worker: false, now: clock.now });
       // A second API process on the same Redis data: the limit is shared through Redis.
       second = await startApiHarness({ worker: false, now: clock.now, prefix: h.prefix });
     });
     afterAll(async () => {
       await second.close();
-      await h.close();
     });
 
     async function limited(eventsPerSecond: number): Promise<string> {

@@ -1,26 +1,20 @@
 import { createHmac } from 'node:crypto';
 import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness, type ApiHarnessOptions } from './api-harness';
+import { useApiHarnessPerTest, type ApiHarness, type ApiHarnessOptions } from './api-harness';
 
 // A public IPv4 literal: passes the SSRF check without DNS, and is never called (verify: none).
 const PUBLIC_URL = 'https://93.184.216.34/hooks';
 
 describe('operator policy for endpoints', () => {
-  let h: ApiHarness | undefined;
+  const startApiHarness = useApiHarnessPerTest();
   let base: string;
 
   async function start(options: ApiHarnessOptions): Promise<ApiHarness> {
     const harness = await startApiHarness(options);
-    h = harness;
     const sid = (await harness.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     base = `/v1/subscribers/${sid}/endpoints`;
     return harness;
   }
-
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
 
   describe('when http is not allowed (HOOKRELAY_ALLOW_HTTP=false)', () => {
     it('refuses an http:// URL with 400 naming url, and stores nothing', async () => {

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { TestReceiver, type ReceivedRequest } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from './api-harness';
+import { TestReceiver, useTestReceiver, type ReceivedRequest } from '@hookrelay/testing';
+import { useApiHarness } from './api-harness';
 
 /** Answers 200 with the `challenge` query parameter, as a Web1on1-style receiver does. */
 function echoChallenge(req: ReceivedRequest, res: ServerResponse): void {
@@ -22,20 +22,14 @@ async function closedPort(): Promise<number> {
 }
 
 describe('endpoint verification', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
+  const receiver = useTestReceiver(undefined, 'each');
+  const h = useApiHarness({ worker: false }, 'each');
   let base: string;
 
   beforeEach(async () => {
     // No worker: every request the receiver sees comes from verification.
-    h = await startApiHarness({ worker: false });
-    receiver = await TestReceiver.start();
     const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
     base = `/v1/subscribers/${sid}/endpoints`;
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
   });
 
   async function stored(): Promise<Array<{ id: string; url: string }>> {

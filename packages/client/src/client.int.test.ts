@@ -1,18 +1,11 @@
-import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from '../../../apps/api/src/api-harness';
+import { useTestReceiver } from '@hookrelay/testing';
+import { useApiHarness } from '../../../apps/api/src/api-harness';
 import { createHookrelayClient, HookrelayError } from './index';
 
 // The client against the real API (and its worker) on loopback.
 describe('@hookrelay/client against a running Hookrelay', () => {
-  let h: ApiHarness;
-  let receiver: TestReceiver;
-
-  beforeAll(async () => {
-    [h, receiver] = await Promise.all([startApiHarness(), TestReceiver.start({ status: 200 })]);
-  });
-  afterAll(async () => {
-    await Promise.all([h?.close(), receiver?.close()]);
-  });
+  const h = useApiHarness();
+  const receiver = useTestReceiver({ status: 200 });
 
   const admin = () => createHookrelayClient({ baseUrl: h.baseUrl, apiKey: h.adminKey, retry: { baseDelayMs: 5 } });
 

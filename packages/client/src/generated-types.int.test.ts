@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { startApiHarness, type ApiHarness } from '../../../apps/api/src/api-harness';
+import { useApiHarness } from '../../../apps/api/src/api-harness';
 
 const run = promisify(execFile);
 const GENERATED = join(__dirname, 'generated', 'openapi.ts');
@@ -11,14 +11,7 @@ const CLI = join(dirname(require.resolve('openapi-typescript/package.json')), 'b
 // The client's types are generated from the OpenAPI document the API serves and checked in; this
 // fails as soon as the document changes without them (`npm run generate -w @hookrelay/client`).
 describe('the generated OpenAPI types of @hookrelay/client', () => {
-  let h: ApiHarness;
-
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useApiHarness({ worker: false });
 
   it('are what openapi-typescript makes of the served GET /openapi.json today', async () => {
     // The same options as the package's `generate` script.

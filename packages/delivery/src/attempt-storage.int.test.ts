@@ -1,6 +1,6 @@
 import { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from '@hookrelay/store';
-import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
-import { startEngineHarness, type EngineHarness } from './engine-harness';
+import { buildEndpoint, buildEvent, useTestReceiver } from '@hookrelay/testing';
+import { useEngineHarness } from './engine-harness';
 
 /**
  * What an attempt costs in Redis at most, measured on real attempts: an endpoint saved by an
@@ -11,17 +11,8 @@ const WORST_ATTEMPT_JSON_BYTES = 10_400;
 const WORST_ATTEMPT_REDIS_BYTES = 12_500;
 
 describe('the Redis cost of one attempt is bounded, whatever the endpoint and the receiver', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start();
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const h = useEngineHarness({}, 'each');
+  const receiver = useTestReceiver(undefined, 'each');
 
   it('stores each attempt within the documented bytes', async () => {
     // 40 headers of 300 bytes: 12 KB, what an endpoint created before the 8 KB cap may still carry (Node's receiver takes up to 16 KB).

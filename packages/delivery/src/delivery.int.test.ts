@@ -1,22 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { DEFAULT_RETRY_POLICY, USER_AGENT } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, freePort, TestReceiver } from '@hookrelay/testing';
-import { startEngineHarness, type EngineHarness } from './engine-harness';
+import { buildEndpoint, buildEvent, freePort, useTestReceiver, waitForDrain } from '@hookrelay/testing';
+import { useEngineHarness } from './engine-harness';
 
 const FAST_RETRY = { maxRetries: 3, intervalMs: 20, backoff: 'fixed' as const };
 
 describe('delivery engine', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start();
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const h = useEngineHarness({}, 'each');
+  const receiver = useTestReceiver(undefined, 'each');
 
   describe('when the receiver answers 500, 500, then 200', () => {
     it('makes three attempts and records the delivery as delivered', async () => {
@@ -107,7 +98,7 @@ describe('delivery engine', () => {
       expect(done.state).toBe('failed');
       expect(done.attempts).toBe(1);
       expect(done.failureReason).toBe('HTTP 404');
-      await new Promise((r) => setTimeout(r, 150));
+      await waitForDrain(h.worker);
       expect(receiver.requests).toHaveLength(1);
     });
   });
@@ -179,7 +170,7 @@ describe('delivery engine', () => {
       expect(second).toBe(first);
       await h.waitForState(first, ['delivered']);
       await h.enqueue(event, endpoint);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitForDrain(h.worker);
       expect(receiver.requests).toHaveLength(1);
     });
   });
@@ -205,7 +196,7 @@ describe('delivery engine', () => {
     const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
     const ids = await Promise.all(Array.from({ length: 20 }, () => h.enqueue(buildEvent(), endpoint)));
     for (const id of ids) await h.waitForState(id, ['delivered']);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitForDrain(h.worker);
     const counts = await h.queue.getJobCounts('completed', 'waiting', 'active', 'delayed');
     expect(counts).toMatchObject({ completed: 0, waiting: 0, active: 0, delayed: 0 });
   });

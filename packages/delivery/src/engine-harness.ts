@@ -4,7 +4,7 @@ import { createLogger, createMetrics, type HookrelayMetrics, type Logger } from 
 import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
 import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
-import { captureLogLines, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { captureLogLines, deleteKeysUnder, requireRedisUrl, uniquePrefix, useFixture, type FixtureScope } from '@hookrelay/testing';
 import type Redis from 'ioredis';
 import { createGuardedAgent } from './ssrf';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
@@ -33,29 +33,40 @@ export interface EngineHarness {
   saveEndpoint(endpoint: Endpoint): Promise<Endpoint>;
   enqueue(event: StoredEvent, endpoint: Endpoint): Promise<string>;
   waitForState(deliveryId: string, states: DeliveryRecord['state'][], timeoutMs?: number): Promise<DeliveryRecord>;
-  /** Resolves once nothing waits anywhere: no delivery in a lane, due, leased, or in a lane's queue. */
-  waitForIdle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A test's logger (every line captured, parsed) and a metrics registry of its own. */
+export function testObservability(): { logger: Logger; metrics: HookrelayMetrics; logLines: Array<Record<string, unknown>> } {
+  const { lines: logLines, destination } = captureLogLines();
+  return { logger: createLogger({ level: 'debug', destination }), metrics: createMetrics({ processMetrics: false }), logLines };
+}
+
+/**
+ * A delivery worker as tests run it (the engine harness and the API harness alike), on the
+ * resources its harness opened: 20 at a time, ready to take jobs when it resolves.
+ */
+export async function startTestWorker(
+  resources: DeliveryWorkerResources,
+  options: Pick<DeliveryWorkerOptions, 'keyPrefix' | 'logger' | 'metrics'> & Partial<DeliveryWorkerOptions>,
+): Promise<DeliveryWorker> {
+  const worker = await startDeliveryWorker(resources, { concurrency: 20, ...options });
+  // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
+  // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
+  await worker.worker.waitUntilReady();
+  return worker;
 }
 
 export async function startEngineHarness(overrides: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, ...workerOptions } = overrides;
   const prefix = uniquePrefix('engine');
-  const { lines: logLines, destination } = captureLogLines();
-  const logger = createLogger({ level: 'debug', destination });
-  const metrics = createMetrics({ processMetrics: false });
+  const { logger, metrics, logLines } = testObservability();
   const redis = createRedis(redisUrl, 'store');
   const store = createStore({ redis, prefix });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
   const resources = openWorkerResources(redisUrl, allowPrivateTargets, now);
-  const worker = await startDeliveryWorker(resources, {
-    keyPrefix: prefix,
-    logger,
-    metrics,
-    concurrency: 20,
-    ...workerOptions,
-  });
+  const worker = await startTestWorker(resources, { keyPrefix: prefix, logger, metrics, ...workerOptions });
   const harness: EngineHarness = {
     prefix,
     redis,
@@ -84,16 +95,12 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    waitForIdle: async (timeoutMs = 10_000) => {
-      await waitUntilIdle(worker, timeoutMs);
-    },
     close: async () => {
       await worker.close();
       await resources.close();
       await queue.close();
       (await queue.client).disconnect();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
+      await deleteKeysUnder(redis, prefix);
       redis.disconnect();
     },
   };
@@ -127,20 +134,17 @@ function openWorkerResources(
   };
 }
 
-/** Nothing waits anywhere: the scheduler's lanes, due set and leases, and every lane's BullMQ queue. */
-export async function waitUntilIdle(worker: Pick<DeliveryWorker, 'store' | 'queues'>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const sample = await worker.store.lanes.sample();
-    const leases = await Promise.all((['fast', 'slow'] as const).map((lane) => worker.store.lanes.leaseCount(lane)));
-    const jobs = await Promise.all(Object.values(worker.queues).map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')));
-    const busy =
-      sample.ready +
-      sample.due +
-      leases.reduce((a, b) => a + b, 0) +
-      jobs.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
-    if (busy === 0) return;
-    if (Date.now() > until) throw new Error(`still busy after ${timeoutMs} ms: ${JSON.stringify({ sample, leases, jobs })}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * An engine harness started before the suite (or each test, with scope 'each') and closed after it.
+ * `overrides` may be a function, read when the harness starts (after the fixtures declared before it).
+ */
+export function useEngineHarness(
+  overrides: EngineHarnessOptions | (() => EngineHarnessOptions) = {},
+  scope: FixtureScope = 'all',
+): EngineHarness {
+  return useFixture(
+    () => startEngineHarness(typeof overrides === 'function' ? overrides() : overrides),
+    (h) => h.close(),
+    scope,
+  );
 }

@@ -1,21 +1,10 @@
 import type { Endpoint } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
-import { startEngineHarness, type EngineHarness } from './engine-harness';
-
-const settle = () => new Promise((r) => setTimeout(r, 300));
+import { buildEndpoint, buildEvent, useTestReceiver, waitForDrain } from '@hookrelay/testing';
+import { useEngineHarness } from './engine-harness';
 
 describe('Publisher.redeliver and recover, through the engine', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start({ status: 500 });
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const h = useEngineHarness({}, 'each');
+  const receiver = useTestReceiver({ status: 500 }, 'each');
 
   const endpointOnce = () =>
     h.saveEndpoint(buildEndpoint({ url: receiver.url, retry: { maxRetries: 0, intervalMs: 20, backoff: 'fixed' } }));
@@ -37,7 +26,7 @@ describe('Publisher.redeliver and recover, through the engine', () => {
 
       // The second of two overlapping recovers: it listed the delivery before the first re-opened it.
       expect(await h.publisher.redeliver([stale], false)).toEqual([]);
-      await settle();
+      await waitForDrain(h.worker);
       expect(receiver.requests).toHaveLength(2);
       expect((await h.store.deliveries.get(id))!.state).toBe('failed');
 
@@ -56,7 +45,7 @@ describe('Publisher.redeliver and recover, through the engine', () => {
     const counts = await Promise.all([0, 1].map(() => h.publisher.recover(endpoint, { since: 0 })));
     expect(counts[0]! + counts[1]!).toBe(ids.length);
     await receiver.waitForRequests(ids.length * 2);
-    await settle();
+    await waitForDrain(h.worker);
     expect(receiver.requests).toHaveLength(ids.length * 2);
   });
 });

@@ -1,23 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { newSigningSecret } from '@hookrelay/signing';
-import { buildEndpoint, buildEvent, startZendutyPythonReceiver, TestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, startZendutyPythonReceiver, useTestReceiver } from '@hookrelay/testing';
 import { Webhook } from 'standardwebhooks';
-import { startEngineHarness, type EngineHarness } from './engine-harness';
+import { useEngineHarness } from './engine-harness';
 
 // Each scheme is checked by something other than our own verifier: the standardwebhooks package,
 // Zenduty's Python snippet run by python3, and a plain HMAC computed here.
 describe('signed deliveries, verified independently', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start();
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const h = useEngineHarness({}, 'each');
+  const receiver = useTestReceiver(undefined, 'each');
 
   it('x-hub-signature sha512 with prefix verifies as sha512=<hex> over the exact body', async () => {
     const endpoint = await h.saveEndpoint(

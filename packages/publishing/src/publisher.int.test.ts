@@ -1,29 +1,17 @@
-import type Redis from 'ioredis';
-import { createRedis } from '@hookrelay/queue';
 import { createStore, type Store } from '@hookrelay/store';
-import { buildEndpoint, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { buildEndpoint, useRedisPrefix } from '@hookrelay/testing';
 import { Publisher } from './publisher';
 
 describe('Publisher.publish', () => {
-  let redis: Redis;
-  let prefix: string;
+  const db = useRedisPrefix('publisher');
   let store: Store;
   let publisher: Publisher;
   const sid = 'sub_publisher';
 
-  beforeAll(() => {
-    redis = createRedis(requireRedisUrl(), 'store');
-  });
   beforeEach(() => {
-    prefix = uniquePrefix('publisher');
-    store = createStore({ redis, prefix });
+    store = createStore({ redis: db.redis, prefix: db.prefix });
     publisher = new Publisher({ store, now: () => 1_700_000_000_000 });
   });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  });
-  afterAll(() => redis.disconnect());
 
   it("fans each event out to the subscriber's active endpoints whose filters match, stamped with the publisher's clock", async () => {
     const all = await Promise.all(

@@ -1,34 +1,22 @@
 import Redis from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, CuttingProxy, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, pendingDelivery, type Store } from './index';
+import { buildEndpoint, buildEvent, CuttingProxy, requireRedisUrl } from '@hookrelay/testing';
+import { createStore, pendingDelivery } from './index';
+import { useTestStore } from './test-store';
 
 // Issue 20, items 5, 6 and 8: reopening is one step; a batched attempt call that fails part-way can
 // run again without recording anything twice; the failure streak counts deliveries, not attempts.
 describe('delivery state under failures', () => {
-  let redis: Redis;
-  let store: Store;
-  let prefix: string;
   let event: StoredEvent;
   let endpoint: Endpoint;
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
+  const db = useTestStore('attempt-safety');
   beforeEach(() => {
-    prefix = uniquePrefix('attempt-safety');
-    store = createStore({ redis, prefix });
     event = buildEvent({ subscriberId: 'sub_safety' });
     endpoint = buildEndpoint({ subscriberId: 'sub_safety', url: 'http://127.0.0.1:9/' });
   });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  });
 
   async function newDelivery(e: StoredEvent = event): Promise<DeliveryRecord> {
-    const [[d] = []] = await store.deliveries.createForEvents([{ event: e, endpoints: [endpoint] }]);
+    const [[d] = []] = await db.store.deliveries.createForEvents([{ event: e, endpoints: [endpoint] }]);
     return pendingDelivery(d!.id, e, endpoint.id, e.createdAt);
   }
 
@@ -44,7 +32,7 @@ describe('delivery state under failures', () => {
   /** Records the next attempt of `d` as the worker does, under `ticket` (the delivery's, read beforehand). */
   function record(d: DeliveryRecord, outcome: 'delivered' | 'failed', ticket: number | undefined) {
     const n = d.attempts + 1;
-    return store.deliveries.recordAttempt(
+    return db.store.deliveries.recordAttempt(
       d,
       attemptOf(n, outcome),
       { state: outcome, attempts: n, failureReason: outcome === 'failed' ? 'HTTP 500' : undefined },
@@ -55,7 +43,7 @@ describe('delivery state under failures', () => {
 
   /** One attempt as the worker records it: under the delivery's current ticket. */
   async function attempt(d: DeliveryRecord, outcome: 'delivered' | 'failed') {
-    return record(d, outcome, (await store.lanes.entry(d.id))?.ticket);
+    return record(d, outcome, (await db.store.lanes.entry(d.id))?.ticket);
   }
 
   describe('reopening a delivery when the connection fails at any point (item 5)', () => {
@@ -64,10 +52,10 @@ describe('delivery state under failures', () => {
       const proxy = await CuttingProxy.start({ host: url.hostname, port: Number(url.port) });
       try {
         const { id } = await newDelivery();
-        await attempt((await store.deliveries.get(id))!, 'failed');
+        await attempt((await db.store.deliveries.get(id))!, 'failed');
         let reopened = false;
         for (let cut = 0; !reopened && cut < 20; cut++) {
-          const d = (await store.deliveries.get(id))!;
+          const d = (await db.store.deliveries.get(id))!;
           const cutting = new Redis(proxy.url, {
             maxRetriesPerRequest: 0,
             retryStrategy: () => null,
@@ -77,16 +65,16 @@ describe('delivery state under failures', () => {
           cutting.on('error', () => undefined);
           await cutting.connect();
           proxy.cutAfter(cut);
-          const moved = await createStore({ redis: cutting, prefix })
+          const moved = await createStore({ redis: cutting, prefix: db.prefix })
             .deliveries.reopen([d], ['failed'])
             .catch(() => undefined);
           proxy.heal();
           cutting.disconnect();
           reopened = moved?.length === 1;
 
-          const after = (await store.deliveries.get(d.id))!;
-          const entry = await store.lanes.entry(d.id);
-          const lane = await redis.lrange(`${store.keys.sched()}:lane:${endpoint.id}`, 0, -1);
+          const after = (await db.store.deliveries.get(d.id))!;
+          const entry = await db.store.lanes.entry(d.id);
+          const lane = await db.redis.lrange(`${db.store.keys.sched()}:lane:${endpoint.id}`, 0, -1);
           if (after.state === 'pending') {
             expect({ cut, queued: entry !== null && lane.includes(`${d.id}-${entry.ticket}`) }).toEqual({ cut, queued: true });
             // Back to failed (an attempt under its new ticket) for the next cut.
@@ -108,42 +96,42 @@ describe('delivery state under failures', () => {
       const second = await newDelivery(buildEvent({ subscriberId: 'sub_safety' }));
       // The second delivery's attempt list is not a list: its part of the call fails, after the
       // first delivery's part was written (Redis does not roll a script back).
-      await redis.set(store.keys.deliveryAttempts(second.id), 'not a list');
-      const tickets = [(await store.lanes.entry(first.id))?.ticket, (await store.lanes.entry(second.id))?.ticket];
+      await db.redis.set(db.store.keys.deliveryAttempts(second.id), 'not a list');
+      const tickets = [(await db.store.lanes.entry(first.id))?.ticket, (await db.store.lanes.entry(second.id))?.ticket];
       // Both in one event-loop turn, so in one record-attempts.lua call.
       const both = () => Promise.allSettled([record(first, 'failed', tickets[0]), record(second, 'delivered', tickets[1])]);
       const failed = await both();
       expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
 
       // Every caller runs again (the worker's jobs are retried), once the fault is gone.
-      await redis.del(store.keys.deliveryAttempts(second.id));
+      await db.redis.del(db.store.keys.deliveryAttempts(second.id));
       const again = await both();
       expect(again.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
-      expect((await store.deliveries.attempts(first.id)).map((a) => a.attempt)).toEqual([1]);
-      expect((await store.deliveries.attempts(second.id)).map((a) => a.attempt)).toEqual([1]);
-      expect((await store.deliveries.getMany([first.id, second.id])).map((d) => [d.state, d.attempts])).toEqual([
+      expect((await db.store.deliveries.attempts(first.id)).map((a) => a.attempt)).toEqual([1]);
+      expect((await db.store.deliveries.attempts(second.id)).map((a) => a.attempt)).toEqual([1]);
+      expect((await db.store.deliveries.getMany([first.id, second.id])).map((d) => [d.state, d.attempts])).toEqual([
         ['failed', 1],
         ['delivered', 1],
       ]);
       // The first delivery's failure counted once, and the success after it ended the streak.
-      expect(await redis.lrange(store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1', '0']);
-      expect((await store.health.get(endpoint.id)).consecutiveFailures).toBe(0);
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1', '0']);
+      expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(0);
     });
 
     it('writes nothing when one part is malformed, and says which', async () => {
       const first = await newDelivery();
       const other = await newDelivery(buildEvent({ subscriberId: 'sub_safety' }));
-      const entry = await store.lanes.entry(other.id);
+      const entry = await db.store.lanes.entry(other.id);
       // In one event-loop turn, so in one call: a good part, then one with no attempt number.
       const results = await Promise.allSettled([
-        store.deliveries.recordAttempt(
+        db.store.deliveries.recordAttempt(
           other,
           attemptOf(1, 'failed'),
           { state: 'failed', attempts: 1 },
           { endpointId: endpoint.id, ok: false, final: 'failed' },
           { ticket: entry!.ticket, lane: 'fast', pace: '' },
         ),
-        store.deliveries.recordAttempt(
+        db.store.deliveries.recordAttempt(
           first,
           attemptOf(1, 'failed'),
           { state: 'failed', attempts: 0 },
@@ -152,15 +140,15 @@ describe('delivery state under failures', () => {
       ]);
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
       expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/record-attempts: delivery 2: attempt number missing/);
-      expect(await redis.keys(`${prefix}:dl:*`)).toEqual([]);
-      expect(await redis.exists(store.keys.endpointHealth(endpoint.id))).toBe(0);
+      expect(await db.redis.keys(`${db.prefix}:dl:*`)).toEqual([]);
+      expect(await db.redis.exists(db.store.keys.endpointHealth(endpoint.id))).toBe(0);
     });
 
     it('records an attempt number once, however often it is recorded', async () => {
       const d = await newDelivery();
-      const entry = await store.lanes.entry(d.id);
+      const entry = await db.store.lanes.entry(d.id);
       const record = () =>
-        store.deliveries.recordAttempt(
+        db.store.deliveries.recordAttempt(
           d,
           attemptOf(1, 'failed'),
           { state: 'failed', attempts: 1 },
@@ -169,9 +157,9 @@ describe('delivery state under failures', () => {
         );
       await Promise.all([record(), record()]);
       await record();
-      expect(await store.deliveries.attempts(d.id)).toHaveLength(1);
-      expect(await redis.lrange(store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['0']);
-      expect((await store.health.get(endpoint.id)).consecutiveFailures).toBe(1);
+      expect(await db.store.deliveries.attempts(d.id)).toHaveLength(1);
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['0']);
+      expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(1);
     });
   });
 
@@ -183,38 +171,38 @@ describe('delivery state under failures', () => {
         await attempt(d, 'failed');
         deliveries.push(d.id);
       }
-      expect((await store.health.get(endpoint.id)).consecutiveFailures).toBe(3);
+      expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(3);
 
       // One retry and two recovers of all three: seven more failed attempts, no more failed deliveries.
       const failAgain = async (ids: string[]) => {
-        const records = await store.deliveries.getMany(ids);
-        expect(await store.deliveries.reopen(records, ['failed'])).toEqual(ids);
-        for (const r of await store.deliveries.getMany(ids)) await attempt(r, 'failed');
+        const records = await db.store.deliveries.getMany(ids);
+        expect(await db.store.deliveries.reopen(records, ['failed'])).toEqual(ids);
+        for (const r of await db.store.deliveries.getMany(ids)) await attempt(r, 'failed');
       };
       await failAgain([deliveries[0]!]);
       await failAgain(deliveries);
       await failAgain(deliveries);
-      expect((await store.deliveries.attempts(deliveries[0]!)).length).toBe(4);
-      const health = await store.health.get(endpoint.id);
+      expect((await db.store.deliveries.attempts(deliveries[0]!)).length).toBe(4);
+      const health = await db.store.health.get(endpoint.id);
       expect(health.consecutiveFailures).toBe(3);
       expect(health.successRate).toBe(0);
 
       // A delivered one ends the streak; a delivery that fails again after it starts the next one.
       await attempt(await newDelivery(buildEvent({ subscriberId: 'sub_safety' })), 'delivered');
-      expect((await store.health.get(endpoint.id)).consecutiveFailures).toBe(0);
+      expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(0);
       await failAgain([deliveries[1]!]);
-      expect((await store.health.get(endpoint.id)).consecutiveFailures).toBe(1);
+      expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(1);
       // Re-enabling the endpoint starts afresh too.
-      await store.health.resetStreak(endpoint.id);
+      await db.store.health.resetStreak(endpoint.id);
       await failAgain([deliveries[1]!]);
-      expect((await store.health.get(endpoint.id)).consecutiveFailures).toBe(1);
+      expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(1);
     });
 
     it('keeps its bookkeeping out of the delivery record', async () => {
       const d = await newDelivery();
       await attempt(d, 'failed');
-      expect(await redis.hget(store.keys.delivery(d.id), '_streak')).toBe('0');
-      expect(await store.deliveries.get(d.id)).not.toHaveProperty('_streak');
+      expect(await db.redis.hget(db.store.keys.delivery(d.id), '_streak')).toBe('0');
+      expect(await db.store.deliveries.get(d.id)).not.toHaveProperty('_streak');
     });
   });
 });

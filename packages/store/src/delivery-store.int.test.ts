@@ -1,30 +1,15 @@
-import Redis from 'ioredis';
 import { newId } from '@hookrelay/contracts';
 import { createDeliveryQueue } from '@hookrelay/queue';
-import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, pendingDelivery, type Store } from './index';
+import { buildEndpoint, buildEvent } from '@hookrelay/testing';
+import { createStore, pendingDelivery } from './index';
+import { useTestStore } from './test-store';
 
 describe('DeliveryStore re-opening and patching', () => {
-  let redis: Redis;
-  let store: Store;
-  let prefix: string;
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
-  beforeEach(() => {
-    prefix = uniquePrefix('deliveries');
-    store = createStore({ redis, prefix });
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  });
+  const db = useTestStore('deliveries');
 
   /** A delivery's job as a version before the scheduler queued it (job id = delivery id): such a job is still read. */
   async function queueJob(d: { id: string; eventId: string; endpointId: string }, timestamp = 1234): Promise<void> {
-    const queue = createDeliveryQueue({ connection: redis, keyPrefix: prefix });
+    const queue = createDeliveryQueue({ connection: db.redis, keyPrefix: db.prefix });
     try {
       await queue.add('deliver', { eventId: d.eventId, endpointId: d.endpointId }, { jobId: d.id, timestamp });
     } finally {
@@ -35,8 +20,8 @@ describe('DeliveryStore re-opening and patching', () => {
   async function endedDelivery(state: 'failed' | 'delivered', attempts = 1): Promise<string> {
     const event = buildEvent();
     const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
-    const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
-    await store.deliveries.recordAttempt(
+    const [[d] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+    await db.store.deliveries.recordAttempt(
       pendingDelivery(d!.id, event, endpoint.id, event.createdAt),
       { attempt: attempts, startedAt: 1, durationMs: 1, outcome: state === 'failed' ? 'failed' : 'delivered', requestHeaders: {} },
       { state, attempts, failureReason: state === 'failed' ? 'HTTP 500' : undefined },
@@ -47,11 +32,11 @@ describe('DeliveryStore re-opening and patching', () => {
   it('re-opens an ended delivery once, from the states asked for, at the attempt count the caller read', async () => {
     const failed = await endedDelivery('failed', 2);
     const delivered = await endedDelivery('delivered');
-    expect(await store.deliveries.reopen([{ id: failed, attempts: 1 }], ['failed'])).toEqual([]);
-    expect(await store.deliveries.reopen([{ id: delivered, attempts: 1 }], ['failed'])).toEqual([]);
+    expect(await db.store.deliveries.reopen([{ id: failed, attempts: 1 }], ['failed'])).toEqual([]);
+    expect(await db.store.deliveries.reopen([{ id: delivered, attempts: 1 }], ['failed'])).toEqual([]);
     const racing = await Promise.all(
       [0, 1, 2].map(() =>
-        store.deliveries.reopen(
+        db.store.deliveries.reopen(
           [
             { id: failed, attempts: 2 },
             { id: delivered, attempts: 1 },
@@ -61,32 +46,32 @@ describe('DeliveryStore re-opening and patching', () => {
       ),
     );
     expect(racing.flat().sort()).toEqual([failed, delivered].sort());
-    expect(await store.deliveries.get(failed)).toMatchObject({ state: 'pending', attempts: 2 });
-    expect((await store.deliveries.get(failed))!.failureReason).toBeUndefined();
-    expect(await store.deliveries.reopen([{ id: 'dlv_gone', attempts: 0 }], ['failed'])).toEqual([]);
-    expect(await redis.exists(store.keys.delivery('dlv_gone'))).toBe(0);
+    expect(await db.store.deliveries.get(failed)).toMatchObject({ state: 'pending', attempts: 2 });
+    expect((await db.store.deliveries.get(failed))!.failureReason).toBeUndefined();
+    expect(await db.store.deliveries.reopen([{ id: 'dlv_gone', attempts: 0 }], ['failed'])).toEqual([]);
+    expect(await db.redis.exists(db.store.keys.delivery('dlv_gone'))).toBe(0);
   });
 
   it('patches fields and clears the ones named, keeping the record expiry', async () => {
     const id = await endedDelivery('failed');
-    await redis.hset(store.keys.delivery(id), 'state', 'retrying', 'nextAttemptAt', 99);
-    const ttl = await redis.pttl(store.keys.delivery(id));
-    await store.deliveries.patch((await store.deliveries.get(id))!, { state: 'failed', failureReason: 'endpoint_disabled' }, [
+    await db.redis.hset(db.store.keys.delivery(id), 'state', 'retrying', 'nextAttemptAt', 99);
+    const ttl = await db.redis.pttl(db.store.keys.delivery(id));
+    await db.store.deliveries.patch((await db.store.deliveries.get(id))!, { state: 'failed', failureReason: 'endpoint_disabled' }, [
       'nextAttemptAt',
     ]);
-    const d = (await store.deliveries.get(id))!;
+    const d = (await db.store.deliveries.get(id))!;
     expect(d).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled' });
     expect(d.nextAttemptAt).toBeUndefined();
-    expect(await redis.pttl(store.keys.delivery(id))).toBeGreaterThan(ttl - 1000);
+    expect(await db.redis.pttl(db.store.keys.delivery(id))).toBeGreaterThan(ttl - 1000);
   });
 
   it("records an event and its deliveries with their history entries even when this process's clock is behind the log", async () => {
     const sid = 'sub_clock';
     const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
-    await store.endpoints.save(endpoint);
+    await db.store.endpoints.save(endpoint);
     let clock = 2_000_000_000_000;
-    const ahead = createStore({ redis, prefix, now: () => clock });
-    const behind = createStore({ redis, prefix, now: () => clock - 60_000 });
+    const ahead = createStore({ redis: db.redis, prefix: db.prefix, now: () => clock });
+    const behind = createStore({ redis: db.redis, prefix: db.prefix, now: () => clock - 60_000 });
     const first = buildEvent({ subscriberId: sid, createdAt: clock });
     const second = buildEvent({ subscriberId: sid, createdAt: clock - 60_000 });
     const [[early] = []] = await ahead.deliveries.createForEvents([{ event: first, endpoints: [endpoint] }]);
@@ -95,8 +80,8 @@ describe('DeliveryStore re-opening and patching', () => {
     await queueJob(early!);
     await queueJob(late!);
     expect(late).toMatchObject({ created: true });
-    expect(await store.events.get(second.id)).toMatchObject({ id: second.id });
-    expect((await store.history.deliveriesOfEvent(second)).map((d) => d.id)).toEqual([late!.id]);
+    expect(await db.store.events.get(second.id)).toMatchObject({ id: second.id });
+    expect((await db.store.history.deliveriesOfEvent(second)).map((d) => d.id)).toEqual([late!.id]);
     const listed = await ahead.history.listDeliveries(sid, { limit: 10, since: 0 });
     expect(listed.items.map((d) => d.eventId)).toEqual([second.id, first.id]);
     expect((await ahead.history.listEvents(sid, { limit: 10, since: 0 })).items.map((e) => e.id)).toEqual([second.id, first.id]);
@@ -107,19 +92,19 @@ describe('DeliveryStore re-opening and patching', () => {
     const endpoints = Array.from({ length: 150 }, (_, i) =>
       buildEndpoint({ id: `ep_order${String(i).padStart(3, '0')}`, url: 'http://127.0.0.1:9/' }),
     );
-    for (const e of endpoints) await store.endpoints.save(e);
+    for (const e of endpoints) await db.store.endpoints.save(e);
     let clock = 1000;
-    const clocked = createStore({ redis, prefix, now: () => clock });
+    const clocked = createStore({ redis: db.redis, prefix: db.prefix, now: () => clock });
     const [created] = await clocked.deliveries.createForEvents([{ event, endpoints: endpoints.slice(0, 140) }]);
     clock = 2000;
     const [again] = await clocked.deliveries.createForEvents([{ event, endpoints: endpoints.slice(130) }]);
     expect(again!.map((d) => d.created)).toEqual([...Array(10).fill(false), ...Array(10).fill(true)]);
     clock = 1500;
     await clocked.deliveries.createForEvents([{ event: buildEvent(), endpoints }]);
-    await store.endpoints.delete(endpoints[0]!);
-    await store.endpoints.delete(endpoints[149]!);
+    await db.store.endpoints.delete(endpoints[0]!);
+    await db.store.endpoints.delete(endpoints[149]!);
 
-    const found = await store.history.deliveriesOfEvent(event);
+    const found = await db.store.history.deliveriesOfEvent(event);
     expect(found.map((d) => d.id)).toHaveLength(150);
     expect(new Set(found.map((d) => d.id))).toEqual(new Set([...created!, ...again!.slice(10)].map((d) => d.id)));
     expect(found.map((d) => d.createdAt)).toEqual([...Array(140).fill(1000), ...Array(10).fill(2000)]);
@@ -129,31 +114,31 @@ describe('DeliveryStore re-opening and patching', () => {
     const sid = 'sub_big';
     const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
     const events = Array.from({ length: 2100 }, () => buildEvent({ subscriberId: sid }));
-    const created = await store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+    const created = await db.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
     expect(created.map((ds) => ds.map((d) => [d.eventId, d.created]))).toEqual(events.map((e) => [[e.id, true]]));
-    expect(await redis.xlen(store.keys.subscriberEvents(sid))).toBe(2100);
-    expect(await redis.xlen(store.keys.endpointDeliveries(endpoint.id))).toBe(2100);
+    expect(await db.redis.xlen(db.store.keys.subscriberEvents(sid))).toBe(2100);
+    expect(await db.redis.xlen(db.store.keys.endpointDeliveries(endpoint.id))).toBe(2100);
     for (const log of [
-      store.keys.subscriberEvents(sid),
-      store.keys.subscriberDeliveries(sid),
-      store.keys.endpointDeliveries(endpoint.id),
+      db.store.keys.subscriberEvents(sid),
+      db.store.keys.subscriberDeliveries(sid),
+      db.store.keys.endpointDeliveries(endpoint.id),
     ]) {
-      expect(await redis.pttl(log)).toBeGreaterThan(0);
+      expect(await db.redis.pttl(log)).toBeGreaterThan(0);
     }
-    const again = await store.deliveries.createForEvents(events.slice(0, 3).map((event) => ({ event, endpoints: [endpoint] })));
+    const again = await db.store.deliveries.createForEvents(events.slice(0, 3).map((event) => ({ event, endpoints: [endpoint] })));
     // The pairs have deliveries (waiting in their lane) and the events exist: nothing is written twice.
     expect(again.flat().map((d) => d.created)).toEqual([false, false, false]);
-    expect(await store.lanes.readyCount()).toBe(2100);
-    expect(await redis.xlen(store.keys.subscriberEvents(sid))).toBe(2100);
+    expect(await db.store.lanes.readyCount()).toBe(2100);
+    expect(await db.redis.xlen(db.store.keys.subscriberEvents(sid))).toBe(2100);
   });
 
   describe('a delivery not attempted yet', () => {
     it('has no record of its own: it reads as pending from its scheduler entry and its event, and its first attempt writes the record', async () => {
       const event = buildEvent({ type: 'custom.order.paid', subscriberId: 'sub_lazy' });
       const endpoint = buildEndpoint({ subscriberId: 'sub_lazy', url: 'http://127.0.0.1:9/' });
-      const clocked = createStore({ redis, prefix, now: () => 1234 });
+      const clocked = createStore({ redis: db.redis, prefix: db.prefix, now: () => 1234 });
       const [[d] = []] = await clocked.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
-      expect(await redis.exists(store.keys.delivery(d!.id))).toBe(0);
+      expect(await db.redis.exists(db.store.keys.delivery(d!.id))).toBe(0);
       const pending = {
         id: d!.id,
         eventId: event.id,
@@ -165,21 +150,21 @@ describe('DeliveryStore re-opening and patching', () => {
         createdAt: 1234,
         updatedAt: 1234,
       };
-      expect(await store.deliveries.get(d!.id)).toEqual(pending);
-      expect((await store.history.listDeliveries('sub_lazy', { limit: 5, status: 'pending' })).items).toEqual([pending]);
+      expect(await db.store.deliveries.get(d!.id)).toEqual(pending);
+      expect((await db.store.history.listDeliveries('sub_lazy', { limit: 5, status: 'pending' })).items).toEqual([pending]);
       // The pair has a delivery now: creating it again writes nothing.
-      const [[twice] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      const [[twice] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
       expect(twice!.created).toBe(false);
-      expect(await store.lanes.entry(d!.id)).toMatchObject({ ticket: 1 });
+      expect(await db.store.lanes.entry(d!.id)).toMatchObject({ ticket: 1 });
 
-      await store.deliveries.recordAttempt(
+      await db.store.deliveries.recordAttempt(
         pending as never,
         { attempt: 1, startedAt: 2000, durationMs: 5, outcome: 'retry', statusCode: 500, requestHeaders: {} },
         { state: 'retrying', attempts: 1, nextAttemptAt: 9000, lastStatusCode: 500 },
         undefined,
         { ticket: 1, lane: 'fast', pace: '' },
       );
-      const record = await store.deliveries.get(d!.id);
+      const record = await db.store.deliveries.get(d!.id);
       expect(record).toEqual({
         ...pending,
         state: 'retrying',
@@ -188,35 +173,35 @@ describe('DeliveryStore re-opening and patching', () => {
         lastStatusCode: 500,
         updatedAt: expect.any(Number),
       });
-      expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
-      expect(await store.deliveries.attempts(d!.id)).toHaveLength(1);
+      expect(await db.redis.pttl(db.store.keys.delivery(d!.id))).toBeGreaterThan(0);
+      expect(await db.store.deliveries.attempts(d!.id)).toHaveLength(1);
       // Waiting for its retry under a new ticket: a job still holding ticket 1 is stale.
-      expect(await store.lanes.entry(d!.id)).toMatchObject({ ticket: 2 });
-      expect(await redis.zscore(`${store.keys.sched()}:due`, `${d!.id}-2`)).toBe('9000');
+      expect(await db.store.lanes.entry(d!.id)).toMatchObject({ ticket: 2 });
+      expect(await db.redis.zscore(`${db.store.keys.sched()}:due`, `${d!.id}-2`)).toBe('9000');
     });
 
     it('made on the spot (out of the lanes) shows nothing until its attempt; one queued by an earlier version reads from its job', async () => {
       const event = buildEvent({ subscriberId: 'sub_spot' });
       const endpoint = buildEndpoint({ subscriberId: 'sub_spot', url: 'http://127.0.0.1:9/' });
-      const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
+      const [[d] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });
       expect(d!.created).toBe(true);
-      expect(await store.deliveries.get(d!.id)).toBeNull();
-      expect(await store.lanes.entry(d!.id)).toBeNull();
-      expect(await store.lanes.readyCount()).toBe(0);
+      expect(await db.store.deliveries.get(d!.id)).toBeNull();
+      expect(await db.store.lanes.entry(d!.id)).toBeNull();
+      expect(await db.store.lanes.readyCount()).toBe(0);
 
       await queueJob(d!, 1234);
-      expect(await store.deliveries.get(d!.id)).toMatchObject({ id: d!.id, state: 'pending', createdAt: 1234 });
+      expect(await db.store.deliveries.get(d!.id)).toMatchObject({ id: d!.id, state: 'pending', createdAt: 1234 });
       // The pair has a delivery (its job): not created again.
-      expect((await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]))[0]![0]!.created).toBe(false);
+      expect((await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]))[0]![0]!.created).toBe(false);
     });
 
     it('is not listed once its event has expired, and a patch gives it a record with the retention expiry', async () => {
       const event = buildEvent({ subscriberId: 'sub_lazy2' });
       const endpoint = buildEndpoint({ subscriberId: 'sub_lazy2', url: 'http://127.0.0.1:9/' });
-      const [[d] = []] = await store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
-      const pending = (await store.deliveries.get(d!.id))!;
-      await store.deliveries.patch(pending, { state: 'failed', failureReason: 'endpoint_disabled' });
-      expect(await store.deliveries.get(d!.id)).toMatchObject({
+      const [[d] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      const pending = (await db.store.deliveries.get(d!.id))!;
+      await db.store.deliveries.patch(pending, { state: 'failed', failureReason: 'endpoint_disabled' });
+      expect(await db.store.deliveries.get(d!.id)).toMatchObject({
         id: d!.id,
         eventId: event.id,
         subscriberId: 'sub_lazy2',
@@ -224,15 +209,15 @@ describe('DeliveryStore re-opening and patching', () => {
         failureReason: 'endpoint_disabled',
         attempts: 0,
       });
-      expect(await redis.pttl(store.keys.delivery(d!.id))).toBeGreaterThan(0);
+      expect(await db.redis.pttl(db.store.keys.delivery(d!.id))).toBeGreaterThan(0);
 
-      const [[other] = []] = await store.deliveries.createForEvents([
+      const [[other] = []] = await db.store.deliveries.createForEvents([
         { event: buildEvent({ subscriberId: 'sub_lazy2' }), endpoints: [endpoint] },
       ]);
-      const otherEvent = (await redis.keys(`${prefix}:ev:*`)).find((k) => !k.includes(event.id) && !k.endsWith(':dl'))!;
-      expect(await store.deliveries.get(other!.id)).not.toBeNull();
-      await redis.del(otherEvent);
-      expect(await store.deliveries.get(other!.id)).toBeNull();
+      const otherEvent = (await db.redis.keys(`${db.prefix}:ev:*`)).find((k) => !k.includes(event.id) && !k.endsWith(':dl'))!;
+      expect(await db.store.deliveries.get(other!.id)).not.toBeNull();
+      await db.redis.del(otherEvent);
+      expect(await db.store.deliveries.get(other!.id)).toBeNull();
     });
   });
 
@@ -241,26 +226,26 @@ describe('DeliveryStore re-opening and patching', () => {
       const event = buildEvent({ subscriberId: 'sub_turn' });
       const ok = buildEndpoint({ subscriberId: 'sub_turn', url: 'http://127.0.0.1:9/ok' });
       const failing = buildEndpoint({ subscriberId: 'sub_turn', url: 'http://127.0.0.1:9/failing' });
-      const [created = []] = await store.deliveries.createForEvents([{ event, endpoints: [ok, failing] }]);
+      const [created = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [ok, failing] }]);
       const [first, second] = created;
       // `second` was attempted once already: its record exists, and its endpoint has failed before.
       const secondPending = pendingDelivery(second!.id, event, failing.id, 1000);
-      await store.deliveries.recordAttempt(
+      await db.store.deliveries.recordAttempt(
         secondPending,
         { attempt: 1, startedAt: 1, durationMs: 1, outcome: 'retry', statusCode: 500, requestHeaders: {} },
         { state: 'retrying', attempts: 1, nextAttemptAt: 5, lastStatusCode: 500 },
         { endpointId: failing.id, ok: false, final: 'none' },
       );
-      const gone = 'dlv_gone_' + prefix;
+      const gone = 'dlv_gone_' + db.prefix;
 
-      const scripted = redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const scripted = db.redis as unknown as Record<string, (...args: unknown[]) => unknown>;
       const loads = jest.spyOn(scripted, 'hookrelayLoadForAttempts');
       const writes = jest.spyOn(scripted, 'hookrelayRecordAttempts');
       try {
         const [a, b, c] = await Promise.all([
-          store.deliveries.loadForAttempt({ deliveryId: first!.id, eventId: event.id, endpointId: ok.id, createdAt: 1000 }),
-          store.deliveries.loadForAttempt({ deliveryId: second!.id, eventId: event.id, endpointId: failing.id, createdAt: 1000 }),
-          store.deliveries.loadForAttempt({ deliveryId: gone, eventId: 'evt_expired', endpointId: ok.id, createdAt: 1000 }),
+          db.store.deliveries.loadForAttempt({ deliveryId: first!.id, eventId: event.id, endpointId: ok.id, createdAt: 1000 }),
+          db.store.deliveries.loadForAttempt({ deliveryId: second!.id, eventId: event.id, endpointId: failing.id, createdAt: 1000 }),
+          db.store.deliveries.loadForAttempt({ deliveryId: gone, eventId: 'evt_expired', endpointId: ok.id, createdAt: 1000 }),
         ]);
         expect(loads).toHaveBeenCalledTimes(1);
         expect(a).toEqual({
@@ -280,13 +265,13 @@ describe('DeliveryStore re-opening and patching', () => {
         expect(c).toEqual({ delivery: null, event: null, entry: null, endpointVersion: 0 });
 
         const [okStreak, failStreak] = await Promise.all([
-          store.deliveries.recordAttempt(
+          db.store.deliveries.recordAttempt(
             a.delivery!,
             { attempt: 1, startedAt: 2, durationMs: 1, outcome: 'delivered', statusCode: 200, requestHeaders: {} },
             { state: 'delivered', attempts: 1, lastStatusCode: 200 },
             { endpointId: ok.id, ok: true, final: 'delivered' },
           ),
-          store.deliveries.recordAttempt(
+          db.store.deliveries.recordAttempt(
             b.delivery!,
             { attempt: 2, startedAt: 2, durationMs: 1, outcome: 'failed', statusCode: 500, requestHeaders: {} },
             { state: 'failed', attempts: 2, lastStatusCode: 500, failureReason: 'gave up after 2 attempts' },
@@ -300,59 +285,59 @@ describe('DeliveryStore re-opening and patching', () => {
         loads.mockRestore();
         writes.mockRestore();
       }
-      const records = await store.deliveries.getMany([first!.id, second!.id]);
+      const records = await db.store.deliveries.getMany([first!.id, second!.id]);
       expect(records.map((d) => [d.state, d.attempts])).toEqual([
         ['delivered', 1],
         ['failed', 2],
       ]);
       // The retry's nextAttemptAt does not linger on the ended record.
       expect(records[1]).not.toHaveProperty('nextAttemptAt');
-      expect((await store.deliveries.attempts(second!.id)).map((x) => x.outcome)).toEqual(['retry', 'failed']);
-      expect(await redis.lrange(store.keys.endpointOutcomes(failing.id), 0, -1)).toEqual(['0', '0']);
-      expect(await redis.lrange(store.keys.endpointOutcomes(ok.id), 0, -1)).toEqual(['1']);
+      expect((await db.store.deliveries.attempts(second!.id)).map((x) => x.outcome)).toEqual(['retry', 'failed']);
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(failing.id), 0, -1)).toEqual(['0', '0']);
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(ok.id), 0, -1)).toEqual(['1']);
     });
   });
 
   describe("a subscriber's endpoints, kept parsed by each process", () => {
     it('sees every save and delete made through another process at the next call', async () => {
-      const other = createStore({ redis, prefix }); // another API process on the same Redis
+      const other = createStore({ redis: db.redis, prefix: db.prefix }); // another API process on the same Redis
       const sid = 'sub_fanout';
       const first = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/1' });
       await other.endpoints.save(first);
-      expect((await store.endpoints.listAll(sid)).map((e) => e.url)).toEqual(['http://127.0.0.1:9/1']);
-      const same = await store.endpoints.listAll(sid);
-      expect(await store.endpoints.listAll(sid)).toBe(same); // kept, not re-read
+      expect((await db.store.endpoints.listAll(sid)).map((e) => e.url)).toEqual(['http://127.0.0.1:9/1']);
+      const same = await db.store.endpoints.listAll(sid);
+      expect(await db.store.endpoints.listAll(sid)).toBe(same); // kept, not re-read
       expect(Object.isFrozen(same[0])).toBe(true);
 
       await other.endpoints.save({ ...first, url: 'http://127.0.0.1:9/changed', status: 'disabled' });
-      expect((await store.endpoints.listAll(sid)).map((e) => [e.url, e.status])).toEqual([['http://127.0.0.1:9/changed', 'disabled']]);
+      expect((await db.store.endpoints.listAll(sid)).map((e) => [e.url, e.status])).toEqual([['http://127.0.0.1:9/changed', 'disabled']]);
       const second = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/2', createdAt: first.createdAt + 1 });
       await other.endpoints.save(second);
-      expect((await store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([first.id, second.id]);
+      expect((await db.store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([first.id, second.id]);
       await other.endpoints.delete(first);
-      expect((await store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([second.id]);
+      expect((await db.store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([second.id]);
     });
 
     it('remembers a subscriber seen to exist, and does not remember one that does not', async () => {
       const sid = newId('sub');
-      expect(await store.subscribers.exists(sid)).toBe(false);
-      await redis.set(store.keys.subscriber(sid), JSON.stringify({ id: sid, name: 'later', createdAt: 1 }));
-      expect(await store.subscribers.exists(sid)).toBe(true);
-      await redis.del(store.keys.subscriber(sid));
+      expect(await db.store.subscribers.exists(sid)).toBe(false);
+      await db.redis.set(db.store.keys.subscriber(sid), JSON.stringify({ id: sid, name: 'later', createdAt: 1 }));
+      expect(await db.store.subscribers.exists(sid)).toBe(true);
+      await db.redis.del(db.store.keys.subscriber(sid));
       // Subscribers are never deleted: once seen, one is taken to exist without asking Redis.
-      expect(await store.subscribers.exists(sid)).toBe(true);
+      expect(await db.store.subscribers.exists(sid)).toBe(true);
     });
 
     it('takes only a subscriber record for a subscriber, never another key under its name', async () => {
       const sid = newId('sub');
-      await redis.zadd(store.keys.subscriberEndpoints(sid), 1, 'ep_x');
-      await redis.set(store.keys.subscriber(newId('sub')), '{}');
-      expect(await store.subscribers.exists(`${sid}:eps`)).toBe(false);
-      expect(await store.subscribers.exists(sid)).toBe(false);
+      await db.redis.zadd(db.store.keys.subscriberEndpoints(sid), 1, 'ep_x');
+      await db.redis.set(db.store.keys.subscriber(newId('sub')), '{}');
+      expect(await db.store.subscribers.exists(`${sid}:eps`)).toBe(false);
+      expect(await db.store.subscribers.exists(sid)).toBe(false);
       // A value under a well-formed id that is not that subscriber's record does not count either.
       const other = newId('sub');
-      await redis.set(store.keys.subscriber(other), JSON.stringify({ id: 'sub_someone_else', name: 'x', createdAt: 1 }));
-      expect(await store.subscribers.exists(other)).toBe(false);
+      await db.redis.set(db.store.keys.subscriber(other), JSON.stringify({ id: 'sub_someone_else', name: 'x', createdAt: 1 }));
+      expect(await db.store.subscribers.exists(other)).toBe(false);
     });
   });
 });

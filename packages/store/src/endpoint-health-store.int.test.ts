@@ -1,25 +1,12 @@
-import Redis from 'ioredis';
-import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, pendingDelivery, type FailureStreak, type Store } from './index';
+import { buildEndpoint, buildEvent } from '@hookrelay/testing';
+import { pendingDelivery, type FailureStreak } from './index';
+import { useTestStore } from './test-store';
 
 describe('endpoint health, written with each attempt', () => {
-  let redis: Redis;
-  let store: Store;
-  let prefix: string;
   let clock: number;
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
+  const db = useTestStore('health', { now: () => clock });
   beforeEach(() => {
-    prefix = uniquePrefix('health');
     clock = 1000;
-    store = createStore({ redis, prefix, now: () => clock });
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
   });
 
   type Final = 'delivered' | 'failed' | 'none';
@@ -29,7 +16,7 @@ describe('endpoint health, written with each attempt', () => {
   /** A fresh delivery to `endpointId`, and how to record its attempts through the store. */
   async function deliveryTo(endpointId: string): Promise<RecordAttempt> {
     const event = buildEvent();
-    const [[d] = []] = await store.deliveries.createForEvents([
+    const [[d] = []] = await db.store.deliveries.createForEvents([
       { event, endpoints: [buildEndpoint({ id: endpointId, url: 'http://127.0.0.1:9/' })] },
     ]);
     const delivery = pendingDelivery(d!.id, event, endpointId, clock);
@@ -44,7 +31,7 @@ describe('endpoint health, written with each attempt', () => {
         requestHeaders: {},
       } as const;
       const outcome = health ? { endpointId, ok, final } : undefined;
-      return (await store.deliveries.recordAttempt(delivery, record, { state, attempts: n }, outcome)).streak;
+      return (await db.store.deliveries.recordAttempt(delivery, record, { state, attempts: n }, outcome)).streak;
     };
   }
 
@@ -57,7 +44,7 @@ describe('endpoint health, written with each attempt', () => {
     expect(await attempt('ep1', 1000, false, 'none')).toEqual({ consecutiveFailures: 0, failingSince: null });
     expect(await attempt('ep1', 2000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 2000 });
     expect(await attempt('ep1', 3000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 2000 });
-    expect(await store.health.get('ep1')).toEqual({
+    expect(await db.store.health.get('ep1')).toEqual({
       lastSuccessAt: null,
       lastFailureAt: 3000,
       consecutiveFailures: 2,
@@ -66,7 +53,7 @@ describe('endpoint health, written with each attempt', () => {
       sampleSize: 3,
     });
     expect(await attempt('ep1', 4000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
-    expect(await store.health.get('ep1')).toEqual({
+    expect(await db.store.health.get('ep1')).toEqual({
       lastSuccessAt: 4000,
       lastFailureAt: 3000,
       consecutiveFailures: 0,
@@ -74,24 +61,24 @@ describe('endpoint health, written with each attempt', () => {
       successRate: 0.25,
       sampleSize: 4,
     });
-    expect(await store.health.get('ep-other')).toMatchObject({ sampleSize: 0, successRate: null });
+    expect(await db.store.health.get('ep-other')).toMatchObject({ sampleSize: 0, successRate: null });
   });
 
   it('rates only the last 100 attempts', async () => {
     for (let i = 0; i < 30; i++) await attempt('ep2', 10 + i, false, 'failed');
     for (let i = 0; i < 100; i++) await attempt('ep2', 100 + i, i % 4 !== 0, i % 4 !== 0 ? 'delivered' : 'failed');
-    expect(await store.health.get('ep2')).toMatchObject({ successRate: 0.75, sampleSize: 100, lastSuccessAt: 199, lastFailureAt: 196 });
-    expect(await redis.llen(store.keys.endpointOutcomes('ep2'))).toBe(100);
+    expect(await db.store.health.get('ep2')).toMatchObject({ successRate: 0.75, sampleSize: 100, lastSuccessAt: 199, lastFailureAt: 196 });
+    expect(await db.redis.llen(db.store.keys.endpointOutcomes('ep2'))).toBe(100);
   });
 
   it('starts the streak afresh on reset and forgets everything on delete', async () => {
     await attempt('ep3', 1, false, 'failed');
     await attempt('ep3', 2, false, 'failed');
-    await store.health.resetStreak('ep3');
-    expect(await store.health.get('ep3')).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastFailureAt: 2, sampleSize: 2 });
+    await db.store.health.resetStreak('ep3');
+    expect(await db.store.health.get('ep3')).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastFailureAt: 2, sampleSize: 2 });
     expect(await attempt('ep3', 3, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3 });
-    await store.health.delete('ep3');
-    expect(await store.health.get('ep3')).toEqual({
+    await db.store.health.delete('ep3');
+    expect(await db.store.health.get('ep3')).toEqual({
       lastSuccessAt: null,
       lastFailureAt: null,
       consecutiveFailures: 0,
@@ -99,7 +86,7 @@ describe('endpoint health, written with each attempt', () => {
       successRate: null,
       sampleSize: 0,
     });
-    expect(await redis.exists(store.keys.endpointHealth('ep3'), store.keys.endpointOutcomes('ep3'))).toBe(0);
+    expect(await db.redis.exists(db.store.keys.endpointHealth('ep3'), db.store.keys.endpointOutcomes('ep3'))).toBe(0);
   });
 
   it('counts a delivery once in a streak however often it fails again, and once more in the next streak', async () => {
@@ -108,9 +95,9 @@ describe('endpoint health, written with each attempt', () => {
     // A person's retry of the same delivery fails too: still one failed delivery.
     expect(await retried(2, 2000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
     expect(await attempt('ep4', 3000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 1000 });
-    await store.health.resetStreak('ep4');
+    await db.store.health.resetStreak('ep4');
     expect(await retried(3, 4000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 4000 });
-    expect(await store.health.get('ep4')).toEqual({
+    expect(await db.store.health.get('ep4')).toEqual({
       lastSuccessAt: null,
       lastFailureAt: 4000,
       consecutiveFailures: 1,
@@ -126,7 +113,7 @@ describe('endpoint health, written with each attempt', () => {
     expect(await attempt('ep5', 2000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
     expect(await early(2, 3000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3000 });
     expect(await attempt('ep5', 4000, false, 'failed')).toEqual({ consecutiveFailures: 2, failingSince: 3000 });
-    expect(await store.health.get('ep5')).toMatchObject({ lastSuccessAt: 2000, lastFailureAt: 4000, successRate: 0.25, sampleSize: 4 });
+    expect(await db.store.health.get('ep5')).toMatchObject({ lastSuccessAt: 2000, lastFailureAt: 4000, successRate: 0.25, sampleSize: 4 });
   });
 
   it('takes an attempt into the health once: the same attempt recorded again changes nothing and answers the streak as it stands', async () => {
@@ -136,7 +123,7 @@ describe('endpoint health, written with each attempt', () => {
     const delivered = await deliveryTo('ep6');
     expect(await delivered(1, 3000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
     expect(await delivered(1, 4000, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
-    expect(await store.health.get('ep6')).toEqual({
+    expect(await db.store.health.get('ep6')).toEqual({
       lastSuccessAt: 3000,
       lastFailureAt: 1000,
       consecutiveFailures: 0,
@@ -150,7 +137,7 @@ describe('endpoint health, written with each attempt', () => {
     expect(await attempt('ep7', 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
     const abandoned = await deliveryTo('ep7');
     await abandoned(1, 2000, false, 'failed', false);
-    expect(await store.health.get('ep7')).toEqual({
+    expect(await db.store.health.get('ep7')).toEqual({
       lastSuccessAt: null,
       lastFailureAt: 1000,
       consecutiveFailures: 1,

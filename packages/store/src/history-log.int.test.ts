@@ -1,26 +1,18 @@
-import Redis from 'ioredis';
-import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { useRedisPrefix } from '@hookrelay/testing';
 import { appendToLog, isCursor, pageLogNewestFirst, type TimeWindow } from './history-log';
 
 describe('pageLogNewestFirst', () => {
-  let redis: Redis;
+  const db = useRedisPrefix('log');
   let key: string;
 
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
   beforeEach(() => {
-    key = `${uniquePrefix('log')}:x`;
-  });
-  afterEach(async () => {
-    await redis.del(key);
+    key = `${db.prefix}:x`;
   });
 
   /** Appends ids at the given milliseconds (which must not go down), as create-event.lua does. */
   async function fill(entries: Array<[ms: number, id: string]>): Promise<void> {
     for (let i = 0; i < entries.length; i += 1000) {
-      const pipeline = redis.pipeline();
+      const pipeline = db.redis.pipeline();
       for (const [ms, id] of entries.slice(i, i + 1000)) pipeline.xadd(key, `${ms}-*`, 'i', id);
       await pipeline.exec();
     }
@@ -33,7 +25,7 @@ describe('pageLogNewestFirst', () => {
     const ids: string[] = [];
     let cursor: string | undefined;
     for (let pages = 1; pages < 10_000; pages++) {
-      const page = await pageLogNewestFirst<string>(redis, key, { ...opts, cursor }, async (found) => found, keep);
+      const page = await pageLogNewestFirst<string>(db.redis, key, { ...opts, cursor }, async (found) => found, keep);
       expect(page.items.length).toBeLessThanOrEqual(opts.limit);
       ids.push(...page.items);
       if (!page.nextCursor) return { ids, pages };
@@ -72,7 +64,7 @@ describe('pageLogNewestFirst', () => {
   it('stops a sparse filtered scan with a cursor and picks up where it left off', async () => {
     await fill(Array.from({ length: 12_000 }, (_, i) => [i, `k${String(i).padStart(5, '0')}`] as [number, string]));
     const keep = (m: string) => Number(m.slice(1)) % 2500 === 0;
-    const first = await pageLogNewestFirst<string>(redis, key, { limit: 10 }, async (ids) => ids, keep);
+    const first = await pageLogNewestFirst<string>(db.redis, key, { limit: 10 }, async (ids) => ids, keep);
     // Bounded work per request: not all 12000 entries read for one page.
     expect(first.items).toEqual(['k10000', 'k07500']);
     expect(first.nextCursor).toBeDefined();
@@ -84,9 +76,9 @@ describe('pageLogNewestFirst', () => {
   it('skips entries whose record is gone (expired) without ending the listing early', async () => {
     await fill(Array.from({ length: 10 }, (_, i) => [i, `r${i}`] as [number, string]));
     const load = async (ids: string[]) => ids.map((id) => (['r9', 'r7', 'r6', 'r2'].includes(id) ? null : id));
-    const first = await pageLogNewestFirst<string>(redis, key, { limit: 3 }, load, () => true);
+    const first = await pageLogNewestFirst<string>(db.redis, key, { limit: 3 }, load, () => true);
     expect(first.items).toEqual(['r8', 'r5', 'r4']);
-    const second = await pageLogNewestFirst<string>(redis, key, { limit: 3, cursor: first.nextCursor }, load, () => true);
+    const second = await pageLogNewestFirst<string>(db.redis, key, { limit: 3, cursor: first.nextCursor }, load, () => true);
     expect(second.items).toEqual(['r3', 'r1', 'r0']);
   });
 
@@ -100,21 +92,21 @@ describe('pageLogNewestFirst', () => {
     const at = (ms: number, nowMs = ms) => ({ ms, retentionMs: 10_000, nowMs });
 
     it("keeps entries in append order, also when the writer's clock is behind the log, and trims by age and count", async () => {
-      await appendToLog(redis, key, at(50_000), 'a');
-      await appendToLog(redis, key, at(40_000), 'b'); // a clock 10 s behind: lands after 'a', not before
-      await appendToLog(redis, key, at(50_000), 'c');
+      await appendToLog(db.redis, key, at(50_000), 'a');
+      await appendToLog(db.redis, key, at(40_000), 'b'); // a clock 10 s behind: lands after 'a', not before
+      await appendToLog(db.redis, key, at(50_000), 'c');
       expect((await walk({ limit: 10 })).ids).toEqual(['c', 'b', 'a']);
       expect((await walk({ since: 50_000, until: 50_000, limit: 10 })).ids).toEqual(['c', 'b', 'a']);
-      expect(await redis.pttl(key)).toBeGreaterThan(9_000);
+      expect(await db.redis.pttl(key)).toBeGreaterThan(9_000);
 
-      for (let i = 0; i < 5; i++) await appendToLog(redis, key, { ...at(60_000 + i), maxLen: 3 }, `n${i}`);
+      for (let i = 0; i < 5; i++) await appendToLog(db.redis, key, { ...at(60_000 + i), maxLen: 3 }, `n${i}`);
       expect((await walk({ limit: 10 })).ids).toEqual(['n4', 'n3', 'n2']);
     });
 
     it('drops entries older than the retention period as new ones arrive', async () => {
       // MINID trimming is approximate per stream node: fill more than one node (100 entries).
-      for (let i = 0; i < 300; i++) await appendToLog(redis, key, at(1000 + i), `old${i}`);
-      await appendToLog(redis, key, at(100_000), 'new');
+      for (let i = 0; i < 300; i++) await appendToLog(db.redis, key, at(1000 + i), `old${i}`);
+      await appendToLog(db.redis, key, at(100_000), 'new');
       const left = (await walk({ limit: 1000 })).ids;
       expect(left[0]).toBe('new');
       expect(left.length).toBeLessThan(200);

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
 import { SecretBox } from '@hookrelay/secrets';
-import { buildEndpoint, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { buildEndpoint, useRedisPrefix } from '@hookrelay/testing';
 import { createStore, hashSourceToken, rekeyStoredSecrets, type SourceBase } from './index';
 
 const k0 = { id: 'k0', key: randomBytes(32) };
@@ -29,34 +28,20 @@ function source(): SourceBase & { verification: { type: 'slack'; signingSecret: 
 }
 
 describe('rekeyStoredSecrets (npm run rekey)', () => {
-  let redis: Redis;
-  let prefix: string;
-
-  const storeWith = (...keys: Array<typeof k1>) => createStore({ redis, prefix, secrets: new SecretBox(keys) });
+  const db = useRedisPrefix('rekey');
+  const storeWith = (...keys: Array<typeof k1>) => createStore({ redis: db.redis, prefix: db.prefix, secrets: new SecretBox(keys) });
   const rekey = (keys: Array<typeof k1>, more: Partial<Parameters<typeof rekeyStoredSecrets>[0]> = {}) =>
-    rekeyStoredSecrets({ redis, prefix, secrets: new SecretBox(keys), batchSize: 7, ...more });
+    rekeyStoredSecrets({ redis: db.redis, prefix: db.prefix, secrets: new SecretBox(keys), batchSize: 7, ...more });
   /** The key ids the stored record's sealed secrets name, or 'plain' for plain text. */
   async function sealedWith(key: string): Promise<string[]> {
     const found: string[] = [];
-    JSON.stringify(JSON.parse((await redis.get(key)) as string), (k, v: unknown) => {
+    JSON.stringify(JSON.parse((await db.redis.get(key)) as string), (k, v: unknown) => {
       if (v && typeof v === 'object' && 'kid' in v) found.push(String((v as { kid: string }).kid));
       else if (['secret', 'password', 'token', 'signingSecret'].includes(k) && typeof v === 'string') found.push('plain');
       return v;
     });
     return found.sort();
   }
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
-  beforeEach(() => {
-    prefix = uniquePrefix('rekey');
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  });
 
   it('seals secrets under an old key and plain-text ones under the first key, in batches, so the old key can go; a second run changes nothing', async () => {
     const underK1 = Array.from({ length: 12 }, () => endpoint());
@@ -67,16 +52,16 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     for (const s of sources) await storeWith(k1).sources.save(s);
     // Keys beside the records that hold no secret are left alone.
     await storeWith(k1).health.get(underK1[0]!.id);
-    await redis.set(`${prefix}:ep:${underK1[0]!.id}:disabling`, '1');
+    await db.redis.set(`${db.prefix}:ep:${underK1[0]!.id}:disabling`, '1');
 
     const progress: string[] = [];
     const report = await rekey([k2, k1], { onProgress: (p) => progress.push(p.position) });
     expect(report).toEqual({ read: 19, changed: 19, current: 0, unreadable: [], busy: [] });
     expect(progress.length).toBeGreaterThan(2);
     expect(progress[progress.length - 1]).toBe('done');
-    for (const e of [...underK1, ...plain]) expect(await sealedWith(`${prefix}:ep:${e.id}`)).toEqual(['k2', 'k2']);
-    for (const s of sources) expect(await sealedWith(`${prefix}:src:${s.id}`)).toEqual(['k2', 'k2']);
-    expect(await redis.get(`${prefix}:ep:${underK1[0]!.id}:disabling`)).toBe('1');
+    for (const e of [...underK1, ...plain]) expect(await sealedWith(`${db.prefix}:ep:${e.id}`)).toEqual(['k2', 'k2']);
+    for (const s of sources) expect(await sealedWith(`${db.prefix}:src:${s.id}`)).toEqual(['k2', 'k2']);
+    expect(await db.redis.get(`${db.prefix}:ep:${underK1[0]!.id}:disabling`)).toBe('1');
 
     const k2Only = storeWith(k2);
     for (const e of [...underK1, ...plain]) expect(await k2Only.endpoints.get(e.id)).toEqual(e);
@@ -94,13 +79,13 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     expect(report.changed).toBe(1);
     expect(report.unreadable).toEqual([
       {
-        key: `${prefix}:ep:${lost.id}`,
+        key: `${db.prefix}:ep:${lost.id}`,
         record: 'endpoint',
         id: lost.id,
         problem: `a secret of endpoint ${lost.id} (secret) cannot be decrypted: it was encrypted with key "k0", which is not in HOOKRELAY_ENCRYPTION_KEYS`,
       },
     ]);
-    expect(await sealedWith(`${prefix}:ep:${lost.id}`)).toEqual(['k0', 'k0']);
+    expect(await sealedWith(`${db.prefix}:ep:${lost.id}`)).toEqual(['k0', 'k0']);
     expect(await storeWith(k2).endpoints.get(fine.id)).toEqual(fine);
   });
 
@@ -135,7 +120,7 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     const report = await rekey([k2, k1], {
       betweenReadAndWrite: async () => void (await service.endpoints.update(target.id, { description: `edit ${++n}` })),
     });
-    expect(report).toMatchObject({ changed: 0, busy: [`${prefix}:ep:${target.id}`] });
+    expect(report).toMatchObject({ changed: 0, busy: [`${db.prefix}:ep:${target.id}`] });
     expect((await service.endpoints.get(target.id))?.description).toBe(`edit ${n}`);
   });
 
@@ -150,12 +135,12 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
   it('gives sources written before the token hash was stored their hash, so they can be deleted unopened', async () => {
     const s = source();
     await storeWith(k1).sources.save(s);
-    const stored = JSON.parse((await redis.get(`${prefix}:src:${s.id}`)) as string);
+    const stored = JSON.parse((await db.redis.get(`${db.prefix}:src:${s.id}`)) as string);
     delete stored.tokenHash;
     stored.token = s.token;
-    await redis.set(`${prefix}:src:${s.id}`, JSON.stringify(stored));
+    await db.redis.set(`${db.prefix}:src:${s.id}`, JSON.stringify(stored));
     await rekey([k2, k1]);
-    expect(JSON.parse((await redis.get(`${prefix}:src:${s.id}`)) as string).tokenHash).toBe(hashSourceToken(s.token));
+    expect(JSON.parse((await db.redis.get(`${db.prefix}:src:${s.id}`)) as string).tokenHash).toBe(hashSourceToken(s.token));
   });
 
   it('refuses to run without a key to seal with', async () => {

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
 import { SecretBox, SecretUnreadableError } from '@hookrelay/secrets';
-import { buildEndpoint, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { buildEndpoint, useRedisPrefix } from '@hookrelay/testing';
 import { createStore, hashSourceToken, type SourceBase, type Store } from './index';
 
 const k1 = { id: 'k1', key: randomBytes(32) };
@@ -64,30 +63,19 @@ function unreadable(promise: Promise<unknown>): Promise<SecretUnreadableError> {
 }
 
 describe('secrets at rest in the store', () => {
-  let redis: Redis;
-  let prefix: string;
+  const db = useRedisPrefix('sealed');
   let sealing: Store;
 
-  const storeWith = (...keys: Array<typeof k1>) => createStore({ redis, prefix, secrets: new SecretBox(keys) });
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
+  const storeWith = (...keys: Array<typeof k1>) => createStore({ redis: db.redis, prefix: db.prefix, secrets: new SecretBox(keys) });
   beforeEach(() => {
-    prefix = uniquePrefix('sealed');
     sealing = storeWith(k1);
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
   });
 
   describe('endpoints', () => {
     it('stores every secret sealed under the first key, the rest as it was, and opens them on read', async () => {
       const endpoint = endpointWithSecrets();
       await sealing.endpoints.save(endpoint);
-      const raw = (await redis.get(sealing.keys.endpoint(endpoint.id))) as string;
+      const raw = (await db.redis.get(sealing.keys.endpoint(endpoint.id))) as string;
       expect(secretsOf(endpoint)).toHaveLength(4);
       for (const secret of secretsOf(endpoint)) expect(raw).not.toContain(secret);
       const stored = JSON.parse(raw);
@@ -127,15 +115,15 @@ describe('secrets at rest in the store', () => {
       const b = endpointWithSecrets();
       await sealing.endpoints.save(a);
       await sealing.endpoints.save(b);
-      const storedA = JSON.parse((await redis.get(sealing.keys.endpoint(a.id))) as string);
-      const storedB = JSON.parse((await redis.get(sealing.keys.endpoint(b.id))) as string);
-      await redis.set(sealing.keys.endpoint(b.id), JSON.stringify({ ...storedB, secret: storedA.secret }));
+      const storedA = JSON.parse((await db.redis.get(sealing.keys.endpoint(a.id))) as string);
+      const storedB = JSON.parse((await db.redis.get(sealing.keys.endpoint(b.id))) as string);
+      await db.redis.set(sealing.keys.endpoint(b.id), JSON.stringify({ ...storedB, secret: storedA.secret }));
       const err = await unreadable(sealing.endpoints.get(b.id));
       expect(err).toMatchObject({ reason: 'tampered', context: { recordId: b.id, field: 'secret' } });
       expect(err.message).not.toContain(a.secret);
       expect((await sealing.endpoints.get(a.id))?.secret).toBe(a.secret);
       // Nor into another field of the same record.
-      await redis.set(sealing.keys.endpoint(a.id), JSON.stringify({ ...storedA, secret: storedA.auth.secretAccessKey }));
+      await db.redis.set(sealing.keys.endpoint(a.id), JSON.stringify({ ...storedA, secret: storedA.auth.secretAccessKey }));
       expect((await unreadable(sealing.endpoints.get(a.id))).reason).toBe('tampered');
     });
 
@@ -149,7 +137,7 @@ describe('secrets at rest in the store', () => {
         disabledReason: undefined,
         auth: { type: 'bearer', token: 'new-bearer-token' },
       });
-      const stored = JSON.parse((await redis.get(sealing.keys.endpoint(endpoint.id))) as string);
+      const stored = JSON.parse((await db.redis.get(sealing.keys.endpoint(endpoint.id))) as string);
       expect(stored).not.toHaveProperty('disabledReason');
       expect(stored.auth.token).toMatchObject({ kid: 'k2' });
       const both = storeWith(k2, k1);
@@ -164,7 +152,7 @@ describe('secrets at rest in the store', () => {
     it('opens secrets stored as plain text before keys were configured', async () => {
       const endpoint = endpointWithSecrets();
       await storeWith().endpoints.save(endpoint);
-      expect(await redis.get(sealing.keys.endpoint(endpoint.id))).toContain(endpoint.secret);
+      expect(await db.redis.get(sealing.keys.endpoint(endpoint.id))).toContain(endpoint.secret);
       expect(await sealing.endpoints.get(endpoint.id)).toEqual(endpoint);
     });
   });
@@ -173,7 +161,7 @@ describe('secrets at rest in the store', () => {
     it('stores the ingest token and every verification secret sealed, keeps the token findable by its hash, and deletes without a key', async () => {
       const source = sourceWithSecrets();
       await sealing.sources.save(source);
-      const raw = (await redis.get(sealing.keys.source(source.id))) as string;
+      const raw = (await db.redis.get(sealing.keys.source(source.id))) as string;
       expect(raw).not.toContain(source.token);
       if (source.verification.type !== 'header') throw new Error('fixture');
       for (const value of Object.values(source.verification.headers)) expect(raw).not.toContain(value);
@@ -188,7 +176,7 @@ describe('secrets at rest in the store', () => {
       expect(await keyless.sources.getOwner(source.id)).toEqual({ id: source.id, subscriberId: 'sub_test' });
       expect((await unreadable(keyless.sources.get(source.id))).context).toMatchObject({ record: 'source', field: 'token' });
       await keyless.sources.delete({ id: source.id, subscriberId: 'sub_test' });
-      expect(await redis.exists(sealing.keys.source(source.id), sealing.keys.sourceToken(hashSourceToken(source.token)))).toBe(0);
+      expect(await db.redis.exists(sealing.keys.source(source.id), sealing.keys.sourceToken(hashSourceToken(source.token)))).toBe(0);
     });
 
     it('seals hmac secrets and refuses a header value moved to another header name', async () => {
@@ -197,14 +185,14 @@ describe('secrets at rest in the store', () => {
         verification: { type: 'hmac', header: 'x-hub-signature-256', secret: 'hmac-secret-value-1234' },
       };
       await sealing.sources.save(hmac);
-      expect(await redis.get(sealing.keys.source(hmac.id))).not.toContain('hmac-secret-value-1234');
+      expect(await db.redis.get(sealing.keys.source(hmac.id))).not.toContain('hmac-secret-value-1234');
       expect((await sealing.sources.get<TestSource>(hmac.id))?.verification).toEqual(hmac.verification);
 
       const headers = sourceWithSecrets();
       await sealing.sources.save(headers);
-      const stored = JSON.parse((await redis.get(sealing.keys.source(headers.id))) as string);
+      const stored = JSON.parse((await db.redis.get(sealing.keys.source(headers.id))) as string);
       stored.verification.headers['x-other'] = stored.verification.headers['x-token'];
-      await redis.set(sealing.keys.source(headers.id), JSON.stringify(stored));
+      await db.redis.set(sealing.keys.source(headers.id), JSON.stringify(stored));
       expect((await unreadable(sealing.sources.get(headers.id))).context.field).toBe('verification.headers.x-other');
     });
   });

@@ -1,36 +1,24 @@
-import Redis from 'ioredis';
 import { newId } from '@hookrelay/contracts';
-import { requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore } from './index';
+import { useRedisPrefix } from '@hookrelay/testing';
+import { createStore, type Store } from './index';
 import { API_KEY_CACHE_MS, hashApiKey } from './subscriber-store';
 
 describe('API key lookups', () => {
-  let redis: Redis;
-  let prefix: string;
-  let clock: number;
+  const db = useRedisPrefix('keys');
+  let clock = 0;
   const now = () => clock;
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
-  beforeEach(() => {
-    prefix = uniquePrefix('keys');
+  /** Two stores on one prefix, standing for two API processes, on a clock set back to its start. */
+  const twoProcesses = () => {
     clock = 1_800_000_000_000;
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  });
+    return [0, 1].map(() => createStore({ redis: db.redis, prefix: db.prefix, now }));
+  };
 
   it('keeps a found key for at most a second (the production bound)', () => {
     expect(API_KEY_CACHE_MS).toBe(1000);
   });
 
   it('a revocation holds at once in the revoking process and within API_KEY_CACHE_MS in another', async () => {
-    // Two stores on one Redis: two API processes.
-    const revoking = createStore({ redis, prefix, now });
-    const other = createStore({ redis, prefix, now });
+    const [revoking, other] = twoProcesses() as [Store, Store];
     const plain = `hr_${newId('key')}`;
     const record = { id: newId('key'), role: 'publisher' as const, createdAt: clock };
     await revoking.subscribers.saveApiKey(plain, record);
@@ -47,8 +35,7 @@ describe('API key lookups', () => {
   });
 
   it('does not keep an unknown key: one saved by another process works at once', async () => {
-    const reader = createStore({ redis, prefix, now });
-    const writer = createStore({ redis, prefix, now });
+    const [reader, writer] = twoProcesses() as [Store, Store];
     const plain = `hr_${newId('key')}`;
     expect(await reader.subscribers.findApiKey(hashApiKey(plain))).toBeNull();
     const record = { id: newId('key'), role: 'publisher' as const, createdAt: clock };
@@ -57,8 +44,7 @@ describe('API key lookups', () => {
   });
 
   it('a clock that steps back does not keep a copy alive', async () => {
-    const revoking = createStore({ redis, prefix, now });
-    const other = createStore({ redis, prefix, now });
+    const [revoking, other] = twoProcesses() as [Store, Store];
     const plain = `hr_${newId('key')}`;
     const record = { id: newId('key'), role: 'publisher' as const, createdAt: clock };
     await revoking.subscribers.saveApiKey(plain, record);

@@ -7,3 +7,7 @@ export * from './log-capture';
 export * from './api-call';
 export * from './redis-contents';
 export * from './cutting-proxy';
+export * from './fixture';
+export * from './test-receiver-fixture';
+export * from './wait-for-drain';
+export * from './redis-prefix-fixture';

@@ -20,3 +20,9 @@ export async function everythingStoredUnder(redis: Redis, prefix: string): Promi
   }
   return found;
 }
+
+/** Deletes every key under `prefix`: a fixture's clean-up of its private prefix. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+}

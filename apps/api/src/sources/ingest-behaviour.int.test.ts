@@ -1,29 +1,23 @@
-import { startApiHarness, type ApiHarness } from '../api-harness';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
+import { useApiHarness } from '../api-harness';
+import { createSource, eventsOf, historyOf, ingest, useSubscriber, storedEvent } from './source-test-kit';
 
 const TOKEN_HEADER = { type: 'header', headers: { 'X-Symphony-Secret': 'room-7-shared-secret' } };
 const WITH_TOKEN = { 'x-symphony-secret': 'room-7-shared-secret' };
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 describe('ingest: formats, filters, handshakes and limits', () => {
-  let h: ApiHarness;
-  let sid: string;
+  const h = useApiHarness({ worker: false });
+  const subscriber = useSubscriber(h);
 
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    sid = (await newSubscriber(h)).sid;
-  });
-
-  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${sid}/sources/${sourceId}`)).body.status;
+  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${sourceId}`)).body.status;
 
   describe('formats', () => {
     it('publishes a Symphony-style form message (message=<messageML>) as its fields', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.symphony.message', verification: TOKEN_HEADER, format: 'form' });
+      const source = await createSource(h, subscriber.sid, {
+        eventType: 'source.symphony.message',
+        verification: TOKEN_HEADER,
+        format: 'form',
+      });
       const body = new URLSearchParams({ message: '<messageML>Build <b>#512</b> passed &amp; deployed</messageML>' }).toString();
       const res = await ingest(h, source.ingestUrl, { body, headers: { ...FORM, ...WITH_TOKEN } });
       expect(res.status).toBe(202);
@@ -34,7 +28,7 @@ describe('ingest: formats, filters, handshakes and limits', () => {
     });
 
     it('publishes a text body as {text}, whatever the content type says', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.jenkins.log', verification: TOKEN_HEADER, format: 'text' });
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.jenkins.log', verification: TOKEN_HEADER, format: 'text' });
       const res = await ingest(h, source.ingestUrl, {
         body: 'deploy finished in 42s',
         headers: { 'content-type': 'application/octet-stream', ...WITH_TOKEN },
@@ -43,23 +37,23 @@ describe('ingest: formats, filters, handshakes and limits', () => {
     });
 
     it('answers 400 to a json source sent invalid JSON, after verification, and records it', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: '{"unterminated', headers: WITH_TOKEN });
       expect(res.status).toBe(400);
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: 'body is not valid JSON' });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: 'body is not valid JSON' });
     });
 
     it('answers 422 when a custom.* source receives something other than a JSON object', async () => {
-      const source = await createSource(h, sid, { eventType: 'custom.alerts', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'custom.alerts', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: '[1,2,3]', headers: WITH_TOKEN });
       expect(res.status).toBe(422);
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
   });
 
   describe('matches and event types', () => {
     it('publishes a matching payload and acknowledges a non-matching one with 200, recorded as ignored', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'source.datadog.alert',
         verification: TOKEN_HEADER,
         matches: { '$.alert.priority': 'P1', '$.alert.tags[*]': 'prod' },
@@ -73,17 +67,17 @@ describe('ingest: formats, filters, handshakes and limits', () => {
         headers: WITH_TOKEN,
       });
       expect([hit.status, miss.status]).toEqual([202, 200]);
-      expect(await eventsOf(h, sid)).toEqual([hit.json.eventId]);
-      expect((await historyOf(h, sid, source.id))[0]).toEqual(
+      expect(await eventsOf(h, subscriber.sid)).toEqual([hit.json.eventId]);
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toEqual(
         expect.objectContaining({ outcome: 'ignored', status: 200, reason: 'matches: $.alert.tags[*] does not equal "prod"' }),
       );
     });
 
     it('ignores, with the reason, a payload the eventType template cannot name (a GitHub ping has no action)', async () => {
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'github.{$.action}', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: '{"zen":"Keep it logically awesome.","hook_id":1}', headers: WITH_TOKEN });
       expect(res.status).toBe(200);
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
         outcome: 'ignored',
         reason: 'eventType: no text or number at $.action',
       });
@@ -92,7 +86,7 @@ describe('ingest: formats, filters, handshakes and limits', () => {
 
   describe('challenge handshakes', () => {
     it('echoes GET ?challenge= as plain text and, when the request passes verification, marks the source verified', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER });
       const res = await ingest(h, `${source.ingestUrl}?type=subscribe&challenge=a1b2c3`, { method: 'GET', headers: WITH_TOKEN });
       expect([res.status, res.text, res.headers.get('content-type')]).toEqual([200, 'a1b2c3', 'text/plain; charset=utf-8']);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -102,18 +96,18 @@ describe('ingest: formats, filters, handshakes and limits', () => {
     });
 
     it('echoes hub.challenge for a signature source but does not count the unsigned GET as verification', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'source.fb',
         verification: { type: 'hmac', header: 'x-hub-signature-256', prefix: 'sha256=', secret: 'app-secret' },
       });
       const res = await ingest(h, `${source.ingestUrl}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=t`, { method: 'GET' });
       expect([res.status, res.text]).toEqual([200, '1158201444']);
       expect(await statusOf(source.id)).toBe('unverified');
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ method: 'GET', outcome: 'ignored' });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ method: 'GET', outcome: 'ignored' });
     });
 
     it('answers a GET without a challenge 405', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { method: 'GET' });
       expect(res.status).toBe(405);
       expect(res.headers.get('allow')).toBe('GET, POST');
@@ -127,21 +121,25 @@ describe('ingest: formats, filters, handshakes and limits', () => {
     });
 
     it('answers 413 to a body over 1 MB and records it as rejected', async () => {
-      const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: JSON.stringify({ blob: 'x'.repeat(1024 * 1024) }), headers: WITH_TOKEN });
       expect(res.status).toBe(413);
       expect(res.json.error.code).toBe('payload_too_large');
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ status: 413, outcome: 'rejected', reason: 'body larger than 1 MB' });
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
+        status: 413,
+        outcome: 'rejected',
+        reason: 'body larger than 1 MB',
+      });
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
 
     it('answers 429 with Retry-After past the per-source limit, and other sources are unaffected', async () => {
-      const limited = await createSource(h, sid, {
+      const limited = await createSource(h, subscriber.sid, {
         eventType: 'source.x',
         verification: TOKEN_HEADER,
         rateLimit: { perSecond: 100, perMinute: 3 },
       });
-      const other = await createSource(h, sid, { eventType: 'source.y', verification: TOKEN_HEADER });
+      const other = await createSource(h, subscriber.sid, { eventType: 'source.y', verification: TOKEN_HEADER });
       // Seven requests span at most two one-minute windows, so at most six can pass.
       const answers = [];
       for (let i = 0; i < 7; i++) answers.push(await ingest(h, limited.ingestUrl, { body: '{}', headers: WITH_TOKEN }));
@@ -151,17 +149,20 @@ describe('ingest: formats, filters, handshakes and limits', () => {
       expect(Number(refused[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(refused[0]?.json).toEqual({ error: { code: 'rate_limited', message: 'more than 3 requests per minute' } });
       expect((await ingest(h, other.ingestUrl, { body: '{}', headers: WITH_TOKEN })).status).toBe(202);
-      const history = await historyOf(h, sid, limited.id, '?outcome=rejected');
+      const history = await historyOf(h, subscriber.sid, limited.id, '?outcome=rejected');
       expect(history).toHaveLength(refused.length);
       expect(history[0]).toMatchObject({ status: 429, reason: 'rate limit: more than 3 requests per minute' });
     });
   });
 
   it('pages through the history newest first', async () => {
-    const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+    const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER });
     for (let i = 0; i < 5; i++) await ingest(h, source.ingestUrl, { body: `{"n":${i}}`, headers: WITH_TOKEN });
-    const first = await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}/requests?limit=3`);
-    const rest = await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}/requests?limit=3&cursor=${first.body.nextCursor}`);
+    const first = await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${source.id}/requests?limit=3`);
+    const rest = await h.call(
+      'GET',
+      `/v1/subscribers/${subscriber.sid}/sources/${source.id}/requests?limit=3&cursor=${first.body.nextCursor}`,
+    );
     const eventIds = [...first.body.data, ...rest.body.data].map((r: { eventId: string }) => r.eventId);
     expect(rest.body.nextCursor).toBeNull();
     expect(eventIds).toHaveLength(5);

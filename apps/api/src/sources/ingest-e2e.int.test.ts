@@ -1,23 +1,16 @@
 import { verifyHubSignature } from '@hookrelay/signing';
-import { TestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness } from '../api-harness';
+import { TestReceiver, waitForDrain } from '@hookrelay/testing';
+import { useApiHarness } from '../api-harness';
 import { createSource, ingest, newSubscriber } from './source-test-kit';
 import { githubSignature } from './vendor-signers';
 
 const GITHUB_SECRET = 'gh-e2e-secret-5f1c';
 
-/** Long enough for a stray delivery to have arrived, were one coming. */
-const settle = () => new Promise((r) => setTimeout(r, 300));
-
 describe('a GitHub webhook through a source to a subscriber endpoint', () => {
-  let h: ApiHarness;
+  const h = useApiHarness();
   const receivers: TestReceiver[] = [];
 
-  beforeAll(async () => {
-    h = await startApiHarness();
-  });
   afterAll(async () => {
-    await h.close();
     await Promise.all(receivers.map((r) => r.close()));
   });
 
@@ -64,7 +57,7 @@ describe('a GitHub webhook through a source to a subscriber endpoint', () => {
     expect(verifyHubSignature({ secret: github.secret, body: delivered!.body, header: signature, algorithm: 'sha256' })).toBe(true);
     expect(verifyHubSignature({ secret: GITHUB_SECRET, body: delivered!.body, header: signature, algorithm: 'sha256' })).toBe(false);
 
-    await settle();
+    await waitForDrain(h.worker!);
     expect(stripeOnly.receiver.requests).toEqual([]);
     expect(github.receiver.requests).toHaveLength(1);
   });

@@ -1,24 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { startApiHarness, type ApiHarness } from '../api-harness';
-import { createSource, eventsOf, GITHUB, GITHUB_SECRET, historyOf, ingest, newSubscriber } from './source-test-kit';
+import { useApiHarness } from '../api-harness';
+import { createSource, eventsOf, GITHUB, GITHUB_SECRET, historyOf, ingest, useSubscriber } from './source-test-kit';
 import { githubSignature, slackHeaders, stripeSignature } from './vendor-signers';
 
 const STRIPE_SECRET = 'whsec_replay_0123456789abcdef';
 const SLACK_SECRET = 'slack-signing-secret-replay';
 
 describe('ingest: replayed requests publish once', () => {
-  let h: ApiHarness;
-  let sid: string;
-
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    sid = (await newSubscriber(h)).sid;
-  });
+  const h = useApiHarness({ worker: false });
+  const subscriber = useSubscriber(h);
 
   /** Sends the same request `times` times, one after the other. */
   async function sendRepeatedly(url: string, body: string, headers: Record<string, string>, times = 3) {
@@ -34,7 +24,7 @@ describe('ingest: replayed requests publish once', () => {
   }
 
   it('a replayed Stripe request is answered duplicate with the first event, within the tolerance, and remembered no longer', async () => {
-    const source = await createSource(h, sid, {
+    const source = await createSource(h, subscriber.sid, {
       eventType: 'stripe.{$.type}',
       verification: { type: 'stripe', secret: STRIPE_SECRET, toleranceSeconds: 300 },
     });
@@ -46,8 +36,8 @@ describe('ingest: replayed requests publish once', () => {
         status: 200,
         json: { status: 'duplicate', eventId: first?.json.eventId },
       });
-    expect(await eventsOf(h, sid)).toEqual([first?.json.eventId]);
-    expect((await historyOf(h, sid, source.id)).map((r) => [r.outcome, r.status, r.eventId, r.reason])).toEqual([
+    expect(await eventsOf(h, subscriber.sid)).toEqual([first?.json.eventId]);
+    expect((await historyOf(h, subscriber.sid, source.id)).map((r) => [r.outcome, r.status, r.eventId, r.reason])).toEqual([
       ['duplicate', 200, first?.json.eventId, 'stripe signature already accepted'],
       ['duplicate', 200, first?.json.eventId, 'stripe signature already accepted'],
       ['published', 202, first?.json.eventId, undefined],
@@ -66,7 +56,7 @@ describe('ingest: replayed requests publish once', () => {
   });
 
   it('a replayed Slack request is answered duplicate with the first event', async () => {
-    const source = await createSource(h, sid, {
+    const source = await createSource(h, subscriber.sid, {
       eventType: 'slack.{$.event.type}',
       verification: { type: 'slack', signingSecret: SLACK_SECRET },
     });
@@ -77,8 +67,8 @@ describe('ingest: replayed requests publish once', () => {
       { status: 'duplicate', eventId: first?.json.eventId },
       { status: 'duplicate', eventId: first?.json.eventId },
     ]);
-    expect(await eventsOf(h, sid)).toEqual([first?.json.eventId]);
-    expect((await historyOf(h, sid, source.id, '?outcome=duplicate')).map((r) => r.eventId)).toEqual([
+    expect(await eventsOf(h, subscriber.sid)).toEqual([first?.json.eventId]);
+    expect((await historyOf(h, subscriber.sid, source.id, '?outcome=duplicate')).map((r) => r.eventId)).toEqual([
       first?.json.eventId,
       first?.json.eventId,
     ]);
@@ -86,7 +76,7 @@ describe('ingest: replayed requests publish once', () => {
 
   describe('GitHub with dedupe: {header: "X-GitHub-Delivery"}', () => {
     it('publishes a delivery once however often it is replayed or redelivered, and other deliveries as usual', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'github.{$.action}',
         verification: GITHUB,
         dedupe: { header: 'X-GitHub-Delivery' },
@@ -111,8 +101,8 @@ describe('ingest: replayed requests publish once', () => {
         headers: { ...headers, 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await githubSignature(GITHUB_SECRET, next) },
       });
       expect(other.status).toBe(202);
-      expect((await eventsOf(h, sid)).sort()).toEqual([first?.json.eventId, other.json.eventId].sort());
-      expect((await historyOf(h, sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
+      expect((await eventsOf(h, subscriber.sid)).sort()).toEqual([first?.json.eventId, other.json.eventId].sort());
+      expect((await historyOf(h, subscriber.sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
         ['published', undefined],
         ['duplicate', 'x-github-delivery already published'],
         ['duplicate', 'x-github-delivery already published'],
@@ -123,7 +113,7 @@ describe('ingest: replayed requests publish once', () => {
     });
 
     it('publishes once when copies race each other; the others are duplicates or told to retry', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'github.{$.action}',
         verification: GITHUB,
         dedupe: { header: 'X-GitHub-Delivery', windowSeconds: 60 },
@@ -137,14 +127,14 @@ describe('ingest: replayed requests publish once', () => {
         if (a.status === 200) expect(a.json).toEqual({ status: 'duplicate', eventId: published[0]?.json.eventId });
         else expect([a.status, a.json.error.code, a.headers.get('retry-after')]).toEqual([409, 'duplicate_in_progress', '1']);
       }
-      expect(await eventsOf(h, sid)).toEqual([published[0]?.json.eventId]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([published[0]?.json.eventId]);
       const [ttl] = await replayClaimTtls(source.id);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
     });
 
     it('does not dedupe a request without the header, nor one that was not published (it is judged again)', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'github.{$.action}',
         verification: GITHUB,
         dedupe: { header: 'X-GitHub-Delivery' },
@@ -161,7 +151,7 @@ describe('ingest: replayed requests publish once', () => {
     });
 
     it('is refused with a 400 naming the field when malformed, and turned off with null', async () => {
-      const base = `/v1/subscribers/${sid}/sources`;
+      const base = `/v1/subscribers/${subscriber.sid}/sources`;
       for (const [dedupe, path] of [
         [{ header: 'X GitHub Delivery' }, 'dedupe.header'],
         [{ header: 'x-id', windowSeconds: 0 }, 'dedupe.windowSeconds'],
@@ -175,7 +165,7 @@ describe('ingest: replayed requests publish once', () => {
           paths: [path],
         });
       }
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'github.{$.action}',
         verification: GITHUB,
         dedupe: { header: 'X-GitHub-Delivery', windowSeconds: 3600 },

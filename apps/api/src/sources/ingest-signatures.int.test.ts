@@ -1,29 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { startApiHarness, type ApiHarness } from '../api-harness';
-import { createSource, eventsOf, GITHUB, GITHUB_SECRET, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
+import { useApiHarness } from '../api-harness';
+import { createSource, eventsOf, GITHUB, GITHUB_SECRET, historyOf, ingest, useSubscriber, storedEvent } from './source-test-kit';
 import { githubSignature, slackHeaders, standardWebhooksHeaders, stripeSignature } from './vendor-signers';
 
 const UNAUTHORIZED = { error: { code: 'unauthorized', message: 'unauthorized' } };
 
 describe('ingest: requests signed by the vendors', () => {
-  let h: ApiHarness;
-  let sid: string;
+  const h = useApiHarness({ worker: false });
+  const subscriber = useSubscriber(h);
 
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    sid = (await newSubscriber(h)).sid;
-  });
-
-  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${sid}/sources/${sourceId}`)).body.status;
+  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${sourceId}`)).body.status;
 
   describe('GitHub (X-Hub-Signature-256 from @octokit/webhooks-methods)', () => {
     it('publishes a signed delivery as github.<action>, marks the source verified and records it', async () => {
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB });
+      const source = await createSource(h, subscriber.sid, { eventType: 'github.{$.action}', verification: GITHUB });
       const body = JSON.stringify({ action: 'opened', pull_request: { number: 42, title: 'Add sources' } });
       const res = await ingest(h, source.ingestUrl, {
         body,
@@ -33,13 +23,13 @@ describe('ingest: requests signed by the vendors', () => {
       expect(res.json).toEqual({ status: 'published', eventId: expect.stringMatching(/^evt_/) });
       expect(await storedEvent(h, res.json.eventId)).toEqual({ type: 'github.opened', payload: JSON.parse(body) });
       expect(await statusOf(source.id)).toBe('verified');
-      expect(await historyOf(h, sid, source.id)).toEqual([
+      expect(await historyOf(h, subscriber.sid, source.id)).toEqual([
         expect.objectContaining({ outcome: 'published', status: 202, eventId: res.json.eventId }),
       ]);
     });
 
     it('answers a wrong signature 401 with nothing that helps, stays unverified, and records why', async () => {
-      const source = await createSource(h, sid, { eventType: 'github.{$.action}', verification: GITHUB });
+      const source = await createSource(h, subscriber.sid, { eventType: 'github.{$.action}', verification: GITHUB });
       const body = '{"action":"opened"}';
       const forged = await githubSignature('not-the-secret', body);
       const res = await ingest(h, source.ingestUrl, { body, headers: { 'x-hub-signature-256': forged } });
@@ -48,11 +38,11 @@ describe('ingest: requests signed by the vendors', () => {
       const unsigned = await ingest(h, source.ingestUrl, { body });
       expect(unsigned.json).toEqual(UNAUTHORIZED);
       expect(await statusOf(source.id)).toBe('unverified');
-      expect((await historyOf(h, sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
+      expect((await historyOf(h, subscriber.sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
         ['rejected', 'missing_header: x-hub-signature-256'],
         ['rejected', 'signature_mismatch: x-hub-signature-256'],
       ]);
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
   });
 
@@ -61,14 +51,14 @@ describe('ingest: requests signed by the vendors', () => {
     const body = JSON.stringify({ id: 'evt_1', type: 'invoice.paid', data: { object: { id: 'in_1' } } });
 
     it('publishes a signed event under its Stripe type', async () => {
-      const source = await createSource(h, sid, { eventType: 'stripe.{$.type}', verification: { type: 'stripe', secret } });
+      const source = await createSource(h, subscriber.sid, { eventType: 'stripe.{$.type}', verification: { type: 'stripe', secret } });
       const res = await ingest(h, source.ingestUrl, { body, headers: { 'stripe-signature': stripeSignature(secret, body) } });
       expect(res.status).toBe(202);
       expect((await storedEvent(h, res.json.eventId)).type).toBe('stripe.invoice.paid');
     });
 
     it('refuses a replay whose timestamp is outside the tolerance', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'stripe.{$.type}',
         verification: { type: 'stripe', secret, toleranceSeconds: 60 },
       });
@@ -76,7 +66,7 @@ describe('ingest: requests signed by the vendors', () => {
       const res = await ingest(h, source.ingestUrl, { body, headers: { 'stripe-signature': captured } });
       expect(res.status).toBe(401);
       expect(res.json).toEqual(UNAUTHORIZED);
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
         outcome: 'rejected',
         reason: 'timestamp_outside_tolerance: Stripe-Signature t= is more than 60 s from now',
       });
@@ -87,7 +77,7 @@ describe('ingest: requests signed by the vendors', () => {
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
 
     it('publishes once per webhook-id, however often the sender retries', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'custom.partner.update',
         verification: { type: 'standard-webhooks', secret },
       });
@@ -107,7 +97,7 @@ describe('ingest: requests signed by the vendors', () => {
       const reused = await ingest(h, source.ingestUrl, { body: other, headers: standardWebhooksHeaders(secret, 'msg_2fQ', other) });
       expect(reused.status).toBe(200);
       expect(reused.json).toEqual({ status: 'duplicate', eventId: first.json.eventId });
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'duplicate', eventId: first.json.eventId });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ outcome: 'duplicate', eventId: first.json.eventId });
     });
   });
 
@@ -115,7 +105,10 @@ describe('ingest: requests signed by the vendors', () => {
     const signingSecret = 'slack-signing-secret-9876';
 
     it('answers a signed url_verification with the challenge and becomes verified', async () => {
-      const source = await createSource(h, sid, { eventType: 'slack.{$.event.type}', verification: { type: 'slack', signingSecret } });
+      const source = await createSource(h, subscriber.sid, {
+        eventType: 'slack.{$.event.type}',
+        verification: { type: 'slack', signingSecret },
+      });
       const body = JSON.stringify({
         token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
         challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
@@ -126,11 +119,17 @@ describe('ingest: requests signed by the vendors', () => {
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(res.text).toBe('3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
       expect(await statusOf(source.id)).toBe('verified');
-      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'ignored', reason: 'url_verification challenge answered' });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
+        outcome: 'ignored',
+        reason: 'url_verification challenge answered',
+      });
     });
 
     it('does not answer an unsigned url_verification', async () => {
-      const source = await createSource(h, sid, { eventType: 'slack.{$.event.type}', verification: { type: 'slack', signingSecret } });
+      const source = await createSource(h, subscriber.sid, {
+        eventType: 'slack.{$.event.type}',
+        verification: { type: 'slack', signingSecret },
+      });
       const res = await ingest(h, source.ingestUrl, { body: JSON.stringify({ challenge: 'c', type: 'url_verification' }) });
       expect(res.status).toBe(401);
       expect(res.text).not.toContain('"c"');
@@ -139,7 +138,7 @@ describe('ingest: requests signed by the vendors', () => {
 
     it('publishes only the messages its matches select', async () => {
       const matches = { "$['event']['type']": 'message', '$.event.text': 'hello' };
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'slack.{$.event.type}',
         verification: { type: 'slack', signingSecret },
         matches,
@@ -153,7 +152,7 @@ describe('ingest: requests signed by the vendors', () => {
       expect([hit.status, miss.status]).toEqual([202, 200]);
       expect(miss.json).toEqual({ status: 'ignored' });
       expect((await storedEvent(h, hit.json.eventId)).type).toBe('slack.message');
-      expect((await historyOf(h, sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
+      expect((await historyOf(h, subscriber.sid, source.id)).map((r) => [r.outcome, r.reason])).toEqual([
         ['ignored', 'matches: $.event.text does not equal "hello"'],
         ['published', undefined],
       ]);
@@ -162,7 +161,7 @@ describe('ingest: requests signed by the vendors', () => {
 
   describe('shared secrets', () => {
     it('accepts basic credentials and refuses wrong ones with a Basic challenge', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         eventType: 'source.jenkins',
         verification: { type: 'basic', username: 'jenkins', password: 'correct horse' },
       });

@@ -1,6 +1,6 @@
-import { startApiHarness, type ApiHarness } from '../api-harness';
+import { useApiHarness } from '../api-harness';
 import type { Source } from './source-input';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './source-test-kit';
+import { createSource, eventsOf, historyOf, ingest, useSubscriber } from './source-test-kit';
 
 const TOKEN_HEADER = { type: 'header' as const, headers: { 'x-source-token': 'match-bounds-secret-1' } };
 const WITH_TOKEN = { 'x-source-token': 'match-bounds-secret-1' };
@@ -11,15 +11,8 @@ function nested60(): string {
 }
 
 describe('JSONPath in sources costs a bounded amount of CPU', () => {
-  let h: ApiHarness;
-  let sid: string;
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-    sid = (await newSubscriber(h)).sid;
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const h = useApiHarness({ worker: false });
+  const subscriber = useSubscriber(h, 'all');
 
   it.each<[string, Record<string, unknown>, string]>([
     ['recursive descent in matches', { matches: { '$..*..*..*..*': 1 } }, 'matches.$..*..*..*..*'],
@@ -27,7 +20,7 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     ['a slice in matches', { matches: { '$.a[0:100000]': 1 } }, 'matches.$.a[0:100000]'],
     ['recursive descent in an eventType template', { eventType: 'github.{$..*..*}' }, 'eventType'],
   ])('refuses %s at creation with 400 naming the field', async (_label, change, path) => {
-    const res = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+    const res = await h.call('POST', `/v1/subscribers/${subscriber.sid}/sources`, {
       body: { name: 'x', eventType: 'source.x', verification: TOKEN_HEADER, ...change },
     });
     expect(res.status).toBe(400);
@@ -35,14 +28,14 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
   });
 
   it('refuses the same on PATCH and keeps the source as it was', async () => {
-    const source = await createSource(h, sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
-    const res = await h.call('PATCH', `/v1/subscribers/${sid}/sources/${source.id}`, { body: { matches: { '$..a': 1 } } });
+    const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
+    const res = await h.call('PATCH', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`, { body: { matches: { '$..a': 1 } } });
     expect(res.status).toBe(400);
-    expect((await h.call('GET', `/v1/subscribers/${sid}/sources/${source.id}`)).body.matches).toEqual({ '$.a': 1 });
+    expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`)).body.matches).toEqual({ '$.a': 1 });
   });
 
   it('ignores requests to a source saved with such a path before the limit, saying why, without evaluating it', async () => {
-    const created = await createSource(h, sid, { eventType: 'source.legacy', verification: TOKEN_HEADER });
+    const created = await createSource(h, subscriber.sid, { eventType: 'source.legacy', verification: TOKEN_HEADER });
     // What an older version stored: the path from the report, accepted then.
     const stored = (await h.store.sources.get<Source>(created.id))!;
     const legacy: Source = { ...stored, matches: { '$..*..*..*..*': 1 } };
@@ -50,15 +43,15 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     const res = await ingest(h, created.ingestUrl, { body: nested60(), headers: WITH_TOKEN });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ignored' });
-    expect((await historyOf(h, sid, created.id))[0]).toMatchObject({
+    expect((await historyOf(h, subscriber.sid, created.id))[0]).toMatchObject({
       outcome: 'ignored',
       reason: expect.stringMatching(/^matches: \$\.\.\*\.\.\*\.\.\*\.\.\*: recursive descent/),
     });
-    expect(await eventsOf(h, sid)).toEqual([]);
+    expect(await eventsOf(h, subscriber.sid)).toEqual([]);
   });
 
   it('ignores a request whose matching would take more than the step budget, saying so', async () => {
-    const source = await createSource(h, sid, {
+    const source = await createSource(h, subscriber.sid, {
       eventType: 'source.wide',
       verification: TOKEN_HEADER,
       matches: { '$[*].b[*]': 19_999, "$[*]['b'][*]": 19_999, '$.*.b.*': 19_999, '$[*].b.*': 19_999 },
@@ -66,7 +59,7 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     const body = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ a: i, b: [i] })));
     const res = await ingest(h, source.ingestUrl, { body, headers: WITH_TOKEN });
     expect(res.status).toBe(200);
-    expect((await historyOf(h, sid, source.id))[0]).toMatchObject({
+    expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
       outcome: 'ignored',
       reason: expect.stringMatching(/^matches: more than 200000 steps/),
     });

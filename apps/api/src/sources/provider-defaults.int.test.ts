@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
-import { startApiHarness, type ApiHarness } from '../api-harness';
+import { useApiHarness } from '../api-harness';
 import { PUBLIC_URL } from './provider-cases';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
 import { githubSignature, pagerdutySignature, sendgridHeaders, sendgridKeyPair, shopifyHeaders, zendeskHeaders } from './vendor-signers';
@@ -69,17 +69,11 @@ function malleate(signatureBase64: string): string {
 }
 
 describe('provider presets: defaults, vendor test vectors and replays', () => {
-  let h: ApiHarness;
+  const h = useApiHarness(() => ({ worker: false, publicUrl: PUBLIC_URL, now: () => clockMs ?? Date.now() }));
   let sid: string;
   /** The API's clock: null is the real time; the SendGrid vectors set it to when they were signed. */
   let clockMs: number | null = null;
 
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false, publicUrl: PUBLIC_URL, now: () => clockMs ?? Date.now() });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
   beforeEach(async () => {
     clockMs = null;
     sid = (await newSubscriber(h)).sid;

@@ -1,34 +1,24 @@
 import { createHmac } from 'node:crypto';
-import { startApiHarness, type ApiHarness } from '../api-harness';
+import { startApiHarness, useApiHarness } from '../api-harness';
 import { PUBLIC_URL } from './provider-cases';
-import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './source-test-kit';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './source-test-kit';
 import { githubSignature, twilioBodyHash, twilioSignature, twitterSignature } from './vendor-signers';
 
 const UNAUTHORIZED = { error: { code: 'unauthorized', message: 'unauthorized' } };
 
 describe('provider handshakes and URL-signed requests', () => {
-  let h: ApiHarness;
-  let sid: string;
+  const h = useApiHarness({ worker: false, publicUrl: PUBLIC_URL });
+  const subscriber = useSubscriber(h);
 
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false, publicUrl: PUBLIC_URL });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    sid = (await newSubscriber(h)).sid;
-  });
-
-  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${sid}/sources/${sourceId}`)).body.status;
-  const lastReason = async (sourceId: string) => (await historyOf(h, sid, sourceId))[0]?.reason;
+  const statusOf = async (sourceId: string) => (await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${sourceId}`)).body.status;
+  const lastReason = async (sourceId: string) => (await historyOf(h, subscriber.sid, sourceId))[0]?.reason;
 
   describe('GitHub ping', () => {
     const secret = 'gh-ping-secret';
     const ping = JSON.stringify({ zen: 'Design for failure.', hook_id: 109948940, hook: { type: 'Repository', events: ['push'] } });
 
     it('answers a signed ping 200, marks the source verified and publishes nothing', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'github', secret } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'github', secret } });
       const headers = {
         'x-github-event': 'ping',
         'x-github-delivery': 'd8e9b0a0-0000-11ee-8000-000000000001',
@@ -38,18 +28,18 @@ describe('provider handshakes and URL-signed requests', () => {
       expect([res.status, res.json]).toEqual([200, { status: 'verified' }]);
       expect(await statusOf(source.id)).toBe('verified');
       expect(await lastReason(source.id)).toBe('ping answered');
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
 
     it('answers an unsigned or wrongly signed ping 401 and stays unverified', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'github', secret } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'github', secret } });
       const unsigned = await ingest(h, source.ingestUrl, { body: ping, headers: { 'x-github-event': 'ping' } });
       const forged = await ingest(h, source.ingestUrl, {
         body: ping,
         headers: { 'x-github-event': 'ping', 'x-hub-signature-256': await githubSignature('guess', ping) },
       });
       expect([unsigned.status, unsigned.json, forged.status]).toEqual([401, UNAUTHORIZED, 401]);
-      expect((await historyOf(h, sid, source.id)).map((r) => r.reason)).toEqual([
+      expect((await historyOf(h, subscriber.sid, source.id)).map((r) => r.reason)).toEqual([
         'signature_mismatch: X-Hub-Signature-256',
         'missing_header: X-Hub-Signature-256',
       ]);
@@ -63,7 +53,7 @@ describe('provider handshakes and URL-signed requests', () => {
       ingest(h, `${url}?${new URLSearchParams(params).toString()}`, { method: 'GET' });
 
     it('answers 200 with exactly the challenge, as text, when the verify token matches, and marks the source verified', async () => {
-      const source = await createSource(h, sid, { verification });
+      const source = await createSource(h, subscriber.sid, { verification });
       const res = await get(source.ingestUrl, {
         'hub.mode': 'subscribe',
         'hub.verify_token': 'my-verify-token',
@@ -96,7 +86,7 @@ describe('provider handshakes and URL-signed requests', () => {
         'missing_challenge: hub.challenge missing or longer than 1024 characters',
       ],
     ])('refuses %s without echoing anything, and stays unverified', async (_name, params, status, reason) => {
-      const source = await createSource(h, sid, { verification });
+      const source = await createSource(h, subscriber.sid, { verification });
       const res = await get(source.ingestUrl, params);
       expect(res.status).toBe(status);
       expect(res.text).not.toContain('42');
@@ -109,7 +99,7 @@ describe('provider handshakes and URL-signed requests', () => {
     const consumerSecret = 'twitter-consumer-secret';
 
     it('answers {"response_token":"sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>"}, and does not count as verification', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'twitter', consumerSecret } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'twitter', consumerSecret } });
       const token = 'Y2hhbGxlbmdlLXRva2VuLTEyMw';
       const res = await ingest(h, `${source.ingestUrl}?crc_token=${token}`, { method: 'GET' });
       expect(res.status).toBe(200);
@@ -119,11 +109,11 @@ describe('provider handshakes and URL-signed requests', () => {
         JSON.stringify({ response_token: `sha256=${createHmac('sha256', consumerSecret).update(token).digest('base64')}` }),
       );
       expect(await statusOf(source.id)).toBe('unverified');
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
 
     it('never hands out a signature a post could use: a crc_token shaped like a JSON object is refused, a post must be an object', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'twitter', consumerSecret } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'twitter', consumerSecret } });
       const body = '{"tweet_create_events":[{"text":"forged"}]}';
       const crc = await ingest(h, `${source.ingestUrl}?crc_token=${encodeURIComponent(` ${body}`)}`, { method: 'GET' });
       expect([crc.status, crc.text]).toEqual([400, JSON.stringify({ error: { code: 'invalid_request', message: 'crc_token refused' } })]);
@@ -134,11 +124,11 @@ describe('provider handshakes and URL-signed requests', () => {
       });
       expect(signedScalar.status).toBe(401);
       expect(await lastReason(source.id)).toBe('malformed_body: a Twitter post is a JSON object');
-      expect(await eventsOf(h, sid)).toEqual([]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
 
     it('answers a GET without crc_token 400', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'twitter', consumerSecret } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'twitter', consumerSecret } });
       expect((await ingest(h, source.ingestUrl, { method: 'GET' })).status).toBe(400);
       expect(await lastReason(source.id)).toBe('missing_challenge: crc_token missing');
     });
@@ -148,7 +138,7 @@ describe('provider handshakes and URL-signed requests', () => {
     const authToken = 'twilio-auth-token-0123456789abcdef';
 
     it('checks a JSON webhook by the bodySHA256 in its signed URL, and refuses a body that does not hash to it', async () => {
-      const source = await createSource(h, sid, {
+      const source = await createSource(h, subscriber.sid, {
         verification: { type: 'twilio', authToken },
         format: 'json',
         eventType: 'twilio.{$.type}',
@@ -164,11 +154,11 @@ describe('provider handshakes and URL-signed requests', () => {
       });
       expect([tampered.status, tampered.json]).toEqual([401, UNAUTHORIZED]);
       expect(await lastReason(source.id)).toBe('body_hash_mismatch: bodySHA256 in the URL is not the SHA-256 of the body');
-      expect(await eventsOf(h, sid)).toEqual([ok.json.eventId]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([ok.json.eventId]);
     });
 
     it("accepts the URL signed with the scheme's default port, as Twilio's own validator does", async () => {
-      const source = await createSource(h, sid, { verification: { type: 'twilio', authToken } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'twilio', authToken } });
       const body = 'CallSid=CA1&CallStatus=completed';
       const signature = twilioSignature(authToken, `https://hooks.example.com:443${source.ingestUrl}`, {
         CallSid: 'CA1',
@@ -182,7 +172,7 @@ describe('provider handshakes and URL-signed requests', () => {
     });
 
     it('refuses a signature for another URL (another path or query)', async () => {
-      const source = await createSource(h, sid, { verification: { type: 'twilio', authToken } });
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'twilio', authToken } });
       const body = 'CallSid=CA1';
       const signature = twilioSignature(authToken, `${PUBLIC_URL}${source.ingestUrl}?x=1`, { CallSid: 'CA1' });
       const res = await ingest(h, `${source.ingestUrl}?x=2`, {

@@ -1,4 +1,4 @@
-import { startApiHarness, type ApiHarness } from '../api-harness';
+import { useApiHarness } from '../api-harness';
 import { PROVIDER_CASES, PUBLIC_URL, type ProviderCase, type SignedRequest } from './provider-cases';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, storedEvent } from './source-test-kit';
 
@@ -19,14 +19,7 @@ function without(headers: Record<string, string>, name: string): Record<string, 
 }
 
 describe('provider presets: requests signed as each vendor signs (its npm library where it has one), sent to a running Hookrelay', () => {
-  let h: ApiHarness;
-
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false, publicUrl: PUBLIC_URL });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const h = useApiHarness({ worker: false, publicUrl: PUBLIC_URL });
 
   describe.each(PROVIDER_CASES.map((c) => [c.type, c] as const))('%s', (_type, c) => {
     let sid: string;

@@ -1,5 +1,6 @@
 // Test-only: small helpers the source tests share, on top of the API harness.
 import type { ApiHarness } from '../api-harness';
+import { useFixture, type FixtureScope } from '@hookrelay/testing';
 
 export const GITHUB_SECRET = 'gh-webhook-secret-0123456789';
 /** A source verification as GitHub signs (X-Hub-Signature-256: sha256=<hex>). */
@@ -83,4 +84,16 @@ export async function eventsOf(h: ApiHarness, sid: string): Promise<string[]> {
   const keys = (await h.redis.keys(`${h.prefix}:ev:*`)).filter((k) => !k.endsWith(':dl'));
   const events = await Promise.all(keys.map((k) => h.store.events.get(k.slice(`${h.prefix}:ev:`.length))));
   return events.filter((e) => e?.subscriberId === sid).map((e) => e!.id);
+}
+
+/**
+ * A fresh subscriber for each test (or once for the suite, with scope 'all'), created through `h`:
+ * `subscriber.sid`, `subscriber.key`.
+ */
+export function useSubscriber(h: ApiHarness, scope: FixtureScope = 'each'): { sid: string; key: string } {
+  return useFixture(
+    () => newSubscriber(h),
+    () => undefined,
+    scope,
+  );
 }

@@ -1,4 +1,4 @@
-import { startApiHarness, type ApiHarness } from '../api-harness';
+import { useApiHarness } from '../api-harness';
 import { createSource, historyOf, ingest, newSubscriber } from './source-test-kit';
 
 const SECRETS = {
@@ -19,16 +19,10 @@ const secretValues = [
 ];
 
 describe('source routes', () => {
-  let h: ApiHarness;
+  const h = useApiHarness({ worker: false });
   let sid: string;
   let base: string;
 
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
   beforeEach(async () => {
     sid = (await newSubscriber(h)).sid;
     base = `/v1/subscribers/${sid}/sources`;
@@ -183,14 +177,7 @@ describe('source routes', () => {
 });
 
 describe('with HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true', () => {
-  let h: ApiHarness;
-
-  beforeAll(async () => {
-    h = await startApiHarness({ worker: false, policy: { allowUnauthenticatedSources: true } });
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const h = useApiHarness({ worker: false, policy: { allowUnauthenticatedSources: true } });
 
   it('creates a source without verification and publishes whatever reaches its URL', async () => {
     const { sid } = await newSubscriber(h);

@@ -1,6 +1,6 @@
 import type { EndpointAuth } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver, type ReceivedRequest } from '@hookrelay/testing';
-import { startEngineHarness, type EngineHarness } from '../engine-harness';
+import { buildEndpoint, buildEvent, useTestReceiver, type ReceivedRequest } from '@hookrelay/testing';
+import { useEngineHarness } from '../engine-harness';
 import { amzDate } from './aws-sigv4';
 import { leakedSecrets } from './test-servers/leak-check';
 import { sigV4Matches, type SigV4Credentials } from './test-servers/sigv4-check';
@@ -11,25 +11,22 @@ const CREDS: SigV4Credentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAcc
 const AUTH: EndpointAuth = { type: 'aws-sigv4', ...CREDS, region: 'eu-west-1', service: 'execute-api' };
 
 describe('aws-sigv4 auth', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
   let verdicts: boolean[];
   /** What the receiver holds: change it to make it refuse. */
   let receiverCreds: SigV4Credentials;
+  /** The worker's clock, when a test fixes it. */
+  let fixedNow: number | undefined;
+  const h = useEngineHarness({ now: () => fixedNow ?? Date.now() }, 'each');
+  const receiver = useTestReceiver((req: ReceivedRequest, res) => {
+    const ok = sigV4Matches(req, receiverCreds, 'eu-west-1', 'execute-api');
+    verdicts.push(ok);
+    res.writeHead(ok ? 200 : 401).end();
+  }, 'each');
 
-  beforeEach(async () => {
+  beforeEach(() => {
     verdicts = [];
     receiverCreds = CREDS;
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start((req: ReceivedRequest, res) => {
-      const ok = sigV4Matches(req, receiverCreds, 'eu-west-1', 'execute-api');
-      verdicts.push(ok);
-      res.writeHead(ok ? 200 : 401).end();
-    });
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
+    fixedNow = undefined;
   });
 
   it('signs a delivery that the receiver verifies by recomputing the signature with aws4', async () => {
@@ -59,9 +56,8 @@ describe('aws-sigv4 auth', () => {
   });
 
   it('takes x-amz-date from the worker clock', async () => {
-    await h.close();
     const fixed = Date.UTC(2026, 0, 2, 3, 4, 5);
-    h = await startEngineHarness({ now: () => fixed });
+    fixedNow = fixed;
     const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, auth: AUTH }));
     await h.waitForState(await h.enqueue(buildEvent(), endpoint), ['delivered']);
     expect(receiver.requests[0]?.headers['x-amz-date']).toBe('20260102T030405Z');

@@ -1,6 +1,6 @@
 import type { EndpointAuth } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
-import { startEngineHarness, type EngineHarness } from '../engine-harness';
+import { buildEndpoint, buildEvent, useTestReceiver } from '@hookrelay/testing';
+import { useEngineHarness } from '../engine-harness';
 import { DigestServer } from './test-servers/digest-server';
 import { leakedSecrets } from './test-servers/leak-check';
 
@@ -9,21 +9,15 @@ const PASSWORD = 'Circle of Life 7616';
 const AUTH: EndpointAuth = { type: 'digest', username: 'Mufasa', password: PASSWORD };
 
 describe.each(['MD5', 'SHA-256'] as const)('digest auth with %s', (algorithm) => {
-  let h: EngineHarness;
   let server: DigestServer;
-  let receiver: TestReceiver;
+  const receiver = useTestReceiver((req, res) => server.reply(req, res), 'each');
+  const h = useEngineHarness({}, 'each');
 
   const nonceOf = (i: number) => /nonce="([^"]+)"/.exec(receiver.requests[i]?.headers.authorization ?? '')?.[1];
   const ncOf = (i: number) => /nc=([0-9a-f]{8})/.exec(receiver.requests[i]?.headers.authorization ?? '')?.[1];
 
   beforeEach(async () => {
     server = new DigestServer({ realm: 'hooks@receiver.test', username: 'Mufasa', password: PASSWORD, algorithm });
-    receiver = await TestReceiver.start(server.reply);
-    h = await startEngineHarness();
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
   });
 
   it('answers the 401 challenge and delivers within one attempt', async () => {

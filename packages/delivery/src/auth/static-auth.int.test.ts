@@ -1,6 +1,6 @@
-import { buildEndpoint, buildEvent, TestReceiver, type ReceivedRequest } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, useTestReceiver, type ReceivedRequest } from '@hookrelay/testing';
 import type { EndpointAuth } from '@hookrelay/contracts';
-import { startEngineHarness, type EngineHarness } from '../engine-harness';
+import { useEngineHarness } from '../engine-harness';
 import { leakedSecrets } from './test-servers/leak-check';
 
 const FAST_RETRY = { maxRetries: 2, intervalMs: 20, backoff: 'fixed' as const };
@@ -41,19 +41,10 @@ const SCHEMES: Array<{
 ];
 
 describe.each(SCHEMES)('$name auth', ({ auth, wrong, accepts, secrets, header }) => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start((req, res) => {
-      res.writeHead(accepts(req) ? 200 : 401).end();
-    });
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const h = useEngineHarness({}, 'each');
+  const receiver = useTestReceiver((req, res) => {
+    res.writeHead(accepts(req) ? 200 : 401).end();
+  }, 'each');
 
   it('delivers to a receiver that demands it, with the signature still in place', async () => {
     const endpoint = await h.saveEndpoint(buildEndpoint({ url: `${receiver.url}/hook`, auth, retry: FAST_RETRY }));
@@ -103,17 +94,8 @@ describe.each(SCHEMES)('$name auth', ({ auth, wrong, accepts, secrets, header })
 });
 
 describe('auth headers and custom headers', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-
-  beforeEach(async () => {
-    h = await startEngineHarness();
-    receiver = await TestReceiver.start();
-  });
-  afterEach(async () => {
-    await h.close();
-    await receiver.close();
-  });
+  const h = useEngineHarness({}, 'each');
+  const receiver = useTestReceiver(undefined, 'each');
 
   it('sends the auth value, not a custom header of the same name in another case', async () => {
     const endpoint = await h.saveEndpoint(

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { DeliveryJobData } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, TestReceiver, waitForDrain } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
 
 /** Counts a metric's value in the registry (0 when absent). */
@@ -91,7 +91,7 @@ describe('the scheduler in the worker', () => {
       { endpointId: endpoint.id, deliveries: [{ id, eventId: event.id, ticket: 1 }] } satisfies DeliveryJobData,
       { jobId: `${id}-1-again` },
     );
-    await h.waitForIdle();
+    await waitForDrain(h.worker);
     expect(receiver.requests).toHaveLength(1);
     expect(await h.store.deliveries.attempts(id)).toHaveLength(1);
   });
@@ -109,7 +109,7 @@ describe('the scheduler in the worker', () => {
 
     const done = await h.waitForState(created!.id, ['delivered']);
     expect(done.attempts).toBe(1);
-    await h.waitForIdle();
+    await waitForDrain(h.worker);
     expect(receiver.requests).toHaveLength(1);
     expect(receiver.requests[0]!.headers['x-hookrelay-delivery-id']).toBe(created!.id);
   });
@@ -205,7 +205,7 @@ describe('jobs', () => {
       const events = Array.from({ length: 40 }, () => buildEvent());
       await h.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
       await receiver.waitForRequests(40);
-      await h.waitForIdle();
+      await waitForDrain(h.worker);
       expect(receiver.requests).toHaveLength(40);
       expect(new Set(receiver.requests.map((r) => r.headers['x-hookrelay-event-id'])).size).toBe(40);
       // Several deliveries a job (one admission turn takes up to 10 of an endpoint's), never more

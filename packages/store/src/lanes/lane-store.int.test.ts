@@ -1,7 +1,7 @@
-import Redis from 'ioredis';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
-import { createStore, pendingDelivery, type Store } from '../index';
+import { buildEndpoint, buildEvent } from '@hookrelay/testing';
+import { pendingDelivery } from '../index';
+import { useTestStore } from '../test-store';
 import { endpointSleeper, type AdmitOptions, type AdmittedDelivery, type LaneClass } from './lane-store';
 
 /**
@@ -9,26 +9,13 @@ import { endpointSleeper, type AdmitOptions, type AdmittedDelivery, type LaneCla
  * injected clock: fair order, caps, rate limits, retries, leases, parking, tickets and the slow lane.
  */
 describe('LaneStore: the delivery scheduler', () => {
-  let redis: Redis;
-  let store: Store;
-  let prefix: string;
   let clock: number;
   /** Stands in for a lane's BullMQ wait list: admission leaves room for what it holds. */
   let waitKey: string;
-
-  beforeAll(() => {
-    redis = new Redis(requireRedisUrl());
-  });
-  afterAll(() => redis.disconnect());
+  const db = useTestStore('lanes', { now: () => clock });
   beforeEach(() => {
-    prefix = uniquePrefix('lanes');
     clock = 1_000_000;
-    store = createStore({ redis, prefix, now: () => clock });
-    waitKey = `${prefix}:test-wait`;
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
+    waitKey = `${db.prefix}:test-wait`;
   });
 
   function admitOptions(o: Partial<AdmitOptions> = {}): AdmitOptions {
@@ -49,30 +36,30 @@ describe('LaneStore: the delivery scheduler', () => {
   /** Admits and at once "adds the jobs" (removes the leases), as the admission pump does. */
   async function admit(o: Partial<AdmitOptions> = {}): Promise<AdmittedDelivery[]> {
     const opts = admitOptions(o);
-    const { admitted } = await store.lanes.admit(opts);
-    if (admitted.length) await redis.zrem(store.lanes.leasesKey(opts.laneClass), ...admitted.map((a) => a.jobId));
+    const { admitted } = await db.store.lanes.admit(opts);
+    if (admitted.length) await db.redis.zrem(db.store.lanes.leasesKey(opts.laneClass), ...admitted.map((a) => a.jobId));
     return admitted;
   }
 
   async function endpointOf(subscriberId: string, extra: Partial<Endpoint> = {}): Promise<Endpoint> {
     const endpoint = buildEndpoint({ subscriberId, url: 'http://127.0.0.1:9/', ...extra });
-    await store.endpoints.save(endpoint);
+    await db.store.endpoints.save(endpoint);
     return endpoint;
   }
 
   /** Publishes `count` events to `endpoint`; returns their delivery ids in order. */
   async function publish(endpoint: Endpoint, count: number): Promise<string[]> {
     const events = Array.from({ length: count }, () => buildEvent({ subscriberId: endpoint.subscriberId }));
-    const created = await store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+    const created = await db.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
     return created.flat().map((d) => d.id);
   }
 
   /** Ends an admitted delivery's attempt as the worker records it. */
   async function finish(a: AdmittedDelivery, outcome: { retryAt?: number; pace?: 'slow' | 'prompt' | ''; lane?: LaneClass } = {}) {
-    const event = (await store.events.get(a.eventId)) as StoredEvent;
+    const event = (await db.store.events.get(a.eventId)) as StoredEvent;
     const delivery = pendingDelivery(a.deliveryId, event, a.endpointId, 1);
     const retrying = outcome.retryAt !== undefined;
-    return store.deliveries.recordAttempt(
+    return db.store.deliveries.recordAttempt(
       delivery,
       {
         attempt: 1,
@@ -140,13 +127,13 @@ describe('LaneStore: the delivery scheduler', () => {
     it('admits no more than the wait list has room for, and no more than asked', async () => {
       const e = await endpointOf('sub_room');
       await publish(e, 30);
-      await redis.rpush(waitKey, 'j1', 'j2', 'j3');
+      await db.redis.rpush(waitKey, 'j1', 'j2', 'j3');
       expect(await admit({ target: 10 })).toHaveLength(7);
       expect(await admit({ target: 100, max: 4 })).toHaveLength(4);
       // Leases not yet turned into jobs count as taken room too.
-      expect((await store.lanes.admit(admitOptions({ target: 12 }))).admitted).toHaveLength(9);
-      expect((await store.lanes.admit(admitOptions({ target: 12 }))).admitted).toHaveLength(0);
-      expect(await store.lanes.readyCount()).toBe(10);
+      expect((await db.store.lanes.admit(admitOptions({ target: 12 }))).admitted).toHaveLength(9);
+      expect((await db.store.lanes.admit(admitOptions({ target: 12 }))).admitted).toHaveLength(0);
+      expect(await db.store.lanes.readyCount()).toBe(10);
     });
   });
 
@@ -160,7 +147,7 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(first.filter((a) => a.endpointId === capped.id)).toHaveLength(2);
       expect(first.filter((a) => a.endpointId === other.id)).toHaveLength(2);
       // Asleep, out of the ring: a call with room admits nothing of it, and walks no further than it must.
-      expect(await redis.zscore(`${store.keys.sched()}:sleep`, endpointSleeper(capped.id, 'sub_cap'))).toBe(String(clock + 30_000));
+      expect(await db.redis.zscore(`${db.store.keys.sched()}:sleep`, endpointSleeper(capped.id, 'sub_cap'))).toBe(String(clock + 30_000));
       expect(await admit({ capEndpoint: 2 })).toEqual([]);
 
       await finish(first.find((a) => a.endpointId === capped.id)!);
@@ -199,7 +186,7 @@ describe('LaneStore: the delivery scheduler', () => {
       const start = clock;
       let nextDue: number | null = null;
       while (clock < start + 1000) {
-        const { admitted, nextDueAt } = await store.lanes.admit(admitOptions());
+        const { admitted, nextDueAt } = await db.store.lanes.admit(admitOptions());
         for (const _ of admitted) admittedAt.push(clock);
         nextDue = nextDueAt;
         clock += 7;
@@ -208,7 +195,7 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(admittedAt).toHaveLength(10);
       for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i]! - admittedAt[i - 1]!).toBeGreaterThanOrEqual(100);
       expect(nextDue).not.toBeNull();
-      expect(await store.lanes.readyCount()).toBe(20);
+      expect(await db.store.lanes.readyCount()).toBe(20);
     });
 
     it('applies a changed limit to the deliveries already waiting', async () => {
@@ -216,28 +203,28 @@ describe('LaneStore: the delivery scheduler', () => {
       await publish(e, 8);
       expect(await admit()).toHaveLength(1);
       // Raised: the next goes now, then one every 100 ms.
-      await store.endpoints.save({ ...e, rateLimit: { perSecond: 10 } });
+      await db.store.endpoints.save({ ...e, rateLimit: { perSecond: 10 } });
       expect(await admit()).toHaveLength(1);
       clock += 100;
       expect(await admit()).toHaveLength(1);
       // Saved unchanged: the pacing goes on where it was.
-      await store.endpoints.save({ ...e, rateLimit: { perSecond: 10 }, description: 'renamed' });
+      await db.store.endpoints.save({ ...e, rateLimit: { perSecond: 10 }, description: 'renamed' });
       expect(await admit()).toHaveLength(0);
-      await store.endpoints.save({ ...e, rateLimit: undefined });
+      await db.store.endpoints.save({ ...e, rateLimit: undefined });
       expect(await admit()).toHaveLength(5);
     });
 
     it('spaces the sends too, across workers: each caller waits out what the path bunched', async () => {
       const e = await endpointOf('sub_pace', { rateLimit: { perSecond: 20 } });
       const free = await endpointOf('sub_pace');
-      expect([await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id), await store.lanes.sendWaitMs(e.id)]).toEqual([
-        0, 50, 100,
-      ]);
+      expect([await db.store.lanes.sendWaitMs(e.id), await db.store.lanes.sendWaitMs(e.id), await db.store.lanes.sendWaitMs(e.id)]).toEqual(
+        [0, 50, 100],
+      );
       clock += 120;
-      expect(await store.lanes.sendWaitMs(e.id)).toBe(30);
+      expect(await db.store.lanes.sendWaitMs(e.id)).toBe(30);
       clock += 1000;
-      expect(await store.lanes.sendWaitMs(e.id)).toBe(0);
-      expect(await store.lanes.sendWaitMs(free.id)).toBe(0);
+      expect(await db.store.lanes.sendWaitMs(e.id)).toBe(0);
+      expect(await db.store.lanes.sendWaitMs(free.id)).toBe(0);
     });
   });
 
@@ -250,7 +237,7 @@ describe('LaneStore: the delivery scheduler', () => {
       await finish(a!, { retryAt: clock + 60_000 });
       expect(await admit()).toEqual([]);
       // The old job, handed out again after a crash, finds a newer ticket.
-      expect(await store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
+      expect(await db.store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
       clock += 60_000;
       expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2, jobId: `${id}-2` })]);
     });
@@ -258,11 +245,11 @@ describe('LaneStore: the delivery scheduler', () => {
     it('puts a delivery whose job was never added back at the head of its lane when its lease runs out', async () => {
       const e = await endpointOf('sub_lease');
       const [first, second] = await publish(e, 2);
-      const { admitted } = await store.lanes.admit(admitOptions({ max: 1, capEndpoint: 1 }));
+      const { admitted } = await db.store.lanes.admit(admitOptions({ max: 1, capEndpoint: 1 }));
       expect(admitted.map((a) => a.deliveryId)).toEqual([first]);
       // No job added (the admitting process died): the place stays held until the lease runs out.
       clock += 5_000;
-      expect((await store.lanes.admit(admitOptions({ capEndpoint: 1 }))).admitted).toEqual([]);
+      expect((await db.store.lanes.admit(admitOptions({ capEndpoint: 1 }))).admitted).toEqual([]);
       clock += 30_000;
       const again = await admit({ capEndpoint: 1 });
       expect(again).toEqual([expect.objectContaining({ deliveryId: first, ticket: 2 })]);
@@ -274,12 +261,12 @@ describe('LaneStore: the delivery scheduler', () => {
       const [one, two] = await publish(e, 2);
       const [a] = await admit({ max: 1 });
       await finish(a!);
-      expect(await store.lanes.entry(one!)).toBeNull();
-      expect(await store.lanes.forget(two!)).toBe(true);
-      expect(await store.lanes.forget(two!)).toBe(false);
+      expect(await db.store.lanes.entry(one!)).toBeNull();
+      expect(await db.store.lanes.forget(two!)).toBe(true);
+      expect(await db.store.lanes.forget(two!)).toBe(false);
       // Its lane element is stale now: nothing is admitted for it.
       expect(await admit()).toEqual([]);
-      expect(await store.lanes.readyCount()).toBe(0);
+      expect(await db.store.lanes.readyCount()).toBe(0);
     });
 
     it('records nothing in the scheduler for a job whose ticket is stale (the delivery moved on)', async () => {
@@ -289,8 +276,8 @@ describe('LaneStore: the delivery scheduler', () => {
       await finish(a!, { retryAt: clock + 1000 });
       // A second run of the ticket-1 job moves nothing in the scheduler: the retry stays due when it was.
       await finish(a!, { retryAt: clock + 999_999 });
-      expect(await store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
-      expect(await redis.zrange(`${store.keys.sched()}:due`, 0, -1, 'WITHSCORES')).toEqual([`${id}-2`, String(clock + 1000)]);
+      expect(await db.store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
+      expect(await db.redis.zrange(`${db.store.keys.sched()}:due`, 0, -1, 'WITHSCORES')).toEqual([`${id}-2`, String(clock + 1000)]);
       clock += 1000;
       expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2 })]);
     });
@@ -301,10 +288,10 @@ describe('LaneStore: the delivery scheduler', () => {
       const e = await endpointOf('sub_park');
       const ids = await publish(e, 3);
       const [a] = await admit({ max: 1 });
-      expect(await store.lanes.park(a!.jobId, clock + 30_000)).toBe(true);
-      expect(await store.lanes.park(a!.jobId, clock + 30_000)).toBe(false); // stale now
+      expect(await db.store.lanes.park(a!.jobId, clock + 30_000)).toBe(true);
+      expect(await db.store.lanes.park(a!.jobId, clock + 30_000)).toBe(false); // stale now
       expect(await admit()).toEqual([]);
-      await store.lanes.wake([endpointSleeper(e.id, 'sub_park')]);
+      await db.store.lanes.wake([endpointSleeper(e.id, 'sub_park')]);
       const next = await admit();
       expect(next.map((x) => [x.deliveryId, x.ticket])).toEqual([
         [ids[0], 2],
@@ -317,8 +304,8 @@ describe('LaneStore: the delivery scheduler', () => {
       const e = await endpointOf('sub_park2');
       await publish(e, 1);
       const [a] = await admit();
-      await store.lanes.park(a!.jobId, clock + 500);
-      const { nextDueAt } = await store.lanes.admit(admitOptions());
+      await db.store.lanes.park(a!.jobId, clock + 500);
+      const { nextDueAt } = await db.store.lanes.admit(admitOptions());
       expect(nextDueAt).toBe(clock + 500);
       clock += 500;
       expect(await admit()).toHaveLength(1);
@@ -327,7 +314,7 @@ describe('LaneStore: the delivery scheduler', () => {
 
   describe('the slow lane', () => {
     async function laneOf(e: Endpoint): Promise<LaneClass> {
-      return ((await redis.hget(store.keys.laneEndpoint(e.id), 'lane')) as LaneClass | null) ?? 'fast';
+      return ((await db.redis.hget(db.store.keys.laneEndpoint(e.id), 'lane')) as LaneClass | null) ?? 'fast';
     }
 
     it('moves an endpoint after slowAfter slow attempts in a row, with its waiting deliveries, and back after fastAfter prompt ones', async () => {
@@ -359,9 +346,9 @@ describe('LaneStore: the delivery scheduler', () => {
     await publish(f, 2);
     const [a] = await admit({ max: 1 });
     await finish(a!, { retryAt: clock + 5000 });
-    expect(await store.lanes.sample()).toEqual({ ready: 4, due: 1, sleeping: 0, slowEndpoints: 0, oldestCreatedAt: clock - 10 });
+    expect(await db.store.lanes.sample()).toEqual({ ready: 4, due: 1, sleeping: 0, slowEndpoints: 0, oldestCreatedAt: clock - 10 });
     // One each, then both endpoints asleep at their cap.
     expect(await admit({ capEndpoint: 1 })).toHaveLength(2);
-    expect(await store.lanes.sample()).toMatchObject({ ready: 2, due: 1, sleeping: 2 });
+    expect(await db.store.lanes.sample()).toMatchObject({ ready: 2, due: 1, sleeping: 2 });
   });
 });

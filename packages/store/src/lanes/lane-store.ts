@@ -216,6 +216,14 @@ export class LaneStore {
     return this.redis.zcard(this.leasesKey(laneClass));
   }
 
+  /**
+   * Retries due within `withinMs` from now (lanes.lua's due set, scored by due time): what a test's
+   * waitForDrain waits for, while a retry an hour away is not.
+   */
+  async dueWithin(withinMs: number): Promise<number> {
+    return this.redis.zcount(`${this.keys.sched()}:due`, '-inf', this.now() + withinMs);
+  }
+
   /** Deliveries in lanes (cheap: one counter). */
   async readyCount(): Promise<number> {
     return Number((await this.redis.hget(`${this.keys.sched()}:stats`, 'ready')) ?? 0);
