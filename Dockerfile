@@ -19,6 +19,7 @@ COPY packages/verify/package.json packages/verify/
 COPY packages/client/package.json packages/client/
 COPY packages/store/package.json packages/store/
 COPY packages/queue/package.json packages/queue/
+COPY packages/publishing/package.json packages/publishing/
 COPY packages/delivery/package.json packages/delivery/
 COPY packages/observability/package.json packages/observability/
 COPY packages/testing/package.json packages/testing/

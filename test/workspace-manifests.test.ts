@@ -25,10 +25,14 @@ describe('workspace package.json files', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives each app the program it runs as its main', () => {
-    for (const app of ['api', 'worker']) {
-      const manifest = JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')) as { main?: string };
-      expect(manifest.main).toBe('src/main.ts');
-    }
+  it("names each app's entry: the API's program, and the worker's library index (what other composition roots reuse)", () => {
+    const mainOf = (app: string) => (JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')) as { main?: string }).main;
+    expect(mainOf('api')).toBe('src/main.ts');
+    // apps/api --with-worker, the harnesses and the soak import createWorkerResources from
+    // @hookrelay/worker: its main must export that without starting a worker (src/main.ts does).
+    expect(mainOf('worker')).toBe('src/index.ts');
+    const index = readFileSync(join(ROOT, 'apps', 'worker', 'src', 'index.ts'), 'utf8');
+    expect(index).toMatch(/createWorkerResources|worker-resources/);
+    expect(index).not.toMatch(/from '\.\/main'/);
   });
 });
