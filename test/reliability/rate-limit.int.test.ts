@@ -1,7 +1,7 @@
-import { freePort, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
-import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
+import { freePort } from '@hookrelay/testing';
 import { waitFor } from './support/wait';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { startWorkerProcess } from './support/worker-process';
+import { useWorkerProcessStage } from './support/worker-process-stage';
 
 const PER_SECOND = 20;
 const EVENTS = 200;
@@ -40,25 +40,11 @@ async function deliveredBy(port: number): Promise<number> {
  * over it wait in the endpoint's lane: no worker slot held, no attempt failed.
  */
 describe("an endpoint's rate limit", () => {
-  let redis: RedisServerHandle;
-  let api: ReliabilityApi;
-  let receiver: TestReceiver;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    receiver = await TestReceiver.start({ status: 200 });
-    api = await startReliabilityApi({ redisUrl: redis.url });
-  });
-  afterAll(async () => {
-    for (const w of workers) await w.kill();
-    await api.close();
-    await receiver.close();
-    await redis.stop();
-  });
+  const stage = useWorkerProcessStage({ reply: { status: 200 } });
+  const { workers } = stage;
 
   it(`delivers ${EVENTS} deliveries through two worker processes at no more than ${PER_SECOND} a second, none failed by the limit`, async () => {
-    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: api.prefix, HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true' };
+    const env = { REDIS_URL: stage.redis.url, QUEUE_PREFIX: stage.api.prefix, HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true' };
     const metricsPorts = [await freePort(), await freePort()];
     for (const port of metricsPorts) workers.push(startWorkerProcess({ ...env, METRICS_PORT: String(port) }));
     await waitFor(
@@ -69,23 +55,23 @@ describe("an endpoint's rate limit", () => {
           .catch(() => false),
       20_000,
     );
-    const sid = (await api.call('POST', '/v1/subscribers', { body: { name: 'paced' } })).body.id as string;
-    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
-      body: { url: receiver.url, rateLimit: { perSecond: PER_SECOND } },
+    const sid = (await stage.api.call('POST', '/v1/subscribers', { body: { name: 'paced' } })).body.id as string;
+    const ep = await stage.api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: stage.receiver.url, rateLimit: { perSecond: PER_SECOND } },
     });
     expect(ep.status).toBe(201);
 
-    const published = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, {
+    const published = await stage.api.call('POST', `/v1/subscribers/${sid}/events/batch`, {
       body: { events: Array.from({ length: EVENTS }, (_, i) => ({ type: 'custom.paced', payload: { i } })) },
     });
     expect(published.status).toBe(202);
     const ids = (published.body.events as Array<{ deliveries: Array<{ id: string }> }>).flatMap((e) => e.deliveries.map((d) => d.id));
-    await receiver.waitForRequests(EVENTS, (EVENTS / PER_SECOND) * 1000 + 20_000);
+    await stage.receiver.waitForRequests(EVENTS, (EVENTS / PER_SECOND) * 1000 + 20_000);
 
     const records = await waitFor(
       'every delivery to be recorded',
       async () => {
-        const all = await api.store.deliveries.getMany(ids);
+        const all = await stage.api.store.deliveries.getMany(ids);
         return all.length === EVENTS && all.every((d) => d.state === 'delivered') ? all : undefined;
       },
       10_000,
@@ -93,7 +79,7 @@ describe("an endpoint's rate limit", () => {
     // Nothing was failed or retried because of the limit: one attempt each.
     expect(records.filter((d) => d.attempts !== 1)).toEqual([]);
 
-    const times = receiver.requests.map((r) => r.receivedAt);
+    const times = stage.receiver.requests.map((r) => r.receivedAt);
     const spanMs = Math.max(...times) - Math.min(...times);
     const buckets = perSecondBuckets(times);
     // A worker counts a delivery just after its record is written: wait for both counts to add up.
@@ -111,7 +97,7 @@ describe("an endpoint's rate limit", () => {
     // Both workers delivered: the limit held across processes, not within one.
     expect(byWorker.every((n) => n > 0)).toBe(true);
     // At most perSecond in each second, one second of burst allowed. Sends are spaced exactly
-    // (admit.lua, then pace-send.lua); the receiver stamps arrivals on an event loop it shares with
+    // (admit.lua, then pace-send.lua); the stage.receiver stamps arrivals on an event loop it shares with
     // the API and this test, which can bunch a few, so a sliding second may hold one or two more,
     // never the double two unpaced workers would send.
     expect(buckets.filter((n) => n > PER_SECOND).length).toBeLessThanOrEqual(1);

@@ -1,7 +1,6 @@
-import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
-import { startReliabilityApi, type ReliabilityApi } from './support/reliability-api';
 import { inParallel, sleep, waitFor } from './support/wait';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { startWorkerProcess } from './support/worker-process';
+import { useWorkerProcessStage } from './support/worker-process-stage';
 
 const EVENTS = 2000;
 const BATCH = 100;
@@ -9,29 +8,14 @@ const BATCH = 100;
 const KILL_AFTER = 400;
 
 describe('when the worker process is killed with SIGKILL during a burst', () => {
-  let redis: RedisServerHandle;
-  let api: ReliabilityApi;
-  let receiver: TestReceiver;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedisServer({ appendOnly: true });
-    // A little latency keeps many deliveries in flight when the kill lands.
-    receiver = await TestReceiver.start({ status: 200, delayMs: 20 });
-    api = await startReliabilityApi({ redisUrl: redis.url });
-  });
-
-  afterAll(async () => {
-    for (const w of workers) await w.kill();
-    await api.close();
-    await receiver.close();
-    await redis.stop();
-  });
+  // A little latency keeps many deliveries in flight when the kill lands.
+  const stage = useWorkerProcessStage({ redis: { appendOnly: true }, reply: { status: 200, delayMs: 20 } });
+  const { workers } = stage;
 
   it('delivers every accepted event once a new worker starts', async () => {
     const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: api.prefix,
+      REDIS_URL: stage.redis.url,
+      QUEUE_PREFIX: stage.api.prefix,
       HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true',
       WORKER_CONCURRENCY: '50',
       // One endpoint here, and the point is crash safety: let it use every slot, as before the
@@ -42,9 +26,9 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       WORKER_LOCK_DURATION_MS: '1000',
       WORKER_STALLED_INTERVAL_MS: '300',
     };
-    const sid = (await api.call('POST', '/v1/subscribers', { body: { name: 'worker-crash' } })).body.id as string;
-    const ep = await api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
-      body: { url: receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } },
+    const sid = (await stage.api.call('POST', '/v1/subscribers', { body: { name: 'worker-crash' } })).body.id as string;
+    const ep = await stage.api.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+      body: { url: stage.receiver.url, retry: { maxRetries: 5, intervalMs: 200, backoff: 'fixed' } },
     });
     expect(ep.status).toBe(201);
 
@@ -57,7 +41,7 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       2,
       Array.from({ length: EVENTS / BATCH }, (_, b) => async () => {
         const events = Array.from({ length: BATCH }, (_, i) => ({ type: 'custom.crash', payload: { n: b * BATCH + i } }));
-        const res = await api.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } });
+        const res = await stage.api.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } });
         expect(res.status).toBe(202);
         for (const e of res.body.events as Array<{ id: string; deliveries: Array<{ id: string }> }>) {
           accepted.add(e.id);
@@ -67,31 +51,31 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       }),
     );
 
-    await receiver.waitForRequests(KILL_AFTER, 30_000);
+    await stage.receiver.waitForRequests(KILL_AFTER, 30_000);
     await workers[0]!.kill();
     killedAt = Date.now();
-    seenAtKill = receiver.requests.length;
+    seenAtKill = stage.receiver.requests.length;
     await sleep(500);
     workers.push(startWorkerProcess(env));
     await publishing;
     expect(accepted.size).toBe(EVENTS);
 
-    const seen = () => new Set(receiver.requests.map((r) => String(r.headers['x-hookrelay-event-id'])));
+    const seen = () => new Set(stage.receiver.requests.map((r) => String(r.headers['x-hookrelay-event-id'])));
     await waitFor('every accepted event to reach the receiver', () => [...accepted].every((id) => seen().has(id)), 60_000, 200).catch(
       () => undefined,
     );
     const received = seen();
     const missing = [...accepted].filter((id) => !received.has(id));
-    const duplicates = receiver.requests.length - received.size;
+    const duplicates = stage.receiver.requests.length - received.size;
     console.log(
-      `worker-crash-burst: ${JSON.stringify({ events: EVENTS, seenAtKill, lost: missing.length, duplicates, receiverRequests: receiver.requests.length, drainedAfterKillMs: Date.now() - killedAt })}`,
+      `worker-crash-burst: ${JSON.stringify({ events: EVENTS, seenAtKill, lost: missing.length, duplicates, receiverRequests: stage.receiver.requests.length, drainedAfterKillMs: Date.now() - killedAt })}`,
     );
     expect(missing).toEqual([]);
-    // The delivery records agree with what the receiver saw.
+    // The delivery records agree with what the stage.receiver saw.
     const records = await waitFor(
       'every delivery record to say delivered',
       async () => {
-        const all = await api.store.deliveries.getMany(deliveryIds);
+        const all = await stage.api.store.deliveries.getMany(deliveryIds);
         return all.every((d) => d.state === 'delivered') ? all : undefined;
       },
       10_000,
@@ -99,12 +83,12 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
     expect(records).toHaveLength(EVENTS);
     // At-least-once: the only events sent twice are those whose first request was in flight at the kill.
     const firstSeen = new Map<string, number>();
-    for (const r of receiver.requests) {
+    for (const r of stage.receiver.requests) {
       const id = String(r.headers['x-hookrelay-event-id']);
       if (!firstSeen.has(id)) firstSeen.set(id, r.receivedAt);
     }
     const counts = new Map<string, number>();
-    for (const r of receiver.requests)
+    for (const r of stage.receiver.requests)
       counts.set(String(r.headers['x-hookrelay-event-id']), (counts.get(String(r.headers['x-hookrelay-event-id'])) ?? 0) + 1);
     const sentTwice = [...counts].filter(([, c]) => c > 1).map(([id]) => id);
     expect(sentTwice.filter((id) => (firstSeen.get(id) ?? Infinity) > killedAt)).toEqual([]);

@@ -162,3 +162,15 @@ export function useApiHarnessPerTest(): (options?: ApiHarnessOptions) => Promise
     return h;
   };
 }
+
+/** A subscriber ("Acme") created through the API before each test, and its endpoints' base path. */
+export function useAcmeEndpoints(h: ApiHarness): { sid: string; base: string } {
+  return useFixture(
+    async () => {
+      const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id as string;
+      return { sid, base: `/v1/subscribers/${sid}/endpoints` };
+    },
+    () => undefined,
+    'each',
+  );
+}

@@ -1,30 +1,24 @@
 import { useTestReceiver } from '@hookrelay/testing';
-import { useApiHarness } from './api-harness';
+import { useAcmeEndpoints, useApiHarness } from './api-harness';
 
 describe('endpoint routes', () => {
   const receiver = useTestReceiver(undefined, 'each');
   const h = useApiHarness({ worker: false }, 'each');
-  let sid: string;
-  let base: string;
-
-  beforeEach(async () => {
-    // No worker: these tests deliver nothing, and verification is covered in verification.int.test.ts.
-    sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
-    base = `/v1/subscribers/${sid}/endpoints`;
-  });
+  // No worker: these tests deliver nothing, and verification is covered in verification.int.test.ts.
+  const acme = useAcmeEndpoints(h);
 
   async function create(body: Record<string, unknown> = {}) {
-    const res = await h.call('POST', base, { body: { url: `${receiver.url}/hook`, ...body } });
+    const res = await h.call('POST', acme.base, { body: { url: `${receiver.url}/hook`, ...body } });
     expect(res.status).toBe(201);
     return res.body;
   }
 
   it('creates an endpoint with 201, its id and secret, and every default visible', async () => {
-    const res = await h.call('POST', base, { body: { url: `${receiver.url}/hook` } });
+    const res = await h.call('POST', acme.base, { body: { url: `${receiver.url}/hook` } });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       id: expect.stringMatching(/^ep_/),
-      subscriberId: sid,
+      subscriberId: acme.sid,
       url: `${receiver.url}/hook`,
       description: '',
       eventTypes: ['*'],
@@ -62,20 +56,22 @@ describe('endpoint routes', () => {
       expect((await create()).rateLimit).toBeNull();
       const limited = await create({ rateLimit: { perSecond: 20 } });
       expect(limited.rateLimit).toEqual({ perSecond: 20 });
-      expect((await h.call('GET', `${base}/${limited.id}`)).body.rateLimit).toEqual({ perSecond: 20 });
-      const halved = await h.call('PATCH', `${base}/${limited.id}`, { body: { rateLimit: { perSecond: 0.5 } } });
+      expect((await h.call('GET', `${acme.base}/${limited.id}`)).body.rateLimit).toEqual({ perSecond: 20 });
+      const halved = await h.call('PATCH', `${acme.base}/${limited.id}`, { body: { rateLimit: { perSecond: 0.5 } } });
       expect(halved.body.rateLimit).toEqual({ perSecond: 0.5 });
       // Other changes leave it alone; null removes it.
-      expect((await h.call('PATCH', `${base}/${limited.id}`, { body: { description: 'x' } })).body.rateLimit).toEqual({ perSecond: 0.5 });
-      expect((await h.call('PATCH', `${base}/${limited.id}`, { body: { rateLimit: null } })).body.rateLimit).toBeNull();
-      expect((await h.call('GET', base)).body.data.map((e: { rateLimit: unknown }) => e.rateLimit)).toEqual([null, null]);
+      expect((await h.call('PATCH', `${acme.base}/${limited.id}`, { body: { description: 'x' } })).body.rateLimit).toEqual({
+        perSecond: 0.5,
+      });
+      expect((await h.call('PATCH', `${acme.base}/${limited.id}`, { body: { rateLimit: null } })).body.rateLimit).toBeNull();
+      expect((await h.call('GET', acme.base)).body.data.map((e: { rateLimit: unknown }) => e.rateLimit)).toEqual([null, null]);
     });
 
     it('reaches the scheduler with the endpoint, so waiting deliveries are paced by the current limit', async () => {
       const limited = await create({ rateLimit: { perSecond: 20 } });
       const settings = h.deps.store.keys.laneEndpoint(limited.id);
-      expect(await h.deps.redis.hmget(settings, 'sid', 'rate')).toEqual([sid, '20']);
-      await h.call('PATCH', `${base}/${limited.id}`, { body: { rateLimit: null } });
+      expect(await h.deps.redis.hmget(settings, 'sid', 'rate')).toEqual([acme.sid, '20']);
+      await h.call('PATCH', `${acme.base}/${limited.id}`, { body: { rateLimit: null } });
       expect(await h.deps.redis.hget(settings, 'rate')).toBeNull();
     });
 
@@ -88,20 +84,20 @@ describe('endpoint routes', () => {
       [{ perSecond: 5, burst: 10 }, 'rateLimit'],
       [5, 'rateLimit'],
     ])('refuses %j with a 400 naming %s', async (rateLimit, path) => {
-      const res = await h.call('POST', base, { body: { url: `${receiver.url}/hook`, rateLimit } });
+      const res = await h.call('POST', acme.base, { body: { url: `${receiver.url}/hook`, rateLimit } });
       expect(res.status).toBe(400);
       expect(JSON.stringify(res.body)).toContain(path);
       const ep = await create();
-      const patched = await h.call('PATCH', `${base}/${ep.id}`, { body: { rateLimit } });
+      const patched = await h.call('PATCH', `${acme.base}/${ep.id}`, { body: { rateLimit } });
       expect(patched.status).toBe(400);
-      expect((await h.call('GET', `${base}/${ep.id}`)).body.rateLimit).toBeNull();
+      expect((await h.call('GET', `${acme.base}/${ep.id}`)).body.rateLimit).toBeNull();
     });
   });
 
   it('never shows the secret in GET or in the list', async () => {
     const created = await create();
-    const one = await h.call('GET', `${base}/${created.id}`);
-    const list = await h.call('GET', base);
+    const one = await h.call('GET', `${acme.base}/${created.id}`);
+    const list = await h.call('GET', acme.base);
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ id: created.id, url: created.url, secretRotation: null });
     expect(list.body.data).toEqual([one.body]);
@@ -119,7 +115,7 @@ describe('endpoint routes', () => {
     let cursor: string | null = null;
     do {
       const query: string = `?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await h.call('GET', `${base}${query}`);
+      const res = await h.call('GET', `${acme.base}${query}`);
       expect(res.status).toBe(200);
       pages.push(res.body.data.map((e: { id: string }) => e.id));
       cursor = res.body.nextCursor;
@@ -131,22 +127,22 @@ describe('endpoint routes', () => {
   it('continues after the cursor even when the endpoint it names was deleted', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await create({ description: `n${i}` })).id);
-    const first = await h.call('GET', `${base}?limit=2`);
+    const first = await h.call('GET', `${acme.base}?limit=2`);
     expect(first.body.data.map((e: { id: string }) => e.id)).toEqual(ids.slice(0, 2));
-    expect((await h.call('DELETE', `${base}/${ids[1]}`)).status).toBe(204);
-    const second = await h.call('GET', `${base}?limit=2&cursor=${first.body.nextCursor}`);
+    expect((await h.call('DELETE', `${acme.base}/${ids[1]}`)).status).toBe(204);
+    const second = await h.call('GET', `${acme.base}?limit=2&cursor=${first.body.nextCursor}`);
     expect(second.body.data.map((e: { id: string }) => e.id)).toEqual(ids.slice(2, 4));
   });
 
   it.each(['0', '101', 'many'])('refuses limit=%s with 400 naming limit', async (limit) => {
-    const res = await h.call('GET', `${base}?limit=${limit}`);
+    const res = await h.call('GET', `${acme.base}?limit=${limit}`);
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'limit' })]);
   });
 
   it('patches fields and keeps the rest', async () => {
     const created = await create({ description: 'old' });
-    const res = await h.call('PATCH', `${base}/${created.id}`, {
+    const res = await h.call('PATCH', `${acme.base}/${created.id}`, {
       body: {
         description: 'new',
         eventTypes: ['receipt.*.delivered'],
@@ -156,7 +152,7 @@ describe('endpoint routes', () => {
       },
     });
     expect(res.status).toBe(200);
-    const after = (await h.call('GET', `${base}/${created.id}`)).body;
+    const after = (await h.call('GET', `${acme.base}/${created.id}`)).body;
     expect(after).toEqual(res.body);
     expect(after).toMatchObject({
       description: 'new',
@@ -168,18 +164,18 @@ describe('endpoint routes', () => {
       signature: created.signature,
       status: 'active',
     });
-    expect((await h.call('GET', `${base}/${created.id}/secret`)).body.secret).toBe(created.secret);
+    expect((await h.call('GET', `${acme.base}/${created.id}/secret`)).body.secret).toBe(created.secret);
   });
 
   it('disables and re-enables an endpoint with PATCH status', async () => {
     const created = await create();
-    const disabled = await h.call('PATCH', `${base}/${created.id}`, { body: { status: 'disabled' } });
+    const disabled = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { status: 'disabled' } });
     expect(disabled.body).toMatchObject({ status: 'disabled', disabledReason: expect.any(String) });
-    expect((await h.call('GET', `${base}/${created.id}`)).body.status).toBe('disabled');
-    const enabled = await h.call('PATCH', `${base}/${created.id}`, { body: { status: 'active' } });
+    expect((await h.call('GET', `${acme.base}/${created.id}`)).body.status).toBe('disabled');
+    const enabled = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { status: 'active' } });
     expect(enabled.body.status).toBe('active');
     expect(enabled.body).not.toHaveProperty('disabledReason');
-    const bad = await h.call('PATCH', `${base}/${created.id}`, { body: { status: 'paused' } });
+    const bad = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { status: 'paused' } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details).toEqual([expect.objectContaining({ path: 'status' })]);
   });
@@ -187,7 +183,7 @@ describe('endpoint routes', () => {
   it('deletes an endpoint: 204, then 404 on every route for it, and gone from the list', async () => {
     const created = await create();
     const kept = await create();
-    const del = await h.call('DELETE', `${base}/${created.id}`);
+    const del = await h.call('DELETE', `${acme.base}/${created.id}`);
     expect(del.status).toBe(204);
     expect(del.body).toBeNull();
     for (const [method, suffix] of [
@@ -197,12 +193,12 @@ describe('endpoint routes', () => {
       ['GET', '/secret'],
       ['POST', '/secret/rotate'],
     ] as const) {
-      const res = await h.call(method, `${base}/${created.id}${suffix}`, {
+      const res = await h.call(method, `${acme.base}/${created.id}${suffix}`, {
         body: method === 'PATCH' || method === 'POST' ? {} : undefined,
       });
       expect([method, suffix, res.status, res.body?.error?.code]).toEqual([method, suffix, 404, 'not_found']);
     }
-    expect((await h.call('GET', base)).body.data.map((e: { id: string }) => e.id)).toEqual([kept.id]);
+    expect((await h.call('GET', acme.base)).body.data.map((e: { id: string }) => e.id)).toEqual([kept.id]);
   });
 
   describe('refuses invalid input with 400 naming the field', () => {
@@ -245,31 +241,31 @@ describe('endpoint routes', () => {
       ['a timeout over 60 s', { timeoutMs: 60001 }, 'timeoutMs'],
       ['an unknown verify mode', { verify: 'ping' }, 'verify'],
     ])('%s', async (_label, fields, path) => {
-      const res = await h.call('POST', base, { body: { url: `${receiver.url}/hook`, ...fields } });
+      const res = await h.call('POST', acme.base, { body: { url: `${receiver.url}/hook`, ...fields } });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
       expect(res.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
       expect(res.body.error.message).toContain(path);
-      expect((await h.call('GET', base)).body.data).toEqual([]);
+      expect((await h.call('GET', acme.base)).body.data).toEqual([]);
     });
 
     it('an unknown extra field, on create and on patch', async () => {
-      const res = await h.call('POST', base, { body: { url: receiver.url, colour: 'blue' } });
+      const res = await h.call('POST', acme.base, { body: { url: receiver.url, colour: 'blue' } });
       expect(res.status).toBe(400);
       expect(res.body.error.message).toContain('colour');
       const created = await create();
-      const patch = await h.call('PATCH', `${base}/${created.id}`, { body: { secret: 'patched-secret-0123456789' } });
+      const patch = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { secret: 'patched-secret-0123456789' } });
       expect(patch.status).toBe(400);
       expect(patch.body.error.message).toContain('secret');
-      expect((await h.call('GET', `${base}/${created.id}/secret`)).body.secret).toBe(created.secret);
+      expect((await h.call('GET', `${acme.base}/${created.id}/secret`)).body.secret).toBe(created.secret);
     });
 
     it('the same header rules on patch, leaving the endpoint unchanged', async () => {
       const created = await create({ headers: { 'X-Tenant': 'acme' } });
-      const res = await h.call('PATCH', `${base}/${created.id}`, { body: { headers: { 'Content-Type': 'text/plain' } } });
+      const res = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { headers: { 'Content-Type': 'text/plain' } } });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'headers.Content-Type' })]);
-      expect((await h.call('GET', `${base}/${created.id}`)).body.headers).toEqual({ 'X-Tenant': 'acme' });
+      expect((await h.call('GET', `${acme.base}/${created.id}`)).body.headers).toEqual({ 'X-Tenant': 'acme' });
     });
   });
 
@@ -281,7 +277,7 @@ describe('endpoint routes', () => {
       ['GET', '/ep_01unknown/secret'],
       ['POST', '/ep_01unknown/secret/rotate'],
     ])('for %s on an unknown endpoint%s', async (method, suffix) => {
-      const res = await h.call(method, `${base}${suffix}`, { body: method === 'PATCH' || method === 'POST' ? {} : undefined });
+      const res = await h.call(method, `${acme.base}${suffix}`, { body: method === 'PATCH' || method === 'POST' ? {} : undefined });
       expect(res.status).toBe(404);
       expect(res.body.error).toEqual({ code: 'not_found', message: 'endpoint not found' });
     });

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { standardWebhooksSignature, verifyStandardWebhook } from '@hookrelay/signing';
 import { useTestReceiver } from '@hookrelay/testing';
-import { useApiHarness } from './api-harness';
+import { useAcmeEndpoints, useApiHarness } from './api-harness';
 
 const DAY_MS = 24 * 3600 * 1000;
 const EVENT = { type: 'custom.order.paid', payload: { orderId: 'ord_84213', amount: 4999 } };
@@ -9,23 +9,17 @@ const EVENT = { type: 'custom.order.paid', payload: { orderId: 'ord_84213', amou
 describe('endpoint secrets', () => {
   const receiver = useTestReceiver(undefined, 'each');
   const h = useApiHarness({}, 'each');
-  let sid: string;
-  let base: string;
-
-  beforeEach(async () => {
-    sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Acme' } })).body.id;
-    base = `/v1/subscribers/${sid}/endpoints`;
-  });
+  const acme = useAcmeEndpoints(h);
 
   async function create(body: Record<string, unknown> = {}) {
-    const res = await h.call('POST', base, { body: { url: `${receiver.url}/hook`, ...body } });
+    const res = await h.call('POST', acme.base, { body: { url: `${receiver.url}/hook`, ...body } });
     expect(res.status).toBe(201);
     return res.body;
   }
 
   it('shows the secret on GET /secret with no retiring secrets', async () => {
     const created = await create({ secret: 'my-own-secret-0123456789' });
-    const res = await h.call('GET', `${base}/${created.id}/secret`);
+    const res = await h.call('GET', `${acme.base}/${created.id}/secret`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ secret: 'my-own-secret-0123456789', previousSecrets: [] });
   });
@@ -34,7 +28,7 @@ describe('endpoint secrets', () => {
     it('returns a new secret and keeps the old one signing for about 24 hours', async () => {
       const created = await create();
       const before = Date.now();
-      const res = await h.call('POST', `${base}/${created.id}/secret/rotate`);
+      const res = await h.call('POST', `${acme.base}/${created.id}/secret/rotate`);
       expect(res.status).toBe(200);
       expect(res.body.secret).toEqual(expect.any(String));
       expect(res.body.secret).not.toBe(created.secret);
@@ -42,16 +36,16 @@ describe('endpoint secrets', () => {
       const expiresAt = res.body.previousSecrets[0].expiresAt as number;
       expect(expiresAt).toBeGreaterThanOrEqual(before + DAY_MS);
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + DAY_MS);
-      expect((await h.call('GET', `${base}/${created.id}/secret`)).body).toEqual(res.body);
-      expect((await h.call('GET', `${base}/${created.id}`)).body.secretRotation).toEqual({ retiringUntil: expiresAt });
+      expect((await h.call('GET', `${acme.base}/${created.id}/secret`)).body).toEqual(res.body);
+      expect((await h.call('GET', `${acme.base}/${created.id}`)).body.secretRotation).toEqual({ retiringUntil: expiresAt });
     });
 
     it('signs x-hub-signature deliveries with the new secret only', async () => {
       const created = await create();
-      await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      await h.call('POST', `/v1/subscribers/${acme.sid}/events`, { body: EVENT });
       await receiver.waitForRequests(1);
-      const rotated = (await h.call('POST', `${base}/${created.id}/secret/rotate`)).body;
-      await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      const rotated = (await h.call('POST', `${acme.base}/${created.id}/secret/rotate`)).body;
+      await h.call('POST', `/v1/subscribers/${acme.sid}/events`, { body: EVENT });
       const [first, second] = await receiver.waitForRequests(2);
       const body = JSON.stringify(EVENT.payload);
       expect(second?.body.toString()).toBe(body);
@@ -61,8 +55,8 @@ describe('endpoint secrets', () => {
 
     it('signs standard-webhooks deliveries with both the new and the old secret', async () => {
       const created = await create({ signature: { scheme: 'standard-webhooks' } });
-      const rotated = (await h.call('POST', `${base}/${created.id}/secret/rotate`)).body;
-      const published = (await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).body;
+      const rotated = (await h.call('POST', `${acme.base}/${created.id}/secret/rotate`)).body;
+      const published = (await h.call('POST', `/v1/subscribers/${acme.sid}/events`, { body: EVENT })).body;
       const [req] = await receiver.waitForRequests(1);
       const headers = {
         'webhook-id': String(req?.headers['webhook-id']),
@@ -86,9 +80,11 @@ describe('endpoint secrets', () => {
 
     it('accepts a chosen secret and a zero grace period that retires the old one at once', async () => {
       const created = await create();
-      const res = await h.call('POST', `${base}/${created.id}/secret/rotate`, { body: { secret: 'chosen-secret-0123456789', graceMs: 0 } });
+      const res = await h.call('POST', `${acme.base}/${created.id}/secret/rotate`, {
+        body: { secret: 'chosen-secret-0123456789', graceMs: 0 },
+      });
       expect(res.body).toEqual({ secret: 'chosen-secret-0123456789', previousSecrets: [] });
-      const short = await h.call('POST', `${base}/${created.id}/secret/rotate`, { body: { secret: 'short' } });
+      const short = await h.call('POST', `${acme.base}/${created.id}/secret/rotate`, { body: { secret: 'short' } });
       expect(short.status).toBe(400);
       expect(short.body.error.details).toEqual([expect.objectContaining({ path: 'secret' })]);
     });
@@ -97,14 +93,14 @@ describe('endpoint secrets', () => {
   describe('when PATCH changes the signature scheme', () => {
     it('issues a whsec_ secret for standard-webhooks, and deliveries verify with it', async () => {
       const created = await create();
-      const res = await h.call('PATCH', `${base}/${created.id}`, { body: { signature: { scheme: 'standard-webhooks' } } });
+      const res = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { signature: { scheme: 'standard-webhooks' } } });
       expect(res.status).toBe(200);
       // The old secret cannot serve the new scheme: the new one is shown once, here, as on create.
-      const { secret, previousSecrets } = (await h.call('GET', `${base}/${created.id}/secret`)).body;
+      const { secret, previousSecrets } = (await h.call('GET', `${acme.base}/${created.id}/secret`)).body;
       expect(secret).toMatch(/^whsec_/);
       expect(res.body.secret).toBe(secret);
       expect(previousSecrets).toEqual([]);
-      await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      await h.call('POST', `/v1/subscribers/${acme.sid}/events`, { body: EVENT });
       const [req] = await receiver.waitForRequests(1);
       const headers = {
         'webhook-id': String(req?.headers['webhook-id']),
@@ -117,11 +113,11 @@ describe('endpoint secrets', () => {
 
     it('keeps a secret that suits the new scheme', async () => {
       const created = await create({ signature: { scheme: 'standard-webhooks' } });
-      await h.call('PATCH', `${base}/${created.id}`, {
+      await h.call('PATCH', `${acme.base}/${created.id}`, {
         body: { signature: { scheme: 'x-hub-signature', algorithm: 'sha512', prefix: true } },
       });
-      expect((await h.call('GET', `${base}/${created.id}/secret`)).body.secret).toBe(created.secret);
-      await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      expect((await h.call('GET', `${acme.base}/${created.id}/secret`)).body.secret).toBe(created.secret);
+      await h.call('POST', `/v1/subscribers/${acme.sid}/events`, { body: EVENT });
       const [req] = await receiver.waitForRequests(1);
       expect(req?.headers['x-hub-signature']).toBe(
         `sha512=${createHmac('sha512', created.secret).update(JSON.stringify(EVENT.payload)).digest('hex')}`,

@@ -39,12 +39,15 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
   if (target.kind === 'sentinel') return new Redis({ ...options, ...target.options, sentinels: target.sentinels, name: target.name });
   if (target.kind === 'cluster') {
     // A Cluster speaks the same commands; BullMQ and the store accept it where they take a Redis.
-    const { maxRetriesPerRequest, enableOfflineQueue, enableReadyCheck, enableAutoPipelining, ...redisOptions } = options;
+    // lazyConnect belongs to the Cluster itself too: otherwise it connects at once and the start-up
+    // check's connect() fails with "already connecting".
+    const { maxRetriesPerRequest, enableOfflineQueue, enableReadyCheck, enableAutoPipelining, lazyConnect, ...redisOptions } = options;
     return new Cluster(target.nodes, {
       redisOptions: { ...redisOptions, ...target.options, maxRetriesPerRequest },
       enableOfflineQueue,
       enableReadyCheck,
       enableAutoPipelining,
+      lazyConnect,
     }) as unknown as Redis;
   }
   return new Redis(url, options);

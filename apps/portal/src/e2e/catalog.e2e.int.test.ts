@@ -1,7 +1,8 @@
-import { TestReceiver } from '@hookrelay/testing';
+import type { TestReceiver } from '@hookrelay/testing';
 import type { Browser, Page } from 'playwright-core';
-import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
-import { buildPortal, horizontalOverflow, launchChromium, waitUntil } from './browser';
+import type { ApiHarness } from '../../../api/src/api-harness';
+import { horizontalOverflow, waitUntil } from './browser';
+import { usePortalStage } from './portal-stage';
 
 // Issue 17 in the portal: the event catalog page shows operator-defined types from the live
 // catalog, and "Send test event" sends a chosen type with its first example, in headless Chromium
@@ -32,13 +33,10 @@ describe("the portal's event catalog", () => {
     await p.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
   }
 
+  const stage = usePortalStage({ worker: false }, { status: 200, body: 'ok' });
+
   beforeAll(async () => {
-    buildPortal();
-    [h, receiver, browser] = await Promise.all([
-      startApiHarness({ worker: false }),
-      TestReceiver.start({ status: 200, body: 'ok' }),
-      launchChromium(),
-    ]);
+    ({ h, receiver, browser } = stage);
     sub = (await h.call('POST', '/v1/subscribers', { body: { name: 'Catalog reader' } })).body;
     endpointId = (
       await h.call('POST', `/v1/subscribers/${sub.id}/endpoints`, {
@@ -62,11 +60,6 @@ describe("the portal's event catalog", () => {
     page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
     await signIn(page);
   }, 90_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([h?.close(), receiver?.close()]);
-  });
 
   it('shows a custom type with its description, example and collapsible schema, grouped by namespace', async () => {
     await page.getByRole('link', { name: 'Event types' }).click();

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { TestReceiver } from '@hookrelay/testing';
+import type { TestReceiver } from '@hookrelay/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
-import { buildPortal, horizontalOverflow, launchChromium, screenshotDir, waitUntil, sequentialSteps } from './browser';
+import type { ApiHarness } from '../../../api/src/api-harness';
+import { horizontalOverflow, screenshotDir, waitUntil, sequentialSteps } from './browser';
+import { usePortalStage } from './portal-stage';
 
 // Portal sessions end to end: a platform hands a subscriber a magic link (POST .../portal-sessions),
 // the subscriber opens it in Chromium, sends a test event of a chosen type, replays an event from
@@ -39,14 +40,11 @@ describe('portal session links', () => {
   }
   const requestsFor = (eventId: string) => receiver.requests.filter((r) => r.headers['x-hookrelay-event-id'] === eventId);
 
+  const stage = usePortalStage({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }, { status: 200 });
+
   beforeAll(async () => {
     shots = screenshotDir();
-    buildPortal();
-    [h, receiver, browser] = await Promise.all([
-      startApiHarness({ now: () => Date.now() + skewMs, platformName: 'Acme Cloud' }),
-      TestReceiver.start({ status: 200 }),
-      launchChromium(),
-    ]);
+    ({ h, receiver, browser } = stage);
     sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'Globex Support' } })).body.id;
     publisherKey = (await h.call('POST', '/v1/api-keys', { body: { role: 'publisher' } })).body.apiKey;
     endpointId = (
@@ -69,11 +67,6 @@ describe('portal session links', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     page = await context.newPage();
   }, 90_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([h?.close(), receiver?.close()]);
-  });
 
   step('opens from the link: the token leaves the address bar, endpoints are listed under the subscriber name', async () => {
     const session = await createSession({ ttlSeconds: 3600 });

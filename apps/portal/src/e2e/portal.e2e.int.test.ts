@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import express from 'express';
-import { TestReceiver } from '@hookrelay/testing';
+import type { TestReceiver } from '@hookrelay/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startApiHarness, type ApiHarness } from '../../../api/src/api-harness';
+import type { ApiHarness } from '../../../api/src/api-harness';
 import { portalStatic } from '../../../api/src/portal-static';
-import { buildPortal, horizontalOverflow, launchChromium, lineBreaks, screenshotDir, waitUntil, sequentialSteps } from './browser';
+import { horizontalOverflow, lineBreaks, screenshotDir, waitUntil, sequentialSteps } from './browser';
+import { usePortalStage } from './portal-stage';
 
 // The subscriber portal end to end: the built app served by the real API (with its worker, on the
 // shared Redis) in headless Chromium, delivering to a real receiver on 127.0.0.1.
@@ -66,14 +67,11 @@ describe('the subscriber portal at /portal', () => {
     await p.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
   }
 
+  const stage = usePortalStage({}, { status: 200, body: '{"ok":true}' });
+
   beforeAll(async () => {
     shots = screenshotDir();
-    buildPortal();
-    [h, receiver, browser] = await Promise.all([
-      startApiHarness(),
-      TestReceiver.start({ status: 200, body: '{"ok":true}' }),
-      launchChromium(),
-    ]);
+    ({ h, receiver, browser } = stage);
     const create = async (name: string) => (await h.call('POST', '/v1/subscribers', { body: { name } })).body as Tenant;
     [acme, globex] = await Promise.all([create('Acme Payments'), create('Globex Support')]);
     const catalog = (await h.call('GET', '/v1/event-types')).body.data as Array<{ type: string; example: unknown }>;
@@ -81,11 +79,6 @@ describe('the subscriber portal at /portal', () => {
     desktop = await newContext({ viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] });
     page = await desktop.newPage();
   }, 90_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([h?.close(), receiver?.close()]);
-  });
 
   it('is served by the API with a strict Content-Security-Policy', async () => {
     const res = await fetch(portalUrl());
