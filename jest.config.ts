@@ -37,7 +37,14 @@ const config: Config = {
       // Faults, hostile receivers and hostile input (issue 8): each suite runs its own redis-server,
       // which it kills and restarts, so these never touch the shared one.
       displayName: 'reliability',
-      testMatch: ['<rootDir>/test/reliability/**/*.int.test.ts'],
+      testMatch: ['<rootDir>/test/reliability/**/*.int.test.ts', '!**/isolation.int.test.ts'],
+    },
+    {
+      ...shared,
+      // Suites that compare latencies measured in one run: npm test (scripts/run-tests.mjs) runs
+      // them after the others, alone, so neighbouring suites' CPU is not what they measure.
+      displayName: 'timing',
+      testMatch: ['<rootDir>/test/reliability/isolation.int.test.ts'],
     },
   ],
 };

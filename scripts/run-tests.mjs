@@ -38,27 +38,68 @@ function runChecked(name) {
 
 const require = createRequire(import.meta.url);
 const jestBin = require.resolve('jest/bin/jest');
-const dir = mkdtempSync(join(tmpdir(), 'hookrelay-jest-'));
-const resultsFile = join(dir, 'results.json');
 
-const child = spawn(process.execPath, [jestBin, '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)], {
-  stdio: ['inherit', 'pipe', 'pipe'],
-});
-let reporterOutput = '';
-child.stdout.on('data', (chunk) => process.stdout.write(chunk));
-child.stderr.on('data', (chunk) => {
-  process.stderr.write(chunk);
-  reporterOutput += chunk.toString();
-});
-const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+// Without arguments: every project but `timing` side by side, then the `timing` suites alone (they
+// compare latencies measured in one run, which neighbouring suites' CPU would blur; jest.config.ts).
+// With arguments (a path, a -t filter): one jest run with exactly those.
+const extra = process.argv.slice(2);
+const runs = extra.length
+  ? [extra]
+  : [
+      ['--selectProjects', 'unit', 'integration', 'reliability'],
+      ['--selectProjects', 'timing', '--runInBand'],
+    ];
+let passed = 0;
+let failed = 0;
+let exitCode = 0;
+for (const args of runs) {
+  const verdict = await runJest(args);
+  if (!verdict) {
+    console.error('jest reported no results: counting the run as failed');
+    exitCode = 1;
+    continue;
+  }
+  passed += verdict.passed;
+  failed += verdict.failed;
+  if (verdict.failed > 0 || verdict.suitesFailed > 0 || verdict.success === false) {
+    if (verdict.status === 0) console.error('jest exited 0 but reported failures: counting the run as failed');
+    exitCode = 1;
+  } else if (verdict.status !== 0) exitCode = verdict.status ?? 1;
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(exitCode);
 
-let results;
-try {
-  results = JSON.parse(readFileSync(resultsFile, 'utf8'));
-} catch {
-  results = undefined;
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+/** One jest run; its verdict from jest's results file, else from its printed summary, else undefined. */
+async function runJest(args) {
+  const dir = mkdtempSync(join(tmpdir(), 'hookrelay-jest-'));
+  const resultsFile = join(dir, 'results.json');
+  const child = spawn(process.execPath, [jestBin, '--json', `--outputFile=${resultsFile}`, ...args], {
+    stdio: ['inherit', 'pipe', 'pipe'],
+  });
+  let reporterOutput = '';
+  child.stdout.on('data', (chunk) => process.stdout.write(chunk));
+  child.stderr.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    reporterOutput += chunk.toString();
+  });
+  const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  let results;
+  try {
+    results = JSON.parse(readFileSync(resultsFile, 'utf8'));
+  } catch {
+    results = undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const verdict = results
+    ? {
+        passed: results.numPassedTests,
+        failed: results.numFailedTests,
+        suitesFailed: results.numFailedTestSuites + results.numRuntimeErrorTestSuites,
+        success: results.success,
+      }
+    : verdictFromSummary(reporterOutput);
+  return verdict && { ...verdict, status };
 }
 
 function verdictFromSummary(text) {
@@ -70,23 +111,3 @@ function verdictFromSummary(text) {
   const count = (line, word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
   return { passed: count(tests, 'passed'), failed: count(tests, 'failed'), suitesFailed: count(suites, 'failed') };
 }
-
-const verdict = results
-  ? {
-      passed: results.numPassedTests,
-      failed: results.numFailedTests,
-      suitesFailed: results.numFailedTestSuites + results.numRuntimeErrorTestSuites,
-      success: results.success,
-    }
-  : verdictFromSummary(reporterOutput);
-
-if (!verdict) {
-  console.error('jest reported no results: counting the run as failed');
-  process.exit(status || 1);
-}
-console.log(`${verdict.passed} passed, ${verdict.failed} failed`);
-if (verdict.failed > 0 || verdict.suitesFailed > 0 || verdict.success === false) {
-  if (status === 0) console.error('jest exited 0 but reported failures: exiting 1');
-  process.exit(1);
-}
-process.exit(status ?? 1);

@@ -19,10 +19,11 @@ const HOSTILE_DELIVERIES = 10_000;
  * shares), a hostile subscriber has endpoints on five hanging origins (three of them spellings of
  * one port: 127.0.0.1, localhost, [::1]), one trickling origin and 50 more hanging endpoints, and
  * about 10,000 deliveries queued. A victim subscriber's 200 deliveries must all arrive with a p95
- * no worse than 4x (or 1.5 s) what it was without the hostile load, measured in the same run. The
- * failure this guards against is a stall (0 of 300 delivered in 75 s before the scheduler); the
- * margin is for suites sharing the two cores: in full runs of npm test the victim's p95 alone was
- * 18, 245 and 583 ms, and beside the attacker 61, 1,067 and 2,135 ms.
+ * no worse than 3x (or 1 s) what it was without the hostile load, measured in the same run. Both
+ * measurements are latencies, so npm test runs this suite on its own after the others (the
+ * `timing` project in jest.config.ts): beside other suites on two cores, the victim's p95 alone
+ * was 245 ms and beside the attacker 1,067 ms in one run, noise from the neighbours, not the
+ * attacker.
  */
 describe('isolation between subscribers', () => {
   let redis: RedisServerHandle;
@@ -124,7 +125,7 @@ describe('isolation between subscribers', () => {
     expect(await api.store.lanes.readyCount()).toBeGreaterThan(HOSTILE_DELIVERIES - 2 * cap.subscriber);
 
     const loaded = await measureVictim(victimSub.sid, `beside ${events * fanOut} hostile deliveries`);
-    expect(loaded.p95).toBeLessThanOrEqual(Math.max(4 * quiet.p95, 1500));
+    expect(loaded.p95).toBeLessThanOrEqual(Math.max(3 * quiet.p95, 1000));
 
     // Never more than its share at once, whatever spellings or endpoints it used; one address held
     // no more than its own share (3 spellings of one port count as one).
