@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@hookrelay/contracts';
 import { loadApiConfig } from './config';
 import { loadWorkerConfig } from '../../worker/src/config';
+import { deliveryWorkerSettings } from '../../worker/src/worker-settings';
 
 describe('configuration from the environment', () => {
   it('has the documented defaults', () => {
@@ -67,6 +68,17 @@ describe('configuration from the environment', () => {
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadApiConfig(env)).toThrow(ConfigError);
     expect(() => loadApiConfig(env)).toThrow(new RegExp(`^Invalid configuration:\\n  ${variable}: `));
+  });
+
+  it("reads the worker's settings for npm start's in-process worker exactly as start:worker reads them", () => {
+    const env = { WORKER_CONCURRENCY: '7', WORKER_ENDPOINT_SHARE: '0.5', WORKER_SLOW_AFTER: '4', WORKER_CONNECTIONS_PER_ORIGIN: '9' };
+    const api = loadApiConfig(env);
+    expect(deliveryWorkerSettings(api)).toEqual(deliveryWorkerSettings(loadWorkerConfig(env)));
+    expect(deliveryWorkerSettings(api)).toMatchObject({ concurrency: 7, scheduling: { endpointShare: 0.5, slowAfter: 4 } });
+    expect(api.WORKER_CONNECTIONS_PER_ORIGIN).toBe(9);
+    // The defaults are the worker's.
+    expect(deliveryWorkerSettings(loadApiConfig({}))).toEqual(deliveryWorkerSettings(loadWorkerConfig({})));
+    expect(() => loadApiConfig({ WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY/);
   });
 
   it('reads HOOKRELAY_PUBLIC_URL without a trailing slash, and leaves it unset by default', () => {

@@ -3,6 +3,7 @@ import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
+import { workerSettingsSchema } from '@hookrelay/worker';
 
 /**
  * Where people reach this API from outside (`https://hooks.example.com`), for links it hands out such
@@ -17,6 +18,8 @@ export const publicUrlSchema = z
 export const apiConfigSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    /** The worker's settings: `npm start` (--with-worker) runs one in this process and reads them as start:worker does. */
+    ...workerSettingsSchema.shape,
     /** Port the API listens on. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /** Address the API binds to. */

@@ -5,7 +5,7 @@ import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
-import { createWorkerResources, type WorkerResources } from '@hookrelay/worker';
+import { createWorkerResources, deliveryWorkerSettings, type WorkerResources } from '@hookrelay/worker';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
 import { loadApiConfig } from './config';
@@ -73,8 +73,10 @@ async function main(): Promise<void> {
     workerResources = createWorkerResources({
       redisUrl: config.REDIS_URL,
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+      connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
     });
     worker = await startDeliveryWorker(workerResources, {
+      ...deliveryWorkerSettings(config),
       keyPrefix: config.QUEUE_PREFIX,
       logger,
       metrics,

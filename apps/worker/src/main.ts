@@ -4,6 +4,7 @@ import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observa
 import { loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
 import { createWorkerResources } from './worker-resources';
+import { deliveryWorkerSettings } from './worker-settings';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 
@@ -24,19 +25,8 @@ async function main(): Promise<void> {
     keyPrefix: config.QUEUE_PREFIX,
     logger,
     metrics,
-    concurrency: config.WORKER_CONCURRENCY,
-    slowLaneConcurrency: config.WORKER_SLOW_LANE_CONCURRENCY,
-    scheduling: {
-      endpointShare: config.WORKER_ENDPOINT_SHARE,
-      subscriberShare: config.WORKER_SUBSCRIBER_SHARE,
-      addressShare: config.WORKER_ADDRESS_SHARE,
-      slowAttemptMs: config.WORKER_SLOW_ATTEMPT_MS,
-      slowAfter: config.WORKER_SLOW_AFTER,
-      fastAfter: config.WORKER_FAST_AFTER,
-    },
+    ...deliveryWorkerSettings(config),
     retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
-    lockDurationMs: config.WORKER_LOCK_DURATION_MS,
-    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
   });
   // /metrics, and the /healthz and /readyz probes (docker-compose.yml's healthcheck).

@@ -40,6 +40,8 @@ export interface ProviderCase<K = unknown> {
   mismatch: string;
   /** The reason for a stale timestamp, for the types that sign one. */
   stale?: string;
+  /** The header carrying the signed timestamp, for the types that send it apart from the signature. */
+  timestampHeader?: string;
 }
 
 const text = (n = 12) => randomBytes(n).toString('hex');
@@ -114,6 +116,7 @@ const zendesk: ProviderCase<string> = {
   signatureHeader: 'X-Zendesk-Webhook-Signature',
   mismatch: 'signature_mismatch: X-Zendesk-Webhook-Signature',
   stale: 'timestamp_outside_tolerance: X-Zendesk-Webhook-Signature-Timestamp is more than 300 s from now',
+  timestampHeader: 'X-Zendesk-Webhook-Signature-Timestamp',
 };
 
 type SendGridKeys = ReturnType<typeof sendgridKeyPair>;
@@ -129,6 +132,7 @@ const sendgrid: ProviderCase<SendGridKeys> = {
   signatureHeader: 'X-Twilio-Email-Event-Webhook-Signature',
   mismatch: 'signature_mismatch: X-Twilio-Email-Event-Webhook-Signature',
   stale: 'timestamp_outside_tolerance: X-Twilio-Email-Event-Webhook-Timestamp is more than 300 s from now',
+  timestampHeader: 'X-Twilio-Email-Event-Webhook-Timestamp',
 };
 
 /** Meta's app secret and the verify token the app owner chose; each case gets its own. */
@@ -198,6 +202,7 @@ const slack: ProviderCase<string> = {
   signatureHeader: 'X-Slack-Signature',
   mismatch: 'signature_mismatch: X-Slack-Signature',
   stale: 'timestamp_outside_tolerance: X-Slack-Request-Timestamp is more than 300 s from now',
+  timestampHeader: 'X-Slack-Request-Timestamp',
 };
 
 /** The senders a workflow engine's webhook task accepts, each with its own preset. */

@@ -81,6 +81,14 @@ describe('provider presets: requests signed as each vendor signs (its npm librar
       );
     });
 
+    if (c.timestampHeader) {
+      const header = c.timestampHeader;
+      it(`answers a request without ${header} 401 missing_header`, async () => {
+        const signed = await sign(secret, c.body);
+        await expectRefused(await send(c.body, { ...signed, headers: without(signed.headers, header) }), `missing_header: ${header}`);
+      });
+    }
+
     if (c.stale) {
       const stale = c.stale;
       it('answers a timestamp older than the tolerance 401, and accepts one inside it', async () => {

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { DEFAULT_SCHEDULING, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+
+/**
+ * The worker's own settings (WORKER_*), read by every program that runs a worker: `npm run
+ * start:worker` (config.ts) and `npm start`, whose API runs one in its process (apps/api's config).
+ */
+export const workerSettingsSchema = z.object({
+  /** Deliveries in flight at once per worker process, in the fast lane. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(100),
+  /** Deliveries in flight at once per worker process, in the slow lane (endpoints whose recent attempts were slow). */
+  WORKER_SLOW_LANE_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(20),
+  /** Share of a lane's slots one endpoint's deliveries may hold. */
+  WORKER_ENDPOINT_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.endpointShare),
+  /** Share of a lane's slots one subscriber's deliveries may hold. */
+  WORKER_SUBSCRIBER_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.subscriberShare),
+  /** Share of a lane's slots, per worker process, that attempts to one receiver address (after DNS) may hold. */
+  WORKER_ADDRESS_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.addressShare),
+  /** An attempt that times out or takes at least this long (ms) counts as slow. */
+  WORKER_SLOW_ATTEMPT_MS: z.coerce.number().int().min(1).default(DEFAULT_SCHEDULING.slowAttemptMs),
+  /** Slow attempts in a row that move an endpoint to the slow lane. */
+  WORKER_SLOW_AFTER: z.coerce.number().int().min(1).max(1000).default(DEFAULT_SCHEDULING.slowAfter),
+  /** Prompt attempts in a row that bring it back to the fast lane. */
+  WORKER_FAST_AFTER: z.coerce.number().int().min(1).max(1000).default(DEFAULT_SCHEDULING.fastAfter),
+  /** Connections per receiver origin. */
+  WORKER_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(64),
+  /** A job whose worker stopped renewing its lock this long ago is handed to another worker. */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).default(30_000),
+  /** How often stalled jobs are looked for. */
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+});
+
+export type WorkerSettings = z.infer<typeof workerSettingsSchema>;
+
+/** What the settings mean to startDeliveryWorker (connections per origin go to createWorkerResources). */
+export function deliveryWorkerSettings(
+  settings: WorkerSettings,
+): Pick<DeliveryWorkerOptions, 'concurrency' | 'slowLaneConcurrency' | 'scheduling' | 'lockDurationMs' | 'stalledIntervalMs'> {
+  return {
+    concurrency: settings.WORKER_CONCURRENCY,
+    slowLaneConcurrency: settings.WORKER_SLOW_LANE_CONCURRENCY,
+    scheduling: {
+      endpointShare: settings.WORKER_ENDPOINT_SHARE,
+      subscriberShare: settings.WORKER_SUBSCRIBER_SHARE,
+      addressShare: settings.WORKER_ADDRESS_SHARE,
+      slowAttemptMs: settings.WORKER_SLOW_ATTEMPT_MS,
+      slowAfter: settings.WORKER_SLOW_AFTER,
+      fastAfter: settings.WORKER_FAST_AFTER,
+    },
+    lockDurationMs: settings.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: settings.WORKER_STALLED_INTERVAL_MS,
+  };
+}
