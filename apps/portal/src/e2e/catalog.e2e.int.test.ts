@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import type { TestReceiver } from '@hookrelay/testing';
 import type { Browser, Page } from 'playwright-core';
 import type { ApiHarness } from '../../../api/src/api-harness';
-import { horizontalOverflow, waitUntil } from './browser';
+import { horizontalOverflow, screenshotDir, waitUntil } from './browser';
 import { usePortalStage } from './portal-stage';
 
 // Issue 17 in the portal: the event catalog page shows operator-defined types from the live
@@ -20,6 +21,8 @@ describe("the portal's event catalog", () => {
   let page: Page;
   let sub: { id: string; apiKey: string };
   let endpointId: string;
+  /** docs/screenshots with UPDATE_SCREENSHOTS=1, else a temp folder: every run takes them. */
+  const shots = screenshotDir();
 
   const define = async (body: Record<string, unknown>) => {
     const res = await h.call('POST', '/v1/event-types', { body });
@@ -79,6 +82,7 @@ describe("the portal's event catalog", () => {
     expect(await page.locator('[data-event-type="order.gone"]').count()).toBe(0);
     // The built-in catalog is there too, in its own groups.
     await page.getByRole('region', { name: 'incident.' }).locator('[data-event-type="incident.triggered"]').waitFor({ timeout: WAIT });
+    await page.screenshot({ path: join(shots, 'event-types.png') });
   });
 
   it('follows the live catalog: a type defined after sign-in appears in the page and the endpoint form', async () => {
@@ -111,7 +115,7 @@ describe("the portal's event catalog", () => {
   });
 
   it('fits a 375 px wide screen without horizontal scrolling', async () => {
-    const mobile = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true });
+    const mobile = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true });
     try {
       const p = await mobile.newPage();
       await signIn(p);
@@ -119,6 +123,7 @@ describe("the portal's event catalog", () => {
       await p.locator('[data-event-type="order.paid"]').waitFor({ timeout: WAIT });
       await p.locator('[data-event-type="order.paid"]').getByText('Schema', { exact: true }).click();
       expect(await horizontalOverflow(p)).toBe(0);
+      await p.screenshot({ path: join(shots, 'mobile-event-types.png') });
     } finally {
       await mobile.close();
     }
