@@ -379,8 +379,25 @@ describe('the subscriber portal at /portal', () => {
     expect(await page.locator('.secret-once input').inputValue()).toBe(rotated.secret);
     expect(await page.locator('.secret-once').textContent()).toContain('you will not see this again');
 
+    // Recover, like the test send, reads the endpoint and its health again at once, not on the 3 s poll.
+    const recoverAsked: Array<{ path: string; at: number }> = [];
+    const onRecoverRequest = (r: { url(): string; method(): string }) =>
+      void recoverAsked.push({ path: `${r.method()} ${new URL(r.url()).pathname}`, at: Date.now() });
+    page.on('request', onRecoverRequest);
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByText(/1 failed delivery since .* queued again\./).waitFor({ timeout: WAIT });
+    const endpointPath = `GET /v1/subscribers/${acme.id}/endpoints/${endpointId}`;
+    await waitUntil(page, async () => recoverAsked.some((r) => r.path === endpointPath), 'the endpoint to be read again after recover');
+    page.off('request', onRecoverRequest);
+    const recovered = recoverAsked.find((r) => r.path === `POST /v1/subscribers/${acme.id}/endpoints/${endpointId}/recover`)!;
+    const reread = recoverAsked.find((r) => r.path === endpointPath && r.at >= recovered.at)!;
+    expect(reread.at - recovered.at).toBeLessThan(1000);
+
+    await page.goto(`${portalUrl()}#/endpoints/${endpointId}/edit`);
+    await page.getByRole('button', { name: 'Save changes' }).waitFor({ timeout: WAIT });
+    await shot('edit-endpoint');
+    await page.goto(`${portalUrl()}#/endpoints/${endpointId}`);
+    await page.getByRole('button', { name: 'Disable' }).waitFor({ timeout: WAIT });
 
     await page.getByRole('button', { name: 'Disable' }).click();
     await page.getByText('Endpoint disabled').waitFor({ timeout: WAIT });
@@ -427,6 +444,11 @@ describe('the subscriber portal at /portal', () => {
       await p.getByRole('button', { name: 'Sign in' }).click();
       await p.getByRole('heading', { name: 'Choose a subscriber' }).waitFor({ timeout: WAIT });
       await p.getByRole('button', { name: /Globex Support/ }).waitFor({ timeout: WAIT });
+      await shot('choose-subscriber', p);
+      await p.setViewportSize({ width: 375, height: 812 });
+      expect(await horizontalOverflow(p)).toBe(0);
+      await shot('mobile-choose-subscriber', p);
+      await p.setViewportSize({ width: 1280, height: 860 });
       await p.getByRole('button', { name: /Acme Payments/ }).click();
       await p.locator(`[data-endpoint-id="${endpointId}"]`).waitFor({ timeout: WAIT });
       await p.getByRole('button', { name: 'Sign out' }).click();
@@ -452,6 +474,7 @@ describe('the subscriber portal at /portal', () => {
       const views: Array<[string, string, string]> = [
         [`#/endpoints/${endpointId}`, '.health', 'mobile-endpoint-detail'],
         ['#/endpoints/new', 'text=Create endpoint', 'mobile-create-endpoint'],
+        [`#/endpoints/${endpointId}/edit`, 'text=Save changes', 'mobile-edit-endpoint'],
         ['#/deliveries', `[data-delivery-id="${refusedDeliveryId}"]`, 'mobile-deliveries'],
         [`#/deliveries/${firstDeliveryId}`, 'pre.payload', 'mobile-delivery-detail'],
       ];
