@@ -5,7 +5,8 @@ import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
-import { createWorkerResources, deliveryWorkerSettings, type WorkerResources } from '@hookrelay/worker';
+import { createWorkerResources, deliveryWorkerSettings, warmHttpClient, type WorkerResources } from '@hookrelay/worker';
+import { warmBodyDecoding } from './warm-body-decoding';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
 import { loadApiConfig } from './config';
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
     platformName: config.HOOKRELAY_PLATFORM_NAME,
   });
   const app = createApp(api.deps);
+  // Modules and compiled code the first requests would otherwise load mid-traffic (docs/performance.md).
+  warmBodyDecoding();
 
   let worker: DeliveryWorker | undefined;
   let workerResources: WorkerResources | undefined;
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
     });
+    await warmHttpClient();
     worker = await startDeliveryWorker(workerResources, {
       ...deliveryWorkerSettings(config),
       keyPrefix: config.QUEUE_PREFIX,

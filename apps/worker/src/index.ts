@@ -2,3 +2,4 @@
 // worker's resources exactly as apps/worker's main.ts does.
 export * from './worker-resources';
 export * from './worker-settings';
+export * from './warm-http-client';

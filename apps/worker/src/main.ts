@@ -5,6 +5,7 @@ import { loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
 import { createWorkerResources } from './worker-resources';
 import { deliveryWorkerSettings } from './worker-settings';
+import { warmHttpClient } from './warm-http-client';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
 
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
   if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);
   const metrics = createMetrics();
+  // undici's parser is compiled here rather than during the first delivery (warm-http-client.ts).
+  await warmHttpClient();
   const worker = await startDeliveryWorker(resources, {
     secrets,
     keyPrefix: config.QUEUE_PREFIX,
