@@ -332,6 +332,8 @@ describe('the subscriber portal at /portal', () => {
 
   step('sends a test event, reveals and rotates the secret, disables, recovers and deletes from the endpoint page', async () => {
     await page.locator(`[data-endpoint-id="${endpointId}"]`).getByRole('link', { name: 'Details and actions' }).click();
+    // The list has a chart per endpoint too: wait for the detail page (its actions) before its chart.
+    await page.getByRole('button', { name: 'Send test event' }).waitFor({ timeout: WAIT });
     await page.locator('.chart svg[role="img"]').waitFor({ timeout: WAIT });
     // Health and the chart are read again as soon as the test answer is in, not on their next poll.
     const asked: Array<{ path: string; at: number }> = [];
