@@ -96,11 +96,12 @@ describe("an endpoint's rate limit", () => {
     );
     // Both workers delivered: the limit held across processes, not within one.
     expect(byWorker.every((n) => n > 0)).toBe(true);
-    // At most perSecond in each second, one second of burst allowed. Sends are spaced exactly
-    // (admit.lua, then pace-send.lua); the stage.receiver stamps arrivals on an event loop it shares with
-    // the API and this test, which can bunch a few, so a sliding second may hold one or two more,
-    // never the double two unpaced workers would send.
-    expect(buckets.filter((n) => n > PER_SECOND).length).toBeLessThanOrEqual(1);
+    // Sends are spaced exactly 1000/perSecond ms apart (admit.lua, then pace-send.lua), so a second
+    // holds perSecond of them. The receiver stamps arrivals on an event loop it shares with the API
+    // and this test, which can bunch a few: an arrival due just after a bucket's edge may land just
+    // before it (CI saw [21,19,21,20,...]), so any second may hold one or two more, never the
+    // double two unpaced workers would send.
+    expect(Math.max(...buckets)).toBeLessThanOrEqual(PER_SECOND + 2);
     expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(PER_SECOND * 1.25);
     // Paced, not merely slow: the whole run took what the limit says it must, and not much more.
     expect(spanMs).toBeGreaterThanOrEqual(((EVENTS - PER_SECOND - 1) / PER_SECOND) * 1000);
