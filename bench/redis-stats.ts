@@ -19,6 +19,11 @@ async function cpuSeconds(redis: Redis): Promise<number> {
   return infoField(info, 'used_cpu_user') + infoField(info, 'used_cpu_sys');
 }
 
+async function netBytes(redis: Redis): Promise<{ input: number; output: number }> {
+  const info = await redis.info('stats');
+  return { input: infoField(info, 'total_net_input_bytes'), output: infoField(info, 'total_net_output_bytes') };
+}
+
 export interface CommandStat {
   command: string;
   calls: number;
@@ -36,6 +41,9 @@ async function commandStats(redis: Redis): Promise<CommandStat[]> {
 /** Redis's work for a stretch of the run: commands, their time, and the server's CPU. */
 export interface RedisWork {
   calls: number;
+  /** Bytes Redis read from and wrote to its clients over the stretch (INFO stats). */
+  netInputBytes: number;
+  netOutputBytes: number;
   commandUsec: number;
   cpuMs: number;
   top: CommandStat[];
@@ -47,13 +55,17 @@ export async function measureRedisWork(redis: Redis): Promise<{ finish(): Promis
   await redis.config('RESETSTAT');
   await redis.slowlog('RESET');
   const cpuBefore = await cpuSeconds(redis);
+  const netBefore = await netBytes(redis);
   return {
     finish: async () => {
       const cpuMs = ((await cpuSeconds(redis)) - cpuBefore) * 1000;
+      const netAfter = await netBytes(redis);
       const stats = (await commandStats(redis)).filter((s) => !['info', 'config', 'slowlog'].includes(s.command));
       const slow = (await redis.slowlog('GET', 10)) as Array<[number, number, number, string[]]>;
       return {
         calls: stats.reduce((n, s) => n + s.calls, 0),
+        netInputBytes: netAfter.input - netBefore.input,
+        netOutputBytes: netAfter.output - netBefore.output,
         commandUsec: stats.reduce((n, s) => n + s.usec, 0),
         cpuMs,
         top: stats.slice(0, 8),

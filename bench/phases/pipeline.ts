@@ -68,6 +68,8 @@ export function cpuUsPer(run: PipelineRun, ...names: string[]): number {
 
 export const redisCallsPer = (run: PipelineRun): number => run.redis.calls / run.events;
 export const redisCpuUsPer = (run: PipelineRun): number => (run.redis.cpuMs * 1000) / run.events;
+/** Bytes clients sent Redis per delivery: what every writer encodes, writes and Redis parses. */
+export const redisBytesInPer = (run: PipelineRun): number => run.redis.netInputBytes / run.events;
 
 export const BARE_KEY = ['x-bench-id'] as const;
 export const HOOKRELAY_KEY = ['x-hookrelay-event-id', 'x-hub-signature'] as const;
@@ -140,6 +142,7 @@ export async function runPipeline(ctx: BenchContext): Promise<PhaseResult> {
     exactlyOnce(phase, '(b) ', split, baseline),
     info(phase, '(b) Redis commands per delivery', '', redisCallsPer(split), redisCallsPer(baseline)),
     info(phase, '(b) Redis CPU per delivery (us)', '', redisCpuUsPer(split), redisCpuUsPer(baseline)),
+    info(phase, '(b) bytes sent to Redis per delivery', '', redisBytesInPer(split), redisBytesInPer(baseline)),
     info(phase, '(b) worker CPU per delivery (us)', '', cpuUsPer(split, 'worker'), cpuUsPer(baseline, 'worker')),
     info(phase, '(b) API CPU per delivery (us; bare: addBulk producer)', '', cpuUsPer(split, 'api'), cpuUsPer(baseline, 'load generator')),
     info(phase, '(b) load generator CPU per delivery (us)', '', cpuUsPer(split, 'load generator'), cpuUsPer(baseline, 'load generator')),
