@@ -208,9 +208,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     lanes: store.lanes,
     redis: signalRedis,
     logger: options.logger,
-    onSignal: () => {
-      for (const lane of LANES) pumps[lane].request();
-    },
+    // Only the class that got work: the other lane's admission would find nothing.
+    onSignal: (lane) => pumps[lane].request(),
   });
   for (const lane of LANES) pumps[lane].request();
   let closing = false;

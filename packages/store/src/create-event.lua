@@ -163,9 +163,13 @@ end
 for _, endpointId in ipairs(laneOrder) do
   L.pushMany(endpointId, laneSubscriber[endpointId], lanes[endpointId], false)
 end
-if #laneOrder > 0 then
-  redis.call('LPUSH', L.key('wake'), '1')
-  redis.call('LTRIM', L.key('wake'), 0, 0)
+local signalled = {}
+for _, endpointId in ipairs(laneOrder) do
+  local c = L.class(endpointId)
+  if not signalled[c] then
+    signalled[c] = true
+    L.signal(c)
+  end
 end
 for i = 1, #touched do
   redis.call('PEXPIRE', touched[i], retention)

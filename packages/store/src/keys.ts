@@ -23,8 +23,11 @@ export function createKeys(prefix: string) {
     sched: () => `${prefix}:sched`,
     /** Live deliveries' scheduler entries (hash: delivery id -> lanes.lua's entry). */
     laneEntries: () => `${prefix}:sched:d`,
-    /** Publishers push here (and trim to one element) when deliveries join a lane; workers wait on it. */
-    laneSignal: () => `${prefix}:sched:wake`,
+    /**
+     * Publishers push here (and trim to one element) when deliveries join a lane of that class
+     * (lanes.lua's L.signal); workers wait on both. The fast class's name is the one every version used.
+     */
+    laneSignal: (laneClass: 'fast' | 'slow') => (laneClass === 'slow' ? `${prefix}:sched:wake:slow` : `${prefix}:sched:wake`),
     /** An endpoint's scheduling settings and state (hash: sid, rate, lane, tat, streaks). */
     laneEndpoint: (endpointId: string) => `${prefix}:sched:ep:${endpointId}`,
     /** History logs (streams, see history-log.ts): a subscriber's deliveries, an endpoint's, a subscriber's events. */

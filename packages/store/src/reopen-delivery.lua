@@ -15,8 +15,7 @@ for i = 4, #ARGV do
     redis.call('HDEL', KEYS[1], 'failureReason', 'nextAttemptAt')
     L.init(ARGV[1], ARGV[2])
     L.enqueue(fields[3], fields[4], fields[5], fields[6], ARGV[2], true)
-    redis.call('LPUSH', L.key('wake'), '1')
-    redis.call('LTRIM', L.key('wake'), 0, 0)
+    L.signal(L.class(fields[5]))
     return 1
   end
 end

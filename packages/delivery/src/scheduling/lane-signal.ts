@@ -1,13 +1,14 @@
 import type Redis from 'ioredis';
 import type { Logger } from '@hookrelay/observability';
-import type { LaneStore } from '@hookrelay/store';
+import type { LaneClass, LaneStore } from '@hookrelay/store';
 
 export interface LaneSignalOptions {
   lanes: LaneStore;
   /** A connection of its own: BLPOP blocks it, and `stop` closes it. */
   redis: Redis;
   logger: Logger;
-  onSignal: () => void;
+  /** The lane class whose lanes deliveries joined. */
+  onSignal: (laneClass: LaneClass) => void;
   /** How long one wait blocks. @defaultValue 1000 */
   blockMs?: number;
 }
@@ -24,7 +25,8 @@ export function startLaneSignalListener(options: LaneSignalOptions): { stop(): P
   const done = (async () => {
     while (!stopped) {
       try {
-        if (await options.lanes.waitForWork(options.redis, blockMs)) options.onSignal();
+        const laneClass = await options.lanes.waitForWork(options.redis, blockMs);
+        if (laneClass) options.onSignal(laneClass);
       } catch (err) {
         if (stopped) break;
         options.logger.warn({ err: (err as Error).message }, 'scheduler.signal_failed');

@@ -8,6 +8,5 @@ if L.live(ARGV[3]) then
   return 0
 end
 L.enqueue(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1')
-redis.call('LPUSH', L.key('wake'), '1')
-redis.call('LTRIM', L.key('wake'), 0, 0)
+L.signal(L.class(ARGV[5]))
 return 1

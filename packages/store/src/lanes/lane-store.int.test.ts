@@ -340,6 +340,35 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await finish(slow[1]!, { pace: 'prompt', lane: 'slow' })).laneMove).toBeNull();
       expect((await finish(slow[2]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
     });
+
+    it("signals only the class whose lanes got deliveries, so a publish never runs the other class's admission", async () => {
+      const fast = await endpointOf('sub_signal');
+      const slowed = await endpointOf('sub_signal');
+      await publish(slowed, 2);
+      for (const a of await admit()) await finish(a, { pace: 'slow' });
+      expect(await laneOf(slowed)).toBe('slow');
+      const fastKey = db.store.keys.laneSignal('fast');
+      const slowKey = db.store.keys.laneSignal('slow');
+      const pending = async () => [await db.redis.llen(fastKey), await db.redis.llen(slowKey)];
+      await db.redis.del(fastKey, slowKey);
+      const blocking = db.redis.duplicate();
+      try {
+        await publish(fast, 3);
+        expect(await pending()).toEqual([1, 0]);
+        expect(await db.store.lanes.waitForWork(blocking, 1000)).toBe('fast');
+        await publish(slowed, 3);
+        expect(await pending()).toEqual([0, 1]);
+        expect(await db.store.lanes.waitForWork(blocking, 1000)).toBe('slow');
+        // A signal only says "look now": publishes before a worker looks leave one.
+        await publish(fast, 1);
+        await publish(fast, 1);
+        expect(await pending()).toEqual([1, 0]);
+        expect(await db.store.lanes.waitForWork(blocking, 1000)).toBe('fast');
+        expect(await db.store.lanes.waitForWork(blocking, 20)).toBeNull();
+      } finally {
+        blocking.disconnect();
+      }
+    });
   });
 
   it('samples what it holds: lanes, retries, sleepers, the slow lane and the oldest waiting delivery', async () => {

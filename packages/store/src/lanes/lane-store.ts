@@ -264,9 +264,13 @@ export class LaneStore {
 
   /**
    * Waits up to `timeoutMs` for a publisher's signal that deliveries joined a lane, on a connection
-   * of the caller's that does nothing else (BLPOP blocks it). True when signalled.
+   * of the caller's that does nothing else (BLPOP blocks it). The class signalled, or null when
+   * none was within the time.
    */
-  async waitForWork(blocking: Redis, timeoutMs: number): Promise<boolean> {
-    return (await blocking.blpop(this.keys.laneSignal(), Math.max(timeoutMs, 1) / 1000)) !== null;
+  async waitForWork(blocking: Redis, timeoutMs: number): Promise<LaneClass | null> {
+    const fast = this.keys.laneSignal('fast');
+    const popped = await blocking.blpop(fast, this.keys.laneSignal('slow'), Math.max(timeoutMs, 1) / 1000);
+    if (popped === null) return null;
+    return popped[0] === fast ? 'fast' : 'slow';
   }
 }

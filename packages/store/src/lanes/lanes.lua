@@ -139,6 +139,16 @@ function L.activateEndpoint(e, s)
   L.activateSubscriber(s, c)
 end
 
+-- Tells the workers that deliveries of lane class `c` joined a lane. Each class has its own list
+-- (trimmed to one element: a signal is only "look now"), so a publish to a fast endpoint does not
+-- also run the slow lane's admission, which would find nothing. The fast class keeps the list
+-- name of the versions before classes had their own: a worker of such a version still hears it.
+function L.signal(c)
+  local key = c == 'slow' and L.key('wake', 'slow') or L.key('wake')
+  redis.call('LPUSH', key, '1')
+  redis.call('LTRIM', key, 0, 0)
+end
+
 function L.leaveRing(e, s, c)
   local ring = L.key('ring', c, s)
   redis.call('ZREM', ring, e)
