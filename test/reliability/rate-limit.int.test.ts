@@ -96,12 +96,11 @@ describe("an endpoint's rate limit", () => {
     );
     // Both workers delivered: the limit held across processes, not within one.
     expect(byWorker.every((n) => n > 0)).toBe(true);
-    // Sends are spaced exactly 1000/perSecond ms apart (admit.lua, then pace-send.lua), so a second
-    // holds perSecond of them. The receiver stamps arrivals on an event loop it shares with the API
-    // and this test, which can bunch a few: an arrival due just after a bucket's edge may land just
-    // before it (CI saw [21,19,21,20,...]), so any second may hold one or two more, never the
-    // double two unpaced workers would send.
-    expect(Math.max(...buckets)).toBeLessThanOrEqual(PER_SECOND + 2);
+    // At most perSecond in each second, one second of burst allowed (issue 15). Sends are spaced
+    // 1020/perSecond ms apart (admit.lua, then pace-send.lua: 2% under the limit), so arrival
+    // jitter of up to ~20 ms cannot put perSecond+1 in a second; the receiver stamps arrivals on
+    // an event loop it shares with the API and this test, which can bunch more now and then.
+    expect(buckets.filter((n) => n > PER_SECOND).length).toBeLessThanOrEqual(1);
     expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(PER_SECOND * 1.25);
     // Paced, not merely slow: the whole run took what the limit says it must, and not much more.
     expect(spanMs).toBeGreaterThanOrEqual(((EVENTS - PER_SECOND - 1) / PER_SECOND) * 1000);

@@ -20,7 +20,7 @@ export interface EndpointRateLimit {
   perSecond: number;
 }
 
-/** Deliveries a second an endpoint may be limited to, at most (the scheduler admits one per 1000/n ms). */
+/** Deliveries a second an endpoint may be limited to, at most (the scheduler admits one per 1020/n ms: 2% under the limit). */
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 
 /** An endpoint as stored: everything the worker needs to deliver to it. */

@@ -110,7 +110,7 @@ while admitted < room and turns < room * 4 + 200 do
             heldCount[heldS] = heldCount[heldS] + got
             admitted = admitted + got
             if rate and rate > 0 then
-              redis.call('HSET', meta, 'tat', math.max(tat, now) + 1000 / rate)
+              redis.call('HSET', meta, 'tat', math.max(tat, now) + L.spacing(rate))
             end
           end
           -- Served (or only stale elements popped): the endpoint and the subscriber move one tag on.

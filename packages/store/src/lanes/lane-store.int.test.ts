@@ -195,9 +195,9 @@ describe('LaneStore: the delivery scheduler', () => {
         nextDue = nextDueAt;
         clock += 7;
       }
-      // One every 100 ms from the start: 10 in the first second.
+      // One every 102 ms from the start (1000/perSecond and 2% more): 10 in the first second.
       expect(admittedAt).toHaveLength(10);
-      for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i]! - admittedAt[i - 1]!).toBeGreaterThanOrEqual(100);
+      for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i]! - admittedAt[i - 1]!).toBeGreaterThanOrEqual(102);
       expect(nextDue).not.toBeNull();
       expect(await db.store.lanes.readyCount()).toBe(20);
     });
@@ -206,10 +206,12 @@ describe('LaneStore: the delivery scheduler', () => {
       const e = await endpointOf('sub_rate2', { rateLimit: { perSecond: 1 } });
       await publish(e, 8);
       expect(await admit()).toHaveLength(1);
-      // Raised: the next goes now, then one every 100 ms.
+      // Raised: the next goes now, then one every 102 ms.
       await db.store.endpoints.save({ ...e, rateLimit: { perSecond: 10 } });
       expect(await admit()).toHaveLength(1);
-      clock += 100;
+      clock += 101;
+      expect(await admit()).toHaveLength(0);
+      clock += 1;
       expect(await admit()).toHaveLength(1);
       // Saved unchanged: the pacing goes on where it was.
       await db.store.endpoints.save({ ...e, rateLimit: { perSecond: 10 }, description: 'renamed' });
@@ -222,10 +224,10 @@ describe('LaneStore: the delivery scheduler', () => {
       const e = await endpointOf('sub_pace', { rateLimit: { perSecond: 20 } });
       const free = await endpointOf('sub_pace');
       expect([await db.store.lanes.sendWaitMs(e.id), await db.store.lanes.sendWaitMs(e.id), await db.store.lanes.sendWaitMs(e.id)]).toEqual(
-        [0, 50, 100],
+        [0, 51, 102],
       );
       clock += 120;
-      expect(await db.store.lanes.sendWaitMs(e.id)).toBe(30);
+      expect(await db.store.lanes.sendWaitMs(e.id)).toBe(33);
       clock += 1000;
       expect(await db.store.lanes.sendWaitMs(e.id)).toBe(0);
       expect(await db.store.lanes.sendWaitMs(free.id)).toBe(0);

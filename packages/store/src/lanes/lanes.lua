@@ -139,6 +139,14 @@ function L.activateEndpoint(e, s)
   L.activateSubscriber(s, c)
 end
 
+-- A rate limit's spacing in ms: 1000/perSecond and 2% more. At exactly 1000/perSecond the first
+-- and the (perSecond+1)th delivery are exactly one second apart, so a receiver counting arrivals in
+-- a one-second window would see perSecond+1 whenever the network or an event loop delayed the
+-- first by a millisecond; 2% more tolerates ~20 ms of such jitter at 20/s.
+function L.spacing(rate)
+  return 1020 / rate
+end
+
 -- Tells the workers that deliveries of lane class `c` joined a lane. Each class has its own list
 -- (trimmed to one element: a signal is only "look now"), so a publish to a fast endpoint does not
 -- also run the slow lane's admission, which would find nothing. The fast class keeps the list

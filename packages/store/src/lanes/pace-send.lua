@@ -1,5 +1,5 @@
 -- When a rate-limited endpoint's next request may leave: admission spaces its deliveries by
--- 1000/perSecond ms, but the way from admission to the socket (the queue, a worker) has jitter
+-- L.spacing (1020/perSecond ms), but the way from admission to the socket (the queue, a worker) has jitter
 -- that can bunch two of them. The worker asks here just before sending and waits the answer out:
 -- sends are spaced by the limit across every worker, and the wait is only that jitter. Loaded
 -- after lanes.lua.
@@ -13,5 +13,5 @@ if not rate or rate <= 0 then
   return 0
 end
 local at = math.max(tonumber(limit[2]) or 0, L.now)
-redis.call('HSET', meta, 'sent', at + 1000 / rate)
+redis.call('HSET', meta, 'sent', at + L.spacing(rate))
 return math.ceil(at - L.now)
