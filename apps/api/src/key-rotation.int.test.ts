@@ -313,6 +313,20 @@ describe('a ciphertext copied from one endpoint record into another', () => {
     expect([ingest.status, ((await ingest.json()) as { error: { code: string } }).error.code]).toEqual([500, 'secret_unreadable']);
     expect((await h.call('GET', `${base}/${broken.id}`)).body.error.code).toBe('secret_unreadable');
     expect((await h.call('GET', `${base}/${donor.id}`)).body.ingestUrl).toBe(donor.ingestUrl);
+    // The list still lists it, marked, beside the others; a source whose very token cannot be
+    // decrypted is listed without a URL.
+    const tokenless = await create('tokenless-secret-0003');
+    const tokenlessRecord = JSON.parse((await h.redis.get(h.store.keys.source(tokenless.id))) as string);
+    await h.redis.set(h.store.keys.source(tokenless.id), JSON.stringify({ ...tokenlessRecord, token: donorRecord.token }));
+    const listed = await h.call('GET', base);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({ id: donor.id, ingestUrl: donor.ingestUrl }),
+      expect.objectContaining({ id: broken.id, ingestUrl: broken.ingestUrl, secretUnreadable: true, name: broken.name }),
+      expect.objectContaining({ id: tokenless.id, ingestUrl: null, secretUnreadable: true, eventType: 'source.x' }),
+    ]);
+    expect(listed.body.data[0]).not.toHaveProperty('secretUnreadable');
+    expect((await h.call('DELETE', `${base}/${tokenless.id}`)).status).toBe(204);
     expect((await h.call('GET', `${base}/${broken.id}/requests`)).status).toBe(200);
     expect((await h.call('DELETE', `${base}/${broken.id}`)).status).toBe(204);
     expect((await h.call('GET', base)).body.data.map((s: { id: string }) => s.id)).toEqual([donor.id]);

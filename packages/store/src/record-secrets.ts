@@ -1,4 +1,4 @@
-import type { SecretBox, SecretContext } from '@hookrelay/secrets';
+import { SecretUnreadableError, type SecretBox, type SecretContext } from '@hookrelay/secrets';
 
 /** The records that hold secrets. Everything else the store writes holds none (API keys are hashes). */
 export type SecretRecordKind = SecretContext['record'];
@@ -85,6 +85,31 @@ export function openSecrets<T>(box: SecretBox, kind: SecretRecordKind, identity:
   const copy = structuredClone(stored);
   for (const slot of SLOTS[kind](copy)) slot.holder[slot.key] = box.open(slot.holder[slot.key], contextOf(kind, identity, slot.field));
   return copy as T;
+}
+
+/**
+ * For views, which show a record whatever its secrets: a copy of a stored record with every secret
+ * that opens opened and every one that does not set to null, and the first such failure (null when
+ * all opened). A caller that needs a secret uses openSecrets, which throws instead.
+ */
+export function openReadableSecrets(
+  box: SecretBox,
+  kind: SecretRecordKind,
+  identity: RecordIdentity,
+  stored: Record<string, unknown>,
+): { record: Record<string, unknown>; unreadable: SecretUnreadableError | null } {
+  const copy = structuredClone(stored);
+  let unreadable: SecretUnreadableError | null = null;
+  for (const slot of SLOTS[kind](copy)) {
+    try {
+      slot.holder[slot.key] = box.open(slot.holder[slot.key], contextOf(kind, identity, slot.field));
+    } catch (err) {
+      if (!(err instanceof SecretUnreadableError)) throw err;
+      unreadable ??= err;
+      slot.holder[slot.key] = null;
+    }
+  }
+  return { record: copy, unreadable };
 }
 
 /**

@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { SecretBox } from '@hookrelay/secrets';
+import type { SecretBox, SecretUnreadableError } from '@hookrelay/secrets';
 import type { Keys } from './keys';
 import { appendToLog, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
-import { openSecrets, sealSecrets } from './record-secrets';
+import { openReadableSecrets, openSecrets, sealSecrets } from './record-secrets';
 
 const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
 
@@ -100,6 +100,12 @@ export function hashSourceToken(token: string): string {
  * the token lookup, the verified mark (its own key, so marking never races a PATCH of the record),
  * the request history, the rate counters and the replay claims.
  */
+/** A listed source: its secrets opened, or, where one could not be, that one null and the reason. */
+export interface ListedSource<T> {
+  source: T;
+  unreadable: SecretUnreadableError | null;
+}
+
 export class SourceStore {
   constructor(
     private readonly redis: Redis,
@@ -192,12 +198,27 @@ export class SourceStore {
     await multi.exec();
   }
 
-  /** All of a subscriber's sources, oldest first, their secrets opened (SecretUnreadableError as get). */
-  async list<T extends SourceBase = SourceBase>(subscriberId: string): Promise<T[]> {
+  /**
+   * All of a subscriber's sources, oldest first, for listing. A source whose secrets cannot all be
+   * opened (a key removed too early, a tampered record) is listed too, with those secrets null and
+   * the reason in `unreadable`: one such source must not hide the others.
+   */
+  async list<T extends SourceBase = SourceBase>(subscriberId: string): Promise<Array<ListedSource<T>>> {
     const ids = await this.redis.zrange(this.keys.subscriberSources(subscriberId), 0, -1);
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.source(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => this.open<T>(JSON.parse(r) as StoredSource));
+    return raws
+      .filter((r): r is string => r !== null)
+      .map((r) => {
+        const { tokenHash: _hash, ...stored } = JSON.parse(r) as StoredSource;
+        const { record, unreadable } = openReadableSecrets(
+          this.box,
+          'source',
+          { recordId: stored.id, subscriberId: stored.subscriberId },
+          stored,
+        );
+        return { source: record as unknown as T, unreadable };
+      });
   }
 
   async count(subscriberId: string): Promise<number> {

@@ -127,8 +127,13 @@ export function sourceRoutes(deps: ApiDeps): Router {
 
   router.get('/', async (req, res) => {
     const sid = await subscriberOf(req);
-    const sources = await store.sources.list<Source>(sid);
-    res.json({ data: await Promise.all(sources.map(view)) });
+    // A source whose secrets cannot be decrypted is listed, marked, and without what it cannot show;
+    // its own routes answer 500 secret_unreadable where they need them.
+    const listed = await store.sources.list<Source>(sid);
+    const data = await Promise.all(
+      listed.map(async ({ source, unreadable }) => sourceView(source, await store.sources.verifiedAt(source.id), unreadable !== null)),
+    );
+    res.json({ data });
   });
 
   router.get('/:id', async (req, res) => {

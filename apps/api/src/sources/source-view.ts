@@ -48,14 +48,17 @@ export function ingestPath(token: string): string {
 }
 
 /** A source as the API shows it. The ingest URL is shown: holding it is what lets a sender call it. */
-export function sourceView(source: Source, verifiedAt: number | null) {
+export function sourceView(source: Source, verifiedAt: number | null, secretUnreadable = false) {
+  // A listed source whose token could not be decrypted has none (SourceStore.list): no URL to show.
+  const token = source.token as string | null;
   return {
     id: source.id,
     subscriberId: source.subscriberId,
     name: source.name,
     status: verifiedAt === null ? ('unverified' as const) : ('verified' as const),
     verifiedAt,
-    ingestUrl: ingestPath(source.token),
+    ingestUrl: token === null ? null : ingestPath(token),
+    ...(secretUnreadable ? { secretUnreadable: true } : {}),
     eventType: source.eventType,
     verification: publicVerificationView(source.verification),
     matches: source.matches,

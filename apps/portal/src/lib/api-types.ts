@@ -183,8 +183,10 @@ export interface Source {
   name: string;
   status: 'verified' | 'unverified';
   verifiedAt: number | null;
-  /** `/in/<token>`: the sender needs only this, so it is as secret as a password. */
-  ingestUrl: string;
+  /** `/in/<token>`: the sender needs only this, so it is as secret as a password. Null only in a list, when the token cannot be decrypted. */
+  ingestUrl: string | null;
+  /** In a list: some of the source's secrets cannot be decrypted (SECURITY.md); opening it answers secret_unreadable. */
+  secretUnreadable?: boolean;
   eventType: string;
   verification: SourceVerificationView;
   matches: Record<string, unknown>;

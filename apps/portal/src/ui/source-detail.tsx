@@ -80,7 +80,8 @@ export function SourceDetail({ api, id, outcome }: { api: Api; id: string; outco
     );
   }
 
-  const url = `${location.origin}${source.ingestUrl}`;
+  // A single source is only shown when its secrets open (else the API answers secret_unreadable).
+  const url = `${location.origin}${source.ingestUrl ?? ''}`;
   const seen = new Set((requests ?? []).map((r) => r.id));
   const shown = [...(requests ?? []), ...older.filter((r) => !seen.has(r.id))];
   const v = source.verification;

@@ -60,6 +60,7 @@ export function SourcesView({ api }: { api: Api }) {
                 {s.name}
               </a>
               <span class={`badge badge-${s.status}`}>{s.status}</span>
+              {s.secretUnreadable && <span class="badge badge-failed">secret unreadable: ask the operator</span>}
             </div>
             <dl class="config">
               <dt>Sender</dt>

@@ -1618,8 +1618,10 @@ export interface components {
             status: "unverified" | "verified";
             /** @description When a request last passed verification (Unix milliseconds). */
             verifiedAt: number | null;
-            /** @description The path to give the sender, `/in/<token>`, on this server's origin. Holding it is what lets a sender call it; it never changes (delete and recreate the source to revoke it). The token is stored encrypted (its SHA-256 finds the source); every response that carries it has `Cache-Control: no-store`. */
-            ingestUrl: string;
+            /** @description The path to give the sender, `/in/<token>`, on this server's origin. Holding it is what lets a sender call it; it never changes (delete and recreate the source to revoke it). The token is stored encrypted (its SHA-256 finds the source); every response that carries it has `Cache-Control: no-store`. Null only in a list, for a source whose token cannot be decrypted (`secretUnreadable`). */
+            ingestUrl: string | null;
+            /** @description Present (true) only in a list, on a source some of whose secrets cannot be decrypted (a key removed from HOOKRELAY_ENCRYPTION_KEYS too early, a tampered record): its ingests and the routes that need those secrets answer 500 `secret_unreadable` until it is deleted and created again, or the key is restored (SECURITY.md). */
+            secretUnreadable?: boolean;
             eventType: string;
             verification: components["schemas"]["SourceVerificationView"];
             matches: {
