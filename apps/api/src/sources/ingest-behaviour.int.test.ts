@@ -43,6 +43,27 @@ describe('ingest: formats, filters, handshakes and limits', () => {
       expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: 'body is not valid JSON' });
     });
 
+    it('holds a type the operator defined to its schema, and refuses it once archived, as the publish routes do', async () => {
+      const schema = { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } };
+      const defined = await h.call('POST', '/v1/event-types', { body: { type: 'shop.order.paid', schema } });
+      expect(defined.status).toBe(201);
+      const source = await createSource(h, subscriber.sid, { eventType: 'shop.order.{$.state}', verification: TOKEN_HEADER });
+      const valid = await ingest(h, source.ingestUrl, { body: '{"state":"paid","orderId":"o-1"}', headers: WITH_TOKEN });
+      expect(valid.status).toBe(202);
+      const invalid = await ingest(h, source.ingestUrl, { body: '{"state":"paid","orderId":42}', headers: WITH_TOKEN });
+      expect(invalid.status).toBe(422);
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
+        outcome: 'rejected',
+        reason: expect.stringContaining('orderId'),
+      });
+      expect((await h.call('DELETE', '/v1/event-types/shop.order.paid')).status).toBeLessThan(300);
+      const archived = await ingest(h, source.ingestUrl, { body: '{"state":"paid","orderId":"o-2"}', headers: WITH_TOKEN });
+      expect(archived.status).toBe(422);
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ reason: expect.stringContaining('archived') });
+      expect(await eventsOf(h, subscriber.sid)).toHaveLength(1);
+      expect(await storedEvent(h, valid.json.eventId)).toEqual({ type: 'shop.order.paid', payload: { state: 'paid', orderId: 'o-1' } });
+    });
+
     it('answers 422 when a custom.* source receives something other than a JSON object', async () => {
       const source = await createSource(h, subscriber.sid, { eventType: 'custom.alerts', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: '[1,2,3]', headers: WITH_TOKEN });

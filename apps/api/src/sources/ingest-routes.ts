@@ -80,12 +80,26 @@ export function ingestRoutes(deps: ApiDeps): Router {
     };
   }
 
+  /**
+   * Why `payload` cannot be published as `type`, or null: a type the operator defined is held to its
+   * current schema and refused once archived (as on the publish routes, issue 17); `custom.*` to
+   * its bounds, as before.
+   */
+  async function typeProblem(type: string, payload: unknown): Promise<string | null> {
+    await deps.catalog.fresh();
+    const resolved = deps.catalog.resolve(type);
+    if (resolved.kind !== 'defined') return payloadProblem(type, payload);
+    if (resolved.state.archived) return `event type ${type} is archived and takes no new events`;
+    const issues = await deps.catalog.validate(type, resolved.state, payload);
+    return issues ? `payload: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 200) : null;
+  }
+
   /** The events one verified body publishes: each element of a split SendGrid array, else the body; or why none. */
-  function eventsOf(
+  async function eventsOf(
     source: Source,
     req: Request,
     payload: unknown,
-  ): { ok: true; events: EventInput[]; skipped: string[] } | { ok: false; answer: IngestAnswer } {
+  ): Promise<{ ok: true; events: EventInput[]; skipped: string[] } | { ok: false; answer: IngestAnswer }> {
     const split = source.verification.type === 'sendgrid' && source.verification.splitEvents && Array.isArray(payload);
     const items: unknown[] = split ? (payload as unknown[]) : [payload];
     if (items.length > MAX_EVENTS_PER_REQUEST) {
@@ -110,7 +124,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
         skipped.push(type.reason);
         continue;
       }
-      const problem = payloadProblem(type.type, item);
+      const problem = await typeProblem(type.type, item);
       if (problem) {
         if (!split)
           return {
@@ -155,7 +169,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
     const challenge = source.format === 'json' ? slackChallenge(parsed.payload) : null;
     if (challenge !== null) return { status: 200, outcome: 'ignored', reason: 'url_verification challenge answered', text: challenge };
 
-    const found = eventsOf(source, req, parsed.payload);
+    const found = await eventsOf(source, req, parsed.payload);
     if (!found.ok) return found.answer;
     const { events, skipped } = found;
     if (events.length === 0)
