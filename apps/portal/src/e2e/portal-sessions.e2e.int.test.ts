@@ -179,6 +179,10 @@ describe('portal session links', () => {
       await p.goto(`${portal()}#/endpoints/${endpointId}`);
       await p.getByText('This link is read-only').waitFor({ timeout: WAIT });
       expect(await p.getByRole('button', { name: 'Send test event' }).count()).toBe(0);
+      await shot('read-only-endpoint', p);
+      await p.setViewportSize({ width: 375, height: 812 });
+      expect(await horizontalOverflow(p)).toBe(0);
+      await shot('mobile-read-only-endpoint', p);
       expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints/${endpointId}/test`, { key: session.token, body: {} })).status).toBe(
         403,
       );

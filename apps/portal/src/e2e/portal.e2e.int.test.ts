@@ -195,6 +195,11 @@ describe('the subscriber portal at /portal', () => {
     expect(await once.locator('input').inputValue()).toBe(secret);
     expect(await once.textContent()).toContain('you will not see this again');
     await shot('endpoint-created');
+    // The same at 375 px: the secret and its copy button fit without scrolling sideways.
+    await page.setViewportSize({ width: 375, height: 812 });
+    expect(await horizontalOverflow(page)).toBe(0);
+    await shot('mobile-endpoint-created');
+    await page.setViewportSize({ width: 1280, height: 860 });
     await once.getByRole('button', { name: 'Copy' }).click();
     await once.getByText('Copied to the clipboard.').waitFor({ timeout: WAIT });
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
