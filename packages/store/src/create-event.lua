@@ -160,13 +160,13 @@ while first <= #events do
   end
   first = last + 1
 end
-for _, endpointId in ipairs(laneOrder) do
-  L.pushMany(endpointId, laneSubscriber[endpointId], lanes[endpointId], false)
-end
+-- Each lane class that got work an admission may take now is signalled once, with the class
+-- L.activateEndpoint already read. An endpoint asleep needs no signal: no admission could take it
+-- before its sleep ends, and the sleep set's deadline or its waking brings it back.
 local signalled = {}
 for _, endpointId in ipairs(laneOrder) do
-  local c = L.class(endpointId)
-  if not signalled[c] then
+  local c = L.pushMany(endpointId, laneSubscriber[endpointId], lanes[endpointId], false)
+  if c and not signalled[c] then
     signalled[c] = true
     L.signal(c)
   end

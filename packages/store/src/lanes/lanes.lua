@@ -127,9 +127,10 @@ function L.activateSubscriber(s, c)
 end
 
 -- Puts an endpoint with ready deliveries (and its subscriber) into the rings, unless it sleeps.
+-- Returns its lane class when it is in a ring (work an admission may take now), else nil.
 function L.activateEndpoint(e, s)
   if asleep(L.endpointMember(e, s)) or redis.call('LLEN', L.key('lane', e)) == 0 then
-    return
+    return nil
   end
   local c = L.class(e)
   local ring = L.key('ring', c, s)
@@ -137,6 +138,7 @@ function L.activateEndpoint(e, s)
     redis.call('ZADD', ring, joinTag(ring), e)
   end
   L.activateSubscriber(s, c)
+  return c
 end
 
 -- A rate limit's spacing in ms: 1000/perSecond and 2% more. At exactly 1000/perSecond the first
@@ -239,10 +241,10 @@ end
 -- Moving deliveries ----------------------------------------------------------------------------
 
 -- Puts ready members (job ids) of one endpoint into its lane, at the tail (or the head), and the
--- endpoint into the rings: one call however many there are.
+-- endpoint into the rings: one call however many there are. Returns L.activateEndpoint's answer.
 function L.pushMany(e, s, members, front)
   if #members == 0 then
-    return
+    return nil
   end
   local lane = L.key('lane', e)
   -- In pieces: unpack() of thousands of values would overflow Lua's stack.
@@ -250,7 +252,7 @@ function L.pushMany(e, s, members, front)
     redis.call(front and 'LPUSH' or 'RPUSH', lane, unpack(members, i, math.min(i + 999, #members)))
   end
   redis.call('HINCRBY', L.key('stats'), 'ready', #members)
-  L.activateEndpoint(e, s)
+  return L.activateEndpoint(e, s)
 end
 
 function L.pushReady(member, x, front)
