@@ -17,6 +17,12 @@ export type EventTypeView = EventTypeCatalogEntry & { createdAt?: number; update
 export type ResolvedType =
   { kind: 'built-in'; info: EventTypeInfo } | { kind: 'custom' } | { kind: 'defined'; state: EventTypeState } | { kind: 'unknown' };
 
+/** LiveCatalog.check's answer. */
+export type CatalogVerdict =
+  | { kind: 'built-in' | 'custom' | 'unknown' }
+  | { kind: 'archived' }
+  | { kind: 'defined'; issues: EventPayloadIssue[] | null; deprecatedAt: number | null };
+
 export interface LiveCatalogOptions {
   store: EventTypeStore;
   /** Whether the Webex Connect and Zenduty types are listed and publishable (HOOKRELAY_BUILTIN_CATALOG). */
@@ -102,6 +108,19 @@ export class LiveCatalog {
     if (isCustomEventType(type)) return { kind: 'custom' };
     const state = this.states.get(type);
     return state ? { kind: 'defined', state } : { kind: 'unknown' };
+  }
+
+  /**
+   * What publishing `payload` as `type` meets in the catalog, from the view `fresh()` brought up to
+   * date: a type the operator defined holds it to its current schema (its issues, null when it
+   * passes) unless archived; for the other kinds the caller applies its own rule. One answer for
+   * every path that publishes (the publish routes, inbound sources).
+   */
+  async check(type: string, payload: unknown): Promise<CatalogVerdict> {
+    const resolved = this.resolve(type);
+    if (resolved.kind !== 'defined') return { kind: resolved.kind };
+    if (resolved.state.archived) return { kind: 'archived' };
+    return { kind: 'defined', issues: await this.validate(type, resolved.state, payload), deprecatedAt: resolved.state.deprecatedAt };
   }
 
   /** Bounded metric label: a catalog type's own name, `custom` for custom.*, else `unknown`. */

@@ -44,19 +44,17 @@ async function payloadIssues(
   payload: unknown,
   typePath: string,
 ): Promise<{ issues: EventPayloadIssue[] | null; deprecatedAt: number | null }> {
-  const resolved = catalog.resolve(type);
-  if (resolved.kind === 'built-in' || resolved.kind === 'custom') {
-    const verdict = validateEventPayload(type, payload);
-    return { issues: verdict.ok ? null : verdict.issues, deprecatedAt: null };
+  const verdict = await catalog.check(type, payload);
+  if (verdict.kind === 'built-in' || verdict.kind === 'custom') {
+    const checked = validateEventPayload(type, payload);
+    return { issues: checked.ok ? null : checked.issues, deprecatedAt: null };
   }
-  if (resolved.kind === 'defined') {
-    if (resolved.state.archived) {
-      throw new AppError(400, 'event_type_archived', `${typePath}: event type ${type} is archived and takes no new events`, [
-        { path: typePath, message: 'archived' },
-      ]);
-    }
-    return { issues: await catalog.validate(type, resolved.state, payload), deprecatedAt: resolved.state.deprecatedAt };
+  if (verdict.kind === 'archived') {
+    throw new AppError(400, 'event_type_archived', `${typePath}: event type ${type} is archived and takes no new events`, [
+      { path: typePath, message: 'archived' },
+    ]);
   }
+  if (verdict.kind === 'defined') return { issues: verdict.issues, deprecatedAt: verdict.deprecatedAt };
   const message = `unknown event type "${type}": use a type from GET /v1/event-types or one under "custom." such as custom.order.paid`;
   return { issues: [{ path: ['type'], message }], deprecatedAt: null };
 }

@@ -82,16 +82,14 @@ export function ingestRoutes(deps: ApiDeps): Router {
 
   /**
    * Why `payload` cannot be published as `type`, or null: a type the operator defined is held to its
-   * current schema and refused once archived (as on the publish routes, issue 17); `custom.*` to
-   * its bounds, as before.
+   * current schema and refused once archived (LiveCatalog.check, as on the publish routes);
+   * `custom.*` to its bounds, as before.
    */
   async function typeProblem(type: string, payload: unknown): Promise<string | null> {
-    await deps.catalog.fresh();
-    const resolved = deps.catalog.resolve(type);
-    if (resolved.kind !== 'defined') return payloadProblem(type, payload);
-    if (resolved.state.archived) return `event type ${type} is archived and takes no new events`;
-    const issues = await deps.catalog.validate(type, resolved.state, payload);
-    return issues ? `payload: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 200) : null;
+    const verdict = await deps.catalog.check(type, payload);
+    if (verdict.kind === 'archived') return `event type ${type} is archived and takes no new events`;
+    if (verdict.kind !== 'defined') return payloadProblem(type, payload);
+    return verdict.issues ? `payload: ${verdict.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 200) : null;
   }
 
   /** The events one verified body publishes: each element of a split SendGrid array, else the body; or why none. */
@@ -111,6 +109,8 @@ export function ingestRoutes(deps: ApiDeps): Router {
     }
     // One step budget for everything the source's paths do with this body (see match.ts).
     const budget = new StepBudget();
+    // The catalog as of this request, for every event of it (typeProblem).
+    await deps.catalog.fresh();
     const events: EventInput[] = [];
     const skipped: string[] = [];
     for (const item of items) {
