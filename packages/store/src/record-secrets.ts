@@ -82,9 +82,9 @@ export function sealSecrets<T extends object>(
 
 /** A copy of a stored record with every secret opened; SecretUnreadableError for the first that cannot be. */
 export function openSecrets<T>(box: SecretBox, kind: SecretRecordKind, identity: RecordIdentity, stored: Record<string, unknown>): T {
-  const copy = structuredClone(stored);
-  for (const slot of SLOTS[kind](copy)) slot.holder[slot.key] = box.open(slot.holder[slot.key], contextOf(kind, identity, slot.field));
-  return copy as T;
+  const { record, unreadable } = openReadableSecrets(box, kind, identity, stored);
+  if (unreadable) throw unreadable;
+  return record as T;
 }
 
 /**

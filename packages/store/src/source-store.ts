@@ -95,17 +95,17 @@ export function hashSourceToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/**
- * Inbound sources: the record (JSON, its secrets sealed: record-secrets.ts), a per-subscriber index,
- * the token lookup, the verified mark (its own key, so marking never races a PATCH of the record),
- * the request history, the rate counters and the replay claims.
- */
 /** A listed source: its secrets opened, or, where one could not be, that one null and the reason. */
 export interface ListedSource<T> {
   source: T;
   unreadable: SecretUnreadableError | null;
 }
 
+/**
+ * Inbound sources: the record (JSON, its secrets sealed: record-secrets.ts), a per-subscriber index,
+ * the token lookup, the verified mark (its own key, so marking never races a PATCH of the record),
+ * the request history, the rate counters and the replay claims.
+ */
 export class SourceStore {
   constructor(
     private readonly redis: Redis,
@@ -178,6 +178,13 @@ export class SourceStore {
     return openSecrets<T>(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
   }
 
+  /** As `open`, for a list: what cannot be opened is null, and the reason comes with it. */
+  private openReadable<T extends SourceBase>(stored: StoredSource): ListedSource<T> {
+    const { tokenHash: _hash, ...record } = stored;
+    const opened = openReadableSecrets(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
+    return { source: opened.record as unknown as T, unreadable: opened.unreadable };
+  }
+
   async findByToken<T extends SourceBase = SourceBase>(token: string): Promise<T | null> {
     const id = await this.redis.get(this.keys.sourceToken(hashSourceToken(token)));
     const source = id ? await this.get<T>(id) : null;
@@ -207,18 +214,7 @@ export class SourceStore {
     const ids = await this.redis.zrange(this.keys.subscriberSources(subscriberId), 0, -1);
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.source(id)));
-    return raws
-      .filter((r): r is string => r !== null)
-      .map((r) => {
-        const { tokenHash: _hash, ...stored } = JSON.parse(r) as StoredSource;
-        const { record, unreadable } = openReadableSecrets(
-          this.box,
-          'source',
-          { recordId: stored.id, subscriberId: stored.subscriberId },
-          stored,
-        );
-        return { source: record as unknown as T, unreadable };
-      });
+    return raws.filter((r): r is string => r !== null).map((r) => this.openReadable<T>(JSON.parse(r) as StoredSource));
   }
 
   async count(subscriberId: string): Promise<number> {
