@@ -37,6 +37,8 @@ export interface BenchConfig {
   phases: ReadonlySet<PhaseName>;
   /** BENCH_PROFILE=1: each worker child writes a V8 CPU profile here (BENCH_PROFILE_DIR, else a temp folder). */
   cpuProfDir?: string;
+  /** BENCH_REDIS_PROFILE=1: Redis logs every command (SLOWLOG) and the pipeline phase reports its time by call. */
+  redisProfile: boolean;
   /** BENCH_CATALOG_TYPE=1: the ingest phase publishes a type with a 20-property JSON Schema (catalog-type.ts). */
   catalogType: boolean;
   /** Where the JSON results go (BENCH_RESULTS_FILE; the test suite's smoke run keeps the repo clean). */
@@ -72,6 +74,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     workerConcurrency: 100,
     connectionsPerOrigin: 64,
     phases: new Set((requested.length ? requested : PHASES) as PhaseName[]),
+    redisProfile: env.BENCH_REDIS_PROFILE === '1',
     catalogType: env.BENCH_CATALOG_TYPE === '1' || env.BENCH_CATALOG_TYPE === 'true',
     resultsFile: env.BENCH_RESULTS_FILE ?? join(__dirname, 'results', 'latest.json'),
     ...(env.BENCH_PROFILE === '1' ? { cpuProfDir: env.BENCH_PROFILE_DIR ?? join(tmpdir(), 'hookrelay-bench-profiles') } : {}),

@@ -48,10 +48,19 @@ export interface RedisWork {
   cpuMs: number;
   top: CommandStat[];
   slowlog: Array<{ usec: number; command: string }>;
+  /**
+   * With BENCH_REDIS_PROFILE=1 (every command in SLOWLOG): Redis's time by top-level call, a script
+   * named by its SHA's first 8 characters and the kind of its first key, so one script's cost (all
+   * the commands it runs) shows as one line, which INFO commandstats cannot show.
+   */
+  byCall?: CommandStat[];
 }
 
+/** How many SLOWLOG entries Redis keeps while BENCH_REDIS_PROFILE=1 (a stretch's every top-level call). */
+export const PROFILE_SLOWLOG_LEN = 2_000_000;
+
 /** Resets Redis's counters; call `finish()` after the stretch to read them. */
-export async function measureRedisWork(redis: Redis): Promise<{ finish(): Promise<RedisWork> }> {
+export async function measureRedisWork(redis: Redis, options: { byCall?: boolean } = {}): Promise<{ finish(): Promise<RedisWork> }> {
   await redis.config('RESETSTAT');
   await redis.slowlog('RESET');
   const cpuBefore = await cpuSeconds(redis);
@@ -70,9 +79,26 @@ export async function measureRedisWork(redis: Redis): Promise<{ finish(): Promis
         cpuMs,
         top: stats.slice(0, 8),
         slowlog: slow.map((e) => ({ usec: e[2], command: e[3].slice(0, 4).join(' ').slice(0, 120) })),
+        ...(options.byCall ? { byCall: await timeByCall(redis) } : {}),
       };
     },
   };
+}
+
+async function timeByCall(redis: Redis): Promise<CommandStat[]> {
+  const entries = (await redis.slowlog('GET', PROFILE_SLOWLOG_LEN)) as Array<[number, number, number, string[]]>;
+  const byWhat = new Map<string, CommandStat>();
+  for (const [, , usec, args] of entries) {
+    const name = (args[0] ?? '').toLowerCase();
+    if (['info', 'config', 'slowlog'].includes(name)) continue;
+    // EVALSHA sha numkeys key...: the script, and what its first key is (which queue or store).
+    const what = name === 'evalsha' ? `evalsha ${(args[1] ?? '').slice(0, 8)} ${keyKind(args[3] ?? '')}` : name;
+    const stat = byWhat.get(what) ?? { command: what, calls: 0, usec: 0 };
+    stat.calls += 1;
+    stat.usec += usec;
+    byWhat.set(what, stat);
+  }
+  return [...byWhat.values()].sort((a, b) => b.usec - a.usec);
 }
 
 /** A key's name with its ids replaced, so keys of one kind group together. */

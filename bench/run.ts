@@ -21,7 +21,7 @@ import { runLatency } from './phases/latency';
 import { runMemory } from './phases/memory';
 import { runPipeline } from './phases/pipeline';
 import { runScale } from './phases/scale';
-import { redisPid } from './redis-stats';
+import { PROFILE_SLOWLOG_LEN, redisPid } from './redis-stats';
 import { formatTable, info, type Row } from './report';
 
 const began = performance.now();
@@ -85,7 +85,9 @@ async function setup(config: BenchConfig, cleanup: Cleanup): Promise<BenchContex
     },
   );
   cleanup.add('admin connection', async () => admin.disconnect());
-  await admin.config('SET', 'slowlog-log-slower-than', '1000');
+  // Profiling logs every command (it costs Redis time, so those runs' Redis CPU reads high).
+  await admin.config('SET', 'slowlog-log-slower-than', config.redisProfile ? '0' : '1000');
+  if (config.redisProfile) await admin.config('SET', 'slowlog-max-len', String(PROFILE_SLOWLOG_LEN));
   log(`redis-server ${redis.url} (pid ${pid}, appendonly no)`);
 
   if (config.cpuProfDir) {

@@ -90,7 +90,7 @@ export async function measurePipeline(
 ): Promise<PipelineRun> {
   await warmUp(ctx, sender, sink);
   await sinkReset(ctx, sink[0], sink[1]);
-  const work = await measureRedisWork(ctx.admin);
+  const work = await measureRedisWork(ctx.admin, { byCall: ctx.config.redisProfile });
   const cpu = startCpuMeter(processPids(ctx, underTest));
   const { elapsedMs } = await ctx.load.closedLoop({ sender, total: events, clients: 1, offset });
   const stats = await sinkWait(ctx, events, phaseTimeoutMs(events));
