@@ -116,6 +116,24 @@ describe('endpoint health, written with each attempt', () => {
     expect(await db.store.health.get('ep5')).toMatchObject({ lastSuccessAt: 2000, lastFailureAt: 4000, successRate: 0.25, sampleSize: 4 });
   });
 
+  it('keeps the streak ended through a run of delivered attempts: an old failed delivery counts once in the next streak', async () => {
+    const early = await deliveryTo('ep7');
+    expect(await early(1, 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });
+    for (const at of [2000, 2100, 2200])
+      expect(await attempt('ep7', at, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await early(2, 3000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3000 });
+    // Retried once more in the same streak: still one failed delivery.
+    expect(await early(3, 3100, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3000 });
+    expect(await attempt('ep7', 3200, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await early(4, 4000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 4000 });
+    expect(await db.store.health.get('ep7')).toMatchObject({
+      lastSuccessAt: 3200,
+      lastFailureAt: 4000,
+      consecutiveFailures: 1,
+      failingSince: 4000,
+    });
+  });
+
   it('takes an attempt into the health once: the same attempt recorded again changes nothing and answers the streak as it stands', async () => {
     const d = await deliveryTo('ep6');
     expect(await d(1, 1000, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 1000 });

@@ -29,9 +29,17 @@ function EndpointHealth.record(health, outcomes, delivery, ok, final, now, laneM
   redis.call('LTRIM', outcomes, 0, 99)
   local lastField = ok == '1' and 'lastSuccessAt' or 'lastFailureAt'
   if final == 'delivered' then
-    redis.call('HSET', health, lastField, now, 'consecutiveFailures', 0)
-    redis.call('HDEL', health, 'failingSince')
-    redis.call('HINCRBY', health, 'streak', 1)
+    -- Only a streak under way ends (and a new one is numbered): while none runs, no delivery holds
+    -- the current streak's number (one is given it only as consecutiveFailures grows, and both
+    -- reset together, here and in resetStreak), so the usual delivered attempt is a read and a write.
+    local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince')
+    if (s[1] and s[1] ~= '0') or s[2] then
+      redis.call('HSET', health, lastField, now, 'consecutiveFailures', 0)
+      redis.call('HDEL', health, 'failingSince')
+      redis.call('HINCRBY', health, 'streak', 1)
+    else
+      redis.call('HSET', health, lastField, now)
+    end
     return { 0, 0, laneMove }
   elseif final == 'failed' then
     redis.call('HSET', health, lastField, now)

@@ -76,14 +76,20 @@ do
 end
 
 -- Which parts are new: the record's attempt count (or an earlier part of this call for the same
--- delivery) already at this attempt means it was recorded.
-local seen = {}
+-- delivery) already at this attempt means it was recorded. The same read says whether the record
+-- exists (every writer of a record writes `attempts`), and `exists` follows this call's writes.
+local records = {}
 for _, p in ipairs(parts) do
   local delivery = KEYS[p.k]
-  local recorded = seen[delivery] or tonumber(redis.call('HGET', delivery, 'attempts') or '0')
-  p.done = recorded >= p.attempt
+  local r = records[delivery]
+  if not r then
+    local stored = redis.call('HGET', delivery, 'attempts')
+    r = { attempts = tonumber(stored or '0') or 0, exists = stored ~= false }
+    records[delivery] = r
+  end
+  p.done = r.attempts >= p.attempt
   if not p.done then
-    seen[delivery] = p.attempt
+    r.attempts = p.attempt
   end
 end
 
@@ -117,10 +123,12 @@ local function recordOne(p)
   if redis.call('RPUSH', attempts, ARGV[a]) == 1 then
     redis.call('PEXPIRE', attempts, retention)
   end
-  if redis.call('EXISTS', delivery) == 0 then
+  local record = records[delivery]
+  if not record.exists then
     -- The record's identity and its state in one write.
     redis.call('HSET', delivery, unpack(ARGV, a + RECORD, last))
     redis.call('PEXPIRE', delivery, retention)
+    record.exists = true
   else
     -- A field the new state does not name (say nextAttemptAt once delivered) must not linger.
     redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
