@@ -55,8 +55,18 @@ describe('LaneStore: the delivery scheduler', () => {
   }
 
   /** Ends an admitted delivery's attempt as the worker records it. */
-  async function finish(a: AdmittedDelivery, outcome: { retryAt?: number; pace?: 'slow' | 'prompt' | ''; lane?: LaneClass } = {}) {
-    const event = (await db.store.events.get(a.eventId)) as StoredEvent;
+  type Outcome = { retryAt?: number; pace?: 'slow' | 'prompt' | ''; lane?: LaneClass };
+  async function finish(a: AdmittedDelivery, outcome: Outcome = {}) {
+    return record(a, (await db.store.events.get(a.eventId)) as StoredEvent, outcome);
+  }
+
+  /** Records attempts of `items` in one event-loop turn, so in one record-attempts.lua call. */
+  async function finishTogether(items: ReadonlyArray<[AdmittedDelivery, Outcome]>) {
+    const events = (await Promise.all(items.map(([a]) => db.store.events.get(a.eventId)))) as StoredEvent[];
+    return Promise.all(items.map(([a, outcome], i) => record(a, events[i]!, outcome)));
+  }
+
+  function record(a: AdmittedDelivery, event: StoredEvent, outcome: Outcome) {
     const delivery = pendingDelivery(a.deliveryId, event, a.endpointId, 1);
     const retrying = outcome.retryAt !== undefined;
     return db.store.deliveries.recordAttempt(
@@ -157,6 +167,21 @@ describe('LaneStore: the delivery scheduler', () => {
       await finish(first.find((a) => a.endpointId === capped.id)!);
       const next = await admit({ capEndpoint: 2 });
       expect(next.map((a) => a.endpointId)).toEqual([capped.id]);
+    });
+
+    it('wakes an endpoint at its cap once when one call ends several of its deliveries, and admits as many as ended', async () => {
+      const capped = await endpointOf('sub_cap_call');
+      await publish(capped, 10);
+      const first = await admit({ capEndpoint: 3 });
+      expect(first).toHaveLength(3);
+      expect(await admit({ capEndpoint: 3 })).toEqual([]);
+      await finishTogether(first.slice(0, 2).map((a) => [a, {}]));
+      expect(await db.redis.zscore(`${db.store.keys.sched()}:sleep`, endpointSleeper(capped.id, 'sub_cap_call'))).toBeNull();
+      expect(await admit({ capEndpoint: 3 })).toHaveLength(2);
+      // At its cap again: asleep, and the next single end wakes it as before.
+      expect(await admit({ capEndpoint: 3 })).toEqual([]);
+      await finish(first[2]!);
+      expect(await admit({ capEndpoint: 3 })).toHaveLength(1);
     });
 
     it('holds a subscriber at its cap across all its endpoints', async () => {
@@ -341,6 +366,20 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await finish(slow[0]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
       expect((await finish(slow[1]!, { pace: 'prompt', lane: 'slow' })).laneMove).toBeNull();
       expect((await finish(slow[2]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
+    });
+
+    it('counts paces in order when one call records several attempts of an endpoint', async () => {
+      const e = await endpointOf('sub_pace_call');
+      await publish(e, 8);
+      const batch = await admit({ max: 8 });
+      expect(batch).toHaveLength(8);
+      const paces = ['prompt', 'prompt', 'slow', 'prompt', 'slow', 'slow', 'slow', 'prompt'] as const;
+      const moves = await finishTogether(batch.map((a, i) => [a, { pace: paces[i] }]));
+      // A prompt attempt between two slow ones resets the count; the 2nd slow one in a row moves it,
+      // and from then on a slow attempt agrees with the lane and a prompt one counts towards the way back.
+      expect(moves.map((m) => m.laneMove)).toEqual([null, null, null, null, null, 'to_slow', null, null]);
+      expect(await laneOf(e)).toBe('slow');
+      expect(await db.redis.hget(db.store.keys.laneEndpoint(e.id), 'run')).toBe('1');
     });
 
     it("signals only the class whose lanes got deliveries, so a publish never runs the other class's admission", async () => {

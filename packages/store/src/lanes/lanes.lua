@@ -167,11 +167,17 @@ function L.leaveRing(e, s, c)
   end
 end
 
+-- Sleepers whose cap this call has already looked at (L.release): until one of them is put to
+-- sleep again in the same call, a later release of a delivery of theirs need not look again. One
+-- record-attempts call often ends several deliveries of one endpoint.
+local capChecked = {}
+
 -- `why`: 'cap' (at its in-flight cap: woken when one of its deliveries ends), 'rate' (woken when
 -- its next token is due) or 'address' (a worker's cap on the receiver's address: woken by that
 -- worker). `untilMs` is the latest it sleeps in any case.
 function L.sleepEndpoint(e, s, c, untilMs, why)
   local member = L.endpointMember(e, s)
+  capChecked[member] = nil
   redis.call('ZADD', L.key('sleep'), untilMs, member)
   redis.call('HSET', L.key('sleep-why'), member, why)
   L.leaveRing(e, s, c)
@@ -179,6 +185,7 @@ end
 
 function L.sleepSubscriber(s, c, untilMs, why)
   local member = L.subscriberMember(s, c)
+  capChecked[member] = nil
   redis.call('ZADD', L.key('sleep'), untilMs, member)
   redis.call('HSET', L.key('sleep-why'), member, why)
   redis.call('ZREM', L.key('ring', c), s)
@@ -293,8 +300,18 @@ function L.release(id, e, s, c)
     redis.call('ZREM', L.key('held', 's', lane, s), id)
     members[#members + 1] = L.subscriberMember(s, lane)
   end
-  local why = redis.call('HMGET', L.key('sleep-why'), unpack(members))
-  for i, member in ipairs(members) do
+  local unchecked = {}
+  for _, member in ipairs(members) do
+    if not capChecked[member] then
+      unchecked[#unchecked + 1] = member
+      capChecked[member] = true
+    end
+  end
+  if #unchecked == 0 then
+    return
+  end
+  local why = redis.call('HMGET', L.key('sleep-why'), unpack(unchecked))
+  for i, member in ipairs(unchecked) do
     if why[i] == 'cap' then
       L.wake(member)
     end
@@ -317,11 +334,14 @@ end
 -- out or took too long), 'prompt', or '' (not counted). `run` counts the attempts in a row that
 -- disagree with the endpoint's lane (slow ones in the fast lane, prompt ones in the slow lane);
 -- one that agrees resets it. Returns 1 when the endpoint moved to the slow lane, 2 when it moved
--- back, else 0. The usual case (a prompt attempt in the fast lane) costs one read.
+-- back, else 0. The usual case (a prompt attempt in the fast lane) costs one read, once per call
+-- for an endpoint whose attempts keep agreeing with its lane.
+local paceAgrees = {}
 function L.pace(e, s, pace, slowAfter, fastAfter)
-  if pace == '' then
+  if pace == '' or paceAgrees[e] == pace then
     return 0
   end
+  paceAgrees[e] = nil
   local meta = L.key('ep', e)
   local state = redis.call('HMGET', meta, 'lane', 'run')
   local c = state[1] or 'fast'
@@ -329,6 +349,9 @@ function L.pace(e, s, pace, slowAfter, fastAfter)
     if state[2] then
       redis.call('HDEL', meta, 'run')
     end
+    -- The lane and the run change only here and in L.moveClass (reached from here): until then,
+    -- this endpoint's attempts at this pace agree without a read.
+    paceAgrees[e] = pace
     return 0
   end
   local run = redis.call('HINCRBY', meta, 'run', 1)
