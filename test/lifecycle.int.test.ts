@@ -184,6 +184,66 @@ describe('the worker program', () => {
   }, 40_000);
 });
 
+describe('npm start: the API and the delivery worker on a thread of its own', () => {
+  it("delivers, serves one /metrics with the API's and the worker's series summed, and exits 0 on SIGTERM", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const receiver = await TestReceiver.start({ status: 200 });
+    const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+    const service = startProgram('apps/api/src/main.ts', ['--with-worker'], {
+      REDIS_URL: requireRedisUrl(),
+      QUEUE_PREFIX: uniquePrefix('thread'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      HOOKRELAY_ADMIN_KEY: ADMIN_KEY,
+    });
+    try {
+      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 20_000, 'readiness');
+      const sub = (await (await fetch(`${base}/v1/subscribers`, { method: 'POST', headers: auth, body: '{"name":"thread"}' })).json()) as {
+        id: string;
+      };
+      await fetch(`${base}/v1/subscribers/${sub.id}/endpoints`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ url: receiver.url }),
+      });
+      for (let n = 0; n < 3; n++)
+        expect(
+          (
+            await fetch(`${base}/v1/subscribers/${sub.id}/events`, {
+              method: 'POST',
+              headers: auth,
+              body: JSON.stringify({ type: 'custom.thread', payload: { n } }),
+            })
+          ).status,
+        ).toBe(202);
+      await waitFor(async () => receiver.requests.length >= 3, 20_000, 'three deliveries');
+
+      let text = '';
+      // The worker counts a delivery just after its attempt is recorded: wait for the third.
+      await waitFor(
+        async () => {
+          text = await (await fetch(`${base}/metrics`)).text();
+          return /^hookrelay_deliveries_total\{outcome="delivered"\} 3$/m.test(text);
+        },
+        10_000,
+        "the worker thread's deliveries in /metrics",
+      );
+      // The API's own series beside the worker's, and the process's metrics once, not once per thread.
+      expect(text).toMatch(/^hookrelay_events_published_total\{type="custom"\} 3$/m);
+      expect(text).toMatch(/^hookrelay_delivery_attempts_total\{outcome="delivered",status_class="2xx"\} 3$/m);
+      expect(text.match(/^# TYPE process_cpu_user_seconds_total counter$/gm)).toHaveLength(1);
+      expect(text.match(/^# TYPE hookrelay_deliveries_total counter$/gm)).toHaveLength(1);
+      service.kill('SIGTERM');
+      expect(await exited(service)).toBe(0);
+      expect(receiver.requests).toHaveLength(3);
+    } finally {
+      service.kill('SIGKILL');
+      await receiver.close();
+    }
+  }, 60_000);
+});
+
 describe('when Redis cannot be reached at start', () => {
   it('stops with exit 1 and says what to do, for the service and the worker alike', async () => {
     const closedPort = await freePort();

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
-import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
+import type { HookrelayMetrics, Logger, MetricsJson } from '@hookrelay/observability';
 import type { Publisher } from '@hookrelay/publishing';
 import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
@@ -47,6 +47,8 @@ export interface ApiDeps {
   publicUrl?: string;
   /** HOOKRELAY_PLATFORM_NAME: how the portal names the platform to subscribers. */
   platformName?: string;
+  /** The metrics of the delivery worker on this process's other thread (npm start), summed into /metrics. */
+  workerMetrics?: () => Promise<MetricsJson>;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError } from '@hookrelay/contracts';
-import { startDeliveryWorker, type DeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
-import { createWorkerResources, deliveryWorkerSettings, warmHttpClient, type WorkerResources } from '@hookrelay/worker';
+import { DeliveryThread } from '@hookrelay/worker';
 import { warmBodyDecoding } from './warm-body-decoding';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
@@ -13,16 +12,14 @@ import { loadApiConfig } from './config';
 
 /**
  * Composition root. `--with-worker` runs the delivery worker in the same process (what `npm start`
- * does); without it this is the API alone (`npm run start:api`).
+ * does), on a thread of its own (DeliveryThread); without it this is the API alone (`npm run start:api`).
  */
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const withWorker = process.argv.includes('--with-worker');
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    name: withWorker ? 'hookrelay' : 'api',
-    pretty: wantsPrettyLogs(config, process.stdout.isTTY),
-  });
+  const name = withWorker ? 'hookrelay' : 'api';
+  const pretty = wantsPrettyLogs(config, process.stdout.isTTY);
+  const logger = createLogger({ level: config.LOG_LEVEL, name, pretty });
   await checkRedisReachable(config.REDIS_URL);
 
   let adminKey = config.HOOKRELAY_ADMIN_KEY;
@@ -65,30 +62,21 @@ async function main(): Promise<void> {
     publicUrl: config.HOOKRELAY_PUBLIC_URL,
     platformName: config.HOOKRELAY_PLATFORM_NAME,
   });
-  const app = createApp(api.deps);
+  // The worker reads the same environment on its thread (apps/worker's config, as start:worker).
+  const thread = withWorker
+    ? await DeliveryThread.start({
+        loggerName: name,
+        pretty,
+        onUnexpectedExit: (err) => {
+          // As when the worker shared this event loop: an error it did not handle stops the process.
+          logger.fatal({ err }, 'worker.thread_failed');
+          logger.flush(() => process.exit(1));
+        },
+      })
+    : undefined;
+  const app = createApp(thread ? { ...api.deps, workerMetrics: () => thread.metrics() } : api.deps);
   // Modules and compiled code the first requests would otherwise load mid-traffic (docs/performance.md).
   warmBodyDecoding();
-
-  let worker: DeliveryWorker | undefined;
-  let workerResources: WorkerResources | undefined;
-  if (withWorker) {
-    // The same resources apps/worker builds: its connections, SSRF-guarded dispatcher and clock.
-    workerResources = createWorkerResources({
-      redisUrl: config.REDIS_URL,
-      allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
-      connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
-    });
-    await warmHttpClient();
-    worker = await startDeliveryWorker(workerResources, {
-      ...deliveryWorkerSettings(config),
-      keyPrefix: config.QUEUE_PREFIX,
-      logger,
-      metrics,
-      retentionMs,
-      circuitBreaker,
-      secrets,
-    });
-  }
 
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
@@ -100,8 +88,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutdown.begin');
     accepting = false;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await worker?.close(config.SHUTDOWN_TIMEOUT_MS);
-    await workerResources?.close();
+    await thread?.close(config.SHUTDOWN_TIMEOUT_MS);
     await api.close();
     logger.info('shutdown.done');
     process.exit(0);

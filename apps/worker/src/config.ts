@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
-import { workerSettingsSchema } from './worker-settings';
+import type { DeliveryWorkerOptions } from '@hookrelay/delivery';
+import { deliveryWorkerSettings, workerSettingsSchema } from './worker-settings';
 
 export const workerConfigSchema = z
   .object({
@@ -36,6 +37,19 @@ export const workerConfigSchema = z
   });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+/**
+ * What the configuration means to startDeliveryWorker, for the two programs that run this worker
+ * from it: `npm run start:worker` (main.ts) and npm start's worker thread (delivery-thread.ts).
+ */
+export function deliveryWorkerOptions(config: WorkerConfig): Omit<DeliveryWorkerOptions, 'logger' | 'metrics' | 'secrets' | 'resolve'> {
+  return {
+    keyPrefix: config.QUEUE_PREFIX,
+    ...deliveryWorkerSettings(config),
+    retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
+    circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
+  };
+}
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
   return parseEnv(workerConfigSchema, env);

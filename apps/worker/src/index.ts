@@ -3,3 +3,4 @@
 export * from './worker-resources';
 export * from './worker-settings';
 export * from './warm-http-client';
+export * from './delivery-thread-host';

@@ -1,10 +1,9 @@
 import { ConfigError } from '@hookrelay/contracts';
 import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
-import { loadWorkerConfig } from './config';
+import { deliveryWorkerOptions, loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
 import { createWorkerResources } from './worker-resources';
-import { deliveryWorkerSettings } from './worker-settings';
 import { warmHttpClient } from './warm-http-client';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
 import { PLAIN_TEXT_SECRETS_WARNING, SecretBox } from '@hookrelay/secrets';
@@ -23,15 +22,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   // undici's parser is compiled here rather than during the first delivery (warm-http-client.ts).
   await warmHttpClient();
-  const worker = await startDeliveryWorker(resources, {
-    secrets,
-    keyPrefix: config.QUEUE_PREFIX,
-    logger,
-    metrics,
-    ...deliveryWorkerSettings(config),
-    retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
-    circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
-  });
+  const worker = await startDeliveryWorker(resources, { secrets, logger, metrics, ...deliveryWorkerOptions(config) });
   // /metrics, and the /healthz and /readyz probes (docker-compose.yml's healthcheck).
   const metricsServer =
     config.METRICS_PORT > 0 ? createProbeServer({ metrics, ready: () => worker.ready() }).listen(config.METRICS_PORT) : undefined;

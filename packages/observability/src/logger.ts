@@ -46,6 +46,9 @@ export function wantsPrettyLogs(env: { NODE_ENV?: string }, stdoutIsTty: boolean
   return env.NODE_ENV !== 'production' && env.NODE_ENV !== 'test' && stdoutIsTty === true;
 }
 
+/** Bytes a pipe writes atomically (POSIX PIPE_BUF on Linux). */
+const PIPE_BUF = 4096;
+
 export function createLogger(options: LoggerFactoryOptions = {}): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
@@ -63,5 +66,8 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
   // ~0.06 ms of the API's CPU per request under load here; docs/performance.md). pino flushes what
   // is buffered synchronously when the process exits, so a crash (uncaughtException, process.exit)
   // keeps its last lines; only a SIGKILL can lose the lines of the last write in flight.
-  return pino(config, pino.destination({ dest: 1, sync: false }));
+  // At most PIPE_BUF (4 KiB) per write, made of whole lines: npm start's two threads (API and
+  // worker) each write stdout, as do processes sharing a pipe under a supervisor, and a pipe keeps
+  // only writes of up to 4 KiB whole; a larger one could be split by another writer's line.
+  return pino(config, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }));
 }

@@ -1,6 +1,27 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 
 export { Registry } from 'prom-client';
+
+/** A registry's metrics as data (`registry.getMetricsAsJSON()`): what a thread hands to the one that serves /metrics. */
+export type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
+
+/**
+ * One exposition of several registries of the same families (an API and the worker thread beside
+ * it): each series summed across them, as prom-client aggregates cluster workers.
+ */
+export async function aggregateMetrics(registries: readonly MetricsJson[]): Promise<{ contentType: string; text: string }> {
+  const merged = AggregatorRegistry.aggregate(registries as MetricsJson[]);
+  return { contentType: merged.contentType, text: await merged.metrics() };
+}
 
 /**
  * Hookrelay's metric families. Labels are bounded sets only: no endpoint id, URL or subscriber id,

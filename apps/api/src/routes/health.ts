@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { aggregateMetrics } from '@hookrelay/observability';
 import type { ApiDeps } from '../deps';
 
 /** Probes and metrics: no key needed. */
@@ -17,7 +18,11 @@ export function healthRoutes(deps: ApiDeps): Router {
     }
   });
   router.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    const { registry } = deps.metrics;
+    if (!deps.workerMetrics) return void res.type(registry.contentType).send(await registry.metrics());
+    // npm start: the worker thread's series (deliveries, attempts, queue depth) summed with the API's.
+    const merged = await aggregateMetrics([await registry.getMetricsAsJSON(), await deps.workerMetrics()]);
+    res.type(merged.contentType).send(merged.text);
   });
   return router;
 }

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { MetricsJson } from '@hookrelay/observability';
+import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
+
+export interface DeliveryThreadOptions extends DeliveryThreadData {
+  /** Called once if the thread ends other than by `close()` (an uncaught error, or it exited): the process should stop. */
+  onUnexpectedExit: (err: Error) => void;
+}
+
+/**
+ * `npm start`'s delivery worker on a thread of its own (delivery-thread.ts), so the API and the
+ * worker each have an event loop and a core: on one shared event loop, each one's work queued
+ * behind the other's, and at 2,000 single publishes a second the process saturated one core while
+ * the machine's second stood idle (docs/performance.md). The thread reads the same environment as
+ * `npm run start:worker`; the host serves its metrics (`metrics()`, summed into the API's /metrics)
+ * and stops it (`close()`).
+ */
+export class DeliveryThread {
+  private nextId = 1;
+  private readonly pending = new Map<number, (message: ThreadMessage) => void>();
+  private closing = false;
+  private exited = false;
+  private readonly closed: Promise<void>;
+
+  private constructor(
+    private readonly thread: Worker,
+    options: DeliveryThreadOptions,
+  ) {
+    this.closed = new Promise((resolve) => thread.once('exit', () => resolve()));
+    thread.on('message', (message: ThreadMessage) => {
+      if (message.type === 'closed') void thread.terminate();
+      else if ('id' in message) {
+        this.pending.get(message.id)?.(message);
+        this.pending.delete(message.id);
+      }
+    });
+    const ended = (err: Error): void => {
+      if (this.exited) return;
+      this.exited = true;
+      for (const answer of this.pending.values()) answer({ type: 'ready', id: 0, ready: false });
+      this.pending.clear();
+      if (!this.closing) options.onUnexpectedExit(err);
+    };
+    thread.on('error', ended);
+    thread.on('exit', (code) => ended(new Error(`the delivery worker thread exited with code ${code}`)));
+  }
+
+  /** Starts the thread; resolves once its worker takes jobs, rejects with the thread's error if it cannot start. */
+  static async start(options: DeliveryThreadOptions): Promise<DeliveryThread> {
+    const data: DeliveryThreadData = { loggerName: options.loggerName, pretty: options.pretty };
+    // The thread loads TypeScript as the process does (tsx), registered in the thread itself: a
+    // worker thread does not inherit the main thread's module hooks.
+    const entry = join(__dirname, 'delivery-thread.ts');
+    const thread = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: ThreadMessage): void => {
+        if (message.type !== 'started') return;
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        reject(new Error(`the delivery worker thread exited with code ${code} before it started`));
+      };
+      const cleanup = (): void => {
+        thread.off('message', onMessage).off('error', onError).off('exit', onExit);
+      };
+      thread.on('message', onMessage).on('error', onError).on('exit', onExit);
+    });
+    return new DeliveryThread(thread, options);
+  }
+
+  /** The worker's metrics, as data; empty once the thread has ended. */
+  async metrics(): Promise<MetricsJson> {
+    const answer = await this.ask('metrics');
+    return answer.type === 'metrics' ? answer.json : [];
+  }
+
+  /** The worker's readiness (takes jobs, reaches Redis); false once the thread has ended. */
+  async ready(): Promise<boolean> {
+    const answer = await this.ask('ready');
+    return answer.type === 'ready' && answer.ready;
+  }
+
+  /** Stops the worker as start:worker stops on SIGTERM (in-flight deliveries get `deadlineMs`), then the thread. */
+  async close(deadlineMs: number): Promise<void> {
+    if (this.exited) return;
+    this.closing = true;
+    const message: HostMessage = { type: 'close', deadlineMs };
+    this.thread.postMessage(message);
+    await this.closed;
+  }
+
+  private ask(type: 'metrics' | 'ready'): Promise<ThreadMessage> {
+    if (this.exited) return Promise.resolve({ type: 'ready', id: 0, ready: false });
+    const id = this.nextId++;
+    const message: HostMessage = { type, id };
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.thread.postMessage(message);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { startDeliveryWorker } from '@hookrelay/delivery';
+import { createLogger, createMetrics } from '@hookrelay/observability';
+import { SecretBox } from '@hookrelay/secrets';
+import { deliveryWorkerOptions, loadWorkerConfig } from './config';
+import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
+import { warmHttpClient } from './warm-http-client';
+import { createWorkerResources } from './worker-resources';
+
+/**
+ * The delivery worker on a thread of `npm start`'s process (DeliveryThread starts it): the same
+ * worker `npm run start:worker` runs, read from the same environment, with no probe server and no
+ * signal handlers of its own; the host asks it for its metrics and tells it when to stop.
+ */
+async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadData): Promise<void> {
+  const config = loadWorkerConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, name: data.loggerName, pretty: data.pretty });
+  const resources = createWorkerResources({
+    redisUrl: config.REDIS_URL,
+    allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
+    connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
+  });
+  // The process's own metrics (CPU, memory, event loop) are the host's: one set per process.
+  const metrics = createMetrics({ processMetrics: false });
+  await warmHttpClient();
+  const worker = await startDeliveryWorker(resources, {
+    // The host has warned about plain-text secrets already: one warning per process.
+    secrets: new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS),
+    logger,
+    metrics,
+    ...deliveryWorkerOptions(config),
+  });
+  const send = (message: ThreadMessage): void => port.postMessage(message);
+  port.on('message', (message: HostMessage) => {
+    if (message.type === 'metrics') {
+      metrics.registry.getMetricsAsJSON().then(
+        (json) => send({ type: 'metrics', id: message.id, json }),
+        (err: unknown) => send({ type: 'metrics', id: message.id, json: [], error: (err as Error).message }),
+      );
+    } else if (message.type === 'ready') {
+      void worker.ready().then((ready) => send({ type: 'ready', id: message.id, ready }));
+    } else if (message.type === 'close') {
+      void (async () => {
+        await worker.close(message.deadlineMs);
+        await resources.close();
+        await new Promise<void>((resolve) => logger.flush(() => resolve()));
+        // The host ends the thread on this answer: whatever handle is still open cannot keep it.
+        send({ type: 'closed' });
+      })();
+    }
+  });
+  send({ type: 'started' });
+}
+
+if (!parentPort) throw new Error('delivery-thread.ts runs on a worker thread (DeliveryThread.start)');
+// A failure here reaches the host as the thread's 'error' event: npm start stops, as it did when
+// the worker shared its event loop.
+void run(parentPort, workerData as DeliveryThreadData).catch((err: unknown) => {
+  throw err;
+});
