@@ -165,7 +165,7 @@ function howItRan(config: BenchConfig): string[] {
   return [
     'every process below is its own OS process; the orchestrator (run.ts) only starts them, sets up subscribers and endpoints, and reads Redis between measured stretches',
     'load generator: every measured call (single and batch publishes over an undici Pool of up to 256 connections with a publisher key, bare queue.add/addBulk, POSTs to the express baseline)',
-    `hookrelay (a): \`npm start\` (apps/api/src/main.ts --with-worker: API and worker in one process); (b): \`npm run start:api\` and 1..n \`npm run start:worker\` processes; NODE_ENV=production, secrets encrypted, LOG_LEVEL=info to a file, worker defaults (concurrency 100, 64 connections per origin)`,
+    `hookrelay (a): \`npm start\` (apps/api/src/main.ts --with-worker: API and worker in one process, the worker on a thread of its own); (b): \`npm run start:api\` and 1..n \`npm run start:worker\` processes; NODE_ENV=production, secrets encrypted, LOG_LEVEL=info to a file, worker defaults (concurrency 100, 64 connections per origin)`,
     `baseline: bare BullMQ Worker (concurrency ${config.workerConcurrency}) POSTing with an undici Pool (${config.connectionsPerOrigin} connections), one process each; express baseline: a route that parses JSON and calls queue.add, and one that does nothing`,
     'sink: node http server, answers 200 after reading the body; redis-server: private, loopback, appendonly no, no snapshots',
     'ratios are hookrelay / baseline: above 1 is better for rates, below 1 is better for times and bytes',
