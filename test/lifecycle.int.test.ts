@@ -196,6 +196,8 @@ describe('npm start: the API and the delivery worker on a thread of its own', ()
       PORT: String(port),
       HOST: '127.0.0.1',
       HOOKRELAY_ADMIN_KEY: ADMIN_KEY,
+      // start:worker's own listener, which npm start does not open: a value it would refuse is ignored here.
+      METRICS_PORT: 'not-a-port',
     });
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 20_000, 'readiness');

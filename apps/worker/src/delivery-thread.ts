@@ -13,7 +13,11 @@ import { createWorkerResources } from './worker-resources';
  * signal handlers of its own; the host asks it for its metrics and tells it when to stop.
  */
 async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadData): Promise<void> {
-  const config = loadWorkerConfig();
+  // METRICS_PORT is start:worker's own listener: under npm start the API's /metrics serves the
+  // worker's series, so the setting means nothing here and a value start:worker would refuse must
+  // not stop npm start.
+  const { METRICS_PORT: _metricsPort, ...env } = process.env;
+  const config = loadWorkerConfig(env);
   const logger = createLogger({ level: config.LOG_LEVEL, name: data.loggerName, pretty: data.pretty });
   const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,
