@@ -46,6 +46,8 @@ export interface ApiHarnessOptions {
   keepData?: boolean;
   publicUrl?: string;
   platformName?: string;
+  /** See BuildApiDepsOptions.maxBatchDeliveries. */
+  maxBatchDeliveries?: number;
 }
 
 export interface ApiHarness {
@@ -88,6 +90,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     secrets,
     publicUrl: options.publicUrl,
     platformName: options.platformName,
+    maxBatchDeliveries: options.maxBatchDeliveries,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);

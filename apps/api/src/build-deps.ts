@@ -14,6 +14,7 @@ import { LiveCatalog } from './catalog/live-catalog';
 import { RegexChecker } from './catalog/regex-check';
 import type { SecretBox } from '@hookrelay/secrets';
 import type { ApiDeps } from './deps';
+import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
 
 export interface BuildApiDepsOptions {
@@ -38,6 +39,8 @@ export interface BuildApiDepsOptions {
   secrets?: SecretBox;
   publicUrl?: string;
   platformName?: string;
+  /** Deliveries one batch publish may create. @defaultValue DEFAULT_MAX_BATCH_DELIVERIES */
+  maxBatchDeliveries?: number;
 }
 
 /**
@@ -69,6 +72,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     subscriberLimits: new SubscriberLimitsReader(store, Object.freeze({ ...DEFAULT_SUBSCRIBER_LIMITS, ...options.limits }), now),
     publicUrl: options.publicUrl,
     platformName: options.platformName,
+    maxBatchDeliveries: options.maxBatchDeliveries ?? DEFAULT_MAX_BATCH_DELIVERIES,
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, publisher, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),

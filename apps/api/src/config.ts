@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
+import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 import { workerSettingsSchema } from '@hookrelay/worker';
@@ -77,6 +78,8 @@ export const apiConfigSchema = z
       .min(0)
       .max(LIMIT_CEILINGS.eventsPerSecond)
       .default(DEFAULT_SUBSCRIBER_LIMITS.eventsPerSecond),
+    /** Deliveries one batch publish may create (its events times their matching endpoints); over it, 413. */
+    HOOKRELAY_MAX_BATCH_DELIVERIES: z.coerce.number().int().min(1000).max(1_000_000).default(DEFAULT_MAX_BATCH_DELIVERIES),
     /** Days events, deliveries and attempts are kept. */
     HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
     /** On SIGTERM, how long in-flight deliveries (with --with-worker) may take before the process exits anyway. */

@@ -47,6 +47,8 @@ export interface ApiDeps {
   publicUrl?: string;
   /** HOOKRELAY_PLATFORM_NAME: how the portal names the platform to subscribers. */
   platformName?: string;
+  /** Deliveries one batch publish may create (HOOKRELAY_MAX_BATCH_DELIVERIES). */
+  maxBatchDeliveries: number;
   /** The metrics of the delivery worker on this process's other thread (npm start), summed into /metrics. */
   workerMetrics?: () => Promise<MetricsJson>;
   /** False once shutdown began: new requests get 503 and readiness fails. */

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     secrets,
     publicUrl: config.HOOKRELAY_PUBLIC_URL,
     platformName: config.HOOKRELAY_PLATFORM_NAME,
+    maxBatchDeliveries: config.HOOKRELAY_MAX_BATCH_DELIVERIES,
   });
   // The worker reads the same environment on its thread (apps/worker's config, as start:worker).
   const thread = withWorker

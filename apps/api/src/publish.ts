@@ -1,4 +1,4 @@
-import type { EventInput } from '@hookrelay/publishing';
+import { FanOutLimitError, type EventInput } from '@hookrelay/publishing';
 import type { ApiDeps } from './deps';
 import { AppError } from './errors';
 
@@ -12,7 +12,23 @@ export interface PublishedEvent {
   replayed?: boolean;
 }
 
-export type Publish = (sid: string, inputs: EventInput[], opts?: { fieldOf?: (index: number) => string }) => Promise<PublishedEvent[]>;
+/**
+ * Deliveries one batch publish may create by default (HOOKRELAY_MAX_BATCH_DELIVERIES). A request's
+ * events are one Redis transaction, which Redis runs alone: here 5,000 deliveries held every other
+ * caller ~0.1 s, and 100,000 (a batch of 1,000 to 100 endpoints) ~2 s, past the API's 2 s Redis
+ * timeout, so the batch was written and still answered 503.
+ */
+export const DEFAULT_MAX_BATCH_DELIVERIES = 5000;
+
+export type Publish = (
+  sid: string,
+  inputs: EventInput[],
+  opts?: {
+    fieldOf?: (index: number) => string;
+    /** Refuse with 413 batch_too_large, writing nothing, inputs that would create more deliveries. @defaultValue no limit */
+    maxDeliveries?: number;
+  },
+) => Promise<PublishedEvent[]>;
 
 /**
  * The one publish path, shared by `POST /events` and inbound sources: every new event's fan-out
@@ -33,7 +49,11 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
   }
 
   return async function publish(sid, inputs, opts = {}) {
-    const published = await deps.publisher.publish(sid, inputs);
+    const published = await deps.publisher.publish(sid, inputs, { maxDeliveries: opts.maxDeliveries }).catch((err: unknown) => {
+      if (!(err instanceof FanOutLimitError)) throw err;
+      const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit}: send fewer events per batch`;
+      throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
+    });
     const reused = published.findIndex((p) => p.write.kind === 'reused');
     if (reused >= 0) {
       const field = opts.fieldOf?.(reused) ?? (inputs.length === 1 ? 'idempotencyKey' : `events.${reused}.idempotencyKey`);

@@ -134,6 +134,58 @@ describe('per-subscriber limits', () => {
     });
   });
 
+  describe('deliveries one batch may create', () => {
+    // 1,000 instead of the production 5,000 (config.test.ts asserts the default), to keep the test small.
+    const h = useApiHarness({ worker: false, maxBatchDeliveries: 1000 });
+    const batch = (n: number) => ({ events: Array.from({ length: n }, (_, i) => ({ type: 'custom.order.paid', payload: { i } })) });
+
+    it('refuses a batch whose events times their endpoints exceed it with 413 naming events, and writes nothing', async () => {
+      const { sid } = await newSubscriber(h);
+      for (const name of ['a', 'b', 'c'])
+        await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${name}` } });
+      const over = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: batch(334) });
+      expect(over.status).toBe(413);
+      expect(over.body.error).toMatchObject({
+        code: 'batch_too_large',
+        message: expect.stringContaining('1002 deliveries'),
+        details: [{ path: 'events', message: expect.stringContaining('at most 1000') }],
+      });
+      expect(await eventsOf(h, sid)).toEqual([]);
+      // At the limit it is taken, every event to every endpoint.
+      const at = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: batch(333) });
+      expect(at.status).toBe(202);
+      expect(at.body.events.flatMap((e: { deliveries: unknown[] }) => e.deliveries)).toHaveLength(999);
+      expect(await eventsOf(h, sid)).toHaveLength(333);
+    });
+
+    it('counts only the endpoints an event goes to', async () => {
+      const { sid } = await newSubscriber(h);
+      await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/all' } });
+      await h.call('POST', `/v1/subscribers/${sid}/endpoints`, {
+        body: { url: 'http://127.0.0.1:9/other', eventTypes: ['custom.other.*'] },
+      });
+      // 1,000 events to the one endpoint that takes them: 1,000 deliveries, within the limit.
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: batch(1000) })).status).toBe(202);
+      expect(await eventsOf(h, sid)).toHaveLength(1000);
+    });
+  });
+
+  describe('deliveries one batch may create, against a single publish', () => {
+    const h = useApiHarness({ worker: false, maxBatchDeliveries: 2 });
+
+    it('leaves a single publish to its full fan-out (the endpoint quota bounds it) and holds a batch of one to the limit', async () => {
+      const { sid } = await newSubscriber(h);
+      for (const name of ['a', 'b', 'c'])
+        await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${name}` } });
+      const single = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      expect(single.status).toBe(202);
+      expect(single.body.deliveries).toHaveLength(3);
+      const batchOfOne = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [EVENT] } });
+      expect(batchOfOne.status).toBe(413);
+      expect(await eventsOf(h, sid)).toEqual([single.body.id]);
+    });
+  });
+
   describe('custom headers', () => {
     const h = useApiHarness({ worker: false });
     const subscriber = useSubscriber(h, 'all');

@@ -10,6 +10,30 @@ export interface EventInput {
   idempotencyKey?: string;
 }
 
+/**
+ * A request's events would create more deliveries than the caller allows (PublishOptions.maxDeliveries).
+ * Nothing was written.
+ */
+export class FanOutLimitError extends Error {
+  constructor(
+    readonly deliveries: number,
+    readonly limit: number,
+  ) {
+    super(`the events would create ${deliveries} deliveries, more than the ${limit} allowed in one request`);
+    this.name = 'FanOutLimitError';
+  }
+}
+
+export interface PublishOptions {
+  /**
+   * Refuse (FanOutLimitError, nothing written) inputs whose deliveries, every input to its matching
+   * endpoints, number more than this. A request's events are one transaction, and Redis runs a
+   * transaction alone: 100,000 deliveries held every other caller for ~2 s (docs/api.md "Limits").
+   * @defaultValue no limit
+   */
+  maxDeliveries?: number;
+}
+
 /** An event and where it goes. */
 export interface EventFanOut {
   event: StoredEvent;
@@ -59,7 +83,7 @@ export class Publisher {
    * event of the same request: nothing written), `reused` (its key names another request's event)
    * or `skipped` (another input was `reused`).
    */
-  async publish(subscriberId: string, inputs: readonly EventInput[]): Promise<Published[]> {
+  async publish(subscriberId: string, inputs: readonly EventInput[], options: PublishOptions = {}): Promise<Published[]> {
     const now = this.now();
     const active = (await this.store.endpoints.listAll(subscriberId)).filter((e) => e.status === 'active');
     const items = inputs.map((input) => {
@@ -78,6 +102,9 @@ export class Publisher {
           : {}),
       };
     });
+    const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);
+    if (options.maxDeliveries !== undefined && deliveries > options.maxDeliveries)
+      throw new FanOutLimitError(deliveries, options.maxDeliveries);
     const written = await this.commits.write(items);
     return items.map(({ event, endpoints }, i) => {
       const write = written[i];

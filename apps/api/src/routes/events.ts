@@ -138,7 +138,7 @@ export function eventRoutes(deps: ApiDeps): Router {
     const answers = await publish(
       sid,
       events.map((e) => e.input),
-      { fieldOf: (i) => `events.${i}.idempotencyKey` },
+      { fieldOf: (i) => `events.${i}.idempotencyKey`, maxDeliveries: deps.maxBatchDeliveries },
     );
     markDeprecated(res, events);
     if (answers.every((a) => a.replayed)) res.set('Idempotent-Replayed', 'true');
