@@ -89,10 +89,17 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutdown.begin');
     accepting = false;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await thread?.close(config.SHUTDOWN_TIMEOUT_MS);
+    const workerStopped = await thread?.close(config.SHUTDOWN_TIMEOUT_MS).then(
+      () => true,
+      (err: unknown) => {
+        logger.error({ err }, 'worker.stop_failed');
+        return false;
+      },
+    );
     await api.close();
     logger.info('shutdown.done');
-    process.exit(0);
+    // Flushed before exiting: the async destination would otherwise drop the last lines.
+    logger.flush(() => process.exit(workerStopped === false ? 1 : 0));
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

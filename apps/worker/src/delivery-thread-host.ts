@@ -21,6 +21,8 @@ export class DeliveryThread {
   private readonly pending = new Map<number, (message: ThreadMessage) => void>();
   private closing = false;
   private exited = false;
+  /** Why the thread ended while closing, if it did not close cleanly. */
+  private closeFailure: Error | undefined;
   private readonly closed: Promise<void>;
 
   private constructor(
@@ -29,8 +31,10 @@ export class DeliveryThread {
   ) {
     this.closed = new Promise((resolve) => thread.once('exit', () => resolve()));
     thread.on('message', (message: ThreadMessage) => {
-      if (message.type === 'closed') void thread.terminate();
-      else if ('id' in message) {
+      if (message.type === 'closed') {
+        if (message.error) this.closeFailure = new Error(`the delivery worker did not stop cleanly: ${message.error}`);
+        void thread.terminate();
+      } else if ('id' in message) {
         this.pending.get(message.id)?.(message);
         this.pending.delete(message.id);
       }
@@ -42,7 +46,10 @@ export class DeliveryThread {
       this.pending.clear();
       if (!this.closing) options.onUnexpectedExit(err);
     };
-    thread.on('error', ended);
+    thread.on('error', (err) => {
+      if (this.closing) this.closeFailure ??= err;
+      ended(err);
+    });
     thread.on('exit', (code) => ended(new Error(`the delivery worker thread exited with code ${code}`)));
   }
 
@@ -87,13 +94,17 @@ export class DeliveryThread {
     return answer.type === 'ready' && answer.ready;
   }
 
-  /** Stops the worker as start:worker stops on SIGTERM (in-flight deliveries get `deadlineMs`), then the thread. */
+  /**
+   * Stops the worker as start:worker stops on SIGTERM (in-flight deliveries get `deadlineMs`), then
+   * the thread; rejects if the worker failed while stopping.
+   */
   async close(deadlineMs: number): Promise<void> {
     if (this.exited) return;
     this.closing = true;
     const message: HostMessage = { type: 'close', deadlineMs };
     this.thread.postMessage(message);
     await this.closed;
+    if (this.closeFailure) throw this.closeFailure;
   }
 
   private ask(type: 'metrics' | 'ready'): Promise<ThreadMessage> {

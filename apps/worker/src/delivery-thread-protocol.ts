@@ -14,4 +14,4 @@ export type ThreadMessage =
   | { type: 'started' }
   | { type: 'metrics'; id: number; json: MetricsJson; error?: string }
   | { type: 'ready'; id: number; ready: boolean }
-  | { type: 'closed' };
+  | { type: 'closed'; error?: string };

@@ -50,15 +50,19 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
         // The host ends the thread on this answer: whatever handle is still open cannot keep it.
         send({ type: 'closed' });
-      })();
+      })().catch((err: unknown) => {
+        // The host's close() rejects with this: npm start does not exit 0 over a failed shutdown.
+        send({ type: 'closed', error: (err as Error).stack ?? String(err) });
+      });
     }
   });
   send({ type: 'started' });
 }
 
 if (!parentPort) throw new Error('delivery-thread.ts runs on a worker thread (DeliveryThread.start)');
-// A failure here reaches the host as the thread's 'error' event: npm start stops, as it did when
-// the worker shared its event loop.
+// A failure here ends the thread with exit code 1 whatever --unhandled-rejections says; the host
+// rejects its start (or, later, stops npm start), as when the worker shared the event loop.
 void run(parentPort, workerData as DeliveryThreadData).catch((err: unknown) => {
-  throw err;
+  process.stderr.write(`delivery worker thread failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
 });

@@ -66,8 +66,9 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
   // ~0.06 ms of the API's CPU per request under load here; docs/performance.md). pino flushes what
   // is buffered synchronously when the process exits, so a crash (uncaughtException, process.exit)
   // keeps its last lines; only a SIGKILL can lose the lines of the last write in flight.
-  // At most PIPE_BUF (4 KiB) per write, made of whole lines: npm start's two threads (API and
-  // worker) each write stdout, as do processes sharing a pipe under a supervisor, and a pipe keeps
-  // only writes of up to 4 KiB whole; a larger one could be split by another writer's line.
+  // Whole lines, and no more than PIPE_BUF (4 KiB) per write unless one line is longer: npm start's
+  // two threads (API and worker) each write stdout, as do processes sharing a pipe under a
+  // supervisor, and a pipe keeps only writes of up to 4 KiB whole, so lines up to that size never
+  // interleave with another writer's (a longer one still can).
   return pino(config, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }));
 }

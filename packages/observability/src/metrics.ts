@@ -15,12 +15,21 @@ export { Registry } from 'prom-client';
 export type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
 
 /**
- * One exposition of several registries of the same families (an API and the worker thread beside
- * it): each series summed across them, as prom-client aggregates cluster workers.
+ * One exposition of a registry and the metrics other threads of the process keep in registries of
+ * the same families (npm start's worker thread): each family they share summed across them, as
+ * prom-client aggregates cluster workers, and the registry's own families (the process metrics) as
+ * they are. Aggregating those too would drop some: prom-client omits `process_start_time_seconds`
+ * from any aggregate, since cluster workers start at different times.
  */
-export async function aggregateMetrics(registries: readonly MetricsJson[]): Promise<{ contentType: string; text: string }> {
-  const merged = AggregatorRegistry.aggregate(registries as MetricsJson[]);
-  return { contentType: merged.contentType, text: await merged.metrics() };
+export async function exposeWithThreads(
+  registry: Registry,
+  threads: readonly MetricsJson[],
+): Promise<{ contentType: string; text: string }> {
+  const own = await registry.getMetricsAsJSON();
+  const shared = new Set(threads.flatMap((metrics) => metrics.map((m) => m.name)));
+  const merged = AggregatorRegistry.aggregate([own.filter((m) => shared.has(m.name)), ...threads]);
+  const alone = await Promise.all(own.filter((m) => !shared.has(m.name)).map((m) => registry.getSingleMetricAsString(m.name)));
+  return { contentType: registry.contentType, text: `${[...alone, (await merged.metrics()).trimEnd()].join('\n\n')}\n` };
 }
 
 /**

@@ -16,7 +16,7 @@ interface Gathering {
 
 export interface GroupCommitOptions {
   store: Store;
-  /** A transaction stops taking more callers at this many deliveries; later ones start the next. @defaultValue 5000 */
+  /** A transaction takes no caller that would bring it over this many deliveries; that one starts the next. @defaultValue 5000 */
   maxDeliveries?: number;
 }
 
@@ -42,7 +42,9 @@ export class GroupCommit {
     const deliveries = items.reduce((n, { endpoints }) => n + endpoints.length, 0);
     return new Promise((resolve, reject) => {
       let group = this.gathering;
-      if (!group || group.deliveries >= this.maxDeliveries) {
+      // A caller that would take the transaction over the cap starts the next one (alone, if it is
+      // over the cap by itself): Redis runs a transaction alone, so its size is everyone's wait.
+      if (!group || (group.deliveries > 0 && group.deliveries + deliveries > this.maxDeliveries)) {
         const fresh: Gathering = { shares: [], deliveries: 0 };
         this.gathering = fresh;
         setImmediate(() => {

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { aggregateMetrics } from '@hookrelay/observability';
+import { exposeWithThreads } from '@hookrelay/observability';
 import type { ApiDeps } from '../deps';
 
 /** Probes and metrics: no key needed. */
@@ -21,8 +21,8 @@ export function healthRoutes(deps: ApiDeps): Router {
     const { registry } = deps.metrics;
     if (!deps.workerMetrics) return void res.type(registry.contentType).send(await registry.metrics());
     // npm start: the worker thread's series (deliveries, attempts, queue depth) summed with the API's.
-    const merged = await aggregateMetrics([await registry.getMetricsAsJSON(), await deps.workerMetrics()]);
-    res.type(merged.contentType).send(merged.text);
+    const exposed = await exposeWithThreads(registry, [await deps.workerMetrics()]);
+    res.type(exposed.contentType).send(exposed.text);
   });
   return router;
 }
