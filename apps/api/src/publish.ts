@@ -51,7 +51,7 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
   return async function publish(sid, inputs, opts = {}) {
     const published = await deps.publisher.publish(sid, inputs, { maxDeliveries: opts.maxDeliveries }).catch((err: unknown) => {
       if (!(err instanceof FanOutLimitError)) throw err;
-      const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit}: send fewer events per batch`;
+      const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;
       throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
     });
     const reused = published.findIndex((p) => p.write.kind === 'reused');

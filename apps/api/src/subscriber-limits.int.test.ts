@@ -1,5 +1,6 @@
 import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
+import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
 
 const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'limits-test-secret-1' } };
 const WITH_TOKEN = { 'x-source-token': 'limits-test-secret-1' };
@@ -183,6 +184,24 @@ describe('per-subscriber limits', () => {
       const batchOfOne = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [EVENT] } });
       expect(batchOfOne.status).toBe(413);
       expect(await eventsOf(h, sid)).toEqual([single.body.id]);
+    });
+
+    it("holds a SendGrid body split into events to it too: 413, recorded in the source's history, nothing published", async () => {
+      const { sid } = await newSubscriber(h);
+      await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/sg' } });
+      const keys = sendgridKeyPair();
+      const source = await createSource(h, sid, { verification: { type: 'sendgrid', publicKey: keys.publicKey } });
+      const body = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ event: 'open', email: `a${i}@example.com` })));
+      const three = body(3);
+      const over = await ingest(h, source.ingestUrl, { body: three, headers: sendgridHeaders(keys, three) });
+      expect(over.status).toBe(413);
+      expect(over.json.error).toMatchObject({ code: 'batch_too_large', message: expect.stringContaining('3 deliveries') });
+      expect((await historyOf(h, sid, source.id))[0]).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('at most 2') });
+      expect(await eventsOf(h, sid)).toEqual([]);
+      // Refused, so not taken for a copy: the same events in a body within the limit go through.
+      const two = body(2);
+      expect((await ingest(h, source.ingestUrl, { body: two, headers: sendgridHeaders(keys, two) })).status).toBe(202);
+      expect(await eventsOf(h, sid)).toHaveLength(2);
     });
   });
 

@@ -59,4 +59,20 @@ describe('Publisher.enqueue as a group commit', () => {
     expect((await calls(redis, 'evalsha')) - before.evalsha).toBe(4);
     expect(answers.map(([d]) => d!.filter((x) => x.created).length)).toEqual(Array(6).fill(1000));
   });
+
+  it('takes no caller into a transaction that it would bring over 5,000 deliveries: that caller starts the next', async () => {
+    const endpoints = Array.from({ length: 1000 }, (_, i) => buildEndpoint({ id: `ep_over${i}`, url: 'http://127.0.0.1:9/' }));
+    const before = { exec: await calls(redis, 'exec'), evalsha: await calls(redis, 'evalsha') };
+    // 4,999 deliveries, then a caller of 1,000 more: two transactions (4,999 and 1,000), not one of 5,999.
+    const small = Array.from({ length: 4999 }, (_, i) => buildEndpoint({ id: `ep_small${i}`, url: 'http://127.0.0.1:9/' }));
+    const answers = await Promise.all([
+      publisher.enqueue([{ event: buildEvent(), endpoints: small }]),
+      publisher.enqueue([{ event: buildEvent(), endpoints }]),
+    ]);
+    // The first is one event of 4,999 deliveries: a single create-event call (the key split never
+    // divides an event), no MULTI; the second a call of its own.
+    expect((await calls(redis, 'exec')) - before.exec).toBe(0);
+    expect((await calls(redis, 'evalsha')) - before.evalsha).toBe(2);
+    expect(answers.map(([d]) => d!.filter((x) => x.created).length)).toEqual([4999, 1000]);
+  });
 });

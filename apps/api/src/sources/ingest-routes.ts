@@ -1,7 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { ApiDeps } from '../deps';
-import { NotFoundError } from '../errors';
+import { AppError, NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
 import type { EventInput } from '../publish';
@@ -209,10 +209,18 @@ export function ingestRoutes(deps: ApiDeps): Router {
     }
     let eventIds: string[];
     try {
-      eventIds = (await publish(source.subscriberId, events)).map((e) => e.id);
+      // A split SendGrid body is one transaction too: held to the batch route's limit.
+      eventIds = (await publish(source.subscriberId, events, { maxDeliveries: deps.maxBatchDeliveries })).map((e) => e.id);
     } catch (err) {
       // Nothing was published: the sender's retry must not be taken for a copy.
       await replay.release().catch(() => undefined);
+      if (err instanceof AppError && err.code === 'batch_too_large')
+        return {
+          status: 413,
+          outcome: 'rejected',
+          reason: err.message.slice(0, 300),
+          json: { error: { code: err.code, message: err.message } },
+        };
       throw err;
     }
     const eventId = eventIds[0];
