@@ -18,7 +18,8 @@ export interface DeliveryThreadOptions extends DeliveryThreadData {
  */
 export class DeliveryThread {
   private nextId = 1;
-  private readonly pending = new Map<number, (message: ThreadMessage) => void>();
+  /** Metrics requests awaiting the thread's answer; answered null if the thread ends first. */
+  private readonly pending = new Map<number, (json: MetricsJson | null) => void>();
   private closing = false;
   private exited = false;
   /** Why the thread ended while closing, if it did not close cleanly. */
@@ -34,15 +35,15 @@ export class DeliveryThread {
       if (message.type === 'closed') {
         if (message.error) this.closeFailure = new Error(`the delivery worker did not stop cleanly: ${message.error}`);
         void thread.terminate();
-      } else if ('id' in message) {
-        this.pending.get(message.id)?.(message);
+      } else if (message.type === 'metrics') {
+        this.pending.get(message.id)?.(message.json);
         this.pending.delete(message.id);
       }
     });
     const ended = (err: Error): void => {
       if (this.exited) return;
       this.exited = true;
-      for (const answer of this.pending.values()) answer({ type: 'ready', id: 0, ready: false });
+      for (const answer of this.pending.values()) answer(null);
       this.pending.clear();
       if (!this.closing) options.onUnexpectedExit(err);
     };
@@ -84,14 +85,14 @@ export class DeliveryThread {
 
   /** The worker's metrics, as data; empty once the thread has ended. */
   async metrics(): Promise<MetricsJson> {
-    const answer = await this.ask('metrics');
-    return answer.type === 'metrics' ? answer.json : [];
-  }
-
-  /** The worker's readiness (takes jobs, reaches Redis); false once the thread has ended. */
-  async ready(): Promise<boolean> {
-    const answer = await this.ask('ready');
-    return answer.type === 'ready' && answer.ready;
+    if (this.exited) return [];
+    const id = this.nextId++;
+    const message: HostMessage = { type: 'metrics', id };
+    const json = await new Promise<MetricsJson | null>((resolve) => {
+      this.pending.set(id, resolve);
+      this.thread.postMessage(message);
+    });
+    return json ?? [];
   }
 
   /**
@@ -105,15 +106,5 @@ export class DeliveryThread {
     this.thread.postMessage(message);
     await this.closed;
     if (this.closeFailure) throw this.closeFailure;
-  }
-
-  private ask(type: 'metrics' | 'ready'): Promise<ThreadMessage> {
-    if (this.exited) return Promise.resolve({ type: 'ready', id: 0, ready: false });
-    const id = this.nextId++;
-    const message: HostMessage = { type, id };
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.thread.postMessage(message);
-    });
   }
 }

@@ -7,11 +7,8 @@ export interface DeliveryThreadData {
 }
 
 /** Host to thread. */
-export type HostMessage = { type: 'metrics'; id: number } | { type: 'ready'; id: number } | { type: 'close'; deadlineMs: number };
+export type HostMessage = { type: 'metrics'; id: number } | { type: 'close'; deadlineMs: number };
 
 /** Thread to host. */
 export type ThreadMessage =
-  | { type: 'started' }
-  | { type: 'metrics'; id: number; json: MetricsJson; error?: string }
-  | { type: 'ready'; id: number; ready: boolean }
-  | { type: 'closed'; error?: string };
+  { type: 'started' } | { type: 'metrics'; id: number; json: MetricsJson; error?: string } | { type: 'closed'; error?: string };

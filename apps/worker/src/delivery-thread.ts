@@ -41,8 +41,6 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
         (json) => send({ type: 'metrics', id: message.id, json }),
         (err: unknown) => send({ type: 'metrics', id: message.id, json: [], error: (err as Error).message }),
       );
-    } else if (message.type === 'ready') {
-      void worker.ready().then((ready) => send({ type: 'ready', id: message.id, ready }));
     } else if (message.type === 'close') {
       void (async () => {
         await worker.close(message.deadlineMs);
