@@ -24,6 +24,9 @@ async function netBytes(redis: Redis): Promise<{ input: number; output: number }
   return { input: infoField(info, 'total_net_input_bytes'), output: infoField(info, 'total_net_output_bytes') };
 }
 
+/** The bench's own calls (reading the counters), left out of what a stretch cost Redis. */
+const BENCH_COMMANDS: ReadonlySet<string> = new Set(['info', 'config', 'slowlog']);
+
 export interface CommandStat {
   command: string;
   calls: number;
@@ -49,9 +52,10 @@ export interface RedisWork {
   top: CommandStat[];
   slowlog: Array<{ usec: number; command: string }>;
   /**
-   * With BENCH_REDIS_PROFILE=1 (every command in SLOWLOG): Redis's time by top-level call, a script
-   * named by its SHA's first 8 characters and the kind of its first key, so one script's cost (all
-   * the commands it runs) shows as one line, which INFO commandstats cannot show.
+   * With BENCH_REDIS_PROFILE=1 (every command in SLOWLOG): Redis's time by call, a script named by
+   * its SHA's first 8 characters and the kind of its first key, so one script's cost (all the
+   * commands it runs) shows as one line, which INFO commandstats cannot show. The commands a script
+   * runs are logged too and appear again on their own lines: do not sum the lines.
    */
   byCall?: CommandStat[];
 }
@@ -69,7 +73,7 @@ export async function measureRedisWork(redis: Redis, options: { byCall?: boolean
     finish: async () => {
       const cpuMs = ((await cpuSeconds(redis)) - cpuBefore) * 1000;
       const netAfter = await netBytes(redis);
-      const stats = (await commandStats(redis)).filter((s) => !['info', 'config', 'slowlog'].includes(s.command));
+      const stats = (await commandStats(redis)).filter((s) => !BENCH_COMMANDS.has(s.command));
       const slow = (await redis.slowlog('GET', 10)) as Array<[number, number, number, string[]]>;
       return {
         calls: stats.reduce((n, s) => n + s.calls, 0),
@@ -90,7 +94,7 @@ async function timeByCall(redis: Redis): Promise<CommandStat[]> {
   const byWhat = new Map<string, CommandStat>();
   for (const [, , usec, args] of entries) {
     const name = (args[0] ?? '').toLowerCase();
-    if (['info', 'config', 'slowlog'].includes(name)) continue;
+    if (BENCH_COMMANDS.has(name)) continue;
     // EVALSHA sha numkeys key...: the script, and what its first key is (which queue or store).
     const what = name === 'evalsha' ? `evalsha ${(args[1] ?? '').slice(0, 8)} ${keyKind(args[3] ?? '')}` : name;
     const stat = byWhat.get(what) ?? { command: what, calls: 0, usec: 0 };
