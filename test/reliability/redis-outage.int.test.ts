@@ -14,7 +14,10 @@ describe('when Redis goes away under a running API and worker', () => {
   let receiver: TestReceiver;
   let sid: string;
   beforeEach(async () => {
-    redis = await startRedisServer({ appendOnly: true });
+    // `always`: each test kills Redis right after creating its subscriber and endpoint, and under
+    // `everysec` a busy disk can postpone those writes past the kill (the endpoint was lost and
+    // the retried event, accepted with no endpoint to go to, never arrived).
+    redis = await startRedisServer({ appendOnly: true, appendFsync: 'always' });
     receiver = await TestReceiver.start({ status: 200 });
     api = await startReliabilityApi({
       redisUrl: redis.url,
