@@ -35,4 +35,13 @@ describe('workspace package.json files', () => {
     expect(index).toMatch(/createWorkerResources|worker-resources/);
     expect(index).not.toMatch(/from '\.\/main'/);
   });
+
+  it("gives npm start's one process a libuv pool of 8 threads unless the operator chose a size", () => {
+    // The API's and the worker thread's DNS resolvers (HostResolver) run up to 3 lookups each on
+    // that pool: libuv's 4 would let one subscriber's silent names hold all of it. libuv reads the
+    // variable before main.ts runs (tsx's loader starts the pool), so the script sets it.
+    // Checked by hand: 17 threads under npm start against 13 with UV_THREADPOOL_SIZE=4.
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.start).toBe('UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-8} tsx apps/api/src/main.ts --with-worker');
+  });
 });

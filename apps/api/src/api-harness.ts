@@ -1,7 +1,7 @@
 // Test-only: the API app in-process on a free port, with a worker, on a private key prefix.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CircuitBreakerPolicy, DeliveryWorker } from '@hookrelay/delivery';
+import type { CircuitBreakerPolicy, DeliveryWorker, LookupFn } from '@hookrelay/delivery';
 // The worker and the logs are started as the engine's tests start them: one place for both harnesses.
 import { startTestWorker, testObservability } from '@hookrelay/delivery/src/engine-harness';
 import type { HookrelayMetrics } from '@hookrelay/observability';
@@ -48,6 +48,8 @@ export interface ApiHarnessOptions {
   platformName?: string;
   /** See BuildApiDepsOptions.maxBatchDeliveries. */
   maxBatchDeliveries?: number;
+  /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */
+  resolve?: LookupFn;
 }
 
 export interface ApiHarness {
@@ -91,6 +93,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     publicUrl: options.publicUrl,
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries,
+    resolve: options.resolve,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);

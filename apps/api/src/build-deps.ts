@@ -2,6 +2,8 @@ import type { Dispatcher } from 'undici';
 import {
   createAuthenticatedSender,
   createGuardedAgent,
+  HostResolver,
+  type LookupFn,
   createTestSender,
   EndpointGuard,
   type CircuitBreakerPolicy,
@@ -30,6 +32,8 @@ export interface BuildApiDepsOptions {
   limits?: Partial<SubscriberLimits>;
   accepting?: () => boolean;
   now?: () => number;
+  /** Where the API's DNS gets answers (tests inject fakes). @defaultValue the system resolver */
+  resolve?: LookupFn;
   dispatcher?: Dispatcher;
   /** List and accept the built-in Webex Connect and Zenduty types (HOOKRELAY_BUILTIN_CATALOG). @defaultValue true */
   builtInCatalog?: boolean;
@@ -55,7 +59,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis.error'));
   const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now, secrets: options.secrets });
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets });
+  const resolver = new HostResolver({ resolve: options.resolve, now });
+  const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets }, { resolver });
   const auth = createAuthenticatedSender({ dispatcher, logger, now });
   const publisher = new Publisher({ store, now });
   const deps: ApiDeps = {
@@ -65,6 +70,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     logger,
     metrics: options.metrics,
     dispatcher,
+    resolver,
     adminKey: options.adminKey,
     now,
     policy: options.policy,

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger, MetricsJson } from '@hookrelay/observability';
 import type { Publisher } from '@hookrelay/publishing';
 import type { Store } from '@hookrelay/store';
-import type { AuthenticatedSender, EndpointGuard, TestSendResult } from '@hookrelay/delivery';
+import type { AuthenticatedSender, EndpointGuard, HostResolver, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 import type { SubscriberLimitsReader } from './subscriber-limits';
 import type { LiveCatalog } from './catalog/live-catalog';
@@ -19,6 +19,12 @@ export interface ApiDeps {
   metrics: HookrelayMetrics;
   /** Used for endpoint verification calls; carries the SSRF guard. */
   dispatcher: Dispatcher;
+  /**
+   * DNS for target URL checks and (unless a dispatcher was given) the dispatcher's connections:
+   * cached, and bounded per subscriber so names that never resolve cannot hold every thread of
+   * libuv's pool (HostResolver).
+   */
+  resolver: HostResolver;
   adminKey: string;
   now: () => number;
   policy: {

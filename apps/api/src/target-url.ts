@@ -20,6 +20,8 @@ export interface AssertTargetUrlOptions {
   field?: string;
   /** Accept userinfo and hand it back (endpoint URLs, Web1on1) instead of refusing it. @defaultValue true */
   acceptCredentials?: boolean;
+  /** Whose turn the DNS lookup takes (HostResolver): the subscriber the URL is for. */
+  caller: string;
 }
 
 /**
@@ -31,8 +33,8 @@ export interface AssertTargetUrlOptions {
  */
 export async function assertTargetUrl(
   url: string,
-  deps: Pick<ApiDeps, 'policy'>,
-  opts: AssertTargetUrlOptions = {},
+  deps: Pick<ApiDeps, 'policy' | 'resolver'>,
+  opts: AssertTargetUrlOptions,
 ): Promise<VettedTargetUrl> {
   const field = opts.field ?? 'url';
   const refuse = (message: string): never => {
@@ -56,6 +58,7 @@ export async function assertTargetUrl(
   const verdict = await checkTargetUrl(parsed.toString(), {
     allowHttp: deps.policy.allowHttp,
     allowPrivate: deps.policy.allowPrivateTargets,
+    lookup: (host) => deps.resolver.lookup(host, opts.caller),
   });
   if (!verdict.ok) refuse(verdict.reason);
   return credentials ? { url: parsed.toString(), credentials } : { url: parsed.toString() };

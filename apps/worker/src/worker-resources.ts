@@ -1,4 +1,4 @@
-import { createGuardedAgent, type DeliveryWorkerResources } from '@hookrelay/delivery';
+import { createGuardedAgent, HostResolver, type DeliveryWorkerResources } from '@hookrelay/delivery';
 import { createRedis } from '@hookrelay/queue';
 
 export interface WorkerResourcesOptions {
@@ -29,13 +29,16 @@ export function createWorkerResources(options: WorkerResourcesOptions): WorkerRe
     queue: createRedis(options.redisUrl, 'queue'),
     signals: createRedis(options.redisUrl, 'subscriber'),
   };
+  // The worker's caps and the dispatcher's connections share one DNS: see HostResolver.
+  const resolver = new HostResolver({ now: options.now });
   const dispatcher = createGuardedAgent(
     { allowPrivate: options.allowPrivateTargets ?? false },
-    { connections: options.connectionsPerOrigin ?? 64 },
+    { connections: options.connectionsPerOrigin ?? 64, resolver },
   );
   return {
     redis,
     dispatcher,
+    resolver,
     now: options.now ?? Date.now,
     close: async () => {
       // A worker whose shutdown deadline passed has destroyed the dispatcher already.

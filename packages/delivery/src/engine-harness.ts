@@ -6,7 +6,7 @@ import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { captureLogLines, deleteKeysUnder, requireRedisUrl, uniquePrefix, useFixture, type FixtureScope } from '@hookrelay/testing';
 import type Redis from 'ioredis';
-import { createGuardedAgent } from './ssrf';
+import { createGuardedAgent, HostResolver, type LookupFn } from './ssrf';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
 import type { DeliveryWorkerResources } from './worker-resources';
 
@@ -17,6 +17,8 @@ export interface EngineHarnessOptions extends Partial<DeliveryWorkerOptions> {
   allowPrivateTargets?: boolean;
   /** The worker's clock. @defaultValue Date.now */
   now?: () => number;
+  /** DNS for the worker's caps and its dispatcher alike, as apps/worker shares one. @defaultValue the system resolver */
+  resolve?: LookupFn;
 }
 
 export interface EngineHarness {
@@ -58,14 +60,14 @@ export async function startTestWorker(
 }
 
 export async function startEngineHarness(overrides: EngineHarnessOptions = {}): Promise<EngineHarness> {
-  const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, ...workerOptions } = overrides;
+  const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, resolve, ...workerOptions } = overrides;
   const prefix = uniquePrefix('engine');
   const { logger, metrics, logLines } = testObservability();
   const redis = createRedis(redisUrl, 'store');
   const store = createStore({ redis, prefix });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
-  const resources = openWorkerResources(redisUrl, allowPrivateTargets, now);
+  const resources = openWorkerResources(redisUrl, allowPrivateTargets, now, resolve);
   const worker = await startTestWorker(resources, { keyPrefix: prefix, logger, metrics, ...workerOptions });
   const harness: EngineHarness = {
     prefix,
@@ -115,6 +117,7 @@ function openWorkerResources(
   redisUrl: string,
   allowPrivate: boolean,
   now: () => number,
+  resolve?: LookupFn,
 ): DeliveryWorkerResources & { close(): Promise<void> } {
   const redis = {
     store: createRedis(redisUrl, 'store'),
@@ -122,10 +125,12 @@ function openWorkerResources(
     queue: createRedis(redisUrl, 'queue'),
     signals: createRedis(redisUrl, 'subscriber'),
   };
-  const dispatcher = createGuardedAgent({ allowPrivate });
+  const resolver = new HostResolver({ resolve, now });
+  const dispatcher = createGuardedAgent({ allowPrivate }, { resolver });
   return {
     redis,
     dispatcher,
+    resolver,
     now,
     close: async () => {
       if (!dispatcher.destroyed) await dispatcher.close();

@@ -221,7 +221,7 @@ async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: s
   if (!slots) return () => undefined;
   let receiver: string;
   try {
-    receiver = await slots.receiverOf(new URL(endpoint.url));
+    receiver = await slots.receiverOf(new URL(endpoint.url), endpoint.subscriberId);
   } catch {
     return () => undefined;
   }

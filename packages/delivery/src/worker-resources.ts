@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
+import type { HostResolver } from './ssrf/host-resolver';
 
 /**
  * What a delivery worker runs on, built and owned by its composition root (apps/worker's
@@ -28,6 +29,12 @@ export interface DeliveryWorkerResources {
    * shutdown deadline passes, the worker destroys it to abort the requests still in flight.
    */
   dispatcher: Dispatcher;
+  /**
+   * The DNS behind the dispatcher's connections, which the per-address caps use too, so a cap is
+   * keyed by the address the worker connects to and a hostname costs one lookup (HostResolver).
+   * @defaultValue one of the worker's own (the dispatcher then resolves on its own)
+   */
+  resolver?: HostResolver;
   /** The clock behind every timestamp the worker signs, records or compares. */
   now: () => number;
 }

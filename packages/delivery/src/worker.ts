@@ -17,6 +17,7 @@ import { OAuthTokenCache } from './auth/oauth-token-cache';
 import { EndpointCache } from './endpoint-cache';
 import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
+import { HostResolver } from './ssrf/host-resolver';
 import { startQueueSampler } from './queue-sampler';
 import { AddressSlots } from './scheduling/address-slots';
 import { Slots } from './scheduling/slots';
@@ -53,7 +54,7 @@ export interface DeliveryWorkerOptions {
   circuitBreaker?: CircuitBreakerPolicy;
   /** How often queue depth and endpoint counts are sampled into the gauges; 0 turns it off. @defaultValue 10000 */
   metricsSampleIntervalMs?: number;
-  /** Resolver for receiver addresses (the per-address cap); tests inject fakes. @defaultValue the system resolver */
+  /** Resolver for receiver addresses (the per-address cap); tests inject fakes. @defaultValue `resources.resolver`, else the system resolver */
   resolve?: LookupFn;
   /** Opens the endpoints' stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
   secrets?: SecretBox;
@@ -137,12 +138,16 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
   };
 
+  // One DNS for both lanes' caps (and, from the resources, the dispatcher): one lookup per name.
+  const resolver = options.resolve
+    ? new HostResolver({ resolve: options.resolve, now })
+    : (resources.resolver ?? new HostResolver({ now }));
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
   for (const lane of LANES) {
     const caps = capsFor(concurrency[lane], scheduling);
-    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake, resolve: options.resolve, now });
+    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake, resolver });
     pumps[lane] = new AdmissionPump({
       lanes: store.lanes,
       laneClass: lane,

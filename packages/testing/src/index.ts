@@ -11,3 +11,4 @@ export * from './fixture';
 export * from './test-receiver-fixture';
 export * from './wait-for-drain';
 export * from './redis-prefix-fixture';
+export * from './thread-pool-dns';

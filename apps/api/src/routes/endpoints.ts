@@ -49,7 +49,11 @@ export function endpointRoutes(deps: ApiDeps): Router {
    * `https://user:pass@host/`, which becomes basic auth), never both. An OAuth token URL is vetted
    * like an endpoint URL: it is a target the worker will call.
    */
-  async function resolveAuth(auth: EndpointAuth | undefined, fromUrl: UrlCredentials | undefined): Promise<EndpointAuth | undefined> {
+  async function resolveAuth(
+    sid: string,
+    auth: EndpointAuth | undefined,
+    fromUrl: UrlCredentials | undefined,
+  ): Promise<EndpointAuth | undefined> {
     if (fromUrl) {
       if (auth && auth.type !== 'none') {
         const message = 'credentials in the URL and an auth field were both given; use one of them';
@@ -58,7 +62,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
       return { type: 'basic', username: fromUrl.username, password: fromUrl.password };
     }
     if (auth?.type === 'oauth2-client-credentials') {
-      const vetted = await assertTargetUrl(auth.tokenUrl, deps, { field: 'auth.tokenUrl', acceptCredentials: false });
+      const vetted = await assertTargetUrl(auth.tokenUrl, deps, { field: 'auth.tokenUrl', acceptCredentials: false, caller: sid });
       return { ...auth, tokenUrl: vetted.url };
     }
     return auth;
@@ -76,8 +80,8 @@ export function endpointRoutes(deps: ApiDeps): Router {
     // Before verification calls the URL; store.endpoints.create checks again, atomically, at the write.
     if ((await store.endpoints.count(sid)) >= maxEndpoints) throw new QuotaExceededError('maxEndpoints', maxEndpoints);
     checkSignature(input.signature, input.secret);
-    const target = await assertTargetUrl(input.url, deps);
-    const auth = (await resolveAuth(input.auth, target.credentials)) ?? input.auth;
+    const target = await assertTargetUrl(input.url, deps, { caller: sid });
+    const auth = (await resolveAuth(sid, input.auth, target.credentials)) ?? input.auth;
     const now = deps.now();
     const endpoint: Endpoint = {
       id: newId('ep', now),
@@ -126,8 +130,8 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const input = parse(patchEndpointSchema, req.body);
     if (input.signature) checkSignature(input.signature, undefined);
     const { verify, url: rawUrl, auth: rawAuth, status, retry, rateLimit, ...fields } = input;
-    const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps) : { url: current.url };
-    const auth = await resolveAuth(rawAuth, target.credentials);
+    const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps, { caller: current.subscriberId }) : { url: current.url };
+    const auth = await resolveAuth(current.subscriberId, rawAuth, target.credentials);
     // A partial retry policy changes only the fields it names.
     const changes: EndpointChanges = {
       ...fields,

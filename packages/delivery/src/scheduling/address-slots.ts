@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { unbracket } from '../ssrf/check-target-url';
-import { systemResolve } from '../ssrf/guarded-lookup';
+import { HostResolver } from '../ssrf/host-resolver';
 import type { LookupFn } from '../ssrf/types';
 
 /** Gives a slot back; calling it twice is harmless. */
@@ -12,9 +12,11 @@ export interface AddressSlotsOptions {
   perAddress: number;
   /** Called with sleepers to wake when a slot frees (at most one per freed slot). */
   wake: (sleepers: string[]) => void;
-  /** @defaultValue the system resolver */
+  /** The worker's DNS, shared with its dispatcher so the cap is keyed by the address connected to. @defaultValue one of its own over `resolve` */
+  resolver?: HostResolver;
+  /** Without `resolver`: where its own gets answers. @defaultValue the system resolver */
   resolve?: LookupFn;
-  /** How long a hostname's address is kept. @defaultValue 30000 */
+  /** Without `resolver`: how long its own keeps an answer. @defaultValue 30000 */
   dnsCacheMs?: number;
   now?: () => number;
 }
@@ -24,9 +26,6 @@ interface AddressState {
   /** Sleepers (lane members) parked because this address was full, first come first woken. */
   sleepers: string[];
 }
-
-/** Hostnames whose address is kept at once; past this the cache starts over (a bound, not an LRU). */
-const DNS_CACHE_ENTRIES = 10_000;
 
 /**
  * Caps the attempts one worker has in flight to one receiver address, after DNS: `127.0.0.1:P`,
@@ -41,24 +40,22 @@ const DNS_CACHE_ENTRIES = 10_000;
  */
 export class AddressSlots {
   private readonly addresses = new Map<string, AddressState>();
-  private readonly dns = new Map<string, { address: string; until: number }>();
-  private readonly resolve: LookupFn;
-  private readonly now: () => number;
+  private readonly resolver: HostResolver;
 
   constructor(private readonly options: AddressSlotsOptions) {
-    this.resolve = options.resolve ?? systemResolve;
-    this.now = options.now ?? Date.now;
+    this.resolver = options.resolver ?? new HostResolver({ resolve: options.resolve, cacheMs: options.dnsCacheMs, now: options.now });
   }
 
   /**
    * The receiver a URL reaches: its address as the worker will connect to it (loopback folded into
-   * one), and port. A hostname that does not resolve is keyed by its name; the send then fails
-   * with its own DNS error.
+   * one), and port. A hostname that does not resolve (or not in time) is keyed by its name; the
+   * send then fails with its own DNS error. `caller` is whose turn a lookup takes (HostResolver):
+   * the subscriber the delivery is for.
    */
-  async receiverOf(url: URL): Promise<string> {
+  async receiverOf(url: URL, caller = ''): Promise<string> {
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const host = unbracket(url.hostname);
-    const address = isIP(host) !== 0 ? host : await this.lookup(host);
+    const address = isIP(host) !== 0 ? host : await this.lookup(host, caller);
     return `${address === null ? `name:${host.toLowerCase()}` : normalize(address)}:${port}`;
   }
 
@@ -107,21 +104,12 @@ export class AddressSlots {
     return [...new Set(all)];
   }
 
-  private async lookup(host: string): Promise<string | null> {
-    const now = this.now();
-    const cached = this.dns.get(host);
-    if (cached && cached.until > now) return cached.address;
-    let address: string | null = null;
+  private async lookup(host: string, caller: string): Promise<string | null> {
     try {
-      address = (await this.resolve(host))[0]?.address ?? null;
+      return (await this.resolver.lookup(host, caller))[0]?.address ?? null;
     } catch {
-      address = null;
+      return null;
     }
-    if (address !== null) {
-      if (this.dns.size >= DNS_CACHE_ENTRIES) this.dns.clear();
-      this.dns.set(host, { address, until: now + (this.options.dnsCacheMs ?? 30_000) });
-    }
-    return address;
   }
 }
 

@@ -3,6 +3,7 @@ import { Agent, buildConnector } from 'undici';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
+import type { HostResolver } from './host-resolver';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import type { LookupFn, SsrfPolicy } from './types';
 
@@ -13,7 +14,19 @@ export interface GuardedAgentOptions {
   keepAliveTimeoutMs?: number;
   /** Resolver behind the guarded lookup (tests inject fakes). @defaultValue the system resolver */
   resolve?: LookupFn;
+  /**
+   * The process's DNS (cached, shared, bounded: HostResolver); wins over `resolve`. Every answer is
+   * still vetted at each connection, so a kept answer never lets a blocked address through.
+   */
+  resolver?: HostResolver;
 }
+
+/**
+ * Whose turn a lookup made while connecting takes: the connection does not know the subscriber.
+ * Deliveries looked their receiver up (AddressSlots, by subscriber) just before, so it is mostly
+ * answered from the cache; token URLs and a cache that expired in between come here.
+ */
+const CONNECTION_CALLER = 'connection';
 
 /**
  * The worker's HTTP dispatcher: an undici Agent whose every new connection is vetted.
@@ -31,7 +44,8 @@ export interface GuardedAgentOptions {
 export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions = {}): Agent {
   // Frozen copy: flipping allowPrivate on a shared object later must not open a running worker.
   const frozen: SsrfPolicy = Object.freeze({ allowPrivate: policy.allowPrivate });
-  const lookup = createGuardedLookup(frozen, opts.resolve);
+  const { resolver } = opts;
+  const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookup(hostname, CONNECTION_CALLER) : opts.resolve);
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
   // we only add the lookup and the literal check in front of it.
   const connectVetted = buildConnector({ lookup });

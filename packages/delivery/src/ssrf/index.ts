@@ -3,5 +3,6 @@ export { blockedAddressReason } from './blocked-address';
 export { checkTargetUrl, type CheckTargetUrlOptions, type CheckTargetUrlResult } from './check-target-url';
 export { createGuardedAgent, type GuardedAgentOptions } from './guarded-agent';
 export { createGuardedLookup, systemResolve, type GuardedLookup } from './guarded-lookup';
+export { HostResolver, type HostResolverOptions } from './host-resolver';
 export { SsrfBlockedError } from './ssrf-blocked-error';
 export type { LookupFn, ResolvedAddress, SsrfPolicy } from './types';

@@ -1,0 +1,154 @@
+import { HostResolver } from './host-resolver';
+import type { ResolvedAddress } from './types';
+
+const ADDRESS: ResolvedAddress[] = [{ address: '198.51.100.7', family: 4 }];
+
+/** A resolver whose answers the test gives: every call waits until answered or failed by name. */
+function scriptedDns() {
+  const calls: string[] = [];
+  const waiting = new Map<string, Array<{ answer: (a: ResolvedAddress[]) => void; fail: (e: Error) => void }>>();
+  return {
+    calls,
+    resolve: (host: string) =>
+      new Promise<ResolvedAddress[]>((answer, fail) => {
+        calls.push(host);
+        waiting.set(host, [...(waiting.get(host) ?? []), { answer, fail }]);
+      }),
+    answer(host: string, addresses = ADDRESS) {
+      for (const w of waiting.get(host) ?? []) w.answer(addresses);
+      waiting.delete(host);
+    },
+    fail(host: string, code = 'ENOTFOUND') {
+      for (const w of waiting.get(host) ?? []) w.fail(Object.assign(new Error(`getaddrinfo ${code} ${host}`), { code }));
+      waiting.delete(host);
+    },
+  };
+}
+
+/** Lets pending promise callbacks run. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('HostResolver', () => {
+  it('asks once for every caller of one name meanwhile, and keeps the answer for cacheMs', async () => {
+    let now = 1_000;
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, cacheMs: 30_000 });
+    const answers = Promise.all([resolver.lookup('hook.test', 'a'), resolver.lookup('HOOK.test', 'b'), resolver.lookup('hook.test', 'a')]);
+    await settle();
+    dns.answer('hook.test');
+    expect(await answers).toEqual([ADDRESS, ADDRESS, ADDRESS]);
+    now += 29_999;
+    expect(await resolver.lookup('hook.test')).toEqual(ADDRESS);
+    expect(dns.calls).toEqual(['hook.test']);
+    now += 1;
+    const again = resolver.lookup('hook.test');
+    await settle();
+    dns.answer('hook.test');
+    await again;
+    expect(dns.calls).toEqual(['hook.test', 'hook.test']);
+  });
+
+  it('keeps a failure for failureCacheMs, with its code, then asks again', async () => {
+    let now = 1_000;
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, failureCacheMs: 10_000 });
+    const first = resolver.lookup('typo.test');
+    await settle();
+    dns.fail('typo.test');
+    await expect(first).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    now += 9_999;
+    await expect(resolver.lookup('typo.test')).rejects.toMatchObject({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND typo.test' });
+    expect(dns.calls).toEqual(['typo.test']);
+    now += 1;
+    const again = resolver.lookup('typo.test');
+    await settle();
+    expect(dns.calls).toEqual(['typo.test', 'typo.test']);
+    dns.answer('typo.test');
+    expect(await again).toEqual(ADDRESS);
+  });
+
+  it('gives a caller up after timeoutMs with EAI_AGAIN, and keeps the late answer for the next', async () => {
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, timeoutMs: 30 });
+    const started = Date.now();
+    await expect(resolver.lookup('silent.test')).rejects.toMatchObject({
+      code: 'EAI_AGAIN',
+      message: 'getaddrinfo EAI_AGAIN silent.test (no answer within 30 ms)',
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The call still holds its place until it ends; a new caller joins it rather than asking again.
+    expect(resolver.inFlight).toBe(1);
+    const joined = resolver.lookup('silent.test');
+    dns.answer('silent.test');
+    expect(await joined).toEqual(ADDRESS);
+    expect(resolver.inFlight).toBe(0);
+    expect(await resolver.lookup('silent.test')).toEqual(ADDRESS);
+    expect(dns.calls).toEqual(['silent.test']);
+  });
+
+  it('runs at most maxLookups calls at once, and never gives one caller all of them', async () => {
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
+    const attacker = ['h1', 'h2', 'h3', 'h4', 'h5'].map((h) => resolver.lookup(`${h}.evil.test`, 'sub_attacker'));
+    await settle();
+    // Its share is maxLookups - 1: the last call is left for everyone else.
+    expect(dns.calls).toEqual(['h1.evil.test', 'h2.evil.test']);
+    const victim = resolver.lookup('victim.test', 'sub_victim');
+    await settle();
+    expect(dns.calls).toContain('victim.test');
+    dns.answer('victim.test');
+    expect(await victim).toEqual(ADDRESS);
+    // Two more callers while all three calls run wait for one to end; then the caller with the
+    // fewest calls running goes first, however long the attacker's queue.
+    const third = [resolver.lookup('c1.test', 'sub_c'), resolver.lookup('c2.test', 'sub_c')];
+    await settle();
+    expect(dns.calls).toEqual(['h1.evil.test', 'h2.evil.test', 'victim.test', 'c1.test']);
+    const fourth = resolver.lookup('d1.test', 'sub_d');
+    await settle();
+    expect(resolver.inFlight).toBe(3);
+    dns.answer('h1.evil.test');
+    await settle();
+    // sub_d has none running, sub_c one, the attacker one (h2): sub_d's goes first.
+    expect(dns.calls.slice(4)).toEqual(['d1.test']);
+    dns.answer('d1.test');
+    await settle();
+    // sub_c and the attacker have one each: turn order, in which the attacker has waited longest.
+    expect(dns.calls.slice(5)).toEqual(['h3.evil.test']);
+    dns.answer('c1.test');
+    await settle();
+    expect(dns.calls.slice(6)).toEqual(['c2.test']);
+    dns.answer('c2.test');
+    await Promise.all([...third, fourth]);
+    for (const h of ['h2', 'h3', 'h4', 'h5']) {
+      await settle();
+      dns.answer(`${h}.evil.test`);
+    }
+    expect(await Promise.all(attacker)).toEqual([ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS]);
+    expect(resolver.inFlight).toBe(0);
+  });
+
+  it('drops a lookup that waited for its turn longer than everyone asking for it, and keeps that as a failure', async () => {
+    let now = 1_000;
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 1, timeoutMs: 30, failureCacheMs: 10_000, now: () => now });
+    const holding = resolver.lookup('slow.test', 'a').catch((err: NodeJS.ErrnoException) => err.code);
+    await settle();
+    await expect(resolver.lookup('queued.test', 'b')).rejects.toMatchObject({ code: 'EAI_AGAIN' });
+    expect(await holding).toBe('EAI_AGAIN');
+    dns.answer('slow.test');
+    // The queued lookup's turn came after its only caller left: it is not made.
+    const next = resolver.lookup('next.test', 'c');
+    await settle();
+    expect(dns.calls).toEqual(['slow.test', 'next.test']);
+    dns.answer('next.test');
+    expect(await next).toEqual(ADDRESS);
+    // Kept as a failure (what asks next is the delivery's connection), then looked up again.
+    await expect(resolver.lookup('queued.test', 'b')).rejects.toMatchObject({ code: 'EAI_AGAIN' });
+    expect(dns.calls).toEqual(['slow.test', 'next.test']);
+    now += 10_000;
+    const queuedAgain = resolver.lookup('queued.test', 'b');
+    await settle();
+    dns.answer('queued.test');
+    expect(await queuedAgain).toEqual(ADDRESS);
+  });
+});
