@@ -55,8 +55,11 @@ export interface ApiDeps {
   platformName?: string;
   /** Deliveries one batch publish may create (HOOKRELAY_MAX_BATCH_DELIVERIES). */
   maxBatchDeliveries: number;
-  /** The metrics of the delivery worker on this process's other thread (npm start), summed into /metrics. */
-  workerMetrics?: () => Promise<MetricsJson>;
+  /**
+   * The metrics of the delivery worker on this process's other thread (npm start), summed into
+   * /metrics; null when the thread did not answer in time (DeliveryThread.metrics).
+   */
+  workerMetrics?: () => Promise<MetricsJson | null>;
   /** False once shutdown began: new requests get 503 and readiness fails. */
   accepting: () => boolean;
 }

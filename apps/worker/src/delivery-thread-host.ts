@@ -3,9 +3,18 @@ import { Worker } from 'node:worker_threads';
 import type { MetricsJson } from '@hookrelay/observability';
 import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
 
+/** How long `metrics()` waits for the thread by default: well under Prometheus's 10 s scrape timeout. */
+export const DEFAULT_METRICS_TIMEOUT_MS = 2000;
+
 export interface DeliveryThreadOptions extends DeliveryThreadData {
   /** Called once if the thread ends other than by `close()` (an uncaught error, or it exited): the process should stop. */
   onUnexpectedExit: (err: Error) => void;
+  /**
+   * How long `metrics()` waits for the thread's answer. A thread whose event loop is held (a long
+   * synchronous task) must not hold the API's /metrics with it: past this, the scrape gets the
+   * API's own series. @defaultValue DEFAULT_METRICS_TIMEOUT_MS
+   */
+  metricsTimeoutMs?: number;
 }
 
 /**
@@ -25,11 +34,13 @@ export class DeliveryThread {
   /** Why the thread ended while closing, if it did not close cleanly. */
   private closeFailure: Error | undefined;
   private readonly closed: Promise<void>;
+  private readonly metricsTimeoutMs: number;
 
   private constructor(
     private readonly thread: Worker,
-    options: DeliveryThreadOptions,
+    options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>,
   ) {
+    this.metricsTimeoutMs = options.metricsTimeoutMs ?? DEFAULT_METRICS_TIMEOUT_MS;
     this.closed = new Promise((resolve) => thread.once('exit', () => resolve()));
     thread.on('message', (message: ThreadMessage) => {
       if (message.type === 'closed') {
@@ -80,19 +91,33 @@ export class DeliveryThread {
       };
       thread.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
+    return DeliveryThread.attach(thread, options);
+  }
+
+  /** Wraps a thread that has started (start() does; tests attach threads of their own). */
+  static attach(thread: Worker, options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>): DeliveryThread {
     return new DeliveryThread(thread, options);
   }
 
-  /** The worker's metrics, as data; empty once the thread has ended. */
-  async metrics(): Promise<MetricsJson> {
-    if (this.exited) return [];
+  /**
+   * The worker's metrics, as data; null when the thread has ended or did not answer within
+   * `metricsTimeoutMs` (a late answer is dropped).
+   */
+  async metrics(): Promise<MetricsJson | null> {
+    if (this.exited) return null;
     const id = this.nextId++;
     const message: HostMessage = { type: 'metrics', id };
+    let timer: NodeJS.Timeout | undefined;
     const json = await new Promise<MetricsJson | null>((resolve) => {
       this.pending.set(id, resolve);
+      timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve(null);
+      }, this.metricsTimeoutMs);
       this.thread.postMessage(message);
     });
-    return json ?? [];
+    clearTimeout(timer);
+    return json;
   }
 
   /**

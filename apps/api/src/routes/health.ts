@@ -21,7 +21,11 @@ export function healthRoutes(deps: ApiDeps): Router {
     const { registry } = deps.metrics;
     if (!deps.workerMetrics) return void res.type(registry.contentType).send(await registry.metrics());
     // npm start: the worker thread's series (deliveries, attempts, queue depth) summed with the API's.
-    const exposed = await exposeWithThreads(registry, [await deps.workerMetrics()]);
+    const worker = await deps.workerMetrics();
+    // A thread that did not answer in time: the API's own series still answer the scrape; the
+    // worker's are missing from this one (Prometheus marks them stale, it does not see a reset).
+    if (!worker) deps.logger.warn('worker.metrics_unanswered');
+    const exposed = await exposeWithThreads(registry, worker ? [worker] : []);
     res.type(exposed.contentType).send(exposed.text);
   });
   return router;
