@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkTargetUrl, createGuardedAgent, type LookupFn, type ResolvedAddress } from '@hookrelay/delivery';
+import { checkTargetUrl, createGuardedAgent, HostResolver, type LookupFn, type ResolvedAddress } from '@hookrelay/delivery';
 import type { DeliveryRecord } from '@hookrelay/contracts';
 import { buildEndpoint, startRedisServer, type RedisServerHandle } from '@hookrelay/testing';
 import type { Agent } from 'undici';
@@ -99,6 +99,7 @@ describe('SSRF: private targets off', () => {
   describe('at delivery time', () => {
     let target: Awaited<ReturnType<typeof startCountingServer>>;
     let agent: Agent;
+    let resolver: HostResolver;
     const calls: string[] = [];
     /** DNS that can change: a name answers a public address to the registration check, then loopback. */
     const zone: Record<string, ResolvedAddress[] | ((call: number) => ResolvedAddress[])> = {
@@ -123,12 +124,14 @@ describe('SSRF: private targets off', () => {
 
     beforeAll(async () => {
       target = await startCountingServer();
-      agent = createGuardedAgent({ allowPrivate: false }, { resolve });
+      // One resolver for the worker's caps and its connections, as in production.
+      resolver = new HostResolver({ resolve });
+      agent = createGuardedAgent({ allowPrivate: false }, { resolver });
       await api.close();
       api = await startReliabilityApi({
         redisUrl: redis.url,
         policy: { allowPrivateTargets: false, allowHttp: true },
-        worker: { allowPrivateTargets: false, dispatcher: agent, concurrency: 10 },
+        worker: { allowPrivateTargets: false, dispatcher: agent, resolver, concurrency: 10 },
       });
       sid = (await api.call('POST', '/v1/subscribers', { body: { name: 'ssrf-delivery' } })).body.id;
     });

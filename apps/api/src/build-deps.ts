@@ -61,7 +61,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const resolver = new HostResolver({ resolve: options.resolve, now });
   const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets }, { resolver });
-  const auth = createAuthenticatedSender({ dispatcher, logger, now });
+  const auth = createAuthenticatedSender({ dispatcher, logger, now, resolver });
   const publisher = new Publisher({ store, now });
   const deps: ApiDeps = {
     store,

@@ -22,7 +22,7 @@ import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots, ReleaseSlot } from './scheduling/address-slots';
 import type { Slots } from './scheduling/slots';
-import type { SendResult } from './send';
+import { errorKindOf, type SendResult } from './send';
 
 export interface ProcessorDeps {
   store: Store;
@@ -135,17 +135,17 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
 
     // A slot of this lane, then one on the receiver's address (none: the delivery was parked).
     const slot = deps.slots ? await deps.slots.take() : () => undefined;
-    let address: ReleaseSlot | null;
+    let address: AddressSlot;
     try {
-      address = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : () => undefined;
+      address = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : { release: () => undefined };
     } catch (err) {
       slot();
       throw err;
     }
-    if (!address) return slot();
-    const heldAddress = address;
+    if ('parked' in address) return slot();
+    const held = address;
     const release = (): void => {
-      heldAddress();
+      if ('release' in held) held.release();
       slot();
     };
     if (live.rateLimit && ticket !== undefined) {
@@ -158,7 +158,20 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
     try {
       const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
-      sending = await deps.auth.send(live, request);
+      // A name that did not resolve (or not in time) fails the attempt as its connection would:
+      // connecting would only ask DNS again, outside the subscriber's share (HostResolver).
+      sending =
+        'dnsError' in held
+          ? {
+              request,
+              result: {
+                kind: 'error',
+                errorKind: errorKindOf(held.dnsError),
+                message: held.dnsError.message.slice(0, 300),
+                durationMs: held.waitedMs,
+              },
+            }
+          : await deps.auth.send(live, request);
     } catch (err) {
       // Our own failure (a bug, a payload the serializer cannot take): an attempt like any other,
       // retried by the endpoint's policy, so it ends instead of looping unseen.
@@ -211,27 +224,34 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
   };
 }
 
+/** What an attempt holds on its receiver's address before it sends. */
+type AddressSlot = { release: ReleaseSlot } | { parked: true } | { dnsError: Error; waitedMs: number };
+
 /**
- * A slot on the endpoint's receiver address, or, when this worker has the address's share in
- * flight, null after parking the delivery: back at the head of its lane, its endpoint asleep until
- * a slot frees here (or `parkMs` at the latest).
+ * A slot on the endpoint's receiver address; the DNS failure when its name did not resolve (or
+ * not in time: the attempt fails with it, unsent); or, when this worker has the address's share in
+ * flight, `parked` after parking the delivery: back at the head of its lane, its endpoint asleep
+ * until a slot frees here (or `parkMs` at the latest).
  */
-async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<ReleaseSlot | null> {
+async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<AddressSlot> {
   const slots = deps.addressSlots;
-  if (!slots) return () => undefined;
-  let receiver: string;
+  if (!slots) return { release: () => undefined };
+  let looked: Awaited<ReturnType<AddressSlots['lookUpReceiver']>>;
+  const asked = deps.now();
   try {
-    receiver = await slots.receiverOf(new URL(endpoint.url), endpoint.subscriberId);
+    looked = await slots.lookUpReceiver(new URL(endpoint.url), endpoint.subscriberId);
   } catch {
-    return () => undefined;
+    return { release: () => undefined };
   }
-  const release = slots.tryAcquire(receiver);
-  if (release) return release;
+  // The wait is the attempt's duration: a name that never answers counts as slow (the slow lane).
+  if (looked.dnsError) return { dnsError: looked.dnsError, waitedMs: deps.now() - asked };
+  const release = slots.tryAcquire(looked.receiver);
+  if (release) return { release };
   if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
     deps.metrics.parked.inc({ reason: 'address' });
-    slots.parked(receiver, endpointSleeper(endpoint.id, endpoint.subscriberId));
+    slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId));
   }
-  return null;
+  return { parked: true };
 }
 
 /**

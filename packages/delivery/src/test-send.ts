@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
 import { OAuthTokenCache } from './auth/oauth-token-cache';
+import type { HostResolver } from './ssrf/host-resolver';
 import { createAttempter } from './processor';
 
 export interface TestSendResult {
@@ -24,8 +25,16 @@ export interface TestSenderOptions {
 }
 
 /** An AuthenticatedSender with its own OAuth token cache and Digest sessions. */
-export function createAuthenticatedSender(options: Pick<TestSenderOptions, 'dispatcher' | 'logger' | 'now'>): AuthenticatedSender {
-  const oauth = new OAuthTokenCache({ dispatcher: options.dispatcher, userAgent: USER_AGENT, logger: options.logger, now: options.now });
+export function createAuthenticatedSender(
+  options: Pick<TestSenderOptions, 'dispatcher' | 'logger' | 'now'> & { resolver?: HostResolver },
+): AuthenticatedSender {
+  const oauth = new OAuthTokenCache({
+    dispatcher: options.dispatcher,
+    userAgent: USER_AGENT,
+    logger: options.logger,
+    now: options.now,
+    resolver: options.resolver,
+  });
   return new AuthenticatedSender({
     dispatcher: options.dispatcher,
     oauth,

@@ -117,8 +117,13 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
   });
   // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
   // as much a user-chosen target as a receiver URL.
+  // One DNS for both lanes' caps and token URLs (and, from the resources, the dispatcher): one lookup per name.
+  const resolver = options.resolve
+    ? new HostResolver({ resolve: options.resolve, now })
+    : (resources.resolver ?? new HostResolver({ now }));
   const oauth = new OAuthTokenCache({
     dispatcher,
+    resolver,
     userAgent: USER_AGENT,
     logger: options.logger,
     now,
@@ -138,10 +143,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
   };
 
-  // One DNS for both lanes' caps (and, from the resources, the dispatcher): one lookup per name.
-  const resolver = options.resolve
-    ? new HostResolver({ resolve: options.resolve, now })
-    : (resources.resolver ?? new HostResolver({ now }));
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;

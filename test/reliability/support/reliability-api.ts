@@ -2,7 +2,7 @@
 // in this process, against a Redis the test controls (its own redis-server, which it may kill).
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions, type HostResolver } from '@hookrelay/delivery';
 import { createLogger, createMetrics, type HookrelayMetrics } from '@hookrelay/observability';
 import type { Store } from '@hookrelay/store';
 import { uniquePrefix, captureLogLines, callApi } from '@hookrelay/testing';
@@ -32,6 +32,8 @@ export interface ReliabilityWorkerOptions extends Partial<DeliveryWorkerOptions>
   allowPrivateTargets?: boolean;
   /** Replaces the worker's guarded dispatcher (its SSRF guard goes with it); the test closes it. */
   dispatcher?: Dispatcher;
+  /** The DNS behind that dispatcher, which the worker's address caps then share (as createWorkerResources shares one). */
+  resolver?: HostResolver;
 }
 
 export interface ApiResponse {
@@ -91,9 +93,14 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
   let workerResources: WorkerResources | undefined;
   const startWorker = async (): Promise<DeliveryWorker> => {
     if (options.worker === false || options.worker === undefined) throw new Error('no worker options given');
-    const { allowPrivateTargets = policy.allowPrivateTargets, dispatcher, ...workerOptions } = options.worker;
+    const { allowPrivateTargets = policy.allowPrivateTargets, dispatcher, resolver, ...workerOptions } = options.worker;
     workerResources = createWorkerResources({ redisUrl: options.redisUrl, allowPrivateTargets, now: options.now });
-    worker = await startDeliveryWorker(dispatcher ? { ...workerResources, dispatcher } : workerResources, {
+    const resources = {
+      ...workerResources,
+      ...(dispatcher ? { dispatcher } : {}),
+      ...(resolver ? { resolver } : {}),
+    };
+    worker = await startDeliveryWorker(resources, {
       keyPrefix: prefix,
       logger,
       metrics,

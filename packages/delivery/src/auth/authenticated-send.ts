@@ -10,6 +10,7 @@ import type { ClientCredentialsAuth } from './oauth-token-request';
 import { parseWwwAuthenticate } from './www-authenticate';
 
 type DigestAuth = Extract<NonNullable<Endpoint['auth']>, { type: 'digest' }>;
+type TokenOwner = Pick<Endpoint, 'id' | 'subscriberId'>;
 
 export interface AuthenticatedSenderOptions {
   dispatcher: Dispatcher;
@@ -38,27 +39,28 @@ export class AuthenticatedSender {
     const started = this.options.now();
     const auth = endpoint.auth;
     let sent: AuthenticatedSend;
-    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(endpoint.id, auth, request, started);
+    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(endpoint, auth, request, started);
     else if (auth?.type === 'digest') sent = await this.sendWithDigest(endpoint.id, auth, request, started);
     else sent = { result: await this.post(request), request };
     return { request: sent.request, result: { ...sent.result, durationMs: this.options.now() - started } };
   }
 
   private async sendWithOAuth(
-    endpointId: string,
+    endpoint: TokenOwner,
     auth: ClientCredentialsAuth,
     request: OutboundRequest,
     started: number,
   ): Promise<AuthenticatedSend & { sentAt?: number }> {
     const { oauth, logger } = this.options;
-    const first = await this.withToken(endpointId, auth, request, started);
+    const endpointId = endpoint.id;
+    const first = await this.withToken(endpoint, auth, request, started);
     if (first.result.kind !== 'response' || first.result.statusCode !== 401) return first;
     // The receiver refused the token (revoked, rotated keys): one fresh token, one more try,
     // within what is left of the time the first send had.
     const refused = bearerOf(first.request);
     if (refused) oauth.invalidate(endpointId, refused);
     logger.info({ endpointId }, 'auth.token_refused');
-    return this.withToken(endpointId, auth, request, started, first.sentAt);
+    return this.withToken(endpoint, auth, request, started, first.sentAt);
   }
 
   /**
@@ -66,7 +68,7 @@ export class AuthenticatedSender {
    * still gets the endpoint's whole timeout; a second one gets what remains since `deadlineFrom`.
    */
   private async withToken(
-    endpointId: string,
+    endpoint: TokenOwner,
     auth: ClientCredentialsAuth,
     request: OutboundRequest,
     started: number,
@@ -74,7 +76,7 @@ export class AuthenticatedSender {
   ): Promise<AuthenticatedSend & { sentAt?: number }> {
     let token: string;
     try {
-      token = await this.options.oauth.token(endpointId, auth);
+      token = await this.options.oauth.token(endpoint.id, auth, endpoint.subscriberId);
     } catch (err) {
       const message = err instanceof AuthFailure ? err.message : 'token request failed';
       return {

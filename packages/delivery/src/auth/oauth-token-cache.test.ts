@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { AuthFailure } from './auth-failure';
+import { HostResolver } from '../ssrf/host-resolver';
 import { OAuthTokenCache } from './oauth-token-cache';
 import type { AccessToken, ClientCredentialsAuth } from './oauth-token-request';
 
@@ -121,5 +122,63 @@ describe('OAuthTokenCache', () => {
     await answer(1, 'tok-b');
     expect([await a, await b]).toEqual(['tok-a', 'tok-b']);
     expect(calls).toHaveLength(2);
+  });
+
+  describe('with the DNS behind its dispatcher (HostResolver)', () => {
+    /** Names answer when the test says; every call is listed. */
+    function dnsByHand() {
+      const calls: string[] = [];
+      const pending = new Map<string, () => void>();
+      const resolve = (host: string) =>
+        new Promise<Array<{ address: string; family: 4 }>>((done) => {
+          calls.push(host);
+          pending.set(host, () => done([{ address: '198.51.100.9', family: 4 }]));
+        });
+      return { calls, resolve, answer: (host: string) => pending.get(host)?.() };
+    }
+
+    it("looks the token URL's name up for the endpoint's subscriber, within that subscriber's share, before it asks for a token", async () => {
+      const dns = dnsByHand();
+      const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
+      const fetched: string[] = [];
+      const cache = new OAuthTokenCache({
+        dispatcher: {} as Dispatcher,
+        userAgent: 'test',
+        resolver,
+        fetchToken: async (auth) => (fetched.push(auth.tokenUrl), { accessToken: 'tok', expiresInS: 3600 }),
+      });
+      // The subscriber holds its share (2 of 3) with names that have not answered yet.
+      const held = [resolver.lookup('s1.test', 'sub_a'), resolver.lookup('s2.test', 'sub_a')];
+      const token = cache.token('ep_1', { ...AUTH, tokenUrl: 'https://idp.test/token' }, 'sub_a');
+      await new Promise((r) => setImmediate(r));
+      // Charged to sub_a: it waits for sub_a's turn rather than take the last lookup.
+      expect(dns.calls).toEqual(['s1.test', 's2.test']);
+      expect(fetched).toEqual([]);
+      dns.answer('s1.test');
+      await new Promise((r) => setImmediate(r));
+      expect(dns.calls).toEqual(['s1.test', 's2.test', 'idp.test']);
+      dns.answer('idp.test');
+      expect(await token).toBe('tok');
+      expect(fetched).toEqual(['https://idp.test/token']);
+      dns.answer('s2.test');
+      await Promise.all(held);
+    });
+
+    it("fails the token request with the name's DNS error, without asking for a token", async () => {
+      const resolver = new HostResolver({
+        resolve: async (host) => {
+          throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+        },
+      });
+      let fetches = 0;
+      const cache = new OAuthTokenCache({
+        dispatcher: {} as Dispatcher,
+        userAgent: 'test',
+        resolver,
+        fetchToken: async () => (fetches++, { accessToken: 'tok' }),
+      });
+      await expect(cache.token('ep_1', AUTH, 'sub_a')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      expect(fetches).toBe(0);
+    });
   });
 });

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@hookrelay/observability';
+import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { unbracket } from '../ssrf/check-target-url';
+import type { HostResolver } from '../ssrf/host-resolver';
 import { requestClientCredentialsToken, type AccessToken, type ClientCredentialsAuth } from './oauth-token-request';
 
 export interface OAuthTokenCacheOptions {
@@ -19,6 +22,12 @@ export interface OAuthTokenCacheOptions {
   maxEntries?: number;
   /** Replaces the HTTP token request (tests). */
   fetchToken?: (auth: ClientCredentialsAuth) => Promise<AccessToken>;
+  /**
+   * The DNS behind `dispatcher` (HostResolver). A token URL's name is looked up here first, for
+   * the endpoint's subscriber, so the connection finds it in the cache: a connection knows no
+   * subscriber, and a token host whose DNS never answers must take its own subscriber's share.
+   */
+  resolver?: HostResolver;
 }
 
 interface Entry {
@@ -43,15 +52,15 @@ export class OAuthTokenCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** A valid access token for the endpoint: cached, joined to a request in flight, or fetched. */
-  async token(endpointId: string, auth: ClientCredentialsAuth): Promise<string> {
+  /** A valid access token for the endpoint: cached, joined to a request in flight, or fetched for `subscriberId`. */
+  async token(endpointId: string, auth: ClientCredentialsAuth, subscriberId?: string): Promise<string> {
     const fingerprint = fingerprintOf(auth);
     const entry = this.entries.get(endpointId);
     if (entry && entry.fingerprint === fingerprint && entry.expiresAt > this.now()) return entry.token;
     const key = `${endpointId}\n${fingerprint}`;
     const pending = this.inflight.get(key);
     if (pending) return pending;
-    const load = this.fetch(endpointId, auth, fingerprint).finally(() => this.inflight.delete(key));
+    const load = this.fetch(endpointId, auth, fingerprint, subscriberId).finally(() => this.inflight.delete(key));
     this.inflight.set(key, load);
     return load;
   }
@@ -64,8 +73,13 @@ export class OAuthTokenCache {
     if (this.entries.get(endpointId)?.token === token) this.entries.delete(endpointId);
   }
 
-  private async fetch(endpointId: string, auth: ClientCredentialsAuth, fingerprint: string): Promise<string> {
-    const requestedAt = this.now();
+  /** Resolves the token URL's name for its subscriber (HostResolver); a failure fails the token request with it. */
+  private async lookUpTokenHost(resolver: HostResolver, tokenUrl: string, subscriberId: string | undefined): Promise<void> {
+    const host = unbracket(new URL(tokenUrl).hostname);
+    if (isIP(host) === 0) await resolver.lookup(host, subscriberId);
+  }
+
+  private async fetch(endpointId: string, auth: ClientCredentialsAuth, fingerprint: string, subscriberId?: string): Promise<string> {
     const fetchToken =
       this.options.fetchToken ??
       ((a: ClientCredentialsAuth) =>
@@ -75,7 +89,12 @@ export class OAuthTokenCache {
           timeoutMs: this.options.timeoutMs ?? 10_000,
         }));
     let got: AccessToken;
+    let requestedAt = this.now();
     try {
+      if (this.options.resolver) {
+        await this.lookUpTokenHost(this.options.resolver, auth.tokenUrl, subscriberId);
+        requestedAt = this.now();
+      }
       got = await fetchToken(auth);
     } catch (err) {
       this.options.logger?.warn({ endpointId, reason: (err as Error).message }, 'auth.token_failed');

@@ -48,15 +48,31 @@ export class AddressSlots {
 
   /**
    * The receiver a URL reaches: its address as the worker will connect to it (loopback folded into
-   * one), and port. A hostname that does not resolve (or not in time) is keyed by its name; the
-   * send then fails with its own DNS error. `caller` is whose turn a lookup takes (HostResolver):
-   * the subscriber the delivery is for.
+   * one), and port. A hostname that does not resolve (or not in time) is keyed by its name.
    */
-  async receiverOf(url: URL, caller = ''): Promise<string> {
+  async receiverOf(url: URL, caller?: string): Promise<string> {
+    return (await this.lookUpReceiver(url, caller)).receiver;
+  }
+
+  /**
+   * receiverOf, with the DNS failure when the name did not resolve (or not in time): the caller
+   * fails its attempt with it rather than connect, which would ask again. `caller` is whose turn
+   * and share the lookup takes (HostResolver): the subscriber the delivery is for.
+   */
+  async lookUpReceiver(url: URL, caller?: string): Promise<{ receiver: string; dnsError?: Error }> {
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const host = unbracket(url.hostname);
-    const address = isIP(host) !== 0 ? host : await this.lookup(host, caller);
-    return `${address === null ? `name:${host.toLowerCase()}` : normalize(address)}:${port}`;
+    if (isIP(host) !== 0) return { receiver: `${normalize(host)}:${port}` };
+    try {
+      const address = (await this.resolver.lookup(host, caller))[0]?.address;
+      if (address !== undefined) return { receiver: `${normalize(address)}:${port}` };
+      return {
+        receiver: `name:${host.toLowerCase()}:${port}`,
+        dnsError: Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }),
+      };
+    } catch (err) {
+      return { receiver: `name:${host.toLowerCase()}:${port}`, dnsError: err instanceof Error ? err : new Error(String(err)) };
+    }
   }
 
   /** A slot for `receiver`, or null when it is full. */
@@ -102,14 +118,6 @@ export class AddressSlots {
   drainSleepers(): string[] {
     const all = [...this.addresses.values()].flatMap((s) => s.sleepers.splice(0));
     return [...new Set(all)];
-  }
-
-  private async lookup(host: string, caller: string): Promise<string | null> {
-    try {
-      return (await this.resolver.lookup(host, caller))[0]?.address ?? null;
-    } catch {
-      return null;
-    }
   }
 }
 

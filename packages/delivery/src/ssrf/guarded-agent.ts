@@ -3,7 +3,7 @@ import { Agent, buildConnector } from 'undici';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
-import type { HostResolver } from './host-resolver';
+import { ANONYMOUS_CALLER, type HostResolver } from './host-resolver';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import type { LookupFn, SsrfPolicy } from './types';
 
@@ -22,13 +22,6 @@ export interface GuardedAgentOptions {
 }
 
 /**
- * Whose turn a lookup made while connecting takes: the connection does not know the subscriber.
- * Deliveries looked their receiver up (AddressSlots, by subscriber) just before, so it is mostly
- * answered from the cache; token URLs and a cache that expired in between come here.
- */
-const CONNECTION_CALLER = 'connection';
-
-/**
  * The worker's HTTP dispatcher: an undici Agent whose every new connection is vetted.
  *
  * Two paths reach a socket and both are covered:
@@ -45,7 +38,10 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   // Frozen copy: flipping allowPrivate on a shared object later must not open a running worker.
   const frozen: SsrfPolicy = Object.freeze({ allowPrivate: policy.allowPrivate });
   const { resolver } = opts;
-  const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookup(hostname, CONNECTION_CALLER) : opts.resolve);
+  // A connection does not know its subscriber: deliveries (AddressSlots) and token requests
+  // (OAuthTokenCache) looked their name up for it just before, so this is answered from the cache,
+  // and what is not (a cache that expired in between) takes the one anonymous lookup at a time.
+  const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookup(hostname, ANONYMOUS_CALLER) : opts.resolve);
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
   // we only add the lookup and the literal check in front of it.
   const connectVetted = buildConnector({ lookup });

@@ -39,11 +39,15 @@ describe("when one subscriber's receivers are names whose DNS never answers", ()
     // A thread was free for it: milliseconds, not the SILENT_MS a silent name holds a thread for.
     expect(victimMs).toBeLessThan(SILENT_MS / 2);
 
-    // The attacker's deliveries end, each recorded as a DNS failure, nothing lost.
+    // The attacker's deliveries end, each recorded as a DNS failure that took its wait (so its
+    // endpoints count as slow), without a connection: the victim's is the only request.
     for (const id of attacks) {
       const ended = await h.waitForState(id, ['failed'], 15_000);
       expect(ended.lastErrorKind).toBe('dns');
+      const [attempt] = await h.store.deliveries.attempts(id);
+      expect(attempt?.durationMs).toBeGreaterThanOrEqual(SILENT_MS - 100);
     }
+    expect(receiver.requests).toHaveLength(1);
     // One lookup per silent name: the connection's lookup found the caps' failure in the cache.
     expect(dns.asked.filter((n) => n.endsWith('.silent.test')).sort()).toEqual(names);
     console.log(`dns isolation: victim delivered in ${victimMs} ms beside ${names.length} silent names (${SILENT_MS} ms each)`);

@@ -127,10 +127,9 @@ describe('HostResolver', () => {
     expect(resolver.inFlight).toBe(0);
   });
 
-  it('drops a lookup that waited for its turn longer than everyone asking for it, and keeps that as a failure', async () => {
-    let now = 1_000;
+  it('drops a lookup that waited for its turn longer than everyone asking for it, and keeps nothing of it', async () => {
     const dns = scriptedDns();
-    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 1, timeoutMs: 30, failureCacheMs: 10_000, now: () => now });
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 1, timeoutMs: 30 });
     const holding = resolver.lookup('slow.test', 'a').catch((err: NodeJS.ErrnoException) => err.code);
     await settle();
     await expect(resolver.lookup('queued.test', 'b')).rejects.toMatchObject({ code: 'EAI_AGAIN' });
@@ -142,13 +141,49 @@ describe('HostResolver', () => {
     expect(dns.calls).toEqual(['slow.test', 'next.test']);
     dns.answer('next.test');
     expect(await next).toEqual(ADDRESS);
-    // Kept as a failure (what asks next is the delivery's connection), then looked up again.
-    await expect(resolver.lookup('queued.test', 'b')).rejects.toMatchObject({ code: 'EAI_AGAIN' });
-    expect(dns.calls).toEqual(['slow.test', 'next.test']);
-    now += 10_000;
+    // Nor kept as a failure, since nobody asked DNS: asked again, it is looked up.
     const queuedAgain = resolver.lookup('queued.test', 'b');
     await settle();
+    expect(dns.calls).toEqual(['slow.test', 'next.test', 'queued.test']);
     dns.answer('queued.test');
     expect(await queuedAgain).toEqual(ADDRESS);
+  });
+
+  it("starts a name another caller's lookup waits for in the asker's own turn, not behind that caller's share", async () => {
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
+    // The attacker holds its share with silent names, then asks for the victim's receiver.
+    const silent = [resolver.lookup('s1.evil.test', 'sub_attacker'), resolver.lookup('s2.evil.test', 'sub_attacker')];
+    const attackersCopy = resolver.lookup('victim.test', 'sub_attacker');
+    await settle();
+    expect(dns.calls).toEqual(['s1.evil.test', 's2.evil.test']);
+    // The victim asking for its own receiver is not made to wait for the attacker's turn.
+    const victims = resolver.lookup('victim.test', 'sub_victim');
+    await settle();
+    expect(dns.calls).toEqual(['s1.evil.test', 's2.evil.test', 'victim.test']);
+    dns.answer('victim.test');
+    expect(await victims).toEqual(ADDRESS);
+    expect(await attackersCopy).toEqual(ADDRESS);
+    // Started once: the attacker's turn for it is gone with it.
+    dns.answer('s1.evil.test');
+    dns.answer('s2.evil.test');
+    await Promise.all(silent);
+    expect(dns.calls).toEqual(['s1.evil.test', 's2.evil.test', 'victim.test']);
+    expect(resolver.inFlight).toBe(0);
+  });
+
+  it('runs one lookup at a time for no subscriber (a connection not looked up for one)', async () => {
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
+    const anonymous = [resolver.lookup('t1.test'), resolver.lookup('t2.test')];
+    const named = resolver.lookup('n1.test', 'sub_a');
+    await settle();
+    expect(dns.calls).toEqual(['t1.test', 'n1.test']);
+    dns.answer('t1.test');
+    await settle();
+    expect(dns.calls).toEqual(['t1.test', 'n1.test', 't2.test']);
+    dns.answer('t2.test');
+    dns.answer('n1.test');
+    await Promise.all([...anonymous, named]);
   });
 });

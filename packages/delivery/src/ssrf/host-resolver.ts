@@ -19,39 +19,60 @@ export interface HostResolverOptions {
 
 type Cached = { until: number; addresses: ResolvedAddress[] } | { until: number; error: Error };
 
-/** A hostname's lookup, running or waiting for its turn, shared by every caller asking for it meanwhile. */
+/**
+ * A hostname's lookup, shared by every caller asking for it while it waits or runs. It waits in
+ * the turn order of each caller that asked (so no caller's lookups wait behind another's share),
+ * and runs at the first of those turns.
+ */
 interface Lookup {
-  answer: Promise<ResolvedAddress[]>;
-  /** Callers still waiting for it: a queued lookup nobody waits for any more is dropped unstarted. */
+  host: string;
+  state: 'waiting' | 'running' | 'dropped';
+  /** Callers still waiting for it: a waiting lookup nobody waits for any more is dropped. */
   waiters: number;
+  /** The callers in whose turn order it waits. */
+  callers: Set<string>;
+  answer: Promise<ResolvedAddress[]>;
+  settle: (outcome: Promise<ResolvedAddress[]>) => void;
 }
 
 /** Hostnames kept at once; past this the cache starts over (a bound, not an LRU). */
 const CACHE_ENTRIES = 10_000;
 
 /**
- * A process's DNS. In the worker, one resolver for the address caps (AddressSlots) and for every
- * connection the guarded agent opens, so both see the same answer and a hostname costs one lookup
- * per `cacheMs`; in the API, for checking endpoint URLs and for its own connections.
+ * The caller of a lookup made for no subscriber: a connection whose name was not looked up for
+ * its subscriber just before (AddressSlots does, for deliveries). It may run one lookup at a time.
+ */
+export const ANONYMOUS_CALLER = '';
+
+/**
+ * A process's DNS. In the worker, one resolver for the address caps (AddressSlots), token URLs
+ * (OAuthTokenCache) and every connection the guarded agent opens, so all see the same answer and a
+ * hostname costs one lookup per `cacheMs`; in the API, for checking endpoint URLs and for its own
+ * connections.
  *
  * It exists for isolation. getaddrinfo runs on libuv's thread pool (4 threads per process), and a
  * name whose nameserver never answers holds a thread for the resolver's whole timeout (glibc: 5 s
  * per try, two tries). Unguarded, a subscriber with a few such hostnames and a stream of events
  * occupied every thread, and every other subscriber's new connections waited behind them. So:
  * - lookups of one name share one call, and a failure is kept for `failureCacheMs` too;
- * - at most `maxLookups` calls run at once, and one caller (the subscriber the delivery is for)
- *   never holds more than `maxLookupsPerCaller` of them; when a call ends, the next goes to the
- *   waiting caller with the fewest running, so another subscriber's lookup starts as soon as any
- *   call ends, however many a busy caller has waiting;
- * - a caller gives up after `timeoutMs` (EAI_AGAIN, which the attempt records as a DNS error); a
+ * - at most `maxLookups` calls run at once, and one caller (the subscriber the lookup is for)
+ *   never holds more than `maxLookupsPerCaller` of them (ANONYMOUS_CALLER one); when a call ends,
+ *   the next goes to the waiting caller with the fewest running, so another subscriber's lookup
+ *   starts as soon as any call ends, however many a busy caller has waiting. A caller asking for a
+ *   name another caller's lookup is waiting for queues it in its own turn order too: one
+ *   subscriber cannot make another's name wait behind its own share;
+ * - a caller gives up after `timeoutMs` (EAI_AGAIN, which an attempt records as a DNS error); a
  *   call already running runs on and its answer is kept, since the thread cannot be taken back; a
- *   call still waiting for its turn when every caller has given up is not made (kept as EAI_AGAIN).
+ *   lookup still waiting when every caller has given up is dropped, never made, and kept as
+ *   nothing (the next caller starts it afresh).
+ *
+ * One subscriber cannot take every thread; several working together can hold their shares each.
  */
 export class HostResolver {
   private readonly cache = new Map<string, Cached>();
   private readonly lookups = new Map<string, Lookup>();
-  /** Callers with lookups waiting to start, in turn order, each with its own queue. */
-  private readonly queued = new Map<string, Array<() => void>>();
+  /** Callers with lookups waiting for their turn, in turn order, each with its own queue. */
+  private readonly queued = new Map<string, Lookup[]>();
   private readonly runningBy = new Map<string, number>();
   private running = 0;
   private readonly resolve: LookupFn;
@@ -72,17 +93,25 @@ export class HostResolver {
     this.maxPerCaller = Math.min(this.maxLookups, Math.max(1, options.maxLookupsPerCaller ?? this.maxLookups - 1));
   }
 
-  /** Every address `hostname` resolves to; `caller` names whose turn a lookup it starts takes. */
-  lookup(hostname: string, caller = ''): Promise<ResolvedAddress[]> {
+  /** Every address `hostname` resolves to; `caller` is whose turn and share the lookup takes. */
+  lookup(hostname: string, caller: string = ANONYMOUS_CALLER): Promise<ResolvedAddress[]> {
     const host = hostname.toLowerCase();
     const hit = this.cache.get(host);
     if (hit && hit.until > this.now()) return 'error' in hit ? Promise.reject(copyOf(hit.error)) : Promise.resolve(hit.addresses);
     let lookup = this.lookups.get(host);
     if (!lookup) {
-      lookup = this.startLookup(host, caller);
+      lookup = newLookup(host);
       this.lookups.set(host, lookup);
     }
-    return this.waitFor(host, lookup);
+    if (lookup.state === 'waiting' && !lookup.callers.has(caller)) {
+      lookup.callers.add(caller);
+      const queue = this.queued.get(caller);
+      if (queue) queue.push(lookup);
+      else this.queued.set(caller, [lookup]);
+    }
+    const answer = this.waitFor(lookup);
+    this.startNext();
+    return answer;
   }
 
   /** Lookups running now (tests, and a sign of a resolver that stopped answering). */
@@ -90,73 +119,41 @@ export class HostResolver {
     return this.running;
   }
 
-  private startLookup(host: string, caller: string): Lookup {
-    const lookup: Lookup = { waiters: 0, answer: Promise.resolve([]) };
-    lookup.answer = this.turn(caller)
-      .then(async () => {
-        try {
-          // Everyone who asked gave up while it waited for its turn: the thread goes to someone else.
-          // Kept as a failure like any other, or the delivery's connection, asking next, would
-          // start it again at once under no subscriber's share.
-          if (lookup.waiters === 0) {
-            const error = noAnswer(host, this.timeoutMs);
-            this.keep(host, { until: this.now() + this.failureCacheMs, error });
-            throw error;
-          }
-          return await this.resolveAndKeep(host);
-        } finally {
-          this.release(caller);
-        }
-      })
-      .finally(() => {
-        if (this.lookups.get(host) === lookup) this.lookups.delete(host);
-      });
-    // Callers that gave up have stopped listening; the outcome is in the cache.
-    lookup.answer.catch(() => undefined);
-    return lookup;
-  }
-
-  private async resolveAndKeep(host: string): Promise<ResolvedAddress[]> {
-    try {
-      const addresses = await this.resolve(host);
-      this.keep(host, { until: this.now() + this.cacheMs, addresses });
-      return addresses;
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.keep(host, { until: this.now() + this.failureCacheMs, error });
-      throw error;
-    }
-  }
-
-  private waitFor(host: string, lookup: Lookup): Promise<ResolvedAddress[]> {
+  private waitFor(lookup: Lookup): Promise<ResolvedAddress[]> {
     lookup.waiters++;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(noAnswer(host, this.timeoutMs)), this.timeoutMs);
+      timer = setTimeout(() => reject(noAnswer(lookup.host, this.timeoutMs)), this.timeoutMs);
       timer.unref();
     });
     return Promise.race([lookup.answer, late]).finally(() => {
       clearTimeout(timer);
       lookup.waiters--;
+      // Everyone who asked gave up while it waited for a turn: the thread goes to someone else.
+      if (lookup.waiters === 0 && lookup.state === 'waiting') this.drop(lookup);
     });
   }
 
-  /** Resolves when `caller` may start a call; the caller then owes a `release`. */
-  private turn(caller: string): Promise<void> {
-    return new Promise((start) => {
+  private drop(lookup: Lookup): void {
+    lookup.state = 'dropped';
+    this.forget(lookup);
+    lookup.settle(Promise.reject(noAnswer(lookup.host, this.timeoutMs)));
+  }
+
+  /** Out of the lookups in progress and out of every caller's queue. */
+  private forget(lookup: Lookup): void {
+    if (this.lookups.get(lookup.host) === lookup) this.lookups.delete(lookup.host);
+    for (const caller of lookup.callers) {
       const queue = this.queued.get(caller);
-      if (queue) queue.push(start);
-      else this.queued.set(caller, [start]);
-      this.startNext();
-    });
+      if (!queue) continue;
+      const at = queue.indexOf(lookup);
+      if (at >= 0) queue.splice(at, 1);
+      if (queue.length === 0) this.queued.delete(caller);
+    }
   }
 
-  private release(caller: string): void {
-    this.running--;
-    const mine = (this.runningBy.get(caller) ?? 1) - 1;
-    if (mine > 0) this.runningBy.set(caller, mine);
-    else this.runningBy.delete(caller);
-    this.startNext();
+  private shareOf(caller: string): number {
+    return caller === ANONYMOUS_CALLER ? 1 : this.maxPerCaller;
   }
 
   /**
@@ -165,20 +162,45 @@ export class HostResolver {
    */
   private startNext(): void {
     while (this.running < this.maxLookups) {
-      let next: { caller: string; queue: Array<() => void>; running: number } | undefined;
+      let next: { caller: string; queue: Lookup[]; running: number } | undefined;
       for (const [caller, queue] of this.queued) {
         const running = this.runningBy.get(caller) ?? 0;
-        if (running < this.maxPerCaller && (!next || running < next.running)) next = { caller, queue, running };
+        if (running < this.shareOf(caller) && (!next || running < next.running)) next = { caller, queue, running };
       }
       if (!next) return;
       const { caller, queue } = next;
-      // To the back of the turn order, with whatever it has left.
-      this.queued.delete(caller);
-      const start = queue.shift() as () => void;
-      if (queue.length > 0) this.queued.set(caller, queue);
+      const lookup = queue[0] as Lookup;
+      // Out of every queue it waited in; this caller to the back of the turn order.
+      this.forget(lookup);
+      this.lookups.set(lookup.host, lookup);
+      const rest = this.queued.get(caller);
+      if (rest) {
+        this.queued.delete(caller);
+        this.queued.set(caller, rest);
+      }
+      lookup.state = 'running';
       this.running++;
       this.runningBy.set(caller, next.running + 1);
-      start();
+      lookup.settle(this.run(lookup, caller));
+    }
+  }
+
+  private async run(lookup: Lookup, caller: string): Promise<ResolvedAddress[]> {
+    try {
+      const addresses = await this.resolve(lookup.host);
+      this.keep(lookup.host, { until: this.now() + this.cacheMs, addresses });
+      return addresses;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.keep(lookup.host, { until: this.now() + this.failureCacheMs, error });
+      throw error;
+    } finally {
+      if (this.lookups.get(lookup.host) === lookup) this.lookups.delete(lookup.host);
+      this.running--;
+      const mine = (this.runningBy.get(caller) ?? 1) - 1;
+      if (mine > 0) this.runningBy.set(caller, mine);
+      else this.runningBy.delete(caller);
+      this.startNext();
     }
   }
 
@@ -186,6 +208,16 @@ export class HostResolver {
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
     this.cache.set(host, entry);
   }
+}
+
+function newLookup(host: string): Lookup {
+  let settle: Lookup['settle'] = () => undefined;
+  const answer = new Promise<ResolvedAddress[]>((resolve) => {
+    settle = resolve;
+  });
+  // Callers that gave up have stopped listening; the outcome is in the cache (or was never sought).
+  answer.catch(() => undefined);
+  return { host, state: 'waiting', waiters: 0, callers: new Set(), answer, settle };
 }
 
 function noAnswer(hostname: string, timeoutMs: number): NodeJS.ErrnoException {
