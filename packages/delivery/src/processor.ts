@@ -148,13 +148,14 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       if ('release' in held) held.release();
       slot();
     };
-    if (live.rateLimit && ticket !== undefined) {
+    if (live.rateLimit && ticket !== undefined && !('dnsError' in held)) {
       await keepToRateLimit(deps, live).catch((err: unknown) => {
         release();
         throw err;
       });
     }
-    const startedAt = deps.now();
+    // A name that did not resolve: the attempt began when its lookup did.
+    const startedAt = 'dnsError' in held ? held.askedAt : deps.now();
     let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
     try {
       const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
@@ -225,7 +226,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
 }
 
 /** What an attempt holds on its receiver's address before it sends. */
-type AddressSlot = { release: ReleaseSlot } | { parked: true } | { dnsError: Error; waitedMs: number };
+type AddressSlot = { release: ReleaseSlot } | { parked: true } | { dnsError: Error; askedAt: number; waitedMs: number };
 
 /**
  * A slot on the endpoint's receiver address; the DNS failure when its name did not resolve (or
@@ -244,7 +245,7 @@ async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: s
     return { release: () => undefined };
   }
   // The wait is the attempt's duration: a name that never answers counts as slow (the slow lane).
-  if (looked.dnsError) return { dnsError: looked.dnsError, waitedMs: deps.now() - asked };
+  if (looked.dnsError) return { dnsError: looked.dnsError, askedAt: asked, waitedMs: deps.now() - asked };
   const release = slots.tryAcquire(looked.receiver);
   if (release) return { release };
   if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
@@ -267,6 +268,9 @@ async function keepToRateLimit(deps: ProcessorDeps, endpoint: Endpoint): Promise
 /** 'slow' counts towards the slow lane, 'prompt' back towards the fast one; our own failures count for neither. */
 function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['pace'] {
   if (result.kind === 'error' && result.errorKind === 'internal') return '';
+  // A name that kept its lookup waiting is slow; a failure answered from the cache says nothing of
+  // the endpoint's pace (counted as prompt, it would move a silent name back to the fast lane).
+  if (result.kind === 'error' && result.errorKind === 'dns') return result.durationMs >= slowAttemptMs ? 'slow' : '';
   if (result.kind === 'error' && result.errorKind === 'timeout') return 'slow';
   return result.durationMs >= slowAttemptMs ? 'slow' : 'prompt';
 }

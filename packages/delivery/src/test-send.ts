@@ -41,6 +41,7 @@ export function createAuthenticatedSender(
     digest: new DigestSessions(),
     logger: options.logger,
     now: options.now,
+    resolver: options.resolver,
   });
 }
 

@@ -130,7 +130,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     refreshMarginMs: options.oauthRefreshMarginMs,
     timeoutMs: options.oauthTokenTimeoutMs,
   });
-  const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now });
+  const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now, resolver });
   const guard = new EndpointGuard({
     store,
     publisher: new Publisher({ store, now }),

@@ -1,7 +1,10 @@
 import type { Endpoint } from '@hookrelay/contracts';
 import type { Logger } from '@hookrelay/observability';
 import type { Dispatcher } from 'undici';
-import { sendRequest, type OutboundRequest, type SendResult } from '../send';
+import { isIP } from 'node:net';
+import { errorKindOf, sendRequest, type OutboundRequest, type SendResult } from '../send';
+import { unbracket } from '../ssrf/check-target-url';
+import type { HostResolver } from '../ssrf/host-resolver';
 import { AuthFailure } from './auth-failure';
 import { digestAuthorization, pickDigestChallenge } from './digest-response';
 import type { DigestSessions } from './digest-sessions';
@@ -10,7 +13,8 @@ import type { ClientCredentialsAuth } from './oauth-token-request';
 import { parseWwwAuthenticate } from './www-authenticate';
 
 type DigestAuth = Extract<NonNullable<Endpoint['auth']>, { type: 'digest' }>;
-type TokenOwner = Pick<Endpoint, 'id' | 'subscriberId'>;
+/** The endpoint a send is for: its id keys tokens and Digest sessions, its subscriber pays for DNS. */
+type Owner = Pick<Endpoint, 'id' | 'subscriberId'>;
 
 export interface AuthenticatedSenderOptions {
   dispatcher: Dispatcher;
@@ -18,6 +22,12 @@ export interface AuthenticatedSenderOptions {
   digest: DigestSessions;
   logger: Logger;
   now: () => number;
+  /**
+   * The DNS behind `dispatcher` (HostResolver). Each request's name is looked up here for the
+   * endpoint's subscriber before it is sent, so the connection finds it in the cache: a connection
+   * knows no subscriber, and one subscriber's silent names must stay within its own share.
+   */
+  resolver?: HostResolver;
 }
 
 /** What one attempt sent last, and what came back: the result is classified, the request recorded. */
@@ -40,13 +50,13 @@ export class AuthenticatedSender {
     const auth = endpoint.auth;
     let sent: AuthenticatedSend;
     if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(endpoint, auth, request, started);
-    else if (auth?.type === 'digest') sent = await this.sendWithDigest(endpoint.id, auth, request, started);
-    else sent = { result: await this.post(request), request };
+    else if (auth?.type === 'digest') sent = await this.sendWithDigest(endpoint, auth, request, started);
+    else sent = { result: await this.post(request, endpoint), request };
     return { request: sent.request, result: { ...sent.result, durationMs: this.options.now() - started } };
   }
 
   private async sendWithOAuth(
-    endpoint: TokenOwner,
+    endpoint: Owner,
     auth: ClientCredentialsAuth,
     request: OutboundRequest,
     started: number,
@@ -68,7 +78,7 @@ export class AuthenticatedSender {
    * still gets the endpoint's whole timeout; a second one gets what remains since `deadlineFrom`.
    */
   private async withToken(
-    endpoint: TokenOwner,
+    endpoint: Owner,
     auth: ClientCredentialsAuth,
     request: OutboundRequest,
     started: number,
@@ -86,20 +96,16 @@ export class AuthenticatedSender {
     }
     const authed = withHeader(request, 'authorization', `Bearer ${token}`);
     const sentAt = this.options.now();
-    const result = await this.post(deadlineFrom === undefined ? authed : this.remaining(authed, deadlineFrom));
+    const result = await this.post(deadlineFrom === undefined ? authed : this.remaining(authed, deadlineFrom), endpoint);
     return { request: authed, result, sentAt };
   }
 
-  private async sendWithDigest(
-    endpointId: string,
-    auth: DigestAuth,
-    request: OutboundRequest,
-    started: number,
-  ): Promise<AuthenticatedSend> {
+  private async sendWithDigest(endpoint: Owner, auth: DigestAuth, request: OutboundRequest, started: number): Promise<AuthenticatedSend> {
     const { digest, logger } = this.options;
+    const endpointId = endpoint.id;
     const cached = digest.next(endpointId);
     const first = cached ? withHeader(request, 'authorization', this.answer(auth, request, cached)) : request;
-    const result = await this.post(first);
+    const result = await this.post(first, endpoint);
     if (result.kind !== 'response' || result.statusCode !== 401) return { request: first, result };
     const challenge = pickDigestChallenge(parseWwwAuthenticate(result.headers['www-authenticate']));
     if (!challenge) return { request: first, result };
@@ -114,7 +120,7 @@ export class AuthenticatedSender {
     logger.debug({ endpointId, algorithm: challenge.algorithm, stale: challenge.stale }, 'auth.digest_challenged');
     const session = digest.remember(endpointId, challenge);
     const second = withHeader(request, 'authorization', this.answer(auth, request, session));
-    return { request: second, result: await this.post(this.remaining(second, started)) };
+    return { request: second, result: await this.post(this.remaining(second, started), endpoint) };
   }
 
   private answer(auth: DigestAuth, request: OutboundRequest, session: ReturnType<DigestSessions['remember']>): string {
@@ -129,13 +135,41 @@ export class AuthenticatedSender {
     });
   }
 
-  private post(request: OutboundRequest): Promise<SendResult> {
-    return sendRequest(this.options.dispatcher, request, this.options.now);
+  private async post(request: OutboundRequest, endpoint: Owner): Promise<SendResult> {
+    const { resolver, now } = this.options;
+    if (resolver) {
+      const unresolved = await lookUpFor(resolver, request.url, endpoint.subscriberId, now);
+      if (unresolved) return unresolved;
+    }
+    return sendRequest(this.options.dispatcher, request, now);
   }
 
   /** A second send gets what is left of the first one's deadline, not a fresh one. */
   private remaining(request: OutboundRequest, since: number): OutboundRequest {
     return { ...request, timeoutMs: Math.max(request.timeoutMs - (this.options.now() - since), 1) };
+  }
+}
+
+/**
+ * Looks the request's name up for `subscriberId` (HostResolver), so its connection finds the
+ * answer in the cache; a name that does not resolve (or not in time) is the attempt's result, as
+ * its connection would have made it, without asking DNS again.
+ */
+async function lookUpFor(resolver: HostResolver, url: string, subscriberId: string, now: () => number): Promise<SendResult | null> {
+  const asked = now();
+  let host: string;
+  try {
+    host = unbracket(new URL(url).hostname);
+  } catch {
+    return null; // sendRequest reports the malformed URL itself
+  }
+  if (isIP(host) !== 0) return null;
+  try {
+    await resolver.lookup(host, subscriberId);
+    return null;
+  } catch (err) {
+    const message = (err instanceof Error ? err.message : String(err)).slice(0, 300);
+    return { kind: 'error', errorKind: errorKindOf(err), message, durationMs: now() - asked };
   }
 }
 

@@ -177,7 +177,11 @@ describe('OAuthTokenCache', () => {
         resolver,
         fetchToken: async () => (fetches++, { accessToken: 'tok' }),
       });
-      await expect(cache.token('ep_1', AUTH, 'sub_a')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      await expect(cache.token('ep_1', AUTH, 'sub_a')).rejects.toMatchObject({
+        name: 'AuthFailure',
+        message: 'token endpoint unreachable (dns)',
+        cause: expect.objectContaining({ code: 'ENOTFOUND' }),
+      });
       expect(fetches).toBe(0);
     });
   });

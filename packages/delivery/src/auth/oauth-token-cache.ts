@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@hookrelay/observability';
 import { isIP } from 'node:net';
+import { errorKindOf } from '../send';
 import type { Dispatcher } from 'undici';
 import { unbracket } from '../ssrf/check-target-url';
 import type { HostResolver } from '../ssrf/host-resolver';
+import { AuthFailure } from './auth-failure';
 import { requestClientCredentialsToken, type AccessToken, type ClientCredentialsAuth } from './oauth-token-request';
 
 export interface OAuthTokenCacheOptions {
@@ -73,10 +75,23 @@ export class OAuthTokenCache {
     if (this.entries.get(endpointId)?.token === token) this.entries.delete(endpointId);
   }
 
-  /** Resolves the token URL's name for its subscriber (HostResolver); a failure fails the token request with it. */
+  /**
+   * Resolves the token URL's name for its subscriber (HostResolver). A failure fails the token
+   * request as its connection would have: "token endpoint unreachable (dns)".
+   */
   private async lookUpTokenHost(resolver: HostResolver, tokenUrl: string, subscriberId: string | undefined): Promise<void> {
-    const host = unbracket(new URL(tokenUrl).hostname);
-    if (isIP(host) === 0) await resolver.lookup(host, subscriberId);
+    let host: string;
+    try {
+      host = unbracket(new URL(tokenUrl).hostname);
+    } catch (err) {
+      throw new AuthFailure('token URL is not a valid URL', { cause: err });
+    }
+    if (isIP(host) !== 0) return;
+    try {
+      await resolver.lookup(host, subscriberId);
+    } catch (err) {
+      throw new AuthFailure(`token endpoint unreachable (${errorKindOf(err)})`, { cause: err });
+    }
   }
 
   private async fetch(endpointId: string, auth: ClientCredentialsAuth, fingerprint: string, subscriberId?: string): Promise<string> {

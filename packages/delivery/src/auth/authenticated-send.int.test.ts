@@ -1,0 +1,96 @@
+import { USER_AGENT } from '@hookrelay/contracts';
+import { buildEndpoint, useTestReceiver } from '@hookrelay/testing';
+import { testObservability } from '../engine-harness';
+import { createGuardedAgent } from '../ssrf/guarded-agent';
+import { HostResolver } from '../ssrf/host-resolver';
+import { AuthenticatedSender } from './authenticated-send';
+import { DigestSessions } from './digest-sessions';
+import { OAuthTokenCache } from './oauth-token-cache';
+
+/** DNS answered by hand: `answer(name)` resolves every call for it to 127.0.0.1, `fail(name)` to ENOTFOUND. */
+function dnsByHand() {
+  const calls: string[] = [];
+  const pending = new Map<string, { done: (a: Array<{ address: string; family: 4 }>) => void; fail: (e: Error) => void }>();
+  return {
+    calls,
+    resolve: (host: string) =>
+      new Promise<Array<{ address: string; family: 4 }>>((done, fail) => {
+        calls.push(host);
+        pending.set(host, { done, fail });
+      }),
+    answer: (host: string) => pending.get(host)?.done([{ address: '127.0.0.1', family: 4 }]),
+    fail: (host: string) => pending.get(host)?.fail(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })),
+  };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe("AuthenticatedSender with the process's DNS", () => {
+  const receiver = useTestReceiver({ status: 200 });
+
+  function sender(dns: ReturnType<typeof dnsByHand>) {
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
+    const dispatcher = createGuardedAgent({ allowPrivate: true }, { resolver });
+    const { logger } = testObservability();
+    const oauth = new OAuthTokenCache({ dispatcher, userAgent: USER_AGENT, resolver });
+    return {
+      resolver,
+      dispatcher,
+      send: new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger, now: Date.now, resolver }),
+    };
+  }
+
+  it("looks a request's name up for the endpoint's subscriber, within its share, before it connects", async () => {
+    const dns = dnsByHand();
+    const { resolver, dispatcher, send } = sender(dns);
+    try {
+      const port = new URL(receiver.url).port;
+      const endpoint = buildEndpoint({ subscriberId: 'sub_a', url: `http://hook.test:${port}/hook` });
+      // sub_a holds its share (2 of 3) with names that have not answered.
+      const held = [resolver.lookup('s1.test', 'sub_a'), resolver.lookup('s2.test', 'sub_a')];
+      const sending = send.send(endpoint, {
+        url: endpoint.url,
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+        timeoutMs: 10_000,
+      });
+      await settle();
+      // Charged to sub_a, it waits; the last lookup is still free for another subscriber.
+      expect(dns.calls).toEqual(['s1.test', 's2.test']);
+      const other = resolver.lookup('other.test', 'sub_b');
+      await settle();
+      expect(dns.calls).toEqual(['s1.test', 's2.test', 'other.test']);
+      dns.answer('other.test');
+      await other;
+      dns.answer('s1.test');
+      await settle();
+      expect(dns.calls).toEqual(['s1.test', 's2.test', 'other.test', 'hook.test']);
+      dns.answer('hook.test');
+      const { result } = await sending;
+      expect(result).toMatchObject({ kind: 'response', statusCode: 200 });
+      expect(receiver.requests).toHaveLength(1);
+      // The connection found the answer in the cache: one lookup of hook.test in all.
+      expect(dns.calls.filter((h) => h === 'hook.test')).toHaveLength(1);
+      dns.answer('s2.test');
+      await Promise.all(held);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('answers a name that does not resolve with a dns error, without connecting', async () => {
+    const dns = dnsByHand();
+    const { dispatcher, send } = sender(dns);
+    try {
+      const endpoint = buildEndpoint({ subscriberId: 'sub_a', url: 'http://typo.test:1/hook' });
+      const sending = send.send(endpoint, { url: endpoint.url, headers: {}, body: '{}', timeoutMs: 10_000 });
+      await settle();
+      dns.fail('typo.test');
+      const { result } = await sending;
+      expect(result).toMatchObject({ kind: 'error', errorKind: 'dns', message: 'getaddrinfo ENOTFOUND typo.test' });
+      expect(dns.calls).toEqual(['typo.test']);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});
