@@ -25,8 +25,10 @@ export type Publish = (
   inputs: EventInput[],
   opts?: {
     fieldOf?: (index: number) => string;
-    /** Refuse with 413 batch_too_large, writing nothing, inputs that would create more deliveries. @defaultValue no limit */
+    /** Refuse with 413 batch_too_large, writing nothing, two or more inputs that would create more deliveries. @defaultValue no limit */
     maxDeliveries?: number;
+    /** Runs after that check, before anything is written (the publish rate): see PublishOptions.beforeWrite. */
+    beforeWrite?: () => Promise<void>;
   },
 ) => Promise<PublishedEvent[]>;
 
@@ -49,11 +51,13 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
   }
 
   return async function publish(sid, inputs, opts = {}) {
-    const published = await deps.publisher.publish(sid, inputs, { maxDeliveries: opts.maxDeliveries }).catch((err: unknown) => {
-      if (!(err instanceof FanOutLimitError)) throw err;
-      const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;
-      throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
-    });
+    const published = await deps.publisher
+      .publish(sid, inputs, { maxDeliveries: opts.maxDeliveries, beforeWrite: opts.beforeWrite })
+      .catch((err: unknown) => {
+        if (!(err instanceof FanOutLimitError)) throw err;
+        const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;
+        throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
+      });
     const reused = published.findIndex((p) => p.write.kind === 'reused');
     if (reused >= 0) {
       const field = opts.fieldOf?.(reused) ?? (inputs.length === 1 ? 'idempotencyKey' : `events.${reused}.idempotencyKey`);

@@ -174,16 +174,21 @@ describe('per-subscriber limits', () => {
   describe('deliveries one batch may create, against a single publish', () => {
     const h = useApiHarness({ worker: false, maxBatchDeliveries: 2 });
 
-    it('leaves a single publish to its full fan-out (the endpoint quota bounds it) and holds a batch of one to the limit', async () => {
+    it('leaves a single publish, and a batch of one, to its full fan-out (the endpoint quota bounds it); a batch of two is held to the limit', async () => {
       const { sid } = await newSubscriber(h);
       for (const name of ['a', 'b', 'c'])
         await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${name}` } });
       const single = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
       expect(single.status).toBe(202);
       expect(single.body.deliveries).toHaveLength(3);
+      // One event costs Redis what a single publish costs: "send fewer events" could not be followed.
       const batchOfOne = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [EVENT] } });
-      expect(batchOfOne.status).toBe(413);
-      expect(await eventsOf(h, sid)).toEqual([single.body.id]);
+      expect(batchOfOne.status).toBe(202);
+      expect(batchOfOne.body.events[0].deliveries).toHaveLength(3);
+      const batchOfTwo = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [EVENT, EVENT] } });
+      expect(batchOfTwo.status).toBe(413);
+      expect(batchOfTwo.body.error).toMatchObject({ code: 'batch_too_large', message: expect.stringContaining('6 deliveries') });
+      expect((await eventsOf(h, sid)).sort()).toEqual([single.body.id, batchOfOne.body.events[0].id].sort());
     });
 
     it("holds a SendGrid body split into events to it too: 413, recorded in the source's history, nothing published", async () => {
@@ -202,6 +207,25 @@ describe('per-subscriber limits', () => {
       const two = body(2);
       expect((await ingest(h, source.ingestUrl, { body: two, headers: sendgridHeaders(keys, two) })).status).toBe(202);
       expect(await eventsOf(h, sid)).toHaveLength(2);
+    });
+  });
+
+  describe('a batch refused as too large, against the publish rate', () => {
+    const clock = manualClock();
+    const h = useApiHarness(() => ({ worker: false, maxBatchDeliveries: 2, now: clock.now }));
+
+    it('takes none of the rate: the events it refused can still be published within the same second', async () => {
+      const { sid } = await newSubscriber(h);
+      expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { eventsPerSecond: 3 } } })).status).toBe(200);
+      await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/one' } });
+      const over = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [EVENT, EVENT, EVENT] } });
+      expect(over.status).toBe(413);
+      // Before, the refused three took the second's three events: these were 429.
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events: [EVENT, EVENT] } })).status).toBe(202);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
+      // The rate holds: a fourth event in the same instant is refused.
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(429);
+      expect(await eventsOf(h, sid)).toHaveLength(3);
     });
   });
 

@@ -26,12 +26,18 @@ export class FanOutLimitError extends Error {
 
 export interface PublishOptions {
   /**
-   * Refuse (FanOutLimitError, nothing written) inputs whose deliveries, every input to its matching
-   * endpoints, number more than this. A request's events are one transaction, and Redis runs a
-   * transaction alone: 100,000 deliveries held every other caller for ~2 s (docs/api.md "Limits").
-   * @defaultValue no limit
+   * Refuse (FanOutLimitError, nothing written) two or more inputs whose deliveries, every input to
+   * its matching endpoints, number more than this. A request's events are one transaction, and
+   * Redis runs a transaction alone: 100,000 deliveries held every other caller for ~2 s (docs/api.md
+   * "Limits"). One input is never refused: it costs what a single publish costs, which keeps its
+   * full fan-out (the endpoint quota bounds it). @defaultValue no limit
    */
   maxDeliveries?: number;
+  /**
+   * Runs once the inputs passed `maxDeliveries`, before anything is written; a rejection writes
+   * nothing. For the caller's publish rate, so a refused request takes none of it.
+   */
+  beforeWrite?: () => Promise<void>;
 }
 
 /** An event and where it goes. */
@@ -103,8 +109,9 @@ export class Publisher {
       };
     });
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);
-    if (options.maxDeliveries !== undefined && deliveries > options.maxDeliveries)
+    if (options.maxDeliveries !== undefined && items.length > 1 && deliveries > options.maxDeliveries)
       throw new FanOutLimitError(deliveries, options.maxDeliveries);
+    await options.beforeWrite?.();
     const written = await this.commits.write(items);
     return items.map(({ event, endpoints }, i) => {
       const write = written[i];

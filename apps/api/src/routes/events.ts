@@ -134,11 +134,15 @@ export function eventRoutes(deps: ApiDeps): Router {
     const shallow = bodyIsShallow(res, 3);
     const events: ValidEvent[] = [];
     for (const [i, raw] of parsed.data.events.entries()) events.push(await validateEvent(catalog, raw, ['events', i], shallow));
-    await admitEvents(deps, sid, events.length);
     const answers = await publish(
       sid,
       events.map((e) => e.input),
-      { fieldOf: (i) => `events.${i}.idempotencyKey`, maxDeliveries: deps.maxBatchDeliveries },
+      {
+        fieldOf: (i) => `events.${i}.idempotencyKey`,
+        maxDeliveries: deps.maxBatchDeliveries,
+        // After the fan-out check: a batch refused as too large takes none of the publish rate.
+        beforeWrite: () => admitEvents(deps, sid, events.length),
+      },
     );
     markDeprecated(res, events);
     if (answers.every((a) => a.replayed)) res.set('Idempotent-Replayed', 'true');
