@@ -1,4 +1,5 @@
 import { capsFor, DEFAULT_SCHEDULING } from '@hookrelay/delivery';
+import { DEFAULT_MAX_BATCH_DELIVERIES } from '../../apps/api/src/publish';
 import { startHangingReceiver, startTrickleReceiver, type HostileReceiver } from '../../test/reliability/support/hostile-receivers';
 import {
   cleanSlate,
@@ -62,7 +63,9 @@ export async function runIsolation(ctx: BenchContext): Promise<PhaseResult> {
         targets: [attacker],
         eventType: 'custom.attack',
         payload: 'bench',
-        batchSize: 100,
+        // As many events as one batch may fan out to the attacker's endpoints (the API's default
+        // HOOKRELAY_MAX_BATCH_DELIVERIES): 89 to 56 endpoints; 100 were refused with 413.
+        batchSize: Math.min(100, Math.floor(DEFAULT_MAX_BATCH_DELIVERIES / urls.length)),
       },
       total: events,
       clients: 1,
