@@ -356,6 +356,26 @@ describe('per-subscriber limits', () => {
       expect(await eventsOf(h, sid)).toHaveLength(2);
     });
 
+    it("takes none of it for a copy a source answers as a duplicate, and lets a refused request's copy through later", async () => {
+      const sid = await limited(2);
+      const source = await createSource(h, sid, {
+        eventType: 'source.dedupe',
+        verification: TOKEN_HEADER,
+        dedupe: { header: 'X-Delivery' },
+      });
+      const send = (id: string) => ingest(h, source.ingestUrl, { body: '{"n":1}', headers: { ...WITH_TOKEN, 'x-delivery': id } });
+      expect((await send('d-1')).status).toBe(202);
+      // Copies of d-1 (a sender retrying): answered with the first event, taking no events of the rate.
+      for (let i = 0; i < 3; i++) expect((await send('d-1')).status).toBe(200);
+      expect((await send('d-2')).status).toBe(202);
+      // The rate holds: a third new request in the same instant is refused, and its key released...
+      expect((await send('d-3')).status).toBe(429);
+      clock.advance(500);
+      // ...so the sender's retry of d-3 is published, not taken for a copy.
+      expect((await send('d-3')).status).toBe(202);
+      expect(await eventsOf(h, sid)).toHaveLength(3);
+    });
+
     it('counts a test event sent to an endpoint: it is stored and sent like any other', async () => {
       const sid = await limited(1);
       const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/test' } })).body.id;

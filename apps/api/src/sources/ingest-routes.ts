@@ -180,13 +180,6 @@ export function ingestRoutes(deps: ApiDeps): Router {
         json: { status: 'ignored' },
       };
 
-    try {
-      await admitEvents(deps, source.subscriberId, events.length);
-    } catch (err) {
-      if (!(err instanceof PublishRateError)) throw err;
-      const reason = `subscriber rate limit: more than ${err.perSecond} events per second`;
-      return { status: 429, outcome: 'rejected', reason, json: { error: { code: err.code, message: err.message } }, headers: err.headers };
-    }
     // A copy of a request already published (a replayed signature, a retried webhook-id, a repeated
     // dedupe header) is answered with the first event and not published again.
     const replay = await claimReplayKeys(store.sources, source.id, replayKeysOf(source, req.headers, verdict.replay));
@@ -209,11 +202,27 @@ export function ingestRoutes(deps: ApiDeps): Router {
     }
     let eventIds: string[];
     try {
-      // A split SendGrid body is one transaction too: held to the batch route's limit.
-      eventIds = (await publish(source.subscriberId, events, { maxDeliveries: deps.maxBatchDeliveries })).map((e) => e.id);
+      // A split SendGrid body is one transaction too: held to the batch route's limit. The
+      // subscriber's publish rate is taken last, so a copy or a refused body takes none of it.
+      eventIds = (
+        await publish(source.subscriberId, events, {
+          maxDeliveries: deps.maxBatchDeliveries,
+          beforeWrite: () => admitEvents(deps, source.subscriberId, events.length),
+        })
+      ).map((e) => e.id);
     } catch (err) {
       // Nothing was published: the sender's retry must not be taken for a copy.
       await replay.release().catch(() => undefined);
+      if (err instanceof PublishRateError) {
+        const reason = `subscriber rate limit: more than ${err.perSecond} events per second`;
+        return {
+          status: 429,
+          outcome: 'rejected',
+          reason,
+          json: { error: { code: err.code, message: err.message } },
+          headers: err.headers,
+        };
+      }
       if (err instanceof AppError && err.code === 'batch_too_large')
         return {
           status: 413,
