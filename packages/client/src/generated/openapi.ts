@@ -404,8 +404,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Publish up to 1000 events at once (at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, 5,000 by default)
-         * @description All or nothing: every event is validated before any is accepted. The Idempotency-Key header does not apply here; use each event's idempotencyKey. Each payload may nest at most 64 levels (400 naming `events.<i>.payload`). The batch counts one event per item against limits.eventsPerSecond. A batch is all or nothing: an idempotency key repeated inside it, or already held, answers the event that holds it; a key used with a different request (here or before) refuses the whole batch with 422 and writes nothing. A batch may create at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, its events times the endpoints each goes to (5,000 by default): over it, 413 `batch_too_large` naming `events`, nothing written (a request's events are one Redis transaction, which holds every other caller while it runs).
+         * Publish up to 1000 events at once (two or more: at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, 5,000 by default)
+         * @description All or nothing: every event is validated before any is accepted. The Idempotency-Key header does not apply here; use each event's idempotencyKey. Each payload may nest at most 64 levels (400 naming `events.<i>.payload`). The batch counts one event per item against limits.eventsPerSecond. A batch is all or nothing: an idempotency key repeated inside it, or already held, answers the event that holds it; a key used with a different request (here or before) refuses the whole batch with 422 and writes nothing. A batch of two or more events may create at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, its events times the endpoints each goes to (5,000 by default): over it, 413 `batch_too_large` naming `events`, nothing written and none of limits.eventsPerSecond taken (a request's events are one Redis transaction, which holds every other caller while it runs). A batch of one event, like a single publish, keeps its full fan-out.
          */
         post: operations["publishEventBatch"];
         delete?: never;
@@ -4546,7 +4546,7 @@ export interface operations {
             };
             401: components["responses"]["IngestUnauthorized"];
             404: components["responses"]["IngestNotFound"];
-            /** @description The body is larger than 1 MB, or a split SendGrid batch holds more than 5000 events (`payload_too_large`), or its events would create more deliveries than one batch may (`batch_too_large`, HOOKRELAY_MAX_BATCH_DELIVERIES). Recorded in the source's history; nothing published. */
+            /** @description The body is larger than 1 MB, or a split SendGrid batch holds more than 5000 events (`payload_too_large`), or its two or more events would create more deliveries than one batch may (`batch_too_large`, HOOKRELAY_MAX_BATCH_DELIVERIES). Recorded in the source's history; nothing published. */
             413: {
                 headers: {
                     [name: string]: unknown;
