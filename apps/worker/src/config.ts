@@ -42,7 +42,7 @@ export type WorkerConfig = z.infer<typeof workerConfigSchema>;
  * What the configuration means to startDeliveryWorker, for the two programs that run this worker
  * from it: `npm run start:worker` (main.ts) and npm start's worker thread (delivery-thread.ts).
  */
-export function deliveryWorkerOptions(config: WorkerConfig): Omit<DeliveryWorkerOptions, 'logger' | 'metrics' | 'secrets' | 'resolve'> {
+export function deliveryWorkerOptions(config: WorkerConfig): Omit<DeliveryWorkerOptions, 'logger' | 'metrics' | 'secrets'> {
   return {
     keyPrefix: config.QUEUE_PREFIX,
     ...deliveryWorkerSettings(config),

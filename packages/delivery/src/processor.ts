@@ -22,7 +22,7 @@ import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots, ReleaseSlot } from './scheduling/address-slots';
 import type { Slots } from './scheduling/slots';
-import { errorKindOf, type SendResult } from './send';
+import { failedSend, type SendResult } from './send';
 
 export interface ProcessorDeps {
   store: Store;
@@ -160,19 +160,8 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     try {
       const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
       // A name that did not resolve (or not in time) fails the attempt as its connection would:
-      // connecting would only ask DNS again, outside the subscriber's share (HostResolver).
-      sending =
-        'dnsError' in held
-          ? {
-              request,
-              result: {
-                kind: 'error',
-                errorKind: errorKindOf(held.dnsError),
-                message: held.dnsError.message.slice(0, 300),
-                durationMs: held.waitedMs,
-              },
-            }
-          : await deps.auth.send(live, request);
+      // sending would only wait on the same lookup again (AuthenticatedSender looks names up too).
+      sending = 'dnsError' in held ? { request, result: failedSend(held.dnsError, held.waitedMs) } : await deps.auth.send(live, request);
     } catch (err) {
       // Our own failure (a bug, a payload the serializer cannot take): an attempt like any other,
       // retried by the endpoint's policy, so it ends instead of looping unseen.

@@ -40,8 +40,7 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
       clearTimeout(timer);
       resolve(result);
     };
-    const fail = (err: unknown): void =>
-      settle({ kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs: clock() - started });
+    const fail = (err: unknown): void => settle(failedSend(err, clock() - started));
     const answer = (): void =>
       settle({
         kind: 'response',
@@ -119,6 +118,11 @@ function codeChain(err: unknown): string[] {
     current = e.cause;
   }
   return codes;
+}
+
+/** A send that ended in `err` after `durationMs`, with no response: classified, its message cut to 300 characters. */
+export function failedSend(err: unknown, durationMs: number): SendResult {
+  return { kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs };
 }
 
 export function errorKindOf(err: unknown, signal?: AbortSignal): AttemptErrorKind {

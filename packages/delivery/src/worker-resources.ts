@@ -32,9 +32,8 @@ export interface DeliveryWorkerResources {
   /**
    * The DNS behind the dispatcher's connections, which the per-address caps use too, so a cap is
    * keyed by the address the worker connects to and a hostname costs one lookup (HostResolver).
-   * @defaultValue one of the worker's own (the dispatcher then resolves on its own)
    */
-  resolver?: HostResolver;
+  resolver: HostResolver;
   /** The clock behind every timestamp the worker signs, records or compares. */
   now: () => number;
 }

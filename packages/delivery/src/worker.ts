@@ -17,14 +17,12 @@ import { OAuthTokenCache } from './auth/oauth-token-cache';
 import { EndpointCache } from './endpoint-cache';
 import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
-import { HostResolver } from './ssrf/host-resolver';
 import { startQueueSampler } from './queue-sampler';
 import { AddressSlots } from './scheduling/address-slots';
 import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
 import { startLaneSignalListener } from './scheduling/lane-signal';
-import type { LookupFn } from './ssrf/types';
 import type { DeliveryWorkerResources } from './worker-resources';
 
 export interface DeliveryWorkerOptions {
@@ -54,8 +52,6 @@ export interface DeliveryWorkerOptions {
   circuitBreaker?: CircuitBreakerPolicy;
   /** How often queue depth and endpoint counts are sampled into the gauges; 0 turns it off. @defaultValue 10000 */
   metricsSampleIntervalMs?: number;
-  /** Resolver for receiver addresses (the per-address cap); tests inject fakes. @defaultValue `resources.resolver`, else the system resolver */
-  resolve?: LookupFn;
   /** Opens the endpoints' stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
   secrets?: SecretBox;
 }
@@ -115,12 +111,10 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     ttlMs: options.endpointCacheTtlMs,
     now,
   });
+  // The dispatcher's DNS, for both lanes' caps, token URLs and each request sent: one lookup per name.
+  const { resolver } = resources;
   // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
   // as much a user-chosen target as a receiver URL.
-  // One DNS for both lanes' caps and token URLs (and, from the resources, the dispatcher): one lookup per name.
-  const resolver = options.resolve
-    ? new HostResolver({ resolve: options.resolve, now })
-    : (resources.resolver ?? new HostResolver({ now }));
   const oauth = new OAuthTokenCache({
     dispatcher,
     resolver,

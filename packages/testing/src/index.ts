@@ -12,3 +12,4 @@ export * from './test-receiver-fixture';
 export * from './wait-for-drain';
 export * from './redis-prefix-fixture';
 export * from './thread-pool-dns';
+export * from './scripted-dns';

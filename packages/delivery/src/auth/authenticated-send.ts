@@ -1,8 +1,7 @@
 import type { Endpoint } from '@hookrelay/contracts';
 import type { Logger } from '@hookrelay/observability';
 import type { Dispatcher } from 'undici';
-import { isIP } from 'node:net';
-import { errorKindOf, sendRequest, type OutboundRequest, type SendResult } from '../send';
+import { failedSend, sendRequest, type OutboundRequest, type SendResult } from '../send';
 import { unbracket } from '../ssrf/check-target-url';
 import type { HostResolver } from '../ssrf/host-resolver';
 import { AuthFailure } from './auth-failure';
@@ -163,13 +162,11 @@ async function lookUpFor(resolver: HostResolver, url: string, subscriberId: stri
   } catch {
     return null; // sendRequest reports the malformed URL itself
   }
-  if (isIP(host) !== 0) return null;
   try {
     await resolver.lookup(host, subscriberId);
     return null;
   } catch (err) {
-    const message = (err instanceof Error ? err.message : String(err)).slice(0, 300);
-    return { kind: 'error', errorKind: errorKindOf(err), message, durationMs: now() - asked };
+    return failedSend(err, now() - asked);
   }
 }
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@hookrelay/observability';
-import { isIP } from 'node:net';
 import { errorKindOf } from '../send';
 import type { Dispatcher } from 'undici';
 import { unbracket } from '../ssrf/check-target-url';
@@ -86,7 +85,6 @@ export class OAuthTokenCache {
     } catch (err) {
       throw new AuthFailure('token URL is not a valid URL', { cause: err });
     }
-    if (isIP(host) !== 0) return;
     try {
       await resolver.lookup(host, subscriberId);
     } catch (err) {

@@ -1,3 +1,4 @@
+import { HostResolver } from '../ssrf/host-resolver';
 import type { LookupFn } from '../ssrf/types';
 import { AddressSlots } from './address-slots';
 
@@ -9,10 +10,12 @@ describe('AddressSlots', () => {
     if (host === 'mapped.test') return [{ address: '::ffff:203.0.113.7', family: 6 }];
     throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
   };
-  const slots = (perAddress = 2, clock = () => 0) => new AddressSlots({ perAddress, wake: (s) => woken.push(s), resolve, now: clock });
+  const slots = (perAddress = 2, clock = () => 0) =>
+    new AddressSlots({ perAddress, wake: (s) => woken.push(s), resolver: new HostResolver({ resolve, now: clock }) });
+  const receiverOf = async (s: AddressSlots, url: string) => (await s.lookUpReceiver(new URL(url))).receiver;
   beforeEach(() => woken.splice(0));
 
-  describe('receiverOf', () => {
+  describe('lookUpReceiver', () => {
     it('folds every spelling of loopback on one port into one receiver', async () => {
       const s = slots();
       const keys = await Promise.all(
@@ -23,39 +26,43 @@ describe('AddressSlots', () => {
           'http://127.0.0.2:8080/',
           'http://[::ffff:127.0.0.1]:8080/',
           'http://0.0.0.0:8080/',
-        ].map((u) => s.receiverOf(new URL(u))),
+        ].map((u) => receiverOf(s, u)),
       );
       expect(new Set(keys)).toEqual(new Set(['loopback:8080']));
-      expect(await s.receiverOf(new URL('http://127.0.0.1:8081/'))).toBe('loopback:8081');
+      expect(await receiverOf(s, 'http://127.0.0.1:8081/')).toBe('loopback:8081');
     });
 
     it('keys hostnames by the address they resolve to, so wildcard DNS names are one receiver', async () => {
       const s = slots();
-      const names = await Promise.all(['a', 'b', 'zz-1'].map((n) => s.receiverOf(new URL(`https://${n}.wildcard.test/hook`))));
+      const names = await Promise.all(['a', 'b', 'zz-1'].map((n) => receiverOf(s, `https://${n}.wildcard.test/hook`)));
       expect(new Set(names)).toEqual(new Set(['203.0.113.7:443']));
-      expect(await s.receiverOf(new URL('https://mapped.test/'))).toBe('203.0.113.7:443');
-      expect(await s.receiverOf(new URL('http://203.0.113.7/'))).toBe('203.0.113.7:80');
+      expect(await receiverOf(s, 'https://mapped.test/')).toBe('203.0.113.7:443');
+      expect(await receiverOf(s, 'http://203.0.113.7/')).toBe('203.0.113.7:80');
     });
 
-    it('keys a name that does not resolve by the name (the send fails on its own)', async () => {
-      expect(await slots().receiverOf(new URL('https://No-Such.Example/'))).toBe('name:no-such.example:443');
+    it('keys a name that does not resolve by the name, and hands back its DNS failure', async () => {
+      const looked = await slots().lookUpReceiver(new URL('https://No-Such.Example/'));
+      expect(looked.receiver).toBe('name:no-such.example:443');
+      expect(looked.dnsError).toMatchObject({ code: 'ENOTFOUND' });
     });
 
-    it('keeps a resolved address for dnsCacheMs', async () => {
+    it("keeps a resolved address for its resolver's cacheMs", async () => {
       let calls = 0;
       let now = 0;
       const counting = new AddressSlots({
         perAddress: 1,
         wake: () => undefined,
-        now: () => now,
-        dnsCacheMs: 1000,
-        resolve: async () => (calls++, [{ address: '198.51.100.1', family: 4 }]),
+        resolver: new HostResolver({
+          now: () => now,
+          cacheMs: 1000,
+          resolve: async () => (calls++, [{ address: '198.51.100.1', family: 4 }]),
+        }),
       });
-      await counting.receiverOf(new URL('https://x.test/'));
-      await counting.receiverOf(new URL('https://x.test/'));
+      await receiverOf(counting, 'https://x.test/');
+      await receiverOf(counting, 'https://x.test/');
       expect(calls).toBe(1);
       now = 1001;
-      await counting.receiverOf(new URL('https://x.test/'));
+      await receiverOf(counting, 'https://x.test/');
       expect(calls).toBe(2);
     });
   });

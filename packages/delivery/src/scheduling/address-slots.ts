@@ -1,8 +1,6 @@
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { unbracket } from '../ssrf/check-target-url';
-import { HostResolver } from '../ssrf/host-resolver';
-import type { LookupFn } from '../ssrf/types';
+import type { HostResolver } from '../ssrf/host-resolver';
 
 /** Gives a slot back; calling it twice is harmless. */
 export type ReleaseSlot = () => void;
@@ -12,13 +10,8 @@ export interface AddressSlotsOptions {
   perAddress: number;
   /** Called with sleepers to wake when a slot frees (at most one per freed slot). */
   wake: (sleepers: string[]) => void;
-  /** The worker's DNS, shared with its dispatcher so the cap is keyed by the address connected to. @defaultValue one of its own over `resolve` */
-  resolver?: HostResolver;
-  /** Without `resolver`: where its own gets answers. @defaultValue the system resolver */
-  resolve?: LookupFn;
-  /** Without `resolver`: how long its own keeps an answer. @defaultValue 30000 */
-  dnsCacheMs?: number;
-  now?: () => number;
+  /** The worker's DNS, shared with its dispatcher so the cap is keyed by the address connected to. */
+  resolver: HostResolver;
 }
 
 interface AddressState {
@@ -40,31 +33,21 @@ interface AddressState {
  */
 export class AddressSlots {
   private readonly addresses = new Map<string, AddressState>();
-  private readonly resolver: HostResolver;
 
-  constructor(private readonly options: AddressSlotsOptions) {
-    this.resolver = options.resolver ?? new HostResolver({ resolve: options.resolve, cacheMs: options.dnsCacheMs, now: options.now });
-  }
+  constructor(private readonly options: AddressSlotsOptions) {}
 
   /**
    * The receiver a URL reaches: its address as the worker will connect to it (loopback folded into
-   * one), and port. A hostname that does not resolve (or not in time) is keyed by its name.
-   */
-  async receiverOf(url: URL, caller?: string): Promise<string> {
-    return (await this.lookUpReceiver(url, caller)).receiver;
-  }
-
-  /**
-   * receiverOf, with the DNS failure when the name did not resolve (or not in time): the caller
-   * fails its attempt with it rather than connect, which would ask again. `caller` is whose turn
-   * and share the lookup takes (HostResolver): the subscriber the delivery is for.
+   * one), and port. A hostname that does not resolve (or not in time) is keyed by its name, and
+   * the DNS failure comes with it: the caller fails its attempt with it rather than connect, which
+   * would wait on DNS again. `caller` is whose turn and share the lookup takes (HostResolver): the
+   * subscriber the delivery is for.
    */
   async lookUpReceiver(url: URL, caller?: string): Promise<{ receiver: string; dnsError?: Error }> {
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const host = unbracket(url.hostname);
-    if (isIP(host) !== 0) return { receiver: `${normalize(host)}:${port}` };
     try {
-      const address = (await this.resolver.lookup(host, caller))[0]?.address;
+      const address = (await this.options.resolver.lookup(host, caller))[0]?.address;
       if (address !== undefined) return { receiver: `${normalize(address)}:${port}` };
       return {
         receiver: `name:${host.toLowerCase()}:${port}`,

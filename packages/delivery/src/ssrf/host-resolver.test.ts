@@ -1,29 +1,8 @@
+import { scriptedDns } from '@hookrelay/testing';
 import { HostResolver } from './host-resolver';
 import type { ResolvedAddress } from './types';
 
 const ADDRESS: ResolvedAddress[] = [{ address: '198.51.100.7', family: 4 }];
-
-/** A resolver whose answers the test gives: every call waits until answered or failed by name. */
-function scriptedDns() {
-  const calls: string[] = [];
-  const waiting = new Map<string, Array<{ answer: (a: ResolvedAddress[]) => void; fail: (e: Error) => void }>>();
-  return {
-    calls,
-    resolve: (host: string) =>
-      new Promise<ResolvedAddress[]>((answer, fail) => {
-        calls.push(host);
-        waiting.set(host, [...(waiting.get(host) ?? []), { answer, fail }]);
-      }),
-    answer(host: string, addresses = ADDRESS) {
-      for (const w of waiting.get(host) ?? []) w.answer(addresses);
-      waiting.delete(host);
-    },
-    fail(host: string, code = 'ENOTFOUND') {
-      for (const w of waiting.get(host) ?? []) w.fail(Object.assign(new Error(`getaddrinfo ${code} ${host}`), { code }));
-      waiting.delete(host);
-    },
-  };
-}
 
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((r) => setImmediate(r));
@@ -46,6 +25,15 @@ describe('HostResolver', () => {
     dns.answer('hook.test');
     await again;
     expect(dns.calls).toEqual(['hook.test', 'hook.test']);
+  });
+
+  it('answers an IP literal with itself, as dns.lookup does, without a call or a slot', async () => {
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 1 });
+    expect(await resolver.lookup('203.0.113.7', 'a')).toEqual([{ address: '203.0.113.7', family: 4 }]);
+    expect(await resolver.lookup('::1', 'a')).toEqual([{ address: '::1', family: 6 }]);
+    expect(dns.calls).toEqual([]);
+    expect(resolver.inFlight).toBe(0);
   });
 
   it('keeps a failure for failureCacheMs, with its code, then asks again', async () => {

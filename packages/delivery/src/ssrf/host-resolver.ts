@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { systemResolve } from './guarded-lookup';
 import type { LookupFn, ResolvedAddress } from './types';
 
@@ -93,8 +94,13 @@ export class HostResolver {
     this.maxPerCaller = Math.min(this.maxLookups, Math.max(1, options.maxLookupsPerCaller ?? this.maxLookups - 1));
   }
 
-  /** Every address `hostname` resolves to; `caller` is whose turn and share the lookup takes. */
+  /**
+   * Every address `hostname` resolves to; `caller` is whose turn and share the lookup takes. An IP
+   * literal (unbracketed) is its own answer, as dns.lookup gives it, without a lookup.
+   */
   lookup(hostname: string, caller: string = ANONYMOUS_CALLER): Promise<ResolvedAddress[]> {
+    const family = isIP(hostname);
+    if (family !== 0) return Promise.resolve([{ address: hostname, family: family === 6 ? 6 : 4 }]);
     const host = hostname.toLowerCase();
     const hit = this.cache.get(host);
     if (hit && hit.until > this.now()) return 'error' in hit ? Promise.reject(copyOf(hit.error)) : Promise.resolve(hit.addresses);
