@@ -1,4 +1,4 @@
-import { FanOutLimitError, type EventInput } from '@hookrelay/publishing';
+import { FanOutLimitError, type EventInput, type PublishOptions } from '@hookrelay/publishing';
 import type { ApiDeps } from './deps';
 import { AppError } from './errors';
 
@@ -23,13 +23,8 @@ export const DEFAULT_MAX_BATCH_DELIVERIES = 5000;
 export type Publish = (
   sid: string,
   inputs: EventInput[],
-  opts?: {
-    fieldOf?: (index: number) => string;
-    /** Refuse with 413 batch_too_large, writing nothing, two or more inputs that would create more deliveries. @defaultValue no limit */
-    maxDeliveries?: number;
-    /** Runs after that check, before anything is written (the publish rate): see PublishOptions.beforeWrite. */
-    beforeWrite?: () => Promise<void>;
-  },
+  /** `maxDeliveries` over: 413 batch_too_large naming `events`, nothing written (PublishOptions). */
+  opts?: PublishOptions & { fieldOf?: (index: number) => string },
 ) => Promise<PublishedEvent[]>;
 
 /**
@@ -51,13 +46,11 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
   }
 
   return async function publish(sid, inputs, opts = {}) {
-    const published = await deps.publisher
-      .publish(sid, inputs, { maxDeliveries: opts.maxDeliveries, beforeWrite: opts.beforeWrite })
-      .catch((err: unknown) => {
-        if (!(err instanceof FanOutLimitError)) throw err;
-        const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;
-        throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
-      });
+    const published = await deps.publisher.publish(sid, inputs, opts).catch((err: unknown) => {
+      if (!(err instanceof FanOutLimitError)) throw err;
+      const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;
+      throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
+    });
     const reused = published.findIndex((p) => p.write.kind === 'reused');
     if (reused >= 0) {
       const field = opts.fieldOf?.(reused) ?? (inputs.length === 1 ? 'idempotencyKey' : `events.${reused}.idempotencyKey`);

@@ -1,5 +1,5 @@
 import { USER_AGENT } from '@hookrelay/contracts';
-import { buildEndpoint, useTestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, scriptedDns, useTestReceiver } from '@hookrelay/testing';
 import { testObservability } from '../engine-harness';
 import { createGuardedAgent } from '../ssrf/guarded-agent';
 import { HostResolver } from '../ssrf/host-resolver';
@@ -7,28 +7,12 @@ import { AuthenticatedSender } from './authenticated-send';
 import { DigestSessions } from './digest-sessions';
 import { OAuthTokenCache } from './oauth-token-cache';
 
-/** DNS answered by hand: `answer(name)` resolves every call for it to 127.0.0.1, `fail(name)` to ENOTFOUND. */
-function dnsByHand() {
-  const calls: string[] = [];
-  const pending = new Map<string, { done: (a: Array<{ address: string; family: 4 }>) => void; fail: (e: Error) => void }>();
-  return {
-    calls,
-    resolve: (host: string) =>
-      new Promise<Array<{ address: string; family: 4 }>>((done, fail) => {
-        calls.push(host);
-        pending.set(host, { done, fail });
-      }),
-    answer: (host: string) => pending.get(host)?.done([{ address: '127.0.0.1', family: 4 }]),
-    fail: (host: string) => pending.get(host)?.fail(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })),
-  };
-}
-
 const settle = () => new Promise((r) => setImmediate(r));
 
 describe("AuthenticatedSender with the process's DNS", () => {
   const receiver = useTestReceiver({ status: 200 });
 
-  function sender(dns: ReturnType<typeof dnsByHand>) {
+  function sender(dns: ReturnType<typeof scriptedDns>) {
     const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
     const dispatcher = createGuardedAgent({ allowPrivate: true }, { resolver });
     const { logger } = testObservability();
@@ -41,7 +25,7 @@ describe("AuthenticatedSender with the process's DNS", () => {
   }
 
   it("looks a request's name up for the endpoint's subscriber, within its share, before it connects", async () => {
-    const dns = dnsByHand();
+    const dns = scriptedDns('127.0.0.1');
     const { resolver, dispatcher, send } = sender(dns);
     try {
       const port = new URL(receiver.url).port;
@@ -79,7 +63,7 @@ describe("AuthenticatedSender with the process's DNS", () => {
   });
 
   it('answers a name that does not resolve with a dns error, without connecting', async () => {
-    const dns = dnsByHand();
+    const dns = scriptedDns('127.0.0.1');
     const { dispatcher, send } = sender(dns);
     try {
       const endpoint = buildEndpoint({ subscriberId: 'sub_a', url: 'http://typo.test:1/hook' });

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { AuthFailure } from './auth-failure';
+import { scriptedDns } from '@hookrelay/testing';
 import { HostResolver } from '../ssrf/host-resolver';
 import { OAuthTokenCache } from './oauth-token-cache';
 import type { AccessToken, ClientCredentialsAuth } from './oauth-token-request';
@@ -125,20 +126,8 @@ describe('OAuthTokenCache', () => {
   });
 
   describe('with the DNS behind its dispatcher (HostResolver)', () => {
-    /** Names answer when the test says; every call is listed. */
-    function dnsByHand() {
-      const calls: string[] = [];
-      const pending = new Map<string, () => void>();
-      const resolve = (host: string) =>
-        new Promise<Array<{ address: string; family: 4 }>>((done) => {
-          calls.push(host);
-          pending.set(host, () => done([{ address: '198.51.100.9', family: 4 }]));
-        });
-      return { calls, resolve, answer: (host: string) => pending.get(host)?.() };
-    }
-
     it("looks the token URL's name up for the endpoint's subscriber, within that subscriber's share, before it asks for a token", async () => {
-      const dns = dnsByHand();
+      const dns = scriptedDns();
       const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });
       const fetched: string[] = [];
       const cache = new OAuthTokenCache({
