@@ -54,3 +54,62 @@ describe("DeliveryThread's metrics", () => {
     expect(DEFAULT_METRICS_TIMEOUT_MS).toBe(2000);
   });
 });
+
+/** A stand-in thread running `code` (with `parentPort` in scope), as delivery-thread.ts runs after it started. */
+function scriptedThread(code: string): Worker {
+  return new Worker(`const { parentPort } = require('node:worker_threads');\n${code}`, { eval: true });
+}
+
+describe("DeliveryThread's lifecycle", () => {
+  const threads: Worker[] = [];
+  afterEach(async () => {
+    for (const thread of threads.splice(0)) await thread.terminate();
+  });
+  const attach = (code: string) => {
+    const thread = scriptedThread(code);
+    threads.push(thread);
+    const exits: Error[] = [];
+    const host = DeliveryThread.attach(thread, { onUnexpectedExit: (err) => exits.push(err), metricsTimeoutMs: 10_000 });
+    const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
+    return { host, exits, exited };
+  };
+
+  it('reports a thread that exits on its own once, and answers a metrics request waiting on it with null at once', async () => {
+    // Exits when asked for metrics, without answering.
+    const { host, exits, exited } = attach(`parentPort.on('message', (m) => { if (m.type === 'metrics') process.exit(3); });`);
+    const started = Date.now();
+    expect(await host.metrics()).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5000); // not the 10 s metrics timeout
+    await exited;
+    expect(exits.map((e) => e.message)).toEqual(['the delivery worker thread exited with code 3']);
+    expect(await host.metrics()).toBeNull();
+  });
+
+  it("reports a thread's uncaught error once (not again for the exit that follows it)", async () => {
+    const { exits, exited } = attach(`setTimeout(() => { throw new Error('boom in the worker'); }, 10);`);
+    await exited;
+    // 'exit' follows 'error' in the same turn or the next: wait one more turn before counting.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(exits.map((e) => e.message)).toEqual(['boom in the worker']);
+  });
+
+  it('closes without reporting an unexpected exit when the thread answers closed', async () => {
+    const { host, exits } = attach(`parentPort.on('message', (m) => { if (m.type === 'close') parentPort.postMessage({ type: 'closed' }); });`);
+    await expect(host.close(1000)).resolves.toBeUndefined();
+    expect(exits).toEqual([]);
+  });
+
+  it("rejects close() with the thread's reason when the worker failed while stopping, so npm start does not exit 0", async () => {
+    const { host, exits } = attach(
+      `parentPort.on('message', (m) => { if (m.type === 'close') parentPort.postMessage({ type: 'closed', error: 'Error: redis went away' }); });`,
+    );
+    await expect(host.close(1000)).rejects.toThrow('the delivery worker did not stop cleanly: Error: redis went away');
+    expect(exits).toEqual([]);
+  });
+
+  it('rejects close() when the thread throws while stopping', async () => {
+    const { host, exits } = attach(`parentPort.on('message', (m) => { if (m.type === 'close') throw new Error('stuck on close'); });`);
+    await expect(host.close(1000)).rejects.toThrow('stuck on close');
+    expect(exits).toEqual([]);
+  });
+});
