@@ -94,7 +94,9 @@ describe("DeliveryThread's lifecycle", () => {
   });
 
   it('closes without reporting an unexpected exit when the thread answers closed', async () => {
-    const { host, exits } = attach(`parentPort.on('message', (m) => { if (m.type === 'close') parentPort.postMessage({ type: 'closed' }); });`);
+    const { host, exits } = attach(
+      `parentPort.on('message', (m) => { if (m.type === 'close') parentPort.postMessage({ type: 'closed' }); });`,
+    );
     await expect(host.close(1000)).resolves.toBeUndefined();
     expect(exits).toEqual([]);
   });
