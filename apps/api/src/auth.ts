@@ -99,9 +99,11 @@ export function assertSubscriberAccess(req: Request, sid: string, access: 'read'
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * What a read-only portal session may not do: any write (403, whatever the route), and revealing
- * an endpoint's signing secret, which is a credential rather than something to look at. Revoking
- * itself (signing out) is allowed: it changes nothing of the subscriber's.
+ * What a read-only portal session may not do: any write (403, whatever the route). Revoking itself
+ * (signing out) is allowed: it changes nothing of the subscriber's. Reads it may not make either
+ * (revealing a signing secret) are refused by their routes (`refuseReadOnlySession`): express
+ * matches paths without regard to case or a trailing slash, so a path test here would miss
+ * `/SECRET`.
  */
 export function enforceReadOnlySessions(): RequestHandler {
   return (req, _res, next) => {
@@ -111,8 +113,13 @@ export function enforceReadOnlySessions(): RequestHandler {
       req.method === 'DELETE' && req.path === `/subscribers/${principal.subscriberId}/portal-sessions/${principal.sessionId}`;
     if (!READS.has(req.method) && !signingOut)
       return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot change anything'));
-    if (/\/endpoints\/[^/]+\/secret\/?$/.test(req.path))
-      return next(new AppError(403, 'read_only_session', 'this portal session is read-only: it cannot reveal signing secrets'));
     next();
   };
+}
+
+/** For a read a read-only portal session may not make (`what`: 'reveal signing secrets'): 403. */
+export function refuseReadOnlySession(req: Request, what: string): void {
+  const principal = req.principal;
+  if (principal?.role === 'session' && principal.readOnly)
+    throw new AppError(403, 'read_only_session', `this portal session is read-only: it cannot ${what}`);
 }

@@ -206,6 +206,10 @@ describe('portal sessions (magic links)', () => {
         ['POST', `${base}/events`, { type: 'custom.x', payload: {} }],
         ['POST', `${base}/sources`, { name: 's', eventType: 'source.s', verification: { type: 'header', headers: { 'x-a': 'b' } } }],
         ['GET', `${base}/endpoints/${acmeEndpoint}/secret`, undefined],
+        // express routes ignore case and a trailing slash: each spelling reaches the same route.
+        ['GET', `${base}/endpoints/${acmeEndpoint}/SECRET`, undefined],
+        ['GET', `${base}/endpoints/${acmeEndpoint}/Secret/`, undefined],
+        ['GET', `/v1/SUBSCRIBERS/${acme.id}/ENDPOINTS/${acmeEndpoint}/secret`, undefined],
       ];
       for (const [method, path, body] of writes) {
         const res = await h.call(method, path, { key: token, body });
@@ -218,6 +222,11 @@ describe('portal sessions (magic links)', () => {
       }
       expect((await h.call('GET', `${base}/endpoints/${acmeEndpoint}`, { key: token })).status).toBe(200);
       expect((await h.call('GET', `${base}/endpoints`, { key: token })).body.data).toHaveLength(1);
+      // A session that may write may also see the secret, by any spelling.
+      const writer = await createSession(acme.id);
+      const shown = await h.call('GET', `${base}/endpoints/${acmeEndpoint}/SECRET`, { key: writer.token });
+      expect(shown.status).toBe(200);
+      expect(typeof shown.body.secret).toBe('string');
     });
 
     it('gets 403 on admin routes, key routes and creating sessions', async () => {

@@ -6,6 +6,7 @@ import { isEndpointCursor } from '@hookrelay/store';
 import { z } from 'zod';
 import { endpointOf as endpointOfRequest, endpointWithSecretsOf, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
+import { refuseReadOnlySession } from '../auth';
 import { endpointView } from '../endpoint-view';
 import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
@@ -182,6 +183,8 @@ export function endpointRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/:eid/secret', async (req, res) => {
+    // A signing secret is a credential rather than something to look at.
+    refuseReadOnlySession(req, 'reveal signing secrets');
     const endpoint = await withSecretsOf(req);
     res.json({ secret: endpoint.secret, previousSecrets: endpoint.previousSecrets.filter((s) => s.expiresAt > deps.now()) });
   });
