@@ -78,6 +78,26 @@ describe('endpoint secrets', () => {
       ).toBe(false);
     });
 
+    it('keeps the 3 newest retiring secrets: a rotation past them drops the oldest, and a delivery carries 4 signatures at most', async () => {
+      const created = await create({ signature: { scheme: 'standard-webhooks' } });
+      const secrets: string[] = [created.secret];
+      let last: { secret: string; previousSecrets: Array<{ secret: string }> } | undefined;
+      for (let i = 0; i < 5; i++) {
+        last = (await h.call('POST', `${acme.base}/${created.id}/secret/rotate`)).body;
+        secrets.push(last!.secret);
+      }
+      // Rotated five times: the first two secrets no longer sign, the three before the current one do.
+      expect(last!.previousSecrets.map((s) => s.secret)).toEqual(secrets.slice(2, 5));
+      expect((await h.call('GET', `${acme.base}/${created.id}/secret`)).body).toEqual(last);
+      const published = (await h.call('POST', `/v1/subscribers/${acme.sid}/events`, { body: EVENT })).body;
+      const [req] = await receiver.waitForRequests(1);
+      const timestamp = Number(req?.headers['webhook-timestamp']);
+      const body = JSON.stringify(EVENT.payload);
+      expect(String(req?.headers['webhook-signature']).split(' ')).toEqual(
+        [secrets[5]!, ...secrets.slice(2, 5)].map((secret) => standardWebhooksSignature(secret, published.id, timestamp, body)),
+      );
+    });
+
     it('accepts a chosen secret and a zero grace period that retires the old one at once', async () => {
       const created = await create();
       const res = await h.call('POST', `${acme.base}/${created.id}/secret/rotate`, {

@@ -51,9 +51,22 @@ export interface Endpoint {
   updatedAt: number;
 }
 
+/**
+ * Retiring secrets an endpoint keeps at most: a rotation past it drops the oldest. Each one signs
+ * every standard-webhooks delivery while in grace (an HMAC of the body each), so without a bound a
+ * subscriber rotating in a loop made each of its deliveries cost the shared worker one HMAC per
+ * rotation (and its record, and every read of it, grow with them).
+ */
+export const MAX_RETIRING_SECRETS = 3;
+
+/** The retiring secrets still in grace at `nowMs`, at most the MAX_RETIRING_SECRETS newest, in their stored order (oldest first). */
+export function liveRetiringSecrets(previousSecrets: readonly RetiringSecret[], nowMs: number): RetiringSecret[] {
+  return previousSecrets.filter((s) => s.expiresAt > nowMs).slice(-MAX_RETIRING_SECRETS);
+}
+
 /** The secrets that sign a delivery at `nowMs`: the current one first, then those still in grace. */
 export function signingSecrets(endpoint: Pick<Endpoint, 'secret' | 'previousSecrets'>, nowMs: number): string[] {
-  return [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > nowMs).map((s) => s.secret)];
+  return [endpoint.secret, ...liveRetiringSecrets(endpoint.previousSecrets, nowMs).map((s) => s.secret)];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
+import { liveRetiringSecrets, newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
 import type { EndpointChanges } from '@hookrelay/store';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
 import { isEndpointCursor } from '@hookrelay/store';
@@ -186,7 +186,7 @@ export function endpointRoutes(deps: ApiDeps): Router {
     // A signing secret is a credential rather than something to look at.
     refuseReadOnlySession(req, 'reveal signing secrets');
     const endpoint = await withSecretsOf(req);
-    res.json({ secret: endpoint.secret, previousSecrets: endpoint.previousSecrets.filter((s) => s.expiresAt > deps.now()) });
+    res.json({ secret: endpoint.secret, previousSecrets: liveRetiringSecrets(endpoint.previousSecrets, deps.now()) });
   });
 
   router.post('/:eid/secret/rotate', async (req, res) => {
@@ -196,10 +196,11 @@ export function endpointRoutes(deps: ApiDeps): Router {
     const now = deps.now();
     const next = {
       secret: input.secret ?? newSigningSecret(endpoint.signature.scheme),
-      previousSecrets: [
-        ...endpoint.previousSecrets.filter((s) => s.expiresAt > now),
-        ...(input.graceMs > 0 ? [{ secret: endpoint.secret, expiresAt: now + input.graceMs }] : []),
-      ],
+      // Past MAX_RETIRING_SECRETS the oldest stops signing at once.
+      previousSecrets: liveRetiringSecrets(
+        [...endpoint.previousSecrets, ...(input.graceMs > 0 ? [{ secret: endpoint.secret, expiresAt: now + input.graceMs }] : [])],
+        now,
+      ),
     };
     if (!(await store.endpoints.update(endpoint.id, { ...next, updatedAt: now }))) throw new NotFoundError('endpoint');
     res.json(next);

@@ -287,7 +287,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the signing secret
-         * @description The old secret keeps signing beside the new one for `graceMs` (standard-webhooks sends both signatures). The body may be empty.
+         * @description The old secret keeps signing beside the new one for `graceMs` (standard-webhooks sends every signature). At most 3 retiring secrets are kept: a rotation past them drops the oldest at once. The body may be empty.
          */
         post: operations["rotateEndpointSecret"];
         delete?: never;
