@@ -18,6 +18,12 @@ export const ATTEMPT_LIMITS = Object.freeze({
   responseBodyJsonBytes: 2 * RESPONSE_BODY_KEEP_BYTES,
   /** The error message of an attempt that got no response, as JSON. */
   errorMessageJsonBytes: 512,
+  /**
+   * Attempts a delivery keeps, the newest: a retry policy makes at most 51, and each person's retry,
+   * replay or recover one more, which a subscriber could repeat without end (~10 KB an attempt at
+   * most, kept for the retention period). The record's `attempts` still counts them all.
+   */
+  attemptsPerDelivery: 60,
 });
 
 /** Where headers left out of a record are counted: not a header name (parentheses are not token characters), so it cannot collide. */

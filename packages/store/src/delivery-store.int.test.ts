@@ -1,7 +1,7 @@
 import { newId } from '@hookrelay/contracts';
 import { createDeliveryQueue } from '@hookrelay/queue';
 import { buildEndpoint, buildEvent } from '@hookrelay/testing';
-import { createStore, pendingDelivery } from './index';
+import { ATTEMPT_LIMITS, createStore, pendingDelivery } from './index';
 import { useTestStore } from './test-store';
 
 describe('DeliveryStore re-opening and patching', () => {
@@ -50,6 +50,29 @@ describe('DeliveryStore re-opening and patching', () => {
     expect((await db.store.deliveries.get(failed))!.failureReason).toBeUndefined();
     expect(await db.store.deliveries.reopen([{ id: 'dlv_gone', attempts: 0 }], ['failed'])).toEqual([]);
     expect(await db.redis.exists(db.store.keys.delivery('dlv_gone'))).toBe(0);
+  });
+
+  it('keeps the newest ATTEMPT_LIMITS.attemptsPerDelivery attempts of a delivery, while its record counts them all', async () => {
+    const kept = ATTEMPT_LIMITS.attemptsPerDelivery;
+    expect(kept).toBe(60);
+    const event = buildEvent();
+    const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
+    const [[d] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+    let delivery = pendingDelivery(d!.id, event, endpoint.id, event.createdAt);
+    const total = kept + 5;
+    for (let attempt = 1; attempt <= total; attempt++) {
+      await db.store.deliveries.recordAttempt(
+        delivery,
+        { attempt, startedAt: attempt, durationMs: 1, outcome: 'failed', requestHeaders: {} },
+        { state: 'failed', attempts: attempt, failureReason: 'HTTP 500' },
+      );
+      delivery = (await db.store.deliveries.get(d!.id))!;
+    }
+    const attempts = await db.store.deliveries.attempts(d!.id);
+    expect(attempts.map((a) => a.attempt)).toEqual(Array.from({ length: kept }, (_, i) => total - kept + 1 + i));
+    expect(delivery.attempts).toBe(total);
+    // Trimmed, the list keeps the expiry its first attempt gave it.
+    expect(await db.redis.pttl(db.store.keys.deliveryAttempts(d!.id))).toBeGreaterThan(0);
   });
 
   it('patches fields and clears the ones named, keeping the record expiry', async () => {

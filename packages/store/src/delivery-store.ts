@@ -5,7 +5,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { deliveryId } from '@hookrelay/contracts';
 import type { QueuedDeliveries, QueuedDelivery } from '@hookrelay/queue';
-import { boundAttempt } from './attempt-bounds';
+import { ATTEMPT_LIMITS, boundAttempt } from './attempt-bounds';
 import { ENDPOINT_HEALTH_LUA } from './endpoint-health-store';
 import { parseStoredEvent, type EventStore } from './event-store';
 import { LOG_ENTRY } from './history-log';
@@ -193,7 +193,7 @@ export class DeliveryStore {
   ) {
     defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
-    const header = [keys.sched(), laneMoves.slowAfter ?? 2, laneMoves.fastAfter ?? 3];
+    const header = [keys.sched(), laneMoves.slowAfter ?? 2, laneMoves.fastAfter ?? 3, ATTEMPT_LIMITS.attemptsPerDelivery];
     this.attemptWrites = new TurnBatch(async (writes) => {
       // One flat argument list, built without intermediate arrays: it runs once per worker turn.
       const call: Array<string | number> = [writes.length * 4];

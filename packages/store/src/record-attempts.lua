@@ -13,7 +13,7 @@
 -- second job for the same attempt) writes nothing and answers the endpoint's streak as it stands.
 --
 -- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes
--- ARGV: schedPrefix, slowAfter, fastAfter, then per delivery: n (how many of the following are
+-- ARGV: schedPrefix, slowAfter, fastAfter, attemptsKept (the newest a delivery's list keeps), then per delivery: n (how many of the following are
 --       this delivery's), then attemptJson, retentionMs, nowMs, attemptOk ('1'|'0'|'' for no
 --       health update), final ('delivered'|'failed'|'none'), ticket (the job's; '' for an attempt
 --       the scheduler did not hand out, such as a test send), lane (the lane class the job ran
@@ -28,6 +28,10 @@
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
 local fastAfter = tonumber(ARGV[3])
+local attemptsKept = tonumber(ARGV[4])
+if not attemptsKept or attemptsKept < 1 then
+  return redis.error_reply('record-attempts: attemptsKept must be a positive number')
+end
 local RECORD = 10 -- offset of the record's field/value pairs in a part
 local STATE = 22 -- offset of the state's field/value pairs
 
@@ -35,7 +39,7 @@ local STATE = 22 -- offset of the state's field/value pairs
 local parts = {}
 do
   local k = 1
-  local a = 4
+  local a = 5
   while a <= #ARGV do
     local n = tonumber(ARGV[a])
     local p = { k = k, a = a + 1, last = a + (n or 0) }
@@ -120,8 +124,11 @@ local function recordOne(p)
     return ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
   end
   local retention = tonumber(ARGV[a + 1])
-  if redis.call('RPUSH', attempts, ARGV[a]) == 1 then
+  local listed = redis.call('RPUSH', attempts, ARGV[a])
+  if listed == 1 then
     redis.call('PEXPIRE', attempts, retention)
+  elseif listed > attemptsKept then
+    redis.call('LTRIM', attempts, -attemptsKept, -1)
   end
   local record = records[delivery]
   if not record.exists then
