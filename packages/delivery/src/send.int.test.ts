@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES } from '@hookrelay/contracts';
 import { freePort, TestReceiver } from '@hookrelay/testing';
@@ -51,20 +52,56 @@ describe('sendRequest', () => {
     expect(result.durationMs).toBeLessThan(2000);
   });
 
-  it('times out while waiting for a socket, not only once connected', async () => {
+  it('decides a timeout while the request waits for a socket, and answers once undici has let go of it', async () => {
     // The one connection is held by a request the receiver answers after 1.5 s.
     receiver.enqueue({ status: 200, delayMs: 1500 });
     const holding = post({ timeoutMs: 5000 });
     await receiver.waitForRequests(1);
     const started = Date.now();
     const queued = await post({ timeoutMs: 100 });
+    // Decided at its deadline...
     expect(queued).toMatchObject({ kind: 'error', errorKind: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(queued.durationMs).toBeLessThan(1000);
+    // ...answered once the socket freed and undici dropped it: the caller holds its slots until
+    // then (before, it answered at the deadline while undici still held the request and its body).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect((await holding).kind).toBe('response');
     // Dropped once it got the socket: the receiver never saw it. A marker sent now goes out after
     // anything still queued on that connection, so once it has arrived nothing else can.
     expect(await post({ timeoutMs: 5000 })).toMatchObject({ kind: 'response' });
     expect(receiver.requests).toHaveLength(2);
+  });
+
+  it("holds a timed-out request until its stalled connection attempt fails, so stalled receivers cannot pile requests up in undici's queue", async () => {
+    // Accepts TCP and never answers the TLS handshake: undici waits for its connect timeout.
+    const sockets: Socket[] = [];
+    const stalling = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const { port } = stalling.address() as AddressInfo;
+    const stalled = new Agent({ connections: 1, connect: { timeout: 400 } });
+    try {
+      const started = Date.now();
+      const send = () =>
+        sendRequest(stalled, { url: `https://127.0.0.1:${port}/`, headers: {}, body: 'x'.repeat(1024), timeoutMs: 50 }).then((r) => ({
+          result: r,
+          answeredAfterMs: Date.now() - started,
+        }));
+      // The second waits in the pool for the one connection, which the first is still opening.
+      const [first, second] = await Promise.all([send(), send()]);
+      for (const { result } of [first, second]) {
+        expect(result).toMatchObject({ kind: 'error', errorKind: 'timeout' });
+        expect(result.durationMs).toBeLessThan(400);
+      }
+      expect(first.answeredAfterMs).toBeGreaterThanOrEqual(350);
+      expect(second.answeredAfterMs).toBeGreaterThanOrEqual(350);
+      const origin = `https://127.0.0.1:${port}`;
+      const stats = (stalled.stats as Record<string, { pending?: number; queued?: number; running?: number }>)[origin];
+      expect((stats?.pending ?? 0) + (stats?.queued ?? 0) + (stats?.running ?? 0)).toBe(0);
+    } finally {
+      await stalled.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+    }
   });
 
   it('times out a receiver that never answers', async () => {

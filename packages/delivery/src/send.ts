@@ -26,19 +26,26 @@ export type SendResult =
 export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock: () => number = Date.now): Promise<SendResult> {
   const started = clock();
   return new Promise<SendResult>((resolve) => {
-    let settled = false;
+    let decided: SendResult | undefined;
+    let resolved = false;
     let controller: Dispatcher.DispatchController | undefined;
     let timedOutWith: DOMException | undefined;
+    let releaseTimer: NodeJS.Timeout | undefined;
     let statusCode = 0;
     let headers: SendResponseHeaders = {};
     const chunks: Buffer[] = [];
     let size = 0;
 
-    const settle = (result: SendResult): void => {
-      if (settled) return;
-      settled = true;
+    const done = (): void => {
+      if (resolved || !decided) return;
+      resolved = true;
       clearTimeout(timer);
-      resolve(result);
+      clearTimeout(releaseTimer);
+      resolve(decided);
+    };
+    const settle = (result: SendResult): void => {
+      decided ??= result;
+      done();
     };
     const fail = (err: unknown): void => settle(failedSend(err, clock() - started));
     const answer = (): void =>
@@ -50,12 +57,18 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
         durationMs: clock() - started,
       });
 
-    // The deadline answers at once even while the request still waits for a socket; undici is told
-    // to drop it when it gets one (onRequestStart), since until then there is nothing to abort.
+    // The deadline decides the result at once, even while the request still waits for a socket
+    // (undici is told to drop it when it gets one, onRequestStart: until then there is nothing to
+    // abort). But the promise resolves only once undici has let go of the request (its end or
+    // error callback): at once for a request on a socket, when its connection attempt fails for
+    // one still queued (undici's connect timeout, 10 s). The caller holds its slots until then, so
+    // a receiver whose connections stall cannot pile up queued requests, bodies and all, behind
+    // attempts that have ended: a review measured a worker's heap growing by ~100 MB/s that way.
     const timer = setTimeout(() => {
       timedOutWith = new DOMException('delivery timed out', 'TimeoutError');
+      decided ??= failedSend(timedOutWith, clock() - started);
+      releaseTimer = setTimeout(done, RELEASE_WAIT_MS);
       controller?.abort(timedOutWith);
-      fail(timedOutWith);
     }, req.timeoutMs);
 
     let target: URL;
@@ -100,11 +113,18 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
         handler,
       );
     } catch (err) {
-      // Refused before dispatch (an invalid header value, a closed dispatcher).
+      // Refused before dispatch (an invalid header value, a closed dispatcher): undici holds nothing.
       fail(err);
     }
   });
 }
+
+/**
+ * How long past its deadline a send waits for undici to let go of its request at most: undici's
+ * connect timeout (10 s) ends any wait for a connection well before, so this only guards against
+ * a callback that never comes.
+ */
+const RELEASE_WAIT_MS = 15_000;
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO_|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
 
