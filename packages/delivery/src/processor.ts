@@ -148,11 +148,12 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       if ('release' in held) held.release();
       slot();
     };
-    if (live.rateLimit && ticket !== undefined && !('dnsError' in held)) {
-      await keepToRateLimit(deps, live).catch((err: unknown) => {
+    if (live.rateLimit && ticket !== undefined && jobId !== undefined && !('dnsError' in held)) {
+      const paced = await keepToRateLimit(deps, live, jobId).catch((err: unknown) => {
         release();
         throw err;
       });
+      if (paced === 'parked') return release();
     }
     // A name that did not resolve: the attempt began when its lookup did.
     const startedAt = 'dnsError' in held ? held.askedAt : deps.now();
@@ -247,12 +248,23 @@ async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: s
 /**
  * Admission spaced a rate-limited endpoint's deliveries; this spaces their sends, which the path
  * from admission to here (queue, worker) can bunch by its jitter. The wait is that jitter: a few
- * milliseconds, held in the delivery's slot.
+ * milliseconds, held in the delivery's slot. A longer one means the limit was lowered after these
+ * deliveries were admitted (to 0.01/s, 25 admitted deliveries would wait up to 40 minutes, each
+ * holding a slot of the lane and of its receiver's address, which other subscribers' endpoints
+ * may share): the delivery is parked until its turn instead, its endpoint asleep, holding nothing.
  */
-async function keepToRateLimit(deps: ProcessorDeps, endpoint: Endpoint): Promise<void> {
-  const waitMs = await deps.store.lanes.sendWaitMs(endpoint.id);
+async function keepToRateLimit(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<'send' | 'parked'> {
+  const waitMs = await deps.store.lanes.sendWaitMs(endpoint.id, MAX_RATE_LIMIT_WAIT_MS);
+  if (waitMs > MAX_RATE_LIMIT_WAIT_MS) {
+    if (await deps.store.lanes.park(jobId, deps.now() + waitMs)) deps.metrics.parked.inc({ reason: 'rate_limit' });
+    return 'parked';
+  }
   if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  return 'send';
 }
+
+/** The longest a send waits in its slot for its rate limit's turn (the path's jitter); a longer wait parks the delivery. */
+export const MAX_RATE_LIMIT_WAIT_MS = 1000;
 
 /** 'slow' counts towards the slow lane, 'prompt' back towards the fast one; our own failures count for neither. */
 function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['pace'] {

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { DeliveryJobData } from '@hookrelay/contracts';
 import { buildEndpoint, buildEvent, TestReceiver, waitForDrain } from '@hookrelay/testing';
+import { endpointSleeper } from '@hookrelay/store';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
 
 /** Counts a metric's value in the registry (0 when absent). */
@@ -141,6 +142,38 @@ describe('the scheduler in the worker', () => {
     const sample = await h.store.lanes.sample();
     expect(sample.sleeping).toBeGreaterThanOrEqual(2);
     expect(sample.ready).toBe(25);
+  });
+
+  it('parks deliveries whose rate limit puts their turn far away instead of holding slots for them, and sends them in their turn', async () => {
+    // concurrency 20: one address may hold 5 per worker.
+    h = await startEngineHarness({ concurrency: 20 });
+    const receiver = await TestReceiver.start();
+    closers.push(() => receiver.close());
+    const limited = await h.saveEndpoint(
+      buildEndpoint({ subscriberId: 'sub_paced', url: `${receiver.url}/paced`, rateLimit: { perSecond: 100 } }),
+    );
+    // The limit lowered after admission, as PATCH to 0.01/s does: the next send a minute away.
+    await h.redis.hset(h.store.keys.laneEndpoint(limited.id), 'sent', Date.now() + 60_000);
+    const paced = [];
+    for (let i = 0; i < 8; i++) paced.push(await h.enqueue(buildEvent({ subscriberId: 'sub_paced' }), limited));
+    await waitUntil(
+      async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'rate_limit' })) >= 1,
+      'a paced delivery to be parked',
+    );
+    // Another subscriber's endpoint on the same receiver address is not held up: had the paced
+    // deliveries waited in their slots, they would hold all 5 of the address's.
+    const victim = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_victim', url: `${receiver.url}/victim` }));
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) await h.enqueue(buildEvent({ subscriberId: 'sub_victim' }), victim);
+    await receiver.waitForRequests(10, 5000);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(receiver.requests.filter((r) => r.url === '/paced')).toHaveLength(0);
+    for (const id of paced) expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
+    // Their turn comes: parked, not dropped.
+    await h.redis.hdel(h.store.keys.laneEndpoint(limited.id), 'sent');
+    await h.store.lanes.wake([endpointSleeper(limited.id, limited.subscriberId)]);
+    for (const id of paced) await h.waitForState(id, ['delivered']);
+    expect(receiver.requests.filter((r) => r.url === '/paced')).toHaveLength(8);
   });
 
   it('moves an endpoint whose attempts are slow to the slow lane and back once they are prompt, logging and counting each move', async () => {

@@ -257,6 +257,17 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(await db.store.lanes.sendWaitMs(e.id)).toBe(0);
       expect(await db.store.lanes.sendWaitMs(free.id)).toBe(0);
     });
+
+    it('does not take a turn further away than the caller will wait: it answers the wait untaken', async () => {
+      const e = await endpointOf('sub_pace_max', { rateLimit: { perSecond: 20 } });
+      expect(await db.store.lanes.sendWaitMs(e.id, 60)).toBe(0);
+      expect(await db.store.lanes.sendWaitMs(e.id, 60)).toBe(51);
+      // 102 ms away: over 60, so not taken, and the next caller is told the same.
+      expect(await db.store.lanes.sendWaitMs(e.id, 60)).toBe(102);
+      expect(await db.store.lanes.sendWaitMs(e.id, 60)).toBe(102);
+      expect(await db.store.lanes.sendWaitMs(e.id)).toBe(102);
+      expect(await db.store.lanes.sendWaitMs(e.id)).toBe(153);
+    });
   });
 
   describe('retries, tickets and leases', () => {

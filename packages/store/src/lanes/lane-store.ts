@@ -167,10 +167,11 @@ export class LaneStore {
 
   /**
    * How long a rate-limited endpoint's request must wait before it leaves, so that sends (not only
-   * admissions) are spaced by the limit across every worker (pace-send.lua); 0 without a limit.
+   * admissions) are spaced by the limit across every worker (pace-send.lua); 0 without a limit. The
+   * turn is taken only when the wait is at most `maxWaitMs`: a longer one is answered untaken.
    */
-  async sendWaitMs(endpointId: string): Promise<number> {
-    return Number(await this.redis.hookrelayLanePaceSend(this.keys.sched(), this.now(), endpointId));
+  async sendWaitMs(endpointId: string, maxWaitMs = Number.MAX_SAFE_INTEGER): Promise<number> {
+    return Number(await this.redis.hookrelayLanePaceSend(this.keys.sched(), this.now(), endpointId, maxWaitMs));
   }
 
   /** Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`. */
