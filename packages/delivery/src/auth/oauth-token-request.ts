@@ -50,21 +50,37 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   const signal = AbortSignal.timeout(opts.timeoutMs);
   let statusCode: number;
   let text: string;
+  let deadline: NodeJS.Timeout | undefined;
   try {
-    const res = await request(auth.tokenUrl, {
-      method: 'POST',
-      headers,
-      body: form.toString(),
-      dispatcher: opts.dispatcher,
-      signal,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-    });
-    statusCode = res.statusCode;
-    text = await readCapped(res.body);
+    const exchange = async (): Promise<{ statusCode: number; text: string }> => {
+      const res = await request(auth.tokenUrl, {
+        method: 'POST',
+        headers,
+        body: form.toString(),
+        dispatcher: opts.dispatcher,
+        signal,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      });
+      return { statusCode: res.statusCode, text: await readCapped(res.body) };
+    };
+    // The signal aborts a request only once it has a socket: one still connecting (a token host
+    // that stalls its TLS handshake) or queued for a connection would keep every delivery of the
+    // endpoint waiting on it, slots held, until undici's connect timeout or longer. The deadline
+    // holds whatever undici does; the request ends in its own time.
+    const running = exchange();
+    running.catch(() => undefined);
+    ({ statusCode, text } = await Promise.race([
+      running,
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => reject(new DOMException('token request timed out', 'TimeoutError')), opts.timeoutMs);
+      }),
+    ]));
   } catch (err) {
     if (err instanceof AuthFailure) throw err;
     throw new AuthFailure(`token endpoint unreachable (${errorKindOf(err, signal)})`, { cause: err });
+  } finally {
+    clearTimeout(deadline);
   }
   const json = parseJson(text);
   if (statusCode < 200 || statusCode >= 300) {
