@@ -385,6 +385,29 @@ describe('per-subscriber limits', () => {
       expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(429);
     });
 
+    it('counts a replay, a retry and a recover a person asks for as one event each: each makes attempts', async () => {
+      const sid = await limited(1);
+      const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/again' } })).body.id;
+      const published = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT });
+      expect(published.status).toBe(202);
+      const eventId = published.body.id as string;
+      const deliveryId = (published.body.deliveries as Array<{ id: string }>)[0]!.id;
+      const base = `/v1/subscribers/${sid}`;
+      const replay = () => h.call('POST', `${base}/events/${eventId}/replay`, { body: {} });
+      const retry = () => h.call('POST', `${base}/deliveries/${deliveryId}/retry`);
+      const recover = () => h.call('POST', `${base}/endpoints/${endpoint}/recover`, { body: { since: 0 } });
+      // The publish took this second's event.
+      for (const again of [replay, retry, recover]) {
+        const over = await again();
+        expect([over.status, over.body.error?.code]).toEqual([429, 'rate_limited']);
+      }
+      for (const again of [replay, recover]) {
+        clock.advance(1000);
+        expect((await again()).status).toBe(202);
+        expect((await again()).status).toBe(429);
+      }
+    });
+
     it('turns off again with 0', async () => {
       const sid = await limited(1);
       expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
+import { admitEvents } from '../subscriber-limits';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
@@ -72,6 +73,8 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
+    // One more attempt, asked for: it counts against the publish rate as one event.
+    await admitEvents(deps, sid, 1);
     const queued = await deps.publisher.redeliver([delivery], true);
     if (queued.length === 0)
       throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);

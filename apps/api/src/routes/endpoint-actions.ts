@@ -52,6 +52,8 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     const endpoint = await endpointOf(req, store);
     const parsed = recoverBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
+    // Each recover request counts against the publish rate as one event, however many it requeues.
+    await admitEvents(deps, endpoint.subscriberId, 1);
     const recovered = await deps.publisher.recover(endpoint, parsed.data);
     res.status(202).json({ endpointId: endpoint.id, recovered });
   });

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
 import { cursorParam, timeParam } from './deliveries';
+import { admitEvents } from '../subscriber-limits';
 
 const listQuery = z
   .object({
@@ -77,6 +78,8 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
           { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
         ]);
     }
+    // A replay makes attempts like a publish does: it counts against the publish rate as one event.
+    await admitEvents(deps, sid, 1);
     const result = await deps.publisher.replay(event, targets);
     res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
   });

@@ -318,7 +318,7 @@ export interface paths {
         put?: never;
         /**
          * Queue again an endpoint's failed deliveries in a time window
-         * @description After an outage: every delivery to this endpoint that is `failed` and was created in [since, until] gets one more attempt (Svix's recover). Delivered and in-flight deliveries are left alone; a delivery already re-queued is not queued twice. At most 50 pages of 1000 per call: call again for a larger backlog.
+         * @description After an outage: every delivery to this endpoint that is `failed` and was created in [since, until] gets one more attempt (Svix's recover). Delivered and in-flight deliveries are left alone; a delivery already re-queued is not queued twice. At most 50 pages of 1000 per call: call again for a larger backlog. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`).
          */
         post: operations["recoverEndpoint"];
         delete?: never;
@@ -467,7 +467,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again
-         * @description To every active endpoint of the subscriber whose patterns match the event type (or only to `endpointIds`): a new delivery for an endpoint that never had one (say, one created after the event), one more attempt for an ended delivery (failed or delivered). Deliveries still in flight are left alone.
+         * @description To every active endpoint of the subscriber whose patterns match the event type (or only to `endpointIds`): a new delivery for an endpoint that never had one (say, one created after the event), one more attempt for an ended delivery (failed or delivered). Deliveries still in flight are left alone. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`).
          */
         post: operations["replayEvent"];
         delete?: never;
@@ -552,7 +552,7 @@ export interface paths {
         put?: never;
         /**
          * Retry an ended delivery now
-         * @description A person's retry of a delivery that ended, failed or delivered (to send it again). It goes back to `pending` and one attempt is queued, outside the endpoint's retry budget: if that attempt fails, the delivery is failed again. No body. Two requests at once queue one attempt; a delivery still pending or retrying is a 409.
+         * @description A person's retry of a delivery that ended, failed or delivered (to send it again). It goes back to `pending` and one attempt is queued, outside the endpoint's retry budget: if that attempt fails, the delivery is failed again. No body. Two requests at once queue one attempt; a delivery still pending or retrying is a 409. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`).
          */
         post: operations["retryDelivery"];
         delete?: never;
@@ -3354,6 +3354,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["PublishRateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3786,6 +3787,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["PublishRateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3972,6 +3974,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["DeliveryInProgress"];
+            429: components["responses"]["PublishRateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
