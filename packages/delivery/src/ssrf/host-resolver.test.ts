@@ -27,6 +27,41 @@ describe('HostResolver', () => {
     expect(dns.calls).toEqual(['hook.test', 'hook.test']);
   });
 
+  it("makes room by dropping run-out answers, then the least recently used names: never every other subscriber's at once", async () => {
+    let now = 1_000;
+    const calls: string[] = [];
+    const resolver = new HostResolver({
+      resolve: async (host) => {
+        calls.push(host);
+        return ADDRESS;
+      },
+      now: () => now,
+      cacheMs: 30_000,
+      cacheEntries: 100,
+    });
+    const lookUp = async (hosts: string[], caller: string) => {
+      for (const host of hosts) await resolver.lookup(host, caller);
+    };
+    const victims = Array.from({ length: 10 }, (_, i) => `victim-${i}.test`);
+    const stale = Array.from({ length: 40 }, (_, i) => `stale-${i}.test`);
+    await lookUp(stale, 'attacker');
+    now += 20_000;
+    await lookUp(victims, 'victim');
+    now += 15_000; // the stale names have run out; the victims' have 15 s left
+    // A subscriber cycling through new names fills the cache again and again (300 names through
+    // a cache of 100)...
+    for (let round = 0; round < 10; round++) {
+      await lookUp(
+        Array.from({ length: 30 }, (_, i) => `cycle-${round}-${i}.test`),
+        'attacker',
+      );
+      // ...while the victims keep using theirs.
+      await lookUp(victims, 'victim');
+    }
+    // Each victim name was looked up once: used recently, it was never the one evicted.
+    expect(calls.filter((h) => h.startsWith('victim-'))).toHaveLength(10);
+  });
+
   it('answers an IP literal with itself, as dns.lookup does, without a call or a slot', async () => {
     const dns = scriptedDns();
     const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 1 });

@@ -16,6 +16,8 @@ export interface HostResolverOptions {
   /** Lookups running at once on behalf of one caller (a subscriber). @defaultValue maxLookups - 1, at least 1 */
   maxLookupsPerCaller?: number;
   now?: () => number;
+  /** Names kept at once. @defaultValue 10000 */
+  cacheEntries?: number;
 }
 
 type Cached = { until: number; addresses: ResolvedAddress[] } | { until: number; error: Error };
@@ -36,8 +38,6 @@ interface Lookup {
   settle: (outcome: Promise<ResolvedAddress[]>) => void;
 }
 
-/** Hostnames kept at once; past this the cache starts over (a bound, not an LRU). */
-const CACHE_ENTRIES = 10_000;
 
 /**
  * The caller of a lookup made for no subscriber: a connection whose name was not looked up for
@@ -83,6 +83,7 @@ export class HostResolver {
   private readonly timeoutMs: number;
   private readonly maxLookups: number;
   private readonly maxPerCaller: number;
+  private readonly cacheEntries: number;
 
   constructor(options: HostResolverOptions = {}) {
     this.resolve = options.resolve ?? systemResolve;
@@ -92,6 +93,7 @@ export class HostResolver {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxLookups = Math.max(1, options.maxLookups ?? 3);
     this.maxPerCaller = Math.min(this.maxLookups, Math.max(1, options.maxLookupsPerCaller ?? this.maxLookups - 1));
+    this.cacheEntries = Math.max(10, options.cacheEntries ?? 10_000);
   }
 
   /**
@@ -103,7 +105,12 @@ export class HostResolver {
     if (family !== 0) return Promise.resolve([{ address: hostname, family: family === 6 ? 6 : 4 }]);
     const host = hostname.toLowerCase();
     const hit = this.cache.get(host);
-    if (hit && hit.until > this.now()) return 'error' in hit ? Promise.reject(copyOf(hit.error)) : Promise.resolve(hit.addresses);
+    if (hit && hit.until > this.now()) {
+      // Last in the map's order: eviction takes the names used least recently first.
+      this.cache.delete(host);
+      this.cache.set(host, hit);
+      return 'error' in hit ? Promise.reject(copyOf(hit.error)) : Promise.resolve(hit.addresses);
+    }
     let lookup = this.lookups.get(host);
     if (!lookup) {
       lookup = newLookup(host);
@@ -211,8 +218,24 @@ export class HostResolver {
   }
 
   private keep(host: string, entry: Cached): void {
-    if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
+    this.cache.delete(host);
+    if (this.cache.size >= this.cacheEntries) this.evict();
     this.cache.set(host, entry);
+  }
+
+  /**
+   * Makes room: answers that have run out, then the names used least recently, down to 90%. Not
+   * the whole cache at once (as before): a subscriber cycling through new names would otherwise
+   * send every other subscriber's receivers back to DNS together.
+   */
+  private evict(): void {
+    const now = this.now();
+    for (const [host, cached] of this.cache) if (cached.until <= now) this.cache.delete(host);
+    let excess = this.cache.size - Math.floor(this.cacheEntries * 0.9);
+    for (const host of this.cache.keys()) {
+      if (excess-- <= 0) break;
+      this.cache.delete(host);
+    }
   }
 }
 
