@@ -3,7 +3,7 @@ import { Agent, buildConnector } from 'undici';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
-import { ANONYMOUS_CALLER, type HostResolver } from './host-resolver';
+import type { HostResolver } from './host-resolver';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import type { LookupFn, SsrfPolicy } from './types';
 
@@ -39,9 +39,10 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   const frozen: SsrfPolicy = Object.freeze({ allowPrivate: policy.allowPrivate });
   const { resolver } = opts;
   // A connection does not know its subscriber: deliveries (AddressSlots) and token requests
-  // (OAuthTokenCache) looked their name up for it just before, so this is answered from the cache,
-  // and what is not (a cache that expired in between) takes the one anonymous lookup at a time.
-  const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookup(hostname, ANONYMOUS_CALLER) : opts.resolve);
+  // (OAuthTokenCache) looked their name up for it just before, so this is answered from the cache
+  // (HostResolver.lookupForConnection), and only a name not answered lately takes the one
+  // anonymous lookup at a time.
+  const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookupForConnection(hostname) : opts.resolve);
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
   // we only add the lookup and the literal check in front of it.
   const connectVetted = buildConnector({ lookup });

@@ -62,6 +62,32 @@ describe('HostResolver', () => {
     expect(calls.filter((h) => h.startsWith('victim-'))).toHaveLength(10);
   });
 
+  it("answers a connection from an answer that ran out less than a minute ago, so a request that waited for its connection takes no one's lookup", async () => {
+    let now = 1_000;
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, cacheMs: 30_000 });
+    const first = resolver.lookup('hook.test', 'sub_a');
+    await settle();
+    dns.answer('hook.test');
+    await first;
+    now += 30_000 + 59_999;
+    expect(await resolver.lookupForConnection('hook.test')).toEqual(ADDRESS);
+    expect(dns.calls).toEqual(['hook.test']);
+    // A delivery's own lookup still asks again once the answer ran out.
+    const fresh = resolver.lookup('hook.test', 'sub_a');
+    await settle();
+    expect(dns.calls).toEqual(['hook.test', 'hook.test']);
+    dns.answer('hook.test');
+    await fresh;
+    // Past the minute, a connection asks too (as the anonymous caller).
+    now += 30_000 + 60_000;
+    const late = resolver.lookupForConnection('hook.test');
+    await settle();
+    expect(dns.calls).toEqual(['hook.test', 'hook.test', 'hook.test']);
+    dns.answer('hook.test');
+    expect(await late).toEqual(ADDRESS);
+  });
+
   it('answers an IP literal with itself, as dns.lookup does, without a call or a slot', async () => {
     const dns = scriptedDns();
     const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 1 });

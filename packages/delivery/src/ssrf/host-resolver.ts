@@ -38,12 +38,14 @@ interface Lookup {
   settle: (outcome: Promise<ResolvedAddress[]>) => void;
 }
 
-
 /**
  * The caller of a lookup made for no subscriber: a connection whose name was not looked up for
  * its subscriber just before (AddressSlots does, for deliveries). It may run one lookup at a time.
  */
 export const ANONYMOUS_CALLER = '';
+
+/** How long past its expiry a connection may still use an answer (lookupForConnection). */
+const CONNECTION_STALE_MS = 60_000;
 
 /**
  * A process's DNS. In the worker, one resolver for the address caps (AddressSlots), token URLs
@@ -94,6 +96,20 @@ export class HostResolver {
     this.maxLookups = Math.max(1, options.maxLookups ?? 3);
     this.maxPerCaller = Math.min(this.maxLookups, Math.max(1, options.maxLookupsPerCaller ?? this.maxLookups - 1));
     this.cacheEntries = Math.max(10, options.cacheEntries ?? 10_000);
+  }
+
+  /**
+   * For a connection, which knows no subscriber: the name was looked up for its delivery's (or
+   * token's) subscriber just before, so its answer is taken from the cache even if it ran out
+   * since (within CONNECTION_STALE_MS: a request can wait for a connection that long and more).
+   * Only a name not answered lately takes the one anonymous lookup at a time; before, a request
+   * that waited past the answer's expiry took it, and one subscriber's late connections could hold
+   * it along with their own share.
+   */
+  lookupForConnection(hostname: string): Promise<ResolvedAddress[]> {
+    const hit = this.cache.get(hostname.toLowerCase());
+    if (hit && !('error' in hit) && hit.until + CONNECTION_STALE_MS > this.now()) return Promise.resolve(hit.addresses);
+    return this.lookup(hostname, ANONYMOUS_CALLER);
   }
 
   /**
@@ -230,7 +246,7 @@ export class HostResolver {
    */
   private evict(): void {
     const now = this.now();
-    for (const [host, cached] of this.cache) if (cached.until <= now) this.cache.delete(host);
+    for (const [host, cached] of this.cache) if (cached.until + CONNECTION_STALE_MS <= now) this.cache.delete(host);
     let excess = this.cache.size - Math.floor(this.cacheEntries * 0.9);
     for (const host of this.cache.keys()) {
       if (excess-- <= 0) break;
