@@ -1,4 +1,6 @@
+import { useTestReceiver } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
+import { MAX_TEST_SENDS_IN_FLIGHT } from './subscriber-limits';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
 import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
 
@@ -415,5 +417,36 @@ describe('per-subscriber limits', () => {
       await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { eventsPerSecond: 0 } } });
       expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
     });
+  });
+});
+
+describe('test sends in flight', () => {
+  const receiver = useTestReceiver(undefined, 'each');
+  const h = useApiHarness({}, 'each');
+
+  it(`lets a subscriber have ${MAX_TEST_SENDS_IN_FLIGHT} test sends waiting on receivers at once: one more is 429 at once, other subscribers' are not held`, async () => {
+    expect(MAX_TEST_SENDS_IN_FLIGHT).toBe(5);
+    const { sid: hostile } = await newSubscriber(h);
+    const { sid: other } = await newSubscriber(h);
+    const hanging = await h.call('POST', `/v1/subscribers/${hostile}/endpoints`, {
+      body: { url: `${receiver.url}/never`, timeoutMs: 2000 },
+    });
+    const healthy = await h.call('POST', `/v1/subscribers/${other}/endpoints`, { body: { url: `${receiver.url}/ok` } });
+    receiver.answerWith((req, res) => {
+      if (req.url === '/ok') res.writeHead(200).end();
+      // '/never' is not answered: the attempt waits out its 2 s timeout.
+    });
+    const testOf = (sid: string, eid: string) => h.call('POST', `/v1/subscribers/${sid}/endpoints/${eid}/test`, { body: {} });
+    const waiting = Array.from({ length: 5 }, () => testOf(hostile, hanging.body.id as string));
+    await receiver.waitForRequests(5);
+    const over = await testOf(hostile, hanging.body.id as string);
+    expect([over.status, over.body.error.code, over.headers.get('retry-after')]).toEqual([429, 'test_sends_in_flight', '1']);
+    const others = await testOf(other, healthy.body.id as string);
+    expect(others.status).toBe(200);
+    expect(others.body.attempt).toMatchObject({ statusCode: 200 });
+    // Once they end (timed out), the subscriber may test again.
+    for (const answer of await Promise.all(waiting)) expect(answer.body.attempt).toMatchObject({ errorKind: 'timeout' });
+    receiver.answerWith({ status: 204 });
+    expect((await testOf(hostile, hanging.body.id as string)).body.attempt).toMatchObject({ statusCode: 204 });
   });
 });

@@ -109,3 +109,41 @@ export async function admitEvents(
   const verdict = await deps.store.publishRate.take(subscriberId, events, eventsPerSecond, deps.now());
   if (verdict) throw new PublishRateError(eventsPerSecond, Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
 }
+
+/** Test sends one subscriber may have waiting on their receivers at once, in one API process. */
+export const MAX_TEST_SENDS_IN_FLIGHT = 5;
+
+/**
+ * Counts each subscriber's test sends in flight in this process. A test send is made on the
+ * request, in the API process, and may wait on its receiver for the endpoint's whole timeout (up to
+ * 60 s): without a bound, one subscriber firing them at a receiver that never answers held
+ * sockets, memory and requests of the API every other subscriber uses, whatever its publish rate
+ * (off by default).
+ */
+export class TestSendsInFlight {
+  private readonly running = new Map<string, number>();
+
+  constructor(private readonly max = MAX_TEST_SENDS_IN_FLIGHT) {}
+
+  /** A place for one more test send of `subscriberId`; 429 when it has `max` in flight. Release it when the send ends. */
+  take(subscriberId: string): () => void {
+    const now = this.running.get(subscriberId) ?? 0;
+    if (now >= this.max)
+      throw new AppError(
+        429,
+        'test_sends_in_flight',
+        `the subscriber has ${this.max} test sends waiting on their receivers; retry after one ends`,
+        [{ path: 'endpoint', message: `at most ${this.max} test sends at once` }],
+        { headers: { 'retry-after': '1' } },
+      );
+    this.running.set(subscriberId, now + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.running.get(subscriberId) ?? 1) - 1;
+      if (left > 0) this.running.set(subscriberId, left);
+      else this.running.delete(subscriberId);
+    };
+  }
+}

@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
-import { admitEvents } from '../subscriber-limits';
+import { admitEvents, TestSendsInFlight } from '../subscriber-limits';
 import { timeParam } from './deliveries';
 
 const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
@@ -47,6 +47,7 @@ async function testPayload(catalog: LiveCatalog, type: string, endpointId: strin
 export function endpointActionRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
+  const testSends = new TestSendsInFlight();
 
   router.post('/:eid/recover', async (req, res) => {
     const endpoint = await endpointOf(req, store);
@@ -63,18 +64,23 @@ export function endpointActionRoutes(deps: ApiDeps): Router {
     const parsed = testBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     const now = deps.now();
-    // A test is an event, stored and sent like any other: it counts against the publish rate.
-    await admitEvents(deps, endpoint.subscriberId, 1);
-    const type = parsed.data.type ?? 'hookrelay.test';
-    const event: StoredEvent = {
-      id: newId('evt', now),
-      subscriberId: endpoint.subscriberId,
-      type,
-      payload: await testPayload(deps.catalog, type, endpoint.id, now),
-      createdAt: now,
-    };
-    const result = await deps.sendTest(endpoint, event);
-    res.status(200).json(result);
+    const release = testSends.take(endpoint.subscriberId);
+    try {
+      // A test is an event, stored and sent like any other: it counts against the publish rate.
+      await admitEvents(deps, endpoint.subscriberId, 1);
+      const type = parsed.data.type ?? 'hookrelay.test';
+      const event: StoredEvent = {
+        id: newId('evt', now),
+        subscriberId: endpoint.subscriberId,
+        type,
+        payload: await testPayload(deps.catalog, type, endpoint.id, now),
+        createdAt: now,
+      };
+      const result = await deps.sendTest(endpoint, event);
+      res.status(200).json(result);
+    } finally {
+      release();
+    }
   });
 
   return router;

@@ -3420,7 +3420,17 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["PublishRateLimited"];
+            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends waiting on their receivers in this API process (`test_sends_in_flight`): nothing was sent. Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
