@@ -1,6 +1,6 @@
 import { verifyHubSignature } from '@hookrelay/signing';
 import { waitForDrain, type Reply } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
+import { startApiHarness, type ApiCallResult, type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
   createTenant,
@@ -74,7 +74,7 @@ describe('retry, recover, replay and test sends', () => {
   });
 
   describe('POST /endpoints/:eid/recover', () => {
-    it('re-queues exactly the failed deliveries in the window, once each even when called twice at once', async () => {
+    it('re-queues exactly the failed deliveries in the window, once each even when two API processes are asked at once', async () => {
       const receiver = await receivers.start(okOnlyFor(500));
       const ep = await createEndpoint(h, t, receiver.url);
       const other = await createEndpoint(h, t, (await receivers.start({ status: 500 })).url);
@@ -91,10 +91,19 @@ describe('retry, recover, replay and test sends', () => {
       // The window holds events 1..3: two failed, one delivered; 0 and 4 fail outside it.
       const window = { since: ended[1].createdAt, until: ended[3].createdAt };
 
-      const [first, second] = await Promise.all([
-        h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: window }),
-        h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: window }),
-      ]);
+      // One recover at a time per subscriber and process (429 recover_in_flight): the race that
+      // remains is between processes, which the reopen script settles.
+      const secondProcess = await startApiHarness({ worker: false, prefix: h.prefix, keepData: true });
+      let first: ApiCallResult;
+      let second: ApiCallResult;
+      try {
+        [first, second] = await Promise.all([
+          h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: window }),
+          secondProcess.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: window }),
+        ]);
+      } finally {
+        await secondProcess.close();
+      }
       expect([first.status, second.status]).toEqual([202, 202]);
       expect(first.body.endpointId).toBe(ep.id);
       expect(first.body.recovered + second.body.recovered).toBe(2);

@@ -112,28 +112,36 @@ export async function admitEvents(
 
 /** Test sends one subscriber may have waiting on their receivers at once, in one API process. */
 export const MAX_TEST_SENDS_IN_FLIGHT = 5;
+/** Recover requests one subscriber may have running at once, in one API process. */
+export const MAX_RECOVERS_IN_FLIGHT = 1;
 
 /**
- * Counts each subscriber's test sends in flight in this process. A test send is made on the
- * request, in the API process, and may wait on its receiver for the endpoint's whole timeout (up to
- * 60 s): without a bound, one subscriber firing them at a receiver that never answers held
- * sockets, memory and requests of the API every other subscriber uses, whatever its publish rate
- * (off by default).
+ * Counts each subscriber's requests of one kind in flight in this process, for requests whose
+ * work is the API's own and long: a test send is made on the request and may wait on its receiver
+ * for the endpoint's whole timeout (up to 60 s), a recover reads up to 50,000 deliveries. Without a
+ * bound, one subscriber firing them at once (a receiver that never answers, a large backlog) held
+ * sockets, memory and CPU of the API every other subscriber uses, whatever its publish rate (off by
+ * default).
  */
-export class TestSendsInFlight {
+export class InFlightPerSubscriber {
   private readonly running = new Map<string, number>();
 
-  constructor(private readonly max = MAX_TEST_SENDS_IN_FLIGHT) {}
+  constructor(
+    private readonly max: number,
+    /** The 429's code and what it names: 'test_sends_in_flight', 'test sends waiting on their receivers'. */
+    private readonly code: string,
+    private readonly what: string,
+  ) {}
 
-  /** A place for one more test send of `subscriberId`; 429 when it has `max` in flight. Release it when the send ends. */
+  /** A place for one more of `subscriberId`'s requests; 429 when it has `max` in flight. Release it when the request ends. */
   take(subscriberId: string): () => void {
     const now = this.running.get(subscriberId) ?? 0;
     if (now >= this.max)
       throw new AppError(
         429,
-        'test_sends_in_flight',
-        `the subscriber has ${this.max} test sends waiting on their receivers; retry after one ends`,
-        [{ path: 'endpoint', message: `at most ${this.max} test sends at once` }],
+        this.code,
+        `the subscriber has ${this.max} ${this.what} at once; retry after one ends`,
+        [{ path: 'endpoint', message: `at most ${this.max} at once` }],
         { headers: { 'retry-after': '1' } },
       );
     this.running.set(subscriberId, now + 1);

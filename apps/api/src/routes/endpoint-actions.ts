@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
-import { admitEvents, TestSendsInFlight } from '../subscriber-limits';
+import { admitEvents, InFlightPerSubscriber, MAX_RECOVERS_IN_FLIGHT, MAX_TEST_SENDS_IN_FLIGHT } from '../subscriber-limits';
 import { timeParam } from './deliveries';
 
 const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
@@ -47,16 +47,22 @@ async function testPayload(catalog: LiveCatalog, type: string, endpointId: strin
 export function endpointActionRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const testSends = new TestSendsInFlight();
+  const testSends = new InFlightPerSubscriber(MAX_TEST_SENDS_IN_FLIGHT, 'test_sends_in_flight', 'test sends waiting on their receivers');
+  const recovers = new InFlightPerSubscriber(MAX_RECOVERS_IN_FLIGHT, 'recover_in_flight', 'recover running');
 
   router.post('/:eid/recover', async (req, res) => {
     const endpoint = await endpointOf(req, store);
     const parsed = recoverBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
-    // Each recover request counts against the publish rate as one event, however many it requeues.
-    await admitEvents(deps, endpoint.subscriberId, 1);
-    const recovered = await deps.publisher.recover(endpoint, parsed.data);
-    res.status(202).json({ endpointId: endpoint.id, recovered });
+    const release = recovers.take(endpoint.subscriberId);
+    try {
+      // Each recover request counts against the publish rate as one event, however many it requeues.
+      await admitEvents(deps, endpoint.subscriberId, 1);
+      const recovered = await deps.publisher.recover(endpoint, parsed.data);
+      res.status(202).json({ endpointId: endpoint.id, recovered });
+    } finally {
+      release();
+    }
   });
 
   router.post('/:eid/test', async (req, res) => {

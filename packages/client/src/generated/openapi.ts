@@ -3354,7 +3354,17 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["PublishRateLimited"];
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
