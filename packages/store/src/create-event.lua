@@ -8,7 +8,7 @@
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
 --       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
 --       requestDigest ('' without an idempotency key), eventJson, eventId, createdAt,
---       subscriberId, endpointCount, then per endpoint: deliveryId, endpointId
+--       subscriberId, type, endpointCount, then per endpoint: deliveryId, endpointId
 -- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId}
 -- (its key names an earlier event with the same request digest: nothing written), {'reused'}
 -- (its key names an earlier event with another digest) or {'skipped'} (another event of its group
@@ -32,7 +32,9 @@
 -- joined a lane, the lane signal wakes a waiting worker.
 -- The history logs are streams whose entry ids start with the time written (history-log.ts, which
 -- loads log-entry.lua ahead of this script); the first append to a log here also trims what is
--- older than the retention period, and every log written gets its expiry renewed once.
+-- older than the retention period, and every log written gets its expiry renewed once. An event's
+-- entry carries its type (`t`) and createdAt (`c`) beside its id: a listing of events shows and
+-- filters by those and never reads the event, whose payload may be 1 MB (history-store.ts).
 local retention = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 L.init(ARGV[3], now)
@@ -41,10 +43,10 @@ local idempotencyTtl = tonumber(ARGV[5])
 local oldest = math.max(now - retention, 0)
 local touched = {}
 
-local function append(key, ms, id)
+local function append(key, ms, id, extra)
   -- The first append to a log in this call also trims it (appendLogEntry, from log-entry.lua).
   local first = not touched[key]
-  appendLogEntry(key, ms, id, first and oldest or nil)
+  appendLogEntry(key, ms, id, first and oldest or nil, extra)
   if first then
     touched[key] = true
     touched[#touched + 1] = key
@@ -56,10 +58,10 @@ local events = {}
 local k = 1
 local a = 6
 while a <= #ARGV do
-  local count = tonumber(ARGV[a + 6])
+  local count = tonumber(ARGV[a + 7])
   events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count }
   k = k + 3 + count * 4
-  a = a + 7 + count * 2
+  a = a + 8 + count * 2
 end
 
 -- Who holds an idempotency key now: {id, digest}, or nil. A value without a digest was written by
@@ -85,7 +87,7 @@ local lanes, laneOrder, laneSubscriber = {}, {}, {}
 local function write(e)
   local ka, aa = e.k, e.a
   if redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
-    append(KEYS[ka + 1], ARGV[aa + 4], e.id)
+    append(KEYS[ka + 1], ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
   end
   if e.digest ~= '' then
     redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
@@ -94,8 +96,8 @@ local function write(e)
   local subscriberId = ARGV[aa + 5]
   for i = 0, e.count - 1 do
     local dk = ka + 3 + i * 4
-    local id = ARGV[aa + 7 + i * 2]
-    local endpointId = ARGV[aa + 8 + i * 2]
+    local id = ARGV[aa + 8 + i * 2]
+    local endpointId = ARGV[aa + 9 + i * 2]
     local new = false
     if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 then
       if schedule then

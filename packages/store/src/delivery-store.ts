@@ -7,7 +7,7 @@ import { deliveryId } from '@hookrelay/contracts';
 import type { QueuedDeliveries, QueuedDelivery } from '@hookrelay/queue';
 import { ATTEMPT_LIMITS, boundAttempt } from './attempt-bounds';
 import { ENDPOINT_HEALTH_LUA } from './endpoint-health-store';
-import { parseStoredEvent, type EventStore } from './event-store';
+import { parseStoredEvent, serializeEvent, type EventStore, type EventSummary } from './event-store';
 import { LOG_ENTRY } from './history-log';
 import type { Keys } from './keys';
 import { laneScript, parseLaneEntry, type LaneClass, type LaneEntry } from './lanes/lane-store';
@@ -94,7 +94,12 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
 const KEYS_PER_CALL = 8000;
 
 /** A delivery not attempted yet, as its record will read once written. */
-export function pendingDelivery(id: string, event: StoredEvent, endpointId: string, createdAt: number): DeliveryRecord {
+export function pendingDelivery(
+  id: string,
+  event: Pick<EventSummary, 'id' | 'type' | 'subscriberId'>,
+  endpointId: string,
+  createdAt: number,
+): DeliveryRecord {
   return {
     id,
     eventId: event.id,
@@ -259,10 +264,11 @@ export class DeliveryStore {
       call.args.push(
         groupId,
         idempotency?.digest ?? '',
-        JSON.stringify(event),
+        serializeEvent(event),
         event.id,
         event.createdAt,
         event.subscriberId,
+        event.type,
         deliveries.length,
       );
       for (const d of deliveries) {
@@ -310,8 +316,8 @@ export class DeliveryStore {
   /**
    * The deliveries that exist among `ids`, in that order. One not attempted yet has no record of
    * its own (create-event.lua): it is read from its scheduler entry (or, queued by an earlier
-   * version, its BullMQ job) and its event, as `pending`. Record and entry are read in one
-   * transaction, so a first attempt ending in between cannot hide it.
+   * version, its BullMQ job) and its event's summary (never its payload), as `pending`. Record and
+   * entry are read in one transaction, so a first attempt ending in between cannot hide it.
    */
   async getMany(ids: readonly string[]): Promise<DeliveryRecord[]> {
     if (ids.length === 0) return [];
@@ -331,8 +337,8 @@ export class DeliveryStore {
       return this.queued.parse(id, replies[i * 3 + 2]?.[1]);
     });
     const eventIds = [...new Set(found.flatMap((d) => (d !== null && !('state' in d) ? [d.eventId] : [])))];
-    const events = new Map<string, StoredEvent>();
-    for (const event of await this.events.getMany(eventIds)) if (event) events.set(event.id, event);
+    const events = new Map<string, EventSummary>();
+    for (const event of await this.events.summaries(eventIds)) if (event) events.set(event.id, event);
     return found.flatMap((d) => {
       if (d === null) return [];
       if ('state' in d) return [d];

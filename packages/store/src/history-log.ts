@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import type Redis from 'ioredis';
 
 /**
- * History logs: Redis streams whose entries carry one value (field `i`: an id, or a small record)
- * and whose entry ids start with the time the entry was written (`<ms>-<seq>`), so entries of one
- * millisecond keep their order. Every history index is one: a subscriber's events and deliveries,
- * an endpoint's deliveries, a source's requests. Streams because an entry costs about 45 bytes
- * against ~145 for a sorted-set member (measured with `npm run bench`, phase 6), they trim by time
+ * History logs: Redis streams whose entries carry one value (field `i`: an id, or a small record;
+ * the event log's also carry the event's type `t` and createdAt `c`) and whose entry ids start
+ * with the time the entry was written (`<ms>-<seq>`), so entries of one millisecond keep their
+ * order. Every history index is one: a subscriber's events and deliveries, an endpoint's
+ * deliveries, a source's requests. Streams because an entry costs about 45 bytes against ~145 for
+ * a sorted-set member (measured with `npm run bench`, phase 6), they trim by time
  * (`XADD ... MINID`) and they page by entry id without offsets. create-event.lua appends to the
  * event and delivery logs itself, in the same script as the records.
  */
@@ -73,20 +74,27 @@ function encodeCursor(entryId: string): string {
   return Buffer.from(entryId).toString('base64url');
 }
 
+function fieldsOf(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
 function entryMs(entryId: string): number {
   return Number(entryId.slice(0, entryId.indexOf('-')));
 }
 
 /**
- * Pages through a history log newest first, loading (from the entries' values) and filtering
- * entries in chunks. The cursor is the last entry id read, so pages stay stable while new entries
- * arrive and none is skipped or repeated between pages. `since` and `until` are inclusive epoch ms.
+ * Pages through a history log newest first, loading (from the entries' values, or all their fields
+ * when a log's entries carry more) and filtering entries in chunks. The cursor is the last entry
+ * id read, so pages stay stable while new entries arrive and none is skipped or repeated between
+ * pages. `since` and `until` are inclusive epoch ms.
  */
 export async function pageLogNewestFirst<T>(
   redis: Redis,
   key: string,
   opts: TimeWindow & { cursor?: string; limit: number },
-  load: (values: string[]) => Promise<Array<T | null>>,
+  load: (values: string[], fields: Array<Record<string, string>>) => Promise<Array<T | null>>,
   keep: (item: T) => boolean,
 ): Promise<NewestFirstPage<T>> {
   // Entry ids are never below 0-0: a window ending before 1970 holds nothing.
@@ -102,7 +110,10 @@ export async function pageLogNewestFirst<T>(
   for (;;) {
     const entries = (await redis.xrevrange(key, end, start, 'COUNT', CHUNK)) as Array<[string, string[]]>;
     if (entries.length === 0) return { items };
-    const loaded = await load(entries.map(([, fields]) => fields[1] as string));
+    const loaded = await load(
+      entries.map(([, fields]) => fields[1] as string),
+      entries.map(([, fields]) => fieldsOf(fields)),
+    );
     for (let i = 0; i < entries.length; i++) {
       const entryId = (entries[i] as [string, string[]])[0];
       scanned++;
