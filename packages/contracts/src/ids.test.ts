@@ -1,4 +1,4 @@
-import { deliveryId, isIdOf, newId } from './ids';
+import { deliveryId, isIdOf, newId, timeOfId } from './ids';
 
 describe('isIdOf', () => {
   it('accepts every id newId and deliveryId issue, of their own kind only', () => {
@@ -25,5 +25,14 @@ describe('isIdOf', () => {
     ['evt', ''],
   ] as const)('refuses %s id %j', (kind, value) => {
     expect(isIdOf(kind, value)).toBe(false);
+  });
+});
+
+describe('timeOfId', () => {
+  it('reads back the time newId wrote, and nothing from other strings', () => {
+    for (const ms of [0, 1_800_000_000_123, 32 ** 10 - 1]) expect(timeOfId(newId('ep', ms))).toBe(ms);
+    expect(timeOfId(newId('evt', 1_700_000_000_000))).toBe(1_700_000_000_000);
+    for (const other of ['ep_order001', 'ep_test', '', deliveryId('a', 'b'), `${newId('ep')}:v`])
+      expect([other, timeOfId(other)]).toEqual([other, undefined]);
   });
 });

@@ -58,6 +58,18 @@ export function deliveryId(eventId: string, endpointId: string): string {
 const ISSUED_ID = /^[a-z]{2,4}_[0-9a-hjkmnp-tv-z]{26}$/;
 const DELIVERY_ID = /^dlv_[0-9a-f]{32}$/;
 
+/**
+ * The time newId() wrote into an issued id (epoch ms); undefined for a string of another shape.
+ * An endpoint's id says when it was created after its record is gone (history-store.ts).
+ */
+export function timeOfId(id: string): number | undefined {
+  if (!ISSUED_ID.test(id)) return undefined;
+  const at = id.indexOf('_') + 1;
+  let ms = 0;
+  for (const c of id.slice(at, at + 10)) ms = ms * 32 + CROCKFORD.indexOf(c);
+  return ms;
+}
+
 /** The kinds of id a client names in a path: subscriber, endpoint, event, source, delivery. */
 export type IdKind = 'sub' | 'ep' | 'evt' | 'src' | 'dlv';
 

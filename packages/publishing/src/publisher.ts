@@ -131,6 +131,12 @@ export class Publisher {
    * one (say, created after the event), one more attempt for an ended one; in-flight ones are left.
    */
   async replay(event: StoredEvent, endpoints: readonly Pick<Endpoint, 'id'>[]): Promise<{ created: string[]; requeued: string[] }> {
+    // Noted before the deliveries are written: a note without its delivery finds nothing, while a
+    // delivery without its note would go unlisted once its endpoint is deleted.
+    await this.store.history.noteReplayTargets(
+      event,
+      endpoints.map((e) => e.id),
+    );
     const [results = []] = await this.enqueue([{ event, endpoints }]);
     const created = results.filter((d) => d.created).map((d) => d.id);
     const existing = await this.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));

@@ -209,15 +209,20 @@ export class EndpointStore {
   }
 
   /**
-   * Ids of every endpoint the subscriber has, or deleted within the retention period: every
-   * endpoint an event still in the history can have been delivered to.
+   * Ids of every endpoint the subscriber has, and of those it deleted since `deletedSince` (epoch
+   * ms) with when each was deleted: what the history reads to find an event's deliveries.
    */
-  async idsWithinRetention(subscriberId: string): Promise<string[]> {
-    const [current, deleted] = await Promise.all([
+  async idsForHistory(
+    subscriberId: string,
+    deletedSince: number,
+  ): Promise<{ current: string[]; deleted: Array<{ id: string; deletedAt: number }> }> {
+    const [current, flat] = await Promise.all([
       this.redis.zrange(this.keys.subscriberEndpoints(subscriberId), 0, -1),
-      this.redis.zrange(this.keys.subscriberEndpointsDeleted(subscriberId), 0, -1),
+      this.redis.zrangebyscore(this.keys.subscriberEndpointsDeleted(subscriberId), Math.floor(deletedSince), '+inf', 'WITHSCORES'),
     ]);
-    return [...current, ...deleted];
+    const deleted: Array<{ id: string; deletedAt: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) deleted.push({ id: flat[i] as string, deletedAt: Number(flat[i + 1]) });
+    return { current, deleted };
   }
 
   /**

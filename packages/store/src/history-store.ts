@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { deliveryId, matchesEventType, type DeliveryRecord, type DeliveryState, type StoredEvent } from '@hookrelay/contracts';
+import { deliveryId, matchesEventType, timeOfId, type DeliveryRecord, type DeliveryState, type StoredEvent } from '@hookrelay/contracts';
 import type { DeliveryStore } from './delivery-store';
 import type { EndpointStore } from './endpoint-store';
 import type { EventStore, EventSummary } from './event-store';
@@ -21,7 +21,27 @@ export interface EventFilter extends TimeWindow {
   limit: number;
 }
 
-/** Read side of the delivery history: what a subscriber sees of what was sent to them. */
+/**
+ * Allowance for clocks: an endpoint's id carries its creator's clock, its deletion its deleter's,
+ * an event its publisher's; and a publish stamps its event a moment before it reads the endpoints
+ * it fans out to, as a delete stamps its deletion a moment before it lands. An endpoint created or
+ * deleted within this of an event counts as alive at it.
+ */
+const CLOCK_SLACK_MS = 1000;
+
+/** Whether an endpoint deleted at `deletedAt` was alive when an event was created at `eventAt`. */
+function aliveAt(endpointId: string, deletedAt: number, eventAt: number): boolean {
+  const createdAt = timeOfId(endpointId);
+  // An id that carries no time (not issued by newId: a fixture's) may have been alive at any time.
+  return deletedAt >= eventAt - CLOCK_SLACK_MS && (createdAt === undefined || createdAt <= eventAt + CLOCK_SLACK_MS);
+}
+
+type Counts = Record<DeliveryState, number>;
+
+/**
+ * Read side of the delivery history: what a subscriber sees of what was sent to them; and the one
+ * note it needs written, the endpoints a replay sent an event to though created after it.
+ */
 export class HistoryStore {
   constructor(
     private readonly redis: Redis,
@@ -29,16 +49,17 @@ export class HistoryStore {
     private readonly deliveries: DeliveryStore,
     private readonly events: EventStore,
     private readonly endpoints: EndpointStore,
+    private readonly retentionMs: number,
   ) {}
 
   /**
    * The deliveries an event fanned out to (replays included), oldest first. Not stored as a list:
    * a delivery's id derives from the event and the endpoint, so they are the existing ones among
-   * the ids for every endpoint the subscriber has or deleted within the retention period, which
-   * spares a key per event.
+   * the ids for the endpoints that may hold one (endpointsThatMayHold), which spares a key per
+   * event.
    */
-  async deliveriesOfEvent(event: Pick<StoredEvent, 'id' | 'subscriberId'>): Promise<DeliveryRecord[]> {
-    const endpointIds = await this.endpoints.idsWithinRetention(event.subscriberId);
+  async deliveriesOfEvent(event: Pick<StoredEvent, 'id' | 'subscriberId' | 'createdAt'>): Promise<DeliveryRecord[]> {
+    const endpointIds = (await this.endpointsThatMayHold(event.subscriberId, [event])).get(event.id) ?? [];
     const found = await this.deliveries.getMany(endpointIds.map((endpointId) => deliveryId(event.id, endpointId)));
     return found.sort((a, b) => a.createdAt - b.createdAt);
   }
@@ -47,17 +68,64 @@ export class HistoryStore {
    * How each event's deliveries stand, counted by state: what a listing of events shows beside
    * each one. One read of the subscriber's endpoint ids serves every event.
    */
-  async outcomesOfEvents(subscriberId: string, eventIds: readonly string[]): Promise<Map<string, Record<DeliveryState, number>>> {
-    const endpointIds = await this.endpoints.idsWithinRetention(subscriberId);
+  async outcomesOfEvents(subscriberId: string, events: ReadonlyArray<Pick<StoredEvent, 'id' | 'createdAt'>>): Promise<Map<string, Counts>> {
+    const mayHold = await this.endpointsThatMayHold(subscriberId, events);
     const found = await this.deliveries.getMany(
-      eventIds.flatMap((eventId) => endpointIds.map((endpointId) => deliveryId(eventId, endpointId))),
+      events.flatMap((event) => (mayHold.get(event.id) ?? []).map((endpointId) => deliveryId(event.id, endpointId))),
     );
-    const out = new Map(eventIds.map((id) => [id, { pending: 0, retrying: 0, delivered: 0, failed: 0 }]));
+    const out = new Map(events.map((e): [string, Counts] => [e.id, { pending: 0, retrying: 0, delivered: 0, failed: 0 }]));
     for (const d of found) {
       const counts = out.get(d.eventId);
       if (counts) counts[d.state]++;
     }
     return out;
+  }
+
+  /**
+   * Notes the endpoints a replay of `event` goes to that were created after the event, before the
+   * replay writes its deliveries: once deleted, they are not among those alive at the event that
+   * endpointsThatMayHold looks at. Kept for the retention period, as the deliveries are.
+   */
+  async noteReplayTargets(event: Pick<StoredEvent, 'id' | 'createdAt'>, endpointIds: readonly string[]): Promise<void> {
+    const late = endpointIds.filter((id) => (timeOfId(id) ?? -Infinity) > event.createdAt + CLOCK_SLACK_MS);
+    if (late.length === 0) return;
+    const key = this.keys.eventLateEndpoints(event.id);
+    await this.redis
+      .multi()
+      .sadd(key, ...late)
+      .pexpire(key, this.retentionMs)
+      .exec();
+  }
+
+  /**
+   * Per event, the endpoints that may hold a delivery of it: the subscriber's endpoints, those
+   * deleted since that were alive when it was created (its fan-out went to endpoints alive then)
+   * and those a replay sent it to though created after it (noteReplayTargets). Not every endpoint
+   * deleted within the retention period: deleted endpoints do not count toward the quota, and each
+   * one added three commands per event looked up, so 2,000 create/delete cycles made one
+   * `GET .../events?include=outcomes` take 3.4 s (and a publish beside it as long), 6,000 made both
+   * 503. An event's lookups are now the endpoints alive around its creation plus its replays'.
+   */
+  private async endpointsThatMayHold(
+    subscriberId: string,
+    events: ReadonlyArray<Pick<StoredEvent, 'id' | 'createdAt'>>,
+  ): Promise<Map<string, string[]>> {
+    if (events.length === 0) return new Map();
+    const oldest = Math.min(...events.map((e) => e.createdAt));
+    const late = this.redis.pipeline();
+    for (const e of events) late.smembers(this.keys.eventLateEndpoints(e.id));
+    const [{ current, deleted }, replies] = await Promise.all([
+      this.endpoints.idsForHistory(subscriberId, oldest - CLOCK_SLACK_MS),
+      late.exec(),
+    ]);
+    return new Map(
+      events.map((e, n) => {
+        const [err, lateIds] = replies?.[n] ?? [];
+        if (err) throw err;
+        const alive = deleted.filter((d) => aliveAt(d.id, d.deletedAt, e.createdAt)).map((d) => d.id);
+        return [e.id, [...new Set([...current, ...alive, ...((lateIds ?? []) as string[])])]];
+      }),
+    );
   }
 
   async listDeliveries(subscriberId: string, filter: DeliveryFilter): Promise<NewestFirstPage<DeliveryRecord>> {

@@ -83,7 +83,7 @@ export function createStore(options: StoreOptions): Store {
     endpoints,
     events,
     deliveries,
-    history: new HistoryStore(options.redis, keys, deliveries, events, endpoints),
+    history: new HistoryStore(options.redis, keys, deliveries, events, endpoints, options.retentionMs ?? DEFAULT_RETENTION_MS),
     health: new EndpointHealthStore(options.redis, keys),
     lanes,
     subscribers: new SubscriberStore(options.redis, keys, now),

@@ -14,6 +14,8 @@ export function createKeys(prefix: string) {
     /** Endpoints deleted within the retention period (sorted set by deletion time): their deliveries are still history. */
     subscriberEndpointsDeleted: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-deleted`,
     event: (id: string) => `${prefix}:ev:${id}`,
+    /** Endpoints created after the event that a replay sent it to (set; see HistoryStore.noteReplayTargets). */
+    eventLateEndpoints: (id: string) => `${prefix}:ev:${id}:late`,
     delivery: (id: string) => `${prefix}:dl:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,
     /**

@@ -38,12 +38,7 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
     const page = await store.history.listEvents(sid, parsed.data);
-    const outcomes = parsed.data.include
-      ? await store.history.outcomesOfEvents(
-          sid,
-          page.items.map((e) => e.id),
-        )
-      : undefined;
+    const outcomes = parsed.data.include ? await store.history.outcomesOfEvents(sid, page.items) : undefined;
     res.json({
       data: page.items.map((e) => ({
         id: e.id,

@@ -1,0 +1,69 @@
+import { newId } from '@hookrelay/contracts';
+import { buildEndpoint } from '@hookrelay/testing';
+import { useApiHarness } from './api-harness';
+import { createEndpoint, publish, useTenant, useReceiverPool } from './history-test-kit';
+
+const CYCLES = 1500;
+
+describe("an event's deliveries to endpoints deleted since", () => {
+  // No worker: deliveries stay pending, and nothing but the requests measured runs Redis commands.
+  let clock = 1_900_000_000_000;
+  const h = useApiHarness(() => ({ worker: false, now: () => clock }));
+  const t = useTenant(h, 'Acme');
+  const receivers = useReceiverPool();
+
+  /** Commands Redis ran while `fn` did (INFO stats; the test Redis is this run's own). */
+  async function commandsRun<T>(fn: () => Promise<T>): Promise<{ result: T; commands: number }> {
+    const count = async () => Number(/total_commands_processed:(\d+)/.exec(await h.redis.info('stats'))?.[1]);
+    const before = await count();
+    const result = await fn();
+    return { result, commands: (await count()) - before };
+  }
+
+  /** Endpoints created and deleted one after the other, a millisecond apart, as a client looping on the API would. */
+  async function churn(cycles: number): Promise<void> {
+    for (let i = 0; i < cycles; i++) {
+      clock += 1;
+      const endpoint = buildEndpoint({ id: newId('ep', clock), subscriberId: t.id, url: 'http://127.0.0.1:9/', createdAt: clock });
+      expect(await h.store.endpoints.create(endpoint, 100)).toBe(true);
+      await h.store.endpoints.delete(endpoint);
+    }
+  }
+
+  it('looks only at the endpoints alive when it was created and those a replay sent it to, and still counts them', async () => {
+    const receiver = await receivers.start({ status: 200 });
+    const kept = await createEndpoint(h, t, receiver.url);
+    const deletedSince = await createEndpoint(h, t, receiver.url);
+    await churn(CYCLES); // deleted before the event: they cannot hold its deliveries
+    clock += 10_000;
+    const first = await publish(h, t, 'custom.order.paid', { n: 1 });
+    expect(first.deliveries.map((d) => d.endpointId).sort()).toEqual([kept.id, deletedSince.id].sort());
+    clock += 10_000;
+    expect((await h.call('DELETE', `${t.base}/endpoints/${deletedSince.id}`, { key: t.key })).status).toBe(204);
+    clock += 10_000;
+    await churn(CYCLES); // created after the event
+    clock += 10_000;
+    // Created after the event, sent it by a replay, deleted since: its delivery is still the event's.
+    const replayedTo = await createEndpoint(h, t, receiver.url);
+    const replay = await h.call('POST', `${t.base}/events/${first.id}/replay`, { key: t.key, body: { endpointIds: [replayedTo.id] } });
+    expect(replay.body.created).toHaveLength(1);
+    clock += 10_000;
+    expect((await h.call('DELETE', `${t.base}/endpoints/${replayedTo.id}`, { key: t.key })).status).toBe(204);
+    clock += 10_000;
+    const second = await publish(h, t, 'custom.order.paid', { n: 2 });
+
+    const listing = await commandsRun(() => h.call('GET', `${t.base}/events?include=outcomes&limit=50`, { key: t.key }));
+    expect(listing.result.body.data.map((e: { id: string; outcomes: unknown }) => [e.id, e.outcomes])).toEqual([
+      [second.id, { pending: 1, retrying: 0, delivered: 0, failed: 0 }],
+      [first.id, { pending: 3, retrying: 0, delivered: 0, failed: 0 }],
+    ]);
+    // Before, 3 commands per event for every endpoint deleted within the retention period: over 18,000 here.
+    expect(listing.commands).toBeLessThan(300);
+
+    const shown = await commandsRun(() => h.call('GET', `${t.base}/events/${first.id}`, { key: t.key }));
+    expect(shown.result.body.deliveries.map((d: { endpointId: string }) => d.endpointId).sort()).toEqual(
+      [kept.id, deletedSince.id, replayedTo.id].sort(),
+    );
+    expect(shown.commands).toBeLessThan(300);
+  });
+});
