@@ -1,6 +1,6 @@
 import { verifyHubSignature } from '@hookrelay/signing';
-import { waitForDrain, type Reply } from '@hookrelay/testing';
-import { startApiHarness, type ApiCallResult, type ApiHarness, useApiHarness } from './api-harness';
+import { waitForDrain, type ApiCallResult, type Reply } from '@hookrelay/testing';
+import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
 import {
   createEndpoint,
   createTenant,
