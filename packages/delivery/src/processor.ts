@@ -256,7 +256,7 @@ async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: s
 async function keepToRateLimit(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<'send' | 'parked'> {
   const waitMs = await deps.store.lanes.sendWaitMs(endpoint.id, MAX_RATE_LIMIT_WAIT_MS);
   if (waitMs > MAX_RATE_LIMIT_WAIT_MS) {
-    if (await deps.store.lanes.park(jobId, deps.now() + waitMs)) deps.metrics.parked.inc({ reason: 'rate_limit' });
+    if (await deps.store.lanes.park(jobId, deps.now() + waitMs, 'rate')) deps.metrics.parked.inc({ reason: 'rate_limit' });
     return 'parked';
   }
   if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));

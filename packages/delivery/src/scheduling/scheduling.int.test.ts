@@ -2,7 +2,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { DeliveryJobData } from '@hookrelay/contracts';
 import { buildEndpoint, buildEvent, TestReceiver, waitForDrain } from '@hookrelay/testing';
-import { endpointSleeper } from '@hookrelay/store';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
 
 /** Counts a metric's value in the registry (0 when absent). */
@@ -169,9 +168,9 @@ describe('the scheduler in the worker', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(receiver.requests.filter((r) => r.url === '/paced')).toHaveLength(0);
     for (const id of paced) expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
-    // Their turn comes: parked, not dropped.
-    await h.redis.hdel(h.store.keys.laneEndpoint(limited.id), 'sent');
-    await h.store.lanes.wake([endpointSleeper(limited.id, limited.subscriberId)]);
+    // Parked, not dropped: the limit raised again (as PATCH does) wakes the endpoint, rather than
+    // leave it asleep for the minute its old limit said.
+    await h.saveEndpoint({ ...limited, rateLimit: { perSecond: 1000 } });
     for (const id of paced) await h.waitForState(id, ['delivered']);
     expect(receiver.requests.filter((r) => r.url === '/paced')).toHaveLength(8);
   });

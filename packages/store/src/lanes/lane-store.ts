@@ -174,9 +174,13 @@ export class LaneStore {
     return Number(await this.redis.hookrelayLanePaceSend(this.keys.sched(), this.now(), endpointId, maxWaitMs));
   }
 
-  /** Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`. */
-  async park(jobId: string, untilMs: number): Promise<boolean> {
-    return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs)) === 1;
+  /**
+   * Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`:
+   * `why` 'address' (its receiver's address was full: the worker wakes it) or 'rate' (its rate
+   * limit's next turn is far off: a changed limit wakes it too).
+   */
+  async park(jobId: string, untilMs: number, why: 'address' | 'rate' = 'address'): Promise<boolean> {
+    return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs, why)) === 1;
   }
 
   async wake(members: readonly string[]): Promise<void> {
