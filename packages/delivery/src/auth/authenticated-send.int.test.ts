@@ -1,3 +1,5 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Agent } from 'undici';
 import { USER_AGENT } from '@hookrelay/contracts';
 import { buildEndpoint, scriptedDns, useTestReceiver } from '@hookrelay/testing';
 import { testObservability } from '../engine-harness';
@@ -75,6 +77,35 @@ describe("AuthenticatedSender with the process's DNS", () => {
       expect(dns.calls).toEqual(['typo.test']);
     } finally {
       await dispatcher.close();
+    }
+  });
+});
+
+describe("AuthenticatedSender's attempt duration", () => {
+  it('is the time to the deadline for a send that timed out, not the time undici took to let go of it', async () => {
+    // Accepts TCP and never answers the TLS handshake: the request waits for its connect timeout.
+    const sockets: Socket[] = [];
+    const stalling = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const { port } = stalling.address() as AddressInfo;
+    const dispatcher = new Agent({ connect: { timeout: 1500 } });
+    const { logger } = testObservability();
+    const oauth = new OAuthTokenCache({ dispatcher, userAgent: USER_AGENT });
+    const send = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger, now: Date.now });
+    try {
+      const started = Date.now();
+      const endpoint = buildEndpoint({ url: `https://127.0.0.1:${port}/hook` });
+      const { result } = await send.send(endpoint, { url: endpoint.url, headers: {}, body: '{}', timeoutMs: 100 });
+      // Resolved once undici gave the request up (its connect timeout)...
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      // ...recorded as the 100 ms the attempt had.
+      expect(result).toMatchObject({ kind: 'error', errorKind: 'timeout' });
+      expect(result.durationMs).toBeLessThan(1000);
+      expect(result).not.toHaveProperty('decidedAt');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await dispatcher.destroy();
+      await new Promise<void>((resolve) => stalling.close(() => resolve()));
     }
   });
 });

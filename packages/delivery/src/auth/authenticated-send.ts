@@ -29,6 +29,9 @@ export interface AuthenticatedSenderOptions {
   resolver?: HostResolver;
 }
 
+/** A send's result, with when it was decided (its deadline's, for a send that timed out). */
+type Decided = SendResult & { decidedAt?: number };
+
 /** What one attempt sent last, and what came back: the result is classified, the request recorded. */
 export interface AuthenticatedSend {
   result: SendResult;
@@ -51,7 +54,10 @@ export class AuthenticatedSender {
     if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(endpoint, auth, request, started);
     else if (auth?.type === 'digest') sent = await this.sendWithDigest(endpoint, auth, request, started);
     else sent = { result: await this.post(request, endpoint), request };
-    return { request: sent.request, result: { ...sent.result, durationMs: this.options.now() - started } };
+    // The attempt took until its last send's result was decided: a send that timed out resolves
+    // only once undici lets go of its request, which can be seconds after its deadline.
+    const { decidedAt, ...result } = sent.result as Decided;
+    return { request: sent.request, result: { ...result, durationMs: (decidedAt ?? this.options.now()) - started } };
   }
 
   private async sendWithOAuth(
@@ -134,13 +140,15 @@ export class AuthenticatedSender {
     });
   }
 
-  private async post(request: OutboundRequest, endpoint: Owner): Promise<SendResult> {
+  private async post(request: OutboundRequest, endpoint: Owner): Promise<Decided> {
     const { resolver, now } = this.options;
     if (resolver) {
       const unresolved = await lookUpFor(resolver, request.url, endpoint.subscriberId, now);
       if (unresolved) return unresolved;
     }
-    return sendRequest(this.options.dispatcher, request, now);
+    const sentAt = now();
+    const result = await sendRequest(this.options.dispatcher, request, now);
+    return { ...result, decidedAt: sentAt + result.durationMs };
   }
 
   /** A second send gets what is left of the first one's deadline, not a fresh one. */
