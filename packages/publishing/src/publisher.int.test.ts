@@ -1,3 +1,4 @@
+import { newId } from '@hookrelay/contracts';
 import { createStore, type Store } from '@hookrelay/store';
 import { buildEndpoint, useRedisPrefix } from '@hookrelay/testing';
 import { Publisher } from './publisher';
@@ -11,6 +12,28 @@ describe('Publisher.publish', () => {
   beforeEach(() => {
     store = createStore({ redis: db.redis, prefix: db.prefix });
     publisher = new Publisher({ store, now: () => 1_700_000_000_000 });
+  });
+
+  it('stamps an event after reading its endpoints, so one created while the read was slow is still found in its history once deleted', async () => {
+    let clock = 1_800_000_000_000;
+    // One clock for the publisher and the store (which stamps the deletion).
+    store = createStore({ redis: db.redis, prefix: db.prefix, now: () => clock });
+    const slow = new Publisher({ store, now: () => clock });
+    const listAll = store.endpoints.listAll.bind(store.endpoints);
+    // A read that takes 5 s under load, with an endpoint created 3 s into it.
+    let created: ReturnType<typeof buildEndpoint> | undefined;
+    jest.spyOn(store.endpoints, 'listAll').mockImplementationOnce(async (subscriberId) => {
+      clock += 3000;
+      created = buildEndpoint({ id: newId('ep', clock), subscriberId, url: 'http://127.0.0.1:9/new', createdAt: clock });
+      await store.endpoints.save(created);
+      clock += 2000;
+      return listAll(subscriberId);
+    });
+    const [published] = await slow.publish(sid, [{ type: 'custom.slow', payload: {} }]);
+    expect(published!.endpoints.map((e) => e.id)).toEqual([created!.id]);
+    await store.endpoints.delete(created!);
+    const deliveries = await store.history.deliveriesOfEvent(published!.event);
+    expect(deliveries.map((d) => d.endpointId)).toEqual([created!.id]);
   });
 
   it("fans each event out to the subscriber's active endpoints whose filters match, stamped with the publisher's clock", async () => {

@@ -90,8 +90,10 @@ export class Publisher {
    * or `skipped` (another input was `reused`).
    */
   async publish(subscriberId: string, inputs: readonly EventInput[], options: PublishOptions = {}): Promise<Published[]> {
-    const now = this.now();
     const active = (await this.store.endpoints.listAll(subscriberId)).filter((e) => e.status === 'active');
+    // Stamped after the endpoints are read: the history looks an event's deliveries up among the
+    // endpoints alive when it was created (HistoryStore), so none it fans out to may be newer than it.
+    const now = this.now();
     const items = inputs.map((input) => {
       const event: StoredEvent = {
         id: newId('evt', now),
