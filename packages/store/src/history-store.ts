@@ -29,11 +29,16 @@ export interface EventFilter extends TimeWindow {
  */
 const CLOCK_SLACK_MS = 1000;
 
-/** Whether an endpoint deleted at `deletedAt` was alive when an event was created at `eventAt`. */
-function aliveAt(endpointId: string, deletedAt: number, eventAt: number): boolean {
-  const createdAt = timeOfId(endpointId);
-  // An id that carries no time (not issued by newId: a fixture's) may have been alive at any time.
-  return deletedAt >= eventAt - CLOCK_SLACK_MS && (createdAt === undefined || createdAt <= eventAt + CLOCK_SLACK_MS);
+/** A deleted endpoint's lifetime: created (from its id; -Infinity for an id that carries no time, a fixture's) and deleted. */
+interface Lifetime {
+  id: string;
+  createdAt: number;
+  deletedAt: number;
+}
+
+/** Whether an endpoint with `life` was alive when an event was created at `eventAt`. */
+function aliveAt(life: Lifetime, eventAt: number): boolean {
+  return life.deletedAt >= eventAt - CLOCK_SLACK_MS && life.createdAt <= eventAt + CLOCK_SLACK_MS;
 }
 
 type Counts = Record<DeliveryState, number>;
@@ -118,11 +123,16 @@ export class HistoryStore {
       this.endpoints.idsForHistory(subscriberId, oldest - CLOCK_SLACK_MS),
       late.exec(),
     ]);
+    // Each id decoded once, and only endpoints created before the newest event can matter.
+    const newest = Math.max(...events.map((e) => e.createdAt));
+    const lives = deleted
+      .map((d): Lifetime => ({ id: d.id, createdAt: timeOfId(d.id) ?? Number.NEGATIVE_INFINITY, deletedAt: d.deletedAt }))
+      .filter((life) => life.createdAt <= newest + CLOCK_SLACK_MS);
     return new Map(
       events.map((e, n) => {
         const [err, lateIds] = replies?.[n] ?? [];
         if (err) throw err;
-        const alive = deleted.filter((d) => aliveAt(d.id, d.deletedAt, e.createdAt)).map((d) => d.id);
+        const alive = lives.filter((life) => aliveAt(life, e.createdAt)).map((life) => life.id);
         return [e.id, [...new Set([...current, ...alive, ...((lateIds ?? []) as string[])])]];
       }),
     );
