@@ -180,6 +180,7 @@ describe('delivery and event history', () => {
       });
       expect(res.endpoint).toEqual({ id: ep.id, url: `${receiver.url}/`, status: 'active' });
       expect(res.attempts).toHaveLength(2);
+      expect(res.attemptCount).toBe(2);
       const [first, second] = res.attempts;
       expect(first).toMatchObject({ attempt: 1, statusCode: 500, outcome: 'retry', responseBody: 'upstream down' });
       expect(second).toMatchObject({ attempt: 2, statusCode: 200, outcome: 'delivered' });

@@ -66,6 +66,8 @@ export function deliveryRoutes(deps: ApiDeps): Router {
       nextAttemptAt: delivery.nextAttemptAt ?? null,
       endpoint: endpoint ? { id: endpoint.id, url: endpoint.url, status: endpoint.status } : null,
       attempts,
+      // The list keeps the newest 60 (ATTEMPT_LIMITS): the record counts them all.
+      attemptCount: delivery.attempts,
     });
   });
 

@@ -124,7 +124,9 @@ export interface Attempt {
 /** GET .../deliveries/:did: the record plus every attempt (the field `attempts` is the list there). */
 export type DeliveryWithAttempts = Omit<Delivery, 'attempts'> & {
   endpoint: { id: string; url: string; status: EndpointStatus } | null;
+  /** The newest 60 at most; `attemptCount` counts every one made. */
   attempts: Attempt[];
+  attemptCount: number;
 };
 
 export interface StoredEventView {

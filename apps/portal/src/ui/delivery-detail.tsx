@@ -124,7 +124,7 @@ export function DeliveryDetail({ api, id }: { api: Api; id: string }) {
 
           <section aria-labelledby="attempts-h">
             <h2 id="attempts-h">
-              Attempts <span class="muted">({d.attempts.length})</span>
+              Attempts <span class="muted">({d.attemptCount})</span>
             </h2>
             {d.attempts.length === 0 && <p class="card empty">No attempt yet.</p>}
             <ol class="plain-list attempt-list">

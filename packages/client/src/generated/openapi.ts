@@ -1274,7 +1274,7 @@ export interface components {
             /** @description The first 4 KB of the response body, as text (at most 8 KB once JSON-escaped). */
             responseBody?: string;
         };
-        /** @description A delivery with every attempt. Unlike in the list, `attempts` here is the attempts themselves (the count is its length), and `nextAttemptAt` is always present. */
+        /** @description A delivery with its attempts. Unlike in the list, `attempts` here is the attempts themselves (the newest 60: a delivery keeps no more), `attemptCount` how many it has made, and `nextAttemptAt` is always present. */
         DeliveryDetail: {
             /** @description Delivery id (`dlv_...`), derived from the event and endpoint ids. */
             id: string;
@@ -1283,8 +1283,10 @@ export interface components {
             endpointId: string;
             subscriberId: string;
             state: components["schemas"]["DeliveryState"];
-            /** @description Every attempt, oldest first. */
+            /** @description Its attempts, oldest first: every one, up to the newest 60 (each has its number). */
             attempts: components["schemas"]["AttemptRecord"][];
+            /** @description Attempts made, including any no longer kept. */
+            attemptCount: number;
             /** @description Unix milliseconds. */
             createdAt: number;
             /** @description Unix milliseconds. */
