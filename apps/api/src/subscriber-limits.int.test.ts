@@ -399,7 +399,7 @@ describe('per-subscriber limits', () => {
       const retry = () => h.call('POST', `${base}/deliveries/${deliveryId}/retry`);
       const recover = () => h.call('POST', `${base}/endpoints/${endpoint}/recover`, { body: { since: 0 } });
       // The publish took this second's event.
-      for (const again of [replay, retry, recover]) {
+      for (const again of [replay, recover]) {
         const over = await again();
         expect([over.status, over.body.error?.code]).toEqual([429, 'rate_limited']);
       }
@@ -408,6 +408,19 @@ describe('per-subscriber limits', () => {
         expect((await again()).status).toBe(202);
         expect((await again()).status).toBe(429);
       }
+      // A retry of a delivery still in progress is refused before the rate is taken...
+      clock.advance(1000);
+      const early = await retry();
+      expect([early.status, early.body.error?.code]).toEqual([409, 'delivery_in_progress']);
+      // ...so this second's event is still there for a replay.
+      expect((await replay()).status).toBe(202);
+      // An ended delivery's retry takes one: with this second's taken, it is 429.
+      const ended = (await h.store.deliveries.get(deliveryId))!;
+      await h.store.deliveries.patch(ended, { state: 'failed', failureReason: 'HTTP 500' });
+      const over = await retry();
+      expect([over.status, over.body.error?.code]).toEqual([429, 'rate_limited']);
+      clock.advance(1000);
+      expect((await retry()).status).toBe(202);
     });
 
     it('turns off again with 0', async () => {

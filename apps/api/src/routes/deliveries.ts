@@ -75,11 +75,14 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const sid = await subscriberOf(req, store);
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
+    const inProgress = () =>
+      new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
+    if (delivery.state !== 'failed' && delivery.state !== 'delivered') throw inProgress();
     // One more attempt, asked for: it counts against the publish rate as one event.
     await admitEvents(deps, sid, 1);
+    // Re-opened only from the state read above: one that moved on meanwhile is in progress after all.
     const queued = await deps.publisher.redeliver([delivery], true);
-    if (queued.length === 0)
-      throw new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
+    if (queued.length === 0) throw inProgress();
     res.status(202).json({ id: delivery.id, state: 'pending', queued: true });
   });
 

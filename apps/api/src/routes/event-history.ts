@@ -73,8 +73,9 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
           { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
         ]);
     }
-    // A replay makes attempts like a publish does: it counts against the publish rate as one event.
-    await admitEvents(deps, sid, 1);
+    // A replay makes attempts like a publish does: it counts against the publish rate as one event
+    // (one that reaches no endpoint makes none).
+    if (targets.length > 0) await admitEvents(deps, sid, 1);
     const result = await deps.publisher.replay(event, targets);
     res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
   });
