@@ -144,7 +144,10 @@ describe('idempotency keys', () => {
         let completed = false;
         for (let cut = 0; !completed && cut < 40; cut++) {
           const key = `crash-${cut}`;
+          const name = `idem-crash-${cut}`;
           const redis = new Redis(proxy.url, {
+            // Named, so the test can tell when Redis is done with the connection after the cut.
+            connectionName: name,
             maxRetriesPerRequest: 0,
             retryStrategy: () => null,
             enableOfflineQueue: false,
@@ -164,6 +167,9 @@ describe('idempotency keys', () => {
           proxy.heal();
           redis.disconnect();
           completed = outcome !== undefined;
+          // A command the proxy forwarded just before the cut may still be on its way: once Redis
+          // has dropped the connection, it has run everything it received on it.
+          await untilRedisDropped(h.redis, name);
 
           // Where the key lives (IdempotencyStore.keyOf): a subscriber's key by its SHA-256.
           const held = await h.redis.get(`${h.prefix}:idem:${sid}:${createHash('sha256').update(key).digest('hex')}`);
@@ -182,3 +188,12 @@ describe('idempotency keys', () => {
     }, 60_000);
   });
 });
+
+/** Waits (up to 5 s) until Redis lists no client named `name`. */
+async function untilRedisDropped(redis: Redis, name: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (((await redis.client('LIST')) as string).split('\n').some((line) => line.includes(` name=${name} `))) {
+    if (Date.now() > deadline) throw new Error(`Redis still holds the connection ${name}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,7 +1,6 @@
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES } from '@hookrelay/contracts';
-import { freePort, TestReceiver } from '@hookrelay/testing';
+import { freePort, startStallingServer, TestReceiver } from '@hookrelay/testing';
 import { sendRequest, type OutboundRequest } from './send';
 
 describe('sendRequest', () => {
@@ -73,11 +72,9 @@ describe('sendRequest', () => {
   });
 
   it("holds a timed-out request until its stalled connection attempt fails, so stalled receivers cannot pile requests up in undici's queue", async () => {
-    // Accepts TCP and never answers the TLS handshake: undici waits for its connect timeout.
-    const sockets: Socket[] = [];
-    const stalling = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
-    const { port } = stalling.address() as AddressInfo;
+    // Never answers the TLS handshake: undici waits for its connect timeout.
+    const stalling = await startStallingServer();
+    const { port } = stalling;
     const stalled = new Agent({ connections: 1, connect: { timeout: 400 } });
     try {
       const started = Date.now();
@@ -99,8 +96,7 @@ describe('sendRequest', () => {
       expect((stats?.pending ?? 0) + (stats?.queued ?? 0) + (stats?.running ?? 0)).toBe(0);
     } finally {
       await stalled.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+      await stalling.close();
     }
   });
 

@@ -13,3 +13,4 @@ export * from './wait-for-drain';
 export * from './redis-prefix-fixture';
 export * from './thread-pool-dns';
 export * from './scripted-dns';
+export * from './stalling-server';

@@ -1,7 +1,6 @@
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent } from 'undici';
 import { USER_AGENT } from '@hookrelay/contracts';
-import { buildEndpoint, scriptedDns, useTestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, scriptedDns, startStallingServer, useTestReceiver } from '@hookrelay/testing';
 import { testObservability } from '../engine-harness';
 import { createGuardedAgent } from '../ssrf/guarded-agent';
 import { HostResolver } from '../ssrf/host-resolver';
@@ -83,11 +82,9 @@ describe("AuthenticatedSender with the process's DNS", () => {
 
 describe("AuthenticatedSender's attempt duration", () => {
   it('is the time to the deadline for a send that timed out, not the time undici took to let go of it', async () => {
-    // Accepts TCP and never answers the TLS handshake: the request waits for its connect timeout.
-    const sockets: Socket[] = [];
-    const stalling = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
-    const { port } = stalling.address() as AddressInfo;
+    // Never answers the TLS handshake: the request waits for its connect timeout.
+    const stalling = await startStallingServer();
+    const { port } = stalling;
     const dispatcher = new Agent({ connect: { timeout: 1500 } });
     const { logger } = testObservability();
     const oauth = new OAuthTokenCache({ dispatcher, userAgent: USER_AGENT });
@@ -103,9 +100,8 @@ describe("AuthenticatedSender's attempt duration", () => {
       expect(result.durationMs).toBeLessThan(1000);
       expect(result).not.toHaveProperty('decidedAt');
     } finally {
-      for (const socket of sockets) socket.destroy();
       await dispatcher.destroy();
-      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+      await stalling.close();
     }
   });
 });

@@ -1,15 +1,13 @@
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { startStallingServer } from '@hookrelay/testing';
 import { Agent } from 'undici';
 import { AuthFailure } from './auth-failure';
 import { requestClientCredentialsToken } from './oauth-token-request';
 
 describe('requestClientCredentialsToken', () => {
   it('gives up at its deadline on a token host that stalls the connection, without waiting for the connect timeout', async () => {
-    // Accepts TCP and never answers the TLS handshake: the request never gets a socket to abort.
-    const sockets: Socket[] = [];
-    const stalling = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
-    const { port } = stalling.address() as AddressInfo;
+    // Never answers the TLS handshake: the request never gets a socket to abort.
+    const stalling = await startStallingServer();
+    const { port } = stalling;
     const dispatcher = new Agent({ connect: { timeout: 5000 } });
     try {
       const started = Date.now();
@@ -28,9 +26,8 @@ describe('requestClientCredentialsToken', () => {
       // Not the 5 s connect timeout.
       expect(Date.now() - started).toBeLessThan(2000);
     } finally {
-      for (const socket of sockets) socket.destroy();
       await dispatcher.destroy();
-      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+      await stalling.close();
     }
   });
 });
