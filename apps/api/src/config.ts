@@ -71,6 +71,13 @@ export const apiConfigSchema = z
       .min(0)
       .max(LIMIT_CEILINGS.maxSources)
       .default(DEFAULT_SUBSCRIBER_LIMITS.maxSources),
+    /** Endpoints one subscriber may have deleted within the retention period (they stay in its history), unless the admin sets its own. */
+    HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(LIMIT_CEILINGS.maxDeletedEndpoints)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.maxDeletedEndpoints),
     /** Events one subscriber may publish per second (a batch counts each event), unless the admin sets its own; 0 for no limit. */
     HOOKRELAY_EVENTS_PER_SECOND: z.coerce
       .number()

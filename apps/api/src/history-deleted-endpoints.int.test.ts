@@ -32,6 +32,8 @@ describe("an event's deliveries to endpoints deleted since", () => {
 
   it('looks only at the endpoints alive when it was created and those a replay sent it to, and still counts them', async () => {
     const receiver = await receivers.start({ status: 200 });
+    // More deleted endpoints than the default limit allows (limits.maxDeletedEndpoints), as an operator may allow.
+    expect((await h.call('PATCH', `/v1/subscribers/${t.id}`, { body: { limits: { maxDeletedEndpoints: 10_000 } } })).status).toBe(200);
     const kept = await createEndpoint(h, t, receiver.url);
     const deletedSince = await createEndpoint(h, t, receiver.url);
     await churn(CYCLES); // deleted before the event: they cannot hold its deliveries

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       maxEndpoints: config.HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER,
       maxSources: config.HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER,
       eventsPerSecond: config.HOOKRELAY_EVENTS_PER_SECOND,
+      maxDeletedEndpoints: config.HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER,
     },
     policy: {
       allowHttp: config.HOOKRELAY_ALLOW_HTTP,

@@ -25,8 +25,8 @@ describe('per-subscriber limits', () => {
         id: sid,
         name: 'Acme',
         createdAt: expect.any(Number),
-        limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0 },
-        usage: { endpoints: 1, sources: 0 },
+        limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0, maxDeletedEndpoints: 1000 },
+        usage: { endpoints: 1, sources: 0, deletedEndpoints: 0 },
       };
       expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toEqual(expected);
       expect((await h.call('GET', `/v1/subscribers/${sid}`, { key })).body).toEqual(expected);
@@ -38,7 +38,7 @@ describe('per-subscriber limits', () => {
       const { sid, key } = await newSubscriber(h);
       const patched = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxEndpoints: 5, eventsPerSecond: 20 } } });
       expect(patched.status).toBe(200);
-      expect(patched.body.limits).toEqual({ maxEndpoints: 5, maxSources: 50, eventsPerSecond: 20 });
+      expect(patched.body.limits).toEqual({ maxEndpoints: 5, maxSources: 50, eventsPerSecond: 20, maxDeletedEndpoints: 1000 });
       expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
       const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
       expect(reset.body).toMatchObject({ name: 'Acme Corp', limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 20 } });
@@ -46,6 +46,7 @@ describe('per-subscriber limits', () => {
         maxEndpoints: 100,
         maxSources: 50,
         eventsPerSecond: 20,
+        maxDeletedEndpoints: 1000,
       });
     });
 
@@ -56,6 +57,7 @@ describe('per-subscriber limits', () => {
       ['a rate above the ceiling', { limits: { eventsPerSecond: 10_000_001 } }, 'limits.eventsPerSecond'],
       ['an endpoint quota above the ceiling', { limits: { maxEndpoints: 1e9 } }, 'limits.maxEndpoints'],
       ['a source quota that is not a number', { limits: { maxSources: {} } }, 'limits.maxSources'],
+      ['a deleted-endpoint limit below 0', { limits: { maxDeletedEndpoints: -1 } }, 'limits.maxDeletedEndpoints'],
       ['an unknown limit', { limits: { maxEvents: 1 } }, 'limits'],
       ['an empty name', { name: ' ' }, 'name'],
     ])('refuses %s with 400 naming the field, and changes nothing', async (_label, body, path) => {
@@ -134,6 +136,43 @@ describe('per-subscriber limits', () => {
         details: [{ path: 'limits.maxSources', message: expect.stringContaining('2') }],
       });
       expect((await h.call('GET', `/v1/subscribers/${sid}/sources`)).body.data).toHaveLength(2);
+    });
+  });
+
+  describe('endpoints deleted within the retention period (maxDeletedEndpoints)', () => {
+    const clock = manualClock();
+    const h = useApiHarness(() => ({ worker: false, now: clock.now, retentionMs: 60_000 }));
+
+    it('refuses a create once the subscriber has deleted that many, until they age out of the history', async () => {
+      const { sid } = await newSubscriber(h);
+      await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxDeletedEndpoints: 3 } } });
+      const create = (i: number) => h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${i}` } });
+      for (let i = 0; i < 3; i++) {
+        const created = await create(i);
+        expect(created.status).toBe(201);
+        expect((await h.call('DELETE', `/v1/subscribers/${sid}/endpoints/${created.body.id}`)).status).toBe(204);
+        clock.advance(10_000);
+      }
+      const over = await create(3);
+      expect(over.status).toBe(409);
+      expect(over.body.error).toEqual({
+        code: 'quota_exceeded',
+        message: expect.stringContaining('deleted 3 endpoints within the retention period'),
+        details: [{ path: 'limits.maxDeletedEndpoints', message: expect.stringContaining('3') }],
+      });
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage).toEqual({ endpoints: 0, sources: 0, deletedEndpoints: 3 });
+      // The first deletion ages out of the 60 s retention period: room for one more.
+      clock.advance(31_000);
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage.deletedEndpoints).toBe(2);
+      expect((await create(4)).status).toBe(201);
+      expect((await create(5)).status).toBe(201);
+      // Still 2 deleted: the limit counts deletions, not endpoints alive.
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage).toEqual({ endpoints: 2, sources: 0, deletedEndpoints: 2 });
+    });
+
+    it('is 1,000 by default, ten times the endpoint quota', async () => {
+      const { sid } = await newSubscriber(h);
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.limits.maxDeletedEndpoints).toBe(1000);
     });
   });
 

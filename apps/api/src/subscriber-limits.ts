@@ -13,6 +13,8 @@ export const DEFAULT_SUBSCRIBER_LIMITS: Readonly<SubscriberLimits> = Object.free
   maxSources: 50,
   /** Off: a subscriber publishes as fast as the service takes it until the admin says otherwise. */
   eventsPerSecond: 0,
+  /** Ten times the endpoint quota: room to replace every endpoint ten times a retention period. */
+  maxDeletedEndpoints: 1000,
 });
 
 /** The largest value each limit may be set to (configuration or the admin's override). */
@@ -20,6 +22,7 @@ export const LIMIT_CEILINGS: Readonly<SubscriberLimits> = Object.freeze({
   maxEndpoints: 100_000,
   maxSources: 100_000,
   eventsPerSecond: 1_000_000,
+  maxDeletedEndpoints: 1_000_000,
 });
 
 const override = (ceiling: number) => z.number().int().min(0).max(ceiling).nullable().optional();
@@ -31,6 +34,7 @@ export const limitOverridesSchema = z
     maxSources: override(LIMIT_CEILINGS.maxSources),
     /** 0 turns the limit off. */
     eventsPerSecond: override(LIMIT_CEILINGS.eventsPerSecond),
+    maxDeletedEndpoints: override(LIMIT_CEILINGS.maxDeletedEndpoints),
   })
   .strict();
 
@@ -68,14 +72,19 @@ export class SubscriberLimitsReader {
 }
 
 export class QuotaExceededError extends AppError {
-  constructor(quota: 'maxEndpoints' | 'maxSources', limit: number) {
-    const what = `${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${limit === 1 ? '' : 's'}`;
-    super(
-      409,
-      'quota_exceeded',
-      `quota exceeded: the subscriber has its limit of ${limit} ${what} (limits.${quota}); delete one, or ask the operator to raise it`,
-      [{ path: `limits.${quota}`, message: `at most ${limit} ${what} per subscriber` }],
-    );
+  constructor(quota: 'maxEndpoints' | 'maxSources' | 'maxDeletedEndpoints', limit: number) {
+    const plural = limit === 1 ? '' : 's';
+    const [message, detail] =
+      quota === 'maxDeletedEndpoints'
+        ? [
+            `quota exceeded: the subscriber has deleted ${limit} endpoint${plural} within the retention period (limits.maxDeletedEndpoints), which its history keeps until then; update an endpoint instead of replacing it, or ask the operator to raise the limit`,
+            `at most ${limit} endpoint${plural} deleted per retention period`,
+          ]
+        : [
+            `quota exceeded: the subscriber has its limit of ${limit} ${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${plural} (limits.${quota}); delete one, or ask the operator to raise it`,
+            `at most ${limit} ${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${plural} per subscriber`,
+          ];
+    super(409, 'quota_exceeded', message, [{ path: `limits.${quota}`, message: detail }]);
   }
 }
 

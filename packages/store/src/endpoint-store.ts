@@ -208,6 +208,11 @@ export class EndpointStore {
       .exec();
   }
 
+  /** Endpoints the subscriber deleted within the retention period (what its history still keeps of them). */
+  async deletedCount(subscriberId: string): Promise<number> {
+    return this.redis.zcount(this.keys.subscriberEndpointsDeleted(subscriberId), this.now() - this.retentionMs, '+inf');
+  }
+
   /**
    * Ids of every endpoint the subscriber has, and of those it deleted since `deletedSince` (epoch
    * ms) with when each was deleted: what the history reads to find an event's deliveries.

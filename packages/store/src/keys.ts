@@ -50,7 +50,7 @@ export function createKeys(prefix: string) {
     /** A replay claim (string, expiring with its window): the SHA-256 of a signature or dedupe key -> the event it published. */
     sourceReplay: (id: string, keyHash: string) => `${prefix}:src:${id}:rp:${keyHash}`,
     subscriber: (id: string) => `${prefix}:sub:${id}`,
-    /** The admin's overrides of a subscriber's limits (hash: maxEndpoints, maxSources, eventsPerSecond). */
+    /** The admin's overrides of a subscriber's limits (hash: maxEndpoints, maxSources, eventsPerSecond, maxDeletedEndpoints). */
     subscriberLimits: (id: string) => `${prefix}:sub:${id}:limits`,
     /** The subscriber's publish-rate state (take-publish-rate-1.lua). */
     subscriberPublishRate: (id: string) => `${prefix}:sub:${id}:publish-rate`,

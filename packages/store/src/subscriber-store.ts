@@ -20,11 +20,19 @@ export interface SubscriberLimits {
   maxSources: number;
   /** Events it may publish per second, across all API processes; 0 for no limit. */
   eventsPerSecond: number;
+  /**
+   * Endpoints it may have deleted within the retention period: each stays in its history (an
+   * index entry, its version and scheduler settings) until then, so creating past it is refused.
+   */
+  maxDeletedEndpoints: number;
 }
 
-export const SUBSCRIBER_LIMIT_NAMES = ['maxEndpoints', 'maxSources', 'eventsPerSecond'] as const satisfies ReadonlyArray<
-  keyof SubscriberLimits
->;
+export const SUBSCRIBER_LIMIT_NAMES = [
+  'maxEndpoints',
+  'maxSources',
+  'eventsPerSecond',
+  'maxDeletedEndpoints',
+] as const satisfies ReadonlyArray<keyof SubscriberLimits>;
 
 export type ApiKeyRole = 'subscriber' | 'publisher';
 

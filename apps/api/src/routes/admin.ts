@@ -77,14 +77,15 @@ export function adminRoutes(deps: ApiDeps): Router {
 
   /** A subscriber, its limits in force and what it uses of them (the admin, or the subscriber's own key). */
   async function subscriberView(sid: string) {
-    const [subscriber, limits, endpoints, sources] = await Promise.all([
+    const [subscriber, limits, endpoints, sources, deletedEndpoints] = await Promise.all([
       deps.store.subscribers.get(sid),
       deps.subscriberLimits.of(sid, { fresh: true }),
       deps.store.endpoints.count(sid),
       deps.store.sources.count(sid),
+      deps.store.endpoints.deletedCount(sid),
     ]);
     if (!subscriber) throw new NotFoundError('subscriber');
-    return { ...subscriber, limits, usage: { endpoints, sources } };
+    return { ...subscriber, limits, usage: { endpoints, sources, deletedEndpoints } };
   }
 
   router.get('/subscribers/:sid', async (req, res) => {

@@ -1691,11 +1691,12 @@ export interface components {
             revokedAt?: number;
         };
         /**
-         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND).
+         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER).
          * @example {
          *       "maxEndpoints": 100,
          *       "maxSources": 50,
-         *       "eventsPerSecond": 0
+         *       "eventsPerSecond": 0,
+         *       "maxDeletedEndpoints": 1000
          *     }
          */
         SubscriberLimits: {
@@ -1705,6 +1706,8 @@ export interface components {
             maxSources: number;
             /** @description Events it may publish per second across every API process, with a second's worth of burst; a batch counts each of its events, and so do events published through its sources and test sends. Over it: 429 with Retry-After. 0: no limit (the default). */
             eventsPerSecond: number;
+            /** @description Endpoints it may have deleted within the retention period: each stays in its history until then, so creating an endpoint while this many are kept answers 409 quota_exceeded (checked before the write: concurrent creates may pass it by a few). Default 1000. */
+            maxDeletedEndpoints: number;
         };
         /**
          * @example {
@@ -1714,11 +1717,13 @@ export interface components {
          *       "limits": {
          *         "maxEndpoints": 100,
          *         "maxSources": 50,
-         *         "eventsPerSecond": 0
+         *         "eventsPerSecond": 0,
+         *         "maxDeletedEndpoints": 1000
          *       },
          *       "usage": {
          *         "endpoints": 3,
-         *         "sources": 1
+         *         "sources": 1,
+         *         "deletedEndpoints": 0
          *       }
          *     }
          */
@@ -1728,6 +1733,8 @@ export interface components {
             usage: {
                 endpoints: number;
                 sources: number;
+                /** @description Endpoints deleted within the retention period, against limits.maxDeletedEndpoints. */
+                deletedEndpoints: number;
             };
         };
         /**
@@ -1748,6 +1755,8 @@ export interface components {
                 maxSources?: number | null;
                 /** @description Events per second this subscriber may publish; 0 for no limit, null for the server's default. */
                 eventsPerSecond?: number | null;
+                /** @description Endpoints this subscriber may have deleted within the retention period; null for the server's default. */
+                maxDeletedEndpoints?: number | null;
             };
         };
         /** @description At most this many deliveries a second to the endpoint, across every worker. Deliveries over the limit wait in the endpoint's lane without holding a worker slot and are not failed attempts. A fraction paces slower than one a second (0.5: one every two seconds). */
@@ -2087,7 +2096,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The subscriber already has its quota of these (limits.maxEndpoints or limits.maxSources): nothing was stored. Delete one, or ask the operator to raise the limit (PATCH /v1/subscribers/{sid}). */
+        /** @description The subscriber already has its quota of these (limits.maxEndpoints or limits.maxSources), or, creating an endpoint, has deleted limits.maxDeletedEndpoints within the retention period: nothing was stored. Delete one (or update an endpoint instead of replacing it), or ask the operator to raise the limit (PATCH /v1/subscribers/{sid}). */
         QuotaExceeded: {
             headers: {
                 [name: string]: unknown;
