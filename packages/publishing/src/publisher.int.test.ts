@@ -14,26 +14,55 @@ describe('Publisher.publish', () => {
     publisher = new Publisher({ store, now: () => 1_700_000_000_000 });
   });
 
-  it('stamps an event after reading its endpoints, so one created while the read was slow is still found in its history once deleted', async () => {
+  describe('when reading the endpoints is slower than the clock allowance, the history still finds each delivery once its endpoint is deleted', () => {
     let clock = 1_800_000_000_000;
-    // One clock for the publisher and the store (which stamps the deletion).
-    store = createStore({ redis: db.redis, prefix: db.prefix, now: () => clock });
-    const slow = new Publisher({ store, now: () => clock });
-    const listAll = store.endpoints.listAll.bind(store.endpoints);
-    // A read that takes 5 s under load, with an endpoint created 3 s into it.
-    let created: ReturnType<typeof buildEndpoint> | undefined;
-    jest.spyOn(store.endpoints, 'listAll').mockImplementationOnce(async (subscriberId) => {
-      clock += 3000;
-      created = buildEndpoint({ id: newId('ep', clock), subscriberId, url: 'http://127.0.0.1:9/new', createdAt: clock });
-      await store.endpoints.save(created);
-      clock += 2000;
-      return listAll(subscriberId);
+    let slow: Publisher;
+    beforeEach(() => {
+      clock = 1_800_000_000_000;
+      // One clock for the publisher and the store (which stamps deletions).
+      store = createStore({ redis: db.redis, prefix: db.prefix, now: () => clock });
+      slow = new Publisher({ store, now: () => clock });
     });
-    const [published] = await slow.publish(sid, [{ type: 'custom.slow', payload: {} }]);
-    expect(published!.endpoints.map((e) => e.id)).toEqual([created!.id]);
-    await store.endpoints.delete(created!);
-    const deliveries = await store.history.deliveriesOfEvent(published!.event);
-    expect(deliveries.map((d) => d.endpointId)).toEqual([created!.id]);
+
+    /** The fan-out read takes 5 s; `during` runs 3 s into it, before the read itself. */
+    function slowRead(during: () => Promise<void>): void {
+      const listAll = store.endpoints.listAll.bind(store.endpoints);
+      jest.spyOn(store.endpoints, 'listAll').mockImplementationOnce(async (subscriberId) => {
+        clock += 3000;
+        await during();
+        clock += 2000;
+        return listAll(subscriberId);
+      });
+    }
+
+    it('for an endpoint created during the read', async () => {
+      let created: ReturnType<typeof buildEndpoint> | undefined;
+      slowRead(async () => {
+        created = buildEndpoint({ id: newId('ep', clock), subscriberId: sid, url: 'http://127.0.0.1:9/new', createdAt: clock });
+        await store.endpoints.save(created);
+      });
+      const [published] = await slow.publish(sid, [{ type: 'custom.slow', payload: {} }]);
+      expect(published!.endpoints.map((e) => e.id)).toEqual([created!.id]);
+      await store.endpoints.delete(created!);
+      expect((await store.history.deliveriesOfEvent(published!.event)).map((d) => d.endpointId)).toEqual([created!.id]);
+    });
+
+    it('for an endpoint deleted after the read answered, before the event was written', async () => {
+      const endpoint = buildEndpoint({ id: newId('ep', clock - 60_000), subscriberId: sid, url: 'http://127.0.0.1:9/old' });
+      await store.endpoints.save(endpoint);
+      const listAll = store.endpoints.listAll.bind(store.endpoints);
+      jest.spyOn(store.endpoints, 'listAll').mockImplementationOnce(async (subscriberId) => {
+        const answer = await listAll(subscriberId);
+        // Deleted 1 s after the read answered; the answer reaches the publisher 4 s later.
+        clock += 1000;
+        await store.endpoints.delete(endpoint);
+        clock += 4000;
+        return answer;
+      });
+      const [published] = await slow.publish(sid, [{ type: 'custom.slow', payload: {} }]);
+      expect(published!.endpoints.map((e) => e.id)).toEqual([endpoint.id]);
+      expect((await store.history.deliveriesOfEvent(published!.event)).map((d) => d.endpointId)).toEqual([endpoint.id]);
+    });
   });
 
   it("fans each event out to the subscriber's active endpoints whose filters match, stamped with the publisher's clock", async () => {

@@ -1,5 +1,5 @@
 import { matchesAny, newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import type { EventWrite, NewDelivery, Store } from '@hookrelay/store';
+import { HISTORY_CLOCK_SLACK_MS, type EventWrite, type NewDelivery, type Store } from '@hookrelay/store';
 import { GroupCommit } from './group-commit';
 import { requestDigest } from './request-digest';
 
@@ -90,10 +90,13 @@ export class Publisher {
    * or `skipped` (another input was `reused`).
    */
   async publish(subscriberId: string, inputs: readonly EventInput[], options: PublishOptions = {}): Promise<Published[]> {
-    const active = (await this.store.endpoints.listAll(subscriberId)).filter((e) => e.status === 'active');
-    // Stamped after the endpoints are read: the history looks an event's deliveries up among the
-    // endpoints alive when it was created (HistoryStore), so none it fans out to may be newer than it.
     const now = this.now();
+    const active = (await this.store.endpoints.listAll(subscriberId)).filter((e) => e.status === 'active');
+    // The history looks an event's deliveries up among the endpoints alive around its stamp
+    // (HistoryStore, within a clock allowance). Stamped before the read, no endpoint deleted before
+    // the stamp is in it; a read that outlasted the allowance may hold endpoints created after the
+    // stamp, which are noted with the event before its deliveries are written (below).
+    const slowRead = this.now() - now > HISTORY_CLOCK_SLACK_MS;
     const items = inputs.map((input) => {
       const event: StoredEvent = {
         id: newId('evt', now),
@@ -114,6 +117,12 @@ export class Publisher {
     if (options.maxDeliveries !== undefined && items.length > 1 && deliveries > options.maxDeliveries)
       throw new FanOutLimitError(deliveries, options.maxDeliveries);
     await options.beforeWrite?.();
+    if (slowRead)
+      for (const { event, endpoints } of items)
+        await this.store.history.noteLateTargets(
+          event,
+          endpoints.map((e) => e.id),
+        );
     const written = await this.commits.write(items);
     return items.map(({ event, endpoints }, i) => {
       const write = written[i];
@@ -135,7 +144,7 @@ export class Publisher {
   async replay(event: StoredEvent, endpoints: readonly Pick<Endpoint, 'id'>[]): Promise<{ created: string[]; requeued: string[] }> {
     // Noted before the deliveries are written: a note without its delivery finds nothing, while a
     // delivery without its note would go unlisted once its endpoint is deleted.
-    await this.store.history.noteReplayTargets(
+    await this.store.history.noteLateTargets(
       event,
       endpoints.map((e) => e.id),
     );

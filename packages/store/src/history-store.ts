@@ -27,7 +27,8 @@ export interface EventFilter extends TimeWindow {
  * it fans out to, as a delete stamps its deletion a moment before it lands. An endpoint created or
  * deleted within this of an event counts as alive at it.
  */
-const CLOCK_SLACK_MS = 1000;
+export const HISTORY_CLOCK_SLACK_MS = 1000;
+const CLOCK_SLACK_MS = HISTORY_CLOCK_SLACK_MS;
 
 /** A deleted endpoint's lifetime: created (from its id; -Infinity for an id that carries no time, a fixture's) and deleted. */
 interface Lifetime {
@@ -87,11 +88,13 @@ export class HistoryStore {
   }
 
   /**
-   * Notes the endpoints a replay of `event` goes to that were created after the event, before the
-   * replay writes its deliveries: once deleted, they are not among those alive at the event that
-   * endpointsThatMayHold looks at. Kept for the retention period, as the deliveries are.
+   * Notes the endpoints among `endpointIds` that were created after `event` (more than the clock
+   * allowance), before deliveries of it to them are written: a replay's targets, or a publish's
+   * when its read of the endpoints outlasted the allowance. Once deleted, they are not among those
+   * alive at the event that endpointsThatMayHold looks at. Kept for the retention period, as the
+   * deliveries are.
    */
-  async noteReplayTargets(event: Pick<StoredEvent, 'id' | 'createdAt'>, endpointIds: readonly string[]): Promise<void> {
+  async noteLateTargets(event: Pick<StoredEvent, 'id' | 'createdAt'>, endpointIds: readonly string[]): Promise<void> {
     const late = endpointIds.filter((id) => (timeOfId(id) ?? -Infinity) > event.createdAt + CLOCK_SLACK_MS);
     if (late.length === 0) return;
     const key = this.keys.eventLateEndpoints(event.id);
@@ -105,7 +108,7 @@ export class HistoryStore {
   /**
    * Per event, the endpoints that may hold a delivery of it: the subscriber's endpoints, those
    * deleted since that were alive when it was created (its fan-out went to endpoints alive then)
-   * and those a replay sent it to though created after it (noteReplayTargets). Not every endpoint
+   * and those a replay (or a slow publish) sent it to though created after it (noteLateTargets). Not every endpoint
    * deleted within the retention period: deleted endpoints do not count toward the quota, and each
    * one added three commands per event looked up, so 2,000 create/delete cycles made one
    * `GET .../events?include=outcomes` take 3.4 s (and a publish beside it as long), 6,000 made both

@@ -14,7 +14,7 @@ export function createKeys(prefix: string) {
     /** Endpoints deleted within the retention period (sorted set by deletion time): their deliveries are still history. */
     subscriberEndpointsDeleted: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-deleted`,
     event: (id: string) => `${prefix}:ev:${id}`,
-    /** Endpoints created after the event that a replay sent it to (set; see HistoryStore.noteReplayTargets). */
+    /** Endpoints created after the event that a replay (or a slow publish) sent it to (set; see HistoryStore.noteLateTargets). */
     eventLateEndpoints: (id: string) => `${prefix}:ev:${id}:late`,
     delivery: (id: string) => `${prefix}:dl:${id}`,
     deliveryAttempts: (id: string) => `${prefix}:dl:${id}:at`,

@@ -1706,7 +1706,7 @@ export interface components {
             maxSources: number;
             /** @description Events it may publish per second across every API process, with a second's worth of burst; a batch counts each of its events, and so do events published through its sources and test sends. Over it: 429 with Retry-After. 0: no limit (the default). */
             eventsPerSecond: number;
-            /** @description Endpoints it may have deleted within the retention period: each stays in its history until then, so creating an endpoint while this many are kept answers 409 quota_exceeded (checked before the write: concurrent creates may pass it by a few). Default 1000. */
+            /** @description Endpoints it may have deleted within the retention period: each stays in its history until then, so creating an endpoint while this many are kept answers 409 quota_exceeded (checked before the write: concurrent creates may pass it by a few). 0 means none may be created while any deleted one is kept (it is not "off", unlike eventsPerSecond). Default 1000. */
             maxDeletedEndpoints: number;
         };
         /**
