@@ -73,16 +73,16 @@ export class SubscriberLimitsReader {
 
 export class QuotaExceededError extends AppError {
   constructor(quota: 'maxEndpoints' | 'maxSources' | 'maxDeletedEndpoints', limit: number) {
-    const plural = limit === 1 ? '' : 's';
+    const what = `${quota === 'maxSources' ? 'source' : 'endpoint'}${limit === 1 ? '' : 's'}`;
     const [message, detail] =
       quota === 'maxDeletedEndpoints'
         ? [
-            `quota exceeded: the subscriber has deleted ${limit} endpoint${plural} within the retention period (limits.maxDeletedEndpoints), which its history keeps until then; update an endpoint instead of replacing it, or ask the operator to raise the limit`,
-            `at most ${limit} endpoint${plural} deleted per retention period`,
+            `quota exceeded: the subscriber has deleted ${limit} ${what} within the retention period (limits.maxDeletedEndpoints), which its history keeps until then; update an endpoint instead of replacing it, or ask the operator to raise the limit`,
+            `at most ${limit} ${what} deleted per retention period`,
           ]
         : [
-            `quota exceeded: the subscriber has its limit of ${limit} ${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${plural} (limits.${quota}); delete one, or ask the operator to raise it`,
-            `at most ${limit} ${quota === 'maxEndpoints' ? 'endpoint' : 'source'}${plural} per subscriber`,
+            `quota exceeded: the subscriber has its limit of ${limit} ${what} (limits.${quota}); delete one, or ask the operator to raise it`,
+            `at most ${limit} ${what} per subscriber`,
           ];
     super(409, 'quota_exceeded', message, [{ path: `limits.${quota}`, message: detail }]);
   }

@@ -28,7 +28,6 @@ export interface EventFilter extends TimeWindow {
  * deleted within this of an event counts as alive at it.
  */
 export const HISTORY_CLOCK_SLACK_MS = 1000;
-const CLOCK_SLACK_MS = HISTORY_CLOCK_SLACK_MS;
 
 /** A deleted endpoint's lifetime: created (from its id; -Infinity for an id that carries no time, a fixture's) and deleted. */
 interface Lifetime {
@@ -39,14 +38,14 @@ interface Lifetime {
 
 /** Whether an endpoint with `life` was alive when an event was created at `eventAt`. */
 function aliveAt(life: Lifetime, eventAt: number): boolean {
-  return life.deletedAt >= eventAt - CLOCK_SLACK_MS && life.createdAt <= eventAt + CLOCK_SLACK_MS;
+  return life.deletedAt >= eventAt - HISTORY_CLOCK_SLACK_MS && life.createdAt <= eventAt + HISTORY_CLOCK_SLACK_MS;
 }
 
 type Counts = Record<DeliveryState, number>;
 
 /**
  * Read side of the delivery history: what a subscriber sees of what was sent to them; and the one
- * note it needs written, the endpoints a replay sent an event to though created after it.
+ * note it needs written, the endpoints an event went to though created after it (noteLateTargets).
  */
 export class HistoryStore {
   constructor(
@@ -95,7 +94,7 @@ export class HistoryStore {
    * deliveries are.
    */
   async noteLateTargets(event: Pick<StoredEvent, 'id' | 'createdAt'>, endpointIds: readonly string[]): Promise<void> {
-    const late = endpointIds.filter((id) => (timeOfId(id) ?? -Infinity) > event.createdAt + CLOCK_SLACK_MS);
+    const late = endpointIds.filter((id) => (timeOfId(id) ?? -Infinity) > event.createdAt + HISTORY_CLOCK_SLACK_MS);
     if (late.length === 0) return;
     const key = this.keys.eventLateEndpoints(event.id);
     await this.redis
@@ -123,14 +122,14 @@ export class HistoryStore {
     const late = this.redis.pipeline();
     for (const e of events) late.smembers(this.keys.eventLateEndpoints(e.id));
     const [{ current, deleted }, replies] = await Promise.all([
-      this.endpoints.idsForHistory(subscriberId, oldest - CLOCK_SLACK_MS),
+      this.endpoints.idsForHistory(subscriberId, oldest - HISTORY_CLOCK_SLACK_MS),
       late.exec(),
     ]);
     // Each id decoded once, and only endpoints created before the newest event can matter.
     const newest = Math.max(...events.map((e) => e.createdAt));
     const lives = deleted
       .map((d): Lifetime => ({ id: d.id, createdAt: timeOfId(d.id) ?? Number.NEGATIVE_INFINITY, deletedAt: d.deletedAt }))
-      .filter((life) => life.createdAt <= newest + CLOCK_SLACK_MS);
+      .filter((life) => life.createdAt <= newest + HISTORY_CLOCK_SLACK_MS);
     return new Map(
       events.map((e, n) => {
         const [err, lateIds] = replies?.[n] ?? [];
