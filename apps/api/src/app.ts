@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { authenticate, enforceReadOnlySessions } from './auth';
 import { eventTypeRoutes } from './catalog/event-type-routes';
 import type { ApiDeps } from './deps';
+import { INFLATE_BODIES } from './compressed-bodies';
 import { errorHandler } from './errors';
 import { JSON_MEDIA_TYPES, noSuchRoute, requireJsonBodies } from './http-semantics';
 import { limitBodyDepth } from './json-depth';
@@ -45,7 +46,7 @@ export function createApp(deps: ApiDeps): Express {
   });
   // Inbound sources read their body raw (signatures are over the exact bytes), so before express.json.
   app.use(ingestRoutes(deps));
-  app.use(express.json({ limit: '1mb', type: JSON_MEDIA_TYPES }));
+  app.use(express.json({ limit: '1mb', type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES }));
   app.use(requireJsonBodies());
   app.use(limitBodyDepth());
 

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '@hookrelay/observability';
 import { SecretUnreadableError } from '@hookrelay/secrets';
+import { COMPRESSED_BODY_MESSAGE } from './compressed-bodies';
 
 /** An error the API answers with its own status and code: `{error: {code, message, details?}}`. */
 export class AppError extends Error {
@@ -87,7 +88,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if ((err as { type?: string }).type === 'entity.too.large')
       error = new AppError(413, 'payload_too_large', 'request body is larger than 1 MB');
     else if ((err as { type?: string }).type === 'entity.parse.failed') error = new ValidationError('request body is not valid JSON');
-    else if ((err as { type?: string }).type === 'encoding.unsupported' || (err as { type?: string }).type === 'charset.unsupported')
+    else if ((err as { type?: string }).type === 'encoding.unsupported')
+      error = new AppError(415, 'unsupported_encoding', COMPRESSED_BODY_MESSAGE);
+    else if ((err as { type?: string }).type === 'charset.unsupported')
       error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
     // The router could not decode a path parameter (`/endpoints/%zz`): the caller's mistake, not ours.
     // Found by test/reliability/input-fuzz, which got a 500 for it on every route with an id.

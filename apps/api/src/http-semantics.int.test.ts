@@ -1,3 +1,4 @@
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { useApiHarness } from './api-harness';
 import { newSubscriber } from './sources/source-test-kit';
 
@@ -47,6 +48,47 @@ describe('HTTP semantics of the API', () => {
       expect(res.status).toBe(201);
       const empty = await raw('POST', `/v1/subscribers/${sid}/api-keys`, { 'content-length': '0' });
       expect(empty.status).toBe(201);
+    });
+  });
+
+  describe('a compressed body', () => {
+    // A 1 KB gzip body inflated to 1 MB of JSON before the key was checked: refused as sent.
+    const bomb = gzipSync(JSON.stringify({ type: 'custom.big', payload: { fill: 'x'.repeat(900_000) } }));
+
+    it.each([
+      ['gzip', bomb],
+      ['br', brotliCompressSync('{"type":"custom.x","payload":{}}')],
+    ])('is a 415 for Content-Encoding: %s, read no further, and nothing is published', async (encoding, bytes) => {
+      expect(bytes.length).toBeLessThan(2000);
+      const res = await fetch(`${h.baseUrl}/v1/subscribers/${sid}/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'application/json', 'content-encoding': encoding },
+        body: new Uint8Array(bytes),
+      });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toEqual({
+        error: { code: 'unsupported_encoding', message: 'request body must not be compressed: send it without Content-Encoding' },
+      });
+      expect((await h.call('GET', `/v1/subscribers/${sid}/events`)).body.data).toEqual([]);
+    });
+
+    it('is refused before the key is checked, so a bad key learns nothing more and costs no inflating', async () => {
+      const res = await fetch(`${h.baseUrl}/v1/subscribers/${sid}/events`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer nope', 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: new Uint8Array(bomb),
+      });
+      expect(res.status).toBe(415);
+    });
+
+    it('is accepted with Content-Encoding: identity', async () => {
+      const res = await raw(
+        'POST',
+        `/v1/subscribers/${sid}/events`,
+        { 'content-type': 'application/json', 'content-encoding': 'identity' },
+        '{"type":"custom.plain","payload":{}}',
+      );
+      expect(res.status).toBe(202);
     });
   });
 

@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { useApiHarness } from '../api-harness';
 import { createSource, eventsOf, historyOf, ingest, useSubscriber, storedEvent } from './source-test-kit';
 
@@ -25,6 +26,34 @@ describe('ingest: formats, filters, handshakes and limits', () => {
         type: 'source.symphony.message',
         payload: { message: '<messageML>Build <b>#512</b> passed &amp; deployed</messageML>' },
       });
+    });
+
+    it('publishes a field sent more than once as an array of its values, in order', async () => {
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.form', verification: TOKEN_HEADER, format: 'form' });
+      const body = ['tag=a', 'id=7', 'tag=b', 'tag=c', ...Array.from({ length: 5000 }, (_, i) => `n=${i}`)].join('&');
+      const res = await ingest(h, source.ingestUrl, { body, headers: { ...FORM, ...WITH_TOKEN } });
+      expect(res.status).toBe(202);
+      expect((await storedEvent(h, res.json.eventId)).payload).toEqual({
+        tag: ['a', 'b', 'c'],
+        id: '7',
+        n: Array.from({ length: 5000 }, (_, i) => String(i)),
+      });
+    });
+
+    it('refuses a form body of more than 10,000 fields with 400, recorded, and publishes nothing', async () => {
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.form', verification: TOKEN_HEADER, format: 'form' });
+      const exactly = await ingest(h, source.ingestUrl, { body: 'a&'.repeat(10_000).slice(0, -1), headers: { ...FORM, ...WITH_TOKEN } });
+      expect(exactly.status).toBe(202);
+      // What took the shared process 9 s before: 30,000 repeats of one name (60 KB).
+      const res = await ingest(h, source.ingestUrl, { body: 'a&'.repeat(30_000), headers: { ...FORM, ...WITH_TOKEN } });
+      expect(res.status).toBe(400);
+      expect(res.json).toEqual({ error: { code: 'invalid_body', message: 'form body has more than 10000 fields' } });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
+        status: 400,
+        outcome: 'rejected',
+        reason: 'form body has more than 10000 fields',
+      });
+      expect(await eventsOf(h, subscriber.sid)).toEqual([exactly.json.eventId]);
     });
 
     it('publishes a text body as {text}, whatever the content type says', async () => {
@@ -153,6 +182,31 @@ describe('ingest: formats, filters, handshakes and limits', () => {
       });
       expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
+
+    it.each(['gzip', 'deflate', 'br'])(
+      'answers 415 to a body sent with Content-Encoding: %s, before verification, recorded, and publishes nothing',
+      async (encoding) => {
+        const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER });
+        const json = JSON.stringify({ fill: 'x'.repeat(900_000) });
+        const body = encoding === 'gzip' ? gzipSync(json) : encoding === 'deflate' ? deflateSync(json) : brotliCompressSync(json);
+        // Inflated, these ~1 KB became 900 KB of work before the signature was looked at.
+        expect(body.length).toBeLessThan(2000);
+        const res = await ingest(h, source.ingestUrl, { body, headers: { ...WITH_TOKEN, 'content-encoding': encoding } });
+        expect(res.status).toBe(415);
+        expect(res.json).toEqual({
+          error: { code: 'unsupported_encoding', message: 'request body must not be compressed: send it without Content-Encoding' },
+        });
+        expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({
+          status: 415,
+          outcome: 'rejected',
+          reason: 'request body must not be compressed: send it without Content-Encoding',
+        });
+        expect(await eventsOf(h, subscriber.sid)).toEqual([]);
+        // Uncompressed (or identity), the same body is published.
+        const plain = await ingest(h, source.ingestUrl, { body: '{"a":1}', headers: { ...WITH_TOKEN, 'content-encoding': 'identity' } });
+        expect(plain.status).toBe(202);
+      },
+    );
 
     it('answers 429 with Retry-After past the per-source limit, and other sources are unaffected', async () => {
       const limited = await createSource(h, subscriber.sid, {

@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
 import type { ApiDeps } from '../deps';
+import { COMPRESSED_BODY_MESSAGE, INFLATE_BODIES } from '../compressed-bodies';
 import { AppError, NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
@@ -32,7 +33,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
   const router = Router();
   const { store } = deps;
   const publish = createPublisher(deps);
-  const readRaw = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT });
+  const readRaw = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT, inflate: INFLATE_BODIES });
 
   async function answer(req: Request, res: Response, source: Source, a: IngestAnswer): Promise<void> {
     const bytes = Buffer.isBuffer(req.body) ? req.body.length : 0;
@@ -273,8 +274,13 @@ export function ingestRoutes(deps: ApiDeps): Router {
       if (err) {
         const type = (err as { type?: string }).type;
         const status = type === 'entity.too.large' ? 413 : Number((err as { status?: number }).status) || 400;
-        const reason = type === 'entity.too.large' ? 'body larger than 1 MB' : `body unreadable: ${(err as Error).message}`.slice(0, 200);
-        const code = status === 413 ? 'payload_too_large' : 'invalid_body';
+        const reason =
+          type === 'entity.too.large'
+            ? 'body larger than 1 MB'
+            : type === 'encoding.unsupported'
+              ? COMPRESSED_BODY_MESSAGE
+              : `body unreadable: ${(err as Error).message}`.slice(0, 200);
+        const code = status === 413 ? 'payload_too_large' : type === 'encoding.unsupported' ? 'unsupported_encoding' : 'invalid_body';
         answer(req, res, source, { status, outcome: 'rejected', reason, json: { error: { code, message: reason } } }).catch(next);
         return;
       }

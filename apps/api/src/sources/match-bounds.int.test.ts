@@ -27,6 +27,28 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     expect(res.body.error.details).toEqual([{ path, message: expect.stringMatching(/not supported/) }]);
   });
 
+  it('refuses an expected value over 4 KB of JSON, or over 16 KB together, naming the path; takes one at the bound', async () => {
+    const create = (matches: Record<string, unknown>) =>
+      h.call('POST', `/v1/subscribers/${subscriber.sid}/sources`, {
+        body: { name: 'x', eventType: 'source.x', verification: TOKEN_HEADER, matches },
+      });
+    // A 4,096-byte value (the string and its two quotes) is taken; a byte more is not.
+    expect((await create({ '$.a': 'x'.repeat(4094) })).status).toBe(201);
+    const big = await create({ '$.a': 1, '$.b': Array(2100).fill(0) });
+    expect(big.status).toBe(400);
+    expect(big.body.error.details).toEqual([{ path: 'matches.$.b', message: 'expected value is 4201 bytes of JSON; at most 4096' }]);
+    const five = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((k) => [`$.${k}`, 'x'.repeat(3500)]));
+    const together = await create(five);
+    expect(together.status).toBe(400);
+    expect(together.body.error.details).toEqual([
+      { path: 'matches', message: 'expected values are 17510 bytes of JSON together; at most 16384' },
+    ]);
+    const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
+    const patched = await h.call('PATCH', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`, { body: { matches: five } });
+    expect(patched.status).toBe(400);
+    expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`)).body.matches).toEqual({ '$.a': 1 });
+  });
+
   it('refuses the same on PATCH and keeps the source as it was', async () => {
     const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
     const res = await h.call('PATCH', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`, { body: { matches: { '$..a': 1 } } });

@@ -127,14 +127,31 @@ const eventTypeSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/**
+ * An expected value is a few fields of a webhook (a type, an id, a list of states): bounded, as the
+ * source record holding them is read and parsed on every request to its URL, and listed whole.
+ */
+export const MAX_MATCH_VALUE_BYTES = 4096;
+export const MAX_MATCHES_BYTES = 16_384;
+
 const matchesSchema = z.record(z.string().min(1).max(500), z.unknown()).superRefine((matches, ctx) => {
   const paths = Object.keys(matches);
   if (paths.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 matches' });
+  let total = 0;
   for (const path of paths) {
     const problem = matchPathProblem(path);
     if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
-    if (matches[path] === undefined) ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
+    if (matches[path] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
+      continue;
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(matches[path]));
+    total += bytes;
+    if (bytes > MAX_MATCH_VALUE_BYTES)
+      ctx.addIssue({ code: 'custom', path: [path], message: `expected value is ${bytes} bytes of JSON; at most ${MAX_MATCH_VALUE_BYTES}` });
   }
+  if (total > MAX_MATCHES_BYTES)
+    ctx.addIssue({ code: 'custom', message: `expected values are ${total} bytes of JSON together; at most ${MAX_MATCHES_BYTES}` });
 });
 
 /**

@@ -57,12 +57,20 @@ export function sameSecret(received: string, expected: string): boolean {
 }
 
 /**
- * True when any candidate equals `expected`. Every candidate is compared, in constant time, so the
- * time taken does not say which one (or whether an early one) matched.
+ * Rotation lists are short; more candidates than this in one header are not looked at. Each is
+ * hashed (sameSecret), so an unbounded list (a 16 KB Stripe-Signature of 3,200 `v1=`) cost any
+ * holder of an ingest URL ~20 ms of the shared process per request.
+ */
+export const MAX_SIGNATURE_CANDIDATES = 10;
+
+/**
+ * True when any of the first MAX_SIGNATURE_CANDIDATES candidates equals `expected`. Each of them is
+ * compared, in constant time, so the time taken does not say which one (or whether an early one)
+ * matched.
  */
 export function anySame(candidates: readonly string[], expected: string): boolean {
   let matched = false;
-  for (const candidate of candidates) if (sameSecret(candidate, expected)) matched = true;
+  for (const candidate of candidates.slice(0, MAX_SIGNATURE_CANDIDATES)) if (sameSecret(candidate, expected)) matched = true;
   return matched;
 }
 

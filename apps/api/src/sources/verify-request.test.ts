@@ -76,6 +76,16 @@ describe('verifying inbound requests', () => {
     it('refuses a signature made with another secret', () => {
       expect(check(v, { 'stripe-signature': stripeSignature('whsec_other', '{}') }, '{}')).toMatchObject({ ok: false });
     });
+
+    it('looks at no more than 10 v1= candidates (a 16 KB header of them cost ~20 ms to refuse)', () => {
+      const good = stripeSignature(secret, '{}'); // t=<now>,v1=<hex>[,v0=...]
+      const [t, v1] = good.split(',');
+      expect(check(v, { 'stripe-signature': [t, ...Array(10).fill('v1=00'), v1].join(',') }, '{}')).toMatchObject({
+        ok: false,
+        code: 'signature_mismatch',
+      });
+      expect(check(v, { 'stripe-signature': [t, ...Array(9).fill('v1=00'), v1].join(',') }, '{}')).toMatchObject({ ok: true });
+    });
   });
 
   describe('standard-webhooks', () => {

@@ -1575,7 +1575,7 @@ export interface components {
             dedupe?: components["schemas"]["SourceDedupe"] | null;
         };
         /**
-         * @description Filters: JSONPath to the JSON value it must hold; every one must hold (at most 20). A request that does not match is answered 200 and ignored. Paths take `$` then `.name`, `['name']`, `[0]` and `[*]` / `.*` steps (at most 64); recursive descent (`..`), unions, slices, negative indexes, filters and scripts are refused (400 naming the path), so matching costs time linear in the body, on a budget of 200,000 steps per request (past it the request is ignored, with the reason in its history).
+         * @description Filters: JSONPath to the JSON value it must hold; every one must hold (at most 20). A request that does not match is answered 200 and ignored. Paths take `$` then `.name`, `['name']`, `[0]` and `[*]` / `.*` steps (at most 64); recursive descent (`..`), unions, slices, negative indexes, filters and scripts are refused (400 naming the path), so matching costs time linear in the body, on a budget of 200,000 steps per request (past it the request is ignored, with the reason in its history). An expected value may be 4 KB of JSON, all of them together 16 KB.
          * @example {
          *       "$.webhookEvent": "jira:issue_created"
          *     }
@@ -2198,7 +2198,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The body is not declared as JSON (`unsupported_media_type`: no Content-Type, or another type such as application/x-www-form-urlencoded, which `curl -d` sends; send `Content-Type: application/json`), or it is not UTF-8 or uses an unsupported Content-Encoding (`unsupported_encoding`). */
+        /** @description The body is not declared as JSON (`unsupported_media_type`: no Content-Type, or another type such as application/x-www-form-urlencoded, which `curl -d` sends; send `Content-Type: application/json`), or it is not UTF-8 or is compressed (`unsupported_encoding`: bodies are read as sent, so any Content-Encoding but identity is refused). */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
@@ -4561,7 +4561,7 @@ export interface operations {
                     "application/json": components["schemas"]["IngestAccepted"];
                 };
             };
-            /** @description The body could not be read in the source's format (e.g. not JSON, or JSON nested deeper than 64 levels). */
+            /** @description The body could not be read in the source's format (e.g. not JSON, JSON nested deeper than 64 levels, or a form of more than 10000 fields). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4597,7 +4597,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body uses an unsupported Content-Encoding. */
+            /** @description The body is compressed (any Content-Encoding but identity): bodies are read as sent. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4606,8 +4606,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "invalid_body",
-                     *         "message": "body unreadable: unsupported content encoding \"zstd\""
+                     *         "code": "unsupported_encoding",
+                     *         "message": "request body must not be compressed: send it without Content-Encoding"
                      *       }
                      *     }
                      */
