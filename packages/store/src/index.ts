@@ -66,30 +66,23 @@ export function createStore(options: StoreOptions): Store {
   const keys = createKeys(prefix);
   const now = options.now ?? Date.now;
   const secrets = options.secrets ?? new SecretBox();
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const events = new EventStore(options.redis, keys);
-  const deliveries = new DeliveryStore(
-    options.redis,
-    keys,
-    new QueuedDeliveries(prefix),
-    events,
-    options.retentionMs ?? DEFAULT_RETENTION_MS,
-    now,
-    options.laneMoves,
-  );
-  const lanes = new LaneStore(options.redis, keys, now);
-  const endpoints = new EndpointStore(options.redis, keys, lanes, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets);
+  const deliveries = new DeliveryStore(options.redis, keys, new QueuedDeliveries(prefix), events, retentionMs, now, options.laneMoves);
+  const lanes = new LaneStore(options.redis, keys, now, retentionMs);
+  const endpoints = new EndpointStore(options.redis, keys, lanes, retentionMs, now, secrets);
   return {
     keys,
     endpoints,
     events,
     deliveries,
-    history: new HistoryStore(options.redis, keys, deliveries, events, endpoints, options.retentionMs ?? DEFAULT_RETENTION_MS),
+    history: new HistoryStore(options.redis, keys, deliveries, events, endpoints, retentionMs),
     health: new EndpointHealthStore(options.redis, keys),
     lanes,
     subscribers: new SubscriberStore(options.redis, keys, now),
     portalSessions: new PortalSessionStore(options.redis, keys),
-    idempotency: new IdempotencyStore(keys, options.retentionMs ?? DEFAULT_RETENTION_MS),
-    sources: new SourceStore(options.redis, keys, options.retentionMs ?? DEFAULT_RETENTION_MS, now, secrets),
+    idempotency: new IdempotencyStore(keys, retentionMs),
+    sources: new SourceStore(options.redis, keys, retentionMs, now, secrets),
     publishRate: new PublishRateLimiter(options.redis, keys),
     eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
   };

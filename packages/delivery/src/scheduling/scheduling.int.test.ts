@@ -175,6 +175,20 @@ describe('the scheduler in the worker', () => {
     expect(receiver.requests.filter((r) => r.url === '/paced')).toHaveLength(8);
   });
 
+  it("ends a rate-limited endpoint's deliveries that outlived the retention period without waiting a turn of the rate for each", async () => {
+    // Retention 300 ms, 0.5/s: each delivery ended at the rate took 2 s, so 11 expired ones took 22 s of scheduler memory.
+    h = await startEngineHarness({ retentionMs: 300 });
+    const receiver = await TestReceiver.start();
+    closers.push(() => receiver.close());
+    const limited = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_backlog', url: receiver.url, rateLimit: { perSecond: 0.5 } }));
+    for (let i = 0; i < 12; i++) await h.enqueue(buildEvent({ subscriberId: 'sub_backlog' }), limited);
+    await receiver.waitForRequests(1);
+    // The next turn of the rate is 2 s away, past every other event's expiry: all end then, at once.
+    await waitUntil(async () => (await h.redis.hlen(`${h.store.keys.sched()}:d`)) === 0, 'the backlog to leave the scheduler', 6000);
+    expect(await h.store.lanes.readyCount()).toBe(0);
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it('moves an endpoint whose attempts are slow to the slow lane and back once they are prompt, logging and counting each move', async () => {
     h = await startEngineHarness({ scheduling: { slowAttemptMs: 100, slowAfter: 2, fastAfter: 3 } });
     const receiver = await TestReceiver.start({ status: 200, delayMs: 150 });

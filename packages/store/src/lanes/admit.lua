@@ -5,7 +5,8 @@
 --       capEndpoint, capSubscriber (deliveries admitted and not ended, per endpoint and per
 --       subscriber in this class), leaseMs, capSleepMs (the longest a member sleeps at a cap
 --       before it is looked at again), heldMaxMs (a place held this long is taken as lost),
---       quantum (deliveries one endpoint's turn admits at most)
+--       quantum (deliveries one endpoint's turn admits at most), retentionMs (a delivery created
+--       longer ago than this has outlived its event; 0: not known)
 -- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual}.
 -- Each admitted delivery holds a place against its caps from here until it ends or leaves
 -- BullMQ again, and a lease until the caller has added its job (it removes the lease in the same
@@ -22,6 +23,35 @@ local room = math.min(tonumber(ARGV[6]), tonumber(ARGV[5]) - redis.call('LLEN', 
 local capE, capS = tonumber(ARGV[7]), tonumber(ARGV[8])
 local leaseMs, capSleepMs, heldMaxMs = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local quantum = tonumber(ARGV[12])
+local retention = tonumber(ARGV[13]) or 0
+local expiredBefore = retention > 0 and now - retention or nil
+
+-- How many of the first `max` members of `lane` a rate limit need not pace: deliveries created
+-- before `expiredBefore` (their events are gone, so the worker only ends them: processor.ts) and
+-- stale members (their delivery moved on). Without this a backlog the rate cannot drain (a limit
+-- of 0.01/s under a steady publisher) outlived its events in the lane without bound.
+local function unpacedAtHead(lane, max)
+  if not expiredBefore then
+    return 0
+  end
+  local members = redis.call('LRANGE', lane, 0, max - 1)
+  if #members == 0 then
+    return 0
+  end
+  local ids = {}
+  for i, member in ipairs(members) do
+    ids[i] = string.match(member, '^(.+)-%d+$') or member
+  end
+  local values = redis.call('HMGET', L.key('d'), unpack(ids))
+  for i, member in ipairs(members) do
+    local x = values[i] and L.parse(values[i])
+    local _, t = L.split(member)
+    if x and x.ticket == t and tonumber(x.createdAt) >= expiredBefore then
+      return i - 1
+    end
+  end
+  return #members
+end
 
 L.catchUp()
 
@@ -73,8 +103,15 @@ while admitted < room and turns < room * 4 + 200 do
         -- Rate limited (GCRA, no burst): the next delivery may go at `tat`.
         L.sleepEndpoint(e, s, c, tat, 'rate')
       else
-        if rate and rate > 0 then
-          n = 1
+        -- Rate limited: one delivery at the rate, unless the head holds deliveries it need not pace.
+        local paced = rate and rate > 0
+        if paced then
+          local unpaced = unpacedAtHead(lane, n)
+          if unpaced > 0 then
+            n, paced = unpaced, false
+          else
+            n = 1
+          end
         end
         local members = redis.call('LPOP', lane, n)
         if not members then
@@ -109,7 +146,7 @@ while admitted < room and turns < room * 4 + 200 do
             heldCount[heldE] = heldCount[heldE] + got
             heldCount[heldS] = heldCount[heldS] + got
             admitted = admitted + got
-            if rate and rate > 0 then
+            if paced then
               redis.call('HSET', meta, 'tat', math.max(tat, now) + L.spacing(rate))
             end
           end

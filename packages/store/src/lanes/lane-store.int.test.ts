@@ -1,6 +1,7 @@
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { buildEndpoint, buildEvent } from '@hookrelay/testing';
 import { pendingDelivery } from '../index';
+import { DEFAULT_RETENTION_MS } from '../store-options';
 import { useTestStore } from '../test-store';
 import { endpointSleeper, type AdmitOptions, type AdmittedDelivery, type LaneClass } from './lane-store';
 
@@ -243,6 +244,25 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(await admit()).toHaveLength(0);
       await db.store.endpoints.save({ ...e, rateLimit: undefined });
       expect(await admit()).toHaveLength(5);
+    });
+
+    it('admits deliveries older than the retention period at once, taking none of the rate, so a backlog cannot outlive its events', async () => {
+      // 0.01/s cannot drain what a publisher sends: the backlog grew, lane and entries, past its events' expiry.
+      const e = await endpointOf('sub_rate_old', { rateLimit: { perSecond: 0.01 } });
+      const old = await publish(e, 30);
+      expect(await admit()).toHaveLength(1);
+      expect(await admit()).toHaveLength(0);
+      clock += DEFAULT_RETENTION_MS + 1;
+      const fresh = await publish(e, 5);
+      const admitted = await admit();
+      // The 29 left of the old ones, then the first fresh one at the rate; the other four wait for it.
+      expect(admitted.map((a) => a.deliveryId)).toEqual([...old.slice(1), fresh[0]]);
+      expect(await admit()).toHaveLength(0);
+      expect(await db.store.lanes.readyCount()).toBe(4);
+      clock += 101_999;
+      expect(await admit()).toHaveLength(0);
+      clock += 1;
+      expect((await admit()).map((a) => a.deliveryId)).toEqual([fresh[1]]);
     });
 
     it('spaces the sends too, across workers: each caller waits out what the path bunched', async () => {

@@ -114,6 +114,8 @@ export class LaneStore {
     redis: Redis,
     private readonly keys: Keys,
     private readonly now: () => number,
+    /** Deliveries created longer ago than this have outlived their events: admitted without their endpoint's rate. */
+    private readonly retentionMs: number,
   ) {
     for (const [name, lua] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     this.redis = redis as LaneRedis;
@@ -134,6 +136,7 @@ export class LaneStore {
       o.capSleepMs,
       o.heldMaxMs,
       o.quantum ?? 10,
+      this.retentionMs,
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
     for (let i = 1; i + 3 < reply.length; i += 4) {
