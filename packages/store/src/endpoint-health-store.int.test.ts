@@ -71,22 +71,31 @@ describe('endpoint health, written with each attempt', () => {
     expect(await db.redis.llen(db.store.keys.endpointOutcomes('ep2'))).toBe(100);
   });
 
-  it('starts the streak afresh on reset and forgets everything on delete', async () => {
+  it('starts the streak afresh on reset, forgets everything when the endpoint is deleted, and records nothing after', async () => {
     await attempt('ep3', 1, false, 'failed');
     await attempt('ep3', 2, false, 'failed');
     await db.store.health.resetStreak('ep3');
     expect(await db.store.health.get('ep3')).toMatchObject({ consecutiveFailures: 0, failingSince: null, lastFailureAt: 2, sampleSize: 2 });
     expect(await attempt('ep3', 3, false, 'failed')).toEqual({ consecutiveFailures: 1, failingSince: 3 });
-    await db.store.health.delete('ep3');
-    expect(await db.store.health.get('ep3')).toEqual({
+    // An attempt in flight at the delete ends after it (or a test send does).
+    const inFlight = await deliveryTo('ep3');
+    await db.store.endpoints.delete({ id: 'ep3', subscriberId: 'sub_health' });
+    const forgotten = {
       lastSuccessAt: null,
       lastFailureAt: null,
       consecutiveFailures: 0,
       failingSince: null,
       successRate: null,
       sampleSize: 0,
-    });
-    expect(await db.redis.exists(db.store.keys.endpointHealth('ep3'), db.store.keys.endpointOutcomes('ep3'))).toBe(0);
+    };
+    expect(await db.store.health.get('ep3')).toEqual(forgotten);
+    expect(await inFlight(1, 4, false, 'failed')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await attempt('ep3', 5, true, 'delivered')).toEqual({ consecutiveFailures: 0, failingSince: null });
+    expect(await db.store.health.get('ep3')).toEqual(forgotten);
+    // Before, those attempts brought both keys back with no expiry: only the tombstone is left, expiring.
+    expect(await db.redis.exists(db.store.keys.endpointOutcomes('ep3'))).toBe(0);
+    expect(await db.redis.hgetall(db.store.keys.endpointHealth('ep3'))).toEqual({ deleted: '1' });
+    expect(await db.redis.pttl(db.store.keys.endpointHealth('ep3'))).toBeGreaterThan(0);
   });
 
   it('counts a delivery once in a streak however often it fails again, and once more in the next streak', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys';
 
 /**
@@ -61,7 +62,13 @@ export class EndpointHealthStore {
     await this.redis.multi().hset(key, 'consecutiveFailures', 0).hdel(key, 'failingSince').hincrby(key, 'streak', 1).exec();
   }
 
-  async delete(endpointId: string): Promise<void> {
-    await this.redis.del(this.keys.endpointHealth(endpointId), this.keys.endpointOutcomes(endpointId));
+  /**
+   * Forgets a deleted endpoint's health in the caller's transaction (EndpointStore.delete), leaving
+   * the hash as a `deleted` tombstone for `retentionMs`: endpoint-health.lua records nothing for it,
+   * so an attempt ending after the delete cannot bring the keys back without an expiry.
+   */
+  appendDelete(multi: ChainableCommander, endpointId: string, retentionMs: number): void {
+    const health = this.keys.endpointHealth(endpointId);
+    multi.del(health, this.keys.endpointOutcomes(endpointId)).hset(health, 'deleted', '1').pexpire(health, retentionMs);
   }
 }

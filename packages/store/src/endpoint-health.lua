@@ -6,6 +6,9 @@
 --   health    hash: lastSuccessAt, lastFailureAt (ms), consecutiveFailures, failingSince (ms, only
 --             while a streak runs), streak (the current streak's number)
 --   outcomes  list: '1' or '0' per attempt, newest first, the last 100 (the success rate)
+--   Once the endpoint is deleted, the health hash is only `deleted` for the retention period
+--   (EndpointStore.delete) and nothing is recorded: an attempt in flight at the delete, or a test
+--   send, ending after it brought both keys back with no expiry, for good.
 -- and the attempted delivery's record hash, whose `_streak` field says which streak it was counted in.
 --
 -- consecutiveFailures counts failed deliveries, not attempts: a delivery counts once in a streak,
@@ -25,6 +28,10 @@ end
 -- One attempt's outcome at `now`: ok '1' or '0'; final 'delivered', 'failed' (the delivery ended
 -- failed) or 'none' (it will be retried, or it was a test send). Answers as EndpointHealth.streak.
 function EndpointHealth.record(health, outcomes, delivery, ok, final, now, laneMove)
+  local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince', 'streak', 'deleted')
+  if s[4] then
+    return { 0, 0, laneMove }
+  end
   redis.call('LPUSH', outcomes, ok)
   redis.call('LTRIM', outcomes, 0, 99)
   local lastField = ok == '1' and 'lastSuccessAt' or 'lastFailureAt'
@@ -32,7 +39,6 @@ function EndpointHealth.record(health, outcomes, delivery, ok, final, now, laneM
     -- Only a streak under way ends (and a new one is numbered): while none runs, no delivery holds
     -- the current streak's number (one is given it only as consecutiveFailures grows, and both
     -- reset together, here and in resetStreak), so the usual delivered attempt is a read and a write.
-    local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince')
     if (s[1] and s[1] ~= '0') or s[2] then
       redis.call('HSET', health, lastField, now, 'consecutiveFailures', 0)
       redis.call('HDEL', health, 'failingSince')
@@ -43,7 +49,7 @@ function EndpointHealth.record(health, outcomes, delivery, ok, final, now, laneM
     return { 0, 0, laneMove }
   elseif final == 'failed' then
     redis.call('HSET', health, lastField, now)
-    local current = redis.call('HGET', health, 'streak') or '0'
+    local current = s[3] or '0'
     if redis.call('HGET', delivery, '_streak') ~= current then
       redis.call('HSET', delivery, '_streak', current)
       redis.call('HINCRBY', health, 'consecutiveFailures', 1)

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { summarizeEndpoint, type Endpoint, type EndpointSummary } from '@hookrelay/contracts';
 import type { SecretBox } from '@hookrelay/secrets';
 import { compareAndSet } from './compare-and-set';
+import type { EndpointHealthStore } from './endpoint-health-store';
 import type { Keys } from './keys';
 import { laneScript, type LaneStore } from './lanes/lane-store';
 import { openSecrets, sealSecrets } from './record-secrets';
@@ -67,6 +68,7 @@ export class EndpointStore {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly lanes: LaneStore,
+    private readonly health: EndpointHealthStore,
     private readonly retentionMs: number,
     private readonly now: () => number,
     private readonly box: SecretBox,
@@ -189,8 +191,10 @@ export class EndpointStore {
   async delete(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<void> {
     const deleted = this.keys.subscriberEndpointsDeleted(endpoint.subscriberId);
     const now = this.now();
-    await this.redis
-      .multi()
+    const multi = this.redis.multi();
+    // Its health goes with it, in the same transaction, leaving a tombstone that attempts ending later respect.
+    this.health.appendDelete(multi, endpoint.id, this.retentionMs);
+    await multi
       .del(this.keys.endpoint(endpoint.id))
       // Deleted is a change too: a worker's cached copy must not be used once this is answered.
       .incr(this.keys.endpointVersion(endpoint.id))
@@ -200,7 +204,9 @@ export class EndpointStore {
       .zremrangebyscore(deleted, '-inf', now - this.retentionMs)
       .pexpire(deleted, this.retentionMs)
       // Deliveries may still wait in its lane (the worker ends them as endpoint_deleted); its
-      // settings go once they cannot.
+      // settings go once they cannot. Marked deleted: an attempt ending later must not move it to
+      // the slow lane (sched:slow has no expiry), nor a racing PATCH's settings keep them for good.
+      .hset(this.keys.laneEndpoint(endpoint.id), 'deleted', '1')
       .pexpire(this.keys.laneEndpoint(endpoint.id), this.retentionMs)
       .srem(`${this.keys.sched()}:slow`, endpoint.id)
       .incr(this.keys.subscriberEndpointsVersion(endpoint.subscriberId))

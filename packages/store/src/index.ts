@@ -70,14 +70,15 @@ export function createStore(options: StoreOptions): Store {
   const events = new EventStore(options.redis, keys);
   const deliveries = new DeliveryStore(options.redis, keys, new QueuedDeliveries(prefix), events, retentionMs, now, options.laneMoves);
   const lanes = new LaneStore(options.redis, keys, now, retentionMs);
-  const endpoints = new EndpointStore(options.redis, keys, lanes, retentionMs, now, secrets);
+  const health = new EndpointHealthStore(options.redis, keys);
+  const endpoints = new EndpointStore(options.redis, keys, lanes, health, retentionMs, now, secrets);
   return {
     keys,
     endpoints,
     events,
     deliveries,
     history: new HistoryStore(options.redis, keys, deliveries, events, endpoints, retentionMs),
-    health: new EndpointHealthStore(options.redis, keys),
+    health,
     lanes,
     subscribers: new SubscriberStore(options.redis, keys, now),
     portalSessions: new PortalSessionStore(options.redis, keys),

@@ -49,7 +49,7 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
     const sources = [source(), source()];
     for (const e of underK1) await storeWith(k1).endpoints.save(e);
     for (const e of plain) await storeWith().endpoints.save(e);
-    for (const s of sources) await storeWith(k1).sources.save(s);
+    for (const s of sources) await storeWith(k1).sources.create(s, 100);
     // Keys beside the records that hold no secret are left alone.
     await storeWith(k1).health.get(underK1[0]!.id);
     await db.redis.set(`${db.prefix}:ep:${underK1[0]!.id}:disabling`, '1');
@@ -126,7 +126,7 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
 
   it('resumes from a printed position, skipping what was done before it', async () => {
     await storeWith(k1).endpoints.save(endpoint());
-    await storeWith(k1).sources.save(source());
+    await storeWith(k1).sources.create(source(), 100);
     expect(await rekey([k2, k1], { resumeFrom: 'src:0:0' })).toMatchObject({ read: 1, changed: 1 });
     expect(await rekey([k2, k1], { resumeFrom: 'done' })).toMatchObject({ read: 0 });
     await expect(rekey([k2, k1], { resumeFrom: 'nonsense' })).rejects.toThrow('not a rekey position');
@@ -134,7 +134,7 @@ describe('rekeyStoredSecrets (npm run rekey)', () => {
 
   it('gives sources written before the token hash was stored their hash, so they can be deleted unopened', async () => {
     const s = source();
-    await storeWith(k1).sources.save(s);
+    await storeWith(k1).sources.create(s, 100);
     const stored = JSON.parse((await db.redis.get(`${db.prefix}:src:${s.id}`)) as string);
     delete stored.tokenHash;
     stored.token = s.token;

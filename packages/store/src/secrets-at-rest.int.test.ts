@@ -160,7 +160,7 @@ describe('secrets at rest in the store', () => {
   describe('sources', () => {
     it('stores the ingest token and every verification secret sealed, keeps the token findable by its hash, and deletes without a key', async () => {
       const source = sourceWithSecrets();
-      await sealing.sources.save(source);
+      await sealing.sources.create(source, 100);
       const raw = (await db.redis.get(sealing.keys.source(source.id))) as string;
       expect(raw).not.toContain(source.token);
       if (source.verification.type !== 'header') throw new Error('fixture');
@@ -193,12 +193,12 @@ describe('secrets at rest in the store', () => {
         ...sourceWithSecrets(),
         verification: { type: 'hmac', header: 'x-hub-signature-256', secret: 'hmac-secret-value-1234' },
       };
-      await sealing.sources.save(hmac);
+      await sealing.sources.create(hmac, 100);
       expect(await db.redis.get(sealing.keys.source(hmac.id))).not.toContain('hmac-secret-value-1234');
       expect((await sealing.sources.get<TestSource>(hmac.id))?.verification).toEqual(hmac.verification);
 
       const headers = sourceWithSecrets();
-      await sealing.sources.save(headers);
+      await sealing.sources.create(headers, 100);
       const stored = JSON.parse((await db.redis.get(sealing.keys.source(headers.id))) as string);
       stored.verification.headers['x-other'] = stored.verification.headers['x-token'];
       await db.redis.set(sealing.keys.source(headers.id), JSON.stringify(stored));

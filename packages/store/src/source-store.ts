@@ -9,16 +9,30 @@ import { openReadableSecrets, openSecrets, sealSecrets } from './record-secrets'
 
 const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
 
+/**
+ * A change to a source, and its first verification, are written only while the source exists: a
+ * PATCH or a request that read the source before its DELETE would otherwise bring back the record,
+ * its index entry and its ingest token (the deleted URL taking requests again), or leave a
+ * verified mark with no expiry. KEYS: the source record, then what to write; returns 1 when written.
+ */
+const SAVE_SOURCE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[2])
+return 1`;
+const MARK_SOURCE_VERIFIED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'NX')
+return 1`;
+
+/** A source's record, index and token keys, then its JSON, id and creation time. */
+type SourceWrite = [record: string, index: string, token: string, json: string, id: string, createdAt: number];
+
 type SourceRedis = Redis & {
-  hookrelayCreateSource(
-    record: string,
-    index: string,
-    token: string,
-    json: string,
-    id: string,
-    createdAt: number,
-    quota: number,
-  ): Promise<number>;
+  hookrelayCreateSource(...args: [...SourceWrite, quota: number]): Promise<number>;
+  hookrelaySaveSource(...args: SourceWrite): Promise<number>;
+  hookrelayMarkSourceVerified(record: string, verified: string, at: string): Promise<number>;
 };
 
 /** What the store needs of a source; the API owns the rest of its shape (verification, matches, ...). */
@@ -114,7 +128,11 @@ export class SourceStore {
     private readonly now: () => number,
     private readonly box: SecretBox,
   ) {
-    if (!('hookrelayCreateSource' in redis)) redis.defineCommand('hookrelayCreateSource', { numberOfKeys: 3, lua: CREATE_SOURCE });
+    if (!('hookrelayCreateSource' in redis)) {
+      redis.defineCommand('hookrelayCreateSource', { numberOfKeys: 3, lua: CREATE_SOURCE });
+      redis.defineCommand('hookrelaySaveSource', { numberOfKeys: 3, lua: SAVE_SOURCE });
+      redis.defineCommand('hookrelayMarkSourceVerified', { numberOfKeys: 2, lua: MARK_SOURCE_VERIFIED });
+    }
   }
 
   /** The record as stored: its secrets sealed, with the token's hash so it can be deleted unopened. */
@@ -129,28 +147,28 @@ export class SourceStore {
    * Checked and written in one script, so concurrent creates cannot pass the quota together.
    */
   async create(source: SourceBase, quota: number): Promise<boolean> {
+    return (await (this.redis as SourceRedis).hookrelayCreateSource(...this.writeOf(source), quota)) === 1;
+  }
+
+  /**
+   * Stores a changed source (new ones go through create, which holds the quota); false, with nothing
+   * written, when it has been deleted since the caller read it.
+   */
+  async save(source: SourceBase): Promise<boolean> {
+    return (await (this.redis as SourceRedis).hookrelaySaveSource(...this.writeOf(source))) === 1;
+  }
+
+  /** The keys and arguments create-source-3.lua and SAVE_SOURCE write a source with. */
+  private writeOf(source: SourceBase): SourceWrite {
     const { json, tokenHash } = this.seal(source);
-    const created = await (this.redis as SourceRedis).hookrelayCreateSource(
+    return [
       this.keys.source(source.id),
       this.keys.subscriberSources(source.subscriberId),
       this.keys.sourceToken(tokenHash),
       json,
       source.id,
       source.createdAt,
-      quota,
-    );
-    return created === 1;
-  }
-
-  /** Stores a changed source (new ones go through create, which holds the quota). */
-  async save(source: SourceBase): Promise<void> {
-    const { json, tokenHash } = this.seal(source);
-    await this.redis
-      .multi()
-      .set(this.keys.source(source.id), json)
-      .zadd(this.keys.subscriberSources(source.subscriberId), source.createdAt, source.id)
-      .set(this.keys.sourceToken(tokenHash), source.id)
-      .exec();
+    ];
   }
 
   /**
@@ -227,9 +245,9 @@ export class SourceStore {
     return raw === null ? null : Number(raw);
   }
 
-  /** Marks the source verified once; later calls keep the first time. */
+  /** Marks the source verified once, while it exists; later calls keep the first time. */
   async markVerified(id: string, at: number): Promise<void> {
-    await this.redis.set(this.keys.sourceVerified(id), String(at), 'NX');
+    await (this.redis as SourceRedis).hookrelayMarkSourceVerified(this.keys.source(id), this.keys.sourceVerified(id), String(at));
   }
 
   /** Back to unverified, e.g. when the verification config changes. */

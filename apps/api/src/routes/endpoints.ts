@@ -184,7 +184,6 @@ export function endpointRoutes(deps: ApiDeps): Router {
   router.delete('/:eid', async (req, res) => {
     const endpoint = await endpointOf(req);
     await store.endpoints.delete(endpoint);
-    await store.health.delete(endpoint.id);
     res.status(204).end();
   });
 

@@ -149,7 +149,8 @@ export function sourceRoutes(deps: ApiDeps): Router {
     if (dedupe === null) delete next.dedupe;
     else if (dedupe) next.dedupe = dedupe;
     if (input.verification) followDefaults(current, next, input);
-    await store.sources.save(next);
+    // Deleted since it was read (a DELETE racing this PATCH): as if it had been gone already.
+    if (!(await store.sources.save(next))) throw new NotFoundError('source');
     // New credentials have not been seen working yet: back to unverified until a request passes.
     if (input.verification) await store.sources.clearVerified(current.id);
     res.json(await view(next));

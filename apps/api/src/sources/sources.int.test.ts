@@ -130,6 +130,20 @@ describe('source routes', () => {
     expect(await h.redis.exists(`${h.prefix}:src:${source.id}:req`)).toBe(0);
   });
 
+  it('does not bring a deleted source back from a change or a verification read before the DELETE', async () => {
+    const source = await createSource(h, sid, { eventType: 'source.x', verification: SECRETS.header });
+    // What a PATCH and an ingest request hold, read before the DELETE lands.
+    const read = (await h.store.sources.get(source.id))!;
+    expect((await h.call('DELETE', `${base}/${source.id}`)).status).toBe(204);
+    expect(await h.store.sources.save({ ...read, name: 'renamed' } as typeof read)).toBe(false);
+    await h.store.sources.markVerified(source.id, 1);
+    // Before, the record, its index entry and its token came back: the deleted URL took requests again.
+    expect((await h.call('GET', base)).body.data).toEqual([]);
+    expect((await ingest(h, source.ingestUrl, { body: '{}', headers: { 'x-webhook-token': 'header-secret-value-1' } })).status).toBe(404);
+    expect(await h.redis.exists(`${h.prefix}:src:${source.id}`, `${h.prefix}:src:${source.id}:verified`)).toBe(0);
+    expect(await h.store.sources.count(sid)).toBe(0);
+  });
+
   it('keeps the request history with the store retention, like deliveries', async () => {
     const source = await createSource(h, sid, { eventType: 'source.x', verification: SECRETS.header });
     await ingest(h, source.ingestUrl, { body: '{}' });

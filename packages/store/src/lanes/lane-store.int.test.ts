@@ -399,6 +399,23 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await finish(slow[2]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
     });
 
+    it('moves a deleted endpoint nowhere when its attempts in flight end slow, and a racing PATCH keeps its settings expiring', async () => {
+      const e = await endpointOf('sub_slow_deleted');
+      await publish(e, 2);
+      const inFlight = await admit();
+      await db.store.endpoints.delete(e);
+      // Before, these moved it into sched:slow (no expiry) for good.
+      for (const a of inFlight) expect((await finish(a, { pace: 'slow' })).laneMove).toBeNull();
+      expect(await db.redis.sismember(`${db.store.keys.sched()}:slow`, e.id)).toBe(0);
+      expect(await laneOf(e)).toBe('fast');
+      // A PATCH that read the endpoint before the DELETE writes its scheduler settings after it.
+      const multi = db.redis.multi();
+      db.store.lanes.appendEndpointSettings(multi, { ...e, rateLimit: { perSecond: 5 } });
+      await multi.exec();
+      expect(await db.redis.pttl(db.store.keys.laneEndpoint(e.id))).toBeGreaterThan(0);
+      expect(await db.redis.hget(db.store.keys.laneEndpoint(e.id), 'rate')).toBeNull();
+    });
+
     it('counts paces in order when one call records several attempts of an endpoint', async () => {
       const e = await endpointOf('sub_pace_call');
       await publish(e, 8);

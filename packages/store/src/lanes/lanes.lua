@@ -226,6 +226,10 @@ end
 -- for no limit. Returns whether the limit changed.
 function L.configureEndpoint(e, s, rate)
   local meta = L.key('ep', e)
+  -- A PATCH that raced the endpoint's DELETE: its settings keep the expiry the delete gave them.
+  if redis.call('HEXISTS', meta, 'deleted') == 1 then
+    return false
+  end
   redis.call('HSET', meta, 'sid', s)
   redis.call('PERSIST', meta)
   local old = redis.call('HGET', meta, 'rate') or ''
@@ -343,7 +347,11 @@ function L.pace(e, s, pace, slowAfter, fastAfter)
   end
   paceAgrees[e] = nil
   local meta = L.key('ep', e)
-  local state = redis.call('HMGET', meta, 'lane', 'run')
+  local state = redis.call('HMGET', meta, 'lane', 'run', 'deleted')
+  if state[3] then
+    -- Deleted (EndpointStore.delete): an attempt that ends after it moves nothing.
+    return 0
+  end
   local c = state[1] or 'fast'
   if (pace == 'slow') == (c == 'slow') then
     if state[2] then
