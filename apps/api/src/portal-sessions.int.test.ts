@@ -135,6 +135,21 @@ describe('portal sessions (magic links)', () => {
       expect(retryAfter).toBeLessThanOrEqual(3602);
       expect(await h.redis.hexists(index, 'ps_fill0')).toBe(0);
     });
+    it('holds the cap under concurrent creates: counted and written in one step', async () => {
+      const sid = (await h.call('POST', '/v1/subscribers', { body: { name: 'racing' } })).body.id;
+      const now = Date.now();
+      const index = `${h.prefix}:sub:${sid}:psess`;
+      const entries: string[] = [];
+      for (let i = 0; i < MAX_PORTAL_SESSIONS_PER_SUBSCRIBER - 10; i++) entries.push(`ps_fill${i}`, `hash${i}:${now + HOUR}`);
+      await h.redis.hset(index, ...entries);
+      // Before, every one of these read 990 before any wrote, and all 50 were created.
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => h.call('POST', `/v1/subscribers/${sid}/portal-sessions`, { body: {} })),
+      );
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(10);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(40);
+      expect(await h.redis.hlen(index)).toBe(MAX_PORTAL_SESSIONS_PER_SUBSCRIBER);
+    });
   });
 
   describe('using one', () => {

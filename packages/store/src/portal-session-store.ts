@@ -23,6 +23,48 @@ export interface PortalSessionLookup {
 export const MAX_PORTAL_SESSIONS_PER_SUBSCRIBER = 1000;
 
 /**
+ * Prunes the subscriber's index of expired sessions, counts the live ones and, under the cap, writes
+ * the new session, in one step: checked and written apart, concurrent creates all passed a count
+ * read before any of them wrote (1,400 live sessions from two rounds of 700). The index expires with
+ * its latest session.
+ * KEYS: 1 the subscriber's index (session id -> `<token hash>:<expiresAt>`), 2 the session record
+ * ARGV: 1 nowMs, 2 the cap, 3 session id, 4 its index entry, 5 session JSON, 6 its expiresAt
+ * Returns 0 when created, else when the earliest live session ends (nothing written).
+ */
+const CREATE_PORTAL_SESSION = `
+local now, cap, expiresAt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[6])
+local flat = redis.call('HGETALL', KEYS[1])
+local live, earliest, latest = 0, nil, expiresAt
+for i = 1, #flat, 2 do
+  local at = tonumber(string.match(flat[i + 1], ':(%d+)$') or '0')
+  if at <= now then
+    redis.call('HDEL', KEYS[1], flat[i])
+  else
+    live = live + 1
+    if not earliest or at < earliest then earliest = at end
+    if at > latest then latest = at end
+  end
+end
+if live >= cap then return earliest end
+redis.call('SET', KEYS[2], ARGV[5], 'PXAT', expiresAt)
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], latest)
+return 0`;
+
+type PortalSessionRedis = Redis & {
+  hookrelayCreatePortalSession(
+    index: string,
+    record: string,
+    nowMs: number,
+    cap: number,
+    id: string,
+    entry: string,
+    json: string,
+    expiresAt: number,
+  ): Promise<number>;
+};
+
+/**
  * Portal sessions, stored like API keys: the record is keyed by the SHA-256 of the token, so Redis
  * never holds a usable token. Each record expires (Redis PEXPIREAT) with its session; the
  * subscriber's index (session id -> token hash) lets one be revoked by id and all of them be
@@ -32,27 +74,28 @@ export class PortalSessionStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    if (!('hookrelayCreatePortalSession' in redis))
+      redis.defineCommand('hookrelayCreatePortalSession', { numberOfKeys: 2, lua: CREATE_PORTAL_SESSION });
+  }
 
   /**
    * Saves a session for `token`. Returns false (and saves nothing) when the subscriber already has
    * `MAX_PORTAL_SESSIONS_PER_SUBSCRIBER` live sessions, with the time the earliest of them ends.
    */
   async create(token: string, session: PortalSession, nowMs: number): Promise<{ created: true } | { created: false; retryAt: number }> {
-    const index = this.keys.subscriberPortalSessions(session.subscriberId);
-    const live = await this.liveEntries(session.subscriberId, nowMs);
-    if (live.length >= MAX_PORTAL_SESSIONS_PER_SUBSCRIBER) {
-      return { created: false, retryAt: Math.min(...live.map((e) => e.expiresAt)) };
-    }
     const hash = hashApiKey(token);
-    const latest = Math.max(session.expiresAt, ...live.map((e) => e.expiresAt));
-    await this.redis
-      .multi()
-      .set(this.keys.portalSession(hash), JSON.stringify(session), 'PXAT', session.expiresAt)
-      .hset(index, session.id, `${hash}:${session.expiresAt}`)
-      .pexpireat(index, latest)
-      .exec();
-    return { created: true };
+    const earliest = await (this.redis as PortalSessionRedis).hookrelayCreatePortalSession(
+      this.keys.subscriberPortalSessions(session.subscriberId),
+      this.keys.portalSession(hash),
+      nowMs,
+      MAX_PORTAL_SESSIONS_PER_SUBSCRIBER,
+      session.id,
+      `${hash}:${session.expiresAt}`,
+      JSON.stringify(session),
+      session.expiresAt,
+    );
+    return earliest === 0 ? { created: true } : { created: false, retryAt: earliest };
   }
 
   /**
@@ -85,18 +128,6 @@ export class PortalSessionStore {
     for (const e of entries) multi.del(this.keys.portalSession(e.hash));
     await multi.del(index).exec();
     return entries.filter((e) => e.expiresAt > nowMs).length;
-  }
-
-  /** The subscriber's index entries that have not expired; expired ones are dropped from it. */
-  private async liveEntries(subscriberId: string, nowMs: number): Promise<Array<{ id: string; hash: string; expiresAt: number }>> {
-    const index = this.keys.subscriberPortalSessions(subscriberId);
-    const all = Object.entries(await this.redis.hgetall(index)).map(([id, v]) => ({
-      id,
-      ...(parseEntry(v) ?? { hash: '', expiresAt: 0 }),
-    }));
-    const expired = all.filter((e) => e.expiresAt <= nowMs).map((e) => e.id);
-    if (expired.length) await this.redis.hdel(index, ...expired);
-    return all.filter((e) => e.expiresAt > nowMs);
   }
 }
 
