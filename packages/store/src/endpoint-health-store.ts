@@ -24,8 +24,8 @@ export interface EndpointHealth {
 }
 
 /**
- * Per-endpoint health: what the API shows and what the circuit breaker decides on. This class reads,
- * resets and deletes it; it is written with each attempt that `DeliveryStore.recordAttempt` records
+ * Per-endpoint health: what the API shows and what the circuit breaker decides on. This class reads
+ * and resets it, and forgets it in EndpointStore.delete's transaction; it is written with each attempt that `DeliveryStore.recordAttempt` records
  * with a `health` outcome, by record-attempts.lua calling endpoint-health.lua's
  * `EndpointHealth.record` (ENDPOINT_HEALTH_LUA) in the same round trip. The keys are
  * `keys.endpointHealth` (a hash: lastSuccessAt, lastFailureAt, consecutiveFailures, failingSince,

@@ -194,6 +194,9 @@ export class EndpointStore {
     const multi = this.redis.multi();
     // Its health goes with it, in the same transaction, leaving a tombstone that attempts ending later respect.
     this.health.appendDelete(multi, endpoint.id, this.retentionMs);
+    // Its rate limit goes first (waking it if it sleeps for the rate): the deliveries left in its
+    // lane are only ended by the worker (endpoint_deleted), and need not wait a turn each.
+    this.lanes.appendEndpointSettings(multi, { id: endpoint.id, subscriberId: endpoint.subscriberId, rateLimit: undefined });
     await multi
       .del(this.keys.endpoint(endpoint.id))
       // Deleted is a change too: a worker's cached copy must not be used once this is answered.

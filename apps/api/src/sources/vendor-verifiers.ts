@@ -14,6 +14,7 @@ import {
   type InboundRequest,
   type VerifyResult,
 } from './verify-kit';
+import { TOO_MANY_FORM_FIELDS, tooManyFormFields } from './payload';
 
 /**
  * Each vendor's check, exactly as the vendor signs (CONTRACTS.md "Senders a workflow engine's
@@ -206,6 +207,8 @@ export function verifyTwilio(v: Of<'twilio'>, req: InboundRequest): VerifyResult
     return fail('unsupported_algorithm', 'X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA1 or HMAC_SHA256');
   const query = req.url.indexOf('?') === -1 ? '' : req.url.slice(req.url.indexOf('?') + 1);
   const bodyHash = new URLSearchParams(query).get('bodySHA256');
+  // Bounded before the parameters are parsed and sorted, which happens before the signature can be compared.
+  if (bodyHash === null && tooManyFormFields(req.body)) return fail('malformed_body', TOO_MANY_FORM_FIELDS);
   const signed = bodyHash === null ? twilioParamText(req.body) : '';
   const expected = twilioUrlForms(req.url).map((url) => hmacOf(hash, v.authToken, Buffer.from(url + signed, 'utf8')).toString('base64'));
   let matched = false;

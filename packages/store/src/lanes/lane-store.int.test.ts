@@ -265,6 +265,16 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await admit()).map((a) => a.deliveryId)).toEqual([fresh[1]]);
     });
 
+    it("admits a deleted endpoint's waiting deliveries at once: the worker only ends them", async () => {
+      const e = await endpointOf('sub_rate_deleted', { rateLimit: { perSecond: 0.01 } });
+      await publish(e, 5);
+      expect(await admit()).toHaveLength(1);
+      await db.store.endpoints.delete(e);
+      // Before, one more every 102 s, for deliveries that were only ever going to be ended.
+      expect(await admit()).toHaveLength(4);
+      expect(await db.store.lanes.readyCount()).toBe(0);
+    });
+
     it('spaces the sends too, across workers: each caller waits out what the path bunched', async () => {
       const e = await endpointOf('sub_pace', { rateLimit: { perSecond: 20 } });
       const free = await endpointOf('sub_pace');
