@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
+import { SOURCE_HISTORY_EVENT_IDS } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
 import { COMPRESSED_BODY_MESSAGE, INFLATE_BODIES } from '../compressed-bodies';
 import { AppError, NotFoundError } from '../errors';
@@ -46,7 +47,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
       bytes,
       ...(a.reason ? { reason: a.reason } : {}),
       ...(a.eventId ? { eventId: a.eventId } : {}),
-      ...(a.eventIds ? { eventIds: a.eventIds } : {}),
+      ...(a.eventIds ? { eventIds: a.eventIds.slice(0, SOURCE_HISTORY_EVENT_IDS), eventCount: a.eventIds.length } : {}),
     };
     try {
       await store.sources.recordRequest(source.id, record);

@@ -192,7 +192,7 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
       expect(res.status).toBe(202);
       expect(res.json).toEqual({ status: 'published', eventId: res.json.eventIds[0], eventIds: [expect.any(String), expect.any(String)] });
       expect(await typesOf(res.json.eventIds)).toEqual(['sendgrid.processed', 'sendgrid.bounce']);
-      expect((await historyOf(h, sid, split.id))[0]).toMatchObject({ outcome: 'published', eventIds: res.json.eventIds });
+      expect((await historyOf(h, sid, split.id))[0]).toMatchObject({ outcome: 'published', eventIds: res.json.eventIds, eventCount: 2 });
 
       const whole = await createSource(h, sid, {
         verification: { type: 'sendgrid', publicKey: SG_MULTIPLE.publicKey, splitEvents: false },
@@ -203,6 +203,19 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
         headers: sgHeaders(SG_MULTIPLE.signature, SG_MULTIPLE.timestamp),
       });
       expect(await storedEvent(h, one.json.eventId)).toEqual({ type: 'source.sendgrid.batch', payload: SG_MULTIPLE.events });
+    });
+
+    it('keeps the first 20 event ids of a split body in the history record, with how many it published; the answer has all', async () => {
+      const keys = sendgridKeyPair();
+      const source = await createSource(h, sid, { verification: { type: 'sendgrid', publicKey: keys.publicKey } });
+      const body = JSON.stringify(Array.from({ length: 30 }, (_, i) => ({ event: 'open', email: `r${i}@example.com` })));
+      const res = await ingest(h, source.ingestUrl, { body, headers: sendgridHeaders(keys, body) });
+      expect(res.status).toBe(202);
+      expect(res.json.eventIds).toHaveLength(30);
+      // Every id of up to 5,000 made a record ~165 KB and one page of the history 33 MB.
+      const [record] = await historyOf(h, sid, source.id);
+      expect(record).toMatchObject({ outcome: 'published', eventId: res.json.eventIds[0], eventCount: 30 });
+      expect(record.eventIds).toEqual(res.json.eventIds.slice(0, 20));
     });
 
     it("refuses a replay, even with the signature's other valid ECDSA form", async () => {

@@ -199,6 +199,9 @@ export function SourceDetail({ api, id, outcome }: { api: Api; id: string; outco
                           {eventId}
                         </a>
                       ))}
+                      {r.eventIds && r.eventCount !== undefined && r.eventCount > r.eventIds.length && (
+                        <span class="request-more">and {r.eventCount - r.eventIds.length} more events</span>
+                      )}
                     </span>
                   </td>
                 </tr>

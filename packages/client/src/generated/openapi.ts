@@ -1665,8 +1665,10 @@ export interface components {
             eventId?: string;
             /** @description Body size. */
             bytes: number;
-            /** @description Every event the request published, when more than one (a SendGrid batch split into its events). */
+            /** @description The first 20 events the request published, when more than one (a SendGrid batch split into its events); `eventCount` says how many. */
             eventIds?: string[];
+            /** @description How many events the request published, when more than one. */
+            eventCount?: number;
         };
         IngestAccepted: {
             /** @constant */
