@@ -68,4 +68,36 @@ describe("an event's deliveries to endpoints deleted since", () => {
     );
     expect(shown.commands).toBeLessThan(300);
   });
+
+  it('ends a page of events with outcomes early, with a cursor, once its deliveries to look up pass 5,000', async () => {
+    const endpoints = [];
+    for (let i = 0; i < 100; i++) {
+      clock += 1;
+      const endpoint = buildEndpoint({ id: newId('ep', clock), subscriberId: t.id, url: 'http://127.0.0.1:9/', createdAt: clock });
+      expect(await h.store.endpoints.create(endpoint, 100)).toBe(true);
+      endpoints.push(endpoint);
+    }
+    const published: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      clock += 1;
+      published.unshift((await publish(h, t, 'custom.order.paid', { n: i })).id);
+    }
+    // One endpoint replaced: every event now has 101 endpoints that may hold a delivery of it, 5,050 for the page.
+    clock += 10_000;
+    await h.store.endpoints.delete(endpoints[0]!);
+    await createEndpoint(h, t, 'http://127.0.0.1:9/');
+    const execs = async () => Number(/cmdstat_exec:calls=(\d+)/.exec(await h.redis.info('commandstats'))?.[1] ?? 0);
+    const execsBefore = await execs();
+    const first = await h.call('GET', `${t.base}/events?include=outcomes&limit=50`, { key: t.key });
+    // 4,949 lookups in transactions of at most 300 (one of them all held Redis from everyone else).
+    expect((await execs()) - execsBefore).toBeGreaterThanOrEqual(17);
+    expect(first.body.data.map((e: { id: string }) => e.id)).toEqual(published.slice(0, 49));
+    for (const e of first.body.data) expect(e.outcomes).toEqual({ pending: 100, retrying: 0, delivered: 0, failed: 0 });
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const rest = await h.call('GET', `${t.base}/events?include=outcomes&limit=50&cursor=${first.body.nextCursor}`, { key: t.key });
+    expect(rest.body.data.map((e: { id: string; outcomes: unknown }) => [e.id, e.outcomes])).toEqual([
+      [published[49], { pending: 100, retrying: 0, delivered: 0, failed: 0 }],
+    ]);
+    expect(rest.body.nextCursor).toBeNull();
+  });
 });

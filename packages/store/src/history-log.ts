@@ -24,6 +24,8 @@ export interface NewestFirstPage<T> {
   items: T[];
   /** Opaque; pass back to continue. Absent when the window is exhausted. */
   nextCursor?: string;
+  /** Per item, the cursor that continues after it: for a caller that answers with fewer items than it read. */
+  cursorAfter: string[];
 }
 
 export const LOG_ENTRY = readFileSync(join(__dirname, 'log-entry.lua'), 'utf8');
@@ -98,7 +100,7 @@ export async function pageLogNewestFirst<T>(
   keep: (item: T) => boolean,
 ): Promise<NewestFirstPage<T>> {
   // Entry ids are never below 0-0: a window ending before 1970 holds nothing.
-  if (opts.until !== undefined && opts.until < 0) return { items: [] };
+  if (opts.until !== undefined && opts.until < 0) return { items: [], cursorAfter: [] };
   const after = decodeCursor(opts.cursor);
   // An incomplete id (`<ms>`) as the upper bound means the whole millisecond, as the lower its start.
   const until = opts.until !== undefined ? String(Math.floor(opts.until)) : undefined;
@@ -106,10 +108,11 @@ export async function pageLogNewestFirst<T>(
   if (after && until !== undefined && Number(until) < entryMs(after)) end = until;
   const start = opts.since !== undefined && opts.since > 0 ? String(Math.ceil(opts.since)) : '-';
   const items: T[] = [];
+  const cursorAfter: string[] = [];
   let scanned = 0;
   for (;;) {
     const entries = (await redis.xrevrange(key, end, start, 'COUNT', CHUNK)) as Array<[string, string[]]>;
-    if (entries.length === 0) return { items };
+    if (entries.length === 0) return { items, cursorAfter };
     const loaded = await load(
       entries.map(([, fields]) => fields[1] as string),
       entries.map(([, fields]) => fieldsOf(fields)),
@@ -120,12 +123,13 @@ export async function pageLogNewestFirst<T>(
       const item = loaded[i];
       if (item !== null && item !== undefined && keep(item)) {
         items.push(item);
-        if (items.length === opts.limit) return { items, nextCursor: encodeCursor(entryId) };
+        cursorAfter.push(encodeCursor(entryId));
+        if (items.length === opts.limit) return { items, nextCursor: encodeCursor(entryId), cursorAfter };
       }
     }
     const last = (entries[entries.length - 1] as [string, string[]])[0];
-    if (entries.length < CHUNK) return { items };
-    if (scanned >= MAX_SCANNED) return { items, nextCursor: encodeCursor(last) };
+    if (entries.length < CHUNK) return { items, cursorAfter };
+    if (scanned >= MAX_SCANNED) return { items, nextCursor: encodeCursor(last), cursorAfter };
     end = `(${last}`;
   }
 }

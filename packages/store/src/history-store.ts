@@ -29,6 +29,13 @@ export interface EventFilter extends TimeWindow {
  */
 export const HISTORY_CLOCK_SLACK_MS = 1000;
 
+/**
+ * Deliveries one page of events with their outcomes looks up at most (three Redis reads each): a
+ * page ends early, with a cursor, at the event that would pass it. 50 events to a subscriber's 100
+ * endpoints are 5,000.
+ */
+export const OUTCOME_LOOKUPS_PER_PAGE = 5000;
+
 /** A deleted endpoint's lifetime: created (from its id; -Infinity for an id that carries no time, a fixture's) and deleted. */
 interface Lifetime {
   id: string;
@@ -71,19 +78,34 @@ export class HistoryStore {
 
   /**
    * How each event's deliveries stand, counted by state: what a listing of events shows beside
-   * each one. One read of the subscriber's endpoint ids serves every event.
+   * each one. One read of the subscriber's endpoint ids serves every event. Counts the first
+   * `covered` events only, those whose possible deliveries fit in `maxLookups` (at least one event):
+   * an event replayed to endpoints created and deleted since can have a thousand, and 50 such events
+   * were one transaction of ~150,000 commands (223 ms of Redis for nobody else, 4.8 s for the page).
    */
-  async outcomesOfEvents(subscriberId: string, events: ReadonlyArray<Pick<StoredEvent, 'id' | 'createdAt'>>): Promise<Map<string, Counts>> {
+  async outcomesOfEvents(
+    subscriberId: string,
+    events: ReadonlyArray<Pick<StoredEvent, 'id' | 'createdAt'>>,
+    maxLookups = OUTCOME_LOOKUPS_PER_PAGE,
+  ): Promise<{ outcomes: Map<string, Counts>; covered: number }> {
     const mayHold = await this.endpointsThatMayHold(subscriberId, events);
-    const found = await this.deliveries.getMany(
-      events.flatMap((event) => (mayHold.get(event.id) ?? []).map((endpointId) => deliveryId(event.id, endpointId))),
+    const ids: string[] = [];
+    let covered = 0;
+    for (const event of events) {
+      const endpointIds = mayHold.get(event.id) ?? [];
+      if (covered > 0 && ids.length + endpointIds.length > maxLookups) break;
+      for (const endpointId of endpointIds) ids.push(deliveryId(event.id, endpointId));
+      covered++;
+    }
+    const found = await this.deliveries.getMany(ids);
+    const outcomes = new Map(
+      events.slice(0, covered).map((e): [string, Counts] => [e.id, { pending: 0, retrying: 0, delivered: 0, failed: 0 }]),
     );
-    const out = new Map(events.map((e): [string, Counts] => [e.id, { pending: 0, retrying: 0, delivered: 0, failed: 0 }]));
     for (const d of found) {
-      const counts = out.get(d.eventId);
+      const counts = outcomes.get(d.eventId);
       if (counts) counts[d.state]++;
     }
-    return out;
+    return { outcomes, covered };
   }
 
   /**

@@ -38,15 +38,25 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
     const page = await store.history.listEvents(sid, parsed.data);
-    const outcomes = parsed.data.include ? await store.history.outcomesOfEvents(sid, page.items) : undefined;
+    let { items, nextCursor } = page;
+    let outcomes: Awaited<ReturnType<typeof store.history.outcomesOfEvents>>['outcomes'] | undefined;
+    if (parsed.data.include) {
+      // A page whose events have more possible deliveries than one page looks up ends early, with a cursor.
+      const counted = await store.history.outcomesOfEvents(sid, page.items);
+      outcomes = counted.outcomes;
+      if (counted.covered < items.length) {
+        items = items.slice(0, counted.covered);
+        nextCursor = page.cursorAfter[counted.covered - 1];
+      }
+    }
     res.json({
-      data: page.items.map((e) => ({
+      data: items.map((e) => ({
         id: e.id,
         type: e.type,
         createdAt: e.createdAt,
         ...(outcomes ? { outcomes: outcomes.get(e.id) } : {}),
       })),
-      nextCursor: page.nextCursor ?? null,
+      nextCursor: nextCursor ?? null,
     });
   });
 

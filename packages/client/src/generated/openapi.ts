@@ -3463,7 +3463,7 @@ export interface operations {
             query?: {
                 /** @description Only this type, or types matching this pattern (`incident.*`). */
                 type?: string;
-                /** @description `outcomes`: each event with its deliveries counted by state (then at most 50 a page). */
+                /** @description `outcomes`: each event with its deliveries counted by state (then at most 50 a page, and fewer, with `nextCursor`, when the page's events have more than 5,000 deliveries to look up between them). */
                 include?: "outcomes";
                 /**
                  * @description Created at or after: Unix milliseconds, or an ISO 8601 date-time with an offset (`2024-05-14T09:00:00Z`).
