@@ -35,6 +35,27 @@ describe('limits, errors and operational routes', () => {
       expect(res.status).toBe(202);
     });
 
+    it('answers 413 naming the field to a payload over 1 MiB as stored JSON, from a body under 1 MB, and stores nothing', async () => {
+      // 1e5 is 3 bytes as sent and 6 (100000) as JSON: the body is under the limit, the payload over it.
+      const text = `{"type":"custom.numbers","payload":{"n":[${Array(240_000).fill('1e5').join(',')}]}}`;
+      expect(text.length).toBeLessThan(1_000_000);
+      const res = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: text });
+      expect(res.status).toBe(413);
+      expect(res.body).toEqual({
+        error: {
+          code: 'payload_too_large',
+          message: 'payload: is 1680007 bytes as JSON; at most 1048576',
+          details: [{ path: 'payload', message: 'is 1680007 bytes as JSON; at most 1048576' }],
+        },
+      });
+      const batch = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, {
+        body: `{"events":[{"type":"custom.small","payload":{}},${text.slice(0, -1)}}]}`,
+      });
+      expect(batch.status).toBe(413);
+      expect(batch.body.error.details).toEqual([{ path: 'events.1.payload', message: 'is 1680007 bytes as JSON; at most 1048576' }]);
+      expect(await h.redis.keys(`${h.prefix}:ev:*`)).toEqual([]);
+    });
+
     it.each(['{"type": "custom.x", "payload": {', '{type: custom.x}', '[1, 2'])(
       'answers 400 with a JSON error to invalid JSON %j',
       async (text) => {

@@ -1,4 +1,4 @@
-import { FanOutLimitError, type EventInput, type PublishOptions } from '@hookrelay/publishing';
+import { FanOutLimitError, MAX_PAYLOAD_BYTES, PayloadTooLargeError, type EventInput, type PublishOptions } from '@hookrelay/publishing';
 import type { ApiDeps } from './deps';
 import { AppError } from './errors';
 
@@ -47,6 +47,11 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
 
   return async function publish(sid, inputs, opts = {}) {
     const published = await deps.publisher.publish(sid, inputs, opts).catch((err: unknown) => {
+      if (err instanceof PayloadTooLargeError) {
+        const field = inputs.length === 1 ? 'payload' : `events.${err.index}.payload`;
+        const message = `is ${err.bytes} bytes as JSON; at most ${MAX_PAYLOAD_BYTES}`;
+        throw new AppError(413, 'payload_too_large', `${field}: ${message}`, [{ path: field, message }]);
+      }
       if (!(err instanceof FanOutLimitError)) throw err;
       const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;
       throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);

@@ -24,6 +24,25 @@ export class FanOutLimitError extends Error {
   }
 }
 
+/**
+ * The most an event's payload may be as stored JSON, whatever published it. A request body is at
+ * most 1 MB, but a source's `text` or `form` body becomes JSON on the way: 1 MB of control bytes
+ * was a 7.3 MB event, read whole by every GET of it and sent whole on every attempt.
+ */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/** An input's payload is larger, as JSON, than MAX_PAYLOAD_BYTES. Nothing was written. */
+export class PayloadTooLargeError extends Error {
+  constructor(
+    /** Which of the request's inputs. */
+    readonly index: number,
+    readonly bytes: number,
+  ) {
+    super(`the payload is ${bytes} bytes as JSON, more than the ${MAX_PAYLOAD_BYTES} allowed`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
 export interface PublishOptions {
   /**
    * Refuse (FanOutLimitError, nothing written) two or more inputs whose deliveries, every input to
@@ -113,6 +132,10 @@ export class Publisher {
           : {}),
       };
     });
+    for (const [index, { event }] of items.entries()) {
+      const bytes = Buffer.byteLength(event.payload);
+      if (bytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLargeError(index, bytes);
+    }
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);
     if (options.maxDeliveries !== undefined && items.length > 1 && deliveries > options.maxDeliveries)
       throw new FanOutLimitError(deliveries, options.maxDeliveries);

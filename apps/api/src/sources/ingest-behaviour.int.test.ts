@@ -208,6 +208,18 @@ describe('ingest: formats, filters, handshakes and limits', () => {
       },
     );
 
+    it('answers 413 to a text body that is over 1 MiB as JSON (control bytes escape to six), recorded, and publishes nothing', async () => {
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER, format: 'text' });
+      // Before, 1 MB of these was a 7.3 MB event, read whole by each GET of it and sent whole on each attempt.
+      const res = await ingest(h, source.ingestUrl, { body: Buffer.alloc(200_000, 1), headers: WITH_TOKEN });
+      expect(res.status).toBe(413);
+      expect(res.json).toEqual({ error: { code: 'payload_too_large', message: 'payload: is 1200011 bytes as JSON; at most 1048576' } });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ status: 413, outcome: 'rejected' });
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
+      const fits = await ingest(h, source.ingestUrl, { body: Buffer.alloc(170_000, 1), headers: WITH_TOKEN });
+      expect(fits.status).toBe(202);
+    });
+
     it('answers 429 with Retry-After past the per-source limit, and other sources are unaffected', async () => {
       const limited = await createSource(h, subscriber.sid, {
         eventType: 'source.x',

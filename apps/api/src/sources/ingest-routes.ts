@@ -225,7 +225,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
           headers: err.headers,
         };
       }
-      if (err instanceof AppError && err.code === 'batch_too_large')
+      if (err instanceof AppError && (err.code === 'batch_too_large' || err.code === 'payload_too_large'))
         return {
           status: 413,
           outcome: 'rejected',

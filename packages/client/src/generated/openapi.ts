@@ -1958,7 +1958,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The body is larger than 1 MB. */
+        /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large` naming the field: `payload`, `events.3.payload`). */
         PayloadTooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -4582,7 +4582,7 @@ export interface operations {
             };
             401: components["responses"]["IngestUnauthorized"];
             404: components["responses"]["IngestNotFound"];
-            /** @description The body is larger than 1 MB, or a split SendGrid batch holds more than 5000 events (`payload_too_large`), or its two or more events would create more deliveries than one batch may (`batch_too_large`, HOOKRELAY_MAX_BATCH_DELIVERIES). Recorded in the source's history; nothing published. */
+            /** @description The body is larger than 1 MB, or its payload is larger than 1 MiB as JSON (a `text` or `form` body grows on the way), or a split SendGrid batch holds more than 5000 events (`payload_too_large`), or its two or more events would create more deliveries than one batch may (`batch_too_large`, HOOKRELAY_MAX_BATCH_DELIVERIES). Recorded in the source's history; nothing published. */
             413: {
                 headers: {
                     [name: string]: unknown;
