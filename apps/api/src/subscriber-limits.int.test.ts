@@ -1,6 +1,6 @@
 import { useTestReceiver } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
-import { MAX_TEST_SENDS_IN_FLIGHT } from './subscriber-limits';
+import { MAX_FILTERED_LISTINGS_IN_FLIGHT, MAX_TEST_SENDS_IN_FLIGHT } from './subscriber-limits';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
 import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
 
@@ -500,5 +500,39 @@ describe('test sends in flight', () => {
     for (const answer of await Promise.all(waiting)) expect(answer.body.attempt).toMatchObject({ errorKind: 'timeout' });
     receiver.answerWith({ status: 204 });
     expect((await testOf(hostile, hanging.body.id as string)).body.attempt).toMatchObject({ statusCode: 204 });
+  });
+});
+
+describe('filtered delivery listings in flight', () => {
+  const h = useApiHarness({ worker: false }, 'each');
+
+  it(`lets a subscriber have ${MAX_FILTERED_LISTINGS_IN_FLIGHT} listings filtered by status or type running at once: more are 429, unfiltered ones are not`, async () => {
+    expect(MAX_FILTERED_LISTINGS_IN_FLIGHT).toBe(2);
+    const { sid } = await newSubscriber(h);
+    const { sid: other } = await newSubscriber(h);
+    expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/' } })).status).toBe(201);
+    // 5,000 pending deliveries: a status filter that matches none reads them all for one page.
+    for (let b = 0; b < 5; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ type: 'custom.order.paid', payload: { i } }));
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } })).status).toBe(202);
+    }
+    const listing = (who: string, query: string) => h.call('GET', `/v1/subscribers/${who}/deliveries?${query}`);
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, () => listing(sid, 'status=failed&limit=1')),
+      listing(sid, 'limit=1'),
+      listing(other, 'status=failed&limit=1'),
+    ]);
+    const filtered = answers.slice(0, 6);
+    const refused = filtered.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(filtered.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(filtered.filter((a) => a.status === 200).length).toBeLessThanOrEqual(MAX_FILTERED_LISTINGS_IN_FLIGHT);
+    for (const a of filtered) if (a.status === 200) expect(a.body).toEqual({ data: [], nextCursor: expect.any(String) });
+    expect([refused[0]!.body.error.code, refused[0]!.headers.get('retry-after')]).toEqual(['listings_in_flight', '1']);
+    expect(refused[0]!.body.error.details).toEqual([{ path: 'status', message: 'at most 2 at once' }]);
+    // Unfiltered listings and other subscribers are not counted.
+    expect([answers[6]!.status, answers[7]!.status]).toEqual([200, 200]);
+    // Once they end, the places are free again.
+    expect((await listing(sid, 'eventType=custom.order.refunded&limit=1')).status).toBe(200);
   });
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
-import { admitEvents } from '../subscriber-limits';
+import { admitEvents, InFlightPerSubscriber, MAX_FILTERED_LISTINGS_IN_FLIGHT } from '../subscriber-limits';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
@@ -39,6 +39,12 @@ const listQuery = z
 export function deliveryRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
+  const filteredListings = new InFlightPerSubscriber(
+    MAX_FILTERED_LISTINGS_IN_FLIGHT,
+    'listings_in_flight',
+    'delivery listings filtered by status or event type running',
+    'status',
+  );
 
   router.get('/', async (req, res) => {
     const sid = await subscriberOf(req, store);
@@ -49,8 +55,14 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     const { endpointId } = parsed.data;
     if (endpointId !== undefined && !(isIdOf('ep', endpointId) && (await store.endpoints.isOrWasOf(sid, endpointId))))
       throw new NotFoundError('endpoint');
-    const page = await store.history.listDeliveries(sid, parsed.data);
-    res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
+    // A status or event type filter reads deliveries it may not keep, up to 5,000 for one page.
+    const release = parsed.data.status || parsed.data.eventType ? filteredListings.take(sid) : () => undefined;
+    try {
+      const page = await store.history.listDeliveries(sid, parsed.data);
+      res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
+    } finally {
+      release();
+    }
   });
 
   router.get('/:did', async (req, res) => {

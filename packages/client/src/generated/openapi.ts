@@ -3893,6 +3893,31 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
+            /** @description The subscriber already has 2 delivery listings filtered by `status` or `eventType` running in this API process (`listings_in_flight`; each may read up to 5000 deliveries for a page). Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "listings_in_flight",
+                     *         "message": "the subscriber has 2 delivery listings filtered by status or event type running at once; retry after one ends",
+                     *         "details": [
+                     *           {
+                     *             "path": "status",
+                     *             "message": "at most 2 at once"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
