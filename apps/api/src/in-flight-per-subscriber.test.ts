@@ -27,4 +27,15 @@ describe('InFlightPerSubscriber', () => {
     sends.take('sub_a');
     expect(() => sends.take('sub_a')).toThrow(expect.objectContaining({ status: 429, code: 'test_sends_in_flight' }));
   });
+
+  it('names the field the caller gives in the 429 (the endpoint by default)', () => {
+    const listings = new InFlightPerSubscriber(1, 'listings_in_flight', 'listings running');
+    listings.take('sub_a', 'status');
+    expect(() => listings.take('sub_a', 'eventType')).toThrow(
+      expect.objectContaining({ details: [{ path: 'eventType', message: 'at most 1 at once' }] }),
+    );
+    expect(() => listings.take('sub_a')).toThrow(
+      expect.objectContaining({ details: [{ path: 'endpoint', message: 'at most 1 at once' }] }),
+    );
+  });
 });

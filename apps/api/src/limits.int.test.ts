@@ -53,6 +53,9 @@ describe('limits, errors and operational routes', () => {
       });
       expect(batch.status).toBe(413);
       expect(batch.body.error.details).toEqual([{ path: 'events.1.payload', message: 'is 1680007 bytes as JSON; at most 1048576' }]);
+      // A batch of one names its event's place too.
+      const one = await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: `{"events":[${text}]}` });
+      expect(one.body.error.details).toEqual([{ path: 'events.0.payload', message: 'is 1680007 bytes as JSON; at most 1048576' }]);
       expect(await h.redis.keys(`${h.prefix}:ev:*`)).toEqual([]);
     });
 

@@ -24,7 +24,10 @@ export type Publish = (
   sid: string,
   inputs: EventInput[],
   /** `maxDeliveries` over: 413 batch_too_large naming `events`, nothing written (PublishOptions). */
-  opts?: PublishOptions & { fieldOf?: (index: number) => string },
+  opts?: PublishOptions & {
+    /** Where input `index` is in the request (`events.3`), for the errors that name its fields. @defaultValue none for a single input, else `events.<index>` */
+    itemPath?: (index: number) => string;
+  },
 ) => Promise<PublishedEvent[]>;
 
 /**
@@ -46,9 +49,13 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
   }
 
   return async function publish(sid, inputs, opts = {}) {
+    const fieldOf = (index: number, field: string): string => {
+      const item = opts.itemPath?.(index) ?? (inputs.length === 1 ? undefined : `events.${index}`);
+      return item === undefined ? field : `${item}.${field}`;
+    };
     const published = await deps.publisher.publish(sid, inputs, opts).catch((err: unknown) => {
       if (err instanceof PayloadTooLargeError) {
-        const field = inputs.length === 1 ? 'payload' : `events.${err.index}.payload`;
+        const field = fieldOf(err.index, 'payload');
         const message = `is ${err.bytes} bytes as JSON; at most ${MAX_PAYLOAD_BYTES}`;
         throw new AppError(413, 'payload_too_large', `${field}: ${message}`, [{ path: field, message }]);
       }
@@ -58,7 +65,7 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
     });
     const reused = published.findIndex((p) => p.write.kind === 'reused');
     if (reused >= 0) {
-      const field = opts.fieldOf?.(reused) ?? (inputs.length === 1 ? 'idempotencyKey' : `events.${reused}.idempotencyKey`);
+      const field = fieldOf(reused, 'idempotencyKey');
       const message =
         'this idempotency key was used with a different request (type and payload) within the last 24 hours; use a new key for a new event';
       throw new AppError(422, 'idempotency_key_reused', `${field}: ${message}`, [{ path: field, message }]);

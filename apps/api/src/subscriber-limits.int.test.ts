@@ -346,6 +346,13 @@ describe('per-subscriber limits', () => {
       expect(answers.filter((a) => a.status === 202)).toHaveLength(100);
     });
 
+    it('takes none of the rate for a publish refused for its payload size', async () => {
+      const sid = await limited(1);
+      const big = `{"type":"custom.numbers","payload":{"n":[${Array(240_000).fill('1e5').join(',')}]}}`;
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: big })).status).toBe(413);
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
+    });
+
     it('answers 429 with Retry-After past the rate, across two API processes, and stores nothing refused', async () => {
       const sid = await limited(5);
       const answers = [];

@@ -146,19 +146,20 @@ export class InFlightPerSubscriber {
     /** The 429's code and what it names: 'test_sends_in_flight', 'test sends waiting on their receivers'. */
     private readonly code: string,
     private readonly what: string,
-    /** The field the 429's details name. */
-    private readonly path = 'endpoint',
   ) {}
 
-  /** A place for one more of `subscriberId`'s requests; 429 when it has `max` in flight. Release it when the request ends. */
-  take(subscriberId: string): () => void {
+  /**
+   * A place for one more of `subscriberId`'s requests; 429, naming `field`, when it has `max` in
+   * flight. Release it when the request ends.
+   */
+  take(subscriberId: string, field = 'endpoint'): () => void {
     const now = this.running.get(subscriberId) ?? 0;
     if (now >= this.max)
       throw new AppError(
         429,
         this.code,
         `the subscriber has ${this.max} ${this.what} at once; retry after one ends`,
-        [{ path: this.path, message: `at most ${this.max} at once` }],
+        [{ path: field, message: `at most ${this.max} at once` }],
         { headers: { 'retry-after': '1' } },
       );
     this.running.set(subscriberId, now + 1);

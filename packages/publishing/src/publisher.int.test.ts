@@ -1,7 +1,7 @@
 import { newId } from '@hookrelay/contracts';
 import { createStore, type Store } from '@hookrelay/store';
 import { buildEndpoint, useRedisPrefix } from '@hookrelay/testing';
-import { Publisher } from './publisher';
+import { MAX_PAYLOAD_BYTES, Publisher } from './publisher';
 
 describe('Publisher.publish', () => {
   const db = useRedisPrefix('publisher');
@@ -88,6 +88,19 @@ describe('Publisher.publish', () => {
     expect(receipt!.write).toEqual({ kind: 'new', deliveries: [expect.objectContaining({ endpointId: all[1]!.id, created: true })] });
     expect(await store.events.get(incident!.event.id)).toMatchObject({ type: 'incident.triggered' });
     expect(await store.lanes.readyCount()).toBe(2);
+  });
+
+  it('refuses a payload over 1 MiB as JSON before writing anything or running beforeWrite, and takes an input without a payload', async () => {
+    const beforeWrite = jest.fn(async () => undefined);
+    const big = { type: 'custom.big', payload: { s: 'x'.repeat(MAX_PAYLOAD_BYTES) } };
+    await expect(publisher.publish(sid, [{ type: 'custom.small', payload: {} }, big], { beforeWrite })).rejects.toEqual(
+      expect.objectContaining({ name: 'PayloadTooLargeError', index: 1, bytes: MAX_PAYLOAD_BYTES + 8 }),
+    );
+    expect(beforeWrite).not.toHaveBeenCalled();
+    expect(await db.redis.keys(`${db.prefix}:ev:*`)).toEqual([]);
+    // The type allows no payload at all (stored as absent).
+    const [bare] = await publisher.publish(sid, [{ type: 'custom.bare' }]);
+    expect(bare!.write.kind).toBe('new');
   });
 
   it('claims an idempotency key with its event: the same request again is a repeat naming it, another request is reused', async () => {

@@ -133,7 +133,8 @@ export class Publisher {
       };
     });
     for (const [index, { event }] of items.entries()) {
-      const bytes = Buffer.byteLength(event.payload);
+      // `payload` is undefined for an input without one (JSON.stringify(undefined)).
+      const bytes = Buffer.byteLength(event.payload ?? '');
       if (bytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLargeError(index, bytes);
     }
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);

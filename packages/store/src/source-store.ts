@@ -90,8 +90,8 @@ export interface SourceRequestRecord {
   /** The event it published (the first, when it published several). */
   eventId?: string;
   /**
-   * The first SOURCE_HISTORY_EVENT_IDS events it published, when more than one (a SendGrid batch
-   * split into its events); `eventCount` says how many it published.
+   * The first SOURCE_HISTORY_EVENT_IDS events a split SendGrid body published (unless it published
+   * exactly one and skipped none); `eventCount` says how many it published.
    */
   eventIds?: string[];
   eventCount?: number;

@@ -43,7 +43,6 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     MAX_FILTERED_LISTINGS_IN_FLIGHT,
     'listings_in_flight',
     'delivery listings filtered by status or event type running',
-    'status',
   );
 
   router.get('/', async (req, res) => {
@@ -56,7 +55,8 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     if (endpointId !== undefined && !(isIdOf('ep', endpointId) && (await store.endpoints.isOrWasOf(sid, endpointId))))
       throw new NotFoundError('endpoint');
     // A status or event type filter reads deliveries it may not keep, up to 5,000 for one page.
-    const release = parsed.data.status || parsed.data.eventType ? filteredListings.take(sid) : () => undefined;
+    const filter = parsed.data.status ? 'status' : parsed.data.eventType ? 'eventType' : undefined;
+    const release = filter ? filteredListings.take(sid, filter) : () => undefined;
     try {
       const page = await store.history.listDeliveries(sid, parsed.data);
       res.json({ data: page.items, nextCursor: page.nextCursor ?? null });

@@ -116,8 +116,8 @@ export function eventRoutes(deps: ApiDeps): Router {
       [],
       bodyIsShallow(res, 1),
     );
-    await admitEvents(deps, sid, 1);
-    const [answer] = await publish(sid, [event.input]);
+    // Taken once the payload's size has passed (the Publisher's check), so a refused publish takes none of it.
+    const [answer] = await publish(sid, [event.input], { beforeWrite: () => admitEvents(deps, sid, 1) });
     markDeprecated(res, [event]);
     const { replayed, ...published } = answer as PublishedEvent;
     // The IETF Idempotency-Key draft's marker: this answer is the first request's, nothing was written.
@@ -138,7 +138,7 @@ export function eventRoutes(deps: ApiDeps): Router {
       sid,
       events.map((e) => e.input),
       {
-        fieldOf: (i) => `events.${i}.idempotencyKey`,
+        itemPath: (i) => `events.${i}`,
         maxDeliveries: deps.maxBatchDeliveries,
         // After the fan-out check: a batch refused as too large takes none of the publish rate.
         beforeWrite: () => admitEvents(deps, sid, events.length),

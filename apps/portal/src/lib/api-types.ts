@@ -210,7 +210,7 @@ export interface SourceRequest {
   reason?: string;
   eventId?: string;
   eventIds?: string[];
-  /** How many events the request published, when more than one (eventIds holds the first 20). */
+  /** How many events the split body published, with eventIds (which holds the first 20). */
   eventCount?: number;
   bytes: number;
 }

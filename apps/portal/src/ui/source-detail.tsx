@@ -200,7 +200,9 @@ export function SourceDetail({ api, id, outcome }: { api: Api; id: string; outco
                         </a>
                       ))}
                       {r.eventIds && r.eventCount !== undefined && r.eventCount > r.eventIds.length && (
-                        <span class="request-more">and {r.eventCount - r.eventIds.length} more events</span>
+                        <span class="request-more">
+                          and {r.eventCount - r.eventIds.length} more {r.eventCount - r.eventIds.length === 1 ? 'event' : 'events'}
+                        </span>
                       )}
                     </span>
                   </td>

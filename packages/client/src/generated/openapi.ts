@@ -1665,9 +1665,9 @@ export interface components {
             eventId?: string;
             /** @description Body size. */
             bytes: number;
-            /** @description The first 20 events the request published, when more than one (a SendGrid batch split into its events); `eventCount` says how many. */
+            /** @description The first 20 events a split SendGrid body published (present unless it published exactly one and skipped none); `eventCount` says how many. */
             eventIds?: string[];
-            /** @description How many events the request published, when more than one. */
+            /** @description How many events the split body published, with `eventIds`. */
             eventCount?: number;
         };
         IngestAccepted: {
@@ -3664,7 +3664,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description The body is larger than 1 MB (`payload_too_large`), or the batch would create more deliveries than one batch may (`batch_too_large`, naming `events`): send fewer events per batch. Nothing was written. */
+            /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large`, naming `events.N.payload`), or the batch would create more deliveries than one batch may (`batch_too_large`, naming `events`): send fewer events per batch. Nothing was written. */
             413: {
                 headers: {
                     [name: string]: unknown;
