@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request, type Agent } from 'undici';
 import { checkTargetUrl } from './check-target-url';
-import { createGuardedAgent } from './guarded-agent';
+import { createGuardedAgent, DEFAULT_KEEP_ALIVE_MS } from './guarded-agent';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import type { LookupFn, ResolvedAddress } from './types';
 
@@ -172,6 +172,37 @@ describe('createGuardedAgent', () => {
       await expect(get(`http://evil.test:${server.port}/`, agent)).resolves.toEqual({ status: 200, body: 'ok' });
       expect(server.connections).toBe(1);
       expect(resolve.calls).toBe(1);
+    });
+  });
+
+  describe('idle keep-alive sockets', () => {
+    it("closes them after its own timeout, whatever longer one a receiver's Keep-Alive asks for", async () => {
+      expect(DEFAULT_KEEP_ALIVE_MS).toBe(4000);
+      const open = new Set<import('node:net').Socket>();
+      const server: Server = createServer((_req, res) => {
+        // Honoured by undici up to its keepAliveMaxTimeout (10 minutes by default).
+        res.setHeader('keep-alive', 'timeout=600');
+        res.end('ok');
+      });
+      server.on('connection', (socket) => {
+        open.add(socket);
+        socket.on('close', () => open.delete(socket));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { keepAliveTimeoutMs: 200 }));
+      const port = (server.address() as AddressInfo).port;
+      await Promise.all(Array.from({ length: 5 }, () => get(`http://127.0.0.1:${port}/`, agent)));
+      expect(open.size).toBeGreaterThan(0);
+      const deadline = Date.now() + 3000;
+      while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(open.size).toBe(0);
     });
   });
 

@@ -10,7 +10,10 @@ import type { LookupFn, SsrfPolicy } from './types';
 export interface GuardedAgentOptions {
   /** Connections per receiver origin; the Agent keeps one pool per origin. @defaultValue 64 */
   connections?: number;
-  /** How long an idle keep-alive socket is kept. @defaultValue undici's (4 s) */
+  /**
+   * How long an idle keep-alive socket is kept, and the most a receiver's `Keep-Alive: timeout=`
+   * may ask for. @defaultValue DEFAULT_KEEP_ALIVE_MS
+   */
   keepAliveTimeoutMs?: number;
   /** Resolver behind the guarded lookup (tests inject fakes). @defaultValue the system resolver */
   resolve?: LookupFn;
@@ -34,6 +37,14 @@ export interface GuardedAgentOptions {
  * Redirects are not followed (send.ts dispatches without a redirect interceptor); if an interceptor ever follows them, each
  * new origin still connects through this connector.
  */
+/**
+ * undici keeps an idle socket as long as the receiver's `Keep-Alive: timeout=` says, up to its own
+ * `keepAliveMaxTimeout` of 10 minutes: a subscriber's receivers answering `timeout=600` kept ~25
+ * idle sockets per endpoint origin for 10 minutes, until the worker ran out of file descriptors
+ * and every other subscriber's deliveries failed (EMFILE). A receiver may ask for less, never more.
+ */
+export const DEFAULT_KEEP_ALIVE_MS = 4000;
+
 export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions = {}): Agent {
   // Frozen copy: flipping allowPrivate on a shared object later must not open a running worker.
   const frozen: SsrfPolicy = Object.freeze({ allowPrivate: policy.allowPrivate });
@@ -61,9 +72,11 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
     connectVetted(options, callback);
   };
 
+  const keepAliveMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
   return new Agent({
     connections: opts.connections ?? 64,
-    ...(opts.keepAliveTimeoutMs !== undefined ? { keepAliveTimeout: opts.keepAliveTimeoutMs } : {}),
+    keepAliveTimeout: keepAliveMs,
+    keepAliveMaxTimeout: keepAliveMs,
     connect,
   });
 }
