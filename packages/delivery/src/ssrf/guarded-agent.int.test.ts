@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { request, type Agent } from 'undici';
 import { checkTargetUrl } from './check-target-url';
 import { createGuardedAgent, DEFAULT_KEEP_ALIVE_MS } from './guarded-agent';
@@ -178,7 +178,7 @@ describe('createGuardedAgent', () => {
   describe('idle keep-alive sockets', () => {
     it("closes them after its own timeout, whatever longer one a receiver's Keep-Alive asks for", async () => {
       expect(DEFAULT_KEEP_ALIVE_MS).toBe(4000);
-      const open = new Set<import('node:net').Socket>();
+      const open = new Set<Socket>();
       const server: Server = createServer((_req, res) => {
         // Honoured by undici up to its keepAliveMaxTimeout (10 minutes by default).
         res.setHeader('keep-alive', 'timeout=600');
