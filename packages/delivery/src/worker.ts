@@ -104,13 +104,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     fast: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'fast' }),
     slow: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'slow' }),
   };
-  const endpoints = await EndpointCache.start({
-    store: store.endpoints,
-    keys: store.keys,
-    subscriber,
-    ttlMs: options.endpointCacheTtlMs,
-    now,
-  });
   // The dispatcher's DNS, for both lanes' caps, token URLs and each request sent: one lookup per name.
   const { resolver } = resources;
   // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
@@ -124,7 +117,20 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     refreshMarginMs: options.oauthRefreshMarginMs,
     timeoutMs: options.oauthTokenTimeoutMs,
   });
-  const auth = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger: options.logger, now, resolver });
+  const digest = new DigestSessions();
+  const auth = new AuthenticatedSender({ dispatcher, oauth, digest, logger: options.logger, now, resolver });
+  const endpoints = await EndpointCache.start({
+    store: store.endpoints,
+    keys: store.keys,
+    subscriber,
+    ttlMs: options.endpointCacheTtlMs,
+    now,
+    // What the worker keeps per endpoint goes with a change or a delete, not when evicted.
+    onChange: (endpointId) => {
+      oauth.forget(endpointId);
+      digest.forget(endpointId);
+    },
+  });
   const guard = new EndpointGuard({
     store,
     publisher: new Publisher({ store, now }),

@@ -88,4 +88,13 @@ describe('choosing a challenge', () => {
     expect(() => parseWwwAuthenticate('=,,"""\\ Digest =="x')).not.toThrow();
     expect(parseWwwAuthenticate('')).toEqual([]);
   });
+
+  it('does not answer a challenge whose realm, nonce or opaque is longer than 1,024 characters (kept per endpoint)', () => {
+    const challenge = (nonce: string, opaque = 'o') => [
+      { scheme: 'Digest', params: { realm: 'r', nonce, opaque, qop: 'auth', algorithm: 'SHA-256' } },
+    ];
+    expect(pickDigestChallenge(challenge('n'.repeat(1024)))).toMatchObject({ nonce: 'n'.repeat(1024) });
+    expect(pickDigestChallenge(challenge('n'.repeat(1025)))).toBeNull();
+    expect(pickDigestChallenge(challenge('n', 'o'.repeat(1025)))).toBeNull();
+  });
 });

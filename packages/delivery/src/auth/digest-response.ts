@@ -21,9 +21,17 @@ const ALGORITHMS: Record<string, DigestAlgorithm> = {
 };
 
 /**
+ * A realm, nonce or opaque longer than this is not answered: each is kept per endpoint
+ * (DigestSessions, up to 10,000 of them) and sent back on every request, and a receiver's 16 KB
+ * challenge cost the worker 16 KB of memory per endpoint for good.
+ */
+export const MAX_DIGEST_PARAM_CHARS = 1024;
+
+/**
  * The first Digest challenge we support, in the receiver's order (RFC 7616 section 3.7: a server
  * lists its preferred algorithm first). A missing algorithm means MD5. qop must offer "auth":
- * "auth-int" alone is not answered, nor RFC 2069 challenges without qop.
+ * "auth-int" alone is not answered, nor RFC 2069 challenges without qop, nor one whose values
+ * pass MAX_DIGEST_PARAM_CHARS.
  */
 export function pickDigestChallenge(challenges: AuthChallenge[]): DigestChallenge | null {
   for (const c of challenges) {
@@ -32,6 +40,7 @@ export function pickDigestChallenge(challenges: AuthChallenge[]): DigestChalleng
     const qops = (c.params.qop ?? '').split(',').map((q) => q.trim().toLowerCase());
     const { realm, nonce } = c.params;
     if (!algorithm || !qops.includes('auth') || realm === undefined || !nonce) continue;
+    if ([realm, nonce, c.params.opaque ?? ''].some((v) => v.length > MAX_DIGEST_PARAM_CHARS)) continue;
     return {
       realm,
       nonce,

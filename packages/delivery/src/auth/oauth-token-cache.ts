@@ -92,6 +92,11 @@ export class OAuthTokenCache {
     }
   }
 
+  /** Drops the endpoint's token (it changed or was deleted): a deleted endpoint's must not stay until evicted. */
+  forget(endpointId: string): void {
+    this.entries.delete(endpointId);
+  }
+
   private async fetch(endpointId: string, auth: ClientCredentialsAuth, fingerprint: string, subscriberId?: string): Promise<string> {
     const fetchToken =
       this.options.fetchToken ??

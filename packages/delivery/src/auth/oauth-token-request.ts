@@ -19,6 +19,12 @@ export interface TokenRequestOptions {
 
 /** A token response is small; a token endpoint answering with megabytes is cut off here. */
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+/**
+ * The longest access token taken (the contract's bound on a static bearer token): a token is kept
+ * per endpoint (OAuthTokenCache, up to 10,000) and sent on every delivery, and a token endpoint
+ * answering 64 KB tokens cost the worker 64 KB per endpoint.
+ */
+export const MAX_ACCESS_TOKEN_CHARS = 8192;
 
 /** application/x-www-form-urlencoded encoding of one value (RFC 6749 appendix B). */
 function formEncode(value: string): string {
@@ -90,6 +96,8 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   }
   if (!json || typeof json.access_token !== 'string' || json.access_token === '')
     throw new AuthFailure('token response has no access_token');
+  if (json.access_token.length > MAX_ACCESS_TOKEN_CHARS)
+    throw new AuthFailure(`token response access_token is longer than ${MAX_ACCESS_TOKEN_CHARS} characters`);
   if (typeof json.token_type === 'string' && json.token_type.toLowerCase() !== 'bearer') {
     throw new AuthFailure(`token_type ${json.token_type.slice(0, 32)} is not supported (only bearer)`);
   }

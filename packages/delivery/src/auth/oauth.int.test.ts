@@ -158,6 +158,38 @@ describe('oauth2-client-credentials auth', () => {
     });
   });
 
+  it("forgets an endpoint's token when the endpoint changes, so a deleted or changed one's is not kept", async () => {
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url, auth: auth() }));
+    await deliverAll(1, endpoint);
+    expect(tokens.issued).toHaveLength(1);
+    await h.saveEndpoint({ ...endpoint, description: 'renamed' });
+    // The change reaches the worker by pub/sub: a delivery or two may still use the kept token.
+    for (let i = 0; i < 20 && tokens.issued.length < 2; i++) await deliverAll(1, endpoint);
+    expect(tokens.issued).toHaveLength(2);
+  });
+
+  it('refuses an access token longer than 8,192 characters (kept per endpoint, sent on every delivery)', async () => {
+    const huge = await TestReceiver.start((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ access_token: 'x'.repeat(8193), token_type: 'Bearer' }));
+    });
+    try {
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: receiver.url, auth: auth({ tokenUrl: `${huge.url}/oauth/token` }), retry: { ...FAST_RETRY, maxRetries: 0 } }),
+      );
+      const [done] = await deliverAll(1, endpoint);
+      const [attempt] = await h.store.deliveries.attempts(done!.id);
+      expect(attempt).toMatchObject({
+        errorKind: 'auth',
+        errorMessage: 'oauth2: token response access_token is longer than 8192 characters',
+      });
+      expect(receiver.requests).toHaveLength(0);
+    } finally {
+      await huge.close();
+    }
+  });
+
   it('sends the token request through the SSRF guard: a loopback token URL is refused', async () => {
     await h.close();
     h = await startEngineHarness({ allowPrivateTargets: false });
