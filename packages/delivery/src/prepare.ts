@@ -1,11 +1,14 @@
 import { HOP_BY_HOP_HEADER_NAMES, signingSecrets, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import { bodyForScheme, signatureHeaders } from '@hookrelay/signing';
 import { applyPreparedAuth } from './auth/request-auth';
+import type { SchemeBodies } from './scheme-bodies';
 import type { OutboundRequest } from './send';
 
 export interface PrepareOptions {
   userAgent: string;
   nowMs: number;
+  /** The worker's bodies of re-serialising schemes, made once per event. @defaultValue made for this attempt */
+  bodies?: SchemeBodies;
 }
 
 /** Header names whose values are credentials: kept out of stored history. */
@@ -25,7 +28,7 @@ export function prepareDelivery(
   attempt: number,
   opts: PrepareOptions,
 ): OutboundRequest {
-  const body = bodyForScheme(endpoint.signature, event.payload);
+  const body = opts.bodies ? opts.bodies.bodyFor(endpoint.signature, event) : bodyForScheme(endpoint.signature, event.payload);
   const headers: Record<string, string> = {
     ...sendableCustomHeaders(endpoint.headers),
     'content-type': 'application/json',

@@ -22,6 +22,7 @@ import { prepareDelivery, redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots, ReleaseSlot } from './scheduling/address-slots';
 import type { Slots } from './scheduling/slots';
+import type { SchemeBodies } from './scheme-bodies';
 import { failedSend, type SendResult } from './send';
 
 export interface ProcessorDeps {
@@ -47,6 +48,8 @@ export interface ProcessorDeps {
   slowAttemptMs?: number;
   /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
   parkMs?: number;
+  /** Bodies of re-serialising signature schemes, made once per event (shared by the worker's lanes). */
+  bodies?: SchemeBodies;
 }
 
 /** Where one attempt left the delivery. */
@@ -159,7 +162,11 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     const startedAt = 'dnsError' in held ? held.askedAt : deps.now();
     let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
     try {
-      const request = prepareDelivery(live, liveEvent, delivery, attempt, { userAgent: deps.userAgent, nowMs: startedAt });
+      const request = prepareDelivery(live, liveEvent, delivery, attempt, {
+        userAgent: deps.userAgent,
+        nowMs: startedAt,
+        ...(deps.bodies ? { bodies: deps.bodies } : {}),
+      });
       // A name that did not resolve (or not in time) fails the attempt as its connection would:
       // sending would only wait on the same lookup again (AuthenticatedSender looks names up too).
       sending = 'dnsError' in held ? { request, result: failedSend(held.dnsError, held.waitedMs) } : await deps.auth.send(live, request);

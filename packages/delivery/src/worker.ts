@@ -24,6 +24,7 @@ import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
 import { startLaneSignalListener } from './scheduling/lane-signal';
 import type { DeliveryWorkerResources } from './worker-resources';
+import { SchemeBodies } from './scheme-bodies';
 
 export interface DeliveryWorkerOptions {
   logger: Logger;
@@ -143,6 +144,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
   };
 
+  // One per worker: a payload re-serialised for x-signature is made once for every lane and endpoint.
+  const bodies = new SchemeBodies();
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
@@ -181,6 +184,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       lane,
       slowAttemptMs: scheduling.slowAttemptMs,
       parkMs: scheduling.parkMs,
+      bodies,
     });
     const pump = pumps[lane];
     const run = async (job: DeliveryJob): Promise<void> => {

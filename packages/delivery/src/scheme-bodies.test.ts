@@ -1,0 +1,49 @@
+import { bodyForScheme } from '@hookrelay/signing';
+import { SchemeBodies } from './scheme-bodies';
+
+const X_SIGNATURE = { scheme: 'x-signature' } as const;
+const HUB = { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: true } as const;
+const event = (id: string, payload: unknown) => ({ id, payload: JSON.stringify(payload) });
+
+describe('SchemeBodies', () => {
+  it("makes an event's x-signature body once, however many endpoints and attempts send it, and the same as bodyForScheme", () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies(1024, make);
+    const e = event('evt_1', { msg: 'héllo 😀', n: 1.5 });
+    const first = bodies.bodyFor(X_SIGNATURE, e);
+    for (let i = 0; i < 40; i++) expect(bodies.bodyFor(X_SIGNATURE, e)).toBe(first);
+    expect(make).toHaveBeenCalledTimes(1);
+    expect(first).toBe(bodyForScheme(X_SIGNATURE, e.payload));
+    expect(first).toBe('{"msg": "h\\u00e9llo \\ud83d\\ude00", "n": 1.5}');
+  });
+
+  it('sends other schemes the payload as stored, keeping nothing', () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies(1024, make);
+    const e = event('evt_2', { a: 1 });
+    expect(bodies.bodyFor(HUB, e)).toBe(e.payload);
+    expect(make).not.toHaveBeenCalled();
+    expect(bodies.size).toBe(0);
+  });
+
+  it('keeps at most its bound in bytes, dropping the least recently used, and does not keep a body over a quarter of it', () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies(100, make);
+    const events = ['a', 'b', 'c', 'd'].map((k) => event(`evt_${k}`, { k: k.repeat(15) })); // 24 B each
+    for (const e of events) bodies.bodyFor(X_SIGNATURE, e);
+    expect(bodies.size).toBe(96);
+    bodies.bodyFor(X_SIGNATURE, events[0]!); // used again: now the newest
+    bodies.bodyFor(X_SIGNATURE, event('evt_e', { k: 'e'.repeat(15) })); // evicts b, the oldest
+    expect(bodies.size).toBe(96);
+    make.mockClear();
+    bodies.bodyFor(X_SIGNATURE, events[0]!);
+    expect(make).not.toHaveBeenCalled();
+    bodies.bodyFor(X_SIGNATURE, events[1]!);
+    expect(make).toHaveBeenCalledTimes(1);
+    const big = event('evt_big', { k: 'x'.repeat(30) }); // 39 B > 100 / 4
+    bodies.bodyFor(X_SIGNATURE, big);
+    bodies.bodyFor(X_SIGNATURE, big);
+    expect(make).toHaveBeenCalledTimes(3);
+    expect(bodies.size).toBeLessThanOrEqual(100);
+  });
+});
