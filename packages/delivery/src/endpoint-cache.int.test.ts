@@ -25,6 +25,17 @@ describe('EndpointCache', () => {
     subscriber.disconnect();
   });
 
+  it('tells its owner on each reconnect, when change messages may have been lost', async () => {
+    let resyncs = 0;
+    const cache = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, onResync: () => resyncs++ });
+    const before = resyncs;
+    subscriber.disconnect(true);
+    const deadline = Date.now() + 5000;
+    while (resyncs === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(resyncs).toBe(before + 1);
+    await cache.close();
+  });
+
   it('does not keep a load that started before a change message, even when it ends after it', async () => {
     let releaseLoad: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (releaseLoad = resolve));

@@ -20,6 +20,8 @@ export interface EndpointCacheOptions {
   now?: () => number;
   /** Called once a change message has been applied (tests wait on it). */
   onChange?: (id: string) => void;
+  /** Called on each reconnect, when changes may have been missed (onChange was not called for them). */
+  onResync?: () => void;
 }
 
 interface Versioned {
@@ -63,6 +65,7 @@ export class EndpointCache implements EndpointSource {
       cache.changes++;
       cache.entries.clear();
       cache.inflight.clear();
+      options.onResync?.();
     });
     await options.subscriber.subscribe(channel);
     return cache;

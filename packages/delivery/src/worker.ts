@@ -131,6 +131,10 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       oauth.forget(endpointId);
       digest.forget(endpointId);
     },
+    onResync: () => {
+      oauth.clear();
+      digest.clear();
+    },
   });
   const guard = new EndpointGuard({
     store,

@@ -98,9 +98,10 @@ describe('Publisher.publish', () => {
     );
     expect(beforeWrite).not.toHaveBeenCalled();
     expect(await db.redis.keys(`${db.prefix}:ev:*`)).toEqual([]);
-    // The type allows no payload at all (stored as absent).
+    // The type allows no payload at all: published as null, which every scheme can sign and send.
     const [bare] = await publisher.publish(sid, [{ type: 'custom.bare' }]);
     expect(bare!.write.kind).toBe('new');
+    expect((await store.events.get(bare!.event.id))?.payload).toBe('null');
   });
 
   it('claims an idempotency key with its event: the same request again is a repeat naming it, another request is reused', async () => {

@@ -121,7 +121,8 @@ export class Publisher {
         id: newId('evt', now),
         subscriberId,
         type: input.type,
-        payload: JSON.stringify(input.payload),
+        // An input without a payload publishes null: JSON.stringify(undefined) is no JSON at all.
+        payload: JSON.stringify(input.payload ?? null),
         createdAt: now,
       };
       return {
@@ -133,8 +134,7 @@ export class Publisher {
       };
     });
     for (const [index, { event }] of items.entries()) {
-      // `payload` is undefined for an input without one (JSON.stringify(undefined)).
-      const bytes = Buffer.byteLength(event.payload ?? '');
+      const bytes = Buffer.byteLength(event.payload);
       if (bytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLargeError(index, bytes);
     }
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);

@@ -113,7 +113,11 @@ export class AuthenticatedSender {
     const result = await this.post(first, endpoint);
     if (result.kind !== 'response' || result.statusCode !== 401) return { request: first, result };
     const challenge = pickDigestChallenge(parseWwwAuthenticate(result.headers['www-authenticate']));
-    if (!challenge) return { request: first, result };
+    if (!challenge) {
+      // Not bad credentials: no challenge Hookrelay answers (an algorithm or qop it lacks, or values over MAX_DIGEST_PARAM_CHARS).
+      logger.warn({ endpointId }, 'auth.digest_challenge_unanswerable');
+      return { request: first, result };
+    }
     // Answer again only if there is something new to answer: our first challenge, a stale
     // nonce (RFC 7616 section 3.3), or a nonce other than the one we used. The same nonce
     // refused without stale=true means the credentials are wrong: the 401 stands.

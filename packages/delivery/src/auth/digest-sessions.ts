@@ -40,4 +40,9 @@ export class DigestSessions {
   forget(endpointId: string): void {
     this.entries.delete(endpointId);
   }
+
+  /** Drops every session (the endpoint-change messages sent while the worker was disconnected are lost). */
+  clear(): void {
+    this.entries.clear();
+  }
 }

@@ -115,6 +115,26 @@ describe('OAuthTokenCache', () => {
     expect(calls[1]?.auth.clientSecret).toBe('rotated');
   });
 
+  it('does not keep a token whose request was running when its endpoint was forgotten (changed or deleted), nor any after clear', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const running = cache.token('ep_1', AUTH);
+    cache.forget('ep_1');
+    void answer(0, 'tok-1');
+    // The caller that asked still gets it, once.
+    expect(await running).toBe('tok-1');
+    const next = cache.token('ep_1', AUTH);
+    void answer(1, 'tok-2');
+    expect(await next).toBe('tok-2');
+    expect(calls).toHaveLength(2);
+    // Kept now; gone after clear (a reconnect, when change messages may have been missed).
+    expect(await cache.token('ep_1', AUTH)).toBe('tok-2');
+    cache.clear();
+    const after = cache.token('ep_1', AUTH);
+    void answer(2, 'tok-3');
+    expect(await after).toBe('tok-3');
+    expect(calls).toHaveLength(3);
+  });
+
   it('keeps tokens of different endpoints apart', async () => {
     const { cache, calls, answer } = setup({ expiresInS: 3600 });
     const a = cache.token('ep_a', AUTH);

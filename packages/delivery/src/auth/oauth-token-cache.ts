@@ -47,6 +47,8 @@ interface Entry {
 export class OAuthTokenCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<string>>();
+  /** Endpoints forgotten while a token request of theirs ran: its answer is used once, not kept. */
+  private readonly forgottenWhileFetching = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly options: OAuthTokenCacheOptions) {
@@ -95,6 +97,13 @@ export class OAuthTokenCache {
   /** Drops the endpoint's token (it changed or was deleted): a deleted endpoint's must not stay until evicted. */
   forget(endpointId: string): void {
     this.entries.delete(endpointId);
+    for (const key of this.inflight.keys()) if (key.startsWith(`${endpointId}\n`)) this.forgottenWhileFetching.add(endpointId);
+  }
+
+  /** Drops every token (the endpoint-change messages sent while the worker was disconnected are lost). */
+  clear(): void {
+    this.entries.clear();
+    for (const key of this.inflight.keys()) this.forgottenWhileFetching.add(key.slice(0, key.indexOf('\n')));
   }
 
   private async fetch(endpointId: string, auth: ClientCredentialsAuth, fingerprint: string, subscriberId?: string): Promise<string> {
@@ -123,6 +132,7 @@ export class OAuthTokenCache {
     // Counted from when the request left, not when the answer came: the server's clock started then.
     const expiresAt = requestedAt + lifetimeMs - marginMs;
     this.entries.delete(endpointId);
+    if (this.forgottenWhileFetching.delete(endpointId)) return got.accessToken;
     if (this.entries.size >= (this.options.maxEntries ?? 10_000)) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
