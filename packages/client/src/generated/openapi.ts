@@ -1674,7 +1674,7 @@ export interface components {
             /** @constant */
             status: "published";
             eventId: string;
-            /** @description Every event published, when the request published more than one (a split SendGrid batch); `eventId` is the first. */
+            /** @description Every event a split SendGrid body published (present unless it published exactly one and skipped none); `eventId` is the first. */
             eventIds?: string[];
         };
         IngestIgnored: {
@@ -1958,7 +1958,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large` naming the field: `payload`, `events.3.payload`). */
+        /** @description The body is larger than 1 MB. */
         PayloadTooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -3593,7 +3593,29 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
+            /** @description The body is larger than 1 MB, or the payload is larger than 1 MiB as JSON (`payload_too_large`, naming `payload`). Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "payload: is 1680007 bytes as JSON; at most 1048576",
+                     *         "details": [
+                     *           {
+                     *             "path": "payload",
+                     *             "message": "is 1680007 bytes as JSON; at most 1048576"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["PublishRateLimited"];
@@ -4588,7 +4610,7 @@ export interface operations {
                     "application/json": components["schemas"]["IngestAccepted"];
                 };
             };
-            /** @description The body could not be read in the source's format (e.g. not JSON, JSON nested deeper than 64 levels, or a form of more than 10000 fields). */
+            /** @description The body could not be read in the source's format (e.g. not JSON, JSON nested deeper than 64 levels, or a form of more than 10000 fields; a `twilio` source refuses such a form at verification, 401). */
             400: {
                 headers: {
                     [name: string]: unknown;
