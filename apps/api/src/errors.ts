@@ -83,15 +83,14 @@ function clientErrorStatus(err: unknown): number | undefined {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     let error: AppError;
+    // body-parser's errors say what went wrong in `type`.
+    const type = (err as { type?: string } | null)?.type;
     if (err instanceof AppError) error = err;
     else if (err instanceof ZodError) error = fromZod(err);
-    else if ((err as { type?: string }).type === 'entity.too.large')
-      error = new AppError(413, 'payload_too_large', 'request body is larger than 1 MB');
-    else if ((err as { type?: string }).type === 'entity.parse.failed') error = new ValidationError('request body is not valid JSON');
-    else if ((err as { type?: string }).type === 'encoding.unsupported')
-      error = new AppError(415, 'unsupported_encoding', COMPRESSED_BODY_MESSAGE);
-    else if ((err as { type?: string }).type === 'charset.unsupported')
-      error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
+    else if (type === 'entity.too.large') error = new AppError(413, 'payload_too_large', 'request body is larger than 1 MB');
+    else if (type === 'entity.parse.failed') error = new ValidationError('request body is not valid JSON');
+    else if (type === 'encoding.unsupported') error = new AppError(415, 'unsupported_encoding', COMPRESSED_BODY_MESSAGE);
+    else if (type === 'charset.unsupported') error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
     // The router could not decode a path parameter (`/endpoints/%zz`): the caller's mistake, not ours.
     // Found by test/reliability/input-fuzz, which got a 500 for it on every route with an id.
     else if (err instanceof URIError) error = new AppError(400, 'invalid_path', 'request path is not valid percent-encoding');

@@ -65,11 +65,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
   const { logger, metrics, logLines } = testObservability();
   const redis = createRedis(redisUrl, 'store');
   // The worker's retention period is the store's too, as one deployment has one.
-  const store = createStore({
-    redis,
-    prefix,
-    ...(workerOptions.retentionMs !== undefined ? { retentionMs: workerOptions.retentionMs } : {}),
-  });
+  const store = createStore({ redis, prefix, retentionMs: workerOptions.retentionMs });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
   const resources = openWorkerResources(redisUrl, allowPrivateTargets, now, resolve);

@@ -165,7 +165,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       const request = prepareDelivery(live, liveEvent, delivery, attempt, {
         userAgent: deps.userAgent,
         nowMs: startedAt,
-        ...(deps.bodies ? { bodies: deps.bodies } : {}),
+        bodies: deps.bodies,
       });
       // A name that did not resolve (or not in time) fails the attempt as its connection would:
       // sending would only wait on the same lookup again (AuthenticatedSender looks names up too).

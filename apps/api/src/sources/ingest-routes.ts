@@ -274,14 +274,16 @@ export function ingestRoutes(deps: ApiDeps): Router {
     readRaw(req, res, (err?: unknown) => {
       if (err) {
         const type = (err as { type?: string }).type;
-        const status = type === 'entity.too.large' ? 413 : Number((err as { status?: number }).status) || 400;
-        const reason =
+        const { status, code, reason } =
           type === 'entity.too.large'
-            ? 'body larger than 1 MB'
+            ? { status: 413, code: 'payload_too_large', reason: 'body larger than 1 MB' }
             : type === 'encoding.unsupported'
-              ? COMPRESSED_BODY_MESSAGE
-              : `body unreadable: ${(err as Error).message}`.slice(0, 200);
-        const code = status === 413 ? 'payload_too_large' : type === 'encoding.unsupported' ? 'unsupported_encoding' : 'invalid_body';
+              ? { status: 415, code: 'unsupported_encoding', reason: COMPRESSED_BODY_MESSAGE }
+              : {
+                  status: Number((err as { status?: number }).status) || 400,
+                  code: 'invalid_body',
+                  reason: `body unreadable: ${(err as Error).message}`.slice(0, 200),
+                };
         answer(req, res, source, { status, outcome: 'rejected', reason, json: { error: { code, message: reason } } }).catch(next);
         return;
       }

@@ -25,6 +25,14 @@ export interface GuardedAgentOptions {
 }
 
 /**
+ * undici keeps an idle socket as long as the receiver's `Keep-Alive: timeout=` says, up to its own
+ * `keepAliveMaxTimeout` of 10 minutes: a subscriber's receivers answering `timeout=600` kept ~25
+ * idle sockets per endpoint origin for 10 minutes, until the worker ran out of file descriptors
+ * and every other subscriber's deliveries failed (EMFILE). A receiver may ask for less, never more.
+ */
+export const DEFAULT_KEEP_ALIVE_MS = 4000;
+
+/**
  * The worker's HTTP dispatcher: an undici Agent whose every new connection is vetted.
  *
  * Two paths reach a socket and both are covered:
@@ -37,14 +45,6 @@ export interface GuardedAgentOptions {
  * Redirects are not followed (send.ts dispatches without a redirect interceptor); if an interceptor ever follows them, each
  * new origin still connects through this connector.
  */
-/**
- * undici keeps an idle socket as long as the receiver's `Keep-Alive: timeout=` says, up to its own
- * `keepAliveMaxTimeout` of 10 minutes: a subscriber's receivers answering `timeout=600` kept ~25
- * idle sockets per endpoint origin for 10 minutes, until the worker ran out of file descriptors
- * and every other subscriber's deliveries failed (EMFILE). A receiver may ask for less, never more.
- */
-export const DEFAULT_KEEP_ALIVE_MS = 4000;
-
 export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions = {}): Agent {
   // Frozen copy: flipping allowPrivate on a shared object later must not open a running worker.
   const frozen: SsrfPolicy = Object.freeze({ allowPrivate: policy.allowPrivate });

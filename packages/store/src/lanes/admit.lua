@@ -26,6 +26,23 @@ local quantum = tonumber(ARGV[12])
 local retention = tonumber(ARGV[13]) or 0
 local expiredBefore = retention > 0 and now - retention or nil
 
+-- The delivery ids of lane `members` and, for each member still its delivery's current ticket, its
+-- entry (false for a stale member: its delivery moved on). One HMGET for them all.
+local function currentEntries(members)
+  local ids = {}
+  for i, member in ipairs(members) do
+    ids[i] = string.match(member, '^(.+)-%d+$') or member
+  end
+  local values = redis.call('HMGET', L.key('d'), unpack(ids))
+  local entries = {}
+  for i, member in ipairs(members) do
+    local x = values[i] and L.parse(values[i])
+    local _, t = L.split(member)
+    entries[i] = (x and x.ticket == t) and x or false
+  end
+  return ids, entries
+end
+
 -- How many of the first `max` members of `lane` a rate limit need not pace: deliveries created
 -- before `expiredBefore` (their events are gone, so the worker only ends them: processor.ts) and
 -- stale members (their delivery moved on). Without this a backlog the rate cannot drain (a limit
@@ -38,15 +55,9 @@ local function unpacedAtHead(lane, max)
   if #members == 0 then
     return 0
   end
-  local ids = {}
-  for i, member in ipairs(members) do
-    ids[i] = string.match(member, '^(.+)-%d+$') or member
-  end
-  local values = redis.call('HMGET', L.key('d'), unpack(ids))
-  for i, member in ipairs(members) do
-    local x = values[i] and L.parse(values[i])
-    local _, t = L.split(member)
-    if x and x.ticket == t and tonumber(x.createdAt) >= expiredBefore then
+  local _, entries = currentEntries(members)
+  for i, x in ipairs(entries) do
+    if x and tonumber(x.createdAt) >= expiredBefore then
       return i - 1
     end
   end
@@ -118,16 +129,11 @@ while admitted < room and turns < room * 4 + 200 do
           L.leaveRing(e, s, c)
         else
           redis.call('HINCRBY', L.key('stats'), 'ready', -#members)
-          local ids = {}
-          for i, member in ipairs(members) do
-            ids[i] = string.match(member, '^(.+)-%d+$') or member
-          end
-          local values = redis.call('HMGET', L.key('d'), unpack(ids))
+          local ids, entries = currentEntries(members)
           local heldArgs, leaseArgs = {}, {}
           for i, member in ipairs(members) do
-            local x = values[i] and L.parse(values[i])
-            local _, t = L.split(member)
-            if x and x.ticket == t then
+            local x = entries[i]
+            if x then
               heldArgs[#heldArgs + 1] = now
               heldArgs[#heldArgs + 1] = ids[i]
               leaseArgs[#leaseArgs + 1] = now + leaseMs
