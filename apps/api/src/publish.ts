@@ -1,4 +1,5 @@
 import { FanOutLimitError, MAX_PAYLOAD_BYTES, PayloadTooLargeError, type EventInput, type PublishOptions } from '@hookrelay/publishing';
+import { deliveryId } from '@hookrelay/contracts';
 import type { ApiDeps } from './deps';
 import { AppError } from './errors';
 
@@ -40,6 +41,10 @@ export type Publish = (
 export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'metrics' | 'catalog'>): Publish {
   const { store } = deps;
 
+  /**
+   * The answer of the earlier publish a key repeats, for a key written before keys kept their
+   * endpoints (delivery-store.ts): looked up in the history, once per event in a request.
+   */
   async function earlierAnswer(eventId: string): Promise<PublishedEvent> {
     const event = await store.events.get(eventId);
     // The key is written with its event and expires no later: a key without its event cannot be.
@@ -80,13 +85,23 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
         deliveries: write.deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })),
       });
     }
+    const lookedUp = new Map<string, Promise<PublishedEvent>>();
     return Promise.all(
       published.map(async ({ event, write }, i): Promise<PublishedEvent> => {
         if (write.kind === 'new') return answers.get(event.id) as PublishedEvent;
         if (write.kind !== 'repeat') throw new Error(`event ${i} was ${write.kind} without a reused key in its request`);
         // A key repeated inside this request names its first event, written just now.
         const first = answers.get(write.eventId);
-        return first ? { ...first, replayed: true } : earlierAnswer(write.eventId);
+        if (first) return { ...first, replayed: true };
+        // The key keeps what its publish created; its request (so its type) is this one.
+        const endpointIds = write.endpointIds;
+        if (endpointIds) {
+          const deliveries = endpointIds.map((endpointId) => ({ id: deliveryId(write.eventId, endpointId), endpointId }));
+          return { id: write.eventId, type: event.type, deliveries, replayed: true };
+        }
+        let answer = lookedUp.get(write.eventId);
+        if (!answer) lookedUp.set(write.eventId, (answer = earlierAnswer(write.eventId)));
+        return answer;
       }),
     );
   };

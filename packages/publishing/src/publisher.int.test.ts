@@ -105,15 +105,27 @@ describe('Publisher.publish', () => {
   });
 
   it('claims an idempotency key with its event: the same request again is a repeat naming it, another request is reused', async () => {
-    await store.endpoints.save(buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' }));
+    const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' });
+    await store.endpoints.save(endpoint);
     const [first] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 1, b: 2 }, idempotencyKey: 'k1' }]);
     // Key order aside, the same request.
     const [again] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { b: 2, a: 1 }, idempotencyKey: 'k1' }]);
     const [other] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 2 }, idempotencyKey: 'k1' }]);
     expect(first!.write.kind).toBe('new');
-    expect(again!.write).toEqual({ kind: 'repeat', eventId: first!.event.id });
+    // The key keeps the endpoints its publish created deliveries for.
+    expect(again!.write).toEqual({ kind: 'repeat', eventId: first!.event.id, endpointIds: [endpoint.id] });
     expect(other!.write).toEqual({ kind: 'reused' });
     expect(await store.events.get(other!.event.id)).toBeNull();
     expect(await store.lanes.readyCount()).toBe(1);
+
+    // A key written before keys kept their endpoints (`<eventId>|<digest>`) still holds: a repeat
+    // names its event, and the caller looks its deliveries up.
+    const key = store.idempotency.keyOf(sid, 'k1');
+    const held = (await db.redis.get(key))!;
+    await db.redis.set(key, held.slice(0, held.lastIndexOf('|')), 'KEEPTTL');
+    const [older] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 1, b: 2 }, idempotencyKey: 'k1' }]);
+    expect(older!.write).toEqual({ kind: 'repeat', eventId: first!.event.id });
+    const [stillReused] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 3 }, idempotencyKey: 'k1' }]);
+    expect(stillReused!.write).toEqual({ kind: 'reused' });
   });
 });

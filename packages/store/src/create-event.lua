@@ -9,8 +9,10 @@
 --       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
 --       requestDigest ('' without an idempotency key), eventJson, eventId, createdAt,
 --       subscriberId, type, endpointCount, then per endpoint: deliveryId, endpointId
--- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId}
--- (its key names an earlier event with the same request digest: nothing written), {'reused'}
+-- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId,
+-- endpointIds} (its key names an earlier event with the same request digest: nothing written;
+-- endpointIds, comma-separated, are the endpoints that event's publish created deliveries for, absent
+-- for a key written before they were kept, or for a key named earlier in the same group), {'reused'}
 -- (its key names an earlier event with another digest) or {'skipped'} (another event of its group
 -- was 'reused').
 --
@@ -20,7 +22,10 @@
 -- keys are all checked before anything of it is written (Redis does not roll a script back), and
 -- one key reused with another request (another digest) writes nothing of the group. A key
 -- repeated inside a group names the group's first event that carries it. Callers never split a
--- group across calls (delivery-store.ts).
+-- group across calls (delivery-store.ts). The value ends with the endpoints the event's deliveries
+-- were created for (`<eventId>|<digest>|ep_a,ep_b`), so that a repeat is answered from the key
+-- alone: looking an event's deliveries up in the history costs up to thousands of reads (endpoints
+-- deleted or replayed to since), and a batch of 1,000 repeats did that 1,000 times.
 --
 -- A new delivery writes no record of its own: until its first attempt, the delivery is its entry
 -- in the scheduler (lanes.lua, loaded ahead of this script: it names the event and the endpoint,
@@ -64,14 +69,19 @@ while a <= #ARGV do
   a = a + 8 + count * 2
 end
 
--- Who holds an idempotency key now: {id, digest}, or nil. A value without a digest was written by
--- an earlier version (which took keys before writing the event): it holds only if its event exists.
+-- Who holds an idempotency key now: {id, digest, endpoints}, or nil. A value without endpoints
+-- (`<eventId>|<digest>`) or without a digest was written by an earlier version (the second kind
+-- took keys before writing the event: it holds only if its event exists).
 local function holder(e)
   local value = redis.call('GET', KEYS[e.k + 2])
   if not value then
     return nil
   end
-  local id, digest = string.match(value, '^([^|]+)|(.+)$')
+  local id, digest, endpoints = string.match(value, '^([^|]+)|([^|]+)|(.*)$')
+  if id then
+    return { id = id, digest = digest, endpoints = endpoints }
+  end
+  id, digest = string.match(value, '^([^|]+)|(.+)$')
   if id then
     return { id = id, digest = digest }
   end
@@ -89,10 +99,8 @@ local function write(e)
   if redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
     append(KEYS[ka + 1], ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
   end
-  if e.digest ~= '' then
-    redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
-  end
   local created = {}
+  local createdFor = {}
   local subscriberId = ARGV[aa + 5]
   for i = 0, e.count - 1 do
     local dk = ka + 3 + i * 4
@@ -119,8 +127,12 @@ local function write(e)
     if new then
       append(KEYS[dk + 2], now, id)
       append(KEYS[dk + 3], now, id)
+      createdFor[#createdFor + 1] = endpointId
     end
     created[#created + 1] = new and 1 or 0
+  end
+  if e.digest ~= '' then
+    redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest .. '|' .. table.concat(createdFor, ','), 'PX', idempotencyTtl)
   end
   return created
 end
@@ -145,7 +157,7 @@ while first <= #events do
         reused = x
         break
       elseif prior then
-        repeats[x] = prior.id
+        repeats[x] = prior
       else
         claimed[key] = { id = e.id, digest = e.digest }
       end
@@ -155,7 +167,7 @@ while first <= #events do
     if reused then
       replies[#replies + 1] = { x == reused and 'reused' or 'skipped' }
     elseif repeats[x] then
-      replies[#replies + 1] = { 'repeat', repeats[x] }
+      replies[#replies + 1] = { 'repeat', repeats[x].id, repeats[x].endpoints }
     else
       replies[#replies + 1] = { 'new', write(events[x]) }
     end

@@ -46,7 +46,7 @@ export interface NewDelivery {
 }
 
 /** create-event.lua's answer for one event. */
-type RawEventWrite = ['new', number[]] | ['repeat', string] | ['reused'] | ['skipped'];
+type RawEventWrite = ['new', number[]] | ['repeat', string, string?] | ['reused'] | ['skipped'];
 
 /** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
 export interface EventToWrite {
@@ -63,12 +63,17 @@ export interface EventToWrite {
 
 /**
  * What writing one event did: `new` with its deliveries; `repeat` when its idempotency key names an
- * earlier event of the same request (nothing written); `reused` when the key names an event of
+ * earlier event of the same request (nothing written), with the endpoints that event's deliveries
+ * were created for when the key keeps them (keys written by earlier versions, and a key named
+ * earlier in the same group, do not); `reused` when the key names an event of
  * another request (nothing of its group written); `skipped` when another event of its group was
  * `reused`.
  */
 export type EventWrite =
-  { kind: 'new'; deliveries: NewDelivery[] } | { kind: 'repeat'; eventId: string } | { kind: 'reused' } | { kind: 'skipped' };
+  | { kind: 'new'; deliveries: NewDelivery[] }
+  | { kind: 'repeat'; eventId: string; endpointIds?: string[] }
+  | { kind: 'reused' }
+  | { kind: 'skipped' };
 
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
@@ -307,7 +312,12 @@ export class DeliveryStore {
     return planned.map((deliveries, i): EventWrite => {
       const reply = replies[i];
       if (!reply) throw new Error('create-event.lua answered fewer events than it was given');
-      if (reply[0] === 'repeat') return { kind: 'repeat', eventId: reply[1] };
+      if (reply[0] === 'repeat') {
+        const endpoints = reply[2];
+        return endpoints === undefined
+          ? { kind: 'repeat', eventId: reply[1] }
+          : { kind: 'repeat', eventId: reply[1], endpointIds: endpoints === '' ? [] : endpoints.split(',') };
+      }
       if (reply[0] === 'reused' || reply[0] === 'skipped') return { kind: reply[0] };
       const created = reply[1];
       return { kind: 'new', deliveries: deliveries.map((d, j) => ({ ...d, created: created[j] === 1 })) };
