@@ -36,6 +36,40 @@ describe('EndpointCache', () => {
     await cache.close();
   });
 
+  // ioredis writes a SUBSCRIBE sent between its socket opening and its ready check at once; the
+  // check's INFO then failed in subscriber mode, ioredis reconnected without subscribing again, and
+  // the worker heard no endpoint change for its life (seen in `npm run bench`'s `npm start`).
+  it('hears changes when it starts while its connection is still connecting', async () => {
+    const connecting = createRedis(requireRedisUrl(), 'subscriber', { lazyConnect: true });
+    const errors: string[] = [];
+    connecting.on('error', (err: Error) => errors.push(err.message));
+    const changed: string[] = [];
+    const started = new Promise<EndpointCache>((resolve, reject) => {
+      // 'connect' comes before ioredis writes its own start-up commands and its ready check.
+      connecting.once('connect', () => {
+        EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber: connecting, onChange: (id) => changed.push(id) }).then(
+          resolve,
+          reject,
+        );
+      });
+    });
+    // Before the fix this first connection attempt failed ("Connection is closed."): its ready check did.
+    const connected = connecting.connect().catch((err: Error) => errors.push(err.message));
+    try {
+      const cache = await started;
+      await connected;
+      const deadline = Date.now() + 5000;
+      while (!changed.includes(endpoint.id) && Date.now() < deadline) {
+        await redis.publish(store.keys.endpointChanges(), endpoint.id);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await cache.close();
+      expect({ changed: changed.includes(endpoint.id), errors }).toEqual({ changed: true, errors: [] });
+    } finally {
+      connecting.disconnect();
+    }
+  });
+
   it('does not keep a load that started before a change message, even when it ends after it', async () => {
     let releaseLoad: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (releaseLoad = resolve));

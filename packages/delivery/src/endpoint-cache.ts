@@ -67,6 +67,11 @@ export class EndpointCache implements EndpointSource {
       cache.inflight.clear();
       options.onResync?.();
     });
+    // A SUBSCRIBE sent in ioredis's "connect" status (socket open, its ready check not yet run)
+    // is written at once, and the INFO of the ready check that follows then fails in subscriber
+    // mode: ioredis reconnects and, never having been ready, does not subscribe again, so the
+    // cache heard no change for the process's life (redis/ioredis#2037). Subscribe once ready.
+    if (options.subscriber.status === 'connect') await untilReady(options.subscriber);
     await options.subscriber.subscribe(channel);
     return cache;
   }
@@ -111,4 +116,19 @@ export class EndpointCache implements EndpointSource {
     this.inflight.set(id, settled);
     return settled;
   }
+}
+
+/** Resolves when `redis` is ready; fails if it ends first. */
+function untilReady(redis: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      redis.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      redis.off('ready', onReady);
+      reject(new Error('the Redis connection closed before it was ready'));
+    };
+    redis.once('ready', onReady).once('end', onEnd);
+  });
 }

@@ -88,6 +88,9 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
   const keyPrefix = options.keyPrefix ?? 'hookrelay';
   const { dispatcher, now } = resources;
   const { store: storeRedis, subscriber, queue: queueRedis, signals: signalRedis } = resources.redis;
+  // Logged as the API logs its own: without a listener ioredis prints "Unhandled error event".
+  for (const [connection, redis] of Object.entries(resources.redis))
+    redis.on('error', (err: Error) => options.logger.warn({ err: err.message, connection }, 'redis.error'));
   // A dead worker's admissions come back when their lease runs out, as its jobs do when their lock
   // does: the lease is the lock duration, at most 10 s (a lease only has to cover two round trips).
   const leaseMs = Math.min(options.lockDurationMs ?? 30_000, DEFAULT_SCHEDULING.leaseMs);
