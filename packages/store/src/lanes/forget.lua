@@ -9,4 +9,7 @@ if not x or (ARGV[4] ~= '' and x.ticket ~= tonumber(ARGV[4])) then
   return 0
 end
 L.finish(id, x)
+-- A retry taken out before its time (its endpoint disabled): its stale member leaves the due set
+-- when it comes due, but the endpoint's index must not keep it.
+redis.call('ZREM', L.dueOf(x.endpointId), id)
 return 1

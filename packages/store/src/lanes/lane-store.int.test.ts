@@ -355,6 +355,55 @@ describe('LaneStore: the delivery scheduler', () => {
     });
   });
 
+  describe("an endpoint's open deliveries (what disabling it ends)", () => {
+    it('finds them from its own keys wherever they wait: retries first, then admitted ones, then its lane', async () => {
+      const e = await endpointOf('sub_open');
+      const other = await endpointOf('sub_open');
+      const [retried, admitted, ...ready] = await publish(e, 5);
+      await publish(other, 2);
+      const [first, second] = await admit({ max: 2, quantum: 2 });
+      await finish(first!, { retryAt: clock + 60_000 });
+      expect(second!.deliveryId).toBe(admitted);
+      expect(await db.store.lanes.openOf(e.id, 100)).toEqual([retried, admitted, ...ready]);
+      expect(await db.store.lanes.openOf(e.id, 3)).toEqual([retried, admitted, ready[0]]);
+      expect((await db.store.lanes.openOf(other.id, 100)).sort()).toEqual(
+        (await db.store.lanes.liveFor(other.id)).map((x) => x.deliveryId).sort(),
+      );
+    });
+
+    it('pops the members of deliveries an earlier disable forgot from the head of the lane, so the rest are reached', async () => {
+      const e = await endpointOf('sub_open_stale');
+      const ids = await publish(e, 5);
+      for (const id of ids.slice(0, 3)) await db.store.lanes.forget(id);
+      expect(await db.store.lanes.openOf(e.id, 3)).toEqual(ids.slice(3));
+      expect(await db.redis.llen(`${db.store.keys.sched()}:lane:${e.id}`)).toBe(2);
+      expect(await db.store.lanes.readyCount()).toBe(2);
+      expect((await admit()).map((a) => a.deliveryId)).toEqual(ids.slice(3));
+    });
+
+    it("keeps the index of an endpoint's retries as a retry comes due, is forgotten or is reopened", async () => {
+      const e = await endpointOf('sub_open_index');
+      const index = `${db.store.keys.sched()}:due:e:${e.id}`;
+      const ids = await publish(e, 3);
+      for (const a of await admit()) await finish(a, { retryAt: clock + 1000 });
+      expect((await db.redis.zrange(index, 0, -1)).sort()).toEqual([...ids].sort());
+
+      // Forgotten (its endpoint disabled): out of the index at once, its due member left stale.
+      expect(await db.store.lanes.forget(ids[0]!)).toBe(true);
+      // Reopened while live: its retry member is stale, so it leaves the index too.
+      const event = (await db.store.events.get((await db.store.lanes.entry(ids[1]!))!.eventId))!;
+      await db.store.deliveries.patch(pendingDelivery(ids[1]!, event, e.id, 1), { state: 'failed', attempts: 1 });
+      expect(await db.store.deliveries.reopen([{ id: ids[1]!, attempts: 1 }], ['failed'])).toEqual([ids[1]]);
+      expect(await db.redis.zrange(index, 0, -1)).toEqual([ids[2]]);
+      expect(await db.store.lanes.openOf(e.id, 100)).toEqual([ids[2], ids[1]]);
+
+      // Come due: in its lane, out of the index.
+      clock += 1000;
+      expect((await admit()).map((a) => a.deliveryId).sort()).toEqual([ids[1], ids[2]].sort());
+      expect(await db.redis.exists(index)).toBe(0);
+    });
+  });
+
   describe('parking', () => {
     it('puts a parked delivery back at the head of its lane and keeps its endpoint asleep until woken', async () => {
       const e = await endpointOf('sub_park');

@@ -21,6 +21,7 @@ const SCRIPTS = {
   hookrelayLaneAdopt: laneScript(join(__dirname, 'adopt.lua')),
   hookrelayLaneConfigure: laneScript(join(__dirname, 'configure.lua')),
   hookrelayLanePaceSend: laneScript(join(__dirname, 'pace-send.lua')),
+  hookrelayLaneOpen: laneScript(join(__dirname, 'open.lua')),
 } as const;
 
 type LaneRedis = Redis & { [K in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
@@ -215,6 +216,15 @@ export class LaneStore {
     );
   }
 
+  /**
+   * Ids of an endpoint's live deliveries, at most `max`: its retries first, then those admitted,
+   * then its lane from the head (open.lua). Read from the endpoint's own keys, so it costs what the
+   * endpoint has open, whatever its history holds.
+   */
+  async openOf(endpointId: string, max: number): Promise<string[]> {
+    return (await this.redis.hookrelayLaneOpen(this.keys.sched(), this.now(), endpointId, max)) as string[];
+  }
+
   async entry(deliveryId: string): Promise<LaneEntry | null> {
     return parseLaneEntry(await this.redis.hget(this.keys.laneEntries(), deliveryId));
   }
@@ -239,7 +249,8 @@ export class LaneStore {
 
   /**
    * Live deliveries (with their entries) to one endpoint, wherever they wait: for diagnostics and
-   * tests. It scans every live entry, so it is not for a request path.
+   * tests. It scans every live entry, so it is not for a request path (openOf reads the
+   * endpoint's own keys).
    */
   async liveFor(endpointId: string): Promise<Array<{ deliveryId: string } & LaneEntry>> {
     const found: Array<{ deliveryId: string } & LaneEntry> = [];

@@ -10,6 +10,10 @@
 --   holding one). The ticket grows each time the delivery leaves BullMQ for a lane or the due set,
 --   and names its next job (`<deliveryId>-<ticket>`), so a job that BullMQ hands out again after a
 --   crash, once its delivery has moved on, finds a newer ticket and stops.
+-- So that an endpoint's live deliveries can be found from its own keys (disabling it ends them:
+-- open.lua), each place has a per-endpoint view: the lane itself, the places held against its cap
+-- (`held:e:<e>`, from admission until the attempt ends), and the index of its retries in the due
+-- set (`due:e:<e>`, delivery ids scored by due time), since the due set is one for all endpoints.
 -- An endpoint with ready deliveries is in its subscriber's ring, the subscriber in its lane class's
 -- ring ('fast' or 'slow'); rings are sorted sets scored by a virtual start tag, so admission serves
 -- the subscriber with the lowest tag, then its endpoint with the lowest tag, and moves both one tag
@@ -272,9 +276,18 @@ function L.pushReady(member, x, front)
   L.activateEndpoint(x.endpointId, x.subscriberId)
 end
 
+-- The index of an endpoint's deliveries waiting in the due set (ids scored by due time).
+function L.dueOf(e)
+  return L.key('due', 'e', e)
+end
+
 -- A new or reopened delivery: a fresh entry, ready at the tail of its lane.
 function L.enqueue(id, eventId, e, s, createdAt, manual)
   local old = L.entry(id)
+  if old then
+    -- Reopened while live (its member in the due set, if any, is stale from now on).
+    redis.call('ZREM', L.dueOf(old.endpointId), id)
+  end
   local x = { ticket = (old and old.ticket or 0) + 1, eventId = eventId, endpointId = e, subscriberId = s, createdAt = createdAt, manual = manual and '1' or '0' }
   redis.call('HSET', L.key('d'), id, encode(x))
   L.pushReady(L.member(id, x.ticket), x, false)
@@ -332,6 +345,7 @@ end
 function L.retryAt(id, x, atMs, c)
   L.release(id, x.endpointId, x.subscriberId, c)
   redis.call('ZADD', L.key('due'), atMs, L.bump(id, x))
+  redis.call('ZADD', L.dueOf(x.endpointId), atMs, id)
 end
 
 -- Counts an attempt's pace towards moving its endpoint between lanes. `pace` is 'slow' (timed
@@ -384,8 +398,9 @@ function L.catchUp()
   local due = L.key('due')
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, 1000)) do
     redis.call('ZREM', due, member)
-    local x = L.current(member)
+    local x, id = L.current(member)
     if x then
+      redis.call('ZREM', L.dueOf(x.endpointId), id)
       L.pushReady(member, x, false)
     end
   end
