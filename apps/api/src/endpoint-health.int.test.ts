@@ -1,5 +1,6 @@
 import type { CircuitBreakerPolicy } from '@hookrelay/delivery';
-import { waitForDrain, type Reply, type TestReceiver } from '@hookrelay/testing';
+import { pendingDelivery } from '@hookrelay/store';
+import { buildEvent, waitForDrain, type Reply, type TestReceiver } from '@hookrelay/testing';
 import { useApiHarnessPerTest, type ApiHarness } from './api-harness';
 import {
   createEndpoint,
@@ -196,6 +197,41 @@ describe('endpoint health', () => {
     for (const did of waiting)
       expect(await getDelivery(h, t, did)).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null });
     expect(await scheduled()).toEqual([]);
+  });
+
+  it('disables at the cost of what the endpoint has open, not of its history, however often it is re-enabled and disabled', async () => {
+    await setUp(undefined, { worker: false });
+    const ep = await createEndpoint(h, t, 'http://127.0.0.1:9/', { eventTypes: ['custom.*'] });
+    // 2,000 delivered deliveries in its history, written through the store (publishing them is slow).
+    const events = Array.from({ length: 2000 }, () => buildEvent({ subscriberId: t.id, type: 'custom.order.paid' }));
+    const history = await h.store.deliveries.createForEvents(
+      events.map((event) => ({ event, endpoints: [ep] })),
+      { schedule: false },
+    );
+    await Promise.all(
+      history.map(([d], i) =>
+        h.store.deliveries.patch(
+          { ...pendingDelivery(d!.id, events[i]!, ep.id, events[i]!.createdAt), state: 'delivered', attempts: 1 },
+          {},
+        ),
+      ),
+    );
+    // What the API's store connection moves (its own socket: other suites share the Redis).
+    const stream = (h.redis as unknown as { stream: { bytesRead: number; bytesWritten: number } }).stream;
+    const moved = () => stream.bytesRead + stream.bytesWritten;
+    const setStatus = async (status: string) =>
+      (await h.call('PATCH', `${t.base}/endpoints/${ep.id}`, { key: t.key, body: { status } })).body.status;
+
+    for (let cycle = 0; cycle < 4; cycle++) {
+      const waiting = (await publish(h, t, 'custom.order.paid')).deliveries[0]!.id;
+      const before = moved();
+      expect(await setStatus('disabled')).toBe('disabled');
+      // The first disable sends its scripts whole (~40 KB), as a service's first does; the old
+      // clean-up read every delivery of the history twice, ~3 MB each time.
+      if (cycle > 0) expect(moved() - before).toBeLessThan(32 * 1024);
+      expect(await getDelivery(h, t, waiting)).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null });
+      expect(await setStatus('active')).toBe('active');
+    }
   });
 
   describe('the circuit breaker', () => {

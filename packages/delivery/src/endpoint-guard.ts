@@ -25,6 +25,14 @@ export interface EndpointGuardOptions {
 export type DisableReason = 'gone' | 'failing' | 'manual';
 
 /**
+ * Open deliveries one disable ends at most. Any beyond (a lane longer than this) are ended by the
+ * worker when admitted, unsent (`endpoint_disabled`), as is anything the disable did not reach.
+ */
+const MAX_ENDED_BY_DISABLE = 10_000;
+/** Open deliveries read and ended together. */
+const ENDED_TOGETHER = 500;
+
+/**
  * Keeps an endpoint's health and stops hammering one that is gone: a 410 disables it at once
  * (Standard Webhooks), and a long run of failed deliveries trips the circuit breaker. Disabling
  * fails the endpoint's open deliveries with `endpoint_disabled` and tells the subscriber with an
@@ -101,25 +109,30 @@ export class EndpointGuard {
     return true;
   }
 
-  /** Open deliveries to a disabled endpoint end now, rather than whenever their retry comes due. */
-  private async failOpenDeliveries(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>): Promise<number> {
-    const { store } = this.options;
+  /**
+   * Open deliveries to a disabled endpoint end now, rather than whenever their retry comes due.
+   * They are found from the scheduler's keys of this endpoint (LaneStore.openOf), so the work is
+   * what the endpoint has open: its history, which a filter by status would have to read through
+   * (up to 200,000 records for an endpoint with a long one), is never read.
+   */
+  private async failOpenDeliveries(endpoint: Pick<Endpoint, 'id'>): Promise<number> {
+    const ids = await this.options.store.lanes.openOf(endpoint.id, MAX_ENDED_BY_DISABLE);
     let count = 0;
-    for (const status of ['pending', 'retrying'] as const) {
-      let cursor: string | undefined;
-      for (let page = 0; page < 20; page++) {
-        const result = await store.history.listDeliveries(endpoint.subscriberId, { endpointId: endpoint.id, status, cursor, limit: 500 });
-        for (const d of result.items) {
-          await store.deliveries.patch(d, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt']);
-          // It leaves the scheduler: a lane or due entry left behind is stale, and a job already
-          // handed out finds the delivery gone and stops.
-          await store.lanes.forget(d.id);
-          count++;
-        }
-        if (!result.nextCursor) break;
-        cursor = result.nextCursor;
-      }
-    }
+    for (let at = 0; at < ids.length; at += ENDED_TOGETHER) count += await this.failDeliveries(ids.slice(at, at + ENDED_TOGETHER));
     return count;
+  }
+
+  /** Fails the open ones among `ids` and takes every one out of the scheduler; returns how many it failed. */
+  private async failDeliveries(ids: readonly string[]): Promise<number> {
+    const { store } = this.options;
+    const open = (await store.deliveries.getMany(ids)).filter((d) => d.state === 'pending' || d.state === 'retrying');
+    await Promise.all(
+      open.map((d) => store.deliveries.patch(d, { state: 'failed', failureReason: 'endpoint_disabled' }, ['nextAttemptAt'])),
+    );
+    // They leave the scheduler (one whose event expired has no record to fail, and goes too): a
+    // lane or due entry left behind is stale, and a job already handed out finds the delivery gone
+    // and stops.
+    await Promise.all(ids.map((id) => store.lanes.forget(id)));
+    return open.length;
   }
 }
