@@ -360,10 +360,11 @@ describe('LaneStore: the delivery scheduler', () => {
       const e = await endpointOf('sub_open');
       const other = await endpointOf('sub_open');
       const [retried, admitted, ...ready] = await publish(e, 5);
-      await publish(other, 2);
       const [first, second] = await admit({ max: 2, quantum: 2 });
       await finish(first!, { retryAt: clock + 60_000 });
       expect(second!.deliveryId).toBe(admitted);
+      // Published after the admission: two endpoints in the ring at one tag go in no set order.
+      await publish(other, 2);
       expect(await db.store.lanes.openOf(e.id, 100)).toEqual([retried, admitted, ...ready]);
       expect(await db.store.lanes.openOf(e.id, 3)).toEqual([retried, admitted, ready[0]]);
       expect((await db.store.lanes.openOf(other.id, 100)).sort()).toEqual(
