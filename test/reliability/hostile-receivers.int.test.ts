@@ -3,6 +3,7 @@ import { RESPONSE_BODY_KEEP_BYTES } from '@hookrelay/contracts';
 import { capsFor, DEFAULT_SCHEDULING } from '@hookrelay/delivery';
 import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import {
+  startEarlyHintsReceiver,
   startHangingReceiver,
   startHugeBodyReceiver,
   startResetReceiver,
@@ -74,6 +75,8 @@ describe('when receivers misbehave on purpose', () => {
     ['trickles its status line and headers a byte per second', () => startTrickleReceiver('headers'), 'timeout'],
     ['answers headers, then trickles the body a byte per second', () => startTrickleReceiver('body'), 'timeout'],
     ['resets the connection', startResetReceiver, 'connection_reset'],
+    // Used to keep the worker parsing until the deadline; now cut long before it.
+    ['streams 103 Early Hints and never a final response', startEarlyHintsReceiver, 'network'],
   ])('when the receiver %s', (_label, start, errorKind) => {
     it(`ends the attempt within timeoutMs with errorKind ${errorKind}`, async () => {
       const receiver = await start();
@@ -84,6 +87,7 @@ describe('when receivers misbehave on purpose', () => {
       const [attempt] = await api.store.deliveries.attempts(id as string);
       expect(delivery).toMatchObject({ state: 'failed', attempts: 1, lastErrorKind: errorKind });
       expect(attempt).toMatchObject({ outcome: 'failed', errorKind });
+      expect(attempt?.statusCode).toBeUndefined();
       expect(attempt?.durationMs).toBeLessThanOrEqual(TIMEOUT_MS + SLACK_MS);
       // The worker hung up: the socket did not stay open past the deadline.
       await waitFor('the connection to close', () => receiver.open === 0, 2000);

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES, type AttemptErrorKind } from '@hookrelay/contracts';
+import { ResponseLimitError } from './response-limit-error';
 
 export interface OutboundRequest {
   url: string;
@@ -15,9 +16,21 @@ export type SendResult =
   | { kind: 'error'; errorKind: AttemptErrorKind; message: string; durationMs: number };
 
 /**
+ * The most interim (1xx) responses a request takes before its final one; the next fails the
+ * attempt (`network`). 103 Early Hints and 102 Processing are legitimate, but a receiver has no
+ * reason to send more than one or two, and each restarts undici's 16 KiB header limit: a receiver
+ * streaming 103s until just before its deadline kept the worker parsing for the whole attempt (one
+ * such connection cut another receiver's sendRequest throughput by 82%). 5 leaves room for a proxy
+ * or two on the way adding their own. (An unrequested 100 Continue never gets here: undici 7 fails
+ * it as a bad response.)
+ */
+export const MAX_INTERIM_RESPONSES = 5;
+
+/**
  * POSTs once. The whole exchange (waiting for a connection, connecting, headers, body) shares one
  * deadline; redirects are not followed; the response body is read up to RESPONSE_BODY_KEEP_BYTES
  * and the rest is dropped with the connection, so a receiver answering with 100 MB costs us 4 KB.
+ * At most MAX_INTERIM_RESPONSES interim responses are taken, and never recorded as the status.
  *
  * Written on undici's `dispatch` (a handler of callbacks) rather than its `request`, which wraps
  * the same call in a body stream, an AbortSignal and a URL parse: the handler costs ~35 us less
@@ -31,6 +44,7 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
     let controller: Dispatcher.DispatchController | undefined;
     let timedOutWith: DOMException | undefined;
     let releaseTimer: NodeJS.Timeout | undefined;
+    let interimResponses = 0;
     let statusCode = 0;
     let headers: SendResponseHeaders = {};
     const chunks: Buffer[] = [];
@@ -83,7 +97,13 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
         controller = c;
         if (timedOutWith) c.abort(timedOutWith);
       },
-      onResponseStart(_c, status, responseHeaders) {
+      onResponseStart(c, status, responseHeaders) {
+        if (status < 200) {
+          if (++interimResponses > MAX_INTERIM_RESPONSES) {
+            c.abort(new ResponseLimitError(`receiver sent more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`));
+          }
+          return;
+        }
         statusCode = status;
         headers = responseHeaders;
       },

@@ -124,6 +124,32 @@ export async function startHugeBodyReceiver(bytes = 100 * 1024 * 1024): Promise<
   return listen(server, state);
 }
 
+/** A flooding receiver stops after this much, however fast the worker reads. */
+const FLOOD_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Writes `piece` again and again as fast as the client reads it, until it hangs up or FLOOD_MAX_BYTES. */
+function flood(socket: Socket, piece: string): void {
+  let written = 0;
+  const pump = (): void => {
+    while (!socket.destroyed && written < FLOOD_MAX_BYTES) {
+      written += piece.length;
+      if (!socket.write(piece)) return void socket.once('drain', pump);
+    }
+  };
+  pump();
+}
+
+/**
+ * Answers `103 Early Hints` with ~15 KB of headers over and over, never a final response: each
+ * interim response restarts undici's 16 KiB header limit.
+ */
+export async function startEarlyHintsReceiver(): Promise<HostileReceiver> {
+  const links = Array.from({ length: 15 }, (_, i) => `link: </asset-${i}.css>; rel=preload; x=${'h'.repeat(1000)}\r\n`).join('');
+  const server = createNetServer();
+  const state = track(server, (socket) => socket.once('data', () => flood(socket, `HTTP/1.1 103 Early Hints\r\n${links}\r\n`)));
+  return listen(server, state);
+}
+
 /** Reads the request, then resets the connection (TCP RST) without a byte of response. */
 export async function startResetReceiver(): Promise<HostileReceiver> {
   const server = createNetServer();
