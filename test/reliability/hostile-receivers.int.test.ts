@@ -3,6 +3,7 @@ import { RESPONSE_BODY_KEEP_BYTES } from '@hookrelay/contracts';
 import { capsFor, DEFAULT_SCHEDULING } from '@hookrelay/delivery';
 import { startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import {
+  startChunkExtensionReceiver,
   startEarlyHintsReceiver,
   startHangingReceiver,
   startHugeBodyReceiver,
@@ -75,8 +76,9 @@ describe('when receivers misbehave on purpose', () => {
     ['trickles its status line and headers a byte per second', () => startTrickleReceiver('headers'), 'timeout'],
     ['answers headers, then trickles the body a byte per second', () => startTrickleReceiver('body'), 'timeout'],
     ['resets the connection', startResetReceiver, 'connection_reset'],
-    // Used to keep the worker parsing until the deadline; now cut long before it.
+    // Each used to keep the worker parsing until the deadline; now cut long before it.
     ['streams 103 Early Hints and never a final response', startEarlyHintsReceiver, 'network'],
+    ['streams a chunked body of 60 KB chunk extensions', startChunkExtensionReceiver, 'network'],
   ])('when the receiver %s', (_label, start, errorKind) => {
     it(`ends the attempt within timeoutMs with errorKind ${errorKind}`, async () => {
       const receiver = await start();

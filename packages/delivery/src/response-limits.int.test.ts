@@ -1,11 +1,13 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import type { Agent } from 'undici';
+import { request, type Agent } from 'undici';
+import { RESPONSE_READ_BUDGET_BYTES } from './read-budget';
 import { MAX_INTERIM_RESPONSES, sendRequest, type SendResult } from './send';
 import { createGuardedAgent } from './ssrf';
 
 // Receivers written on node:net so they can send what no HTTP server library would: endless
-// interim responses. All listen on 127.0.0.1.
+// interim responses, chunk extensions of 60 KB. All listen on 127.0.0.1.
 
 /** A hostile receiver floods at most this much, for at most this long, then answers its 200. */
 const FLOOD_MAX_BYTES = 32 * 1024 * 1024;
@@ -140,6 +142,28 @@ describe('what a receiver can make the worker read', () => {
     });
   });
 
+  describe('when the receiver streams a chunked body whose chunks carry 60 KB extensions', () => {
+    it('fails the attempt (network) once the read budget is spent, long before the deadline', async () => {
+      // One body byte per chunk: the body stays far under the 4 KB preview cap however long this runs.
+      const chunk = `1;${'e'.repeat(60 * 1024)}\r\nx\r\n`;
+      const receiver = await receiverAnswering((socket) => {
+        socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+        flood(socket, chunk, '0\r\n\r\n');
+      });
+      const result = await send(receiver.url);
+      expect(result).toMatchObject({
+        kind: 'error',
+        errorKind: 'network',
+        message: expect.stringContaining(`receiver sent over ${RESPONSE_READ_BUDGET_BYTES} bytes for one request`),
+      });
+      expect(result.durationMs).toBeLessThan(1000);
+      expect(bytesRead()).toBeGreaterThan(RESPONSE_READ_BUDGET_BYTES);
+      expect(bytesRead()).toBeLessThan(RESPONSE_READ_BUDGET_BYTES + READ_AHEAD_BYTES);
+      await receiver.closedConnections(1);
+      expect(receiver.bytesSent[0]).toBeLessThan(FLOOD_MAX_BYTES);
+    });
+  });
+
   describe('when the receiver answers within the bounds', () => {
     it('delivers after a 103, with the final status and headers, not the 103s', async () => {
       const receiver = await receiverAnswering((socket) =>
@@ -170,6 +194,33 @@ describe('what a receiver can make the worker read', () => {
       const result = await send(receiver.url);
       expect(result).toMatchObject({ kind: 'response', statusCode: 200, bodyPreview: body.join('') });
       expect(result.kind === 'response' && result.headers['x-pad-14']).toHaveLength(1000);
+    });
+
+    it('counts the budget per request on a kept-alive connection', async () => {
+      // Each response is most of the budget; three on one socket are well past it.
+      const body = 'b'.repeat(RESPONSE_READ_BUDGET_BYTES - 32 * 1024);
+      let accepted = 0;
+      const server = createHttpServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.end(body));
+      }).on('connection', () => accepted++);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+        const single = createGuardedAgent({ allowPrivate: true }, { connections: 1 });
+        try {
+          for (let i = 0; i < 3; i++) {
+            const res = await request(url, { dispatcher: single, method: 'POST', body: '{}' });
+            expect(await res.body.text()).toHaveLength(body.length);
+          }
+        } finally {
+          await single.destroy();
+        }
+        expect(accepted).toBe(1);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
     });
   });
 });

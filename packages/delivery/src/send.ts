@@ -31,6 +31,7 @@ export const MAX_INTERIM_RESPONSES = 5;
  * deadline; redirects are not followed; the response body is read up to RESPONSE_BODY_KEEP_BYTES
  * and the rest is dropped with the connection, so a receiver answering with 100 MB costs us 4 KB.
  * At most MAX_INTERIM_RESPONSES interim responses are taken, and never recorded as the status.
+ * (What is read in all, chunk framing included, is bounded by the dispatcher: createGuardedAgent.)
  *
  * Written on undici's `dispatch` (a handler of callbacks) rather than its `request`, which wraps
  * the same call in a body stream, an AbortSignal and a URL parse: the handler costs ~35 us less

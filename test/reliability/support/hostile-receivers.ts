@@ -150,6 +150,22 @@ export async function startEarlyHintsReceiver(): Promise<HostileReceiver> {
   return listen(server, state);
 }
 
+/**
+ * Answers 200 with a chunked body whose chunks are one byte each behind 60 KB of chunk extension:
+ * extensions are not body bytes, so the body stays under any cap on it.
+ */
+export async function startChunkExtensionReceiver(): Promise<HostileReceiver> {
+  const chunk = `1;${'e'.repeat(60 * 1024)}\r\nx\r\n`;
+  const server = createNetServer();
+  const state = track(server, (socket) =>
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+      flood(socket, chunk);
+    }),
+  );
+  return listen(server, state);
+}
+
 /** Reads the request, then resets the connection (TCP RST) without a byte of response. */
 export async function startResetReceiver(): Promise<HostileReceiver> {
   const server = createNetServer();

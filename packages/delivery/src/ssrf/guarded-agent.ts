@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { Agent, buildConnector } from 'undici';
+import { limitBytesReadPerRequest } from '../read-budget';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
@@ -44,6 +45,10 @@ export const DEFAULT_KEEP_ALIVE_MS = 4000;
  * Vetting happens per connection, not per request: a kept-alive socket was vetted when opened.
  * Redirects are not followed (send.ts dispatches without a redirect interceptor); if an interceptor ever follows them, each
  * new origin still connects through this connector.
+ *
+ * Every socket it opens holds each request to RESPONSE_READ_BUDGET_BYTES read
+ * (limitBytesReadPerRequest): deliveries, test sends, token requests and the API's endpoint
+ * verification alike.
  */
 export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions = {}): Agent {
   // Frozen copy: flipping allowPrivate on a shared object later must not open a running worker.
@@ -55,7 +60,8 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   // anonymous lookup at a time.
   const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookupForConnection(hostname) : opts.resolve);
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
-  // we only add the lookup and the literal check in front of it.
+  // we only add the lookup and the literal check in front of it, and the read budget on the socket
+  // it hands back.
   const connectVetted = buildConnector({ lookup });
 
   const connect: buildConnector.connector = (options, callback) => {
@@ -69,7 +75,12 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
         return;
       }
     }
-    connectVetted(options, callback);
+    connectVetted(options, (err, socket) => {
+      if (err) return callback(err, null);
+      // Before undici's own listeners, which it adds once this callback hands the socket over.
+      limitBytesReadPerRequest(socket);
+      callback(null, socket);
+    });
   };
 
   const keepAliveMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;

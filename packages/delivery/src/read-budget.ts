@@ -1,0 +1,58 @@
+import type { Socket } from 'node:net';
+import { ResponseLimitError } from './response-limit-error';
+
+/**
+ * The most the worker reads from a receiver's connection for one request, counting every byte:
+ * the headers of each message, interim ones included, chunk framing and extensions, the body.
+ *
+ * The per-response bounds left two holes open: undici's 16 KiB header limit restarts with each
+ * 1xx response (a stream of 103s cut another receiver's sendRequest throughput by 82%), and chunk
+ * extensions are not body bytes, so the 4 KB preview cap never saw them (241 MB parsed in one
+ * attempt). undici's parser has no limit or callback for extensions.
+ *
+ * An honest answer needs far less: a delivery reads the final response's headers (undici's 16 KiB
+ * at most), up to MAX_INTERIM_RESPONSES interim responses' before them (80 KiB at most) and the
+ * body's first 4 KB (RESPONSE_BODY_KEEP_BYTES; sendRequest drops the connection past it), a token
+ * request 16 KiB of headers and a 64 KB body (MAX_TOKEN_RESPONSE_BYTES), each with its framing,
+ * plus what the socket read ahead of the parser (up to one 64 KiB read) when the reader let go.
+ * 256 KiB stays clear of all of it, and parsing it costs the worker a few milliseconds at most
+ * (here 103s parse at ~90 MB/s, chunk extensions at ~280 MB/s).
+ */
+export const RESPONSE_READ_BUDGET_BYTES = 256 * 1024;
+
+/**
+ * Holds each request on `socket` to `budget` bytes read, destroying the socket (its request fails
+ * with a ResponseLimitError) once past it.
+ *
+ * Per request, on a socket undici keeps alive across requests: a request starts with the worker's
+ * write of it (undici runs one request at a time on a socket, pipelining 1, and writes a string
+ * body with its head in one go), so the count restarts where the socket's bytesWritten last moved.
+ * A receiver cannot make the worker write, so it cannot restart its own count. On a TLS socket both
+ * counts are of plaintext, what the parser sees.
+ *
+ * Checked on 'readable', the event undici itself reads on, before undici's own listener (this one
+ * is added first, in the connector), so nothing past the budget reaches the parser and no callback
+ * of the request has to fire: a chunk extension or a status line streamed forever fires none. A
+ * 'data' listener would switch the socket to flowing mode under undici. Between two events the
+ * socket reads at most one 64 KiB read past its 16 KiB buffer, so what is read stays within ~80 KiB
+ * of the budget, and no timer is needed.
+ */
+export function limitBytesReadPerRequest(socket: Socket, budget: number = RESPONSE_READ_BUDGET_BYTES): void {
+  let writtenAtStart = socket.bytesWritten;
+  let readAtStart = socket.bytesRead;
+  let readAtLastCheck = socket.bytesRead;
+  socket.on('readable', () => {
+    if (socket.destroyed) return;
+    if (socket.bytesWritten !== writtenAtStart) {
+      // A request went out since the last check, and every byte read since came after it.
+      writtenAtStart = socket.bytesWritten;
+      readAtStart = readAtLastCheck;
+    }
+    readAtLastCheck = socket.bytesRead;
+    if (socket.bytesRead - readAtStart > budget) {
+      socket.destroy(
+        new ResponseLimitError(`receiver sent over ${budget} bytes for one request (headers, chunk framing and body counted together)`),
+      );
+    }
+  });
+}
