@@ -1,4 +1,11 @@
-import { FanOutLimitError, MAX_PAYLOAD_BYTES, PayloadTooLargeError, type EventInput, type PublishOptions } from '@hookrelay/publishing';
+import {
+  FanOutLimitError,
+  MAX_PAYLOAD_BYTES,
+  PayloadTooLargeError,
+  RoutingLimitError,
+  type EventInput,
+  type PublishOptions,
+} from '@hookrelay/publishing';
 import { deliveryId } from '@hookrelay/contracts';
 import type { ApiDeps } from './deps';
 import { AppError } from './errors';
@@ -63,6 +70,10 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
         const field = fieldOf(err.index, 'payload');
         const message = `is ${err.bytes} bytes as JSON; at most ${MAX_PAYLOAD_BYTES}`;
         throw new AppError(413, 'payload_too_large', `${field}: ${message}`, [{ path: field, message }]);
+      }
+      if (err instanceof RoutingLimitError) {
+        const message = `matching this batch's event types against the subscriber's endpoint filters (eventTypes) took too long by its event ${err.routed}: send fewer distinct event types per batch, or simplify the endpoints' eventTypes`;
+        throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);
       }
       if (!(err instanceof FanOutLimitError)) throw err;
       const message = `this batch would create ${err.deliveries} deliveries (its ${inputs.length} events to their subscribed endpoints); one batch may create at most ${err.limit} (HOOKRELAY_MAX_BATCH_DELIVERIES): send fewer events per batch`;

@@ -1,7 +1,8 @@
-import { matchesAny, newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import { newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import { HISTORY_CLOCK_SLACK_MS, type EventWrite, type NewDelivery, type Store } from '@hookrelay/store';
 import { GroupCommit } from './group-commit';
 import { requestDigest } from './request-digest';
+import { routerOf } from './type-router';
 
 /** An event to publish: its type and payload already validated by the caller. */
 export interface EventInput {
@@ -21,6 +22,26 @@ export class FanOutLimitError extends Error {
   ) {
     super(`the events would create ${deliveries} deliveries, more than the ${limit} allowed in one request`);
     this.name = 'FanOutLimitError';
+  }
+}
+
+/**
+ * The most work finding a request's endpoints may take, in TypeRouter steps (a pattern checked, a
+ * segment compared), when it holds two or more events: a few ms here. A subscriber's usual types
+ * and patterns take a few hundred steps a type, once per type; an event of a type not seen
+ * before, against 10,000 patterns of 100 segments that all could match, up to a million. One
+ * event is never refused (it costs what a single publish costs).
+ */
+export const MAX_ROUTING_STEPS = 2_000_000;
+
+/** Finding the endpoints of a request's events took more than MAX_ROUTING_STEPS. Nothing was written. */
+export class RoutingLimitError extends Error {
+  constructor(
+    /** The inputs routed when the limit was passed. */
+    readonly routed: number,
+  ) {
+    super(`matching the first ${routed} events' types against the endpoints' eventTypes took more than ${MAX_ROUTING_STEPS} steps`);
+    this.name = 'RoutingLimitError';
   }
 }
 
@@ -110,13 +131,14 @@ export class Publisher {
    */
   async publish(subscriberId: string, inputs: readonly EventInput[], options: PublishOptions = {}): Promise<Published[]> {
     const now = this.now();
-    const active = (await this.store.endpoints.listAll(subscriberId)).filter((e) => e.status === 'active');
+    const router = routerOf(await this.store.endpoints.listAll(subscriberId));
+    const cost = { steps: 0 };
     // The history looks an event's deliveries up among the endpoints alive around its stamp
     // (HistoryStore, within a clock allowance). Stamped before the read, no endpoint deleted before
     // the stamp is in it; a read that outlasted the allowance may hold endpoints created after the
     // stamp, which are noted with the event before its deliveries are written (below).
     const slowRead = this.now() - now > HISTORY_CLOCK_SLACK_MS;
-    const items = inputs.map((input) => {
+    const items = inputs.map((input, index) => {
       const event: StoredEvent = {
         id: newId('evt', now),
         subscriberId,
@@ -125,7 +147,9 @@ export class Publisher {
         payload: JSON.stringify(input.payload ?? null),
         createdAt: now,
       };
-      return { event, endpoints: active.filter((e) => matchesAny(e.eventTypes, event.type)) };
+      const endpoints = router.route(event.type, cost).filter((e) => e.status === 'active');
+      if (inputs.length > 1 && cost.steps > MAX_ROUTING_STEPS) throw new RoutingLimitError(index + 1);
+      return { event, endpoints };
     });
     for (const [index, { event }] of items.entries()) {
       const bytes = Buffer.byteLength(event.payload);

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { matchesAny } from '@hookrelay/contracts';
+import { routerOf } from '@hookrelay/publishing';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
@@ -72,7 +72,9 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
     const event = await eventOf(sid, req);
     const parsed = replayBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
-    const all = (await store.endpoints.listAll(sid)).filter((e) => e.status === 'active' && matchesAny(e.eventTypes, event.type));
+    const all = routerOf(await store.endpoints.listAll(sid))
+      .route(event.type, { steps: 0 })
+      .filter((e) => e.status === 'active');
     let targets = all;
     if (parsed.data.endpointIds) {
       const wanted = new Set(parsed.data.endpointIds);

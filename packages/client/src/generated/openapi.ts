@@ -405,7 +405,7 @@ export interface paths {
         put?: never;
         /**
          * Publish up to 1000 events at once (two or more: at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, 5,000 by default)
-         * @description All or nothing: every event is validated before any is accepted. The Idempotency-Key header does not apply here; use each event's idempotencyKey. Each payload may nest at most 64 levels (400 naming `events.<i>.payload`). The batch counts one event per item against limits.eventsPerSecond. A batch is all or nothing: an idempotency key repeated inside it, or already held, answers the event that holds it; a key used with a different request (here or before) refuses the whole batch with 422 and writes nothing. A batch of two or more events may create at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, its events times the endpoints each goes to (5,000 by default): over it, 413 `batch_too_large` naming `events`, nothing written and none of limits.eventsPerSecond taken (a request's events are one Redis transaction, which holds every other caller while it runs). A batch of one event, like a single publish, keeps its full fan-out.
+         * @description All or nothing: every event is validated before any is accepted. The Idempotency-Key header does not apply here; use each event's idempotencyKey. Each payload may nest at most 64 levels (400 naming `events.<i>.payload`). The batch counts one event per item against limits.eventsPerSecond. A batch is all or nothing: an idempotency key repeated inside it, or already held, answers the event that holds it; a key used with a different request (here or before) refuses the whole batch with 422 and writes nothing. A batch of two or more events may create at most HOOKRELAY_MAX_BATCH_DELIVERIES deliveries, its events times the endpoints each goes to (5,000 by default): over it, 413 `batch_too_large` naming `events`, nothing written and none of limits.eventsPerSecond taken (a request's events are one Redis transaction, which holds every other caller while it runs). Matching a batch's event types against the endpoints' eventTypes may take at most 2,000,000 steps (a pattern checked, a segment compared; each distinct type is matched once): over it, 413 `batch_too_large` naming `events`, nothing written (only a batch of many distinct types against thousands of long patterns comes near it). A batch of one event, like a single publish, keeps its full fan-out.
          */
         post: operations["publishEventBatch"];
         delete?: never;
@@ -1011,7 +1011,7 @@ export interface components {
             configured?: boolean;
         };
         /**
-         * @description Event-type patterns, dot-separated. `*` as a whole segment matches exactly one segment; a trailing `*` also matches any deeper segments; `*` alone matches everything. Examples: `incident.*` matches `incident.triggered`; `receipt.*.delivered` matches `receipt.sms.delivered` but not `receipt.sms.failed`; `message.create.*` matches `message.create.contact.chat`; `receipt.sms.delivered` matches only itself.
+         * @description Event-type patterns, dot-separated. `*` as a whole segment matches exactly one segment; a trailing `*` also matches any deeper segments; `*` alone matches everything. Examples: `incident.*` matches `incident.triggered`; `receipt.*.delivered` matches `receipt.sms.delivered` but not `receipt.sms.failed`; `message.create.*` matches `message.create.contact.chat`; `receipt.sms.delivered` matches only itself. At most 16 segments a pattern.
          * @example [
          *       "incident.*",
          *       "receipt.sms.delivered"
@@ -3686,7 +3686,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large`, naming `events.N.payload`), or the batch would create more deliveries than one batch may (`batch_too_large`, naming `events`): send fewer events per batch. Nothing was written. */
+            /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large`, naming `events.N.payload`), or the batch would create more deliveries than one batch may, or its distinct event types would take too long to match against the endpoints' eventTypes (`batch_too_large`, naming `events`): send fewer events, or fewer distinct types, per batch. Nothing was written. */
             413: {
                 headers: {
                     [name: string]: unknown;

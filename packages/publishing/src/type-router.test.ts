@@ -1,0 +1,51 @@
+import { matchesAny } from '@hookrelay/contracts';
+import { routerOf, TypeRouter } from './type-router';
+
+describe('TypeRouter', () => {
+  // A small alphabet, so that patterns and types meet often: every rule of matchesEventType is hit.
+  const words = ['a', 'b', '*'];
+  function* patterns(maxSegments: number, prefix: string[] = []): Generator<string> {
+    if (prefix.length > 0) yield prefix.join('.');
+    if (prefix.length === maxSegments) return;
+    for (const w of words) yield* patterns(maxSegments, [...prefix, w]);
+  }
+  const allPatterns = [...patterns(3)];
+  const allTypes = allPatterns.filter((p) => !p.includes('*')).concat(['a.b.a.b', 'c', 'a.c.b']);
+
+  it('answers what matchesAny answers, endpoint by endpoint and in their order', () => {
+    // Endpoints holding overlapping sets of patterns, `*` alone among them once.
+    const endpoints = Array.from({ length: 25 }, (_, i) => ({
+      id: `ep${i}`,
+      eventTypes: i === 7 ? ['*'] : allPatterns.filter((_, j) => (j * 7 + i * 3) % 11 === 0),
+    }));
+    const router = new TypeRouter(endpoints);
+    for (const type of allTypes) {
+      const expected = endpoints.filter((e) => matchesAny(e.eventTypes, type)).map((e) => e.id);
+      expect({ type, ids: router.route(type, { steps: 0 }).map((e) => e.id) }).toEqual({ type, ids: expected });
+    }
+  });
+
+  it('checks a type only against patterns that could match its length, and answers a type seen before for nothing', () => {
+    // 100 endpoints of 100 patterns of 16 segments each: a two-segment type never meets them.
+    const long = (n: number) => `${'*.'.repeat(14)}x.z${n}`;
+    const endpoints = Array.from({ length: 100 }, (_, e) => ({ eventTypes: [...Array.from({ length: 99 }, (_, p) => long(e * 100 + p)), 'custom.*'] }));
+    const router = new TypeRouter(endpoints);
+    const first = { steps: 0 };
+    expect(router.route('custom.x', first)).toHaveLength(100);
+    // The one distinct trailing pattern (custom.*) and its one compared segment.
+    expect(first.steps).toBe(3);
+    const again = { steps: 0 };
+    expect(router.route('custom.x', again)).toHaveLength(100);
+    expect(again.steps).toBe(0);
+    // A type as long as the long patterns pays for each of them, stopping at the first mismatch.
+    const deep = { steps: 0 };
+    expect(router.route(`${'y.'.repeat(14)}x.q`, deep)).toHaveLength(0);
+    expect(deep.steps).toBe(9900 * 17 + 3);
+  });
+
+  it('is built once per list of endpoints', () => {
+    const list = Object.freeze([{ eventTypes: ['a.*'] }]);
+    expect(routerOf(list)).toBe(routerOf(list));
+    expect(routerOf([...list])).not.toBe(routerOf(list));
+  });
+});
