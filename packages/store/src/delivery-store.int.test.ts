@@ -341,6 +341,35 @@ describe('DeliveryStore re-opening and patching', () => {
       expect((await db.store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([second.id]);
     });
 
+    it('rereads only the endpoints that changed', async () => {
+      const other = createStore({ redis: db.redis, prefix: db.prefix });
+      const sid = 'sub_fanout_partial';
+      // 20 endpoints of ~8 KB each (their custom headers), as large as an endpoint may make them.
+      const headers = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`X-Pad-${i}`, 'p'.repeat(1000)]));
+      const endpoints = Array.from({ length: 20 }, (_, i) =>
+        buildEndpoint({ subscriberId: sid, url: `http://127.0.0.1:9/${i}`, createdAt: 1000 + i, headers }),
+      );
+      for (const e of endpoints) await other.endpoints.save(e);
+      const before = await db.store.endpoints.listAll(sid);
+      expect(before).toHaveLength(20);
+
+      const changed = endpoints[7]!;
+      expect(await other.endpoints.update(changed.id, { url: 'http://127.0.0.1:9/changed' })).not.toBeNull();
+      const socket = (db.redis as unknown as { stream: { bytesRead: number } }).stream;
+      const read = socket.bytesRead;
+      const after = await db.store.endpoints.listAll(sid);
+      // One record, the ids and the versions: a reread of all 20 was ~170 KB.
+      expect(socket.bytesRead - read).toBeLessThan(20_000);
+      expect(after.map((e) => e.url)).toEqual(endpoints.map((e, i) => (i === 7 ? 'http://127.0.0.1:9/changed' : e.url)));
+      expect(after.filter((e, i) => e === before[i]).length).toBe(19);
+
+      // Deleted, and a new one: the list follows both.
+      await other.endpoints.delete(endpoints[0]!);
+      const added = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/new', createdAt: 2000 });
+      await other.endpoints.save(added);
+      expect((await db.store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([...endpoints.slice(1).map((e) => e.id), added.id]);
+    });
+
     it('remembers a subscriber seen to exist, and does not remember one that does not', async () => {
       const sid = newId('sub');
       expect(await db.store.subscribers.exists(sid)).toBe(false);

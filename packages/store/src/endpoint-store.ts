@@ -61,8 +61,14 @@ const UPDATE_ATTEMPTS = 10;
  * that sign, authenticate or reveal; `getSummary`, `list` and `listAll` read no secret at all.
  */
 export class EndpointStore {
-  /** Subscriber id -> its endpoints as of a version. Bounded: cleared when it grows past the cap. */
-  private readonly cached = new Map<string, { version: string; endpoints: readonly EndpointSummary[] }>();
+  /**
+   * Subscriber id -> its endpoints as of a version, and each endpoint's own version, so a change
+   * rereads only what changed. Bounded: cleared when it grows past the cap.
+   */
+  private readonly cached = new Map<
+    string,
+    { version: string; endpoints: readonly EndpointSummary[]; versions: ReadonlyMap<string, string> }
+  >();
 
   constructor(
     private readonly redis: Redis,
@@ -251,10 +257,20 @@ export class EndpointStore {
     const version = (await this.redis.get(this.keys.subscriberEndpointsVersion(subscriberId))) ?? '0';
     const hit = this.cached.get(subscriberId);
     if (hit && hit.version === version) return hit.endpoints;
+    // Only the endpoints whose own version moved are read again: rereading all of them after each
+    // change made a loop of one-field PATCHes and publishes read 4 MB (100 endpoints of 41 KB) a
+    // publish. Each endpoint's version is read before its record, as the subscriber's is above.
     const ids = await this.redis.zrange(this.keys.subscriberEndpoints(subscriberId), 0, -1);
-    const endpoints = Object.freeze((await this.load(ids)).map((e) => Object.freeze(e)));
+    const versions = ids.length ? await this.redis.mget(ids.map((id) => this.keys.endpointVersion(id))) : [];
+    const known = new Map((hit?.endpoints ?? []).map((e) => [e.id, e]));
+    const stale = ids.filter((id, i) => !known.has(id) || hit?.versions.get(id) !== (versions[i] ?? '0'));
+    // A stale one gone by the time it is read (deleted meanwhile) is left out, not kept as it was.
+    for (const id of stale) known.delete(id);
+    for (const endpoint of await this.load(stale)) known.set(endpoint.id, Object.freeze(endpoint));
+    const endpoints = Object.freeze(ids.flatMap((id) => known.get(id) ?? []));
+    const kept = new Map(ids.map((id, i) => [id, versions[i] ?? '0']));
     if (this.cached.size >= CACHED_SUBSCRIBERS) this.cached.clear();
-    this.cached.set(subscriberId, { version, endpoints });
+    this.cached.set(subscriberId, { version, endpoints, versions: kept });
     return endpoints;
   }
 
