@@ -28,6 +28,25 @@ describe('InFlightPerSubscriber', () => {
     expect(() => sends.take('sub_a')).toThrow(expect.objectContaining({ status: 429, code: 'test_sends_in_flight' }));
   });
 
+  it('shares its places with another kind through sharedAs, each refused under its own code', () => {
+    const sends = new InFlightPerSubscriber(2, 'test_sends_in_flight', 'test sends and endpoint verifications waiting on their receivers');
+    const verifications = sends.sharedAs('verifications_in_flight');
+    const send = sends.take('sub_a');
+    verifications.take('sub_a', 'verify');
+    expect(() => sends.take('sub_a')).toThrow(expect.objectContaining({ status: 429, code: 'test_sends_in_flight' }));
+    expect(() => verifications.take('sub_a', 'verify')).toThrow(
+      expect.objectContaining({
+        status: 429,
+        code: 'verifications_in_flight',
+        message: 'the subscriber has 2 test sends and endpoint verifications waiting on their receivers at once; retry after one ends',
+        details: [{ path: 'verify', message: 'at most 2 at once' }],
+      }),
+    );
+    // A place freed by one kind is the other's to take.
+    send();
+    verifications.take('sub_a', 'verify');
+  });
+
   it('names the field the caller gives in the 429 (the endpoint by default)', () => {
     const listings = new InFlightPerSubscriber(1, 'listings_in_flight', 'listings running');
     listings.take('sub_a', 'status');

@@ -1,6 +1,6 @@
 import { useTestReceiver } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
-import { MAX_FILTERED_LISTINGS_IN_FLIGHT, MAX_TEST_SENDS_IN_FLIGHT } from './subscriber-limits';
+import { MAX_FILTERED_LISTINGS_IN_FLIGHT, MAX_RECEIVER_WAITS_IN_FLIGHT } from './subscriber-limits';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
 import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
 
@@ -531,8 +531,8 @@ describe('test sends in flight', () => {
   const receiver = useTestReceiver(undefined, 'each');
   const h = useApiHarness({}, 'each');
 
-  it(`lets a subscriber have ${MAX_TEST_SENDS_IN_FLIGHT} test sends waiting on receivers at once: one more is 429 at once, other subscribers' are not held`, async () => {
-    expect(MAX_TEST_SENDS_IN_FLIGHT).toBe(5);
+  it(`lets a subscriber have ${MAX_RECEIVER_WAITS_IN_FLIGHT} test sends waiting on receivers at once: one more is 429 at once, other subscribers' are not held`, async () => {
+    expect(MAX_RECEIVER_WAITS_IN_FLIGHT).toBe(5);
     const { sid: hostile } = await newSubscriber(h);
     const { sid: other } = await newSubscriber(h);
     const hanging = await h.call('POST', `/v1/subscribers/${hostile}/endpoints`, {

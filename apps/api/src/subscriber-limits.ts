@@ -119,8 +119,12 @@ export async function admitEvents(
   if (verdict) throw new PublishRateError(eventsPerSecond, Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
 }
 
-/** Test sends one subscriber may have waiting on their receivers at once, in one API process. */
-export const MAX_TEST_SENDS_IN_FLIGHT = 5;
+/**
+ * Requests the API sends on one subscriber's behalf and waits for, test sends and endpoint
+ * verifications together, that the subscriber may have waiting on their receivers at once, in one
+ * API process (receiverWaitsPerSubscriber).
+ */
+export const MAX_RECEIVER_WAITS_IN_FLIGHT = 5;
 /** Recover requests one subscriber may have running at once, in one API process. */
 export const MAX_RECOVERS_IN_FLIGHT = 1;
 /**
@@ -131,22 +135,30 @@ export const MAX_RECOVERS_IN_FLIGHT = 1;
 export const MAX_FILTERED_LISTINGS_IN_FLIGHT = 2;
 
 /**
- * Counts each subscriber's requests of one kind in flight in this process, for requests whose
- * work is the API's own and long: a test send is made on the request and may wait on its receiver
- * for the endpoint's whole timeout (up to 60 s), a recover reads up to 50,000 deliveries. Without a
- * bound, one subscriber firing them at once (a receiver that never answers, a large backlog) held
- * sockets, memory and CPU of the API every other subscriber uses, whatever its publish rate (off by
- * default).
+ * Counts each subscriber's requests of one kind (or of kinds sharing its places) in flight in this
+ * process, for requests whose work is the API's own and long: a test send or an endpoint
+ * verification is made on the request and may wait on its receiver for the endpoint's whole
+ * timeout (up to 60 s), a recover reads up to 50,000 deliveries. Without a bound, one subscriber
+ * firing them at once (a receiver that never answers, a large backlog) held sockets, memory and CPU
+ * of the API every other subscriber uses, whatever its publish rate (off by default).
  */
 export class InFlightPerSubscriber {
-  private readonly running = new Map<string, number>();
-
   constructor(
     private readonly max: number,
-    /** The 429's code and what it names: 'test_sends_in_flight', 'test sends waiting on their receivers'. */
+    /** The 429's code and what it names: 'recover_in_flight', 'recover running'. */
     private readonly code: string,
     private readonly what: string,
+    /** Each subscriber's requests in flight; another kind's, to share its places (sharedAs). */
+    private readonly running = new Map<string, number>(),
   ) {}
+
+  /**
+   * The same places, refused under another code: for a kind of request that costs what these do,
+   * so a subscriber cannot hold `max` of each.
+   */
+  sharedAs(code: string): InFlightPerSubscriber {
+    return new InFlightPerSubscriber(this.max, code, this.what, this.running);
+  }
 
   /**
    * A place for one more of `subscriberId`'s requests; 429, naming `field`, when it has `max` in
@@ -172,4 +184,20 @@ export class InFlightPerSubscriber {
       else this.running.delete(subscriberId);
     };
   }
+}
+
+/**
+ * The places for requests the API sends on a subscriber's behalf while the client waits: a test
+ * send and an endpoint verification each hold the client's request, a socket and memory until the
+ * receiver answers (up to the endpoint's timeout). One budget for both: they cost the same, and
+ * verifications had none (an audit held 400 at once for a subscriber with no endpoints, the API
+ * going from 57 to 1,655 file descriptors). Each kind is refused under its own code.
+ */
+export function receiverWaitsPerSubscriber(): { testSends: InFlightPerSubscriber; verifications: InFlightPerSubscriber } {
+  const testSends = new InFlightPerSubscriber(
+    MAX_RECEIVER_WAITS_IN_FLIGHT,
+    'test_sends_in_flight',
+    'test sends and endpoint verifications waiting on their receivers',
+  );
+  return { testSends, verifications: testSends.sharedAs('verifications_in_flight') };
 }

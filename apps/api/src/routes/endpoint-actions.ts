@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
-import { admitEvents, InFlightPerSubscriber, MAX_RECOVERS_IN_FLIGHT, MAX_TEST_SENDS_IN_FLIGHT } from '../subscriber-limits';
+import { admitEvents, InFlightPerSubscriber, MAX_RECOVERS_IN_FLIGHT } from '../subscriber-limits';
 import { timeParam } from './deliveries';
 
 const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
@@ -43,11 +43,13 @@ async function testPayload(catalog: LiveCatalog, type: string, endpointId: strin
   ]);
 }
 
-/** Recovering an endpoint's failed deliveries and sending it a test event. */
-export function endpointActionRoutes(deps: ApiDeps): Router {
+/**
+ * Recovering an endpoint's failed deliveries and sending it a test event. `testSends`: the places
+ * test sends share with endpoint verifications (receiverWaitsPerSubscriber).
+ */
+export function endpointActionRoutes(deps: ApiDeps, testSends: InFlightPerSubscriber): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const testSends = new InFlightPerSubscriber(MAX_TEST_SENDS_IN_FLIGHT, 'test_sends_in_flight', 'test sends waiting on their receivers');
   const recovers = new InFlightPerSubscriber(MAX_RECOVERS_IN_FLIGHT, 'recover_in_flight', 'recover running');
 
   router.post('/:eid/recover', async (req, res) => {

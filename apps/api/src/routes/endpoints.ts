@@ -12,7 +12,7 @@ import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
-import { QuotaExceededError } from '../subscriber-limits';
+import { QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -25,7 +25,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T 
   return result.data;
 }
 
-export function endpointRoutes(deps: ApiDeps): Router {
+/**
+ * An endpoint's routes. `verifications`: the places endpoint verifications share with test sends
+ * (receiverWaitsPerSubscriber).
+ */
+export function endpointRoutes(deps: ApiDeps, verifications: InFlightPerSubscriber): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
@@ -69,8 +73,15 @@ export function endpointRoutes(deps: ApiDeps): Router {
     return auth;
   }
 
+  /**
+   * Verifying holds this request, a socket and memory until the receiver answers: a place is taken
+   * before the endpoint is called, and so before anything is stored, and a subscriber with all its
+   * places taken gets 429 `verifications_in_flight`.
+   */
   async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint): Promise<void> {
-    const result = await verifyEndpoint(mode, endpoint, deps, deps.now());
+    if (mode === 'none') return;
+    const release = verifications.take(endpoint.subscriberId, 'verify');
+    const result = await verifyEndpoint(mode, endpoint, deps, deps.now()).finally(release);
     if (!result.ok) throw new AppError(422, 'verification_failed', `endpoint verification (${mode}) failed: ${result.answered}`);
   }
 
