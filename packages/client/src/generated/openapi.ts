@@ -1992,6 +1992,31 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`verifications_in_flight`; they share the places): the URL was not called and nothing was stored. Retry after the time given, or once one ends. */
+        VerificationsInFlight: {
+            headers: {
+                /** @description Seconds until the request would be accepted. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "verifications_in_flight",
+                 *         "message": "the subscriber has 5 test sends and endpoint verifications waiting on their receivers at once; retry after one ends",
+                 *         "details": [
+                 *           {
+                 *             "path": "verify",
+                 *             "message": "at most 5 at once"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Redis is unavailable (`unavailable`) or the server is shutting down (`shutting_down`). */
         Unavailable: {
             headers: {
@@ -3019,6 +3044,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
+            429: components["responses"]["VerificationsInFlight"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3212,6 +3238,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
+            429: components["responses"]["VerificationsInFlight"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
@@ -3443,7 +3470,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends waiting on their receivers in this API process (`test_sends_in_flight`): nothing was sent. Retry after the time given. */
+            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
