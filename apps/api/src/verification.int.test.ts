@@ -2,8 +2,9 @@ import { createHmac } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { TestReceiver, useTestReceiver, type ReceivedRequest } from '@hookrelay/testing';
+import { buildEndpoint, TestReceiver, useTestReceiver, type ReceivedRequest } from '@hookrelay/testing';
 import { useApiHarness } from './api-harness';
+import { VERIFICATION_MAX_WAIT_MS, verifyEndpoint } from './verification';
 
 /** Answers 200 with the `challenge` query parameter, as a Web1on1-style receiver does. */
 function echoChallenge(req: ReceivedRequest, res: ServerResponse): void {
@@ -81,6 +82,26 @@ describe('endpoint verification', () => {
       expect(await stored()).toEqual([]);
     },
   );
+
+  describe('how long it waits', () => {
+    it(`waits at most ${VERIFICATION_MAX_WAIT_MS / 1000} s, as long as Webex Connect gives its calls, whatever the endpoint's timeoutMs`, () => {
+      expect(VERIFICATION_MAX_WAIT_MS).toBe(10_000);
+    });
+
+    it.each(['post', 'get', 'challenge'] as const)(
+      "gives up on a receiver that does not answer a verify: '%s' at its bound, not at the endpoint's timeoutMs",
+      async (verify) => {
+        receiver.answerWith(() => undefined); // never answers; receiver.close() drops the connection
+        // The bound is the test's, 300 ms: the endpoint's 60 s would outlast the test.
+        const endpoint = buildEndpoint({ url: `${receiver.url}/hook`, timeoutMs: 60_000 });
+        const started = Date.now();
+        const result = await verifyEndpoint(verify, endpoint, h.deps, started, 300);
+        expect(result).toEqual({ ok: false, answered: expect.stringMatching(/^no answer \(timeout/) });
+        expect(Date.now() - started).toBeLessThan(3000);
+        expect(receiver.requests).toHaveLength(1);
+      },
+    );
+  });
 
   describe("with verify: 'get'", () => {
     it('creates the endpoint when a GET gets 200', async () => {

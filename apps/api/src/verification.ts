@@ -8,19 +8,32 @@ export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 export type VerifyResult = { ok: true } | { ok: false; answered: string };
 
 /**
+ * The longest a verification waits for its receiver, below an endpoint's own `timeoutMs` (up to
+ * 60 s, for deliveries): the client's request and one of the subscriber's places for requests that
+ * wait on receivers (receiverWaitsPerSubscriber) are held meanwhile. Webex Connect, whose test call
+ * `post` is, allows any call 10 s; Web1on1 says nothing of time; 10 s is also the default timeoutMs.
+ */
+export const VERIFICATION_MAX_WAIT_MS = 10_000;
+
+/**
  * Proves an endpoint is there and willing before it is stored:
  * - post: a signed test event must get a 2xx (Webex Connect's test call),
  * - get: a GET must get a 200,
  * - challenge: `GET <url>?type=subscribe&challenge=<random>` must answer exactly the challenge (Web1on1).
+ * `candidate` is the endpoint to be stored (or with its new URL); each mode waits its timeoutMs,
+ * but at most `maxWaitMs`.
  */
 export async function verifyEndpoint(
   mode: VerifyMode,
-  endpoint: Endpoint,
+  candidate: Endpoint,
   outbound: { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'> },
   nowMs: number,
+  maxWaitMs = VERIFICATION_MAX_WAIT_MS,
 ): Promise<VerifyResult> {
   const { dispatcher } = outbound;
   if (mode === 'none') return { ok: true };
+  // The candidate as it is called: every timeout below comes from its timeoutMs.
+  const endpoint = { ...candidate, timeoutMs: Math.min(candidate.timeoutMs, maxWaitMs) };
   if (mode === 'post') {
     const event: StoredEvent = {
       id: `evt_verify_${randomBytes(8).toString('hex')}`,
