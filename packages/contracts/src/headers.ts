@@ -5,6 +5,16 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Field values may hold visible characters, spaces and tabs; never CR, LF or NUL (header injection). */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** A header name made of RFC 9110 token characters only. */
+export function isHeaderName(name: string): boolean {
+  return TOKEN.test(name);
+}
+
+/** A header value of visible characters, spaces and tabs only (also undici's rule for what it sends). */
+export function isHeaderValue(value: string): boolean {
+  return FIELD_VALUE.test(value);
+}
+
 /** Names Hookrelay sets itself; a custom header may not replace them. Compared lower-case. */
 export const RESERVED_HEADER_NAMES: ReadonlySet<string> = new Set([
   'host',

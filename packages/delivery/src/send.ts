@@ -134,7 +134,8 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
         handler,
       );
     } catch (err) {
-      // Refused before dispatch (an invalid header value, a closed dispatcher): undici holds nothing.
+      // Refused before dispatch (a header undici would refuse: SendableHeadersAgent; a closed
+      // dispatcher): undici holds nothing.
       fail(err);
     }
   });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { request, type Agent } from 'undici';
+import { sendRequest } from '../send';
 import { checkTargetUrl } from './check-target-url';
 import { createGuardedAgent, DEFAULT_KEEP_ALIVE_MS } from './guarded-agent';
 import { SsrfBlockedError } from './ssrf-blocked-error';
@@ -173,6 +174,35 @@ describe('createGuardedAgent', () => {
       expect(server.connections).toBe(1);
       expect(resolve.calls).toBe(1);
     });
+  });
+
+  // undici refused such a header only inside the origin's Pool, leaving the Pool in the Agent for
+  // good and one of its clients waiting for a drain: after 64 (its connections) every request to
+  // the origin queued forever, whoever sent it (an audit's probe: a victim's deliveries got 0).
+  describe('headers undici would refuse', () => {
+    it('are refused before the Agent picks a Pool, so the origin stays reachable for everyone', async () => {
+      const server = track(await startServer('127.0.0.1'));
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { connections: 4 }));
+      const url = `http://127.0.0.1:${server.port}/`;
+      const clock = Date.now;
+      for (let i = 0; i < 10; i++) {
+        const refused = await sendRequest(
+          agent,
+          { url, headers: { authorization: `Bearer a\nb${i}` }, body: '{}', timeoutMs: 2000 },
+          clock,
+        );
+        expect(refused).toMatchObject({ kind: 'error', errorKind: 'network', message: expect.stringContaining('authorization header') });
+      }
+      for (const headers of [{ 'x-token': '\u0100' }, { connection: 'close' }, { 'bad name': 'x' }] as Array<Record<string, string>>)
+        expect(await sendRequest(agent, { url, headers, body: '{}', timeoutMs: 2000 }, clock)).toMatchObject({
+          kind: 'error',
+          errorKind: 'network',
+        });
+      expect(server.connections).toBe(0);
+      // Before, this waited for a client of the Pool, none of which would ever drain.
+      const good = await sendRequest(agent, { url, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 2000 }, clock);
+      expect(good).toMatchObject({ kind: 'response', statusCode: 200 });
+    }, 30_000);
   });
 
   describe('idle keep-alive sockets', () => {

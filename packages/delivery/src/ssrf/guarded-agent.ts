@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { buildConnector, type Agent } from 'undici';
+import { SendableHeadersAgent } from '../sendable-headers';
 import { limitBytesReadPerRequest } from '../read-budget';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
@@ -84,7 +85,8 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   };
 
   const keepAliveMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
-  return new Agent({
+  // Headers undici would refuse are refused before the Agent picks a Pool (SendableHeadersAgent).
+  return new SendableHeadersAgent({
     connections: opts.connections ?? 64,
     keepAliveTimeout: keepAliveMs,
     keepAliveMaxTimeout: keepAliveMs,
