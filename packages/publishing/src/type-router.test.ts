@@ -28,7 +28,9 @@ describe('TypeRouter', () => {
   it('checks a type only against patterns that could match its length, and answers a type seen before for nothing', () => {
     // 100 endpoints of 100 patterns of 16 segments each: a two-segment type never meets them.
     const long = (n: number) => `${'*.'.repeat(14)}x.z${n}`;
-    const endpoints = Array.from({ length: 100 }, (_, e) => ({ eventTypes: [...Array.from({ length: 99 }, (_, p) => long(e * 100 + p)), 'custom.*'] }));
+    const endpoints = Array.from({ length: 100 }, (_, e) => ({
+      eventTypes: [...Array.from({ length: 99 }, (_, p) => long(e * 100 + p)), 'custom.*'],
+    }));
     const router = new TypeRouter(endpoints);
     const first = { steps: 0 };
     expect(router.route('custom.x', first)).toHaveLength(100);
