@@ -1,4 +1,5 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import { SchemaEnv } from 'ajv/dist/compile';
 import addFormats, { type FormatName } from 'ajv-formats';
 import type { EventPayloadIssue } from '@hookrelay/contracts';
 
@@ -80,6 +81,32 @@ function toIssue(error: ErrorObject): EventPayloadIssue {
   return { path, message: error.message ?? `fails ${error.keyword}` };
 }
 
+/**
+ * Forgets the errors a validation left behind. Ajv keeps them on each validate function it ran (the
+ * schema's own, and those of subschemas it calls rather than inlines: a `$ref` target holding a
+ * `$ref`) until that function's next call: with `allErrors`, every problem of the payload, ~526 KB
+ * for an 8 KB array of wrong items, held per type for as long as the type goes unvalidated. (Ajv
+ * has no option capping how many `allErrors` collects.) Every `$ref` target Ajv compiles, however
+ * deep, is filed under the root's `refs`.
+ */
+function releaseErrors(validate: ValidateFunction): void {
+  validate.errors = null;
+  for (const ref of Object.values(validate.schemaEnv.refs)) if (ref instanceof SchemaEnv && ref.validate) ref.validate.errors = null;
+}
+
+/**
+ * Null when `payload` passes; otherwise the first `limit` of its errors (all when no limit) as
+ * issues, copied out before Ajv's are released.
+ */
+function issuesOf(validate: ValidateFunction, payload: unknown, limit?: number): EventPayloadIssue[] | null {
+  try {
+    if (validate(payload)) return null;
+    return (validate.errors ?? []).slice(0, limit).map(toIssue);
+  } finally {
+    releaseErrors(validate);
+  }
+}
+
 /** Compiles a schema the guard has accepted; throws SchemaCompileError with Ajv's reason. */
 export function compileSchema(schema: unknown): CompiledSchema {
   let gate: ValidateFunction;
@@ -91,18 +118,18 @@ export function compileSchema(schema: unknown): CompiledSchema {
   let everything: ValidateFunction | undefined;
   return {
     check(payload) {
+      let first: EventPayloadIssue[] | null;
       try {
-        if (gate(payload)) return null;
+        first = issuesOf(gate, payload);
       } catch (err) {
         // A recursive schema meeting a payload nested deeper than the call stack.
         if (err instanceof RangeError) return [{ path: ['payload'], message: 'is nested too deeply to validate against its schema' }];
         throw err;
       }
-      const first = (gate.errors ?? []).map(toIssue);
+      if (first === null) return null;
       if (Buffer.byteLength(JSON.stringify(payload)) > FULL_REPORT_BYTES) return first;
       everything ??= newAjv(true).compile(schema as object);
-      everything(payload);
-      const all = (everything.errors ?? []).slice(0, MAX_REPORTED_ISSUES).map(toIssue);
+      const all = issuesOf(everything, payload, MAX_REPORTED_ISSUES) ?? [];
       return all.length > 0 ? all : first;
     },
   };
