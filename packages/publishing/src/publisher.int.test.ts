@@ -118,11 +118,14 @@ describe('Publisher.publish', () => {
     expect(await store.events.get(other!.event.id)).toBeNull();
     expect(await store.lanes.readyCount()).toBe(1);
 
-    // A key written before keys kept their endpoints (`<eventId>|<digest>`) still holds: a repeat
-    // names its event, and the caller looks its deliveries up.
+    // The key's value keeps the format earlier versions read (a rolling deploy, a rollback); the
+    // endpoints are kept beside it. A key an earlier version wrote has none: a repeat names its
+    // event, and the caller looks its deliveries up.
     const key = store.idempotency.keyOf(sid, 'k1');
-    const held = (await db.redis.get(key))!;
-    await db.redis.set(key, held.slice(0, held.lastIndexOf('|')), 'KEEPTTL');
+    expect(await db.redis.get(key)).toMatch(new RegExp(`^${first!.event.id}\\|[A-Za-z0-9_-]+$`));
+    expect(await db.redis.get(`${key}:eps`)).toBe(endpoint.id);
+    expect(await db.redis.pttl(`${key}:eps`)).toBeGreaterThan(0);
+    await db.redis.del(`${key}:eps`);
     const [older] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 1, b: 2 }, idempotencyKey: 'k1' }]);
     expect(older!.write).toEqual({ kind: 'repeat', eventId: first!.event.id });
     const [stillReused] = await publisher.publish(sid, [{ type: 'incident.triggered', payload: { a: 3 }, idempotencyKey: 'k1' }]);

@@ -22,10 +22,12 @@
 -- keys are all checked before anything of it is written (Redis does not roll a script back), and
 -- one key reused with another request (another digest) writes nothing of the group. A key
 -- repeated inside a group names the group's first event that carries it. Callers never split a
--- group across calls (delivery-store.ts). The value ends with the endpoints the event's deliveries
--- were created for (`<eventId>|<digest>|ep_a,ep_b`), so that a repeat is answered from the key
--- alone: looking an event's deliveries up in the history costs up to thousands of reads (endpoints
--- deleted or replayed to since), and a batch of 1,000 repeats did that 1,000 times.
+-- group across calls (delivery-store.ts). Beside the key, `<key>:eps` (same expiry) holds the
+-- endpoints the event's deliveries were created for (`ep_a,ep_b`), so that a repeat is answered
+-- without looking the event's deliveries up in the history, which costs up to thousands of reads
+-- (endpoints deleted or replayed to since): a batch of 1,000 repeats did that 1,000 times. A key
+-- without it was written by an earlier version, whose processes still read the key's own value
+-- (so it keeps its format, for a rolling deploy or a rollback).
 --
 -- A new delivery writes no record of its own: until its first attempt, the delivery is its entry
 -- in the scheduler (lanes.lua, loaded ahead of this script: it names the event and the endpoint,
@@ -69,19 +71,14 @@ while a <= #ARGV do
   a = a + 8 + count * 2
 end
 
--- Who holds an idempotency key now: {id, digest, endpoints}, or nil. A value without endpoints
--- (`<eventId>|<digest>`) or without a digest was written by an earlier version (the second kind
--- took keys before writing the event: it holds only if its event exists).
+-- Who holds an idempotency key now: {id, digest}, or nil. A value without a digest was written by
+-- an earlier version (which took keys before writing the event): it holds only if its event exists.
 local function holder(e)
   local value = redis.call('GET', KEYS[e.k + 2])
   if not value then
     return nil
   end
-  local id, digest, endpoints = string.match(value, '^([^|]+)|([^|]+)|(.*)$')
-  if id then
-    return { id = id, digest = digest, endpoints = endpoints }
-  end
-  id, digest = string.match(value, '^([^|]+)|(.+)$')
+  local id, digest = string.match(value, '^([^|]+)|(.+)$')
   if id then
     return { id = id, digest = digest }
   end
@@ -132,7 +129,8 @@ local function write(e)
     created[#created + 1] = new and 1 or 0
   end
   if e.digest ~= '' then
-    redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest .. '|' .. table.concat(createdFor, ','), 'PX', idempotencyTtl)
+    redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
+    redis.call('SET', KEYS[ka + 2] .. ':eps', table.concat(createdFor, ','), 'PX', idempotencyTtl)
   end
   return created
 end
@@ -157,7 +155,9 @@ while first <= #events do
         reused = x
         break
       elseif prior then
-        repeats[x] = prior
+        -- The endpoints its publish created deliveries for; none kept for a key named earlier in
+        -- this group (the caller has its answer) or written by an earlier version.
+        repeats[x] = { id = prior.id, endpoints = not claimed[key] and redis.call('GET', key .. ':eps') or nil }
       else
         claimed[key] = { id = e.id, digest = e.digest }
       end
