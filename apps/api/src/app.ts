@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { authenticate, enforceReadOnlySessions } from './auth';
 import { eventTypeRoutes } from './catalog/event-type-routes';
 import type { ApiDeps } from './deps';
@@ -21,6 +21,11 @@ import { receiverWaitsPerSubscriber } from './subscriber-limits';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
 import { usePlainValidationMessages } from './validation-messages';
+
+/** The /v1 routes' bodies: JSON up to 1 MB, declared as JSON, never decompressed, at most MAX_BODY_DEPTH deep. */
+function readJsonBodies(): RequestHandler[] {
+  return [express.json({ limit: '1mb', type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES }), requireJsonBodies(), limitBodyDepth()];
+}
 
 export function createApp(deps: ApiDeps): Express {
   usePlainValidationMessages();
@@ -45,15 +50,16 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  // Inbound sources read their body raw (signatures are over the exact bytes), so before express.json.
+  // Inbound sources read their body raw (signatures are over the exact bytes) and check their own token.
   app.use(ingestRoutes(deps));
-  app.use(express.json({ limit: '1mb', type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES }));
-  app.use(requireJsonBodies());
-  app.use(limitBodyDepth());
 
   const v1 = express.Router();
   v1.use(authenticate(deps.adminKey, deps.store, deps.now));
   v1.use(enforceReadOnlySessions());
+  // Bodies are read only for a caller with a key: read first, a client with none could hold ~1 MB
+  // of this shared process per connection by sending most of a body and stopping (measured by an
+  // audit: 200 connections, 212 MB). Refused before, the body is never buffered (Node discards it).
+  v1.use(readJsonBodies());
   v1.use('/event-types', eventTypeRoutes(deps));
   v1.use(adminRoutes(deps));
   // One budget for the two routers: a verification and a test send each wait on a receiver.
