@@ -1,5 +1,4 @@
 // Test-only: the API app in-process on a free port, with a worker, on a private key prefix.
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CircuitBreakerPolicy, DeliveryWorker, LookupFn } from '@hookrelay/delivery';
 // The worker and the logs are started as the engine's tests start them: one place for both harnesses.
@@ -22,6 +21,7 @@ import type Redis from 'ioredis';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
 import type { ApiDeps } from './deps';
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, listenApi } from './http-server';
 
 export interface ApiHarnessOptions {
   /** Start a delivery worker beside the API. @defaultValue true */
@@ -97,8 +97,12 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  // The server main.ts starts, with its production timeouts.
+  const server = await listenApi(app, {
+    PORT: 0,
+    HOST: '127.0.0.1',
+    HOOKRELAY_REQUEST_TIMEOUT_MS: DEFAULT_REQUEST_TIMEOUT_MS,
+    HOOKRELAY_HEADERS_TIMEOUT_MS: DEFAULT_HEADERS_TIMEOUT_MS,
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // As main.ts --with-worker builds it: the worker's own connections, guarded dispatcher and clock.

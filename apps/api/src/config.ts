@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './http-server';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
@@ -25,6 +26,13 @@ export const apiConfigSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /** Address the API binds to. */
     HOST: z.string().default('0.0.0.0'),
+    /**
+     * How long a client may take to send a whole request to the API, headers and body (ms). At most
+     * Node's own default, 300 s, what a client that stops mid-body could hold before.
+     */
+    HOOKRELAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+    /** How long a client may take to send a request's headers (ms); at most the request timeout. */
+    HOOKRELAY_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60_000).default(DEFAULT_HEADERS_TIMEOUT_MS),
     /** Redis holding the queue and the records. */
     REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
     /** Key prefix for every Hookrelay key and the BullMQ queue; use a {hash tag} on Redis Cluster. */
@@ -96,6 +104,11 @@ export const apiConfigSchema = z
   .superRefine((env, ctx) => {
     const problem = checkPrefixForCluster(env.REDIS_URL, env.QUEUE_PREFIX);
     if (problem) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: problem });
+    // Node refuses to start a server whose headers timeout is longer than its request timeout.
+    if (env.HOOKRELAY_HEADERS_TIMEOUT_MS > env.HOOKRELAY_REQUEST_TIMEOUT_MS) {
+      const message = `must be at most HOOKRELAY_REQUEST_TIMEOUT_MS (${env.HOOKRELAY_REQUEST_TIMEOUT_MS})`;
+      ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_HEADERS_TIMEOUT_MS'], message });
+    }
     if (env.NODE_ENV === 'production' && !env.HOOKRELAY_ADMIN_KEY) {
       ctx.addIssue({ code: 'custom', path: ['HOOKRELAY_ADMIN_KEY'], message: 'is required when NODE_ENV=production' });
     }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { ConfigError } from '@hookrelay/contracts';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
@@ -8,6 +7,7 @@ import { DeliveryThread } from '@hookrelay/worker';
 import { warmBodyDecoding } from './warm-body-decoding';
 import { createApp } from './app';
 import { buildApiDeps } from './build-deps';
+import { listenApi } from './http-server';
 import { loadApiConfig } from './config';
 
 /**
@@ -80,9 +80,8 @@ async function main(): Promise<void> {
   // Modules and compiled code the first requests would otherwise load mid-traffic (docs/performance.md).
   warmBodyDecoding();
 
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-  });
+  // With bounds on how long a request may take to arrive (http-server.ts), not Node's 300 s.
+  const server = await listenApi(app, config);
   logger.info({ port: config.PORT, worker: withWorker }, 'api.listening');
   process.stdout.write(`  Hookrelay is listening on http://127.0.0.1:${config.PORT}${withWorker ? ' (API and worker)' : ''}\n`);
 

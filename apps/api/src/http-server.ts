@@ -1,0 +1,54 @@
+import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
+
+/**
+ * How long a client may take to send a whole request, headers and body, counted from its first
+ * byte (Node's `requestTimeout`); past it Node answers 408 and closes the connection. Node's
+ * default is 300 s: a client that sent most of a 1 MB body and stopped held it in the API that
+ * long, every subscriber's process, bounded only by file descriptors. 30 s is a 1 MB body at
+ * 35 KB/s. It does not cut a slow answer: only the request's arrival is timed.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * How long a client may take to send its headers (Node's `headersTimeout`, default 60 s). A few
+ * hundred bytes, one packet from any real client. Node refuses a value over the request timeout.
+ * Like it, counted from the request's first byte, so an idle keep-alive connection (closed after
+ * Node's `keepAliveTimeout`, 5 s) does not use it up before its next request.
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * How often Node looks for requests past those timeouts (`connectionsCheckingInterval`). Its
+ * default, 30 s, would let a request run up to 30 s over them. A check visits only the
+ * connections that are in the middle of a request.
+ */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/** Where the API listens and how long a request may take to arrive (the config's variables). */
+export interface ApiServerSettings {
+  PORT: number;
+  HOST: string;
+  HOOKRELAY_REQUEST_TIMEOUT_MS: number;
+  HOOKRELAY_HEADERS_TIMEOUT_MS: number;
+}
+
+/** The API's HTTP server, listening: main.ts and the test harness both start it here. */
+export async function listenApi(app: Express, settings: ApiServerSettings): Promise<Server> {
+  const server = createServer(
+    {
+      requestTimeout: settings.HOOKRELAY_REQUEST_TIMEOUT_MS,
+      headersTimeout: settings.HOOKRELAY_HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.PORT, settings.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}

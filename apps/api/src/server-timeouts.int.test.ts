@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import express from 'express';
+import { createRedis } from '@hookrelay/queue';
+import { deleteKeysUnder, freePort, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
+import { loadApiConfig } from './config';
+import { listenApi } from './http-server';
+
+// Node's defaults let a client take 300 s to send a request (60 s for its headers): one that sent
+// most of a 1 MB body and stopped held it in the API that long. The API's server bounds both.
+
+const ROOT = join(__dirname, '..', '..', '..');
+const ADMIN_KEY = 'server-timeouts-admin-key-0123456789';
+/** Short timeouts for the API process below, so the test sees them expire. */
+const HEADERS_TIMEOUT_MS = 1_000;
+const REQUEST_TIMEOUT_MS = 5_000;
+/** Node checks the timeouts once a second (TIMEOUT_CHECK_INTERVAL_MS): the most a close may come after one. */
+const CHECK_SLACK_MS = 1_000;
+
+interface Closed {
+  /** What the server sent before it closed the connection. */
+  text: string;
+  /** From the request's first byte to the close. */
+  ms: number;
+}
+
+/** Sends `text` on a new connection and never more; resolves when the server closes it, rejects after `withinMs`. */
+function sendAndHold(port: number, text: string, withinMs: number): Promise<Closed> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    let started = 0;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server kept the connection open for ${withinMs} ms`));
+    }, withinMs);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.once('connect', () => {
+      started = performance.now();
+      socket.write(text);
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ text: received, ms: performance.now() - started });
+    });
+  });
+}
+
+/** `npm run start:api` with `env`, once it answers /readyz. */
+async function startApi(port: number, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/api/src/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', HOOKRELAY_ADMIN_KEY: ADMIN_KEY, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode} before it was ready`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return child;
+    if (Date.now() > until) throw new Error('the API was not ready within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the API server's bounds on how long a request may take to arrive", () => {
+  describe('by default', () => {
+    let server: Server | undefined;
+
+    afterEach(async () => {
+      await new Promise((resolve) => server?.close(resolve));
+    });
+
+    it('are 30 s for the whole request and 10 s for its headers, checked every second', async () => {
+      // What main.ts starts when the environment sets neither variable.
+      server = await listenApi(express(), loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }));
+      expect({
+        requestTimeout: server.requestTimeout,
+        headersTimeout: server.headersTimeout,
+        connectionsCheckingInterval: (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval,
+      }).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 });
+    });
+  });
+
+  describe('in the API process, as configured', () => {
+    let port: number;
+    let api: ChildProcess | undefined;
+    const prefix = uniquePrefix('timeouts');
+
+    beforeAll(async () => {
+      port = await freePort();
+      api = await startApi(port, {
+        REDIS_URL: requireRedisUrl(),
+        QUEUE_PREFIX: prefix,
+        HOOKRELAY_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+        HOOKRELAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+      });
+    }, 40_000);
+
+    afterAll(async () => {
+      if (api && api.exitCode === null) {
+        const exited = new Promise((resolve) => api!.once('exit', resolve));
+        api.kill('SIGTERM');
+        await exited;
+      }
+      const redis = createRedis(requireRedisUrl(), 'store');
+      await deleteKeysUnder(redis, prefix);
+      redis.disconnect();
+    });
+
+    it('closes a connection whose headers stop coming with a 408 after the headers timeout', async () => {
+      const closed = await sendAndHold(port, 'GET /v1/event-types HTTP/1.1\r\nHost: api\r\n', REQUEST_TIMEOUT_MS);
+      expect(closed.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(closed.ms).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
+    });
+
+    it('closes a keyed request whose body stops coming with a 408 after the request timeout', async () => {
+      const head = [
+        'POST /v1/subscribers HTTP/1.1',
+        'Host: api',
+        `Authorization: Bearer ${ADMIN_KEY}`,
+        'Content-Type: application/json',
+        'Content-Length: 1000000',
+      ].join('\r\n');
+      const closed = await sendAndHold(
+        port,
+        `${head}\r\n\r\n{"name":"${'x'.repeat(64 * 1024)}`,
+        REQUEST_TIMEOUT_MS + CHECK_SLACK_MS + 3_000,
+      );
+      expect(closed.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(closed.ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
+    });
+  });
+});
