@@ -1019,7 +1019,7 @@ export interface components {
          */
         EventTypePatterns: string[];
         /**
-         * @description How the URL is verified before it is stored (on create, and on PATCH when the URL changes): `post` sends a signed test event and needs a 2xx (Webex Connect's test call); `get` needs a 200 to a GET (Web1on1); `challenge` sends `GET <url>?type=subscribe&challenge=<random>` and needs the body to equal the challenge. Each waits for an answer as long as the endpoint's `timeoutMs`, but at most 10 s. A failure is a 422 and nothing is stored.
+         * @description How the URL is verified before it is stored (on create, and on PATCH when the URL changes): `post` sends a signed test event and needs a 2xx (Webex Connect's test call); `get` needs a 200 to a GET (Web1on1); `challenge` sends `GET <url>?type=subscribe&challenge=<random>` and needs the body to equal the challenge. Each request to the receiver waits for an answer as long as the endpoint's `timeoutMs`, but at most 10 s (an OAuth token fetched first, and the DNS lookup, have their own bounds: 10 s and 5 s). A failure is a 422 and nothing is stored.
          * @enum {string}
          */
         VerifyMode: "none" | "post" | "get" | "challenge";
