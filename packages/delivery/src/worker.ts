@@ -89,8 +89,12 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
   const { dispatcher, now } = resources;
   const { store: storeRedis, subscriber, queue: queueRedis, signals: signalRedis } = resources.redis;
   // Logged as the API logs its own: without a listener ioredis prints "Unhandled error event".
-  for (const [connection, redis] of Object.entries(resources.redis))
-    redis.on('error', (err: Error) => options.logger.warn({ err: err.message, connection }, 'redis.error'));
+  // Removed on close: the caller may start another worker on the same connections.
+  const redisErrorListeners = Object.entries(resources.redis).map(([connection, redis]) => {
+    const listener = (err: Error) => options.logger.warn({ err: err.message, connection }, 'redis.error');
+    redis.on('error', listener);
+    return () => redis.off('error', listener);
+  });
   // A dead worker's admissions come back when their lease runs out, as its jobs do when their lock
   // does: the lease is the lock duration, at most 10 s (a lease only has to cover two round trips).
   const leaseMs = Math.min(options.lockDurationMs ?? 30_000, DEFAULT_SCHEDULING.leaseMs);
@@ -284,6 +288,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
       await Promise.all(LANES.map((lane) => queues[lane].close()));
       await endpoints.close();
+      for (const remove of redisErrorListeners) remove();
     },
   };
 }

@@ -9,6 +9,10 @@
 L.init(ARGV[1], ARGV[2])
 local e = ARGV[3]
 local max = tonumber(ARGV[4])
+if not max or max < 1 then
+  -- ZRANGE 0 -1 would be everything.
+  return {}
+end
 local found, seen = {}, {}
 
 -- Keeps the ids among `ids` whose delivery is live and this endpoint's; answers those that are not.
