@@ -147,7 +147,7 @@ export class Publisher {
         payload: JSON.stringify(input.payload ?? null),
         createdAt: now,
       };
-      const endpoints = router.route(event.type, cost).filter((e) => e.status === 'active');
+      const endpoints = router.route(event.type, cost);
       if (inputs.length > 1 && cost.steps > MAX_ROUTING_STEPS) throw new RoutingLimitError(index + 1);
       return { event, endpoints };
     });

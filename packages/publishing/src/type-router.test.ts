@@ -46,8 +46,13 @@ describe('TypeRouter', () => {
   });
 
   it('is built once per list of endpoints', () => {
-    const list = Object.freeze([{ eventTypes: ['a.*'] }]);
+    const list = Object.freeze([
+      { eventTypes: ['a.*'], status: 'active' },
+      { eventTypes: ['a.*'], status: 'disabled' },
+    ]);
     expect(routerOf(list)).toBe(routerOf(list));
     expect(routerOf([...list])).not.toBe(routerOf(list));
+    // Only the active endpoints are routed to.
+    expect(routerOf(list).route('a.b', { steps: 0 })).toEqual([list[0]]);
   });
 });

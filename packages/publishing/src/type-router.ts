@@ -87,14 +87,21 @@ interface CompiledPattern {
 /** Types whose endpoints a router keeps (it is cleared when full): a subscriber's types are few. */
 const KEPT_ANSWERS = 1000;
 
+/** What routerOf routes to: an endpoint's patterns, and whether it takes deliveries. */
+interface RoutedEndpoint {
+  eventTypes: readonly string[];
+  status: string;
+}
+
 /**
- * The router of a list of endpoints, built once per list: the store hands out the same frozen
- * list until one of the subscriber's endpoints changes (EndpointStore.listAll).
+ * The router of a list's active endpoints (the only ones an event goes to), built once per list:
+ * the store hands out the same frozen list until one of the subscriber's endpoints changes, its
+ * status included (EndpointStore.listAll).
  */
-export function routerOf<E extends { eventTypes: readonly string[] }>(endpoints: readonly E[]): TypeRouter<E> {
+export function routerOf<E extends RoutedEndpoint>(endpoints: readonly E[]): TypeRouter<E> {
   let router = routers.get(endpoints) as TypeRouter<E> | undefined;
-  if (!router) routers.set(endpoints, (router = new TypeRouter(endpoints)));
+  if (!router) routers.set(endpoints, (router = new TypeRouter(endpoints.filter((e) => e.status === 'active'))));
   return router;
 }
 
-const routers = new WeakMap<readonly object[], TypeRouter<{ eventTypes: readonly string[] }>>();
+const routers = new WeakMap<readonly object[], TypeRouter<RoutedEndpoint>>();

@@ -72,9 +72,7 @@ export function eventHistoryRoutes(deps: ApiDeps): Router {
     const event = await eventOf(sid, req);
     const parsed = replayBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
-    const all = routerOf(await store.endpoints.listAll(sid))
-      .route(event.type, { steps: 0 })
-      .filter((e) => e.status === 'active');
+    const all = routerOf(await store.endpoints.listAll(sid)).route(event.type, { steps: 0 });
     let targets = all;
     if (parsed.data.endpointIds) {
       const wanted = new Set(parsed.data.endpointIds);
