@@ -49,8 +49,8 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
   const { store } = deps;
 
   /**
-   * The answer of the earlier publish a key repeats, for a key written before keys kept their
-   * endpoints (delivery-store.ts): looked up in the history, once per event in a request.
+   * The answer of the earlier publish a key repeats, for a key written before the endpoints
+   * were kept beside keys (create-event.lua): looked up in the history, once per event in a request.
    */
   async function earlierAnswer(eventId: string): Promise<PublishedEvent> {
     const event = await store.events.get(eventId);
@@ -104,7 +104,8 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
         // A key repeated inside this request names its first event, written just now.
         const first = answers.get(write.eventId);
         if (first) return { ...first, replayed: true };
-        // The key keeps what its publish created; its request (so its type) is this one.
+        // The endpoints its publish created deliveries for, kept beside the key; its request (so its
+        // type) is this one.
         const endpointIds = write.endpointIds;
         if (endpointIds) {
           const deliveries = endpointIds.map((endpointId) => ({ id: deliveryId(write.eventId, endpointId), endpointId }));

@@ -64,8 +64,8 @@ export interface EventToWrite {
 /**
  * What writing one event did: `new` with its deliveries; `repeat` when its idempotency key names an
  * earlier event of the same request (nothing written), with the endpoints that event's deliveries
- * were created for when the key keeps them (keys written by earlier versions, and a key named
- * earlier in the same group, do not); `reused` when the key names an event of
+ * were created for, when they are kept beside the key (not for keys written by earlier versions,
+ * nor for a key named earlier in the same group); `reused` when the key names an event of
  * another request (nothing of its group written); `skipped` when another event of its group was
  * `reused`.
  */
