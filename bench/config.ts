@@ -43,6 +43,11 @@ export interface BenchConfig {
   catalogType: boolean;
   /** Where the JSON results go (BENCH_RESULTS_FILE; the test suite's smoke run keeps the repo clean). */
   resultsFile: string;
+  /**
+   * BENCH_WORKER_SETTINGS=WORKER_ENDPOINT_SHARE=1,...: worker settings Hookrelay's processes get
+   * instead of their defaults, for experiments (what a cap costs); the table says they were changed.
+   */
+  workerSettings: Readonly<Record<string, string>>;
 }
 
 export const PHASES = ['pipeline', 'latency', 'fanout', 'ingest', 'memory', 'isolation', 'scale'] as const;
@@ -77,6 +82,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     redisProfile: env.BENCH_REDIS_PROFILE === '1',
     catalogType: env.BENCH_CATALOG_TYPE === '1' || env.BENCH_CATALOG_TYPE === 'true',
     resultsFile: env.BENCH_RESULTS_FILE ?? join(__dirname, 'results', 'latest.json'),
+    workerSettings: workerSettings(env.BENCH_WORKER_SETTINGS),
     ...(env.BENCH_PROFILE === '1' ? { cpuProfDir: env.BENCH_PROFILE_DIR ?? join(tmpdir(), 'hookrelay-bench-profiles') } : {}),
   };
 }
@@ -88,6 +94,25 @@ function latencyRates(value: string | undefined): number[] | undefined {
   if (rates.some((r) => !Number.isInteger(r) || r <= 0 || r > 20_000))
     throw new Error(`BENCH_LATENCY_RATES: "${value}" is not a list of whole rates per second (1-20000)`);
   return rates.sort((a, b) => a - b);
+}
+
+/**
+ * BENCH_WORKER_SETTINGS=WORKER_ENDPOINT_SHARE=1,WORKER_ADDRESS_SHARE=0.5: only WORKER_* names (the
+ * worker's scheduling and concurrency, apps/worker/src/worker-settings.ts, which validates the
+ * values when the process starts), so an experiment cannot change what else is measured.
+ */
+function workerSettings(value: string | undefined): Record<string, string> {
+  const settings: Record<string, string> = {};
+  const pairs = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const pair of pairs) {
+    const match = /^(WORKER_[A-Z_]+)=([^=\s]+)$/.exec(pair);
+    if (!match) throw new Error(`BENCH_WORKER_SETTINGS: "${pair}" is not WORKER_<NAME>=<value>`);
+    settings[match[1]!] = match[2]!;
+  }
+  return settings;
 }
 
 /**

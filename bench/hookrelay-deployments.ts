@@ -53,9 +53,16 @@ export class HookrelayFleet {
     keyPrefix: string,
     private readonly ports: { api: number; single: number },
     private readonly cpuProfDir: string | undefined,
+    workerSettings: Readonly<Record<string, string>>,
     private readonly log: (line: string) => void,
   ) {
-    this.env = { redisUrl, keyPrefix, adminKey: this.adminKey, encryptionKeys: `bench:${randomBytes(32).toString('base64')}` };
+    this.env = {
+      redisUrl,
+      keyPrefix,
+      adminKey: this.adminKey,
+      encryptionKeys: `bench:${randomBytes(32).toString('base64')}`,
+      workerSettings,
+    };
     this.split = this.deployment(SPLIT_LABEL, ports.api, {
       start: (workers = 1) => this.startWorkers(workers),
       stop: () => this.stopWorkers(),
@@ -79,9 +86,11 @@ export class HookrelayFleet {
     redisUrl: string,
     keyPrefix: string,
     cpuProfDir: string | undefined,
+    workerSettings: Readonly<Record<string, string>>,
     log: (line: string) => void,
   ): Promise<HookrelayFleet> {
-    const fleet = new HookrelayFleet(redisUrl, keyPrefix, { api: await freePort(), single: await freePort() }, cpuProfDir, log);
+    const ports = { api: await freePort(), single: await freePort() };
+    const fleet = new HookrelayFleet(redisUrl, keyPrefix, ports, cpuProfDir, workerSettings, log);
     try {
       fleet.api = await fleet.spawn('api', fleet.ports.api);
     } catch (err) {

@@ -28,6 +28,8 @@ export interface HookrelayEnv {
   adminKey: string;
   /** HOOKRELAY_ENCRYPTION_KEYS: required with NODE_ENV=production. */
   encryptionKeys: string;
+  /** WORKER_* settings instead of the defaults (BENCH_WORKER_SETTINGS, experiments only). */
+  workerSettings: Readonly<Record<string, string>>;
 }
 
 export interface HookrelayProcessOptions {
@@ -65,6 +67,7 @@ function environment(options: HookrelayProcessOptions): NodeJS.ProcessEnv {
     // Several workers run at once on this machine: no /metrics listener each (the metrics are still kept).
     METRICS_PORT: '0',
     SHUTDOWN_TIMEOUT_MS: '10000',
+    ...env.workerSettings,
   };
 }
 
