@@ -591,4 +591,35 @@ describe('filtered delivery listings in flight', () => {
     // Once they end, the places are free again.
     expect((await listing(sid, 'eventType=custom.order.refunded&limit=1')).status).toBe(200);
   });
+
+  it('shares those places with event listings that count outcomes and with endpoint listings', async () => {
+    const { sid } = await newSubscriber(h);
+    expect((await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/' } })).status).toBe(201);
+    for (let b = 0; b < 5; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ type: 'custom.order.paid', payload: { i } }));
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } })).status).toBe(202);
+    }
+    // Two of each kind at once: with a budget per kind none would be refused. The filtered delivery
+    // listings read 5,000 deliveries each, so the six overlap whatever order they arrive in.
+    const answers = await Promise.all([
+      h.call('GET', `/v1/subscribers/${sid}/deliveries?status=failed&limit=1`),
+      h.call('GET', `/v1/subscribers/${sid}/deliveries?status=failed&limit=1`),
+      h.call('GET', `/v1/subscribers/${sid}/events?include=outcomes&limit=50`),
+      h.call('GET', `/v1/subscribers/${sid}/events?include=outcomes&limit=50`),
+      h.call('GET', `/v1/subscribers/${sid}/endpoints?limit=100`),
+      h.call('GET', `/v1/subscribers/${sid}/endpoints?limit=100`),
+    ]);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const a of answers) expect([200, 429]).toContain(a.status);
+    for (const a of refused) expect(a.body.error.code).toBe('listings_in_flight');
+    // Each names what made it heavy.
+    const heavyBecauseOf = ['status', 'status', 'include', 'include', 'limit', 'limit'];
+    answers.forEach((a, i) => {
+      if (a.status === 429) expect(a.body.error.details[0].path).toBe(heavyBecauseOf[i]);
+    });
+    // An event listing without outcomes reads only the page: never counted.
+    const plain = await Promise.all(Array.from({ length: 4 }, () => h.call('GET', `/v1/subscribers/${sid}/events?limit=50`)));
+    expect(plain.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+  });
 });

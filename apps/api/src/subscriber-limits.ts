@@ -128,11 +128,18 @@ export const MAX_RECEIVER_WAITS_IN_FLIGHT = 5;
 /** Recover requests one subscriber may have running at once, in one API process. */
 export const MAX_RECOVERS_IN_FLIGHT = 1;
 /**
- * Delivery listings filtered by status or event type one subscriber may have running at once, in
- * one API process: a filter that matches little reads up to 5,000 deliveries for a page (~300 ms
- * here), and eight at once held another subscriber's requests up to 219 ms.
+ * Listings that read far more than they show one subscriber may have running at once, in one API
+ * process, together: a delivery listing filtered by status or event type reads up to 5,000
+ * deliveries for a page (~300 ms here; eight at once held another subscriber's requests up to
+ * 219 ms), an event listing with outcomes up to 5,000 deliveries (eight at once: 2.5 s), and an
+ * endpoint listing up to 100 endpoints of ~35 KB each (3 MB; eight at once: 437 ms).
  */
 export const MAX_FILTERED_LISTINGS_IN_FLIGHT = 2;
+
+/** The places heavy listings share (MAX_FILTERED_LISTINGS_IN_FLIGHT); each route names its own field in a 429. */
+export function heavyListingsPerSubscriber(): InFlightPerSubscriber {
+  return new InFlightPerSubscriber(MAX_FILTERED_LISTINGS_IN_FLIGHT, 'listings_in_flight', 'listings that read many records running');
+}
 
 /**
  * Counts each subscriber's requests of one kind (or of kinds sharing its places) in flight in this

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
-import { admitEvents, InFlightPerSubscriber, MAX_FILTERED_LISTINGS_IN_FLIGHT } from '../subscriber-limits';
+import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
@@ -35,15 +35,13 @@ const listQuery = z
   })
   .strict();
 
-/** Delivery history and one-click retry, scoped to the subscriber. */
-export function deliveryRoutes(deps: ApiDeps): Router {
+/**
+ * Delivery history and one-click retry, scoped to the subscriber. `heavyListings`: the places
+ * listings that read many records share (heavyListingsPerSubscriber).
+ */
+export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const filteredListings = new InFlightPerSubscriber(
-    MAX_FILTERED_LISTINGS_IN_FLIGHT,
-    'listings_in_flight',
-    'delivery listings filtered by status or event type running',
-  );
 
   router.get('/', async (req, res) => {
     const sid = await subscriberOf(req, store);
@@ -56,7 +54,7 @@ export function deliveryRoutes(deps: ApiDeps): Router {
       throw new NotFoundError('endpoint');
     // A status or event type filter reads deliveries it may not keep, up to 5,000 for one page.
     const filter = parsed.data.status ? 'status' : parsed.data.eventType ? 'eventType' : undefined;
-    const release = filter ? filteredListings.take(sid, filter) : () => undefined;
+    const release = filter ? heavyListings.take(sid, filter) : () => undefined;
     try {
       const page = await store.history.listDeliveries(sid, parsed.data);
       res.json({ data: page.items, nextCursor: page.nextCursor ?? null });

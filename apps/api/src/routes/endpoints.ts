@@ -27,9 +27,10 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T 
 
 /**
  * An endpoint's routes. `verifications`: the places endpoint verifications share with test sends
- * (receiverWaitsPerSubscriber).
+ * (receiverWaitsPerSubscriber); `heavyListings`: the places listings that read many records share
+ * (heavyListingsPerSubscriber).
  */
-export function endpointRoutes(deps: ApiDeps, verifications: InFlightPerSubscriber): Router {
+export function endpointRoutes(deps: ApiDeps, verifications: InFlightPerSubscriber, heavyListings: InFlightPerSubscriber): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
@@ -128,9 +129,15 @@ export function endpointRoutes(deps: ApiDeps, verifications: InFlightPerSubscrib
   router.get('/', async (req, res) => {
     const sid = await subscriberOf(req);
     const q = parse(listQuery, req.query);
-    const page = await store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor });
-    const health = await Promise.all(page.items.map((e) => store.health.get(e.id)));
-    res.json({ data: page.items.map((e, i) => endpointView(e, health[i])), nextCursor: page.nextCursor ?? null });
+    // A page of 100 endpoints of ~35 KB each is 3 MB to read, parse and write.
+    const release = heavyListings.take(sid, 'limit');
+    try {
+      const page = await store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor });
+      const health = await Promise.all(page.items.map((e) => store.health.get(e.id)));
+      res.json({ data: page.items.map((e, i) => endpointView(e, health[i])), nextCursor: page.nextCursor ?? null });
+    } finally {
+      release();
+    }
   });
 
   router.get('/:eid', async (req, res) => {
