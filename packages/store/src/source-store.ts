@@ -111,7 +111,11 @@ export interface RateWindowLimits {
 }
 
 /** Null when under both limits, else how long the sender should wait. */
-export type RateVerdict = null | { retryAfterSeconds: number; window: 'second' | 'minute' };
+/**
+ * A refusal, or null. `first`: the window's first refused request (the history records only that
+ * one: a flood of refused requests is otherwise one Redis write each).
+ */
+export type RateVerdict = null | { retryAfterSeconds: number; window: 'second' | 'minute'; first: boolean };
 
 /** Oldest entries beyond this are trimmed: the history is for diagnosis, not an archive. */
 export const SOURCE_HISTORY_CAP = 1000;
@@ -279,9 +283,11 @@ export class SourceStore {
     const replies = await this.redis.multi().incr(secondKey).pexpire(secondKey, 2000).incr(minuteKey).pexpire(minuteKey, 120_000).exec();
     const inSecond = Number(replies?.[0]?.[1] ?? 0);
     const inMinute = Number(replies?.[2]?.[1] ?? 0);
-    if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second' };
-    if (inMinute > limits.perMinute)
-      return { retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)), window: 'minute' };
+    if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second', first: inSecond === limits.perSecond + 1 };
+    if (inMinute > limits.perMinute) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000));
+      return { retryAfterSeconds, window: 'minute', first: inMinute === limits.perMinute + 1 };
+    }
     return null;
   }
 

@@ -36,7 +36,16 @@ export function ingestRoutes(deps: ApiDeps): Router {
   const publish = createPublisher(deps);
   const readRaw = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT, inflate: INFLATE_BODIES });
 
-  async function answer(req: Request, res: Response, source: Source, a: IngestAnswer): Promise<void> {
+  /** Answers, and records the request in the source's history (and the log) unless `recorded` is false. */
+  async function answer(req: Request, res: Response, source: Source, a: IngestAnswer, recorded = true): Promise<void> {
+    if (recorded) await record(req, source, a);
+    res.set('x-content-type-options', 'nosniff');
+    if (a.headers) res.set(a.headers);
+    if (a.text !== undefined) res.status(a.status).type('text/plain').send(a.text);
+    else res.status(a.status).json(a.json ?? {});
+  }
+
+  async function record(req: Request, source: Source, a: IngestAnswer): Promise<void> {
     const bytes = Buffer.isBuffer(req.body) ? req.body.length : 0;
     const record = {
       id: newId('req', deps.now()),
@@ -66,10 +75,6 @@ export function ingestRoutes(deps: ApiDeps): Router {
       },
       'source.request',
     );
-    res.set('x-content-type-options', 'nosniff');
-    if (a.headers) res.set(a.headers);
-    if (a.text !== undefined) res.status(a.status).type('text/plain').send(a.text);
-    else res.status(a.status).json(a.json ?? {});
   }
 
   /** The request as the verifiers see it; `url` is the public URL the sender called (Twilio signs it). */
@@ -251,6 +256,20 @@ export function ingestRoutes(deps: ApiDeps): Router {
   router.all('/in/:token', async (req: Request, res: Response, next: NextFunction) => {
     const source = await store.sources.findByToken<Source>(String(req.params.token));
     if (!source) throw new NotFoundError('source');
+    // Every request counts, whatever its method. Only a window's first refusal is recorded (history
+    // and log): a flood of refused requests would otherwise be a Redis write and a log line each.
+    const limited = await store.sources.hitRateLimit(source.id, source.rateLimit);
+    if (limited) {
+      const message = `more than ${limited.window === 'second' ? source.rateLimit.perSecond : source.rateLimit.perMinute} requests per ${limited.window}`;
+      const refusal: IngestAnswer = {
+        status: 429,
+        outcome: 'rejected',
+        reason: `rate limit: ${message} (later refusals in this ${limited.window} are not recorded)`,
+        json: { error: { code: 'rate_limited', message } },
+        headers: { 'retry-after': String(limited.retryAfterSeconds) },
+      };
+      return answer(req, res, source, refusal, limited.first);
+    }
     if (req.method !== 'POST' && req.method !== 'GET') {
       return answer(req, res, source, {
         status: 405,
@@ -258,17 +277,6 @@ export function ingestRoutes(deps: ApiDeps): Router {
         reason: `method ${req.method}`,
         json: { error: { code: 'method_not_allowed', message: 'send POST' } },
         headers: { allow: 'GET, POST' },
-      });
-    }
-    const limited = await store.sources.hitRateLimit(source.id, source.rateLimit);
-    if (limited) {
-      const message = `more than ${limited.window === 'second' ? source.rateLimit.perSecond : source.rateLimit.perMinute} requests per ${limited.window}`;
-      return answer(req, res, source, {
-        status: 429,
-        outcome: 'rejected',
-        reason: `rate limit: ${message}`,
-        json: { error: { code: 'rate_limited', message } },
-        headers: { 'retry-after': String(limited.retryAfterSeconds) },
       });
     }
     readRaw(req, res, (err?: unknown) => {

@@ -204,7 +204,7 @@ export function evaluateMatches(matches: Record<string, unknown>, payload: unkno
     if (!held) {
       return {
         matched: false,
-        reason: values.length === 0 ? `${path} is absent` : `${path} does not equal ${JSON.stringify(expected)}`.slice(0, 200),
+        reason: (values.length === 0 ? `${path} is absent` : `${path} does not equal ${JSON.stringify(expected)}`).slice(0, 200),
       };
     }
   }
