@@ -6,9 +6,10 @@ import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
 import { admitEvents, InFlightPerSubscriber, MAX_RECOVERS_IN_FLIGHT } from '../subscriber-limits';
-import { timeParam } from './deliveries';
+import { cursorParam, timeParam } from './deliveries';
 
-const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
+/** `cursor`: a previous answer's `nextCursor`, to go on where its scan stopped (same window). */
+const recoverBody = z.object({ since: timeParam, until: timeParam.optional(), cursor: cursorParam.optional() }).strict();
 const testBody = z
   .object({
     type: z
@@ -60,8 +61,8 @@ export function endpointActionRoutes(deps: ApiDeps, testSends: InFlightPerSubscr
     try {
       // Each recover request counts against the publish rate as one event, however many it requeues.
       await admitEvents(deps, endpoint.subscriberId, 1);
-      const recovered = await deps.publisher.recover(endpoint, parsed.data);
-      res.status(202).json({ endpointId: endpoint.id, recovered });
+      const { recovered, complete, nextCursor } = await deps.publisher.recover(endpoint, parsed.data);
+      res.status(202).json({ endpointId: endpoint.id, recovered, complete, nextCursor: nextCursor ?? null });
     } finally {
       release();
     }

@@ -318,7 +318,7 @@ export interface paths {
         put?: never;
         /**
          * Queue again an endpoint's failed deliveries in a time window
-         * @description After an outage: every delivery to this endpoint that is `failed` and was created in [since, until] gets one more attempt (Svix's recover). Delivered and in-flight deliveries are left alone; a delivery already re-queued is not queued twice. At most 50 pages of 1000 per call: call again for a larger backlog. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`).
+         * @description After an outage: every delivery to this endpoint that is `failed` and was created in [since, until] gets one more attempt (Svix's recover), newest first. Delivered and in-flight deliveries are left alone; a delivery already re-queued is not queued twice. One call reads at most 50,000 of the endpoint's deliveries in the window, whatever their state: when that ends the scan before `since`, the answer has `complete: false` and a `nextCursor`; send the same window with that `cursor` to go on from where it stopped. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`), each continuation too. One recover or endpoint disable of the subscriber runs at a time per API process.
          */
         post: operations["recoverEndpoint"];
         delete?: never;
@@ -1356,11 +1356,17 @@ export interface components {
             since: components["schemas"]["TimeValue"];
             /** @description Deliveries created at or before this; now when absent. */
             until?: components["schemas"]["TimeValue"];
+            /** @description A previous answer's `nextCursor` for the same window: go on from where its scan stopped. */
+            cursor?: string;
         };
         RecoverAccepted: {
             endpointId: string;
             /** @description Failed deliveries queued again. */
             recovered: number;
+            /** @description False when the call's scan budget (50,000 deliveries read) ran out before `since`: older failed deliveries may be left; call again with `cursor`. */
+            complete: boolean;
+            /** @description When not complete: the `cursor` that goes on from where the scan stopped; null when complete. */
+            nextCursor: string | null;
         };
         /** @description The body may be empty. */
         TestEventRequest: {
@@ -3382,7 +3388,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpointId": "ep_01hzx3q9a7b6c5d4e3f2g1h0jk",
-                     *       "recovered": 42
+                     *       "recovered": 42,
+                     *       "complete": true,
+                     *       "nextCursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["RecoverAccepted"];
@@ -3394,7 +3402,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. */
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
