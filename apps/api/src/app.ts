@@ -17,7 +17,7 @@ import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
 import { portalSessionRoutes } from './routes/portal-sessions';
 import { requestLogging } from './request-logging';
-import { receiverWaitsPerSubscriber } from './subscriber-limits';
+import { endpointBulkWorkPerSubscriber, receiverWaitsPerSubscriber } from './subscriber-limits';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
 import { usePlainValidationMessages } from './validation-messages';
@@ -64,8 +64,10 @@ export function createApp(deps: ApiDeps): Express {
   v1.use(adminRoutes(deps));
   // One budget for the two routers: a verification and a test send each wait on a receiver.
   const receiverWaits = receiverWaitsPerSubscriber();
-  v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, receiverWaits.verifications));
-  v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, receiverWaits.testSends));
+  // And one for a recover and a disable: each works through many of an endpoint's deliveries.
+  const bulkWork = endpointBulkWorkPerSubscriber();
+  v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, { verifications: receiverWaits.verifications, disables: bulkWork.disables }));
+  v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, { testSends: receiverWaits.testSends, recovers: bulkWork.recovers }));
   v1.use('/subscribers/:sid/events', eventRoutes(deps));
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps));

@@ -18,12 +18,14 @@ const CREATE_EVENT = `${LOG_ENTRY}\n${laneScript(join(__dirname, 'create-event.l
 const RECORD_ATTEMPTS = `${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
 const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
 const REOPEN_DELIVERIES = laneScript(join(__dirname, 'reopen-deliveries.lua'));
+const END_DELIVERIES = laneScript(join(__dirname, 'end-deliveries.lua'));
 
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
   hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDeliveries(...args: Array<string | number>): Promise<number[]>;
+  hookrelayEndDeliveries(...args: Array<string | number>): Promise<number>;
 };
 /** The same script queued inside a transaction: it answers with the transaction, its reply comes from exec(). */
 type ScriptedMulti = ChainableCommander & {
@@ -144,6 +146,7 @@ export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): voi
   redis.defineCommand('hookrelayRecordAttempts', { lua: RECORD_ATTEMPTS });
   redis.defineCommand('hookrelayLoadForAttempts', { lua: LOAD_FOR_ATTEMPTS });
   redis.defineCommand('hookrelayReopenDeliveries', { lua: REOPEN_DELIVERIES });
+  redis.defineCommand('hookrelayEndDeliveries', { lua: END_DELIVERIES });
 }
 
 /** One delivery's part of a record-attempts.lua call. */
@@ -473,6 +476,26 @@ export class DeliveryStore {
     if (clear.length > 0) multi.hdel(key, ...clear);
     multi.pexpire(key, this.retentionMs, 'NX');
     await multi.exec();
+  }
+
+  /**
+   * Fails `open` (deliveries read pending or retrying, at most a few hundred: one script call) with
+   * `reason`, without an attempt, each only while it is still open, and takes every one of
+   * `forget` out of the scheduler (end-deliveries.lua); returns how many it failed. What disabling
+   * an endpoint does to what it has open.
+   */
+  async endOpen(open: readonly DeliveryRecord[], forget: readonly string[], reason: string): Promise<number> {
+    if (open.length === 0 && forget.length === 0) return 0;
+    return this.redis.hookrelayEndDeliveries(
+      open.length,
+      ...open.map((d) => this.keys.delivery(d.id)),
+      this.keys.sched(),
+      this.now(),
+      this.retentionMs,
+      reason,
+      ...open.map((d) => JSON.stringify(recordFields(d).map(String))),
+      ...forget,
+    );
   }
 
   /**

@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
-import { admitEvents, InFlightPerSubscriber, MAX_RECOVERS_IN_FLIGHT } from '../subscriber-limits';
+import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
 import { cursorParam, timeParam } from './deliveries';
 
 /** `cursor`: a previous answer's `nextCursor`, to go on where its scan stopped (same window). */
@@ -46,12 +46,13 @@ async function testPayload(catalog: LiveCatalog, type: string, endpointId: strin
 
 /**
  * Recovering an endpoint's failed deliveries and sending it a test event. `testSends`: the places
- * test sends share with endpoint verifications (receiverWaitsPerSubscriber).
+ * test sends share with endpoint verifications (receiverWaitsPerSubscriber); `recovers`, those
+ * recovers share with endpoint disables (endpointBulkWorkPerSubscriber).
  */
-export function endpointActionRoutes(deps: ApiDeps, testSends: InFlightPerSubscriber): Router {
+export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFlightPerSubscriber; recovers: InFlightPerSubscriber }): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const recovers = new InFlightPerSubscriber(MAX_RECOVERS_IN_FLIGHT, 'recover_in_flight', 'recover running');
+  const { testSends, recovers } = places;
 
   router.post('/:eid/recover', async (req, res) => {
     const endpoint = await endpointOf(req, store);

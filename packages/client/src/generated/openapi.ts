@@ -232,7 +232,7 @@ export interface paths {
         head?: never;
         /**
          * Change an endpoint
-         * @description Only the fields given change; `retry` is merged field by field into the current policy, `auth` and `headers` are replaced whole. `status: disabled` disables the endpoint like the circuit breaker does (open deliveries fail, an `endpoint.disabled` event goes to the other endpoints); `status: active` re-enables it and resets its failure streak. A new URL is vetted and verified (with `verify`, or the stored mode) before it is saved. Changing the signature scheme to one the current secret does not suit issues a new secret, returned here in `secret` (and by GET .../secret). A PATCH reads the endpoint's secrets only to check the current one against a new `signature` scheme or to verify a new `url`; only those changes can answer 500 `secret_unreadable`.
+         * @description Only the fields given change; `retry` is merged field by field into the current policy, `auth` and `headers` are replaced whole. `status: disabled` disables the endpoint like the circuit breaker does (open deliveries fail, up to 10,000; an `endpoint.disabled` event goes to the other endpoints), counting one event against the subscriber's publish rate (`limits.eventsPerSecond`) and running one at a time per subscriber and API process, beside its recovers; `status: active` re-enables it and resets its failure streak. A new URL is vetted and verified (with `verify`, or the stored mode) before it is saved. Changing the signature scheme to one the current secret does not suit issues a new secret, returned here in `secret` (and by GET .../secret). A PATCH reads the endpoint's secrets only to check the current one against a new `signature` scheme or to verify a new `url`; only those changes can answer 500 `secret_unreadable`.
          */
         patch: operations["updateEndpoint"];
         trace?: never;
@@ -3244,7 +3244,17 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
-            429: components["responses"]["VerificationsInFlight"];
+            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable counts as one event). Nothing was changed. Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
