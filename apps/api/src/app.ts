@@ -17,7 +17,7 @@ import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
 import { portalSessionRoutes } from './routes/portal-sessions';
 import { requestLogging } from './request-logging';
-import { heavyListingsPerSubscriber, receiverWaitsPerSubscriber } from './subscriber-limits';
+import { endpointBulkWorkPerSubscriber, heavyListingsPerSubscriber, receiverWaitsPerSubscriber } from './subscriber-limits';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
 import { usePlainValidationMessages } from './validation-messages';
@@ -64,10 +64,13 @@ export function createApp(deps: ApiDeps): Express {
   v1.use(adminRoutes(deps));
   // One budget for the two routers: a verification and a test send each wait on a receiver.
   const receiverWaits = receiverWaitsPerSubscriber();
+  // One for a recover and a disable: each works through many of an endpoint's deliveries.
+  const bulkWork = endpointBulkWorkPerSubscriber();
   // And one for the listings that read much more than a page shows.
   const heavyListings = heavyListingsPerSubscriber();
-  v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, receiverWaits.verifications, heavyListings));
-  v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, receiverWaits.testSends));
+  const endpointPlaces = { verifications: receiverWaits.verifications, disables: bulkWork.disables, heavyListings };
+  v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, endpointPlaces));
+  v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, { testSends: receiverWaits.testSends, recovers: bulkWork.recovers }));
   v1.use('/subscribers/:sid/events', eventRoutes(deps));
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps, heavyListings));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps, heavyListings));

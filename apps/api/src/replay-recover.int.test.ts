@@ -105,7 +105,7 @@ describe('retry, recover, replay and test sends', () => {
         await secondProcess.close();
       }
       expect([first.status, second.status]).toEqual([202, 202]);
-      expect(first.body.endpointId).toBe(ep.id);
+      expect(first.body).toEqual({ endpointId: ep.id, recovered: expect.any(Number), complete: true, nextCursor: null });
       expect(first.body.recovered + second.body.recovered).toBe(2);
       await receiver.waitForRequests(7);
       await waitForDrain(h.worker!);
@@ -134,6 +134,16 @@ describe('retry, recover, replay and test sends', () => {
       const others = await h.call('GET', `${t.base}/deliveries?endpointId=${other.id}&status=failed`, { key: t.key });
       expect(others.body.data).toHaveLength(5);
       expect(others.body.data.every((d: any) => d.attempts === 1)).toBe(true);
+    });
+
+    it('goes on from a cursor it handed out, and answers 400 naming cursor for one it did not', async () => {
+      const ep = await createEndpoint(h, t, (await receivers.start()).url);
+      const cursor = Buffer.from(`${Date.now()}-0`).toString('base64url');
+      const resumed = await h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: { since: 0, cursor } });
+      expect([resumed.status, resumed.body]).toEqual([202, { endpointId: ep.id, recovered: 0, complete: true, nextCursor: null }]);
+      const bogus = await h.call('POST', `${t.base}/endpoints/${ep.id}/recover`, { key: t.key, body: { since: 0, cursor: 'page-2' } });
+      expect(bogus.status).toBe(400);
+      expect(bogus.body.error.details.map((d: { path: string }) => d.path)).toEqual(['cursor']);
     });
 
     it('answers 400 naming since when it is missing or not a time', async () => {

@@ -518,6 +518,27 @@ describe('per-subscriber limits', () => {
       expect((await retry()).status).toBe(202);
     });
 
+    it('counts a manual disable as one event: a refused one changes nothing, so a disable/enable loop announces no faster than the rate', async () => {
+      const sid = await limited(1);
+      const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/loop' } })).body.id;
+      const path = `/v1/subscribers/${sid}/endpoints/${endpoint}`;
+      const setStatus = (status: string) => h.call('PATCH', path, { body: { status } });
+      const announced = async () =>
+        (await Promise.all((await eventsOf(h, sid)).map((id) => h.store.events.get(id)))).filter((e) => e?.type === 'endpoint.disabled');
+      expect((await setStatus('disabled')).status).toBe(200);
+      expect((await setStatus('active')).status).toBe(200);
+      const over = await setStatus('disabled');
+      expect([over.status, over.body.error?.code, over.headers.get('retry-after')]).toEqual([429, 'rate_limited', '1']);
+      expect((await h.call('GET', path)).body.status).toBe('active');
+      expect(await announced()).toHaveLength(1);
+      clock.advance(1000);
+      expect((await setStatus('disabled')).status).toBe(200);
+      expect(await announced()).toHaveLength(2);
+      // Re-enabling and a PATCH that leaves the status alone announce nothing and take none of it.
+      expect((await setStatus('active')).status).toBe(200);
+      expect((await h.call('PATCH', path, { body: { description: 'still here' } })).status).toBe(200);
+    });
+
     it('turns off again with 0', async () => {
       const sid = await limited(1);
       expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
@@ -525,6 +546,51 @@ describe('per-subscriber limits', () => {
       await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { eventsPerSecond: 0 } } });
       expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: EVENT })).status).toBe(202);
     });
+  });
+});
+
+describe("bulk work on an endpoint's deliveries in flight: recovers and disables", () => {
+  const h = useApiHarness({ worker: false });
+
+  it('lets a subscriber run one at a time per process: a disable meanwhile is 429 naming status and changes nothing', async () => {
+    const { sid } = await newSubscriber(h);
+    const other = await newSubscriber(h, 'Other');
+    const endpointOf = async (subscriber: string) =>
+      (await h.call('POST', `/v1/subscribers/${subscriber}/endpoints`, { body: { url: 'http://127.0.0.1:9/bulk' } })).body.id as string;
+    const [first, second, elsewhere] = [await endpointOf(sid), await endpointOf(sid), await endpointOf(other.sid)];
+    const disable = (subscriber: string, endpoint: string) =>
+      h.call('PATCH', `/v1/subscribers/${subscriber}/endpoints/${endpoint}`, { body: { status: 'disabled' } });
+
+    // The first disable is held while it ends the endpoint's deliveries.
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const realDisable = h.deps.guard.disable.bind(h.deps.guard);
+    const spy = jest.spyOn(h.deps.guard, 'disable').mockImplementationOnce(async (...args) => {
+      started();
+      await held;
+      return realDisable(...args);
+    });
+    try {
+      const firstDisable = disable(sid, first);
+      await running;
+      const refused = await disable(sid, second);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.body.error).toMatchObject({ code: 'disable_in_flight', details: [{ path: 'status' }] });
+      expect((await h.call('GET', `/v1/subscribers/${sid}/endpoints/${second}`)).body.status).toBe('active');
+      const recover = await h.call('POST', `/v1/subscribers/${sid}/endpoints/${second}/recover`, { body: { since: 0 } });
+      expect([recover.status, recover.body.error?.code]).toEqual([429, 'recover_in_flight']);
+      // Another subscriber's are not held.
+      expect((await disable(other.sid, elsewhere)).status).toBe(200);
+      finish();
+      expect((await firstDisable).status).toBe(200);
+    } finally {
+      finish();
+      spy.mockRestore();
+    }
+    expect((await disable(sid, second)).status).toBe(200);
   });
 });
 

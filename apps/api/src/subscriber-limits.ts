@@ -125,7 +125,10 @@ export async function admitEvents(
  * API process (receiverWaitsPerSubscriber).
  */
 export const MAX_RECEIVER_WAITS_IN_FLIGHT = 5;
-/** Recover requests one subscriber may have running at once, in one API process. */
+/**
+ * Recover requests and endpoint disables (bulk work on an endpoint's deliveries, one budget) one
+ * subscriber may have running at once, in one API process.
+ */
 export const MAX_RECOVERS_IN_FLIGHT = 1;
 /**
  * Listings that read far more than they show one subscriber may have running at once, in one API
@@ -145,14 +148,14 @@ export function heavyListingsPerSubscriber(): InFlightPerSubscriber {
  * Counts each subscriber's requests of one kind (or of kinds sharing its places) in flight in this
  * process, for requests whose work is the API's own and long: a test send or an endpoint
  * verification is made on the request and may wait on its receiver for the endpoint's whole
- * timeout (up to 60 s), a recover reads up to 50,000 deliveries. Without a bound, one subscriber
+ * timeout (up to 60 s), a recover reads up to 50,000 deliveries, a disable ends up to 10,000. Without a bound, one subscriber
  * firing them at once (a receiver that never answers, a large backlog) held sockets, memory and CPU
  * of the API every other subscriber uses, whatever its publish rate (off by default).
  */
 export class InFlightPerSubscriber {
   constructor(
     private readonly max: number,
-    /** The 429's code and what it names: 'recover_in_flight', 'recover running'. */
+    /** The 429's code and what it names: 'recover_in_flight', 'recover or endpoint disable running'. */
     private readonly code: string,
     private readonly what: string,
     /** Each subscriber's requests in flight; another kind's, to share its places (sharedAs). */
@@ -207,4 +210,16 @@ export function receiverWaitsPerSubscriber(): { testSends: InFlightPerSubscriber
     'test sends and endpoint verifications waiting on their receivers',
   );
   return { testSends, verifications: testSends.sharedAs('verifications_in_flight') };
+}
+
+/**
+ * The places for bulk work on an endpoint's deliveries: a recover reads up to 50,000 and reopens
+ * what it finds; a disable ends up to 10,000 open ones, in the API process for a PATCH (one
+ * ending 10,000 took 2.5-4.7 s and ~190,000 Redis commands, another subscriber's publish p99 289-510
+ * ms; three endpoints disabled at once, 1,057 ms). One budget for both, each refused under its own
+ * code: `disable_in_flight` names the `status` field.
+ */
+export function endpointBulkWorkPerSubscriber(): { recovers: InFlightPerSubscriber; disables: InFlightPerSubscriber } {
+  const recovers = new InFlightPerSubscriber(MAX_RECOVERS_IN_FLIGHT, 'recover_in_flight', 'recover or endpoint disable running');
+  return { recovers, disables: recovers.sharedAs('disable_in_flight') };
 }

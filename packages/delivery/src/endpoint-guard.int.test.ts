@@ -2,7 +2,7 @@ import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts
 import { Publisher } from '@hookrelay/publishing';
 import { pendingDelivery } from '@hookrelay/store';
 import { useTestStore } from '@hookrelay/store/src/test-store';
-import { buildEndpoint, buildEvent } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, watchCommands } from '@hookrelay/testing';
 import { EndpointGuard } from './endpoint-guard';
 import { testObservability } from './engine-harness';
 
@@ -147,5 +147,19 @@ describe('EndpointGuard: disabling ends what the endpoint has open, whatever its
       await expectEndedByDisable(open);
       await enable();
     }
+  });
+
+  it('ends many open deliveries in batches, one script call at a time, with a few commands a delivery', async () => {
+    const open = [...(await retrying(200)), ...(await publish(1000))];
+    await admit(100);
+    const watch = watchCommands(db.redis);
+    const ended = await guard.disable(endpoint, 'manual', 'disabled through the API');
+    watch.stop();
+    expect(ended).toBe(true);
+    await expectEndedByDisable(open);
+    expect(await db.store.lanes.liveFor(endpoint.id)).toEqual([]);
+    // It was a transaction of five commands to fail each and a script call to forget each, 500 at once.
+    expect(watch.maxScriptsAtOnce).toBe(1);
+    expect(watch.sent / open.length).toBeLessThan(7);
   });
 });

@@ -42,8 +42,8 @@ describe('Publisher.redeliver and recover, through the engine', () => {
   it('recovers each failed delivery once when two recovers overlap', async () => {
     const endpoint = await endpointOnce();
     const ids = await Promise.all([1, 2, 3].map(() => failedDelivery(endpoint)));
-    const counts = await Promise.all([0, 1].map(() => h.publisher.recover(endpoint, { since: 0 })));
-    expect(counts[0]! + counts[1]!).toBe(ids.length);
+    const results = await Promise.all([0, 1].map(() => h.publisher.recover(endpoint, { since: 0 })));
+    expect(results[0]!.recovered + results[1]!.recovered).toBe(ids.length);
     await receiver.waitForRequests(ids.length * 2);
     await waitForDrain(h.worker);
     expect(receiver.requests).toHaveLength(ids.length * 2);

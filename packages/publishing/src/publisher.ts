@@ -1,5 +1,5 @@
 import { newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import { HISTORY_CLOCK_SLACK_MS, type EventWrite, type NewDelivery, type Store } from '@hookrelay/store';
+import { HISTORY_CLOCK_SLACK_MS, REOPENED_PER_CALL, type EventWrite, type NewDelivery, type Store } from '@hookrelay/store';
 import { GroupCommit } from './group-commit';
 import { requestDigest } from './request-digest';
 import { routerOf } from './type-router';
@@ -62,6 +62,24 @@ export class PayloadTooLargeError extends Error {
     super(`the payload is ${bytes} bytes as JSON, more than the ${MAX_PAYLOAD_BYTES} allowed`);
     this.name = 'PayloadTooLargeError';
   }
+}
+
+/**
+ * Log entries one recover request reads at most, over all its pages (each entry loads its
+ * delivery's record). It was 50 pages of up to 5,000 entries each: `{"since":0}` on an endpoint
+ * with 255,000 deliveries, none failed, read them all (18.3 s, 1,263,056 Redis commands, 2.9 s of
+ * Redis CPU).
+ */
+export const RECOVER_SCAN_BUDGET = 50_000;
+
+/** What a recover did, and whether it reached the start of its window. */
+export interface RecoverResult {
+  /** Failed deliveries queued again. */
+  recovered: number;
+  /** False when the scan budget ran out before `since`: older failures may be left. */
+  complete: boolean;
+  /** When not complete: pass it back (same window) to go on from where the scan stopped. */
+  nextCursor?: string;
 }
 
 export interface PublishOptions {
@@ -208,7 +226,7 @@ export class Publisher {
   /**
    * Re-opens ended deliveries (failed, or delivered too when `includeDelivered`) and queues one
    * attempt each, asked for by a person. Re-opening and queueing are one atomic step per delivery
-   * (reopen-delivery.lua), only from the state the caller read (same attempt count), so two
+   * (reopen-deliveries.lua), only from the state the caller read (same attempt count), so two
    * overlapping calls queue each delivery once and a stale read queues nothing. Returns the ids queued.
    */
   async redeliver(deliveries: readonly DeliveryRecord[], includeDelivered: boolean): Promise<string[]> {
@@ -216,24 +234,36 @@ export class Publisher {
     return this.store.deliveries.reopen(deliveries, from);
   }
 
-  /** Every failed delivery to an endpoint in a time window, queued again (Svix's recover); returns how many. */
-  async recover(endpoint: Pick<Endpoint, 'id' | 'subscriberId'>, window: { since: number; until?: number }): Promise<number> {
-    const failed: DeliveryRecord[] = [];
-    let cursor: string | undefined;
-    // Bounded: at most 50 pages of 1000 per call; a larger backlog is recovered by calling again.
-    for (let page = 0; page < 50; page++) {
-      const result = await this.store.history.listDeliveries(endpoint.subscriberId, {
+  /**
+   * Every failed delivery to an endpoint in a time window, queued again (Svix's recover), newest
+   * first, reading at most `scanBudget` entries of the endpoint's log for the whole call. Each page
+   * of failures found is reopened before the next is read, so what is held and what one Redis
+   * call moves stay bounded (DeliveryStore.reopen). When the budget ends the scan before `since`,
+   * the result says so, with the cursor that goes on from where it stopped.
+   */
+  async recover(
+    endpoint: Pick<Endpoint, 'id' | 'subscriberId'>,
+    window: { since: number; until?: number; cursor?: string },
+    options: { scanBudget?: number } = {},
+  ): Promise<RecoverResult> {
+    let left = options.scanBudget ?? RECOVER_SCAN_BUDGET;
+    let cursor = window.cursor;
+    let recovered = 0;
+    while (left > 0) {
+      const page = await this.store.history.listDeliveries(endpoint.subscriberId, {
         endpointId: endpoint.id,
         status: 'failed',
         since: window.since,
         until: window.until,
         cursor,
-        limit: 1000,
+        limit: REOPENED_PER_CALL,
+        maxScanned: left,
       });
-      failed.push(...result.items);
-      if (!result.nextCursor) break;
-      cursor = result.nextCursor;
+      left -= page.scanned;
+      recovered += (await this.redeliver(page.items, false)).length;
+      if (!page.nextCursor) return { recovered, complete: true };
+      cursor = page.nextCursor;
     }
-    return (await this.redeliver(failed, false)).length;
+    return { recovered, complete: false, nextCursor: cursor };
   }
 }

@@ -26,6 +26,18 @@ export interface NewestFirstPage<T> {
   nextCursor?: string;
   /** Per item, the cursor that continues after it: for a caller that answers with fewer items than it read. */
   cursorAfter: string[];
+  /** Log entries read (and loaded) for the page: what a caller with a budget across pages counts. */
+  scanned: number;
+}
+
+export interface PageOptions extends TimeWindow {
+  cursor?: string;
+  limit: number;
+  /**
+   * Log entries the page may read at most, whatever it finds, before it ends with a cursor.
+   * @defaultValue MAX_SCANNED (5,000)
+   */
+  maxScanned?: number;
 }
 
 export const LOG_ENTRY = readFileSync(join(__dirname, 'log-entry.lua'), 'utf8');
@@ -58,7 +70,7 @@ export async function appendToLog(
 
 const CHUNK = 200;
 /** A filtered listing reads at most this many entries per request, then hands back a cursor. */
-const MAX_SCANNED = 5000;
+export const MAX_SCANNED = 5000;
 const ENTRY_ID = /^\d{1,16}-\d{1,20}$/;
 
 function decodeCursor(cursor: string | undefined): string | undefined {
@@ -90,17 +102,19 @@ function entryMs(entryId: string): number {
  * Pages through a history log newest first, loading (from the entries' values, or all their fields
  * when a log's entries carry more) and filtering entries in chunks. The cursor is the last entry
  * id read, so pages stay stable while new entries arrive and none is skipped or repeated between
- * pages. `since` and `until` are inclusive epoch ms.
+ * pages. `since` and `until` are inclusive epoch ms. A chunk is cut to what `maxScanned` leaves, so
+ * a page never reads more entries than it may.
  */
 export async function pageLogNewestFirst<T>(
   redis: Redis,
   key: string,
-  opts: TimeWindow & { cursor?: string; limit: number },
+  opts: PageOptions,
   load: (values: string[], fields: Array<Record<string, string>>) => Promise<Array<T | null>>,
   keep: (item: T) => boolean,
 ): Promise<NewestFirstPage<T>> {
   // Entry ids are never below 0-0: a window ending before 1970 holds nothing.
-  if (opts.until !== undefined && opts.until < 0) return { items: [], cursorAfter: [] };
+  if (opts.until !== undefined && opts.until < 0) return { items: [], cursorAfter: [], scanned: 0 };
+  const maxScanned = Math.max(1, opts.maxScanned ?? MAX_SCANNED);
   const after = decodeCursor(opts.cursor);
   // An incomplete id (`<ms>`) as the upper bound means the whole millisecond, as the lower its start.
   const until = opts.until !== undefined ? String(Math.floor(opts.until)) : undefined;
@@ -111,25 +125,27 @@ export async function pageLogNewestFirst<T>(
   const cursorAfter: string[] = [];
   let scanned = 0;
   for (;;) {
-    const entries = (await redis.xrevrange(key, end, start, 'COUNT', CHUNK)) as Array<[string, string[]]>;
-    if (entries.length === 0) return { items, cursorAfter };
+    const wanted = Math.min(CHUNK, maxScanned - scanned);
+    const entries = (await redis.xrevrange(key, end, start, 'COUNT', wanted)) as Array<[string, string[]]>;
+    if (entries.length === 0) return { items, cursorAfter, scanned };
+    // Every entry of the chunk is loaded, whether or not the page ends before it.
+    scanned += entries.length;
     const loaded = await load(
       entries.map(([, fields]) => fields[1] as string),
       entries.map(([, fields]) => fieldsOf(fields)),
     );
     for (let i = 0; i < entries.length; i++) {
       const entryId = (entries[i] as [string, string[]])[0];
-      scanned++;
       const item = loaded[i];
       if (item !== null && item !== undefined && keep(item)) {
         items.push(item);
         cursorAfter.push(encodeCursor(entryId));
-        if (items.length === opts.limit) return { items, nextCursor: encodeCursor(entryId), cursorAfter };
+        if (items.length === opts.limit) return { items, nextCursor: encodeCursor(entryId), cursorAfter, scanned };
       }
     }
     const last = (entries[entries.length - 1] as [string, string[]])[0];
-    if (entries.length < CHUNK) return { items, cursorAfter };
-    if (scanned >= MAX_SCANNED) return { items, nextCursor: encodeCursor(last), cursorAfter };
+    if (entries.length < wanted) return { items, cursorAfter, scanned };
+    if (scanned >= maxScanned) return { items, nextCursor: encodeCursor(last), cursorAfter, scanned };
     end = `(${last}`;
   }
 }

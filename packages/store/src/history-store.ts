@@ -3,16 +3,14 @@ import { deliveryId, matchesEventType, timeOfId, type DeliveryRecord, type Deliv
 import type { DeliveryStore } from './delivery-store';
 import type { EndpointStore } from './endpoint-store';
 import type { EventStore, EventSummary } from './event-store';
-import { pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
+import { pageLogNewestFirst, type NewestFirstPage, type PageOptions, type TimeWindow } from './history-log';
 import type { Keys } from './keys';
 
-export interface DeliveryFilter extends TimeWindow {
+export interface DeliveryFilter extends PageOptions {
   endpointId?: string;
   /** A type or a pattern (`incident.*`). */
   eventType?: string;
   status?: DeliveryState;
-  cursor?: string;
-  limit: number;
 }
 
 export interface EventFilter extends TimeWindow {

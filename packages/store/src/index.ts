@@ -29,11 +29,12 @@ export * from './publish-rate-limiter';
 export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export * from './event-type-store';
 export * from './portal-session-store';
-export { isCursor, type NewestFirstPage, type TimeWindow } from './history-log';
+export { isCursor, type NewestFirstPage, type PageOptions, type TimeWindow } from './history-log';
 export {
   DeliveryStore,
   defineDeliveryCommands,
   pendingDelivery,
+  REOPENED_PER_CALL,
   type AttemptScheduling,
   type LaneMove,
   type LaneMoveOptions,

@@ -14,3 +14,4 @@ export * from './redis-prefix-fixture';
 export * from './thread-pool-dns';
 export * from './scripted-dns';
 export * from './stalling-server';
+export * from './command-watch';

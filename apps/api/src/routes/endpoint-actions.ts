@@ -5,10 +5,11 @@ import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
-import { admitEvents, InFlightPerSubscriber, MAX_RECOVERS_IN_FLIGHT } from '../subscriber-limits';
-import { timeParam } from './deliveries';
+import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { cursorParam, timeParam } from './deliveries';
 
-const recoverBody = z.object({ since: timeParam, until: timeParam.optional() }).strict();
+/** `cursor`: a previous answer's `nextCursor`, to go on where its scan stopped (same window). */
+const recoverBody = z.object({ since: timeParam, until: timeParam.optional(), cursor: cursorParam.optional() }).strict();
 const testBody = z
   .object({
     type: z
@@ -45,12 +46,13 @@ async function testPayload(catalog: LiveCatalog, type: string, endpointId: strin
 
 /**
  * Recovering an endpoint's failed deliveries and sending it a test event. `testSends`: the places
- * test sends share with endpoint verifications (receiverWaitsPerSubscriber).
+ * test sends share with endpoint verifications (receiverWaitsPerSubscriber); `recovers`, those
+ * recovers share with endpoint disables (endpointBulkWorkPerSubscriber).
  */
-export function endpointActionRoutes(deps: ApiDeps, testSends: InFlightPerSubscriber): Router {
+export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFlightPerSubscriber; recovers: InFlightPerSubscriber }): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const recovers = new InFlightPerSubscriber(MAX_RECOVERS_IN_FLIGHT, 'recover_in_flight', 'recover running');
+  const { testSends, recovers } = places;
 
   router.post('/:eid/recover', async (req, res) => {
     const endpoint = await endpointOf(req, store);
@@ -60,8 +62,8 @@ export function endpointActionRoutes(deps: ApiDeps, testSends: InFlightPerSubscr
     try {
       // Each recover request counts against the publish rate as one event, however many it requeues.
       await admitEvents(deps, endpoint.subscriberId, 1);
-      const recovered = await deps.publisher.recover(endpoint, parsed.data);
-      res.status(202).json({ endpointId: endpoint.id, recovered });
+      const { recovered, complete, nextCursor } = await deps.publisher.recover(endpoint, parsed.data);
+      res.status(202).json({ endpointId: endpoint.id, recovered, complete, nextCursor: nextCursor ?? null });
     } finally {
       release();
     }

@@ -12,7 +12,7 @@ import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
 import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '../endpoint-input';
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
-import { QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitEvents, QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -27,12 +27,17 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T 
 
 /**
  * An endpoint's routes. `verifications`: the places endpoint verifications share with test sends
- * (receiverWaitsPerSubscriber); `heavyListings`: the places listings that read many records share
+ * (receiverWaitsPerSubscriber); `disables`, those disables share with recovers
+ * (endpointBulkWorkPerSubscriber); `heavyListings`, those listings that read many records share
  * (heavyListingsPerSubscriber).
  */
-export function endpointRoutes(deps: ApiDeps, verifications: InFlightPerSubscriber, heavyListings: InFlightPerSubscriber): Router {
+export function endpointRoutes(
+  deps: ApiDeps,
+  places: { verifications: InFlightPerSubscriber; disables: InFlightPerSubscriber; heavyListings: InFlightPerSubscriber },
+): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
+  const { verifications, disables, heavyListings } = places;
 
   const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
   const endpointOf = (req: Request) => endpointOfRequest(req, store);
@@ -184,13 +189,23 @@ export function endpointRoutes(deps: ApiDeps, verifications: InFlightPerSubscrib
       const mode = verify ?? current.verify ?? 'none';
       if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes });
     }
-    if (!(await store.endpoints.update(current.id, changes))) throw new NotFoundError('endpoint');
-    if (reEnabled) {
-      // A fresh start: the circuit breaker counts from zero, and the endpoint may be disabled again at once.
-      await store.health.resetStreak(current.id);
-      await store.endpoints.releaseDisable(current.id);
+    // A disable ends up to 10,000 open deliveries here and announces `endpoint.disabled` to the
+    // subscriber's endpoints: one at a time per subscriber (beside its recovers), and one event of
+    // its publish rate, taken before anything is written so a refused PATCH changes nothing. A
+    // disable/enable loop made ~46 announcements a second at `eventsPerSecond: 1`.
+    const release = disabling ? disables.take(current.subscriberId, 'status') : undefined;
+    try {
+      if (disabling) await admitEvents(deps, current.subscriberId, 1);
+      if (!(await store.endpoints.update(current.id, changes))) throw new NotFoundError('endpoint');
+      if (reEnabled) {
+        // A fresh start: the circuit breaker counts from zero, and the endpoint may be disabled again at once.
+        await store.health.resetStreak(current.id);
+        await store.endpoints.releaseDisable(current.id);
+      }
+      if (disabling) await deps.guard.disable(current, 'manual', 'disabled through the API');
+    } finally {
+      release?.();
     }
-    if (disabling) await deps.guard.disable(current, 'manual', 'disabled through the API');
     const saved = await store.endpoints.getSummary(current.id);
     if (!saved) throw new NotFoundError('endpoint');
     res.json({

@@ -105,7 +105,12 @@ export function createApi(key: string, subscriberId: string) {
         graceMs,
       }),
     sendTest: (eid: string, type?: string) => call<TestSendResult>('POST', `${ep(eid)}/test`, type ? { type } : {}),
-    recover: (eid: string, since: number) => call<{ endpointId: string; recovered: number }>('POST', `${ep(eid)}/recover`, { since }),
+    /** `cursor`: a previous answer's `nextCursor` for the same `since`, to go on where its scan stopped. */
+    recover: (eid: string, since: number, cursor?: string) =>
+      call<{ endpointId: string; recovered: number; complete: boolean; nextCursor: string | null }>('POST', `${ep(eid)}/recover`, {
+        since,
+        ...(cursor ? { cursor } : {}),
+      }),
     listDeliveries: (filter: DeliveryFilter) => call<Page<Delivery>>('GET', `${sub}/deliveries${query({ limit: 50, ...filter })}`),
     getDelivery: (did: string) => call<DeliveryWithAttempts>('GET', `${sub}/deliveries/${encodeURIComponent(did)}`),
     retryDelivery: (did: string) =>

@@ -47,6 +47,8 @@ export function EndpointActions({
   const [testType, setTestType] = useState(DEFAULT_TEST_TYPE);
   const [dialog, setDialog] = useState<'rotate' | 'delete' | null>(null);
   const [grace, setGrace] = useState(86_400_000);
+  // Where the last recover's scan stopped, for the same `since`: recovering again goes on from there.
+  const [recoverFrom, setRecoverFrom] = useState<{ since: number; cursor: string } | null>(null);
   const [since, setSince] = useState(() => toLocalInput(Date.now() - 86_400_000));
 
   async function run(name: string, action: () => Promise<void>) {
@@ -89,8 +91,13 @@ export function EndpointActions({
     ev.preventDefault();
     return run('recover', async () => {
       const at = fromLocalInput(since);
-      const r = await api.recover(e.id, at ?? Number.NaN);
-      setNotice(`${r.recovered} failed ${r.recovered === 1 ? 'delivery' : 'deliveries'} since ${dateTime(at)} queued again.`);
+      const from = recoverFrom && recoverFrom.since === at ? recoverFrom.cursor : undefined;
+      const r = await api.recover(e.id, at ?? Number.NaN, from);
+      setRecoverFrom(r.nextCursor && at !== undefined ? { since: at, cursor: r.nextCursor } : null);
+      const queued = `${r.recovered} failed ${r.recovered === 1 ? 'delivery' : 'deliveries'} since ${dateTime(at)} queued again.`;
+      setNotice(
+        r.complete ? queued : `${queued} Older deliveries were not looked at yet (one recover reads 50,000): recover again to go on.`,
+      );
       await onChanged();
       if (r.recovered > 0) setTimeout(() => void onChanged(), AFTER_RECOVER_MS);
     });

@@ -232,7 +232,7 @@ export interface paths {
         head?: never;
         /**
          * Change an endpoint
-         * @description Only the fields given change; `retry` is merged field by field into the current policy, `auth` and `headers` are replaced whole. `status: disabled` disables the endpoint like the circuit breaker does (open deliveries fail, an `endpoint.disabled` event goes to the other endpoints); `status: active` re-enables it and resets its failure streak. A new URL is vetted and verified (with `verify`, or the stored mode) before it is saved. Changing the signature scheme to one the current secret does not suit issues a new secret, returned here in `secret` (and by GET .../secret). A PATCH reads the endpoint's secrets only to check the current one against a new `signature` scheme or to verify a new `url`; only those changes can answer 500 `secret_unreadable`.
+         * @description Only the fields given change; `retry` is merged field by field into the current policy, `auth` and `headers` are replaced whole. `status: disabled` disables the endpoint like the circuit breaker does (open deliveries fail, up to 10,000; an `endpoint.disabled` event goes to the other endpoints), counting one event against the subscriber's publish rate (`limits.eventsPerSecond`) and running one at a time per subscriber and API process, beside its recovers; `status: active` re-enables it and resets its failure streak. A new URL is vetted and verified (with `verify`, or the stored mode) before it is saved. Changing the signature scheme to one the current secret does not suit issues a new secret, returned here in `secret` (and by GET .../secret). A PATCH reads the endpoint's secrets only to check the current one against a new `signature` scheme or to verify a new `url`; only those changes can answer 500 `secret_unreadable`.
          */
         patch: operations["updateEndpoint"];
         trace?: never;
@@ -318,7 +318,7 @@ export interface paths {
         put?: never;
         /**
          * Queue again an endpoint's failed deliveries in a time window
-         * @description After an outage: every delivery to this endpoint that is `failed` and was created in [since, until] gets one more attempt (Svix's recover). Delivered and in-flight deliveries are left alone; a delivery already re-queued is not queued twice. At most 50 pages of 1000 per call: call again for a larger backlog. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`).
+         * @description After an outage: every delivery to this endpoint that is `failed` and was created in [since, until] gets one more attempt (Svix's recover), newest first. Delivered and in-flight deliveries are left alone; a delivery already re-queued is not queued twice. One call reads at most 50,000 of the endpoint's deliveries in the window, whatever their state: when that ends the scan before `since`, the answer has `complete: false` and a `nextCursor`; send the same window with that `cursor` to go on from where it stopped. Counts as one event against the subscriber's publish rate (`limits.eventsPerSecond`), each continuation too. One recover or endpoint disable of the subscriber runs at a time per API process.
          */
         post: operations["recoverEndpoint"];
         delete?: never;
@@ -1356,11 +1356,17 @@ export interface components {
             since: components["schemas"]["TimeValue"];
             /** @description Deliveries created at or before this; now when absent. */
             until?: components["schemas"]["TimeValue"];
+            /** @description A previous answer's `nextCursor` for the same window: go on from where its scan stopped. */
+            cursor?: string;
         };
         RecoverAccepted: {
             endpointId: string;
             /** @description Failed deliveries queued again. */
             recovered: number;
+            /** @description False when the call's scan budget (50,000 deliveries read) ran out before `since`: older failed deliveries may be left; call again with `cursor`. */
+            complete: boolean;
+            /** @description When not complete: the `cursor` that goes on from where the scan stopped; null when complete. */
+            nextCursor: string | null;
         };
         /** @description The body may be empty. */
         TestEventRequest: {
@@ -3263,7 +3269,17 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
-            429: components["responses"]["VerificationsInFlight"];
+            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable counts as one event). Nothing was changed. Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
@@ -3407,7 +3423,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpointId": "ep_01hzx3q9a7b6c5d4e3f2g1h0jk",
-                     *       "recovered": 42
+                     *       "recovered": 42,
+                     *       "complete": true,
+                     *       "nextCursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["RecoverAccepted"];
@@ -3419,7 +3437,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. */
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */

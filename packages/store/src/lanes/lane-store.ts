@@ -105,7 +105,7 @@ export function endpointSleeper(endpointId: string, subscriberId: string): strin
  * round-robin across subscribers and their endpoints, caps on what one endpoint or subscriber may
  * hold, per-endpoint rate limits, retry timers and the slow lane (lanes.lua, and
  * docs/delivery-scheduling.md). Deliveries enter it through create-event.lua and
- * reopen-delivery.lua and leave or move through record-attempts.lua, each atomically with the
+ * reopen-deliveries.lua and leave or move through record-attempts.lua, each atomically with the
  * store's own writes; this class runs the rest.
  */
 export class LaneStore {

@@ -1,5 +1,5 @@
 -- lanes.lua: the delivery scheduler's state, shared by every script that moves a delivery. It is
--- loaded ahead of create-event.lua, record-attempts.lua, reopen-delivery.lua, load-for-attempts.lua
+-- loaded ahead of create-event.lua, record-attempts.lua, reopen-deliveries.lua, load-for-attempts.lua
 -- and the scripts in this folder (lane-scripts.ts), so each of them moves a delivery atomically with
 -- its own writes. docs/delivery-scheduling.md explains the model; in short:
 --

@@ -1,0 +1,55 @@
+import type Redis from 'ioredis';
+
+type Command = Parameters<Redis['sendCommand']>[0];
+
+export interface CommandWatch {
+  /** Commands the connection sent while watched (a transaction's each, MULTI and EXEC included). */
+  readonly sent: number;
+  /** Of those, how many were each command (lower case: `evalsha`, `hgetall`). */
+  count(name: string): number;
+  /** Script calls (EVAL, EVALSHA) sent, with the keys each named. */
+  readonly scriptCalls: ReadonlyArray<{ keys: number }>;
+  /** The most script calls that were waiting for their answers at once. */
+  readonly maxScriptsAtOnce: number;
+  stop(): void;
+}
+
+/**
+ * Watches what one ioredis connection sends, from inside the client: other suites share the test
+ * Redis, so its own counters (INFO commandstats) would count their commands too. For tests that
+ * assert how a piece of work talks to Redis: how many commands, how many scripts at once.
+ */
+export function watchCommands(redis: Redis): CommandWatch {
+  const counts = new Map<string, number>();
+  const scriptCalls: Array<{ keys: number }> = [];
+  let sent = 0;
+  let waiting = 0;
+  let maxScriptsAtOnce = 0;
+  const original = redis.sendCommand;
+  redis.sendCommand = function watched(this: Redis, command: Command, ...rest: unknown[]) {
+    const name = command.name.toLowerCase();
+    sent++;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    if (name === 'evalsha' || name === 'eval') {
+      scriptCalls.push({ keys: Number(command.args[1]) });
+      waiting++;
+      maxScriptsAtOnce = Math.max(maxScriptsAtOnce, waiting);
+      const done = () => void waiting--;
+      command.promise.then(done, done);
+    }
+    return (original as (...args: unknown[]) => unknown).call(this, command, ...rest);
+  };
+  return {
+    get sent() {
+      return sent;
+    },
+    count: (name) => counts.get(name) ?? 0,
+    scriptCalls,
+    get maxScriptsAtOnce() {
+      return maxScriptsAtOnce;
+    },
+    stop: () => {
+      redis.sendCommand = original;
+    },
+  };
+}
