@@ -1,5 +1,5 @@
 import { newId } from '@hookrelay/contracts';
-import { buildEndpoint } from '@hookrelay/testing';
+import { buildEndpoint, watchCommands } from '@hookrelay/testing';
 import { useApiHarness } from './api-harness';
 import { createEndpoint, publish, useTenant, useReceiverPool } from './history-test-kit';
 
@@ -12,12 +12,18 @@ describe("an event's deliveries to endpoints deleted since", () => {
   const t = useTenant(h, 'Acme');
   const receivers = useReceiverPool();
 
-  /** Commands Redis ran while `fn` did (INFO stats; the test Redis is this run's own). */
+  /**
+   * Commands the API's store connection sent while `fn` ran, counted in the client: Redis's own
+   * counters (INFO stats) also count the suites running beside this one on the test Redis.
+   */
   async function commandsRun<T>(fn: () => Promise<T>): Promise<{ result: T; commands: number }> {
-    const count = async () => Number(/total_commands_processed:(\d+)/.exec(await h.redis.info('stats'))?.[1]);
-    const before = await count();
-    const result = await fn();
-    return { result, commands: (await count()) - before };
+    const watch = watchCommands(h.redis);
+    try {
+      const result = await fn();
+      return { result, commands: watch.sent };
+    } finally {
+      watch.stop();
+    }
   }
 
   /** Endpoints created and deleted one after the other, a millisecond apart, as a client looping on the API would. */
