@@ -204,6 +204,12 @@ describe('retry, recover, replay and test sends', () => {
         expect(res.status).toBe(400);
         expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['endpointIds']);
       }
+      // A thousand unknown ids: the message names ten and counts the rest.
+      const unknown = Array.from({ length: 1000 }, (_, i) => `ep_${String(i).padStart(60, '0')}`);
+      const many = await h.call('POST', `${t.base}/events/${event.id}/replay`, { key: t.key, body: { endpointIds: unknown } });
+      expect(many.status).toBe(400);
+      expect(many.body.error.message).toMatch(/ep_0+9 and 990 more$/);
+      expect(many.body.error.message.length).toBeLessThan(1000);
       await waitForDrain(h.worker!);
       expect(receiver.requests).toHaveLength(1);
       expect((await getDelivery(h, t, event.deliveries[0]!.id)).attempts).toHaveLength(1);

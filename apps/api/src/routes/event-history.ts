@@ -84,8 +84,10 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
       const wanted = new Set(parsed.data.endpointIds);
       targets = all.filter((e) => wanted.has(e.id));
       const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
+      // Named up to ten: a body may carry 1,000 ids of 64 characters.
+      const named = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
       if (missing.length)
-        throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${missing.join(', ')}`, [
+        throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${named}`, [
           { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
         ]);
     }
