@@ -24,6 +24,14 @@ export const REDACT_PATHS = [
   'secretAccessKey',
   '*.secretAccessKey',
   '*.*.secretAccessKey',
+  // Source verification and outbound auth credentials (SECURITY.md lists them): a view or config
+  // object logged whole must not carry one.
+  ...['verifyToken', 'appSecret', 'consumerSecret', 'signingSecret', 'authToken', 'sessionToken', 'accessToken', 'privateKey'].flatMap(
+    (key) => [key, `*.${key}`, `*.*.${key}`],
+  ),
+  // An endpoint's API-key auth ({ type: 'api-key', header, value }).
+  'auth.value',
+  '*.auth.value',
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
@@ -49,11 +57,56 @@ export function wantsPrettyLogs(env: { NODE_ENV?: string }, stdoutIsTty: boolean
 /** Bytes a pipe writes atomically (POSIX PIPE_BUF on Linux). */
 const PIPE_BUF = 4096;
 
+/** Characters of an error's message (and of its stack) a log line keeps. */
+const MAX_ERROR_TEXT_CHARS = 2048;
+/** Nested causes (`err.cause`, an AggregateError's `errors`) a log line follows. */
+const MAX_ERROR_DEPTH = 3;
+
+function capText(text: string): string {
+  return text.length <= MAX_ERROR_TEXT_CHARS
+    ? text
+    : `${text.slice(0, MAX_ERROR_TEXT_CHARS)}[+${text.length - MAX_ERROR_TEXT_CHARS} chars]`;
+}
+
+/**
+ * Every logger's serializer for `err` (and `error`): type, message, stack, the system error's
+ * `code`/`errno`/`syscall`, the Redis command's name, and the causes, each cut to 2,048
+ * characters. Nothing else is copied: pino's own serializer copies every enumerable property, and
+ * an ioredis reply error carries the whole command it refused in `command.args` (a publish's
+ * payload of up to 1 MiB, a receiver's response, an endpoint's headers, a secret being stored),
+ * which reached `delivery.job_failed` and `request.failed` lines when Redis ran out of memory.
+ * Anything that is not an error is left as it is (`{ err: err.message }`).
+ */
+export function serializeError(value: unknown): unknown {
+  return serializeAt(value, 0);
+}
+
+function serializeAt(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || !(value instanceof Error || ('message' in value && 'stack' in value))) return value;
+  const err = value as Error & { code?: unknown; errno?: unknown; syscall?: unknown; command?: unknown; errors?: unknown };
+  const out: Record<string, unknown> = {
+    type: (err.constructor as { name?: unknown } | undefined)?.name ?? 'Error',
+    message: capText(String(err.message)),
+  };
+  if (typeof err.stack === 'string') out.stack = capText(err.stack);
+  if (typeof err.code === 'string' || typeof err.code === 'number') out.code = err.code;
+  if (typeof err.errno === 'number') out.errno = err.errno;
+  if (typeof err.syscall === 'string') out.syscall = err.syscall;
+  const command = err.command as { name?: unknown } | undefined;
+  if (typeof command === 'object' && command !== null && typeof command.name === 'string') out.command = command.name.slice(0, 64);
+  if (depth < MAX_ERROR_DEPTH) {
+    if (err.cause !== undefined) out.cause = serializeAt(err.cause, depth + 1);
+    if (Array.isArray(err.errors)) out.errors = err.errors.slice(0, 5).map((e) => serializeAt(e, depth + 1));
+  }
+  return out;
+}
+
 export function createLogger(options: LoggerFactoryOptions = {}): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
     name: options.name,
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+    serializers: { err: serializeError, error: serializeError },
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
