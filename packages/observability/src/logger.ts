@@ -1,6 +1,6 @@
 import pino, { type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 
-export type { Logger } from 'pino';
+export type { Logger, DestinationStream } from 'pino';
 
 /**
  * Paths pino replaces with "[Redacted]" wherever they appear in a log line: a secret must never
@@ -56,6 +56,74 @@ export function wantsPrettyLogs(env: { NODE_ENV?: string }, stdoutIsTty: boolean
 
 /** Bytes a pipe writes atomically (POSIX PIPE_BUF on Linux). */
 const PIPE_BUF = 4096;
+
+/**
+ * Most bytes of log lines a process (or thread) keeps waiting for stdout. Past it a line is
+ * dropped, not queued, and counted (`hookrelay_log_lines_dropped_total`): a stdout read slowly (a
+ * stalled log shipper, or a flood of requests each logging a line) must cost lines, not memory.
+ * 16 MiB is several seconds of the heaviest logging measured here.
+ */
+export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
+
+let droppedLines = 0;
+
+/** Log lines this thread's stdout writer has dropped since it started (LOG_BUFFER_MAX_BYTES). */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
+export interface LogDestinationOptions {
+  /** @defaultValue 1 (stdout) */
+  fd?: number;
+  /** @defaultValue LOG_BUFFER_MAX_BYTES */
+  maxBufferedBytes?: number;
+}
+
+/**
+ * An asynchronous writer of whole log lines to a file descriptor that buffers at most
+ * `maxBufferedBytes` and drops (and counts) lines beyond that. createLogger makes one per thread
+ * for stdout; tests make their own.
+ */
+export function createLogDestination(options: LogDestinationOptions = {}): DestinationStream {
+  // Asynchronous writes: a line is handed to the kernel with the lines logged while the previous
+  // write was under way, not one write(2) per line on the request's path (a write cost ~0.06 ms of
+  // the API's CPU per request under load here; docs/performance.md). pino flushes what is buffered
+  // synchronously when the process exits, so a crash (uncaughtException, process.exit) keeps its
+  // last lines; only a SIGKILL can lose the lines of the last write in flight. Whole lines, and no
+  // more than PIPE_BUF per write unless one line is longer.
+  const destination = pino.destination({
+    dest: options.fd ?? 1,
+    sync: false,
+    maxWrite: PIPE_BUF,
+    maxLength: options.maxBufferedBytes ?? LOG_BUFFER_MAX_BYTES,
+  });
+  destination.on('drop', (data: string | Buffer) => {
+    let lines = 0;
+    for (const byte of typeof data === 'string' ? Buffer.from(data) : data) if (byte === 0x0a) lines++;
+    droppedLines += Math.max(lines, 1);
+  });
+  return destination;
+}
+
+let stdoutDestination: DestinationStream | undefined;
+
+/**
+ * This thread's one writer to stdout, shared by every logger it creates. Only one thread of a
+ * process may write stdout: the kernel keeps a write to a pipe whole only up to PIPE_BUF (4 KiB),
+ * so a longer line written by one thread while another writes is cut where the pipe was full and
+ * the other's line lands inside it (seen at byte 8,192 of a 16 KB line under npm start). npm
+ * start's delivery thread therefore hands its lines to the main thread
+ * (`forwardingLogDestination`), which writes them here with its own.
+ */
+export function stdoutLogDestination(): DestinationStream {
+  stdoutDestination ??= createLogDestination();
+  return stdoutDestination;
+}
+
+/** A destination that hands each line to `send` (a worker thread's lines, to the thread that writes stdout). */
+export function forwardingLogDestination(send: (line: string) => void): DestinationStream {
+  return { write: (line: string) => send(line) };
+}
 
 /** Characters of an error's message (and of its stack) a log line keeps. */
 const MAX_ERROR_TEXT_CHARS = 2048;
@@ -114,14 +182,5 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
   if (options.destination) return pino(config, options.destination);
   if (options.pretty)
     return pino(config, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } }));
-  // Asynchronous writes to stdout: a line is handed to the kernel with the lines logged while the
-  // previous write was under way, not one write(2) per line on the request's path (a write cost
-  // ~0.06 ms of the API's CPU per request under load here; docs/performance.md). pino flushes what
-  // is buffered synchronously when the process exits, so a crash (uncaughtException, process.exit)
-  // keeps its last lines; only a SIGKILL can lose the lines of the last write in flight.
-  // Whole lines, and no more than PIPE_BUF (4 KiB) per write unless one line is longer: npm start's
-  // two threads (API and worker) each write stdout, as do processes sharing a pipe under a
-  // supervisor, and a pipe keeps only writes of up to 4 KiB whole, so lines up to that size never
-  // interleave with another writer's (a longer one still can).
-  return pino(config, pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF }));
+  return pino(config, stdoutLogDestination());
 }
