@@ -57,7 +57,8 @@ describe('secrets out of logs and caches', () => {
     expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);
     const lines = h.logLines.slice(logged).filter((l) => l.msg === 'request.completed' || l.msg === 'request.failed');
     const urls = lines.map((l) => (l.req as { url: string }).url).filter((u) => u.startsWith('/in/'));
-    expect(urls.filter((u) => u === '/in/[redacted]' || u === '/in/[redacted]?challenge=c1')).toHaveLength(paths.length);
+    // No query either: an ingest URL's query can hold a source's secret (Meta's hub.verify_token).
+    expect(urls.filter((u) => u === '/in/[redacted]')).toHaveLength(paths.length);
     expect(JSON.stringify(h.logLines)).not.toContain(token);
   });
 });

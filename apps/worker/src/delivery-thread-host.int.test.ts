@@ -114,4 +114,24 @@ describe("DeliveryThread's lifecycle", () => {
     await expect(host.close(1000)).rejects.toThrow('stuck on close');
     expect(exits).toEqual([]);
   });
+
+  it("writes the thread's log lines to its log destination, whole and in order, before it answers close()", async () => {
+    const written: string[] = [];
+    const thread = scriptedThread(`
+      const long = 'x'.repeat(20000);
+      for (let i = 0; i < 3; i++) parentPort.postMessage({ type: 'log', line: JSON.stringify({ msg: 'line', i, long }) + '\\n' });
+      parentPort.on('message', (m) => {
+        if (m.type !== 'close') return;
+        parentPort.postMessage({ type: 'log', line: '{"msg":"last"}\\n' });
+        parentPort.postMessage({ type: 'closed' });
+      });`);
+    threads.push(thread);
+    const host = DeliveryThread.attach(thread, {
+      onUnexpectedExit: () => undefined,
+      logDestination: { write: (line: string) => written.push(line) },
+    });
+    await host.close(1000);
+    expect(written.map((line) => (JSON.parse(line) as { msg: string; i?: number }).i ?? 'last')).toEqual([0, 1, 2, 'last']);
+    expect(written[0]).toHaveLength(20_031);
+  });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { MetricsJson } from '@hookrelay/observability';
+import { stdoutLogDestination, type DestinationStream, type MetricsJson } from '@hookrelay/observability';
 import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
 
 /** How long `metrics()` waits for the thread by default: well under Prometheus's 10 s scrape timeout. */
@@ -15,6 +15,12 @@ export interface DeliveryThreadOptions extends DeliveryThreadData {
    * API's own series. @defaultValue DEFAULT_METRICS_TIMEOUT_MS
    */
   metricsTimeoutMs?: number;
+  /**
+   * Where the thread's log lines go: the thread posts them rather than write stdout itself, as two
+   * writers to one pipe can splice a long line of one into the other's. @defaultValue this
+   * thread's stdout writer (stdoutLogDestination), the one the host's own logger writes to
+   */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -41,9 +47,11 @@ export class DeliveryThread {
     options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>,
   ) {
     this.metricsTimeoutMs = options.metricsTimeoutMs ?? DEFAULT_METRICS_TIMEOUT_MS;
+    const logDestination = options.logDestination ?? stdoutLogDestination();
     this.closed = new Promise((resolve) => thread.once('exit', () => resolve()));
     thread.on('message', (message: ThreadMessage) => {
-      if (message.type === 'closed') {
+      if (message.type === 'log') logDestination.write(message.line);
+      else if (message.type === 'closed') {
         if (message.error) this.closeFailure = new Error(`the delivery worker did not stop cleanly: ${message.error}`);
         void thread.terminate();
       } else if (message.type === 'metrics') {

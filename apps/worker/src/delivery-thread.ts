@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { startDeliveryWorker } from '@hookrelay/delivery';
-import { createLogger, createMetrics } from '@hookrelay/observability';
+import { createLogger, createMetrics, forwardingLogDestination } from '@hookrelay/observability';
 import { SecretBox } from '@hookrelay/secrets';
 import { deliveryWorkerOptions, loadWorkerConfig } from './config';
 import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
@@ -18,7 +18,15 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
   // not stop npm start.
   const { METRICS_PORT: _metricsPort, ...env } = process.env;
   const config = loadWorkerConfig(env);
-  const logger = createLogger({ level: config.LOG_LEVEL, name: data.loggerName, pretty: data.pretty });
+  // Lines go to the host, which writes them to stdout with its own: one writer per process, so a
+  // line over PIPE_BUF is never cut by another thread's (a pretty terminal is a developer's).
+  const send = (message: ThreadMessage): void => port.postMessage(message);
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    name: data.loggerName,
+    pretty: data.pretty,
+    destination: data.pretty ? undefined : forwardingLogDestination((line) => send({ type: 'log', line })),
+  });
   const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,
     allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
@@ -34,7 +42,6 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
     metrics,
     ...deliveryWorkerOptions(config),
   });
-  const send = (message: ThreadMessage): void => port.postMessage(message);
   port.on('message', (message: HostMessage) => {
     if (message.type === 'metrics') {
       metrics.registry.getMetricsAsJSON().then(

@@ -13,6 +13,25 @@ function capture() {
 }
 
 describe('createLogger', () => {
+  it('redacts source verification secrets and API-key auth values', () => {
+    const { lines, logger } = capture();
+    logger.info(
+      {
+        verification: { type: 'facebook', appSecret: 'A1', verifyToken: 'V1' },
+        source: { verification: { type: 'slack', signingSecret: 'S1' } },
+        twitter: { consumerSecret: 'C1' },
+        twilio: { authToken: 'T1' },
+        aws: { sessionToken: 'ST1' },
+        auth: { type: 'api-key', header: 'x-api-key', value: 'K1' },
+        endpoint: { auth: { type: 'api-key', value: 'K2' } },
+      },
+      'm',
+    );
+    const text = lines.join('');
+    for (const secret of ['A1', 'V1', 'S1', 'C1', 'T1', 'ST1', 'K1', 'K2']) expect(text).not.toContain(`"${secret}"`);
+    expect(JSON.parse(text)).toMatchObject({ auth: { type: 'api-key', header: 'x-api-key', value: '[Redacted]' } });
+  });
+
   it('writes JSON lines with the level as a word and redacts secrets wherever they sit', () => {
     const { lines, logger } = capture();
     logger.info(

@@ -8,6 +8,7 @@ import {
   type MetricObjectWithValues,
   type MetricValue,
 } from 'prom-client';
+import { droppedLogLines } from './logger';
 
 export { Registry } from 'prom-client';
 
@@ -51,6 +52,7 @@ export interface HookrelayMetrics {
   laneChanges: Counter<'lane'>;
   slowLaneEndpoints: Gauge<string>;
   sleeping: Gauge<string>;
+  logLinesDropped: Counter<string>;
 }
 
 export interface MetricsOptions {
@@ -64,6 +66,7 @@ export function createMetrics(options: MetricsOptions = {}): HookrelayMetrics {
   const registry = options.registry ?? new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let droppedReported = 0;
   return {
     registry,
     eventsPublished: new Counter({
@@ -140,6 +143,17 @@ export function createMetrics(options: MetricsOptions = {}): HookrelayMetrics {
       name: 'hookrelay_scheduler_sleeping',
       help: 'Endpoints and subscribers held back by their in-flight cap, a rate limit or a full receiver address (sampled).',
       registers,
+    }),
+    logLinesDropped: new Counter({
+      name: 'hookrelay_log_lines_dropped_total',
+      help: 'Log lines dropped because stdout was not read fast enough (more than LOG_BUFFER_MAX_BYTES of lines waiting).',
+      registers,
+      collect() {
+        // The writer counts drops itself (it may exist before any registry): report what is new.
+        const dropped = droppedLogLines();
+        if (dropped > droppedReported) this.inc(dropped - droppedReported);
+        droppedReported = dropped;
+      },
     }),
   };
 }

@@ -105,3 +105,31 @@ describe("AuthenticatedSender's attempt duration", () => {
     }
   });
 });
+
+describe("AuthenticatedSender's log of a receiver's auth failures", () => {
+  // A subscriber's receiver decides these, once per attempt: info, so operators' warn alerts do
+  // not fire over a tenant's configuration.
+  const receiver = useTestReceiver({
+    status: 401,
+    headers: { 'www-authenticate': `Digest realm="${'r'.repeat(1025)}", nonce="n1", qop="auth"` },
+  });
+
+  it('logs a Digest challenge it cannot answer at info, once per attempt', async () => {
+    const dispatcher = new Agent();
+    const { logger, logLines } = testObservability();
+    const oauth = new OAuthTokenCache({ dispatcher, userAgent: USER_AGENT });
+    const send = new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger, now: Date.now });
+    try {
+      const endpoint = buildEndpoint({ url: receiver.url, auth: { type: 'digest', username: 'u', password: 'p' } });
+      for (let i = 0; i < 2; i++) {
+        const { result } = await send.send(endpoint, { url: endpoint.url, headers: {}, body: '{}', timeoutMs: 10_000 });
+        expect(result).toMatchObject({ kind: 'response', statusCode: 401 });
+      }
+      const lines = logLines.filter((l) => l.msg === 'auth.digest_challenge_unanswerable');
+      expect(lines.map((l) => l.level)).toEqual(['info', 'info']);
+      expect(lines[0]).toMatchObject({ endpointId: endpoint.id });
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});

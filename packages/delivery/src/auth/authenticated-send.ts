@@ -115,7 +115,8 @@ export class AuthenticatedSender {
     const challenge = pickDigestChallenge(parseWwwAuthenticate(result.headers['www-authenticate']));
     if (!challenge) {
       // Not bad credentials: no challenge Hookrelay answers (an algorithm or qop it lacks, or values over MAX_DIGEST_PARAM_CHARS).
-      logger.warn({ endpointId }, 'auth.digest_challenge_unanswerable');
+      // Info, not warn: a subscriber's receiver decides this, once per attempt; it is not the service's trouble.
+      logger.info({ endpointId }, 'auth.digest_challenge_unanswerable');
       return { request: first, result };
     }
     // Answer again only if there is something new to answer: our first challenge, a stale

@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici';
+import { createLogger } from '@hookrelay/observability';
+import { captureLogLines } from '@hookrelay/testing';
 import { AuthFailure } from './auth-failure';
 import { scriptedDns } from '@hookrelay/testing';
 import { HostResolver } from '../ssrf/host-resolver';
@@ -193,5 +195,20 @@ describe('OAuthTokenCache', () => {
       });
       expect(fetches).toBe(0);
     });
+  });
+
+  it("logs a failed token request at info (a subscriber's token endpoint, not the service's trouble)", async () => {
+    const { lines, destination } = captureLogLines();
+    const cache = new OAuthTokenCache({
+      dispatcher: {} as Dispatcher,
+      userAgent: 'test',
+      logger: createLogger({ level: 'debug', destination }),
+      fetchToken: () => Promise.reject(new AuthFailure('token endpoint answered 401')),
+    });
+    await expect(cache.token('ep_1', AUTH)).rejects.toThrow('token endpoint answered 401');
+    await expect(cache.token('ep_1', AUTH)).rejects.toThrow();
+    const failed = lines.filter((l) => l.msg === 'auth.token_failed');
+    expect(failed.map((l) => l.level)).toEqual(['info', 'info']);
+    expect(failed[0]).toMatchObject({ endpointId: 'ep_1', reason: 'token endpoint answered 401' });
   });
 });

@@ -124,7 +124,9 @@ export class OAuthTokenCache {
       }
       got = await fetchToken(auth);
     } catch (err) {
-      this.options.logger?.warn({ endpointId, reason: (err as Error).message }, 'auth.token_failed');
+      // Info, not warn: a subscriber's token endpoint or credentials fail this, once per attempt
+      // (the attempt is recorded as an auth error); it is not the service's trouble.
+      this.options.logger?.info({ endpointId, reason: (err as Error).message }, 'auth.token_failed');
       throw err;
     }
     const lifetimeMs = got.expiresInS !== undefined ? got.expiresInS * 1000 : (this.options.defaultLifetimeMs ?? 300_000);
