@@ -119,10 +119,10 @@ describe("DeliveryThread's lifecycle", () => {
     const written: string[] = [];
     const thread = scriptedThread(`
       const long = 'x'.repeat(20000);
-      for (let i = 0; i < 3; i++) parentPort.postMessage({ type: 'log', line: JSON.stringify({ msg: 'line', i, long }) + '\\n' });
+      for (let i = 0; i < 3; i++) parentPort.postMessage({ type: 'log', lines: JSON.stringify({ msg: 'line', i, long }) + '\\n' });
       parentPort.on('message', (m) => {
         if (m.type !== 'close') return;
-        parentPort.postMessage({ type: 'log', line: '{"msg":"last"}\\n' });
+        parentPort.postMessage({ type: 'log', lines: '{"msg":"last"}\\n' });
         parentPort.postMessage({ type: 'closed' });
       });`);
     threads.push(thread);

@@ -50,7 +50,7 @@ export class DeliveryThread {
     const logDestination = options.logDestination ?? stdoutLogDestination();
     this.closed = new Promise((resolve) => thread.once('exit', () => resolve()));
     thread.on('message', (message: ThreadMessage) => {
-      if (message.type === 'log') logDestination.write(message.line);
+      if (message.type === 'log') logDestination.write(message.lines);
       else if (message.type === 'closed') {
         if (message.error) this.closeFailure = new Error(`the delivery worker did not stop cleanly: ${message.error}`);
         void thread.terminate();

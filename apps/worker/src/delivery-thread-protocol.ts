@@ -10,12 +10,12 @@ export interface DeliveryThreadData {
 export type HostMessage = { type: 'metrics'; id: number } | { type: 'close'; deadlineMs: number };
 
 /**
- * Thread to host. `log` is one line of the thread's log, which the host writes to stdout with its
- * own (one writer per process: createLogger's stdoutLogDestination); on the same port as `closed`,
+ * Thread to host. `log` is lines of the thread's log (those of one turn of its event loop), which
+ * the host writes to stdout with its own (one writer per process: createLogger's stdoutLogDestination); on the same port as `closed`,
  * so every line logged before the thread closed reaches the host before it ends the thread.
  */
 export type ThreadMessage =
   | { type: 'started' }
   | { type: 'metrics'; id: number; json: MetricsJson; error?: string }
   | { type: 'closed'; error?: string }
-  | { type: 'log'; line: string };
+  | { type: 'log'; lines: string };

@@ -25,7 +25,7 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
     level: config.LOG_LEVEL,
     name: data.loggerName,
     pretty: data.pretty,
-    destination: data.pretty ? undefined : forwardingLogDestination((line) => send({ type: 'log', line })),
+    destination: data.pretty ? undefined : forwardingLogDestination((lines) => send({ type: 'log', lines })),
   });
   const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, wantsPrettyLogs } from './logger';
+import { createLogger, forwardingLogDestination, wantsPrettyLogs } from './logger';
 
 function capture() {
   const lines: string[] = [];
@@ -58,5 +58,31 @@ describe('wantsPrettyLogs', () => {
     expect(wantsPrettyLogs({ NODE_ENV: 'development' }, undefined)).toBe(false);
     expect(wantsPrettyLogs({ NODE_ENV: 'production' }, true)).toBe(false);
     expect(wantsPrettyLogs({ NODE_ENV: 'test' }, true)).toBe(false);
+  });
+});
+
+describe('forwardingLogDestination', () => {
+  it('hands over the lines of one event-loop turn together, and what waits at once on flush', async () => {
+    const sent: string[] = [];
+    const destination = forwardingLogDestination((lines) => sent.push(lines));
+    const logger = createLogger({ destination });
+    logger.info('a');
+    logger.info('b');
+    expect(sent).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(1);
+    expect(
+      sent[0]!
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual(['a', 'b']);
+    logger.info('c');
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    expect(sent).toHaveLength(2);
+    expect((JSON.parse(sent[1]!) as { msg: string }).msg).toBe('c');
+    // Nothing is sent twice once the turn ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(2);
   });
 });
