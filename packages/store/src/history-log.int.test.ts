@@ -1,5 +1,5 @@
 import { useRedisPrefix } from '@hookrelay/testing';
-import { appendToLog, isCursor, pageLogNewestFirst, type TimeWindow } from './history-log';
+import { appendToLog, defineHistoryLogCommands, isCursor, pageLogNewestFirst, type TimeWindow } from './history-log';
 
 describe('pageLogNewestFirst', () => {
   const db = useRedisPrefix('log');
@@ -90,6 +90,7 @@ describe('pageLogNewestFirst', () => {
 
   describe('appendToLog', () => {
     const at = (ms: number, nowMs = ms) => ({ ms, retentionMs: 10_000, nowMs });
+    beforeAll(() => defineHistoryLogCommands(db.redis));
 
     it("keeps entries in append order, also when the writer's clock is behind the log, and trims by age and count", async () => {
       await appendToLog(db.redis, key, at(50_000), 'a');

@@ -54,9 +54,21 @@ type LogRedis = Redis & {
 };
 
 /**
+ * Teaches a connection `appendToLog`'s script (idempotent). Called by the stores that append, when
+ * they are created: never on first use. A command defined while the connection has an auto-pipeline
+ * open for this tick is missing from that pipeline, and calling it there made ioredis throw
+ * `results[i] is not iterable` outside any promise, which killed the API process (redis/ioredis#1931;
+ * a burst of ingest requests as a fresh process's first did it).
+ */
+export function defineHistoryLogCommands(redis: Pick<Redis, 'defineCommand'>): void {
+  if (!('hookrelayAppendLog' in redis)) redis.defineCommand('hookrelayAppendLog', { numberOfKeys: 1, lua: APPEND_LOG });
+}
+
+/**
  * Appends `value` at time `ms`, trimming entries older than the retention period (and beyond
  * `maxLen`, when given) and renewing the log's expiry. An entry never goes before the log's newest
- * one: if another process's clock runs ahead, it lands right after that.
+ * one: if another process's clock runs ahead, it lands right after that. `redis` must have been
+ * given defineHistoryLogCommands.
  */
 export async function appendToLog(
   redis: Redis,
@@ -64,7 +76,6 @@ export async function appendToLog(
   at: { ms: number; retentionMs: number; nowMs: number; maxLen?: number },
   value: string,
 ): Promise<void> {
-  if (!('hookrelayAppendLog' in redis)) redis.defineCommand('hookrelayAppendLog', { numberOfKeys: 1, lua: APPEND_LOG });
   await (redis as LogRedis).hookrelayAppendLog(key, Math.max(Math.floor(at.ms), 0), at.retentionMs, at.nowMs, at.maxLen ?? 0, value);
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { SecretBox, SecretUnreadableError } from '@hookrelay/secrets';
 import type { Keys } from './keys';
-import { appendToLog, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
+import { appendToLog, defineHistoryLogCommands, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
 import { openReadableSecrets, openSecrets, sealSecrets } from './record-secrets';
 
 const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
@@ -148,6 +148,8 @@ export class SourceStore {
       redis.defineCommand('hookrelaySaveSource', { numberOfKeys: 3, lua: SAVE_SOURCE });
       redis.defineCommand('hookrelayMarkSourceVerified', { numberOfKeys: 2, lua: MARK_SOURCE_VERIFIED });
     }
+    // recordRequest's, here with the rest: see defineHistoryLogCommands.
+    defineHistoryLogCommands(redis);
   }
 
   /** The record as stored: its secrets sealed, with the token's hash so it can be deleted unopened. */
