@@ -13,6 +13,7 @@ import type {
   TestSendResult,
   WhoAmI,
 } from '../lib/api-types';
+import { busyRetryDelayMs } from '../lib/busy-retry';
 
 /** An error answered by the API, kept in its own words: message, code and each detail's path. */
 export class ApiError extends Error {
@@ -21,6 +22,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: Array<{ path: string; message: string }> = [],
+    /** The answer's Retry-After header, when it had one. */
+    readonly retryAfter: string | null = null,
   ) {
     super(message);
   }
@@ -53,8 +56,25 @@ export function setUnauthorizedHandler(handler: ((key: string) => void) | null):
   onUnauthorized = handler;
 }
 
-/** Every call goes to the public /v1 API on this origin with the key in the Authorization header. */
+/**
+ * Every call goes to the public /v1 API on this origin with the key in the Authorization header. A
+ * read refused because the subscriber's heavy listings are all running is asked again shortly
+ * (busyRetryDelayMs).
+ */
 export async function apiRequest<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await apiRequestOnce<T>(key, method, path, body);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      const delayMs = busyRetryDelayMs({ method, status: err.status, code: err.code, retryAfter: err.retryAfter }, tries);
+      if (delayMs === null) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+async function apiRequestOnce<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`/v1${path}`, {
@@ -77,7 +97,7 @@ export async function apiRequest<T>(key: string, method: string, path: string, b
   if (res.status === 401) onUnauthorized?.(key);
   if (!res.ok) {
     const error = (json as ApiErrorBody | undefined)?.error;
-    if (error?.message) throw new ApiError(res.status, error.code, error.message, error.details ?? []);
+    if (error?.message) throw new ApiError(res.status, error.code, error.message, error.details ?? [], res.headers.get('retry-after'));
     throw new ApiError(res.status, 'http_error', `the API answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
   }
   return json as T;
