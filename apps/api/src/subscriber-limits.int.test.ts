@@ -372,6 +372,7 @@ describe('per-subscriber limits', () => {
   describe('publish rate (eventsPerSecond)', () => {
     const clock = manualClock();
     const h = useApiHarness(() => ({ worker: false, now: clock.now }));
+    const receiver = useTestReceiver();
     let second: ApiHarness;
     beforeAll(async () => {
       // A second API process on the same Redis data: the limit is shared through Redis.
@@ -530,6 +531,11 @@ describe('per-subscriber limits', () => {
       const over = await setStatus('disabled');
       expect([over.status, over.body.error?.code, over.headers.get('retry-after')]).toEqual([429, 'rate_limited', '1']);
       expect((await h.call('GET', path)).body.status).toBe('active');
+      // Refused before a new URL's verification too: the receiver is not called.
+      const moving = await h.call('PATCH', path, { body: { status: 'disabled', url: receiver.url, verify: 'post' } });
+      expect([moving.status, moving.body.error?.code]).toEqual([429, 'rate_limited']);
+      expect(receiver.requests).toHaveLength(0);
+      expect((await h.call('GET', path)).body).toMatchObject({ status: 'active', url: 'http://127.0.0.1:9/loop' });
       expect(await announced()).toHaveLength(1);
       clock.advance(1000);
       expect((await setStatus('disabled')).status).toBe(200);

@@ -184,18 +184,19 @@ export function endpointRoutes(
     if (verify !== undefined) changes.verify = verify;
     // null removes the limit (an undefined field is removed from the stored record).
     if (rateLimit !== undefined) changes.rateLimit = rateLimit ?? undefined;
-    if (target.url !== current.url) {
-      changes.url = target.url;
-      const mode = verify ?? current.verify ?? 'none';
-      if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes });
-    }
     // A disable ends up to 10,000 open deliveries here and announces `endpoint.disabled` to the
     // subscriber's endpoints: one at a time per subscriber (beside its recovers), and one event of
-    // its publish rate, taken before anything is written so a refused PATCH changes nothing. A
-    // disable/enable loop made ~46 announcements a second at `eventsPerSecond: 1`.
+    // its publish rate, taken before anything is written or sent (a new URL's verification) so a
+    // refused PATCH changes nothing. A disable/enable loop made ~46 announcements a second at
+    // `eventsPerSecond: 1`.
     const release = disabling ? disables.take(current.subscriberId, 'status') : undefined;
     try {
       if (disabling) await admitEvents(deps, current.subscriberId, 1);
+      if (target.url !== current.url) {
+        changes.url = target.url;
+        const mode = verify ?? current.verify ?? 'none';
+        if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes });
+      }
       if (!(await store.endpoints.update(current.id, changes))) throw new NotFoundError('endpoint');
       if (reEnabled) {
         // A fresh start: the circuit breaker counts from zero, and the endpoint may be disabled again at once.
