@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_METRICS_TIMEOUT_MS, DeliveryThread } from './delivery-thread-host';
 
@@ -56,6 +57,15 @@ describe("DeliveryThread's metrics", () => {
 });
 
 /** A stand-in thread running `code` (with `parentPort` in scope), as delivery-thread.ts runs after it started. */
+/** Resolves once `done()` holds, checked every 5 ms; fails after 5 s. */
+async function waitFor(done: () => boolean): Promise<void> {
+  const until = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('waited 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function scriptedThread(code: string): Worker {
   return new Worker(`const { parentPort } = require('node:worker_threads');\n${code}`, { eval: true });
 }
@@ -113,6 +123,47 @@ describe("DeliveryThread's lifecycle", () => {
     const { host, exits } = attach(`parentPort.on('message', (m) => { if (m.type === 'close') throw new Error('stuck on close'); });`);
     await expect(host.close(1000)).rejects.toThrow('stuck on close');
     expect(exits).toEqual([]);
+  });
+
+  it('writes the lines a thread logs before it has started (a Redis not reachable yet), and the rest after', async () => {
+    const written: string[] = [];
+    const thread = scriptedThread(`
+      parentPort.postMessage({ type: 'log', lines: '{"msg":"redis.error"}\\n' });
+      setTimeout(() => {
+        parentPort.postMessage({ type: 'started' });
+        parentPort.postMessage({ type: 'log', lines: '{"msg":"worker.started"}\\n' });
+      }, 20);`);
+    threads.push(thread);
+    const host = await DeliveryThread.startOn(thread, {
+      onUnexpectedExit: () => undefined,
+      logDestination: { write: (line: string) => written.push(line) },
+    });
+    await waitFor(() => written.length === 2);
+    expect(written.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['redis.error', 'worker.started']);
+    await host.close(1000).catch(() => undefined);
+  });
+
+  it('gets the lines a thread logged in the turn it crashed in (forwardingLogDestination flushes on exit)', async () => {
+    const written: string[] = [];
+    const logger = JSON.stringify(join(__dirname, '..', '..', '..', 'packages', 'observability', 'src', 'logger.ts'));
+    const thread = scriptedThread(`
+      require('tsx/cjs/api').register();
+      const { forwardingLogDestination } = require(${logger});
+      const destination = forwardingLogDestination((lines) => parentPort.postMessage({ type: 'log', lines }));
+      parentPort.postMessage({ type: 'started' });
+      setTimeout(() => {
+        destination.write('{"msg":"the last words"}\\n');
+        throw new Error('crashed');
+      }, 20);`);
+    threads.push(thread);
+    const exits: Error[] = [];
+    await DeliveryThread.startOn(thread, {
+      onUnexpectedExit: (err) => exits.push(err),
+      logDestination: { write: (line: string) => written.push(line) },
+    });
+    await waitFor(() => exits.length === 1);
+    await waitFor(() => written.length === 1);
+    expect(JSON.parse(written[0]!)).toEqual({ msg: 'the last words' });
   });
 
   it("writes the thread's log lines to its log destination, whole and in order, before it answers close()", async () => {

@@ -80,8 +80,19 @@ export class DeliveryThread {
     // worker thread does not inherit the main thread's module hooks.
     const entry = join(__dirname, 'delivery-thread.ts');
     const thread = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+    return DeliveryThread.startOn(thread, options);
+  }
+
+  /**
+   * Waits for `thread` to say it started, writing the lines it logs meanwhile (a Redis it cannot
+   * reach yet, the error it fails with), then wraps it. start() runs it on the delivery thread;
+   * tests, on threads of their own.
+   */
+  static async startOn(thread: Worker, options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>): Promise<DeliveryThread> {
+    const logDestination = options.logDestination ?? stdoutLogDestination();
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: ThreadMessage): void => {
+        if (message.type === 'log') logDestination.write(message.lines);
         if (message.type !== 'started') return;
         cleanup();
         resolve();
@@ -99,7 +110,7 @@ export class DeliveryThread {
       };
       thread.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
-    return DeliveryThread.attach(thread, options);
+    return DeliveryThread.attach(thread, { ...options, logDestination });
   }
 
   /** Wraps a thread that has started (start() does; tests attach threads of their own). */
