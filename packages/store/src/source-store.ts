@@ -285,12 +285,21 @@ export class SourceStore {
     const replies = await this.redis.multi().incr(secondKey).pexpire(secondKey, 2000).incr(minuteKey).pexpire(minuteKey, 120_000).exec();
     const inSecond = Number(replies?.[0]?.[1] ?? 0);
     const inMinute = Number(replies?.[2]?.[1] ?? 0);
-    if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second', first: inSecond === limits.perSecond + 1 };
+    if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second', first: await this.firstRefusal(secondKey, 2000) };
     if (inMinute > limits.perMinute) {
       const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000));
-      return { retryAfterSeconds, window: 'minute', first: inMinute === limits.perMinute + 1 };
+      return { retryAfterSeconds, window: 'minute', first: await this.firstRefusal(minuteKey, 120_000) };
     }
     return null;
+  }
+
+  /**
+   * Whether this is the first refusal a window's counter has seen: marked once per window beside
+   * its counter, so it holds whichever window refused the requests before it (a count that passed
+   * the minute's limit on a request the second's refused was never the minute's "first").
+   */
+  private async firstRefusal(windowKey: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`${windowKey}:refused`, '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   /**
