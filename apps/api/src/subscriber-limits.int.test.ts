@@ -519,7 +519,7 @@ describe('per-subscriber limits', () => {
       expect((await retry()).status).toBe(202);
     });
 
-    it('counts a manual disable as one event: a refused one changes nothing, so a disable/enable loop announces no faster than the rate', async () => {
+    it('counts a manual disable and a re-enable as one event each: a refused one changes nothing, so a disable/enable loop announces no faster than the rate', async () => {
       const sid = await limited(1);
       const endpoint = (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'http://127.0.0.1:9/loop' } })).body.id;
       const path = `/v1/subscribers/${sid}/endpoints/${endpoint}`;
@@ -527,6 +527,7 @@ describe('per-subscriber limits', () => {
       const announced = async () =>
         (await Promise.all((await eventsOf(h, sid)).map((id) => h.store.events.get(id)))).filter((e) => e?.type === 'endpoint.disabled');
       expect((await setStatus('disabled')).status).toBe(200);
+      clock.advance(1000);
       expect((await setStatus('active')).status).toBe(200);
       const over = await setStatus('disabled');
       expect([over.status, over.body.error?.code, over.headers.get('retry-after')]).toEqual([429, 'rate_limited', '1']);
@@ -540,9 +541,18 @@ describe('per-subscriber limits', () => {
       clock.advance(1000);
       expect((await setStatus('disabled')).status).toBe(200);
       expect(await announced()).toHaveLength(2);
-      // Re-enabling and a PATCH that leaves the status alone announce nothing and take none of it.
+      // Re-enabling takes one too (a receiver answering 410 has the worker disable it again, announced
+      // with no request to charge); a PATCH that leaves the status alone takes none.
+      clock.advance(1000);
       expect((await setStatus('active')).status).toBe(200);
+      const again = await setStatus('disabled');
+      expect([again.status, again.body.error?.code]).toEqual([429, 'rate_limited']);
       expect((await h.call('PATCH', path, { body: { description: 'still here' } })).status).toBe(200);
+      clock.advance(1000);
+      expect((await setStatus('disabled')).status).toBe(200);
+      const reEnable = await setStatus('active');
+      expect([reEnable.status, reEnable.body.error?.code]).toEqual([429, 'rate_limited']);
+      expect((await h.call('GET', path)).body.status).toBe('disabled');
     });
 
     it('turns off again with 0', async () => {

@@ -188,10 +188,11 @@ export function endpointRoutes(
     // subscriber's endpoints: one at a time per subscriber (beside its recovers), and one event of
     // its publish rate, taken before anything is written or sent (a new URL's verification) so a
     // refused PATCH changes nothing. A disable/enable loop made ~46 announcements a second at
-    // `eventsPerSecond: 1`.
+    // `eventsPerSecond: 1`. A re-enable counts one too: the worker's own disable (a receiver that
+    // answers 410) announces without a request to charge, so a re-enable/410 loop is charged here.
     const release = disabling ? disables.take(current.subscriberId, 'status') : undefined;
     try {
-      if (disabling) await admitEvents(deps, current.subscriberId, 1);
+      if (disabling || reEnabled) await admitEvents(deps, current.subscriberId, 1);
       if (target.url !== current.url) {
         changes.url = target.url;
         const mode = verify ?? current.verify ?? 'none';

@@ -3269,7 +3269,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
-            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable counts as one event). Nothing was changed. Retry after the time given. */
+            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable or a re-enable counts as one event). Nothing was changed. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
