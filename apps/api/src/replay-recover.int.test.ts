@@ -193,6 +193,54 @@ describe('retry, recover, replay and test sends', () => {
       expect([ra, rb, rc, rd].map((r) => r!.requests.length)).toEqual([2, 2, 2, 0]);
     });
 
+    it("reads and sends only the event's summary, never its payload, and runs two at a time per subscriber", async () => {
+      const receiver = await receivers.start({ status: 200 });
+      await createEndpoint(h, t, receiver.url, { eventTypes: ['custom.big.*'] });
+      const event = await publish(h, t, 'custom.big.one', { blob: 'x'.repeat(500_000) });
+      await waitForDelivery(h, t, event.deliveries[0]!.id, 'delivered');
+      // What the API's store connection sends Redis and reads back while one replay runs.
+      const bytes = { sent: 0, read: 0 };
+      const sizeOf = (value: unknown): number =>
+        typeof value === 'string' || Buffer.isBuffer(value)
+          ? value.length
+          : Array.isArray(value)
+            ? value.reduce((n: number, v) => n + sizeOf(v), 0)
+            : 8;
+      const original = h.redis.sendCommand;
+      h.redis.sendCommand = function counted(this: typeof h.redis, ...args: Parameters<typeof original>) {
+        const [command] = args;
+        bytes.sent += sizeOf(command.args);
+        command.promise.then(
+          (reply) => void (bytes.read += sizeOf(reply)),
+          () => undefined,
+        );
+        return original.apply(this, args);
+      };
+      try {
+        const replayed = await h.call('POST', `${t.base}/events/${event.id}/replay`, { key: t.key, body: {} });
+        expect(replayed.status).toBe(202);
+      } finally {
+        h.redis.sendCommand = original;
+      }
+      // The payload is 500 KB: it was read whole and sent again to a script that kept nothing of it.
+      expect(bytes.sent).toBeLessThan(20_000);
+      expect(bytes.read).toBeLessThan(20_000);
+      await receiver.waitForRequests(2);
+      expect(JSON.parse(receiver.requests[1]!.body.toString())).toEqual({ blob: 'x'.repeat(500_000) });
+
+      const many = await Promise.all(
+        Array.from({ length: 6 }, () => h.call('POST', `${t.base}/events/${event.id}/replay`, { key: t.key, body: {} })),
+      );
+      const refused = many.filter((r) => r.status === 429);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(many.filter((r) => r.status === 202).length).toBeGreaterThanOrEqual(1);
+      expect(refused[0]!.body.error).toMatchObject({
+        code: 'replays_in_flight',
+        details: [{ path: 'event', message: 'at most 2 at once' }],
+      });
+      await waitForDrain(h.worker!);
+    });
+
     it('answers 400 naming endpointIds for an unknown, non-matching or empty list, and sends nothing', async () => {
       const receiver = await receivers.start({ status: 200 });
       const a = await createEndpoint(h, t, receiver.url, { eventTypes: ['custom.order.*'] });

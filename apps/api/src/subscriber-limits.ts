@@ -126,6 +126,12 @@ export async function admitEvents(
  */
 export const MAX_RECEIVER_WAITS_IN_FLIGHT = 5;
 /**
+ * Replays one subscriber may have running at once, in one API process: each writes and reopens up
+ * to the endpoint quota's deliveries, and sixteen at once of an event of 1 MiB (read and sent whole
+ * then) held another subscriber's publishes up to 561 ms (p99).
+ */
+export const MAX_REPLAYS_IN_FLIGHT = 2;
+/**
  * Recover requests and endpoint disables (bulk work on an endpoint's deliveries, one budget) one
  * subscriber may have running at once, in one API process.
  */

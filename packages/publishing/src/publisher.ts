@@ -1,5 +1,12 @@
 import { newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import { HISTORY_CLOCK_SLACK_MS, REOPENED_PER_CALL, type EventWrite, type NewDelivery, type Store } from '@hookrelay/store';
+import {
+  HISTORY_CLOCK_SLACK_MS,
+  REOPENED_PER_CALL,
+  type EventSummary,
+  type EventWrite,
+  type NewDelivery,
+  type Store,
+} from '@hookrelay/store';
 import { GroupCommit } from './group-commit';
 import { requestDigest } from './request-digest';
 import { routerOf } from './type-router';
@@ -209,14 +216,18 @@ export class Publisher {
    * Delivers an event again to the given endpoints: a new delivery for an endpoint that never had
    * one (say, created after the event), one more attempt for an ended one; in-flight ones are left.
    */
-  async replay(event: StoredEvent, endpoints: readonly Pick<Endpoint, 'id'>[]): Promise<{ created: string[]; requeued: string[] }> {
+  async replay(event: EventSummary, endpoints: readonly Pick<Endpoint, 'id'>[]): Promise<{ created: string[]; requeued: string[] }> {
     // Noted before the deliveries are written: a note without its delivery finds nothing, while a
     // delivery without its note would go unlisted once its endpoint is deleted.
     await this.store.history.noteLateTargets(
       event,
       endpoints.map((e) => e.id),
     );
-    const [results = []] = await this.enqueue([{ event, endpoints }]);
+    // The event is stored already: its summary (never its payload, whatever the caller passed)
+    // writes its new deliveries without sending it again.
+    const { id, subscriberId, type, createdAt } = event;
+    const [write] = await this.commits.write([{ event: { id, subscriberId, type, createdAt }, endpoints }]);
+    const results = write?.kind === 'new' ? write.deliveries : [];
     const created = results.filter((d) => d.created).map((d) => d.id);
     const existing = await this.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));
     const requeued = await this.redeliver(existing, true);

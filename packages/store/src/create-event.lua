@@ -7,7 +7,8 @@
 --       packages/queue's QueuedDeliveries.jobKey), subscriberDeliveries, endpointDeliveries
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
 --       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
---       requestDigest ('' without an idempotency key), eventJson, eventId, createdAt,
+--       requestDigest ('' without an idempotency key), eventJson ('' for a replay: the event is
+--       stored already and only its new deliveries are written), eventId, createdAt,
 --       subscriberId, type, endpointCount, then per endpoint: deliveryId, endpointId
 -- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId,
 -- endpointIds} (its key names an earlier event with the same request digest: nothing written;
@@ -93,7 +94,8 @@ end
 local lanes, laneOrder, laneSubscriber = {}, {}, {}
 local function write(e)
   local ka, aa = e.k, e.a
-  if redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
+  -- An empty event is a replay's: the event is stored already, only deliveries are written.
+  if ARGV[aa + 2] ~= '' and redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
     append(KEYS[ka + 1], ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
   end
   local created = {}

@@ -52,7 +52,12 @@ type RawEventWrite = ['new', number[]] | ['repeat', string, string?] | ['reused'
 
 /** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
 export interface EventToWrite {
-  event: StoredEvent;
+  /**
+   * The event, or (a replay) the summary of one stored already: only its deliveries are written,
+   * and its payload is neither read nor sent again (a 1 MiB event's replay sent Redis 2.2 MB that
+   * create-event.lua's SET NX then threw away).
+   */
+  event: StoredEvent | EventSummary;
   endpoints: readonly Pick<Endpoint, 'id'>[];
   /**
    * The request it belongs to: a group's events are written all or none, and never split across
@@ -283,7 +288,7 @@ export class DeliveryStore {
       call.args.push(
         groupId,
         idempotency?.digest ?? '',
-        serializeEvent(event),
+        'payload' in event ? serializeEvent(event) : '',
         event.id,
         event.createdAt,
         event.subscriberId,

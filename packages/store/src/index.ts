@@ -19,7 +19,7 @@ export * from './keys';
 export * from './store-options';
 export { EndpointStore, isEndpointCursor, type Page, type EndpointChanges } from './endpoint-store';
 export * from './rekey';
-export { EventStore } from './event-store';
+export { EventStore, type EventSummary } from './event-store';
 export * from './subscriber-store';
 export * from './idempotency-store';
 export * from './source-store';

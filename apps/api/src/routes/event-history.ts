@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
 import { cursorParam, timeParam } from './deliveries';
-import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitEvents, InFlightPerSubscriber, MAX_REPLAYS_IN_FLIGHT } from '../subscriber-limits';
 
 const listQuery = z
   .object({
@@ -29,6 +29,7 @@ const replayBody = z.object({ endpointIds: z.array(z.string().max(64)).min(1).ma
 export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
+  const replays = new InFlightPerSubscriber(MAX_REPLAYS_IN_FLIGHT, 'replays_in_flight', 'replays running');
 
   async function eventOf(sid: string, req: Request) {
     const event = await store.events.get(idParam(req, 'eid', 'evt', 'event'));
@@ -75,7 +76,9 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
 
   router.post('/:eid/replay', async (req, res) => {
     const sid = await subscriberOf(req, store);
-    const event = await eventOf(sid, req);
+    // Its summary: a replay never needs the payload (up to 1 MiB, 2 MB stored).
+    const [event] = await store.events.summaries([idParam(req, 'eid', 'evt', 'event')]);
+    if (!event || event.subscriberId !== sid) throw new NotFoundError('event');
     const parsed = replayBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
     const all = routerOf(await store.endpoints.listAll(sid)).route(event.type, { steps: 0 });
@@ -91,11 +94,16 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
           { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
         ]);
     }
-    // A replay makes attempts like a publish does: it counts against the publish rate as one event
-    // (one that reaches no endpoint makes none).
-    if (targets.length > 0) await admitEvents(deps, sid, 1);
-    const result = await deps.publisher.replay(event, targets);
-    res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
+    const release = replays.take(sid, 'event');
+    try {
+      // A replay makes attempts like a publish does: it counts against the publish rate as one event
+      // (one that reaches no endpoint makes none).
+      if (targets.length > 0) await admitEvents(deps, sid, 1);
+      const result = await deps.publisher.replay(event, targets);
+      res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
+    } finally {
+      release();
+    }
   });
 
   return router;

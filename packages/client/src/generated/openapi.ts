@@ -3937,7 +3937,31 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["PublishRateLimited"];
+            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "the subscriber publishes more than 20 events per second (limits.eventsPerSecond); retry after 1 s",
+                     *         "details": [
+                     *           {
+                     *             "path": "limits.eventsPerSecond",
+                     *             "message": "at most 20 events per second, a batch counting each of its events"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
