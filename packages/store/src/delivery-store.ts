@@ -387,8 +387,15 @@ export class DeliveryStore {
   }
 
   async attempts(id: string): Promise<AttemptRecord[]> {
-    const raws = await this.redis.lrange(this.keys.deliveryAttempts(id), 0, -1);
-    return raws.map((r) => JSON.parse(r) as AttemptRecord);
+    return JSON.parse(await this.attemptsJson(id)) as AttemptRecord[];
+  }
+
+  /**
+   * The attempts as a JSON array, as stored (each attempt is kept as its JSON): what an answer can
+   * carry without parsing and serialising them again (60 attempts of ~10 KB: 617 KB a read).
+   */
+  async attemptsJson(id: string): Promise<string> {
+    return `[${(await this.redis.lrange(this.keys.deliveryAttempts(id), 0, -1)).join(',')}]`;
   }
 
   /**
