@@ -64,7 +64,10 @@ function capBytes(text: string, max: number): string {
  * 16 KB (a request line may be as long as Node's 16 KiB header limit).
  */
 export function loggableUrl(url: string): string {
-  const { path, query } = splitTarget(url);
+  return loggableTarget(splitTarget(url));
+}
+
+function loggableTarget({ path, query }: { path: string; query: string | undefined }): string {
   if (isIngestPath(path)) return '/in/[redacted]';
   const logged = capBytes(path, MAX_LOGGED_PATH_BYTES);
   return query === undefined ? logged : `${logged}?${capBytes(query, MAX_LOGGED_QUERY_BYTES)}`;
@@ -87,11 +90,11 @@ export function requestLogging(logger: Logger): RequestHandler {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('x-request-id', id);
-    const url = req.url;
-    if (!QUIET_PATHS.has(splitTarget(url).path)) {
+    const target = splitTarget(req.url);
+    if (!QUIET_PATHS.has(target.path)) {
       res.once('close', () => {
         const fields = {
-          req: { id, method: req.method, url: loggableUrl(url) },
+          req: { id, method: req.method, url: loggableTarget(target) },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
         };

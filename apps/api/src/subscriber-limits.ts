@@ -154,9 +154,10 @@ export function heavyListingsPerSubscriber(): InFlightPerSubscriber {
  * Counts each subscriber's requests of one kind (or of kinds sharing its places) in flight in this
  * process, for requests whose work is the API's own and long: a test send or an endpoint
  * verification is made on the request and may wait on its receiver for the endpoint's whole
- * timeout (up to 60 s), a recover reads up to 50,000 deliveries, a disable ends up to 10,000. Without a bound, one subscriber
- * firing them at once (a receiver that never answers, a large backlog) held sockets, memory and CPU
- * of the API every other subscriber uses, whatever its publish rate (off by default).
+ * timeout (up to 60 s), a recover reads up to 50,000 deliveries, a disable ends up to 10,000.
+ * Without a bound, one subscriber firing them at once (a receiver that never answers, a large
+ * backlog) held sockets, memory and CPU of the API every other subscriber uses, whatever its
+ * publish rate (off by default).
  */
 export class InFlightPerSubscriber {
   constructor(

@@ -46,8 +46,7 @@ for n = first, #ARGV do
   local id = ARGV[n]
   local x = L.entry(id)
   if x then
-    L.finish(id, x)
-    redis.call('ZREM', L.dueOf(x.endpointId), id)
+    L.forget(id, x)
   end
 end
 return failed

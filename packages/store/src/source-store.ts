@@ -110,15 +110,19 @@ export interface RateWindowLimits {
   perMinute: number;
 }
 
-/** Null when under both limits, else how long the sender should wait. */
 /**
- * A refusal, or null. `first`: the window's first refused request (the history records only that
- * one: a flood of refused requests is otherwise one Redis write each).
+ * Null when under both limits, else how long the sender should wait. `first`: the window's first
+ * refused request (the history records only that one: a flood of refused requests is otherwise one
+ * Redis write each).
  */
 export type RateVerdict = null | { retryAfterSeconds: number; window: 'second' | 'minute'; first: boolean };
 
 /** Oldest entries beyond this are trimmed: the history is for diagnosis, not an archive. */
 export const SOURCE_HISTORY_CAP = 1000;
+
+/** How long a rate window's counter (and its first-refusal mark) is kept: twice the window. */
+const SECOND_WINDOW_KEPT_MS = 2000;
+const MINUTE_WINDOW_KEPT_MS = 120_000;
 
 export function hashSourceToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -282,13 +286,20 @@ export class SourceStore {
     const minute = Math.floor(now / 60_000);
     const secondKey = this.keys.sourceRate(id, `s${second}`);
     const minuteKey = this.keys.sourceRate(id, `m${minute}`);
-    const replies = await this.redis.multi().incr(secondKey).pexpire(secondKey, 2000).incr(minuteKey).pexpire(minuteKey, 120_000).exec();
+    const replies = await this.redis
+      .multi()
+      .incr(secondKey)
+      .pexpire(secondKey, SECOND_WINDOW_KEPT_MS)
+      .incr(minuteKey)
+      .pexpire(minuteKey, MINUTE_WINDOW_KEPT_MS)
+      .exec();
     const inSecond = Number(replies?.[0]?.[1] ?? 0);
     const inMinute = Number(replies?.[2]?.[1] ?? 0);
-    if (inSecond > limits.perSecond) return { retryAfterSeconds: 1, window: 'second', first: await this.firstRefusal(secondKey, 2000) };
+    if (inSecond > limits.perSecond)
+      return { retryAfterSeconds: 1, window: 'second', first: await this.firstRefusal(secondKey, SECOND_WINDOW_KEPT_MS) };
     if (inMinute > limits.perMinute) {
       const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000));
-      return { retryAfterSeconds, window: 'minute', first: await this.firstRefusal(minuteKey, 120_000) };
+      return { retryAfterSeconds, window: 'minute', first: await this.firstRefusal(minuteKey, MINUTE_WINDOW_KEPT_MS) };
     }
     return null;
   }

@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
 import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { sendWithStoredJson } from '../stored-json';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
@@ -71,15 +72,15 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
       store.deliveries.attemptsJson(delivery.id),
       store.endpoints.getSummary(delivery.endpointId),
     ]);
-    const head = JSON.stringify({
+    const fields = {
       ...delivery,
       nextAttemptAt: delivery.nextAttemptAt ?? null,
       endpoint: endpoint ? { id: endpoint.id, url: endpoint.url, status: endpoint.status } : null,
       // The list keeps the newest 60 (ATTEMPT_LIMITS): the record counts them all.
       attemptCount: delivery.attempts,
-    }).slice(0, -1);
-    // The attempts are written as stored, not parsed and serialised again (up to 60 of ~10 KB).
-    res.type('application/json').send(`${head},"attempts":${attempts}}`);
+    };
+    // The attempts as stored (up to 60 of ~10 KB).
+    sendWithStoredJson(res, fields, { attempts });
   });
 
   router.post('/:did/retry', async (req, res) => {

@@ -8,8 +8,5 @@ local x = L.entry(id)
 if not x or (ARGV[4] ~= '' and x.ticket ~= tonumber(ARGV[4])) then
   return 0
 end
-L.finish(id, x)
--- A retry taken out before its time (its endpoint disabled): its stale member leaves the due set
--- when it comes due, but the endpoint's index must not keep it.
-redis.call('ZREM', L.dueOf(x.endpointId), id)
+L.forget(id, x)
 return 1

@@ -341,6 +341,14 @@ function L.finish(id, x, c)
   redis.call('HDEL', L.key('d'), id)
 end
 
+-- The delivery leaves the scheduler without an attempt, wherever it waits (forget.lua,
+-- end-deliveries.lua). A retry taken out before its time (its endpoint disabled) keeps a stale
+-- member in the due set until it comes due, but the endpoint's index must not keep it.
+function L.forget(id, x)
+  L.finish(id, x)
+  redis.call('ZREM', L.dueOf(x.endpointId), id)
+end
+
 -- Another attempt is due at `atMs`: the delivery waits in the due set under a new ticket.
 function L.retryAt(id, x, atMs, c)
   L.release(id, x.endpointId, x.subscriberId, c)
