@@ -598,12 +598,24 @@ describe('the OpenAPI document', () => {
         .filter((r) => r.method === 'ALL')
         .map((r) => toOpenApiPath(r.path));
       expect(allRoutes.length).toBeGreaterThan(0);
+      // A source of its own: every refused method counts against its source's rate, and the fixture
+      // source's 10 a second (after the documented PATCH example) must stay free for the ingest operations.
+      const own = await harness.call('POST', `/v1/subscribers/${fx.sid}/sources`, {
+        body: {
+          name: 'openapi methods',
+          eventType: 'source.openapi.methods',
+          verification: { type: 'header', headers: fx.ingestHeaders },
+          rateLimit: { perSecond: 10_000, perMinute: 100_000 },
+        },
+      });
+      expect(own.status).toBe(201);
+      const ownToken = String(own.body.ingestUrl).replace(/^\/in\//, '');
       const problems: string[] = [];
       for (const path of allRoutes) {
         const documented = documentedOperations(fileDoc).filter((o) => o.path === path);
         for (const method of METHODS.map((m) => m.toUpperCase()).filter((m) => !documented.some((o) => o.method === m))) {
           // Everything a documented operation would need (verification headers, a challenge), so only the method decides.
-          const res = await harness.call(method, `${concrete(path)}?challenge=openapi-challenge`, {
+          const res = await harness.call(method, `${concrete(path, { in: ownToken })}?challenge=openapi-challenge`, {
             body: method === 'GET' ? undefined : {},
             headers: fx.ingestHeaders,
           });
