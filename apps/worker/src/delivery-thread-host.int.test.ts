@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { LogHandOver } from '@hookrelay/observability';
 import { DEFAULT_METRICS_TIMEOUT_MS, DeliveryThread } from './delivery-thread-host';
 
 /**
@@ -56,7 +57,6 @@ describe("DeliveryThread's metrics", () => {
   });
 });
 
-/** A stand-in thread running `code` (with `parentPort` in scope), as delivery-thread.ts runs after it started. */
 /** Resolves once `done()` holds, checked every 5 ms; fails after 5 s. */
 async function waitFor(done: () => boolean): Promise<void> {
   const until = Date.now() + 5000;
@@ -66,8 +66,9 @@ async function waitFor(done: () => boolean): Promise<void> {
   }
 }
 
-function scriptedThread(code: string): Worker {
-  return new Worker(`const { parentPort } = require('node:worker_threads');\n${code}`, { eval: true });
+/** A stand-in thread running `code` (with `parentPort` in scope), as delivery-thread.ts runs after it started. */
+function scriptedThread(code: string, workerData?: unknown): Worker {
+  return new Worker(`const { parentPort, workerData } = require('node:worker_threads');\n${code}`, { eval: true, workerData });
 }
 
 describe("DeliveryThread's lifecycle", () => {
@@ -184,5 +185,64 @@ describe("DeliveryThread's lifecycle", () => {
     await host.close(1000);
     expect(written.map((line) => (JSON.parse(line) as { msg: string; i?: number }).i ?? 'last')).toEqual([0, 1, 2, 'last']);
     expect(written[0]).toHaveLength(20_031);
+  });
+
+  it('bounds the lines a thread hands over while the host is busy, and takes lines again once the host has written them', async () => {
+    const written: string[] = [];
+    const logger = JSON.stringify(join(__dirname, '..', '..', '..', 'packages', 'observability', 'src', 'logger.ts'));
+    const handOver = new LogHandOver();
+    // [0]: the lines the thread has logged, [1]: 1 once it has logged them all.
+    const progress = new Int32Array(new SharedArrayBuffer(8));
+    const thread = scriptedThread(
+      `
+      require('tsx/cjs/api').register();
+      const { forwardingLogDestination, LogHandOver, droppedLogLines } = require(${logger});
+      const progress = new Int32Array(workerData.progress);
+      // 10,000 characters may wait: 100 lines of 100.
+      const destination = forwardingLogDestination((lines) => parentPort.postMessage({ type: 'log', lines }), new LogHandOver(workerData.handOver, 10000));
+      const line = (msg) => JSON.stringify({ msg, pad: 'x'.repeat(100 - 20 - msg.length) }) + '\\n';
+      parentPort.postMessage({ type: 'started' });
+      // 1,000 lines, one per turn, each turn's sent on its own, while the host is busy.
+      let i = 0;
+      const next = () => {
+        if (i === 1000) {
+          Atomics.store(progress, 1, 1);
+          parentPort.postMessage({ type: 'log', lines: JSON.stringify({ msg: 'dropped', n: droppedLogLines() }) + '\\n' });
+          return;
+        }
+        destination.write(line('busy ' + i++));
+        Atomics.store(progress, 0, i);
+        setImmediate(next);
+      };
+      parentPort.once('message', (m) => {
+        if (m.type !== 'log more') return;
+        destination.write(line('after'));
+      });
+      next();`,
+      { handOver: handOver.buffer, progress: progress.buffer },
+    );
+    threads.push(thread);
+    await DeliveryThread.startOn(thread, {
+      onUnexpectedExit: () => undefined,
+      logDestination: { write: (lines: string) => written.push(lines) },
+      logHandOver: handOver,
+    });
+    // The host's event loop held (a long synchronous stretch) until the thread has logged everything.
+    const until = Date.now() + 10_000;
+    while (Atomics.load(progress, 1) === 0 && Date.now() < until);
+    expect(Atomics.load(progress, 0)).toBe(1000);
+
+    await waitFor(() => written.some((lines) => lines.includes('"msg":"dropped"')));
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; n?: number });
+    const busy = lines.filter((l) => l.msg.startsWith('busy'));
+    expect(busy).toHaveLength(100);
+    expect(lines.find((l) => l.msg === 'dropped')?.n).toBe(900);
+    // Written, so given back: the thread's next line goes through.
+    thread.postMessage({ type: 'log more' });
+    await waitFor(() => written.some((lines) => lines.includes('"msg":"after"')));
   });
 });

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { stdoutLogDestination, type DestinationStream, type MetricsJson } from '@hookrelay/observability';
+import { LogHandOver, stdoutLogDestination, type DestinationStream, type MetricsJson } from '@hookrelay/observability';
 import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
 
 /** How long `metrics()` waits for the thread by default: well under Prometheus's 10 s scrape timeout. */
 export const DEFAULT_METRICS_TIMEOUT_MS = 2000;
 
-export interface DeliveryThreadOptions extends DeliveryThreadData {
+export interface DeliveryThreadOptions extends Omit<DeliveryThreadData, 'logHandOver'> {
   /** Called once if the thread ends other than by `close()` (an uncaught error, or it exited): the process should stop. */
   onUnexpectedExit: (err: Error) => void;
   /**
@@ -21,7 +21,16 @@ export interface DeliveryThreadOptions extends DeliveryThreadData {
    * thread's stdout writer (stdoutLogDestination), the one the host's own logger writes to
    */
   logDestination?: DestinationStream;
+  /**
+   * The count the thread's log lines are bounded by (forwardingLogDestination), given back as the
+   * host writes them. start() makes one and hands its buffer to the thread; a test thread that
+   * posts lines by hand has none.
+   */
+  logHandOver?: LogHandOver;
 }
+
+/** What the host side needs beside the thread (the thread's own data went to it at start). */
+type HostOptions = Omit<DeliveryThreadOptions, 'loggerName' | 'pretty'>;
 
 /**
  * `npm start`'s delivery worker on a thread of its own (delivery-thread.ts), so the API and the
@@ -44,13 +53,13 @@ export class DeliveryThread {
 
   private constructor(
     private readonly thread: Worker,
-    options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>,
+    options: HostOptions,
   ) {
     this.metricsTimeoutMs = options.metricsTimeoutMs ?? DEFAULT_METRICS_TIMEOUT_MS;
     const logDestination = options.logDestination ?? stdoutLogDestination();
     this.closed = new Promise((resolve) => thread.once('exit', () => resolve()));
     thread.on('message', (message: ThreadMessage) => {
-      if (message.type === 'log') logDestination.write(message.lines);
+      if (message.type === 'log') writeLines(logDestination, message.lines, options.logHandOver);
       else if (message.type === 'closed') {
         if (message.error) this.closeFailure = new Error(`the delivery worker did not stop cleanly: ${message.error}`);
         void thread.terminate();
@@ -75,12 +84,13 @@ export class DeliveryThread {
 
   /** Starts the thread; resolves once its worker takes jobs, rejects with the thread's error if it cannot start. */
   static async start(options: DeliveryThreadOptions): Promise<DeliveryThread> {
-    const data: DeliveryThreadData = { loggerName: options.loggerName, pretty: options.pretty };
+    const logHandOver = new LogHandOver();
+    const data: DeliveryThreadData = { loggerName: options.loggerName, pretty: options.pretty, logHandOver: logHandOver.buffer };
     // The thread loads TypeScript as the process does (tsx), registered in the thread itself: a
     // worker thread does not inherit the main thread's module hooks.
     const entry = join(__dirname, 'delivery-thread.ts');
     const thread = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
-    return DeliveryThread.startOn(thread, options);
+    return DeliveryThread.startOn(thread, { ...options, logHandOver });
   }
 
   /**
@@ -88,11 +98,11 @@ export class DeliveryThread {
    * reach yet, the error it fails with), then wraps it. start() runs it on the delivery thread;
    * tests, on threads of their own.
    */
-  static async startOn(thread: Worker, options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>): Promise<DeliveryThread> {
+  static async startOn(thread: Worker, options: HostOptions): Promise<DeliveryThread> {
     const logDestination = options.logDestination ?? stdoutLogDestination();
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: ThreadMessage): void => {
-        if (message.type === 'log') logDestination.write(message.lines);
+        if (message.type === 'log') writeLines(logDestination, message.lines, options.logHandOver);
         if (message.type !== 'started') return;
         cleanup();
         resolve();
@@ -114,7 +124,7 @@ export class DeliveryThread {
   }
 
   /** Wraps a thread that has started (start() does; tests attach threads of their own). */
-  static attach(thread: Worker, options: Omit<DeliveryThreadOptions, keyof DeliveryThreadData>): DeliveryThread {
+  static attach(thread: Worker, options: HostOptions): DeliveryThread {
     return new DeliveryThread(thread, options);
   }
 
@@ -151,4 +161,10 @@ export class DeliveryThread {
     await this.closed;
     if (this.closeFailure) throw this.closeFailure;
   }
+}
+
+/** Writes lines the thread handed over and gives their room back to it. */
+function writeLines(destination: DestinationStream, lines: string, handOver: LogHandOver | undefined): void {
+  destination.write(lines);
+  handOver?.written(lines.length);
 }

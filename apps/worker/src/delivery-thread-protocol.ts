@@ -4,6 +4,8 @@ import type { MetricsJson } from '@hookrelay/observability';
 export interface DeliveryThreadData {
   loggerName: string;
   pretty: boolean;
+  /** The count of log characters handed to the host and not yet written (LogHandOver's buffer). */
+  logHandOver: SharedArrayBuffer;
 }
 
 /** Host to thread. */

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { startDeliveryWorker } from '@hookrelay/delivery';
-import { createLogger, createMetrics, forwardingLogDestination } from '@hookrelay/observability';
+import { createLogger, createMetrics, forwardingLogDestination, LogHandOver } from '@hookrelay/observability';
 import { SecretBox } from '@hookrelay/secrets';
 import { deliveryWorkerOptions, loadWorkerConfig } from './config';
 import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
@@ -19,13 +19,15 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
   const { METRICS_PORT: _metricsPort, ...env } = process.env;
   const config = loadWorkerConfig(env);
   // Lines go to the host, which writes them to stdout with its own: one writer per process, so a
-  // line over PIPE_BUF is never cut by another thread's (a pretty terminal is a developer's).
+  // line over PIPE_BUF is never cut by another thread's (a pretty terminal is a developer's). Those
+  // the host has not written yet are bounded (LogHandOver): its event loop may be busy a while.
   const send = (message: ThreadMessage): void => port.postMessage(message);
+  const handOver = new LogHandOver(data.logHandOver);
   const logger = createLogger({
     level: config.LOG_LEVEL,
     name: data.loggerName,
     pretty: data.pretty,
-    destination: data.pretty ? undefined : forwardingLogDestination((lines) => send({ type: 'log', lines })),
+    destination: data.pretty ? undefined : forwardingLogDestination((lines) => send({ type: 'log', lines }), handOver),
   });
   const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, forwardingLogDestination, wantsPrettyLogs } from './logger';
+import { createLogger, droppedLogLines, forwardingLogDestination, LogHandOver, wantsPrettyLogs } from './logger';
 
 function capture() {
   const lines: string[] = [];
@@ -84,5 +84,48 @@ describe('forwardingLogDestination', () => {
     // Nothing is sent twice once the turn ends.
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent).toHaveLength(2);
+  });
+});
+
+describe('forwardingLogDestination with a LogHandOver', () => {
+  it('drops and counts the lines that would take what waits unwritten past the bound, and sends again once written', async () => {
+    const handOver = new LogHandOver(undefined, 100);
+    const sent: string[] = [];
+    const destination = forwardingLogDestination((lines) => sent.push(lines), handOver);
+    const line = `${'x'.repeat(39)}\n`; // 40 characters
+    const droppedBefore = droppedLogLines();
+    destination.write(line);
+    destination.write(line);
+    destination.write(line); // 120 > 100, counting what waits in this turn
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toEqual([line + line]);
+    expect(droppedLogLines() - droppedBefore).toBe(1);
+
+    // Handed over and not yet written: still counted, in a later turn too (80 + 20 fits, 40 more does not).
+    const short = `${'y'.repeat(19)}\n`;
+    destination.write(line);
+    destination.write(short);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toBe(short);
+    expect(droppedLogLines() - droppedBefore).toBe(2);
+
+    // The receiver wrote them: the room is back.
+    handOver.written(sent[0]!.length + sent[1]!.length);
+    destination.write(line);
+    destination.write(line);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent[2]).toBe(line + line);
+    expect(droppedLogLines() - droppedBefore).toBe(2);
+  });
+
+  it('shares the count across threads through its buffer', () => {
+    const sender = new LogHandOver(undefined, 100);
+    const receiver = new LogHandOver(sender.buffer);
+    sender.sent(90);
+    expect(sender.hasRoomFor(10, 0)).toBe(true);
+    expect(sender.hasRoomFor(11, 0)).toBe(false);
+    receiver.written(90);
+    expect(sender.hasRoomFor(100, 0)).toBe(true);
   });
 });

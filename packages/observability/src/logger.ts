@@ -121,14 +121,63 @@ export function stdoutLogDestination(): DestinationStream {
 }
 
 /**
+ * Characters of log lines a thread may have handed to the thread that writes stdout and not yet
+ * seen written (`LogHandOver`). Lines wait in the receiving thread's message queue while its event
+ * loop is busy, where stdout's own bound (LOG_BUFFER_MAX_BYTES) cannot see them: without this, a
+ * worker thread logging through a long stall of the API's event loop grew its process's memory
+ * for as long as the stall lasted.
+ */
+export const LOG_HANDOVER_MAX_CHARS = 16 * 1024 * 1024;
+
+/**
+ * The characters a thread has handed over and the receiving thread has not yet written, shared by
+ * both (a SharedArrayBuffer, so neither waits on the other to count). The sender adds before it
+ * sends (`forwardingLogDestination`); the receiver subtracts once it has written (`written`).
+ */
+export class LogHandOver {
+  private readonly pending: Int32Array;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
+    private readonly maxChars = LOG_HANDOVER_MAX_CHARS,
+  ) {
+    this.pending = new Int32Array(buffer);
+  }
+
+  /** Whether `chars` more may wait, beside `alsoWaiting` held by the sender itself. */
+  hasRoomFor(chars: number, alsoWaiting: number): boolean {
+    return Atomics.load(this.pending, 0) + alsoWaiting + chars <= this.maxChars;
+  }
+
+  sent(chars: number): void {
+    Atomics.add(this.pending, 0, chars);
+  }
+
+  written(chars: number): void {
+    Atomics.sub(this.pending, 0, chars);
+  }
+}
+
+function countLines(text: string): number {
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++;
+  return Math.max(lines, 1);
+}
+
+/**
  * A destination that hands lines to `send` (a worker thread's, to the thread that writes stdout):
  * the lines logged in one turn of the event loop go together, one message for them all (a message
  * per line cost ~3 us of the process's CPU a line against ~1 us, 100,000 lines handed over by a
  * worker thread). `flush` sends what waits at once: before the thread says it has closed, so no
  * line is lost or arrives after that; and when the thread exits, however it exits (a crash's own
  * turn logged lines that would otherwise be lost, as pino's asynchronous stdout writer does not).
+ * With a `handOver`, a line that would take the characters waiting past its bound is dropped and
+ * counted (`hookrelay_log_lines_dropped_total`, as stdout's writer does), not queued.
  */
-export function forwardingLogDestination(send: (lines: string) => void): DestinationStream & { flush(done?: () => void): void } {
+export function forwardingLogDestination(
+  send: (lines: string) => void,
+  handOver?: LogHandOver,
+): DestinationStream & { flush(done?: () => void): void } {
   let waiting = '';
   let scheduled = false;
   const sendWaiting = (): void => {
@@ -136,11 +185,16 @@ export function forwardingLogDestination(send: (lines: string) => void): Destina
     if (!waiting) return;
     const lines = waiting;
     waiting = '';
+    handOver?.sent(lines.length);
     send(lines);
   };
   process.once('exit', sendWaiting);
   return {
     write: (line: string) => {
+      if (handOver && !handOver.hasRoomFor(line.length, waiting.length)) {
+        droppedLines += countLines(line);
+        return;
+      }
       waiting += line;
       if (scheduled) return;
       scheduled = true;
