@@ -5,7 +5,7 @@ import type { ApiDeps } from './deps';
 import { INFLATE_BODIES } from './compressed-bodies';
 import { errorHandler } from './errors';
 import { JSON_MEDIA_TYPES, noSuchRoute, requireJsonBodies } from './http-semantics';
-import { limitBodyDepth } from './json-depth';
+import { checkBodyShape } from './json-depth';
 import { openApiDocument } from './openapi';
 import { portalStatic } from './portal-static';
 import { adminRoutes } from './routes/admin';
@@ -24,7 +24,7 @@ import { usePlainValidationMessages } from './validation-messages';
 
 /** The /v1 routes' bodies: JSON up to 1 MB, declared as JSON, never decompressed, at most MAX_BODY_DEPTH deep. */
 function readJsonBodies(): RequestHandler[] {
-  return [express.json({ limit: '1mb', type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES }), requireJsonBodies(), limitBodyDepth()];
+  return [express.json({ limit: '1mb', type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES, verify: checkBodyShape }), requireJsonBodies()];
 }
 
 export function createApp(deps: ApiDeps): Express {

@@ -106,4 +106,32 @@ describe('JSON nesting is limited to 64 levels', () => {
     expect(res.body.error.code).toBe('validation_failed');
     expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}${path}`)).body.data).toEqual([]);
   });
+
+  describe('distinct object keys are limited to 10,000 a body, refused before parsing', () => {
+    const manyKeys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+
+    it('publishes a payload of 9,999 keys (the envelope has one more) and refuses one of 10,001, naming the limit and storing nothing', async () => {
+      expect((await publishRaw('/events', `{"type":"custom.keys","payload":${manyKeys(9_998)}}`)).status).toBe(202);
+      const res = await publishRaw('/events', `{"type":"custom.keys","payload":${manyKeys(10_001)}}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.details).toEqual([{ path: '(body)', message: 'using more than 10,000 distinct object keys' }]);
+      expect(await eventsOf(h, subscriber.sid)).toHaveLength(1);
+    });
+
+    it('publishes a batch of 5,000 records sharing their keys', async () => {
+      const records = Array.from({ length: 5_000 }, (_, i) => ({ id: i, status: 'delivered', to: `+1555${i}` }));
+      const res = await publishRaw('/events/batch', JSON.stringify({ events: [{ type: 'custom.records', payload: { records } }] }));
+      expect(res.status).toBe(202);
+    });
+
+    it('refuses a source body of 10,001 distinct keys, records why, and publishes nothing', async () => {
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.keys', verification: TOKEN_HEADER });
+      const res = await ingest(h, source.ingestUrl, { body: manyKeys(10_001), headers: WITH_TOKEN });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toEqual({ code: 'invalid_body', message: 'body uses more than 10000 distinct object keys' });
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ outcome: 'rejected', status: 400 });
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
+    });
+  });
 });

@@ -1,5 +1,7 @@
-import type { RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Response } from 'express';
 import { ValidationError } from './errors';
+import { jsonShapeOf, MAX_BODY_KEYS } from './json-shape';
 
 /**
  * How deep a published payload may nest (objects and arrays; `{"a":[1]}` is 2 levels). 64 is what
@@ -71,18 +73,22 @@ export function tooDeepError(path: string): ValidationError {
 }
 
 /**
- * Refuses, after express.json, a body that nests deeper than MAX_BODY_DEPTH, before any route reads
- * it. Records how deep the body is (`res.locals.jsonDepth`), so a route can skip checking payloads
- * one by one when the whole body is shallow enough (bodyIsShallow).
+ * express.json's `verify`: refuses a body that nests deeper than MAX_BODY_DEPTH or uses more than
+ * MAX_BODY_KEYS distinct object keys, from its bytes, before JSON.parse pays for it (jsonShapeOf),
+ * so no route reads such a body. Records how deep the body is (`res.locals.jsonDepth`), so a route
+ * can skip checking payloads one by one when the whole body is shallow enough (bodyIsShallow).
  */
-export function limitBodyDepth(): RequestHandler {
-  return (req, res, next) => {
-    const depth = depthOf(req.body, MAX_BODY_DEPTH);
-    res.locals.jsonDepth = depth;
-    if (depth <= MAX_BODY_DEPTH) return next();
-    const message = `nested deeper than ${MAX_BODY_DEPTH} levels (payloads: at most ${MAX_JSON_DEPTH} levels)`;
-    next(new ValidationError(`request body is ${message}`, [{ path: '(body)', message }]));
-  };
+export function checkBodyShape(_req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  const shape = jsonShapeOf(body, MAX_BODY_DEPTH);
+  if ('depth' in shape) {
+    (res as Response).locals.jsonDepth = shape.depth;
+    return;
+  }
+  const message =
+    shape.refused === 'too_deep'
+      ? `nested deeper than ${MAX_BODY_DEPTH} levels (payloads: at most ${MAX_JSON_DEPTH} levels)`
+      : `using more than ${MAX_BODY_KEYS.toLocaleString('en-US')} distinct object keys`;
+  throw new ValidationError(`request body is ${message}`, [{ path: '(body)', message }]);
 }
 
 /** True when no payload `envelope` levels down in the request's body can nest deeper than MAX_JSON_DEPTH. */

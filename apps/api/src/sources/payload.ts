@@ -1,4 +1,5 @@
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeepMessage } from '../json-depth';
+import { MAX_JSON_DEPTH, tooDeepMessage } from '../json-depth';
+import { jsonShapeOf, MAX_BODY_KEYS } from '../json-shape';
 import type { SourceFormat } from './source-input';
 
 export type ParsedBody = { ok: true; payload: unknown } | { ok: false; reason: string };
@@ -49,13 +50,19 @@ export function parseBody(format: SourceFormat, body: Buffer): ParsedBody {
   const text = body.toString('utf8');
   switch (format) {
     case 'json': {
-      let payload: unknown;
+      // Its shape first, from the bytes: a body refused for it is never parsed (jsonShapeOf).
+      const shape = jsonShapeOf(body, MAX_JSON_DEPTH);
+      if ('refused' in shape)
+        return {
+          ok: false,
+          reason:
+            shape.refused === 'too_deep' ? `body is ${tooDeepMessage()}` : `body uses more than ${MAX_BODY_KEYS} distinct object keys`,
+        };
       try {
-        payload = JSON.parse(text) as unknown;
+        return { ok: true, payload: JSON.parse(text) as unknown };
       } catch {
         return { ok: false, reason: 'body is not valid JSON' };
       }
-      return nestsDeeperThan(payload, MAX_JSON_DEPTH) ? { ok: false, reason: `body is ${tooDeepMessage()}` } : { ok: true, payload };
     }
     case 'form':
       return formFields(text);
