@@ -117,6 +117,9 @@ export interface RateWindowLimits {
  */
 export type RateVerdict = null | { retryAfterSeconds: number; window: 'second' | 'minute'; first: boolean };
 
+/** Sources a listing reads at once (records and verified marks, one MGET): ~265 KB at most. */
+const LIST_READ_SOURCES = 10;
+
 /** Oldest entries beyond this are trimmed: the history is for diagnosis, not an archive. */
 export const SOURCE_HISTORY_CAP = 1000;
 
@@ -128,10 +131,14 @@ export function hashSourceToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** A listed source: its secrets opened, or, where one could not be, that one null and the reason. */
+/**
+ * A listed source: its secrets opened, or, where one could not be, that one null and the reason;
+ * and when a request first passed its verification (null while unverified).
+ */
 export interface ListedSource<T> {
   source: T;
   unreadable: SecretUnreadableError | null;
+  verifiedAt: number | null;
 }
 
 /**
@@ -218,7 +225,7 @@ export class SourceStore {
   }
 
   /** As `open`, for a list: what cannot be opened is null, and the reason comes with it. */
-  private openReadable<T extends SourceBase>(stored: StoredSource): ListedSource<T> {
+  private openReadable<T extends SourceBase>(stored: StoredSource): Omit<ListedSource<T>, 'verifiedAt'> {
     const { tokenHash: _hash, ...record } = stored;
     const opened = openReadableSecrets(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
     return { source: opened.record as unknown as T, unreadable: opened.unreadable };
@@ -251,9 +258,21 @@ export class SourceStore {
    */
   async list<T extends SourceBase = SourceBase>(subscriberId: string): Promise<Array<ListedSource<T>>> {
     const ids = await this.redis.zrange(this.keys.subscriberSources(subscriberId), 0, -1);
-    if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.keys.source(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => this.openReadable<T>(JSON.parse(r) as StoredSource));
+    const listed: Array<ListedSource<T>> = [];
+    // The records and their verified marks in one read per LIST_READ_SOURCES: a mark each, read
+    // apart, was 50 more round trips for the quota's 50 sources; all 50 at once (1.3 MB with the
+    // largest `matches`) were parsed in one turn of the event loop, which every subscriber shares.
+    for (let at = 0; at < ids.length; at += LIST_READ_SOURCES) {
+      const chunk = ids.slice(at, at + LIST_READ_SOURCES);
+      const raws = await this.redis.mget([...chunk.map((id) => this.keys.source(id)), ...chunk.map((id) => this.keys.sourceVerified(id))]);
+      chunk.forEach((_id, i) => {
+        const raw = raws[i];
+        if (!raw) return; // deleted between the index read and this one
+        const mark = raws[chunk.length + i];
+        listed.push({ ...this.openReadable<T>(JSON.parse(raw) as StoredSource), verifiedAt: mark == null ? null : Number(mark) });
+      });
+    }
+    return listed;
   }
 
   async count(subscriberId: string): Promise<number> {
