@@ -34,7 +34,7 @@ type SourceRedis = Redis & {
   hookrelayCreateSource(...args: [...SourceWrite, quota: number]): Promise<number>;
   hookrelaySaveSource(...args: SourceWrite): Promise<number>;
   hookrelayMarkSourceVerified(record: string, verified: string, at: string): Promise<number>;
-  hookrelayTakeIngestRate(...args: [...keys: string[], ...limits: number[]]): Promise<0 | [number, number]>;
+  hookrelayTakeIngestRate(...args: [...keys: [string, string, string, string], ...limits: number[]]): Promise<0 | [number, number]>;
 };
 
 /** What the store needs of a source; the API owns the rest of its shape (verification, matches, ...). */
