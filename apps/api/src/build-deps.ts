@@ -18,6 +18,7 @@ import type { SecretBox } from '@hookrelay/secrets';
 import type { ApiDeps } from './deps';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER } from './sources/source-input';
+import { VERIFICATION_MAX_WAIT_MS } from './verification';
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
 
 export interface BuildApiDepsOptions {
@@ -46,6 +47,8 @@ export interface BuildApiDepsOptions {
   platformName?: string;
   /** Deliveries one batch publish may create. @defaultValue DEFAULT_MAX_BATCH_DELIVERIES */
   maxBatchDeliveries?: number;
+  /** The most an endpoint verification takes, all of it. @defaultValue VERIFICATION_MAX_WAIT_MS */
+  verificationTimeoutMs?: number;
   /** Requests to all of one subscriber's source URLs together. @defaultValue DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER */
   sourceRequestsPerSubscriber?: RateWindowLimits;
 }
@@ -82,6 +85,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     publicUrl: options.publicUrl,
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries ?? DEFAULT_MAX_BATCH_DELIVERIES,
+    verificationTimeoutMs: options.verificationTimeoutMs ?? VERIFICATION_MAX_WAIT_MS,
     sourceRequestsPerSubscriber: Object.freeze({ ...(options.sourceRequestsPerSubscriber ?? DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER) }),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),

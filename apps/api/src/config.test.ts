@@ -25,6 +25,8 @@ describe('configuration from the environment', () => {
       // Four sources' worth of the default burst, five of the default minute (DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER).
       HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: 200,
       HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 6000,
+      // A whole endpoint verification, token fetch and connecting included: Webex Connect's 10 s for a call.
+      HOOKRELAY_VERIFICATION_TIMEOUT_MS: 10_000,
       HOOKRELAY_BUILTIN_CATALOG: true,
       // How long a client may take to send a request, and its headers: Node's defaults are 300 s and 60 s.
       HOOKRELAY_REQUEST_TIMEOUT_MS: 30_000,
@@ -73,6 +75,7 @@ describe('configuration from the environment', () => {
     [{ HOOKRELAY_EVENTS_PER_SECOND: '1000001' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
     [{ HOOKRELAY_MAX_BATCH_DELIVERIES: '999' }, 'HOOKRELAY_MAX_BATCH_DELIVERIES'],
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: '0' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_SECOND'],
+    [{ HOOKRELAY_VERIFICATION_TIMEOUT_MS: '60001' }, 'HOOKRELAY_VERIFICATION_TIMEOUT_MS'],
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 'many' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE'],
     [{ HOOKRELAY_REQUEST_TIMEOUT_MS: '0' }, 'HOOKRELAY_REQUEST_TIMEOUT_MS'],
     [{ HOOKRELAY_REQUEST_TIMEOUT_MS: '300001' }, 'HOOKRELAY_REQUEST_TIMEOUT_MS'],

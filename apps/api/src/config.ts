@@ -4,6 +4,7 @@ import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './http-server';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER } from './sources/source-input';
+import { VERIFICATION_MAX_WAIT_MS } from './verification';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 import { workerSettingsSchema } from '@hookrelay/worker';
@@ -108,6 +109,8 @@ export const apiConfigSchema = z
       .min(1)
       .max(60_000_000)
       .default(DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER.perMinute),
+    /** The most an endpoint verification takes, all of it (DNS, connecting, an OAuth token, the request, the answer), in ms; below it, the endpoint's timeoutMs. */
+    HOOKRELAY_VERIFICATION_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(VERIFICATION_MAX_WAIT_MS),
     /** Deliveries one batch publish may create (its events times their matching endpoints); over it, 413. */
     HOOKRELAY_MAX_BATCH_DELIVERIES: z.coerce.number().int().min(1000).max(1_000_000).default(DEFAULT_MAX_BATCH_DELIVERIES),
     /** Days events, deliveries and attempts are kept. */

@@ -55,6 +55,8 @@ export interface ApiDeps {
   platformName?: string;
   /** Deliveries one batch publish may create (HOOKRELAY_MAX_BATCH_DELIVERIES). */
   maxBatchDeliveries: number;
+  /** The most an endpoint verification takes, all of it (HOOKRELAY_VERIFICATION_TIMEOUT_MS). */
+  verificationTimeoutMs: number;
   /** Requests to all of one subscriber's source URLs together (HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, _PER_MINUTE). */
   sourceRequestsPerSubscriber: RateWindowLimits;
   /**
