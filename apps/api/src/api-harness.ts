@@ -48,6 +48,10 @@ export interface ApiHarnessOptions {
   platformName?: string;
   /** See BuildApiDepsOptions.maxBatchDeliveries. */
   maxBatchDeliveries?: number;
+  /** See BuildApiDepsOptions.verificationTimeoutMs. */
+  verificationTimeoutMs?: number;
+  /** See BuildApiDepsOptions.sourceRequestsPerSubscriber. */
+  sourceRequestsPerSubscriber?: { perSecond: number; perMinute: number };
   /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */
   resolve?: LookupFn;
 }
@@ -93,6 +97,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     publicUrl: options.publicUrl,
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries,
+    sourceRequestsPerSubscriber: options.sourceRequestsPerSubscriber,
+    verificationTimeoutMs: options.verificationTimeoutMs,
     resolve: options.resolve,
   });
   const { store, redis } = api.deps;

@@ -74,7 +74,7 @@ export function createApp(deps: ApiDeps): Express {
   v1.use('/subscribers/:sid/events', eventRoutes(deps));
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps, heavyListings));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps, heavyListings));
-  v1.use('/subscribers/:sid/sources', sourceRoutes(deps));
+  v1.use('/subscribers/:sid/sources', sourceRoutes(deps, heavyListings));
   v1.use('/subscribers/:sid/portal-sessions', portalSessionRoutes(deps));
   app.use('/v1', v1);
   // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.

@@ -63,6 +63,11 @@ async function main(): Promise<void> {
     publicUrl: config.HOOKRELAY_PUBLIC_URL,
     platformName: config.HOOKRELAY_PLATFORM_NAME,
     maxBatchDeliveries: config.HOOKRELAY_MAX_BATCH_DELIVERIES,
+    verificationTimeoutMs: config.HOOKRELAY_VERIFICATION_TIMEOUT_MS,
+    sourceRequestsPerSubscriber: {
+      perSecond: config.HOOKRELAY_SOURCE_REQUESTS_PER_SECOND,
+      perMinute: config.HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE,
+    },
   });
   // The worker reads the same environment on its thread (apps/worker's config, as start:worker).
   const thread = withWorker

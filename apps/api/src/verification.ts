@@ -8,8 +8,8 @@ export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 export type VerifyResult = { ok: true } | { ok: false; answered: string };
 
 /**
- * The longest a verification waits for its receiver, below an endpoint's own `timeoutMs` (up to
- * 60 s, for deliveries): the client's request and one of the subscriber's places for requests that
+ * The longest a verification takes, all of it (HOOKRELAY_VERIFICATION_TIMEOUT_MS's default), below
+ * an endpoint's own `timeoutMs` (up to 60 s, for deliveries): the client's request and one of the subscriber's places for requests that
  * wait on receivers (receiverWaitsPerSubscriber) are held meanwhile. Webex Connect, whose test call
  * `post` is, allows any call 10 s; Web1on1 says nothing of time; 10 s is also the default timeoutMs.
  */
@@ -20,8 +20,15 @@ export const VERIFICATION_MAX_WAIT_MS = 10_000;
  * - post: a signed test event must get a 2xx (Webex Connect's test call),
  * - get: a GET must get a 200,
  * - challenge: `GET <url>?type=subscribe&challenge=<random>` must answer exactly the challenge (Web1on1).
- * `candidate` is the endpoint to be stored (or with its new URL); each mode waits its timeoutMs,
- * but at most `maxWaitMs`.
+ * `candidate` is the endpoint to be stored (or with its new URL).
+ *
+ * One deadline for the whole of it, its timeoutMs but at most `maxWaitMs`: the answer comes by then
+ * whatever step is running. Before, only the request had it: an OAuth token fetch ran first on its
+ * own 10 s, and a connection whose TLS handshake stalled was waited for until undici's connect
+ * timeout (10 s), which no abort signal reaches. Work the deadline cannot stop (a token request or
+ * a connection still pending) runs on until it lets go, and `onSettled` is called then: the caller
+ * keeps the subscriber's place for it until that moment, so hung verifications cannot pile up
+ * beyond the places (receiverWaitsPerSubscriber). Nothing is sent to the receiver after the deadline.
  */
 export async function verifyEndpoint(
   mode: VerifyMode,
@@ -29,11 +36,42 @@ export async function verifyEndpoint(
   outbound: { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'> },
   nowMs: number,
   maxWaitMs = VERIFICATION_MAX_WAIT_MS,
+  onSettled: () => void = () => undefined,
+): Promise<VerifyResult> {
+  if (mode === 'none') {
+    onSettled();
+    return { ok: true };
+  }
+  const waitMs = Math.min(candidate.timeoutMs, maxWaitMs);
+  const deadline = AbortSignal.timeout(waitMs);
+  const work = verifyWithin(mode, candidate, outbound, nowMs, waitMs, deadline);
+  void work.then(onSettled, onSettled);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<VerifyResult>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, answered: 'no answer (timeout)' }), waitMs);
+  });
+  try {
+    return await Promise.race([
+      work.catch((err: unknown) => ({ ok: false, answered: `no answer (${errorKindOf(err, deadline)})` }) as const),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The verification's steps, each given what is left of `waitMs` once `deadline` has started running. */
+async function verifyWithin(
+  mode: Exclude<VerifyMode, 'none'>,
+  candidate: Endpoint,
+  outbound: { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'> },
+  nowMs: number,
+  waitMs: number,
+  deadline: AbortSignal,
 ): Promise<VerifyResult> {
   const { dispatcher } = outbound;
-  if (mode === 'none') return { ok: true };
   // The candidate as it is called: every timeout below comes from its timeoutMs.
-  const endpoint = { ...candidate, timeoutMs: Math.min(candidate.timeoutMs, maxWaitMs) };
+  const endpoint = { ...candidate, timeoutMs: waitMs };
   if (mode === 'post') {
     const event: StoredEvent = {
       id: `evt_verify_${randomBytes(8).toString('hex')}`,
@@ -43,8 +81,9 @@ export async function verifyEndpoint(
       createdAt: nowMs,
     };
     const req = prepareDelivery(endpoint, event, { id: 'dlv_verification' }, 1, { userAgent: USER_AGENT, nowMs });
-    // Through the endpoint's auth, OAuth and Digest included: the test call is answered like a delivery.
-    const { result } = await outbound.auth.send(endpoint, req);
+    // Through the endpoint's auth, OAuth and Digest included: the test call is answered like a
+    // delivery. Each send gets what is left of the deadline, and none starts after it.
+    const { result } = await outbound.auth.send(endpoint, req, { deadlineAt: nowMs + waitMs });
     if (result.kind === 'error') return { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` };
     if (result.statusCode >= 200 && result.statusCode < 300) return { ok: true };
     return { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` };
@@ -55,14 +94,13 @@ export async function verifyEndpoint(
     url.searchParams.set('type', 'subscribe');
     url.searchParams.set('challenge', challenge);
   }
-  const signal = AbortSignal.timeout(endpoint.timeoutMs);
   try {
     // A receiver behind basic, api-key or bearer auth checks the GET too (Web1on1 allows credentials in the URL).
     const res = await request(url, {
       method: 'GET',
       dispatcher,
       headers: { ...staticAuthHeaders(endpoint.auth), 'user-agent': USER_AGENT },
-      signal,
+      signal: deadline,
     });
     if (mode === 'get') {
       // Only the status matters: a big or streaming body must not hold the API request open.
@@ -73,7 +111,7 @@ export async function verifyEndpoint(
     if (res.statusCode === 200 && body?.trim() === challenge) return { ok: true };
     return { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` };
   } catch (err) {
-    return { ok: false, answered: `no answer (${errorKindOf(err, signal)})` };
+    return { ok: false, answered: `no answer (${errorKindOf(err, deadline)})` };
   }
 }
 

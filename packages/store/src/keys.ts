@@ -47,6 +47,8 @@ export function createKeys(prefix: string) {
     /** A source's inbound request history (sorted set by time) and its rate-limit counters. */
     sourceRequests: (id: string) => `${prefix}:src:${id}:req`,
     sourceRate: (id: string, window: string) => `${prefix}:src:${id}:rl:${window}`,
+    /** A subscriber's ingest request counters, across all of its sources (take-ingest-rate-4.lua). */
+    subscriberSourceRate: (subscriberId: string, window: string) => `${prefix}:sub:${subscriberId}:src-rl:${window}`,
     /** A replay claim (string, expiring with its window): the SHA-256 of a signature or dedupe key -> the event it published. */
     sourceReplay: (id: string, keyHash: string) => `${prefix}:src:${id}:rp:${keyHash}`,
     subscriber: (id: string) => `${prefix}:sub:${id}`,

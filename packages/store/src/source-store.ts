@@ -8,6 +8,7 @@ import { appendToLog, defineHistoryLogCommands, pageLogNewestFirst, type NewestF
 import { openReadableSecrets, openSecrets, sealSecrets } from './record-secrets';
 
 const CREATE_SOURCE = readFileSync(join(__dirname, 'create-source-3.lua'), 'utf8');
+const TAKE_INGEST_RATE = readFileSync(join(__dirname, 'take-ingest-rate-4.lua'), 'utf8');
 
 /**
  * A change to a source, and its first verification, are written only while the source exists: a
@@ -33,6 +34,7 @@ type SourceRedis = Redis & {
   hookrelayCreateSource(...args: [...SourceWrite, quota: number]): Promise<number>;
   hookrelaySaveSource(...args: SourceWrite): Promise<number>;
   hookrelayMarkSourceVerified(record: string, verified: string, at: string): Promise<number>;
+  hookrelayTakeIngestRate(...args: [...keys: [string, string, string, string], ...limits: number[]]): Promise<0 | [number, number]>;
 };
 
 /** What the store needs of a source; the API owns the rest of its shape (verification, matches, ...). */
@@ -111,11 +113,22 @@ export interface RateWindowLimits {
 }
 
 /**
- * Null when under both limits, else how long the sender should wait. `first`: the window's first
- * refused request (the history records only that one: a flood of refused requests is otherwise one
- * Redis write each).
+ * Null when under every limit, else which refused the request and how long the sender should wait.
+ * `scope`: the source's own limit, or its subscriber's across all of its sources. `first`: the
+ * window's first refused request (the history records only that one: a flood of refused requests
+ * is otherwise one Redis write each).
  */
-export type RateVerdict = null | { retryAfterSeconds: number; window: 'second' | 'minute'; first: boolean };
+export type RateVerdict = null | {
+  retryAfterSeconds: number;
+  window: 'second' | 'minute';
+  scope: 'source' | 'subscriber';
+  /** The limit the window holds. */
+  limit: number;
+  first: boolean;
+};
+
+/** Sources a listing reads at once (records and verified marks, one MGET): ~265 KB at most. */
+const LIST_READ_SOURCES = 10;
 
 /** Oldest entries beyond this are trimmed: the history is for diagnosis, not an archive. */
 export const SOURCE_HISTORY_CAP = 1000;
@@ -128,10 +141,14 @@ export function hashSourceToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** A listed source: its secrets opened, or, where one could not be, that one null and the reason. */
+/**
+ * A listed source: its secrets opened, or, where one could not be, that one null and the reason;
+ * and when a request first passed its verification (null while unverified).
+ */
 export interface ListedSource<T> {
   source: T;
   unreadable: SecretUnreadableError | null;
+  verifiedAt: number | null;
 }
 
 /**
@@ -151,6 +168,7 @@ export class SourceStore {
       redis.defineCommand('hookrelayCreateSource', { numberOfKeys: 3, lua: CREATE_SOURCE });
       redis.defineCommand('hookrelaySaveSource', { numberOfKeys: 3, lua: SAVE_SOURCE });
       redis.defineCommand('hookrelayMarkSourceVerified', { numberOfKeys: 2, lua: MARK_SOURCE_VERIFIED });
+      redis.defineCommand('hookrelayTakeIngestRate', { numberOfKeys: 4, lua: TAKE_INGEST_RATE });
     }
     // recordRequest's, here with the rest: see defineHistoryLogCommands.
     defineHistoryLogCommands(redis);
@@ -218,7 +236,7 @@ export class SourceStore {
   }
 
   /** As `open`, for a list: what cannot be opened is null, and the reason comes with it. */
-  private openReadable<T extends SourceBase>(stored: StoredSource): ListedSource<T> {
+  private openReadable<T extends SourceBase>(stored: StoredSource): Omit<ListedSource<T>, 'verifiedAt'> {
     const { tokenHash: _hash, ...record } = stored;
     const opened = openReadableSecrets(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
     return { source: opened.record as unknown as T, unreadable: opened.unreadable };
@@ -251,9 +269,21 @@ export class SourceStore {
    */
   async list<T extends SourceBase = SourceBase>(subscriberId: string): Promise<Array<ListedSource<T>>> {
     const ids = await this.redis.zrange(this.keys.subscriberSources(subscriberId), 0, -1);
-    if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.keys.source(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => this.openReadable<T>(JSON.parse(r) as StoredSource));
+    const listed: Array<ListedSource<T>> = [];
+    // The records and their verified marks in one read per LIST_READ_SOURCES: a mark each, read
+    // apart, was 50 more round trips for the quota's 50 sources; all 50 at once (1.3 MB with the
+    // largest `matches`) were parsed in one turn of the event loop, which every subscriber shares.
+    for (let at = 0; at < ids.length; at += LIST_READ_SOURCES) {
+      const chunk = ids.slice(at, at + LIST_READ_SOURCES);
+      const raws = await this.redis.mget([...chunk.map((id) => this.keys.source(id)), ...chunk.map((id) => this.keys.sourceVerified(id))]);
+      chunk.forEach((_id, i) => {
+        const raw = raws[i];
+        if (!raw) return; // deleted between the index read and this one
+        const mark = raws[chunk.length + i];
+        listed.push({ ...this.openReadable<T>(JSON.parse(raw) as StoredSource), verifiedAt: mark == null ? null : Number(mark) });
+      });
+    }
+    return listed;
   }
 
   async count(subscriberId: string): Promise<number> {
@@ -277,40 +307,43 @@ export class SourceStore {
   }
 
   /**
-   * Counts one request in fixed one-second and one-minute windows. Rejected requests count too, so
+   * Counts one request to the source's URL in fixed one-second and one-minute windows, the
+   * source's and its subscriber's across all of its sources (`subscriberLimits`), in one script
+   * call: one round trip, a refusal's first-refusal mark included. Refused requests count too, so
    * a sender that ignores 429 stays limited.
    */
-  async hitRateLimit(id: string, limits: RateWindowLimits): Promise<RateVerdict> {
+  async hitRateLimit(
+    source: Pick<SourceBase, 'id' | 'subscriberId'>,
+    limits: RateWindowLimits,
+    subscriberLimits: RateWindowLimits,
+  ): Promise<RateVerdict> {
     const now = this.now();
     const second = Math.floor(now / 1000);
     const minute = Math.floor(now / 60_000);
-    const secondKey = this.keys.sourceRate(id, `s${second}`);
-    const minuteKey = this.keys.sourceRate(id, `m${minute}`);
-    const replies = await this.redis
-      .multi()
-      .incr(secondKey)
-      .pexpire(secondKey, SECOND_WINDOW_KEPT_MS)
-      .incr(minuteKey)
-      .pexpire(minuteKey, MINUTE_WINDOW_KEPT_MS)
-      .exec();
-    const inSecond = Number(replies?.[0]?.[1] ?? 0);
-    const inMinute = Number(replies?.[2]?.[1] ?? 0);
-    if (inSecond > limits.perSecond)
-      return { retryAfterSeconds: 1, window: 'second', first: await this.firstRefusal(secondKey, SECOND_WINDOW_KEPT_MS) };
-    if (inMinute > limits.perMinute) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000));
-      return { retryAfterSeconds, window: 'minute', first: await this.firstRefusal(minuteKey, MINUTE_WINDOW_KEPT_MS) };
-    }
-    return null;
-  }
-
-  /**
-   * Whether this is the first refusal a window's counter has seen: marked once per window beside
-   * its counter, so it holds whichever window refused the requests before it (a count that passed
-   * the minute's limit on a request the second's refused was never the minute's "first").
-   */
-  private async firstRefusal(windowKey: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`${windowKey}:refused`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    const verdict = await (this.redis as SourceRedis).hookrelayTakeIngestRate(
+      this.keys.sourceRate(source.id, `s${second}`),
+      this.keys.sourceRate(source.id, `m${minute}`),
+      this.keys.subscriberSourceRate(source.subscriberId, `s${second}`),
+      this.keys.subscriberSourceRate(source.subscriberId, `m${minute}`),
+      limits.perSecond,
+      limits.perMinute,
+      subscriberLimits.perSecond,
+      subscriberLimits.perMinute,
+      SECOND_WINDOW_KEPT_MS,
+      MINUTE_WINDOW_KEPT_MS,
+    );
+    if (verdict === 0) return null;
+    const [refusing, first] = verdict;
+    const window = refusing % 2 === 1 ? 'second' : 'minute';
+    const scope = refusing <= 2 ? 'source' : 'subscriber';
+    const within = scope === 'source' ? limits : subscriberLimits;
+    return {
+      window,
+      scope,
+      limit: window === 'second' ? within.perSecond : within.perMinute,
+      retryAfterSeconds: window === 'second' ? 1 : Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)),
+      first: first === 1,
+    };
   }
 
   /**

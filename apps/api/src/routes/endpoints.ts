@@ -82,12 +82,13 @@ export function endpointRoutes(
   /**
    * Verifying holds this request, a socket and memory until the receiver answers: a place is taken
    * before the endpoint is called, and so before anything is stored, and a subscriber with all its
-   * places taken gets 429 `verifications_in_flight`.
+   * places taken gets 429 `verifications_in_flight`. The place is given back when the verification's
+   * work has let go, which may be after its answer (verifyEndpoint's deadline).
    */
   async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint): Promise<void> {
     if (mode === 'none') return;
     const release = verifications.take(endpoint.subscriberId, 'verify');
-    const result = await verifyEndpoint(mode, endpoint, deps, deps.now()).finally(release);
+    const result = await verifyEndpoint(mode, endpoint, deps, deps.now(), deps.verificationTimeoutMs, release);
     if (!result.ok) throw new AppError(422, 'verification_failed', `endpoint verification (${mode}) failed: ${result.answered}`);
   }
 

@@ -256,15 +256,22 @@ export function ingestRoutes(deps: ApiDeps): Router {
   router.all('/in/:token', async (req: Request, res: Response, next: NextFunction) => {
     const source = await store.sources.findByToken<Source>(String(req.params.token));
     if (!source) throw new NotFoundError('source');
-    // Every request counts, whatever its method. Only a window's first refusal is recorded (history
-    // and log): a flood of refused requests would otherwise be a Redis write and a log line each.
-    const limited = await store.sources.hitRateLimit(source.id, source.rateLimit);
+    // Every request counts, whatever its method, against the source's limit and its subscriber's
+    // across all of its sources, before it is verified. Only a window's first refusal is recorded
+    // (history and log): a flood of refused requests would otherwise be a Redis write and a log line each.
+    const limited = await store.sources.hitRateLimit(source, source.rateLimit, deps.sourceRequestsPerSubscriber);
     if (limited) {
-      const message = `more than ${limited.window === 'second' ? source.rateLimit.perSecond : source.rateLimit.perMinute} requests per ${limited.window}`;
+      const message =
+        limited.scope === 'source'
+          ? `more than ${limited.limit} requests per ${limited.window}`
+          : `more than ${limited.limit} requests per ${limited.window} to the subscriber's sources together`;
       const refusal: IngestAnswer = {
         status: 429,
         outcome: 'rejected',
-        reason: `rate limit: ${message} (later refusals in this ${limited.window} are not recorded)`,
+        reason:
+          limited.scope === 'source'
+            ? `rate limit: ${message} (later refusals in this ${limited.window} are not recorded)`
+            : `subscriber's source rate limit: ${message} (later refusals in this ${limited.window}, at any of its sources, are not recorded)`,
         json: { error: { code: 'rate_limited', message } },
         headers: { 'retry-after': String(limited.retryAfterSeconds) },
       };

@@ -1,10 +1,10 @@
 /**
  * Whether the portal asks again, and after how long, when the API answers that the subscriber's
  * heavy listings are all running (`429 listings_in_flight`: two per subscriber and API process,
- * shared by endpoint listings, event listings with outcomes and filtered delivery listings). A
- * page that loads two of them while an earlier one still runs (a filter changed quickly, a second
- * tab) would otherwise show an error for a wait of about a second. Only reads are asked again, and
- * only a few times, each after the `Retry-After` the API gave (at most 2 s).
+ * shared by endpoint listings, event listings with outcomes, filtered delivery listings and source
+ * listings). A page that loads two of them while an earlier one still runs (a filter changed
+ * quickly, a second tab) would otherwise show an error for a wait of about a second. Only reads are
+ * asked again, and only a few times, each after the `Retry-After` the API gave (at most 2 s).
  */
 export function busyRetryDelayMs(
   answer: { method: string; status: number; code: string | undefined; retryAfter: string | null },

@@ -2969,7 +2969,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (an endpoint listing reads up to 100 endpoints of ~35 KB). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes` and endpoint listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (an endpoint listing reads up to 100 endpoints of ~35 KB). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3587,7 +3587,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description With `include=outcomes` (up to 5000 deliveries counted for a page), when the subscriber already has 2 heavy listings running in this API process. Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes` and endpoint listings. Retry after the time given. */
+            /** @description With `include=outcomes` (up to 5000 deliveries counted for a page), when the subscriber already has 2 heavy listings running in this API process. Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4034,7 +4034,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (a delivery listing filtered by `status` or `eventType` may read up to 5000 deliveries for a page). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes` and endpoint listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (a delivery listing filtered by `status` or `eventType` may read up to 5000 deliveries for a page). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4236,6 +4236,31 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
+            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads every source whole, up to 50 of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "listings_in_flight",
+                     *         "message": "the subscriber has 2 listings that read many records running at once; retry after one ends",
+                     *         "details": [
+                     *           {
+                     *             "path": "sources",
+                     *             "message": "at most 2 at once"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };

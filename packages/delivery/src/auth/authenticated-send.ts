@@ -12,8 +12,21 @@ import type { ClientCredentialsAuth } from './oauth-token-request';
 import { parseWwwAuthenticate } from './www-authenticate';
 
 type DigestAuth = Extract<NonNullable<Endpoint['auth']>, { type: 'digest' }>;
-/** The endpoint a send is for: its id keys tokens and Digest sessions, its subscriber pays for DNS. */
-type Owner = Pick<Endpoint, 'id' | 'subscriberId'>;
+/**
+ * The endpoint a send is for: its id keys tokens and Digest sessions, its subscriber pays for DNS;
+ * and the caller's deadline, if it has one (SendOptions.deadlineAt).
+ */
+type Owner = Pick<Endpoint, 'id' | 'subscriberId'> & { deadlineAt?: number };
+
+export interface SendOptions {
+  /**
+   * When the caller stops waiting (epoch ms on the sender's clock), for a caller whose budget
+   * covers the whole send, token fetch included (the API's endpoint verification): each request
+   * gets at most what is left, and none is sent after it. @defaultValue none: each request gets
+   * the prepared request's timeoutMs, after any token fetch
+   */
+  deadlineAt?: number;
+}
 
 export interface AuthenticatedSenderOptions {
   dispatcher: Dispatcher;
@@ -47,13 +60,14 @@ export interface AuthenticatedSend {
 export class AuthenticatedSender {
   constructor(private readonly options: AuthenticatedSenderOptions) {}
 
-  async send(endpoint: Endpoint, request: OutboundRequest): Promise<AuthenticatedSend> {
+  async send(endpoint: Endpoint, request: OutboundRequest, opts: SendOptions = {}): Promise<AuthenticatedSend> {
     const started = this.options.now();
     const auth = endpoint.auth;
+    const owner: Owner = { id: endpoint.id, subscriberId: endpoint.subscriberId, deadlineAt: opts.deadlineAt };
     let sent: AuthenticatedSend;
-    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(endpoint, auth, request, started);
-    else if (auth?.type === 'digest') sent = await this.sendWithDigest(endpoint, auth, request, started);
-    else sent = { result: await this.post(request, endpoint), request };
+    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(owner, auth, request, started);
+    else if (auth?.type === 'digest') sent = await this.sendWithDigest(owner, auth, request, started);
+    else sent = { result: await this.post(request, owner), request };
     // The attempt took until its last send's result was decided: a send that timed out resolves
     // only once undici lets go of its request, which can be seconds after its deadline.
     const { decidedAt, ...result } = sent.result as Decided;
@@ -152,7 +166,10 @@ export class AuthenticatedSender {
       if (unresolved) return unresolved;
     }
     const sentAt = now();
-    const result = await sendRequest(this.options.dispatcher, request, now);
+    const left = endpoint.deadlineAt === undefined ? request.timeoutMs : Math.min(request.timeoutMs, endpoint.deadlineAt - sentAt);
+    if (left <= 0)
+      return { kind: 'error', errorKind: 'timeout', message: 'the deadline passed before the request was sent', durationMs: 0 };
+    const result = await sendRequest(this.options.dispatcher, { ...request, timeoutMs: left }, now);
     return { ...result, decidedAt: sentAt + result.durationMs };
   }
 
