@@ -169,7 +169,7 @@ export class AuthenticatedSender {
     const left = endpoint.deadlineAt === undefined ? request.timeoutMs : Math.min(request.timeoutMs, endpoint.deadlineAt - sentAt);
     if (left <= 0)
       return { kind: 'error', errorKind: 'timeout', message: 'the deadline passed before the request was sent', durationMs: 0 };
-    const result = await sendRequest(this.options.dispatcher, { ...request, timeoutMs: left }, now);
+    const result = await sendRequest(this.options.dispatcher, left === request.timeoutMs ? request : { ...request, timeoutMs: left }, now);
     return { ...result, decidedAt: sentAt + result.durationMs };
   }
 
