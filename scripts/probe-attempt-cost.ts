@@ -8,7 +8,7 @@
 //
 // The attempts mirror a worker's: PROBE_ENDPOINTS endpoints, gathered 50 to an event-loop turn
 // (what TurnBatch folds into one call), each the first attempt of its delivery, 4 of 5 delivered
-// and the fifth a 503 to be retried; the clock moves one hour every 1,000 attempts,
+// and the fifth a 503 to be retried; the clock moves one hour every PROBE_ATTEMPTS_PER_HOUR (1,000),
 // so work done once per endpoint and hour is counted at a busier rate than a real hour's.
 import { buildEvent } from '@hookrelay/testing';
 import { startRedisServer } from '@hookrelay/testing';
@@ -17,6 +17,8 @@ import { createStore, pendingDelivery } from '@hookrelay/store';
 
 const ATTEMPTS = Number(process.env.PROBE_ATTEMPTS ?? 20_000);
 const ENDPOINTS = Number(process.env.PROBE_ENDPOINTS ?? 20);
+/** Attempts between one hour and the next on the probe's clock. */
+const PER_HOUR = Number(process.env.PROBE_ATTEMPTS_PER_HOUR ?? 1000);
 const PER_TURN = 50;
 const HOUR_MS = 3_600_000;
 
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       const turn: Array<Promise<unknown>> = [];
       for (let j = 0; j < PER_TURN && recorded < ATTEMPTS; j++, recorded++) {
         const n = i * PER_TURN + j;
-        if (n % 1000 === 0) clock += HOUR_MS;
+        if (n % PER_HOUR === 0) clock += HOUR_MS;
         const endpointId = `ep_probe${n % ENDPOINTS}`;
         const delivery = pendingDelivery(`dlv_probe${n}`, event, endpointId, clock);
         // Every fifth attempt fails and will be retried (a 503).
