@@ -13,6 +13,7 @@ import { endpointRoutes } from './routes/endpoints';
 import { eventRoutes } from './routes/events';
 import { deliveryRoutes } from './routes/deliveries';
 import { endpointActionRoutes } from './routes/endpoint-actions';
+import { endpointStatsRoutes } from './routes/endpoint-stats';
 import { eventHistoryRoutes } from './routes/event-history';
 import { healthRoutes } from './routes/health';
 import { portalSessionRoutes } from './routes/portal-sessions';
@@ -71,6 +72,7 @@ export function createApp(deps: ApiDeps): Express {
   const endpointPlaces = { verifications: receiverWaits.verifications, disables: bulkWork.disables, heavyListings };
   v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, endpointPlaces));
   v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, { testSends: receiverWaits.testSends, recovers: bulkWork.recovers }));
+  v1.use('/subscribers/:sid/endpoints', endpointStatsRoutes(deps));
   v1.use('/subscribers/:sid/events', eventRoutes(deps));
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps, heavyListings));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps, heavyListings));

@@ -475,6 +475,27 @@ describe('the OpenAPI document', () => {
         },
       ],
       [
+        "404 for the stats of an endpoint that is not the subscriber's",
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/endpoints/{eid}/stats',
+          ids: () => ({ endpoints: 'ep_0000000000000000000000000' }),
+          status: 404,
+          code: 'not_found',
+        },
+      ],
+      [
+        '400 for stats since an hour no longer kept',
+        {
+          method: 'GET',
+          path: '/v1/subscribers/{sid}/endpoints/{eid}/stats',
+          query: '?since=2024-05-14T02:00:00Z',
+          status: 400,
+          code: 'validation_failed',
+          message: /query\.since/,
+        },
+      ],
+      [
         '404 for an unknown delivery',
         {
           method: 'GET',

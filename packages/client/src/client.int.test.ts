@@ -54,6 +54,10 @@ describe('@hookrelay/client against a running Hookrelay', () => {
     expect((await mine.events.replay(subscriber.id, one.id)).id).toBe(one.id);
     expect((await mine.endpoints.update(subscriber.id, endpoint.id, { description: 'orders' })).description).toBe('orders');
     expect((await mine.endpoints.test(subscriber.id, endpoint.id, { type: 'custom.order.paid' })).attempt?.statusCode).toBe(200);
+    const stats = await mine.endpoints.stats(subscriber.id, endpoint.id);
+    expect(stats.hours).toHaveLength(24);
+    // The three events and the test send at least (the retry and the replay may still be on their way).
+    expect(stats.hours.reduce((n, hour) => n + hour.delivered, 0)).toBeGreaterThanOrEqual(4);
     await mine.endpoints.delete(subscriber.id, endpoint.id);
     expect((await mine.endpoints.list(subscriber.id)).data).toEqual([]);
   });

@@ -80,6 +80,9 @@ export function createHookrelayClient(options: HookrelayClientOptions) {
       /** Sends a signed test event now (`hookrelay.test`, or a type you name) and returns the attempt. */
       test: (sid: string, eid: string, body: T.TestEventRequest = {}): Promise<T.TestSendResult> =>
         answer(api.POST('/v1/subscribers/{sid}/endpoints/{eid}/test', { params: { path: { sid, eid } }, body })),
+      /** Attempts per hour, delivered and failed: the last 24 hours unless `since`/`until` say otherwise (48 are kept). */
+      stats: (sid: string, eid: string, query: T.EndpointStatsQuery = {}): Promise<T.EndpointStats> =>
+        answer(api.GET('/v1/subscribers/{sid}/endpoints/{eid}/stats', { params: { path: { sid, eid }, query } })),
       /** Queues every failed delivery to the endpoint since `since` again. */
       recover: (sid: string, eid: string, body: T.RecoverRequest): Promise<T.RecoverAccepted> =>
         answer(api.POST('/v1/subscribers/{sid}/endpoints/{eid}/recover', { params: { path: { sid, eid } }, body })),

@@ -21,6 +21,7 @@ export type EndpointWithSecret = Schemas['EndpointWithSecret'];
 export type UpdatedEndpoint = Schemas['UpdatedEndpoint'];
 export type EndpointSecrets = Schemas['EndpointSecrets'];
 export type RecoverAccepted = Schemas['RecoverAccepted'];
+export type EndpointStats = Schemas['EndpointStats'];
 export type TestSendResult = Schemas['TestSendResult'];
 export type Delivery = Schemas['Delivery'];
 export type DeliveryDetail = Schemas['DeliveryDetail'];
@@ -36,6 +37,7 @@ export type WhoAmI = Json<'whoAmI', 200>;
 
 export type EndpointListQuery = Query<'listEndpoints'>;
 export type DeliveryListQuery = Query<'listDeliveries'>;
+export type EndpointStatsQuery = Query<'getEndpointStats'>;
 export type EventListQuery = Query<'listEvents'>;
 
 /** One page of a listing; pass `nextCursor` back as `cursor` for the next, until it is null. */

@@ -7,6 +7,7 @@ import { deliveryId } from '@hookrelay/contracts';
 import type { QueuedDeliveries, QueuedDelivery } from '@hookrelay/queue';
 import { ATTEMPT_LIMITS, boundAttempt } from './attempt-bounds';
 import { ENDPOINT_HEALTH_LUA } from './endpoint-health-store';
+import { ENDPOINT_HOURLY_COUNTS_LUA, HOURS_KEPT } from './endpoint-hourly-counts';
 import { parseStoredEvent, serializeEvent, type EventStore, type EventSummary } from './event-store';
 import { LOG_ENTRY } from './history-log';
 import type { Keys } from './keys';
@@ -14,8 +15,9 @@ import { laneScript, parseLaneEntry, type LaneClass, type LaneEntry } from './la
 import { TurnBatch } from './turn-batch';
 
 const CREATE_EVENT = `${LOG_ENTRY}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
-// The attempt script runs the endpoint's health update too (EndpointHealthStore's, endpoint-health.lua).
-const RECORD_ATTEMPTS = `${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
+// The attempt script runs the endpoint's health update too (EndpointHealthStore's, endpoint-health.lua),
+// which counts the attempt in the endpoint's hour (EndpointHourlyCounts', endpoint-hourly-counts.lua).
+const RECORD_ATTEMPTS = `${ENDPOINT_HOURLY_COUNTS_LUA}\n${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
 const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
 const REOPEN_DELIVERIES = laneScript(join(__dirname, 'reopen-deliveries.lua'));
 const END_DELIVERIES = laneScript(join(__dirname, 'end-deliveries.lua'));
@@ -156,7 +158,7 @@ export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): voi
 
 /** One delivery's part of a record-attempts.lua call. */
 interface AttemptWrite {
-  keys: [string, string, string, string];
+  keys: [string, string, string, string, string];
   args: Array<string | number>;
 }
 
@@ -186,7 +188,7 @@ export interface LaneMoveOptions {
  */
 const READS_PER_TRANSACTION = 300;
 
-/** Attempts gathered into one record-attempts.lua call at most (4 keys each). */
+/** Attempts gathered into one record-attempts.lua call at most (5 keys each). */
 const ATTEMPTS_PER_CALL = 200;
 /** Deliveries read in one load-for-attempts.lua call at most (3 keys each). */
 const LOADS_PER_CALL = 500;
@@ -222,10 +224,10 @@ export class DeliveryStore {
   ) {
     defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
-    const header = [keys.sched(), laneMoves.slowAfter ?? 2, laneMoves.fastAfter ?? 3, ATTEMPT_LIMITS.attemptsPerDelivery];
+    const header = [keys.sched(), laneMoves.slowAfter ?? 2, laneMoves.fastAfter ?? 3, ATTEMPT_LIMITS.attemptsPerDelivery, HOURS_KEPT];
     this.attemptWrites = new TurnBatch(async (writes) => {
       // One flat argument list, built without intermediate arrays: it runs once per worker turn.
-      const call: Array<string | number> = [writes.length * 4];
+      const call: Array<string | number> = [writes.length * 5];
       for (const w of writes) call.push(...w.keys);
       call.push(...header);
       for (const w of writes) call.push(w.args.length, ...w.args);
@@ -425,7 +427,7 @@ export class DeliveryStore {
    * Appends the attempt, moves the delivery's state (writing its record on the first attempt), moves
    * it in the scheduler when `scheduling` names the job's ticket (out of it once ended, into the
    * due set at `patch.nextAttemptAt` for a retry) and (when `health` is given) updates the
-   * endpoint's health, atomically, in one call shared with the other attempts ending in the same
+   * endpoint's health and its attempts per hour (EndpointHourlyCounts), atomically, in one call shared with the other attempts ending in the same
    * event-loop turn (record-attempts.lua). The attempt is stored within ATTEMPT_LIMITS
    * (attempt-bounds.ts), whoever recorded it. Returns the endpoint's failure streak after this
    * attempt and whether the attempt's pace moved the endpoint between lanes.
@@ -449,6 +451,7 @@ export class DeliveryStore {
         this.keys.deliveryAttempts(id),
         this.keys.endpointHealth(endpointId),
         this.keys.endpointOutcomes(endpointId),
+        this.keys.endpointHourlyCounts(endpointId),
       ],
       args: [
         JSON.stringify(boundAttempt(attempt)),

@@ -2,13 +2,14 @@
 -- (endpoint-health-store.ts) owns and reads. Loaded ahead of record-attempts.lua (DeliveryStore)
 -- so that the health moves atomically with the attempt that changes it, in the same round trip.
 --
--- Keys (keys.ts: endpointHealth, endpointOutcomes; DeliveryStore passes them per attempt):
+-- Keys (keys.ts: endpointHealth, endpointOutcomes, endpointHourlyCounts; DeliveryStore passes them per attempt):
 --   health    hash: lastSuccessAt, lastFailureAt (ms), consecutiveFailures, failingSince (ms, only
 --             while a streak runs), streak (the current streak's number)
 --   outcomes  list: '1' or '0' per attempt, newest first, the last 100 (the success rate)
+--   hourly    hash: attempts delivered and failed per hour (endpoint-hourly-counts.lua, loaded ahead of this)
 --   Once the endpoint is deleted, the health hash is only `deleted` for the retention period
 --   (EndpointStore.delete) and nothing is recorded: an attempt in flight at the delete, or a test
---   send, ending after it brought both keys back with no expiry, for good.
+--   send, ending after it brought the keys back with no expiry, for good.
 -- and the attempted delivery's record hash, whose `_streak` field says which streak it was counted in.
 --
 -- consecutiveFailures counts failed deliveries, not attempts: a delivery counts once in a streak,
@@ -26,12 +27,15 @@ function EndpointHealth.streak(health, laneMove)
 end
 
 -- One attempt's outcome at `now`: ok '1' or '0'; final 'delivered', 'failed' (the delivery ended
--- failed) or 'none' (it will be retried, or it was a test send). Answers as EndpointHealth.streak.
-function EndpointHealth.record(health, outcomes, delivery, ok, final, now, laneMove)
+-- failed) or 'none' (it will be retried, or it was a test send). Counts it in the endpoint's
+-- attempts per hour too (`hourly`, endpoint-hourly-counts.lua, kept `hoursKept` hours), past the
+-- same tombstone check. Answers as EndpointHealth.streak.
+function EndpointHealth.record(health, outcomes, hourly, delivery, ok, final, now, laneMove, hoursKept)
   local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince', 'streak', 'deleted')
   if s[4] then
     return { 0, 0, laneMove }
   end
+  EndpointHourlyCounts.count(hourly, ok, now, hoursKept)
   redis.call('LPUSH', outcomes, ok)
   redis.call('LTRIM', outcomes, 0, 99)
   local lastField = ok == '1' and 'lastSuccessAt' or 'lastFailureAt'

@@ -4,6 +4,7 @@ import { summarizeEndpoint, type Endpoint, type EndpointSummary } from '@hookrel
 import type { SecretBox } from '@hookrelay/secrets';
 import { compareAndSet } from './compare-and-set';
 import type { EndpointHealthStore } from './endpoint-health-store';
+import type { EndpointHourlyCounts } from './endpoint-hourly-counts';
 import type { Keys } from './keys';
 import { laneScript, type LaneStore } from './lanes/lane-store';
 import { openSecrets, sealSecrets } from './record-secrets';
@@ -75,6 +76,7 @@ export class EndpointStore {
     private readonly keys: Keys,
     private readonly lanes: LaneStore,
     private readonly health: EndpointHealthStore,
+    private readonly hourlyCounts: EndpointHourlyCounts,
     private readonly retentionMs: number,
     private readonly now: () => number,
     private readonly box: SecretBox,
@@ -198,8 +200,10 @@ export class EndpointStore {
     const deleted = this.keys.subscriberEndpointsDeleted(endpoint.subscriberId);
     const now = this.now();
     const multi = this.redis.multi();
-    // Its health goes with it, in the same transaction, leaving a tombstone that attempts ending later respect.
+    // Its health and attempt counts go with it, in the same transaction, leaving a tombstone that
+    // attempts ending later respect (neither is written again).
     this.health.appendDelete(multi, endpoint.id, this.retentionMs);
+    this.hourlyCounts.appendDelete(multi, endpoint.id);
     // Its rate limit goes first (waking it if it sleeps for the rate): the deliveries left in its
     // lane are only ended by the worker (endpoint_deleted), and need not wait a turn each.
     this.lanes.appendEndpointSettings(multi, { id: endpoint.id, subscriberId: endpoint.subscriberId, rateLimit: undefined });

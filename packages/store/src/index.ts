@@ -9,6 +9,7 @@ import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { PublishRateLimiter } from './publish-rate-limiter';
 import { EndpointHealthStore } from './endpoint-health-store';
+import { EndpointHourlyCounts } from './endpoint-hourly-counts';
 import { LaneStore } from './lanes/lane-store';
 import { EventTypeStore } from './event-type-store';
 import { QueuedDeliveries } from '@hookrelay/queue';
@@ -25,6 +26,7 @@ export * from './idempotency-store';
 export * from './source-store';
 export * from './history-store';
 export * from './endpoint-health-store';
+export * from './endpoint-hourly-counts';
 export * from './publish-rate-limiter';
 export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export * from './event-type-store';
@@ -56,6 +58,7 @@ export interface Store {
   sources: SourceStore;
   history: HistoryStore;
   health: EndpointHealthStore;
+  hourlyCounts: EndpointHourlyCounts;
   lanes: LaneStore;
   publishRate: PublishRateLimiter;
   eventTypes: EventTypeStore;
@@ -72,7 +75,8 @@ export function createStore(options: StoreOptions): Store {
   const deliveries = new DeliveryStore(options.redis, keys, new QueuedDeliveries(prefix), events, retentionMs, now, options.laneMoves);
   const lanes = new LaneStore(options.redis, keys, now, retentionMs);
   const health = new EndpointHealthStore(options.redis, keys);
-  const endpoints = new EndpointStore(options.redis, keys, lanes, health, retentionMs, now, secrets);
+  const hourlyCounts = new EndpointHourlyCounts(options.redis, keys);
+  const endpoints = new EndpointStore(options.redis, keys, lanes, health, hourlyCounts, retentionMs, now, secrets);
   return {
     keys,
     endpoints,
@@ -80,6 +84,7 @@ export function createStore(options: StoreOptions): Store {
     deliveries,
     history: new HistoryStore(options.redis, keys, deliveries, events, endpoints, retentionMs),
     health,
+    hourlyCounts,
     lanes,
     subscribers: new SubscriberStore(options.redis, keys, now),
     portalSessions: new PortalSessionStore(options.redis, keys),

@@ -39,6 +39,8 @@ export function createKeys(prefix: string) {
     /** An endpoint's health counters (hash) and its last 100 attempt outcomes (list of 1/0). */
     endpointHealth: (endpointId: string) => `${prefix}:ep:${endpointId}:health`,
     endpointOutcomes: (endpointId: string) => `${prefix}:ep:${endpointId}:outcomes`,
+    /** An endpoint's attempts delivered and failed per hour, the last 48 hours (hash; endpoint-hourly-counts.ts). */
+    endpointHourlyCounts: (endpointId: string) => `${prefix}:ep:${endpointId}:hourly`,
     /** Inbound sources: the record, a subscriber's index, the ingest token lookup (by SHA-256), the verified mark. */
     source: (id: string) => `${prefix}:src:${id}`,
     subscriberSources: (subscriberId: string) => `${prefix}:sub:${subscriberId}:src`,

@@ -2,8 +2,8 @@
 -- one event-loop turn): per delivery, appends the attempt to its history, moves its state (writing
 -- its record on the first attempt), moves it in the scheduler (out of it once ended, into the due
 -- set for a retry, counting the attempt's pace towards the slow lane: lanes.lua, loaded ahead of
--- this script) and updates its endpoint's health (EndpointHealth.record: endpoint-health.lua,
--- EndpointHealthStore's writes, loaded ahead of this script too). Each delivery's part is the same
+-- this script) and updates its endpoint's health and attempts per hour (EndpointHealth.record:
+-- endpoint-health.lua and endpoint-hourly-counts.lua, loaded ahead of this script too). Each delivery's part is the same
 -- as if it were called alone; one call saves the worker a Redis command per attempt.
 --
 -- Redis does not roll a script back, and when this call fails every caller in it runs again. So:
@@ -12,8 +12,9 @@
 -- attempt the delivery's record already counts (written by an earlier run of the same call, or by a
 -- second job for the same attempt) writes nothing and answers the endpoint's streak as it stands.
 --
--- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes
--- ARGV: schedPrefix, slowAfter, fastAfter, attemptsKept (the newest a delivery's list keeps), then per delivery: n (how many of the following are
+-- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes, endpointHourlyCounts
+-- ARGV: schedPrefix, slowAfter, fastAfter, attemptsKept (the newest a delivery's list keeps),
+--       hoursKept (the hours an endpoint's attempt counts keep), then per delivery: n (how many of the following are
 --       this delivery's), then attemptJson, retentionMs, nowMs, attemptOk ('1'|'0'|'' for no
 --       health update), final ('delivered'|'failed'|'none'), ticket (the job's; '' for an attempt
 --       the scheduler did not hand out, such as a test send), lane (the lane class the job ran
@@ -32,6 +33,10 @@ local attemptsKept = tonumber(ARGV[4])
 if not attemptsKept or attemptsKept < 1 then
   return redis.error_reply('record-attempts: attemptsKept must be a positive number')
 end
+local hoursKept = tonumber(ARGV[5])
+if not hoursKept or hoursKept < 1 then
+  return redis.error_reply('record-attempts: hoursKept must be a positive number')
+end
 local RECORD = 10 -- offset of the record's field/value pairs in a part
 local STATE = 22 -- offset of the state's field/value pairs
 
@@ -39,7 +44,7 @@ local STATE = 22 -- offset of the state's field/value pairs
 local parts = {}
 do
   local k = 1
-  local a = 5
+  local a = 6
   while a <= #ARGV do
     local n = tonumber(ARGV[a])
     local p = { k = k, a = a + 1, last = a + (n or 0) }
@@ -70,11 +75,11 @@ do
     if not p.attempt or p.attempt < 1 then
       return bad('attempt number missing')
     end
-    if KEYS[k + 3] == nil then
+    if KEYS[k + 4] == nil then
       return bad('keys missing')
     end
     parts[#parts + 1] = p
-    k = k + 4
+    k = k + 5
     a = p.last + 1
   end
 end
@@ -117,7 +122,7 @@ local function schedule(id, a)
 end
 
 local function recordOne(p)
-  local delivery, attempts, health, outcomes = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3]
+  local delivery, attempts, health, outcomes, hourly = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3], KEYS[p.k + 4]
   local a, last = p.a, p.last
   local ok = ARGV[a + 3]
   if p.done then
@@ -145,7 +150,7 @@ local function recordOne(p)
   if ok == '' then
     return { 0, 0, laneMove }
   end
-  return EndpointHealth.record(health, outcomes, delivery, ok, ARGV[a + 4], ARGV[a + 2], laneMove)
+  return EndpointHealth.record(health, outcomes, hourly, delivery, ok, ARGV[a + 4], ARGV[a + 2], laneMove, hoursKept)
 end
 
 local replies = {}

@@ -328,10 +328,19 @@ describe('the subscriber portal at /portal', () => {
     await waitUntil(
       page,
       async () =>
-        ((await card.locator('svg[role="img"]').getAttribute('aria-label', { timeout: 500 })) ?? '').includes('2 delivered, 1 failed'),
+        ((await card.locator('svg[role="img"]').getAttribute('aria-label', { timeout: 500 })) ?? '').includes(
+          '2 attempts delivered, 2 failed',
+        ),
       'the chart',
     );
     expect(await card.textContent()).toContain('50%'); // 200, 500, 200, 503: two of four attempts
+    // What the API's counters say, to the attempt.
+    const stats = await h.call('GET', `/v1/subscribers/${acme.id}/endpoints/${endpointId}/stats`);
+    const totals = (stats.body.hours as Array<{ delivered: number; failed: number }>).reduce(
+      (t, x) => [t[0]! + x.delivered, t[1]! + x.failed],
+      [0, 0],
+    );
+    expect(totals).toEqual([2, 2]);
     await shot('endpoints');
   });
 
@@ -340,6 +349,10 @@ describe('the subscriber portal at /portal', () => {
     // The list has a chart per endpoint too: wait for the detail page (its actions) before its chart.
     await page.getByRole('button', { name: 'Send test event' }).waitFor({ timeout: WAIT });
     await page.locator('.chart svg[role="img"]').waitFor({ timeout: WAIT });
+    // The chart's numbers are the API's hourly counters: five failures more in them show up in it
+    // (here as soon as the test send's answer has the chart read again), with no delivery read.
+    const hourly = h.store.keys.endpointHourlyCounts(endpointId);
+    await h.redis.hincrby(hourly, `${Math.floor(Date.now() / 3_600_000)}f`, 5);
     // Health and the chart are read again as soon as the test answer is in, not on their next poll.
     const asked: Array<{ path: string; at: number }> = [];
     const onRequest = (r: { url(): string; method(): string }) =>
@@ -350,16 +363,19 @@ describe('the subscriber portal at /portal', () => {
     const answeredAt = Date.now();
     await waitUntil(
       page,
-      async () =>
-        asked.some(
-          (r) =>
-            r.path.startsWith(`GET /v1/subscribers/${acme.id}/deliveries?`) &&
-            r.path.includes(`endpointId=${endpointId}`) &&
-            r.at >= answeredAt - 1000,
-        ),
+      async () => asked.some((r) => r.path === `GET /v1/subscribers/${acme.id}/endpoints/${endpointId}/stats` && r.at >= answeredAt - 1000),
       'the chart to be read again',
     );
+    await waitUntil(
+      page,
+      async () =>
+        ((await page.locator('.chart svg[role="img"]').getAttribute('aria-label', { timeout: 500 })) ?? '').includes(
+          '3 attempts delivered, 7 failed',
+        ),
+      'the chart to show the counters',
+    );
     page.off('request', onRequest);
+    expect(asked.filter((r) => r.path.includes('/deliveries?'))).toEqual([]);
     const tested = asked.findIndex((r) => r.path === `POST /v1/subscribers/${acme.id}/endpoints/${endpointId}/test`);
     const after = asked.slice(tested + 1);
     expect(after.find((r) => r.path === `GET /v1/subscribers/${acme.id}/endpoints/${endpointId}`)!.at - asked[tested]!.at).toBeLessThan(

@@ -92,6 +92,14 @@ export interface Endpoint {
   updatedAt: number;
 }
 
+/** GET .../endpoints/:eid/stats: attempts per hour in which they ended, oldest first. */
+export interface EndpointStats {
+  endpointId: string;
+  since: number;
+  until: number;
+  hours: Array<{ start: number; delivered: number; failed: number }>;
+}
+
 export interface Delivery {
   id: string;
   eventId: string;

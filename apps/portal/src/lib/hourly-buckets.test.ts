@@ -1,44 +1,24 @@
-import { chartWindow, HOUR_MS, hourlyBuckets } from './hourly-buckets';
+import { hourlyStats } from './hourly-buckets';
 
-const NOW = Date.UTC(2026, 10, 23, 14, 30); // 14:30 UTC
+const HOUR_MS = 3_600_000;
+const at = (h: number) => Date.UTC(2026, 10, 23, h);
 
-describe('hourlyBuckets', () => {
-  it('covers 24 whole hours ending with the current one', () => {
-    const { buckets } = hourlyBuckets([], NOW);
-    expect(buckets).toHaveLength(24);
-    expect(buckets[23]!.start).toBe(Date.UTC(2026, 10, 23, 14));
-    expect(buckets[0]!.start).toBe(Date.UTC(2026, 10, 22, 15));
-    expect(chartWindow(NOW).since).toBe(buckets[0]!.start);
-  });
-
-  it('counts delivered as successes and failed or retrying as failures, in the hour each was created', () => {
-    const at = (h: number, m = 0) => Date.UTC(2026, 10, 23, h, m);
-    const stats = hourlyBuckets(
-      [
-        { createdAt: at(14, 10), state: 'delivered' },
-        { createdAt: at(14, 29), state: 'failed' },
-        { createdAt: at(3, 5), state: 'retrying' },
-        { createdAt: at(3, 59), state: 'failed' },
-        { createdAt: at(13, 0), state: 'pending' },
-      ],
-      NOW,
-    );
-    expect(stats.buckets[23]).toMatchObject({ delivered: 1, failed: 1, pending: 0 });
-    expect(stats.buckets[12]).toMatchObject({ start: at(3), delivered: 0, failed: 2 });
-    expect(stats.buckets[22]).toMatchObject({ pending: 1 });
-    expect(stats).toMatchObject({ delivered: 1, failed: 3, pending: 1 });
+describe('hourlyStats', () => {
+  it("keeps the API's hours in order, totals them and names the hour with the most failures", () => {
+    const hours = Array.from({ length: 24 }, (_, i) => ({ start: at(0) + i * HOUR_MS, delivered: 0, failed: 0 }));
+    hours[3] = { start: at(3), delivered: 2, failed: 7 };
+    hours[14] = { start: at(14), delivered: 40, failed: 1 };
+    hours[23] = { start: at(23), delivered: 5, failed: 7 };
+    const stats = hourlyStats({ hours });
+    expect(stats.buckets).toHaveLength(24);
+    expect(stats.buckets[14]).toEqual({ start: at(14), delivered: 40, failed: 1 });
+    expect(stats).toMatchObject({ delivered: 47, failed: 15 });
+    // The first of equal hours: the earliest time things went wrong.
     expect(stats.worst?.start).toBe(at(3));
   });
 
-  it('leaves out deliveries older than the window or from the future', () => {
-    const stats = hourlyBuckets(
-      [
-        { createdAt: chartWindow(NOW).since - 1, state: 'failed' },
-        { createdAt: NOW + 2 * HOUR_MS, state: 'failed' },
-      ],
-      NOW,
-    );
-    expect(stats.failed).toBe(0);
-    expect(stats.worst).toBeNull();
+  it('names no worst hour when nothing failed', () => {
+    const stats = hourlyStats({ hours: [{ start: at(1), delivered: 3, failed: 0 }] });
+    expect(stats).toMatchObject({ delivered: 3, failed: 0, worst: null });
   });
 });

@@ -3,6 +3,7 @@ import type {
   Delivery,
   DeliveryWithAttempts,
   Endpoint,
+  EndpointStats,
   EventSummary,
   EventTypeInfo,
   Page,
@@ -124,6 +125,8 @@ export function createApi(key: string, subscriberId: string) {
       call<{ secret: string; previousSecrets: Array<{ secret: string; expiresAt: number }> }>('POST', `${ep(eid)}/secret/rotate`, {
         graceMs,
       }),
+    /** The last 24 hours of the endpoint's attempts, counted by the API: one small read. */
+    endpointStats: (eid: string) => call<EndpointStats>('GET', `${ep(eid)}/stats`),
     sendTest: (eid: string, type?: string) => call<TestSendResult>('POST', `${ep(eid)}/test`, type ? { type } : {}),
     /** `cursor`: a previous answer's `nextCursor` for the same `since`, to go on where its scan stopped. */
     recover: (eid: string, since: number, cursor?: string) =>

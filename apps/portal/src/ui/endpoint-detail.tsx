@@ -98,7 +98,7 @@ export function EndpointDetail({ api, id, catalog }: { api: Api; id: string; cat
             </dd>
           </div>
         </dl>
-        <HourlyChart stats={chart.stats} truncated={chart.truncated} />
+        <HourlyChart stats={chart.stats} />
         <ErrorBanner error={chart.error} title="Chart" />
       </section>
 

@@ -119,7 +119,7 @@ function EndpointCard({ api, endpoint: e, now }: { api: Api; endpoint: Endpoint;
           </dd>
         </div>
       </dl>
-      <HourlyChart stats={chart.stats} truncated={chart.truncated} compact />
+      <HourlyChart stats={chart.stats} compact />
       <p class="card-links">
         <a href={href({ name: 'endpoint', id: e.id })}>Details and actions</a>
         <a href={href({ name: 'deliveries', filter: { endpointId: e.id } })}>Deliveries</a>

@@ -1,44 +1,21 @@
 import { useState } from 'preact/hooks';
-import type { Delivery } from '../lib/api-types';
-import { chartWindow, hourlyBuckets, type HourlyStats } from '../lib/hourly-buckets';
+import { hourlyStats, type HourlyStats } from '../lib/hourly-buckets';
 import type { Api } from './api-client';
 import { usePolling } from './hooks';
 
-/** At most this many deliveries are read per chart (10 pages of 100); the chart says so when it stops there. */
-const MAX_PAGES = 10;
-
-/** The last 24 h of one endpoint's deliveries, read from GET .../deliveries?endpointId&since, counted here. */
+/** The last 24 h of one endpoint's attempts, read from GET .../endpoints/:eid/stats: one request per refresh. */
 export function useHourlyStats(
   api: Api,
   endpointId: string,
   refreshMs: number,
-): { stats: HourlyStats | null; truncated: boolean; error: unknown; refresh: () => void } {
-  const [state, setState] = useState<{ stats: HourlyStats | null; truncated: boolean; error: unknown }>({
-    stats: null,
-    truncated: false,
-    error: null,
-  });
-  // Bumped to count again at once (after a test send, a retry or a recovery), not on the next poll.
+): { stats: HourlyStats | null; error: unknown; refresh: () => void } {
+  const [state, setState] = useState<{ stats: HourlyStats | null; error: unknown }>({ stats: null, error: null });
+  // Bumped to read again at once (after a test send, a retry or a recovery), not on the next poll.
   const [round, setRound] = useState(0);
   usePolling(
     async () => {
-      const now = Date.now();
-      const { since } = chartWindow(now);
-      const all: Delivery[] = [];
-      let cursor: string | undefined;
-      let truncated = false;
       try {
-        for (let page = 0; ; page++) {
-          const res = await api.listDeliveries({ endpointId, since, cursor, limit: 100 });
-          all.push(...res.data);
-          if (!res.nextCursor) break;
-          if (page + 1 >= MAX_PAGES) {
-            truncated = true;
-            break;
-          }
-          cursor = res.nextCursor;
-        }
-        setState({ stats: hourlyBuckets(all, now), truncated, error: null });
+        setState({ stats: hourlyStats(await api.endpointStats(endpointId)), error: null });
       } catch (error) {
         setState((s) => ({ ...s, error }));
       }
@@ -51,21 +28,19 @@ export function useHourlyStats(
 
 const hourLabel = (ms: number) => new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** Successes (green, from the bottom) and failures (red, above) per hour, as a small inline SVG. */
-export function HourlyChart({ stats, truncated, compact = false }: { stats: HourlyStats | null; truncated?: boolean; compact?: boolean }) {
+/** Delivered attempts (green, from the bottom) and failed ones (red, above) per hour, as a small inline SVG. */
+export function HourlyChart({ stats, compact = false }: { stats: HourlyStats | null; compact?: boolean }) {
   if (!stats) return <div class={`chart chart-loading${compact ? ' chart-compact' : ''}`} aria-hidden="true" />;
   const { buckets } = stats;
   const width = 240;
   const height = compact ? 36 : 72;
-  const slot = width / buckets.length;
+  const slot = width / Math.max(1, buckets.length);
   const barWidth = Math.max(1, slot - 2);
   const peak = Math.max(1, ...buckets.map((b) => b.delivered + b.failed));
   const scale = (n: number) => (n / peak) * (height - 2);
   const summary =
-    `Last 24 hours: ${stats.delivered} delivered, ${stats.failed} failed or retrying` +
-    (stats.pending ? `, ${stats.pending} pending` : '') +
-    (stats.worst ? `; most failures at ${hourLabel(stats.worst.start)} (${stats.worst.failed})` : '') +
-    (truncated ? '; counted over the latest 1000 deliveries only' : '');
+    `Last 24 hours: ${stats.delivered} attempts delivered, ${stats.failed} failed` +
+    (stats.worst ? `; most failures at ${hourLabel(stats.worst.start)} (${stats.worst.failed})` : '');
   return (
     <figure class={`chart${compact ? ' chart-compact' : ''}`}>
       <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={summary} focusable="false">
@@ -85,7 +60,7 @@ export function HourlyChart({ stats, truncated, compact = false }: { stats: Hour
       </svg>
       <figcaption>
         <span class="legend legend-ok">{stats.delivered} delivered</span> <span class="legend legend-bad">{stats.failed} failed</span>
-        {!compact && <span class="hint"> · per hour, last 24 h{truncated ? ' (latest 1000)' : ''}</span>}
+        {!compact && <span class="hint"> · attempts per hour, last 24 h</span>}
       </figcaption>
     </figure>
   );

@@ -358,6 +358,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscribers/{sid}/endpoints/{eid}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Subscriber id (`sub_...`).
+                 * @example sub_01hzx3q7k2v9m4c8d6e5f3g2h1
+                 */
+                sid: components["parameters"]["SubscriberId"];
+                /**
+                 * @description Endpoint id (`ep_...`).
+                 * @example ep_01hzx3q9a7b6c5d4e3f2g1h0jk
+                 */
+                eid: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Attempts per hour, delivered and failed (the portal's chart)
+         * @description The endpoint's attempts counted per hour in which each ended: `delivered` (a 2xx) and `failed` (anything else: an error status, a timeout, a refused connection), whether or not the delivery will be retried. Test sends count; deliveries that were never sent (their endpoint disabled, their event expired) do not. Counted as each attempt is recorded, so this is one small read whatever the endpoint's traffic. Hours are whole UTC hours (epoch ms multiples of 3600000); the last 48 are kept. Without `since` and `until`: the last 24 hours, the current one last. Unknown query parameters are a 400.
+         */
+        get: operations["getEndpointStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscribers/{sid}/events": {
         parameters: {
             query?: never;
@@ -1152,6 +1183,21 @@ export interface components {
                 secret: string;
                 /** @description Unix milliseconds. */
                 expiresAt: number;
+            }[];
+        };
+        EndpointStats: {
+            endpointId: string;
+            /** @description Start of the first hour (epoch ms). */
+            since: number;
+            /** @description Last millisecond of the last hour (epoch ms), inclusive, as `until` in the query. */
+            until: number;
+            hours: {
+                /** @description Start of the hour (epoch ms). */
+                start: number;
+                /** @description Attempts that ended in this hour with a 2xx. */
+                delivered: number;
+                /** @description Attempts that ended in this hour otherwise, retried or not. */
+                failed: number;
             }[];
         };
         EventInput: {
@@ -3525,6 +3571,179 @@ export interface operations {
                 };
             };
             500: components["responses"]["SecretUnreadable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getEndpointStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A time in the first hour answered (rounded down to its start): Unix milliseconds, or an ISO 8601 date-time with an offset. At most 47 hours before the current hour; a 400 naming `query.since` otherwise. Default: 23 hours before the last hour.
+                 * @example 2024-05-14T02:00:00Z
+                 */
+                since?: components["schemas"]["TimeValue"];
+                /** @description A time in the last hour answered (same forms). A time after the current hour answers up to the current hour. Default: now. */
+                until?: components["schemas"]["TimeValue"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Subscriber id (`sub_...`).
+                 * @example sub_01hzx3q7k2v9m4c8d6e5f3g2h1
+                 */
+                sid: components["parameters"]["SubscriberId"];
+                /**
+                 * @description Endpoint id (`ep_...`).
+                 * @example ep_01hzx3q9a7b6c5d4e3f2g1h0jk
+                 */
+                eid: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per hour, oldest first, every hour present (zeros where nothing was attempted). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "endpointId": "ep_01hzx3q9a7b6c5d4e3f2g1h0jk",
+                     *       "since": 1715652000000,
+                     *       "until": 1715738399999,
+                     *       "hours": [
+                     *         {
+                     *           "start": 1715652000000,
+                     *           "delivered": 0,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715655600000,
+                     *           "delivered": 0,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715659200000,
+                     *           "delivered": 3,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715662800000,
+                     *           "delivered": 5,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715666400000,
+                     *           "delivered": 12,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715670000000,
+                     *           "delivered": 40,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715673600000,
+                     *           "delivered": 52,
+                     *           "failed": 2
+                     *         },
+                     *         {
+                     *           "start": 1715677200000,
+                     *           "delivered": 61,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715680800000,
+                     *           "delivered": 58,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715684400000,
+                     *           "delivered": 44,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715688000000,
+                     *           "delivered": 39,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715691600000,
+                     *           "delivered": 47,
+                     *           "failed": 14
+                     *         },
+                     *         {
+                     *           "start": 1715695200000,
+                     *           "delivered": 51,
+                     *           "failed": 31
+                     *         },
+                     *         {
+                     *           "start": 1715698800000,
+                     *           "delivered": 60,
+                     *           "failed": 3
+                     *         },
+                     *         {
+                     *           "start": 1715702400000,
+                     *           "delivered": 72,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715706000000,
+                     *           "delivered": 66,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715709600000,
+                     *           "delivered": 41,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715713200000,
+                     *           "delivered": 30,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715716800000,
+                     *           "delivered": 22,
+                     *           "failed": 1
+                     *         },
+                     *         {
+                     *           "start": 1715720400000,
+                     *           "delivered": 14,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715724000000,
+                     *           "delivered": 9,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715727600000,
+                     *           "delivered": 6,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715731200000,
+                     *           "delivered": 4,
+                     *           "failed": 0
+                     *         },
+                     *         {
+                     *           "start": 1715734800000,
+                     *           "delivered": 2,
+                     *           "failed": 0
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EndpointStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PublisherKey"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
