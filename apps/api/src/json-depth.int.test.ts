@@ -107,7 +107,7 @@ describe('JSON nesting is limited to 64 levels', () => {
     expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}${path}`)).body.data).toEqual([]);
   });
 
-  describe('distinct object keys are limited to 10,000 a body, refused before parsing', () => {
+  describe('distinct object keys (10,000) and objects and arrays (50,000) are limited per body, refused before parsing', () => {
     const manyKeys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`;
 
     it('publishes a payload of 9,999 keys (the envelope has one more) and refuses one of 10,001, naming the limit and storing nothing', async () => {
@@ -125,11 +125,18 @@ describe('JSON nesting is limited to 64 levels', () => {
       expect(res.status).toBe(202);
     });
 
+    it('refuses a payload of 50,000 empty objects (the outer array is one more), naming the limit', async () => {
+      const res = await publishRaw('/events', `{"type":"custom.objects","payload":[${Array(50_000).fill('{}').join(',')}]}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: '(body)', message: 'holding more than 50,000 objects and arrays' }]);
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
+    });
+
     it('refuses a source body of 10,001 distinct keys, records why, and publishes nothing', async () => {
       const source = await createSource(h, subscriber.sid, { eventType: 'source.keys', verification: TOKEN_HEADER });
       const res = await ingest(h, source.ingestUrl, { body: manyKeys(10_001), headers: WITH_TOKEN });
       expect(res.status).toBe(400);
-      expect(res.json.error).toEqual({ code: 'invalid_body', message: 'body uses more than 10000 distinct object keys' });
+      expect(res.json.error).toEqual({ code: 'invalid_body', message: 'body is using more than 10,000 distinct object keys' });
       expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ outcome: 'rejected', status: 400 });
       expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });

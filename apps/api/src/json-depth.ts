@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import { ValidationError } from './errors';
-import { jsonShapeOf, MAX_BODY_KEYS } from './json-shape';
+import { jsonShapeOf, sizeRefusal } from './json-shape';
 
 /**
  * How deep a published payload may nest (objects and arrays; `{"a":[1]}` is 2 levels). 64 is what
@@ -73,13 +73,13 @@ export function tooDeepError(path: string): ValidationError {
 }
 
 /**
- * express.json's `verify`: refuses a body that nests deeper than MAX_BODY_DEPTH or uses more than
- * MAX_BODY_KEYS distinct object keys, from its bytes, before JSON.parse pays for it (jsonShapeOf),
+ * express.json's `verify`: refuses a body that nests deeper than MAX_BODY_DEPTH, uses more than
+ * MAX_BODY_KEYS distinct object keys or holds more than MAX_BODY_CONTAINERS objects and arrays, from its bytes, before JSON.parse pays for it (jsonShapeOf),
  * so no route reads such a body. Records how deep the body is (`res.locals.jsonDepth`), so a route
  * can skip checking payloads one by one when the whole body is shallow enough (bodyIsShallow).
  */
 export function checkBodyShape(_req: IncomingMessage, res: ServerResponse, body: Buffer): void {
-  const shape = jsonShapeOf(body, MAX_BODY_DEPTH);
+  const shape = jsonShapeOf(body, { maxDepth: MAX_BODY_DEPTH });
   if ('depth' in shape) {
     (res as Response).locals.jsonDepth = shape.depth;
     return;
@@ -87,7 +87,7 @@ export function checkBodyShape(_req: IncomingMessage, res: ServerResponse, body:
   const message =
     shape.refused === 'too_deep'
       ? `nested deeper than ${MAX_BODY_DEPTH} levels (payloads: at most ${MAX_JSON_DEPTH} levels)`
-      : `using more than ${MAX_BODY_KEYS.toLocaleString('en-US')} distinct object keys`;
+      : sizeRefusal(shape.refused);
   throw new ValidationError(`request body is ${message}`, [{ path: '(body)', message }]);
 }
 

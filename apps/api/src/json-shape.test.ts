@@ -1,7 +1,8 @@
 import { depthOf } from './json-depth';
-import { jsonShapeOf, MAX_BODY_KEYS } from './json-shape';
+import { jsonShapeOf, MAX_BODY_CONTAINERS, MAX_BODY_KEYS } from './json-shape';
 
-const shape = (text: string, maxDepth = 128, maxKeys = MAX_BODY_KEYS) => jsonShapeOf(Buffer.from(text), maxDepth, maxKeys);
+const shape = (text: string, maxDepth = 128, maxKeys?: number, maxContainers?: number) =>
+  jsonShapeOf(Buffer.from(text), { maxDepth, maxKeys, maxContainers });
 
 /** A value of random shape: nested objects and arrays, strings full of JSON's own punctuation. */
 function randomValue(seed: { n: number }, depth: number): unknown {
@@ -52,5 +53,18 @@ describe('jsonShapeOf', () => {
     const spread = JSON.stringify(Array.from({ length: MAX_BODY_KEYS + 1 }, (_, i) => ({ [`k${i}`]: i })));
     expect(shape(spread)).toEqual({ refused: 'too_many_keys' });
     expect(MAX_BODY_KEYS).toBe(10_000);
+  });
+
+  it(`refuses a body of more than ${MAX_BODY_CONTAINERS} objects and arrays by default, counted at any depth`, () => {
+    const empties = (n: number, item: string) => `[${Array(n).fill(item).join(',')}]`;
+    // The outer array is one of them.
+    expect(shape(empties(MAX_BODY_CONTAINERS - 1, '{}'))).toEqual({ depth: 2 });
+    expect(shape(empties(MAX_BODY_CONTAINERS, '{}'))).toEqual({ refused: 'too_many_containers' });
+    expect(shape(empties(MAX_BODY_CONTAINERS, '[]'))).toEqual({ refused: 'too_many_containers' });
+    expect(shape('{"a":[{"b":[]}],"c":{}}', 128, undefined, 5)).toEqual({ depth: 4 });
+    expect(shape('{"a":[{"b":[]}],"c":{}}', 128, undefined, 4)).toEqual({ refused: 'too_many_containers' });
+    // Brackets inside strings are text.
+    expect(shape(JSON.stringify({ a: '{}[]'.repeat(100) }), 128, undefined, 1)).toEqual({ depth: 1 });
+    expect(MAX_BODY_CONTAINERS).toBe(50_000);
   });
 });

@@ -1,5 +1,5 @@
 import { MAX_JSON_DEPTH, tooDeepMessage } from '../json-depth';
-import { jsonShapeOf, MAX_BODY_KEYS } from '../json-shape';
+import { jsonShapeOf, sizeRefusal } from '../json-shape';
 import type { SourceFormat } from './source-input';
 
 export type ParsedBody = { ok: true; payload: unknown } | { ok: false; reason: string };
@@ -51,13 +51,9 @@ export function parseBody(format: SourceFormat, body: Buffer): ParsedBody {
   switch (format) {
     case 'json': {
       // Its shape first, from the bytes: a body refused for it is never parsed (jsonShapeOf).
-      const shape = jsonShapeOf(body, MAX_JSON_DEPTH);
+      const shape = jsonShapeOf(body, { maxDepth: MAX_JSON_DEPTH });
       if ('refused' in shape)
-        return {
-          ok: false,
-          reason:
-            shape.refused === 'too_deep' ? `body is ${tooDeepMessage()}` : `body uses more than ${MAX_BODY_KEYS} distinct object keys`,
-        };
+        return { ok: false, reason: `body is ${shape.refused === 'too_deep' ? tooDeepMessage() : sizeRefusal(shape.refused)}` };
       try {
         return { ok: true, payload: JSON.parse(text) as unknown };
       } catch {

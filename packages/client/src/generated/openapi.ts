@@ -410,7 +410,7 @@ export interface paths {
         put?: never;
         /**
          * Publish an event
-         * @description Admin, publisher, or the subscriber's own key. Answers once one delivery per matching active endpoint is durably enqueued. Receivers get exactly `payload` as the body; the event id, type, delivery id and attempt travel in `x-hookrelay-*` headers beside the signature. A type defined through POST /v1/event-types is validated against its current JSON Schema; a deprecated one is accepted with a `Deprecation` header. A payload may nest at most 64 levels of objects and arrays (400 naming `payload`; any JSON body deeper than 128 levels, or using more than 10,000 distinct object keys, is refused as a whole, naming `(body)`). Counts against the subscriber's limits.eventsPerSecond (429 with Retry-After over it).
+         * @description Admin, publisher, or the subscriber's own key. Answers once one delivery per matching active endpoint is durably enqueued. Receivers get exactly `payload` as the body; the event id, type, delivery id and attempt travel in `x-hookrelay-*` headers beside the signature. A type defined through POST /v1/event-types is validated against its current JSON Schema; a deprecated one is accepted with a `Deprecation` header. A payload may nest at most 64 levels of objects and arrays (400 naming `payload`; any JSON body deeper than 128 levels, using more than 10,000 distinct object keys or holding more than 50,000 objects and arrays is refused as a whole, naming `(body)`). Counts against the subscriber's limits.eventsPerSecond (429 with Retry-After over it).
          */
         post: operations["publishEvent"];
         delete?: never;
@@ -4973,7 +4973,7 @@ export interface operations {
                     "application/json": components["schemas"]["IngestAccepted"];
                 };
             };
-            /** @description The body could not be read in the source's format (e.g. not JSON, JSON nested deeper than 64 levels or using more than 10000 distinct object keys, or a form of more than 10000 fields; a `twilio` source refuses such a form at verification, 401). */
+            /** @description The body could not be read in the source's format (e.g. not JSON, JSON nested deeper than 64 levels, using more than 10,000 distinct object keys or holding more than 50,000 objects and arrays, or a form of more than 10000 fields; a `twilio` source refuses such a form at verification, 401). */
             400: {
                 headers: {
                     [name: string]: unknown;
