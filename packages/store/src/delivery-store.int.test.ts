@@ -155,34 +155,33 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(await db.redis.xlen(db.store.keys.subscriberEvents(sid))).toBe(2100);
   });
 
-  it('reads many deliveries one transaction after another, never building them all at once', async () => {
+  it('reads many deliveries one script call after another, never building them all at once', async () => {
     // Transactions this store has sent and not yet had answered, at most, over one getMany.
     let open = 0;
     let mostOpen = 0;
+    let calls = 0;
     const counted = new Proxy(db.redis, {
       get(target, prop, receiver) {
-        if (prop !== 'multi') return Reflect.get(target, prop, receiver) as unknown;
-        return () => {
-          const multi = target.multi();
-          const exec = multi.exec.bind(multi);
-          multi.exec = async () => {
-            mostOpen = Math.max(mostOpen, ++open);
-            try {
-              return await exec();
-            } finally {
-              open--;
-            }
-          };
-          return multi;
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'hookrelayReadDeliveries' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          calls++;
+          mostOpen = Math.max(mostOpen, ++open);
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            open--;
+          }
         };
       },
     });
     const store = createStore({ redis: counted, prefix: db.prefix });
     const delivered = await endedDelivery('delivered');
-    // 1,000 ids: four transactions of up to 300 deliveries each.
+    // 1,000 ids: four calls of up to 300 deliveries each.
     const ids = [...Array.from({ length: 999 }, () => newId('dlv')), delivered];
     const found = await store.deliveries.getMany(ids);
     expect(found.map((d) => d.id)).toEqual([delivered]);
+    expect(calls).toBe(4);
     expect(mostOpen).toBe(1);
   });
 

@@ -21,6 +21,7 @@ const RECORD_ATTEMPTS = `${ENDPOINT_HOURLY_COUNTS_LUA}\n${ENDPOINT_HEALTH_LUA}\n
 const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
 const REOPEN_DELIVERIES = laneScript(join(__dirname, 'reopen-deliveries.lua'));
 const END_DELIVERIES = laneScript(join(__dirname, 'end-deliveries.lua'));
+const READ_DELIVERIES = readFileSync(join(__dirname, 'read-deliveries.lua'), 'utf8');
 
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
@@ -28,7 +29,11 @@ type ScriptedRedis = Redis & {
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
   hookrelayReopenDeliveries(...args: Array<string | number>): Promise<number[]>;
   hookrelayEndDeliveries(...args: Array<string | number>): Promise<number>;
+  hookrelayReadDeliveries(...args: string[]): Promise<ReadDeliveryReply[]>;
 };
+
+/** read-deliveries.lua's answer for one delivery: its record, its scheduler entry, an earlier version's job, or nothing. */
+type ReadDeliveryReply = [1, string[]] | [2, string] | [3, string, string] | [0];
 /** The same script queued inside a transaction: it answers with the transaction, its reply comes from exec(). */
 type ScriptedMulti = ChainableCommander & {
   hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): ChainableCommander;
@@ -154,6 +159,7 @@ export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): voi
   redis.defineCommand('hookrelayLoadForAttempts', { lua: LOAD_FOR_ATTEMPTS });
   redis.defineCommand('hookrelayReopenDeliveries', { lua: REOPEN_DELIVERIES });
   redis.defineCommand('hookrelayEndDeliveries', { lua: END_DELIVERIES });
+  redis.defineCommand('hookrelayReadDeliveries', { lua: READ_DELIVERIES });
 }
 
 /** One delivery's part of a record-attempts.lua call. */
@@ -183,10 +189,10 @@ export interface LaneMoveOptions {
 }
 
 /**
- * Deliveries getMany reads in one transaction at most (three reads each): an event's lookups can be
+ * Deliveries getMany reads in one script call at most (a few reads each): an event's lookups can be
  * thousands, and one transaction of them all held Redis from every other caller (223 ms).
  */
-const READS_PER_TRANSACTION = 300;
+const READS_PER_CALL = 300;
 
 /** Attempts gathered into one record-attempts.lua call at most (5 keys each). */
 const ATTEMPTS_PER_CALL = 200;
@@ -353,28 +359,25 @@ export class DeliveryStore {
   async getMany(ids: readonly string[]): Promise<DeliveryRecord[]> {
     if (ids.length === 0) return [];
     const entries = this.keys.laneEntries();
-    // One transaction per READS_PER_TRANSACTION deliveries: Redis serves no one else while one runs.
-    // Each is sent once the one before has answered: building all of them at once (5,000 ids,
-    // 15,000 commands) held the event loop 175 ms, and eight such requests held another
-    // subscriber's publish 2.5 s.
-    const replies: Array<[Error | null, unknown]> = [];
-    for (let at = 0; at < ids.length; at += READS_PER_TRANSACTION) {
-      const multi = this.redis.multi();
-      for (const id of ids.slice(at, at + READS_PER_TRANSACTION)) {
-        multi.hgetall(this.keys.delivery(id)).hget(entries, id);
-        this.queued.read(multi, id);
-      }
-      const chunk = await multi.exec();
-      if (!chunk) throw new Error('transaction aborted');
-      replies.push(...chunk);
+    // One script call per READS_PER_CALL deliveries (read-deliveries.lua): Redis serves no one else
+    // while one runs. Each is sent once the one before has answered: building all of an event's
+    // lookups at once (5,000 ids, then 15,000 commands) held the event loop 175 ms, and eight such
+    // requests held another subscriber's publish 2.5 s.
+    const replies: ReadDeliveryReply[] = [];
+    for (let at = 0; at < ids.length; at += READS_PER_CALL) {
+      const chunk = ids.slice(at, at + READS_PER_CALL);
+      const keys = [entries, ...chunk.flatMap((id) => [this.keys.delivery(id), this.queued.jobKey(id)])];
+      replies.push(...(await this.redis.hookrelayReadDeliveries(String(keys.length), ...keys, ...chunk)));
     }
     // Not attempted yet: named by its scheduler entry (or an earlier version's queued job).
     const found: Array<DeliveryRecord | QueuedDelivery | null> = ids.map((id, i) => {
-      const record = parseDelivery((replies[i * 3]?.[1] ?? {}) as Record<string, string>);
-      if (record) return record;
-      const entry = parseLaneEntry(replies[i * 3 + 1]?.[1] as string | null);
-      if (entry) return { id, eventId: entry.eventId, endpointId: entry.endpointId, createdAt: entry.createdAt };
-      return this.queued.parse(id, replies[i * 3 + 2]?.[1]);
+      const reply = replies[i] ?? [0];
+      if (reply[0] === 1) return parseDelivery(fieldsToRecord(reply[1]));
+      if (reply[0] === 2) {
+        const entry = parseLaneEntry(reply[1]);
+        return entry && { id, eventId: entry.eventId, endpointId: entry.endpointId, createdAt: entry.createdAt };
+      }
+      return reply[0] === 3 ? this.queued.parse(id, [reply[1], reply[2]]) : null;
     });
     const eventIds = [...new Set(found.flatMap((d) => (d !== null && !('state' in d) ? [d.eventId] : [])))];
     const events = new Map<string, EventSummary>();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { StoredEvent } from '@hookrelay/contracts';
 import type { Keys } from './keys';
@@ -26,6 +28,9 @@ const TAIL_BYTES = 32;
 const JSON_STRING = '"(?:[^"\\\\]|\\\\.)*"';
 const HEAD = new RegExp(`^\\{"id":(${JSON_STRING}),"subscriberId":(${JSON_STRING}),"type":(${JSON_STRING}),"payload":"`);
 const TAIL = /,"createdAt":(\d{1,16})\}$/;
+const READ_EVENT_ENDS = readFileSync(join(__dirname, 'read-event-ends.lua'), 'utf8');
+
+type EventRedis = Redis & { hookrelayReadEventEnds(...args: Array<string | number>): Promise<string[]> };
 
 function summaryOf(head: string, tail: string): EventSummary | undefined {
   const h = HEAD.exec(head);
@@ -35,11 +40,16 @@ function summaryOf(head: string, tail: string): EventSummary | undefined {
   return { id, subscriberId, type, createdAt: Number(t[1]) };
 }
 
+/** Events summaries read in one read-event-ends.lua call at most (~270 KB of answer). */
+const SUMMARIES_PER_CALL = 500;
+
 export class EventStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    if (!('hookrelayReadEventEnds' in redis)) redis.defineCommand('hookrelayReadEventEnds', { lua: READ_EVENT_ENDS });
+  }
 
   async get(id: string): Promise<StoredEvent | null> {
     return parseStoredEvent(await this.redis.get(this.keys.event(id)));
@@ -75,15 +85,22 @@ export class EventStore {
    */
   async summaries(ids: readonly string[]): Promise<Array<EventSummary | null>> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.getrange(this.keys.event(id), 0, HEAD_BYTES - 1).getrange(this.keys.event(id), -TAIL_BYTES, -1);
-    const replies = (await pipeline.exec()) ?? [];
+    // Both ends of every event in one call (read-event-ends.lua), not two commands an event.
+    const replies: string[] = [];
+    for (let at = 0; at < ids.length; at += SUMMARIES_PER_CALL) {
+      const chunk = ids.slice(at, at + SUMMARIES_PER_CALL);
+      const read = (this.redis as EventRedis).hookrelayReadEventEnds(
+        chunk.length,
+        ...chunk.map((id) => this.keys.event(id)),
+        HEAD_BYTES,
+        TAIL_BYTES,
+      );
+      replies.push(...(await read));
+    }
     const out = ids.map((_, i): EventSummary | null | undefined => {
-      const [headErr, head] = replies[i * 2] ?? [];
-      const [tailErr, tail] = replies[i * 2 + 1] ?? [];
-      if (headErr || tailErr) throw headErr ?? tailErr;
+      const head = replies[i * 2] ?? '';
       // GETRANGE answers "" for a key that does not exist.
-      return head === '' ? null : summaryOf(head as string, tail as string);
+      return head === '' ? null : summaryOf(head, replies[i * 2 + 1] ?? '');
     });
     const unread = ids.filter((_, i) => out[i] === undefined);
     const whole = new Map((await this.getMany(unread)).flatMap((e) => (e ? [[e.id, e] as const] : [])));

@@ -7,8 +7,11 @@ export interface CommandWatch {
   readonly sent: number;
   /** Of those, how many were each command (lower case: `evalsha`, `hgetall`). */
   count(name: string): number;
-  /** Script calls (EVAL, EVALSHA) sent, with the keys each named. */
-  readonly scriptCalls: ReadonlyArray<{ keys: number }>;
+  /**
+   * Script calls (EVAL, EVALSHA) sent, with the keys each named and, for a command defined on the
+   * connection (`defineCommand`), its name (`hookrelayReopenDeliveries`).
+   */
+  readonly scriptCalls: ReadonlyArray<{ keys: number; name?: string }>;
   /** The most script calls that were waiting for their answers at once. */
   readonly maxScriptsAtOnce: number;
   stop(): void;
@@ -21,7 +24,10 @@ export interface CommandWatch {
  */
 export function watchCommands(redis: Redis): CommandWatch {
   const counts = new Map<string, number>();
-  const scriptCalls: Array<{ keys: number }> = [];
+  const scriptCalls: Array<{ keys: number; name?: string }> = [];
+  // ioredis keeps what defineCommand defined by name, each with its script's SHA1.
+  const defined = (redis as unknown as { scriptsSet?: Record<string, { sha?: string }> }).scriptsSet ?? {};
+  const nameOf = (sha: unknown): string | undefined => Object.entries(defined).find(([, script]) => script.sha === sha)?.[0];
   let sent = 0;
   let waiting = 0;
   let maxScriptsAtOnce = 0;
@@ -31,7 +37,7 @@ export function watchCommands(redis: Redis): CommandWatch {
     sent++;
     counts.set(name, (counts.get(name) ?? 0) + 1);
     if (name === 'evalsha' || name === 'eval') {
-      scriptCalls.push({ keys: Number(command.args[1]) });
+      scriptCalls.push({ keys: Number(command.args[1]), name: name === 'evalsha' ? nameOf(command.args[0]) : undefined });
       waiting++;
       maxScriptsAtOnce = Math.max(maxScriptsAtOnce, waiting);
       const done = () => void waiting--;
