@@ -11,19 +11,20 @@ import type {
 import { statusClass, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
 import { deliveryIdOf, type DeliveryJob } from '@hookrelay/queue';
 import { SecretUnreadableError } from '@hookrelay/secrets';
-import { endpointSleeper, type AttemptScheduling, type LaneClass, type LaneMove, type Store } from '@hookrelay/store';
+import type { AttemptScheduling, LaneClass, LaneMove, Store } from '@hookrelay/store';
 import type { Dispatcher } from 'undici';
+import { sendAttempt } from './attempt-send';
 import type { AuthenticatedSender } from './auth/authenticated-send';
 import { authSecretHeaderNames } from './auth/static-auth';
 import { classifyResponse, type Classification } from './classify';
 import type { EndpointGuard } from './endpoint-guard';
 import type { EndpointSource } from './endpoint-cache';
-import { prepareDelivery, redactHeaders } from './prepare';
+import { redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
-import type { AddressSlots, ReleaseSlot } from './scheduling/address-slots';
+import type { AddressSlots } from './scheduling/address-slots';
 import type { Slots } from './scheduling/slots';
 import type { SchemeBodies } from './scheme-bodies';
-import { failedSend, type SendResult } from './send';
+import type { SendResult } from './send';
 
 export interface ProcessorDeps {
   store: Store;
@@ -122,8 +123,8 @@ export interface AttemptInput {
 /**
  * One attempt, recorded: prepareDelivery -> sendRequest -> classifyResponse -> recordAttempt.
  * With a ticket the attempt moves the delivery on in the scheduler and first takes a slot on the
- * receiver's address (or parks the delivery when this worker has none free); without one (a test
- * send) it only records.
+ * receiver's address (or parks the delivery when this worker has none free; sendAttempt says what
+ * it holds when); without one (a test send) it only records.
  */
 export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => Promise<void> {
   // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
@@ -136,53 +137,9 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     const live = endpoint as Endpoint;
     const liveEvent = event as StoredEvent;
 
-    // A slot of this lane, then one on the receiver's address (none: the delivery was parked).
-    const slot = deps.slots ? await deps.slots.take() : () => undefined;
-    let address: AddressSlot;
-    try {
-      address = jobId !== undefined ? await takeAddressSlot(deps, live, jobId) : { release: () => undefined };
-    } catch (err) {
-      slot();
-      throw err;
-    }
-    if ('parked' in address) return slot();
-    const held = address;
-    const release = (): void => {
-      if ('release' in held) held.release();
-      slot();
-    };
-    if (live.rateLimit && ticket !== undefined && jobId !== undefined && !('dnsError' in held)) {
-      const paced = await keepToRateLimit(deps, live, jobId).catch((err: unknown) => {
-        release();
-        throw err;
-      });
-      if (paced === 'parked') return release();
-    }
-    // A name that did not resolve: the attempt began when its lookup did.
-    const startedAt = 'dnsError' in held ? held.askedAt : deps.now();
-    let sending: Awaited<ReturnType<AuthenticatedSender['send']>>;
-    try {
-      const request = prepareDelivery(live, liveEvent, delivery, attempt, {
-        userAgent: deps.userAgent,
-        nowMs: startedAt,
-        bodies: deps.bodies,
-      });
-      // A name that did not resolve (or not in time) fails the attempt as its connection would:
-      // sending would only wait on the same lookup again (AuthenticatedSender looks names up too).
-      sending = 'dnsError' in held ? { request, result: failedSend(held.dnsError, held.waitedMs) } : await deps.auth.send(live, request);
-    } catch (err) {
-      // Our own failure (a bug, a payload the serializer cannot take): an attempt like any other,
-      // retried by the endpoint's policy, so it ends instead of looping unseen.
-      deps.metrics.internalErrors.inc({ stage: 'attempt' });
-      deps.logger.error({ err, deliveryId: delivery.id, endpointId: live.id }, 'delivery.internal_error');
-      sending = {
-        result: { kind: 'error', errorKind: 'internal', message: internalReason(err), durationMs: deps.now() - startedAt },
-        request: { url: live.url, headers: {}, body: '', timeoutMs: live.timeoutMs },
-      };
-    } finally {
-      release();
-    }
-    const { result, request: sent } = sending;
+    const sending = await sendAttempt(deps, { endpoint: live, event: liveEvent, delivery, attempt, ticket, jobId });
+    if (sending === 'parked') return;
+    const { result, request: sent, startedAt } = sending;
     const classification = classifyResult(result, deps.now());
     const decision = decide(classification, live, attempt, manual, deps.random);
 
@@ -222,57 +179,6 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
   };
 }
 
-/** What an attempt holds on its receiver's address before it sends. */
-type AddressSlot = { release: ReleaseSlot } | { parked: true } | { dnsError: Error; askedAt: number; waitedMs: number };
-
-/**
- * A slot on the endpoint's receiver address; the DNS failure when its name did not resolve (or
- * not in time: the attempt fails with it, unsent); or, when this worker has the address's share in
- * flight, `parked` after parking the delivery: back at the head of its lane, its endpoint asleep
- * until a slot frees here (or `parkMs` at the latest).
- */
-async function takeAddressSlot(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<AddressSlot> {
-  const slots = deps.addressSlots;
-  if (!slots) return { release: () => undefined };
-  let looked: Awaited<ReturnType<AddressSlots['lookUpReceiver']>>;
-  const asked = deps.now();
-  try {
-    looked = await slots.lookUpReceiver(new URL(endpoint.url), endpoint.subscriberId);
-  } catch {
-    return { release: () => undefined };
-  }
-  // The wait is the attempt's duration: a name that never answers counts as slow (the slow lane).
-  if (looked.dnsError) return { dnsError: looked.dnsError, askedAt: asked, waitedMs: deps.now() - asked };
-  const release = slots.tryAcquire(looked.receiver);
-  if (release) return { release };
-  if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
-    deps.metrics.parked.inc({ reason: 'address' });
-    slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId));
-  }
-  return { parked: true };
-}
-
-/**
- * Admission spaced a rate-limited endpoint's deliveries; this spaces their sends, which the path
- * from admission to here (queue, worker) can bunch by its jitter. The wait is that jitter: a few
- * milliseconds, held in the delivery's slot. A longer one means the limit was lowered after these
- * deliveries were admitted (to 0.01/s, 25 admitted deliveries would wait up to 40 minutes, each
- * holding a slot of the lane and of its receiver's address, which other subscribers' endpoints
- * may share): the delivery is parked until its turn instead, its endpoint asleep, holding nothing.
- */
-async function keepToRateLimit(deps: ProcessorDeps, endpoint: Endpoint, jobId: string): Promise<'send' | 'parked'> {
-  const waitMs = await deps.store.lanes.sendWaitMs(endpoint.id, MAX_RATE_LIMIT_WAIT_MS);
-  if (waitMs > MAX_RATE_LIMIT_WAIT_MS) {
-    if (await deps.store.lanes.park(jobId, deps.now() + waitMs, 'rate')) deps.metrics.parked.inc({ reason: 'rate_limit' });
-    return 'parked';
-  }
-  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-  return 'send';
-}
-
-/** The longest a send waits in its slot for its rate limit's turn (the path's jitter); a longer wait parks the delivery. */
-export const MAX_RATE_LIMIT_WAIT_MS = 1000;
-
 /** 'slow' counts towards the slow lane, 'prompt' back towards the fast one; our own failures count for neither. */
 function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['pace'] {
   if (result.kind === 'error' && result.errorKind === 'internal') return '';
@@ -295,12 +201,6 @@ function reportLaneMove(deps: ProcessorDeps, endpoint: Endpoint, move: NonNullab
   };
   if (lane === 'slow') deps.logger.warn(fields, 'endpoint.lane_changed');
   else deps.logger.info(fields, 'endpoint.lane_changed');
-}
-
-/** A short reason for an internal failure: its kind and message, never a stack or a payload. */
-function internalReason(err: unknown): string {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return `${e.name}: ${e.message}`.slice(0, 200);
 }
 
 /**

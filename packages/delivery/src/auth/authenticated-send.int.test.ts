@@ -7,6 +7,7 @@ import { HostResolver } from '../ssrf/host-resolver';
 import { AuthenticatedSender } from './authenticated-send';
 import { DigestSessions } from './digest-sessions';
 import { OAuthTokenCache } from './oauth-token-cache';
+import { TokenServer } from './test-servers/token-server';
 
 const settle = () => new Promise((r) => setImmediate(r));
 
@@ -128,6 +129,82 @@ describe("AuthenticatedSender's log of a receiver's auth failures", () => {
       const lines = logLines.filter((l) => l.msg === 'auth.digest_challenge_unanswerable');
       expect(lines.map((l) => l.level)).toEqual(['info', 'info']);
       expect(lines[0]).toMatchObject({ endpointId: endpoint.id });
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});
+
+describe("AuthenticatedSender's OAuth token and the receiver's address slot", () => {
+  const events: string[] = [];
+  const tokens = new TokenServer({ clientId: 'hookrelay', clientSecret: 'cs-1', delayMs: 20 });
+  const tokenHost = useTestReceiver(async (req, res) => {
+    events.push('token request');
+    await tokens.reply(req, res);
+  });
+  // Refuses every token: the attempt asks for a fresh one, once.
+  const receiver = useTestReceiver({ status: 401 });
+
+  function sender() {
+    const dispatcher = new Agent();
+    const { logger } = testObservability();
+    const oauth = new OAuthTokenCache({ dispatcher, userAgent: USER_AGENT });
+    return { dispatcher, send: new AuthenticatedSender({ dispatcher, oauth, digest: new DigestSessions(), logger, now: Date.now }) };
+  }
+  const endpointOf = () =>
+    buildEndpoint({
+      url: `${receiver.url}/hook`,
+      auth: {
+        type: 'oauth2-client-credentials',
+        tokenUrl: `${tokenHost.url}/token`,
+        clientId: 'hookrelay',
+        clientSecret: 'cs-1',
+        clientAuth: 'body',
+      },
+    });
+
+  it("hands a kept token over at once, not as a promise (every attempt's path), and one it had to fetch with the wait", async () => {
+    const { dispatcher, send } = sender();
+    try {
+      const endpoint = endpointOf();
+      const fetching = send.credentials(endpoint);
+      expect(fetching).toBeInstanceOf(Promise);
+      const fetched = await fetching;
+      expect(fetched).toMatchObject({ kind: 'token', token: 'tok-1' });
+      expect((fetched as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(20);
+      expect(send.credentials(endpoint)).toEqual({ kind: 'token', token: 'tok-1' });
+      expect(send.credentials(buildEndpoint({ url: receiver.url }))).toEqual({ kind: 'none' });
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('gives up the address slot while it fetches a fresh token for a refused one; the 401 stands when the address filled meanwhile', async () => {
+    const { dispatcher, send } = sender();
+    try {
+      const endpoint = endpointOf();
+      const credentials = await send.credentials(endpoint);
+      events.splice(0);
+      const receiverSlot = {
+        release: () => void events.push('release'),
+        retake: () => {
+          events.push('retake');
+          return false;
+        },
+      };
+      const before = receiver.requests.length;
+      const { result, request } = await send.send(
+        endpoint,
+        { url: endpoint.url, headers: {}, body: '{}', timeoutMs: 10_000 },
+        { credentials, receiverSlot },
+      );
+      expect(events).toEqual(['release', 'token request', 'retake']);
+      expect(result).toMatchObject({ kind: 'response', statusCode: 401 });
+      const [refused, fresh] = tokens.issued.slice(-2);
+      expect(request.headers.authorization).toBe(`Bearer ${refused}`);
+      expect(receiver.requests.length - before).toBe(1);
+      // The fresh token is kept for the next attempt.
+      expect(send.credentials(endpoint)).toEqual({ kind: 'token', token: fresh });
     } finally {
       await dispatcher.close();
     }

@@ -14,19 +14,9 @@ import { parseWwwAuthenticate } from './www-authenticate';
 type DigestAuth = Extract<NonNullable<Endpoint['auth']>, { type: 'digest' }>;
 /**
  * The endpoint a send is for: its id keys tokens and Digest sessions, its subscriber pays for DNS;
- * and the caller's deadline, if it has one (SendOptions.deadlineAt).
+ * and the caller's deadline, if it has one (SendContext.deadlineAt).
  */
 type Owner = Pick<Endpoint, 'id' | 'subscriberId'> & { deadlineAt?: number };
-
-export interface SendOptions {
-  /**
-   * When the caller stops waiting (epoch ms on the sender's clock), for a caller whose budget
-   * covers the whole send, token fetch included (the API's endpoint verification): each request
-   * gets at most what is left, and none is sent after it. @defaultValue none: each request gets
-   * the prepared request's timeoutMs, after any token fetch
-   */
-  deadlineAt?: number;
-}
 
 export interface AuthenticatedSenderOptions {
   dispatcher: Dispatcher;
@@ -52,6 +42,40 @@ export interface AuthenticatedSend {
 }
 
 /**
+ * What an attempt needs before it may send, obtained before it takes a slot on its receiver's
+ * address: the endpoint's OAuth token, or the failed attempt's result when none could be had.
+ * A token can take the token request's whole deadline (10 s) on a host the subscriber chose, and
+ * the address's slots are shared with other subscribers' endpoints on the same receiver.
+ */
+export type SendCredentials =
+  { kind: 'none' } | { kind: 'token'; token: string; waitedMs?: number } | { kind: 'failed'; result: SendResult };
+
+/**
+ * The slot an attempt holds on its receiver's address (AddressSlots): given up while a token the
+ * receiver refused is replaced, and taken again to send with the new one.
+ */
+export interface ReceiverSlot {
+  release(): void;
+  /** False when the address filled meanwhile: the refused send is the attempt's result. */
+  retake(): boolean;
+}
+
+/** What the attempt brings to its send: credentials obtained beforehand (else fetched in the send), its address slot. */
+export interface SendContext {
+  credentials?: SendCredentials;
+  receiverSlot?: ReceiverSlot;
+  /**
+   * When the caller stops waiting (epoch ms on the sender's clock), for a caller whose budget
+   * covers the whole send, token fetch included (the API's endpoint verification): each request
+   * gets at most what is left, and none is sent after it. @defaultValue none: each request gets
+   * the prepared request's timeoutMs, after any token fetch
+   */
+  deadlineAt?: number;
+}
+
+const NO_CREDENTIALS: SendCredentials = Object.freeze({ kind: 'none' });
+
+/**
  * The send step of an attempt, for the schemes that talk back: OAuth (a token to fetch, a 401
  * meaning the token was revoked) and Digest (a 401 carrying the challenge to answer). Each may
  * send the request a second time within the attempt, never more, and both sends share the
@@ -60,12 +84,29 @@ export interface AuthenticatedSend {
 export class AuthenticatedSender {
   constructor(private readonly options: AuthenticatedSenderOptions) {}
 
-  async send(endpoint: Endpoint, request: OutboundRequest, opts: SendOptions = {}): Promise<AuthenticatedSend> {
+  /**
+   * The endpoint's credentials, to obtain before the attempt takes its receiver's address slot.
+   * At once, with no await, when it needs none or its token is cached (the common case, on every
+   * attempt); a promise, which never rejects, when the token has to be fetched.
+   */
+  credentials(endpoint: Owner & Pick<Endpoint, 'auth'>): SendCredentials | Promise<SendCredentials> {
+    const auth = endpoint.auth;
+    if (auth?.type !== 'oauth2-client-credentials') return NO_CREDENTIALS;
+    const token = this.options.oauth.cached(endpoint.id, auth);
+    if (token !== undefined) return { kind: 'token', token };
+    return this.fetchCredentials(endpoint, auth);
+  }
+
+  async send(endpoint: Endpoint, request: OutboundRequest, context: SendContext = {}): Promise<AuthenticatedSend> {
     const started = this.options.now();
     const auth = endpoint.auth;
-    const owner: Owner = { id: endpoint.id, subscriberId: endpoint.subscriberId, deadlineAt: opts.deadlineAt };
+    // A deliveries' send has no deadline of its own: the endpoint itself is the owner, no copy made.
+    const owner: Owner =
+      context.deadlineAt === undefined
+        ? endpoint
+        : { id: endpoint.id, subscriberId: endpoint.subscriberId, deadlineAt: context.deadlineAt };
     let sent: AuthenticatedSend;
-    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(owner, auth, request, started);
+    if (auth?.type === 'oauth2-client-credentials') sent = await this.sendWithOAuth(owner, auth, request, started, context);
     else if (auth?.type === 'digest') sent = await this.sendWithDigest(owner, auth, request, started);
     else sent = { result: await this.post(request, owner), request };
     // The attempt took until its last send's result was decided: a send that timed out resolves
@@ -74,49 +115,65 @@ export class AuthenticatedSender {
     return { request: sent.request, result: { ...result, durationMs: (decidedAt ?? this.options.now()) - started } };
   }
 
+  private async fetchCredentials(endpoint: Owner, auth: ClientCredentialsAuth): Promise<SendCredentials> {
+    const asked = this.options.now();
+    const token = await this.fetchToken(endpoint, auth, asked);
+    return typeof token === 'string' ? { kind: 'token', token, waitedMs: this.options.now() - asked } : { kind: 'failed', result: token };
+  }
+
   private async sendWithOAuth(
     endpoint: Owner,
     auth: ClientCredentialsAuth,
     request: OutboundRequest,
     started: number,
-  ): Promise<AuthenticatedSend & { sentAt?: number }> {
-    const { oauth, logger } = this.options;
+    { credentials, receiverSlot }: SendContext,
+  ): Promise<AuthenticatedSend> {
+    const { oauth, logger, now } = this.options;
     const endpointId = endpoint.id;
-    const first = await this.withToken(endpoint, auth, request, started);
+    if (credentials?.kind === 'failed') return { request, result: credentials.result };
+    const token = credentials?.kind === 'token' ? credentials.token : await this.fetchToken(endpoint, auth, started);
+    if (typeof token !== 'string') return { request, result: token };
+    const first = await this.postWithToken(endpoint, request, token);
     if (first.result.kind !== 'response' || first.result.statusCode !== 401) return first;
     // The receiver refused the token (revoked, rotated keys): one fresh token, one more try,
     // within what is left of the time the first send had.
-    const refused = bearerOf(first.request);
-    if (refused) oauth.invalidate(endpointId, refused);
+    oauth.invalidate(endpointId, token);
     logger.info({ endpointId }, 'auth.token_refused');
-    return this.withToken(endpoint, auth, request, started, first.sentAt);
+    let fresh = oauth.cached(endpointId, auth);
+    if (fresh === undefined) {
+      // Fetching it can take the token request's whole deadline: not in a slot of the receiver's
+      // address, which other subscribers' endpoints share.
+      receiverSlot?.release();
+      const fetched = await this.fetchToken(endpoint, auth, started);
+      if (typeof fetched !== 'string') return { request, result: fetched };
+      // The address filled while the token came: the 401 stands (the fresh token is kept for the next attempt).
+      if (receiverSlot && !receiverSlot.retake()) {
+        const refused: Decided = { ...first.result, decidedAt: now() };
+        return { request: first.request, result: refused };
+      }
+      fresh = fetched;
+    }
+    return this.postWithToken(endpoint, this.remaining(request, first.sentAt), fresh);
+  }
+
+  /** A token from the cache (fetched if need be), or the attempt's `auth` failure when none could be had. */
+  private async fetchToken(endpoint: Owner, auth: ClientCredentialsAuth, started: number): Promise<string | SendResult> {
+    try {
+      return await this.options.oauth.token(endpoint.id, auth, endpoint.subscriberId);
+    } catch (err) {
+      const message = err instanceof AuthFailure ? err.message : 'token request failed';
+      return { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs: this.options.now() - started };
+    }
   }
 
   /**
-   * Sends with a token from the cache. The token request has its own deadline, so the first send
-   * still gets the endpoint's whole timeout; a second one gets what remains since `deadlineFrom`.
+   * Sends with `token`. The token request had its own deadline, so a first send still gets the
+   * endpoint's whole timeout; a second one gets what remains of the first's (`remaining`).
    */
-  private async withToken(
-    endpoint: Owner,
-    auth: ClientCredentialsAuth,
-    request: OutboundRequest,
-    started: number,
-    deadlineFrom?: number,
-  ): Promise<AuthenticatedSend & { sentAt?: number }> {
-    let token: string;
-    try {
-      token = await this.options.oauth.token(endpoint.id, auth, endpoint.subscriberId);
-    } catch (err) {
-      const message = err instanceof AuthFailure ? err.message : 'token request failed';
-      return {
-        request,
-        result: { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs: this.options.now() - started },
-      };
-    }
+  private async postWithToken(endpoint: Owner, request: OutboundRequest, token: string): Promise<AuthenticatedSend & { sentAt: number }> {
     const authed = withHeader(request, 'authorization', `Bearer ${token}`);
     const sentAt = this.options.now();
-    const result = await this.post(deadlineFrom === undefined ? authed : this.remaining(authed, deadlineFrom), endpoint);
-    return { request: authed, result, sentAt };
+    return { request: authed, result: await this.post(authed, endpoint), sentAt };
   }
 
   private async sendWithDigest(endpoint: Owner, auth: DigestAuth, request: OutboundRequest, started: number): Promise<AuthenticatedSend> {
@@ -205,9 +262,4 @@ function withHeader(request: OutboundRequest, name: string, value: string): Outb
   for (const [key, v] of Object.entries(request.headers)) if (key.toLowerCase() !== name) headers[key] = v;
   headers[name] = value;
   return { ...request, headers };
-}
-
-function bearerOf(request: OutboundRequest): string | undefined {
-  const value = request.headers.authorization;
-  return value?.startsWith('Bearer ') ? value.slice(7) : undefined;
 }

@@ -58,14 +58,28 @@ export class OAuthTokenCache {
   /** A valid access token for the endpoint: cached, joined to a request in flight, or fetched for `subscriberId`. */
   async token(endpointId: string, auth: ClientCredentialsAuth, subscriberId?: string): Promise<string> {
     const fingerprint = fingerprintOf(auth);
-    const entry = this.entries.get(endpointId);
-    if (entry && entry.fingerprint === fingerprint && entry.expiresAt > this.now()) return entry.token;
+    const kept = this.keptToken(endpointId, fingerprint);
+    if (kept !== undefined) return kept;
     const key = `${endpointId}\n${fingerprint}`;
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const load = this.fetch(endpointId, auth, fingerprint, subscriberId).finally(() => this.inflight.delete(key));
     this.inflight.set(key, load);
     return load;
+  }
+
+  /**
+   * The endpoint's token if one is kept and not yet due for refresh, without waiting: an attempt
+   * that finds one sends at once; one that does not fetches it before it takes a slot on its
+   * receiver's address (AuthenticatedSender.credentials).
+   */
+  cached(endpointId: string, auth: ClientCredentialsAuth): string | undefined {
+    return this.keptToken(endpointId, fingerprintOf(auth));
+  }
+
+  private keptToken(endpointId: string, fingerprint: string): string | undefined {
+    const entry = this.entries.get(endpointId);
+    return entry && entry.fingerprint === fingerprint && entry.expiresAt > this.now() ? entry.token : undefined;
   }
 
   /**
