@@ -159,7 +159,19 @@ export class OAuthTokenCache {
   }
 }
 
+/**
+ * Fingerprints by settings object: a worker keeps each endpoint's settings as one object until the
+ * endpoint changes (its cached copy), so every attempt after the first finds its fingerprint here
+ * instead of hashing the settings again. Weak: an endpoint's old settings go with its old copy.
+ */
+const fingerprints = new WeakMap<ClientCredentialsAuth, string>();
+
 function fingerprintOf(auth: ClientCredentialsAuth): string {
-  const parts = [auth.tokenUrl, auth.clientId, auth.clientSecret, auth.scope ?? '', auth.audience ?? '', auth.clientAuth];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  let fingerprint = fingerprints.get(auth);
+  if (fingerprint === undefined) {
+    const parts = [auth.tokenUrl, auth.clientId, auth.clientSecret, auth.scope ?? '', auth.audience ?? '', auth.clientAuth];
+    fingerprint = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+    fingerprints.set(auth, fingerprint);
+  }
+  return fingerprint;
 }
