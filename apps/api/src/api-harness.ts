@@ -50,8 +50,6 @@ export interface ApiHarnessOptions {
   maxBatchDeliveries?: number;
   /** See BuildApiDepsOptions.verificationTimeoutMs. */
   verificationTimeoutMs?: number;
-  /** See BuildApiDepsOptions.sourceRequestsPerSubscriber. */
-  sourceRequestsPerSubscriber?: { perSecond: number; perMinute: number };
   /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */
   resolve?: LookupFn;
 }
@@ -97,7 +95,6 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     publicUrl: options.publicUrl,
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries,
-    sourceRequestsPerSubscriber: options.sourceRequestsPerSubscriber,
     verificationTimeoutMs: options.verificationTimeoutMs,
     resolve: options.resolve,
   });

@@ -11,13 +11,12 @@ import {
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import { Publisher } from '@hookrelay/publishing';
 import { createRedis } from '@hookrelay/queue';
-import { createStore, type RateWindowLimits, type SubscriberLimits } from '@hookrelay/store';
+import { createStore, type SubscriberLimits } from '@hookrelay/store';
 import { LiveCatalog } from './catalog/live-catalog';
 import { RegexChecker } from './catalog/regex-check';
 import type { SecretBox } from '@hookrelay/secrets';
 import type { ApiDeps } from './deps';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
-import { DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER } from './sources/source-input';
 import { VERIFICATION_MAX_WAIT_MS } from './verification';
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
 
@@ -49,8 +48,6 @@ export interface BuildApiDepsOptions {
   maxBatchDeliveries?: number;
   /** The most an endpoint verification takes, all of it. @defaultValue VERIFICATION_MAX_WAIT_MS */
   verificationTimeoutMs?: number;
-  /** Requests to all of one subscriber's source URLs together. @defaultValue DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER */
-  sourceRequestsPerSubscriber?: RateWindowLimits;
 }
 
 /**
@@ -86,7 +83,6 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries ?? DEFAULT_MAX_BATCH_DELIVERIES,
     verificationTimeoutMs: options.verificationTimeoutMs ?? VERIFICATION_MAX_WAIT_MS,
-    sourceRequestsPerSubscriber: Object.freeze({ ...(options.sourceRequestsPerSubscriber ?? DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER) }),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, publisher, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),

@@ -22,7 +22,7 @@ describe('configuration from the environment', () => {
       HOOKRELAY_EVENTS_PER_SECOND: 0,
       HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER: 1000,
       HOOKRELAY_MAX_BATCH_DELIVERIES: 5000,
-      // Four sources' worth of the default burst, five of the default minute (DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER).
+      // Four sources' worth of the default burst, five of the default minute (DEFAULT_SUBSCRIBER_LIMITS).
       HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: 200,
       HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 6000,
       // A whole endpoint verification, token fetch and connecting included: Webex Connect's 10 s for a call.

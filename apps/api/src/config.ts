@@ -3,7 +3,6 @@ import { envBoolean, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './http-server';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
-import { DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER } from './sources/source-input';
 import { VERIFICATION_MAX_WAIT_MS } from './verification';
 import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
@@ -95,20 +94,20 @@ export const apiConfigSchema = z
       .min(0)
       .max(LIMIT_CEILINGS.eventsPerSecond)
       .default(DEFAULT_SUBSCRIBER_LIMITS.eventsPerSecond),
-    /** Requests to all of one subscriber's source URLs together per second, refused or not (each source has its own limit too); over it, 429. */
+    /** Requests to all of one subscriber's source URLs together per second, refused or not (each source has its own limit too), unless the admin sets its own; over it, 429. */
     HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: z.coerce
       .number()
       .int()
       .min(1)
-      .max(1_000_000)
-      .default(DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER.perSecond),
+      .max(LIMIT_CEILINGS.sourceRequestsPerSecond)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.sourceRequestsPerSecond),
     /** The same per minute. */
     HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: z.coerce
       .number()
       .int()
       .min(1)
-      .max(60_000_000)
-      .default(DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER.perMinute),
+      .max(LIMIT_CEILINGS.sourceRequestsPerMinute)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.sourceRequestsPerMinute),
     /** The most an endpoint verification takes, all of it (DNS, connecting, an OAuth token, the request, the answer), in ms; below it, the endpoint's timeoutMs. */
     HOOKRELAY_VERIFICATION_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(VERIFICATION_MAX_WAIT_MS),
     /** Deliveries one batch publish may create (its events times their matching endpoints); over it, 413. */

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger, MetricsJson } from '@hookrelay/observability';
 import type { Publisher } from '@hookrelay/publishing';
-import type { RateWindowLimits, Store } from '@hookrelay/store';
+import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, HostResolver, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 import type { SubscriberLimitsReader } from './subscriber-limits';
@@ -57,8 +57,6 @@ export interface ApiDeps {
   maxBatchDeliveries: number;
   /** The most an endpoint verification takes, all of it (HOOKRELAY_VERIFICATION_TIMEOUT_MS). */
   verificationTimeoutMs: number;
-  /** Requests to all of one subscriber's source URLs together (HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, _PER_MINUTE). */
-  sourceRequestsPerSubscriber: RateWindowLimits;
   /**
    * The metrics of the delivery worker on this process's other thread (npm start), summed into
    * /metrics; null when the thread did not answer in time (DeliveryThread.metrics).

@@ -50,6 +50,8 @@ async function main(): Promise<void> {
       maxSources: config.HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER,
       eventsPerSecond: config.HOOKRELAY_EVENTS_PER_SECOND,
       maxDeletedEndpoints: config.HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER,
+      sourceRequestsPerSecond: config.HOOKRELAY_SOURCE_REQUESTS_PER_SECOND,
+      sourceRequestsPerMinute: config.HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE,
     },
     policy: {
       allowHttp: config.HOOKRELAY_ALLOW_HTTP,
@@ -64,10 +66,6 @@ async function main(): Promise<void> {
     platformName: config.HOOKRELAY_PLATFORM_NAME,
     maxBatchDeliveries: config.HOOKRELAY_MAX_BATCH_DELIVERIES,
     verificationTimeoutMs: config.HOOKRELAY_VERIFICATION_TIMEOUT_MS,
-    sourceRequestsPerSubscriber: {
-      perSecond: config.HOOKRELAY_SOURCE_REQUESTS_PER_SECOND,
-      perMinute: config.HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE,
-    },
   });
   // The worker reads the same environment on its thread (apps/worker's config, as start:worker).
   const thread = withWorker

@@ -25,7 +25,14 @@ describe('per-subscriber limits', () => {
         id: sid,
         name: 'Acme',
         createdAt: expect.any(Number),
-        limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 0, maxDeletedEndpoints: 1000 },
+        limits: {
+          maxEndpoints: 100,
+          maxSources: 50,
+          eventsPerSecond: 0,
+          maxDeletedEndpoints: 1000,
+          sourceRequestsPerSecond: 200,
+          sourceRequestsPerMinute: 6000,
+        },
         usage: { endpoints: 1, sources: 0, deletedEndpoints: 0 },
       };
       expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toEqual(expected);
@@ -38,7 +45,14 @@ describe('per-subscriber limits', () => {
       const { sid, key } = await newSubscriber(h);
       const patched = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxEndpoints: 5, eventsPerSecond: 20 } } });
       expect(patched.status).toBe(200);
-      expect(patched.body.limits).toEqual({ maxEndpoints: 5, maxSources: 50, eventsPerSecond: 20, maxDeletedEndpoints: 1000 });
+      expect(patched.body.limits).toEqual({
+        maxEndpoints: 5,
+        maxSources: 50,
+        eventsPerSecond: 20,
+        maxDeletedEndpoints: 1000,
+        sourceRequestsPerSecond: 200,
+        sourceRequestsPerMinute: 6000,
+      });
       expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
       const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
       expect(reset.body).toMatchObject({ name: 'Acme Corp', limits: { maxEndpoints: 100, maxSources: 50, eventsPerSecond: 20 } });
@@ -47,6 +61,8 @@ describe('per-subscriber limits', () => {
         maxSources: 50,
         eventsPerSecond: 20,
         maxDeletedEndpoints: 1000,
+        sourceRequestsPerSecond: 200,
+        sourceRequestsPerMinute: 6000,
       });
     });
 

@@ -25,6 +25,12 @@ export interface SubscriberLimits {
    * index entry, its version and scheduler settings) until then, so creating past it is refused.
    */
   maxDeletedEndpoints: number;
+  /**
+   * Requests to all of its source URLs together per second and per minute, refused ones included
+   * (each source has its own limit too): what its senders can make the API verify and record.
+   */
+  sourceRequestsPerSecond: number;
+  sourceRequestsPerMinute: number;
 }
 
 export const SUBSCRIBER_LIMIT_NAMES = [
@@ -32,6 +38,8 @@ export const SUBSCRIBER_LIMIT_NAMES = [
   'maxSources',
   'eventsPerSecond',
   'maxDeletedEndpoints',
+  'sourceRequestsPerSecond',
+  'sourceRequestsPerMinute',
 ] as const satisfies ReadonlyArray<keyof SubscriberLimits>;
 
 export type ApiKeyRole = 'subscriber' | 'publisher';

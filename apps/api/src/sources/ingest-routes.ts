@@ -259,7 +259,11 @@ export function ingestRoutes(deps: ApiDeps): Router {
     // Every request counts, whatever its method, against the source's limit and its subscriber's
     // across all of its sources, before it is verified. Only a window's first refusal is recorded
     // (history and log): a flood of refused requests would otherwise be a Redis write and a log line each.
-    const limited = await store.sources.hitRateLimit(source, source.rateLimit, deps.sourceRequestsPerSubscriber);
+    const limits = await deps.subscriberLimits.of(source.subscriberId);
+    const limited = await store.sources.hitRateLimit(source, source.rateLimit, {
+      perSecond: limits.sourceRequestsPerSecond,
+      perMinute: limits.sourceRequestsPerMinute,
+    });
     if (limited) {
       const message =
         limited.scope === 'source'

@@ -160,16 +160,6 @@ const matchesSchema = z.record(z.string().min(1).max(500), z.unknown()).superRef
  */
 export const DEFAULT_RATE_LIMIT = Object.freeze({ perSecond: 50, perMinute: 1200 });
 
-/**
- * Requests to all of one subscriber's source URLs together, counted like a source's (before
- * verification, refused ones too). Each source's own limit is up to 10,000 a second, and a
- * subscriber has up to 50 sources: without this a subscriber had the API verify, record and log
- * 50 times its sources' limit (a probe: 410 unverified requests a second, each recorded and logged,
- * ~9 Redis commands each, none of it charged to its publish rate). Four sources' worth of the
- * default burst, five of the default minute.
- */
-export const DEFAULT_SOURCE_REQUESTS_PER_SUBSCRIBER = Object.freeze({ perSecond: 200, perMinute: 6000 });
-
 const rateLimitSchema = z
   .object({
     perSecond: z.number().int().min(1).max(10_000).default(DEFAULT_RATE_LIMIT.perSecond),

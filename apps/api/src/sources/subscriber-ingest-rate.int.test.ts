@@ -7,7 +7,7 @@ const WRONG = { 'x-source-token': 'not-the-secret' };
 const NOW = 1_900_000_000_000 - (1_900_000_000_000 % 60_000);
 
 describe("a subscriber's ceiling on requests to all of its source URLs", () => {
-  const h = useApiHarness({ worker: false, now: () => NOW, sourceRequestsPerSubscriber: { perSecond: 3, perMinute: 1000 } });
+  const h = useApiHarness({ worker: false, now: () => NOW, limits: { sourceRequestsPerSecond: 3, sourceRequestsPerMinute: 1000 } });
 
   it('counts requests before verification across its sources, refuses past it with 429, records the first refusal only, and leaves other subscribers alone', async () => {
     const { sid } = await newSubscriber(h);
@@ -38,5 +38,31 @@ describe("a subscriber's ceiling on requests to all of its source URLs", () => {
       expect.objectContaining({ status: 429, outcome: 'rejected', reason: expect.stringMatching(/^subscriber's source rate limit: /) }),
     ]);
     expect((await historyOf(h, sid, sources[0]!.id)).map((r) => r.status)).toEqual([401]);
+  });
+
+  it("takes the admin's limit for one subscriber over the server's, and the server's again once it is set to null", async () => {
+    const { sid } = await newSubscriber(h);
+    const source = await createSource(h, sid, { eventType: 'source.ceiling', verification: TOKEN });
+    const wrongs = async (n: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) statuses.push((await ingest(h, source.ingestUrl, { body: '{}', headers: WRONG })).status);
+      return statuses;
+    };
+    const setLimit = async (value: number | null) => {
+      const res = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { sourceRequestsPerSecond: value } } });
+      expect(res.status).toBe(200);
+      return res.body.limits.sourceRequestsPerSecond as number;
+    };
+    // The clock stands still, so every request is in one second's window: 5 counted, then 2 more.
+    expect(await setLimit(5)).toBe(5);
+    expect(await wrongs(6)).toEqual([401, 401, 401, 401, 401, 429]);
+    expect(await setLimit(7)).toBe(7);
+    expect(await wrongs(2)).toEqual([401, 429]);
+    // Back to the server's 3, which the window passed long ago.
+    expect(await setLimit(null)).toBe(3);
+    expect(await wrongs(1)).toEqual([429]);
+    const refused = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { sourceRequestsPerMinute: 0 } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toEqual([expect.objectContaining({ path: 'limits.sourceRequestsPerMinute' })]);
   });
 });

@@ -1745,12 +1745,14 @@ export interface components {
             revokedAt?: number;
         };
         /**
-         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER).
+         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE).
          * @example {
          *       "maxEndpoints": 100,
          *       "maxSources": 50,
          *       "eventsPerSecond": 0,
-         *       "maxDeletedEndpoints": 1000
+         *       "maxDeletedEndpoints": 1000,
+         *       "sourceRequestsPerSecond": 200,
+         *       "sourceRequestsPerMinute": 6000
          *     }
          */
         SubscriberLimits: {
@@ -1762,6 +1764,10 @@ export interface components {
             eventsPerSecond: number;
             /** @description Endpoints it may have deleted within the retention period: each stays in its history until then, so creating an endpoint while this many are kept answers 409 quota_exceeded (checked before the write: concurrent creates may pass it by a few). 0 means none may be created while any deleted one is kept (it is not "off", unlike eventsPerSecond). Default 1000. */
             maxDeletedEndpoints: number;
+            /** @description Requests to all of its source URLs together per second, counted before verification, refused ones included (each source has its own rateLimit too). Over it: 429 rate_limited with Retry-After, only the second's first refusal recorded. Default 200. */
+            sourceRequestsPerSecond: number;
+            /** @description The same per minute. Default 6000. */
+            sourceRequestsPerMinute: number;
         };
         /**
          * @example {
@@ -1772,7 +1778,9 @@ export interface components {
          *         "maxEndpoints": 100,
          *         "maxSources": 50,
          *         "eventsPerSecond": 0,
-         *         "maxDeletedEndpoints": 1000
+         *         "maxDeletedEndpoints": 1000,
+         *         "sourceRequestsPerSecond": 200,
+         *         "sourceRequestsPerMinute": 6000
          *       },
          *       "usage": {
          *         "endpoints": 3,
@@ -1811,6 +1819,10 @@ export interface components {
                 eventsPerSecond?: number | null;
                 /** @description Endpoints this subscriber may have deleted within the retention period; null for the server's default. */
                 maxDeletedEndpoints?: number | null;
+                /** @description Requests a second to all of this subscriber's source URLs together; null for the server's default. */
+                sourceRequestsPerSecond?: number | null;
+                /** @description The same per minute; null for the server's default. */
+                sourceRequestsPerMinute?: number | null;
             };
         };
         /** @description At most this many deliveries a second to the endpoint, across every worker. Deliveries over the limit wait in the endpoint's lane without holding a worker slot and are not failed attempts. A fraction paces slower than one a second (0.5: one every two seconds). */
