@@ -141,4 +141,32 @@ describe('JSON nesting is limited to 64 levels', () => {
       expect(await eventsOf(h, subscriber.sid)).toEqual([]);
     });
   });
+
+  describe('a body in another encoding than UTF-8', () => {
+    const post = (body: Buffer, charset: string) =>
+      fetch(`${h.baseUrl}/v1/subscribers/${subscriber.sid}/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': `application/json; charset=${charset}` },
+        body,
+      });
+
+    it('is refused 415 before its shape is read: a UTF-16 payload nested 100 deep is not taken for a shallow one', async () => {
+      // In UTF-16 a bullet (U+2022) is the bytes 22 20: read as UTF-8, a quote that ends the string
+      // early, so everything after it read as text: the scan saw 2 levels, the payload check was
+      // skipped, and the event was stored.
+      const text = `{"type":"custom.deep","payload":{"note":"\u2022","deep":${nestedJson(100)}}}`;
+      const res = await post(Buffer.from(text, 'utf16le'), 'utf-16le');
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { error: unknown }).error).toEqual({
+        code: 'unsupported_encoding',
+        message: 'request body must be UTF-8 JSON',
+      });
+      expect(await eventsOf(h, subscriber.sid)).toEqual([]);
+    });
+
+    it('takes UTF-8 however the charset is spelled', async () => {
+      const res = await post(Buffer.from('{"type":"custom.utf8","payload":{"note":"筻"}}'), 'UTF-8');
+      expect(res.status).toBe(202);
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
-import { ValidationError } from './errors';
+import { AppError, ValidationError } from './errors';
 import { jsonShapeOf, sizeRefusal } from './json-shape';
 
 /**
@@ -72,13 +72,19 @@ export function tooDeepError(path: string): ValidationError {
   return new ValidationError(`${path}: ${tooDeepMessage()}`, [{ path, message: tooDeepMessage() }]);
 }
 
+const UTF8 = new Set(['utf-8', 'utf8']);
+
 /**
  * express.json's `verify`: refuses a body that nests deeper than MAX_BODY_DEPTH, uses more than
  * MAX_BODY_KEYS distinct object keys or holds more than MAX_BODY_CONTAINERS objects and arrays, from its bytes, before JSON.parse pays for it (jsonShapeOf),
  * so no route reads such a body. Records how deep the body is (`res.locals.jsonDepth`), so a route
  * can skip checking payloads one by one when the whole body is shallow enough (bodyIsShallow).
  */
-export function checkBodyShape(_req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+export function checkBodyShape(_req: IncomingMessage, res: ServerResponse, body: Buffer, encoding: string): void {
+  // The scan reads UTF-8 bytes; body-parser would decode any `charset=utf-*` after it (UTF-16's
+  // `\"` is `5C 00 22 00`, which the scan read as a string's end: a body 5,000 deep passed as 2
+  // deep). JSON between systems is UTF-8 (RFC 8259, section 8.1): anything else is refused.
+  if (!UTF8.has(encoding.toLowerCase())) throw new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
   const shape = jsonShapeOf(body, { maxDepth: MAX_BODY_DEPTH });
   if ('depth' in shape) {
     (res as Response).locals.jsonDepth = shape.depth;
