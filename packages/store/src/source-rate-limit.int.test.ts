@@ -53,6 +53,23 @@ describe("a subscriber's ceiling across its sources", () => {
     expect((await store.sources.hitRateLimit(sources[2]!, WIDE, subscriberLimits))?.retryAfterSeconds).toBe(59);
   });
 
+  it("does not let one source's flood past its own limit spend the ceiling its other sources share", async () => {
+    const store = createStore({ redis: db.redis, prefix: db.prefix, now: minuteStart });
+    const flooded = { id: newId('src'), subscriberId: 'sub_flood' };
+    const quiet = { id: newId('src'), subscriberId: 'sub_flood' };
+    const own = { perSecond: 5, perMinute: 1000 };
+    const ceiling = { perSecond: 20, perMinute: 1000 };
+    const verdicts = [];
+    for (let i = 0; i < 60; i++) verdicts.push(await store.sources.hitRateLimit(flooded, own, ceiling));
+    // Its own 5 admitted, the other 55 refused by its own limit, not the subscriber's.
+    expect(verdicts.filter((v) => v === null)).toHaveLength(5);
+    expect(verdicts.filter((v) => v?.scope === 'subscriber')).toEqual([]);
+    // The subscriber counted 5 of its 20: the quiet source has 15 left (its own limit aside).
+    const quietVerdicts = [];
+    for (let i = 0; i < 5; i++) quietVerdicts.push(await store.sources.hitRateLimit(quiet, own, ceiling));
+    expect(quietVerdicts).toEqual([null, null, null, null, null]);
+  });
+
   it('takes one round trip, a first refusal included', async () => {
     const store = createStore({ redis: db.redis, prefix: db.prefix, now: minuteStart });
     const source = { id: newId('src'), subscriberId: 'sub_trips' };

@@ -26,8 +26,9 @@ export interface SubscriberLimits {
    */
   maxDeletedEndpoints: number;
   /**
-   * Requests to all of its source URLs together per second and per minute, refused ones included
-   * (each source has its own limit too): what its senders can make the API verify and record.
+   * Requests to all of its source URLs together per second and per minute, counted before
+   * verification (each source has its own limit too, and what that refuses does not count here):
+   * what its senders can make the API verify and record.
    */
   sourceRequestsPerSecond: number;
   sourceRequestsPerMinute: number;

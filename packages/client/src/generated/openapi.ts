@@ -1764,7 +1764,7 @@ export interface components {
             eventsPerSecond: number;
             /** @description Endpoints it may have deleted within the retention period: each stays in its history until then, so creating an endpoint while this many are kept answers 409 quota_exceeded (checked before the write: concurrent creates may pass it by a few). 0 means none may be created while any deleted one is kept (it is not "off", unlike eventsPerSecond). Default 1000. */
             maxDeletedEndpoints: number;
-            /** @description Requests to all of its source URLs together per second, counted before verification, refused ones included (each source has its own rateLimit too). Over it: 429 rate_limited with Retry-After, only the second's first refusal recorded. Default 200. */
+            /** @description Requests to all of its source URLs together per second, counted before verification (unverified ones and those this limit refuses count; one its own source's rateLimit refused does not, so one flooded source cannot spend its siblings' share). Over it: 429 rate_limited with Retry-After, only the second's first refusal recorded. Default 200. */
             sourceRequestsPerSecond: number;
             /** @description The same per minute. Default 6000. */
             sourceRequestsPerMinute: number;
