@@ -44,6 +44,8 @@ describe('jsonShapeOf', () => {
     // An escaped quote inside a key does not end it; keys differing only after it are two.
     expect(keysOf('{"a\\"b":1,"a\\"c":2}', 1)).toEqual({ refused: 'too_many_keys' });
     expect(keysOf('{"a\\"b":1,"a\\"b":2}', 1)).toEqual({ depth: 1 });
+    // Two keys plain FNV-1a (32 bits, fixed start) takes for one: the hash is seeded per process.
+    expect(keysOf('{"k4uzx":1,"kf2ad":2}', 1)).toEqual({ refused: 'too_many_keys' });
   });
 
   it(`refuses a body of more than ${MAX_BODY_KEYS} distinct keys by default, however they are spread`, () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * How many distinct object keys one JSON body may use. JSON.parse's cost grows with the keys it has
  * not seen before far more than with bytes (each is a new string to intern and a new hidden class
@@ -39,8 +41,16 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
-const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
+const MURMUR_M = 0x5bd1e995;
+/**
+ * Keys are told apart by two 32-bit hashes of their bytes, each from a random start made once per
+ * process: with a fixed start (plain FNV-1a), colliding keys are found in seconds and chained by a
+ * common suffix, so a body of any number of distinct keys could be built to count as a few.
+ */
+const SEEDS = randomBytes(8);
+const SEED_A = SEEDS.readUInt32LE(0);
+const SEED_B = SEEDS.readUInt32LE(4);
 
 /**
  * The nesting depth of the JSON text in `bytes` (`{"a":[1]}` is 2) and whether it uses more than
@@ -50,7 +60,8 @@ const FNV_PRIME = 0x01000193;
  * parse: 1 MB of `[` nested 500,000 deep took JSON.parse 90-175 ms before the depth check after it
  * refused it. Stops at the first level, key or container past its limit. For valid JSON the
  * depth is the parsed value's; invalid JSON gets some answer and then fails to parse. Keys are told
- * apart by a 32-bit hash of their bytes: a collision can only let a body through, never refuse one.
+ * apart by their bytes (hashed: a collision only lets a body through), so a key spelled with an
+ * escape (`"\u0061"`) counts apart from its plain spelling (`"a"`).
  */
 export function jsonShapeOf(bytes: Uint8Array, limits: JsonShapeLimits): JsonShape {
   const { maxDepth, maxKeys = MAX_BODY_KEYS, maxContainers = MAX_BODY_CONTAINERS } = limits;
@@ -67,19 +78,27 @@ export function jsonShapeOf(bytes: Uint8Array, limits: JsonShapeLimits): JsonSha
     if (c === QUOTE) {
       const isKey = expectKey;
       expectKey = false;
-      let hash = FNV_OFFSET;
+      let a = SEED_A;
+      let b = SEED_B;
       for (i++; i < n; i++) {
-        let b = bytes[i] as number;
-        if (b === QUOTE) break;
-        if (b === BACKSLASH && i + 1 < n) {
+        let byte = bytes[i] as number;
+        if (byte === QUOTE) break;
+        if (byte === BACKSLASH && i + 1 < n) {
           // An escape is two bytes of the key (a `\u` escape's hex digits follow as plain bytes).
-          if (isKey) hash = Math.imul(hash ^ b, FNV_PRIME);
-          b = bytes[++i] as number;
+          if (isKey) {
+            a = Math.imul(a ^ byte, FNV_PRIME);
+            b = Math.imul(b ^ byte, MURMUR_M);
+          }
+          byte = bytes[++i] as number;
         }
-        if (isKey) hash = Math.imul(hash ^ b, FNV_PRIME);
+        if (isKey) {
+          a = Math.imul(a ^ byte, FNV_PRIME);
+          b = Math.imul(b ^ byte, MURMUR_M);
+        }
       }
       if (isKey) {
-        keys.add(hash >>> 0);
+        // 53 bits of the two: a number, which a Set compares without making a string.
+        keys.add((a >>> 0) * 0x200000 + ((b ^ (b >>> 15)) >>> 11));
         if (keys.size > maxKeys) return { refused: 'too_many_keys' };
       }
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
