@@ -43,6 +43,9 @@ export class QueuedDeliveries {
     return multi.hmget(this.jobKey(id), ...JOB_FIELDS);
   }
 
+  /** The job's hash fields `parse` reads, in its order, for a caller that reads them in a script. */
+  readonly fields: readonly string[] = JOB_FIELDS;
+
   /** The delivery from `read`'s reply, or null when it has no job. */
   parse(id: string, reply: unknown): QueuedDelivery | null {
     const [data, timestamp] = (Array.isArray(reply) ? reply : []) as Array<string | null>;

@@ -367,7 +367,7 @@ export class DeliveryStore {
     for (let at = 0; at < ids.length; at += READS_PER_CALL) {
       const chunk = ids.slice(at, at + READS_PER_CALL);
       const keys = [entries, ...chunk.flatMap((id) => [this.keys.delivery(id), this.queued.jobKey(id)])];
-      replies.push(...(await this.redis.hookrelayReadDeliveries(String(keys.length), ...keys, ...chunk)));
+      replies.push(...(await this.redis.hookrelayReadDeliveries(String(keys.length), ...keys, ...this.queued.fields, ...chunk)));
     }
     // Not attempted yet: named by its scheduler entry (or an earlier version's queued job).
     const found: Array<DeliveryRecord | QueuedDelivery | null> = ids.map((id, i) => {

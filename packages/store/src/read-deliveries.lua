@@ -4,7 +4,8 @@
 -- delivery: a page of 100 was 300 of them (with its events' 200), ~15 ms of the API's event loop
 -- spent building and answering commands, and listings are what a portal polls.
 -- KEYS: laneEntries, then per delivery: delivery, job (packages/queue's QueuedDeliveries.jobKey)
--- ARGV: per delivery: deliveryId
+-- ARGV: the job's data field and its timestamp field (QueuedDeliveries.fields: BullMQ's names,
+--       which only packages/queue knows), then per delivery: deliveryId
 -- Returns, per delivery, {1, the record's field/value list}, {2, the entry}, {3, data, timestamp}
 -- or {0} when it has none of them (expired, or never existed).
 -- A record is a hash with an `id` (scripts keep bookkeeping fields, `_streak`, beside it).
@@ -23,11 +24,11 @@ for i = 2, #KEYS, 2 do
   if isRecord(record) then
     replies[#replies + 1] = { 1, record }
   else
-    local entry = redis.call('HGET', KEYS[1], ARGV[i / 2])
+    local entry = redis.call('HGET', KEYS[1], ARGV[i / 2 + 2])
     if entry then
       replies[#replies + 1] = { 2, entry }
     else
-      local job = redis.call('HMGET', KEYS[i + 1], 'data', 'timestamp')
+      local job = redis.call('HMGET', KEYS[i + 1], ARGV[1], ARGV[2])
       if job[1] then
         replies[#replies + 1] = { 3, job[1], job[2] or '0' }
       else
