@@ -60,7 +60,7 @@ describe("a fan-out's event, as one worker reads it", () => {
     // Never attempted and its event gone: the worker drops it (delivery.expired), or sent it.
     const id = deliveryId(event.id, later!.id);
     const dropped = () => h.logLines.some((l) => l.msg === 'delivery.expired' && l.deliveryId === id);
-    for (const until = Date.now() + 10_000; !dropped() && receiver.requests.length < 2; ) {
+    for (const until = Date.now() + 10_000; !dropped() && receiver.requests.length < 2;) {
       if (Date.now() > until) throw new Error('the delivery was neither dropped nor sent');
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -21,7 +21,13 @@ describe('ParsedEvents', () => {
   it('keeps at most its bound in bytes, dropping the least recently used first', () => {
     const one = bytesOf(event('evt_a', 100));
     const events = new ParsedEvents(one * 4);
-    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((k) => event(`evt_${k}`, 100)) as [StoredEvent, StoredEvent, StoredEvent, StoredEvent, StoredEvent];
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((k) => event(`evt_${k}`, 100)) as [
+      StoredEvent,
+      StoredEvent,
+      StoredEvent,
+      StoredEvent,
+      StoredEvent,
+    ];
     for (const x of [a, b, c, d]) events.keep(x);
     expect(events.size).toBe(one * 4);
     events.get('evt_a'); // used again: now the newest
