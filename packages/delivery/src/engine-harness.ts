@@ -29,6 +29,8 @@ export interface EngineHarness {
   publisher: Publisher;
   queue: DeliveryQueue;
   worker: DeliveryWorker;
+  /** The worker's own connections (for tests that watch what it sends Redis). */
+  workerRedis: DeliveryWorkerResources['redis'];
   metrics: HookrelayMetrics;
   logger: Logger;
   logLines: Array<Record<string, unknown>>;
@@ -77,6 +79,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
     publisher,
     queue,
     worker,
+    workerRedis: resources.redis,
     metrics,
     logger,
     logLines,

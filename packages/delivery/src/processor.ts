@@ -23,6 +23,7 @@ import { redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots } from './scheduling/address-slots';
 import type { Slots } from './scheduling/slots';
+import type { ParsedEvents } from './parsed-events';
 import type { SchemeBodies } from './scheme-bodies';
 import type { SendResult } from './send';
 
@@ -51,6 +52,8 @@ export interface ProcessorDeps {
   parkMs?: number;
   /** Bodies of re-serialising signature schemes, made once per event (shared by the worker's lanes). */
   bodies?: SchemeBodies;
+  /** Events read for earlier attempts (shared by the worker's lanes): a fan-out's event is read from Redis once. */
+  events?: ParsedEvents;
 }
 
 /** Where one attempt left the delivery. */
@@ -74,12 +77,15 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
 
   async function processOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number): Promise<void> {
     const { id, ticket } = ref;
+    const held = deps.events?.get(ref.eventId);
     const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({
       deliveryId: id,
       eventId: ref.eventId,
       endpointId,
       createdAt,
+      heldEvent: held,
     });
+    if (event && !held) deps.events?.keep(event);
     if (entry?.ticket !== ticket) return;
     if (!delivery) {
       // Neither a record nor the event: both outlived their retention while the delivery waited.

@@ -24,6 +24,7 @@ import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
 import { startLaneSignalListener } from './scheduling/lane-signal';
 import type { DeliveryWorkerResources } from './worker-resources';
+import { ParsedEvents } from './parsed-events';
 import { SchemeBodies } from './scheme-bodies';
 
 export interface DeliveryWorkerOptions {
@@ -157,6 +158,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
 
   // One per worker: a payload re-serialised for x-signature is made once for every lane and endpoint.
   const bodies = new SchemeBodies();
+  // And an event read for one attempt is held for its fan-out's others, in either lane.
+  const events = new ParsedEvents();
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
@@ -196,6 +199,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       slowAttemptMs: scheduling.slowAttemptMs,
       parkMs: scheduling.parkMs,
       bodies,
+      events,
     });
     const pump = pumps[lane];
     const run = async (job: DeliveryJob): Promise<void> => {

@@ -26,7 +26,7 @@ const READ_DELIVERIES = readFileSync(join(__dirname, 'read-deliveries.lua'), 'ut
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
   hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
-  hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | null>>;
+  hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | number | null>>;
   hookrelayReopenDeliveries(...args: Array<string | number>): Promise<number[]>;
   hookrelayEndDeliveries(...args: Array<string | number>): Promise<number>;
   hookrelayReadDeliveries(...args: string[]): Promise<ReadDeliveryReply[]>;
@@ -210,13 +210,27 @@ function fieldsToRecord(flat: readonly string[]): Record<string, string> {
   return hash;
 }
 
+/** One delivery's part of a load-for-attempts.lua call: its id, its three keys and the event its caller holds. */
+interface AttemptLoad {
+  id: string;
+  delivery: string;
+  event: string;
+  endpointVersion: string;
+  held?: StoredEvent;
+}
+
+/** What load-for-attempts.lua read for one delivery. */
+interface AttemptLoaded {
+  hash: Record<string, string>;
+  event: StoredEvent | null;
+  entry: LaneEntry | null;
+  endpointVersion: number;
+}
+
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
   private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number]>;
-  private readonly attemptLoads: TurnBatch<
-    { id: string; delivery: string; event: string; endpointVersion: string },
-    { hash: Record<string, string>; event: StoredEvent | null; entry: LaneEntry | null; endpointVersion: number }
-  >;
+  private readonly attemptLoads: TurnBatch<AttemptLoad, AttemptLoaded>;
 
   constructor(
     redis: Redis,
@@ -239,16 +253,7 @@ export class DeliveryStore {
       for (const w of writes) call.push(w.args.length, ...w.args);
       return this.redis.hookrelayRecordAttempts(...call);
     }, ATTEMPTS_PER_CALL);
-    this.attemptLoads = new TurnBatch(async (loads) => {
-      const keys = [this.keys.laneEntries(), ...loads.flatMap((l) => [l.delivery, l.event, l.endpointVersion])];
-      const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys, ...loads.map((l) => l.id));
-      return loads.map((_, i) => ({
-        hash: fieldsToRecord((replies[i * 4] ?? []) as string[]),
-        event: parseStoredEvent((replies[i * 4 + 1] ?? null) as string | null),
-        entry: parseLaneEntry(replies[i * 4 + 2] as string | null),
-        endpointVersion: Number(replies[i * 4 + 3] ?? 0),
-      }));
-    }, LOADS_PER_CALL);
+    this.attemptLoads = new TurnBatch((loads) => this.loadAll(loads), LOADS_PER_CALL);
   }
 
   /**
@@ -409,7 +414,17 @@ export class DeliveryStore {
    * turn (load-for-attempts.lua). A delivery without a record is one not attempted yet, read as
    * pending (created when its entry says, else at `createdAt`) while its event exists.
    */
-  async loadForAttempt(job: { deliveryId: string; eventId: string; endpointId: string; createdAt: number }): Promise<{
+  async loadForAttempt(job: {
+    deliveryId: string;
+    eventId: string;
+    endpointId: string;
+    createdAt: number;
+    /**
+     * The event, when the caller holds it from an earlier read (an event never changes once
+     * stored): only whether it still exists is read, and it is answered as `event` while it does.
+     */
+    heldEvent?: StoredEvent;
+  }): Promise<{
     delivery: DeliveryRecord | null;
     event: StoredEvent | null;
     entry: LaneEntry | null;
@@ -420,10 +435,43 @@ export class DeliveryStore {
       delivery: this.keys.delivery(job.deliveryId),
       event: this.keys.event(job.eventId),
       endpointVersion: this.keys.endpointVersion(job.endpointId),
+      held: job.heldEvent,
     });
     const delivery =
       parseDelivery(hash) ?? (event ? pendingDelivery(job.deliveryId, event, job.endpointId, entry?.createdAt ?? job.createdAt) : null);
     return { delivery, event, entry, endpointVersion };
+  }
+
+  /**
+   * One load-for-attempts.lua call for the attempts of a turn. An event's JSON is asked for once a
+   * call, and not at all when the caller holds it: the other deliveries of it ask only whether it
+   * still exists, and share the first one's parse.
+   */
+  private async loadAll(loads: readonly AttemptLoad[]): Promise<AttemptLoaded[]> {
+    const keys: string[] = [this.keys.laneEntries()];
+    const args: string[] = [];
+    const asked = new Set<string>();
+    for (const l of loads) {
+      keys.push(l.delivery, l.event, l.endpointVersion);
+      const wantsJson = l.held === undefined && !asked.has(l.event);
+      if (wantsJson) asked.add(l.event);
+      args.push(l.id, wantsJson ? '1' : '0');
+    }
+    const replies = await this.redis.hookrelayLoadForAttempts(String(keys.length), ...keys, ...args);
+    const parsed = new Map<string, StoredEvent | null>();
+    loads.forEach((l, i) => {
+      if (args[i * 2 + 1] === '1') parsed.set(l.event, parseStoredEvent((replies[i * 4 + 1] ?? null) as string | null));
+    });
+    return loads.map((l, i) => {
+      // Asked with '0', the event is the caller's or this call's first parse, while it still exists.
+      const event = args[i * 2 + 1] === '1' || replies[i * 4 + 1] === 1 ? (l.held ?? parsed.get(l.event) ?? null) : null;
+      return {
+        hash: fieldsToRecord((replies[i * 4] ?? []) as string[]),
+        event,
+        entry: parseLaneEntry(replies[i * 4 + 2] as string | null),
+        endpointVersion: Number(replies[i * 4 + 3] ?? 0),
+      };
+    });
   }
 
   /**

@@ -14,6 +14,8 @@ export interface CommandWatch {
   readonly scriptCalls: ReadonlyArray<{ keys: number; name?: string }>;
   /** The most script calls that were waiting for their answers at once. */
   readonly maxScriptsAtOnce: number;
+  /** Bytes of the strings in the answers of the calls of one defined command (`hookrelayLoadForAttempts`), answered so far. */
+  answerBytes(name: string): number;
   stop(): void;
 }
 
@@ -31,6 +33,7 @@ export function watchCommands(redis: Redis): CommandWatch {
   let sent = 0;
   let waiting = 0;
   let maxScriptsAtOnce = 0;
+  const answered = new Map<string, number>();
   const original = redis.sendCommand;
   redis.sendCommand = function watched(this: Redis, command: Command, ...rest: unknown[]) {
     const name = command.name.toLowerCase();
@@ -42,6 +45,13 @@ export function watchCommands(redis: Redis): CommandWatch {
       maxScriptsAtOnce = Math.max(maxScriptsAtOnce, waiting);
       const done = () => void waiting--;
       command.promise.then(done, done);
+      const script = name === 'evalsha' ? nameOf(command.args[0]) : undefined;
+      if (script !== undefined) {
+        command.promise.then(
+          (reply: unknown) => answered.set(script, (answered.get(script) ?? 0) + stringBytes(reply)),
+          () => undefined,
+        );
+      }
     }
     return (original as (...args: unknown[]) => unknown).call(this, command, ...rest);
   };
@@ -50,6 +60,7 @@ export function watchCommands(redis: Redis): CommandWatch {
       return sent;
     },
     count: (name) => counts.get(name) ?? 0,
+    answerBytes: (name) => answered.get(name) ?? 0,
     scriptCalls,
     get maxScriptsAtOnce() {
       return maxScriptsAtOnce;
@@ -58,4 +69,12 @@ export function watchCommands(redis: Redis): CommandWatch {
       redis.sendCommand = original;
     },
   };
+}
+
+/** Bytes of the strings in a reply, nested arrays included. */
+function stringBytes(reply: unknown): number {
+  if (typeof reply === 'string') return Buffer.byteLength(reply);
+  if (Buffer.isBuffer(reply)) return reply.length;
+  if (Array.isArray(reply)) return reply.reduce((sum: number, r: unknown) => sum + stringBytes(r), 0);
+  return 0;
 }
