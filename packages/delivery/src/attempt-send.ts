@@ -37,9 +37,11 @@ export interface SentAttempt extends AuthenticatedSend {
  *    endpoints of one subscriber with a token URL that never answered held every slot of a receiver
  *    other subscribers use, and their deliveries waited 48-99 s (an audit's measurement);
  * 3. room for its payload in its subscriber's bytes in flight on this worker, or the delivery is
- *    parked. Taken before the address slot, so that a delivery parked for its subscriber's bytes
- *    never takes, and gives back, a slot of an address other subscribers' endpoints may be parked
- *    on: the wake its release sends stays within the subscriber that parked;
+ *    parked. The bound is on the worker's event loop (signing and writing a 1 MiB body costs ~3 ms
+ *    of it), so it is taken after the token, whose wait costs none, and before the address slot,
+ *    so that a delivery parked for its subscriber's bytes never takes, and gives back, a slot of an
+ *    address other subscribers' endpoints may be parked on: the wake its release sends stays within
+ *    the subscriber that parked;
  * 4. a slot on the receiver's address, or the delivery is parked ('parked': no attempt);
  * 5. its rate limit's turn, then the request, signed just before it goes.
  *

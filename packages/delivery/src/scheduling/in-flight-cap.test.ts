@@ -1,12 +1,14 @@
 import { InFlightCap } from './in-flight-cap';
 
 describe('InFlightCap with weights (payload bytes per subscriber)', () => {
-  const woken: string[][] = [];
-  const cap = (limit: number) => new InFlightCap({ limit, wake: (s) => woken.push(s) });
-  beforeEach(() => woken.splice(0));
+  /** A cap and the sleepers it woke, in order. */
+  const cap = (limit: number) => {
+    const woken: string[][] = [];
+    return { c: new InFlightCap({ limit, wake: (s) => woken.push(s) }), woken };
+  };
 
   it('takes weights up to the limit, then none until enough is released', () => {
-    const c = cap(100);
+    const { c } = cap(100);
     const a = c.tryTake('sub', 60);
     expect(a).not.toBeNull();
     expect(c.tryTake('sub', 41)).toBeNull();
@@ -22,7 +24,7 @@ describe('InFlightCap with weights (payload bytes per subscriber)', () => {
   });
 
   it('always takes when the key has nothing in flight, even a weight over the limit', () => {
-    const c = cap(100);
+    const { c } = cap(100);
     const big = c.tryTake('sub', 5000);
     expect(big).not.toBeNull();
     expect(c.tryTake('sub', 1)).toBeNull();
@@ -32,7 +34,7 @@ describe('InFlightCap with weights (payload bytes per subscriber)', () => {
   });
 
   it('wakes a sleeper parked with a weight at once when that weight fits again by the time it is parked', () => {
-    const c = cap(100);
+    const { c, woken } = cap(100);
     const held = c.tryTake('sub', 90)!;
     c.parked('sub', 'e|sub|big', 20);
     expect(woken).toEqual([]);

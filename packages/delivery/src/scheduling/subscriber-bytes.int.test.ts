@@ -2,13 +2,6 @@ import type { ServerResponse } from 'node:http';
 import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
 
-/** A metric's value in the registry (0 when absent). */
-async function metric(h: EngineHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const found = (await h.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = found?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
-  return Number(value?.value ?? 0);
-}
-
 async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -88,7 +81,7 @@ describe("a subscriber's payload bytes in flight on a worker (WORKER_SUBSCRIBER_
     const ids = await publish('sub_big', receiver.url, 3, 4, 4000);
 
     await waitUntil(() => receiver.held() === 2, 'two deliveries to be in flight');
-    await waitUntil(async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'bytes' })) >= 1, 'a park for bytes');
+    await waitUntil(async () => (await h.metricValue('hookrelay_deliveries_parked_total', { reason: 'bytes' })) >= 1, 'a park for bytes');
     // Released one at a time: whenever a request waits at the receiver, the bound still holds.
     for (let released = 0; released < ids.length; released++) {
       await waitUntil(() => receiver.held() > 0, `delivery ${released + 1} of ${ids.length} to arrive`);
@@ -106,7 +99,7 @@ describe("a subscriber's payload bytes in flight on a worker (WORKER_SUBSCRIBER_
     const ids = await publish('sub_huge', receiver.url, 2, 1, 3 * BOUND);
 
     await waitUntil(() => receiver.held() === 1, 'the first oversize delivery to arrive');
-    await waitUntil(async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'bytes' })) >= 1, 'the second to park');
+    await waitUntil(async () => (await h.metricValue('hookrelay_deliveries_parked_total', { reason: 'bytes' })) >= 1, 'the second to park');
     expect(receiver.held()).toBe(1);
     receiver.releaseOne();
     await waitUntil(() => receiver.held() === 1 && receiver.deliveryIds().length === 2, 'the second oversize delivery to arrive');
@@ -120,7 +113,7 @@ describe("a subscriber's payload bytes in flight on a worker (WORKER_SUBSCRIBER_
     const busy = await holdingReceiver();
     const busyIds = await publish('sub_big', busy.url, 3, 4, 4000);
     await waitUntil(() => busy.held() === 2, "the busy subscriber's bound to be in flight");
-    await waitUntil(async () => (await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'bytes' })) >= 1, 'a park for bytes');
+    await waitUntil(async () => (await h.metricValue('hookrelay_deliveries_parked_total', { reason: 'bytes' })) >= 1, 'a park for bytes');
 
     const other = await holdingReceiver();
     const otherIds = await publish('sub_other', other.url, 2, 1, 4000);
