@@ -16,6 +16,17 @@ export const workerSettingsSchema = z.object({
   WORKER_SUBSCRIBER_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.subscriberShare),
   /** Share of a lane's slots, per worker process, that attempts to one receiver address (after DNS) may hold. */
   WORKER_ADDRESS_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.addressShare),
+  /**
+   * Payload bytes, per worker process, one subscriber's attempts may have in flight (across lanes);
+   * over it an attempt is parked until the worker frees some. A subscriber with nothing in flight
+   * always sends, whatever the size.
+   */
+  WORKER_SUBSCRIBER_BYTES_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 30)
+    .default(DEFAULT_SCHEDULING.subscriberBytesInFlight),
   /** An attempt that times out or takes at least this long (ms) counts as slow. */
   WORKER_SLOW_ATTEMPT_MS: z.coerce.number().int().min(1).default(DEFAULT_SCHEDULING.slowAttemptMs),
   /** Slow attempts in a row that move an endpoint to the slow lane. */
@@ -43,6 +54,7 @@ export function deliveryWorkerSettings(
       endpointShare: settings.WORKER_ENDPOINT_SHARE,
       subscriberShare: settings.WORKER_SUBSCRIBER_SHARE,
       addressShare: settings.WORKER_ADDRESS_SHARE,
+      subscriberBytesInFlight: settings.WORKER_SUBSCRIBER_BYTES_IN_FLIGHT,
       slowAttemptMs: settings.WORKER_SLOW_ATTEMPT_MS,
       slowAfter: settings.WORKER_SLOW_AFTER,
       fastAfter: settings.WORKER_FAST_AFTER,

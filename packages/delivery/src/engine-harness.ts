@@ -37,6 +37,8 @@ export interface EngineHarness {
   saveEndpoint(endpoint: Endpoint): Promise<Endpoint>;
   enqueue(event: StoredEvent, endpoint: Endpoint): Promise<string>;
   waitForState(deliveryId: string, states: DeliveryRecord['state'][], timeoutMs?: number): Promise<DeliveryRecord>;
+  /** A metric's value in the worker's registry, for the labels given (0 when absent). */
+  metricValue(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,11 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
         if (Date.now() > until) throw new Error(`delivery ${deliveryId} is ${d?.state ?? 'missing'}, expected ${states.join('|')}`);
         await new Promise((r) => setTimeout(r, 20));
       }
+    },
+    metricValue: async (name, labels = {}) => {
+      const found = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+      const value = found?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
+      return Number(value?.value ?? 0);
     },
     close: async () => {
       await worker.close();

@@ -1,9 +1,9 @@
 import ipaddr from 'ipaddr.js';
 import { unbracket } from '../ssrf/check-target-url';
 import type { HostResolver } from '../ssrf/host-resolver';
+import { InFlightCap, type ReleaseSlot } from './in-flight-cap';
 
-/** Gives a slot back; calling it twice is harmless. */
-export type ReleaseSlot = () => void;
+export type { ReleaseSlot } from './in-flight-cap';
 
 export interface AddressSlotsOptions {
   /** Attempts in flight to one receiver address at once. */
@@ -12,12 +12,6 @@ export interface AddressSlotsOptions {
   wake: (sleepers: string[]) => void;
   /** The worker's DNS, shared with its dispatcher so the cap is keyed by the address connected to. */
   resolver: HostResolver;
-}
-
-interface AddressState {
-  inFlight: number;
-  /** Sleepers (lane members) parked because this address was full, first come first woken. */
-  sleepers: string[];
 }
 
 /**
@@ -32,9 +26,11 @@ interface AddressState {
  * cycling through the queue.
  */
 export class AddressSlots {
-  private readonly addresses = new Map<string, AddressState>();
+  private readonly slots: InFlightCap;
 
-  constructor(private readonly options: AddressSlotsOptions) {}
+  constructor(private readonly options: AddressSlotsOptions) {
+    this.slots = new InFlightCap({ limit: options.perAddress, wake: options.wake });
+  }
 
   /**
    * The receiver a URL reaches: its address as the worker will connect to it (loopback folded into
@@ -60,23 +56,7 @@ export class AddressSlots {
 
   /** A slot for `receiver`, or null when it is full. */
   tryAcquire(receiver: string): ReleaseSlot | null {
-    let state = this.addresses.get(receiver);
-    if (!state) {
-      state = { inFlight: 0, sleepers: [] };
-      this.addresses.set(receiver, state);
-    }
-    if (state.inFlight >= this.options.perAddress) return null;
-    state.inFlight++;
-    const held = state;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      held.inFlight--;
-      const next = held.sleepers.shift();
-      if (next !== undefined) this.options.wake([next]);
-      if (held.inFlight === 0 && held.sleepers.length === 0) this.addresses.delete(receiver);
-    };
+    return this.slots.tryTake(receiver);
   }
 
   /**
@@ -84,23 +64,17 @@ export class AddressSlots {
    * one freed while it was being parked (that release found nobody to wake).
    */
   parked(receiver: string, sleeper: string): void {
-    const state = this.addresses.get(receiver);
-    if (!state || state.inFlight < this.options.perAddress) {
-      this.options.wake([sleeper]);
-      return;
-    }
-    if (!state.sleepers.includes(sleeper)) state.sleepers.push(sleeper);
+    this.slots.parked(receiver, sleeper);
   }
 
   /** Attempts in flight to `receiver` (tests, metrics). */
   inFlight(receiver: string): number {
-    return this.addresses.get(receiver)?.inFlight ?? 0;
+    return this.slots.inFlight(receiver);
   }
 
   /** Every parked sleeper, for a worker that stops: they must not wait for slots it will never free. */
   drainSleepers(): string[] {
-    const all = [...this.addresses.values()].flatMap((s) => s.sleepers.splice(0));
-    return [...new Set(all)];
+    return this.slots.drainSleepers();
   }
 }
 

@@ -10,6 +10,16 @@ export interface SchedulingOptions {
   subscriberShare: number;
   /** Share of a lane's slots, per worker, that attempts to one receiver address (after DNS) may hold. @defaultValue 0.25 */
   addressShare: number;
+  /**
+   * Payload bytes (the payload's length in characters) one subscriber's attempts may have in flight
+   * on one worker, across its lanes; over it an attempt is parked until the worker frees some of that
+   * subscriber's bytes. An attempt of a subscriber with nothing in flight here always goes, whatever
+   * its size. The shares count deliveries: a 1 MiB delivery costs the worker's one event loop ~3 ms
+   * of CPU (the HMAC over the body per endpoint, the body turned into bytes, socket writes) against
+   * ~0.2 ms for a small one, so 40 of one subscriber's held every other subscriber's deliveries
+   * behind ~120 ms of CPU (docs/performance.md). @defaultValue 8388608 (8 MiB)
+   */
+  subscriberBytesInFlight: number;
   /** An attempt that times out or takes at least this long is slow. @defaultValue 3000 (Zenduty's receiver contract) */
   slowAttemptMs: number;
   /** Slow attempts in a row that move an endpoint to the slow lane. @defaultValue 2 */
@@ -35,6 +45,7 @@ export const DEFAULT_SCHEDULING: Readonly<SchedulingOptions> = Object.freeze({
   endpointShare: 0.25,
   subscriberShare: 0.4,
   addressShare: 0.25,
+  subscriberBytesInFlight: 8 * 1024 * 1024,
   slowAttemptMs: 3000,
   slowAfter: 2,
   fastAfter: 3,
