@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@hookrelay/contracts';
+import { BytesBoundedCache } from './bytes-bounded-cache';
 
 /**
  * Events this worker has read, parsed, kept by id (an event never changes once stored), so that
@@ -10,39 +11,26 @@ import type { StoredEvent } from '@hookrelay/contracts';
  * a quarter of the bound is not kept.
  */
 export class ParsedEvents {
-  private readonly events = new Map<string, StoredEvent>();
-  private bytes = 0;
+  private readonly events: BytesBoundedCache<StoredEvent>;
 
   /** @param maxBytes events kept at most, in bytes as `bytesOf` counts them. */
-  constructor(private readonly maxBytes = DEFAULT_PARSED_EVENT_BYTES) {}
+  constructor(maxBytes = DEFAULT_PARSED_EVENT_BYTES) {
+    this.events = new BytesBoundedCache(maxBytes);
+  }
 
   /** The event, when kept; it becomes the most recently used. */
   get(id: string): StoredEvent | undefined {
-    const event = this.events.get(id);
-    if (event !== undefined) {
-      this.events.delete(id);
-      this.events.set(id, event);
-    }
-    return event;
+    return this.events.get(id);
   }
 
   /** Keeps an event just read (unless it is over a quarter of the bound), making room by the least recently used. */
   keep(event: StoredEvent): void {
-    if (this.events.has(event.id)) return;
-    const size = bytesOf(event);
-    if (size > this.maxBytes / 4) return;
-    for (const [id, old] of this.events) {
-      if (this.bytes + size <= this.maxBytes) break;
-      this.events.delete(id);
-      this.bytes -= bytesOf(old);
-    }
-    this.events.set(event.id, event);
-    this.bytes += size;
+    this.events.keep(event.id, event, bytesOf(event));
   }
 
   /** Bytes kept now, as `bytesOf` counts them (for tests and the curious). */
   get size(): number {
-    return this.bytes;
+    return this.events.size;
   }
 }
 

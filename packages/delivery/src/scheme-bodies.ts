@@ -1,5 +1,6 @@
 import type { SignatureConfig, StoredEvent } from '@hookrelay/contracts';
 import { bodyForScheme } from '@hookrelay/signing';
+import { BytesBoundedCache } from './bytes-bounded-cache';
 
 /**
  * Bodies of the signature schemes that re-serialise the payload (x-signature: Zenduty signs
@@ -10,42 +11,31 @@ import { bodyForScheme } from '@hookrelay/signing';
  * oldest go first, and a body over a quarter of the bound is made each time rather than kept.
  */
 export class SchemeBodies {
-  private readonly bodies = new Map<string, string>();
-  private bytes = 0;
+  private readonly bodies: BytesBoundedCache<string>;
 
   /**
    * @param maxBytes bodies kept at most, in bytes (they are ASCII: a byte per character).
    * @param make how a body is made (tests count the calls).
    */
   constructor(
-    private readonly maxBytes = DEFAULT_SCHEME_BODY_BYTES,
+    maxBytes = DEFAULT_SCHEME_BODY_BYTES,
     private readonly make: typeof bodyForScheme = bodyForScheme,
-  ) {}
+  ) {
+    this.bodies = new BytesBoundedCache(maxBytes);
+  }
 
   bodyFor(config: SignatureConfig, event: Pick<StoredEvent, 'id' | 'payload'>): string {
     if (config.scheme !== 'x-signature') return event.payload;
     const kept = this.bodies.get(event.id);
-    if (kept !== undefined) {
-      // Most recently used last, so the oldest is what goes.
-      this.bodies.delete(event.id);
-      this.bodies.set(event.id, kept);
-      return kept;
-    }
+    if (kept !== undefined) return kept;
     const body = this.make(config, event.payload);
-    if (body.length > this.maxBytes / 4) return body;
-    for (const [id, old] of this.bodies) {
-      if (this.bytes + body.length <= this.maxBytes) break;
-      this.bodies.delete(id);
-      this.bytes -= old.length;
-    }
-    this.bodies.set(event.id, body);
-    this.bytes += body.length;
+    this.bodies.keep(event.id, body, body.length);
     return body;
   }
 
   /** Bytes kept now (for tests and the curious). */
   get size(): number {
-    return this.bytes;
+    return this.bodies.size;
   }
 }
 
