@@ -98,9 +98,8 @@ export function createLogDestination(options: LogDestinationOptions = {}): Desti
     maxLength: options.maxBufferedBytes ?? LOG_BUFFER_MAX_BYTES,
   });
   destination.on('drop', (data: string | Buffer) => {
-    let lines = 0;
-    for (const byte of typeof data === 'string' ? Buffer.from(data) : data) if (byte === 0x0a) lines++;
-    droppedLines += Math.max(lines, 1);
+    // latin1: a byte a character, so a newline byte is a newline character (a dropped write is rare).
+    droppedLines += countLines(typeof data === 'string' ? data : data.toString('latin1'));
   });
   return destination;
 }
@@ -158,6 +157,7 @@ export class LogHandOver {
   }
 }
 
+/** Lines in dropped text (at least one: a line without its newline is still a line). */
 function countLines(text: string): number {
   let lines = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++;
