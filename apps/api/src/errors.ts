@@ -43,6 +43,11 @@ export class ValidationError extends AppError {
   constructor(message: string, details?: Array<{ path: string; message: string }>) {
     super(400, 'validation_failed', message, details);
   }
+
+  /** A 400 naming one field: `<path>: <message>`, with the same in its details. */
+  static at(path: string, message: string): ValidationError {
+    return new ValidationError(`${path}: ${message}`, [{ path, message }]);
+  }
 }
 
 export class UnavailableError extends AppError {

@@ -69,7 +69,7 @@ export function tooDeepMessage(): string {
 
 /** A 400 naming the field whose value nests too deeply. */
 export function tooDeepError(path: string): ValidationError {
-  return new ValidationError(`${path}: ${tooDeepMessage()}`, [{ path, message: tooDeepMessage() }]);
+  return ValidationError.at(path, tooDeepMessage());
 }
 
 const UTF8 = new Set(['utf-8', 'utf8']);

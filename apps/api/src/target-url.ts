@@ -38,7 +38,7 @@ export async function assertTargetUrl(
 ): Promise<VettedTargetUrl> {
   const field = opts.field ?? 'url';
   const refuse = (message: string): never => {
-    throw new ValidationError(`${field}: ${message}`, [{ path: field, message }]);
+    throw ValidationError.at(field, message);
   };
   let parsed: URL;
   try {

@@ -32,18 +32,10 @@ export function endpointStatsRoutes(deps: ApiDeps): Router {
     const lastHour = Math.min(Math.floor((parsed.data.until ?? now) / HOUR_MS) * HOUR_MS, currentHour);
     const since = parsed.data.since ?? lastHour - (DEFAULT_HOURS - 1) * HOUR_MS;
     const firstHour = Math.floor(since / HOUR_MS) * HOUR_MS;
-    if (lastHour < oldestKept) {
-      const message = `counts are kept for the last ${HOURS_KEPT} hours: at the earliest ${new Date(oldestKept).toISOString()}`;
-      throw new ValidationError(`query.until: ${message}`, [{ path: 'query.until', message }]);
-    }
-    if (firstHour < oldestKept) {
-      const message = `counts are kept for the last ${HOURS_KEPT} hours: at the earliest ${new Date(oldestKept).toISOString()}`;
-      throw new ValidationError(`query.since: ${message}`, [{ path: 'query.since', message }]);
-    }
-    if (firstHour > lastHour) {
-      const message = 'must not be after until (nor after the current hour)';
-      throw new ValidationError(`query.since: ${message}`, [{ path: 'query.since', message }]);
-    }
+    const tooOld = `counts are kept for the last ${HOURS_KEPT} hours: at the earliest ${new Date(oldestKept).toISOString()}`;
+    if (lastHour < oldestKept) throw ValidationError.at('query.until', tooOld);
+    if (firstHour < oldestKept) throw ValidationError.at('query.since', tooOld);
+    if (firstHour > lastHour) throw ValidationError.at('query.since', 'must not be after until (nor after the current hour)');
     const hours = await store.hourlyCounts.read(endpoint.id, firstHour, lastHour + HOUR_MS);
     res.json({ endpointId: endpoint.id, since: firstHour, until: lastHour + HOUR_MS - 1, hours });
   });

@@ -45,13 +45,11 @@ export function endpointRoutes(
 
   function checkSignature(signature: Endpoint['signature'], secret: string | undefined): void {
     if (signature.scheme === 'x-hub-signature' && signature.algorithm === 'sha1' && !deps.policy.allowSha1) {
-      throw new ValidationError('signature.algorithm: sha1 is not allowed on this server; use sha256 or sha512', [
-        { path: 'signature.algorithm', message: 'sha1 is not allowed on this server; use sha256 or sha512' },
-      ]);
+      throw ValidationError.at('signature.algorithm', 'sha1 is not allowed on this server; use sha256 or sha512');
     }
     if (secret !== undefined) {
       const problem = checkSecretForScheme(signature.scheme, secret);
-      if (problem) throw new ValidationError(`secret: ${problem}`, [{ path: 'secret', message: problem }]);
+      if (problem) throw ValidationError.at('secret', problem);
     }
   }
 
@@ -68,7 +66,7 @@ export function endpointRoutes(
     if (fromUrl) {
       if (auth && auth.type !== 'none') {
         const message = 'credentials in the URL and an auth field were both given; use one of them';
-        throw new ValidationError(`url: ${message}`, [{ path: 'url', message }]);
+        throw ValidationError.at('url', message);
       }
       return { type: 'basic', username: fromUrl.username, password: fromUrl.password };
     }

@@ -66,16 +66,11 @@ async function payloadIssues(
 async function validateEvent(catalog: LiveCatalog, raw: unknown, root: (string | number)[], shallow: boolean): Promise<ValidEvent> {
   const parsed = eventInputSchema.safeParse(raw);
   if (!parsed.success) throw fromZod(parsed.error, root);
-  if (parsed.data.payload === undefined)
-    throw new ValidationError(`${[...root, 'payload'].join('.')}: required`, [
-      { path: [...root, 'payload'].join('.'), message: 'required' },
-    ]);
+  if (parsed.data.payload === undefined) throw ValidationError.at([...root, 'payload'].join('.'), 'required');
   if (!shallow && nestsDeeperThan(parsed.data.payload, MAX_JSON_DEPTH)) throw tooDeepError([...root, 'payload'].join('.'));
   const typePath = [...root, 'type'].join('.');
   if ((OPERATIONAL_EVENTS as readonly string[]).includes(parsed.data.type)) {
-    throw new ValidationError(`${typePath}: reserved for events Hookrelay sends itself`, [
-      { path: typePath, message: 'reserved for events Hookrelay sends itself' },
-    ]);
+    throw ValidationError.at(typePath, 'reserved for events Hookrelay sends itself');
   }
   const { issues, deprecatedAt } = await payloadIssues(catalog, parsed.data.type, parsed.data.payload, typePath);
   if (issues) {

@@ -88,11 +88,11 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
     if (verification.type === 'none' && !deps.policy.allowUnauthenticatedSources) {
       const message =
         'unauthenticated sources are disabled on this server (the operator sets HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES=true to allow them); use a provider type, header, hmac, standard-webhooks or basic';
-      throw new ValidationError(`verification.type: ${message}`, [{ path: 'verification.type', message }]);
+      throw ValidationError.at('verification.type', message);
     }
     if (needsPublicUrl(verification) && !deps.publicUrl) {
       const message = `${verification.type} signs the full URL it calls, so this server needs HOOKRELAY_PUBLIC_URL (its external base URL, e.g. https://hooks.example.com); ask the operator to set it`;
-      throw new ValidationError(`verification.type: ${message}`, [{ path: 'verification.type', message }]);
+      throw ValidationError.at('verification.type', message);
     }
   }
 
@@ -108,7 +108,7 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
     const type = eventType ?? defaults.eventType;
     if (!type) {
       const message = `required: verification type ${input.verification.type} has no default event type (e.g. source.jira.issue, or a template such as jira.{$.webhookEvent})`;
-      throw new ValidationError(`eventType: ${message}`, [{ path: 'eventType', message }]);
+      throw ValidationError.at('eventType', message);
     }
     const now = deps.now();
     const source: Source = {
