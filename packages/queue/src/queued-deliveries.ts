@@ -1,5 +1,4 @@
 import { QueueKeys } from 'bullmq';
-import type { ChainableCommander } from 'ioredis';
 import { deliveryId, type EarlierVersionJobData } from '@hookrelay/contracts';
 import { bullPrefix, DELIVERY_QUEUE_NAMES } from './delivery-queue';
 
@@ -22,8 +21,8 @@ export interface QueuedDelivery {
  * Deliveries that versions before the scheduler queued as BullMQ jobs (one delivery each, job id =
  * delivery id, the fast lane's queue): such a delivery has no record and no scheduler entry until a
  * worker takes it over, so the store looks for its job to tell that it exists. The store reads the
- * job inside its own transactions; the job's key and hash fields are computed here, so no other
- * package knows BullMQ's key layout.
+ * job in its own scripts; the job's key and hash fields are computed here, so no other package
+ * knows BullMQ's key layout.
  */
 export class QueuedDeliveries {
   private readonly keys: QueueKeys;
@@ -38,15 +37,10 @@ export class QueuedDeliveries {
     return this.keys.toKey(DELIVERY_QUEUE_NAMES.fast, id);
   }
 
-  /** Queues the read of a delivery's job on the caller's transaction; `parse` reads its reply. */
-  read(multi: ChainableCommander, id: string): ChainableCommander {
-    return multi.hmget(this.jobKey(id), ...JOB_FIELDS);
-  }
-
-  /** The job's hash fields `parse` reads, in its order, for a caller that reads them in a script. */
+  /** The job's hash fields `parse` reads, in its order (the store reads them in read-deliveries.lua). */
   readonly fields: readonly string[] = JOB_FIELDS;
 
-  /** The delivery from `read`'s reply, or null when it has no job. */
+  /** The delivery from the job's `fields`, as read, or null when it has no job. */
   parse(id: string, reply: unknown): QueuedDelivery | null {
     const [data, timestamp] = (Array.isArray(reply) ? reply : []) as Array<string | null>;
     if (!data) return null;
