@@ -256,9 +256,10 @@ export function ingestRoutes(deps: ApiDeps): Router {
   router.all('/in/:token', async (req: Request, res: Response, next: NextFunction) => {
     const source = await store.sources.findByToken<Source>(String(req.params.token));
     if (!source) throw new NotFoundError('source');
-    // Every request counts, whatever its method, against the source's limit and its subscriber's
-    // across all of its sources, before it is verified. Only a window's first refusal is recorded
-    // (history and log): a flood of refused requests would otherwise be a Redis write and a log line each.
+    // Every request counts, whatever its method, before it is verified: against the source's limit
+    // and, once that admits it, its subscriber's across all of its sources. Only a window's first
+    // refusal is recorded (history and log): a flood of refused requests would otherwise be a Redis
+    // write and a log line each.
     const limits = await deps.subscriberLimits.of(source.subscriberId);
     const limited = await store.sources.hitRateLimit(source, source.rateLimit, {
       perSecond: limits.sourceRequestsPerSecond,
