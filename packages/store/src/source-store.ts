@@ -308,9 +308,10 @@ export class SourceStore {
 
   /**
    * Counts one request to the source's URL in fixed one-second and one-minute windows, the
-   * source's and its subscriber's across all of its sources (`subscriberLimits`), in one script
-   * call: one round trip, a refusal's first-refusal mark included. Refused requests count too, so
-   * a sender that ignores 429 stays limited.
+   * source's and, when the source's admit it, its subscriber's across all of its sources
+   * (`subscriberLimits`), in one script call (take-ingest-rate-4.lua): one round trip, a refusal's
+   * first-refusal mark included. Refused requests count too, so a sender that ignores 429 stays
+   * limited.
    */
   async hitRateLimit(
     source: Pick<SourceBase, 'id' | 'subscriberId'>,
