@@ -151,11 +151,20 @@ async function takeAddressSlot(deps: SendAttemptDeps, endpoint: Endpoint, jobId:
   if (looked.dnsError) return { dnsError: looked.dnsError, askedAt: asked, waitedMs: deps.now() - asked };
   const release = slots.tryAcquire(looked.receiver);
   if (release) return { slot: receiverSlot(slots, looked.receiver, release) };
-  if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
-    deps.metrics.parked.inc({ reason: 'address' });
-    slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId));
-  }
+  await parkOnWorkerCap(deps, jobId, 'address', () => slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId)));
   return { parked: true };
+}
+
+/**
+ * Parks the delivery behind one of this worker's own caps: back at the head of its lane, its
+ * endpoint asleep (`sleep` registers the wake-up with the cap) until the worker frees what it
+ * waits for, or `parkMs` at the latest. Nothing is registered when the delivery had moved on.
+ */
+async function parkOnWorkerCap(deps: SendAttemptDeps, jobId: string, reason: 'address' | 'bytes', sleep: () => void): Promise<void> {
+  if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
+    deps.metrics.parked.inc({ reason });
+    sleep();
+  }
 }
 
 /**
@@ -170,10 +179,9 @@ async function parkForSubscriberBytes(
   { endpoint, event }: SendAttemptInput,
   jobId: string,
 ): Promise<'parked'> {
-  if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
-    deps.metrics.parked.inc({ reason: 'bytes' });
-    bytes.parked(endpoint.subscriberId, endpointSleeper(endpoint.id, endpoint.subscriberId), event.payload.length);
-  }
+  await parkOnWorkerCap(deps, jobId, 'bytes', () =>
+    bytes.parked(endpoint.subscriberId, endpointSleeper(endpoint.id, endpoint.subscriberId), event.payload.length),
+  );
   return 'parked';
 }
 
