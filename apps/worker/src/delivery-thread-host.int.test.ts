@@ -57,19 +57,11 @@ describe("DeliveryThread's metrics", () => {
   });
 });
 
-/**
- * Resolves once `done()` holds, checked every 5 ms; fails after 5 s. Past the deadline it lets the
- * messages already waiting be handled before it gives up: after a stall of the whole process (npm
- * test once failed here with the thread's line waiting), a timer can fire ahead of them.
- */
+/** Resolves once `done()` holds, checked every 5 ms; fails after 5 s. */
 async function waitFor(done: () => boolean): Promise<void> {
   const until = Date.now() + 5000;
   while (!done()) {
-    if (Date.now() > until) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (done()) return;
-      throw new Error('waited 5 s');
-    }
+    if (Date.now() > until) throw new Error('waited 5 s');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -150,6 +142,24 @@ describe("DeliveryThread's lifecycle", () => {
     await waitFor(() => written.length === 2);
     expect(written.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['redis.error', 'worker.started']);
     await host.close(1000).catch(() => undefined);
+  });
+
+  it('rejects a start the thread ends before saying started, with its lines written, and reports no unexpected exit', async () => {
+    const written: string[] = [];
+    const exits: Error[] = [];
+    const exiting = scriptedThread(
+      `parentPort.postMessage({ type: 'log', lines: '{"msg":"redis.unreachable"}\\n' }); setTimeout(() => process.exit(1), 20);`,
+    );
+    const throwing = scriptedThread(`setTimeout(() => { throw new Error('bad config'); }, 20);`);
+    threads.push(exiting, throwing);
+    const throwingExited = new Promise((resolve) => throwing.once('exit', resolve));
+    const options = { onUnexpectedExit: (err: Error) => exits.push(err), logDestination: { write: (line: string) => written.push(line) } };
+    const [exited, threw] = await Promise.allSettled([DeliveryThread.startOn(exiting, options), DeliveryThread.startOn(throwing, options)]);
+    expect(exited).toEqual({ status: 'rejected', reason: new Error('the delivery worker thread exited with code 1 before it started') });
+    expect(threw).toEqual({ status: 'rejected', reason: new Error('bad config') });
+    await throwingExited; // the 'exit' after the error is not reported either
+    expect(written).toEqual(['{"msg":"redis.unreachable"}\n']);
+    expect(exits).toEqual([]);
   });
 
   it('gets the lines a thread logged in the turn it crashed in (forwardingLogDestination flushes on exit)', async () => {
