@@ -170,7 +170,9 @@ describe('secrets at rest in the store', () => {
         verification: { headers: { 'x-token': { kid: 'k1' }, 'x-other': { kid: 'k1' } } },
       });
       expect(await sealing.sources.findByToken<TestSource>(source.token)).toEqual(source);
-      expect(await sealing.sources.list<TestSource>('sub_test', { limit: 20 })).toEqual({ items: [{ source, unreadable: null, verifiedAt: null }] });
+      expect(await sealing.sources.list<TestSource>('sub_test', { limit: 20 })).toEqual({
+        items: [{ source, unreadable: null, verifiedAt: null }],
+      });
 
       const keyless = storeWith();
       expect(await keyless.sources.getOwner(source.id)).toEqual({ id: source.id, subscriberId: 'sub_test' });

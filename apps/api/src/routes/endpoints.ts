@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { liveRetiringSecrets, newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
 import type { EndpointChanges } from '@hookrelay/store';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { endpointOf as endpointOfRequest, endpointWithSecretsOf, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
 import { creationOrderQuery } from '../creation-order-query';

@@ -16,7 +16,8 @@ type Created = { id: string; body: { createdAt: number } };
 /** `n` sources of `sid`, one after another, in the listing's order: creation time, then id. */
 async function createSources(h: ApiHarness, sid: string, n: number): Promise<string[]> {
   const created: Created[] = [];
-  for (let i = 0; i < n; i++) created.push(await createSource(h, sid, { name: `source ${i}`, eventType: 'source.listed', verification: TOKEN }));
+  for (let i = 0; i < n; i++)
+    created.push(await createSource(h, sid, { name: `source ${i}`, eventType: 'source.listed', verification: TOKEN }));
   return inListingOrder(created);
 }
 
@@ -46,7 +47,7 @@ describe('GET .../sources', () => {
 
   it('reads a page of sources and their verified marks in a number of Redis commands that does not grow with the sources', async () => {
     const { sid } = await newSubscriber(h);
-    const sources = [];
+    const sources: Array<Awaited<ReturnType<typeof createSource>>> = [];
     for (let i = 0; i < 12; i++) sources.push(await createSource(h, sid, { eventType: 'source.listed', verification: TOKEN }));
     // Two of them verified, by a request that passed.
     for (const s of [sources[3]!, sources[7]!])
@@ -143,12 +144,16 @@ describe('GET .../sources', () => {
     const crossed = await h.call('GET', `/v1/subscribers/${mine}/sources?limit=100&cursor=${theirPage.body.nextCursor}`);
     expect(crossed.status).toBe(200);
     const at = other.find((s) => s.id === theirPage.body.data[1].id)!.body.createdAt;
-    const mineAfter = inListingOrder(own.filter((s) => s.body.createdAt > at || (s.body.createdAt === at && s.id > theirPage.body.data[1].id)));
+    const mineAfter = inListingOrder(
+      own.filter((s) => s.body.createdAt > at || (s.body.createdAt === at && s.id > theirPage.body.data[1].id)),
+    );
     expect(crossed.body).toEqual({ data: expect.any(Array), nextCursor: null });
     expect(crossed.body.data.map((s: { id: string }) => s.id)).toEqual(mineAfter);
     expect(JSON.stringify(crossed.body)).not.toMatch(/theirs/);
     // Their key cannot list mine, with any cursor: as if I did not exist.
-    expect((await h.call('GET', `/v1/subscribers/${mine}/sources?cursor=${theirPage.body.nextCursor}`, { key: theirKey })).status).toBe(404);
+    expect((await h.call('GET', `/v1/subscribers/${mine}/sources?cursor=${theirPage.body.nextCursor}`, { key: theirKey })).status).toBe(
+      404,
+    );
   });
 
   it(`takes one of the ${MAX_FILTERED_LISTINGS_IN_FLIGHT} places heavy listings share: more at once are 429 listings_in_flight naming limit`, async () => {
@@ -229,7 +234,12 @@ describe('GET .../sources, of a subscriber with 1,000 sources', () => {
       const res = await h.call('GET', `/v1/subscribers/${sid}/sources${query}`);
       watch.stop();
       expect(res.status).toBe(200);
-      return { sent: watch.sent, zrangebyscore: watch.count('zrangebyscore'), mget: watch.count('mget'), next: res.body.nextCursor as string };
+      return {
+        sent: watch.sent,
+        zrangebyscore: watch.count('zrangebyscore'),
+        mget: watch.count('mget'),
+        next: res.body.nextCursor as string,
+      };
     };
     const fewFirst = await commandsOf(few, '');
     const manyFirst = await commandsOf(many, '');
