@@ -113,6 +113,7 @@ describe('HTTP semantics of the API', () => {
         `/v1/subscribers/${sid}/endpoints`,
         `/v1/subscribers/${sid}/deliveries`,
         `/v1/subscribers/${sid}/events`,
+        `/v1/subscribers/${sid}/sources`,
         `/v1/subscribers/${sid}/sources/${source.body.id}/requests`,
       ]) {
         const res = await h.call('GET', `${path}?cursor=garbage`);

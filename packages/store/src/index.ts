@@ -18,7 +18,8 @@ import { PortalSessionStore } from './portal-session-store';
 
 export * from './keys';
 export * from './store-options';
-export { EndpointStore, isEndpointCursor, type Page, type EndpointChanges } from './endpoint-store';
+export { EndpointStore, type EndpointChanges } from './endpoint-store';
+export { isCreationOrderCursor, type Page } from './creation-order-page';
 export * from './rekey';
 export { EventStore, type EventSummary } from './event-store';
 export * from './subscriber-store';

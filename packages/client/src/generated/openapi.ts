@@ -605,7 +605,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List sources */
+        /** List sources, oldest first (paginated) */
         get: operations["listSources"];
         put?: never;
         /**
@@ -4410,7 +4410,11 @@ export interface operations {
     };
     listSources: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description The nextCursor of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /**
@@ -4423,7 +4427,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every source of the subscriber. */
+            /** @description One page. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4456,18 +4460,21 @@ export interface operations {
                      *           "createdAt": 1715678467000,
                      *           "updatedAt": 1715678467000
                      *         }
-                     *       ]
+                     *       ],
+                     *       "nextCursor": null
                      *     }
                      */
                     "application/json": {
                         data: components["schemas"]["Source"][];
+                        nextCursor: string | null;
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads every source whole, up to 50 of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads up to 100 sources of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4482,7 +4489,7 @@ export interface operations {
                      *         "message": "the subscriber has 2 listings that read many records running at once; retry after one ends",
                      *         "details": [
                      *           {
-                     *             "path": "sources",
+                     *             "path": "limit",
                      *             "message": "at most 2 at once"
                      *           }
                      *         ]
