@@ -720,4 +720,26 @@ describe('filtered delivery listings in flight', () => {
     const plain = await Promise.all(Array.from({ length: 4 }, () => h.call('GET', `/v1/subscribers/${sid}/events?limit=50`)));
     expect(plain.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   });
+
+  it('counts event listings filtered by type, which read up to 5,000 entries they may not keep', async () => {
+    const { sid } = await newSubscriber(h);
+    for (let b = 0; b < 5; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ type: 'custom.order.paid', payload: { i } }));
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } })).status).toBe(202);
+    }
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, () => h.call('GET', `/v1/subscribers/${sid}/events?type=custom.order.refunded&limit=1`)),
+      h.call('GET', `/v1/subscribers/${sid}/events?limit=1`),
+    ]);
+    const filtered = answers.slice(0, 6);
+    const refused = filtered.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(filtered.filter((a) => a.status === 200).length).toBeLessThanOrEqual(MAX_FILTERED_LISTINGS_IN_FLIGHT);
+    for (const a of filtered) if (a.status === 200) expect(a.body).toEqual({ data: [], nextCursor: expect.any(String) });
+    expect([refused[0]!.body.error.code, refused[0]!.body.error.details]).toEqual([
+      'listings_in_flight',
+      [{ path: 'type', message: 'at most 2 at once' }],
+    ]);
+    expect(answers[6]!.status).toBe(200);
+  });
 });
