@@ -24,6 +24,12 @@ describe('the per-subscriber work budget (a token bucket in Redis, charged after
     expect(await db.store.workBudgets.charge(sid, 500, rate, t0 + 60_000)).toEqual({ retryAfterMs: 1 });
   });
 
+  it('owes units, not time: a higher rate (the admin raising it) shortens a debt', async () => {
+    expect(await db.store.workBudgets.charge(sid, 1500, rate, t0)).toEqual({ retryAfterMs: 10_001 });
+    expect(await db.store.workBudgets.check(sid, { perSecond: 1000, burst: 500 }, t0)).toEqual({ retryAfterMs: 1001 });
+    expect(await db.store.workBudgets.check(sid, { perSecond: 1000, burst: 500 }, t0 + 1001)).toBeNull();
+  });
+
   it('a check charges nothing, and a charge of 0 writes no key', async () => {
     for (let i = 0; i < 10; i++) expect(await db.store.workBudgets.check(sid, rate, t0)).toBeNull();
     expect(await db.redis.exists(db.store.keys.subscriberWorkBudget(sid))).toBe(0);
