@@ -97,7 +97,8 @@ describe('the per-subscriber work budget', () => {
     const r = await subscriberWithDeliveries(0);
     const ev = await h.call('POST', `${r.base}/events`, { body: { type: 'custom.order.paid', payload: {} } });
     // A replay to its one endpoint: 1 endpoint read + 10 for the delivery written, 11 units each; 5 spend 55.
-    for (let i = 0; i < 5; i++) expect((await h.call('POST', `${r.base}/events/${ev.body.id}/replay`, { key: r.key, body: {} })).status).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect((await h.call('POST', `${r.base}/events/${ev.body.id}/replay`, { key: r.key, body: {} })).status).toBe(202);
     expectExhausted(await second.call('POST', `${r.base}/events/${ev.body.id}/replay`, { key: r.key, body: {} }), '1');
   });
 
