@@ -68,6 +68,15 @@ describe('the per-subscriber work budget', () => {
     expect((await second.call('GET', `${t.base}/deliveries?status=failed`, { key: t.key })).status).toBe(200);
   });
 
+  it('charges a portal session of the subscriber as its own key: one budget for both', async () => {
+    const t = await subscriberWithDeliveries(60);
+    const session = await h.call('POST', `${t.base}/portal-sessions`, { body: {} });
+    expect(session.status).toBe(201);
+    expect((await second.call('GET', `${t.base}/deliveries?status=failed`, { key: session.body.token })).status).toBe(200);
+    expectExhausted(await h.call('GET', `${t.base}/deliveries?status=failed`, { key: t.key }), '2');
+    expectExhausted(await h.call('GET', `${t.base}/deliveries?eventType=custom.*`, { key: session.body.token }), '2');
+  });
+
   it('leaves another subscriber, cheap requests, publishes and the admin unaffected', async () => {
     const t = await subscriberWithDeliveries(60);
     expect((await h.call('POST', `${t.base}/endpoints/${t.eid}/recover`, { key: t.key, body: { since: 0 } })).status).toBe(202);
