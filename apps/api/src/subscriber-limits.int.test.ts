@@ -32,6 +32,8 @@ describe('per-subscriber limits', () => {
           maxDeletedEndpoints: 1000,
           sourceRequestsPerSecond: 200,
           sourceRequestsPerMinute: 6000,
+          workUnitsPerSecond: 5000,
+          workUnitsBurst: 250000,
         },
         usage: { endpoints: 1, sources: 0, deletedEndpoints: 0 },
       };
@@ -52,6 +54,8 @@ describe('per-subscriber limits', () => {
         maxDeletedEndpoints: 1000,
         sourceRequestsPerSecond: 200,
         sourceRequestsPerMinute: 6000,
+        workUnitsPerSecond: 5000,
+        workUnitsBurst: 250000,
       });
       expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
       const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
@@ -63,6 +67,8 @@ describe('per-subscriber limits', () => {
         maxDeletedEndpoints: 1000,
         sourceRequestsPerSecond: 200,
         sourceRequestsPerMinute: 6000,
+        workUnitsPerSecond: 5000,
+        workUnitsBurst: 250000,
       });
     });
 
