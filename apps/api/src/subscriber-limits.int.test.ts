@@ -1,5 +1,5 @@
 import { useTestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
+import { manualClock, useApiHarness } from './api-harness';
 import { MAX_FILTERED_LISTINGS_IN_FLIGHT, MAX_RECEIVER_WAITS_IN_FLIGHT } from './subscriber-limits';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
 import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
@@ -7,12 +7,6 @@ import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
 const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'limits-test-secret-1' } };
 const WITH_TOKEN = { 'x-source-token': 'limits-test-secret-1' };
 const EVENT = { type: 'custom.order.paid', payload: { orderId: 1 } };
-
-/** A clock the test moves by hand, so rate windows do not depend on how fast the machine is. */
-function manualClock(): { now: () => number; advance(ms: number): void } {
-  let at = Date.now();
-  return { now: () => at, advance: (ms) => void (at += ms) };
-}
 
 describe('per-subscriber limits', () => {
   describe('the subscriber record', () => {
@@ -395,14 +389,8 @@ describe('per-subscriber limits', () => {
     const clock = manualClock();
     const h = useApiHarness(() => ({ worker: false, now: clock.now }));
     const receiver = useTestReceiver();
-    let second: ApiHarness;
-    beforeAll(async () => {
-      // A second API process on the same Redis data: the limit is shared through Redis.
-      second = await startApiHarness({ worker: false, now: clock.now, prefix: h.prefix });
-    });
-    afterAll(async () => {
-      await second.close();
-    });
+    // A second API process on the same Redis data: the limit is shared through Redis.
+    const second = useApiHarness(() => ({ worker: false, now: clock.now, prefix: h.prefix }));
 
     async function limited(eventsPerSecond: number): Promise<string> {
       const { sid } = await newSubscriber(h);

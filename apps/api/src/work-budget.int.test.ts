@@ -1,14 +1,8 @@
 import { useTestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
+import { manualClock, useApiHarness } from './api-harness';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './subscriber-limits';
 import { newSubscriber } from './sources/source-test-kit';
 import { WORK_COSTS } from './work-budget';
-
-/** A clock the test moves by hand: the budget refills with it, not with sleeps. */
-function manualClock(): { now: () => number; advance(ms: number): void } {
-  let at = Date.now();
-  return { now: () => at, advance: (ms) => void (at += ms) };
-}
 
 // Small budgets, so a few dozen records spend them: 10 units a second, 50 in hand.
 const LIMITS = { workUnitsPerSecond: 10, workUnitsBurst: 50 };
@@ -17,14 +11,8 @@ describe('the per-subscriber work budget', () => {
   const clock = manualClock();
   const receiver = useTestReceiver();
   const h = useApiHarness(() => ({ worker: false, now: clock.now, limits: LIMITS }));
-  let second: ApiHarness;
-  beforeAll(async () => {
-    // A second API process on the same Redis data: the budget is shared through Redis.
-    second = await startApiHarness({ worker: false, now: clock.now, limits: LIMITS, prefix: h.prefix, keepData: true });
-  });
-  afterAll(async () => {
-    await second.close();
-  });
+  // A second API process on the same Redis data: the budget is shared through Redis.
+  const second = useApiHarness(() => ({ worker: false, now: clock.now, limits: LIMITS, prefix: h.prefix, keepData: true }));
 
   /** A subscriber with one endpoint and `events` pending deliveries to it (no worker runs). */
   async function subscriberWithDeliveries(events: number) {
