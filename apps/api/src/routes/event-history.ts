@@ -61,13 +61,15 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
     // delivery listing's filters do.
     const heavy = parsed.data.include ? 'include' : parsed.data.type !== undefined ? 'type' : undefined;
     const release = heavy ? heavyListings.take(sid, heavy) : () => undefined;
-    // Charged by what it read when it may read more than it shows; an unfiltered page reads what it shows.
-    const page = await (async () => {
+    let page: Awaited<ReturnType<typeof eventsPage>>;
+    try {
+      // Charged by what it read when it may read more than it shows; an unfiltered page reads what it shows.
       const charge = heavy ? await admitWork(deps, req, sid) : undefined;
-      const found = await eventsPage(sid, parsed.data);
-      await charge?.(found.read * WORK_COSTS.recordRead);
-      return found;
-    })().finally(release);
+      page = await eventsPage(sid, parsed.data);
+      await charge?.(page.read * WORK_COSTS.recordRead);
+    } finally {
+      release();
+    }
     const { items, nextCursor, outcomes } = page;
     res.json({
       data: items.map((e) => ({
