@@ -232,8 +232,11 @@ describe('the per-subscriber work budget', () => {
     expect(FREE_READS).toEqual({ storedKb: 64, lookups: 100 });
     // A person opening the largest records one a second never meets the budget: a 1 MiB payload to
     // the default 100 endpoints, or 60 attempts of the largest (~10.5 KB), cost less than a second's refill.
-    expect(recordReadCost({ storedBytes: 1024 * 1024, lookups: 100 })).toBe(960);
-    expect(recordReadCost({ storedBytes: 60 * 10.5 * 1024 })).toBe(566);
-    expect(recordReadCost({ storedBytes: 64 * 1024, lookups: 100 })).toBe(0);
+    expect(recordReadCost({ stored: 'x'.repeat(1024 * 1024), lookups: 100 })).toBe(960);
+    expect(recordReadCost({ stored: 'x'.repeat(60 * 10.5 * 1024) })).toBe(566);
+    expect(recordReadCost({ stored: 'x'.repeat(64 * 1024), lookups: 100 })).toBe(0);
+    // Counted in UTF-8: 32 KB of two-byte characters is 64 KB, 33 KB of them is 66.
+    expect(recordReadCost({ stored: 'é'.repeat(32 * 1024) })).toBe(0);
+    expect(recordReadCost({ stored: 'é'.repeat(33 * 1024) })).toBe(2);
   });
 });

@@ -36,13 +36,16 @@ export const WORK_COSTS = Object.freeze({
  */
 export const FREE_READS = Object.freeze({ storedKb: 64, lookups: 100 });
 
-/** The units a read of one record costs: `storedBytes` of stored JSON answered, `lookups` records looked up. */
-export function recordReadCost(read: { storedBytes: number; lookups?: number }): number {
-  const kb = Math.ceil(read.storedBytes / 1024);
+/**
+ * The units a read of one record costs: `stored`, the stored JSON it answers whole (its size in
+ * UTF-8), `lookups`, the records it looks up. A string short enough to be free whatever it holds
+ * (UTF-8 takes at most 3 bytes a UTF-16 unit) is not measured: Buffer.byteLength takes ~110 us a MiB.
+ */
+export function recordReadCost(read: { stored: string; lookups?: number }): number {
+  const free = FREE_READS.storedKb * 1024;
+  const kb = read.stored.length * 3 <= free ? 0 : Math.ceil(Buffer.byteLength(read.stored) / 1024);
   const lookups = read.lookups ?? 0;
-  return (
-    Math.max(0, kb - FREE_READS.storedKb) * WORK_COSTS.kbAnswered + Math.max(0, lookups - FREE_READS.lookups) * WORK_COSTS.recordRead
-  );
+  return Math.max(0, kb - FREE_READS.storedKb) * WORK_COSTS.kbAnswered + Math.max(0, lookups - FREE_READS.lookups) * WORK_COSTS.recordRead;
 }
 
 export class WorkBudgetError extends AppError {
@@ -92,7 +95,12 @@ export async function admitWork(deps: WorkBudgetDeps, req: Request, subscriberId
  * done or answered: free, no budget call; else admitWork's check (429 while the balance is not
  * positive) now, and the charge of `units` when the returned function is called.
  */
-export async function admitRecordRead(deps: WorkBudgetDeps, req: Request, subscriberId: string, units: number): Promise<() => Promise<void>> {
+export async function admitRecordRead(
+  deps: WorkBudgetDeps,
+  req: Request,
+  subscriberId: string,
+  units: number,
+): Promise<() => Promise<void>> {
   if (units <= 0) return async () => undefined;
   const charge = await admitWork(deps, req, subscriberId);
   return () => charge(units);

@@ -78,7 +78,9 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
     ]);
     // Charged beyond FREE_READS by the attempts' size (60 of ~10 KB: 6.5 ms of the API to answer),
     // checked before the answer is built; a delivery with a few attempts makes no budget call.
-    await (await admitRecordRead(deps, req, sid, recordReadCost({ storedBytes: Buffer.byteLength(attempts) })))();
+    await (
+      await admitRecordRead(deps, req, sid, recordReadCost({ stored: attempts }))
+    )();
     const fields = {
       ...delivery,
       nextAttemptAt: delivery.nextAttemptAt ?? null,

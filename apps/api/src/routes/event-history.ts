@@ -87,7 +87,7 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
     // endpoints deleted since: 25.5 ms of the API and 9.9 ms of Redis a read), checked before the
     // lookups are made; a small event's read makes no budget call and is never refused.
     const possible = await store.history.possibleDeliveriesOf(event);
-    const cost = recordReadCost({ storedBytes: Buffer.byteLength(event.payload), lookups: possible.length });
+    const cost = recordReadCost({ stored: event.payload, lookups: possible.length });
     const charge = await admitRecordRead(deps, req, sid, cost);
     const deliveries = await store.history.deliveriesOfEvent(event, possible);
     await charge();
