@@ -2,7 +2,7 @@ import { useTestReceiver } from '@hookrelay/testing';
 import { manualClock, useApiHarness } from './api-harness';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './subscriber-limits';
 import { newSubscriber } from './sources/source-test-kit';
-import { WORK_COSTS } from './work-budget';
+import { FREE_READS, recordReadCost, WORK_COSTS } from './work-budget';
 
 // Small budgets, so a few dozen records spend them: 10 units a second, 50 in hand.
 const LIMITS = { workUnitsPerSecond: 10, workUnitsBurst: 50 };
@@ -125,8 +125,118 @@ describe('the per-subscriber work budget', () => {
     expect(reset.body.limits).toMatchObject(LIMITS);
   });
 
+  /** The subscriber's work-budget state as Redis keeps it ({} for a full bucket that was never charged). */
+  const budgetOf = (sid: string) => h.redis.hgetall(h.store.keys.subscriberWorkBudget(sid));
+
+  /** An event whose payload is `bytes` of JSON as stored ({"pad":"xx…"}). */
+  async function publishOf(base: string, bytes: number): Promise<string> {
+    const res = await h.call('POST', `${base}/events`, { body: { type: 'custom.order.paid', payload: { pad: 'x'.repeat(bytes - 10) } } });
+    expect(res.status).toBe(202);
+    return res.body.id as string;
+  }
+
+  /** Gives the delivery `count` stored attempts of `bytes` of JSON each, as the worker keeps them. */
+  async function withAttempts(did: string, count: number, bytes: number): Promise<void> {
+    const attempt = (n: number) => {
+      const json = JSON.stringify({ attempt: n, outcome: 'failed', statusCode: 500, responseBody: '' });
+      return json.replace('"responseBody":""', `"responseBody":"${'y'.repeat(bytes - json.length)}"`);
+    };
+    await h.redis.rpush(h.store.keys.deliveryAttempts(did), ...Array.from({ length: count }, (_, i) => attempt(i + 1)));
+  }
+
+  /** The delivery ids of the subscriber's newest `limit` deliveries. */
+  async function deliveryIds(base: string, limit: number): Promise<string[]> {
+    return (await h.call('GET', `${base}/deliveries?limit=${limit}`)).body.data.map((d: { id: string }) => d.id);
+  }
+
+  it('charges an event read by its payload beyond 64 KB, refuses the next with 429, and never charges or refuses a small one', async () => {
+    const t = await subscriberWithDeliveries(0);
+    const small = await publishOf(t.base, 64 * 1024);
+    const large = await publishOf(t.base, 200 * 1024);
+    const session = (await h.call('POST', `${t.base}/portal-sessions`, { body: {} })).body.token as string;
+    // A portal user opening small events one after another: no budget call, not even on a budget of 50.
+    for (let i = 0; i < 20; i++) expect((await h.call('GET', `${t.base}/events/${small}`, { key: session })).status).toBe(200);
+    expect(await budgetOf(t.sid)).toEqual({});
+    // The admin reads the large one free.
+    expect((await second.call('GET', `${t.base}/events/${large}`)).status).toBe(200);
+    expect(await budgetOf(t.sid)).toEqual({});
+
+    // 200 KB: 136 units beyond the free 64 KB, from 50 in hand: a debt of 86 units (8.6 s at 10 a second).
+    const read = await h.call('GET', `${t.base}/events/${large}`, { key: session });
+    expect(read.status).toBe(200);
+    expect(read.body.payload.pad).toHaveLength(200 * 1024 - 10);
+    expect(await budgetOf(t.sid)).toMatchObject({ b: '-86.000' });
+    expectExhausted(await second.call('GET', `${t.base}/events/${large}`, { key: t.key }), '9');
+    // In debt, a small event is still read free (it costs no more than a listing's page), and charged nothing.
+    const before = await budgetOf(t.sid);
+    expect((await second.call('GET', `${t.base}/events/${small}`, { key: t.key })).status).toBe(200);
+    expect(await budgetOf(t.sid)).toEqual(before);
+  });
+
+  it('charges an event read by its delivery lookups beyond 100', async () => {
+    const t = await subscriberWithDeliveries(0);
+    expect((await h.call('PATCH', t.base, { body: { limits: { maxEndpoints: 200 } } })).status).toBe(200);
+    for (let i = 1; i < 160; i++)
+      expect((await h.call('POST', `${t.base}/endpoints`, { key: t.key, body: { url: `${receiver.url}/${i}` } })).status).toBe(201);
+    const eid = await publishOf(t.base, 100);
+    const read = await h.call('GET', `${t.base}/events/${eid}`, { key: t.key });
+    expect(read.status).toBe(200);
+    expect(read.body.deliveries).toHaveLength(160);
+    // 160 lookups, 60 beyond the free 100, from 50: a debt of 10 units, 1 s.
+    expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
+    expectExhausted(await second.call('GET', `${t.base}/events/${eid}`, { key: t.key }), '2');
+  });
+
+  it('charges a delivery read by its attempts beyond 64 KB, and never charges or refuses one with a few attempts', async () => {
+    const t = await subscriberWithDeliveries(2);
+    const [many, few] = await deliveryIds(t.base, 2);
+    // 60 attempts of 10 KB: 601 KB as answered, 537 units beyond the free 64 KB; 3 attempts: 30 KB, free.
+    await withAttempts(many!, 60, 10 * 1024 - 1);
+    await withAttempts(few!, 3, 10 * 1024 - 1);
+    for (let i = 0; i < 20; i++) expect((await h.call('GET', `${t.base}/deliveries/${few}`, { key: t.key })).status).toBe(200);
+    expect((await h.call('GET', `${t.base}/deliveries/${many}`)).status).toBe(200); // the admin's: free
+    expect(await budgetOf(t.sid)).toEqual({});
+
+    const read = await h.call('GET', `${t.base}/deliveries/${many}`, { key: t.key });
+    expect(read.status).toBe(200);
+    expect(read.body.attempts).toHaveLength(60);
+    expect(await budgetOf(t.sid)).toMatchObject({ b: '-487.000' });
+    expectExhausted(await second.call('GET', `${t.base}/deliveries/${many}`, { key: t.key }), '49');
+    const before = await budgetOf(t.sid);
+    expect((await second.call('GET', `${t.base}/deliveries/${few}`, { key: t.key })).status).toBe(200);
+    expect(await budgetOf(t.sid)).toEqual(before);
+  });
+
+  it("charges a manual disable by the deliveries it ended, as a recover by those it reopens, and never the admin's", async () => {
+    const t = await subscriberWithDeliveries(30);
+    const disabled = await h.call('PATCH', `${t.base}/endpoints/${t.eid}`, { key: t.key, body: { status: 'disabled' } });
+    expect(disabled.status).toBe(200);
+    const [newest] = await deliveryIds(t.base, 1);
+    expect((await h.call('GET', `${t.base}/deliveries/${newest}`)).body).toMatchObject({ state: 'failed' });
+    // 30 read and 30 ended (10 units each): 330 units from 50, a debt of 280 (28 s).
+    expect(await budgetOf(t.sid)).toMatchObject({ b: '-280.000' });
+    expectExhausted(await second.call('GET', `${t.base}/deliveries?status=failed`, { key: t.key }), '29');
+    // Refused in debt before anything changes: the endpoint stays as it is.
+    expect((await h.call('PATCH', `${t.base}/endpoints/${t.eid}`, { key: t.key, body: { status: 'active' } })).status).toBe(200);
+    expectExhausted(await second.call('PATCH', `${t.base}/endpoints/${t.eid}`, { key: t.key, body: { status: 'disabled' } }), '29');
+    expect((await h.call('GET', `${t.base}/endpoints/${t.eid}`)).body.status).toBe('active');
+
+    const a = await subscriberWithDeliveries(30);
+    expect((await h.call('PATCH', `${a.base}/endpoints/${a.eid}`, { body: { status: 'disabled' } })).status).toBe(200);
+    expect(await budgetOf(a.sid)).toEqual({});
+  });
+
   it('has production defaults of 5,000 units a second, 250,000 in hand, and these costs', () => {
     expect(DEFAULT_SUBSCRIBER_LIMITS).toMatchObject({ workUnitsPerSecond: 5000, workUnitsBurst: 250_000 });
-    expect(WORK_COSTS).toEqual({ recordRead: 1, deliveryWritten: 10, testSend: 1000 });
+    expect(WORK_COSTS).toEqual({ recordRead: 1, deliveryWritten: 10, testSend: 1000, kbAnswered: 1 });
+    expect(FREE_READS).toEqual({ storedKb: 64, lookups: 100 });
+    // A person opening the largest records one a second never meets the budget: a 1 MiB payload to
+    // the default 100 endpoints, or 60 attempts of the largest (~10.5 KB), cost less than a second's refill.
+    expect(recordReadCost({ stored: 'x'.repeat(1024 * 1024), lookups: 100 })).toBe(960);
+    expect(recordReadCost({ stored: 'x'.repeat(60 * 10.5 * 1024) })).toBe(566);
+    expect(recordReadCost({ stored: 'x'.repeat(64 * 1024), lookups: 100 })).toBe(0);
+    // Counted in UTF-8: 32 KB of two-byte characters is 64 KB, 33 KB of them is 66.
+    expect(recordReadCost({ stored: 'é'.repeat(32 * 1024) })).toBe(0);
+    expect(recordReadCost({ stored: 'é'.repeat(33 * 1024) })).toBe(2);
   });
 });

@@ -124,7 +124,7 @@ describe('EndpointGuard: disabling ends what the endpoint has open, whatever its
     const [[other] = []] = await db.store.deliveries.createForEvents([{ event: newEvents(1)[0]!, endpoints: [bystander] }]);
 
     const { result, bytes } = await bytesMoved(() => guard.disable(endpoint, 'gone', 'the receiver answered 410 Gone'));
-    expect(result).toBe(true);
+    expect(result).toEqual({ disabled: true, read: open.length, ended: open.length });
     expect(bytes).toBeLessThan(DISABLE_BYTES);
     await expectEndedByDisable(open);
     expect(await db.store.lanes.liveFor(endpoint.id)).toEqual([]);
@@ -142,7 +142,7 @@ describe('EndpointGuard: disabling ends what the endpoint has open, whatever its
     for (let cycle = 0; cycle < 5; cycle++) {
       const open = [...(await retrying(1)), ...(await publish(2))];
       const { result, bytes } = await bytesMoved(() => guard.disable(endpoint, 'manual', 'disabled through the API'));
-      expect(result).toBe(true);
+      expect(result).toEqual({ disabled: true, read: open.length, ended: open.length });
       expect(bytes).toBeLessThan(DISABLE_BYTES);
       await expectEndedByDisable(open);
       await enable();
@@ -155,7 +155,7 @@ describe('EndpointGuard: disabling ends what the endpoint has open, whatever its
     const watch = watchCommands(db.redis);
     const ended = await guard.disable(endpoint, 'manual', 'disabled through the API');
     watch.stop();
-    expect(ended).toBe(true);
+    expect(ended).toEqual({ disabled: true, read: open.length, ended: open.length });
     await expectEndedByDisable(open);
     expect(await db.store.lanes.liveFor(endpoint.id)).toEqual([]);
     // It was a transaction of five commands to fail each and a script call to forget each, 500 at once.

@@ -34,6 +34,19 @@ export interface EndpointGuardOptions {
 export type DisableReason = 'gone' | 'failing' | 'manual';
 
 /**
+ * What a disable did: `disabled`, whether this call disabled the endpoint (another may have first);
+ * `read` and `ended`, the open deliveries it read from the scheduler and those it failed, within
+ * the call (0 when the ending is left to `endings`): what the API charges a manual disable.
+ */
+export interface DisableResult {
+  disabled: boolean;
+  read: number;
+  ended: number;
+}
+
+const NOT_DISABLED: DisableResult = Object.freeze({ disabled: false, read: 0, ended: 0 });
+
+/**
  * Open deliveries one disable ends at most. Any beyond (a lane longer than this) are ended by the
  * worker when admitted, unsent (`endpoint_disabled`), as is anything the disable did not reach.
  */
@@ -85,12 +98,12 @@ export class EndpointGuard {
     }
   }
 
-  async disable(endpoint: Pick<Endpoint, 'id'>, reason: DisableReason, detail: string): Promise<boolean> {
+  async disable(endpoint: Pick<Endpoint, 'id'>, reason: DisableReason, detail: string): Promise<DisableResult> {
     const { store } = this.options;
     // Many deliveries can fail at once: only the first to claim the change disables and announces.
     // The claim is held while it does (60 s at most, should this process die) and given back
     // after: whoever claims next finds the endpoint disabled already.
-    if (!(await store.endpoints.claimDisable(endpoint.id))) return false;
+    if (!(await store.endpoints.claimDisable(endpoint.id))) return NOT_DISABLED;
     try {
       return await this.disableClaimed(endpoint.id, reason, detail);
     } finally {
@@ -103,11 +116,11 @@ export class EndpointGuard {
    * the subscriber's chain (`endings`), which may run them after this returns. Announced before the
    * ending so that an ending left to admission (a chain full, a worker stopping) still announces once.
    */
-  private async disableClaimed(id: string, reason: DisableReason, detail: string): Promise<boolean> {
+  private async disableClaimed(id: string, reason: DisableReason, detail: string): Promise<DisableResult> {
     const { store, logger } = this.options;
     const now = this.options.now();
     const current = await store.endpoints.getSummary(id);
-    if (!current || current.status === 'disabled') return false;
+    if (!current || current.status === 'disabled') return NOT_DISABLED;
     // Only the status fields change: an endpoint whose secret cannot be read can still be disabled.
     const disabled = await store.endpoints.update(id, {
       status: 'disabled',
@@ -115,20 +128,22 @@ export class EndpointGuard {
       disabledAt: now,
       updatedAt: now,
     });
-    if (!disabled) return false;
+    if (!disabled) return NOT_DISABLED;
     logger.warn({ endpointId: id, reason, detail }, 'endpoint.disabled');
     const payload = { endpointId: disabled.id, url: disabled.url, reason, detail, disabledAt: new Date(now).toISOString() };
     // To the subscriber's other endpoints that take it (this one is disabled now).
     await this.options.publisher.publish(disabled.subscriberId, [{ type: 'endpoint.disabled', payload }]);
 
+    const result = { disabled: true, read: 0, ended: 0 };
     const ending: Ending = async (more) => {
-      const failed = await this.failOpenDeliveries(id, async () => (await more()) && (await this.stillDisabled(id, now)));
-      this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
+      const { read, ended } = await this.failOpenDeliveries(id, async () => (await more()) && (await this.stillDisabled(id, now)));
+      this.options.metrics.deliveries.inc({ outcome: 'disabled' }, ended);
+      Object.assign(result, { read, ended });
     };
     if (!this.options.endings) await ending(async () => true);
     else if (!this.options.endings.add(disabled.subscriberId, id, ending))
       logger.info({ endpointId: id }, 'endpoint.disable_ending_left_to_admission');
-    return true;
+    return result;
   }
 
   /** Still disabled by the disable made at `disabledAt`: one re-enabled meanwhile keeps its deliveries. */
@@ -144,10 +159,11 @@ export class EndpointGuard {
    * (up to 200,000 records for an endpoint with a long one), is never read. A chunk at a time, read
    * and ended, `more` asked before each (the chain's pause, and whether to go on).
    */
-  private async failOpenDeliveries(id: string, more: () => Promise<boolean>): Promise<number> {
+  private async failOpenDeliveries(id: string, more: () => Promise<boolean>): Promise<{ read: number; ended: number }> {
     const chunk = this.options.endedTogether ?? ENDED_TOGETHER;
     let count = 0;
-    for (let read = 0; read < MAX_ENDED_BY_DISABLE;) {
+    let read = 0;
+    while (read < MAX_ENDED_BY_DISABLE) {
       if (!(await more())) break;
       // Each chunk ended leaves the scheduler, so the next read starts where this one stopped.
       const ids = await this.options.store.lanes.openOf(id, Math.min(chunk, MAX_ENDED_BY_DISABLE - read));
@@ -155,7 +171,7 @@ export class EndpointGuard {
       read += ids.length;
       count += await this.failDeliveries(ids);
     }
-    return count;
+    return { read, ended: count };
   }
 
   /**

@@ -40,6 +40,9 @@ function summaryOf(head: string, tail: string): EventSummary | undefined {
   return { id, subscriberId, type, createdAt: Number(t[1]) };
 }
 
+/** What `getUpTo` read: the event whole, or, for one stored longer than asked, its summary and stored size. */
+export type BoundedEventRead = { event: StoredEvent } | { summary: EventSummary; storedBytes: number };
+
 /** Events summaries read in one read-event-ends.lua call at most (~270 KB of answer). */
 const SUMMARIES_PER_CALL = 500;
 
@@ -53,6 +56,36 @@ export class EventStore {
 
   async get(id: string): Promise<StoredEvent | null> {
     return parseStoredEvent(await this.redis.get(this.keys.event(id)));
+  }
+
+  /**
+   * The event whole when its JSON is at most `maxBytes` long, else only its summary and stored
+   * size, in one round trip either way: the API weighs a large event (up to 2 MB stored) before it
+   * reads it, and refuses one it will not answer without reading it. An event stored in another
+   * layout is read whole.
+   */
+  async getUpTo(id: string, maxBytes: number): Promise<BoundedEventRead | null> {
+    const key = this.keys.event(id);
+    const replies =
+      (await this.redis
+        .pipeline()
+        .strlen(key)
+        .getrange(key, 0, maxBytes - 1)
+        .getrange(key, -TAIL_BYTES, -1)
+        .exec()) ?? [];
+    const [size, head, tail] = replies.map(([err, reply]) => {
+      if (err) throw err;
+      return reply;
+    }) as [number, string, string];
+    if (!size) return null;
+    if (size <= maxBytes) {
+      const event = parseStoredEvent(head);
+      return event ? { event } : null;
+    }
+    const summary = summaryOf(head.slice(0, HEAD_BYTES), tail);
+    if (summary) return { summary, storedBytes: size };
+    const event = await this.get(id);
+    return event ? { event } : null;
   }
 
   /** Several events by id, in that order; null where one has expired. */

@@ -66,12 +66,24 @@ export class HistoryStore {
    * The deliveries an event fanned out to (replays included), oldest first. Not stored as a list:
    * a delivery's id derives from the event and the endpoint, so they are the existing ones among
    * the ids for the endpoints that may hold one (endpointsThatMayHold), which spares a key per
-   * event.
+   * event. `possible`: the ids possibleDeliveriesOf gave, when the caller read them first.
    */
-  async deliveriesOfEvent(event: Pick<StoredEvent, 'id' | 'subscriberId' | 'createdAt'>): Promise<DeliveryRecord[]> {
-    const endpointIds = (await this.endpointsThatMayHold(event.subscriberId, [event])).get(event.id) ?? [];
-    const found = await this.deliveries.getMany(endpointIds.map((endpointId) => deliveryId(event.id, endpointId)));
+  async deliveriesOfEvent(
+    event: Pick<StoredEvent, 'id' | 'subscriberId' | 'createdAt'>,
+    possible?: readonly string[],
+  ): Promise<DeliveryRecord[]> {
+    const found = await this.deliveries.getMany(possible ?? (await this.possibleDeliveriesOf(event)));
     return found.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * The ids of the deliveries an event may have, one lookup each for deliveriesOfEvent: as many as
+   * the subscriber's endpoints, and more for an event replayed to endpoints deleted since (an audit
+   * found ~1,000, 9.9 ms of Redis to look up), so the API knows the cost before it is paid.
+   */
+  async possibleDeliveriesOf(event: Pick<StoredEvent, 'id' | 'subscriberId' | 'createdAt'>): Promise<string[]> {
+    const endpointIds = (await this.endpointsThatMayHold(event.subscriberId, [event])).get(event.id) ?? [];
+    return endpointIds.map((endpointId) => deliveryId(event.id, endpointId));
   }
 
   /**

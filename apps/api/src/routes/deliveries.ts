@@ -6,7 +6,7 @@ import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
 import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
-import { admitWork, WORK_COSTS } from '../work-budget';
+import { admitRecordRead, admitWork, recordReadCost, WORK_COSTS } from '../work-budget';
 import { sendWithStoredJson } from '../stored-json';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
@@ -76,6 +76,11 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
       store.deliveries.attemptsJson(delivery.id),
       store.endpoints.getSummary(delivery.endpointId),
     ]);
+    // Charged beyond FREE_READS by the attempts' size (60 of ~10 KB: 6.5 ms of the API to answer),
+    // checked before the answer is built; a delivery with a few attempts makes no budget call.
+    await (
+      await admitRecordRead(deps, req, sid, recordReadCost({ stored: attempts }))
+    )();
     const fields = {
       ...delivery,
       nextAttemptAt: delivery.nextAttemptAt ?? null,

@@ -13,6 +13,7 @@ import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '.
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
 import { admitEvents, QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitWork, WORK_COSTS } from '../work-budget';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T {
   const result = schema.safeParse(value);
@@ -184,8 +185,10 @@ export function endpointRoutes(
     // refused PATCH changes nothing. A disable/enable loop made ~46 announcements a second at
     // `eventsPerSecond: 1`. A re-enable counts one too: the worker's own disable (a receiver that
     // answers 410) announces without a request to charge, so a re-enable/410 loop is charged here.
+    // And against the work budget by the deliveries it ended, as a recover by those it reopens.
     const release = disabling ? disables.take(current.subscriberId, 'status') : undefined;
     try {
+      const charge = disabling ? await admitWork(deps, req, current.subscriberId) : undefined;
       if (disabling || reEnabled) await admitEvents(deps, current.subscriberId, 1);
       if (target.url !== current.url) {
         changes.url = target.url;
@@ -198,7 +201,10 @@ export function endpointRoutes(
         await store.health.resetStreak(current.id);
         await store.endpoints.releaseDisable(current.id);
       }
-      if (disabling) await deps.guard.disable(current, 'manual', 'disabled through the API');
+      if (charge) {
+        const { read, ended } = await deps.guard.disable(current, 'manual', 'disabled through the API');
+        await charge(read * WORK_COSTS.recordRead + ended * WORK_COSTS.deliveryWritten);
+      }
     } finally {
       release?.();
     }

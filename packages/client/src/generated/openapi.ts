@@ -3339,7 +3339,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
-            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable or a re-enable counts as one event). Nothing was changed. Retry after the time given. */
+            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable or a re-enable counts as one event); for `status: disabled`, the subscriber's work budget (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions: a disable is charged a unit per open delivery it read and 10 per delivery it ended). Nothing was changed. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4086,6 +4086,17 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
+            /** @description The subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions), and this read is not free: its payload is over 64 KB (a unit per KB beyond) or it has over 100 possible deliveries to look up (a unit per lookup beyond; an event replayed to endpoints deleted since). A smaller event is read free, even in debt. Retry-After says when the balance is positive again. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4331,6 +4342,17 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
+            /** @description The subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions), and this read is not free: its stored attempts are over 64 KB as JSON (a unit per KB beyond; up to 60 attempts of ~10 KB). A delivery with a few attempts is read free, even in debt. Retry-After says when the balance is positive again. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
