@@ -308,13 +308,23 @@ function L.create(id, eventId, e, s, createdAt)
   return L.member(id, 1)
 end
 
--- A delivery no longer holds a place against its endpoint's and subscriber's caps; either may go
--- again if it slept at its cap. `c` is the lane it was admitted in (nil: not known, both).
+-- The payload bytes a subscriber's admitted deliveries hold in lane class `c` (hash: delivery id ->
+-- bytes, written by admit.lua with the places in `held:s`). The hash is the whole book: a delivery
+-- gives its bytes back by the HDEL of its own field, so however many paths end it (an attempt's
+-- record, a park, a lease running out, a forget), they are given back once and never below 0.
+function L.heldBytesKey(c, s)
+  return L.key('held', 'b', c, s)
+end
+
+-- A delivery no longer holds a place against its endpoint's and subscriber's caps, nor its payload
+-- bytes; either may go again if it slept at its cap. `c` is the lane it was admitted in (nil: not
+-- known, both).
 function L.release(id, e, s, c)
   redis.call('ZREM', L.key('held', 'e', e), id)
   local members = { L.endpointMember(e, s) }
   for _, lane in ipairs((c and c ~= '') and { c } or { 'fast', 'slow' }) do
     redis.call('ZREM', L.key('held', 's', lane, s), id)
+    redis.call('HDEL', L.heldBytesKey(lane, s), id)
     members[#members + 1] = L.subscriberMember(s, lane)
   end
   local unchecked = {}
