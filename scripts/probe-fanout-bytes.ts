@@ -54,8 +54,10 @@ async function main(): Promise<void> {
   const victimAt = new Map<string, number>();
   const victim = await receiver((id) => victimAt.set(id, Date.now()));
   const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const worker = spawn('npx', ['tsx', 'apps/worker/src/main.ts'], {
+  // Its own process group, so that stopping it stops tsx's node child too.
+  const worker = spawn('node_modules/.bin/tsx', ['apps/worker/src/main.ts'], {
     cwd: TREE,
+    detached: true,
     env: {
       ...process.env,
       REDIS_URL: redisServer.url,
@@ -69,7 +71,10 @@ async function main(): Promise<void> {
   try {
     const ready = Date.now() + 30_000;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > ready) throw new Error('worker not ready');
       await new Promise((r) => setTimeout(r, 200));
@@ -107,6 +112,7 @@ async function main(): Promise<void> {
     const events = Array.from({ length: EVENTS }, () => buildEvent({ subscriberId: 'sub_attack', payload }));
     for (const event of events) await publisher.enqueue([{ event, endpoints: attackEps }]);
     const total = EVENTS * ENDPOINTS;
+    console.error(`published ${total} attacker deliveries in ${Date.now() - t0} ms`);
     while (arrived.size < total) {
       if (Date.now() - t0 > 180_000) throw new Error(`only ${arrived.size} of ${total} arrived`);
       await new Promise((r) => setTimeout(r, 20));
@@ -117,7 +123,11 @@ async function main(): Promise<void> {
     const cpu1 = await redis.info('cpu');
     const stats = await redis.info('commandstats');
     const cpuS = (i: string) => field(i, 'used_cpu_sys') + field(i, 'used_cpu_user');
-    const calls = [...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].map((m) => ({ cmd: m[1], calls: Number(m[2]), usec: Number(m[3]) }));
+    const calls = [...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].map((m) => ({
+      cmd: m[1],
+      calls: Number(m[2]),
+      usec: Number(m[3]),
+    }));
     const evalsha = calls.filter((c) => c.cmd!.startsWith('evalsha')).reduce((a, c) => a + c.usec, 0);
     while ([...sentAt.keys()].some((id) => !victimAt.has(id))) await new Promise((r) => setTimeout(r, 20));
     const lat = [...sentAt].map(([id, at]) => victimAt.get(id)! - at).sort((a, b) => a - b);
@@ -139,8 +149,9 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    const exited = new Promise((r) => worker.once('exit', r));
+    process.kill(-worker.pid!, 'SIGTERM');
+    await exited;
     attack.server.close();
     victim.server.close();
     redis.disconnect();
