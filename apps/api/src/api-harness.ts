@@ -187,3 +187,9 @@ export function useAcmeEndpoints(h: ApiHarness): { sid: string; base: string } {
     'each',
   );
 }
+
+/** A clock a test moves by hand (`now` for a harness): limits that refill with time refill with it, not with sleeps. */
+export function manualClock(): { now: () => number; advance(ms: number): void } {
+  let at = Date.now();
+  return { now: () => at, advance: (ms) => void (at += ms) };
+}

@@ -25,6 +25,10 @@ describe('configuration from the environment', () => {
       // Four sources' worth of the default burst, five of the default minute (DEFAULT_SUBSCRIBER_LIMITS).
       HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: 200,
       HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 6000,
+      // ~5% of Redis per subscriber at most (a unit is about one record read, ~10 us): a portal user
+      // watching a filtered listing of a long history reads ~2,500 a second; 50 s of it in hand.
+      HOOKRELAY_WORK_UNITS_PER_SECOND: 5000,
+      HOOKRELAY_WORK_UNITS_BURST: 250_000,
       // A whole endpoint verification, token fetch and connecting included: Webex Connect's 10 s for a call.
       HOOKRELAY_VERIFICATION_TIMEOUT_MS: 10_000,
       HOOKRELAY_BUILTIN_CATALOG: true,
@@ -79,6 +83,8 @@ describe('configuration from the environment', () => {
     [{ HOOKRELAY_EVENTS_PER_SECOND: '1000001' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
     [{ HOOKRELAY_MAX_BATCH_DELIVERIES: '999' }, 'HOOKRELAY_MAX_BATCH_DELIVERIES'],
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: '0' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_SECOND'],
+    [{ HOOKRELAY_WORK_UNITS_PER_SECOND: '0' }, 'HOOKRELAY_WORK_UNITS_PER_SECOND'],
+    [{ HOOKRELAY_WORK_UNITS_BURST: '2.5' }, 'HOOKRELAY_WORK_UNITS_BURST'],
     [{ HOOKRELAY_VERIFICATION_TIMEOUT_MS: '60001' }, 'HOOKRELAY_VERIFICATION_TIMEOUT_MS'],
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 'many' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE'],
     [{ HOOKRELAY_REQUEST_TIMEOUT_MS: '0' }, 'HOOKRELAY_REQUEST_TIMEOUT_MS'],

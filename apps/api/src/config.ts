@@ -108,6 +108,24 @@ export const apiConfigSchema = z
       .min(1)
       .max(LIMIT_CEILINGS.sourceRequestsPerMinute)
       .default(DEFAULT_SUBSCRIBER_LIMITS.sourceRequestsPerMinute),
+    /**
+     * One subscriber's work budget, across all API processes, unless the admin sets its own: units
+     * (about one record read) refilled a second. Its recovers, filtered listings, replays, retries
+     * and test sends are charged by the records they read and write; with none left, 429.
+     */
+    HOOKRELAY_WORK_UNITS_PER_SECOND: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(LIMIT_CEILINGS.workUnitsPerSecond)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.workUnitsPerSecond),
+    /** The most units one subscriber's work budget holds (what it may spend at once after a pause). */
+    HOOKRELAY_WORK_UNITS_BURST: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(LIMIT_CEILINGS.workUnitsBurst)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.workUnitsBurst),
     /** The most an endpoint verification takes, all of it (DNS, connecting, an OAuth token, the request, the answer), in ms; below it, the endpoint's timeoutMs. */
     HOOKRELAY_VERIFICATION_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(VERIFICATION_MAX_WAIT_MS),
     /** Deliveries one batch publish may create (its events times their matching endpoints); over it, 413. */

@@ -134,6 +134,18 @@ describe('endpoint routes', () => {
     expect(second.body.data.map((e: { id: string }) => e.id)).toEqual(ids.slice(2, 4));
   });
 
+  it('goes on past a page whose endpoints were all deleted after the index was read', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await create({ description: `n${i}` })).id);
+    // What a listing sees when DELETEs land between its index read and its record read: index
+    // entries whose records are gone. The cursor is taken from the index, so the next page follows.
+    await h.redis.del(h.store.keys.endpoint(ids[0]!), h.store.keys.endpoint(ids[1]!));
+    const first = await h.call('GET', `${acme.base}?limit=2`);
+    expect(first.body).toEqual({ data: [], nextCursor: expect.any(String) });
+    const second = await h.call('GET', `${acme.base}?limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.data.map((e: { id: string }) => e.id)).toEqual(ids.slice(2, 4));
+  });
+
   it.each(['0', '101', 'many'])('refuses limit=%s with 400 naming limit', async (limit) => {
     const res = await h.call('GET', `${acme.base}?limit=${limit}`);
     expect(res.status).toBe(400);

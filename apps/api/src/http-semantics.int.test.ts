@@ -113,6 +113,7 @@ describe('HTTP semantics of the API', () => {
         `/v1/subscribers/${sid}/endpoints`,
         `/v1/subscribers/${sid}/deliveries`,
         `/v1/subscribers/${sid}/events`,
+        `/v1/subscribers/${sid}/sources`,
         `/v1/subscribers/${sid}/sources/${source.body.id}/requests`,
       ]) {
         const res = await h.call('GET', `${path}?cursor=garbage`);
@@ -122,6 +123,35 @@ describe('HTTP semantics of the API', () => {
           field: expect.stringMatching(/^(query\.)?cursor$/),
         });
       }
+    });
+
+    it("is a 400, not a 500, for an entry id of the cursor's shape that Redis refuses as a bound", async () => {
+      const source = await h.call('POST', `/v1/subscribers/${sid}/sources`, {
+        body: { name: 's2', eventType: 'source.x', verification: { type: 'header', headers: { 'x-k': 'v' } } },
+      });
+      expect(source.status).toBe(201);
+      const endpoint = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: 'https://example.com/hook' } });
+      expect(endpoint.status).toBe(201);
+      // 0-0: no entry is below it; the sequence 2^64: past what Redis takes.
+      for (const raw of ['0-0', '1-18446744073709551616']) {
+        const cursor = Buffer.from(raw).toString('base64url');
+        for (const [method, path, body] of [
+          ['GET', `/v1/subscribers/${sid}/deliveries?cursor=${cursor}`],
+          ['GET', `/v1/subscribers/${sid}/events?cursor=${cursor}`],
+          ['GET', `/v1/subscribers/${sid}/sources/${source.body.id}/requests?cursor=${cursor}`],
+          ['POST', `/v1/subscribers/${sid}/endpoints/${endpoint.body.id}/recover`, { since: 0, cursor }],
+        ] as const) {
+          const res = await h.call(method, path, body ? { body } : {});
+          expect({ raw, path, status: res.status, field: res.body.error?.details?.[0]?.path }).toEqual({
+            raw,
+            path,
+            status: 400,
+            field: expect.stringMatching(/cursor$/),
+          });
+        }
+      }
+      const largest = Buffer.from('1-18446744073709551615').toString('base64url');
+      expect((await h.call('GET', `/v1/subscribers/${sid}/events?cursor=${largest}`)).status).toBe(200);
     });
 
     it('still pages with the cursors the list hands out', async () => {

@@ -52,6 +52,8 @@ async function main(): Promise<void> {
       maxDeletedEndpoints: config.HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER,
       sourceRequestsPerSecond: config.HOOKRELAY_SOURCE_REQUESTS_PER_SECOND,
       sourceRequestsPerMinute: config.HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE,
+      workUnitsPerSecond: config.HOOKRELAY_WORK_UNITS_PER_SECOND,
+      workUnitsBurst: config.HOOKRELAY_WORK_UNITS_BURST,
     },
     policy: {
       allowHttp: config.HOOKRELAY_ALLOW_HTTP,

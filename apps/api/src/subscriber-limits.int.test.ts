@@ -1,5 +1,5 @@
 import { useTestReceiver } from '@hookrelay/testing';
-import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
+import { manualClock, useApiHarness } from './api-harness';
 import { MAX_FILTERED_LISTINGS_IN_FLIGHT, MAX_RECEIVER_WAITS_IN_FLIGHT } from './subscriber-limits';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber, useSubscriber } from './sources/source-test-kit';
 import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
@@ -7,12 +7,6 @@ import { sendgridHeaders, sendgridKeyPair } from './sources/vendor-signers';
 const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'limits-test-secret-1' } };
 const WITH_TOKEN = { 'x-source-token': 'limits-test-secret-1' };
 const EVENT = { type: 'custom.order.paid', payload: { orderId: 1 } };
-
-/** A clock the test moves by hand, so rate windows do not depend on how fast the machine is. */
-function manualClock(): { now: () => number; advance(ms: number): void } {
-  let at = Date.now();
-  return { now: () => at, advance: (ms) => void (at += ms) };
-}
 
 describe('per-subscriber limits', () => {
   describe('the subscriber record', () => {
@@ -32,6 +26,8 @@ describe('per-subscriber limits', () => {
           maxDeletedEndpoints: 1000,
           sourceRequestsPerSecond: 200,
           sourceRequestsPerMinute: 6000,
+          workUnitsPerSecond: 5000,
+          workUnitsBurst: 250000,
         },
         usage: { endpoints: 1, sources: 0, deletedEndpoints: 0 },
       };
@@ -52,6 +48,8 @@ describe('per-subscriber limits', () => {
         maxDeletedEndpoints: 1000,
         sourceRequestsPerSecond: 200,
         sourceRequestsPerMinute: 6000,
+        workUnitsPerSecond: 5000,
+        workUnitsBurst: 250000,
       });
       expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
       const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
@@ -63,6 +61,8 @@ describe('per-subscriber limits', () => {
         maxDeletedEndpoints: 1000,
         sourceRequestsPerSecond: 200,
         sourceRequestsPerMinute: 6000,
+        workUnitsPerSecond: 5000,
+        workUnitsBurst: 250000,
       });
     });
 
@@ -389,14 +389,8 @@ describe('per-subscriber limits', () => {
     const clock = manualClock();
     const h = useApiHarness(() => ({ worker: false, now: clock.now }));
     const receiver = useTestReceiver();
-    let second: ApiHarness;
-    beforeAll(async () => {
-      // A second API process on the same Redis data: the limit is shared through Redis.
-      second = await startApiHarness({ worker: false, now: clock.now, prefix: h.prefix });
-    });
-    afterAll(async () => {
-      await second.close();
-    });
+    // A second API process on the same Redis data: the limit is shared through Redis.
+    const second = useApiHarness(() => ({ worker: false, now: clock.now, prefix: h.prefix }));
 
     async function limited(eventsPerSecond: number): Promise<string> {
       const { sid } = await newSubscriber(h);
@@ -719,5 +713,27 @@ describe('filtered delivery listings in flight', () => {
     // An event listing without outcomes reads only the page: never counted.
     const plain = await Promise.all(Array.from({ length: 4 }, () => h.call('GET', `/v1/subscribers/${sid}/events?limit=50`)));
     expect(plain.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('counts event listings filtered by type, which read up to 5,000 entries they may not keep', async () => {
+    const { sid } = await newSubscriber(h);
+    for (let b = 0; b < 5; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ type: 'custom.order.paid', payload: { i } }));
+      expect((await h.call('POST', `/v1/subscribers/${sid}/events/batch`, { body: { events } })).status).toBe(202);
+    }
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, () => h.call('GET', `/v1/subscribers/${sid}/events?type=custom.order.refunded&limit=1`)),
+      h.call('GET', `/v1/subscribers/${sid}/events?limit=1`),
+    ]);
+    const filtered = answers.slice(0, 6);
+    const refused = filtered.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(filtered.filter((a) => a.status === 200).length).toBeLessThanOrEqual(MAX_FILTERED_LISTINGS_IN_FLIGHT);
+    for (const a of filtered) if (a.status === 200) expect(a.body).toEqual({ data: [], nextCursor: expect.any(String) });
+    expect([refused[0]!.body.error.code, refused[0]!.body.error.details]).toEqual([
+      'listings_in_flight',
+      [{ path: 'type', message: 'at most 2 at once' }],
+    ]);
+    expect(answers[6]!.status).toBe(200);
   });
 });

@@ -24,6 +24,15 @@ export const DEFAULT_SUBSCRIBER_LIMITS: Readonly<SubscriberLimits> = Object.free
    */
   sourceRequestsPerSecond: 200,
   sourceRequestsPerMinute: 6000,
+  /**
+   * The work budget (work-budget.ts), in units of about one record read (~10 us of Redis): 1,000 a
+   * second is ~1% of Redis for one subscriber however many API processes it spreads over (an
+   * audit's recover loop of 52,000 records a request held Redis 47-50% busy). 100,000 in hand lets
+   * an honest user recover such an endpoint at once, or page 20 filtered listings that each read
+   * 5,000 records, or make 100 test sends, before it waits.
+   */
+  workUnitsPerSecond: 5000,
+  workUnitsBurst: 250_000,
 });
 
 /** The largest value each limit may be set to (configuration or the admin's override). */
@@ -34,6 +43,8 @@ export const LIMIT_CEILINGS: Readonly<SubscriberLimits> = Object.freeze({
   maxDeletedEndpoints: 1_000_000,
   sourceRequestsPerSecond: 1_000_000,
   sourceRequestsPerMinute: 60_000_000,
+  workUnitsPerSecond: 1_000_000,
+  workUnitsBurst: 1_000_000_000,
 });
 
 const override = (ceiling: number, min = 0) => z.number().int().min(min).max(ceiling).nullable().optional();
@@ -49,6 +60,9 @@ export const limitOverridesSchema = z
     /** At least 1: a subscriber's sources are turned off by deleting them, not by this. */
     sourceRequestsPerSecond: override(LIMIT_CEILINGS.sourceRequestsPerSecond, 1),
     sourceRequestsPerMinute: override(LIMIT_CEILINGS.sourceRequestsPerMinute, 1),
+    /** At least 1: a subscriber's heavy requests are never free, nor refused for good. */
+    workUnitsPerSecond: override(LIMIT_CEILINGS.workUnitsPerSecond, 1),
+    workUnitsBurst: override(LIMIT_CEILINGS.workUnitsBurst, 1),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_SCHEDULING, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+import { DEFAULT_DISABLE_ENDINGS, DEFAULT_SCHEDULING, type DeliveryWorkerOptions } from '@hookrelay/delivery';
 
 /**
  * The worker's own settings (WORKER_*), read by every program that runs a worker: `npm run
@@ -39,6 +39,13 @@ export const workerSettingsSchema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).default(30_000),
   /** How often stalled jobs are looked for. */
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /**
+   * Open deliveries one script call ends when the worker disables an endpoint (410, circuit
+   * breaker); a subscriber's disables end theirs one endpoint at a time, a chunk at a time.
+   */
+  WORKER_DISABLE_CHUNK: z.coerce.number().int().min(1).max(500).default(DEFAULT_DISABLE_ENDINGS.chunk),
+  /** Pause (ms) after each such chunk before the subscriber's next; 0 only yields to the event loop. */
+  WORKER_DISABLE_PAUSE_MS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_DISABLE_ENDINGS.pauseMs),
 });
 
 export type WorkerSettings = z.infer<typeof workerSettingsSchema>;
@@ -46,7 +53,10 @@ export type WorkerSettings = z.infer<typeof workerSettingsSchema>;
 /** What the settings mean to startDeliveryWorker (connections per origin go to createWorkerResources). */
 export function deliveryWorkerSettings(
   settings: WorkerSettings,
-): Pick<DeliveryWorkerOptions, 'concurrency' | 'slowLaneConcurrency' | 'scheduling' | 'lockDurationMs' | 'stalledIntervalMs'> {
+): Pick<
+  DeliveryWorkerOptions,
+  'concurrency' | 'slowLaneConcurrency' | 'scheduling' | 'lockDurationMs' | 'stalledIntervalMs' | 'disableEndings'
+> {
   return {
     concurrency: settings.WORKER_CONCURRENCY,
     slowLaneConcurrency: settings.WORKER_SLOW_LANE_CONCURRENCY,
@@ -61,5 +71,6 @@ export function deliveryWorkerSettings(
     },
     lockDurationMs: settings.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: settings.WORKER_STALLED_INTERVAL_MS,
+    disableEndings: { chunk: settings.WORKER_DISABLE_CHUNK, pauseMs: settings.WORKER_DISABLE_PAUSE_MS },
   };
 }

@@ -2,6 +2,7 @@ import type { Endpoint } from '@hookrelay/contracts';
 import type { HookrelayMetrics, Logger } from '@hookrelay/observability';
 import type { Publisher } from '@hookrelay/publishing';
 import type { FailureStreak, Store } from '@hookrelay/store';
+import type { DisableEndings, Ending } from './disable-endings';
 
 export interface CircuitBreakerPolicy {
   /** Consecutive failed deliveries that disable an endpoint... @defaultValue 50 */
@@ -20,6 +21,14 @@ export interface EndpointGuardOptions {
   metrics: HookrelayMetrics;
   policy?: CircuitBreakerPolicy;
   now: () => number;
+  /**
+   * Where a disable's ending of open deliveries runs: given (the worker), on the subscriber's chain,
+   * one endpoint of a subscriber at a time, after `disable` returns; absent (the API, whose disables
+   * are one at a time per subscriber already), within `disable`.
+   */
+  endings?: DisableEndings;
+  /** Open deliveries read and ended together, one script call. @defaultValue 500 */
+  endedTogether?: number;
 }
 
 export type DisableReason = 'gone' | 'failing' | 'manual';
@@ -30,8 +39,8 @@ export type DisableReason = 'gone' | 'failing' | 'manual';
  */
 const MAX_ENDED_BY_DISABLE = 10_000;
 /**
- * Open deliveries read and ended together (one script call), each batch awaited before the next
- * is read, so neither Redis nor the process's event loop is held for a whole disable at once.
+ * Open deliveries read and ended together (openOf, then one script call), each batch awaited before
+ * the next is read, so neither Redis nor the process's event loop is held for a whole disable at once.
  */
 const ENDED_TOGETHER = 500;
 
@@ -89,6 +98,11 @@ export class EndpointGuard {
     }
   }
 
+  /**
+   * Marks the endpoint disabled, logs and announces it, then ends its open deliveries: here, or on
+   * the subscriber's chain (`endings`), which may run them after this returns. Announced before the
+   * ending so that an ending left to admission (a chain full, a worker stopping) still announces once.
+   */
   private async disableClaimed(id: string, reason: DisableReason, detail: string): Promise<boolean> {
     const { store, logger } = this.options;
     const now = this.options.now();
@@ -103,25 +117,44 @@ export class EndpointGuard {
     });
     if (!disabled) return false;
     logger.warn({ endpointId: id, reason, detail }, 'endpoint.disabled');
-    const failed = await this.failOpenDeliveries(disabled);
-    this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
-
     const payload = { endpointId: disabled.id, url: disabled.url, reason, detail, disabledAt: new Date(now).toISOString() };
     // To the subscriber's other endpoints that take it (this one is disabled now).
     await this.options.publisher.publish(disabled.subscriberId, [{ type: 'endpoint.disabled', payload }]);
+
+    const ending: Ending = async (more) => {
+      const failed = await this.failOpenDeliveries(id, async () => (await more()) && (await this.stillDisabled(id, now)));
+      this.options.metrics.deliveries.inc({ outcome: 'disabled' }, failed);
+    };
+    if (!this.options.endings) await ending(async () => true);
+    else if (!this.options.endings.add(disabled.subscriberId, id, ending))
+      logger.info({ endpointId: id }, 'endpoint.disable_ending_left_to_admission');
     return true;
+  }
+
+  /** Still disabled by the disable made at `disabledAt`: one re-enabled meanwhile keeps its deliveries. */
+  private async stillDisabled(id: string, disabledAt: number): Promise<boolean> {
+    const current = await this.options.store.endpoints.getSummary(id);
+    return current?.status === 'disabled' && current.disabledAt === disabledAt;
   }
 
   /**
    * Open deliveries to a disabled endpoint end now, rather than whenever their retry comes due.
    * They are found from the scheduler's keys of this endpoint (LaneStore.openOf), so the work is
    * what the endpoint has open: its history, which a filter by status would have to read through
-   * (up to 200,000 records for an endpoint with a long one), is never read.
+   * (up to 200,000 records for an endpoint with a long one), is never read. A chunk at a time, read
+   * and ended, `more` asked before each (the chain's pause, and whether to go on).
    */
-  private async failOpenDeliveries(endpoint: Pick<Endpoint, 'id'>): Promise<number> {
-    const ids = await this.options.store.lanes.openOf(endpoint.id, MAX_ENDED_BY_DISABLE);
+  private async failOpenDeliveries(id: string, more: () => Promise<boolean>): Promise<number> {
+    const chunk = this.options.endedTogether ?? ENDED_TOGETHER;
     let count = 0;
-    for (let at = 0; at < ids.length; at += ENDED_TOGETHER) count += await this.failDeliveries(ids.slice(at, at + ENDED_TOGETHER));
+    for (let read = 0; read < MAX_ENDED_BY_DISABLE;) {
+      if (!(await more())) break;
+      // Each chunk ended leaves the scheduler, so the next read starts where this one stopped.
+      const ids = await this.options.store.lanes.openOf(id, Math.min(chunk, MAX_ENDED_BY_DISABLE - read));
+      if (ids.length === 0) break;
+      read += ids.length;
+      count += await this.failDeliveries(ids);
+    }
     return count;
   }
 

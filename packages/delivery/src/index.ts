@@ -10,6 +10,7 @@ export * from './ssrf';
 export * from './auth';
 export * from './queue-sampler';
 export * from './endpoint-guard';
+export * from './disable-endings';
 export * from './test-send';
 export * from './scheduling/address-slots';
 export * from './scheduling/admission-pump';

@@ -15,6 +15,7 @@ import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
 import { OAuthTokenCache } from './auth/oauth-token-cache';
 import { EndpointCache } from './endpoint-cache';
+import { DEFAULT_DISABLE_ENDINGS, DisableEndings } from './disable-endings';
 import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
 import { startQueueSampler } from './queue-sampler';
@@ -52,6 +53,13 @@ export interface DeliveryWorkerOptions {
   oauthTokenTimeoutMs?: number;
   /** When repeated failures disable an endpoint. @defaultValue 50 failed deliveries over at least 24 h */
   circuitBreaker?: CircuitBreakerPolicy;
+  /**
+   * How the worker's own disables (410, circuit breaker) end their endpoints' open deliveries: one
+   * endpoint of a subscriber at a time, in chunks of `chunk`, `pauseMs` between chunks, at most
+   * `maxWaitingPerSubscriber` endpoints waiting per subscriber (disable-endings.ts).
+   * @defaultValue DEFAULT_DISABLE_ENDINGS: chunks of 100, no pause (a yield to the event loop), 1000 waiting
+   */
+  disableEndings?: { chunk?: number; pauseMs?: number; maxWaitingPerSubscriber?: number };
   /** How often queue depth and endpoint counts are sampled into the gauges; 0 turns it off. @defaultValue 10000 */
   metricsSampleIntervalMs?: number;
   /** Opens the endpoints' stored secrets (HOOKRELAY_ENCRYPTION_KEYS). @defaultValue no keys: plain text */
@@ -67,6 +75,8 @@ export interface DeliveryWorker {
   queue: DeliveryQueue;
   queues: Record<DeliveryLane, DeliveryQueue>;
   guard: EndpointGuard;
+  /** The chains ending disabled endpoints' deliveries (tests wait on `idle()`). */
+  endings: DisableEndings;
   /** Takes jobs and reaches Redis (answers a PING within a second); false once closing. The worker's readiness probe. */
   ready(): Promise<boolean>;
   /**
@@ -144,6 +154,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       digest.clear();
     },
   });
+  const endings = new DisableEndings({ logger: options.logger, ...options.disableEndings });
   const guard = new EndpointGuard({
     store,
     publisher: new Publisher({ store, now }),
@@ -151,6 +162,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     metrics: options.metrics,
     policy: options.circuitBreaker,
     now,
+    endings,
+    endedTogether: options.disableEndings?.chunk ?? DEFAULT_DISABLE_ENDINGS.chunk,
   });
   const wake = (sleepers: string[]): void => {
     store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
@@ -259,6 +272,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     queue: queues.fast,
     queues,
     guard,
+    endings,
     ready: async () => {
       if (closing || !LANES.every((lane) => workers[lane].isRunning())) return false;
       let timer: NodeJS.Timeout | undefined;
@@ -289,6 +303,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
         await dispatcher.destroy();
         await Promise.all(LANES.map((lane) => workers[lane].close(true)));
       }
+      // Each chain stops after its chunk: what it had left is ended unsent when admitted.
+      await endings.close();
       // Endpoints this worker parked wait for its slots no longer.
       await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
       await Promise.all(LANES.map((lane) => queues[lane].close()));

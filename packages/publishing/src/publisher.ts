@@ -87,6 +87,8 @@ export interface RecoverResult {
   complete: boolean;
   /** When not complete: pass it back (same window) to go on from where the scan stopped. */
   nextCursor?: string;
+  /** Log entries read (and their deliveries loaded): what the call cost, for the work budget. */
+  scanned: number;
 }
 
 export interface PublishOptions {
@@ -257,7 +259,8 @@ export class Publisher {
     window: { since: number; until?: number; cursor?: string },
     options: { scanBudget?: number } = {},
   ): Promise<RecoverResult> {
-    let left = options.scanBudget ?? RECOVER_SCAN_BUDGET;
+    const budget = options.scanBudget ?? RECOVER_SCAN_BUDGET;
+    let left = budget;
     let cursor = window.cursor;
     let recovered = 0;
     while (left > 0) {
@@ -272,9 +275,9 @@ export class Publisher {
       });
       left -= page.scanned;
       recovered += (await this.redeliver(page.items, false)).length;
-      if (!page.nextCursor) return { recovered, complete: true };
+      if (!page.nextCursor) return { recovered, complete: true, scanned: budget - left };
       cursor = page.nextCursor;
     }
-    return { recovered, complete: false, nextCursor: cursor };
+    return { recovered, complete: false, nextCursor: cursor, scanned: budget - left };
   }
 }

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { summarizeEndpoint, type Endpoint, type EndpointSummary } from '@hookrelay/contracts';
 import type { SecretBox } from '@hookrelay/secrets';
 import { compareAndSet } from './compare-and-set';
+import { pageByCreation, type Page } from './creation-order-page';
 import type { EndpointHealthStore } from './endpoint-health-store';
 import type { EndpointHourlyCounts } from './endpoint-hourly-counts';
 import type { Keys } from './keys';
@@ -13,35 +14,8 @@ const CREATE_ENDPOINT = laneScript(join(__dirname, 'create-endpoint-3.lua'));
 
 type EndpointRedis = Redis & { hookrelayCreateEndpoint(...args: Array<string | number>): Promise<number> };
 
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
-  if (!cursor) return undefined;
-  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  const at = raw.indexOf(':');
-  const createdAt = Number(raw.slice(0, at));
-  const id = raw.slice(at + 1);
-  // Exactly what encodeCursor writes: anything else would silently restart at page 1.
-  return at > 0 && /^\d{1,16}$/.test(raw.slice(0, at)) && /^[A-Za-z0-9_]{1,64}$/.test(id) && encodeCursor(createdAt, id) === cursor
-    ? { createdAt, id }
-    : undefined;
-}
-
-/** Whether `cursor` is one an endpoint listing handed out. */
-export function isEndpointCursor(cursor: string): boolean {
-  return decodeCursor(cursor) !== undefined;
-}
-
 /** Subscribers whose endpoints a process keeps parsed at once. */
 const CACHED_SUBSCRIBERS = 10_000;
-
-export interface Page<T> {
-  items: T[];
-  /** Pass back to get the next page; absent on the last page. */
-  nextCursor?: string;
-}
 
 /**
  * A change to a stored endpoint: the fields named replace the stored ones (secrets among them are
@@ -281,36 +255,11 @@ export class EndpointStore {
   /**
    * A page of a subscriber's endpoints, oldest first. The cursor is the last endpoint's position
    * (creation time and id), not its membership, so deleting it between pages skips nothing and
-   * repeats nothing.
+   * repeats nothing (pageByCreation).
    */
   async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<EndpointSummary>> {
-    const key = this.keys.subscriberEndpoints(subscriberId);
-    const after = decodeCursor(opts.cursor);
-    const ids: string[] = [];
-    let offset = 0;
-    // Entries sharing the cursor's millisecond come back sorted by id: skip those not after it.
-    while (ids.length <= opts.limit) {
-      const chunk = await this.redis.zrangebyscore(
-        key,
-        after ? after.createdAt : '-inf',
-        '+inf',
-        'WITHSCORES',
-        'LIMIT',
-        offset,
-        opts.limit + 1,
-      );
-      if (chunk.length === 0) break;
-      offset += chunk.length / 2;
-      for (let i = 0; i < chunk.length; i += 2) {
-        const id = chunk[i] as string;
-        const score = Number(chunk[i + 1]);
-        if (!after || score > after.createdAt || id > after.id) ids.push(id);
-      }
-      if (chunk.length / 2 < opts.limit + 1) break;
-    }
-    const items = await this.load(ids.slice(0, opts.limit));
-    const last = items[items.length - 1];
-    return ids.length > opts.limit && last ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
+    const page = await pageByCreation(this.redis, this.keys.subscriberEndpoints(subscriberId), opts);
+    return { ...page, items: await this.load(page.items) };
   }
 
   /**

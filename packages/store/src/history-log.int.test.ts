@@ -84,7 +84,15 @@ describe('pageLogNewestFirst', () => {
 
   it('tells its cursors from garbage', () => {
     expect(isCursor(Buffer.from('1795472014728-3').toString('base64url'))).toBe(true);
-    for (const bad of ['', 'null', Buffer.from('1795472014728').toString('base64url'), Buffer.from('a-1').toString('base64url')])
+    expect(isCursor(Buffer.from('1-18446744073709551615').toString('base64url'))).toBe(true);
+    const refusedByRedis = ['0-0', '1-18446744073709551616'].map((raw) => Buffer.from(raw).toString('base64url'));
+    for (const bad of [
+      '',
+      'null',
+      Buffer.from('1795472014728').toString('base64url'),
+      Buffer.from('a-1').toString('base64url'),
+      ...refusedByRedis,
+    ])
       expect([bad, isCursor(bad)]).toEqual([bad, false]);
   });
 

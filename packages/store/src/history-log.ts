@@ -84,10 +84,21 @@ const CHUNK = 200;
 export const MAX_SCANNED = 5000;
 const ENTRY_ID = /^\d{1,16}-\d{1,20}$/;
 
+/** The largest sequence part of a stream entry id Redis takes: a 20-digit one may be over it. */
+const MAX_ENTRY_SEQUENCE = 2n ** 64n - 1n;
+
+/**
+ * The entry id a listing's cursor holds, or undefined for anything a listing never hands out. Only
+ * ids Redis takes as an exclusive bound pass: `0-0` (no entry is below it) and a sequence past
+ * 2^64 - 1 passed the pattern and made XREVRANGE fail, a 500 and two error lines a request.
+ */
 function decodeCursor(cursor: string | undefined): string | undefined {
   if (!cursor) return undefined;
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  return ENTRY_ID.test(raw) ? raw : undefined;
+  if (!ENTRY_ID.test(raw)) return undefined;
+  const [ms, sequence] = raw.split('-') as [string, string];
+  if (BigInt(sequence) > MAX_ENTRY_SEQUENCE || (BigInt(ms) === 0n && BigInt(sequence) === 0n)) return undefined;
+  return raw;
 }
 
 /** Whether `cursor` is one a listing handed out; anything else would silently restart at page 1. */

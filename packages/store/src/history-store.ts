@@ -85,7 +85,7 @@ export class HistoryStore {
     subscriberId: string,
     events: ReadonlyArray<Pick<StoredEvent, 'id' | 'createdAt'>>,
     maxLookups = OUTCOME_LOOKUPS_PER_PAGE,
-  ): Promise<{ outcomes: Map<string, Counts>; covered: number }> {
+  ): Promise<{ outcomes: Map<string, Counts>; covered: number; lookedUp: number }> {
     const mayHold = await this.endpointsThatMayHold(subscriberId, events);
     const ids: string[] = [];
     let covered = 0;
@@ -103,7 +103,7 @@ export class HistoryStore {
       const counts = outcomes.get(d.eventId);
       if (counts) counts[d.state]++;
     }
-    return { outcomes, covered };
+    return { outcomes, covered, lookedUp: ids.length };
   }
 
   /**

@@ -8,6 +8,7 @@ import { IdempotencyStore } from './idempotency-store';
 import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { PublishRateLimiter } from './publish-rate-limiter';
+import { WorkBudgets } from './work-budget';
 import { EndpointHealthStore } from './endpoint-health-store';
 import { EndpointHourlyCounts } from './endpoint-hourly-counts';
 import { LaneStore } from './lanes/lane-store';
@@ -18,7 +19,8 @@ import { PortalSessionStore } from './portal-session-store';
 
 export * from './keys';
 export * from './store-options';
-export { EndpointStore, isEndpointCursor, type Page, type EndpointChanges } from './endpoint-store';
+export { EndpointStore, type EndpointChanges } from './endpoint-store';
+export { isCreationOrderCursor, type Page } from './creation-order-page';
 export * from './rekey';
 export { EventStore, type EventSummary } from './event-store';
 export * from './subscriber-store';
@@ -28,6 +30,7 @@ export * from './history-store';
 export * from './endpoint-health-store';
 export * from './endpoint-hourly-counts';
 export * from './publish-rate-limiter';
+export * from './work-budget';
 export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export * from './event-type-store';
 export * from './portal-session-store';
@@ -61,6 +64,7 @@ export interface Store {
   hourlyCounts: EndpointHourlyCounts;
   lanes: LaneStore;
   publishRate: PublishRateLimiter;
+  workBudgets: WorkBudgets;
   eventTypes: EventTypeStore;
   portalSessions: PortalSessionStore;
 }
@@ -91,6 +95,7 @@ export function createStore(options: StoreOptions): Store {
     idempotency: new IdempotencyStore(keys, retentionMs),
     sources: new SourceStore(options.redis, keys, retentionMs, now, secrets),
     publishRate: new PublishRateLimiter(options.redis, keys),
+    workBudgets: new WorkBudgets(options.redis, keys),
     eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
   };
 }

@@ -58,6 +58,8 @@ export function createKeys(prefix: string) {
     subscriberLimits: (id: string) => `${prefix}:sub:${id}:limits`,
     /** The subscriber's publish-rate state (take-publish-rate-1.lua). */
     subscriberPublishRate: (id: string) => `${prefix}:sub:${id}:publish-rate`,
+    /** The subscriber's work-budget state (charge-work-budget-1.lua). */
+    subscriberWorkBudget: (id: string) => `${prefix}:sub:${id}:work-budget`,
     subscribers: () => `${prefix}:subs`,
     /** API keys by the SHA-256 of the key: the key itself is never stored. */
     apiKey: (hash: string) => `${prefix}:key:${hash}`,

@@ -170,13 +170,17 @@ describe('secrets at rest in the store', () => {
         verification: { headers: { 'x-token': { kid: 'k1' }, 'x-other': { kid: 'k1' } } },
       });
       expect(await sealing.sources.findByToken<TestSource>(source.token)).toEqual(source);
-      expect(await sealing.sources.list<TestSource>('sub_test')).toEqual([{ source, unreadable: null, verifiedAt: null }]);
+      expect(await sealing.sources.list<TestSource>('sub_test', { limit: 20 })).toEqual({
+        items: [{ source, unreadable: null, verifiedAt: null }],
+      });
 
       const keyless = storeWith();
       expect(await keyless.sources.getOwner(source.id)).toEqual({ id: source.id, subscriberId: 'sub_test' });
       expect((await unreadable(keyless.sources.get(source.id))).context).toMatchObject({ record: 'source', field: 'token' });
       // A list still lists it: what cannot be opened is null, and the reason comes with it.
-      const [listed] = await keyless.sources.list<TestSource>('sub_test');
+      const {
+        items: [listed],
+      } = await keyless.sources.list<TestSource>('sub_test', { limit: 20 });
       expect(listed?.unreadable?.context).toMatchObject({ record: 'source', field: 'token' });
       expect(listed?.source).toMatchObject({
         id: source.id,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { SecretBox, SecretUnreadableError } from '@hookrelay/secrets';
+import { pageByCreation, type Page } from './creation-order-page';
 import type { Keys } from './keys';
 import { appendToLog, defineHistoryLogCommands, pageLogNewestFirst, type NewestFirstPage, type TimeWindow } from './history-log';
 import { openReadableSecrets, openSecrets, sealSecrets } from './record-secrets';
@@ -263,12 +264,18 @@ export class SourceStore {
   }
 
   /**
-   * All of a subscriber's sources, oldest first, for listing. A source whose secrets cannot all be
+   * A page of a subscriber's sources, oldest first, for listing; the cursor is the last source's
+   * position (creation time and id), as the endpoints' is (pageByCreation), so sources deleted or
+   * created between pages make none repeat and none skipped. A source whose secrets cannot all be
    * opened (a key removed too early, a tampered record) is listed too, with those secrets null and
    * the reason in `unreadable`: one such source must not hide the others.
    */
-  async list<T extends SourceBase = SourceBase>(subscriberId: string): Promise<Array<ListedSource<T>>> {
-    const ids = await this.redis.zrange(this.keys.subscriberSources(subscriberId), 0, -1);
+  async list<T extends SourceBase = SourceBase>(
+    subscriberId: string,
+    opts: { limit: number; cursor?: string },
+  ): Promise<Page<ListedSource<T>>> {
+    const page = await pageByCreation(this.redis, this.keys.subscriberSources(subscriberId), opts);
+    const ids = page.items;
     const listed: Array<ListedSource<T>> = [];
     // The records and their verified marks in one read per LIST_READ_SOURCES: a mark each, read
     // apart, was 50 more round trips for the quota's 50 sources; all 50 at once (1.3 MB with the
@@ -283,7 +290,7 @@ export class SourceStore {
         listed.push({ ...this.openReadable<T>(JSON.parse(raw) as StoredSource), verifiedAt: mark == null ? null : Number(mark) });
       });
     }
-    return listed;
+    return { ...page, items: listed };
   }
 
   async count(subscriberId: string): Promise<number> {

@@ -32,6 +32,13 @@ export interface SubscriberLimits {
    */
   sourceRequestsPerSecond: number;
   sourceRequestsPerMinute: number;
+  /**
+   * Its work budget, across all API processes: units (about one record read, ~10 us of Redis)
+   * refilled per second, and the most it holds. Heavy requests it makes (recovers, filtered
+   * listings, replays, retries, test sends) are charged by the work they did.
+   */
+  workUnitsPerSecond: number;
+  workUnitsBurst: number;
 }
 
 export const SUBSCRIBER_LIMIT_NAMES = [
@@ -41,6 +48,8 @@ export const SUBSCRIBER_LIMIT_NAMES = [
   'maxDeletedEndpoints',
   'sourceRequestsPerSecond',
   'sourceRequestsPerMinute',
+  'workUnitsPerSecond',
+  'workUnitsBurst',
 ] as const satisfies ReadonlyArray<keyof SubscriberLimits>;
 
 export type ApiKeyRole = 'subscriber' | 'publisher';

@@ -2,6 +2,14 @@ import type Redis from 'ioredis';
 
 type Command = Parameters<Redis['sendCommand']>[0];
 
+export interface ScriptCall {
+  keys: number;
+  name?: string;
+  keyNames: string[];
+  sentAt: number;
+  answeredAt?: number;
+}
+
 export interface CommandWatch {
   /** Commands the connection sent while watched (a transaction's each, MULTI and EXEC included). */
   readonly sent: number;
@@ -9,9 +17,10 @@ export interface CommandWatch {
   count(name: string): number;
   /**
    * Script calls (EVAL, EVALSHA) sent, with the keys each named and, for a command defined on the
-   * connection (`defineCommand`), its name (`hookrelayReopenDeliveries`).
+   * connection (`defineCommand`), its name (`hookrelayReopenDeliveries`); the key names, and when
+   * it was sent and answered (performance.now(); answeredAt undefined until it is).
    */
-  readonly scriptCalls: ReadonlyArray<{ keys: number; name?: string }>;
+  readonly scriptCalls: ReadonlyArray<ScriptCall>;
   /** The most script calls that were waiting for their answers at once. */
   readonly maxScriptsAtOnce: number;
   /** Bytes of the strings in the answers of the calls of one defined command (`hookrelayLoadForAttempts`), answered so far. */
@@ -26,7 +35,7 @@ export interface CommandWatch {
  */
 export function watchCommands(redis: Redis): CommandWatch {
   const counts = new Map<string, number>();
-  const scriptCalls: Array<{ keys: number; name?: string }> = [];
+  const scriptCalls: ScriptCall[] = [];
   // ioredis keeps what defineCommand defined by name, each with its script's SHA1.
   const defined = (redis as unknown as { scriptsSet?: Record<string, { sha?: string }> }).scriptsSet ?? {};
   const nameOf = (sha: unknown): string | undefined => Object.entries(defined).find(([, script]) => script.sha === sha)?.[0];
@@ -40,10 +49,20 @@ export function watchCommands(redis: Redis): CommandWatch {
     sent++;
     counts.set(name, (counts.get(name) ?? 0) + 1);
     if (name === 'evalsha' || name === 'eval') {
-      scriptCalls.push({ keys: Number(command.args[1]), name: name === 'evalsha' ? nameOf(command.args[0]) : undefined });
+      const keys = Number(command.args[1]);
+      const call: ScriptCall = {
+        keys,
+        name: name === 'evalsha' ? nameOf(command.args[0]) : undefined,
+        keyNames: command.args.slice(2, 2 + keys).map(String),
+        sentAt: performance.now(),
+      };
+      scriptCalls.push(call);
       waiting++;
       maxScriptsAtOnce = Math.max(maxScriptsAtOnce, waiting);
-      const done = () => void waiting--;
+      const done = () => {
+        waiting--;
+        call.answeredAt = performance.now();
+      };
       command.promise.then(done, done);
       const script = name === 'evalsha' ? nameOf(command.args[0]) : undefined;
       if (script !== undefined) {

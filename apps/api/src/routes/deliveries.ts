@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
 import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitWork, WORK_COSTS } from '../work-budget';
 import { sendWithStoredJson } from '../stored-json';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
@@ -57,7 +58,10 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
     const filter = parsed.data.status ? 'status' : parsed.data.eventType ? 'eventType' : undefined;
     const release = filter ? heavyListings.take(sid, filter) : () => undefined;
     try {
+      // Charged by the entries it read, as many as the page shows when unfiltered (never refused then).
+      const charge = filter ? await admitWork(deps, req, sid) : undefined;
       const page = await store.history.listDeliveries(sid, parsed.data);
+      await charge?.(page.scanned * WORK_COSTS.recordRead);
       res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
     } finally {
       release();
@@ -90,10 +94,13 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
     const inProgress = () =>
       new AppError(409, 'delivery_in_progress', `delivery is ${delivery.state}: it will be attempted without a retry request`);
     if (delivery.state !== 'failed' && delivery.state !== 'delivered') throw inProgress();
-    // One more attempt, asked for: it counts against the publish rate as one event.
+    // One more attempt, asked for: it counts against the publish rate as one event, and against the
+    // work budget as a delivery written.
+    const charge = await admitWork(deps, req, sid);
     await admitEvents(deps, sid, 1);
     // Re-opened only from the state read above: one that moved on meanwhile is in progress after all.
     const queued = await deps.publisher.redeliver([delivery], true);
+    await charge(WORK_COSTS.recordRead + queued.length * WORK_COSTS.deliveryWritten);
     if (queued.length === 0) throw inProgress();
     res.status(202).json({ id: delivery.id, state: 'pending', queued: true });
   });

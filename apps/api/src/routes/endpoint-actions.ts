@@ -6,6 +6,7 @@ import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
 import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitWork, WORK_COSTS } from '../work-budget';
 import { cursorParam, timeParam } from './deliveries';
 
 /** `cursor`: a previous answer's `nextCursor`, to go on where its scan stopped (same window). */
@@ -60,9 +61,12 @@ export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFligh
     if (!parsed.success) throw fromZod(parsed.error);
     const release = recovers.take(endpoint.subscriberId);
     try {
-      // Each recover request counts against the publish rate as one event, however many it requeues.
+      // Each recover request counts against the publish rate as one event, however many it requeues,
+      // and against the work budget by the entries it read and the deliveries it reopened.
+      const charge = await admitWork(deps, req, endpoint.subscriberId);
       await admitEvents(deps, endpoint.subscriberId, 1);
-      const { recovered, complete, nextCursor } = await deps.publisher.recover(endpoint, parsed.data);
+      const { recovered, complete, nextCursor, scanned } = await deps.publisher.recover(endpoint, parsed.data);
+      await charge(scanned * WORK_COSTS.recordRead + recovered * WORK_COSTS.deliveryWritten);
       res.status(202).json({ endpointId: endpoint.id, recovered, complete, nextCursor: nextCursor ?? null });
     } finally {
       release();
@@ -76,7 +80,9 @@ export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFligh
     const now = deps.now();
     const release = testSends.take(endpoint.subscriberId);
     try {
-      // A test is an event, stored and sent like any other: it counts against the publish rate.
+      // A test is an event, stored and sent like any other: it counts against the publish rate, and
+      // against the work budget for what it keeps in Redis for the retention period.
+      const charge = await admitWork(deps, req, endpoint.subscriberId);
       await admitEvents(deps, endpoint.subscriberId, 1);
       const type = parsed.data.type ?? 'hookrelay.test';
       const event: StoredEvent = {
@@ -87,6 +93,7 @@ export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFligh
         createdAt: now,
       };
       const result = await deps.sendTest(endpoint, event);
+      await charge(WORK_COSTS.testSend);
       res.status(200).json(result);
     } finally {
       release();

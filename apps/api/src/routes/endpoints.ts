@@ -2,10 +2,10 @@ import { Router, type Request } from 'express';
 import { liveRetiringSecrets, newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
 import type { EndpointChanges } from '@hookrelay/store';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
-import { isEndpointCursor } from '@hookrelay/store';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { endpointOf as endpointOfRequest, endpointWithSecretsOf, subscriberOf as subscriberOfRequest } from '../subscriber-access';
 import type { ApiDeps } from '../deps';
+import { creationOrderQuery } from '../creation-order-query';
 import { refuseReadOnlySession } from '../auth';
 import { endpointView } from '../endpoint-view';
 import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
@@ -13,11 +13,6 @@ import { createEndpointSchema, patchEndpointSchema, rotateSecretSchema } from '.
 import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
 import { admitEvents, QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
-
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).refine(isEndpointCursor, 'not a cursor from a previous page (omit it for the first page)').optional(),
-});
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T {
   const result = schema.safeParse(value);
@@ -132,7 +127,7 @@ export function endpointRoutes(
 
   router.get('/', async (req, res) => {
     const sid = await subscriberOf(req);
-    const q = parse(listQuery, req.query);
+    const q = parse(creationOrderQuery, req.query);
     // A page of 100 endpoints of ~35 KB each is 3 MB to read, parse and write.
     const release = heavyListings.take(sid, 'limit');
     try {

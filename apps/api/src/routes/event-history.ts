@@ -7,6 +7,7 @@ import { idParam, subscriberOf } from '../subscriber-access';
 import { sendWithStoredJson } from '../stored-json';
 import { cursorParam, timeParam } from './deliveries';
 import { admitEvents, InFlightPerSubscriber, MAX_REPLAYS_IN_FLIGHT } from '../subscriber-limits';
+import { admitWork, WORK_COSTS } from '../work-budget';
 
 const listQuery = z
   .object({
@@ -39,22 +40,35 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
     return event;
   }
 
+  /** A page of events, with outcomes when asked; `read`: the log entries and deliveries it read. */
   async function eventsPage(sid: string, query: z.infer<typeof listQuery>) {
     const page = await store.history.listEvents(sid, query);
-    if (!query.include) return { items: page.items, nextCursor: page.nextCursor };
-    const { outcomes, covered } = await store.history.outcomesOfEvents(sid, page.items);
+    if (!query.include) return { items: page.items, nextCursor: page.nextCursor, read: page.scanned };
+    const { outcomes, covered, lookedUp } = await store.history.outcomesOfEvents(sid, page.items);
+    const read = page.scanned + lookedUp;
     // A page whose events have more possible deliveries than one page looks up ends early, with a cursor.
-    if (covered < page.items.length) return { items: page.items.slice(0, covered), nextCursor: page.cursorAfter[covered - 1], outcomes };
-    return { items: page.items, nextCursor: page.nextCursor, outcomes };
+    if (covered < page.items.length)
+      return { items: page.items.slice(0, covered), nextCursor: page.cursorAfter[covered - 1], outcomes, read };
+    return { items: page.items, nextCursor: page.nextCursor, outcomes, read };
   }
 
   router.get('/', async (req, res) => {
     const sid = await subscriberOf(req, store);
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
-    // Outcomes look up to 5,000 deliveries for a page.
-    const release = parsed.data.include ? heavyListings.take(sid, 'include') : () => undefined;
-    const { items, nextCursor, outcomes } = await eventsPage(sid, parsed.data).finally(release);
+    // Outcomes look up to 5,000 deliveries for a page; a type filter reads up to 5,000 log entries
+    // it may not keep (16 ms of the API and 5 ms of Redis a page that matches nothing), as a
+    // delivery listing's filters do.
+    const heavy = parsed.data.include ? 'include' : parsed.data.type !== undefined ? 'type' : undefined;
+    const release = heavy ? heavyListings.take(sid, heavy) : () => undefined;
+    // Charged by what it read when it may read more than it shows; an unfiltered page reads what it shows.
+    const page = await (async () => {
+      const charge = heavy ? await admitWork(deps, req, sid) : undefined;
+      const found = await eventsPage(sid, parsed.data);
+      await charge?.(found.read * WORK_COSTS.recordRead);
+      return found;
+    })().finally(release);
+    const { items, nextCursor, outcomes } = page;
     res.json({
       data: items.map((e) => ({
         id: e.id,
@@ -101,8 +115,11 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
     try {
       // A replay makes attempts like a publish does: it counts against the publish rate as one event
       // (one that reaches no endpoint makes none).
+      // And against the work budget: the endpoints read to route it, a delivery written to each target.
+      const charge = await admitWork(deps, req, sid);
       if (targets.length > 0) await admitEvents(deps, sid, 1);
       const result = await deps.publisher.replay(event, targets);
+      await charge(all.length * WORK_COSTS.recordRead + targets.length * WORK_COSTS.deliveryWritten);
       res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
     } finally {
       release();

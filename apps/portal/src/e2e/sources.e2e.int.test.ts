@@ -186,4 +186,30 @@ describe("the portal's source pages", () => {
     await page.getByText('Source deleted').waitFor({ timeout: WAIT });
     expect(await send('{}', {})).toBe(404);
   });
+
+  step('lists 100 sources a page, oldest first, and the rest on "Load more sources"', async () => {
+    expect((await h.call('PATCH', `/v1/subscribers/${sub.id}`, { body: { limits: { maxSources: 150 } } })).status).toBe(200);
+    const verification = { type: 'header', headers: { 'x-source-token': 'paged-secret-value' } };
+    for (let i = 0; i < 101; i += 10) {
+      const batch = Array.from({ length: Math.min(10, 101 - i) }, (_, j) =>
+        h.call('POST', `/v1/subscribers/${sub.id}/sources`, { body: { name: `paged ${i + j}`, eventType: 'source.paged', verification } }),
+      );
+      for (const res of await Promise.all(batch)) expect(res.status).toBe(201);
+    }
+    await page.getByRole('link', { name: 'Sources', exact: true }).click();
+    const cards = page.locator('.source-card');
+    await waitUntil(page, async () => (await cards.count()) === 100, 'the first page of 100 sources');
+    await page.getByRole('button', { name: 'Load more sources' }).click();
+    await waitUntil(page, async () => (await cards.count()) === 101, 'all 101 sources');
+    expect(await page.getByRole('button', { name: 'Load more sources' }).count()).toBe(0);
+    const shown = await cards.evaluateAll((els: any[]) => els.map((el) => el.getAttribute('data-source-id')));
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.call('GET', `/v1/subscribers/${sub.id}/sources?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      listed.push(...res.body.data.map((s: { id: string }) => s.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(shown).toEqual(listed);
+  });
 });

@@ -143,7 +143,7 @@ export function createApi(key: string, subscriberId: string) {
       call<Page<EventSummary>>('GET', `${sub}/events${query({ include: 'outcomes', limit: 25, ...filter })}`),
     replayEvent: (evid: string) =>
       call<{ id: string; created: string[]; requeued: string[] }>('POST', `${sub}/events/${encodeURIComponent(evid)}/replay`, {}),
-    listSources: () => call<{ data: Source[] }>('GET', `${sub}/sources`),
+    listSources: (cursor?: string) => call<Page<Source>>('GET', `${sub}/sources${query({ limit: 100, cursor })}`),
     getSource: (id: string) => call<Source>('GET', `${sub}/sources/${encodeURIComponent(id)}`),
     createSource: (body: unknown) => call<Source>('POST', `${sub}/sources`, body),
     deleteSource: (id: string) => call<void>('DELETE', `${sub}/sources/${encodeURIComponent(id)}`),

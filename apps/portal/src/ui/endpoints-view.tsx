@@ -6,48 +6,18 @@ import type { Api } from './api-client';
 import { BreakableUrl, ErrorBanner, Notice, PageHeading, StateBadge } from './common';
 import { takeFlash } from './flash';
 import { HourlyChart, useHourlyStats } from './hourly-chart';
-import { useNow, usePageTitle, usePolling } from './hooks';
+import { useNow, usePageTitle } from './hooks';
+import { usePagedListing } from './paged-listing';
 import { useReadOnly } from './portal-context';
 
 /** The subscriber's endpoints with their health, refreshed every few seconds. */
 export function EndpointsView({ api }: { api: Api }) {
   usePageTitle('Endpoints');
   const readOnly = useReadOnly();
-  const [first, setFirst] = useState<Endpoint[] | null>(null);
-  const [more, setMore] = useState<Endpoint[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: endpoints, error, hasMore, loadMore } = usePagedListing((cursor) => api.listEndpoints(cursor), [api]);
   const [flash] = useState(takeFlash);
   const now = useNow();
 
-  usePolling(
-    async () => {
-      try {
-        const page = await api.listEndpoints();
-        setFirst(page.data);
-        if (more.length === 0) setCursor(page.nextCursor);
-        setError(null);
-      } catch (err) {
-        setError(err);
-      }
-    },
-    3000,
-    [api],
-  );
-
-  async function loadMore() {
-    if (!cursor) return;
-    try {
-      const page = await api.listEndpoints(cursor);
-      setMore((m) => [...m, ...page.data]);
-      setCursor(page.nextCursor);
-    } catch (err) {
-      setError(err);
-    }
-  }
-
-  const seen = new Set((first ?? []).map((e) => e.id));
-  const endpoints = [...(first ?? []), ...more.filter((e) => !seen.has(e.id))];
   return (
     <main id="main">
       <div class="page-head">
@@ -60,18 +30,18 @@ export function EndpointsView({ api }: { api: Api }) {
       </div>
       {flash && <Notice>{flash}</Notice>}
       <ErrorBanner error={error} />
-      {first === null && !error && <p role="status">Loading endpoints…</p>}
-      {first !== null && endpoints.length === 0 && (
+      {endpoints === null && !error && <p role="status">Loading endpoints…</p>}
+      {endpoints !== null && endpoints.length === 0 && (
         <div class="card empty">
           <p>No endpoints yet. Create one to start receiving webhooks.</p>
         </div>
       )}
       <ul class="plain-list endpoint-list" aria-label="Endpoints">
-        {endpoints.map((e) => (
+        {(endpoints ?? []).map((e) => (
           <EndpointCard key={e.id} api={api} endpoint={e} now={now} />
         ))}
       </ul>
-      {cursor && (
+      {hasMore && (
         <button type="button" onClick={loadMore}>
           Load more endpoints
         </button>

@@ -1,35 +1,21 @@
 import { useState } from 'preact/hooks';
-import type { Source } from '../lib/api-types';
 import { relativeTime } from '../lib/format';
 import { href } from '../lib/route';
 import { providerLabel } from '../lib/source-form';
 import type { Api } from './api-client';
 import { ErrorBanner, Notice, PageHeading } from './common';
 import { takeFlash } from './flash';
-import { useNow, usePageTitle, usePolling } from './hooks';
+import { useNow, usePageTitle } from './hooks';
+import { usePagedListing } from './paged-listing';
 import { useReadOnly } from './portal-context';
 
 /** The subscriber's inbound sources: who sends, whether a request has passed verification yet, what they publish. */
 export function SourcesView({ api }: { api: Api }) {
   usePageTitle('Sources');
   const readOnly = useReadOnly();
-  const [sources, setSources] = useState<Source[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: sources, error, hasMore, loadMore } = usePagedListing((cursor) => api.listSources(cursor), [api]);
   const [flash] = useState(takeFlash);
   const now = useNow();
-
-  usePolling(
-    async () => {
-      try {
-        setSources((await api.listSources()).data);
-        setError(null);
-      } catch (err) {
-        setError(err);
-      }
-    },
-    3000,
-    [api],
-  );
 
   return (
     <main id="main">
@@ -78,6 +64,11 @@ export function SourcesView({ api }: { api: Api }) {
           </li>
         ))}
       </ul>
+      {hasMore && (
+        <button type="button" onClick={loadMore}>
+          Load more sources
+        </button>
+      )}
     </main>
   );
 }

@@ -605,7 +605,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List sources */
+        /** List sources, oldest first (paginated) */
         get: operations["listSources"];
         put?: never;
         /**
@@ -1745,14 +1745,16 @@ export interface components {
             revokedAt?: number;
         };
         /**
-         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE).
+         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE, HOOKRELAY_WORK_UNITS_PER_SECOND, HOOKRELAY_WORK_UNITS_BURST).
          * @example {
          *       "maxEndpoints": 100,
          *       "maxSources": 50,
          *       "eventsPerSecond": 0,
          *       "maxDeletedEndpoints": 1000,
          *       "sourceRequestsPerSecond": 200,
-         *       "sourceRequestsPerMinute": 6000
+         *       "sourceRequestsPerMinute": 6000,
+         *       "workUnitsPerSecond": 1000,
+         *       "workUnitsBurst": 100000
          *     }
          */
         SubscriberLimits: {
@@ -1768,6 +1770,10 @@ export interface components {
             sourceRequestsPerSecond: number;
             /** @description The same per minute. Default 6000. */
             sourceRequestsPerMinute: number;
+            /** @description Its work budget across every API process, refilled in units a second (a unit is about one record read, ~10 us of Redis). Its heavy requests are charged after they ran by the work they did, into debt: a recover and a delivery listing filtered by status or eventType a unit per log entry read, an event listing with include=outcomes or type a unit per entry and delivery read, a replay a unit per endpoint read and 10 per endpoint replayed to, a retry 11, a recover 10 more per delivery reopened, a test send 1,000. With no balance left, those answer 429 work_budget_exhausted with Retry-After. Reads of one record, unfiltered pages and publishes are not charged, nor are requests made with the admin or a publisher key. Default 5000 (at most ~5% of Redis). */
+            workUnitsPerSecond: number;
+            /** @description The most units its work budget holds: what it may spend at once after a pause. Default 250000. */
+            workUnitsBurst: number;
         };
         /**
          * @example {
@@ -1780,7 +1786,9 @@ export interface components {
          *         "eventsPerSecond": 0,
          *         "maxDeletedEndpoints": 1000,
          *         "sourceRequestsPerSecond": 200,
-         *         "sourceRequestsPerMinute": 6000
+         *         "sourceRequestsPerMinute": 6000,
+         *         "workUnitsPerSecond": 1000,
+         *         "workUnitsBurst": 100000
          *       },
          *       "usage": {
          *         "endpoints": 3,
@@ -1823,6 +1831,10 @@ export interface components {
                 sourceRequestsPerSecond?: number | null;
                 /** @description The same per minute; null for the server's default. */
                 sourceRequestsPerMinute?: number | null;
+                /** @description Units a second this subscriber's work budget refills (SubscriberLimits.workUnitsPerSecond); null for the server's default. */
+                workUnitsPerSecond?: number | null;
+                /** @description The most units this subscriber's work budget holds; null for the server's default. */
+                workUnitsBurst?: number | null;
             };
         };
         /** @description At most this many deliveries a second to the endpoint, across every worker. Deliveries over the limit wait in the endpoint's lane without holding a worker slot and are not failed attempts. A fraction paces slower than one a second (0.5: one every two seconds). */
@@ -3495,7 +3507,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. */
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 50 s at the default 1,000 a second). Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3571,7 +3583,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. */
+            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a test send is charged 1,000 units, for the event, delivery and attempt it keeps for the retention period. Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3818,7 +3830,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description With `include=outcomes` (up to 5000 deliveries counted for a page), when the subscriber already has 2 heavy listings running in this API process. Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            /** @description With `include=outcomes` (up to 5000 deliveries counted for a page), when the subscriber already has 2 heavy listings running in this API process. Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a listing with `include=outcomes` or `type` is charged a unit per log entry and delivery it read. Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3826,20 +3838,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": {
-                     *         "code": "listings_in_flight",
-                     *         "message": "the subscriber has 2 listings that read many records running at once; retry after one ends",
-                     *         "details": [
-                     *           {
-                     *             "path": "include",
-                     *             "message": "at most 2 at once"
-                     *           }
-                     *         ]
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4168,7 +4166,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. */
+            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a replay is charged a unit per endpoint read to route it and 10 per endpoint it replays to. Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4176,20 +4174,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": {
-                     *         "code": "rate_limited",
-                     *         "message": "the subscriber publishes more than 20 events per second (limits.eventsPerSecond); retry after 1 s",
-                     *         "details": [
-                     *           {
-                     *             "path": "limits.eventsPerSecond",
-                     *             "message": "at most 20 events per second, a batch counting each of its events"
-                     *           }
-                     *         ]
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4265,7 +4249,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (a delivery listing filtered by `status` or `eventType` may read up to 5000 deliveries for a page). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (a delivery listing filtered by `status` or `eventType` may read up to 5000 deliveries for a page). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a listing filtered by `status` or `eventType` is charged a unit per log entry it read (up to 5,000 a page). Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4273,20 +4257,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": {
-                     *         "code": "listings_in_flight",
-                     *         "message": "the subscriber has 2 listings that read many records running at once; retry after one ends",
-                     *         "details": [
-                     *           {
-                     *             "path": "status",
-                     *             "message": "at most 2 at once"
-                     *           }
-                     *         ]
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4404,13 +4374,27 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["DeliveryInProgress"];
-            429: components["responses"]["PublishRateLimited"];
+            /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event): nothing was stored. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a retry is charged 11 units (the delivery read and reopened). Retry-After says when its balance is positive again. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
     listSources: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description The nextCursor of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /**
@@ -4423,7 +4407,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every source of the subscriber. */
+            /** @description One page. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4456,18 +4440,21 @@ export interface operations {
                      *           "createdAt": 1715678467000,
                      *           "updatedAt": 1715678467000
                      *         }
-                     *       ]
+                     *       ],
+                     *       "nextCursor": null
                      *     }
                      */
                     "application/json": {
                         data: components["schemas"]["Source"][];
+                        nextCursor: string | null;
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads every source whole, up to 50 of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads up to 100 sources of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4482,7 +4469,7 @@ export interface operations {
                      *         "message": "the subscriber has 2 listings that read many records running at once; retry after one ends",
                      *         "details": [
                      *           {
-                     *             "path": "sources",
+                     *             "path": "limit",
                      *             "message": "at most 2 at once"
                      *           }
                      *         ]
