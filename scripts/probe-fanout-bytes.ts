@@ -5,7 +5,9 @@
 // current one by default, so an older checkout can be measured the same way), on a redis-server
 // of the probe's own. Prints the Redis CPU (INFO cpu) and commands while the attack ran, the
 // worker's parks (hookrelay_deliveries_parked_total) and the victim's publish-to-arrival p50/p99.
-// Not part of the test run; docs/performance.md quotes it.
+// Not part of the test run; docs/performance.md quotes it. PROBE_REDIS_PROFILE=1 logs every call in
+// Redis's SLOWLOG and adds Redis's time by script and command (bench/redis-stats.ts's byCall): that
+// run's CPU reads high, so compare scripts within it, not with another run.
 //
 //   PROBE_TREE=/path/to/checkout npx tsx scripts/probe-fanout-bytes.ts
 import { spawn } from 'node:child_process';
@@ -15,12 +17,14 @@ import { buildEndpoint, buildEvent, startRedisServer } from '@hookrelay/testing'
 import { Publisher } from '@hookrelay/publishing';
 import { createStore } from '@hookrelay/store';
 import Redis from 'ioredis';
+import { measureRedisWork, PROFILE_SLOWLOG_LEN } from '../bench/redis-stats';
 
 const TREE = process.env.PROBE_TREE ?? process.cwd();
 const EVENTS = Number(process.env.PROBE_EVENTS ?? 20);
 const ENDPOINTS = Number(process.env.PROBE_ENDPOINTS ?? 100);
 const PAYLOAD = Number(process.env.PROBE_PAYLOAD_BYTES ?? 1024 * 1024);
 const PREFIX = 'probefan';
+const PROFILE = process.env.PROBE_REDIS_PROFILE === '1';
 
 function field(info: string, name: string): number {
   const m = new RegExp(`${name}[:=]([0-9.]+)`).exec(info);
@@ -99,6 +103,11 @@ async function main(): Promise<void> {
     victimAt.clear();
 
     const payload = JSON.stringify({ blob: 'x'.repeat(PAYLOAD - 11) });
+    if (PROFILE) {
+      await redis.config('SET', 'slowlog-log-slower-than', '0');
+      await redis.config('SET', 'slowlog-max-len', String(PROFILE_SLOWLOG_LEN));
+    }
+    const profile = PROFILE ? await measureRedisWork(redis, { byCall: true }) : undefined;
     await redis.config('RESETSTAT');
     const cpu0 = await redis.info('cpu');
     const t0 = Date.now();
@@ -121,6 +130,7 @@ async function main(): Promise<void> {
     stop = true;
     await victimLoop;
     const cpu1 = await redis.info('cpu');
+    const byCall = profile ? ((await profile.finish()).byCall ?? []).slice(0, 25) : undefined;
     const stats = await redis.info('commandstats');
     const cpuS = (i: string) => field(i, 'used_cpu_sys') + field(i, 'used_cpu_user');
     const calls = [...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].map((m) => ({
@@ -146,6 +156,7 @@ async function main(): Promise<void> {
         parkedBytes: parkedOf('bytes'),
         parkedAddress: parkedOf('address'),
         victim: { n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] },
+        ...(byCall ? { byCall } : {}),
       }),
     );
   } finally {
