@@ -84,9 +84,9 @@ describe("a subscriber's payload bytes admitted across workers (WORKER_SUBSCRIBE
     }
     return ids;
   };
-  /** Whether the subscriber's fast-lane member sleeps at a cap (its count or its bytes). */
-  const sleepsAtCap = async (subscriberId: string) =>
-    (await h.redis.hget(`${h.store.keys.sched()}:sleep-why`, `s|fast|${subscriberId}`)) === 'cap';
+  /** Whether the subscriber's fast-lane member sleeps at its bytes (until they fall to `bytes:<n>`). */
+  const sleepsAtBytes = async (subscriberId: string) =>
+    /^bytes:\d+$/.test((await h.redis.hget(`${h.store.keys.sched()}:sleep-why`, `s|fast|${subscriberId}`)) ?? '');
   const bytesHeld = async (subscriberId: string) => Object.keys(await h.store.lanes.heldBytes(subscriberId, 'fast')).length;
   const parkedForBytes = () => h.metricValue('hookrelay_deliveries_parked_total', { reason: 'bytes' });
 
@@ -96,7 +96,7 @@ describe("a subscriber's payload bytes admitted across workers (WORKER_SUBSCRIBE
     const ids = await publish('sub_big', receiver.url, 3, 4, 4000);
 
     await waitUntil(() => receiver.held() === 2, 'two deliveries to be in flight');
-    await waitUntil(() => sleepsAtCap('sub_big'), 'the subscriber to sleep at its bytes');
+    await waitUntil(() => sleepsAtBytes('sub_big'), 'the subscriber to sleep at its bytes');
     // Released one at a time: whenever a request waits at the receiver, the bound still holds.
     for (let released = 0; released < ids.length; released++) {
       await waitUntil(() => receiver.held() > 0, `delivery ${released + 1} of ${ids.length} to arrive`);
@@ -116,7 +116,7 @@ describe("a subscriber's payload bytes admitted across workers (WORKER_SUBSCRIBE
     const ids = await publish('sub_huge', receiver.url, 2, 1, 3 * BOUND);
 
     await waitUntil(() => receiver.held() === 1, 'the first oversize delivery to arrive');
-    await waitUntil(() => sleepsAtCap('sub_huge'), 'the subscriber to sleep at its bytes');
+    await waitUntil(() => sleepsAtBytes('sub_huge'), 'the subscriber to sleep at its bytes');
     expect(receiver.held()).toBe(1);
     receiver.releaseOne();
     await waitUntil(() => receiver.held() === 1 && receiver.deliveryIds().length === 2, 'the second oversize delivery to arrive');
@@ -131,7 +131,7 @@ describe("a subscriber's payload bytes admitted across workers (WORKER_SUBSCRIBE
     const busy = await holdingReceiver();
     const busyIds = await publish('sub_big', busy.url, 3, 4, 4000);
     await waitUntil(() => busy.held() === 2, "the busy subscriber's bound to be in flight");
-    await waitUntil(() => sleepsAtCap('sub_big'), 'the busy subscriber to sleep at its bytes');
+    await waitUntil(() => sleepsAtBytes('sub_big'), 'the busy subscriber to sleep at its bytes');
 
     const other = await holdingReceiver();
     const otherIds = await publish('sub_other', other.url, 2, 1, 4000);
@@ -178,6 +178,6 @@ describe("a subscriber's payload bytes admitted across workers (WORKER_SUBSCRIBE
     held.shift()?.writeHead(200).end();
     await waitUntil(async () => (await h.store.lanes.entry(deleted)) === null, 'the delivery to leave the scheduler');
     await waitUntil(async () => (await bytesHeld('sub_paths')) === 0, 'every byte to be given back');
-    expect(await sleepsAtCap('sub_paths')).toBe(false);
+    expect(await sleepsAtBytes('sub_paths')).toBe(false);
   });
 });

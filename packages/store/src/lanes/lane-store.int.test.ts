@@ -240,8 +240,8 @@ describe('LaneStore: the delivery scheduler', () => {
       const sizes = await Promise.all(big.map(storedSize));
       expect(sizes[0]).toBeGreaterThan(4000);
       expect(await booksOf('sub_big')).toEqual({ [big[0]!.deliveryId]: sizes[0], [big[1]!.deliveryId]: sizes[1] });
-      // Asleep as at its count cap: a release wakes it; until then admission does not look at its lanes.
-      expect(await asleep('s|fast|sub_big')).toEqual([String(clock + 30_000), 'cap']);
+      // Asleep until its bytes fall to half the bound; until then admission does not look at its lanes.
+      expect(await asleep('s|fast|sub_big')).toEqual([String(clock + 30_000), 'bytes:5000']);
       expect(await db.store.lanes.readyCount()).toBe(4);
       await publish(victim, 2);
       expect((await bounded()).map((a) => a.endpointId)).toEqual([victim.id, victim.id]);
@@ -251,6 +251,30 @@ describe('LaneStore: the delivery scheduler', () => {
       const next = await bounded();
       expect(next).toHaveLength(1);
       expect(Object.keys(await booksOf('sub_big')).sort()).toEqual([big[1]!.deliveryId, next[0]!.deliveryId].sort());
+    });
+
+    it('wakes a subscriber asleep for its bytes once half the bound is free, so that one admission takes the freed half together', async () => {
+      const e = await endpointOf('sub_batch');
+      await publishSized(e, 20, 1000);
+      const first = await bounded();
+      // ~1,150 stored bytes each: 8 fit in 10,000, the 9th would not.
+      expect(first).toHaveLength(8);
+      expect(await asleep('s|fast|sub_batch')).toEqual([String(clock + 30_000), 'bytes:5000']);
+      await finish(first[0]!);
+      expect(await asleep('s|fast|sub_batch')).toEqual([String(clock + 30_000), 'bytes:5000']);
+      expect(await bounded()).toEqual([]);
+      // Never starved: at capSleepMs it is looked at again, and admitted what fits.
+      clock += 30_001;
+      const [late, ...none] = await bounded();
+      expect(none).toEqual([]);
+      // Four ending in one call: the fourth brings it to ~4,600 bytes and wakes it; one admission takes four.
+      await finishTogether(first.slice(1, 5).map((a) => [a, {}]));
+      expect(await asleep('s|fast|sub_batch')).toEqual([null, null]);
+      const batch = await bounded();
+      expect(batch).toHaveLength(4);
+      const held = await booksOf('sub_batch');
+      expect(Object.keys(held).sort()).toEqual([...first.slice(5), late!, ...batch].map((a) => a.deliveryId).sort());
+      expect(Object.values(held).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(BOUND);
     });
 
     it('admits a payload larger than the bound when its subscriber holds no bytes, alone', async () => {
