@@ -151,6 +151,8 @@ async function main(): Promise<void> {
         tree: TREE,
         attackMs,
         redisCpuS: Number((cpuS(cpu1) - cpuS(cpu0)).toFixed(3)),
+        redisCpuSysS: Number((field(cpu1, 'used_cpu_sys') - field(cpu0, 'used_cpu_sys')).toFixed(3)),
+        redisNetOutMiB: Math.round(field(await redis.info('stats'), 'total_net_output_bytes') / 2 ** 20),
         evalshaMs: Math.round(evalsha / 1000),
         commands: calls.reduce((a, c) => a + c.calls, 0),
         parkedBytes: parkedOf('bytes'),

@@ -155,8 +155,9 @@ end
 -- Why a subscriber over its bytes sleeps: until what it holds falls to half the bound, and to
 -- what lets its next delivery (`nextSize` bytes; 0: not known) go; to 0 when that delivery alone
 -- is larger than the bound. Waking at the first delivery to end instead (as at the count cap)
--- admitted one large delivery per admission: with 1 MiB payloads and the 8 MiB bound, 2,000
--- deliveries took ~940 admissions, each with its job adds (scripts/probe-fanout-bytes.ts).
+-- admitted one large delivery per admission: with 1 MiB payloads and the 8 MiB bound, a fan-out
+-- of 2,000 beside ~300 small deliveries took 939 admissions, each with its job adds; 799 now
+-- (scripts/probe-fanout-bytes.ts).
 local function bytesWhy(nextSize)
   return 'bytes:' .. math.max(0, math.min(math.floor(capBytes / 2), capBytes - nextSize))
 end
