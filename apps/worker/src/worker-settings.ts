@@ -17,9 +17,9 @@ export const workerSettingsSchema = z.object({
   /** Share of a lane's slots, per worker process, that attempts to one receiver address (after DNS) may hold. */
   WORKER_ADDRESS_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.addressShare),
   /**
-   * Payload bytes, per worker process, one subscriber's attempts may have in flight (across lanes);
-   * over it an attempt is parked until the worker frees some. A subscriber with nothing in flight
-   * always sends, whatever the size.
+   * Payload bytes one subscriber's deliveries may hold (admitted and not ended), per lane, across all
+   * workers; over it the subscriber waits at admission until some of them end. A subscriber holding
+   * none is admitted one delivery, whatever its size.
    */
   WORKER_SUBSCRIBER_BYTES_IN_FLIGHT: z.coerce
     .number()

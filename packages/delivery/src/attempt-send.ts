@@ -4,12 +4,12 @@ import type { AuthenticatedSend, ReceiverSlot } from './auth/authenticated-send'
 import { prepareDelivery } from './prepare';
 import type { ProcessorDeps } from './processor';
 import type { AddressSlots } from './scheduling/address-slots';
-import type { InFlightCap, ReleaseSlot } from './scheduling/in-flight-cap';
+import type { ReleaseSlot } from './scheduling/in-flight-cap';
 import { failedSend, type OutboundRequest, type SendResult } from './send';
 
 type SendAttemptDeps = Pick<
   ProcessorDeps,
-  'auth' | 'slots' | 'addressSlots' | 'subscriberBytes' | 'store' | 'metrics' | 'logger' | 'now' | 'userAgent' | 'bodies' | 'parkMs'
+  'auth' | 'slots' | 'addressSlots' | 'store' | 'metrics' | 'logger' | 'now' | 'userAgent' | 'bodies' | 'parkMs'
 >;
 
 export interface SendAttemptInput {
@@ -17,7 +17,7 @@ export interface SendAttemptInput {
   event: StoredEvent;
   delivery: DeliveryRecord;
   attempt: number;
-  /** The scheduler ticket and job the attempt was admitted under; without them (a test send) no address slot or bytes are taken. */
+  /** The scheduler ticket and job the attempt was admitted under; without them (a test send) no address slot is taken. */
   ticket?: number;
   jobId?: string;
 }
@@ -36,14 +36,11 @@ export interface SentAttempt extends AuthenticatedSend {
  *    token request's whole deadline: fetched in the receiver's address slot, as it was, 100
  *    endpoints of one subscriber with a token URL that never answered held every slot of a receiver
  *    other subscribers use, and their deliveries waited 48-99 s (an audit's measurement);
- * 3. room for its payload in its subscriber's bytes in flight on this worker, or the delivery is
- *    parked. The bound is on the worker's event loop (signing and writing a 1 MiB body costs ~3 ms
- *    of it), so it is taken after the token, whose wait costs none, and before the address slot,
- *    so that a delivery parked for its subscriber's bytes never takes, and gives back, a slot of an
- *    address other subscribers' endpoints may be parked on: the wake its release sends stays within
- *    the subscriber that parked;
- * 4. a slot on the receiver's address, or the delivery is parked ('parked': no attempt);
- * 5. its rate limit's turn, then the request, signed just before it goes.
+ * 3. a slot on the receiver's address, or the delivery is parked ('parked': no attempt);
+ * 4. its rate limit's turn, then the request, signed just before it goes.
+ *
+ * Its payload's bytes were counted against its subscriber's bound at admission (admit.lua), across
+ * all workers, so an attempt never waits nor parks for them here.
  *
  * The token's wait is part of the attempt: in its duration (so a token host that keeps it waiting
  * moves the endpoint to the slow lane, as a slow receiver would) and its outcome (a token that
@@ -53,7 +50,6 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
   const { endpoint, ticket, jobId } = input;
   const releaseLaneSlot = deps.slots ? await deps.slots.take() : undefined;
   let address: AddressSlot = NO_ADDRESS_SLOT;
-  let releaseBytes: ReleaseSlot | undefined;
   try {
     const obtained = deps.auth.credentials(endpoint);
     // No await when nothing has to be fetched (no OAuth, or its token cached): every attempt's path.
@@ -61,11 +57,6 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
     if (credentials.kind === 'failed') {
       const failed = credentials.result;
       return sentWithout(deps, input, failed, deps.now(), deps.now() - failed.durationMs);
-    }
-    if (jobId !== undefined && deps.subscriberBytes) {
-      // No await unless it parks: an attempt under its subscriber's bound pays a Map lookup.
-      releaseBytes = deps.subscriberBytes.tryTake(endpoint.subscriberId, input.event.payload.length) ?? undefined;
-      if (!releaseBytes) return await parkForSubscriberBytes(deps, deps.subscriberBytes, input, jobId);
     }
     if (jobId !== undefined) address = await takeAddressSlot(deps, endpoint, jobId);
     if ('parked' in address) return 'parked';
@@ -91,7 +82,6 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
     }
   } finally {
     if ('slot' in address) address.slot?.release();
-    releaseBytes?.();
     releaseLaneSlot?.();
   }
 }
@@ -151,38 +141,20 @@ async function takeAddressSlot(deps: SendAttemptDeps, endpoint: Endpoint, jobId:
   if (looked.dnsError) return { dnsError: looked.dnsError, askedAt: asked, waitedMs: deps.now() - asked };
   const release = slots.tryAcquire(looked.receiver);
   if (release) return { slot: receiverSlot(slots, looked.receiver, release) };
-  await parkOnWorkerCap(deps, jobId, 'address', () => slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId)));
+  await parkOnWorkerCap(deps, jobId, () => slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId)));
   return { parked: true };
 }
 
 /**
- * Parks the delivery behind one of this worker's own caps: back at the head of its lane, its
- * endpoint asleep (`sleep` registers the wake-up with the cap) until the worker frees what it
- * waits for, or `parkMs` at the latest. Nothing is registered when the delivery had moved on.
+ * Parks the delivery behind this worker's cap on its receiver's address: back at the head of its
+ * lane, its endpoint asleep (`sleep` registers the wake-up with the cap) until the worker frees a
+ * slot there, or `parkMs` at the latest. Nothing is registered when the delivery had moved on.
  */
-async function parkOnWorkerCap(deps: SendAttemptDeps, jobId: string, reason: 'address' | 'bytes', sleep: () => void): Promise<void> {
+async function parkOnWorkerCap(deps: SendAttemptDeps, jobId: string, sleep: () => void): Promise<void> {
   if (await deps.store.lanes.park(jobId, deps.now() + (deps.parkMs ?? 30_000))) {
-    deps.metrics.parked.inc({ reason });
+    deps.metrics.parked.inc({ reason: 'address' });
     sleep();
   }
-}
-
-/**
- * This worker has its subscriber's bound of payload bytes in flight (SchedulingOptions
- * `subscriberBytesInFlight`): the delivery goes back to the head of its lane, its endpoint asleep
- * until this worker frees bytes of that subscriber (or `parkMs` at the latest). The payload's length
- * in characters is its size: the wire bytes for ASCII JSON, a third of them at worst.
- */
-async function parkForSubscriberBytes(
-  deps: SendAttemptDeps,
-  bytes: InFlightCap,
-  { endpoint, event }: SendAttemptInput,
-  jobId: string,
-): Promise<'parked'> {
-  await parkOnWorkerCap(deps, jobId, 'bytes', () =>
-    bytes.parked(endpoint.subscriberId, endpointSleeper(endpoint.id, endpoint.subscriberId), event.payload.length),
-  );
-  return 'parked';
 }
 
 /** The held slot on `receiver`, which the send may give up while it waits for a fresh token and take again. */

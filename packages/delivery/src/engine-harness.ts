@@ -39,6 +39,8 @@ export interface EngineHarness {
   waitForState(deliveryId: string, states: DeliveryRecord['state'][], timeoutMs?: number): Promise<DeliveryRecord>;
   /** A metric's value in the worker's registry, for the labels given (0 when absent). */
   metricValue(name: string, labels?: Record<string, string>): Promise<number>;
+  /** One more worker on the same prefix, with the same options and metrics, on connections of its own; closed with the harness. */
+  addWorker(): Promise<DeliveryWorker>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
   const resources = openWorkerResources(redisUrl, allowPrivateTargets, now, resolve);
   const worker = await startTestWorker(resources, { keyPrefix: prefix, logger, metrics, ...workerOptions });
+  const more: Array<{ worker: DeliveryWorker; resources: ReturnType<typeof openWorkerResources> }> = [];
   const harness: EngineHarness = {
     prefix,
     redis,
@@ -108,7 +111,17 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
       const value = found?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
       return Number(value?.value ?? 0);
     },
+    addWorker: async () => {
+      const added = openWorkerResources(redisUrl, allowPrivateTargets, now, resolve);
+      const another = await startTestWorker(added, { keyPrefix: prefix, logger, metrics, ...workerOptions });
+      more.push({ worker: another, resources: added });
+      return another;
+    },
     close: async () => {
+      for (const m of more.splice(0)) {
+        await m.worker.close();
+        await m.resources.close();
+      }
       await worker.close();
       await resources.close();
       await queue.close();

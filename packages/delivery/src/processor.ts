@@ -22,7 +22,6 @@ import type { EndpointSource } from './endpoint-cache';
 import { redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots } from './scheduling/address-slots';
-import type { InFlightCap } from './scheduling/in-flight-cap';
 import type { Slots } from './scheduling/slots';
 import type { ParsedEvents } from './parsed-events';
 import type { SchemeBodies } from './scheme-bodies';
@@ -43,11 +42,6 @@ export interface ProcessorDeps {
   guard?: EndpointGuard;
   /** Caps attempts in flight per receiver address; over the cap the delivery is parked in its lane. */
   addressSlots?: AddressSlots;
-  /**
-   * Payload bytes each subscriber has in flight on this worker (shared by its lanes); over the bound
-   * the delivery is parked in its lane. Unbounded when not given.
-   */
-  subscriberBytes?: InFlightCap;
   /** The lane whose jobs this processor runs. @defaultValue 'fast' */
   lane?: LaneClass;
   /** Deliveries sending at once in this lane of this worker; unbounded when not given. */

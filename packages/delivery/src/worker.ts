@@ -20,7 +20,6 @@ import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
 import { startQueueSampler } from './queue-sampler';
 import { AddressSlots } from './scheduling/address-slots';
-import { InFlightCap } from './scheduling/in-flight-cap';
 import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
@@ -177,8 +176,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
-  // One per worker, across its lanes: what it bounds is the worker's one event loop.
-  const subscriberBytes = new InFlightCap({ limit: scheduling.subscriberBytesInFlight, wake });
   for (const lane of LANES) {
     const caps = capsFor(concurrency[lane], scheduling);
     addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake, resolver });
@@ -193,6 +190,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       max: concurrency[lane],
       capEndpoint: caps.endpoint,
       capSubscriber: caps.subscriber,
+      capSubscriberBytes: scheduling.subscriberBytesInFlight,
       leaseMs: scheduling.leaseMs,
       capSleepMs: scheduling.capSleepMs,
       heldMaxMs: scheduling.heldMaxMs,
@@ -210,7 +208,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       userAgent: USER_AGENT,
       now,
       addressSlots: addressSlots[lane],
-      subscriberBytes,
       slots: new Slots(concurrency[lane]),
       lane,
       slowAttemptMs: scheduling.slowAttemptMs,
@@ -308,9 +305,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       }
       // Each chain stops after its chunk: what it had left is ended unsent when admitted.
       await endings.close();
-      // Endpoints this worker parked wait for its slots and bytes no longer.
-      const sleepers = [...LANES.flatMap((lane) => addressSlots[lane].drainSleepers()), ...subscriberBytes.drainSleepers()];
-      await store.lanes.wake([...new Set(sleepers)]).catch(() => undefined);
+      // Endpoints this worker parked wait for its slots no longer.
+      await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
       await Promise.all(LANES.map((lane) => queues[lane].close()));
       await endpoints.close();
       for (const remove of redisErrorListeners) remove();

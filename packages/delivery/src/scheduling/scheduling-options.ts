@@ -11,10 +11,9 @@ export interface SchedulingOptions {
   /** Share of a lane's slots, per worker, that attempts to one receiver address (after DNS) may hold. @defaultValue 0.25 */
   addressShare: number;
   /**
-   * Payload bytes (the payload's length in characters) one subscriber's attempts may have in flight
-   * on one worker, across its lanes; over it an attempt is parked until the worker frees some of that
-   * subscriber's bytes. An attempt of a subscriber with nothing in flight here always goes, whatever
-   * its size. The shares count deliveries: a 1 MiB delivery costs the worker's one event loop ~3 ms
+   * Payload bytes (a delivery's event as stored) one subscriber's deliveries may hold, admitted and
+   * not ended, per lane, across all workers (admit.lua); over it the subscriber sleeps until some of
+   * them end. A subscriber holding none is admitted one delivery, whatever its size. The shares count deliveries: a 1 MiB delivery costs the worker's one event loop ~3 ms
    * of CPU (the HMAC over the body per endpoint, the body turned into bytes, socket writes) against
    * ~0.2 ms for a small one, so 40 of one subscriber's held every other subscriber's deliveries
    * behind ~120 ms of CPU (docs/performance.md). @defaultValue 8388608 (8 MiB)

@@ -208,6 +208,141 @@ describe('LaneStore: the delivery scheduler', () => {
     });
   });
 
+  describe("a subscriber's payload bytes (capSubscriberBytes)", () => {
+    // 10,000 bytes: two events of ~4,150 stored bytes fit, a third does not.
+    const BOUND = 10_000;
+    const bounded = (o: Partial<AdmitOptions> = {}) => admit({ capSubscriberBytes: BOUND, ...o });
+
+    /** Publishes `count` events of a `chars`-character payload to `endpoint`; returns their delivery ids. */
+    async function publishSized(endpoint: Endpoint, count: number, chars: number): Promise<string[]> {
+      const payload = JSON.stringify({ blob: 'x'.repeat(chars - 11) });
+      const events = Array.from({ length: count }, () => buildEvent({ subscriberId: endpoint.subscriberId, payload }));
+      const created = await db.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+      return created.flat().map((d) => d.id);
+    }
+    const storedSize = (a: AdmittedDelivery) => db.redis.strlen(db.store.keys.event(a.eventId));
+    const booksOf = (subscriberId: string, laneClass: LaneClass = 'fast') => db.store.lanes.heldBytes(subscriberId, laneClass);
+    const asleep = async (member: string) => [
+      await db.redis.zscore(`${db.store.keys.sched()}:sleep`, member),
+      await db.redis.hget(`${db.store.keys.sched()}:sleep-why`, member),
+    ];
+
+    it('admits a subscriber up to its bound, then it sleeps (nothing popped, parked or admitted) while others are admitted, until one of its deliveries ends', async () => {
+      const eps = await Promise.all([1, 2, 3].map(() => endpointOf('sub_big')));
+      for (const e of eps) await publishSized(e, 2, 4000);
+      const victim = await endpointOf('sub_victim');
+      await publish(victim, 3);
+
+      const first = await bounded({ quantum: 1 });
+      const big = first.filter((a) => a.endpointId !== victim.id);
+      expect(big).toHaveLength(2);
+      expect(first.filter((a) => a.endpointId === victim.id)).toHaveLength(3);
+      const sizes = await Promise.all(big.map(storedSize));
+      expect(sizes[0]).toBeGreaterThan(4000);
+      expect(await booksOf('sub_big')).toEqual({ [big[0]!.deliveryId]: sizes[0], [big[1]!.deliveryId]: sizes[1] });
+      // Asleep until its bytes fall to half the bound; until then admission does not look at its lanes.
+      expect(await asleep('s|fast|sub_big')).toEqual([String(clock + 30_000), 'bytes:5000']);
+      expect(await db.store.lanes.readyCount()).toBe(4);
+      await publish(victim, 2);
+      expect((await bounded()).map((a) => a.endpointId)).toEqual([victim.id, victim.id]);
+
+      await finish(big[0]!);
+      expect(await asleep('s|fast|sub_big')).toEqual([null, null]);
+      const next = await bounded();
+      expect(next).toHaveLength(1);
+      expect(Object.keys(await booksOf('sub_big')).sort()).toEqual([big[1]!.deliveryId, next[0]!.deliveryId].sort());
+    });
+
+    it('wakes a subscriber asleep for its bytes once half the bound is free, so that one admission takes the freed half together', async () => {
+      const e = await endpointOf('sub_batch');
+      await publishSized(e, 20, 1000);
+      const first = await bounded();
+      // ~1,150 stored bytes each: 8 fit in 10,000, the 9th would not.
+      expect(first).toHaveLength(8);
+      expect(await asleep('s|fast|sub_batch')).toEqual([String(clock + 30_000), 'bytes:5000']);
+      await finish(first[0]!);
+      expect(await asleep('s|fast|sub_batch')).toEqual([String(clock + 30_000), 'bytes:5000']);
+      expect(await bounded()).toEqual([]);
+      // Never starved: at capSleepMs it is looked at again, and admitted what fits.
+      clock += 30_001;
+      const [late, ...none] = await bounded();
+      expect(none).toEqual([]);
+      // Four ending in one call: the fourth brings it to ~4,600 bytes and wakes it; one admission takes four.
+      await finishTogether(first.slice(1, 5).map((a) => [a, {}]));
+      expect(await asleep('s|fast|sub_batch')).toEqual([null, null]);
+      const batch = await bounded();
+      expect(batch).toHaveLength(4);
+      const held = await booksOf('sub_batch');
+      expect(Object.keys(held).sort()).toEqual([...first.slice(5), late!, ...batch].map((a) => a.deliveryId).sort());
+      expect(Object.values(held).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(BOUND);
+    });
+
+    it('admits a payload larger than the bound when its subscriber holds no bytes, alone', async () => {
+      const e = await endpointOf('sub_huge');
+      const other = await endpointOf('sub_huge');
+      await publishSized(e, 2, 3 * BOUND);
+      await publishSized(other, 1, 100);
+      const [one, ...rest] = await bounded();
+      expect(rest).toEqual([]);
+      expect(await bounded()).toEqual([]);
+      await finish(one!);
+      expect(await bounded()).toHaveLength(1);
+    });
+
+    it('gives the bytes back once on every way a delivery leaves its place: delivered, retried, parked, lease expiry, forget, ended with its endpoint', async () => {
+      const e = await endpointOf('sub_paths');
+      await publishSized(e, 6, 1000);
+      const admitted = await bounded({ capSubscriberBytes: 1_000_000 });
+      expect(admitted).toHaveLength(6);
+      expect(Object.keys(await booksOf('sub_paths'))).toHaveLength(6);
+      const [delivered, retried, parked, forgotten, ended, leased] = admitted as [AdmittedDelivery, ...AdmittedDelivery[]];
+      await finish(delivered);
+      await finish(retried!, { retryAt: clock + 60_000 });
+      expect(await db.store.lanes.park(parked!.jobId, clock + 60_000)).toBe(true);
+      expect(await db.store.lanes.forget(forgotten!.deliveryId)).toBe(true);
+      await db.store.deliveries.endOpen([], [ended!.deliveryId], 'endpoint deleted');
+      expect(Object.keys(await booksOf('sub_paths'))).toEqual([leased!.deliveryId]);
+      // Twice: a second record of the same attempt, or a forget after the delivery ended, gives back nothing more.
+      await finish(delivered);
+      expect(await db.store.lanes.forget(forgotten!.deliveryId)).toBe(false);
+      expect(Object.keys(await booksOf('sub_paths'))).toEqual([leased!.deliveryId]);
+      // The last one's job was never added (its lease kept, as if the admitting worker died).
+      await db.redis.zadd(db.store.lanes.leasesKey('fast'), clock + 10_000, leased!.jobId);
+      clock += 10_001;
+      await bounded({ max: 0 });
+      expect(await booksOf('sub_paths')).toEqual({});
+    });
+
+    it('drops the bytes of places lost (held past heldMaxMs) or freed by a release that did not know about bytes', async () => {
+      const e = await endpointOf('sub_lost');
+      await publishSized(e, 4, 4000);
+      const [a, b] = await bounded();
+      expect(await bounded()).toEqual([]);
+      // A worker of the version before records b's attempt: it frees b's places, not its bytes.
+      await db.redis.zrem(`${db.store.keys.sched()}:held:s:fast:sub_lost`, b!.deliveryId);
+      await db.redis.zrem(`${db.store.keys.sched()}:held:e:${e.id}`, b!.deliveryId);
+      clock += 30_001;
+      const [c] = await bounded();
+      expect(c).toBeDefined();
+      expect(Object.keys(await booksOf('sub_lost')).sort()).toEqual([a!.deliveryId, c!.deliveryId].sort());
+      // Both places lost (their jobs died unrecorded): the sweep that frees them frees their bytes.
+      clock += 600_001;
+      expect(await bounded()).toHaveLength(1);
+      expect(Object.keys(await booksOf('sub_lost'))).toHaveLength(1);
+    });
+
+    it('counts deliveries admitted by the version before (no bytes in the books) as none, and releases them', async () => {
+      const e = await endpointOf('sub_upgrade');
+      await publishSized(e, 4, 4000);
+      const old = await admit({ max: 2 });
+      expect(await booksOf('sub_upgrade')).toEqual({});
+      expect(await bounded()).toHaveLength(2);
+      await finish(old[0]!);
+      await finish(old[1]!);
+      expect(Object.keys(await booksOf('sub_upgrade'))).toHaveLength(2);
+    });
+  });
+
   describe('rate limit', () => {
     it('admits at most perSecond a second, no burst, and the deliveries wait in the lane meanwhile', async () => {
       const limited = await endpointOf('sub_rate', { rateLimit: { perSecond: 10 } });

@@ -49,6 +49,13 @@ export interface AdmitOptions {
   heldMaxMs: number;
   /** Deliveries one endpoint's turn admits at most: the unit of fairness. @defaultValue 10 */
   quantum?: number;
+  /**
+   * Payload bytes one subscriber's deliveries admitted and not ended may hold in this lane class,
+   * across all workers (a delivery's size is its event's stored length); over it the subscriber
+   * sleeps as at its count cap. A subscriber holding none is admitted one delivery whatever its size.
+   * @defaultValue 0 (no bound)
+   */
+  capSubscriberBytes?: number;
 }
 
 /** A delivery admitted for its next attempt: its BullMQ job is named `jobId` (`<deliveryId>-<ticket>`). */
@@ -138,6 +145,8 @@ export class LaneStore {
       o.heldMaxMs,
       o.quantum ?? 10,
       this.retentionMs,
+      o.capSubscriberBytes ?? 0,
+      this.keys.event(''),
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
     for (let i = 1; i + 3 < reply.length; i += 4) {
@@ -227,6 +236,15 @@ export class LaneStore {
 
   async entry(deliveryId: string): Promise<LaneEntry | null> {
     return parseLaneEntry(await this.redis.hget(this.keys.laneEntries(), deliveryId));
+  }
+
+  /**
+   * The payload bytes a subscriber's admitted deliveries hold in a lane class, by delivery id
+   * (admit.lua's books): for tests and diagnostics.
+   */
+  async heldBytes(subscriberId: string, laneClass: LaneClass): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(`${this.keys.sched()}:held:b:${laneClass}:${subscriberId}`);
+    return Object.fromEntries(Object.entries(raw).map(([id, bytes]) => [id, Number(bytes)]));
   }
 
   /** Admitted deliveries whose job is not added yet. */

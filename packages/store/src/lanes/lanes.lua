@@ -176,9 +176,10 @@ end
 -- record-attempts call often ends several deliveries of one endpoint.
 local capChecked = {}
 
--- `why`: 'cap' (at its in-flight cap: woken when one of its deliveries ends), 'rate' (woken when
--- its next token is due) or 'address' (a worker's cap on the receiver's address: woken by that
--- worker). `untilMs` is the latest it sleeps in any case.
+-- `why`: 'cap' (at its in-flight cap: woken when one of its deliveries ends), 'bytes:<n>' (a
+-- subscriber at its payload bytes: woken when the bytes it holds fall to n or below, L.release),
+-- 'rate' (woken when its next token is due) or 'address' (a worker's cap on the receiver's address:
+-- woken by that worker). `untilMs` is the latest it sleeps in any case.
 function L.sleepEndpoint(e, s, c, untilMs, why)
   local member = L.endpointMember(e, s)
   capChecked[member] = nil
@@ -308,14 +309,27 @@ function L.create(id, eventId, e, s, createdAt)
   return L.member(id, 1)
 end
 
--- A delivery no longer holds a place against its endpoint's and subscriber's caps; either may go
--- again if it slept at its cap. `c` is the lane it was admitted in (nil: not known, both).
+-- The payload bytes a subscriber's admitted deliveries hold in lane class `c` (hash: delivery id ->
+-- bytes, written by admit.lua with the places in `held:s`). The hash is the whole book: a delivery
+-- gives its bytes back by the HDEL of its own field, so however many paths end it (an attempt's
+-- record, a park, a lease running out, a forget), they are given back once and never below 0.
+function L.heldBytesKey(c, s)
+  return L.key('held', 'b', c, s)
+end
+
+-- A delivery no longer holds a place against its endpoint's and subscriber's caps, nor its payload
+-- bytes; either may go again if it slept at its cap. `c` is the lane it was admitted in (nil: not
+-- known, both).
 function L.release(id, e, s, c)
   redis.call('ZREM', L.key('held', 'e', e), id)
   local members = { L.endpointMember(e, s) }
+  local bytesKeys = {}
   for _, lane in ipairs((c and c ~= '') and { c } or { 'fast', 'slow' }) do
+    local member = L.subscriberMember(s, lane)
     redis.call('ZREM', L.key('held', 's', lane, s), id)
-    members[#members + 1] = L.subscriberMember(s, lane)
+    bytesKeys[member] = L.heldBytesKey(lane, s)
+    redis.call('HDEL', bytesKeys[member], id)
+    members[#members + 1] = member
   end
   local unchecked = {}
   for _, member in ipairs(members) do
@@ -329,8 +343,26 @@ function L.release(id, e, s, c)
   end
   local why = redis.call('HMGET', L.key('sleep-why'), unpack(unchecked))
   for i, member in ipairs(unchecked) do
-    if why[i] == 'cap' then
+    local w = why[i]
+    if w == 'cap' then
       L.wake(member)
+    elseif w and bytesKeys[member] then
+      local under = tonumber(string.match(w, '^bytes:(%d+)$'))
+      if under then
+        -- Asleep for its bytes: it wakes once they have fallen to `under` (half the bound, or what
+        -- lets its next delivery go), so that one admission takes the deliveries of the freed half
+        -- together instead of one per delivery ending (each with its admission and its job adds).
+        -- Until then each release looks again: the sum is over the few deliveries the bound holds.
+        local sum = 0
+        for _, v in ipairs(redis.call('HVALS', bytesKeys[member])) do
+          sum = sum + (tonumber(v) or 0)
+        end
+        if sum <= under then
+          L.wake(member)
+        else
+          capChecked[member] = nil
+        end
+      end
     end
   end
 end
