@@ -25,11 +25,13 @@ export const DEFAULT_SUBSCRIBER_LIMITS: Readonly<SubscriberLimits> = Object.free
   sourceRequestsPerSecond: 200,
   sourceRequestsPerMinute: 6000,
   /**
-   * The work budget (work-budget.ts), in units of about one record read (~10 us of Redis): 1,000 a
-   * second is ~1% of Redis for one subscriber however many API processes it spreads over (an
-   * audit's recover loop of 52,000 records a request held Redis 47-50% busy). 100,000 in hand lets
-   * an honest user recover such an endpoint at once, or page 20 filtered listings that each read
-   * 5,000 records, or make 100 test sends, before it waits.
+   * The work budget (work-budget.ts), in units of about one record read (~10 us of Redis): 5,000 a
+   * second is at most ~5% of Redis for one subscriber however many API processes it spreads over
+   * (an audit's recover loop of 52,000 records a request held Redis 47-50% busy), and above the
+   * ~2,500 a second a portal user watching a filtered listing of a long history reads (1,000 would
+   * refuse that user after about a minute). 250,000 in hand lets an honest user recover such an
+   * endpoint a few times at once, or page 50 filtered listings that each read 5,000 records, or
+   * make 250 test sends, before it waits.
    */
   workUnitsPerSecond: 5000,
   workUnitsBurst: 250_000,

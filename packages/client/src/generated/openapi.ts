@@ -3507,7 +3507,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 50 s at the default 1,000 a second). Retry-After says when its balance is positive again. */
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 10 s at the default 5,000 a second). Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
