@@ -2,7 +2,7 @@
 export type ReleaseSlot = () => void;
 
 export interface InFlightCapOptions {
-  /** What one key may have in flight at once, in the unit of the weights taken (attempts, bytes). */
+  /** What one key may have in flight at once, in the unit of the weights taken. */
   limit: number;
   /** Called with sleepers to wake when a key frees room (at most one per release). */
   wake: (sleepers: string[]) => void;
@@ -15,10 +15,10 @@ interface KeyState {
 }
 
 /**
- * What one worker has in flight per key, against a limit: attempts per receiver address
- * (AddressSlots, each of weight 1) or payload bytes per subscriber (the attempt's payload length).
- * A key with nothing in flight always takes, whatever the weight: a single payload larger than the
- * limit must still go.
+ * What one worker has in flight per key, against a limit, each take of a weight: AddressSlots'
+ * attempts per receiver address, each of weight 1 (a subscriber's payload bytes, the other weighted
+ * user, moved to admission: admit.lua). A key with nothing in flight always takes, whatever the
+ * weight.
  *
  * A take over the limit does not wait: the caller parks its delivery (back to the head of its lane,
  * its endpoint asleep) and then names the endpoint's sleeper here (`parked`); each release wakes one
