@@ -1,6 +1,6 @@
 import { newId } from '@hookrelay/contracts';
 import { createStore, type Store } from '@hookrelay/store';
-import { buildEndpoint, useRedisPrefix } from '@hookrelay/testing';
+import { buildEndpoint, useRedisPrefix, watchCommands } from '@hookrelay/testing';
 import { MAX_PAYLOAD_BYTES, Publisher } from './publisher';
 
 describe('Publisher.publish', () => {
@@ -102,6 +102,52 @@ describe('Publisher.publish', () => {
     const [bare] = await publisher.publish(sid, [{ type: 'custom.bare' }]);
     expect(bare!.write.kind).toBe('new');
     expect((await store.events.get(bare!.event.id))?.payload).toBe('null');
+  });
+
+  describe("keeps the subscriber's endpoints between publishes, the write checking they have not changed", () => {
+    it('asks Redis nothing before the write once it has read them', async () => {
+      await store.endpoints.save(buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' }));
+      await publisher.publish(sid, [{ type: 'custom.first', payload: {} }]);
+      const watch = watchCommands(db.redis);
+      try {
+        const [published] = await publisher.publish(sid, [{ type: 'custom.warm', payload: {} }]);
+        expect(published!.write.kind).toBe('new');
+        // Before, a GET of the endpoints' version went first: two round trips a publish.
+        expect(watch.sent).toBe(1);
+        expect(watch.scriptCalls.map((c) => c.name)).toEqual(['hookrelayCreateEvent']);
+      } finally {
+        watch.stop();
+      }
+    });
+
+    it('follows what another process created, disabled and deleted since, writing each event once and taking its rate once', async () => {
+      const otherRedis = db.redis.duplicate();
+      const other = createStore({ redis: otherRedis, prefix: db.prefix }); // another API process
+      try {
+        const a = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a', createdAt: 1 });
+        const b = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/b', createdAt: 2 });
+        await other.endpoints.save(a);
+        let admitted = 0;
+        const publishOne = async () => {
+          const [p] = await publisher.publish(sid, [{ type: 'custom.x', payload: {} }], { beforeWrite: async () => void admitted++ });
+          expect(p!.write.kind).toBe('new');
+          return p!.endpoints.map((e) => e.id);
+        };
+        expect(await publishOne()).toEqual([a.id]);
+        await other.endpoints.save(b);
+        expect(await publishOne()).toEqual([a.id, b.id]);
+        expect(await other.endpoints.update(a.id, { status: 'disabled' })).not.toBeNull();
+        expect(await publishOne()).toEqual([b.id]);
+        await other.endpoints.delete(b);
+        expect(await publishOne()).toEqual([]);
+        expect(admitted).toBe(4);
+        // The writes refused as stale left nothing: four events, and a delivery queued per endpoint.
+        expect(await db.redis.keys(`${db.prefix}:ev:*`)).toHaveLength(4);
+        expect(await store.lanes.readyCount()).toBe(4);
+      } finally {
+        otherRedis.disconnect();
+      }
+    });
   });
 
   it('claims an idempotency key with its event: the same request again is a repeat naming it, another request is reused', async () => {

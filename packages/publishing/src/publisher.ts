@@ -1,4 +1,4 @@
-import { newId, type DeliveryRecord, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
+import { newId, type DeliveryRecord, type Endpoint, type EndpointSummary, type StoredEvent } from '@hookrelay/contracts';
 import {
   HISTORY_CLOCK_SLACK_MS,
   REOPENED_PER_CALL,
@@ -114,6 +114,12 @@ export interface EventFanOut {
   endpoints: readonly Pick<Endpoint, 'id'>[];
 }
 
+/** What one publish does once, however many writes it takes: its rate taken, its inputs' digests. */
+interface PublishOnce {
+  admitted: boolean;
+  digests: string[];
+}
+
 /** One published input: the event built for it and what writing it did. */
 export interface Published extends EventFanOut {
   write: EventWrite;
@@ -157,14 +163,45 @@ export class Publisher {
    * or `skipped` (another input was `reused`).
    */
   async publish(subscriberId: string, inputs: readonly EventInput[], options: PublishOptions = {}): Promise<Published[]> {
+    const once: PublishOnce = { admitted: false, digests: [] };
+    // Usually the endpoints an earlier publish read, kept in this process: the write checks that
+    // they have not changed since (create-event.lua), which saves asking first, a round trip a
+    // publish. When they have changed, or none are kept, they are read before the write, as a
+    // first publish always did, and that write takes them as read: at most two writes a publish.
+    const kept = this.store.endpoints.lastListed(subscriberId);
+    if (kept) {
+      // Kept before this stamp: they hold no endpoint created after it, and the version check
+      // that none was deleted before the write.
+      const published = await this.publishTo(subscriberId, inputs, options, once, this.now(), kept);
+      if (published) return published;
+    }
     const now = this.now();
-    const router = routerOf(await this.store.endpoints.listAll(subscriberId));
-    const cost = { steps: 0 };
+    const endpoints = await this.store.endpoints.listAll(subscriberId);
     // The history looks an event's deliveries up among the endpoints alive around its stamp
     // (HistoryStore, within a clock allowance). Stamped before the read, no endpoint deleted before
     // the stamp is in it; a read that outlasted the allowance may hold endpoints created after the
-    // stamp, which are noted with the event before its deliveries are written (below).
+    // stamp, which are noted with the event before its deliveries are written (publishTo).
     const slowRead = this.now() - now > HISTORY_CLOCK_SLACK_MS;
+    const published = await this.publishTo(subscriberId, inputs, options, once, now, { endpoints, slowRead });
+    if (!published) throw new Error('the store found a fan-out stale that was not checked');
+    return published;
+  }
+
+  /**
+   * The inputs as events stamped `now`, each to the endpoints of `fanOut` its type matches, checked
+   * and written as one group. Null, with nothing written, when `fanOut.version` was given and the
+   * subscriber's endpoints have changed since it.
+   */
+  private async publishTo(
+    subscriberId: string,
+    inputs: readonly EventInput[],
+    options: PublishOptions,
+    once: PublishOnce,
+    now: number,
+    fanOut: { endpoints: readonly EndpointSummary[]; version?: string; slowRead?: boolean },
+  ): Promise<Published[] | null> {
+    const router = routerOf(fanOut.endpoints);
+    const cost = { steps: 0 };
     const items = inputs.map((input, index) => {
       const event: StoredEvent = {
         id: newId('evt', now),
@@ -185,22 +222,30 @@ export class Publisher {
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);
     if (options.maxDeliveries !== undefined && items.length > 1 && deliveries > options.maxDeliveries)
       throw new FanOutLimitError(deliveries, options.maxDeliveries);
-    await options.beforeWrite?.();
+    // Once, though a stale fan-out writes twice. (Should the endpoints read again take the batch
+    // over maxDeliveries, the rate taken stays taken: a race with the subscriber's own changes.)
+    if (!once.admitted) {
+      await options.beforeWrite?.();
+      once.admitted = true;
+    }
     // Digests after the checks and the rate: a 1 MB payload's takes up to ~100 ms, which a request
     // refused for its size, its fan-out or the rate must not cost the shared process.
     const toWrite = items.map((item, i) => {
-      const key = inputs[i]?.idempotencyKey;
-      return key
-        ? { ...item, idempotency: { key: this.store.idempotency.keyOf(subscriberId, key), digest: requestDigest(inputs[i]!) } }
-        : item;
+      const input = inputs[i]!;
+      const key = input.idempotencyKey;
+      const checked = fanOut.version === undefined ? item : { ...item, endpointsVersion: fanOut.version };
+      if (!key) return checked;
+      once.digests[i] ??= requestDigest(input);
+      return { ...checked, idempotency: { key: this.store.idempotency.keyOf(subscriberId, key), digest: once.digests[i] } };
     });
-    if (slowRead)
+    if (fanOut.slowRead)
       for (const { event, endpoints } of items)
         await this.store.history.noteLateTargets(
           event,
           endpoints.map((e) => e.id),
         );
     const written = await this.commits.write(toWrite);
+    if (written.some((w) => w.kind === 'stale')) return null;
     return items.map(({ event, endpoints }, i) => {
       const write = written[i];
       if (!write) throw new Error('the store answered fewer events than it was given');

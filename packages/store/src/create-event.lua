@@ -3,19 +3,26 @@
 -- itself. One call for all the events of a transaction: a batch of 1,000 is one command, not
 -- 1,000, and each log's expiry is renewed once, not once per event.
 -- KEYS, per event: event, subscriberEvents, idempotency (the event key again when it has none),
+--       endpointsVersion (its subscriber's: EndpointStore bumps it with every endpoint change),
 --       then per endpoint: delivery, deliveryJob (where an earlier version would have queued it:
 --       packages/queue's QueuedDeliveries.jobKey), subscriberDeliveries, endpointDeliveries
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
 --       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
 --       requestDigest ('' without an idempotency key), eventJson ('' for a replay: the event is
 --       stored already and only its new deliveries are written), eventId, createdAt,
---       subscriberId, type, endpointCount, then per endpoint: deliveryId, endpointId
+--       subscriberId, type, endpointCount, fanOutVersion (the endpoints version its endpoints
+--       were read at; '' when not to be checked), then per endpoint: deliveryId, endpointId
 -- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId,
 -- endpointIds} (its key names an earlier event with the same request digest: nothing written;
 -- endpointIds, comma-separated, are the endpoints that event's publish created deliveries for, absent
 -- for a key written before they were kept, or for a key named earlier in the same group), {'reused'}
--- (its key names an earlier event with another digest) or {'skipped'} (another event of its group
--- was 'reused').
+-- (its key names an earlier event with another digest), {'skipped'} (another event of its group
+-- was 'reused') or {'stale'} (its group's endpoints changed since the caller read them: nothing
+-- of the group is written, and the caller reads them again).
+--
+-- The fan-out check lets a publisher keep a subscriber's endpoints between publishes without
+-- asking Redis whether they changed first (a GET, and a round trip, before every publish): the
+-- version is compared here, atomically with the write, which is as fresh as a read can be.
 --
 -- Idempotency (Stripe's and the IETF Idempotency-Key draft's rules): a key is taken in the same
 -- script that writes its event, so a key is held exactly when its event exists (a crash can leave
@@ -67,9 +74,21 @@ local k = 1
 local a = 6
 while a <= #ARGV do
   local count = tonumber(ARGV[a + 7])
-  events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count }
-  k = k + 3 + count * 4
-  a = a + 8 + count * 2
+  events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count, fanOut = ARGV[a + 8] }
+  k = k + 4 + count * 4
+  a = a + 9 + count * 2
+end
+
+-- Whether an event's endpoints changed since its publisher read them (a missing version is '0',
+-- as EndpointStore reads it). Read once per subscriber: a batch's events share theirs.
+local versions = {}
+local function stale(e)
+  if e.fanOut == '' then
+    return false
+  end
+  local key = KEYS[e.k + 3]
+  versions[key] = versions[key] or redis.call('GET', key) or '0'
+  return versions[key] ~= e.fanOut
 end
 
 -- Who holds an idempotency key now: {id, digest}, or nil. A value without a digest was written by
@@ -102,9 +121,9 @@ local function write(e)
   local createdFor = {}
   local subscriberId = ARGV[aa + 5]
   for i = 0, e.count - 1 do
-    local dk = ka + 3 + i * 4
-    local id = ARGV[aa + 8 + i * 2]
-    local endpointId = ARGV[aa + 9 + i * 2]
+    local dk = ka + 4 + i * 4
+    local id = ARGV[aa + 9 + i * 2]
+    local endpointId = ARGV[aa + 10 + i * 2]
     local new = false
     if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 then
       if schedule then
@@ -144,11 +163,15 @@ while first <= #events do
   while last < #events and events[last + 1].group == events[first].group do
     last = last + 1
   end
-  -- The group's idempotency verdicts, before any write.
+  -- The group's fan-out and idempotency verdicts, before any write.
+  local outdated = false
+  for x = first, last do
+    outdated = outdated or stale(events[x])
+  end
   local repeats = {}
   local claimed = {}
   local reused = nil
-  for x = first, last do
+  for x = first, (outdated and first - 1 or last) do
     local e = events[x]
     if e.digest ~= '' then
       local key = KEYS[e.k + 2]
@@ -166,7 +189,9 @@ while first <= #events do
     end
   end
   for x = first, last do
-    if reused then
+    if outdated then
+      replies[#replies + 1] = { 'stale' }
+    elseif reused then
       replies[#replies + 1] = { x == reused and 'reused' or 'skipped' }
     elseif repeats[x] then
       replies[#replies + 1] = { 'repeat', repeats[x].id, repeats[x].endpoints }

@@ -371,6 +371,39 @@ describe('DeliveryStore re-opening and patching', () => {
       expect((await db.store.endpoints.listAll(sid)).map((e) => e.id)).toEqual([second.id]);
     });
 
+    it("writes nothing of a group whose endpoints changed after the version it was read at, and the rest of the call's groups", async () => {
+      const other = createStore({ redis: db.redis, prefix: db.prefix }); // another API process on the same Redis
+      const [stale, fresh] = ['sub_guard_stale', 'sub_guard_fresh'];
+      for (const sid of [stale, fresh]) await other.endpoints.save(buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' }));
+      const read = await Promise.all([stale, fresh].map(async (sid) => ({ sid, endpoints: await db.store.endpoints.listAll(sid) })));
+      expect(db.store.endpoints.lastListed(stale)?.endpoints).toBe(read[0]!.endpoints);
+      const versions = [stale, fresh].map((sid) => db.store.endpoints.lastListed(sid)!.version);
+      // Changed by another process after the read: a second endpoint.
+      await other.endpoints.save(buildEndpoint({ subscriberId: stale, url: 'http://127.0.0.1:9/b', createdAt: Date.now() + 1 }));
+      const items = read.flatMap(({ sid, endpoints }, group) =>
+        [0, 1].map((n) => ({
+          event: buildEvent({ subscriberId: sid }),
+          endpoints,
+          group,
+          endpointsVersion: versions[group],
+          idempotency: { key: db.store.idempotency.keyOf(sid, `k${n}`), digest: 'd' },
+        })),
+      );
+      const written = await db.store.deliveries.writeEvents(items);
+      expect(written.map((w) => w.kind)).toEqual(['stale', 'stale', 'new', 'new']);
+      // Nothing of the stale group: no event, no key taken, no delivery queued.
+      for (const { event, idempotency } of items.slice(0, 2)) {
+        expect(await db.store.events.get(event.id)).toBeNull();
+        expect(await db.redis.exists(idempotency.key)).toBe(0);
+      }
+      expect(await db.store.lanes.readyCount()).toBe(2);
+      // Unchecked (no version given), the same stale read is written as it is.
+      const [unchecked] = await db.store.deliveries.writeEvents([
+        { event: buildEvent({ subscriberId: stale }), endpoints: read[0]!.endpoints },
+      ]);
+      expect(unchecked?.kind).toBe('new');
+    });
+
     it('rereads only the endpoints that changed', async () => {
       const other = createStore({ redis: db.redis, prefix: db.prefix });
       const sid = 'sub_fanout_partial';

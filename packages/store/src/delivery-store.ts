@@ -55,7 +55,7 @@ export interface NewDelivery {
 }
 
 /** create-event.lua's answer for one event. */
-type RawEventWrite = ['new', number[]] | ['repeat', string, string?] | ['reused'] | ['skipped'];
+type RawEventWrite = ['new', number[]] | ['repeat', string, string?] | ['reused'] | ['skipped'] | ['stale'];
 
 /** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
 export interface EventToWrite {
@@ -73,6 +73,12 @@ export interface EventToWrite {
   group?: number;
   /** The idempotency key (IdempotencyStore.keyOf) and the digest of the request it came with. */
   idempotency?: { key: string; digest: string };
+  /**
+   * The version of its subscriber's endpoints that `endpoints` were read at (EndpointStore.lastListed):
+   * when they have changed since, nothing of its group is written and each of its events is
+   * `stale`. @defaultValue not checked
+   */
+  endpointsVersion?: string;
 }
 
 /**
@@ -81,13 +87,15 @@ export interface EventToWrite {
  * were created for, when they are kept beside the key (not for keys written by earlier versions,
  * nor for a key named earlier in the same group); `reused` when the key names an event of
  * another request (nothing of its group written); `skipped` when another event of its group was
- * `reused`.
+ * `reused`; `stale` when its group's endpoints changed after the version it was given (nothing of
+ * the group written).
  */
 export type EventWrite =
   | { kind: 'new'; deliveries: NewDelivery[] }
   | { kind: 'repeat'; eventId: string; endpointIds?: string[] }
   | { kind: 'reused' }
-  | { kind: 'skipped' };
+  | { kind: 'skipped' }
+  | { kind: 'stale' };
 
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
@@ -280,7 +288,7 @@ export class DeliveryStore {
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     let call: (typeof calls)[number] | undefined;
     let lastGroup: number | undefined;
-    const planned = items.map(({ event, endpoints, group, idempotency }, index) => {
+    const planned = items.map(({ event, endpoints, group, idempotency, endpointsVersion }, index) => {
       const deliveries = endpoints.map((endpoint) => ({
         id: deliveryId(event.id, endpoint.id),
         eventId: event.id,
@@ -297,7 +305,12 @@ export class DeliveryStore {
       lastGroup = groupId;
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
       const eventKey = this.keys.event(event.id);
-      call.keys.push(eventKey, this.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
+      call.keys.push(
+        eventKey,
+        this.keys.subscriberEvents(event.subscriberId),
+        idempotency?.key ?? eventKey,
+        this.keys.subscriberEndpointsVersion(event.subscriberId),
+      );
       call.args.push(
         groupId,
         idempotency?.digest ?? '',
@@ -307,6 +320,7 @@ export class DeliveryStore {
         event.subscriberId,
         event.type,
         deliveries.length,
+        endpointsVersion ?? '',
       );
       for (const d of deliveries) {
         call.keys.push(
@@ -344,7 +358,7 @@ export class DeliveryStore {
           ? { kind: 'repeat', eventId: reply[1] }
           : { kind: 'repeat', eventId: reply[1], endpointIds: endpoints === '' ? [] : endpoints.split(',') };
       }
-      if (reply[0] === 'reused' || reply[0] === 'skipped') return { kind: reply[0] };
+      if (reply[0] === 'reused' || reply[0] === 'skipped' || reply[0] === 'stale') return { kind: reply[0] };
       const created = reply[1];
       return { kind: 'new', deliveries: deliveries.map((d, j) => ({ ...d, created: created[j] === 1 })) };
     });

@@ -253,6 +253,17 @@ export class EndpointStore {
   }
 
   /**
+   * What `listAll` last read for the subscriber in this process, and the version of its endpoints
+   * it is as of, without asking Redis whether they changed since: for a writer that has the
+   * version checked where it writes (create-event.lua's `endpointsVersion`), which saves the GET
+   * and its round trip before each publish. Undefined when nothing is kept.
+   */
+  lastListed(subscriberId: string): { endpoints: readonly EndpointSummary[]; version: string } | undefined {
+    const hit = this.cached.get(subscriberId);
+    return hit && { endpoints: hit.endpoints, version: hit.version };
+  }
+
+  /**
    * A page of a subscriber's endpoints, oldest first. The cursor is the last endpoint's position
    * (creation time and id), not its membership, so deleting it between pages skips nothing and
    * repeats nothing (pageByCreation).
