@@ -150,6 +150,31 @@ describe('Publisher.publish', () => {
     });
   });
 
+  it('judges a batch against the endpoints as they are, not as an earlier publish kept them', async () => {
+    const otherRedis = db.redis.duplicate();
+    const other = createStore({ redis: otherRedis, prefix: db.prefix }); // another process: the worker's guard
+    try {
+      const endpoints = [1, 2, 3].map((n) => buildEndpoint({ subscriberId: sid, url: `http://127.0.0.1:9/${n}`, createdAt: n }));
+      for (const e of endpoints) await other.endpoints.save(e);
+      await publisher.publish(sid, [{ type: 'custom.x', payload: {} }]); // keeps all three
+      for (const e of endpoints.slice(1)) expect(await other.endpoints.update(e.id, { status: 'disabled' })).not.toBeNull();
+      let admitted = 0;
+      // Judged on the kept list: 2 events x 3 endpoints, over the cap of 4, refused (a 413) before any write.
+      const published = await publisher.publish(
+        sid,
+        [
+          { type: 'custom.x', payload: { n: 1 } },
+          { type: 'custom.x', payload: { n: 2 } },
+        ],
+        { maxDeliveries: 4, beforeWrite: async () => void admitted++ },
+      );
+      expect(published.map((p) => p.endpoints.map((e) => e.id))).toEqual([[endpoints[0]!.id], [endpoints[0]!.id]]);
+      expect(admitted).toBe(1);
+    } finally {
+      otherRedis.disconnect();
+    }
+  });
+
   it('claims an idempotency key with its event: the same request again is a repeat naming it, another request is reused', async () => {
     const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' });
     await store.endpoints.save(endpoint);

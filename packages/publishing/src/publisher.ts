@@ -164,11 +164,15 @@ export class Publisher {
    */
   async publish(subscriberId: string, inputs: readonly EventInput[], options: PublishOptions = {}): Promise<Published[]> {
     const once: PublishOnce = { admitted: false, digests: [] };
-    // Usually the endpoints an earlier publish read, kept in this process: the write checks that
-    // they have not changed since (create-event.lua), which saves asking first, a round trip a
-    // publish. When they have changed, or none are kept, they are read before the write, as a
-    // first publish always did, and that write takes them as read: at most two writes a publish.
-    const kept = this.store.endpoints.lastListed(subscriberId);
+    // A single event usually goes to the endpoints an earlier publish read, kept in this process:
+    // the write checks that they have not changed since (create-event.lua), which saves asking
+    // first, a round trip a publish. When they have changed, or none are kept, they are read before
+    // the write, as a first publish always did, and that write takes them as read: at most two
+    // writes a publish (a stale write has sent its payload for nothing: once per endpoint change,
+    // for the publishes under way). Two or more events are always routed on a fresh read: their fan-out and
+    // routing limits must not be judged on an old list (endpoints disabled since would refuse the
+    // batch before its write could find the list stale), nor the rate be taken before a refusal.
+    const kept = inputs.length === 1 ? this.store.endpoints.lastListed(subscriberId) : undefined;
     if (kept) {
       // Kept before this stamp: they hold no endpoint created after it, and the version check
       // that none was deleted before the write.
@@ -222,8 +226,7 @@ export class Publisher {
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);
     if (options.maxDeliveries !== undefined && items.length > 1 && deliveries > options.maxDeliveries)
       throw new FanOutLimitError(deliveries, options.maxDeliveries);
-    // Once, though a stale fan-out writes twice. (Should the endpoints read again take the batch
-    // over maxDeliveries, the rate taken stays taken: a race with the subscriber's own changes.)
+    // Once, though a stale fan-out writes twice (a single event's, which no limit here refuses).
     if (!once.admitted) {
       await options.beforeWrite?.();
       once.admitted = true;
