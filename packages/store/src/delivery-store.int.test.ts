@@ -404,6 +404,22 @@ describe('DeliveryStore re-opening and patching', () => {
       expect(unchecked?.kind).toBe('new');
     });
 
+    it('answers a stale group in a later call of a transaction the same way, the earlier calls written', async () => {
+      const sid = 'sub_guard_split';
+      await db.store.endpoints.save(buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/a' }));
+      await db.store.endpoints.listAll(sid);
+      const { version } = db.store.endpoints.lastListed(sid)!;
+      await db.store.endpoints.save(buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/b', createdAt: Date.now() + 1 }));
+      // 2,001 endpoints' keys fill the first call (calls split at ~8,000 keys, between groups).
+      const wide = Array.from({ length: 2001 }, (_, i) => ({ id: `ep_wide${i}` }));
+      const written = await db.store.deliveries.writeEvents([
+        { event: buildEvent({ subscriberId: 'sub_wide' }), endpoints: wide, group: 0 },
+        { event: buildEvent({ subscriberId: sid }), endpoints: [{ id: 'ep_any' }], group: 1, endpointsVersion: version },
+      ]);
+      expect(written.map((w) => w.kind)).toEqual(['new', 'stale']);
+      expect(await db.store.lanes.readyCount()).toBe(2001);
+    });
+
     it('rereads only the endpoints that changed', async () => {
       const other = createStore({ redis: db.redis, prefix: db.prefix });
       const sid = 'sub_fanout_partial';
