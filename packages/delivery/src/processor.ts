@@ -160,7 +160,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         : { errorKind: result.errorKind, errorMessage: result.message }),
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
-    const { streak, laneMove } = await deps.store.deliveries.recordAttempt(
+    const { streak, laneMove, endedMeanwhile } = await deps.store.deliveries.recordAttempt(
       delivery,
       record,
       {
@@ -174,7 +174,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       { endpointId: live.id, ok: decision.state === 'delivered', final },
       ticket === undefined ? undefined : { ticket, lane: deps.lane ?? 'fast', pace: paceOf(result, slowAttemptMs) },
     );
-    observe(deps, attemptLog, liveEvent, delivery, record, decision, result);
+    observe(deps, attemptLog, liveEvent, delivery, record, decision, result, endedMeanwhile);
     if (laneMove) reportLaneMove(deps, live, laneMove, result);
     if (deps.guard && (record.statusCode === 410 || streak.consecutiveFailures > 0)) {
       // Disabling is bookkeeping: a failure here must not turn a recorded outcome into a retry.
@@ -304,12 +304,16 @@ function observe(
   record: AttemptRecord,
   decision: Decision,
   result: SendResult,
+  /** The delivery was ended (and counted) while this attempt ran: the attempt counts, not an end. */
+  endedMeanwhile: boolean,
 ): void {
   const state: DeliveryState = decision.state;
   const errorKind = result.kind === 'error' ? result.errorKind : undefined;
   deps.metrics.deliveryAttempts.inc({ outcome: record.outcome, status_class: statusClass(record.statusCode, errorKind) });
   deps.metrics.attemptDuration.observe(result.durationMs / 1000);
-  if (state === 'delivered') {
+  if (endedMeanwhile) {
+    // Counted by the disable that ended it (EndpointGuard).
+  } else if (state === 'delivered') {
     deps.metrics.deliveries.inc({ outcome: 'delivered' });
     deps.metrics.endToEnd.observe(Math.max(deps.now() - event.createdAt, 0) / 1000);
   } else if (state === 'failed') {

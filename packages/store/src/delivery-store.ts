@@ -25,7 +25,7 @@ const READ_DELIVERIES = readFileSync(join(__dirname, 'read-deliveries.lua'), 'ut
 
 type ScriptedRedis = Redis & {
   hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
-  hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number]>>;
+  hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number, number?]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | number | null>>;
   hookrelayReopenDeliveries(...args: Array<string | number>): Promise<number[]>;
   hookrelayEndDeliveries(...args: Array<string | number>): Promise<number>;
@@ -237,7 +237,7 @@ interface AttemptLoaded {
 
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
-  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number]>;
+  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number, number?]>;
   private readonly attemptLoads: TurnBatch<AttemptLoad, AttemptLoaded>;
 
   constructor(
@@ -495,7 +495,9 @@ export class DeliveryStore {
    * endpoint's health and its attempts per hour (EndpointHourlyCounts), atomically, in one call shared with the other attempts ending in the same
    * event-loop turn (record-attempts.lua). The attempt is stored within ATTEMPT_LIMITS
    * (attempt-bounds.ts), whoever recorded it. Returns the endpoint's failure streak after this
-   * attempt and whether the attempt's pace moved the endpoint between lanes.
+   * attempt, whether the attempt's pace moved the endpoint between lanes, and `endedMeanwhile`:
+   * the delivery was ended while the attempt ran (its endpoint disabled), so the attempt joined its
+   * history but moved its state only if it delivered, and its end was counted by whoever ended it.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
@@ -503,14 +505,14 @@ export class DeliveryStore {
     patch: DeliveryStatePatch,
     health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
     scheduling?: AttemptScheduling,
-  ): Promise<{ streak: FailureStreak; laneMove: LaneMove }> {
+  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; endedMeanwhile: boolean }> {
     const now = this.now();
     const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
     const endpointId = health?.endpointId ?? '-';
     const { id } = delivery;
     const final = health?.final ?? (patch.state === 'delivered' || patch.state === 'failed' ? patch.state : 'none');
-    const [consecutiveFailures, failingSince, move] = await this.attemptWrites.add({
+    const [consecutiveFailures, failingSince, move, ended] = await this.attemptWrites.add({
       keys: [
         this.keys.delivery(id),
         this.keys.deliveryAttempts(id),
@@ -536,6 +538,7 @@ export class DeliveryStore {
     return {
       streak: { consecutiveFailures, failingSince: failingSince || null },
       laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null,
+      endedMeanwhile: ended === 1,
     };
   }
 

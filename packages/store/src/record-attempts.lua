@@ -23,8 +23,15 @@
 --       that make the record (id, eventId, eventType, endpointId, subscriberId, createdAt), then
 --       field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
--- endpoint moved to the slow lane, 2: back to the fast one, 0: neither)}: the endpoint's failure
--- streak as endpoint-health.lua counts it (failed deliveries, each once per streak).
+-- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), endedMeanwhile (1: the
+-- delivery had been ended while this attempt ran, see below)}: the endpoint's failure streak as
+-- endpoint-health.lua counts it (failed deliveries, each once per streak).
+--
+-- A delivery ended while its attempt was in flight (its endpoint disabled: end-deliveries.lua fails
+-- it and takes it out of the scheduler, so the job's ticket is no longer its) keeps the attempt in
+-- its history and its count, but the attempt moves its state only to `delivered` (the receiver has
+-- it; a `failed` record would invite a retry that sends it twice). A retry it would have asked for
+-- is not promised: nothing is scheduled to make it. The caller counted the delivery's end already.
 -- Written for few Redis calls: this runs once per attempt, ~10 calls where each one counts.
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
@@ -92,8 +99,8 @@ for _, p in ipairs(parts) do
   local delivery = KEYS[p.k]
   local r = records[delivery]
   if not r then
-    local stored = redis.call('HGET', delivery, 'attempts')
-    r = { attempts = tonumber(stored or '0') or 0, exists = stored ~= false }
+    local stored = redis.call('HMGET', delivery, 'attempts', 'state')
+    r = { attempts = tonumber(stored[1] or '0') or 0, exists = stored[1] ~= false, state = stored[2] }
     records[delivery] = r
   end
   p.done = r.attempts >= p.attempt
@@ -102,14 +109,23 @@ for _, p in ipairs(parts) do
   end
 end
 
--- The scheduler's part: only for the job holding the delivery's current ticket.
-local function schedule(id, a)
+-- The delivery's scheduler entry when this part's job still holds its current ticket; nil for
+-- an attempt the scheduler did not hand out (a test send) or one whose delivery moved on.
+local function current(id, a)
   local ticket = ARGV[a + 5]
   if ticket == '' then
-    return 0
+    return nil
   end
   local x = L.entry(id)
   if not x or x.ticket ~= tonumber(ticket) then
+    return nil
+  end
+  return x
+end
+
+-- The scheduler's part: only for the job holding the delivery's current ticket.
+local function schedule(x, id, a)
+  if not x then
     return 0
   end
   local lane = ARGV[a + 6]
@@ -136,21 +152,47 @@ local function recordOne(p)
     redis.call('LTRIM', attempts, -attemptsKept, -1)
   end
   local record = records[delivery]
-  if not record.exists then
+  local id = ARGV[a + RECORD + 1]
+  local x = current(id, a)
+  -- Handed out by the scheduler, no longer its, and ended: ended while this attempt ran.
+  local endedMeanwhile = ARGV[a + 5] ~= '' and not x and (record.state == 'failed' or record.state == 'delivered')
+  if endedMeanwhile then
+    if ARGV[a + 4] == 'delivered' then
+      redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
+      redis.call('HSET', delivery, unpack(ARGV, a + STATE, last))
+      record.state = 'delivered'
+    else
+      -- The attempt's own fields only (its number, its answer), not the state it asked for.
+      redis.call('HDEL', delivery, 'lastStatusCode', 'lastErrorKind')
+      local kept = {}
+      for f = a + STATE, last, 2 do
+        local field = ARGV[f]
+        if field ~= 'state' and field ~= 'nextAttemptAt' and field ~= 'failureReason' then
+          kept[#kept + 1] = field
+          kept[#kept + 1] = ARGV[f + 1]
+        end
+      end
+      redis.call('HSET', delivery, unpack(kept))
+    end
+  elseif not record.exists then
     -- The record's identity and its state in one write.
     redis.call('HSET', delivery, unpack(ARGV, a + RECORD, last))
     redis.call('PEXPIRE', delivery, retention)
     record.exists = true
+    record.state = ARGV[a + 4] == 'none' and 'retrying' or ARGV[a + 4]
   else
     -- A field the new state does not name (say nextAttemptAt once delivered) must not linger.
     redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
     redis.call('HSET', delivery, unpack(ARGV, a + STATE, last))
+    record.state = ARGV[a + 4] == 'none' and 'retrying' or ARGV[a + 4]
   end
-  local laneMove = schedule(ARGV[a + RECORD + 1], a)
-  if ok == '' then
-    return { 0, 0, laneMove }
+  local laneMove = schedule(x, id, a)
+  local reply = { 0, 0, laneMove }
+  if ok ~= '' then
+    reply = EndpointHealth.record(health, outcomes, hourly, delivery, ok, ARGV[a + 4], ARGV[a + 2], laneMove, hoursKept)
   end
-  return EndpointHealth.record(health, outcomes, hourly, delivery, ok, ARGV[a + 4], ARGV[a + 2], laneMove, hoursKept)
+  reply[4] = endedMeanwhile and 1 or 0
+  return reply
 end
 
 local replies = {}
