@@ -43,6 +43,13 @@ describe('a delivery whose endpoint is disabled while its attempt is in flight',
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'failed' })).toBe(0);
   });
 
+  it('stays ended, counted once, when the receiver then refuses it for good', async () => {
+    const { delivery } = await disableWhileSending(400); // never retried (classify.ts)
+    expect(delivery).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', attempts: 1, lastStatusCode: 400 });
+    expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'disabled' })).toBe(1);
+    expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'failed' })).toBe(0);
+  });
+
   it('is delivered when the receiver then takes it, and counted once', async () => {
     const { delivery } = await disableWhileSending(200);
     expect(delivery).toMatchObject({ state: 'delivered', attempts: 1 });

@@ -137,7 +137,6 @@ export class EndpointGuard {
     const result = { disabled: true, read: 0, ended: 0 };
     const ending: Ending = async (more) => {
       const { read, ended } = await this.failOpenDeliveries(id, async () => (await more()) && (await this.stillDisabled(id, now)));
-      this.options.metrics.deliveries.inc({ outcome: 'disabled' }, ended);
       Object.assign(result, { read, ended });
     };
     if (!this.options.endings) await ending(async () => true);
@@ -169,7 +168,10 @@ export class EndpointGuard {
       const ids = await this.options.store.lanes.openOf(id, Math.min(chunk, MAX_ENDED_BY_DISABLE - read));
       if (ids.length === 0) break;
       read += ids.length;
-      count += await this.failDeliveries(ids);
+      const ended = await this.failDeliveries(ids);
+      // Counted as each chunk ends: an attempt in flight leaves the count to whoever ended it.
+      this.options.metrics.deliveries.inc({ outcome: 'disabled' }, ended);
+      count += ended;
     }
     return { read, ended: count };
   }

@@ -160,7 +160,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         : { errorKind: result.errorKind, errorMessage: result.message }),
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
-    const { streak, laneMove, endedMeanwhile } = await deps.store.deliveries.recordAttempt(
+    const { streak, laneMove, countedElsewhere } = await deps.store.deliveries.recordAttempt(
       delivery,
       record,
       {
@@ -174,7 +174,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       { endpointId: live.id, ok: decision.state === 'delivered', final },
       ticket === undefined ? undefined : { ticket, lane: deps.lane ?? 'fast', pace: paceOf(result, slowAttemptMs) },
     );
-    observe(deps, attemptLog, liveEvent, delivery, record, decision, result, endedMeanwhile);
+    observe(deps, attemptLog, liveEvent, delivery, record, decision, result, countedElsewhere);
     if (laneMove) reportLaneMove(deps, live, laneMove, result);
     if (deps.guard && (record.statusCode === 410 || streak.consecutiveFailures > 0)) {
       // Disabling is bookkeeping: a failure here must not turn a recorded outcome into a retry.
@@ -282,14 +282,15 @@ async function finishWithoutSending(
 ): Promise<void> {
   const record: AttemptRecord = { attempt, startedAt: deps.now(), durationMs: 0, outcome: 'failed', errorKind: kind, requestHeaders: {} };
   const scheduling = ticket === undefined ? undefined : ({ ticket, lane: deps.lane ?? 'fast', pace: '' } as const);
-  await deps.store.deliveries.recordAttempt(
+  const { countedElsewhere } = await deps.store.deliveries.recordAttempt(
     delivery,
     record,
     { state: 'failed', attempts: attempt, lastErrorKind: kind, failureReason: kind },
     undefined,
     scheduling,
   );
-  deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
+  // A disable may have ended it (and counted it) while this ran: its endpoint is disabled.
+  if (!countedElsewhere) deps.metrics.deliveries.inc({ outcome: kind === 'endpoint_disabled' ? 'disabled' : 'failed' });
   deps.logger.info(
     { deliveryId: delivery.id, eventId: delivery.eventId, endpointId: delivery.endpointId, reason: kind },
     'delivery.abandoned',
@@ -304,15 +305,15 @@ function observe(
   record: AttemptRecord,
   decision: Decision,
   result: SendResult,
-  /** The delivery was ended (and counted) while this attempt ran: the attempt counts, not an end. */
-  endedMeanwhile: boolean,
+  /** The delivery's end was counted by whoever ended it meanwhile or recorded this attempt first: the attempt counts, not an end. */
+  countedElsewhere: boolean,
 ): void {
   const state: DeliveryState = decision.state;
   const errorKind = result.kind === 'error' ? result.errorKind : undefined;
   deps.metrics.deliveryAttempts.inc({ outcome: record.outcome, status_class: statusClass(record.statusCode, errorKind) });
   deps.metrics.attemptDuration.observe(result.durationMs / 1000);
-  if (endedMeanwhile) {
-    // Counted by the disable that ended it (EndpointGuard).
+  if (countedElsewhere) {
+    // Counted by the disable that ended it (EndpointGuard), or by the job that recorded this attempt first.
   } else if (state === 'delivered') {
     deps.metrics.deliveries.inc({ outcome: 'delivered' });
     deps.metrics.endToEnd.observe(Math.max(deps.now() - event.createdAt, 0) / 1000);

@@ -495,9 +495,10 @@ export class DeliveryStore {
    * endpoint's health and its attempts per hour (EndpointHourlyCounts), atomically, in one call shared with the other attempts ending in the same
    * event-loop turn (record-attempts.lua). The attempt is stored within ATTEMPT_LIMITS
    * (attempt-bounds.ts), whoever recorded it. Returns the endpoint's failure streak after this
-   * attempt, whether the attempt's pace moved the endpoint between lanes, and `endedMeanwhile`:
-   * the delivery was ended while the attempt ran (its endpoint disabled), so the attempt joined its
-   * history but moved its state only if it delivered, and its end was counted by whoever ended it.
+   * attempt, whether the attempt's pace moved the endpoint between lanes, and `countedElsewhere`:
+   * the delivery was ended while the attempt ran (its endpoint disabled: the attempt joined its
+   * history but moved its state only if it delivered), or this attempt was recorded before (a job
+   * run twice); either way whoever did that counted how the delivery ended.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
@@ -505,7 +506,7 @@ export class DeliveryStore {
     patch: DeliveryStatePatch,
     health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
     scheduling?: AttemptScheduling,
-  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; endedMeanwhile: boolean }> {
+  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; countedElsewhere: boolean }> {
     const now = this.now();
     const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
@@ -538,7 +539,7 @@ export class DeliveryStore {
     return {
       streak: { consecutiveFailures, failingSince: failingSince || null },
       laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null,
-      endedMeanwhile: ended === 1,
+      countedElsewhere: ended === 1,
     };
   }
 

@@ -23,8 +23,9 @@
 --       that make the record (id, eventId, eventType, endpointId, subscriberId, createdAt), then
 --       field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
--- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), endedMeanwhile (1: the
--- delivery had been ended while this attempt ran, see below)}: the endpoint's failure streak as
+-- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), countedElsewhere (1: the
+-- delivery had been ended while this attempt ran, see below, or this attempt was recorded before:
+-- whoever did either counted how the delivery ended)}: the endpoint's failure streak as
 -- endpoint-health.lua counts it (failed deliveries, each once per streak).
 --
 -- A delivery ended while its attempt was in flight (its endpoint disabled: end-deliveries.lua fails
@@ -142,7 +143,9 @@ local function recordOne(p)
   local a, last = p.a, p.last
   local ok = ARGV[a + 3]
   if p.done then
-    return ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
+    local reply = ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
+    reply[4] = 1
+    return reply
   end
   local retention = tonumber(ARGV[a + 1])
   local listed = redis.call('RPUSH', attempts, ARGV[a])
