@@ -3,8 +3,8 @@
 -- itself. One call for all the events of a transaction: a batch of 1,000 is one command, not
 -- 1,000, and each log's expiry is renewed once, not once per event.
 -- KEYS, per event: event, subscriberEvents, idempotency (the event key again when it has none),
---       endpointsVersion (its subscriber's: EndpointStore bumps it with every endpoint change),
---       then per endpoint: delivery, deliveryJob (where an earlier version would have queued it:
+--       endpointsVersion (its subscriber's, bumped by EndpointStore with every endpoint change;
+--       only when its fanOutVersion is not ''), then per endpoint: delivery, deliveryJob (where an earlier version would have queued it:
 --       packages/queue's QueuedDeliveries.jobKey), subscriberDeliveries, endpointDeliveries
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
 --       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
@@ -74,8 +74,11 @@ local k = 1
 local a = 6
 while a <= #ARGV do
   local count = tonumber(ARGV[a + 7])
-  events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count, fanOut = ARGV[a + 8] }
-  k = k + 4 + count * 4
+  local fanOut = ARGV[a + 8]
+  -- An unchecked event (a batch's, a replay's) sends no version key: its endpoints' keys follow.
+  local head = fanOut == '' and 3 or 4
+  events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count, fanOut = fanOut, head = head }
+  k = k + head + count * 4
   a = a + 9 + count * 2
 end
 
@@ -121,7 +124,7 @@ local function write(e)
   local createdFor = {}
   local subscriberId = ARGV[aa + 5]
   for i = 0, e.count - 1 do
-    local dk = ka + 4 + i * 4
+    local dk = ka + e.head + i * 4
     local id = ARGV[aa + 9 + i * 2]
     local endpointId = ARGV[aa + 10 + i * 2]
     local new = false

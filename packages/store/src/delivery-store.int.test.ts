@@ -1,6 +1,6 @@
 import { newId } from '@hookrelay/contracts';
 import { createDeliveryQueue } from '@hookrelay/queue';
-import { buildEndpoint, buildEvent } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, watchCommands } from '@hookrelay/testing';
 import { ATTEMPT_LIMITS, createStore, pendingDelivery } from './index';
 import { useTestStore } from './test-store';
 
@@ -397,11 +397,22 @@ describe('DeliveryStore re-opening and patching', () => {
         expect(await db.redis.exists(idempotency.key)).toBe(0);
       }
       expect(await db.store.lanes.readyCount()).toBe(2);
-      // Unchecked (no version given), the same stale read is written as it is.
-      const [unchecked] = await db.store.deliveries.writeEvents([
-        { event: buildEvent({ subscriberId: stale }), endpoints: read[0]!.endpoints },
-      ]);
-      expect(unchecked?.kind).toBe('new');
+      // Unchecked (no version given), the same stale read is written as it is, beside a checked
+      // event of the other subscriber in the same call; only the checked one names its version key.
+      const watch = watchCommands(db.redis);
+      try {
+        const mixed = await db.store.deliveries.writeEvents([
+          { event: buildEvent({ subscriberId: stale }), endpoints: read[0]!.endpoints, group: 0 },
+          { event: buildEvent({ subscriberId: fresh }), endpoints: read[1]!.endpoints, group: 1, endpointsVersion: versions[1] },
+        ]);
+        expect(mixed.map((w) => w.kind)).toEqual(['new', 'new']);
+        const versionKeys = [stale, fresh].map((sid) => db.store.keys.subscriberEndpointsVersion(sid));
+        const named = watch.scriptCalls.flatMap((c) => c.keyNames).filter((k) => versionKeys.includes(k));
+        expect(named).toEqual([versionKeys[1]]);
+      } finally {
+        watch.stop();
+      }
+      expect(await db.store.lanes.readyCount()).toBe(4);
     });
 
     it('answers a stale group in a later call of a transaction the same way, the earlier calls written', async () => {

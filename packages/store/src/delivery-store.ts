@@ -305,12 +305,9 @@ export class DeliveryStore {
       lastGroup = groupId;
       const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
       const eventKey = this.keys.event(event.id);
-      call.keys.push(
-        eventKey,
-        this.keys.subscriberEvents(event.subscriberId),
-        idempotency?.key ?? eventKey,
-        this.keys.subscriberEndpointsVersion(event.subscriberId),
-      );
+      call.keys.push(eventKey, this.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
+      // Only a checked fan-out names the version key: a batch of 1,000 would send it 1,000 times.
+      if (endpointsVersion !== undefined) call.keys.push(this.keys.subscriberEndpointsVersion(event.subscriberId));
       call.args.push(
         groupId,
         idempotency?.digest ?? '',
