@@ -312,12 +312,11 @@ function observe(
   const errorKind = result.kind === 'error' ? result.errorKind : undefined;
   deps.metrics.deliveryAttempts.inc({ outcome: record.outcome, status_class: statusClass(record.statusCode, errorKind) });
   deps.metrics.attemptDuration.observe(result.durationMs / 1000);
-  if (countedElsewhere) {
-    // Counted by the disable that ended it (EndpointGuard), or by the job that recorded this attempt first.
-  } else if (state === 'delivered') {
+  // An end already counted by the disable that made it (EndpointGuard) or by the job that recorded this attempt first is not counted again.
+  if (!countedElsewhere && state === 'delivered') {
     deps.metrics.deliveries.inc({ outcome: 'delivered' });
     deps.metrics.endToEnd.observe(Math.max(deps.now() - event.createdAt, 0) / 1000);
-  } else if (state === 'failed') {
+  } else if (!countedElsewhere && state === 'failed') {
     deps.metrics.deliveries.inc({ outcome: 'failed' });
   }
   attemptLog.info(

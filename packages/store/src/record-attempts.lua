@@ -159,24 +159,19 @@ local function recordOne(p)
   local x = current(id, a)
   -- Handed out by the scheduler, no longer its, and ended: ended while this attempt ran.
   local endedMeanwhile = ARGV[a + 5] ~= '' and not x and (record.state == 'failed' or record.state == 'delivered')
-  if endedMeanwhile then
-    if ARGV[a + 4] == 'delivered' then
-      redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
-      redis.call('HSET', delivery, unpack(ARGV, a + STATE, last))
-      record.state = 'delivered'
-    else
-      -- The attempt's own fields only (its number, its answer), not the state it asked for.
-      redis.call('HDEL', delivery, 'lastStatusCode', 'lastErrorKind')
-      local kept = {}
-      for f = a + STATE, last, 2 do
-        local field = ARGV[f]
-        if field ~= 'state' and field ~= 'nextAttemptAt' and field ~= 'failureReason' then
-          kept[#kept + 1] = field
-          kept[#kept + 1] = ARGV[f + 1]
-        end
+  if endedMeanwhile and ARGV[a + 4] ~= 'delivered' then
+    -- The attempt's own fields only (its number, its answer), not the state it asked for. A
+    -- delivered one moves the state as any attempt does (below: the record exists).
+    redis.call('HDEL', delivery, 'lastStatusCode', 'lastErrorKind')
+    local kept = {}
+    for f = a + STATE, last, 2 do
+      local field = ARGV[f]
+      if field ~= 'state' and field ~= 'nextAttemptAt' and field ~= 'failureReason' then
+        kept[#kept + 1] = field
+        kept[#kept + 1] = ARGV[f + 1]
       end
-      redis.call('HSET', delivery, unpack(kept))
     end
+    redis.call('HSET', delivery, unpack(kept))
   elseif not record.exists then
     -- The record's identity and its state in one write.
     redis.call('HSET', delivery, unpack(ARGV, a + RECORD, last))
