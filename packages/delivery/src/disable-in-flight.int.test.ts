@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { buildEndpoint, buildEvent, useTestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, useTestReceiver, waitForDrain } from '@hookrelay/testing';
 import { useEngineHarness } from './engine-harness';
 
 /**
@@ -56,5 +56,67 @@ describe('a delivery whose endpoint is disabled while its attempt is in flight',
     expect(delivery?.failureReason).toBeUndefined();
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'disabled' })).toBe(1);
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'delivered' })).toBe(0);
+  });
+
+  describe('and then retried by a person, the old attempt still in flight', () => {
+    /** Holds the delivery's request, disables and re-enables its endpoint, retries the delivery and holds that request too. */
+    async function retryWhileSending() {
+      const held: ServerResponse[] = [];
+      const hold = (_req: unknown, res: ServerResponse) => void held.push(res);
+      receiver.enqueue(hold, hold);
+      const endpoint = await h.saveEndpoint(buildEndpoint({ url: `${receiver.url}/hook` }));
+      const id = await h.enqueue(buildEvent({ subscriberId: endpoint.subscriberId }), endpoint);
+      await receiver.waitForRequests(1);
+      await h.worker.guard.disable(endpoint, 'manual', 'by the test');
+      await h.worker.endings.idle();
+      const ended = await h.waitForState(id, ['failed']);
+      await h.saveEndpoint(endpoint); // active again
+      expect(await h.publisher.redeliver([ended], false)).toEqual([id]);
+      await receiver.waitForRequests(2);
+      const attempted = async (n: number) => {
+        const until = Date.now() + 10_000;
+        while (h.logLines.filter((l) => l.msg === 'delivery.attempted' && l.deliveryId === id).length < n) {
+          if (Date.now() > until) throw new Error(`attempt ${n} was never recorded`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      return { id, endpoint, held, attempted };
+    }
+
+    async function expectSettled(id: string, endpointId: string, history: Array<[number, number]>) {
+      expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'delivered', attempts: 2, lastStatusCode: 200 });
+      expect((await h.store.deliveries.attempts(id)).map((a) => [a.attempt, a.statusCode])).toEqual(history);
+      // Nothing of it is left in the scheduler, and nothing more is sent.
+      expect(await h.store.lanes.liveFor(endpointId)).toEqual([]);
+      await waitForDrain(h.worker);
+      expect(receiver.requests).toHaveLength(2);
+      expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'delivered' })).toBe(1);
+      expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'failed' })).toBe(0);
+    }
+
+    it('the old attempt answered first moves nothing; the retry then records attempt 2 and ends the delivery', async () => {
+      const { id, endpoint, held, attempted } = await retryWhileSending();
+      held[0]!.writeHead(503).end();
+      await attempted(1);
+      expect(await h.store.deliveries.get(id)).toMatchObject({ state: 'pending', attempts: 1 });
+      held[1]!.writeHead(200).end();
+      await attempted(2);
+      await expectSettled(id, endpoint.id, [
+        [1, 503],
+        [2, 200],
+      ]);
+    });
+
+    it('the retry answered first ends the delivery; the old attempt then joins the history as attempt 2', async () => {
+      const { id, endpoint, held, attempted } = await retryWhileSending();
+      held[1]!.writeHead(200).end();
+      await attempted(1);
+      held[0]!.writeHead(503).end();
+      await attempted(2);
+      await expectSettled(id, endpoint.id, [
+        [1, 200],
+        [2, 503],
+      ]);
+    });
   });
 });

@@ -185,6 +185,87 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(mostOpen).toBe(1);
   });
 
+  describe('a delivery reopened while an attempt of the job before is in flight', () => {
+    /**
+     * A delivery whose endpoint was disabled while its first attempt ran (the disable fails it and
+     * takes it out of the scheduler), then retried by a person: the old job's attempt is still to
+     * be recorded, under the ticket the delivery had before.
+     */
+    async function reopenedMidAttempt() {
+      const event = buildEvent();
+      const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
+      const [[created] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      const id = created!.id;
+      const before = pendingDelivery(id, event, endpoint.id, event.createdAt);
+      const oldTicket = (await db.store.lanes.entry(id))!.ticket;
+      expect(await db.store.deliveries.endOpen([before], [id], 'endpoint_disabled')).toBe(1);
+      expect(await db.store.lanes.entry(id)).toBeNull();
+      expect(await db.store.deliveries.reopen([{ id, attempts: 0 }], ['failed'])).toEqual([id]);
+      const newTicket = (await db.store.lanes.entry(id))!.ticket;
+      const record = (ticket: number, statusCode: number, startedAt: number) =>
+        db.store.deliveries.recordAttempt(
+          before,
+          { attempt: 1, startedAt, durationMs: 1, outcome: statusCode === 200 ? 'delivered' : 'retry', statusCode, requestHeaders: {} },
+          statusCode === 200
+            ? { state: 'delivered', attempts: 1, lastStatusCode: 200 }
+            : { state: 'retrying', attempts: 1, nextAttemptAt: Date.now() + 60_000, lastStatusCode: statusCode },
+          { endpointId: endpoint.id, ok: statusCode === 200, final: statusCode === 200 ? 'delivered' : 'none' },
+          { ticket, lane: 'fast', pace: 'prompt' },
+        );
+      return {
+        id,
+        oldTicket,
+        newTicket,
+        old: (status: number) => record(oldTicket, status, 10),
+        retry: (status: number) => record(newTicket, status, 20),
+      };
+    }
+
+    it("gets a ticket (its job's id) that no job of its earlier life had", async () => {
+      const { oldTicket, newTicket } = await reopenedMidAttempt();
+      expect(oldTicket).toBe(1);
+      expect(newTicket).not.toBe(oldTicket);
+      // A second life of another delivery does not start where this one did.
+      const other = await reopenedMidAttempt();
+      expect(other.newTicket).not.toBe(newTicket);
+    });
+
+    it("keeps the old attempt recorded first without moving the state, then records the retry's as the next attempt and ends it", async () => {
+      const d = await reopenedMidAttempt();
+      expect((await d.old(503)).countedElsewhere).toBe(true);
+      // Still pending: the retry asked for is on its way, and no retry of the old job's is promised.
+      const meanwhile = await db.store.deliveries.get(d.id);
+      expect(meanwhile).toMatchObject({ state: 'pending', attempts: 1, lastStatusCode: 503 });
+      expect(meanwhile).not.toHaveProperty('nextAttemptAt');
+      expect((await db.store.lanes.entry(d.id))!.ticket).toBe(d.newTicket);
+
+      // The retry's job read the record before that attempt was recorded: it too says attempt 1.
+      expect((await d.retry(200)).countedElsewhere).toBe(false);
+      expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'delivered', attempts: 2, lastStatusCode: 200 });
+      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode])).toEqual([
+        [1, 503],
+        [2, 200],
+      ]);
+      expect(await db.store.lanes.entry(d.id)).toBeNull();
+    });
+
+    it("adds the old attempt recorded after the retry's to the history without moving the state, and still knows a repeat", async () => {
+      const d = await reopenedMidAttempt();
+      expect((await d.retry(200)).countedElsewhere).toBe(false);
+      expect(await db.store.lanes.entry(d.id)).toBeNull();
+      expect((await d.old(503)).countedElsewhere).toBe(true);
+      expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'delivered', attempts: 2, lastStatusCode: 200 });
+      // The same call again (a repeat) writes nothing more.
+      expect((await d.old(503)).countedElsewhere).toBe(true);
+      expect((await d.retry(200)).countedElsewhere).toBe(true);
+      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode])).toEqual([
+        [1, 200],
+        [2, 503],
+      ]);
+      expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'delivered', attempts: 2 });
+    });
+  });
+
   describe('a delivery not attempted yet', () => {
     it('has no record of its own: it reads as pending from its scheduler entry and its event, and its first attempt writes the record', async () => {
       const event = buildEvent({ type: 'custom.order.paid', subscriberId: 'sub_lazy' });

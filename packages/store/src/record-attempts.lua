@@ -8,9 +8,11 @@
 --
 -- Redis does not roll a script back, and when this call fails every caller in it runs again. So:
 -- every argument is checked before the first write (a malformed part fails the call with nothing
--- written), and each delivery's part is idempotent, keyed by its attempt number: a part whose
--- attempt the delivery's record already counts (written by an earlier run of the same call, or by a
--- second job for the same attempt) writes nothing and answers the endpoint's streak as it stands.
+-- written), and each delivery's part is idempotent: a part whose attempt number the delivery's
+-- record already counts and whose attempt its history holds (written by an earlier run of the
+-- same call) writes nothing and answers the endpoint's streak as it stands. Another attempt under
+-- a number already counted (jobs from before and after a reopen, both sending) is kept under the
+-- next number (recordOne).
 --
 -- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes, endpointHourlyCounts
 -- ARGV: schedPrefix, slowAfter, fastAfter, attemptsKept (the newest a delivery's list keeps),
@@ -33,6 +35,9 @@
 -- its history and its count, but the attempt moves its state only to `delivered` (the receiver has
 -- it; a `failed` record would invite a retry that sends it twice). A retry it would have asked for
 -- is not promised: nothing is scheduled to make it. The caller counted the delivery's end already.
+-- Reopened as well since (a person's retry: it is live again under a newer ticket), the attempt
+-- moves neither state nor scheduler, and the retry's own job, when it records the attempt number
+-- this one took, records the next one instead (see recordOne).
 -- Written for few Redis calls: this runs once per attempt, ~10 calls where each one counts.
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
@@ -92,37 +97,66 @@ do
   end
 end
 
--- Which parts are new: the record's attempt count (or an earlier part of this call for the same
--- delivery) already at this attempt means it was recorded. The same read says whether the record
--- exists (every writer of a record writes `attempts`), and `exists` follows this call's writes.
+-- Each delivery's record, read once for the call: its attempt count says which parts are new (a
+-- part whose attempt the record already counts was recorded), its existence (every writer of a
+-- record writes `attempts`) whether this is its first write; both follow this call's writes.
 local records = {}
 for _, p in ipairs(parts) do
   local delivery = KEYS[p.k]
-  local r = records[delivery]
-  if not r then
+  if not records[delivery] then
     local stored = redis.call('HMGET', delivery, 'attempts', 'state')
-    r = { attempts = tonumber(stored[1] or '0') or 0, exists = stored[1] ~= false, state = stored[2] }
-    records[delivery] = r
-  end
-  p.done = r.attempts >= p.attempt
-  if not p.done then
-    r.attempts = p.attempt
+    records[delivery] = { attempts = tonumber(stored[1] or '0') or 0, exists = stored[1] ~= false, state = stored[2] }
   end
 end
 
--- The delivery's scheduler entry when this part's job still holds its current ticket; nil for
--- an attempt the scheduler did not hand out (a test send) or one whose delivery moved on.
+-- The delivery's scheduler entry when this part's job still holds its current ticket (else nil),
+-- and whether the delivery is live under another ticket: reopened while this attempt ran. Nil and
+-- false for an attempt the scheduler did not hand out (a test send).
 local function current(id, a)
   local ticket = ARGV[a + 5]
   if ticket == '' then
-    return nil
+    return nil, false
   end
   local x = L.entry(id)
-  if not x or x.ticket ~= tonumber(ticket) then
-    return nil
+  if x and x.ticket == tonumber(ticket) then
+    return x, false
   end
-  return x
+  return nil, x ~= nil
 end
+
+-- The state's field/value pairs of a part, without `dropped` fields, with `attempts` set to
+-- `number` when given.
+local function stateFields(a, last, dropped, number)
+  local fields = {}
+  for f = a + STATE, last, 2 do
+    local field = ARGV[f]
+    if not dropped[field] then
+      fields[#fields + 1] = field
+      fields[#fields + 1] = (number and field == 'attempts') and number or ARGV[f + 1]
+    end
+  end
+  return fields
+end
+
+-- An attempt's JSON with its number left out: an attempt recorded late is kept under another number.
+local function unnumbered(json)
+  return (string.gsub(json, '"attempt":%d+', '"attempt":0', 1))
+end
+
+-- Whether the attempt `json` is one a delivery's history keeps (at most attemptsKept), whatever
+-- number it was kept under.
+local function inHistory(attempts, json)
+  local wanted = unnumbered(json)
+  for _, kept in ipairs(redis.call('LRANGE', attempts, 0, -1)) do
+    if unnumbered(kept) == wanted then
+      return true
+    end
+  end
+  return false
+end
+
+local KEEP_ALL = {}
+local ATTEMPT_ONLY = { state = true, nextAttemptAt = true, failureReason = true }
 
 -- The scheduler's part: only for the job holding the delivery's current ticket.
 local function schedule(x, id, a)
@@ -142,54 +176,77 @@ local function recordOne(p)
   local delivery, attempts, health, outcomes, hourly = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3], KEYS[p.k + 4]
   local a, last = p.a, p.last
   local ok = ARGV[a + 3]
-  if p.done then
-    local reply = ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
-    reply[4] = 1
-    return reply
+  local record = records[delivery]
+  local id = ARGV[a + RECORD + 1]
+  local x, reopened = current(id, a)
+  local attemptJson, number, late = ARGV[a], nil, false
+  if record.attempts >= p.attempt then
+    if x then
+      -- A job holding its delivery's current ticket has not been recorded (recording one moves the
+      -- ticket on or ends the entry): its number was taken by the attempt of a job from before a
+      -- reopen, recorded first. This is the attempt after it; ended as a repeat, the current job
+      -- would leave its delivery live in the scheduler with no job to attempt it.
+      number = record.attempts + 1
+    elseif ARGV[a + 5] ~= '' and not inHistory(attempts, attemptJson) then
+      -- A job whose ticket had moved on (from before a reopen), ending after the current job
+      -- recorded this number: its request went out too, so it joins the history as the next
+      -- attempt, and moves nothing else (the record already says how its current job ended).
+      number = record.attempts + 1
+      late = true
+    else
+      -- Recorded before (an earlier run of this call, a job BullMQ ran twice): nothing to write.
+      local reply = ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
+      reply[4] = 1
+      return reply
+    end
+    attemptJson = string.gsub(attemptJson, '"attempt":%d+', '"attempt":' .. number, 1)
   end
+  record.attempts = number or p.attempt
   local retention = tonumber(ARGV[a + 1])
-  local listed = redis.call('RPUSH', attempts, ARGV[a])
+  local listed = redis.call('RPUSH', attempts, attemptJson)
   if listed == 1 then
     redis.call('PEXPIRE', attempts, retention)
   elseif listed > attemptsKept then
     redis.call('LTRIM', attempts, -attemptsKept, -1)
   end
-  local record = records[delivery]
-  local id = ARGV[a + RECORD + 1]
-  local x = current(id, a)
   -- Handed out by the scheduler, no longer its, and ended: ended while this attempt ran.
-  local endedMeanwhile = ARGV[a + 5] ~= '' and not x and (record.state == 'failed' or record.state == 'delivered')
-  if endedMeanwhile and ARGV[a + 4] ~= 'delivered' then
+  local endedMeanwhile = ARGV[a + 5] ~= '' and not x and not reopened and (record.state == 'failed' or record.state == 'delivered')
+  local final = ARGV[a + 4]
+  if late then
+    redis.call('HSET', delivery, 'attempts', number, 'updatedAt', ARGV[a + 2])
+    final = 'none'
+  elseif reopened or (endedMeanwhile and final ~= 'delivered') then
     -- The attempt's own fields only (its number, its answer), not the state it asked for. A
-    -- delivered one moves the state as any attempt does (below: the record exists).
+    -- delivered one after an end moves the state as any attempt does (below: the record exists);
+    -- after a reopen the job of the delivery's current ticket makes the attempt asked for and
+    -- moves the state, so this one moves nothing and ends nothing of the endpoint's streak.
     redis.call('HDEL', delivery, 'lastStatusCode', 'lastErrorKind')
-    local kept = {}
-    for f = a + STATE, last, 2 do
-      local field = ARGV[f]
-      if field ~= 'state' and field ~= 'nextAttemptAt' and field ~= 'failureReason' then
-        kept[#kept + 1] = field
-        kept[#kept + 1] = ARGV[f + 1]
-      end
+    redis.call('HSET', delivery, unpack(stateFields(a, last, ATTEMPT_ONLY)))
+    if reopened then
+      final = 'none'
     end
-    redis.call('HSET', delivery, unpack(kept))
   elseif not record.exists then
     -- The record's identity and its state in one write.
     redis.call('HSET', delivery, unpack(ARGV, a + RECORD, last))
     redis.call('PEXPIRE', delivery, retention)
     record.exists = true
-    record.state = ARGV[a + 4] == 'none' and 'retrying' or ARGV[a + 4]
+    record.state = final == 'none' and 'retrying' or final
   else
     -- A field the new state does not name (say nextAttemptAt once delivered) must not linger.
     redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastStatusCode', 'lastErrorKind')
-    redis.call('HSET', delivery, unpack(ARGV, a + STATE, last))
-    record.state = ARGV[a + 4] == 'none' and 'retrying' or ARGV[a + 4]
+    if number then
+      redis.call('HSET', delivery, unpack(stateFields(a, last, KEEP_ALL, number)))
+    else
+      redis.call('HSET', delivery, unpack(ARGV, a + STATE, last))
+    end
+    record.state = final == 'none' and 'retrying' or final
   end
   local laneMove = schedule(x, id, a)
   local reply = { 0, 0, laneMove }
   if ok ~= '' then
-    reply = EndpointHealth.record(health, outcomes, hourly, delivery, ok, ARGV[a + 4], ARGV[a + 2], laneMove, hoursKept)
+    reply = EndpointHealth.record(health, outcomes, hourly, delivery, ok, final, ARGV[a + 2], laneMove, hoursKept)
   end
-  reply[4] = endedMeanwhile and 1 or 0
+  reply[4] = (endedMeanwhile or reopened or late) and 1 or 0
   return reply
 end
 

@@ -282,6 +282,19 @@ function L.dueOf(e)
   return L.key('due', 'e', e)
 end
 
+-- The tickets of a delivery's later lives (each time it is reopened after it left the scheduler)
+-- start at a multiple of LIFE no earlier life of it used (its first life starts at 1). A ticket
+-- names the delivery's BullMQ job, and a job of an earlier life may still exist (its attempt in
+-- flight when the delivery was ended by a disable, or a failed job BullMQ keeps for a day): BullMQ
+-- does not add a job whose id it holds, and an attempt of the old job would pass for the new
+-- ticket's. One counter for the deployment, cycling through 9,999,999 lives: tickets stay under
+-- 10^13, which Lua writes out in full, and one life would need a million retries or parks to
+-- reach the next one's.
+local LIFE = 1000000
+local function firstTicketOfLife()
+  return (redis.call('INCR', L.key('lives')) % 9999999 + 1) * LIFE + 1
+end
+
 -- A new or reopened delivery: a fresh entry, ready at the tail of its lane.
 function L.enqueue(id, eventId, e, s, createdAt, manual)
   local old = L.entry(id)
@@ -289,7 +302,8 @@ function L.enqueue(id, eventId, e, s, createdAt, manual)
     -- Reopened while live (its member in the due set, if any, is stale from now on).
     redis.call('ZREM', L.dueOf(old.endpointId), id)
   end
-  local x = { ticket = (old and old.ticket or 0) + 1, eventId = eventId, endpointId = e, subscriberId = s, createdAt = createdAt, manual = manual and '1' or '0' }
+  local ticket = old and old.ticket + 1 or firstTicketOfLife()
+  local x = { ticket = ticket, eventId = eventId, endpointId = e, subscriberId = s, createdAt = createdAt, manual = manual and '1' or '0' }
   redis.call('HSET', L.key('d'), id, encode(x))
   L.pushReady(L.member(id, x.ticket), x, false)
   return x
