@@ -65,6 +65,20 @@ export async function startTestWorker(
   return worker;
 }
 
+/**
+ * Waits (up to a second) until the worker has handled the answer to the write that gave `d` its
+ * attempt count: it counts and logs an attempt after Redis answers the write, and a poll on
+ * another connection can read the record a moment before that answer is handled. Tests read
+ * those counts and lines next (CI once saw a lane move not yet logged).
+ */
+async function attemptHandled(logLines: ReadonlyArray<Record<string, unknown>>, d: DeliveryRecord): Promise<void> {
+  if (d.attempts === 0) return;
+  const handled = (l: Record<string, unknown>) =>
+    l.deliveryId === d.id && ((l.msg === 'delivery.attempted' && Number(l.attempt) >= d.attempts) || l.msg === 'delivery.abandoned');
+  const until = Date.now() + 1000;
+  while (!logLines.some(handled) && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+}
+
 export async function startEngineHarness(overrides: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, resolve, ...workerOptions } = overrides;
   const prefix = uniquePrefix('engine');
@@ -101,7 +115,10 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
       const until = Date.now() + timeoutMs;
       for (;;) {
         const d = await store.deliveries.get(deliveryId);
-        if (d && states.includes(d.state)) return d;
+        if (d && states.includes(d.state)) {
+          await attemptHandled(logLines, d);
+          return d;
+        }
         if (Date.now() > until) throw new Error(`delivery ${deliveryId} is ${d?.state ?? 'missing'}, expected ${states.join('|')}`);
         await new Promise((r) => setTimeout(r, 20));
       }
