@@ -266,6 +266,43 @@ describe('DeliveryStore re-opening and patching', () => {
     });
   });
 
+  describe("an attempt whose job no longer holds its delivery's ticket, the delivery live under a newer one", () => {
+    // Two runs of one job (BullMQ's stalled-job check): one parked the delivery (a new ticket),
+    // the other had loaded it already and sent it.
+    async function parkedWhileSending(statusCode: number) {
+      const event = buildEvent();
+      const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
+      const [[created] = []] = await db.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }]);
+      const id = created!.id;
+      const before = pendingDelivery(id, event, endpoint.id, event.createdAt);
+      expect(await db.store.lanes.park(`${id}-1`, Date.now() + 60_000)).toBe(true);
+      const answer = await db.store.deliveries.recordAttempt(
+        before,
+        { attempt: 1, startedAt: 10, durationMs: 1, outcome: statusCode === 200 ? 'delivered' : 'retry', statusCode, requestHeaders: {} },
+        statusCode === 200
+          ? { state: 'delivered', attempts: 1, lastStatusCode: 200 }
+          : { state: 'retrying', attempts: 1, nextAttemptAt: Date.now() + 60_000, lastStatusCode: statusCode },
+        { endpointId: endpoint.id, ok: statusCode === 200, final: statusCode === 200 ? 'delivered' : 'none' },
+        { ticket: 1, lane: 'fast', pace: 'prompt' },
+      );
+      return { id, answer };
+    }
+
+    it('writes the record whole, with its expiry, when it is the first attempt', async () => {
+      const { id, answer } = await parkedWhileSending(503);
+      expect(answer.countedElsewhere).toBe(false);
+      expect(await db.store.deliveries.get(id)).toMatchObject({ id, attempts: 1, lastStatusCode: 503 });
+      expect(await db.redis.pttl(db.store.keys.delivery(id))).toBeGreaterThan(0);
+      // The scheduler keeps the parked ticket: the job holding it attempts it.
+      expect((await db.store.lanes.entry(id))!.ticket).toBe(2);
+    });
+
+    it('moves the state to delivered when the receiver took it, so the next job ends it unsent', async () => {
+      const { id } = await parkedWhileSending(200);
+      expect(await db.store.deliveries.get(id)).toMatchObject({ id, state: 'delivered', attempts: 1 });
+    });
+  });
+
   describe('a delivery not attempted yet', () => {
     it('has no record of its own: it reads as pending from its scheduler entry and its event, and its first attempt writes the record', async () => {
       const event = buildEvent({ type: 'custom.order.paid', subscriberId: 'sub_lazy' });

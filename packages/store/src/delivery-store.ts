@@ -493,9 +493,12 @@ export class DeliveryStore {
    * event-loop turn (record-attempts.lua). The attempt is stored within ATTEMPT_LIMITS
    * (attempt-bounds.ts), whoever recorded it. Returns the endpoint's failure streak after this
    * attempt, whether the attempt's pace moved the endpoint between lanes, and `countedElsewhere`:
-   * the delivery was ended while the attempt ran (its endpoint disabled: the attempt joined its
-   * history but moved its state only if it delivered), or this attempt was recorded before (a job
-   * run twice); either way whoever did that counted how the delivery ended.
+   * the job's ticket was no longer the delivery's, which had been ended while the attempt ran (its
+   * endpoint disabled) or is live under a newer ticket (reopened by a person, parked by another run
+   * of the job): the attempt joined its history but moved its state only if it delivered; or
+   * another attempt had taken its number (it joined the history as the next one); or it was
+   * recorded before. Either way whoever ended the delivery, or the job of its current ticket,
+   * counts how it ended.
    */
   async recordAttempt(
     delivery: DeliveryRecord,

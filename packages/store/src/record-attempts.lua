@@ -11,8 +11,8 @@
 -- written), and each delivery's part is idempotent: a part whose attempt number the delivery's
 -- record already counts and whose attempt its history holds (written by an earlier run of the
 -- same call) writes nothing and answers the endpoint's streak as it stands. Another attempt under
--- a number already counted (jobs from before and after a reopen, both sending) is kept under the
--- next number (recordOne).
+-- a number already counted (jobs from before and after a reopen, or two runs of one job, both
+-- sending) is kept under the next number (recordOne).
 --
 -- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes, endpointHourlyCounts
 -- ARGV: schedPrefix, slowAfter, fastAfter, attemptsKept (the newest a delivery's list keeps),
@@ -26,8 +26,9 @@
 --       field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
 -- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), countedElsewhere (1: the
--- delivery had been ended while this attempt ran, see below, or this attempt was recorded before:
--- whoever did either counted how the delivery ended)}: the endpoint's failure streak as
+-- attempt's ticket was no longer its delivery's, which had been ended or is live under a newer
+-- one, see below, or this attempt was recorded before: whoever ended it, or the current ticket's
+-- job, counts how the delivery ended)}: the endpoint's failure streak as
 -- endpoint-health.lua counts it (failed deliveries, each once per streak).
 --
 -- A delivery ended while its attempt was in flight (its endpoint disabled: end-deliveries.lua fails
@@ -36,8 +37,8 @@
 -- it; a `failed` record would invite a retry that sends it twice). A retry it would have asked for
 -- is not promised: nothing is scheduled to make it. The caller counted the delivery's end already.
 -- Reopened as well since (a person's retry: it is live again under a newer ticket), the attempt
--- moves neither state nor scheduler, and the retry's own job, when it records the attempt number
--- this one took, records the next one instead (see recordOne).
+-- moves the state only to `delivered`, never the scheduler, and the retry's own job, when it
+-- records the attempt number this one took, records the next one instead (see recordOne).
 -- Written for few Redis calls: this runs once per attempt, ~10 calls where each one counts.
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
@@ -188,13 +189,14 @@ local function recordOne(p)
       -- would leave its delivery live in the scheduler with no job to attempt it.
       number = record.attempts + 1
     elseif ARGV[a + 5] ~= '' and not inHistory(attempts, attemptJson) then
-      -- A job whose ticket had moved on (from before a reopen), ending after the current job
-      -- recorded this number: its request went out too, so it joins the history as the next
-      -- attempt, and moves nothing else (the record already says how its current job ended).
+      -- Another job's attempt took this number first: one from before a reopen ending after the
+      -- current job's, or a second run of the same job (BullMQ's stalled-job check) that sent
+      -- too. Its request went out, so it joins the history as the next attempt, and moves
+      -- nothing else (the record already says how the delivery went).
       number = record.attempts + 1
       late = true
     else
-      -- Recorded before (an earlier run of this call, a job BullMQ ran twice): nothing to write.
+      -- Recorded before (an earlier run of this call): nothing to write.
       local reply = ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
       reply[4] = 1
       return reply
@@ -209,20 +211,23 @@ local function recordOne(p)
   elseif listed > attemptsKept then
     redis.call('LTRIM', attempts, -attemptsKept, -1)
   end
-  -- Handed out by the scheduler, no longer its, and ended: ended while this attempt ran.
-  local endedMeanwhile = ARGV[a + 5] ~= '' and not x and not reopened and (record.state == 'failed' or record.state == 'delivered')
+  -- Handed out by the scheduler and no longer its: the delivery was ended while this attempt ran
+  -- (its endpoint disabled), or is live under a newer ticket (reopened by a person since, or parked
+  -- by another run of the same job). Either way the job of its current ticket, or whoever ended
+  -- it, decides its state and counts its end. A record not written yet takes the first write below.
+  local superseded = ARGV[a + 5] ~= '' and not x and record.exists and (reopened or record.state == 'failed' or record.state == 'delivered')
   local final = ARGV[a + 4]
   if late then
     redis.call('HSET', delivery, 'attempts', number, 'updatedAt', ARGV[a + 2])
     final = 'none'
-  elseif reopened or (endedMeanwhile and final ~= 'delivered') then
-    -- The attempt's own fields only (its number, its answer), not the state it asked for. A
-    -- delivered one after an end moves the state as any attempt does (below: the record exists);
-    -- after a reopen the job of the delivery's current ticket makes the attempt asked for and
-    -- moves the state, so this one moves nothing and ends nothing of the endpoint's streak.
+  elseif superseded and final ~= 'delivered' then
+    -- The attempt's own fields only (its number, its answer), not the state it asked for: nothing
+    -- would make the retry it asks for, and a failure must not end what the current job will
+    -- attempt. A delivered one moves the state as any attempt does (below): the receiver has it.
     redis.call('HDEL', delivery, 'lastStatusCode', 'lastErrorKind')
     redis.call('HSET', delivery, unpack(stateFields(a, last, ATTEMPT_ONLY)))
     if reopened then
+      -- Not a failed delivery of the endpoint's streak: the delivery is still open.
       final = 'none'
     end
   elseif not record.exists then
@@ -246,7 +251,7 @@ local function recordOne(p)
   if ok ~= '' then
     reply = EndpointHealth.record(health, outcomes, hourly, delivery, ok, final, ARGV[a + 2], laneMove, hoursKept)
   end
-  reply[4] = (endedMeanwhile or reopened or late) and 1 or 0
+  reply[4] = (superseded or late) and 1 or 0
   return reply
 end
 
