@@ -2,15 +2,15 @@ import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { summarizeEndpoint, type Endpoint, type EndpointSummary } from '@hookrelay/contracts';
 import type { SecretBox } from '@hookrelay/secrets';
-import { compareAndSet } from './compare-and-set';
 import { pageByCreation, type Page } from './creation-order-page';
 import type { EndpointHealthStore } from './endpoint-health-store';
 import type { EndpointHourlyCounts } from './endpoint-hourly-counts';
+import { EndpointStatusIndex } from './endpoint-status-index';
 import type { Keys } from './keys';
 import { laneScript, type LaneStore } from './lanes/lane-store';
 import { openSecrets, sealSecrets } from './record-secrets';
 
-const CREATE_ENDPOINT = laneScript(join(__dirname, 'create-endpoint-3.lua'));
+const CREATE_ENDPOINT = laneScript(join(__dirname, 'create-endpoint-5.lua'));
 
 type EndpointRedis = Redis & { hookrelayCreateEndpoint(...args: Array<string | number>): Promise<number> };
 
@@ -45,6 +45,9 @@ export class EndpointStore {
     { version: string; endpoints: readonly EndpointSummary[]; versions: ReadonlyMap<string, string> }
   >();
 
+  /** Endpoint ids by status, kept with every write here: `hookrelay_endpoints` counts from it. */
+  readonly byStatus: EndpointStatusIndex;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -55,7 +58,8 @@ export class EndpointStore {
     private readonly now: () => number,
     private readonly box: SecretBox,
   ) {
-    if (!('hookrelayCreateEndpoint' in redis)) redis.defineCommand('hookrelayCreateEndpoint', { numberOfKeys: 3, lua: CREATE_ENDPOINT });
+    if (!('hookrelayCreateEndpoint' in redis)) redis.defineCommand('hookrelayCreateEndpoint', { numberOfKeys: 5, lua: CREATE_ENDPOINT });
+    this.byStatus = new EndpointStatusIndex(redis, keys);
   }
 
   private seal(endpoint: Endpoint): string {
@@ -74,6 +78,8 @@ export class EndpointStore {
       this.keys.endpoint(id),
       this.keys.subscriberEndpoints(subscriberId),
       this.keys.subscriberEndpointsVersion(subscriberId),
+      this.keys.endpointIds(),
+      this.keys.disabledEndpointIds(),
       this.seal(endpoint),
       id,
       createdAt,
@@ -83,6 +89,7 @@ export class EndpointStore {
       this.now(),
       subscriberId,
       endpoint.rateLimit?.perSecond ?? '',
+      endpoint.status,
     );
     return created === 1;
   }
@@ -96,6 +103,7 @@ export class EndpointStore {
     // The scheduler's copy of its subscriber and rate limit, written with the endpoint so that a
     // changed limit applies to the deliveries already waiting.
     this.lanes.appendEndpointSettings(multi, endpoint);
+    this.byStatus.appendSave(multi, endpoint);
     await multi
       .set(this.keys.endpoint(endpoint.id), this.seal(endpoint))
       .incr(this.keys.endpointVersion(endpoint.id))
@@ -142,7 +150,7 @@ export class EndpointStore {
       const stored = JSON.parse(raw) as Endpoint;
       const sealed = sealSecrets(this.box, 'endpoint', { recordId: id, subscriberId: stored.subscriberId }, changes);
       const next = { ...stored, ...sealed };
-      if (await compareAndSet(this.redis, key, raw, JSON.stringify(next))) {
+      if (await this.byStatus.setIfUnchanged(raw, next, JSON.stringify(next))) {
         const multi = this.redis.multi();
         if ('rateLimit' in changes) this.lanes.appendEndpointSettings(multi, next);
         // Bumped before the change is answered: an attempt starting after that reloads the endpoint.
@@ -181,6 +189,7 @@ export class EndpointStore {
     // Its rate limit goes first (waking it if it sleeps for the rate): the deliveries left in its
     // lane are only ended by the worker (endpoint_deleted), and need not wait a turn each.
     this.lanes.appendEndpointSettings(multi, { id: endpoint.id, subscriberId: endpoint.subscriberId, rateLimit: undefined });
+    this.byStatus.appendDelete(multi, endpoint.id);
     await multi
       .del(this.keys.endpoint(endpoint.id))
       // Deleted is a change too: a worker's cached copy must not be used once this is answered.

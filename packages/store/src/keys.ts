@@ -9,6 +9,10 @@ export function createKeys(prefix: string) {
     /** Bumped with every change to the endpoint (none before its first): a copy cached at an older version is stale. */
     endpointVersion: (id: string) => `${prefix}:ep:${id}:v`,
     subscriberEndpoints: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps`,
+    /** Every live endpoint's id, and the disabled ones' (sets; endpoint-status-index.ts), and when they were first built. */
+    endpointIds: () => `${prefix}:eps`,
+    disabledEndpointIds: () => `${prefix}:eps:disabled`,
+    endpointIdsBuilt: () => `${prefix}:eps:built`,
     /** Bumped by every change to a subscriber's endpoints: says whether a process's cached fan-out set is current. */
     subscriberEndpointsVersion: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-version`,
     /** Endpoints deleted within the retention period (sorted set by deletion time): their deliveries are still history. */
