@@ -15,6 +15,7 @@ import type {
   WhoAmI,
 } from '../lib/api-types';
 import { busyRetryDelayMs } from '../lib/busy-retry';
+import { RefusedReads } from '../lib/refused-reads';
 
 /** An error answered by the API, kept in its own words: message, code and each detail's path. */
 export class ApiError extends Error {
@@ -57,17 +58,28 @@ export function setUnauthorizedHandler(handler: ((key: string) => void) | null):
   onUnauthorized = handler;
 }
 
+/** Reads refused for the subscriber's spent work budget, held back until their Retry-After. */
+const refusedReads = new RefusedReads<ApiError>();
+
 /**
  * Every call goes to the public /v1 API on this origin with the key in the Authorization header. A
  * read refused because the subscriber's heavy listings are all running is asked again shortly
- * (busyRetryDelayMs).
+ * (busyRetryDelayMs); one refused because its work budget is spent is not asked again until the
+ * API's Retry-After (RefusedReads): its polls get that refusal without a request.
  */
 export async function apiRequest<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
+  const held = refusedReads.heldBack(method, `${key} ${path}`, Date.now());
+  if (held) throw held;
   for (let tries = 1; ; tries++) {
     try {
       return await apiRequestOnce<T>(key, method, path, body);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
+      refusedReads.note(
+        { method, path: `${key} ${path}`, status: err.status, code: err.code, retryAfter: err.retryAfter },
+        err,
+        Date.now(),
+      );
       const delayMs = busyRetryDelayMs({ method, status: err.status, code: err.code, retryAfter: err.retryAfter }, tries);
       if (delayMs === null) throw err;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
