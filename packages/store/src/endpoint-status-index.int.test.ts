@@ -14,34 +14,41 @@ describe('endpoints counted by status', () => {
       .exec();
   }
 
-  it('says nothing until built, then follows every create, disable, re-enable, save and delete', async () => {
-    expect(await index().counts()).toBeNull();
-    await index().rebuild();
-    expect(await index().counts()).toEqual({ active: 0, disabled: 0 });
+  /** The counts, once the index has been built. */
+  async function counts() {
+    const { builtAt, ...byStatus } = await index().counts();
+    expect(builtAt).not.toBeNull();
+    return byStatus;
+  }
+
+  it('has no build time until built, then follows every create, disable, re-enable, save and delete', async () => {
+    expect((await index().counts()).builtAt).toBeNull();
+    await index().rebuild(1234);
+    expect(await index().counts()).toEqual({ active: 0, disabled: 0, builtAt: 1234 });
 
     const a = buildEndpoint({ subscriberId: 'sub_a', url: 'https://a.example/hook' });
     const b = buildEndpoint({ subscriberId: 'sub_a', url: 'https://b.example/hook' });
     expect(await db.store.endpoints.create(a, 10)).toBe(true);
     expect(await db.store.endpoints.create(b, 10)).toBe(true);
-    expect(await index().counts()).toEqual({ active: 2, disabled: 0 });
+    expect(await counts()).toEqual({ active: 2, disabled: 0 });
 
     await db.store.endpoints.update(a.id, { status: 'disabled', disabledAt: 5 });
-    expect(await index().counts()).toEqual({ active: 1, disabled: 1 });
+    expect(await counts()).toEqual({ active: 1, disabled: 1 });
     // The same change twice counts once.
     await db.store.endpoints.update(a.id, { status: 'disabled', disabledAt: 6 });
-    expect(await index().counts()).toEqual({ active: 1, disabled: 1 });
+    expect(await counts()).toEqual({ active: 1, disabled: 1 });
     await db.store.endpoints.update(a.id, { status: 'active' });
-    expect(await index().counts()).toEqual({ active: 2, disabled: 0 });
+    expect(await counts()).toEqual({ active: 2, disabled: 0 });
 
     await db.store.endpoints.save({ ...b, status: 'disabled' });
-    expect(await index().counts()).toEqual({ active: 1, disabled: 1 });
+    expect(await counts()).toEqual({ active: 1, disabled: 1 });
 
     await db.store.endpoints.delete(b);
     await db.store.endpoints.delete(b);
-    expect(await index().counts()).toEqual({ active: 1, disabled: 0 });
+    expect(await counts()).toEqual({ active: 1, disabled: 0 });
     // A change to an endpoint deleted meanwhile finds it gone and files nothing.
     expect(await db.store.endpoints.update(b.id, { status: 'active' })).toBeNull();
-    expect(await index().counts()).toEqual({ active: 1, disabled: 0 });
+    expect(await counts()).toEqual({ active: 1, disabled: 0 });
   });
 
   it("builds from endpoints written before the index, dropping ids whose endpoint is gone, and counts in two commands whatever the deployment's size", async () => {
@@ -58,21 +65,60 @@ describe('endpoints counted by status', () => {
     await db.redis.del(db.store.keys.endpointIds(), db.store.keys.disabledEndpointIds());
     await db.redis.sadd(db.store.keys.endpointIds(), 'ep_gone');
     await db.redis.sadd(db.store.keys.disabledEndpointIds(), 'ep_gone');
-    expect(await index().counts()).toBeNull();
+    expect((await index().counts()).builtAt).toBeNull();
 
     expect(await index().claimRebuild(60_000)).toBe(true);
     expect(await index().claimRebuild(60_000)).toBe(false);
-    await index().rebuild();
-    expect(await index().counts()).toEqual({ active: 87, disabled: 3 });
+    await index().rebuild(Date.now());
+    await index().releaseRebuild();
+    expect(await index().claimRebuild(60_000)).toBe(true);
+    expect(await counts()).toEqual({ active: 87, disabled: 3 });
     expect(await db.redis.sismember(db.store.keys.endpointIds(), 'ep_gone')).toBe(0);
 
     const watch = watchCommands(db.redis);
     try {
       await index().counts();
-      // MULTI, EXISTS, SCARD, SCARD, EXEC: no read per subscriber or endpoint.
+      // MULTI, GET, SCARD, SCARD, EXEC: no read per subscriber or endpoint.
       expect(watch.sent).toBe(5);
     } finally {
       watch.stop();
     }
+  });
+
+  it('built again beside creates, disables, re-enables and deletes, agrees with the records, and mends what a version without the index left', async () => {
+    await subscriber('sub_busy');
+    const made = [];
+    for (let i = 0; i < 250; i++) {
+      const endpoint = buildEndpoint({ subscriberId: 'sub_busy', url: `https://h${i}.example/` });
+      await db.store.endpoints.create(endpoint, 1000);
+      made.push(endpoint);
+    }
+    // What a process of an earlier version leaves: an active endpoint filed as disabled, a
+    // disabled one filed as active, and the id of one it deleted.
+    await db.redis.sadd(db.store.keys.disabledEndpointIds(), made[0]!.id);
+    await db.redis.set(db.store.keys.endpoint(made[1]!.id), JSON.stringify({ ...made[1], status: 'disabled' }));
+    await db.redis.sadd(db.store.keys.endpointIds(), 'ep_deleted_by_old');
+
+    const changes = (async () => {
+      for (let i = 2; i < 250; i += 3) {
+        await db.store.endpoints.update(made[i]!.id, { status: 'disabled', disabledAt: 1 });
+        await db.store.endpoints.delete(made[i + 1]!);
+        const added = buildEndpoint({ subscriberId: 'sub_busy', url: `https://new${i}.example/` });
+        await db.store.endpoints.create(added, 1000);
+        await db.store.endpoints.update(added.id, { status: 'disabled', disabledAt: 1 });
+        await db.store.endpoints.update(added.id, { status: 'active' });
+      }
+    })();
+    await Promise.all([index().rebuild(Date.now()), changes]);
+
+    // The truth, from the records themselves.
+    const ids = await db.redis.zrange(db.store.keys.subscriberEndpoints('sub_busy'), 0, -1);
+    const records = await db.redis.mget(ids.map((id) => db.store.keys.endpoint(id)));
+    const disabled = records.filter((r) => r && (JSON.parse(r) as { status: string }).status === 'disabled').length;
+    expect(await counts()).toEqual({ active: ids.length - disabled, disabled });
+    expect(disabled).toBeGreaterThan(80);
+    expect(await db.redis.sismember(db.store.keys.disabledEndpointIds(), made[0]!.id)).toBe(0);
+    expect(await db.redis.sismember(db.store.keys.disabledEndpointIds(), made[1]!.id)).toBe(1);
+    expect(await db.redis.sismember(db.store.keys.endpointIds(), 'ep_deleted_by_old')).toBe(0);
   });
 });

@@ -13,6 +13,8 @@ export function createKeys(prefix: string) {
     endpointIds: () => `${prefix}:eps`,
     disabledEndpointIds: () => `${prefix}:eps:disabled`,
     endpointIdsBuilt: () => `${prefix}:eps:built`,
+    /** Held by the worker building the endpoint index (string with an expiry). */
+    endpointIdsBuildClaim: () => `${prefix}:eps:built:claim`,
     /** Bumped by every change to a subscriber's endpoints: says whether a process's cached fan-out set is current. */
     subscriberEndpointsVersion: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps-version`,
     /** Endpoints deleted within the retention period (sorted set by deletion time): their deliveries are still history. */
