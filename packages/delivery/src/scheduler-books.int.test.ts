@@ -40,6 +40,8 @@ describe('the scheduler and the records, after a random mix of publishes, disabl
     const fail = (what: string, detail: unknown) => new Error(`seed ${seed}: ${what}: ${JSON.stringify(detail)}`);
 
     h = await startEngineHarness({ concurrency: 10 });
+    // Two workers take the same lanes, as two processes would.
+    await h.addWorker();
     receiver = await TestReceiver.start((_req: ReceivedRequest, res: ServerResponse) => {
       const roll = random();
       const status = roll < 0.6 ? 200 : roll < 0.8 ? 503 : 400;
@@ -65,7 +67,7 @@ describe('the scheduler and the records, after a random mix of publishes, disabl
     }
     const deliveries = new Set<string>();
     const endpointOf = new Map<string, Endpoint>();
-    const ops = { publish: 0, disable: 0, enable: 0, retry: 0, replay: 0, flap: 0 };
+    const ops = { publish: 0, disable: 0, enable: 0, rate: 0, retry: 0, replay: 0, flap: 0 };
 
     for (let step = 0; step < 250; step++) {
       const roll = random();
@@ -100,6 +102,13 @@ describe('the scheduler and the records, after a random mix of publishes, disabl
       } else if (roll < 0.76) {
         await h.saveEndpoint(pick(endpoints)); // active again, as PATCH {"status":"active"} makes it
         ops.enable++;
+      } else if (roll < 0.8) {
+        // A rate limit set or lifted (PATCH rateLimit): deliveries wait their turn, or park.
+        const at = endpoints.indexOf(pick(endpoints));
+        const { rateLimit: _, ...rest } = endpoints[at]!;
+        endpoints[at] = random() < 0.5 ? { ...rest, rateLimit: { perSecond: 20 } } : rest;
+        await h.saveEndpoint(endpoints[at]);
+        ops.rate++;
       } else if (deliveries.size > 0) {
         const record = await h.store.deliveries.get(pick([...deliveries]));
         const replay = roll >= 0.9;
