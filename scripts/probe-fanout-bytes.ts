@@ -3,8 +3,8 @@
 // a victim subscriber publishes a small event every 20 ms to an endpoint of its own. A worker
 // process runs as apps/worker starts it (concurrency 100 / slow 20) from the tree PROBE_TREE (the
 // current one by default, so an older checkout can be measured the same way), on a redis-server
-// of the probe's own. Prints the Redis CPU (INFO cpu) and commands while the attack ran, the
-// worker's parks (hookrelay_deliveries_parked_total) and the victim's publish-to-arrival p50/p99.
+// of the probe's own. Prints the Redis CPU (INFO cpu), the worker's CPU and the commands while the
+// attack ran, the worker's parks (hookrelay_deliveries_parked_total) and the victim's publish-to-arrival p50/p99.
 // Not part of the test run; docs/performance.md quotes it. PROBE_REDIS_PROFILE=1 logs every call in
 // Redis's SLOWLOG and adds Redis's time by script and command (bench/redis-stats.ts's byCall): that
 // run's CPU reads high, so compare scripts within it, not with another run.
@@ -25,6 +25,14 @@ const ENDPOINTS = Number(process.env.PROBE_ENDPOINTS ?? 100);
 const PAYLOAD = Number(process.env.PROBE_PAYLOAD_BYTES ?? 1024 * 1024);
 const PREFIX = 'probefan';
 const PROFILE = process.env.PROBE_REDIS_PROFILE === '1';
+
+/** The worker process's CPU so far (prom-client's process_cpu_seconds_total on its metrics port). */
+async function workerCpuSeconds(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const m = /^process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text);
+  if (!m) throw new Error('the worker does not report process_cpu_seconds_total');
+  return Number(m[1]);
+}
 
 function field(info: string, name: string): number {
   const m = new RegExp(`${name}[:=]([0-9.]+)`).exec(info);
@@ -109,6 +117,7 @@ async function main(): Promise<void> {
     }
     const profile = PROFILE ? await measureRedisWork(redis, { byCall: true }) : undefined;
     await redis.config('RESETSTAT');
+    const workerCpu0 = await workerCpuSeconds(metricsPort);
     const cpu0 = await redis.info('cpu');
     const t0 = Date.now();
     let stop = false;
@@ -130,6 +139,7 @@ async function main(): Promise<void> {
     stop = true;
     await victimLoop;
     const cpu1 = await redis.info('cpu');
+    const workerCpuS = (await workerCpuSeconds(metricsPort)) - workerCpu0;
     const byCall = profile ? ((await profile.finish()).byCall ?? []).slice(0, 25) : undefined;
     const stats = await redis.info('commandstats');
     const cpuS = (i: string) => field(i, 'used_cpu_sys') + field(i, 'used_cpu_user');
@@ -151,6 +161,7 @@ async function main(): Promise<void> {
         tree: TREE,
         attackMs,
         redisCpuS: Number((cpuS(cpu1) - cpuS(cpu0)).toFixed(3)),
+        workerCpuS: Number(workerCpuS.toFixed(3)),
         redisCpuSysS: Number((field(cpu1, 'used_cpu_sys') - field(cpu0, 'used_cpu_sys')).toFixed(3)),
         redisNetOutMiB: Math.round(field(await redis.info('stats'), 'total_net_output_bytes') / 2 ** 20),
         evalshaMs: Math.round(evalsha / 1000),

@@ -1,5 +1,5 @@
 import { bodyForScheme } from '@hookrelay/signing';
-import { SchemeBodies } from './scheme-bodies';
+import { BYTES_FROM_CHARS, SchemeBodies } from './scheme-bodies';
 
 const X_SIGNATURE = { scheme: 'x-signature' } as const;
 const HUB = { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: true } as const;
@@ -45,5 +45,24 @@ describe('SchemeBodies', () => {
     bodies.bodyFor(X_SIGNATURE, big);
     expect(make).toHaveBeenCalledTimes(3);
     expect(bodies.size).toBeLessThanOrEqual(100);
+  });
+
+  it('hands out a payload of BYTES_FROM_CHARS characters or more as its UTF-8 bytes, encoded once per event, for every scheme', () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies(8 * 1024 * 1024, make);
+    const large = event('evt_large', { text: 'café ☕ 😀 '.repeat(BYTES_FROM_CHARS / 8) });
+    expect(large.payload.length).toBeGreaterThanOrEqual(BYTES_FROM_CHARS);
+    const raw = bodies.bodyFor(HUB, large);
+    expect(raw).toEqual(Buffer.from(large.payload));
+    for (let i = 0; i < 10; i++) expect(bodies.bodyFor(HUB, large)).toBe(raw);
+    const reserialised = bodies.bodyFor(X_SIGNATURE, large);
+    expect(Buffer.isBuffer(reserialised) && reserialised.toString('utf8')).toBe(bodyForScheme(X_SIGNATURE, large.payload));
+    expect(bodies.bodyFor(X_SIGNATURE, large)).toBe(reserialised);
+    expect(make).toHaveBeenCalledTimes(1);
+    expect(bodies.size).toBe(raw.length + reserialised.length);
+    // One character short of it: the stored text, nothing kept.
+    const small = { id: 'evt_small', payload: 'x'.repeat(BYTES_FROM_CHARS - 1) };
+    expect(bodies.bodyFor(HUB, small)).toBe(small.payload);
+    expect(bodies.size).toBe(raw.length + reserialised.length);
   });
 });

@@ -5,7 +5,8 @@ import { ResponseLimitError } from './response-limit-error';
 export interface OutboundRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** Text (sent as UTF-8) or its bytes: a large payload is encoded once per event (SchemeBodies), not per attempt. */
+  body: string | Buffer;
   timeoutMs: number;
 }
 

@@ -3,6 +3,7 @@ import { newSigningSecret } from '@hookrelay/signing';
 import { buildEndpoint, buildEvent, startZendutyPythonReceiver, useTestReceiver } from '@hookrelay/testing';
 import { Webhook } from 'standardwebhooks';
 import { useEngineHarness } from './engine-harness';
+import { BYTES_FROM_CHARS } from './scheme-bodies';
 
 // Each scheme is checked by something other than our own verifier: the standardwebhooks package,
 // Zenduty's Python snippet run by python3, and a plain HMAC computed here.
@@ -99,6 +100,60 @@ describe('signed deliveries, verified independently', () => {
       await python.waitFor(1);
       expect(python.results).toEqual([{ verified: true, event_id: event.id }]);
       expect((await h.waitForState(id, ['delivered', 'failed'])).state).toBe('delivered');
+    } finally {
+      await python.stop();
+    }
+  });
+
+  it('signs a large payload (sent as bytes encoded once per event) so that every scheme verifies, to several endpoints, during a rotation', async () => {
+    // 200 KB with characters of 1 to 4 bytes, past BYTES_FROM_CHARS: the worker sends it as bytes.
+    const text = 'plain ascii, café ☕, 😀 '.repeat(8000);
+    const event = buildEvent({ payload: JSON.stringify({ text }) });
+    expect(event.payload.length).toBeGreaterThan(BYTES_FROM_CHARS);
+    const hubSecret = 'hub-secret-0123456789abcdef';
+    const [oldSecret, newSecret] = [newSigningSecret('standard-webhooks'), newSigningSecret('standard-webhooks')];
+    const zendutyKey = 'zenduty-signing-key-0123456789';
+    const python = await startZendutyPythonReceiver(zendutyKey);
+    try {
+      const endpoints = [
+        buildEndpoint({
+          url: `${receiver.url}/hub1`,
+          secret: hubSecret,
+          signature: { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: true },
+        }),
+        buildEndpoint({
+          url: `${receiver.url}/hub2`,
+          secret: hubSecret,
+          signature: { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: true },
+        }),
+        buildEndpoint({
+          url: `${receiver.url}/std`,
+          secret: newSecret,
+          previousSecrets: [{ secret: oldSecret, expiresAt: Date.now() + 60_000 }],
+          signature: { scheme: 'standard-webhooks' },
+        }),
+        buildEndpoint({ url: python.url, secret: zendutyKey, signature: { scheme: 'x-signature' } }),
+      ];
+      for (const e of endpoints) await h.saveEndpoint(e);
+      const [created = []] = await h.publisher.enqueue([{ event, endpoints }]);
+      for (const d of created) await h.waitForState(d.id, ['delivered']);
+      await python.waitFor(1);
+      expect(python.results).toEqual([{ verified: true, event_id: event.id }]);
+
+      expect(receiver.requests.map((r) => r.url).sort()).toEqual(['/hub1', '/hub2', '/std']);
+      for (const req of receiver.requests) {
+        expect(req.body.toString('utf8')).toBe(event.payload);
+        if (req.url === '/std') {
+          const headers = {
+            'webhook-id': String(req.headers['webhook-id']),
+            'webhook-timestamp': String(req.headers['webhook-timestamp']),
+            'webhook-signature': String(req.headers['webhook-signature']),
+          };
+          for (const secret of [oldSecret, newSecret]) expect(new Webhook(secret).verify(req.body.toString(), headers)).toEqual({ text });
+        } else {
+          expect(req.headers['x-hub-signature']).toBe(`sha256=${createHmac('sha256', hubSecret).update(req.body).digest('hex')}`);
+        }
+      }
     } finally {
       await python.stop();
     }

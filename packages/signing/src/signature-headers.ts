@@ -1,4 +1,5 @@
 import type { SignatureConfig } from '@hookrelay/contracts';
+import type { Bytes } from '@hookrelay/verify';
 import { standardWebhooksHeaders } from './standard-webhooks';
 import { hubSignatureHeaders } from './x-hub-signature';
 import { zendutyBody, zendutySignatureHeaders } from './x-signature';
@@ -8,8 +9,11 @@ export interface SigningInput {
   eventId: string;
   /** Unix seconds, injected by the caller: signing never reads the clock, so retries and tests are reproducible. */
   timestampSeconds: number;
-  /** The exact body text that will be sent (UTF-8); for x-signature, the output of `bodyForScheme`. */
-  body: string;
+  /**
+   * The exact body that will be sent: its text (signed as UTF-8) or those bytes; for x-signature,
+   * the output of `bodyForScheme`. Bytes save the encoding per signature of a large body.
+   */
+  body: Bytes;
   /** Current secret first, then secrets still in rotation grace. */
   secrets: readonly string[];
 }

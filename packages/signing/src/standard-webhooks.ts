@@ -1,4 +1,4 @@
-import { standardWebhooksSignature } from '@hookrelay/verify';
+import { standardWebhooksSignature, type Bytes } from '@hookrelay/verify';
 
 /**
  * Headers for standard-webhooks (each signature is @hookrelay/verify's `standardWebhooksSignature`).
@@ -10,7 +10,7 @@ export function standardWebhooksHeaders(
   secrets: readonly string[],
   eventId: string,
   timestampSeconds: number,
-  body: string,
+  body: Bytes,
 ): Record<string, string> {
   if (secrets.length === 0) throw new Error('standard-webhooks needs at least one secret');
   if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) {

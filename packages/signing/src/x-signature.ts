@@ -1,8 +1,8 @@
-import { ZENDUTY_SIGNATURE_HEADER, zendutySignature } from '@hookrelay/verify';
+import { ZENDUTY_SIGNATURE_HEADER, zendutySignature, type Bytes } from '@hookrelay/verify';
 import { pythonJsonDumps } from './python-json';
 
 /** Headers for x-signature: one value, so only the current secret signs (same rotation caveat as x-hub-signature). */
-export function zendutySignatureHeaders(secrets: readonly string[], body: string): Record<string, string> {
+export function zendutySignatureHeaders(secrets: readonly string[], body: Bytes): Record<string, string> {
   const current = secrets[0];
   if (current === undefined) throw new Error('x-signature needs at least one secret');
   return { [ZENDUTY_SIGNATURE_HEADER]: zendutySignature(current, body) };
