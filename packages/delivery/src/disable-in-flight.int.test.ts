@@ -37,8 +37,8 @@ describe('a delivery whose endpoint is disabled while its attempt is in flight',
     expect(delivery).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', attempts: 1 });
     expect(delivery?.nextAttemptAt).toBeUndefined();
     expect(await h.store.lanes.liveFor(delivery!.endpointId)).toEqual([]);
-    // The attempt itself is in the history.
-    expect((await h.store.deliveries.attempts(id)).map((a) => a.statusCode)).toEqual([503]);
+    // The attempt itself is in the history, as failed: the retry it asked for is not made.
+    expect((await h.store.deliveries.attempts(id)).map((a) => [a.statusCode, a.outcome])).toEqual([[503, 'failed']]);
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'disabled' })).toBe(1);
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'failed' })).toBe(0);
   });

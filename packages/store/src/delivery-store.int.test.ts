@@ -242,9 +242,10 @@ describe('DeliveryStore re-opening and patching', () => {
       // The retry's job read the record before that attempt was recorded: it too says attempt 1.
       expect((await d.retry(200)).countedElsewhere).toBe(false);
       expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'delivered', attempts: 2, lastStatusCode: 200 });
-      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode])).toEqual([
-        [1, 503],
-        [2, 200],
+      // Recorded while the delivery was open again: a retry (the person's) did follow it.
+      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([
+        [1, 503, 'retry'],
+        [2, 200, 'delivered'],
       ]);
       expect(await db.store.lanes.entry(d.id)).toBeNull();
     });
@@ -258,9 +259,10 @@ describe('DeliveryStore re-opening and patching', () => {
       // The same call again (a repeat) writes nothing more.
       expect((await d.old(503)).countedElsewhere).toBe(true);
       expect((await d.retry(200)).countedElsewhere).toBe(true);
-      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode])).toEqual([
-        [1, 200],
-        [2, 503],
+      // The old attempt's retry was not made (the delivery had ended): failed in the history.
+      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([
+        [1, 200, 'delivered'],
+        [2, 503, 'failed'],
       ]);
       expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'delivered', attempts: 2 });
     });

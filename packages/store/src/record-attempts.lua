@@ -139,9 +139,11 @@ local function stateFields(a, last, dropped, number)
   return fields
 end
 
--- An attempt's JSON with its number left out: an attempt recorded late is kept under another number.
+-- An attempt's JSON with its number left out, and a retry it asked for taken as a failure: an attempt
+-- recorded late is kept under another number, and as failed when no retry followed it (recordOne).
 local function unnumbered(json)
-  return (string.gsub(json, '"attempt":%d+', '"attempt":0', 1))
+  local out = string.gsub(json, '"attempt":%d+', '"attempt":0', 1)
+  return (string.gsub(out, '"outcome":"retry"', '"outcome":"failed"', 1))
 end
 
 -- Whether the attempt `json` is one a delivery's history keeps (at most attemptsKept), whatever
@@ -202,6 +204,12 @@ local function recordOne(p)
       return reply
     end
     attemptJson = string.gsub(attemptJson, '"attempt":%d+', '"attempt":' .. number, 1)
+  end
+  -- Its delivery had ended before it was recorded (a disable failed it, or the current job ended it
+  -- first): the retry it asked for is not made, so its history shows it as failed.
+  local endedBefore = ARGV[a + 5] ~= '' and not x and not reopened and (record.state == 'failed' or record.state == 'delivered')
+  if endedBefore and ARGV[a + 4] ~= 'delivered' then
+    attemptJson = string.gsub(attemptJson, '"outcome":"retry"', '"outcome":"failed"', 1)
   end
   record.attempts = number or p.attempt
   local retention = tonumber(ARGV[a + 1])
