@@ -7,7 +7,7 @@ import type { OutboundRequest } from './send';
 export interface PrepareOptions {
   userAgent: string;
   nowMs: number;
-  /** The worker's bodies of re-serialising schemes, made once per event. @defaultValue made for this attempt */
+  /** The worker's bodies (re-serialised for x-signature, large payloads as bytes), made once per event. @defaultValue made for this attempt */
   bodies?: SchemeBodies;
 }
 

@@ -50,7 +50,7 @@ export interface ProcessorDeps {
   slowAttemptMs?: number;
   /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
   parkMs?: number;
-  /** Bodies of re-serialising signature schemes, made once per event (shared by the worker's lanes). */
+  /** Bodies made once per event (re-serialised for x-signature, large payloads as bytes; shared by the worker's lanes). */
   bodies?: SchemeBodies;
   /** Events read for earlier attempts (shared by the worker's lanes): a fan-out's event is read from Redis once. */
   events?: ParsedEvents;

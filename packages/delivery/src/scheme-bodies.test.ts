@@ -65,4 +65,15 @@ describe('SchemeBodies', () => {
     expect(bodies.bodyFor(HUB, small)).toBe(small.payload);
     expect(bodies.size).toBe(raw.length + reserialised.length);
   });
+
+  it("keeps encoded payloads apart: other events' large payloads never push out a re-serialised body", () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies(1024 * 1024, make, 1024 * 1024);
+    const zenduty = event('evt_zenduty', { text: '😀'.repeat(BYTES_FROM_CHARS) });
+    const first = bodies.bodyFor(X_SIGNATURE, zenduty);
+    // Forty other large events, each encoded once: 4 MB through a 1 MB cache of their own.
+    for (let i = 0; i < 40; i++) bodies.bodyFor(HUB, { id: `evt_other${i}`, payload: 'x'.repeat(100_000) });
+    expect(bodies.bodyFor(X_SIGNATURE, zenduty)).toBe(first);
+    expect(make).toHaveBeenCalledTimes(1);
+  });
 });

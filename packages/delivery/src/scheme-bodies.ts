@@ -8,47 +8,62 @@ import { BytesBoundedCache } from './bytes-bounded-cache';
  * Python's `json.dumps` of the parsed payload): made on every attempt instead, one subscriber's
  * 1 MiB payload of emoji fanned out to 40 such endpoints took ~100 ms of the shared worker per
  * attempt, 4.8 s for the event, and another subscriber's deliveries waited seconds behind it. And
- * large bodies (BYTES_FROM_CHARS and more) are handed out as bytes, encoded once per event: as
+ * large payloads (BYTES_FROM_CHARS and more) are handed out as bytes, encoded once per event: as
  * text each attempt encoded it again for every signature (a secret in rotation signs too) and for
- * the socket (~0.5 ms per MiB of ASCII each, ~0.7 ms of emoji). A smaller payload is handed out as
- * stored, keeping nothing. Bounded in bytes: the oldest go first, and a body over a quarter of the
- * bound is made each time rather than kept.
+ * the socket (~0.5 ms per MiB of ASCII each, ~0.7 ms of emoji). A smaller payload of another
+ * scheme is handed out as stored.
+ *
+ * Each kind is kept in a cache of its own, bounded in bytes (the least recently used go first, and
+ * a body over a quarter of its bound is made each time): cheap raw bytes of other subscribers'
+ * large events cannot push out a re-serialised body, which costs ~80 ms per MiB to make again.
  */
 export class SchemeBodies {
-  private readonly bodies: BytesBoundedCache<string | Buffer>;
+  private readonly reserialised: BytesBoundedCache<string | Buffer>;
+  private readonly encoded: BytesBoundedCache<Buffer>;
 
   /**
-   * @param maxBytes bodies kept at most, in bytes.
+   * @param maxBytes re-serialised bodies kept at most, in bytes.
    * @param make how a re-serialised body is made (tests count the calls).
+   * @param maxEncodedBytes encoded payloads kept at most, in bytes.
    */
   constructor(
     maxBytes = DEFAULT_SCHEME_BODY_BYTES,
     private readonly make: typeof bodyForScheme = bodyForScheme,
+    maxEncodedBytes = DEFAULT_ENCODED_BODY_BYTES,
   ) {
-    this.bodies = new BytesBoundedCache(maxBytes);
+    this.reserialised = new BytesBoundedCache(maxBytes);
+    this.encoded = new BytesBoundedCache(maxEncodedBytes);
   }
 
   bodyFor(config: SignatureConfig, event: Pick<StoredEvent, 'id' | 'payload'>): string | Buffer {
-    const reserialised = config.scheme === 'x-signature';
-    if (!reserialised && event.payload.length < BYTES_FROM_CHARS) return event.payload;
-    const key = reserialised ? `${event.id}:x-signature` : event.id;
-    const kept = this.bodies.get(key);
+    if (config.scheme === 'x-signature') {
+      const kept = this.reserialised.get(event.id);
+      if (kept !== undefined) return kept;
+      const text = this.make(config, event.payload);
+      // x-signature bodies are ASCII (json.dumps escapes the rest): a byte per character.
+      const body = text.length < BYTES_FROM_CHARS ? text : Buffer.from(text);
+      this.reserialised.keep(event.id, body, body.length);
+      return body;
+    }
+    if (event.payload.length < BYTES_FROM_CHARS) return event.payload;
+    const kept = this.encoded.get(event.id);
     if (kept !== undefined) return kept;
-    const text = reserialised ? this.make(config, event.payload) : event.payload;
-    // x-signature bodies are ASCII (json.dumps escapes the rest): a byte per character.
-    const body = text.length < BYTES_FROM_CHARS ? text : Buffer.from(text);
-    this.bodies.keep(key, body, body.length);
+    const body = Buffer.from(event.payload);
+    this.encoded.keep(event.id, body, body.length);
     return body;
   }
 
-  /** Bytes kept now (for tests and the curious). */
+  /** Bytes kept now, both kinds (for tests and the curious). */
   get size(): number {
-    return this.bodies.size;
+    return this.reserialised.size + this.encoded.size;
   }
 }
 
 /** Payloads of this many characters and more are sent as bytes encoded once per event (16 Ki). */
 export const BYTES_FROM_CHARS = 16 * 1024;
+
+/** 16 MB of encoded payloads: the largest sixteen, enough for the attempts of a fan-out in flight at once. */
+export const DEFAULT_ENCODED_BODY_BYTES = 16 * 1024 * 1024;
 
 /** 32 MB: ten of the largest bodies (a 1 MiB payload of emoji is ~3 MB once escaped), or many small ones. */
 export const DEFAULT_SCHEME_BODY_BYTES = 32 * 1024 * 1024;
