@@ -202,16 +202,21 @@ describe('DeliveryStore re-opening and patching', () => {
       expect(await db.store.lanes.entry(id)).toBeNull();
       expect(await db.store.deliveries.reopen([{ id, attempts: 0 }], ['failed'])).toEqual([id]);
       const newTicket = (await db.store.lanes.entry(id))!.ticket;
-      const record = (ticket: number, statusCode: number, startedAt: number) =>
-        db.store.deliveries.recordAttempt(
+      /** An attempt as the worker records it: a 200 delivers, a 400 fails for good, any other status asks for a retry. */
+      const record = (ticket: number, statusCode: number, startedAt: number) => {
+        const outcome = statusCode === 200 ? 'delivered' : statusCode === 400 ? 'failed' : 'retry';
+        return db.store.deliveries.recordAttempt(
           before,
-          { attempt: 1, startedAt, durationMs: 1, outcome: statusCode === 200 ? 'delivered' : 'retry', statusCode, requestHeaders: {} },
-          statusCode === 200
+          { attempt: 1, startedAt, durationMs: 1, outcome, statusCode, requestHeaders: {} },
+          outcome === 'delivered'
             ? { state: 'delivered', attempts: 1, lastStatusCode: 200 }
-            : { state: 'retrying', attempts: 1, nextAttemptAt: Date.now() + 60_000, lastStatusCode: statusCode },
-          { endpointId: endpoint.id, ok: statusCode === 200, final: statusCode === 200 ? 'delivered' : 'none' },
+            : outcome === 'failed'
+              ? { state: 'failed', attempts: 1, lastStatusCode: 400, failureReason: 'HTTP 400' }
+              : { state: 'retrying', attempts: 1, nextAttemptAt: Date.now() + 60_000, lastStatusCode: statusCode },
+          { endpointId: endpoint.id, ok: statusCode === 200, final: outcome === 'retry' ? 'none' : outcome },
           { ticket, lane: 'fast', pace: 'prompt' },
         );
+      };
       return {
         id,
         oldTicket,
@@ -248,6 +253,21 @@ describe('DeliveryStore re-opening and patching', () => {
         [2, 200, 'delivered'],
       ]);
       expect(await db.store.lanes.entry(d.id)).toBeNull();
+    });
+
+    it("is delivered when the old attempt, recorded after the retry's failure, had delivered it", async () => {
+      const d = await reopenedMidAttempt();
+      expect((await d.retry(400)).countedElsewhere).toBe(false);
+      expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'failed', attempts: 1 });
+      // The receiver took the old attempt's request: the delivery is delivered, counted where it failed.
+      expect((await d.old(200)).countedElsewhere).toBe(true);
+      const after = await db.store.deliveries.get(d.id);
+      expect(after).toMatchObject({ state: 'delivered', attempts: 2, lastStatusCode: 200 });
+      expect(after).not.toHaveProperty('failureReason');
+      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([
+        [1, 400, 'failed'],
+        [2, 200, 'delivered'],
+      ]);
     });
 
     it("adds the old attempt recorded after the retry's to the history without moving the state, and still knows a repeat", async () => {

@@ -495,10 +495,10 @@ export class DeliveryStore {
    * attempt, whether the attempt's pace moved the endpoint between lanes, and `countedElsewhere`:
    * the job's ticket was no longer the delivery's, which had been ended while the attempt ran (its
    * endpoint disabled) or is live under a newer ticket (reopened by a person, parked by another run
-   * of the job): the attempt joined its history but moved its state only if it delivered; or
-   * another attempt had taken its number (it joined the history as the next one); or it was
-   * recorded before. Either way whoever ended the delivery, or the job of its current ticket,
-   * counts how it ended.
+   * of the job): the attempt joined its history but moved its state only if it delivered (under
+   * the next number when another attempt had taken its own); or it was recorded before. Either
+   * way whoever ended the delivery, or the job of its current ticket, counts how it ended. (The
+   * current ticket's own attempt, renumbered after such another one, counts: false.)
    */
   async recordAttempt(
     delivery: DeliveryRecord,

@@ -141,6 +141,8 @@ end
 
 -- An attempt's JSON with its number left out, and a retry it asked for taken as a failure: an attempt
 -- recorded late is kept under another number, and as failed when no retry followed it (recordOne).
+-- The first `"attempt":<digits>` and `"outcome":"retry"` are the attempt's own: the worker writes
+-- both keys ahead of requestHeaders (processor.ts), and a header's value is a quoted string.
 local function unnumbered(json)
   local out = string.gsub(json, '"attempt":%d+', '"attempt":0', 1)
   return (string.gsub(out, '"outcome":"retry"', '"outcome":"failed"', 1))
@@ -225,7 +227,13 @@ local function recordOne(p)
   -- it, decides its state and counts its end. A record not written yet takes the first write below.
   local superseded = ARGV[a + 5] ~= '' and not x and record.exists and (reopened or record.state == 'failed' or record.state == 'delivered')
   local final = ARGV[a + 4]
-  if late then
+  if late and final == 'delivered' and record.state ~= 'delivered' then
+    -- The receiver has it, whatever the current job's attempt got: delivered (a job of the
+    -- current ticket still to come then finds it delivered and ends it unsent).
+    redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastErrorKind')
+    redis.call('HSET', delivery, unpack(stateFields(a, last, KEEP_ALL, number)))
+    record.state = 'delivered'
+  elseif late then
     redis.call('HSET', delivery, 'attempts', number, 'updatedAt', ARGV[a + 2])
     final = 'none'
   elseif superseded and final ~= 'delivered' then
