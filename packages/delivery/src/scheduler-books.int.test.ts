@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { DeliveryRecord, Endpoint } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver, waitForDrain, type ReceivedRequest } from '@hookrelay/testing';
-import { startEngineHarness, type EngineHarness } from './engine-harness';
+import { buildEndpoint, buildEvent, useTestReceiver, waitForDrain, type ReceivedRequest } from '@hookrelay/testing';
+import { useEngineHarness } from './engine-harness';
 
-/** A small seeded generator (mulberry32): a failing run is repeated with SCHEDULER_BOOKS_SEED. */
+/** A small seeded generator (mulberry32): a failing run's steps are repeated with SCHEDULER_BOOKS_SEED. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -26,28 +26,24 @@ const UNSENT = new Set(['endpoint_disabled', 'endpoint_deleted', 'event_expired'
  * receiver got in its delivery's history, numbered 1..n, the record counting them all.
  */
 describe('the scheduler and the records, after a random mix of publishes, disables, re-enables, retries and replays', () => {
-  let h: EngineHarness;
-  let receiver: TestReceiver;
-  afterEach(async () => {
-    await receiver?.close();
-    await h?.close();
-  });
+  const seed = Number(process.env.SCHEDULER_BOOKS_SEED ?? Date.now() % 1_000_000);
+  // The steps and the receiver's answers draw from generators of their own: the seed repeats both
+  // sequences (how they interleave with the workers still varies from run to run).
+  const answers = seeded(seed + 1);
+  const h = useEngineHarness({ concurrency: 10 }, 'each');
+  const receiver = useTestReceiver((_req: ReceivedRequest, res: ServerResponse) => {
+    const roll = answers();
+    const status = roll < 0.6 ? 200 : roll < 0.8 ? 503 : 400;
+    const delayMs = answers() < 0.3 ? 20 + answers() * 180 : 0;
+    setTimeout(() => res.writeHead(status).end(), delayMs);
+  }, 'each');
 
   it('keep every attempt, end every delivery and leave nothing behind', async () => {
-    const seed = Number(process.env.SCHEDULER_BOOKS_SEED ?? Date.now() % 1_000_000);
     const random = seeded(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const fail = (what: string, detail: unknown) => new Error(`seed ${seed}: ${what}: ${JSON.stringify(detail)}`);
-
-    h = await startEngineHarness({ concurrency: 10 });
     // Two workers take the same lanes, as two processes would.
     await h.addWorker();
-    receiver = await TestReceiver.start((_req: ReceivedRequest, res: ServerResponse) => {
-      const roll = random();
-      const status = roll < 0.6 ? 200 : roll < 0.8 ? 503 : 400;
-      const delayMs = random() < 0.3 ? 20 + random() * 180 : 0;
-      setTimeout(() => res.writeHead(status).end(), delayMs);
-    });
     const subscribers = ['sub_books_a', 'sub_books_b', 'sub_books_c'];
     const endpoints: Endpoint[] = [];
     for (const subscriberId of subscribers) {
@@ -143,7 +139,7 @@ describe('the scheduler and the records, after a random mix of publishes, disabl
     const open = records.filter((d) => d.state !== 'delivered' && d.state !== 'failed').map((d) => [d.id, d.state, d.attempts]);
     if (records.length !== ids.length || open.length > 0)
       throw fail('deliveries not ended', { missing: ids.length - records.length, open });
-    // Nothing left in the scheduler: no entry, nothing ready, due, leased or held.
+    // Nothing left in the scheduler: no entry, nothing ready, leased or held (waitForDrain saw nothing due).
     const sched = h.store.keys.sched();
     const left = {
       entries: await h.redis.hlen(`${sched}:d`),
