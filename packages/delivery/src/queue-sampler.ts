@@ -72,13 +72,14 @@ function trackEndpointIndex(options: QueueSamplerOptions, now: () => number) {
   const index = options.store.endpoints.byStatus;
   let building: Promise<void> | null = null;
   const build = async () => {
-    if (!(await index.claimRebuild(INDEX_BUILD_CLAIM_MS))) return;
+    const claim = await index.claimRebuild(INDEX_BUILD_CLAIM_MS);
+    if (claim === null) return;
     try {
       const started = now();
       await index.rebuild(started);
       options.logger.info({ durationMs: now() - started }, 'metrics.endpoint_index_built');
     } finally {
-      await index.releaseRebuild();
+      await index.releaseRebuild(claim);
     }
   };
   return {

@@ -8,7 +8,7 @@ const event = (id: string, payload: unknown) => ({ id, payload: JSON.stringify(p
 describe('SchemeBodies', () => {
   it("makes an event's x-signature body once, however many endpoints and attempts send it, and the same as bodyForScheme", () => {
     const make = jest.fn(bodyForScheme);
-    const bodies = new SchemeBodies(1024, make);
+    const bodies = new SchemeBodies({ maxBytes: 1024, make });
     const e = event('evt_1', { msg: 'héllo 😀', n: 1.5 });
     const first = bodies.bodyFor(X_SIGNATURE, e);
     for (let i = 0; i < 40; i++) expect(bodies.bodyFor(X_SIGNATURE, e)).toBe(first);
@@ -19,7 +19,7 @@ describe('SchemeBodies', () => {
 
   it('sends other schemes the payload as stored, keeping nothing', () => {
     const make = jest.fn(bodyForScheme);
-    const bodies = new SchemeBodies(1024, make);
+    const bodies = new SchemeBodies({ maxBytes: 1024, make });
     const e = event('evt_2', { a: 1 });
     expect(bodies.bodyFor(HUB, e)).toBe(e.payload);
     expect(make).not.toHaveBeenCalled();
@@ -28,7 +28,7 @@ describe('SchemeBodies', () => {
 
   it('keeps at most its bound in bytes, dropping the least recently used, and does not keep a body over a quarter of it', () => {
     const make = jest.fn(bodyForScheme);
-    const bodies = new SchemeBodies(100, make);
+    const bodies = new SchemeBodies({ maxBytes: 100, make });
     const events = ['a', 'b', 'c', 'd'].map((k) => event(`evt_${k}`, { k: k.repeat(15) })); // 24 B each
     for (const e of events) bodies.bodyFor(X_SIGNATURE, e);
     expect(bodies.size).toBe(96);
@@ -49,7 +49,7 @@ describe('SchemeBodies', () => {
 
   it('hands out a payload of BYTES_FROM_CHARS characters or more as its UTF-8 bytes, encoded once per event, for every scheme', () => {
     const make = jest.fn(bodyForScheme);
-    const bodies = new SchemeBodies(8 * 1024 * 1024, make);
+    const bodies = new SchemeBodies({ maxBytes: 8 * 1024 * 1024, maxEncodedBytes: 8 * 1024 * 1024, make });
     const large = event('evt_large', { text: 'café ☕ 😀 '.repeat(BYTES_FROM_CHARS / 8) });
     expect(large.payload.length).toBeGreaterThanOrEqual(BYTES_FROM_CHARS);
     const raw = bodies.bodyFor(HUB, large);
@@ -68,7 +68,7 @@ describe('SchemeBodies', () => {
 
   it("keeps encoded payloads apart: other events' large payloads never push out a re-serialised body", () => {
     const make = jest.fn(bodyForScheme);
-    const bodies = new SchemeBodies(1024 * 1024, make, 1024 * 1024);
+    const bodies = new SchemeBodies({ maxBytes: 1024 * 1024, maxEncodedBytes: 1024 * 1024, make });
     const zenduty = event('evt_zenduty', { text: '😀'.repeat(BYTES_FROM_CHARS) });
     const first = bodies.bodyFor(X_SIGNATURE, zenduty);
     // Forty other large events, each encoded once: 4 MB through a 1 MB cache of their own.

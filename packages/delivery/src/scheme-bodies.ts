@@ -2,6 +2,15 @@ import type { SignatureConfig, StoredEvent } from '@hookrelay/contracts';
 import { bodyForScheme } from '@hookrelay/signing';
 import { BytesBoundedCache } from './bytes-bounded-cache';
 
+export interface SchemeBodiesOptions {
+  /** Re-serialised bodies kept at most, in bytes. @defaultValue DEFAULT_SCHEME_BODY_BYTES (32 MB) */
+  maxBytes?: number;
+  /** Encoded payloads kept at most, in bytes. @defaultValue DEFAULT_ENCODED_BODY_BYTES (16 MB) */
+  maxEncodedBytes?: number;
+  /** How a re-serialised body is made (tests count the calls). @defaultValue bodyForScheme */
+  make?: typeof bodyForScheme;
+}
+
 /**
  * The body each attempt sends, made once per event and kept by its id, which names one payload for
  * good. Two reasons. The schemes that re-serialise the payload (x-signature: Zenduty signs
@@ -21,18 +30,12 @@ export class SchemeBodies {
   private readonly reserialised: BytesBoundedCache<string | Buffer>;
   private readonly encoded: BytesBoundedCache<Buffer>;
 
-  /**
-   * @param maxBytes re-serialised bodies kept at most, in bytes.
-   * @param make how a re-serialised body is made (tests count the calls).
-   * @param maxEncodedBytes encoded payloads kept at most, in bytes.
-   */
-  constructor(
-    maxBytes = DEFAULT_SCHEME_BODY_BYTES,
-    private readonly make: typeof bodyForScheme = bodyForScheme,
-    maxEncodedBytes = DEFAULT_ENCODED_BODY_BYTES,
-  ) {
-    this.reserialised = new BytesBoundedCache(maxBytes);
-    this.encoded = new BytesBoundedCache(maxEncodedBytes);
+  private readonly make: typeof bodyForScheme;
+
+  constructor(options: SchemeBodiesOptions = {}) {
+    this.reserialised = new BytesBoundedCache(options.maxBytes ?? DEFAULT_SCHEME_BODY_BYTES);
+    this.encoded = new BytesBoundedCache(options.maxEncodedBytes ?? DEFAULT_ENCODED_BODY_BYTES);
+    this.make = options.make ?? bodyForScheme;
   }
 
   bodyFor(config: SignatureConfig, event: Pick<StoredEvent, 'id' | 'payload'>): string | Buffer {

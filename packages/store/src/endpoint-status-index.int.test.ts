@@ -51,7 +51,7 @@ describe('endpoints counted by status', () => {
     expect(await counts()).toEqual({ active: 1, disabled: 0 });
   });
 
-  it("builds from endpoints written before the index, dropping ids whose endpoint is gone, and counts in two commands whatever the deployment's size", async () => {
+  it("builds from endpoints written before the index, dropping ids whose endpoint is gone, and counts in five commands whatever the deployment's size", async () => {
     for (let s = 0; s < 30; s++) {
       await subscriber(`sub_${s}`);
       for (let e = 0; e < 3; e++) {
@@ -67,11 +67,15 @@ describe('endpoints counted by status', () => {
     await db.redis.sadd(db.store.keys.disabledEndpointIds(), 'ep_gone');
     expect((await index().counts()).builtAt).toBeNull();
 
-    expect(await index().claimRebuild(60_000)).toBe(true);
-    expect(await index().claimRebuild(60_000)).toBe(false);
+    const claim = await index().claimRebuild(60_000);
+    expect(claim).not.toBeNull();
+    expect(await index().claimRebuild(60_000)).toBeNull();
     await index().rebuild(Date.now());
-    await index().releaseRebuild();
-    expect(await index().claimRebuild(60_000)).toBe(true);
+    // Only its holder gives a claim up.
+    await index().releaseRebuild('not-the-claim');
+    expect(await index().claimRebuild(60_000)).toBeNull();
+    await index().releaseRebuild(claim!);
+    expect(await index().claimRebuild(60_000)).not.toBeNull();
     expect(await counts()).toEqual({ active: 87, disabled: 3 });
     expect(await db.redis.sismember(db.store.keys.endpointIds(), 'ep_gone')).toBe(0);
 

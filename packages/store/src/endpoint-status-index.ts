@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { Endpoint } from '@hookrelay/contracts';
@@ -55,10 +56,16 @@ for i = 2, #ARGV do
 end
 return #ARGV - 1`;
 
+/** Deletes a claim only while it is the caller's. KEYS: the claim; ARGV: the caller's value. */
+const RELEASE_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 type IndexRedis = Redis & {
   hookrelaySetEndpointIfUnchanged(...args: string[]): Promise<number>;
   hookrelayFileEndpoints(...args: string[]): Promise<number>;
   hookrelayDropGoneEndpoints(...args: string[]): Promise<number>;
+  hookrelayReleaseClaim(key: string, claim: string): Promise<number>;
 };
 
 /** Endpoint ids a rebuild files per script call, and subscribers it reads the endpoints of per round trip. */
@@ -87,6 +94,7 @@ export class EndpointStatusIndex {
       redis.defineCommand('hookrelaySetEndpointIfUnchanged', { numberOfKeys: 3, lua: SET_ENDPOINT_IF_UNCHANGED });
       redis.defineCommand('hookrelayFileEndpoints', { numberOfKeys: 2, lua: FILE_ENDPOINTS });
       redis.defineCommand('hookrelayDropGoneEndpoints', { numberOfKeys: 2, lua: DROP_GONE });
+      redis.defineCommand('hookrelayReleaseClaim', { numberOfKeys: 1, lua: RELEASE_CLAIM });
     }
   }
 
@@ -134,13 +142,18 @@ export class EndpointStatusIndex {
     return { active: Number(all) - Number(disabled), disabled: Number(disabled), builtAt: built === null ? null : Number(built) };
   }
 
-  /** True for the one caller that may build the index now, until it releases the claim or `forMs` runs out. */
-  async claimRebuild(forMs: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.endpointIdsBuildClaim(), '1', 'PX', forMs, 'NX')) === 'OK';
+  /**
+   * A claim for the one caller that may build the index now, held until it releases it or `forMs`
+   * runs out; null when another caller holds it.
+   */
+  async claimRebuild(forMs: number): Promise<string | null> {
+    const claim = randomUUID();
+    return (await this.redis.set(this.keys.endpointIdsBuildClaim(), claim, 'PX', forMs, 'NX')) === 'OK' ? claim : null;
   }
 
-  async releaseRebuild(): Promise<void> {
-    await this.redis.del(this.keys.endpointIdsBuildClaim());
+  /** Gives up `claim`, unless it ran out and another caller holds the claim now. */
+  async releaseRebuild(claim: string): Promise<void> {
+    await (this.redis as IndexRedis).hookrelayReleaseClaim(this.keys.endpointIdsBuildClaim(), claim);
   }
 
   /**

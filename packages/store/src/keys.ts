@@ -9,7 +9,7 @@ export function createKeys(prefix: string) {
     /** Bumped with every change to the endpoint (none before its first): a copy cached at an older version is stale. */
     endpointVersion: (id: string) => `${prefix}:ep:${id}:v`,
     subscriberEndpoints: (subscriberId: string) => `${prefix}:sub:${subscriberId}:eps`,
-    /** Every live endpoint's id, and the disabled ones' (sets; endpoint-status-index.ts), and when they were first built. */
+    /** Every live endpoint's id, and the disabled ones' (sets; endpoint-status-index.ts), and when they were last built. */
     endpointIds: () => `${prefix}:eps`,
     disabledEndpointIds: () => `${prefix}:eps:disabled`,
     endpointIdsBuilt: () => `${prefix}:eps:built`,

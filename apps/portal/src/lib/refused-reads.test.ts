@@ -15,8 +15,10 @@ describe('RefusedReads', () => {
     expect(reads.heldBack('GET', spent.path, 1_000)).toBe('refused');
     expect(reads.heldBack('GET', spent.path, 7_999)).toBe('refused');
     expect(reads.heldBack('GET', spent.path, 8_000)).toBeNull();
-    // Asked again once the time has passed: a new refusal holds it again.
+    // Asked again once the time has passed; a new refusal holds it again.
     expect(reads.heldBack('GET', spent.path, 8_001)).toBeNull();
+    reads.note(spent, 'refused again', 8_001);
+    expect(reads.heldBack('GET', spent.path, 15_000)).toBe('refused again');
     // Another read (an unfiltered page is free) is not held.
     reads.note(spent, 'refused', 10_000);
     expect(reads.heldBack('GET', '/subscribers/sub_1/deliveries', 10_000)).toBeNull();
