@@ -37,8 +37,12 @@ describe('a delivery whose endpoint is disabled while its attempt is in flight',
     expect(delivery).toMatchObject({ state: 'failed', failureReason: 'endpoint_disabled', attempts: 1 });
     expect(delivery?.nextAttemptAt).toBeUndefined();
     expect(await h.store.lanes.liveFor(delivery!.endpointId)).toEqual([]);
-    // The attempt itself is in the history, as failed: the retry it asked for is not made.
+    // The attempt itself is in the history, as failed: the retry it asked for is not made. Its
+    // log line and the attempts counter say the same.
     expect((await h.store.deliveries.attempts(id)).map((a) => [a.statusCode, a.outcome])).toEqual([[503, 'failed']]);
+    expect(h.logLines.filter((l) => l.msg === 'delivery.attempted' && l.deliveryId === id).map((l) => l.outcome)).toEqual(['failed']);
+    expect(await h.metricValue('hookrelay_delivery_attempts_total', { outcome: 'failed', status_class: '5xx' })).toBe(1);
+    expect(await h.metricValue('hookrelay_delivery_attempts_total', { outcome: 'retry' })).toBe(0);
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'disabled' })).toBe(1);
     expect(await h.metricValue('hookrelay_deliveries_total', { outcome: 'failed' })).toBe(0);
   });

@@ -160,7 +160,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         : { errorKind: result.errorKind, errorMessage: result.message }),
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
-    const { streak, laneMove, countedElsewhere } = await deps.store.deliveries.recordAttempt(
+    const { streak, laneMove, countedElsewhere, retryDropped } = await deps.store.deliveries.recordAttempt(
       delivery,
       record,
       {
@@ -174,7 +174,17 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       { endpointId: live.id, ok: decision.state === 'delivered', final },
       ticket === undefined ? undefined : { ticket, lane: deps.lane ?? 'fast', pace: paceOf(result, slowAttemptMs) },
     );
-    observe(deps, attemptLog, liveEvent, delivery, record, decision, result, countedElsewhere);
+    // A retry asked for after the delivery had ended is not made: counted and logged as the history keeps it.
+    observe(
+      deps,
+      attemptLog,
+      liveEvent,
+      delivery,
+      retryDropped ? { ...record, outcome: 'failed' } : record,
+      decision,
+      result,
+      countedElsewhere,
+    );
     if (laneMove) reportLaneMove(deps, live, laneMove, result);
     if (deps.guard && (record.statusCode === 410 || streak.consecutiveFailures > 0)) {
       // Disabling is bookkeeping: a failure here must not turn a recorded outcome into a retry.

@@ -237,7 +237,7 @@ interface AttemptLoaded {
 
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
-  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number, number?]>;
+  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number, number?, number?]>;
   private readonly attemptLoads: TurnBatch<AttemptLoad, AttemptLoaded>;
 
   constructor(
@@ -498,7 +498,9 @@ export class DeliveryStore {
    * of the job): the attempt joined its history but moved its state only if it delivered (under
    * the next number when another attempt had taken its own); or it was recorded before. Either
    * way whoever ended the delivery, or the job of its current ticket, counts how it ended. (The
-   * current ticket's own attempt, renumbered after such another one, counts: false.)
+   * current ticket's own attempt, renumbered after such another one, counts: false.) And
+   * `retryDropped`: the attempt asked for a retry that is not made (its delivery had ended), so
+   * it was kept in the history as failed.
    */
   async recordAttempt(
     delivery: DeliveryRecord,
@@ -506,14 +508,14 @@ export class DeliveryStore {
     patch: DeliveryStatePatch,
     health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
     scheduling?: AttemptScheduling,
-  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; countedElsewhere: boolean }> {
+  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; countedElsewhere: boolean; retryDropped: boolean }> {
     const now = this.now();
     const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
     const endpointId = health?.endpointId ?? '-';
     const { id } = delivery;
     const final = health?.final ?? (patch.state === 'delivered' || patch.state === 'failed' ? patch.state : 'none');
-    const [consecutiveFailures, failingSince, move, ended] = await this.attemptWrites.add({
+    const [consecutiveFailures, failingSince, move, ended, dropped] = await this.attemptWrites.add({
       keys: [
         this.keys.delivery(id),
         this.keys.deliveryAttempts(id),
@@ -540,6 +542,7 @@ export class DeliveryStore {
       streak: { consecutiveFailures, failingSince: failingSince || null },
       laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null,
       countedElsewhere: ended === 1,
+      retryDropped: dropped === 1,
     };
   }
 

@@ -28,7 +28,8 @@
 -- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), countedElsewhere (1: the
 -- attempt's ticket was no longer its delivery's, which had been ended or is live under a newer
 -- one, see below, or this attempt was recorded before: whoever ended it, or the current ticket's
--- job, counts how the delivery ended)}: the endpoint's failure streak as
+-- job, counts how the delivery ended), retryDropped (1: the attempt asked for a retry that is not
+-- made, its delivery having ended: kept as failed)}: the endpoint's failure streak as
 -- endpoint-health.lua counts it (failed deliveries, each once per streak).
 --
 -- A delivery ended while its attempt was in flight (its endpoint disabled: end-deliveries.lua fails
@@ -210,8 +211,11 @@ local function recordOne(p)
   -- Its delivery had ended before it was recorded (a disable failed it, or the current job ended it
   -- first): the retry it asked for is not made, so its history shows it as failed.
   local endedBefore = ARGV[a + 5] ~= '' and not x and not reopened and (record.state == 'failed' or record.state == 'delivered')
-  if endedBefore and ARGV[a + 4] ~= 'delivered' then
-    attemptJson = string.gsub(attemptJson, '"outcome":"retry"', '"outcome":"failed"', 1)
+  local retryDropped = false
+  if endedBefore and ARGV[a + 4] == 'none' then
+    local n
+    attemptJson, n = string.gsub(attemptJson, '"outcome":"retry"', '"outcome":"failed"', 1)
+    retryDropped = n > 0
   end
   record.attempts = number or p.attempt
   local retention = tonumber(ARGV[a + 1])
@@ -268,6 +272,7 @@ local function recordOne(p)
     reply = EndpointHealth.record(health, outcomes, hourly, delivery, ok, final, ARGV[a + 2], laneMove, hoursKept)
   end
   reply[4] = (superseded or late) and 1 or 0
+  reply[5] = retryDropped and 1 or 0
   return reply
 end
 
