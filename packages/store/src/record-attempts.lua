@@ -140,13 +140,22 @@ local function stateFields(a, last, dropped, number)
   return fields
 end
 
--- An attempt's JSON with its number left out, and a retry it asked for taken as a failure: an attempt
--- recorded late is kept under another number, and as failed when no retry followed it (recordOne).
--- The first `"attempt":<digits>` and `"outcome":"retry"` are the attempt's own: the worker writes
--- both keys ahead of requestHeaders (processor.ts), and a header's value is a quoted string.
+-- An attempt's JSON under another number, and as failed when it asked for a retry (and how many
+-- it changed: 0 or 1). The first `"attempt":<digits>` and `"outcome":"retry"` are the attempt's
+-- own: the worker writes both keys ahead of requestHeaders (processor.ts), and a header's value is
+-- a quoted string.
+local function numbered(json, number)
+  return (string.gsub(json, '"attempt":%d+', '"attempt":' .. number, 1))
+end
+
+local function retryAsFailed(json)
+  return string.gsub(json, '"outcome":"retry"', '"outcome":"failed"', 1)
+end
+
+-- An attempt's JSON with its number left out, and a retry it asked for taken as a failure: an
+-- attempt recorded late is kept under another number, and as failed when no retry followed it.
 local function unnumbered(json)
-  local out = string.gsub(json, '"attempt":%d+', '"attempt":0', 1)
-  return (string.gsub(out, '"outcome":"retry"', '"outcome":"failed"', 1))
+  return (retryAsFailed(numbered(json, 0)))
 end
 
 -- Whether the attempt `json` is one a delivery's history keeps (at most attemptsKept), whatever
@@ -185,6 +194,11 @@ local function recordOne(p)
   local record = records[delivery]
   local id = ARGV[a + RECORD + 1]
   local x, reopened = current(id, a)
+  -- Handed out by the scheduler and no longer its: the delivery was ended while this attempt ran
+  -- (its endpoint disabled, or its current job ended it first), or is live under a newer ticket
+  -- (reopened by a person since, or parked by another run of the same job).
+  local stale = ARGV[a + 5] ~= '' and not x
+  local ended = record.state == 'failed' or record.state == 'delivered'
   local attemptJson, number, late = ARGV[a], nil, false
   if record.attempts >= p.attempt then
     if x then
@@ -193,7 +207,7 @@ local function recordOne(p)
       -- reopen, recorded first. This is the attempt after it; ended as a repeat, the current job
       -- would leave its delivery live in the scheduler with no job to attempt it.
       number = record.attempts + 1
-    elseif ARGV[a + 5] ~= '' and not inHistory(attempts, attemptJson) then
+    elseif stale and not inHistory(attempts, attemptJson) then
       -- Another job's attempt took this number first: one from before a reopen ending after the
       -- current job's, or a second run of the same job (BullMQ's stalled-job check) that sent
       -- too. Its request went out, so it joins the history as the next attempt, and moves
@@ -206,16 +220,15 @@ local function recordOne(p)
       reply[4] = 1
       return reply
     end
-    attemptJson = string.gsub(attemptJson, '"attempt":%d+', '"attempt":' .. number, 1)
+    attemptJson = numbered(attemptJson, number)
   end
-  -- Its delivery had ended before it was recorded (a disable failed it, or the current job ended it
-  -- first): the retry it asked for is not made, so its history shows it as failed.
-  local endedBefore = ARGV[a + 5] ~= '' and not x and not reopened and (record.state == 'failed' or record.state == 'delivered')
+  -- Its delivery had ended before it was recorded: the retry it asked for is not made, so its
+  -- history shows it as failed.
   local retryDropped = false
-  if endedBefore and ARGV[a + 4] == 'none' then
-    local n
-    attemptJson, n = string.gsub(attemptJson, '"outcome":"retry"', '"outcome":"failed"', 1)
-    retryDropped = n > 0
+  if stale and not reopened and ended and ARGV[a + 4] == 'none' then
+    local changed
+    attemptJson, changed = retryAsFailed(attemptJson)
+    retryDropped = changed > 0
   end
   record.attempts = number or p.attempt
   local retention = tonumber(ARGV[a + 1])
@@ -225,19 +238,15 @@ local function recordOne(p)
   elseif listed > attemptsKept then
     redis.call('LTRIM', attempts, -attemptsKept, -1)
   end
-  -- Handed out by the scheduler and no longer its: the delivery was ended while this attempt ran
-  -- (its endpoint disabled), or is live under a newer ticket (reopened by a person since, or parked
-  -- by another run of the same job). Either way the job of its current ticket, or whoever ended
-  -- it, decides its state and counts its end. A record not written yet takes the first write below.
-  local superseded = ARGV[a + 5] ~= '' and not x and record.exists and (reopened or record.state == 'failed' or record.state == 'delivered')
+  -- A stale attempt on a written record: the job of its current ticket, or whoever ended it,
+  -- decides its state and counts its end. A record not written yet takes the first write below.
+  local superseded = stale and record.exists and (reopened or ended)
   local final = ARGV[a + 4]
-  if late and final == 'delivered' and record.state ~= 'delivered' then
-    -- The receiver has it, whatever the current job's attempt got: delivered (a job of the
-    -- current ticket still to come then finds it delivered and ends it unsent).
-    redis.call('HDEL', delivery, 'nextAttemptAt', 'failureReason', 'lastErrorKind')
-    redis.call('HSET', delivery, unpack(stateFields(a, last, KEEP_ALL, number)))
-    record.state = 'delivered'
-  elseif late then
+  if late and (final ~= 'delivered' or record.state == 'delivered') then
+    -- Recorded late, and it does not deliver what was not delivered: its number only. (One that
+    -- does moves the state as any attempt does, below: the receiver has it, whatever the current
+    -- job's attempt got, and a job of the current ticket still to come finds it delivered and
+    -- ends it unsent.)
     redis.call('HSET', delivery, 'attempts', number, 'updatedAt', ARGV[a + 2])
     final = 'none'
   elseif superseded and final ~= 'delivered' then
