@@ -48,40 +48,28 @@ describe('the portal when the subscriber’s work budget is spent', () => {
       };
 
       const page = await context.newPage();
+      const refusal = () => page.getByRole('alert').filter({ hasText: /retry after/ });
       await page.clock.install();
       await page.goto(`${h.baseUrl}/portal/`);
       await page.getByLabel('API key').fill(sub.apiKey);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
       await page.goto(`${h.baseUrl}/portal/#/deliveries?status=failed`);
-      await page
-        .getByRole('alert')
-        .filter({ hasText: /retry after/ })
-        .waitFor({ timeout: WAIT });
+      await refusal().waitFor({ timeout: WAIT });
       expect(filtered()).toBe(1);
 
       // Six polls' worth of time (every 3 s), within the 21 s: none asks the API.
       await page.clock.runFor(19_000);
       await settle(page, 1);
       expect(filtered()).toBe(1);
-      expect(
-        await page
-          .getByRole('alert')
-          .filter({ hasText: /retry after/ })
-          .count(),
-      ).toBe(1);
+      expect(await refusal().count()).toBe(1);
 
       // The budget refills and the Retry-After passes: the next poll asks, and is answered.
       apiClock.advance(22_000);
       await page.clock.runFor(4_000);
       await page.getByText('No deliveries match.').waitFor({ timeout: WAIT });
       expect(filtered()).toBeGreaterThanOrEqual(2);
-      expect(
-        await page
-          .getByRole('alert')
-          .filter({ hasText: /retry after/ })
-          .count(),
-      ).toBe(0);
+      expect(await refusal().count()).toBe(0);
     } finally {
       await context.close();
     }
