@@ -56,19 +56,24 @@ describe('the portal when the subscriber’s work budget is spent', () => {
       await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor({ timeout: WAIT });
       await page.goto(`${h.baseUrl}/portal/#/deliveries?status=failed`);
       await refusal().waitFor({ timeout: WAIT });
-      expect(filtered()).toBe(1);
+      // Asked once, or a few times when its first answer was 429 listings_in_flight (the page's
+      // own endpoint listings may hold the subscriber's two places for a moment on a busy machine),
+      // which the portal asks again after a second by design (busy-retry.ts). CI saw 2 once.
+      await settle(page, 0);
+      const askedBefore = filtered();
+      expect(askedBefore).toBeGreaterThanOrEqual(1);
 
       // Six polls' worth of time (every 3 s), within the 21 s: none asks the API.
       await page.clock.runFor(19_000);
       await settle(page, 1);
-      expect(filtered()).toBe(1);
+      expect(filtered()).toBe(askedBefore);
       expect(await refusal().count()).toBe(1);
 
       // The budget refills and the Retry-After passes: the next poll asks, and is answered.
       apiClock.advance(22_000);
       await page.clock.runFor(4_000);
       await page.getByText('No deliveries match.').waitFor({ timeout: WAIT });
-      expect(filtered()).toBeGreaterThanOrEqual(2);
+      expect(filtered()).toBeGreaterThan(askedBefore);
       expect(await refusal().count()).toBe(0);
     } finally {
       await context.close();
