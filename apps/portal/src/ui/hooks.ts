@@ -1,39 +1,22 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { PollLoop } from '../lib/poll-loop';
 
 /**
- * Runs `load` now and then every `intervalMs` while the tab is visible, never two at once: the
- * portal's live view is polling (the API has no push channel), and a hidden tab asks for nothing.
- * Changing `deps` starts over at once.
+ * Runs `load` now and then every `intervalMs` while the tab is visible, never two at once
+ * (`PollLoop`): the portal's live view is polling (the API has no push channel), and a hidden tab
+ * asks for nothing. Changing `deps` starts over at once.
  */
 export function usePolling(load: () => Promise<void>, intervalMs: number, deps: unknown[], enabled = true): void {
   const latest = useRef(load);
   latest.current = load;
   useEffect(() => {
     if (!enabled) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async () => {
-      if (stopped) return;
-      if (!document.hidden) {
-        try {
-          await latest.current();
-        } catch {
-          /* load reports its own errors */
-        }
-      }
-      if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
-    };
-    void tick();
-    const onVisible = () => {
-      if (!document.hidden && !stopped) {
-        clearTimeout(timer);
-        void tick();
-      }
-    };
+    const loop = new PollLoop({ load: () => latest.current(), intervalMs, isHidden: () => document.hidden });
+    loop.start();
+    const onVisible = () => loop.shown();
     document.addEventListener('visibilitychange', onVisible);
     return () => {
-      stopped = true;
-      clearTimeout(timer);
+      loop.stop();
       document.removeEventListener('visibilitychange', onVisible);
     };
   }, [...deps, intervalMs, enabled]);
