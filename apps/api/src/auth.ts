@@ -117,9 +117,13 @@ export function enforceReadOnlySessions(): RequestHandler {
   };
 }
 
+/** Whether the caller is a read-only portal session. */
+export function isReadOnlySession(req: Request): boolean {
+  const principal = req.principal;
+  return principal?.role === 'session' && principal.readOnly;
+}
+
 /** For a read a read-only portal session may not make (`what`: 'reveal signing secrets'): 403. */
 export function refuseReadOnlySession(req: Request, what: string): void {
-  const principal = req.principal;
-  if (principal?.role === 'session' && principal.readOnly)
-    throw new AppError(403, 'read_only_session', `this portal session is read-only: it cannot ${what}`);
+  if (isReadOnlySession(req)) throw new AppError(403, 'read_only_session', `this portal session is read-only: it cannot ${what}`);
 }

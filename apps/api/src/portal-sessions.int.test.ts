@@ -244,6 +244,31 @@ describe('portal sessions (magic links)', () => {
       expect(typeof shown.body.secret).toBe('string');
     });
 
+    it("is not shown a source's ingest URL when read-only (it is a credential), and a writer is", async () => {
+      const base = `/v1/subscribers/${acme.id}/sources`;
+      const created = await h.call('POST', base, {
+        body: { name: 'alerts', eventType: 'source.alerts', verification: { type: 'header', headers: { 'x-token': 'sender-secret' } } },
+      });
+      expect(created.status).toBe(201);
+      const url = String(created.body.ingestUrl);
+      expect(url).toMatch(/^\/in\/.{20,}/);
+      const reader = await createSession(acme.id, { readOnly: true });
+      const writer = await createSession(acme.id);
+
+      const one = await h.call('GET', `${base}/${created.body.id}`, { key: reader.token });
+      expect(one.status).toBe(200);
+      expect(one.body).toMatchObject({ id: created.body.id, name: 'alerts', ingestUrl: null, ingestUrlHidden: true });
+      const listed = await h.call('GET', base, { key: reader.token });
+      expect(listed.body.data).toEqual([expect.objectContaining({ id: created.body.id, ingestUrl: null, ingestUrlHidden: true })]);
+      expect(JSON.stringify([one.body, listed.body])).not.toContain(url.slice('/in/'.length));
+
+      const shown = await h.call('GET', `${base}/${created.body.id}`, { key: writer.token });
+      expect(shown.body.ingestUrl).toBe(url);
+      expect(shown.body).not.toHaveProperty('ingestUrlHidden');
+      expect((await h.call('GET', base, { key: writer.token })).body.data[0].ingestUrl).toBe(url);
+      expect((await h.call('DELETE', `${base}/${created.body.id}`)).status).toBe(204);
+    });
+
     it('gets 403 on admin routes, key routes and creating sessions', async () => {
       const { token } = await createSession(acme.id);
       const forbidden: Array<[string, string, unknown]> = [

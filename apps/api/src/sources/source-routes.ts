@@ -16,6 +16,7 @@ import {
   type SourceVerification,
 } from './source-input';
 import { sourceView } from './source-view';
+import { isReadOnlySession } from '../auth';
 import { QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -97,8 +98,8 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
     }
   }
 
-  async function view(source: Source) {
-    return sourceView(source, await store.sources.verifiedAt(source.id));
+  async function view(req: Request, source: Source) {
+    return sourceView(source, await store.sources.verifiedAt(source.id), { hideIngestUrl: isReadOnlySession(req) });
   }
 
   router.post('/', async (req, res) => {
@@ -139,7 +140,10 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
     const release = heavyListings.take(sid, 'limit');
     try {
       const page = await store.sources.list<Source>(sid, { limit: q.limit, cursor: q.cursor });
-      const data = page.items.map(({ source, unreadable, verifiedAt }) => sourceView(source, verifiedAt, unreadable !== null));
+      const hideIngestUrl = isReadOnlySession(req);
+      const data = page.items.map(({ source, unreadable, verifiedAt }) =>
+        sourceView(source, verifiedAt, { secretUnreadable: unreadable !== null, hideIngestUrl }),
+      );
       res.json({ data, nextCursor: page.nextCursor ?? null });
     } finally {
       release();
@@ -147,7 +151,7 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(await view(await sourceOf(req)));
+    res.json(await view(req, await sourceOf(req)));
   });
 
   router.patch('/:id', async (req, res) => {
@@ -163,7 +167,7 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
     if (!(await store.sources.save(next))) throw new NotFoundError('source');
     // New credentials have not been seen working yet: back to unverified until a request passes.
     if (input.verification) await store.sources.clearVerified(current.id);
-    res.json(await view(next));
+    res.json(await view(req, next));
   });
 
   router.delete('/:id', async (req, res) => {

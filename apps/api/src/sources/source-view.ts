@@ -47,10 +47,20 @@ export function ingestPath(token: string): string {
   return `/in/${token}`;
 }
 
+export interface SourceViewOptions {
+  /** Some of the source's secrets could not be decrypted (a listing shows it all the same). */
+  secretUnreadable?: boolean;
+  /**
+   * The caller is a read-only portal session: the ingest URL is a credential (holding it is what
+   * lets a sender publish), so a session that may not change anything is not shown it.
+   */
+  hideIngestUrl?: boolean;
+}
+
 /** A source as the API shows it. The ingest URL is shown: holding it is what lets a sender call it. */
-export function sourceView(source: Source, verifiedAt: number | null, secretUnreadable = false) {
+export function sourceView(source: Source, verifiedAt: number | null, options: SourceViewOptions = {}) {
   // A listed source whose token could not be decrypted has none (SourceStore.list): no URL to show.
-  const token = source.token as string | null;
+  const token = options.hideIngestUrl ? null : (source.token as string | null);
   return {
     id: source.id,
     subscriberId: source.subscriberId,
@@ -58,7 +68,8 @@ export function sourceView(source: Source, verifiedAt: number | null, secretUnre
     status: verifiedAt === null ? ('unverified' as const) : ('verified' as const),
     verifiedAt,
     ingestUrl: token === null ? null : ingestPath(token),
-    ...(secretUnreadable ? { secretUnreadable: true } : {}),
+    ...(options.hideIngestUrl ? { ingestUrlHidden: true } : {}),
+    ...(options.secretUnreadable ? { secretUnreadable: true } : {}),
     eventType: source.eventType,
     verification: publicVerificationView(source.verification),
     matches: source.matches,

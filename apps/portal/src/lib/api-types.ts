@@ -193,8 +193,10 @@ export interface Source {
   name: string;
   status: 'verified' | 'unverified';
   verifiedAt: number | null;
-  /** `/in/<token>`: the sender needs only this, so it is as secret as a password. Null only in a list, when the token cannot be decrypted. */
+  /** `/in/<token>`: the sender needs only this, so it is as secret as a password. Null in a list when the token cannot be decrypted, and for a read-only session. */
   ingestUrl: string | null;
+  /** A read-only session is not shown the ingest URL (it is a credential). */
+  ingestUrlHidden?: boolean;
   /** In a list: some of the source's secrets cannot be decrypted (SECURITY.md); opening it answers secret_unreadable. */
   secretUnreadable?: boolean;
   eventType: string;

@@ -100,15 +100,24 @@ export function SourceDetail({ api, id, outcome }: { api: Api; id: string; outco
       <ErrorBanner error={error} />
       <section class="card" aria-labelledby="ingest-h">
         <h2 id="ingest-h">URL for {providerLabel(v.type)}</h2>
-        <p class="ingest-url">
-          <BreakableUrl url={url} />
-        </p>
-        <p class="hint">
-          Anyone holding it can reach the source, so keep it like a password; requests must still pass the {providerLabel(v.type)} check.{' '}
-          {v.type === 'twilio'
-            ? 'Twilio signs the URL it calls: give it the server’s public URL (HOOKRELAY_PUBLIC_URL) followed by the same path.'
-            : ''}
-        </p>
+        {source.ingestUrlHidden ? (
+          <p class="hint" data-testid="ingest-url-hidden">
+            Not shown in a read-only session: anyone holding the URL can reach the source, like a password.
+          </p>
+        ) : (
+          <>
+            <p class="ingest-url">
+              <BreakableUrl url={url} />
+            </p>
+            <p class="hint">
+              Anyone holding it can reach the source, so keep it like a password; requests must still pass the {providerLabel(v.type)}{' '}
+              check.{' '}
+              {v.type === 'twilio'
+                ? 'Twilio signs the URL it calls: give it the server’s public URL (HOOKRELAY_PUBLIC_URL) followed by the same path.'
+                : ''}
+            </p>
+          </>
+        )}
         <dl class="config">
           <dt>Verification</dt>
           <dd>

@@ -1672,8 +1672,10 @@ export interface components {
             status: "unverified" | "verified";
             /** @description When a request last passed verification (Unix milliseconds). */
             verifiedAt: number | null;
-            /** @description The path to give the sender, `/in/<token>`, on this server's origin. Holding it is what lets a sender call it; it never changes (delete and recreate the source to revoke it). The token is stored encrypted (its SHA-256 finds the source); every response that carries it has `Cache-Control: no-store`. Null only in a list, for a source whose token cannot be decrypted (`secretUnreadable`). */
+            /** @description The path to give the sender, `/in/<token>`, on this server's origin. Holding it is what lets a sender call it; it never changes (delete and recreate the source to revoke it). The token is stored encrypted (its SHA-256 finds the source); every response that carries it has `Cache-Control: no-store`. Null in a list for a source whose token cannot be decrypted (`secretUnreadable`), and for a read-only portal session (`ingestUrlHidden`). */
             ingestUrl: string | null;
+            /** @description Present (true) only when a read-only portal session asks: the ingest URL is a credential (holding it lets a sender publish), so a session that may not change anything is not shown it; `ingestUrl` is null. */
+            ingestUrlHidden?: boolean;
             /** @description Present (true) only in a list, on a source some of whose secrets cannot be decrypted (a key removed from HOOKRELAY_ENCRYPTION_KEYS too early, a tampered record): its ingests and the routes that need those secrets answer 500 `secret_unreadable` until it is deleted and created again, or the key is restored (SECURITY.md). */
             secretUnreadable?: boolean;
             eventType: string;
