@@ -1,5 +1,5 @@
 export { signatureHeaders, bodyForScheme, type SigningInput } from './signature-headers';
-export { pythonJsonDumps } from './python-json';
+export { pythonJsonDumps, pythonJsonDumpsOfJson } from './python-json';
 export { newSigningSecret, checkSecretForScheme } from './secrets';
 // Each scheme's signature and its check are written once, in @hookrelay/verify (the package receivers
 // install); the server's own checks use them from there, re-exported here for its callers.

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPython } from '@hookrelay/testing/src/python/run-python';
-import { pythonJsonDumps } from './python-json';
+import { pythonJsonDumps, pythonJsonDumpsOfJson } from './python-json';
 import { ZENDUTY_SAMPLE_JSON, ZENDUTY_UNICODE_JSON } from './zenduty-sample.fixture';
 
 // For each case: Python re-dumps our text (must be a no-op, the property Zenduty receivers rely on) and checks
@@ -59,6 +59,8 @@ describe('pythonJsonDumps against real python3 json', () => {
       ...fc.sample(finiteDouble, { seed, numRuns: 300 }),
     ];
     const cases = values.map((value) => ({ source: JSON.stringify(value), ours: pythonJsonDumps(value) }));
+    // The worker's path (zendutyBody) starts from the stored payload's text: it must write the same.
+    expect(cases.filter((c) => pythonJsonDumpsOfJson(c.source) !== c.ours)).toEqual([]);
 
     const dir = mkdtempSync(join(tmpdir(), 'hookrelay-pyjson-'));
     let stdout: string;

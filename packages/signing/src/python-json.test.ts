@@ -51,12 +51,26 @@ describe('pythonJsonDumps', () => {
     it.each([
       [60, '60'],
       [-7, '-7'],
-      [1e21, '1000000000000000000000'],
       [2 ** 64, '18446744073709551616'],
+      [-(2 ** 60), '-1152921504606846976'],
+      [999999999999999900000, '999999999999999868928'],
       [-0, '0'],
-      [Number.MAX_VALUE, BigInt(Number.MAX_VALUE).toString()],
     ])('writes the integer %p as digits without exponent', (value, expected) => {
       expect(pythonJsonDumps(value)).toBe(expected);
+    });
+
+    // Python's repr of these floats, and what Python writes back when it reads them; exact digits would
+    // let a payload of 1e308 values grow sixtyfold.
+    it.each([
+      [1e21, '1e+21'],
+      [-1.5e300, '-1.5e+300'],
+      [Number.MAX_VALUE, '1.7976931348623157e+308'],
+    ])('writes the integer %p from 1e21 in exponent form, as Python writes that float', (value, expected) => {
+      expect(pythonJsonDumps(value)).toBe(expected);
+    });
+
+    it('writes a float whose text has four zeros after the dot but is not under 1e-4 as it is', () => {
+      expect(pythonJsonDumps([10.00001, 0.00001, -0.00005, 0.0001, 0.000099])).toBe('[10.00001, 1e-05, -5e-05, 0.0001, 9.9e-05]');
     });
   });
 

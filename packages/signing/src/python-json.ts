@@ -5,20 +5,36 @@
  * send is already in that exact form, re-serialising it is a no-op and the signature over the raw bytes is the
  * signature the snippet computes. Defaults reproduced: separators ', ' and ': ', ensure_ascii=True,
  * key order kept, floats in `repr` form.
+ *
+ * How: JSON.stringify (native) writes the compact form, and one pass over its text turns that into Python's:
+ * a space after each separator, non-ASCII escaped, and the few numbers whose text differs rewritten. Walking
+ * the parsed value in JS instead cost ~70-170 ms per MiB; a subscriber's x-signature endpoint makes the
+ * shared worker build this text for each new event it sends, on the worker's one event loop.
  */
 export function pythonJsonDumps(value: unknown): string {
-  return dump(value, new Set<object>());
+  assertJsonValue(value, new Set<object>());
+  return pythonFromCompactJson(JSON.stringify(value));
 }
 
-function dump(value: unknown, ancestors: Set<object>): string {
-  if (value === null) return 'null';
+/** As `pythonJsonDumps(JSON.parse(json))`; throws SyntaxError for text that is not JSON. */
+export function pythonJsonDumpsOfJson(json: string): string {
+  return pythonFromCompactJson(JSON.stringify(JSON.parse(json)));
+}
+
+/**
+ * JSON.stringify would write these as something else (NaN as null, a Date as its text, undefined not at all)
+ * where json.dumps raises: refuse them rather than sign a body that is not the caller's value.
+ */
+function assertJsonValue(value: unknown, ancestors: Set<object>): void {
+  if (value === null) return;
   switch (typeof value) {
     case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      return dumpNumber(value);
     case 'string':
-      return dumpString(value);
+      return;
+    case 'number':
+      // Python writes NaN and Infinity as bare words, which are not JSON.
+      if (!Number.isFinite(value)) throw new TypeError(`cannot serialise ${value}`);
+      return;
     case 'object':
       break;
     default:
@@ -26,70 +42,135 @@ function dump(value: unknown, ancestors: Set<object>): string {
       throw new TypeError(`cannot serialise a value of type ${typeof value}`);
   }
   const obj = value;
-  // Python raises "Circular reference detected"; without this check we would recurse until the stack overflows.
+  // Python raises "Circular reference detected"; JSON.stringify would too, with another error type.
   if (ancestors.has(obj)) throw new TypeError('cannot serialise a circular structure');
   ancestors.add(obj);
-  try {
-    if (Array.isArray(obj)) {
-      if (obj.length === 0) return '[]';
-      return `[${obj.map((item: unknown) => dump(item, ancestors)).join(', ')}]`;
-    }
+  if (Array.isArray(obj)) {
+    for (const item of obj) assertJsonValue(item, ancestors);
+  } else {
     const proto = Object.getPrototypeOf(obj) as unknown;
-    // Only what JSON.parse produces: a Date or Map would otherwise be silently written as {}.
-    if (proto !== Object.prototype && proto !== null) {
-      throw new TypeError('only plain objects and arrays can be serialised');
-    }
-    const keys = Object.keys(obj);
-    if (keys.length === 0) return '{}';
-    const record = obj as Record<string, unknown>;
-    return `{${keys.map((k) => `${dumpString(k)}: ${dump(record[k], ancestors)}`).join(', ')}}`;
-  } finally {
-    ancestors.delete(obj);
+    // Only what JSON.parse produces: a Date or Map would otherwise be silently written as text or {}.
+    if (proto !== Object.prototype && proto !== null) throw new TypeError('only plain objects and arrays can be serialised');
+    for (const item of Object.values(obj)) assertJsonValue(item, ancestors);
   }
+  ancestors.delete(obj);
 }
 
-function dumpNumber(n: number): string {
-  // Python writes NaN and Infinity as bare words, which are not JSON; refuse them instead.
-  if (!Number.isFinite(n)) throw new TypeError(`cannot serialise ${n}`);
-  // Integers go out as digits with no exponent (1e21 -> 1000000000000000000000), so Python parses an int and
-  // writes the same digits back; a float repr like 1e+21 would also round-trip, but digits are what JS
-  // producers of "integer" payload fields mean. BigInt(-0) is 0n, which matches Python's int('-0').
-  if (Number.isInteger(n)) return BigInt(n).toString();
-  // Python's float repr uses the shortest round-trip digits, as JS does, but switches to exponent form when the
-  // decimal exponent is below -4 (JS waits until -7), and pads the exponent to two digits with a sign.
-  const [mantissa = '', exponentText = '0'] = n.toExponential().split('e');
-  const exponent = Number(exponentText);
-  // Non-integers are below 2**53 < 1e16, so the large-exponent branch of repr cannot occur here.
-  if (exponent >= -4) return String(n);
-  const sign = exponent < 0 ? '-' : '+';
-  return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
-}
-
-const SHORT_ESCAPES: Readonly<Record<number, string>> = {
-  0x22: '\\"',
-  0x5c: '\\\\',
-  0x0a: '\\n',
-  0x0d: '\\r',
-  0x09: '\\t',
-  0x08: '\\b',
-  0x0c: '\\f',
-};
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const MINUS = 0x2d;
+const HEX = '0123456789abcdef';
 
 /**
- * ensure_ascii: everything outside printable ASCII (0x20..0x7E) becomes lowercase \uXXXX. JS strings are UTF-16
- * code units, so iterating units yields the surrogate pairs Python writes for astral characters, and lone
- * surrogates (which json.loads accepts) are escaped the same way.
+ * Python's text from JSON.stringify's, written as ASCII bytes in one pass over the UTF-16 units (a JS
+ * string appended to piece by piece cost as much as the walk it replaces). Outside strings the compact
+ * form has no whitespace, so every `,` and `:` there is a separator. Inside strings JSON.stringify
+ * already writes `\"`, `\\`, the short escapes, and lowercase `\u00XX` for other control characters and
+ * lone surrogates, as Python does; ensure_ascii adds an escape for DEL and every unit above it, one UTF-16
+ * unit at a time (so astral characters become the surrogate pairs Python writes). Each unit becomes at
+ * most six bytes, and a number's text grows by at most a few characters (below), so the output is
+ * bounded by six times the input.
  */
-function dumpString(s: string): string {
-  let out = '"';
-  let runStart = 0;
-  for (let i = 0; i < s.length; i++) {
-    const unit = s.charCodeAt(i);
-    const short = SHORT_ESCAPES[unit];
-    if (short === undefined && unit >= 0x20 && unit <= 0x7e) continue;
-    // Copy the run of plain characters in one slice: payloads are mostly ASCII.
-    out += s.slice(runStart, i) + (short ?? `\\u${unit.toString(16).padStart(4, '0')}`);
-    runStart = i + 1;
+function pythonFromCompactJson(compact: string): string {
+  const length = compact.length;
+  const out = Buffer.allocUnsafe(length * 6 + 32);
+  let o = 0;
+  let inString = false;
+  let i = 0;
+  while (i < length) {
+    const unit = compact.charCodeAt(i);
+    if (inString) {
+      if (unit < 0x7f) {
+        out[o++] = unit;
+        if (unit === BACKSLASH) {
+          // The escaped unit is ASCII (one of "\/bfnrtu): copied as it is.
+          out[o++] = compact.charCodeAt(i + 1);
+          i += 2;
+          continue;
+        }
+        if (unit === QUOTE) inString = false;
+      } else {
+        out[o++] = BACKSLASH;
+        out[o++] = 0x75; // u
+        out[o++] = HEX.charCodeAt(unit >> 12);
+        out[o++] = HEX.charCodeAt((unit >> 8) & 15);
+        out[o++] = HEX.charCodeAt((unit >> 4) & 15);
+        out[o++] = HEX.charCodeAt(unit & 15);
+      }
+      i += 1;
+      continue;
+    }
+    if (unit === MINUS || (unit >= 0x30 && unit <= 0x39)) {
+      const end = numberEnd(compact, i);
+      if (keepsNumberText(compact, i, end)) {
+        while (i < end) out[o++] = compact.charCodeAt(i++);
+      } else {
+        const python = pythonNumberText(compact.slice(i, end));
+        for (let k = 0; k < python.length; k++) out[o++] = python.charCodeAt(k);
+        i = end;
+      }
+      continue;
+    }
+    out[o++] = unit;
+    if (unit === COMMA || unit === COLON) out[o++] = SPACE;
+    else if (unit === QUOTE) inString = true;
+    i += 1;
   }
-  return `${out}${s.slice(runStart)}"`;
+  return out.toString('latin1', 0, o);
+}
+
+function numberEnd(text: string, i: number): number {
+  let end = i + 1;
+  for (; end < text.length; end++) {
+    const unit = text.charCodeAt(end);
+    // digits, '.', 'e', 'E', '+', '-'
+    if (!((unit >= 0x30 && unit <= 0x39) || unit === 0x2e || unit === 0x65 || unit === 0x45 || unit === 0x2b || unit === MINUS)) break;
+  }
+  return end;
+}
+
+/**
+ * Whether String(n)'s text is Python's too (see pythonNumberText): no exponent below 1 (`e-`), no four
+ * zeros after a dot (a float under 1e-4 written without an exponent), and not an integer long enough to be
+ * past 2**53. Checked on the units in place: most of a large payload's numbers take this path.
+ */
+function keepsNumberText(text: string, start: number, end: number): boolean {
+  let dot = -1;
+  for (let k = start; k < end; k++) {
+    const unit = text.charCodeAt(k);
+    if (unit === 0x2e) dot = k;
+    else if (unit === 0x65 || unit === 0x45) return text.charCodeAt(k + 1) !== MINUS;
+  }
+  if (dot < 0) return end - start < 16;
+  return !(end - dot > 4 && text.startsWith('0000', dot + 1));
+}
+
+/**
+ * JSON.stringify writes a number as String(n), which is Python's text except for:
+ * - integers between 2**53 and 1e21, which String writes as the shortest digits that round-trip and we
+ *   write exactly (2**64 as 18446744073709551616), so Python reads the int a JS producer meant;
+ * - floats under 1e-4, where Python's repr switches to an exponent padded to two digits with a sign
+ *   (1e-05), where String waits until 1e-7 and does not pad (1e-7).
+ * From 1e21 String writes an exponent (1e+21), which is also Python's repr of that float: Python reads a
+ * float and writes the same text back, and the text stays as short as the payload's. (Exact digits there
+ * would let a payload of `1e308` values grow sixtyfold: 309 digits each.)
+ */
+function pythonNumberText(text: string): string {
+  if (text.includes('e-') || text.includes('0.0000')) return smallFloatText(Number(text));
+  if (text.length >= 16 && !text.includes('e') && !text.includes('.')) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? text : BigInt(n).toString();
+  }
+  return text;
+}
+
+/** Python's repr of a float under 1e-4: the shortest round-trip digits, as JS's, with a padded exponent. */
+function smallFloatText(n: number): string {
+  const [mantissa = '', exponentText = '0'] = n.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent >= -4) return String(n);
+  return `${mantissa}e-${String(-exponent).padStart(2, '0')}`;
 }

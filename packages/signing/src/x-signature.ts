@@ -1,5 +1,5 @@
 import { ZENDUTY_SIGNATURE_HEADER, zendutySignature, type Bytes } from '@hookrelay/verify';
-import { pythonJsonDumps } from './python-json';
+import { pythonJsonDumpsOfJson } from './python-json';
 
 /** Headers for x-signature: one value, so only the current secret signs (same rotation caveat as x-hub-signature). */
 export function zendutySignatureHeaders(secrets: readonly string[], body: Bytes): Record<string, string> {
@@ -13,5 +13,5 @@ export function zendutySignatureHeaders(secrets: readonly string[], body: Bytes)
  * that text makes the raw bytes and the re-serialised text identical, so both kinds of receiver verify.
  */
 export function zendutyBody(payloadJson: string): string {
-  return pythonJsonDumps(JSON.parse(payloadJson) as unknown);
+  return pythonJsonDumpsOfJson(payloadJson);
 }
