@@ -60,6 +60,30 @@ describe('Publisher.enqueue as a group commit', () => {
     expect(answers.map(([d]) => d!.filter((x) => x.created).length)).toEqual(Array(6).fill(1000));
   });
 
+  describe('when a subscriber publishes events that make no deliveries, or large ones', () => {
+    it('starts a new transaction once one holds 1,000 events, whatever their deliveries', async () => {
+      const before = await calls(redis, 'evalsha');
+      // 1,500 callers with no endpoint each: 1,500 events and not one delivery.
+      const answers = await Promise.all(Array.from({ length: 1500 }, () => publisher.enqueue([{ event: buildEvent(), endpoints: [] }])));
+      // Two transactions (1,000 and 500 events), each a single create-event call.
+      expect((await calls(redis, 'evalsha')) - before).toBe(2);
+      expect(answers).toHaveLength(1500);
+      expect(answers.every((deliveries) => Array.isArray(deliveries) && deliveries.length === 1 && deliveries[0]!.length === 0)).toBe(true);
+    });
+
+    it('starts a new transaction once one holds 4 Mi characters of payload', async () => {
+      const endpoint = buildEndpoint({ url: 'http://127.0.0.1:9/' });
+      const payload = JSON.stringify({ blob: 'x'.repeat(1024 * 1024 - 20) });
+      const before = await calls(redis, 'evalsha');
+      const answers = await Promise.all(
+        Array.from({ length: 9 }, () => publisher.enqueue([{ event: buildEvent({ payload }), endpoints: [endpoint] }])),
+      );
+      // Four events of ~1 MiB a transaction: 4 + 4 + 1.
+      expect((await calls(redis, 'evalsha')) - before).toBe(3);
+      expect(answers.map(([d]) => d!.filter((x) => x.created).length)).toEqual(Array(9).fill(1));
+    });
+  });
+
   it('takes no caller into a transaction that it would bring over 5,000 deliveries: that caller starts the next', async () => {
     const endpoints = Array.from({ length: 1000 }, (_, i) => buildEndpoint({ id: `ep_over${i}`, url: 'http://127.0.0.1:9/' }));
     const before = { exec: await calls(redis, 'exec'), evalsha: await calls(redis, 'evalsha') };

@@ -3,21 +3,33 @@ import type { EventToWrite, EventWrite, Store } from '@hookrelay/store';
 /** One caller's share of a transaction: one group (all or nothing) in create-event.lua. */
 interface Share {
   items: readonly EventToWrite[];
-  deliveries: number;
+  size: CommitSize;
   resolve(written: EventWrite[]): void;
   reject(err: unknown): void;
+}
+
+/** What a transaction holds, each bounded (GroupCommitOptions). */
+interface CommitSize {
+  deliveries: number;
+  events: number;
+  /** Characters of payload JSON (a replay's summary carries none). */
+  payloadChars: number;
 }
 
 /** A transaction being gathered. */
 interface Gathering {
   shares: Share[];
-  deliveries: number;
+  size: CommitSize;
 }
 
 export interface GroupCommitOptions {
   store: Store;
   /** A transaction takes no caller that would bring it over this many deliveries; that one starts the next. @defaultValue 5000 */
   maxDeliveries?: number;
+  /** Nor over this many events (a subscriber with no endpoints for its events adds no deliveries). @defaultValue 1000 */
+  maxEvents?: number;
+  /** Nor over this many characters of payload JSON: four events of 1 MiB. @defaultValue 4 Mi */
+  maxPayloadChars?: number;
 }
 
 /**
@@ -30,22 +42,27 @@ export interface GroupCommitOptions {
  */
 export class GroupCommit {
   private gathering: Gathering | undefined;
-  private readonly maxDeliveries: number;
+  private readonly limits: CommitSize;
 
   constructor(private readonly options: GroupCommitOptions) {
-    this.maxDeliveries = options.maxDeliveries ?? 5000;
+    this.limits = {
+      deliveries: options.maxDeliveries ?? 5000,
+      events: options.maxEvents ?? 1000,
+      payloadChars: options.maxPayloadChars ?? 4 * 1024 * 1024,
+    };
   }
 
   /** Per item, what was written (a repeat names the event that holds its idempotency key). */
   async write(items: readonly Omit<EventToWrite, 'group'>[]): Promise<EventWrite[]> {
     if (items.length === 0) return [];
-    const deliveries = items.reduce((n, { endpoints }) => n + endpoints.length, 0);
+    const size = sizeOf(items);
     return new Promise((resolve, reject) => {
       let group = this.gathering;
-      // A caller that would take the transaction over the cap starts the next one (alone, if it is
-      // over the cap by itself): Redis runs a transaction alone, so its size is everyone's wait.
-      if (!group || (group.deliveries > 0 && group.deliveries + deliveries > this.maxDeliveries)) {
-        const fresh: Gathering = { shares: [], deliveries: 0 };
+      // A caller that would take the transaction over a bound starts the next one (alone, if it is
+      // over by itself): Redis runs a transaction alone, so its size is everyone's wait, and one
+      // subscriber's large or many events must not make other subscribers' publishes wait for them.
+      if (!group || (group.shares.length > 0 && this.wouldOverflow(group.size, size))) {
+        const fresh: Gathering = { shares: [], size: { deliveries: 0, events: 0, payloadChars: 0 } };
         this.gathering = fresh;
         setImmediate(() => {
           if (this.gathering === fresh) this.gathering = undefined;
@@ -53,9 +70,19 @@ export class GroupCommit {
         });
         group = fresh;
       }
-      group.shares.push({ items, deliveries, resolve, reject });
-      group.deliveries += deliveries;
+      group.shares.push({ items, size, resolve, reject });
+      group.size.deliveries += size.deliveries;
+      group.size.events += size.events;
+      group.size.payloadChars += size.payloadChars;
     });
+  }
+
+  private wouldOverflow(held: CommitSize, more: CommitSize): boolean {
+    return (
+      held.deliveries + more.deliveries > this.limits.deliveries ||
+      held.events + more.events > this.limits.events ||
+      held.payloadChars + more.payloadChars > this.limits.payloadChars
+    );
   }
 
   private async commit(shares: readonly Share[]): Promise<void> {
@@ -72,4 +99,14 @@ export class GroupCommit {
       for (const share of shares) share.reject(err);
     }
   }
+}
+
+function sizeOf(items: readonly Omit<EventToWrite, 'group'>[]): CommitSize {
+  let deliveries = 0;
+  let payloadChars = 0;
+  for (const { event, endpoints } of items) {
+    deliveries += endpoints.length;
+    if ('payload' in event) payloadChars += event.payload.length;
+  }
+  return { deliveries, events: items.length, payloadChars };
 }
