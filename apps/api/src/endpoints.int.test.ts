@@ -179,6 +179,24 @@ describe('endpoint routes', () => {
     expect((await h.call('GET', `${acme.base}/${created.id}/secret`)).body.secret).toBe(created.secret);
   });
 
+  describe('when many PATCHes to one endpoint race', () => {
+    it('answers each 200 or 409 conflict (never 500), and keeps a change that was answered 200', async () => {
+      const { id } = await create();
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => h.call('PATCH', `${acme.base}/${id}`, { body: { description: `racer ${i}` } })),
+      );
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s !== 200 && s !== 409)).toEqual([]);
+      // Ten compare-and-set tries each, one winner a round: most of the hundred lose.
+      const conflict = answers.find((a) => a.status === 409);
+      expect(conflict?.body.error).toEqual({ code: 'conflict', message: `endpoint ${id} is being changed by other requests; try again` });
+      const stored = (await h.call('GET', `${acme.base}/${id}`)).body.description as string;
+      const won = answers.filter((a) => a.status === 200).map((a) => a.body.description as string);
+      expect(won).toContain(stored);
+      expect(h.logLines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    });
+  });
+
   it('disables and re-enables an endpoint with PATCH status', async () => {
     const created = await create();
     const disabled = await h.call('PATCH', `${acme.base}/${created.id}`, { body: { status: 'disabled' } });

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '@hookrelay/observability';
 import { SecretUnreadableError } from '@hookrelay/secrets';
+import { ConcurrentChangeError } from '@hookrelay/store';
 import { COMPRESSED_BODY_MESSAGE } from './compressed-bodies';
 
 /** An error the API answers with its own status and code: `{error: {code, message, details?}}`. */
@@ -98,6 +99,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (type === 'charset.unsupported') error = new AppError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
     // The router could not decode a path parameter (`/endpoints/%zz`): the caller's mistake, not ours.
     // Found by test/reliability/input-fuzz, which got a 500 for it on every route with an id.
+    // Other requests won every compare-and-set of the record (a burst of PATCHes to one endpoint):
+    // the change was not made, and trying again is the client's call, not a fault to alert on.
+    else if (err instanceof ConcurrentChangeError)
+      error = new AppError(409, 'conflict', `${err.record} ${err.id} is being changed by other requests; try again`);
     else if (err instanceof URIError) error = new AppError(400, 'invalid_path', 'request path is not valid percent-encoding');
     else if (err instanceof SecretUnreadableError) {
       // Loud for the operator (which record, which field, which key); the caller learns only that

@@ -9,6 +9,7 @@ import { EndpointStatusIndex } from './endpoint-status-index';
 import type { Keys } from './keys';
 import { laneScript, type LaneStore } from './lanes/lane-store';
 import { openSecrets, sealSecrets } from './record-secrets';
+import { ConcurrentChangeError } from './concurrent-change-error';
 
 const CREATE_ENDPOINT = laneScript(join(__dirname, 'create-endpoint-5.lua'));
 
@@ -140,7 +141,7 @@ export class EndpointStore {
   /**
    * Applies `changes` to the stored record, retrying when another writer (`npm run rekey`, a
    * concurrent PATCH) changed it in between, so neither overwrites the other. Null when the
-   * endpoint is gone.
+   * endpoint is gone; ConcurrentChangeError when other writers won every one of the attempts.
    */
   async update(id: string, changes: EndpointChanges): Promise<EndpointSummary | null> {
     const key = this.keys.endpoint(id);
@@ -162,7 +163,7 @@ export class EndpointStore {
         return summarizeEndpoint(next);
       }
     }
-    throw new Error(`endpoint ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`);
+    throw new ConcurrentChangeError('endpoint', id, UPDATE_ATTEMPTS);
   }
 
   /** The endpoint (null when deleted) and its version (0 before its first change), read together. */

@@ -20,6 +20,7 @@ import { PortalSessionStore } from './portal-session-store';
 export * from './keys';
 export * from './store-options';
 export { EndpointStore, type EndpointChanges } from './endpoint-store';
+export { ConcurrentChangeError } from './concurrent-change-error';
 export { isCreationOrderCursor, type Page } from './creation-order-page';
 export * from './rekey';
 export { EventStore, type EventSummary } from './event-store';
