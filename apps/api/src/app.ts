@@ -21,6 +21,7 @@ import { requestLogging } from './request-logging';
 import { endpointBulkWorkPerSubscriber, heavyListingsPerSubscriber, receiverWaitsPerSubscriber } from './subscriber-limits';
 import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
+import { RecordListingBudget } from './record-listing-budget';
 import { usePlainValidationMessages } from './validation-messages';
 
 /** The /v1 routes' bodies: JSON up to 1 MB, declared as JSON, never decompressed, at most MAX_BODY_DEPTH deep. */
@@ -69,14 +70,16 @@ export function createApp(deps: ApiDeps): Express {
   const bulkWork = endpointBulkWorkPerSubscriber();
   // And one for the listings that read much more than a page shows.
   const heavyListings = heavyListingsPerSubscriber();
-  const endpointPlaces = { verifications: receiverWaits.verifications, disables: bulkWork.disables, heavyListings };
+  // Those places bound such listings at a time; pages of large records are charged over time too.
+  const recordListings = new RecordListingBudget(deps);
+  const endpointPlaces = { verifications: receiverWaits.verifications, disables: bulkWork.disables, heavyListings, recordListings };
   v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, endpointPlaces));
   v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, { testSends: receiverWaits.testSends, recovers: bulkWork.recovers }));
   v1.use('/subscribers/:sid/endpoints', endpointStatsRoutes(deps));
   v1.use('/subscribers/:sid/events', eventRoutes(deps));
   v1.use('/subscribers/:sid/events', eventHistoryRoutes(deps, heavyListings));
   v1.use('/subscribers/:sid/deliveries', deliveryRoutes(deps, heavyListings));
-  v1.use('/subscribers/:sid/sources', sourceRoutes(deps, heavyListings));
+  v1.use('/subscribers/:sid/sources', sourceRoutes(deps, { heavyListings, recordListings }));
   v1.use('/subscribers/:sid/portal-sessions', portalSessionRoutes(deps));
   app.use('/v1', v1);
   // The subscriber portal (apps/portal): static files on the public /v1 API; a clear 503 when not built.

@@ -226,6 +226,72 @@ describe('the per-subscriber work budget', () => {
     expect(await budgetOf(a.sid)).toEqual({});
   });
 
+  describe('pages of a listing of whole records (endpoints, sources)', () => {
+    /** ~20 KB of stored JSON each: a hundred patterns of ~195 characters. */
+    const largeEndpoint = (url: string, n: number) => ({
+      url,
+      eventTypes: Array.from({ length: 100 }, (_, i) => `custom.${'p'.repeat(180)}.${n}x${i}`),
+    });
+
+    it('charges a page by its stored JSON beyond 64 KB, asks before the next page is read, and never charges a small page', async () => {
+      const t = await subscriberWithDeliveries(0);
+      const budgetKey = h.store.keys.subscriberWorkBudget(t.sid);
+      // One small endpoint: free, no budget call (nothing written to the budget).
+      expect((await h.call('GET', `${t.base}/endpoints`, { key: t.key })).status).toBe(200);
+      expect(await h.redis.exists(budgetKey)).toBe(0);
+
+      for (let n = 0; n < 6; n++)
+        expect((await h.call('POST', `${t.base}/endpoints`, { key: t.key, body: largeEndpoint(receiver.url, n) })).status).toBe(201);
+      // ~120 KB a page: ~55 units beyond 64 KB, against 50 in hand. The first page is read, then
+      // charged (the balance was positive), into debt; the next is asked for before it is read.
+      const first = await h.call('GET', `${t.base}/endpoints`, { key: t.key });
+      expect(first.status).toBe(200);
+      expect(first.body.data).toHaveLength(7);
+      const balance = Number(await h.redis.hget(budgetKey, 'b'));
+      expect(balance).toBeLessThan(0);
+      expectExhausted(await h.call('GET', `${t.base}/endpoints`, { key: t.key }), '1');
+      // Another API process has not seen a heavy page of this subscriber: it reads one, then refuses it.
+      expectExhausted(await second.call('GET', `${t.base}/endpoints`, { key: t.key }), '1');
+      // While this process knows its pages heavy and the budget is spent, a page of one is refused too.
+      expectExhausted(await h.call('GET', `${t.base}/endpoints?limit=1`, { key: t.key }), '1');
+      // The admin is never charged, and another subscriber's listing is not touched by this one's debt.
+      expect((await h.call('GET', `${t.base}/endpoints`)).status).toBe(200);
+      const other = await subscriberWithDeliveries(0);
+      expect((await h.call('GET', `${other.base}/endpoints`, { key: other.key })).status).toBe(200);
+
+      clock.advance(1_000);
+      expect((await h.call('GET', `${t.base}/endpoints`, { key: t.key })).status).toBe(200);
+    });
+
+    it('charges a page of sources the same way', async () => {
+      const t = await subscriberWithDeliveries(0);
+      // ~16 KB of expected values each (the most a source may hold): five are ~80 KB a page.
+      const matches = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`$.field${i}`, 'v'.repeat(4000)]));
+      for (let n = 0; n < 5; n++) {
+        const created = await h.call('POST', `${t.base}/sources`, {
+          key: t.key,
+          body: {
+            name: `s${n}`,
+            eventType: 'source.s',
+            verification: { type: 'header', headers: { 'x-token': 'sender-secret' } },
+            matches,
+          },
+        });
+        expect(created.status).toBe(201);
+      }
+      for (let i = 0; i < 4; i++) {
+        const page = await h.call('GET', `${t.base}/sources`, { key: t.key });
+        if (page.status === 429) {
+          expectExhausted(page, '1');
+          expect(i).toBeGreaterThanOrEqual(2);
+          return;
+        }
+        expect(page.body.data).toHaveLength(5);
+      }
+      throw new Error('four pages of ~80 KB were never refused by a budget of 50 units');
+    });
+  });
+
   it('has production defaults of 5,000 units a second, 250,000 in hand, and these costs', () => {
     expect(DEFAULT_SUBSCRIBER_LIMITS).toMatchObject({ workUnitsPerSecond: 5000, workUnitsBurst: 250_000 });
     expect(WORK_COSTS).toEqual({ recordRead: 1, deliveryWritten: 10, testSend: 1000, kbAnswered: 1 });

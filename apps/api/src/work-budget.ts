@@ -9,7 +9,7 @@ import type { SubscriberLimitsReader } from './subscriber-limits';
  * recover read 52,000 deliveries in 0.53 s of Redis CPU, a filtered listing 5,000 in ~45 ms).
  */
 export const WORK_COSTS = Object.freeze({
-  /** A log entry or record read: a listing's scanned entries, a recover's, an endpoint listed. */
+  /** A log entry or record read: a listing's scanned entries, a recover's. */
   recordRead: 1,
   /** A delivery reopened (retry, recover) or written (a replay to one endpoint): ~12 commands and a job. */
   deliveryWritten: 10,
@@ -19,8 +19,8 @@ export const WORK_COSTS = Object.freeze({
    */
   testSend: 1000,
   /**
-   * A KB of stored JSON read and answered whole (an event's payload, a delivery's attempts) beyond
-   * FREE_READS.storedKb. An audit: a 1 MiB payload took 6.6 ms of the API and 0.9 ms of Redis
+   * A KB of stored JSON read and answered whole (an event's payload, a delivery's attempts, a page
+   * of endpoints or sources: RecordListingBudget) beyond FREE_READS.storedKb. An audit: a 1 MiB payload took 6.6 ms of the API and 0.9 ms of Redis
    * (~7.5 ms, 0.7 unit a KB), 618 KB of attempts 6.5 ms of the API (~1 unit a KB).
    */
   kbAnswered: 1,
@@ -63,7 +63,7 @@ export class WorkBudgetError extends AppError {
   }
 }
 
-type WorkBudgetDeps = { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number };
+export type WorkBudgetDeps = { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number };
 
 /** Charges the work it did after a heavy request; 0 units charges nothing. */
 export type ChargeWork = (units: number) => Promise<void>;

@@ -5,6 +5,8 @@ export interface Page<T> {
   items: T[];
   /** Pass back to get the next page; absent on the last page. */
   nextCursor?: string;
+  /** Characters of stored JSON the page read, for listings of whole records (the work budget charges large pages). */
+  storedChars?: number;
 }
 
 function encodeCursor(createdAt: number, id: string): string {

@@ -280,7 +280,9 @@ export class EndpointStore {
    */
   async list(subscriberId: string, opts: { limit: number; cursor?: string }): Promise<Page<EndpointSummary>> {
     const page = await pageByCreation(this.redis, this.keys.subscriberEndpoints(subscriberId), opts);
-    return { ...page, items: await this.load(page.items) };
+    const raws = await this.loadRaw(page.items);
+    const storedChars = raws.reduce((n, raw) => n + raw.length, 0);
+    return { ...page, items: raws.map((r) => summarizeEndpoint(JSON.parse(r) as Endpoint)), storedChars };
   }
 
   /**
@@ -302,8 +304,13 @@ export class EndpointStore {
   }
 
   private async load(ids: string[]): Promise<EndpointSummary[]> {
+    return (await this.loadRaw(ids)).map((r) => summarizeEndpoint(JSON.parse(r) as Endpoint));
+  }
+
+  /** The stored JSON of those still there (one deleted meanwhile is left out). */
+  private async loadRaw(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.endpoint(id)));
-    return raws.filter((r): r is string => r !== null).map((r) => summarizeEndpoint(JSON.parse(r) as Endpoint));
+    return raws.filter((r): r is string => r !== null);
   }
 }

@@ -277,6 +277,7 @@ export class SourceStore {
     const page = await pageByCreation(this.redis, this.keys.subscriberSources(subscriberId), opts);
     const ids = page.items;
     const listed: Array<ListedSource<T>> = [];
+    let storedChars = 0;
     // The records and their verified marks in one read per LIST_READ_SOURCES: a mark each, read
     // apart, was 50 more round trips for the quota's 50 sources; all 50 at once (1.3 MB with the
     // largest `matches`) were parsed in one turn of the event loop, which every subscriber shares.
@@ -286,11 +287,12 @@ export class SourceStore {
       chunk.forEach((_id, i) => {
         const raw = raws[i];
         if (!raw) return; // deleted between the index read and this one
+        storedChars += raw.length;
         const mark = raws[chunk.length + i];
         listed.push({ ...this.openReadable<T>(JSON.parse(raw) as StoredSource), verifiedAt: mark == null ? null : Number(mark) });
       });
     }
-    return { ...page, items: listed };
+    return { ...page, items: listed, storedChars };
   }
 
   async count(subscriberId: string): Promise<number> {

@@ -14,6 +14,7 @@ import { assertTargetUrl, type UrlCredentials } from '../target-url';
 import { verifyEndpoint, type VerifyMode } from '../verification';
 import { admitEvents, QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 import { admitWork, WORK_COSTS } from '../work-budget';
+import type { RecordListingBudget } from '../record-listing-budget';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T {
   const result = schema.safeParse(value);
@@ -25,15 +26,20 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T 
  * An endpoint's routes. `verifications`: the places endpoint verifications share with test sends
  * (receiverWaitsPerSubscriber); `disables`, those disables share with recovers
  * (endpointBulkWorkPerSubscriber); `heavyListings`, those listings that read many records share
- * (heavyListingsPerSubscriber).
+ * (heavyListingsPerSubscriber); `recordListings`, the work budget of pages of large records.
  */
 export function endpointRoutes(
   deps: ApiDeps,
-  places: { verifications: InFlightPerSubscriber; disables: InFlightPerSubscriber; heavyListings: InFlightPerSubscriber },
+  places: {
+    verifications: InFlightPerSubscriber;
+    disables: InFlightPerSubscriber;
+    heavyListings: InFlightPerSubscriber;
+    recordListings: RecordListingBudget;
+  },
 ): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const { verifications, disables, heavyListings } = places;
+  const { verifications, disables, heavyListings, recordListings } = places;
 
   const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
   const endpointOf = (req: Request) => endpointOfRequest(req, store);
@@ -132,7 +138,9 @@ export function endpointRoutes(
     // A page of 100 endpoints of ~35 KB each is 3 MB to read, parse and write.
     const release = heavyListings.take(sid, 'limit');
     try {
+      const settle = await recordListings.admit(req, sid);
       const page = await store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor });
+      await settle(page.storedChars ?? 0);
       const health = await Promise.all(page.items.map((e) => store.health.get(e.id)));
       res.json({ data: page.items.map((e, i) => endpointView(e, health[i])), nextCursor: page.nextCursor ?? null });
     } finally {

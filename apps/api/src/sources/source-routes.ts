@@ -17,6 +17,7 @@ import {
 } from './source-input';
 import { sourceView } from './source-view';
 import { isReadOnlySession } from '../auth';
+import type { RecordListingBudget } from '../record-listing-budget';
 import { QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -61,7 +62,10 @@ function followDefaults(
  * CRUD for inbound sources under /v1/subscribers/:sid/sources, with the same tenancy as endpoints.
  * `heavyListings`: the places listings that read many records share (heavyListingsPerSubscriber).
  */
-export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber): Router {
+export function sourceRoutes(
+  deps: ApiDeps,
+  { heavyListings, recordListings }: { heavyListings: InFlightPerSubscriber; recordListings: RecordListingBudget },
+): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
 
@@ -139,7 +143,9 @@ export function sourceRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber
     // source at once, before pages, was 1.3 MB for the quota's 50 and grew with a raised quota.
     const release = heavyListings.take(sid, 'limit');
     try {
+      const settle = await recordListings.admit(req, sid);
       const page = await store.sources.list<Source>(sid, { limit: q.limit, cursor: q.cursor });
+      await settle(page.storedChars ?? 0);
       const hideIngestUrl = isReadOnlySession(req);
       const data = page.items.map(({ source, unreadable, verifiedAt }) =>
         sourceView(source, verifiedAt, { secretUnreadable: unreadable !== null, hideIngestUrl }),

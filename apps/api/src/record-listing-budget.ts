@@ -1,0 +1,71 @@
+import type { Request } from 'express';
+import { admitWork, FREE_READS, WORK_COSTS, type ChargeWork, type WorkBudgetDeps } from './work-budget';
+
+/** What a page of a listing did, to be charged once it has been read. */
+export type SettleListing = (storedChars: number) => Promise<void>;
+
+export interface RecordListingBudgetOptions {
+  /** How long this process asks the budget before each page of a subscriber whose last page was heavy. @defaultValue 10 min */
+  rememberMs?: number;
+  /** Subscribers remembered at most (the oldest are forgotten first). @defaultValue 10,000 */
+  maxRemembered?: number;
+}
+
+/**
+ * The work budget for listings whose pages read whole records (endpoints, sources). A page is free
+ * up to FREE_READS.storedKb of stored JSON, as a read of one record is; beyond it the page is charged
+ * a unit per KB (1,024 characters) of the excess: a page of 100 endpoints of ~35 KB is ~3.4 MB to
+ * read, parse and write (~7 ms of the API), which the in-flight places bounded at a time but not over
+ * time, so two loops of such pages held most of an API process.
+ *
+ * A page's size is known only once it is read. So a subscriber's first heavy page in this process
+ * is read, then charged (and refused if the budget was already spent); from then on, for
+ * `rememberMs`, its pages ask the budget before they are read, and are refused (nothing read) while
+ * it is spent. A light page makes no budget call and forgets the subscriber again.
+ */
+export class RecordListingBudget {
+  /** Subscribers whose last page here was heavy, and until when; a Map keeps insertion order. */
+  private readonly heavy = new Map<string, number>();
+  private readonly rememberMs: number;
+  private readonly maxRemembered: number;
+
+  constructor(
+    private readonly deps: WorkBudgetDeps,
+    options: RecordListingBudgetOptions = {},
+  ) {
+    this.rememberMs = options.rememberMs ?? 10 * 60_000;
+    this.maxRemembered = options.maxRemembered ?? 10_000;
+  }
+
+  /** Before a page is read: 429 work_budget_exhausted when this subscriber's pages are known heavy and its budget is spent. */
+  async admit(req: Request, subscriberId: string): Promise<SettleListing> {
+    const until = this.heavy.get(subscriberId);
+    const known = until !== undefined && until > this.deps.now();
+    const charge: ChargeWork | undefined = known ? await admitWork(this.deps, req, subscriberId) : undefined;
+    return async (storedChars) => {
+      const units = pageCost(storedChars);
+      if (units === 0) {
+        this.heavy.delete(subscriberId);
+        return;
+      }
+      this.remember(subscriberId);
+      // Not known heavy: the page was read unasked, and is checked (429 if spent) and charged now.
+      await (charge ?? (await admitWork(this.deps, req, subscriberId)))(units);
+    };
+  }
+
+  private remember(subscriberId: string): void {
+    this.heavy.delete(subscriberId);
+    if (this.heavy.size >= this.maxRemembered) {
+      const oldest = this.heavy.keys().next();
+      if (!oldest.done) this.heavy.delete(oldest.value);
+    }
+    this.heavy.set(subscriberId, this.deps.now() + this.rememberMs);
+  }
+}
+
+/** Units for a page that read `storedChars` characters of stored JSON (characters, not bytes: measuring bytes costs ~110 us a MiB). */
+export function pageCost(storedChars: number): number {
+  const kb = Math.ceil(storedChars / 1024);
+  return Math.max(0, kb - FREE_READS.storedKb) * WORK_COSTS.kbAnswered;
+}
