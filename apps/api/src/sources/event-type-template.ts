@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { builtInNamespaceOf, EVENT_TYPE_RE, isCustomEventType, validateEventPayload } from '@hookrelay/contracts';
-import { matchPathProblem, StepBudget, valuesAt } from './match';
+import { matchPathProblem, parsePathOnBudget, StepBudget, valuesAtSteps, type PathStep } from './match';
 
 /**
  * A source's `eventType` is either fixed or a template.
@@ -123,17 +123,41 @@ function headerSegment(headers: IncomingHttpHeaders, name: string): HeaderValue 
   return { ok: true, value: value.toLowerCase().replaceAll('/', '.') };
 }
 
+/** A template's part as a request evaluates it: a path placeholder's steps parsed, or null for a path outside the subset. */
+type CompiledPart = Exclude<TemplatePart, { path: string }> | { path: string; optional: boolean; steps: PathStep[] | null };
+
+/**
+ * A source's `eventType` parsed for one request, on its budget (charged the template's length and
+ * each path's), so that a split SendGrid body's elements share one parse instead of one each.
+ */
+export interface CompiledEventType {
+  parts: CompiledPart[];
+}
+
+export function compileEventType(eventType: string, budget: StepBudget): CompiledEventType {
+  budget.take(eventType.length);
+  const parts = parseEventTypeTemplate(eventType) ?? [{ literal: eventType }];
+  return {
+    parts: parts.map((part) => {
+      if (!('path' in part)) return part;
+      const parsed = parsePathOnBudget(part.path, budget);
+      return { ...part, steps: 'steps' in parsed ? parsed.steps : null };
+    }),
+  };
+}
+
 /**
  * The type one request publishes as; a template takes the first value at each path, within the
- * request's step budget, and header values from `headers` (Node's, names lower-cased).
+ * request's step budget, and header values from `headers` (Node's, names lower-cased). Pass
+ * compileEventType's result when typing several elements of one request.
  */
 export function resolveEventType(
-  eventType: string,
+  eventType: string | CompiledEventType,
   payload: unknown,
   budget: StepBudget = new StepBudget(),
   headers: IncomingHttpHeaders = {},
 ): ResolvedEventType {
-  const parts = parseEventTypeTemplate(eventType) ?? [{ literal: eventType }];
+  const { parts } = typeof eventType === 'string' ? compileEventType(eventType, budget) : eventType;
   let type = '';
   for (const part of parts) {
     if ('literal' in part) {
@@ -146,7 +170,8 @@ export function resolveEventType(
       if (!read.ok) return read;
       value = read.value;
     } else {
-      value = segmentValue(valuesAt(part.path, payload, budget)[0]);
+      // A stored path outside the subset selects nothing, as valuesAt answers for one.
+      value = part.steps ? segmentValue(valuesAtSteps(part.steps, payload, budget)[0]) : null;
       if (budget.exhausted) return { ok: false, reason: `eventType: ${budget.reason}` };
     }
     if (value === null && part.optional) {

@@ -7,9 +7,9 @@ import { AppError, NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
 import type { EventInput } from '../publish';
-import { payloadProblem, resolveEventType } from './event-type-template';
+import { payloadProblem } from './event-type-template';
 import { answerGet, isGithubPing, UNAUTHORIZED, type IngestAnswer } from './handshakes';
-import { evaluateMatches, StepBudget } from './match';
+import { matchItems } from './match-items';
 import { parseBody, slackChallenge } from './payload';
 import { claimReplayKeys, replayKeysOf } from './replay-guard';
 import type { Source } from './source-input';
@@ -114,24 +114,20 @@ export function ingestRoutes(deps: ApiDeps): Router {
         answer: { status: 413, outcome: 'rejected', reason, json: { error: { code: 'payload_too_large', message: reason } } },
       };
     }
-    // One step budget for everything the source's paths do with this body (see match.ts).
-    const budget = new StepBudget();
+    // Matched and typed on one step budget for everything the source's paths do with this body,
+    // its paths parsed once (see match-items.ts).
+    const verdicts = matchItems(source, items, req.headers);
     // The catalog as of this request, for every event of it (typeProblem).
     await deps.catalog.fresh();
     const events: EventInput[] = [];
     const skipped: string[] = [];
-    for (const item of items) {
-      const match = evaluateMatches(source.matches, item, budget);
-      if (!match.matched) {
-        skipped.push(`matches: ${match.reason}`);
+    for (const verdict of verdicts) {
+      if ('skipped' in verdict) {
+        skipped.push(verdict.skipped);
         continue;
       }
-      const type = resolveEventType(source.eventType, item, budget, req.headers);
-      if (!type.ok) {
-        skipped.push(type.reason);
-        continue;
-      }
-      const problem = await typeProblem(type.type, item);
+      const { item, type } = verdict;
+      const problem = await typeProblem(type, item);
       if (problem) {
         if (!split)
           return {
@@ -141,7 +137,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
         skipped.push(problem);
         continue;
       }
-      events.push({ type: type.type, payload: item });
+      events.push({ type, payload: item });
     }
     return { ok: true, events, skipped };
   }

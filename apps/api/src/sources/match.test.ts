@@ -1,4 +1,4 @@
-import { evaluateMatches, MATCH_STEP_BUDGET, matchPathProblem, valuesAt } from './match';
+import { evaluateMatches, MATCH_STEP_BUDGET, matchPathProblem, StepBudget, valuesAt } from './match';
 
 /** `{"a":{"a":...}}` nested `depth` levels, built without recursion. */
 function nested(depth: number): unknown {
@@ -92,6 +92,21 @@ describe('the JSONPath subset of matches and eventType templates', () => {
       expect(evaluateMatches({ '$[*]': expected }, body)).toMatchObject({
         matched: false,
         reason: expect.stringMatching(/more than \d+ steps/),
+      });
+    });
+
+    it('charges each path its length when it parses it, so long paths cannot be parsed for free', () => {
+      const name = 'k'.repeat(480);
+      const matches = Object.fromEntries(
+        Array.from({ length: 20 }, (_, i) => [`$.${name}[${'0'.repeat((i % 9) + 1)}]${i < 9 ? '' : `.x${i}`}`, 1]),
+      );
+      const characters = Object.keys(matches).reduce((n, path) => n + path.length, 0);
+      const body = { [name]: [Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`x${i}`, 1]))] };
+      // Each path's evaluation is a few steps; its parse is its length, ~490.
+      expect(evaluateMatches({ [`$.${name}[0].x9`]: 1 }, body, new StepBudget(500))).toEqual({ matched: true });
+      expect(evaluateMatches(matches, body, new StepBudget(characters - 1))).toEqual({
+        matched: false,
+        reason: `more than ${MATCH_STEP_BUDGET} steps to evaluate; simplify the paths or send smaller bodies`,
       });
     });
 
