@@ -36,17 +36,71 @@ describe('JSONPath in sources costs a bounded amount of CPU', () => {
     expect((await create({ '$.a': 'x'.repeat(4094) })).status).toBe(201);
     const big = await create({ '$.a': 1, '$.b': Array(2100).fill(0) });
     expect(big.status).toBe(400);
-    expect(big.body.error.details).toEqual([{ path: 'matches.$.b', message: 'expected value is 4201 bytes of JSON; at most 4096' }]);
+    expect(big.body.error.details).toEqual([
+      { path: 'matches.$.b', message: 'expected value is 4201 bytes of JSON; at most 4096' },
+      { path: 'matches', message: expect.stringMatching(/^expected values hold more than 500 JSON values together/) },
+    ]);
     const five = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((k) => [`$.${k}`, 'x'.repeat(3500)]));
     const together = await create(five);
     expect(together.status).toBe(400);
     expect(together.body.error.details).toEqual([
-      { path: 'matches', message: 'expected values are 17510 bytes of JSON together; at most 16384' },
+      { path: 'matches', message: 'paths and expected values are 17525 bytes together; at most 16384' },
     ]);
     const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
     const patched = await h.call('PATCH', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`, { body: { matches: five } });
     expect(patched.status).toBe(400);
     expect((await h.call('GET', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`)).body.matches).toEqual({ '$.a': 1 });
+  });
+
+  describe('the record every request to the URL reads', () => {
+    const create = (matches: Record<string, unknown>) =>
+      h.call('POST', `/v1/subscribers/${subscriber.sid}/sources`, {
+        body: { name: 'x', eventType: 'source.x', verification: TOKEN_HEADER, matches },
+      });
+    /** 20 distinct paths of 480 characters: 9,600 bytes of names. */
+    const longPaths = Array.from({ length: 20 }, (_, i) => `$.${String.fromCharCode(97 + i)}${'k'.repeat(477)}`);
+
+    it('counts the path names in the 16 KB, naming matches', async () => {
+      // 9,600 bytes of names and 20 values of 352 bytes: 16,640 together, though the values are 7,040.
+      const res = await create(Object.fromEntries(longPaths.map((path) => [path, 'v'.repeat(350)])));
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([
+        { path: 'matches', message: 'paths and expected values are 16640 bytes together; at most 16384' },
+      ]);
+      // Shorter values fit: 9,600 + 20 x 302.
+      expect((await create(Object.fromEntries(longPaths.map((path) => [path, 'v'.repeat(300)])))).status).toBe(201);
+    });
+
+    it('refuses more than 500 JSON values across the expected values, naming matches; takes 500', async () => {
+      // The review's record: 20 values of 270 empty objects (811 bytes each, within every byte limit).
+      const emptyObjects = () => Array.from({ length: 270 }, () => ({}));
+      const res = await create(
+        Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].map((k) => [`$.${k}`, emptyObjects()])),
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([
+        {
+          path: 'matches',
+          message:
+            'expected values hold more than 500 JSON values together (each object, array, string, number, boolean and null counts one); match a few fields, not a whole document',
+        },
+      ]);
+      const withLongPaths = await create(Object.fromEntries(longPaths.map((path) => [path, emptyObjects()])));
+      expect(withLongPaths.status).toBe(400);
+      expect(withLongPaths.body.error.details.map((d: { path: string; message: string }) => d.message)).toEqual([
+        'paths and expected values are 25820 bytes together; at most 16384',
+        expect.stringMatching(/^expected values hold more than 500 JSON values together/),
+      ]);
+      // A type, an id and a list of states, and 500 values at most: 1 + 1 + (1 + 497).
+      const states = Array.from({ length: 497 }, (_, i) => `s${i}`);
+      expect((await create({ '$.type': 'issue', '$.id': 7, '$.states': states })).status).toBe(201);
+      const source = await createSource(h, subscriber.sid, { eventType: 'source.x', verification: TOKEN_HEADER, matches: { '$.a': 1 } });
+      const patched = await h.call('PATCH', `/v1/subscribers/${subscriber.sid}/sources/${source.id}`, {
+        body: { matches: { '$.type': 'issue', '$.id': 7, '$.states': [...states, 'one more'] } },
+      });
+      expect(patched.status).toBe(400);
+      expect(patched.body.error.details).toEqual([{ path: 'matches', message: expect.stringMatching(/more than 500 JSON values/) }]);
+    });
   });
 
   it('refuses the same on PATCH and keeps the source as it was', async () => {

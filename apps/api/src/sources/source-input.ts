@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { checkSecretForScheme } from '@hookrelay/signing';
 import { isCursor, type SourceBase } from '@hookrelay/store';
 import { eventTypeProblem } from './event-type-template';
-import { matchPathProblem } from './match';
+import { countJsonNodes, matchPathProblem } from './match';
 
 /** An HTTP header name (RFC 9110 token), kept lower case because Node hands headers over lower-cased. */
 const headerName = z
@@ -130,15 +130,25 @@ const eventTypeSchema = z
 /**
  * An expected value is a few fields of a webhook (a type, an id, a list of states): bounded, as the
  * source record holding them is read and parsed on every request to its URL, and listed whole.
+ *
+ * The total counts the path names too (each may be 500 characters, 10 KB for 20), and the expected
+ * values are held to MAX_MATCH_NODES JSON values together: 20 paths of ~480 characters, each
+ * expecting 270 empty objects (811 B, within the byte limits as they were), made a 26 KB record of
+ * 5,400 objects that cost ~1.6-1.9 ms of the event loop to read on every request to its URL, before
+ * the rate limit could refuse it, against ~30-45 µs for an ordinary source.
  */
 export const MAX_MATCH_VALUE_BYTES = 4096;
 export const MAX_MATCHES_BYTES = 16_384;
+/** JSON values (each object, array and scalar counts one) in all of a source's expected values together. */
+export const MAX_MATCH_NODES = 500;
 
 const matchesSchema = z.record(z.string().min(1).max(500), z.unknown()).superRefine((matches, ctx) => {
   const paths = Object.keys(matches);
   if (paths.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 matches' });
   let total = 0;
+  let nodes = 0;
   for (const path of paths) {
+    total += Buffer.byteLength(path);
     const problem = matchPathProblem(path);
     if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
     if (matches[path] === undefined) {
@@ -149,9 +159,19 @@ const matchesSchema = z.record(z.string().min(1).max(500), z.unknown()).superRef
     total += bytes;
     if (bytes > MAX_MATCH_VALUE_BYTES)
       ctx.addIssue({ code: 'custom', path: [path], message: `expected value is ${bytes} bytes of JSON; at most ${MAX_MATCH_VALUE_BYTES}` });
+    // Counted without recursion, and no further than one past the limit.
+    if (nodes <= MAX_MATCH_NODES) nodes += countJsonNodes(matches[path], MAX_MATCH_NODES + 1 - nodes);
   }
   if (total > MAX_MATCHES_BYTES)
-    ctx.addIssue({ code: 'custom', message: `expected values are ${total} bytes of JSON together; at most ${MAX_MATCHES_BYTES}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `paths and expected values are ${total} bytes together; at most ${MAX_MATCHES_BYTES}`,
+    });
+  if (nodes > MAX_MATCH_NODES)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected values hold more than ${MAX_MATCH_NODES} JSON values together (each object, array, string, number, boolean and null counts one); match a few fields, not a whole document`,
+    });
 });
 
 /**

@@ -6,9 +6,9 @@ import { createSource, ingest, newSubscriber } from './source-test-kit';
 const TOKEN = { type: 'header', headers: { 'x-source-token': 'listing-secret-value-1' } };
 const CURSOR_REFUSED = { path: 'cursor', message: 'not a cursor from a previous page (omit it for the first page)' };
 
-/** The largest `matches` a source may have: 20 paths of 500 characters, 16 KB of expected values. */
+/** The largest `matches` a source may have: 20 paths of 499 characters and their expected values, 16 KB together. */
 function largestMatches(): Record<string, string> {
-  return Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`$.${String(i).padStart(2, '0')}${'a'.repeat(495)}`, 'x'.repeat(816)]));
+  return Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`$.${String(i).padStart(2, '0')}${'a'.repeat(495)}`, 'x'.repeat(318)]));
 }
 
 type Created = { id: string; body: { createdAt: number } };
@@ -159,7 +159,7 @@ describe('GET .../sources', () => {
   it(`takes one of the ${MAX_FILTERED_LISTINGS_IN_FLIGHT} places heavy listings share: more at once are 429 listings_in_flight naming limit`, async () => {
     const { sid } = await newSubscriber(h);
     const { sid: other } = await newSubscriber(h);
-    // The quota's 50 sources, each with the largest matches: 1.3 MB a listing of them all.
+    // The quota's 50 sources, each with the largest matches: ~0.85 MB a listing of them all.
     for (let i = 0; i < 50; i++) await createSource(h, sid, { eventType: 'source.heavy', verification: TOKEN, matches: largestMatches() });
     await createSource(h, other, { eventType: 'source.light', verification: TOKEN });
 

@@ -1627,7 +1627,7 @@ export interface components {
             dedupe?: components["schemas"]["SourceDedupe"] | null;
         };
         /**
-         * @description Filters: JSONPath to the JSON value it must hold; every one must hold (at most 20). A request that does not match is answered 200 and ignored. Paths take `$` then `.name`, `['name']`, `[0]` and `[*]` / `.*` steps (at most 64); recursive descent (`..`), unions, slices, negative indexes, filters and scripts are refused (400 naming the path), so matching costs time linear in the body, on a budget of 200,000 steps per request (past it the request is ignored, with the reason in its history). An expected value may be 4 KB of JSON, all of them together 16 KB.
+         * @description Filters: JSONPath to the JSON value it must hold; every one must hold (at most 20). A request that does not match is answered 200 and ignored. Paths take `$` then `.name`, `['name']`, `[0]` and `[*]` / `.*` steps (at most 64); recursive descent (`..`), unions, slices, negative indexes, filters and scripts are refused (400 naming the path), so matching costs time linear in the body, on a budget of 200,000 steps per request (past it the request is ignored, with the reason in its history). An expected value may be 4 KB of JSON; the paths and expected values together 16 KB; the expected values together at most 500 JSON values (each object, array and scalar counts one).
          * @example {
          *       "$.webhookEvent": "jira:issue_created"
          *     }
