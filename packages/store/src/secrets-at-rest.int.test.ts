@@ -192,6 +192,28 @@ describe('secrets at rest in the store', () => {
       expect(await db.redis.exists(sealing.keys.source(source.id), sealing.keys.sourceToken(hashSourceToken(source.token)))).toBe(0);
     });
 
+    it('opens a source it read, by token, id or page, without copying it, even one saved with the largest matches before their limits', async () => {
+      // What the API accepted before the limits on matches: 20 paths of 480 characters, each
+      // expecting 270 empty objects (a 26 KB record of 5,400 objects, read on every ingest request).
+      const matches = Object.fromEntries(
+        Array.from({ length: 20 }, (_, i) => [
+          `$.${String.fromCharCode(97 + i)}${'k'.repeat(477)}`,
+          Array.from({ length: 270 }, () => ({})),
+        ]),
+      );
+      const source = { ...sourceWithSecrets(), matches };
+      await sealing.sources.create(source, 100);
+      const copies = jest.spyOn(globalThis, 'structuredClone');
+      try {
+        expect(await sealing.sources.findByToken(source.token)).toEqual(source);
+        expect(await sealing.sources.get(source.id)).toEqual(source);
+        expect((await sealing.sources.list('sub_test', { limit: 20 })).items).toEqual([{ source, unreadable: null, verifiedAt: null }]);
+        expect(copies).not.toHaveBeenCalled();
+      } finally {
+        copies.mockRestore();
+      }
+    });
+
     it('seals hmac secrets and refuses a header value moved to another header name', async () => {
       const hmac: TestSource = {
         ...sourceWithSecrets(),

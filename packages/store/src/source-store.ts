@@ -231,15 +231,21 @@ export class SourceStore {
     return raw ? (JSON.parse(raw) as StoredSource) : null;
   }
 
+  /**
+   * `stored` just parsed from Redis, its secrets opened in place: every caller passes a record it
+   * parsed for this call and shares with nobody, so no copy is made (see OpenSecretsOptions.owned:
+   * findByToken runs on every request to a source's URL, before its rate limit).
+   */
   private open<T extends SourceBase>(stored: StoredSource): T {
     const { tokenHash: _hash, ...record } = stored;
-    return openSecrets<T>(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
+    return openSecrets<T>(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record, { owned: true });
   }
 
   /** As `open`, for a list: what cannot be opened is null, and the reason comes with it. */
   private openReadable<T extends SourceBase>(stored: StoredSource): Omit<ListedSource<T>, 'verifiedAt'> {
     const { tokenHash: _hash, ...record } = stored;
-    const opened = openReadableSecrets(this.box, 'source', { recordId: stored.id, subscriberId: stored.subscriberId }, record);
+    const identity = { recordId: stored.id, subscriberId: stored.subscriberId };
+    const opened = openReadableSecrets(this.box, 'source', identity, record, { owned: true });
     return { source: opened.record as unknown as T, unreadable: opened.unreadable };
   }
 
