@@ -172,6 +172,8 @@ describe('secrets at rest in the store', () => {
       expect(await sealing.sources.findByToken<TestSource>(source.token)).toEqual(source);
       expect(await sealing.sources.list<TestSource>('sub_test', { limit: 20 })).toEqual({
         items: [{ source, unreadable: null, verifiedAt: null }],
+        // What the page read, sealed: the work budget charges a page by it.
+        storedChars: raw.length,
       });
 
       const keyless = storeWith();
