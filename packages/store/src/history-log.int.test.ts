@@ -82,6 +82,27 @@ describe('pageLogNewestFirst', () => {
     expect(second.items).toEqual(['r3', 'r1', 'r0']);
   });
 
+  it('loads only what an unfiltered page shows, and doubles its reads while a filter keeps too few', async () => {
+    await fill(Array.from({ length: 1000 }, (_, i) => [i, `u${i}`] as [number, string]));
+    const loads: number[] = [];
+    const load = async (ids: string[]) => {
+      loads.push(ids.length);
+      return ids;
+    };
+    const one = await pageLogNewestFirst<string>(db.redis, key, { limit: 1 }, load, () => true);
+    expect([one.items, one.scanned, loads]).toEqual([['u999'], 1, [1]]);
+
+    loads.length = 0;
+    const fifty = await pageLogNewestFirst<string>(db.redis, key, { limit: 50 }, load, () => true);
+    expect([fifty.items.length, fifty.scanned, loads]).toEqual([50, 50, [50]]);
+
+    // One entry in a hundred kept: 10, 20, 40, 80, 160, then 200 a read, until ten are found.
+    loads.length = 0;
+    const sparse = await pageLogNewestFirst<string>(db.redis, key, { limit: 10 }, load, (id) => Number(id.slice(1)) % 100 === 0);
+    expect(sparse.items).toEqual(['u900', 'u800', 'u700', 'u600', 'u500', 'u400', 'u300', 'u200', 'u100', 'u0']);
+    expect(loads).toEqual([10, 20, 40, 80, 160, 200, 200, 200, 90]);
+  });
+
   it('tells its cursors from garbage', () => {
     expect(isCursor(Buffer.from('1795472014728-3').toString('base64url'))).toBe(true);
     expect(isCursor(Buffer.from('1-18446744073709551615').toString('base64url'))).toBe(true);

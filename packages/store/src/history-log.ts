@@ -146,8 +146,13 @@ export async function pageLogNewestFirst<T>(
   const items: T[] = [];
   const cursorAfter: string[] = [];
   let scanned = 0;
+  // A chunk asks for what the page still needs, doubling while a filter keeps too few, up to CHUNK:
+  // an unfiltered page reads what it shows (a chunk of 200 for `limit=1` loaded 200 records and
+  // answered one), and a filtered one reaches 200 a chunk after a few reads.
+  let reach = opts.limit;
   for (;;) {
-    const wanted = Math.min(CHUNK, maxScanned - scanned);
+    const wanted = Math.min(CHUNK, maxScanned - scanned, Math.max(reach, opts.limit - items.length));
+    reach = Math.min(CHUNK, reach * 2);
     const entries = (await redis.xrevrange(key, end, start, 'COUNT', wanted)) as Array<[string, string[]]>;
     if (entries.length === 0) return { items, cursorAfter, scanned };
     // Every entry of the chunk is loaded, whether or not the page ends before it.
