@@ -292,6 +292,34 @@ describe('the per-subscriber work budget', () => {
     });
   });
 
+  it("charges a source's request history filtered by outcome by the requests it read, and never an unfiltered page", async () => {
+    const t = await subscriberWithDeliveries(0);
+    const created = await h.call('POST', `${t.base}/sources`, {
+      key: t.key,
+      body: {
+        name: 'alerts',
+        eventType: 'source.alerts',
+        verification: { type: 'header', headers: { 'x-token': 'sender-secret' } },
+        rateLimit: { perSecond: 1000, perMinute: 10_000 },
+      },
+    });
+    expect(created.status).toBe(201);
+    for (let i = 0; i < 60; i++) {
+      const sent = await h.call('POST', String(created.body.ingestUrl), { headers: { 'x-token': 'sender-secret' }, body: { i } });
+      expect(sent.status).toBe(202);
+    }
+    const requests = `${t.base}/sources/${created.body.id}/requests`;
+    expect((await h.call('GET', `${requests}?limit=5`, { key: t.key })).body.data).toHaveLength(5);
+    expect(await h.redis.exists(h.store.keys.subscriberWorkBudget(t.sid))).toBe(0);
+    // None is a duplicate: the filtered page reads all 60, from 50 in hand, and the next is refused.
+    const filtered = await h.call('GET', `${requests}?outcome=duplicate`, { key: t.key });
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.data).toEqual([]);
+    // A debt of 10 units: positive again 1.001 s from now, whole seconds rounded up.
+    expectExhausted(await second.call('GET', `${requests}?outcome=published`, { key: t.key }), '2');
+    expect((await h.call('GET', `${requests}?limit=5`, { key: t.key })).status).toBe(200);
+  });
+
   it('has production defaults of 5,000 units a second, 250,000 in hand, and these costs', () => {
     expect(DEFAULT_SUBSCRIBER_LIMITS).toMatchObject({ workUnitsPerSecond: 5000, workUnitsBurst: 250_000 });
     expect(WORK_COSTS).toEqual({ recordRead: 1, deliveryWritten: 10, testSend: 1000, kbAnswered: 1 });

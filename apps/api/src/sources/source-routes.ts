@@ -18,6 +18,7 @@ import {
 import { sourceView } from './source-view';
 import { isReadOnlySession } from '../auth';
 import type { RecordListingBudget } from '../record-listing-budget';
+import { admitWork, WORK_COSTS } from '../work-budget';
 import { QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -60,7 +61,8 @@ function followDefaults(
 
 /**
  * CRUD for inbound sources under /v1/subscribers/:sid/sources, with the same tenancy as endpoints.
- * `heavyListings`: the places listings that read many records share (heavyListingsPerSubscriber).
+ * `heavyListings`: the places listings that read many records share (heavyListingsPerSubscriber);
+ * `recordListings`, the work budget of pages of large records.
  */
 export function sourceRoutes(
   deps: ApiDeps,
@@ -184,8 +186,17 @@ export function sourceRoutes(
   router.get('/:id/requests', async (req, res) => {
     const source = await ownedSource(req);
     const q = parse(listRequestsQuery, req.query);
-    const page = await store.sources.listRequests(source.id, q);
-    res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
+    // An outcome filter reads requests it may not keep, up to the source's whole history (1,000 of
+    // ~1 KB) for one page: placed and charged as the deliveries' filtered listings are.
+    const release = q.outcome ? heavyListings.take(source.subscriberId, 'outcome') : () => undefined;
+    try {
+      const charge = q.outcome ? await admitWork(deps, req, source.subscriberId) : undefined;
+      const page = await store.sources.listRequests(source.id, q);
+      await charge?.(page.scanned * WORK_COSTS.recordRead);
+      res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
+    } finally {
+      release();
+    }
   });
 
   return router;
