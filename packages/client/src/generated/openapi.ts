@@ -3058,7 +3058,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (an endpoint listing reads up to 100 endpoints of ~35 KB). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (an endpoint listing reads up to 100 endpoints of ~35 KB). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings, source listings and source request histories filtered by `outcome`. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a page is charged a unit per KB of its records' stored JSON beyond 64 KB, and once an API process has seen the subscriber's pages that large it asks before reading each page. Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3850,7 +3850,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description With `include=outcomes` (up to 5000 deliveries counted for a page), when the subscriber already has 2 heavy listings running in this API process. Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a listing with `include=outcomes` or `type` is charged a unit per log entry and delivery it read. Retry-After says when its balance is positive again. */
+            /** @description With `include=outcomes` (up to 5000 deliveries counted for a page), when the subscriber already has 2 heavy listings running in this API process. Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings, source listings and source request histories filtered by `outcome`. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a listing with `include=outcomes` or `type` is charged a unit per log entry and delivery it read. Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4280,7 +4280,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (a delivery listing filtered by `status` or `eventType` may read up to 5000 deliveries for a page). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a listing filtered by `status` or `eventType` is charged a unit per log entry it read (up to 5,000 a page). Retry-After says when its balance is positive again. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (a delivery listing filtered by `status` or `eventType` may read up to 5000 deliveries for a page). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings, source listings and source request histories filtered by `outcome`. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a listing filtered by `status` or `eventType` is charged a unit per log entry it read (up to 5,000 a page). Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4496,7 +4496,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads up to 100 sources of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings and source listings. Retry after the time given. */
+            /** @description The subscriber already has 2 heavy listings running in this API process (a source listing reads up to 100 sources of ~26 KB with the largest `matches`). Shares its 2 places per subscriber and API process with the other listings that read many records (`listings_in_flight`): delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings, source listings and source request histories filtered by `outcome`. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a page is charged a unit per KB of its records' stored JSON beyond 64 KB, and once an API process has seen the subscriber's pages that large it asks before reading each page. Retry-After says when its balance is positive again. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4845,6 +4845,31 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
+            /** @description With `outcome` (a page may read the source's whole history, 1,000 requests), when the subscriber already has 2 heavy listings running in this API process (`listings_in_flight`, naming `outcome`). Shares its 2 places per subscriber and API process with the other listings that read many records: delivery listings filtered by `status` or `eventType`, event listings with `include=outcomes`, endpoint listings, source listings and source request histories filtered by `outcome`. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a page filtered by `outcome` is charged a unit per request it read. Retry-After says when its balance is positive again. */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "listings_in_flight",
+                     *         "message": "the subscriber has 2 listings that read many records running at once; retry after one ends",
+                     *         "details": [
+                     *           {
+                     *             "path": "limit",
+                     *             "message": "at most 2 at once"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
