@@ -19,6 +19,8 @@ export interface EngineHarnessOptions extends Partial<DeliveryWorkerOptions> {
   now?: () => number;
   /** DNS for the worker's caps and its dispatcher alike, as apps/worker shares one. @defaultValue the system resolver */
   resolve?: LookupFn;
+  /** Certificates the worker's dispatcher trusts, for HTTPS test receivers (selfSignedCertificate). @defaultValue Node's bundled roots */
+  ca?: string;
 }
 
 export interface EngineHarness {
@@ -82,7 +84,7 @@ async function attemptHandled(logLines: ReadonlyArray<Record<string, unknown>>, 
 }
 
 export async function startEngineHarness(overrides: EngineHarnessOptions = {}): Promise<EngineHarness> {
-  const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, resolve, ...workerOptions } = overrides;
+  const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, resolve, ca, ...workerOptions } = overrides;
   const prefix = uniquePrefix('engine');
   const { logger, metrics, logLines } = testObservability();
   const redis = createRedis(redisUrl, 'store');
@@ -90,7 +92,8 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
   const store = createStore({ redis, prefix, retentionMs: workerOptions.retentionMs });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
-  const resources = openWorkerResources(redisUrl, allowPrivateTargets, now, resolve);
+  const connect = { redisUrl, allowPrivate: allowPrivateTargets, now, resolve, ca };
+  const resources = openWorkerResources(connect);
   const worker = await startTestWorker(resources, { keyPrefix: prefix, logger, metrics, ...workerOptions });
   const more: Array<{ worker: DeliveryWorker; resources: ReturnType<typeof openWorkerResources> }> = [];
   const harness: EngineHarness = {
@@ -131,7 +134,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
       return Number(value?.value ?? 0);
     },
     addWorker: async () => {
-      const added = openWorkerResources(redisUrl, allowPrivateTargets, now, resolve);
+      const added = openWorkerResources(connect);
       const another = await startTestWorker(added, { keyPrefix: prefix, logger, metrics, ...workerOptions });
       more.push({ worker: another, resources: added });
       return another;
@@ -156,12 +159,14 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
  * The worker's connections, guarded dispatcher and clock, opened as apps/worker's
  * createWorkerResources opens them (minus its start-up Redis check: the test Redis is there).
  */
-function openWorkerResources(
-  redisUrl: string,
-  allowPrivate: boolean,
-  now: () => number,
-  resolve?: LookupFn,
-): DeliveryWorkerResources & { close(): Promise<void> } {
+function openWorkerResources(options: {
+  redisUrl: string;
+  allowPrivate: boolean;
+  now: () => number;
+  resolve?: LookupFn;
+  ca?: string;
+}): DeliveryWorkerResources & { close(): Promise<void> } {
+  const { redisUrl, allowPrivate, now, resolve, ca } = options;
   const redis = {
     store: createRedis(redisUrl, 'store'),
     subscriber: createRedis(redisUrl, 'subscriber'),
@@ -169,7 +174,7 @@ function openWorkerResources(
     signals: createRedis(redisUrl, 'subscriber'),
   };
   const resolver = new HostResolver({ resolve, now });
-  const dispatcher = createGuardedAgent({ allowPrivate }, { resolver });
+  const dispatcher = createGuardedAgent({ allowPrivate }, { resolver, ca });
   return {
     redis,
     dispatcher,

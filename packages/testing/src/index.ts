@@ -15,3 +15,4 @@ export * from './thread-pool-dns';
 export * from './scripted-dns';
 export * from './stalling-server';
 export * from './command-watch';
+export * from './self-signed-certificate';

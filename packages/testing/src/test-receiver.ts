@@ -1,4 +1,12 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
@@ -15,12 +23,22 @@ export type Reply =
   | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
   | ((req: ReceivedRequest, res: ServerResponse, raw: IncomingMessage) => void | Promise<void>);
 
+export interface TestReceiverOptions {
+  /**
+   * Serve HTTPS with these options (`key` and `cert` from selfSignedCertificate, and whatever TLS
+   * the test wants the receiver to insist on: ciphers, versions, groups). @defaultValue plain HTTP
+   */
+  tls?: HttpsServerOptions;
+}
+
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers from a script of replies.
  * Replies queued with `enqueue` are used first, one per request; after that `fallback` answers.
  */
 export class TestReceiver {
   readonly requests: ReceivedRequest[] = [];
+  /** TLS handshakes completed (HTTPS only): a client that refused the server's terms completes none. */
+  tlsHandshakes = 0;
   private readonly script: Reply[] = [];
   private fallback: Reply;
   private waiters: Array<{ count: number; resolve: () => void }> = [];
@@ -28,18 +46,21 @@ export class TestReceiver {
   private constructor(
     private readonly server: Server,
     fallback: Reply,
+    private readonly scheme: 'http' | 'https',
   ) {
     this.fallback = fallback;
   }
 
-  static async start(fallback: Reply = { status: 200 }): Promise<TestReceiver> {
-    const server = createServer((req, res) => {
+  static async start(fallback: Reply = { status: 200 }, options: TestReceiverOptions = {}): Promise<TestReceiver> {
+    const listener: RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => void receiver.handle(req, res, Buffer.concat(chunks)));
-    });
+    };
+    const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
+    if (options.tls) server.on('secureConnection', () => receiver.tlsHandshakes++);
     // Requests arrive only after listen(), by when receiver is set.
-    const receiver = new TestReceiver(server, fallback);
+    const receiver = new TestReceiver(server, fallback, options.tls ? 'https' : 'http');
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return receiver;
   }
@@ -48,9 +69,9 @@ export class TestReceiver {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Base URL, e.g. http://127.0.0.1:41234 */
+  /** Base URL, e.g. http://127.0.0.1:41234 (https:// when started with `tls`) */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   /** Replies for the next requests, in order. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { selfSignedCertificate, TestReceiver } from '@hookrelay/testing';
 import { request, type Agent } from 'undici';
 import { sendRequest } from '../send';
 import { checkTargetUrl } from './check-target-url';
@@ -233,6 +234,52 @@ describe('createGuardedAgent', () => {
       const deadline = Date.now() + 3000;
       while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(open.size).toBe(0);
+    });
+  });
+
+  // A receiver picks the key exchange, and for finite-field DH the group: with an 8192-bit group
+  // each handshake cost the worker's event loop ~257 ms (TLS 1.2 DHE) or ~131 ms (TLS 1.3
+  // ffdhe8192), before the certificate was checked. The groups here are 2048-bit (cheap to make and
+  // to test against): what is asserted is that none is negotiated at all (outbound-tls.ts).
+  describe('the TLS key exchange', () => {
+    const { key, cert } = selfSignedCertificate();
+    const post = (agent: Agent, url: string) => sendRequest(agent, { url, headers: {}, body: '{}', timeoutMs: 5000 });
+    const receiver = async (tls: Record<string, unknown>) => {
+      const started = await TestReceiver.start({ status: 200, body: 'ok' }, { tls: { key, cert, ...tls } });
+      cleanups.push(() => started.close());
+      return started;
+    };
+
+    it('refuses a TLS 1.2 server that offers only DHE, at the handshake, and still connects over ECDHE', async () => {
+      const dheOnly = await receiver({ maxVersion: 'TLSv1.2', ciphers: 'DHE-RSA-AES128-GCM-SHA256', dhparam: 'auto' });
+      const ecdhe12 = await receiver({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' });
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { ca: cert }));
+
+      expect(await post(agent, dheOnly.url)).toMatchObject({
+        kind: 'error',
+        errorKind: 'tls',
+        message: expect.stringMatching(/handshake failure/i),
+      });
+      expect(dheOnly.tlsHandshakes).toBe(0);
+      expect(dheOnly.requests).toHaveLength(0);
+
+      expect(await post(agent, ecdhe12.url)).toMatchObject({ kind: 'response', statusCode: 200 });
+      expect(ecdhe12.requests).toHaveLength(1);
+    });
+
+    it('refuses a TLS 1.3 server that accepts only finite-field groups (ffdhe2048), and still connects over ECDHE', async () => {
+      // A TLS 1.3 server asks for a group the client listed (HelloRetryRequest): leaving out the
+      // DHE suites alone still listed ffdhe2048 to ffdhe8192.
+      const ffdheOnly = await receiver({ minVersion: 'TLSv1.3', ecdhCurve: 'ffdhe2048' });
+      const ecdhe13 = await receiver({ minVersion: 'TLSv1.3' });
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { ca: cert }));
+
+      expect(await post(agent, ffdheOnly.url)).toMatchObject({ kind: 'error', errorKind: 'tls' });
+      expect(ffdheOnly.tlsHandshakes).toBe(0);
+      expect(ffdheOnly.requests).toHaveLength(0);
+
+      expect(await post(agent, ecdhe13.url)).toMatchObject({ kind: 'response', statusCode: 200 });
+      expect(ecdhe13.requests).toHaveLength(1);
     });
   });
 

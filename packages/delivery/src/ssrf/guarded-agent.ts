@@ -6,6 +6,7 @@ import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
 import type { HostResolver } from './host-resolver';
+import { OUTBOUND_TLS_CIPHERS, OUTBOUND_TLS_GROUPS } from './outbound-tls';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import type { LookupFn, SsrfPolicy } from './types';
 
@@ -24,6 +25,11 @@ export interface GuardedAgentOptions {
    * still vetted at each connection, so a kept answer never lets a blocked address through.
    */
   resolver?: HostResolver;
+  /**
+   * Certificates trusted instead of Node's bundled roots: tests only, for their self-signed
+   * receivers (selfSignedCertificate). @defaultValue Node's bundled root certificates
+   */
+  ca?: string | string[];
 }
 
 /**
@@ -61,9 +67,15 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   // anonymous lookup at a time.
   const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookupForConnection(hostname) : opts.resolve);
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
-  // we only add the lookup and the literal check in front of it, and the read budget on the socket
-  // it hands back.
-  const connectVetted = buildConnector({ lookup });
+  // we only add the lookup and the literal check in front of it, the read budget on the socket
+  // it hands back, and a TLS client that offers no finite-field DH (outbound-tls.ts: a hostile
+  // server's large DH group cost the event loop ~257 ms a handshake).
+  const connectVetted = buildConnector({
+    lookup,
+    ciphers: OUTBOUND_TLS_CIPHERS,
+    ecdhCurve: OUTBOUND_TLS_GROUPS,
+    ...(opts.ca ? { ca: opts.ca } : {}),
+  });
 
   const connect: buildConnector.connector = (options, callback) => {
     const host = unbracket(options.hostname);
