@@ -1,5 +1,6 @@
 import { scriptedDns } from '@hookrelay/testing';
-import { HostResolver } from './host-resolver';
+import { createGuardedLookup } from './guarded-lookup';
+import { ADDRESSES_PER_FAMILY, HostResolver } from './host-resolver';
 import type { ResolvedAddress } from './types';
 
 const ADDRESS: ResolvedAddress[] = [{ address: '198.51.100.7', family: 4 }];
@@ -234,5 +235,56 @@ describe('HostResolver', () => {
     dns.answer('t2.test');
     dns.answer('n1.test');
     await Promise.all([...anonymous, named]);
+  });
+
+  describe('when a name answers with many addresses (a wildcard zone)', () => {
+    const v4 = (n: number): ResolvedAddress[] =>
+      Array.from({ length: n }, (_, i) => ({ address: `93.184.${216 + (i >> 8)}.${i & 255}`, family: 4 }));
+    const v6 = (n: number): ResolvedAddress[] =>
+      Array.from({ length: n }, (_, i) => ({ address: `2606:2800:220:1::${i.toString(16)}`, family: 6 }));
+
+    it('keeps the first 8 of each family, in the order given', async () => {
+      const answer = [...v6(100), ...v4(200)];
+      const resolver = new HostResolver({ resolve: async () => answer });
+      const kept = await resolver.lookup('wild.test', 'sub_a');
+      expect(ADDRESSES_PER_FAMILY).toBe(8);
+      expect(kept).toEqual([...v6(8), ...v4(8)]);
+      // The cached answer is the kept one: a connection gets no more.
+      expect(await resolver.lookupForConnection('wild.test')).toEqual(kept);
+    });
+
+    it('keeps a refused address that comes later too, so the guard still refuses the name', async () => {
+      const loopback: ResolvedAddress = { address: '127.0.0.1', family: 4 };
+      const resolver = new HostResolver({ resolve: async () => [...v4(300), loopback, { address: '10.0.0.1', family: 4 }] });
+      expect(await resolver.lookup('wild.test', 'sub_a')).toEqual([...v4(8), loopback]);
+
+      const guarded = createGuardedLookup({ allowPrivate: false }, (host) => resolver.lookupForConnection(host));
+      const refused = await new Promise<unknown>((resolve) => guarded('wild.test', { all: true }, (err) => resolve(err)));
+      expect(refused).toMatchObject({ code: 'ESSRFBLOCKED', address: '127.0.0.1' });
+    });
+  });
+
+  it('drops run-out names as new ones are kept, a few at a time, not only once the cache is full', async () => {
+    let now = 1_000;
+    const calls: string[] = [];
+    const resolve = async (host: string) => {
+      calls.push(host);
+      return ADDRESS;
+    };
+    const resolver = new HostResolver({ resolve, now: () => now, cacheMs: 30_000 });
+    for (let i = 0; i < 100; i++) await resolver.lookup(`old-${i}.test`, 'sub_a');
+    now += 85_000;
+    await resolver.lookup('recent.test', 'sub_b');
+    // 30 s of cacheMs and the minute a connection may still use an answer: the old names are of
+    // no use any more; recent.test still is. (Before, all stayed until the cache held 10,000.)
+    now += 5_000;
+    await resolver.lookup('new-0.test', 'sub_a');
+    expect(resolver.cachedNames).toBe(100 - 8 + 2);
+    // At most 8 dropped per name kept: 12 more names take the other 92.
+    for (let i = 1; i <= 12; i++) await resolver.lookup(`new-${i}.test`, 'sub_a');
+    expect(resolver.cachedNames).toBe(1 + 13);
+    calls.length = 0;
+    await resolver.lookup('recent.test', 'sub_b');
+    expect(calls).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { blockedAddressReason } from './blocked-address';
 import { systemResolve } from './guarded-lookup';
 import type { LookupFn, ResolvedAddress } from './types';
 
@@ -46,6 +47,22 @@ export const ANONYMOUS_CALLER = '';
 
 /** How long past its expiry a connection may still use an answer (lookupForConnection). */
 const CONNECTION_STALE_MS = 60_000;
+
+/**
+ * Addresses kept of one name's answer, per family (keptAddresses). A name in a wildcard zone can
+ * answer hundreds of A records (~80 B each kept): a subscriber moving its endpoints through such
+ * names held 81 MB of the worker for 5,000 names of 200 addresses (4.6 MB now:
+ * scripts/probe-resolver-memory.ts), 160 MB at the 10,000 names the cache keeps. 8 of each
+ * family leave a connection both families and several addresses of each to fall back on (Happy
+ * Eyeballs, autoSelectFamily, tries the next after 250 ms).
+ */
+export const ADDRESSES_PER_FAMILY = 8;
+
+/**
+ * Run-out names dropped, at most, each time a name is kept (purgeRunOut): bounded work per
+ * answer, more than the one name each answer adds, so what has run out drains.
+ */
+const PURGE_PER_KEEP = 8;
 
 /**
  * A process's DNS. In the worker, one resolver for the address caps (AddressSlots), token URLs
@@ -148,6 +165,11 @@ export class HostResolver {
     return this.running;
   }
 
+  /** Names cached now, answers and failures, run out or not (tests). */
+  get cachedNames(): number {
+    return this.cache.size;
+  }
+
   private waitFor(lookup: Lookup): Promise<ResolvedAddress[]> {
     lookup.waiters++;
     let timer: NodeJS.Timeout | undefined;
@@ -216,7 +238,7 @@ export class HostResolver {
 
   private async run(lookup: Lookup, caller: string): Promise<ResolvedAddress[]> {
     try {
-      const addresses = await this.resolve(lookup.host);
+      const addresses = keptAddresses(await this.resolve(lookup.host));
       this.keep(lookup.host, { until: this.now() + this.cacheMs, addresses });
       return addresses;
     } catch (err) {
@@ -235,8 +257,25 @@ export class HostResolver {
 
   private keep(host: string, entry: Cached): void {
     this.cache.delete(host);
+    this.purgeRunOut();
     if (this.cache.size >= this.cacheEntries) this.evict();
     this.cache.set(host, entry);
+  }
+
+  /**
+   * Drops run-out names from the least recently used end, PURGE_PER_KEEP at most, stopping at the
+   * first that has not run out. Before, they went only when the cache was full, so 5,000 names a
+   * subscriber stopped using stayed until 5,000 more came. The map is in order of last use, and a name's answer
+   * is never older than its last use, so every name unused for `cacheMs` and a minute is at that
+   * end, behind only names as old: all are gone within a few answers of it.
+   */
+  private purgeRunOut(): void {
+    const now = this.now();
+    let looked = 0;
+    for (const [host, cached] of this.cache) {
+      if (looked++ === PURGE_PER_KEEP || !runOut(cached, now)) return;
+      this.cache.delete(host);
+    }
   }
 
   /**
@@ -246,13 +285,42 @@ export class HostResolver {
    */
   private evict(): void {
     const now = this.now();
-    for (const [host, cached] of this.cache) if (cached.until + CONNECTION_STALE_MS <= now) this.cache.delete(host);
+    for (const [host, cached] of this.cache) if (runOut(cached, now)) this.cache.delete(host);
     let excess = this.cache.size - Math.floor(this.cacheEntries * 0.9);
     for (const host of this.cache.keys()) {
       if (excess-- <= 0) break;
       this.cache.delete(host);
     }
   }
+}
+
+/** Past any use: a connection may take an answer up to CONNECTION_STALE_MS after it expired. */
+function runOut(cached: Cached, now: number): boolean {
+  return cached.until + CONNECTION_STALE_MS <= now;
+}
+
+/**
+ * What is kept of an answer: the first ADDRESSES_PER_FAMILY of each family, in the order
+ * getaddrinfo gave them (RFC 6724's, the order Node tries them in; the first, which AddressSlots
+ * keys its cap by, is always kept), and the first address beyond those that the SSRF guard refuses,
+ * if any. The guard vets every address it is handed and refuses the name for any one of them
+ * (createGuardedLookup); nothing dropped is ever connected to, and the refused address kept keeps
+ * a name with a private address anywhere in its answer refused, as before.
+ */
+function keptAddresses(all: ResolvedAddress[]): ResolvedAddress[] {
+  if (all.length <= ADDRESSES_PER_FAMILY) return all;
+  const kept: ResolvedAddress[] = [];
+  const counts = { 4: 0, 6: 0 };
+  let refused: ResolvedAddress | undefined;
+  for (const candidate of all) {
+    if (counts[candidate.family] < ADDRESSES_PER_FAMILY) {
+      counts[candidate.family]++;
+      kept.push(candidate);
+    } else if (!refused && blockedAddressReason(candidate.address) !== null) {
+      refused = candidate;
+    }
+  }
+  return refused ? [...kept, refused] : kept;
 }
 
 function newLookup(host: string): Lookup {
