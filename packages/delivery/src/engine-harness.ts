@@ -19,6 +19,8 @@ export interface EngineHarnessOptions extends Partial<DeliveryWorkerOptions> {
   now?: () => number;
   /** DNS for the worker's caps and its dispatcher alike, as apps/worker shares one. @defaultValue the system resolver */
   resolve?: LookupFn;
+  /** How long the worker's resolver lets a caller wait for an answer (HostResolver `timeoutMs`). @defaultValue 5000 */
+  dnsTimeoutMs?: number;
   /** Certificates the worker's dispatcher trusts, for HTTPS test receivers (selfSignedCertificate). @defaultValue Node's bundled roots */
   ca?: string;
 }
@@ -84,7 +86,15 @@ async function attemptHandled(logLines: ReadonlyArray<Record<string, unknown>>, 
 }
 
 export async function startEngineHarness(overrides: EngineHarnessOptions = {}): Promise<EngineHarness> {
-  const { redisUrl = requireRedisUrl(), allowPrivateTargets = true, now = Date.now, resolve, ca, ...workerOptions } = overrides;
+  const {
+    redisUrl = requireRedisUrl(),
+    allowPrivateTargets = true,
+    now = Date.now,
+    resolve,
+    ca,
+    dnsTimeoutMs,
+    ...workerOptions
+  } = overrides;
   const prefix = uniquePrefix('engine');
   const { logger, metrics, logLines } = testObservability();
   const redis = createRedis(redisUrl, 'store');
@@ -92,7 +102,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
   const store = createStore({ redis, prefix, retentionMs: workerOptions.retentionMs });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
-  const connect = { redisUrl, allowPrivate: allowPrivateTargets, now, resolve, ca };
+  const connect = { redisUrl, allowPrivate: allowPrivateTargets, now, resolve, ca, dnsTimeoutMs };
   const resources = openWorkerResources(connect);
   const worker = await startTestWorker(resources, { keyPrefix: prefix, logger, metrics, ...workerOptions });
   const more: Array<{ worker: DeliveryWorker; resources: ReturnType<typeof openWorkerResources> }> = [];
@@ -165,15 +175,16 @@ function openWorkerResources(options: {
   now: () => number;
   resolve?: LookupFn;
   ca?: string;
+  dnsTimeoutMs?: number;
 }): DeliveryWorkerResources & { close(): Promise<void> } {
-  const { redisUrl, allowPrivate, now, resolve, ca } = options;
+  const { redisUrl, allowPrivate, now, resolve, ca, dnsTimeoutMs } = options;
   const redis = {
     store: createRedis(redisUrl, 'store'),
     subscriber: createRedis(redisUrl, 'subscriber'),
     queue: createRedis(redisUrl, 'queue'),
     signals: createRedis(redisUrl, 'subscriber'),
   };
-  const resolver = new HostResolver({ resolve, now });
+  const resolver = new HostResolver({ resolve, now, timeoutMs: dnsTimeoutMs });
   const dispatcher = createGuardedAgent({ allowPrivate }, { resolver, ca });
   return {
     redis,

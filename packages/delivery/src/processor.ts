@@ -199,8 +199,11 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
 function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['pace'] {
   if (result.kind === 'error' && result.errorKind === 'internal') return '';
   // A name that kept its lookup waiting is slow; a failure answered from the cache says nothing of
-  // the endpoint's pace (counted as prompt, it would move a silent name back to the fast lane).
-  if (result.kind === 'error' && result.errorKind === 'dns') return result.durationMs >= slowAttemptMs ? 'slow' : '';
+  // the endpoint's pace (counted as prompt, it would move a silent name back to the fast lane), nor
+  // does the time its lookup waited for a place behind other subscribers' lookups (dnsQueuedMs):
+  // counted, two subscribers' silent names moved a third's prompt receiver to the slow lane.
+  if (result.kind === 'error' && result.errorKind === 'dns')
+    return result.durationMs - (result.dnsQueuedMs ?? 0) >= slowAttemptMs ? 'slow' : '';
   if (result.kind === 'error' && result.errorKind === 'timeout') return 'slow';
   return result.durationMs >= slowAttemptMs ? 'slow' : 'prompt';
 }

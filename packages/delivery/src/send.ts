@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES, type AttemptErrorKind } from '@hookrelay/contracts';
 import { ResponseLimitError } from './response-limit-error';
+import { dnsQueuedMsOf } from './ssrf/host-resolver';
 
 export interface OutboundRequest {
   url: string;
@@ -14,7 +15,17 @@ type SendResponseHeaders = Record<string, string | string[] | undefined>;
 
 export type SendResult =
   | { kind: 'response'; statusCode: number; headers: SendResponseHeaders; bodyPreview: string; durationMs: number }
-  | { kind: 'error'; errorKind: AttemptErrorKind; message: string; durationMs: number };
+  | {
+      kind: 'error';
+      errorKind: AttemptErrorKind;
+      message: string;
+      durationMs: number;
+      /**
+       * Of durationMs, the time a DNS lookup waited for a place in the worker's resolver
+       * (HostResolver), which says nothing of the endpoint: not counted towards its pace.
+       */
+      dnsQueuedMs?: number;
+    };
 
 /**
  * The most interim (1xx) responses a request takes before its final one; the next fails the
@@ -165,7 +176,9 @@ function codeChain(err: unknown): string[] {
 
 /** A send that ended in `err` after `durationMs`, with no response: classified, its message cut to 300 characters. */
 export function failedSend(err: unknown, durationMs: number): SendResult {
-  return { kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs };
+  const dnsQueuedMs = dnsQueuedMsOf(err);
+  const result: SendResult = { kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs };
+  return dnsQueuedMs > 0 ? { ...result, dnsQueuedMs: Math.min(dnsQueuedMs, durationMs) } : result;
 }
 
 export function errorKindOf(err: unknown, signal?: AbortSignal): AttemptErrorKind {

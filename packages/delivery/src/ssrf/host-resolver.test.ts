@@ -1,6 +1,6 @@
 import { scriptedDns } from '@hookrelay/testing';
 import { createGuardedLookup } from './guarded-lookup';
-import { ADDRESSES_PER_FAMILY, HostResolver } from './host-resolver';
+import { ADDRESSES_PER_FAMILY, dnsQueuedMsOf, HostResolver } from './host-resolver';
 import type { ResolvedAddress } from './types';
 
 const ADDRESS: ResolvedAddress[] = [{ address: '198.51.100.7', family: 4 }];
@@ -197,6 +197,31 @@ describe('HostResolver', () => {
     expect(dns.calls).toEqual(['slow.test', 'next.test', 'queued.test']);
     dns.answer('queued.test');
     expect(await queuedAgain).toEqual(ADDRESS);
+  });
+
+  it('says how much of a failed wait was for a place rather than for the name (dnsQueuedMs)', async () => {
+    let now = 1_000;
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, maxLookups: 1, timeoutMs: 60_000 });
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const first = failure(resolver.lookup('held.test', 'a'));
+    await settle();
+    const queued = failure(resolver.lookup('queued.test', 'b'));
+    now += 400; // queued.test waits for the one place
+    dns.fail('held.test');
+    await settle();
+    expect(dns.calls).toEqual(['held.test', 'queued.test']);
+    now += 100; // then its own lookup runs
+    dns.fail('queued.test');
+    expect(dnsQueuedMsOf(await first)).toBe(0);
+    expect(await queued).toMatchObject({ code: 'ENOTFOUND' });
+    expect(dnsQueuedMsOf(await queued)).toBe(400);
+    // A failure kept in the cache waited for nothing.
+    expect(dnsQueuedMsOf(await failure(resolver.lookup('queued.test', 'b')))).toBe(0);
   });
 
   it("starts a name another caller's lookup waits for in the asker's own turn, not behind that caller's share", async () => {

@@ -31,6 +31,8 @@ type Cached = { until: number; addresses: ResolvedAddress[] } | { until: number;
 interface Lookup {
   host: string;
   state: 'waiting' | 'running' | 'dropped';
+  /** When it started running (this.now()): what its callers waited before that was for a place. */
+  startedAt?: number;
   /** Callers still waiting for it: a waiting lookup nobody waits for any more is dropped. */
   waiters: number;
   /** The callers in whose turn order it waits. */
@@ -44,6 +46,18 @@ interface Lookup {
  * its subscriber just before (AddressSlots does, for deliveries). It may run one lookup at a time.
  */
 export const ANONYMOUS_CALLER = '';
+
+/**
+ * The property of a lookup's failure that says how many of the caller's milliseconds went waiting
+ * for a place among the lookups running, before its name's lookup started (withQueueWait).
+ */
+const DNS_QUEUED_MS = 'dnsQueuedMs';
+
+/** Of a failed lookup's wait, the milliseconds spent waiting for a place (0 for any other error). */
+export function dnsQueuedMsOf(err: unknown): number {
+  const queued = (err as Record<string, unknown> | null | undefined)?.[DNS_QUEUED_MS];
+  return typeof queued === 'number' ? queued : 0;
+}
 
 /** How long past its expiry a connection may still use an answer (lookupForConnection). */
 const CONNECTION_STALE_MS = 60_000;
@@ -172,17 +186,34 @@ export class HostResolver {
 
   private waitFor(lookup: Lookup): Promise<ResolvedAddress[]> {
     lookup.waiters++;
+    const askedAt = this.now();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(noAnswer(lookup.host, this.timeoutMs)), this.timeoutMs);
       timer.unref();
     });
-    return Promise.race([lookup.answer, late]).finally(() => {
+    const answer = Promise.race([lookup.answer, late]).catch((err: unknown) => {
+      throw this.withQueueWait(err, lookup, askedAt);
+    });
+    return answer.finally(() => {
       clearTimeout(timer);
       lookup.waiters--;
       // Everyone who asked gave up while it waited for a turn: the thread goes to someone else.
       if (lookup.waiters === 0 && lookup.state === 'waiting') this.drop(lookup);
     });
+  }
+
+  /**
+   * The caller's own copy of a failure, with how much of its wait was for a place among the
+   * lookups running (DNS_QUEUED_MS) rather than for its name. The worker counts an attempt's wait
+   * for DNS towards its endpoint's pace, and the wait for a place says nothing of the endpoint:
+   * two subscribers' silent names holding every place made a third's receiver, which answers at
+   * once, look slow and moved it to the slow lane.
+   */
+  private withQueueWait(err: unknown, lookup: Lookup, askedAt: number): Error {
+    const now = this.now();
+    const queuedMs = Math.max(0, Math.min(lookup.startedAt ?? now, now) - askedAt);
+    return Object.assign(copyOf(err instanceof Error ? err : new Error(String(err))), { [DNS_QUEUED_MS]: queuedMs });
   }
 
   private drop(lookup: Lookup): void {
@@ -230,6 +261,7 @@ export class HostResolver {
         this.queued.set(caller, rest);
       }
       lookup.state = 'running';
+      lookup.startedAt = this.now();
       this.running++;
       this.runningBy.set(caller, next.running + 1);
       lookup.settle(this.run(lookup, caller));
