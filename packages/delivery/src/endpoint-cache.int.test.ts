@@ -107,6 +107,73 @@ describe('EndpointCache', () => {
     }
   });
 
+  it("keeps a load that ran while another endpoint's changes were heard", async () => {
+    // Another subscriber's endpoint, changed over and over while this one's load runs.
+    const other = buildEndpoint({ url: 'http://127.0.0.1:9/other', subscriberId: 'sub_other' });
+    expect(await store.endpoints.create(other, 10)).toBe(true);
+    let releaseLoad: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (releaseLoad = resolve));
+    const loads: string[] = [];
+    const slowStore = {
+      getVersioned: async (id: string) => {
+        loads.push(id);
+        const read = await store.endpoints.getVersioned(id);
+        if (id === endpoint.id && loads.length === 1) await gate;
+        return read;
+      },
+    };
+    const changed: string[] = [];
+    const cache = await EndpointCache.start({
+      store: slowStore,
+      keys: store.keys,
+      subscriber,
+      ttlMs: 60_000,
+      onChange: (id) => changed.push(id),
+    });
+    try {
+      const first = cache.get(endpoint.id);
+      for (let i = 0; i < 5; i++) await store.endpoints.update(other.id, { description: `change ${i}` });
+      for (const until = Date.now() + 5000; changed.filter((id) => id === other.id).length < 5 && Date.now() < until;)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(changed.filter((id) => id === other.id)).toHaveLength(5);
+      releaseLoad();
+      expect((await first)?.url).toBe('http://127.0.0.1:9/old');
+      // Kept: the next read is answered from the cache, without a second load.
+      expect((await cache.get(endpoint.id))?.url).toBe('http://127.0.0.1:9/old');
+      expect(loads).toEqual([endpoint.id]);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('does not keep a load that ran across a reconnect, when change messages may have been lost', async () => {
+    let releaseLoad: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (releaseLoad = resolve));
+    let loads = 0;
+    const slowStore = {
+      getVersioned: async (id: string) => {
+        loads++;
+        const read = await store.endpoints.getVersioned(id);
+        if (loads === 1) await gate;
+        return read;
+      },
+    };
+    let resyncs = 0;
+    const cache = await EndpointCache.start({ store: slowStore, keys: store.keys, subscriber, ttlMs: 60_000, onResync: () => resyncs++ });
+    try {
+      const first = cache.get(endpoint.id);
+      subscriber.disconnect(true);
+      for (const until = Date.now() + 5000; resyncs === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
+      expect(resyncs).toBe(1);
+      releaseLoad();
+      await first;
+      await cache.get(endpoint.id);
+      expect(loads).toBe(2);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('reloads a copy older than the version an attempt read, when the change message never arrived', async () => {
     const cache = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, ttlMs: 60_000 });
     try {

@@ -42,8 +42,14 @@ interface Versioned {
 export class EndpointCache implements EndpointSource {
   private readonly entries = new Map<string, Versioned & { expiresAt: number }>();
   private readonly inflight = new Map<string, Promise<Versioned>>();
-  /** Counts change messages (and reconnects): a load kept only if none arrived while it ran. */
-  private changes = 0;
+  /**
+   * Per endpoint with loads running: how many run, and the change messages (and reconnects) heard
+   * for it meanwhile; a load is kept only if none arrived while it ran. Counted per endpoint, not
+   * for all: with one counter, a subscriber changing its own endpoints a thousand times a second
+   * kept every other subscriber's loads out of the cache, each attempt reading its endpoint from
+   * Redis and opening its secrets again. An entry lives only while its loads run.
+   */
+  private readonly loading = new Map<string, { running: number; changes: number }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -62,7 +68,7 @@ export class EndpointCache implements EndpointSource {
     });
     // Messages sent while disconnected are lost: forget everything on reconnect.
     options.subscriber.on('ready', () => {
-      cache.changes++;
+      for (const state of cache.loading.values()) state.changes++;
       cache.entries.clear();
       cache.inflight.clear();
       options.onResync?.();
@@ -94,7 +100,8 @@ export class EndpointCache implements EndpointSource {
   }
 
   private forget(id: string): void {
-    this.changes++;
+    const state = this.loading.get(id);
+    if (state) state.changes++;
     this.entries.delete(id);
     this.inflight.delete(id);
   }
@@ -102,16 +109,20 @@ export class EndpointCache implements EndpointSource {
   private load(id: string, fresh: boolean): Promise<Versioned> {
     const pending = fresh ? undefined : this.inflight.get(id);
     if (pending) return pending;
-    const changesAtStart = this.changes;
+    let state = this.loading.get(id);
+    if (!state) this.loading.set(id, (state = { running: 0, changes: 0 }));
+    state.running++;
+    const changesAtStart = state.changes;
     const load = this.options.store.getVersioned(id).then((loaded) => {
       const kept = this.entries.get(id);
-      if (this.changes === changesAtStart && (!kept || kept.version <= loaded.version)) {
+      if (state.changes === changesAtStart && (!kept || kept.version <= loaded.version)) {
         this.entries.set(id, { ...loaded, expiresAt: this.now() + this.ttlMs });
       }
       return loaded;
     });
     const settled = load.finally(() => {
       if (this.inflight.get(id) === settled) this.inflight.delete(id);
+      if (--state.running === 0 && this.loading.get(id) === state) this.loading.delete(id);
     });
     this.inflight.set(id, settled);
     return settled;
