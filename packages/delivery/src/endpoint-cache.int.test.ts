@@ -70,21 +70,35 @@ describe('EndpointCache', () => {
     }
   });
 
-  it('does not keep a load that started before a change message, even when it ends after it', async () => {
-    let releaseLoad: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (releaseLoad = resolve));
-    let gated = true;
-    // The real store, with a pause between reading Redis and handing the result back.
-    const slowStore = {
+  /** The real store, its first load of `endpoint` held between reading Redis and answering until `release`. */
+  function firstLoadHeld() {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const loads: string[] = [];
+    const held = {
       getVersioned: async (id: string) => {
+        loads.push(id);
+        const first = id === endpoint.id && loads.filter((l) => l === id).length === 1;
         const read = await store.endpoints.getVersioned(id);
-        if (gated) await gate;
+        if (first) await gate;
         return read;
       },
     };
+    return { store: held, loads, release: () => release() };
+  }
+
+  /** Waits (at most 5 s) until `changed` holds `count` messages for `id`. */
+  async function heard(changed: string[], id: string, count = 1): Promise<void> {
+    for (const until = Date.now() + 5000; changed.filter((c) => c === id).length < count && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(changed.filter((c) => c === id)).toHaveLength(count);
+  }
+
+  it('does not keep a load that started before a change message, even when it ends after it', async () => {
+    const held = firstLoadHeld();
     const changed: string[] = [];
     const cache = await EndpointCache.start({
-      store: slowStore,
+      store: held.store,
       keys: store.keys,
       subscriber,
       ttlMs: 60_000,
@@ -94,11 +108,8 @@ describe('EndpointCache', () => {
       const before = cache.get(endpoint.id);
       // The change lands and is announced while the load that read the old endpoint is held.
       await store.endpoints.save({ ...endpoint, url: 'http://127.0.0.1:9/new' });
-      for (const until = Date.now() + 5000; !changed.includes(endpoint.id) && Date.now() < until;)
-        await new Promise((r) => setTimeout(r, 5));
-      expect(changed).toContain(endpoint.id);
-      gated = false;
-      releaseLoad();
+      await heard(changed, endpoint.id);
+      held.release();
       expect((await before)?.url).toBe('http://127.0.0.1:9/old');
       // The stale load answered its own caller only: the next read is the changed endpoint.
       expect((await cache.get(endpoint.id))?.url).toBe('http://127.0.0.1:9/new');
@@ -111,20 +122,10 @@ describe('EndpointCache', () => {
     // Another subscriber's endpoint, changed over and over while this one's load runs.
     const other = buildEndpoint({ url: 'http://127.0.0.1:9/other', subscriberId: 'sub_other' });
     expect(await store.endpoints.create(other, 10)).toBe(true);
-    let releaseLoad: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (releaseLoad = resolve));
-    const loads: string[] = [];
-    const slowStore = {
-      getVersioned: async (id: string) => {
-        loads.push(id);
-        const read = await store.endpoints.getVersioned(id);
-        if (id === endpoint.id && loads.length === 1) await gate;
-        return read;
-      },
-    };
+    const held = firstLoadHeld();
     const changed: string[] = [];
     const cache = await EndpointCache.start({
-      store: slowStore,
+      store: held.store,
       keys: store.keys,
       subscriber,
       ttlMs: 60_000,
@@ -133,42 +134,30 @@ describe('EndpointCache', () => {
     try {
       const first = cache.get(endpoint.id);
       for (let i = 0; i < 5; i++) await store.endpoints.update(other.id, { description: `change ${i}` });
-      for (const until = Date.now() + 5000; changed.filter((id) => id === other.id).length < 5 && Date.now() < until;)
-        await new Promise((r) => setTimeout(r, 5));
-      expect(changed.filter((id) => id === other.id)).toHaveLength(5);
-      releaseLoad();
+      await heard(changed, other.id, 5);
+      held.release();
       expect((await first)?.url).toBe('http://127.0.0.1:9/old');
       // Kept: the next read is answered from the cache, without a second load.
       expect((await cache.get(endpoint.id))?.url).toBe('http://127.0.0.1:9/old');
-      expect(loads).toEqual([endpoint.id]);
+      expect(held.loads).toEqual([endpoint.id]);
     } finally {
       await cache.close();
     }
   });
 
   it('does not keep a load that ran across a reconnect, when change messages may have been lost', async () => {
-    let releaseLoad: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (releaseLoad = resolve));
-    let loads = 0;
-    const slowStore = {
-      getVersioned: async (id: string) => {
-        loads++;
-        const read = await store.endpoints.getVersioned(id);
-        if (loads === 1) await gate;
-        return read;
-      },
-    };
+    const held = firstLoadHeld();
     let resyncs = 0;
-    const cache = await EndpointCache.start({ store: slowStore, keys: store.keys, subscriber, ttlMs: 60_000, onResync: () => resyncs++ });
+    const cache = await EndpointCache.start({ store: held.store, keys: store.keys, subscriber, ttlMs: 60_000, onResync: () => resyncs++ });
     try {
       const first = cache.get(endpoint.id);
       subscriber.disconnect(true);
       for (const until = Date.now() + 5000; resyncs === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
       expect(resyncs).toBe(1);
-      releaseLoad();
+      held.release();
       await first;
       await cache.get(endpoint.id);
-      expect(loads).toBe(2);
+      expect(held.loads).toEqual([endpoint.id, endpoint.id]);
     } finally {
       await cache.close();
     }
