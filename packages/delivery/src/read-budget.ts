@@ -27,8 +27,12 @@ export const RESPONSE_READ_BUDGET_BYTES = 256 * 1024;
  * Per request, on a socket undici keeps alive across requests: a request starts with the worker's
  * write of it (undici runs one request at a time on a socket, pipelining 1, and writes a string
  * body with its head in one go), so the count restarts where the socket's bytesWritten last moved.
- * A receiver cannot make the worker write, so it cannot restart its own count. On a TLS socket both
- * counts are of plaintext, what the parser sees.
+ * A receiver cannot make the worker write, so it cannot restart its own count.
+ *
+ * On a TLS socket the bytes read are counted as they came off the network (networkBytesRead), not
+ * as the parser sees them: a receiver sending one byte of plaintext per TLS record (or padding its
+ * records, up to 16 KB each) made the worker read and decrypt 23 to 16,000 times the budget before
+ * the plaintext count reached it.
  *
  * Checked on 'readable', the event undici itself reads on, before undici's own listener (this one
  * is added first, in the connector), so nothing past the budget reaches the parser and no callback
@@ -39,20 +43,32 @@ export const RESPONSE_READ_BUDGET_BYTES = 256 * 1024;
  */
 export function limitBytesReadPerRequest(socket: Socket, budget: number = RESPONSE_READ_BUDGET_BYTES): void {
   let writtenAtStart = socket.bytesWritten;
-  let readAtStart = socket.bytesRead;
-  let readAtLastCheck = socket.bytesRead;
+  let readAtStart = networkBytesRead(socket);
+  let readAtLastCheck = readAtStart;
   socket.on('readable', () => {
     if (socket.destroyed) return;
+    const read = networkBytesRead(socket);
     if (socket.bytesWritten !== writtenAtStart) {
       // A request went out since the last check, and every byte read since came after it.
       writtenAtStart = socket.bytesWritten;
       readAtStart = readAtLastCheck;
     }
-    readAtLastCheck = socket.bytesRead;
-    if (socket.bytesRead - readAtStart > budget) {
+    readAtLastCheck = read;
+    if (read - readAtStart > budget) {
       socket.destroy(
         new ResponseLimitError(`receiver sent over ${budget} bytes for one request (headers, chunk framing and body counted together)`),
       );
     }
   });
+}
+
+/**
+ * What the socket read from the network. A TLS socket's own `bytesRead` counts plaintext; the TCP
+ * handle under its TLS handle (`_handle._parent`, a Node internal since TLS sockets have had one)
+ * counts what arrived. Plaintext when that cannot be read (a plain socket, a closed one, or a Node
+ * whose internals moved: read-budget.int.test.ts's TLS case would then fail).
+ */
+export function networkBytesRead(socket: Socket): number {
+  const network = (socket as unknown as { _handle?: { _parent?: { bytesRead?: unknown } } | null })._handle?._parent?.bytesRead;
+  return typeof network === 'number' ? network : socket.bytesRead;
 }
