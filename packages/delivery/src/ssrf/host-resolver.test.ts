@@ -224,6 +224,31 @@ describe('HostResolver', () => {
     expect(dnsQueuedMsOf(await failure(resolver.lookup('queued.test', 'b')))).toBe(0);
   });
 
+  it("counts a wait behind the caller's own running lookups as its own (dnsQueuedMs 0), and one behind others' as a place's", async () => {
+    let now = 1_000;
+    const dns = scriptedDns();
+    const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, maxLookups: 3, timeoutMs: 50 });
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    // The attacker's two silent names hold its share; its third waits behind them.
+    const attacker = ['s1.evil.test', 's2.evil.test', 's3.evil.test'].map((host) => failure(resolver.lookup(host, 'sub_attacker')));
+    // A second attacker takes the last place; the victim's name waits behind both.
+    const other = failure(resolver.lookup('t1.evil.test', 'sub_other'));
+    const victim = failure(resolver.lookup('victim.test', 'sub_victim'));
+    await settle();
+    expect(dns.calls).toEqual(['s1.evil.test', 's2.evil.test', 't1.evil.test']);
+    now += 1_000;
+    // Every waiter gives up at its deadline (real timers, 50 ms; the clock above says a second).
+    const [, , ownWait] = await Promise.all(attacker);
+    expect(ownWait).toMatchObject({ message: expect.stringContaining('s3.evil.test') });
+    expect(dnsQueuedMsOf(ownWait)).toBe(0);
+    expect(dnsQueuedMsOf(await victim)).toBe(1_000);
+    await other;
+  });
+
   it("starts a name another caller's lookup waits for in the asker's own turn, not behind that caller's share", async () => {
     const dns = scriptedDns();
     const resolver = new HostResolver({ resolve: dns.resolve, maxLookups: 3, timeoutMs: 60_000 });

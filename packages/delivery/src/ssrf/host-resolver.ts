@@ -169,7 +169,7 @@ export class HostResolver {
       if (queue) queue.push(lookup);
       else this.queued.set(caller, [lookup]);
     }
-    const answer = this.waitFor(lookup);
+    const answer = this.waitFor(lookup, caller);
     this.startNext();
     return answer;
   }
@@ -184,16 +184,21 @@ export class HostResolver {
     return this.cache.size;
   }
 
-  private waitFor(lookup: Lookup): Promise<ResolvedAddress[]> {
+  private waitFor(lookup: Lookup, caller: string): Promise<ResolvedAddress[]> {
     lookup.waiters++;
     const askedAt = this.now();
+    const shareFullAtAsk = this.shareFull(caller);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(noAnswer(lookup.host, this.timeoutMs)), this.timeoutMs);
       timer.unref();
     });
     const answer = Promise.race([lookup.answer, late]).catch((err: unknown) => {
-      throw this.withQueueWait(err, lookup, askedAt);
+      // A wait behind the caller's own lookups (its share full when it asked, or when it gave up)
+      // is its own: ten silent names of one subscriber, two running, must still make its
+      // endpoints slow. Only a wait for a place others held is left out of its pace.
+      const ownWait = shareFullAtAsk || this.shareFull(caller);
+      throw this.withQueueWait(err, lookup, ownWait ? undefined : askedAt);
     });
     return answer.finally(() => {
       clearTimeout(timer);
@@ -210,9 +215,9 @@ export class HostResolver {
    * two subscribers' silent names holding every place made a third's receiver, which answers at
    * once, look slow and moved it to the slow lane.
    */
-  private withQueueWait(err: unknown, lookup: Lookup, askedAt: number): Error {
+  private withQueueWait(err: unknown, lookup: Lookup, askedAt: number | undefined): Error {
     const now = this.now();
-    const queuedMs = Math.max(0, Math.min(lookup.startedAt ?? now, now) - askedAt);
+    const queuedMs = askedAt === undefined ? 0 : Math.max(0, Math.min(lookup.startedAt ?? now, now) - askedAt);
     return Object.assign(copyOf(err instanceof Error ? err : new Error(String(err))), { [DNS_QUEUED_MS]: queuedMs });
   }
 
@@ -236,6 +241,10 @@ export class HostResolver {
 
   private shareOf(caller: string): number {
     return caller === ANONYMOUS_CALLER ? 1 : this.maxPerCaller;
+  }
+
+  private shareFull(caller: string): boolean {
+    return (this.runningBy.get(caller) ?? 0) >= this.shareOf(caller);
   }
 
   /**
