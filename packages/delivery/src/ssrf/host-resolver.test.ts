@@ -8,6 +8,13 @@ const ADDRESS: ResolvedAddress[] = [{ address: '198.51.100.7', family: 4 }];
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** The error a lookup fails with (undefined if it answers). */
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+
 describe('HostResolver', () => {
   it('asks once for every caller of one name meanwhile, and keeps the answer for cacheMs', async () => {
     let now = 1_000;
@@ -203,11 +210,6 @@ describe('HostResolver', () => {
     let now = 1_000;
     const dns = scriptedDns();
     const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, maxLookups: 1, timeoutMs: 60_000 });
-    const failure = (p: Promise<unknown>) =>
-      p.then(
-        () => undefined,
-        (err: unknown) => err,
-      );
     const first = failure(resolver.lookup('held.test', 'a'));
     await settle();
     const queued = failure(resolver.lookup('queued.test', 'b'));
@@ -228,11 +230,6 @@ describe('HostResolver', () => {
     let now = 1_000;
     const dns = scriptedDns();
     const resolver = new HostResolver({ resolve: dns.resolve, now: () => now, maxLookups: 3, timeoutMs: 50 });
-    const failure = (p: Promise<unknown>) =>
-      p.then(
-        () => undefined,
-        (err: unknown) => err,
-      );
     // The attacker's two silent names hold its share; its third waits behind them.
     const attacker = ['s1.evil.test', 's2.evil.test', 's3.evil.test'].map((host) => failure(resolver.lookup(host, 'sub_attacker')));
     // A second attacker takes the last place; the victim's name waits behind both.
