@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { admitWork, FREE_READS, WORK_COSTS, type ChargeWork, type WorkBudgetDeps } from './work-budget';
+import { admitWork, chargeWork, FREE_READS, WORK_COSTS, type ChargeWork, type WorkBudgetDeps } from './work-budget';
 
 /** What a page of a listing did, to be charged once it has been read. */
 export type SettleListing = (storedChars: number) => Promise<void>;
@@ -19,9 +19,11 @@ export interface RecordListingBudgetOptions {
  * time, so two loops of such pages held most of an API process.
  *
  * A page's size is known only once it is read. So a subscriber's first heavy page in this process
- * is read, then charged (and refused if the budget was already spent); from then on, for
- * `rememberMs`, its pages ask the budget before they are read, and are refused (nothing read) while
- * it is spent. A light page makes no budget call and forgets the subscriber again.
+ * is read, answered and charged, into debt if need be; from then on, for `rememberMs` after its
+ * last heavy page, each of its pages (endpoints or sources, heavy or not) asks the budget before it
+ * is read, and is refused (nothing read) while it is spent. A light page of a subscriber not
+ * remembered makes no budget call. The mark is not cleared by a light page: alternating light and
+ * heavy pages would otherwise have every heavy one read unasked.
  */
 export class RecordListingBudget {
   /** Subscribers whose last page here was heavy, and until when; a Map keeps insertion order. */
@@ -44,13 +46,11 @@ export class RecordListingBudget {
     const charge: ChargeWork | undefined = known ? await admitWork(this.deps, req, subscriberId) : undefined;
     return async (storedChars) => {
       const units = pageCost(storedChars);
-      if (units === 0) {
-        this.heavy.delete(subscriberId);
-        return;
-      }
+      if (units === 0) return;
       this.remember(subscriberId);
-      // Not known heavy: the page was read unasked, and is checked (429 if spent) and charged now.
-      await (charge ?? (await admitWork(this.deps, req, subscriberId)))(units);
+      // Not known heavy: the page was read unasked, and is paid for, whatever the balance.
+      if (charge) await charge(units);
+      else await chargeWork(this.deps, req, subscriberId, units);
     };
   }
 

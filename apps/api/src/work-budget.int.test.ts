@@ -242,24 +242,33 @@ describe('the per-subscriber work budget', () => {
 
       for (let n = 0; n < 6; n++)
         expect((await h.call('POST', `${t.base}/endpoints`, { key: t.key, body: largeEndpoint(receiver.url, n) })).status).toBe(201);
-      // ~120 KB a page: ~55 units beyond 64 KB, against 50 in hand. The first page is read, then
-      // charged (the balance was positive), into debt; the next is asked for before it is read.
+      // ~120 KB a page: ~55 units beyond 64 KB, against 50 in hand. The first page is read,
+      // answered and charged, into debt; the next is asked for before it is read.
       const first = await h.call('GET', `${t.base}/endpoints`, { key: t.key });
       expect(first.status).toBe(200);
       expect(first.body.data).toHaveLength(7);
-      const balance = Number(await h.redis.hget(budgetKey, 'b'));
-      expect(balance).toBeLessThan(0);
+      const balance = () => h.redis.hget(budgetKey, 'b').then(Number);
+      const afterFirst = await balance();
+      expect(afterFirst).toBeLessThan(0);
       expectExhausted(await h.call('GET', `${t.base}/endpoints`, { key: t.key }), '1');
-      // Another API process has not seen a heavy page of this subscriber: it reads one, then refuses it.
-      expectExhausted(await second.call('GET', `${t.base}/endpoints`, { key: t.key }), '1');
-      // While this process knows its pages heavy and the budget is spent, a page of one is refused too.
+      // While this process knows its pages heavy and the budget is spent, a page of one is refused
+      // too, and a light page does not make it forget: the heavy page after it is still refused.
       expectExhausted(await h.call('GET', `${t.base}/endpoints?limit=1`, { key: t.key }), '1');
+      expectExhausted(await h.call('GET', `${t.base}/sources?limit=1`, { key: t.key }), '1');
+      expectExhausted(await h.call('GET', `${t.base}/endpoints`, { key: t.key }), '1');
+      expect(await balance()).toBe(afterFirst);
+      // Another API process has not seen a heavy page of this subscriber: it reads one unasked and
+      // charges it all the same, deeper into debt; its next page is refused before it is read.
+      expect((await second.call('GET', `${t.base}/endpoints`, { key: t.key })).status).toBe(200);
+      expect(await balance()).toBeLessThan(afterFirst - 50);
+      const refused = await second.call('GET', `${t.base}/endpoints`, { key: t.key });
+      expectExhausted(refused, String(Math.ceil(-(await balance()) / LIMITS.workUnitsPerSecond + 0.001)));
       // The admin is never charged, and another subscriber's listing is not touched by this one's debt.
       expect((await h.call('GET', `${t.base}/endpoints`)).status).toBe(200);
       const other = await subscriberWithDeliveries(0);
       expect((await h.call('GET', `${other.base}/endpoints`, { key: other.key })).status).toBe(200);
 
-      clock.advance(1_000);
+      clock.advance(Number(refused.headers.get('retry-after')) * 1000);
       expect((await h.call('GET', `${t.base}/endpoints`, { key: t.key })).status).toBe(200);
     });
 

@@ -79,15 +79,39 @@ const FREE: ChargeWork = async () => undefined;
  * keys and portal sessions are charged: the admin's and the platform's publisher keys are trusted.
  */
 export async function admitWork(deps: WorkBudgetDeps, req: Request, subscriberId: string): Promise<ChargeWork> {
-  const role = principalOf(req).role;
-  if (role !== 'subscriber' && role !== 'session') return FREE;
-  const limits = await deps.subscriberLimits.of(subscriberId);
-  const rate = { perSecond: limits.workUnitsPerSecond, burst: limits.workUnitsBurst };
+  if (!isCharged(req)) return FREE;
+  const rate = await rateOf(deps, subscriberId);
   const verdict = await deps.store.workBudgets.check(subscriberId, rate, deps.now());
   if (verdict) throw new WorkBudgetError(rate.perSecond, Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
-  return async (units) => {
-    if (units > 0) await deps.store.workBudgets.charge(subscriberId, units, rate, deps.now());
-  };
+  return (units) => chargeRate(deps, subscriberId, rate, units);
+}
+
+/**
+ * Charges work already done without asking first (into debt if need be): for work whose cost was
+ * known only once it was done, and which must be paid for even when the budget was spent.
+ */
+export async function chargeWork(deps: WorkBudgetDeps, req: Request, subscriberId: string, units: number): Promise<void> {
+  if (!isCharged(req) || units <= 0) return;
+  await chargeRate(deps, subscriberId, await rateOf(deps, subscriberId), units);
+}
+
+function isCharged(req: Request): boolean {
+  const role = principalOf(req).role;
+  return role === 'subscriber' || role === 'session';
+}
+
+async function rateOf(deps: WorkBudgetDeps, subscriberId: string): Promise<{ perSecond: number; burst: number }> {
+  const limits = await deps.subscriberLimits.of(subscriberId);
+  return { perSecond: limits.workUnitsPerSecond, burst: limits.workUnitsBurst };
+}
+
+async function chargeRate(
+  deps: WorkBudgetDeps,
+  subscriberId: string,
+  rate: { perSecond: number; burst: number },
+  units: number,
+): Promise<void> {
+  if (units > 0) await deps.store.workBudgets.charge(subscriberId, units, rate, deps.now());
 }
 
 /**
