@@ -18,6 +18,8 @@ describe('a fresh store on an auto-pipelined connection', () => {
     const redis = new Redis(requireRedisUrl(), { enableAutoPipelining: true });
     try {
       const store = createStore({ redis, prefix: db.prefix });
+      // A history is written only while its source exists.
+      await db.redis.set(store.keys.source('src_cold'), '{}');
       await redis.ping();
       const now = Date.now();
       const record = (i: number) => ({ id: `req_${i}`, at: now + i, method: 'POST', status: 202, outcome: 'published' as const, bytes: 2 });

@@ -50,7 +50,16 @@ export function logWritingScript(file: string): string {
 const APPEND_LOG = logWritingScript('append-log.lua');
 
 type LogRedis = Redis & {
-  hookrelayAppendLog(key: string, ms: number, retentionMs: number, nowMs: number, maxLen: number, value: string): Promise<number>;
+  hookrelayAppendLog(
+    key: string,
+    owner: string,
+    ms: number,
+    retentionMs: number,
+    nowMs: number,
+    maxLen: number,
+    value: string,
+    checkOwner: string,
+  ): Promise<number>;
 };
 
 /**
@@ -61,22 +70,34 @@ type LogRedis = Redis & {
  * a burst of ingest requests as a fresh process's first did it).
  */
 export function defineHistoryLogCommands(redis: Pick<Redis, 'defineCommand'>): void {
-  if (!('hookrelayAppendLog' in redis)) redis.defineCommand('hookrelayAppendLog', { numberOfKeys: 1, lua: APPEND_LOG });
+  if (!('hookrelayAppendLog' in redis)) redis.defineCommand('hookrelayAppendLog', { numberOfKeys: 2, lua: APPEND_LOG });
 }
 
 /**
  * Appends `value` at time `ms`, trimming entries older than the retention period (and beyond
  * `maxLen`, when given) and renewing the log's expiry. An entry never goes before the log's newest
- * one: if another process's clock runs ahead, it lands right after that. `redis` must have been
- * given defineHistoryLogCommands.
+ * one: if another process's clock runs ahead, it lands right after that. With `whileExists`, only
+ * while that key (the log's owner) exists; false when it did not. `redis` must have been given
+ * defineHistoryLogCommands.
  */
 export async function appendToLog(
   redis: Redis,
   key: string,
   at: { ms: number; retentionMs: number; nowMs: number; maxLen?: number },
   value: string,
-): Promise<void> {
-  await (redis as LogRedis).hookrelayAppendLog(key, Math.max(Math.floor(at.ms), 0), at.retentionMs, at.nowMs, at.maxLen ?? 0, value);
+  whileExists?: string,
+): Promise<boolean> {
+  const appended = await (redis as LogRedis).hookrelayAppendLog(
+    key,
+    whileExists ?? key,
+    Math.max(Math.floor(at.ms), 0),
+    at.retentionMs,
+    at.nowMs,
+    at.maxLen ?? 0,
+    value,
+    whileExists === undefined ? '0' : '1',
+  );
+  return appended === 1;
 }
 
 const CHUNK = 200;

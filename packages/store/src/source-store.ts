@@ -392,6 +392,7 @@ export class SourceStore {
   /**
    * Appends to the source's history, trimming by age (the store's retention, like deliveries) and
    * by count, and refreshing the key's expiry so an idle source's history disappears on its own.
+   * Only while the source exists: a request read before its source was deleted ends after it.
    */
   async recordRequest(sourceId: string, record: SourceRequestRecord): Promise<void> {
     await appendToLog(
@@ -399,6 +400,7 @@ export class SourceStore {
       this.keys.sourceRequests(sourceId),
       { ms: record.at, retentionMs: this.retentionMs, nowMs: this.now(), maxLen: SOURCE_HISTORY_CAP },
       JSON.stringify(record),
+      this.keys.source(sourceId),
     );
   }
 
