@@ -170,18 +170,19 @@ function twilioUrlForms(url: string): string[] {
 }
 
 /**
- * The text Twilio signs after the URL: every form parameter's name immediately followed by its
+ * The bytes Twilio signs after the URL: every form parameter's name immediately followed by its
  * value, names sorted (code-unit order); a name sent several times contributes each distinct value,
- * sorted (as twilio's getExpectedTwilioSignature does).
+ * sorted (as twilio's getExpectedTwilioSignature does). Built once per request and encoded once:
+ * each URL form's MAC reads these same bytes after its URL (twilioSignatures).
  */
-function twilioParamText(body: Buffer): string {
+function twilioParamBytes(body: Buffer): Buffer {
   const params = new Map<string, Set<string>>();
   for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
     const values = params.get(name) ?? new Set<string>();
     values.add(value);
     params.set(name, values);
   }
-  return [...params.keys()]
+  const text = [...params.keys()]
     .sort()
     .map((name) =>
       [...(params.get(name) as Set<string>)]
@@ -190,6 +191,19 @@ function twilioParamText(body: Buffer): string {
         .join(''),
     )
     .join('');
+  return Buffer.from(text, 'utf8');
+}
+
+/**
+ * The signature Twilio would send for each form of the URL: HMAC(auth token, <URL form><params>),
+ * base64. The MAC is fed the URL and then the shared parameter bytes, which is the same input as
+ * their concatenation (UTF-8 of a concatenation is the concatenation of the UTF-8s), without
+ * building and encoding a copy of a body-sized text per URL form (~1.5 ms of the ~18 ms a 1 MB
+ * form of 10,000 fields with a bad signature cost the shared process; parsing and sorting it is
+ * the rest).
+ */
+function twilioSignatures(hash: string, authToken: string, url: string, params: Buffer): string[] {
+  return twilioUrlForms(url).map((form) => hmacOf(hash, authToken, form, params).toString('base64'));
 }
 
 /**
@@ -209,8 +223,8 @@ export function verifyTwilio(v: Of<'twilio'>, req: InboundRequest): VerifyResult
   const bodyHash = new URLSearchParams(query).get('bodySHA256');
   // Bounded before the parameters are parsed and sorted, which happens before the signature can be compared.
   if (bodyHash === null && tooManyFormFields(req.body)) return fail('malformed_body', TOO_MANY_FORM_FIELDS);
-  const signed = bodyHash === null ? twilioParamText(req.body) : '';
-  const expected = twilioUrlForms(req.url).map((url) => hmacOf(hash, v.authToken, Buffer.from(url + signed, 'utf8')).toString('base64'));
+  const params = bodyHash === null ? twilioParamBytes(req.body) : Buffer.alloc(0);
+  const expected = twilioSignatures(hash, v.authToken, req.url, params);
   let matched = false;
   for (const candidate of expected) if (sameSecret(signature, candidate)) matched = true;
   if (!matched) return fail('signature_mismatch', 'X-Twilio-Signature');
