@@ -1,8 +1,7 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { newId } from '@hookrelay/contracts';
 import { SOURCE_HISTORY_EVENT_IDS } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
-import { COMPRESSED_BODY_MESSAGE, INFLATE_BODIES } from '../compressed-bodies';
 import { AppError, NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError } from '../subscriber-limits';
@@ -10,13 +9,12 @@ import type { EventInput } from '../publish';
 import { payloadProblem } from './event-type-template';
 import { answerGet, isGithubPing, UNAUTHORIZED, type IngestAnswer } from './handshakes';
 import { matchItems } from './match-items';
+import { bodyReadings, unreadableBody } from './ingest-body';
 import { parseBody, slackChallenge } from './payload';
 import { claimReplayKeys, replayKeysOf } from './replay-guard';
 import type { Source } from './source-input';
 import { verifyInbound, type InboundRequest } from './verify-request';
 
-/** Signatures are over the exact bytes, so the body is kept raw whatever its Content-Type. */
-export const INGEST_BODY_LIMIT = '1mb';
 /**
  * A SendGrid batch published one event per element holds at most this many. SendGrid posts up to
  * 768 KB (a few thousand events of 250+ bytes); the bound keeps a 1 MB body of `{}`s from
@@ -34,7 +32,7 @@ export function ingestRoutes(deps: ApiDeps): Router {
   const router = Router();
   const { store } = deps;
   const publish = createPublisher(deps);
-  const readRaw = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT, inflate: INFLATE_BODIES });
+  const bodyReadingOf = bodyReadings();
 
   /** Answers, and records the request in the source's history (and the log) unless `recorded` is false. */
   async function answer(req: Request, res: Response, source: Source, a: IngestAnswer, recorded = true): Promise<void> {
@@ -287,20 +285,10 @@ export function ingestRoutes(deps: ApiDeps): Router {
         headers: { allow: 'GET, POST' },
       });
     }
-    readRaw(req, res, (err?: unknown) => {
+    const reading = bodyReadingOf(source, req);
+    reading.read(req, res, (err?: unknown) => {
       if (err) {
-        const type = (err as { type?: string }).type;
-        const { status, code, reason } =
-          type === 'entity.too.large'
-            ? { status: 413, code: 'payload_too_large', reason: 'body larger than 1 MB' }
-            : type === 'encoding.unsupported'
-              ? { status: 415, code: 'unsupported_encoding', reason: COMPRESSED_BODY_MESSAGE }
-              : {
-                  status: Number((err as { status?: number }).status) || 400,
-                  code: 'invalid_body',
-                  reason: `body unreadable: ${(err as Error).message}`.slice(0, 200),
-                };
-        answer(req, res, source, { status, outcome: 'rejected', reason, json: { error: { code, message: reason } } }).catch(next);
+        answer(req, res, source, unreadableBody(err, reading)).catch(next);
         return;
       }
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

@@ -182,6 +182,38 @@ describe('provider handshakes and URL-signed requests', () => {
       expect(res.status).toBe(401);
       expect(await lastReason(source.id)).toBe('signature_mismatch: X-Twilio-Signature');
     });
+
+    it('answers 413 to a form post over 64 KiB, recorded, while a JSON post signed by bodySHA256 may still be 1 MB', async () => {
+      const source = await createSource(h, subscriber.sid, { verification: { type: 'twilio', authToken } });
+      const url = `${PUBLIC_URL}${source.ingestUrl}`;
+      // A signed form of exactly `bytes` bytes: its signature is over every field, parsed and sorted.
+      const form = (bytes: number) => {
+        const params = { MessageSid: 'SM1', Body: '' };
+        params.Body = 'x'.repeat(bytes - new URLSearchParams(params).toString().length);
+        const body = new URLSearchParams(params).toString();
+        expect(body).toHaveLength(bytes);
+        return {
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(authToken, url, params) },
+        };
+      };
+      const fits = await ingest(h, source.ingestUrl, form(64 * 1024));
+      expect(fits.status).toBe(202);
+      const over = await ingest(h, source.ingestUrl, form(64 * 1024 + 1));
+      const message = 'body larger than 64 KiB, the most a Twilio form post may be';
+      expect([over.status, over.json]).toEqual([413, { error: { code: 'payload_too_large', message } }]);
+      expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ status: 413, outcome: 'rejected', reason: message });
+
+      const json = await createSource(h, subscriber.sid, { verification: { type: 'twilio', authToken }, format: 'json' });
+      const body = JSON.stringify({ type: 'message.added', attributes: 'y'.repeat(1000 * 1000) });
+      const query = `?bodySHA256=${twilioBodyHash(body)}`;
+      const large = await ingest(h, json.ingestUrl + query, {
+        body,
+        headers: { 'x-twilio-signature': twilioSignature(authToken, `${PUBLIC_URL}${json.ingestUrl}${query}`) },
+      });
+      expect(large.status).toBe(202);
+      expect((await eventsOf(h, subscriber.sid)).sort()).toEqual([fits.json.eventId, large.json.eventId].sort());
+    });
   });
 
   it('refuses to create a Twilio source, 400 naming HOOKRELAY_PUBLIC_URL, on a server without a public URL', async () => {
