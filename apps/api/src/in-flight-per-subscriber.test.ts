@@ -57,4 +57,43 @@ describe('InFlightPerSubscriber', () => {
       expect.objectContaining({ details: [{ path: 'endpoint', message: 'at most 1 at once' }] }),
     );
   });
+
+  describe('with weights (the body bytes of requests to sources)', () => {
+    it("takes each request's weight, refuses one that would go over the max, and frees that weight once", () => {
+      const bodies = new InFlightPerSubscriber(
+        1000,
+        'bodies_in_flight',
+        'bytes of request bodies on their way to its sources',
+        new Map(),
+        true,
+      );
+      const first = bodies.take('sub_a', 'body', 600);
+      bodies.take('sub_a', 'body', 400);
+      expect(bodies.held('sub_a')).toBe(1000);
+      expect(() => bodies.take('sub_a', 'body', 1)).toThrow(
+        expect.objectContaining({
+          status: 429,
+          code: 'bodies_in_flight',
+          message:
+            'the subscriber holds 1000 of 1000 bytes of request bodies on their way to its sources, and this request needs 1 more; retry after one ends',
+          headers: { 'retry-after': '1' },
+        }),
+      );
+      first();
+      first(); // must not free the 400 the second request holds
+      expect(bodies.held('sub_a')).toBe(400);
+      expect(() => bodies.take('sub_a', 'body', 601)).toThrow(expect.objectContaining({ code: 'bodies_in_flight' }));
+      bodies.take('sub_a', 'body', 600);
+      expect([bodies.held('sub_a'), bodies.held('sub_b')]).toEqual([1000, 0]);
+    });
+
+    it('lets a subscriber holding none take one request heavier than the max, and nothing beside it', () => {
+      const bodies = new InFlightPerSubscriber(100, 'bodies_in_flight', 'bytes', new Map(), true);
+      const large = bodies.take('sub_a', 'body', 5000);
+      expect(() => bodies.take('sub_a', 'body', 1)).toThrow(expect.objectContaining({ code: 'bodies_in_flight' }));
+      large();
+      expect(bodies.held('sub_a')).toBe(0);
+      bodies.take('sub_a', 'body', 5000);
+    });
+  });
 });

@@ -187,7 +187,7 @@ export function heavyListingsPerSubscriber(): InFlightPerSubscriber {
  * timeout (up to 60 s), a recover reads up to 50,000 deliveries, a disable ends up to 10,000.
  * Without a bound, one subscriber firing them at once (a receiver that never answers, a large
  * backlog) held sockets, memory and CPU of the API every other subscriber uses, whatever its
- * publish rate (off by default).
+ * publish rate (off by default). Weighted, it counts what they hold instead (bytes, say).
  */
 export class InFlightPerSubscriber {
   constructor(
@@ -197,6 +197,8 @@ export class InFlightPerSubscriber {
     private readonly what: string,
     /** Each subscriber's requests in flight; another kind's, to share its places (sharedAs). */
     private readonly running = new Map<string, number>(),
+    /** Whether each request takes its own weight of `max` (its body's bytes) rather than one place; the 429 then says how much is held. */
+    private readonly weighted = false,
   ) {}
 
   /**
@@ -204,32 +206,42 @@ export class InFlightPerSubscriber {
    * so a subscriber cannot hold `max` of each.
    */
   sharedAs(code: string): InFlightPerSubscriber {
-    return new InFlightPerSubscriber(this.max, code, this.what, this.running);
+    return new InFlightPerSubscriber(this.max, code, this.what, this.running, this.weighted);
   }
 
   /**
-   * A place for one more of `subscriberId`'s requests; 429, naming `field`, when it has `max` in
-   * flight. Release it when the request ends.
+   * A place for one more of `subscriberId`'s requests, `weight` of `max` (1 for a count of
+   * requests; the body bytes it may bring, for the inbound sources); 429, naming `field`, when it
+   * would go over `max`. A subscriber holding none is let one request through whatever it weighs,
+   * so a bound below one request's weight makes its requests wait their turn, not fail for good.
+   * Release it when the request ends: the first call frees the place, later calls nothing.
    */
-  take(subscriberId: string, field = 'endpoint'): () => void {
+  take(subscriberId: string, field = 'endpoint', weight = 1): () => void {
     const now = this.running.get(subscriberId) ?? 0;
-    if (now >= this.max)
+    if (now > 0 && now + weight > this.max)
       throw new AppError(
         429,
         this.code,
-        `the subscriber has ${this.max} ${this.what} at once; retry after one ends`,
+        !this.weighted
+          ? `the subscriber has ${this.max} ${this.what} at once; retry after one ends`
+          : `the subscriber holds ${now} of ${this.max} ${this.what}, and this request needs ${weight} more; retry after one ends`,
         [{ path: field, message: `at most ${this.max} at once` }],
         { headers: { 'retry-after': '1' } },
       );
-    this.running.set(subscriberId, now + 1);
+    this.running.set(subscriberId, now + weight);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.running.get(subscriberId) ?? 1) - 1;
+      const left = (this.running.get(subscriberId) ?? weight) - weight;
       if (left > 0) this.running.set(subscriberId, left);
       else this.running.delete(subscriberId);
     };
+  }
+
+  /** What `subscriberId`'s requests hold now, in units of `max` (0 when none). */
+  held(subscriberId: string): number {
+    return this.running.get(subscriberId) ?? 0;
   }
 }
 
