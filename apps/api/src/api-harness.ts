@@ -50,6 +50,10 @@ export interface ApiHarnessOptions {
   maxBatchDeliveries?: number;
   /** See BuildApiDepsOptions.verificationTimeoutMs. */
   verificationTimeoutMs?: number;
+  /** See BuildApiDepsOptions.sourceBodyBytesInFlight. */
+  sourceBodyBytesInFlight?: number;
+  /** How long a client may take to send a whole request (HOOKRELAY_REQUEST_TIMEOUT_MS). @defaultValue DEFAULT_REQUEST_TIMEOUT_MS */
+  requestTimeoutMs?: number;
   /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */
   resolve?: LookupFn;
 }
@@ -96,16 +100,19 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries,
     verificationTimeoutMs: options.verificationTimeoutMs,
+    sourceBodyBytesInFlight: options.sourceBodyBytesInFlight,
     resolve: options.resolve,
   });
   const { store, redis } = api.deps;
   const app = createApp(api.deps);
-  // The server main.ts starts, with its production timeouts.
+  // The server main.ts starts, with its production timeouts unless the test shortens the request's
+  // (the headers' no longer than it, as the config requires).
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const server = await listenApi(app, {
     PORT: 0,
     HOST: '127.0.0.1',
-    HOOKRELAY_REQUEST_TIMEOUT_MS: DEFAULT_REQUEST_TIMEOUT_MS,
-    HOOKRELAY_HEADERS_TIMEOUT_MS: DEFAULT_HEADERS_TIMEOUT_MS,
+    HOOKRELAY_REQUEST_TIMEOUT_MS: requestTimeoutMs,
+    HOOKRELAY_HEADERS_TIMEOUT_MS: Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeoutMs),
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // As main.ts --with-worker builds it: the worker's own connections, guarded dispatcher and clock.

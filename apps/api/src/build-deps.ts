@@ -18,7 +18,12 @@ import type { SecretBox } from '@hookrelay/secrets';
 import type { ApiDeps } from './deps';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { VERIFICATION_MAX_WAIT_MS } from './verification';
-import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberLimitsReader } from './subscriber-limits';
+import {
+  DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT,
+  DEFAULT_SUBSCRIBER_LIMITS,
+  sourceBodiesPerSubscriber,
+  SubscriberLimitsReader,
+} from './subscriber-limits';
 
 export interface BuildApiDepsOptions {
   redisUrl: string;
@@ -48,6 +53,11 @@ export interface BuildApiDepsOptions {
   maxBatchDeliveries?: number;
   /** The most an endpoint verification takes, all of it. @defaultValue VERIFICATION_MAX_WAIT_MS */
   verificationTimeoutMs?: number;
+  /**
+   * Request body bytes one subscriber's source URLs may have on their way in, in this process.
+   * @defaultValue DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT
+   */
+  sourceBodyBytesInFlight?: number;
 }
 
 /**
@@ -83,6 +93,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries ?? DEFAULT_MAX_BATCH_DELIVERIES,
     verificationTimeoutMs: options.verificationTimeoutMs ?? VERIFICATION_MAX_WAIT_MS,
+    sourceBodiesInFlight: sourceBodiesPerSubscriber(options.sourceBodyBytesInFlight ?? DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     guard: new EndpointGuard({ store, publisher, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),

@@ -4,7 +4,7 @@ import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './http-server';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { VERIFICATION_MAX_WAIT_MS } from './verification';
-import { DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
+import { DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT, DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 import { workerSettingsSchema } from '@hookrelay/worker';
 
@@ -126,6 +126,18 @@ export const apiConfigSchema = z
       .min(1)
       .max(LIMIT_CEILINGS.workUnitsBurst)
       .default(DEFAULT_SUBSCRIBER_LIMITS.workUnitsBurst),
+    /**
+     * Request body bytes one subscriber's source URLs (`/in/<token>`) may have on their way in at
+     * once, in one API process: each request counts what its body may bring (its Content-Length,
+     * at most the 1 MB limit) from before its body is read until it ends; over it, 429. A sender
+     * that declares a body and stops sending it holds memory until the request timeout.
+     */
+    HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 30)
+      .default(DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT),
     /** The most an endpoint verification takes, all of it (DNS, connecting, an OAuth token, the request, the answer), in ms; below it, the endpoint's timeoutMs. */
     HOOKRELAY_VERIFICATION_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(VERIFICATION_MAX_WAIT_MS),
     /** Deliveries one batch publish may create (its events times their matching endpoints); over it, 413. */

@@ -5,7 +5,7 @@ import type { Publisher } from '@hookrelay/publishing';
 import type { Store } from '@hookrelay/store';
 import type { AuthenticatedSender, EndpointGuard, HostResolver, TestSendResult } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
-import type { SubscriberLimitsReader } from './subscriber-limits';
+import type { InFlightPerSubscriber, SubscriberLimitsReader } from './subscriber-limits';
 import type { LiveCatalog } from './catalog/live-catalog';
 import type { RegexChecker } from './catalog/regex-check';
 
@@ -57,6 +57,11 @@ export interface ApiDeps {
   maxBatchDeliveries: number;
   /** The most an endpoint verification takes, all of it (HOOKRELAY_VERIFICATION_TIMEOUT_MS). */
   verificationTimeoutMs: number;
+  /**
+   * Request body bytes each subscriber's source URLs have on their way in, in this process, bounded
+   * by HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT (sourceBodiesPerSubscriber).
+   */
+  sourceBodiesInFlight: InFlightPerSubscriber;
   /**
    * The metrics of the delivery worker on this process's other thread (npm start), summed into
    * /metrics; null when the thread did not answer in time (DeliveryThread.metrics).

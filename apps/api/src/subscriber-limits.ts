@@ -187,7 +187,8 @@ export function heavyListingsPerSubscriber(): InFlightPerSubscriber {
  * timeout (up to 60 s), a recover reads up to 50,000 deliveries, a disable ends up to 10,000.
  * Without a bound, one subscriber firing them at once (a receiver that never answers, a large
  * backlog) held sockets, memory and CPU of the API every other subscriber uses, whatever its
- * publish rate (off by default). Weighted, it counts what they hold instead (bytes, say).
+ * publish rate (off by default). Weighted, it counts what they hold instead: the body bytes on
+ * their way to a subscriber's sources (sourceBodiesPerSubscriber).
  */
 export class InFlightPerSubscriber {
   constructor(
@@ -243,6 +244,26 @@ export class InFlightPerSubscriber {
   held(subscriberId: string): number {
     return this.running.get(subscriberId) ?? 0;
   }
+}
+
+/**
+ * Request body bytes one subscriber's source URLs may have on their way in, in one API process
+ * (HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT). A body is held in memory until it is whole: unbounded,
+ * a sender that declares 1 MB, sends all but a byte and stops holds it until the request timeout
+ * (30 s), and may do so at its source's rate (1,200 a minute by default): ~1.2 GB from one URL
+ * (300 such connections took the API from 171 to 453 MB), enough to have the process killed for
+ * memory under every subscriber. 16 MiB is sixteen whole bodies of 1 MiB arriving at once, far
+ * more than a sender's webhooks need (each arrives in milliseconds).
+ */
+export const DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+
+/**
+ * The places for request bodies to a subscriber's sources, in bytes: each request takes what its
+ * body may bring before it is read (ingest-body.ts `bodyBytesOnTheWay`), and lets go when it ends.
+ */
+export function sourceBodiesPerSubscriber(maxBytes: number): InFlightPerSubscriber {
+  const what = 'bytes of request bodies on their way to its sources in this API process';
+  return new InFlightPerSubscriber(maxBytes, 'bodies_in_flight', what, new Map(), true);
 }
 
 /**

@@ -43,6 +43,21 @@ export function bodyReadings(): (source: Source, req: Request) => BodyReading {
   return (source, req) => (source.verification.type === 'twilio' && twilioBodyHashIn(req.originalUrl) === null ? twilioForm : any);
 }
 
+/**
+ * The body bytes a request may bring, which it reserves (HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT)
+ * before its body is read: its Content-Length, or the limit for a chunked body, whose length is
+ * known only at its end. None when it has no body, or declares more than the limit: body-parser
+ * refuses that one unread and drops its bytes as they come, so it holds nothing.
+ */
+export function bodyBytesOnTheWay(req: Request, limit: number): number {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    const bytes = Number(declared);
+    return bytes > limit ? 0 : bytes;
+  }
+  return req.headers['transfer-encoding'] === undefined ? 0 : limit;
+}
+
 /** The answer to a body body-parser could not read (too large, compressed, cut off), recorded like every refusal. */
 export function unreadableBody(err: unknown, body: BodyReading): IngestAnswer {
   const type = (err as { type?: string }).type;

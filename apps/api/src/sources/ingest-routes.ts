@@ -9,7 +9,7 @@ import type { EventInput } from '../publish';
 import { payloadProblem } from './event-type-template';
 import { answerGet, isGithubPing, UNAUTHORIZED, type IngestAnswer } from './handshakes';
 import { matchItems } from './match-items';
-import { bodyReadings, unreadableBody } from './ingest-body';
+import { bodyBytesOnTheWay, bodyReadings, unreadableBody } from './ingest-body';
 import { parseBody, slackChallenge } from './payload';
 import { claimReplayKeys, replayKeysOf } from './replay-guard';
 import type { Source } from './source-input';
@@ -24,7 +24,8 @@ export const MAX_EVENTS_PER_REQUEST = 5000;
 
 /**
  * `POST /in/:token` (and `GET` for handshakes): find the source, count it against the rate
- * limit, read the raw body, verify, then handshake -> parse -> matches -> type -> publish. Every
+ * limit, reserve its body's bytes (the subscriber's bodies in flight), read the raw body, verify,
+ * then handshake -> parse -> matches -> type -> publish. Every
  * request that names a source is recorded in its history, whatever the outcome. Mounted before
  * express.json so the body reaches the verifier untouched.
  */
@@ -247,6 +248,37 @@ export function ingestRoutes(deps: ApiDeps): Router {
     return { status: 202, outcome: 'published', eventId, eventIds, reason, json: { status: 'published', eventId, eventIds } };
   }
 
+  /**
+   * Reserves the body bytes this request may bring against its subscriber's bound
+   * (sourceBodiesInFlight) before its body is read, and frees them once the request ends, however:
+   * answered, cut off by the request timeout (408), its connection closed mid-body. The response
+   * emits 'close' on each of these paths (after 'finish' when answered), and a place is let go only
+   * the first time. Over the bound, the refusal (429, Retry-After) to answer instead, the body unread.
+   */
+  function reserveBody(req: Request, res: Response, source: Source, limit: number): IngestAnswer | null {
+    const bytes = bodyBytesOnTheWay(req, limit);
+    if (bytes === 0) return null;
+    try {
+      const release = deps.sourceBodiesInFlight.take(source.subscriberId, 'body', bytes);
+      // A sender that closed while the source and its limits were read (Redis) has had its 'close'
+      // already: a listener added now would never run, and the bytes would stay taken for good.
+      if (res.closed) release();
+      else res.once('close', release);
+      return null;
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // Recorded each time, as every request the rate limits let through is: they bound how many
+      // there are. The subscriber's history then shows its senders refused while the bound is full.
+      return {
+        status: err.status,
+        outcome: 'rejected',
+        reason: `bodies in flight: ${err.message}`,
+        json: { error: { code: err.code, message: err.message } },
+        headers: err.headers,
+      };
+    }
+  }
+
   router.all('/in/:token', async (req: Request, res: Response, next: NextFunction) => {
     const source = await store.sources.findByToken<Source>(String(req.params.token));
     if (!source) throw new NotFoundError('source');
@@ -286,6 +318,8 @@ export function ingestRoutes(deps: ApiDeps): Router {
       });
     }
     const reading = bodyReadingOf(source, req);
+    const refusal = reserveBody(req, res, source, reading.limit);
+    if (refusal) return answer(req, res, source, refusal);
     reading.read(req, res, (err?: unknown) => {
       if (err) {
         answer(req, res, source, unreadableBody(err, reading)).catch(next);

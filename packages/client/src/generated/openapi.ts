@@ -2182,7 +2182,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description More requests than the source's rateLimit allows in this second or minute, or more events than its subscriber's limits.eventsPerSecond. */
+        /** @description More requests than the source's rateLimit allows in this second or minute, or more events than its subscriber's limits.eventsPerSecond (`rate_limited`); or the subscriber's sources already have HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread). */
         IngestRateLimited: {
             headers: {
                 /** @description Seconds until the window ends. */
