@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { SourceBase } from './index';
 import { useTestStore } from './test-store';
 
@@ -25,5 +25,26 @@ describe("a source's request history", () => {
     expect(await db.redis.exists(history)).toBe(0);
     await db.store.sources.recordRequest(source.id, record('req_2'));
     expect(await db.redis.exists(history)).toBe(0);
+  });
+});
+
+describe("a source's replay claims", () => {
+  const db = useTestStore('source-replay', { retentionMs: 60_000 });
+
+  it('last the window, or the retention period when that is shorter', async () => {
+    const short = await db.store.sources.claimReplay('src_replay', 'sig-1', 10_000);
+    expect(short.claimed).toBe(true);
+    if (!short.claimed) return;
+    await short.confirm('evt_1');
+    const long = await db.store.sources.claimReplay('src_replay', 'sig-2', 7 * 86_400_000);
+    expect(long.claimed).toBe(true);
+    if (!long.claimed) return;
+    await long.confirm('evt_2');
+    const claimKey = (replayKey: string) => db.store.keys.sourceReplay('src_replay', createHash('sha256').update(replayKey).digest('hex'));
+    const ttls = [await db.redis.pttl(claimKey('sig-1')), await db.redis.pttl(claimKey('sig-2'))];
+    expect(ttls[0]).toBeGreaterThan(9_000);
+    expect(ttls[0]).toBeLessThanOrEqual(10_000);
+    expect(ttls[1]).toBeGreaterThan(59_000);
+    expect(ttls[1]).toBeLessThanOrEqual(60_000);
   });
 });
