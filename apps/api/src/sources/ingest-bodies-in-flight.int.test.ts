@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { useApiHarnessPerTest, type ApiHarness } from '../api-harness';
 import { waitFor } from '../history-test-kit';
-import { createSource, historyOf, ingest, newSubscriber } from './source-test-kit';
+import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './source-test-kit';
 
 // A body is held in the API's memory until it is whole. A sender that declared 1 MB, sent all but
 // a byte and stopped held it until the request timeout (30 s), as often as its source's rate limit
@@ -155,6 +155,30 @@ describe("request bodies on their way to a subscriber's sources, per API process
       (bytes) => bytes === DECLARED,
       'only the stalled body to be held',
     );
+  });
+
+  it('publishes nothing for a sender that closed before its body was read, and records why', async () => {
+    const h = await start({ worker: false });
+    const { sid } = await newSubscriber(h);
+    // A text source whose check (a header) does not cover the body: an empty body would publish.
+    const source = await createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION, format: 'text' });
+    const head = ['Content-Type: text/plain', 'X-Symphony-Secret: room-7-shared-secret', 'Content-Length: 50'];
+    // Closed at once, most before the route reaches the body (the source and its rate limits are
+    // read from Redis first), some while it is being read.
+    const closed = Array.from({ length: 8 }, () => send(h, source.ingestUrl, head, 'x'.repeat(10)));
+    await Promise.all(closed.map(async (s) => s.written.then(() => s.socket.destroy())));
+    const history = await waitFor(
+      async () => historyOf(h, sid, source.id),
+      (records) => records.length === closed.length,
+      'every closed request to be recorded',
+    );
+    expect(history.map((r) => r.outcome)).toEqual(Array(closed.length).fill('rejected'));
+    expect(await eventsOf(h, sid)).toEqual([]);
+    // A whole body still publishes.
+    expect((await ingest(h, source.ingestUrl, { body: 'hello', headers: { ...WITH_SECRET, 'content-type': 'text/plain' } })).status).toBe(
+      202,
+    );
+    expect(await eventsOf(h, sid)).toHaveLength(1);
   });
 
   it('frees the bytes of a body cut off by the request timeout', async () => {

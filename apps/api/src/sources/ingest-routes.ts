@@ -325,6 +325,20 @@ export function ingestRoutes(deps: ApiDeps): Router {
         answer(req, res, source, unreadableBody(err, reading)).catch(next);
         return;
       }
+      // A sender that closed before its body was read: body-parser then reads nothing and says
+      // nothing (it takes a finished request as one already read), and the empty body would be
+      // verified and, for a source whose check does not cover the body, published as an event
+      // nobody sent.
+      if (!Buffer.isBuffer(req.body) && !req.complete) {
+        const reason = 'the sender closed the connection before its body arrived';
+        answer(req, res, source, {
+          status: 400,
+          outcome: 'rejected',
+          reason,
+          json: { error: { code: 'invalid_body', message: reason } },
+        }).catch(next);
+        return;
+      }
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       handleInbound(req, source, body)
         .then((a) => answer(req, res, source, a))
