@@ -46,6 +46,16 @@ describe('delivery state under failures', () => {
     return record(d, outcome, (await db.store.lanes.entry(d.id))?.ticket);
   }
 
+  /** Waits (at most 5 s) until no connection named `name` is open on Redis. */
+  async function untilDisconnected(name: string): Promise<void> {
+    for (const until = Date.now() + 5000; Date.now() < until;) {
+      const clients = (await db.redis.client('LIST')) as string;
+      if (!clients.split('\n').some((line) => line.includes(` name=${name} `))) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`Redis still lists connection ${name}`);
+  }
+
   describe('reopening a delivery when the connection fails at any point (item 5)', () => {
     it('leaves it either failed and out of the scheduler, or pending and in its lane: never pending with nothing to attempt it', async () => {
       const url = new URL(requireRedisUrl());
@@ -56,11 +66,13 @@ describe('delivery state under failures', () => {
         let reopened = false;
         for (let cut = 0; !reopened && cut < 20; cut++) {
           const d = (await db.store.deliveries.get(id))!;
+          const name = `attempt-safety-cut-${cut}`;
           const cutting = new Redis(proxy.url, {
             maxRetriesPerRequest: 0,
             retryStrategy: () => null,
             enableOfflineQueue: false,
             lazyConnect: true,
+            connectionName: name,
           });
           cutting.on('error', () => undefined);
           await cutting.connect();
@@ -71,6 +83,9 @@ describe('delivery state under failures', () => {
           proxy.heal();
           cutting.disconnect();
           reopened = moved?.length === 1;
+          // The last command the proxy let through may reach Redis after the client saw the cut:
+          // once Redis has dropped that connection it has run everything it received on it.
+          await untilDisconnected(name);
 
           const after = (await db.store.deliveries.get(d.id))!;
           const entry = await db.store.lanes.entry(d.id);
