@@ -244,6 +244,11 @@ export class InFlightPerSubscriber {
   held(subscriberId: string): number {
     return this.running.get(subscriberId) ?? 0;
   }
+
+  /** The bound: places, or units of weight. */
+  get limit(): number {
+    return this.max;
+  }
 }
 
 /**
@@ -264,6 +269,16 @@ export const DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 export function sourceBodiesPerSubscriber(maxBytes: number): InFlightPerSubscriber {
   const what = 'bytes of request bodies on their way to its sources in this API process';
   return new InFlightPerSubscriber(maxBytes, 'bodies_in_flight', what, new Map(), true);
+}
+
+/**
+ * The same for one source, keyed by its id, at half its subscriber's bound: a source's URL may be
+ * held by a third party (the vendor that calls it, a log it leaked into), and one URL must not
+ * take every byte its subscriber's other sources share.
+ */
+export function sourceBodiesPerSource(perSubscriber: InFlightPerSubscriber): InFlightPerSubscriber {
+  const what = 'bytes of request bodies on their way to this one of its sources in this API process';
+  return new InFlightPerSubscriber(Math.max(1, Math.floor(perSubscriber.limit / 2)), 'bodies_in_flight', what, new Map(), true);
 }
 
 /**

@@ -77,12 +77,13 @@ describe("request bodies on their way to a subscriber's sources, per API process
   it("refuses the subscriber's next request 429 before reading its body once stalled bodies fill the bound, not another subscriber's, until they close", async () => {
     const h = await start({ worker: false, sourceBodyBytesInFlight: BOUND });
     const { sid } = await newSubscriber(h, 'Attacked');
-    const stalled = await createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION });
+    // Three sources, one stalled body each (a source may hold half the bound).
+    const stalled = await Promise.all([1, 2, 3].map(() => createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION })));
     const sibling = await createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION });
     const other = await newSubscriber(h, 'Bystander');
     const bystander = await createSource(h, other.sid, { eventType: 'source.x', verification: VERIFICATION });
 
-    const stalls = [1, 2, 3].map(() => kept(stall(h, stalled.ingestUrl, DECLARED, DECLARED - 1)));
+    const stalls = stalled.map((source) => kept(stall(h, source.ingestUrl, DECLARED, DECLARED - 1)));
     await waitFor(
       async () => held(h, sid),
       (bytes) => bytes === BOUND,
@@ -154,6 +155,52 @@ describe("request bodies on their way to a subscriber's sources, per API process
       async () => held(h, sid),
       (bytes) => bytes === DECLARED,
       'only the stalled body to be held',
+    );
+  });
+
+  it("holds one source's URL to half its subscriber's bound, so its other sources still take bodies", async () => {
+    const h = await start({ worker: false, sourceBodyBytesInFlight: BOUND });
+    const { sid } = await newSubscriber(h);
+    const leaked = await createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION });
+    const sibling = await createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION });
+    kept(stall(h, leaked.ingestUrl, DECLARED, 10));
+    await waitFor(
+      async () => held(h, sid),
+      (bytes) => bytes === DECLARED,
+      'the stalled body to be counted',
+    );
+    // A second stalled body to the same URL would bring it over half the bound (150,000 bytes).
+    const refused = await kept(stall(h, leaked.ingestUrl, DECLARED, 0)).answer;
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body).error.message).toBe(
+      `the subscriber holds ${DECLARED} of ${BOUND / 2} bytes of request bodies on their way to this one of its sources in this API process, and this request needs ${DECLARED} more; retry after one ends`,
+    );
+    expect(held(h, sid)).toBe(DECLARED);
+    expect((await ingest(h, sibling.ingestUrl, { body: '{"n":1}', headers: WITH_SECRET })).status).toBe(202);
+  });
+
+  it('frees what a request pipelined behind another reserved when the connection closes', async () => {
+    const h = await start({ worker: false, sourceBodyBytesInFlight: BOUND });
+    const { sid } = await newSubscriber(h);
+    const source = await createSource(h, sid, { eventType: 'source.x', verification: VERIFICATION });
+    const { hostname } = new URL(h.baseUrl);
+    // One request whole, then a second on the same connection declaring a body it never sends,
+    // then the connection closes: Node queues the second's response behind the first's, and a
+    // queued response never emits 'close'.
+    const second = [`POST ${source.ingestUrl} HTTP/1.1`, `Host: ${hostname}`, ...HEAD, `Content-Length: ${DECLARED}`, '', ''].join('\r\n');
+    const pipelined = send(h, source.ingestUrl, [...HEAD, 'Content-Length: 7'], `{"n":1}${second}`);
+    // Closed while the first is still being handled (its source read from Redis).
+    await pipelined.written;
+    pipelined.socket.destroy();
+    await waitFor(
+      async () => (await historyOf(h, sid, source.id)).length,
+      (n) => n === 2,
+      'the second request to be recorded',
+    );
+    await waitFor(
+      async () => held(h, sid),
+      (bytes) => bytes === 0,
+      "the pipelined request's bytes to be freed",
     );
   });
 

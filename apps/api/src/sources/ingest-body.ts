@@ -8,15 +8,16 @@ import { twilioBodyHashIn } from './vendor-verifiers';
 export const INGEST_BODY_LIMIT = 1024 * 1024;
 
 /**
- * The most a form post to a `twilio` source may be. Twilio's form webhooks are a few KB (an SMS's
- * `Body` is at most 1,600 characters among some 30 fields). Their signature covers the sorted
- * fields, so the whole form is parsed and sorted before a signature can be compared: a 1 MB form of
- * 10,000 fields with a bad signature cost ~18 ms of the shared process, and anyone holding the URL
- * could send 50 a second (the default `rateLimit`), most of a core; at 64 KiB, ~1 ms. Twilio's JSON
- * posts carry `bodySHA256` in the URL, are hashed rather than parsed to be checked, and keep
- * INGEST_BODY_LIMIT.
+ * The most a form post to a `twilio` source may be. Twilio's form webhooks are mostly a few KB, but
+ * a Conversations message's `Body` may be 32 KB and its `Attributes` 4 KB, and each non-ASCII byte
+ * is three characters once URL-encoded (~110 KB). Their signature covers the sorted fields, so the
+ * whole form is parsed and sorted before a signature can be compared: a 1 MB form of 10,000 fields
+ * with a bad signature cost ~18 ms of the shared process, and anyone holding the URL could send 50
+ * a second (the default `rateLimit`), most of a core; the fields are also held to
+ * TWILIO_MAX_FORM_FIELDS. Twilio's JSON posts carry `bodySHA256` in the URL, are hashed rather than
+ * parsed to be checked, and keep INGEST_BODY_LIMIT.
  */
-export const TWILIO_FORM_BODY_LIMIT = 64 * 1024;
+export const TWILIO_FORM_BODY_LIMIT = 256 * 1024;
 
 /** How one request's body is read, and what is said when it is larger. */
 export interface BodyReading {
@@ -39,7 +40,7 @@ function reading(limit: number, tooLarge: string): BodyReading {
  */
 export function bodyReadings(): (source: Source, req: Request) => BodyReading {
   const any = reading(INGEST_BODY_LIMIT, 'body larger than 1 MB');
-  const twilioForm = reading(TWILIO_FORM_BODY_LIMIT, 'body larger than 64 KiB, the most a Twilio form post may be');
+  const twilioForm = reading(TWILIO_FORM_BODY_LIMIT, 'body larger than 256 KiB, the most a Twilio form post may be');
   return (source, req) => (source.verification.type === 'twilio' && twilioBodyHashIn(req.originalUrl) === null ? twilioForm : any);
 }
 

@@ -4,12 +4,12 @@ import { SOURCE_HISTORY_EVENT_IDS } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
 import { AppError, NotFoundError } from '../errors';
 import { createPublisher } from '../publish';
-import { admitEvents, PublishRateError } from '../subscriber-limits';
+import { admitEvents, PublishRateError, sourceBodiesPerSource } from '../subscriber-limits';
 import type { EventInput } from '../publish';
 import { payloadProblem } from './event-type-template';
 import { answerGet, isGithubPing, UNAUTHORIZED, type IngestAnswer } from './handshakes';
 import { matchItems } from './match-items';
-import { bodyBytesOnTheWay, bodyReadings, unreadableBody } from './ingest-body';
+import { bodyBytesOnTheWay, bodyReadings, unreadableBody, type BodyReading } from './ingest-body';
 import { parseBody, slackChallenge } from './payload';
 import { claimReplayKeys, replayKeysOf } from './replay-guard';
 import type { Source } from './source-input';
@@ -248,33 +248,44 @@ export function ingestRoutes(deps: ApiDeps): Router {
     return { status: 202, outcome: 'published', eventId, eventIds, reason, json: { status: 'published', eventId, eventIds } };
   }
 
+  const bodiesPerSource = sourceBodiesPerSource(deps.sourceBodiesInFlight);
+
   /**
    * Reserves the body bytes this request may bring against its subscriber's bound
-   * (sourceBodiesInFlight) before its body is read, and frees them once the request ends, however:
-   * answered, cut off by the request timeout (408), its connection closed mid-body. The response
-   * emits 'close' on each of these paths (after 'finish' when answered), and a place is let go only
-   * the first time. Over the bound, the refusal (429, Retry-After) to answer instead, the body unread.
+   * (sourceBodiesInFlight) and its source's (half of that) before its body is read. The caller
+   * frees them once it has handled the request, however that ended: answered, cut off by the
+   * request timeout (408), its connection closed mid-body or before. Not on the response's 'close':
+   * a request pipelined behind another on a connection that then closes never gets one, and one
+   * whose sender left is still being verified and published, its body in memory. Over a bound, the
+   * refusal (429, Retry-After) to answer instead, the body unread.
    */
-  function reserveBody(req: Request, res: Response, source: Source, limit: number): IngestAnswer | null {
+  function reserveBody(req: Request, source: Source, limit: number): { release: () => void } | { refusal: IngestAnswer } {
     const bytes = bodyBytesOnTheWay(req, limit);
-    if (bytes === 0) return null;
+    if (bytes === 0) return { release: () => undefined };
+    let releaseSubscriber: (() => void) | undefined;
     try {
-      const release = deps.sourceBodiesInFlight.take(source.subscriberId, 'body', bytes);
-      // A sender that closed while the source and its limits were read (Redis) has had its 'close'
-      // already: a listener added now would never run, and the bytes would stay taken for good.
-      if (res.closed) release();
-      else res.once('close', release);
-      return null;
+      releaseSubscriber = deps.sourceBodiesInFlight.take(source.subscriberId, 'body', bytes);
+      const releaseSource = bodiesPerSource.take(source.id, 'body', bytes);
+      const fromSubscriber = releaseSubscriber;
+      return {
+        release: () => {
+          releaseSource();
+          fromSubscriber();
+        },
+      };
     } catch (err) {
+      releaseSubscriber?.();
       if (!(err instanceof AppError)) throw err;
       // Recorded each time, as every request the rate limits let through is: they bound how many
       // there are. The subscriber's history then shows its senders refused while the bound is full.
       return {
-        status: err.status,
-        outcome: 'rejected',
-        reason: `bodies in flight: ${err.message}`,
-        json: { error: { code: err.code, message: err.message } },
-        headers: err.headers,
+        refusal: {
+          status: err.status,
+          outcome: 'rejected',
+          reason: `bodies in flight: ${err.message}`,
+          json: { error: { code: err.code, message: err.message } },
+          headers: err.headers,
+        },
       };
     }
   }
@@ -318,33 +329,38 @@ export function ingestRoutes(deps: ApiDeps): Router {
       });
     }
     const reading = bodyReadingOf(source, req);
-    const refusal = reserveBody(req, res, source, reading.limit);
-    if (refusal) return answer(req, res, source, refusal);
-    reading.read(req, res, (err?: unknown) => {
-      if (err) {
-        answer(req, res, source, unreadableBody(err, reading)).catch(next);
-        return;
-      }
-      // A sender that closed before its body was read: body-parser then reads nothing and says
-      // nothing (it takes a finished request as one already read), and the empty body would be
-      // verified and, for a source whose check does not cover the body, published as an event
-      // nobody sent.
-      if (!Buffer.isBuffer(req.body) && !req.complete) {
-        const reason = 'the sender closed the connection before its body arrived';
-        answer(req, res, source, {
-          status: 400,
-          outcome: 'rejected',
-          reason,
-          json: { error: { code: 'invalid_body', message: reason } },
-        }).catch(next);
-        return;
-      }
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      handleInbound(req, source, body)
-        .then((a) => answer(req, res, source, a))
-        .catch(next);
-    });
+    const reserved = reserveBody(req, source, reading.limit);
+    if ('refusal' in reserved) return answer(req, res, source, reserved.refusal);
+    try {
+      await new Promise<void>((resolve) => {
+        reading.read(req, res, (err?: unknown) => {
+          handleRead(req, res, source, reading, err).catch(next).finally(resolve);
+        });
+      });
+    } finally {
+      reserved.release();
+    }
   });
+
+  /** Once body-parser is done with the request's body (or gave up on it): verify, publish, answer. */
+  async function handleRead(req: Request, res: Response, source: Source, reading: BodyReading, err: unknown): Promise<void> {
+    if (err) return answer(req, res, source, unreadableBody(err, reading));
+    // A sender that closed before its body was read: body-parser then reads nothing and says
+    // nothing (it takes a finished request as one already read), and the empty body would be
+    // verified and, for a source whose check does not cover the body, published as an event
+    // nobody sent.
+    if (!Buffer.isBuffer(req.body) && !req.complete) {
+      const reason = 'the sender closed the connection before its body arrived';
+      return answer(req, res, source, {
+        status: 400,
+        outcome: 'rejected',
+        reason,
+        json: { error: { code: 'invalid_body', message: reason } },
+      });
+    }
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    return answer(req, res, source, await handleInbound(req, source, body));
+  }
 
   return router;
 }

@@ -15,9 +15,9 @@ export const MAX_FORM_FIELDS = 10_000;
  * parses it: URLSearchParams reads the whole body at once, so the bound must come first (Twilio's
  * verifier sorts every field before it can compare the signature).
  */
-export function tooManyFormFields(body: Buffer | string): boolean {
+export function tooManyFormFields(body: Buffer | string, max: number = MAX_FORM_FIELDS): boolean {
   let parts = 1;
-  for (let at = body.indexOf('&'); at !== -1; at = body.indexOf('&', at + 1)) if (++parts > MAX_FORM_FIELDS) return true;
+  for (let at = body.indexOf('&'); at !== -1; at = body.indexOf('&', at + 1)) if (++parts > max) return true;
   return false;
 }
 

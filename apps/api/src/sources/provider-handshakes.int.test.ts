@@ -183,7 +183,7 @@ describe('provider handshakes and URL-signed requests', () => {
       expect(await lastReason(source.id)).toBe('signature_mismatch: X-Twilio-Signature');
     });
 
-    it('answers 413 to a form post over 64 KiB, recorded, while a JSON post signed by bodySHA256 may still be 1 MB', async () => {
+    it('answers 413 to a form post over 256 KiB, recorded, while a JSON post signed by bodySHA256 may still be 1 MB', async () => {
       const source = await createSource(h, subscriber.sid, { verification: { type: 'twilio', authToken } });
       const url = `${PUBLIC_URL}${source.ingestUrl}`;
       // A signed form of exactly `bytes` bytes: its signature is over every field, parsed and sorted.
@@ -197,10 +197,11 @@ describe('provider handshakes and URL-signed requests', () => {
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(authToken, url, params) },
         };
       };
-      const fits = await ingest(h, source.ingestUrl, form(64 * 1024));
+      // A Conversations message of 32 KB of CJK text is ~96 KB URL-encoded: it fits.
+      const fits = await ingest(h, source.ingestUrl, form(256 * 1024));
       expect(fits.status).toBe(202);
-      const over = await ingest(h, source.ingestUrl, form(64 * 1024 + 1));
-      const message = 'body larger than 64 KiB, the most a Twilio form post may be';
+      const over = await ingest(h, source.ingestUrl, form(256 * 1024 + 1));
+      const message = 'body larger than 256 KiB, the most a Twilio form post may be';
       expect([over.status, over.json]).toEqual([413, { error: { code: 'payload_too_large', message } }]);
       expect((await historyOf(h, subscriber.sid, source.id))[0]).toMatchObject({ status: 413, outcome: 'rejected', reason: message });
 

@@ -14,7 +14,15 @@ import {
   type InboundRequest,
   type VerifyResult,
 } from './verify-kit';
-import { TOO_MANY_FORM_FIELDS, tooManyFormFields } from './payload';
+import { tooManyFormFields } from './payload';
+
+/**
+ * The most fields a Twilio form post may have: its webhooks send a few dozen (an SMS with ten media
+ * attachments some 50), and every field is parsed and sorted before a forged signature can be
+ * refused, so the count, not the bytes, is what costs.
+ */
+export const TWILIO_MAX_FORM_FIELDS = 1000;
+const TOO_MANY_TWILIO_FIELDS = `form body has more than ${TWILIO_MAX_FORM_FIELDS} fields, more than a Twilio webhook sends`;
 
 /**
  * Each vendor's check, exactly as the vendor signs (CONTRACTS.md "Senders a workflow engine's
@@ -230,7 +238,7 @@ export function verifyTwilio(v: Of<'twilio'>, req: InboundRequest): VerifyResult
     return fail('unsupported_algorithm', 'X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA1 or HMAC_SHA256');
   const bodyHash = twilioBodyHashIn(req.url);
   // Bounded before the parameters are parsed and sorted, which happens before the signature can be compared.
-  if (bodyHash === null && tooManyFormFields(req.body)) return fail('malformed_body', TOO_MANY_FORM_FIELDS);
+  if (bodyHash === null && tooManyFormFields(req.body, TWILIO_MAX_FORM_FIELDS)) return fail('malformed_body', TOO_MANY_TWILIO_FIELDS);
   const params = bodyHash === null ? twilioParamBytes(req.body) : Buffer.alloc(0);
   const expected = twilioSignatures(hash, v.authToken, req.url, params);
   let matched = false;

@@ -2182,7 +2182,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description More requests than the source's rateLimit allows in this second or minute, or more events than its subscriber's limits.eventsPerSecond (`rate_limited`); or the subscriber's sources already have HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread). */
+        /** @description More requests than the source's rateLimit allows in this second or minute, or more events than its subscriber's limits.eventsPerSecond (`rate_limited`); or the subscriber's sources already have HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; one source may hold at most half of it). */
         IngestRateLimited: {
             headers: {
                 /** @description Seconds until the window ends. */
@@ -5058,7 +5058,7 @@ export interface operations {
             };
             401: components["responses"]["IngestUnauthorized"];
             404: components["responses"]["IngestNotFound"];
-            /** @description The body is larger than 1 MB (a form post to a `twilio` source, without `bodySHA256` in its URL: 64 KiB), or its payload is larger than 1 MiB as JSON (a `text` or `form` body grows on the way), or a split SendGrid batch holds more than 5000 events (`payload_too_large`), or its two or more events would create more deliveries than one batch may (`batch_too_large`, HOOKRELAY_MAX_BATCH_DELIVERIES). Recorded in the source's history; nothing published. */
+            /** @description The body is larger than 1 MB (a form post to a `twilio` source, without `bodySHA256` in its URL: 256 KiB), or its payload is larger than 1 MiB as JSON (a `text` or `form` body grows on the way), or a split SendGrid batch holds more than 5000 events (`payload_too_large`), or its two or more events would create more deliveries than one batch may (`batch_too_large`, HOOKRELAY_MAX_BATCH_DELIVERIES). Recorded in the source's history; nothing published. */
             413: {
                 headers: {
                     [name: string]: unknown;
