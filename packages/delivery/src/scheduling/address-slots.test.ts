@@ -94,6 +94,29 @@ describe('AddressSlots', () => {
       expect(woken).toEqual([['e|s|1'], ['e|s|2']]);
     });
 
+    it("wakes the parked endpoints' subscribers in turn, not one subscriber's hundred before another's one", () => {
+      const s = slots(1);
+      let held = s.tryAcquire('shared-cdn:443')!;
+      for (let i = 1; i <= 100; i++) s.parked('shared-cdn:443', `e|sub_attacker|${i}`);
+      s.parked('shared-cdn:443', 'e|sub_victim|1');
+      s.parked('shared-cdn:443', 'e|sub_victim|2');
+      const order: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        held();
+        order.push(...(woken.pop() ?? []));
+        held = s.tryAcquire('shared-cdn:443')!;
+      }
+      // Each subscriber's own endpoints first come first; the subscribers alternate.
+      expect(order).toEqual([
+        'e|sub_attacker|1',
+        'e|sub_victim|1',
+        'e|sub_attacker|2',
+        'e|sub_victim|2',
+        'e|sub_attacker|3',
+        'e|sub_attacker|4',
+      ]);
+    });
+
     it('wakes a sleeper at once when a slot freed while it was being parked', () => {
       const s = slots(1);
       const held = s.tryAcquire('r')!;

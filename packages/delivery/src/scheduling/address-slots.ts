@@ -23,13 +23,13 @@ export interface AddressSlotsOptions {
  * An attempt over the cap does not wait: the caller parks its delivery (back to the head of its
  * lane, its endpoint asleep) and then names the endpoint's sleeper here (`parked`); each slot that
  * frees wakes one parked sleeper, so the endpoints sharing a full address take turns without
- * cycling through the queue.
+ * cycling through the queue, and their subscribers take turns too (InFlightCap's groups).
  */
 export class AddressSlots {
   private readonly slots: InFlightCap;
 
   constructor(private readonly options: AddressSlotsOptions) {
-    this.slots = new InFlightCap({ limit: options.perAddress, wake: options.wake });
+    this.slots = new InFlightCap({ limit: options.perAddress, wake: options.wake, groupOf: subscriberOfSleeper });
   }
 
   /**
@@ -89,4 +89,10 @@ function normalize(address: string): string {
   const range = parsed.range();
   if (range === 'loopback' || range === 'unspecified') return 'loopback';
   return parsed.toNormalizedString();
+}
+
+/** The subscriber of an endpoint's sleeper (`e|<subscriberId>|<endpointId>`, endpointSleeper); the whole name otherwise. */
+function subscriberOfSleeper(sleeper: string): string {
+  const parts = sleeper.split('|');
+  return parts.length === 3 && parts[0] === 'e' ? (parts[1] as string) : sleeper;
 }
