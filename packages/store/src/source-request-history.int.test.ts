@@ -30,21 +30,26 @@ describe("a source's request history", () => {
 
 describe("a source's replay claims", () => {
   const db = useTestStore('source-replay', { retentionMs: 60_000 });
+  const claimKey = (replayKey: string) => db.store.keys.sourceReplay('src_replay', createHash('sha256').update(replayKey).digest('hex'));
 
-  it('last the window, or the retention period when that is shorter', async () => {
-    const short = await db.store.sources.claimReplay('src_replay', 'sig-1', 10_000);
-    expect(short.claimed).toBe(true);
-    if (!short.claimed) return;
-    await short.confirm('evt_1');
-    const long = await db.store.sources.claimReplay('src_replay', 'sig-2', 7 * 86_400_000);
-    expect(long.claimed).toBe(true);
-    if (!long.claimed) return;
-    await long.confirm('evt_2');
-    const claimKey = (replayKey: string) => db.store.keys.sourceReplay('src_replay', createHash('sha256').update(replayKey).digest('hex'));
-    const ttls = [await db.redis.pttl(claimKey('sig-1')), await db.redis.pttl(claimKey('sig-2'))];
-    expect(ttls[0]).toBeGreaterThan(9_000);
-    expect(ttls[0]).toBeLessThanOrEqual(10_000);
-    expect(ttls[1]).toBeGreaterThan(59_000);
-    expect(ttls[1]).toBeLessThanOrEqual(60_000);
+  async function claimedFor(replayKey: string, windowMs: number, endsWithRetention: boolean): Promise<number> {
+    const claim = await db.store.sources.claimReplay('src_replay', replayKey, windowMs, { endsWithRetention });
+    expect(claim.claimed).toBe(true);
+    if (claim.claimed) await claim.confirm('evt_1');
+    return db.redis.pttl(claimKey(replayKey));
+  }
+
+  it("last a dedupe header's window, or the retention period when that is shorter", async () => {
+    const short = await claimedFor('header:x-delivery:1', 10_000, true);
+    expect(short).toBeGreaterThan(9_000);
+    expect(short).toBeLessThanOrEqual(10_000);
+    const week = await claimedFor('header:x-delivery:2', 7 * 86_400_000, true);
+    expect(week).toBeGreaterThan(59_000);
+    expect(week).toBeLessThanOrEqual(60_000);
+  });
+
+  it("last a signature's whole window, beyond the retention period: a replay is refused while its timestamp passes", async () => {
+    const day = await claimedFor('sig:stripe:abc', 86_400_000, false);
+    expect(day).toBeGreaterThan(86_399_000);
   });
 });

@@ -368,14 +368,21 @@ export class SourceStore {
    * publish once, and storage stays bounded by what was published within a window. While the
    * claimer publishes, the claim holds for REPLAY_CLAIM_PENDING_MS at most; it then confirms with
    * the event it published (the claim holds the window), or releases when it published nothing, so
-   * the next copy is answered as the first was. A claim lasts no longer than the retention period
-   * either: the subscriber chooses its window (a dedupe header's, up to a week), and a claim that
-   * outlived the event it guards would be storage the events' own expiry does not bound.
+   * the next copy is answered as the first was. With `endsWithRetention`, a claim lasts no longer
+   * than the retention period either: the subscriber chooses a dedupe header's window (up to a
+   * week), and a claim that outlived the event it guards would be storage the events' own expiry
+   * does not bound. A signature's claim keeps its window (its tolerance, at most a day) whatever the
+   * retention: a replay must be refused for as long as its timestamp would pass.
    */
-  async claimReplay(sourceId: string, replayKey: string, windowMs: number): Promise<ReplayClaim> {
+  async claimReplay(
+    sourceId: string,
+    replayKey: string,
+    windowMs: number,
+    opts: { endsWithRetention?: boolean } = {},
+  ): Promise<ReplayClaim> {
     const key = this.keys.sourceReplay(sourceId, createHash('sha256').update(replayKey).digest('hex'));
     const pending = `${PENDING}${randomUUID()}`;
-    const ttlMs = Math.max(1, Math.ceil(Math.min(windowMs, this.retentionMs)));
+    const ttlMs = Math.max(1, Math.ceil(opts.endsWithRetention ? Math.min(windowMs, this.retentionMs) : windowMs));
     const holder = (await this.redis.eval(CLAIM_REPLAY, 1, key, pending, Math.min(ttlMs, REPLAY_CLAIM_PENDING_MS))) as string | null;
     if (holder === null) {
       return {

@@ -18,6 +18,7 @@ export function replayKeysOf(source: Pick<Source, 'dedupe'>, headers: IncomingHt
         key: `header:${source.dedupe.header}:${value}`,
         windowMs: source.dedupe.windowSeconds * 1000,
         what: `${source.dedupe.header} already published`,
+        endsWithRetention: true,
       });
   }
   return keys;
@@ -38,7 +39,7 @@ export async function claimReplayKeys(sources: SourceStore, sourceId: string, ke
   const releaseAll = () => Promise.all(held.map((c) => c.release()));
   try {
     for (const k of keys) {
-      const claim = await sources.claimReplay(sourceId, k.key, k.windowMs);
+      const claim = await sources.claimReplay(sourceId, k.key, k.windowMs, { endsWithRetention: k.endsWithRetention === true });
       if (!claim.claimed) {
         await releaseAll();
         return { duplicate: true, eventId: claim.eventId, what: k.what };

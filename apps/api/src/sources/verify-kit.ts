@@ -24,6 +24,12 @@ export interface ReplayKey {
   windowMs: number;
   /** For the history: what was repeated. */
   what: string;
+  /**
+   * The claim may expire with the retention period when that is shorter than its window: true for
+   * a dedupe header's value (a sender's own repeats, window up to a week), never for a signature,
+   * whose replay must be refused for as long as its timestamp passes (at most a day).
+   */
+  endsWithRetention?: boolean;
 }
 
 /**
