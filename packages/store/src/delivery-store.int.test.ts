@@ -230,7 +230,7 @@ describe('DeliveryStore re-opening and patching', () => {
       expect(await db.store.deliveries.attempts(d!.id)).toHaveLength(1);
       // Waiting for its retry under a new ticket: a job still holding ticket 1 is stale.
       expect(await db.store.lanes.entry(d!.id)).toMatchObject({ ticket: 2 });
-      expect(await db.redis.zscore(`${db.store.keys.sched()}:due`, `${d!.id}-2`)).toBe('9000');
+      expect(await db.redis.zscore(`${db.store.keys.sched()}:due:s:sub_lazy`, `${d!.id}-2`)).toBe('9000');
     });
 
     it('made on the spot (out of the lanes) shows nothing until its attempt; one queued by an earlier version reads from its job', async () => {

@@ -449,6 +449,66 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2, jobId: `${id}-2` })]);
     });
 
+    it("moves a subscriber's due retry to its lane in the first catch-up, beside another's thousands due before it", async () => {
+      const flood = await endpointOf('sub_due_flood');
+      const victim = await endpointOf('sub_due_victim');
+      await publish(flood, 1500);
+      // Every one retried at one instant (receivers answering 503 with one Retry-After date).
+      let flooded = 0;
+      for (let round = 0; round < 2; round++) {
+        const admitted = await admit();
+        flooded += admitted.length;
+        await finishTogether(admitted.map((a) => [a, { retryAt: clock + 1000 }]));
+      }
+      expect(flooded).toBe(1500);
+      await publish(victim, 1);
+      const [v] = await admit();
+      await finish(v!, { retryAt: clock + 1001 });
+      expect(await db.store.lanes.dueWithin(1001)).toBe(1501);
+
+      clock += 2000;
+      // One call's catch-up moves at most 1,000: the subscribers share them, so the victim's retry is
+      // among them (one due set read in time order gave all 1,000 to the flood).
+      const admitted = await admit();
+      expect(admitted.filter((a) => a.endpointId === victim.id).map((a) => a.deliveryId)).toEqual([v!.deliveryId]);
+      expect(admitted.length).toBeLessThanOrEqual(1000);
+      expect(await db.store.lanes.dueWithin(0)).toBe(1501 - admitted.length);
+      expect(await db.store.lanes.sample()).toMatchObject({ due: 1501 - admitted.length });
+      // The rest come due in the calls after.
+      let total = admitted.length;
+      let batch = admitted;
+      for (let round = 0; round < 5 && batch.length > 0; round++) {
+        await finishTogether(batch.map((a) => [a, {}]));
+        batch = await admit();
+        total += batch.length;
+      }
+      expect(total).toBe(1501);
+      expect(await db.store.lanes.sample()).toMatchObject({ due: 0 });
+    });
+
+    it('still moves a retry an earlier version left in the one due set for everyone', async () => {
+      const e = await endpointOf('sub_due_legacy');
+      const [id] = await publish(e, 1);
+      const [a] = await admit();
+      await finish(a!, { retryAt: clock + 1000 });
+      // As an earlier version wrote it: in `due`, not in its subscriber's set nor in `dueq`.
+      const sched = db.store.keys.sched();
+      const member = `${id}-2`;
+      expect(await db.redis.zscore(`${sched}:due:s:sub_due_legacy`, member)).toBe(String(clock + 1000));
+      await db.redis
+        .multi()
+        .zrem(`${sched}:due:s:sub_due_legacy`, member)
+        .zrem(`${sched}:dueq`, 'sub_due_legacy')
+        .hincrby(`${sched}:stats`, 'due', -1)
+        .zadd(`${sched}:due`, clock + 1000, member)
+        .exec();
+      expect(await db.store.lanes.dueWithin(1000)).toBe(1);
+      expect(await admit()).toEqual([]);
+      clock += 1000;
+      expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2 })]);
+      expect(await db.redis.exists(`${sched}:due`)).toBe(0);
+    });
+
     it('puts a delivery whose job was never added back at the head of its lane when its lease runs out', async () => {
       const e = await endpointOf('sub_lease');
       const [first, second] = await publish(e, 2);
@@ -484,7 +544,10 @@ describe('LaneStore: the delivery scheduler', () => {
       // A second run of the ticket-1 job moves nothing in the scheduler: the retry stays due when it was.
       await finish(a!, { retryAt: clock + 999_999 });
       expect(await db.store.lanes.entry(id!)).toMatchObject({ ticket: 2 });
-      expect(await db.redis.zrange(`${db.store.keys.sched()}:due`, 0, -1, 'WITHSCORES')).toEqual([`${id}-2`, String(clock + 1000)]);
+      expect(await db.redis.zrange(`${db.store.keys.sched()}:due:s:sub_stale`, 0, -1, 'WITHSCORES')).toEqual([
+        `${id}-2`,
+        String(clock + 1000),
+      ]);
       clock += 1000;
       expect(await admit()).toEqual([expect.objectContaining({ deliveryId: id, ticket: 2 })]);
     });

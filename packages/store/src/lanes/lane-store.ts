@@ -253,11 +253,19 @@ export class LaneStore {
   }
 
   /**
-   * Retries due within `withinMs` from now (lanes.lua's due set, scored by due time): what a test's
-   * waitForDrain waits for, while a retry an hour away is not.
+   * Retries due within `withinMs` from now (lanes.lua's due sets, one a subscriber, scored by due
+   * time): what a test's waitForDrain waits for, while a retry an hour away is not.
    */
   async dueWithin(withinMs: number): Promise<number> {
-    return this.redis.zcount(`${this.keys.sched()}:due`, '-inf', this.now() + withinMs);
+    const until = this.now() + withinMs;
+    const sched = this.keys.sched();
+    // `dueq` scores each subscriber by its earliest retry: only those can have one due by then.
+    const subscribers = await this.redis.zrangebyscore(`${sched}:dueq`, '-inf', until);
+    const counts = await Promise.all([
+      this.redis.zcount(`${sched}:due`, '-inf', until),
+      ...subscribers.map((s) => this.redis.zcount(`${sched}:due:s:${s}`, '-inf', until)),
+    ]);
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   /** Deliveries in lanes (cheap: one counter). */

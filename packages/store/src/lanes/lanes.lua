@@ -5,7 +5,7 @@
 --
 -- A live delivery (created, not yet delivered or failed) has an entry, `<ticket>|<eventId>|
 -- <endpointId>|<subscriberId>|<createdAt>|<manual>`, and sits in exactly one place:
---   its endpoint's lane (a list: ready to go), the due set (waiting for a retry), an admission
+--   its endpoint's lane (a list: ready to go), its subscriber's due set (waiting for a retry), an admission
 --   lease (being turned into a BullMQ job), or a BullMQ job (admitted: waiting for a worker slot or
 --   holding one). The ticket grows each time the delivery leaves BullMQ for a lane or the due set,
 --   and names its next job (`<deliveryId>-<ticket>`), so a job that BullMQ hands out again after a
@@ -13,7 +13,10 @@
 -- So that an endpoint's live deliveries can be found from its own keys (disabling it ends them:
 -- open.lua), each place has a per-endpoint view: the lane itself, the places held against its cap
 -- (`held:e:<e>`, from admission until the attempt ends), and the index of its retries in the due
--- set (`due:e:<e>`, delivery ids scored by due time), since the due set is one for all endpoints.
+-- sets (`due:e:<e>`, delivery ids scored by due time), since a due set is one for a subscriber's
+-- endpoints. The due sets (`due:s:<s>`) are found through `dueq`, the subscribers with retries
+-- waiting, each scored by its earliest: a due retry is moved to its lane with its subscriber taking
+-- turns with the others (L.catchUp).
 -- An endpoint with ready deliveries is in its subscriber's ring, the subscriber in its lane class's
 -- ring ('fast' or 'slow'); rings are sorted sets scored by a virtual start tag, so admission serves
 -- the subscriber with the lowest tag, then its endpoint with the lowest tag, and moves both one tag
@@ -395,11 +398,60 @@ function L.forget(id, x)
   redis.call('ZREM', L.dueOf(x.endpointId), id)
 end
 
--- Another attempt is due at `atMs`: the delivery waits in the due set under a new ticket.
+-- Another attempt is due at `atMs`: the delivery waits in its subscriber's due set under a new
+-- ticket, and the subscriber in `dueq` at its earliest retry.
 function L.retryAt(id, x, atMs, c)
   L.release(id, x.endpointId, x.subscriberId, c)
-  redis.call('ZADD', L.key('due'), atMs, L.bump(id, x))
+  redis.call('ZADD', L.key('due', 's', x.subscriberId), atMs, L.bump(id, x))
+  redis.call('ZADD', L.key('dueq'), 'LT', atMs, x.subscriberId)
+  redis.call('HINCRBY', L.key('stats'), 'due', 1)
   redis.call('ZADD', L.dueOf(x.endpointId), atMs, id)
+end
+
+-- A due member leaves its set: to its lane if its ticket is still its delivery's, else dropped.
+local function comeDue(set, member)
+  redis.call('ZREM', set, member)
+  local x, id = L.current(member)
+  if x then
+    redis.call('ZREM', L.dueOf(x.endpointId), id)
+    L.pushReady(member, x, false)
+  end
+end
+
+-- Retries that are due, at most CATCH_UP_DUE a call, the subscribers with retries due taking
+-- turns: each of the first CATCH_UP_SUBSCRIBERS (by earliest retry) gets an equal part, at least
+-- 10. One due set for everyone, read in time order, made another subscriber's retry wait behind
+-- all of one subscriber's that came due before it: a million of them (receivers answering 503 with
+-- one Retry-After date) took ~1,000 calls of ~25 ms of Redis each.
+local CATCH_UP_DUE = 1000
+local CATCH_UP_SUBSCRIBERS = 100
+local function catchUpDue(now)
+  -- Written before per-subscriber due sets: drained as it comes due, and never added to.
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', L.key('due'), '-inf', now, 'LIMIT', 0, CATCH_UP_DUE)) do
+    comeDue(L.key('due'), member)
+  end
+  local dueq = L.key('dueq')
+  local subscribers = redis.call('ZRANGEBYSCORE', dueq, '-inf', now, 'LIMIT', 0, CATCH_UP_SUBSCRIBERS)
+  if #subscribers == 0 then
+    return
+  end
+  local each = math.max(10, math.floor(CATCH_UP_DUE / #subscribers))
+  for _, s in ipairs(subscribers) do
+    local set = L.key('due', 's', s)
+    local members = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'LIMIT', 0, each)
+    for _, member in ipairs(members) do
+      comeDue(set, member)
+    end
+    if #members > 0 then
+      redis.call('HINCRBY', L.key('stats'), 'due', -#members)
+    end
+    local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
+    if head[2] then
+      redis.call('ZADD', dueq, head[2], s)
+    else
+      redis.call('ZREM', dueq, s)
+    end
+  end
 end
 
 -- Counts an attempt's pace towards moving its endpoint between lanes. `pace` is 'slow' (timed
@@ -449,15 +501,7 @@ function L.catchUp()
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', L.key('sleep'), '-inf', now, 'LIMIT', 0, 500)) do
     L.wake(member)
   end
-  local due = L.key('due')
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, 1000)) do
-    redis.call('ZREM', due, member)
-    local x, id = L.current(member)
-    if x then
-      redis.call('ZREM', L.dueOf(x.endpointId), id)
-      L.pushReady(member, x, false)
-    end
-  end
+  catchUpDue(now)
   for _, c in ipairs({ 'fast', 'slow' }) do
     local leases = L.key('leases', c)
     for _, member in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 500)) do
@@ -474,7 +518,7 @@ end
 -- When something next falls due (a sleeper, a retry, a lease), or false.
 function L.nextDue()
   local next = false
-  for _, k in ipairs({ L.key('sleep'), L.key('due'), L.key('leases', 'fast'), L.key('leases', 'slow') }) do
+  for _, k in ipairs({ L.key('sleep'), L.key('dueq'), L.key('due'), L.key('leases', 'fast'), L.key('leases', 'slow') }) do
     local head = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
     if head[2] then
       local at = tonumber(head[2])

@@ -35,7 +35,7 @@ for _, member in ipairs(redis.call('ZRANGE', L.key('sleep'), 0, budget - 1)) do
 end
 return {
   tonumber(redis.call('HGET', L.key('stats'), 'ready') or '0'),
-  redis.call('ZCARD', L.key('due')),
+  redis.call('ZCARD', L.key('due')) + tonumber(redis.call('HGET', L.key('stats'), 'due') or '0'),
   redis.call('ZCARD', L.key('sleep')),
   redis.call('SCARD', L.key('slow')),
   oldest,
