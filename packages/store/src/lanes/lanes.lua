@@ -409,8 +409,11 @@ function L.retryAt(id, x, atMs, c)
 end
 
 -- A due member leaves its set: to its lane if its ticket is still its delivery's, else dropped.
-local function comeDue(set, member)
-  redis.call('ZREM', set, member)
+-- `counted`: the set's members are in stats.due (the subscribers' sets), taken off as each leaves.
+local function comeDue(set, member, counted)
+  if redis.call('ZREM', set, member) == 1 and counted then
+    redis.call('HINCRBY', L.key('stats'), 'due', -1)
+  end
   local x, id = L.current(member)
   if x then
     redis.call('ZREM', L.dueOf(x.endpointId), id)
@@ -419,35 +422,53 @@ local function comeDue(set, member)
 end
 
 -- Retries that are due, at most CATCH_UP_DUE a call, the subscribers with retries due taking
--- turns: each of the first CATCH_UP_SUBSCRIBERS (by earliest retry) gets an equal part, at least
--- 10. One due set for everyone, read in time order, made another subscriber's retry wait behind
+-- turns. One due set for everyone, read in time order, made another subscriber's retry wait behind
 -- all of one subscriber's that came due before it: a million of them (receivers answering 503 with
 -- one Retry-After date) took ~1,000 calls of ~25 ms of Redis each.
+-- Each of the first CATCH_UP_SUBSCRIBERS in `dueq` (by earliest retry) gets an equal part, at
+-- least 10, and what they leave of CATCH_UP_DUE goes in a second pass to those that took all of
+-- theirs. One served that still has retries due goes behind the others in `dueq` (scored just after
+-- now, not at its earliest retry), so past the first hundred the subscribers take turns too.
 local CATCH_UP_DUE = 1000
 local CATCH_UP_SUBSCRIBERS = 100
 local function catchUpDue(now)
-  -- Written before per-subscriber due sets: drained as it comes due, and never added to.
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', L.key('due'), '-inf', now, 'LIMIT', 0, CATCH_UP_DUE)) do
-    comeDue(L.key('due'), member)
+  local budget = CATCH_UP_DUE
+  -- Written before per-subscriber due sets: drained as it comes due, within the same budget.
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', L.key('due'), '-inf', now, 'LIMIT', 0, budget)) do
+    comeDue(L.key('due'), member, false)
+    budget = budget - 1
   end
   local dueq = L.key('dueq')
-  local subscribers = redis.call('ZRANGEBYSCORE', dueq, '-inf', now, 'LIMIT', 0, CATCH_UP_SUBSCRIBERS)
-  if #subscribers == 0 then
-    return
+  local subscribers = budget > 0 and redis.call('ZRANGEBYSCORE', dueq, '-inf', now, 'LIMIT', 0, CATCH_UP_SUBSCRIBERS) or {}
+  local full = {}
+  local share = math.max(10, math.floor(budget / math.max(#subscribers, 1)))
+  for pass = 1, 2 do
+    local served = pass == 1 and subscribers or full
+    full = {}
+    for _, s in ipairs(served) do
+      local take = math.min(share, budget)
+      if take <= 0 then
+        break
+      end
+      local set = L.key('due', 's', s)
+      local members = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'LIMIT', 0, take)
+      for _, member in ipairs(members) do
+        comeDue(set, member, true)
+      end
+      budget = budget - #members
+      if #members == take then
+        full[#full + 1] = s
+      end
+    end
+    if budget <= 0 or #full == 0 then
+      break
+    end
+    share = math.max(1, math.floor(budget / #full))
   end
-  local each = math.max(10, math.floor(CATCH_UP_DUE / #subscribers))
   for _, s in ipairs(subscribers) do
-    local set = L.key('due', 's', s)
-    local members = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'LIMIT', 0, each)
-    for _, member in ipairs(members) do
-      comeDue(set, member)
-    end
-    if #members > 0 then
-      redis.call('HINCRBY', L.key('stats'), 'due', -#members)
-    end
-    local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
+    local head = redis.call('ZRANGE', L.key('due', 's', s), 0, 0, 'WITHSCORES')
     if head[2] then
-      redis.call('ZADD', dueq, head[2], s)
+      redis.call('ZADD', dueq, math.max(tonumber(head[2]), now + 1), s)
     else
       redis.call('ZREM', dueq, s)
     end
