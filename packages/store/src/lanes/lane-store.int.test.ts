@@ -514,6 +514,27 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(second.filter((a) => a.endpointId === victim.id)).toHaveLength(1);
     });
 
+    it('keeps the place of a subscriber the call had no room left for', async () => {
+      const sched = db.store.keys.sched();
+      // Members of no live delivery (dropped when they come due) still take the call's room: 995
+      // in the set an earlier version wrote, then two subscribers' sets.
+      const stale = (n: number, tag: string) => Array.from({ length: n }, (_, i) => [0, `dlv_${tag}${i}-1`]).flat();
+      await db.redis
+        .multi()
+        .zadd(`${sched}:due`, ...stale(995, 'legacy'))
+        .zadd(`${sched}:due:s:sub_room_a`, ...stale(20, 'a'))
+        .zadd(`${sched}:due:s:sub_room_b`, 1, 'dlv_b0-1')
+        .zadd(`${sched}:dueq`, 0, 'sub_room_a', 1, 'sub_room_b')
+        .hincrby(`${sched}:stats`, 'due', 21)
+        .exec();
+      await admit();
+      // 995 + 5 of the first subscriber's: the second was not reached, and keeps its earliest retry's
+      // place ahead of the one served, which went behind (just after now).
+      expect(await db.redis.zrange(`${sched}:dueq`, 0, -1, 'WITHSCORES')).toEqual(['sub_room_b', '1', 'sub_room_a', String(clock + 1)]);
+      expect(await db.redis.zcard(`${sched}:due:s:sub_room_a`)).toBe(15);
+      expect(await db.store.lanes.sample()).toMatchObject({ due: 16 });
+    });
+
     it('still moves a retry an earlier version left in the one due set for everyone', async () => {
       const e = await endpointOf('sub_due_legacy');
       const [id] = await publish(e, 1);

@@ -440,12 +440,12 @@ local function catchUpDue(now)
   end
   local dueq = L.key('dueq')
   local subscribers = budget > 0 and redis.call('ZRANGEBYSCORE', dueq, '-inf', now, 'LIMIT', 0, CATCH_UP_SUBSCRIBERS) or {}
-  local full = {}
+  local full, served = {}, {}
   local share = math.max(10, math.floor(budget / math.max(#subscribers, 1)))
   for pass = 1, 2 do
-    local served = pass == 1 and subscribers or full
+    local turn = pass == 1 and subscribers or full
     full = {}
-    for _, s in ipairs(served) do
+    for _, s in ipairs(turn) do
       local take = math.min(share, budget)
       if take <= 0 then
         break
@@ -455,6 +455,7 @@ local function catchUpDue(now)
       for _, member in ipairs(members) do
         comeDue(set, member, true)
       end
+      served[s] = true
       budget = budget - #members
       if #members == take then
         full[#full + 1] = s
@@ -465,12 +466,15 @@ local function catchUpDue(now)
     end
     share = math.max(1, math.floor(budget / #full))
   end
+  -- Only those served move: one the budget did not reach keeps its place for the next call.
   for _, s in ipairs(subscribers) do
-    local head = redis.call('ZRANGE', L.key('due', 's', s), 0, 0, 'WITHSCORES')
-    if head[2] then
-      redis.call('ZADD', dueq, math.max(tonumber(head[2]), now + 1), s)
-    else
-      redis.call('ZREM', dueq, s)
+    if served[s] then
+      local head = redis.call('ZRANGE', L.key('due', 's', s), 0, 0, 'WITHSCORES')
+      if head[2] then
+        redis.call('ZADD', dueq, math.max(tonumber(head[2]), now + 1), s)
+      else
+        redis.call('ZREM', dueq, s)
+      end
     end
   end
 end
