@@ -51,6 +51,7 @@ export {
   type EventWrite,
 } from './delivery-store';
 export * from './lanes/lane-store';
+export { moveDueSetsBack, type DueSetsBackReport } from './lanes/due-sets-back';
 
 export interface Store {
   keys: Keys;

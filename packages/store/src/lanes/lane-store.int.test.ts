@@ -3,6 +3,7 @@ import { buildEndpoint, buildEvent } from '@hookrelay/testing';
 import { pendingDelivery } from '../index';
 import { DEFAULT_RETENTION_MS } from '../store-options';
 import { useTestStore } from '../test-store';
+import { moveDueSetsBack } from './due-sets-back';
 import { endpointSleeper, type AdmitOptions, type AdmittedDelivery, type LaneClass } from './lane-store';
 
 /**
@@ -481,7 +482,7 @@ describe('LaneStore: the delivery scheduler', () => {
       let batch = admitted;
       for (let round = 0; round < 5 && batch.length > 0; round++) {
         await finishTogether(batch.map((a) => [a, {}]));
-        clock += 1;
+        clock += 2;
         batch = await admit();
         total += batch.length;
       }
@@ -491,12 +492,12 @@ describe('LaneStore: the delivery scheduler', () => {
 
     it('takes turns past the first hundred subscribers with retries due: one served goes behind the others', async () => {
       const floods = await Promise.all(Array.from({ length: 101 }, (_, i) => endpointOf(`sub_turn_${String(i).padStart(3, '0')}`)));
-      for (const e of floods) await publish(e, 20);
-      for (let round = 0; round < 3; round++) {
+      for (const e of floods) await publish(e, 30);
+      for (let round = 0; round < 4; round++) {
         const admitted = await admit();
         await finishTogether(admitted.map((a) => [a, { retryAt: clock + 1000 }]));
       }
-      expect(await db.store.lanes.dueWithin(1000)).toBe(2020);
+      expect(await db.store.lanes.dueWithin(1000)).toBe(3030);
       const victim = await endpointOf('sub_turn_victim');
       await publish(victim, 1);
       const [v] = await admit();
@@ -508,10 +509,18 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(first).toHaveLength(1000);
       expect(first.some((a) => a.endpointId === victim.id)).toBe(false);
       await finishTogether(first.map((a) => [a, {}]));
-      clock += 1;
+      clock += 2;
       // Those served went behind the others: the victim's retry comes next.
       const second = await admit();
       expect(second.filter((a) => a.endpointId === victim.id)).toHaveLength(1);
+      const last = floods[100]!.id;
+      expect(second.some((a) => a.endpointId === last)).toBe(true);
+      await finishTogether(second.map((a) => [a, {}]));
+      clock += 2;
+      // And they keep their order: the 101st, served early in the second call, comes before those
+      // served after it, though its name sorts last (one score for all of them took them by name).
+      const third = await admit();
+      expect(third.some((a) => a.endpointId === last)).toBe(true);
     });
 
     it('keeps the place of a subscriber the call had no room left for', async () => {
@@ -530,9 +539,34 @@ describe('LaneStore: the delivery scheduler', () => {
       await admit();
       // 995 + 5 of the first subscriber's: the second was not reached, and keeps its earliest retry's
       // place ahead of the one served, which went behind (just after now).
-      expect(await db.redis.zrange(`${sched}:dueq`, 0, -1, 'WITHSCORES')).toEqual(['sub_room_b', '1', 'sub_room_a', String(clock + 1)]);
+      const queue = await db.redis.zrange(`${sched}:dueq`, 0, -1, 'WITHSCORES');
+      expect(queue.filter((_, i) => i % 2 === 0)).toEqual(['sub_room_b', 'sub_room_a']);
+      expect(Number(queue[1])).toBe(1);
+      expect(Number(queue[3])).toBeCloseTo(clock + 1.001, 3);
       expect(await db.redis.zcard(`${sched}:due:s:sub_room_a`)).toBe(15);
       expect(await db.store.lanes.sample()).toMatchObject({ due: 16 });
+    });
+
+    it('moves every waiting retry back to the one due set for a rollback (npm run due-retries:back)', async () => {
+      const sched = db.store.keys.sched();
+      const ids: string[] = [];
+      for (const sub of ['sub_back_a', 'sub_back_b']) {
+        const e = await endpointOf(sub);
+        const published = await publish(e, 3);
+        ids.push(...published);
+        for (const a of await admit()) await finish(a, { retryAt: clock + 1000 });
+      }
+      expect(await moveDueSetsBack(db.redis, db.store.keys)).toEqual({ subscribers: 2, retries: 6 });
+      // Where an earlier version looks, each under its retry's ticket and time; nothing left of the rest.
+      const shared = await db.redis.zrange(`${sched}:due`, 0, -1, 'WITHSCORES');
+      expect(shared.filter((_, i) => i % 2 === 0).sort()).toEqual(ids.map((id) => `${id}-2`).sort());
+      expect(shared.filter((_, i) => i % 2 === 1)).toEqual(Array(6).fill(String(clock + 1000)));
+      expect(await db.redis.exists(`${sched}:due:s:sub_back_a`, `${sched}:due:s:sub_back_b`, `${sched}:dueq`)).toBe(0);
+      expect(await db.redis.hexists(`${sched}:stats`, 'due')).toBe(0);
+      // Nothing to move a second time; and this version still delivers them if it runs again.
+      expect(await moveDueSetsBack(db.redis, db.store.keys)).toEqual({ subscribers: 0, retries: 0 });
+      clock += 1000;
+      expect((await admit()).map((a) => a.deliveryId).sort()).toEqual([...ids].sort());
     });
 
     it('still moves a retry an earlier version left in the one due set for everyone', async () => {

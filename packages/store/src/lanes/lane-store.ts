@@ -261,7 +261,7 @@ export class LaneStore {
     const sched = this.keys.sched();
     // `dueq` scores each subscriber by its earliest retry, or just after the last catch-up that left
     // it retries due (lanes.lua catchUpDue): only those can have one due by then.
-    const subscribers = await this.redis.zrangebyscore(`${sched}:dueq`, '-inf', until + 1);
+    const subscribers = await this.redis.zrangebyscore(`${sched}:dueq`, '-inf', until + 2);
     const counts = await Promise.all([
       this.redis.zcount(`${sched}:due`, '-inf', until),
       ...subscribers.map((s) => this.redis.zcount(`${sched}:due:s:${s}`, '-inf', until)),

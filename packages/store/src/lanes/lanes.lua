@@ -428,7 +428,8 @@ end
 -- Each of the first CATCH_UP_SUBSCRIBERS in `dueq` (by earliest retry) gets an equal part, at
 -- least 10, and what they leave of CATCH_UP_DUE goes in a second pass to those that took all of
 -- theirs. One served that still has retries due goes behind the others in `dueq` (scored just after
--- now, not at its earliest retry), so past the first hundred the subscribers take turns too.
+-- now, not at its earliest retry), so past the first hundred the subscribers take turns too. `now`
+-- is the calling process's clock: one running ahead of the others puts them that far behind.
 local CATCH_UP_DUE = 1000
 local CATCH_UP_SUBSCRIBERS = 100
 local function catchUpDue(now)
@@ -440,7 +441,7 @@ local function catchUpDue(now)
   end
   local dueq = L.key('dueq')
   local subscribers = budget > 0 and redis.call('ZRANGEBYSCORE', dueq, '-inf', now, 'LIMIT', 0, CATCH_UP_SUBSCRIBERS) or {}
-  local full, served = {}, {}
+  local full, served, order = {}, {}, 0
   local share = math.max(10, math.floor(budget / math.max(#subscribers, 1)))
   for pass = 1, 2 do
     local turn = pass == 1 and subscribers or full
@@ -455,7 +456,10 @@ local function catchUpDue(now)
       for _, member in ipairs(members) do
         comeDue(set, member, true)
       end
-      served[s] = true
+      if not served[s] then
+        order = order + 1
+        served[s] = order
+      end
       budget = budget - #members
       if #members == take then
         full[#full + 1] = s
@@ -466,14 +470,19 @@ local function catchUpDue(now)
     end
     share = math.max(1, math.floor(budget / #full))
   end
-  -- Only those served move: one the budget did not reach keeps its place for the next call.
+  -- Only those served move: one the budget did not reach keeps its place for the next call. Those
+  -- served and still due go after now in the order they were served (a thousandth of a ms apart,
+  -- written out, as Lua's numbers print 14 digits): with one score for all, the next call took them
+  -- by name, and past a hundred the later names got half the turns.
   for _, s in ipairs(subscribers) do
     if served[s] then
       local head = redis.call('ZRANGE', L.key('due', 's', s), 0, 0, 'WITHSCORES')
-      if head[2] then
-        redis.call('ZADD', dueq, math.max(tonumber(head[2]), now + 1), s)
-      else
+      if not head[2] then
         redis.call('ZREM', dueq, s)
+      elseif tonumber(head[2]) > now then
+        redis.call('ZADD', dueq, head[2], s)
+      else
+        redis.call('ZADD', dueq, string.format('%.3f', now + 1 + served[s] / 1000), s)
       end
     end
   end
