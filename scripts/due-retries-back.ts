@@ -8,9 +8,10 @@
 //
 // Exit code 0: done (it says how many it moved); 1: it could not run (configuration, Redis).
 import { z } from 'zod';
-import { ConfigError, parseEnv } from '@hookrelay/contracts';
-import { checkRedisReachable, createRedis, RedisUnreachableError, redisUrlSchema, safeRedisUrl } from '@hookrelay/queue';
+import { parseEnv } from '@hookrelay/contracts';
+import { checkRedisReachable, createRedis, redisUrlSchema, safeRedisUrl } from '@hookrelay/queue';
 import { createKeys, moveDueSetsBack } from '@hookrelay/store';
+import { runCommand } from './run-command';
 
 const configSchema = z.object({
   REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
@@ -32,11 +33,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof RedisUnreachableError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`due-retries:back failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runCommand('due-retries:back', main);

@@ -11,9 +11,10 @@
 // busy to rewrite (do not drop a key yet); 1: it could not run (configuration, Redis).
 import { z } from 'zod';
 import { ConfigError, parseEnv } from '@hookrelay/contracts';
-import { checkRedisReachable, createRedis, RedisUnreachableError, redisUrlSchema, safeRedisUrl } from '@hookrelay/queue';
+import { checkRedisReachable, createRedis, redisUrlSchema, safeRedisUrl } from '@hookrelay/queue';
 import { encryptionKeysEnv, SecretBox } from '@hookrelay/secrets';
 import { rekeyStoredSecrets } from '@hookrelay/store';
+import { runCommand } from './run-command';
 
 const configSchema = z
   .object({
@@ -86,11 +87,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof RedisUnreachableError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`rekey failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runCommand('rekey', main);
