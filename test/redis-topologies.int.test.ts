@@ -8,7 +8,7 @@ import { createLogger, createMetrics } from '@hookrelay/observability';
 import { checkRedisReachable, createDeliveryQueue, createRedis, parseRedisUrl, safeRedisUrl } from '@hookrelay/queue';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '@hookrelay/secrets';
-import { createStore, rekeyStoredSecrets } from '@hookrelay/store';
+import { createKeys, createStore, moveDueSetsBack, rekeyStoredSecrets } from '@hookrelay/store';
 import { buildEndpoint, buildEvent, freePort, startRedisServer, TestReceiver, type RedisServerHandle } from '@hookrelay/testing';
 import { createWorkerResources } from '@hookrelay/worker';
 
@@ -196,6 +196,24 @@ describe('on Redis Cluster', () => {
       expect(report).toMatchObject({ read: 5, changed: 5, unreadable: [] });
       const k2Only = createStore({ redis, prefix, secrets: new SecretBox([k2]) });
       for (const e of endpoints) expect((await k2Only.endpoints.get(e.id))?.secret).toBe(e.secret);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('moves due retries back for a rollback (npm run due-retries:back) on a cluster client asked at once', async () => {
+    // Asked while still connecting: a cluster client lists no masters until it is ready.
+    const redis = createRedis(url, 'store');
+    try {
+      const keys = createKeys('{back}');
+      const sched = keys.sched();
+      const seed = createRedis(url, 'store');
+      await seed.zadd(`${sched}:due:s:sub_a`, 1000, 'dlv_a-2', 2000, 'dlv_b-2');
+      await seed.zadd(`${sched}:dueq`, 1000, 'sub_a');
+      seed.disconnect();
+      expect(await moveDueSetsBack(redis, keys)).toEqual({ subscribers: 1, retries: 2 });
+      expect(await redis.zrange(`${sched}:due`, 0, -1)).toEqual(['dlv_a-2', 'dlv_b-2']);
+      expect(await redis.exists(`${sched}:dueq`)).toBe(0);
     } finally {
       redis.disconnect();
     }

@@ -1,9 +1,9 @@
-import { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
 import { SecretUnreadableError, type SecretBox } from '@hookrelay/secrets';
 import { compareAndSet } from './compare-and-set';
 import { resealSecrets, type SecretRecordKind } from './record-secrets';
 import { hashSourceToken } from './source-store';
+import { escapeGlob, scanTargets } from './scan-targets';
 
 export interface RekeyOptions {
   redis: Redis;
@@ -55,10 +55,6 @@ const PHASES: ReadonlyArray<{ kind: SecretRecordKind; segment: string }> = [
 
 const WRITE_ATTEMPTS = 5;
 
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
 }
@@ -81,11 +77,6 @@ function parsePosition(position: string | undefined): Position {
   return { phase, node: Number(node), cursor };
 }
 
-/** SCAN sees one server's keys: on a Cluster, every master is scanned in turn. */
-function scanTargets(redis: Redis): Redis[] {
-  return redis instanceof Cluster ? (redis as Cluster).nodes('master') : [redis];
-}
-
 /**
  * Seals every stored secret under the first key: secrets under an older key and those stored as
  * plain text before keys were configured (`npm run rekey`). Walks the keyspace with SCAN in
@@ -101,7 +92,7 @@ export async function rekeyStoredSecrets(options: RekeyOptions): Promise<RekeyRe
   const report: RekeyReport = { read: 0, changed: 0, current: 0, unreadable: [], busy: [] };
   const start = parsePosition(options.resumeFrom);
 
-  const nodes = scanTargets(redis);
+  const nodes = await scanTargets(redis);
   for (let phase = start.phase; phase < PHASES.length; phase++) {
     const { kind, segment } = PHASES[phase] as (typeof PHASES)[number];
     // Only the records themselves: `<prefix>:ep:<id>`, not `<prefix>:ep:<id>:health` and the like.

@@ -1,24 +1,25 @@
-import { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
 import type { Keys } from '../keys';
+import { escapeGlob, scanTargets } from '../scan-targets';
 
 /**
- * One subscriber's due set into the set for everyone, atomically: both writes or neither (a refused
- * ZADD, Redis out of memory, raises before the DEL). Added in batches (Lua's unpack takes a few
- * thousand values), each member keeping its score; the set for everyone is not rebuilt, as a
- * ZUNIONSTORE onto itself per subscriber would.
+ * Up to 2,000 of one subscriber's due retries into the set for everyone, atomically: both writes or
+ * neither (a refused ZADD, Redis out of memory, raises before the removal), each member keeping its
+ * score; the count moved, 0 once the set is empty (and so gone). In steps, so a subscriber with a
+ * million retries neither blocks Redis for seconds nor builds a table of them all in one script.
  */
 const MOVE_BACK = `
-local items = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-for at = 1, #items, 2000 do
-  local args = {}
-  for i = at, math.min(at + 1999, #items), 2 do
-    args[#args + 1] = items[i + 1]
-    args[#args + 1] = items[i]
-  end
-  redis.call('ZADD', KEYS[2], unpack(args))
+local items = redis.call('ZRANGE', KEYS[1], 0, 1999, 'WITHSCORES')
+if #items == 0 then
+  return 0
 end
-redis.call('DEL', KEYS[1])
+local args = {}
+for i = 1, #items, 2 do
+  args[#args + 1] = items[i + 1]
+  args[#args + 1] = items[i]
+end
+redis.call('ZADD', KEYS[2], unpack(args))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #items / 2 - 1)
 return #items / 2`;
 
 export interface DueSetsBackReport {
@@ -36,19 +37,22 @@ export interface DueSetsBackReport {
 export async function moveDueSetsBack(redis: Redis, keys: Keys): Promise<DueSetsBackReport> {
   const sched = keys.sched();
   const report: DueSetsBackReport = { subscribers: 0, retries: 0 };
-  // SCAN sees one server's keys: on a Cluster, every master in turn (the keys share the prefix's
-  // hash tag, so they are all on one).
-  for (const node of redis instanceof Cluster ? (redis as Cluster).nodes('master') : [redis]) {
+  for (const node of await scanTargets(redis)) {
     let cursor = '0';
     do {
-      const [next, found] = await node.scan(cursor, 'MATCH', `${sched}:due:s:*`, 'COUNT', 500);
+      const [next, found] = await node.scan(cursor, 'MATCH', `${escapeGlob(sched)}:due:s:*`, 'COUNT', 500);
       cursor = next;
       for (const key of found) {
-        report.retries += Number(await redis.eval(MOVE_BACK, 2, key, `${sched}:due`));
+        for (let moved = -1; moved !== 0;) {
+          moved = Number(await redis.eval(MOVE_BACK, 2, key, `${sched}:due`));
+          report.retries += moved;
+        }
         report.subscribers += 1;
       }
     } while (cursor !== '0');
   }
-  await redis.multi().del(`${sched}:dueq`).hdel(`${sched}:stats`, 'due').exec();
+  const replies = await redis.multi().del(`${sched}:dueq`).hdel(`${sched}:stats`, 'due').exec();
+  const failed = replies?.find(([err]) => err)?.[0];
+  if (!replies || failed) throw failed ?? new Error('the transaction dropping dueq was aborted');
   return report;
 }

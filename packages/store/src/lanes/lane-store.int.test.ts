@@ -565,6 +565,15 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(await db.redis.hexists(`${sched}:stats`, 'due')).toBe(0);
       // Nothing to move a second time; and this version still delivers them if it runs again.
       expect(await moveDueSetsBack(db.redis, db.store.keys)).toEqual({ subscribers: 0, retries: 0 });
+      // A large set moves in steps of 2,000, every member kept (these are of no live delivery).
+      await db.redis.zadd(
+        `${sched}:due:s:sub_back_big`,
+        ...Array.from({ length: 4500 }, (_, i) => [clock + 5000 + i, `dlv_big${i}-1`]).flat(),
+      );
+      expect(await moveDueSetsBack(db.redis, db.store.keys)).toEqual({ subscribers: 1, retries: 4500 });
+      expect(await db.redis.zcard(`${sched}:due`)).toBe(6 + 4500);
+      expect(await db.redis.zscore(`${sched}:due`, 'dlv_big4499-1')).toBe(String(clock + 5000 + 4499));
+      await db.redis.zremrangebyscore(`${sched}:due`, clock + 5000, '+inf');
       clock += 1000;
       expect((await admit()).map((a) => a.deliveryId).sort()).toEqual([...ids].sort());
     });

@@ -561,5 +561,7 @@ function L.nextDue()
       end
     end
   end
-  return next
+  -- Rounded up: Redis hands a Lua number back as an integer, and a catch-up's score (just after
+  -- now, in thousandths) rounded down would wake the admission pump before anything is due.
+  return next and math.ceil(next)
 end
