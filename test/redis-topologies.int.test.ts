@@ -202,15 +202,15 @@ describe('on Redis Cluster', () => {
   });
 
   it('moves due retries back for a rollback (npm run due-retries:back) on a cluster client asked at once', async () => {
+    const keys = createKeys('{back}');
+    const sched = keys.sched();
+    const seed = createRedis(url, 'store');
+    await seed.zadd(`${sched}:due:s:sub_a`, 1000, 'dlv_a-2', 2000, 'dlv_b-2');
+    await seed.zadd(`${sched}:dueq`, 1000, 'sub_a');
+    seed.disconnect();
     // Asked while still connecting: a cluster client lists no masters until it is ready.
     const redis = createRedis(url, 'store');
     try {
-      const keys = createKeys('{back}');
-      const sched = keys.sched();
-      const seed = createRedis(url, 'store');
-      await seed.zadd(`${sched}:due:s:sub_a`, 1000, 'dlv_a-2', 2000, 'dlv_b-2');
-      await seed.zadd(`${sched}:dueq`, 1000, 'sub_a');
-      seed.disconnect();
       expect(await moveDueSetsBack(redis, keys)).toEqual({ subscribers: 1, retries: 2 });
       expect(await redis.zrange(`${sched}:due`, 0, -1)).toEqual(['dlv_a-2', 'dlv_b-2']);
       expect(await redis.exists(`${sched}:dueq`)).toBe(0);
