@@ -87,14 +87,8 @@ describe('EndpointCache', () => {
     return { store: held, loads, release: () => release() };
   }
 
-  /** Waits (at most 5 s) until `changed` holds `count` messages for `id`. */
-  async function heard(changed: string[], id: string, count = 1): Promise<void> {
-    for (const until = Date.now() + 5000; changed.filter((c) => c === id).length < count && Date.now() < until;)
-      await new Promise((r) => setTimeout(r, 5));
-    expect(changed.filter((c) => c === id)).toHaveLength(count);
-  }
-
-  it('does not keep a load that started before a change message, even when it ends after it', async () => {
+  /** A cache over firstLoadHeld's store, and the change messages it heard. */
+  async function startWithFirstLoadHeld() {
     const held = firstLoadHeld();
     const changed: string[] = [];
     const cache = await EndpointCache.start({
@@ -104,6 +98,18 @@ describe('EndpointCache', () => {
       ttlMs: 60_000,
       onChange: (id) => changed.push(id),
     });
+    return { held, changed, cache };
+  }
+
+  /** Waits (at most 5 s) until `changed` holds `count` messages for `id`. */
+  async function heard(changed: string[], id: string, count = 1): Promise<void> {
+    for (const until = Date.now() + 5000; changed.filter((c) => c === id).length < count && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(changed.filter((c) => c === id)).toHaveLength(count);
+  }
+
+  it('does not keep a load that started before a change message, even when it ends after it', async () => {
+    const { held, changed, cache } = await startWithFirstLoadHeld();
     try {
       const before = cache.get(endpoint.id);
       // The change lands and is announced while the load that read the old endpoint is held.
@@ -122,15 +128,7 @@ describe('EndpointCache', () => {
     // Another subscriber's endpoint, changed over and over while this one's load runs.
     const other = buildEndpoint({ url: 'http://127.0.0.1:9/other', subscriberId: 'sub_other' });
     expect(await store.endpoints.create(other, 10)).toBe(true);
-    const held = firstLoadHeld();
-    const changed: string[] = [];
-    const cache = await EndpointCache.start({
-      store: held.store,
-      keys: store.keys,
-      subscriber,
-      ttlMs: 60_000,
-      onChange: (id) => changed.push(id),
-    });
+    const { held, changed, cache } = await startWithFirstLoadHeld();
     try {
       const first = cache.get(endpoint.id);
       for (let i = 0; i < 5; i++) await store.endpoints.update(other.id, { description: `change ${i}` });
