@@ -71,8 +71,8 @@ export function createApp(deps: ApiDeps): Express {
   // And one for the listings that read much more than a page shows.
   const heavyListings = heavyListingsPerSubscriber();
   // Those places bound such listings at a time; pages of large records are charged over time too.
-  const recordListings = new RecordListingBudget(deps);
-  const endpointPlaces = { verifications: receiverWaits.verifications, disables: bulkWork.disables, heavyListings, recordListings };
+  const recordListings = new RecordListingBudget(deps, heavyListings);
+  const endpointPlaces = { verifications: receiverWaits.verifications, disables: bulkWork.disables, recordListings };
   v1.use('/subscribers/:sid/endpoints', endpointRoutes(deps, endpointPlaces));
   v1.use('/subscribers/:sid/endpoints', endpointActionRoutes(deps, { testSends: receiverWaits.testSends, recovers: bulkWork.recovers }));
   v1.use('/subscribers/:sid/endpoints', endpointStatsRoutes(deps));

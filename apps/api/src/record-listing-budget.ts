@@ -1,8 +1,7 @@
 import type { Request } from 'express';
-import { admitWork, chargeWork, FREE_READS, WORK_COSTS, type ChargeWork, type WorkBudgetDeps } from './work-budget';
-
-/** What a page of a listing did, to be charged once it has been read. */
-export type SettleListing = (storedChars: number) => Promise<void>;
+import type { Page } from '@hookrelay/store';
+import type { InFlightPerSubscriber } from './subscriber-limits';
+import { admitWork, chargeWork, storedKbCost, type ChargeWork, type WorkBudgetDeps } from './work-budget';
 
 export interface RecordListingBudgetOptions {
   /** How long this process asks the budget before each page of a subscriber whose last page was heavy. @defaultValue 10 min */
@@ -33,25 +32,43 @@ export class RecordListingBudget {
 
   constructor(
     private readonly deps: WorkBudgetDeps,
+    /** The places listings that read many records share (heavyListingsPerSubscriber): a page holds one while it reads. */
+    private readonly heavyListings: InFlightPerSubscriber,
     options: RecordListingBudgetOptions = {},
   ) {
     this.rememberMs = options.rememberMs ?? 10 * 60_000;
     this.maxRemembered = options.maxRemembered ?? 10_000;
   }
 
-  /** Before a page is read: 429 work_budget_exhausted when this subscriber's pages are known heavy and its budget is spent. */
-  async admit(req: Request, subscriberId: string): Promise<SettleListing> {
-    const until = this.heavy.get(subscriberId);
-    const known = until !== undefined && until > this.deps.now();
-    const charge: ChargeWork | undefined = known ? await admitWork(this.deps, req, subscriberId) : undefined;
-    return async (storedChars) => {
-      const units = pageCost(storedChars);
-      if (units === 0) return;
-      this.remember(subscriberId);
-      // Not known heavy: the page was read unasked, and is paid for, whatever the balance.
-      if (charge) await charge(units);
-      else await chargeWork(this.deps, req, subscriberId, units);
-    };
+  /**
+   * Reads a page with `read`, charges it by size and answers it with `answer`, holding one of the
+   * heavy-listing places throughout (429 listings_in_flight naming `limit`): the page's records are
+   * read, parsed and written out whole. 429 work_budget_exhausted before anything is read when this
+   * subscriber's pages are known heavy and its budget is spent.
+   */
+  async answerPage<P extends Page<unknown>>(
+    req: Request,
+    subscriberId: string,
+    read: () => Promise<P>,
+    answer: (page: P) => Promise<void> | void,
+  ): Promise<void> {
+    const release = this.heavyListings.take(subscriberId, 'limit');
+    try {
+      const until = this.heavy.get(subscriberId);
+      const known = until !== undefined && until > this.deps.now();
+      const charge: ChargeWork | undefined = known ? await admitWork(this.deps, req, subscriberId) : undefined;
+      const page = await read();
+      const units = pageCost(page.storedChars ?? 0);
+      if (units > 0) {
+        this.remember(subscriberId);
+        // Not known heavy: the page was read unasked, and is paid for, whatever the balance.
+        if (charge) await charge(units);
+        else await chargeWork(this.deps, req, subscriberId, units);
+      }
+      await answer(page);
+    } finally {
+      release();
+    }
   }
 
   private remember(subscriberId: string): void {
@@ -66,6 +83,5 @@ export class RecordListingBudget {
 
 /** Units for a page that read `storedChars` characters of stored JSON (characters, not bytes: measuring bytes costs ~110 us a MiB). */
 export function pageCost(storedChars: number): number {
-  const kb = Math.ceil(storedChars / 1024);
-  return Math.max(0, kb - FREE_READS.storedKb) * WORK_COSTS.kbAnswered;
+  return storedKbCost(Math.ceil(storedChars / 1024));
 }

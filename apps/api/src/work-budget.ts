@@ -45,7 +45,12 @@ export function recordReadCost(read: { stored: string; lookups?: number }): numb
   const free = FREE_READS.storedKb * 1024;
   const kb = read.stored.length * 3 <= free ? 0 : Math.ceil(Buffer.byteLength(read.stored) / 1024);
   const lookups = read.lookups ?? 0;
-  return Math.max(0, kb - FREE_READS.storedKb) * WORK_COSTS.kbAnswered + Math.max(0, lookups - FREE_READS.lookups) * WORK_COSTS.recordRead;
+  return storedKbCost(kb) + Math.max(0, lookups - FREE_READS.lookups) * WORK_COSTS.recordRead;
+}
+
+/** The units for `kb` of stored JSON read and answered whole: what is beyond FREE_READS.storedKb. */
+export function storedKbCost(kb: number): number {
+  return Math.max(0, kb - FREE_READS.storedKb) * WORK_COSTS.kbAnswered;
 }
 
 export class WorkBudgetError extends AppError {

@@ -8,6 +8,7 @@ import { idParam, subscriberOf } from '../subscriber-access';
 import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
 import { admitRecordRead, admitWork, recordReadCost, WORK_COSTS } from '../work-budget';
 import { sendWithStoredJson } from '../stored-json';
+import { readListingPage } from '../filtered-listing';
 
 /** A point in time: epoch milliseconds (a number, or digits in a query string) or ISO 8601. */
 export const timeParam = z.union([
@@ -56,16 +57,16 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
       throw new NotFoundError('endpoint');
     // A status or event type filter reads deliveries it may not keep, up to 5,000 for one page.
     const filter = parsed.data.status ? 'status' : parsed.data.eventType ? 'eventType' : undefined;
-    const release = filter ? heavyListings.take(sid, filter) : () => undefined;
-    try {
-      // Charged by the entries it read, as many as the page shows when unfiltered (never refused then).
-      const charge = filter ? await admitWork(deps, req, sid) : undefined;
-      const page = await store.history.listDeliveries(sid, parsed.data);
-      await charge?.(page.scanned * WORK_COSTS.recordRead);
-      res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
-    } finally {
-      release();
-    }
+    const page = await readListingPage(
+      deps,
+      req,
+      sid,
+      heavyListings,
+      filter,
+      () => store.history.listDeliveries(sid, parsed.data),
+      (p) => p.scanned,
+    );
+    res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
   });
 
   router.get('/:did', async (req, res) => {

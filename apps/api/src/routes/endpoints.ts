@@ -25,21 +25,20 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, root: string[] = []): T 
 /**
  * An endpoint's routes. `verifications`: the places endpoint verifications share with test sends
  * (receiverWaitsPerSubscriber); `disables`, those disables share with recovers
- * (endpointBulkWorkPerSubscriber); `heavyListings`, those listings that read many records share
- * (heavyListingsPerSubscriber); `recordListings`, the work budget of pages of large records.
+ * (endpointBulkWorkPerSubscriber); `recordListings`, the pages of whole endpoints (their places
+ * among the listings that read many records, and their work budget).
  */
 export function endpointRoutes(
   deps: ApiDeps,
   places: {
     verifications: InFlightPerSubscriber;
     disables: InFlightPerSubscriber;
-    heavyListings: InFlightPerSubscriber;
     recordListings: RecordListingBudget;
   },
 ): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;
-  const { verifications, disables, heavyListings, recordListings } = places;
+  const { verifications, disables, recordListings } = places;
 
   const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
   const endpointOf = (req: Request) => endpointOfRequest(req, store);
@@ -136,16 +135,15 @@ export function endpointRoutes(
     const sid = await subscriberOf(req);
     const q = parse(creationOrderQuery, req.query);
     // A page of 100 endpoints of ~35 KB each is 3 MB to read, parse and write.
-    const release = heavyListings.take(sid, 'limit');
-    try {
-      const settle = await recordListings.admit(req, sid);
-      const page = await store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor });
-      await settle(page.storedChars ?? 0);
-      const health = await Promise.all(page.items.map((e) => store.health.get(e.id)));
-      res.json({ data: page.items.map((e, i) => endpointView(e, health[i])), nextCursor: page.nextCursor ?? null });
-    } finally {
-      release();
-    }
+    await recordListings.answerPage(
+      req,
+      sid,
+      () => store.endpoints.list(sid, { limit: q.limit, cursor: q.cursor }),
+      async (page) => {
+        const health = await Promise.all(page.items.map((e) => store.health.get(e.id)));
+        res.json({ data: page.items.map((e, i) => endpointView(e, health[i])), nextCursor: page.nextCursor ?? null });
+      },
+    );
   });
 
   router.get('/:eid', async (req, res) => {

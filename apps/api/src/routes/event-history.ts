@@ -8,6 +8,7 @@ import { sendWithStoredJson } from '../stored-json';
 import { cursorParam, timeParam } from './deliveries';
 import { admitEvents, InFlightPerSubscriber, MAX_REPLAYS_IN_FLIGHT } from '../subscriber-limits';
 import { admitWork, FREE_READS, recordReadCost, WORK_COSTS } from '../work-budget';
+import { readListingPage } from '../filtered-listing';
 
 const listQuery = z
   .object({
@@ -66,16 +67,15 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
     // it may not keep (16 ms of the API and 5 ms of Redis a page that matches nothing), as a
     // delivery listing's filters do.
     const heavy = parsed.data.include ? 'include' : parsed.data.type !== undefined ? 'type' : undefined;
-    const release = heavy ? heavyListings.take(sid, heavy) : () => undefined;
-    let page: Awaited<ReturnType<typeof eventsPage>>;
-    try {
-      // Charged by what it read when it may read more than it shows; an unfiltered page reads what it shows.
-      const charge = heavy ? await admitWork(deps, req, sid) : undefined;
-      page = await eventsPage(sid, parsed.data);
-      await charge?.(page.read * WORK_COSTS.recordRead);
-    } finally {
-      release();
-    }
+    const page = await readListingPage(
+      deps,
+      req,
+      sid,
+      heavyListings,
+      heavy,
+      () => eventsPage(sid, parsed.data),
+      (p) => p.read,
+    );
     const { items, nextCursor, outcomes } = page;
     res.json({
       data: items.map((e) => ({

@@ -18,7 +18,7 @@ import {
 import { sourceView } from './source-view';
 import { isReadOnlySession } from '../auth';
 import type { RecordListingBudget } from '../record-listing-budget';
-import { admitWork, WORK_COSTS } from '../work-budget';
+import { readListingPage } from '../filtered-listing';
 import { QuotaExceededError, type InFlightPerSubscriber } from '../subscriber-limits';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -62,7 +62,7 @@ function followDefaults(
 /**
  * CRUD for inbound sources under /v1/subscribers/:sid/sources, with the same tenancy as endpoints.
  * `heavyListings`: the places listings that read many records share (heavyListingsPerSubscriber);
- * `recordListings`, the work budget of pages of large records.
+ * `recordListings`, the pages of whole sources (their places among those, and their work budget).
  */
 export function sourceRoutes(
   deps: ApiDeps,
@@ -143,19 +143,18 @@ export function sourceRoutes(
     // its own routes answer 500 secret_unreadable where they need them.
     // A page of 100 sources with the largest `matches` is 2.6 MB to read, open and write; every
     // source at once, before pages, was 1.3 MB for the quota's 50 and grew with a raised quota.
-    const release = heavyListings.take(sid, 'limit');
-    try {
-      const settle = await recordListings.admit(req, sid);
-      const page = await store.sources.list<Source>(sid, { limit: q.limit, cursor: q.cursor });
-      await settle(page.storedChars ?? 0);
-      const hideIngestUrl = isReadOnlySession(req);
-      const data = page.items.map(({ source, unreadable, verifiedAt }) =>
-        sourceView(source, verifiedAt, { secretUnreadable: unreadable !== null, hideIngestUrl }),
-      );
-      res.json({ data, nextCursor: page.nextCursor ?? null });
-    } finally {
-      release();
-    }
+    await recordListings.answerPage(
+      req,
+      sid,
+      () => store.sources.list<Source>(sid, { limit: q.limit, cursor: q.cursor }),
+      (page) => {
+        const hideIngestUrl = isReadOnlySession(req);
+        const data = page.items.map(({ source, unreadable, verifiedAt }) =>
+          sourceView(source, verifiedAt, { secretUnreadable: unreadable !== null, hideIngestUrl }),
+        );
+        res.json({ data, nextCursor: page.nextCursor ?? null });
+      },
+    );
   });
 
   router.get('/:id', async (req, res) => {
@@ -188,15 +187,16 @@ export function sourceRoutes(
     const q = parse(listRequestsQuery, req.query);
     // An outcome filter reads requests it may not keep, up to the source's whole history (1,000 of
     // ~1 KB) for one page: placed and charged as the deliveries' filtered listings are.
-    const release = q.outcome ? heavyListings.take(source.subscriberId, 'outcome') : () => undefined;
-    try {
-      const charge = q.outcome ? await admitWork(deps, req, source.subscriberId) : undefined;
-      const page = await store.sources.listRequests(source.id, q);
-      await charge?.(page.scanned * WORK_COSTS.recordRead);
-      res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
-    } finally {
-      release();
-    }
+    const page = await readListingPage(
+      deps,
+      req,
+      source.subscriberId,
+      heavyListings,
+      q.outcome ? 'outcome' : undefined,
+      () => store.sources.listRequests(source.id, q),
+      (p) => p.scanned,
+    );
+    res.json({ data: page.items, nextCursor: page.nextCursor ?? null });
   });
 
   return router;
