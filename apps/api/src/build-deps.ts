@@ -75,7 +75,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   const resolver = new HostResolver({ resolve: options.resolve, now });
   const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets }, { resolver });
   const auth = createAuthenticatedSender({ dispatcher, logger, now, resolver });
-  const publisher = new Publisher({ store, now });
+  const limits = Object.freeze({ ...DEFAULT_SUBSCRIBER_LIMITS, ...options.limits });
+  const publisher = new Publisher({ store, now, storedBytesLimit: limits.maxStoredBytes });
   const deps: ApiDeps = {
     store,
     publisher,
@@ -88,7 +89,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     now,
     policy: options.policy,
     accepting: options.accepting ?? (() => true),
-    subscriberLimits: new SubscriberLimitsReader(store, Object.freeze({ ...DEFAULT_SUBSCRIBER_LIMITS, ...options.limits }), now),
+    subscriberLimits: new SubscriberLimitsReader(store, limits, now),
     publicUrl: options.publicUrl,
     platformName: options.platformName,
     maxBatchDeliveries: options.maxBatchDeliveries ?? DEFAULT_MAX_BATCH_DELIVERIES,

@@ -31,6 +31,8 @@ describe('configuration from the environment', () => {
       // watching a filtered listing of a long history reads ~2,500 a second; 50 s of it in hand.
       HOOKRELAY_WORK_UNITS_PER_SECOND: 5000,
       HOOKRELAY_WORK_UNITS_BURST: 250_000,
+      // 1 GiB written within the retention period (events, deliveries, attempts) per subscriber.
+      HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER: 1_073_741_824,
       // A whole endpoint verification, token fetch and connecting included: Webex Connect's 10 s for a call.
       HOOKRELAY_VERIFICATION_TIMEOUT_MS: 10_000,
       HOOKRELAY_BUILTIN_CATALOG: true,
@@ -88,6 +90,8 @@ describe('configuration from the environment', () => {
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: '0' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_SECOND'],
     [{ HOOKRELAY_WORK_UNITS_PER_SECOND: '0' }, 'HOOKRELAY_WORK_UNITS_PER_SECOND'],
     [{ HOOKRELAY_WORK_UNITS_BURST: '2.5' }, 'HOOKRELAY_WORK_UNITS_BURST'],
+    [{ HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER: '-1' }, 'HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER'],
+    [{ HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER: String(2 ** 40 + 1) }, 'HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER'],
     [{ HOOKRELAY_VERIFICATION_TIMEOUT_MS: '60001' }, 'HOOKRELAY_VERIFICATION_TIMEOUT_MS'],
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 'many' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE'],
     [{ HOOKRELAY_REQUEST_TIMEOUT_MS: '0' }, 'HOOKRELAY_REQUEST_TIMEOUT_MS'],

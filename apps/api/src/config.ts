@@ -127,6 +127,17 @@ export const apiConfigSchema = z
       .max(LIMIT_CEILINGS.workUnitsBurst)
       .default(DEFAULT_SUBSCRIBER_LIMITS.workUnitsBurst),
     /**
+     * Bytes one subscriber may have written within the retention period (its events, deliveries
+     * and attempts, which Redis keeps that long), unless the admin sets its own; 0 for no limit.
+     * Over it its publishes are refused (429 storage_quota_exceeded); a tenth over it its deliveries wait.
+     */
+    HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(LIMIT_CEILINGS.maxStoredBytes)
+      .default(DEFAULT_SUBSCRIBER_LIMITS.maxStoredBytes),
+    /**
      * Request body bytes one subscriber's source URLs (`/in/<token>`) may have on their way in at
      * once, in one API process: each request counts what its body may bring (its Content-Length,
      * at most the 1 MB limit) from before its body is read until it ends; over it, 429. A sender

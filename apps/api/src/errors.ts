@@ -2,7 +2,8 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '@hookrelay/observability';
 import { SecretUnreadableError } from '@hookrelay/secrets';
-import { ConcurrentChangeError } from '@hookrelay/store';
+import { StoredBytesError } from '@hookrelay/publishing';
+import { ConcurrentChangeError, storedBytesHoldAt } from '@hookrelay/store';
 import { COMPRESSED_BODY_MESSAGE } from './compressed-bodies';
 
 /** An error the API answers with its own status and code: `{error: {code, message, details?}}`. */
@@ -19,6 +20,43 @@ export class AppError extends Error {
   ) {
     super(message, options);
     this.headers = options?.headers;
+  }
+}
+
+/**
+ * The subscriber has written what it may keep within the retention period (limits.maxStoredBytes),
+ * or this request would take it over: 429 with Retry-After, the time until enough of what it wrote
+ * has expired for the request to fit; 413 when the request alone is over the limit (`waitMs` -1).
+ */
+export class StoredBytesRefusal extends AppError {
+  constructor(over: { usedBytes: number; limitBytes: number; waitMs: number }) {
+    const { usedBytes, limitBytes, waitMs } = over;
+    const details = [
+      {
+        path: 'limits.maxStoredBytes',
+        message: `at most ${limitBytes} bytes written within the retention period (events, their deliveries and attempts)`,
+      },
+    ];
+    if (waitMs < 0) {
+      super(
+        413,
+        'storage_quota_exceeded',
+        `this request alone would write more than the ${limitBytes} bytes the subscriber may keep within the retention period (limits.maxStoredBytes); send less, or ask the operator to raise the limit`,
+        details,
+      );
+      return;
+    }
+    const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+    // Its deliveries wait only once it is well over (storedBytesHoldAt); under that, only what
+    // would add to it is refused.
+    const held = usedBytes >= storedBytesHoldAt(limitBytes) ? ', and its deliveries wait until it is under it' : '';
+    super(
+      429,
+      'storage_quota_exceeded',
+      `storage quota exceeded: the subscriber has written ${usedBytes} of the ${limitBytes} bytes it may keep within the retention period (limits.maxStoredBytes)${held}; retry after ${retryAfter} s, when older records have expired, or ask the operator to raise the limit`,
+      details,
+      { headers: { 'retry-after': String(retryAfter) } },
+    );
   }
 }
 
@@ -101,6 +139,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // Found by test/reliability/input-fuzz, which got a 500 for it on every route with an id.
     // Other requests won every compare-and-set of the record (a burst of PATCHes to one endpoint):
     // the change was not made, and trying again is the client's call, not a fault to alert on.
+    // A replay (or another write outside the publish route) that would take its subscriber over
+    // the bytes it may keep: nothing was written.
+    else if (err instanceof StoredBytesError) error = new StoredBytesRefusal(err);
     else if (err instanceof ConcurrentChangeError)
       error = new AppError(409, 'conflict', `${err.record} ${err.id} is being changed by other requests; try again`);
     else if (err instanceof URIError) error = new AppError(400, 'invalid_path', 'request path is not valid percent-encoding');

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       sourceRequestsPerMinute: config.HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE,
       workUnitsPerSecond: config.HOOKRELAY_WORK_UNITS_PER_SECOND,
       workUnitsBurst: config.HOOKRELAY_WORK_UNITS_BURST,
+      maxStoredBytes: config.HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER,
     },
     policy: {
       allowHttp: config.HOOKRELAY_ALLOW_HTTP,

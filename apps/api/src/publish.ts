@@ -3,12 +3,13 @@ import {
   MAX_PAYLOAD_BYTES,
   PayloadTooLargeError,
   RoutingLimitError,
+  StoredBytesError,
   type EventInput,
   type PublishOptions,
 } from '@hookrelay/publishing';
 import { deliveryId } from '@hookrelay/contracts';
 import type { ApiDeps } from './deps';
-import { AppError } from './errors';
+import { AppError, StoredBytesRefusal } from './errors';
 
 export type { EventInput };
 
@@ -71,6 +72,7 @@ export function createPublisher(deps: Pick<ApiDeps, 'store' | 'publisher' | 'met
         const message = `is ${err.bytes} bytes as JSON; at most ${MAX_PAYLOAD_BYTES}`;
         throw new AppError(413, 'payload_too_large', `${field}: ${message}`, [{ path: field, message }]);
       }
+      if (err instanceof StoredBytesError) throw new StoredBytesRefusal(err);
       if (err instanceof RoutingLimitError) {
         const message = `matching this batch's event types against the subscriber's endpoint filters (eventTypes) took too long by its event ${err.routed}: send fewer distinct event types per batch, or simplify the endpoints' eventTypes`;
         throw new AppError(413, 'batch_too_large', `events: ${message}`, [{ path: 'events', message }]);

@@ -28,8 +28,9 @@ describe('per-subscriber limits', () => {
           sourceRequestsPerMinute: 6000,
           workUnitsPerSecond: 5000,
           workUnitsBurst: 250000,
+          maxStoredBytes: 1073741824,
         },
-        usage: { endpoints: 1, sources: 0, deletedEndpoints: 0 },
+        usage: { endpoints: 1, sources: 0, deletedEndpoints: 0, storedBytes: 0 },
       };
       expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toEqual(expected);
       expect((await h.call('GET', `/v1/subscribers/${sid}`, { key })).body).toEqual(expected);
@@ -50,6 +51,7 @@ describe('per-subscriber limits', () => {
         sourceRequestsPerMinute: 6000,
         workUnitsPerSecond: 5000,
         workUnitsBurst: 250000,
+        maxStoredBytes: 1073741824,
       });
       expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { key, body: { limits: { maxEndpoints: 1000 } } })).status).toBe(403);
       const reset = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { name: 'Acme Corp', limits: { maxEndpoints: null } } });
@@ -63,6 +65,7 @@ describe('per-subscriber limits', () => {
         sourceRequestsPerMinute: 6000,
         workUnitsPerSecond: 5000,
         workUnitsBurst: 250000,
+        maxStoredBytes: 1073741824,
       });
     });
 
@@ -176,14 +179,24 @@ describe('per-subscriber limits', () => {
         message: expect.stringContaining('deleted 3 endpoints within the retention period'),
         details: [{ path: 'limits.maxDeletedEndpoints', message: expect.stringContaining('3') }],
       });
-      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage).toEqual({ endpoints: 0, sources: 0, deletedEndpoints: 3 });
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage).toEqual({
+        endpoints: 0,
+        sources: 0,
+        deletedEndpoints: 3,
+        storedBytes: 0,
+      });
       // The first deletion ages out of the 60 s retention period: room for one more.
       clock.advance(31_000);
       expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage.deletedEndpoints).toBe(2);
       expect((await create(4)).status).toBe(201);
       expect((await create(5)).status).toBe(201);
       // Still 2 deleted: the limit counts deletions, not endpoints alive.
-      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage).toEqual({ endpoints: 2, sources: 0, deletedEndpoints: 2 });
+      expect((await h.call('GET', `/v1/subscribers/${sid}`)).body.usage).toEqual({
+        endpoints: 2,
+        sources: 0,
+        deletedEndpoints: 2,
+        storedBytes: 0,
+      });
     });
 
     it('is 1,000 by default, ten times the endpoint quota', async () => {

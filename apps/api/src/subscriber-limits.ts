@@ -1,6 +1,6 @@
 import type { SubscriberLimits, Store } from '@hookrelay/store';
 import { z } from 'zod';
-import { AppError } from './errors';
+import { AppError, StoredBytesRefusal } from './errors';
 
 /**
  * Per-subscriber limits: what one subscriber may take of the shared service (Redis memory for its
@@ -35,6 +35,14 @@ export const DEFAULT_SUBSCRIBER_LIMITS: Readonly<SubscriberLimits> = Object.free
    */
   workUnitsPerSecond: 5000,
   workUnitsBurst: 250_000,
+  /**
+   * 1 GiB written within the retention period: ~1,000 events of 1 MiB, or about a million small
+   * events each to one endpoint and delivered at the first attempt (~1 KB each with its delivery
+   * and attempt). Without it one subscriber filled Redis for everyone: its events of 1 MiB as fast
+   * as it sent them (the publish rate is off by default), or one event to 100 failing endpoints
+   * under 50 retries 1 ms apart, ~63 MB of attempts kept 30 days.
+   */
+  maxStoredBytes: 1024 * 1024 * 1024,
 });
 
 /** The largest value each limit may be set to (configuration or the admin's override). */
@@ -47,6 +55,7 @@ export const LIMIT_CEILINGS: Readonly<SubscriberLimits> = Object.freeze({
   sourceRequestsPerMinute: 60_000_000,
   workUnitsPerSecond: 1_000_000,
   workUnitsBurst: 1_000_000_000,
+  maxStoredBytes: 2 ** 40,
 });
 
 const override = (ceiling: number, min = 0) => z.number().int().min(min).max(ceiling).nullable().optional();
@@ -65,6 +74,8 @@ export const limitOverridesSchema = z
     /** At least 1: a subscriber's heavy requests are never free, nor refused for good. */
     workUnitsPerSecond: override(LIMIT_CEILINGS.workUnitsPerSecond, 1),
     workUnitsBurst: override(LIMIT_CEILINGS.workUnitsBurst, 1),
+    /** 0 turns the limit off. */
+    maxStoredBytes: override(LIMIT_CEILINGS.maxStoredBytes),
   })
   .strict();
 
@@ -131,6 +142,21 @@ export class PublishRateError extends AppError {
       { headers: { 'retry-after': String(retryAfterSeconds) } },
     );
   }
+}
+
+/**
+ * Refuses work that would store more for a subscriber already at its stored-bytes limit (a retry,
+ * a recover, a test send): its deliveries wait while it is over (admit.lua), so the work would
+ * only queue. Publishes are checked in the script that writes them (create-event.lua), exactly.
+ */
+export async function admitStoredBytes(
+  deps: { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number },
+  subscriberId: string,
+): Promise<void> {
+  const { maxStoredBytes } = await deps.subscriberLimits.of(subscriberId);
+  if (maxStoredBytes === 0) return;
+  const { usedBytes, waitMs } = await deps.store.storedBytes.usage(subscriberId, deps.now(), maxStoredBytes);
+  if (waitMs !== null) throw new StoredBytesRefusal({ usedBytes, limitBytes: maxStoredBytes, waitMs });
 }
 
 /**

@@ -41,6 +41,26 @@ export class FanOutLimitError extends Error {
  */
 export const MAX_ROUTING_STEPS = 2_000_000;
 
+/**
+ * What a write would add takes its subscriber over the bytes it may keep written within the
+ * retention period (PublisherOptions.storedBytesLimit, or the admin's own for it). Nothing was
+ * written. `waitMs` until enough of what it wrote has outlived the retention period; -1 never (the
+ * write alone is over the limit).
+ */
+export class StoredBytesError extends Error {
+  readonly usedBytes: number;
+  readonly limitBytes: number;
+  readonly waitMs: number;
+
+  constructor(over: { usedBytes: number; limitBytes: number; waitMs: number }) {
+    super(`the subscriber has written ${over.usedBytes} of the ${over.limitBytes} bytes it may keep within the retention period`);
+    this.name = 'StoredBytesError';
+    this.usedBytes = over.usedBytes;
+    this.limitBytes = over.limitBytes;
+    this.waitMs = over.waitMs;
+  }
+}
+
 /** Finding the endpoints of a request's events took more than MAX_ROUTING_STEPS. Nothing was written. */
 export class RoutingLimitError extends Error {
   constructor(
@@ -131,6 +151,12 @@ export interface PublisherOptions {
   now?: () => number;
   /** See GroupCommitOptions.maxDeliveries. @defaultValue 5000 */
   maxDeliveriesPerCommit?: number;
+  /**
+   * The bytes a subscriber may keep written within the retention period, unless the admin set its
+   * own (EventToWrite.storedBytesLimit): a publish, replay or enqueue that would take it over
+   * writes nothing and is answered `stored`. @defaultValue not checked (what is written is counted)
+   */
+  storedBytesLimit?: number;
 }
 
 /**
@@ -148,10 +174,12 @@ export class Publisher {
   private readonly store: Store;
   private readonly now: () => number;
   private readonly commits: GroupCommit;
+  private readonly storedBytesLimit: number | undefined;
 
   constructor(options: PublisherOptions) {
     this.store = options.store;
     this.now = options.now ?? Date.now;
+    this.storedBytesLimit = options.storedBytesLimit;
     this.commits = new GroupCommit({ store: options.store, maxDeliveries: options.maxDeliveriesPerCommit });
   }
 
@@ -236,7 +264,8 @@ export class Publisher {
     const toWrite = items.map((item, i) => {
       const input = inputs[i]!;
       const key = input.idempotencyKey;
-      const checked = fanOut.version === undefined ? item : { ...item, endpointsVersion: fanOut.version };
+      const limited = this.limited(item);
+      const checked = fanOut.version === undefined ? limited : { ...limited, endpointsVersion: fanOut.version };
       if (!key) return checked;
       once.digests[i] ??= requestDigest(input);
       return { ...checked, idempotency: { key: this.store.idempotency.keyOf(subscriberId, key), digest: once.digests[i] } };
@@ -249,6 +278,8 @@ export class Publisher {
         );
     const written = await this.commits.write(toWrite);
     if (written.some((w) => w.kind === 'stale')) return null;
+    const over = written.find((w) => w.kind === 'stored');
+    if (over) throw new StoredBytesError(over);
     return items.map(({ event, endpoints }, i) => {
       const write = written[i];
       if (!write) throw new Error('the store answered fewer events than it was given');
@@ -256,9 +287,17 @@ export class Publisher {
     });
   }
 
-  /** Events already built, to the endpoints given, without idempotency keys: per event, its deliveries. */
+  /** An item to write, with the stored-bytes limit it is written under. */
+  private limited<T extends EventFanOut | Omit<EventFanOut, 'event'>>(item: T): T & { storedBytesLimit?: number } {
+    return this.storedBytesLimit === undefined ? item : { ...item, storedBytesLimit: this.storedBytesLimit };
+  }
+
+  /**
+   * Events already built, to the endpoints given, without idempotency keys: per event, its
+   * deliveries (none for an event over its subscriber's stored bytes, which is not written).
+   */
   async enqueue(items: readonly EventFanOut[]): Promise<NewDelivery[][]> {
-    const written = await this.commits.write(items);
+    const written = await this.commits.write(items.map((item) => this.limited(item)));
     return written.map((w) => (w.kind === 'new' ? w.deliveries : []));
   }
 
@@ -276,7 +315,8 @@ export class Publisher {
     // The event is stored already: its summary (never its payload, whatever the caller passed)
     // writes its new deliveries without sending it again.
     const { id, subscriberId, type, createdAt } = event;
-    const [write] = await this.commits.write([{ event: { id, subscriberId, type, createdAt }, endpoints }]);
+    const [write] = await this.commits.write([this.limited({ event: { id, subscriberId, type, createdAt }, endpoints })]);
+    if (write?.kind === 'stored') throw new StoredBytesError(write);
     const results = write?.kind === 'new' ? write.deliveries : [];
     const created = results.filter((d) => d.created).map((d) => d.id);
     const existing = await this.store.deliveries.getMany(results.filter((d) => !d.created).map((d) => d.id));

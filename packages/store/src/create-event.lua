@@ -7,18 +7,30 @@
 --       only when its fanOutVersion is not ''), then per endpoint: delivery, deliveryJob (where an earlier version would have queued it:
 --       packages/queue's QueuedDeliveries.jobKey), subscriberDeliveries, endpointDeliveries
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
---       spot, which the caller attempts itself), idempotencyTtlMs, then per event: group,
+--       spot, which the caller attempts itself), idempotencyTtlMs, storedKeyPrefix (a subscriber's
+--       stored-bytes key is this, its id and `:stored`; '': nothing charged), then per event: group,
 --       requestDigest ('' without an idempotency key), eventJson ('' for a replay: the event is
 --       stored already and only its new deliveries are written), eventId, createdAt,
 --       subscriberId, type, endpointCount, fanOutVersion (the endpoints version its endpoints
---       were read at; '' when not to be checked), then per endpoint: deliveryId, endpointId
+--       were read at; '' when not to be checked), storedLimit (the bytes a subscriber may keep
+--       written within the retention period by default, stored-bytes.lua, unless the admin set its
+--       own: `maxStoredBytes` in its limits hash, `<storedKeyPrefix><id>:limits`; '': not checked;
+--       0: no limit), then per endpoint: deliveryId, endpointId
 -- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId,
 -- endpointIds} (its key names an earlier event with the same request digest: nothing written;
 -- endpointIds, comma-separated, are the endpoints that event's publish created deliveries for, absent
 -- for a key written before they were kept, or for a key named earlier in the same group), {'reused'}
 -- (its key names an earlier event with another digest), {'skipped'} (another event of its group
--- was 'reused') or {'stale'} (its group's endpoints changed since the caller read them: nothing
--- of the group is written, and the caller reads them again).
+-- was 'reused'), {'stale'} (its group's endpoints changed since the caller read them: nothing
+-- of the group is written, and the caller reads them again) or {'stored', used, limit, waitMs}
+-- (what its group would write takes its subscriber over its stored-bytes limit: nothing of the
+-- group is written; waitMs is how long until it would fit, -1 never).
+--
+-- Stored bytes (stored-bytes.lua, loaded ahead of this script): each event written counts its JSON
+-- and EVENT_BYTES, each new delivery DELIVERY_BYTES (its first attempt paid ahead), each idempotency
+-- key taken IDEMPOTENCY_BYTES, towards its subscriber's sum, in the call that writes them; the
+-- limit is checked per group against what the group would write at most, before any of it is
+-- written.
 --
 -- The fan-out check lets a publisher keep a subscriber's endpoints between publishes without
 -- asking Redis whether they changed first (a GET, and a round trip, before every publish): the
@@ -55,6 +67,12 @@ local now = tonumber(ARGV[2])
 L.init(ARGV[3], now)
 local schedule = ARGV[4] == '1'
 local idempotencyTtl = tonumber(ARGV[5])
+local storedPrefix = ARGV[6] or ''
+-- What a record costs Redis beside its own bytes (keys, log entries, a waiting delivery's entry
+-- and job: ~770 B measured for a delivery, docs/performance.md), counted as stored bytes; a
+-- delivery also pays for its first attempt ahead (StoredBytes.FIRST_ATTEMPT_BYTES).
+local EVENT_BYTES, IDEMPOTENCY_BYTES = 200, 200
+local DELIVERY_BYTES = 700 + StoredBytes.FIRST_ATTEMPT_BYTES
 local oldest = math.max(now - retention, 0)
 local touched = {}
 
@@ -71,15 +89,19 @@ end
 -- Every event's place in KEYS and ARGV, read before anything is written.
 local events = {}
 local k = 1
-local a = 6
+local a = 7
 while a <= #ARGV do
   local count = tonumber(ARGV[a + 7])
   local fanOut = ARGV[a + 8]
   -- An unchecked event (a batch's, a replay's) sends no version key: its endpoints' keys follow.
   local head = fanOut == '' and 3 or 4
-  events[#events + 1] = { k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count, fanOut = fanOut, head = head }
+  events[#events + 1] = {
+    k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count, fanOut = fanOut, head = head,
+    stored = storedPrefix ~= '' and storedPrefix .. ARGV[a + 5] .. ':stored' or nil,
+    limit = tonumber(ARGV[a + 9]),
+  }
   k = k + head + count * 4
-  a = a + 9 + count * 2
+  a = a + 10 + count * 2
 end
 
 -- Whether an event's endpoints changed since its publisher read them (a missing version is '0',
@@ -116,17 +138,19 @@ end
 local lanes, laneOrder, laneSubscriber = {}, {}, {}
 local function write(e)
   local ka, aa = e.k, e.a
+  local bytes = 0
   -- An empty event is a replay's: the event is stored already, only deliveries are written.
   if ARGV[aa + 2] ~= '' and redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
     append(KEYS[ka + 1], ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
+    bytes = #ARGV[aa + 2] + EVENT_BYTES
   end
   local created = {}
   local createdFor = {}
   local subscriberId = ARGV[aa + 5]
   for i = 0, e.count - 1 do
     local dk = ka + e.head + i * 4
-    local id = ARGV[aa + 9 + i * 2]
-    local endpointId = ARGV[aa + 10 + i * 2]
+    local id = ARGV[aa + 10 + i * 2]
+    local endpointId = ARGV[aa + 11 + i * 2]
     local new = false
     if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 then
       if schedule then
@@ -149,14 +173,67 @@ local function write(e)
       append(KEYS[dk + 2], now, id)
       append(KEYS[dk + 3], now, id)
       createdFor[#createdFor + 1] = endpointId
+      bytes = bytes + DELIVERY_BYTES
     end
     created[#created + 1] = new and 1 or 0
   end
   if e.digest ~= '' then
     redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
     redis.call('SET', KEYS[ka + 2] .. ':eps', table.concat(createdFor, ','), 'PX', idempotencyTtl)
+    bytes = bytes + IDEMPOTENCY_BYTES
+  end
+  if e.stored then
+    StoredBytes.charge(e.stored, now, retention, bytes)
   end
   return created
+end
+
+-- The most `e` would write, in stored bytes (write counts what it does write).
+local function mostWritten(e)
+  local json = ARGV[e.a + 2]
+  return (json ~= '' and #json + EVENT_BYTES or 0) + e.count * DELIVERY_BYTES + (e.digest ~= '' and IDEMPOTENCY_BYTES or 0)
+end
+
+-- The limit in force for an event's subscriber: the admin's own for it, else the default the
+-- caller sent. Read here, with the write, so that a change made in any API process holds at once.
+local limits = {}
+local function limitOf(e)
+  local s = ARGV[e.a + 5]
+  if limits[s] == nil then
+    local own = redis.call('HGET', storedPrefix .. s .. ':limits', 'maxStoredBytes')
+    limits[s] = tonumber(own or '') or e.limit
+  end
+  return limits[s]
+end
+
+-- Whether the new events of a group (those not `repeats`) would take a subscriber over its limit:
+-- {'stored', used, limit, waitMs} for the first such subscriber, else nil. The limit is recorded
+-- for admission first (StoredBytes.setLimit), whatever the verdict.
+local function overStored(first, last, repeats)
+  local need, order = {}, {}
+  for x = first, last do
+    local e = events[x]
+    if e.stored and e.limit then
+      local limit = limitOf(e)
+      StoredBytes.setLimit(e.stored, now, retention, limit)
+      if limit > 0 and not repeats[x] then
+        if not need[e.stored] then
+          need[e.stored] = { bytes = 0, limit = limit }
+          order[#order + 1] = e.stored
+        end
+        need[e.stored].bytes = need[e.stored].bytes + mostWritten(e)
+      end
+    end
+  end
+  for _, key in ipairs(order) do
+    local n = need[key]
+    local waitMs = StoredBytes.wait(key, now, retention, n.limit, n.bytes)
+    if waitMs then
+      local used = StoredBytes.usage(key, now, retention)
+      return { 'stored', used, n.limit, waitMs }
+    end
+  end
+  return nil
 end
 
 local replies = {}
@@ -191,9 +268,12 @@ while first <= #events do
       end
     end
   end
+  local over = not outdated and not reused and overStored(first, last, repeats) or nil
   for x = first, last do
     if outdated then
       replies[#replies + 1] = { 'stale' }
+    elseif over then
+      replies[#replies + 1] = over
     elseif reused then
       replies[#replies + 1] = { x == reused and 'reused' or 'skipped' }
     elseif repeats[x] then
@@ -218,4 +298,5 @@ end
 for i = 1, #touched do
   redis.call('PEXPIRE', touched[i], retention)
 end
+StoredBytes.flush()
 return replies

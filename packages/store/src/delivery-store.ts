@@ -10,14 +10,15 @@ import { ENDPOINT_HEALTH_LUA } from './endpoint-health-store';
 import { ENDPOINT_HOURLY_COUNTS_LUA, HOURS_KEPT } from './endpoint-hourly-counts';
 import { parseStoredEvent, serializeEvent, type EventStore, type EventSummary } from './event-store';
 import { LOG_ENTRY } from './history-log';
+import { STORED_BYTES_LUA } from './stored-bytes-lua';
 import type { Keys } from './keys';
 import { laneScript, parseLaneEntry, type LaneClass, type LaneEntry } from './lanes/lane-store';
 import { TurnBatch } from './turn-batch';
 
-const CREATE_EVENT = `${LOG_ENTRY}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
+const CREATE_EVENT = `${LOG_ENTRY}\n${STORED_BYTES_LUA}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
 // The attempt script runs the endpoint's health update too (EndpointHealthStore's, endpoint-health.lua),
 // which counts the attempt in the endpoint's hour (EndpointHourlyCounts', endpoint-hourly-counts.lua).
-const RECORD_ATTEMPTS = `${ENDPOINT_HOURLY_COUNTS_LUA}\n${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
+const RECORD_ATTEMPTS = `${STORED_BYTES_LUA}\n${ENDPOINT_HOURLY_COUNTS_LUA}\n${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
 const LOAD_FOR_ATTEMPTS = readFileSync(join(__dirname, 'load-for-attempts.lua'), 'utf8');
 const REOPEN_DELIVERIES = laneScript(join(__dirname, 'reopen-deliveries.lua'));
 const END_DELIVERIES = laneScript(join(__dirname, 'end-deliveries.lua'));
@@ -55,7 +56,8 @@ export interface NewDelivery {
 }
 
 /** create-event.lua's answer for one event. */
-type RawEventWrite = ['new', number[]] | ['repeat', string, string?] | ['reused'] | ['skipped'] | ['stale'];
+type RawEventWrite =
+  ['new', number[]] | ['repeat', string, string?] | ['reused'] | ['skipped'] | ['stale'] | ['stored', number, number, number];
 
 /** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
 export interface EventToWrite {
@@ -79,6 +81,12 @@ export interface EventToWrite {
    * `stale`. @defaultValue not checked
    */
   endpointsVersion?: string;
+  /**
+   * The bytes its subscriber may keep written within the retention period (stored-bytes.lua): when
+   * its group would take the subscriber over, nothing of the group is written and each of its
+   * events is `stored`. Whatever is written is counted either way. @defaultValue not checked
+   */
+  storedBytesLimit?: number;
 }
 
 /**
@@ -88,14 +96,16 @@ export interface EventToWrite {
  * nor for a key named earlier in the same group); `reused` when the key names an event of
  * another request (nothing of its group written); `skipped` when another event of its group was
  * `reused`; `stale` when its group's endpoints changed after the version it was given (nothing of
- * the group written).
+ * the group written); `stored` when its group would take its subscriber over `storedBytesLimit`
+ * (nothing of the group written; `waitMs` until it would fit, -1 never).
  */
 export type EventWrite =
   | { kind: 'new'; deliveries: NewDelivery[] }
   | { kind: 'repeat'; eventId: string; endpointIds?: string[] }
   | { kind: 'reused' }
   | { kind: 'skipped' }
-  | { kind: 'stale' };
+  | { kind: 'stale' }
+  | { kind: 'stored'; usedBytes: number; limitBytes: number; waitMs: number };
 
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
@@ -252,7 +262,14 @@ export class DeliveryStore {
   ) {
     defineDeliveryCommands(redis);
     this.redis = redis as ScriptedRedis;
-    const header = [keys.sched(), laneMoves.slowAfter ?? 2, laneMoves.fastAfter ?? 3, ATTEMPT_LIMITS.attemptsPerDelivery, HOURS_KEPT];
+    const header = [
+      keys.sched(),
+      laneMoves.slowAfter ?? 2,
+      laneMoves.fastAfter ?? 3,
+      ATTEMPT_LIMITS.attemptsPerDelivery,
+      HOURS_KEPT,
+      keys.subscriberStoredBytesPrefix(),
+    ];
     this.attemptWrites = new TurnBatch(async (writes) => {
       // One flat argument list, built without intermediate arrays: it runs once per worker turn.
       const call: Array<string | number> = [writes.length * 5];
@@ -288,7 +305,7 @@ export class DeliveryStore {
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     let call: (typeof calls)[number] | undefined;
     let lastGroup: number | undefined;
-    const planned = items.map(({ event, endpoints, group, idempotency, endpointsVersion }, index) => {
+    const planned = items.map(({ event, endpoints, group, idempotency, endpointsVersion, storedBytesLimit }, index) => {
       const deliveries = endpoints.map((endpoint) => ({
         id: deliveryId(event.id, endpoint.id),
         eventId: event.id,
@@ -298,7 +315,14 @@ export class DeliveryStore {
       if (!call || (call.keys.length >= KEYS_PER_CALL && groupId !== lastGroup)) {
         call = {
           keys: [],
-          args: [this.retentionMs, now, this.keys.sched(), opts.schedule === false ? '0' : '1', opts.idempotencyTtlMs ?? this.retentionMs],
+          args: [
+            this.retentionMs,
+            now,
+            this.keys.sched(),
+            opts.schedule === false ? '0' : '1',
+            opts.idempotencyTtlMs ?? this.retentionMs,
+            this.keys.subscriberStoredBytesPrefix(),
+          ],
         };
         calls.push(call);
       }
@@ -318,6 +342,7 @@ export class DeliveryStore {
         event.type,
         deliveries.length,
         endpointsVersion ?? '',
+        storedBytesLimit ?? '',
       );
       for (const d of deliveries) {
         call.keys.push(
@@ -356,6 +381,7 @@ export class DeliveryStore {
           : { kind: 'repeat', eventId: reply[1], endpointIds: endpoints === '' ? [] : endpoints.split(',') };
       }
       if (reply[0] === 'reused' || reply[0] === 'skipped' || reply[0] === 'stale') return { kind: reply[0] };
+      if (reply[0] === 'stored') return { kind: 'stored', usedBytes: reply[1], limitBytes: reply[2], waitMs: reply[3] };
       const created = reply[1];
       return { kind: 'new', deliveries: deliveries.map((d, j) => ({ ...d, created: created[j] === 1 })) };
     });

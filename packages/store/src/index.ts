@@ -9,6 +9,7 @@ import { SourceStore } from './source-store';
 import { HistoryStore } from './history-store';
 import { PublishRateLimiter } from './publish-rate-limiter';
 import { WorkBudgets } from './work-budget';
+import { StoredBytes } from './stored-bytes';
 import { EndpointHealthStore } from './endpoint-health-store';
 import { EndpointHourlyCounts } from './endpoint-hourly-counts';
 import { LaneStore } from './lanes/lane-store';
@@ -32,6 +33,7 @@ export * from './endpoint-health-store';
 export * from './endpoint-hourly-counts';
 export * from './publish-rate-limiter';
 export * from './work-budget';
+export { StoredBytes, storedBytesHoldAt, type StoredBytesUsage } from './stored-bytes';
 export { ATTEMPT_LIMITS, OMITTED_HEADERS_KEY } from './attempt-bounds';
 export * from './event-type-store';
 export * from './portal-session-store';
@@ -67,6 +69,7 @@ export interface Store {
   lanes: LaneStore;
   publishRate: PublishRateLimiter;
   workBudgets: WorkBudgets;
+  storedBytes: StoredBytes;
   eventTypes: EventTypeStore;
   portalSessions: PortalSessionStore;
 }
@@ -98,6 +101,7 @@ export function createStore(options: StoreOptions): Store {
     sources: new SourceStore(options.redis, keys, retentionMs, now, secrets),
     publishRate: new PublishRateLimiter(options.redis, keys),
     workBudgets: new WorkBudgets(options.redis, keys),
+    storedBytes: new StoredBytes(options.redis, keys, retentionMs),
     eventTypes: new EventTypeStore(options.redis, keys, { ...DEFAULT_EVENT_TYPE_LIMITS, ...options.eventTypeLimits }),
   };
 }

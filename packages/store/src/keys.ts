@@ -64,6 +64,13 @@ export function createKeys(prefix: string) {
     subscriberLimits: (id: string) => `${prefix}:sub:${id}:limits`,
     /** The subscriber's publish-rate state (take-publish-rate-1.lua). */
     subscriberPublishRate: (id: string) => `${prefix}:sub:${id}:publish-rate`,
+    /**
+     * What the subscriber has written that is kept for the retention period, by window, and the
+     * limit it was last published under (hash; stored-bytes.lua). Scripts build it from
+     * `subscriberStoredBytesPrefix()`, the id and `:stored`.
+     */
+    subscriberStoredBytes: (id: string) => `${prefix}:sub:${id}:stored`,
+    subscriberStoredBytesPrefix: () => `${prefix}:sub:`,
     /** The subscriber's work-budget state (charge-work-budget-1.lua). */
     subscriberWorkBudget: (id: string) => `${prefix}:sub:${id}:work-budget`,
     subscribers: () => `${prefix}:subs`,

@@ -16,7 +16,8 @@
 --
 -- KEYS, per delivery: delivery, deliveryAttempts, endpointHealth, endpointOutcomes, endpointHourlyCounts
 -- ARGV: schedPrefix, slowAfter, fastAfter, attemptsKept (the newest a delivery's list keeps),
---       hoursKept (the hours an endpoint's attempt counts keep), then per delivery: n (how many of the following are
+--       hoursKept (the hours an endpoint's attempt counts keep), storedKeyPrefix (a subscriber's
+--       stored-bytes key is this, its id and `:stored`; '' or absent: nothing charged), then per delivery: n (how many of the following are
 --       this delivery's), then attemptJson, retentionMs, nowMs, attemptOk ('1'|'0'|'' for no
 --       health update), final ('delivered'|'failed'|'none'), ticket (the job's; '' for an attempt
 --       the scheduler did not hand out, such as a test send), lane (the lane class the job ran
@@ -40,6 +41,10 @@
 -- Reopened as well since (a person's retry: it is live again under a newer ticket), the attempt
 -- moves the state only to `delivered`, never the scheduler, and the retry's own job, when it
 -- records the attempt number this one took, records the next one instead (see recordOne).
+-- What each part writes (its attempt's JSON, the record's fields on its first write) is charged to
+-- its subscriber's stored bytes (stored-bytes.lua, loaded ahead of this script), written once per
+-- subscriber per call; a delivery's first attempt only beyond what its publish paid for it
+-- (StoredBytes.FIRST_ATTEMPT_BYTES).
 -- Written for few Redis calls: this runs once per attempt, ~10 calls where each one counts.
 L.init(ARGV[1], 0)
 local slowAfter = tonumber(ARGV[2])
@@ -54,12 +59,15 @@ if not hoursKept or hoursKept < 1 then
 end
 local RECORD = 10 -- offset of the record's field/value pairs in a part
 local STATE = 22 -- offset of the state's field/value pairs
+local storedPrefix = ARGV[6] or ''
+-- What an attempt list's element and a record cost Redis beside their own bytes, as stored bytes.
+local ATTEMPT_BYTES, RECORD_BYTES = 50, 200
 
 -- Every part's place, checked before anything is written.
 local parts = {}
 do
   local k = 1
-  local a = 6
+  local a = 7
   while a <= #ARGV do
     local n = tonumber(ARGV[a])
     local p = { k = k, a = a + 1, last = a + (n or 0) }
@@ -170,6 +178,16 @@ local function inHistory(attempts, json)
   return false
 end
 
+-- Charges what part `p` wrote (`bytes`) to its subscriber's stored bytes; `first`: the delivery's
+-- first attempt, its record written with it, which its publish paid FIRST_ATTEMPT_BYTES of.
+local function wrote(p, bytes, first)
+  if storedPrefix == '' then
+    return
+  end
+  local charged = first and math.max(0, bytes - StoredBytes.FIRST_ATTEMPT_BYTES) or bytes
+  StoredBytes.charge(storedPrefix .. ARGV[p.a + RECORD + 9] .. ':stored', tonumber(ARGV[p.a + 2]), tonumber(ARGV[p.a + 1]), charged)
+end
+
 local KEEP_ALL = {}
 local ATTEMPT_ONLY = { state = true, nextAttemptAt = true, failureReason = true }
 
@@ -233,6 +251,8 @@ local function recordOne(p)
   record.attempts = number or p.attempt
   local retention = tonumber(ARGV[a + 1])
   local listed = redis.call('RPUSH', attempts, attemptJson)
+  local bytes = #attemptJson + ATTEMPT_BYTES
+  local firstWrite = false
   if listed == 1 then
     redis.call('PEXPIRE', attempts, retention)
   elseif listed > attemptsKept then
@@ -263,6 +283,11 @@ local function recordOne(p)
     -- The record's identity and its state in one write.
     redis.call('HSET', delivery, unpack(ARGV, a + RECORD, last))
     redis.call('PEXPIRE', delivery, retention)
+    for f = a + RECORD, last do
+      bytes = bytes + #ARGV[f]
+    end
+    bytes = bytes + RECORD_BYTES
+    firstWrite = true
     record.exists = true
     record.state = final == 'none' and 'retrying' or final
   else
@@ -275,6 +300,7 @@ local function recordOne(p)
     end
     record.state = final == 'none' and 'retrying' or final
   end
+  wrote(p, bytes, firstWrite)
   local laneMove = schedule(x, id, a)
   local reply = { 0, 0, laneMove }
   if ok ~= '' then
@@ -289,4 +315,5 @@ local replies = {}
 for _, p in ipairs(parts) do
   replies[#replies + 1] = recordOne(p)
 end
+StoredBytes.flush()
 return replies

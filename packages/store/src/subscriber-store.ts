@@ -39,6 +39,12 @@ export interface SubscriberLimits {
    */
   workUnitsPerSecond: number;
   workUnitsBurst: number;
+  /**
+   * Bytes it may have written within the retention period that Redis keeps for that long (its
+   * events, their deliveries and attempts; stored-bytes.lua counts them); 0 for no limit. Over it,
+   * its publishes are refused; a tenth over it, its deliveries wait.
+   */
+  maxStoredBytes: number;
 }
 
 export const SUBSCRIBER_LIMIT_NAMES = [
@@ -50,6 +56,7 @@ export const SUBSCRIBER_LIMIT_NAMES = [
   'sourceRequestsPerMinute',
   'workUnitsPerSecond',
   'workUnitsBurst',
+  'maxStoredBytes',
 ] as const satisfies ReadonlyArray<keyof SubscriberLimits>;
 
 export type ApiKeyRole = 'subscriber' | 'publisher';

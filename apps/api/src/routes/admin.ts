@@ -85,7 +85,8 @@ export function adminRoutes(deps: ApiDeps): Router {
       deps.store.endpoints.deletedCount(sid),
     ]);
     if (!subscriber) throw new NotFoundError('subscriber');
-    return { ...subscriber, limits, usage: { endpoints, sources, deletedEndpoints } };
+    const stored = await deps.store.storedBytes.usage(sid, deps.now(), limits.maxStoredBytes);
+    return { ...subscriber, limits, usage: { endpoints, sources, deletedEndpoints, storedBytes: stored.usedBytes } };
   }
 
   router.get('/subscribers/:sid', async (req, res) => {
@@ -102,6 +103,10 @@ export function adminRoutes(deps: ApiDeps): Router {
     if (parsed.data.limits) {
       await deps.store.subscribers.setLimitOverrides(sid, parsed.data.limits);
       deps.subscriberLimits.forget(sid);
+      // Recorded where admission reads it (the workers hold no limits), and a subscriber held for
+      // its stored bytes goes again at once when the new limit lets it.
+      if (parsed.data.limits.maxStoredBytes !== undefined)
+        await deps.store.storedBytes.setLimit(sid, deps.subscriberLimits.defaults.maxStoredBytes, deps.now());
     }
     res.json(await subscriberView(sid));
   });

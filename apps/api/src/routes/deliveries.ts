@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
-import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitEvents, admitStoredBytes, type InFlightPerSubscriber } from '../subscriber-limits';
 import { admitRecordRead, admitWork, recordReadCost, WORK_COSTS } from '../work-budget';
 import { sendWithStoredJson } from '../stored-json';
 import { readListingPage } from '../filtered-listing';
@@ -103,6 +103,7 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
     // One more attempt, asked for: it counts against the publish rate as one event, and against the
     // work budget as a delivery written.
     const charge = await admitWork(deps, req, sid);
+    await admitStoredBytes(deps, sid);
     await admitEvents(deps, sid, 1);
     // Re-opened only from the state read above: one that moved on meanwhile is in progress after all.
     const queued = await deps.publisher.redeliver([delivery], true);

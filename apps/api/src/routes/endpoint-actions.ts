@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps';
 import type { LiveCatalog } from '../catalog/live-catalog';
 import { AppError, fromZod, ValidationError } from '../errors';
 import { endpointOf, endpointWithSecretsOf } from '../subscriber-access';
-import { admitEvents, type InFlightPerSubscriber } from '../subscriber-limits';
+import { admitEvents, admitStoredBytes, type InFlightPerSubscriber } from '../subscriber-limits';
 import { admitWork, WORK_COSTS } from '../work-budget';
 import { cursorParam, timeParam } from './deliveries';
 
@@ -64,6 +64,7 @@ export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFligh
       // Each recover request counts against the publish rate as one event, however many it requeues,
       // and against the work budget by the entries it read and the deliveries it reopened.
       const charge = await admitWork(deps, req, endpoint.subscriberId);
+      await admitStoredBytes(deps, endpoint.subscriberId);
       await admitEvents(deps, endpoint.subscriberId, 1);
       const { recovered, complete, nextCursor, scanned } = await deps.publisher.recover(endpoint, parsed.data);
       await charge(scanned * WORK_COSTS.recordRead + recovered * WORK_COSTS.deliveryWritten);
@@ -83,6 +84,7 @@ export function endpointActionRoutes(deps: ApiDeps, places: { testSends: InFligh
       // A test is an event, stored and sent like any other: it counts against the publish rate, and
       // against the work budget for what it keeps in Redis for the retention period.
       const charge = await admitWork(deps, req, endpoint.subscriberId);
+      await admitStoredBytes(deps, endpoint.subscriberId);
       await admitEvents(deps, endpoint.subscriberId, 1);
       const type = parsed.data.type ?? 'hookrelay.test';
       const event: StoredEvent = {

@@ -6,7 +6,7 @@ import { fromZod, NotFoundError, ValidationError } from '../errors';
 import { idParam, subscriberOf } from '../subscriber-access';
 import { sendWithStoredJson } from '../stored-json';
 import { cursorParam, timeParam } from './deliveries';
-import { admitEvents, InFlightPerSubscriber, MAX_REPLAYS_IN_FLIGHT } from '../subscriber-limits';
+import { admitEvents, admitStoredBytes, InFlightPerSubscriber, MAX_REPLAYS_IN_FLIGHT } from '../subscriber-limits';
 import { admitWork, FREE_READS, recordReadCost, WORK_COSTS } from '../work-budget';
 import { readListingPage } from '../filtered-listing';
 
@@ -140,7 +140,10 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
       // (one that reaches no endpoint makes none).
       // And against the work budget: the endpoints read to route it, a delivery written to each target.
       const charge = await admitWork(deps, req, sid);
-      if (targets.length > 0) await admitEvents(deps, sid, 1);
+      if (targets.length > 0) {
+        await admitStoredBytes(deps, sid);
+        await admitEvents(deps, sid, 1);
+      }
       const result = await deps.publisher.replay(event, targets);
       await charge(all.length * WORK_COSTS.recordRead + targets.length * WORK_COSTS.deliveryWritten);
       res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });

@@ -2,7 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { newId } from '@hookrelay/contracts';
 import { SOURCE_HISTORY_EVENT_IDS } from '@hookrelay/store';
 import type { ApiDeps } from '../deps';
-import { AppError, NotFoundError } from '../errors';
+import { AppError, NotFoundError, StoredBytesRefusal } from '../errors';
 import { createPublisher } from '../publish';
 import { admitEvents, PublishRateError, sourceBodiesPerSource } from '../subscriber-limits';
 import type { EventInput } from '../publish';
@@ -225,6 +225,14 @@ export function ingestRoutes(deps: ApiDeps): Router {
           headers: err.headers,
         };
       }
+      if (err instanceof StoredBytesRefusal)
+        return {
+          status: err.status,
+          outcome: 'rejected',
+          reason: `subscriber storage quota: ${err.message}`.slice(0, 300),
+          json: { error: { code: err.code, message: err.message } },
+          headers: err.headers,
+        };
       if (err instanceof AppError && (err.code === 'batch_too_large' || err.code === 'payload_too_large'))
         return {
           status: 413,

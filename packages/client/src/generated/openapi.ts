@@ -1747,7 +1747,7 @@ export interface components {
             revokedAt?: number;
         };
         /**
-         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE, HOOKRELAY_WORK_UNITS_PER_SECOND, HOOKRELAY_WORK_UNITS_BURST).
+         * @description The limits in force for a subscriber: the admin's overrides over the server's defaults (HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER, HOOKRELAY_EVENTS_PER_SECOND, HOOKRELAY_MAX_DELETED_ENDPOINTS_PER_SUBSCRIBER, HOOKRELAY_SOURCE_REQUESTS_PER_SECOND, HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE, HOOKRELAY_WORK_UNITS_PER_SECOND, HOOKRELAY_WORK_UNITS_BURST, HOOKRELAY_MAX_STORED_BYTES_PER_SUBSCRIBER).
          * @example {
          *       "maxEndpoints": 100,
          *       "maxSources": 50,
@@ -1756,7 +1756,8 @@ export interface components {
          *       "sourceRequestsPerSecond": 200,
          *       "sourceRequestsPerMinute": 6000,
          *       "workUnitsPerSecond": 1000,
-         *       "workUnitsBurst": 100000
+         *       "workUnitsBurst": 100000,
+         *       "maxStoredBytes": 1073741824
          *     }
          */
         SubscriberLimits: {
@@ -1776,6 +1777,8 @@ export interface components {
             workUnitsPerSecond: number;
             /** @description The most units its work budget holds: what it may spend at once after a pause. Default 250000. */
             workUnitsBurst: number;
+            /** @description Bytes it may have written within the retention period that Redis keeps that long: each event's JSON and ~200 bytes, ~2,200 per delivery it creates (its entry and logs, and its first attempt paid ahead), each further attempt's JSON and ~50 bytes (a first attempt only beyond 1,500 with its record); a window of what was written (a thirtieth of the retention period) stops counting once all of it has expired. A publish (single, batch, through a source, a replay's new deliveries) that would go over answers 429 storage_quota_exceeded with Retry-After (when enough has expired for it to fit), or 413 storage_quota_exceeded when the request alone is larger than the limit, and nothing of it is written; once it is at the limit a retry, recover, replay or test send answers 429 too. Deliveries go on past the limit (the first attempts of accepted events are paid ahead), and wait, unsent and unended, once the subscriber is a tenth over it (its retries, in the main), until it is under that again (looked at again at least every 30 s, at once when the admin changes the limit). usage.storedBytes says where it stands. 0: no limit. Default 1073741824 (1 GiB). */
+            maxStoredBytes: number;
         };
         /**
          * @example {
@@ -1790,12 +1793,14 @@ export interface components {
          *         "sourceRequestsPerSecond": 200,
          *         "sourceRequestsPerMinute": 6000,
          *         "workUnitsPerSecond": 1000,
-         *         "workUnitsBurst": 100000
+         *         "workUnitsBurst": 100000,
+         *         "maxStoredBytes": 1073741824
          *       },
          *       "usage": {
          *         "endpoints": 3,
          *         "sources": 1,
-         *         "deletedEndpoints": 0
+         *         "deletedEndpoints": 0,
+         *         "storedBytes": 184220
          *       }
          *     }
          */
@@ -1807,6 +1812,8 @@ export interface components {
                 sources: number;
                 /** @description Endpoints deleted within the retention period, against limits.maxDeletedEndpoints. */
                 deletedEndpoints: number;
+                /** @description Bytes written within the retention period, against limits.maxStoredBytes (what is written is counted, not what is left: an attempt list trimmed to its newest still counts the attempts it dropped until they would have expired). */
+                storedBytes: number;
             };
         };
         /**
@@ -1837,6 +1844,8 @@ export interface components {
                 workUnitsPerSecond?: number | null;
                 /** @description The most units this subscriber's work budget holds; null for the server's default. */
                 workUnitsBurst?: number | null;
+                /** @description Bytes this subscriber may keep written within the retention period (0: no limit); null for the server's default. A subscriber held for its bytes goes again at once when the new limit lets it. */
+                maxStoredBytes?: number | null;
             };
         };
         /** @description At most this many deliveries a second to the endpoint, across every worker. Deliveries over the limit wait in the endpoint's lane without holding a worker slot and are not failed attempts. A fraction paces slower than one a second (0.5: one every two seconds). */
@@ -2224,7 +2233,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event): nothing was stored. Retry after the time given. */
+        /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event: `rate_limited`), or what the request would write takes it over the bytes it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`; Retry-After is when enough of what it wrote has expired for the request to fit, up to the retention period). Nothing was stored. Retry after the time given. */
         PublishRateLimited: {
             headers: {
                 /** @description Seconds until the request would be accepted. */
@@ -2232,20 +2241,6 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "code": "rate_limited",
-                 *         "message": "the subscriber publishes more than 20 events per second (limits.eventsPerSecond); retry after 1 s",
-                 *         "details": [
-                 *           {
-                 *             "path": "limits.eventsPerSecond",
-                 *             "message": "at most 20 events per second, a batch counting each of its events"
-                 *           }
-                 *         ]
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -3527,7 +3522,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 10 s at the default 5,000 a second). Retry-After says when its balance is positive again. */
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 10 s at the default 5,000 a second). Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3603,7 +3598,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a test send is charged 1,000 units, for the event, delivery and attempt it keeps for the retention period. Retry-After says when its balance is positive again. */
+            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a test send is charged 1,000 units, for the event, delivery and attempt it keeps for the retention period. Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3937,7 +3932,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description The body is larger than 1 MB, or the payload is larger than 1 MiB as JSON (`payload_too_large`, naming `payload`). Nothing was written. */
+            /** @description The body is larger than 1 MB, or the payload is larger than 1 MiB as JSON (`payload_too_large`, naming `payload`). Or the request alone would write more than the subscriber may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): it can never fit. Nothing was written. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4030,7 +4025,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large`, naming `events.N.payload`), or the batch would create more deliveries than one batch may, or its distinct event types would take too long to match against the endpoints' eventTypes (`batch_too_large`, naming `events`): send fewer events, or fewer distinct types, per batch. Nothing was written. */
+            /** @description The body is larger than 1 MB, or an event's payload is larger than 1 MiB as JSON (`payload_too_large`, naming `events.N.payload`), or the batch would create more deliveries than one batch may, or its distinct event types would take too long to match against the endpoints' eventTypes (`batch_too_large`, naming `events`): send fewer events, or fewer distinct types, per batch. Or the request alone would write more than the subscriber may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): it can never fit. Nothing was written. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4197,7 +4192,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a replay is charged a unit per endpoint read to route it and 10 per endpoint it replays to. Retry-After says when its balance is positive again. */
+            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a replay is charged a unit per endpoint read to route it and 10 per endpoint it replays to. Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4416,7 +4411,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["DeliveryInProgress"];
-            /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event): nothing was stored. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a retry is charged 11 units (the delivery read and reopened). Retry-After says when its balance is positive again. */
+            /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event): nothing was stored. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a retry is charged 11 units (the delivery read and reopened). Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */

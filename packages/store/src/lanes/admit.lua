@@ -8,12 +8,21 @@
 --       quantum (deliveries one endpoint's turn admits at most), retentionMs (a delivery created
 --       longer ago than this has outlived its event; 0: not known), capBytes (payload bytes one
 --       subscriber's deliveries admitted and not ended may hold in this class; 0 or absent: no
---       bound), eventKeyPrefix (an event's key is this and its id: its length is a delivery's size)
+--       bound), eventKeyPrefix (an event's key is this and its id: its length is a delivery's size),
+--       storedKeyPrefix (a subscriber's stored-bytes key is this, its id and `:stored`; '' or absent:
+--       not looked at)
 -- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual}.
 -- Each admitted delivery holds a place against its caps (and its payload's bytes against its
 -- subscriber's) from here until it ends or leaves BullMQ again, and a lease until the caller has
 -- added its job (it removes the lease in the same transaction); a lease that runs out puts the
 -- delivery back at the head of its lane.
+--
+-- A subscriber a tenth over its stored-bytes limit (stored-bytes.lua: what it wrote within the
+-- retention period, against the limit its publishes were last made under; its publishes are
+-- refused from the limit itself) is held: it sleeps ('stored') and none of its deliveries is
+-- admitted, so its attempts (its retries, in the main) stop adding to what Redis keeps for it. It
+-- is looked at again when the sleep ends, and woken at once when the admin changes its limit
+-- (set-stored-bytes-limit.lua).
 --
 -- A turn serves the subscriber with the lowest tag, then its endpoint with the lowest tag, and
 -- admits up to `quantum` of that endpoint's deliveries with one command each for the lane, the
@@ -30,6 +39,17 @@ local retention = tonumber(ARGV[13]) or 0
 local expiredBefore = retention > 0 and now - retention or nil
 local capBytes = tonumber(ARGV[14]) or 0
 local eventKeyPrefix = ARGV[15] or ''
+local storedPrefix = ARGV[16] or ''
+
+-- Whether subscriber `s` is held for its stored bytes (StoredBytes.holdAt: a tenth over the limit
+-- its publishes are refused at). Needs the retention period to know what has outlived it.
+local function overStored(s)
+  if storedPrefix == '' or retention <= 0 then
+    return false
+  end
+  local used, limit = StoredBytes.usage(storedPrefix .. s .. ':stored', now, retention)
+  return limit > 0 and used >= StoredBytes.holdAt(limit)
+end
 
 -- The delivery ids of lane `members` and, for each member still its delivery's current ticket, its
 -- entry (false for a stale member: its delivery moved on). One HMGET for them all.
@@ -181,6 +201,8 @@ while admitted < room and turns < room * 4 + 200 do
     L.sleepSubscriber(s, c, now + capSleepMs, 'cap')
   elseif capBytes > 0 and heldBytes(s, heldS) >= capBytes then
     L.sleepSubscriber(s, c, now + capSleepMs, bytesWhy(0))
+  elseif overStored(s) then
+    L.sleepSubscriber(s, c, now + capSleepMs, 'stored')
   else
     local ehead = redis.call('ZRANGE', subRing, 0, 0, 'WITHSCORES')
     local e = ehead[1]

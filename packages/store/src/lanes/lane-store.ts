@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { DeliveryRecord, Endpoint } from '@hookrelay/contracts';
 import type { Keys } from '../keys';
+import { STORED_BYTES_LUA } from '../stored-bytes-lua';
 
 const LANES = readFileSync(join(__dirname, 'lanes.lua'), 'utf8');
 
@@ -13,7 +14,7 @@ export function laneScript(path: string): string {
 }
 
 const SCRIPTS = {
-  hookrelayLaneAdmit: laneScript(join(__dirname, 'admit.lua')),
+  hookrelayLaneAdmit: `${STORED_BYTES_LUA}\n${laneScript(join(__dirname, 'admit.lua'))}`,
   hookrelayLanePark: laneScript(join(__dirname, 'park.lua')),
   hookrelayLaneWake: laneScript(join(__dirname, 'wake.lua')),
   hookrelayLaneForget: laneScript(join(__dirname, 'forget.lua')),
@@ -147,6 +148,7 @@ export class LaneStore {
       this.retentionMs,
       o.capSubscriberBytes ?? 0,
       this.keys.event(''),
+      this.keys.subscriberStoredBytesPrefix(),
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
     for (let i = 1; i + 3 < reply.length; i += 4) {
