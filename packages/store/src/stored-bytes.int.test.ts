@@ -96,7 +96,7 @@ describe("a subscriber's stored bytes (stored-bytes.lua): what it wrote that Red
   });
 
   it('charges a usual first attempt nothing: its publish paid for it', async () => {
-    const { s, d, pending, before } = await pendingOfNewSubscriber();
+    const { s, pending, before } = await pendingOfNewSubscriber();
     const requestHeaders = { 'content-type': 'application/json', 'x-hookrelay-signature': 'v1,' + 'a'.repeat(44) };
     const attempt = { attempt: 1, startedAt: clock, durationMs: 3, outcome: 'delivered' as const, statusCode: 200, requestHeaders };
     await db.store.deliveries.recordAttempt(pending, attempt, { state: 'delivered', attempts: 1, lastStatusCode: 200 });
