@@ -97,7 +97,17 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     sourceBodiesInFlight: sourceBodiesPerSubscriber(options.sourceBodyBytesInFlight ?? DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
-    guard: new EndpointGuard({ store, publisher, logger, metrics: options.metrics, policy: options.circuitBreaker, now }),
+    // Its `endpoint.disabled` announcement is Hookrelay's own, made after the endpoint is disabled:
+    // written whatever the subscriber's stored bytes (a held subscriber switching off its failing
+    // receiver must not be answered 429 with the disable half done), and counted as any write is.
+    guard: new EndpointGuard({
+      store,
+      publisher: new Publisher({ store, now }),
+      logger,
+      metrics: options.metrics,
+      policy: options.circuitBreaker,
+      now,
+    }),
     catalog: new LiveCatalog({
       store: store.eventTypes,
       builtIn: options.builtInCatalog ?? true,

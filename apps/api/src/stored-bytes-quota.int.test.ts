@@ -1,3 +1,4 @@
+import { deliveryId } from '@hookrelay/contracts';
 import { useTestReceiver } from '@hookrelay/testing';
 import { useApiHarness } from './api-harness';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './subscriber-limits';
@@ -90,6 +91,38 @@ describe('stored bytes per subscriber (limits.maxStoredBytes)', () => {
     );
   });
 
+  it('answers an idempotent repeat at the limit, refuses a replay that would go over (nothing queued), and lets a disable through', async () => {
+    const { sid } = await newSubscriber(h);
+    const endpoint = async (path: string) =>
+      (await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: `http://127.0.0.1:9/${path}` } })).body.id as string;
+    const first = await endpoint('a');
+    const keyed = { body: eventOf(10), headers: { 'Idempotency-Key': 'stored-k1' } };
+    const published = await h.call('POST', `/v1/subscribers/${sid}/events`, keyed);
+    expect(published.status).toBe(202);
+    const used = await usageOf(sid);
+    // Room for less than one more delivery: a replay to an endpoint made since would create one.
+    expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxStoredBytes: used + 1000 } } })).status).toBe(200);
+    const repeat = await h.call('POST', `/v1/subscribers/${sid}/events`, keyed);
+    expect(repeat.status).toBe(202);
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    expect(repeat.body.id).toBe(published.body.id);
+
+    const second = await endpoint('b');
+    const replay = await h.call('POST', `/v1/subscribers/${sid}/events/${published.body.id}/replay`, { body: { endpointIds: [second] } });
+    expect(replay.status).toBe(429);
+    expect(replay.body.error).toMatchObject({ code: 'storage_quota_exceeded', details: [{ path: 'limits.maxStoredBytes' }] });
+    expect(await h.store.deliveries.get(deliveryId(published.body.id, second))).toBeNull();
+    expect(await usageOf(sid)).toBe(used);
+
+    // At the limit, a disable still ends the endpoint's deliveries and announces itself.
+    expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxStoredBytes: used } } })).status).toBe(200);
+    const disabled = await h.call('PATCH', `/v1/subscribers/${sid}/endpoints/${first}`, { body: { status: 'disabled' } });
+    expect(disabled.status).toBe(200);
+    expect(await h.store.deliveries.get(deliveryId(published.body.id, first))).toMatchObject({ state: 'failed' });
+    const types = await Promise.all((await eventsOf(h, sid)).map(async (id) => (await h.store.events.get(id))?.type));
+    expect(types).toContain('endpoint.disabled');
+  });
+
   it("refuses a source's publish the same way, answering its sender 429 and recording it", async () => {
     const sid = await limited(1500);
     const source = await createSource(h, sid, { eventType: 'source.stored', verification: TOKEN_HEADER });
@@ -113,7 +146,9 @@ describe('a subscriber at its stored bytes, with the worker: a manual retry is r
     receiver.enqueue({ status: 500 });
     const created = await h.call('POST', `/v1/subscribers/${sid}/endpoints`, { body: { url: receiver.url, retry: { maxRetries: 0 } } });
     expect(created.status).toBe(201);
-    const published = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: eventOf(10) });
+    // Larger than the event published below at the limit: that one is refused 429 (it would fit in
+    // a limit this size once older records expire), not 413.
+    const published = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: eventOf(500) });
     const id = published.body.deliveries[0].id;
     await waitUntil(async () => (await h.store.deliveries.get(id))?.state === 'failed', 'the delivery to fail');
     // The limit set to what the subscriber has written already: at it, nothing more may be stored.

@@ -188,10 +188,22 @@ local function write(e)
   return created
 end
 
--- The most `e` would write, in stored bytes (write counts what it does write).
+-- The most `e` would write, in stored bytes (write counts what it does write). A new event's
+-- deliveries are all new (their ids derive from its id); a replay's (no JSON: the event is stored
+-- already) only those whose pair has no delivery yet, found as write() finds them.
 local function mostWritten(e)
   local json = ARGV[e.a + 2]
-  return (json ~= '' and #json + EVENT_BYTES or 0) + e.count * DELIVERY_BYTES + (e.digest ~= '' and IDEMPOTENCY_BYTES or 0)
+  local deliveries = e.count
+  if json == '' then
+    deliveries = 0
+    for i = 0, e.count - 1 do
+      local dk = e.k + e.head + i * 4
+      if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 and not L.live(ARGV[e.a + 10 + i * 2]) then
+        deliveries = deliveries + 1
+      end
+    end
+  end
+  return (json ~= '' and #json + EVENT_BYTES or 0) + deliveries * DELIVERY_BYTES + (e.digest ~= '' and IDEMPOTENCY_BYTES or 0)
 end
 
 -- The limit in force for an event's subscriber: the admin's own for it, else the default the

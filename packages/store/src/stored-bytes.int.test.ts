@@ -205,3 +205,61 @@ describe('stored bytes under a retention period that is not a whole number of wi
     expect(await db.store.storedBytes.usage(s, clock, 100)).toEqual({ usedBytes: 0, waitMs: null });
   });
 });
+
+describe('stored bytes written by processes whose clocks differ, and by replays', () => {
+  const t0 = 1_800_000_000_000;
+  let clock = t0;
+  const db = useTestStore('stored-clocks', { retentionMs: RETENTION_MS, now: () => clock });
+  const event = (subscriberId: string, payload = '{}') => ({
+    id: newId('evt', clock),
+    subscriberId,
+    type: 'custom.clocks',
+    payload,
+    createdAt: clock,
+  });
+
+  it('stops counting an older window written late (a clock behind) at its own end', async () => {
+    const s = newId('sub');
+    clock = t0 + 5 * WINDOW_MS;
+    await db.store.deliveries.writeEvents([{ event: event(s), endpoints: [] }]);
+    const newer = (await db.store.storedBytes.usage(s, clock, 0)).usedBytes;
+    // A process whose clock is four windows behind writes an event: its window ends first.
+    clock = t0 + WINDOW_MS;
+    await db.store.deliveries.writeEvents([{ event: event(s, '{"late":true}'), endpoints: [] }]);
+    clock = t0 + 2 * WINDOW_MS + RETENTION_MS;
+    expect((await db.store.storedBytes.usage(s, clock, 0)).usedBytes).toBe(newer);
+  });
+
+  it("says when a request fits counting the same call's writes, and checks a replay only for the deliveries it would create", async () => {
+    const s = newId('sub');
+    const endpoint = (path: string) => buildEndpoint({ subscriberId: s, url: `https://example.com/${path}` });
+    const [a, b] = [endpoint('a'), endpoint('b')];
+    clock = t0;
+    const stored = event(s);
+    await db.store.deliveries.writeEvents([{ event: stored, endpoints: [a] }]);
+    const used = (await db.store.storedBytes.usage(s, clock, 0)).usedBytes;
+    // A replay to the endpoint that has its delivery already writes nothing: it fits a limit with
+    // no room; to a new one it needs a delivery's worth, more than the room left.
+    const summary = { id: stored.id, subscriberId: s, type: stored.type, createdAt: stored.createdAt };
+    const again = await db.store.deliveries.writeEvents([{ event: summary, endpoints: [a], storedBytesLimit: used }]);
+    expect(again[0]?.kind).toBe('new');
+    const toNew = await db.store.deliveries.writeEvents([{ event: summary, endpoints: [b], storedBytesLimit: used + 100 }]);
+    expect(toNew[0]).toMatchObject({ kind: 'stored', usedBytes: used });
+    // Two groups in one call, half a window into the next: the second fits only once the first
+    // group's bytes, written by the same call, have expired too (the end of the window they go
+    // into, not a whole window and the retention period from now).
+    clock = t0 + WINDOW_MS + WINDOW_MS / 2;
+    const first = event(s, JSON.stringify({ blob: 'x'.repeat(3000) }));
+    const second = event(s, JSON.stringify({ blob: 'y'.repeat(3000) }));
+    // Room for the first group (~3,350 bytes) and no more.
+    const limit = used + 3400;
+    const both = await db.store.deliveries.writeEvents([
+      { event: first, endpoints: [], group: 1, storedBytesLimit: limit },
+      { event: second, endpoints: [], group: 2, storedBytesLimit: limit },
+    ]);
+    expect(both[0]?.kind).toBe('new');
+    // What t0's window frees (~2,500 bytes) is not enough: the wait runs to the end of this call's window.
+    expect(used).toBeLessThan(3000);
+    expect(both[1]).toMatchObject({ kind: 'stored', waitMs: t0 + 2 * WINDOW_MS + RETENTION_MS - clock });
+  });
+});

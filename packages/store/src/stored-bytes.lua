@@ -59,13 +59,15 @@ local function storedRoll(key, now, retention)
       redis.call('HDEL', key, unpack(gone))
     end
     state.u = math.max(0, state.u)
-    state.n = nextFall
+    local was = tonumber(h[1])
     if nextFall then
       redis.call('HSET', key, 'u', state.u, 'n', nextFall)
-    else
+    elseif was ~= 0 or state.n then
+      -- Nothing counted any more (written once: an emptied key read again writes nothing).
       redis.call('HSET', key, 'u', 0)
       redis.call('HDEL', key, 'n')
     end
+    state.n = nextFall
   end
   storedState[key] = state
   return state
@@ -116,26 +118,34 @@ function StoredBytes.wait(key, now, retention, limit, bytes)
   if bytes > limit then
     return -1
   end
+  local w = storedWindowMs(retention)
   local all = redis.call('HGETALL', key)
-  local windows = {}
+  local byStart = {}
   for i = 1, #all, 2 do
     local t = tonumber(string.match(all[i], '^t(%d+)$'))
     if t then
-      windows[#windows + 1] = { t = t, n = tonumber(all[i + 1]) or 0 }
+      byStart[t] = (byStart[t] or 0) + (tonumber(all[i + 1]) or 0)
     end
+  end
+  -- This call's own charges, not written yet, fall with the window they will be written in.
+  if state.pending > 0 then
+    local t = state.at - state.at % w
+    byStart[t] = (byStart[t] or 0) + state.pending
+  end
+  local windows = {}
+  for t, n in pairs(byStart) do
+    windows[#windows + 1] = { t = t, n = n }
   end
   table.sort(windows, function(x, y)
     return x.t < y.t
   end)
   local over = state.u + bytes - limit
-  local w = storedWindowMs(retention)
   for _, x in ipairs(windows) do
     over = over - x.n
     if over <= 0 then
       return math.max(1, x.t + w + retention - now)
     end
   end
-  -- This call's own charges, not written yet, fall last.
   return w + retention
 end
 
@@ -169,7 +179,9 @@ function StoredBytes.flush()
       redis.call('PEXPIRE', key, ttl, 'GT')
     end
     redis.call('HINCRBY', key, 'u', state.pending)
-    if not state.n then
+    -- The next fall is the oldest window's end: a process whose clock runs behind may write one
+    -- older than those counted.
+    if not state.n or ends < state.n then
       redis.call('HSET', key, 'n', ends)
       state.n = ends
     end
