@@ -1,9 +1,10 @@
 import type { StoredEvent } from '@hookrelay/contracts';
 import { bytesOf, ParsedEvents } from './parsed-events';
 
-const event = (id: string, payloadChars: number): StoredEvent => ({
+// Each event its own subscriber's unless given: the bound's share per subscriber is tested apart.
+const event = (id: string, payloadChars: number, subscriberId = `sub_${id}`): StoredEvent => ({
   id,
-  subscriberId: 'sub_1',
+  subscriberId,
   type: 'custom.t',
   payload: JSON.stringify({ k: 'x'.repeat(payloadChars - 10) }),
   createdAt: 1,
@@ -51,8 +52,25 @@ describe('ParsedEvents', () => {
     expect(events.get('evt_small')).toBeDefined();
   });
 
+  it("holds one subscriber's events to a quarter of the bound, so its rotation never pushes out another's", () => {
+    // Ids and subscribers of the same lengths: every event weighs the same.
+    const mine = (i: number) => event(`evt_m${String(i).padStart(2, '0')}`, 100, 'sub_many');
+    const one = bytesOf(mine(0));
+    const events = new ParsedEvents(one * 8);
+    const other = event('evt_oth', 100, 'sub_othr');
+    expect(bytesOf(other)).toBe(one);
+    events.keep(other);
+    for (let i = 0; i < 50; i++) events.keep(mine(i));
+    expect(events.get('evt_oth')).toBe(other);
+    // Two of its own kept (a quarter of eight), the newest.
+    expect(events.size).toBe(one * 3);
+    expect(events.get('evt_m49')).toBeDefined();
+    expect(events.get('evt_m48')).toBeDefined();
+    expect(events.get('evt_m47')).toBeUndefined();
+  });
+
   it('counts two bytes a character, what V8 may hold a non-Latin-1 string in', () => {
-    const e = { ...event('evt_1', 100), payload: '"☕☕"' };
+    const e = { ...event('evt_1', 100, 'sub_1'), payload: '"☕☕"' };
     expect(bytesOf(e)).toBe(2 * (4 + 5 + 5 + 8) + 64);
   });
 });

@@ -23,9 +23,12 @@ export class ParsedEvents {
     return this.events.get(id);
   }
 
-  /** Keeps an event just read (unless it is over a quarter of the bound), making room by the least recently used. */
+  /**
+   * Keeps an event just read (unless it is over a quarter of the bound), making room by the least
+   * recently used: its subscriber's own first while they hold a quarter of the bound.
+   */
   keep(event: StoredEvent): void {
-    this.events.keep(event.id, event, bytesOf(event));
+    this.events.keep(event.id, event, bytesOf(event), event.subscriberId);
   }
 
   /** Bytes kept now, as `bytesOf` counts them (for tests and the curious). */

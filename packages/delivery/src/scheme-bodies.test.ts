@@ -3,7 +3,8 @@ import { BYTES_FROM_CHARS, SchemeBodies } from './scheme-bodies';
 
 const X_SIGNATURE = { scheme: 'x-signature' } as const;
 const HUB = { scheme: 'x-hub-signature', algorithm: 'sha256', prefix: true } as const;
-const event = (id: string, payload: unknown) => ({ id, payload: JSON.stringify(payload) });
+// Each event its own subscriber's unless given: the bound's share per subscriber is tested apart.
+const event = (id: string, payload: unknown, subscriberId = `sub_${id}`) => ({ id, payload: JSON.stringify(payload), subscriberId });
 
 describe('SchemeBodies', () => {
   it("makes an event's x-signature body once, however many endpoints and attempts send it, and the same as bodyForScheme", () => {
@@ -61,7 +62,7 @@ describe('SchemeBodies', () => {
     expect(make).toHaveBeenCalledTimes(1);
     expect(bodies.size).toBe(raw.length + reserialised.length);
     // One character short of it: the stored text, nothing kept.
-    const small = { id: 'evt_small', payload: 'x'.repeat(BYTES_FROM_CHARS - 1) };
+    const small = { id: 'evt_small', payload: 'x'.repeat(BYTES_FROM_CHARS - 1), subscriberId: 'sub_small' };
     expect(bodies.bodyFor(HUB, small)).toBe(small.payload);
     expect(bodies.size).toBe(raw.length + reserialised.length);
   });
@@ -72,8 +73,28 @@ describe('SchemeBodies', () => {
     const zenduty = event('evt_zenduty', { text: '😀'.repeat(BYTES_FROM_CHARS) });
     const first = bodies.bodyFor(X_SIGNATURE, zenduty);
     // Forty other large events, each encoded once: 4 MB through a 1 MB cache of their own.
-    for (let i = 0; i < 40; i++) bodies.bodyFor(HUB, { id: `evt_other${i}`, payload: 'x'.repeat(100_000) });
+    for (let i = 0; i < 40; i++) bodies.bodyFor(HUB, { id: `evt_other${i}`, payload: 'x'.repeat(100_000), subscriberId: `sub_other${i}` });
     expect(bodies.bodyFor(X_SIGNATURE, zenduty)).toBe(first);
+    expect(make).toHaveBeenCalledTimes(1);
+  });
+
+  it("holds one subscriber's bodies to a quarter of the bound: its own rotation pushes out its own, never the others'", () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies({ maxBytes: 1000, make });
+    // Three other subscribers' bodies of ~110 B each, then one subscriber's 40 events in rotation.
+    const others = ['x', 'y', 'z'].map((k) => event(`evt_${k}`, { k: k.repeat(100) }, `sub_${k}`));
+    for (const e of others) bodies.bodyFor(X_SIGNATURE, e);
+    const rotation = Array.from({ length: 40 }, (_, i) => event(`evt_r${i}`, { k: String(i).repeat(100 / String(i).length) }, 'sub_rot'));
+    for (let round = 0; round < 3; round++) for (const e of rotation) bodies.bodyFor(X_SIGNATURE, e);
+    expect(bodies.size).toBeLessThanOrEqual(1000);
+    make.mockClear();
+    for (const e of others) bodies.bodyFor(X_SIGNATURE, e);
+    expect(make).not.toHaveBeenCalled();
+    // The rotation holds two of its bodies (a quarter, 250 B): the third newest was pushed out.
+    bodies.bodyFor(X_SIGNATURE, rotation[39]!);
+    bodies.bodyFor(X_SIGNATURE, rotation[38]!);
+    expect(make).not.toHaveBeenCalled();
+    bodies.bodyFor(X_SIGNATURE, rotation[37]!);
     expect(make).toHaveBeenCalledTimes(1);
   });
 });

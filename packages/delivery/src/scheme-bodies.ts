@@ -25,6 +25,8 @@ export interface SchemeBodiesOptions {
  * Each kind is kept in a cache of its own, bounded in bytes (the least recently used go first, and
  * a body over a quarter of its bound is made each time): cheap raw bytes of other subscribers'
  * large events cannot push out a re-serialised body, which costs ~80 ms per MiB to make again.
+ * One subscriber's bodies hold at most a quarter of each (BytesBoundedCache): its own events
+ * rotating through the cache push out its own bodies, not the others'.
  */
 export class SchemeBodies {
   private readonly reserialised: BytesBoundedCache<string | Buffer>;
@@ -38,21 +40,21 @@ export class SchemeBodies {
     this.make = options.make ?? bodyForScheme;
   }
 
-  bodyFor(config: SignatureConfig, event: Pick<StoredEvent, 'id' | 'payload'>): string | Buffer {
+  bodyFor(config: SignatureConfig, event: Pick<StoredEvent, 'id' | 'payload' | 'subscriberId'>): string | Buffer {
     if (config.scheme === 'x-signature') {
       const kept = this.reserialised.get(event.id);
       if (kept !== undefined) return kept;
       const text = this.make(config, event.payload);
       // x-signature bodies are ASCII (json.dumps escapes the rest): a byte per character.
       const body = text.length < BYTES_FROM_CHARS ? text : Buffer.from(text);
-      this.reserialised.keep(event.id, body, body.length);
+      this.reserialised.keep(event.id, body, body.length, event.subscriberId);
       return body;
     }
     if (event.payload.length < BYTES_FROM_CHARS) return event.payload;
     const kept = this.encoded.get(event.id);
     if (kept !== undefined) return kept;
     const body = Buffer.from(event.payload);
-    this.encoded.keep(event.id, body, body.length);
+    this.encoded.keep(event.id, body, body.length, event.subscriberId);
     return body;
   }
 
