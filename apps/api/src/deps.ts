@@ -40,7 +40,7 @@ export interface ApiDeps {
   /** Sends one event to one endpoint now and records it (the endpoint test button). */
   sendTest: (endpoint: Endpoint, event: StoredEvent) => Promise<TestSendResult>;
   /** Sends with an endpoint's outbound auth (OAuth tokens, Digest nonces): used by verification. */
-  auth: Pick<AuthenticatedSender, 'send'>;
+  auth: Pick<AuthenticatedSender, 'send' | 'forget'>;
   /** Disables endpoints on request, with the same bookkeeping as automatic disabling. */
   guard: EndpointGuard;
   /** The limits in force for each subscriber (quotas and publish rate): the admin's overrides over the server's defaults. */

@@ -1,3 +1,4 @@
+import type { AuthenticatedSender } from '@hookrelay/delivery';
 import { TestReceiver } from '@hookrelay/testing';
 import { TokenServer } from '../../../packages/delivery/src/auth/test-servers/token-server';
 import { useApiHarnessPerTest, type ApiHarness, type ApiHarnessOptions } from './api-harness';
@@ -95,6 +96,37 @@ describe('endpoint auth through the API', () => {
     } finally {
       await tokenServer.close();
       await receiver.close();
+    }
+  });
+
+  it('keeps no token for an endpoint whose create was refused after its verification fetched one, nor for a deleted one', async () => {
+    const api = await start();
+    const tokens = new TokenServer({ clientId: 'hookrelay', clientSecret: 'cs-verify-4567' });
+    const tokenServer = await TestReceiver.start(tokens.reply);
+    const refusing = await TestReceiver.start({ status: 500 });
+    const accepting = await TestReceiver.start({ status: 200 });
+    const kept = () => (api.deps.auth as AuthenticatedSender).kept.tokens;
+    try {
+      const auth = {
+        type: 'oauth2-client-credentials',
+        tokenUrl: `${tokenServer.url}/token`,
+        clientId: 'hookrelay',
+        clientSecret: 'cs-verify-4567',
+      };
+      // Refused (422) with a token fetched: the endpoint id is never stored, so nothing may stay under it.
+      for (let i = 0; i < 3; i++)
+        expect((await api.call('POST', base, { body: { url: refusing.url, verify: 'post', auth } })).status).toBe(422);
+      expect(tokens.issued).toHaveLength(3);
+      expect(kept()).toBe(0);
+      const created = await api.call('POST', base, { body: { url: accepting.url, verify: 'post', auth } });
+      expect(created.status).toBe(201);
+      expect(kept()).toBe(1);
+      expect((await api.call('DELETE', `${base}/${created.body.id}`)).status).toBe(204);
+      expect(kept()).toBe(0);
+    } finally {
+      await tokenServer.close();
+      await refusing.close();
+      await accepting.close();
     }
   });
 

@@ -84,6 +84,17 @@ const NO_CREDENTIALS: SendCredentials = Object.freeze({ kind: 'none' });
 export class AuthenticatedSender {
   constructor(private readonly options: AuthenticatedSenderOptions) {}
 
+  /** Drops what is kept for an endpoint (its OAuth token, its Digest session): it changed, went, or never came to be. */
+  forget(endpointId: string): void {
+    this.options.oauth.forget(endpointId);
+    this.options.digest.forget(endpointId);
+  }
+
+  /** Endpoints with an OAuth token and with a Digest session kept (for tests and the curious). */
+  get kept(): { tokens: number; digestSessions: number } {
+    return { tokens: this.options.oauth.size, digestSessions: this.options.digest.size };
+  }
+
   /**
    * The endpoint's credentials, to obtain before the attempt takes its receiver's address slot.
    * At once, with no await, when it needs none or its token is cached (the common case, on every

@@ -37,6 +37,11 @@ export class DigestSessions {
     return { challenge: entry.challenge, nc: 1 };
   }
 
+  /** Endpoints with a session kept (for tests and the curious). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   forget(endpointId: string): void {
     this.entries.delete(endpointId);
   }

@@ -114,6 +114,11 @@ export class OAuthTokenCache {
     for (const key of this.inflight.keys()) if (key.startsWith(`${endpointId}\n`)) this.forgottenWhileFetching.add(endpointId);
   }
 
+  /** Endpoints with a token kept (for tests and the curious). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   /** Drops every token (the endpoint-change messages sent while the worker was disconnected are lost). */
   clear(): void {
     this.entries.clear();
