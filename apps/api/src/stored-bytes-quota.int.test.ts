@@ -35,7 +35,7 @@ describe('stored bytes per subscriber (limits.maxStoredBytes)', () => {
     const { sid } = await newSubscriber(h);
     expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toMatchObject({
       limits: { maxStoredBytes: 1024 ** 3 },
-      usage: { storedBytes: 0 },
+      usage: { storedBytes: 0, deliveriesHeld: false },
     });
     expect((await h.call('POST', `/v1/subscribers/${sid}/events`, { body: eventOf(1000) })).status).toBe(202);
     // The event's JSON (its payload and ~100 characters of id, type and time) and ~200 bytes beside it.
@@ -115,7 +115,14 @@ describe('stored bytes per subscriber (limits.maxStoredBytes)', () => {
     expect(await usageOf(sid)).toBe(used);
 
     // At the limit, a disable still ends the endpoint's deliveries and announces itself.
-    expect((await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxStoredBytes: used } } })).status).toBe(200);
+    const atLimit = await h.call('PATCH', `/v1/subscribers/${sid}`, { body: { limits: { maxStoredBytes: used } } });
+    expect(atLimit.status).toBe(200);
+    // At it, not a tenth over it: publishes are refused, deliveries still go.
+    expect(atLimit.body.usage).toMatchObject({ storedBytes: used, deliveriesHeld: false });
+    const wellOver = await h.call('PATCH', `/v1/subscribers/${sid}`, {
+      body: { limits: { maxStoredBytes: Math.floor((used * 10) / 11) } },
+    });
+    expect(wellOver.body.usage).toMatchObject({ storedBytes: used, deliveriesHeld: true });
     const disabled = await h.call('PATCH', `/v1/subscribers/${sid}/endpoints/${first}`, { body: { status: 'disabled' } });
     expect(disabled.status).toBe(200);
     expect(await h.store.deliveries.get(deliveryId(published.body.id, first))).toMatchObject({ state: 'failed' });

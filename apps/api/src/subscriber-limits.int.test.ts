@@ -30,7 +30,7 @@ describe('per-subscriber limits', () => {
           workUnitsBurst: 250000,
           maxStoredBytes: 1073741824,
         },
-        usage: { endpoints: 1, sources: 0, deletedEndpoints: 0, storedBytes: 0 },
+        usage: { endpoints: 1, sources: 0, deletedEndpoints: 0, storedBytes: 0, deliveriesHeld: false },
       };
       expect((await h.call('GET', `/v1/subscribers/${sid}`)).body).toEqual(expected);
       expect((await h.call('GET', `/v1/subscribers/${sid}`, { key })).body).toEqual(expected);
@@ -184,6 +184,7 @@ describe('per-subscriber limits', () => {
         sources: 0,
         deletedEndpoints: 3,
         storedBytes: 0,
+        deliveriesHeld: false,
       });
       // The first deletion ages out of the 60 s retention period: room for one more.
       clock.advance(31_000);
@@ -196,6 +197,7 @@ describe('per-subscriber limits', () => {
         sources: 0,
         deletedEndpoints: 2,
         storedBytes: 0,
+        deliveriesHeld: false,
       });
     });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import { newId } from '@hookrelay/contracts';
+import { storedBytesHoldAt } from '@hookrelay/store';
 import { z } from 'zod';
 import { principalOf, requireAdmin } from '../auth';
 import type { ApiDeps } from '../deps';
@@ -86,7 +87,9 @@ export function adminRoutes(deps: ApiDeps): Router {
     ]);
     if (!subscriber) throw new NotFoundError('subscriber');
     const stored = await deps.store.storedBytes.usage(sid, deps.now(), limits.maxStoredBytes);
-    return { ...subscriber, limits, usage: { endpoints, sources, deletedEndpoints, storedBytes: stored.usedBytes } };
+    // Whether admission holds its deliveries for its stored bytes (admit.lua), as the limit now reads.
+    const deliveriesHeld = limits.maxStoredBytes > 0 && stored.usedBytes >= storedBytesHoldAt(limits.maxStoredBytes);
+    return { ...subscriber, limits, usage: { endpoints, sources, deletedEndpoints, storedBytes: stored.usedBytes, deliveriesHeld } };
   }
 
   router.get('/subscribers/:sid', async (req, res) => {

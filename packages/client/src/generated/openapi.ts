@@ -1800,7 +1800,8 @@ export interface components {
          *         "endpoints": 3,
          *         "sources": 1,
          *         "deletedEndpoints": 0,
-         *         "storedBytes": 184220
+         *         "storedBytes": 184220,
+         *         "deliveriesHeld": false
          *       }
          *     }
          */
@@ -1814,6 +1815,8 @@ export interface components {
                 deletedEndpoints: number;
                 /** @description Bytes written within the retention period, against limits.maxStoredBytes (what is written is counted, not what is left: an attempt list trimmed to its newest still counts the attempts it dropped until they would have expired). */
                 storedBytes: number;
+                /** @description Whether its deliveries wait for its stored bytes: true once storedBytes is a tenth over limits.maxStoredBytes, until it is under that again (as older records expire, or the admin raises the limit). They are not lost: each goes when admission next looks (within 30 s), unless its event expires first. */
+                deliveriesHeld: boolean;
             };
         };
         /**
