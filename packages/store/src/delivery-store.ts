@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, Endpoint, StoredEvent } from '@hookrelay/contracts';
-import { deliveryId } from '@hookrelay/contracts';
 import type { QueuedDeliveries, QueuedDelivery } from '@hookrelay/queue';
 import { ATTEMPT_LIMITS, boundAttempt } from './attempt-bounds';
 import { ENDPOINT_HEALTH_LUA } from './endpoint-health-store';
 import { ENDPOINT_HOURLY_COUNTS_LUA, HOURS_KEPT } from './endpoint-hourly-counts';
-import { parseStoredEvent, serializeEvent, type EventStore, type EventSummary } from './event-store';
-import { LOG_ENTRY } from './history-log';
+import { parseStoredEvent, type EventStore, type EventSummary } from './event-store';
+import { CREATE_EVENT, writeEvents, type EventToWrite, type EventWrite, type NewDelivery } from './event-writes';
 import { STORED_BYTES_LUA } from './stored-bytes-lua';
 import type { Keys } from './keys';
 import { laneScript, parseLaneEntry, type LaneClass, type LaneEntry } from './lanes/lane-store';
 import { TurnBatch } from './turn-batch';
 
-const CREATE_EVENT = `${LOG_ENTRY}\n${STORED_BYTES_LUA}\n${laneScript(join(__dirname, 'create-event.lua'))}`;
 // The attempt script runs the endpoint's health update too (EndpointHealthStore's, endpoint-health.lua),
 // which counts the attempt in the endpoint's hour (EndpointHourlyCounts', endpoint-hourly-counts.lua).
 const RECORD_ATTEMPTS = `${STORED_BYTES_LUA}\n${ENDPOINT_HOURLY_COUNTS_LUA}\n${ENDPOINT_HEALTH_LUA}\n${laneScript(join(__dirname, 'record-attempts.lua'))}`;
@@ -25,7 +22,6 @@ const END_DELIVERIES = laneScript(join(__dirname, 'end-deliveries.lua'));
 const READ_DELIVERIES = readFileSync(join(__dirname, 'read-deliveries.lua'), 'utf8');
 
 type ScriptedRedis = Redis & {
-  hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): Promise<RawEventWrite[]>;
   hookrelayRecordAttempts(...args: Array<string | number>): Promise<Array<[number, number, number, number?]>>;
   hookrelayLoadForAttempts(...args: string[]): Promise<Array<string[] | string | number | null>>;
   hookrelayReopenDeliveries(...args: Array<string | number>): Promise<number[]>;
@@ -35,10 +31,6 @@ type ScriptedRedis = Redis & {
 
 /** read-deliveries.lua's answer for one delivery: its record, its scheduler entry, an earlier version's job, or nothing. */
 type ReadDeliveryReply = [1, string[]] | [2, string] | [3, string, string] | [0];
-/** The same script queued inside a transaction: it answers with the transaction, its reply comes from exec(). */
-type ScriptedMulti = ChainableCommander & {
-  hookrelayCreateEvent(...args: Array<string | number | Array<string | number>>): ChainableCommander;
-};
 
 /** An endpoint's run of failed deliveries, as the circuit breaker sees it. */
 export interface FailureStreak {
@@ -46,66 +38,6 @@ export interface FailureStreak {
   /** When the run began; null when the last delivery succeeded. */
   failingSince: number | null;
 }
-
-export interface NewDelivery {
-  id: string;
-  eventId: string;
-  endpointId: string;
-  /** False when the (event, endpoint) pair had a delivery already: nothing was written for it. */
-  created: boolean;
-}
-
-/** create-event.lua's answer for one event. */
-type RawEventWrite =
-  ['new', number[]] | ['repeat', string, string?] | ['reused'] | ['skipped'] | ['stale'] | ['stored', number, number, number];
-
-/** An event to write, with its fan-out and, when the caller sent one, its idempotency key. */
-export interface EventToWrite {
-  /**
-   * The event, or (a replay) the summary of one stored already: only its deliveries are written,
-   * and its payload is neither read nor sent again (a 1 MiB event's replay sent Redis 2.2 MB that
-   * create-event.lua's SET NX then threw away).
-   */
-  event: StoredEvent | EventSummary;
-  endpoints: readonly Pick<Endpoint, 'id'>[];
-  /**
-   * The request it belongs to: a group's events are written all or none, and never split across
-   * script calls. @defaultValue its own group
-   */
-  group?: number;
-  /** The idempotency key (IdempotencyStore.keyOf) and the digest of the request it came with. */
-  idempotency?: { key: string; digest: string };
-  /**
-   * The version of its subscriber's endpoints that `endpoints` were read at (EndpointStore.lastListed):
-   * when they have changed since, nothing of its group is written and each of its events is
-   * `stale`. @defaultValue not checked
-   */
-  endpointsVersion?: string;
-  /**
-   * The bytes its subscriber may keep written within the retention period (stored-bytes.lua): when
-   * its group would take the subscriber over, nothing of the group is written and each of its
-   * events is `stored`. Whatever is written is counted either way. @defaultValue not checked
-   */
-  storedBytesLimit?: number;
-}
-
-/**
- * What writing one event did: `new` with its deliveries; `repeat` when its idempotency key names an
- * earlier event of the same request (nothing written), with the endpoints that event's deliveries
- * were created for, when they are kept beside the key (not for keys written by earlier versions,
- * nor for a key named earlier in the same group); `reused` when the key names an event of
- * another request (nothing of its group written); `skipped` when another event of its group was
- * `reused`; `stale` when its group's endpoints changed after the version it was given (nothing of
- * the group written); `stored` when its group would take its subscriber over `storedBytesLimit`
- * (nothing of the group written; `waitMs` until it would fit, -1 never).
- */
-export type EventWrite =
-  | { kind: 'new'; deliveries: NewDelivery[] }
-  | { kind: 'repeat'; eventId: string; endpointIds?: string[] }
-  | { kind: 'reused' }
-  | { kind: 'skipped' }
-  | { kind: 'stale' }
-  | { kind: 'stored'; usedBytes: number; limitBytes: number; waitMs: number };
 
 /** What changes on a delivery record when an attempt ends. */
 export interface DeliveryStatePatch {
@@ -126,9 +58,6 @@ function parseDelivery(hash: Record<string, string>): DeliveryRecord | null {
   for (const [k, v] of Object.entries(hash)) if (!k.startsWith('_')) out[k] = NUMERIC_FIELDS.has(k) ? Number(v) : v;
   return out as unknown as DeliveryRecord;
 }
-
-/** create-event.lua calls are split at about this many keys (a batch of 1,000 one-endpoint events is 6,000). */
-const KEYS_PER_CALL = 8000;
 
 /** A delivery not attempted yet, as its record will read once written. */
 export function pendingDelivery(
@@ -295,96 +224,16 @@ export class DeliveryStore {
   }
 
   /**
-   * createForEvents with idempotency keys and groups: each event's key is taken by the script that
-   * writes the event (create-event.lua), and a group (one request) is written all or none. A
-   * transaction rather than one call: events are split into calls of about KEYS_PER_CALL keys, at
-   * group boundaries only, and all the calls land or none does.
+   * createForEvents with idempotency keys and groups (event-writes.ts): each event's key is taken by
+   * the script that writes the event, a group (one request) is written all or none, and a group
+   * over its subscriber's stored bytes is refused whole.
    */
-  async writeEvents(items: readonly EventToWrite[], opts: { schedule?: boolean; idempotencyTtlMs?: number } = {}): Promise<EventWrite[]> {
-    const now = this.now();
-    const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
-    let call: (typeof calls)[number] | undefined;
-    let lastGroup: number | undefined;
-    const planned = items.map(({ event, endpoints, group, idempotency, endpointsVersion, storedBytesLimit }, index) => {
-      const deliveries = endpoints.map((endpoint) => ({
-        id: deliveryId(event.id, endpoint.id),
-        eventId: event.id,
-        endpointId: endpoint.id,
-      }));
-      const groupId = group ?? -1 - index;
-      if (!call || (call.keys.length >= KEYS_PER_CALL && groupId !== lastGroup)) {
-        call = {
-          keys: [],
-          args: [
-            this.retentionMs,
-            now,
-            this.keys.sched(),
-            opts.schedule === false ? '0' : '1',
-            opts.idempotencyTtlMs ?? this.retentionMs,
-            this.keys.subscriberStoredBytesPrefix(),
-          ],
-        };
-        calls.push(call);
-      }
-      lastGroup = groupId;
-      const subscriberDeliveries = this.keys.subscriberDeliveries(event.subscriberId);
-      const eventKey = this.keys.event(event.id);
-      call.keys.push(eventKey, this.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
-      // Only a checked fan-out names the version key: a batch of 1,000 would send it 1,000 times.
-      if (endpointsVersion !== undefined) call.keys.push(this.keys.subscriberEndpointsVersion(event.subscriberId));
-      call.args.push(
-        groupId,
-        idempotency?.digest ?? '',
-        'payload' in event ? serializeEvent(event) : '',
-        event.id,
-        event.createdAt,
-        event.subscriberId,
-        event.type,
-        deliveries.length,
-        endpointsVersion ?? '',
-        storedBytesLimit ?? '',
-      );
-      for (const d of deliveries) {
-        call.keys.push(
-          this.keys.delivery(d.id),
-          this.queued.jobKey(d.id),
-          subscriberDeliveries,
-          this.keys.endpointDeliveries(d.endpointId),
-        );
-        call.args.push(d.id, d.endpointId);
-      }
-      return deliveries;
-    });
-    const replies: RawEventWrite[] = [];
-    if (calls.length === 1) {
-      // One call is atomic by itself: no MULTI and EXEC around it (two commands fewer a publish).
-      const [only] = calls as [(typeof calls)[number]];
-      replies.push(...(await this.redis.hookrelayCreateEvent(only.keys.length, only.keys, only.args)));
-    } else {
-      const multi = this.redis.multi();
-      // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
-      for (const c of calls) (multi as ScriptedMulti).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
-      const results = await multi.exec();
-      if (!results) throw new Error('transaction aborted');
-      for (const [err, reply] of results) {
-        if (err) throw err;
-        replies.push(...(reply as RawEventWrite[]));
-      }
-    }
-    return planned.map((deliveries, i): EventWrite => {
-      const reply = replies[i];
-      if (!reply) throw new Error('create-event.lua answered fewer events than it was given');
-      if (reply[0] === 'repeat') {
-        const endpoints = reply[2];
-        return endpoints === undefined
-          ? { kind: 'repeat', eventId: reply[1] }
-          : { kind: 'repeat', eventId: reply[1], endpointIds: endpoints === '' ? [] : endpoints.split(',') };
-      }
-      if (reply[0] === 'reused' || reply[0] === 'skipped' || reply[0] === 'stale') return { kind: reply[0] };
-      if (reply[0] === 'stored') return { kind: 'stored', usedBytes: reply[1], limitBytes: reply[2], waitMs: reply[3] };
-      const created = reply[1];
-      return { kind: 'new', deliveries: deliveries.map((d, j) => ({ ...d, created: created[j] === 1 })) };
-    });
+  writeEvents(items: readonly EventToWrite[], opts: { schedule?: boolean; idempotencyTtlMs?: number } = {}): Promise<EventWrite[]> {
+    return writeEvents(
+      { redis: this.redis, keys: this.keys, queued: this.queued, retentionMs: this.retentionMs, now: this.now() },
+      items,
+      opts,
+    );
   }
 
   async get(id: string): Promise<DeliveryRecord | null> {

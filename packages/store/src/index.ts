@@ -46,12 +46,10 @@ export {
   type AttemptScheduling,
   type LaneMove,
   type LaneMoveOptions,
-  type NewDelivery,
   type DeliveryStatePatch,
   type FailureStreak,
-  type EventToWrite,
-  type EventWrite,
 } from './delivery-store';
+export type { EventToWrite, EventWrite, NewDelivery } from './event-writes';
 export * from './lanes/lane-store';
 export { moveDueSetsBack, type DueSetsBackReport } from './lanes/due-sets-back';
 

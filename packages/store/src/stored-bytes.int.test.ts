@@ -1,6 +1,7 @@
 import { newId, type StoredEvent } from '@hookrelay/contracts';
 import { buildEndpoint } from '@hookrelay/testing';
-import { pendingDelivery, type EventToWrite } from './delivery-store';
+import { pendingDelivery } from './delivery-store';
+import type { EventToWrite } from './event-writes';
 import { serializeEvent } from './event-store';
 import { useTestStore } from './test-store';
 
