@@ -4,12 +4,14 @@
  * empty the cache of everything else. What the worker keeps per event (SchemeBodies,
  * ParsedEvents), which one subscriber's payloads could otherwise grow without bound.
  *
- * Each value has an owner (its event's subscriber), who may hold at most a quarter of the bound:
- * past it, keeping one more of its values drops its own least recently used first. Without that,
- * one subscriber rotating through a few more large events than the cache holds (eleven 1 MiB
- * payloads of emoji to an x-signature endpoint, retried 1 ms apart) dropped every other
- * subscriber's values, whose attempts then paid again what the cache saves them (an x-signature
- * body of 1 MiB: 33-53 ms of the worker's one event loop).
+ * Each value has an owner (its event's subscriber). While there is room anyone may hold any part of
+ * it; when room must be made, an owner holding more than a quarter of the bound gives up its least
+ * recently used first (the one holding most), and only when none does the least recently used of
+ * all go. Without that, one subscriber rotating through a few more large events than the cache
+ * holds (eleven 1 MiB payloads of emoji to an x-signature endpoint, retried 1 ms apart) dropped
+ * every other subscriber's values, whose attempts then paid again what the cache saves them (an
+ * x-signature body of 1 MiB: 33-53 ms of the worker's one event loop). A hard quarter each would
+ * have made a lone subscriber's own fan-out of three such events miss on every attempt.
  */
 export class BytesBoundedCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number; owner: string }>();
@@ -33,20 +35,15 @@ export class BytesBoundedCache<V> {
 
   /**
    * Keeps `value` for `owner` (unless the key is kept already, or it is over a quarter of the
-   * bound), making room by the owner's least recently used while it would hold over a quarter,
-   * then by everyone's.
+   * bound), making room, when it must, from the owner holding most while that is over a quarter,
+   * else from the least recently used of all.
    */
   keep(key: string, value: V, bytes: number, owner: string): void {
     const share = this.maxBytes / 4;
     if (bytes > share || this.entries.has(key)) return;
-    const own = this.owners.get(owner);
-    if (own)
-      for (const oldKey of own.keys) {
-        if (own.bytes + bytes <= share) break;
-        this.drop(oldKey);
-      }
-    for (const oldKey of this.entries.keys()) {
-      if (this.total + bytes <= this.maxBytes) break;
+    while (this.total + bytes > this.maxBytes) {
+      const oldKey = this.oldestOfTheLargestOwnerOver(share) ?? this.entries.keys().next().value;
+      if (oldKey === undefined) break;
       this.drop(oldKey);
     }
     this.entries.set(key, { value, bytes, owner });
@@ -55,6 +52,13 @@ export class BytesBoundedCache<V> {
     held.keys.add(key);
     held.bytes += bytes;
     this.owners.set(owner, held);
+  }
+
+  /** The least recently used key of the owner holding most, when that is over `share`. */
+  private oldestOfTheLargestOwnerOver(share: number): string | undefined {
+    let largest: { keys: Set<string>; bytes: number } | undefined;
+    for (const held of this.owners.values()) if (held.bytes > share && (!largest || held.bytes > largest.bytes)) largest = held;
+    return largest?.keys.values().next().value;
   }
 
   private drop(key: string): void {

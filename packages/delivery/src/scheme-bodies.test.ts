@@ -78,7 +78,7 @@ describe('SchemeBodies', () => {
     expect(make).toHaveBeenCalledTimes(1);
   });
 
-  it("holds one subscriber's bodies to a quarter of the bound: its own rotation pushes out its own, never the others'", () => {
+  it("makes room from a subscriber holding over a quarter of the bound: its own rotation pushes out its own, never the others'", () => {
     const make = jest.fn(bodyForScheme);
     const bodies = new SchemeBodies({ maxBytes: 1000, make });
     // Three other subscribers' bodies of ~110 B each, then one subscriber's 40 events in rotation.
@@ -90,11 +90,20 @@ describe('SchemeBodies', () => {
     make.mockClear();
     for (const e of others) bodies.bodyFor(X_SIGNATURE, e);
     expect(make).not.toHaveBeenCalled();
-    // The rotation holds two of its bodies (a quarter, 250 B): the third newest was pushed out.
+    // The rotation keeps what room the others leave it, its newest: its oldest went.
     bodies.bodyFor(X_SIGNATURE, rotation[39]!);
     bodies.bodyFor(X_SIGNATURE, rotation[38]!);
     expect(make).not.toHaveBeenCalled();
-    bodies.bodyFor(X_SIGNATURE, rotation[37]!);
+    bodies.bodyFor(X_SIGNATURE, rotation[0]!);
     expect(make).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets a subscriber alone use the whole bound: its fan-out of three large events, attempted in turn, is made once each', () => {
+    const make = jest.fn(bodyForScheme);
+    const bodies = new SchemeBodies({ maxBytes: 1000, make });
+    // Three bodies of ~210 B: together over a quarter of the bound, well within it.
+    const three = ['a', 'b', 'c'].map((k) => event(`evt_${k}`, { k: k.repeat(200) }, 'sub_alone'));
+    for (let endpoint = 0; endpoint < 40; endpoint++) for (const e of three) bodies.bodyFor(X_SIGNATURE, e);
+    expect(make).toHaveBeenCalledTimes(3);
   });
 });
