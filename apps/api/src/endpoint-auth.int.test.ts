@@ -121,6 +121,13 @@ describe('endpoint auth through the API', () => {
       const created = await api.call('POST', base, { body: { url: accepting.url, verify: 'post', auth } });
       expect(created.status).toBe(201);
       expect(kept()).toBe(1);
+      // New credentials: the token fetched under the old ones goes, whether or not the PATCH verifies.
+      const patched = await api.call('PATCH', `${base}/${created.body.id}`, { body: { auth: { ...auth, scope: 'hooks' } } });
+      expect(patched.status).toBe(200);
+      expect(kept()).toBe(0);
+      // A test send fetches one again; the delete drops it.
+      expect((await api.call('POST', `${base}/${created.body.id}/test`)).status).toBe(200);
+      expect(kept()).toBe(1);
       expect((await api.call('DELETE', `${base}/${created.body.id}`)).status).toBe(204);
       expect(kept()).toBe(0);
     } finally {

@@ -84,10 +84,16 @@ export function endpointRoutes(
    * places taken gets 429 `verifications_in_flight`. The place is given back when the verification's
    * work has let go, which may be after its answer (verifyEndpoint's deadline).
    */
-  async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint): Promise<void> {
+  async function verifyOrRefuse(mode: VerifyMode, endpoint: Endpoint, onLetGo: () => void): Promise<void> {
     if (mode === 'none') return;
     const release = verifications.take(endpoint.subscriberId, 'verify');
-    const result = await verifyEndpoint(mode, endpoint, deps, deps.now(), deps.verificationTimeoutMs, release);
+    // onLetGo once everything the verification started has let go, which may be after its answer:
+    // a Digest challenge or a token arriving late is kept by then.
+    const letGo = () => {
+      release();
+      onLetGo();
+    };
+    const result = await verifyEndpoint(mode, endpoint, deps, deps.now(), deps.verificationTimeoutMs, letGo);
     if (!result.ok) throw new AppError(422, 'verification_failed', `endpoint verification (${mode}) failed: ${result.answered}`);
   }
 
@@ -126,15 +132,21 @@ export function endpointRoutes(
       createdAt: now,
       updatedAt: now,
     };
+    // Its verification may leave a token or a Digest session under an id that will never be stored
+    // when the create is refused: kept, each refused create took one of the 10,000 places every
+    // subscriber's test sends and verifications share in this process (an 8 KB token a time: ~80 MB,
+    // and everyone else's tokens fetched again). Dropped on the refusal, and again once the
+    // verification's work has let go.
+    let refused = false;
+    const forgetIfRefused = () => {
+      if (refused) deps.auth.forget(endpoint.id);
+    };
     try {
-      await verifyOrRefuse(input.verify, endpoint);
+      await verifyOrRefuse(input.verify, endpoint, forgetIfRefused);
       if (!(await store.endpoints.create(endpoint, maxEndpoints))) throw new QuotaExceededError('maxEndpoints', maxEndpoints);
     } catch (err) {
-      // Its verification may have left a token or a Digest session under an id that will never be
-      // stored: kept, each refused create took one of the 10,000 places every subscriber's test
-      // sends and verifications share in this process (an 8 KB token a time: ~80 MB, and everyone
-      // else's tokens fetched again).
-      deps.auth.forget(endpoint.id);
+      refused = true;
+      forgetIfRefused();
       throw err;
     }
     res.status(201).json({ ...endpointView(summarizeEndpoint(endpoint)), secret: endpoint.secret });
@@ -208,7 +220,9 @@ export function endpointRoutes(
       if (target.url !== current.url) {
         changes.url = target.url;
         const mode = verify ?? current.verify ?? 'none';
-        if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes });
+        // What it fetched for the new settings goes with them, kept or refused (the API hears no
+        // endpoint changes): the next test send starts from the endpoint as stored.
+        if (mode !== 'none') await verifyOrRefuse(mode, { ...(await withSecretsOf(req)), ...changes }, () => deps.auth.forget(current.id));
       }
       if (!(await store.endpoints.update(current.id, changes))) throw new NotFoundError('endpoint');
       if (reEnabled) {
@@ -222,6 +236,8 @@ export function endpointRoutes(
       }
     } finally {
       release?.();
+      // A token or Digest session of its old URL or credentials must not answer for the new ones.
+      if (target.url !== current.url || auth) deps.auth.forget(current.id);
     }
     const saved = await store.endpoints.getSummary(current.id);
     if (!saved) throw new NotFoundError('endpoint');

@@ -137,6 +137,22 @@ describe('OAuthTokenCache', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('keeps the next token of an endpoint forgotten while a request for it failed', async () => {
+    const { cache, calls, answer } = setup({ expiresInS: 3600 });
+    const failing = cache.token('ep_1', AUTH);
+    cache.forget('ep_1');
+    await new Promise((r) => setImmediate(r));
+    calls[0]?.reject(new Error('token endpoint answered 500'));
+    await expect(failing).rejects.toThrow(/500/);
+    const next = cache.token('ep_1', AUTH);
+    void answer(1, 'tok-2');
+    expect(await next).toBe('tok-2');
+    // Kept: the forget was for the request that failed, not for this one.
+    expect(await cache.token('ep_1', AUTH)).toBe('tok-2');
+    expect(calls).toHaveLength(2);
+    expect(cache.size).toBe(1);
+  });
+
   it('keeps tokens of different endpoints apart', async () => {
     const { cache, calls, answer } = setup({ expiresInS: 3600 });
     const a = cache.token('ep_a', AUTH);

@@ -146,6 +146,9 @@ export class OAuthTokenCache {
       // Info, not warn: a subscriber's token endpoint or credentials fail this, once per attempt
       // (the attempt is recorded as an auth error); it is not the service's trouble.
       this.options.logger?.info({ endpointId, reason: (err as Error).message }, 'auth.token_failed');
+      // A forget heard while it ran has nothing left to hold back: the mark goes, as after a token
+      // (kept, it stayed for good, and held back the endpoint's next token).
+      this.forgottenWhileFetching.delete(endpointId);
       throw err;
     }
     const lifetimeMs = got.expiresInS !== undefined ? got.expiresInS * 1000 : (this.options.defaultLifetimeMs ?? 300_000);
