@@ -174,7 +174,7 @@ describe("a subscriber's stored bytes (stored-bytes.lua): what it wrote that Red
 
   it('leaves no key behind for a read, and answers how long until a subscriber over its limit is under it again', async () => {
     const s = sid();
-    expect(await used(s, 100)).toEqual({ usedBytes: 0, waitMs: null });
+    expect(await used(s, 100)).toEqual({ usedBytes: 0, waitMs: null, deliveriesHeld: false });
     expect(await db.redis.exists(db.store.keys.subscriberStoredBytes(s))).toBe(0);
     await write([{ event: eventOf(s, 500), endpoints: [] }]);
     clock = t0 + 5000;
@@ -182,6 +182,13 @@ describe("a subscriber's stored bytes (stored-bytes.lua): what it wrote that Red
     expect(usedBytes).toBeGreaterThan(500);
     expect(waitMs).toBe(t0 + WINDOW_MS + RETENTION_MS - clock);
     expect((await used(s, 1_000_000)).waitMs).toBeNull();
+    // Held or not by the limit recorded for admission (the last publish's or change's), whatever
+    // limit the reader passes: admission holds by that one.
+    expect((await used(s, 1_000_000)).deliveriesHeld).toBe(false);
+    await db.store.storedBytes.setLimit(s, 100, clock);
+    expect((await used(s, 1_000_000)).deliveriesHeld).toBe(true);
+    await db.store.storedBytes.setLimit(s, 0, clock);
+    expect((await used(s, 100)).deliveriesHeld).toBe(false);
   });
 });
 
@@ -203,7 +210,7 @@ describe('stored bytes under a retention period that is not a whole number of wi
     expect((await db.store.storedBytes.usage(s, clock, 100)).waitMs).toBe(540);
     // At its end, in the same window of the clock: gone.
     clock = t0 + 9640;
-    expect(await db.store.storedBytes.usage(s, clock, 100)).toEqual({ usedBytes: 0, waitMs: null });
+    expect(await db.store.storedBytes.usage(s, clock, 100)).toEqual({ usedBytes: 0, waitMs: null, deliveriesHeld: false });
   });
 });
 

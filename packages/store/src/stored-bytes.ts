@@ -6,13 +6,13 @@ import { STORED_BYTES_LUA } from './stored-bytes-lua';
 
 const READ = `${STORED_BYTES_LUA}
 local now, retention, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local used = StoredBytes.usage(KEYS[1], now, retention)
-return { used, StoredBytes.wait(KEYS[1], now, retention, limit, 1) or -1 }`;
+local used, recorded = StoredBytes.usage(KEYS[1], now, retention)
+return { used, StoredBytes.wait(KEYS[1], now, retention, limit, 1) or -1, recorded }`;
 
 const SET_LIMIT = `${STORED_BYTES_LUA}\n${laneScript(join(__dirname, 'set-stored-bytes-limit.lua'))}`;
 
 type StoredBytesRedis = Redis & {
-  hookrelayReadStoredBytes(key: string, nowMs: number, retentionMs: number, limit: number): Promise<[number, number]>;
+  hookrelayReadStoredBytes(key: string, nowMs: number, retentionMs: number, limit: number): Promise<[number, number, number]>;
   hookrelaySetStoredBytesLimit(
     key: string,
     limitsKey: string,
@@ -30,6 +30,11 @@ export interface StoredBytesUsage {
   usedBytes: number;
   /** Null while it is under the limit (or there is none); else how long until it is under it again. */
   waitMs: number | null;
+  /**
+   * Whether admission holds its deliveries now: by the limit its last publish or limit change
+   * recorded (admit.lua reads that one), which lags a changed server default until either.
+   */
+  deliveriesHeld: boolean;
 }
 
 /**
@@ -60,13 +65,19 @@ export class StoredBytes {
 
   /** What the subscriber has written within the retention period at `nowMs`, against `limitBytes` (0: none). */
   async usage(subscriberId: string, nowMs: number, limitBytes: number): Promise<StoredBytesUsage> {
-    const [used, waitMs] = await (this.redis as StoredBytesRedis).hookrelayReadStoredBytes(
+    const [used, waitMs, recorded] = await (this.redis as StoredBytesRedis).hookrelayReadStoredBytes(
       this.keys.subscriberStoredBytes(subscriberId),
       nowMs,
       this.retentionMs,
       limitBytes,
     );
-    return { usedBytes: Number(used), waitMs: Number(waitMs) >= 0 ? Number(waitMs) : null };
+    const usedBytes = Number(used);
+    const recordedLimit = Number(recorded);
+    return {
+      usedBytes,
+      waitMs: Number(waitMs) >= 0 ? Number(waitMs) : null,
+      deliveriesHeld: recordedLimit > 0 && usedBytes >= storedBytesHoldAt(recordedLimit),
+    };
   }
 
   /**

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import { newId } from '@hookrelay/contracts';
-import { storedBytesHoldAt } from '@hookrelay/store';
 import { z } from 'zod';
 import { principalOf, requireAdmin } from '../auth';
 import type { ApiDeps } from '../deps';
@@ -87,9 +86,11 @@ export function adminRoutes(deps: ApiDeps): Router {
     ]);
     if (!subscriber) throw new NotFoundError('subscriber');
     const stored = await deps.store.storedBytes.usage(sid, deps.now(), limits.maxStoredBytes);
-    // Whether admission holds its deliveries for its stored bytes (admit.lua), as the limit now reads.
-    const deliveriesHeld = limits.maxStoredBytes > 0 && stored.usedBytes >= storedBytesHoldAt(limits.maxStoredBytes);
-    return { ...subscriber, limits, usage: { endpoints, sources, deletedEndpoints, storedBytes: stored.usedBytes, deliveriesHeld } };
+    return {
+      ...subscriber,
+      limits,
+      usage: { endpoints, sources, deletedEndpoints, storedBytes: stored.usedBytes, deliveriesHeld: stored.deliveriesHeld },
+    };
   }
 
   router.get('/subscribers/:sid', async (req, res) => {
