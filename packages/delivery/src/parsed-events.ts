@@ -25,7 +25,7 @@ export class ParsedEvents {
 
   /**
    * Keeps an event just read (unless it is over a quarter of the bound), making room by the least
-   * recently used: its subscriber's own first while they hold a quarter of the bound.
+   * recently used: of the subscriber holding most first, while that is over a quarter of the bound.
    */
   keep(event: StoredEvent): void {
     this.events.keep(event.id, event, bytesOf(event), event.subscriberId);

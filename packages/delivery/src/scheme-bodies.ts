@@ -25,8 +25,9 @@ export interface SchemeBodiesOptions {
  * Each kind is kept in a cache of its own, bounded in bytes (the least recently used go first, and
  * a body over a quarter of its bound is made each time): cheap raw bytes of other subscribers'
  * large events cannot push out a re-serialised body, which costs ~80 ms per MiB to make again.
- * One subscriber's bodies hold at most a quarter of each (BytesBoundedCache): its own events
- * rotating through the cache push out its own bodies, not the others'.
+ * When room must be made, a subscriber holding over a quarter of a cache gives up its own bodies
+ * first (BytesBoundedCache): its events rotating through the cache push out its own, not the
+ * others'; alone, it may use all of it.
  */
 export class SchemeBodies {
   private readonly reserialised: BytesBoundedCache<string | Buffer>;
