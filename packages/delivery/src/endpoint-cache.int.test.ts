@@ -25,6 +25,38 @@ describe('EndpointCache', () => {
     subscriber.disconnect();
   });
 
+  it('drops expired copies as it grows, so endpoints not used lately (and their open secrets) do not stay for the process life', async () => {
+    let now = 1_000_000;
+    let loads = 0;
+    const loaded = (id: string) => {
+      loads++;
+      return { endpoint: { ...endpoint, id }, version: 1 };
+    };
+    const cache = await EndpointCache.start({
+      store: { getVersioned: async (id: string) => loaded(id) },
+      keys: store.keys,
+      subscriber,
+      ttlMs: 5000,
+      now: () => now,
+    });
+    try {
+      for (let i = 0; i < 1000; i++) await cache.get(`ep_old${i}`);
+      expect(cache.size).toBe(1000);
+      // Past their TTL, 1,000 more: the first sweep (at 1,024) drops the expired thousand.
+      now += 6000;
+      for (let i = 0; i < 1000; i++) await cache.get(`ep_new${i}`);
+      // What is left: the fresh copies loaded since (from 1,024 on, the sweep dropped all 1,000 old).
+      expect(cache.size).toBe(1000);
+      expect(loads).toBe(2000);
+      // The fresh ones stay cached: a get answers without loading.
+      const before = loads;
+      for (let i = 0; i < 10; i++) expect(await cache.get(`ep_new${990 + i}`)).toMatchObject({ id: `ep_new${990 + i}` });
+      expect(loads).toBe(before);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('tells its owner on each reconnect, when change messages may have been lost', async () => {
     let resyncs = 0;
     const cache = await EndpointCache.start({ store: store.endpoints, keys: store.keys, subscriber, onResync: () => resyncs++ });

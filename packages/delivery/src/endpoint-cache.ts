@@ -52,6 +52,13 @@ export class EndpointCache implements EndpointSource {
   private readonly loading = new Map<string, { running: number; changes: number }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
+  /**
+   * Expired copies are dropped when the cache has grown to this many (then to twice what is left,
+   * at least SWEEP_FROM): without it every endpoint the worker ever loaded stayed, its secrets open
+   * in memory, until the process ended (the deleted ones as a `null` each), growing with every
+   * subscriber's endpoint churn for the process's life.
+   */
+  private sweepAt = SWEEP_FROM;
 
   private constructor(private readonly options: EndpointCacheOptions) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -99,6 +106,18 @@ export class EndpointCache implements EndpointSource {
     await this.options.subscriber.unsubscribe().catch(() => undefined);
   }
 
+  /** Copies kept now, expired or not (for tests and the curious). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Drops the expired copies; the next sweep comes at twice what is left. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [id, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(id);
+    this.sweepAt = Math.max(SWEEP_FROM, 2 * this.entries.size);
+  }
+
   private forget(id: string): void {
     const state = this.loading.get(id);
     if (state) state.changes++;
@@ -117,6 +136,7 @@ export class EndpointCache implements EndpointSource {
       const kept = this.entries.get(id);
       if (state.changes === changesAtStart && (!kept || kept.version <= loaded.version)) {
         this.entries.set(id, { ...loaded, expiresAt: this.now() + this.ttlMs });
+        if (this.entries.size >= this.sweepAt) this.sweep();
       }
       return loaded;
     });
@@ -128,6 +148,9 @@ export class EndpointCache implements EndpointSource {
     return settled;
   }
 }
+
+/** The cache is first swept of expired copies at this many. */
+const SWEEP_FROM = 1024;
 
 /** Resolves when `redis` is ready; fails if it ends first. */
 function untilReady(redis: Redis): Promise<void> {
