@@ -18,6 +18,12 @@ export interface Subscriber {
   createdAt: number;
 }
 
+/** GET /v1/subscribers/:sid: the parts of its limits and usage the portal shows. */
+export interface SubscriberDetail extends Subscriber {
+  limits: { maxStoredBytes: number };
+  usage: { storedBytes: number; deliveriesHeld: boolean };
+}
+
 export interface EventTypeInfo {
   type: string;
   description: string;

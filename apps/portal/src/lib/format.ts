@@ -71,3 +71,15 @@ export function millisHint(text: string): string {
   if (ms < 3_600_000) return `${Math.round((ms / 60_000) * 10) / 10} min`;
   return `${Math.round((ms / 3_600_000) * 10) / 10} h`;
 }
+
+/** Bytes as people read them: 1.5 GB, 980 KB, 512 B (decimal units, one decimal under ten). */
+export function byteSize(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}

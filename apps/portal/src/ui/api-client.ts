@@ -11,6 +11,7 @@ import type {
   SourceRequest,
   StoredEventView,
   Subscriber,
+  SubscriberDetail,
   TestSendResult,
   WhoAmI,
 } from '../lib/api-types';
@@ -125,6 +126,8 @@ export function createApi(key: string, subscriberId: string) {
   const ep = (eid: string) => `${sub}/endpoints/${encodeURIComponent(eid)}`;
   return {
     subscriberId,
+    /** Its limits and what it uses of them: one small read. */
+    getSubscriber: () => call<SubscriberDetail>('GET', sub),
     eventTypes: () => call<{ data: EventTypeInfo[] }>('GET', '/event-types'),
     listEndpoints: (cursor?: string) => call<Page<Endpoint>>('GET', `${sub}/endpoints${query({ limit: 100, cursor })}`),
     getEndpoint: (eid: string) => call<Endpoint>('GET', ep(eid)),

@@ -19,6 +19,7 @@ import { ChooseSubscriber, SignIn } from './sign-in';
 import { SourceDetail } from './source-detail';
 import { SourceFormView } from './source-form-view';
 import { SourcesView } from './sources-view';
+import { StorageNotice } from './storage-notice';
 import { clearSession, loadSession, saveSession, type Session } from './session';
 
 function useRoute(): Route {
@@ -183,6 +184,7 @@ export function App({ opened }: { opened: { token: string | null } | null }) {
           </button>
         </div>
       </header>
+      <StorageNotice api={api} page={route.name} />
       <View route={route} api={api} catalog={catalog} />
     </PortalContext.Provider>
   );
