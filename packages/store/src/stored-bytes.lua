@@ -28,6 +28,24 @@ local function storedWindowMs(retention)
   return math.max(1000, math.ceil(retention / 30))
 end
 
+-- When a window starting at `t` has outlived the retention period: its last write's time and that.
+local function storedWindowEnd(t, retention)
+  return t + storedWindowMs(retention) + retention
+end
+
+-- The key's windows: {t = start, n = bytes}, in no order.
+local function storedWindows(key)
+  local all = redis.call('HGETALL', key)
+  local windows = {}
+  for i = 1, #all, 2 do
+    local t = tonumber(string.match(all[i], '^t(%d+)$'))
+    if t then
+      windows[#windows + 1] = { t = t, n = tonumber(all[i + 1]) or 0 }
+    end
+  end
+  return windows
+end
+
 -- The key's state at `now`, the windows that have outlived the retention period dropped from the
 -- sum: only when one has (`n`), so once per window at most.
 local function storedRoll(key, now, retention)
@@ -35,24 +53,19 @@ local function storedRoll(key, now, retention)
   if state then
     return state
   end
-  local w = storedWindowMs(retention)
   local h = redis.call('HMGET', key, 'u', 'n', 'q')
   state = { u = tonumber(h[1]) or 0, n = tonumber(h[2]), q = tonumber(h[3]) or 0, pending = 0, at = now, retention = retention }
   -- A key that does not exist is not written here: a read (admission's) must not leave one behind.
   if h[1] and (not state.n or now >= state.n) then
-    local all = redis.call('HGETALL', key)
     local gone = {}
     local nextFall = nil
-    for i = 1, #all, 2 do
-      local t = tonumber(string.match(all[i], '^t(%d+)$'))
-      if t then
-        local ends = t + w + retention
-        if ends <= now then
-          gone[#gone + 1] = all[i]
-          state.u = state.u - (tonumber(all[i + 1]) or 0)
-        elseif not nextFall or ends < nextFall then
-          nextFall = ends
-        end
+    for _, x in ipairs(storedWindows(key)) do
+      local ends = storedWindowEnd(x.t, retention)
+      if ends <= now then
+        gone[#gone + 1] = 't' .. x.t
+        state.u = state.u - x.n
+      elseif not nextFall or ends < nextFall then
+        nextFall = ends
       end
     end
     if #gone > 0 then
@@ -80,15 +93,15 @@ function StoredBytes.usage(key, now, retention)
   return state.u, state.q
 end
 
--- Where admission holds a subscriber: a tenth above the limit publishes are refused at, so that the
--- first attempts of the deliveries it was told were accepted, and the margin of those that cost more
--- than their publish paid for, go on (a subscriber that publishes up to its limit is not frozen by
--- its own accepted work); what holds it then is retries.
 -- What a delivery's publish pays for its first attempt (its attempt's JSON and its record, ~1.2 KB
 -- for a usual one), so that accepting it leaves room to attempt it: record-attempts.lua charges a
 -- first attempt only what it writes beyond this.
 StoredBytes.FIRST_ATTEMPT_BYTES = 1500
 
+-- Where admission holds a subscriber: a tenth above the limit publishes are refused at, so that the
+-- first attempts of the deliveries it was told were accepted, and the margin of those that cost more
+-- than their publish paid for, go on (a subscriber that publishes up to its limit is not frozen by
+-- its own accepted work); what holds it then is retries.
 function StoredBytes.holdAt(limit)
   return limit + math.floor(limit / 10)
 end
@@ -119,22 +132,11 @@ function StoredBytes.wait(key, now, retention, limit, bytes)
     return -1
   end
   local w = storedWindowMs(retention)
-  local all = redis.call('HGETALL', key)
-  local byStart = {}
-  for i = 1, #all, 2 do
-    local t = tonumber(string.match(all[i], '^t(%d+)$'))
-    if t then
-      byStart[t] = (byStart[t] or 0) + (tonumber(all[i + 1]) or 0)
-    end
-  end
-  -- This call's own charges, not written yet, fall with the window they will be written in.
+  local windows = storedWindows(key)
+  -- This call's own charges, not written yet, fall with the window they will be written in (listed
+  -- beside it when it is written already: the two fall together).
   if state.pending > 0 then
-    local t = state.at - state.at % w
-    byStart[t] = (byStart[t] or 0) + state.pending
-  end
-  local windows = {}
-  for t, n in pairs(byStart) do
-    windows[#windows + 1] = { t = t, n = n }
+    windows[#windows + 1] = { t = state.at - state.at % w, n = state.pending }
   end
   table.sort(windows, function(x, y)
     return x.t < y.t
@@ -143,7 +145,7 @@ function StoredBytes.wait(key, now, retention, limit, bytes)
   for _, x in ipairs(windows) do
     over = over - x.n
     if over <= 0 then
-      return math.max(1, x.t + w + retention - now)
+      return math.max(1, storedWindowEnd(x.t, retention) - now)
     end
   end
   return w + retention
@@ -168,9 +170,8 @@ end
 function StoredBytes.flush()
   for _, key in ipairs(storedOrder) do
     local state = storedState[key]
-    local w = storedWindowMs(state.retention)
-    local start = state.at - state.at % w
-    local ends = start + w + state.retention
+    local start = state.at - state.at % storedWindowMs(state.retention)
+    local ends = storedWindowEnd(start, state.retention)
     if redis.call('HINCRBY', key, 't' .. start, state.pending) == state.pending then
       -- From the caller's clock, as every time here; later only (a process whose clock runs behind
       -- must not cut the newer windows short).
