@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EncryptionKey } from '@hookrelay/secrets';
 import { verifyStandardWebhook } from '@hookrelay/signing';
-import { requireRedisUrl, TestReceiver, useTestReceiver, uniquePrefix, type ReceivedRequest } from '@hookrelay/testing';
+import { requireRedisUrl, TestReceiver, useTestReceiver, uniquePrefix, type ReceivedRequest, waitUntil } from '@hookrelay/testing';
 import { startApiHarness, type ApiHarness, useApiHarness } from './api-harness';
 
 const run = promisify(execFile);
@@ -52,14 +52,6 @@ async function verifyingReceiver(expected: Map<string, Expectation>): Promise<{ 
   return { receiver, verified };
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
   const prefix = uniquePrefix('rotation');
   const expected = new Map<string, Expectation>();
@@ -101,6 +93,7 @@ describe('key rotation: k1, then k2,k1, npm run rekey, then k2 alone', () => {
       await waitUntil(
         async () => ['delivered', 'failed'].includes((await api.call('GET', `/v1/subscribers/${sid}/deliveries/${d.id}`)).body.state),
         `delivery ${d.id}`,
+        15_000,
       );
       const detail = (await api.call('GET', `/v1/subscribers/${sid}/deliveries/${d.id}`)).body;
       states[d.endpointId] = { state: detail.state, attempts: detail.attempts };
@@ -250,6 +243,7 @@ describe('a ciphertext copied from one endpoint record into another', () => {
     await waitUntil(
       async () => (await h.call('GET', `/v1/subscribers/${sid}/deliveries/${intoDelivery}`)).body.state === 'failed',
       'the copied-into delivery',
+      15_000,
     );
     expect((await h.call('GET', `/v1/subscribers/${sid}/deliveries/${intoDelivery}`)).body.attempts).toEqual([
       expect.objectContaining({ errorKind: 'secret_unreadable' }),

@@ -1,5 +1,5 @@
 import { deliveryId } from '@hookrelay/contracts';
-import { useTestReceiver } from '@hookrelay/testing';
+import { useTestReceiver, waitUntil } from '@hookrelay/testing';
 import { useApiHarness } from './api-harness';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './subscriber-limits';
 import { createSource, eventsOf, historyOf, ingest, newSubscriber } from './sources/source-test-kit';
@@ -9,14 +9,6 @@ const TOKEN_HEADER = { type: 'header', headers: { 'X-Source-Token': 'stored-byte
 
 /** A payload of about `chars` characters. */
 const eventOf = (chars: number) => ({ type: 'custom.stored', payload: { blob: 'x'.repeat(chars) } });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('stored bytes per subscriber (limits.maxStoredBytes)', () => {
   const h = useApiHarness({ worker: false, policy: { allowPrivateTargets: true } });

@@ -16,3 +16,4 @@ export * from './scripted-dns';
 export * from './stalling-server';
 export * from './command-watch';
 export * from './self-signed-certificate';
+export * from './wait-until';

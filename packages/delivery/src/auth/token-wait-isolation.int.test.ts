@@ -1,5 +1,5 @@
 import type { EndpointAuth } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver, type ReceivedRequest } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, TestReceiver, type ReceivedRequest, waitUntil } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
 
 /** The token request's deadline here (10 s in production): long enough to outlast the victim's wait. */
@@ -127,12 +127,4 @@ async function metric(h: EngineHarness, name: string, labels: Record<string, str
   const found = (await h.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
   const value = found?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
   return Number(value?.value ?? 0);
-}
-
-async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

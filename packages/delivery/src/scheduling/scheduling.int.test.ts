@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { AdmittedJobData, DeliveryJobData } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver, waitForDrain } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, TestReceiver, waitForDrain, waitUntil } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
 
 /** Counts a metric's value in the registry (0 when absent). */
@@ -233,14 +233,6 @@ describe('the scheduler in the worker', () => {
     expect(bySlowLane).toHaveLength(3);
   });
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('jobs', () => {
   let h: EngineHarness;

@@ -1,14 +1,6 @@
-import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, TestReceiver, waitUntil } from '@hookrelay/testing';
 import { Publisher, StoredBytesError } from '@hookrelay/publishing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("a subscriber over its stored bytes (admit.lua): its deliveries wait, everyone else's go", () => {
   let h: EngineHarness;

@@ -1,15 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Endpoint } from '@hookrelay/contracts';
-import { buildEndpoint, buildEvent, TestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, TestReceiver, waitUntil } from '@hookrelay/testing';
 import { startEngineHarness, type EngineHarness } from '../engine-harness';
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * A receiver that holds every request until the test releases it, so the requests it holds are the
