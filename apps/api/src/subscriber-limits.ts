@@ -146,8 +146,9 @@ export class PublishRateError extends AppError {
 
 /**
  * Refuses work that would store more for a subscriber already at its stored-bytes limit (a retry,
- * a recover, a test send): its deliveries wait while it is over (admit.lua), so the work would
- * only queue. Publishes are checked in the script that writes them (create-event.lua), exactly.
+ * a recover, a replay, a test send), as its publishes are refused there; a tenth past it its
+ * deliveries wait (admit.lua), so the work would only queue. Publishes are checked in the script
+ * that writes them (create-event.lua), exactly.
  */
 export async function admitStoredBytes(
   deps: { store: Store; subscriberLimits: SubscriberLimitsReader; now: () => number },

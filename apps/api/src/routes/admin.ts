@@ -77,15 +77,17 @@ export function adminRoutes(deps: ApiDeps): Router {
 
   /** A subscriber, its limits in force and what it uses of them (the admin, or the subscriber's own key). */
   async function subscriberView(sid: string) {
-    const [subscriber, limits, endpoints, sources, deletedEndpoints] = await Promise.all([
+    // The stored bytes with the rest: the view shows what was written and whether admission holds
+    // it (by the limit it recorded), not a wait against a limit, so none is passed.
+    const [subscriber, limits, endpoints, sources, deletedEndpoints, stored] = await Promise.all([
       deps.store.subscribers.get(sid),
       deps.subscriberLimits.of(sid, { fresh: true }),
       deps.store.endpoints.count(sid),
       deps.store.sources.count(sid),
       deps.store.endpoints.deletedCount(sid),
+      deps.store.storedBytes.usage(sid, deps.now(), 0),
     ]);
     if (!subscriber) throw new NotFoundError('subscriber');
-    const stored = await deps.store.storedBytes.usage(sid, deps.now(), limits.maxStoredBytes);
     return {
       ...subscriber,
       limits,
