@@ -14,6 +14,11 @@ export const workerSettingsSchema = z.object({
   WORKER_ENDPOINT_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.endpointShare),
   /** Share of a lane's slots one subscriber's deliveries may hold. */
   WORKER_SUBSCRIBER_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.subscriberShare),
+  /**
+   * How many times its share one endpoint (and one subscriber) may have admitted, across all
+   * workers; in attempts at once it stays within its share in each worker. 1: no admitting ahead.
+   */
+  WORKER_ADMIT_AHEAD: z.coerce.number().int().min(1).max(8).default(DEFAULT_SCHEDULING.admitAhead),
   /** Share of a lane's slots, per worker process, that attempts to one receiver address (after DNS) may hold. */
   WORKER_ADDRESS_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.addressShare),
   /**
@@ -63,6 +68,7 @@ export function deliveryWorkerSettings(
     scheduling: {
       endpointShare: settings.WORKER_ENDPOINT_SHARE,
       subscriberShare: settings.WORKER_SUBSCRIBER_SHARE,
+      admitAhead: settings.WORKER_ADMIT_AHEAD,
       addressShare: settings.WORKER_ADDRESS_SHARE,
       subscriberBytesInFlight: settings.WORKER_SUBSCRIBER_BYTES_IN_FLIGHT,
       slowAttemptMs: settings.WORKER_SLOW_ATTEMPT_MS,

@@ -22,6 +22,8 @@ import type { EndpointSource } from './endpoint-cache';
 import { redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots } from './scheduling/address-slots';
+import type { EndpointLanes } from './scheduling/endpoint-lanes';
+import type { SendingShares } from './scheduling/sending-shares';
 import type { Slots } from './scheduling/slots';
 import type { ParsedEvents } from './parsed-events';
 import type { SchemeBodies } from './scheme-bodies';
@@ -46,6 +48,15 @@ export interface ProcessorDeps {
   lane?: LaneClass;
   /** Deliveries sending at once in this lane of this worker; unbounded when not given. */
   slots?: Slots;
+  /**
+   * What one endpoint and one subscriber may have in attempts at once in this lane of this worker
+   * (admission lets them hold more, admitted ahead); unbounded when not given.
+   */
+  shares?: SendingShares;
+  /** The lanes this worker has seen endpoints move to (shared by the worker's lanes). */
+  endpointLanes?: EndpointLanes;
+  /** Whether the worker is shutting down: a delivery that has not started its attempt goes back to its lane. */
+  stopping?: () => boolean;
   /** Pace rules: an attempt that times out or takes this long counts as slow. @defaultValue 3000 */
   slowAttemptMs?: number;
   /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
@@ -74,8 +85,40 @@ type ProcessedJob = Pick<DeliveryJob, 'id' | 'data' | 'timestamp'>;
  */
 export function createDeliveryProcessor(deps: ProcessorDeps) {
   const attemptDelivery = createAttempter(deps);
+  const lane = deps.lane ?? 'fast';
 
-  async function processOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number): Promise<void> {
+  async function processOne(
+    ref: AdmittedDeliveryRef,
+    endpointId: string,
+    subscriberId: string | undefined,
+    createdAt: number,
+  ): Promise<void> {
+    // Admitted ahead of its endpoint's share, a delivery waits here, holding nothing and with
+    // nothing read for it yet: what it finds after the wait (its endpoint, its state) is current.
+    const releaseShares = deps.shares ? await deps.shares.take(endpointId, subscriberId) : undefined;
+    try {
+      if (deps.stopping?.()) {
+        // Its worker is shutting down: what has not gone out goes back for another worker.
+        await deps.store.lanes.requeue(`${ref.id}-${ref.ticket}`, lane, false);
+        return;
+      }
+      if (deps.endpointLanes?.leftLane(endpointId, lane) && (await requeueIfMoved(ref, endpointId)) !== 'same') return;
+      await attemptOne(ref, endpointId, createdAt, releaseShares);
+    } finally {
+      releaseShares?.();
+    }
+  }
+
+  /** A delivery whose endpoint left this lane after it was admitted goes back to its lane (the other class's). */
+  async function requeueIfMoved(ref: AdmittedDeliveryRef, endpointId: string): Promise<'requeued' | 'same' | 'stale'> {
+    const outcome = await deps.store.lanes.requeue(`${ref.id}-${ref.ticket}`, lane, true);
+    if (outcome === 'requeued') deps.metrics.parked.inc({ reason: 'lane_moved' });
+    // The scheduler says the endpoint is in this lane after all (it moved back): forget what was seen.
+    if (outcome === 'same') deps.endpointLanes?.forget(endpointId);
+    return outcome;
+  }
+
+  async function attemptOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number, releaseShares?: () => void): Promise<void> {
     const { id, ticket } = ref;
     const held = deps.events?.get(ref.eventId);
     const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({
@@ -103,13 +146,15 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     const endpoint = await deps.endpoints
       .get(endpointId, endpointVersion)
       .catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
-    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}` });
+    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}`, releaseShares });
   }
 
   return async function processJob(job: ProcessedJob): Promise<void> {
     const data = job.data;
     if (!('deliveries' in data)) return adoptQueuedByEarlierVersion(deps, { ...job, data });
-    const results = await Promise.allSettled(data.deliveries.map((ref) => processOne(ref, data.endpointId, job.timestamp)));
+    const results = await Promise.allSettled(
+      data.deliveries.map((ref) => processOne(ref, data.endpointId, data.subscriberId, job.timestamp)),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
@@ -124,6 +169,13 @@ export interface AttemptInput {
   /** The scheduler ticket and job the attempt was admitted under; absent for a send made on the spot. */
   ticket?: number;
   jobId?: string;
+  /**
+   * Gives its endpoint's and subscriber's places in attempts to the next (SendingShares). Called
+   * as soon as a prompt answer is in, ahead of the record; a slow attempt keeps them until its
+   * record says whether the endpoint moves to the slow lane, so that what waits behind it learns
+   * of the move before it may go.
+   */
+  releaseShares?: () => void;
 }
 
 /**
@@ -136,7 +188,8 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
   // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
   const attemptLog = deps.logger.child({}, { redact: [] });
   const slowAttemptMs = deps.slowAttemptMs ?? 3000;
-  return async ({ delivery, event, endpoint, manual, ticket, jobId }) => {
+  const lane = deps.lane ?? 'fast';
+  return async ({ delivery, event, endpoint, manual, ticket, jobId, releaseShares }) => {
     const attempt = delivery.attempts + 1;
     const blocker = blockerOf(event, endpoint);
     if (blocker) return finishWithoutSending(deps, delivery, attempt, blocker, ticket);
@@ -146,6 +199,8 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     const sending = await sendAttempt(deps, { endpoint: live, event: liveEvent, delivery, attempt, ticket, jobId });
     if (sending === 'parked') return;
     const { result, request: sent, startedAt } = sending;
+    const pace = paceOf(result, slowAttemptMs);
+    if (pace !== 'slow') releaseShares?.();
     const classification = classifyResult(result, deps.now());
     const decision = decide(classification, live, attempt, manual, deps.random);
 
@@ -160,7 +215,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         : { errorKind: result.errorKind, errorMessage: result.message }),
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
-    const { streak, laneMove, countedElsewhere, retryDropped } = await deps.store.deliveries.recordAttempt(
+    const { streak, laneMove, leftLaneEarlier, countedElsewhere, retryDropped } = await deps.store.deliveries.recordAttempt(
       delivery,
       record,
       {
@@ -172,7 +227,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         failureReason: decision.state === 'failed' ? decision.reason : undefined,
       },
       { endpointId: live.id, ok: decision.state === 'delivered', final },
-      ticket === undefined ? undefined : { ticket, lane: deps.lane ?? 'fast', pace: paceOf(result, slowAttemptMs) },
+      ticket === undefined ? undefined : { ticket, lane, pace },
     );
     // A retry asked for after the delivery had ended is not made: counted and logged as the history keeps it.
     observe(
@@ -186,6 +241,8 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       countedElsewhere,
     );
     if (laneMove) reportLaneMove(deps, live, laneMove, result);
+    if (laneMove || leftLaneEarlier)
+      deps.endpointLanes?.moved(live.id, laneMove === 'to_fast' || (!laneMove && lane === 'slow') ? 'fast' : 'slow');
     if (deps.guard && (record.statusCode === 410 || streak.consecutiveFailures > 0)) {
       // Disabling is bookkeeping: a failure here must not turn a recorded outcome into a retry.
       await deps.guard

@@ -20,6 +20,8 @@ import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
 import { startQueueSampler } from './queue-sampler';
 import { AddressSlots } from './scheduling/address-slots';
+import { EndpointLanes } from './scheduling/endpoint-lanes';
+import { SendingShares } from './scheduling/sending-shares';
 import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
@@ -173,6 +175,10 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
   const bodies = new SchemeBodies();
   // And an event read for one attempt is held for its fan-out's others, in either lane.
   const events = new ParsedEvents();
+  let closing = false;
+  let closed: Promise<void> | undefined;
+  // Which lane endpoints were last seen moving to: what was admitted ahead in the lane they left goes back.
+  const endpointLanes = new EndpointLanes();
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
@@ -188,8 +194,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       // enough that a delivery admitted now does not queue behind a backlog.
       target: concurrency[lane],
       max: concurrency[lane],
-      capEndpoint: caps.endpoint,
-      capSubscriber: caps.subscriber,
+      capEndpoint: caps.endpoint * scheduling.admitAhead,
+      capSubscriber: caps.subscriber * scheduling.admitAhead,
       capSubscriberBytes: scheduling.subscriberBytesInFlight,
       leaseMs: scheduling.leaseMs,
       capSleepMs: scheduling.capSleepMs,
@@ -209,6 +215,9 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       now,
       addressSlots: addressSlots[lane],
       slots: new Slots(concurrency[lane]),
+      shares: new SendingShares(caps),
+      endpointLanes,
+      stopping: () => closing,
       lane,
       slowAttemptMs: scheduling.slowAttemptMs,
       parkMs: scheduling.parkMs,
@@ -233,7 +242,10 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       connection: queueRedis,
       keyPrefix,
       lane,
-      concurrency: concurrency[lane],
+      // A job waiting for its endpoint's or subscriber's share holds a place here (not a slot):
+      // admitAhead times the slots keeps what one subscriber's admitted jobs may take of them at
+      // its share, as before there was an admitting ahead.
+      concurrency: concurrency[lane] * scheduling.admitAhead,
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs,
     });
@@ -251,7 +263,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     onSignal: (lane) => pumps[lane].request(),
   });
   for (const lane of LANES) pumps[lane].request();
-  let closing = false;
   const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
   const sampler =
     sampleEvery > 0
@@ -285,31 +296,34 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       );
       return Promise.race([answered, late]).finally(() => clearTimeout(timer));
     },
-    close: async (deadlineMs = 30_000) => {
-      closing = true;
-      sampler?.stop();
-      await signals.stop();
-      await Promise.all(LANES.map((lane) => pumps[lane].stop()));
-      let timer: NodeJS.Timeout | undefined;
-      const graceful = Promise.all(LANES.map((lane) => workers[lane].close()));
-      const expired = new Promise<'expired'>((resolve) => {
-        timer = setTimeout(() => resolve('expired'), deadlineMs);
-      });
-      const timedOut = (await Promise.race([graceful, expired])) === 'expired';
-      clearTimeout(timer);
-      if (timedOut) {
-        options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
-        // Abort the requests still in flight (closing would wait for them), then stop the workers.
-        await dispatcher.destroy();
-        await Promise.all(LANES.map((lane) => workers[lane].close(true)));
-      }
-      // Each chain stops after its chunk: what it had left is ended unsent when admitted.
-      await endings.close();
-      // Endpoints this worker parked wait for its slots no longer.
-      await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
-      await Promise.all(LANES.map((lane) => queues[lane].close()));
-      await endpoints.close();
-      for (const remove of redisErrorListeners) remove();
-    },
+    // A second close (a harness closing what a test closed) waits for the first.
+    close: (deadlineMs = 30_000) => (closed ??= closeOnce(deadlineMs)),
   };
+
+  async function closeOnce(deadlineMs: number): Promise<void> {
+    closing = true;
+    sampler?.stop();
+    await signals.stop();
+    await Promise.all(LANES.map((lane) => pumps[lane].stop()));
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = Promise.all(LANES.map((lane) => workers[lane].close()));
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), deadlineMs);
+    });
+    const timedOut = (await Promise.race([graceful, expired])) === 'expired';
+    clearTimeout(timer);
+    if (timedOut) {
+      options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
+      // Abort the requests still in flight (closing would wait for them), then stop the workers.
+      await dispatcher.destroy();
+      await Promise.all(LANES.map((lane) => workers[lane].close(true)));
+    }
+    // Each chain stops after its chunk: what it had left is ended unsent when admitted.
+    await endings.close();
+    // Endpoints this worker parked wait for its slots no longer.
+    await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
+    await Promise.all(LANES.map((lane) => queues[lane].close()));
+    await endpoints.close();
+    for (const remove of redisErrorListeners) remove();
+  }
 }

@@ -8,6 +8,15 @@ export interface SchedulingOptions {
   endpointShare: number;
   /** Share of a lane's slots one subscriber's deliveries may hold. @defaultValue 0.4 */
   subscriberShare: number;
+  /**
+   * How many times its share an endpoint or a subscriber may hold admitted (across all workers);
+   * what it has in attempts at once stays within its share in each worker (SendingShares), the
+   * rest waiting there holding nothing. A busy endpoint's next turns then ride in its current
+   * BullMQ job, so admission, the job's add, fetch and finish and the attempts' Redis calls are
+   * paid once for up to this many of its shares (docs/performance.md). 1: admitted is sending.
+   * @defaultValue 4
+   */
+  admitAhead: number;
   /** Share of a lane's slots, per worker, that attempts to one receiver address (after DNS) may hold. @defaultValue 0.25 */
   addressShare: number;
   /**
@@ -43,6 +52,7 @@ export interface SchedulingOptions {
 export const DEFAULT_SCHEDULING: Readonly<SchedulingOptions> = Object.freeze({
   endpointShare: 0.25,
   subscriberShare: 0.4,
+  admitAhead: 4,
   addressShare: 0.25,
   subscriberBytesInFlight: 8 * 1024 * 1024,
   slowAttemptMs: 3000,

@@ -140,7 +140,10 @@ describe('the scheduler in the worker', () => {
     expect(hanging.opened()).toBe(5);
     const sample = await h.store.lanes.sample();
     expect(sample.sleeping).toBeGreaterThanOrEqual(2);
-    expect(sample.ready).toBe(25);
+    // The first endpoint's other 5 were admitted ahead: they wait in the worker for one of its 5
+    // to end, holding no slot; the other spellings' 20 were parked back in their lanes.
+    expect(sample.ready).toBe(20);
+    expect(await h.redis.zcard(`${h.store.keys.sched()}:held:e:${hangers[0]!.id}`)).toBe(10);
   });
 
   it('parks deliveries whose rate limit puts their turn far away instead of holding slots for them, and sends them in their turn', async () => {
@@ -187,6 +190,124 @@ describe('the scheduler in the worker', () => {
     await waitUntil(async () => (await h.redis.hlen(`${h.store.keys.sched()}:d`)) === 0, 'the backlog to leave the scheduler', 6000);
     expect(await h.store.lanes.readyCount()).toBe(0);
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  describe('admitting ahead of the shares (admitAhead)', () => {
+    /** Requests held at once by a set of receivers, all together: the most, and how many each found on arrival. */
+    class Tally {
+      open = 0;
+      most = 0;
+      readonly onArrival: number[] = [];
+    }
+
+    /** A receiver that answers after `delayMs`, counting the requests it holds at once (and in `shared`, with others). */
+    async function countingReceiver(delayMs: number, shared = new Tally()) {
+      const own = new Tally();
+      const receiver = await TestReceiver.start(async (_req, res) => {
+        for (const t of new Set([own, shared])) {
+          t.most = Math.max(t.most, ++t.open);
+          t.onArrival.push(t.open);
+        }
+        await new Promise((r) => setTimeout(r, delayMs));
+        for (const t of new Set([own, shared])) t.open--;
+        res.writeHead(200).end();
+      });
+      closers.push(() => receiver.close());
+      return { receiver, own };
+    }
+
+    it("admits an endpoint up to four times its share, while its attempts at once stay within its share, and its subscriber's within its own", async () => {
+      // concurrency 20: an endpoint's share is 5, a subscriber's 8; admitted, up to 20 and 32.
+      h = await startEngineHarness({ concurrency: 20 });
+      const subscriberWide = new Tally();
+      const receivers = [
+        await countingReceiver(40, subscriberWide),
+        await countingReceiver(40, subscriberWide),
+        await countingReceiver(40, subscriberWide),
+      ];
+      const endpoints = await Promise.all(
+        receivers.map(({ receiver }) => h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_busy', url: `${receiver.url}/busy` }))),
+      );
+      const events = Array.from({ length: 30 }, () => buildEvent({ subscriberId: 'sub_busy' }));
+      let mostHeldByEndpoint = 0;
+      let mostHeldBySubscriber = 0;
+      const watching = setInterval(() => {
+        void h.redis
+          .zcard(`${h.store.keys.sched()}:held:e:${endpoints[0]!.id}`)
+          .then((n) => (mostHeldByEndpoint = Math.max(mostHeldByEndpoint, n)));
+        void h.redis
+          .zcard(`${h.store.keys.sched()}:held:s:fast:sub_busy`)
+          .then((n) => (mostHeldBySubscriber = Math.max(mostHeldBySubscriber, n)));
+      }, 5);
+      try {
+        await h.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints })));
+        for (const { receiver } of receivers) await receiver.waitForRequests(30);
+        await waitForDrain(h.worker);
+      } finally {
+        clearInterval(watching);
+      }
+      for (const { receiver } of receivers) expect(new Set(receiver.requests.map((r) => r.headers['x-hookrelay-event-id'])).size).toBe(30);
+      // Admitted ahead: more than a share held at once...
+      expect(mostHeldByEndpoint).toBeGreaterThan(5);
+      expect(mostHeldByEndpoint).toBeLessThanOrEqual(20);
+      expect(mostHeldBySubscriber).toBeGreaterThan(8);
+      expect(mostHeldBySubscriber).toBeLessThanOrEqual(32);
+      // ...never more than a share in attempts at once: 5 an endpoint, 8 the subscriber's three.
+      for (const { own } of receivers) expect(own.most).toBeLessThanOrEqual(5);
+      expect(subscriberWide.most).toBe(8);
+    });
+
+    it('puts what it admitted ahead in the fast lane back in the lane once the endpoint moves to the slow one, so the fast lane sends no more of it', async () => {
+      // Fast lane 20 (an endpoint's share 5, admitted up to 20); slow lane 8 (its share 2). One slow
+      // attempt moves it, so that the first one recorded decides for the 15 waiting.
+      h = await startEngineHarness({ concurrency: 20, slowLaneConcurrency: 8, scheduling: { slowAttemptMs: 100, slowAfter: 1 } });
+      const { receiver, own } = await countingReceiver(150);
+      const endpoint = await h.saveEndpoint(
+        buildEndpoint({ url: `${receiver.url}/turning-slow`, retry: { maxRetries: 0, intervalMs: 10, backoff: 'fixed' } }),
+      );
+      const sentByLane = { fast: 0, slow: 0 };
+      for (const lane of ['fast', 'slow'] as const) {
+        h.worker.workers[lane].on('completed', (job) => {
+          sentByLane[lane] += (job.data as AdmittedJobData).deliveries.length;
+        });
+      }
+      const events = Array.from({ length: 20 }, () => buildEvent());
+      const created = await h.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+      const ids = created.flat().map((d) => d.id);
+      for (const id of ids) await h.waitForState(id, ['delivered']);
+      await waitForDrain(h.worker);
+      expect(await metric(h, 'hookrelay_endpoint_lane_changes_total', { lane: 'slow' })).toBe(1);
+      // The first 5 went in the fast lane and were slow; the 15 admitted ahead went back to the
+      // lane, not out in the fast lane's slots: each was attempted once, in the slow lane's turn.
+      expect(await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'lane_moved' })).toBe(15);
+      for (const id of ids) expect((await h.store.deliveries.get(id))?.attempts).toBe(1);
+      expect(receiver.requests).toHaveLength(20);
+      expect(own.most).toBe(5);
+      // Attempts at once after the move: the slow lane's share (2), not the fast lane's (5).
+      expect(Math.max(...own.onArrival.slice(5))).toBeLessThanOrEqual(2);
+      expect(sentByLane.slow).toBe(15);
+    });
+
+    it('puts what it admitted ahead back in the lane when its worker shuts down, for another worker to send once', async () => {
+      h = await startEngineHarness({ concurrency: 20 });
+      const { receiver, own } = await countingReceiver(300);
+      const endpoint = await h.saveEndpoint(buildEndpoint({ url: `${receiver.url}/closing` }));
+      const events = Array.from({ length: 20 }, () => buildEvent());
+      const ids = (await h.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] }))))
+        .flat()
+        .map((d) => d.id);
+      await waitUntil(() => own.open === 5, "the endpoint's share to be in attempts");
+      expect(await h.redis.zcard(`${h.store.keys.sched()}:held:e:${endpoint.id}`)).toBe(20);
+      // The 5 in attempts end; the 15 waiting do not start their attempts on a worker that stops.
+      await h.worker.close();
+      expect(receiver.requests).toHaveLength(5);
+      expect(await h.store.lanes.readyCount()).toBe(15);
+      expect(await h.redis.zcard(`${h.store.keys.sched()}:held:e:${endpoint.id}`)).toBe(0);
+      await h.addWorker();
+      for (const id of ids) expect(await h.waitForState(id, ['delivered'])).toMatchObject({ attempts: 1 });
+      expect(new Set(receiver.requests.map((r) => r.headers['x-hookrelay-event-id'])).size).toBe(20);
+      expect(receiver.requests).toHaveLength(20);
+    });
   });
 
   it('moves an endpoint whose attempts are slow to the slow lane and back once they are prompt, logging and counting each move', async () => {

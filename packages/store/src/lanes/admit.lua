@@ -11,7 +11,7 @@
 --       bound), eventKeyPrefix (an event's key is this and its id: its length is a delivery's size),
 --       storedKeyPrefix (a subscriber's stored-bytes key is this, its id and `:stored`; '' or absent:
 --       not looked at)
--- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual}.
+-- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual, subscriberId}.
 -- Each admitted delivery holds a place against its caps (and its payload's bytes against its
 -- subscriber's) from here until it ends or leaves BullMQ again, and a lease until the caller has
 -- added its job (it removes the lease in the same transaction); a lease that runs out puts the
@@ -270,6 +270,7 @@ while admitted < room and turns < room * 4 + 200 do
               out[#out + 1] = x.eventId
               out[#out + 1] = x.endpointId
               out[#out + 1] = x.manual
+              out[#out + 1] = x.subscriberId
             end
           end
           local got = #heldArgs / 2

@@ -749,6 +749,32 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await finish(slow[2]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
     });
 
+    it('tells an attempt whose endpoint left its lane before it ended, and puts a delivery admitted ahead back in the lane the endpoint moved to', async () => {
+      const e = await endpointOf('sub_moved');
+      await publish(e, 4);
+      const batch = await admit({ max: 4 });
+      expect(batch.map((a) => a.subscriberId)).toEqual(['sub_moved', 'sub_moved', 'sub_moved', 'sub_moved']);
+      expect(await finish(batch[0]!, { pace: 'slow' })).toMatchObject({ laneMove: null, leftLaneEarlier: false });
+      expect(await finish(batch[1]!, { pace: 'slow' })).toMatchObject({ laneMove: 'to_slow', leftLaneEarlier: false });
+      // Admitted in the fast lane, recorded after the move (another worker's attempt, say): told so.
+      expect(await finish(batch[2]!, { pace: 'slow' })).toMatchObject({ laneMove: null, leftLaneEarlier: true });
+      // Not yet attempted: back to its lane, now the slow lane's, its place given back, under a new ticket.
+      expect(await db.store.lanes.requeue(batch[3]!.jobId, 'fast', true)).toBe('requeued');
+      expect(await db.store.lanes.requeue(batch[3]!.jobId, 'fast', true)).toBe('stale');
+      expect(await db.redis.zcard(`${db.store.keys.sched()}:held:e:${e.id}`)).toBe(0);
+      expect(await admit({ laneClass: 'fast' })).toEqual([]);
+      const again = await admit({ laneClass: 'slow' });
+      expect(again.map((a) => a.deliveryId)).toEqual([batch[3]!.deliveryId]);
+      expect(again[0]!.ticket).toBeGreaterThan(batch[3]!.ticket);
+      // Admitted in the lane its endpoint is in: sent, not put back.
+      expect(await db.store.lanes.requeue(again[0]!.jobId, 'slow', true)).toBe('same');
+      // A worker that stops puts back what has not gone out, whatever its endpoint's lane.
+      expect(await db.store.lanes.requeue(again[0]!.jobId, 'slow', false)).toBe('requeued');
+      const third = await admit({ laneClass: 'slow' });
+      expect(third.map((a) => a.deliveryId)).toEqual([batch[3]!.deliveryId]);
+      expect(await finish(third[0]!, { pace: 'slow', lane: 'slow' })).toMatchObject({ laneMove: null, leftLaneEarlier: false });
+    });
+
     it('moves a deleted endpoint nowhere when its attempts in flight end slow, and a racing PATCH keeps its settings expiring', async () => {
       const e = await endpointOf('sub_slow_deleted');
       await publish(e, 2);

@@ -16,6 +16,7 @@ export function laneScript(path: string): string {
 const SCRIPTS = {
   hookrelayLaneAdmit: `${STORED_BYTES_LUA}\n${laneScript(join(__dirname, 'admit.lua'))}`,
   hookrelayLanePark: laneScript(join(__dirname, 'park.lua')),
+  hookrelayLaneRequeue: laneScript(join(__dirname, 'requeue.lua')),
   hookrelayLaneWake: laneScript(join(__dirname, 'wake.lua')),
   hookrelayLaneForget: laneScript(join(__dirname, 'forget.lua')),
   hookrelayLaneSample: laneScript(join(__dirname, 'sample.lua')),
@@ -67,6 +68,7 @@ export interface AdmittedDelivery {
   eventId: string;
   endpointId: string;
   manual: boolean;
+  subscriberId: string;
 }
 
 /** A live delivery's place in the scheduler (lanes.lua's entry). */
@@ -151,11 +153,18 @@ export class LaneStore {
       this.keys.subscriberStoredBytesPrefix(),
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
-    for (let i = 1; i + 3 < reply.length; i += 4) {
+    for (let i = 1; i + 4 < reply.length; i += 5) {
       const jobId = String(reply[i]);
       const parsed = parseJobId(jobId);
       if (!parsed) continue;
-      admitted.push({ jobId, ...parsed, eventId: String(reply[i + 1]), endpointId: String(reply[i + 2]), manual: reply[i + 3] === '1' });
+      admitted.push({
+        jobId,
+        ...parsed,
+        eventId: String(reply[i + 1]),
+        endpointId: String(reply[i + 2]),
+        manual: reply[i + 3] === '1',
+        subscriberId: String(reply[i + 4]),
+      });
     }
     const next = Number(reply[0]);
     return { admitted, nextDueAt: next >= 0 ? next : null };
@@ -196,6 +205,16 @@ export class LaneStore {
    */
   async park(jobId: string, untilMs: number, why: 'address' | 'rate' = 'address'): Promise<boolean> {
     return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs, why)) === 1;
+  }
+
+  /**
+   * An admitted delivery back to the head of its lane without an attempt (requeue.lua): 'requeued';
+   * with `onlyIfMoved`, only if its endpoint has left `lane` (the class it was admitted in) since,
+   * else 'same' (send it); 'stale' when the delivery had moved on.
+   */
+  async requeue(jobId: string, lane: LaneClass, onlyIfMoved: boolean): Promise<'requeued' | 'same' | 'stale'> {
+    const r = Number(await this.redis.hookrelayLaneRequeue(this.keys.sched(), this.now(), jobId, lane, onlyIfMoved ? '0' : '1'));
+    return r === 1 ? 'requeued' : r === 0 ? 'same' : 'stale';
   }
 
   async wake(members: readonly string[]): Promise<void> {
