@@ -52,8 +52,8 @@ describe('configuration from the environment', () => {
       WORKER_ENDPOINT_SHARE: 0.25,
       WORKER_ADDRESS_SHARE: 0.25,
       WORKER_SUBSCRIBER_SHARE: 0.4,
-      // Admitted up to four times those shares, so that a busy endpoint's next turns ride in its
-      // current job; in attempts at once each stays within its share per worker.
+      // A run of one endpoint's turns may be admitted four times those caps in one job; the worker
+      // holds what is over them.
       WORKER_ADMIT_AHEAD: 4,
       // 8 MiB: eight 1 MiB deliveries of one subscriber sending at once, ~24 ms of the worker's
       // event loop, against ~120 ms for the 40 its share lets it hold (docs/performance.md).

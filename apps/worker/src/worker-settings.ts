@@ -15,8 +15,8 @@ export const workerSettingsSchema = z.object({
   /** Share of a lane's slots one subscriber's deliveries may hold. */
   WORKER_SUBSCRIBER_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.subscriberShare),
   /**
-   * How many times its share one endpoint (and one subscriber) may have admitted, across all
-   * workers; in attempts at once it stays within its share in each worker. 1: no admitting ahead.
+   * What a run of one endpoint's turns admitted together (one job) may take, in times its endpoint's
+   * and subscriber's shares; the worker holds what is over them. 1: no runs.
    */
   WORKER_ADMIT_AHEAD: z.coerce.number().int().min(1).max(8).default(DEFAULT_SCHEDULING.admitAhead),
   /** Share of a lane's slots, per worker process, that attempts to one receiver address (after DNS) may hold. */

@@ -23,7 +23,8 @@ import { redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots } from './scheduling/address-slots';
 import type { EndpointLanes } from './scheduling/endpoint-lanes';
-import type { SendingShares } from './scheduling/sending-shares';
+import { JobPutBack, type PutBackFn } from './scheduling/put-back';
+import type { SendingShares, TakenShare } from './scheduling/sending-shares';
 import type { Slots } from './scheduling/slots';
 import type { ParsedEvents } from './parsed-events';
 import type { SchemeBodies } from './scheme-bodies';
@@ -92,33 +93,34 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     endpointId: string,
     subscriberId: string | undefined,
     createdAt: number,
+    putBack: JobPutBack,
   ): Promise<void> {
     // Admitted ahead of its endpoint's share, a delivery waits here, holding nothing and with
     // nothing read for it yet: what it finds after the wait (its endpoint, its state) is current.
-    const releaseShares = deps.shares ? await deps.shares.take(endpointId, subscriberId) : undefined;
+    const share = deps.shares ? await deps.shares.take(endpointId, subscriberId) : undefined;
     try {
-      if (deps.stopping?.()) {
-        // Its worker is shutting down: what has not gone out goes back for another worker.
-        await deps.store.lanes.requeue(`${ref.id}-${ref.ticket}`, lane, false);
-        return;
-      }
-      if (deps.endpointLanes?.leftLane(endpointId, lane) && (await requeueIfMoved(ref, endpointId)) !== 'same') return;
-      await attemptOne(ref, endpointId, createdAt, releaseShares);
+      // Its worker stopping, what has not gone out goes back for another worker; its endpoint moved
+      // to the other lane, back to its lane, now that lane's.
+      const why = () => (deps.stopping?.() ? 'stopping' : deps.endpointLanes?.leftLane(endpointId, lane) ? 'moved' : null);
+      if (!(await putBack.mayStart(ref, why))) return;
+      await attemptOne(ref, endpointId, createdAt, share);
     } finally {
-      releaseShares?.();
+      share?.release();
     }
   }
 
-  /** A delivery whose endpoint left this lane after it was admitted goes back to its lane (the other class's). */
-  async function requeueIfMoved(ref: AdmittedDeliveryRef, endpointId: string): Promise<'requeued' | 'same' | 'stale'> {
-    const outcome = await deps.store.lanes.requeue(`${ref.id}-${ref.ticket}`, lane, true);
-    if (outcome === 'requeued') deps.metrics.parked.inc({ reason: 'lane_moved' });
-    // The scheduler says the endpoint is in this lane after all (it moved back): forget what was seen.
-    if (outcome === 'same') deps.endpointLanes?.forget(endpointId);
-    return outcome;
+  /** Puts a job's deliveries that have not started back in their lane (JobPutBack). */
+  function putBackFor(endpointId: string): PutBackFn {
+    return async (jobIds, onlyIfMoved) => {
+      const back = await deps.store.lanes.requeue(jobIds, lane, onlyIfMoved);
+      if (onlyIfMoved && back.length > 0) deps.metrics.parked.inc({ reason: 'lane_moved' }, back.length);
+      // The scheduler says the endpoint is in this lane after all (it moved back): forget what was seen.
+      if (onlyIfMoved && back.length === 0) deps.endpointLanes?.forget(endpointId);
+      return back;
+    };
   }
 
-  async function attemptOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number, releaseShares?: () => void): Promise<void> {
+  async function attemptOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number, share?: TakenShare): Promise<void> {
     const { id, ticket } = ref;
     const held = deps.events?.get(ref.eventId);
     const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({
@@ -146,14 +148,15 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     const endpoint = await deps.endpoints
       .get(endpointId, endpointVersion)
       .catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
-    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}`, releaseShares });
+    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}`, share });
   }
 
   return async function processJob(job: ProcessedJob): Promise<void> {
     const data = job.data;
     if (!('deliveries' in data)) return adoptQueuedByEarlierVersion(deps, { ...job, data });
+    const putBack = new JobPutBack(data.deliveries, putBackFor(data.endpointId));
     const results = await Promise.allSettled(
-      data.deliveries.map((ref) => processOne(ref, data.endpointId, data.subscriberId, job.timestamp)),
+      data.deliveries.map((ref) => processOne(ref, data.endpointId, data.subscriberId, job.timestamp, putBack)),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -170,12 +173,12 @@ export interface AttemptInput {
   ticket?: number;
   jobId?: string;
   /**
-   * Gives its endpoint's and subscriber's places in attempts to the next (SendingShares). Called
-   * as soon as a prompt answer is in, ahead of the record; a slow attempt keeps them until its
+   * Its place in its endpoint's and subscriber's attempts at once (SendingShares), given to the
+   * next as soon as a prompt answer is in, ahead of the record; a slow attempt keeps it until its
    * record says whether the endpoint moves to the slow lane, so that what waits behind it learns
    * of the move before it may go.
    */
-  releaseShares?: () => void;
+  share?: TakenShare;
 }
 
 /**
@@ -189,18 +192,26 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
   const attemptLog = deps.logger.child({}, { redact: [] });
   const slowAttemptMs = deps.slowAttemptMs ?? 3000;
   const lane = deps.lane ?? 'fast';
-  return async ({ delivery, event, endpoint, manual, ticket, jobId, releaseShares }) => {
+  return async ({ delivery, event, endpoint, manual, ticket, jobId, share }) => {
     const attempt = delivery.attempts + 1;
     const blocker = blockerOf(event, endpoint);
     if (blocker) return finishWithoutSending(deps, delivery, attempt, blocker, ticket);
     const live = endpoint as Endpoint;
     const liveEvent = event as StoredEvent;
 
-    const sending = await sendAttempt(deps, { endpoint: live, event: liveEvent, delivery, attempt, ticket, jobId });
+    const sending = await sendAttempt(deps, {
+      endpoint: live,
+      event: liveEvent,
+      delivery,
+      attempt,
+      ticket,
+      jobId,
+      aheadOfShare: share?.waited,
+    });
     if (sending === 'parked') return;
     const { result, request: sent, startedAt } = sending;
     const pace = paceOf(result, slowAttemptMs);
-    if (pace !== 'slow') releaseShares?.();
+    if (pace !== 'slow') share?.release();
     const classification = classifyResult(result, deps.now());
     const decision = decide(classification, live, attempt, manual, deps.random);
 

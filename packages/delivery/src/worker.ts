@@ -167,10 +167,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     endings,
     endedTogether: options.disableEndings?.chunk ?? DEFAULT_DISABLE_ENDINGS.chunk,
   });
-  const wake = (sleepers: string[]): void => {
-    store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
-  };
-
   // One per worker: a payload re-serialised for x-signature is made once for every lane and endpoint.
   const bodies = new SchemeBodies();
   // And an event read for one attempt is held for its fan-out's others, in either lane.
@@ -182,9 +178,18 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
+  const shares = {} as Record<DeliveryLane, SendingShares>;
   for (const lane of LANES) {
     const caps = capsFor(concurrency[lane], scheduling);
-    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake, resolver });
+    shares[lane] = new SendingShares(caps);
+    // A woken endpoint goes through this lane's admission: run it once the wake is written.
+    const wakeAndAdmit = (sleepers: string[]): void => {
+      store.lanes
+        .wake(sleepers)
+        .then(() => pumps[lane].request())
+        .catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
+    };
+    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake: wakeAndAdmit, resolver });
     pumps[lane] = new AdmissionPump({
       lanes: store.lanes,
       laneClass: lane,
@@ -194,8 +199,9 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       // enough that a delivery admitted now does not queue behind a backlog.
       target: concurrency[lane],
       max: concurrency[lane],
-      capEndpoint: caps.endpoint * scheduling.admitAhead,
-      capSubscriber: caps.subscriber * scheduling.admitAhead,
+      capEndpoint: caps.endpoint,
+      capSubscriber: caps.subscriber,
+      admitAhead: scheduling.admitAhead,
       capSubscriberBytes: scheduling.subscriberBytesInFlight,
       leaseMs: scheduling.leaseMs,
       capSleepMs: scheduling.capSleepMs,
@@ -215,7 +221,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       now,
       addressSlots: addressSlots[lane],
       slots: new Slots(concurrency[lane]),
-      shares: new SendingShares(caps),
+      shares: shares[lane],
       endpointLanes,
       stopping: () => closing,
       lane,
@@ -242,10 +248,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       connection: queueRedis,
       keyPrefix,
       lane,
-      // A job waiting for its endpoint's or subscriber's share holds a place here (not a slot):
-      // admitAhead times the slots keeps what one subscriber's admitted jobs may take of them at
-      // its share, as before there was an admitting ahead.
-      concurrency: concurrency[lane] * scheduling.admitAhead,
+      concurrency: concurrency[lane],
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs,
     });
@@ -302,6 +305,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
 
   async function closeOnce(deadlineMs: number): Promise<void> {
     closing = true;
+    // What waits for its endpoint's turn goes back to its lane now, not after the attempts ahead of it.
+    for (const lane of LANES) shares[lane].letWaitingGo();
     sampler?.stop();
     await signals.stop();
     await Promise.all(LANES.map((lane) => pumps[lane].stop()));

@@ -8,18 +8,22 @@ export class KeyedSlots {
 
   constructor(readonly limit: number) {}
 
-  /** Resolves with the function that gives the slot back (once; a second call does nothing). */
-  async take(key: string): Promise<() => void> {
+  /**
+   * Resolves with the function that gives the slot back (once; a second call does nothing) and
+   * whether the take had to wait for it.
+   */
+  async take(key: string): Promise<{ release: () => void; waited: boolean }> {
     let state = this.keys.get(key);
     if (!state) {
       state = { held: 0, waiting: [] };
       this.keys.set(key, state);
     }
-    if (state.held < this.limit) state.held++;
+    const waited = state.held >= this.limit;
+    if (!waited) state.held++;
     else await new Promise<void>((resolve) => state.waiting.push(resolve));
     const held = state;
     let given = false;
-    return () => {
+    const release = () => {
       if (given) return;
       given = true;
       const next = held.waiting.shift();
@@ -27,6 +31,20 @@ export class KeyedSlots {
       if (next) next();
       else if (--held.held === 0) this.keys.delete(key);
     };
+    return { release, waited };
+  }
+
+  /**
+   * Lets every waiting take through at once, over the limit: for a worker that stops, whose waiting
+   * deliveries only go back to their lanes (JobPutBack) and must not wait for attempts to end.
+   */
+  letAllGo(): void {
+    for (const state of this.keys.values()) {
+      for (const next of state.waiting.splice(0)) {
+        state.held++;
+        next();
+      }
+    }
   }
 
   /** Slots of `key` held now (tests). */

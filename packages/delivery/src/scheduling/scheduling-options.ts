@@ -9,12 +9,11 @@ export interface SchedulingOptions {
   /** Share of a lane's slots one subscriber's deliveries may hold. @defaultValue 0.4 */
   subscriberShare: number;
   /**
-   * How many times its share an endpoint or a subscriber may hold admitted (across all workers);
-   * what it has in attempts at once stays within its share in each worker (SendingShares), the
-   * rest waiting there holding nothing. A busy endpoint's next turns then ride in its current
-   * BullMQ job, so admission, the job's add, fetch and finish and the attempts' Redis calls are
-   * paid once for up to this many of its shares (docs/performance.md). 1: admitted is sending.
-   * @defaultValue 4
+   * What a run of one endpoint's turns admitted together (one BullMQ job) may take, in times its
+   * endpoint's and subscriber's caps, when they hold nothing (admit.lua); the worker that takes it
+   * lets only the shares be in attempts at once and holds the rest (SendingShares), so the caps
+   * hold across all workers. A busy endpoint pays admission and the job's add, fetch and finish
+   * once for up to this many turns of its cap (docs/performance.md). 1: no runs. @defaultValue 4
    */
   admitAhead: number;
   /** Share of a lane's slots, per worker, that attempts to one receiver address (after DNS) may hold. @defaultValue 0.25 */

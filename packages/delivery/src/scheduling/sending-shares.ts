@@ -1,12 +1,21 @@
 import { KeyedSlots } from './keyed-slots';
 
+/** A delivery's place in its endpoint's and subscriber's attempts at once. */
+export interface TakenShare {
+  /** Gives it to the next waiting (once; a second call does nothing). */
+  release: () => void;
+  /** It waited for the place: admitted ahead of its share, behind its own endpoint's or subscriber's. */
+  waited: boolean;
+}
+
 /**
  * What one endpoint and one subscriber may have in attempts at once in one lane of one worker:
- * their shares of its slots (capsFor). Admission lets each hold more than its share admitted
- * (SchedulingOptions.admitAhead), so that a busy endpoint's next turns ride in the same BullMQ job
- * and its admission, job add, fetch and finish are paid once for several of its shares; the
- * deliveries admitted ahead wait here, first come first served, holding no slot of the lane nor of
- * a receiver's address, until one of their own ends.
+ * their shares of its slots (capsFor). A run of one endpoint's turns admitted together may hold up
+ * to SchedulingOptions.admitAhead times them in one job (admit.lua), so that a busy endpoint pays
+ * admission and the job's add, fetch and finish once for several turns; what of it is over the
+ * shares waits here, first come first served, holding no slot of the lane nor of a receiver's
+ * address, until one of its own ends. Only a run's job can be over them, so they hold across all
+ * workers.
  */
 export class SendingShares {
   private readonly endpoints: KeyedSlots;
@@ -18,16 +27,26 @@ export class SendingShares {
   }
 
   /**
-   * Waits for the endpoint's turn, then its subscriber's; resolves with the release of both. A job
-   * admitted by a version that did not name the subscriber waits for its endpoint's turn only.
+   * Waits for the endpoint's turn, then its subscriber's; resolves with the release of both, and
+   * whether it waited (it was admitted ahead of a share). A job admitted by a version that did not
+   * name the subscriber waits for its endpoint's turn only.
    */
-  async take(endpointId: string, subscriberId: string | undefined): Promise<() => void> {
-    const releaseEndpoint = await this.endpoints.take(endpointId);
-    const releaseSubscriber = subscriberId === undefined ? undefined : await this.subscribers.take(subscriberId);
-    return () => {
-      releaseSubscriber?.();
-      releaseEndpoint();
+  async take(endpointId: string, subscriberId: string | undefined): Promise<TakenShare> {
+    const endpoint = await this.endpoints.take(endpointId);
+    const subscriber = subscriberId === undefined ? undefined : await this.subscribers.take(subscriberId);
+    return {
+      release: () => {
+        subscriber?.release();
+        endpoint.release();
+      },
+      waited: endpoint.waited || subscriber?.waited === true,
     };
+  }
+
+  /** A worker that stops: every delivery waiting here goes on at once (to be put back in its lane). */
+  letWaitingGo(): void {
+    this.endpoints.letAllGo();
+    this.subscribers.letAllGo();
   }
 
   /** In attempts now (tests). */

@@ -58,6 +58,13 @@ export interface AdmitOptions {
    * @defaultValue 0 (no bound)
    */
   capSubscriberBytes?: number;
+  /**
+   * A run of one endpoint's turns admitted one after another (one job) may take this many times
+   * capEndpoint and capSubscriber when it starts with the endpoint and its subscriber holding
+   * nothing; the worker holds what is over the caps until their deliveries end (admit.lua).
+   * @defaultValue 1
+   */
+  admitAhead?: number;
 }
 
 /** A delivery admitted for its next attempt: its BullMQ job is named `jobId` (`<deliveryId>-<ticket>`). */
@@ -151,6 +158,7 @@ export class LaneStore {
       o.capSubscriberBytes ?? 0,
       this.keys.event(''),
       this.keys.subscriberStoredBytesPrefix(),
+      o.admitAhead ?? 1,
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
     for (let i = 1; i + 4 < reply.length; i += 5) {
@@ -208,13 +216,17 @@ export class LaneStore {
   }
 
   /**
-   * An admitted delivery back to the head of its lane without an attempt (requeue.lua): 'requeued';
-   * with `onlyIfMoved`, only if its endpoint has left `lane` (the class it was admitted in) since,
-   * else 'same' (send it); 'stale' when the delivery had moved on.
+   * Admitted deliveries of one endpoint (`jobIds`, `<deliveryId>-<ticket>`, in their order) back to
+   * the head of its lane in that order, without an attempt (requeue.lua); with `onlyIfMoved`, only
+   * if the endpoint has left `lane` (the class they were admitted in) since. Answers the ids of
+   * those put back: none when the endpoint has not moved, none of those that had moved on.
    */
-  async requeue(jobId: string, lane: LaneClass, onlyIfMoved: boolean): Promise<'requeued' | 'same' | 'stale'> {
-    const r = Number(await this.redis.hookrelayLaneRequeue(this.keys.sched(), this.now(), jobId, lane, onlyIfMoved ? '0' : '1'));
-    return r === 1 ? 'requeued' : r === 0 ? 'same' : 'stale';
+  async requeue(jobIds: readonly string[], lane: LaneClass, onlyIfMoved: boolean): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    const back = (await this.redis.hookrelayLaneRequeue(this.keys.sched(), this.now(), lane, onlyIfMoved ? '0' : '1', ...jobIds)) as Array<
+      string | null
+    >;
+    return back.filter((id): id is string => typeof id === 'string');
   }
 
   async wake(members: readonly string[]): Promise<void> {

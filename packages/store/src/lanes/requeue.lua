@@ -1,21 +1,32 @@
--- Puts an admitted delivery back at the head of its lane without an attempt. A worker admits an
--- endpoint's next turns ahead of its share (SchedulingOptions.admitAhead), and those wait in the
--- worker: one whose endpoint has moved to the other lane class since it was admitted must not go
+-- Puts admitted deliveries of one endpoint back at the head of its lane, in their order, without
+-- an attempt. A worker admits an endpoint's next turns ahead of its share (admit.lua's runs), and
+-- those wait in the worker: once the endpoint has moved to the other lane class they must not go
 -- out in the lane it left (once a receiver has turned slow, in the fast lane's slots), and those
 -- still waiting when their worker shuts down go back for another worker. The endpoint does not
 -- sleep: its lane is served by its class's admission. Loaded after lanes.lua.
--- ARGV: schedPrefix, nowMs, jobId (`<deliveryId>-<ticket>`), class (the lane it was admitted in),
---       always ('1': whatever its endpoint's class; '0': only if its endpoint left `class`)
--- Returns 1 when put back, 0 when its endpoint is still in that class (send it), -1 when the
--- job's ticket is stale (the delivery had moved on: nothing to send).
+-- ARGV: schedPrefix, nowMs, class (the lane they were admitted in), always ('1': whatever the
+--       endpoint's class; '0': only if it has left `class`), then the jobs' members
+--       (`<deliveryId>-<ticket>`), in their order, all of one endpoint
+-- Returns the ids of the deliveries put back; none when the endpoint is still in `class` (send
+-- them), and none of those whose ticket is stale (they had moved on).
 L.init(ARGV[1], ARGV[2])
-local x, id = L.current(ARGV[3])
-if not x then
-  return -1
+local c, always = ARGV[3], ARGV[4] == '1'
+local live = {}
+for i = 5, #ARGV do
+  local x, id = L.current(ARGV[i])
+  if x then
+    live[#live + 1] = { x = x, id = id }
+  end
 end
-if ARGV[5] ~= '1' and L.class(x.endpointId) == ARGV[4] then
-  return 0
+if #live == 0 or (not always and L.class(live[1].x.endpointId) == c) then
+  return {}
 end
-L.release(id, x.endpointId, x.subscriberId, ARGV[4])
-L.pushReady(L.bump(id, x), x, true)
-return 1
+local back = {}
+-- Pushed to the head last first, so that the lane gives them out in their order.
+for i = #live, 1, -1 do
+  local d = live[i]
+  L.release(d.id, d.x.endpointId, d.x.subscriberId, c)
+  L.pushReady(L.bump(d.id, d.x), d.x, true)
+  back[i] = d.id
+end
+return back
