@@ -52,9 +52,6 @@ describe('configuration from the environment', () => {
       WORKER_ENDPOINT_SHARE: 0.25,
       WORKER_ADDRESS_SHARE: 0.25,
       WORKER_SUBSCRIBER_SHARE: 0.4,
-      // A run of one endpoint's turns may be admitted four times those caps in one job; the worker
-      // holds what is over them.
-      WORKER_ADMIT_AHEAD: 4,
       // 8 MiB: eight 1 MiB deliveries of one subscriber sending at once, ~24 ms of the worker's
       // event loop, against ~120 ms for the 40 its share lets it hold (docs/performance.md).
       WORKER_SUBSCRIBER_BYTES_IN_FLIGHT: 8_388_608,
@@ -68,9 +65,6 @@ describe('configuration from the environment', () => {
     [{ WORKER_ENDPOINT_SHARE: '0' }, 'WORKER_ENDPOINT_SHARE'],
     [{ WORKER_SUBSCRIBER_SHARE: '1.5' }, 'WORKER_SUBSCRIBER_SHARE'],
     [{ WORKER_ADDRESS_SHARE: 'half' }, 'WORKER_ADDRESS_SHARE'],
-    [{ WORKER_ADMIT_AHEAD: '0' }, 'WORKER_ADMIT_AHEAD'],
-    [{ WORKER_ADMIT_AHEAD: '1.5' }, 'WORKER_ADMIT_AHEAD'],
-    [{ WORKER_ADMIT_AHEAD: '9' }, 'WORKER_ADMIT_AHEAD'],
     [{ WORKER_SUBSCRIBER_BYTES_IN_FLIGHT: '0' }, 'WORKER_SUBSCRIBER_BYTES_IN_FLIGHT'],
     [{ WORKER_SLOW_LANE_CONCURRENCY: '0' }, 'WORKER_SLOW_LANE_CONCURRENCY'],
     [{ WORKER_SLOW_AFTER: '0' }, 'WORKER_SLOW_AFTER'],

@@ -14,11 +14,6 @@ export const workerSettingsSchema = z.object({
   WORKER_ENDPOINT_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.endpointShare),
   /** Share of a lane's slots one subscriber's deliveries may hold. */
   WORKER_SUBSCRIBER_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.subscriberShare),
-  /**
-   * What a run of one endpoint's turns admitted together (one job) may take, in times its endpoint's
-   * and subscriber's shares; the worker holds what is over them. 1: no runs.
-   */
-  WORKER_ADMIT_AHEAD: z.coerce.number().int().min(1).max(8).default(DEFAULT_SCHEDULING.admitAhead),
   /** Share of a lane's slots, per worker process, that attempts to one receiver address (after DNS) may hold. */
   WORKER_ADDRESS_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_SCHEDULING.addressShare),
   /**
@@ -68,7 +63,6 @@ export function deliveryWorkerSettings(
     scheduling: {
       endpointShare: settings.WORKER_ENDPOINT_SHARE,
       subscriberShare: settings.WORKER_SUBSCRIBER_SHARE,
-      admitAhead: settings.WORKER_ADMIT_AHEAD,
       addressShare: settings.WORKER_ADDRESS_SHARE,
       subscriberBytesInFlight: settings.WORKER_SUBSCRIBER_BYTES_IN_FLIGHT,
       slowAttemptMs: settings.WORKER_SLOW_ATTEMPT_MS,

@@ -34,8 +34,6 @@ export interface AdmittedDeliveryRef {
  */
 export interface AdmittedJobData {
   endpointId: string;
-  /** The endpoint's subscriber, for the worker's per-subscriber share; absent from jobs admitted by versions before 0.9. */
-  subscriberId?: string;
   deliveries: AdmittedDeliveryRef[];
 }
 

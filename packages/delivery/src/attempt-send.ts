@@ -20,11 +20,6 @@ export interface SendAttemptInput {
   /** The scheduler ticket and job the attempt was admitted under; without them (a test send) no address slot is taken. */
   ticket?: number;
   jobId?: string;
-  /**
-   * It was admitted ahead of its endpoint's share and waited in the worker: at a receiver address
-   * where another subscriber's endpoint waits for a slot, it parks rather than take one first.
-   */
-  aheadOfShare?: boolean;
 }
 
 /** An attempt's send as it is recorded: when it began, the request sent last and what came back. */
@@ -63,7 +58,7 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
       const failed = credentials.result;
       return sentWithout(deps, input, failed, deps.now(), deps.now() - failed.durationMs);
     }
-    if (jobId !== undefined) address = await takeAddressSlot(deps, endpoint, jobId, input.aheadOfShare === true);
+    if (jobId !== undefined) address = await takeAddressSlot(deps, endpoint, jobId);
     if ('parked' in address) return 'parked';
     if (endpoint.rateLimit && ticket !== undefined && jobId !== undefined && !('dnsError' in address)) {
       if ((await keepToRateLimit(deps, endpoint, jobId)) === 'parked') return 'parked';
@@ -132,7 +127,7 @@ const NO_ADDRESS_SLOT: AddressSlot = Object.freeze({});
  * flight, `parked` after parking the delivery: back at the head of its lane, its endpoint asleep
  * until a slot frees here (or `parkMs` at the latest).
  */
-async function takeAddressSlot(deps: SendAttemptDeps, endpoint: Endpoint, jobId: string, aheadOfShare: boolean): Promise<AddressSlot> {
+async function takeAddressSlot(deps: SendAttemptDeps, endpoint: Endpoint, jobId: string): Promise<AddressSlot> {
   const slots = deps.addressSlots;
   if (!slots) return NO_ADDRESS_SLOT;
   let looked: Awaited<ReturnType<AddressSlots['lookUpReceiver']>>;
@@ -144,12 +139,8 @@ async function takeAddressSlot(deps: SendAttemptDeps, endpoint: Endpoint, jobId:
   }
   // The wait is the attempt's duration: a name that never answers counts as slow (the slow lane).
   if (looked.dnsError) return { dnsError: looked.dnsError, askedAt: asked, waitedMs: deps.now() - asked };
-  // Admitted ahead, it was in the worker before another subscriber's parked endpoint could come
-  // back through admission: taking a freed slot first, such deliveries left that endpoint one slot
-  // a round (the one kept for it) at a receiver address they share.
-  const yieldToOthers = aheadOfShare && slots.othersWaiting(looked.receiver, endpoint.subscriberId);
-  const release = yieldToOthers ? null : slots.tryAcquire(looked.receiver, endpoint.subscriberId);
-  if (release) return { slot: receiverSlot(slots, looked.receiver, endpoint.subscriberId, release) };
+  const release = slots.tryAcquire(looked.receiver);
+  if (release) return { slot: receiverSlot(slots, looked.receiver, release) };
   await parkOnWorkerCap(deps, jobId, () => slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId)));
   return { parked: true };
 }
@@ -167,13 +158,13 @@ async function parkOnWorkerCap(deps: SendAttemptDeps, jobId: string, sleep: () =
 }
 
 /** The held slot on `receiver`, which the send may give up while it waits for a fresh token and take again. */
-function receiverSlot(slots: AddressSlots, receiver: string, subscriberId: string, release: ReleaseSlot): ReceiverSlot {
+function receiverSlot(slots: AddressSlots, receiver: string, release: ReleaseSlot): ReceiverSlot {
   let held = release;
   return {
     // A ReleaseSlot called twice does nothing: the attempt's own release after a refused retake is harmless.
     release: () => held(),
     retake: () => {
-      const again = slots.tryAcquire(receiver, subscriberId);
+      const again = slots.tryAcquire(receiver);
       if (again) held = again;
       return again !== null;
     },

@@ -22,9 +22,6 @@ import type { EndpointSource } from './endpoint-cache';
 import { redactHeaders } from './prepare';
 import { retryDelayMs } from './retry-delay';
 import type { AddressSlots } from './scheduling/address-slots';
-import type { EndpointLanes } from './scheduling/endpoint-lanes';
-import { JobPutBack, type PutBackFn } from './scheduling/put-back';
-import type { SendingShares, TakenShare } from './scheduling/sending-shares';
 import type { Slots } from './scheduling/slots';
 import type { ParsedEvents } from './parsed-events';
 import type { SchemeBodies } from './scheme-bodies';
@@ -49,15 +46,6 @@ export interface ProcessorDeps {
   lane?: LaneClass;
   /** Deliveries sending at once in this lane of this worker; unbounded when not given. */
   slots?: Slots;
-  /**
-   * What one endpoint and one subscriber may have in attempts at once in this lane of this worker
-   * (admission lets them hold more, admitted ahead); unbounded when not given.
-   */
-  shares?: SendingShares;
-  /** The lanes this worker has seen endpoints move to (shared by the worker's lanes). */
-  endpointLanes?: EndpointLanes;
-  /** Whether the worker is shutting down: a delivery that has not started its attempt goes back to its lane. */
-  stopping?: () => boolean;
   /** Pace rules: an attempt that times out or takes this long counts as slow. @defaultValue 3000 */
   slowAttemptMs?: number;
   /** The longest a parked endpoint sleeps if the worker that parked it never wakes it. @defaultValue 30000 */
@@ -86,41 +74,8 @@ type ProcessedJob = Pick<DeliveryJob, 'id' | 'data' | 'timestamp'>;
  */
 export function createDeliveryProcessor(deps: ProcessorDeps) {
   const attemptDelivery = createAttempter(deps);
-  const lane = deps.lane ?? 'fast';
 
-  async function processOne(
-    ref: AdmittedDeliveryRef,
-    endpointId: string,
-    subscriberId: string | undefined,
-    createdAt: number,
-    putBack: JobPutBack,
-  ): Promise<void> {
-    // Admitted ahead of its endpoint's share, a delivery waits here, holding nothing and with
-    // nothing read for it yet: what it finds after the wait (its endpoint, its state) is current.
-    const share = deps.shares ? await deps.shares.take(endpointId, subscriberId) : undefined;
-    try {
-      // Its worker stopping, what has not gone out goes back for another worker; its endpoint moved
-      // to the other lane, back to its lane, now that lane's.
-      const why = () => (deps.stopping?.() ? 'stopping' : deps.endpointLanes?.leftLane(endpointId, lane) ? 'moved' : null);
-      if (!(await putBack.mayStart(ref, why))) return;
-      await attemptOne(ref, endpointId, createdAt, share);
-    } finally {
-      share?.release();
-    }
-  }
-
-  /** Puts a job's deliveries that have not started back in their lane (JobPutBack). */
-  function putBackFor(endpointId: string): PutBackFn {
-    return async (jobIds, onlyIfMoved) => {
-      const back = await deps.store.lanes.requeue(jobIds, lane, onlyIfMoved);
-      if (onlyIfMoved && back.length > 0) deps.metrics.parked.inc({ reason: 'lane_moved' }, back.length);
-      // The scheduler says the endpoint is in this lane after all (it moved back): forget what was seen.
-      if (onlyIfMoved && back.length === 0) deps.endpointLanes?.forget(endpointId);
-      return back;
-    };
-  }
-
-  async function attemptOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number, share?: TakenShare): Promise<void> {
+  async function processOne(ref: AdmittedDeliveryRef, endpointId: string, createdAt: number): Promise<void> {
     const { id, ticket } = ref;
     const held = deps.events?.get(ref.eventId);
     const { delivery, event, entry, endpointVersion } = await deps.store.deliveries.loadForAttempt({
@@ -148,16 +103,13 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     const endpoint = await deps.endpoints
       .get(endpointId, endpointVersion)
       .catch<typeof UNREADABLE>((err: unknown) => unreadableOrThrow(deps, endpointId, err));
-    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}`, share });
+    await attemptDelivery({ delivery, event, endpoint, manual: ref.manual === true, ticket, jobId: `${id}-${ticket}` });
   }
 
   return async function processJob(job: ProcessedJob): Promise<void> {
     const data = job.data;
     if (!('deliveries' in data)) return adoptQueuedByEarlierVersion(deps, { ...job, data });
-    const putBack = new JobPutBack(data.deliveries, putBackFor(data.endpointId));
-    const results = await Promise.allSettled(
-      data.deliveries.map((ref) => processOne(ref, data.endpointId, data.subscriberId, job.timestamp, putBack)),
-    );
+    const results = await Promise.allSettled(data.deliveries.map((ref) => processOne(ref, data.endpointId, job.timestamp)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
@@ -172,13 +124,6 @@ export interface AttemptInput {
   /** The scheduler ticket and job the attempt was admitted under; absent for a send made on the spot. */
   ticket?: number;
   jobId?: string;
-  /**
-   * Its place in its endpoint's and subscriber's attempts at once (SendingShares), given to the
-   * next as soon as a prompt answer is in, ahead of the record; a slow attempt keeps it until its
-   * record says whether the endpoint moves to the slow lane, so that what waits behind it learns
-   * of the move before it may go.
-   */
-  share?: TakenShare;
 }
 
 /**
@@ -191,27 +136,16 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
   // The per-attempt line carries ids and numbers only; skipping the redaction pass saves ~20 us a delivery.
   const attemptLog = deps.logger.child({}, { redact: [] });
   const slowAttemptMs = deps.slowAttemptMs ?? 3000;
-  const lane = deps.lane ?? 'fast';
-  return async ({ delivery, event, endpoint, manual, ticket, jobId, share }) => {
+  return async ({ delivery, event, endpoint, manual, ticket, jobId }) => {
     const attempt = delivery.attempts + 1;
     const blocker = blockerOf(event, endpoint);
     if (blocker) return finishWithoutSending(deps, delivery, attempt, blocker, ticket);
     const live = endpoint as Endpoint;
     const liveEvent = event as StoredEvent;
 
-    const sending = await sendAttempt(deps, {
-      endpoint: live,
-      event: liveEvent,
-      delivery,
-      attempt,
-      ticket,
-      jobId,
-      aheadOfShare: share?.waited,
-    });
+    const sending = await sendAttempt(deps, { endpoint: live, event: liveEvent, delivery, attempt, ticket, jobId });
     if (sending === 'parked') return;
     const { result, request: sent, startedAt } = sending;
-    const pace = paceOf(result, slowAttemptMs);
-    if (pace !== 'slow') share?.release();
     const classification = classifyResult(result, deps.now());
     const decision = decide(classification, live, attempt, manual, deps.random);
 
@@ -226,7 +160,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         : { errorKind: result.errorKind, errorMessage: result.message }),
     };
     const final = decision.state === 'retrying' ? 'none' : decision.state;
-    const { streak, laneMove, leftLaneEarlier, countedElsewhere, retryDropped } = await deps.store.deliveries.recordAttempt(
+    const { streak, laneMove, countedElsewhere, retryDropped } = await deps.store.deliveries.recordAttempt(
       delivery,
       record,
       {
@@ -238,7 +172,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
         failureReason: decision.state === 'failed' ? decision.reason : undefined,
       },
       { endpointId: live.id, ok: decision.state === 'delivered', final },
-      ticket === undefined ? undefined : { ticket, lane, pace },
+      ticket === undefined ? undefined : { ticket, lane: deps.lane ?? 'fast', pace: paceOf(result, slowAttemptMs) },
     );
     // A retry asked for after the delivery had ended is not made: counted and logged as the history keeps it.
     observe(
@@ -252,8 +186,6 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
       countedElsewhere,
     );
     if (laneMove) reportLaneMove(deps, live, laneMove, result);
-    if (laneMove || leftLaneEarlier)
-      deps.endpointLanes?.moved(live.id, laneMove === 'to_fast' || (!laneMove && lane === 'slow') ? 'fast' : 'slow');
     if (deps.guard && (record.statusCode === 410 || streak.consecutiveFailures > 0)) {
       // Disabling is bookkeeping: a failure here must not turn a recorded outcome into a retry.
       await deps.guard

@@ -20,8 +20,6 @@ import { EndpointGuard, type CircuitBreakerPolicy } from './endpoint-guard';
 import { createDeliveryProcessor } from './processor';
 import { startQueueSampler } from './queue-sampler';
 import { AddressSlots } from './scheduling/address-slots';
-import { EndpointLanes } from './scheduling/endpoint-lanes';
-import { SendingShares } from './scheduling/sending-shares';
 import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
@@ -167,29 +165,20 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     endings,
     endedTogether: options.disableEndings?.chunk ?? DEFAULT_DISABLE_ENDINGS.chunk,
   });
+  const wake = (sleepers: string[]): void => {
+    store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
+  };
+
   // One per worker: a payload re-serialised for x-signature is made once for every lane and endpoint.
   const bodies = new SchemeBodies();
   // And an event read for one attempt is held for its fan-out's others, in either lane.
   const events = new ParsedEvents();
-  let closing = false;
-  let closed: Promise<void> | undefined;
-  // Which lane endpoints were last seen moving to: what was admitted ahead in the lane they left goes back.
-  const endpointLanes = new EndpointLanes();
   const pumps = {} as Record<DeliveryLane, AdmissionPump>;
   const workers = {} as Record<DeliveryLane, DeliveryJobWorker>;
   const addressSlots = {} as Record<DeliveryLane, AddressSlots>;
-  const shares = {} as Record<DeliveryLane, SendingShares>;
   for (const lane of LANES) {
     const caps = capsFor(concurrency[lane], scheduling);
-    shares[lane] = new SendingShares(caps);
-    // A woken endpoint goes through this lane's admission: run it once the wake is written.
-    const wakeAndAdmit = (sleepers: string[]): void => {
-      store.lanes
-        .wake(sleepers)
-        .then(() => pumps[lane].request())
-        .catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
-    };
-    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake: wakeAndAdmit, resolver });
+    addressSlots[lane] = new AddressSlots({ perAddress: caps.address, wake, resolver });
     pumps[lane] = new AdmissionPump({
       lanes: store.lanes,
       laneClass: lane,
@@ -201,7 +190,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       max: concurrency[lane],
       capEndpoint: caps.endpoint,
       capSubscriber: caps.subscriber,
-      admitAhead: scheduling.admitAhead,
       capSubscriberBytes: scheduling.subscriberBytesInFlight,
       leaseMs: scheduling.leaseMs,
       capSleepMs: scheduling.capSleepMs,
@@ -221,9 +209,6 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       now,
       addressSlots: addressSlots[lane],
       slots: new Slots(concurrency[lane]),
-      shares: shares[lane],
-      endpointLanes,
-      stopping: () => closing,
       lane,
       slowAttemptMs: scheduling.slowAttemptMs,
       parkMs: scheduling.parkMs,
@@ -266,6 +251,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     onSignal: (lane) => pumps[lane].request(),
   });
   for (const lane of LANES) pumps[lane].request();
+  let closing = false;
   const sampleEvery = options.metricsSampleIntervalMs ?? 10_000;
   const sampler =
     sampleEvery > 0
@@ -299,36 +285,31 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       );
       return Promise.race([answered, late]).finally(() => clearTimeout(timer));
     },
-    // A second close (a harness closing what a test closed) waits for the first.
-    close: (deadlineMs = 30_000) => (closed ??= closeOnce(deadlineMs)),
+    close: async (deadlineMs = 30_000) => {
+      closing = true;
+      sampler?.stop();
+      await signals.stop();
+      await Promise.all(LANES.map((lane) => pumps[lane].stop()));
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = Promise.all(LANES.map((lane) => workers[lane].close()));
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(() => resolve('expired'), deadlineMs);
+      });
+      const timedOut = (await Promise.race([graceful, expired])) === 'expired';
+      clearTimeout(timer);
+      if (timedOut) {
+        options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
+        // Abort the requests still in flight (closing would wait for them), then stop the workers.
+        await dispatcher.destroy();
+        await Promise.all(LANES.map((lane) => workers[lane].close(true)));
+      }
+      // Each chain stops after its chunk: what it had left is ended unsent when admitted.
+      await endings.close();
+      // Endpoints this worker parked wait for its slots no longer.
+      await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
+      await Promise.all(LANES.map((lane) => queues[lane].close()));
+      await endpoints.close();
+      for (const remove of redisErrorListeners) remove();
+    },
   };
-
-  async function closeOnce(deadlineMs: number): Promise<void> {
-    closing = true;
-    // What waits for its endpoint's turn goes back to its lane now, not after the attempts ahead of it.
-    for (const lane of LANES) shares[lane].letWaitingGo();
-    sampler?.stop();
-    await signals.stop();
-    await Promise.all(LANES.map((lane) => pumps[lane].stop()));
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = Promise.all(LANES.map((lane) => workers[lane].close()));
-    const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), deadlineMs);
-    });
-    const timedOut = (await Promise.race([graceful, expired])) === 'expired';
-    clearTimeout(timer);
-    if (timedOut) {
-      options.logger.warn({ deadlineMs }, 'worker.shutdown_deadline');
-      // Abort the requests still in flight (closing would wait for them), then stop the workers.
-      await dispatcher.destroy();
-      await Promise.all(LANES.map((lane) => workers[lane].close(true)));
-    }
-    // Each chain stops after its chunk: what it had left is ended unsent when admitted.
-    await endings.close();
-    // Endpoints this worker parked wait for its slots no longer.
-    await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
-    await Promise.all(LANES.map((lane) => queues[lane].close()));
-    await endpoints.close();
-    for (const remove of redisErrorListeners) remove();
-  }
 }

@@ -124,7 +124,7 @@ export function createMetrics(options: MetricsOptions = {}): HookrelayMetrics {
     }),
     parked: new Counter({
       name: 'hookrelay_deliveries_parked_total',
-      help: "Deliveries put back in their lane without an attempt: reason=address, the receiver's address had its share of a worker's slots; reason=bytes, the subscriber had its bound of payload bytes in flight on the worker; reason=rate_limit, the endpoint's rate limit (lowered after they were admitted) puts their turn more than a second away; reason=lane_moved, admitted ahead of their endpoint's share, they found it moved to the other lane (slow or back) and go in that lane's turn.",
+      help: "Deliveries put back in their lane without an attempt: reason=address, the receiver's address had its share of a worker's slots; reason=bytes, the subscriber had its bound of payload bytes in flight on the worker; reason=rate_limit, the endpoint's rate limit (lowered after they were admitted) puts their turn more than a second away.",
       labelNames: ['reason'],
       registers,
     }),

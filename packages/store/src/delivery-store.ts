@@ -383,7 +383,7 @@ export class DeliveryStore {
     patch: DeliveryStatePatch,
     health?: { endpointId: string; ok: boolean; final: 'delivered' | 'failed' | 'none' },
     scheduling?: AttemptScheduling,
-  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; leftLaneEarlier: boolean; countedElsewhere: boolean; retryDropped: boolean }> {
+  ): Promise<{ streak: FailureStreak; laneMove: LaneMove; countedElsewhere: boolean; retryDropped: boolean }> {
     const now = this.now();
     const fields: Array<string | number> = ['updatedAt', now];
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) fields.push(k, v);
@@ -416,8 +416,6 @@ export class DeliveryStore {
     return {
       streak: { consecutiveFailures, failingSince: failingSince || null },
       laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null,
-      // The endpoint had moved to the other lane before this attempt ended (another attempt's record).
-      leftLaneEarlier: move === 3,
       countedElsewhere: ended === 1,
       retryDropped: dropped === 1,
     };

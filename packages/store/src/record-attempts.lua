@@ -26,8 +26,7 @@
 --       that make the record (id, eventId, eventType, endpointId, subscriberId, createdAt), then
 --       field/value pairs of the state
 -- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
--- endpoint moved to the slow lane, 2: back to the fast one, 3: it had already left the lane the
--- attempt ran in, 0: none of these), countedElsewhere (1: the
+-- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), countedElsewhere (1: the
 -- attempt's ticket was no longer its delivery's, which had been ended or is live under a newer
 -- one, see below, or this attempt was recorded before: whoever ended it, or the current ticket's
 -- job, counts how the delivery ended), retryDropped (1: the attempt asked for a retry that is not
@@ -203,14 +202,7 @@ local function schedule(x, id, a)
   else
     L.finish(id, x, lane)
   end
-  local move = L.pace(x.endpointId, x.subscriberId, ARGV[a + 7], slowAfter, fastAfter)
-  -- Moved before this attempt ended (another attempt's record, here or in another worker): the
-  -- worker sends none of the endpoint's deliveries it admitted ahead in the lane it left.
-  local seen = L.classSeen(x.endpointId)
-  if move == 0 and seen and seen ~= lane then
-    return 3
-  end
-  return move
+  return L.pace(x.endpointId, x.subscriberId, ARGV[a + 7], slowAfter, fastAfter)
 end
 
 local function recordOne(p)

@@ -12,8 +12,6 @@ export interface AddressSlotsOptions {
   wake: (sleepers: string[]) => void;
   /** The worker's DNS, shared with its dispatcher so the cap is keyed by the address connected to. */
   resolver: HostResolver;
-  /** How long a slot freed to wake a parked endpoint is kept for its subscriber. @defaultValue 1000 */
-  keepForWokenMs?: number;
 }
 
 /**
@@ -31,12 +29,7 @@ export class AddressSlots {
   private readonly slots: InFlightCap;
 
   constructor(private readonly options: AddressSlotsOptions) {
-    this.slots = new InFlightCap({
-      limit: options.perAddress,
-      wake: options.wake,
-      groupOf: subscriberOfSleeper,
-      keepForWokenMs: options.keepForWokenMs,
-    });
+    this.slots = new InFlightCap({ limit: options.perAddress, wake: options.wake, groupOf: subscriberOfSleeper });
   }
 
   /**
@@ -61,17 +54,9 @@ export class AddressSlots {
     }
   }
 
-  /**
-   * A slot for `receiver`, or null when it is full (or its free slots are kept for other
-   * subscribers' endpoints just woken). `subscriberId`: whose delivery takes it.
-   */
-  tryAcquire(receiver: string, subscriberId?: string): ReleaseSlot | null {
-    return this.slots.tryTake(receiver, 1, subscriberId);
-  }
-
-  /** Whether an endpoint of another subscriber than `subscriberId` waits for a slot of `receiver` (parked, or woken for one kept). */
-  othersWaiting(receiver: string, subscriberId: string): boolean {
-    return this.slots.othersWaiting(receiver, subscriberId);
+  /** A slot for `receiver`, or null when it is full. */
+  tryAcquire(receiver: string): ReleaseSlot | null {
+    return this.slots.tryTake(receiver);
   }
 
   /**

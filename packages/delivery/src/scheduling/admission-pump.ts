@@ -114,7 +114,7 @@ export function jobsOf(admitted: readonly AdmittedDelivery[]): Array<{ jobId: st
   let current: AdmittedJobData | undefined;
   for (const a of admitted) {
     if (!current || current.endpointId !== a.endpointId) {
-      current = { endpointId: a.endpointId, subscriberId: a.subscriberId, deliveries: [] };
+      current = { endpointId: a.endpointId, deliveries: [] };
       jobs.push({ jobId: a.jobId, data: current });
     }
     current.deliveries.push({ id: a.deliveryId, eventId: a.eventId, ticket: a.ticket, ...(a.manual ? { manual: true as const } : {}) });

@@ -1,4 +1,3 @@
-import { waitUntil } from '@hookrelay/testing';
 import { InFlightCap } from './in-flight-cap';
 
 describe('InFlightCap with weights (payload bytes per subscriber)', () => {
@@ -43,77 +42,5 @@ describe('InFlightCap with weights (payload bytes per subscriber)', () => {
     expect(woken).toEqual([['e|sub|small']]);
     held();
     expect(woken).toEqual([['e|sub|small'], ['e|sub|big']]);
-  });
-});
-
-describe('InFlightCap: a slot freed to wake a sleeper is kept for its group', () => {
-  it("lets no other group take the freed slot until the woken one comes, or the keep runs out; the woken group's take has it", () => {
-    const now = 1_000;
-    const woken: string[] = [];
-    const c = new InFlightCap({
-      limit: 2,
-      wake: (s) => woken.push(...s),
-      groupOf: (s) => s.split('|')[1]!,
-      keepForWokenMs: 500,
-      now: () => now,
-    });
-    const a1 = c.tryTake('addr', 1, 'A')!;
-    c.tryTake('addr', 1, 'A');
-    expect(c.tryTake('addr', 1, 'B')).toBeNull();
-    c.parked('addr', 'e|B|f');
-    a1();
-    expect(woken).toEqual(['e|B|f']);
-    // A's delivery already in the worker does not take the slot B's woken endpoint was woken for...
-    expect(c.tryTake('addr', 1, 'A')).toBeNull();
-    expect(c.tryTake('addr', 1, 'C')).toBeNull();
-    // ...B's does, once.
-    expect(c.tryTake('addr', 1, 'B')).not.toBeNull();
-    expect(c.tryTake('addr', 1, 'B')).toBeNull();
-    expect(c.inFlight('addr')).toBe(2);
-  });
-
-  it('gives the slot to anyone once the keep has run out', () => {
-    let now = 1_000;
-    const c = new InFlightCap({ limit: 1, wake: () => undefined, groupOf: (s) => s.split('|')[1]!, keepForWokenMs: 500, now: () => now });
-    const a = c.tryTake('addr', 1, 'A')!;
-    c.parked('addr', 'e|B|f');
-    a();
-    expect(c.tryTake('addr', 1, 'A')).toBeNull();
-    now += 500;
-    expect(c.tryTake('addr', 1, 'A')).not.toBeNull();
-  });
-});
-
-describe('InFlightCap: a kept slot nobody came for', () => {
-  const groupOf = (s: string) => s.split('|')[1]!;
-
-  it('wakes the next sleeper when it runs out, as a release would', async () => {
-    const woken: string[] = [];
-    const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), groupOf, keepForWokenMs: 20 });
-    const a = c.tryTake('addr', 1, 'A')!;
-    c.parked('addr', 'e|B|f');
-    c.parked('addr', 'e|C|g');
-    a();
-    expect(woken).toEqual(['e|B|f']);
-    // B's deliveries went to another worker: C is woken when the slot kept for B runs out.
-    await waitUntil(() => woken.length === 2, 'the next sleeper to be woken');
-    expect(woken).toEqual(['e|B|f', 'e|C|g']);
-    expect(c.tryTake('addr', 1, 'A')).toBeNull();
-    expect(c.tryTake('addr', 1, 'C')).not.toBeNull();
-  });
-
-  it('wakes a sleeper parked behind it with nothing in flight once it runs out', async () => {
-    const woken: string[] = [];
-    const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), groupOf, keepForWokenMs: 20 });
-    const a = c.tryTake('addr', 1, 'A')!;
-    c.parked('addr', 'e|B|f');
-    a();
-    expect(woken).toEqual(['e|B|f']);
-    // Nothing in flight, the one slot kept for B: C's endpoint parks (no release will come) and is
-    // woken when the keep ends.
-    c.parked('addr', 'e|C|g');
-    expect(woken).toEqual(['e|B|f']);
-    await waitUntil(() => woken.length === 2, 'the parked sleeper to be woken');
-    expect(woken[1]).toBe('e|C|g');
   });
 });

@@ -8,14 +8,6 @@ export interface SchedulingOptions {
   endpointShare: number;
   /** Share of a lane's slots one subscriber's deliveries may hold. @defaultValue 0.4 */
   subscriberShare: number;
-  /**
-   * What a run of one endpoint's turns admitted together (one BullMQ job) may take, in times its
-   * endpoint's and subscriber's caps, when they hold nothing (admit.lua); the worker that takes it
-   * lets only the shares be in attempts at once and holds the rest (SendingShares), so the caps
-   * hold across all workers. A busy endpoint pays admission and the job's add, fetch and finish
-   * once for up to this many turns of its cap (docs/performance.md). 1: no runs. @defaultValue 4
-   */
-  admitAhead: number;
   /** Share of a lane's slots, per worker, that attempts to one receiver address (after DNS) may hold. @defaultValue 0.25 */
   addressShare: number;
   /**
@@ -51,7 +43,6 @@ export interface SchedulingOptions {
 export const DEFAULT_SCHEDULING: Readonly<SchedulingOptions> = Object.freeze({
   endpointShare: 0.25,
   subscriberShare: 0.4,
-  admitAhead: 4,
   addressShare: 0.25,
   subscriberBytesInFlight: 8 * 1024 * 1024,
   slowAttemptMs: 3000,

@@ -10,9 +10,8 @@
 --       subscriber's deliveries admitted and not ended may hold in this class; 0 or absent: no
 --       bound), eventKeyPrefix (an event's key is this and its id: its length is a delivery's size),
 --       storedKeyPrefix (a subscriber's stored-bytes key is this, its id and `:stored`; '' or absent:
---       not looked at), ahead (how many times capEndpoint and capSubscriber one run may take; 1 or
---       absent: none)
--- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual, subscriberId}.
+--       not looked at)
+-- Returns {nextDueMs or -1, then per admitted delivery: jobId, eventId, endpointId, manual}.
 -- Each admitted delivery holds a place against its caps (and its payload's bytes against its
 -- subscriber's) from here until it ends or leaves BullMQ again, and a lease until the caller has
 -- added its job (it removes the lease in the same transaction); a lease that runs out puts the
@@ -24,17 +23,6 @@
 -- admitted, so its attempts (its retries, in the main) stop adding to what Redis keeps for it. It
 -- is looked at again when the sleep ends, and woken at once when the admin changes its limit
 -- (set-stored-bytes-limit.lua).
---
--- Admitting ahead: a run of one endpoint's turns admitted one after another in this call (they make
--- one BullMQ job: jobsOf) may take up to `ahead` times the endpoint's and the subscriber's caps,
--- when it starts with the endpoint and its subscriber holding nothing in this class. The worker
--- that takes the job lets only a share of it be in attempts at once (SendingShares) and holds the
--- rest, so what is in attempts stays within the caps across all workers: while a run's endpoint
--- holds more than its cap it is admitted nothing else, and its subscriber's other endpoints count
--- it at its cap (`run:<class>` names it, per subscriber), which is the most of it in attempts; once
--- it holds less, what else is admitted keeps the total within the caps. So a subscriber's other
--- endpoints keep their room beside a run whose receiver hangs, and a busy endpoint pays admission
--- and BullMQ's add, fetch and finish once for up to `ahead` of its turns of the cap.
 --
 -- A turn serves the subscriber with the lowest tag, then its endpoint with the lowest tag, and
 -- admits up to `quantum` of that endpoint's deliveries with one command each for the lane, the
@@ -52,7 +40,6 @@ local expiredBefore = retention > 0 and now - retention or nil
 local capBytes = tonumber(ARGV[14]) or 0
 local eventKeyPrefix = ARGV[15] or ''
 local storedPrefix = ARGV[16] or ''
-local ahead = tonumber(ARGV[17]) or 1
 
 -- Whether subscriber `s` is held for its stored bytes (StoredBytes.holdAt: a tenth over the limit
 -- its publishes are refused at). Needs the retention period to know what has outlived it.
@@ -196,33 +183,6 @@ local function bytesWhy(nextSize)
 end
 
 local lastTag = nil
--- The run of admissions ahead under way ({e, s}): its endpoint was the last admitted, and its run
--- began with it and its subscriber holding nothing.
-local run = nil
--- Per subscriber, the endpoint whose run (from this or an earlier call) still holds more than its
--- cap: what it holds over the cap is waiting in one worker, not in attempts.
-local runKey = L.key('run', c)
-local runOf = {}
-local function overByRun(s)
-  if runOf[s] == nil then
-    runOf[s] = redis.call('HGET', runKey, s) or false
-  end
-  local r = runOf[s]
-  if not r then
-    return 0
-  end
-  local over = held(L.key('held', 'e', r)) - capE
-  if over <= 0 then
-    redis.call('HDEL', runKey, s)
-    runOf[s] = false
-    return 0
-  end
-  return over
-end
--- What subscriber `s` holds against its cap: its run's endpoint counted at its cap.
-local function heldAgainstCap(s, heldS)
-  return held(heldS) - overByRun(s)
-end
 -- Every turn either admits, or takes one member out of a ring (asleep, empty, or only stale
 -- elements), so the loop ends; the bound only caps one call's work when many members sleep.
 local turns = 0
@@ -237,7 +197,7 @@ while admitted < room and turns < room * 4 + 200 do
   lastTag = tag
   local heldS = L.key('held', 's', c, s)
   local subRing = L.key('ring', c, s)
-  if (run and run.s == s and held(heldS) >= capS * ahead) or (not (run and run.s == s) and heldAgainstCap(s, heldS) >= capS) then
+  if held(heldS) >= capS then
     L.sleepSubscriber(s, c, now + capSleepMs, 'cap')
   elseif capBytes > 0 and heldBytes(s, heldS) >= capBytes then
     L.sleepSubscriber(s, c, now + capSleepMs, bytesWhy(0))
@@ -254,18 +214,8 @@ while admitted < room and turns < room * 4 + 200 do
       local limit = redis.call('HMGET', meta, 'rate', 'tat')
       local rate, tat = tonumber(limit[1]), tonumber(limit[2]) or 0
       local lane = L.key('lane', e)
-      local inRun = (run and run.e == e) or (ahead > 1 and held(heldE) == 0 and held(heldS) == 0)
-      local n
-      if inRun then
-        n = math.min(room - admitted, quantum, capE * ahead - held(heldE), capS * ahead - held(heldS))
-      else
-        n = math.min(room - admitted, quantum, capE - held(heldE), capS - heldAgainstCap(s, heldS))
-      end
-      if not inRun and heldAgainstCap(s, heldS) >= capS then
-        -- At its cap (another endpoint's run counted at that endpoint's cap): the subscriber waits
-        -- for its deliveries to end.
-        L.sleepSubscriber(s, c, now + capSleepMs, 'cap')
-      elseif n <= 0 then
+      local n = math.min(room - admitted, quantum, capE - held(heldE), capS - held(heldS))
+      if n <= 0 then
         L.sleepEndpoint(e, s, c, now + capSleepMs, 'cap')
       elseif rate and rate > 0 and tat > now then
         -- Rate limited (GCRA, no burst): the next delivery may go at `tat`.
@@ -320,7 +270,6 @@ while admitted < room and turns < room * 4 + 200 do
               out[#out + 1] = x.eventId
               out[#out + 1] = x.endpointId
               out[#out + 1] = x.manual
-              out[#out + 1] = x.subscriberId
             end
           end
           local got = #heldArgs / 2
@@ -334,11 +283,6 @@ while admitted < room and turns < room * 4 + 200 do
             heldCount[heldE] = heldCount[heldE] + got
             heldCount[heldS] = heldCount[heldS] + got
             admitted = admitted + got
-            run = inRun and { e = e, s = s } or nil
-            if inRun and held(heldE) > capE and runOf[s] ~= e then
-              redis.call('HSET', runKey, s, e)
-              runOf[s] = e
-            end
             if paced then
               redis.call('HSET', meta, 'tat', math.max(tat, now) + L.spacing(rate))
             end

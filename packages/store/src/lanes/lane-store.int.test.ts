@@ -171,35 +171,6 @@ describe('LaneStore: the delivery scheduler', () => {
       expect(next.map((a) => a.endpointId)).toEqual([capped.id]);
     });
 
-    it('lets a run of one endpoint that starts holding nothing take admitAhead times the caps, its subscriber counting it at its cap', async () => {
-      const busy = await endpointOf('sub_run');
-      const sibling = await endpointOf('sub_run');
-      const ahead = { capEndpoint: 2, capSubscriber: 3, admitAhead: 4, quantum: 2 };
-      const ids = await publish(busy, 12);
-      // Alone in its lane, holding nothing: one run of consecutive turns, up to 4 x 2.
-      const run = await admit(ahead);
-      expect(run.map((a) => a.deliveryId)).toEqual(ids.slice(0, 8));
-      // Over its cap: the endpoint gets nothing more. Its subscriber counts it at its cap (2, the
-      // most of it in attempts at once), so the other endpoint has the rest of the subscriber's 3.
-      await publish(sibling, 1);
-      const beside = await admit(ahead);
-      expect(beside.map((a) => a.endpointId)).toEqual([sibling.id]);
-      expect(await db.redis.hget(`${db.store.keys.sched()}:run:fast`, 'sub_run')).toBe(busy.id);
-      // Down to 1 held: within its cap again, counted as it is (1 + the sibling's 1 of 3).
-      for (const a of run.slice(0, 7)) await finish(a);
-      const after = await admit(ahead);
-      expect(after.map((a) => a.deliveryId)).toEqual([ids[8]]);
-      expect(await db.redis.hget(`${db.store.keys.sched()}:run:fast`, 'sub_run')).toBeNull();
-      // A run starts only when the endpoint and its subscriber hold nothing.
-      for (const a of [run[7]!, ...beside, ...after]) await finish(a);
-      const second = await admit(ahead);
-      expect(second.map((a) => a.deliveryId)).toEqual(ids.slice(9));
-      // Without admitAhead, the caps alone.
-      for (const a of second) await finish(a);
-      await publish(busy, 4);
-      expect(await admit({ ...ahead, admitAhead: 1 })).toHaveLength(2);
-    });
-
     it('wakes an endpoint at its cap once when one call ends several of its deliveries, and admits as many as ended', async () => {
       const capped = await endpointOf('sub_cap_call');
       await publish(capped, 10);
@@ -776,53 +747,6 @@ describe('LaneStore: the delivery scheduler', () => {
       expect((await finish(slow[0]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
       expect((await finish(slow[1]!, { pace: 'prompt', lane: 'slow' })).laneMove).toBeNull();
       expect((await finish(slow[2]!, { pace: 'slow', lane: 'slow' })).laneMove).toBeNull();
-    });
-
-    it('tells an attempt whose endpoint left its lane before it ended, and puts deliveries admitted ahead back in the lane the endpoint moved to, in their order', async () => {
-      const e = await endpointOf('sub_moved');
-      await publish(e, 6);
-      const batch = await admit({ max: 6 });
-      expect(batch.map((a) => a.subscriberId)).toEqual(Array(6).fill('sub_moved'));
-      expect(await finish(batch[0]!, { pace: 'slow' })).toMatchObject({ laneMove: null, leftLaneEarlier: false });
-      expect(await finish(batch[1]!, { pace: 'slow' })).toMatchObject({ laneMove: 'to_slow', leftLaneEarlier: false });
-      // Admitted in the fast lane, recorded after the move (another worker's attempt, say): told so.
-      expect(await finish(batch[2]!, { pace: 'slow' })).toMatchObject({ laneMove: null, leftLaneEarlier: true });
-      // Not yet attempted: back to its lane, now the slow lane's, in their order, their places given
-      // back, under new tickets; one already recorded (stale) is left alone.
-      const rest = batch.slice(3);
-      const ids = rest.map((a) => a.deliveryId);
-      expect(await db.store.lanes.requeue([batch[2]!.jobId, ...rest.map((a) => a.jobId)], 'fast', true)).toEqual(ids);
-      expect(
-        await db.store.lanes.requeue(
-          rest.map((a) => a.jobId),
-          'fast',
-          true,
-        ),
-      ).toEqual([]);
-      expect(await db.redis.zcard(`${db.store.keys.sched()}:held:e:${e.id}`)).toBe(0);
-      expect(await admit({ laneClass: 'fast' })).toEqual([]);
-      const again = await admit({ laneClass: 'slow' });
-      expect(again.map((a) => a.deliveryId)).toEqual(ids);
-      expect(again[0]!.ticket).toBeGreaterThan(rest[0]!.ticket);
-      // Admitted in the lane its endpoint is in: sent, not put back.
-      expect(
-        await db.store.lanes.requeue(
-          again.map((a) => a.jobId),
-          'slow',
-          true,
-        ),
-      ).toEqual([]);
-      // A worker that stops puts back what has not gone out, whatever its endpoint's lane.
-      expect(
-        await db.store.lanes.requeue(
-          again.map((a) => a.jobId),
-          'slow',
-          false,
-        ),
-      ).toEqual(ids);
-      const third = await admit({ laneClass: 'slow' });
-      expect(third.map((a) => a.deliveryId)).toEqual(ids);
-      expect(await finish(third[0]!, { pace: 'slow', lane: 'slow' })).toMatchObject({ laneMove: null, leftLaneEarlier: false });
     });
 
     it('moves a deleted endpoint nowhere when its attempts in flight end slow, and a racing PATCH keeps its settings expiring', async () => {

@@ -16,7 +16,6 @@ export function laneScript(path: string): string {
 const SCRIPTS = {
   hookrelayLaneAdmit: `${STORED_BYTES_LUA}\n${laneScript(join(__dirname, 'admit.lua'))}`,
   hookrelayLanePark: laneScript(join(__dirname, 'park.lua')),
-  hookrelayLaneRequeue: laneScript(join(__dirname, 'requeue.lua')),
   hookrelayLaneWake: laneScript(join(__dirname, 'wake.lua')),
   hookrelayLaneForget: laneScript(join(__dirname, 'forget.lua')),
   hookrelayLaneSample: laneScript(join(__dirname, 'sample.lua')),
@@ -58,13 +57,6 @@ export interface AdmitOptions {
    * @defaultValue 0 (no bound)
    */
   capSubscriberBytes?: number;
-  /**
-   * A run of one endpoint's turns admitted one after another (one job) may take this many times
-   * capEndpoint and capSubscriber when it starts with the endpoint and its subscriber holding
-   * nothing; the worker holds what is over the caps until their deliveries end (admit.lua).
-   * @defaultValue 1
-   */
-  admitAhead?: number;
 }
 
 /** A delivery admitted for its next attempt: its BullMQ job is named `jobId` (`<deliveryId>-<ticket>`). */
@@ -75,7 +67,6 @@ export interface AdmittedDelivery {
   eventId: string;
   endpointId: string;
   manual: boolean;
-  subscriberId: string;
 }
 
 /** A live delivery's place in the scheduler (lanes.lua's entry). */
@@ -158,21 +149,13 @@ export class LaneStore {
       o.capSubscriberBytes ?? 0,
       this.keys.event(''),
       this.keys.subscriberStoredBytesPrefix(),
-      o.admitAhead ?? 1,
     )) as Array<string | number>;
     const admitted: AdmittedDelivery[] = [];
-    for (let i = 1; i + 4 < reply.length; i += 5) {
+    for (let i = 1; i + 3 < reply.length; i += 4) {
       const jobId = String(reply[i]);
       const parsed = parseJobId(jobId);
       if (!parsed) continue;
-      admitted.push({
-        jobId,
-        ...parsed,
-        eventId: String(reply[i + 1]),
-        endpointId: String(reply[i + 2]),
-        manual: reply[i + 3] === '1',
-        subscriberId: String(reply[i + 4]),
-      });
+      admitted.push({ jobId, ...parsed, eventId: String(reply[i + 1]), endpointId: String(reply[i + 2]), manual: reply[i + 3] === '1' });
     }
     const next = Number(reply[0]);
     return { admitted, nextDueAt: next >= 0 ? next : null };
@@ -213,20 +196,6 @@ export class LaneStore {
    */
   async park(jobId: string, untilMs: number, why: 'address' | 'rate' = 'address'): Promise<boolean> {
     return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs, why)) === 1;
-  }
-
-  /**
-   * Admitted deliveries of one endpoint (`jobIds`, `<deliveryId>-<ticket>`, in their order) back to
-   * the head of its lane in that order, without an attempt (requeue.lua); with `onlyIfMoved`, only
-   * if the endpoint has left `lane` (the class they were admitted in) since. Answers the ids of
-   * those put back: none when the endpoint has not moved, none of those that had moved on.
-   */
-  async requeue(jobIds: readonly string[], lane: LaneClass, onlyIfMoved: boolean): Promise<string[]> {
-    if (jobIds.length === 0) return [];
-    const back = (await this.redis.hookrelayLaneRequeue(this.keys.sched(), this.now(), lane, onlyIfMoved ? '0' : '1', ...jobIds)) as Array<
-      string | null
-    >;
-    return back.filter((id): id is string => typeof id === 'string');
   }
 
   async wake(members: readonly string[]): Promise<void> {

@@ -495,8 +495,6 @@ end
 -- back, else 0. The usual case (a prompt attempt in the fast lane) costs one read, once per call
 -- for an endpoint whose attempts keep agreeing with its lane.
 local paceAgrees = {}
--- The class each endpoint was in when L.pace read it, or moved it to (L.classSeen).
-local classSeen = {}
 function L.pace(e, s, pace, slowAfter, fastAfter)
   if pace == '' or paceAgrees[e] == pace then
     return 0
@@ -509,7 +507,6 @@ function L.pace(e, s, pace, slowAfter, fastAfter)
     return 0
   end
   local c = state[1] or 'fast'
-  classSeen[e] = c
   if (pace == 'slow') == (c == 'slow') then
     if state[2] then
       redis.call('HDEL', meta, 'run')
@@ -522,19 +519,12 @@ function L.pace(e, s, pace, slowAfter, fastAfter)
   local run = redis.call('HINCRBY', meta, 'run', 1)
   if pace == 'slow' and run >= slowAfter then
     L.moveClass(e, s, 'fast', 'slow')
-    classSeen[e] = 'slow'
     return 1
   elseif pace == 'prompt' and run >= fastAfter then
     L.moveClass(e, s, 'slow', 'fast')
-    classSeen[e] = 'fast'
     return 2
   end
   return 0
-end
-
--- The lane class L.pace last read (or moved) endpoint `e` to in this call; nil when it read none.
-function L.classSeen(e)
-  return classSeen[e]
 end
 
 -- Due work: sleepers whose time has come wake, retries that are due join their lanes, and leases
