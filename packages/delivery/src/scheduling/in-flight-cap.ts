@@ -11,10 +11,19 @@ export interface InFlightCapOptions {
    * each group's first come first. @defaultValue every sleeper its own group's, so first come first woken
    */
   groupOf?: (sleeper: string) => string;
+  /**
+   * With nothing of a key in flight here, how long its sleepers still left wait for a take before
+   * they are all woken (no release of this worker's is coming to wake them). @defaultValue 1000
+   */
+  idleWakeMs?: number;
 }
 
 interface KeyState {
   inFlight: number;
+  /** Takes in flight (each one release to come, whatever its weight). */
+  takes: number;
+  /** Set while nothing is in flight and sleepers are left: wakes them unless a take comes first (wake). */
+  idleTimer?: NodeJS.Timeout;
   /**
    * Sleepers (lane members) parked because this key was full, by group, the groups in turn order
    * (a Map keeps insertion order; a group woken goes to the back).
@@ -38,30 +47,57 @@ interface KeyState {
 export class InFlightCap {
   private readonly keys = new Map<string, KeyState>();
   private readonly groupOf: (sleeper: string) => string;
+  private readonly idleWakeMs: number;
 
   constructor(private readonly options: InFlightCapOptions) {
     this.groupOf = options.groupOf ?? ((sleeper) => sleeper);
+    this.idleWakeMs = options.idleWakeMs ?? 1000;
   }
 
   /** Takes `weight` of `key`, or null when it does not fit. No await: every attempt's path. */
   tryTake(key: string, weight = 1): ReleaseSlot | null {
     let state = this.keys.get(key);
     if (!state) {
-      state = { inFlight: 0, sleepers: new Map() };
+      state = { inFlight: 0, takes: 0, sleepers: new Map() };
       this.keys.set(key, state);
     }
     if (!this.fits(state, weight)) return null;
     state.inFlight += weight;
+    state.takes++;
     const held = state;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       held.inFlight -= weight;
+      held.takes--;
       const next = nextSleeper(held.sleepers);
-      if (next !== undefined) this.options.wake([next]);
+      this.wake(key, held, next === undefined ? [] : [next]);
       if (held.inFlight === 0 && held.sleepers.size === 0) this.keys.delete(key);
     };
+  }
+
+  /**
+   * Wakes `first`; and, when nothing of the key is left in flight here, every sleeper still left if
+   * nothing is taken within `idleWakeMs`. Each sleeper waits for a release of this worker's, one per
+   * release, and the endpoints a release wakes may be served by another worker, whose releases wake
+   * nobody here: the last sleepers waited for a release that never came, asleep until `parkMs` (30 s:
+   * scheduler-books caught an endpoint left with 3 deliveries ready and nothing in flight anywhere).
+   * Waking them at once instead would send every parked endpoint back through admission each time
+   * the key's attempts all end together, before the one just woken has come for its slot.
+   */
+  private wake(key: string, state: KeyState, first: string[]): void {
+    if (first.length > 0) this.options.wake(first);
+    if (state.takes > 0 || state.sleepers.size === 0 || state.idleTimer) return;
+    state.idleTimer = setTimeout(() => {
+      state.idleTimer = undefined;
+      if (state.takes > 0) return;
+      const rest: string[] = [];
+      for (let next = nextSleeper(state.sleepers); next !== undefined; next = nextSleeper(state.sleepers)) rest.push(next);
+      if (rest.length > 0) this.options.wake(rest);
+      if (state.inFlight === 0 && this.keys.get(key) === state) this.keys.delete(key);
+    }, this.idleWakeMs);
+    state.idleTimer.unref();
   }
 
   /**
