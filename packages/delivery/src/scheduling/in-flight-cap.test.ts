@@ -46,38 +46,51 @@ describe('InFlightCap with weights (payload bytes per subscriber)', () => {
 });
 
 describe('InFlightCap: sleepers left when nothing is in flight', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  /** Runs `test` on jest's fake timers, the real ones back after it. */
+  const onFakeTimers = (test: () => void) => () => {
+    jest.useFakeTimers();
+    try {
+      test();
+    } finally {
+      jest.useRealTimers();
+    }
+  };
 
-  it('wakes every sleeper left once nothing of the key has been taken for idleWakeMs, as no release of this worker will', () => {
-    const woken: string[] = [];
-    const c = new InFlightCap({ limit: 2, wake: (s) => woken.push(...s), idleWakeMs: 20 });
-    const a = c.tryTake('addr')!;
-    const b = c.tryTake('addr')!;
-    for (const s of ['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']) c.parked('addr', s);
-    a();
-    b();
-    // One per release; the endpoints woken went to another worker, so nothing is taken here again.
-    expect(woken).toEqual(['e|s|1', 'e|s|2']);
-    jest.advanceTimersByTime(19);
-    expect(woken).toEqual(['e|s|1', 'e|s|2']);
-    jest.advanceTimersByTime(1);
-    expect(woken).toEqual(['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']);
-  });
+  it(
+    'wakes every sleeper left once nothing of the key has been taken for idleWakeMs, as no release of this worker will',
+    onFakeTimers(() => {
+      const woken: string[] = [];
+      const c = new InFlightCap({ limit: 2, wake: (s) => woken.push(...s), idleWakeMs: 20 });
+      const a = c.tryTake('addr')!;
+      const b = c.tryTake('addr')!;
+      for (const s of ['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']) c.parked('addr', s);
+      a();
+      b();
+      // One per release; the endpoints woken went to another worker, so nothing is taken here again.
+      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      jest.advanceTimersByTime(19);
+      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      jest.advanceTimersByTime(1);
+      expect(woken).toEqual(['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']);
+    }),
+  );
 
-  it('leaves them to their turns when something is taken again within idleWakeMs', () => {
-    const woken: string[] = [];
-    const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), idleWakeMs: 20 });
-    const a = c.tryTake('addr')!;
-    c.parked('addr', 'e|s|1');
-    c.parked('addr', 'e|s|2');
-    a();
-    expect(woken).toEqual(['e|s|1']);
-    // The woken endpoint comes back for the slot in time: the other keeps waiting for its release.
-    const back = c.tryTake('addr')!;
-    jest.advanceTimersByTime(100);
-    expect(woken).toEqual(['e|s|1']);
-    back();
-    expect(woken).toEqual(['e|s|1', 'e|s|2']);
-  });
+  it(
+    'leaves them to their turns when something is taken again within idleWakeMs',
+    onFakeTimers(() => {
+      const woken: string[] = [];
+      const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), idleWakeMs: 20 });
+      const a = c.tryTake('addr')!;
+      c.parked('addr', 'e|s|1');
+      c.parked('addr', 'e|s|2');
+      a();
+      expect(woken).toEqual(['e|s|1']);
+      // The woken endpoint comes back for the slot in time: the other keeps waiting for its release.
+      const back = c.tryTake('addr')!;
+      jest.advanceTimersByTime(100);
+      expect(woken).toEqual(['e|s|1']);
+      back();
+      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+    }),
+  );
 });
