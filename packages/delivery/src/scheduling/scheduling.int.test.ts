@@ -143,6 +143,21 @@ describe('the scheduler in the worker', () => {
     expect(sample.ready).toBe(25);
   });
 
+  it("keeps an endpoint's deliveries in their order when its receiver's address parks them", async () => {
+    // concurrency 20: one address 5 per worker; the endpoint may hold all 20, so 15 of each turn park.
+    h = await startEngineHarness({ concurrency: 20, scheduling: { endpointShare: 1, subscriberShare: 1 } });
+    const receiver = await TestReceiver.start({ status: 200, delayMs: 50 });
+    closers.push(() => receiver.close());
+    const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));
+    const events = Array.from({ length: 20 }, () => buildEvent());
+    await h.store.deliveries.createForEvents(events.map((event) => ({ event, endpoints: [endpoint] })));
+    await receiver.waitForRequests(20);
+    expect(await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'address' })).toBeGreaterThan(0);
+    // Five at a time: each five are the next five published (in any order among themselves).
+    const order = receiver.requests.map((r) => events.findIndex((e) => e.id === r.headers['x-hookrelay-event-id']));
+    for (let i = 0; i < 20; i += 5) expect(order.slice(i, i + 5).sort((a, b) => a - b)).toEqual([i, i + 1, i + 2, i + 3, i + 4]);
+  });
+
   it('parks deliveries whose rate limit puts their turn far away instead of holding slots for them, and sends them in their turn', async () => {
     // concurrency 20: one address may hold 5 per worker.
     h = await startEngineHarness({ concurrency: 20 });

@@ -696,6 +696,21 @@ describe('LaneStore: the delivery scheduler', () => {
   });
 
   describe('parking', () => {
+    it("puts a job's deliveries parked in one turn back in their order, ahead of what waited behind them", async () => {
+      const e = await endpointOf('sub_park_order');
+      const ids = await publish(e, 6);
+      const job = await admit({ max: 4 });
+      // One job's deliveries parked together, as a full address parks them (one event-loop turn),
+      // and one of them stale: the rest come back in their order, then what was never admitted.
+      const stale = job[1]!;
+      expect(await db.store.lanes.park(stale.jobId, clock + 30_000)).toBe(true);
+      const parked = await Promise.all(job.map((a) => db.store.lanes.park(a.jobId, clock + 30_000)));
+      expect(parked).toEqual([true, false, true, true]);
+      await db.store.lanes.wake([endpointSleeper(e.id, 'sub_park_order')]);
+      const again = await admit();
+      expect(again.map((a) => a.deliveryId)).toEqual([ids[0], ids[2], ids[3], ids[1], ids[4], ids[5]]);
+    });
+
     it('puts a parked delivery back at the head of its lane and keeps its endpoint asleep until woken', async () => {
       const e = await endpointOf('sub_park');
       const ids = await publish(e, 3);

@@ -5,8 +5,12 @@ import type { ChainableCommander } from 'ioredis';
 import type { DeliveryRecord, Endpoint } from '@hookrelay/contracts';
 import type { Keys } from '../keys';
 import { STORED_BYTES_LUA } from '../stored-bytes-lua';
+import { TurnBatch } from '../turn-batch';
 
 const LANES = readFileSync(join(__dirname, 'lanes.lua'), 'utf8');
+
+/** Parks one call makes at most (a turn's worth is usually one job's, at most a lane's slots). */
+const PARKS_PER_CALL = 200;
 
 /** A script that moves deliveries, with the scheduler's library (lanes.lua) ahead of it. */
 export function laneScript(path: string): string {
@@ -118,6 +122,8 @@ export function endpointSleeper(endpointId: string, subscriberId: string): strin
  */
 export class LaneStore {
   private readonly redis: LaneRedis;
+  /** The parks of one event-loop turn, in one call and in their order (park.lua). */
+  private readonly parks: TurnBatch<[string, number, string], number>;
 
   constructor(
     redis: Redis,
@@ -128,6 +134,10 @@ export class LaneStore {
   ) {
     for (const [name, lua] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     this.redis = redis as LaneRedis;
+    this.parks = new TurnBatch(
+      async (parks) => (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), ...parks.flat())) as number[],
+      PARKS_PER_CALL,
+    );
   }
 
   /** Admits deliveries of one lane class in fair order; the caller adds their jobs and removes their leases. */
@@ -195,7 +205,7 @@ export class LaneStore {
    * limit's next turn is far off: a changed limit wakes it too).
    */
   async park(jobId: string, untilMs: number, why: 'address' | 'rate' = 'address'): Promise<boolean> {
-    return (await this.redis.hookrelayLanePark(this.keys.sched(), this.now(), jobId, untilMs, why)) === 1;
+    return (await this.parks.add([jobId, untilMs, why])) === 1;
   }
 
   async wake(members: readonly string[]): Promise<void> {

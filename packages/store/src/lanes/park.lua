@@ -1,16 +1,27 @@
--- Puts an admitted delivery back at the head of its lane without an attempt, and puts its endpoint
--- to sleep: a worker found the receiver's address at its cap (why 'address': the worker wakes the
--- endpoint when the address frees a slot), or the endpoint's rate limit puts its next send far off
--- (why 'rate': a changed limit wakes it, L.configureEndpoint). `untilMs` is the latest it sleeps.
+-- Puts admitted deliveries back at the head of their lanes without an attempt, and puts their
+-- endpoints to sleep: a worker found the receiver's address at its cap (why 'address': the worker
+-- wakes the endpoint when the address frees a slot), or the endpoint's rate limit puts its next send
+-- far off (why 'rate': a changed limit wakes it, L.configureEndpoint). `untilMs` is the latest it
+-- sleeps. The parks a worker makes in one event-loop turn come in one call (LaneStore.park), in the
+-- order it made them, which for one job's deliveries is their order in the job: they are pushed to
+-- the head last first, so that the lane gives them out in that order again. One at a time, each
+-- pushed in front of the one parked before it, a job's deliveries came back newest first.
 -- Loaded after lanes.lua.
--- ARGV: schedPrefix, nowMs, jobId (`<deliveryId>-<ticket>`), untilMs, why ('address' or 'rate')
--- Returns 1 when parked, 0 when the job's ticket is stale (the delivery had moved on).
+-- ARGV: schedPrefix, nowMs, then per park: jobId (`<deliveryId>-<ticket>`), untilMs, why
+--   ('address' or 'rate')
+-- Returns, per park in order, 1 when parked, 0 when the job's ticket is stale (the delivery had
+-- moved on).
 L.init(ARGV[1], ARGV[2])
-local x, id = L.current(ARGV[3])
-if not x then
-  return 0
+local out = {}
+for i = #ARGV - 2, 3, -3 do
+  local x, id = L.current(ARGV[i])
+  if x then
+    L.release(id, x.endpointId, x.subscriberId)
+    L.sleepEndpoint(x.endpointId, x.subscriberId, L.class(x.endpointId), tonumber(ARGV[i + 1]), ARGV[i + 2] == 'rate' and 'rate' or 'address')
+    L.pushReady(L.bump(id, x), x, true)
+    out[(i - 3) / 3 + 1] = 1
+  else
+    out[(i - 3) / 3 + 1] = 0
+  end
 end
-L.release(id, x.endpointId, x.subscriberId)
-L.sleepEndpoint(x.endpointId, x.subscriberId, L.class(x.endpointId), tonumber(ARGV[4]), ARGV[5] == 'rate' and 'rate' or 'address')
-L.pushReady(L.bump(id, x), x, true)
-return 1
+return out
