@@ -76,6 +76,25 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
   );
 
   it(
+    'starts the idle wait over from the last release that left nothing in flight, not the first',
+    onFakeTimers(() => {
+      const woken: string[] = [];
+      const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), idleWakeMs: 20 });
+      const a = c.tryTake('addr')!;
+      for (const s of ['e|s|1', 'e|s|2', 'e|s|3']) c.parked('addr', s);
+      a();
+      jest.advanceTimersByTime(10);
+      // The woken endpoint comes back and its attempt ends: one more is woken, by turn, and the wait
+      // for the rest starts over.
+      c.tryTake('addr')!();
+      jest.advanceTimersByTime(19);
+      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      jest.advanceTimersByTime(1);
+      expect(woken).toEqual(['e|s|1', 'e|s|2', 'e|s|3']);
+    }),
+  );
+
+  it(
     'leaves them to their turns when something is taken again within idleWakeMs',
     onFakeTimers(() => {
       const woken: string[] = [];

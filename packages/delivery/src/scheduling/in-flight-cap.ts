@@ -64,6 +64,12 @@ export class InFlightCap {
     if (!this.fits(state, weight)) return null;
     state.inFlight += weight;
     state.takes++;
+    // Something is in flight again: its release wakes the next sleeper, and the idle wait starts over
+    // from the release that leaves nothing in flight.
+    if (state.idleTimer) {
+      clearTimeout(state.idleTimer);
+      state.idleTimer = undefined;
+    }
     const held = state;
     let released = false;
     return () => {

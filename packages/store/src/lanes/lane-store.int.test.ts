@@ -704,8 +704,10 @@ describe('LaneStore: the delivery scheduler', () => {
       // and one of them stale: the rest come back in their order, then what was never admitted.
       const stale = job[1]!;
       expect(await db.store.lanes.park(stale.jobId, clock + 30_000)).toBe(true);
-      const parked = await Promise.all(job.map((a) => db.store.lanes.park(a.jobId, clock + 30_000)));
+      const parked = await Promise.all(job.map((a, i) => db.store.lanes.park(a.jobId, clock + (i === 2 ? 60_000 : 30_000))));
       expect(parked).toEqual([true, false, true, true]);
+      // Parked more than once in the call, the endpoint sleeps until the latest time given.
+      expect(await db.redis.zscore(`${db.store.keys.sched()}:sleep`, endpointSleeper(e.id, 'sub_park_order'))).toBe(String(clock + 60_000));
       await db.store.lanes.wake([endpointSleeper(e.id, 'sub_park_order')]);
       const again = await admit();
       expect(again.map((a) => a.deliveryId)).toEqual([ids[0], ids[2], ids[3], ids[1], ids[4], ids[5]]);
