@@ -1,12 +1,12 @@
-import { InFlightCap } from './in-flight-cap';
+import { InFlightCap, type InFlightCapOptions } from './in-flight-cap';
+
+/** A cap and the sleepers it woke, in order, one list per wake. */
+const cap = (limit: number, options: Partial<InFlightCapOptions> = {}) => {
+  const woken: string[][] = [];
+  return { c: new InFlightCap({ limit, wake: (s) => woken.push(s), ...options }), woken };
+};
 
 describe('InFlightCap with weights (payload bytes per subscriber)', () => {
-  /** A cap and the sleepers it woke, in order. */
-  const cap = (limit: number) => {
-    const woken: string[][] = [];
-    return { c: new InFlightCap({ limit, wake: (s) => woken.push(s) }), woken };
-  };
-
   it('takes weights up to the limit, then none until enough is released', () => {
     const { c } = cap(100);
     const a = c.tryTake('sub', 60);
@@ -59,27 +59,27 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
   it(
     'wakes every sleeper left once nothing of the key has been taken for idleWakeMs, as no release of this worker will',
     onFakeTimers(() => {
-      const woken: string[] = [];
-      const c = new InFlightCap({ limit: 2, wake: (s) => woken.push(...s), idleWakeMs: 20 });
+      const { c, woken: wakes } = cap(2, { idleWakeMs: 20 });
+      const woken = () => wakes.flat();
       const a = c.tryTake('addr')!;
       const b = c.tryTake('addr')!;
       for (const s of ['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']) c.parked('addr', s);
       a();
       b();
       // One per release; the endpoints woken went to another worker, so nothing is taken here again.
-      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      expect(woken()).toEqual(['e|s|1', 'e|s|2']);
       jest.advanceTimersByTime(19);
-      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      expect(woken()).toEqual(['e|s|1', 'e|s|2']);
       jest.advanceTimersByTime(1);
-      expect(woken).toEqual(['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']);
+      expect(woken()).toEqual(['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']);
     }),
   );
 
   it(
     'starts the idle wait over from the last release that left nothing in flight, not the first',
     onFakeTimers(() => {
-      const woken: string[] = [];
-      const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), idleWakeMs: 20 });
+      const { c, woken: wakes } = cap(1, { idleWakeMs: 20 });
+      const woken = () => wakes.flat();
       const a = c.tryTake('addr')!;
       for (const s of ['e|s|1', 'e|s|2', 'e|s|3']) c.parked('addr', s);
       a();
@@ -88,28 +88,28 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
       // for the rest starts over.
       c.tryTake('addr')!();
       jest.advanceTimersByTime(19);
-      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      expect(woken()).toEqual(['e|s|1', 'e|s|2']);
       jest.advanceTimersByTime(1);
-      expect(woken).toEqual(['e|s|1', 'e|s|2', 'e|s|3']);
+      expect(woken()).toEqual(['e|s|1', 'e|s|2', 'e|s|3']);
     }),
   );
 
   it(
     'leaves them to their turns when something is taken again within idleWakeMs',
     onFakeTimers(() => {
-      const woken: string[] = [];
-      const c = new InFlightCap({ limit: 1, wake: (s) => woken.push(...s), idleWakeMs: 20 });
+      const { c, woken: wakes } = cap(1, { idleWakeMs: 20 });
+      const woken = () => wakes.flat();
       const a = c.tryTake('addr')!;
       c.parked('addr', 'e|s|1');
       c.parked('addr', 'e|s|2');
       a();
-      expect(woken).toEqual(['e|s|1']);
+      expect(woken()).toEqual(['e|s|1']);
       // The woken endpoint comes back for the slot in time: the other keeps waiting for its release.
       const back = c.tryTake('addr')!;
       jest.advanceTimersByTime(100);
-      expect(woken).toEqual(['e|s|1']);
+      expect(woken()).toEqual(['e|s|1']);
       back();
-      expect(woken).toEqual(['e|s|1', 'e|s|2']);
+      expect(woken()).toEqual(['e|s|1', 'e|s|2']);
     }),
   );
 });

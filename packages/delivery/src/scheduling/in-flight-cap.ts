@@ -20,9 +20,7 @@ export interface InFlightCapOptions {
 
 interface KeyState {
   inFlight: number;
-  /** Takes in flight (each one release to come, whatever its weight). */
-  takes: number;
-  /** Set while nothing is in flight and sleepers are left: wakes them unless a take comes first (wake). */
+  /** Set while nothing is in flight and sleepers are left: wakes them all unless a take comes first (released). */
   idleTimer?: NodeJS.Timeout;
   /**
    * Sleepers (lane members) parked because this key was full, by group, the groups in turn order
@@ -54,56 +52,58 @@ export class InFlightCap {
     this.idleWakeMs = options.idleWakeMs ?? 1000;
   }
 
-  /** Takes `weight` of `key`, or null when it does not fit. No await: every attempt's path. */
+  /** Takes `weight` (above 0) of `key`, or null when it does not fit. No await: every attempt's path. */
   tryTake(key: string, weight = 1): ReleaseSlot | null {
     let state = this.keys.get(key);
     if (!state) {
-      state = { inFlight: 0, takes: 0, sleepers: new Map() };
+      state = { inFlight: 0, sleepers: new Map() };
       this.keys.set(key, state);
     }
     if (!this.fits(state, weight)) return null;
     state.inFlight += weight;
-    state.takes++;
     // Something is in flight again: its release wakes the next sleeper, and the idle wait starts over
     // from the release that leaves nothing in flight.
-    if (state.idleTimer) {
-      clearTimeout(state.idleTimer);
-      state.idleTimer = undefined;
-    }
+    clearTimeout(state.idleTimer);
+    state.idleTimer = undefined;
     const held = state;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       held.inFlight -= weight;
-      held.takes--;
-      const next = nextSleeper(held.sleepers);
-      this.wake(key, held, next === undefined ? [] : [next]);
-      if (held.inFlight === 0 && held.sleepers.size === 0) this.keys.delete(key);
+      this.released(key, held);
     };
   }
 
   /**
-   * Wakes `first`; and, when nothing of the key is left in flight here, every sleeper still left if
-   * nothing is taken within `idleWakeMs`. Each sleeper waits for a release of this worker's, one per
-   * release, and the endpoints a release wakes may be served by another worker, whose releases wake
-   * nobody here: the last sleepers waited for a release that never came, asleep until `parkMs` (30 s:
-   * scheduler-books caught an endpoint left with 3 deliveries ready and nothing in flight anywhere).
-   * Waking them at once instead would send every parked endpoint back through admission each time
-   * the key's attempts all end together, before the one just woken has come for its slot.
+   * A take of `key` ended: the next sleeper in turn is woken; and when nothing of the key is left in
+   * flight here, every sleeper still left is, unless something is taken within `idleWakeMs`. Each
+   * sleeper waits for a release of this worker's, one per release, and the endpoints a release
+   * wakes may be served by another worker, whose releases wake nobody here: the last sleepers
+   * waited for a release that never came, asleep until `parkMs` (30 s: scheduler-books caught an
+   * endpoint left with 3 deliveries ready and nothing in flight anywhere). Waking them at once
+   * instead would send every parked endpoint back through admission each time the key's attempts
+   * all end together, before the one just woken has come for its slot.
    */
-  private wake(key: string, state: KeyState, first: string[]): void {
-    if (first.length > 0) this.options.wake(first);
-    if (state.takes > 0 || state.sleepers.size === 0 || state.idleTimer) return;
-    state.idleTimer = setTimeout(() => {
-      state.idleTimer = undefined;
-      if (state.takes > 0) return;
-      const rest: string[] = [];
-      for (let next = nextSleeper(state.sleepers); next !== undefined; next = nextSleeper(state.sleepers)) rest.push(next);
-      if (rest.length > 0) this.options.wake(rest);
-      if (state.inFlight === 0 && this.keys.get(key) === state) this.keys.delete(key);
-    }, this.idleWakeMs);
-    state.idleTimer.unref();
+  private released(key: string, state: KeyState): void {
+    const next = nextSleeper(state.sleepers);
+    if (next !== undefined) this.options.wake([next]);
+    if (state.inFlight === 0 && state.sleepers.size > 0) {
+      state.idleTimer = setTimeout(() => {
+        state.idleTimer = undefined;
+        const rest: string[] = [];
+        for (let left = nextSleeper(state.sleepers); left !== undefined; left = nextSleeper(state.sleepers)) rest.push(left);
+        if (rest.length > 0) this.options.wake(rest);
+        this.forgetIfIdle(key, state);
+      }, this.idleWakeMs);
+      state.idleTimer.unref();
+    }
+    this.forgetIfIdle(key, state);
+  }
+
+  /** Drops `key`'s state once nothing is in flight and nobody sleeps on it (only if it is still the key's). */
+  private forgetIfIdle(key: string, state: KeyState): void {
+    if (state.inFlight === 0 && state.sleepers.size === 0 && this.keys.get(key) === state) this.keys.delete(key);
   }
 
   /**

@@ -19,6 +19,8 @@ local out = {}
 local asleepUntil = {}
 for i = #ARGV - 2, 3, -3 do
   local x, id = L.current(ARGV[i])
+  local n = (i - 3) / 3 + 1
+  out[n] = x and 1 or 0
   if x then
     L.release(id, x.endpointId, x.subscriberId)
     local untilMs = tonumber(ARGV[i + 1])
@@ -27,9 +29,6 @@ for i = #ARGV - 2, 3, -3 do
       L.sleepEndpoint(x.endpointId, x.subscriberId, L.class(x.endpointId), untilMs, ARGV[i + 2] == 'rate' and 'rate' or 'address')
     end
     L.pushReady(L.bump(id, x), x, true)
-    out[(i - 3) / 3 + 1] = 1
-  else
-    out[(i - 3) / 3 + 1] = 0
   end
 end
 return out
