@@ -2,20 +2,24 @@
 -- already; appends each to its history logs; takes each event's idempotency key with the event
 -- itself. One call for all the events of a transaction: a batch of 1,000 is one command, not
 -- 1,000, and each log's expiry is renewed once, not once per event.
--- KEYS, per event: event, subscriberEvents, idempotency (the event key again when it has none),
---       endpointsVersion (its subscriber's, bumped by EndpointStore with every endpoint change;
---       only when its fanOutVersion is not ''), then per endpoint: delivery, deliveryJob (where an earlier version would have queued it:
---       packages/queue's QueuedDeliveries.jobKey), subscriberDeliveries, endpointDeliveries
+-- KEYS: first the shared keys (ARGV[9] of them): per subscriber of the call, its subscriberEvents,
+--       subscriberDeliveries and endpointsVersion (bumped by EndpointStore with every endpoint
+--       change); per endpoint of the call, its endpointDeliveries. Then per event: event, and its
+--       idempotency key when it has one. A delivery's key and where an earlier version would have
+--       queued it (packages/queue's QueuedDeliveries.jobKey) are built here from its id, so a
+--       batch sends a subscriber's and an endpoint's keys once, not once per event.
 -- ARGV: retentionMs, nowMs, schedPrefix, schedule ('1': into the lanes; '0': a send made on the
 --       spot, which the caller attempts itself), idempotencyTtlMs, storedKeyPrefix (a subscriber's
---       stored-bytes key is this, its id and `:stored`; '': nothing charged), then per event: group,
+--       stored-bytes key is this, its id and `:stored`; '': nothing charged), deliveryKeyPrefix,
+--       jobKeyPrefix, sharedKeyCount, then per event: group,
 --       requestDigest ('' without an idempotency key), eventJson ('' for a replay: the event is
 --       stored already and only its new deliveries are written), eventId, createdAt,
 --       subscriberId, type, endpointCount, fanOutVersion (the endpoints version its endpoints
 --       were read at; '' when not to be checked), storedLimit (the bytes a subscriber may keep
 --       written within the retention period by default, stored-bytes.lua, unless the admin set its
 --       own: `maxStoredBytes` in its limits hash, `<storedKeyPrefix><id>:limits`; '': not checked;
---       0: no limit), then per endpoint: deliveryId, endpointId
+--       0: no limit), subscriberKeysAt (where its subscriber's three shared keys start in KEYS),
+--       then per endpoint: deliveryId, endpointId, endpointLogAt (its endpointDeliveries in KEYS)
 -- Returns, per event: {'new', {1 (created) or 0 (existed) per endpoint}}, {'repeat', eventId,
 -- endpointIds} (its key names an earlier event with the same request digest: nothing written;
 -- endpointIds, comma-separated, are the endpoints that event's publish created deliveries for, absent
@@ -86,22 +90,37 @@ local function append(key, ms, id, extra)
   end
 end
 
--- Every event's place in KEYS and ARGV, read before anything is written.
+local deliveryPrefix = ARGV[7]
+local jobPrefix = ARGV[8]
+
+-- A delivery's id, endpoint and endpoint log key: the i-th (from 0) of the event whose arguments start at `a`.
+local function deliveryOf(a, i)
+  local at = a + 11 + i * 3
+  return ARGV[at], ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])]
+end
+
+-- Whether a pair has a delivery already: its record, or its job queued by an earlier version.
+local function recorded(id)
+  return redis.call('EXISTS', deliveryPrefix .. id, jobPrefix .. id) ~= 0
+end
+
+-- Every event's keys and place in ARGV, read before anything is written.
 local events = {}
-local k = 1
-local a = 7
+local k = tonumber(ARGV[9]) + 1
+local a = 10
 while a <= #ARGV do
   local count = tonumber(ARGV[a + 7])
-  local fanOut = ARGV[a + 8]
-  -- An unchecked event (a batch's, a replay's) sends no version key: its endpoints' keys follow.
-  local head = fanOut == '' and 3 or 4
+  local digest = ARGV[a + 1]
+  local shared = tonumber(ARGV[a + 10])
   events[#events + 1] = {
-    k = k, a = a, group = ARGV[a], digest = ARGV[a + 1], id = ARGV[a + 3], count = count, fanOut = fanOut, head = head,
+    a = a, group = ARGV[a], digest = digest, id = ARGV[a + 3], count = count, fanOut = ARGV[a + 8],
+    key = KEYS[k], idempotencyKey = digest ~= '' and KEYS[k + 1] or nil,
+    eventsLog = KEYS[shared], deliveriesLog = KEYS[shared + 1], versionKey = KEYS[shared + 2],
     stored = storedPrefix ~= '' and storedPrefix .. ARGV[a + 5] .. ':stored' or nil,
     limit = tonumber(ARGV[a + 9]),
   }
-  k = k + head + count * 4
-  a = a + 10 + count * 2
+  k = k + (digest ~= '' and 2 or 1)
+  a = a + 11 + count * 3
 end
 
 -- Whether an event's endpoints changed since its publisher read them (a missing version is '0',
@@ -111,7 +130,7 @@ local function stale(e)
   if e.fanOut == '' then
     return false
   end
-  local key = KEYS[e.k + 3]
+  local key = e.versionKey
   versions[key] = versions[key] or redis.call('GET', key) or '0'
   return versions[key] ~= e.fanOut
 end
@@ -119,7 +138,7 @@ end
 -- Who holds an idempotency key now: {id, digest}, or nil. A value without a digest was written by
 -- an earlier version (which took keys before writing the event): it holds only if its event exists.
 local function holder(e)
-  local value = redis.call('GET', KEYS[e.k + 2])
+  local value = redis.call('GET', e.idempotencyKey)
   if not value then
     return nil
   end
@@ -127,7 +146,7 @@ local function holder(e)
   if id then
     return { id = id, digest = digest }
   end
-  local eventKey = KEYS[e.k]
+  local eventKey = e.key
   if redis.call('EXISTS', string.sub(eventKey, 1, #eventKey - #e.id) .. value) == 1 then
     return { id = value, digest = nil }
   end
@@ -137,22 +156,20 @@ end
 -- New deliveries per endpoint, pushed onto its lane in one command at the end.
 local lanes, laneOrder, laneSubscriber = {}, {}, {}
 local function write(e)
-  local ka, aa = e.k, e.a
+  local aa = e.a
   local bytes = 0
   -- An empty event is a replay's: the event is stored already, only deliveries are written.
-  if ARGV[aa + 2] ~= '' and redis.call('SET', KEYS[ka], ARGV[aa + 2], 'PX', retention, 'NX') then
-    append(KEYS[ka + 1], ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
+  if ARGV[aa + 2] ~= '' and redis.call('SET', e.key, ARGV[aa + 2], 'PX', retention, 'NX') then
+    append(e.eventsLog, ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
     bytes = #ARGV[aa + 2] + EVENT_BYTES
   end
   local created = {}
   local createdFor = {}
   local subscriberId = ARGV[aa + 5]
   for i = 0, e.count - 1 do
-    local dk = ka + e.head + i * 4
-    local id = ARGV[aa + 10 + i * 2]
-    local endpointId = ARGV[aa + 11 + i * 2]
+    local id, endpointId, endpointLog = deliveryOf(aa, i)
     local new = false
-    if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 then
+    if not recorded(id) then
       if schedule then
         -- HSETNX: the entry is written only if the delivery is not live already.
         local member = L.create(id, e.id, endpointId, subscriberId, now)
@@ -170,16 +187,16 @@ local function write(e)
       end
     end
     if new then
-      append(KEYS[dk + 2], now, id)
-      append(KEYS[dk + 3], now, id)
+      append(e.deliveriesLog, now, id)
+      append(endpointLog, now, id)
       createdFor[#createdFor + 1] = endpointId
       bytes = bytes + DELIVERY_BYTES
     end
     created[#created + 1] = new and 1 or 0
   end
   if e.digest ~= '' then
-    redis.call('SET', KEYS[ka + 2], e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
-    redis.call('SET', KEYS[ka + 2] .. ':eps', table.concat(createdFor, ','), 'PX', idempotencyTtl)
+    redis.call('SET', e.idempotencyKey, e.id .. '|' .. e.digest, 'PX', idempotencyTtl)
+    redis.call('SET', e.idempotencyKey .. ':eps', table.concat(createdFor, ','), 'PX', idempotencyTtl)
     bytes = bytes + IDEMPOTENCY_BYTES
   end
   if e.stored then
@@ -197,8 +214,8 @@ local function mostWritten(e)
   if json == '' then
     deliveries = 0
     for i = 0, e.count - 1 do
-      local dk = e.k + e.head + i * 4
-      if redis.call('EXISTS', KEYS[dk], KEYS[dk + 1]) == 0 and not L.live(ARGV[e.a + 10 + i * 2]) then
+      local id = deliveryOf(e.a, i)
+      if not recorded(id) and not L.live(id) then
         deliveries = deliveries + 1
       end
     end
@@ -266,7 +283,7 @@ while first <= #events do
   for x = first, (outdated and first - 1 or last) do
     local e = events[x]
     if e.digest ~= '' then
-      local key = KEYS[e.k + 2]
+      local key = e.idempotencyKey
       local prior = claimed[key] or holder(e)
       if prior and prior.digest and prior.digest ~= e.digest then
         reused = x

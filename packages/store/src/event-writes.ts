@@ -94,23 +94,42 @@ export type EventWrite =
   | { kind: 'stale' }
   | { kind: 'stored'; usedBytes: number; limitBytes: number; waitMs: number };
 
-/** create-event.lua calls are split at about this many keys (a batch of 1,000 one-endpoint events is 6,000). */
-const KEYS_PER_CALL = 8000;
+/** create-event.lua calls are split at about this many keys and arguments (a batch of 1,000 one-endpoint events is ~15,000). */
+const STRINGS_PER_CALL = 24_000;
+
+/** The header argument (0-based) that says how many of a call's KEYS are shared. */
+const SHARED_KEYS_ARG = 8;
+
+/**
+ * One create-event.lua call being built. A subscriber's log and version keys and an endpoint's
+ * log key are sent once per call however many of its events the call holds (`shared`, at the
+ * head of KEYS), and each event names them by their place: a batch of 1,000 events sent each of
+ * them 1,000 times, ~300 bytes an event that ioredis encoded and Redis parsed.
+ */
+interface ScriptCall {
+  shared: string[];
+  /** Where a subscriber's three keys (events log, deliveries log, endpoints version) start in `shared`, 1-based. */
+  subscriberAt: Map<string, number>;
+  /** Where an endpoint's deliveries log is in `shared`, 1-based. */
+  endpointAt: Map<string, number>;
+  own: string[];
+  args: Array<string | number>;
+}
 
 /**
  * createForEvents with idempotency keys and groups: each event's key is taken by the script that
  * writes the event (create-event.lua), and a group (one request) is written all or none. A
- * transaction rather than one call: events are split into calls of about KEYS_PER_CALL keys, at
- * group boundaries only, and all the calls land or none does.
+ * transaction rather than one call: events are split into calls of about STRINGS_PER_CALL keys
+ * and arguments, at group boundaries only, and all the calls land or none does.
  */
 export async function writeEvents(
   ctx: EventWriteContext,
   items: readonly EventToWrite[],
   opts: { schedule?: boolean; idempotencyTtlMs?: number } = {},
 ): Promise<EventWrite[]> {
-  const { now } = ctx;
-  const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
-  let call: (typeof calls)[number] | undefined;
+  const { now, keys } = ctx;
+  const calls: ScriptCall[] = [];
+  let call: ScriptCall | undefined;
   let lastGroup: number | undefined;
   const planned = items.map(({ event, endpoints, group, idempotency, endpointsVersion, storedBytesLimit }, index) => {
     const deliveries = endpoints.map((endpoint) => ({
@@ -119,27 +138,42 @@ export async function writeEvents(
       endpointId: endpoint.id,
     }));
     const groupId = group ?? -1 - index;
-    if (!call || (call.keys.length >= KEYS_PER_CALL && groupId !== lastGroup)) {
+    if (!call || (call.shared.length + call.own.length + call.args.length >= STRINGS_PER_CALL && groupId !== lastGroup)) {
       call = {
-        keys: [],
+        shared: [],
+        subscriberAt: new Map(),
+        endpointAt: new Map(),
+        own: [],
         args: [
           ctx.retentionMs,
           now,
-          ctx.keys.sched(),
+          keys.sched(),
           opts.schedule === false ? '0' : '1',
           opts.idempotencyTtlMs ?? ctx.retentionMs,
-          ctx.keys.subscriberStoredBytesPrefix(),
+          keys.subscriberStoredBytesPrefix(),
+          keys.delivery(''),
+          ctx.queued.jobKey(''),
+          // How many of KEYS are shared: set once the call is complete.
+          0,
         ],
       };
       calls.push(call);
     }
     lastGroup = groupId;
-    const subscriberDeliveries = ctx.keys.subscriberDeliveries(event.subscriberId);
-    const eventKey = ctx.keys.event(event.id);
-    call.keys.push(eventKey, ctx.keys.subscriberEvents(event.subscriberId), idempotency?.key ?? eventKey);
-    // Only a checked fan-out names the version key: a batch of 1,000 would send it 1,000 times.
-    if (endpointsVersion !== undefined) call.keys.push(ctx.keys.subscriberEndpointsVersion(event.subscriberId));
-    call.args.push(
+    const c = call;
+    let subscriberAt = c.subscriberAt.get(event.subscriberId);
+    if (subscriberAt === undefined) {
+      subscriberAt = c.shared.length + 1;
+      c.subscriberAt.set(event.subscriberId, subscriberAt);
+      c.shared.push(
+        keys.subscriberEvents(event.subscriberId),
+        keys.subscriberDeliveries(event.subscriberId),
+        keys.subscriberEndpointsVersion(event.subscriberId),
+      );
+    }
+    c.own.push(keys.event(event.id));
+    if (idempotency) c.own.push(idempotency.key);
+    c.args.push(
       groupId,
       idempotency?.digest ?? '',
       'payload' in event ? serializeEvent(event) : '',
@@ -150,22 +184,33 @@ export async function writeEvents(
       deliveries.length,
       endpointsVersion ?? '',
       storedBytesLimit ?? '',
+      subscriberAt,
     );
     for (const d of deliveries) {
-      call.keys.push(ctx.keys.delivery(d.id), ctx.queued.jobKey(d.id), subscriberDeliveries, ctx.keys.endpointDeliveries(d.endpointId));
-      call.args.push(d.id, d.endpointId);
+      let endpointAt = c.endpointAt.get(d.endpointId);
+      if (endpointAt === undefined) {
+        c.shared.push(keys.endpointDeliveries(d.endpointId));
+        endpointAt = c.shared.length;
+        c.endpointAt.set(d.endpointId, endpointAt);
+      }
+      c.args.push(d.id, d.endpointId, endpointAt);
     }
     return deliveries;
   });
+  const scripted = calls.map((c) => {
+    c.args[SHARED_KEYS_ARG] = c.shared.length;
+    const callKeys = c.shared.concat(c.own);
+    return { keys: callKeys, args: c.args };
+  });
   const replies: RawEventWrite[] = [];
-  if (calls.length === 1) {
+  if (scripted.length === 1) {
     // One call is atomic by itself: no MULTI and EXEC around it (two commands fewer a publish).
-    const [only] = calls as [(typeof calls)[number]];
+    const [only] = scripted as [(typeof scripted)[number]];
     replies.push(...(await (ctx.redis as CreateEventRedis).hookrelayCreateEvent(only.keys.length, only.keys, only.args)));
   } else {
     const multi = ctx.redis.multi();
     // Arrays, not spread arguments: one group may carry more keys than a call may take arguments.
-    for (const c of calls) (multi as CreateEventMulti).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
+    for (const c of scripted) (multi as CreateEventMulti).hookrelayCreateEvent(c.keys.length, c.keys, c.args);
     const results = await multi.exec();
     if (!results) throw new Error('transaction aborted');
     for (const [err, reply] of results) {
