@@ -20,6 +20,8 @@ export interface BenchConfig {
   latencyRatesPerS: readonly number[];
   /** Seconds each latency step sends for. */
   latencySeconds: number;
+  /** Seconds each latency step sends at its rate before its measured seconds, reported apart. */
+  latencyRampSeconds: number;
   /** Publishes before a latency measurement starts, to warm the path (JIT, pools, caches). */
   warmUpEvents: number;
   /** Deliveries the isolation phase's attacker has queued before the victim publishes again. */
@@ -71,6 +73,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     batchConcurrency: 2,
     latencyRatesPerS: latencyRates(env.BENCH_LATENCY_RATES) ?? (quick ? [500, 1_000] : [500, 1_000, 2_000, 3_000]),
     latencySeconds: quick ? 2 : 10,
+    latencyRampSeconds: quick ? 1 : 2,
     warmUpEvents: quick ? 100 : 500,
     hostileDeliveries: quick ? 2_000 : 10_000,
     scaleWorkers: [1, 2, 4],

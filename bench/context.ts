@@ -78,7 +78,8 @@ export class LoadGenerator {
 
   /** Resolves once every call has been answered: a saturated server may answer long after the sending stopped. */
   openLoop(args: OpenLoopArgs): Promise<OpenLoopResult> {
-    return this.child.call('openLoop', args, args.seconds * 1000 + phaseTimeoutMs(Math.round(args.ratePerS * args.seconds)));
+    const seconds = args.seconds + (args.rampSeconds ?? 0);
+    return this.child.call('openLoop', args, seconds * 1000 + phaseTimeoutMs(Math.round(args.ratePerS * seconds)));
   }
 }
 

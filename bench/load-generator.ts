@@ -46,6 +46,8 @@ export interface OpenLoopArgs {
   sender: SenderSpec;
   ratePerS: number;
   seconds: number;
+  /** Seconds sent at the rate first, reported apart (loops.ts openLoop). @defaultValue 0 */
+  rampSeconds?: number;
   offset?: number;
 }
 
@@ -174,8 +176,8 @@ serveCommands(
       return { startedAt, elapsedMs };
     },
     openLoop: (args: OpenLoopArgs) => {
-      const { send } = senderFor(args.sender, Math.round(args.ratePerS * args.seconds), args.offset ?? 0);
-      return openLoop(args.ratePerS, args.seconds, send);
+      const { send } = senderFor(args.sender, Math.round(args.ratePerS * (args.seconds + (args.rampSeconds ?? 0))), args.offset ?? 0);
+      return openLoop(args.ratePerS, args.seconds, send, args.rampSeconds);
     },
   },
   async () => {

@@ -19,11 +19,16 @@ export function chunks(total: number, size: number): Array<[number, number]> {
   return out;
 }
 
-export interface OpenLoopResult {
+export interface OpenLoopCalls {
   /** Each answered call's key (what the sink will see) and the epoch ms it started at. */
   starts: Array<[string, number]>;
   /** Call start to its answer (event accepted), ms, sorted. */
   answered: number[];
+}
+
+export interface OpenLoopResult extends OpenLoopCalls {
+  /** The calls of the first `rampSeconds`, sent at the same rate and kept apart from the rest. */
+  ramp: OpenLoopCalls;
   sent: number;
   errors: number;
   firstError?: string;
@@ -33,12 +38,20 @@ export interface OpenLoopResult {
 /**
  * Sends at a steady rate whatever the answers' speed (an open loop: a slow server does not slow the
  * sender down and hide its own latency). The clock is checked every millisecond and every call
- * that is due is started, stamped with the time it actually started.
+ * that is due is started, stamped with the time it actually started. The first `rampSeconds` of
+ * calls go at the same rate, without a pause, and are reported apart (`ramp`): what a rate
+ * costs once it holds, and what the step up to it costs, are two figures.
  */
-export async function openLoop(ratePerS: number, seconds: number, send: (index: number) => Promise<string>): Promise<OpenLoopResult> {
-  const total = Math.round(ratePerS * seconds);
-  const starts: Array<[string, number]> = [];
-  const answered: number[] = [];
+export async function openLoop(
+  ratePerS: number,
+  seconds: number,
+  send: (index: number) => Promise<string>,
+  rampSeconds = 0,
+): Promise<OpenLoopResult> {
+  const rampCalls = Math.round(ratePerS * rampSeconds);
+  const total = rampCalls + Math.round(ratePerS * seconds);
+  const ramp: OpenLoopCalls = { starts: [], answered: [] };
+  const held: OpenLoopCalls = { starts: [], answered: [] };
   const inflight: Promise<void>[] = [];
   let sent = 0;
   let errors = 0;
@@ -53,8 +66,9 @@ export async function openLoop(ratePerS: number, seconds: number, send: (index: 
         inflight.push(
           send(index).then(
             (key) => {
-              starts.push([key, t0]);
-              answered.push(epochMs() - t0);
+              const calls = index < rampCalls ? ramp : held;
+              calls.starts.push([key, t0]);
+              calls.answered.push(epochMs() - t0);
             },
             (err: unknown) => {
               errors++;
@@ -73,6 +87,7 @@ export async function openLoop(ratePerS: number, seconds: number, send: (index: 
   });
   const sendingMs = performance.now() - began;
   await Promise.all(inflight);
-  answered.sort((a, b) => a - b);
-  return { starts, answered, sent, errors, firstError, achievedRatePerS: (sent / Math.max(sendingMs, 1)) * 1000 };
+  ramp.answered.sort((a, b) => a - b);
+  held.answered.sort((a, b) => a - b);
+  return { ...held, ramp, sent, errors, firstError, achievedRatePerS: (sent / Math.max(sendingMs, 1)) * 1000 };
 }

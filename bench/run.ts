@@ -60,7 +60,13 @@ const PHASE_RUNNERS: Record<PhaseName, { run: (ctx: BenchContext) => Promise<Pha
   latency: {
     run: runLatency,
     timeoutMs: (c) =>
-      3 * (60_000 + c.latencyRatesPerS.reduce((ms, rate) => ms + c.latencySeconds * 1000 + phaseTimeoutMs(rate * c.latencySeconds), 0)),
+      3 *
+      (60_000 +
+        c.latencyRatesPerS.reduce(
+          (ms, rate) =>
+            ms + (c.latencySeconds + c.latencyRampSeconds) * 1000 + phaseTimeoutMs(rate * (c.latencySeconds + c.latencyRampSeconds)),
+          0,
+        )),
   },
   fanout: { run: runFanOut, timeoutMs: () => 180_000 },
   ingest: { run: runIngest, timeoutMs: (c) => 4 * phaseTimeoutMs(c.singleIngestEvents) + 2 * phaseTimeoutMs(c.batchIngestEvents) },

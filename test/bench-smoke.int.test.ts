@@ -84,12 +84,14 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
           expect.stringMatching(/^3 ingest \| single POST vs bare queue\.add/),
         ]),
       );
-      // Every latency step for both deployments, with answer times and each process's CPU.
-      const { latencyRatesPerS, latencySeconds } = loadBenchConfig({ BENCH_QUICK: '1' });
+      // Every latency step for both deployments, with answer times, its ramp and each process's CPU.
+      const { latencyRatesPerS, latencySeconds, latencyRampSeconds } = loadBenchConfig({ BENCH_QUICK: '1' });
       expect(latencyRatesPerS.length).toBeGreaterThanOrEqual(2);
+      expect(latencyRampSeconds).toBeGreaterThan(0);
+      const rampMetric = `first ${latencyRampSeconds} s at the rate (not above): p99`;
       for (const rate of latencyRatesPerS) {
         for (const deployment of ['(a)', '(b)']) {
-          for (const metric of ['publish-to-arrival p99', 'publish answered p99', 'CPU, % of a core']) {
+          for (const metric of ['publish-to-arrival p99', 'publish answered p99', 'CPU, % of a core', rampMetric]) {
             expect(metrics).toContain(`4 latency ${rate}/s x ${latencySeconds}s | ${deployment} ${metric}`);
           }
         }

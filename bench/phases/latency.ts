@@ -42,8 +42,20 @@ export interface LatencyRun {
   answeredP50: number;
   answeredP95: number;
   answeredP99: number;
-  /** CPU ms of each process while the rate held. */
+  /** The step up to the rate: its first `rampSeconds`, sent before the measured seconds and not in the figures above. */
+  ramp: { seconds: number; p99: number; answeredP99: number; max: number; lost: number };
+  /** CPU ms of each process over the step (ramp and measured seconds). */
   cpuMs: Record<string, number>;
+}
+
+/** Publish-to-arrival of each answered call whose publish arrived, sorted. */
+function arrivalLatencies(starts: ReadonlyArray<[string, number]>, arrivals: Map<string, number>): number[] {
+  const latencies: number[] = [];
+  for (const [key, t0] of starts) {
+    const at = arrivals.get(key);
+    if (at !== undefined) latencies.push(at - t0);
+  }
+  return latencies.sort((a, b) => a - b);
 }
 
 function latencyOf(
@@ -51,14 +63,11 @@ function latencyOf(
   arrivals: Map<string, number>,
   ratePerS: number,
   seconds: number,
+  rampSeconds: number,
   cpuMs: Record<string, number>,
 ): LatencyRun {
-  const latencies: number[] = [];
-  for (const [key, t0] of loop.starts) {
-    const at = arrivals.get(key);
-    if (at !== undefined) latencies.push(at - t0);
-  }
-  latencies.sort((a, b) => a - b);
+  const latencies = arrivalLatencies(loop.starts, arrivals);
+  const ramp = arrivalLatencies(loop.ramp.starts, arrivals);
   return {
     ratePerS,
     seconds,
@@ -74,13 +83,23 @@ function latencyOf(
     answeredP50: percentile(loop.answered, 50),
     answeredP95: percentile(loop.answered, 95),
     answeredP99: percentile(loop.answered, 99),
+    ramp: {
+      seconds: rampSeconds,
+      p99: percentile(ramp, 99),
+      answeredP99: percentile(loop.ramp.answered, 99),
+      max: ramp[ramp.length - 1] ?? Number.NaN,
+      lost: loop.ramp.starts.length - ramp.length,
+    },
     cpuMs,
   };
 }
 
 /**
- * One step: the load generator sends at `ratePerS` for `seconds` (open loop) while the processes
- * under test run; then every answered publish's arrival is waited for.
+ * One step: the load generator sends at `ratePerS` for `rampSeconds` and then, without a pause, for
+ * the measured `seconds` (open loop) while the processes under test run; then every answered
+ * publish's arrival is waited for. The ramp is the step up from the rate before (connections the
+ * load generator's pool opens, code paths a higher rate takes for the first time): the figures
+ * of a rate that holds are the measured seconds', and the ramp's are kept beside them.
  */
 export async function latencyStep(
   ctx: BenchContext,
@@ -90,13 +109,15 @@ export async function latencyStep(
   underTest: Record<string, number>,
   sink: readonly [string, string?],
   offset = 0,
+  rampSeconds = 0,
 ): Promise<LatencyRun> {
   await sinkReset(ctx, sink[0], sink[1]);
   const cpu = startCpuMeter(processPids(ctx, underTest));
-  const loop = await ctx.load.openLoop({ sender, ratePerS, seconds, offset });
+  const loop = await ctx.load.openLoop({ sender, ratePerS, seconds, offset, rampSeconds });
   const cpuMs = cpu.finish();
-  const stats = await sinkWait(ctx, loop.starts.length, phaseTimeoutMs(loop.starts.length), true);
-  return latencyOf(loop, new Map(stats.times ?? []), ratePerS, seconds, cpuMs);
+  const calls = loop.starts.length + loop.ramp.starts.length;
+  const stats = await sinkWait(ctx, calls, phaseTimeoutMs(calls), true);
+  return latencyOf(loop, new Map(stats.times ?? []), ratePerS, seconds, rampSeconds, cpuMs);
 }
 
 /** Every step of one system, warmed up first; steps run in order, each after the last one's deliveries all arrived. */
@@ -107,14 +128,16 @@ async function steps(
   underTest: () => Record<string, number>,
   sink: readonly [string, string?],
 ): Promise<LatencyRun[]> {
-  const { latencyRatesPerS, latencySeconds } = ctx.config;
+  const { latencyRatesPerS, latencySeconds, latencyRampSeconds } = ctx.config;
   await warmUp(ctx, sender, sink);
   const runs: LatencyRun[] = [];
   for (const [i, rate] of latencyRatesPerS.entries()) {
-    const run = await latencyStep(ctx, sender, rate, latencySeconds, underTest(), sink, i * 10_000_000);
+    const run = await latencyStep(ctx, sender, rate, latencySeconds, underTest(), sink, i * 10_000_000, latencyRampSeconds);
     ctx.log(
       `latency ${label} ${rate}/s: p50 ${run.p50.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, answered p99 ${run.answeredP99.toFixed(1)} ms, ` +
-        `achieved ${run.achievedRatePerS.toFixed(0)}/s, errors ${run.errors}, lost ${run.lost}; CPU % ${cpuPercentages(run.cpuMs, run.seconds)}`,
+        `achieved ${run.achievedRatePerS.toFixed(0)}/s, errors ${run.errors}, lost ${run.lost}; ` +
+        `first ${run.ramp.seconds} s at the rate: p99 ${run.ramp.p99.toFixed(1)} ms, answered p99 ${run.ramp.answeredP99.toFixed(1)} ms; ` +
+        `CPU % ${cpuPercentages(run.cpuMs, run.seconds + run.ramp.seconds)}`,
     );
     runs.push(run);
   }
@@ -157,8 +180,15 @@ function stepRows(phase: string, label: string, run: LatencyRun, bare: LatencyRu
     info(phase, `${label} publish answered p50`, 'ms', run.answeredP50, bare.answeredP50),
     info(phase, `${label} publish answered p99`, 'ms', run.answeredP99, bare.answeredP99),
     info(phase, `${label} achieved publish rate`, '/s', run.achievedRatePerS, bare.achievedRatePerS),
+    info(phase, `${label} first ${run.ramp.seconds} s at the rate (not above): p99`, 'ms', run.ramp.p99, bare.ramp.p99),
     // Which process is busiest while the rate holds: the one that queues requests when it saturates.
-    info(phase, `${label} CPU, % of a core`, '', cpuPercentages(run.cpuMs, run.seconds), cpuPercentages(bare.cpuMs, bare.seconds)),
+    info(
+      phase,
+      `${label} CPU, % of a core`,
+      '',
+      cpuPercentages(run.cpuMs, run.seconds + run.ramp.seconds),
+      cpuPercentages(bare.cpuMs, bare.seconds + bare.ramp.seconds),
+    ),
   ];
 }
 
@@ -195,7 +225,7 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
       ['(b)', split[i]!],
       ['(a)', single[i]!],
     ] as const) {
-      problems.push(...deliveryProblems(`latency ${label} at ${rate}/s`, { ...run, duplicates: 0 }));
+      problems.push(...deliveryProblems(`latency ${label} at ${rate}/s`, { ...run, lost: run.lost + run.ramp.lost, duplicates: 0 }));
       if (run.errors > 0) ctx.log(`latency ${label} at ${rate}/s: first publish error: ${run.firstError}`);
     }
   });
