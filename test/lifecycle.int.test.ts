@@ -11,7 +11,15 @@ const ADMIN_KEY = 'lifecycle-admin-key-0123456789abcdef';
 function startProgram(entry: string, args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOOKRELAY_ALLOW_HTTP: 'true', HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true', ...env },
+    // Its endpoints retry 50 ms apart: no 1 s floor.
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      HOOKRELAY_ALLOW_HTTP: 'true',
+      HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true',
+      HOOKRELAY_MIN_RETRY_INTERVAL_MS: '1',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }

@@ -17,6 +17,8 @@ describe('when the worker process is killed with SIGKILL during a burst', () => 
       REDIS_URL: stage.redis.url,
       QUEUE_PREFIX: stage.api.prefix,
       HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true',
+      // Its endpoint retries 200 ms apart.
+      HOOKRELAY_MIN_RETRY_INTERVAL_MS: '1',
       WORKER_CONCURRENCY: '50',
       // One endpoint here, and the point is crash safety: let it use every slot, as before the
       // scheduler capped what one endpoint may hold (isolation.int.test.ts tests the caps).

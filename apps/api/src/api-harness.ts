@@ -79,7 +79,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   const prefix = options.prefix ?? uniquePrefix('api');
   const secrets = new SecretBox(options.encryptionKeys ?? []);
   const { logger, metrics, logLines } = testObservability();
-  const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
+  // Tests give endpoints retries milliseconds apart: no 1 s floor unless a test sets one.
+  const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, minRetryIntervalMs: 1, ...options.policy };
   const adminKey = `hr_admin_test_${prefix.replace(/\W/g, '')}`;
   let accepting = true;
   const api = await buildApiDeps({

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@hookrelay/contracts';
 import { loadApiConfig } from './config';
-import { loadWorkerConfig } from '../../worker/src/config';
+import { deliveryWorkerOptions, loadWorkerConfig } from '../../worker/src/config';
 import { deliveryWorkerSettings } from '../../worker/src/worker-settings';
 
 describe('configuration from the environment', () => {
@@ -17,6 +17,8 @@ describe('configuration from the environment', () => {
       HOOKRELAY_RETENTION_DAYS: 30,
       HOOKRELAY_DISABLE_AFTER_FAILURES: 50,
       HOOKRELAY_DISABLE_AFTER_HOURS: 24,
+      // Two automatic attempts of one delivery at least 1 s apart, whatever a policy asks.
+      HOOKRELAY_MIN_RETRY_INTERVAL_MS: 1000,
       HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: 100,
       HOOKRELAY_MAX_SOURCES_PER_SUBSCRIBER: 50,
       HOOKRELAY_EVENTS_PER_SECOND: 0,
@@ -41,6 +43,9 @@ describe('configuration from the environment', () => {
       HOOKRELAY_HEADERS_TIMEOUT_MS: 10_000,
     });
     expect(loadApiConfig({ HOOKRELAY_BUILTIN_CATALOG: 'false' }).HOOKRELAY_BUILTIN_CATALOG).toBe(false);
+    expect(deliveryWorkerOptions(loadWorkerConfig({})).minRetryIntervalMs).toBe(1000);
+    expect(deliveryWorkerOptions(loadWorkerConfig({ HOOKRELAY_MIN_RETRY_INTERVAL_MS: '5' })).minRetryIntervalMs).toBe(5);
+    expect(() => loadWorkerConfig({ HOOKRELAY_MIN_RETRY_INTERVAL_MS: '0' })).toThrow(/HOOKRELAY_MIN_RETRY_INTERVAL_MS/);
     expect(loadWorkerConfig({})).toMatchObject({
       WORKER_CONCURRENCY: 100,
       METRICS_PORT: 9464,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envBoolean, parseEnv } from '@hookrelay/contracts';
+import { envBoolean, minRetryIntervalEnv, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './http-server';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
@@ -66,6 +66,8 @@ export const apiConfigSchema = z
     HOOKRELAY_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50),
     /** ...when the failing streak has lasted at least this many hours. */
     HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
+    /** The shortest `retry.intervalMs` an endpoint may be given (ms); the worker waits at least this between attempts too. */
+    HOOKRELAY_MIN_RETRY_INTERVAL_MS: minRetryIntervalEnv(),
     /** Endpoints one subscriber may have, unless the admin sets its own limit (PATCH /v1/subscribers/:sid). */
     HOOKRELAY_MAX_ENDPOINTS_PER_SUBSCRIBER: z.coerce
       .number()

@@ -36,6 +36,11 @@ export interface ApiDeps {
      * @defaultValue false
      */
     allowUnauthenticatedSources?: boolean;
+    /**
+     * The shortest `retry.intervalMs` an endpoint may be given (HOOKRELAY_MIN_RETRY_INTERVAL_MS).
+     * @defaultValue DEFAULT_MIN_RETRY_INTERVAL_MS (1 s)
+     */
+    minRetryIntervalMs?: number;
   };
   /** Sends one event to one endpoint now and records it (the endpoint test button). */
   sendTest: (endpoint: Endpoint, event: StoredEvent) => Promise<TestSendResult>;

@@ -1,3 +1,4 @@
+import { DEFAULT_MIN_RETRY_INTERVAL_MS } from '@hookrelay/contracts';
 import { useTestReceiver } from '@hookrelay/testing';
 import { useAcmeEndpoints, useApiHarness } from './api-harness';
 
@@ -296,6 +297,41 @@ describe('endpoint routes', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'headers.Content-Type' })]);
       expect((await h.call('GET', `${acme.base}/${created.id}`)).body.headers).toEqual({ 'X-Tenant': 'acme' });
+    });
+  });
+
+  describe("under the server's retry floor (HOOKRELAY_MIN_RETRY_INTERVAL_MS, 1 s by default)", () => {
+    const floored = useApiHarness({ worker: false, policy: { minRetryIntervalMs: DEFAULT_MIN_RETRY_INTERVAL_MS } }, 'each');
+    const sub = useAcmeEndpoints(floored);
+
+    it('refuses retry.intervalMs under it with 400 naming the field, on create and on patch, and takes it at the floor', async () => {
+      const hammering = { maxRetries: 50, intervalMs: 1, backoff: 'fixed' };
+      const refused = await floored.call('POST', sub.base, { body: { url: `${receiver.url}/hook`, retry: hammering } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        code: 'validation_failed',
+        details: [expect.objectContaining({ path: 'retry.intervalMs' })],
+      });
+      expect(refused.body.error.message).toBe(
+        'retry.intervalMs: must be at least 1000 ms on this server (HOOKRELAY_MIN_RETRY_INTERVAL_MS)',
+      );
+      expect((await floored.call('GET', sub.base)).body.data).toEqual([]);
+
+      const created = await floored.call('POST', sub.base, {
+        body: { url: `${receiver.url}/hook`, retry: { ...hammering, intervalMs: 1000 } },
+      });
+      expect(created.status).toBe(201);
+      const patch = await floored.call('PATCH', `${sub.base}/${created.body.id}`, { body: { retry: { intervalMs: 999 } } });
+      expect(patch.status).toBe(400);
+      expect(patch.body.error.details).toEqual([expect.objectContaining({ path: 'retry.intervalMs' })]);
+      // A patch that leaves the interval alone is not checked against it.
+      const other = await floored.call('PATCH', `${sub.base}/${created.body.id}`, { body: { retry: { maxRetries: 2 } } });
+      expect(other.status).toBe(200);
+      expect((await floored.call('GET', `${sub.base}/${created.body.id}`)).body.retry).toEqual({
+        maxRetries: 2,
+        intervalMs: 1000,
+        backoff: 'fixed',
+      });
     });
   });
 

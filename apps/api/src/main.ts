@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
       allowSha1: config.HOOKRELAY_ALLOW_SHA1,
       allowUnauthenticatedSources: config.HOOKRELAY_ALLOW_UNAUTHENTICATED_SOURCES,
+      minRetryIntervalMs: config.HOOKRELAY_MIN_RETRY_INTERVAL_MS,
     },
     builtInCatalog: config.HOOKRELAY_BUILTIN_CATALOG,
     accepting: () => accepting,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envBoolean, parseEnv } from '@hookrelay/contracts';
+import { envBoolean, minRetryIntervalEnv, parseEnv } from '@hookrelay/contracts';
 import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 import type { DeliveryWorkerOptions } from '@hookrelay/delivery';
@@ -24,6 +24,8 @@ export const workerConfigSchema = z
     HOOKRELAY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(24),
     /** Days events, deliveries and attempts are kept. */
     HOOKRELAY_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+    /** The shortest wait (ms) between two automatic attempts of one delivery, whatever its endpoint's retry policy says. */
+    HOOKRELAY_MIN_RETRY_INTERVAL_MS: minRetryIntervalEnv(),
     /** On SIGTERM, how long in-flight deliveries may take to finish before the worker exits anyway. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
     /** Port of the worker's /metrics; 0 turns it off. */
@@ -48,6 +50,7 @@ export function deliveryWorkerOptions(config: WorkerConfig): Omit<DeliveryWorker
     ...deliveryWorkerSettings(config),
     retentionMs: config.HOOKRELAY_RETENTION_DAYS * 86_400_000,
     circuitBreaker: { failures: config.HOOKRELAY_DISABLE_AFTER_FAILURES, spanMs: config.HOOKRELAY_DISABLE_AFTER_HOURS * 3_600_000 },
+    minRetryIntervalMs: config.HOOKRELAY_MIN_RETRY_INTERVAL_MS,
   };
 }
 

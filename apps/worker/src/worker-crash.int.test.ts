@@ -31,6 +31,8 @@ describe('when a worker process is killed with SIGKILL mid-delivery', () => {
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       HOOKRELAY_ALLOW_PRIVATE_TARGETS: 'true',
+      // Its endpoint retries 50 ms apart.
+      HOOKRELAY_MIN_RETRY_INTERVAL_MS: '1',
       WORKER_CONCURRENCY: '10',
       WORKER_LOCK_DURATION_MS: '1000',
       WORKER_STALLED_INTERVAL_MS: '300',

@@ -6,6 +6,15 @@ export const DEFAULT_RETRY_INTERVAL_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Exponential backoff and Retry-After never wait longer than this. */
 export const MAX_RETRY_DELAY_MS = 3_600_000;
+/**
+ * The shortest wait between two automatic attempts of one delivery, whatever its endpoint's policy
+ * says, unless the operator lowers it (HOOKRELAY_MIN_RETRY_INTERVAL_MS): a policy of 50 retries 1 ms
+ * apart made 51 attempts in ~50 ms, each a request to the receiver, a record and a log line.
+ */
+export const DEFAULT_MIN_RETRY_INTERVAL_MS = 1_000;
+
+/** HOOKRELAY_MIN_RETRY_INTERVAL_MS, read alike by the API (which refuses policies under it) and the worker (which waits at least it). */
+export const minRetryIntervalEnv = () => z.coerce.number().int().min(1).max(MAX_RETRY_DELAY_MS).default(DEFAULT_MIN_RETRY_INTERVAL_MS);
 
 export const retryPolicySchema = z
   .object({

@@ -161,6 +161,23 @@ describe('delivery engine', () => {
     });
   });
 
+  describe('with an endpoint whose policy retries 1 ms apart (stored before the 1 s floor, or under a lower one)', () => {
+    const floored = useEngineHarness({ minRetryIntervalMs: 250 }, 'each');
+
+    it('waits the floor between attempts, not the policy', async () => {
+      receiver.enqueue({ status: 500 }, { status: 500 }, { status: 200 });
+      const endpoint = await floored.saveEndpoint(
+        buildEndpoint({ url: receiver.url, retry: { maxRetries: 5, intervalMs: 1, backoff: 'fixed' } }),
+      );
+      const id = await floored.enqueue(buildEvent(), endpoint);
+      await floored.waitForState(id, ['delivered'], 5000);
+      const at = receiver.requests.map((r) => r.receivedAt);
+      expect(at).toHaveLength(3);
+      expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(240);
+      expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(240);
+    });
+  });
+
   describe('when the same (event, endpoint) pair is enqueued twice', () => {
     it('delivers once, whether the second enqueue comes before or after delivery', async () => {
       const endpoint = await h.saveEndpoint(buildEndpoint({ url: receiver.url }));

@@ -56,13 +56,14 @@ export function testObservability(): { logger: Logger; metrics: HookrelayMetrics
 
 /**
  * A delivery worker as tests run it (the engine harness and the API harness alike), on the
- * resources its harness opened: 20 at a time, ready to take jobs when it resolves.
+ * resources its harness opened: 20 at a time, retries as soon as their policy says (no 1 s floor:
+ * tests retry milliseconds apart), ready to take jobs when it resolves.
  */
 export async function startTestWorker(
   resources: DeliveryWorkerResources,
   options: Pick<DeliveryWorkerOptions, 'keyPrefix' | 'logger' | 'metrics'> & Partial<DeliveryWorkerOptions>,
 ): Promise<DeliveryWorker> {
-  const worker = await startDeliveryWorker(resources, { concurrency: 20, ...options });
+  const worker = await startDeliveryWorker(resources, { concurrency: 20, minRetryIntervalMs: 1, ...options });
   // A BullMQ Worker closed before its blocking connection is ready emits "Connection is closed" on a
   // connection nobody listens to any more: an unhandled error that fails whichever test runs next.
   await worker.worker.waitUntilReady();

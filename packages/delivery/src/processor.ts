@@ -38,6 +38,8 @@ export interface ProcessorDeps {
   userAgent: string;
   now: () => number;
   random?: () => number;
+  /** The shortest wait between two automatic attempts of a delivery (retry-delay.ts). @defaultValue DEFAULT_MIN_RETRY_INTERVAL_MS */
+  minRetryIntervalMs?: number;
   /** Keeps endpoint health and disables endpoints that are gone or keep failing. */
   guard?: EndpointGuard;
   /** Caps attempts in flight per receiver address; over the cap the delivery is parked in its lane. */
@@ -147,7 +149,7 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
     if (sending === 'parked') return;
     const { result, request: sent, startedAt } = sending;
     const classification = classifyResult(result, deps.now());
-    const decision = decide(classification, live, attempt, manual, deps.random);
+    const decision = decide(classification, live, attempt, manual, deps);
 
     const record: AttemptRecord = {
       attempt,
@@ -277,12 +279,21 @@ function classifyResult(result: SendResult, nowMs: number): Classification {
   return { kind: 'retry' };
 }
 
-function decide(c: Classification, endpoint: Endpoint, attempt: number, manual: boolean, random?: () => number): Decision {
+function decide(
+  c: Classification,
+  endpoint: Endpoint,
+  attempt: number,
+  manual: boolean,
+  deps: Pick<ProcessorDeps, 'random' | 'minRetryIntervalMs'>,
+): Decision {
   if (c.kind === 'delivered') return { state: 'delivered' };
   if (c.kind === 'permanent') return { state: 'failed', reason: c.reason };
   // A retry asked for by a person is one attempt; the policy's budget is for automatic retries.
   if (manual || attempt > endpoint.retry.maxRetries) return { state: 'failed', reason: `gave up after ${attempt} attempts` };
-  return { state: 'retrying', delayMs: retryDelayMs(endpoint.retry, attempt + 1, c.retryAfterMs, random) };
+  return {
+    state: 'retrying',
+    delayMs: retryDelayMs(endpoint.retry, attempt + 1, c.retryAfterMs, deps.random, deps.minRetryIntervalMs),
+  };
 }
 
 /** An attempt that could not be made (endpoint gone or disabled, event expired) still ends the delivery visibly. */

@@ -54,6 +54,11 @@ export interface DeliveryWorkerOptions {
   /** When repeated failures disable an endpoint. @defaultValue 50 failed deliveries over at least 24 h */
   circuitBreaker?: CircuitBreakerPolicy;
   /**
+   * The shortest wait between two automatic attempts of one delivery, whatever its endpoint's
+   * retry policy says (HOOKRELAY_MIN_RETRY_INTERVAL_MS). @defaultValue DEFAULT_MIN_RETRY_INTERVAL_MS (1 s)
+   */
+  minRetryIntervalMs?: number;
+  /**
    * How the worker's own disables (410, circuit breaker) end their endpoints' open deliveries: one
    * endpoint of a subscriber at a time, in chunks of `chunk`, `pauseMs` between chunks, at most
    * `maxWaitingPerSubscriber` endpoints waiting per subscriber (disable-endings.ts).
@@ -207,6 +212,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       metrics: options.metrics,
       userAgent: USER_AGENT,
       now,
+      minRetryIntervalMs: options.minRetryIntervalMs,
       addressSlots: addressSlots[lane],
       slots: new Slots(concurrency[lane]),
       lane,

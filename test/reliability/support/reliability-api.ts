@@ -70,7 +70,8 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
   const { lines: logLines, destination } = captureLogLines();
   const logger = createLogger({ level: 'info', destination });
   const metrics = createMetrics({ processMetrics: false });
-  const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, ...options.policy };
+  // Reliability tests give endpoints retries milliseconds apart (no 1 s floor).
+  const policy = { allowHttp: true, allowPrivateTargets: true, allowSha1: false, minRetryIntervalMs: 1, ...options.policy };
   const adminKey = `hr_admin_rel_${prefix.replace(/\W/g, '')}`;
   const api = await buildApiDeps({
     redisUrl: options.redisUrl,
@@ -105,6 +106,8 @@ export async function startReliabilityApi(options: ReliabilityApiOptions): Promi
       logger,
       metrics,
       concurrency: 50,
+      // Reliability tests retry milliseconds apart.
+      minRetryIntervalMs: 1,
       retentionMs: options.retentionMs,
       metricsSampleIntervalMs: 0,
       ...workerOptions,

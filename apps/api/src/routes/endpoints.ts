@@ -1,5 +1,12 @@
 import { Router, type Request } from 'express';
-import { liveRetiringSecrets, newId, summarizeEndpoint, type Endpoint, type EndpointAuth } from '@hookrelay/contracts';
+import {
+  DEFAULT_MIN_RETRY_INTERVAL_MS,
+  liveRetiringSecrets,
+  newId,
+  summarizeEndpoint,
+  type Endpoint,
+  type EndpointAuth,
+} from '@hookrelay/contracts';
 import type { EndpointChanges } from '@hookrelay/store';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
 import type { z } from 'zod';
@@ -43,6 +50,17 @@ export function endpointRoutes(
   const subscriberOf = (req: Request) => subscriberOfRequest(req, store);
   const endpointOf = (req: Request) => endpointOfRequest(req, store);
   const withSecretsOf = (req: Request) => endpointWithSecretsOf(req, store);
+
+  /**
+   * A retry policy's interval against the operator's floor (HOOKRELAY_MIN_RETRY_INTERVAL_MS), which
+   * the worker holds every retry to anyway: refused here, so what an endpoint shows is what it gets.
+   */
+  function checkRetryInterval(intervalMs: number | undefined): void {
+    const min = deps.policy.minRetryIntervalMs ?? DEFAULT_MIN_RETRY_INTERVAL_MS;
+    if (intervalMs !== undefined && intervalMs < min) {
+      throw ValidationError.at('retry.intervalMs', `must be at least ${min} ms on this server (HOOKRELAY_MIN_RETRY_INTERVAL_MS)`);
+    }
+  }
 
   function checkSignature(signature: Endpoint['signature'], secret: string | undefined): void {
     if (signature.scheme === 'x-hub-signature' && signature.algorithm === 'sha1' && !deps.policy.allowSha1) {
@@ -100,6 +118,7 @@ export function endpointRoutes(
   router.post('/', async (req, res) => {
     const sid = await subscriberOf(req);
     const input = parse(createEndpointSchema, req.body);
+    checkRetryInterval(input.retry.intervalMs);
     const { maxEndpoints, maxDeletedEndpoints } = await deps.subscriberLimits.of(sid, { fresh: true });
     // Before verification calls the URL; store.endpoints.create checks again, atomically, at the write.
     if ((await store.endpoints.count(sid)) >= maxEndpoints) throw new QuotaExceededError('maxEndpoints', maxEndpoints);
@@ -180,6 +199,7 @@ export function endpointRoutes(
   router.patch('/:eid', async (req, res) => {
     const current = await endpointOf(req);
     const input = parse(patchEndpointSchema, req.body);
+    checkRetryInterval(input.retry?.intervalMs);
     if (input.signature) checkSignature(input.signature, undefined);
     const { verify, url: rawUrl, auth: rawAuth, status, retry, rateLimit, ...fields } = input;
     const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps, { caller: current.subscriberId }) : { url: current.url };
