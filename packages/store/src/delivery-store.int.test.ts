@@ -133,7 +133,7 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(found.map((d) => d.createdAt)).toEqual([...Array(140).fill(1000), ...Array(10).fill(2000)]);
   });
 
-  it("records a batch too big for one script call (split at ~8,000 keys) completely, and renews each log's expiry", async () => {
+  it("records a batch too big for one script call (split at ~24,000 keys and arguments) completely, and renews each log's expiry", async () => {
     const sid = 'sub_big';
     const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
     const events = Array.from({ length: 2100 }, () => buildEvent({ subscriberId: sid }));
@@ -153,6 +153,21 @@ describe('DeliveryStore re-opening and patching', () => {
     expect(again.flat().map((d) => d.created)).toEqual([false, false, false]);
     expect(await db.store.lanes.readyCount()).toBe(2100);
     expect(await db.redis.xlen(db.store.keys.subscriberEvents(sid))).toBe(2100);
+  });
+
+  it('writes the events after one given an idempotency key without a digest as their own (the key is not taken)', async () => {
+    const sid = 'sub_empty_digest';
+    const endpoint = buildEndpoint({ subscriberId: sid, url: 'http://127.0.0.1:9/' });
+    const [first, second] = [buildEvent({ subscriberId: sid }), buildEvent({ subscriberId: sid })];
+    const key = db.store.idempotency.keyOf(sid, 'k-empty');
+    const written = await db.store.deliveries.writeEvents([
+      { event: first, endpoints: [endpoint], idempotency: { key, digest: '' } },
+      { event: second, endpoints: [endpoint], idempotency: { key: db.store.idempotency.keyOf(sid, 'k-2'), digest: 'd2' } },
+    ]);
+    expect(written.map((w) => w.kind)).toEqual(['new', 'new']);
+    expect((await db.store.events.get(second.id))?.id).toBe(second.id);
+    expect(await db.redis.exists(key)).toBe(0);
+    expect(await db.redis.get(db.store.idempotency.keyOf(sid, 'k-2'))).toBe(`${second.id}|d2`);
   });
 
   it('reads many deliveries one script call after another, never building them all at once', async () => {

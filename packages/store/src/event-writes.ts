@@ -172,7 +172,8 @@ export async function writeEvents(
       );
     }
     c.own.push(keys.event(event.id));
-    if (idempotency) c.own.push(idempotency.key);
+    // The script reads a second key for an event exactly when its digest is not empty.
+    if (idempotency?.digest) c.own.push(idempotency.key);
     c.args.push(
       groupId,
       idempotency?.digest ?? '',
