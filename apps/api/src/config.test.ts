@@ -46,6 +46,9 @@ describe('configuration from the environment', () => {
     expect(deliveryWorkerOptions(loadWorkerConfig({})).minRetryIntervalMs).toBe(1000);
     expect(deliveryWorkerOptions(loadWorkerConfig({ HOOKRELAY_MIN_RETRY_INTERVAL_MS: '5' })).minRetryIntervalMs).toBe(5);
     expect(() => loadWorkerConfig({ HOOKRELAY_MIN_RETRY_INTERVAL_MS: '0' })).toThrow(/HOOKRELAY_MIN_RETRY_INTERVAL_MS/);
+    // Over the default interval (60 s) every endpoint created without an interval of its own would be refused.
+    expect(() => loadApiConfig({ HOOKRELAY_MIN_RETRY_INTERVAL_MS: '60001' })).toThrow(/HOOKRELAY_MIN_RETRY_INTERVAL_MS/);
+    expect(loadApiConfig({ HOOKRELAY_MIN_RETRY_INTERVAL_MS: '60000' }).HOOKRELAY_MIN_RETRY_INTERVAL_MS).toBe(60_000);
     expect(loadWorkerConfig({})).toMatchObject({
       WORKER_CONCURRENCY: 100,
       METRICS_PORT: 9464,

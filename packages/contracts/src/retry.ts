@@ -13,8 +13,13 @@ export const MAX_RETRY_DELAY_MS = 3_600_000;
  */
 export const DEFAULT_MIN_RETRY_INTERVAL_MS = 1_000;
 
-/** HOOKRELAY_MIN_RETRY_INTERVAL_MS, read alike by the API (which refuses policies under it) and the worker (which waits at least it). */
-export const minRetryIntervalEnv = () => z.coerce.number().int().min(1).max(MAX_RETRY_DELAY_MS).default(DEFAULT_MIN_RETRY_INTERVAL_MS);
+/**
+ * HOOKRELAY_MIN_RETRY_INTERVAL_MS, read alike by the API (which refuses policies under it) and the
+ * worker (which waits at least it). At most the default interval: a floor over it would refuse
+ * every endpoint created without a `retry.intervalMs` of its own.
+ */
+export const minRetryIntervalEnv = () =>
+  z.coerce.number().int().min(1).max(DEFAULT_RETRY_INTERVAL_MS).default(DEFAULT_MIN_RETRY_INTERVAL_MS);
 
 export const retryPolicySchema = z
   .object({

@@ -961,7 +961,10 @@ export interface components {
         RetryPolicy: {
             /** @default 3 */
             maxRetries?: number;
-            /** @default 60000 */
+            /**
+             * @description The wait between two automatic attempts, ms. The server refuses a value under its floor (`HOOKRELAY_MIN_RETRY_INTERVAL_MS`, 1000 by default) with a 400 naming `retry.intervalMs`, and never retries sooner than the floor, whatever a policy stored earlier says.
+             * @default 60000
+             */
             intervalMs?: number;
             /**
              * @default fixed
@@ -1229,6 +1232,7 @@ export interface components {
          */
         RetryPolicyPatch: {
             maxRetries?: number;
+            /** @description The wait between two automatic attempts, ms. The server refuses a value under its floor (`HOOKRELAY_MIN_RETRY_INTERVAL_MS`, 1000 by default) with a 400 naming `retry.intervalMs`, and never retries sooner than the floor, whatever a policy stored earlier says. */
             intervalMs?: number;
             /** @enum {string} */
             backoff?: "fixed" | "exponential";
