@@ -30,7 +30,18 @@ export interface GuardedAgentOptions {
    * receivers (selfSignedCertificate). @defaultValue Node's bundled root certificates
    */
   ca?: string | string[];
+  /** TLS sessions kept for resumption, one per server name, the oldest dropped first. @defaultValue DEFAULT_TLS_SESSIONS */
+  tlsSessions?: number;
 }
+
+/**
+ * TLS sessions the dispatcher keeps (undici's default is 100). One cache serves every origin, so
+ * at 100 a subscriber with more HTTPS host names than that (its endpoint quota is 100 by
+ * default) pushed every other subscriber's sessions out, and each of their next connections paid
+ * a full handshake. At 1,000, one subscriber at the default quota holds a tenth of it; a session
+ * is ~1-2 KB, so ~1-2 MB in all. Churning host names (URL changes) can still push others out.
+ */
+export const DEFAULT_TLS_SESSIONS = 1000;
 
 /**
  * undici keeps an idle socket as long as the receiver's `Keep-Alive: timeout=` says, up to its own
@@ -72,6 +83,7 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   // server's large DH group cost the event loop ~257 ms a handshake).
   const connectVetted = buildConnector({
     lookup,
+    maxCachedSessions: opts.tlsSessions ?? DEFAULT_TLS_SESSIONS,
     ciphers: OUTBOUND_TLS_CIPHERS,
     ecdhCurve: OUTBOUND_TLS_GROUPS,
     ...(opts.ca ? { ca: opts.ca } : {}),
