@@ -101,7 +101,17 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
         json.rows.find((r) => r.phase === firstStep && r.metric === `${deployment} CPU, % of a core`)?.hookrelay;
       expect(cpu('(a)')).toMatch(/^npm start \d+, load generator \d+, sink \d+, redis \d+$/);
       expect(cpu('(b)')).toMatch(/^api \d+, worker \d+, load generator \d+, sink \d+, redis \d+$/);
-      expect(metrics.filter((m) => /^4 latency \| \((a|b)\) highest rate with p99 < 50 ms/.test(m))).toHaveLength(2);
+      expect(metrics.filter((m) => /^4 latency \| \((a|b)\) highest rate with p99 < 50 ms/.test(m))).toHaveLength(3);
+      // Beside each step, the same publishes over HTTP to express + queue.add in front of the bare worker.
+      for (const rate of latencyRatesPerS) {
+        expect(metrics).toContain(
+          `4 latency ${rate}/s x ${latencySeconds}s | (b) publish-to-arrival p99 vs express + queue.add + bare worker`,
+        );
+      }
+      const ceilingCpu = json.rows.find(
+        (r) => r.phase === firstStep && r.metric === '(b) CPU, % of a core, vs express + queue.add + bare worker',
+      )?.baseline;
+      expect(ceilingCpu).toMatch(/^express \d+, worker \d+, load generator \d+, sink \d+, redis \d+$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import { EXPRESS_QUEUE_ADD_PATH } from '../bare';
 import { percentile } from '../clock';
 import { phaseTimeoutMs } from '../config';
 import { startCpuMeter } from '../cpu-meter';
@@ -20,6 +21,9 @@ import type { SenderSpec } from '../load-generator';
 import type { OpenLoopResult } from '../loops';
 import { atMost, info, type Row } from '../report';
 import { BARE_KEY, HOOKRELAY_KEY } from './pipeline';
+
+/** The express baseline's `queue.add` route in front of the bare worker (express-baseline.ts, baseline-worker.ts). */
+const HTTP_CEILING = 'express + queue.add + bare worker';
 
 /** The issue's bound on p99 publish-to-arrival (issue 22: at up to 2,000 events/s). */
 const P99_TARGET_MS = 50;
@@ -195,7 +199,9 @@ function stepRows(phase: string, label: string, run: LatencyRun, bare: LatencyRu
 /**
  * (4) Latency at each rate of `latencyRatesPerS`: single publishes from the load generator (open
  * loop) to each deployment, against bare `queue.add` from the same load generator with the bare
- * worker; the sink stamps each arrival.
+ * worker; the sink stamps each arrival. Beside them, the same publishes over HTTP to the express
+ * baseline's `queue.add` route in front of the bare worker: what any express + BullMQ service
+ * could do on this machine, with no records, signatures or scheduler.
  */
 export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
   const { latencyRatesPerS: rates, latencySeconds: seconds } = ctx.config;
@@ -210,6 +216,13 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
     () => bareWorkerPids(ctx),
     BARE_KEY,
   );
+  const httpCeiling = await steps(
+    ctx,
+    'express + queue.add + bare worker',
+    { kind: 'post', origin: ctx.express.origin, path: EXPRESS_QUEUE_ADD_PATH, payload: 'bench' },
+    () => ({ express: ctx.express.pid, ...bareWorkerPids(ctx) }),
+    BARE_KEY,
+  );
   await bareWorker.stop();
   const split = await hookrelaySteps(ctx, ctx.hookrelay.split);
   const single = await hookrelaySteps(ctx, ctx.hookrelay.single);
@@ -220,8 +233,21 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
     const phase = `4 latency ${rate}/s x ${seconds}s`;
     const bare = baseline[i]!;
     rows.push(...stepRows(phase, '(b)', split[i]!, bare), ...stepRows(phase, '(a)', single[i]!, bare));
+    const http = httpCeiling[i]!;
+    rows.push(
+      info(phase, `(b) publish-to-arrival p99 vs ${HTTP_CEILING}`, 'ms', split[i]!.p99, http.p99),
+      info(phase, `(b) publish answered p99 vs ${HTTP_CEILING}`, 'ms', split[i]!.answeredP99, http.answeredP99),
+      info(
+        phase,
+        `(b) CPU, % of a core, vs ${HTTP_CEILING}`,
+        '',
+        cpuPercentages(split[i]!.cpuMs, split[i]!.seconds + split[i]!.ramp.seconds),
+        cpuPercentages(http.cpuMs, http.seconds + http.ramp.seconds),
+      ),
+    );
     for (const [label, run] of [
       ['baseline', bare],
+      [HTTP_CEILING, http],
       ['(b)', split[i]!],
       ['(a)', single[i]!],
     ] as const) {
@@ -244,5 +270,14 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
       ),
     );
   }
-  return { rows, details: { ratesPerS: rates, seconds, baseline, split, single }, problems };
+  rows.push(
+    info(
+      `4 latency`,
+      `(b) highest rate with p99 < ${P99_TARGET_MS} ms vs ${HTTP_CEILING} (${tried})`,
+      '/s',
+      highestRateUnder(split),
+      highestRateUnder(httpCeiling),
+    ),
+  );
+  return { rows, details: { ratesPerS: rates, seconds, baseline, httpCeiling, split, single }, problems };
 }
