@@ -66,8 +66,6 @@ describe('configuration from the environment', () => {
       WORKER_SLOW_ATTEMPT_MS: 3000,
       WORKER_SLOW_AFTER: 2,
       WORKER_FAST_AFTER: 3,
-      // Ten subscribers' worth of the default endpoint quota (100) of HTTPS host names.
-      WORKER_TLS_SESSIONS: 1000,
     });
   });
 
@@ -122,9 +120,6 @@ describe('configuration from the environment', () => {
     expect(deliveryWorkerSettings(api)).toEqual(deliveryWorkerSettings(loadWorkerConfig(env)));
     expect(deliveryWorkerSettings(api)).toMatchObject({ concurrency: 7, scheduling: { endpointShare: 0.5, slowAfter: 4 } });
     expect(api.WORKER_CONNECTIONS_PER_ORIGIN).toBe(9);
-    expect(loadApiConfig({ WORKER_TLS_SESSIONS: '5000' }).WORKER_TLS_SESSIONS).toBe(
-      loadWorkerConfig({ WORKER_TLS_SESSIONS: '5000' }).WORKER_TLS_SESSIONS,
-    );
     // The defaults are the worker's.
     expect(deliveryWorkerSettings(loadApiConfig({}))).toEqual(deliveryWorkerSettings(loadWorkerConfig({})));
     expect(() => loadApiConfig({ WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY/);

@@ -33,7 +33,6 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
     redisUrl: config.REDIS_URL,
     allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
     connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
-    tlsSessions: config.WORKER_TLS_SESSIONS,
   });
   // The process's own metrics (CPU, memory, event loop) are the host's: one set per process.
   const metrics = createMetrics({ processMetrics: false });

@@ -16,7 +16,6 @@ async function main(): Promise<void> {
     redisUrl: config.REDIS_URL,
     allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
     connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
-    tlsSessions: config.WORKER_TLS_SESSIONS,
   });
   const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
   if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);

@@ -7,8 +7,6 @@ export interface WorkerResourcesOptions {
   allowPrivateTargets?: boolean;
   /** Connections per receiver origin. @defaultValue 64 */
   connectionsPerOrigin?: number;
-  /** TLS sessions kept for resumption (createGuardedAgent). @defaultValue DEFAULT_TLS_SESSIONS */
-  tlsSessions?: number;
   /** @defaultValue Date.now */
   now?: () => number;
 }
@@ -35,7 +33,7 @@ export function createWorkerResources(options: WorkerResourcesOptions): WorkerRe
   const resolver = new HostResolver({ now: options.now });
   const dispatcher = createGuardedAgent(
     { allowPrivate: options.allowPrivateTargets ?? false },
-    { connections: options.connectionsPerOrigin ?? 64, resolver, tlsSessions: options.tlsSessions },
+    { connections: options.connectionsPerOrigin ?? 64, resolver },
   );
   return {
     redis,

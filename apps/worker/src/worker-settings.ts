@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_DISABLE_ENDINGS, DEFAULT_SCHEDULING, DEFAULT_TLS_SESSIONS, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+import { DEFAULT_DISABLE_ENDINGS, DEFAULT_SCHEDULING, type DeliveryWorkerOptions } from '@hookrelay/delivery';
 
 /**
  * The worker's own settings (WORKER_*), read by every program that runs a worker: `npm run
@@ -35,8 +35,6 @@ export const workerSettingsSchema = z.object({
   WORKER_FAST_AFTER: z.coerce.number().int().min(1).max(1000).default(DEFAULT_SCHEDULING.fastAfter),
   /** Connections per receiver origin. */
   WORKER_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(64),
-  /** TLS sessions kept for resumption, one per receiver host name, the oldest dropped first (~1-2 KB each). */
-  WORKER_TLS_SESSIONS: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_TLS_SESSIONS),
   /** A job whose worker stopped renewing its lock this long ago is handed to another worker. */
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).default(30_000),
   /** How often stalled jobs are looked for. */

@@ -3,10 +3,7 @@ import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 export interface SelfSignedCertificate {
   /** PKCS#8 PEM of the RSA key, for a TLS server's `key`. */
   key: string;
-  /**
-   * PEM certificate for 127.0.0.1, localhost and any `<name>.hookrelay.test` (host names a test's
-   * resolver points at 127.0.0.1): a server's `cert`, and a client's `ca` to trust it.
-   */
+  /** PEM certificate for 127.0.0.1 and localhost: a server's `cert`, and a client's `ca` to trust it. */
   cert: string;
 }
 
@@ -21,7 +18,7 @@ let made: SelfSignedCertificate | undefined;
  * keys and sign but not write an X.509 certificate, so the DER below is the few fields a TLS
  * client checks: v3, subject and issuer CN=localhost, valid from an hour ago for a day,
  * basicConstraints CA:TRUE (the certificate is its own trust anchor) and subjectAltName
- * IP:127.0.0.1, DNS:localhost, DNS:*.hookrelay.test (Node checks the name against the SAN).
+ * IP:127.0.0.1, DNS:localhost (Node checks the name against the SAN).
  */
 export function selfSignedCertificate(): SelfSignedCertificate {
   if (made) return made;
@@ -43,13 +40,7 @@ export function selfSignedCertificate(): SelfSignedCertificate {
       0xa3,
       seq(
         seq(oid('2.5.29.19'), der(0x01, Buffer.from([0xff])), der(0x04, seq(der(0x01, Buffer.from([0xff]))))),
-        seq(
-          oid('2.5.29.17'),
-          der(
-            0x04,
-            seq(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x82, Buffer.from('localhost')), der(0x82, Buffer.from('*.hookrelay.test'))),
-          ),
-        ),
+        seq(oid('2.5.29.17'), der(0x04, seq(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x82, Buffer.from('localhost'))))),
       ),
     ),
   );

@@ -1,12 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { selfSignedCertificate, TestReceiver } from '@hookrelay/testing';
 import { request, type Agent } from 'undici';
 import { sendRequest } from '../send';
 import { checkTargetUrl } from './check-target-url';
-import { createGuardedAgent, DEFAULT_KEEP_ALIVE_MS, DEFAULT_TLS_SESSIONS } from './guarded-agent';
+import { createGuardedAgent, DEFAULT_KEEP_ALIVE_MS } from './guarded-agent';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import type { LookupFn, ResolvedAddress } from './types';
 
@@ -282,57 +280,6 @@ describe('createGuardedAgent', () => {
 
       expect(await post(agent, ecdhe13.url)).toMatchObject({ kind: 'response', statusCode: 200 });
       expect(ecdhe13.requests).toHaveLength(1);
-    });
-  });
-
-  // One TLS session cache serves every origin the dispatcher reaches (undici's connector keeps one
-  // session per server name): at undici's default of 100, one subscriber's 150 HTTPS host names
-  // pushed another subscriber's session out, and its next connection paid a full handshake.
-  describe('TLS sessions', () => {
-    const { key, cert } = selfSignedCertificate();
-    /** An HTTPS server that closes each connection after its answer and notes, per handshake, its server name and whether it resumed a session. */
-    async function sessionServer(): Promise<{ port: number; handshakes: Array<{ name: string; resumed: boolean }> }> {
-      const handshakes: Array<{ name: string; resumed: boolean }> = [];
-      const server = createHttpsServer({ key, cert }, (_req, res) => res.writeHead(200, { connection: 'close' }).end('ok'));
-      server.on('secureConnection', (socket: TLSSocket) => {
-        const name = (socket as TLSSocket & { servername?: string | false }).servername;
-        handshakes.push({ name: typeof name === 'string' ? name : '', resumed: socket.isSessionReused() });
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-      return { port: (server.address() as AddressInfo).port, handshakes };
-    }
-    const names = Array.from({ length: 150 }, (_, i) => `crowd${i}.hookrelay.test`);
-    const resolve: LookupFn = async () => v4('127.0.0.1');
-
-    /** The victim's name, then 150 others (another subscriber's endpoints), then the victim's again: did its second handshake resume? */
-    async function victimResumed(tlsSessions?: number): Promise<boolean> {
-      const server = await sessionServer();
-      const agent = track(
-        createGuardedAgent({ allowPrivate: true }, { ca: cert, resolve, ...(tlsSessions === undefined ? {} : { tlsSessions }) }),
-      );
-      const victim = `https://victim.hookrelay.test:${server.port}/`;
-      expect((await get(victim, agent)).status).toBe(200);
-      for (let i = 0; i < names.length; i += 10) {
-        await Promise.all(
-          names.slice(i, i + 10).map(async (name) => expect((await get(`https://${name}:${server.port}/`, agent)).status).toBe(200)),
-        );
-      }
-      expect((await get(victim, agent)).status).toBe(200);
-      const victims = server.handshakes.filter((h) => h.name === 'victim.hookrelay.test');
-      expect(victims).toHaveLength(2);
-      // The crowd's own names each had a session of their own: resumption works on this server.
-      expect(server.handshakes.filter((h) => h.name !== 'victim.hookrelay.test')).toHaveLength(names.length);
-      return victims[1]!.resumed;
-    }
-
-    it("keeps 1,000 by default: another subscriber's 150 host names do not push a receiver's session out", async () => {
-      expect(DEFAULT_TLS_SESSIONS).toBe(1000);
-      expect(await victimResumed()).toBe(true);
-    });
-
-    it("at undici's 100, the same 150 host names push it out (what the default prevents)", async () => {
-      expect(await victimResumed(100)).toBe(false);
     });
   });
 

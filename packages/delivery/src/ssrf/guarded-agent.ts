@@ -30,18 +30,7 @@ export interface GuardedAgentOptions {
    * receivers (selfSignedCertificate). @defaultValue Node's bundled root certificates
    */
   ca?: string | string[];
-  /** TLS sessions kept for resumption, one per server name, the oldest dropped first. @defaultValue DEFAULT_TLS_SESSIONS */
-  tlsSessions?: number;
 }
-
-/**
- * TLS sessions the dispatcher keeps (undici's default is 100). One cache serves every origin, so
- * at 100 a subscriber with more HTTPS host names than that (its endpoint quota is 100 by
- * default) pushed every other subscriber's sessions out, and each of their next connections paid
- * a full handshake. At 1,000, one subscriber at the default quota holds a tenth of it; a session
- * is ~1-2 KB, so ~1-2 MB in all. Churning host names (URL changes) can still push others out.
- */
-export const DEFAULT_TLS_SESSIONS = 1000;
 
 /**
  * undici keeps an idle socket as long as the receiver's `Keep-Alive: timeout=` says, up to its own
@@ -77,13 +66,15 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   // (HostResolver.lookupForConnection), and only a name not answered lately takes the one
   // anonymous lookup at a time.
   const lookup = createGuardedLookup(frozen, resolver ? (hostname) => resolver.lookupForConnection(hostname) : opts.resolve);
+  // undici's TLS session cache is one for every origin (keyed by server name, 100 by default) and
+  // holds each session weakly: a garbage collection drops them all, for every subscriber alike,
+  // so raising its size alone does not keep more (tried and withdrawn, 2026-12-07).
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
   // we only add the lookup and the literal check in front of it, the read budget on the socket
   // it hands back, and a TLS client that offers no finite-field DH (outbound-tls.ts: a hostile
   // server's large DH group cost the event loop ~257 ms a handshake).
   const connectVetted = buildConnector({
     lookup,
-    maxCachedSessions: opts.tlsSessions ?? DEFAULT_TLS_SESSIONS,
     ciphers: OUTBOUND_TLS_CIPHERS,
     ecdhCurve: OUTBOUND_TLS_GROUPS,
     ...(opts.ca ? { ca: opts.ca } : {}),

@@ -1,7 +1,7 @@
 // The SSRF guard: checkTargetUrl at registration (API), createGuardedAgent at delivery (worker).
 export { blockedAddressReason } from './blocked-address';
 export { checkTargetUrl, type CheckTargetUrlOptions, type CheckTargetUrlResult } from './check-target-url';
-export { createGuardedAgent, DEFAULT_TLS_SESSIONS, type GuardedAgentOptions } from './guarded-agent';
+export { createGuardedAgent, type GuardedAgentOptions } from './guarded-agent';
 export { createGuardedLookup, systemResolve, type GuardedLookup } from './guarded-lookup';
 export { HostResolver, type HostResolverOptions } from './host-resolver';
 export { SsrfBlockedError } from './ssrf-blocked-error';
