@@ -56,11 +56,12 @@ class Cleanup {
 
 const PHASE_RUNNERS: Record<PhaseName, { run: (ctx: BenchContext) => Promise<PhaseResult>; timeoutMs: (c: BenchConfig) => number }> = {
   pipeline: { run: runPipeline, timeoutMs: (c) => 2 * phaseTimeoutMs(c.events) + 60_000 },
-  // Three systems (baseline, (b), (a)), each warmed up, then each step and the wait for its deliveries.
+  // Four systems (baseline, express + queue.add, (b), (a)), each warmed up, then each step and the
+  // wait for its deliveries.
   latency: {
     run: runLatency,
     timeoutMs: (c) =>
-      3 *
+      4 *
       (60_000 +
         c.latencyRatesPerS.reduce(
           (ms, rate) =>

@@ -139,7 +139,7 @@ async function steps(
     const run = await latencyStep(ctx, sender, rate, latencySeconds, underTest(), sink, i * 10_000_000, latencyRampSeconds);
     ctx.log(
       `latency ${label} ${rate}/s: p50 ${run.p50.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, answered p99 ${run.answeredP99.toFixed(1)} ms, ` +
-        `achieved ${run.achievedRatePerS.toFixed(0)}/s, errors ${run.errors}, lost ${run.lost}; ` +
+        `achieved ${run.achievedRatePerS.toFixed(0)}/s, errors ${run.errors}, lost ${run.lost + run.ramp.lost}; ` +
         `first ${run.ramp.seconds} s at the rate: p99 ${run.ramp.p99.toFixed(1)} ms, answered p99 ${run.ramp.answeredP99.toFixed(1)} ms; ` +
         `CPU % ${cpuPercentages(run.cpuMs, run.seconds + run.ramp.seconds)}`,
     );
@@ -159,7 +159,9 @@ async function hookrelaySteps(ctx: BenchContext, deployment: Deployment): Promis
 
 /** A step counts when every publish was answered and arrived, the rate held, and p99 was under the bound. */
 function held(run: LatencyRun): boolean {
-  return run.errors === 0 && run.lost === 0 && run.achievedRatePerS >= 0.95 * run.ratePerS && run.p99 < P99_TARGET_MS;
+  return (
+    run.errors === 0 && run.lost === 0 && run.ramp.lost === 0 && run.achievedRatePerS >= 0.95 * run.ratePerS && run.p99 < P99_TARGET_MS
+  );
 }
 
 /** The highest step rate at which p99 stayed under the bound, with every lower step under it too; null if none. */
