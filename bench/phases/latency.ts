@@ -52,6 +52,11 @@ export interface LatencyRun {
   cpuMs: Record<string, number>;
 }
 
+/** Each process's CPU over a step, its ramp included, as % of a core. */
+function stepCpu(run: LatencyRun): string {
+  return cpuPercentages(run.cpuMs, run.seconds + run.ramp.seconds);
+}
+
 /** Publish-to-arrival of each answered call whose publish arrived, sorted. */
 function arrivalLatencies(starts: ReadonlyArray<[string, number]>, arrivals: Map<string, number>): number[] {
   const latencies: number[] = [];
@@ -141,7 +146,7 @@ async function steps(
       `latency ${label} ${rate}/s: p50 ${run.p50.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, answered p99 ${run.answeredP99.toFixed(1)} ms, ` +
         `achieved ${run.achievedRatePerS.toFixed(0)}/s, errors ${run.errors}, lost ${run.lost + run.ramp.lost}; ` +
         `first ${run.ramp.seconds} s at the rate: p99 ${run.ramp.p99.toFixed(1)} ms, answered p99 ${run.ramp.answeredP99.toFixed(1)} ms; ` +
-        `CPU % ${cpuPercentages(run.cpuMs, run.seconds + run.ramp.seconds)}`,
+        `CPU % ${stepCpu(run)}`,
     );
     runs.push(run);
   }
@@ -188,13 +193,7 @@ function stepRows(phase: string, label: string, run: LatencyRun, bare: LatencyRu
     info(phase, `${label} achieved publish rate`, '/s', run.achievedRatePerS, bare.achievedRatePerS),
     info(phase, `${label} first ${run.ramp.seconds} s at the rate (not above): p99`, 'ms', run.ramp.p99, bare.ramp.p99),
     // Which process is busiest while the rate holds: the one that queues requests when it saturates.
-    info(
-      phase,
-      `${label} CPU, % of a core`,
-      '',
-      cpuPercentages(run.cpuMs, run.seconds + run.ramp.seconds),
-      cpuPercentages(bare.cpuMs, bare.seconds + bare.ramp.seconds),
-    ),
+    info(phase, `${label} CPU, % of a core`, '', stepCpu(run), stepCpu(bare)),
   ];
 }
 
@@ -239,13 +238,7 @@ export async function runLatency(ctx: BenchContext): Promise<PhaseResult> {
     rows.push(
       info(phase, `(b) publish-to-arrival p99 vs ${HTTP_CEILING}`, 'ms', split[i]!.p99, http.p99),
       info(phase, `(b) publish answered p99 vs ${HTTP_CEILING}`, 'ms', split[i]!.answeredP99, http.answeredP99),
-      info(
-        phase,
-        `(b) CPU, % of a core, vs ${HTTP_CEILING}`,
-        '',
-        cpuPercentages(split[i]!.cpuMs, split[i]!.seconds + split[i]!.ramp.seconds),
-        cpuPercentages(http.cpuMs, http.seconds + http.ramp.seconds),
-      ),
+      info(phase, `(b) CPU, % of a core, vs ${HTTP_CEILING}`, '', stepCpu(split[i]!), stepCpu(http)),
     );
     for (const [label, run] of [
       ['baseline', bare],

@@ -55,12 +55,16 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
       jest.useRealTimers();
     }
   };
+  /** A cap of `slots` per key with a 20 ms idle wake, and every key woken so far, in order. */
+  const idleCap = (slots: number) => {
+    const { c, woken } = cap(slots, { idleWakeMs: 20 });
+    return { c, woken: () => woken.flat() };
+  };
 
   it(
     'wakes every sleeper left once nothing of the key has been taken for idleWakeMs, as no release of this worker will',
     onFakeTimers(() => {
-      const { c, woken: wakes } = cap(2, { idleWakeMs: 20 });
-      const woken = () => wakes.flat();
+      const { c, woken } = idleCap(2);
       const a = c.tryTake('addr')!;
       const b = c.tryTake('addr')!;
       for (const s of ['e|s|1', 'e|s|2', 'e|s|3', 'e|s|4']) c.parked('addr', s);
@@ -78,8 +82,7 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
   it(
     'starts the idle wait over from the last release that left nothing in flight, not the first',
     onFakeTimers(() => {
-      const { c, woken: wakes } = cap(1, { idleWakeMs: 20 });
-      const woken = () => wakes.flat();
+      const { c, woken } = idleCap(1);
       const a = c.tryTake('addr')!;
       for (const s of ['e|s|1', 'e|s|2', 'e|s|3']) c.parked('addr', s);
       a();
@@ -97,8 +100,7 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
   it(
     'leaves them to their turns when something is taken again within idleWakeMs',
     onFakeTimers(() => {
-      const { c, woken: wakes } = cap(1, { idleWakeMs: 20 });
-      const woken = () => wakes.flat();
+      const { c, woken } = idleCap(1);
       const a = c.tryTake('addr')!;
       c.parked('addr', 'e|s|1');
       c.parked('addr', 'e|s|2');
