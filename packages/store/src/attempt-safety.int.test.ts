@@ -106,15 +106,22 @@ describe('delivery state under failures', () => {
   });
 
   describe('a batched attempt call that fails part-way (item 6)', () => {
-    it('records every attempt exactly once when all its callers run again', async () => {
+    /**
+     * Two deliveries whose attempts (the first's `outcome`, the second delivered) are recorded in one
+     * event-loop turn, so in one record-attempts.lua call; the second's attempt list is not a list,
+     * so its part of the call fails after the first's was written (Redis does not roll a script back).
+     */
+    async function secondPartFails(outcome: 'delivered' | 'failed') {
       const first = await newDelivery();
       const second = await newDelivery(buildEvent({ subscriberId: 'sub_safety' }));
-      // The second delivery's attempt list is not a list: its part of the call fails, after the
-      // first delivery's part was written (Redis does not roll a script back).
       await db.redis.set(db.store.keys.deliveryAttempts(second.id), 'not a list');
       const tickets = [(await db.store.lanes.entry(first.id))?.ticket, (await db.store.lanes.entry(second.id))?.ticket];
-      // Both in one event-loop turn, so in one record-attempts.lua call.
-      const both = () => Promise.allSettled([record(first, 'failed', tickets[0]), record(second, 'delivered', tickets[1])]);
+      const both = () => Promise.allSettled([record(first, outcome, tickets[0]), record(second, 'delivered', tickets[1])]);
+      return { first, second, both };
+    }
+
+    it('records every attempt exactly once when all its callers run again', async () => {
+      const { first, second, both } = await secondPartFails('failed');
       const failed = await both();
       expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
 
@@ -131,6 +138,24 @@ describe('delivery state under failures', () => {
       // The first delivery's failure counted once, and the success after it ended the streak.
       expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1', '0']);
       expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(0);
+    });
+
+    it('writes what the parts before the failing one leave for the end of the call: a delivered one is out of the scheduler and counted', async () => {
+      const { first, second, both } = await secondPartFails('delivered');
+      const failed = await both();
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+      // The first part's end was written with it, before the call failed.
+      expect(await db.store.lanes.entry(first.id)).toBeNull();
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1']);
+      expect(await db.store.lanes.entry(second.id)).not.toBeNull();
+
+      await db.redis.del(db.store.keys.deliveryAttempts(second.id));
+      const again = await both();
+      expect(again.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1', '1']);
+      expect(await db.store.lanes.entry(second.id)).toBeNull();
+      expect((await db.store.health.get(endpoint.id)).lastSuccessAt).not.toBeNull();
     });
 
     it('writes nothing when one part is malformed, and says which', async () => {

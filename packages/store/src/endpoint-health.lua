@@ -64,3 +64,58 @@ function EndpointHealth.record(health, outcomes, hourly, delivery, ok, final, no
   end
   return EndpointHealth.streak(health, laneMove)
 end
+
+-- The attempts of one endpoint a record-attempts call records, in their order: each {delivery, ok,
+-- final, now, laneMove} as EndpointHealth.record takes them, or {read = true} for an attempt
+-- recorded before, which answers the streak as it stands at its place (EndpointHealth.streak).
+-- Answers one reply per item, as if each were recorded alone. The usual attempt, delivered while
+-- no streak runs, changes only lastSuccessAt, the outcomes and the hour's count: a run of them is
+-- written once (one LPUSH of all their outcomes, one HINCRBY, one HSET) instead of five commands
+-- each; any other attempt first writes the run before it, then records itself as alone.
+function EndpointHealth.recordMany(health, outcomes, hourly, items, hoursKept)
+  local replies = {}
+  local s = redis.call('HMGET', health, 'consecutiveFailures', 'failingSince', 'deleted')
+  if s[3] then
+    for i, it in ipairs(items) do
+      replies[i] = { 0, 0, it.laneMove or 0 }
+    end
+    return replies
+  end
+  local running = (s[1] and s[1] ~= '0') or s[2] ~= false
+  local pushed, perHour, hours, lastAt = {}, {}, {}, nil
+  local function writeRun()
+    if #pushed == 0 then
+      return
+    end
+    for _, at in ipairs(hours) do
+      EndpointHourlyCounts.count(hourly, '1', at, hoursKept, perHour[at])
+    end
+    redis.call('LPUSH', outcomes, unpack(pushed))
+    redis.call('LTRIM', outcomes, 0, 99)
+    redis.call('HSET', health, 'lastSuccessAt', lastAt)
+    pushed, perHour, hours, lastAt = {}, {}, {}, nil
+  end
+  for i, it in ipairs(items) do
+    if it.read then
+      -- With no streak running the answer needs no read (and a run written or not changes nothing).
+      replies[i] = running and EndpointHealth.streak(health, 0) or { 0, 0, 0 }
+    elseif it.ok == '1' and it.final == 'delivered' and not running then
+      pushed[#pushed + 1] = '1'
+      -- Counted by the hour it ended in: attempts of one call rarely straddle an hour, but may.
+      local at = math.floor(tonumber(it.now) / 3600000) * 3600000
+      if not perHour[at] then
+        perHour[at] = 0
+        hours[#hours + 1] = at
+      end
+      perHour[at] = perHour[at] + 1
+      lastAt = it.now
+      replies[i] = { 0, 0, it.laneMove }
+    else
+      writeRun()
+      replies[i] = EndpointHealth.record(health, outcomes, hourly, it.delivery, it.ok, it.final, it.now, it.laneMove, hoursKept)
+      running = replies[i][1] ~= 0 or replies[i][2] ~= 0
+    end
+  end
+  writeRun()
+  return replies
+end

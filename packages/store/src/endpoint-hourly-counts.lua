@@ -16,10 +16,12 @@ local EndpointHourlyCounts = {}
 
 local HOUR_MS = 3600000
 
--- Counts one attempt that ended at `now` (ms): ok '1' delivered, '0' failed.
-function EndpointHourlyCounts.count(key, ok, now, hoursKept)
+-- Counts `n` attempts (1 when not given) that ended at `now` (ms): ok '1' delivered, '0' failed.
+function EndpointHourlyCounts.count(key, ok, now, hoursKept, n)
+  n = n or 1
   local hour = math.floor(tonumber(now) / HOUR_MS)
-  if redis.call('HINCRBY', key, hour .. (ok == '1' and 'd' or 'f'), 1) ~= 1 then
+  -- The hour's field is new when it holds just what was added.
+  if redis.call('HINCRBY', key, hour .. (ok == '1' and 'd' or 'f'), n) ~= n then
     return
   end
   -- `from`: the oldest hour the hash may still hold. Hours from it to the newest that falls out are

@@ -2,9 +2,12 @@
 -- one event-loop turn): per delivery, appends the attempt to its history, moves its state (writing
 -- its record on the first attempt), moves it in the scheduler (out of it once ended, into the due
 -- set for a retry, counting the attempt's pace towards the slow lane: lanes.lua, loaded ahead of
--- this script) and updates its endpoint's health and attempts per hour (EndpointHealth.record:
--- endpoint-health.lua and endpoint-hourly-counts.lua, loaded ahead of this script too). Each delivery's part is the same
--- as if it were called alone; one call saves the worker a Redis command per attempt.
+-- this script) and updates its endpoint's health and attempts per hour (EndpointHealth.recordMany:
+-- endpoint-health.lua and endpoint-hourly-counts.lua, loaded ahead of this script too). Each
+-- delivery's part leaves what it would if it were called alone (record-attempts-together.int.test.ts
+-- holds the call to that); one call saves the worker a Redis command per attempt, and what the
+-- parts share is written once at the end of the call: the ended deliveries' places in the
+-- scheduler, one command per key, and each endpoint's health, once per run of usual attempts.
 --
 -- Redis does not roll a script back, and when this call fails every caller in it runs again. So:
 -- every argument is checked before the first write (a malformed part fails the call with nothing
@@ -122,16 +125,34 @@ end
 -- The delivery's scheduler entry when this part's job still holds its current ticket (else nil),
 -- and whether the delivery is live under another ticket: reopened while this attempt ran. Nil and
 -- false for an attempt the scheduler did not hand out (a test send).
+-- The entries are read once for the call (`entries`, false for none), and follow its moves: an
+-- ended delivery's is false from its part on, a retried one's carries its new ticket (L.bump).
+local entries = {}
+do
+  local ids = {}
+  for _, p in ipairs(parts) do
+    if ARGV[p.a + 5] ~= '' then
+      ids[#ids + 1] = ARGV[p.a + RECORD + 1]
+    end
+  end
+  if #ids > 0 then
+    local values = redis.call('HMGET', L.key('d'), unpack(ids))
+    for i, id in ipairs(ids) do
+      entries[id] = values[i] and L.parse(values[i]) or false
+    end
+  end
+end
+
 local function current(id, a)
   local ticket = ARGV[a + 5]
   if ticket == '' then
     return nil, false
   end
-  local x = L.entry(id)
+  local x = entries[id]
   if x and x.ticket == tonumber(ticket) then
     return x, false
   end
-  return nil, x ~= nil
+  return nil, x ~= false and x ~= nil
 end
 
 -- The state's field/value pairs of a part, without `dropped` fields, with `attempts` set to
@@ -191,22 +212,53 @@ end
 local KEEP_ALL = {}
 local ATTEMPT_ONLY = { state = true, nextAttemptAt = true, failureReason = true }
 
--- The scheduler's part: only for the job holding the delivery's current ticket.
-local function schedule(x, id, a)
+-- What the parts recorded so far leave for the end of the call, where it is written together:
+-- the deliveries that ended, per endpoint, subscriber and lane (one L.finishMany each); each part's
+-- pace, in order (L.pace; its lane move goes in the part's reply); and each endpoint's attempts, in
+-- order (EndpointHealth.recordMany). Nothing a later part reads: its entry comes from `entries`.
+local ended, endedOrder = {}, {}
+local paces = {}
+local healthOf, healthOrder = {}, {}
+
+-- The scheduler's part: only for the job holding the delivery's current ticket. A retry moves at
+-- once (rare); an end and the pace wait for the end of the call.
+local function schedule(x, id, a, i)
   if not x then
-    return 0
+    return
   end
   local lane = ARGV[a + 6]
   if ARGV[a + 4] == 'none' then
     L.retryAt(id, x, tonumber(ARGV[a + 8]), lane)
   else
-    L.finish(id, x, lane)
+    local group = x.endpointId .. '|' .. x.subscriberId .. '|' .. lane
+    if not ended[group] then
+      ended[group] = { ids = {}, e = x.endpointId, s = x.subscriberId, c = lane }
+      endedOrder[#endedOrder + 1] = group
+    end
+    local ids = ended[group].ids
+    ids[#ids + 1] = id
+    entries[id] = false
   end
-  return L.pace(x.endpointId, x.subscriberId, ARGV[a + 7], slowAfter, fastAfter)
+  paces[#paces + 1] = { i = i, e = x.endpointId, s = x.subscriberId, pace = ARGV[a + 7] }
 end
 
-local function recordOne(p)
-  local delivery, attempts, health, outcomes, hourly = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3], KEYS[p.k + 4]
+-- Part `i`'s attempt joins its endpoint's health items (`item`: EndpointHealth.recordMany's).
+local function healthItem(p, i, item)
+  local health = KEYS[p.k + 2]
+  local h = healthOf[health]
+  if not h then
+    h = { outcomes = KEYS[p.k + 3], hourly = KEYS[p.k + 4], items = {}, parts = {} }
+    healthOf[health] = h
+    healthOrder[#healthOrder + 1] = health
+  end
+  h.items[#h.items + 1] = item
+  h.parts[#h.parts + 1] = i
+end
+
+-- Records part `i` (`p`) and answers its reply but for the health and lane move that the end of
+-- the call fills in.
+local function recordOne(p, i)
+  local delivery, attempts = KEYS[p.k], KEYS[p.k + 1]
   local a, last = p.a, p.last
   local ok = ARGV[a + 3]
   local record = records[delivery]
@@ -234,9 +286,10 @@ local function recordOne(p)
       late = true
     else
       -- Recorded before (an earlier run of this call): nothing to write.
-      local reply = ok == '' and { 0, 0, 0 } or EndpointHealth.streak(health, 0)
-      reply[4] = 1
-      return reply
+      if ok ~= '' then
+        healthItem(p, i, { read = true })
+      end
+      return { 0, 0, 0, 1, 0 }
     end
     attemptJson = numbered(attemptJson, number)
   end
@@ -301,19 +354,47 @@ local function recordOne(p)
     record.state = final == 'none' and 'retrying' or final
   end
   wrote(p, bytes, firstWrite)
-  local laneMove = schedule(x, id, a)
-  local reply = { 0, 0, laneMove }
+  schedule(x, id, a, i)
   if ok ~= '' then
-    reply = EndpointHealth.record(health, outcomes, hourly, delivery, ok, final, ARGV[a + 2], laneMove, hoursKept)
+    healthItem(p, i, { delivery = delivery, ok = ok, final = final, now = ARGV[a + 2] })
   end
-  reply[4] = (superseded or late) and 1 or 0
-  reply[5] = retryDropped and 1 or 0
-  return reply
+  return { 0, 0, 0, (superseded or late) and 1 or 0, retryDropped and 1 or 0 }
 end
 
+-- Each part in turn. One that fails (a key of the wrong type) fails the call, but only after what
+-- the parts before it left for the end of the call is written: their callers run again, find their
+-- attempts recorded (recordOne), and must find their deliveries out of the scheduler and counted
+-- in their endpoints' health as if the parts had been called alone.
 local replies = {}
-for _, p in ipairs(parts) do
-  replies[#replies + 1] = recordOne(p)
+local failure = nil
+for i, p in ipairs(parts) do
+  local done, reply = pcall(recordOne, p, i)
+  if not done then
+    failure = reply
+    break
+  end
+  replies[i] = reply
+end
+for _, group in ipairs(endedOrder) do
+  local g = ended[group]
+  L.finishMany(g.ids, g.e, g.s, g.c)
+end
+for _, pc in ipairs(paces) do
+  replies[pc.i][3] = L.pace(pc.e, pc.s, pc.pace, slowAfter, fastAfter)
+end
+for _, health in ipairs(healthOrder) do
+  local h = healthOf[health]
+  for n, i in ipairs(h.parts) do
+    h.items[n].laneMove = replies[i][3]
+  end
+  local answered = EndpointHealth.recordMany(health, h.outcomes, h.hourly, h.items, hoursKept)
+  for n, i in ipairs(h.parts) do
+    local r = answered[n]
+    replies[i][1], replies[i][2], replies[i][3] = r[1], r[2], r[3]
+  end
 end
 StoredBytes.flush()
+if failure then
+  error(failure)
+end
 return replies

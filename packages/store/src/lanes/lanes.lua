@@ -334,18 +334,19 @@ function L.heldBytesKey(c, s)
   return L.key('held', 'b', c, s)
 end
 
--- A delivery no longer holds a place against its endpoint's and subscriber's caps, nor its payload
--- bytes; either may go again if it slept at its cap. `c` is the lane it was admitted in (nil: not
--- known, both).
-function L.release(id, e, s, c)
-  redis.call('ZREM', L.key('held', 'e', e), id)
+-- Deliveries `ids` (of endpoint `e` and subscriber `s`) no longer hold places against their
+-- endpoint's and subscriber's caps, nor their payload bytes; either may go again if it slept at its
+-- cap. `c` is the lane they were admitted in (nil: not known, both). One call for many: the
+-- deliveries of one endpoint that a record-attempts call ends leave with one command per key.
+function L.releaseMany(ids, e, s, c)
+  redis.call('ZREM', L.key('held', 'e', e), unpack(ids))
   local members = { L.endpointMember(e, s) }
   local bytesKeys = {}
   for _, lane in ipairs((c and c ~= '') and { c } or { 'fast', 'slow' }) do
     local member = L.subscriberMember(s, lane)
-    redis.call('ZREM', L.key('held', 's', lane, s), id)
+    redis.call('ZREM', L.key('held', 's', lane, s), unpack(ids))
     bytesKeys[member] = L.heldBytesKey(lane, s)
-    redis.call('HDEL', bytesKeys[member], id)
+    redis.call('HDEL', bytesKeys[member], unpack(ids))
     members[#members + 1] = member
   end
   local unchecked = {}
@@ -384,10 +385,19 @@ function L.release(id, e, s, c)
   end
 end
 
--- The delivery has ended (delivered, failed, expired): it leaves the scheduler.
+-- One delivery's L.releaseMany.
+function L.release(id, e, s, c)
+  L.releaseMany({ id }, e, s, c)
+end
+
+-- The deliveries have ended (delivered, failed, expired): they leave the scheduler.
+function L.finishMany(ids, e, s, c)
+  L.releaseMany(ids, e, s, c)
+  redis.call('HDEL', L.key('d'), unpack(ids))
+end
+
 function L.finish(id, x, c)
-  L.release(id, x.endpointId, x.subscriberId, c)
-  redis.call('HDEL', L.key('d'), id)
+  L.finishMany({ id }, x.endpointId, x.subscriberId, c)
 end
 
 -- The delivery leaves the scheduler without an attempt, wherever it waits (forget.lua,
