@@ -159,9 +159,13 @@ local function write(e)
   local aa = e.a
   local bytes = 0
   -- An empty event is a replay's: the event is stored already, only deliveries are written.
+  -- An event stored just now has no delivery yet: their ids derive from its id, which the API
+  -- made new (publisher.ts), so its pairs need not be looked up one by one.
+  local fresh = false
   if ARGV[aa + 2] ~= '' and redis.call('SET', e.key, ARGV[aa + 2], 'PX', retention, 'NX') then
     append(e.eventsLog, ARGV[aa + 4], e.id, { 't', ARGV[aa + 6], 'c', ARGV[aa + 4] })
     bytes = #ARGV[aa + 2] + EVENT_BYTES
+    fresh = true
   end
   local created = {}
   local createdFor = {}
@@ -169,7 +173,7 @@ local function write(e)
   for i = 0, e.count - 1 do
     local id, endpointId, endpointLog = deliveryOf(aa, i)
     local new = false
-    if not recorded(id) then
+    if fresh or not recorded(id) then
       if schedule then
         -- HSETNX: the entry is written only if the delivery is not live already.
         local member = L.create(id, e.id, endpointId, subscriberId, now)
