@@ -15,9 +15,9 @@ describe('delivery state under failures', () => {
     endpoint = buildEndpoint({ subscriberId: 'sub_safety', url: 'http://127.0.0.1:9/' });
   });
 
-  async function newDelivery(e: StoredEvent = event): Promise<DeliveryRecord> {
-    const [[d] = []] = await db.store.deliveries.createForEvents([{ event: e, endpoints: [endpoint] }]);
-    return pendingDelivery(d!.id, e, endpoint.id, e.createdAt);
+  async function newDelivery(e: StoredEvent = event, to: Endpoint = endpoint): Promise<DeliveryRecord> {
+    const [[d] = []] = await db.store.deliveries.createForEvents([{ event: e, endpoints: [to] }]);
+    return pendingDelivery(d!.id, e, to.id, e.createdAt);
   }
 
   const attemptOf = (n: number, outcome: AttemptRecord['outcome']): AttemptRecord => ({
@@ -36,7 +36,7 @@ describe('delivery state under failures', () => {
       d,
       attemptOf(n, outcome),
       { state: outcome, attempts: n, failureReason: outcome === 'failed' ? 'HTTP 500' : undefined },
-      { endpointId: endpoint.id, ok: outcome === 'delivered', final: outcome },
+      { endpointId: d.endpointId, ok: outcome === 'delivered', final: outcome },
       ticket === undefined ? undefined : { ticket, lane: 'fast' as const, pace: '' as const },
     );
   }
@@ -155,6 +155,22 @@ describe('delivery state under failures', () => {
       expect(again.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
       expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1', '1']);
       expect(await db.store.lanes.entry(second.id)).toBeNull();
+      expect((await db.store.health.get(endpoint.id)).lastSuccessAt).not.toBeNull();
+    });
+
+    it("costs only that endpoint's bookkeeping when one endpoint's health key has the wrong type, and answers Redis's error", async () => {
+      const other = buildEndpoint({ subscriberId: 'sub_safety', url: 'http://127.0.0.1:9/' });
+      const broken = await newDelivery(buildEvent({ subscriberId: 'sub_safety' }), other);
+      const fine = await newDelivery();
+      await db.redis.set(db.store.keys.endpointHealth(other.id), 'not a hash');
+      const tickets = [(await db.store.lanes.entry(broken.id))?.ticket, (await db.store.lanes.entry(fine.id))?.ticket];
+      const failed = await Promise.allSettled([record(broken, 'delivered', tickets[0]), record(fine, 'delivered', tickets[1])]);
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(String((failed[1] as PromiseRejectedResult).reason)).toMatch(/^ReplyError: WRONGTYPE /);
+      // Both attempts are recorded and out of the scheduler; the other endpoint's health is counted.
+      expect(await db.store.lanes.entry(broken.id)).toBeNull();
+      expect(await db.store.lanes.entry(fine.id)).toBeNull();
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1']);
       expect((await db.store.health.get(endpoint.id)).lastSuccessAt).not.toBeNull();
     });
 

@@ -20,33 +20,62 @@ describe('attempts recorded in one call', () => {
   const endpoints = [
     buildEndpoint({ id: 'ep_together_a', subscriberId, url: 'http://127.0.0.1:9/' }),
     buildEndpoint({ id: 'ep_together_b', subscriberId, url: 'http://127.0.0.1:9/' }),
+    buildEndpoint({ id: 'ep_together_c', subscriberId, url: 'http://127.0.0.1:9/' }),
   ] as const;
 
   type Outcome = 'delivered' | 'failed' | 'retry';
   /**
-   * One attempt: the admitted delivery's index (deliveries 0, 2, 4, ... are endpoint a's, 1, 3, 5,
-   * ... endpoint b's), how it went, its pace, when it ends (ms after `start`), and whether it
-   * repeats an attempt recorded before (it goes in a call of its own, after the others).
+   * One attempt: its event's index (the events go to the endpoints as the plan says; by default
+   * 0, 2, 4, ... to endpoint a and 1, 3, 5, ... to b), how it went, its pace, when it ends (ms after
+   * `start`), and whether it repeats an attempt recorded before (it goes in a call of its own, after
+   * the others).
    */
   type Step = { n: number; outcome: Outcome; pace?: 'slow' | 'prompt'; at?: number; repeat?: boolean };
+  /**
+   * Which endpoint each event goes to, and the admission's caps: all admitted by default. `before`
+   * runs in each store after the admission, before the steps compared (attempts recorded one call
+   * each, more admissions).
+   */
+  type Plan = {
+    endpointOf: (n: number) => number;
+    capEndpoint: number;
+    quantum: number;
+    before?: (db: TestStore, attempt: (s: Step) => Promise<unknown>, admit: (max: number) => Promise<void>) => Promise<void>;
+  };
+  const ALL_ADMITTED: Plan = { endpointOf: (n) => n % 2, capEndpoint: 1000, quantum: 10 };
 
-  /** Publishes `events` to both endpoints' stores alike and admits every delivery (places held). */
-  async function prepare(db: TestStore, events: StoredEvent[]): Promise<AdmittedDelivery[]> {
+  /** Publishes `events` in both stores alike and admits them as `plan` says (places held, leases gone). */
+  async function prepare(db: TestStore, events: StoredEvent[], plan: Plan): Promise<Map<string, AdmittedDelivery>> {
+    clock = start;
     for (const endpoint of endpoints) await db.store.endpoints.save(endpoint);
-    await db.store.deliveries.createForEvents(events.map((event, i) => ({ event, endpoints: [endpoints[i % 2]!] })));
-    const { admitted } = await db.store.lanes.admit({
-      laneClass: 'fast',
-      waitKey: `${db.prefix}:wait`,
-      target: 1000,
-      max: 1000,
-      capEndpoint: 1000,
-      capSubscriber: 1000,
-      leaseMs: 60_000,
-      capSleepMs: 30_000,
-      heldMaxMs: 600_000,
-    });
-    await db.redis.zrem(db.store.lanes.leasesKey('fast'), ...admitted.map((a) => a.jobId));
-    return admitted.sort((x, y) => x.eventId.localeCompare(y.eventId));
+    await db.store.deliveries.createForEvents(events.map((event, n) => ({ event, endpoints: [endpoints[plan.endpointOf(n)]!] })));
+    const all = new Map<string, AdmittedDelivery>();
+    const admit = async (max: number) => {
+      const { admitted } = await db.store.lanes.admit({
+        laneClass: 'fast',
+        waitKey: `${db.prefix}:wait`,
+        target: 1000,
+        max,
+        capEndpoint: plan.capEndpoint,
+        capSubscriber: 1000,
+        quantum: plan.quantum,
+        leaseMs: 60_000,
+        capSleepMs: 30_000,
+        heldMaxMs: 600_000,
+      });
+      if (admitted.length > 0) await db.redis.zrem(db.store.lanes.leasesKey('fast'), ...admitted.map((a) => a.jobId));
+      for (const a of admitted) all.set(a.eventId, a);
+    };
+    await admit(1000);
+    await plan.before?.(db, (s) => attemptOf(db, all, events, s), admit);
+    return all;
+  }
+
+  function attemptOf(db: TestStore, admitted: Map<string, AdmittedDelivery>, events: StoredEvent[], s: Step) {
+    const event = events[s.n]!;
+    const a = admitted.get(event.id);
+    if (!a) throw new Error(`event ${s.n} was not admitted`);
+    return record(db, a, event, s);
   }
 
   function record(db: TestStore, a: AdmittedDelivery, event: StoredEvent, step: Step) {
@@ -90,37 +119,32 @@ describe('attempts recorded in one call', () => {
     return out;
   }
 
-  async function compare(steps: Step[], deliveries: number) {
+  async function compare(steps: Step[], deliveries: number, plan: Plan = ALL_ADMITTED) {
     const events = Array.from({ length: deliveries }, (_, i) =>
       buildEvent({ subscriberId, id: `evt_together_${String(i).padStart(3, '0')}`, createdAt: start - 1000 }),
     );
-    const byId = new Map(events.map((e) => [e.id, e]));
-    const admittedTogether = await prepare(together, events);
-    const admittedAlone = await prepare(alone, events);
-    expect(admittedAlone.map((a) => a.jobId)).toEqual(admittedTogether.map((a) => a.jobId));
+    const admittedTogether = await prepare(together, events, plan);
+    const admittedAlone = await prepare(alone, events, plan);
+    expect([...admittedAlone.keys()]).toEqual([...admittedTogether.keys()]);
+    const attempt = (db: TestStore, admitted: Map<string, AdmittedDelivery>, s: Step) => attemptOf(db, admitted, events, s);
 
     // One event-loop turn: one record-attempts.lua call. A repeat comes in a call of its own after.
     const firstRun = steps.filter((s) => !s.repeat);
-    const repliesTogether = await Promise.all(
-      firstRun.map((s) => record(together, admittedTogether[s.n]!, byId.get(admittedTogether[s.n]!.eventId)!, s)),
-    );
-    const repeatsTogether = await Promise.all(
-      steps.filter((s) => s.repeat).map((s) => record(together, admittedTogether[s.n]!, byId.get(admittedTogether[s.n]!.eventId)!, s)),
-    );
+    const repliesTogether = await Promise.all(firstRun.map((s) => attempt(together, admittedTogether, s)));
+    const repeatsTogether = await Promise.all(steps.filter((s) => s.repeat).map((s) => attempt(together, admittedTogether, s)));
     const repliesAlone = [];
-    for (const s of firstRun) repliesAlone.push(await record(alone, admittedAlone[s.n]!, byId.get(admittedAlone[s.n]!.eventId)!, s));
+    for (const s of firstRun) repliesAlone.push(await attempt(alone, admittedAlone, s));
     const repeatsAlone = [];
-    for (const s of steps.filter((x) => x.repeat))
-      repeatsAlone.push(await record(alone, admittedAlone[s.n]!, byId.get(admittedAlone[s.n]!.eventId)!, s));
+    for (const s of steps.filter((x) => x.repeat)) repeatsAlone.push(await attempt(alone, admittedAlone, s));
 
     expect(repliesTogether).toEqual(repliesAlone);
     expect(repeatsTogether).toEqual(repeatsAlone);
     expect(await snapshot(together)).toEqual(await snapshot(alone));
-    return { replies: repliesTogether, admitted: admittedTogether };
+    return { replies: repliesTogether, deliveryOf: (n: number) => admittedTogether.get(events[n]!.id)!.deliveryId };
   }
 
   it('leaves the scheduler, health, outcomes and counts as one call per attempt does, streaks and lane moves included', async () => {
-    const { replies, admitted } = await compare(
+    const { replies, deliveryOf } = await compare(
       [
         { n: 0, outcome: 'delivered' },
         { n: 2, outcome: 'delivered' },
@@ -141,8 +165,8 @@ describe('attempts recorded in one call', () => {
     // lane, the ended deliveries left the scheduler and the retried ones did not.
     expect(replies.map((r) => r.streak.consecutiveFailures)).toEqual([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
     expect(replies.map((r) => r.laneMove)).toEqual([null, null, null, null, null, null, null, null, null, 'to_slow', null]);
-    expect(await together.store.lanes.entry(admitted[0]!.deliveryId)).toBeNull();
-    expect(await together.store.lanes.entry(admitted[4]!.deliveryId)).not.toBeNull();
+    expect(await together.store.lanes.entry(deliveryOf(0))).toBeNull();
+    expect(await together.store.lanes.entry(deliveryOf(4))).not.toBeNull();
     expect(await together.redis.zcard(`${together.prefix}:sched:held:e:${endpoints[0].id}`)).toBe(0);
     // Newest first: 12, 10, 8 delivered, 6 failed, 4 retried, 2 and 0 delivered.
     expect(await together.redis.lrange(together.store.keys.endpointOutcomes(endpoints[0].id), 0, -1)).toEqual([
@@ -166,5 +190,37 @@ describe('attempts recorded in one call', () => {
     const hourly = await together.redis.hgetall(together.store.keys.endpointHourlyCounts(endpoints[0].id));
     expect([hourly[`${hour}d`], hourly[`${hour + 1}d`]]).toEqual(['3', '2']);
     expect(await together.redis.hget(together.store.keys.endpointHealth(endpoints[0].id), 'lastSuccessAt')).toBe(String(start + 150));
+  });
+
+  it("keeps the rings' order when an endpoint leaves the fast lane in the call that wakes another at its cap", async () => {
+    // Endpoints a (events 0-3), b (4-7) and c (8-10) get two deliveries admitted each, and sleep at
+    // their cap of 2 with deliveries ready. Before the call: b's and a's first end (b's slowly),
+    // waking both into the fast ring at tag 0, and a is served once more (tag 1). In the call, b's
+    // second slow attempt moves it to the slow lane and c's end wakes c: alone, b leaves the ring
+    // before c joins it at the head's tag (a's, 1); c must not take b's 0.
+    const { replies } = await compare(
+      [
+        { n: 5, outcome: 'retry', pace: 'slow' },
+        { n: 8, outcome: 'delivered' },
+      ],
+      11,
+      {
+        endpointOf: (n) => (n < 4 ? 0 : n < 8 ? 1 : 2),
+        capEndpoint: 2,
+        quantum: 2,
+        before: async (_db, attempt, admit) => {
+          await attempt({ n: 4, outcome: 'delivered', pace: 'slow' });
+          await attempt({ n: 0, outcome: 'delivered' });
+          await admit(1);
+        },
+      },
+    );
+    expect(replies.map((r) => r.laneMove)).toEqual(['to_slow', null]);
+    expect(await together.redis.zrange(`${together.prefix}:sched:ring:fast:${subscriberId}`, 0, -1, 'WITHSCORES')).toEqual([
+      endpoints[0].id,
+      '1',
+      endpoints[2].id,
+      '1',
+    ]);
   });
 });

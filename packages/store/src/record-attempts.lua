@@ -212,21 +212,35 @@ end
 local KEEP_ALL = {}
 local ATTEMPT_ONLY = { state = true, nextAttemptAt = true, failureReason = true }
 
--- What the parts recorded so far leave for the end of the call, where it is written together:
--- the deliveries that ended, per endpoint, subscriber and lane (one L.finishMany each); each part's
--- pace, in order (L.pace; its lane move goes in the part's reply); and each endpoint's attempts, in
--- order (EndpointHealth.recordMany). Nothing a later part reads: its entry comes from `entries`.
+-- What the parts recorded so far leave to be written together: the deliveries that ended, per
+-- endpoint, subscriber and lane (one L.finishMany each), and each endpoint's attempts, in order
+-- (EndpointHealth.recordMany, at the end of the call). Nothing a later part reads: its entry comes
+-- from `entries`.
 local ended, endedOrder = {}, {}
-local paces = {}
 local healthOf, healthOrder = {}, {}
 
--- The scheduler's part: only for the job holding the delivery's current ticket. A retry moves at
--- once (rare); an end and the pace wait for the end of the call.
-local function schedule(x, id, a, i)
-  if not x then
-    return
+-- The ends waiting, written now. Each group on its own: one that fails (a key of the wrong type)
+-- leaves the others written. Returns the first failure, or nil.
+local function finishEnded()
+  local failure = nil
+  for _, group in ipairs(endedOrder) do
+    local g = ended[group]
+    local done, err = pcall(L.finishMany, g.ids, g.e, g.s, g.c)
+    failure = failure or (not done and err) or nil
   end
-  local lane = ARGV[a + 6]
+  ended, endedOrder = {}, {}
+  return failure
+end
+
+-- The scheduler's part: only for the job holding the delivery's current ticket; answers the lane
+-- move. A retry moves at once (rare); an end waits to be written with the others, unless the pace
+-- may move the endpoint between lanes: a move reads the rings that the ends' wakes join, so the
+-- ends before it are written first, as one call per part would have.
+local function schedule(x, id, a)
+  if not x then
+    return 0
+  end
+  local lane, pace = ARGV[a + 6], ARGV[a + 7]
   if ARGV[a + 4] == 'none' then
     L.retryAt(id, x, tonumber(ARGV[a + 8]), lane)
   else
@@ -239,7 +253,13 @@ local function schedule(x, id, a, i)
     ids[#ids + 1] = id
     entries[id] = false
   end
-  paces[#paces + 1] = { i = i, e = x.endpointId, s = x.subscriberId, pace = ARGV[a + 7] }
+  if not L.paceSettled(x.endpointId, pace) then
+    local failure = finishEnded()
+    if failure then
+      error(failure, 0)
+    end
+  end
+  return L.pace(x.endpointId, x.subscriberId, pace, slowAfter, fastAfter)
 end
 
 -- Part `i`'s attempt joins its endpoint's health items (`item`: EndpointHealth.recordMany's).
@@ -255,8 +275,7 @@ local function healthItem(p, i, item)
   h.parts[#h.parts + 1] = i
 end
 
--- Records part `i` (`p`) and answers its reply but for the health and lane move that the end of
--- the call fills in.
+-- Records part `i` (`p`) and answers its reply but for the health that the end of the call fills in.
 local function recordOne(p, i)
   local delivery, attempts = KEYS[p.k], KEYS[p.k + 1]
   local a, last = p.a, p.last
@@ -354,17 +373,19 @@ local function recordOne(p, i)
     record.state = final == 'none' and 'retrying' or final
   end
   wrote(p, bytes, firstWrite)
-  schedule(x, id, a, i)
+  local laneMove = schedule(x, id, a)
   if ok ~= '' then
-    healthItem(p, i, { delivery = delivery, ok = ok, final = final, now = ARGV[a + 2] })
+    healthItem(p, i, { delivery = delivery, ok = ok, final = final, now = ARGV[a + 2], laneMove = laneMove })
   end
-  return { 0, 0, 0, (superseded or late) and 1 or 0, retryDropped and 1 or 0 }
+  return { 0, 0, laneMove, (superseded or late) and 1 or 0, retryDropped and 1 or 0 }
 end
 
 -- Each part in turn. One that fails (a key of the wrong type) fails the call, but only after what
--- the parts before it left for the end of the call is written: their callers run again, find their
+-- the parts before it left to be written together is written: their callers run again, find their
 -- attempts recorded (recordOne), and must find their deliveries out of the scheduler and counted
--- in their endpoints' health as if the parts had been called alone.
+-- in their endpoints' health as if the parts had been called alone. What is written together is
+-- written per endpoint (and per group of ends), each on its own, so that one endpoint's key of
+-- the wrong type costs only that endpoint's bookkeeping of this call.
 local replies = {}
 local failure = nil
 for i, p in ipairs(parts) do
@@ -375,26 +396,24 @@ for i, p in ipairs(parts) do
   end
   replies[i] = reply
 end
-for _, group in ipairs(endedOrder) do
-  local g = ended[group]
-  L.finishMany(g.ids, g.e, g.s, g.c)
-end
-for _, pc in ipairs(paces) do
-  replies[pc.i][3] = L.pace(pc.e, pc.s, pc.pace, slowAfter, fastAfter)
-end
+local unfinished = finishEnded()
+failure = failure or unfinished
 for _, health in ipairs(healthOrder) do
   local h = healthOf[health]
-  for n, i in ipairs(h.parts) do
-    h.items[n].laneMove = replies[i][3]
-  end
-  local answered = EndpointHealth.recordMany(health, h.outcomes, h.hourly, h.items, hoursKept)
-  for n, i in ipairs(h.parts) do
-    local r = answered[n]
-    replies[i][1], replies[i][2], replies[i][3] = r[1], r[2], r[3]
+  local done, answered = pcall(EndpointHealth.recordMany, health, h.outcomes, h.hourly, h.items, hoursKept)
+  if done then
+    for n, i in ipairs(h.parts) do
+      local r = answered[n]
+      replies[i][1], replies[i][2], replies[i][3] = r[1], r[2], r[3]
+    end
+  else
+    failure = failure or answered
   end
 end
-StoredBytes.flush()
+local flushed, err = pcall(StoredBytes.flush)
+failure = failure or (not flushed and err) or nil
 if failure then
-  error(failure)
+  -- The error as Redis gave it (pcall hands it over as its message): WRONGTYPE stays WRONGTYPE.
+  return redis.error_reply(tostring(failure))
 end
 return replies

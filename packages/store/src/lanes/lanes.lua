@@ -505,8 +505,14 @@ end
 -- back, else 0. The usual case (a prompt attempt in the fast lane) costs one read, once per call
 -- for an endpoint whose attempts keep agreeing with its lane.
 local paceAgrees = {}
+
+-- Whether L.pace would answer 0 at once for this endpoint and pace, reading and moving nothing.
+function L.paceSettled(e, pace)
+  return pace == '' or paceAgrees[e] == pace
+end
+
 function L.pace(e, s, pace, slowAfter, fastAfter)
-  if pace == '' or paceAgrees[e] == pace then
+  if L.paceSettled(e, pace) then
     return 0
   end
   paceAgrees[e] = nil
