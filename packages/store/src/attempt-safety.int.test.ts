@@ -105,6 +105,8 @@ describe('delivery state under failures', () => {
     });
   });
 
+  // A part of a call that fails is answered with its own error and its caller runs again; the
+  // call's other parts are written and answered, as if each had been called alone.
   describe('a batched attempt call that fails part-way (item 6)', () => {
     /**
      * Two deliveries whose attempts (the first's `outcome`, the second delivered) are recorded in one
@@ -123,7 +125,7 @@ describe('delivery state under failures', () => {
     it('records every attempt exactly once when all its callers run again', async () => {
       const { first, second, both } = await secondPartFails('failed');
       const failed = await both();
-      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(failed.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
 
       // Every caller runs again (the worker's jobs are retried), once the fault is gone.
       await db.redis.del(db.store.keys.deliveryAttempts(second.id));
@@ -140,12 +142,12 @@ describe('delivery state under failures', () => {
       expect((await db.store.health.get(endpoint.id)).consecutiveFailures).toBe(0);
     });
 
-    it('writes what the parts before the failing one leave for the end of the call: a delivered one is out of the scheduler and counted', async () => {
+    it('writes and answers the parts beside the failing one: a delivered one is out of the scheduler and counted', async () => {
       const { first, second, both } = await secondPartFails('delivered');
       const failed = await both();
-      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-      expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
-      // The first part's end was written with it, before the call failed.
+      expect(failed.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect(String((failed[1] as PromiseRejectedResult).reason)).toMatch(/^ReplyError: WRONGTYPE /);
+      // The first part's end is written with it.
       expect(await db.store.lanes.entry(first.id)).toBeNull();
       expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1']);
       expect(await db.store.lanes.entry(second.id)).not.toBeNull();
@@ -158,20 +160,49 @@ describe('delivery state under failures', () => {
       expect((await db.store.health.get(endpoint.id)).lastSuccessAt).not.toBeNull();
     });
 
-    it("costs only that endpoint's bookkeeping when one endpoint's health key has the wrong type, and answers Redis's error", async () => {
+    it("fails only that endpoint's parts when its health key has the wrong type", async () => {
       const other = buildEndpoint({ subscriberId: 'sub_safety', url: 'http://127.0.0.1:9/' });
       const broken = await newDelivery(buildEvent({ subscriberId: 'sub_safety' }), other);
       const fine = await newDelivery();
       await db.redis.set(db.store.keys.endpointHealth(other.id), 'not a hash');
       const tickets = [(await db.store.lanes.entry(broken.id))?.ticket, (await db.store.lanes.entry(fine.id))?.ticket];
       const failed = await Promise.allSettled([record(broken, 'delivered', tickets[0]), record(fine, 'delivered', tickets[1])]);
-      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-      expect(String((failed[1] as PromiseRejectedResult).reason)).toMatch(/^ReplyError: WRONGTYPE /);
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+      expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/^ReplyError: WRONGTYPE /);
       // Both attempts are recorded and out of the scheduler; the other endpoint's health is counted.
       expect(await db.store.lanes.entry(broken.id)).toBeNull();
       expect(await db.store.lanes.entry(fine.id)).toBeNull();
       expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1']);
       expect((await db.store.health.get(endpoint.id)).lastSuccessAt).not.toBeNull();
+    });
+
+    it("fails only the parts whose ends could not be written, even when another part's lane move writes them", async () => {
+      const other = buildEndpoint({ subscriberId: 'sub_safety', url: 'http://127.0.0.1:9/' });
+      const broken = await newDelivery();
+      const fine = await newDelivery(buildEvent({ subscriberId: 'sub_safety' }), other);
+      const entries = [await db.store.lanes.entry(broken.id), await db.store.lanes.entry(fine.id)];
+      // The first endpoint's places held are not a sorted set: ending its delivery fails. The second
+      // part's slow pace is counted towards a lane move, which writes the ends queued before it.
+      await db.redis.set(`${db.prefix}:sched:held:e:${endpoint.id}`, 'not a zset');
+      const slow = (d: DeliveryRecord, ticket: number | undefined) =>
+        db.store.deliveries.recordAttempt(
+          d,
+          attemptOf(d.attempts + 1, 'delivered'),
+          { state: 'delivered', attempts: d.attempts + 1 },
+          { endpointId: d.endpointId, ok: true, final: 'delivered' },
+          ticket === undefined ? undefined : { ticket, lane: 'fast', pace: 'slow' },
+        );
+      const settled = await Promise.allSettled([record(broken, 'delivered', entries[0]?.ticket), slow(fine, entries[1]?.ticket)]);
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+      expect(await db.redis.hget(`${db.prefix}:sched:ep:${other.id}`, 'run')).toBe('1');
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(other.id), 0, -1)).toEqual(['1']);
+      // The failed part's delivery is still live and its attempt not counted: its caller's rerun counts it, once.
+      expect(await db.store.lanes.entry(broken.id)).not.toBeNull();
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual([]);
+      await db.redis.del(`${db.prefix}:sched:held:e:${endpoint.id}`);
+      await record(broken, 'delivered', entries[0]?.ticket);
+      expect(await db.store.lanes.entry(broken.id)).toBeNull();
+      expect(await db.redis.lrange(db.store.keys.endpointOutcomes(endpoint.id), 0, -1)).toEqual(['1']);
     });
 
     it('writes nothing when one part is malformed, and says which', async () => {

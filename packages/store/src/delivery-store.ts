@@ -176,7 +176,8 @@ interface AttemptLoaded {
 
 export class DeliveryStore {
   private readonly redis: ScriptedRedis;
-  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number, number?, number?]>;
+  /** Each attempt's reply, or its own error: a part of a call fails alone (record-attempts.lua). */
+  private readonly attemptWrites: TurnBatch<AttemptWrite, [number, number, number, number?, number?] | Error>;
   private readonly attemptLoads: TurnBatch<AttemptLoad, AttemptLoaded>;
 
   constructor(
@@ -390,7 +391,7 @@ export class DeliveryStore {
     const endpointId = health?.endpointId ?? '-';
     const { id } = delivery;
     const final = health?.final ?? (patch.state === 'delivered' || patch.state === 'failed' ? patch.state : 'none');
-    const [consecutiveFailures, failingSince, move, ended, dropped] = await this.attemptWrites.add({
+    const reply = await this.attemptWrites.add({
       keys: [
         this.keys.delivery(id),
         this.keys.deliveryAttempts(id),
@@ -413,6 +414,9 @@ export class DeliveryStore {
         ...fields,
       ],
     });
+    // Its part failed (a key of the wrong type): this caller runs again; the call's others are written.
+    if (reply instanceof Error) throw reply;
+    const [consecutiveFailures, failingSince, move, ended, dropped] = reply;
     return {
       streak: { consecutiveFailures, failingSince: failingSince || null },
       laneMove: move === 1 ? 'to_slow' : move === 2 ? 'to_fast' : null,

@@ -9,9 +9,11 @@
 -- parts share is written once at the end of the call: the ended deliveries' places in the
 -- scheduler, one command per key, and each endpoint's health, once per run of usual attempts.
 --
--- Redis does not roll a script back, and when this call fails every caller in it runs again. So:
--- every argument is checked before the first write (a malformed part fails the call with nothing
--- written), and each delivery's part is idempotent: a part whose attempt number the delivery's
+-- Redis does not roll a script back, and the caller of a part that fails runs again. So: every
+-- argument is checked before the first write (a malformed part fails the call with nothing
+-- written); a part that fails while writing (a key of the wrong type) is answered with its error
+-- in its place among the replies, the others written and answered as usual; and each delivery's
+-- part is idempotent: a part whose attempt number the delivery's
 -- record already counts and whose attempt its history holds (written by an earlier run of the
 -- same call) writes nothing and answers the endpoint's streak as it stands. Another attempt under
 -- a number already counted (jobs from before and after a reopen, or two runs of one job, both
@@ -28,7 +30,7 @@
 --       1-based), then 6 field/value pairs
 --       that make the record (id, eventId, eventType, endpointId, subscriberId, createdAt), then
 --       field/value pairs of the state
--- Returns, per delivery, {consecutiveFailures, failingSince (0 when none), laneMove (1: the
+-- Returns, per delivery, its error (a part that failed), or {consecutiveFailures, failingSince (0 when none), laneMove (1: the
 -- endpoint moved to the slow lane, 2: back to the fast one, 0: neither), countedElsewhere (1: the
 -- attempt's ticket was no longer its delivery's, which had been ended or is live under a newer
 -- one, see below, or this attempt was recorded before: whoever ended it, or the current ticket's
@@ -218,25 +220,29 @@ local ATTEMPT_ONLY = { state = true, nextAttemptAt = true, failureReason = true 
 -- from `entries`.
 local ended, endedOrder = {}, {}
 local healthOf, healthOrder = {}, {}
+-- Parts that failed, by index: the error each caller is answered with instead of its reply.
+local failed = {}
 
 -- The ends waiting, written now. Each group on its own: one that fails (a key of the wrong type)
--- leaves the others written. Returns the first failure, or nil.
+-- fails only its own parts, whose callers run again; the others are written.
 local function finishEnded()
-  local failure = nil
   for _, group in ipairs(endedOrder) do
     local g = ended[group]
     local done, err = pcall(L.finishMany, g.ids, g.e, g.s, g.c)
-    failure = failure or (not done and err) or nil
+    if not done then
+      for _, i in ipairs(g.parts) do
+        failed[i] = failed[i] or err
+      end
+    end
   end
   ended, endedOrder = {}, {}
-  return failure
 end
 
--- The scheduler's part: only for the job holding the delivery's current ticket; answers the lane
--- move. A retry moves at once (rare); an end waits to be written with the others, unless the pace
--- may move the endpoint between lanes: a move reads the rings that the ends' wakes join, so the
--- ends before it are written first, as one call per part would have.
-local function schedule(x, id, a)
+-- The scheduler's part of part `i`: only for the job holding the delivery's current ticket;
+-- answers the lane move. A retry moves at once (rare); an end waits to be written with the
+-- others, unless the pace may move the endpoint between lanes: a move reads the rings that the
+-- ends' wakes join, so the ends before it are written first, as one call per part would have.
+local function schedule(x, id, a, i)
   if not x then
     return 0
   end
@@ -246,18 +252,16 @@ local function schedule(x, id, a)
   else
     local group = x.endpointId .. '|' .. x.subscriberId .. '|' .. lane
     if not ended[group] then
-      ended[group] = { ids = {}, e = x.endpointId, s = x.subscriberId, c = lane }
+      ended[group] = { ids = {}, parts = {}, e = x.endpointId, s = x.subscriberId, c = lane }
       endedOrder[#endedOrder + 1] = group
     end
-    local ids = ended[group].ids
-    ids[#ids + 1] = id
+    local g = ended[group]
+    g.ids[#g.ids + 1] = id
+    g.parts[#g.parts + 1] = i
     entries[id] = false
   end
   if not L.paceSettled(x.endpointId, pace) then
-    local failure = finishEnded()
-    if failure then
-      error(failure, 0)
-    end
+    finishEnded()
   end
   return L.pace(x.endpointId, x.subscriberId, pace, slowAfter, fastAfter)
 end
@@ -373,47 +377,57 @@ local function recordOne(p, i)
     record.state = final == 'none' and 'retrying' or final
   end
   wrote(p, bytes, firstWrite)
-  local laneMove = schedule(x, id, a)
+  local laneMove = schedule(x, id, a, i)
   if ok ~= '' then
     healthItem(p, i, { delivery = delivery, ok = ok, final = final, now = ARGV[a + 2], laneMove = laneMove })
   end
   return { 0, 0, laneMove, (superseded or late) and 1 or 0, retryDropped and 1 or 0 }
 end
 
--- Each part in turn. One that fails (a key of the wrong type) fails the call, but only after what
--- the parts before it left to be written together is written: their callers run again, find their
--- attempts recorded (recordOne), and must find their deliveries out of the scheduler and counted
--- in their endpoints' health as if the parts had been called alone. What is written together is
--- written per endpoint (and per group of ends), each on its own, so that one endpoint's key of
--- the wrong type costs only that endpoint's bookkeeping of this call.
+-- Each part in turn, each as if called alone: one that fails (a key of the wrong type) is
+-- answered with its error, in its place among the replies (ioredis hands it to that caller as an
+-- error), and the others are written and answered; its caller runs again. A part whose end or
+-- endpoint's health could not be written fails too, and its health is not counted (its caller's
+-- rerun records it). Only malformed arguments fail the whole call, before anything is written.
 local replies = {}
-local failure = nil
 for i, p in ipairs(parts) do
   local done, reply = pcall(recordOne, p, i)
-  if not done then
-    failure = reply
-    break
+  if done then
+    replies[i] = reply
+  else
+    failed[i] = reply
   end
-  replies[i] = reply
 end
-local unfinished = finishEnded()
-failure = failure or unfinished
+finishEnded()
 for _, health in ipairs(healthOrder) do
   local h = healthOf[health]
-  local done, answered = pcall(EndpointHealth.recordMany, health, h.outcomes, h.hourly, h.items, hoursKept)
-  if done then
-    for n, i in ipairs(h.parts) do
+  -- Without the parts that failed since they joined (their end could not be written).
+  local items, owners = {}, {}
+  for n, i in ipairs(h.parts) do
+    if not failed[i] then
+      items[#items + 1] = h.items[n]
+      owners[#owners + 1] = i
+    end
+  end
+  local done, answered = pcall(EndpointHealth.recordMany, health, h.outcomes, h.hourly, items, hoursKept)
+  for n, i in ipairs(owners) do
+    if done then
       local r = answered[n]
       replies[i][1], replies[i][2], replies[i][3] = r[1], r[2], r[3]
+    else
+      failed[i] = answered
     end
-  else
-    failure = failure or answered
   end
 end
+-- What every part wrote is charged at once: when that fails, every part does.
 local flushed, err = pcall(StoredBytes.flush)
-failure = failure or (not flushed and err) or nil
-if failure then
-  -- The error as Redis gave it (pcall hands it over as its message): WRONGTYPE stays WRONGTYPE.
-  return redis.error_reply(tostring(failure))
+for i = 1, #parts do
+  if not flushed then
+    failed[i] = failed[i] or err
+  end
+  if failed[i] then
+    -- The error as Redis gave it (pcall hands it over as its message): WRONGTYPE stays WRONGTYPE.
+    replies[i] = redis.error_reply(tostring(failed[i]))
+  end
 end
 return replies
