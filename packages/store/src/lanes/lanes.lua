@@ -37,8 +37,17 @@ function L.init(prefix, now)
   L.now = tonumber(now)
 end
 
-function L.key(...)
-  return L.p .. ':' .. table.concat({ ... }, ':')
+-- Written out for up to four parts: a table per key built for table.concat was garbage for Lua's
+-- collector on every call of every script, which runs dozens of these per delivery.
+function L.key(a, b, c, d)
+  if d ~= nil then
+    return L.p .. ':' .. a .. ':' .. b .. ':' .. c .. ':' .. d
+  elseif c ~= nil then
+    return L.p .. ':' .. a .. ':' .. b .. ':' .. c
+  elseif b ~= nil then
+    return L.p .. ':' .. a .. ':' .. b
+  end
+  return L.p .. ':' .. a
 end
 
 -- Entries -------------------------------------------------------------------------------------
