@@ -24,6 +24,7 @@ import { Slots } from './scheduling/slots';
 import { AdmissionPump } from './scheduling/admission-pump';
 import { capsFor, DEFAULT_SCHEDULING, type SchedulingOptions } from './scheduling/scheduling-options';
 import { startLaneSignalListener } from './scheduling/lane-signal';
+import { WakeRetry } from './scheduling/wake-retry';
 import type { DeliveryWorkerResources } from './worker-resources';
 import { ParsedEvents } from './parsed-events';
 import { SchemeBodies } from './scheme-bodies';
@@ -170,9 +171,8 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     endings,
     endedTogether: options.disableEndings?.chunk ?? DEFAULT_DISABLE_ENDINGS.chunk,
   });
-  const wake = (sleepers: string[]): void => {
-    store.lanes.wake(sleepers).catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, 'scheduler.wake_failed'));
-  };
+  const wakes = new WakeRetry({ wake: (sleepers) => store.lanes.wake(sleepers), logger: options.logger, parkMs: scheduling.parkMs });
+  const wake = (sleepers: string[]): void => wakes.wake(sleepers);
 
   // One per worker: a payload re-serialised for x-signature is made once for every lane and endpoint.
   const bodies = new SchemeBodies();
@@ -312,6 +312,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       // Each chain stops after its chunk: what it had left is ended unsent when admitted.
       await endings.close();
       // Endpoints this worker parked wait for its slots no longer.
+      wakes.close();
       await store.lanes.wake(LANES.flatMap((lane) => addressSlots[lane].drainSleepers())).catch(() => undefined);
       await Promise.all(LANES.map((lane) => queues[lane].close()));
       await endpoints.close();
