@@ -29,15 +29,15 @@ describe('delivery state under failures', () => {
     requestHeaders: {},
   });
 
-  /** Records the next attempt of `d` as the worker does, under `ticket` (the delivery's, read beforehand). */
-  function record(d: DeliveryRecord, outcome: 'delivered' | 'failed', ticket: number | undefined) {
+  /** Records the next attempt of `d` as the worker does, under `ticket` (the delivery's, read beforehand), at `pace`. */
+  function record(d: DeliveryRecord, outcome: 'delivered' | 'failed', ticket: number | undefined, pace: 'slow' | 'prompt' | '' = '') {
     const n = d.attempts + 1;
     return db.store.deliveries.recordAttempt(
       d,
       attemptOf(n, outcome),
       { state: outcome, attempts: n, failureReason: outcome === 'failed' ? 'HTTP 500' : undefined },
       { endpointId: d.endpointId, ok: outcome === 'delivered', final: outcome },
-      ticket === undefined ? undefined : { ticket, lane: 'fast' as const, pace: '' as const },
+      ticket === undefined ? undefined : { ticket, lane: 'fast' as const, pace },
     );
   }
 
@@ -184,15 +184,10 @@ describe('delivery state under failures', () => {
       // The first endpoint's places held are not a sorted set: ending its delivery fails. The second
       // part's slow pace is counted towards a lane move, which writes the ends queued before it.
       await db.redis.set(`${db.prefix}:sched:held:e:${endpoint.id}`, 'not a zset');
-      const slow = (d: DeliveryRecord, ticket: number | undefined) =>
-        db.store.deliveries.recordAttempt(
-          d,
-          attemptOf(d.attempts + 1, 'delivered'),
-          { state: 'delivered', attempts: d.attempts + 1 },
-          { endpointId: d.endpointId, ok: true, final: 'delivered' },
-          ticket === undefined ? undefined : { ticket, lane: 'fast', pace: 'slow' },
-        );
-      const settled = await Promise.allSettled([record(broken, 'delivered', entries[0]?.ticket), slow(fine, entries[1]?.ticket)]);
+      const settled = await Promise.allSettled([
+        record(broken, 'delivered', entries[0]?.ticket),
+        record(fine, 'delivered', entries[1]?.ticket, 'slow'),
+      ]);
       expect(settled.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
       expect(await db.redis.hget(`${db.prefix}:sched:ep:${other.id}`, 'run')).toBe('1');
       expect(await db.redis.lrange(db.store.keys.endpointOutcomes(other.id), 0, -1)).toEqual(['1']);

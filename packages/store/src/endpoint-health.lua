@@ -102,7 +102,7 @@ function EndpointHealth.recordMany(health, outcomes, hourly, items, hoursKept)
     elseif it.ok == '1' and it.final == 'delivered' and not running then
       pushed[#pushed + 1] = '1'
       -- Counted by the hour it ended in: attempts of one call rarely straddle an hour, but may.
-      local at = math.floor(tonumber(it.now) / 3600000) * 3600000
+      local at = EndpointHourlyCounts.hourStart(it.now)
       if not perHour[at] then
         perHour[at] = 0
         hours[#hours + 1] = at

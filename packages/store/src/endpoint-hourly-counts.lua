@@ -16,6 +16,11 @@ local EndpointHourlyCounts = {}
 
 local HOUR_MS = 3600000
 
+-- When the hour that `now` (ms) falls in starts, in ms: attempts counted together are counted by it.
+function EndpointHourlyCounts.hourStart(now)
+  return math.floor(tonumber(now) / HOUR_MS) * HOUR_MS
+end
+
 -- Counts `n` attempts (1 when not given) that ended at `now` (ms): ok '1' delivered, '0' failed.
 function EndpointHourlyCounts.count(key, ok, now, hoursKept, n)
   n = n or 1

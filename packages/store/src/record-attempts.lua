@@ -124,10 +124,7 @@ for _, p in ipairs(parts) do
   end
 end
 
--- The delivery's scheduler entry when this part's job still holds its current ticket (else nil),
--- and whether the delivery is live under another ticket: reopened while this attempt ran. Nil and
--- false for an attempt the scheduler did not hand out (a test send).
--- The entries are read once for the call (`entries`, false for none), and follow its moves: an
+-- The parts' scheduler entries, read once for the call (false for none). They follow its moves: an
 -- ended delivery's is false from its part on, a retried one's carries its new ticket (L.bump).
 local entries = {}
 do
@@ -145,6 +142,9 @@ do
   end
 end
 
+-- The delivery's scheduler entry when this part's job still holds its current ticket (else nil),
+-- and whether the delivery is live under another ticket: reopened while this attempt ran. Nil and
+-- false for an attempt the scheduler did not hand out (a test send).
 local function current(id, a)
   local ticket = ARGV[a + 5]
   if ticket == '' then
