@@ -206,7 +206,7 @@ function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['p
   // counted, two subscribers' silent names moved a third's prompt receiver to the slow lane.
   if (result.kind === 'error' && result.errorKind === 'dns')
     return result.durationMs - (result.dnsQueuedMs ?? 0) >= slowAttemptMs ? 'slow' : '';
-  if (result.kind === 'error' && result.errorKind === 'timeout') return 'slow';
+  if (result.kind === 'error' && (result.errorKind === 'timeout' || result.timedOut)) return 'slow';
   return result.durationMs >= slowAttemptMs ? 'slow' : 'prompt';
 }
 

@@ -25,6 +25,13 @@ export type SendResult =
        * (HostResolver), which says nothing of the endpoint: not counted towards its pace.
        */
       dnsQueuedMs?: number;
+      /**
+       * The attempt ended at a deadline before its send's own: its OAuth token request timed out.
+       * Slow, as a send that timed out is, whatever durationMs reads: a timer can fire a
+       * millisecond or more before Date.now() shows its whole delay (libuv arms it from the time
+       * its loop cached), so a 3,000 ms token timeout was recorded as 2,999 ms.
+       */
+      timedOut?: true;
     };
 
 /**

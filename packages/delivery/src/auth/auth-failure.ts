@@ -5,4 +5,11 @@
  */
 export class AuthFailure extends Error {
   override readonly name = 'AuthFailure';
+  /** The token request ran until its deadline: the attempt waited the whole token timeout. */
+  readonly timedOut: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.timedOut = options?.timedOut ?? false;
+  }
 }

@@ -173,7 +173,9 @@ export class AuthenticatedSender {
       return await this.options.oauth.token(endpoint.id, auth, endpoint.subscriberId);
     } catch (err) {
       const message = err instanceof AuthFailure ? err.message : 'token request failed';
-      return { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs: this.options.now() - started };
+      const durationMs = this.options.now() - started;
+      const failed: SendResult = { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs };
+      return err instanceof AuthFailure && err.timedOut ? { ...failed, timedOut: true } : failed;
     }
   }
 

@@ -84,7 +84,8 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     ]));
   } catch (err) {
     if (err instanceof AuthFailure) throw err;
-    throw new AuthFailure(`token endpoint unreachable (${errorKindOf(err, signal)})`, { cause: err });
+    const kind = errorKindOf(err, signal);
+    throw new AuthFailure(`token endpoint unreachable (${kind})`, { cause: err, timedOut: kind === 'timeout' });
   } finally {
     clearTimeout(deadline);
   }

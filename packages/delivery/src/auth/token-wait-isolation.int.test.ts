@@ -93,12 +93,14 @@ describe('an OAuth endpoint whose token URL hangs, on a receiver another subscri
     expect(attackerPaths(receiver.requests)).toHaveLength(0);
     expect(await metric(h, 'hookrelay_deliveries_parked_total', { reason: 'address' })).toBe(0);
 
-    // The fetch is the attempt: an auth failure lasting the token request's deadline.
+    // The fetch is the attempt: an auth failure lasting the token request's deadline (less the
+    // millisecond or so a timer can fire before Date.now() shows its delay; that it counts as slow
+    // does not hang on it: token-timeout-pace.int.test.ts).
     for (const id of attack) await h.waitForState(id, ['failed'], TOKEN_TIMEOUT_MS + 5000);
     const attempts = await Promise.all(attack.map(async (id) => (await h.store.deliveries.attempts(id))[0]));
     for (const attempt of attempts) {
       expect(attempt).toMatchObject({ outcome: 'failed', errorKind: 'auth', errorMessage: 'oauth2: token endpoint unreachable (timeout)' });
-      expect(attempt!.durationMs).toBeGreaterThanOrEqual(TOKEN_TIMEOUT_MS);
+      expect(attempt!.durationMs).toBeGreaterThanOrEqual(TOKEN_TIMEOUT_MS - 20);
     }
     expect(attackerPaths(receiver.requests)).toHaveLength(0);
   }, 20_000);
@@ -117,7 +119,7 @@ describe('an OAuth endpoint whose token URL hangs, on a receiver another subscri
     const attempts = await Promise.all(attack.map(async (id) => (await h.store.deliveries.attempts(id))[0]));
     for (const attempt of attempts) {
       expect(attempt).toMatchObject({ outcome: 'failed', errorKind: 'auth', errorMessage: 'oauth2: token endpoint unreachable (timeout)' });
-      expect(attempt!.durationMs).toBeGreaterThanOrEqual(TOKEN_TIMEOUT_MS);
+      expect(attempt!.durationMs).toBeGreaterThanOrEqual(TOKEN_TIMEOUT_MS - 20);
     }
   }, 30_000);
 });
