@@ -1,5 +1,5 @@
 import { createGuardedAgent, HostResolver, type DeliveryWorkerResources } from '@hookrelay/delivery';
-import { createRedis } from '@hookrelay/queue';
+import { createRedis, disconnectRedis } from '@hookrelay/queue';
 
 export interface WorkerResourcesOptions {
   redisUrl: string;
@@ -43,7 +43,7 @@ export function createWorkerResources(options: WorkerResourcesOptions): WorkerRe
     close: async () => {
       // A worker whose shutdown deadline passed has destroyed the dispatcher already.
       if (!dispatcher.destroyed) await dispatcher.close();
-      for (const connection of Object.values(redis)) connection.disconnect();
+      for (const connection of Object.values(redis)) disconnectRedis(connection);
     },
   };
 }

@@ -1,7 +1,7 @@
 // Test-only: a worker, a queue and a store on a private key prefix of the test Redis.
 import type { DeliveryRecord, Endpoint, StoredEvent } from '@hookrelay/contracts';
 import { createLogger, createMetrics, type HookrelayMetrics, type Logger } from '@hookrelay/observability';
-import { createDeliveryQueue, createRedis, type DeliveryQueue } from '@hookrelay/queue';
+import { createDeliveryQueue, createRedis, disconnectRedis, type DeliveryQueue } from '@hookrelay/queue';
 import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { captureLogLines, deleteKeysUnder, requireRedisUrl, uniquePrefix, useFixture, type FixtureScope } from '@hookrelay/testing';
@@ -194,7 +194,7 @@ function openWorkerResources(options: {
     now,
     close: async () => {
       if (!dispatcher.destroyed) await dispatcher.close();
-      for (const connection of Object.values(redis)) connection.disconnect();
+      for (const connection of Object.values(redis)) disconnectRedis(connection);
     },
   };
 }

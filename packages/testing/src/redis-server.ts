@@ -50,7 +50,11 @@ export async function freePort(): Promise<number> {
 async function waitForPing(url: string, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // disconnectTimeout 0: ioredis's disconnect() arms a 2 s timer that only the socket's 'close'
+    // clears, and a refused attempt's socket closed before it was armed. Each such timer held jest's
+    // main process ("Jest did not exit one second after the test run has completed") and every
+    // script that starts a server up to 2 s after its work was done.
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 0 });
     client.on('error', () => undefined);
     try {
       await client.connect();
