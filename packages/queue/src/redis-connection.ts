@@ -21,8 +21,15 @@ export type RedisRole =
  */
 export const STORE_COMMAND_TIMEOUT_MS = 2_000;
 
+/** createRedis's disconnectTimeout: a live connection's close takes well under it. */
+export const DISCONNECT_TIMEOUT_MS = 200;
+
 export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
-  const base: RedisOptions = { connectionName: `hookrelay-${role}`, lazyConnect: false };
+  // disconnectTimeout: how long disconnect() waits for the server to close a connection before
+  // destroying it, armed on a timer that only the socket's close clears. A connection whose socket
+  // had closed already (reconnecting while Redis is down) never clears it: 2 s by default, each such
+  // timer held the process that long after its work was done (disconnectRedis).
+  const base: RedisOptions = { connectionName: `hookrelay-${role}`, lazyConnect: false, disconnectTimeout: DISCONNECT_TIMEOUT_MS };
   const byRole: Record<RedisRole, RedisOptions> = {
     queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
     store: { enableAutoPipelining: true, maxRetriesPerRequest: 3 },
@@ -54,11 +61,12 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
 }
 
 /**
- * Closes a connection at once, unless it has ended already. ioredis's disconnect() arms a 2 s timer
- * that only the socket's 'close' clears, and on a connection that had ended (the lane signal's,
- * which its listener closes to break its BLPOP) that close had passed: the timer held the worker's
- * process (and each jest worker: "A worker process has failed to exit gracefully") 2 s after
- * everything else was done.
+ * Closes a connection at once, unless it has ended already. ioredis's disconnect() arms a timer
+ * (2 s by default) that only the socket's 'close' clears, and on a connection that had ended (the
+ * lane signal's, which its listener closes to break its BLPOP) that close had passed: the timer held
+ * the worker's process (and each jest worker: "A worker process has failed to exit gracefully") 2 s
+ * after everything else was done. A connection reconnecting has no live socket either: its timer is
+ * createRedis's DISCONNECT_TIMEOUT_MS.
  */
 export function disconnectRedis(connection: Redis): void {
   if (connection.status !== 'end') connection.disconnect();
