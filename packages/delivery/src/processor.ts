@@ -200,13 +200,14 @@ export function createAttempter(deps: ProcessorDeps): (input: AttemptInput) => P
 /** 'slow' counts towards the slow lane, 'prompt' back towards the fast one; our own failures count for neither. */
 function paceOf(result: SendResult, slowAttemptMs: number): AttemptScheduling['pace'] {
   if (result.kind === 'error' && result.errorKind === 'internal') return '';
+  if (result.kind === 'error' && (result.errorKind === 'timeout' || result.timedOut)) return 'slow';
   // A name that kept its lookup waiting is slow; a failure answered from the cache says nothing of
   // the endpoint's pace (counted as prompt, it would move a silent name back to the fast lane), nor
   // does the time its lookup waited for a place behind other subscribers' lookups (dnsQueuedMs):
-  // counted, two subscribers' silent names moved a third's prompt receiver to the slow lane.
-  if (result.kind === 'error' && result.errorKind === 'dns')
+  // counted, two subscribers' silent names moved a third's prompt receiver to the slow lane. The
+  // same for its OAuth token host's lookup, which fails the attempt as an auth failure.
+  if (result.kind === 'error' && (result.errorKind === 'dns' || result.dnsQueuedMs !== undefined))
     return result.durationMs - (result.dnsQueuedMs ?? 0) >= slowAttemptMs ? 'slow' : '';
-  if (result.kind === 'error' && (result.errorKind === 'timeout' || result.timedOut)) return 'slow';
   return result.durationMs >= slowAttemptMs ? 'slow' : 'prompt';
 }
 

@@ -21,8 +21,9 @@ export type SendResult =
       message: string;
       durationMs: number;
       /**
-       * Of durationMs, the time a DNS lookup waited for a place in the worker's resolver
-       * (HostResolver), which says nothing of the endpoint: not counted towards its pace.
+       * Of durationMs, the time a DNS lookup (the receiver's, or its OAuth token host's) waited for
+       * a place in the worker's resolver (HostResolver), which says nothing of the endpoint: not
+       * counted towards its pace.
        */
       dnsQueuedMs?: number;
       /**

@@ -7,9 +7,15 @@ export class AuthFailure extends Error {
   override readonly name = 'AuthFailure';
   /** The token request ran until its deadline: the attempt waited the whole token timeout. */
   readonly timedOut: boolean;
+  /**
+   * Of the attempt's wait, the milliseconds the token host's DNS lookup spent waiting for a place
+   * behind other lookups (HostResolver), which say nothing of the endpoint. 0 when none.
+   */
+  readonly dnsQueuedMs: number;
 
-  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean }) {
+  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean; dnsQueuedMs?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.timedOut = options?.timedOut ?? false;
+    this.dnsQueuedMs = options?.dnsQueuedMs ?? 0;
   }
 }

@@ -175,7 +175,9 @@ export class AuthenticatedSender {
       const message = err instanceof AuthFailure ? err.message : 'token request failed';
       const durationMs = this.options.now() - started;
       const failed: SendResult = { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs };
-      return err instanceof AuthFailure && err.timedOut ? { ...failed, timedOut: true } : failed;
+      if (!(err instanceof AuthFailure)) return failed;
+      if (err.timedOut) return { ...failed, timedOut: true };
+      return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : failed;
     }
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '@hookrelay/observability';
 import { errorKindOf } from '../send';
 import type { Dispatcher } from 'undici';
 import { unbracket } from '../ssrf/check-target-url';
-import type { HostResolver } from '../ssrf/host-resolver';
+import { dnsQueuedMsOf, type HostResolver } from '../ssrf/host-resolver';
 import { AuthFailure } from './auth-failure';
 import { requestClientCredentialsToken, type AccessToken, type ClientCredentialsAuth } from './oauth-token-request';
 
@@ -104,7 +104,7 @@ export class OAuthTokenCache {
     try {
       await resolver.lookup(host, subscriberId);
     } catch (err) {
-      throw new AuthFailure(`token endpoint unreachable (${errorKindOf(err)})`, { cause: err });
+      throw new AuthFailure(`token endpoint unreachable (${errorKindOf(err)})`, { cause: err, dnsQueuedMs: dnsQueuedMsOf(err) });
     }
   }
 

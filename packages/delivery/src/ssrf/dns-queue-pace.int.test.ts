@@ -1,4 +1,4 @@
-import { buildEndpoint, buildEvent, useTestReceiver } from '@hookrelay/testing';
+import { buildEndpoint, buildEvent, useTestReceiver, waitUntil } from '@hookrelay/testing';
 import { useEngineHarness } from '../engine-harness';
 import type { ResolvedAddress } from './types';
 
@@ -31,20 +31,23 @@ describe("when other subscribers' silent names hold every DNS lookup place", () 
   );
   const laneMoves = (endpointId: string) => h.logLines.filter((l) => l.msg === 'endpoint.lane_changed' && l.endpointId === endpointId);
 
-  it("does not count the victim's wait for a place towards its pace, and still counts a silent name's own lookup", async () => {
+  const twice = { maxRetries: 1, intervalMs: 10, backoff: 'fixed' as const };
+
+  /** Two subscribers' silent names take the resolver's 3 places (sub_a1 its 2, sub_a2 the third). */
+  async function holdEveryPlace() {
     const port = new URL(receiver.url).port;
-    const twice = { maxRetries: 1, intervalMs: 10, backoff: 'fixed' as const };
     const attack = async (subscriberId: string, name: string) => {
       const endpoint = await h.saveEndpoint(buildEndpoint({ subscriberId, url: `http://${name}.silent.test:${port}/`, retry: twice }));
       return { endpoint, delivery: await h.enqueue(buildEvent(), endpoint) };
     };
-    // sub_a1 takes its 2 places, sub_a2 the third.
     const attacks = [await attack('sub_a1', 'a1'), await attack('sub_a1', 'a2'), await attack('sub_a2', 'a3')];
-    const until = Date.now() + 10_000;
-    while (asked.filter((n) => n.endsWith('.silent.test')).length < 3) {
-      if (Date.now() > until) throw new Error(`the silent lookups never started: ${asked.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitUntil(() => asked.filter((n) => n.endsWith('.silent.test')).length >= 3, `the silent lookups to start (${asked.join(', ')})`);
+    return attacks;
+  }
+
+  it("does not count the victim's wait for a place towards its pace, and still counts a silent name's own lookup", async () => {
+    const port = new URL(receiver.url).port;
+    const attacks = await holdEveryPlace();
 
     const victim = await h.saveEndpoint(
       buildEndpoint({ subscriberId: 'sub_victim', url: `http://victim.test:${port}/`, retry: { ...twice, maxRetries: 2 } }),
@@ -62,6 +65,38 @@ describe("when other subscribers' silent names hold every DNS lookup place", () 
     // A silent name's own lookup ran for the whole wait: its endpoint is slow, as before.
     for (const { delivery } of attacks) await h.waitForState(delivery, ['failed'], 15_000);
     for (const { endpoint } of attacks) expect(laneMoves(endpoint.id)).toMatchObject([{ lane: 'slow' }]);
+    expect(receiver.requests).toHaveLength(0);
+  }, 30_000);
+
+  it("does not count the wait of the victim's OAuth token host's lookup for a place towards its pace", async () => {
+    const port = new URL(receiver.url).port;
+    await holdEveryPlace();
+
+    const victim = await h.saveEndpoint(
+      buildEndpoint({
+        subscriberId: 'sub_victim',
+        url: `http://victim.test:${port}/`,
+        auth: {
+          type: 'oauth2-client-credentials',
+          tokenUrl: `http://victim-token.test:${port}/token`,
+          clientId: 'victim',
+          clientSecret: 'victim-secret',
+          clientAuth: 'body',
+        },
+        retry: { ...twice, maxRetries: 2 },
+      }),
+    );
+    const id = await h.enqueue(buildEvent(), victim);
+    expect(await h.waitForState(id, ['failed', 'delivered'], 15_000)).toMatchObject({ state: 'failed', attempts: 3 });
+    const attempts = await h.store.deliveries.attempts(id);
+    // Each an auth failure that waited the resolver's whole timeout for a place for the token host...
+    for (const a of attempts) {
+      expect(a).toMatchObject({ errorKind: 'auth', errorMessage: expect.stringMatching(/^oauth2: token endpoint unreachable/) });
+      expect(a.durationMs).toBeGreaterThanOrEqual(DNS_TIMEOUT_MS - 20);
+    }
+    expect(asked).not.toContain('victim-token.test');
+    // ...and the victim's endpoint stays in the fast lane (before: to the slow lane after two).
+    expect(laneMoves(victim.id)).toEqual([]);
     expect(receiver.requests).toHaveLength(0);
   }, 30_000);
 });
