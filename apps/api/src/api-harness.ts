@@ -52,6 +52,8 @@ export interface ApiHarnessOptions {
   verificationTimeoutMs?: number;
   /** See BuildApiDepsOptions.sourceBodyBytesInFlight. */
   sourceBodyBytesInFlight?: number;
+  /** See BuildApiDepsOptions.apiBodyBytesInFlight. */
+  apiBodyBytesInFlight?: number;
   /** How long a client may take to send a whole request (HOOKRELAY_REQUEST_TIMEOUT_MS). @defaultValue DEFAULT_REQUEST_TIMEOUT_MS */
   requestTimeoutMs?: number;
   /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */
@@ -102,6 +104,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     maxBatchDeliveries: options.maxBatchDeliveries,
     verificationTimeoutMs: options.verificationTimeoutMs,
     sourceBodyBytesInFlight: options.sourceBodyBytesInFlight,
+    apiBodyBytesInFlight: options.apiBodyBytesInFlight,
     resolve: options.resolve,
   });
   const { store, redis } = api.deps;

@@ -23,10 +23,20 @@ import { ingestRoutes } from './sources/ingest-routes';
 import { sourceRoutes } from './sources/source-routes';
 import { RecordListingBudget } from './record-listing-budget';
 import { usePlainValidationMessages } from './validation-messages';
+import { reserveBodies } from './body-reservation';
+import type { InFlightPerSubscriber } from './subscriber-limits';
 
-/** The /v1 routes' bodies: JSON up to 1 MB, declared as JSON, never decompressed, at most MAX_BODY_DEPTH deep. */
-function readJsonBodies(): RequestHandler[] {
-  return [express.json({ limit: '1mb', type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES, verify: checkBodyShape }), requireJsonBodies()];
+/** The most a /v1 body may be (express.json's `limit`, in bytes). */
+const V1_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * The /v1 routes' bodies: JSON up to 1 MB, declared as JSON, never decompressed, at most
+ * MAX_BODY_DEPTH deep, and the bytes a subscriber's own calls may have on their way in bounded
+ * (reserveBodies).
+ */
+function readJsonBodies(bodiesInFlight: InFlightPerSubscriber): RequestHandler[] {
+  const parse = express.json({ limit: V1_BODY_LIMIT_BYTES, type: JSON_MEDIA_TYPES, inflate: INFLATE_BODIES, verify: checkBodyShape });
+  return [reserveBodies(bodiesInFlight, V1_BODY_LIMIT_BYTES, parse), requireJsonBodies()];
 }
 
 export function createApp(deps: ApiDeps): Express {
@@ -61,7 +71,7 @@ export function createApp(deps: ApiDeps): Express {
   // Bodies are read only for a caller with a key: read first, a client with none could hold ~1 MB
   // of this shared process per connection by sending most of a body and stopping (measured by an
   // audit: 200 connections, 212 MB). Refused before, the body is never buffered (Node discards it).
-  v1.use(readJsonBodies());
+  v1.use(readJsonBodies(deps.apiBodiesInFlight));
   v1.use('/event-types', eventTypeRoutes(deps));
   v1.use(adminRoutes(deps));
   // One budget for the two routers: a verification and a test send each wait on a receiver.

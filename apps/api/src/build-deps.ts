@@ -20,6 +20,8 @@ import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { VERIFICATION_MAX_WAIT_MS } from './verification';
 import {
   DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT,
+  DEFAULT_API_BODY_BYTES_IN_FLIGHT,
+  apiBodiesPerSubscriber,
   DEFAULT_SUBSCRIBER_LIMITS,
   sourceBodiesPerSubscriber,
   SubscriberLimitsReader,
@@ -58,6 +60,11 @@ export interface BuildApiDepsOptions {
    * @defaultValue DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT
    */
   sourceBodyBytesInFlight?: number;
+  /**
+   * Request body bytes one subscriber's own /v1 calls may have on their way in, in this process.
+   * @defaultValue DEFAULT_API_BODY_BYTES_IN_FLIGHT
+   */
+  apiBodyBytesInFlight?: number;
 }
 
 /**
@@ -95,6 +102,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     maxBatchDeliveries: options.maxBatchDeliveries ?? DEFAULT_MAX_BATCH_DELIVERIES,
     verificationTimeoutMs: options.verificationTimeoutMs ?? VERIFICATION_MAX_WAIT_MS,
     sourceBodiesInFlight: sourceBodiesPerSubscriber(options.sourceBodyBytesInFlight ?? DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT),
+    apiBodiesInFlight: apiBodiesPerSubscriber(options.apiBodyBytesInFlight ?? DEFAULT_API_BODY_BYTES_IN_FLIGHT),
     auth,
     sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
     // Its `endpoint.disabled` announcement is Hookrelay's own, made after the endpoint is disabled:

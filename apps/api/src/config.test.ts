@@ -26,6 +26,8 @@ describe('configuration from the environment', () => {
       HOOKRELAY_MAX_BATCH_DELIVERIES: 5000,
       // Sixteen whole 1 MiB bodies to one subscriber's sources arriving at once, per API process.
       HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT: 16_777_216,
+      // The same for one subscriber's own /v1 calls (its keys and portal sessions).
+      HOOKRELAY_API_BODY_BYTES_IN_FLIGHT: 16_777_216,
       // Four sources' worth of the default burst, five of the default minute (DEFAULT_SUBSCRIBER_LIMITS).
       HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: 200,
       HOOKRELAY_SOURCE_REQUESTS_PER_MINUTE: 6000,
@@ -95,6 +97,7 @@ describe('configuration from the environment', () => {
     [{ HOOKRELAY_EVENTS_PER_SECOND: '1000001' }, 'HOOKRELAY_EVENTS_PER_SECOND'],
     [{ HOOKRELAY_MAX_BATCH_DELIVERIES: '999' }, 'HOOKRELAY_MAX_BATCH_DELIVERIES'],
     [{ HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT: '0' }, 'HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT'],
+    [{ HOOKRELAY_API_BODY_BYTES_IN_FLIGHT: '0' }, 'HOOKRELAY_API_BODY_BYTES_IN_FLIGHT'],
     [{ HOOKRELAY_SOURCE_REQUESTS_PER_SECOND: '0' }, 'HOOKRELAY_SOURCE_REQUESTS_PER_SECOND'],
     [{ HOOKRELAY_WORK_UNITS_PER_SECOND: '0' }, 'HOOKRELAY_WORK_UNITS_PER_SECOND'],
     [{ HOOKRELAY_WORK_UNITS_BURST: '2.5' }, 'HOOKRELAY_WORK_UNITS_BURST'],

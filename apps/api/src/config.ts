@@ -4,7 +4,12 @@ import { checkPrefixForCluster, redisUrlSchema } from '@hookrelay/queue';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './http-server';
 import { DEFAULT_MAX_BATCH_DELIVERIES } from './publish';
 import { VERIFICATION_MAX_WAIT_MS } from './verification';
-import { DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT, DEFAULT_SUBSCRIBER_LIMITS, LIMIT_CEILINGS } from './subscriber-limits';
+import {
+  DEFAULT_API_BODY_BYTES_IN_FLIGHT,
+  DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT,
+  DEFAULT_SUBSCRIBER_LIMITS,
+  LIMIT_CEILINGS,
+} from './subscriber-limits';
 import { encryptionKeysEnv, requireKeysInProduction } from '@hookrelay/secrets';
 import { workerSettingsSchema } from '@hookrelay/worker';
 
@@ -151,6 +156,17 @@ export const apiConfigSchema = z
       .min(1)
       .max(2 ** 30)
       .default(DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT),
+    /**
+     * Request body bytes one subscriber's own `/v1` calls (its keys and portal sessions) may have
+     * on their way in at once, in one API process: each counts what its body may bring from before
+     * the body is read until it has been read; over it, 429.
+     */
+    HOOKRELAY_API_BODY_BYTES_IN_FLIGHT: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 30)
+      .default(DEFAULT_API_BODY_BYTES_IN_FLIGHT),
     /** The most an endpoint verification takes, all of it (DNS, connecting, an OAuth token, the request, the answer), in ms; below it, the endpoint's timeoutMs. */
     HOOKRELAY_VERIFICATION_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(VERIFICATION_MAX_WAIT_MS),
     /** Deliveries one batch publish may create (its events times their matching endpoints); over it, 413. */

@@ -68,6 +68,11 @@ export interface ApiDeps {
    */
   sourceBodiesInFlight: InFlightPerSubscriber;
   /**
+   * Request body bytes each subscriber's own /v1 calls have on their way in, in this process,
+   * bounded by HOOKRELAY_API_BODY_BYTES_IN_FLIGHT (apiBodiesPerSubscriber).
+   */
+  apiBodiesInFlight: InFlightPerSubscriber;
+  /**
    * The metrics of the delivery worker on this process's other thread (npm start), summed into
    * /metrics; null when the thread did not answer in time (DeliveryThread.metrics).
    */

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     maxBatchDeliveries: config.HOOKRELAY_MAX_BATCH_DELIVERIES,
     verificationTimeoutMs: config.HOOKRELAY_VERIFICATION_TIMEOUT_MS,
     sourceBodyBytesInFlight: config.HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT,
+    apiBodyBytesInFlight: config.HOOKRELAY_API_BODY_BYTES_IN_FLIGHT,
   });
   // The worker reads the same environment on its thread (apps/worker's config, as start:worker).
   const thread = withWorker

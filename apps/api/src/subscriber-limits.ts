@@ -299,6 +299,22 @@ export function sourceBodiesPerSubscriber(maxBytes: number): InFlightPerSubscrib
 }
 
 /**
+ * Request body bytes one subscriber's own calls of the `/v1` API (its keys and portal sessions) may
+ * have on their way in, in one API process (HOOKRELAY_API_BODY_BYTES_IN_FLIGHT). A caller with a key
+ * could declare a 1 MB JSON body, send all but a byte and stop, on as many connections as it liked:
+ * each held ~1 MB of the process every subscriber uses until the request timeout (30 s), and a GET
+ * with a body did the same for a read-only portal session. The admin's and publishers' keys (the
+ * platform's own services) are not bounded by it.
+ */
+export const DEFAULT_API_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+
+/** The places for request bodies of a subscriber's `/v1` calls, in bytes (body-reservation.ts). */
+export function apiBodiesPerSubscriber(maxBytes: number): InFlightPerSubscriber {
+  const what = 'bytes of request bodies on their way to the API in this process';
+  return new InFlightPerSubscriber(maxBytes, 'bodies_in_flight', what, new Map(), true);
+}
+
+/**
  * The same for one source, keyed by its id, at half its subscriber's bound: a source's URL may be
  * held by a third party (the vendor that calls it, a log it leaked into), and one URL must not
  * take every byte its subscriber's other sources share.
