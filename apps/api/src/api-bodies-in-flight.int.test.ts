@@ -20,7 +20,7 @@ function eventBody(bytes: number): string {
 }
 
 /** The status and error code of the answer to `req`. */
-function answerTo(req: ClientRequest): Promise<{ status: number; code?: string; bodyFinished: boolean }> {
+function answerTo(req: ClientRequest): Promise<{ status: number; code?: string }> {
   return new Promise((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (res: IncomingMessage) => {
@@ -29,16 +29,16 @@ function answerTo(req: ClientRequest): Promise<{ status: number; code?: string; 
       res.once('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const code = text ? (JSON.parse(text) as { error?: { code?: string } }).error?.code : undefined;
-        resolve({ status: res.statusCode ?? 0, code, bodyFinished: req.writableEnded });
+        resolve({ status: res.statusCode ?? 0, code });
       });
     });
   });
 }
 
-/** Sends the headers of a publish declaring DECLARED bytes and 10 KB of its body, and holds the rest back. */
-function publishUnfinished(baseUrl: string, sid: string, key: string): ClientRequest {
-  const req = request(`${baseUrl}/v1/subscribers/${sid}/events`, {
-    method: 'POST',
+/** Sends the headers of a request declaring DECLARED bytes of JSON and 10 KB of its body, and holds the rest back. */
+function sendUnfinished(url: string, key: string, method = 'POST'): ClientRequest {
+  const req = request(url, {
+    method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': String(DECLARED) },
   });
   req.on('error', () => undefined);
@@ -54,32 +54,53 @@ describe("the body bytes a subscriber's own /v1 calls may have on their way in",
 
   it('refuses a body over the bound before reading it, keeps other subscribers and the admin publishing, and frees it when the connection goes', async () => {
     expect(h.deps.apiBodiesInFlight.limit).toBe(BOUND);
-    const stalled = publishUnfinished(h.baseUrl, attacker.sid, attacker.key);
+    const stalled = sendUnfinished(`${h.baseUrl}/v1/subscribers/${attacker.sid}/events`, attacker.key);
     await waitUntil(() => held(attacker.sid) === DECLARED, 'the stalled body to be reserved');
-
-    // A second declared body would take the subscriber over its bound: refused, its body unread.
-    const second = publishUnfinished(h.baseUrl, attacker.sid, attacker.key);
-    try {
-      expect(await answerTo(second)).toEqual({ status: 429, code: 'bodies_in_flight', bodyFinished: false });
-    } finally {
-      second.destroy();
-    }
-    expect(held(attacker.sid)).toBe(DECLARED);
-
-    // Another subscriber's publish of the same size goes through, and so does the admin's for the
-    // attacker's own subscriber: the platform's keys are not counted.
     const body = eventBody(DECLARED);
-    const byVictim = await h.call('POST', `/v1/subscribers/${victim.sid}/events`, { key: victim.key, body });
-    expect(byVictim.status).toBe(202);
-    const byAdmin = await h.call('POST', `/v1/subscribers/${attacker.sid}/events`, { body });
-    expect(byAdmin.status).toBe(202);
-    expect(held(victim.sid)).toBe(0);
+    try {
+      // A second declared body would take the subscriber over its bound: refused while its sender
+      // still holds back most of it (it never sends the rest).
+      const second = sendUnfinished(`${h.baseUrl}/v1/subscribers/${attacker.sid}/events`, attacker.key);
+      try {
+        expect(await answerTo(second)).toEqual({ status: 429, code: 'bodies_in_flight' });
+      } finally {
+        second.destroy();
+      }
+      expect(held(attacker.sid)).toBe(DECLARED);
 
-    // The stalled sender leaves: what it held is free again, and the subscriber publishes.
-    stalled.destroy();
+      // Another subscriber's publish of the same size goes through, and so does the admin's for the
+      // attacker's own subscriber: the platform's keys are not counted.
+      const byVictim = await h.call('POST', `/v1/subscribers/${victim.sid}/events`, { key: victim.key, body });
+      expect(byVictim.status).toBe(202);
+      const byAdmin = await h.call('POST', `/v1/subscribers/${attacker.sid}/events`, { body });
+      expect(byAdmin.status).toBe(202);
+      expect(held(victim.sid)).toBe(0);
+    } finally {
+      // The stalled sender leaves: what it held is free again, and the subscriber publishes.
+      stalled.destroy();
+    }
     await waitUntil(() => held(attacker.sid) === 0, 'the stalled body to be let go');
     expect((await h.call('POST', `/v1/subscribers/${attacker.sid}/events`, { key: attacker.key, body })).status).toBe(202);
     expect(held(attacker.sid)).toBe(0);
+  });
+
+  it("counts a read-only portal session's GET bodies against its subscriber", async () => {
+    const session = await h.call('POST', `/v1/subscribers/${attacker.sid}/portal-sessions`, { body: { readOnly: true } });
+    expect(session.status).toBe(201);
+    const token = (session.body as { token: string }).token;
+    const stalled = sendUnfinished(`${h.baseUrl}/v1/whoami`, token, 'GET');
+    try {
+      await waitUntil(() => held(attacker.sid) === DECLARED, "the session's stalled body to be reserved");
+      const second = sendUnfinished(`${h.baseUrl}/v1/whoami`, token, 'GET');
+      try {
+        expect(await answerTo(second)).toEqual({ status: 429, code: 'bodies_in_flight' });
+      } finally {
+        second.destroy();
+      }
+    } finally {
+      stalled.destroy();
+    }
+    await waitUntil(() => held(attacker.sid) === 0, "the session's stalled body to be let go");
   });
 
   it('is 16 MiB by default', async () => {

@@ -2086,7 +2086,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`verifications_in_flight`; they share the places): the URL was not called and nothing was stored. Retry after the time given, or once one ends. */
+        /** @description The subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`verifications_in_flight`; they share the places): the URL was not called and nothing was stored. Retry after the time given, or once one ends. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
         VerificationsInFlight: {
             headers: {
                 /** @description Seconds until the request would be accepted. */
@@ -2240,7 +2240,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event: `rate_limited`), or what the request would write takes it over the bytes it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`; Retry-After is when enough of what it wrote has expired for the request to fit, up to the retention period). Nothing was stored. Retry after the time given. */
+        /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event: `rate_limited`), or what the request would write takes it over the bytes it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`; Retry-After is when enough of what it wrote has expired for the request to fit, up to the retention period). Nothing was stored. Retry after the time given. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
         PublishRateLimited: {
             headers: {
                 /** @description Seconds until the request would be accepted. */
@@ -2351,6 +2351,17 @@ export interface components {
                  *       }
                  *     }
                  */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). Retry after the time given. */
+        BodiesInFlight: {
+            headers: {
+                /** @description Seconds until the request would be accepted. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -3361,7 +3372,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["VerificationFailed"];
-            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable or a re-enable counts as one event); for `status: disabled`, the subscriber's work budget (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions: a disable is charged a unit per open delivery it read and 10 per delivery it ended). Nothing was changed. Retry after the time given. */
+            /** @description One of: the subscriber's endpoint verifications and test sends are all waiting on receivers (`verifications_in_flight`, for a PATCH that changes the URL); a disable or recover of the subscriber is still running in this API process (`disable_in_flight`, for `status: disabled`); the publish rate (`rate_limited`: a disable or a re-enable counts as one event); for `status: disabled`, the subscriber's work budget (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions: a disable is charged a unit per open delivery it read and 10 per delivery it ended). Nothing was changed. Retry after the time given. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3473,6 +3484,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["BodiesInFlight"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
@@ -3529,7 +3541,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 10 s at the default 5,000 a second). Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
+            /** @description Either the publish rate (`rate_limited`: a recover request counts as one event) or a recover or endpoint disable of this subscriber is still running in this API process (`recover_in_flight`): nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a recover is charged a unit per log entry it read and 10 per delivery it reopened (one that read 50,000 costs 50,000: 10 s at the default 5,000 a second). Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -3605,7 +3617,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a test send is charged 1,000 units, for the event, delivery and attempt it keeps for the retention period. Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
+            /** @description Either the publish rate (`rate_limited`, as for a publish) or the subscriber already has 5 test sends and endpoint verifications waiting on their receivers in this API process (`test_sends_in_flight`; they share the places): nothing was sent. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a test send is charged 1,000 units, for the event, delivery and attempt it keeps for the retention period. Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4199,7 +4211,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a replay is charged a unit per endpoint read to route it and 10 per endpoint it replays to. Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
+            /** @description One of: the publish rate (`rate_limited`: a replay that reaches an endpoint counts as one event); 2 replays of the subscriber already running in this API process (`replays_in_flight`, naming `event`). Nothing was queued. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a replay is charged a unit per endpoint read to route it and 10 per endpoint it replays to. Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4418,7 +4430,7 @@ export interface operations {
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["DeliveryInProgress"];
-            /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event): nothing was stored. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a retry is charged 11 units (the delivery read and reopened). Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. */
+            /** @description The subscriber publishes more events per second than its limits.eventsPerSecond (a batch counts each event): nothing was stored. Retry after the time given. Or the subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions): a retry is charged 11 units (the delivery read and reopened). Retry-After says when its balance is positive again. Or the subscriber has written what it may keep within the retention period (`storage_quota_exceeded`, naming `limits.maxStoredBytes`): nothing was queued; Retry-After says when enough will have expired for it to be under it. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
@@ -4600,6 +4612,7 @@ export interface operations {
             409: components["responses"]["QuotaExceeded"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["BodiesInFlight"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4775,6 +4788,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["BodiesInFlight"];
             500: components["responses"]["SecretUnreadable"];
             503: components["responses"]["Unavailable"];
         };
@@ -5554,7 +5568,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber has 1000 live portal sessions. `Retry-After` says when the earliest ends. */
+            /** @description The subscriber has 1000 live portal sessions. `Retry-After` says when the earliest ends. Or the subscriber's own calls already have `HOOKRELAY_API_BODY_BYTES_IN_FLIGHT` (16 MiB) of request bodies on their way in, in this API process (`bodies_in_flight`, Retry-After: 1, the body unread; not for the admin's or publishers' keys). */
             429: {
                 headers: {
                     /** @description Seconds. */
