@@ -8,7 +8,7 @@ import {
   type EventTypeInfo,
 } from '@hookrelay/contracts';
 import type { EventTypeRecord, EventTypeState, EventTypeStore } from '@hookrelay/store';
-import { compileSchema, type CompiledSchema } from './schema-compiler';
+import { compileSchema, type CheckOptions, type CompiledSchema } from './schema-compiler';
 
 /** A catalog entry as the API shows it; operator-defined types also carry their timestamps. */
 export type EventTypeView = EventTypeCatalogEntry & { createdAt?: number; updatedAt?: number };
@@ -116,11 +116,12 @@ export class LiveCatalog {
    * passes) unless archived; for the other kinds the caller applies its own rule. One answer for
    * every path that publishes (the publish routes, inbound sources).
    */
-  async check(type: string, payload: unknown): Promise<CatalogVerdict> {
+  async check(type: string, payload: unknown, options?: CheckOptions): Promise<CatalogVerdict> {
     const resolved = this.resolve(type);
     if (resolved.kind !== 'defined') return { kind: resolved.kind };
     if (resolved.state.archived) return { kind: 'archived' };
-    return { kind: 'defined', issues: await this.validate(type, resolved.state, payload), deprecatedAt: resolved.state.deprecatedAt };
+    const issues = await this.validate(type, resolved.state, payload, options);
+    return { kind: 'defined', issues, deprecatedAt: resolved.state.deprecatedAt };
   }
 
   /** Bounded metric label: a catalog type's own name, `custom` for custom.*, else `unknown`. */
@@ -130,7 +131,7 @@ export class LiveCatalog {
   }
 
   /** A defined type's payload problems (null when it passes), with its validator compiled once per revision. */
-  async validate(type: string, state: EventTypeState, payload: unknown): Promise<EventPayloadIssue[] | null> {
+  async validate(type: string, state: EventTypeState, payload: unknown, options?: CheckOptions): Promise<EventPayloadIssue[] | null> {
     let entry = this.validators.get(type);
     if (!entry || entry.revision < state.revision) {
       const compiled = this.compile(type);
@@ -138,7 +139,7 @@ export class LiveCatalog {
       this.validators.set(type, entry);
       compiled.catch(() => this.validators.delete(type));
     }
-    return (await entry.compiled).check(payload);
+    return (await entry.compiled).check(payload, options);
   }
 
   private async compile(type: string): Promise<CompiledSchema> {

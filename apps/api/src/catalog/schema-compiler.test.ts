@@ -64,3 +64,19 @@ describe('a check keeps nothing of the payload it validated', () => {
     expect(schema.check({ orderId: 'ord_84213', lines: [{ sku: 'a', qty: 1 }] })).toBeNull();
   });
 });
+
+describe('a check asked for its first problem only', () => {
+  it('finds it with the first-problem validator alone, however small the payload, and every problem when not asked', () => {
+    const compile = jest.spyOn(Ajv2020.prototype, 'compile');
+    const schema = compileSchema(orderSchema);
+    const wrong = { orderId: 'ord', lines: [{ sku: 1, qty: 0 }, {}] };
+    // A split SendGrid body checks up to 5,000 payloads in one request and keeps a line of each.
+    expect(schema.check(wrong, { firstOnly: true })).toEqual([
+      { path: ['payload', 'orderId'], message: 'must NOT have fewer than 5 characters' },
+    ]);
+    expect(compile).toHaveBeenCalledTimes(1);
+    expect(schema.check(wrong)).toHaveLength(5);
+    expect(compile).toHaveBeenCalledTimes(2);
+    expect(schema.check({ orderId: 'ord_84213', lines: [] }, { firstOnly: true })).toBeNull();
+  });
+});

@@ -218,6 +218,35 @@ describe('provider presets: defaults, vendor test vectors and replays', () => {
       expect(record.eventIds).toEqual(res.json.eventIds.slice(0, 20));
     });
 
+    it("skips the split body's events their type's schema refuses, the first reported whole, and publishes the rest", async () => {
+      const schema = { type: 'object', properties: { email: { type: 'string' }, event: { type: 'string' }, n: { type: 'string' } } };
+      expect((await h.call('POST', '/v1/event-types', { body: { type: 'shop.sg.open', schema } })).status).toBe(201);
+      const keys = sendgridKeyPair();
+      const source = await createSource(h, sid, {
+        eventType: 'shop.sg.{$.event}',
+        verification: { type: 'sendgrid', publicKey: keys.publicKey, splitEvents: true },
+      });
+      // Each refused element is checked for its first problem only after the first (a 1 MB body of
+      // ~8 KB elements had each one's every problem collected for the line kept of it).
+      const body = JSON.stringify([
+        { event: 'open', email: 1, n: 2 },
+        { event: 'open', email: 'a@example.com', n: 'x' },
+        { event: 'open', email: 3, n: 4 },
+      ]);
+      const res = await ingest(h, source.ingestUrl, { body, headers: sendgridHeaders(keys, body) });
+      expect(res.status).toBe(202);
+      expect(res.json.eventIds).toHaveLength(1);
+      expect(await storedEvent(h, res.json.eventIds[0])).toEqual({
+        type: 'shop.sg.open',
+        payload: { event: 'open', email: 'a@example.com', n: 'x' },
+      });
+      const [record] = await historyOf(h, sid, source.id);
+      expect(record).toMatchObject({ outcome: 'published', eventCount: 1 });
+      expect(record.reason).toBe(
+        'published 1 of 3 events; first ignored: payload: payload.email: must be string; payload.n: must be string',
+      );
+    });
+
     it("refuses a replay, even with the signature's other valid ECDSA form", async () => {
       const keys = sendgridKeyPair();
       const source = await createSource(h, sid, { verification: { type: 'sendgrid', publicKey: keys.publicKey } });
