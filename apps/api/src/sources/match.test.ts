@@ -95,6 +95,20 @@ describe('the JSONPath subset of matches and eventType templates', () => {
       });
     });
 
+    it("charges a comparison with a candidate object's keys too, so `{}` against wide objects cannot be compared for free", () => {
+      // Eight spellings of one path, each expecting `{}`, over 20 objects of 5,000 keys and a last
+      // `{}` that makes every path hold: each comparison listed 5,000 keys for a step of 1.
+      const wide = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i]));
+      const body = { x: [...Array.from({ length: 20 }, () => wide), {}] };
+      const spellings = ['$.x[*]', '$.x.*', "$['x'][*]", "$['x'].*", '$["x"][*]', '$["x"].*', '$.*[*]', '$.*.*'];
+      const matches = Object.fromEntries(spellings.map((path) => [path, {}]));
+      expect(evaluateMatches({ '$.x[*]': {} }, body)).toEqual({ matched: true });
+      expect(evaluateMatches(matches, body)).toEqual({
+        matched: false,
+        reason: `more than ${MATCH_STEP_BUDGET} steps to evaluate; simplify the paths or send smaller bodies`,
+      });
+    });
+
     it('charges each path its length when it parses it, so long paths cannot be parsed for free', () => {
       const name = 'k'.repeat(480);
       const matches = Object.fromEntries(

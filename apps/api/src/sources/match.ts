@@ -209,6 +209,15 @@ export function countJsonNodes(value: unknown, cap: number): number {
 export type MatchVerdict = { matched: true } | { matched: false; reason: string };
 
 /**
+ * What deep equality with a candidate costs beyond the expected value's size: it lists a plain
+ * object's own keys (Object.keys) before comparing anything, so `{}` against an object of 10,000
+ * keys is 10,000 steps, not 1. An array's length is compared first, for nothing.
+ */
+function ownKeysOf(value: unknown): number {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).length : 0;
+}
+
+/**
  * One `matches` entry, parsed once for a request. `cost`: the expected value's size, what one deep
  * equality with it may visit.
  */
@@ -231,7 +240,7 @@ export function compileMatches(matches: Record<string, unknown>, budget: StepBud
  * Conductor's `matches`: every path must hold its expected value (AND); `{}` matches everything.
  * A path holds when at least one value it selects deep-equals the expected JSON value, so
  * `$.items[*].sku` holds if any item has that sku. Each comparison is charged the expected value's
- * size (what deep equality may visit), so a large expected value against many candidates runs out
+ * size (what deep equality may visit) and a candidate object's keys (ownKeysOf), so a large expected value against many candidates runs out
  * of budget instead of CPU. Pass compileMatches' result when evaluating several elements of one
  * request; a plain `matches` object is compiled on the budget first.
  */
@@ -252,7 +261,7 @@ export function evaluateMatches(
     if (values === null) return { matched: false, reason: budget.reason };
     let held = false;
     for (const value of values) {
-      if (!budget.take(cost)) return { matched: false, reason: budget.reason };
+      if (!budget.take(cost + ownKeysOf(value))) return { matched: false, reason: budget.reason };
       if (isDeepStrictEqual(value, expected)) {
         held = true;
         break;
