@@ -123,19 +123,18 @@ export function ingestRoutes(deps: ApiDeps): Router {
     await deps.catalog.fresh();
     const events: EventInput[] = [];
     const skipped: string[] = [];
-    // Every problem of the first element its schema refuses, the first problem of each after it:
-    // every element's whole report (up to 8 KB of payload each, ~0.5-2.4 MB of Ajv's errors) was
-    // collected for the 200 characters kept, ~128 of them in a 1 MB body, one synchronous stretch
-    // of the event loop every subscriber shares.
-    let reported = false;
+    // Only the first element skipped has its reason recorded: every problem of it when its schema
+    // refuses it, the first problem of each after it. Every refused element's whole report (up to
+    // 8 KB of payload each, ~0.5-2.4 MB of Ajv's errors) was collected for the 200 characters
+    // kept, ~128 of them in a 1 MB body, one synchronous stretch of the event loop every
+    // subscriber shares.
     for (const verdict of verdicts) {
       if ('skipped' in verdict) {
         skipped.push(verdict.skipped);
         continue;
       }
       const { item, type } = verdict;
-      const problem = await typeProblem(type, item, { firstOnly: reported });
-      reported ||= problem !== null;
+      const problem = await typeProblem(type, item, { firstOnly: skipped.length > 0 });
       if (problem) {
         if (!split)
           return {

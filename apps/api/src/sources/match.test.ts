@@ -103,6 +103,9 @@ describe('the JSONPath subset of matches and eventType templates', () => {
       const spellings = ['$.x[*]', '$.x.*', "$['x'][*]", "$['x'].*", '$["x"][*]', '$["x"].*', '$.*[*]', '$.*.*'];
       const matches = Object.fromEntries(spellings.map((path) => [path, {}]));
       expect(evaluateMatches({ '$.x[*]': {} }, body)).toEqual({ matched: true });
+      // A scalar expected is not charged the keys: deep equality refuses an object for its type.
+      const scalars = { x: [...Array.from({ length: 20 }, () => wide), 'active'] };
+      expect(evaluateMatches(Object.fromEntries(spellings.map((path) => [path, 'active'])), scalars)).toEqual({ matched: true });
       expect(evaluateMatches(matches, body)).toEqual({
         matched: false,
         reason: `more than ${MATCH_STEP_BUDGET} steps to evaluate; simplify the paths or send smaller bodies`,

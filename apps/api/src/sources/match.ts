@@ -208,13 +208,18 @@ export function countJsonNodes(value: unknown, cap: number): number {
 
 export type MatchVerdict = { matched: true } | { matched: false; reason: string };
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /**
- * What deep equality with a candidate costs beyond the expected value's size: it lists a plain
- * object's own keys (Object.keys) before comparing anything, so `{}` against an object of 10,000
- * keys is 10,000 steps, not 1. An array's length is compared first, for nothing.
+ * What deep equality of an expected object with a candidate costs beyond the expected value's
+ * size: it lists a candidate object's own keys (Object.keys) before comparing anything, so `{}`
+ * against an object of 10,000 keys is 10,000 steps, not 1. Against a scalar or an array expected,
+ * an object candidate fails on its type at once, and an array's length is compared first.
  */
 function ownKeysOf(value: unknown): number {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).length : 0;
+  return isPlainObject(value) ? Object.keys(value).length : 0;
 }
 
 /**
@@ -261,7 +266,7 @@ export function evaluateMatches(
     if (values === null) return { matched: false, reason: budget.reason };
     let held = false;
     for (const value of values) {
-      if (!budget.take(cost + ownKeysOf(value))) return { matched: false, reason: budget.reason };
+      if (!budget.take(cost + (isPlainObject(expected) ? ownKeysOf(value) : 0))) return { matched: false, reason: budget.reason };
       if (isDeepStrictEqual(value, expected)) {
         held = true;
         break;
