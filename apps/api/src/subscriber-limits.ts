@@ -294,7 +294,11 @@ export const DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
  * body may bring before it is read (ingest-body.ts `bodyBytesOnTheWay`), and lets go when it ends.
  */
 export function sourceBodiesPerSubscriber(maxBytes: number): InFlightPerSubscriber {
-  const what = 'bytes of request bodies on their way to its sources in this API process';
+  return bodyBytesInFlight(maxBytes, 'bytes of request bodies on their way to its sources in this API process');
+}
+
+/** Places in bytes, each request taking what its body may bring: refused as `bodies_in_flight`, naming `what` is held. */
+function bodyBytesInFlight(maxBytes: number, what: string): InFlightPerSubscriber {
   return new InFlightPerSubscriber(maxBytes, 'bodies_in_flight', what, new Map(), true);
 }
 
@@ -310,8 +314,7 @@ export const DEFAULT_API_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 /** The places for request bodies of a subscriber's `/v1` calls, in bytes (body-reservation.ts). */
 export function apiBodiesPerSubscriber(maxBytes: number): InFlightPerSubscriber {
-  const what = 'bytes of request bodies on their way to the API in this process';
-  return new InFlightPerSubscriber(maxBytes, 'bodies_in_flight', what, new Map(), true);
+  return bodyBytesInFlight(maxBytes, 'bytes of request bodies on their way to the API in this process');
 }
 
 /**
@@ -320,8 +323,8 @@ export function apiBodiesPerSubscriber(maxBytes: number): InFlightPerSubscriber 
  * take every byte its subscriber's other sources share.
  */
 export function sourceBodiesPerSource(perSubscriber: InFlightPerSubscriber): InFlightPerSubscriber {
-  const what = 'bytes of request bodies on their way to this one of its sources in this API process';
-  return new InFlightPerSubscriber(Math.max(1, Math.floor(perSubscriber.limit / 2)), 'bodies_in_flight', what, new Map(), true);
+  const half = Math.max(1, Math.floor(perSubscriber.limit / 2));
+  return bodyBytesInFlight(half, 'bytes of request bodies on their way to this one of its sources in this API process');
 }
 
 /**

@@ -245,9 +245,10 @@ export function compileMatches(matches: Record<string, unknown>, budget: StepBud
  * Conductor's `matches`: every path must hold its expected value (AND); `{}` matches everything.
  * A path holds when at least one value it selects deep-equals the expected JSON value, so
  * `$.items[*].sku` holds if any item has that sku. Each comparison is charged the expected value's
- * size (what deep equality may visit) and a candidate object's keys (ownKeysOf), so a large expected value against many candidates runs out
- * of budget instead of CPU. Pass compileMatches' result when evaluating several elements of one
- * request; a plain `matches` object is compiled on the budget first.
+ * size (what deep equality may visit) and, for an expected object, a candidate object's keys
+ * (ownKeysOf), so a large expected value against many candidates runs out of budget instead of CPU.
+ * Pass compileMatches' result when evaluating several elements of one request; a plain `matches`
+ * object is compiled on the budget first.
  */
 export function evaluateMatches(
   matches: Record<string, unknown> | readonly CompiledMatch[],
@@ -265,8 +266,9 @@ export function evaluateMatches(
     const values = select(entry.steps, payload, budget);
     if (values === null) return { matched: false, reason: budget.reason };
     let held = false;
+    const chargesKeys = isPlainObject(expected);
     for (const value of values) {
-      if (!budget.take(cost + (isPlainObject(expected) ? ownKeysOf(value) : 0))) return { matched: false, reason: budget.reason };
+      if (!budget.take(cost + (chargesKeys ? ownKeysOf(value) : 0))) return { matched: false, reason: budget.reason };
       if (isDeepStrictEqual(value, expected)) {
         held = true;
         break;
