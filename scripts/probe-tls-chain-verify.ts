@@ -7,7 +7,9 @@
 // PROBE_HANDSHAKES (10) requests through createGuardedAgent (the worker's dispatcher) is a full
 // handshake; prints the client's CPU per handshake and how each request ended. Needs the openssl
 // command; generating PROBE_CHAIN (20) + 1 keys takes ~30 s. Not part of the test run;
-// SECURITY.md ("Not bounded yet") quotes it.
+// SECURITY.md ("Delivery capacity") quotes it. The worker and the API bound how many such handshakes
+// one subscriber's sends may fail (TlsHandshakeBudget); the dispatcher here has no bound, so every
+// request pays one handshake: what each one costs is what is measured.
 //
 //   npx tsx scripts/probe-tls-chain-verify.ts
 import { execFileSync, fork } from 'node:child_process';

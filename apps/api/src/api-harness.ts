@@ -54,6 +54,8 @@ export interface ApiHarnessOptions {
   sourceBodyBytesInFlight?: number;
   /** See BuildApiDepsOptions.apiBodyBytesInFlight. */
   apiBodyBytesInFlight?: number;
+  /** The API process's bound on failed TLS handshakes per subscriber (BuildApiDepsOptions.unverifiedTls). */
+  unverifiedTls?: { burst: number; perMinute: number };
   /** How long a client may take to send a whole request (HOOKRELAY_REQUEST_TIMEOUT_MS). @defaultValue DEFAULT_REQUEST_TIMEOUT_MS */
   requestTimeoutMs?: number;
   /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */
@@ -105,6 +107,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     verificationTimeoutMs: options.verificationTimeoutMs,
     sourceBodyBytesInFlight: options.sourceBodyBytesInFlight,
     apiBodyBytesInFlight: options.apiBodyBytesInFlight,
+    unverifiedTls: options.unverifiedTls,
     resolve: options.resolve,
   });
   const { store, redis } = api.deps;

@@ -3,6 +3,7 @@ import {
   createAuthenticatedSender,
   createGuardedAgent,
   HostResolver,
+  TlsHandshakeBudget,
   type LookupFn,
   createTestSender,
   EndpointGuard,
@@ -65,6 +66,8 @@ export interface BuildApiDepsOptions {
    * @defaultValue DEFAULT_API_BODY_BYTES_IN_FLIGHT
    */
   apiBodyBytesInFlight?: number;
+  /** Failed TLS handshakes per subscriber in this process (TlsHandshakeBudget). @defaultValue DEFAULT_TLS_HANDSHAKE_BUDGET */
+  unverifiedTls?: { burst: number; perMinute: number };
 }
 
 /**
@@ -80,7 +83,10 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now, secrets: options.secrets });
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const resolver = new HostResolver({ resolve: options.resolve, now });
-  const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets }, { resolver });
+  // A dispatcher given (tests) tells it nothing: every HTTPS host counts as unverified there.
+  const tlsHandshakes = new TlsHandshakeBudget({ ...options.unverifiedTls, now });
+  const dispatcher =
+    options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets }, { resolver, tlsHandshakes });
   const auth = createAuthenticatedSender({ dispatcher, logger, now, resolver });
   const limits = Object.freeze({ ...DEFAULT_SUBSCRIBER_LIMITS, ...options.limits });
   const publisher = new Publisher({ store, now, storedBytesLimit: limits.maxStoredBytes });
@@ -92,6 +98,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     metrics: options.metrics,
     dispatcher,
     resolver,
+    tlsHandshakes,
     adminKey: options.adminKey,
     now,
     policy: options.policy,
@@ -104,7 +111,7 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
     sourceBodiesInFlight: sourceBodiesPerSubscriber(options.sourceBodyBytesInFlight ?? DEFAULT_SOURCE_BODY_BYTES_IN_FLIGHT),
     apiBodiesInFlight: apiBodiesPerSubscriber(options.apiBodyBytesInFlight ?? DEFAULT_API_BODY_BYTES_IN_FLIGHT),
     auth,
-    sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth }),
+    sendTest: createTestSender({ store, dispatcher, logger, metrics: options.metrics, now, auth, tlsHandshakes }),
     // Its `endpoint.disabled` announcement is Hookrelay's own, made after the endpoint is disabled:
     // written whatever the subscriber's stored bytes (a held subscriber switching off its failing
     // receiver must not be answered 429 with the disable half done), and counted as any write is.

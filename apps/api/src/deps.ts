@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { HookrelayMetrics, Logger, MetricsJson } from '@hookrelay/observability';
 import type { Publisher } from '@hookrelay/publishing';
 import type { Store } from '@hookrelay/store';
-import type { AuthenticatedSender, EndpointGuard, HostResolver, TestSendResult } from '@hookrelay/delivery';
+import type { AuthenticatedSender, EndpointGuard, HostResolver, TestSendResult, TlsHandshakeBudget } from '@hookrelay/delivery';
 import type { Endpoint, StoredEvent } from '@hookrelay/contracts';
 import type { InFlightPerSubscriber, SubscriberLimitsReader } from './subscriber-limits';
 import type { LiveCatalog } from './catalog/live-catalog';
@@ -25,6 +25,11 @@ export interface ApiDeps {
    * libuv's pool (HostResolver).
    */
   resolver: HostResolver;
+  /**
+   * Failed TLS handshakes per subscriber in this process (TlsHandshakeBudget), told by the
+   * dispatcher how each handshake ended: test sends and endpoint verifications consult it.
+   */
+  tlsHandshakes: TlsHandshakeBudget;
   adminKey: string;
   now: () => number;
   policy: {

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     secrets,
     publicUrl: config.HOOKRELAY_PUBLIC_URL,
     platformName: config.HOOKRELAY_PLATFORM_NAME,
+    unverifiedTls: { burst: config.HOOKRELAY_UNVERIFIED_TLS_BURST, perMinute: config.HOOKRELAY_UNVERIFIED_TLS_PER_MINUTE },
     maxBatchDeliveries: config.HOOKRELAY_MAX_BATCH_DELIVERIES,
     verificationTimeoutMs: config.HOOKRELAY_VERIFICATION_TIMEOUT_MS,
     sourceBodyBytesInFlight: config.HOOKRELAY_SOURCE_BODY_BYTES_IN_FLIGHT,

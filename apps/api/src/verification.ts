@@ -1,11 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { USER_AGENT, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
-import { errorKindOf, prepareDelivery, staticAuthHeaders, type AuthenticatedSender } from '@hookrelay/delivery';
+import {
+  errorKindOf,
+  failedAtHandshake,
+  prepareDelivery,
+  staticAuthHeaders,
+  urlsConnectedTo,
+  type AuthenticatedSender,
+  type TlsHandshakeBudget,
+} from '@hookrelay/delivery';
 
 export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 
-export type VerifyResult = { ok: true } | { ok: false; answered: string };
+/** `failedAtHandshake`: the receiver's (or its token host's) TLS handshake failed. */
+export type VerifyResult = { ok: true } | { ok: false; answered: string; failedAtHandshake?: true };
+
+type Outbound = { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'>; tlsHandshakes?: TlsHandshakeBudget };
 
 /**
  * The longest a verification takes, all of it (HOOKRELAY_VERIFICATION_TIMEOUT_MS's default), below
@@ -33,7 +44,7 @@ export const VERIFICATION_MAX_WAIT_MS = 10_000;
 export async function verifyEndpoint(
   mode: VerifyMode,
   candidate: Endpoint,
-  outbound: { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'> },
+  outbound: Outbound,
   nowMs: number,
   maxWaitMs = VERIFICATION_MAX_WAIT_MS,
   onSettled: () => void = () => undefined,
@@ -42,10 +53,23 @@ export async function verifyEndpoint(
     onSettled();
     return { ok: true };
   }
+  // A subscriber whose handshakes failed too often lately is not let near another host that has
+  // not verified here: each such handshake can cost this process's event loop ~227 ms.
+  const pass = outbound.tlsHandshakes ? await outbound.tlsHandshakes.pass(candidate.subscriberId, urlsConnectedTo(candidate)) : undefined;
+  if (pass && 'waitMs' in pass) {
+    onSettled();
+    const inS = Math.ceil(pass.waitMs / 1000);
+    return { ok: false, answered: `not tried: this subscriber's TLS handshakes failed too often lately; try again in ${inS} s` };
+  }
   const waitMs = Math.min(candidate.timeoutMs, maxWaitMs);
   const deadline = AbortSignal.timeout(waitMs);
   const work = verifyWithin(mode, candidate, outbound, nowMs, waitMs, deadline);
-  void work.then(onSettled, onSettled);
+  void work
+    .then(
+      (r) => pass?.settle(!r.ok && r.failedAtHandshake === true),
+      (err: unknown) => pass?.settle(errorKindOf(err) === 'tls'),
+    )
+    .finally(onSettled);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<VerifyResult>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, answered: 'no answer (timeout)' }), waitMs);
@@ -64,7 +88,7 @@ export async function verifyEndpoint(
 async function verifyWithin(
   mode: Exclude<VerifyMode, 'none'>,
   candidate: Endpoint,
-  outbound: { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'> },
+  outbound: Outbound,
   nowMs: number,
   waitMs: number,
   deadline: AbortSignal,
@@ -84,7 +108,10 @@ async function verifyWithin(
     // Through the endpoint's auth, OAuth and Digest included: the test call is answered like a
     // delivery. Each send gets what is left of the deadline, and none starts after it.
     const { result } = await outbound.auth.send(endpoint, req, { deadlineAt: nowMs + waitMs });
-    if (result.kind === 'error') return { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` };
+    if (result.kind === 'error') {
+      const answered = `no answer (${result.errorKind}: ${result.message})`;
+      return failedAtHandshake(result) ? { ok: false, answered, failedAtHandshake: true } : { ok: false, answered };
+    }
     if (result.statusCode >= 200 && result.statusCode < 300) return { ok: true };
     return { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` };
   }
@@ -111,7 +138,10 @@ async function verifyWithin(
     if (res.statusCode === 200 && body?.trim() === challenge) return { ok: true };
     return { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` };
   } catch (err) {
-    return { ok: false, answered: `no answer (${errorKindOf(err, deadline)})` };
+    const kind = errorKindOf(err, deadline);
+    return kind === 'tls'
+      ? { ok: false, answered: 'no answer (tls)', failedAtHandshake: true }
+      : { ok: false, answered: `no answer (${kind})` };
   }
 }
 

@@ -5,6 +5,7 @@ import { SecretBox } from '@hookrelay/secrets';
 import { deliveryWorkerOptions, loadWorkerConfig } from './config';
 import type { DeliveryThreadData, HostMessage, ThreadMessage } from './delivery-thread-protocol';
 import { warmHttpClient } from './warm-http-client';
+import { workerResourceSettings } from './worker-settings';
 import { createWorkerResources } from './worker-resources';
 
 /**
@@ -32,7 +33,7 @@ async function run(port: NonNullable<typeof parentPort>, data: DeliveryThreadDat
   const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,
     allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
-    connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
+    ...workerResourceSettings(config),
   });
   // The process's own metrics (CPU, memory, event loop) are the host's: one set per process.
   const metrics = createMetrics({ processMetrics: false });

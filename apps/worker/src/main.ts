@@ -3,6 +3,7 @@ import { startDeliveryWorker } from '@hookrelay/delivery';
 import { createLogger, createMetrics, wantsPrettyLogs } from '@hookrelay/observability';
 import { deliveryWorkerOptions, loadWorkerConfig } from './config';
 import { createProbeServer } from './probe-server';
+import { workerResourceSettings } from './worker-settings';
 import { createWorkerResources } from './worker-resources';
 import { warmHttpClient } from './warm-http-client';
 import { checkRedisReachable, RedisUnreachableError } from '@hookrelay/queue';
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const resources = createWorkerResources({
     redisUrl: config.REDIS_URL,
     allowPrivateTargets: config.HOOKRELAY_ALLOW_PRIVATE_TARGETS,
-    connectionsPerOrigin: config.WORKER_CONNECTIONS_PER_ORIGIN,
+    ...workerResourceSettings(config),
   });
   const secrets = new SecretBox(config.HOOKRELAY_ENCRYPTION_KEYS);
   if (!secrets.encrypts) logger.warn(PLAIN_TEXT_SECRETS_WARNING);

@@ -1,4 +1,4 @@
-import { createGuardedAgent, HostResolver, type DeliveryWorkerResources } from '@hookrelay/delivery';
+import { createGuardedAgent, HostResolver, TlsHandshakeBudget, type DeliveryWorkerResources } from '@hookrelay/delivery';
 import { createRedis, disconnectRedis } from '@hookrelay/queue';
 
 export interface WorkerResourcesOptions {
@@ -9,6 +9,8 @@ export interface WorkerResourcesOptions {
   connectionsPerOrigin?: number;
   /** @defaultValue Date.now */
   now?: () => number;
+  /** Failed TLS handshakes per subscriber (TlsHandshakeBudget). @defaultValue DEFAULT_TLS_HANDSHAKE_BUDGET */
+  unverifiedTls?: { burst: number; perMinute: number };
 }
 
 export interface WorkerResources extends DeliveryWorkerResources {
@@ -31,14 +33,16 @@ export function createWorkerResources(options: WorkerResourcesOptions): WorkerRe
   };
   // The worker's caps and the dispatcher's connections share one DNS: see HostResolver.
   const resolver = new HostResolver({ now: options.now });
+  const tlsHandshakes = new TlsHandshakeBudget({ ...options.unverifiedTls, now: options.now ?? Date.now });
   const dispatcher = createGuardedAgent(
     { allowPrivate: options.allowPrivateTargets ?? false },
-    { connections: options.connectionsPerOrigin ?? 64, resolver },
+    { connections: options.connectionsPerOrigin ?? 64, resolver, tlsHandshakes },
   );
   return {
     redis,
     dispatcher,
     resolver,
+    tlsHandshakes,
     now: options.now ?? Date.now,
     close: async () => {
       // A worker whose shutdown deadline passed has destroyed the dispatcher already.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_DISABLE_ENDINGS, DEFAULT_SCHEDULING, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+import { DEFAULT_DISABLE_ENDINGS, DEFAULT_SCHEDULING, DEFAULT_TLS_HANDSHAKE_BUDGET, type DeliveryWorkerOptions } from '@hookrelay/delivery';
+import type { WorkerResourcesOptions } from './worker-resources';
 
 /**
  * The worker's own settings (WORKER_*), read by every program that runs a worker: `npm run
@@ -35,6 +36,16 @@ export const workerSettingsSchema = z.object({
   WORKER_FAST_AFTER: z.coerce.number().int().min(1).max(1000).default(DEFAULT_SCHEDULING.fastAfter),
   /** Connections per receiver origin. */
   WORKER_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(64),
+  /**
+   * Failed TLS handshakes (a certificate that does not verify, no shared cipher) one subscriber's
+   * sends may cause at once, per process (a worker's deliveries; an API's test sends and endpoint
+   * verifications); past them, its sends to hosts that have not verified in that process wait for
+   * the refill below (a delivery is parked; a test send or verification is refused). A hostile
+   * certificate chain costs the event loop up to ~227 ms a handshake.
+   */
+  HOOKRELAY_UNVERIFIED_TLS_BURST: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_TLS_HANDSHAKE_BUDGET.burst),
+  /** How many of those failed handshakes come back a minute. */
+  HOOKRELAY_UNVERIFIED_TLS_PER_MINUTE: z.coerce.number().gt(0).max(600_000).default(DEFAULT_TLS_HANDSHAKE_BUDGET.perMinute),
   /** A job whose worker stopped renewing its lock this long ago is handed to another worker. */
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).default(30_000),
   /** How often stalled jobs are looked for. */
@@ -49,6 +60,14 @@ export const workerSettingsSchema = z.object({
 });
 
 export type WorkerSettings = z.infer<typeof workerSettingsSchema>;
+
+/** What the settings mean to createWorkerResources. */
+export function workerResourceSettings(settings: WorkerSettings): Pick<WorkerResourcesOptions, 'connectionsPerOrigin' | 'unverifiedTls'> {
+  return {
+    connectionsPerOrigin: settings.WORKER_CONNECTIONS_PER_ORIGIN,
+    unverifiedTls: { burst: settings.HOOKRELAY_UNVERIFIED_TLS_BURST, perMinute: settings.HOOKRELAY_UNVERIFIED_TLS_PER_MINUTE },
+  };
+}
 
 /** What the settings mean to startDeliveryWorker (connections per origin go to createWorkerResources). */
 export function deliveryWorkerSettings(

@@ -5,11 +5,12 @@ import { prepareDelivery } from './prepare';
 import type { ProcessorDeps } from './processor';
 import type { AddressSlots } from './scheduling/address-slots';
 import type { ReleaseSlot } from './scheduling/in-flight-cap';
-import { failedSend, type OutboundRequest, type SendResult } from './send';
+import { urlsConnectedTo } from './ssrf/tls-handshake-budget';
+import { failedAtHandshake, failedSend, type OutboundRequest, type SendResult } from './send';
 
 type SendAttemptDeps = Pick<
   ProcessorDeps,
-  'auth' | 'slots' | 'addressSlots' | 'store' | 'metrics' | 'logger' | 'now' | 'userAgent' | 'bodies' | 'parkMs'
+  'auth' | 'slots' | 'addressSlots' | 'store' | 'metrics' | 'logger' | 'now' | 'userAgent' | 'bodies' | 'parkMs' | 'tlsHandshakes'
 >;
 
 export interface SendAttemptInput {
@@ -39,6 +40,12 @@ export interface SentAttempt extends AuthenticatedSend {
  * 3. a slot on the receiver's address, or the delivery is parked ('parked': no attempt);
  * 4. its rate limit's turn, then the request, signed just before it goes.
  *
+ * Before all of these, a subscriber whose sends failed too many TLS handshakes lately
+ * (TlsHandshakeBudget: a certificate chain that does not verify costs the worker's event loop up
+ * to ~227 ms) waits before a send to a host that has not verified here: the delivery is parked
+ * until its subscriber has room again, holding nothing ('parked'; a test send, which cannot wait,
+ * fails as `tls` unsent). A handshake its attempt or its token request fails is its subscriber's.
+ *
  * Its payload's bytes were counted against its subscriber's bound at admission (admit.lua), across
  * all workers, so an attempt never waits nor parks for them here.
  *
@@ -47,6 +54,19 @@ export interface SentAttempt extends AuthenticatedSend {
  * could not be had is an `auth` failure, retried by the endpoint's policy, and nothing is sent).
  */
 export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput): Promise<SentAttempt | 'parked'> {
+  const pass = deps.tlsHandshakes ? await deps.tlsHandshakes.pass(input.endpoint.subscriberId, urlsConnectedTo(input.endpoint)) : undefined;
+  if (pass && 'waitMs' in pass) return holdForTls(deps, input, pass.waitMs);
+  let sent: SentAttempt | 'parked' | undefined;
+  try {
+    sent = await sendInSlots(deps, input);
+    return sent;
+  } finally {
+    pass?.settle(sent !== undefined && sent !== 'parked' && failedAtHandshake(sent.result));
+  }
+}
+
+/** The send once its subscriber may make it: steps 1 to 4 above. */
+async function sendInSlots(deps: SendAttemptDeps, input: SendAttemptInput): Promise<SentAttempt | 'parked'> {
   const { endpoint, ticket, jobId } = input;
   const releaseLaneSlot = deps.slots ? await deps.slots.take() : undefined;
   let address: AddressSlot = NO_ADDRESS_SLOT;
@@ -84,6 +104,20 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
     if ('slot' in address) address.slot?.release();
     releaseLaneSlot?.();
   }
+}
+
+/**
+ * An attempt whose subscriber must wait `waitMs` before another handshake that may fail: parked
+ * until then, its endpoint asleep; a send outside the scheduler (a test send) fails unsent.
+ */
+async function holdForTls(deps: SendAttemptDeps, input: SendAttemptInput, waitMs: number): Promise<SentAttempt | 'parked'> {
+  if (input.jobId !== undefined) {
+    if (await deps.store.lanes.park(input.jobId, deps.now() + waitMs, 'tls')) deps.metrics.parked.inc({ reason: 'tls' });
+    return 'parked';
+  }
+  const now = deps.now();
+  const message = `not sent: this subscriber's TLS handshakes failed too often lately; hosts not verified lately wait ${Math.ceil(waitMs / 1000)} s`;
+  return sentWithout(deps, input, { kind: 'error', errorKind: 'tls', message, durationMs: 0 }, now, now);
 }
 
 /** An attempt that ended before its request went out (no token, no address): `result`, with the request as prepared. */

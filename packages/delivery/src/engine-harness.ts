@@ -6,7 +6,7 @@ import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { captureLogLines, deleteKeysUnder, requireRedisUrl, uniquePrefix, useFixture, type FixtureScope } from '@hookrelay/testing';
 import type Redis from 'ioredis';
-import { createGuardedAgent, HostResolver, type LookupFn } from './ssrf';
+import { createGuardedAgent, HostResolver, TlsHandshakeBudget, type LookupFn } from './ssrf';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
 import type { DeliveryWorkerResources } from './worker-resources';
 
@@ -23,6 +23,8 @@ export interface EngineHarnessOptions extends Partial<DeliveryWorkerOptions> {
   dnsTimeoutMs?: number;
   /** Certificates the worker's dispatcher trusts, for HTTPS test receivers (selfSignedCertificate). @defaultValue Node's bundled roots */
   ca?: string;
+  /** The worker's bound on failed TLS handshakes per subscriber (TlsHandshakeBudget). @defaultValue DEFAULT_TLS_HANDSHAKE_BUDGET */
+  unverifiedTls?: { burst: number; perMinute: number };
 }
 
 export interface EngineHarness {
@@ -94,6 +96,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
     resolve,
     ca,
     dnsTimeoutMs,
+    unverifiedTls,
     ...workerOptions
   } = overrides;
   const prefix = uniquePrefix('engine');
@@ -103,7 +106,7 @@ export async function startEngineHarness(overrides: EngineHarnessOptions = {}): 
   const store = createStore({ redis, prefix, retentionMs: workerOptions.retentionMs });
   const publisher = new Publisher({ store });
   const queue = createDeliveryQueue({ connection: createRedis(redisUrl, 'queue'), keyPrefix: prefix });
-  const connect = { redisUrl, allowPrivate: allowPrivateTargets, now, resolve, ca, dnsTimeoutMs };
+  const connect = { redisUrl, allowPrivate: allowPrivateTargets, now, resolve, ca, dnsTimeoutMs, unverifiedTls };
   const resources = openWorkerResources(connect);
   const worker = await startTestWorker(resources, { keyPrefix: prefix, logger, metrics, ...workerOptions });
   const more: Array<{ worker: DeliveryWorker; resources: ReturnType<typeof openWorkerResources> }> = [];
@@ -177,6 +180,7 @@ function openWorkerResources(options: {
   resolve?: LookupFn;
   ca?: string;
   dnsTimeoutMs?: number;
+  unverifiedTls?: { burst: number; perMinute: number };
 }): DeliveryWorkerResources & { close(): Promise<void> } {
   const { redisUrl, allowPrivate, now, resolve, ca, dnsTimeoutMs } = options;
   const redis = {
@@ -186,11 +190,13 @@ function openWorkerResources(options: {
     signals: createRedis(redisUrl, 'subscriber'),
   };
   const resolver = new HostResolver({ resolve, now, timeoutMs: dnsTimeoutMs });
-  const dispatcher = createGuardedAgent({ allowPrivate }, { resolver, ca });
+  const tlsHandshakes = new TlsHandshakeBudget({ ...options.unverifiedTls, now });
+  const dispatcher = createGuardedAgent({ allowPrivate }, { resolver, ca, tlsHandshakes });
   return {
     redis,
     dispatcher,
     resolver,
+    tlsHandshakes,
     now,
     close: async () => {
       if (!dispatcher.destroyed) await dispatcher.close();

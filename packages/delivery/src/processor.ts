@@ -26,6 +26,7 @@ import type { Slots } from './scheduling/slots';
 import type { ParsedEvents } from './parsed-events';
 import type { SchemeBodies } from './scheme-bodies';
 import type { SendResult } from './send';
+import type { TlsHandshakeBudget } from './ssrf/tls-handshake-budget';
 
 export interface ProcessorDeps {
   store: Store;
@@ -54,6 +55,11 @@ export interface ProcessorDeps {
   parkMs?: number;
   /** Bodies made once per event (re-serialised for x-signature, large payloads as bytes; shared by the worker's lanes). */
   bodies?: SchemeBodies;
+  /**
+   * The per-subscriber bound on failed TLS handshakes in this process (told by the dispatcher how
+   * each handshake ended); none: not bounded.
+   */
+  tlsHandshakes?: TlsHandshakeBudget;
   /** Events read for earlier attempts (shared by the worker's lanes): a fan-out's event is read from Redis once. */
   events?: ParsedEvents;
 }

@@ -33,6 +33,8 @@ export type SendResult =
        * its loop cached), so a 3,000 ms token timeout was recorded as 2,999 ms.
        */
       timedOut?: true;
+      /** Its OAuth token request failed at the token host's TLS handshake (the attempt's errorKind is `auth`). */
+      tlsFailed?: true;
     };
 
 /**
@@ -167,6 +169,11 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
  * a callback that never comes.
  */
 const RELEASE_WAIT_MS = 15_000;
+
+/** Whether `result` failed at a TLS handshake: the receiver's, or its OAuth token host's. */
+export function failedAtHandshake(result: SendResult): boolean {
+  return result.kind === 'error' && (result.errorKind === 'tls' || result.tlsFailed === true);
+}
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO_|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
 

@@ -6,6 +6,7 @@ import { AuthenticatedSender } from './auth/authenticated-send';
 import { DigestSessions } from './auth/digest-sessions';
 import { OAuthTokenCache } from './auth/oauth-token-cache';
 import type { HostResolver } from './ssrf/host-resolver';
+import type { TlsHandshakeBudget } from './ssrf/tls-handshake-budget';
 import { createAttempter } from './processor';
 
 export interface TestSendResult {
@@ -22,6 +23,8 @@ export interface TestSenderOptions {
   now: () => number;
   /** The sender holding OAuth tokens and Digest nonces; one is made when not given. */
   auth?: AuthenticatedSender;
+  /** The process's bound on failed TLS handshakes per subscriber (the dispatcher's too); none: not bounded. */
+  tlsHandshakes?: TlsHandshakeBudget;
 }
 
 /** An AuthenticatedSender with its own OAuth token cache and Digest sessions. */
@@ -63,6 +66,7 @@ export function createTestSender(options: TestSenderOptions): (endpoint: Endpoin
       metrics: options.metrics,
       userAgent: USER_AGENT,
       now: options.now,
+      tlsHandshakes: options.tlsHandshakes,
     });
     // Recorded like any delivery, but out of the scheduler's lanes: this process makes its one attempt.
     const [[created] = []] = await options.store.deliveries.createForEvents([{ event, endpoints: [endpoint] }], { schedule: false });

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { HostResolver } from './ssrf/host-resolver';
+import type { TlsHandshakeBudget } from './ssrf/tls-handshake-budget';
 
 /**
  * What a delivery worker runs on, built and owned by its composition root (apps/worker's
@@ -34,6 +35,11 @@ export interface DeliveryWorkerResources {
    * keyed by the address the worker connects to and a hostname costs one lookup (HostResolver).
    */
   resolver: HostResolver;
+  /**
+   * The per-subscriber bound on failed TLS handshakes, which the dispatcher tells how each of its
+   * handshakes ended (createGuardedAgent's `tlsHandshakes`); none: not bounded.
+   */
+  tlsHandshakes?: TlsHandshakeBudget;
   /** The clock behind every timestamp the worker signs, records or compares. */
   now: () => number;
 }

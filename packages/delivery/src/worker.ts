@@ -130,7 +130,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
     slow: createDeliveryQueue({ connection: queueRedis, keyPrefix, lane: 'slow' }),
   };
   // The dispatcher's DNS, for both lanes' caps, token URLs and each request sent: one lookup per name.
-  const { resolver } = resources;
+  const { resolver, tlsHandshakes } = resources;
   // OAuth token requests go through the same guarded dispatcher as deliveries: a token URL is
   // as much a user-chosen target as a receiver URL.
   const oauth = new OAuthTokenCache({
@@ -220,6 +220,7 @@ export async function startDeliveryWorker(resources: DeliveryWorkerResources, op
       parkMs: scheduling.parkMs,
       bodies,
       events,
+      tlsHandshakes,
     });
     const pump = pumps[lane];
     const run = async (job: DeliveryJob): Promise<void> => {

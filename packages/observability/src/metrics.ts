@@ -124,7 +124,7 @@ export function createMetrics(options: MetricsOptions = {}): HookrelayMetrics {
     }),
     parked: new Counter({
       name: 'hookrelay_deliveries_parked_total',
-      help: "Deliveries put back in their lane without an attempt: reason=address, the receiver's address had its share of a worker's slots; reason=bytes, the subscriber had its bound of payload bytes in flight on the worker; reason=rate_limit, the endpoint's rate limit (lowered after they were admitted) puts their turn more than a second away.",
+      help: "Deliveries put back in their lane without an attempt: reason=address, the receiver's address had its share of a worker's slots; reason=bytes, the subscriber had its bound of payload bytes in flight on the worker; reason=rate_limit, the endpoint's rate limit (lowered after they were admitted) puts their turn more than a second away; reason=tls, the subscriber's sends failed too many TLS handshakes on the worker lately and the receiver (or token host) has not verified there.",
       labelNames: ['reason'],
       registers,
     }),

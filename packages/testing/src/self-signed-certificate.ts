@@ -21,7 +21,15 @@ let made: SelfSignedCertificate | undefined;
  * IP:127.0.0.1, DNS:localhost (Node checks the name against the SAN).
  */
 export function selfSignedCertificate(): SelfSignedCertificate {
-  if (made) return made;
+  made ??= newSelfSignedCertificate();
+  return made;
+}
+
+/**
+ * Another certificate like selfSignedCertificate's, with a key of its own: a receiver whose chain
+ * a client trusting the shared one does not verify.
+ */
+export function newSelfSignedCertificate(): SelfSignedCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const sha256WithRsa = seq(oid('1.2.840.113549.1.1.11'), der(0x05));
   const name = seq(set(seq(oid('2.5.4.3'), der(0x0c, Buffer.from('localhost')))));
@@ -47,11 +55,10 @@ export function selfSignedCertificate(): SelfSignedCertificate {
   const signature = createSign('sha256').update(tbs).sign(privateKey);
   const certificate = seq(tbs, sha256WithRsa, der(0x03, Buffer.from([0]), signature));
   const base64 = certificate.toString('base64').replace(/.{64}/g, '$&\n');
-  made = {
+  return {
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     cert: `-----BEGIN CERTIFICATE-----\n${base64.trimEnd()}\n-----END CERTIFICATE-----\n`,
   };
-  return made;
 }
 
 /** One DER element: tag, definite length, contents. */

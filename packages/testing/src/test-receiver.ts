@@ -39,6 +39,8 @@ export class TestReceiver {
   readonly requests: ReceivedRequest[] = [];
   /** TLS handshakes completed (HTTPS only): a client that refused the server's terms completes none. */
   tlsHandshakes = 0;
+  /** TCP connections accepted: with TLS, each one a handshake begun, whether or not the client went on. */
+  connections = 0;
   private readonly script: Reply[] = [];
   private fallback: Reply;
   private waiters: Array<{ count: number; resolve: () => void }> = [];
@@ -59,6 +61,7 @@ export class TestReceiver {
     };
     const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
     if (options.tls) server.on('secureConnection', () => receiver.tlsHandshakes++);
+    server.on('connection', () => receiver.connections++);
     // Requests arrive only after listen(), by when receiver is set.
     const receiver = new TestReceiver(server, fallback, options.tls ? 'https' : 'http');
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

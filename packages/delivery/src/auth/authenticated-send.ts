@@ -177,6 +177,7 @@ export class AuthenticatedSender {
       const failed: SendResult = { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs };
       if (!(err instanceof AuthFailure)) return failed;
       if (err.timedOut) return { ...failed, timedOut: true };
+      if (err.tls) return { ...failed, tlsFailed: true };
       return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : failed;
     }
   }

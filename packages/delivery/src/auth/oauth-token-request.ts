@@ -85,7 +85,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   } catch (err) {
     if (err instanceof AuthFailure) throw err;
     const kind = errorKindOf(err, signal);
-    throw new AuthFailure(`token endpoint unreachable (${kind})`, { cause: err, timedOut: kind === 'timeout' });
+    throw new AuthFailure(`token endpoint unreachable (${kind})`, { cause: err, timedOut: kind === 'timeout', tls: kind === 'tls' });
   } finally {
     clearTimeout(deadline);
   }

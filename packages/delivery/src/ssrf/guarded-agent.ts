@@ -2,12 +2,14 @@ import { isIP } from 'node:net';
 import { buildConnector, type Agent } from 'undici';
 import { SendableHeadersAgent } from '../sendable-headers';
 import { limitBytesReadPerRequest } from '../read-budget';
+import { errorKindOf } from '../send';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
 import type { HostResolver } from './host-resolver';
 import { OUTBOUND_TLS_CIPHERS, OUTBOUND_TLS_GROUPS } from './outbound-tls';
 import { SsrfBlockedError } from './ssrf-blocked-error';
+import { tlsOrigin, type TlsHandshakeBudget } from './tls-handshake-budget';
 import type { LookupFn, SsrfPolicy } from './types';
 
 export interface GuardedAgentOptions {
@@ -30,6 +32,11 @@ export interface GuardedAgentOptions {
    * receivers (selfSignedCertificate). @defaultValue Node's bundled root certificates
    */
   ca?: string | string[];
+  /**
+   * Told how each TLS handshake ended (verified, or failed as `tls`), for the per-subscriber bound
+   * on failed handshakes (TlsHandshakeBudget); the callers charge and consult it.
+   */
+  tlsHandshakes?: TlsHandshakeBudget;
 }
 
 /**
@@ -92,6 +99,8 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
       }
     }
     connectVetted(options, (err, socket) => {
+      const origin = opts.tlsHandshakes ? tlsOrigin(options.protocol, options.hostname, options.port) : null;
+      if (origin !== null && (!err || errorKindOf(err) === 'tls')) opts.tlsHandshakes?.handshake(origin, !err);
       if (err) return callback(err, null);
       // Before undici's own listeners, which it adds once this callback hands the socket over.
       limitBytesReadPerRequest(socket);

@@ -5,4 +5,12 @@ export { createGuardedAgent, type GuardedAgentOptions } from './guarded-agent';
 export { createGuardedLookup, systemResolve, type GuardedLookup } from './guarded-lookup';
 export { HostResolver, type HostResolverOptions } from './host-resolver';
 export { SsrfBlockedError } from './ssrf-blocked-error';
+export {
+  DEFAULT_TLS_HANDSHAKE_BUDGET,
+  TlsHandshakeBudget,
+  tlsOrigin,
+  urlsConnectedTo,
+  type TlsHandshakeBudgetOptions,
+  type TlsPass,
+} from './tls-handshake-budget';
 export type { LookupFn, ResolvedAddress, SsrfPolicy } from './types';

@@ -201,10 +201,11 @@ export class LaneStore {
 
   /**
    * Back to the head of its lane without an attempt; its endpoint sleeps until woken or `untilMs`:
-   * `why` 'address' (its receiver's address was full: the worker wakes it) or 'rate' (its rate
-   * limit's next turn is far off: a changed limit wakes it too).
+   * `why` 'address' (its receiver's address was full: the worker wakes it), 'rate' (its rate
+   * limit's next turn is far off: a changed limit wakes it too) or 'tls' (its subscriber failed too
+   * many TLS handshakes lately: it sleeps until its subscriber may try again).
    */
-  async park(jobId: string, untilMs: number, why: 'address' | 'rate' = 'address'): Promise<boolean> {
+  async park(jobId: string, untilMs: number, why: 'address' | 'rate' | 'tls' = 'address'): Promise<boolean> {
     return (await this.parks.add([jobId, untilMs, why])) === 1;
   }
 

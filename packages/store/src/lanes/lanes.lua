@@ -190,8 +190,9 @@ local capChecked = {}
 
 -- `why`: 'cap' (at its in-flight cap: woken when one of its deliveries ends), 'bytes:<n>' (a
 -- subscriber at its payload bytes: woken when the bytes it holds fall to n or below, L.release),
--- 'rate' (woken when its next token is due) or 'address' (a worker's cap on the receiver's address:
--- woken by that worker). `untilMs` is the latest it sleeps in any case.
+-- 'rate' (woken when its next token is due), 'address' (a worker's cap on the receiver's address:
+-- woken by that worker) or 'tls' (its subscriber failed too many TLS handshakes in a worker: woken
+-- when it may try again). `untilMs` is the latest it sleeps in any case.
 function L.sleepEndpoint(e, s, c, untilMs, why)
   local member = L.endpointMember(e, s)
   capChecked[member] = nil

@@ -1,8 +1,9 @@
 -- Puts admitted deliveries back at the head of their lanes without an attempt, and puts their
 -- endpoints to sleep: a worker found the receiver's address at its cap (why 'address': the worker
 -- wakes the endpoint when the address frees a slot), or the endpoint's rate limit puts its next send
--- far off (why 'rate': a changed limit wakes it, L.configureEndpoint). `untilMs` is the latest it
--- sleeps. The parks a worker makes in one event-loop turn come in one call (LaneStore.park), in the
+-- far off (why 'rate': a changed limit wakes it, L.configureEndpoint), or its subscriber failed too
+-- many TLS handshakes in that worker lately (why 'tls': nothing wakes it early). `untilMs` is the
+-- latest it sleeps. The parks a worker makes in one event-loop turn come in one call (LaneStore.park), in the
 -- order it made them, which for one job's deliveries is their order in the job when they reach
 -- their receiver together: they are pushed to the head last first, so that the lane gives them out
 -- in that order again. One at a time, each pushed in front of the one parked before it, a job's
@@ -10,7 +11,7 @@
 -- deliveries reach their receiver one release apart, each in a turn of its own.
 -- Loaded after lanes.lua.
 -- ARGV: schedPrefix, nowMs, then per park: jobId (`<deliveryId>-<ticket>`), untilMs, why
---   ('address' or 'rate')
+--   ('address', 'rate' or 'tls')
 -- Returns, per park in order, 1 when parked, 0 when the job's ticket is stale (the delivery had
 -- moved on).
 L.init(ARGV[1], ARGV[2])
@@ -26,7 +27,8 @@ for i = #ARGV - 2, 3, -3 do
     local untilMs = tonumber(ARGV[i + 1])
     if not asleepUntil[x.endpointId] or untilMs > asleepUntil[x.endpointId] then
       asleepUntil[x.endpointId] = untilMs
-      L.sleepEndpoint(x.endpointId, x.subscriberId, L.class(x.endpointId), untilMs, ARGV[i + 2] == 'rate' and 'rate' or 'address')
+      local why = ARGV[i + 2]
+      L.sleepEndpoint(x.endpointId, x.subscriberId, L.class(x.endpointId), untilMs, (why == 'rate' or why == 'tls') and why or 'address')
     end
     L.pushReady(L.bump(id, x), x, true)
   end

@@ -1,0 +1,132 @@
+import type { EndpointAuth } from '@hookrelay/contracts';
+import {
+  buildEndpoint,
+  buildEvent,
+  newSelfSignedCertificate,
+  selfSignedCertificate,
+  TestReceiver,
+  useFixture,
+  waitUntil,
+} from '@hookrelay/testing';
+import { TokenServer } from '../auth/test-servers/token-server';
+import { useEngineHarness } from '../engine-harness';
+
+// A receiver's certificate chain that does not verify costs the worker's event loop every
+// signature check of the chain (up to ~227 ms a handshake: scripts/probe-tls-chain-verify.ts), and
+// each attempt fails fast, so neither the slow lane nor the caps bounded it. Each subscriber may now
+// fail BURST handshakes (refilled at a rate this test makes negligible); past them its deliveries to
+// hosts that have not verified in the worker are parked, unsent, and no handshake is begun. Here
+// the hostile chain is a certificate the worker does not trust: it costs the same checks, only
+// fewer of them.
+
+const trusted = selfSignedCertificate();
+const untrusted = newSelfSignedCertificate();
+const BURST = 3;
+const ONCE = { maxRetries: 0, intervalMs: 1, backoff: 'fixed' as const };
+
+describe('a subscriber whose receiver presents a certificate that does not verify', () => {
+  const h = useEngineHarness({ ca: trusted.cert, unverifiedTls: { burst: BURST, perMinute: 0.0001 } }, 'each');
+  const hostile = useFixture(
+    () => TestReceiver.start({ status: 200 }, { tls: untrusted }),
+    (r) => r.close(),
+    'each',
+  );
+  const good = useFixture(
+    () => TestReceiver.start({ status: 200 }, { tls: trusted }),
+    (r) => r.close(),
+    'each',
+  );
+  const neverReached = useFixture(
+    () => TestReceiver.start({ status: 200 }, { tls: trusted }),
+    (r) => r.close(),
+    'each',
+  );
+  const parked = () => h.metricValue('hookrelay_deliveries_parked_total', { reason: 'tls' });
+
+  it('gets BURST handshakes, then its deliveries to unverified hosts wait unsent; verified hosts and other subscribers go on', async () => {
+    const toGood = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url: `${good.url}/a`, retry: ONCE }));
+    const toHostile = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url: `${hostile.url}/a`, retry: ONCE }));
+    const toNew = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url: `${neverReached.url}/a`, retry: ONCE }));
+    const otherToHostile = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_b', url: `${hostile.url}/b`, retry: ONCE }));
+    const otherToGood = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_b', url: `${good.url}/b`, retry: ONCE }));
+    const eventOf = (subscriberId: string) => buildEvent({ subscriberId });
+
+    // sub_a's receiver at `good` verifies first.
+    const first = await h.enqueue(eventOf('sub_a'), toGood);
+    expect(await h.waitForState(first, ['delivered', 'failed'])).toMatchObject({ state: 'delivered' });
+
+    // Ten deliveries side by side to the hostile receiver: BURST handshakes, one at a time.
+    const hostileIds = await Promise.all(Array.from({ length: 10 }, () => h.enqueue(eventOf('sub_a'), toHostile)));
+    await waitUntil(async () => (await parked()) >= 1, 'a delivery parked for tls');
+    const failedIds: string[] = [];
+    await waitUntil(async () => {
+      failedIds.length = 0;
+      for (const id of hostileIds) if ((await h.store.deliveries.get(id))?.state === 'failed') failedIds.push(id);
+      return failedIds.length === BURST;
+    }, 'BURST deliveries failed');
+    expect(hostile.connections).toBe(BURST);
+    for (const id of failedIds) {
+      expect((await h.store.deliveries.attempts(id)).map((a) => a.errorKind)).toEqual(['tls']);
+    }
+    // The others were not attempted: no attempt, no failure.
+    for (const id of hostileIds.filter((x) => !failedIds.includes(x))) {
+      expect(await h.store.deliveries.attempts(id)).toEqual([]);
+    }
+
+    // Over its budget, sub_a still reaches the host that verified; a host never reached waits too.
+    const again = await h.enqueue(eventOf('sub_a'), toGood);
+    expect(await h.waitForState(again, ['delivered', 'failed'])).toMatchObject({ state: 'delivered' });
+    const parkedBefore = await parked();
+    const toNewId = await h.enqueue(eventOf('sub_a'), toNew);
+    await waitUntil(async () => (await parked()) > parkedBefore, 'the delivery to a new host parked');
+    expect(neverReached.connections).toBe(0);
+    expect(await h.store.deliveries.attempts(toNewId)).toEqual([]);
+
+    // Another subscriber is charged nothing of sub_a's: it gets its own handshake with the hostile
+    // receiver (and fails it) and its delivery to the good one.
+    const otherHostile = await h.enqueue(eventOf('sub_b'), otherToHostile);
+    const otherGood = await h.enqueue(eventOf('sub_b'), otherToGood);
+    expect(await h.waitForState(otherHostile, ['delivered', 'failed'])).toMatchObject({ state: 'failed' });
+    expect(await h.waitForState(otherGood, ['delivered', 'failed'])).toMatchObject({ state: 'delivered' });
+    expect(hostile.connections).toBe(BURST + 1);
+    expect(hostile.requests).toHaveLength(0);
+  }, 30_000);
+});
+
+describe('a subscriber whose OAuth token host presents a certificate that does not verify', () => {
+  const h = useEngineHarness({ ca: trusted.cert, unverifiedTls: { burst: 2, perMinute: 0.0001 } }, 'each');
+  const tokens = new TokenServer({ clientId: 'hookrelay', clientSecret: 'cs-0123456789', delayMs: 0 });
+  const tokenHost = useFixture(
+    () => TestReceiver.start(tokens.reply, { tls: untrusted }),
+    (r) => r.close(),
+    'each',
+  );
+  const receiver = useFixture(
+    () => TestReceiver.start({ status: 200 }),
+    (r) => r.close(),
+    'each',
+  );
+
+  it('is charged each failed token handshake, and then waits before the next', async () => {
+    const auth: EndpointAuth = {
+      type: 'oauth2-client-credentials',
+      tokenUrl: `${tokenHost.url}/oauth/token`,
+      clientId: 'hookrelay',
+      clientSecret: 'cs-0123456789',
+      clientAuth: 'body',
+    };
+    const endpoint = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url: receiver.url, retry: ONCE, auth }));
+    // One at a time, so that no two attempts share a token request.
+    for (let i = 0; i < 2; i++) {
+      const id = await h.enqueue(buildEvent({ subscriberId: 'sub_a' }), endpoint);
+      expect(await h.waitForState(id, ['delivered', 'failed'])).toMatchObject({ state: 'failed' });
+      expect((await h.store.deliveries.attempts(id)).map((a) => a.errorMessage)).toEqual(['oauth2: token endpoint unreachable (tls)']);
+    }
+    expect(tokenHost.connections).toBe(2);
+    const third = await h.enqueue(buildEvent({ subscriberId: 'sub_a' }), endpoint);
+    await waitUntil(async () => (await h.metricValue('hookrelay_deliveries_parked_total', { reason: 'tls' })) >= 1, 'the third parked');
+    expect(await h.store.deliveries.attempts(third)).toEqual([]);
+    expect(tokenHost.connections).toBe(2);
+    expect(receiver.requests).toHaveLength(0);
+  }, 20_000);
+});
