@@ -6,15 +6,16 @@ import {
   failedAtHandshake,
   prepareDelivery,
   staticAuthHeaders,
+  isHandshakeFailure,
   urlsConnectedTo,
   type AuthenticatedSender,
   type TlsHandshakeBudget,
+  type TlsSendOutcome,
 } from '@hookrelay/delivery';
 
 export type VerifyMode = 'none' | 'post' | 'get' | 'challenge';
 
-/** `failedAtHandshake`: the receiver's (or its token host's) TLS handshake failed. */
-export type VerifyResult = { ok: true } | { ok: false; answered: string; failedAtHandshake?: true };
+export type VerifyResult = { ok: true } | { ok: false; answered: string };
 
 type Outbound = { dispatcher: Dispatcher; auth: Pick<AuthenticatedSender, 'send'>; tlsHandshakes?: TlsHandshakeBudget };
 
@@ -53,23 +54,10 @@ export async function verifyEndpoint(
     onSettled();
     return { ok: true };
   }
-  // A subscriber whose handshakes failed too often lately is not let near another host that has
-  // not verified here: each such handshake can cost this process's event loop ~227 ms.
-  const pass = outbound.tlsHandshakes ? await outbound.tlsHandshakes.pass(candidate.subscriberId, urlsConnectedTo(candidate)) : undefined;
-  if (pass && 'waitMs' in pass) {
-    onSettled();
-    const inS = Math.ceil(pass.waitMs / 1000);
-    return { ok: false, answered: `not tried: this subscriber's TLS handshakes failed too often lately; try again in ${inS} s` };
-  }
   const waitMs = Math.min(candidate.timeoutMs, maxWaitMs);
   const deadline = AbortSignal.timeout(waitMs);
-  const work = verifyWithin(mode, candidate, outbound, nowMs, waitMs, deadline);
-  void work
-    .then(
-      (r) => pass?.settle(!r.ok && r.failedAtHandshake === true),
-      (err: unknown) => pass?.settle(errorKindOf(err) === 'tls'),
-    )
-    .finally(onSettled);
+  const work = verifyWhenLet(mode, candidate, outbound, nowMs, waitMs, deadline);
+  void work.then(onSettled, onSettled);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<VerifyResult>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, answered: 'no answer (timeout)' }), waitMs);
@@ -84,6 +72,36 @@ export async function verifyEndpoint(
   }
 }
 
+/**
+ * The verification once its subscriber may make it, within the same deadline: a subscriber whose
+ * sends failed too many TLS handshakes lately (TlsHandshakeBudget) is not let near a host that has
+ * not verified here, as each such handshake can cost this process's event loop ~227 ms.
+ */
+async function verifyWhenLet(
+  mode: Exclude<VerifyMode, 'none'>,
+  candidate: Endpoint,
+  outbound: Outbound,
+  nowMs: number,
+  waitMs: number,
+  deadline: AbortSignal,
+): Promise<VerifyResult> {
+  const pass = outbound.tlsHandshakes ? await outbound.tlsHandshakes.pass(candidate.subscriberId, urlsConnectedTo(candidate)) : undefined;
+  if (pass && 'waitMs' in pass) {
+    const inS = Math.ceil(pass.waitMs / 1000);
+    return { ok: false, answered: `not tried: this subscriber's TLS handshakes failed too often lately; try again in ${inS} s` };
+  }
+  let outcome: TlsSendOutcome = 'other';
+  try {
+    // Waiting for the pass (behind the subscriber's own send to the same host) took from the deadline.
+    if (deadline.aborted) return { ok: false, answered: 'no answer (timeout)' };
+    const verified = await verifyWithin(mode, candidate, outbound, nowMs, waitMs, deadline);
+    outcome = verified.outcome;
+    return verified.result;
+  } finally {
+    pass?.settle(outcome);
+  }
+}
+
 /** The verification's steps, each given what is left of `waitMs` once `deadline` has started running. */
 async function verifyWithin(
   mode: Exclude<VerifyMode, 'none'>,
@@ -92,7 +110,7 @@ async function verifyWithin(
   nowMs: number,
   waitMs: number,
   deadline: AbortSignal,
-): Promise<VerifyResult> {
+): Promise<{ result: VerifyResult; outcome: TlsSendOutcome }> {
   const { dispatcher } = outbound;
   // The candidate as it is called: every timeout below comes from its timeoutMs.
   const endpoint = { ...candidate, timeoutMs: waitMs };
@@ -109,11 +127,11 @@ async function verifyWithin(
     // delivery. Each send gets what is left of the deadline, and none starts after it.
     const { result } = await outbound.auth.send(endpoint, req, { deadlineAt: nowMs + waitMs });
     if (result.kind === 'error') {
-      const answered = `no answer (${result.errorKind}: ${result.message})`;
-      return failedAtHandshake(result) ? { ok: false, answered, failedAtHandshake: true } : { ok: false, answered };
+      const outcome = failedAtHandshake(result) ? 'handshake_failed' : 'other';
+      return { result: { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` }, outcome };
     }
-    if (result.statusCode >= 200 && result.statusCode < 300) return { ok: true };
-    return { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` };
+    if (result.statusCode >= 200 && result.statusCode < 300) return { result: { ok: true }, outcome: 'answered' };
+    return { result: { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` }, outcome: 'answered' };
   }
   const challenge = randomBytes(16).toString('hex');
   const url = new URL(endpoint.url);
@@ -132,16 +150,16 @@ async function verifyWithin(
     if (mode === 'get') {
       // Only the status matters: a big or streaming body must not hold the API request open.
       discard(res.body);
-      return res.statusCode === 200 ? { ok: true } : { ok: false, answered: `HTTP ${res.statusCode} to GET (a 200 is needed)` };
+      const result: VerifyResult =
+        res.statusCode === 200 ? { ok: true } : { ok: false, answered: `HTTP ${res.statusCode} to GET (a 200 is needed)` };
+      return { result, outcome: 'answered' };
     }
     const body = await readAtMost(res.body, CHALLENGE_BODY_MAX_BYTES);
-    if (res.statusCode === 200 && body?.trim() === challenge) return { ok: true };
-    return { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` };
+    if (res.statusCode === 200 && body?.trim() === challenge) return { result: { ok: true }, outcome: 'answered' };
+    return { result: { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` }, outcome: 'answered' };
   } catch (err) {
-    const kind = errorKindOf(err, deadline);
-    return kind === 'tls'
-      ? { ok: false, answered: 'no answer (tls)', failedAtHandshake: true }
-      : { ok: false, answered: `no answer (${kind})` };
+    const result: VerifyResult = { ok: false, answered: `no answer (${errorKindOf(err, deadline)})` };
+    return { result, outcome: isHandshakeFailure(err) ? 'handshake_failed' : 'other' };
   }
 }
 

@@ -5,7 +5,7 @@ import { prepareDelivery } from './prepare';
 import type { ProcessorDeps } from './processor';
 import type { AddressSlots } from './scheduling/address-slots';
 import type { ReleaseSlot } from './scheduling/in-flight-cap';
-import { urlsConnectedTo } from './ssrf/tls-handshake-budget';
+import { urlsConnectedTo, type TlsSendOutcome } from './ssrf/tls-handshake-budget';
 import { failedAtHandshake, failedSend, type OutboundRequest, type SendResult } from './send';
 
 type SendAttemptDeps = Pick<
@@ -61,7 +61,7 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
     sent = await sendInSlots(deps, input);
     return sent;
   } finally {
-    pass?.settle(sent !== undefined && sent !== 'parked' && failedAtHandshake(sent.result));
+    pass?.settle(outcomeOf(sent));
   }
 }
 
@@ -104,6 +104,13 @@ async function sendInSlots(deps: SendAttemptDeps, input: SendAttemptInput): Prom
     if ('slot' in address) address.slot?.release();
     releaseLaneSlot?.();
   }
+}
+
+/** How a send ended, as its subscriber's TlsHandshakeBudget pass is told. */
+function outcomeOf(sent: SentAttempt | 'parked' | undefined): TlsSendOutcome {
+  if (sent === undefined || sent === 'parked') return 'other';
+  if (sent.result.kind === 'response') return 'answered';
+  return failedAtHandshake(sent.result) ? 'handshake_failed' : 'other';
 }
 
 /**

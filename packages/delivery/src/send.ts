@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES, type AttemptErrorKind } from '@hookrelay/contracts';
 import { ResponseLimitError } from './response-limit-error';
 import { dnsQueuedMsOf } from './ssrf/host-resolver';
+import { isHandshakeFailure } from './ssrf/tls-handshake-budget';
 
 export interface OutboundRequest {
   url: string;
@@ -33,8 +34,11 @@ export type SendResult =
        * its loop cached), so a 3,000 ms token timeout was recorded as 2,999 ms.
        */
       timedOut?: true;
-      /** Its OAuth token request failed at the token host's TLS handshake (the attempt's errorKind is `auth`). */
-      tlsFailed?: true;
+      /**
+       * Its connection (or its OAuth token request's) failed its TLS handshake: ended between TCP's
+       * connect and TLS's (markHandshakeFailed), whatever errorKind says (`tls`, `auth`, a reset).
+       */
+      handshakeFailed?: true;
     };
 
 /**
@@ -172,7 +176,7 @@ const RELEASE_WAIT_MS = 15_000;
 
 /** Whether `result` failed at a TLS handshake: the receiver's, or its OAuth token host's. */
 export function failedAtHandshake(result: SendResult): boolean {
-  return result.kind === 'error' && (result.errorKind === 'tls' || result.tlsFailed === true);
+  return result.kind === 'error' && result.handshakeFailed === true;
 }
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO_|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
@@ -192,7 +196,13 @@ function codeChain(err: unknown): string[] {
 /** A send that ended in `err` after `durationMs`, with no response: classified, its message cut to 300 characters. */
 export function failedSend(err: unknown, durationMs: number): SendResult {
   const dnsQueuedMs = dnsQueuedMsOf(err);
-  const result: SendResult = { kind: 'error', errorKind: errorKindOf(err), message: describe(err), durationMs };
+  const result: SendResult = {
+    kind: 'error',
+    errorKind: errorKindOf(err),
+    message: describe(err),
+    durationMs,
+    ...(isHandshakeFailure(err) ? { handshakeFailed: true as const } : {}),
+  };
   return dnsQueuedMs > 0 ? { ...result, dnsQueuedMs: Math.min(dnsQueuedMs, durationMs) } : result;
 }
 

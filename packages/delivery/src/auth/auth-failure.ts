@@ -12,13 +12,13 @@ export class AuthFailure extends Error {
    * behind other lookups (HostResolver), which say nothing of the endpoint. 0 when none.
    */
   readonly dnsQueuedMs: number;
-  /** The token host's TLS handshake failed (its certificate did not verify, or no cipher was shared). */
-  readonly tls: boolean;
+  /** The token request's connection failed its TLS handshake (markHandshakeFailed). */
+  readonly handshakeFailed: boolean;
 
-  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean; dnsQueuedMs?: number; tls?: boolean }) {
+  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean; dnsQueuedMs?: number; handshakeFailed?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.timedOut = options?.timedOut ?? false;
     this.dnsQueuedMs = options?.dnsQueuedMs ?? 0;
-    this.tls = options?.tls ?? false;
+    this.handshakeFailed = options?.handshakeFailed ?? false;
   }
 }

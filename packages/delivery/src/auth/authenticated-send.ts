@@ -176,9 +176,9 @@ export class AuthenticatedSender {
       const durationMs = this.options.now() - started;
       const failed: SendResult = { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs };
       if (!(err instanceof AuthFailure)) return failed;
-      if (err.timedOut) return { ...failed, timedOut: true };
-      if (err.tls) return { ...failed, tlsFailed: true };
-      return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : failed;
+      const handshake = err.handshakeFailed ? ({ handshakeFailed: true } as const) : {};
+      if (err.timedOut) return { ...failed, ...handshake, timedOut: true };
+      return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : { ...failed, ...handshake };
     }
   }
 

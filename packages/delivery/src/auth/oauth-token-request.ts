@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { EndpointAuth } from '@hookrelay/contracts';
 import { errorKindOf } from '../send';
+import { isHandshakeFailure } from '../ssrf/tls-handshake-budget';
 import { AuthFailure } from './auth-failure';
 
 export type ClientCredentialsAuth = Extract<EndpointAuth, { type: 'oauth2-client-credentials' }>;
@@ -85,7 +86,11 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   } catch (err) {
     if (err instanceof AuthFailure) throw err;
     const kind = errorKindOf(err, signal);
-    throw new AuthFailure(`token endpoint unreachable (${kind})`, { cause: err, timedOut: kind === 'timeout', tls: kind === 'tls' });
+    throw new AuthFailure(`token endpoint unreachable (${kind})`, {
+      cause: err,
+      timedOut: kind === 'timeout',
+      handshakeFailed: isHandshakeFailure(err),
+    });
   } finally {
     clearTimeout(deadline);
   }

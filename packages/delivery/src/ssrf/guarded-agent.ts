@@ -1,15 +1,14 @@
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { buildConnector, type Agent } from 'undici';
 import { SendableHeadersAgent } from '../sendable-headers';
 import { limitBytesReadPerRequest } from '../read-budget';
-import { errorKindOf } from '../send';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
 import type { HostResolver } from './host-resolver';
 import { OUTBOUND_TLS_CIPHERS, OUTBOUND_TLS_GROUPS } from './outbound-tls';
 import { SsrfBlockedError } from './ssrf-blocked-error';
-import { tlsOrigin, type TlsHandshakeBudget } from './tls-handshake-budget';
+import { markHandshakeFailed, tlsOrigin, type TlsHandshakeBudget } from './tls-handshake-budget';
 import type { LookupFn, SsrfPolicy } from './types';
 
 export interface GuardedAgentOptions {
@@ -38,6 +37,15 @@ export interface GuardedAgentOptions {
    */
   tlsHandshakes?: TlsHandshakeBudget;
 }
+
+/**
+ * buildConnector's connector as undici implements it: it hands back the socket it began (typed as
+ * returning nothing when given a callback), whose TCP `connect` marks where the handshake starts.
+ */
+type ConnectReturningSocket = (
+  options: buildConnector.Options,
+  callback: buildConnector.Callback,
+) => (Socket & { once(event: 'connect', listener: () => void): unknown }) | undefined;
 
 /**
  * undici keeps an idle socket as long as the receiver's `Keep-Alive: timeout=` says, up to its own
@@ -98,14 +106,22 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
         return;
       }
     }
-    connectVetted(options, (err, socket) => {
-      const origin = opts.tlsHandshakes ? tlsOrigin(options.protocol, options.hostname, options.port) : null;
-      if (origin !== null && (!err || errorKindOf(err) === 'tls')) opts.tlsHandshakes?.handshake(origin, !err);
+    const origin = tlsOrigin(options.protocol, options.hostname, options.port);
+    // Between TCP's connect and TLS's is the handshake: a connection that ends there failed it,
+    // whatever the error says (a chain that does not verify, a reset once the chain was sent, a
+    // stall), and the chain may have been checked already (TlsHandshakeBudget).
+    let tcpConnected = false;
+    const socket = (connectVetted as unknown as ConnectReturningSocket)(options, (err, socket) => {
+      if (origin !== null && (!err || tcpConnected)) {
+        if (err) markHandshakeFailed(err);
+        opts.tlsHandshakes?.handshake(origin, !err);
+      }
       if (err) return callback(err, null);
       // Before undici's own listeners, which it adds once this callback hands the socket over.
       limitBytesReadPerRequest(socket);
       callback(null, socket);
     });
+    socket?.once('connect', () => (tcpConnected = true));
   };
 
   const keepAliveMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;

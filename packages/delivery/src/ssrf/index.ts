@@ -7,10 +7,13 @@ export { HostResolver, type HostResolverOptions } from './host-resolver';
 export { SsrfBlockedError } from './ssrf-blocked-error';
 export {
   DEFAULT_TLS_HANDSHAKE_BUDGET,
+  isHandshakeFailure,
+  markHandshakeFailed,
   TlsHandshakeBudget,
   tlsOrigin,
   urlsConnectedTo,
   type TlsHandshakeBudgetOptions,
   type TlsPass,
+  type TlsSendOutcome,
 } from './tls-handshake-budget';
 export type { LookupFn, ResolvedAddress, SsrfPolicy } from './types';

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { EndpointAuth } from '@hookrelay/contracts';
 import {
   buildEndpoint,
@@ -128,5 +130,39 @@ describe('a subscriber whose OAuth token host presents a certificate that does n
     expect(await h.store.deliveries.attempts(third)).toEqual([]);
     expect(tokenHost.connections).toBe(2);
     expect(receiver.requests).toHaveLength(0);
+  }, 20_000);
+});
+
+describe('a subscriber whose receiver resets each connection once the handshake has begun', () => {
+  // The chain is checked as soon as it arrives; a server can send it and reset before TLS ends,
+  // which Node reports as ECONNRESET, not as a TLS error. It is a failed handshake all the same.
+  const h = useEngineHarness({ ca: trusted.cert, unverifiedTls: { burst: BURST, perMinute: 0.0001 } }, 'each');
+  let connections = 0;
+  const resetting = useFixture(
+    async () => {
+      connections = 0;
+      const server = createServer((socket) => {
+        connections++;
+        socket.once('data', () => socket.resetAndDestroy());
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server;
+    },
+    (server: Server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    'each',
+  );
+
+  it('is charged for each, and its deliveries past BURST wait unsent', async () => {
+    const { port } = resetting.address() as AddressInfo;
+    const endpoint = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url: `https://127.0.0.1:${port}/a`, retry: ONCE }));
+    const ids = await Promise.all(Array.from({ length: 8 }, () => h.enqueue(buildEvent({ subscriberId: 'sub_a' }), endpoint)));
+    await waitUntil(async () => (await h.metricValue('hookrelay_deliveries_parked_total', { reason: 'tls' })) >= 1, 'a delivery parked');
+    await waitUntil(
+      async () => (await Promise.all(ids.map((id) => h.store.deliveries.get(id)))).filter((d) => d?.state === 'failed').length === BURST,
+      'BURST deliveries failed',
+    );
+    expect(connections).toBe(BURST);
+    const attempted = (await Promise.all(ids.map((id) => h.store.deliveries.attempts(id)))).filter((a) => a.length > 0);
+    expect(attempted.map((a) => a.map((x) => x.errorKind))).toEqual(Array.from({ length: BURST }, () => ['connection_reset']));
   }, 20_000);
 });

@@ -1,25 +1,40 @@
-import { DEFAULT_TLS_HANDSHAKE_BUDGET, TlsHandshakeBudget, tlsOrigin } from './tls-handshake-budget';
+import {
+  DEFAULT_TLS_HANDSHAKE_BUDGET,
+  isHandshakeFailure,
+  markHandshakeFailed,
+  TlsHandshakeBudget,
+  tlsOrigin,
+  type TlsPass,
+} from './tls-handshake-budget';
 
 const BAD = 'https://bad.example:8443/hook';
+const BAD_ORIGIN = 'https://bad.example:8443';
 const GOOD = 'https://good.example/hook';
+const GOOD_ORIGIN = 'https://good.example:443';
 
-function budget(options: { burst?: number; perMinute?: number; maxOrigins?: number } = {}) {
+function budget(options: { burst?: number; perMinute?: number; maxOrigins?: number; failureMemoryMs?: number } = {}) {
   let clock = 1_000_000;
   const b = new TlsHandshakeBudget({ burst: 2, perMinute: 6, ...options, now: () => clock });
   return { b, advance: (ms: number) => (clock += ms) };
 }
 
-/** A pass that failed its handshake, as a send that reached a hostile chain settles it. */
-async function fail(b: TlsHandshakeBudget, subscriberId: string, url = BAD): Promise<void> {
-  const pass = await b.pass(subscriberId, [url]);
-  if ('waitMs' in pass) throw new Error(`no pass: wait ${pass.waitMs} ms`);
-  pass.settle(true);
+function passOf(got: TlsPass | { waitMs: number }): TlsPass {
+  if ('waitMs' in got) throw new Error(`no pass: wait ${got.waitMs} ms`);
+  return got;
 }
 
+/** A send that failed its handshake, as the dispatcher and the attempt report it. */
+async function fail(b: TlsHandshakeBudget, subscriberId: string, url = BAD): Promise<void> {
+  const pass = passOf(await b.pass(subscriberId, [url]));
+  b.handshake(tlsOrigin('https:', new URL(url).hostname, new URL(url).port)!, false);
+  pass.settle('handshake_failed');
+}
+
+/** 0 when a send would go now (it then ends without reaching the host), else how long it must wait. */
 async function waitOf(b: TlsHandshakeBudget, subscriberId: string, urls: string[]): Promise<number> {
-  const pass = await b.pass(subscriberId, urls);
-  if ('waitMs' in pass) return pass.waitMs;
-  pass.settle(false);
+  const got = await b.pass(subscriberId, urls);
+  if ('waitMs' in got) return got.waitMs;
+  got.settle('other');
   return 0;
 }
 
@@ -43,55 +58,62 @@ describe('TlsHandshakeBudget', () => {
     expect(await waitOf(b, 'sub_a', [BAD])).toBe(0);
   });
 
-  it('sets a handshake aside for each send in flight to a host not known to verify, and gives it back when it did not fail', async () => {
+  it('sets a handshake aside for each send in flight to a host not known to verify, and gives it back unless it failed one', async () => {
     const { b } = budget();
-    const one = await b.pass('sub_a', ['https://one.example/']);
-    const two = await b.pass('sub_a', ['https://two.example/']);
+    const one = passOf(await b.pass('sub_a', ['https://one.example/']));
+    const two = passOf(await b.pass('sub_a', ['https://two.example/']));
     // Both still in flight: a third side by side would overrun the burst of 2.
     expect(await b.pass('sub_a', ['https://three.example/'])).toEqual({ waitMs: 10_000 });
-    if ('waitMs' in one || 'waitMs' in two) throw new Error('expected passes');
-    one.settle(false);
-    one.settle(true); // settled once: the second call changes nothing
+    one.settle('other');
+    one.settle('handshake_failed'); // settled once: the second call changes nothing
     expect(await waitOf(b, 'sub_a', ['https://three.example/'])).toBe(0);
-    two.settle(true);
+    two.settle('handshake_failed');
     expect(await waitOf(b, 'sub_a', ['https://four.example/'])).toBe(0);
     await fail(b, 'sub_a', 'https://five.example/');
     expect(await waitOf(b, 'sub_a', ['https://six.example/'])).toBeGreaterThan(0);
   });
 
-  it('holds the sends behind the first to a host not known to verify until its handshake ends', async () => {
+  it("holds a subscriber's sends behind its first to a host not known to verify until that one's handshake ends", async () => {
     const { b } = budget({ burst: 1 });
-    const first = await b.pass('sub_a', [GOOD]);
-    let behindGot: Awaited<ReturnType<TlsHandshakeBudget['pass']>> | undefined;
+    const first = passOf(await b.pass('sub_a', [GOOD]));
+    let behindGot: TlsPass | { waitMs: number } | undefined;
     const behind = b.pass('sub_a', [GOOD]).then((p) => (behindGot = p));
     await new Promise((r) => setImmediate(r));
     expect(behindGot).toBeUndefined();
     // The connector saw the first one's handshake verify: the one behind goes without setting any aside.
-    b.handshake('https://good.example:443', true);
+    b.handshake(GOOD_ORIGIN, true);
     await behind;
-    expect(behindGot).toBeDefined();
-    expect(behindGot && 'settle' in behindGot).toBe(true);
-    if ('waitMs' in first) throw new Error('expected a pass');
-    first.settle(false);
-    // The burst of 1 is whole again: two failures on another host fit one at a time only.
+    passOf(behindGot!).settle('answered');
+    first.settle('answered');
+    // The burst of 1 is whole again.
     await fail(b, 'sub_a');
     expect(await waitOf(b, 'sub_a', [BAD])).toBeGreaterThan(0);
   });
 
+  it("does not hold one subscriber's send behind another subscriber's that is trying the same host", async () => {
+    const { b } = budget();
+    const trying = passOf(await b.pass('sub_a', [GOOD]));
+    // sub_a's send may wait long before it connects (a lane slot, its token): sub_b goes on its own.
+    const other = await Promise.race([b.pass('sub_b', [GOOD]), new Promise<'held'>((r) => setTimeout(() => r('held'), 50))]);
+    expect(other !== 'held' && 'settle' in other).toBe(true);
+    // The connector's word on the handshake frees every subscriber's sends behind it.
+    const behind = b.pass('sub_a', [GOOD]);
+    b.handshake(GOOD_ORIGIN, true);
+    expect('settle' in (await behind)).toBe(true);
+    trying.settle('answered');
+  });
+
   it('lets the sends behind a failed handshake go one at a time, each with a handshake of its own to spend', async () => {
     const { b } = budget({ burst: 2 });
-    const first = await b.pass('sub_a', [BAD]);
-    const got: Array<Awaited<ReturnType<TlsHandshakeBudget['pass']>>> = [];
+    const first = passOf(await b.pass('sub_a', [BAD]));
+    const got: Array<TlsPass | { waitMs: number }> = [];
     const behind = [1, 2, 3].map(() => b.pass('sub_a', [BAD]).then((p) => got.push(p)));
-    b.handshake('https://bad.example:8443', false);
-    if ('waitMs' in first) throw new Error('expected a pass');
-    first.settle(true);
+    b.handshake(BAD_ORIGIN, false);
+    first.settle('handshake_failed');
     // One of them tries next (the last handshake left), the others behind it.
     await new Promise((r) => setImmediate(r));
     expect(got).toHaveLength(1);
-    const second = got[0]!;
-    if ('waitMs' in second) throw new Error('expected a pass');
-    second.settle(true);
+    passOf(got[0]!).settle('handshake_failed');
     await Promise.all(behind);
     expect(got.slice(1)).toEqual([{ waitMs: 10_000 }, { waitMs: 10_000 }]);
   });
@@ -104,49 +126,82 @@ describe('TlsHandshakeBudget', () => {
     expect(await waitOf(b, 'sub_b', [BAD])).toBe(0);
   });
 
-  it('lets an over-budget subscriber reach plain HTTP and origins whose last handshake verified', async () => {
+  it('lets an over-budget subscriber reach plain HTTP and hosts that verified', async () => {
     const { b } = budget();
     await fail(b, 'sub_a');
     await fail(b, 'sub_a');
     expect(await waitOf(b, 'sub_a', ['http://plain.example/hook'])).toBe(0);
     expect(await waitOf(b, 'sub_a', [GOOD])).toBeGreaterThan(0); // never reached here: not known to verify
-    b.handshake('https://good.example:443', true);
+    b.handshake(GOOD_ORIGIN, true);
     expect(await waitOf(b, 'sub_a', [GOOD])).toBe(0);
     // Every host of the send counts: a verified receiver with an unverified token URL waits.
     expect(await waitOf(b, 'sub_a', [GOOD, BAD])).toBeGreaterThan(0);
-    // A verified origin that then fails is unverified again.
-    b.handshake('https://good.example:443', false);
-    expect(await waitOf(b, 'sub_a', [GOOD])).toBeGreaterThan(0);
   });
 
-  it('charges a failure on a host that had verified after the fact', async () => {
+  it('takes a send that was answered as proof its host verified (a kept-alive connection needs no handshake)', async () => {
+    const { b } = budget({ burst: 1 });
+    passOf(await b.pass('sub_a', [GOOD])).settle('answered');
+    await fail(b, 'sub_a');
+    expect(await waitOf(b, 'sub_a', [GOOD])).toBe(0);
+  });
+
+  it('keeps charging a host that failed lately even once it verifies again, until failureMemoryMs has passed', async () => {
+    const { b, advance } = budget({ failureMemoryMs: 60_000 });
+    await fail(b, 'sub_a', GOOD);
+    // Alternating: a handshake that verifies does not make the host free again.
+    b.handshake(GOOD_ORIGIN, true);
+    const one = passOf(await b.pass('sub_a', [GOOD]));
+    // The one failure left is set aside by the send in flight; a second side by side waits.
+    expect(await b.pass('sub_a', [GOOD])).toMatchObject({ waitMs: expect.any(Number) });
+    one.settle('answered');
+    advance(60_000);
+    await fail(b, 'sub_a', BAD);
+    await fail(b, 'sub_a', BAD);
+    // Over budget, and GOOD's failure is a minute old: it is free again.
+    expect(await waitOf(b, 'sub_a', [GOOD])).toBe(0);
+  });
+
+  it('charges a failure on a host known to verify after the fact', async () => {
     const { b } = budget();
-    b.handshake('https://good.example:443', true);
-    for (let i = 0; i < 2; i++) await fail(b, 'sub_a', GOOD);
-    b.handshake('https://good.example:443', false);
-    expect(await waitOf(b, 'sub_a', [GOOD])).toBe(10_000);
+    b.handshake(GOOD_ORIGIN, true);
+    for (let i = 0; i < 2; i++) {
+      const pass = passOf(await b.pass('sub_a', [GOOD]));
+      pass.settle('handshake_failed');
+    }
+    expect(await waitOf(b, 'sub_a', [BAD])).toBe(10_000);
   });
 
-  it('forgets the least recently told origin past maxOrigins', async () => {
-    const { b } = budget({ maxOrigins: 2 });
-    await fail(b, 'sub_a');
-    await fail(b, 'sub_a');
-    b.handshake(tlsOrigin('https:', 'a.example', '')!, true);
-    b.handshake(tlsOrigin('https:', 'b.example', '')!, true);
-    b.handshake(tlsOrigin('https:', 'a.example', '')!, true); // told again: the most recent
-    b.handshake(tlsOrigin('https:', 'c.example', '')!, true);
-    expect(await waitOf(b, 'sub_a', ['https://a.example/'])).toBe(0);
-    expect(await waitOf(b, 'sub_a', ['https://c.example/'])).toBe(0);
-    expect(await waitOf(b, 'sub_a', ['https://b.example/'])).toBeGreaterThan(0);
+  it('forgets the least recently used host past maxOrigins', async () => {
+    const { b } = budget({ maxOrigins: 3 });
+    // sub_x spends its burst: from now on a forgotten host makes it wait.
+    await fail(b, 'sub_x', 'https://x1.example/');
+    await fail(b, 'sub_x', 'https://x2.example/');
+    b.handshake('https://a.example:443', true);
+    b.handshake('https://b.example:443', true); // x1 is forgotten
+    expect(await waitOf(b, 'sub_x', ['https://a.example/'])).toBe(0); // used: the most recent now
+    b.handshake('https://c.example:443', true); // x2 is forgotten
+    b.handshake('https://d.example:443', true); // b, not a: a was used after b was told
+    expect(await waitOf(b, 'sub_x', ['https://a.example/'])).toBe(0);
+    expect(await waitOf(b, 'sub_x', ['https://b.example/'])).toBeGreaterThan(0);
   });
 
-  it("names an origin as a URL and undici's connector options both do", () => {
+  it("names a host as a URL and undici's connector options both do", () => {
     const url = new URL('https://Example.COM/x');
     expect(tlsOrigin(url.protocol, url.hostname, url.port)).toBe(tlsOrigin('https:', 'example.com', ''));
     expect(tlsOrigin('https:', 'example.com', '')).toBe('https://example.com:443');
-    const v6 = new URL('https://[::1]:8443/x');
-    expect(tlsOrigin(v6.protocol, v6.hostname, v6.port)).toBe('https://[::1]:8443');
+    const v6 = new URL('https://[2001:DB8::1]:8443/x');
+    expect(tlsOrigin(v6.protocol, v6.hostname, v6.port)).toBe('https://[2001:db8::1]:8443');
+    // undici hands its connector the address without brackets.
+    expect(tlsOrigin('https:', '2001:db8::1', 8443)).toBe('https://[2001:db8::1]:8443');
     expect(tlsOrigin('http:', 'example.com', '80')).toBeNull();
+  });
+
+  it('finds a failed handshake however the error that reports it was wrapped', () => {
+    const err = new Error('socket hang up');
+    expect(isHandshakeFailure(err)).toBe(false);
+    markHandshakeFailed(err);
+    expect(isHandshakeFailure(err)).toBe(true);
+    expect(isHandshakeFailure(new Error('token endpoint unreachable', { cause: err }))).toBe(true);
   });
 
   it('refuses a bound that could never let a handshake through', () => {
