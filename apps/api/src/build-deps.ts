@@ -83,7 +83,8 @@ export async function buildApiDeps(options: BuildApiDepsOptions): Promise<{ deps
   const store = createStore({ redis, prefix: options.keyPrefix, retentionMs: options.retentionMs, now, secrets: options.secrets });
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const resolver = new HostResolver({ resolve: options.resolve, now });
-  // A dispatcher given (tests) tells it nothing: every HTTPS host counts as unverified there.
+  // A dispatcher given (tests) tells it of no handshake: a host counts as verified only once a send
+  // to it is answered, and no failure is charged (its connector marks none).
   const tlsHandshakes = new TlsHandshakeBudget({ ...options.unverifiedTls, now });
   const dispatcher =
     options.dispatcher ?? createGuardedAgent({ allowPrivate: options.policy.allowPrivateTargets }, { resolver, tlsHandshakes });

@@ -3,10 +3,9 @@ import { request, type Dispatcher } from 'undici';
 import { USER_AGENT, type Endpoint, type StoredEvent } from '@hookrelay/contracts';
 import {
   errorKindOf,
-  failedAtHandshake,
   prepareDelivery,
   staticAuthHeaders,
-  isHandshakeFailure,
+  handshakeFailureOf,
   urlsConnectedTo,
   type AuthenticatedSender,
   type TlsHandshakeBudget,
@@ -90,7 +89,7 @@ async function verifyWhenLet(
     const inS = Math.ceil(pass.waitMs / 1000);
     return { ok: false, answered: `not tried: this subscriber's TLS handshakes failed too often lately; try again in ${inS} s` };
   }
-  let outcome: TlsSendOutcome = 'other';
+  let outcome: TlsSendOutcome = { kind: 'other' };
   try {
     // Waiting for the pass (behind the subscriber's own send to the same host) took from the deadline.
     if (deadline.aborted) return { ok: false, answered: 'no answer (timeout)' };
@@ -127,11 +126,14 @@ async function verifyWithin(
     // delivery. Each send gets what is left of the deadline, and none starts after it.
     const { result } = await outbound.auth.send(endpoint, req, { deadlineAt: nowMs + waitMs });
     if (result.kind === 'error') {
-      const outcome = failedAtHandshake(result) ? 'handshake_failed' : 'other';
+      const outcome: TlsSendOutcome = result.handshakeFailed
+        ? { kind: 'handshake_failed', failure: result.handshakeFailed }
+        : { kind: 'other' };
       return { result: { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` }, outcome };
     }
-    if (result.statusCode >= 200 && result.statusCode < 300) return { result: { ok: true }, outcome: 'answered' };
-    return { result: { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` }, outcome: 'answered' };
+    const answered = { kind: 'answered' } as const;
+    if (result.statusCode >= 200 && result.statusCode < 300) return { result: { ok: true }, outcome: answered };
+    return { result: { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` }, outcome: answered };
   }
   const challenge = randomBytes(16).toString('hex');
   const url = new URL(endpoint.url);
@@ -152,14 +154,18 @@ async function verifyWithin(
       discard(res.body);
       const result: VerifyResult =
         res.statusCode === 200 ? { ok: true } : { ok: false, answered: `HTTP ${res.statusCode} to GET (a 200 is needed)` };
-      return { result, outcome: 'answered' };
+      return { result, outcome: { kind: 'answered' } };
     }
     const body = await readAtMost(res.body, CHALLENGE_BODY_MAX_BYTES);
-    if (res.statusCode === 200 && body?.trim() === challenge) return { result: { ok: true }, outcome: 'answered' };
-    return { result: { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` }, outcome: 'answered' };
+    if (res.statusCode === 200 && body?.trim() === challenge) return { result: { ok: true }, outcome: { kind: 'answered' } };
+    return {
+      result: { ok: false, answered: `HTTP ${res.statusCode} with a body that is not the challenge` },
+      outcome: { kind: 'answered' },
+    };
   } catch (err) {
     const result: VerifyResult = { ok: false, answered: `no answer (${errorKindOf(err, deadline)})` };
-    return { result, outcome: isHandshakeFailure(err) ? 'handshake_failed' : 'other' };
+    const failure = handshakeFailureOf(err);
+    return { result, outcome: failure ? { kind: 'handshake_failed', failure } : { kind: 'other' } };
   }
 }
 

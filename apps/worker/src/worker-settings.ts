@@ -37,10 +37,10 @@ export const workerSettingsSchema = z.object({
   /** Connections per receiver origin. */
   WORKER_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(64),
   /**
-   * Failed TLS handshakes (a certificate that does not verify, no shared cipher) one subscriber's
-   * sends may cause at once, per process (a worker's deliveries; an API's test sends and endpoint
-   * verifications); past them, its sends to hosts that have not verified in that process wait for
-   * the refill below (a delivery is parked; a test send or verification is refused). A hostile
+   * Failed TLS handshakes (connections that ended between TCP's connect and TLS's: a certificate
+   * that does not verify, no shared cipher, a reset) one subscriber's sends may cause at once, per
+   * process (a worker's deliveries; an API's test sends and endpoint verifications); past them, its
+   * sends to hosts not known to verify in that process wait for the refill below (a delivery is parked; a test send or verification is refused). A hostile
    * certificate chain costs the event loop up to ~227 ms a handshake.
    */
   HOOKRELAY_UNVERIFIED_TLS_BURST: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_TLS_HANDSHAKE_BUDGET.burst),

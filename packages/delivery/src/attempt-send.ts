@@ -6,7 +6,7 @@ import type { ProcessorDeps } from './processor';
 import type { AddressSlots } from './scheduling/address-slots';
 import type { ReleaseSlot } from './scheduling/in-flight-cap';
 import { urlsConnectedTo, type TlsSendOutcome } from './ssrf/tls-handshake-budget';
-import { failedAtHandshake, failedSend, type OutboundRequest, type SendResult } from './send';
+import { failedSend, type OutboundRequest, type SendResult } from './send';
 
 type SendAttemptDeps = Pick<
   ProcessorDeps,
@@ -108,9 +108,10 @@ async function sendInSlots(deps: SendAttemptDeps, input: SendAttemptInput): Prom
 
 /** How a send ended, as its subscriber's TlsHandshakeBudget pass is told. */
 function outcomeOf(sent: SentAttempt | 'parked' | undefined): TlsSendOutcome {
-  if (sent === undefined || sent === 'parked') return 'other';
-  if (sent.result.kind === 'response') return 'answered';
-  return failedAtHandshake(sent.result) ? 'handshake_failed' : 'other';
+  if (sent === undefined || sent === 'parked') return { kind: 'other' };
+  const { result } = sent;
+  if (result.kind === 'response') return { kind: 'answered' };
+  return result.handshakeFailed ? { kind: 'handshake_failed', failure: result.handshakeFailed } : { kind: 'other' };
 }
 
 /**

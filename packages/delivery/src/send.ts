@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES, type AttemptErrorKind } from '@hookrelay/contracts';
 import { ResponseLimitError } from './response-limit-error';
 import { dnsQueuedMsOf } from './ssrf/host-resolver';
-import { isHandshakeFailure } from './ssrf/tls-handshake-budget';
+import { handshakeFailureOf } from './ssrf/tls-handshake-budget';
 
 export interface OutboundRequest {
   url: string;
@@ -36,9 +36,10 @@ export type SendResult =
       timedOut?: true;
       /**
        * Its connection (or its OAuth token request's) failed its TLS handshake: ended between TCP's
-       * connect and TLS's (markHandshakeFailed), whatever errorKind says (`tls`, `auth`, a reset).
+       * connect and TLS's, whatever errorKind says (`tls`, `auth`, a reset). The error the
+       * dispatcher marked (markHandshakeFailed): sends that waited on one connection share it.
        */
-      handshakeFailed?: true;
+      handshakeFailed?: object;
     };
 
 /**
@@ -88,7 +89,13 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
       decided ??= result;
       done();
     };
-    const fail = (err: unknown): void => settle(failedSend(err, clock() - started));
+    const fail = (err: unknown): void => {
+      // Decided by the deadline while its connection was still being made: a handshake that then
+      // failed is still the attempt's (TlsHandshakeBudget charges it).
+      const handshakeFailed = handshakeFailureOf(err);
+      if (decided?.kind === 'error' && handshakeFailed && !decided.handshakeFailed) decided = { ...decided, handshakeFailed };
+      settle(failedSend(err, clock() - started));
+    };
     const answer = (): void =>
       settle({
         kind: 'response',
@@ -174,11 +181,6 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
  */
 const RELEASE_WAIT_MS = 15_000;
 
-/** Whether `result` failed at a TLS handshake: the receiver's, or its OAuth token host's. */
-export function failedAtHandshake(result: SendResult): boolean {
-  return result.kind === 'error' && result.handshakeFailed === true;
-}
-
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO_|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
 
 function codeChain(err: unknown): string[] {
@@ -196,12 +198,13 @@ function codeChain(err: unknown): string[] {
 /** A send that ended in `err` after `durationMs`, with no response: classified, its message cut to 300 characters. */
 export function failedSend(err: unknown, durationMs: number): SendResult {
   const dnsQueuedMs = dnsQueuedMsOf(err);
+  const handshakeFailed = handshakeFailureOf(err);
   const result: SendResult = {
     kind: 'error',
     errorKind: errorKindOf(err),
     message: describe(err),
     durationMs,
-    ...(isHandshakeFailure(err) ? { handshakeFailed: true as const } : {}),
+    ...(handshakeFailed ? { handshakeFailed } : {}),
   };
   return dnsQueuedMs > 0 ? { ...result, dnsQueuedMs: Math.min(dnsQueuedMs, durationMs) } : result;
 }

@@ -12,13 +12,13 @@ export class AuthFailure extends Error {
    * behind other lookups (HostResolver), which say nothing of the endpoint. 0 when none.
    */
   readonly dnsQueuedMs: number;
-  /** The token request's connection failed its TLS handshake (markHandshakeFailed). */
-  readonly handshakeFailed: boolean;
+  /** The token request's connection failed its TLS handshake: the error the dispatcher marked (markHandshakeFailed). */
+  readonly handshakeFailed: object | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean; dnsQueuedMs?: number; handshakeFailed?: boolean }) {
+  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean; dnsQueuedMs?: number; handshakeFailed?: object }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.timedOut = options?.timedOut ?? false;
     this.dnsQueuedMs = options?.dnsQueuedMs ?? 0;
-    this.handshakeFailed = options?.handshakeFailed ?? false;
+    this.handshakeFailed = options?.handshakeFailed;
   }
 }

@@ -176,7 +176,7 @@ export class AuthenticatedSender {
       const durationMs = this.options.now() - started;
       const failed: SendResult = { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs };
       if (!(err instanceof AuthFailure)) return failed;
-      const handshake = err.handshakeFailed ? ({ handshakeFailed: true } as const) : {};
+      const handshake = err.handshakeFailed ? { handshakeFailed: err.handshakeFailed } : {};
       if (err.timedOut) return { ...failed, ...handshake, timedOut: true };
       return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : { ...failed, ...handshake };
     }

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { EndpointAuth } from '@hookrelay/contracts';
 import { errorKindOf } from '../send';
-import { isHandshakeFailure } from '../ssrf/tls-handshake-budget';
+import { handshakeFailureOf } from '../ssrf/tls-handshake-budget';
 import { AuthFailure } from './auth-failure';
 
 export type ClientCredentialsAuth = Extract<EndpointAuth, { type: 'oauth2-client-credentials' }>;
@@ -89,7 +89,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     throw new AuthFailure(`token endpoint unreachable (${kind})`, {
       cause: err,
       timedOut: kind === 'timeout',
-      handshakeFailed: isHandshakeFailure(err),
+      handshakeFailed: handshakeFailureOf(err),
     });
   } finally {
     clearTimeout(deadline);

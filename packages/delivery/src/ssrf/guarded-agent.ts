@@ -113,7 +113,7 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
     let tcpConnected = false;
     const socket = (connectVetted as unknown as ConnectReturningSocket)(options, (err, socket) => {
       if (origin !== null && (!err || tcpConnected)) {
-        if (err) markHandshakeFailed(err);
+        if (err) markHandshakeFailed(err, origin);
         opts.tlsHandshakes?.handshake(origin, !err);
       }
       if (err) return callback(err, null);

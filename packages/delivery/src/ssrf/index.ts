@@ -7,7 +7,7 @@ export { HostResolver, type HostResolverOptions } from './host-resolver';
 export { SsrfBlockedError } from './ssrf-blocked-error';
 export {
   DEFAULT_TLS_HANDSHAKE_BUDGET,
-  isHandshakeFailure,
+  handshakeFailureOf,
   markHandshakeFailed,
   TlsHandshakeBudget,
   tlsOrigin,

@@ -135,15 +135,17 @@ describe('a subscriber whose OAuth token host presents a certificate that does n
 
 describe('a subscriber whose receiver resets each connection once the handshake has begun', () => {
   // The chain is checked as soon as it arrives; a server can send it and reset before TLS ends,
-  // which Node reports as ECONNRESET, not as a TLS error. It is a failed handshake all the same.
+  // which Node reports as ECONNRESET, not as a TLS error. It is a failed handshake all the same,
+  // and so is one that fails after the attempt's own deadline has passed.
   const h = useEngineHarness({ ca: trusted.cert, unverifiedTls: { burst: BURST, perMinute: 0.0001 } }, 'each');
   let connections = 0;
+  let resetAfterMs = 0;
   const resetting = useFixture(
     async () => {
       connections = 0;
       const server = createServer((socket) => {
         connections++;
-        socket.once('data', () => socket.resetAndDestroy());
+        socket.once('data', () => setTimeout(() => socket.resetAndDestroy(), resetAfterMs));
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return server;
@@ -152,9 +154,10 @@ describe('a subscriber whose receiver resets each connection once the handshake 
     'each',
   );
 
-  it('is charged for each, and its deliveries past BURST wait unsent', async () => {
+  async function sendEight(timeoutMs: number): Promise<string[]> {
     const { port } = resetting.address() as AddressInfo;
-    const endpoint = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url: `https://127.0.0.1:${port}/a`, retry: ONCE }));
+    const url = `https://127.0.0.1:${port}/a`;
+    const endpoint = await h.saveEndpoint(buildEndpoint({ subscriberId: 'sub_a', url, retry: ONCE, timeoutMs }));
     const ids = await Promise.all(Array.from({ length: 8 }, () => h.enqueue(buildEvent({ subscriberId: 'sub_a' }), endpoint)));
     await waitUntil(async () => (await h.metricValue('hookrelay_deliveries_parked_total', { reason: 'tls' })) >= 1, 'a delivery parked');
     await waitUntil(
@@ -163,6 +166,16 @@ describe('a subscriber whose receiver resets each connection once the handshake 
     );
     expect(connections).toBe(BURST);
     const attempted = (await Promise.all(ids.map((id) => h.store.deliveries.attempts(id)))).filter((a) => a.length > 0);
-    expect(attempted.map((a) => a.map((x) => x.errorKind))).toEqual(Array.from({ length: BURST }, () => ['connection_reset']));
+    return attempted.map((a) => a.map((x) => x.errorKind).join());
+  }
+
+  it('is charged for each, and its deliveries past BURST wait unsent', async () => {
+    resetAfterMs = 0;
+    expect(await sendEight(10_000)).toEqual(Array.from({ length: BURST }, () => 'connection_reset'));
+  }, 20_000);
+
+  it('is charged for a handshake that fails after the attempt timed out', async () => {
+    resetAfterMs = 300;
+    expect(await sendEight(50)).toEqual(Array.from({ length: BURST }, () => 'timeout'));
   }, 20_000);
 });

@@ -1,10 +1,11 @@
 import {
   DEFAULT_TLS_HANDSHAKE_BUDGET,
-  isHandshakeFailure,
+  handshakeFailureOf,
   markHandshakeFailed,
   TlsHandshakeBudget,
   tlsOrigin,
   type TlsPass,
+  type TlsSendOutcome,
 } from './tls-handshake-budget';
 
 const BAD = 'https://bad.example:8443/hook';
@@ -23,18 +24,32 @@ function passOf(got: TlsPass | { waitMs: number }): TlsPass {
   return got;
 }
 
-/** A send that failed its handshake, as the dispatcher and the attempt report it. */
+const ANSWERED: TlsSendOutcome = { kind: 'answered' };
+const OTHER: TlsSendOutcome = { kind: 'other' };
+
+function originOfUrl(url: string): string {
+  return tlsOrigin('https:', new URL(url).hostname, new URL(url).port)!;
+}
+
+/** A failed handshake with `url`'s host, as the dispatcher's connector reports it and marks its error. */
+function failedWith(b: TlsHandshakeBudget, url: string): TlsSendOutcome {
+  const err = new Error('socket disconnected before secure TLS connection was established');
+  markHandshakeFailed(err, originOfUrl(url));
+  b.handshake(originOfUrl(url), false);
+  return { kind: 'handshake_failed', failure: err };
+}
+
+/** A send that failed its handshake. */
 async function fail(b: TlsHandshakeBudget, subscriberId: string, url = BAD): Promise<void> {
   const pass = passOf(await b.pass(subscriberId, [url]));
-  b.handshake(tlsOrigin('https:', new URL(url).hostname, new URL(url).port)!, false);
-  pass.settle('handshake_failed');
+  pass.settle(failedWith(b, url));
 }
 
 /** 0 when a send would go now (it then ends without reaching the host), else how long it must wait. */
 async function waitOf(b: TlsHandshakeBudget, subscriberId: string, urls: string[]): Promise<number> {
   const got = await b.pass(subscriberId, urls);
   if ('waitMs' in got) return got.waitMs;
-  got.settle('other');
+  got.settle(OTHER);
   return 0;
 }
 
@@ -64,10 +79,10 @@ describe('TlsHandshakeBudget', () => {
     const two = passOf(await b.pass('sub_a', ['https://two.example/']));
     // Both still in flight: a third side by side would overrun the burst of 2.
     expect(await b.pass('sub_a', ['https://three.example/'])).toEqual({ waitMs: 10_000 });
-    one.settle('other');
-    one.settle('handshake_failed'); // settled once: the second call changes nothing
+    one.settle(OTHER);
+    one.settle(failedWith(b, 'https://one.example/')); // settled once: the second call changes nothing
     expect(await waitOf(b, 'sub_a', ['https://three.example/'])).toBe(0);
-    two.settle('handshake_failed');
+    two.settle(failedWith(b, 'https://two.example/'));
     expect(await waitOf(b, 'sub_a', ['https://four.example/'])).toBe(0);
     await fail(b, 'sub_a', 'https://five.example/');
     expect(await waitOf(b, 'sub_a', ['https://six.example/'])).toBeGreaterThan(0);
@@ -83,8 +98,8 @@ describe('TlsHandshakeBudget', () => {
     // The connector saw the first one's handshake verify: the one behind goes without setting any aside.
     b.handshake(GOOD_ORIGIN, true);
     await behind;
-    passOf(behindGot!).settle('answered');
-    first.settle('answered');
+    passOf(behindGot!).settle(ANSWERED);
+    first.settle(ANSWERED);
     // The burst of 1 is whole again.
     await fail(b, 'sub_a');
     expect(await waitOf(b, 'sub_a', [BAD])).toBeGreaterThan(0);
@@ -100,7 +115,7 @@ describe('TlsHandshakeBudget', () => {
     const behind = b.pass('sub_a', [GOOD]);
     b.handshake(GOOD_ORIGIN, true);
     expect('settle' in (await behind)).toBe(true);
-    trying.settle('answered');
+    trying.settle(ANSWERED);
   });
 
   it('lets the sends behind a failed handshake go one at a time, each with a handshake of its own to spend', async () => {
@@ -108,12 +123,11 @@ describe('TlsHandshakeBudget', () => {
     const first = passOf(await b.pass('sub_a', [BAD]));
     const got: Array<TlsPass | { waitMs: number }> = [];
     const behind = [1, 2, 3].map(() => b.pass('sub_a', [BAD]).then((p) => got.push(p)));
-    b.handshake(BAD_ORIGIN, false);
-    first.settle('handshake_failed');
+    first.settle(failedWith(b, BAD));
     // One of them tries next (the last handshake left), the others behind it.
     await new Promise((r) => setImmediate(r));
     expect(got).toHaveLength(1);
-    passOf(got[0]!).settle('handshake_failed');
+    passOf(got[0]!).settle(failedWith(b, BAD));
     await Promise.all(behind);
     expect(got.slice(1)).toEqual([{ waitMs: 10_000 }, { waitMs: 10_000 }]);
   });
@@ -138,22 +152,27 @@ describe('TlsHandshakeBudget', () => {
     expect(await waitOf(b, 'sub_a', [GOOD, BAD])).toBeGreaterThan(0);
   });
 
-  it('takes a send that was answered as proof its host verified (a kept-alive connection needs no handshake)', async () => {
+  it('takes a send its receiver answered as proof the receiver verified (a kept-alive connection needs no handshake), not its token host', async () => {
     const { b } = budget({ burst: 1 });
-    passOf(await b.pass('sub_a', [GOOD])).settle('answered');
+    const token = 'https://token.example/oauth';
+    passOf(await b.pass('sub_a', [GOOD, token])).settle(ANSWERED);
     await fail(b, 'sub_a');
     expect(await waitOf(b, 'sub_a', [GOOD])).toBe(0);
+    // The token URL was not reached by that send (a cached token, or a plain-HTTP verification).
+    expect(await waitOf(b, 'sub_a', [token])).toBeGreaterThan(0);
   });
 
-  it('keeps charging a host that failed lately even once it verifies again, until failureMemoryMs has passed', async () => {
+  it('keeps charging a subscriber for a host that failed one of its handshakes lately, even once it verifies again, and no other subscriber', async () => {
     const { b, advance } = budget({ failureMemoryMs: 60_000 });
     await fail(b, 'sub_a', GOOD);
-    // Alternating: a handshake that verifies does not make the host free again.
+    // Alternating: a handshake that verifies does not make the host free again for sub_a.
     b.handshake(GOOD_ORIGIN, true);
     const one = passOf(await b.pass('sub_a', [GOOD]));
     // The one failure left is set aside by the send in flight; a second side by side waits.
     expect(await b.pass('sub_a', [GOOD])).toMatchObject({ waitMs: expect.any(Number) });
-    one.settle('answered');
+    // sub_b never failed there: its sends are free, however many side by side.
+    for (let i = 0; i < 5; i++) passOf(await b.pass('sub_b', [GOOD]));
+    one.settle(ANSWERED);
     advance(60_000);
     await fail(b, 'sub_a', BAD);
     await fail(b, 'sub_a', BAD);
@@ -166,9 +185,22 @@ describe('TlsHandshakeBudget', () => {
     b.handshake(GOOD_ORIGIN, true);
     for (let i = 0; i < 2; i++) {
       const pass = passOf(await b.pass('sub_a', [GOOD]));
-      pass.settle('handshake_failed');
+      pass.settle(failedWith(b, GOOD));
+      b.handshake(GOOD_ORIGIN, true);
     }
     expect(await waitOf(b, 'sub_a', [BAD])).toBe(10_000);
+  });
+
+  it('charges sends that waited on one failed connection (a token request they shared) once', async () => {
+    const { b } = budget();
+    const token = 'https://token.example/oauth';
+    b.handshake(originOfUrl(token), true);
+    b.handshake(GOOD_ORIGIN, true);
+    const free = await Promise.all([1, 2, 3, 4, 5].map(() => b.pass('sub_a', [GOOD, token])));
+    const shared = failedWith(b, token);
+    for (const p of free) passOf(p).settle(shared);
+    // One failed handshake: a burst of 2 has one left.
+    expect(await waitOf(b, 'sub_a', [BAD])).toBe(0);
   });
 
   it('forgets the least recently used host past maxOrigins', async () => {
@@ -198,10 +230,10 @@ describe('TlsHandshakeBudget', () => {
 
   it('finds a failed handshake however the error that reports it was wrapped', () => {
     const err = new Error('socket hang up');
-    expect(isHandshakeFailure(err)).toBe(false);
-    markHandshakeFailed(err);
-    expect(isHandshakeFailure(err)).toBe(true);
-    expect(isHandshakeFailure(new Error('token endpoint unreachable', { cause: err }))).toBe(true);
+    expect(handshakeFailureOf(err)).toBeUndefined();
+    markHandshakeFailed(err, BAD_ORIGIN);
+    expect(handshakeFailureOf(err)).toBe(err);
+    expect(handshakeFailureOf(new Error('token endpoint unreachable', { cause: err }))).toBe(err);
   });
 
   it('refuses a bound that could never let a handshake through', () => {

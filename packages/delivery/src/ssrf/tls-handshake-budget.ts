@@ -17,12 +17,14 @@ import { unbracket } from './check-target-url';
  * a chain that does not verify, no shared cipher, a reset or a stall mid-handshake).
  *
  * A send is let through freely when each host it may connect to verified at its last handshake
- * here (or answered since) and has failed none for `failureMemoryMs`. Otherwise it sets a failed
- * handshake aside before it goes, given back unless it failed one, so sends side by side cannot
- * overrun the bound; with none left, the subscriber's send waits for the refill (the worker parks
- * the delivery). A host that failed lately keeps costing a reservation even after it verified
- * again, so a receiver that alternates good and hostile chains cannot reset the count. So a
- * subscriber's failures cost it, not the others, and its hosts that verify are not held.
+ * here (or its receiver answered since) and failed none of the subscriber's handshakes for
+ * `failureMemoryMs`. Otherwise it sets a failed handshake aside before it goes, given back unless it
+ * is the first to report a failed one, so sends side by side cannot overrun the bound; with none
+ * left, the subscriber's send waits for the refill (the worker parks the delivery). A host that
+ * failed one of the subscriber's handshakes lately keeps costing it reservations after it verifies
+ * again, so a receiver that alternates good and hostile chains cannot reset the count; that memory
+ * is the subscriber's own, so another subscriber's failure never holds its sends. Sends that waited
+ * on one failed connection (a token request they shared) pay for it once.
  */
 export interface TlsHandshakeBudgetOptions {
   /** Failed handshakes a subscriber may cause before its sends to hosts not known to verify wait. @defaultValue 10 */
@@ -30,7 +32,7 @@ export interface TlsHandshakeBudgetOptions {
   /** How many of them come back a minute. @defaultValue 10 */
   perMinute?: number;
   now: () => number;
-  /** How long a host that failed a handshake costs reservations after it verifies again. @defaultValue 600000 */
+  /** How long a host that failed one of a subscriber's handshakes costs it reservations after it verifies again. @defaultValue 600000 */
   failureMemoryMs?: number;
   /** Hosts remembered, the least recently used forgotten first (a forgotten one is not known to verify). @defaultValue 10000 */
   maxOrigins?: number;
@@ -39,18 +41,16 @@ export interface TlsHandshakeBudgetOptions {
 export const DEFAULT_TLS_HANDSHAKE_BUDGET = Object.freeze({ burst: 10, perMinute: 10 });
 
 /** How a send let through ended, for `settle`. */
-export type TlsSendOutcome = 'handshake_failed' | 'answered' | 'other';
+export type TlsSendOutcome =
+  /** Its receiver answered (over a connection that verified, new or kept alive). */
+  | { kind: 'answered' }
+  /** A connection it needed failed its handshake: the error markHandshakeFailed marked. */
+  | { kind: 'handshake_failed'; failure: object }
+  | { kind: 'other' };
 
 /** A send let through: `settle` says how it ended, once. */
 export interface TlsPass {
   settle(outcome: TlsSendOutcome): void;
-}
-
-interface OriginState {
-  /** Its last handshake verified, or a send to it was answered since. */
-  verified: boolean;
-  /** When it last failed a handshake; 0: never here. */
-  failedAt: number;
 }
 
 interface Trying {
@@ -63,7 +63,7 @@ interface Bucket {
   at: number;
 }
 
-/** The URLs a send to `endpoint` may open connections to: its receiver, and its OAuth token URL. */
+/** The URLs a send to `endpoint` may open connections to: its receiver first, then its OAuth token URL. */
 export function urlsConnectedTo(endpoint: Pick<Endpoint, 'url' | 'auth'>): string[] {
   return endpoint.auth?.type === 'oauth2-client-credentials' ? [endpoint.url, endpoint.auth.tokenUrl] : [endpoint.url];
 }
@@ -83,9 +83,13 @@ export class TlsHandshakeBudget {
   private readonly perMs: number;
   private readonly failureMemoryMs: number;
   private readonly maxOrigins: number;
-  /** Insertion order is recency of use. */
-  private readonly origins = new Map<string, OriginState>();
+  /** Origin -> whether its last handshake here verified (or a send to it was answered since); insertion order is recency of use. */
+  private readonly verified = new Map<string, boolean>();
+  /** `<subscriberId>\n<origin>` -> when a send of the subscriber last failed a handshake with it; insertion order is age. */
+  private readonly failedAt = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
+  /** Failed handshakes charged already: sends that waited on one connection (a shared token request) pay it once. */
+  private readonly charged = new WeakSet<object>();
   /**
    * Origin -> subscriber -> the send of that subscriber trying it now (its last handshake failed,
    * or none here): the subscriber's sends behind it wait for its handshake, or for its end. Per
@@ -104,27 +108,27 @@ export class TlsHandshakeBudget {
 
   /** From the dispatcher's connector: how a handshake with `origin` ended. */
   handshake(origin: string, verified: boolean): void {
-    const state = this.origins.get(origin);
-    this.remember(origin, { verified, failedAt: verified ? (state?.failedAt ?? 0) : this.options.now() });
+    this.remember(this.verified, origin, verified);
     this.stopTrying(origin);
   }
 
   /**
-   * Before a send of `subscriberId` that may open connections to `urls` (a receiver, a token URL):
-   * a pass, or how long until the subscriber may try a host not known to verify again. Sends to a
-   * host that another send of the same subscriber is trying first (its last handshake failed, or
-   * none here) wait for that one's handshake: a burst of deliveries to a new receiver costs one
-   * handshake before the others know, not one each.
+   * Before a send of `subscriberId` that may open connections to `urls` (its receiver first, then a
+   * token URL): a pass, or how long until the subscriber may try a host not known to verify again.
+   * Sends to a host that another send of the same subscriber is trying first (its last handshake
+   * failed, or none here) wait for that one's handshake: a burst of deliveries to a new receiver
+   * costs one handshake before the others know, not one each.
    */
   async pass(subscriberId: string, urls: readonly string[]): Promise<TlsPass | { waitMs: number }> {
-    const origins = urls.map(originOf).filter((o): o is string => o !== null);
+    const origins = urls.map(originOf);
+    const receiver = origins[0] ?? null;
+    const tls = origins.filter((o): o is string => o !== null);
     for (;;) {
       const now = this.options.now();
-      const states = origins.map((o) => this.touch(o));
-      const unverified = origins.filter((_, i) => !states[i]?.verified);
-      if (unverified.length === 0 && states.every((s) => !this.failedLately(s, now))) {
+      const unverified = tls.filter((o) => this.touch(o) !== true);
+      if (unverified.length === 0 && !tls.some((o) => this.failedLately(subscriberId, o, now))) {
         // Known to verify: free, and a failure now is charged after the fact.
-        return { settle: (outcome) => this.settleFree(subscriberId, origins, outcome) };
+        return { settle: (outcome) => this.settled(subscriberId, receiver, outcome, false) };
       }
       const ahead = unverified.map((o) => this.trying.get(o)?.get(subscriberId)).find((t) => t !== undefined);
       if (ahead) {
@@ -140,49 +144,56 @@ export class TlsHandshakeBudget {
         settle: (outcome) => {
           if (settled) return;
           settled = true;
-          if (outcome !== 'handshake_failed') this.refund(subscriberId);
-          if (outcome === 'answered') for (const o of origins) this.answered(o);
+          this.settled(subscriberId, receiver, outcome, true);
           unverified.forEach((o, i) => this.stopTrying(o, subscriberId, tries[i]));
         },
       };
     }
   }
 
-  private settleFree(subscriberId: string, origins: readonly string[], outcome: TlsSendOutcome): void {
-    if (outcome === 'handshake_failed') this.charge(subscriberId);
-    else if (outcome === 'answered') for (const o of origins) this.answered(o);
-  }
-
-  /** A send to `origin` was answered: whatever its connection, it verified (undici refuses one that did not). */
-  private answered(origin: string): void {
-    const state = this.origins.get(origin);
-    if (!state?.verified) this.remember(origin, { verified: true, failedAt: state?.failedAt ?? 0 });
-  }
-
-  private failedLately(state: OriginState | undefined, now: number): boolean {
-    return state !== undefined && state.failedAt > 0 && now - state.failedAt < this.failureMemoryMs;
-  }
-
-  /** `origin`'s state, moved to the most recently used end. */
-  private touch(origin: string): OriginState | undefined {
-    const state = this.origins.get(origin);
-    if (state) {
-      this.origins.delete(origin);
-      this.origins.set(origin, state);
+  /** A send's end: `reserved`, it set a failed handshake aside, which stays spent only for a failure it is the first to report. */
+  private settled(subscriberId: string, receiver: string | null, outcome: TlsSendOutcome, reserved: boolean): void {
+    if (outcome.kind === 'answered' && receiver !== null && this.verified.get(receiver) !== true) {
+      // Whatever its connection (a kept-alive one needs no handshake), it verified: undici refuses one that did not.
+      this.remember(this.verified, receiver, true);
     }
-    return state;
+    if (outcome.kind !== 'handshake_failed') {
+      if (reserved) this.refund(subscriberId);
+      return;
+    }
+    const failedWith = failedOriginOf(outcome.failure);
+    if (failedWith !== null) this.remember(this.failedAt, `${subscriberId}\n${failedWith}`, this.options.now());
+    const first = !this.charged.has(outcome.failure);
+    this.charged.add(outcome.failure);
+    if (first && !reserved) this.charge(subscriberId);
+    else if (!first && reserved) this.refund(subscriberId);
   }
 
-  private remember(origin: string, state: OriginState): void {
-    this.origins.delete(origin);
-    this.origins.set(origin, state);
-    if (this.origins.size > this.maxOrigins) {
-      const oldest = this.origins.keys().next().value;
-      if (oldest !== undefined) this.origins.delete(oldest);
+  private failedLately(subscriberId: string, origin: string, now: number): boolean {
+    const at = this.failedAt.get(`${subscriberId}\n${origin}`);
+    return at !== undefined && now - at < this.failureMemoryMs;
+  }
+
+  /** Whether `origin` is known to verify, moved to the most recently used end. */
+  private touch(origin: string): boolean | undefined {
+    const verified = this.verified.get(origin);
+    if (verified !== undefined) {
+      this.verified.delete(origin);
+      this.verified.set(origin, verified);
+    }
+    return verified;
+  }
+
+  private remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > this.maxOrigins) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
     }
   }
 
-  /** A handshake that failed, caused by `subscriberId`'s send. */
+  /** A handshake that failed (or may: a reservation), caused by `subscriberId`'s send. */
   private charge(subscriberId: string): void {
     const now = this.options.now();
     this.buckets.set(subscriberId, { balance: this.balance(subscriberId, now) - 1, at: now });
@@ -237,31 +248,48 @@ export class TlsHandshakeBudget {
 
 /** The TLS origin `url` connects to; null for plain HTTP or what is not a URL (no handshake). */
 function originOf(url: string): string | null {
-  try {
-    const parsed = new URL(url);
-    return tlsOrigin(parsed.protocol, parsed.hostname, parsed.port);
-  } catch {
-    return null;
+  // Every attempt asks: plain HTTP (no handshake) is answered without parsing the URL.
+  if (!/^https:/i.test(url)) return null;
+  let origin = originsOfUrls.get(url);
+  if (origin === undefined) {
+    try {
+      const parsed = new URL(url);
+      origin = tlsOrigin(parsed.protocol, parsed.hostname, parsed.port);
+    } catch {
+      origin = null;
+    }
+    if (originsOfUrls.size >= 10_000) originsOfUrls.clear();
+    originsOfUrls.set(url, origin);
   }
+  return origin;
 }
+
+/** URLs already parsed by originOf (an endpoint's URL is asked for at each of its attempts). */
+const originsOfUrls = new Map<string, string | null>();
 
 const HANDSHAKE_FAILED = Symbol('hookrelay.handshakeFailed');
 
 /**
- * Marks a connection error as a failed TLS handshake: the connection ended after TCP connected and
- * before TLS did (the dispatcher's connector knows which). Whatever its kind (`tls`, a reset, a
- * timeout), the chain may have been checked already, and it is charged as such.
+ * Marks a connection error as a failed TLS handshake with `origin`: the connection ended after TCP
+ * connected and before TLS did (the dispatcher's connector knows which). Whatever its kind (`tls`,
+ * a reset, a timeout), the chain may have been checked already, and it is charged as such.
  */
-export function markHandshakeFailed(err: unknown): void {
-  if (err && typeof err === 'object') (err as Record<symbol, unknown>)[HANDSHAKE_FAILED] = true;
+export function markHandshakeFailed(err: unknown, origin: string): void {
+  if (err && typeof err === 'object') (err as Record<symbol, unknown>)[HANDSHAKE_FAILED] = origin;
 }
 
-/** Whether `err`, or an error it was caused by, is a failed TLS handshake (markHandshakeFailed). */
-export function isHandshakeFailure(err: unknown): boolean {
+/** The marked error (markHandshakeFailed) that `err` is or was caused by; undefined for any other failure. */
+export function handshakeFailureOf(err: unknown): object | undefined {
   let current: unknown = err;
   for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
-    if ((current as Record<symbol, unknown>)[HANDSHAKE_FAILED] === true) return true;
+    if (typeof (current as Record<symbol, unknown>)[HANDSHAKE_FAILED] === 'string') return current;
     current = (current as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
+}
+
+/** The origin a marked error's handshake was with. */
+function failedOriginOf(failure: object): string | null {
+  const origin = (failure as Record<symbol, unknown>)[HANDSHAKE_FAILED];
+  return typeof origin === 'string' ? origin : null;
 }
