@@ -119,8 +119,10 @@ function outcomeOf(sent: SentAttempt | 'parked' | undefined): TlsSendOutcome {
  * until then, its endpoint asleep; a send outside the scheduler (a test send) fails unsent.
  */
 async function holdForTls(deps: SendAttemptDeps, input: SendAttemptInput, waitMs: number): Promise<SentAttempt | 'parked'> {
-  if (input.jobId !== undefined) {
-    if (await deps.store.lanes.park(input.jobId, deps.now() + waitMs, 'tls')) deps.metrics.parked.inc({ reason: 'tls' });
+  const { jobId, endpoint } = input;
+  if (jobId !== undefined) {
+    const sleepMs = deps.tlsHandshakes?.sleepMs(endpoint.subscriberId, endpoint.id, waitMs) ?? waitMs;
+    if (await deps.store.lanes.park(jobId, deps.now() + sleepMs, 'tls')) deps.metrics.parked.inc({ reason: 'tls' });
     return 'parked';
   }
   const now = deps.now();

@@ -203,6 +203,23 @@ describe('TlsHandshakeBudget', () => {
     expect(await waitOf(b, 'sub_a', [BAD])).toBe(0);
   });
 
+  it("wakes a subscriber's parked endpoints one per failed handshake that comes back, in the order they were parked", async () => {
+    const { b, advance } = budget();
+    await fail(b, 'sub_a');
+    await fail(b, 'sub_a');
+    const waitMs = await waitOf(b, 'sub_a', [BAD]);
+    expect(waitMs).toBe(10_000);
+    expect(b.sleepMs('sub_a', 'ep_1', waitMs)).toBe(10_000);
+    expect(b.sleepMs('sub_a', 'ep_2', waitMs)).toBe(20_000);
+    expect(b.sleepMs('sub_a', 'ep_3', waitMs)).toBe(30_000);
+    // Another delivery of a parked endpoint keeps the endpoint's time; another subscriber has its own.
+    expect(b.sleepMs('sub_a', 'ep_1', waitMs)).toBe(10_000);
+    expect(b.sleepMs('sub_b', 'ep_9', 10_000)).toBe(10_000);
+    // ep_1 woke and failed again: it goes behind the others.
+    advance(10_000);
+    expect(b.sleepMs('sub_a', 'ep_1', 10_000)).toBe(30_000);
+  });
+
   it('forgets the least recently used host past maxOrigins', async () => {
     const { b } = budget({ maxOrigins: 3 });
     // sub_x spends its burst: from now on a forgotten host makes it wait.

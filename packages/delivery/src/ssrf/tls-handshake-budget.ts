@@ -88,6 +88,8 @@ export class TlsHandshakeBudget {
   /** `<subscriberId>\n<origin>` -> when a send of the subscriber last failed a handshake with it; insertion order is age. */
   private readonly failedAt = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
+  /** Per subscriber, when each of its parked sleepers wakes, and when the next one parked would. */
+  private readonly wakes = new Map<string, { next: number; bySleeper: Map<string, number> }>();
   /** Failed handshakes charged already: sends that waited on one connection (a shared token request) pay it once. */
   private readonly charged = new WeakSet<object>();
   /**
@@ -149,6 +151,28 @@ export class TlsHandshakeBudget {
         },
       };
     }
+  }
+
+  /**
+   * How long `sleeper` (an endpoint of `subscriberId`, parked because the subscriber must wait
+   * `waitMs`) sleeps: one of the subscriber's sleepers wakes per failed handshake that comes back,
+   * in the order they were parked, so that each wake-up has one to spend. Woken all at the refill,
+   * every one but the first would be admitted, queued, loaded and parked again, a turn of up to 25
+   * deliveries each, at every refill. A sleeper asked again before its time keeps its time (a turn
+   * parks several deliveries of one endpoint).
+   */
+  sleepMs(subscriberId: string, sleeper: string, waitMs: number): number {
+    const now = this.options.now();
+    let w = this.wakes.get(subscriberId);
+    if (!w) this.wakes.set(subscriberId, (w = { next: 0, bySleeper: new Map() }));
+    const kept = w.bySleeper.get(sleeper);
+    if (kept !== undefined && kept > now) return kept - now;
+    const at = Math.max(now + waitMs, w.next);
+    w.next = at + Math.ceil(1 / this.perMs);
+    w.bySleeper.set(sleeper, at);
+    if (w.bySleeper.size > 1000) for (const [s, t] of w.bySleeper) if (t <= now) w.bySleeper.delete(s);
+    if (this.wakes.size > 1000) for (const [s, x] of this.wakes) if (x.next <= now) this.wakes.delete(s);
+    return at - now;
   }
 
   /** A send's end: `reserved`, it set a failed handshake aside, which stays spent only for a failure it is the first to report. */
