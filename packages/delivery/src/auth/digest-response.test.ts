@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { digestAuthorization, digestResponse, formatNc, pickDigestChallenge, type DigestChallenge } from './digest-response';
-import { parseWwwAuthenticate } from './www-authenticate';
+import { MAX_CHALLENGES, parseWwwAuthenticate } from './www-authenticate';
 
 // RFC 7616 section 3.9.1: the server offers SHA-256 first, then MD5, for the same nonce.
 const RFC_CHALLENGES = [
@@ -96,5 +96,14 @@ describe('choosing a challenge', () => {
     expect(pickDigestChallenge(challenge('n'.repeat(1024)))).toMatchObject({ nonce: 'n'.repeat(1024) });
     expect(pickDigestChallenge(challenge('n'.repeat(1025)))).toBeNull();
     expect(pickDigestChallenge(challenge('n', 'o'.repeat(1025)))).toBeNull();
+  });
+});
+
+describe('parseWwwAuthenticate on a header a receiver padded', () => {
+  it('reads at most MAX_CHALLENGES challenges', () => {
+    const padded = `${'a '.repeat(8000)}Digest realm="r", nonce="n"`;
+    expect(parseWwwAuthenticate(padded)).toHaveLength(MAX_CHALLENGES);
+    // A real header's challenges are all read.
+    expect(parseWwwAuthenticate('Digest realm="a", nonce="1", Digest realm="b", nonce="2", Basic realm="c"')).toHaveLength(3);
   });
 });

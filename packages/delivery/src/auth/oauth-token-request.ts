@@ -18,8 +18,23 @@ export interface TokenRequestOptions {
   timeoutMs: number;
 }
 
-/** A token response is small; a token endpoint answering with megabytes is cut off here. */
-const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+/**
+ * A token response is small: the longest token taken (MAX_ACCESS_TOKEN_CHARS) and a few fields
+ * beside it. A token endpoint answering with megabytes is cut off here; it was 64 KB, and a
+ * subscriber's token host answering 64 KB of small objects with fresh keys, each expiring at once,
+ * cost the shared worker ~9 ms of JSON.parse a fetch, one or two fetches an attempt (an audit's
+ * measurement).
+ */
+export const MAX_TOKEN_RESPONSE_BYTES = 16 * 1024;
+/**
+ * What a token response may hold before it is parsed: an RFC 6749 answer is one object of a few
+ * string fields. Strings counted by their quotes (a key is one), objects and arrays by their
+ * openings; escaped quotes inside strings count too, which only errs towards refusing.
+ */
+const MAX_TOKEN_RESPONSE_QUOTES = 128;
+const MAX_TOKEN_RESPONSE_NESTINGS = 16;
+/** An error answer is parsed only for its `error` code: a few dozen bytes (RFC 6749 section 5.2). */
+const MAX_PARSED_ERROR_BYTES = 1024;
 /**
  * The longest access token taken (the contract's bound on a static bearer token): a token is kept
  * per endpoint (OAuthTokenCache, up to 10,000) and sent on every delivery, and a token endpoint
@@ -94,12 +109,15 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   } finally {
     clearTimeout(deadline);
   }
-  const json = parseJson(text);
   if (statusCode < 200 || statusCode >= 300) {
+    const json = text.length <= MAX_PARSED_ERROR_BYTES ? parseJson(text) : null;
     // RFC 6749 section 5.2: `error` is an ASCII code such as invalid_client; safe to repeat.
     const code = typeof json?.error === 'string' && /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(json.error) ? ` (${json.error})` : '';
     throw new AuthFailure(`token endpoint answered HTTP ${statusCode}${code}`);
   }
+  const shape = tokenResponseShapeProblem(text);
+  if (shape) throw new AuthFailure(`token response ${shape}`);
+  const json = parseJson(text);
   if (!json || typeof json.access_token !== 'string' || json.access_token === '')
     throw new AuthFailure('token response has no access_token');
   if (json.access_token.length > MAX_ACCESS_TOKEN_CHARS)
@@ -112,6 +130,19 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     accessToken: json.access_token,
     ...(typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? { expiresInS: expiresIn } : {}),
   };
+}
+
+/** Why `text` is not shaped like a token response (too many strings or nestings to be one), or null. */
+function tokenResponseShapeProblem(text: string): string | null {
+  let quotes = 0;
+  let nestings = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 && ++quotes > MAX_TOKEN_RESPONSE_QUOTES) return `has more than ${MAX_TOKEN_RESPONSE_QUOTES / 2} strings`;
+    if ((c === 0x7b || c === 0x5b) && ++nestings > MAX_TOKEN_RESPONSE_NESTINGS)
+      return `has more than ${MAX_TOKEN_RESPONSE_NESTINGS} objects or arrays`;
+  }
+  return null;
 }
 
 function parseJson(text: string): Record<string, unknown> | null {
