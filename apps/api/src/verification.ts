@@ -6,6 +6,7 @@ import {
   prepareDelivery,
   staticAuthHeaders,
   handshakeFailureOf,
+  tlsOutcomeOf,
   urlsConnectedTo,
   type AuthenticatedSender,
   type TlsHandshakeBudget,
@@ -126,12 +127,9 @@ async function verifyWithin(
     // delivery. Each send gets what is left of the deadline, and none starts after it.
     const { result } = await outbound.auth.send(endpoint, req, { deadlineAt: nowMs + waitMs });
     if (result.kind === 'error') {
-      const outcome: TlsSendOutcome = result.handshakeFailed
-        ? { kind: 'handshake_failed', failure: result.handshakeFailed }
-        : { kind: 'other' };
-      return { result: { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` }, outcome };
+      return { result: { ok: false, answered: `no answer (${result.errorKind}: ${result.message})` }, outcome: tlsOutcomeOf(result) };
     }
-    const answered = { kind: 'answered' } as const;
+    const answered = tlsOutcomeOf(result);
     if (result.statusCode >= 200 && result.statusCode < 300) return { result: { ok: true }, outcome: answered };
     return { result: { ok: false, answered: `HTTP ${result.statusCode} to the signed test event (a 2xx is needed)` }, outcome: answered };
   }

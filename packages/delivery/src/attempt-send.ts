@@ -5,8 +5,8 @@ import { prepareDelivery } from './prepare';
 import type { ProcessorDeps } from './processor';
 import type { AddressSlots } from './scheduling/address-slots';
 import type { ReleaseSlot } from './scheduling/in-flight-cap';
-import { urlsConnectedTo, type TlsSendOutcome } from './ssrf/tls-handshake-budget';
-import { failedSend, type OutboundRequest, type SendResult } from './send';
+import { urlsConnectedTo, type TlsHandshakeBudget, type TlsPass, type TlsSendOutcome } from './ssrf/tls-handshake-budget';
+import { failedSend, tlsOutcomeOf, type OutboundRequest, type SendResult } from './send';
 
 type SendAttemptDeps = Pick<
   ProcessorDeps,
@@ -54,7 +54,7 @@ export interface SentAttempt extends AuthenticatedSend {
  * could not be had is an `auth` failure, retried by the endpoint's policy, and nothing is sent).
  */
 export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput): Promise<SentAttempt | 'parked'> {
-  const pass = deps.tlsHandshakes ? await deps.tlsHandshakes.pass(input.endpoint.subscriberId, urlsConnectedTo(input.endpoint)) : undefined;
+  const pass = deps.tlsHandshakes ? await tlsPass(deps.tlsHandshakes, deps.auth, input.endpoint) : undefined;
   if (pass && 'waitMs' in pass) return holdForTls(deps, input, pass.waitMs);
   let sent: SentAttempt | 'parked' | undefined;
   try {
@@ -63,6 +63,16 @@ export async function sendAttempt(deps: SendAttemptDeps, input: SendAttemptInput
   } finally {
     pass?.settle(outcomeOf(sent));
   }
+}
+
+/** The endpoint's pass: at once when nothing is to be waited for (every plain-HTTP attempt). */
+function tlsPass(
+  budget: TlsHandshakeBudget,
+  auth: SendAttemptDeps['auth'],
+  endpoint: Endpoint,
+): TlsPass | Promise<TlsPass | { waitMs: number }> {
+  const urls = urlsConnectedTo(endpoint, auth.hasToken(endpoint));
+  return budget.passNow(endpoint.subscriberId, urls) ?? budget.pass(endpoint.subscriberId, urls);
 }
 
 /** The send once its subscriber may make it: steps 1 to 4 above. */
@@ -108,10 +118,7 @@ async function sendInSlots(deps: SendAttemptDeps, input: SendAttemptInput): Prom
 
 /** How a send ended, as its subscriber's TlsHandshakeBudget pass is told. */
 function outcomeOf(sent: SentAttempt | 'parked' | undefined): TlsSendOutcome {
-  if (sent === undefined || sent === 'parked') return { kind: 'other' };
-  const { result } = sent;
-  if (result.kind === 'response') return { kind: 'answered' };
-  return result.handshakeFailed ? { kind: 'handshake_failed', failure: result.handshakeFailed } : { kind: 'other' };
+  return sent === undefined || sent === 'parked' ? { kind: 'other' } : tlsOutcomeOf(sent.result);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { RESPONSE_BODY_KEEP_BYTES, type AttemptErrorKind } from '@hookrelay/contracts';
 import { ResponseLimitError } from './response-limit-error';
 import { dnsQueuedMsOf } from './ssrf/host-resolver';
-import { handshakeFailureOf } from './ssrf/tls-handshake-budget';
+import { handshakeFailureOf, type TlsSendOutcome } from './ssrf/tls-handshake-budget';
 
 export interface OutboundRequest {
   url: string;
@@ -40,6 +40,8 @@ export type SendResult =
        * dispatcher marked (markHandshakeFailed): sends that waited on one connection share it.
        */
       handshakeFailed?: object;
+      /** Its OAuth token request was decided by its deadline before its connection ended: how that ends. */
+      handshakeFailedLater?: Promise<object | undefined>;
     };
 
 /**
@@ -180,6 +182,19 @@ export function sendRequest(dispatcher: Dispatcher, req: OutboundRequest, clock:
  * a callback that never comes.
  */
 const RELEASE_WAIT_MS = 15_000;
+
+/** How a send ended, as its subscriber's TlsHandshakeBudget pass is told. */
+export function tlsOutcomeOf(result: SendResult): TlsSendOutcome {
+  if (result.kind === 'response') return { kind: 'answered' };
+  if (result.handshakeFailed) return { kind: 'handshake_failed', failure: result.handshakeFailed };
+  if (result.handshakeFailedLater) {
+    const later = result.handshakeFailedLater.then((failure): TlsSendOutcome =>
+      failure ? { kind: 'handshake_failed', failure } : { kind: 'other' },
+    );
+    return { kind: 'pending', later };
+  }
+  return { kind: 'other' };
+}
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO_|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
 

@@ -14,11 +14,26 @@ export class AuthFailure extends Error {
   readonly dnsQueuedMs: number;
   /** The token request's connection failed its TLS handshake: the error the dispatcher marked (markHandshakeFailed). */
   readonly handshakeFailed: object | undefined;
+  /**
+   * The token request's deadline passed while its connection was still being made: how that
+   * connection ends (the marked error if it failed its handshake), which undici tells later.
+   */
+  readonly lateHandshake: Promise<object | undefined> | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean; dnsQueuedMs?: number; handshakeFailed?: object }) {
+  constructor(
+    message: string,
+    options?: {
+      cause?: unknown;
+      timedOut?: boolean;
+      dnsQueuedMs?: number;
+      handshakeFailed?: object;
+      lateHandshake?: Promise<object | undefined>;
+    },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.timedOut = options?.timedOut ?? false;
     this.dnsQueuedMs = options?.dnsQueuedMs ?? 0;
     this.handshakeFailed = options?.handshakeFailed;
+    this.lateHandshake = options?.lateHandshake;
   }
 }

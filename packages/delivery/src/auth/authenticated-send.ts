@@ -100,6 +100,12 @@ export class AuthenticatedSender {
    * At once, with no await, when it needs none or its token is cached (the common case, on every
    * attempt); a promise, which never rejects, when the token has to be fetched.
    */
+  /** Whether an OAuth endpoint's token is in hand (no token request before its next send, unless the receiver refuses it). */
+  hasToken(endpoint: Owner & Pick<Endpoint, 'auth'>): boolean {
+    const { auth } = endpoint;
+    return auth?.type === 'oauth2-client-credentials' && this.options.oauth.cached(endpoint.id, auth) !== undefined;
+  }
+
   credentials(endpoint: Owner & Pick<Endpoint, 'auth'>): SendCredentials | Promise<SendCredentials> {
     const auth = endpoint.auth;
     if (auth?.type !== 'oauth2-client-credentials') return NO_CREDENTIALS;
@@ -176,7 +182,11 @@ export class AuthenticatedSender {
       const durationMs = this.options.now() - started;
       const failed: SendResult = { kind: 'error', errorKind: 'auth', message: `oauth2: ${message}`, durationMs };
       if (!(err instanceof AuthFailure)) return failed;
-      const handshake = err.handshakeFailed ? { handshakeFailed: err.handshakeFailed } : {};
+      const handshake = err.handshakeFailed
+        ? { handshakeFailed: err.handshakeFailed }
+        : err.lateHandshake
+          ? { handshakeFailedLater: err.lateHandshake }
+          : {};
       if (err.timedOut) return { ...failed, ...handshake, timedOut: true };
       return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : { ...failed, ...handshake };
     }

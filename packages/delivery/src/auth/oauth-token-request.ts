@@ -73,6 +73,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   let statusCode: number;
   let text: string;
   let deadline: NodeJS.Timeout | undefined;
+  let running: Promise<{ statusCode: number; text: string }> | undefined;
   try {
     const exchange = async (): Promise<{ statusCode: number; text: string }> => {
       const res = await request(auth.tokenUrl, {
@@ -90,7 +91,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     // that stalls its TLS handshake) or queued for a connection would keep every delivery of the
     // endpoint waiting on it, slots held, until undici's connect timeout or longer. The deadline
     // holds whatever undici does; the request ends in its own time.
-    const running = exchange();
+    running = exchange();
     running.catch(() => undefined);
     ({ statusCode, text } = await Promise.race([
       running,
@@ -101,10 +102,20 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   } catch (err) {
     if (err instanceof AuthFailure) throw err;
     const kind = errorKindOf(err, signal);
+    const handshakeFailed = handshakeFailureOf(err);
+    // Decided by the deadline: a handshake that fails after it is still this request's.
+    const lateHandshake =
+      handshakeFailed === undefined && running
+        ? running.then(
+            () => undefined,
+            (late: unknown) => handshakeFailureOf(late),
+          )
+        : undefined;
     throw new AuthFailure(`token endpoint unreachable (${kind})`, {
       cause: err,
       timedOut: kind === 'timeout',
-      handshakeFailed: handshakeFailureOf(err),
+      handshakeFailed,
+      lateHandshake,
     });
   } finally {
     clearTimeout(deadline);

@@ -4,6 +4,7 @@ import {
   markHandshakeFailed,
   TlsHandshakeBudget,
   tlsOrigin,
+  urlsConnectedTo,
   type TlsPass,
   type TlsSendOutcome,
 } from './tls-handshake-budget';
@@ -77,8 +78,14 @@ describe('TlsHandshakeBudget', () => {
     const { b } = budget();
     const one = passOf(await b.pass('sub_a', ['https://one.example/']));
     const two = passOf(await b.pass('sub_a', ['https://two.example/']));
-    // Both still in flight: a third side by side would overrun the burst of 2.
-    expect(await b.pass('sub_a', ['https://three.example/'])).toEqual({ waitMs: 10_000 });
+    // Both still in flight: a third side by side waits for one of them, not for a refill.
+    let third: TlsPass | { waitMs: number } | undefined;
+    const thirdAsked = b.pass('sub_a', ['https://three.example/']).then((p) => (third = p));
+    await new Promise((r) => setImmediate(r));
+    expect(third).toBeUndefined();
+    one.settle(ANSWERED);
+    await thirdAsked;
+    passOf(third!).settle(OTHER);
     one.settle(OTHER);
     one.settle(failedWith(b, 'https://one.example/')); // settled once: the second call changes nothing
     expect(await waitOf(b, 'sub_a', ['https://three.example/'])).toBe(0);
@@ -168,11 +175,13 @@ describe('TlsHandshakeBudget', () => {
     // Alternating: a handshake that verifies does not make the host free again for sub_a.
     b.handshake(GOOD_ORIGIN, true);
     const one = passOf(await b.pass('sub_a', [GOOD]));
-    // The one failure left is set aside by the send in flight; a second side by side waits.
-    expect(await b.pass('sub_a', [GOOD])).toMatchObject({ waitMs: expect.any(Number) });
+    // The one failure left is set aside by the send in flight; a second side by side waits for it.
+    const second = b.pass('sub_a', [GOOD]);
+    expect(await Promise.race([second, new Promise<'held'>((r) => setTimeout(() => r('held'), 30))])).toBe('held');
     // sub_b never failed there: its sends are free, however many side by side.
-    for (let i = 0; i < 5; i++) passOf(await b.pass('sub_b', [GOOD]));
+    for (let i = 0; i < 5; i++) expect(b.passNow('sub_b', [GOOD])).toBeDefined();
     one.settle(ANSWERED);
+    passOf(await second).settle(ANSWERED);
     advance(60_000);
     await fail(b, 'sub_a', BAD);
     await fail(b, 'sub_a', BAD);
@@ -218,6 +227,52 @@ describe('TlsHandshakeBudget', () => {
     // ep_1 woke and failed again: it goes behind the others.
     advance(10_000);
     expect(b.sleepMs('sub_a', 'ep_1', 10_000)).toBe(30_000);
+  });
+
+  it('keeps a reservation until a pending outcome (a token request decided by its deadline) is known', async () => {
+    const { b } = budget({ burst: 1 });
+    let tell: (o: TlsSendOutcome) => void = () => undefined;
+    const later = new Promise<TlsSendOutcome>((resolve) => (tell = resolve));
+    passOf(await b.pass('sub_a', [BAD])).settle({ kind: 'pending', later });
+    // Still held: the one handshake of the burst is in flight.
+    expect(
+      await Promise.race([b.pass('sub_a', ['https://other.example/']), new Promise<'held'>((r) => setTimeout(() => r('held'), 30))]),
+    ).toBe('held');
+    tell(failedWith(b, BAD));
+    await new Promise((r) => setImmediate(r));
+    expect(await waitOf(b, 'sub_a', ['https://other.example/'])).toBe(10_000);
+  });
+
+  it('answers a send that needs no reservation at once: plain HTTP, and hosts known to verify', () => {
+    const { b } = budget();
+    expect(b.passNow('sub_a', ['http://plain.example/hook'])).toBeDefined();
+    expect(b.passNow('sub_a', [GOOD])).toBeUndefined();
+    b.handshake(GOOD_ORIGIN, true);
+    expect(b.passNow('sub_a', [GOOD])).toBeDefined();
+    expect(b.passNow('sub_a', [GOOD, 'https://token.example/'])).toBeUndefined();
+  });
+
+  it('puts parked endpoints to sleep at most a whole refill beyond the first', async () => {
+    const { b } = budget(); // burst 2, one back every 10 s: at most 20 s beyond
+    await fail(b, 'sub_a');
+    await fail(b, 'sub_a');
+    const times = Array.from({ length: 6 }, (_, i) => b.sleepMs('sub_a', `ep_${i}`, 10_000));
+    expect(times).toEqual([10_000, 20_000, 30_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('leaves an OAuth token URL out of what a send connects to while its token is in hand', () => {
+    const endpoint = {
+      url: GOOD,
+      auth: {
+        type: 'oauth2-client-credentials' as const,
+        tokenUrl: 'https://token.example/',
+        clientId: 'c',
+        clientSecret: 's',
+        clientAuth: 'body' as const,
+      },
+    };
+    expect(urlsConnectedTo(endpoint)).toEqual([GOOD, 'https://token.example/']);
+    expect(urlsConnectedTo(endpoint, true)).toEqual([GOOD]);
   });
 
   it('forgets the least recently used host past maxOrigins', async () => {

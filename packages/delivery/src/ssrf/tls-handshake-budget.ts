@@ -46,7 +46,14 @@ export type TlsSendOutcome =
   | { kind: 'answered' }
   /** A connection it needed failed its handshake: the error markHandshakeFailed marked. */
   | { kind: 'handshake_failed'; failure: object }
+  /** Decided before a connection it began had ended (a token request's deadline): how that ends. */
+  | { kind: 'pending'; later: Promise<TlsSendOutcome> }
   | { kind: 'other' };
+
+const OTHER: TlsSendOutcome = Object.freeze({ kind: 'other' });
+
+/** The pass of a send that opens no TLS connection (plain HTTP): nothing to tell. */
+const NO_TLS: TlsPass = Object.freeze({ settle: () => undefined });
 
 /** A send let through: `settle` says how it ended, once. */
 export interface TlsPass {
@@ -63,9 +70,13 @@ interface Bucket {
   at: number;
 }
 
-/** The URLs a send to `endpoint` may open connections to: its receiver first, then its OAuth token URL. */
-export function urlsConnectedTo(endpoint: Pick<Endpoint, 'url' | 'auth'>): string[] {
-  return endpoint.auth?.type === 'oauth2-client-credentials' ? [endpoint.url, endpoint.auth.tokenUrl] : [endpoint.url];
+/**
+ * The URLs a send to `endpoint` may open connections to: its receiver first, then its OAuth token
+ * URL unless `tokenCached` (a token in hand needs no request; one the receiver refuses is fetched
+ * again, and a failure then is charged after the fact).
+ */
+export function urlsConnectedTo(endpoint: Pick<Endpoint, 'url' | 'auth'>, tokenCached = false): string[] {
+  return endpoint.auth?.type === 'oauth2-client-credentials' && !tokenCached ? [endpoint.url, endpoint.auth.tokenUrl] : [endpoint.url];
 }
 
 /**
@@ -88,6 +99,11 @@ export class TlsHandshakeBudget {
   /** `<subscriberId>\n<origin>` -> when a send of the subscriber last failed a handshake with it; insertion order is age. */
   private readonly failedAt = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
+  /**
+   * Per subscriber, its failed handshakes set aside by sends in flight, and a signal when one of
+   * them settles: a send that finds none left only because of those waits for them, not a refill.
+   */
+  private readonly reserved = new Map<string, { count: number; settled: Promise<void>; resolve: () => void }>();
   /** Per subscriber, when each of its parked sleepers wakes, and when the next one parked would. */
   private readonly wakes = new Map<string, { next: number; bySleeper: Map<string, number> }>();
   /** Failed handshakes charged already: sends that waited on one connection (a shared token request) pay it once. */
@@ -126,31 +142,92 @@ export class TlsHandshakeBudget {
     const receiver = origins[0] ?? null;
     const tls = origins.filter((o): o is string => o !== null);
     for (;;) {
-      const now = this.options.now();
-      const unverified = tls.filter((o) => this.touch(o) !== true);
-      if (unverified.length === 0 && !tls.some((o) => this.failedLately(subscriberId, o, now))) {
-        // Known to verify: free, and a failure now is charged after the fact.
-        return { settle: (outcome) => this.settled(subscriberId, receiver, outcome, false) };
-      }
+      const free = this.freePass(subscriberId, receiver, tls);
+      if (free) return free;
+      const unverified = tls.filter((o) => this.verified.get(o) !== true);
       const ahead = unverified.map((o) => this.trying.get(o)?.get(subscriberId)).find((t) => t !== undefined);
       if (ahead) {
         await ahead.done;
         continue;
       }
-      const balance = this.balance(subscriberId, now);
-      if (balance < 1) return { waitMs: Math.ceil((1 - balance) / this.perMs) };
-      this.charge(subscriberId);
-      const tries = unverified.map((o) => this.startTrying(o, subscriberId));
-      let settled = false;
-      return {
-        settle: (outcome) => {
-          if (settled) return;
-          settled = true;
-          this.settled(subscriberId, receiver, outcome, true);
-          unverified.forEach((o, i) => this.stopTrying(o, subscriberId, tries[i]));
-        },
-      };
+      const balance = this.balance(subscriberId, this.options.now());
+      if (balance < 1) {
+        const inFlight = this.reserved.get(subscriberId);
+        // None left only while sends in flight hold theirs: they are given back as those are answered.
+        if (inFlight && balance + inFlight.count >= 1) {
+          await inFlight.settled;
+          continue;
+        }
+        return { waitMs: Math.ceil((1 - balance) / this.perMs) };
+      }
+      return this.reservedPass(subscriberId, receiver, unverified);
     }
+  }
+
+  /**
+   * The pass of a send that needs no reservation, at once: no TLS connection (plain HTTP), or
+   * every host known to verify and none failed lately for the subscriber. Undefined otherwise
+   * (`pass` then decides). Every attempt asks: this path allocates nothing for plain HTTP.
+   */
+  passNow(subscriberId: string, urls: readonly string[]): TlsPass | undefined {
+    if (urls.length === 1 && originOf(urls[0] as string) === null) return NO_TLS;
+    const origins = urls.map(originOf);
+    return this.freePass(
+      subscriberId,
+      origins[0] ?? null,
+      origins.filter((o): o is string => o !== null),
+    );
+  }
+
+  private freePass(subscriberId: string, receiver: string | null, tls: readonly string[]): TlsPass | undefined {
+    if (tls.length === 0) return NO_TLS;
+    const now = this.options.now();
+    for (const o of tls) if (this.touch(o) !== true || this.failedLately(subscriberId, o, now)) return undefined;
+    // Known to verify: free, and a failure now is charged after the fact.
+    return this.settleOnce((outcome) => this.settled(subscriberId, receiver, outcome, false));
+  }
+
+  private reservedPass(subscriberId: string, receiver: string | null, unverified: readonly string[]): TlsPass {
+    this.charge(subscriberId);
+    let r = this.reserved.get(subscriberId);
+    if (!r) {
+      let resolve = (): void => undefined;
+      const settled = new Promise<void>((done) => (resolve = done));
+      this.reserved.set(subscriberId, (r = { count: 0, settled, resolve }));
+    }
+    r.count++;
+    const tries = unverified.map((o) => this.startTrying(o, subscriberId));
+    return this.settleOnce((outcome) => {
+      this.settled(subscriberId, receiver, outcome, true);
+      unverified.forEach((o, i) => this.stopTrying(o, subscriberId, tries[i]));
+      const held = this.reserved.get(subscriberId);
+      if (held) {
+        this.reserved.delete(subscriberId);
+        held.resolve();
+        // The rest still in flight start a new signal.
+        if (held.count > 1) {
+          let resolve = (): void => undefined;
+          const settled = new Promise<void>((done) => (resolve = done));
+          this.reserved.set(subscriberId, { count: held.count - 1, settled, resolve });
+        }
+      }
+    });
+  }
+
+  /** A pass settled once; a pending outcome is waited for (its reservation and place kept until then). */
+  private settleOnce(finish: (outcome: Exclude<TlsSendOutcome, { kind: 'pending' }>) => void): TlsPass {
+    let settled = false;
+    const resolveAll = (outcome: TlsSendOutcome): void => {
+      if (outcome.kind === 'pending') outcome.later.then(resolveAll, () => resolveAll(OTHER));
+      else finish(outcome);
+    };
+    return {
+      settle: (outcome) => {
+        if (settled) return;
+        settled = true;
+        resolveAll(outcome);
+      },
+    };
   }
 
   /**
@@ -167,8 +244,12 @@ export class TlsHandshakeBudget {
     if (!w) this.wakes.set(subscriberId, (w = { next: 0, bySleeper: new Map() }));
     const kept = w.bySleeper.get(sleeper);
     if (kept !== undefined && kept > now) return kept - now;
-    const at = Math.max(now + waitMs, w.next);
-    w.next = at + Math.ceil(1 / this.perMs);
+    // At most a whole refill (`burst` of them) later than the first could go: a subscriber with
+    // thousands of endpoints (or a certificate fixed since) is not put to sleep for hours; those
+    // beyond wake together at that bound.
+    const interval = Math.ceil(1 / this.perMs);
+    const at = Math.min(Math.max(now + waitMs, w.next), now + waitMs + this.burst * interval);
+    w.next = Math.max(w.next, at + interval);
     w.bySleeper.set(sleeper, at);
     if (w.bySleeper.size > 1000) for (const [s, t] of w.bySleeper) if (t <= now) w.bySleeper.delete(s);
     if (this.wakes.size > 1000) for (const [s, x] of this.wakes) if (x.next <= now) this.wakes.delete(s);
@@ -176,7 +257,12 @@ export class TlsHandshakeBudget {
   }
 
   /** A send's end: `reserved`, it set a failed handshake aside, which stays spent only for a failure it is the first to report. */
-  private settled(subscriberId: string, receiver: string | null, outcome: TlsSendOutcome, reserved: boolean): void {
+  private settled(
+    subscriberId: string,
+    receiver: string | null,
+    outcome: Exclude<TlsSendOutcome, { kind: 'pending' }>,
+    reserved: boolean,
+  ): void {
     if (outcome.kind === 'answered' && receiver !== null && this.verified.get(receiver) !== true) {
       // Whatever its connection (a kept-alive one needs no handshake), it verified: undici refuses one that did not.
       this.remember(this.verified, receiver, true);
@@ -229,7 +315,9 @@ export class TlsHandshakeBudget {
 
   private refund(subscriberId: string): void {
     const now = this.options.now();
-    this.buckets.set(subscriberId, { balance: Math.min(this.burst, this.balance(subscriberId, now) + 1), at: now });
+    const balance = Math.min(this.burst, this.balance(subscriberId, now) + 1);
+    if (balance >= this.burst) this.buckets.delete(subscriberId);
+    else this.buckets.set(subscriberId, { balance, at: now });
   }
 
   private balance(subscriberId: string, now: number): number {
