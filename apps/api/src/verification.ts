@@ -85,7 +85,13 @@ async function verifyWhenLet(
   waitMs: number,
   deadline: AbortSignal,
 ): Promise<VerifyResult> {
-  const pass = outbound.tlsHandshakes ? await outbound.tlsHandshakes.pass(candidate.subscriberId, urlsConnectedTo(candidate)) : undefined;
+  const asked = outbound.tlsHandshakes?.pass(candidate.subscriberId, urlsConnectedTo(candidate));
+  // The wait for a pass (behind the subscriber's own sends) is bounded by the deadline too.
+  const pass = asked ? await Promise.race([asked, untilAborted(deadline)]) : undefined;
+  if (pass === 'aborted') {
+    void asked?.then((late) => ('settle' in late ? late.settle({ kind: 'other' }) : undefined));
+    return { ok: false, answered: 'no answer (timeout)' };
+  }
   if (pass && 'waitMs' in pass) {
     const inS = Math.ceil(pass.waitMs / 1000);
     return { ok: false, answered: `not tried: this subscriber's TLS handshakes failed too often lately; try again in ${inS} s` };
@@ -100,6 +106,14 @@ async function verifyWhenLet(
   } finally {
     pass?.settle(outcome);
   }
+}
+
+/** Resolves 'aborted' once `signal` aborts (never before). */
+function untilAborted(signal: AbortSignal): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
 }
 
 /** The verification's steps, each given what is left of `waitMs` once `deadline` has started running. */

@@ -71,8 +71,9 @@ function tlsPass(
   auth: SendAttemptDeps['auth'],
   endpoint: Endpoint,
 ): TlsPass | Promise<TlsPass | { waitMs: number }> {
-  const urls = urlsConnectedTo(endpoint, auth.hasToken(endpoint));
-  return budget.passNow(endpoint.subscriberId, urls) ?? budget.pass(endpoint.subscriberId, urls);
+  const urls = urlsConnectedTo(endpoint);
+  const untried = endpoint.auth?.type === 'oauth2-client-credentials' && auth.hasToken(endpoint) ? [endpoint.auth.tokenUrl] : [];
+  return budget.passNow(endpoint.subscriberId, urls) ?? budget.pass(endpoint.subscriberId, urls, untried);
 }
 
 /** The send once its subscriber may make it: steps 1 to 4 above. */

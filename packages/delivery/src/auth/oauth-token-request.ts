@@ -74,6 +74,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
   let text: string;
   let deadline: NodeJS.Timeout | undefined;
   let running: Promise<{ statusCode: number; text: string }> | undefined;
+  let deadlineWon = false;
   try {
     const exchange = async (): Promise<{ statusCode: number; text: string }> => {
       const res = await request(auth.tokenUrl, {
@@ -96,7 +97,10 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     ({ statusCode, text } = await Promise.race([
       running,
       new Promise<never>((_, reject) => {
-        deadline = setTimeout(() => reject(new DOMException('token request timed out', 'TimeoutError')), opts.timeoutMs);
+        deadline = setTimeout(() => {
+          deadlineWon = true;
+          reject(new DOMException('token request timed out', 'TimeoutError'));
+        }, opts.timeoutMs);
       }),
     ]));
   } catch (err) {
@@ -105,7 +109,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
     const handshakeFailed = handshakeFailureOf(err);
     // Decided by the deadline: a handshake that fails after it is still this request's.
     const lateHandshake =
-      handshakeFailed === undefined && running
+      handshakeFailed === undefined && deadlineWon && running
         ? running.then(
             () => undefined,
             (late: unknown) => handshakeFailureOf(late),

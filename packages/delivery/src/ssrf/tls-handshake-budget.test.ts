@@ -260,19 +260,32 @@ describe('TlsHandshakeBudget', () => {
     expect(times).toEqual([10_000, 20_000, 30_000, 30_000, 30_000, 30_000]);
   });
 
-  it('leaves an OAuth token URL out of what a send connects to while its token is in hand', () => {
-    const endpoint = {
-      url: GOOD,
-      auth: {
-        type: 'oauth2-client-credentials' as const,
-        tokenUrl: 'https://token.example/',
-        clientId: 'c',
-        clientSecret: 's',
-        clientAuth: 'body' as const,
-      },
-    };
-    expect(urlsConnectedTo(endpoint)).toEqual([GOOD, 'https://token.example/']);
-    expect(urlsConnectedTo(endpoint, true)).toEqual([GOOD]);
+  it("does not make a subscriber's sends wait behind each other for a token URL while its token is in hand", async () => {
+    const { b } = budget();
+    const token = 'https://token.example/oauth';
+    b.handshake(GOOD_ORIGIN, true);
+    // The token host is not known to verify (forgotten, or reset once): each send sets a failed
+    // handshake aside for it, but none waits for another's end, as none connects there.
+    const one = passOf(await b.pass('sub_a', [GOOD, token], [token]));
+    const two = await Promise.race([b.pass('sub_a', [GOOD, token], [token]), new Promise<'held'>((r) => setTimeout(() => r('held'), 30))]);
+    expect(two).not.toBe('held');
+    one.settle(ANSWERED);
+    passOf(two as TlsPass).settle(ANSWERED);
+    expect(urlsConnectedTo({ url: GOOD, auth: undefined })).toEqual([GOOD]);
+  });
+
+  it('waits for sends in flight no longer than the refill', async () => {
+    let clock = 0;
+    const b = new TlsHandshakeBudget({ burst: 1, perMinute: 60_000, now: () => clock }); // one back every 1 ms
+    const inFlight = passOf(await b.pass('sub_a', [BAD]));
+    clock += 0.5;
+    const started = Date.now();
+    // The reservation in flight is never settled here: the refill (0.5 ms away) lets the next one go.
+    const next = b.pass('sub_a', ['https://other.example/']);
+    clock += 1;
+    passOf(await next).settle(OTHER);
+    expect(Date.now() - started).toBeLessThan(1000);
+    inFlight.settle(OTHER);
   });
 
   it('forgets the least recently used host past maxOrigins', async () => {

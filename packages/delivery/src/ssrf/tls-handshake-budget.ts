@@ -70,13 +70,9 @@ interface Bucket {
   at: number;
 }
 
-/**
- * The URLs a send to `endpoint` may open connections to: its receiver first, then its OAuth token
- * URL unless `tokenCached` (a token in hand needs no request; one the receiver refuses is fetched
- * again, and a failure then is charged after the fact).
- */
-export function urlsConnectedTo(endpoint: Pick<Endpoint, 'url' | 'auth'>, tokenCached = false): string[] {
-  return endpoint.auth?.type === 'oauth2-client-credentials' && !tokenCached ? [endpoint.url, endpoint.auth.tokenUrl] : [endpoint.url];
+/** The URLs a send to `endpoint` may open connections to: its receiver first, then its OAuth token URL. */
+export function urlsConnectedTo(endpoint: Pick<Endpoint, 'url' | 'auth'>): string[] {
+  return endpoint.auth?.type === 'oauth2-client-credentials' ? [endpoint.url, endpoint.auth.tokenUrl] : [endpoint.url];
 }
 
 /**
@@ -135,32 +131,38 @@ export class TlsHandshakeBudget {
    * token URL): a pass, or how long until the subscriber may try a host not known to verify again.
    * Sends to a host that another send of the same subscriber is trying first (its last handshake
    * failed, or none here) wait for that one's handshake: a burst of deliveries to a new receiver
-   * costs one handshake before the others know, not one each.
+   * costs one handshake before the others know, not one each. `untried`: URLs of `urls` the send
+   * will likely not connect to (an OAuth token URL while a token is in hand): counted for the
+   * reservation, but no send waits behind another for them (none would tell how they went).
    */
-  async pass(subscriberId: string, urls: readonly string[]): Promise<TlsPass | { waitMs: number }> {
+  async pass(subscriberId: string, urls: readonly string[], untried: readonly string[] = []): Promise<TlsPass | { waitMs: number }> {
     const origins = urls.map(originOf);
     const receiver = origins[0] ?? null;
     const tls = origins.filter((o): o is string => o !== null);
+    const quiet = new Set(untried.map(originOf));
     for (;;) {
       const free = this.freePass(subscriberId, receiver, tls);
       if (free) return free;
-      const unverified = tls.filter((o) => this.verified.get(o) !== true);
-      const ahead = unverified.map((o) => this.trying.get(o)?.get(subscriberId)).find((t) => t !== undefined);
+      const tried = tls.filter((o) => this.verified.get(o) !== true && !quiet.has(o));
+      const ahead = tried.map((o) => this.trying.get(o)?.get(subscriberId)).find((t) => t !== undefined);
       if (ahead) {
         await ahead.done;
         continue;
       }
-      const balance = this.balance(subscriberId, this.options.now());
+      const now = this.options.now();
+      const balance = this.balance(subscriberId, now);
       if (balance < 1) {
+        const refillMs = Math.ceil((1 - balance) / this.perMs);
         const inFlight = this.reserved.get(subscriberId);
-        // None left only while sends in flight hold theirs: they are given back as those are answered.
+        // None left only while sends in flight hold theirs: given back as those are answered, or
+        // by the refill, whichever comes first.
         if (inFlight && balance + inFlight.count >= 1) {
-          await inFlight.settled;
+          await firstOf(inFlight.settled, refillMs);
           continue;
         }
-        return { waitMs: Math.ceil((1 - balance) / this.perMs) };
+        return { waitMs: refillMs };
       }
-      return this.reservedPass(subscriberId, receiver, unverified);
+      return this.reservedPass(subscriberId, receiver, tried);
     }
   }
 
@@ -356,6 +358,12 @@ export class TlsHandshakeBudget {
     bySubscriber.delete(subscriberId);
     if (bySubscriber.size === 0) this.trying.delete(origin);
   }
+}
+
+/** Resolves when `settled` does or `ms` have passed. */
+function firstOf(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** The TLS origin `url` connects to; null for plain HTTP or what is not a URL (no handshake). */
