@@ -9,7 +9,9 @@ import { useEngineHarness } from '../engine-harness';
 // then counted as prompt. Here the token timeout is below slowAttemptMs, so only the timeout
 // itself can make the attempts slow.
 
-const TOKEN_TIMEOUT_MS = 150;
+// Long enough that a token host answering 500 at once is never cut off on a loaded CI machine (150 ms
+// was, once, beside a full test run), far below slowAttemptMs.
+const TOKEN_TIMEOUT_MS = 600;
 const twice = { maxRetries: 1, intervalMs: 10, backoff: 'fixed' as const };
 
 describe('an attempt whose OAuth token request times out', () => {
