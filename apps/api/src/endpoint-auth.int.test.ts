@@ -256,6 +256,21 @@ describe('endpoint auth through the API', () => {
     expect(res.body.error.details).toEqual([{ path, message: expect.stringMatching(why) }]);
   });
 
+  it('refuses an S3 SigV4 endpoint whose URL path cannot be percent-decoded, on create and on PATCH', async () => {
+    const api = await start();
+    const s3 = { type: 'aws-sigv4', accessKeyId: 'AKIA', secretAccessKey: 's', region: 'eu-west-1', service: 's3' };
+    const malformed = `${PUBLIC_URL}/a%zz`;
+    const refused = await api.call('POST', base, { body: { url: malformed, auth: s3 } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toEqual([{ path: 'url', message: expect.stringMatching(/malformed percent-escape/) }]);
+    // Another service signs the path as sent: no refusal.
+    expect((await api.call('POST', base, { body: { url: malformed, auth: { ...s3, service: 'execute-api' } } })).status).toBe(201);
+    const created = (await api.call('POST', base, { body: { url: `${PUBLIC_URL}/a%20b`, auth: s3 } })).body;
+    const patched = await api.call('PATCH', `${base}/${created.id}`, { body: { url: malformed } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error.details).toEqual([{ path: 'url', message: expect.stringMatching(/malformed percent-escape/) }]);
+  });
+
   describe('the OAuth token URL', () => {
     const oauth = (tokenUrl: string) => ({ type: 'oauth2-client-credentials', tokenUrl, clientId: 'c', clientSecret: 's' });
 

@@ -73,6 +73,20 @@ export function endpointRoutes(
   }
 
   /**
+   * An S3 SigV4 signature is made over the URL's path percent-decoded (aws4, as S3 does), and a
+   * path with a malformed escape (`%zz`) cannot be: every attempt of such an endpoint failed as
+   * `internal`. Refused here instead, with the URL and the auth as they will be stored.
+   */
+  function checkSignablePath(url: string, auth: { type: string; service?: string } | undefined): void {
+    if (auth?.type !== 'aws-sigv4' || auth.service !== 's3') return;
+    try {
+      decodeURIComponent(new URL(url).pathname);
+    } catch {
+      throw ValidationError.at('url', 'has a malformed percent-escape in its path, which an S3 SigV4 signature cannot cover');
+    }
+  }
+
+  /**
    * The auth to store, from the `auth` field or from credentials found in the URL (Web1on1's
    * `https://user:pass@host/`, which becomes basic auth), never both. An OAuth token URL is vetted
    * like an endpoint URL: it is a target the worker will call.
@@ -131,6 +145,7 @@ export function endpointRoutes(
     checkSignature(input.signature, input.secret);
     const target = await assertTargetUrl(input.url, deps, { caller: sid });
     const auth = (await resolveAuth(sid, input.auth, target.credentials)) ?? input.auth;
+    checkSignablePath(target.url, auth);
     const now = deps.now();
     const endpoint: Endpoint = {
       id: newId('ep', now),
@@ -204,6 +219,7 @@ export function endpointRoutes(
     const { verify, url: rawUrl, auth: rawAuth, status, retry, rateLimit, ...fields } = input;
     const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps, { caller: current.subscriberId }) : { url: current.url };
     const auth = await resolveAuth(current.subscriberId, rawAuth, target.credentials);
+    checkSignablePath(target.url, auth ?? current.auth);
     // A partial retry policy changes only the fields it names.
     const changes: EndpointChanges = {
       ...fields,
