@@ -8,6 +8,7 @@ import {
   type EndpointAuth,
 } from '@hookrelay/contracts';
 import type { EndpointChanges } from '@hookrelay/store';
+import { signAwsSigV4 } from '@hookrelay/delivery';
 import { checkSecretForScheme, newSigningSecret } from '@hookrelay/signing';
 import type { z } from 'zod';
 import { endpointOf as endpointOfRequest, endpointWithSecretsOf, subscriberOf as subscriberOfRequest } from '../subscriber-access';
@@ -73,16 +74,24 @@ export function endpointRoutes(
   }
 
   /**
-   * An S3 SigV4 signature is made over the URL's path percent-decoded (aws4, as S3 does), and a
-   * path with a malformed escape (`%zz`) cannot be: every attempt of such an endpoint failed as
-   * `internal`. Refused here instead, with the URL and the auth as they will be stored.
+   * aws4 percent-decodes what it signs (an S3 path always, any path or query with characters it
+   * would escape), and a malformed escape (`%zz`) throws: every attempt of such an endpoint failed
+   * as `internal`. Refused here instead, by signing the URL as the worker would (with placeholder
+   * credentials: only the URL can make it throw), with the URL and the auth as they will be stored.
    */
-  function checkSignablePath(url: string, auth: { type: string; service?: string } | undefined): void {
-    if (auth?.type !== 'aws-sigv4' || auth.service !== 's3') return;
+  function checkSignableUrl(url: string, auth: { type: string; region?: string; service?: string } | undefined): void {
+    if (auth?.type !== 'aws-sigv4' || !auth.region || !auth.service) return;
     try {
-      decodeURIComponent(new URL(url).pathname);
+      const placeholder = {
+        type: 'aws-sigv4' as const,
+        accessKeyId: 'AKID',
+        secretAccessKey: 'secret',
+        region: auth.region,
+        service: auth.service,
+      };
+      signAwsSigV4({ url, headers: {}, body: '', timeoutMs: 1 }, placeholder, deps.now());
     } catch {
-      throw ValidationError.at('url', 'has a malformed percent-escape in its path, which an S3 SigV4 signature cannot cover');
+      throw ValidationError.at('url', 'has a malformed percent-escape in its path or query, which an AWS SigV4 signature cannot cover');
     }
   }
 
@@ -145,7 +154,7 @@ export function endpointRoutes(
     checkSignature(input.signature, input.secret);
     const target = await assertTargetUrl(input.url, deps, { caller: sid });
     const auth = (await resolveAuth(sid, input.auth, target.credentials)) ?? input.auth;
-    checkSignablePath(target.url, auth);
+    checkSignableUrl(target.url, auth);
     const now = deps.now();
     const endpoint: Endpoint = {
       id: newId('ep', now),
@@ -219,7 +228,8 @@ export function endpointRoutes(
     const { verify, url: rawUrl, auth: rawAuth, status, retry, rateLimit, ...fields } = input;
     const target = rawUrl !== undefined ? await assertTargetUrl(rawUrl, deps, { caller: current.subscriberId }) : { url: current.url };
     const auth = await resolveAuth(current.subscriberId, rawAuth, target.credentials);
-    checkSignablePath(target.url, auth ?? current.auth);
+    // Only what the PATCH changes: an endpoint stored before this check must still be disabled.
+    if (rawUrl !== undefined || rawAuth !== undefined) checkSignableUrl(target.url, auth ?? current.auth);
     // A partial retry policy changes only the fields it names.
     const changes: EndpointChanges = {
       ...fields,

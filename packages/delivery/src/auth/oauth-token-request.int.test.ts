@@ -82,6 +82,12 @@ describe('a token response that is not shaped like one', () => {
     expect((failure as Error).message).toMatch(new RegExp(`^token response (has )?${why.replace(/[()]/g, '\\$&')}$`));
   });
 
+  it("names an error answer's status whatever its size (a proxy's error page)", async () => {
+    status = 502;
+    body = '<html>' + 'x'.repeat(20_000) + '</html>';
+    expect(await fetchToken()).toMatchObject({ message: 'token endpoint answered HTTP 502' });
+  });
+
   it('reads an error code from a small error answer only', async () => {
     status = 400;
     body = JSON.stringify({ error: 'invalid_client' });

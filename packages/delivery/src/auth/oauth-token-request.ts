@@ -86,7 +86,7 @@ export async function requestClientCredentialsToken(auth: ClientCredentialsAuth,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
       });
-      return { statusCode: res.statusCode, text: await readCapped(res.body) };
+      return { statusCode: res.statusCode, text: await readCapped(res.body, res.statusCode) };
     };
     // The signal aborts a request only once it has a socket: one still connecting (a token host
     // that stalls its TLS handshake) or queued for a connection would keep every delivery of the
@@ -169,7 +169,7 @@ function parseJson(text: string): Record<string, unknown> | null {
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+async function readCapped(body: Dispatcher.ResponseData['body'], statusCode: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -177,6 +177,8 @@ async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string
     size += (chunk as Buffer).length;
     if (size > MAX_TOKEN_RESPONSE_BYTES) {
       body.destroy();
+      // A proxy's error page is often larger: its status is what says what went wrong.
+      if (statusCode < 200 || statusCode >= 300) throw new AuthFailure(`token endpoint answered HTTP ${statusCode}`);
       throw new AuthFailure(`token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
     }
   }
