@@ -1,6 +1,6 @@
 // Test-only: the API app in-process on a free port, with a worker, on a private key prefix.
 import type { AddressInfo } from 'node:net';
-import type { CircuitBreakerPolicy, DeliveryWorker, LookupFn } from '@hookrelay/delivery';
+import type { CircuitBreakerPolicy, DeliveryWorker, LookupFn, TlsHandshakeLimits } from '@hookrelay/delivery';
 // The worker and the logs are started as the engine's tests start them: one place for both harnesses.
 import { startTestWorker, testObservability } from '@hookrelay/delivery/src/engine-harness';
 import type { HookrelayMetrics } from '@hookrelay/observability';
@@ -55,7 +55,7 @@ export interface ApiHarnessOptions {
   /** See BuildApiDepsOptions.apiBodyBytesInFlight. */
   apiBodyBytesInFlight?: number;
   /** The API process's bound on failed TLS handshakes per subscriber (BuildApiDepsOptions.unverifiedTls). */
-  unverifiedTls?: { burst: number; perMinute: number };
+  unverifiedTls?: TlsHandshakeLimits;
   /** How long a client may take to send a whole request (HOOKRELAY_REQUEST_TIMEOUT_MS). @defaultValue DEFAULT_REQUEST_TIMEOUT_MS */
   requestTimeoutMs?: number;
   /** The API's DNS (BuildApiDepsOptions.resolve). @defaultValue the system resolver */

@@ -5,6 +5,7 @@ import {
   HostResolver,
   TlsHandshakeBudget,
   type LookupFn,
+  type TlsHandshakeLimits,
   createTestSender,
   EndpointGuard,
   type CircuitBreakerPolicy,
@@ -67,7 +68,7 @@ export interface BuildApiDepsOptions {
    */
   apiBodyBytesInFlight?: number;
   /** Failed TLS handshakes per subscriber in this process (TlsHandshakeBudget). @defaultValue DEFAULT_TLS_HANDSHAKE_BUDGET */
-  unverifiedTls?: { burst: number; perMinute: number };
+  unverifiedTls?: TlsHandshakeLimits;
 }
 
 /**

@@ -1,4 +1,10 @@
-import { createGuardedAgent, HostResolver, TlsHandshakeBudget, type DeliveryWorkerResources } from '@hookrelay/delivery';
+import {
+  createGuardedAgent,
+  HostResolver,
+  TlsHandshakeBudget,
+  type DeliveryWorkerResources,
+  type TlsHandshakeLimits,
+} from '@hookrelay/delivery';
 import { createRedis, disconnectRedis } from '@hookrelay/queue';
 
 export interface WorkerResourcesOptions {
@@ -10,7 +16,7 @@ export interface WorkerResourcesOptions {
   /** @defaultValue Date.now */
   now?: () => number;
   /** Failed TLS handshakes per subscriber (TlsHandshakeBudget). @defaultValue DEFAULT_TLS_HANDSHAKE_BUDGET */
-  unverifiedTls?: { burst: number; perMinute: number };
+  unverifiedTls?: TlsHandshakeLimits;
 }
 
 export interface WorkerResources extends DeliveryWorkerResources {

@@ -6,7 +6,7 @@ import { Publisher } from '@hookrelay/publishing';
 import { createStore, type Store } from '@hookrelay/store';
 import { captureLogLines, deleteKeysUnder, requireRedisUrl, uniquePrefix, useFixture, type FixtureScope } from '@hookrelay/testing';
 import type Redis from 'ioredis';
-import { createGuardedAgent, HostResolver, TlsHandshakeBudget, type LookupFn } from './ssrf';
+import { createGuardedAgent, HostResolver, TlsHandshakeBudget, type LookupFn, type TlsHandshakeLimits } from './ssrf';
 import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './worker';
 import type { DeliveryWorkerResources } from './worker-resources';
 
@@ -24,7 +24,7 @@ export interface EngineHarnessOptions extends Partial<DeliveryWorkerOptions> {
   /** Certificates the worker's dispatcher trusts, for HTTPS test receivers (selfSignedCertificate). @defaultValue Node's bundled roots */
   ca?: string;
   /** The worker's bound on failed TLS handshakes per subscriber (TlsHandshakeBudget). @defaultValue DEFAULT_TLS_HANDSHAKE_BUDGET */
-  unverifiedTls?: { burst: number; perMinute: number };
+  unverifiedTls?: TlsHandshakeLimits;
 }
 
 export interface EngineHarness {
@@ -180,7 +180,7 @@ function openWorkerResources(options: {
   resolve?: LookupFn;
   ca?: string;
   dnsTimeoutMs?: number;
-  unverifiedTls?: { burst: number; perMinute: number };
+  unverifiedTls?: TlsHandshakeLimits;
 }): DeliveryWorkerResources & { close(): Promise<void> } {
   const { redisUrl, allowPrivate, now, resolve, ca, dnsTimeoutMs } = options;
   const redis = {

@@ -188,7 +188,9 @@ export class AuthenticatedSender {
           ? { handshakeFailedLater: err.lateHandshake }
           : {};
       if (err.timedOut) return { ...failed, ...handshake, timedOut: true };
-      return err.dnsQueuedMs > 0 ? { ...failed, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) } : { ...failed, ...handshake };
+      return err.dnsQueuedMs > 0
+        ? { ...failed, ...handshake, dnsQueuedMs: Math.min(err.dnsQueuedMs, durationMs) }
+        : { ...failed, ...handshake };
     }
   }
 

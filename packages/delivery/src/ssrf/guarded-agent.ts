@@ -32,8 +32,9 @@ export interface GuardedAgentOptions {
    */
   ca?: string | string[];
   /**
-   * Told how each TLS handshake ended (verified, or failed as `tls`), for the per-subscriber bound
-   * on failed handshakes (TlsHandshakeBudget); the callers charge and consult it.
+   * Told how each TLS handshake ended (verified, or failed: the connection ended between TCP's
+   * connect and TLS's), for the per-subscriber bound on failed handshakes (TlsHandshakeBudget); the
+   * callers charge and consult it.
    */
   tlsHandshakes?: TlsHandshakeBudget;
 }

@@ -13,6 +13,7 @@ export {
   tlsOrigin,
   urlsConnectedTo,
   type TlsHandshakeBudgetOptions,
+  type TlsHandshakeLimits,
   type TlsPass,
   type TlsSendOutcome,
 } from './tls-handshake-budget';

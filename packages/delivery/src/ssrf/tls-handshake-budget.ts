@@ -40,6 +40,9 @@ export interface TlsHandshakeBudgetOptions {
 
 export const DEFAULT_TLS_HANDSHAKE_BUDGET = Object.freeze({ burst: 10, perMinute: 10 });
 
+/** The bound as a deployment sets it (HOOKRELAY_UNVERIFIED_TLS_BURST, _PER_MINUTE). */
+export type TlsHandshakeLimits = Pick<TlsHandshakeBudgetOptions, 'burst' | 'perMinute'>;
+
 /** How a send let through ended, for `settle`. */
 export type TlsSendOutcome =
   /** Its receiver answered (over a connection that verified, new or kept alive). */
@@ -60,9 +63,16 @@ export interface TlsPass {
   settle(outcome: TlsSendOutcome): void;
 }
 
-interface Trying {
+/** A promise and what resolves it: a send's try of a host, a subscriber's settled reservation. */
+interface Signal {
   done: Promise<void>;
   resolve: () => void;
+}
+
+function signal(): Signal {
+  let resolve = (): void => undefined;
+  const done = new Promise<void>((r) => (resolve = r));
+  return { done, resolve };
 }
 
 interface Bucket {
@@ -99,7 +109,7 @@ export class TlsHandshakeBudget {
    * Per subscriber, its failed handshakes set aside by sends in flight, and a signal when one of
    * them settles: a send that finds none left only because of those waits for them, not a refill.
    */
-  private readonly reserved = new Map<string, { count: number; settled: Promise<void>; resolve: () => void }>();
+  private readonly reserved = new Map<string, { count: number; settled: Signal }>();
   /** Per subscriber, when each of its parked sleepers wakes, and when the next one parked would. */
   private readonly wakes = new Map<string, { next: number; bySleeper: Map<string, number> }>();
   /** Failed handshakes charged already: sends that waited on one connection (a shared token request) pay it once. */
@@ -110,7 +120,7 @@ export class TlsHandshakeBudget {
    * subscriber: another subscriber's send, which may wait long before it connects (for a lane slot,
    * its token, its DNS), holds no one else.
    */
-  private readonly trying = new Map<string, Map<string, Trying>>();
+  private readonly trying = new Map<string, Map<string, Signal>>();
 
   constructor(private readonly options: TlsHandshakeBudgetOptions) {
     this.burst = options.burst ?? DEFAULT_TLS_HANDSHAKE_BUDGET.burst;
@@ -136,9 +146,7 @@ export class TlsHandshakeBudget {
    * reservation, but no send waits behind another for them (none would tell how they went).
    */
   async pass(subscriberId: string, urls: readonly string[], untried: readonly string[] = []): Promise<TlsPass | { waitMs: number }> {
-    const origins = urls.map(originOf);
-    const receiver = origins[0] ?? null;
-    const tls = origins.filter((o): o is string => o !== null);
+    const { receiver, tls } = originsOf(urls);
     const quiet = new Set(untried.map(originOf));
     for (;;) {
       const free = this.freePass(subscriberId, receiver, tls);
@@ -157,7 +165,7 @@ export class TlsHandshakeBudget {
         // None left only while sends in flight hold theirs: given back as those are answered, or
         // by the refill, whichever comes first.
         if (inFlight && balance + inFlight.count >= 1) {
-          await firstOf(inFlight.settled, refillMs);
+          await firstOf(inFlight.settled.done, refillMs);
           continue;
         }
         return { waitMs: refillMs };
@@ -173,12 +181,8 @@ export class TlsHandshakeBudget {
    */
   passNow(subscriberId: string, urls: readonly string[]): TlsPass | undefined {
     if (urls.length === 1 && originOf(urls[0] as string) === null) return NO_TLS;
-    const origins = urls.map(originOf);
-    return this.freePass(
-      subscriberId,
-      origins[0] ?? null,
-      origins.filter((o): o is string => o !== null),
-    );
+    const { receiver, tls } = originsOf(urls);
+    return this.freePass(subscriberId, receiver, tls);
   }
 
   private freePass(subscriberId: string, receiver: string | null, tls: readonly string[]): TlsPass | undefined {
@@ -192,27 +196,18 @@ export class TlsHandshakeBudget {
   private reservedPass(subscriberId: string, receiver: string | null, unverified: readonly string[]): TlsPass {
     this.charge(subscriberId);
     let r = this.reserved.get(subscriberId);
-    if (!r) {
-      let resolve = (): void => undefined;
-      const settled = new Promise<void>((done) => (resolve = done));
-      this.reserved.set(subscriberId, (r = { count: 0, settled, resolve }));
-    }
+    if (!r) this.reserved.set(subscriberId, (r = { count: 0, settled: signal() }));
     r.count++;
     const tries = unverified.map((o) => this.startTrying(o, subscriberId));
     return this.settleOnce((outcome) => {
       this.settled(subscriberId, receiver, outcome, true);
       unverified.forEach((o, i) => this.stopTrying(o, subscriberId, tries[i]));
       const held = this.reserved.get(subscriberId);
-      if (held) {
-        this.reserved.delete(subscriberId);
-        held.resolve();
-        // The rest still in flight start a new signal.
-        if (held.count > 1) {
-          let resolve = (): void => undefined;
-          const settled = new Promise<void>((done) => (resolve = done));
-          this.reserved.set(subscriberId, { count: held.count - 1, settled, resolve });
-        }
-      }
+      if (!held) return;
+      // Those waiting look again; the rest still in flight make a new signal.
+      held.settled.resolve();
+      held.settled = signal();
+      if (--held.count === 0) this.reserved.delete(subscriberId);
     });
   }
 
@@ -328,10 +323,8 @@ export class TlsHandshakeBudget {
     return Math.min(this.burst, b.balance + (now - b.at) * this.perMs);
   }
 
-  private startTrying(origin: string, subscriberId: string): Trying {
-    let resolve = (): void => undefined;
-    const done = new Promise<void>((r) => (resolve = r));
-    const t = { done, resolve };
+  private startTrying(origin: string, subscriberId: string): Signal {
+    const t = signal();
     let bySubscriber = this.trying.get(origin);
     if (!bySubscriber) this.trying.set(origin, (bySubscriber = new Map()));
     bySubscriber.set(subscriberId, t);
@@ -343,7 +336,7 @@ export class TlsHandshakeBudget {
    * handshake ended), or one subscriber's, unless another of its sends has begun trying it since
    * `only` did.
    */
-  private stopTrying(origin: string, subscriberId?: string, only?: Trying): void {
+  private stopTrying(origin: string, subscriberId?: string, only?: Signal): void {
     only?.resolve();
     const bySubscriber = this.trying.get(origin);
     if (!bySubscriber) return;
@@ -364,6 +357,12 @@ export class TlsHandshakeBudget {
 function firstOf(settled: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** The TLS origins of a send's `urls`, and its receiver's (the first URL's; null for plain HTTP). */
+function originsOf(urls: readonly string[]): { receiver: string | null; tls: string[] } {
+  const origins = urls.map(originOf);
+  return { receiver: origins[0] ?? null, tls: origins.filter((o): o is string => o !== null) };
 }
 
 /** The TLS origin `url` connects to; null for plain HTTP or what is not a URL (no handshake). */
