@@ -41,6 +41,11 @@ function fixedValues(): unknown[] {
     1e300,
     -0,
     5e-324,
+    // From 1e-6 to 1e-4 JS writes no exponent (0.0000123) and Python one (1.23e-05), edited in place.
+    0.000001,
+    0.0000012345678901234,
+    -0.0000987654321,
+    [1e-7, -1.5e-7, 0.00001, -0.00005, 9.99e-7, 1e-100, 10.00001],
     2 ** 53,
     2 ** 53 + 2,
     0.1 + 0.2,

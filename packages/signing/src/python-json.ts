@@ -108,8 +108,7 @@ function pythonFromCompactJson(compact: string): string {
       if (keepsNumberText(compact, i, end)) {
         while (i < end) out[o++] = compact.charCodeAt(i++);
       } else {
-        const python = pythonNumberText(compact.slice(i, end));
-        for (let k = 0; k < python.length; k++) out[o++] = python.charCodeAt(k);
+        o = writePythonNumber(compact, i, end, out, o);
         i = end;
       }
       continue;
@@ -157,20 +156,52 @@ function keepsNumberText(text: string, start: number, end: number): boolean {
  * From 1e21 String writes an exponent (1e+21), which is also Python's repr of that float: Python reads a
  * float and writes the same text back, and the text stays as short as the payload's. (Exact digits there
  * would let a payload of `1e308` values grow sixtyfold: 309 digits each.)
+ *
+ * Writes Python's text of `text.slice(start, end)` into `out` at `o`; returns where it ended. A small
+ * float keeps String's digits (the same shortest round-trip digits as Python's repr) and is edited in
+ * place, never rebuilt with Number and toExponential: a 1 MiB payload of ~210,000 of them cost the
+ * worker's shared event loop ~115 ms that way (an audit's probe), ~37 ms now.
  */
-function pythonNumberText(text: string): string {
-  if (text.includes('e-') || text.includes('0.0000')) return smallFloatText(Number(text));
+function writePythonNumber(text: string, start: number, end: number, out: Buffer, o: number): number {
+  let e = -1;
+  for (let k = start; k < end; k++) if (text.charCodeAt(k) === 0x65) e = k;
+  if (e >= 0 && text.charCodeAt(e + 1) === MINUS) {
+    // d.ddde-N: the exponent padded to two digits.
+    for (let k = start; k <= e + 1; k++) out[o++] = text.charCodeAt(k);
+    if (end - e - 2 < 2) out[o++] = 0x30;
+    for (let k = e + 2; k < end; k++) out[o++] = text.charCodeAt(k);
+    return o;
+  }
+  const sign = text.charCodeAt(start) === MINUS ? 1 : 0;
+  if (e < 0 && text.startsWith('0.', start + sign)) {
+    // 0.0000ddd, from 1e-6 to 1e-4, which String writes without an exponent: d.dde-0N.
+    let first = start + sign + 2;
+    while (first < end && text.charCodeAt(first) === 0x30) first++;
+    const exponent = first - start - sign - 1;
+    if (exponent > 4 && first < end) {
+      if (sign) out[o++] = MINUS;
+      out[o++] = text.charCodeAt(first);
+      if (first + 1 < end) {
+        out[o++] = 0x2e;
+        for (let k = first + 1; k < end; k++) out[o++] = text.charCodeAt(k);
+      }
+      out[o++] = 0x65;
+      out[o++] = MINUS;
+      if (exponent < 10) out[o++] = 0x30;
+      for (const digit of String(exponent)) out[o++] = digit.charCodeAt(0);
+      return o;
+    }
+  }
+  const python = longIntegerText(text.slice(start, end));
+  for (let k = 0; k < python.length; k++) out[o++] = python.charCodeAt(k);
+  return o;
+}
+
+/** An integer past 2**53 written exactly; any other text as it is. */
+function longIntegerText(text: string): string {
   if (text.length >= 16 && !text.includes('e') && !text.includes('.')) {
     const n = Number(text);
     return Number.isSafeInteger(n) ? text : BigInt(n).toString();
   }
   return text;
-}
-
-/** Python's repr of a float under 1e-4: the shortest round-trip digits, as JS's, with a padded exponent. */
-function smallFloatText(n: number): string {
-  const [mantissa = '', exponentText = '0'] = n.toExponential().split('e');
-  const exponent = Number(exponentText);
-  if (exponent >= -4) return String(n);
-  return `${mantissa}e-${String(-exponent).padStart(2, '0')}`;
 }
