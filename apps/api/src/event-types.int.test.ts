@@ -1,4 +1,5 @@
 import { TestReceiver } from '@hookrelay/testing';
+import { request } from 'undici';
 import { startApiHarness, type ApiHarness } from './api-harness';
 
 // Issue 17: event types as API resources with JSON Schemas, and publishing validated against them.
@@ -92,6 +93,35 @@ describe('/v1/event-types', () => {
           t.type.startsWith('receipt.sms.'),
         ),
       ).toBe(true);
+    });
+
+    it('answers every caller of one catalog version the same listing, tagged so a repeat can revalidate it', async () => {
+      const first = await h.call('GET', '/v1/event-types', { key: sub.apiKey });
+      const again = await h.call('GET', '/v1/event-types', { key: publisherKey });
+      expect(first.status).toBe(200);
+      expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      const etag = first.headers.get('etag');
+      expect(etag).toMatch(/^W\/".+"$/);
+      expect([again.headers.get('etag'), again.body]).toEqual([etag, first.body]);
+      // fetch turns a request with If-None-Match into one with Cache-Control: no-cache (the Fetch
+      // standard's no-store mode), which is never answered 304: undici's request sends it as given.
+      const revalidate = (path: string) =>
+        request(`${h.baseUrl}${path}`, { headers: { authorization: `Bearer ${sub.apiKey}`, 'if-none-match': etag as string } });
+      const revalidated = await revalidate('/v1/event-types');
+      expect([revalidated.statusCode, await revalidated.body.text()]).toEqual([304, '']);
+      // Another filter is another answer.
+      const filtered = await revalidate('/v1/event-types?prefix=incident.');
+      expect(filtered.statusCode).toBe(200);
+      expect(filtered.headers.etag).not.toBe(etag);
+      const typesOf = async (res: typeof filtered) =>
+        ((await res.body.json()) as { data: Array<{ type: string }> }).data.map((t) => t.type);
+      expect(await typesOf(filtered)).toEqual(['incident.acknowledged', 'incident.resolved', 'incident.triggered']);
+      // A change to the catalog changes the answer and its tag.
+      await create('listing.changed');
+      const changed = await revalidate('/v1/event-types');
+      expect(changed.statusCode).toBe(200);
+      expect(changed.headers.etag).not.toBe(etag);
+      expect(await typesOf(changed)).toContain('listing.changed');
     });
 
     it('answers 404 for a type nobody defined', async () => {

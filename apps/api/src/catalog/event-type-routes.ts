@@ -80,7 +80,10 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
   router.get('/', async (req, res) => {
     const parsed = listEventTypesQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
-    res.json({ data: await catalog.list({ prefix: parsed.data.prefix, includeArchived: parsed.data.includeArchived === 'true' }) });
+    const listing = await catalog.listing();
+    const { body, etag } = listing.body({ prefix: parsed.data.prefix, includeArchived: parsed.data.includeArchived === 'true' });
+    // The same bytes for every caller of this version and filter (CatalogListing); a matching If-None-Match gets a 304.
+    res.type('json').set('ETag', etag).send(body);
   });
 
   router.get('/:type', async (req, res) => {

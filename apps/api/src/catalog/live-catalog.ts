@@ -8,6 +8,7 @@ import {
   type EventTypeInfo,
 } from '@hookrelay/contracts';
 import type { EventTypeRecord, EventTypeState, EventTypeStore } from '@hookrelay/store';
+import { CatalogListing } from './catalog-listing';
 import { compileSchema, type CheckOptions, type CompiledSchema } from './schema-compiler';
 
 /** A catalog entry as the API shows it; operator-defined types also carry their timestamps. */
@@ -67,7 +68,7 @@ export class LiveCatalog {
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
   private readonly validators = new Map<string, { revision: number; compiled: Promise<CompiledSchema> }>();
-  private listing: { version: string; views: EventTypeView[] } | undefined;
+  private listed: { version: string; listing: Promise<CatalogListing> } | undefined;
   private readonly maxStalenessMs: number;
 
   constructor(private readonly options: LiveCatalogOptions) {
@@ -154,19 +155,23 @@ export class LiveCatalog {
     this.validators.set(record.type, { revision: record.revision, compiled: Promise.resolve(compiled) });
   }
 
-  /** Every listed type (built-ins per the switch, operator-defined ones), sorted by name. */
-  async list(filter: { prefix?: string; includeArchived?: boolean } = {}): Promise<EventTypeView[]> {
+  /** Every listed type (built-ins per the switch, operator-defined ones), sorted by name, as `GET /v1/event-types` answers it. */
+  async listing(): Promise<CatalogListing> {
     await this.fresh();
     const version = this.version as string;
-    if (this.listing?.version !== version) {
-      const defined = (await this.options.store.list()).map(viewOfRecord);
-      const builtIns = eventTypeCatalogJson().filter((e) => this.options.builtIn || OPERATIONAL.has(e.type) || e.type === 'custom.*');
-      const views = [...builtIns, ...defined].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
-      this.listing = { version, views };
+    if (this.listed?.version !== version) {
+      // One read of the records per version however many callers list at once.
+      const built = this.options.store.list().then((records) => {
+        const builtIns = eventTypeCatalogJson().filter((e) => this.options.builtIn || OPERATIONAL.has(e.type) || e.type === 'custom.*');
+        const views = [...builtIns, ...records.map(viewOfRecord)].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+        return new CatalogListing(version, views);
+      });
+      this.listed = { version, listing: built };
+      built.catch(() => {
+        if (this.listed?.listing === built) this.listed = undefined;
+      });
     }
-    return this.listing.views.filter(
-      (v) => (filter.includeArchived || !v.archived) && (!filter.prefix || v.type.startsWith(filter.prefix)),
-    );
+    return this.listed.listing;
   }
 
   /** One type by name, archived ones included; null when there is none (or it is a switched-off built-in). */
