@@ -107,6 +107,14 @@ describe('/v1/event-types', () => {
       // standard's no-store mode), which is never answered 304: undici's request sends it as given.
       const revalidate = (path: string) =>
         request(`${h.baseUrl}${path}`, { headers: { authorization: `Bearer ${sub.apiKey}`, 'if-none-match': etag as string } });
+      // HEAD: the headers of the same answer, no body.
+      const head = await request(`${h.baseUrl}/v1/event-types`, { method: 'HEAD', headers: { authorization: `Bearer ${sub.apiKey}` } });
+      expect([head.statusCode, head.headers.etag, head.headers['content-length'], await head.body.text()]).toEqual([
+        200,
+        etag,
+        String(Buffer.byteLength(JSON.stringify(first.body))),
+        '',
+      ]);
       const revalidated = await revalidate('/v1/event-types');
       expect([revalidated.statusCode, await revalidated.body.text()]).toEqual([304, '']);
       // Another filter is another answer.

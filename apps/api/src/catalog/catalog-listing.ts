@@ -1,90 +1,98 @@
 import { createHash } from 'node:crypto';
 import type { EventTypeView } from './live-catalog';
 
-/** A listing's answer: the JSON body `{"data": [...]}` and its entity tag. */
-export interface ListingBody {
-  body: Buffer;
+/** A listing's answer, `{"data":[...]}`: the bytes to write in order, their length and the answer's entity tag. */
+export interface ListingAnswer {
+  parts: Buffer[];
+  length: number;
   etag: string;
 }
 
-/** Bytes of listing bodies kept per catalog version, besides the types' own JSON. @defaultValue for `keptBodyBytes` */
-const KEPT_BODY_BYTES = 64 * 1024 * 1024;
+const OPEN = Buffer.from('{"data":[');
+const CLOSE = Buffer.from(']}');
+const COMMA = Buffer.from(',');
+
+/** One way of listing (archived types in or out): its types in order and the whole answer, with where each type's JSON sits in it. */
+interface Listed {
+  names: string[];
+  digests: string[];
+  body: Buffer;
+  starts: number[];
+  ends: number[];
+}
 
 /**
  * `GET /v1/event-types` of one catalog version, as bytes. Any key may list the catalog, and a full
  * one (1,000 types, 16 MB of schemas and examples, each type's first example twice) answers with
  * ~30 MB of JSON: serialised, copied and hashed per request, each GET held the API's event loop
  * ~330 ms, so two clients listing in a loop raised another subscriber's publish p99 from 8 to 303
- * ms, and 40 sockets that never read their answer held ~30 MB each (an audit's probe). Each type's
- * JSON is now written once per version, a body once per filter (the types are sorted by name, so
- * a filter is a range of them, archived ones left out or not) and kept within KEPT_BODY_BYTES, and
- * every caller of the same range is sent the same bytes.
+ * ms, and 40 sockets that never read their answer held ~30 MB each (an audit's probe).
+ *
+ * The whole answer is now made once per version, with archived types and without. The types are
+ * sorted by name, so the types a prefix picks sit side by side in it, commas included: any answer
+ * is its bytes between the first picked type and the last, between the same brackets. Nothing is
+ * serialised or copied per request, no filter costs more than another (keeping answers by filter
+ * instead, a client rotating three filters had each made again: a review's probe), and every
+ * socket holds the same bytes however slowly it reads. Written as separate JSON per type instead,
+ * 2,000 writes an answer held the loop longer as the socket drained.
  */
 export class CatalogListing {
-  private readonly types: ReadonlyArray<{ type: string; archived: boolean; json: string; digest: string }>;
-  private readonly bodies = new Map<string, ListingBody>();
-  private keptBytes = 0;
-  private readonly keptBodyBytes: number;
+  private readonly withArchived: Listed;
+  private readonly live: Listed;
 
   /** `views` sorted by type. */
   constructor(
     readonly version: string,
     views: readonly EventTypeView[],
-    options: { keptBodyBytes?: number } = {},
   ) {
-    this.keptBodyBytes = options.keptBodyBytes ?? KEPT_BODY_BYTES;
-    this.types = views.map((view) => {
-      const json = JSON.stringify(view);
-      return { type: view.type, archived: view.archived, json, digest: createHash('sha1').update(json).digest('base64') };
+    const types = views.map((view) => {
+      const json = Buffer.from(JSON.stringify(view));
+      return { name: view.type, archived: view.archived, json, digest: createHash('sha1').update(json).digest('base64') };
     });
+    this.withArchived = listed(types);
+    this.live = types.some((t) => t.archived) ? listed(types.filter((t) => !t.archived)) : this.withArchived;
   }
 
-  body(filter: { prefix?: string; includeArchived?: boolean }): ListingBody {
-    const [from, to] = this.range(filter.prefix);
-    const key = `${filter.includeArchived ? 'all' : 'live'} ${from} ${to}`;
-    const kept = this.bodies.get(key);
-    if (kept) {
-      // Most recently used last, so the oldest goes first when room is made.
-      this.bodies.delete(key);
-      this.bodies.set(key, kept);
-      return kept;
-    }
-    const picked = this.types.slice(from, to).filter((t) => filter.includeArchived || !t.archived);
-    const body = Buffer.from(`{"data":[${picked.map((t) => t.json).join(',')}]}`);
-    // The same types give the same bytes: the tag is their digests', computed without reading the body again.
-    const etag = `W/"${createHash('sha1')
-      .update(picked.map((t) => t.digest).join(','))
-      .digest('base64url')}"`;
-    const made = { body, etag };
-    if (body.length <= this.keptBodyBytes) {
-      for (const [oldest, old] of this.bodies) {
-        if (this.keptBytes + body.length <= this.keptBodyBytes) break;
-        this.bodies.delete(oldest);
-        this.keptBytes -= old.body.length;
-      }
-      this.bodies.set(key, made);
-      this.keptBytes += body.length;
-    }
-    return made;
+  answer(filter: { prefix?: string; includeArchived?: boolean }): ListingAnswer {
+    const list = filter.includeArchived ? this.withArchived : this.live;
+    const [from, to] = range(list.names, filter.prefix);
+    // The same types give the same bytes: the tag is their (fixed-length) digests'.
+    const etag = `W/"${createHash('sha1').update(list.digests.slice(from, to).join('')).digest('base64url')}"`;
+    const picked = from < to ? list.body.subarray(list.starts[from], list.ends[to - 1]) : Buffer.alloc(0);
+    return { parts: [OPEN, picked, CLOSE], length: OPEN.length + picked.length + CLOSE.length, etag };
   }
+}
 
-  /** The types whose names start with `prefix`: a range of the sorted list, [from, to). */
-  private range(prefix: string | undefined): [number, number] {
-    if (!prefix) return [0, this.types.length];
-    const from = this.firstAtOrAfter(prefix);
-    let to = from;
-    while (to < this.types.length && this.types[to]!.type.startsWith(prefix)) to++;
-    return [from, to];
-  }
-
-  private firstAtOrAfter(name: string): number {
-    let low = 0;
-    let high = this.types.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.types[mid]!.type < name) low = mid + 1;
-      else high = mid;
+function listed(types: ReadonlyArray<{ name: string; json: Buffer; digest: string }>): Listed {
+  const pieces: Buffer[] = [OPEN];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let at = OPEN.length;
+  for (const [i, t] of types.entries()) {
+    if (i > 0) {
+      pieces.push(COMMA);
+      at += COMMA.length;
     }
-    return low;
+    starts.push(at);
+    pieces.push(t.json);
+    at += t.json.length;
+    ends.push(at);
   }
+  pieces.push(CLOSE);
+  return { names: types.map((t) => t.name), digests: types.map((t) => t.digest), body: Buffer.concat(pieces), starts, ends };
+}
+
+/** The names that start with `prefix`, a range of the sorted list: [from, to). */
+function range(names: readonly string[], prefix: string | undefined): [number, number] {
+  if (!prefix) return [0, names.length];
+  let from = 0;
+  let high = names.length;
+  while (from < high) {
+    const mid = (from + high) >>> 1;
+    if (names[mid]! < prefix) from = mid + 1;
+    else high = mid;
+  }
+  let to = from;
+  while (to < names.length && names[to]!.startsWith(prefix)) to++;
+  return [from, to];
 }

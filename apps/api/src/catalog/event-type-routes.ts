@@ -1,6 +1,6 @@
 import { builtInEventType, type EventPayloadIssue } from '@hookrelay/contracts';
 import type { EventTypeRecord, SaveEventTypeResult } from '@hookrelay/store';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { requireAdmin } from '../auth';
 import type { ApiDeps } from '../deps';
 import { AppError, fromZod, NotFoundError, ValidationError } from '../errors';
@@ -12,6 +12,7 @@ import {
   patchEventTypeSchema,
   reservedNamespace,
 } from './event-type-input';
+import type { ListingAnswer } from './catalog-listing';
 import { viewOfRecord } from './live-catalog';
 import type { CompiledSchema } from './schema-compiler';
 import { guardSchema } from './schema-guard';
@@ -81,9 +82,7 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
     const parsed = listEventTypesQuery.safeParse(req.query);
     if (!parsed.success) throw fromZod(parsed.error, ['query']);
     const listing = await catalog.listing();
-    const { body, etag } = listing.body({ prefix: parsed.data.prefix, includeArchived: parsed.data.includeArchived === 'true' });
-    // The same bytes for every caller of this version and filter (CatalogListing); a matching If-None-Match gets a 304.
-    res.type('json').set('ETag', etag).send(body);
+    sendListing(req, res, listing.answer({ prefix: parsed.data.prefix, includeArchived: parsed.data.includeArchived === 'true' }));
   });
 
   router.get('/:type', async (req, res) => {
@@ -186,4 +185,19 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * A listing's bytes written one part after another (CatalogListing: each type's JSON as made once
+ * per catalog version), or a 304 when the caller's If-None-Match holds its tag: what res.send does
+ * with one body, without joining the parts into one.
+ */
+function sendListing(req: Request, res: Response, { parts, length, etag }: ListingAnswer): void {
+  res.set('ETag', etag);
+  if (req.fresh) return void res.status(304).end();
+  res.type('json').set('Content-Length', String(length));
+  if (req.method === 'HEAD') return void res.end();
+  res.cork();
+  for (const part of parts) res.write(part);
+  res.end();
 }
