@@ -73,6 +73,25 @@ describe('inSeries', () => {
     expect(await get(inSeries(mark('a'), later, mark('c')))).toEqual({ status: 200, body: { reached: 'route', seen: ['a', 'c'] } });
   });
 
+  it("takes next('route') as next() and carries on after a falsy throw, as the router does with middleware", async () => {
+    const nextRoute: RequestHandler = (_req, _res, next) => next('route');
+    const throwsNothing: RequestHandler = () => {
+      throw undefined;
+    };
+    expect(await get(inSeries(mark('a'), nextRoute, throwsNothing, mark('c')))).toEqual({
+      status: 200,
+      body: { reached: 'route', seen: ['a', 'c'] },
+    });
+  });
+
+  it('passes over an error handler when there is no error', async () => {
+    const onError: ErrorRequestHandler = (_err, _req, res, _next) => void res.status(418).json({ error: 'error handler ran' });
+    expect(await get(inSeries(mark('a'), onError as unknown as RequestHandler, mark('c')))).toEqual({
+      status: 200,
+      body: { reached: 'route', seen: ['a', 'c'] },
+    });
+  });
+
   it('stops at a handler that answers', async () => {
     const answers: RequestHandler = (_req, res) => void res.status(503).json({ error: 'answered', seen: res.locals.seen });
     expect(await get(inSeries(mark('a'), answers, mark('c')))).toEqual({ status: 503, body: { error: 'answered', seen: ['a'] } });

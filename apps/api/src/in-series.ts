@@ -7,21 +7,25 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
  * any other package (about a fifth of the API process's allocations, sampled), so the handlers
  * every /v1 request runs in a row are one layer.
  *
- * Each handler is called as the router would: with `next`, a rejected promise passed to the
- * caller's `next` like a thrown error, and the first error skipping the rest.
+ * Each handler is called as express's router (2.x) calls middleware layers: with `next`; an error
+ * passed to it, thrown or rejected (a falsy rejection as `Rejected promise`) skips the rest and goes
+ * to the caller's `next`, a falsy one thrown or passed does not, `next('route')` is `next()` (it
+ * skips routes, and a series holds none) and `next('router')` leaves the router; an error handler
+ * (four parameters) is passed over.
  */
 export function inSeries(...handlers: RequestHandler[]): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     let at = 0;
     const step = (err?: unknown): void => {
-      if (err) return next(err);
-      const handler = handlers[at++];
+      if (err && err !== 'route') return next(err);
+      let handler = handlers[at++];
+      while (handler && handler.length > 3) handler = handlers[at++];
       if (!handler) return next();
       try {
         const answer: unknown = handler(req, res, step);
         if (isThenable(answer)) answer.then(undefined, (rejected: unknown) => next(rejected || new Error('Rejected promise')));
       } catch (thrown) {
-        next(thrown);
+        step(thrown);
       }
     };
     step();
