@@ -2,7 +2,7 @@
 // worker's event loop per MiB of payload, by kind of payload: a subscriber's x-signature endpoint
 // makes the shared worker build it once per event it sends. Small floats were the costly kind
 // (~115 ms per MiB before their text was edited in place rather than rebuilt), above ordinary text
-// and numbers. Not part of the test run; docs/performance.md quotes it.
+// and numbers. Not part of the test run; SECURITY.md quotes it.
 //
 //   npx tsx scripts/probe-x-signature-body.ts
 import { pythonJsonDumpsOfJson } from '@hookrelay/signing';

@@ -264,13 +264,14 @@ describe('ingest: formats, filters, handshakes and limits', () => {
       const answers = [];
       for (let i = 0; i < 4; i++) answers.push(await ingest(h, limited.ingestUrl, { method: 'PUT', body: '{}', headers: WITH_TOKEN }));
       // The first PUT is within the limit (405); the rest are refused by it, and recorded once per
-      // window that had any: twice when the three straddle a second's boundary.
+      // window that refused any: the second's and the minute's (take-ingest-rate-4.lua checks the
+      // second first), so up to three records when the three straddle a second's boundary.
       expect(answers.map((a) => a.status)).toEqual([405, 429, 429, 429]);
       const history = await historyOf(h, subscriber.sid, limited.id, '?outcome=rejected');
       const statuses = history.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 405)).toEqual([405]);
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
-      expect(statuses.filter((s) => s === 429).length).toBeLessThanOrEqual(2);
+      expect(statuses.filter((s) => s === 429).length).toBeLessThanOrEqual(3);
       expect(statuses).toHaveLength(statuses.filter((s) => s === 405 || s === 429).length);
     });
   });
