@@ -34,15 +34,25 @@ describe('TypeRouter', () => {
     const router = new TypeRouter(endpoints);
     const first = { steps: 0 };
     expect(router.route('custom.x', first)).toHaveLength(100);
-    // The one distinct trailing pattern (custom.*) and its one compared segment.
-    expect(first.steps).toBe(3);
+    // Its 100 endpoints, the one distinct trailing pattern (custom.*) and its one compared segment.
+    expect(first.steps).toBe(100 + 3);
     const again = { steps: 0 };
     expect(router.route('custom.x', again)).toHaveLength(100);
     expect(again.steps).toBe(0);
     // A type as long as the long patterns pays for each of them, stopping at the first mismatch.
     const deep = { steps: 0 };
     expect(router.route(`${'y.'.repeat(14)}x.q`, deep)).toHaveLength(0);
-    expect(deep.steps).toBe(9900 * 17 + 3);
+    expect(deep.steps).toBe(100 + 9900 * 17 + 3);
+  });
+
+  it('counts every endpoint of a type not seen before, though no pattern is checked', () => {
+    const router = new TypeRouter(Array.from({ length: 10_000 }, () => ({ eventTypes: ['*'] })));
+    const cost = { steps: 0 };
+    for (let i = 0; i < 201; i++) expect(router.route(`custom.t${i}`, cost)).toHaveLength(10_000);
+    // Past the publisher's budget (MAX_ROUTING_STEPS, 2,000,000) by the 201st new type of a batch.
+    expect(cost.steps).toBe(201 * 10_000);
+    router.route('custom.t0', cost);
+    expect(cost.steps).toBe(201 * 10_000);
   });
 
   it('is built once per list of endpoints', () => {
