@@ -45,15 +45,14 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(
-    inSeries(requestLogging(deps.logger), (_req, res, next) => {
-      if (!deps.accepting()) {
-        res.set('connection', 'close');
-        return void res.status(503).json({ error: { code: 'shutting_down', message: 'server is shutting down' } });
-      }
-      next();
-    }),
-  );
+  const refuseWhileStopping: RequestHandler = (_req, res, next) => {
+    if (!deps.accepting()) {
+      res.set('connection', 'close');
+      return void res.status(503).json({ error: { code: 'shutting_down', message: 'server is shutting down' } });
+    }
+    next();
+  };
+  app.use(inSeries(requestLogging(deps.logger), refuseWhileStopping));
   // The API's answers carry secrets (created keys, signing secrets, ingest URLs) and one subscriber's
   // data: no browser, proxy or CDN may keep a copy. Set before the routes, so errors carry it too.
   app.use(['/v1', '/in'], (_req, res, next) => {

@@ -92,6 +92,26 @@ describe('inSeries', () => {
     });
   });
 
+  it('hands an error to the next error handler of the series, which may recover, skipping the handlers between', async () => {
+    const fails: RequestHandler = (_req, _res, next) => next(new Error('refused'));
+    const recovers: ErrorRequestHandler = (err: Error, _req, res, next) => {
+      res.locals.seen = [...(res.locals.seen as string[]), `recovered from ${err.message}`];
+      next();
+    };
+    expect(await get(inSeries(mark('a'), fails, mark('b'), recovers, mark('c')))).toEqual({
+      status: 200,
+      body: { reached: 'route', seen: ['a', 'recovered from refused', 'c'] },
+    });
+  });
+
+  it("carries on after a promise rejected with 'route', as the router does", async () => {
+    const rejectsRoute: RequestHandler = async () => {
+      await Promise.resolve();
+      throw 'route';
+    };
+    expect(await get(inSeries(mark('a'), rejectsRoute, mark('c')))).toEqual({ status: 200, body: { reached: 'route', seen: ['a', 'c'] } });
+  });
+
   it('stops at a handler that answers', async () => {
     const answers: RequestHandler = (_req, res) => void res.status(503).json({ error: 'answered', seen: res.locals.seen });
     expect(await get(inSeries(mark('a'), answers, mark('c')))).toEqual({ status: 503, body: { error: 'answered', seen: ['a'] } });
