@@ -36,3 +36,11 @@ describe('timeOfId', () => {
       expect([other, timeOfId(other)]).toEqual([other, undefined]);
   });
 });
+
+describe('deliveryId', () => {
+  // Stored deliveries and their jobs are named by it: the derivation may never change. The value is
+  // the first 32 hex digits of SHA-256 over "<event id>|<endpoint id>", computed with createHash.
+  it('derives the same id as every earlier version', () => {
+    expect(deliveryId('evt_01j0000000000000000000000a', 'ep_01j0000000000000000000000b')).toBe('dlv_0b45ec318eb511ae4be9d78eea16877a');
+  });
+});

