@@ -111,6 +111,21 @@ describe("attempts whose job no longer holds its delivery's ticket", () => {
       ]);
       expect(await db.store.deliveries.get(d.id)).toMatchObject({ state: 'delivered', attempts: 2 });
     });
+    it('compares a late attempt only with kept attempts that started when it did, and still knows its repeat', async () => {
+      const d = await reopenedMidAttempt();
+      await d.retry(200);
+      // Another late attempt of the same number that started elsewhere is not a repeat of the kept one.
+      const kept = await db.redis.lrange(db.store.keys.deliveryAttempts(d.id), 0, -1);
+      expect(kept.map((json) => json.slice(0, 26))).toEqual(['{"attempt":1,"startedAt":2']);
+      await d.old(503);
+      expect((await db.store.deliveries.attempts(d.id)).map((a) => [a.attempt, a.startedAt])).toEqual([
+        [1, 20],
+        [2, 10],
+      ]);
+      // And its repeat is known among them: nothing more is kept.
+      expect((await d.old(503)).countedElsewhere).toBe(true);
+      expect(await db.redis.llen(db.store.keys.deliveryAttempts(d.id))).toBe(2);
+    });
   });
 
   describe("an attempt whose job no longer holds its delivery's ticket, the delivery live under a newer one", () => {
