@@ -20,17 +20,26 @@ local function look(e)
     end
   end
 end
+-- Each read stops once the budget is spent: ZRANGE 0 -1 (budget 0) would read a whole ring or the
+-- whole sleep set, every sample (a review read it).
 for _, c in ipairs({ 'fast', 'slow' }) do
-  for _, s in ipairs(redis.call('ZRANGE', L.key('ring', c), 0, budget - 1)) do
-    for _, e in ipairs(redis.call('ZRANGE', L.key('ring', c, s), 0, budget - 1)) do
-      look(e)
+  if budget > 0 then
+    for _, s in ipairs(redis.call('ZRANGE', L.key('ring', c), 0, budget - 1)) do
+      if budget <= 0 then
+        break
+      end
+      for _, e in ipairs(redis.call('ZRANGE', L.key('ring', c, s), 0, budget - 1)) do
+        look(e)
+      end
     end
   end
 end
-for _, member in ipairs(redis.call('ZRANGE', L.key('sleep'), 0, budget - 1)) do
-  local e = string.match(member, '^e|[^|]+|(.+)$')
-  if e then
-    look(e)
+if budget > 0 then
+  for _, member in ipairs(redis.call('ZRANGE', L.key('sleep'), 0, budget - 1)) do
+    local e = string.match(member, '^e|[^|]+|(.+)$')
+    if e then
+      look(e)
+    end
   end
 end
 return {
