@@ -35,10 +35,10 @@ export class FanOutLimitError extends Error {
 /**
  * The most work finding a request's endpoints may take, in TypeRouter steps (a pattern checked, a
  * segment compared, an endpoint marked for a new type), when it holds two or more events: a few ms
- * here (a batch of 200 new types to 10,000 endpoints, ~50 ms, is about the most it lets through). A subscriber's usual types
- * and patterns take a few hundred steps a type, once per type; an event of a type not seen
- * before, against 10,000 patterns of 100 segments that all could match, up to a million. One
- * event is never refused (it costs what a single publish costs).
+ * here (a batch of 200 new types to 10,000 endpoints, ~50 ms, is about the most it lets through).
+ * A subscriber's usual types and patterns take a few hundred steps a type, once per type; an event
+ * of a type not seen before, against 10,000 patterns of 100 segments that all could match, up to a
+ * million. One event is never refused (it costs what a single publish costs).
  */
 export const MAX_ROUTING_STEPS = 2_000_000;
 

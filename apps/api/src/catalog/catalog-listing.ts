@@ -41,10 +41,7 @@ export class CatalogListing {
   private readonly live: Listed;
 
   /** `views` sorted by type. */
-  constructor(
-    readonly version: string,
-    views: readonly EventTypeView[],
-  ) {
+  constructor(views: readonly EventTypeView[]) {
     const types = views.map((view) => {
       const json = Buffer.from(JSON.stringify(view));
       return { name: view.type, archived: view.archived, json, digest: createHash('sha1').update(json).digest('base64') };

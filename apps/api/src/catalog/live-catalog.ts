@@ -164,7 +164,7 @@ export class LiveCatalog {
       const built = this.options.store.list().then((records) => {
         const builtIns = eventTypeCatalogJson().filter((e) => this.options.builtIn || OPERATIONAL.has(e.type) || e.type === 'custom.*');
         const views = [...builtIns, ...records.map(viewOfRecord)].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
-        return new CatalogListing(version, views);
+        return new CatalogListing(views);
       });
       this.listed = { version, listing: built };
       built.catch(() => {

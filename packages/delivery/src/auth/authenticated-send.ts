@@ -95,17 +95,17 @@ export class AuthenticatedSender {
     return { tokens: this.options.oauth.size, digestSessions: this.options.digest.size };
   }
 
-  /**
-   * The endpoint's credentials, to obtain before the attempt takes its receiver's address slot.
-   * At once, with no await, when it needs none or its token is cached (the common case, on every
-   * attempt); a promise, which never rejects, when the token has to be fetched.
-   */
   /** Whether an OAuth endpoint's token is in hand (no token request before its next send, unless the receiver refuses it). */
   hasToken(endpoint: Owner & Pick<Endpoint, 'auth'>): boolean {
     const { auth } = endpoint;
     return auth?.type === 'oauth2-client-credentials' && this.options.oauth.cached(endpoint.id, auth) !== undefined;
   }
 
+  /**
+   * The endpoint's credentials, to obtain before the attempt takes its receiver's address slot.
+   * At once, with no await, when it needs none or its token is cached (the common case, on every
+   * attempt); a promise, which never rejects, when the token has to be fetched.
+   */
   credentials(endpoint: Owner & Pick<Endpoint, 'auth'>): SendCredentials | Promise<SendCredentials> {
     const auth = endpoint.auth;
     if (auth?.type !== 'oauth2-client-credentials') return NO_CREDENTIALS;
