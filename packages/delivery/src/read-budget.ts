@@ -45,7 +45,7 @@ export function limitBytesReadPerRequest(socket: Socket, budget: number = RESPON
   let writtenAtStart = socket.bytesWritten;
   let readAtStart = networkBytesRead(socket);
   let readAtLastCheck = readAtStart;
-  socket.on('readable', () => {
+  const check = () => {
     if (socket.destroyed) return;
     const read = networkBytesRead(socket);
     if (socket.bytesWritten !== writtenAtStart) {
@@ -58,6 +58,30 @@ export function limitBytesReadPerRequest(socket: Socket, budget: number = RESPON
       socket.destroy(
         new ResponseLimitError(`receiver sent over ${budget} bytes for one request (headers, chunk framing and body counted together)`),
       );
+    }
+  };
+  socket.on('readable', check);
+  // A TLS 1.3 session ticket carries no plaintext, so no 'readable' follows it (limitSessionTickets).
+  socket.on('session', check);
+}
+
+/**
+ * The most TLS sessions (TLS 1.3 NewSessionTicket messages, or a TLS 1.2 handshake's ticket) the
+ * worker takes from one connection. Servers send one or two after a handshake (OpenSSL's default
+ * is two); a receiver may send them for as long as the connection lasts, and each costs the worker
+ * OpenSSL's copy of the session, its serialisation for Node and a call into undici's session cache,
+ * ~12 us, none of it plaintext that the read budget counted. An audit's receiver streamed 20,000
+ * (`num_tickets` in Python's ssl): 240 ms of the worker's event loop for one request before the
+ * response's bytes tripped the read budget, which now also looks on each ticket.
+ */
+export const MAX_SESSION_TICKETS_PER_CONNECTION = 8;
+
+/** Destroys `socket` (its request fails with a ResponseLimitError) past `max` TLS sessions. */
+export function limitSessionTickets(socket: Socket, max: number = MAX_SESSION_TICKETS_PER_CONNECTION): void {
+  let sessions = 0;
+  socket.on('session', () => {
+    if (++sessions > max && !socket.destroyed) {
+      socket.destroy(new ResponseLimitError(`receiver sent over ${max} TLS session tickets on one connection`));
     }
   });
 }

@@ -1,7 +1,15 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createServer as createTlsServer } from 'node:tls';
 import { selfSignedCertificate, TestReceiver } from '@hookrelay/testing';
+import { PYTHON } from '@hookrelay/testing/src/python/run-python';
 import { request, type Agent } from 'undici';
+import { MAX_SESSION_TICKETS_PER_CONNECTION } from '../read-budget';
 import { sendRequest } from '../send';
 import { checkTargetUrl } from './check-target-url';
 import { createGuardedAgent, DEFAULT_KEEP_ALIVE_MS } from './guarded-agent';
@@ -10,6 +18,37 @@ import type { LookupFn, ResolvedAddress } from './types';
 
 // Every server here listens on 127.0.0.1 or ::1, and every fake resolver answers only those (or
 // addresses the guard refuses before dialling), so no test traffic leaves the machine.
+
+/**
+ * A TLS 1.3 receiver (Python's ssl: Node's server cannot be made to send more tickets) that sends
+ * `argv[3]` session tickets after each handshake, then answers one request 200.
+ */
+const TICKET_SERVER = `
+import socket, ssl, sys, threading
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.num_tickets = int(sys.argv[3])
+listener = socket.socket()
+listener.bind(('127.0.0.1', 0))
+listener.listen(8)
+print('LISTENING', listener.getsockname()[1], flush=True)
+def serve(conn):
+    try:
+        with ctx.wrap_socket(conn, server_side=True) as s:
+            data = b''
+            while b'\\r\\n\\r\\n' not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            s.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\nconnection: close\\r\\n\\r\\nok')
+    except (OSError, ssl.SSLError):
+        pass
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+`;
 
 interface CountingServer {
   port: number;
@@ -280,6 +319,66 @@ describe('createGuardedAgent', () => {
 
       expect(await post(agent, ecdhe13.url)).toMatchObject({ kind: 'response', statusCode: 200 });
       expect(ecdhe13.requests).toHaveLength(1);
+    });
+  });
+
+  // What a receiver sends after the handshake: neither a renegotiation nor a session ticket carries
+  // plaintext, so the read budget and the TLS handshake budget saw neither (outbound-tls.ts,
+  // read-budget.ts).
+  describe('TLS after the handshake', () => {
+    const { key, cert } = selfSignedCertificate();
+    const post = (agent: Agent, url: string) => sendRequest(agent, { url, headers: {}, body: '{}', timeoutMs: 5000 });
+
+    it('refuses a TLS 1.2 renegotiation, which would check the chain again uncharged', async () => {
+      let renegotiated = 0;
+      // Asks for a new handshake once the request is in, and answers only once it is done.
+      const server = createTlsServer({ key, cert, maxVersion: 'TLSv1.2' }, (socket) => {
+        socket.on('error', (err) => {
+          // Node's server counts the handshakes it asks for against its own renegotiation limit too.
+          if (!/renegotiation attack/.test(err.message)) socket.destroy();
+        });
+        socket.once('data', () => {
+          socket.renegotiate({ rejectUnauthorized: false }, (err) => {
+            if (err) return void socket.destroy();
+            renegotiated++;
+            socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
+          });
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { ca: cert }));
+
+      const outcome = await post(agent, `https://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      expect(outcome).toMatchObject({ kind: 'error' });
+      expect(renegotiated).toBe(0);
+    });
+
+    it('takes a few session tickets on a connection, and drops one that streams them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hookrelay-tickets-'));
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, 'cert.pem'), cert);
+      writeFileSync(join(dir, 'key.pem'), key);
+      const ticketServer = async (tickets: number) => {
+        const child = spawn(PYTHON, ['-u', '-c', TICKET_SERVER, join(dir, 'cert.pem'), join(dir, 'key.pem'), String(tickets)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        cleanups.push(async () => void child.kill('SIGKILL'));
+        const port = await new Promise<number>((resolve, reject) => {
+          child.once('exit', (code) => reject(new Error(`the ticket server exited with ${code}`)));
+          createInterface({ input: child.stdout }).once('line', (line) => resolve(Number(/^LISTENING (\d+)$/.exec(line)?.[1])));
+        });
+        return `https://127.0.0.1:${port}/`;
+      };
+      const agent = track(createGuardedAgent({ allowPrivate: true }, { ca: cert }));
+
+      // OpenSSL's default, two, is what servers send.
+      expect(await post(agent, await ticketServer(2))).toMatchObject({ kind: 'response', statusCode: 200 });
+      // 100 tickets are ~25 KB, well inside the read budget: only their count stops them.
+      expect(await post(agent, await ticketServer(100))).toMatchObject({
+        kind: 'error',
+        message: `receiver sent over ${MAX_SESSION_TICKETS_PER_CONNECTION} TLS session tickets on one connection`,
+      });
     });
   });
 

@@ -1,12 +1,12 @@
 import { isIP, type Socket } from 'node:net';
 import { buildConnector, type Agent } from 'undici';
 import { SendableHeadersAgent } from '../sendable-headers';
-import { limitBytesReadPerRequest } from '../read-budget';
+import { limitBytesReadPerRequest, limitSessionTickets } from '../read-budget';
 import { blockedAddressReason } from './blocked-address';
 import { unbracket } from './check-target-url';
 import { createGuardedLookup } from './guarded-lookup';
 import type { HostResolver } from './host-resolver';
-import { OUTBOUND_TLS_CIPHERS, OUTBOUND_TLS_GROUPS } from './outbound-tls';
+import { OUTBOUND_TLS_CIPHERS, OUTBOUND_TLS_GROUPS, OUTBOUND_TLS_OPTIONS } from './outbound-tls';
 import { SsrfBlockedError } from './ssrf-blocked-error';
 import { markHandshakeFailed, tlsOrigin, type TlsHandshakeBudget } from './tls-handshake-budget';
 import type { LookupFn, SsrfPolicy } from './types';
@@ -86,13 +86,15 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
   // holds each session weakly: a garbage collection drops them all, for every subscriber alike,
   // so raising its size alone does not keep more (tried and withdrawn, 2026-12-07).
   // buildConnector keeps undici's TLS session cache, SNI, keep-alive and 10 s connect timeout;
-  // we only add the lookup and the literal check in front of it, the read budget on the socket
-  // it hands back, and a TLS client that offers no finite-field DH (outbound-tls.ts: a hostile
-  // server's large DH group cost the event loop ~257 ms a handshake).
+  // we only add the lookup and the literal check in front of it, the read budget and the
+  // session-ticket limit on the socket it hands back, and a TLS client that offers no finite-field
+  // DH and refuses renegotiation (outbound-tls.ts: a hostile server's large DH group cost the event
+  // loop ~257 ms a handshake).
   const connectVetted = buildConnector({
     lookup,
     ciphers: OUTBOUND_TLS_CIPHERS,
     ecdhCurve: OUTBOUND_TLS_GROUPS,
+    secureOptions: OUTBOUND_TLS_OPTIONS,
     ...(opts.ca ? { ca: opts.ca } : {}),
   });
 
@@ -120,6 +122,7 @@ export function createGuardedAgent(policy: SsrfPolicy, opts: GuardedAgentOptions
       if (err) return callback(err, null);
       // Before undici's own listeners, which it adds once this callback hands the socket over.
       limitBytesReadPerRequest(socket);
+      limitSessionTickets(socket);
       callback(null, socket);
     });
     socket?.once('connect', () => (tcpConnected = true));

@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { DEFAULT_CIPHERS } from 'node:tls';
 
 /**
@@ -35,3 +36,16 @@ export const OUTBOUND_TLS_CIPHERS = `${DEFAULT_CIPHERS}:!kDHE:!DHE`;
  * offered until named here.
  */
 export const OUTBOUND_TLS_GROUPS = 'X25519:P-256:X448:P-521:P-384';
+
+/**
+ * No renegotiation: a TLS 1.2 server may ask for a new handshake at any time after the first
+ * (HelloRequest), and Node's client does each one in full, the certificate chain checked again on
+ * the event loop. TlsHandshakeBudget hears only of a connection's first handshake, and a chain
+ * refused in a renegotiation failed its attempt as `other`, not `tls`: a receiver whose first
+ * handshake verified could then present a chain that costs every signature check (up to ~227 ms a
+ * handshake, SECURITY.md) on every attempt, uncharged, or renegotiate 50 times within one request
+ * (an audit's probe). With this option OpenSSL answers a HelloRequest with a no_renegotiation
+ * alert; TLS 1.3 has no renegotiation. HTTP/1.1 servers do not need it (RFC 7540 forbids it for
+ * HTTP/2, and client certificates, its one common use, are not offered by the worker).
+ */
+export const OUTBOUND_TLS_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION;
