@@ -61,7 +61,8 @@ export const createEndpointSchema = z
     eventTypes: common.eventTypes.default(['*']),
     signature: common.signature.default({ ...DEFAULT_SIGNATURE }),
     secret: common.secret.optional(),
-    headers: common.headers.default({}),
+    // prefault, not default: zod's JSON Schema drops a default set on a preprocess (atMostEntries).
+    headers: common.headers.prefault({}),
     auth: common.auth.default({ type: 'none' }),
     retry: common.retry.default({ maxRetries: 3, intervalMs: 60_000, backoff: 'fixed' }),
     timeoutMs: common.timeoutMs,

@@ -95,15 +95,29 @@ export class UnavailableError extends AppError {
   }
 }
 
-/** Zod issues as the API reports them: each with a dotted path naming the field. */
+/** Problems listed in one 400 at most: enough to fix a request by, and a bounded answer. */
+export const MAX_REPORTED_ISSUES = 50;
+/** Characters of one problem's path or message at most (zod names every unknown key in one message). */
+const MAX_DETAIL_CHARS = 500;
+
+const capped = (text: string): string => (text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}...` : text);
+
+/**
+ * Zod issues as the API reports them: each with a dotted path naming the field, the first
+ * MAX_REPORTED_ISSUES of them. A request can make many (a record checks every entry, a strict
+ * object names every unknown key), and each would be built and sent back in full.
+ */
 export function zodDetails(error: ZodError, root: (string | number)[] = []): Array<{ path: string; message: string }> {
-  return error.issues.map((issue) => ({ path: [...root, ...issue.path].map(String).join('.') || '(body)', message: issue.message }));
+  return error.issues
+    .slice(0, MAX_REPORTED_ISSUES)
+    .map((issue) => ({ path: capped([...root, ...issue.path].map(String).join('.') || '(body)'), message: capped(issue.message) }));
 }
 
 export function fromZod(error: ZodError, root: (string | number)[] = []): ValidationError {
   const details = zodDetails(error, root);
+  const more = error.issues.length - details.length;
   const summary = details.map((d) => `${d.path}: ${d.message}`).join('; ');
-  return new ValidationError(`invalid request: ${summary}`.slice(0, 1000), details);
+  return new ValidationError(`invalid request: ${summary}`.slice(0, 1000) + (more > 0 ? ` (and ${more} more problems)` : ''), details);
 }
 
 function isRedisDown(err: unknown): boolean {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { atMostEntries } from './bounded-record';
 
 /** RFC 9110 token characters: what a header name may be made of (so no spaces, as Zenduty says). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -82,31 +83,34 @@ function headerLineBytes(name: string, value: string): number {
   return name.length + value.length + 4;
 }
 
-export const customHeadersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
-  const entries = Object.entries(headers);
-  if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 custom headers' });
-  const total = entries.reduce((sum, [name, value]) => sum + headerLineBytes(name, value), 0);
-  if (total > CUSTOM_HEADERS_MAX_BYTES) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `custom headers take ${total} bytes as sent (name: value and CRLF each); at most ${CUSTOM_HEADERS_MAX_BYTES} bytes (8 KB) per endpoint`,
-    });
-  }
-  const seen = new Set<string>();
-  for (const [name, value] of entries) {
-    const reserved = TOKEN.test(name) ? reservedHeaderProblem(name) : null;
-    if (!TOKEN.test(name) || name.length > 256) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'header name must be an HTTP token (no spaces or separators)' });
-    } else if (reserved) {
-      ctx.addIssue({ code: 'custom', path: [name], message: reserved });
-    } else if (seen.has(name.toLowerCase())) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'header name repeats another in a different case' });
+export const customHeadersSchema = atMostEntries(
+  50,
+  'custom headers',
+  z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+    const entries = Object.entries(headers);
+    const total = entries.reduce((sum, [name, value]) => sum + headerLineBytes(name, value), 0);
+    if (total > CUSTOM_HEADERS_MAX_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `custom headers take ${total} bytes as sent (name: value and CRLF each); at most ${CUSTOM_HEADERS_MAX_BYTES} bytes (8 KB) per endpoint`,
+      });
     }
-    seen.add(name.toLowerCase());
-    if (!FIELD_VALUE.test(value) || value.length > 8192) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'header value must not contain CR, LF or control characters' });
+    const seen = new Set<string>();
+    for (const [name, value] of entries) {
+      const reserved = TOKEN.test(name) ? reservedHeaderProblem(name) : null;
+      if (!TOKEN.test(name) || name.length > 256) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header name must be an HTTP token (no spaces or separators)' });
+      } else if (reserved) {
+        ctx.addIssue({ code: 'custom', path: [name], message: reserved });
+      } else if (seen.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header name repeats another in a different case' });
+      }
+      seen.add(name.toLowerCase());
+      if (!FIELD_VALUE.test(value) || value.length > 8192) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'header value must not contain CR, LF or control characters' });
+      }
     }
-  }
-});
+  }),
+);
 
 export type CustomHeaders = z.infer<typeof customHeadersSchema>;

@@ -1,6 +1,7 @@
 export * from './ids';
 export * from './retry';
 export * from './signature';
+export * from './bounded-record';
 export * from './headers';
 export * from './auth';
 export * from './endpoint';

@@ -2,6 +2,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import { SchemaEnv } from 'ajv/dist/compile';
 import addFormats, { type FormatName } from 'ajv-formats';
 import type { EventPayloadIssue } from '@hookrelay/contracts';
+import { MAX_REPORTED_ISSUES } from '../errors';
 
 /**
  * A failed payload of at most this many bytes is validated a second time, collecting every problem
@@ -10,8 +11,6 @@ import type { EventPayloadIssue } from '@hookrelay/contracts';
  * errors), and the first-problem pass is what bounds validation time.
  */
 export const FULL_REPORT_BYTES = 8 * 1024;
-/** Problems listed in one 400 at most. */
-export const MAX_REPORTED_ISSUES = 50;
 
 /**
  * ajv-formats' "fast" formats (regular expressions measured linear on 1 MB strings), without

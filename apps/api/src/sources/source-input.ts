@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { atMostEntries } from '@hookrelay/contracts';
 import { checkSecretForScheme } from '@hookrelay/signing';
 import { isCursor, type SourceBase } from '@hookrelay/store';
 import { eventTypeProblem } from './event-type-template';
@@ -41,9 +42,11 @@ export const verificationSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('header'),
-      headers: z
-        .record(headerName, z.string().min(1).max(1024))
-        .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 10, 'name 1 to 10 headers'),
+      headers: atMostEntries(
+        10,
+        'headers',
+        z.record(headerName, z.string().min(1).max(1024)).refine((h) => Object.keys(h).length >= 1, 'name 1 to 10 headers'),
+      ),
     })
     .strict(),
   z
@@ -142,37 +145,44 @@ export const MAX_MATCHES_BYTES = 16_384;
 /** JSON values (each object, array and scalar counts one) in all of a source's expected values together. */
 export const MAX_MATCH_NODES = 500;
 
-const matchesSchema = z.record(z.string().min(1).max(500), z.unknown()).superRefine((matches, ctx) => {
-  const paths = Object.keys(matches);
-  if (paths.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 matches' });
-  let total = 0;
-  let nodes = 0;
-  for (const path of paths) {
-    total += Buffer.byteLength(path);
-    const problem = matchPathProblem(path);
-    if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
-    if (matches[path] === undefined) {
-      ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
-      continue;
+const matchesSchema = atMostEntries(
+  20,
+  'matches',
+  z.record(z.string().min(1).max(500), z.unknown()).superRefine((matches, ctx) => {
+    const paths = Object.keys(matches);
+    let total = 0;
+    let nodes = 0;
+    for (const path of paths) {
+      total += Buffer.byteLength(path);
+      const problem = matchPathProblem(path);
+      if (problem) ctx.addIssue({ code: 'custom', path: [path], message: problem });
+      if (matches[path] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [path], message: 'needs an expected JSON value' });
+        continue;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(matches[path]));
+      total += bytes;
+      if (bytes > MAX_MATCH_VALUE_BYTES)
+        ctx.addIssue({
+          code: 'custom',
+          path: [path],
+          message: `expected value is ${bytes} bytes of JSON; at most ${MAX_MATCH_VALUE_BYTES}`,
+        });
+      // Counted without recursion, and no further than one past the limit.
+      if (nodes <= MAX_MATCH_NODES) nodes += countJsonNodes(matches[path], MAX_MATCH_NODES + 1 - nodes);
     }
-    const bytes = Buffer.byteLength(JSON.stringify(matches[path]));
-    total += bytes;
-    if (bytes > MAX_MATCH_VALUE_BYTES)
-      ctx.addIssue({ code: 'custom', path: [path], message: `expected value is ${bytes} bytes of JSON; at most ${MAX_MATCH_VALUE_BYTES}` });
-    // Counted without recursion, and no further than one past the limit.
-    if (nodes <= MAX_MATCH_NODES) nodes += countJsonNodes(matches[path], MAX_MATCH_NODES + 1 - nodes);
-  }
-  if (total > MAX_MATCHES_BYTES)
-    ctx.addIssue({
-      code: 'custom',
-      message: `paths and expected values are ${total} bytes together; at most ${MAX_MATCHES_BYTES}`,
-    });
-  if (nodes > MAX_MATCH_NODES)
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected values hold more than ${MAX_MATCH_NODES} JSON values together (each object, array, string, number, boolean and null counts one); match a few fields, not a whole document`,
-    });
-});
+    if (total > MAX_MATCHES_BYTES)
+      ctx.addIssue({
+        code: 'custom',
+        message: `paths and expected values are ${total} bytes together; at most ${MAX_MATCHES_BYTES}`,
+      });
+    if (nodes > MAX_MATCH_NODES)
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected values hold more than ${MAX_MATCH_NODES} JSON values together (each object, array, string, number, boolean and null counts one); match a few fields, not a whole document`,
+      });
+  }),
+);
 
 /**
  * Per-source request limits, counted in fixed windows. The defaults allow Slack's and GitHub's
@@ -220,7 +230,8 @@ export const createSourceSchema = z
     name: z.string().trim().min(1).max(200),
     eventType: eventTypeSchema.optional(),
     verification: verificationSchema,
-    matches: matchesSchema.default({}),
+    // prefault, not default: zod's JSON Schema drops a default set on a preprocess (atMostEntries).
+    matches: matchesSchema.prefault({}),
     format: sourceFormatSchema.optional(),
     rateLimit: rateLimitSchema.default({ ...DEFAULT_RATE_LIMIT }),
     dedupe: dedupeSchema.nullable().optional(),
