@@ -5,6 +5,7 @@ import {
   fail,
   headerOf,
   hmacOf,
+  MAX_SIGNATURE_CANDIDATES,
   sameSecret,
   signatureReplay,
   unixSeconds,
@@ -111,7 +112,9 @@ function verifyStandard(v: Extract<SourceVerification, { type: 'standard-webhook
   if (seconds === null) return fail('malformed_header', 'webhook-timestamp is not Unix seconds');
   if (!withinTolerance(seconds, req.nowSeconds, v.toleranceSeconds))
     return fail('timestamp_outside_tolerance', `webhook-timestamp is more than ${v.toleranceSeconds} s from now`);
-  const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
+  // Each candidate is compared: the first MAX_SIGNATURE_CANDIDATES, as for Stripe's and PagerDuty's.
+  const candidates = signature.split(' ', MAX_SIGNATURE_CANDIDATES).join(' ');
+  const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': candidates };
   const ok = verifyStandardWebhook({
     secret: v.secret,
     body: req.body,
