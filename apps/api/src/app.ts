@@ -7,7 +7,7 @@ import { errorHandler } from './errors';
 import { JSON_MEDIA_TYPES, noSuchRoute, requireJsonBodies } from './http-semantics';
 import { checkBodyShape } from './json-depth';
 import { inSeries } from './in-series';
-import { openApiDocument } from './openapi';
+import { openApiAnswer } from './openapi';
 import { portalStatic } from './portal-static';
 import { adminRoutes } from './routes/admin';
 import { endpointRoutes } from './routes/endpoints';
@@ -65,8 +65,11 @@ export function createApp(deps: ApiDeps): Express {
   // two of these routers serve a common path, so their order changes nothing else.
   app.use('/v1', v1Routes(deps));
   app.use(healthRoutes(deps));
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
+  app.get('/openapi.json', (req, res) => {
+    const { body, etag } = openApiAnswer();
+    res.set('ETag', etag);
+    if (req.fresh) return void res.status(304).end();
+    res.type('json').send(body);
   });
   // Inbound sources read their body raw (signatures are over the exact bytes) and check their own token.
   app.use(ingestRoutes(deps));

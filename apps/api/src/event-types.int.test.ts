@@ -132,6 +132,31 @@ describe('/v1/event-types', () => {
       expect(await typesOf(changed)).toContain('listing.changed');
     });
 
+    it("answers one type with its bytes from the catalog version's listing, tagged, and its change with new ones", async () => {
+      const created = await create('single.read');
+      const first = await request(`${h.baseUrl}/v1/event-types/single.read`, { headers: { authorization: `Bearer ${sub.apiKey}` } });
+      const etag = first.headers.etag as string;
+      expect([first.statusCode, first.headers['content-type'], await first.body.json()]).toEqual([
+        200,
+        'application/json; charset=utf-8',
+        created,
+      ]);
+      expect(etag).toMatch(/^W\/".+"$/);
+      const revalidate = () =>
+        request(`${h.baseUrl}/v1/event-types/single.read`, { headers: { authorization: `Bearer ${sub.apiKey}`, 'if-none-match': etag } });
+      const unchanged = await revalidate();
+      expect([unchanged.statusCode, await unchanged.body.text()]).toEqual([304, '']);
+      // Another type's change leaves this one's answer as it was.
+      await create('single.other');
+      expect((await revalidate()).statusCode).toBe(304);
+      // Its own change answers the new type.
+      expect((await h.call('PATCH', '/v1/event-types/single.read', { body: { description: 'read once' } })).status).toBe(200);
+      const changed = await revalidate();
+      expect(changed.statusCode).toBe(200);
+      expect(changed.headers.etag).not.toBe(etag);
+      expect(await changed.body.json()).toMatchObject({ type: 'single.read', description: 'read once' });
+    });
+
     it('answers 404 for a type nobody defined', async () => {
       expect((await h.call('GET', '/v1/event-types/nothing.here')).status).toBe(404);
       expect((await h.call('PATCH', '/v1/event-types/nothing.here', { body: { description: 'x' } })).status).toBe(404);

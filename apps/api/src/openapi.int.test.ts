@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { retryPolicyPatchSchema } from '@hookrelay/contracts';
 import type { Express } from 'express';
+import { request } from 'undici';
 import { z } from 'zod';
 import { startApiHarness, type ApiHarness } from './api-harness';
 import { createApp } from './app';
@@ -186,6 +187,11 @@ describe('the OpenAPI document', () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\.1\.\d+$/);
     expect(res.body).toEqual(fileDoc);
+    // Tagged, so a client that has it can revalidate instead of fetching ~180 KB again.
+    const etag = res.headers.get('etag') as string;
+    expect(etag).toMatch(/^".+"$/);
+    const again = await request(`${harness.baseUrl}/openapi.json`, { headers: { 'if-none-match': etag } });
+    expect([again.statusCode, await again.body.text()]).toEqual([304, '']);
   });
 
   it('has no dangling $ref', () => {

@@ -58,6 +58,19 @@ export class CatalogListing {
     const picked = from < to ? list.body.subarray(list.starts[from], list.ends[to - 1]) : Buffer.alloc(0);
     return { parts: [OPEN, picked, CLOSE], length: OPEN.length + picked.length + CLOSE.length, etag };
   }
+
+  /**
+   * `GET /v1/event-types/:type`: the type's own bytes in the listing, archived or not; null when
+   * the catalog has no such type. Any key may ask, and an admin's type may hold ~130 KB of schema
+   * and examples: read, parsed and serialised per request it cost ~1.9 ms of the event loop.
+   */
+  one(type: string): ListingAnswer | null {
+    const list = this.withArchived;
+    const [at] = range(list.names, type);
+    if (list.names[at] !== type) return null;
+    const json = list.body.subarray(list.starts[at], list.ends[at]);
+    return { parts: [json], length: json.length, etag: `W/"${list.digests[at]}"` };
+  }
 }
 
 function listed(types: ReadonlyArray<{ name: string; json: Buffer; digest: string }>): Listed {

@@ -86,9 +86,9 @@ export function eventTypeRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/:type', async (req, res) => {
-    const view = await catalog.get(typeParam(req));
-    if (!view) throw new NotFoundError('event type');
-    res.json(view);
+    const answer = (await catalog.listing()).one(typeParam(req));
+    if (!answer) throw new NotFoundError('event type');
+    sendListing(req, res, answer);
   });
 
   router.post('/', async (req, res) => {
