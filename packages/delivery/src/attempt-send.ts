@@ -191,8 +191,8 @@ async function takeAddressSlot(deps: SendAttemptDeps, endpoint: Endpoint, jobId:
   }
   // The wait is the attempt's duration: a name that never answers counts as slow (the slow lane).
   if (looked.dnsError) return { dnsError: looked.dnsError, askedAt: asked, waitedMs: deps.now() - asked };
-  const release = slots.tryAcquire(looked.receiver);
-  if (release) return { slot: receiverSlot(slots, looked.receiver, release) };
+  const release = slots.tryAcquire(looked.receiver, endpoint.subscriberId);
+  if (release) return { slot: receiverSlot(slots, looked.receiver, endpoint.subscriberId, release) };
   await parkOnWorkerCap(deps, jobId, () => slots.parked(looked.receiver, endpointSleeper(endpoint.id, endpoint.subscriberId)));
   return { parked: true };
 }
@@ -210,13 +210,13 @@ async function parkOnWorkerCap(deps: SendAttemptDeps, jobId: string, sleep: () =
 }
 
 /** The held slot on `receiver`, which the send may give up while it waits for a fresh token and take again. */
-function receiverSlot(slots: AddressSlots, receiver: string, release: ReleaseSlot): ReceiverSlot {
+function receiverSlot(slots: AddressSlots, receiver: string, subscriber: string, release: ReleaseSlot): ReceiverSlot {
   let held = release;
   return {
     // A ReleaseSlot called twice does nothing: the attempt's own release after a refused retake is harmless.
     release: () => held(),
     retake: () => {
-      const again = slots.tryAcquire(receiver);
+      const again = slots.tryAcquire(receiver, subscriber);
       if (again) held = again;
       return again !== null;
     },

@@ -70,33 +70,33 @@ describe('AddressSlots', () => {
   describe('slots', () => {
     it('hands out perAddress slots, then none until one is released; a release twice frees one', () => {
       const s = slots(2);
-      const a = s.tryAcquire('r');
-      const b = s.tryAcquire('r');
+      const a = s.tryAcquire('r', 's');
+      const b = s.tryAcquire('r', 's');
       expect(a && b).toBeTruthy();
-      expect(s.tryAcquire('r')).toBeNull();
-      expect(s.tryAcquire('other')).not.toBeNull();
+      expect(s.tryAcquire('r', 's')).toBeNull();
+      expect(s.tryAcquire('other', 's')).not.toBeNull();
       a!();
       a!();
       expect(s.inFlight('r')).toBe(1);
-      expect(s.tryAcquire('r')).not.toBeNull();
-      expect(s.tryAcquire('r')).toBeNull();
+      expect(s.tryAcquire('r', 's')).not.toBeNull();
+      expect(s.tryAcquire('r', 's')).toBeNull();
     });
 
     it('wakes one parked sleeper per freed slot, first parked first', () => {
       const s = slots(1);
-      const held = s.tryAcquire('r')!;
+      const held = s.tryAcquire('r', 's')!;
       s.parked('r', 'e|s|1');
       s.parked('r', 'e|s|2');
       s.parked('r', 'e|s|1');
       held();
       expect(woken).toEqual([['e|s|1']]);
-      s.tryAcquire('r')!();
+      s.tryAcquire('r', 's')!();
       expect(woken).toEqual([['e|s|1'], ['e|s|2']]);
     });
 
     it("wakes the parked endpoints' subscribers in turn, not one subscriber's hundred before another's one", () => {
       const s = slots(1);
-      let held = s.tryAcquire('shared-cdn:443')!;
+      let held = s.tryAcquire('shared-cdn:443', 's')!;
       for (let i = 1; i <= 100; i++) s.parked('shared-cdn:443', `e|sub_attacker|${i}`);
       s.parked('shared-cdn:443', 'e|sub_victim|1');
       s.parked('shared-cdn:443', 'e|sub_victim|2');
@@ -104,7 +104,7 @@ describe('AddressSlots', () => {
       for (let i = 0; i < 6; i++) {
         held();
         order.push(...(woken.pop() ?? []));
-        held = s.tryAcquire('shared-cdn:443')!;
+        held = s.tryAcquire('shared-cdn:443', 's')!;
       }
       // Each subscriber's own endpoints first come first; the subscribers alternate.
       expect(order).toEqual([
@@ -117,9 +117,31 @@ describe('AddressSlots', () => {
       ]);
     });
 
+    it('holds a subscriber to an equal share of an address while another wants it, and to none when it is alone', () => {
+      const s = slots(4);
+      // Alone, one subscriber may hold every slot.
+      const attacker = [1, 2, 3, 4].map(() => s.tryAcquire('shared-cdn:443', 'sub_attacker'));
+      expect(attacker.every(Boolean)).toBe(true);
+      // Another subscriber finds the address full and parks.
+      expect(s.tryAcquire('shared-cdn:443', 'sub_victim')).toBeNull();
+      s.parked('shared-cdn:443', 'e|sub_victim|1');
+      // The slot the attacker frees is not the attacker's again: it holds 3, over half of 4.
+      attacker[0]!();
+      expect(woken).toEqual([['e|sub_victim|1']]);
+      expect(s.tryAcquire('shared-cdn:443', 'sub_attacker')).toBeNull();
+      const victim = s.tryAcquire('shared-cdn:443', 'sub_victim');
+      expect(victim).not.toBeNull();
+      // Down to its share (2), the attacker waits for its own slots; the victim may take up to 2.
+      attacker[1]!();
+      expect(s.tryAcquire('shared-cdn:443', 'sub_attacker')).toBeNull();
+      expect(s.tryAcquire('shared-cdn:443', 'sub_victim')).not.toBeNull();
+      expect(s.inFlight('shared-cdn:443')).toBe(4);
+      expect(victim).not.toBeNull();
+    });
+
     it('wakes a sleeper at once when a slot freed while it was being parked', () => {
       const s = slots(1);
-      const held = s.tryAcquire('r')!;
+      const held = s.tryAcquire('r', 's')!;
       held(); // freed before the park landed: nobody was waiting yet
       s.parked('r', 'e|s|late');
       expect(woken).toEqual([['e|s|late']]);
@@ -127,8 +149,8 @@ describe('AddressSlots', () => {
 
     it('hands every parked sleeper back when the worker stops', () => {
       const s = slots(1);
-      s.tryAcquire('a');
-      s.tryAcquire('b');
+      s.tryAcquire('a', 's');
+      s.tryAcquire('b', 's');
       s.parked('a', 'e|s|1');
       s.parked('b', 'e|s|2');
       s.parked('b', 'e|s|1');

@@ -54,9 +54,12 @@ export class AddressSlots {
     }
   }
 
-  /** A slot for `receiver`, or null when it is full. */
-  tryAcquire(receiver: string): ReleaseSlot | null {
-    return this.slots.tryTake(receiver);
+  /**
+   * A slot for `receiver`, or null when it is full, or when `subscriber` holds its share of it while
+   * other subscribers want it (InFlightCap's groups).
+   */
+  tryAcquire(receiver: string, subscriber: string): ReleaseSlot | null {
+    return this.slots.tryTake(receiver, 1, subscriber);
   }
 
   /**

@@ -115,3 +115,38 @@ describe('InFlightCap: sleepers left when nothing is in flight', () => {
     }),
   );
 });
+
+describe('InFlightCap: shares by group', () => {
+  it('holds a group to an equal share while another has some in flight or parked within contendMs', () => {
+    let now = 0;
+    const { c, woken } = cap(4, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000, now: () => now });
+    const a = [1, 2, 3].map(() => c.tryTake('addr', 1, 'a')!);
+    const b = c.tryTake('addr', 1, 'b')!;
+    a[0]!();
+    // b has one in flight: a's share is 2 of 4, and it holds 2.
+    expect(c.tryTake('addr', 1, 'a')).toBeNull();
+    b();
+    // b has nothing in flight and never parked: a may have the key to itself.
+    expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+    expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+    expect(c.inFlight('addr')).toBe(4);
+    // b finds it full and parks; the next slot a frees wakes b, and a may not take it back.
+    expect(c.tryTake('addr', 1, 'b')).toBeNull();
+    c.parked('addr', 'e|b|1');
+    a[1]!();
+    expect(woken).toEqual([['e|b|1']]);
+    now = 1000;
+    expect(c.tryTake('addr', 1, 'a')).toBeNull();
+    // b did not come back within contendMs: it no longer counts.
+    now = 1001;
+    expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+  });
+
+  it('leaves takes that name no group to the limit alone', () => {
+    const { c } = cap(2);
+    expect(c.tryTake('k', 1, 'a')).not.toBeNull();
+    c.parked('k', 'other');
+    expect(c.tryTake('k')).not.toBeNull();
+    expect(c.tryTake('k')).toBeNull();
+  });
+});

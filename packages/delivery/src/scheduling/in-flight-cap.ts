@@ -16,10 +16,22 @@ export interface InFlightCapOptions {
    * they are all woken (no release of this worker's is coming to wake them). @defaultValue 1000
    */
   idleWakeMs?: number;
+  /**
+   * How long a group that parked on a key still counts as wanting it (see tryTake's `group`): its
+   * endpoints, once woken, come back through admission and a job before they take.
+   * @defaultValue 5000
+   */
+  contendMs?: number;
+  /** @defaultValue Date.now */
+  now?: () => number;
 }
 
 interface KeyState {
   inFlight: number;
+  /** What each group (of the takes that named one) has in flight. */
+  byGroup: Map<string, number>;
+  /** When each group last parked a sleeper on the key. */
+  parkedAt: Map<string, number>;
   /** Set while nothing is in flight and sleepers are left: wakes them all unless a take comes first (released). */
   idleTimer?: NodeJS.Timeout;
   /**
@@ -41,26 +53,43 @@ interface KeyState {
  * The turns go by group (`groupOf`: the subscriber): first come first woken, a hundred endpoints of
  * one subscriber parked on an address another subscriber's receiver shares (a CDN's, a tunnel's)
  * made that receiver's endpoint wait behind all hundred wakes (~12 s at 25 slots of 2.9 s answers).
+ *
+ * And the slots go by group: a take that names its group gets no more than an equal share of the
+ * key while other groups want it (have some of it in flight, or parked on it within `contendMs`).
+ * Turns alone did not do it: one subscriber's endpoints held every slot of an address, each slot
+ * that freed was taken again at once by its own deliveries already admitted, and another
+ * subscriber's woken endpoint, back through admission a moment later, found the address full again
+ * (an audit's estimate: ~4 deliveries a second to that address per worker, against two endpoints
+ * answering in 2.9 s, just under the slow lane's threshold).
  */
 export class InFlightCap {
   private readonly keys = new Map<string, KeyState>();
   private readonly groupOf: (sleeper: string) => string;
   private readonly idleWakeMs: number;
+  private readonly contendMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly options: InFlightCapOptions) {
     this.groupOf = options.groupOf ?? ((sleeper) => sleeper);
     this.idleWakeMs = options.idleWakeMs ?? 1000;
+    this.contendMs = options.contendMs ?? 5000;
+    this.now = options.now ?? Date.now;
   }
 
-  /** Takes `weight` (above 0) of `key`, or null when it does not fit. No await: every attempt's path. */
-  tryTake(key: string, weight = 1): ReleaseSlot | null {
+  /**
+   * Takes `weight` (above 0) of `key`, or null when it does not fit, or when `group` (whose take
+   * it is, as `groupOf` names sleepers) holds its share already while other groups want the key.
+   * No await: every attempt's path.
+   */
+  tryTake(key: string, weight = 1, group?: string): ReleaseSlot | null {
     let state = this.keys.get(key);
     if (!state) {
-      state = { inFlight: 0, sleepers: new Map() };
+      state = { inFlight: 0, byGroup: new Map(), parkedAt: new Map(), sleepers: new Map() };
       this.keys.set(key, state);
     }
-    if (!this.fits(state, weight)) return null;
+    if (!this.fits(state, weight) || (group !== undefined && !this.withinShare(state, group, weight))) return null;
     state.inFlight += weight;
+    if (group !== undefined) state.byGroup.set(group, (state.byGroup.get(group) ?? 0) + weight);
     // Something is in flight again: its release wakes the next sleeper, and the idle wait starts over
     // from the release that leaves nothing in flight.
     clearTimeout(state.idleTimer);
@@ -71,6 +100,11 @@ export class InFlightCap {
       if (released) return;
       released = true;
       held.inFlight -= weight;
+      if (group !== undefined) {
+        const left = (held.byGroup.get(group) ?? weight) - weight;
+        if (left > 0) held.byGroup.set(group, left);
+        else held.byGroup.delete(group);
+      }
       this.released(key, held);
     };
   }
@@ -112,11 +146,12 @@ export class InFlightCap {
    */
   parked(key: string, sleeper: string, weight = 1): void {
     const state = this.keys.get(key);
-    if (!state || this.fits(state, weight)) {
+    const group = this.groupOf(sleeper);
+    if (!state || (this.fits(state, weight) && this.withinShare(state, group, weight))) {
       this.options.wake([sleeper]);
       return;
     }
-    const group = this.groupOf(sleeper);
+    state.parkedAt.set(group, this.now());
     const queue = state.sleepers.get(group);
     if (!queue) state.sleepers.set(group, [sleeper]);
     else if (!queue.includes(sleeper)) queue.push(sleeper);
@@ -139,6 +174,25 @@ export class InFlightCap {
 
   private fits(state: KeyState, weight: number): boolean {
     return state.inFlight === 0 || state.inFlight + weight <= this.options.limit;
+  }
+
+  /**
+   * Whether `group` may take `weight` more of the key beside the other groups that want it: any
+   * group with nothing of it in flight may (so every group makes progress), and a group with some
+   * up to an equal share of the limit (rounded up) among the groups that want it.
+   */
+  private withinShare(state: KeyState, group: string, weight: number): boolean {
+    const held = state.byGroup.get(group) ?? 0;
+    // The common case, one group alone on the key, without building the set below.
+    if (held === 0 || (state.byGroup.size === 1 && state.parkedAt.size === 0)) return true;
+    const since = this.now() - this.contendMs;
+    const wanting = new Set(state.byGroup.keys());
+    for (const [other, at] of state.parkedAt) {
+      if (at >= since) wanting.add(other);
+      else state.parkedAt.delete(other);
+    }
+    wanting.add(group);
+    return wanting.size === 1 || held + weight <= Math.ceil(this.options.limit / wanting.size);
   }
 }
 
