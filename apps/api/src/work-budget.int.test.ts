@@ -2,7 +2,7 @@ import { useTestReceiver } from '@hookrelay/testing';
 import { manualClock, useApiHarness } from './api-harness';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './subscriber-limits';
 import { newSubscriber } from './sources/source-test-kit';
-import { FREE_READS, recordReadCost, WORK_COSTS } from './work-budget';
+import { FREE_DIGEST_KB, FREE_READS, recordReadCost, WORK_COSTS } from './work-budget';
 
 // Small budgets, so a few dozen records spend them: 10 units a second, 50 in hand.
 const LIMITS = { workUnitsPerSecond: 10, workUnitsBurst: 50 };
@@ -97,6 +97,70 @@ describe('the per-subscriber work budget', () => {
     for (let i = 0; i < 5; i++)
       expect((await h.call('POST', `${r.base}/events/${ev.body.id}/replay`, { key: r.key, body: {} })).status).toBe(202);
     expectExhausted(await second.call('POST', `${r.base}/events/${ev.body.id}/replay`, { key: r.key, body: {} }), '1');
+  });
+
+  it('charges a replay refused 400 for its endpointIds the endpoints it routed, and refuses one over budget 429 before routing them', async () => {
+    const r = await subscriberWithDeliveries(0);
+    for (let i = 1; i < 10; i++)
+      expect((await h.call('POST', `${r.base}/endpoints`, { key: r.key, body: { url: `${receiver.url}/${i}` } })).status).toBe(201);
+    const ev = await h.call('POST', `${r.base}/events`, { body: { type: 'custom.order.paid', payload: {} } });
+    const replay = `${r.base}/events/${ev.body.id}/replay`;
+    const unknown = { key: r.key, body: { endpointIds: ['ep_unknown'] } };
+    // Each read and routed its 10 endpoints before finding the id among none: 10 units, five spend the 50.
+    for (let i = 0; i < 5; i++) expect((await h.call('POST', replay, unknown)).status).toBe(400);
+    // Asked before the endpoints are read: a replay that would be refused 400 is refused 429 first.
+    expectExhausted(await second.call('POST', replay, unknown), '1');
+    expectExhausted(await h.call('POST', replay, { key: r.key, body: {} }), '1');
+  });
+
+  describe('a publish with an idempotency key (its digest)', () => {
+    /** A publish with `idempotencyKey` of a payload just under `kb` KB as JSON, told apart by `n`. */
+    const keyed = (harness: typeof h, t: { base: string; key: string }, idempotencyKey: string, kb: number, n: number) =>
+      harness.call('POST', `${t.base}/events`, {
+        key: t.key,
+        body: { type: 'custom.order.paid', idempotencyKey, payload: { n, pad: 'x'.repeat(kb * 1024 - 100) } },
+      });
+
+    it('charges one that writes nothing by the payload it digested, then refuses the next 429 before digesting it; never one that writes', async () => {
+      const t = await subscriberWithDeliveries(0);
+      const other = await subscriberWithDeliveries(0);
+      // Written, however large: not charged (its stored bytes count it), no budget written.
+      expect((await keyed(h, t, 'k', 20, 1)).status).toBe(202);
+      expect(await budgetOf(t.sid)).toEqual({});
+      // The key with another payload: 422, nothing written. 20 KB digested, 5 units a KB beyond the free 8: 60 from 50.
+      const reused = await keyed(h, t, 'k', 20, 2);
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+      expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
+      // In debt, a keyed publish of that size is refused before its digest and its write, a new key's too.
+      expectExhausted(await keyed(second, t, 'k', 20, 3), '2');
+      expectExhausted(await keyed(h, t, 'k2', 20, 4), '2');
+      // Keyed payloads of 8 KB or less are free: never refused, never charged. Unkeyed ones neither.
+      expect((await keyed(h, t, 'k', 4, 5)).status).toBe(422);
+      expect((await keyed(second, t, 'k3', 4, 6)).status).toBe(202);
+      const unkeyed = { type: 'custom.order.paid', payload: { pad: 'x'.repeat(20 * 1024) } };
+      expect((await h.call('POST', `${t.base}/events`, { key: t.key, body: unkeyed })).status).toBe(202);
+      expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
+      // Another subscriber's keyed publishes go on.
+      expect((await keyed(h, other, 'k', 20, 1)).status).toBe(202);
+      expect((await keyed(second, other, 'k2', 20, 1)).status).toBe(202);
+      expect(await budgetOf(other.sid)).toEqual({});
+
+      clock.advance(1001);
+      // A repeat is answered from its key and wrote nothing either: charged like a reuse, 60 from 0.01.
+      const repeat = await keyed(h, t, 'k', 20, 1);
+      expect(repeat.status).toBe(202);
+      expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+      expectExhausted(await keyed(second, t, 'k', 20, 1), '6');
+    });
+
+    it('charges one refused for the storage quota the same way', async () => {
+      const t = await subscriberWithDeliveries(0);
+      expect((await h.call('PATCH', t.base, { body: { limits: { maxStoredBytes: 10_000 } } })).status).toBe(200);
+      expect((await keyed(h, t, 'k', 20, 1)).body.error.code).toBe('storage_quota_exceeded');
+      expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
+      expectExhausted(await keyed(h, t, 'k', 20, 1), '2');
+    });
   });
 
   it('lets the admin set a subscriber its own budget, and refuses bad values naming the field', async () => {
@@ -331,7 +395,8 @@ describe('the per-subscriber work budget', () => {
 
   it('has production defaults of 5,000 units a second, 250,000 in hand, and these costs', () => {
     expect(DEFAULT_SUBSCRIBER_LIMITS).toMatchObject({ workUnitsPerSecond: 5000, workUnitsBurst: 250_000 });
-    expect(WORK_COSTS).toEqual({ recordRead: 1, deliveryWritten: 10, testSend: 1000, kbAnswered: 1 });
+    expect(WORK_COSTS).toEqual({ recordRead: 1, deliveryWritten: 10, testSend: 1000, kbAnswered: 1, kbDigested: 5 });
+    expect(FREE_DIGEST_KB).toBe(8);
     expect(FREE_READS).toEqual({ storedKb: 64, lookups: 100 });
     // A person opening the largest records one a second never meets the budget: a 1 MiB payload to
     // the default 100 endpoints, or 60 attempts of the largest (~10.5 KB), cost less than a second's refill.

@@ -126,6 +126,16 @@ export interface PublishOptions {
    * nothing. For the caller's publish rate, so a refused request takes none of it.
    */
   beforeWrite?: () => Promise<void>;
+  /**
+   * Runs before the idempotency digests of the keyed inputs are computed (once a publish, before
+   * `beforeWrite`), given the length of their payloads as JSON; a rejection writes nothing. What it
+   * returns is called, before the answer, with the length of those whose input then wrote nothing:
+   * its key `reused`, `skipped` with it, a `repeat` (answered from the key) or the publish refused
+   * for stored bytes. For the caller's work budget: a digest of ~0.8 MB of small objects took an
+   * audit 29-66 ms, and a publish that stores nothing is charged for nothing else (the stored bytes
+   * count only what is written). @defaultValue none (never refused, nothing charged)
+   */
+  admitDigests?: (payloadChars: number) => Promise<(unwrittenChars: number) => Promise<void>>;
 }
 
 /** An event and where it goes. */
@@ -139,6 +149,8 @@ export interface EventFanOut {
 interface PublishOnce {
   admitted: boolean;
   digests: string[];
+  /** What admitDigests returned, once the digests were admitted. */
+  chargeDigests?: (unwrittenChars: number) => Promise<void>;
 }
 
 /** One published input: the event built for it and what writing it did. */
@@ -255,8 +267,13 @@ export class Publisher {
     const deliveries = items.reduce((n, item) => n + item.endpoints.length, 0);
     if (options.maxDeliveries !== undefined && items.length > 1 && deliveries > options.maxDeliveries)
       throw new FanOutLimitError(deliveries, options.maxDeliveries);
+    const keyed = (i: number) => Boolean(inputs[i]?.idempotencyKey);
+    const charsOf = (keep: (i: number) => boolean) => items.reduce((n, item, i) => (keep(i) ? n + item.event.payload.length : n), 0);
     // Once, though a stale fan-out writes twice (a single event's, which no limit here refuses).
+    // The digests' admission first: a request it refuses takes none of the rate.
     if (!once.admitted) {
+      const chars = charsOf(keyed);
+      if (chars > 0) once.chargeDigests = await options.admitDigests?.(chars);
       await options.beforeWrite?.();
       once.admitted = true;
     }
@@ -279,6 +296,9 @@ export class Publisher {
         );
     const written = await this.commits.write(toWrite);
     if (written.some((w) => w.kind === 'stale')) return null;
+    // A keyed input that wrote nothing cost its digest, and the store counted nothing for it.
+    const unwritten = charsOf((i) => keyed(i) && written[i]?.kind !== 'new');
+    if (unwritten > 0) await once.chargeDigests?.(unwritten);
     const over = written.find((w) => w.kind === 'stored');
     if (over) throw new StoredBytesError(over);
     return items.map(({ event, endpoints }, i) => {

@@ -55,6 +55,51 @@ describe('TypeRouter', () => {
     expect(cost.steps).toBe(201 * 10_000);
   });
 
+  it('routes a list rebuilt after endpoints changed as a router built afresh does: same endpoints, same steps', () => {
+    type Routed = { id: string; status: string; eventTypes: readonly string[]; description?: string };
+    // As the store hands them out: each endpoint read anew (new arrays) only when it changed.
+    const read = (e: Routed): Routed => Object.freeze(JSON.parse(JSON.stringify(e)) as Routed);
+    let endpoints = Array.from({ length: 20 }, (_, i) =>
+      read({ id: `ep${i}`, status: 'active', eventTypes: i === 4 ? ['*'] : allPatterns.filter((_, j) => (j * 5 + i * 3) % 7 === 0) }),
+    );
+    const change = (id: string, to: Partial<Routed>) => (endpoints = endpoints.map((e) => (e.id === id ? read({ ...e, ...to }) : e)));
+    const expectSameAsFresh = () => {
+      const rebuilt = routerOf(Object.freeze([...endpoints]));
+      const fresh = new TypeRouter(endpoints.map(read).filter((e) => e.status === 'active'));
+      for (const type of allTypes) {
+        const [a, b] = [{ steps: 0 }, { steps: 0 }];
+        const ids = (routed: readonly Routed[]) => routed.map((e) => e.id);
+        expect({ type, ids: ids(rebuilt.route(type, a)), steps: a.steps }).toEqual({
+          type,
+          ids: ids(fresh.route(type, b)),
+          steps: b.steps,
+        });
+      }
+    };
+    expectSameAsFresh();
+    // New patterns, one of them another endpoint's too (steps count a shared pattern once).
+    change('ep3', { eventTypes: ['b.b.b', 'a.*', endpoints[5]!.eventTypes[0]!] });
+    expectSameAsFresh();
+    // A description changed: the same patterns, read anew.
+    change('ep7', { description: 'x' });
+    expectSameAsFresh();
+    change('ep9', { status: 'disabled' });
+    expectSameAsFresh();
+    endpoints = endpoints.filter((e) => e.id !== 'ep11');
+    expectSameAsFresh();
+    endpoints = [...endpoints, read({ id: 'ep20', status: 'active', eventTypes: ['a.*', 'b'] })];
+    expectSameAsFresh();
+    // Enough new patterns over time that the patterns split before are split again for the list.
+    for (let round = 0; round < 20; round++) {
+      change('ep12', { eventTypes: Array.from({ length: 100 }, (_, i) => `c.r${round}.p${i}`) });
+      expectSameAsFresh();
+    }
+    change('ep12', { eventTypes: ['a.*', 'b.a'] });
+    expectSameAsFresh();
+    change('ep9', { status: 'active', eventTypes: ['*', 'a.b'] });
+    expectSameAsFresh();
+  });
+
   it('is built once per list of endpoints', () => {
     const list = Object.freeze([
       { eventTypes: ['a.*'], status: 'active' },

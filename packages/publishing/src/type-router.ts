@@ -1,3 +1,5 @@
+import { splitPatternsOf } from './split-patterns';
+
 /**
  * Which of a subscriber's endpoints an event type goes to, by their `eventTypes` patterns (the rules
  * of matchesEventType, in @hookrelay/contracts). Matching each endpoint's every pattern against
@@ -7,11 +9,12 @@
  * delivery limit saw nothing).
  *
  * A router is built once per list of endpoints (the store keeps a list until an endpoint changes):
- * each distinct pattern is split once and filed by its length, so a type is checked only against
- * the patterns of its own length and the trailing-`*` ones no longer than it; a type's answer is
- * kept for the next event of that type. What a lookup costs is counted in `steps` (a pattern
- * checked, a segment compared, an endpoint marked), so a caller can bound a request's work
- * (Publisher.publish).
+ * each distinct pattern is filed by its length, so a type is checked only against the patterns of
+ * its own length and the trailing-`*` ones no longer than it; a type's answer is kept for the next
+ * event of that type. An endpoint's patterns are split once for as long as the store keeps it
+ * (splitPatternsOf): the router of a list in which one endpoint changed splits only that one's. What
+ * a lookup costs is counted in `steps` (a pattern checked, a segment compared, an endpoint marked),
+ * so a caller can bound a request's work (Publisher.publish).
  */
 export class TypeRouter<E extends { eventTypes: readonly string[] }> {
   /** Patterns without a trailing `*`, by their number of segments: they match types of that length. */
@@ -23,22 +26,22 @@ export class TypeRouter<E extends { eventTypes: readonly string[] }> {
   private readonly answers = new Map<string, readonly E[]>();
 
   constructor(private readonly endpoints: readonly E[]) {
-    const byPattern = new Map<string, CompiledPattern>();
-    endpoints.forEach((endpoint, index) => {
-      for (const pattern of endpoint.eventTypes) {
-        if (pattern === '*') {
-          this.everything.push(index);
+    const build = ++builds;
+    const filed: CompiledPattern[] = [];
+    splitPatternsOf(endpoints.map((e) => e.eventTypes)).forEach(({ everything, patterns }, index) => {
+      if (everything) this.everything.push(index);
+      for (const pattern of patterns) {
+        // A pattern held by an endpoint before this one is checked once, for all of them.
+        if (pattern.build === build) {
+          filed[pattern.slot]?.endpoints.push(index);
           continue;
         }
-        let compiled = byPattern.get(pattern);
-        if (!compiled) {
-          const segments = pattern.split('.');
-          compiled = { segments, trailing: segments[segments.length - 1] === '*', endpoints: [] };
-          byPattern.set(pattern, compiled);
-          if (compiled.trailing) this.open.push(compiled);
-          else this.exactOfLength(segments.length).push(compiled);
-        }
-        compiled.endpoints.push(index);
+        pattern.build = build;
+        pattern.slot = filed.length;
+        const compiled = { segments: pattern.segments, trailing: pattern.trailing, endpoints: [index] };
+        filed.push(compiled);
+        if (compiled.trailing) this.open.push(compiled);
+        else this.exactOfLength(compiled.segments.length).push(compiled);
       }
     });
   }
@@ -83,11 +86,14 @@ export class TypeRouter<E extends { eventTypes: readonly string[] }> {
 }
 
 interface CompiledPattern {
-  segments: string[];
+  segments: readonly string[];
   trailing: boolean;
   /** Indexes of the endpoints that hold it. */
   endpoints: number[];
 }
+
+/** Routers built so far: which one filed a SplitPattern last. */
+let builds = 0;
 
 /** Types whose endpoints a router keeps (it is cleared when full): a subscriber's types are few. */
 const KEPT_ANSWERS = 1000;

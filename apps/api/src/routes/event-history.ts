@@ -121,31 +121,39 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
     const event = await eventOf(sid, req, async (id) => (await store.events.summaries([id]))[0] ?? null);
     const parsed = replayBody.safeParse(req.body ?? {});
     if (!parsed.success) throw fromZod(parsed.error);
-    const all = routerOf(await store.endpoints.listAll(sid)).route(event.type, { steps: 0 });
-    let targets = all;
-    if (parsed.data.endpointIds) {
-      const wanted = new Set(parsed.data.endpointIds);
-      targets = all.filter((e) => wanted.has(e.id));
-      const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
-      // Named up to ten: a body may carry 1,000 ids of 64 characters.
-      const named = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
-      if (missing.length)
-        throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${named}`, [
-          { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
-        ]);
-    }
+    // The place and the budget before the endpoints are read and routed: routing them builds the
+    // subscriber's router after any change of an endpoint (up to ~1 ms at 100 endpoints of 100
+    // patterns; ~12 ms before each endpoint's patterns were kept split), which a replay refused
+    // afterwards cost for nothing, looped between PATCHes (an audit).
     const release = replays.take(sid, 'event');
     try {
       // A replay makes attempts like a publish does: it counts against the publish rate as one event
       // (one that reaches no endpoint makes none).
       // And against the work budget: the endpoints read to route it, a delivery written to each target.
       const charge = await admitWork(deps, req, sid);
+      const all = routerOf(await store.endpoints.listAll(sid)).route(event.type, { steps: 0 });
+      const read = all.length * WORK_COSTS.recordRead;
+      let targets = all;
+      if (parsed.data.endpointIds) {
+        const wanted = new Set(parsed.data.endpointIds);
+        targets = all.filter((e) => wanted.has(e.id));
+        const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
+        // Named up to ten: a body may carry 1,000 ids of 64 characters.
+        const named = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
+        if (missing.length) {
+          // Refused, it still read and routed the endpoints.
+          await charge(read);
+          throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${named}`, [
+            { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
+          ]);
+        }
+      }
       if (targets.length > 0) {
         await admitStoredBytes(deps, sid);
         await admitEvents(deps, sid, 1);
       }
       const result = await deps.publisher.replay(event, targets);
-      await charge(all.length * WORK_COSTS.recordRead + targets.length * WORK_COSTS.deliveryWritten);
+      await charge(read + targets.length * WORK_COSTS.deliveryWritten);
       res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
     } finally {
       release();

@@ -8,6 +8,7 @@ import { AppError, fromZod, ValidationError } from '../errors';
 import { bodyIsShallow, MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
 import { createPublisher, type PublishedEvent } from '../publish';
 import { admitEvents } from '../subscriber-limits';
+import { admitDigests } from '../work-budget';
 
 /** With the u flag a surrogate pair is one code point: what matches is a surrogate standing alone. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -112,7 +113,10 @@ export function eventRoutes(deps: ApiDeps): Router {
       bodyIsShallow(res, 1),
     );
     // Taken once the payload's size has passed (the Publisher's check), so a refused publish takes none of it.
-    const [answer] = await publish(sid, [event.input], { beforeWrite: () => admitEvents(deps, sid, 1) });
+    const [answer] = await publish(sid, [event.input], {
+      beforeWrite: () => admitEvents(deps, sid, 1),
+      admitDigests: admitDigests(deps, req, sid),
+    });
     markDeprecated(res, [event]);
     const { replayed, ...published } = answer as PublishedEvent;
     // The IETF Idempotency-Key draft's marker: this answer is the first request's, nothing was written.
@@ -137,6 +141,7 @@ export function eventRoutes(deps: ApiDeps): Router {
         maxDeliveries: deps.maxBatchDeliveries,
         // After the fan-out check: a batch refused as too large takes none of the publish rate.
         beforeWrite: () => admitEvents(deps, sid, events.length),
+        admitDigests: admitDigests(deps, req, sid),
       },
     );
     markDeprecated(res, events);
