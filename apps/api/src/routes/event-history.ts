@@ -131,8 +131,10 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
       // (one that reaches no endpoint makes none).
       // And against the work budget: the endpoints read to route it, a delivery written to each target.
       const charge = await admitWork(deps, req, sid);
-      const all = routerOf(await store.endpoints.listAll(sid)).route(event.type, { steps: 0 });
-      const read = all.length * WORK_COSTS.recordRead;
+      const endpoints = await store.endpoints.listAll(sid);
+      const all = routerOf(endpoints).route(event.type, { steps: 0 });
+      // Every endpoint read and routed, matched or not: one that matched none was charged nothing.
+      const read = endpoints.length * WORK_COSTS.recordRead;
       let targets = all;
       if (parsed.data.endpointIds) {
         const wanted = new Set(parsed.data.endpointIds);
