@@ -216,7 +216,7 @@ function receiverSlot(slots: AddressSlots, receiver: string, subscriber: string,
     // A ReleaseSlot called twice does nothing: the attempt's own release after a refused retake is harmless.
     release: () => held(),
     retake: () => {
-      const again = slots.tryAcquire(receiver, subscriber);
+      const again = slots.retake(receiver, subscriber);
       if (again) held = again;
       return again !== null;
     },

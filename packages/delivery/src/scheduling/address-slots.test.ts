@@ -139,6 +139,17 @@ describe('AddressSlots', () => {
       expect(victim).not.toBeNull();
     });
 
+    it('gives an attempt back the slot it let go for a fresh token, whatever its share, if the address has room', () => {
+      const s = slots(4);
+      const attacker = [1, 2, 3].map(() => s.tryAcquire('shared-cdn:443', 'sub_attacker')!);
+      expect(s.tryAcquire('shared-cdn:443', 'sub_victim')).not.toBeNull();
+      // Its 401: it lets a slot go to fetch a token; over its share, a new take is refused, the retake is not.
+      attacker[0]!();
+      expect(s.tryAcquire('shared-cdn:443', 'sub_attacker')).toBeNull();
+      expect(s.retake('shared-cdn:443', 'sub_attacker')).not.toBeNull();
+      expect(s.retake('shared-cdn:443', 'sub_attacker')).toBeNull();
+    });
+
     it('wakes a sleeper at once when a slot freed while it was being parked', () => {
       const s = slots(1);
       const held = s.tryAcquire('r', 's')!;

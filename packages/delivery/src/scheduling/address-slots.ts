@@ -63,6 +63,14 @@ export class AddressSlots {
   }
 
   /**
+   * The slot an attempt gave back a moment ago (to fetch a fresh token after a 401), taken again if
+   * the address has room: its share is not looked at, it is the same attempt.
+   */
+  retake(receiver: string, subscriber: string): ReleaseSlot | null {
+    return this.slots.tryTake(receiver, 1, subscriber, { ignoreShare: true });
+  }
+
+  /**
    * `sleeper` was parked because `receiver` was full: it is woken when a slot frees, or at once if
    * one freed while it was being parked (that release found nobody to wake).
    */

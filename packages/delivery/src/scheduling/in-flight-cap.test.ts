@@ -135,11 +135,45 @@ describe('InFlightCap: shares by group', () => {
     c.parked('addr', 'e|b|1');
     a[1]!();
     expect(woken).toEqual([['e|b|1']]);
-    now = 1000;
+    now = 999;
     expect(c.tryTake('addr', 1, 'a')).toBeNull();
     // b did not come back within contendMs: it no longer counts.
-    now = 1001;
+    now = 1000.5;
     expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+  });
+
+  it('wakes the next sleeper whose group may take, passing over one over its share', () => {
+    const { c, woken } = cap(4, { groupOf: (sleeper) => sleeper.split('|')[1] as string });
+    [1, 2, 3].forEach(() => c.tryTake('addr', 1, 'a'));
+    const b = c.tryTake('addr', 1, 'b')!;
+    c.parked('addr', 'e|a|9');
+    c.parked('addr', 'e|b|1');
+    b();
+    // a holds 3 of 4 while b wants the key: waking a's endpoint first would only park it again.
+    expect(woken).toEqual([['e|b|1']]);
+  });
+
+  it('wakes a sleeper held back by its share, with room left, once the group it yielded to stopped wanting the key', () => {
+    jest.useFakeTimers();
+    try {
+      const { c, woken } = cap(4, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000 });
+      const a = [1, 2, 3, 4].map(() => c.tryTake('addr', 1, 'a')!);
+      c.parked('addr', 'e|b|1');
+      a[0]!();
+      expect(woken).toEqual([['e|b|1']]);
+      // b's endpoint went to another worker and never takes here; a's next is held to its share.
+      expect(c.tryTake('addr', 1, 'a')).toBeNull();
+      c.parked('addr', 'e|a|5');
+      expect(woken).toEqual([['e|b|1']]);
+      // No release comes (a's three stay in flight), yet once b's park is older than contendMs a's wakes.
+      jest.advanceTimersByTime(999);
+      expect(woken).toEqual([['e|b|1']]);
+      jest.advanceTimersByTime(1);
+      expect(woken).toEqual([['e|b|1'], ['e|a|5']]);
+      expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('leaves takes that name no group to the limit alone', () => {

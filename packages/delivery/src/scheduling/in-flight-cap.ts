@@ -34,6 +34,8 @@ interface KeyState {
   parkedAt: Map<string, number>;
   /** Set while nothing is in flight and sleepers are left: wakes them all unless a take comes first (released). */
   idleTimer?: NodeJS.Timeout;
+  /** Set while sleepers wait for their share with room left: wakes those who may take by then (checkShares). */
+  shareTimer?: NodeJS.Timeout;
   /**
    * Sleepers (lane members) parked because this key was full, by group, the groups in turn order
    * (a Map keeps insertion order; a group woken goes to the back).
@@ -81,15 +83,20 @@ export class InFlightCap {
    * it is, as `groupOf` names sleepers) holds its share already while other groups want the key.
    * No await: every attempt's path.
    */
-  tryTake(key: string, weight = 1, group?: string): ReleaseSlot | null {
+  tryTake(key: string, weight = 1, group?: string, opts: { ignoreShare?: boolean } = {}): ReleaseSlot | null {
     let state = this.keys.get(key);
     if (!state) {
       state = { inFlight: 0, byGroup: new Map(), parkedAt: new Map(), sleepers: new Map() };
       this.keys.set(key, state);
     }
-    if (!this.fits(state, weight) || (group !== undefined && !this.withinShare(state, group, weight))) return null;
+    if (!this.fits(state, weight)) return null;
+    if (group !== undefined && !opts.ignoreShare && !this.withinShare(state, group, weight)) return null;
     state.inFlight += weight;
-    if (group !== undefined) state.byGroup.set(group, (state.byGroup.get(group) ?? 0) + weight);
+    if (group !== undefined) {
+      state.byGroup.set(group, (state.byGroup.get(group) ?? 0) + weight);
+      // Served: from now on it wants the key as long as it has some of it in flight.
+      state.parkedAt.delete(group);
+    }
     // Something is in flight again: its release wakes the next sleeper, and the idle wait starts over
     // from the release that leaves nothing in flight.
     clearTimeout(state.idleTimer);
@@ -120,19 +127,46 @@ export class InFlightCap {
    * all end together, before the one just woken has come for its slot.
    */
   private released(key: string, state: KeyState): void {
-    const next = nextSleeper(state.sleepers);
+    // The next sleeper in turn whose group may take it: one over its share would only come back to
+    // be parked again, while another's waited for the next release.
+    const next = nextSleeper(state.sleepers, (group) => this.fits(state, 1) && this.withinShare(state, group, 1));
     if (next !== undefined) this.options.wake([next]);
+    else if (state.sleepers.size > 0 && this.fits(state, 1)) this.checkSharesLater(key, state);
     if (state.inFlight === 0 && state.sleepers.size > 0) {
       state.idleTimer = setTimeout(() => {
         state.idleTimer = undefined;
         const rest: string[] = [];
-        for (let left = nextSleeper(state.sleepers); left !== undefined; left = nextSleeper(state.sleepers)) rest.push(left);
+        for (let left = nextSleeper(state.sleepers, ANY); left !== undefined; left = nextSleeper(state.sleepers, ANY)) rest.push(left);
         if (rest.length > 0) this.options.wake(rest);
         this.forgetIfIdle(key, state);
       }, this.idleWakeMs);
       state.idleTimer.unref();
     }
     this.forgetIfIdle(key, state);
+  }
+
+  /**
+   * Sleepers held back by their share while the key has room: the groups they yield to may stop
+   * wanting it (served elsewhere, or parked more than contendMs ago) with no release here to say
+   * so. Within contendMs each wakes if its group may take then, as many as there is room for.
+   */
+  private checkSharesLater(key: string, state: KeyState): void {
+    if (state.shareTimer) return;
+    state.shareTimer = setTimeout(() => {
+      state.shareTimer = undefined;
+      const woken: string[] = [];
+      let room = this.options.limit - state.inFlight;
+      while (room > 0) {
+        const next = nextSleeper(state.sleepers, (group) => this.withinShare(state, group, 1));
+        if (next === undefined) break;
+        woken.push(next);
+        room--;
+      }
+      if (woken.length > 0) this.options.wake(woken);
+      if (state.sleepers.size > 0 && this.fits(state, 1)) this.checkSharesLater(key, state);
+      this.forgetIfIdle(key, state);
+    }, this.contendMs);
+    state.shareTimer.unref();
   }
 
   /** Drops `key`'s state once nothing is in flight and nobody sleeps on it (only if it is still the key's). */
@@ -152,6 +186,8 @@ export class InFlightCap {
       return;
     }
     state.parkedAt.set(group, this.now());
+    // Parked for its share alone, with room left: no release may come to wake it.
+    if (this.fits(state, weight)) this.checkSharesLater(key, state);
     const queue = state.sleepers.get(group);
     if (!queue) state.sleepers.set(group, [sleeper]);
     else if (!queue.includes(sleeper)) queue.push(sleeper);
@@ -188,7 +224,7 @@ export class InFlightCap {
     const since = this.now() - this.contendMs;
     const wanting = new Set(state.byGroup.keys());
     for (const [other, at] of state.parkedAt) {
-      if (at >= since) wanting.add(other);
+      if (at > since) wanting.add(other);
       else state.parkedAt.delete(other);
     }
     wanting.add(group);
@@ -196,13 +232,19 @@ export class InFlightCap {
   }
 }
 
-/** The first sleeper of the group whose turn it is; that group goes to the back of the turns. */
-function nextSleeper(sleepers: Map<string, string[]>): string | undefined {
-  const turn = sleepers.entries().next();
-  if (turn.done) return undefined;
-  const [group, queue] = turn.value;
-  const next = queue.shift();
-  sleepers.delete(group);
-  if (queue.length > 0) sleepers.set(group, queue);
-  return next;
+const ANY = (): boolean => true;
+
+/**
+ * The first sleeper of the first group in turn that `may` take; that group goes to the back of the
+ * turns, and the groups passed over keep their places.
+ */
+function nextSleeper(sleepers: Map<string, string[]>, may: (group: string) => boolean): string | undefined {
+  for (const [group, queue] of sleepers) {
+    if (!may(group)) continue;
+    const next = queue.shift();
+    sleepers.delete(group);
+    if (queue.length > 0) sleepers.set(group, queue);
+    return next;
+  }
+  return undefined;
 }
