@@ -135,26 +135,41 @@ describe('the per-subscriber work budget', () => {
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
-      // In debt, a keyed publish of that size is refused before its digest and its write, a new key's too.
-      expectExhausted(await keyed(second, t, 'k', 20, 3), '2');
+      // In debt, and having had a keyed publish write nothing, a keyed publish of that size is refused
+      // in that process before its digest and its write, a new key's too.
+      expectExhausted(await keyed(h, t, 'k', 20, 3), '2');
       expectExhausted(await keyed(h, t, 'k2', 20, 4), '2');
+      // Another process learns it from its own: its first is digested, refused 422 and charged (60 more).
+      expect((await keyed(second, t, 'k', 20, 3)).status).toBe(422);
+      expectExhausted(await keyed(second, t, 'k2', 20, 4), '8');
       // Keyed payloads of 8 KB or less are free: never refused, never charged. Unkeyed ones neither.
       expect((await keyed(h, t, 'k', 4, 5)).status).toBe(422);
       expect((await keyed(second, t, 'k3', 4, 6)).status).toBe(202);
       const unkeyed = { type: 'custom.order.paid', payload: { pad: 'x'.repeat(20 * 1024) } };
       expect((await h.call('POST', `${t.base}/events`, { key: t.key, body: unkeyed })).status).toBe(202);
-      expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
+      expect(await budgetOf(t.sid)).toMatchObject({ b: '-70.000' });
       // Another subscriber's keyed publishes go on.
       expect((await keyed(h, other, 'k', 20, 1)).status).toBe(202);
       expect((await keyed(second, other, 'k2', 20, 1)).status).toBe(202);
       expect(await budgetOf(other.sid)).toEqual({});
 
-      clock.advance(1001);
+      clock.advance(7001);
       // A repeat is answered from its key and wrote nothing either: charged like a reuse, 60 from 0.01.
       const repeat = await keyed(h, t, 'k', 20, 1);
       expect(repeat.status).toBe(202);
       expect(repeat.headers.get('idempotent-replayed')).toBe('true');
-      expectExhausted(await keyed(second, t, 'k', 20, 1), '6');
+      expectExhausted(await keyed(second, t, 'k', 20, 3), '6');
+    });
+
+    it("does not refuse a subscriber's keyed publishes for a debt its other work made while they all wrote", async () => {
+      const t = await subscriberWithDeliveries(60);
+      // A recover reads 60 deliveries: 10 units of debt.
+      expect((await h.call('POST', `${t.base}/endpoints/${t.eid}/recover`, { key: t.key, body: { since: 0 } })).status).toBe(202);
+      expectExhausted(await h.call('GET', `${t.base}/deliveries?status=failed`, { key: t.key }), '2');
+      // Its backend's large keyed publishes write their events: neither refused nor charged.
+      expect((await keyed(h, t, 'k1', 20, 1)).status).toBe(202);
+      expect((await keyed(second, t, 'k2', 20, 2)).status).toBe(202);
+      expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
     });
 
     it('charges one refused for the storage quota the same way', async () => {

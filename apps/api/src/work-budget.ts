@@ -133,23 +133,63 @@ async function chargeRate(
 }
 
 /**
- * PublishOptions.admitDigests for a publish of `subscriberId`'s: a keyed publish whose payloads are
- * over FREE_DIGEST_KB is refused 429 work_budget_exhausted while the balance is not positive,
- * before they are digested, and charged WORK_COSTS.kbDigested a KB beyond that of those that then
- * wrote nothing. A keyed publish refused as `reused` (422) or for storage (429) stores nothing, and
- * was charged nothing: a loop of them with one used key and a heavy payload each cost the shared
- * process its digests for free (the publish rate is off by default). One that writes its event is
- * never charged: the stored bytes count it.
+ * The subscribers whose keyed publishes wrote nothing lately, in this process: their next keyed
+ * publishes over FREE_DIGEST_KB ask the work budget before they are digested (admitDigests). Only
+ * they: asking every keyed publish refused a subscriber's backend its large keyed publishes, those
+ * that would write too, whenever the budget was in debt for anything else (a recover, a portal
+ * user's filtered listings), while the same publishes without a key went through.
+ */
+export class UnwrittenDigests {
+  private readonly lastAt = new Map<string, number>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** A keyed publish of `subscriberId`'s wrote nothing. */
+  mark(subscriberId: string): void {
+    if (this.lastAt.size >= UNWRITTEN_KEPT) this.lastAt.clear();
+    this.lastAt.set(subscriberId, this.now());
+  }
+
+  /** Whether one did within UNWRITTEN_WINDOW_MS. */
+  recently(subscriberId: string): boolean {
+    const at = this.lastAt.get(subscriberId);
+    if (at === undefined) return false;
+    if (this.now() - at <= UNWRITTEN_WINDOW_MS) return true;
+    this.lastAt.delete(subscriberId);
+    return false;
+  }
+}
+
+/** How long a keyed publish that wrote nothing has its subscriber's next ones asked first. */
+export const UNWRITTEN_WINDOW_MS = 60_000;
+/** Subscribers remembered per process (the map starts over when full, as the other caches do). */
+const UNWRITTEN_KEPT = 10_000;
+
+/**
+ * PublishOptions.admitDigests for a publish of `subscriberId`'s. A keyed publish refused as
+ * `reused` (422) or for storage (429), or answered as a repeat, stores nothing, and was charged
+ * nothing: a loop of them with one used key and a heavy payload each cost the shared process its
+ * digests for free (the publish rate is off by default). Now the keyed payloads beyond
+ * FREE_DIGEST_KB of those that wrote nothing are charged WORK_COSTS.kbDigested a KB, into debt; and
+ * once one of its keyed publishes wrote nothing (`unwritten`), a subscriber's keyed publishes over
+ * FREE_DIGEST_KB are refused 429 work_budget_exhausted before they are digested while its balance
+ * is not positive. One that writes its event is never charged: the stored bytes count it.
  */
 export function admitDigests(
   deps: WorkBudgetDeps,
   req: Request,
   subscriberId: string,
+  unwritten: UnwrittenDigests,
 ): (payloadChars: number) => Promise<(unwrittenChars: number) => Promise<void>> {
   return async (payloadChars) => {
     if (digestCost(payloadChars) <= 0) return FREE;
-    const charge = await admitWork(deps, req, subscriberId);
-    return (unwrittenChars) => charge(digestCost(unwrittenChars));
+    const charge: ChargeWork = unwritten.recently(subscriberId)
+      ? await admitWork(deps, req, subscriberId)
+      : (units) => chargeWork(deps, req, subscriberId, units);
+    return async (unwrittenChars) => {
+      unwritten.mark(subscriberId);
+      await charge(digestCost(unwrittenChars));
+    };
   };
 }
 

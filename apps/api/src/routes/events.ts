@@ -8,7 +8,7 @@ import { AppError, fromZod, ValidationError } from '../errors';
 import { bodyIsShallow, MAX_JSON_DEPTH, nestsDeeperThan, tooDeepError } from '../json-depth';
 import { createPublisher, type PublishedEvent } from '../publish';
 import { admitEvents } from '../subscriber-limits';
-import { admitDigests } from '../work-budget';
+import { admitDigests, UnwrittenDigests } from '../work-budget';
 
 /** With the u flag a surrogate pair is one code point: what matches is a surrogate standing alone. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -100,6 +100,7 @@ export function eventRoutes(deps: ApiDeps): Router {
   const subscriberFor = (req: Request) => subscriberOf(req, store, 'publish');
 
   const publish = createPublisher(deps);
+  const unwritten = new UnwrittenDigests(deps.now);
 
   router.post('/', async (req, res) => {
     const sid = await subscriberFor(req);
@@ -115,7 +116,7 @@ export function eventRoutes(deps: ApiDeps): Router {
     // Taken once the payload's size has passed (the Publisher's check), so a refused publish takes none of it.
     const [answer] = await publish(sid, [event.input], {
       beforeWrite: () => admitEvents(deps, sid, 1),
-      admitDigests: admitDigests(deps, req, sid),
+      admitDigests: admitDigests(deps, req, sid, unwritten),
     });
     markDeprecated(res, [event]);
     const { replayed, ...published } = answer as PublishedEvent;
@@ -141,7 +142,7 @@ export function eventRoutes(deps: ApiDeps): Router {
         maxDeliveries: deps.maxBatchDeliveries,
         // After the fan-out check: a batch refused as too large takes none of the publish rate.
         beforeWrite: () => admitEvents(deps, sid, events.length),
-        admitDigests: admitDigests(deps, req, sid),
+        admitDigests: admitDigests(deps, req, sid, unwritten),
       },
     );
     markDeprecated(res, events);
