@@ -45,7 +45,8 @@ export const OUTBOUND_TLS_GROUPS = 'X25519:P-256:X448:P-521:P-384';
  * handshake verified could then present a chain that costs every signature check (up to ~227 ms a
  * handshake, SECURITY.md) on every attempt, uncharged, or renegotiate 50 times within one request
  * (an audit's probe). With this option OpenSSL answers a HelloRequest with a no_renegotiation
- * alert; TLS 1.3 has no renegotiation. HTTP/1.1 servers do not need it (RFC 7540 forbids it for
- * HTTP/2, and client certificates, its one common use, are not offered by the worker).
+ * alert; TLS 1.3 has no renegotiation. Go's TLS client refuses it by default too. What it breaks: a
+ * TLS 1.2 server that renegotiates to ask for an optional client certificate (IIS's HTTP.sys, Azure
+ * App Service) fails its attempts; the worker offers no client certificate anyway (docs/delivery.md).
  */
 export const OUTBOUND_TLS_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION;
