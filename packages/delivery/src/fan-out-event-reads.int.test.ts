@@ -66,5 +66,7 @@ describe("a fan-out's event, as one worker reads it", () => {
     }
     expect(receiver.requests).toHaveLength(1);
     expect(dropped()).toBe(true);
+    // A subscriber's own configuration can make one a delivery: info, which pages no one (docs/operations.md).
+    expect(h.logLines.find((l) => l.msg === 'delivery.expired' && l.deliveryId === id)?.level).toBe('info');
   });
 });

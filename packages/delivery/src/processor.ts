@@ -97,7 +97,9 @@ export function createDeliveryProcessor(deps: ProcessorDeps) {
     if (entry?.ticket !== ticket) return;
     if (!delivery) {
       // Neither a record nor the event: both outlived their retention while the delivery waited.
-      deps.logger.warn({ deliveryId: id }, 'delivery.expired');
+      // info: a subscriber's own configuration makes these (a rate limit far below its backlog,
+      // deliveries held over its storage quota), one a delivery, and they page no one.
+      deps.logger.info({ deliveryId: id }, 'delivery.expired');
       await deps.store.lanes.forget(id, ticket);
       return;
     }
