@@ -216,6 +216,8 @@ function receiverSlot(slots: AddressSlots, receiver: string, subscriber: string,
     // A ReleaseSlot called twice does nothing: the attempt's own release after a refused retake is harmless.
     release: () => held(),
     retake: () => {
+      // Whatever its share: it is the same attempt. The release before its token fetch may have
+      // woken another subscriber's endpoint, which finds the slot taken again and parks anew.
       const again = slots.retake(receiver, subscriber);
       if (again) held = again;
       return again !== null;

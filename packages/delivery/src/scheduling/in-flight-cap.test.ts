@@ -165,12 +165,66 @@ describe('InFlightCap: shares by group', () => {
       expect(c.tryTake('addr', 1, 'a')).toBeNull();
       c.parked('addr', 'e|a|5');
       expect(woken).toEqual([['e|b|1']]);
-      // No release comes (a's three stay in flight), yet once b's park is older than contendMs a's wakes.
-      jest.advanceTimersByTime(999);
+      // No release comes (a's three stay in flight), yet once b's wake is older than contendMs a's wakes.
+      jest.advanceTimersByTime(1000);
       expect(woken).toEqual([['e|b|1']]);
       jest.advanceTimersByTime(1);
       expect(woken).toEqual([['e|b|1'], ['e|a|5']]);
       expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keeps a group wanting the key while its woken endpoints come back, though one of them took and ended', () => {
+    const { c, woken } = cap(4, { groupOf: (sleeper) => sleeper.split('|')[1] as string });
+    const a = [1, 2, 3, 4].map(() => c.tryTake('addr', 1, 'a')!);
+    c.parked('addr', 'e|b|E');
+    c.parked('addr', 'e|b|F');
+    a[0]!();
+    expect(woken).toEqual([['e|b|E']]);
+    expect(c.tryTake('addr', 1, 'a')).toBeNull();
+    // E takes and ends at once; its release wakes F, still on its way: a may not take F's slot.
+    c.tryTake('addr', 1, 'b')!();
+    expect(woken).toEqual([['e|b|E'], ['e|b|F']]);
+    expect(c.tryTake('addr', 1, 'a')).toBeNull();
+    expect(c.tryTake('addr', 1, 'b')).not.toBeNull();
+  });
+
+  it('looks again within contendMs at sleepers left behind a release that woke another group', () => {
+    jest.useFakeTimers();
+    try {
+      const { c, woken } = cap(2, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000 });
+      const a = [c.tryTake('addr', 1, 'a')!, c.tryTake('addr', 1, 'a')!];
+      c.parked('addr', 'e|a|5');
+      c.parked('addr', 'e|b|1');
+      // a holds its share of 1 beside b: the release wakes b, which another worker serves.
+      a[0]!();
+      expect(woken).toEqual([['e|b|1']]);
+      jest.advanceTimersByTime(1001);
+      expect(woken).toEqual([['e|b|1'], ['e|a|5']]);
+      expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('wakes no more of a group at once than its share has room for', () => {
+    jest.useFakeTimers();
+    try {
+      const { c, woken } = cap(25, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000 });
+      const a = Array.from({ length: 13 }, () => c.tryTake('addr', 1, 'a')!);
+      c.tryTake('addr', 1, 'b');
+      // a is at its share of 13 beside b; its next endpoints park for that alone, with room left.
+      for (let i = 0; i < 20; i++) c.parked('addr', `e|a|${i}`);
+      expect(woken).toEqual([]);
+      a[0]!();
+      // One slot of a's share freed: one of a's endpoints is woken, not twelve.
+      expect(woken.flat()).toEqual(['e|a|0']);
+      // A contendMs later, the one woken has not come back for its slot: one more may be (a second
+      // chance at the share's slot), not the rest.
+      jest.advanceTimersByTime(1001);
+      expect(woken.flat()).toEqual(['e|a|0', 'e|a|1']);
     } finally {
       jest.useRealTimers();
     }

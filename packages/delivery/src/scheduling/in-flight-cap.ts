@@ -17,9 +17,9 @@ export interface InFlightCapOptions {
    */
   idleWakeMs?: number;
   /**
-   * How long a group that parked on a key still counts as wanting it (see tryTake's `group`): its
-   * endpoints, once woken, come back through admission and a job before they take.
-   * @defaultValue 5000
+   * How long a group that parked on a key, or had a sleeper woken there, still counts as wanting it
+   * (see tryTake's `group`): its endpoints, once woken, come back through admission and a job
+   * before they take. @defaultValue 5000
    */
   contendMs?: number;
   /** @defaultValue Date.now */
@@ -30,8 +30,8 @@ interface KeyState {
   inFlight: number;
   /** What each group (of the takes that named one) has in flight. */
   byGroup: Map<string, number>;
-  /** When each group last parked a sleeper on the key. */
-  parkedAt: Map<string, number>;
+  /** When each group last parked a sleeper on the key, or had one woken (it comes back for a slot). */
+  wantedAt: Map<string, number>;
   /** Set while nothing is in flight and sleepers are left: wakes them all unless a take comes first (released). */
   idleTimer?: NodeJS.Timeout;
   /** Set while sleepers wait for their share with room left: wakes those who may take by then (checkShares). */
@@ -86,17 +86,14 @@ export class InFlightCap {
   tryTake(key: string, weight = 1, group?: string, opts: { ignoreShare?: boolean } = {}): ReleaseSlot | null {
     let state = this.keys.get(key);
     if (!state) {
-      state = { inFlight: 0, byGroup: new Map(), parkedAt: new Map(), sleepers: new Map() };
+      state = { inFlight: 0, byGroup: new Map(), wantedAt: new Map(), sleepers: new Map() };
       this.keys.set(key, state);
     }
     if (!this.fits(state, weight)) return null;
     if (group !== undefined && !opts.ignoreShare && !this.withinShare(state, group, weight)) return null;
     state.inFlight += weight;
-    if (group !== undefined) {
-      state.byGroup.set(group, (state.byGroup.get(group) ?? 0) + weight);
-      // Served: from now on it wants the key as long as it has some of it in flight.
-      state.parkedAt.delete(group);
-    }
+    // A group's want is not dropped when it takes: others of its endpoints may be on their way back.
+    if (group !== undefined) state.byGroup.set(group, (state.byGroup.get(group) ?? 0) + weight);
     // Something is in flight again: its release wakes the next sleeper, and the idle wait starts over
     // from the release that leaves nothing in flight.
     clearTimeout(state.idleTimer);
@@ -129,9 +126,10 @@ export class InFlightCap {
   private released(key: string, state: KeyState): void {
     // The next sleeper in turn whose group may take it: one over its share would only come back to
     // be parked again, while another's waited for the next release.
-    const next = nextSleeper(state.sleepers, (group) => this.fits(state, 1) && this.withinShare(state, group, 1));
-    if (next !== undefined) this.options.wake([next]);
-    else if (state.sleepers.size > 0 && this.fits(state, 1)) this.checkSharesLater(key, state);
+    if (this.fits(state, 1)) this.wakeWhoMay(state, 1);
+    // Those left may be held back by their share while the groups they yield to stop wanting the
+    // key (served by another worker) with no release here to say so.
+    if (state.sleepers.size > 0) this.checkSharesLater(key, state);
     if (state.inFlight === 0 && state.sleepers.size > 0) {
       state.idleTimer = setTimeout(() => {
         state.idleTimer = undefined;
@@ -152,21 +150,36 @@ export class InFlightCap {
    */
   private checkSharesLater(key: string, state: KeyState): void {
     if (state.shareTimer) return;
+    // A millisecond past contendMs: the wants that held them back, all older than this timer, have
+    // run out by then (a timer may fire a little early by the clock).
     state.shareTimer = setTimeout(() => {
       state.shareTimer = undefined;
-      const woken: string[] = [];
-      let room = this.options.limit - state.inFlight;
-      while (room > 0) {
-        const next = nextSleeper(state.sleepers, (group) => this.withinShare(state, group, 1));
-        if (next === undefined) break;
-        woken.push(next);
-        room--;
-      }
-      if (woken.length > 0) this.options.wake(woken);
-      if (state.sleepers.size > 0 && this.fits(state, 1)) this.checkSharesLater(key, state);
+      const room = this.options.limit - state.inFlight;
+      const woken = room > 0 ? this.wakeWhoMay(state, room) : 0;
+      // Looked at again while some are left with room beside them; a full key's releases wake them.
+      if (state.sleepers.size > 0 && room - woken > 0) this.checkSharesLater(key, state);
       this.forgetIfIdle(key, state);
-    }, this.contendMs);
+    }, this.contendMs + 1);
     state.shareTimer.unref();
+  }
+
+  /**
+   * Wakes up to `most` sleepers, each the next in turn whose group may take a slot, counting those
+   * of its group woken before it in this call against its share; answers how many it woke.
+   */
+  private wakeWhoMay(state: KeyState, most: number): number {
+    const woken: string[] = [];
+    const pending = new Map<string, number>();
+    while (woken.length < most) {
+      const next = nextSleeper(state.sleepers, (group) => this.withinShare(state, group, 1, pending.get(group) ?? 0));
+      if (next === undefined) break;
+      const group = this.groupOf(next);
+      pending.set(group, (pending.get(group) ?? 0) + 1);
+      state.wantedAt.set(group, this.now());
+      woken.push(next);
+    }
+    if (woken.length > 0) this.options.wake(woken);
+    return woken.length;
   }
 
   /** Drops `key`'s state once nothing is in flight and nobody sleeps on it (only if it is still the key's). */
@@ -182,10 +195,11 @@ export class InFlightCap {
     const state = this.keys.get(key);
     const group = this.groupOf(sleeper);
     if (!state || (this.fits(state, weight) && this.withinShare(state, group, weight))) {
+      state?.wantedAt.set(group, this.now());
       this.options.wake([sleeper]);
       return;
     }
-    state.parkedAt.set(group, this.now());
+    state.wantedAt.set(group, this.now());
     // Parked for its share alone, with room left: no release may come to wake it.
     if (this.fits(state, weight)) this.checkSharesLater(key, state);
     const queue = state.sleepers.get(group);
@@ -215,17 +229,19 @@ export class InFlightCap {
   /**
    * Whether `group` may take `weight` more of the key beside the other groups that want it: any
    * group with nothing of it in flight may (so every group makes progress), and a group with some
-   * up to an equal share of the limit (rounded up) among the groups that want it.
+   * up to an equal share of the limit (rounded up) among the groups that want it. `pending`: slots
+   * of the group's already promised (sleepers just woken) counted as held.
    */
-  private withinShare(state: KeyState, group: string, weight: number): boolean {
-    const held = state.byGroup.get(group) ?? 0;
+  private withinShare(state: KeyState, group: string, weight: number, pending = 0): boolean {
+    const held = (state.byGroup.get(group) ?? 0) + pending;
+    if (held === 0) return true;
     // The common case, one group alone on the key, without building the set below.
-    if (held === 0 || (state.byGroup.size === 1 && state.parkedAt.size === 0)) return true;
+    if (state.wantedAt.size === 0 && state.byGroup.size <= 1 && (state.byGroup.size === 0 || state.byGroup.has(group))) return true;
     const since = this.now() - this.contendMs;
     const wanting = new Set(state.byGroup.keys());
-    for (const [other, at] of state.parkedAt) {
+    for (const [other, at] of state.wantedAt) {
       if (at > since) wanting.add(other);
-      else state.parkedAt.delete(other);
+      else state.wantedAt.delete(other);
     }
     wanting.add(group);
     return wanting.size === 1 || held + weight <= Math.ceil(this.options.limit / wanting.size);
