@@ -116,6 +116,19 @@ describe('the per-subscriber work budget', () => {
     expectExhausted(await h.call('POST', replay, { key: r.key, body: {} }), '1');
   });
 
+  it('charges a replay refused for the storage quota the endpoints it routed', async () => {
+    const r = await subscriberWithDeliveries(0);
+    for (let i = 1; i < 10; i++)
+      expect((await h.call('POST', `${r.base}/endpoints`, { key: r.key, body: { url: `${receiver.url}/${i}` } })).status).toBe(201);
+    const ev = await h.call('POST', `${r.base}/events`, { body: { type: 'custom.order.paid', payload: {} } });
+    expect((await h.call('PATCH', r.base, { body: { limits: { maxStoredBytes: 1 } } })).status).toBe(200);
+    const replay = `${r.base}/events/${ev.body.id}/replay`;
+    // Each read and routed its 10 endpoints before the quota refused it: 10 units, five spend the 50.
+    for (let i = 0; i < 5; i++)
+      expect((await h.call('POST', replay, { key: r.key, body: {} })).body.error.code).toBe('storage_quota_exceeded');
+    expectExhausted(await h.call('POST', replay, { key: r.key, body: {} }), '1');
+  });
+
   describe('a publish with an idempotency key (its digest)', () => {
     /** A publish with `idempotencyKey` of a payload just under `kb` KB as JSON, told apart by `n`. */
     const keyed = (harness: typeof h, t: { base: string; key: string }, idempotencyKey: string, kb: number, n: number) =>
@@ -170,6 +183,10 @@ describe('the per-subscriber work budget', () => {
       expect((await keyed(h, t, 'k1', 20, 1)).status).toBe(202);
       expect((await keyed(second, t, 'k2', 20, 2)).status).toBe(202);
       expect(await budgetOf(t.sid)).toMatchObject({ b: '-10.000' });
+      // A retry of one is a repeat: charged its digest (60), but not a refusal, so the next still goes.
+      expect((await keyed(h, t, 'k1', 20, 1)).headers.get('idempotent-replayed')).toBe('true');
+      expect((await keyed(h, t, 'k3', 20, 3)).status).toBe(202);
+      expect(await budgetOf(t.sid)).toMatchObject({ b: '-70.000' });
     });
 
     it('charges one refused for the storage quota the same way', async () => {

@@ -136,25 +136,29 @@ export function eventHistoryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubs
       // Every endpoint read and routed, matched or not: one that matched none was charged nothing.
       const read = endpoints.length * WORK_COSTS.recordRead;
       let targets = all;
-      if (parsed.data.endpointIds) {
-        const wanted = new Set(parsed.data.endpointIds);
-        targets = all.filter((e) => wanted.has(e.id));
-        const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
-        // Named up to ten: a body may carry 1,000 ids of 64 characters.
-        const named = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
-        if (missing.length) {
-          // Refused, it still read and routed the endpoints.
-          await charge(read);
-          throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${named}`, [
-            { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
-          ]);
+      let result: Awaited<ReturnType<typeof deps.publisher.replay>>;
+      try {
+        if (parsed.data.endpointIds) {
+          const wanted = new Set(parsed.data.endpointIds);
+          targets = all.filter((e) => wanted.has(e.id));
+          const missing = parsed.data.endpointIds.filter((id) => !targets.some((e) => e.id === id));
+          // Named up to ten: a body may carry 1,000 ids of 64 characters.
+          const named = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
+          if (missing.length)
+            throw new ValidationError(`endpointIds: not active endpoints of this subscriber matching ${event.type}: ${named}`, [
+              { path: 'endpointIds', message: 'unknown, disabled or not matching the event type' },
+            ]);
         }
+        if (targets.length > 0) {
+          await admitStoredBytes(deps, sid);
+          await admitEvents(deps, sid, 1);
+        }
+        result = await deps.publisher.replay(event, targets);
+      } catch (err) {
+        // Refused (400, or 429 for the storage quota or the publish rate), it still read and routed the endpoints.
+        await charge(read);
+        throw err;
       }
-      if (targets.length > 0) {
-        await admitStoredBytes(deps, sid);
-        await admitEvents(deps, sid, 1);
-      }
-      const result = await deps.publisher.replay(event, targets);
       await charge(read + targets.length * WORK_COSTS.deliveryWritten);
       res.status(202).json({ id: event.id, created: result.created, requeued: result.requeued });
     } finally {
