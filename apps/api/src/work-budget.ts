@@ -133,7 +133,7 @@ async function chargeRate(
 }
 
 /**
- * The subscribers whose keyed publishes wrote nothing lately, in this process: their next keyed
+ * The subscribers whose keyed publishes were refused lately, in this process: their next keyed
  * publishes over FREE_DIGEST_KB ask the work budget before they are digested (admitDigests). Only
  * they: asking every keyed publish refused a subscriber's backend its large keyed publishes, those
  * that would write too, whenever the budget was in debt for anything else (a recover, a portal
@@ -144,7 +144,7 @@ export class UnwrittenDigests {
 
   constructor(private readonly now: () => number) {}
 
-  /** A keyed publish of `subscriberId`'s wrote nothing. */
+  /** A keyed publish of `subscriberId`'s was refused. */
   mark(subscriberId: string): void {
     if (this.lastAt.size >= UNWRITTEN_KEPT) this.lastAt.clear();
     this.lastAt.set(subscriberId, this.now());
@@ -160,7 +160,7 @@ export class UnwrittenDigests {
   }
 }
 
-/** How long a keyed publish that wrote nothing has its subscriber's next ones asked first. */
+/** How long a refused keyed publish has its subscriber's next ones asked first. */
 export const UNWRITTEN_WINDOW_MS = 60_000;
 /** Subscribers remembered per process (the map starts over when full, as the other caches do). */
 const UNWRITTEN_KEPT = 10_000;
@@ -171,23 +171,26 @@ const UNWRITTEN_KEPT = 10_000;
  * nothing: a loop of them with one used key and a heavy payload each cost the shared process its
  * digests for free (the publish rate is off by default). Now the keyed payloads beyond
  * FREE_DIGEST_KB of those that wrote nothing are charged WORK_COSTS.kbDigested a KB, into debt; and
- * once one of its keyed publishes wrote nothing (`unwritten`), a subscriber's keyed publishes over
- * FREE_DIGEST_KB are refused 429 work_budget_exhausted before they are digested while its balance
- * is not positive. One that writes its event is never charged: the stored bytes count it.
+ * once one of its keyed publishes was refused (`unwritten`: its key reused, or the storage quota),
+ * a subscriber's keyed publishes over FREE_DIGEST_KB are refused 429 work_budget_exhausted before
+ * they are digested while its balance is not positive. One that writes its event is never charged:
+ * the stored bytes count it.
  */
 export function admitDigests(
   deps: WorkBudgetDeps,
   req: Request,
   subscriberId: string,
   unwritten: UnwrittenDigests,
-): (payloadChars: number) => Promise<(unwrittenChars: number) => Promise<void>> {
+): (payloadChars: number) => Promise<(unwrittenChars: number, refused: boolean) => Promise<void>> {
   return async (payloadChars) => {
     if (digestCost(payloadChars) <= 0) return FREE;
     const charge: ChargeWork = unwritten.recently(subscriberId)
       ? await admitWork(deps, req, subscriberId)
       : (units) => chargeWork(deps, req, subscriberId, units);
-    return async (unwrittenChars) => {
-      unwritten.mark(subscriberId);
+    return async (unwrittenChars, refused) => {
+      // A refusal marks the subscriber, a repeat (a client's ordinary retry) does not; nor does a
+      // key that is never charged (the admin's, a publisher's).
+      if (refused && isCharged(req)) unwritten.mark(subscriberId);
       await charge(digestCost(unwrittenChars));
     };
   };

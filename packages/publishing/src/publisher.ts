@@ -131,11 +131,12 @@ export interface PublishOptions {
    * `beforeWrite`), given the length of their payloads as JSON; a rejection writes nothing. What it
    * returns is called, before the answer, with the length of those whose input then wrote nothing:
    * its key `reused`, `skipped` with it, a `repeat` (answered from the key) or the publish refused
-   * for stored bytes. For the caller's work budget: a digest of ~0.8 MB of small objects took an
+   * for stored bytes, and whether any of them was refused (not only a repeat, a client's retry).
+   * For the caller's work budget: a digest of ~0.8 MB of small objects took an
    * audit 29-66 ms, and a publish that stores nothing is charged for nothing else (the stored bytes
    * count only what is written). @defaultValue none (never refused, nothing charged)
    */
-  admitDigests?: (payloadChars: number) => Promise<(unwrittenChars: number) => Promise<void>>;
+  admitDigests?: (payloadChars: number) => Promise<(unwrittenChars: number, refused: boolean) => Promise<void>>;
 }
 
 /** An event and where it goes. */
@@ -150,7 +151,7 @@ interface PublishOnce {
   admitted: boolean;
   digests: string[];
   /** What admitDigests returned, once the digests were admitted. */
-  chargeDigests?: (unwrittenChars: number) => Promise<void>;
+  chargeDigests?: (unwrittenChars: number, refused: boolean) => Promise<void>;
 }
 
 /** One published input: the event built for it and what writing it did. */
@@ -298,7 +299,9 @@ export class Publisher {
     if (written.some((w) => w.kind === 'stale')) return null;
     // A keyed input that wrote nothing cost its digest, and the store counted nothing for it.
     const unwritten = charsOf((i) => keyed(i) && written[i]?.kind !== 'new');
-    if (unwritten > 0) await once.chargeDigests?.(unwritten);
+    // Refused (a reused key, the storage quota), not only answered from its key (a repeat).
+    const refused = written.some((w, i) => keyed(i) && w.kind !== 'new' && w.kind !== 'repeat');
+    if (unwritten > 0) await once.chargeDigests?.(unwritten, refused);
     const over = written.find((w) => w.kind === 'stored');
     if (over) throw new StoredBytesError(over);
     return items.map(({ event, endpoints }, i) => {
