@@ -75,12 +75,14 @@ local storedPrefix = ARGV[6] or ''
 -- What a record costs Redis beside its own bytes (keys, log entries, a waiting delivery's entry
 -- and job: ~770 B measured for a delivery, docs/performance.md), counted as stored bytes; a
 -- delivery also pays for its first attempt ahead (StoredBytes.FIRST_ATTEMPT_BYTES).
--- An event's type is written twice beside its JSON (its history log entry's `t` field), and an
--- idempotency key is two keys with their expiries (the key and `<key>:eps`): ~230 + ~170 B of
--- Redis memory measured. Counted at 200 and 200 flat, an audit's events of 200-character types
--- held 1.47x what they were charged for the retention period, keyed ones 1.63-1.79x for a day.
+-- An event's type is written again beside its JSON (its history log entry's `t` field), and an
+-- idempotency key is two keys with their expiries (the key and `<key>:eps`: ~232 + ~168 B of Redis
+-- memory measured). Counted at 200 and 200 flat, an audit's events of 200-character types held
+-- 1.47x what they were charged for the retention period, keyed ones 1.63-1.79x for a day. The type
+-- counts twice, its copy and a margin as large (a 200-character one: 987 B charged, 792 held); a
+-- key counts for the retention period's windows, though it lasts a day.
 local EVENT_BYTES, IDEMPOTENCY_BYTES = 250, 480
--- What event `a` (the start of its arguments) counts as written: its JSON, EVENT_BYTES and its type twice.
+-- What event `a` (the start of its arguments) counts as written: its JSON, EVENT_BYTES, its type twice.
 local function eventBytes(a)
   return #ARGV[a + 2] + EVENT_BYTES + 2 * #ARGV[a + 6]
 end
