@@ -1,4 +1,4 @@
-import { useTestReceiver } from '@hookrelay/testing';
+import { useTestReceiver, watchCommands } from '@hookrelay/testing';
 import { manualClock, useApiHarness } from './api-harness';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './subscriber-limits';
 import { newSubscriber } from './sources/source-test-kit';
@@ -240,7 +240,13 @@ describe('the per-subscriber work budget', () => {
       const json = JSON.stringify({ attempt: n, outcome: 'failed', statusCode: 500, responseBody: '' });
       return json.replace('"responseBody":""', `"responseBody":"${'y'.repeat(bytes - json.length)}"`);
     };
-    await h.redis.rpush(h.store.keys.deliveryAttempts(did), ...Array.from({ length: count }, (_, i) => attempt(i + 1)));
+    // The record counts them (the worker writes both), then the list holds them at `bytes` each.
+    const delivery = (await h.store.deliveries.get(did))!;
+    const last = { attempt: count, startedAt: clock.now(), durationMs: 1, outcome: 'failed' as const, statusCode: 500, requestHeaders: {} };
+    await h.store.deliveries.recordAttempt(delivery, last, { state: 'failed', attempts: count });
+    const list = h.store.keys.deliveryAttempts(did);
+    await h.redis.del(list);
+    await h.redis.rpush(list, ...Array.from({ length: count }, (_, i) => attempt(i + 1)));
   }
 
   /** The delivery ids of the subscriber's newest `limit` deliveries. */
@@ -300,7 +306,11 @@ describe('the per-subscriber work budget', () => {
     expect(read.status).toBe(200);
     expect(read.body.attempts).toHaveLength(60);
     expect(await budgetOf(t.sid)).toMatchObject({ b: '-487.000' });
+    // Refused in debt before its attempts are read (the list of 60 is ~600 KB).
+    const watch = watchCommands(second.redis);
     expectExhausted(await second.call('GET', `${t.base}/deliveries/${many}`, { key: t.key }), '49');
+    watch.stop();
+    expect(watch.count('lrange')).toBe(0);
     const before = await budgetOf(t.sid);
     expect((await second.call('GET', `${t.base}/deliveries/${few}`, { key: t.key })).status).toBe(200);
     expect(await budgetOf(t.sid)).toEqual(before);
