@@ -730,6 +730,29 @@ describe('filtered delivery listings in flight', () => {
     expect(plain.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   });
 
+  it('counts reads of one large event, which the work budget lets through any number at once', async () => {
+    const { sid } = await newSubscriber(h);
+    const big = await h.call('POST', `/v1/subscribers/${sid}/events`, {
+      body: { type: 'custom.order.paid', payload: { blob: 'x'.repeat(900_000) } },
+    });
+    expect(big.status).toBe(202);
+    const small = await h.call('POST', `/v1/subscribers/${sid}/events`, { body: { type: 'custom.order.paid', payload: {} } });
+    // Twelve at once: each reads ~900 KB, so more than two overlap (how many depends on timing).
+    const answers = await Promise.all([
+      ...Array.from({ length: 12 }, () => h.call('GET', `/v1/subscribers/${sid}/events/${big.body.id}`)),
+      h.call('GET', `/v1/subscribers/${sid}/events/${small.body.id}`),
+    ]);
+    const large = answers.slice(0, 12);
+    const refused = large.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const a of large) expect([200, 429]).toContain(a.status);
+    for (const a of refused) {
+      expect([a.body.error.code, a.body.error.details]).toEqual(['listings_in_flight', [{ path: 'eid', message: 'at most 2 at once' }]]);
+    }
+    // A free read takes no place.
+    expect(answers[12]!.status).toBe(200);
+  });
+
   it('counts event listings filtered by type, which read up to 5,000 entries they may not keep', async () => {
     const { sid } = await newSubscriber(h);
     for (let b = 0; b < 5; b++) {

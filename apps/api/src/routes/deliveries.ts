@@ -87,14 +87,22 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
     // read first, a subscriber in debt looping such GETs had each refused after the read (~684 KB,
     // 2.4-2.7 ms of the API and ~1 ms of Redis each, an audit's probe), charged nothing. One with a
     // few attempts is read as before, and makes no budget call.
-    const early = mayHoldOverFree(delivery.attempts) ? await admitWork(deps, req, sid) : undefined;
-    const [attempts, endpoint] = await Promise.all([
-      store.deliveries.attemptsJson(delivery.id),
-      store.endpoints.getSummary(delivery.endpointId),
-    ]);
-    const cost = recordReadCost({ stored: attempts });
-    if (early) await early(cost);
-    else await (await admitRecordRead(deps, req, sid, cost))();
+    // Such a read takes one of the subscriber's heavy-listing places too, as an event's large read does.
+    const release = mayHoldOverFree(delivery.attempts) ? heavyListings.take(sid, 'did') : undefined;
+    let attempts: string;
+    let endpoint: Awaited<ReturnType<typeof store.endpoints.getSummary>>;
+    try {
+      const early = release ? await admitWork(deps, req, sid) : undefined;
+      [attempts, endpoint] = await Promise.all([
+        store.deliveries.attemptsJson(delivery.id),
+        store.endpoints.getSummary(delivery.endpointId),
+      ]);
+      const cost = recordReadCost({ stored: attempts });
+      if (early) await early(cost);
+      else await (await admitRecordRead(deps, req, sid, cost))();
+    } finally {
+      release?.();
+    }
     const fields = {
       ...delivery,
       nextAttemptAt: delivery.nextAttemptAt ?? null,
