@@ -25,12 +25,24 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
  */
 export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
+/**
+ * How long a connection may make no progress at all (nothing read, nothing written) before it is
+ * closed (Node's server `timeout`, default none). The request timeouts above time only a request's
+ * arrival: a client that asked for a large answer and never read it held the answer's unsent bytes
+ * in this process until it hung up (an audit: 50 such sockets of a 1 MiB event each, still open
+ * and holding ~1 MiB apiece minutes later; the work budget allows ~5 such reads a second). 120 s is
+ * above the longest an answer may take to start: a test send waits up to its endpoint's 60 s.
+ */
+export const SOCKET_IDLE_TIMEOUT_MS = 120_000;
+
 /** Where the API listens and how long a request may take to arrive (the config's variables). */
 export interface ApiServerSettings {
   PORT: number;
   HOST: string;
   HOOKRELAY_REQUEST_TIMEOUT_MS: number;
   HOOKRELAY_HEADERS_TIMEOUT_MS: number;
+  /** Tests shorten it to see it. @defaultValue SOCKET_IDLE_TIMEOUT_MS */
+  socketIdleTimeoutMs?: number;
 }
 
 /** The API's HTTP server, listening: main.ts and the test harness both start it here. */
@@ -43,6 +55,8 @@ export async function listenApi(app: Express, settings: ApiServerSettings): Prom
     },
     app,
   );
+  // With no 'timeout' listener, Node destroys a socket idle this long.
+  server.setTimeout(settings.socketIdleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.PORT, settings.HOST, () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { createRedis } from '@hookrelay/queue';
@@ -77,14 +77,55 @@ describe("the API server's bounds on how long a request may take to arrive", () 
       await new Promise((resolve) => server?.close(resolve));
     });
 
-    it('are 30 s for the whole request and 10 s for its headers, checked every second', async () => {
+    it('are 30 s for the whole request and 10 s for its headers, checked every second, and 120 s for a connection that makes no progress', async () => {
       // What main.ts starts when the environment sets neither variable.
       server = await listenApi(express(), loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }));
       expect({
         requestTimeout: server.requestTimeout,
         headersTimeout: server.headersTimeout,
         connectionsCheckingInterval: (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval,
-      }).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 });
+        timeout: server.timeout,
+      }).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000, timeout: 120_000 });
+    });
+
+    it('closes a connection that asked for a large answer and reads none of it, once it has made no progress for the idle timeout', async () => {
+      const app = express();
+      // Far more than the kernel's socket buffers take (tens of MB on loopback): the rest waits in
+      // the process for the client.
+      const large = Buffer.alloc(256 * 1024 * 1024);
+      app.get('/large', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': large.length });
+        res.end(large);
+      });
+      server = await listenApi(app, { ...loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }), socketIdleTimeoutMs: 500 });
+      // The server's side of the connection: the client below, which stops reading, cannot see it close.
+      const serverSide = new Promise<number>((resolve) =>
+        server!.once('connection', (socket) => {
+          const opened = performance.now();
+          socket.once('close', () => resolve(performance.now() - opened));
+        }),
+      );
+      // Reads the answer's first chunk, then nothing more.
+      const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let head = '';
+      client.once('data', (chunk: Buffer) => {
+        head = chunk.subarray(0, 64).toString('latin1');
+        client.pause();
+      });
+      client.on('error', () => undefined);
+      client.write('GET /large HTTP/1.1\r\nHost: api\r\n\r\n');
+      let timer: NodeJS.Timeout | undefined;
+      const ms = await Promise.race([
+        serverSide,
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the connection open for 10 s')), 10_000)),
+        ),
+      ]).finally(() => {
+        clearTimeout(timer);
+        client.destroy();
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(ms).toBeGreaterThanOrEqual(450);
     });
   });
 
