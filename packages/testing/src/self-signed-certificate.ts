@@ -35,7 +35,9 @@ export function newSelfSignedCertificate(): SelfSignedCertificate {
   const name = seq(set(seq(oid('2.5.4.3'), der(0x0c, Buffer.from('localhost')))));
   const now = Date.now();
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // a positive INTEGER
+  // A positive INTEGER in its shortest form: a first byte of 0 followed by one under 0x80 is
+  // padding DER forbids (OpenSSL: "illegal padding"), which 1 certificate in 256 had.
+  serial[0] = 1 + ((serial[0] ?? 0) % 0x7f);
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([2]))), // version: v3
     der(0x02, serial),
