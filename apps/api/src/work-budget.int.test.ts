@@ -293,11 +293,13 @@ describe('the per-subscriber work budget', () => {
   });
 
   it('charges a delivery read by its attempts beyond 64 KB, and never charges or refuses one with a few attempts', async () => {
-    const t = await subscriberWithDeliveries(2);
-    const [many, few] = await deliveryIds(t.base, 2);
-    // 60 attempts of 10 KB: 601 KB as answered, 537 units beyond the free 64 KB; 3 attempts: 30 KB, free.
+    const t = await subscriberWithDeliveries(3);
+    const [many, few, nine] = await deliveryIds(t.base, 3);
+    // 60 attempts of 10 KB: 601 KB as answered, 537 units beyond the free 64 KB; 3 attempts: 30 KB,
+    // free; 9 of 1 KB: more than 5, but 9 KB, free too.
     await withAttempts(many!, 60, 10 * 1024 - 1);
     await withAttempts(few!, 3, 10 * 1024 - 1);
+    await withAttempts(nine!, 9, 1024);
     for (let i = 0; i < 20; i++) expect((await h.call('GET', `${t.base}/deliveries/${few}`, { key: t.key })).status).toBe(200);
     expect((await h.call('GET', `${t.base}/deliveries/${many}`)).status).toBe(200); // the admin's: free
     expect(await budgetOf(t.sid)).toEqual({});
@@ -313,6 +315,8 @@ describe('the per-subscriber work budget', () => {
     expect(watch.count('lrange')).toBe(0);
     const before = await budgetOf(t.sid);
     expect((await second.call('GET', `${t.base}/deliveries/${few}`, { key: t.key })).status).toBe(200);
+    // In debt, a free read is answered, whatever its count of attempts.
+    expect((await second.call('GET', `${t.base}/deliveries/${nine}`, { key: t.key })).status).toBe(200);
     expect(await budgetOf(t.sid)).toEqual(before);
   });
 

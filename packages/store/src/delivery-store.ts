@@ -291,6 +291,15 @@ export class DeliveryStore {
    * The attempts as a JSON array, as stored (each attempt is kept as its JSON): what an answer can
    * carry without parsing and serialising them again (60 attempts of ~10 KB: 617 KB a read).
    */
+  /**
+   * What the delivery's kept attempts take in Redis (MEMORY USAGE of the list, every node counted):
+   * at least their JSON's bytes unless the operator turned on list compression. A bound known
+   * before they are read, for a caller that must decide whether the read may be costly.
+   */
+  async attemptsMemoryBytes(id: string): Promise<number> {
+    return Number(await this.redis.call('MEMORY', 'USAGE', this.keys.deliveryAttempts(id), 'SAMPLES', '0')) || 0;
+  }
+
   async attemptsJson(id: string): Promise<string> {
     return `[${(await this.redis.lrange(this.keys.deliveryAttempts(id), 0, -1)).join(',')}]`;
   }

@@ -46,9 +46,14 @@ const listQuery = z
 const MOST_ATTEMPT_BYTES =
   ATTEMPT_LIMITS.requestHeadersJsonBytes + ATTEMPT_LIMITS.responseBodyJsonBytes + ATTEMPT_LIMITS.errorMessageJsonBytes + 512;
 
-/** Whether `attempts` made, of which the newest ATTEMPT_LIMITS.attemptsPerDelivery are kept, may be over the free size to read. */
-function mayHoldOverFree(attempts: number): boolean {
-  return Math.min(attempts, ATTEMPT_LIMITS.attemptsPerDelivery) * MOST_ATTEMPT_BYTES > FREE_READS.storedKb * 1024;
+/**
+ * Whether a delivery's kept attempts are over the free size to read, found before they are read:
+ * with 5 or fewer (each ~11.3 KB at most) they cannot be, past that what they take in Redis says.
+ */
+async function overFreeRead(store: ApiDeps['store'], delivery: { id: string; attempts: number }): Promise<boolean> {
+  const free = FREE_READS.storedKb * 1024;
+  if (Math.min(delivery.attempts, ATTEMPT_LIMITS.attemptsPerDelivery) * MOST_ATTEMPT_BYTES <= free) return false;
+  return (await store.deliveries.attemptsMemoryBytes(delivery.id)) > free;
 }
 
 export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber): Router {
@@ -83,12 +88,12 @@ export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscrib
     const delivery = await store.deliveries.get(idParam(req, 'did', 'dlv', 'delivery'));
     if (!delivery || delivery.subscriberId !== sid) throw new NotFoundError('delivery');
     // Charged beyond FREE_READS by the attempts' size (60 of ~10 KB: 6.5 ms of the API to answer).
-    // A delivery whose kept attempts may be over the free size is checked before they are read:
-    // read first, a subscriber in debt looping such GETs had each refused after the read (~684 KB,
-    // 2.4-2.7 ms of the API and ~1 ms of Redis each, an audit's probe), charged nothing. One with a
-    // few attempts is read as before, and makes no budget call.
+    // A delivery whose kept attempts are over the free size is checked before they are read: read
+    // first, a subscriber in debt looping such GETs had each refused after the read (~684 KB,
+    // 2.4-2.7 ms of the API and ~1 ms of Redis each, an audit's probe), charged nothing. A free
+    // one is read as before, and makes no budget call.
     // Such a read takes one of the subscriber's heavy-listing places too, as an event's large read does.
-    const release = mayHoldOverFree(delivery.attempts) ? heavyListings.take(sid, 'did') : undefined;
+    const release = (await overFreeRead(store, delivery)) ? heavyListings.take(sid, 'did') : undefined;
     let attempts: string;
     let endpoint: Awaited<ReturnType<typeof store.endpoints.getSummary>>;
     try {
