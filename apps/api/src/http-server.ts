@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Express } from 'express';
 
 /**
@@ -30,8 +31,9 @@ export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
  * closed (Node's server `timeout`, default none). The request timeouts above time only a request's
  * arrival: a client that asked for a large answer and never read it held the answer's unsent bytes
  * in this process until it hung up (an audit: 50 such sockets of a 1 MiB event each, still open
- * and holding ~1 MiB apiece minutes later; the work budget allows ~5 such reads a second). 120 s is
- * above the longest an answer may take to start: a test send waits up to its endpoint's 60 s.
+ * and holding ~1 MiB apiece minutes later; the work budget allows ~5 such reads a second). A
+ * connection whose answer has not started is left to the request's own deadlines (a test send
+ * waits up to its endpoint's 60 s, and may queue behind another's handshake before that).
  */
 export const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 
@@ -55,8 +57,15 @@ export async function listenApi(app: Express, settings: ApiServerSettings): Prom
     },
     app,
   );
-  // With no 'timeout' listener, Node destroys a socket idle this long.
-  server.setTimeout(settings.socketIdleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS);
+  // Idle this long: closed unless its answer has not started, which the request's own deadlines
+  // bound (a test send queued behind another's TLS handshake may take longer than this to start).
+  const answers = new WeakMap<Socket, ServerResponse>();
+  server.on('request', (req, res) => answers.set(req.socket, res));
+  server.setTimeout(settings.socketIdleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS, (socket: Socket) => {
+    const answer = answers.get(socket);
+    if (answer && !answer.headersSent && !answer.writableEnded) return;
+    socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.PORT, settings.HOST, () => {

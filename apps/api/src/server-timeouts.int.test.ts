@@ -88,6 +88,15 @@ describe("the API server's bounds on how long a request may take to arrive", () 
       }).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000, timeout: 120_000 });
     });
 
+    it('leaves a connection whose answer has not started to the request, however long it is idle', async () => {
+      const app = express();
+      // An answer that takes three idle timeouts to start, as a test send waiting on its receiver does.
+      app.get('/slow', (_req, res) => void setTimeout(() => res.send('done'), 1_500));
+      server = await listenApi(app, { ...loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }), socketIdleTimeoutMs: 500 });
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`);
+      expect([res.status, await res.text()]).toEqual([200, 'done']);
+    });
+
     it('closes a connection that asked for a large answer and reads none of it, once it has made no progress for the idle timeout', async () => {
       const app = express();
       // Far more than the kernel's socket buffers take (tens of MB on loopback): the rest waits in
