@@ -156,8 +156,9 @@ export class InFlightCap {
       state.shareTimer = undefined;
       const room = this.options.limit - state.inFlight;
       const woken = room > 0 ? this.wakeWhoMay(state, room) : 0;
-      // Looked at again while some are left with room beside them; a full key's releases wake them.
-      if (state.sleepers.size > 0 && room - woken > 0) this.checkSharesLater(key, state);
+      // Looked at again while some are left and the key had room: those just woken may be served by
+      // another worker and never take it. A full key's releases wake them.
+      if (state.sleepers.size > 0 && room > 0) this.checkSharesLater(key, state);
       this.forgetIfIdle(key, state);
     }, this.contendMs + 1);
     state.shareTimer.unref();
