@@ -155,7 +155,7 @@ export class InFlightCap {
     state.shareTimer = setTimeout(() => {
       state.shareTimer = undefined;
       const room = this.options.limit - state.inFlight;
-      const woken = room > 0 ? this.wakeWhoMay(state, room) : 0;
+      if (room > 0) this.wakeWhoMay(state, room);
       // Looked at again while some are left and the key had room: those just woken may be served by
       // another worker and never take it. A full key's releases wake them.
       if (state.sleepers.size > 0 && room > 0) this.checkSharesLater(key, state);
@@ -166,9 +166,9 @@ export class InFlightCap {
 
   /**
    * Wakes up to `most` sleepers, each the next in turn whose group may take a slot, counting those
-   * of its group woken before it in this call against its share; answers how many it woke.
+   * of its group woken before it in this call against its share.
    */
-  private wakeWhoMay(state: KeyState, most: number): number {
+  private wakeWhoMay(state: KeyState, most: number): void {
     const woken: string[] = [];
     const pending = new Map<string, number>();
     while (woken.length < most) {
@@ -180,7 +180,6 @@ export class InFlightCap {
       woken.push(next);
     }
     if (woken.length > 0) this.options.wake(woken);
-    return woken.length;
   }
 
   /** Drops `key`'s state once nothing is in flight and nobody sleeps on it (only if it is still the key's). */
