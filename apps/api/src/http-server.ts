@@ -57,13 +57,19 @@ export async function listenApi(app: Express, settings: ApiServerSettings): Prom
     },
     app,
   );
-  // Idle this long: closed unless its answer has not started, which the request's own deadlines
-  // bound (a test send queued behind another's TLS handshake may take longer than this to start).
+  // Idle this long: closed unless nothing waits to be written and its answer has not started,
+  // which the request's own deadlines bound (a test send queued behind another's TLS handshake may
+  // take longer than this to start); then looked at again after as long. With pipelined requests
+  // the newest answer may not have started while an earlier one's bytes wait unsent.
+  const idleMs = settings.socketIdleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS;
   const answers = new WeakMap<Socket, ServerResponse>();
   server.on('request', (req, res) => answers.set(req.socket, res));
-  server.setTimeout(settings.socketIdleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS, (socket: Socket) => {
+  server.setTimeout(idleMs, (socket: Socket) => {
     const answer = answers.get(socket);
-    if (answer && !answer.headersSent && !answer.writableEnded) return;
+    if (socket.writableLength === 0 && answer && !answer.headersSent && !answer.writableEnded) {
+      socket.setTimeout(idleMs);
+      return;
+    }
     socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

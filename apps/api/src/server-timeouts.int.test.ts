@@ -88,6 +88,38 @@ describe("the API server's bounds on how long a request may take to arrive", () 
       }).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000, timeout: 120_000 });
     });
 
+    it('closes a connection whose earlier answer waits unsent, though its newest has not started (pipelined requests)', async () => {
+      const app = express();
+      const large = Buffer.alloc(256 * 1024 * 1024);
+      app.get('/large', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': large.length });
+        res.end(large);
+      });
+      app.get('/never', () => undefined);
+      server = await listenApi(app, { ...loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }), socketIdleTimeoutMs: 500 });
+      const serverSide = new Promise<number>((resolve) =>
+        server!.once('connection', (socket) => {
+          const opened = performance.now();
+          socket.once('close', () => resolve(performance.now() - opened));
+        }),
+      );
+      const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      client.once('data', () => client.pause());
+      client.on('error', () => undefined);
+      client.write('GET /large HTTP/1.1\r\nHost: api\r\n\r\nGET /never HTTP/1.1\r\nHost: api\r\n\r\n');
+      let timer: NodeJS.Timeout | undefined;
+      const ms = await Promise.race([
+        serverSide,
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the connection open for 10 s')), 10_000)),
+        ),
+      ]).finally(() => {
+        clearTimeout(timer);
+        client.destroy();
+      });
+      expect(ms).toBeGreaterThanOrEqual(450);
+    });
+
     it('leaves a connection whose answer has not started to the request, however long it is idle', async () => {
       const app = express();
       // An answer that takes three idle timeouts to start, as a test send waiting on its receiver does.
