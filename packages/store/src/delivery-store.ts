@@ -97,6 +97,9 @@ function recordFields(d: DeliveryRecord): Array<string | number> {
   ];
 }
 
+/** A key's MEMORY USAGE, every node counted (nil for none). */
+const MEMORY_USAGE = "return redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', '0')";
+
 /** Teaches a connection the delivery scripts (idempotent): the store's own, or the queue's for enqueue. */
 export function defineDeliveryCommands(redis: Pick<Redis, 'defineCommand'>): void {
   if ('hookrelayCreateEvent' in redis) return;
@@ -288,18 +291,20 @@ export class DeliveryStore {
   }
 
   /**
+   * What the delivery's kept attempts take in Redis (MEMORY USAGE of the list, every node counted):
+   * their JSON's bytes and 10-25% of list overhead and allocator rounding, unless the operator
+   * turned on list compression (`list-compress-depth`). A bound known before they are read, for a
+   * caller that must decide whether the read may be costly. Asked from a script that names the key,
+   * so a cluster client sends it to the key's node (ioredis does not know MEMORY USAGE's key).
+   */
+  async attemptsMemoryBytes(id: string): Promise<number> {
+    return Number(await this.redis.eval(MEMORY_USAGE, 1, this.keys.deliveryAttempts(id))) || 0;
+  }
+
+  /**
    * The attempts as a JSON array, as stored (each attempt is kept as its JSON): what an answer can
    * carry without parsing and serialising them again (60 attempts of ~10 KB: 617 KB a read).
    */
-  /**
-   * What the delivery's kept attempts take in Redis (MEMORY USAGE of the list, every node counted):
-   * at least their JSON's bytes unless the operator turned on list compression. A bound known
-   * before they are read, for a caller that must decide whether the read may be costly.
-   */
-  async attemptsMemoryBytes(id: string): Promise<number> {
-    return Number(await this.redis.call('MEMORY', 'USAGE', this.keys.deliveryAttempts(id), 'SAMPLES', '0')) || 0;
-  }
-
   async attemptsJson(id: string): Promise<string> {
     return `[${(await this.redis.lrange(this.keys.deliveryAttempts(id), 0, -1)).join(',')}]`;
   }

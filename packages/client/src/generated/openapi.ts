@@ -4376,7 +4376,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PublisherKey"];
             404: components["responses"]["NotFound"];
-            /** @description The subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions), and this read is not free: its stored attempts are over 64 KB as JSON (a unit per KB beyond; up to 60 attempts of ~10 KB). A delivery whose attempts take 64 KB or less is read free, even in debt. Retry-After says when the balance is positive again. Or 2 such reads, or listings that read many records, of the subscriber's are already running in this API process (`listings_in_flight`, naming `did`, Retry-After: 1). */
+            /** @description The subscriber's work budget is spent (`work_budget_exhausted`, naming `limits.workUnitsPerSecond`; shared by every API process, and charged only to the subscriber's own keys and portal sessions), and this read is not free: its stored attempts are over 64 KB as JSON (a unit per KB beyond; up to 60 attempts of ~10 KB). A delivery whose attempts take 64 KB or less in Redis (their JSON and 10-25% of overhead) is read free, even in debt. Retry-After says when the balance is positive again. Or 2 such reads, or listings that read many records, of the subscriber's are already running in this API process (`listings_in_flight`, naming `did`, Retry-After: 1). */
             429: {
                 headers: {
                     /** @description Seconds until the request would be accepted. */
