@@ -38,10 +38,6 @@ const listQuery = z
   })
   .strict();
 
-/**
- * Delivery history and one-click retry, scoped to the subscriber. `heavyListings`: the places
- * listings that read many records share (heavyListingsPerSubscriber).
- */
 /** The most one kept attempt takes as JSON: its bounded headers, response preview and error, and its other fields. */
 const MOST_ATTEMPT_BYTES =
   ATTEMPT_LIMITS.requestHeadersJsonBytes + ATTEMPT_LIMITS.responseBodyJsonBytes + ATTEMPT_LIMITS.errorMessageJsonBytes + 512;
@@ -56,6 +52,10 @@ async function overFreeRead(store: ApiDeps['store'], delivery: { id: string; att
   return (await store.deliveries.attemptsMemoryBytes(delivery.id)) > free;
 }
 
+/**
+ * Delivery history and one-click retry, scoped to the subscriber. `heavyListings`: the places
+ * listings that read many records share (heavyListingsPerSubscriber).
+ */
 export function deliveryRoutes(deps: ApiDeps, heavyListings: InFlightPerSubscriber): Router {
   const router = Router({ mergeParams: true });
   const { store } = deps;

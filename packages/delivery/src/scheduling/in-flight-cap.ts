@@ -57,7 +57,8 @@ interface KeyState {
  * made that receiver's endpoint wait behind all hundred wakes (~12 s at 25 slots of 2.9 s answers).
  *
  * And the slots go by group: a take that names its group gets no more than an equal share of the
- * key while other groups want it (have some of it in flight, or parked on it within `contendMs`).
+ * key while other groups want it (have some of it in flight, or had a sleeper parked on it or woken
+ * there within `contendMs`).
  * Turns alone did not do it: one subscriber's endpoints held every slot of an address, each slot
  * that freed was taken again at once by its own deliveries already admitted, and another
  * subscriber's woken endpoint, back through admission a moment later, found the address full again
@@ -194,12 +195,12 @@ export class InFlightCap {
   parked(key: string, sleeper: string, weight = 1): void {
     const state = this.keys.get(key);
     const group = this.groupOf(sleeper);
+    // It wants the key whether it is woken at once or sleeps (its own want counts in its share anyway).
+    state?.wantedAt.set(group, this.now());
     if (!state || (this.fits(state, weight) && this.withinShare(state, group, weight))) {
-      state?.wantedAt.set(group, this.now());
       this.options.wake([sleeper]);
       return;
     }
-    state.wantedAt.set(group, this.now());
     // Parked for its share alone, with room left: no release may come to wake it.
     if (this.fits(state, weight)) this.checkSharesLater(key, state);
     const queue = state.sleepers.get(group);
@@ -235,8 +236,9 @@ export class InFlightCap {
   private withinShare(state: KeyState, group: string, weight: number, pending = 0): boolean {
     const held = (state.byGroup.get(group) ?? 0) + pending;
     if (held === 0) return true;
-    // The common case, one group alone on the key, without building the set below.
-    if (state.wantedAt.size === 0 && state.byGroup.size <= 1 && (state.byGroup.size === 0 || state.byGroup.has(group))) return true;
+    // The common case, one group alone on the key (its own parks and wakes included), without
+    // building the set below: every attempt's path.
+    if (onlyOf(state.byGroup, group) && onlyOf(state.wantedAt, group)) return true;
     const since = this.now() - this.contendMs;
     const wanting = new Set(state.byGroup.keys());
     for (const [other, at] of state.wantedAt) {
@@ -249,6 +251,11 @@ export class InFlightCap {
 }
 
 const ANY = (): boolean => true;
+
+/** Whether `map` names no key but `key`. */
+function onlyOf(map: ReadonlyMap<string, unknown>, key: string): boolean {
+  return map.size === 0 || (map.size === 1 && map.has(key));
+}
 
 /**
  * The first sleeper of the first group in turn that `may` take; that group goes to the back of the
