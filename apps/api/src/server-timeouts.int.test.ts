@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import express from 'express';
+import express, { type Express } from 'express';
 import { createRedis } from '@hookrelay/queue';
 import { deleteKeysUnder, freePort, requireRedisUrl, uniquePrefix } from '@hookrelay/testing';
 import { loadApiConfig } from './config';
@@ -69,6 +69,52 @@ async function startApi(port: number, env: Record<string, string>): Promise<Chil
   }
 }
 
+/**
+ * `app` with `GET /large`: 256 MB, far more than the kernel's socket buffers take (tens of MB on
+ * loopback), so the rest waits in the process for a client that does not read.
+ */
+function withLargeAnswer(app: Express): Express {
+  const large = Buffer.alloc(256 * 1024 * 1024);
+  app.get('/large', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': large.length });
+    res.end(large);
+  });
+  return app;
+}
+
+/**
+ * Sends `text` on a new connection, reads the answer's first chunk and then nothing more; resolves
+ * with that chunk's start and how long the server's side of the connection stayed open (the
+ * client, which stopped reading, cannot see it close), rejects after 10 s.
+ */
+async function stopReading(server: Server, text: string): Promise<{ head: string; ms: number }> {
+  const serverSide = new Promise<number>((resolve) =>
+    server.once('connection', (socket) => {
+      const opened = performance.now();
+      socket.once('close', () => resolve(performance.now() - opened));
+    }),
+  );
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  let head = '';
+  client.once('data', (chunk: Buffer) => {
+    head = chunk.subarray(0, 64).toString('latin1');
+    client.pause();
+  });
+  client.on('error', () => undefined);
+  client.write(text);
+  let timer: NodeJS.Timeout | undefined;
+  const ms = await Promise.race([
+    serverSide,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the connection open for 10 s')), 10_000)),
+    ),
+  ]).finally(() => {
+    clearTimeout(timer);
+    client.destroy();
+  });
+  return { head, ms };
+}
+
 describe("the API server's bounds on how long a request may take to arrive", () => {
   describe('by default', () => {
     let server: Server | undefined;
@@ -89,34 +135,10 @@ describe("the API server's bounds on how long a request may take to arrive", () 
     });
 
     it('closes a connection whose earlier answer waits unsent, though its newest has not started (pipelined requests)', async () => {
-      const app = express();
-      const large = Buffer.alloc(256 * 1024 * 1024);
-      app.get('/large', (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': large.length });
-        res.end(large);
-      });
+      const app = withLargeAnswer(express());
       app.get('/never', () => undefined);
       server = await listenApi(app, { ...loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }), socketIdleTimeoutMs: 500 });
-      const serverSide = new Promise<number>((resolve) =>
-        server!.once('connection', (socket) => {
-          const opened = performance.now();
-          socket.once('close', () => resolve(performance.now() - opened));
-        }),
-      );
-      const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-      client.once('data', () => client.pause());
-      client.on('error', () => undefined);
-      client.write('GET /large HTTP/1.1\r\nHost: api\r\n\r\nGET /never HTTP/1.1\r\nHost: api\r\n\r\n');
-      let timer: NodeJS.Timeout | undefined;
-      const ms = await Promise.race([
-        serverSide,
-        new Promise<never>(
-          (_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the connection open for 10 s')), 10_000)),
-        ),
-      ]).finally(() => {
-        clearTimeout(timer);
-        client.destroy();
-      });
+      const { ms } = await stopReading(server, 'GET /large HTTP/1.1\r\nHost: api\r\n\r\nGET /never HTTP/1.1\r\nHost: api\r\n\r\n');
       expect(ms).toBeGreaterThanOrEqual(450);
     });
 
@@ -130,41 +152,11 @@ describe("the API server's bounds on how long a request may take to arrive", () 
     });
 
     it('closes a connection that asked for a large answer and reads none of it, once it has made no progress for the idle timeout', async () => {
-      const app = express();
-      // Far more than the kernel's socket buffers take (tens of MB on loopback): the rest waits in
-      // the process for the client.
-      const large = Buffer.alloc(256 * 1024 * 1024);
-      app.get('/large', (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': large.length });
-        res.end(large);
+      server = await listenApi(withLargeAnswer(express()), {
+        ...loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }),
+        socketIdleTimeoutMs: 500,
       });
-      server = await listenApi(app, { ...loadApiConfig({ PORT: '0', HOST: '127.0.0.1' }), socketIdleTimeoutMs: 500 });
-      // The server's side of the connection: the client below, which stops reading, cannot see it close.
-      const serverSide = new Promise<number>((resolve) =>
-        server!.once('connection', (socket) => {
-          const opened = performance.now();
-          socket.once('close', () => resolve(performance.now() - opened));
-        }),
-      );
-      // Reads the answer's first chunk, then nothing more.
-      const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-      let head = '';
-      client.once('data', (chunk: Buffer) => {
-        head = chunk.subarray(0, 64).toString('latin1');
-        client.pause();
-      });
-      client.on('error', () => undefined);
-      client.write('GET /large HTTP/1.1\r\nHost: api\r\n\r\n');
-      let timer: NodeJS.Timeout | undefined;
-      const ms = await Promise.race([
-        serverSide,
-        new Promise<never>(
-          (_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the connection open for 10 s')), 10_000)),
-        ),
-      ]).finally(() => {
-        clearTimeout(timer);
-        client.destroy();
-      });
+      const { head, ms } = await stopReading(server, 'GET /large HTTP/1.1\r\nHost: api\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 200 /);
       expect(ms).toBeGreaterThanOrEqual(450);
     });

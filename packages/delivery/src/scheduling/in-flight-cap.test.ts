@@ -6,6 +6,16 @@ const cap = (limit: number, options: Partial<InFlightCapOptions> = {}) => {
   return { c: new InFlightCap({ limit, wake: (s) => woken.push(s), ...options }), woken };
 };
 
+/** Runs `test` on jest's fake timers, the real ones back after it. */
+const onFakeTimers = (test: () => void) => () => {
+  jest.useFakeTimers();
+  try {
+    test();
+  } finally {
+    jest.useRealTimers();
+  }
+};
+
 describe('InFlightCap with weights (payload bytes per subscriber)', () => {
   it('takes weights up to the limit, then none until enough is released', () => {
     const { c } = cap(100);
@@ -46,15 +56,6 @@ describe('InFlightCap with weights (payload bytes per subscriber)', () => {
 });
 
 describe('InFlightCap: sleepers left when nothing is in flight', () => {
-  /** Runs `test` on jest's fake timers, the real ones back after it. */
-  const onFakeTimers = (test: () => void) => () => {
-    jest.useFakeTimers();
-    try {
-      test();
-    } finally {
-      jest.useRealTimers();
-    }
-  };
   /** A cap of `slots` per key with a 20 ms idle wake, and every key woken so far, in order. */
   const idleCap = (slots: number) => {
     const { c, woken } = cap(slots, { idleWakeMs: 20 });
@@ -153,9 +154,9 @@ describe('InFlightCap: shares by group', () => {
     expect(woken).toEqual([['e|b|1']]);
   });
 
-  it('wakes a sleeper held back by its share, with room left, once the group it yielded to stopped wanting the key', () => {
-    jest.useFakeTimers();
-    try {
+  it(
+    'wakes a sleeper held back by its share, with room left, once the group it yielded to stopped wanting the key',
+    onFakeTimers(() => {
       const { c, woken } = cap(4, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000 });
       const a = [1, 2, 3, 4].map(() => c.tryTake('addr', 1, 'a')!);
       c.parked('addr', 'e|b|1');
@@ -171,10 +172,8 @@ describe('InFlightCap: shares by group', () => {
       jest.advanceTimersByTime(1);
       expect(woken).toEqual([['e|b|1'], ['e|a|5']]);
       expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    }),
+  );
 
   it('keeps a group wanting the key while its woken endpoints come back, though one of them took and ended', () => {
     const { c, woken } = cap(4, { groupOf: (sleeper) => sleeper.split('|')[1] as string });
@@ -191,9 +190,9 @@ describe('InFlightCap: shares by group', () => {
     expect(c.tryTake('addr', 1, 'b')).not.toBeNull();
   });
 
-  it('looks again within contendMs at sleepers left behind a release that woke another group', () => {
-    jest.useFakeTimers();
-    try {
+  it(
+    'looks again within contendMs at sleepers left behind a release that woke another group',
+    onFakeTimers(() => {
       const { c, woken } = cap(2, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000 });
       const a = [c.tryTake('addr', 1, 'a')!, c.tryTake('addr', 1, 'a')!];
       c.parked('addr', 'e|a|5');
@@ -204,14 +203,12 @@ describe('InFlightCap: shares by group', () => {
       jest.advanceTimersByTime(1001);
       expect(woken).toEqual([['e|b|1'], ['e|a|5']]);
       expect(c.tryTake('addr', 1, 'a')).not.toBeNull();
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    }),
+  );
 
-  it('wakes no more of a group at once than its share has room for', () => {
-    jest.useFakeTimers();
-    try {
+  it(
+    'wakes no more of a group at once than its share has room for',
+    onFakeTimers(() => {
       const { c, woken } = cap(25, { groupOf: (sleeper) => sleeper.split('|')[1] as string, contendMs: 1000 });
       const a = Array.from({ length: 13 }, () => c.tryTake('addr', 1, 'a')!);
       c.tryTake('addr', 1, 'b');
@@ -225,10 +222,8 @@ describe('InFlightCap: shares by group', () => {
       // chance at the share's slot), not the rest.
       jest.advanceTimersByTime(1001);
       expect(woken.flat()).toEqual(['e|a|0', 'e|a|1']);
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    }),
+  );
 
   it('leaves takes that name no group to the limit alone', () => {
     const { c } = cap(2);
