@@ -132,9 +132,9 @@ export interface PublishOptions {
    * returns is called, before the answer, with the length of those whose input then wrote nothing:
    * its key `reused`, `skipped` with it, a `repeat` (answered from the key) or the publish refused
    * for stored bytes, and whether any of them was refused (not only a repeat, a client's retry).
-   * For the caller's work budget: a digest of ~0.8 MB of small objects took an
-   * audit 29-66 ms, and a publish that stores nothing is charged for nothing else (the stored bytes
-   * count only what is written). @defaultValue none (never refused, nothing charged)
+   * For the caller's work budget: a digest of ~0.8 MB of small objects took an audit 29-66 ms, and
+   * a publish that stores nothing is charged for nothing else (the stored bytes count only what is
+   * written). @defaultValue none (never refused, nothing charged)
    */
   admitDigests?: (payloadChars: number) => Promise<(unwrittenChars: number, refused: boolean) => Promise<void>>;
 }
